@@ -1,0 +1,130 @@
+"""Raster grids and Cloud-Optimized GeoTIFF output shared by every raster stage.
+
+Every raster in Machi lives on a :class:`Grid`: north-up, square cells, in the run's
+metric CRS (a JGD2011 plane rectangular zone, EPSG:6669-6687, unless the run names
+another). Row 0 is the northern edge. Heights are metres, orthometric.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, replace
+
+import numpy as np
+import rasterio
+from affine import Affine
+
+from pipeline.atomic import atomic_path
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A north-up grid of square cells.
+
+    Cell ``(row, col)`` covers ``x`` in ``[x_min + col*res, x_min + (col+1)*res)`` and
+    ``y`` in ``(y_max - (row+1)*res, y_max - row*res]`` (metres, in ``crs``).
+    """
+
+    x_min: float
+    y_max: float
+    resolution: float
+    width: int
+    height: int
+    crs: str
+
+    @classmethod
+    def from_bounds(cls, x_min: float, y_min: float, x_max: float, y_max: float,
+                    resolution: float, crs: str) -> "Grid":
+        """The smallest grid aligned to multiples of ``resolution`` that covers the bounds."""
+        x0 = math.floor(x_min / resolution) * resolution
+        y1 = math.ceil(y_max / resolution) * resolution
+        width = max(1, math.ceil((x_max - x0) / resolution - 1e-9))
+        height = max(1, math.ceil((y1 - y_min) / resolution - 1e-9))
+        return cls(x0, y1, float(resolution), int(width), int(height), crs)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.height, self.width)
+
+    @property
+    def x_max(self) -> float:
+        return self.x_min + self.width * self.resolution
+
+    @property
+    def y_min(self) -> float:
+        return self.y_max - self.height * self.resolution
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(x_min, y_min, x_max, y_max) in metres."""
+        return (self.x_min, self.y_min, self.x_max, self.y_max)
+
+    @property
+    def transform(self) -> Affine:
+        return Affine(self.resolution, 0.0, self.x_min, 0.0, -self.resolution, self.y_max)
+
+    def buffered(self, halo_m: float) -> "Grid":
+        """The same grid grown by a whole number of cells covering ``halo_m`` on every side."""
+        cells = int(math.ceil(halo_m / self.resolution))
+        return replace(
+            self,
+            x_min=self.x_min - cells * self.resolution,
+            y_max=self.y_max + cells * self.resolution,
+            width=self.width + 2 * cells,
+            height=self.height + 2 * cells,
+        )
+
+    def halo_cells(self, outer: "Grid") -> int:
+        """How many cells ``outer`` (made by :meth:`buffered`) adds on each side."""
+        return int(round((self.x_min - outer.x_min) / self.resolution))
+
+    def cell_centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return 1-D arrays ``(x, y)`` of column and row centre coordinates."""
+        x = self.x_min + (np.arange(self.width) + 0.5) * self.resolution
+        y = self.y_max - (np.arange(self.height) + 0.5) * self.resolution
+        return x, y
+
+    def rowcol(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Integer (row, col) of the cells holding points ``x, y`` (may be out of range)."""
+        col = np.floor((np.asarray(x) - self.x_min) / self.resolution).astype(np.int64)
+        row = np.floor((self.y_max - np.asarray(y)) / self.resolution).astype(np.int64)
+        return row, col
+
+
+def write_cog(path: str | os.PathLike, data: np.ndarray, grid: Grid, *,
+              nodata: float | int | None = None, band_names: list[str] | None = None,
+              tags: dict[str, str] | None = None) -> str:
+    """Write ``data`` (2-D, or 3-D bands-first) on ``grid`` as a Cloud-Optimized GeoTIFF.
+
+    Written atomically, DEFLATE-compressed, with internal overviews (GDAL's COG driver).
+    Returns the path as a string.
+    """
+    array = np.asarray(data)
+    if array.ndim == 2:
+        array = array[np.newaxis]
+    if array.shape[1:] != grid.shape:
+        raise ValueError(f"{path}: array shape {array.shape[1:]} does not match grid {grid.shape}")
+    predictor = 3 if np.issubdtype(array.dtype, np.floating) else 2
+    profile = dict(
+        driver="COG", width=grid.width, height=grid.height, count=array.shape[0],
+        dtype=array.dtype, crs=grid.crs, transform=grid.transform, nodata=nodata,
+        compress="DEFLATE", predictor=predictor, blocksize=256,
+        overview_resampling="average" if predictor == 3 else "nearest",
+    )
+    with atomic_path(path) as tmp:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(array)
+            if band_names:
+                for i, name in enumerate(band_names, start=1):
+                    dst.set_band_description(i, name)
+            if tags:
+                dst.update_tags(**tags)
+    return str(path)
+
+
+def read_raster(path: str | os.PathLike) -> tuple[np.ndarray, Grid, float | None]:
+    """Read band 1 of a raster written by :func:`write_cog`: ``(array, grid, nodata)``."""
+    with rasterio.open(path) as src:
+        t = src.transform
+        grid = Grid(t.c, t.f, t.a, src.width, src.height, src.crs.to_string())
+        return src.read(1), grid, src.nodata
