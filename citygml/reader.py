@@ -1,0 +1,660 @@
+"""Streaming reader for PLATEAU CityGML 2.0 (and the i-UR ``uro`` extensions).
+
+The reader walks a file with ``lxml.etree.iterparse``, handles one
+``core:cityObjectMember`` at a time and clears it once read, so memory is bounded by
+the largest single feature, not by the file. ``xlink:href`` references are resolved
+within the feature that holds them (PLATEAU LOD2 solids point at the surfaces of their
+own ``boundedBy``); a reference that leaves the feature is reported, never followed.
+
+What rejects a file (:class:`~citygml.errors.CityGMLError`), and what is recovered
+with a warning (:class:`~citygml.errors.Problem` in :attr:`FileReader.problems`):
+
+==============================================  =========================================
+input                                           outcome
+==============================================  =========================================
+DTD or entity declaration, external entity      file rejected (:class:`UnsafeInputError`)
+truncated or malformed XML                      file rejected, with the line
+undeclared namespace prefix                     file rejected, with the line
+non-numeric or non-finite coordinate            file rejected, with the line and gml:id
+feature without geometry                        warning; the feature is kept (attributes)
+unclosed ring                                   warning; the ring is closed
+degenerate ring (< 3 distinct vertices)         warning; the polygon is dropped
+xlink:href outside the feature                  warning; the reference is skipped
+texture image missing                           warning; the texture keeps its URI only
+texture path escaping the dataset               warning; the image is refused
+==============================================  =========================================
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+from lxml import etree
+
+from citygml.codelists import CodeListResolver
+from citygml.errors import CityGMLError, Problem, UnsafeInputError
+from citygml.geometry import (CoordinateError, check_ring, parse_coordinates,
+                              ring_coordinates)
+from citygml.namespaces import (APP_NAMESPACES, CORE_NAMESPACES, GEN_NAMESPACES, GML,
+                                XLINK, iur_module, prefix_of, q, split_tag)
+from citygml.records import (Appearance, CityObject, Geometry, Material, Polygon,
+                             Texture)
+from citygml.source import Dataset, Source, peek_prolog
+
+log = logging.getLogger(__name__)
+
+GML_ID = q(GML, "id")
+HREF = q(XLINK, "href")
+_POLYGON = q(GML, "Polygon")
+_TRIANGLE = q(GML, "Triangle")
+_RECTANGLE = q(GML, "Rectangle")
+_SURFACE_MEMBER = q(GML, "surfaceMember")
+_PATCHES = (q(GML, "trianglePatches"), q(GML, "patches"))
+_EXTERIOR = q(GML, "exterior")
+_INTERIOR = q(GML, "interior")
+_LINEAR_RING = q(GML, "LinearRing")
+_LINE_STRING = q(GML, "LineString")
+_POS_LIST = q(GML, "posList")
+_ENVELOPE = q(GML, "Envelope")
+_LOWER = q(GML, "lowerCorner")
+_UPPER = q(GML, "upperCorner")
+_MEMBER_TAGS = [q(ns, "cityObjectMember") for ns in CORE_NAMESPACES]
+_APPEARANCE_MEMBER_TAGS = [q(ns, "appearanceMember") for ns in APP_NAMESPACES]
+
+_LOD_PROPERTY = re.compile(r"^lod(\d)")
+#: Properties whose child is a sub-feature: kept in ``CityObject.parts``.
+_PART_PROPERTIES = {
+    "consistsOfBuildingPart", "consistsOfBridgePart", "consistsOfTunnelPart",
+    "reliefComponent", "outerBuildingInstallation", "interiorBuildingInstallation",
+    "outerBridgeInstallation", "bridgeConstructionElement", "outerTunnelInstallation",
+    "trafficArea", "auxiliaryTrafficArea", "groupMember", "interiorRoom",
+}
+_SURFACE_PROPERTIES = {"boundedBy", "opening"}
+_INT_NAMES = {"storeysAboveGround", "storeysBelowGround", "yearOfConstruction",
+              "yearOfDemolition", "lod", "surveyYear", "branchID", "partID"}
+_NUMBER = re.compile(r"^[+-]?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$|^[+-]?0?\.\d+$")
+_LAT_FIRST_CRS = ("6697", "6668", "4326", "4612", "6667", "4979", "4019")
+
+
+@dataclass
+class FileSummary:
+    """What reading one file found; filled while iterating."""
+
+    source: str
+    srs_name: str | None = None
+    srs_dimension: int = 3
+    envelope: tuple[np.ndarray, np.ndarray] | None = None  # (lower, upper) as (x, y, z)
+    uro_version: str | None = None
+    feature_count: int = 0
+    seconds: float = 0.0
+    bytes_read: int = 0
+
+
+class FileReader:
+    """Read one CityGML :class:`~citygml.source.Source` as a stream of city objects.
+
+    Parameters
+    ----------
+    source : Source
+        The file, inside its dataset.
+    bbox : tuple, optional
+        ``(lon_min, lat_min, lon_max, lat_max)`` in degrees: only features whose extent
+        intersects it are yielded.
+    codelists : CodeListResolver, optional
+        Shared cache of code lists; code values get a ``<name>_label`` when resolved.
+    include_appearance : bool
+        Read ``app:appearanceMember`` (textures, materials) into :attr:`appearance`.
+    """
+
+    def __init__(self, source: Source, *, bbox: tuple[float, float, float, float] | None = None,
+                 codelists: CodeListResolver | None = None, include_appearance: bool = True):
+        self.source = source
+        self.name = source.name
+        self.bbox = bbox
+        self.codelists = codelists if codelists is not None else CodeListResolver()
+        self.include_appearance = include_appearance
+        self.problems: list[Problem] = []
+        self.appearance = Appearance()
+        self.summary = FileSummary(self.name)
+        self._lat_first = True
+        self._dimension = 3
+
+    # -- public ------------------------------------------------------------------
+    def __iter__(self) -> Iterator[CityObject]:
+        start = time.perf_counter()
+        with self.source.open() as raw:
+            stream = peek_prolog(raw, self.name)
+            context = etree.iterparse(
+                stream, events=("start-ns", "end"),
+                tag=[*_MEMBER_TAGS, *_APPEARANCE_MEMBER_TAGS, _ENVELOPE],
+                resolve_entities=False, no_network=True, load_dtd=False,
+                huge_tree=False, remove_comments=True, remove_pis=True)
+            try:
+                yield from self._walk(context)
+            except etree.XMLSyntaxError as exc:
+                line = exc.lineno if exc.lineno else None
+                raise CityGMLError(self.name, f"malformed XML: {exc.msg}", line=line) from None
+            finally:
+                self.summary.seconds = time.perf_counter() - start
+                self.summary.bytes_read = self.source.size
+        if self.problems:
+            log.warning("%s: %d problem(s) recovered, first: %s", self.name,
+                        len(self.problems), self.problems[0].message)
+
+    def read_all(self) -> list[CityObject]:
+        return list(self)
+
+    # -- walking -----------------------------------------------------------------
+    def _walk(self, context) -> Iterator[CityObject]:
+        for event, item in context:
+            if event == "start-ns":
+                prefix, uri = item
+                iur = iur_module(uri)
+                if iur and iur[0] == "uro" and self.summary.uro_version is None:
+                    self.summary.uro_version = iur[1]
+                continue
+            elem = item
+            if elem.tag == _ENVELOPE:
+                parent = elem.getparent()
+                if parent is not None and parent.getparent() is not None \
+                        and parent.getparent().getparent() is None:
+                    self._read_envelope(elem)
+                continue
+            if elem.tag in _MEMBER_TAGS:
+                feature = next((c for c in elem if isinstance(c.tag, str)), None)
+                if feature is None:
+                    feature = self._href_member(elem)
+                if feature is not None:
+                    obj = self._parse_object(feature, parent_id=None, index={})
+                    self.summary.feature_count += 1
+                    if self.bbox is None or _intersects(obj, self.bbox):
+                        yield obj
+            elif self.include_appearance:
+                for child in elem:
+                    if isinstance(child.tag, str):
+                        self.appearance.extend(self._parse_appearance(child))
+            # Free what has been read: the element and its already-handled siblings.
+            elem.clear(keep_tail=False)
+            parent = elem.getparent()
+            if parent is not None:
+                while elem.getprevious() is not None:
+                    del parent[0]
+
+    def _href_member(self, member) -> None:
+        if member.get(HREF):
+            self._warn(f"cityObjectMember refers to {member.get(HREF)}; "
+                       "features by reference are not followed", member.sourceline)
+        return None
+
+    def _read_envelope(self, envelope) -> None:
+        srs = envelope.get("srsName")
+        self.summary.srs_name = srs
+        if srs:
+            code = re.findall(r"(\d{4,5})\D*$", srs)
+            self._lat_first = not code or code[0] in _LAT_FIRST_CRS
+        dim = envelope.get("srsDimension")
+        if dim:
+            self._dimension = int(dim)
+            self.summary.srs_dimension = self._dimension
+        elif srs and re.search(r"6668\D*$", srs):
+            self._dimension = 2
+            self.summary.srs_dimension = 2
+        try:
+            lower = parse_coordinates(envelope.findtext(_LOWER), self._dimension,
+                                      lat_first=self._lat_first, line=envelope.sourceline)
+            upper = parse_coordinates(envelope.findtext(_UPPER), self._dimension,
+                                      lat_first=self._lat_first, line=envelope.sourceline)
+            self.summary.envelope = (lower[0], upper[0])
+        except CoordinateError as exc:
+            self._warn(f"unreadable gml:Envelope: {exc}", exc.line)
+
+    # -- features ----------------------------------------------------------------
+    def _parse_object(self, element, *, parent_id: str | None,
+                      index: dict[str, Polygon]) -> CityObject:
+        ns, local = split_tag(element.tag)
+        module = prefix_of(ns)
+        gml_id = element.get(GML_ID) or f"{local}@line{element.sourceline}"
+        obj = CityObject(gml_id=gml_id, feature_type=f"{module}:{local}", module=module,
+                         parent_id=parent_id, source=self.name, line=element.sourceline)
+        references: list[tuple[Geometry, list[str]]] = []
+        try:
+            self._parse_children(element, obj, index, references)
+        except CoordinateError as exc:
+            raise CityGMLError(self.name, str(exc), line=exc.line, gml_id=gml_id) from None
+        if parent_id is None:
+            self._resolve(obj, index, references)
+            if not obj.lods and obj.module != "grp":
+                self._warn("feature has no geometry", element.sourceline, gml_id)
+        else:
+            # Parts share the top-level feature's id index; resolution happens there.
+            obj._pending_references = references  # type: ignore[attr-defined]
+        return obj
+
+    def _parse_children(self, element, obj: CityObject, index, references) -> None:
+        attributes = obj.attributes
+        for child in element:
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue
+            ns, local = split_tag(tag)
+            if ns == GML:
+                if local == "name":
+                    obj.name = child.text
+                    attributes["name"] = child.text
+                elif local == "description":
+                    attributes["description"] = child.text
+                continue
+            if ns in GEN_NAMESPACES:
+                self._generic_attribute(child, local, attributes, prefix="gen:")
+                continue
+            if ns in APP_NAMESPACES:
+                if local == "appearance" and self.include_appearance:
+                    for app in child:
+                        if isinstance(app.tag, str):
+                            self.appearance.extend(self._parse_appearance(app))
+                continue
+            lod_match = _LOD_PROPERTY.match(local)
+            if lod_match:
+                geometry = self._parse_geometry(child, int(lod_match.group(1)), local,
+                                                None, index, references)
+                if geometry is not None:
+                    obj.geometries.append(geometry)
+                continue
+            if local in ("tin", "reliefPoints") and obj.module == "dem":
+                lod = int(attributes.get("lod", 1) or 1)
+                geometry = self._parse_geometry(child, lod, local, None, index, references)
+                if geometry is not None:
+                    obj.geometries.append(geometry)
+                continue
+            if local in _SURFACE_PROPERTIES:
+                for surface in child:
+                    if isinstance(surface.tag, str):
+                        self._thematic_surface(surface, obj, index, references)
+                continue
+            if local in _PART_PROPERTIES:
+                for sub in child:
+                    if isinstance(sub.tag, str):
+                        obj.parts.append(self._parse_object(sub, parent_id=obj.gml_id,
+                                                            index=index))
+                continue
+            if iur_module(ns):
+                group = f"{prefix_of(ns)}:{local}"
+                attributes.setdefault(group, []).append(self._complex_value(child))
+                continue
+            if ns in CORE_NAMESPACES and local in ("creationDate", "terminationDate",
+                                                   "relativeToTerrain", "relativeToWater"):
+                attributes[local] = child.text
+                continue
+            if ns in CORE_NAMESPACES and local in ("externalReference", "generalizesTo"):
+                continue
+            if local == "address":
+                text = " ".join(t.strip() for t in child.itertext() if t.strip())
+                if text:
+                    attributes["address"] = text
+                continue
+            if len(child) == 0:
+                self._simple_attribute(child, local, attributes)
+            else:
+                attributes.setdefault(local, []).append(self._complex_value(child))
+
+    def _thematic_surface(self, surface, obj: CityObject, index, references) -> None:
+        _, surface_type = split_tag(surface.tag)
+        for prop in surface:
+            if not isinstance(prop.tag, str):
+                continue
+            _, local = split_tag(prop.tag)
+            lod_match = _LOD_PROPERTY.match(local)
+            if lod_match:
+                geometry = self._parse_geometry(prop, int(lod_match.group(1)),
+                                                f"{surface_type}/{local}", surface_type,
+                                                index, references)
+                if geometry is not None:
+                    geometry.gml_id = geometry.gml_id or surface.get(GML_ID)
+                    obj.geometries.append(geometry)
+            elif local == "opening":
+                for opening in prop:
+                    if isinstance(opening.tag, str):
+                        self._thematic_surface(opening, obj, index, references)
+
+    # -- geometry ----------------------------------------------------------------
+    def _parse_geometry(self, prop, lod: int, name: str, surface_type: str | None,
+                        index: dict[str, Polygon], references) -> Geometry | None:
+        root = next((c for c in prop if isinstance(c.tag, str)), None)
+        if root is None:
+            href = prop.get(HREF)
+            if href:
+                geometry = Geometry(lod, name, "Reference", [])
+                references.append((geometry, [href.lstrip("#")]))
+                return geometry
+            return None
+        _, kind = split_tag(root.tag)
+        geometry = Geometry(lod=lod, property_name=name, kind=kind, polygons=[],
+                            gml_id=root.get(GML_ID))
+        refs = []
+        if root.tag in (_POLYGON, _TRIANGLE):
+            elements = [root]
+        else:
+            elements = root.iter(_POLYGON, _TRIANGLE, _RECTANGLE, _SURFACE_MEMBER, _LINE_STRING)
+        for element in elements:
+            tag = element.tag
+            if tag == _SURFACE_MEMBER:
+                href = element.get(HREF)
+                if href:
+                    refs.append(href.lstrip("#"))
+                continue
+            if tag == _LINE_STRING:
+                pos_list = element.find(_POS_LIST)
+                if pos_list is not None:
+                    dim = int(pos_list.get("srsDimension") or self._dimension)
+                    geometry.lines.append(parse_coordinates(
+                        pos_list.text, dim, lat_first=self._lat_first, line=pos_list.sourceline))
+                continue
+            polygon = self._parse_polygon(element, surface_type)
+            if polygon is not None:
+                geometry.polygons.append(polygon)
+                if polygon.gml_id:
+                    index[polygon.gml_id] = polygon
+        if refs:
+            references.append((geometry, refs))
+        return geometry
+
+    def _parse_polygon(self, element, surface_type: str | None) -> Polygon | None:
+        gml_id = element.get(GML_ID)
+        rings, ring_ids = [], []
+        for boundary in element:
+            if boundary.tag not in (_EXTERIOR, _INTERIOR):
+                continue
+            ring = boundary.find(_LINEAR_RING)
+            if ring is None:
+                continue
+            points = ring_coordinates(ring, self._dimension, self._lat_first)
+            points, problem = check_ring(points)
+            if problem == "degenerate":
+                self._warn("degenerate ring (fewer than 3 distinct vertices); polygon dropped"
+                           if boundary.tag == _EXTERIOR else
+                           "degenerate interior ring dropped", ring.sourceline, gml_id)
+                if boundary.tag == _EXTERIOR:
+                    return None
+                continue
+            if problem == "unclosed":
+                self._warn("unclosed ring; closed by repeating its first vertex",
+                           ring.sourceline, gml_id)
+            if boundary.tag == _EXTERIOR:
+                rings.insert(0, points)
+                ring_ids.insert(0, ring.get(GML_ID))
+            else:
+                rings.append(points)
+                ring_ids.append(ring.get(GML_ID))
+        if not rings:
+            self._warn("polygon without exterior ring; dropped", element.sourceline, gml_id)
+            return None
+        return Polygon(exterior=rings[0], interiors=rings[1:], gml_id=gml_id,
+                       ring_ids=ring_ids, surface_type=surface_type)
+
+    def _resolve(self, obj: CityObject, index: dict[str, Polygon], references) -> None:
+        pending = list(references)
+        stack = list(obj.parts)
+        while stack:
+            part = stack.pop()
+            pending.extend(getattr(part, "_pending_references", []))
+            if hasattr(part, "_pending_references"):
+                del part._pending_references
+            stack.extend(part.parts)
+        for geometry, ids in pending:
+            for ref in ids:
+                polygon = index.get(ref)
+                if polygon is None:
+                    geometry.unresolved += 1
+                    self._warn(f"xlink:href #{ref} does not point to a surface of this "
+                               "feature; skipped", obj.line, obj.gml_id)
+                else:
+                    geometry.polygons.append(polygon)
+
+    # -- attributes --------------------------------------------------------------
+    def _simple_attribute(self, element, local: str, attributes: dict[str, Any]) -> None:
+        text = (element.text or "").strip()
+        code_space = element.get("codeSpace")
+        if code_space:
+            attributes[local] = text
+            label = self.codelists.label(self.source, code_space, text)
+            if label is not None:
+                attributes[f"{local}_label"] = label
+            return
+        uom = element.get("uom")
+        attributes[local] = _typed(text, local)
+        if uom:
+            attributes[f"{local}_uom"] = uom
+
+    def _complex_value(self, element) -> dict[str, Any]:
+        """Flatten an i-UR attribute group (``uro:BuildingDetailAttribute``...) to a dict."""
+        value: dict[str, Any] = {}
+        inner = [c for c in element if isinstance(c.tag, str)]
+        if len(inner) == 1 and len(inner[0]):
+            value["type"] = split_tag(inner[0].tag)[1]
+            element = inner[0]
+        self._flatten_into(element, value, "")
+        return value
+
+    def _flatten_into(self, element, value: dict[str, Any], prefix: str) -> None:
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            _, local = split_tag(child.tag)
+            key = f"{prefix}{local}"
+            if len(child) == 0:
+                if key in value:
+                    # Repeated element in a group: keep every value.
+                    existing = value[key]
+                    value[key] = (existing if isinstance(existing, list) else [existing])
+                    probe: dict[str, Any] = {}
+                    self._simple_attribute(child, local, probe)
+                    value[key].append(probe[local])
+                    continue
+                probe = {}
+                self._simple_attribute(child, local, probe)
+                for k, v in probe.items():
+                    value[f"{prefix}{k}"] = v
+            elif child.tag in (_POLYGON,) or split_tag(child.tag)[0] == GML:
+                continue
+            else:
+                self._flatten_into(child, value, f"{key}.")
+
+    def _generic_attribute(self, element, local: str, attributes: dict[str, Any],
+                           prefix: str) -> None:
+        name = element.get("name") or local
+        if local == "genericAttributeSet":
+            for member in element:
+                if isinstance(member.tag, str):
+                    self._generic_attribute(member, split_tag(member.tag)[1], attributes,
+                                            prefix=f"{prefix}{name}/")
+            return
+        value_el = next((c for c in element if isinstance(c.tag, str)), None)
+        text = (value_el.text or "").strip() if value_el is not None else ""
+        key = f"{prefix}{name}"
+        if local == "intAttribute":
+            attributes[key] = _to_number(text, int)
+        elif local in ("doubleAttribute", "measureAttribute"):
+            attributes[key] = _to_number(text, float)
+            if local == "measureAttribute" and value_el is not None and value_el.get("uom"):
+                attributes[f"{key}_uom"] = value_el.get("uom")
+        else:
+            attributes[key] = text
+
+    # -- appearance --------------------------------------------------------------
+    def _parse_appearance(self, appearance) -> Appearance:
+        result = Appearance()
+        theme = None
+        for child in appearance:
+            if not isinstance(child.tag, str):
+                continue
+            _, local = split_tag(child.tag)
+            if local == "theme":
+                theme = child.text
+            elif local == "surfaceDataMember":
+                for data in child:
+                    if not isinstance(data.tag, str):
+                        continue
+                    _, kind = split_tag(data.tag)
+                    if kind == "ParameterizedTexture":
+                        result.textures.append(self._parse_texture(data, theme))
+                    elif kind == "X3DMaterial":
+                        result.materials.append(self._parse_material(data, theme))
+        return result
+
+    def _parse_texture(self, element, theme: str | None) -> Texture:
+        image_uri = mime = None
+        targets: dict[str, dict[str, np.ndarray]] = {}
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            _, local = split_tag(child.tag)
+            if local == "imageURI":
+                image_uri = (child.text or "").strip()
+            elif local == "mimeType":
+                mime = child.text
+            elif local == "target":
+                rings: dict[str, np.ndarray] = {}
+                for coords in child.iter(q(child.tag[1:].split("}")[0], "textureCoordinates")):
+                    values = np.array((coords.text or "").split(), dtype=np.float64)
+                    rings[(coords.get("ring") or "").lstrip("#")] = values.reshape(-1, 2)
+                targets[(child.get("uri") or "").lstrip("#")] = rings
+        texture = Texture(image_uri=image_uri or "", mime_type=mime, targets=targets,
+                          theme=theme, gml_id=element.get(GML_ID))
+        if image_uri:
+            try:
+                member = self.source.resolve(image_uri)
+            except UnsafeInputError:
+                self._warn(f"texture path {image_uri!r} escapes the dataset; refused",
+                           element.sourceline, texture.gml_id)
+            else:
+                if self.source.dataset.exists(member):
+                    texture.image_path = member
+                else:
+                    self._warn(f"texture image {image_uri!r} is missing", element.sourceline,
+                               texture.gml_id)
+        return texture
+
+    def _parse_material(self, element, theme: str | None) -> Material:
+        fields: dict[str, Any] = {}
+        targets = []
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            _, local = split_tag(child.tag)
+            text = (child.text or "").strip()
+            if local == "target":
+                targets.append(text.lstrip("#"))
+            elif local in ("diffuseColor", "specularColor", "emissiveColor"):
+                rgb = tuple(float(v) for v in text.split()[:3])
+                fields[_snake(local)] = rgb if len(rgb) == 3 else None
+            elif local in ("transparency", "ambientIntensity", "shininess"):
+                fields[_snake(local)] = _to_number(text, float)
+        return Material(targets=targets, theme=theme, gml_id=element.get(GML_ID),
+                        diffuse_color=fields.get("diffuse_color"),
+                        transparency=fields.get("transparency"),
+                        ambient_intensity=fields.get("ambient_intensity"),
+                        specular_color=fields.get("specular_color"),
+                        emissive_color=fields.get("emissive_color"),
+                        shininess=fields.get("shininess"))
+
+    # -- problems ----------------------------------------------------------------
+    def _warn(self, message: str, line: int | None = None, gml_id: str | None = None) -> None:
+        problem = Problem(self.name, message, line=line, gml_id=gml_id)
+        self.problems.append(problem)
+        log.debug("%s", problem)
+
+
+# -- helpers ---------------------------------------------------------------------
+def _typed(text: str, name: str) -> Any:
+    """Numbers become int/float; codes, ids and zero-padded strings stay text."""
+    if name in _INT_NAMES:
+        return _to_number(text, int)
+    if _NUMBER.match(text):
+        return float(text) if any(c in text for c in ".eE") else int(text)
+    if text in ("true", "false"):
+        return text == "true"
+    return text
+
+
+def _to_number(text: str, kind):
+    try:
+        return kind(text) if kind is int else float(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def _intersects(obj: CityObject, bbox: tuple[float, float, float, float]) -> bool:
+    vertices = obj.all_vertices()
+    if not len(vertices):
+        return False
+    lo, hi = vertices[:, :2].min(axis=0), vertices[:, :2].max(axis=0)
+    return not (hi[0] < bbox[0] or lo[0] > bbox[2] or hi[1] < bbox[1] or lo[1] > bbox[3])
+
+
+# -- convenience ---------------------------------------------------------------------
+@dataclass
+class ReadReport:
+    """Problems and rejected files of a multi-file read."""
+
+    problems: list[Problem] = field(default_factory=list)
+    rejected: list[CityGMLError] = field(default_factory=list)
+    summaries: list[FileSummary] = field(default_factory=list)
+    appearance: Appearance = field(default_factory=Appearance)
+
+
+def open_dataset(path: str | Path, *, types: Iterable[str] | None = None,
+                 meshes: Iterable[str] | None = None) -> list[Source]:
+    """The CityGML files under ``path`` (a ``.gml``, a PLATEAU folder or its ``.zip``)."""
+    dataset, only = Dataset.for_path(path)
+    return dataset.sources(types=types, meshes=meshes, only=only)
+
+
+def read_features(path: str | Path, *, types: Iterable[str] | None = None,
+                  meshes: Iterable[str] | None = None,
+                  bbox: tuple[float, float, float, float] | None = None,
+                  report: ReadReport | None = None,
+                  on_error: str = "raise") -> Iterator[CityObject]:
+    """Stream every city object under ``path``.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.gml`` file, a PLATEAU city folder (``udx/<type>/...``) or the city ``.zip``.
+    types : iterable of str, optional
+        PLATEAU feature folders to read: ``bldg``, ``veg``, ``dem``, ``tran``, ...
+    meshes : iterable of str, optional
+        JIS X 0410 mesh codes; a file is read when its code and one of these share a prefix.
+    bbox : tuple, optional
+        ``(lon_min, lat_min, lon_max, lat_max)`` in degrees (JGD2011).
+    report : ReadReport, optional
+        Collects problems, rejected files, per-file summaries and appearances.
+    on_error : {"raise", "skip"}
+        ``"skip"`` reports a rejected file in ``report`` and goes on with the next one.
+    """
+    report = report if report is not None else ReadReport()
+    codelists = CodeListResolver()
+    for source in open_dataset(path, types=types, meshes=meshes):
+        reader = FileReader(source, bbox=bbox, codelists=codelists)
+        try:
+            yield from reader
+        except CityGMLError as exc:
+            if on_error != "skip":
+                raise
+            log.error("%s", exc)
+            report.rejected.append(exc)
+        finally:
+            report.problems.extend(reader.problems)
+            report.summaries.append(reader.summary)
+            report.appearance.extend(reader.appearance)
