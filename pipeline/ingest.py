@@ -55,8 +55,15 @@ class IngestResult:
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
+    def to_record(self) -> dict:
+        """The manifest record: outputs by name, counts and problems."""
+        return {"outputs": {"table": self.table, "meshes": self.meshes},
+                "feature_type": self.feature_type, "mesh_code": self.mesh_code,
+                "features": self.features, "counts": self.counts, "problems": self.problems}
 
-def ingest_file(source: Source, out_dir: str | Path, crs: str) -> IngestResult:
+
+def ingest_file(source: Source, out_dir: str | Path, crs: str, *,
+                bbox: tuple[float, float, float, float] | None = None) -> IngestResult:
     """Read one CityGML file and write its GeoParquet table and meshes.
 
     Parameters
@@ -67,9 +74,11 @@ def ingest_file(source: Source, out_dir: str | Path, crs: str) -> IngestResult:
         Folder receiving ``<module>/<mesh>_<module>[_mesh].parquet``.
     crs : str
         Metric target CRS, e.g. ``"EPSG:6677"`` (JGD2011 plane rectangular IX).
+    bbox : tuple, optional
+        ``(lon_min, lat_min, lon_max, lat_max)``: keep only features intersecting it.
     """
     start = time.perf_counter()
-    reader = FileReader(source, codelists=CodeListResolver())
+    reader = FileReader(source, bbox=bbox, codelists=CodeListResolver())
     projector = Projector(crs)
     rows, meshes = [], []
     counts: dict[str, int] = defaultdict(int)

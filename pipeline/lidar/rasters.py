@@ -1,0 +1,126 @@
+"""Rasters from points on a :class:`pipeline.raster.Grid`: DTM, DSM, nDSM, canopy, density.
+
+All functions are pure: numpy arrays in (metres in the grid's metric CRS, heights
+orthometric), numpy arrays out on ``grid.shape`` (row 0 north). Empty cells are NaN
+until filled.
+
+Definitions
+-----------
+DTM
+    Mean height of ground points per cell; cells without ground (under buildings,
+    dense canopy, water) are filled by :func:`fill_gaps`: linear interpolation on a
+    Delaunay triangulation of the cells around the gaps, nearest neighbour outside
+    their convex hull.
+DSM
+    Highest return per cell. A cell without any return takes the DTM (nothing above the
+    ground was observed there).
+nDSM
+    DSM - DTM, clipped at 0.
+Canopy height model
+    Highest vegetation return above the DTM per cell (0 where no vegetation).
+Density
+    Points per square metre per cell (after noise removal).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+from scipy.interpolate import griddata
+
+from pipeline.raster import Grid
+
+
+def cell_index(grid: Grid, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flat cell index of each point and a mask of the points inside ``grid``."""
+    row, col = grid.rowcol(x, y)
+    inside = (row >= 0) & (row < grid.height) & (col >= 0) & (col < grid.width)
+    return row * grid.width + col, inside
+
+
+def max_per_cell(index: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
+    """Largest value per cell (NaN where a cell holds none); ``index`` must be in range."""
+    out = np.full(n_cells, -np.inf)
+    np.maximum.at(out, index, values)
+    out[np.isneginf(out)] = np.nan
+    return out
+
+
+def mean_per_cell(index: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
+    """Mean value per cell (NaN where a cell holds none)."""
+    total = np.bincount(index, weights=values, minlength=n_cells)
+    count = np.bincount(index, minlength=n_cells)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def count_per_cell(index: np.ndarray, n_cells: int) -> np.ndarray:
+    """Number of points per cell."""
+    return np.bincount(index, minlength=n_cells).astype(np.int64)
+
+
+def fill_gaps(surface: np.ndarray) -> np.ndarray:
+    """Fill NaN cells of a 2-D surface by interpolation from the cells around them.
+
+    Linear interpolation (``scipy.interpolate.griddata``) on a Delaunay triangulation of
+    the valid cells that border a gap, so that the triangulation stays small however
+    large the raster; gap cells outside the convex hull of those cells (at the raster
+    edge) take the nearest valid cell. An all-NaN surface is returned unchanged.
+    """
+    gaps = np.isnan(surface)
+    if not gaps.any() or gaps.all():
+        return surface.copy()
+    valid = ~gaps
+    rim = valid & ndimage.binary_dilation(gaps, structure=np.ones((3, 3), bool), iterations=2)
+    rim_rc = np.argwhere(rim)
+    gap_rc = np.argwhere(gaps)
+    rim_values = surface[rim]
+    filled = surface.copy()
+    if rim_rc.shape[0] >= 3 and np.linalg.matrix_rank(rim_rc - rim_rc[0]) == 2:
+        filled[gaps] = griddata(rim_rc, rim_values, gap_rc, method="linear")
+    still = np.isnan(filled)
+    if still.any():
+        filled[still] = griddata(rim_rc, rim_values, np.argwhere(still), method="nearest")
+    return filled
+
+
+def terrain_model(grid: Grid, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """DTM from ground points (see module docstring); NaN everywhere without ground."""
+    index, inside = cell_index(grid, x, y)
+    mean = mean_per_cell(index[inside], z[inside], grid.width * grid.height)
+    return fill_gaps(mean.reshape(grid.shape))
+
+
+def surface_model(grid: Grid, x: np.ndarray, y: np.ndarray, z: np.ndarray,
+                  dtm: np.ndarray) -> np.ndarray:
+    """DSM: highest return per cell; cells without returns take ``dtm``."""
+    index, inside = cell_index(grid, x, y)
+    top = max_per_cell(index[inside], z[inside], grid.width * grid.height).reshape(grid.shape)
+    return np.where(np.isnan(top), dtm, top)
+
+
+def normalized_surface(dsm: np.ndarray, dtm: np.ndarray) -> np.ndarray:
+    """nDSM: height of objects above the ground, metres, clipped at 0."""
+    with np.errstate(invalid="ignore"):
+        return np.clip(dsm - dtm, 0.0, None)
+
+
+def canopy_height(grid: Grid, x: np.ndarray, y: np.ndarray, z: np.ndarray,
+                  dtm: np.ndarray) -> np.ndarray:
+    """Highest vegetation return above the DTM per cell, metres; 0 where no vegetation.
+
+    ``x, y, z`` are the vegetation returns only.
+    """
+    n_cells = grid.width * grid.height
+    index, inside = cell_index(grid, x, y)
+    index = index[inside]
+    above = z[inside] - dtm.reshape(-1)[index]
+    chm = max_per_cell(index, above, n_cells)
+    chm = np.where(np.isnan(chm), 0.0, np.clip(chm, 0.0, None))
+    return chm.reshape(grid.shape)
+
+
+def point_density(grid: Grid, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Points per square metre per cell."""
+    index, inside = cell_index(grid, x, y)
+    count = count_per_cell(index[inside], grid.width * grid.height)
+    return (count / grid.resolution ** 2).reshape(grid.shape)

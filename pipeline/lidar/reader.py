@@ -1,0 +1,198 @@
+"""Read LAS 1.0-1.4 / LAZ points in bounded chunks, reprojected to a target CRS.
+
+Every file goes through :func:`open_checked` first: the header is checked against the
+file size (:mod:`pipeline.lidar.header`) before laspy sees it, and its CRS is resolved
+(:mod:`pipeline.lidar.crs`). Points are then streamed with
+``laspy.open(...).chunk_iterator(chunk_size)`` (LAZ decompressed by lazrs), so memory
+per chunk is ``chunk_size`` points whatever the file size.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, fields
+from typing import Iterator
+
+import laspy
+import numpy as np
+from pyproj import CRS
+
+from pipeline.lidar.crs import PointTransform, SourceCRS, resolve_source_crs
+from pipeline.lidar.errors import LidarError, LidarHeaderError
+from pipeline.lidar.header import LasPublicHeader, read_checked_header
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_SIZE = 1_000_000
+#: Point formats that carry red/green/blue.
+RGB_FORMATS = frozenset({2, 3, 5, 7, 8, 10})
+
+
+@dataclass
+class PointChunk:
+    """Points of one chunk; coordinates in the target CRS, heights in orthometric metres."""
+
+    x: np.ndarray                  # float64, target CRS x (easting or longitude)
+    y: np.ndarray                  # float64, target CRS y (northing or latitude)
+    z: np.ndarray                  # float64, metres, orthometric as in the file
+    classification: np.ndarray     # uint8, ASPRS class
+    return_number: np.ndarray      # uint8, 1-based
+    number_of_returns: np.ndarray  # uint8
+    intensity: np.ndarray          # uint16
+    rgb: np.ndarray | None         # (n, 3) uint16, or None when the format has no colour
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def subset(self, mask: np.ndarray) -> "PointChunk":
+        """The points where ``mask`` is true (or at the given indices)."""
+        return PointChunk(**{f.name: (None if getattr(self, f.name) is None
+                                      else getattr(self, f.name)[mask]) for f in fields(self)})
+
+
+@dataclass(frozen=True)
+class CheckedLas:
+    """A LAS/LAZ file whose header passed the size checks, with its resolved CRS."""
+
+    path: str
+    header: LasPublicHeader
+    crs: SourceCRS
+
+
+def open_checked(path: str | os.PathLike, source_crs: str | CRS | None = None) -> CheckedLas:
+    """Check the header of ``path`` against its size, then resolve its CRS.
+
+    Raises
+    ------
+    LidarHeaderError
+        Corrupt or inconsistent header; no point is read.
+    LidarCRSError
+        No readable CRS in the file and ``source_crs`` is None.
+    """
+    header = read_checked_header(path)
+    try:
+        with laspy.open(os.fspath(path)) as reader:
+            laspy_header = reader.header
+    except (laspy.errors.LaspyException, ValueError, EOFError) as exc:
+        raise LidarHeaderError(path, f"laspy cannot read the header: {exc}") from exc
+    return CheckedLas(str(path), header, resolve_source_crs(header, laspy_header, source_crs))
+
+
+def _chunk_from_record(points, transform: PointTransform, point_format: int) -> PointChunk:
+    x, y, z = transform(np.asarray(points.x), np.asarray(points.y), np.asarray(points.z))
+    rgb = None
+    if point_format in RGB_FORMATS:
+        rgb = np.stack([np.asarray(points.red), np.asarray(points.green),
+                        np.asarray(points.blue)], axis=1).astype(np.uint16, copy=False)
+    return PointChunk(
+        x=x, y=y, z=z,
+        classification=np.asarray(points.classification, dtype=np.uint8),
+        return_number=np.asarray(points.return_number, dtype=np.uint8),
+        number_of_returns=np.asarray(points.number_of_returns, dtype=np.uint8),
+        intensity=np.asarray(points.intensity, dtype=np.uint16),
+        rgb=rgb,
+    )
+
+
+def iter_point_chunks(las: CheckedLas, target_crs: str | CRS, *,
+                      chunk_size: int = DEFAULT_CHUNK_SIZE,
+                      bounds: tuple[float, float, float, float] | None = None,
+                      ) -> Iterator[PointChunk]:
+    """Yield the points of a checked file chunk by chunk, in ``target_crs``.
+
+    Parameters
+    ----------
+    las : CheckedLas
+        From :func:`open_checked`.
+    target_crs : str or pyproj.CRS
+        CRS of the output x/y (its horizontal part); z stays orthometric, in metres.
+    chunk_size : int
+        Points decoded at a time; bounds memory whatever the file size.
+    bounds : (x_min, y_min, x_max, y_max), optional
+        Keep only points with ``x_min <= x < x_max`` and ``y_min < y <= y_max`` in the
+        target CRS (the half-open cells of :class:`pipeline.raster.Grid`).
+
+    Raises
+    ------
+    LidarError
+        When decoding fails part-way (truncated or corrupt point data).
+    """
+    transform = PointTransform(las.crs, target_crs)
+    if bounds is not None and las.header.point_count:
+        x_min, y_min, x_max, y_max = transform.bounds(*las.header.mins[:2], *las.header.maxs[:2])
+        if x_max < bounds[0] or x_min > bounds[2] or y_max < bounds[1] or y_min > bounds[3]:
+            return
+    started, n_read, n_kept = time.perf_counter(), 0, 0
+    try:
+        with laspy.open(las.path) as reader:
+            for points in reader.chunk_iterator(chunk_size):
+                chunk = _chunk_from_record(points, transform, las.header.point_format)
+                n_read += len(chunk)
+                if bounds is not None:
+                    inside = ((chunk.x >= bounds[0]) & (chunk.x < bounds[2])
+                              & (chunk.y > bounds[1]) & (chunk.y <= bounds[3]))
+                    if not inside.all():
+                        chunk = chunk.subset(inside)
+                n_kept += len(chunk)
+                if len(chunk):
+                    yield chunk
+    except (laspy.errors.LaspyException, ValueError, EOFError, OSError) as exc:
+        if isinstance(exc, LidarError):
+            raise
+        raise LidarError(las.path, f"point data unreadable after {n_read:,} points: {exc}") from exc
+    log.info("read %s: %d points, %d inside bounds, %.2f s", las.path, n_read, n_kept,
+             time.perf_counter() - started)
+
+
+def file_bounds(path: str | os.PathLike, target_crs: str | CRS, *,
+                source_crs: str | CRS | None = None) -> tuple[float, float, float, float] | None:
+    """Header bounds of a file as ``(x_min, y_min, x_max, y_max)`` in ``target_crs``.
+
+    Reads only the header; used to decide which tiles a file touches. Returns None
+    (with a warning) for a file without points.
+    """
+    las = open_checked(path, source_crs)
+    if las.header.point_count == 0:
+        log.warning("%s: no points; it touches no tile", path)
+        return None
+    transform = PointTransform(las.crs, target_crs)
+    return transform.bounds(*las.header.mins[:2], *las.header.maxs[:2])
+
+
+def iter_tileset_points(paths: list[str | os.PathLike], target_crs: str | CRS = "EPSG:4326", *,
+                        source_crs: str | CRS | None = None,
+                        chunk_size: int = DEFAULT_CHUNK_SIZE,
+                        bounds: tuple[float, float, float, float] | None = None,
+                        ) -> Iterator[dict[str, np.ndarray]]:
+    """Chunks of points for a point-cloud 3D Tiles writer (``tiles.write_point_tileset``).
+
+    Each chunk is a dict of numpy arrays of equal length:
+
+    - ``positions``: (n, 3) float64; x, y in ``target_crs`` (longitude, latitude in
+      degrees for a geographic CRS, thanks to ``always_xy``), z orthometric metres
+      (the tiles writer adds the geoid height to place it on the ellipsoid);
+    - ``rgb``: (n, 3) uint8 (LAS 16-bit colour scaled down; grey from the top 8 bits
+      of intensity when the file has no colour);
+    - ``classification`` uint8, ``intensity`` uint16, ``return_number`` uint8.
+    """
+    for path in paths:
+        las = open_checked(path, source_crs)
+        for chunk in iter_point_chunks(las, target_crs, chunk_size=chunk_size, bounds=bounds):
+            yield {
+                "positions": np.column_stack([chunk.x, chunk.y, chunk.z]),
+                "rgb": _rgb8(chunk),
+                "classification": chunk.classification,
+                "intensity": chunk.intensity,
+                "return_number": chunk.return_number,
+            }
+
+
+def _rgb8(chunk: PointChunk) -> np.ndarray:
+    if chunk.rgb is not None:
+        rgb = chunk.rgb
+        # LAS says 16-bit colour, but many writers store 8-bit values: scale only if needed.
+        return (rgb >> 8).astype(np.uint8) if rgb.max(initial=0) > 255 else rgb.astype(np.uint8)
+    # LAS 1.4 normalises intensity to 16 bits; a fixed shift keeps chunks consistent.
+    grey8 = (chunk.intensity >> 8).astype(np.uint8)
+    return np.repeat(grey8[:, None], 3, axis=1)
