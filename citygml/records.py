@@ -82,7 +82,7 @@ class CityObject:
     @property
     def lods(self) -> list[int]:
         """Levels of detail present on this object or its parts, ascending."""
-        lods = {g.lod for g in self.geometries}
+        lods = {g.lod for g in self.geometries if g.polygons or g.lines}
         for part in self.parts:
             lods.update(part.lods)
         return sorted(lods)
