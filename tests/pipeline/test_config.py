@@ -1,0 +1,49 @@
+"""Run definitions: validated, with unknown keys and bad values named by their path."""
+from __future__ import annotations
+
+import pytest
+
+from pipeline.config import RunDefinitionError, load_run_definition
+
+
+def write(tmp_path, text):
+    path = tmp_path / "run.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_sample_definition_is_valid(project_root):
+    definition = load_run_definition(project_root / "dags" / "sample.yaml")
+    assert definition.inputs.citygml == [project_root / "sample_data" / "omiya"]
+    assert definition.output == project_root / "out" / "sample"
+    assert definition.area.meshes == ["53396489", "53396499", "53396580", "53396590"]
+
+
+def test_unknown_key_is_named_with_its_path(tmp_path):
+    path = write(tmp_path, "inputs:\n  citygml: x\n  tpyes: [bldg]\nstages:\n  ingest:\n    enabeld: true\n")
+    with pytest.raises(RunDefinitionError) as caught:
+        load_run_definition(path)
+    message = str(caught.value)
+    assert "inputs.tpyes: unknown key" in message
+    assert "stages.ingest.enabeld: unknown key" in message
+    assert str(path) in message
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("crs: EPSG:4326\n", "not a projected"),
+    ("crs: EPSG:99999999\n", "not a CRS"),
+    ("area:\n  meshes: [5339x489]\n", "not a JIS X 0410 mesh code"),
+    ("area:\n  bbox: [140, 36, 139, 35]\n", "min < max"),
+    ("inputs:\n  types: [bldg, buildings]\n", "unknown feature type"),
+    ("dask:\n  workers: 0\n", "dask.workers"),
+])
+def test_bad_values_are_explained(tmp_path, text, fragment):
+    with pytest.raises(RunDefinitionError) as caught:
+        load_run_definition(write(tmp_path, text))
+    assert fragment in str(caught.value)
+
+
+def test_overrides_use_dotted_keys(project_root):
+    definition = load_run_definition(project_root / "dags" / "sample.yaml",
+                                     {"dask.workers": 3, "crs": "EPSG:6677"})
+    assert definition.dask.workers == 3 and definition.crs == "EPSG:6677"
