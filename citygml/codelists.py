@@ -33,8 +33,18 @@ class CodeListResolver:
 
     def __init__(self) -> None:
         self._lists: dict[str, dict[str, str] | None] = {}
+        self._by_reference: dict[tuple[int, str, str], dict[str, str] | None] = {}
 
     def label(self, source: Source, code_space: str, code: str) -> str | None:
+        # Every code value of a file names its list the same way: look the text up first.
+        reference = (id(source.dataset), source.member, code_space)
+        table = self._by_reference.get(reference, False)
+        if table is False:
+            table = self._table(source, code_space)
+            self._by_reference[reference] = table
+        return table.get(code) if table else None
+
+    def _table(self, source: Source, code_space: str) -> dict[str, str] | None:
         try:
             member = source.resolve(code_space)
         except UnsafeInputError:
@@ -42,8 +52,7 @@ class CodeListResolver:
         key = f"{id(source.dataset)}:{member}"
         if key not in self._lists:
             self._lists[key] = self._load(source, member)
-        table = self._lists[key]
-        return table.get(code) if table else None
+        return self._lists[key]
 
     @staticmethod
     def _load(source: Source, member: str) -> dict[str, str] | None:

@@ -10,10 +10,12 @@ DTM
     Mean height of ground points per cell; cells without ground (under buildings,
     dense canopy, water) are filled by :func:`fill_gaps`: linear interpolation on a
     Delaunay triangulation of the cells around the gaps, nearest neighbour outside
-    their convex hull.
+    their convex hull. The DTM is then capped at the DSM: the ground cannot lie above
+    the surface (this only touches interpolated cells; a cell with ground points has
+    its highest return at or above their mean).
 DSM
-    Highest return per cell. A cell without any return takes the DTM (nothing above the
-    ground was observed there).
+    Highest return per cell; cells without any return (sampling holes, water) are
+    filled like the DTM's gaps.
 nDSM
     DSM - DTM, clipped at 0.
 Canopy height model
@@ -70,7 +72,7 @@ def fill_gaps(surface: np.ndarray) -> np.ndarray:
     if not gaps.any() or gaps.all():
         return surface.copy()
     valid = ~gaps
-    rim = valid & ndimage.binary_dilation(gaps, structure=np.ones((3, 3), bool), iterations=2)
+    rim = valid & ndimage.binary_dilation(gaps, structure=np.ones((3, 3), bool))
     rim_rc = np.argwhere(rim)
     gap_rc = np.argwhere(gaps)
     rim_values = surface[rim]
@@ -90,12 +92,11 @@ def terrain_model(grid: Grid, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np
     return fill_gaps(mean.reshape(grid.shape))
 
 
-def surface_model(grid: Grid, x: np.ndarray, y: np.ndarray, z: np.ndarray,
-                  dtm: np.ndarray) -> np.ndarray:
-    """DSM: highest return per cell; cells without returns take ``dtm``."""
+def surface_model(grid: Grid, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """DSM: highest return per cell; cells without returns filled by :func:`fill_gaps`."""
     index, inside = cell_index(grid, x, y)
     top = max_per_cell(index[inside], z[inside], grid.width * grid.height).reshape(grid.shape)
-    return np.where(np.isnan(top), dtm, top)
+    return fill_gaps(top)
 
 
 def normalized_surface(dsm: np.ndarray, dtm: np.ndarray) -> np.ndarray:

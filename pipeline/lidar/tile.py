@@ -206,7 +206,10 @@ def rasters_from_points(points: TilePoints, grid: Grid, stats: LidarTileStats, *
                                else "non-ground returns of multi-return pulses")
 
     dtm = rasters.terrain_model(local, points.x[ground], points.y[ground], points.z[ground])
-    dsm = rasters.surface_model(local, points.x, points.y, points.z, dtm)
+    dsm = rasters.surface_model(local, points.x, points.y, points.z)
+    # An interpolated DTM cell (no ground point) may pass above the returns seen there;
+    # the ground cannot be above the surface, so cap it.
+    dtm = np.fmin(dtm, dsm)
     ndsm = rasters.normalized_surface(dsm, dtm)
     chm = rasters.canopy_height(local, points.x[vegetation], points.y[vegetation],
                                 points.z[vegetation], np.nan_to_num(dtm, nan=np.inf))

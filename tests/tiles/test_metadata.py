@@ -1,0 +1,64 @@
+"""Identifier sanitising and property-table encoding (EXT_structural_metadata)."""
+from __future__ import annotations
+
+import numpy as np
+
+from tiles.metadata import (BOOL_NODATA, FLOAT_NODATA, IDENTIFIER_RE, INT_NODATA, IdentifierMap,
+                            build_property_table, encode_column, sanitize_identifier)
+
+
+def test_sanitize_identifier_ascii_names():
+    assert sanitize_identifier("bldg:Building") == "bldg_Building"
+    assert sanitize_identifier("measuredHeight") == "measuredHeight"
+    assert sanitize_identifier("3dm:height-m") == "_3dm_height_m"
+
+
+def test_sanitize_identifier_japanese_names_are_valid_stable_and_distinct():
+    a, b = sanitize_identifier("uro:建物ID"), sanitize_identifier("uro:建物名称")
+    assert IDENTIFIER_RE.match(a) and IDENTIFIER_RE.match(b)
+    assert a.startswith("uro_") and a != b
+    assert a == sanitize_identifier("uro:建物ID")
+    assert IDENTIFIER_RE.match(sanitize_identifier("高さ"))
+
+
+def test_identifier_map_keeps_colliding_names_apart():
+    ids = IdentifierMap()
+    first, second = ids("a:b"), ids("a_b")
+    assert first == "a_b" and second != first and IDENTIFIER_RE.match(second)
+    assert ids("a:b") == first
+
+
+def test_encode_column_types_and_nodata():
+    booleans = encode_column([True, False, True])
+    assert booleans.schema["type"] == "BOOLEAN"
+    assert booleans.buffers["values"] == bytes([0b101])  # bitstream, least significant bit first
+
+    with_missing = encode_column([True, None])
+    assert with_missing.schema["componentType"] == "UINT8" and with_missing.schema["noData"] == BOOL_NODATA
+    assert list(np.frombuffer(with_missing.buffers["values"], np.uint8)) == [1, BOOL_NODATA]
+
+    ints = encode_column([1, None, 3])
+    assert ints.schema["componentType"] == "INT32" and ints.schema["noData"] == INT_NODATA
+    assert list(np.frombuffer(ints.buffers["values"], np.int32)) == [1, INT_NODATA, 3]
+    assert encode_column([2 ** 40]).schema["componentType"] == "INT64"
+
+    floats = encode_column([1, 2.5, float("nan")])
+    assert floats.schema["componentType"] == "FLOAT64" and floats.schema["noData"] == FLOAT_NODATA
+    assert np.frombuffer(floats.buffers["values"], np.float64)[1] == 2.5
+
+    strings = encode_column(["東京", None, "ab"])
+    assert strings.schema == {"required": False, "type": "STRING", "noData": ""}
+    offsets = np.frombuffer(strings.buffers["stringOffsets"], np.uint32)
+    values = strings.buffers["values"]
+    assert [values[a:b].decode() for a, b in zip(offsets[:-1], offsets[1:])] == ["東京", "", "ab"]
+
+
+def test_property_table_keeps_original_names_and_reserves_the_id_column():
+    table = build_property_table("bldg:Building", ["b1", "b2"],
+                                 [{"uro:建物ID": "x", "feature_id": 5}, {"measuredHeight": 12.5}])
+    assert table.class_id == "bldg_Building" and table.class_schema["name"] == "bldg:Building"
+    props = table.class_schema["properties"]
+    assert set(props) >= {"feature_id", "measuredHeight"} and len(props) == 4
+    assert all(IDENTIFIER_RE.match(p) for p in props)
+    assert {p["name"] for p in props.values()} == {"feature_id", "uro:建物ID", "measuredHeight"}
+    assert props["feature_id"]["type"] == "STRING"  # the identifier column, not the user's int

@@ -1,0 +1,177 @@
+"""Checks of written tilesets and GLB content, reusable by tests and by the pipeline's run report.
+
+Each ``check_*`` returns a list of problems (empty when all is well) rather than
+raising, so a caller can report every problem of a city at once.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from .bounds import box_corners, points_in_box, region_contains
+from .geodesy import Y_UP_TO_Z_UP
+from .gltf import read_accessor, read_glb
+from .metadata import IDENTIFIER_RE
+
+
+def _matrix(tile: dict[str, Any]) -> np.ndarray:
+    if "transform" in tile:
+        return np.asarray(tile["transform"], dtype=np.float64).reshape(4, 4).T  # stored column-major
+    return np.eye(4)
+
+
+def iter_tiles(tileset: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None, np.ndarray]]:
+    """(tile, parent, world transform) for every tile, parents first."""
+    stack = [(tileset["root"], None, _matrix(tileset["root"]))]
+    while stack:
+        tile, parent, world = stack.pop()
+        yield tile, parent, world
+        for child in tile.get("children", []):
+            stack.append((child, tile, world @ _matrix(child)))
+
+
+def _contained(child: dict, child_world: np.ndarray, parent: dict, parent_world: np.ndarray) -> bool | None:
+    cv, pv = child["boundingVolume"], parent["boundingVolume"]
+    if "region" in cv and "region" in pv:
+        return region_contains(pv["region"], cv["region"])
+    if "box" in cv and "box" in pv:
+        corners = box_corners(cv["box"])
+        world = corners @ child_world[:3, :3].T + child_world[:3, 3]
+        local = (world - parent_world[:3, 3]) @ np.linalg.inv(parent_world[:3, :3]).T
+        return bool(points_in_box(local, pv["box"], tolerance=1e-3).all())
+    return None  # mixed kinds: not checked
+
+
+def check_tileset(tileset_path: str | Path) -> list[str]:
+    """Structural checks of a tileset.json and its content files.
+
+    - asset.version is "1.1";
+    - every child's bounding volume lies inside its parent's (boxes and regions);
+    - geometric error never increases from a parent to a child, and the tileset's is
+      at least the root's;
+    - every content URI resolves to a file.
+    """
+    tileset_path = Path(tileset_path)
+    tileset = json.loads(tileset_path.read_text(encoding="utf-8"))
+    problems: list[str] = []
+    if tileset.get("asset", {}).get("version") != "1.1":
+        problems.append(f"asset.version is {tileset.get('asset', {}).get('version')!r}, not '1.1'")
+    if tileset.get("geometricError", -1) < tileset["root"].get("geometricError", 0):
+        problems.append("tileset geometricError is below the root's")
+    worlds: dict[int, np.ndarray] = {}
+    for tile, parent, world in iter_tiles(tileset):
+        worlds[id(tile)] = world
+        name = tile.get("content", {}).get("uri", "(no content)")
+        if tile.get("geometricError", -1) < 0:
+            problems.append(f"tile {name}: missing or negative geometricError")
+        if "content" in tile:
+            uri = tile["content"]["uri"]
+            if not (tileset_path.parent / uri).is_file():
+                problems.append(f"tile content {uri} does not exist")
+        if parent is None:
+            continue
+        if tile["geometricError"] > parent["geometricError"]:
+            problems.append(f"tile {name}: geometricError {tile['geometricError']} exceeds its parent's "
+                            f"{parent['geometricError']}")
+        inside = _contained(tile, world, parent, worlds[id(parent)])
+        if inside is False:
+            problems.append(f"tile {name}: bounding volume not inside its parent's")
+    return problems
+
+
+def content_paths(tileset_path: str | Path, leaves_only: bool = False) -> list[Path]:
+    """Paths of the content files, optionally only those of leaf tiles."""
+    tileset_path = Path(tileset_path)
+    tileset = json.loads(tileset_path.read_text(encoding="utf-8"))
+    return [tileset_path.parent / tile["content"]["uri"] for tile, _, _ in iter_tiles(tileset)
+            if "content" in tile and not (leaves_only and tile.get("children"))]
+
+
+def count_features(tileset_path: str | Path, leaves_only: bool = True) -> int:
+    """Features in the content: property-table rows, or points when there is no table."""
+    total = 0
+    for path in content_paths(tileset_path, leaves_only):
+        gltf, _ = read_glb(path.read_bytes())
+        tables = gltf.get("extensions", {}).get("EXT_structural_metadata", {}).get("propertyTables")
+        if tables:
+            total += sum(t["count"] for t in tables)
+        else:
+            total += sum(gltf["accessors"][p["attributes"]["POSITION"]]["count"]
+                         for m in gltf["meshes"] for p in m["primitives"])
+    return total
+
+
+def glb_positions_ecef(path: str | Path, world: np.ndarray) -> np.ndarray:
+    """All vertex positions of a GLB in ECEF: node translation, y-up to z-up, then ``world``
+    (the tile's accumulated transform), as a 3D Tiles client places them."""
+    gltf, binary = read_glb(Path(path).read_bytes())
+    out = []
+    for node in gltf["nodes"]:
+        if "mesh" not in node:
+            continue
+        local = np.eye(4)
+        if "matrix" in node:
+            local = np.asarray(node["matrix"]).reshape(4, 4).T
+        elif "translation" in node:
+            local[:3, 3] = node["translation"]
+        matrix = world @ Y_UP_TO_Z_UP @ local
+        for primitive in gltf["meshes"][node["mesh"]]["primitives"]:
+            positions = read_accessor(gltf, binary, primitive["attributes"]["POSITION"]).astype(np.float64)
+            out.append(positions @ matrix[:3, :3].T + matrix[:3, 3])
+    return np.concatenate(out) if out else np.zeros((0, 3))
+
+
+def check_glb_metadata(path: str | Path) -> list[str]:
+    """Checks of EXT_mesh_features / EXT_structural_metadata, which glTF-Validator skips.
+
+    Identifiers match the 3D Metadata rule, property-table buffer views are 8-byte
+    aligned and in range, string offsets end at the values' length, feature ids index
+    their property table, and featureCount counts the distinct ids.
+    """
+    gltf, binary = read_glb(Path(path).read_bytes())
+    problems: list[str] = []
+    metadata = gltf.get("extensions", {}).get("EXT_structural_metadata")
+    if metadata is None:
+        return [f"{path}: no EXT_structural_metadata"]
+    classes = metadata["schema"].get("classes", {})
+    for class_id, cls in classes.items():
+        if not IDENTIFIER_RE.match(class_id):
+            problems.append(f"class id {class_id!r} is not an identifier")
+        for pid in cls.get("properties", {}):
+            if not IDENTIFIER_RE.match(pid):
+                problems.append(f"property id {class_id}.{pid!r} is not an identifier")
+    views = gltf.get("bufferViews", [])
+    tables = metadata.get("propertyTables", [])
+    for t, table in enumerate(tables):
+        if table["class"] not in classes:
+            problems.append(f"property table {t}: unknown class {table['class']!r}")
+            continue
+        for pid, prop in table["properties"].items():
+            for key in ("values", "stringOffsets"):
+                if key not in prop:
+                    continue
+                view = views[prop[key]]
+                if view.get("byteOffset", 0) % 8 or view.get("byteOffset", 0) + view["byteLength"] > len(binary):
+                    problems.append(f"table {t} property {pid}: {key} buffer view misaligned or out of range")
+            if "stringOffsets" in prop:
+                view = views[prop["stringOffsets"]]
+                dtype = np.uint32 if prop.get("stringOffsetType", "UINT32") == "UINT32" else np.uint64
+                offsets = np.frombuffer(binary, dtype=dtype, count=table["count"] + 1,
+                                        offset=view.get("byteOffset", 0))
+                values_length = views[prop["values"]]["byteLength"]
+                if np.any(np.diff(offsets.astype(np.int64)) < 0) or int(offsets[-1]) > values_length:
+                    problems.append(f"table {t} property {pid}: string offsets not increasing or past the values")
+    for mesh in gltf.get("meshes", []):
+        for primitive in mesh["primitives"]:
+            for feature_ids in primitive.get("extensions", {}).get("EXT_mesh_features", {}).get("featureIds", []):
+                ids = read_accessor(gltf, binary, primitive["attributes"][f"_FEATURE_ID_{feature_ids['attribute']}"])
+                count = tables[feature_ids["propertyTable"]]["count"]
+                if ids.min() < 0 or ids.max() >= count or np.any(ids != np.round(ids)):
+                    problems.append(f"feature ids outside 0..{count - 1} of property table "
+                                    f"{feature_ids['propertyTable']}")
+                if feature_ids["featureCount"] != len(np.unique(ids)):
+                    problems.append("featureCount differs from the number of distinct feature ids")
+    return problems
