@@ -86,9 +86,9 @@ def validate(definition: Path) -> None:
 def info(path: Path, crs: str | None) -> None:
     """Summarise a CityGML file/folder/zip or a LAS/LAZ file."""
     if path.suffix.lower() in LIDAR_SUFFIXES:
-        from pipeline.lidar import LidarError, las_info
+        from pipeline.lidar import LidarError, summarize_lidar_file
         try:
-            click.echo(las_info(path, crs=crs).format())
+            click.echo(summarize_lidar_file(path, source_crs=crs).format())
         except LidarError as exc:
             raise click.ClickException(str(exc)) from None
         return

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from pipeline.lidar.stage import LidarStage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 FEATURE_TYPES = ("bldg", "veg", "dem", "tran", "frn", "brid", "luse", "wtr", "tun",
@@ -28,8 +29,10 @@ class Inputs(Strict):
                                 description="PLATEAU folders, .zip files or .gml files")
     types: list[str] = Field(default_factory=lambda: ["bldg", "veg", "dem", "tran", "frn"],
                              description="PLATEAU feature folders to read")
+    lidar: list[Path] = Field(default_factory=list, description="LAS/LAZ files")
+    lidar_crs: str | None = Field(None, description="CRS of LAS/LAZ files whose header names none")
 
-    @field_validator("citygml", mode="before")
+    @field_validator("citygml", "lidar", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, (str, Path)) else value
@@ -74,8 +77,17 @@ class IngestStage(Strict):
     enabled: bool = True
 
 
+class GridSettings(Strict):
+    """The raster grid every raster stage shares, per third-level mesh tile."""
+
+    resolution_m: float = Field(1.0, gt=0, le=50, description="cell size in metres")
+    halo_m: float = Field(200.0, ge=0, description="extra margin read around each tile "
+                          "so shadows and walks can cross tile edges")
+
+
 class Stages(Strict):
     ingest: IngestStage = Field(default_factory=IngestStage)
+    lidar: LidarStage = Field(default_factory=LidarStage)
 
 
 class DaskSettings(Strict):
@@ -96,6 +108,7 @@ class RunDefinition(Strict):
     crs: str = Field("auto", description="'auto' (JGD2011 plane zone of the data) or e.g. EPSG:6677")
     timezone: str = "Asia/Tokyo"
     output: Path = Path("out")
+    grid: GridSettings = Field(default_factory=GridSettings)
     stages: Stages = Field(default_factory=Stages)
     dask: DaskSettings = Field(default_factory=DaskSettings)
 
@@ -118,6 +131,7 @@ class RunDefinition(Strict):
         def fix(p: Path) -> Path:
             return p if p.is_absolute() else (base / p).resolve()
         self.inputs.citygml = [fix(p) for p in self.inputs.citygml]
+        self.inputs.lidar = [fix(p) for p in self.inputs.lidar]
         self.output = fix(self.output)
         return self
 

@@ -14,8 +14,9 @@ from citygml import CityGMLError, Dataset, FileReader, Source
 from pipeline.config import RunDefinition
 from pipeline.crs import plane_zone_epsg
 from pipeline.ingest import ingest_file
-from pipeline.manifest import Manifest
+from pipeline.manifest import Manifest, sha256_stream
 from pipeline.runner import Task, hash_source
+from pipeline.tiling import tile_codes, tile_grid
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ Planner = Callable[[dict[str, dict]], list[Task]]
 class Plan:
     crs: str
     sources: list[Source]
+    tiles: list[str] = field(default_factory=list)
     stages: list[tuple[str, Planner]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -76,11 +78,15 @@ def plan_run(definition: RunDefinition, manifest: Manifest) -> Plan:
                          f"for types {definition.inputs.types} and meshes {definition.area.meshes}")
     crs = definition.crs if definition.crs != "auto" else detect_crs(sources)
     log.info("analysis CRS %s", crs)
-    plan = Plan(crs=crs, sources=sources, problems=problems)
+    tiles = tile_codes(definition.area.meshes, [s.mesh_code for s in sources])
+    plan = Plan(crs=crs, sources=sources, tiles=tiles, problems=problems)
     output = Path(definition.output)
     if definition.stages.ingest.enabled:
         plan.stages.append(("ingest", lambda records: ingest_tasks(definition, plan, manifest,
                                                                    output)))
+    if definition.stages.lidar.enabled and definition.inputs.lidar:
+        plan.stages.append(("lidar", lambda records: lidar_tasks(definition, plan, manifest,
+                                                                 output)))
     return plan
 
 
@@ -94,4 +100,37 @@ def ingest_tasks(definition: RunDefinition, plan: Plan, manifest: Manifest,
         tasks.append(Task(stage="ingest", tile=tile, func=ingest_file,
                           args=(source, output / "ingest", plan.crs), kwargs={"bbox": bbox},
                           params=params, input_hashes=[hash_source(manifest, source)]))
+    return tasks
+
+
+def hash_file(manifest: Manifest, path: Path) -> str:
+    stat = Path(path).stat()
+
+    def compute() -> str:
+        with open(path, "rb") as stream:
+            return sha256_stream(stream)
+
+    return manifest.input_hash(str(path), stat.st_size, stat.st_mtime, compute)
+
+
+def lidar_tasks(definition: RunDefinition, plan: Plan, manifest: Manifest,
+                output: Path) -> list[Task]:
+    """One task per tile that a LAS/LAZ file touches (grid plus halo)."""
+    from pipeline.lidar.stage import files_touching, lidar_tile
+
+    settings = definition.stages.lidar
+    tasks = []
+    for tile in plan.tiles:
+        grid = tile_grid(tile, plan.crs, definition.grid.resolution_m).buffered(definition.grid.halo_m)
+        paths, problems = files_touching(definition.inputs.lidar, grid, definition.inputs.lidar_crs)
+        plan.problems.extend(problems)
+        if not paths:
+            continue
+        params = {"grid": grid.__dict__, "crs": definition.inputs.lidar_crs,
+                  "backend": settings.backend}
+        tasks.append(Task(stage="lidar", tile=tile, func=lidar_tile,
+                          args=(paths, grid, str(output / "lidar"), tile),
+                          kwargs={"source_crs": definition.inputs.lidar_crs,
+                                  "backend": settings.backend, "chunk_size": settings.chunk_size},
+                          params=params, input_hashes=[hash_file(manifest, Path(p)) for p in paths]))
     return tasks

@@ -1,0 +1,46 @@
+# Machi: the two commands of the README, and a few helpers.
+#   make demo   install into .venv and run dags/sample.yaml on the bundled sample district
+#   make test   install the test dependencies and run the whole test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test install install-test sample bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.json
+	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test tests/js/node_modules/.installed
+
+demo: install
+	$(BIN)/machi run dags/sample.yaml
+
+test: install-test
+	$(BIN)/pytest
+
+sample: install
+	$(BIN)/python sample_data/make_sample.py
+
+bench: install-test
+	$(BIN)/python benchmarks/citygml_read.py
+	$(BIN)/python benchmarks/shadow.py
+	$(BIN)/python benchmarks/tiles.py
+	$(BIN)/python benchmarks/lidar.py
+	$(BIN)/python benchmarks/walkability.py
+
+clean:
+	rm -rf out .pytest_cache
