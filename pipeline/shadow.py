@@ -2,44 +2,54 @@
 
 The model
 ---------
-A cell ``p`` of the DSM (metres, orthometric, on a north-up :class:`~pipeline.raster.Grid`)
-is in shade when something rises above the sun line drawn from its own surface height
-toward the sun: roofs count as well as the ground. The ray toward the sun is sampled
-cell by cell (:func:`ray_steps`): step ``k = 1..K`` moves one cell along the dominant
-axis of the grid azimuth and rounds the other axis to the nearest cell
-(``floor(k * t + 0.5)``), and the sun line has dropped ``drop[k] = k * L * tan(altitude)``
-below the sun-side sample, ``L`` being the horizontal length of one step. Then
+A cell of the DSM (metres, orthometric, on a north-up :class:`~pipeline.raster.Grid`) is
+in shade when something rises above the sun line drawn from its own surface height
+toward the sun: roofs count as well as the ground.
 
-    shaded(p)  <=>  exists k:  dsm[p + offset[k]] - drop[k] > dsm[p]
+Rays are sampled on a lattice of parallel digital lines (:class:`SweepGeometry`). The
+raster is first turned (flip/transpose, no resampling) so that the sun lies toward
+increasing columns with at most one row of drift per column (``|slope| <= 1``). Line
+``m`` holds, in each column ``c``, the cell of row ``m + off[c]`` with
+``off[c] = floor(0.5 + c * slope)``; the lines partition the raster, and each is a
+straight line crossing every cell it holds. The ray from a cell follows its own line
+toward the sun: step ``k`` is the cell of the same line ``k`` columns on, ``k * L``
+metres away horizontally (``L = resolution * sqrt(1 + slope**2)``), where the sun line
+has risen ``drop[k] = k * (L * tan(altitude))`` (float64, as in :func:`sweep_geometry`).
+Then
 
-evaluated in float64. This is exactly the Ratti & Richens (2004) shift-and-compare
-method (shift the whole DSM by ``offset[k]``, lower it by ``drop[k]``, compare), written
-out as :func:`ratti_shade_mask`, which is the specification and the test oracle.
-:func:`shade_codes` computes the same thing per cell in numba with two exact
-shortcuts, so the boolean masks are identical (tests and ``benchmarks/shadow.py``
-check it):
+    shaded(p)  <=>  exists k in 1..K:  h[line, c + k] - drop[k] > h[line, c]
 
-* the march stops at the first blocking sample;
-* the march stops once ``top - drop[k] <= dsm[p]``, where ``top`` is the highest value
-  in the raster: float subtraction is monotonic, so no later sample can block.
+evaluated in float64, cells past the raster edge never blocking. Shearing the lines
+into the rows of an array makes this exactly the Ratti & Richens (2004)
+shift-and-compare method (shift by ``k`` columns, lower by ``drop[k]``, compare),
+written out in numpy as :func:`ratti_shade_codes`: the specification, the test oracle
+and the benchmark baseline, at ``K`` full-raster passes per sun position.
 
-Samples falling outside the raster never block, so the raster must carry a halo at
-least as wide as the longest shadow that matters: :func:`shadow_halo_m`. The search is
-also cut at ``max_distance_m`` (default 500 m; a 100 m tower at 11 degrees of sun) and at
-``relief / tan(altitude)`` (a longer step cannot reach above the sun line).
+:func:`shade_codes` gives the *identical* answer in one pass: along each line
+``max_k (h[c+k] - drop[k]) = max_{c'} (h[c'] - c' dz) + c dz`` is a sliding-window
+maximum (monotone deque, window ``K``), so the cost no longer grows with the shadow
+length. Rounding makes that sum differ from the reference expression by far less than
+``tol`` (1e-9 of the largest magnitude involved); a cell whose window maximum lies within
+``tol`` of its height is re-decided by the reference expression itself, step by step,
+so the boolean masks agree bit for bit (tests and ``benchmarks/shadow.py`` check it).
+
+Cells past the edge never block, so the raster must carry a halo at least as wide as
+the longest shadow that matters: :func:`shadow_halo_m`. The search is cut at
+``max_distance_m`` (default 500 m: a 100 m tower at 11 degrees of sun) and at
+``relief / tan(altitude)`` (beyond that nothing can rise above the sun line).
 
 Trees
 -----
 Vegetation is a separate canopy-top raster (metres, same datum, NaN where none) with a
-transmissivity ``tau``. A cell whose ray (from step 0, i.e. the canopy above the cell
-itself, on) passes below the canopy top of any canopy cell and is not blocked by the
-DSM is in canopy shade and receives exactly ``tau`` of the sun; several crowns along
-one ray are *not* multiplied (one crown is many cells long, so a per-cell product would
-count the same crown over and over). Defaults: leaf-on 0.2 (80 % blocked), leaf-off
+transmissivity ``tau``. A cell whose ray, from step 0 on (the crown over the cell
+itself), passes below the canopy top of any canopy cell, and that the DSM does not
+shade, is in canopy shade and receives exactly ``tau`` of the sun. Several crowns along
+one ray are *not* multiplied: one crown is many cells long, so a per-cell product would
+count the same crown over and over. Defaults: leaf-on 0.2 (80 % blocked), leaf-off
 (December to March, deciduous) 0.6.
 
 Outputs per scenario: ``shade_hours`` = sum over samples of ``weight_hours * (1 -
-light)`` with light 1 in sun, ``tau`` in canopy shade, 0 in DSM shade or with the sun
+light)``, light being 1 in sun, ``tau`` in canopy shade, 0 in DSM shade or with the sun
 below the horizon; ``shade_fraction`` = ``shade_hours / slot hours``; and per season
 ``sun_hours`` = sum of ``weight_hours * light`` from sunrise to sunset.
 """
@@ -70,28 +80,46 @@ DEFAULT_MAX_DISTANCE_M = 500.0
 
 
 @dataclass(frozen=True)
-class RaySteps:
-    """Cell offsets and sun-line drops along the ray toward the sun (see module doc).
+class SweepGeometry:
+    """How rays toward the sun are sampled for one sun position (see module doc).
 
     Attributes
     ----------
-    drow, dcol : numpy.ndarray of int64
-        Offset of step ``k`` in rows (positive = south) and columns (positive = east).
+    transpose, flip : bool
+        Orient the raster as ``a = dsm.T if transpose``, then ``a = a[:, ::-1] if flip``,
+        so that the sun lies toward increasing columns.
+    slope : float
+        Rows of drift per column step in the oriented raster, ``|slope| <= 1``.
+    step_m : float
+        Horizontal length of one step, metres.
     drop_m : numpy.ndarray of float64
-        How far the sun line has dropped below the sun-side sample at step ``k``, metres.
+        ``drop_m[k - 1]``: rise of the sun line after ``k`` steps, metres, ``k = 1..K``.
     """
 
-    drow: np.ndarray
-    dcol: np.ndarray
+    transpose: bool
+    flip: bool
+    slope: float
+    step_m: float
     drop_m: np.ndarray
 
-    def __len__(self) -> int:
-        return len(self.drop_m)
+    def orient(self, array: np.ndarray) -> np.ndarray:
+        """``array`` turned so that the sun lies toward increasing columns."""
+        a = array.T if self.transpose else array
+        return np.ascontiguousarray(a[:, ::-1] if self.flip else a)
+
+    def restore(self, array: np.ndarray) -> np.ndarray:
+        """Undo :meth:`orient`."""
+        a = array[:, ::-1] if self.flip else array
+        return np.ascontiguousarray(a.T if self.transpose else a)
+
+    def line_offsets(self, width: int) -> np.ndarray:
+        """``off[c] = floor(0.5 + c * slope)``: row of line 0 in column ``c``."""
+        return np.floor(0.5 + np.arange(width, dtype=np.float64) * self.slope).astype(np.int64)
 
 
-def ray_steps(sun_azimuth_grid_deg: float, sun_altitude_deg: float, resolution: float,
-              max_distance_m: float) -> RaySteps:
-    """The sampling of the ray toward the sun shared by every method in this module.
+def sweep_geometry(sun_azimuth_grid_deg: float, sun_altitude_deg: float, resolution: float,
+                   max_distance_m: float) -> SweepGeometry:
+    """The ray sampling shared by :func:`shade_codes` and :func:`ratti_shade_codes`.
 
     Parameters
     ----------
@@ -106,17 +134,16 @@ def ray_steps(sun_azimuth_grid_deg: float, sun_altitude_deg: float, resolution: 
     """
     if not sun_altitude_deg > 0:
         raise ValueError(f"sun altitude must be positive to cast shadows, got {sun_altitude_deg}")
-    east = math.sin(math.radians(sun_azimuth_grid_deg))
-    north = math.cos(math.radians(sun_azimuth_grid_deg))
-    scale = max(abs(east), abs(north))
-    east, north = east / scale, north / scale          # one cell per step on the dominant axis
-    step_m = resolution * math.hypot(east, north)
+    toward_col = math.sin(math.radians(sun_azimuth_grid_deg))     # east
+    toward_row = -math.cos(math.radians(sun_azimuth_grid_deg))    # rows grow southward
+    transpose = abs(toward_row) > abs(toward_col)
+    major, minor = (toward_row, toward_col) if transpose else (toward_col, toward_row)
+    slope = minor / abs(major)
+    step_m = resolution * math.hypot(1.0, slope)
     n_steps = int(math.floor(max_distance_m / step_m + 1e-9))
     k = np.arange(1, n_steps + 1, dtype=np.float64)
-    dcol = np.floor(k * east + 0.5).astype(np.int64)
-    drow = -np.floor(k * north + 0.5).astype(np.int64)
     drop_m = k * (step_m * math.tan(math.radians(sun_altitude_deg)))
-    return RaySteps(drow, dcol, drop_m)
+    return SweepGeometry(transpose, major < 0, slope, step_m, drop_m)
 
 
 def shadow_halo_m(max_height_m: float, min_sun_altitude_deg: float,
@@ -131,111 +158,213 @@ def shadow_halo_m(max_height_m: float, min_sun_altitude_deg: float,
     return float(min(cap_m, max_height_m / math.tan(math.radians(min_sun_altitude_deg))))
 
 
-def _search_distance_m(relief_m: float, sun_altitude_deg: float, max_distance_m: float) -> float:
-    return min(max_distance_m, max(relief_m, 0.0) / math.tan(math.radians(sun_altitude_deg)))
-
-
 def _check_surface(dsm: np.ndarray, canopy_top: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
-    dsm = np.ascontiguousarray(dsm, dtype=np.float64)
+    dsm = np.asarray(dsm, dtype=np.float64)
     if dsm.ndim != 2:
         raise ValueError(f"dsm must be 2-D, got shape {dsm.shape}")
     if not np.isfinite(dsm).all():
         raise ValueError("dsm has NaN/inf cells: fill gaps (e.g. with the DTM) before casting shadows")
     if canopy_top is not None:
-        canopy_top = np.ascontiguousarray(canopy_top, dtype=np.float64)
+        canopy_top = np.asarray(canopy_top, dtype=np.float64)
         if canopy_top.shape != dsm.shape:
             raise ValueError(f"canopy_top shape {canopy_top.shape} differs from dsm {dsm.shape}")
+        if not np.isfinite(canopy_top).any():
+            canopy_top = None
     return dsm, canopy_top
 
 
-def _tops(dsm: np.ndarray, canopy_top: np.ndarray | None) -> tuple[float, float, bool]:
-    top_surface = float(dsm.max())
-    has_canopy = canopy_top is not None and bool(np.isfinite(canopy_top).any())
-    top_all = max(top_surface, float(np.nanmax(canopy_top))) if has_canopy else top_surface
-    return top_surface, top_all, has_canopy
+def search_geometry(dsm: np.ndarray, resolution: float, sun_azimuth_grid_deg: float,
+                    sun_altitude_deg: float, *, canopy_top: np.ndarray | None = None,
+                    max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
+                    window: tuple[int, int, int, int] | None = None) -> SweepGeometry:
+    """The :func:`sweep_geometry` that :func:`shade_codes` uses for this surface and sun.
 
-
-def search_steps(dsm: np.ndarray, resolution: float, sun_azimuth_grid_deg: float,
-                 sun_altitude_deg: float, *, canopy_top: np.ndarray | None = None,
-                 max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
-                 window: tuple[int, int, int, int] | None = None) -> RaySteps:
-    """The :func:`ray_steps` that :func:`shade_codes` uses for this surface and sun.
-
-    The search distance is ``min(max_distance_m, relief / tan(altitude))`` with the
-    relief from the lowest cell of the window to the highest surface or canopy top.
+    The search distance is ``min(max_distance_m, relief / tan(altitude))``, the relief
+    running from the lowest cell of the window to the highest surface or canopy top.
     """
-    dsm, canopy_top = _check_surface(dsm, canopy_top)
-    r0, r1, c0, c1 = window if window is not None else (0, dsm.shape[0], 0, dsm.shape[1])
-    _, top_all, _ = _tops(dsm, canopy_top)
-    relief = top_all - float(dsm[r0:r1, c0:c1].min())
-    return ray_steps(sun_azimuth_grid_deg, sun_altitude_deg, resolution,
-                     _search_distance_m(relief, sun_altitude_deg, max_distance_m))
+    caster = ShadeCaster(dsm, resolution, canopy_top=canopy_top, max_distance_m=max_distance_m,
+                         window=window)
+    return caster.geometry(sun_azimuth_grid_deg, sun_altitude_deg)
 
 
-def ratti_shade_mask(dsm: np.ndarray, steps: RaySteps, canopy_top: np.ndarray | None = None) -> np.ndarray:
+def ratti_shade_codes(dsm: np.ndarray, geometry: SweepGeometry,
+                      canopy_top: np.ndarray | None = None) -> np.ndarray:
     """Reference shade codes by the plain Ratti shift-and-compare loop (numpy).
 
-    The specification of :func:`shade_codes` and the baseline of the benchmark:
-    slow (one full-raster pass per step) but obviously right.
+    The rays' lines are sheared into the rows of an array (cells off the raster are
+    -inf, never blocking), then for each step ``k`` the whole array is shifted by ``k``
+    columns, lowered by ``drop[k]`` and compared. Slow (``K`` full passes) but
+    obviously right: the specification of :func:`shade_codes`.
 
     Returns
     -------
-    numpy.ndarray of uint8
+    numpy.ndarray of uint8, shape of ``dsm``
         :data:`SUNLIT`, :data:`CANOPY_SHADE` or :data:`SURFACE_SHADE` per cell.
     """
     dsm, canopy_top = _check_surface(dsm, canopy_top)
-    n_rows, n_cols = dsm.shape
-    shaded = np.zeros(dsm.shape, dtype=bool)
-    under_canopy = np.zeros(dsm.shape, dtype=bool)
+    a = geometry.orient(dsm)
+    n_rows, width = a.shape
+    off = geometry.line_offsets(width)
+    line = np.arange(n_rows)[:, None] - off[None, :] + off.max()    # sheared row of each cell
+    col = np.broadcast_to(np.arange(width), a.shape)
+    n_lines = n_rows + off.max() - off.min()
+    sheared = np.full((n_lines, width), -np.inf)
+    sheared[line, col] = a
+    shaded = np.zeros(sheared.shape, dtype=bool)
+    under_canopy = np.zeros(sheared.shape, dtype=bool)
     if canopy_top is not None:
-        under_canopy |= canopy_top > dsm
-    for dr, dc, drop in zip(steps.drow, steps.dcol, steps.drop_m):
-        if abs(dr) >= n_rows or abs(dc) >= n_cols:
+        canopy = np.full((n_lines, width), np.nan)
+        canopy[line, col] = geometry.orient(canopy_top)
+        under_canopy |= canopy > sheared
+    for k, drop in enumerate(geometry.drop_m, start=1):
+        if k >= width:
             break
-        p = (slice(max(0, -dr), n_rows - max(0, dr)), slice(max(0, -dc), n_cols - max(0, dc)))
-        q = (slice(max(0, dr), n_rows - max(0, -dr)), slice(max(0, dc), n_cols - max(0, -dc)))
-        shaded[p] |= (dsm[q] - drop) > dsm[p]
+        shaded[:, :-k] |= (sheared[:, k:] - drop) > sheared[:, :-k]
         if canopy_top is not None:
-            under_canopy[p] |= (canopy_top[q] - drop) > dsm[p]
-    codes = np.where(under_canopy, CANOPY_SHADE, SUNLIT).astype(np.uint8)
-    codes[shaded] = SURFACE_SHADE
-    return codes
+            under_canopy[:, :-k] |= (canopy[:, k:] - drop) > sheared[:, :-k]
+    codes = np.where(shaded, SURFACE_SHADE, np.where(under_canopy, CANOPY_SHADE, SUNLIT))
+    return geometry.restore(codes[line, col].astype(np.uint8))
+
+
+@numba.njit(cache=True, nogil=True)
+def _blocked_exact(a, z, m, c, off, drop):
+    """The reference test for one cell, step by step (used only within ``tol`` of a tie)."""
+    n_rows, width = a.shape
+    for k in range(1, drop.size + 1):
+        cc = c + k
+        if cc >= width:
+            return False
+        rr = m + off[cc]
+        if rr < 0 or rr >= n_rows:
+            return False
+        if a[rr, cc] - drop[k - 1] > z:
+            return True
+    return False
+
+
+@numba.njit(cache=True, nogil=True)
+def _push(deque_col, deque_val, head, tail, col, value):
+    while tail > head and deque_val[tail - 1] <= value:
+        tail -= 1
+    deque_col[tail] = col
+    deque_val[tail] = value
+    return tail + 1
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _march(dsm, canopy, has_canopy, drow, dcol, drop, top_surface, top_all, r0, r1, c0, c1, out):
-    n_rows, n_cols = dsm.shape
+def _sweep(a, canopy, has_canopy, off, drop, tol, out):
+    n_rows, width = a.shape
     n_steps = drop.size
-    for i in numba.prange(r1 - r0):
-        r = r0 + i
-        for c in range(c0, c1):
-            z = dsm[r, c]
-            under_canopy = has_canopy and canopy[r, c] > z
+    dz = drop[0] if n_steps > 0 else 0.0
+    first_line = -off.max()
+    n_lines = n_rows + off.max() - off.min()
+    for li in numba.prange(n_lines):
+        m = first_line + li
+        cols = np.empty(width, np.int64)
+        vals = np.empty(width, np.float64)
+        ccols = np.empty(width, np.int64)
+        cvals = np.empty(width, np.float64)
+        head = tail = chead = ctail = 0
+        entered = False
+        for c in range(width - 1, -1, -1):
+            r = m + off[c]
+            if r < 0 or r >= n_rows:
+                if entered:
+                    break   # a line's cells are contiguous: it has left the raster for good
+                continue
+            entered = True
+            if n_steps == 0:
+                out[r, c] = 1 if has_canopy and canopy[r, c] > a[r, c] else 0
+                continue
+            nxt = c + 1
+            if nxt < width and 0 <= m + off[nxt] < n_rows:
+                rn = m + off[nxt]
+                tail = _push(cols, vals, head, tail, nxt, a[rn, nxt] - nxt * dz)
+                if has_canopy and not np.isnan(canopy[rn, nxt]):
+                    ctail = _push(ccols, cvals, chead, ctail, nxt, canopy[rn, nxt] - nxt * dz)
+            while tail > head and cols[head] > c + n_steps:
+                head += 1
+            while ctail > chead and ccols[chead] > c + n_steps:
+                chead += 1
+            z = a[r, c]
             code = 0
-            for k in range(n_steps):
-                # exact cut-off: nothing higher than the top can rise above the sun line
-                top = top_surface if under_canopy else top_all
-                if top - drop[k] <= z:
-                    break
-                rr = r + drow[k]
-                cc = c + dcol[k]
-                if rr < 0 or rr >= n_rows or cc < 0 or cc >= n_cols:
-                    break  # a straight ray never comes back into the raster
-                if dsm[rr, cc] - drop[k] > z:
+            if tail > head:
+                highest = vals[head] + c * dz
+                if highest > z + tol:
                     code = 2
-                    break
-                if has_canopy and not under_canopy and canopy[rr, cc] - drop[k] > z:
-                    under_canopy = True
-            if code == 0 and under_canopy:
-                code = 1
-            out[i, c - c0] = code
+                elif highest >= z - tol and _blocked_exact(a, z, m, c, off, drop):
+                    code = 2
+            if code == 0 and has_canopy:
+                if canopy[r, c] > z:
+                    code = 1
+                elif ctail > chead:
+                    highest = cvals[chead] + c * dz
+                    if highest > z + tol:
+                        code = 1
+                    elif highest >= z - tol and _blocked_exact(canopy, z, m, c, off, drop):
+                        code = 1
+            out[r, c] = code
+
+
+class ShadeCaster:
+    """A surface prepared for casting shadows at many sun positions.
+
+    Checks the rasters once and keeps the four turned copies (see
+    :meth:`SweepGeometry.orient`) so that each sun position costs one sweep.
+    Arguments as in :func:`shade_codes`.
+    """
+
+    def __init__(self, dsm: np.ndarray, resolution: float, *, canopy_top: np.ndarray | None = None,
+                 max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
+                 window: tuple[int, int, int, int] | None = None):
+        self.dsm, self.canopy_top = _check_surface(dsm, canopy_top)
+        self.resolution = float(resolution)
+        self.max_distance_m = float(max_distance_m)
+        self.window = window if window is not None else (0, self.dsm.shape[0], 0, self.dsm.shape[1])
+        r0, r1, c0, c1 = self.window
+        top = float(self.dsm.max())
+        magnitude = float(np.abs(self.dsm).max())
+        if self.canopy_top is not None:
+            top = max(top, float(np.nanmax(self.canopy_top)))
+            magnitude = max(magnitude, float(np.nanmax(np.abs(self.canopy_top))))
+        self.relief_m = max(top - float(self.dsm[r0:r1, c0:c1].min()), 0.0)
+        self._magnitude = magnitude
+        self._turned: dict[tuple[bool, bool], tuple[np.ndarray, np.ndarray]] = {}
+
+    def geometry(self, sun_azimuth_grid_deg: float, sun_altitude_deg: float) -> SweepGeometry:
+        """The ray sampling for this sun (search cut at the relief, see :func:`search_geometry`)."""
+        distance = min(self.max_distance_m, self.relief_m / math.tan(math.radians(sun_altitude_deg)))
+        return sweep_geometry(sun_azimuth_grid_deg, sun_altitude_deg, self.resolution, distance)
+
+    def _oriented(self, geometry: SweepGeometry) -> tuple[np.ndarray, np.ndarray]:
+        key = (geometry.transpose, geometry.flip)
+        if key not in self._turned:
+            canopy = (geometry.orient(self.canopy_top) if self.canopy_top is not None
+                      else np.empty((1, 1)))
+            self._turned[key] = (geometry.orient(self.dsm), canopy)
+        return self._turned[key]
+
+    def codes(self, sun_azimuth_grid_deg: float, sun_altitude_deg: float) -> np.ndarray:
+        """Shade codes over the window for one sun position (see :func:`shade_codes`)."""
+        r0, r1, c0, c1 = self.window
+        if not sun_altitude_deg > 0:
+            return np.full((r1 - r0, c1 - c0), SURFACE_SHADE, dtype=np.uint8)
+        geometry = self.geometry(sun_azimuth_grid_deg, sun_altitude_deg)
+        a, canopy = self._oriented(geometry)
+        width = a.shape[1]
+        dz = float(geometry.drop_m[0]) if len(geometry.drop_m) else 0.0
+        tol = 1e-9 * (1.0 + self._magnitude + dz * width)
+        out = np.empty(a.shape, dtype=np.uint8)
+        _sweep(a, canopy, self.canopy_top is not None, geometry.line_offsets(width),
+               geometry.drop_m, tol, out)
+        return geometry.restore(out)[r0:r1, c0:c1]
 
 
 def shade_codes(dsm: np.ndarray, resolution: float, sun_azimuth_grid_deg: float,
                 sun_altitude_deg: float, *, canopy_top: np.ndarray | None = None,
                 max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
                 window: tuple[int, int, int, int] | None = None) -> np.ndarray:
-    """Shade of every cell for one sun position (fast; identical to :func:`ratti_shade_mask`).
+    """Shade of every cell for one sun position (fast; identical to :func:`ratti_shade_codes`).
 
     Parameters
     ----------
@@ -250,28 +379,20 @@ def shade_codes(dsm: np.ndarray, resolution: float, sun_azimuth_grid_deg: float,
     max_distance_m : float
         Longest horizontal search, metres.
     window : (row0, row1, col0, col1), optional
-        Only compute these cells (e.g. the tile without its halo); the rest of the
-        raster still casts shadows into it.
+        Return only these cells (e.g. the tile without its halo); the whole raster
+        still casts shadows into them.
 
     Returns
     -------
     numpy.ndarray of uint8, shape of the window
         :data:`SUNLIT`, :data:`CANOPY_SHADE` or :data:`SURFACE_SHADE`; all
         :data:`SURFACE_SHADE` when the sun is not above the horizon.
+
+    For many sun positions on one surface use :class:`ShadeCaster` directly.
     """
-    dsm, canopy_top = _check_surface(dsm, canopy_top)
-    r0, r1, c0, c1 = window if window is not None else (0, dsm.shape[0], 0, dsm.shape[1])
-    out = np.empty((r1 - r0, c1 - c0), dtype=np.uint8)
-    if not sun_altitude_deg > 0:
-        out.fill(SURFACE_SHADE)
-        return out
-    top_surface, top_all, has_canopy = _tops(dsm, canopy_top)
-    steps = search_steps(dsm, resolution, sun_azimuth_grid_deg, sun_altitude_deg,
-                         canopy_top=canopy_top, max_distance_m=max_distance_m, window=window)
-    canopy = canopy_top if has_canopy else np.empty((1, 1))
-    _march(dsm, canopy, has_canopy, steps.drow, steps.dcol, steps.drop_m,
-           top_surface, top_all, r0, r1, c0, c1, out)
-    return out
+    caster = ShadeCaster(dsm, resolution, canopy_top=canopy_top, max_distance_m=max_distance_m,
+                         window=window)
+    return caster.codes(sun_azimuth_grid_deg, sun_altitude_deg)
 
 
 def light_fraction(codes: np.ndarray, canopy_transmissivity: float) -> np.ndarray:
@@ -292,14 +413,15 @@ class CanopyTransmissivity:
         return self.leaf_off if date.month in self.leaf_off_months else self.leaf_on
 
 
-def accumulate_shade_hours(dsm: np.ndarray, resolution: float, positions: SunPositions,
+def accumulate_shade_hours(dsm: "np.ndarray | ShadeCaster", resolution: float, positions: SunPositions,
                            convergence_deg: float, *, canopy_top: np.ndarray | None = None,
                            canopy_transmissivity: float = 0.2,
                            max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
                            window: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Shade hours and sun hours summed over ``positions``.
 
-    Results over disjoint chunks of positions (:meth:`SunPositions.chunks`) add up, so
+    ``dsm`` may be a prepared :class:`ShadeCaster` (then ``resolution``, ``canopy_top``,
+    ``max_distance_m`` and ``window`` are taken from it). Results over disjoint chunks of positions (:meth:`SunPositions.chunks`) add up, so
     time steps can be spread over workers.
 
     Returns
@@ -307,15 +429,15 @@ def accumulate_shade_hours(dsm: np.ndarray, resolution: float, positions: SunPos
     shade_hours, sun_hours : numpy.ndarray of float32
         ``sum(weight * (1 - light))`` and ``sum(weight * light)``, hours, over the window.
     """
-    dsm, canopy_top = _check_surface(dsm, canopy_top)
-    r0, r1, c0, c1 = window if window is not None else (0, dsm.shape[0], 0, dsm.shape[1])
+    caster = dsm if isinstance(dsm, ShadeCaster) else ShadeCaster(
+        dsm, resolution, canopy_top=canopy_top, max_distance_m=max_distance_m, window=window)
+    r0, r1, c0, c1 = caster.window
     sun_hours = np.zeros((r1 - r0, c1 - c0), dtype=np.float64)
     azimuths = positions.grid_azimuth_deg(convergence_deg)
     for altitude, azimuth, weight in zip(positions.sun_altitude_deg, azimuths, positions.weight_hours):
         if not altitude > 0:
             continue
-        codes = shade_codes(dsm, resolution, azimuth, altitude, canopy_top=canopy_top,
-                            max_distance_m=max_distance_m, window=(r0, r1, c0, c1))
+        codes = caster.codes(azimuth, altitude)
         sun_hours += weight * light_fraction(codes, canopy_transmissivity)
     shade_hours = positions.total_hours - sun_hours
     return shade_hours.astype(np.float32), sun_hours.astype(np.float32)
@@ -374,6 +496,8 @@ def tile_shade(dsm: np.ndarray, grid: Grid, inner: Grid, scenarios: list[Scenari
     window = inner_window(grid, inner)
     lon, lat = grid_centre_lonlat(inner)
     convergence = meridian_convergence_deg(grid.crs, lon, lat)
+    caster = ShadeCaster(dsm, grid.resolution, canopy_top=canopy_top, max_distance_m=max_distance_m,
+                         window=window)
     result = TileShade(grid=inner)
     n_positions = 0
     for scenario in scenarios:
@@ -382,9 +506,8 @@ def tile_shade(dsm: np.ndarray, grid: Grid, inner: Grid, scenarios: list[Scenari
                                        step_minutes=step_minutes, timezone=timezone)
         n_positions += len(positions)
         shade_h, _ = accumulate_shade_hours(
-            dsm, grid.resolution, positions, convergence, canopy_top=canopy_top,
-            canopy_transmissivity=transmissivity.for_date(date),
-            max_distance_m=max_distance_m, window=window)
+            caster, grid.resolution, positions, convergence,
+            canopy_transmissivity=transmissivity.for_date(date))
         slot_hours = positions.total_hours
         result.scenarios[scenario.name] = ScenarioShade(
             shade_fraction=(shade_h / np.float32(slot_hours)).astype(np.float32),
@@ -396,9 +519,8 @@ def tile_shade(dsm: np.ndarray, grid: Grid, inner: Grid, scenarios: list[Scenari
             positions = daylight_sun_positions(date, lat, lon, step_minutes=step_minutes, timezone=timezone)
             n_positions += len(positions)
             _, sun_h = accumulate_shade_hours(
-                dsm, grid.resolution, positions, convergence, canopy_top=canopy_top,
-                canopy_transmissivity=transmissivity.for_date(date),
-                max_distance_m=max_distance_m, window=window)
+                caster, grid.resolution, positions, convergence,
+                canopy_transmissivity=transmissivity.for_date(date))
             result.sun_hours[name] = sun_h
     log.info("shadow: tile %s, %d sun positions on %dx%d cells in %.1f s", inner.bounds,
              n_positions, inner.height, inner.width, time.perf_counter() - started)

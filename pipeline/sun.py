@@ -238,7 +238,7 @@ def true_solar_timestamps(date: dt.date, longitude: float, solar_hours: np.ndarr
     """
     hours = np.asarray(solar_hours, dtype=np.float64)
     day_utc = pd.Timestamp(date.isoformat(), tz="UTC")
-    doy = pd.Timestamp(date).dayofyear
+    doy = date.timetuple().tm_yday
     eot_min = np.full(hours.shape, float(pvlib.solarposition.equation_of_time_spencer71(doy)))
     for _ in range(3):
         offset_h = hours - longitude / 15.0 - eot_min / 60.0

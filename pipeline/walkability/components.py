@@ -1,0 +1,93 @@
+"""Per-segment components sampled from rasters and the network: shade share, slope, intersections.
+
+Rasters are numpy arrays on a :class:`pipeline.raster.Grid` in the network's metric CRS
+(shade fraction 0..1 per cell from the shadow stage; terrain heights in metres). Each
+segment is sampled at points every ``step_m`` metres along it (both ends included);
+samples outside the grid or on nodata are ignored.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from pipeline.raster import Grid
+from pipeline.walkability.network import StreetNetwork
+
+
+def _sample_points(lines, step_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points every ``step_m`` along each line: (segment index, x, y), in segment order."""
+    lengths = shapely.length(lines)
+    counts = np.maximum(2, np.ceil(lengths / step_m).astype(np.int64) + 1)
+    owner = np.repeat(np.arange(len(lines)), counts)
+    starts = np.cumsum(counts) - counts
+    frac = (np.arange(counts.sum()) - np.repeat(starts, counts)) / np.repeat(counts - 1, counts)
+    pts = shapely.line_interpolate_point(np.repeat(lines, counts), frac, normalized=True)
+    xy = shapely.get_coordinates(pts)
+    return owner, xy[:, 0], xy[:, 1]
+
+
+def _values_at(raster: np.ndarray, grid: Grid, x, y, nodata) -> np.ndarray:
+    if raster.shape != grid.shape:
+        raise ValueError(f"raster shape {raster.shape} does not match grid {grid.shape}")
+    row, col = grid.rowcol(x, y)
+    inside = (row >= 0) & (row < grid.height) & (col >= 0) & (col < grid.width)
+    values = np.full(len(x), np.nan)
+    values[inside] = raster[row[inside], col[inside]]
+    if nodata is not None and not np.isnan(nodata):
+        values[values == nodata] = np.nan
+    return values
+
+
+def sample_mean(network: StreetNetwork, raster: np.ndarray, grid: Grid, *, step_m: float = 5.0,
+                nodata: float | None = None) -> np.ndarray:
+    """Mean raster value along each segment (NaN where no sample falls on data)."""
+    owner, x, y = _sample_points(network.segments.geometry.to_numpy(), step_m)
+    values = _values_at(raster, grid, x, y, nodata)
+    ok = np.isfinite(values)
+    total = np.bincount(owner[ok], values[ok], minlength=len(network))
+    count = np.bincount(owner[ok], minlength=len(network))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
+def shade_share(network: StreetNetwork, shade_fraction: np.ndarray, grid: Grid, *, step_m: float = 5.0,
+                nodata: float | None = None) -> np.ndarray:
+    """Share of each segment in shade for a scenario (0..1), from a shade-fraction raster."""
+    return np.clip(sample_mean(network, shade_fraction, grid, step_m=step_m, nodata=nodata), 0.0, 1.0)
+
+
+def slope_percent(network: StreetNetwork, terrain_m: np.ndarray, grid: Grid, *, step_m: float = 10.0,
+                  nodata: float | None = None) -> pd.DataFrame:
+    """Gradient of each segment from a terrain raster: ``slope_mean_pct`` (end to end) and
+    ``slope_max_pct`` (steepest stretch between consecutive samples ``step_m`` apart)."""
+    lines = network.segments.geometry.to_numpy()
+    owner, x, y = _sample_points(lines, step_m)
+    z = _values_at(terrain_m, grid, x, y, nodata)
+    same = owner[1:] == owner[:-1]
+    run = np.hypot(np.diff(x), np.diff(y))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        grade = np.abs(np.diff(z)) / run * 100.0
+    grade = np.where(same & (run > 0), grade, np.nan)
+    steepest = pd.Series(grade).groupby(owner[:-1]).max().reindex(range(len(lines))).to_numpy()
+    first = np.searchsorted(owner, np.arange(len(lines)))
+    last = np.searchsorted(owner, np.arange(len(lines)), side="right") - 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.abs(z[last] - z[first]) / shapely.length(lines) * 100.0
+    return pd.DataFrame({"slope_mean_pct": mean, "slope_max_pct": steepest}, index=network.segments.index)
+
+
+def intersection_density(network: StreetNetwork, radius_m: float = 400.0) -> np.ndarray:
+    """Junctions (nodes joining 3 or more segments) per km2 within ``radius_m`` of each
+    segment's midpoint (straight-line)."""
+    from scipy.spatial import cKDTree
+
+    degree = pd.concat([network.segments["u"], network.segments["v"]]).value_counts()
+    junctions = network.nodes.loc[degree.index[degree >= 3].intersection(network.nodes.index)]
+    mid = shapely.get_coordinates(shapely.line_interpolate_point(
+        network.segments.geometry.to_numpy(), 0.5, normalized=True))
+    if len(junctions) == 0:
+        return np.zeros(len(network))
+    tree = cKDTree(junctions[["x", "y"]].to_numpy())
+    counts = np.array([len(n) for n in tree.query_ball_point(mid, radius_m)])
+    return counts / (np.pi * (radius_m / 1000.0) ** 2)

@@ -1,0 +1,110 @@
+"""Composite walkability score (0-100) and classification of segments and mesh cells.
+
+Each component is scaled to 0..1 (1 = better for walking) and kept as its own column
+``c_<name>``; the score is ``100 * sum(w * c) / sum(w)`` over the components that are
+known for the segment (a NaN component drops out, its weight with it). Scalings:
+
+============  =====================================================================
+component     0..1 scaling
+============  =====================================================================
+access        each ``access_*`` column / its 95th percentile over the run, capped at 1,
+              averaged over the columns given
+mix           Hill q=0 number of classes / number of classes in the run
+intersections junctions per km2 / 100 (a dense urban grid), capped at 1
+shade         shade share of the scenario (0..1) as is
+slope         1 - steepest stretch / 8 % (the wheelchair ramp limit), floored at 0
+width         width_m / 4 m, capped at 1
+============  =====================================================================
+
+Classification (per segment, and per mesh cell from length-weighted means and summed
+flow): "walkable" = score >= ``walkable_score``; "used" = flow per 100 m at or above the median
+of segments with flow; "uncomfortable" = in the hot season, crowded (flow per 100 m
+above the 75th percentile) and with shade share below ``unshaded_below``.
+Classes: ``walkable_used``, ``walkable_underused``, ``used_uncomfortable``, ``neither``
+(used-and-uncomfortable takes precedence over the others).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_WEIGHTS = {"access": 0.35, "mix": 0.15, "intersections": 0.15, "shade": 0.15,
+                   "slope": 0.1, "width": 0.1}
+CLASSES = ("walkable_used", "walkable_underused", "used_uncomfortable", "neither")
+
+
+def components(table: pd.DataFrame, *, access_columns: Sequence[str], mix_column: str | None = None,
+               n_classes: int | None = None, shade_column: str | None = "shade_share",
+               slope_column: str | None = "slope_max_pct", width_column: str | None = "width_m",
+               intersections_column: str | None = "intersection_density") -> pd.DataFrame:
+    """Scaled 0..1 components ``c_<name>`` from raw per-segment columns (absent columns are NaN)."""
+    out = pd.DataFrame(index=table.index)
+    if access_columns:
+        scaled = []
+        for col in access_columns:
+            ref = np.nanpercentile(table[col], 95) if table[col].notna().any() else np.nan
+            scaled.append(np.clip(table[col] / ref, 0, 1) if ref and ref > 0 else table[col] * 0.0)
+        out["c_access"] = pd.concat(scaled, axis=1).mean(axis=1)
+    def col(name):
+        return table[name].astype(float) if name and name in table else pd.Series(np.nan, index=table.index)
+    if mix_column:
+        out["c_mix"] = np.clip(col(mix_column) / float(n_classes or np.nanmax(col(mix_column)) or 1), 0, 1)
+    out["c_intersections"] = np.clip(col(intersections_column) / 100.0, 0, 1)
+    out["c_shade"] = np.clip(col(shade_column), 0, 1)
+    out["c_slope"] = np.clip(1.0 - col(slope_column) / 8.0, 0, 1)
+    out["c_width"] = np.clip(col(width_column) / 4.0, 0, 1)
+    return out
+
+
+def composite(comps: pd.DataFrame, weights: Mapping[str, float] | None = None) -> pd.Series:
+    """Weighted mean of the known components, 0-100."""
+    weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
+    cols = [f"c_{k}" for k in weights if f"c_{k}" in comps]
+    w = np.array([weights[c[2:]] for c in cols], float)
+    values = comps[cols].to_numpy(float)
+    known = np.isfinite(values)
+    total_w = (known * w).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = 100.0 * np.where(known, values, 0.0) @ w / total_w
+    return pd.Series(score, index=comps.index, name="score")
+
+
+def classify(score, flow_per_100m, shade, *, hot_season: bool, walkable_score: float = 50.0,
+             unshaded_below: float = 0.3) -> np.ndarray:
+    """Class of each segment or cell (see module docstring); NaN flow counts as not used."""
+    score = np.asarray(score, float)
+    flow = np.asarray(flow_per_100m, float)
+    shade = np.asarray(shade, float)
+    known = flow[np.isfinite(flow) & (flow > 0)]
+    used_at = np.median(known) if known.size else np.inf
+    crowded_at = np.percentile(known, 75) if known.size else np.inf
+    walkable = score >= walkable_score
+    used = np.isfinite(flow) & (flow >= used_at)
+    crowded = np.isfinite(flow) & (flow > crowded_at)
+    uncomfortable = hot_season & crowded & (np.nan_to_num(shade, nan=0.0) < unshaded_below)
+    return np.select([uncomfortable, walkable & used, walkable & ~used, used],
+                     ["used_uncomfortable", "walkable_used", "walkable_underused", "neither"],
+                     default="neither")
+
+
+def classify_cells(segments: pd.DataFrame, *, hot_season: bool, walkable_score: float = 50.0,
+                   unshaded_below: float = 0.3) -> pd.DataFrame:
+    """Per mesh cell: length-weighted score and shade, summed flow per 100 m of street, class.
+
+    ``segments`` needs ``meshcode``, ``length_m``, ``score``, ``flow``, ``shade_share``.
+    """
+    s = segments.assign(_w=segments["length_m"])
+    g = s.groupby("meshcode")
+    cells = pd.DataFrame({
+        "score": g.apply(lambda d: np.average(d["score"].fillna(0), weights=d["_w"] * d["score"].notna())
+                         if d["score"].notna().any() else np.nan),
+        "shade_share": g.apply(lambda d: np.average(d["shade_share"].fillna(0), weights=d["_w"] * d["shade_share"].notna())
+                               if d["shade_share"].notna().any() else np.nan),
+        "flow_per_100m": g["flow"].sum(min_count=1) / g["length_m"].sum() * 100.0,
+    })
+    cells["class"] = classify(cells["score"], cells["flow_per_100m"], cells["shade_share"],
+                              hot_season=hot_season, walkable_score=walkable_score,
+                              unshaded_below=unshaded_below)
+    return cells

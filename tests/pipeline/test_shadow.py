@@ -1,0 +1,171 @@
+"""Shadows: analytic box shadows, the fast sweep against the Ratti reference, trees, tiles."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.raster import Grid
+from pipeline.shadow import (CANOPY_SHADE, SUNLIT, SURFACE_SHADE, CanopyTransmissivity,
+                             accumulate_shade_hours, building_shade_summary, inner_window,
+                             light_fraction, ratti_shade_codes, search_geometry, shade_codes,
+                             shadow_halo_m, tile_shade)
+from pipeline.sun import (DEFAULT_SEASONS, DEFAULT_TIME_SLOTS, Scenario, SunPositions,
+                          daylight_sun_positions, grid_centre_lonlat)
+
+HALF = 5          # box half-width, cells (1 m)
+HEIGHT = 20.0
+
+
+def box_dsm(size: int = 241) -> tuple[np.ndarray, int]:
+    dsm = np.zeros((size, size))
+    centre = size // 2
+    dsm[centre - HALF:centre + HALF, centre - HALF:centre + HALF] = HEIGHT
+    return dsm, centre
+
+
+def cell_at(centre: int, distance_m: float, azimuth_deg: float) -> tuple[int, int]:
+    """Cell ``distance_m`` from the box centre (the corner shared by its 4 middle cells)."""
+    east = distance_m * math.sin(math.radians(azimuth_deg))
+    north = distance_m * math.cos(math.radians(azimuth_deg))
+    return int(math.floor(centre - north)), int(math.floor(centre + east))
+
+
+@pytest.mark.parametrize("azimuth, altitude", [(180.0, 30.0), (135.0, 25.0), (240.0, 40.0),
+                                               (90.0, 35.0), (10.0, 50.0), (200.0, 15.0)])
+def test_box_shadow_has_length_h_over_tan_alt_away_from_the_sun(azimuth, altitude):
+    dsm, centre = box_dsm()
+    codes = shade_codes(dsm, 1.0, azimuth, altitude)
+    away = azimuth + 180.0
+    length = HEIGHT / math.tan(math.radians(altitude))
+    d = np.radians(away)
+    exit_box = HALF / max(abs(math.sin(d)), abs(math.cos(d)))   # leave the box along the axis
+    tip = exit_box + length
+    assert codes[cell_at(centre, tip - 1.5, away)] == SURFACE_SHADE
+    assert codes[cell_at(centre, tip + 1.5, away)] == SUNLIT
+    # nothing on the sun side, and the roof itself is lit
+    assert codes[cell_at(centre, exit_box + 2.0, azimuth)] == SUNLIT
+    assert codes[centre, centre] == SUNLIT
+    # shaded ground area ~ the swept footprint: length * projected width
+    width = 2 * HALF * (abs(math.sin(d)) + abs(math.cos(d)))
+    assert (codes == SURFACE_SHADE).sum() == pytest.approx(length * width, rel=0.08)
+
+
+def random_surface(rng: np.random.Generator, shape=(90, 110)) -> tuple[np.ndarray, np.ndarray]:
+    dsm = np.round(rng.normal(0.0, 0.3, shape), 1)     # rounded: equal heights make ties
+    for _ in range(25):
+        r, c = rng.integers(0, shape[0] - 8), rng.integers(0, shape[1] - 8)
+        h, w = rng.integers(2, 12, 2)
+        dsm[r:r + h, c:c + w] = np.maximum(dsm[r:r + h, c:c + w], float(rng.integers(3, 40)))
+    canopy = np.full(shape, np.nan)
+    for _ in range(6):
+        r, c = rng.integers(0, shape[0] - 5), rng.integers(0, shape[1] - 5)
+        canopy[r:r + 5, c:c + 5] = dsm[r:r + 5, c:c + 5] + float(rng.integers(4, 12))
+    return dsm, canopy
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_sweep_equals_the_ratti_reference(seed):
+    rng = np.random.default_rng(seed)
+    dsm, canopy = random_surface(rng)
+    azimuths = list(rng.uniform(0, 360, 6)) + [0.0, 45.0, 90.0, 135.0, 180.0, 270.0, 315.0]
+    for azimuth in azimuths:
+        altitude = float(rng.choice([2.0, 8.0, 20.0, 45.0, 75.0, rng.uniform(1, 89)]))
+        for canopy_top in (None, canopy):
+            geometry = search_geometry(dsm, 1.0, azimuth, altitude, canopy_top=canopy_top, max_distance_m=60)
+            expected = ratti_shade_codes(dsm, geometry, canopy_top)
+            got = shade_codes(dsm, 1.0, azimuth, altitude, canopy_top=canopy_top, max_distance_m=60)
+            assert np.array_equal(got, expected), (seed, azimuth, altitude, canopy_top is None)
+            assert (expected == SURFACE_SHADE).any()
+
+
+def test_exact_tie_is_decided_as_the_reference_does():
+    # due south at 45 deg the sun line rises tan(45 deg) ~ 1 m per cell: a 3 m wall three
+    # cells away is a near tie that the sweep must hand back to the reference expression
+    dsm = np.zeros((20, 5))
+    dsm[10, :] = 3.0
+    codes = shade_codes(dsm, 1.0, 180.0, 45.0)
+    expected = ratti_shade_codes(dsm, search_geometry(dsm, 1.0, 180.0, 45.0))
+    assert np.array_equal(codes, expected)
+    assert codes[6, 2] == SUNLIT and codes[8, 2] == SURFACE_SHADE
+
+
+def test_canopy_passes_exactly_its_transmissivity():
+    dsm = np.zeros((60, 60))
+    canopy = np.full(dsm.shape, np.nan)
+    canopy[25:35, 25:35] = 8.0
+    codes = shade_codes(dsm, 1.0, 180.0, 50.0, canopy_top=canopy)
+    assert codes[30, 30] == CANOPY_SHADE            # under the crown
+    assert codes[20, 30] == CANOPY_SHADE            # crown shadow to the north
+    assert codes[45, 30] == SUNLIT                  # south of the tree
+    light = light_fraction(codes, 0.2)
+    assert light[30, 30] == pytest.approx(0.2) and light[45, 30] == 1.0
+    # a building shadow over the canopy shadow leaves no sun at all
+    dsm[40:42, 20:40] = 30.0
+    codes = shade_codes(dsm, 1.0, 180.0, 50.0, canopy_top=canopy)
+    assert codes[30, 30] == SURFACE_SHADE
+    # over a day, the sun hours under the crown are exactly tau times those of open ground
+    dsm[40:42, 20:40] = 0.0
+    positions = SunPositions(pd.DatetimeIndex(["2025-06-21 10:00", "2025-06-21 12:00"], tz="Asia/Tokyo"),
+                             np.array([50.0, 70.0]), np.array([150.0, 180.0]), np.array([0.5, 1.5]))
+    shade_h, sun_h = accumulate_shade_hours(dsm, 1.0, positions, 0.0, canopy_top=canopy,
+                                            canopy_transmissivity=0.35)
+    assert sun_h[30, 30] == pytest.approx(0.35 * 2.0) and sun_h[50, 50] == pytest.approx(2.0)
+    assert shade_h[30, 30] == pytest.approx(0.65 * 2.0)
+
+
+def test_sun_below_horizon_is_shade():
+    codes = shade_codes(np.zeros((4, 4)), 1.0, 90.0, -2.0)
+    assert (codes == SURFACE_SHADE).all()
+
+
+def test_transmissivity_follows_leaf_season():
+    tau = CanopyTransmissivity()
+    assert tau.for_date(dt.date(2025, 8, 5)) == 0.2
+    assert tau.for_date(dt.date(2025, 12, 21)) == 0.6
+
+
+def test_halo_length():
+    assert shadow_halo_m(60.0, 30.0) == pytest.approx(60.0 / math.tan(math.radians(30.0)))
+    assert shadow_halo_m(200.0, 5.0, cap_m=500.0) == 500.0
+
+
+def test_tile_shade_sees_a_tower_in_the_halo():
+    inner = Grid(-60_000.0, -20_000.0, 2.0, 40, 40, "EPSG:6677")   # near Tokyo, zone IX
+    grid = inner.buffered(60.0)
+    dsm = np.zeros(grid.shape)
+    r0, r1, c0, c1 = inner_window(grid, inner)
+    dsm[r1 + 2:r1 + 8, c0 + 15:c0 + 25] = 40.0     # just south of the tile, in the halo
+    winter_midday = Scenario(DEFAULT_SEASONS[3], DEFAULT_TIME_SLOTS[1])
+    summer_midday = Scenario(DEFAULT_SEASONS[0], DEFAULT_TIME_SLOTS[1])
+    result = tile_shade(dsm, grid, inner, [winter_midday, summer_midday], 2025, step_minutes=30)
+    winter = result.scenarios["winter_solstice_midday"]
+    assert winter.shade_fraction.shape == inner.shape
+    assert winter.slot_hours == pytest.approx(3.0)
+    # the south edge of the tile behind the tower is in winter shade all midday, the far side is not
+    assert winter.shade_fraction[-1, 20] == pytest.approx(1.0)
+    assert winter.shade_fraction[-1, 2] == 0.0
+    summer = result.scenarios["summer_solstice_midday"]
+    assert summer.shade_hours.sum() < winter.shade_hours.sum()
+    assert set(result.sun_hours) == {"winter_solstice", "summer_solstice"}
+    # open ground gets every daylight sample with the sun's centre above the horizon
+    lon, lat = grid_centre_lonlat(inner)
+    day = daylight_sun_positions(dt.date(2025, 6, 21), lat, lon, step_minutes=30)
+    expected = day.weight_hours[day.sun_altitude_deg > 0].sum()
+    assert result.sun_hours["summer_solstice"][0, 0] == pytest.approx(expected, abs=1e-5)
+    assert expected == pytest.approx(14.5, abs=0.15)
+
+
+def test_building_summary_means_roof_and_ring():
+    index = np.full((10, 10), -1)
+    index[4:6, 4:6] = 0
+    hours = np.zeros((10, 10))
+    hours[4:6, 4:6] = 2.0
+    hours[3, 4] = 4.0     # one ring cell at 1 m
+    summary = building_shade_summary(hours, index, 1.0, ring_m=1.0)
+    row = summary.iloc[0]
+    assert row.roof_cells == 4 and row.roof_shade_hours_mean == 2.0
+    assert row.ring_cells == 8 and row.ring_shade_hours_mean == pytest.approx(0.5)

@@ -1,0 +1,73 @@
+"""Walkability components sampled from rasters, composite score and classes."""
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import LineString
+
+from pipeline.raster import Grid
+from pipeline.walkability.components import intersection_density, shade_share, slope_percent
+from pipeline.walkability.network import from_lines
+from pipeline.walkability.scores import classify, components, composite
+
+CRS = "EPSG:6677"
+
+
+def _network():
+    lines = [LineString([(0, 50), (50, 50), (100, 50)]), LineString([(50, 0), (50, 50), (50, 100)])]
+    return from_lines(gpd.GeoDataFrame(geometry=lines, crs=CRS))
+
+
+def test_shade_share_from_raster_half_shaded():
+    network = _network()  # a cross: 4 segments of 50 m
+    grid = Grid(0.0, 100.0, 1.0, 100, 100, CRS)
+    shade = np.zeros(grid.shape, np.float32)
+    shade[:, :50] = 1.0  # west half shaded
+    share = shade_share(network, shade, grid, step_m=1.0)
+    west = network.segments.geometry.centroid.x.to_numpy() < 49
+    east = network.segments.geometry.centroid.x.to_numpy() > 51
+    np.testing.assert_allclose(share[west], 50 / 51)  # the east end sample lies in the sunny cell
+    np.testing.assert_allclose(share[east], 0.0)
+    ns = ~(west | east)  # the north-south segments lie on x = 50: the east (sunny) cell
+    np.testing.assert_allclose(share[ns], 0.0)
+
+
+def test_slope_from_tilted_terrain():
+    network = _network()
+    grid = Grid(-5.0, 105.0, 1.0, 110, 110, CRS)
+    x, _ = grid.cell_centres()
+    terrain = np.tile(0.05 * x, (110, 1))  # 5 % rising to the east
+    slope = slope_percent(network, terrain, grid, step_m=10.0)
+    horizontal = network.segments.geometry.bounds.eval("maxy - miny").to_numpy() < 1
+    np.testing.assert_allclose(slope["slope_mean_pct"].to_numpy()[horizontal], 5.0, atol=0.2)
+    np.testing.assert_allclose(slope["slope_mean_pct"].to_numpy()[~horizontal], 0.0, atol=1e-9)
+
+
+def test_intersection_density_counts_junctions():
+    network = _network()
+    density = intersection_density(network, radius_m=400)
+    np.testing.assert_allclose(density, 1 / (np.pi * 0.16))
+
+
+def test_composite_weights_and_missing_components():
+    table = pd.DataFrame({"access_shop_400": [0.0, 10.0], "shade_share": [1.0, 0.0],
+                          "slope_max_pct": [0.0, 8.0], "width_m": [np.nan, 4.0],
+                          "intersection_density": [100.0, 100.0]})
+    comps = components(table, access_columns=["access_shop_400"])
+    score = composite(comps, {"access": 1, "shade": 1, "slope": 1, "width": 1, "intersections": 1})
+    # row 0: access 0, shade 1, slope 1, width unknown, intersections 1 -> 3/4
+    assert score.iloc[0] == pytest.approx(75.0)
+    # row 1: access 1, shade 0, slope 0, width 1, intersections 1 -> 3/5
+    assert score.iloc[1] == pytest.approx(60.0)
+
+
+def test_classification():
+    score = np.array([80, 80, 20, 20, 80])
+    flow = np.array([50, 1, 50, np.nan, 200])
+    shade = np.array([0.8, 0.8, 0.8, 0.8, 0.0])
+    classes = classify(score, flow, shade, hot_season=True)
+    assert classes.tolist() == ["walkable_used", "walkable_underused", "neither", "neither",
+                                "used_uncomfortable"]
+    assert classify(score, flow, shade, hot_season=False)[4] == "walkable_used"
