@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pipeline.lidar.stage import LidarStage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pipeline.lidar.stage import LidarStage
+from pipeline.shadow_stage import ShadowDiagramStage, ShadowStage
+from pipeline.surface import SurfaceStage
 
 FEATURE_TYPES = ("bldg", "veg", "dem", "tran", "frn", "brid", "luse", "wtr", "tun",
                  "urf", "lsld", "fld", "htd", "ifld", "tnm", "gen", "area", "cons", "ubld",
@@ -88,6 +91,9 @@ class GridSettings(Strict):
 class Stages(Strict):
     ingest: IngestStage = Field(default_factory=IngestStage)
     lidar: LidarStage = Field(default_factory=LidarStage)
+    surface: SurfaceStage = Field(default_factory=SurfaceStage)
+    shadow: ShadowStage = Field(default_factory=ShadowStage)
+    shadow_diagram: ShadowDiagramStage = Field(default_factory=ShadowDiagramStage)
 
 
 class DaskSettings(Strict):

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from citygml import CityGMLError, Dataset, FileReader, Source
 from pipeline.config import RunDefinition
 from pipeline.crs import plane_zone_epsg
@@ -87,6 +89,17 @@ def plan_run(definition: RunDefinition, manifest: Manifest) -> Plan:
     if definition.stages.lidar.enabled and definition.inputs.lidar:
         plan.stages.append(("lidar", lambda records: lidar_tasks(definition, plan, manifest,
                                                                  output)))
+    stages = definition.stages
+    if stages.surface.enabled:
+        plan.stages.append(("surface", lambda records: surface_tasks(definition, plan, records,
+                                                                     output)))
+    if stages.surface.enabled and stages.shadow.enabled:
+        plan.stages.append(("shadow", lambda records: shadow_tasks(definition, plan, records, output)))
+        plan.stages.append(("shadow_maps", lambda records: shadow_map_tasks(definition, plan, records,
+                                                                            output)))
+    if stages.shadow_diagram.enabled:
+        plan.stages.append(("shadow_diagram", lambda records: shadow_diagram_tasks(
+            definition, plan, records, output)))
     return plan
 
 
@@ -133,4 +146,107 @@ def lidar_tasks(definition: RunDefinition, plan: Plan, manifest: Manifest,
                           kwargs={"source_crs": definition.inputs.lidar_crs,
                                   "backend": settings.backend, "chunk_size": settings.chunk_size},
                           params=params, input_hashes=[hash_file(manifest, Path(p)) for p in paths]))
+    return tasks
+
+
+def _keys(records: dict[str, dict], stage: str, **match) -> list[str]:
+    """Keys of the finished records of ``stage`` whose fields equal ``match``."""
+    return [key for key, r in records.items() if r.get("stage") == stage
+            and all(r.get(k) == v for k, v in match.items())]
+
+
+def _tile_meshes(tile: str) -> list[str]:
+    """A tile and its eight neighbours: whose data a halo of up to 1 km can reach."""
+    from pipeline import meshcode
+    return [str(code) for code in meshcode.neighbours(int(tile), include_self=True)]
+
+
+def surface_tasks(definition: RunDefinition, plan: Plan, records: dict[str, dict],
+                  output: Path) -> list[Task]:
+    from pipeline.surface import surface_tile
+
+    settings = definition.stages.surface
+    ingest = _keys(records, "ingest")
+    tasks = []
+    for tile in plan.tiles:
+        grid = tile_grid(tile, plan.crs, definition.grid.resolution_m).buffered(definition.grid.halo_m)
+        meshes = _tile_meshes(tile)
+        related = [k for k in ingest if any(
+            (records[k].get("mesh_code") or "").startswith(m) or m.startswith(records[k].get("mesh_code") or "-")
+            for m in meshes)]
+        tasks.append(Task(stage="surface", tile=tile, func=surface_tile,
+                          args=(tile, grid, str(output / "surface")),
+                          kwargs={"meshes": meshes, "settings": settings},
+                          params={"grid": grid.__dict__, "settings": settings.model_dump()},
+                          upstream={"ingest": related, "lidar": _keys(records, "lidar", tile=tile)}))
+    return tasks
+
+
+def shadow_tasks(definition: RunDefinition, plan: Plan, records: dict[str, dict],
+                 output: Path) -> list[Task]:
+    from pipeline.shadow_stage import shadow_tile
+
+    settings = definition.stages.shadow
+    tasks = []
+    for tile in plan.tiles:
+        surface = _keys(records, "surface", tile=tile)
+        if not surface:
+            continue
+        inner = tile_grid(tile, plan.crs, definition.grid.resolution_m)
+        tasks.append(Task(stage="shadow", tile=tile, func=shadow_tile,
+                          args=(tile, inner, str(output / "shadow")),
+                          kwargs={"settings": settings, "halo_m": definition.grid.halo_m,
+                                  "timezone": definition.timezone},
+                          params={"settings": settings.model_dump(), "tz": definition.timezone},
+                          upstream={"surface": surface}))
+    return tasks
+
+
+def shadow_map_tasks(definition: RunDefinition, plan: Plan, records: dict[str, dict],
+                     output: Path) -> list[Task]:
+    from pipeline.shadow_stage import shadow_maps
+
+    shadow = _keys(records, "shadow")
+    tables = sorted(r["outputs"]["table"] for r in records.values()
+                    if r.get("stage") == "ingest" and r.get("feature_type") == "bldg"
+                    and r.get("status") == "done")
+    if not shadow:
+        return []
+    extent = _data_extent(tables, margin_m=100.0)
+    return [Task(stage="shadow_maps", tile="all", func=shadow_maps,
+                 args=(str(output / "maps"), extent, plan.crs), kwargs={"buildings": tables},
+                 params={"extent": extent}, upstream={"shadow": shadow})]
+
+
+def _data_extent(tables: list[str], margin_m: float) -> tuple[float, float, float, float] | None:
+    import pyarrow.parquet as pq
+    import geopandas as gpd
+
+    bounds = [gpd.read_parquet(t, columns=["geometry"]).total_bounds for t in tables
+              if pq.read_metadata(t).num_rows]
+    if not bounds:
+        return None
+    stacked = np.array(bounds)
+    return (float(stacked[:, 0].min() - margin_m), float(stacked[:, 1].min() - margin_m),
+            float(stacked[:, 2].max() + margin_m), float(stacked[:, 3].max() + margin_m))
+
+
+def shadow_diagram_tasks(definition: RunDefinition, plan: Plan, records: dict[str, dict],
+                         output: Path) -> list[Task]:
+    from pipeline.shadow_stage import shadow_diagram_tile
+
+    settings = definition.stages.shadow_diagram
+    tasks = []
+    for tile in plan.tiles:
+        meshes = _tile_meshes(tile)
+        related = [k for k in _keys(records, "ingest", feature_type="bldg")
+                   if (records[k].get("mesh_code") or "") in meshes]
+        if not related:
+            continue
+        inner = tile_grid(tile, plan.crs, definition.grid.resolution_m)
+        tasks.append(Task(stage="shadow_diagram", tile=tile, func=shadow_diagram_tile,
+                          args=(tile, inner, str(output / "shadow_diagram")),
+                          kwargs={"settings": settings, "timezone": definition.timezone},
+                          params={"settings": settings.model_dump(), "tz": definition.timezone},
+                          upstream={"ingest": related}))
     return tasks

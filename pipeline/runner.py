@@ -89,6 +89,12 @@ def dask_client(definition: RunDefinition, scheduler: str | None = None,
     """A distributed client: to ``scheduler`` if given, else a local cluster."""
     from distributed import Client, LocalCluster
 
+    # distributed sets its own loggers to INFO when imported; keep its chatter to warnings
+    # unless the user asked for debug output.
+    if logging.getLogger().level > logging.DEBUG:
+        for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.core",
+                     "distributed.worker", "distributed.http.proxy"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     address = scheduler or definition.dask.scheduler
     if address:
         log.info("connecting to Dask scheduler %s", address)
