@@ -12,6 +12,9 @@ from pipeline.runner import run
 
 pytestmark = pytest.mark.slow
 
+INGEST_ONLY = {"stages.surface.enabled": False, "stages.shadow.enabled": False,
+               "stages.shadow_diagram.enabled": False}
+
 
 @pytest.fixture(scope="module")
 def cluster():
@@ -23,7 +26,7 @@ def cluster():
 
 def test_sample_dag_runs_then_resumes(project_root, tmp_path, cluster):
     definition = load_run_definition(project_root / "dags" / "sample.yaml",
-                                     {"output": str(tmp_path / "out")})
+                                     {"output": str(tmp_path / "out"), **INGEST_ONLY})
     first = run(definition, client=cluster, progress=False)
     assert first.failed == [] and first.skipped == 0
     assert first.executed == 14  # 4 bldg + 4 veg + 2 dem + 4 tran files
@@ -40,7 +43,7 @@ def test_sample_dag_runs_then_resumes(project_root, tmp_path, cluster):
 
     # A changed parameter invalidates the tasks it feeds.
     moved = load_run_definition(project_root / "dags" / "sample.yaml",
-                                {"output": str(tmp_path / "out"), "crs": "EPSG:6678"})
+                                {"output": str(tmp_path / "out"), "crs": "EPSG:6678", **INGEST_ONLY})
     third = run(moved, client=cluster, progress=False)
     assert third.executed == 14
 
@@ -51,7 +54,7 @@ def test_one_bad_file_is_reported_and_the_others_go_on(project_root, tmp_path, c
     bad = city / "udx/bldg/53396499_bldg_6697_op.gml"
     bad.write_text(bad.read_text(encoding="utf-8")[:50000], encoding="utf-8")
     definition = load_run_definition(project_root / "dags" / "sample.yaml", {
-        "output": str(tmp_path / "out"), "inputs.citygml": [str(city)]})
+        "output": str(tmp_path / "out"), "inputs.citygml": [str(city)], **INGEST_ONLY})
     summary = run(definition, client=cluster, progress=False)
     [failure] = summary.failed
     assert failure["tile"] == "53396499_bldg_6697_op" and "malformed XML" in failure["error"]

@@ -1,0 +1,127 @@
+"""The whole sample DAG on a two-worker LocalCluster, at a coarse grid to stay quick.
+
+Checks what each stage wrote against what the sample district is known to hold.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.config import load_run_definition
+from pipeline.raster import read_raster
+from pipeline.runner import run
+
+pytestmark = pytest.mark.slow
+
+COARSE = {"grid.resolution_m": 4.0, "grid.halo_m": 120.0, "stages.shadow.step_minutes": 30.0,
+          "stages.shadow_diagram.resolution_m": 2.0, "stages.shadow_diagram.step_minutes": 10.0}
+
+
+@pytest.fixture(scope="module")
+def sample_run(project_root, tmp_path_factory):
+    from distributed import Client, LocalCluster
+
+    out = tmp_path_factory.mktemp("sample") / "out"
+    definition = load_run_definition(project_root / "dags" / "sample.yaml",
+                                     {"output": str(out), **COARSE})
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        first = run(definition, client=client, progress=False)
+        second = run(definition, client=client, progress=False)
+    return out, first, second
+
+
+@pytest.fixture(scope="module")
+def sample_module(project_root):
+    spec = importlib.util.spec_from_file_location("make_sample", project_root / "sample_data/make_sample.py")
+    module = importlib.util.module_from_spec(spec)
+    import sys
+    sys.modules["make_sample"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_stage_ran_and_the_rerun_skips_them_all(sample_run):
+    out, first, second = sample_run
+    assert first.failed == []
+    assert set(first.stage_seconds) >= {"ingest", "surface", "shadow", "shadow_maps", "shadow_diagram"}
+    assert second.executed == 0 and second.skipped == first.executed
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["runs"]) == 2 and manifest["runs"][1]["executed"] == 0
+
+
+def test_surface_model_matches_the_generated_district(sample_run, sample_module):
+    out, _, _ = sample_run
+    tile = "53396489"
+    dsm, grid, _ = read_raster(out / f"surface/{tile}_dsm.tif")
+    terrain, _, _ = read_raster(out / f"surface/{tile}_terrain.tif")
+    building_id, _, _ = read_raster(out / f"surface/{tile}_building_id.tif")
+    canopy, _, _ = read_raster(out / f"surface/{tile}_canopy.tif")
+    assert (dsm >= terrain - 1e-3).all()
+    # The DEM TIN reproduces the generator's terrain function (30 m lattice, linear).
+    x, y = grid.cell_centres()
+    xx, yy = np.meshgrid(x, y)
+    inside = (np.abs(xx - sample_module.CORNER_X) < 400) & (np.abs(yy - sample_module.CORNER_Y) < 400)
+    expected = sample_module.ground_height(xx, yy)
+    assert np.abs(terrain - expected)[inside].max() < 0.3
+    # Buildings stand at ground + measuredHeight: LOD1 prisms exactly; LOD2 gables
+    # (ridge at the top, eaves 2.4 m lower) between eaves and ridge at cell centres.
+    names = pd.read_parquet(out / f"surface/{tile}_buildings.parquet")
+    table = gpd.read_parquet(sorted((out / "ingest/bldg").glob("*_bldg.parquet")))
+    table = table.set_index("gml_id")
+    checked = exact = 0
+    for index, gml_id in zip(names["building_index"], names["gml_id"]):
+        row = table.loc[gml_id]
+        cells = building_id == index
+        if cells.sum() < 10:
+            continue
+        top = np.nanmax(dsm[cells])
+        ridge = row["ground_elevation_m"] + row["height_m"]
+        if not row["has_lod2"]:
+            assert top == pytest.approx(ridge, abs=0.05)
+            exact += 1
+        assert ridge - 2.45 <= top <= ridge + 0.05
+        checked += 1
+    assert checked > 50 and exact > 5
+    # Street trees are in the canopy layer, not in the DSM.
+    assert np.isfinite(canopy).sum() > 200
+    tree_cells = np.isfinite(canopy) & (building_id < 0)
+    assert (dsm[tree_cells] < canopy[tree_cells]).all()
+
+
+def test_shadow_outputs_per_scenario(sample_run):
+    out, _, _ = sample_run
+    folder = out / "shadow/53396489"
+    scenarios = [f"{season}_{slot}" for season in ("summer_solstice", "heat_day", "equinox", "winter_solstice")
+                 for slot in ("morning", "midday", "afternoon")]
+    for name in scenarios:
+        fraction, _, _ = read_raster(folder / f"{name}_shade_fraction.tif")
+        hours, _, _ = read_raster(folder / f"{name}_shade_hours.tif")
+        assert np.nanmin(fraction) >= 0 and np.nanmax(fraction) <= 1
+        assert np.allclose(hours, fraction * 3.0, atol=1e-3)  # every default slot lasts 3 h
+    # Winter shadows are longer than summer ones: more ground in shade at midday.
+    summer, _, _ = read_raster(folder / "summer_solstice_midday_shade_fraction.tif")
+    winter, _, _ = read_raster(folder / "winter_solstice_midday_shade_fraction.tif")
+    assert np.nanmean(winter) > np.nanmean(summer) * 1.5
+    sun_summer, _, _ = read_raster(folder / "summer_solstice_sun_hours.tif")
+    assert 14.0 < np.nanmax(sun_summer) < 15.0  # Saitama: about 14.6 h of daylight
+    buildings = pd.read_parquet(folder / "buildings_shade.parquet")
+    assert len(buildings) > 50 and buildings["gml_id"].is_unique
+    assert (buildings["roof_shade_hours_winter_solstice_midday"].dropna() <= 3.0).all()
+
+
+def test_maps_and_shadow_diagram(sample_run):
+    out, _, _ = sample_run
+    maps = sorted(p.name for p in (out / "maps").glob("*.png"))
+    assert len(maps) == 12 + 4
+    assert (out / "maps/shade_hours_heat_day_afternoon.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    lines = gpd.read_parquet(sorted((out / "shadow_diagram").glob("*_equal_time_lines.parquet")))
+    outlines = gpd.read_parquet(sorted((out / "shadow_diagram").glob("*_hourly_outlines.parquet")))
+    assert set(lines["hours"]) <= {2.0, 2.5, 3.0, 4.0, 5.0} and len(lines) > 0
+    assert sorted(set(outlines["time_solar"])) == [8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0]
+    assert lines.crs.to_epsg() == 6677
