@@ -11,6 +11,8 @@ It is laid out as a PLATEAU download is::
       udx/dem/<mesh2>_dem_6697_op.gml    terrain TIN (per second-level mesh)
       udx/tran/<mesh>_tran_6697_op.gml   road surfaces with widths
       streets.geojson                    street centre lines (for the walkability stage)
+      lidar/omiya_sample.laz             airborne LiDAR simulated from the same scene
+                                         (ASPRS classes 2 ground, 5 trees, 6 buildings)
 
 Everything is deterministic (fixed random seed), so the committed output is what this
 script writes. Run it with ``python sample_data/make_sample.py``.
@@ -411,11 +413,62 @@ def tile_of_xy(x: float, y: float) -> str:
     return mesh3(lat, lon)
 
 
+def write_lidar(path: Path, buildings: list[Building], trees: list[tuple[float, float, float, float]],
+                rng: np.random.Generator, density: float = 0.5) -> int:
+    """Simulate a classified airborne LiDAR survey of the district as LAZ (EPSG:6677).
+
+    Points fall uniformly at ``density`` per m²: on roofs (class 6, at roof height),
+    in tree crowns (class 5, between 60 % and 100 % of the tree height), else on the
+    ground (class 2, terrain + 3 cm noise); a handful of birds (class 1) float 40-80 m up.
+    """
+    import laspy
+    import shapely
+    from pyproj import CRS
+
+    span = HALF_EXTENT + 40
+    n = int((2 * span) ** 2 * density)
+    x = CORNER_X + rng.uniform(-span, span, n)
+    y = CORNER_Y + rng.uniform(-span, span, n)
+    ground = ground_height(x, y)
+    z = ground + rng.normal(0, 0.03, n)
+    classes = np.full(n, 2, dtype=np.uint8)
+    for b in buildings:
+        (x0, y0), (x1, y1) = b.footprint[0], b.footprint[2]
+        inside = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+        top = b.ground + b.height - (1.2 if b.roof == "gable" else 0.0)
+        z[inside], classes[inside] = top, 6
+    for tx, ty, height, crown in trees:
+        inside = (x - tx) ** 2 + (y - ty) ** 2 <= (crown / 2) ** 2
+        inside &= classes != 6
+        g = float(ground_height(tx, ty))
+        z[inside] = g + height * rng.uniform(0.6, 1.0, inside.sum())
+        classes[inside] = 5
+    birds = rng.choice(n, 5, replace=False)
+    z[birds] += rng.uniform(40, 80, 5)
+    classes[birds] = 1
+    header = laspy.LasHeader(point_format=1, version="1.4")
+    header.scales = np.array([0.01, 0.01, 0.01])
+    header.offsets = np.array([np.floor(x.min()), np.floor(y.min()), 0.0])
+    header.add_crs(CRS.from_epsg(6677))
+    las = laspy.LasData(header)
+    las.x, las.y, las.z = x, y, z
+    las.classification = classes
+    las.return_number = np.ones(n, dtype=np.uint8)
+    las.number_of_returns = np.ones(n, dtype=np.uint8)
+    las.intensity = rng.integers(20, 200, n).astype(np.uint16)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    las.write(str(path))
+    return n
+
+
 def write(root: Path = ROOT) -> dict[str, int]:
     rng = np.random.default_rng(SEED)
-    if root.exists():
-        shutil.rmtree(root)
-    for folder in ("codelists", "udx/bldg", "udx/veg", "udx/dem", "udx/tran"):
+    # Only the folders this script writes are replaced: other sample inputs made by
+    # sample_data/make_flow_and_streets.py live beside them.
+    for folder in ("codelists", "udx", "lidar"):
+        if (root / folder).exists():
+            shutil.rmtree(root / folder)
+    for folder in ("codelists", "udx/bldg", "udx/veg", "udx/dem", "udx/tran", "lidar"):
         (root / folder).mkdir(parents=True)
     lists = {
         "Building_usage": USAGE, "Building_class": {"3001": "普通建物", "3002": "堅ろう建物"},
@@ -449,6 +502,7 @@ def write(root: Path = ROOT) -> dict[str, int]:
     counts["buildings_lod2"] = sum(b.lod2 for b in buildings)
 
     trees = make_trees(rng, parks)
+    tree_positions = _tree_positions(trees)
     tree_tiles: dict[str, list[str]] = {}
     for member in trees:
         # The crown's first vertex sits inside the tile of its trunk closely enough.
@@ -483,7 +537,23 @@ def write(root: Path = ROOT) -> dict[str, int]:
     counts["roads"] = len(roads)
     (root / "streets.geojson").write_text(json.dumps(
         {"type": "FeatureCollection", "features": lines}, ensure_ascii=False), encoding="utf-8")
+    counts["lidar_points"] = write_lidar(root / "lidar" / "omiya_sample.laz", buildings,
+                                         tree_positions, np.random.default_rng(SEED + 1))
     return counts
+
+
+def _tree_positions(members: list[str]) -> list[tuple[float, float, float, float]]:
+    """(x, y, height, crown diameter) of the solitary trees, back from their GML."""
+    positions = []
+    for member in members:
+        if "SolitaryVegetationObject" not in member:
+            continue
+        height = float(member.split('<veg:height uom="m">')[1].split("<")[0])
+        crown = float(member.split('<veg:crownDiameter uom="m">')[1].split("<")[0])
+        coords = np.array(member.split("<gml:posList>")[2].split("<")[0].split(), float).reshape(-1, 3)
+        x, y = to_metric.transform(coords[:, 1], coords[:, 0])
+        positions.append((float(np.mean(x[:-1])), float(np.mean(y[:-1])), height, crown))
+    return positions
 
 
 if __name__ == "__main__":

@@ -49,7 +49,8 @@ def sample_module(project_root):
 def test_every_stage_ran_and_the_rerun_skips_them_all(sample_run):
     out, first, second = sample_run
     assert first.failed == []
-    assert set(first.stage_seconds) >= {"ingest", "surface", "shadow", "shadow_maps", "shadow_diagram"}
+    assert set(first.stage_seconds) >= {"ingest", "lidar", "surface", "shadow", "shadow_maps",
+                                        "shadow_diagram"}
     assert second.executed == 0 and second.skipped == first.executed
     manifest = json.loads((out / "manifest.json").read_text())
     assert len(manifest["runs"]) == 2 and manifest["runs"][1]["executed"] == 0
@@ -88,10 +89,21 @@ def test_surface_model_matches_the_generated_district(sample_run, sample_module)
         assert ridge - 2.45 <= top <= ridge + 0.05
         checked += 1
     assert checked > 50 and exact > 5
+    # LiDAR fed the surface model: its canopy joins PLATEAU's trees, its DTM the terrain.
+    [surface] = first_records(out, "surface", tile)
+    assert surface["sources"]["canopy"] == "PLATEAU veg + LiDAR canopy height model"
+    assert "LiDAR DTM" in surface["sources"]["terrain"]
+    lidar_dtm, _, _ = read_raster(out / f"lidar/{tile}_dtm.tif")
+    assert np.abs(lidar_dtm - expected)[inside].max() < 0.5
     # Street trees are in the canopy layer, not in the DSM.
     assert np.isfinite(canopy).sum() > 200
     tree_cells = np.isfinite(canopy) & (building_id < 0)
     assert (dsm[tree_cells] < canopy[tree_cells]).all()
+
+
+def first_records(out, stage: str, tile: str) -> list[dict]:
+    manifest = json.loads((out / "manifest.json").read_text())
+    return [r for r in manifest["tasks"].values() if r["stage"] == stage and r["tile"] == tile]
 
 
 def test_shadow_outputs_per_scenario(sample_run):
