@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 
-@dataclass
+@dataclass(slots=True)
 class Polygon:
     """A planar polygon: one exterior ring and zero or more interior rings.
 
@@ -33,7 +33,7 @@ class Polygon:
         return [self.exterior, *self.interiors]
 
 
-@dataclass
+@dataclass(slots=True)
 class Geometry:
     """One geometry property of a feature, e.g. ``lod2Solid`` or ``lod0FootPrint``.
 
