@@ -89,6 +89,9 @@ def plan_run(definition: RunDefinition, manifest: Manifest) -> Plan:
     if definition.stages.lidar.enabled and definition.inputs.lidar:
         plan.stages.append(("lidar", lambda records: lidar_tasks(definition, plan, manifest,
                                                                  output)))
+        if definition.stages.lidar.point_tiles:
+            plan.stages.append(("lidar_tiles", lambda records: lidar_tile_tasks(
+                definition, manifest, output)))
     stages = definition.stages
     if stages.surface.enabled:
         plan.stages.append(("surface", lambda records: surface_tasks(definition, plan, records,
@@ -124,6 +127,22 @@ def hash_file(manifest: Manifest, path: Path) -> str:
             return sha256_stream(stream)
 
     return manifest.input_hash(str(path), stat.st_size, stat.st_mtime, compute)
+
+
+def lidar_tile_tasks(definition: RunDefinition, manifest: Manifest, output: Path) -> list[Task]:
+    """One task writing every LAS/LAZ point as a 3D Tiles point cloud."""
+    from pipeline.lidar.stage import lidar_point_tiles
+
+    settings = definition.stages.lidar
+    paths = [str(p) for p in definition.inputs.lidar]
+    return [Task(stage="lidar_tiles", tile="all", func=lidar_point_tiles,
+                 args=(paths, str(output / "3dtiles" / "lidar")),
+                 kwargs={"source_crs": definition.inputs.lidar_crs,
+                         "geoid_model": settings.geoid_model, "chunk_size": settings.chunk_size,
+                         "max_points_per_tile": settings.max_points_per_tile},
+                 params={"geoid": settings.geoid_model, "max": settings.max_points_per_tile,
+                         "crs": definition.inputs.lidar_crs},
+                 input_hashes=[hash_file(manifest, Path(p)) for p in paths])]
 
 
 def lidar_tasks(definition: RunDefinition, plan: Plan, manifest: Manifest,

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+
+import numpy as np
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +25,11 @@ class LidarStage(BaseModel):
     enabled: bool = Field(True, description="runs when inputs.lidar names files")
     backend: Literal["auto", "laspy", "pdal"] = "auto"
     chunk_size: int = Field(1_000_000, ge=10_000, description="points read per chunk")
+    point_tiles: bool = Field(True, description="also write the points as 3D Tiles")
+    max_points_per_tile: int = Field(100_000, ge=1_000)
+    geoid_model: Literal["gsigeo2011", "jpgeo2024", "none"] = Field(
+        "gsigeo2011", description="geoid added to orthometric heights for 3D Tiles; "
+        "'none' for data outside Japan whose heights are already ellipsoidal")
 
 
 @dataclasses.dataclass
@@ -57,3 +64,49 @@ def files_touching(paths: list[Path], grid: Grid, source_crs: str | None) -> tup
         if bounds and not (bounds[2] < x0 or bounds[0] > x1 or bounds[3] < y0 or bounds[1] > y1):
             touching.append(str(path))
     return touching, problems
+
+
+@dataclasses.dataclass
+class PointTilesResult:
+    outputs: dict[str, str]
+    counts: dict
+
+    def to_record(self) -> dict:
+        return {"outputs": self.outputs, "counts": self.counts}
+
+
+def lidar_point_tiles(paths: list[str], out_dir: str, *, source_crs: str | None,
+                      geoid_model: str, chunk_size: int, max_points_per_tile: int) -> PointTilesResult:
+    """Every point of ``paths`` as a 3D Tiles 1.1 point cloud (octree of GLB tiles).
+
+    Heights are orthometric in the files; the geoid height (GSI model) is added so the
+    points sit on the ellipsoid as 3D Tiles expect. Colour is the file's RGB, else the
+    ASPRS classification colour; classification, intensity and return number are kept
+    as per-point properties.
+    """
+    from tiles import PointChunk, write_point_tileset
+    from pipeline.geoid import geoid_height
+    from pipeline.lidar.reader import iter_tileset_points, open_checked
+
+    # ASPRS point formats 2, 3, 5, 7, 8 and 10 carry RGB; the others get class colours.
+    coloured = {str(p): open_checked(p, source_crs).header.point_format in (2, 3, 5, 7, 8, 10)
+                for p in paths}
+
+    def chunks():
+        for path in paths:
+            for chunk in iter_tileset_points([path], "EPSG:6668", source_crs=source_crs,
+                                             chunk_size=chunk_size):
+                lon, lat, height = chunk["positions"].T
+                if geoid_model != "none":
+                    height = height + geoid_height(lon, lat, geoid_model)
+                yield PointChunk(np.column_stack([lon, lat, height]),
+                                 rgb=chunk["rgb"] if coloured[str(path)] else None,
+                                 classification=chunk["classification"],
+                                 intensity=chunk["intensity"],
+                                 return_number=chunk["return_number"])
+
+    summary = write_point_tileset(chunks(), out_dir, crs="EPSG:4979",
+                                  max_points_per_tile=max_points_per_tile)
+    return PointTilesResult({"tileset": str(summary.tileset_path)},
+                            {"tiles": summary.tile_count, "points": summary.feature_count,
+                             "bytes": summary.bytes_written})

@@ -137,3 +137,16 @@ def test_maps_and_shadow_diagram(sample_run):
     assert set(lines["hours"]) <= {2.0, 2.5, 3.0, 4.0, 5.0} and len(lines) > 0
     assert sorted(set(outlines["time_solar"])) == [8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0]
     assert lines.crs.to_epsg() == 6677
+
+
+def test_lidar_point_cloud_tileset(sample_run):
+    from tiles import check_tileset, count_features
+
+    out, _, _ = sample_run
+    tileset = out / "3dtiles/lidar/tileset.json"
+    assert check_tileset(tileset) == []
+    # ADD refinement: parents hold a subsample, no point is repeated in a child.
+    assert count_features(tileset, leaves_only=False) == 423_200
+    [record] = [r for r in json.loads((out / "manifest.json").read_text())["tasks"].values()
+                if r["stage"] == "lidar_tiles"]
+    assert record["counts"]["points"] == 423_200
