@@ -13,8 +13,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.lidar.stage import LidarStage
+from pipeline.peopleflow.stage import PeopleFlowSource, PeopleFlowStage
 from pipeline.shadow_stage import ShadowDiagramStage, ShadowStage
 from pipeline.surface import SurfaceStage
+from pipeline.walkability.stage import WalkabilityStage
 
 FEATURE_TYPES = ("bldg", "veg", "dem", "tran", "frn", "brid", "luse", "wtr", "tun",
                  "urf", "lsld", "fld", "htd", "ifld", "tnm", "gen", "area", "cons", "ubld",
@@ -34,6 +36,8 @@ class Inputs(Strict):
                              description="PLATEAU feature folders to read")
     lidar: list[Path] = Field(default_factory=list, description="LAS/LAZ files")
     lidar_crs: str | None = Field(None, description="CRS of LAS/LAZ files whose header names none")
+    peopleflow: list[PeopleFlowSource] = Field(
+        default_factory=list, description="people-flow files: MLIT CSV, hourly mesh tables, counters")
 
     @field_validator("citygml", "lidar", mode="before")
     @classmethod
@@ -94,6 +98,8 @@ class Stages(Strict):
     surface: SurfaceStage = Field(default_factory=SurfaceStage)
     shadow: ShadowStage = Field(default_factory=ShadowStage)
     shadow_diagram: ShadowDiagramStage = Field(default_factory=ShadowDiagramStage)
+    peopleflow: PeopleFlowStage = Field(default_factory=PeopleFlowStage)
+    walkability: WalkabilityStage = Field(default_factory=WalkabilityStage)
 
 
 class DaskSettings(Strict):
@@ -138,6 +144,9 @@ class RunDefinition(Strict):
             return p if p.is_absolute() else (base / p).resolve()
         self.inputs.citygml = [fix(p) for p in self.inputs.citygml]
         self.inputs.lidar = [fix(p) for p in self.inputs.lidar]
+        for source in self.inputs.peopleflow:
+            source.path = fix(source.path)
+        self.stages.walkability.resolve_paths(base)
         self.output = fix(self.output)
         return self
 

@@ -103,6 +103,16 @@ def plan_run(definition: RunDefinition, manifest: Manifest) -> Plan:
     if stages.shadow_diagram.enabled:
         plan.stages.append(("shadow_diagram", lambda records: shadow_diagram_tasks(
             definition, plan, records, output)))
+    if stages.peopleflow.enabled and definition.inputs.peopleflow:
+        from pipeline.peopleflow.stage import peopleflow_tasks
+        plan.stages.append(("peopleflow", lambda records: peopleflow_tasks(definition, plan, manifest,
+                                                                           output)))
+    if stages.walkability.enabled and stages.walkability.streets:
+        from pipeline.walkability.stage import walkability_summary_tasks, walkability_tasks
+        plan.stages.append(("walkability", lambda records: walkability_tasks(
+            definition, plan, manifest, records, output)))
+        plan.stages.append(("walkability_summary", lambda records: walkability_summary_tasks(
+            definition, plan, manifest, records, output)))
     return plan
 
 

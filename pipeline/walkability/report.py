@@ -1,0 +1,209 @@
+"""One-page HTML report comparing the walkability scenarios side by side.
+
+Self-contained (no network): charts are matplotlib PNGs and maps are thumbnails of the
+PNG maps, embedded as base64 ``data:`` URIs; tables are plain HTML. Sections: the
+scenario table (score, shade, comfort/plain access, class shares, people-flow coverage),
+charts of the score by season and time slot and of the class shares, the score and class
+maps with seasons as columns and time slots as rows (summer midday beside winter midday),
+the per-district scores and the people-flow coverage report.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import logging
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from pipeline.atomic import write_text_atomic  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Hiragino Sans","Noto Sans JP",sans-serif;margin:24px;color:#222;max-width:1400px}
+h1{font-size:1.5em;margin-bottom:0}h2{font-size:1.15em;border-bottom:1px solid #ccc;margin-top:1.6em}
+table{border-collapse:collapse;font-size:0.85em;margin:8px 0}th,td{border:1px solid #ddd;padding:3px 7px;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+.maps{display:grid;gap:6px}.maps figure{margin:0}.maps img{width:100%}.maps figcaption{font-size:0.8em;text-align:center}
+.charts img{max-width:48%;margin-right:1%}.note{color:#555;font-size:0.85em}
+"""
+
+
+def _png_uri(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def _figure_uri(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return _png_uri(buffer.getvalue())
+
+
+def _thumbnail_uri(path: str, width: int = 480) -> str:
+    """A PNG map scaled down to ``width`` pixels and 256 colours, as a data URI."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        ratio = width / image.width
+        small = image.convert("RGB").resize((width, max(1, round(image.height * ratio))), Image.LANCZOS)
+        buffer = io.BytesIO()
+        small.quantize(256).save(buffer, format="PNG", optimize=True)
+    return _png_uri(buffer.getvalue())
+
+
+def scenario_table(scored: dict, scenarios: list, access_classes, distances) -> pd.DataFrame:
+    """One row per scenario: length-weighted score and shade, access ratio, class shares."""
+    rows = []
+    for scenario in scenarios:
+        if scenario.name not in scored:
+            continue
+        t = scored[scenario.name]
+        w = t["length_m"].to_numpy(float)
+        score = t["score"].to_numpy(float)
+        shade = t["shade_share"].to_numpy(float)
+        plain = sum(t[c].sum() for c in (f"access_{k}_{d}" for k in access_classes for d in distances) if c in t)
+        comfort = sum(t[c].sum() for c in (f"access_comfort_{k}_{d}" for k in access_classes for d in distances)
+                      if c in t)
+        row = {"scenario": scenario.name, "season": scenario.season.name, "slot": scenario.slot.name,
+               "mean_score": np.average(np.nan_to_num(score), weights=w * np.isfinite(score))
+               if np.isfinite(score).any() else np.nan,
+               "mean_shade_share": np.average(np.nan_to_num(shade), weights=w * np.isfinite(shade))
+               if np.isfinite(shade).any() else np.nan,
+               "comfort_access_ratio": comfort / plain if plain > 0 else np.nan,
+               "people_flow": "yes" if t["people"].notna().any() else "no data"}
+        for cls in ("walkable_used", "walkable_underused", "used_uncomfortable", "neither", "flow_unknown"):
+            row[f"share_{cls}"] = w[(t["class"] == cls).to_numpy()].sum() / w.sum()
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _score_chart(table: pd.DataFrame) -> str:
+    seasons = list(dict.fromkeys(table["season"]))
+    slots = list(dict.fromkeys(table["slot"]))
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    width = 0.8 / max(len(slots), 1)
+    x = np.arange(len(seasons))
+    for i, slot in enumerate(slots):
+        values = [table[(table.season == s) & (table.slot == slot)]["mean_score"].mean() for s in seasons]
+        ax.bar(x + (i - (len(slots) - 1) / 2) * width, values, width, label=slot)
+    ax.set_xticks(x, [s.replace("_", " ") for s in seasons])
+    ax.set_ylabel("mean score (length-weighted)")
+    ax.set_title("Walkability score by season and time of day")
+    ax.legend(title="time slot", fontsize=8)
+    ax.set_ylim(0, 100)
+    return _figure_uri(fig)
+
+
+def _class_chart(table: pd.DataFrame) -> str:
+    from pipeline.walkability.outputs import CLASS_COLOURS, CLASS_LABELS
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    bottom = np.zeros(len(table))
+    for cls, colour in CLASS_COLOURS.items():
+        values = table[f"share_{cls}"].to_numpy(float) * 100
+        ax.barh(table["scenario"].str.replace("_", " "), values, left=bottom, color=colour,
+                label=CLASS_LABELS[cls])
+        bottom += values
+    ax.set_xlabel("% of street length")
+    ax.set_title("Street classes per scenario")
+    ax.invert_yaxis()
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
+    ax.tick_params(axis="y", labelsize=7)
+    return _figure_uri(fig)
+
+
+def _html_table(frame: pd.DataFrame, float_format: str = "{:.2f}") -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = []
+    for _, row in frame.iterrows():
+        cells = []
+        for value in row:
+            if isinstance(value, (float, np.floating)):
+                text = "–" if not np.isfinite(value) else float_format.format(value)
+            else:
+                text = html.escape(str(value))
+            cells.append(f"<td>{text}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _map_grid(maps: dict[str, str], scenarios: list, title: str) -> str:
+    seasons = list(dict.fromkeys(s.season.name for s in scenarios if s.name in maps))
+    slots = list(dict.fromkeys(s.slot.name for s in scenarios if s.name in maps))
+    if not seasons:
+        return ""
+    figures = []
+    for slot in slots:
+        for season in seasons:
+            name = f"{season}_{slot}"
+            match = [s for s in scenarios if s.season.name == season and s.slot.name == slot and s.name in maps]
+            if match:
+                caption = html.escape(f"{season.replace('_', ' ')}, {slot}")
+                figures.append(f'<figure><img alt="{html.escape(name)}" src="{_thumbnail_uri(maps[match[0].name])}">'
+                               f"<figcaption>{caption}</figcaption></figure>")
+            else:
+                figures.append("<figure></figure>")
+    return (f"<h2>{html.escape(title)}</h2><div class='maps' style='grid-template-columns:"
+            f"repeat({len(seasons)},1fr)'>{''.join(figures)}</div>")
+
+
+def build_report(scored: dict, scenarios: list, *, settings, mesh_summary: pd.DataFrame,
+                 district_summary: pd.DataFrame | None, maps: dict[str, str], class_maps: dict[str, str],
+                 peopleflow: list[dict] = ()) -> str:
+    """The report as an HTML string."""
+    table = scenario_table(scored, scenarios, settings.access_classes, settings.distances)
+    shown = table.rename(columns=lambda c: c.replace("share_", "% ").replace("_", " "))
+    for col in [c for c in shown.columns if c.startswith("% ")]:
+        shown[col] = shown[col] * 100
+    weights = ", ".join(f"{k} {v:g}" for k, v in settings.weights.items())
+    comfort = ", ".join(f"{k}: sun {v:g} / shade {settings.shade_weight.get(k, 1.0):g}"
+                        for k, v in settings.sun_weight.items())
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+             f"<title>Walkability by season and time of day</title><style>{CSS}</style></head><body>",
+             "<h1>Walkability and people flow by season and time of day</h1>",
+             f"<p class='note'>{len(next(iter(scored.values())))} street segments; people flow on "
+             f"{html.escape(settings.day_type)} days, allocated by {html.escape(settings.allocation)}. "
+             f"Score weights: {html.escape(weights)}. Perceived length per metre ({html.escape(comfort)}). "
+             f"A street is walkable from a score of {settings.walkable_score:g}; unshaded below "
+             f"{settings.unshaded_below:g} shade share.</p>",
+             "<h2>Scenarios</h2>", _html_table(shown),
+             "<p class='note'>comfort access ratio: reachable destinations with perceived (shade-"
+             "weighted) lengths over those with plain lengths; below 1 the sun makes walks feel "
+             "longer, above 1 shorter.</p>",
+             f"<div class='charts'><img alt='score chart' src='{_score_chart(table)}'>"
+             f"<img alt='class chart' src='{_class_chart(table)}'></div>",
+             _map_grid(maps, scenarios, "Score maps (columns: seasons, rows: time slots)"),
+             _map_grid(class_maps, scenarios, "Class maps (columns: seasons, rows: time slots)")]
+    if district_summary is not None and len(district_summary):
+        pivot = district_summary.pivot(index="district", columns="scenario", values="score").reset_index()
+        pivot = pivot[["district"] + [s.name for s in scenarios if s.name in pivot]]
+        parts += ["<h2>Score per district</h2>", _html_table(pivot, "{:.1f}")]
+    pivot = mesh_summary.pivot(index="meshcode", columns="scenario", values="score").reset_index()
+    pivot = pivot[["meshcode"] + [s.name for s in scenarios if s.name in pivot]]
+    parts += ["<h2>Score per 1 km mesh</h2>", _html_table(pivot, "{:.1f}")]
+    done = [r for r in peopleflow if r.get("status", "done") == "done" and r.get("outputs", {}).get("coverage")]
+    if done:
+        coverage = pd.read_parquet(done[0]["outputs"]["coverage"])
+        coverage = coverage[coverage["day_type"] == settings.day_type]
+        parts += ["<h2>People-flow coverage</h2>",
+                  "<p class='note'>Scenarios a source does not cover get no people-flow values "
+                  "(their streets are 'no people-flow data'); nothing is interpolated.</p>",
+                  _html_table(coverage[["source", "scenario", "day_type", "covered", "how"]])]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(path: str | Path, scored: dict, scenarios: list, **kwargs) -> str:
+    """Build the report (see :func:`build_report`) and write it atomically."""
+    text = build_report(scored, scenarios, **kwargs)
+    write_text_atomic(path, text)
+    log.info("walkability report: wrote %s (%d kB)", path, len(text) // 1024)
+    return str(path)
