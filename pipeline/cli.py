@@ -99,5 +99,12 @@ def info(path: Path, crs: str | None) -> None:
         sys.exit(1)
 
 
+def _register_commands() -> None:
+    from pipeline.export.tiles_command import export_tiles_command
+    main.add_command(export_tiles_command)
+
+
+_register_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

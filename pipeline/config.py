@@ -7,11 +7,12 @@ are resolved against the folder of the YAML file. The README documents every key
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pipeline.export.tiles_stage import ExportTilesStage
 from pipeline.lidar.stage import LidarStage
 from pipeline.peopleflow.stage import PeopleFlowSource, PeopleFlowStage
 from pipeline.shadow_stage import ShadowDiagramStage, ShadowStage
@@ -100,6 +101,7 @@ class Stages(Strict):
     shadow_diagram: ShadowDiagramStage = Field(default_factory=ShadowDiagramStage)
     peopleflow: PeopleFlowStage = Field(default_factory=PeopleFlowStage)
     walkability: WalkabilityStage = Field(default_factory=WalkabilityStage)
+    export_tiles: ExportTilesStage = Field(default_factory=ExportTilesStage)
 
 
 class DaskSettings(Strict):
@@ -147,6 +149,7 @@ class RunDefinition(Strict):
         for source in self.inputs.peopleflow:
             source.path = fix(source.path)
         self.stages.walkability.resolve_paths(base)
+        self.stages.export_tiles.extra_tables = [fix(p) for p in self.stages.export_tiles.extra_tables]
         self.output = fix(self.output)
         return self
 

@@ -113,6 +113,9 @@ def plan_run(definition: RunDefinition, manifest: Manifest) -> Plan:
             definition, plan, manifest, records, output)))
         plan.stages.append(("walkability_summary", lambda records: walkability_summary_tasks(
             definition, plan, manifest, records, output)))
+    if stages.export_tiles.enabled:  # last: it merges the shadow and walkability results
+        from pipeline.export.tiles_stage import plan_export_tiles
+        plan.stages.append(("export_tiles", plan_export_tiles(definition, plan, manifest, output)))
     return plan
 
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
+import hashlib
 import logging
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -46,8 +49,19 @@ class Task:
 
     def compute_key(self) -> str:
         upstream_keys = [k for keys in self.upstream.values() for k in keys]
-        self.key = task_key(self.stage, self.tile, self.params, self.input_hashes, upstream_keys)
+        params = {**self.params, "code": code_version(self.func)}
+        self.key = task_key(self.stage, self.tile, params, self.input_hashes, upstream_keys)
         return self.key
+
+
+@functools.lru_cache(maxsize=None)
+def code_version(func: Callable) -> str:
+    """Hash of the source file defining ``func``: edited stage code reruns its tasks."""
+    module = sys.modules.get(func.__module__)
+    path = getattr(module, "__file__", None)
+    if not path:
+        return "unknown"
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
 
 
 @dataclass

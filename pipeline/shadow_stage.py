@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -27,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipeline.atomic import atomic_path
 from pipeline.raster import Grid, read_raster, write_cog
+from pipeline.records import StageResult
 from pipeline.shadow import CanopyTransmissivity, building_shade_summary, inner_window, tile_shade
 from pipeline.sun import DEFAULT_SEASONS, DEFAULT_TIME_SLOTS, Scenario, Season, TimeSlot
 
@@ -88,15 +88,6 @@ class ShadowDiagramStage(BaseModel):
     year: int = 2026
 
 
-@dataclass
-class StageResult:
-    outputs: dict
-    counts: dict = field(default_factory=dict)
-
-    def to_record(self) -> dict:
-        return {"outputs": self.outputs, "counts": self.counts}
-
-
 # -- shade per tile ----------------------------------------------------------------
 def shadow_tile(tile: str, inner: Grid, out_dir: str, *, settings: ShadowStage, halo_m: float,
                 timezone: str, surface: list[dict]) -> StageResult:
@@ -143,11 +134,12 @@ def shadow_tile(tile: str, inner: Grid, out_dir: str, *, settings: ShadowStage, 
     summary = summary.dropna(subset=[c for c in summary.columns if c.startswith("roof_")], how="all")
     table = folder / "buildings_shade.parquet"
     with atomic_path(table) as tmp:
-        summary.reset_index().to_parquet(tmp, index=False)
-    written["buildings"] = str(table)
+        summary.reset_index(drop=True).to_parquet(tmp, index=False)
+    written["buildings"] = written["feature_table"] = str(table)
     log.info("shadow %s: %d scenarios, %d buildings summarised (%.1f s)", tile,
              len(shade.scenarios), len(summary), time.perf_counter() - start)
-    return StageResult(written, {"scenarios": len(shade.scenarios), "buildings": len(summary)})
+    return StageResult(written, {"scenarios": len(shade.scenarios), "buildings": len(summary)},
+                       feature_type="bldg")
 
 
 # -- maps ----------------------------------------------------------------------------

@@ -65,8 +65,11 @@ class IdentifierMap:
         return ident
 
 
-def _align8(data: bytes) -> bytes:
-    return data + b"\x00" * (-len(data) % 8)
+def _view_bytes(data: bytes) -> bytes:
+    """A property buffer as stored: unpadded (readers count values from ``byteLength``;
+    the GLB builder aligns offsets), and never empty (glTF forbids zero-length views:
+    a string column of empty strings keeps one unused byte)."""
+    return data if data else b"\x00"
 
 
 @dataclass
@@ -161,12 +164,12 @@ class PropertyTable:
     columns: dict[str, PropertyColumn]
 
     def to_json(self, add_buffer_view) -> dict[str, Any]:
-        """Table JSON; ``add_buffer_view(bytes) -> index`` stores each buffer 8-byte aligned."""
+        """Table JSON; ``add_buffer_view(bytes) -> index`` stores each buffer at an 8-byte offset."""
         properties = {}
         for pid, column in self.columns.items():
-            entry: dict[str, Any] = {"values": add_buffer_view(_align8(column.buffers["values"]))}
+            entry: dict[str, Any] = {"values": add_buffer_view(_view_bytes(column.buffers["values"]))}
             if "stringOffsets" in column.buffers:
-                entry["stringOffsets"] = add_buffer_view(_align8(column.buffers["stringOffsets"]))
+                entry["stringOffsets"] = add_buffer_view(_view_bytes(column.buffers["stringOffsets"]))
                 entry["stringOffsetType"] = column.string_offset_type
             properties[pid] = entry
         return {"class": self.class_id, "count": self.count, "properties": properties}

@@ -14,6 +14,7 @@ from pipeline.lidar.errors import LidarError
 from pipeline.lidar.reader import file_bounds
 from pipeline.lidar.tile import lidar_rasters_for_tile, write_lidar_rasters
 from pipeline.raster import Grid
+from pipeline.records import StageResult
 
 log = logging.getLogger(__name__)
 
@@ -66,17 +67,8 @@ def files_touching(paths: list[Path], grid: Grid, source_crs: str | None) -> tup
     return touching, problems
 
 
-@dataclasses.dataclass
-class PointTilesResult:
-    outputs: dict[str, str]
-    counts: dict
-
-    def to_record(self) -> dict:
-        return {"outputs": self.outputs, "counts": self.counts}
-
-
 def lidar_point_tiles(paths: list[str], out_dir: str, *, source_crs: str | None,
-                      geoid_model: str, chunk_size: int, max_points_per_tile: int) -> PointTilesResult:
+                      geoid_model: str, chunk_size: int, max_points_per_tile: int) -> StageResult:
     """Every point of ``paths`` as a 3D Tiles 1.1 point cloud (octree of GLB tiles).
 
     Heights are orthometric in the files; the geoid height (GSI model) is added so the
@@ -107,6 +99,6 @@ def lidar_point_tiles(paths: list[str], out_dir: str, *, source_crs: str | None,
 
     summary = write_point_tileset(chunks(), out_dir, crs="EPSG:4979",
                                   max_points_per_tile=max_points_per_tile)
-    return PointTilesResult({"tileset": str(summary.tileset_path)},
+    return StageResult({"tileset": str(summary.tileset_path)},
                             {"tiles": summary.tile_count, "points": summary.feature_count,
                              "bytes": summary.bytes_written})

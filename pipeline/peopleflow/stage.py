@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -34,6 +33,7 @@ from pipeline.atomic import atomic_path
 from pipeline.peopleflow.alignment import AlignedFlow, align_hourly, align_mlit
 from pipeline.peopleflow.readers import (counters_to_hourly, read_counters, read_hourly_mesh,
                                          read_mlit_csv)
+from pipeline.records import StageResult
 
 log = logging.getLogger(__name__)
 
@@ -76,15 +76,6 @@ class PeopleFlowStage(BaseModel):
         ["weekday", "holiday"], description="day types to align (MLIT dayflag 1 / 0 / 2)")
     month_tolerance: int = Field(1, ge=0, le=6, description="how many months a source month may "
                                  "be from the season's month")
-
-
-@dataclass
-class PeopleFlowResult:
-    outputs: dict
-    counts: dict = field(default_factory=dict)
-
-    def to_record(self) -> dict:
-        return {"outputs": self.outputs, "counts": self.counts}
 
 
 def _coverage(aligned: AlignedFlow, source: PeopleFlowSource, key: str, value: str) -> pd.DataFrame:
@@ -135,7 +126,7 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> str:
 
 
 def peopleflow_run(out_dir: str, sources: list[PeopleFlowSource], scenarios: list, *,
-                   settings: PeopleFlowStage, timezone: str = "Asia/Tokyo") -> PeopleFlowResult:
+                   settings: PeopleFlowStage, timezone: str = "Asia/Tokyo") -> StageResult:
     """Align every source to every scenario and day type and write the tables (see module doc)."""
     start = time.perf_counter()
     if not sources:
@@ -170,7 +161,7 @@ def peopleflow_run(out_dir: str, sources: list[PeopleFlowSource], scenarios: lis
               "covered": int(report["covered"].sum()), "not_covered": int((~report["covered"]).sum())}
     log.info("peopleflow: wrote %s (%d rows), coverage %d/%d in %.2f s", outputs["flow_by_mesh"],
              len(flow), counts["covered"], len(report), time.perf_counter() - start)
-    return PeopleFlowResult(outputs, counts)
+    return StageResult(outputs, counts)
 
 
 def read_flow(record: dict, day_type: str) -> pd.DataFrame:

@@ -247,7 +247,7 @@ def write_outputs(folder: Path, scored: dict[str, gpd.GeoDataFrame], scenarios: 
         path = folder / "buildings_nearest_street.parquet"
         with atomic_path(path) as tmp:
             table.to_parquet(tmp, index=False)
-        outputs["buildings_nearest_street"] = str(path)
+        outputs["buildings_nearest_street"] = outputs["feature_table"] = str(path)
     if settings.maps:
         outputs["report"] = write_report(folder / "report.html", scored, scenarios, settings=settings,
                                          mesh_summary=mesh_table, district_summary=district_table,

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,6 +44,7 @@ from pipeline import meshcode
 from pipeline.atomic import atomic_path
 from pipeline.raster import Grid
 from pipeline.walkability.scores import DEFAULT_WEIGHTS
+from pipeline.records import StageResult
 
 log = logging.getLogger(__name__)
 
@@ -146,15 +146,6 @@ class WalkabilityStage(BaseModel):
         self.streets = [fix(p) for p in self.streets]
         self.districts = fix(self.districts) if self.districts else None
         return self
-
-
-@dataclass
-class WalkabilityResult:
-    outputs: dict
-    counts: dict = field(default_factory=dict)
-
-    def to_record(self) -> dict:
-        return {"outputs": self.outputs, "counts": self.counts}
 
 
 # -- inputs ------------------------------------------------------------------------------
@@ -317,7 +308,7 @@ def segment_flow(segments: gpd.GeoDataFrame, flow: pd.DataFrame, buildings: gpd.
 # -- the tile task -------------------------------------------------------------------------
 def walkability_tile(tile: str, crs: str, out_dir: str, *, settings: WalkabilityStage, scenarios: list,
                      shadow: list[dict] = (), surface: list[dict] = (), ingest: list[dict] = (),
-                     peopleflow: list[dict] = ()) -> WalkabilityResult:
+                     peopleflow: list[dict] = ()) -> StageResult:
     """Raw walkability metrics of the segments of one tile (see the module docstring)."""
     from pipeline.peopleflow.stage import read_flow
     from pipeline.raster import read_raster
@@ -331,13 +322,13 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, settings: Walkability
     lines = read_street_lines(settings.streets, crs, region)
     if lines.empty:
         log.warning("walkability %s: no streets in the tile's region", tile)
-        return WalkabilityResult({}, {"segments": 0})
+        return StageResult({}, {"segments": 0})
     network = from_lines(lines)
     segments = network.segments
     segments["meshcode"] = _midpoint_meshcodes(segments)
     in_tile = segments["meshcode"].to_numpy() == int(tile)
     if not in_tile.any():
-        return WalkabilityResult({}, {"segments": 0})
+        return StageResult({}, {"segments": 0})
 
     buildings = read_tables(ingest, "bldg", crs)
     roads = read_tables(ingest, "tran", crs)
@@ -411,7 +402,7 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, settings: Walkability
     log.info("walkability %s: %d segments (network %d, %d destinations), %d scenarios, %.1f s",
              tile, counts["segments"], len(segments), len(destinations), len(scenarios),
              time.perf_counter() - start)
-    return WalkabilityResult(outputs, counts)
+    return StageResult(outputs, counts)
 
 
 # -- scoring over the run -----------------------------------------------------------------
@@ -455,7 +446,7 @@ def score_scenario(segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenario, set
 
 def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilityStage, scenarios: list,
                         walkability: list[dict] = (), ingest: list[dict] = (),
-                        peopleflow: list[dict] = (), shadow: list[dict] = ()) -> WalkabilityResult:
+                        peopleflow: list[dict] = (), shadow: list[dict] = ()) -> StageResult:
     """Scores, classes and every output per scenario (see :mod:`pipeline.walkability.outputs`)."""
     from pipeline.walkability import outputs as out
 
@@ -482,7 +473,7 @@ def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilityStage, s
                              for name, t in scored.items()}}
     log.info("walkability summary: %d segments x %d scenarios, %d outputs, %.1f s", len(segments),
              len(scored), len(outputs), time.perf_counter() - start)
-    return WalkabilityResult(outputs, counts)
+    return StageResult(outputs, counts)
 
 
 # -- planning --------------------------------------------------------------------------------

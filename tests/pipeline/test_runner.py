@@ -12,8 +12,9 @@ from pipeline.runner import run
 
 pytestmark = pytest.mark.slow
 
-INGEST_ONLY = {"stages.surface.enabled": False, "stages.shadow.enabled": False,
-               "stages.shadow_diagram.enabled": False}
+INGEST_ONLY = {stage + ".enabled": False for stage in (
+    "stages.lidar", "stages.surface", "stages.shadow", "stages.shadow_diagram",
+    "stages.peopleflow", "stages.walkability", "stages.export_tiles")}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,145 @@
+"""Per-feature property rows for 3D Tiles property tables.
+
+Every column of the ingest table goes in except ``attributes_json`` (the same values
+again) and the geometry. Coded attributes are shown as what they mean: where the ingest
+resolved a codelist (``usage`` = ``411``, ``usage_label`` = ``住宅``) the property
+``usage`` holds the label and ``usage_code`` the raw code. Machi's own per-feature
+results (roof shade hours per scenario, walkability of the nearest street, ...) join on
+``gml_id`` from any number of extra (Geo)Parquet tables.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+log = logging.getLogger(__name__)
+
+SKIPPED_COLUMNS = frozenset({"attributes_json", "geometry"})
+LABEL_SUFFIX = "_label"
+CODE_SUFFIX = "_code"
+KEY = "gml_id"
+
+
+def _plain(value: Any) -> Any:
+    """A Python scalar (None for missing) the tiles metadata encoder can type."""
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def labelled_columns(columns: Iterable[str]) -> dict[str, str]:
+    """Code column -> its label column, for every ``<name>`` that has ``<name>_label``."""
+    names = set(columns)
+    return {name[: -len(LABEL_SUFFIX)]: name for name in names
+            if name.endswith(LABEL_SUFFIX) and name[: -len(LABEL_SUFFIX)] in names}
+
+
+def read_table_columns(path: str | Path) -> pd.DataFrame:
+    """A (Geo)Parquet table without its geometry columns, as a plain DataFrame."""
+    schema = pq.read_schema(path)
+    geo = (schema.metadata or {}).get(b"geo")
+    skip = set(SKIPPED_COLUMNS)
+    if geo:
+        import json
+        skip |= set(json.loads(geo).get("columns", {}))
+    columns = [name for name in schema.names if name not in skip]
+    return pq.read_table(path, columns=columns).to_pandas()
+
+
+def property_rows(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """gml_id -> properties of every row of an ingest table (labels instead of codes).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        An ingest table (``<mesh>_<module>.parquet``) or part of it, with ``gml_id``.
+    """
+    if KEY not in table.columns:
+        raise ValueError(f"property table has no {KEY!r} column (columns: {list(table.columns)[:10]})")
+    labels = labelled_columns(table.columns)
+    label_columns = set(labels.values())
+    columns = [c for c in table.columns if c not in SKIPPED_COLUMNS and c not in label_columns]
+    rows: dict[str, dict[str, Any]] = {}
+    records = table.to_dict(orient="records")
+    for record in records:
+        row: dict[str, Any] = {}
+        for column in columns:
+            value = _plain(record[column])
+            if column in labels:
+                label = _plain(record[labels[column]])
+                row[column] = label if label is not None else value
+                row[column + CODE_SUFFIX] = value
+            else:
+                row[column] = value
+        rows[str(record[KEY])] = row
+    return rows
+
+
+def read_property_rows(paths: Sequence[str | Path]) -> dict[str, dict[str, Any]]:
+    """gml_id -> properties from the ingest tables at ``paths`` (later files win a duplicate id)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        rows.update(property_rows(read_table_columns(path)))
+    return rows
+
+
+def drop_empty_columns(rows: dict[str, dict[str, Any]]) -> list[str]:
+    """Remove, in place, properties that no feature has a value for; returns their names.
+
+    They carry nothing, and a property table column without any value cannot be typed
+    (it would become an empty string column).
+    """
+    filled = {key for row in rows.values() for key, value in row.items() if value is not None}
+    empty = sorted({key for row in rows.values() for key in row} - filled)
+    for row in rows.values():
+        for key in empty:
+            row.pop(key, None)
+    return empty
+
+
+def merge_extra_tables(rows: dict[str, dict[str, Any]], paths: Sequence[str | Path]) -> list[str]:
+    """Add the columns of extra (Geo)Parquet tables keyed by ``gml_id`` to ``rows`` in place.
+
+    A table column named like an existing property is skipped (the source data wins)
+    with a warning; ids absent from ``rows`` are ignored. Returns the columns added.
+
+    Raises
+    ------
+    ValueError
+        If a table has no ``gml_id`` column.
+    """
+    taken = {key for row in rows.values() for key in row}
+    added: list[str] = []
+    for path in paths:
+        table = read_table_columns(path)
+        if KEY not in table.columns:
+            raise ValueError(f"{path}: an extra property table needs a {KEY!r} column "
+                             f"(has {list(table.columns)[:10]})")
+        clashes = [c for c in table.columns if c != KEY and c in taken]
+        if clashes:
+            log.warning("%s: column(s) %s already are feature properties; skipped", path, clashes)
+        columns = [c for c in table.columns if c != KEY and c not in taken]
+        matched = 0
+        for record in table[[KEY, *columns]].to_dict(orient="records"):
+            row = rows.get(str(record[KEY]))
+            if row is None:
+                continue
+            matched += 1
+            for column in columns:
+                row[column] = _plain(record[column])
+        taken |= set(columns)
+        added += columns
+        log.info("%s: %d column(s) joined to %d of %d feature(s)", path, len(columns), matched, len(rows))
+    return added

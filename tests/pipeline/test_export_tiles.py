@@ -1,0 +1,402 @@
+"""3D Tiles export: sample district and real PLATEAU buildings, read back from the GLBs.
+
+Placement is checked the way a client computes it (node translation, y-up to z-up,
+tile transforms, ECEF -> lon/lat/h); heights must be orthometric + GSI geoid height.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from pyproj import Transformer
+
+from citygml import Dataset, FileReader
+from pipeline.export import ExportTilesStage, export_dataset, export_layer, export_tiles_command
+from pipeline.export.tile_features import EllipsoidalProjector
+from pipeline.export.tile_properties import merge_extra_tables, property_rows
+from pipeline.export.tile_textures import TextureStore
+from pipeline.geoid import geoid_height
+from tiles import check_glb_metadata, check_tileset, count_features
+from tiles.geodesy import Y_UP_TO_Z_UP
+from tiles.gltf import read_accessor, read_glb
+from tiles.validate import content_paths, iter_tiles
+
+JS_DIR = Path(__file__).resolve().parents[1] / "js"
+YOKOSUKA_BLDG = "yokosuka/udx/bldg/52397519_bldg_6697_op.gml"
+ECEF_TO_LONLATH = Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
+
+
+# -- reading tiles back -------------------------------------------------------------
+def property_tables(path: Path) -> list[dict[str, list]]:
+    """Decode every property table of a GLB: property id -> list of values."""
+    gltf, binary = read_glb(path.read_bytes())
+    metadata = gltf["extensions"]["EXT_structural_metadata"]
+    views = gltf["bufferViews"]
+
+    def view_bytes(index: int) -> bytes:
+        view = views[index]
+        return binary[view.get("byteOffset", 0): view.get("byteOffset", 0) + view["byteLength"]]
+
+    tables = []
+    for table in metadata["propertyTables"]:
+        schema = metadata["schema"]["classes"][table["class"]]["properties"]
+        decoded: dict[str, list] = {}
+        for pid, prop in table["properties"].items():
+            kind = schema[pid]
+            if kind["type"] == "STRING":
+                dtype = np.uint32 if prop.get("stringOffsetType", "UINT32") == "UINT32" else np.uint64
+                offsets = np.frombuffer(view_bytes(prop["stringOffsets"]), dtype=dtype)[: table["count"] + 1]
+                raw = view_bytes(prop["values"])
+                decoded[pid] = [raw[a:b].decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:])]
+            elif kind["type"] == "SCALAR":
+                dtype = {"INT32": np.int32, "INT64": np.int64, "FLOAT64": np.float64, "UINT8": np.uint8}[
+                    kind["componentType"]]
+                decoded[pid] = np.frombuffer(view_bytes(prop["values"]), dtype=dtype)[: table["count"]].tolist()
+        tables.append(decoded)
+    return tables
+
+
+def feature_vertices_lonlath(tileset_path: Path, leaves_only: bool = True) -> dict[str, np.ndarray]:
+    """feature_id -> (N, 3) lon, lat, ellipsoidal h of its vertices, as a client places them."""
+    tileset = json.loads(tileset_path.read_text())
+    found: dict[str, list[np.ndarray]] = {}
+    for tile, _, world in iter_tiles(tileset):
+        if "content" not in tile or (leaves_only and tile.get("children")):
+            continue
+        path = tileset_path.parent / tile["content"]["uri"]
+        gltf, binary = read_glb(path.read_bytes())
+        ids = property_tables(path)
+        for node in gltf["nodes"]:
+            if "mesh" not in node:
+                continue
+            local = np.eye(4)
+            local[:3, 3] = node.get("translation", [0, 0, 0])
+            matrix = world @ Y_UP_TO_Z_UP @ local
+            for primitive in gltf["meshes"][node["mesh"]]["primitives"]:
+                xyz = read_accessor(gltf, binary, primitive["attributes"]["POSITION"]).astype(np.float64)
+                ecef = xyz @ matrix[:3, :3].T + matrix[:3, 3]
+                feature = read_accessor(gltf, binary, primitive["attributes"]["_FEATURE_ID_0"]).astype(int)
+                table = ids[primitive["extensions"]["EXT_mesh_features"]["featureIds"][0]["propertyTable"]]
+                for fid in np.unique(feature):
+                    found.setdefault(table["feature_id"][fid], []).append(ecef[feature == fid])
+    out = {}
+    for key, chunks in found.items():
+        ecef = np.concatenate(chunks)
+        lon, lat, h = ECEF_TO_LONLATH.transform(ecef[:, 0], ecef[:, 1], ecef[:, 2])
+        out[key] = np.column_stack([lon, lat, h])
+    return out
+
+
+# -- fixtures -----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def gltf_validator():
+    """Khronos glTF-Validator from tests/js (skipped when absent, except under CI)."""
+    node = shutil.which("node")
+    if node is None or not (JS_DIR / "node_modules" / "gltf-validator").is_dir():
+        reason = "glTF-Validator not installed: run `npm ci --prefix tests/js` (needs node)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+    def validate(paths: list[Path]) -> list[dict]:
+        done = subprocess.run([node, str(JS_DIR / "validate_gltf.mjs"), *map(str, paths)],
+                              capture_output=True, text=True, timeout=300)
+        if not done.stdout.strip():
+            raise RuntimeError(f"glTF-Validator failed: {done.stderr}")
+        return json.loads(done.stdout)
+
+    return validate
+
+
+@pytest.fixture(scope="module")
+def omiya(project_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("omiya_tiles")
+    results = export_dataset(project_root / "sample_data" / "omiya", out, layers=["bldg", "dem"])
+    return {r.layer: r for r in results}
+
+
+@pytest.fixture(scope="module")
+def textured_dataset(plateau_dir, tmp_path_factory) -> Path:
+    """Yokosuka's buildings in a PLATEAU layout with two of their three texture images
+    written as real JPEGs, and the third reference pointing outside the dataset."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("textured")
+    dataset = root / "city"
+    folder = dataset / "udx" / "bldg"
+    (folder / "52397519_bldg_6697_appearance").mkdir(parents=True)
+    text = (plateau_dir / YOKOSUKA_BLDG).read_text(encoding="utf-8")
+    text = text.replace("52397519_bldg_6697_appearance/14201-bldg-158971-1.jpg", "../../../outside.jpg")
+    (folder / "52397519_bldg_6697_op.gml").write_text(text, encoding="utf-8")
+    for seed, name in enumerate(["14201-bldg-110968-1", "14201-bldg-156842-1"]):
+        pixels = (np.random.default_rng(seed).random((32, 32, 3)) * 255).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / "52397519_bldg_6697_appearance" / f"{name}.jpg", quality=85)
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / "outside.jpg")
+    return dataset
+
+
+@pytest.fixture(scope="module")
+def textured(textured_dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("textured_tiles")
+    (result,) = export_dataset(textured_dataset, out, layers=["bldg"])
+    return result
+
+
+# -- sample district ----------------------------------------------------------------
+def test_sample_tilesets_pass_the_structural_checks(omiya):
+    assert set(omiya) == {"bldg", "dem"}
+    for result in omiya.values():
+        assert check_tileset(result.tileset) == []
+        assert result.problems == []
+    assert count_features(omiya["bldg"].tileset) == 502  # each building once over the leaves
+    assert omiya["bldg"].features == 502
+
+
+def test_buildings_refine_from_lod1_stand_ins(omiya):
+    tileset = json.loads(Path(omiya["bldg"].tileset).read_text())
+    replaced = [t for t, _, _ in iter_tiles(tileset) if t.get("refine") == "REPLACE" and "content" in t]
+    assert replaced and all(t["content"]["uri"].endswith("_coarse.glb") for t in replaced)
+    # every building once in a leaf and once as the stand-in above it
+    assert count_features(omiya["bldg"].tileset, leaves_only=False) == 2 * 502
+
+
+def test_every_sample_glb_passes_gltf_validator_and_metadata_checks(omiya, gltf_validator):
+    paths = [p for r in omiya.values() for p in content_paths(r.tileset)]
+    assert len(paths) >= 3
+    for report in gltf_validator(paths):
+        assert report["numErrors"] == 0, report["messages"]
+    for path in paths:
+        assert check_glb_metadata(path) == [], path
+
+
+def test_building_properties_show_labels_and_keep_codes(omiya, project_root):
+    from citygml.codelists import CodeListResolver
+
+    rows = {}
+    for path in content_paths(omiya["bldg"].tileset, leaves_only=True):
+        for table in property_tables(path):
+            for i, fid in enumerate(table["feature_id"]):
+                rows[fid] = {k: v[i] for k, v in table.items()}
+    assert len(rows) == 502
+    checked = 0
+    for source in Dataset(project_root / "sample_data" / "omiya").sources(types=["bldg"]):
+        for obj in FileReader(source, codelists=CodeListResolver(), include_appearance=False):
+            if "usage_label" not in obj.attributes:
+                continue
+            row = rows[obj.gml_id]
+            assert row["gml_id"] == obj.gml_id
+            assert row["usage"] == obj.attributes["usage_label"]
+            assert row["usage_code"] == str(obj.attributes["usage"])
+            checked += 1
+    assert checked > 100
+    assert "住宅" in {r["usage"] for r in rows.values()}
+    assert {r["prefecture"] for r in rows.values()} == {"埼玉県"}
+    assert not any(k.endswith("_label") or k == "attributes_json" for r in rows.values() for k in r)
+
+
+def test_terrain_is_split_into_patches_and_keeps_every_triangle(project_root, tmp_path):
+    """The DEM TIN becomes patches when larger than the limit; no triangle is lost."""
+    from pipeline.export import tile_features
+
+    out = tmp_path / "tiles"
+    spec = tile_features.LAYER_SPECS["dem"]
+    small = tile_features.LayerSpec(spec.fine_lods, colours=spec.colours, max_triangles_per_feature=300)
+    tile_features.LAYER_SPECS["dem"] = small
+    try:
+        (result,) = export_dataset(project_root / "sample_data" / "omiya", out, layers=["dem"])
+    finally:
+        tile_features.LAYER_SPECS["dem"] = spec
+    assert result.features > 2
+    assert check_tileset(result.tileset) == []
+    triangles = 0
+    for path in content_paths(result.tileset):
+        gltf, _ = read_glb(path.read_bytes())
+        triangles += sum(gltf["accessors"][p["attributes"]["POSITION"]]["count"] // 3
+                         for m in gltf["meshes"] for p in m["primitives"])
+    assert triangles == 2048  # two files of 1,024 triangles each
+
+
+# -- placement on real data ---------------------------------------------------------
+def test_yokosuka_buildings_are_placed_with_geoid_heights(plateau_dir, tmp_path):
+    (result,) = export_dataset(plateau_dir / YOKOSUKA_BLDG, tmp_path, layers=["bldg"])
+    placed = feature_vertices_lonlath(Path(result.tileset))
+    text = (plateau_dir / YOKOSUKA_BLDG).read_text(encoding="utf-8")
+    lower, upper = (np.array(re.search(rf"<gml:{c}Corner>([^<]+)<", text).group(1).split(), dtype=float)
+                    for c in ("lower", "upper"))  # lat, lon, orthometric h
+    source = Dataset.for_path(plateau_dir / YOKOSUKA_BLDG)
+    originals = {obj.gml_id: obj for obj in FileReader(source[0].sources(only=source[1])[0],
+                                                       include_appearance=False)}
+    assert set(placed) == set(originals) and len(placed) == 13
+    for gml_id, lonlath in placed.items():
+        lon, lat, h = lonlath.T
+        assert (lon >= lower[1] - 1e-7).all() and (lon <= upper[1] + 1e-7).all(), gml_id
+        assert (lat >= lower[0] - 1e-7).all() and (lat <= upper[0] + 1e-7).all(), gml_id
+        orthometric = h - geoid_height(lon, lat)
+        obj = originals[gml_id]
+        lod = 2 if 2 in obj.lods else 1  # LOD2 where the building has it (2 of 13 here)
+        original = np.concatenate([p.exterior for p in obj.polygons(lod)])
+        # the same heights as in the CityGML, within float32 and transform round-off
+        assert orthometric.min() == pytest.approx(original[:, 2].min(), abs=0.03), gml_id
+        assert orthometric.max() == pytest.approx(original[:, 2].max(), abs=0.03), gml_id
+        assert lon.min() == pytest.approx(original[:, 0].min(), abs=2e-7)  # records: lon, lat, H
+        assert lon.max() == pytest.approx(original[:, 0].max(), abs=2e-7)
+        assert lat.min() == pytest.approx(original[:, 1].min(), abs=2e-7)
+        assert lat.max() == pytest.approx(original[:, 1].max(), abs=2e-7)
+        # about 37 m of geoid at Yokosuka: a missing geoid would be off by that much
+        assert 35 < float(np.mean(h - orthometric)) < 40
+
+
+def test_projector_adds_the_geoid_to_orthometric_heights():
+    # a point given in the plane zone IX, 10 m above Tokyo Bay mean sea level
+    to_plane = Transformer.from_crs("EPSG:6668", "EPSG:6677", always_xy=True)
+    x, y = to_plane.transform(139.7671, 35.6812)
+    lonlath = EllipsoidalProjector("EPSG:6677")(np.array([[x, y, 10.0]]))
+    assert lonlath[0, 0] == pytest.approx(139.7671, abs=1e-9)
+    assert lonlath[0, 1] == pytest.approx(35.6812, abs=1e-9)
+    assert lonlath[0, 2] == pytest.approx(10.0 + 36.66, abs=0.05)
+    higher = EllipsoidalProjector("EPSG:6677", "jpgeo2024")(np.array([[x, y, 10.0]]))
+    assert higher[0, 2] > lonlath[0, 2]
+
+
+# -- textures -----------------------------------------------------------------------
+def test_textured_buildings_carry_their_images(textured, textured_dataset, gltf_validator):
+    images = []
+    paths = content_paths(textured.tileset)
+    for path in paths:
+        gltf, binary = read_glb(path.read_bytes())
+        for image in gltf.get("images", []):
+            view = gltf["bufferViews"][image["bufferView"]]
+            images.append((image["mimeType"], binary[view.get("byteOffset", 0):
+                                                      view.get("byteOffset", 0) + view["byteLength"]]))
+        assert all("TEXCOORD_0" in p["attributes"] for m in gltf["meshes"] for p in m["primitives"]
+                   if "baseColorTexture" in gltf["materials"][p["material"]].get("pbrMetallicRoughness", {}))
+    written = {p.read_bytes() for p in (textured_dataset / "udx" / "bldg").rglob("*.jpg")}
+    assert {mime for mime, _ in images} == {"image/jpeg"}
+    assert {data for _, data in images} == written  # both images, nothing else
+    outside = (textured_dataset.parent / "outside.jpg").read_bytes()
+    assert outside not in {data for _, data in images}
+    assert any("escapes the dataset" in p for p in textured.problems)
+    for report in gltf_validator(paths):
+        assert report["numErrors"] == 0, report["messages"]
+
+
+def test_texture_store_refuses_paths_leaving_the_dataset(tmp_path):
+    from PIL import Image
+
+    dataset = tmp_path / "city"
+    images = dataset / "udx" / "bldg" / "img"
+    images.mkdir(parents=True)
+    Image.fromarray(np.full((4, 4, 3), 200, np.uint8)).save(images / "inside.png")
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "secret.png")
+    (images / "link.png").symlink_to(tmp_path / "secret.png")
+    (images / "notes.png").write_bytes(b"not an image")
+    store = TextureStore([dataset])
+    inside = store.get("udx/bldg/img/inside.png")
+    assert inside is not None and inside.mime_type == "image/png"
+    assert inside.data == (images / "inside.png").read_bytes()
+    assert store.get("udx/bldg/img/../../../../secret.png") is None
+    assert store.get("/etc/passwd") is None
+    assert store.get("udx/bldg/img/link.png") is None
+    assert store.get("udx/bldg/img/notes.png") is None
+    assert store.get("udx/bldg/img/absent.jpg") is None
+    assert len(store.problems) == 5
+    assert sum("escapes the dataset" in p or "absolute" in p or "outside the dataset" in p
+               for p in store.problems) == 3
+
+
+def test_extra_tables_join_on_gml_id_without_overwriting(tmp_path):
+    rows = property_rows(pd.DataFrame({"gml_id": ["a", "b"], "usage": ["411", "999"],
+                                       "usage_label": ["住宅", None], "height_m": [5.0, np.nan]}))
+    assert rows["a"] == {"gml_id": "a", "usage": "住宅", "usage_code": "411", "height_m": 5.0}
+    assert rows["b"]["usage"] == "999" and rows["b"]["height_m"] is None  # no label: the code
+    table = tmp_path / "shade.parquet"
+    pd.DataFrame({"gml_id": ["b", "z"], "roof_shade_hours_winter": [3.5, 1.0],
+                  "height_m": [99.0, 99.0]}).to_parquet(table)
+    added = merge_extra_tables(rows, [table])
+    assert added == ["roof_shade_hours_winter"]
+    assert rows["b"]["roof_shade_hours_winter"] == 3.5 and rows["b"]["height_m"] is None
+    assert "roof_shade_hours_winter" not in rows["a"]
+    bad = tmp_path / "bad.parquet"
+    pd.DataFrame({"id": ["a"]}).to_parquet(bad)
+    with pytest.raises(ValueError, match="gml_id"):
+        merge_extra_tables(rows, [bad])
+
+
+def test_stage_joins_tables_handed_in_by_other_stages_and_runs_on_a_dask_worker(omiya, tmp_path):
+    """export_layer as a runner task: ingest records plus a stage record with a
+    feature_table; on a worker it hands its tile writes to the cluster."""
+    from distributed import Client
+
+    ingest_dir = tmp_path / "ingest"
+    from pipeline.ingest import ingest_file
+    source = Dataset(Path(__file__).resolve().parents[2] / "sample_data" / "omiya").sources(types=["bldg"])[0]
+    record = ingest_file(source, ingest_dir, "EPSG:6677").to_record() | {"status": "done", "stage": "ingest"}
+    ids = gpd.read_parquet(record["outputs"]["table"])["gml_id"].tolist()
+    table = tmp_path / "walk.parquet"
+    pd.DataFrame({"gml_id": ids, "walkability_score": np.linspace(0, 1, len(ids))}).to_parquet(table)
+    shade = {"status": "done", "stage": "shadow", "feature_type": "bldg",
+             "outputs": {"feature_table": str(table)}}
+    with Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as client:
+        result = client.submit(export_layer, "bldg", [record], tmp_path / "3dtiles",
+                               extra_records=[shade], dataset_path=[], pure=False).result()
+    assert result.to_record()["outputs"]["tileset"] == str(tmp_path / "3dtiles" / "bldg" / "tileset.json")
+    assert result.extra_columns == ["walkability_score"] and result.features == len(ids)
+    scores = {fid: s for path in content_paths(result.tileset)
+              for t in property_tables(path) for fid, s in zip(t["feature_id"], t["walkability_score"])}
+    assert scores[ids[-1]] == pytest.approx(1.0) and scores[ids[0]] == pytest.approx(0.0)
+
+
+def test_planner_makes_one_task_per_ingested_layer():
+    from types import SimpleNamespace
+
+    from pipeline.export import plan_export_tiles
+
+    settings = ExportTilesStage(enabled=True, layers=["bldg", "dem", "frn"])
+    definition = SimpleNamespace(stages=SimpleNamespace(export_tiles=settings),
+                                 inputs=SimpleNamespace(citygml=[Path("/data/city")]))
+    records = {
+        "i1": {"stage": "ingest", "feature_type": "bldg", "status": "done"},
+        "i2": {"stage": "ingest", "feature_type": "bldg", "status": "failed"},
+        "i3": {"stage": "ingest", "feature_type": "dem", "status": "done"},
+        "i4": {"stage": "ingest", "feature_type": "veg", "status": "done"},
+        "s1": {"stage": "shadow", "feature_type": "bldg", "status": "done",
+               "outputs": {"feature_table": "roof.parquet"}},
+        "s2": {"stage": "shadow", "status": "done", "outputs": {"dsm": "x.tif"}},
+    }
+    tasks = plan_export_tiles(definition, SimpleNamespace(crs="EPSG:6677"), None, Path("/out"))(records)
+    assert [(t.stage, t.tile) for t in tasks] == [("export_tiles", "bldg"), ("export_tiles", "dem")]
+    assert tasks[0].upstream == {"ingest_records": ["i1"], "extra_records": ["s1"]}
+    assert tasks[1].upstream == {"ingest_records": ["i3"], "extra_records": []}
+    assert tasks[0].kwargs["out_dir"] == str(Path("/out/3dtiles"))
+    assert tasks[0].kwargs["dataset_path"] == ["/data/city"]
+    json.dumps(tasks[0].params)  # goes into the manifest
+
+
+def test_stage_settings_forbid_unknown_keys():
+    from pydantic import ValidationError
+
+    assert ExportTilesStage().layers == ["bldg", "dem", "veg", "tran", "frn"]
+    with pytest.raises(ValidationError):
+        ExportTilesStage(geoid="egm96")
+    with pytest.raises(ValidationError):
+        ExportTilesStage(geoid_model="egm96")
+
+
+def test_command_exports_a_single_gml_file(plateau_dir, tmp_path):
+    done = CliRunner().invoke(export_tiles_command, [str(plateau_dir / YOKOSUKA_BLDG), "--out", str(tmp_path),
+                                                     "--layers", "bldg,dem", "--geoid", "jpgeo2024"])
+    assert done.exit_code == 0, done.output
+    assert "bldg" in done.output and (tmp_path / "bldg" / "tileset.json").is_file()
+    assert not (tmp_path / "dem").exists()  # a single bldg file: no terrain
+    assert not list(tmp_path.glob(".ingest-*"))  # the scratch ingest is gone
+    missing = CliRunner().invoke(export_tiles_command, [str(tmp_path / "bldg"), "--out", str(tmp_path / "x")])
+    assert missing.exit_code != 0 and "no CityGML files" in missing.output
