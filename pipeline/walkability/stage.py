@@ -43,8 +43,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pipeline import meshcode
 from pipeline.atomic import atomic_path
 from pipeline.raster import Grid
-from pipeline.walkability.scores import DEFAULT_WEIGHTS
 from pipeline.records import StageResult
+from pipeline.walkability.scores import DEFAULT_WEIGHTS
 
 log = logging.getLogger(__name__)
 
