@@ -67,7 +67,7 @@ def collect_tile_points_pdal(paths: list[str | os.PathLike], grid: Grid, *,
         import pdal
     except ImportError as exc:  # pragma: no cover - checked by choose_backend
         raise LidarBackendError("pdal", "PDAL Python bindings are not installed") from exc
-    from pipeline.lidar.tile import TilePoints
+    from pipeline.lidar.tile import TilePoints, skip_bad_file
 
     started = time.perf_counter()
     files, z_scale, datums = [], {}, set()
@@ -75,10 +75,7 @@ def collect_tile_points_pdal(paths: list[str | os.PathLike], grid: Grid, *,
         try:
             las = open_checked(path, source_crs)
         except LidarError as exc:
-            if not skip_bad_files:
-                raise
-            log.error("skipped %s", exc)
-            stats.skipped_files[str(path)] = exc.problem
+            skip_bad_file(exc, stats, skip_bad_files)
             continue
         if las.header.point_count == 0:
             continue

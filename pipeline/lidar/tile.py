@@ -103,6 +103,14 @@ def _local_grid(grid: Grid) -> Grid:
     return replace(grid, x_min=0.0, y_max=grid.height * grid.resolution)
 
 
+def skip_bad_file(exc: LidarError, stats: "LidarTileStats", skip_bad_files: bool) -> None:
+    """Record a file that failed (and go on), or re-raise when the caller wants that."""
+    if not skip_bad_files:
+        raise exc
+    log.error("skipped %s", exc)
+    stats.skipped_files[str(exc.path)] = exc.problem
+
+
 def pdal_available() -> bool:
     try:
         import pdal  # noqa: F401
@@ -142,10 +150,7 @@ def collect_tile_points(paths: list[str | os.PathLike], grid: Grid, *,
                     chunk.z.astype(np.float32), chunk.classification,
                     chunk.number_of_returns))
         except LidarError as exc:
-            if not skip_bad_files:
-                raise
-            log.error("skipped %s", exc)
-            stats.skipped_files[str(path)] = exc.problem
+            skip_bad_file(exc, stats, skip_bad_files)
             continue
         parts.extend(file_parts)
         stats.files.append(str(path))
