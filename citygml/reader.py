@@ -339,54 +339,67 @@ class FileReader:
         _, kind = split_tag(root.tag)
         geometry = Geometry(lod=lod, property_name=name, kind=kind, polygons=[],
                             gml_id=root.get(GML_ID))
-        surfaces: list = []
         refs: list[str] = []
-        curves: list = []
-        _collect_surfaces(root, surfaces, refs, curves)
-        for element in surfaces:
-            polygon = self._parse_polygon(element, surface_type)
-            if polygon is not None:
-                geometry.polygons.append(polygon)
-                if polygon.gml_id:
-                    index[polygon.gml_id] = polygon
-        for element in curves:
-            pos_list = element.find(_POS_LIST)
-            if pos_list is not None:
-                dim = int(pos_list.get("srsDimension") or self._dimension)
-                geometry.lines.append(parse_coordinates(
-                    pos_list.text, dim, lat_first=self._lat_first, line=pos_list.sourceline))
+        self._walk_geometry(root, geometry, surface_type, index, refs)
         if refs:
             references.append((geometry, refs))
         return geometry
 
-    def _parse_polygon(self, element, surface_type: str | None) -> Polygon | None:
-        """A polygon whose ``posList`` rings are parsed later, in one batch per feature."""
-        gml_id = element.get(GML_ID)
-        polygon = Polygon(exterior=None, gml_id=gml_id, surface_type=surface_type)  # type: ignore[arg-type]
-        found_exterior = False
-        for boundary in element:
-            tag = boundary.tag
-            if tag != _EXTERIOR and tag != _INTERIOR:
-                continue
-            ring = boundary.find(_LINEAR_RING)
-            if ring is None:
-                continue
-            exterior = tag == _EXTERIOR
-            found_exterior |= exterior
-            pos_list = ring.find(_POS_LIST)
-            if pos_list is not None:
-                dim = pos_list.get("srsDimension")
-                self._rings.append((polygon, exterior, pos_list.text,
-                                    int(dim) if dim else self._dimension,
-                                    pos_list.sourceline, ring.get(GML_ID)))
-            else:  # gml:pos or gml:coordinates: rare, parsed at once
-                points, problem = ring_coordinates(ring, self._dimension, self._lat_first)
-                self._place_ring(polygon, exterior, points, problem, ring.sourceline,
-                                 ring.get(GML_ID))
-        if not found_exterior:
-            self._warn("polygon without exterior ring; dropped", element.sourceline, gml_id)
-            return None
-        return polygon
+    def _walk_geometry(self, root, geometry: Geometry, surface_type: str | None,
+                       index: dict[str, Polygon], refs: list[str]) -> None:
+        """Read a geometry tree in one pre-order pass.
+
+        Polygons, their rings and member references come in document order, so a flat
+        loop with a little state replaces a recursive walk plus per-polygon lookups:
+        this pass is most of the reader's time. ``posList`` rings are queued and
+        converted per feature in :meth:`_parse_rings`.
+        """
+        polygon: Polygon | None = None
+        exterior = True
+        ring = None
+        in_curve = False
+        without_exterior: dict[int, tuple[Polygon, int]] = {}
+        for element in root.iter():
+            tag = element.tag
+            if tag in _SURFACE_TAGS:
+                polygon = Polygon(exterior=None, gml_id=element.get(GML_ID),  # type: ignore[arg-type]
+                                  surface_type=surface_type)
+                geometry.polygons.append(polygon)
+                without_exterior[id(polygon)] = (polygon, element.sourceline)
+                if polygon.gml_id:
+                    index[polygon.gml_id] = polygon
+            elif tag == _EXTERIOR:
+                exterior = True
+            elif tag == _INTERIOR:
+                exterior = False
+            elif tag == _LINEAR_RING:
+                ring, in_curve = element, False
+                if polygon is not None and (len(element) == 0 or element[0].tag != _POS_LIST):
+                    points, problem = ring_coordinates(element, self._dimension, self._lat_first)
+                    self._place_ring(polygon, exterior, points, problem, element.sourceline,
+                                     element.get(GML_ID))
+                    if exterior:
+                        without_exterior.pop(id(polygon), None)
+            elif tag == _POS_LIST:
+                dim = element.get("srsDimension")
+                dim = int(dim) if dim else self._dimension
+                if in_curve:
+                    geometry.lines.append(parse_coordinates(
+                        element.text, dim, lat_first=self._lat_first, line=element.sourceline))
+                elif polygon is not None and ring is not None:
+                    self._rings.append((polygon, exterior, element.text, dim,
+                                        element.sourceline, ring.get(GML_ID)))
+                    if exterior:
+                        without_exterior.pop(id(polygon), None)
+            elif tag == _LINE_STRING:
+                in_curve = True
+            elif tag in _MEMBER_REFERENCE_TAGS:
+                href = element.get(HREF)
+                if href is not None:
+                    refs.append(href.lstrip("#"))
+        for polygon, line in without_exterior.values():
+            self._warn("polygon without exterior ring; dropped", line, polygon.gml_id)
+            polygon.exterior = None  # type: ignore[assignment]
 
     def _place_ring(self, polygon: Polygon, exterior: bool, points, problem, line, ring_id):
         if problem == "degenerate":
@@ -630,28 +643,8 @@ class FileReader:
 
 # -- helpers ---------------------------------------------------------------------
 _SURFACE_TAGS = frozenset((_POLYGON, _TRIANGLE, _RECTANGLE))
-
-
-def _collect_surfaces(element, surfaces: list, refs: list[str], curves: list) -> None:
-    """Gather the polygons, ``xlink:href`` member references and curves under a geometry.
-
-    A plain recursive walk: geometry trees are shallow, and this is cheaper than
-    several XPath evaluations per geometry.
-    """
-    tag = element.tag
-    if tag in _SURFACE_TAGS:
-        surfaces.append(element)
-        return
-    if tag == _LINE_STRING:
-        curves.append(element)
-        return
-    href = element.get(HREF)
-    if href is not None:
-        refs.append(href.lstrip("#"))
-        return
-    for child in element:
-        if isinstance(child.tag, str):
-            _collect_surfaces(child, surfaces, refs, curves)
+_MEMBER_REFERENCE_TAGS = frozenset(q(GML, t) for t in (
+    "surfaceMember", "curveMember", "solidMember", "geometryMember", "baseSurface"))
 
 
 def _typed(text: str, name: str) -> Any:
