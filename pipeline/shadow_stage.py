@@ -27,7 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pipeline.atomic import atomic_path
 from pipeline.raster import Grid, read_raster, write_cog
 from pipeline.records import StageResult
-from pipeline.shadow import CanopyTransmissivity, building_shade_summary, inner_window, tile_shade
+from pipeline.shadow import (CanopyTransmissivity, TileShade, building_shade_summary, inner_window,
+                             tile_shade)
 from pipeline.sun import DEFAULT_SEASONS, DEFAULT_TIME_SLOTS, Scenario, Season, TimeSlot
 
 log = logging.getLogger(__name__)
@@ -104,10 +105,10 @@ def shadow_tile(tile: str, inner: Grid, out_dir: str, *, settings: ShadowStage, 
         leaf_on=settings.transmissivity.leaf_on, leaf_off=settings.transmissivity.leaf_off,
         leaf_off_months=tuple(settings.transmissivity.leaf_off_months))
     canopy_top = canopy if np.isfinite(canopy).any() else None
-    shade = tile_shade(dsm, outer, inner, settings.scenarios(), settings.year,
-                       canopy_top=canopy_top, transmissivity=transmissivity,
-                       step_minutes=settings.step_minutes, timezone=timezone,
-                       max_distance_m=halo_m, sun_hours=settings.sun_hours)
+    shade = shade_by_season(dsm, outer, inner, settings.scenarios(), settings.year,
+                            canopy_top=canopy_top, transmissivity=transmissivity,
+                            step_minutes=settings.step_minutes, timezone=timezone,
+                            max_distance_m=halo_m, sun_hours=settings.sun_hours)
     folder = Path(out_dir) / tile
     written: dict = {"shade_fraction": {}, "shade_hours": {}, "sun_hours": {}}
     for name, result in shade.scenarios.items():
@@ -124,8 +125,8 @@ def shadow_tile(tile: str, inner: Grid, out_dir: str, *, settings: ShadowStage, 
 
     row0, row1, col0, col1 = inner_window(outer, inner)
     inner_index = building_index[row0:row1, col0:col1]
-    names = pd.read_parquet(outputs["buildings"])
-    summary = names.set_index("building_index")[["gml_id"]]
+    names = gpd.read_parquet(outputs["buildings"])
+    summary = names.set_index("building_index")[["gml_id", "geometry"]]
     for name, result in shade.scenarios.items():
         per_building = building_shade_summary(result.shade_hours, inner_index, inner.resolution)
         per_building = per_building.set_index("building_index")
@@ -134,12 +135,42 @@ def shadow_tile(tile: str, inner: Grid, out_dir: str, *, settings: ShadowStage, 
     summary = summary.dropna(subset=[c for c in summary.columns if c.startswith("roof_")], how="all")
     table = folder / "buildings_shade.parquet"
     with atomic_path(table) as tmp:
-        summary.reset_index(drop=True).to_parquet(tmp, index=False)
+        gpd.GeoDataFrame(summary.reset_index(drop=True), geometry="geometry",
+                         crs=inner.crs).to_parquet(tmp, index=False)
     written["buildings"] = written["feature_table"] = str(table)
     log.info("shadow %s: %d scenarios, %d buildings summarised (%.1f s)", tile,
              len(shade.scenarios), len(summary), time.perf_counter() - start)
     return StageResult(written, {"scenarios": len(shade.scenarios), "buildings": len(summary)},
                        feature_type="bldg")
+
+
+def shade_by_season(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scenario],
+                    year: int, *, canopy_top: np.ndarray | None, **options) -> TileShade:
+    """:func:`pipeline.shadow.tile_shade`, one Dask task per season (its time steps).
+
+    Inside a Dask worker the seasons of a tile go to the cluster as separate tasks (the
+    tile's surface scattered once), so one tile's time steps spread over every worker;
+    elsewhere they run one after the other. Memory per task is one tile's rasters.
+    """
+    groups: dict[str, list[Scenario]] = {}
+    for scenario in scenarios:
+        groups.setdefault(scenario.season.name, []).append(scenario)
+    try:
+        from distributed import worker_client
+        with worker_client() as client:
+            dsm_future, canopy_future = client.scatter([dsm, canopy_top], broadcast=False)
+            futures = [client.submit(tile_shade, dsm_future, outer, inner, group, year,
+                                     canopy_top=canopy_future, pure=False, **options)
+                       for group in groups.values()]
+            parts = client.gather(futures)
+    except ValueError:  # not running on a Dask worker
+        parts = [tile_shade(dsm, outer, inner, group, year, canopy_top=canopy_top, **options)
+                 for group in groups.values()]
+    merged = TileShade(grid=inner)
+    for part in parts:
+        merged.scenarios.update(part.scenarios)
+        merged.sun_hours.update(part.sun_hours)
+    return merged
 
 
 # -- maps ----------------------------------------------------------------------------

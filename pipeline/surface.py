@@ -14,7 +14,8 @@ tile grid grown by the run's halo, four COGs (float32 metres, orthometric height
   canopy height model above the DTM, as ``canopy_source`` says. Trees are kept out of
   the DSM because they are not opaque;
 - ``building_id``: int32 index of the building covering each cell (-1 none), into the
-  tile's ``<tile>_buildings.parquet`` (``building_index``, ``gml_id``).
+  tile's ``<tile>_buildings.parquet`` (GeoParquet: ``building_index``, ``gml_id``,
+  footprint).
 """
 from __future__ import annotations
 
@@ -107,9 +108,11 @@ def surface_tile(tile: str, grid: Grid, out_dir: str, *, meshes: list[str],
                                  nodata=-1, tags=tags),
     }
     table = folder / f"{tile}_buildings.parquet"
+    footprints = (buildings.geometry.to_numpy() if buildings is not None else [])
     with atomic_path(table) as tmp:
-        pd.DataFrame({"building_index": np.arange(len(gml_ids), dtype=np.int32),
-                      "gml_id": gml_ids}).to_parquet(tmp, index=False)
+        gpd.GeoDataFrame({"building_index": np.arange(len(gml_ids), dtype=np.int32),
+                          "gml_id": gml_ids}, geometry=list(footprints),
+                         crs=grid.crs).to_parquet(tmp, index=False)
     result.outputs["buildings"] = str(table)
     log.info("surface %s: %d buildings, terrain from %s, canopy from %s (%.1f s)", tile,
              len(gml_ids), source, canopy_source, time.perf_counter() - start)

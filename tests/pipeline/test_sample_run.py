@@ -122,8 +122,9 @@ def test_shadow_outputs_per_scenario(sample_run):
     assert np.nanmean(winter) > np.nanmean(summer) * 1.5
     sun_summer, _, _ = read_raster(folder / "summer_solstice_sun_hours.tif")
     assert 14.0 < np.nanmax(sun_summer) < 15.0  # Saitama: about 14.6 h of daylight
-    buildings = pd.read_parquet(folder / "buildings_shade.parquet")
+    buildings = gpd.read_parquet(folder / "buildings_shade.parquet")
     assert len(buildings) > 50 and buildings["gml_id"].is_unique
+    assert buildings.crs.to_epsg() == 6677 and buildings.geometry.area.min() > 20
     assert (buildings["roof_shade_hours_winter_solstice_midday"].dropna() <= 3.0).all()
 
 
