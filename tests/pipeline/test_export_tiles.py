@@ -400,3 +400,22 @@ def test_command_exports_a_single_gml_file(plateau_dir, tmp_path):
     assert not list(tmp_path.glob(".ingest-*"))  # the scratch ingest is gone
     missing = CliRunner().invoke(export_tiles_command, [str(tmp_path / "bldg"), "--out", str(tmp_path / "x")])
     assert missing.exit_code != 0 and "no CityGML files" in missing.output
+
+
+def test_real_furniture_vegetation_and_roads_get_their_own_valid_tilesets(plateau_dir, tmp_path,
+                                                                         gltf_validator):
+    """The misc PLATEAU files: 44 textured furniture pieces (images absent), 28 trees and
+    plant covers with X3D materials, 9 roads in the old uro 1.4 namespace."""
+    results = {r.layer: r for r in export_dataset(plateau_dir / "misc", tmp_path,
+                                                  layers=["frn", "veg", "tran"])}
+    expected = {"frn": 44, "veg": 28, "tran": 9}
+    assert {layer: r.features for layer, r in results.items()} == expected
+    for layer, result in results.items():
+        assert Path(result.tileset).parent.name == layer
+        assert check_tileset(result.tileset) == []
+        assert count_features(result.tileset) == expected[layer]
+    paths = [p for r in results.values() for p in content_paths(r.tileset)]
+    for report in gltf_validator(paths):
+        assert report["numErrors"] == 0, report["messages"]
+    # Missing furniture images fall back to a material colour, with a warning each.
+    assert sum("missing" in p for p in results["frn"].problems) == 26
