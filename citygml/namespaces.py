@@ -1,6 +1,7 @@
 """CityGML 2.0, GML 3.1 and i-UR (uro/urf) namespaces as PLATEAU uses them."""
 from __future__ import annotations
 
+import functools
 import re
 
 GML = "http://www.opengis.net/gml"
@@ -44,6 +45,7 @@ MODULES = {
 _URO = re.compile(r"/iur/(uro|urf)/(\d+(?:\.\d+)*)$")
 
 
+@functools.lru_cache(maxsize=256)
 def iur_module(namespace: str) -> tuple[str, str] | None:
     """Return ``("uro"|"urf", version)`` for an i-UR namespace URI, else None."""
     match = _URO.search(namespace)
@@ -52,6 +54,7 @@ def iur_module(namespace: str) -> tuple[str, str] | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def prefix_of(namespace: str) -> str:
     """A short prefix for a namespace URI (``bldg``, ``uro``, ...), or the URI itself."""
     if namespace in MODULES:
@@ -62,8 +65,9 @@ def prefix_of(namespace: str) -> str:
     return namespace
 
 
+@functools.lru_cache(maxsize=4096)
 def split_tag(tag: str) -> tuple[str, str]:
-    """``{ns}local`` -> ``(ns, local)``."""
+    """``{ns}local`` -> ``(ns, local)`` (cached: a document has few distinct tags)."""
     if tag[:1] == "{":
         ns, local = tag[1:].split("}", 1)
         return ns, local

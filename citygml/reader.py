@@ -26,6 +26,7 @@ texture path escaping the dataset               warning; the image is refused
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -262,10 +263,9 @@ class FileReader:
                         if isinstance(app.tag, str):
                             self.appearance.extend(self._parse_appearance(app))
                 continue
-            lod_match = _LOD_PROPERTY.match(local)
-            if lod_match:
-                geometry = self._parse_geometry(child, int(lod_match.group(1)), local,
-                                                None, index, references)
+            lod = _lod_of(local)
+            if lod is not None:
+                geometry = self._parse_geometry(child, lod, local, None, index, references)
                 if geometry is not None:
                     obj.geometries.append(geometry)
                 continue
@@ -312,10 +312,9 @@ class FileReader:
             if not isinstance(prop.tag, str):
                 continue
             _, local = split_tag(prop.tag)
-            lod_match = _LOD_PROPERTY.match(local)
-            if lod_match:
-                geometry = self._parse_geometry(prop, int(lod_match.group(1)),
-                                                f"{surface_type}/{local}", surface_type,
+            lod = _lod_of(local)
+            if lod is not None:
+                geometry = self._parse_geometry(prop, lod, f"{surface_type}/{local}", surface_type,
                                                 index, references)
                 if geometry is not None:
                     geometry.gml_id = geometry.gml_id or surface.get(GML_ID)
@@ -642,6 +641,13 @@ class FileReader:
 
 
 # -- helpers ---------------------------------------------------------------------
+@functools.lru_cache(maxsize=1024)
+def _lod_of(local: str) -> int | None:
+    """The LOD of a geometry property name (``lod2Solid`` -> 2), else None."""
+    match = _LOD_PROPERTY.match(local)
+    return int(match.group(1)) if match else None
+
+
 _SURFACE_TAGS = frozenset((_POLYGON, _TRIANGLE, _RECTANGLE))
 _MEMBER_REFERENCE_TAGS = frozenset(q(GML, t) for t in (
     "surfaceMember", "curveMember", "solidMember", "geometryMember", "baseSurface"))
