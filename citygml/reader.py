@@ -354,32 +354,15 @@ class FileReader:
         converted per feature in :meth:`_parse_rings`.
         """
         polygon: Polygon | None = None
+        polygon_line = None
+        has_exterior = True
         exterior = True
         ring = None
+        ring_read = True
         in_curve = False
-        without_exterior: dict[int, tuple[Polygon, int]] = {}
         for element in root.iter():
             tag = element.tag
-            if tag in _SURFACE_TAGS:
-                polygon = Polygon(exterior=None, gml_id=element.get(GML_ID),  # type: ignore[arg-type]
-                                  surface_type=surface_type)
-                geometry.polygons.append(polygon)
-                without_exterior[id(polygon)] = (polygon, element.sourceline)
-                if polygon.gml_id:
-                    index[polygon.gml_id] = polygon
-            elif tag == _EXTERIOR:
-                exterior = True
-            elif tag == _INTERIOR:
-                exterior = False
-            elif tag == _LINEAR_RING:
-                ring, in_curve = element, False
-                if polygon is not None and (len(element) == 0 or element[0].tag != _POS_LIST):
-                    points, problem = ring_coordinates(element, self._dimension, self._lat_first)
-                    self._place_ring(polygon, exterior, points, problem, element.sourceline,
-                                     element.get(GML_ID))
-                    if exterior:
-                        without_exterior.pop(id(polygon), None)
-            elif tag == _POS_LIST:
+            if tag == _POS_LIST:
                 dim = element.get("srsDimension")
                 dim = int(dim) if dim else self._dimension
                 if in_curve:
@@ -388,17 +371,42 @@ class FileReader:
                 elif polygon is not None and ring is not None:
                     self._rings.append((polygon, exterior, element.text, dim,
                                         element.sourceline, ring.get(GML_ID)))
-                    if exterior:
-                        without_exterior.pop(id(polygon), None)
-            elif tag == _LINE_STRING:
-                in_curve = True
+                    has_exterior |= exterior
+                    ring_read = True
+            elif tag == _LINEAR_RING:
+                ring, ring_read, in_curve = element, False, False
+            elif tag == _EXTERIOR:
+                exterior = True
+            elif tag == _INTERIOR:
+                exterior = False
+            elif tag in _SURFACE_TAGS:
+                if not has_exterior:
+                    self._drop_without_exterior(polygon, polygon_line)
+                polygon = Polygon(exterior=None, gml_id=element.get(GML_ID),  # type: ignore[arg-type]
+                                  surface_type=surface_type)
+                polygon_line, has_exterior = element.sourceline, False
+                geometry.polygons.append(polygon)
+                if polygon.gml_id:
+                    index[polygon.gml_id] = polygon
             elif tag in _MEMBER_REFERENCE_TAGS:
                 href = element.get(HREF)
                 if href is not None:
                     refs.append(href.lstrip("#"))
-        for polygon, line in without_exterior.values():
-            self._warn("polygon without exterior ring; dropped", line, polygon.gml_id)
-            polygon.exterior = None  # type: ignore[assignment]
+            elif tag == _LINE_STRING:
+                in_curve = True
+            elif tag in _RING_POSITION_TAGS and not ring_read and polygon is not None:
+                # gml:pos / gml:coordinates rings are rare: read the whole ring at once.
+                points, problem = ring_coordinates(ring, self._dimension, self._lat_first)
+                self._place_ring(polygon, exterior, points, problem, ring.sourceline,
+                                 ring.get(GML_ID))
+                has_exterior |= exterior
+                ring_read = True
+        if not has_exterior:
+            self._drop_without_exterior(polygon, polygon_line)
+
+    def _drop_without_exterior(self, polygon: Polygon, line: int | None) -> None:
+        self._warn("polygon without exterior ring; dropped", line, polygon.gml_id)
+        polygon.exterior = None  # type: ignore[assignment]
 
     def _place_ring(self, polygon: Polygon, exterior: bool, points, problem, line, ring_id):
         if problem == "degenerate":
@@ -649,6 +657,7 @@ def _lod_of(local: str) -> int | None:
 
 
 _SURFACE_TAGS = frozenset((_POLYGON, _TRIANGLE, _RECTANGLE))
+_RING_POSITION_TAGS = frozenset((q(GML, "pos"), q(GML, "coordinates")))
 _MEMBER_REFERENCE_TAGS = frozenset(q(GML, t) for t in (
     "surfaceMember", "curveMember", "solidMember", "geometryMember", "baseSurface"))
 

@@ -131,3 +131,14 @@ def test_uro_versions_flatten_to_the_same_columns(write_gml, gml, uro):
     objects, reader = read(write_gml(gml.city_model(building, f'xmlns:uro="{uro}"')))
     assert reader.summary.uro_version == uro.rsplit("/", 1)[1]
     assert flatten_attributes(objects[0].attributes)["building_id"] == "11103-bldg-1"
+
+
+def test_rings_written_with_gml_pos_are_read(write_gml, gml):
+    positions = "".join(f"<gml:pos>{' '.join(p)}</gml:pos>"
+                        for p in zip(*[iter(gml.square.split())] * 3))
+    member = gml.building("pos").replace(
+        f"<gml:posList>{gml.square}</gml:posList>", positions)
+    objects, reader = read(write_gml(gml.city_model(member)))
+    ring = objects[0].polygons(0)[0].exterior
+    assert ring.shape == (5, 3) and ring[1, 0] == pytest.approx(139.601)
+    assert reader.problems == []
