@@ -442,18 +442,25 @@ class FileReader:
             for (_, _, text, dim, line, _), tokens in zip(rings, token_lists):
                 parse_coordinates(text, dim, lat_first=self._lat_first, line=line, tokens=tokens)
             raise
+        # The usual feature: every ring 3-D. Swap the axes once for the whole feature and
+        # hand each ring a view; any other feature goes ring by ring.
+        if values.size % 3 == 0 and all(r[3] == 3 and len(t) % 3 == 0
+                                        for r, t in zip(rings, token_lists)):
+            coords = values.reshape(-1, 3)
+            if self._lat_first:
+                coords = coords[:, _LAT_LON_SWAP]
+        else:
+            coords = None
         offset = 0
         for (polygon, exterior, text, dim, line, ring_id), tokens in zip(rings, token_lists):
             n = len(tokens)
-            if n == 0 or n % dim or dim != 3 or ("n" in text or "N" in text):
+            if coords is None or n == 0 or ("n" in text or "N" in text):
                 # Unusual rings take the careful path (and its precise errors).
                 points = parse_coordinates(text, dim, lat_first=self._lat_first, line=line,
                                            tokens=tokens)
                 points, problem = check_ring(points)
             else:
-                points = values[offset:offset + n].reshape(-1, 3)
-                if self._lat_first:
-                    points = points[:, _LAT_LON_SWAP]
+                points = coords[offset // 3:(offset + n) // 3]
                 first, second, third = tokens[:3], tokens[3:6], tokens[6:9]
                 if (n >= 12 and first == tokens[-3:] and first != second and second != third
                         and first != third):
