@@ -39,8 +39,8 @@ from lxml import etree
 
 from citygml.codelists import CodeListResolver
 from citygml.errors import CityGMLError, Problem, UnsafeInputError
-from citygml.geometry import (_LAT_LON_SWAP, CoordinateError, check_ring, parse_coordinates,
-                              ring_coordinates)
+from citygml.geometry import (_LAT_LON_SWAP, CoordinateError, check_ring, closed_and_distinct,
+                              parse_coordinates, ring_coordinates)
 from citygml.namespaces import (APP_NAMESPACES, CORE_NAMESPACES, GEN_NAMESPACES, GML,
                                 XLINK, iur_module, prefix_of, q, split_tag)
 from citygml.records import (Appearance, CityObject, Geometry, Material, Polygon,
@@ -414,7 +414,6 @@ class FileReader:
                        if exterior else "degenerate interior ring dropped", line, polygon.gml_id)
             if exterior:
                 polygon.exterior = None  # type: ignore[assignment]
-                polygon.ring_ids.insert(0, "\x00dropped")
             return
         if problem == "unclosed":
             self._warn("unclosed ring; closed by repeating its first vertex", line, polygon.gml_id)
@@ -461,11 +460,8 @@ class FileReader:
                 points, problem = check_ring(points)
             else:
                 points = coords[offset // 3:(offset + n) // 3]
-                first, second, third = tokens[:3], tokens[3:6], tokens[6:9]
-                if (n >= 12 and first == tokens[-3:] and first != second and second != third
-                        and first != third):
-                    problem = None
-                else:
+                problem = None
+                if not closed_and_distinct(tokens, 3):
                     points, problem = check_ring(points)
             offset += n
             self._place_ring(polygon, exterior, points, problem, line, ring_id)

@@ -39,6 +39,12 @@ def normalise_member(name: str, *, source: str = "") -> str:
     return "" if norm == "." else norm
 
 
+def meshes_related(code: str | None, meshes) -> bool:
+    """Whether a file's JIS X 0410 mesh code and one of ``meshes`` overlap: either code
+    is a prefix of the other (a 2nd-level DEM file holds 3rd-level tiles, and the reverse)."""
+    return bool(code) and any(code.startswith(m) or m.startswith(code) for m in meshes)
+
+
 @dataclass(frozen=True)
 class Source:
     """One CityGML file inside a dataset."""
@@ -157,11 +163,8 @@ class Dataset:
             source = Source(self, member)
             if wanted_types and (source.feature_type or "").lower() not in wanted_types:
                 continue
-            if wanted_meshes:
-                code = source.mesh_code
-                if code is None or not any(code.startswith(m) or m.startswith(code)
-                                           for m in wanted_meshes):
-                    continue
+            if wanted_meshes and not meshes_related(source.mesh_code, wanted_meshes):
+                continue
             found.append(source)
         return found
 

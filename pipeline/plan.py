@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from citygml import CityGMLError, Dataset, FileReader, Source
+from citygml.source import meshes_related
 from pipeline.config import RunDefinition
 from pipeline.crs import plane_zone_epsg
 from pipeline.ingest import ingest_file
@@ -203,12 +204,10 @@ def surface_tasks(definition: RunDefinition, plan: Plan, records: dict[str, dict
     for tile in plan.tiles:
         grid = tile_grid(tile, plan.crs, definition.grid.resolution_m).buffered(definition.grid.halo_m)
         meshes = _tile_meshes(tile)
-        related = [k for k in ingest if any(
-            (records[k].get("mesh_code") or "").startswith(m) or m.startswith(records[k].get("mesh_code") or "-")
-            for m in meshes)]
+        related = [k for k in ingest if meshes_related(records[k].get("mesh_code"), meshes)]
         tasks.append(Task(stage="surface", tile=tile, func=surface_tile,
                           args=(tile, grid, str(output / "surface")),
-                          kwargs={"meshes": meshes, "settings": settings},
+                          kwargs={"settings": settings},
                           params={"grid": grid.__dict__, "settings": settings.model_dump()},
                           upstream={"ingest": related, "lidar": _keys(records, "lidar", tile=tile)}))
     return tasks
@@ -272,7 +271,7 @@ def shadow_diagram_tasks(definition: RunDefinition, plan: Plan, records: dict[st
     for tile in plan.tiles:
         meshes = _tile_meshes(tile)
         related = [k for k in _keys(records, "ingest", feature_type="bldg")
-                   if (records[k].get("mesh_code") or "") in meshes]
+                   if meshes_related(records[k].get("mesh_code"), meshes)]
         if not related:
             continue
         inner = tile_grid(tile, plan.crs, definition.grid.resolution_m)

@@ -243,6 +243,21 @@ def _blocked_exact(a, z, m, c, off, drop):
 
 
 @numba.njit(cache=True, nogil=True)
+def _rises_above(layer, vals, head, tail, c, dz, z, tol, m, off, drop):
+    """Whether ``layer`` rises above the sun line from height ``z`` at column ``c``.
+
+    ``vals[head]`` is the running maximum of the layer ahead along the ray (minus the
+    sun line's rise); a near tie is settled by the exact step-by-step test.
+    """
+    if tail <= head:
+        return False
+    highest = vals[head] + c * dz
+    if highest > z + tol:
+        return True
+    return highest >= z - tol and _blocked_exact(layer, z, m, c, off, drop)
+
+
+@numba.njit(cache=True, nogil=True)
 def _push(deque_col, deque_val, head, tail, col, value):
     while tail > head and deque_val[tail - 1] <= value:
         tail -= 1
@@ -288,21 +303,11 @@ def _sweep(a, canopy, has_canopy, off, drop, tol, out):
                 chead += 1
             z = a[r, c]
             code = 0
-            if tail > head:
-                highest = vals[head] + c * dz
-                if highest > z + tol:
-                    code = 2
-                elif highest >= z - tol and _blocked_exact(a, z, m, c, off, drop):
-                    code = 2
-            if code == 0 and has_canopy:
-                if canopy[r, c] > z:
-                    code = 1
-                elif ctail > chead:
-                    highest = cvals[chead] + c * dz
-                    if highest > z + tol:
-                        code = 1
-                    elif highest >= z - tol and _blocked_exact(canopy, z, m, c, off, drop):
-                        code = 1
+            if _rises_above(a, vals, head, tail, c, dz, z, tol, m, off, drop):
+                code = 2
+            elif has_canopy and (canopy[r, c] > z or _rises_above(
+                    canopy, cvals, chead, ctail, c, dz, z, tol, m, off, drop)):
+                code = 1
             out[r, c] = code
 
 

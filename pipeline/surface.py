@@ -65,33 +65,25 @@ class SurfaceResult:
         return {"outputs": self.outputs, "counts": self.counts, "sources": self.sources}
 
 
-def related_records(records: list[dict], feature_type: str, meshes: set[str]) -> list[dict]:
-    """Ingest records of ``feature_type`` whose mesh code relates to one of ``meshes``."""
-    found = []
-    for record in records:
-        if record.get("status") != "done" or record.get("feature_type") != feature_type:
-            continue
-        code = record.get("mesh_code") or ""
-        if any(code.startswith(m) or m.startswith(code) for m in meshes):
-            found.append(record)
-    return found
+def records_of(records: list[dict], feature_type: str) -> list[dict]:
+    """The finished ingest records of ``feature_type`` (the planner passes only those of
+    the tile and its neighbours)."""
+    return [r for r in records if r.get("status") == "done" and r.get("feature_type") == feature_type]
 
 
-def surface_tile(tile: str, grid: Grid, out_dir: str, *, meshes: list[str],
-                 settings: SurfaceStage, ingest: list[dict] = (), lidar: list[dict] = ()) -> SurfaceResult:
+def surface_tile(tile: str, grid: Grid, out_dir: str, *, settings: SurfaceStage, ingest: list[dict] = (), lidar: list[dict] = ()) -> SurfaceResult:
     """Build and write the surface rasters of one tile on ``grid`` (tile plus halo)."""
     start = time.perf_counter()
-    wanted = set(meshes)
     result = SurfaceResult(tile=tile, outputs={})
     lidar_record = next((r for r in lidar if r.get("status") == "done"), None)
 
-    terrain, source = build_terrain(grid, related_records(ingest, "dem", wanted), lidar_record,
+    terrain, source = build_terrain(grid, records_of(ingest, "dem"), lidar_record,
                                     settings)
     result.sources["terrain"] = source
-    buildings, heights, index, gml_ids = build_buildings(grid, related_records(ingest, "bldg", wanted))
+    buildings, heights, index, gml_ids = build_buildings(grid, records_of(ingest, "bldg"))
     result.counts["buildings"] = len(gml_ids)
     dsm = merge_max(terrain, heights)
-    canopy, canopy_source = build_canopy(grid, related_records(ingest, "veg", wanted), lidar_record,
+    canopy, canopy_source = build_canopy(grid, records_of(ingest, "veg"), lidar_record,
                                          terrain, settings)
     result.sources["canopy"] = canopy_source
     result.counts["canopy_cells"] = int(np.isfinite(canopy).sum())
