@@ -27,6 +27,7 @@ texture path escaping the dataset               warning; the image is refused
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import re
 import time
@@ -76,7 +77,9 @@ _PART_PROPERTIES = {
 _SURFACE_PROPERTIES = {"boundedBy", "opening"}
 _INT_NAMES = {"storeysAboveGround", "storeysBelowGround", "yearOfConstruction",
               "yearOfDemolition", "lod", "surveyYear", "branchID", "partID"}
-_NUMBER = re.compile(r"^[+-]?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$|^[+-]?0?\.\d+$")
+#: A number as XML Schema writes it; zero-padded codes (``0012``) are not numbers.
+_is_plain_number = re.compile(
+    r"[+-]?(?:(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|0?\.\d+)", re.ASCII).fullmatch
 _LAT_FIRST_CRS = ("6697", "6668", "4326", "4612", "6667", "4979", "4019")
 
 
@@ -123,6 +126,8 @@ class FileReader:
         self._lat_first = True
         self._dimension = 3
         self._rings: list[tuple] = []  # posList rings of the feature being read
+        self._dropped = False  # a polygon of the feature being read lost its exterior
+        self._other_dimension = False  # a queued ring is not 3-D
 
     # -- public ------------------------------------------------------------------
     def __iter__(self) -> Iterator[CityObject]:
@@ -242,82 +247,75 @@ class FileReader:
 
     def _parse_children(self, element, obj: CityObject, index, references) -> None:
         attributes = obj.attributes
+        roles = _CHILD_ROLES
         for child in element:
             tag = child.tag
-            if not isinstance(tag, str):
-                continue
-            ns, local = split_tag(tag)
-            if ns == GML:
-                if local == "name":
-                    obj.name = child.text
-                    attributes["name"] = child.text
-                elif local == "description":
-                    attributes["description"] = child.text
-                continue
-            if ns in GEN_NAMESPACES:
-                self._generic_attribute(child, local, attributes, prefix="gen:")
-                continue
-            if ns in APP_NAMESPACES:
-                if local == "appearance" and self.include_appearance:
-                    for app in child:
-                        if isinstance(app.tag, str):
-                            self.appearance.extend(self._parse_appearance(app))
-                continue
-            lod = _lod_of(local)
-            if lod is not None:
-                geometry = self._parse_geometry(child, lod, local, None, index, references)
+            try:
+                role, local, lod = roles[tag]
+            except KeyError:
+                if not isinstance(tag, str):
+                    continue  # comment or processing instruction
+                role, local, lod = roles[tag] = _child_role(tag)
+            if role == _DEM_GEOMETRY:
+                if obj.module == "dem":
+                    role, lod = _GEOMETRY, int(attributes.get("lod", 1) or 1)
+                else:
+                    role, local, lod = _child_role(tag, relief=False)
+            if role == _GEOMETRY:
+                geometry = self._parse_geometry(child, lod, local, None, None, index, references)
                 if geometry is not None:
                     obj.geometries.append(geometry)
-                continue
-            if local in ("tin", "reliefPoints") and obj.module == "dem":
-                lod = int(attributes.get("lod", 1) or 1)
-                geometry = self._parse_geometry(child, lod, local, None, index, references)
-                if geometry is not None:
-                    obj.geometries.append(geometry)
-                continue
-            if local in _SURFACE_PROPERTIES:
+            elif role == _SURFACES:
                 for surface in child:
                     if isinstance(surface.tag, str):
                         self._thematic_surface(surface, obj, index, references)
-                continue
-            if local in _PART_PROPERTIES:
+            elif role == _LEAF_OR_GROUP:
+                if len(child):
+                    attributes.setdefault(local, []).append(self._complex_value(child))
+                else:
+                    self._simple_attribute(child, local, attributes, local)
+            elif role == _IUR_GROUP:
+                attributes.setdefault(local, []).append(self._complex_value(child))
+            elif role == _GENERIC:
+                self._generic_attribute(child, local, attributes, prefix="gen:")
+            elif role == _PARTS:
                 for sub in child:
                     if isinstance(sub.tag, str):
                         obj.parts.append(self._parse_object(sub, parent_id=obj.gml_id,
                                                             index=index))
-                continue
-            if iur_module(ns):
-                group = f"{prefix_of(ns)}:{local}"
-                attributes.setdefault(group, []).append(self._complex_value(child))
-                continue
-            if ns in CORE_NAMESPACES and local in ("creationDate", "terminationDate",
-                                                   "relativeToTerrain", "relativeToWater"):
+            elif role == _NAME:
+                obj.name = child.text
+                attributes["name"] = child.text
+            elif role == _TEXT:
                 attributes[local] = child.text
-                continue
-            if ns in CORE_NAMESPACES and local in ("externalReference", "generalizesTo"):
-                continue
-            if local == "address":
+            elif role == _APPEARANCE:
+                if self.include_appearance:
+                    for app in child:
+                        if isinstance(app.tag, str):
+                            self.appearance.extend(self._parse_appearance(app))
+            elif role == _ADDRESS:
                 text = " ".join(t.strip() for t in child.itertext() if t.strip())
                 if text:
                     attributes["address"] = text
-                continue
-            if len(child) == 0:
-                self._simple_attribute(child, local, attributes)
-            else:
-                attributes.setdefault(local, []).append(self._complex_value(child))
+            # _SKIP: other GML properties, external references, generalizations
 
     def _thematic_surface(self, surface, obj: CityObject, index, references) -> None:
-        _, surface_type = split_tag(surface.tag)
+        surface_type = split_tag(surface.tag)[1]
+        surface_id = None
+        roles = _CHILD_ROLES
         for prop in surface:
-            if not isinstance(prop.tag, str):
-                continue
-            _, local = split_tag(prop.tag)
-            lod = _lod_of(local)
-            if lod is not None:
+            tag = prop.tag
+            try:
+                role, local, lod = roles[tag]
+            except KeyError:
+                if not isinstance(tag, str):
+                    continue
+                role, local, lod = roles[tag] = _child_role(tag)
+            if role == _GEOMETRY:
+                surface_id = surface_id or surface.get(GML_ID)
                 geometry = self._parse_geometry(prop, lod, f"{surface_type}/{local}", surface_type,
-                                                index, references)
+                                                surface_id, index, references)
                 if geometry is not None:
-                    geometry.gml_id = geometry.gml_id or surface.get(GML_ID)
                     obj.geometries.append(geometry)
             elif local == "opening":
                 for opening in prop:
@@ -326,75 +324,80 @@ class FileReader:
 
     # -- geometry ----------------------------------------------------------------
     def _parse_geometry(self, prop, lod: int, name: str, surface_type: str | None,
-                        index: dict[str, Polygon], references) -> Geometry | None:
-        root = next((c for c in prop if isinstance(c.tag, str)), None)
-        if root is None:
+                        surface_id: str | None, index: dict[str, Polygon],
+                        references) -> Geometry | None:
+        """Read one geometry property (``lod2Solid``, ``lod0FootPrint``, ...).
+
+        The geometry tree is read in one pre-order pass: polygons, their rings and
+        member references come in document order, so a flat loop with a little state
+        replaces a recursive walk plus per-polygon lookups (this pass is most of the
+        reader's time). ``posList`` rings are queued and converted per feature in
+        :meth:`_parse_rings`. ``surface_id`` (the thematic surface's ``gml:id``) names
+        the geometry when its own element has none.
+        """
+        for root in prop:  # the property's one geometry element
+            if isinstance(root.tag, str):
+                break
+        else:
             href = prop.get(HREF)
             if href:
-                geometry = Geometry(lod, name, "Reference", [])
+                geometry = Geometry(lod, name, "Reference", [], surface_id)
                 references.append((geometry, [href.lstrip("#")]))
                 return geometry
             return None
-        _, kind = split_tag(root.tag)
-        geometry = Geometry(lod=lod, property_name=name, kind=kind, polygons=[],
-                            gml_id=root.get(GML_ID))
+        geometry = Geometry(lod, name, split_tag(root.tag)[1], [], root.get(GML_ID) or surface_id)
+        polygons = geometry.polygons
+        queue = self._rings
+        kinds = _GEOMETRY_KINDS
         refs: list[str] = []
-        self._walk_geometry(root, geometry, surface_type, index, refs)
-        if refs:
-            references.append((geometry, refs))
-        return geometry
-
-    def _walk_geometry(self, root, geometry: Geometry, surface_type: str | None,
-                       index: dict[str, Polygon], refs: list[str]) -> None:
-        """Read a geometry tree in one pre-order pass.
-
-        Polygons, their rings and member references come in document order, so a flat
-        loop with a little state replaces a recursive walk plus per-polygon lookups:
-        this pass is most of the reader's time. ``posList`` rings are queued and
-        converted per feature in :meth:`_parse_rings`.
-        """
         polygon: Polygon | None = None
-        polygon_line = None
+        polygon_element = None
         has_exterior = True
         exterior = True
         ring = None
         ring_read = True
         in_curve = False
         for element in root.iter():
-            tag = element.tag
-            if tag == _POS_LIST:
-                dim = element.get("srsDimension")
-                dim = int(dim) if dim else self._dimension
+            kind = kinds.get(element.tag)
+            if kind is None:
+                continue  # Solid, CompositeSurface, MultiSurface, ... wrappers
+            if kind == _K_POS_LIST:
                 if in_curve:
+                    dim = element.get("srsDimension")
                     geometry.lines.append(parse_coordinates(
-                        element.text, dim, lat_first=self._lat_first, line=element.sourceline))
-                elif polygon is not None and ring is not None:
-                    self._rings.append((polygon, exterior, element.text, dim,
-                                        element.sourceline, ring.get(GML_ID)))
+                        element.text, int(dim) if dim else self._dimension,
+                        lat_first=self._lat_first, line=element.sourceline))
+                elif ring is not None:
+                    dim = element.get("srsDimension")
+                    dim = int(dim) if dim else self._dimension
+                    if dim != 3:
+                        self._other_dimension = True
+                    queue.append((polygon, exterior, element, ring, dim))
                     has_exterior |= exterior
                     ring_read = True
-            elif tag == _LINEAR_RING:
-                ring, ring_read, in_curve = element, False, False
-            elif tag == _EXTERIOR:
+            elif kind == _K_RING:
+                in_curve = False
+                if polygon is not None:
+                    ring, ring_read = element, False
+            elif kind == _K_EXTERIOR:
                 exterior = True
-            elif tag == _INTERIOR:
-                exterior = False
-            elif tag in _SURFACE_TAGS:
-                if not has_exterior:
-                    self._drop_without_exterior(polygon, polygon_line)
-                polygon = Polygon(exterior=None, gml_id=element.get(GML_ID),  # type: ignore[arg-type]
-                                  surface_type=surface_type)
-                polygon_line, has_exterior = element.sourceline, False
-                geometry.polygons.append(polygon)
-                if polygon.gml_id:
-                    index[polygon.gml_id] = polygon
-            elif tag in _MEMBER_REFERENCE_TAGS:
+            elif kind == _K_MEMBER:
                 href = element.get(HREF)
                 if href is not None:
                     refs.append(href.lstrip("#"))
-            elif tag == _LINE_STRING:
+            elif kind == _K_SURFACE:
+                if not has_exterior:
+                    self._drop_without_exterior(polygon, polygon_element)
+                polygon = Polygon(None, [], element.get(GML_ID), [], surface_type)  # type: ignore[arg-type]
+                polygon_element, has_exterior, ring = element, False, None
+                polygons.append(polygon)
+                if polygon.gml_id:
+                    index[polygon.gml_id] = polygon
+            elif kind == _K_INTERIOR:
+                exterior = False
+            elif kind == _K_LINE_STRING:
                 in_curve = True
-            elif tag in _RING_POSITION_TAGS and not ring_read and polygon is not None:
+            elif not ring_read and ring is not None:
                 # gml:pos / gml:coordinates rings are rare: read the whole ring at once.
                 points, problem = ring_coordinates(ring, self._dimension, self._lat_first)
                 self._place_ring(polygon, exterior, points, problem, ring.sourceline,
@@ -402,11 +405,15 @@ class FileReader:
                 has_exterior |= exterior
                 ring_read = True
         if not has_exterior:
-            self._drop_without_exterior(polygon, polygon_line)
+            self._drop_without_exterior(polygon, polygon_element)
+        if refs:
+            references.append((geometry, refs))
+        return geometry
 
-    def _drop_without_exterior(self, polygon: Polygon, line: int | None) -> None:
-        self._warn("polygon without exterior ring; dropped", line, polygon.gml_id)
+    def _drop_without_exterior(self, polygon: Polygon, element) -> None:
+        self._warn("polygon without exterior ring; dropped", element.sourceline, polygon.gml_id)
         polygon.exterior = None  # type: ignore[assignment]
+        self._dropped = True
 
     def _place_ring(self, polygon: Polygon, exterior: bool, points, problem, line, ring_id):
         if problem == "degenerate":
@@ -414,6 +421,7 @@ class FileReader:
                        if exterior else "degenerate interior ring dropped", line, polygon.gml_id)
             if exterior:
                 polygon.exterior = None  # type: ignore[assignment]
+                self._dropped = True
             return
         if problem == "unclosed":
             self._warn("unclosed ring; closed by repeating its first vertex", line, polygon.gml_id)
@@ -425,47 +433,52 @@ class FileReader:
             polygon.ring_ids.append(ring_id)
 
     def _parse_rings(self, obj: CityObject, index: dict[str, Polygon]) -> None:
-        """Convert every pending ring of a feature with one ``numpy`` call.
+        """Convert every queued ``posList`` ring of a feature with one ``numpy`` call.
 
-        Per-ring array conversion dominated reading time; joining the token lists of a
-        whole feature first makes the reader several times cheaper per polygon.
+        Per-ring array conversion dominated reading time. The usual feature (every ring
+        3-D, numeric and finite) is parsed as one array with its axes swapped once, and
+        each good ring (:func:`~citygml.geometry.closed_and_distinct`) gets a view of it.
+        Any other ring goes through :func:`~citygml.geometry.parse_coordinates` and
+        :func:`~citygml.geometry.check_ring`, with their precise errors and warnings.
         """
         rings, self._rings = self._rings, []
-        if not rings:
-            return
-        token_lists = [text.split() if text else [] for _, _, text, _, _, _ in rings]
-        flat = [token for tokens in token_lists for token in tokens]
-        try:
-            values = np.array(flat, dtype=np.float64)
-        except ValueError:
-            for (_, _, text, dim, line, _), tokens in zip(rings, token_lists):
-                parse_coordinates(text, dim, lat_first=self._lat_first, line=line, tokens=tokens)
-            raise
-        # The usual feature: every ring 3-D. Swap the axes once for the whole feature and
-        # hand each ring a view; any other feature goes ring by ring.
-        if values.size % 3 == 0 and all(r[3] == 3 and len(t) % 3 == 0
-                                        for r, t in zip(rings, token_lists)):
-            coords = values.reshape(-1, 3)
-            if self._lat_first:
-                coords = coords[:, _LAT_LON_SWAP]
-        else:
-            coords = None
-        offset = 0
-        for (polygon, exterior, text, dim, line, ring_id), tokens in zip(rings, token_lists):
-            n = len(tokens)
-            if coords is None or n == 0 or ("n" in text or "N" in text):
-                # Unusual rings take the careful path (and its precise errors).
-                points = parse_coordinates(text, dim, lat_first=self._lat_first, line=line,
-                                           tokens=tokens)
-                points, problem = check_ring(points)
+        if rings:
+            self._convert_rings(rings)
+        if self._dropped:
+            self._drop_empty_polygons(obj, index)
+            self._dropped = False
+
+    def _convert_rings(self, rings: list[tuple]) -> None:
+        token_lists = [element.text.split() if element.text else [] for _, _, element, _, _ in rings]
+        coords = None
+        if not self._other_dimension:
+            try:
+                values = np.array(list(itertools.chain.from_iterable(token_lists)),
+                                  dtype=np.float64)
+            except ValueError:
+                values = None  # the careful path names the bad token and its line
+            if values is not None and not values.size % 3 and np.isfinite(values).all():
+                coords = values.reshape(-1, 3)
+                if self._lat_first:
+                    coords = coords[:, _LAT_LON_SWAP]
+        self._other_dimension = False
+        start = 0
+        for (polygon, exterior, element, ring, dim), tokens in zip(rings, token_lists):
+            end = start + len(tokens) // 3
+            if coords is not None and closed_and_distinct(tokens, 3):
+                if exterior:
+                    polygon.exterior = coords[start:end]
+                    polygon.ring_ids.insert(0, ring.get(GML_ID))
+                else:
+                    polygon.interiors.append(coords[start:end])
+                    polygon.ring_ids.append(ring.get(GML_ID))
             else:
-                points = coords[offset // 3:(offset + n) // 3]
-                problem = None
-                if not closed_and_distinct(tokens, 3):
-                    points, problem = check_ring(points)
-            offset += n
-            self._place_ring(polygon, exterior, points, problem, line, ring_id)
-        self._drop_empty_polygons(obj, index)
+                # Unusual rings take the careful path (and its precise errors).
+                line = element.sourceline
+                points, problem = check_ring(parse_coordinates(
+                    element.text, dim, lat_first=self._lat_first, line=line, tokens=tokens))
+                self._place_ring(polygon, exterior, points, problem, line, ring.get(GML_ID))
+            start = end
 
     @staticmethod
     def _drop_empty_polygons(obj: CityObject, index: dict[str, Polygon]) -> None:
@@ -498,19 +511,22 @@ class FileReader:
                     geometry.polygons.append(polygon)
 
     # -- attributes --------------------------------------------------------------
-    def _simple_attribute(self, element, local: str, attributes: dict[str, Any]) -> None:
-        text = (element.text or "").strip()
+    def _simple_attribute(self, element, local: str, attributes: dict[str, Any],
+                          key: str) -> None:
+        """Store a leaf element's value under ``key`` (``key_label``, ``key_uom`` beside)."""
+        text = element.text
+        text = text.strip() if text else ""
         code_space = element.get("codeSpace")
         if code_space:
-            attributes[local] = text
+            attributes[key] = text
             label = self.codelists.label(self.source, code_space, text)
             if label is not None:
-                attributes[f"{local}_label"] = label
+                attributes[f"{key}_label"] = label
             return
+        attributes[key] = _typed(text, local)
         uom = element.get("uom")
-        attributes[local] = _typed(text, local)
         if uom:
-            attributes[f"{local}_uom"] = uom
+            attributes[f"{key}_uom"] = uom
 
     def _complex_value(self, element) -> dict[str, Any]:
         """Flatten an i-UR attribute group (``uro:BuildingDetailAttribute``...) to a dict."""
@@ -524,26 +540,22 @@ class FileReader:
 
     def _flatten_into(self, element, value: dict[str, Any], prefix: str) -> None:
         for child in element:
-            if not isinstance(child.tag, str):
+            tag = child.tag
+            if not isinstance(tag, str):
                 continue
-            _, local = split_tag(child.tag)
-            key = f"{prefix}{local}"
+            ns, local = split_tag(tag)
+            key = f"{prefix}{local}" if prefix else local
             if len(child) == 0:
                 if key in value:
                     # Repeated element in a group: keep every value.
                     existing = value[key]
-                    value[key] = (existing if isinstance(existing, list) else [existing])
+                    value[key] = existing if isinstance(existing, list) else [existing]
                     probe: dict[str, Any] = {}
-                    self._simple_attribute(child, local, probe)
+                    self._simple_attribute(child, local, probe, local)
                     value[key].append(probe[local])
-                    continue
-                probe = {}
-                self._simple_attribute(child, local, probe)
-                for k, v in probe.items():
-                    value[f"{prefix}{k}"] = v
-            elif child.tag in (_POLYGON,) or split_tag(child.tag)[0] == GML:
-                continue
-            else:
+                else:
+                    self._simple_attribute(child, local, value, key)
+            elif ns != GML:
                 self._flatten_into(child, value, f"{key}.")
 
     def _generic_attribute(self, element, local: str, attributes: dict[str, Any],
@@ -664,14 +676,69 @@ _RING_POSITION_TAGS = frozenset((q(GML, "pos"), q(GML, "coordinates")))
 _MEMBER_REFERENCE_TAGS = frozenset(q(GML, t) for t in (
     "surfaceMember", "curveMember", "solidMember", "geometryMember", "baseSurface"))
 
+# What the geometry pass does with an element, by tag (others are wrappers: skipped).
+_K_POS_LIST, _K_RING, _K_EXTERIOR, _K_INTERIOR, _K_SURFACE, _K_MEMBER, _K_LINE_STRING, \
+    _K_POSITIONS = range(8)
+_GEOMETRY_KINDS = {
+    _POS_LIST: _K_POS_LIST, _LINEAR_RING: _K_RING, _EXTERIOR: _K_EXTERIOR,
+    _INTERIOR: _K_INTERIOR, _LINE_STRING: _K_LINE_STRING,
+    **dict.fromkeys(_SURFACE_TAGS, _K_SURFACE),
+    **dict.fromkeys(_MEMBER_REFERENCE_TAGS, _K_MEMBER),
+    **dict.fromkeys(_RING_POSITION_TAGS, _K_POSITIONS),
+}
+
+# What a feature's child element is, by tag: decided once per tag (a document has few
+# distinct tags), then looked up.
+(_GEOMETRY, _DEM_GEOMETRY, _SURFACES, _PARTS, _LEAF_OR_GROUP, _IUR_GROUP, _GENERIC, _NAME,
+ _TEXT, _APPEARANCE, _ADDRESS, _SKIP) = range(12)
+_CORE_TEXT_PROPERTIES = {"creationDate", "terminationDate", "relativeToTerrain",
+                         "relativeToWater"}
+_CHILD_ROLES: dict[str, tuple[int, str, int | None]] = {}
+
+
+def _child_role(tag: str, relief: bool = True) -> tuple[int, str, int | None]:
+    """``(role, key, lod)`` of a feature's child element ``{ns}local``.
+
+    ``key`` is the local name (``uro:<local>`` for an i-UR attribute group, the
+    ``gml:description`` text is stored as ``description``); ``lod`` is set for geometry
+    properties (``lod2Solid`` -> 2). ``relief=False`` classifies ``tin`` and
+    ``reliefPoints`` outside a relief feature, where they are not geometry.
+    """
+    ns, local = split_tag(tag)
+    if ns == GML:
+        return {"name": (_NAME, local, None),
+                "description": (_TEXT, local, None)}.get(local, (_SKIP, local, None))
+    if ns in GEN_NAMESPACES:
+        return _GENERIC, local, None
+    if ns in APP_NAMESPACES:
+        return (_APPEARANCE if local == "appearance" else _SKIP), local, None
+    lod = _lod_of(local)
+    if lod is not None:
+        return _GEOMETRY, local, lod
+    if relief and local in ("tin", "reliefPoints"):
+        return _DEM_GEOMETRY, local, None  # geometry in a dem:ReliefComponent only
+    if local in _SURFACE_PROPERTIES:
+        return _SURFACES, local, None
+    if local in _PART_PROPERTIES:
+        return _PARTS, local, None
+    if iur_module(ns):
+        return _IUR_GROUP, f"{prefix_of(ns)}:{local}", None
+    if ns in CORE_NAMESPACES and local in _CORE_TEXT_PROPERTIES:
+        return _TEXT, local, None
+    if ns in CORE_NAMESPACES and local in ("externalReference", "generalizesTo"):
+        return _SKIP, local, None
+    if local == "address":
+        return _ADDRESS, local, None
+    return _LEAF_OR_GROUP, local, None
+
 
 def _typed(text: str, name: str) -> Any:
     """Numbers become int/float; codes, ids and zero-padded strings stay text."""
     if name in _INT_NAMES:
         return _to_number(text, int)
-    if _NUMBER.match(text):
-        return float(text) if any(c in text for c in ".eE") else int(text)
-    if text in ("true", "false"):
+    if _is_plain_number(text):
+        return float(text) if ("." in text or "e" in text or "E" in text) else int(text)
+    if text == "true" or text == "false":
         return text == "true"
     return text
 
