@@ -44,6 +44,7 @@ from citygml.geometry import (_LAT_LON_SWAP, CoordinateError, check_ring, closed
                               parse_coordinates, ring_coordinates)
 from citygml.namespaces import (APP_NAMESPACES, CORE_NAMESPACES, GEN_NAMESPACES, GML,
                                 XLINK, iur_module, prefix_of, q, split_tag)
+from citygml.poslist import scan_pos_lists
 from citygml.records import (Appearance, CityObject, Geometry, Material, Polygon,
                              Texture)
 from citygml.source import Dataset, Source, peek_prolog
@@ -128,6 +129,7 @@ class FileReader:
         self._rings: list[tuple] = []  # posList rings of the feature being read
         self._dropped = False  # a polygon of the feature being read lost its exterior
         self._other_dimension = False  # a queued ring is not 3-D
+        self._code_tables: dict[str, dict[str, str] | None] = {}  # by codeSpace, this file
 
     # -- public ------------------------------------------------------------------
     def __iter__(self) -> Iterator[CityObject]:
@@ -172,8 +174,10 @@ class FileReader:
                     self._read_envelope(elem)
                 continue
             if elem.tag in _MEMBER_TAGS:
-                feature = next((c for c in elem if isinstance(c.tag, str)), None)
-                if feature is None:
+                for feature in elem:
+                    if isinstance(feature.tag, str):
+                        break
+                else:
                     feature = self._href_member(elem)
                 if feature is not None:
                     obj = self._parse_object(feature, parent_id=None, index={})
@@ -238,7 +242,7 @@ class FileReader:
             except CoordinateError as exc:
                 raise CityGMLError(self.name, str(exc), line=exc.line, gml_id=gml_id) from None
             self._resolve(obj, index, references)
-            if not obj.lods and obj.module != "grp":
+            if not obj.has_geometry() and obj.module != "grp":
                 self._warn("feature has no geometry", element.sourceline, gml_id)
         else:
             # Parts share the top-level feature's id index; resolution happens there.
@@ -433,12 +437,14 @@ class FileReader:
             polygon.ring_ids.append(ring_id)
 
     def _parse_rings(self, obj: CityObject, index: dict[str, Polygon]) -> None:
-        """Convert every queued ``posList`` ring of a feature with one ``numpy`` call.
+        """Convert every queued ``posList`` ring of a feature at once.
 
-        Per-ring array conversion dominated reading time. The usual feature (every ring
-        3-D, numeric and finite) is parsed as one array with its axes swapped once, and
-        each good ring (:func:`~citygml.geometry.closed_and_distinct`) gets a view of it.
-        Any other ring goes through :func:`~citygml.geometry.parse_coordinates` and
+        Per-ring conversion dominated reading time. The usual feature (every ring 3-D,
+        plain decimal numbers) is scanned in one compiled pass
+        (:func:`~citygml.poslist.scan_pos_lists`), its axes swapped once, and each good
+        ring gets a view of the one array. Other features go through ``numpy`` as one
+        token list; rings that are not good take
+        :func:`~citygml.geometry.parse_coordinates` and
         :func:`~citygml.geometry.check_ring`, with their precise errors and warnings.
         """
         rings, self._rings = self._rings, []
@@ -449,36 +455,31 @@ class FileReader:
             self._dropped = False
 
     def _convert_rings(self, rings: list[tuple]) -> None:
-        token_lists = [element.text.split() if element.text else [] for _, _, element, _, _ in rings]
-        coords = None
+        texts = [element.text or "" for _, _, element, _, _ in rings]
+        scanned = None
         if not self._other_dimension:
-            try:
-                values = np.array(list(itertools.chain.from_iterable(token_lists)),
-                                  dtype=np.float64)
-            except ValueError:
-                values = None  # the careful path names the bad token and its line
-            if values is not None and not values.size % 3 and np.isfinite(values).all():
-                coords = values.reshape(-1, 3)
-                if self._lat_first:
-                    coords = coords[:, _LAT_LON_SWAP]
+            scanned = scan_pos_lists(texts, 3) or _tokenised_pos_lists(texts)
         self._other_dimension = False
-        start = 0
-        for (polygon, exterior, element, ring, dim), tokens in zip(rings, token_lists):
-            end = start + len(tokens) // 3
-            if coords is not None and closed_and_distinct(tokens, 3):
+        if scanned is None:
+            coords, starts, good = None, None, [False] * len(rings)
+        else:
+            coords, starts, good = scanned
+            if self._lat_first:
+                coords = coords[:, _LAT_LON_SWAP]
+        for i, (polygon, exterior, element, ring, dim) in enumerate(rings):
+            if good[i]:
                 if exterior:
-                    polygon.exterior = coords[start:end]
+                    polygon.exterior = coords[starts[i]:starts[i + 1]]
                     polygon.ring_ids.insert(0, ring.get(GML_ID))
                 else:
-                    polygon.interiors.append(coords[start:end])
+                    polygon.interiors.append(coords[starts[i]:starts[i + 1]])
                     polygon.ring_ids.append(ring.get(GML_ID))
             else:
                 # Unusual rings take the careful path (and its precise errors).
                 line = element.sourceline
                 points, problem = check_ring(parse_coordinates(
-                    element.text, dim, lat_first=self._lat_first, line=line, tokens=tokens))
+                    texts[i], dim, lat_first=self._lat_first, line=line))
                 self._place_ring(polygon, exterior, points, problem, line, ring.get(GML_ID))
-            start = end
 
     @staticmethod
     def _drop_empty_polygons(obj: CityObject, index: dict[str, Polygon]) -> None:
@@ -519,9 +520,12 @@ class FileReader:
         code_space = element.get("codeSpace")
         if code_space:
             attributes[key] = text
-            label = self.codelists.label(self.source, code_space, text)
-            if label is not None:
-                attributes[f"{key}_label"] = label
+            table = self._code_tables.get(code_space, False)
+            if table is False:
+                table = self._code_tables[code_space] = self.codelists.table(self.source,
+                                                                             code_space)
+            if table and text in table:
+                attributes[f"{key}_label"] = table[text]
             return
         attributes[key] = _typed(text, local)
         uom = element.get("uom")
@@ -531,10 +535,10 @@ class FileReader:
     def _complex_value(self, element) -> dict[str, Any]:
         """Flatten an i-UR attribute group (``uro:BuildingDetailAttribute``...) to a dict."""
         value: dict[str, Any] = {}
-        inner = [c for c in element if isinstance(c.tag, str)]
-        if len(inner) == 1 and len(inner[0]):
-            value["type"] = split_tag(inner[0].tag)[1]
-            element = inner[0]
+        if len(element) == 1 and len(element[0]) and isinstance(element[0].tag, str):
+            # The usual i-UR shape: a property holding one typed group element.
+            element = element[0]
+            value["type"] = split_tag(element.tag)[1]
         self._flatten_into(element, value, "")
         return value
 
@@ -755,6 +759,21 @@ def _to_number(text: str, kind):
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def _tokenised_pos_lists(texts: list[str]) -> tuple[np.ndarray, list[int], list[bool]] | None:
+    """:func:`~citygml.poslist.scan_pos_lists` for numbers beyond its fast path: the
+    same result through Python tokens and ``numpy``'s exact conversion; None when a
+    ring is not numeric, finite, 3-D (the careful path then says which)."""
+    token_lists = [text.split() for text in texts]
+    try:
+        values = np.array(list(itertools.chain.from_iterable(token_lists)), dtype=np.float64)
+    except ValueError:
+        return None
+    if values.size % 3 or not np.isfinite(values).all() or any(len(t) % 3 for t in token_lists):
+        return None
+    starts = [0, *itertools.accumulate(len(t) // 3 for t in token_lists)]
+    return values.reshape(-1, 3), starts, [closed_and_distinct(t, 3) for t in token_lists]
 
 
 def _intersects(obj: CityObject, bbox: tuple[float, float, float, float]) -> bool:

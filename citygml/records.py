@@ -87,6 +87,11 @@ class CityObject:
             lods.update(part.lods)
         return sorted(lods)
 
+    def has_geometry(self) -> bool:
+        """True when this object or one of its parts has a polygon or a curve."""
+        return (any(g.polygons or g.lines for g in self.geometries)
+                or any(part.has_geometry() for part in self.parts))
+
     def geometries_at(self, lod: int, include_parts: bool = True) -> list[Geometry]:
         found = [g for g in self.geometries if g.lod == lod]
         if include_parts:
