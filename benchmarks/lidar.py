@@ -3,7 +3,7 @@
 Generates a classified synthetic city as LAZ (ground with a gentle slope, box buildings,
 trees with two returns, a few birds), written chunk by chunk so the generator itself is
 bounded, and cached under the temp dir. Each measurement runs in its own subprocess
-and reports its peak resident memory (``ru_maxrss``):
+and reports its peak resident memory (``VmHWM``, see ``peak_memory.py``):
 
 - ``read``: a bare ``laspy.open(...).chunk_iterator`` pass decoding x, y, z: the I/O floor;
 - ``rasters``: :func:`pipeline.lidar.lidar_rasters_for_tile` on one grid covering the file
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from peak_memory import peak_rss_mb
 
 CRS = "EPSG:6677"
 DENSITY_PER_M2 = 16.0
@@ -117,7 +118,7 @@ def _measure(mode: str, path: str, n_points: int) -> dict:
         stats = {"points": s.points_in_tile, "outliers": s.outlier_points,
                  "ground": s.ground_points}
     stats["seconds"] = time.perf_counter() - started
-    stats["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    stats["peak_mb"] = peak_rss_mb()
     return stats
 
 

@@ -386,9 +386,10 @@ class FileReader:
             elif kind == _K_EXTERIOR:
                 exterior = True
             elif kind == _K_MEMBER:
-                href = element.get(HREF)
-                if href is not None:
-                    refs.append(href.lstrip("#"))
+                if not len(element):  # only an empty member can be a reference
+                    href = element.get(HREF)
+                    if href is not None:
+                        refs.append(href.lstrip("#"))
             elif kind == _K_SURFACE:
                 if not has_exterior:
                     self._drop_without_exterior(polygon, polygon_element)

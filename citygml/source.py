@@ -218,7 +218,8 @@ class Dataset:
 def peek_prolog(stream: IO[bytes], source: str, limit: int = 65536) -> IO[bytes]:
     """Refuse documents that declare a DTD or entities, before any parser sees them.
 
-    Returns a stream that yields the whole document again (the peeked bytes first).
+    Returns a stream that yields the whole document again: ``stream`` itself rewound
+    when it can seek (files, zip members), else the peeked bytes then the rest.
     """
     head = stream.read(limit)
     root_start = _root_start(head)
@@ -228,6 +229,9 @@ def peek_prolog(stream: IO[bytes], source: str, limit: int = 65536) -> IO[bytes]
             source, "document declares a DTD or entities (<!DOCTYPE>/<!ENTITY>); "
             "refused: CityGML needs neither and entity expansion is an attack vector",
             line=prolog[: prolog.find(b"<!")].count(b"\n") + 1)
+    if stream.seekable():
+        stream.seek(0)
+        return stream
     return _Prepended(head, stream)
 
 
