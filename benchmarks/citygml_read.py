@@ -9,9 +9,13 @@ district's own generator, then measures, each in a fresh subprocess so peak memo
   ``cityObjectMember`` (the least any streaming reader must do);
 - ``reader``: ``citygml.FileReader`` with full geometry, attributes and codelists.
 
+Coordinates are written as real PLATEAU files write them (shortest round-trip doubles,
+15-17 significant digits). The same two measurements then run on the real PLATEAU files
+of ``../shared/data/plateau`` when that folder is there.
+
 Usage::
 
-    python benchmarks/citygml_read.py                 # 10k and 40k buildings (~75/300 MB)
+    python benchmarks/citygml_read.py                 # 10k and 40k buildings (~90/350 MB)
     python benchmarks/citygml_read.py --sizes 2000    # quick look
 """
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import logging
 import subprocess
 import sys
 import tempfile
@@ -128,6 +133,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 40_000])
     parser.add_argument("--repeat", type=int, default=3, help="runs of each, best kept")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "machi-bench-citygml-v2")
+    parser.add_argument("--real", type=Path, default=ROOT.parent / "shared" / "data" / "plateau",
+                        help="also measure the real PLATEAU files under this folder (if present)")
     args = parser.parse_args()
 
     rows = []
@@ -163,6 +170,26 @@ def main() -> None:
     print("\nreader / floor: share of the bare iterparse speed the full reader keeps "
           "(1.0 = as fast as parsing alone). Peak MB is the process's peak resident memory; "
           "'+' is how much of it came after the imports, i.e. from reading the file.")
+    if args.real.is_dir():
+        print_real_files(sorted(args.real.glob("*/udx/*/*.gml")))
+
+
+def print_real_files(paths: list[Path], runs: int = 20) -> None:
+    """The same ratio on real PLATEAU files: small, so timed in this process, best of
+    ``runs`` alternating runs each (the reader's per-file set-up counts for more)."""
+    logging.getLogger("citygml").setLevel(logging.ERROR)  # their missing textures, 20 times
+    print(f"\nReal PLATEAU files (best of {runs} alternating runs, in one process):\n")
+    print("| file | MB | features | floor ms | reader ms | reader / floor |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for path in paths:
+        floors, readers = [], []
+        for _ in range(runs):
+            floors.append(measure_floor(str(path))["seconds"])
+            reader = measure_reader(str(path))
+            readers.append(reader["seconds"])
+        floor, best = min(floors), min(readers)
+        print(f"| {path.parent.parent.parent.name}/{path.name} | {path.stat().st_size / 1e6:.2f} | "
+              f"{reader['buildings']:,} | {floor * 1e3:.1f} | {best * 1e3:.1f} | {floor / best:.2f} |")
 
 
 if __name__ == "__main__":
