@@ -254,7 +254,7 @@ def _scan(buffer, n_rings, dimension):  # pragma: no cover - compiled
         n += 1
     if ring != n_rings:
         return failed, starts, good, NOT_A_NUMBER
-    return values[:n], starts, good, SCANNED
+    return values[:n].copy(), starts, good, SCANNED  # no slack kept alive by ring views
 
 
 # Compile (or load from numba's cache) once at import, not inside the first read.

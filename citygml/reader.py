@@ -253,18 +253,12 @@ class FileReader:
         attributes = obj.attributes
         roles = _CHILD_ROLES
         for child in element:
-            tag = child.tag
-            try:
-                role, local, lod = roles[tag]
-            except KeyError:
-                if not isinstance(tag, str):
-                    continue  # comment or processing instruction
-                role, local, lod = roles[tag] = _child_role(tag)
+            role, local, lod = roles[child.tag]
             if role == _DEM_GEOMETRY:
                 if obj.module == "dem":
                     role, lod = _GEOMETRY, int(attributes.get("lod", 1) or 1)
                 else:
-                    role, local, lod = _child_role(tag, relief=False)
+                    role, local, lod = _child_role(child.tag, relief=False)
             if role == _GEOMETRY:
                 geometry = self._parse_geometry(child, lod, local, None, None, index, references)
                 if geometry is not None:
@@ -308,13 +302,7 @@ class FileReader:
         surface_id = None
         roles = _CHILD_ROLES
         for prop in surface:
-            tag = prop.tag
-            try:
-                role, local, lod = roles[tag]
-            except KeyError:
-                if not isinstance(tag, str):
-                    continue
-                role, local, lod = roles[tag] = _child_role(tag)
+            role, local, lod = roles[prop.tag]
             if role == _GEOMETRY:
                 surface_id = surface_id or surface.get(GML_ID)
                 geometry = self._parse_geometry(prop, lod, f"{surface_type}/{local}", surface_type,
@@ -698,7 +686,6 @@ _GEOMETRY_KINDS = {
  _TEXT, _APPEARANCE, _ADDRESS, _SKIP) = range(12)
 _CORE_TEXT_PROPERTIES = {"creationDate", "terminationDate", "relativeToTerrain",
                          "relativeToWater"}
-_CHILD_ROLES: dict[str, tuple[int, str, int | None]] = {}
 
 
 def _child_role(tag: str, relief: bool = True) -> tuple[int, str, int | None]:
@@ -735,6 +722,19 @@ def _child_role(tag: str, relief: bool = True) -> tuple[int, str, int | None]:
     if local == "address":
         return _ADDRESS, local, None
     return _LEAF_OR_GROUP, local, None
+
+
+class _ChildRoles(dict):
+    """:func:`_child_role` by tag, decided at a tag's first sight: a hit is a plain dict
+    lookup. Comments and processing instructions (their tag is not a string) are skipped."""
+
+    def __missing__(self, tag) -> tuple[int, str, int | None]:
+        role = _child_role(tag) if isinstance(tag, str) else (_SKIP, "", None)
+        self[tag] = role
+        return role
+
+
+_CHILD_ROLES = _ChildRoles()
 
 
 def _typed(text: str, name: str) -> Any:
