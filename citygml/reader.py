@@ -22,6 +22,8 @@ degenerate ring (< 3 distinct vertices)         warning; the polygon is dropped
 xlink:href outside the feature                  warning; the reference is skipped
 texture image missing                           warning; the texture keeps its URI only
 texture path escaping the dataset               warning; the image is refused
+unreadable texture coordinates of a ring        warning; that ring keeps none
+unreadable material colour                      warning; the colour is None
 ==============================================  =========================================
 """
 from __future__ import annotations
@@ -596,22 +598,23 @@ class FileReader:
     def _parse_texture(self, element, theme: str | None) -> Texture:
         image_uri = mime = None
         targets: dict[str, dict[str, np.ndarray]] = {}
+        coordinates = []  # (rings of the target, ring id, textureCoordinates element)
         for child in element:
             if not isinstance(child.tag, str):
                 continue
-            _, local = split_tag(child.tag)
+            ns, local = split_tag(child.tag)
             if local == "imageURI":
                 image_uri = (child.text or "").strip()
             elif local == "mimeType":
                 mime = child.text
             elif local == "target":
                 rings: dict[str, np.ndarray] = {}
-                for coords in child.iter(q(child.tag[1:].split("}")[0], "textureCoordinates")):
-                    values = np.array((coords.text or "").split(), dtype=np.float64)
-                    rings[(coords.get("ring") or "").lstrip("#")] = values.reshape(-1, 2)
                 targets[(child.get("uri") or "").lstrip("#")] = rings
+                for coords in child.iter(q(ns, "textureCoordinates")):
+                    coordinates.append((rings, (coords.get("ring") or "").lstrip("#"), coords))
         texture = Texture(image_uri=image_uri or "", mime_type=mime, targets=targets,
                           theme=theme, gml_id=element.get(GML_ID))
+        self._read_texture_coordinates(coordinates, texture.gml_id)
         if image_uri:
             try:
                 member = self.source.resolve(image_uri)
@@ -626,6 +629,27 @@ class FileReader:
                                texture.gml_id)
         return texture
 
+    def _read_texture_coordinates(self, coordinates: list[tuple], texture_id: str | None) -> None:
+        """Every ring's ``(u, v)`` of a texture, scanned at once as ``posList`` rings are.
+        A ring whose list is not an even count of finite numbers keeps no coordinates
+        (its surface is then drawn untextured), with a warning."""
+        texts = [element.text or "" for _, _, element in coordinates]
+        scanned = scan_pos_lists(texts, 2) if texts else None
+        for i, (rings, ring_id, element) in enumerate(coordinates):
+            if scanned is not None:
+                values, starts, _ = scanned
+                rings[ring_id] = values[starts[i]:starts[i + 1]]
+                continue
+            try:
+                uv = np.array(texts[i].split(), dtype=np.float64)
+            except ValueError:
+                uv = None
+            if uv is None or uv.size % 2 or not np.isfinite(uv).all():
+                self._warn(f"unreadable texture coordinates for ring #{ring_id}; the ring "
+                           "keeps none", element.sourceline, texture_id)
+            else:
+                rings[ring_id] = uv.reshape(-1, 2)
+
     def _parse_material(self, element, theme: str | None) -> Material:
         fields: dict[str, Any] = {}
         targets = []
@@ -637,8 +661,13 @@ class FileReader:
             if local == "target":
                 targets.append(text.lstrip("#"))
             elif local in ("diffuseColor", "specularColor", "emissiveColor"):
-                rgb = tuple(float(v) for v in text.split()[:3])
-                fields[_snake(local)] = rgb if len(rgb) == 3 else None
+                rgb = tuple(_to_number(v, float) for v in text.split()[:3])
+                if len(rgb) == 3 and all(isinstance(v, float) for v in rgb):
+                    fields[_snake(local)] = rgb
+                else:
+                    fields[_snake(local)] = None
+                    self._warn(f"unreadable {local} {text!r}; ignored", child.sourceline,
+                               element.get(GML_ID))
             elif local in ("transparency", "ambientIntensity", "shininess"):
                 fields[_snake(local)] = _to_number(text, float)
         return Material(targets=targets, theme=theme, gml_id=element.get(GML_ID),

@@ -117,6 +117,35 @@ def test_texture_path_escaping_the_dataset_is_refused(write_gml, gml, tmp_path):
     assert any("escapes the dataset; refused" in p.message for p in reader.problems)
 
 
+def test_unreadable_texture_coordinates_and_colours_are_warnings(write_gml, gml):
+    appearance = (
+        '<app:appearanceMember><app:Appearance><app:surfaceDataMember>'
+        '<app:ParameterizedTexture gml:id="tex1"><app:imageURI>a.jpg</app:imageURI>'
+        '<app:target uri="#p1"><app:TexCoordList>'
+        '<app:textureCoordinates ring="#r1">0 0 1 0 1 x 0 1 0 0</app:textureCoordinates>'
+        '<app:textureCoordinates ring="#r2">0 0 1 0 1 1 0</app:textureCoordinates>'
+        '<app:textureCoordinates ring="#r3">0 0 0.5 0 0.5 0.5 0 0</app:textureCoordinates>'
+        '</app:TexCoordList></app:target></app:ParameterizedTexture></app:surfaceDataMember>'
+        '<app:surfaceDataMember><app:X3DMaterial gml:id="m1">'
+        '<app:diffuseColor>0.5 zero 0.5</app:diffuseColor><app:transparency>0.2</app:transparency>'
+        '<app:target>#p1</app:target></app:X3DMaterial></app:surfaceDataMember>'
+        '</app:Appearance></app:appearanceMember>\n')
+    doc = gml.city_model(gml.building("b1") + appearance,
+                         'xmlns:app="http://www.opengis.net/citygml/appearance/2.0"')
+    objects, reader = read(write_gml(doc))
+    assert [o.gml_id for o in objects] == ["b1"]  # the file is read, not rejected
+    [texture] = reader.appearance.textures
+    assert list(texture.targets["p1"]) == ["r3"]
+    assert texture.targets["p1"]["r3"].tolist() == [[0, 0], [0.5, 0], [0.5, 0.5], [0, 0]]
+    [material] = reader.appearance.materials
+    assert material.diffuse_color is None and material.transparency == 0.2
+    messages = {(p.gml_id, p.message) for p in reader.problems}
+    assert ("tex1", "unreadable texture coordinates for ring #r1; the ring keeps none") in messages
+    assert ("tex1", "unreadable texture coordinates for ring #r2; the ring keeps none") in messages
+    assert ("m1", "unreadable diffuseColor '0.5 zero 0.5'; ignored") in messages
+    assert all(p.line == 5 for p in reader.problems if p.gml_id in ("tex1", "m1"))
+
+
 @pytest.mark.parametrize("uro", [
     "http://www.kantei.go.jp/jp/singi/tiiki/toshisaisei/itoshisaisei/iur/uro/1.4",
     "https://www.geospatial.jp/iur/uro/2.0",
