@@ -72,6 +72,16 @@ def parse_coordinates(text: str | None, dimension: int, *, lat_first: bool,
 _LAT_LON_SWAP = np.array([1, 0, 2])
 
 
+def srs_dimension(element, default: int) -> int:
+    """The ``srsDimension`` an element declares (2 or 3), else ``default``."""
+    text = element.get("srsDimension")
+    if text is None:
+        return default
+    if text.strip() in ("2", "3"):
+        return int(text)
+    raise CoordinateError(f"srsDimension {text!r} is neither 2 nor 3", element.sourceline)
+
+
 def closed_and_distinct(tokens: list[str], dimension: int) -> bool:
     """The common good ring, decided on its text tokens: a whole number of vertices, at
     least four, closed (first vertex written again last), the first three distinct. For
@@ -112,11 +122,11 @@ def ring_coordinates(ring, dimension: int, lat_first: bool) -> tuple[np.ndarray,
     closed, with the :func:`check_ring` verdict."""
     pos_list = ring.find(POS_LIST)
     if pos_list is not None:
-        dim = int(pos_list.get("srsDimension") or dimension)
+        dim = srs_dimension(pos_list, dimension)
         return parse_ring(pos_list.text, dim, lat_first=lat_first, line=pos_list.sourceline)
     positions = ring.findall(POS)
     if positions:
-        dim = int(positions[0].get("srsDimension") or dimension)
+        dim = srs_dimension(positions[0], dimension)
         text = " ".join(p.text or "" for p in positions)
         return check_ring(parse_coordinates(text, dim, lat_first=lat_first, line=ring.sourceline))
     coordinates = ring.find(COORDINATES)

@@ -16,6 +16,7 @@ DTD or entity declaration, external entity      file rejected (:class:`UnsafeInp
 truncated or malformed XML                      file rejected, with the line
 undeclared namespace prefix                     file rejected, with the line
 non-numeric or non-finite coordinate            file rejected, with the line and gml:id
+srsDimension not 2 or 3 on a coordinate list    file rejected, with the line and gml:id
 feature without geometry                        warning; the feature is kept (attributes)
 unclosed ring                                   warning; the ring is closed
 degenerate ring (< 3 distinct vertices)         warning; the polygon is dropped
@@ -43,7 +44,7 @@ from lxml import etree
 from citygml.codelists import CodeListResolver
 from citygml.errors import CityGMLError, Problem, UnsafeInputError
 from citygml.geometry import (_LAT_LON_SWAP, CoordinateError, check_ring, closed_and_distinct,
-                              parse_coordinates, ring_coordinates)
+                              parse_coordinates, ring_coordinates, srs_dimension)
 from citygml.namespaces import (APP_NAMESPACES, CORE_NAMESPACES, GEN_NAMESPACES, GML,
                                 XLINK, iur_module, prefix_of, q, split_tag)
 from citygml.poslist import scan_pos_lists
@@ -209,14 +210,12 @@ class FileReader:
         if srs:
             code = re.findall(r"(\d{4,5})\D*$", srs)
             self._lat_first = not code or code[0] in _LAT_FIRST_CRS
-        dim = envelope.get("srsDimension")
-        if dim:
-            self._dimension = int(dim)
-            self.summary.srs_dimension = self._dimension
-        elif srs and re.search(r"6668\D*$", srs):
-            self._dimension = 2
-            self.summary.srs_dimension = 2
         try:
+            if envelope.get("srsDimension") is not None:
+                self._dimension = srs_dimension(envelope, 3)
+            elif srs and re.search(r"6668\D*$", srs):
+                self._dimension = 2
+            self.summary.srs_dimension = self._dimension
             lower = parse_coordinates(envelope.findtext(_LOWER), self._dimension,
                                       lat_first=self._lat_first, line=envelope.sourceline)
             upper = parse_coordinates(envelope.findtext(_UPPER), self._dimension,
@@ -258,7 +257,8 @@ class FileReader:
             role, local, lod = roles[child.tag]
             if role == _DEM_GEOMETRY:
                 if obj.module == "dem":
-                    role, lod = _GEOMETRY, int(attributes.get("lod", 1) or 1)
+                    lod = attributes.get("lod", 1)
+                    role, lod = _GEOMETRY, lod if isinstance(lod, int) else 1
                 else:
                     role, local, lod = _child_role(child.tag, relief=False)
             if role == _GEOMETRY:
@@ -357,13 +357,11 @@ class FileReader:
                 continue  # Solid, CompositeSurface, MultiSurface, ... wrappers
             if kind == _K_POS_LIST:
                 if in_curve:
-                    dim = element.get("srsDimension")
                     geometry.lines.append(parse_coordinates(
-                        element.text, int(dim) if dim else self._dimension,
+                        element.text, srs_dimension(element, self._dimension),
                         lat_first=self._lat_first, line=element.sourceline))
                 elif ring is not None:
-                    dim = element.get("srsDimension")
-                    dim = int(dim) if dim else self._dimension
+                    dim = srs_dimension(element, self._dimension)
                     if dim != 3:
                         self._other_dimension = True
                     queue.append((polygon, exterior, element, ring, dim))

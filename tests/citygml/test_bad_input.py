@@ -117,6 +117,23 @@ def test_texture_path_escaping_the_dataset_is_refused(write_gml, gml, tmp_path):
     assert any("escapes the dataset; refused" in p.message for p in reader.problems)
 
 
+def test_bad_srs_dimension_on_a_pos_list_rejects_the_file_with_line_and_id(write_gml, gml):
+    bad = gml.building("bad_dim").replace("<gml:posList>", '<gml:posList srsDimension="2.5">')
+    with pytest.raises(CityGMLError) as caught:
+        read(write_gml(gml.city_model(gml.building("ok") + bad)))
+    error = caught.value
+    assert error.gml_id == "bad_dim" and error.line == 5
+    assert "srsDimension '2.5' is neither 2 nor 3" in str(error)
+
+
+def test_bad_srs_dimension_on_the_envelope_is_a_warning(write_gml, gml):
+    document = gml.city_model(gml.building("b1")).replace('srsDimension="3"', 'srsDimension="x"', 1)
+    objects, reader = read(write_gml(document))
+    assert [o.gml_id for o in objects] == ["b1"] and objects[0].polygons(0)[0].exterior.shape == (5, 3)
+    assert [p.message for p in reader.problems] == [
+        "unreadable gml:Envelope: srsDimension 'x' is neither 2 nor 3"]
+
+
 def test_unreadable_texture_coordinates_and_colours_are_warnings(write_gml, gml):
     appearance = (
         '<app:appearanceMember><app:Appearance><app:surfaceDataMember>'
