@@ -86,18 +86,9 @@ def closed_and_distinct(tokens: list[str], dimension: int) -> bool:
     """The common good ring, decided on its text tokens: a whole number of vertices, at
     least four, closed (first vertex written again last), the first three distinct. For
     such a ring :func:`check_ring` returns it unchanged with no problem; rings that fail
-    this test must go through :func:`check_ring`. Several times cheaper per ring than
-    array comparisons (a small-array numpy call costs about a microsecond)."""
-    n = len(tokens)
-    if dimension == 3:  # PLATEAU's case, unrolled
-        if n < 12 or n % 3 or tokens[0] != tokens[-3] or tokens[1] != tokens[-2] \
-                or tokens[2] != tokens[-1]:
-            return False
-        x0, y0, z0, x1, y1, z1, x2, y2, z2 = tokens[:9]
-        return ((x0 != x1 or y0 != y1 or z0 != z1) and (x1 != x2 or y1 != y2 or z1 != z2)
-                and (x0 != x2 or y0 != y2 or z0 != z2))
+    this test must go through :func:`check_ring`."""
     d = dimension
-    if n < 4 * d or n % d or tokens[:d] != tokens[-d:]:
+    if len(tokens) < 4 * d or len(tokens) % d or tokens[:d] != tokens[-d:]:
         return False
     first, second, third = tokens[:d], tokens[d:2 * d], tokens[2 * d:3 * d]
     return first != second and second != third and first != third

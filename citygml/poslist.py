@@ -75,8 +75,9 @@ def scan_pos_lists(texts: list[str], dimension: int) -> tuple[np.ndarray, list[i
         ``values[starts[i]:starts[i + 1]]``; ``good[i]`` is True when the ring has a
         whole number of vertices, at least four, is closed and its first three vertices
         are distinct (the rings :func:`citygml.geometry.check_ring` passes unchanged).
-        None when some text holds anything but plain decimal numbers, or a number
-        outside the exact fast path: read those texts the general way.
+        None when some text holds anything but plain decimal numbers, a count that is
+        not a multiple of ``dimension``, or a number neither exact method decides:
+        read those texts the general way.
     """
     buffer = np.frombuffer(_RING_SEPARATOR.join(texts).encode(), dtype=np.uint8)
     values, starts, good, status = _scan(buffer, len(texts), dimension)
