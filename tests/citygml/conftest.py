@@ -29,6 +29,27 @@ def building(gml_id: str, pos_list: str = SQUARE, extra: str = "") -> str:
             '</gml:MultiSurface></bldg:lod0FootPrint></bldg:Building></core:cityObjectMember>\n')
 
 
+APP_NAMESPACE = 'xmlns:app="http://www.opengis.net/citygml/appearance/2.0"'
+
+
+def texture(image_uri: str, rings: dict[str, str], gml_id: str | None = None,
+            target: str = "p1") -> str:
+    """An app:ParameterizedTexture on polygon ``target``: ring id -> coordinate text."""
+    coordinates = "".join(f'<app:textureCoordinates ring="#{ring}">{uv}</app:textureCoordinates>'
+                          for ring, uv in rings.items())
+    identifier = f' gml:id="{gml_id}"' if gml_id else ""
+    return (f"<app:ParameterizedTexture{identifier}><app:imageURI>{image_uri}</app:imageURI>"
+            f'<app:target uri="#{target}"><app:TexCoordList>{coordinates}</app:TexCoordList>'
+            "</app:target></app:ParameterizedTexture>")
+
+
+def appearance(*surface_data: str) -> str:
+    """An app:appearanceMember holding textures and materials."""
+    members = "".join(f"<app:surfaceDataMember>{data}</app:surfaceDataMember>"
+                      for data in surface_data)
+    return f"<app:appearanceMember><app:Appearance>{members}</app:Appearance></app:appearanceMember>\n"
+
+
 def city_model(members: str, extra_ns: str = "") -> str:
     return HEADER.format(extra=extra_ns) + members + "</core:CityModel>\n"
 
@@ -48,4 +69,5 @@ def write_gml(tmp_path: Path):
 def gml():
     """Builders of small CityGML documents: ``gml.building(...)``, ``gml.city_model(...)``."""
     from types import SimpleNamespace
-    return SimpleNamespace(building=building, city_model=city_model, square=SQUARE)
+    return SimpleNamespace(building=building, city_model=city_model, square=SQUARE,
+                           texture=texture, appearance=appearance, app_namespace=APP_NAMESPACE)

@@ -103,14 +103,8 @@ def test_degenerate_ring_drops_the_polygon_with_a_warning(write_gml, gml):
 
 def test_texture_path_escaping_the_dataset_is_refused(write_gml, gml, tmp_path):
     (tmp_path / "secret.jpg").write_bytes(b"\xff\xd8")
-    appearance = (
-        '<app:appearanceMember><app:Appearance><app:surfaceDataMember>'
-        '<app:ParameterizedTexture><app:imageURI>../../../../secret.jpg</app:imageURI>'
-        '<app:target uri="#p1"><app:TexCoordList><app:textureCoordinates ring="#r1">'
-        '0 0 1 0 1 1 0 1 0 0</app:textureCoordinates></app:TexCoordList></app:target>'
-        '</app:ParameterizedTexture></app:surfaceDataMember></app:Appearance></app:appearanceMember>')
-    doc = gml.city_model(gml.building("b1") + appearance,
-                         'xmlns:app="http://www.opengis.net/citygml/appearance/2.0"')
+    appearance = gml.appearance(gml.texture("../../../../secret.jpg", {"r1": "0 0 1 0 1 1 0 1 0 0"}))
+    doc = gml.city_model(gml.building("b1") + appearance, gml.app_namespace)
     objects, reader = read(write_gml(doc))
     [texture] = reader.appearance.textures
     assert texture.image_path is None
@@ -135,20 +129,13 @@ def test_bad_srs_dimension_on_the_envelope_is_a_warning(write_gml, gml):
 
 
 def test_unreadable_texture_coordinates_and_colours_are_warnings(write_gml, gml):
-    appearance = (
-        '<app:appearanceMember><app:Appearance><app:surfaceDataMember>'
-        '<app:ParameterizedTexture gml:id="tex1"><app:imageURI>a.jpg</app:imageURI>'
-        '<app:target uri="#p1"><app:TexCoordList>'
-        '<app:textureCoordinates ring="#r1">0 0 1 0 1 x 0 1 0 0</app:textureCoordinates>'
-        '<app:textureCoordinates ring="#r2">0 0 1 0 1 1 0</app:textureCoordinates>'
-        '<app:textureCoordinates ring="#r3">0 0 0.5 0 0.5 0.5 0 0</app:textureCoordinates>'
-        '</app:TexCoordList></app:target></app:ParameterizedTexture></app:surfaceDataMember>'
-        '<app:surfaceDataMember><app:X3DMaterial gml:id="m1">'
-        '<app:diffuseColor>0.5 zero 0.5</app:diffuseColor><app:transparency>0.2</app:transparency>'
-        '<app:target>#p1</app:target></app:X3DMaterial></app:surfaceDataMember>'
-        '</app:Appearance></app:appearanceMember>\n')
-    doc = gml.city_model(gml.building("b1") + appearance,
-                         'xmlns:app="http://www.opengis.net/citygml/appearance/2.0"')
+    appearance = gml.appearance(
+        gml.texture("a.jpg", {"r1": "0 0 1 0 1 x 0 1 0 0",  # not a number
+                              "r2": "0 0 1 0 1 1 0",  # an odd count
+                              "r3": "0 0 0.5 0 0.5 0.5 0 0"}, gml_id="tex1"),
+        '<app:X3DMaterial gml:id="m1"><app:diffuseColor>0.5 zero 0.5</app:diffuseColor>'
+        '<app:transparency>0.2</app:transparency><app:target>#p1</app:target></app:X3DMaterial>')
+    doc = gml.city_model(gml.building("b1") + appearance, gml.app_namespace)
     objects, reader = read(write_gml(doc))
     assert [o.gml_id for o in objects] == ["b1"]  # the file is read, not rejected
     [texture] = reader.appearance.textures
