@@ -36,19 +36,13 @@ class CodeListResolver:
         self._by_reference: dict[tuple[int, str, str], dict[str, str] | None] = {}
 
     def label(self, source: Source, code_space: str, code: str) -> str | None:
-        """The label of ``code`` in the list ``code_space`` names (relative to ``source``)."""
-        table = self.table(source, code_space)
-        return table.get(code) if table else None
-
-    def table(self, source: Source, code_space: str) -> dict[str, str] | None:
-        """Code -> label of the list ``code_space`` names, or None when it is absent."""
         # Every code value of a file names its list the same way: look the text up first.
         reference = (id(source.dataset), source.member, code_space)
         table = self._by_reference.get(reference, False)
         if table is False:
             table = self._table(source, code_space)
             self._by_reference[reference] = table
-        return table
+        return table.get(code) if table else None
 
     def _table(self, source: Source, code_space: str) -> dict[str, str] | None:
         try:

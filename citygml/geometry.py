@@ -82,18 +82,6 @@ def srs_dimension(element, default: int) -> int:
     raise CoordinateError(f"srsDimension {text!r} is neither 2 nor 3", element.sourceline)
 
 
-def closed_and_distinct(tokens: list[str], dimension: int) -> bool:
-    """The common good ring, decided on its text tokens: a whole number of vertices, at
-    least four, closed (first vertex written again last), the first three distinct. For
-    such a ring :func:`check_ring` returns it unchanged with no problem; rings that fail
-    this test must go through :func:`check_ring`."""
-    d = dimension
-    if len(tokens) < 4 * d or len(tokens) % d or tokens[:d] != tokens[-d:]:
-        return False
-    first, second, third = tokens[:d], tokens[d:2 * d], tokens[2 * d:3 * d]
-    return first != second and second != third and first != third
-
-
 def parse_ring(text: str | None, dimension: int, *, lat_first: bool,
                line: int | None = None) -> tuple[np.ndarray, str | None]:
     """Parse a ring's coordinate list and judge it, as :func:`check_ring` does."""

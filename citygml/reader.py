@@ -30,7 +30,6 @@ unreadable material colour                      warning; the colour is None
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
 import re
 import time
@@ -43,7 +42,7 @@ from lxml import etree
 
 from citygml.codelists import CodeListResolver
 from citygml.errors import CityGMLError, Problem, UnsafeInputError
-from citygml.geometry import (_LAT_LON_SWAP, CoordinateError, check_ring, closed_and_distinct,
+from citygml.geometry import (_LAT_LON_SWAP, CoordinateError, check_ring,
                               parse_coordinates, ring_coordinates, srs_dimension)
 from citygml.namespaces import (APP_NAMESPACES, CORE_NAMESPACES, GEN_NAMESPACES, GML,
                                 XLINK, iur_module, prefix_of, q, split_tag)
@@ -132,7 +131,6 @@ class FileReader:
         self._rings: list[tuple] = []  # posList rings of the feature being read
         self._dropped = False  # a polygon of the feature being read lost its exterior
         self._other_dimension = False  # a queued ring is not 3-D
-        self._code_tables: dict[str, dict[str, str] | None] = {}  # by codeSpace, this file
 
     # -- public ------------------------------------------------------------------
     def __iter__(self) -> Iterator[CityObject]:
@@ -431,9 +429,8 @@ class FileReader:
         Per-ring conversion dominated reading time. The usual feature (every ring 3-D,
         plain decimal numbers) is scanned in one compiled pass
         (:func:`~citygml.poslist.scan_pos_lists`), its axes swapped once, and each good
-        ring gets a view of the one array. Other features go through ``numpy`` as one
-        token list; rings that are not good take
-        :func:`~citygml.geometry.parse_coordinates` and
+        ring gets a view of the one array. Every other ring (and every ring of a feature
+        the scan hands back) takes :func:`~citygml.geometry.parse_coordinates` and
         :func:`~citygml.geometry.check_ring`, with their precise errors and warnings.
         """
         rings, self._rings = self._rings, []
@@ -445,24 +442,16 @@ class FileReader:
 
     def _convert_rings(self, rings: list[tuple]) -> None:
         texts = [element.text or "" for _, _, element, _, _ in rings]
-        scanned = None
-        if not self._other_dimension:
-            scanned = scan_pos_lists(texts, 3) or _tokenised_pos_lists(texts)
+        scanned = None if self._other_dimension else scan_pos_lists(texts, 3)
         self._other_dimension = False
-        if scanned is None:
-            coords, starts, good = None, None, [False] * len(rings)
-        else:
+        if scanned is not None:
             coords, starts, good = scanned
             if self._lat_first:
                 coords = coords[:, _LAT_LON_SWAP]
         for i, (polygon, exterior, element, ring, dim) in enumerate(rings):
-            if good[i]:
-                if exterior:
-                    polygon.exterior = coords[starts[i]:starts[i + 1]]
-                    polygon.ring_ids.insert(0, ring.get(GML_ID))
-                else:
-                    polygon.interiors.append(coords[starts[i]:starts[i + 1]])
-                    polygon.ring_ids.append(ring.get(GML_ID))
+            if scanned is not None and good[i]:
+                self._place_ring(polygon, exterior, coords[starts[i]:starts[i + 1]], None,
+                                 None, ring.get(GML_ID))
             else:
                 # Unusual rings take the careful path (and its precise errors).
                 line = element.sourceline
@@ -509,12 +498,9 @@ class FileReader:
         code_space = element.get("codeSpace")
         if code_space:
             attributes[key] = text
-            table = self._code_tables.get(code_space, False)
-            if table is False:
-                table = self._code_tables[code_space] = self.codelists.table(self.source,
-                                                                             code_space)
-            if table and text in table:
-                attributes[f"{key}_label"] = table[text]
+            label = self.codelists.label(self.source, code_space, text)
+            if label is not None:
+                attributes[f"{key}_label"] = label
             return
         attributes[key] = _typed(text, local)
         uom = element.get("uom")
@@ -639,14 +625,12 @@ class FileReader:
                 rings[ring_id] = values[starts[i]:starts[i + 1]]
                 continue
             try:
-                uv = np.array(texts[i].split(), dtype=np.float64)
-            except ValueError:
-                uv = None
-            if uv is None or uv.size % 2 or not np.isfinite(uv).all():
+                uv = parse_coordinates(texts[i], 2, lat_first=False, line=element.sourceline)
+            except CoordinateError:
                 self._warn(f"unreadable texture coordinates for ring #{ring_id}; the ring "
                            "keeps none", element.sourceline, texture_id)
             else:
-                rings[ring_id] = uv.reshape(-1, 2)
+                rings[ring_id] = uv[:, :2]
 
     def _parse_material(self, element, theme: str | None) -> Material:
         fields: dict[str, Any] = {}
@@ -787,21 +771,6 @@ def _to_number(text: str, kind):
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
-
-
-def _tokenised_pos_lists(texts: list[str]) -> tuple[np.ndarray, list[int], list[bool]] | None:
-    """:func:`~citygml.poslist.scan_pos_lists` for numbers beyond its fast path: the
-    same result through Python tokens and ``numpy``'s exact conversion; None when a
-    ring is not numeric, finite, 3-D (the careful path then says which)."""
-    token_lists = [text.split() for text in texts]
-    try:
-        values = np.array(list(itertools.chain.from_iterable(token_lists)), dtype=np.float64)
-    except ValueError:
-        return None
-    if values.size % 3 or not np.isfinite(values).all() or any(len(t) % 3 for t in token_lists):
-        return None
-    starts = [0, *itertools.accumulate(len(t) // 3 for t in token_lists)]
-    return values.reshape(-1, 3), starts, [closed_and_distinct(t, 3) for t in token_lists]
 
 
 def _intersects(obj: CityObject, bbox: tuple[float, float, float, float]) -> bool:
