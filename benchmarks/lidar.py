@@ -109,7 +109,7 @@ def _measure(mode: str, path: str, n_points: int) -> dict:
         stats = {"points": total}
     else:
         from pipeline.lidar import lidar_rasters_for_tile
-        from pipeline.raster import Grid
+        from pipeline.geo.raster import Grid
 
         side = _extent_m(n_points)
         grid = Grid.from_bounds(0.0, 0.0, side, side, 1.0, CRS).buffered(1.0)

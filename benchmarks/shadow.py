@@ -2,9 +2,9 @@
 
 Compares, on the same sun positions (Tokyo, 2025):
 
-* ``sweep``: :func:`pipeline.shadow.shade_codes` (numba sliding-window sweep), with one
+* ``sweep``: :func:`pipeline.shade.shadow.shade_codes` (numba sliding-window sweep), with one
   thread and with all numba threads;
-* ``ratti``: :func:`pipeline.shadow.ratti_shade_codes`, the plain numpy Ratti
+* ``ratti``: :func:`pipeline.shade.shadow.ratti_shade_codes`, the plain numpy Ratti
   shift-and-compare loop on the same ray lattice (the baseline; results must be
   identical);
 * ``ratti-classic``: the textbook numpy loop shifting the unsheared raster by
@@ -31,8 +31,8 @@ import tracemalloc
 import numba
 import numpy as np
 
-from pipeline.shadow import ShadeCaster, ratti_shade_codes, search_geometry
-from pipeline.sun import SunPositions, daylight_sun_positions, default_scenarios, scenario_sun_positions
+from pipeline.shade.shadow import ShadeCaster, ratti_shade_codes, search_geometry
+from pipeline.shade.sun import SunPositions, daylight_sun_positions, default_scenarios, scenario_sun_positions
 
 TOKYO = (35.6895, 139.6917)
 SIZE = 1000          # cells of 1 m
@@ -108,7 +108,7 @@ def main() -> None:
     day = above_horizon(daylight_sun_positions(dt.date(2025, 3, 20), *TOKYO))
     single = [(180.0, 30.9), (135.0, 20.0), (240.0, 12.0), (100.0, 45.0)]
 
-    caster = ShadeCaster(dsm, 1.0)      # prepared once per tile, as pipeline.shadow.tile_shade does
+    caster = ShadeCaster(dsm, 1.0)      # prepared once per tile, as pipeline.shade.shadow.tile_shade does
 
     def sweep(d, az, alt):
         return caster.codes(az, alt) == 2

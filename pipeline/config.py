@@ -16,7 +16,7 @@ from pipeline.export.tiles_stage import ExportTilesStage
 from pipeline.lidar.stage import LidarStage
 from pipeline.peopleflow.stage import PeopleFlowSource, PeopleFlowStage
 from pipeline.shadow_stage import ShadowDiagramStage, ShadowStage
-from pipeline.surface import SurfaceStage
+from pipeline.surface_stage_tmp import SurfaceStage
 from pipeline.walkability.stage import WalkabilityStage
 
 FEATURE_TYPES = ("bldg", "veg", "dem", "tran", "frn", "brid", "luse", "wtr", "tun",

@@ -9,7 +9,7 @@ under ``<output>/ingest/<module>/``:
   the LODs present and every attribute flattened (:mod:`citygml.attributes`);
 - ``<mesh>_<module>_mesh.parquet``: triangle meshes, one row per object, part, LOD,
   surface type and texture image, in the same CRS with orthometric heights (see
-  :mod:`pipeline.meshes`).
+  :mod:`pipeline.geo.meshes`).
 
 Heights stay orthometric (metres above Tokyo Bay mean sea level) throughout analysis.
 """
@@ -33,8 +33,8 @@ from citygml.codelists import CodeListResolver
 from citygml.geometry import newell_normal
 from citygml.records import Appearance
 from citygml.source import Source
-from pipeline.atomic import atomic_path
-from pipeline.meshes import MeshRow, write_meshes
+from pipeline.geo.atomic import atomic_path
+from pipeline.geo.meshes import MeshRow, write_meshes
 
 log = logging.getLogger(__name__)
 

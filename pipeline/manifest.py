@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.atomic import write_text_atomic
+from pipeline.geo.atomic import write_text_atomic
 
 MANIFEST_NAME = "manifest.json"
 _PACKAGES = ("machi", "numpy", "lxml", "pyproj", "shapely", "geopandas", "pyarrow",

@@ -15,11 +15,11 @@ import numpy as np
 from citygml import CityGMLError, Dataset, FileReader, Source
 from citygml.source import meshes_related
 from pipeline.config import RunDefinition
-from pipeline.crs import plane_zone_epsg
+from pipeline.geo.crs import plane_zone_epsg
 from pipeline.ingest import ingest_file
 from pipeline.manifest import Manifest, sha256_stream
 from pipeline.runner import Task, hash_source
-from pipeline.tiling import tile_codes, tile_grid
+from pipeline.geo.tiling import tile_codes, tile_grid
 
 log = logging.getLogger(__name__)
 
@@ -190,13 +190,13 @@ def _keys(records: dict[str, dict], stage: str, **match) -> list[str]:
 
 def _tile_meshes(tile: str) -> list[str]:
     """A tile and its eight neighbours: whose data a halo of up to 1 km can reach."""
-    from pipeline import meshcode
+    from pipeline.geo import meshcode
     return [str(code) for code in meshcode.neighbours(int(tile), include_self=True)]
 
 
 def surface_tasks(definition: RunDefinition, plan: Plan, records: dict[str, dict],
                   output: Path) -> list[Task]:
-    from pipeline.surface import surface_tile
+    from pipeline.surface_stage_tmp import surface_tile
 
     settings = definition.stages.surface
     ingest = _keys(records, "ingest")

@@ -24,12 +24,12 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pipeline.atomic import atomic_path
-from pipeline.raster import Grid, read_raster, write_cog
+from pipeline.geo.atomic import atomic_path
+from pipeline.geo.raster import Grid, read_raster, write_cog
 from pipeline.records import StageResult
-from pipeline.shadow import (CanopyTransmissivity, TileShade, building_shade_summary, inner_window,
+from pipeline.shade.shadow import (CanopyTransmissivity, TileShade, building_shade_summary, inner_window,
                              tile_shade)
-from pipeline.sun import DEFAULT_SEASONS, DEFAULT_TIME_SLOTS, Scenario, Season, TimeSlot
+from pipeline.shade.sun import DEFAULT_SEASONS, DEFAULT_TIME_SLOTS, Scenario, Season, TimeSlot
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def shadow_tile(tile: str, inner: Grid, out_dir: str, *, settings: ShadowStage, 
 
 def shade_by_season(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scenario],
                     year: int, *, canopy_top: np.ndarray | None, **options) -> TileShade:
-    """:func:`pipeline.shadow.tile_shade`, one Dask task per season (its time steps).
+    """:func:`pipeline.shade.shadow.tile_shade`, one Dask task per season (its time steps).
 
     Inside a Dask worker the seasons of a tile go to the cluster as separate tasks (the
     tile's surface scattered once), so one tile's time steps spread over every worker;
@@ -177,7 +177,7 @@ def shade_by_season(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[S
 def shadow_maps(out_dir: str, extent: tuple[float, float, float, float] | None, crs: str, *,
                 shadow: list[dict], buildings: list[str] = ()) -> StageResult:
     """A PNG per scenario (shade hours) and per season (sun hours) over ``extent``."""
-    from pipeline.maps import Overlay, write_raster_map
+    from pipeline.geo.maps import Overlay, write_raster_map
     from rasterio.merge import merge
 
     done = [r for r in shadow if r.get("status") == "done"]
@@ -206,7 +206,7 @@ def shadow_maps(out_dir: str, extent: tuple[float, float, float, float] | None, 
 def shadow_diagram_tile(tile: str, inner: Grid, out_dir: str, *, settings: ShadowDiagramStage,
                         timezone: str, ingest: list[dict]) -> StageResult:
     """Hourly outlines and equal-time lines for the tile's buildings (with neighbours' shadows)."""
-    from pipeline.shadow_diagram import equal_time_shadow_lines, shadow_outlines
+    from pipeline.shade.diagram import equal_time_shadow_lines, shadow_outlines
     import shapely
 
     tables = [gpd.read_parquet(r["outputs"]["table"]) for r in ingest

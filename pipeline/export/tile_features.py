@@ -1,7 +1,7 @@
 """Ingest meshes -> :class:`tiles.MeshFeature` records placed on the ellipsoid.
 
 The ingest wrote triangle meshes in the run's metric CRS with orthometric heights
-(:mod:`pipeline.meshes`). 3D Tiles need longitude, latitude and ellipsoidal height, so
+(:mod:`pipeline.geo.meshes`). 3D Tiles need longitude, latitude and ellipsoidal height, so
 each vertex is unprojected to JGD2011 (EPSG:6668, which coincides with WGS84 to well
 under a metre and is what CesiumJS assumes) and gains the GSI geoid height at its place.
 
@@ -23,8 +23,8 @@ from typing import Any, Sequence
 import numpy as np
 from pyproj import Transformer
 
-from pipeline.geoid import geoid_height
-from pipeline.meshes import MeshRow, mesh_crs, read_meshes
+from pipeline.geo.geoid import geoid_height
+from pipeline.geo.meshes import MeshRow, mesh_crs, read_meshes
 from tiles import MeshFeature, MeshPart
 
 from .tile_textures import TextureStore
@@ -71,7 +71,7 @@ class EllipsoidalProjector:
     crs : str
         Source CRS of the vertices, e.g. ``"EPSG:6677"``.
     geoid_model : str
-        GSI geoid model (:mod:`pipeline.geoid`).
+        GSI geoid model (:mod:`pipeline.geo.geoid`).
     """
 
     def __init__(self, crs: str, geoid_model: str = "gsigeo2011"):

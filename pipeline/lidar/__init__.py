@@ -5,7 +5,7 @@ Files are checked against their size before any point is read
 and streamed in bounded chunks (:mod:`~pipeline.lidar.reader`). Per tile, noise is
 removed (:mod:`~pipeline.lidar.noise`), ground taken from ASPRS classes or the cloth
 simulation filter (:mod:`~pipeline.lidar.ground`) and rasters made on a
-:class:`pipeline.raster.Grid` (:mod:`~pipeline.lidar.rasters`, :mod:`~pipeline.lidar.tile`).
+:class:`pipeline.geo.raster.Grid` (:mod:`~pipeline.lidar.rasters`, :mod:`~pipeline.lidar.tile`).
 Heights stay orthometric, in metres.
 """
 from pipeline.lidar.crs import SourceCRS

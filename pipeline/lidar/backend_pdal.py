@@ -30,7 +30,7 @@ from pyproj import CRS
 from pipeline.lidar.crs import horizontal_crs
 from pipeline.lidar.errors import LidarBackendError, LidarError
 from pipeline.lidar.reader import open_checked
-from pipeline.raster import Grid
+from pipeline.geo.raster import Grid
 
 log = logging.getLogger(__name__)
 

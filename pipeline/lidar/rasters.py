@@ -1,4 +1,4 @@
-"""Rasters from points on a :class:`pipeline.raster.Grid`: DTM, DSM, nDSM, canopy, density.
+"""Rasters from points on a :class:`pipeline.geo.raster.Grid`: DTM, DSM, nDSM, canopy, density.
 
 All functions are pure: numpy arrays in (metres in the grid's metric CRS, heights
 orthometric), numpy arrays out on ``grid.shape`` (row 0 north). Empty cells are NaN
@@ -29,7 +29,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.interpolate import griddata
 
-from pipeline.raster import Grid
+from pipeline.geo.raster import Grid
 
 
 def cell_index(grid: Grid, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

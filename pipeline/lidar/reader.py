@@ -111,7 +111,7 @@ def iter_point_chunks(las: CheckedLas, target_crs: str | CRS, *,
         Points decoded at a time; bounds memory whatever the file size.
     bounds : (x_min, y_min, x_max, y_max), optional
         Keep only points with ``x_min <= x < x_max`` and ``y_min < y <= y_max`` in the
-        target CRS (the half-open cells of :class:`pipeline.raster.Grid`).
+        target CRS (the half-open cells of :class:`pipeline.geo.raster.Grid`).
 
     Raises
     ------

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.lidar.errors import LidarError
 from pipeline.lidar.reader import file_bounds
 from pipeline.lidar.tile import lidar_rasters_for_tile, write_lidar_rasters
-from pipeline.raster import Grid
+from pipeline.geo.raster import Grid
 from pipeline.records import StageResult
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def lidar_point_tiles(paths: list[str], out_dir: str, *, source_crs: str | None,
     as per-point properties.
     """
     from tiles import PointChunk, write_point_tileset
-    from pipeline.geoid import geoid_height
+    from pipeline.geo.geoid import geoid_height
     from pipeline.lidar.reader import iter_tileset_points, open_checked
 
     # ASPRS point formats 2, 3, 5, 7, 8 and 10 carry RGB; the others get class colours.

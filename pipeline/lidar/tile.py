@@ -29,7 +29,7 @@ from pipeline.lidar.crs import require_metric
 from pipeline.lidar.errors import LidarBackendError, LidarError
 from pipeline.lidar.noise import noise_class_mask, statistical_outlier_mask
 from pipeline.lidar.reader import DEFAULT_CHUNK_SIZE, iter_point_chunks, open_checked
-from pipeline.raster import Grid, write_cog
+from pipeline.geo.raster import Grid, write_cog
 
 log = logging.getLogger(__name__)
 

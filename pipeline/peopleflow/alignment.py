@@ -1,6 +1,6 @@
 """Time alignment: people-flow values per scenario (season x time slot) and day type.
 
-A scenario (``pipeline.sun.Scenario``: a season standing on one date, and a time slot of
+A scenario (``pipeline.shade.sun.Scenario``: a season standing on one date, and a time slot of
 local clock time) is covered by a source only where the source measured that time. The
 alignment table, applied the same way to every source:
 
@@ -105,7 +105,7 @@ def align_mlit(records: pd.DataFrame, scenarios: Sequence, *, day_types: Sequenc
     ----------
     records : pandas.DataFrame
         ``meshcode, year, month, day_type, timezone, population``.
-    scenarios : sequence of pipeline.sun.Scenario
+    scenarios : sequence of pipeline.shade.sun.Scenario
         Anything with ``name``, ``season.month`` and ``slot.start``/``slot.end`` ("HH:MM").
     day_types : sequence of str
         "weekday", "holiday" and/or "all".

@@ -25,7 +25,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from pipeline import meshcode
+from pipeline.geo import meshcode
 
 log = logging.getLogger(__name__)
 

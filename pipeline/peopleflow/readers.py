@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import meshcode
+from pipeline.geo import meshcode
 
 log = logging.getLogger(__name__)
 

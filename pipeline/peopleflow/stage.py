@@ -28,8 +28,8 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline import meshcode
-from pipeline.atomic import atomic_path
+from pipeline.geo import meshcode
+from pipeline.geo.atomic import atomic_path
 from pipeline.peopleflow.alignment import AlignedFlow, align_hourly, align_mlit
 from pipeline.peopleflow.readers import (counters_to_hourly, read_counters, read_hourly_mesh,
                                          read_mlit_csv)

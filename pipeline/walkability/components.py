@@ -1,6 +1,6 @@
 """Per-segment components sampled from rasters and the network: shade share, slope, intersections.
 
-Rasters are numpy arrays on a :class:`pipeline.raster.Grid` in the network's metric CRS
+Rasters are numpy arrays on a :class:`pipeline.geo.raster.Grid` in the network's metric CRS
 (shade fraction 0..1 per cell from the shadow stage; terrain heights in metres). Each
 segment is sampled at points every ``step_m`` metres along it (both ends included);
 samples outside the grid or on nodata are ignored.
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from pipeline.raster import Grid
+from pipeline.geo.raster import Grid
 from pipeline.walkability.network import StreetNetwork
 
 

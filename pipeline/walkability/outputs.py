@@ -30,8 +30,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from pipeline.atomic import atomic_path
-from pipeline.raster import Grid, write_cog
+from pipeline.geo.atomic import atomic_path
+from pipeline.geo.raster import Grid, write_cog
 from pipeline.walkability.scores import classify_cells
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ def write_maps(folder: Path, name: str, title: str, segments: gpd.GeoDataFrame, 
     """Score map and class map (segments coloured by class over the scenario's shade) of one scenario."""
     from matplotlib.colors import LinearSegmentedColormap
 
-    from pipeline.maps import Overlay, write_raster_map
+    from pipeline.geo.maps import Overlay, write_raster_map
 
     # white (sun) to mid grey (shade), so class colours stay readable on shaded ground
     SHADE_CMAP = LinearSegmentedColormap.from_list("shade", ["#ffffff", "#8c8c8c"])

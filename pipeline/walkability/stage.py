@@ -40,9 +40,9 @@ import pandas as pd
 import shapely
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pipeline import meshcode
-from pipeline.atomic import atomic_path
-from pipeline.raster import Grid
+from pipeline.geo import meshcode
+from pipeline.geo.atomic import atomic_path
+from pipeline.geo.raster import Grid
 from pipeline.records import StageResult
 from pipeline.walkability.scores import DEFAULT_WEIGHTS
 
@@ -311,7 +311,7 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, settings: Walkability
                      peopleflow: list[dict] = ()) -> StageResult:
     """Raw walkability metrics of the segments of one tile (see the module docstring)."""
     from pipeline.peopleflow.stage import read_flow
-    from pipeline.raster import read_raster
+    from pipeline.geo.raster import read_raster
     from pipeline.walkability.accessibility import (accessibility, assign_destinations,
                                                     comfort_imp_factor, land_use_mix)
     from pipeline.walkability.components import intersection_density, shade_share, slope_percent

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.crs import plane_zone_epsg, zone_for_lonlat
+from pipeline.geo.crs import plane_zone_epsg, zone_for_lonlat
 
 
 @pytest.mark.parametrize("prefecture, lon, lat, epsg", [

@@ -24,7 +24,7 @@ from pipeline.export import ExportTilesStage, export_dataset, export_layer, expo
 from pipeline.export.tile_features import EllipsoidalProjector
 from pipeline.export.tile_properties import merge_extra_tables, property_rows
 from pipeline.export.tile_textures import TextureStore
-from pipeline.geoid import geoid_height
+from pipeline.geo.geoid import geoid_height
 from tiles import check_glb_metadata, check_tileset, count_features
 from tiles.geodesy import Y_UP_TO_Z_UP
 from tiles.gltf import read_accessor, read_glb

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.geoid import GeoidError, ellipsoidal_height, geoid_height, load_geoid
+from pipeline.geo.geoid import GeoidError, ellipsoidal_height, geoid_height, load_geoid
 
 # GSIGEO2011 geoid heights from GSI's online calculator (ジオイド高計算).
 OMIYA = (139.6237, 35.9063, 38.90)

@@ -7,7 +7,7 @@ import pytest
 
 from citygml import open_dataset
 from pipeline.ingest import ingest_file
-from pipeline.meshes import mesh_crs, read_meshes
+from pipeline.geo.meshes import mesh_crs, read_meshes
 
 
 @pytest.fixture(scope="module")

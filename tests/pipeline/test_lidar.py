@@ -13,7 +13,7 @@ from pipeline.lidar import (LidarCRSError, LidarHeaderError, file_bounds, iter_t
                             lidar_rasters_for_tile, open_checked, read_checked_header,
                             summarize_lidar_file, write_lidar_rasters)
 from pipeline.lidar.noise import statistical_outlier_mask
-from pipeline.raster import Grid, read_raster
+from pipeline.geo.raster import Grid, read_raster
 
 UTM10 = "EPSG:26910"  # NAD83 / UTM 10N, metres: autzen (Eugene, Oregon) lies in it
 FOOT = 0.3048

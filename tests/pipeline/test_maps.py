@@ -6,8 +6,8 @@ import pytest
 from matplotlib import image as mpimg
 from shapely.geometry import box
 
-from pipeline.maps import Overlay, _nice_length, render_raster_map, write_raster_map
-from pipeline.raster import Grid
+from pipeline.geo.maps import Overlay, _nice_length, render_raster_map, write_raster_map
+from pipeline.geo.raster import Grid
 
 
 def test_map_is_written_as_png_with_overlay(tmp_path):

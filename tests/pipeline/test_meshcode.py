@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline import meshcode
+from pipeline.geo import meshcode
 
 OMIYA = (35.9063, 139.6237)  # JR Omiya Station
 SHINTOSHIN = (35.8938, 139.6328)  # JR Saitama-Shintoshin Station

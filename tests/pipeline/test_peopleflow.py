@@ -7,11 +7,11 @@ import pytest
 import geopandas as gpd
 from shapely.geometry import LineString, box
 
-from pipeline import meshcode
+from pipeline.geo import meshcode
 from pipeline.peopleflow import (PeopleFlowError, align_hourly, align_mlit, allocate,
                                  allocation_weights, counters_to_hourly, read_counters,
                                  read_hourly_mesh, read_mlit_csv)
-from pipeline.sun import Scenario, Season, TimeSlot
+from pipeline.shade.sun import Scenario, Season, TimeSlot
 
 OMIYA_CELL = 53396489
 SUMMER = Season("summer_solstice", 6, 21)

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from pipeline.peopleflow.stage import (PeopleFlowSource, PeopleFlowStage, peopleflow_run,
                                        peopleflow_tasks, read_flow)
-from pipeline.sun import Scenario, Season, TimeSlot
+from pipeline.shade.sun import Scenario, Season, TimeSlot
 
 SUMMER = Season("summer_solstice", 6, 21)
 MIDDAY, MORNING = TimeSlot("midday", "11:00", "14:00"), TimeSlot("morning", "08:00", "11:00")

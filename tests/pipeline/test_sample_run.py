@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from pipeline.config import load_run_definition
-from pipeline.raster import read_raster
+from pipeline.geo.raster import read_raster
 from pipeline.runner import run
 
 pytestmark = pytest.mark.slow

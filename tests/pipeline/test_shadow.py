@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.raster import Grid
-from pipeline.shadow import (CANOPY_SHADE, SUNLIT, SURFACE_SHADE, CanopyTransmissivity,
+from pipeline.geo.raster import Grid
+from pipeline.shade.shadow import (CANOPY_SHADE, SUNLIT, SURFACE_SHADE, CanopyTransmissivity,
                              accumulate_shade_hours, building_shade_summary, inner_window,
                              light_fraction, ratti_shade_codes, search_geometry, shade_codes,
                              shadow_halo_m, tile_shade)
-from pipeline.sun import (DEFAULT_SEASONS, DEFAULT_TIME_SLOTS, Scenario, SunPositions,
+from pipeline.shade.sun import (DEFAULT_SEASONS, DEFAULT_TIME_SLOTS, Scenario, SunPositions,
                           daylight_sun_positions, grid_centre_lonlat)
 
 HALF = 5          # box half-width, cells (1 m)

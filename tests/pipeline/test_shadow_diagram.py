@@ -8,9 +8,9 @@ import pytest
 import shapely
 from shapely.geometry import LineString, box
 
-from pipeline.shadow_diagram import (equal_time_shadow_lines, prism_shadow, shadow_outlines,
+from pipeline.shade.diagram import (equal_time_shadow_lines, prism_shadow, shadow_outlines,
                                      solar_time_positions, winter_solstice)
-from pipeline.sun import meridian_convergence_deg, true_to_grid_azimuth
+from pipeline.shade.sun import meridian_convergence_deg, true_to_grid_azimuth
 
 CRS = "EPSG:6677"                       # zone IX; (-10 km, -30 km) is in central Tokyo
 X0, Y0 = -10_000.0, -30_000.0

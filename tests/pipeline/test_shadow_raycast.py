@@ -17,10 +17,10 @@ from scipy import ndimage
 
 from citygml import open_dataset
 from pipeline.ingest import ingest_file
-from pipeline.meshes import read_meshes
-from pipeline.raster import Grid
-from pipeline.shadow import SUNLIT, ShadeCaster
-from pipeline.surface_raster import rasterize_triangles_max
+from pipeline.geo.meshes import read_meshes
+from pipeline.geo.raster import Grid
+from pipeline.shade.shadow import SUNLIT, ShadeCaster
+from pipeline.surface.rasterize import rasterize_triangles_max
 
 PLANE_Z = 0.0
 

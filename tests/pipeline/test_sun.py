@@ -10,7 +10,7 @@ import pvlib
 import pytest
 from pyproj import Transformer
 
-from pipeline.sun import (DEFAULT_TIME_SLOTS, TimeSlot, daylight_sun_positions, default_scenarios,
+from pipeline.shade.sun import (DEFAULT_TIME_SLOTS, TimeSlot, daylight_sun_positions, default_scenarios,
                           meridian_convergence_deg, scenario_sun_positions, slot_sun_positions,
                           solar_position, true_solar_timestamps, true_to_grid_azimuth)
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from shapely.geometry import Polygon, box
 
-from pipeline.raster import Grid
-from pipeline.surface_raster import (merge_max, rasterize_plant_cover, rasterize_polygons_height,
+from pipeline.geo.raster import Grid
+from pipeline.surface.rasterize import (merge_max, rasterize_plant_cover, rasterize_polygons_height,
                                      rasterize_tree_crowns, rasterize_triangles_max)
 
 GRID = Grid(1000.0, 2010.0, 1.0, 10, 10, "EPSG:6677")   # x 1000..1010, y 2000..2010

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString
 
-from pipeline.raster import Grid
+from pipeline.geo.raster import Grid
 from pipeline.walkability.components import intersection_density, shade_share, slope_percent
 from pipeline.walkability.network import from_lines
 from pipeline.walkability.scores import classify, components, composite

@@ -22,9 +22,9 @@ pytest.importorskip("osmnx")
 from citygml import open_dataset  # noqa: E402
 from pipeline.ingest import ingest_file  # noqa: E402
 from pipeline.peopleflow.stage import PeopleFlowSource, PeopleFlowStage, peopleflow_run  # noqa: E402
-from pipeline.raster import write_cog  # noqa: E402
-from pipeline.sun import Scenario, Season, TimeSlot  # noqa: E402
-from pipeline.tiling import tile_grid  # noqa: E402
+from pipeline.geo.raster import write_cog  # noqa: E402
+from pipeline.shade.sun import Scenario, Season, TimeSlot  # noqa: E402
+from pipeline.geo.tiling import tile_grid  # noqa: E402
 from pipeline.walkability.network import from_osm_xml  # noqa: E402
 from pipeline.walkability.stage import (USAGE_CLASSES, WalkabilityStage, building_destinations,  # noqa: E402
                                         walkability_summary, walkability_summary_tasks,

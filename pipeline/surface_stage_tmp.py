@@ -31,10 +31,10 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import ndimage
 
-from pipeline.atomic import atomic_path
-from pipeline.meshes import read_meshes
-from pipeline.raster import Grid, read_raster, write_cog
-from pipeline.surface_raster import (merge_max, rasterize_plant_cover, rasterize_polygons_height,
+from pipeline.geo.atomic import atomic_path
+from pipeline.geo.meshes import read_meshes
+from pipeline.geo.raster import Grid, read_raster, write_cog
+from pipeline.surface.rasterize import (merge_max, rasterize_plant_cover, rasterize_polygons_height,
                                      rasterize_tree_crowns, rasterize_triangles_max)
 
 log = logging.getLogger(__name__)

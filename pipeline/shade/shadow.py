@@ -2,7 +2,7 @@
 
 The model
 ---------
-A cell of the DSM (metres, orthometric, on a north-up :class:`~pipeline.raster.Grid`) is
+A cell of the DSM (metres, orthometric, on a north-up :class:`~pipeline.geo.raster.Grid`) is
 in shade when something rises above the sun line drawn from its own surface height
 toward the sun: roofs count as well as the ground.
 
@@ -66,8 +66,8 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from pipeline.raster import Grid
-from pipeline.sun import (DEFAULT_STEP_MINUTES, DEFAULT_TIMEZONE, Scenario, SunPositions,
+from pipeline.geo.raster import Grid
+from pipeline.shade.sun import (DEFAULT_STEP_MINUTES, DEFAULT_TIMEZONE, Scenario, SunPositions,
                           daylight_sun_positions, grid_centre_lonlat, meridian_convergence_deg,
                           slot_sun_positions)
 
@@ -542,7 +542,7 @@ def building_shade_summary(shade_hours: np.ndarray, building_index: np.ndarray, 
         Shade hours (or any per-cell value) on the same grid as ``building_index``.
     building_index : numpy.ndarray of int
         Building index per cell, -1 where no building (see
-        :func:`pipeline.surface_raster.rasterize_polygons_height`).
+        :func:`pipeline.surface.rasterize.rasterize_polygons_height`).
     resolution : float
         Cell size, metres.
     ring_m : float

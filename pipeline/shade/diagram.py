@@ -26,8 +26,8 @@ from rasterio import features
 from shapely import affinity
 from shapely.geometry import LineString, Polygon
 
-from pipeline.raster import Grid
-from pipeline.sun import (DEFAULT_TIMEZONE, SunPositions, meridian_convergence_deg, solar_position,
+from pipeline.geo.raster import Grid
+from pipeline.shade.sun import (DEFAULT_TIMEZONE, SunPositions, meridian_convergence_deg, solar_position,
                           true_solar_timestamps, true_to_grid_azimuth)
 
 log = logging.getLogger(__name__)

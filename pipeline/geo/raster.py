@@ -14,7 +14,7 @@ import numpy as np
 import rasterio
 from affine import Affine
 
-from pipeline.atomic import atomic_path
+from pipeline.geo.atomic import atomic_path
 
 
 @dataclass(frozen=True)

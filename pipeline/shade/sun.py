@@ -21,7 +21,7 @@ import pandas as pd
 import pvlib
 from pyproj import CRS, Proj, Transformer
 
-from pipeline.raster import Grid
+from pipeline.geo.raster import Grid
 
 DEFAULT_TIMEZONE = "Asia/Tokyo"
 DEFAULT_STEP_MINUTES = 10.0

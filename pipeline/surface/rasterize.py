@@ -1,4 +1,4 @@
-"""Rasterise surfaces onto a :class:`~pipeline.raster.Grid`: triangles, prisms, tree crowns.
+"""Rasterise surfaces onto a :class:`~pipeline.geo.raster.Grid`: triangles, prisms, tree crowns.
 
 All functions sample at cell centres and keep the *highest* surface per cell, which is
 what a DSM needs (a roof over a courtyard wins over the courtyard; the ground under a
@@ -12,7 +12,7 @@ import numpy as np
 import shapely
 from rasterio import features
 
-from pipeline.raster import Grid
+from pipeline.geo.raster import Grid
 
 
 @numba.njit(cache=True, nogil=True)

@@ -7,8 +7,8 @@ of the mesh cell, aligned to the resolution, so neighbouring tiles share cell ed
 """
 from __future__ import annotations
 
-from pipeline import meshcode
-from pipeline.raster import Grid
+from pipeline.geo import meshcode
+from pipeline.geo.raster import Grid
 
 
 def tile_codes(area_meshes: list[str], source_meshes: list[str | None]) -> list[str]:
