@@ -1,5 +1,7 @@
 """The walkability stages on the sample Omiya district, with synthetic shade and terrain.
 
+The stage task functions run directly on records made here, as the runner would pass them.
+
 Shade: in the summer-midday scenario the west half of the district (west of the four
 tiles' corner) is fully shaded and the east half in full sun; in winter everything is in
 sun. Terrain rises 2 % to the east. People flow: the sample MLIT CSV (midday only).
@@ -20,15 +22,19 @@ pytest.importorskip("cityseer")
 pytest.importorskip("osmnx")
 
 from citygml import open_dataset  # noqa: E402
-from pipeline.ingest import ingest_file  # noqa: E402
-from pipeline.peopleflow.stage import PeopleFlowSource, PeopleFlowStage, peopleflow_run  # noqa: E402
+from pipeline.core.config import PeopleFlowSource  # noqa: E402
+from pipeline.core.manifest import Manifest  # noqa: E402
+from pipeline.core.task import PlanContext, Record, Result  # noqa: E402
 from pipeline.geo.raster import write_cog  # noqa: E402
-from pipeline.shade.sun import Scenario, Season, TimeSlot  # noqa: E402
+from pipeline.geo.scenarios import Scenario, Season, TimeSlot  # noqa: E402
 from pipeline.geo.tiling import tile_grid  # noqa: E402
+from pipeline.stages import load_run_definition  # noqa: E402
+from pipeline.stages.ingest import ingest_task  # noqa: E402
+from pipeline.stages.peopleflow import PeopleFlowSettings, peopleflow_task  # noqa: E402
+from pipeline.stages.walkability import (STAGE, SUMMARY, WalkabilitySettings,  # noqa: E402
+                                         walkability_summary, walkability_tile)
+from pipeline.walkability.inputs import USAGE_CLASSES, building_destinations  # noqa: E402
 from pipeline.walkability.network import from_osm_xml  # noqa: E402
-from pipeline.walkability.stage import (USAGE_CLASSES, WalkabilityStage, building_destinations,  # noqa: E402
-                                        walkability_summary, walkability_summary_tasks,
-                                        walkability_tasks, walkability_tile)
 
 CRS = "EPSG:6677"
 TILES = ["53396489", "53396499", "53396580", "53396590"]
@@ -36,6 +42,12 @@ SUMMER, WINTER = Season("summer_solstice", 6, 21), Season("winter_solstice", 12,
 MIDDAY, MORNING = TimeSlot("midday", "11:00", "14:00"), TimeSlot("morning", "08:00", "11:00")
 SCENARIOS = [Scenario(SUMMER, MIDDAY), Scenario(SUMMER, MORNING), Scenario(WINTER, MIDDAY)]
 CLASSES = {"walkable_used", "walkable_underused", "used_uncomfortable", "neither", "flow_unknown"}
+
+
+def record(result: Result, stage: str, tile: str) -> Record:
+    made = Record.from_result(result, stage=stage, tile=tile, seconds=0.0)
+    made.key = f"{stage}-{tile}"
+    return made
 
 
 def _corner_x() -> float:
@@ -54,8 +66,7 @@ def run(sample, tmp_path_factory):
     out = tmp_path_factory.mktemp("walk")
     ingest = []
     for source in open_dataset(sample, types=["bldg", "tran"], meshes=TILES):
-        record = ingest_file(source, out / "ingest", CRS).to_record()
-        ingest.append({**record, "status": "done", "stage": "ingest"})
+        ingest.append(record(ingest_task(source, str(out / "ingest"), CRS), "ingest", source.file_name))
     corner = _corner_x()
     shadow, surface = [], []
     for tile in TILES:
@@ -66,28 +77,26 @@ def run(sample, tmp_path_factory):
                      "winter_solstice_midday": np.zeros(grid.shape, np.float32)}
         paths = {name: write_cog(out / "shadow" / tile / f"{name}_shade_fraction.tif", data, grid,
                                  nodata=np.nan) for name, data in fractions.items()}
-        shadow.append({"stage": "shadow", "tile": tile, "status": "done",
-                       "outputs": {"shade_fraction": paths, "shade_hours": {}, "sun_hours": {}}})
+        shadow.append(record(Result(outputs={"shade_fraction": paths, "shade_hours": {}, "sun_hours": {}}),
+                             "shadow", tile))
         outer = grid.buffered(200.0)
         ox, _ = outer.cell_centres()
         terrain = np.broadcast_to(10.0 + 0.02 * (ox - corner), outer.shape).astype(np.float32)
-        surface.append({"stage": "surface", "tile": tile, "status": "done",
-                        "outputs": {"terrain": write_cog(out / "surface" / f"{tile}_terrain.tif", terrain,
-                                                         outer, nodata=np.nan)}})
-    flow = peopleflow_run(str(out / "peopleflow"), [PeopleFlowSource(
+        surface.append(record(Result(outputs={"terrain": write_cog(
+            out / "surface" / f"{tile}_terrain.tif", terrain, outer, nodata=np.nan)}), "surface", tile))
+    flow = record(peopleflow_task(str(out / "peopleflow"), [PeopleFlowSource(
         kind="mlit", path=sample / "peopleflow" / "mlit_peopleflow_omiya.csv")], SCENARIOS,
-        settings=PeopleFlowStage()).to_record()
-    flow.update(stage="peopleflow", tile="all", status="done")
-    settings = WalkabilityStage(streets=[sample / "streets.osm"], districts=sample / "districts.geojson")
+        settings=PeopleFlowSettings(), timezone="Asia/Tokyo"), "peopleflow", "all")
+    settings = WalkabilitySettings(streets=[sample / "streets.osm"], districts=sample / "districts.geojson")
     tiles = []
     for tile in TILES:
-        record = walkability_tile(tile, CRS, str(out / "walkability" / "tiles"), settings=settings,
-                                  scenarios=SCENARIOS, shadow=shadow, ingest=ingest, peopleflow=[flow],
-                                  surface=[r for r in surface if r["tile"] == tile]).to_record()
-        tiles.append({**record, "stage": "walkability", "tile": tile, "status": "done"})
+        tiles.append(record(walkability_tile(
+            tile, CRS, str(out / "walkability" / "tiles"), settings=settings, scenarios=SCENARIOS,
+            shadow=shadow, ingest=ingest, peopleflow=[flow],
+            surface=[r for r in surface if r.tile == tile]), "walkability", tile))
     summary = walkability_summary(str(out / "walkability"), CRS, settings=settings, scenarios=SCENARIOS,
                                   walkability=tiles, peopleflow=[flow], shadow=shadow,
-                                  ingest=[r for r in ingest if r["feature_type"] == "bldg"]).to_record()
+                                  ingest=[r for r in ingest if r.feature_type == "bldg"])
     return SimpleNamespace(out=out, ingest=ingest, flow=flow, tiles=tiles, summary=summary,
                            settings=settings, corner=corner)
 
@@ -101,7 +110,7 @@ def _paths(outputs):
 
 
 def _segments(run, name):
-    return gpd.read_parquet(run.summary["outputs"]["segments"][name])
+    return gpd.read_parquet(run.summary.outputs["segments"][name])
 
 
 def test_walk_filter_drops_motorway_and_building_ways(sample):
@@ -129,14 +138,14 @@ def test_usage_codes_map_to_classes_weighted_by_floor_area():
 
 
 def test_coverage_marks_morning_not_covered_by_mlit(run):
-    coverage = pd.read_parquet(run.flow["outputs"]["coverage"])
+    coverage = pd.read_parquet(run.flow.outputs["coverage"])
     morning = coverage[coverage["scenario"] == "summer_solstice_morning"]
     assert len(morning) == 2 and not morning["covered"].any()
     assert morning["how"].str.contains("MLIT has no values for 08:00-11:00").all()
     assert (morning["cells_with_values"] == 0).all()
     midday = coverage[coverage["scenario"] == "summer_solstice_midday"]
     assert midday["covered"].all() and (midday["cells_with_values"] == 4).all()
-    flow = pd.read_parquet(run.flow["outputs"]["flow_by_mesh"])
+    flow = pd.read_parquet(run.flow.outputs["flow_by_mesh"])
     assert flow[flow["scenario"] == "summer_solstice_morning"]["population"].isna().all()
     weekday = flow[(flow["scenario"] == "summer_solstice_midday") & (flow["day_type"] == "weekday")]
     # June weekday midday of the busiest (east) tile: 8600 x 0.95
@@ -144,12 +153,12 @@ def test_coverage_marks_morning_not_covered_by_mlit(run):
 
 
 def test_every_named_output_exists_and_no_layer_is_empty(run):
-    outputs = run.summary["outputs"]
+    outputs = run.summary.outputs
     for kind in ("segments", "score_raster", "score_map", "class_map"):
         assert set(outputs[kind]) == {s.name for s in SCENARIOS}, kind
     for key in ("summary_by_mesh", "summary_by_district", "buildings_nearest_street", "report"):
         assert key in outputs
-    paths = list(_paths(outputs)) + [p for t in run.tiles for p in _paths(t["outputs"])]
+    paths = list(_paths(outputs)) + [p for t in run.tiles for p in _paths(t.outputs)]
     for path in paths:
         assert path.is_file() and path.stat().st_size > 0, path
         if path.suffix == ".parquet":
@@ -162,7 +171,7 @@ def test_every_named_output_exists_and_no_layer_is_empty(run):
                 assert np.isfinite(src.read(1)).sum() > 1000, path
         elif path.suffix == ".png":
             assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert sum(t["counts"]["segments"] for t in run.tiles) == 308  # every segment in one tile
+    assert sum(t.counts["segments"] for t in run.tiles) == 308  # every segment in one tile
 
 
 def test_scores_classes_and_components(run):
@@ -209,7 +218,7 @@ def test_summer_comfort_access_follows_the_shade(run):
 
 
 def test_summaries_per_mesh_and_district(run):
-    outputs = run.summary["outputs"]
+    outputs = run.summary.outputs
     mesh = pd.read_parquet(outputs["summary_by_mesh"]["parquet"])
     assert sorted(mesh["meshcode"].unique().tolist()) == [int(t) for t in TILES]
     assert len(mesh) == 4 * len(SCENARIOS) and mesh["score"].between(0, 100).all()
@@ -222,9 +231,9 @@ def test_summaries_per_mesh_and_district(run):
 
 
 def test_buildings_nearest_street(run):
-    table = pd.read_parquet(run.summary["outputs"]["buildings_nearest_street"])
-    buildings = pd.concat([pd.read_parquet(r["outputs"]["table"], columns=["gml_id"])
-                           for r in run.ingest if r["feature_type"] == "bldg"])
+    table = pd.read_parquet(run.summary.outputs["buildings_nearest_street"])
+    buildings = pd.concat([pd.read_parquet(r.outputs["table"], columns=["gml_id"])
+                           for r in run.ingest if r.feature_type == "bldg"])
     assert set(table["gml_id"]) == set(buildings["gml_id"])
     assert table["distance_m"].max() < 40  # every building fronts a street in the grid
     for scenario in SCENARIOS:
@@ -232,7 +241,7 @@ def test_buildings_nearest_street(run):
 
 
 def test_report_compares_the_scenarios(run):
-    text = Path(run.summary["outputs"]["report"]).read_text(encoding="utf-8")
+    text = Path(run.summary.outputs["report"]).read_text(encoding="utf-8")
     for scenario in SCENARIOS:
         assert scenario.name in text
     assert text.count("data:image/png;base64,") >= 2 + 2 * len(SCENARIOS)
@@ -240,24 +249,25 @@ def test_report_compares_the_scenarios(run):
     assert not re.search(r"(src|href)=['\"]https?:", text)  # self-contained
 
 
-def test_planners_wire_tiles_to_their_neighbours(run, tmp_path):
-    from pipeline.manifest import Manifest
-    from pipeline.shadow_stage import ShadowStage
-
-    records = {f"ingest-{i}": r for i, r in enumerate(run.ingest)}
-    records.update({f"shadow-{t}": {"stage": "shadow", "tile": t, "status": "done", "outputs": {}}
-                    for t in TILES + ["53396478"]})
-    records["peopleflow-all"] = run.flow
-    definition = SimpleNamespace(stages=SimpleNamespace(walkability=run.settings, shadow=ShadowStage()))
-    plan = SimpleNamespace(tiles=TILES, crs=CRS)
-    manifest = Manifest.open(tmp_path)
-    tasks = walkability_tasks(definition, plan, manifest, records, tmp_path)
+def test_planners_wire_tiles_to_their_neighbours(run, tmp_path, project_root):
+    records = {r.key: r for r in run.ingest}
+    for t in TILES + ["53396478"]:
+        made = record(Result(), "shadow", t)
+        records[made.key] = made
+    records[run.flow.key] = run.flow
+    definition = load_run_definition(project_root / "dags/sample.yaml", {
+        "stages.walkability.streets": [str(p) for p in run.settings.streets]})
+    ctx = PlanContext(definition=definition, crs=CRS, tiles=TILES, sources=[],
+                      manifest=Manifest.open(tmp_path), output=tmp_path)
+    tasks = STAGE.plan(ctx, records)
     assert [t.tile for t in tasks] == TILES
     first = tasks[0]  # 53396489: its neighbours include 53396478 (south-west), not 53396590
     assert "shadow-53396478" in first.upstream["shadow"] and "shadow-53396590" in first.upstream["shadow"]
     assert first.upstream["peopleflow"] == ["peopleflow-all"]
-    assert len(first.upstream["ingest"]) == 8 and first.kwargs["settings"] is run.settings
+    assert len(first.upstream["ingest"]) == 8
+    assert first.kwargs["settings"] is definition.stages.walkability
     assert len(tasks[3].upstream["shadow"]) == 4  # 53396590: the four sample tiles only
-    records.update({f"walkability-{t['tile']}": t for t in run.tiles})
-    [summary] = walkability_summary_tasks(definition, plan, manifest, records, tmp_path)
+    records.update({t.key: t for t in run.tiles})
+    [summary] = SUMMARY.plan(ctx, records)
     assert len(summary.upstream["walkability"]) == 4 and summary.tile == "all"
+    assert summary.upstream["walkability"] == sorted(summary.upstream["walkability"])

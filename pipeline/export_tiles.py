@@ -11,38 +11,39 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
-from citygml import Dataset
+from pipeline.export import LAYERS
 
-from .tiles_stage import LAYERS, ExportResult, export_layer
+if TYPE_CHECKING:
+    from pipeline.export.layer import ExportResult
 
 log = logging.getLogger(__name__)
 
 
-def _ingest_all(sources: list, folder: Path, crs: str, client: Any) -> list[dict]:
+def _ingest_all(sources: list, folder: Path, crs: str, client: Any) -> list:
     """Ingest records of every source; a file that fails is logged and skipped."""
-    from pipeline.ingest import ingest_file
-    from pipeline.runner import execute_task
+    from pipeline.core.runner import execute_task
+    from pipeline.stages.ingest import ingest_task
 
-    arguments = [("ingest", s.file_name, ingest_file, (s, str(folder), crs), {}) for s in sources]
+    arguments = [("ingest", s.file_name, ingest_task, (s, str(folder), crs), {}) for s in sources]
     if client is not None:
         futures = [client.submit(execute_task, *a, pure=False) for a in arguments]
         records = client.gather(futures)
     else:
         records = [execute_task(*a) for a in arguments]
     for source, record in zip(sources, records):
-        if record["status"] != "done":
-            log.error("ingest of %s failed: %s", source.name, record.get("error"))
+        if not record.done:
+            log.error("ingest of %s failed: %s", source.name, record.error)
     return records
 
 
 def export_dataset(path: str | Path, out_dir: str | Path, *, layers: Sequence[str] = LAYERS,
                    crs: str = "auto", geoid_model: str = "gsigeo2011", textures: bool = True,
                    max_features_per_tile: int = 500, extra_tables: Sequence[str | Path] = (),
-                   client: Any = None) -> list[ExportResult]:
+                   client: Any = None) -> list["ExportResult"]:
     """Export the layers of a PLATEAU dataset as 3D Tiles, one tileset per layer.
 
     Parameters
@@ -66,7 +67,9 @@ def export_dataset(path: str | Path, out_dir: str | Path, *, layers: Sequence[st
     list of ExportResult
         One per layer found in the data.
     """
-    from pipeline.plan import detect_crs
+    from citygml import Dataset
+    from pipeline.core.plan import detect_crs
+    from pipeline.export.layer import export_layer
 
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -81,21 +84,24 @@ def export_dataset(path: str | Path, out_dir: str | Path, *, layers: Sequence[st
     results = []
     with tempfile.TemporaryDirectory(prefix=".ingest-", dir=out_dir) as scratch:
         records = _ingest_all(sources, Path(scratch), crs, client)
-        by_layer: dict[str, list[dict]] = defaultdict(list)
+        by_layer: dict[str, list] = defaultdict(list)
         for record in records:
-            if record["status"] == "done":
-                by_layer[record["feature_type"]].append(record)
+            if record.done and record.outputs.get("meshes"):
+                by_layer[record.feature_type].append(record)
         for layer in layers:
             if not by_layer.get(layer):
                 continue
-            result = export_layer(layer, by_layer[layer], out_dir, dataset_path=dataset.path, crs=crs,
-                                  geoid_model=geoid_model, textures=textures, extra_tables=extra_tables,
+            done = by_layer[layer]
+            result = export_layer(layer, [r.outputs["table"] for r in done],
+                                  [r.outputs["meshes"] for r in done], out_dir,
+                                  dataset_path=dataset.path, crs=crs, geoid_model=geoid_model,
+                                  textures=textures, extra_tables=extra_tables,
                                   max_features_per_tile=max_features_per_tile, client=client)
-            result.problems = [p for r in by_layer[layer] for p in r.get("problems", [])] + result.problems
+            result.problems = [p for r in done for p in r.problems] + result.problems
             results.append(result)
-    failed = [r for r in records if r["status"] != "done"]
+    failed = [r for r in records if not r.done]
     if failed:
-        results_problems = [f"ingest failed: {r['tile']}: {r.get('error')}" for r in failed]
+        results_problems = [f"ingest failed: {r.tile}: {r.error}" for r in failed]
         for result in results:
             result.problems += results_problems
     log.info("exported %d layer(s) of %s in %.1f s", len(results), path, time.perf_counter() - started)

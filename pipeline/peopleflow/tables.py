@@ -1,9 +1,8 @@
-"""The ``peopleflow`` stage: every people-flow source aligned to the run's scenarios.
+"""People-flow sources aligned to the run's scenarios, written as tables.
 
-One task for the whole run (the tables are small: a city is a few thousand 1 km cells).
-It reads each source named in ``inputs.peopleflow``, aligns it to every scenario (season
-x time slot, from ``stages.shadow``) and day type with the rules of
-:mod:`pipeline.peopleflow.alignment`, and writes to ``<output>/peopleflow/``:
+:func:`write_aligned_flow` reads each source, aligns it to every scenario (season x time
+slot) and day type with the rules of :mod:`pipeline.peopleflow.alignment`, and writes to
+its folder:
 
 ``flow_by_mesh.parquet``
     ``meshcode`` (int64), ``level`` (JIS X 0410 level of the code), ``scenario``,
@@ -23,17 +22,14 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.geo import meshcode
 from pipeline.geo.atomic import atomic_path
 from pipeline.peopleflow.alignment import AlignedFlow, align_hourly, align_mlit
 from pipeline.peopleflow.readers import (counters_to_hourly, read_counters, read_hourly_mesh,
                                          read_mlit_csv)
-from pipeline.records import StageResult
 
 log = logging.getLogger(__name__)
 
@@ -44,41 +40,7 @@ COVERAGE_COLUMNS = ["source", "kind", "path", "scenario", "day_type", "covered",
                     "cells_with_values"]
 
 
-class PeopleFlowSource(BaseModel):
-    """One entry of ``inputs.peopleflow``: a people-flow file and how to read it."""
-
-    model_config = ConfigDict(extra="forbid")
-    kind: Literal["mlit", "hourly", "counters"] = Field(
-        description="mlit: MLIT 全国の人流オープンデータ 1 km mesh CSV; hourly: a table of "
-                    "population per mesh cell and hour; counters: pedestrian counter records")
-    path: Path = Field(description="CSV (UTF-8) or Parquet file")
-    name: str | None = Field(None, description="name in the outputs (default: the file stem)")
-    columns: dict[str, str] = Field(
-        default_factory=dict,
-        description="hourly/counters: canonical column -> column in the file, e.g. "
-                    "{meshcode: mesh_id, hour: hh}")
-    timezone: str | None = Field(None, description="counters: zone of naive timestamps "
-                                 "(default: the run's timezone)")
-    assume_all_seasons: bool = Field(False, description="hourly/counters without dates: use the "
-                                     "values for every season (reported as such)")
-
-    @property
-    def label(self) -> str:
-        return self.name or self.path.stem
-
-
-class PeopleFlowStage(BaseModel):
-    """``stages.peopleflow``: how the sources are aligned to scenarios."""
-
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool = True
-    day_types: list[Literal["weekday", "holiday", "all"]] = Field(
-        ["weekday", "holiday"], description="day types to align (MLIT dayflag 1 / 0 / 2)")
-    month_tolerance: int = Field(1, ge=0, le=6, description="how many months a source month may "
-                                 "be from the season's month")
-
-
-def _coverage(aligned: AlignedFlow, source: PeopleFlowSource, key: str, value: str) -> pd.DataFrame:
+def _coverage(aligned: AlignedFlow, source, key: str, value: str) -> pd.DataFrame:
     values = aligned.values
     known = (values.assign(_ok=values[value].notna())
              .groupby(["scenario", "day_type"])
@@ -90,9 +52,14 @@ def _coverage(aligned: AlignedFlow, source: PeopleFlowSource, key: str, value: s
     return report[COVERAGE_COLUMNS]
 
 
-def align_source(source: PeopleFlowSource, scenarios, *, day_types, month_tolerance: int,
+def align_source(source, scenarios, *, day_types, month_tolerance: int,
                  timezone: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """One source aligned to ``scenarios``: (mesh rows, counter rows, coverage rows)."""
+    """One source aligned to ``scenarios``: (mesh rows, counter rows, coverage rows).
+
+    ``source`` describes a file: ``kind`` (``mlit``, ``hourly``, ``counters``), ``path``,
+    ``columns``, ``timezone``, ``assume_all_seasons`` and ``label`` (an
+    ``inputs.peopleflow`` entry of the run definition).
+    """
     common = dict(day_types=day_types, month_tolerance=month_tolerance, source=source.label)
     meshes = pd.DataFrame(columns=FLOW_COLUMNS)
     counters = pd.DataFrame(columns=COUNTER_COLUMNS)
@@ -125,9 +92,13 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> str:
     return str(path)
 
 
-def peopleflow_run(out_dir: str, sources: list[PeopleFlowSource], scenarios: list, *,
-                   settings: PeopleFlowStage, timezone: str = "Asia/Tokyo") -> StageResult:
-    """Align every source to every scenario and day type and write the tables (see module doc)."""
+def write_aligned_flow(out_dir: str | Path, sources: list, scenarios: list, *, day_types,
+                       month_tolerance: int, timezone: str = "Asia/Tokyo") -> tuple[dict, dict]:
+    """Align every source to every scenario and day type and write the tables (see module doc).
+
+    Returns ``(outputs, counts)``: the written paths by name, and the number of sources,
+    mesh cells and covered / not covered scenario x day type pairs.
+    """
     start = time.perf_counter()
     if not sources:
         raise ValueError("peopleflow: no sources in inputs.peopleflow")
@@ -136,8 +107,8 @@ def peopleflow_run(out_dir: str, sources: list[PeopleFlowSource], scenarios: lis
         raise ValueError(f"peopleflow: source names must be unique, got {labels}; set 'name'")
     meshes, counters, coverage = [], [], []
     for source in sources:
-        m, c, cov = align_source(source, scenarios, day_types=settings.day_types,
-                                 month_tolerance=settings.month_tolerance, timezone=timezone)
+        m, c, cov = align_source(source, scenarios, day_types=day_types,
+                                 month_tolerance=month_tolerance, timezone=timezone)
         meshes.append(m)
         counters.append(c)
         coverage.append(cov)
@@ -161,45 +132,19 @@ def peopleflow_run(out_dir: str, sources: list[PeopleFlowSource], scenarios: lis
               "covered": int(report["covered"].sum()), "not_covered": int((~report["covered"]).sum())}
     log.info("peopleflow: wrote %s (%d rows), coverage %d/%d in %.2f s", outputs["flow_by_mesh"],
              len(flow), counts["covered"], len(report), time.perf_counter() - start)
-    return StageResult(outputs, counts)
+    return outputs, counts
 
 
-def read_flow(record: dict, day_type: str) -> pd.DataFrame:
-    """Mesh populations of a finished ``peopleflow`` record for one day type.
+def read_flow(path: str | Path, day_type: str) -> pd.DataFrame:
+    """Mesh populations of a ``flow_by_mesh.parquet`` table for one day type.
 
     Returns one row per (meshcode, level) and one column per scenario. Where several
     sources give a value for the same cell and scenario, the first source in the run's
     order wins (its values are taken as they are; sources are never averaged).
     """
-    flow = pd.read_parquet(record["outputs"]["flow_by_mesh"])
+    flow = pd.read_parquet(path)
     flow = flow[(flow["day_type"] == day_type) & flow["population"].notna()]
     order = {name: i for i, name in enumerate(dict.fromkeys(flow["source"]))}
     flow = flow.assign(_rank=flow["source"].map(order)).sort_values("_rank")
     first = flow.drop_duplicates(["meshcode", "level", "scenario"], keep="first")
     return first.pivot(index=["meshcode", "level"], columns="scenario", values="population")
-
-
-# -- planning --------------------------------------------------------------------------
-def peopleflow_tasks(definition, plan, manifest, output: Path) -> list:
-    """The single ``peopleflow`` task of a run (none without sources).
-
-    ``definition`` is the run definition (``inputs.peopleflow``, ``stages.peopleflow``,
-    ``stages.shadow`` for the scenarios, ``timezone``).
-    """
-    from pipeline.plan import hash_file
-    from pipeline.runner import Task
-
-    sources = list(definition.inputs.peopleflow)
-    settings = definition.stages.peopleflow
-    if not settings.enabled or not sources:
-        return []
-    scenarios = definition.stages.shadow.scenarios()
-    return [Task(stage="peopleflow", tile="all", func=peopleflow_run,
-                 args=(str(Path(output) / "peopleflow"), sources, scenarios),
-                 kwargs={"settings": settings, "timezone": definition.timezone},
-                 params={"settings": settings.model_dump(mode="json"),
-                         "sources": [s.model_dump(mode="json") for s in sources],
-                         "scenarios": [s.name for s in scenarios],
-                         "seasons": definition.stages.shadow.seasons,
-                         "slots": definition.stages.shadow.slots, "tz": definition.timezone},
-                 input_hashes=[hash_file(manifest, s.path) for s in sources])]

@@ -7,22 +7,14 @@ import shutil
 import geopandas as gpd
 import pytest
 
-from pipeline.config import load_run_definition
-from pipeline.runner import run
+from pipeline.core.runner import run
+from pipeline.stages import STAGES, load_run_definition
 
 pytestmark = pytest.mark.slow
 
-INGEST_ONLY = {stage + ".enabled": False for stage in (
-    "stages.lidar", "stages.surface", "stages.shadow", "stages.shadow_diagram",
-    "stages.peopleflow", "stages.walkability", "stages.export_tiles")}
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    from distributed import Client, LocalCluster
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as local, Client(local) as client:
-        yield client
+#: Every stage section but ingest switched off (derived from the registry).
+INGEST_ONLY = {f"stages.{section}.enabled": False
+               for section in dict.fromkeys(s.section for s in STAGES) if section != "ingest"}
 
 
 def test_sample_dag_runs_then_resumes(project_root, tmp_path, cluster):

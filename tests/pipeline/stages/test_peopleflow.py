@@ -8,9 +8,17 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from pipeline.peopleflow.stage import (PeopleFlowSource, PeopleFlowStage, peopleflow_run,
-                                       peopleflow_tasks, read_flow)
-from pipeline.shade.sun import Scenario, Season, TimeSlot
+from pipeline.core.config import PeopleFlowSource
+from pipeline.core.manifest import Manifest
+from pipeline.core.task import PlanContext
+from pipeline.geo.scenarios import Scenario, Season, TimeSlot
+from pipeline.peopleflow.tables import read_flow
+from pipeline.stages import load_run_definition
+from pipeline.stages.peopleflow import STAGE, PeopleFlowSettings, peopleflow_task
+
+
+def peopleflow_run(out_dir, sources, scenarios, settings):
+    return peopleflow_task(out_dir, sources, scenarios, settings=settings, timezone="Asia/Tokyo")
 
 SUMMER = Season("summer_solstice", 6, 21)
 MIDDAY, MORNING = TimeSlot("midday", "11:00", "14:00"), TimeSlot("morning", "08:00", "11:00")
@@ -36,7 +44,7 @@ def sources(tmp_path, project_root):
 
 
 def test_sources_aligned_with_coverage(sources, tmp_path):
-    result = peopleflow_run(str(tmp_path / "out"), sources, SCENARIOS, settings=PeopleFlowStage())
+    result = peopleflow_run(str(tmp_path / "out"), sources, SCENARIOS, PeopleFlowSettings())
     flow = pd.read_parquet(result.outputs["flow_by_mesh"])
     assert list(flow.columns) == ["meshcode", "level", "scenario", "day_type", "population", "source"]
     phone = flow[(flow.source == "phone") & (flow.day_type == "weekday")].set_index("scenario")
@@ -60,30 +68,32 @@ def test_sources_aligned_with_coverage(sources, tmp_path):
 
 
 def test_read_flow_takes_the_first_source_per_cell_and_scenario(sources, tmp_path):
-    result = peopleflow_run(str(tmp_path / "out"), sources[:2], SCENARIOS, settings=PeopleFlowStage())
-    wide = read_flow(result.to_record(), "weekday")
+    result = peopleflow_run(str(tmp_path / "out"), sources[:2], SCENARIOS, PeopleFlowSettings())
+    wide = read_flow(result.outputs["flow_by_mesh"], "weekday")
     # midday: MLIT (first) wins; morning: MLIT has nothing, the hourly table is used
     assert wide.loc[(CELL, 3), "summer_solstice_midday"] == pytest.approx(5200 * 0.95)
     assert wide.loc[(CELL, 3), "summer_solstice_morning"] == pytest.approx(900.0)
 
 
-def test_bad_definitions_are_refused(sources, tmp_path):
+def test_bad_definitions_are_refused(sources, tmp_path, project_root):
     with pytest.raises(ValidationError, match="extra"):
         PeopleFlowSource(kind="mlit", path="x.csv", colums={})
     with pytest.raises(ValidationError):
         PeopleFlowSource(kind="gps", path="x.csv")
+    twice = [str(sources[0].path)] * 2
     with pytest.raises(ValueError, match="unique"):
-        peopleflow_run(str(tmp_path), [sources[0], sources[0]], SCENARIOS, settings=PeopleFlowStage())
+        load_run_definition(project_root / "dags/sample.yaml", {
+            "inputs.peopleflow": [{"kind": "mlit", "path": p} for p in twice]})
 
 
-def test_planner_makes_one_task_with_input_hashes(sources, tmp_path):
-    from pipeline.manifest import Manifest
-    from pipeline.shadow_stage import ShadowStage
-
-    definition = SimpleNamespace(inputs=SimpleNamespace(peopleflow=sources), timezone="Asia/Tokyo",
-                                 stages=SimpleNamespace(peopleflow=PeopleFlowStage(), shadow=ShadowStage()))
-    [task] = peopleflow_tasks(definition, None, Manifest.open(tmp_path), tmp_path)
+def test_planner_makes_one_task_with_input_hashes(sources, tmp_path, project_root):
+    definition = load_run_definition(project_root / "dags/sample.yaml", {
+        "inputs.peopleflow": [s.model_dump(mode="json") for s in sources]})
+    ctx = PlanContext(definition=definition, crs="EPSG:6677", tiles=[], sources=[],
+                      manifest=Manifest.open(tmp_path), output=tmp_path)
+    [task] = STAGE.plan(ctx, {})
     assert task.stage == "peopleflow" and len(task.input_hashes) == 3
     assert len(task.args[2]) == 12  # the default 4 seasons x 3 slots
+    assert STAGE.is_wanted(definition)
     definition.inputs.peopleflow = []
-    assert peopleflow_tasks(definition, None, Manifest.open(tmp_path), tmp_path) == []
+    assert not STAGE.is_wanted(definition)

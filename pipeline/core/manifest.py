@@ -6,7 +6,6 @@ as done, with every output still on disk, is skipped by the next run.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 import platform
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.core.task import Record
 from pipeline.geo.atomic import write_text_atomic
 
 MANIFEST_NAME = "manifest.json"
@@ -31,25 +31,6 @@ def package_versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             continue
     return versions
-
-
-def sha256_stream(stream, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    while True:
-        block = stream.read(chunk)
-        if not block:
-            return digest.hexdigest()
-        digest.update(block)
-
-
-def task_key(stage: str, tile: str, params: dict, input_hashes: list[str],
-             upstream: list[str]) -> str:
-    """A stable identity for a task: equal keys mean equal work."""
-    blob = json.dumps({"stage": stage, "tile": tile, "params": params,
-                       "inputs": sorted(input_hashes), "upstream": sorted(upstream),
-                       "machi": package_versions().get("machi", "dev")},
-                      sort_keys=True, default=str)
-    return f"{stage}-{tile}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
 
 
 @dataclass
@@ -85,18 +66,20 @@ class Manifest:
         return digest
 
     # -- tasks ---------------------------------------------------------------------
-    def finished(self, key: str) -> dict | None:
+    def finished(self, key: str) -> Record | None:
         """The record of a finished task whose outputs all still exist, else None."""
-        record = self.data["tasks"].get(key)
-        if not record or record.get("status") != "done":
+        data = self.data["tasks"].get(key)
+        if not data or data.get("status") != "done":
             return None
-        outputs = [p for p in output_paths(record.get("outputs", {})) if p]
+        record = Record.from_json(data)
+        record.key = key
+        outputs = [p for p in output_paths(record.outputs) if p]
         if all(Path(p).exists() for p in outputs):
             return record
         return None
 
-    def record(self, key: str, record: dict) -> None:
-        self.data["tasks"][key] = record
+    def record(self, record: Record) -> None:
+        self.data["tasks"][record.key] = record.to_json()
         if time.monotonic() - self._last_write > 2.0:
             self.save()
 
