@@ -30,42 +30,13 @@ from pipeline.geo.geoid import geoid_height
 from tiles import check_glb_metadata, check_tileset, count_features
 from tiles.geodesy import Y_UP_TO_Z_UP
 from tiles.gltf import read_accessor, read_glb
-from tiles.validate import content_paths, iter_tiles
+from tiles.validate import content_paths, iter_tiles, property_tables
 
 YOKOSUKA_BLDG = "yokosuka/udx/bldg/52397519_bldg_6697_op.gml"
 ECEF_TO_LONLATH = Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
 
 
 # -- reading tiles back -------------------------------------------------------------
-def property_tables(path: Path) -> list[dict[str, list]]:
-    """Decode every property table of a GLB: property id -> list of values."""
-    gltf, binary = read_glb(path.read_bytes())
-    metadata = gltf["extensions"]["EXT_structural_metadata"]
-    views = gltf["bufferViews"]
-
-    def view_bytes(index: int) -> bytes:
-        view = views[index]
-        return binary[view.get("byteOffset", 0): view.get("byteOffset", 0) + view["byteLength"]]
-
-    tables = []
-    for table in metadata["propertyTables"]:
-        schema = metadata["schema"]["classes"][table["class"]]["properties"]
-        decoded: dict[str, list] = {}
-        for pid, prop in table["properties"].items():
-            kind = schema[pid]
-            if kind["type"] == "STRING":
-                dtype = np.uint32 if prop.get("stringOffsetType", "UINT32") == "UINT32" else np.uint64
-                offsets = np.frombuffer(view_bytes(prop["stringOffsets"]), dtype=dtype)[: table["count"] + 1]
-                raw = view_bytes(prop["values"])
-                decoded[pid] = [raw[a:b].decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:])]
-            elif kind["type"] == "SCALAR":
-                dtype = {"INT32": np.int32, "INT64": np.int64, "FLOAT64": np.float64, "UINT8": np.uint8}[
-                    kind["componentType"]]
-                decoded[pid] = np.frombuffer(view_bytes(prop["values"]), dtype=dtype)[: table["count"]].tolist()
-        tables.append(decoded)
-    return tables
-
-
 def feature_vertices_lonlath(tileset_path: Path, leaves_only: bool = True) -> dict[str, np.ndarray]:
     """feature_id -> (N, 3) lon, lat, ellipsoidal h of its vertices, as a client places them."""
     tileset = json.loads(tileset_path.read_text())
