@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from pipeline import __version__
+
 LIDAR_SUFFIXES = {".las", ".laz"}
 
 #: Commands defined in their own modules, imported only when named: name -> (module:attr, help).
@@ -85,7 +87,7 @@ def _load(definition: Path, overrides: dict | None = None):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="machi")
+@click.version_option(__version__, prog_name="machi")
 def main() -> None:
     """Machi: shade, people flow and walkability for Japanese cities."""
 
