@@ -299,8 +299,9 @@ class MonthlyNormals:
     source : str
         Source, station and period, for the report.
     metadata : dict
-        Every ``# key: value`` of the file's header (source, station, period, the status
-        of each column's figures).
+        Every ``# key: value`` of the file's header (source, station, period, and
+        ``status.<column>``: how far each column's figures are sourced; a status starting
+        with UNVERIFIED is repeated in every profile's ``source``).
     max_temperature_hour : float
         Local hour of the daily maximum.
     """
@@ -309,6 +310,12 @@ class MonthlyNormals:
     source: str
     metadata: dict[str, str] = field(default_factory=dict)
     max_temperature_hour: float = 14.0
+
+    @property
+    def unverified(self) -> list[str]:
+        """Columns whose ``# status.<column>:`` header says UNVERIFIED (named in every report)."""
+        return [key.split(".", 1)[1] for key, value in self.metadata.items()
+                if key.startswith("status.") and value.upper().startswith("UNVERIFIED")]
 
     def profile(self, date: dt.date, *, latitude: float, longitude: float,
                 timezone: str = DEFAULT_TIMEZONE) -> DiurnalProfile:
@@ -321,6 +328,8 @@ class MonthlyNormals:
         wind = np.full(24, float(row["wind_mean_ms"]))
         text = (f"{self.source}: normals of {date:%B}, diurnal curve (min at sunrise "
                 f"{int(rise):02d}:{round(rise % 1 * 60):02d}, max at {self.max_temperature_hour:g} h)")
+        if self.unverified:
+            text += f"; UNVERIFIED figures: {', '.join(self.unverified)}"
         return DiurnalProfile(air, humidity, wind, source=text, timezone=timezone)
 
 

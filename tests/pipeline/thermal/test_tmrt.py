@@ -5,7 +5,6 @@ import datetime as dt
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from pipeline.shade.sun import TimeSlot, slot_sun_positions

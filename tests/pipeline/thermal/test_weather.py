@@ -181,6 +181,8 @@ def test_scenario_weather_from_normals_interpolates_between_hours(normals_path):
     assert steps.air_temperature_c[0] == pytest.approx((a[10] + a[11]) / 2)
     assert steps.air_temperature_c[1] == pytest.approx((a[23] + a[0]) / 2)
     assert "normals of August" in steps.source and "熊谷" in steps.source
+    assert normals.unverified == ["rh_mean_pct", "wind_mean_ms"]
+    assert steps.source.endswith("UNVERIFIED figures: rh_mean_pct, wind_mean_ms")
     with pytest.raises(ValueError, match="timezone-aware"):
         profile.at(pd.DatetimeIndex(["2026-08-05 10:30"]))
 
