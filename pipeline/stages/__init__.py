@@ -16,7 +16,7 @@ from typing import Any
 
 from pipeline.core.config import RunDefinitionBase, load_definition, run_definition_model
 from pipeline.stages import (export_tiles, ingest, lidar, peopleflow, shadow, shadow_diagram,
-                             surface, walkability)
+                             surface, thermal, walkability)
 
 STAGES = (
     ingest.STAGE,
@@ -26,6 +26,7 @@ STAGES = (
     shadow.STAGE,
     shadow.MAPS,
     shadow_diagram.STAGE,
+    thermal.STAGE,
     peopleflow.STAGE,
     walkability.STAGE,
     walkability.SUMMARY,

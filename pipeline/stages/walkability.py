@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from pipeline.core.settings import InputPath, StageSettings, one_or_many
+from pipeline.core.settings import InputPath, StageSettings, Strict, one_or_many
 from pipeline.core.stage import Stage
 from pipeline.core.task import PlanContext, Record, Result, Task, done, keys, tile_neighbourhood
 
@@ -31,6 +31,25 @@ log = logging.getLogger(__name__)
 def _default_weights() -> dict[str, float]:
     from pipeline.walkability.scores import DEFAULT_WEIGHTS
     return dict(DEFAULT_WEIGHTS)
+
+
+class ComfortCurveSettings(Strict):
+    """How a segment's mean UTCI (°C) becomes its thermal comfort `c_thermal` (0..1)."""
+
+    cold_zero_c: float = Field(-27.0, ge=-60, le=0, description="UTCI at and below which "
+                               "`c_thermal` is 0 (very strong cold stress from -27 °C).")
+    comfort_low_c: float = Field(9.0, ge=-30, le=30, description="Lower end of the band where "
+                                 "`c_thermal` is 1 (no thermal stress from 9 °C).")
+    comfort_high_c: float = Field(26.0, ge=0, le=40, description="Upper end of that band (no "
+                                  "thermal stress up to 26 °C).")
+    heat_zero_c: float = Field(38.0, ge=26, le=60, description="UTCI at and above which "
+                               "`c_thermal` is 0 (very strong heat stress from 38 °C).")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.cold_zero_c < self.comfort_low_c <= self.comfort_high_c < self.heat_zero_c:
+            raise ValueError("need cold_zero_c < comfort_low_c <= comfort_high_c < heat_zero_c")
+        return self
 
 
 class WalkabilitySettings(StageSettings):
@@ -56,9 +75,17 @@ class WalkabilitySettings(StageSettings):
     shade_weight: dict[str, float] = Field(default_factory=dict, description=(
         "Per season, the perceived length of a metre in shade (default 1)."))
     hot_seasons: list[str] = Field(["summer_solstice", "heat_day"], description=(
-        "Seasons in which crowded, unshaded streets are \"used but uncomfortable\"."))
-    weights: dict[str, float] = Field(default_factory=_default_weights,
-                                      description="Score weight per component.")
+        "Without the thermal stage: seasons in which crowded, unshaded streets are \"used but "
+        "uncomfortable\". With it, crowded streets in strong heat or cold stress are."))
+    weights: dict[str, float] = Field(default_factory=_default_weights, description=(
+        "Score weight per component (`access`, `mix`, `intersections`, `shade`, `thermal`, "
+        "`slope`, `width`). With the thermal stage, `thermal` (c_thermal) takes the weight "
+        "of `shade` unless `thermal` is weighed itself; shade share stays a column."))
+    discomfort_weight: float = Field(1.6, ge=1, le=10, description=(
+        "With the thermal stage: perceived length of a metre at `c_thermal` 0 (a metre in "
+        "comfort is 1); replaces `sun_weight`/`shade_weight` in the comfort-weighted access."))
+    comfort_curve: ComfortCurveSettings = Field(default_factory=ComfortCurveSettings,
+                                                description="UTCI to c_thermal.")
     allocation: Literal["floor_area", "length"] = Field("floor_area", description=(
         "Spread mesh populations on streets by the floor area of the buildings along them, "
         "or by segment length."))
@@ -81,10 +108,10 @@ class WalkabilitySettings(StageSettings):
     @field_validator("weights")
     @classmethod
     def _known_components(cls, value: dict[str, float]) -> dict[str, float]:
-        known = _default_weights()
-        unknown = set(value) - set(known)
+        from pipeline.walkability.scores import COMPONENTS
+        unknown = set(value) - set(COMPONENTS)
         if unknown:
-            raise ValueError(f"unknown score component(s) {sorted(unknown)}; known: {list(known)}")
+            raise ValueError(f"unknown score component(s) {sorted(unknown)}; known: {list(COMPONENTS)}")
         if any(w < 0 for w in value.values()) or not any(w > 0 for w in value.values()):
             raise ValueError("weights must be >= 0 with at least one > 0")
         return value
@@ -109,13 +136,18 @@ def _streets_given(definition) -> bool:
     return bool(definition.stages.walkability.streets)
 
 
-def _shade_fraction(shadow: list[Record]) -> dict[str, list[str]]:
-    """Scenario -> the shade-fraction COGs of ``shadow`` records (sorted)."""
+def _per_scenario(records: list[Record], kind: str) -> dict[str, list[str]]:
+    """Scenario -> the ``kind`` COGs of ``records`` (e.g. shadow ``shade_fraction``), sorted."""
     paths: dict[str, list[str]] = {}
-    for record in shadow:
-        for name, path in record.outputs.get("shade_fraction", {}).items():
+    for record in records:
+        for name, path in record.outputs.get(kind, {}).items():
             paths.setdefault(name, []).append(path)
     return {name: sorted(p) for name, p in sorted(paths.items())}
+
+
+def _curve(settings: WalkabilitySettings):
+    from pipeline.walkability.comfort import ComfortCurve
+    return ComfortCurve(**settings.comfort_curve.model_dump())
 
 
 def _tables(records: list[Record], feature_type: str) -> list[str]:
@@ -125,7 +157,8 @@ def _tables(records: list[Record], feature_type: str) -> list[str]:
 # -- per tile ----------------------------------------------------------------------------
 def walkability_tile(tile: str, crs: str, out_dir: str, *, settings: WalkabilitySettings,
                      scenarios: list, shadow: list[Record] = (), surface: list[Record] = (),
-                     ingest: list[Record] = (), peopleflow: list[Record] = ()) -> Result:
+                     ingest: list[Record] = (), peopleflow: list[Record] = (),
+                     thermal: list[Record] = ()) -> Result:
     """Raw walkability metrics of the segments of one tile (runs on a worker)."""
     from pipeline.geo.atomic import atomic_path
     from pipeline.peopleflow.tables import read_flow
@@ -147,7 +180,9 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, settings: Walkability
         max_assign_m=settings.max_assign_m, sun_weight=settings.sun_weight,
         shade_weight=settings.shade_weight, allocation=settings.allocation,
         terrain=surface[0].outputs["terrain"] if surface else None, flow=flow,
-        shade_fraction=_shade_fraction(shadow))
+        shade_fraction=_per_scenario(shadow, "shade_fraction"),
+        utci_mean=_per_scenario(thermal, "utci_mean"), comfort_curve=_curve(settings),
+        discomfort_weight=settings.discomfort_weight)
     if metrics is None:
         return Result(counts={"segments": 0})
     folder = Path(out_dir)
@@ -175,6 +210,7 @@ def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
         ingest = [r for r in done(records, "ingest") if r.feature_type in ("bldg", "tran")
                   and (r.mesh_code or "") in meshes]
         shadow = [r for r in done(records, "shadow") if r.tile in meshes]
+        thermal = [r for r in done(records, "thermal") if r.tile in meshes]
         tasks.append(Task(
             stage="walkability", tile=tile, func=walkability_tile,
             args=(tile, ctx.crs, str(ctx.out("walkability", "tiles"))),
@@ -182,7 +218,7 @@ def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
             params={"settings": settings.model_dump(mode="json"), "crs": ctx.crs,
                     "scenarios": ctx.definition.scenarios.model_dump(mode="json")},
             input_hashes=hashes,
-            upstream={"ingest": keys(ingest), "shadow": keys(shadow),
+            upstream={"ingest": keys(ingest), "shadow": keys(shadow), "thermal": keys(thermal),
                       "surface": keys(done(records, "surface", tile=tile)),
                       "peopleflow": keys(done(records, "peopleflow"))}))
     return tasks
@@ -209,7 +245,7 @@ def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilitySettings
         out_dir, crs, segment_tables=[r.outputs["segments"] for r in tiles],
         scenario_tables=[r.outputs["scenarios"] for r in tiles], scenarios=scenarios,
         settings=settings, buildings=read_tables(_tables(ingest, "bldg"), crs), districts=districts,
-        coverage=coverage, shade_fraction=_shade_fraction(shadow))
+        coverage=coverage, shade_fraction=_per_scenario(shadow, "shade_fraction"))
     return Result(outputs=outputs, counts=counts,
                   feature_type="bldg" if outputs.get("feature_table") else None)
 

@@ -9,9 +9,9 @@
 - :mod:`~pipeline.thermal.tmrt`: mean radiant temperature per cell (SOLWEIG scheme,
   simplified as documented there).
 - :mod:`~pipeline.thermal.utci`: UTCI (pythermalcomfort) and the ten stress classes.
-- :mod:`~pipeline.thermal.comfort`: the comfort component ``c_thermal`` and per-segment
-  UTCI and stress-class shares.
-- :mod:`~pipeline.thermal.coolwalk`: CoolWalkability (Wolf, Vierø, Szell 2024) with shade
-  or with UTCI.
 - :mod:`~pipeline.thermal.tile`: everything above for one tile and its scenarios.
+
+Per street segment (the comfort component ``c_thermal``, UTCI and stress-class shares) and
+per network (CoolWalkability) the walkability package builds on these:
+:mod:`pipeline.walkability.comfort`, :mod:`pipeline.walkability.coolwalk`.
 """

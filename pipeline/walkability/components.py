@@ -1,7 +1,7 @@
 """Per-segment components sampled from rasters and the network: shade share, slope, intersections.
 
 :func:`sample_segments` is the one raster sampler; shade share, slope and the thermal
-metrics of :mod:`pipeline.thermal.comfort` all read rasters through it.
+metrics of :mod:`pipeline.walkability.comfort` all read rasters through it.
 
 Rasters are numpy arrays on a :class:`pipeline.geo.raster.Grid` in the network's metric CRS
 (shade fraction 0..1 per cell from the shadow stage; terrain heights in metres). Each

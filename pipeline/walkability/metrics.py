@@ -11,9 +11,11 @@ for the people-flow allocation):
 - *per scenario*: shade share (from the shadow stage's shade fraction), the perceived
   length factor, comfort-weighted access, and the people on the segment.
 
-Comfort weighting: a segment's perceived length factor is ``shade_share * shade_weight +
-(1 - shade_share) * sun_weight`` with the season's weights (hot season: a metre in the sun
-costs more; winter: less).
+Comfort weighting: with the thermal stage's mean UTCI, a segment's perceived length factor
+is ``c_thermal * 1 + (1 - c_thermal) * discomfort_weight``: a metre in thermal stress feels
+longer, in heat or in cold, because of the physics of that scenario, not a per-season
+constant. Without UTCI it falls back to ``shade_share * shade_weight + (1 - shade_share) *
+sun_weight`` with the season's weights.
 """
 from __future__ import annotations
 
@@ -52,7 +54,9 @@ def tile_metrics(tile: str, network, buildings: gpd.GeoDataFrame, roads: gpd.Geo
                  floor_area_per_destination_m2: float, max_assign_m: float,
                  sun_weight: Mapping[str, float], shade_weight: Mapping[str, float],
                  allocation: str, terrain: str | None = None, flow: pd.DataFrame | None = None,
-                 shade_fraction: Mapping[str, Sequence[str]] | None = None) -> TileMetrics | None:
+                 shade_fraction: Mapping[str, Sequence[str]] | None = None,
+                 utci_mean: Mapping[str, Sequence[str]] | None = None, comfort_curve=None,
+                 discomfort_weight: float = 1.6) -> TileMetrics | None:
     """Raw metrics of the segments of ``tile`` (None when the tile has none).
 
     Parameters
@@ -80,12 +84,21 @@ def tile_metrics(tile: str, network, buildings: gpd.GeoDataFrame, roads: gpd.Geo
         Mesh populations (:func:`pipeline.peopleflow.tables.read_flow`).
     shade_fraction : mapping, optional
         Scenario -> shade-fraction COGs of the tiles of the region.
+    utci_mean : mapping, optional
+        Scenario -> mean-UTCI COGs (°C) of the thermal stage for the tiles of the region;
+        adds ``utci_mean_c``, ``c_thermal`` and the stress-class length shares, and
+        makes the perceived lengths thermal.
+    comfort_curve : pipeline.walkability.comfort.ComfortCurve, optional
+        UTCI to ``c_thermal``.
+    discomfort_weight : float
+        Perceived length of a metre at ``c_thermal`` 0 (1 at ``c_thermal`` 1).
     """
     from pipeline.walkability.accessibility import (accessibility, assign_destinations,
                                                     comfort_imp_factor, land_use_mix)
     from pipeline.walkability.components import intersection_density, shade_share, slope_percent
 
     shade_fraction = shade_fraction or {}
+    utci_mean = utci_mean or {}
     segments = network.segments
     segments["meshcode"] = midpoint_meshcodes(segments)
     in_tile = segments["meshcode"].to_numpy() == int(tile)
@@ -118,10 +131,16 @@ def tile_metrics(tile: str, network, buildings: gpd.GeoDataFrame, roads: gpd.Geo
         shade_raster = mosaic(shade_fraction.get(scenario.name, ()))
         share = (shade_share(network, shade_raster[0], shade_raster[1], nodata=np.nan)
                  if shade_raster else np.full(len(segments), np.nan))
-        factor = comfort_imp_factor(share, sun_weight.get(scenario.season.name, 1.0),
-                                    shade_weight.get(scenario.season.name, 1.0))
+        thermal = _segment_thermal(network, utci_mean.get(scenario.name, ()), comfort_curve)
+        if thermal is not None:
+            factor = comfort_imp_factor(thermal["c_thermal"].to_numpy(), discomfort_weight, 1.0)
+        else:
+            factor = comfort_imp_factor(share, sun_weight.get(scenario.season.name, 1.0),
+                                        shade_weight.get(scenario.season.name, 1.0))
         row = pd.DataFrame({"scenario": scenario.name, "shade_share": share, "imp_factor": factor},
                            index=segments.index)
+        if thermal is not None:
+            row = row.join(thermal)
         if classes:
             plain = np.allclose(factor, 1.0)
             comfort = (static[[c for c in static if c.startswith(("access_", "nearest_"))]] if plain
@@ -142,3 +161,13 @@ def tile_metrics(tile: str, network, buildings: gpd.GeoDataFrame, roads: gpd.Geo
               "destinations": len(destinations), "scenarios": len(scenarios),
               "shade_rasters": int(sum(len(v) for v in shade_fraction.values()))}
     return TileMetrics(table.reset_index(), per_scenario, counts)
+
+
+def _segment_thermal(network, paths: Sequence[str], curve) -> pd.DataFrame | None:
+    """UTCI, ``c_thermal`` and stress shares per segment from mean-UTCI COGs (None without)."""
+    utci = mosaic(paths)
+    if utci is None:
+        return None
+    from pipeline.walkability.comfort import ComfortCurve, segment_thermal
+
+    return segment_thermal(network, utci[0], utci[1], curve=curve or ComfortCurve(), nodata=np.nan)

@@ -106,8 +106,11 @@ def summarise(segments: gpd.GeoDataFrame, key: str, *, hot_season: bool, walkabl
     frame = pd.DataFrame({"meshcode": segments[key].to_numpy(), "length_m": segments["length_m"],
                           "score": segments["score"], "shade_share": segments["shade_share"],
                           "flow": segments["people"]})
+    utci = "utci_mean_c" if "utci_mean_c" in segments and segments["utci_mean_c"].notna().any() else None
+    if utci:
+        frame[utci] = segments[utci].to_numpy()
     cells = classify_cells(frame, hot_season=hot_season, walkable_score=walkable_score,
-                           unshaded_below=unshaded_below)
+                           unshaded_below=unshaded_below, utci_column=utci)
     flow_known = frame.groupby("meshcode")["flow"].apply(lambda s: s.notna().any())
     cells.loc[~flow_known.reindex(cells.index).fillna(False).to_numpy(bool), "class"] = "flow_unknown"
     cells = cells.rename(columns={"flow_per_100m": "people_per_100m"})

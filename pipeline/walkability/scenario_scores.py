@@ -15,7 +15,22 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from pipeline.thermal.utci import in_strong_stress
 from pipeline.walkability.scores import classify, components, composite
+
+#: Thermal comfort replaces shade share in the score when the thermal stage ran.
+THERMAL_REPLACES = "shade"
+
+
+def effective_weights(weights: dict[str, float], thermal: bool) -> dict[str, float]:
+    """The score weights of a scenario: with UTCI known, ``thermal`` takes the weight the
+    settings give ``shade`` (unless they weigh ``thermal`` themselves); without, ``thermal``
+    has no data and its weight is dropped."""
+    if thermal:
+        if "thermal" in weights:
+            return dict(weights)
+        return {("thermal" if k == THERMAL_REPLACES else k): v for k, v in weights.items()}
+    return {k: v for k, v in weights.items() if k != "thermal"}
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +46,10 @@ def score_scenario(segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenario, set
     """
     table = segments.join(rows.set_index("segment_id").drop(columns="scenario"), how="left")
     mix = f"mix_hill_q0_{max(settings.distances)}"
+    thermal = "c_thermal" in table and table["c_thermal"].notna().any()
     comps = components(table, access_columns=[], mix_column=mix if mix in table else None,
-                       n_classes=n_classes, shade_column="shade_share")
+                       n_classes=n_classes, shade_column="shade_share",
+                       thermal_column="c_thermal" if thermal else None)
     scaled = []
     for cls in settings.access_classes:
         for d in settings.distances:
@@ -44,12 +61,13 @@ def score_scenario(segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenario, set
             scaled.append(np.clip(table[comfort] / ref, 0, 1) if ref > 0 else table[comfort] * 0.0)
     comps["c_access"] = pd.concat(scaled, axis=1).mean(axis=1) if scaled else np.nan
     table = table.join(comps)
-    table["score"] = composite(comps, settings.weights).clip(0, 100)
+    table["score"] = composite(comps, effective_weights(settings.weights, thermal)).clip(0, 100)
     table["people_per_100m"] = table["people"] / table["length_m"] * 100.0
     hot = scenario.season.name in settings.hot_seasons
+    uncomfortable = in_strong_stress(table["utci_mean_c"].to_numpy(float)) if thermal else None
     table["class"] = classify(table["score"], table["people_per_100m"], table["shade_share"],
                               hot_season=hot, walkable_score=settings.walkable_score,
-                              unshaded_below=settings.unshaded_below)
+                              unshaded_below=settings.unshaded_below, uncomfortable=uncomfortable)
     # no flow for this scenario (e.g. MLIT has no morning values): use is unknown, not low
     table.loc[table["people"].isna(), "class"] = "flow_unknown"
     table["scenario"] = scenario.name

@@ -12,7 +12,7 @@ access        each ``access_*`` column / its 95th percentile over the run, cappe
 mix           Hill q=0 number of classes / number of classes in the run
 intersections junctions per km2 / 100 (a dense urban grid), capped at 1
 shade         shade share of the scenario (0..1) as is
-thermal       ``c_thermal`` of the scenario (0..1, :mod:`pipeline.thermal.comfort`) as is
+thermal       ``c_thermal`` of the scenario (0..1, :mod:`pipeline.walkability.comfort`) as is
 slope         1 - steepest stretch / 8 % (the wheelchair ramp limit), floored at 0
 width         width_m / 4 m, capped at 1
 ============  =====================================================================

@@ -10,7 +10,7 @@ from shapely.geometry import LineString, box
 
 from pipeline.geo.raster import Grid
 from pipeline.shade.shadow import light_fraction, shade_codes
-from pipeline.thermal.coolwalk import coolwalkability
+from pipeline.walkability.coolwalk import coolwalkability
 from pipeline.walkability.components import shade_share
 from pipeline.walkability.network import from_lines
 
@@ -106,7 +106,7 @@ def test_utci_comfort_in_place_of_shade_reduces_to_shade_when_binary():
     """UTCI 20 °C in shade (c_thermal 1) and 40 °C in sun (c_thermal 0): the thermal
     CoolWalkability, from c_thermal sampled along the streets, is the paper's, from the shade
     share sampled the same way. Uniformly half-comfortable streets give C = 0.5, no benefit."""
-    from pipeline.thermal.comfort import segment_thermal
+    from pipeline.walkability.comfort import segment_thermal
 
     network, grid, dsm = _city(irregular=True)
     shade = 1.0 - light_fraction(shade_codes(dsm, grid.resolution, *SUNS[1]), 0.0)

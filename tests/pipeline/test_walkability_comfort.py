@@ -9,7 +9,7 @@ from rasterio.features import rasterize
 
 from pipeline.geo.raster import Grid
 from pipeline.shade.sun import Scenario, Season, TimeSlot
-from pipeline.thermal.comfort import ComfortCurve, segment_thermal, share_columns
+from pipeline.walkability.comfort import ComfortCurve, segment_thermal, share_columns
 from pipeline.thermal.tile import thermal_tile
 from pipeline.thermal.weather import read_weather
 from pipeline.walkability.network import from_lines

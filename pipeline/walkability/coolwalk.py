@@ -26,7 +26,7 @@ Pairs: every ordered pair of distinct nodes whose shortest distance is at most
 ``max_distance_m`` (the paper's destinations within reach of each source).
 
 With UTCI (this project's extension): each metre has a comfort ``c`` in 0..1 instead of a
-binary shade (``c_thermal`` of :mod:`pipeline.thermal.comfort` along the edge), and
+binary shade (``c_thermal`` of :mod:`pipeline.walkability.comfort` along the edge), and
 
     lambda_alpha(e) = l * (c + (1 - c) * alpha)                                (1')
 
