@@ -184,7 +184,8 @@ def write_maps(folder: Path, name: str, title: str, segments: gpd.GeoDataFrame, 
 def write_outputs(folder: Path, scored: dict[str, gpd.GeoDataFrame], scenarios: list, *, settings, crs: str,
                   districts: gpd.GeoDataFrame | None, buildings: gpd.GeoDataFrame,
                   coverage: pd.DataFrame | None = None,
-                  shade_fraction: dict[str, list[str]] | None = None) -> dict:
+                  shade_fraction: dict[str, list[str]] | None = None,
+                  weather: list[str] | None = None) -> dict:
     """Write every output of the module table; returns ``{kind: path or {scenario: path}}``.
 
     ``shade_fraction`` maps a scenario to the shadow stage's shade-fraction COGs (drawn
@@ -243,7 +244,7 @@ def write_outputs(folder: Path, scored: dict[str, gpd.GeoDataFrame], scenarios: 
         outputs["report"] = write_report(folder / "report.html", scored, scenarios, settings=settings,
                                          mesh_summary=mesh_table, district_summary=district_table,
                                          maps=outputs["score_map"], class_maps=outputs["class_map"],
-                                         coverage=coverage)
+                                         coverage=coverage, weather=weather)
     log.info("walkability outputs: %d scenarios written to %s in %.1f s", len(scored), folder,
              time.perf_counter() - start)
     return outputs
