@@ -86,6 +86,9 @@ class WalkabilitySettings(StageSettings):
         "comfort is 1); replaces `sun_weight`/`shade_weight` in the comfort-weighted access."))
     comfort_curve: ComfortCurveSettings = Field(default_factory=ComfortCurveSettings,
                                                 description="UTCI to c_thermal.")
+    coolwalk_alpha: float = Field(2.0, gt=1, le=10, description=(
+        "Sun (discomfort) avoidance factor of the CoolWalkability per district (Wolf, Vierø & "
+        "Szell 2024): a metre in the sun (out of comfort) counts this much."))
     allocation: Literal["floor_area", "length"] = Field("floor_area", description=(
         "Spread mesh populations on streets by the floor area of the buildings along them, "
         "or by segment length."))

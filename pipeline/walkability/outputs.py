@@ -33,6 +33,7 @@ import pandas as pd
 from pipeline.geo.atomic import atomic_path
 from pipeline.geo.raster import Grid, mosaic, write_cog
 from pipeline.walkability.classes import CLASS_COLOURS, CLASS_LABELS
+from pipeline.walkability.coolwalk import district_coolwalkability
 from pipeline.walkability.report import write_report
 from pipeline.walkability.scores import classify_cells
 
@@ -232,8 +233,11 @@ def write_outputs(folder: Path, scored: dict[str, gpd.GeoDataFrame], scenarios: 
     mesh_table = pd.concat(mesh_rows, ignore_index=True)
     outputs["summary_by_mesh"] = write_table(mesh_table, folder / "summary_by_mesh")
     district_table = pd.concat(district_rows, ignore_index=True) if district_rows else None
+    coolwalk = None
     if district_table is not None:
         outputs["summary_by_district"] = write_table(district_table, folder / "summary_by_district")
+        coolwalk = district_coolwalkability(scored, districts, alpha=settings.coolwalk_alpha)
+        outputs["coolwalkability_by_district"] = write_table(coolwalk, folder / "coolwalkability_by_district")
     if len(buildings) and "gml_id" in buildings:
         table = buildings_nearest_street(buildings, scored)
         path = folder / "buildings_nearest_street.parquet"
@@ -244,7 +248,7 @@ def write_outputs(folder: Path, scored: dict[str, gpd.GeoDataFrame], scenarios: 
         outputs["report"] = write_report(folder / "report.html", scored, scenarios, settings=settings,
                                          mesh_summary=mesh_table, district_summary=district_table,
                                          maps=outputs["score_map"], class_maps=outputs["class_map"],
-                                         coverage=coverage, weather=weather)
+                                         coverage=coverage, weather=weather, coolwalk=coolwalk)
     log.info("walkability outputs: %d scenarios written to %s in %.1f s", len(scored), folder,
              time.perf_counter() - start)
     return outputs

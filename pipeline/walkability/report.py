@@ -175,7 +175,8 @@ def _map_grid(maps: dict[str, str], scenarios: list, title: str) -> str:
 
 def build_report(scored: dict, scenarios: list, *, settings, mesh_summary: pd.DataFrame,
                  district_summary: pd.DataFrame | None, maps: dict[str, str], class_maps: dict[str, str],
-                 coverage: pd.DataFrame | None = None, weather: list[str] | None = None) -> str:
+                 coverage: pd.DataFrame | None = None, weather: list[str] | None = None,
+                 coolwalk: pd.DataFrame | None = None) -> str:
     """The report as an HTML string."""
     table = scenario_table(scored, scenarios, settings.access_classes, settings.distances)
     shown = table.rename(columns=lambda c: c.replace("share_", "% ").replace("_", " "))
@@ -207,6 +208,13 @@ def build_report(scored: dict, scenarios: list, *, settings, mesh_summary: pd.Da
         pivot = district_summary.pivot(index="district", columns="scenario", values="score").reset_index()
         pivot = pivot[["district"] + [s.name for s in scenarios if s.name in pivot]]
         parts += ["<h2>Score per district</h2>", _html_table(pivot, "{:.1f}")]
+    if coolwalk is not None and len(coolwalk):
+        shown_cool = coolwalk[["district", "scenario", "coolwalkability_shade", "coolwalkability_thermal"]]
+        parts += ["<h2>CoolWalkability per district</h2>",
+                  f"<p class='note'>Share of the possible gain from shade (thermal: from comfort, UTCI) "
+                  f"that routing through it realises, for an avoidance factor of "
+                  f"{float(coolwalk['alpha'].iloc[0]):g} (Wolf, Vierø &amp; Szell 2024).</p>",
+                  _html_table(shown_cool, "{:.3f}")]
     pivot = mesh_summary.pivot(index="meshcode", columns="scenario", values="score").reset_index()
     pivot = pivot[["meshcode"] + [s.name for s in scenarios if s.name in pivot]]
     parts += ["<h2>Score per 1 km mesh</h2>", _html_table(pivot, "{:.1f}")]

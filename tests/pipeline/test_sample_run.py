@@ -54,7 +54,7 @@ def test_every_stage_ran_and_the_rerun_skips_them_all(sample_run, sample_definit
     # Every stage the sample wants (from the registry: a planner that returns nothing fails
     # here) left done records whose outputs exist.
     wanted = [s.name for s in type(sample_definition).registry if s.is_wanted(sample_definition)]
-    assert len(wanted) == 11
+    assert len(wanted) == 12
     for stage in wanted:
         records = first.by_stage(stage)
         assert records and all(r.done for r in records), stage
@@ -216,3 +216,42 @@ def test_outputs_keep_their_content_from_before_the_stage_registry(sample_run, d
     assert {p.split("/")[0] for p in after if p not in before} <= {"thermal"}
     differences = [d for path, old in before.items() for d in _differences(path, old, after[path])]
     assert differences == []
+
+
+def test_thermal_comfort_per_tile_and_scenario(sample_run):
+    out, _, _ = sample_run
+    folder = out / "thermal/53396489"
+    svf, _, _ = read_raster(folder / "svf.tif")
+    assert 0.0 <= np.nanmin(svf) and np.nanmax(svf) <= 1.0 and np.nanmax(svf) > 0.99  # open ground
+    heat, _, _ = read_raster(folder / "heat_day_midday_utci_mean.tif")
+    winter, _, _ = read_raster(folder / "winter_solstice_midday_utci_mean.tif")
+    assert np.nanmean(heat) > np.nanmean(winter) + 15  # an August noon against a December noon
+    import rasterio
+    with rasterio.open(folder / "heat_day_midday_stress_hours.tif") as src:
+        hours = src.read()
+        assert src.descriptions[0] == "extreme_cold" and src.count == 10
+    np.testing.assert_allclose(np.nansum(hours, axis=0), 3.0, atol=1e-3)  # every cell: the 3 h slot
+
+
+def _shade_score_correlation(out, scenario: str) -> float:
+    segments = gpd.read_parquet(out / f"walkability/segments_{scenario}.parquet")
+    both = segments[["shade_share", "score"]].dropna()
+    return float(np.corrcoef(both["shade_share"], both["score"])[0, 1])
+
+
+def test_the_score_tells_a_winter_noon_from_a_summer_noon(sample_run):
+    """Thermal comfort, not shade, enters the score: shade helps a street's score on the
+    heat day and costs it at the winter solstice."""
+    out, _, _ = sample_run
+    winter = _shade_score_correlation(out, "winter_solstice_midday")
+    heat = _shade_score_correlation(out, "heat_day_midday")
+    print(f"correlation of shade share and score: winter-solstice midday {winter:+.2f}, "
+          f"heat-day midday {heat:+.2f}")
+    assert winter < 0 < heat
+    summer = gpd.read_parquet(out / "walkability/segments_heat_day_midday.parquet")
+    assert {"utci_mean_c", "c_thermal", "share_strong_heat", "c_shade"} <= set(summer.columns)
+    report = (out / "walkability/report.html").read_text(encoding="utf-8")
+    assert "kumagaya_normals_1991_2020" in report.lower() or "Kumagaya" in report
+    cool = pd.read_csv(out / "walkability/coolwalkability_by_district.csv", encoding="utf-8-sig")
+    assert set(cool["district"]) == {"大宮駅西口", "大宮駅東口", "大宮駅北"}
+    assert cool["coolwalkability_shade"].between(0, 1).all() and cool["coolwalkability_thermal"].between(0, 1).all()
