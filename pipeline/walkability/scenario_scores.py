@@ -60,7 +60,7 @@ def score_scenario(segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenario, set
             # the plain reference: a sunny summer street loses access it has on paper
             scaled.append(np.clip(table[comfort] / ref, 0, 1) if ref > 0 else table[comfort] * 0.0)
     comps["c_access"] = pd.concat(scaled, axis=1).mean(axis=1) if scaled else np.nan
-    table = table.join(comps)
+    table = table.drop(columns=[c for c in comps if c in table]).join(comps)
     table["score"] = composite(comps, effective_weights(settings.weights, thermal)).clip(0, 100)
     table["people_per_100m"] = table["people"] / table["length_m"] * 100.0
     hot = scenario.season.name in settings.hot_seasons
