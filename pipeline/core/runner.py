@@ -142,7 +142,7 @@ def _execute(plan, manifest: Manifest, client: Any, summary: RunSummary, progres
             continue
         submitted = {}
         for task in tasks:
-            task.compute_key(version)
+            task.compute_key(version, stage.code)
             finished = manifest.finished(task.key)
             if finished is not None:
                 summary.records[task.key] = finished

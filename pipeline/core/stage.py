@@ -44,6 +44,9 @@ class Stage:
     section : str, optional
         The ``stages:`` key of its settings, when a follow-up step shares its stage's
         section (``shadow_maps`` is configured by ``stages.shadow``). Default: ``name``.
+    code : tuple of str
+        The domain packages its tasks run (``("pipeline.shade", "pipeline.geo")``): their
+        source is part of every task key, so a finished task reruns when they change.
     """
 
     name: str
@@ -51,6 +54,7 @@ class Stage:
     plan: Planner
     wanted: Callable[[Any], bool] | None = None
     section: str = ""
+    code: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.section:

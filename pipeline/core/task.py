@@ -123,10 +123,13 @@ class Task:
     upstream: dict[str, list[str]] = field(default_factory=dict)
     key: str = ""
 
-    def compute_key(self, version: str = "dev") -> str:
+    def compute_key(self, version: str = "dev", code: tuple[str, ...] = ()) -> str:
+        """The task's identity; ``code`` names the packages whose source it depends on
+        besides its function's module (``Stage.code``), so editing them reruns it."""
         upstream_keys = sorted(k for ks in self.upstream.values() for k in ks)
+        sources = {"func": code_version(self.func), **{name: package_version(name) for name in code}}
         blob = json.dumps({"stage": self.stage, "tile": self.tile,
-                           "params": {**self.params, "code": code_version(self.func)},
+                           "params": {**self.params, "code": sources},
                            "inputs": sorted(self.input_hashes), "upstream": upstream_keys,
                            "machi": version}, sort_keys=True, default=str)
         self.key = f"{self.stage}-{self.tile}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
@@ -141,6 +144,23 @@ def code_version(func: Callable) -> str:
     if not path:
         return "unknown"
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+@functools.lru_cache(maxsize=None)
+def package_version(name: str) -> str:
+    """Hash of the source of a package (every ``.py`` below it) or module."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.origin:
+        return "unknown"
+    origin = Path(spec.origin)
+    files = sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def sha256_stream(stream, chunk: int = 1 << 20) -> str:

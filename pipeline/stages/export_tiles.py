@@ -110,4 +110,5 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     return tasks
 
 
-STAGE = Stage(name="export_tiles", settings=ExportTilesSettings, plan=plan)
+STAGE = Stage(name="export_tiles", settings=ExportTilesSettings, plan=plan,
+              code=("pipeline.export", "pipeline.geo", "tiles"))

@@ -36,4 +36,5 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
             for source in ctx.sources]
 
 
-STAGE = Stage(name="ingest", settings=IngestSettings, plan=plan)
+STAGE = Stage(name="ingest", settings=IngestSettings, plan=plan,
+              code=("pipeline.ingest", "pipeline.geo", "citygml"))

@@ -118,7 +118,9 @@ def plan_point_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Ta
                  input_hashes=[ctx.hash_file(p) for p in paths])]
 
 
-STAGE = Stage(name="lidar", settings=LidarSettings, plan=plan_rasters, wanted=_has_files)
+STAGE = Stage(name="lidar", settings=LidarSettings, plan=plan_rasters, wanted=_has_files,
+              code=("pipeline.lidar", "pipeline.geo"))
 POINT_TILES = Stage(name="lidar_tiles", settings=LidarSettings, plan=plan_point_tiles,
                     section="lidar",
-                    wanted=lambda d: _has_files(d) and d.stages.lidar.point_tiles)
+                    wanted=lambda d: _has_files(d) and d.stages.lidar.point_tiles,
+                    code=("pipeline.lidar", "pipeline.geo", "tiles"))

@@ -50,4 +50,5 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 
 STAGE = Stage(name="peopleflow", settings=PeopleFlowSettings, plan=plan,
-              wanted=lambda definition: bool(definition.inputs.peopleflow))
+              wanted=lambda definition: bool(definition.inputs.peopleflow),
+              code=("pipeline.peopleflow", "pipeline.geo"))

@@ -225,6 +225,8 @@ def _data_extent(tables: list[str], margin_m: float) -> tuple[float, float, floa
             float(stacked[:, 2].max() + margin_m), float(stacked[:, 3].max() + margin_m))
 
 
-STAGE = Stage(name="shadow", settings=ShadowSettings, plan=plan_tiles)
+STAGE = Stage(name="shadow", settings=ShadowSettings, plan=plan_tiles,
+              code=("pipeline.shade", "pipeline.geo"))
 MAPS = Stage(name="shadow_maps", settings=ShadowSettings, plan=plan_maps, section="shadow",
-             wanted=lambda definition: definition.stages.shadow.maps)
+             wanted=lambda definition: definition.stages.shadow.maps,
+             code=("pipeline.geo",))

@@ -112,4 +112,5 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     return tasks
 
 
-STAGE = Stage(name="shadow_diagram", settings=ShadowDiagramSettings, plan=plan)
+STAGE = Stage(name="shadow_diagram", settings=ShadowDiagramSettings, plan=plan,
+              code=("pipeline.shade", "pipeline.geo"))

@@ -111,4 +111,5 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     return tasks
 
 
-STAGE = Stage(name="surface", settings=SurfaceSettings, plan=plan)
+STAGE = Stage(name="surface", settings=SurfaceSettings, plan=plan,
+              code=("pipeline.surface", "pipeline.geo"))

@@ -119,4 +119,5 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     return tasks
 
 
-STAGE = Stage(name="thermal", settings=ThermalSettings, plan=plan, wanted=_weather_named)
+STAGE = Stage(name="thermal", settings=ThermalSettings, plan=plan, wanted=_weather_named,
+              code=("pipeline.thermal", "pipeline.shade", "pipeline.geo"))

@@ -275,6 +275,8 @@ def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 
 STAGE = Stage(name="walkability", settings=WalkabilitySettings, plan=plan_tiles,
-              wanted=_streets_given)
+              wanted=_streets_given,
+              code=("pipeline.walkability", "pipeline.peopleflow", "pipeline.thermal", "pipeline.geo"))
 SUMMARY = Stage(name="walkability_summary", settings=WalkabilitySettings, plan=plan_summary,
-                section="walkability", wanted=_streets_given)
+                section="walkability", wanted=_streets_given,
+                code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo"))
