@@ -213,7 +213,10 @@ def test_outputs_keep_their_content_from_before_the_stage_registry(sample_run, d
     before = json.loads(BEFORE_REGISTRY.read_text(encoding="utf-8"))
     after = digest_outputs(out)
     assert [p for p in before if p not in after] == []
-    assert {p.split("/")[0] for p in after if p not in before} <= {"thermal"}
+    added = {p for p in after if p not in before}  # the thermal stage's, CoolWalkability's
+    assert {p.split("/")[0] for p in added} <= {"thermal", "walkability"}
+    assert {p for p in added if p.startswith("walkability/")} == {
+        "walkability/coolwalkability_by_district.parquet"}
     differences = [d for path, old in before.items() for d in _differences(path, old, after[path])]
     assert differences == []
 

@@ -54,8 +54,10 @@ def test_a_stage_registered_at_run_time_runs_after_ingest(project_root, tmp_path
     from distributed import Client, LocalCluster
 
     monkeypatch.setattr(pipeline.stages, "STAGES", (pipeline.stages.STAGES[0], COUNT))
-    definition = pipeline.stages.load_run_definition(project_root / "dags" / "sample.yaml", {
-        "output": str(tmp_path / "out"), "stages.count.label": "n"})
+    path = tmp_path / "run.yaml"
+    path.write_text(f"inputs:\n  citygml: {project_root / 'sample_data' / 'omiya'}\n  types: [bldg]\n"
+                    f"output: out\nstages:\n  count:\n    label: n\n", encoding="utf-8")
+    definition = pipeline.stages.load_run_definition(path)
     assert definition.stages.count.label == "n"
     # processes=False: the test module's functions need not be importable by workers
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
@@ -79,3 +81,10 @@ def test_unknown_stage_sections_are_refused_without_the_stage(project_root):
     with pytest.raises(RunDefinitionError, match="stages.count: unknown key"):
         pipeline.stages.load_run_definition(project_root / "dags" / "sample.yaml",
                                             {"stages.count.label": "n"})
+
+
+def test_the_definition_model_has_one_section_per_stage_section():
+    model = pipeline.stages.run_definition()
+    stages = model.model_fields["stages"].annotation.model_fields
+    assert list(stages) == list(dict.fromkeys(s.section for s in pipeline.stages.STAGES))
+    assert model.registry == tuple(pipeline.stages.STAGES)
