@@ -235,6 +235,57 @@ def peek_prolog(stream: IO[bytes], source: str, limit: int = 65536) -> IO[bytes]
     return _Prepended(head, stream)
 
 
+_XMLNS = re.compile(rb'xmlns:([A-Za-z_][\w.-]*)\s*=\s*["\']([^"\']*)["\']')
+_IUR_URI = re.compile(rb"^(.*/iur/)(uro|urf)(/\d+(?:\.\d+)*)$")
+
+
+def bind_iur_prefixes(stream: IO[bytes], limit: int = 65536) -> tuple[IO[bytes], dict[str, str]]:
+    """Declare an i-UR prefix the root element forgets, when the file says what it must mean.
+
+    Some PLATEAU files declare ``xmlns:urf=".../iur/urf/2.0"`` on the root element and
+    then use ``uro:`` elements without declaring ``uro`` (or the reverse). The two modules
+    are published together, one version each, so the missing prefix can only mean the
+    sibling namespace of the same version (``.../iur/uro/2.0``). Returns the document
+    stream with that declaration added to the root start tag, and ``{prefix: uri}`` of
+    what was added (empty when both or neither are declared: an undeclared prefix then
+    rejects the file when the parser meets it).
+    """
+    head = stream.read(limit)
+    start = _root_start(head)
+    end = _tag_end(head, start) if start >= 0 else -1
+    if end < 0:
+        return _Prepended(head, stream), {}
+    declared = dict(_XMLNS.findall(head[start:end]))
+    added: dict[str, str] = {}
+    for prefix, uri in declared.items():
+        match = _IUR_URI.match(uri)
+        if match is None:
+            continue
+        sibling = b"urf" if match.group(2) == b"uro" else b"uro"
+        if sibling not in declared and sibling.decode() not in added:
+            added[sibling.decode()] = (match.group(1) + sibling + match.group(3)).decode()
+    if added:
+        extra = "".join(f' xmlns:{p}="{u}"' for p, u in sorted(added.items())).encode()
+        insert = end - 1 if head[end - 1:end] == b"/" else end
+        head = head[:insert] + extra + head[insert:]
+    return _Prepended(head, stream), added
+
+
+def _tag_end(head: bytes, start: int) -> int:
+    """Offset of the ``>`` closing the start tag at ``start`` (quotes honoured), or -1."""
+    quote = None
+    for i in range(start + 1, len(head)):
+        c = head[i]
+        if quote is not None:
+            if c == quote:
+                quote = None
+        elif c in (0x22, 0x27):
+            quote = c
+        elif c == 0x3E:
+            return i
+    return -1
+
+
 def _root_start(head: bytes) -> int:
     """Offset of the root element's start tag in ``head``, or -1."""
     pos = 0
