@@ -176,7 +176,7 @@ class FileReader:
         for prefix, uri in sorted(self._bound.items()):
             if uri not in self._bound_unseen:
                 self.summary.bound_prefixes[prefix] = uri
-                self._warn(f"namespace prefix {prefix!r} is used but not declared; read as {uri} "
+                self._warn(f"namespace prefix {prefix} is used but not declared; read as {uri} "
                            "(the i-UR namespace of the same version as the one the file declares)")
 
     # -- walking -----------------------------------------------------------------
@@ -782,7 +782,7 @@ def _syntax_message(message: str) -> str:
     """One line saying why the parser stopped; an undeclared prefix says what Machi binds."""
     undeclared = _UNDECLARED_PREFIX.search(message)
     if undeclared:
-        return (f"namespace prefix {undeclared.group(1)!r} (on {undeclared.group(2)}) is not "
+        return (f"namespace prefix {undeclared.group(1)} (on {undeclared.group(2)}) is not "
                 "declared; file rejected (Machi binds an undeclared uro/urf prefix only when "
                 "the file declares the other i-UR namespace, whose version it then takes)")
     return f"malformed XML: {message}"

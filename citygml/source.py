@@ -76,6 +76,17 @@ class Source:
         return match.group("mesh") if match else None
 
     @property
+    def variant(self) -> str:
+        """What a PLATEAU file name adds after its CRS, ``op`` aside: ``yoto`` for
+        ``533915_urf_6668_yoto_op.gml`` (one mesh holds several planning files), ``05`` for
+        ``523965_dem_6697_05_op.gml``, ``""`` for ``52397519_bldg_6697_op.gml``."""
+        match = _FILE_NAME.match(self.file_name)
+        if not match:
+            return ""
+        rest = self.file_name[match.end("crs"):-len(".gml")]
+        return "_".join(part for part in rest.split("_") if part and part.lower() != "op")
+
+    @property
     def size(self) -> int:
         return self.dataset.size(self.member)
 

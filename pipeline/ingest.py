@@ -1,7 +1,8 @@
 """Ingest stage: one CityGML file in, GeoParquet tables and triangle meshes out.
 
 For each file (a PLATEAU file is one mesh tile of one feature type) the stage writes,
-under ``<output>/ingest/<module>/``:
+under ``<output>/ingest/<module>/`` (``<mesh>_<module>[_<variant>]``, the variant being what
+the PLATEAU file name adds, e.g. ``yoto`` for ``533915_urf_6668_yoto_op.gml``):
 
 - ``<mesh>_<module>.parquet``: GeoParquet, one row per top-level city object, with its
   2-D footprint in the run's metric CRS (the polygons themselves for the 2-D themes
@@ -96,6 +97,8 @@ def ingest_file(source: Source, out_dir: str | Path, crs: str, *,
     attach_textures(meshes, reader.appearance)
     module = source.feature_type or (next(iter(counts)).split(":")[0] if counts else "unknown")
     stem = f"{source.mesh_code or Path(source.file_name).stem}_{module}"
+    if source.mesh_code and source.variant:  # several files of one mesh (urf: yoto, kodo, ...)
+        stem += f"_{source.variant}"
     folder = Path(out_dir) / module
     result = IngestResult(source=source.name, feature_type=module, mesh_code=source.mesh_code,
                           features=len(rows), counts=dict(counts),

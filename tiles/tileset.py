@@ -24,6 +24,7 @@ import numpy as np
 from .atomic import write_bytes_atomic, write_text_atomic
 from .bounds import box_volume
 from .mesh_content import ContentResult, build_mesh_glb, feature_centroids_enu, frame_for
+from .metadata import LayerSchema
 from .records import MeshFeature, TilesetSummary
 from .tasks import run_tile_tasks
 
@@ -119,9 +120,9 @@ def build_quadtree(xy: np.ndarray, weights: np.ndarray, *, max_count: int, max_w
 
 
 def _write_mesh_tile(features: list[MeshFeature], path: Path, uri: str, frame: np.ndarray,
-                     crs: str) -> ContentResult:
+                     crs: str, schema: LayerSchema | None = None) -> ContentResult:
     started = time.perf_counter()
-    glb, enu_min, enu_max = build_mesh_glb(features, frame, crs)
+    glb, enu_min, enu_max = build_mesh_glb(features, frame, crs, schema)
     write_bytes_atomic(path, glb)
     log.debug("wrote %s: %d features, %d bytes in %.2f s", path, len(features), len(glb),
               time.perf_counter() - started)
@@ -163,6 +164,7 @@ def write_mesh_tileset(features: Sequence[MeshFeature], out_dir: str | Path, *,
                        coarse_features: Sequence[MeshFeature] | None = None,
                        coarse_geometric_error: float | None = None,
                        crs: str = "EPSG:4979", error_per_metre: float = 0.1,
+                       property_schema: LayerSchema | None = None,
                        client: Any = None, scheduler: str | None = None) -> TilesetSummary:
     """Write features as a 3D Tiles 1.1 tileset with GLB content.
 
@@ -183,6 +185,9 @@ def write_mesh_tileset(features: Sequence[MeshFeature], out_dir: str | Path, *,
         Error (m) of the coarse stand-ins; estimated from height extents if omitted.
     error_per_metre : float
         Geometric error of an internal tile per metre of its horizontal diagonal.
+    property_schema : LayerSchema, optional
+        Property types and descriptions; by default decided from every feature given (the
+        whole layer), so that no tile types a property from its own values.
     client : distributed.Client, optional
         Run tile tasks on this cluster; else ``scheduler`` (Dask's, "threads" default).
 
@@ -201,6 +206,7 @@ def write_mesh_tileset(features: Sequence[MeshFeature], out_dir: str | Path, *,
             if f.id != c.id:
                 raise ValueError(f"coarse feature {c.id!r} stands at the place of feature {f.id!r}")
     frame = frame_for(features, crs)
+    schema = property_schema or LayerSchema.from_features([*features, *(coarse_features or [])])
     centroids = feature_centroids_enu(features, frame, crs)
     weights = np.array([f.estimated_bytes for f in features], dtype=np.float64)
     textures: dict[str, int] = {}
@@ -222,7 +228,7 @@ def write_mesh_tileset(features: Sequence[MeshFeature], out_dir: str | Path, *,
         stem = f"tiles/{cell.level}/{cell.x}/{cell.y}"
         members = [features[i] for i in cell.indices]
         if coarse_features is None:
-            jobs.append((members, out_dir / f"{stem}.glb", f"{stem}.glb", frame, crs))
+            jobs.append((members, out_dir / f"{stem}.glb", f"{stem}.glb", frame, crs, schema))
             nodes[f"{stem}.glb"] = node
             return node
         fine = TileNode(node.key + (1,))
@@ -230,9 +236,10 @@ def write_mesh_tileset(features: Sequence[MeshFeature], out_dir: str | Path, *,
         coarse_members = [coarse_features[i] for i in cell.indices]
         node.geometric_error = (coarse_geometric_error if coarse_geometric_error is not None
                                 else _coarse_error(members, coarse_members))
-        jobs.append((coarse_members, out_dir / f"{stem}_coarse.glb", f"{stem}_coarse.glb", frame, crs))
+        jobs.append((coarse_members, out_dir / f"{stem}_coarse.glb", f"{stem}_coarse.glb", frame, crs,
+                     schema))
         nodes[f"{stem}_coarse.glb"] = node
-        jobs.append((members, out_dir / f"{stem}.glb", f"{stem}.glb", frame, crs))
+        jobs.append((members, out_dir / f"{stem}.glb", f"{stem}.glb", frame, crs, schema))
         nodes[f"{stem}.glb"] = fine
         return node
 

@@ -17,7 +17,8 @@ import click
 
 from citygml import Dataset
 
-from .tiles_stage import LAYERS, ExportResult, export_layer
+from .tile_features import LAYER_SPECS
+from .tiles_stage import ExportResult, export_layer
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def _ingest_all(sources: list, folder: Path, crs: str, client: Any) -> list[dict
     return records
 
 
-def export_dataset(path: str | Path, out_dir: str | Path, *, layers: Sequence[str] = LAYERS,
+def export_dataset(path: str | Path, out_dir: str | Path, *, layers: Sequence[str] | None = None,
                    crs: str = "auto", geoid_model: str = "gsigeo2011", textures: bool = True,
                    max_features_per_tile: int = 500, extra_tables: Sequence[str | Path] = (),
                    client: Any = None) -> list[ExportResult]:
@@ -51,8 +52,10 @@ def export_dataset(path: str | Path, out_dir: str | Path, *, layers: Sequence[st
         A PLATEAU folder (with ``udx/``), a city ``.zip`` or one ``.gml`` file.
     out_dir : path
         Receives ``<layer>/tileset.json`` and its tiles.
-    layers : sequence of str
-        PLATEAU modules to export; those absent from the data are skipped.
+    layers : sequence of str, optional
+        PLATEAU modules to export; those absent from the data are skipped. By default
+        every module of the data that has a layer spec (``bldg``, ``dem``, ``veg``,
+        ``tran``, ``frn`` and the 2-D ``urf``, ``luse``).
     crs : str
         Metric CRS used between ingest and export, "auto" for the JGD2011 plane zone of
         the data (any metric CRS gives the same tiles).
@@ -71,6 +74,12 @@ def export_dataset(path: str | Path, out_dir: str | Path, *, layers: Sequence[st
     started = time.perf_counter()
     out_dir = Path(out_dir)
     dataset, only = Dataset.for_path(path)
+    if layers is None:
+        layers = sorted({s.feature_type for s in dataset.sources(only=only)} & set(LAYER_SPECS),
+                        key=list(LAYER_SPECS).index)
+        if not layers:
+            raise ValueError(f"{path}: no CityGML files of an exported layer type "
+                             f"({', '.join(LAYER_SPECS)}) found; name others with --layers")
     sources = dataset.sources(types=layers, only=only)
     if not sources:
         raise ValueError(f"{path}: no CityGML files of layer(s) {', '.join(layers)} found")
@@ -102,8 +111,8 @@ def export_dataset(path: str | Path, out_dir: str | Path, *, layers: Sequence[st
     return results
 
 
-def _split_layers(values: tuple[str, ...]) -> list[str]:
-    return [v.strip() for value in values for v in value.split(",") if v.strip()] or list(LAYERS)
+def _split_layers(values: tuple[str, ...]) -> list[str] | None:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()] or None
 
 
 @click.command("export-tiles")
@@ -111,7 +120,7 @@ def _split_layers(values: tuple[str, ...]) -> list[str]:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder: one <layer>/tileset.json per layer.")
 @click.option("--layers", multiple=True, metavar="LAYER[,LAYER...]",
-              help=f"PLATEAU modules to export (default: {','.join(LAYERS)}).")
+              help=f"PLATEAU modules to export (default: those of {','.join(LAYER_SPECS)} in the data).")
 @click.option("--crs", default="auto", show_default=True,
               help="Working metric CRS, e.g. EPSG:6677; 'auto' picks the plane zone of the data.")
 @click.option("--geoid", "geoid_model", type=click.Choice(["gsigeo2011", "jpgeo2024"]),
