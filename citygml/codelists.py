@@ -104,8 +104,8 @@ class CodeListResolver:
     def __init__(self, shipped: bool = True) -> None:
         self.shipped = shipped_codelists()["lists"] if shipped else {}
         self._lists: dict[str, dict[str, str] | None] = {}
-        self._by_reference: dict[tuple[int, str, str], tuple[dict[str, str] | None, str]] = {}
-        self._uses: dict[str, dict[str, CodeListUse]] = {}
+        self._by_reference: dict[tuple[int, str, str], tuple[dict[str, str] | None, CodeListUse]] = {}
+        self._uses: dict[tuple[int, str], dict[str, CodeListUse]] = {}
 
     def label(self, source: Source, code_space: str, code: str,
               attribute: str | None = None) -> str | None:
@@ -114,14 +114,13 @@ class CodeListResolver:
         reference = (id(source.dataset), source.member, code_space)
         found = self._by_reference.get(reference)
         if found is None:
-            found = self._by_reference[reference] = self._table(source, code_space)
-        table, origin = found
-        uses = self._uses.setdefault(source.name, {})
-        use = uses.get(code_space)
-        if use is None:
-            use = uses[code_space] = CodeListUse(list_name(code_space), code_space, origin)
+            table, origin = self._table(source, code_space)
+            use = CodeListUse(list_name(code_space), code_space, origin)
+            self._uses.setdefault(reference[:2], {})[code_space] = use
+            found = self._by_reference[reference] = (table, use)
+        table, use = found
         use.values += 1
-        if attribute:
+        if attribute is not None:
             use.attributes.add(attribute)
         if table is None:
             return None
@@ -132,9 +131,12 @@ class CodeListResolver:
 
     def problems(self, source: Source) -> list[Problem]:
         """One report per list that did not resolve from the dataset alone, for the file
-        ``source`` (its records are then dropped)."""
+        ``source`` (its records are then dropped: a file is read once per report)."""
         version = shipped_codelists()["version"]
-        uses = self._uses.pop(source.name, {})
+        key = (id(source.dataset), source.member)
+        uses = self._uses.pop(key, {})
+        for code_space in uses:
+            self._by_reference.pop((*key, code_space), None)
         found = (use.problem(source.name, version) for _, use in sorted(uses.items()))
         return [p for p in found if p is not None]
 
