@@ -132,7 +132,7 @@ class FileReader:
         self.notes: list[Problem] = []  # information, e.g. labels from the shipped code lists
         self.appearance = Appearance()
         self._bound: dict[str, str] = {}  # i-UR prefixes the file forgot to declare
-        self._bound_unseen: set[str] = set()
+        self._bound_stream = None
         self.summary = FileSummary(self.name)
         self._lat_first = True
         self._dimension = 3
@@ -146,7 +146,7 @@ class FileReader:
         with self.source.open() as raw:
             stream = peek_prolog(raw, self.name)
             stream, self._bound = bind_iur_prefixes(stream)
-            self._bound_unseen = set(self._bound.values())
+            self._bound_stream = stream
             context = etree.iterparse(
                 stream, events=("start-ns", "end"),
                 tag=[*_MEMBER_TAGS, *_APPEARANCE_MEMBER_TAGS, _ENVELOPE],
@@ -173,8 +173,9 @@ class FileReader:
         return list(self)
 
     def _report_bound_prefixes(self) -> None:
+        used = getattr(self._bound_stream, "used", set())
         for prefix, uri in sorted(self._bound.items()):
-            if uri not in self._bound_unseen:
+            if prefix in used:
                 self.summary.bound_prefixes[prefix] = uri
                 self._warn(f"namespace prefix {prefix} is used but not declared; read as {uri} "
                            "(the i-UR namespace of the same version as the one the file declares)")
@@ -198,9 +199,6 @@ class FileReader:
                     self._read_envelope(elem)
                 continue
             if elem.tag in _MEMBER_TAGS:
-                if self._bound_unseen:
-                    self._bound_unseen = {uri for uri in self._bound_unseen
-                                          if next(elem.iter(f"{{{uri}}}*"), None) is None}
                 for feature in elem:
                     if isinstance(feature.tag, str):
                         break

@@ -259,13 +259,15 @@ def bind_iur_prefixes(stream: IO[bytes], limit: int = 65536) -> tuple[IO[bytes],
     sibling namespace of the same version (``.../iur/uro/2.0``). Returns the document
     stream with that declaration added to the root start tag, and ``{prefix: uri}`` of
     what was added (empty when both or neither are declared: an undeclared prefix then
-    rejects the file when the parser meets it).
+    rejects the file when the parser meets it). When something was added the stream is a
+    :class:`PrefixWatch` whose ``used`` tells, once read, which added prefixes the
+    document actually used.
     """
     head = stream.read(limit)
     start = _root_start(head)
     end = _tag_end(head, start) if start >= 0 else -1
     if end < 0:
-        return _Prepended(head, stream), {}
+        return PrefixWatch(head, stream, ()), {}
     declared = dict(_XMLNS.findall(head[start:end]))
     added: dict[str, str] = {}
     for prefix, uri in declared.items():
@@ -275,11 +277,15 @@ def bind_iur_prefixes(stream: IO[bytes], limit: int = 65536) -> tuple[IO[bytes],
         sibling = b"urf" if match.group(2) == b"uro" else b"uro"
         if sibling not in declared and sibling.decode() not in added:
             added[sibling.decode()] = (match.group(1) + sibling + match.group(3)).decode()
-    if added:
-        extra = "".join(f' xmlns:{p}="{u}"' for p, u in sorted(added.items())).encode()
-        insert = end - 1 if head[end - 1:end] == b"/" else end
-        head = head[:insert] + extra + head[insert:]
-    return _Prepended(head, stream), added
+    if not added:
+        if stream.seekable():
+            stream.seek(0)
+            return stream, {}  # type: ignore[return-value]  # read natively, nothing to watch
+        return PrefixWatch(head, stream, ()), {}
+    extra = "".join(f' xmlns:{p}="{u}"' for p, u in sorted(added.items())).encode()
+    insert = end - 1 if head[end - 1:end] == b"/" else end
+    head = head[:insert] + extra + head[insert:]
+    return PrefixWatch(head, stream, added), added
 
 
 def _tag_end(head: bytes, start: int) -> int:
@@ -334,3 +340,25 @@ class _Prepended(io.RawIOBase):
     def close(self) -> None:
         self._rest.close()
         super().close()
+
+
+class PrefixWatch(_Prepended):
+    """:class:`_Prepended` that notes which of some prefixes open an element (``<uro:``)
+    in the bytes it passes on: one ``bytes.find`` per chunk, no second walk of the tree."""
+
+    def __init__(self, head: bytes, rest: IO[bytes], prefixes: Iterable[str]):
+        super().__init__(head, rest)
+        self._watch = {p: f"<{p}:".encode() for p in prefixes}
+        self.used: set[str] = set()
+        self._tail = b""
+
+    def readinto(self, buffer) -> int:
+        n = super().readinto(buffer)
+        if self._watch and n:
+            chunk = self._tail + bytes(buffer[:n])
+            for prefix, needle in list(self._watch.items()):
+                if chunk.find(needle) >= 0:
+                    self.used.add(prefix)
+                    del self._watch[prefix]
+            self._tail = chunk[-16:]
+        return n

@@ -47,20 +47,25 @@ def tiny_png(width: int = 4, height: int = 4) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
+def node_with(package: str, what: str) -> str:
+    """Path of ``node`` when ``package`` is installed in tests/js; else skip (fail under CI)."""
+    node = shutil.which("node")
+    if node is None or not (JS_DIR / "node_modules" / package).is_dir():
+        reason = (f"{what} not installed: run `npm ci --prefix tests/js` (needs node)"
+                  if node else f"node not found on PATH: the {what} check needs Node.js")
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return node
+
+
 @pytest.fixture(scope="session")
 def gltf_validator():
     """Run Khronos glTF-Validator (tests/js) on GLB paths; returns its JSON reports.
 
     Needs ``npm ci --prefix tests/js``; skipped without it, except under CI where it fails.
     """
-    node = shutil.which("node")
-    installed = (JS_DIR / "node_modules" / "gltf-validator").is_dir()
-    if node is None or not installed:
-        reason = ("glTF-Validator not installed: run `npm ci --prefix tests/js` (needs node)"
-                  if node else "node not found on PATH: the glTF-Validator check needs Node.js")
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    node = node_with("gltf-validator", "glTF-Validator")
 
     def validate(paths: list[Path]) -> list[dict]:
         reports = []
@@ -96,14 +101,7 @@ def loadersgl():
     """
     from pipeline.export.tile_checks import read_back_with_loadersgl
 
-    node = shutil.which("node")
-    installed = (JS_DIR / "node_modules" / "@loaders.gl" / "3d-tiles").is_dir()
-    if node is None or not installed:
-        reason = ("loaders.gl not installed: run `npm ci --prefix tests/js` (needs node)"
-                  if node else "node not found on PATH: the loaders.gl check needs Node.js")
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    node = node_with("@loaders.gl/3d-tiles", "loaders.gl")
     return lambda tileset: read_back_with_loadersgl(tileset, JS_DIR / "read_tiles.mjs", node=node)
 
 
