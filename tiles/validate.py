@@ -229,3 +229,33 @@ def check_property_types(tileset_path: str | Path, numeric: Iterable[str] = ()) 
                 if views[prop["values"]]["byteLength"] == 0:
                     problems.append(f"{Path(path).name}: table {table['class']} property {pid!r} is empty")
     return problems
+
+
+def property_tables(path: str | Path) -> list[dict[str, list]]:
+    """Decode every property table of a GLB: property id -> list of values (STRING and
+    SCALAR properties; a reader for tests and checks, not for every 3D Tiles type)."""
+    gltf, binary = read_glb(Path(path).read_bytes())
+    metadata = gltf["extensions"]["EXT_structural_metadata"]
+    views = gltf["bufferViews"]
+
+    def view_bytes(index: int) -> bytes:
+        view = views[index]
+        return binary[view.get("byteOffset", 0): view.get("byteOffset", 0) + view["byteLength"]]
+
+    tables = []
+    for table in metadata["propertyTables"]:
+        schema = metadata["schema"]["classes"][table["class"]]["properties"]
+        decoded: dict[str, list] = {}
+        for pid, prop in table["properties"].items():
+            kind = schema[pid]
+            if kind["type"] == "STRING":
+                dtype = np.uint32 if prop.get("stringOffsetType", "UINT32") == "UINT32" else np.uint64
+                offsets = np.frombuffer(view_bytes(prop["stringOffsets"]), dtype=dtype)[: table["count"] + 1]
+                raw = view_bytes(prop["values"])
+                decoded[pid] = [raw[a:b].decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:])]
+            elif kind["type"] == "SCALAR":
+                dtype = {"INT32": np.int32, "INT64": np.int64, "FLOAT64": np.float64, "UINT8": np.uint8}[
+                    kind["componentType"]]
+                decoded[pid] = np.frombuffer(view_bytes(prop["values"]), dtype=dtype)[: table["count"]].tolist()
+        tables.append(decoded)
+    return tables

@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from pipeline.geo.atomic import write_text_atomic  # noqa: E402
+from pipeline.walkability.classes import CLASS_COLOURS, CLASS_LABELS  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,6 @@ def _score_chart(table: pd.DataFrame) -> str:
 
 
 def _class_chart(table: pd.DataFrame) -> str:
-    from pipeline.walkability.outputs import CLASS_COLOURS, CLASS_LABELS
 
     fig, ax = plt.subplots(figsize=(6.5, 3.4))
     bottom = np.zeros(len(table))
@@ -157,7 +157,7 @@ def _map_grid(maps: dict[str, str], scenarios: list, title: str) -> str:
 
 def build_report(scored: dict, scenarios: list, *, settings, mesh_summary: pd.DataFrame,
                  district_summary: pd.DataFrame | None, maps: dict[str, str], class_maps: dict[str, str],
-                 peopleflow: list[dict] = ()) -> str:
+                 coverage: pd.DataFrame | None = None) -> str:
     """The report as an HTML string."""
     table = scenario_table(scored, scenarios, settings.access_classes, settings.distances)
     shown = table.rename(columns=lambda c: c.replace("share_", "% ").replace("_", " "))
@@ -189,9 +189,7 @@ def build_report(scored: dict, scenarios: list, *, settings, mesh_summary: pd.Da
     pivot = mesh_summary.pivot(index="meshcode", columns="scenario", values="score").reset_index()
     pivot = pivot[["meshcode"] + [s.name for s in scenarios if s.name in pivot]]
     parts += ["<h2>Score per 1 km mesh</h2>", _html_table(pivot, "{:.1f}")]
-    done = [r for r in peopleflow if r.get("status", "done") == "done" and r.get("outputs", {}).get("coverage")]
-    if done:
-        coverage = pd.read_parquet(done[0]["outputs"]["coverage"])
+    if coverage is not None:
         coverage = coverage[coverage["day_type"] == settings.day_type]
         parts += ["<h2>People-flow coverage</h2>",
                   "<p class='note'>Scenarios a source does not cover get no people-flow values "

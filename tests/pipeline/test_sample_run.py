@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.config import load_run_definition
+from pipeline.core.manifest import output_paths
+from pipeline.core.runner import run
 from pipeline.geo.raster import read_raster
-from pipeline.runner import run
+from pipeline.stages import load_run_definition
 
 pytestmark = pytest.mark.slow
 
@@ -23,17 +25,16 @@ COARSE = {"grid.resolution_m": 4.0, "grid.halo_m": 120.0, "stages.shadow.step_mi
 
 
 @pytest.fixture(scope="module")
-def sample_run(project_root, tmp_path_factory):
-    from distributed import Client, LocalCluster
-
+def sample_definition(project_root, tmp_path_factory):
     out = tmp_path_factory.mktemp("sample") / "out"
-    definition = load_run_definition(project_root / "dags" / "sample.yaml",
-                                     {"output": str(out), **COARSE})
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
-        first = run(definition, client=client, progress=False)
-        second = run(definition, client=client, progress=False)
-    return out, first, second
+    return load_run_definition(project_root / "dags" / "sample.yaml", {"output": str(out), **COARSE})
+
+
+@pytest.fixture(scope="module")
+def sample_run(sample_definition, cluster):
+    first = run(sample_definition, client=cluster, progress=False)
+    second = run(sample_definition, client=cluster, progress=False)
+    return sample_definition.output, first, second
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +47,19 @@ def sample_module(project_root):
     return module
 
 
-def test_every_stage_ran_and_the_rerun_skips_them_all(sample_run):
+def test_every_stage_ran_and_the_rerun_skips_them_all(sample_run, sample_definition):
     out, first, second = sample_run
     assert first.failed == []
-    assert set(first.stage_seconds) >= {"ingest", "lidar", "surface", "shadow", "shadow_maps",
-                                        "shadow_diagram"}
+    # Every stage the sample wants (from the registry: a planner that returns nothing fails
+    # here) left done records whose outputs exist.
+    wanted = [s.name for s in type(sample_definition).registry if s.is_wanted(sample_definition)]
+    assert len(wanted) == 11
+    for stage in wanted:
+        records = first.by_stage(stage)
+        assert records and all(r.done for r in records), stage
+        paths = [p for r in records for p in output_paths(r.outputs) if p]
+        assert paths and all((out / p).exists() for p in paths), stage
+    assert list(first.stage_seconds) == wanted
     assert second.executed == 0 and second.skipped == first.executed
     manifest = json.loads((out / "manifest.json").read_text())
     assert len(manifest["runs"]) == 2 and manifest["runs"][1]["executed"] == 0
@@ -91,8 +100,8 @@ def test_surface_model_matches_the_generated_district(sample_run, sample_module)
     assert checked > 50 and exact > 5
     # LiDAR fed the surface model: its canopy joins PLATEAU's trees, its DTM the terrain.
     [surface] = first_records(out, "surface", tile)
-    assert surface["sources"]["canopy"] == "PLATEAU veg + LiDAR canopy height model"
-    assert "LiDAR DTM" in surface["sources"]["terrain"]
+    assert surface["details"]["sources"]["canopy"] == "PLATEAU veg + LiDAR canopy height model"
+    assert "LiDAR DTM" in surface["details"]["sources"]["terrain"]
     lidar_dtm, _, _ = read_raster(out / f"lidar/{tile}_dtm.tif")
     assert np.abs(lidar_dtm - expected)[inside].max() < 0.5
     # Street trees are in the canopy layer, not in the DSM.
@@ -151,3 +160,50 @@ def test_lidar_point_cloud_tileset(sample_run):
     [record] = [r for r in json.loads((out / "manifest.json").read_text())["tasks"].values()
                 if r["stage"] == "lidar_tiles"]
     assert record["counts"]["points"] == 423_200
+
+
+#: Value digest of this coarse sample run's outputs, made with the code before the stage
+#: registry (commit 45cf8b8) by ``output_digest``. The outputs keep their content.
+BEFORE_REGISTRY = Path(__file__).parent / "data" / "sample_outputs_before_registry.json"
+
+
+def _close(before, after, *, rel: float, abs_: float) -> bool:
+    if before is None or after is None:
+        return before == after
+    return abs(before - after) <= max(abs_, rel * abs(before))
+
+
+def test_outputs_keep_their_content_from_before_the_stage_registry(sample_run, digest_outputs):
+    out, _, _ = sample_run
+    before = json.loads(BEFORE_REGISTRY.read_text(encoding="utf-8"))
+    after = digest_outputs(out)
+    assert sorted(before) == sorted(after)
+    differences = []
+    for path, old in before.items():
+        new = after[path]
+        # The old run mosaicked shade in arrival order and numbered buildings in arrival
+        # order (both fixed since): walkability values may move by what that order moved
+        # them, building ids are a permutation (compared by their count only).
+        loose = path.startswith("walkability/") or path.startswith("3dtiles/bldg")
+        rel, abs_ = (2e-2, 0.05) if loose else (1e-9, 1e-9)
+        for key in ("rows", "shape", "features"):
+            if old.get(key) != new.get(key):
+                differences.append(f"{path}: {key} {old.get(key)} -> {new.get(key)}")
+        if "finite" in old:
+            if old["finite"] != new["finite"] or (
+                    not path.endswith("_building_id.tif") and not _close(old["mean"], new["mean"], rel=rel, abs_=abs_)):
+                differences.append(f"{path}: {old} -> {new}")
+        columns_old = old.get("columns", old.get("properties", {}))
+        columns_new = new.get("columns", new.get("properties", {}))
+        if sorted(columns_old) != sorted(columns_new):
+            differences.append(f"{path}: columns {sorted(set(columns_old) ^ set(columns_new))}")
+            continue
+        for name, value in columns_old.items():
+            other = columns_new[name]
+            if "hash" in value:
+                if value != other and not (loose and name in ("class", "nearest_segment_id")):
+                    differences.append(f"{path}:{name}: values differ")
+            elif value["finite"] != other["finite"] or (
+                    name != "building_index" and not _close(value["mean"], other["mean"], rel=rel, abs_=abs_)):
+                differences.append(f"{path}:{name}: {value} -> {other}")
+    assert differences == []

@@ -60,28 +60,6 @@ def node_with(package: str, what: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def gltf_validator():
-    """Run Khronos glTF-Validator (tests/js) on GLB paths; returns its JSON reports.
-
-    Needs ``npm ci --prefix tests/js``; skipped without it, except under CI where it fails.
-    """
-    node = node_with("gltf-validator", "glTF-Validator")
-
-    def validate(paths: list[Path]) -> list[dict]:
-        reports = []
-        for start in range(0, len(paths), 200):  # keep the command line short
-            batch = [str(p) for p in paths[start:start + 200]]
-            done = subprocess.run([node, str(JS_DIR / "validate_gltf.mjs"), *batch], capture_output=True,
-                                  text=True, timeout=300)
-            if not done.stdout.strip():
-                raise RuntimeError(f"glTF-Validator failed: {done.stderr}")
-            reports += json.loads(done.stdout)
-        return reports
-
-    return validate
-
-
-@pytest.fixture(scope="session")
 def make_house():
     """``house(lon, lat, ground_h, width, depth, eave_h, roof_h=0)`` -> (vertices, triangles)."""
     return house

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from citygml import Dataset
-from pipeline.export.tiles_stage import export_layer
+from pipeline.export.layer import export_layer
 from pipeline.ingest import ingest_file
 from tiles.gltf import read_glb
 from tiles.validate import content_paths
@@ -32,8 +32,9 @@ def exported(plateau_dir: Path, tmp_path_factory) -> dict[tuple[str, str], dict]
             record = ingest_file(source, out / name / "ingest", crs).to_record()
             records[record["feature_type"]].append(record)
         for layer, found in sorted(records.items()):
-            result = export_layer(layer, found, out / name / "3dtiles", dataset_path=dataset.path,
-                                  crs=crs, max_features_per_tile=20)
+            result = export_layer(layer, [r["outputs"]["table"] for r in found],
+                                  [r["outputs"]["meshes"] for r in found], out / name / "3dtiles",
+                                  dataset_path=dataset.path, crs=crs, max_features_per_tile=20)
             assert result.tileset, f"{name}/{layer}: nothing exported ({result.problems})"
             layers[name, layer] = {"tileset": Path(result.tileset),
                                    "tables": [r["outputs"]["table"] for r in found],
