@@ -86,6 +86,9 @@ class WalkabilitySettings(StageSettings):
         "comfort is 1); replaces `sun_weight`/`shade_weight` in the comfort-weighted access."))
     comfort_curve: ComfortCurveSettings = Field(default_factory=ComfortCurveSettings,
                                                 description="UTCI to c_thermal.")
+    coolwalk_alpha: float = Field(2.0, gt=1, le=10, description=(
+        "Sun (discomfort) avoidance factor of the CoolWalkability per district (Wolf, Vierø & "
+        "Szell 2024): a metre in the sun (out of comfort) counts this much."))
     allocation: Literal["floor_area", "length"] = Field("floor_area", description=(
         "Spread mesh populations on streets by the floor area of the buildings along them, "
         "or by segment length."))
@@ -227,7 +230,8 @@ def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 # -- over the run -----------------------------------------------------------------------
 def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilitySettings, scenarios: list,
                         walkability: list[Record] = (), ingest: list[Record] = (),
-                        peopleflow: list[Record] = (), shadow: list[Record] = ()) -> Result:
+                        peopleflow: list[Record] = (), shadow: list[Record] = (),
+                        thermal: list[Record] = ()) -> Result:
     """Scores, classes and every output per scenario (runs on a worker)."""
     import pandas as pd
 
@@ -245,7 +249,8 @@ def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilitySettings
         out_dir, crs, segment_tables=[r.outputs["segments"] for r in tiles],
         scenario_tables=[r.outputs["scenarios"] for r in tiles], scenarios=scenarios,
         settings=settings, buildings=read_tables(_tables(ingest, "bldg"), crs), districts=districts,
-        coverage=coverage, shade_fraction=_per_scenario(shadow, "shade_fraction"))
+        coverage=coverage, shade_fraction=_per_scenario(shadow, "shade_fraction"),
+        weather=sorted({w for r in thermal for w in r.details.get("weather", [])}))
     return Result(outputs=outputs, counts=counts,
                   feature_type="bldg" if outputs.get("feature_table") else None)
 
@@ -265,6 +270,7 @@ def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                  upstream={"walkability": keys(tiles),
                            "ingest": keys(done(records, "ingest", feature_type="bldg")),
                            "shadow": keys(done(records, "shadow")),
+                           "thermal": keys(done(records, "thermal")),
                            "peopleflow": keys(done(records, "peopleflow"))})]
 
 

@@ -181,3 +181,56 @@ def coolwalkability(network: StreetNetwork, comfort_share: np.ndarray, alpha: fl
     value = (alpha * sum_d - sum_best) / ((alpha - 1.0) * sum_d)
     shortest = 1.0 - sum_disc_sp / sum_len_sp
     return CoolWalkability(float(alpha), float(value), float(shortest), float(value - shortest), pairs)
+
+
+def district_coolwalkability(scored: dict[str, "pd.DataFrame"], districts, *, alpha: float,
+                             max_distance_m: float = 1000.0) -> pd.DataFrame:
+    """CoolWalkability per district and scenario, with shade and with thermal comfort.
+
+    Parameters
+    ----------
+    scored : dict of scenario name -> GeoDataFrame
+        Scored segments of each scenario (``shade_share``, ``c_thermal`` when the thermal
+        stage ran; junction-to-junction lines in a metric CRS).
+    districts : GeoDataFrame
+        Polygons with a ``district`` name, in the segments' CRS; a segment belongs to the
+        district its midpoint lies in. Each district's network is its own segments.
+    alpha : float
+        Sun (discomfort) avoidance factor, > 1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``district, scenario, alpha, segments, pairs, coolwalkability_shade,
+        shade_benefit, coolwalkability_thermal, thermal_benefit`` (thermal columns NaN
+        without ``c_thermal``).
+    """
+    import geopandas as gpd
+
+    from pipeline.walkability.network import from_lines
+
+    rows = []
+    for name, segments in scored.items():
+        columns = [c for c in ("shade_share", "c_thermal") if c in segments]
+        middle = segments.geometry.interpolate(0.5, normalized=True)
+        joined = gpd.sjoin(gpd.GeoDataFrame(geometry=middle, crs=segments.crs), districts[["district", "geometry"]],
+                           how="inner", predicate="within")
+        joined = joined[~joined.index.duplicated()]
+        for district, members in joined.groupby("district", sort=True):
+            lines = gpd.GeoDataFrame(segments.loc[members.index, columns].reset_index(drop=True),
+                                     geometry=segments.loc[members.index].geometry.to_numpy(), crs=segments.crs)
+            network = from_lines(lines)
+            row = {"district": district, "scenario": name, "alpha": alpha, "segments": len(network)}
+            for kind, column in (("shade", "shade_share"), ("thermal", "c_thermal")):
+                if column not in network.segments or not network.segments[column].notna().any():
+                    row[f"coolwalkability_{kind}"] = row[f"{kind}_benefit"] = np.nan
+                    continue
+                result = coolwalkability(network, network.segments[column].to_numpy(float), alpha,
+                                         max_distance_m=max_distance_m)
+                row["pairs"] = result.n_pairs
+                row[f"coolwalkability_{kind}"] = result.value
+                row[f"{kind}_benefit"] = result.benefit
+            rows.append(row)
+    columns = ["district", "scenario", "alpha", "segments", "pairs", "coolwalkability_shade",
+               "shade_benefit", "coolwalkability_thermal", "thermal_benefit"]
+    return pd.DataFrame(rows, columns=columns)

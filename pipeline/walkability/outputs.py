@@ -33,6 +33,7 @@ import pandas as pd
 from pipeline.geo.atomic import atomic_path
 from pipeline.geo.raster import Grid, mosaic, write_cog
 from pipeline.walkability.classes import CLASS_COLOURS, CLASS_LABELS
+from pipeline.walkability.coolwalk import district_coolwalkability
 from pipeline.walkability.report import write_report
 from pipeline.walkability.scores import classify_cells
 
@@ -184,7 +185,8 @@ def write_maps(folder: Path, name: str, title: str, segments: gpd.GeoDataFrame, 
 def write_outputs(folder: Path, scored: dict[str, gpd.GeoDataFrame], scenarios: list, *, settings, crs: str,
                   districts: gpd.GeoDataFrame | None, buildings: gpd.GeoDataFrame,
                   coverage: pd.DataFrame | None = None,
-                  shade_fraction: dict[str, list[str]] | None = None) -> dict:
+                  shade_fraction: dict[str, list[str]] | None = None,
+                  weather: list[str] | None = None) -> dict:
     """Write every output of the module table; returns ``{kind: path or {scenario: path}}``.
 
     ``shade_fraction`` maps a scenario to the shadow stage's shade-fraction COGs (drawn
@@ -231,8 +233,11 @@ def write_outputs(folder: Path, scored: dict[str, gpd.GeoDataFrame], scenarios: 
     mesh_table = pd.concat(mesh_rows, ignore_index=True)
     outputs["summary_by_mesh"] = write_table(mesh_table, folder / "summary_by_mesh")
     district_table = pd.concat(district_rows, ignore_index=True) if district_rows else None
+    coolwalk = None
     if district_table is not None:
         outputs["summary_by_district"] = write_table(district_table, folder / "summary_by_district")
+        coolwalk = district_coolwalkability(scored, districts, alpha=settings.coolwalk_alpha)
+        outputs["coolwalkability_by_district"] = write_table(coolwalk, folder / "coolwalkability_by_district")
     if len(buildings) and "gml_id" in buildings:
         table = buildings_nearest_street(buildings, scored)
         path = folder / "buildings_nearest_street.parquet"
@@ -243,7 +248,7 @@ def write_outputs(folder: Path, scored: dict[str, gpd.GeoDataFrame], scenarios: 
         outputs["report"] = write_report(folder / "report.html", scored, scenarios, settings=settings,
                                          mesh_summary=mesh_table, district_summary=district_table,
                                          maps=outputs["score_map"], class_maps=outputs["class_map"],
-                                         coverage=coverage)
+                                         coverage=coverage, weather=weather, coolwalk=coolwalk)
     log.info("walkability outputs: %d scenarios written to %s in %.1f s", len(scored), folder,
              time.perf_counter() - start)
     return outputs

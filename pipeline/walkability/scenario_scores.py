@@ -80,7 +80,8 @@ def score_run(out_dir: str | Path, crs: str, *, segment_tables: Sequence[str],
               scenario_tables: Sequence[str], scenarios: Sequence, settings,
               buildings: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None = None,
               coverage: pd.DataFrame | None = None,
-              shade_fraction: dict[str, list[str]] | None = None) -> tuple[dict, dict]:
+              shade_fraction: dict[str, list[str]] | None = None,
+              weather: list[str] | None = None) -> tuple[dict, dict]:
     """Score every segment of the run in every scenario and write the outputs.
 
     ``segment_tables`` / ``scenario_tables`` are the per-tile tables of
@@ -103,7 +104,7 @@ def score_run(out_dir: str | Path, crs: str, *, segment_tables: Sequence[str],
         scored[scenario.name] = score_scenario(segments, rows, scenario, settings, n_classes)
     outputs = out.write_outputs(Path(out_dir), scored, scenarios, settings=settings, crs=crs,
                                 districts=districts, buildings=buildings, coverage=coverage,
-                                shade_fraction=shade_fraction)
+                                shade_fraction=shade_fraction, weather=weather)
     counts = {"segments": len(segments), "scenarios": len(scored),
               "mean_score": {name: round(float(np.average(t["score"].fillna(0), weights=t["length_m"])), 2)
                              for name, t in scored.items()}}

@@ -36,7 +36,8 @@ def output_digest(out) -> dict:
         series = pd.Series(values)
         numeric = pd.to_numeric(series, errors="coerce") if series.dtype.kind in "biufc" else None
         if numeric is not None:
-            finite = numeric[np.isfinite(numeric.astype(float))]
+            values = numeric.astype(float)
+            finite = values[np.isfinite(values) & (values.abs() < 1e300)]  # beyond: a noData sentinel
             return {"finite": int(len(finite)), "mean": float(finite.mean()) if len(finite) else None}
         text = sorted(str(v) for v in series.tolist())
         return {"hash": hashlib.sha256("\n".join(text).encode()).hexdigest()[:16]}
