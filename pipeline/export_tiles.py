@@ -40,7 +40,7 @@ def _ingest_all(sources: list, folder: Path, crs: str, client: Any) -> list:
     return records
 
 
-def export_dataset(path: str | Path, out_dir: str | Path, *, layers: Sequence[str] = LAYERS,
+def export_dataset(path: str | Path, out_dir: str | Path, *, layers: Sequence[str] | None = None,
                    crs: str = "auto", geoid_model: str = "gsigeo2011", textures: bool = True,
                    max_features_per_tile: int = 500, extra_tables: Sequence[str | Path] = (),
                    client: Any = None) -> list["ExportResult"]:
@@ -52,8 +52,10 @@ def export_dataset(path: str | Path, out_dir: str | Path, *, layers: Sequence[st
         A PLATEAU folder (with ``udx/``), a city ``.zip`` or one ``.gml`` file.
     out_dir : path
         Receives ``<layer>/tileset.json`` and its tiles.
-    layers : sequence of str
-        PLATEAU modules to export; those absent from the data are skipped.
+    layers : sequence of str, optional
+        PLATEAU modules to export; those absent from the data are skipped. By default
+        every module of the data that has a layer spec (``bldg``, ``dem``, ``veg``,
+        ``tran``, ``frn`` and the 2-D ``urf``, ``luse``).
     crs : str
         Metric CRS used between ingest and export, "auto" for the JGD2011 plane zone of
         the data (any metric CRS gives the same tiles).
@@ -70,10 +72,17 @@ def export_dataset(path: str | Path, out_dir: str | Path, *, layers: Sequence[st
     from citygml import Dataset
     from pipeline.core.plan import detect_crs
     from pipeline.export.layer import export_layer
+    from pipeline.export.tile_features import LAYER_SPECS
 
     started = time.perf_counter()
     out_dir = Path(out_dir)
     dataset, only = Dataset.for_path(path)
+    if layers is None:
+        layers = sorted({s.feature_type for s in dataset.sources(only=only)} & set(LAYER_SPECS),
+                        key=list(LAYER_SPECS).index)
+        if not layers:
+            raise ValueError(f"{path}: no CityGML files of an exported layer type "
+                             f"({', '.join(LAYER_SPECS)}) found; name others with --layers")
     sources = dataset.sources(types=layers, only=only)
     if not sources:
         raise ValueError(f"{path}: no CityGML files of layer(s) {', '.join(layers)} found")
@@ -108,8 +117,8 @@ def export_dataset(path: str | Path, out_dir: str | Path, *, layers: Sequence[st
     return results
 
 
-def _split_layers(values: tuple[str, ...]) -> list[str]:
-    return [v.strip() for value in values for v in value.split(",") if v.strip()] or list(LAYERS)
+def _split_layers(values: tuple[str, ...]) -> list[str] | None:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()] or None
 
 
 @click.command("export-tiles")
@@ -117,7 +126,8 @@ def _split_layers(values: tuple[str, ...]) -> list[str]:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder: one <layer>/tileset.json per layer.")
 @click.option("--layers", multiple=True, metavar="LAYER[,LAYER...]",
-              help=f"PLATEAU modules to export (default: {','.join(LAYERS)}).")
+              help="PLATEAU modules to export (default: those of bldg,dem,veg,tran,frn,urf,luse "
+                   "in the data).")
 @click.option("--crs", default="auto", show_default=True,
               help="Working metric CRS, e.g. EPSG:6677; 'auto' picks the plane zone of the data.")
 @click.option("--geoid", "geoid_model", type=click.Choice(["gsigeo2011", "jpgeo2024"]),

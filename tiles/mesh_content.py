@@ -15,7 +15,7 @@ import numpy as np
 
 from .geodesy import enu_to_ecef_matrix, ecef_to_enu, ecef_to_lonlath, to_ecef, z_up_to_y_up
 from .gltf import ARRAY_BUFFER, MODE_TRIANGLES, GlbBuilder
-from .metadata import IdentifierMap, build_property_table
+from .metadata import IdentifierMap, LayerSchema, build_property_table
 from .records import MeshFeature, MeshPart
 
 
@@ -87,8 +87,8 @@ def _part_in_frame(feature: MeshFeature, part: MeshPart, enu: np.ndarray, frame:
     return enu, normals, colors, uv, tri.reshape(-1)
 
 
-def build_mesh_glb(features: Sequence[MeshFeature], frame: np.ndarray, crs: str = "EPSG:4979"
-                   ) -> tuple[bytes, np.ndarray, np.ndarray]:
+def build_mesh_glb(features: Sequence[MeshFeature], frame: np.ndarray, crs: str = "EPSG:4979",
+                   schema: LayerSchema | None = None) -> tuple[bytes, np.ndarray, np.ndarray]:
     """Encode features as one GLB.
 
     Parameters
@@ -98,6 +98,8 @@ def build_mesh_glb(features: Sequence[MeshFeature], frame: np.ndarray, crs: str 
         ENU->ECEF matrix of the tileset frame (the root tile.transform).
     crs : {"EPSG:4979", "EPSG:4978"}
         CRS of the feature vertices.
+    schema : LayerSchema, optional
+        Property types of the whole layer; without it, of these features.
 
     Returns
     -------
@@ -116,8 +118,9 @@ def build_mesh_glb(features: Sequence[MeshFeature], frame: np.ndarray, crs: str 
     gltf.use_extension("EXT_mesh_features")
     gltf.use_extension("EXT_structural_metadata")
     class_ids = IdentifierMap()  # one map: class identifiers stay unique within the tile
+    schema = schema or LayerSchema.from_features(features)
     tables = {name: build_property_table(name, [f.id for f in members], [f.properties for f in members],
-                                         class_ids)
+                                         class_ids, schema=schema)
               for name, members in class_members.items()}
     table_index = {name: i for i, name in enumerate(tables)}
     images: dict[str, int] = {}

@@ -24,6 +24,7 @@ import numpy as np
 from .atomic import write_bytes_atomic, write_text_atomic
 from .bounds import box_volume
 from .mesh_content import ContentResult, build_mesh_glb, feature_centroids_enu, frame_for
+from .metadata import LayerSchema
 from .records import MeshFeature, TilesetSummary
 from .tasks import run_tile_tasks
 
@@ -119,9 +120,9 @@ def build_quadtree(xy: np.ndarray, weights: np.ndarray, *, max_count: int, max_w
 
 
 def _write_mesh_tile(features: list[MeshFeature], path: Path, uri: str, frame: np.ndarray,
-                     crs: str) -> ContentResult:
+                     crs: str, schema: LayerSchema | None = None) -> ContentResult:
     started = time.perf_counter()
-    glb, enu_min, enu_max = build_mesh_glb(features, frame, crs)
+    glb, enu_min, enu_max = build_mesh_glb(features, frame, crs, schema)
     write_bytes_atomic(path, glb)
     log.debug("wrote %s: %d features, %d bytes in %.2f s", path, len(features), len(glb),
               time.perf_counter() - started)
@@ -163,6 +164,7 @@ def write_mesh_tileset(features: Sequence[MeshFeature], out_dir: str | Path, *,
                        coarse_features: Sequence[MeshFeature] | None = None,
                        coarse_geometric_error: float | None = None,
                        crs: str = "EPSG:4979", error_per_metre: float = 0.1,
+                       property_schema: LayerSchema | None = None,
                        client: Any = None, scheduler: str | None = None) -> TilesetSummary:
     """Write features as a 3D Tiles 1.1 tileset with GLB content.
 
@@ -183,6 +185,9 @@ def write_mesh_tileset(features: Sequence[MeshFeature], out_dir: str | Path, *,
         Error (m) of the coarse stand-ins; estimated from height extents if omitted.
     error_per_metre : float
         Geometric error of an internal tile per metre of its horizontal diagonal.
+    property_schema : LayerSchema, optional
+        Property types and descriptions; by default decided from every feature given (the
+        whole layer), so that no tile types a property from its own values.
     client : distributed.Client, optional
         Run tile tasks on this cluster; else ``scheduler`` (Dask's, "threads" default).
 
@@ -194,11 +199,12 @@ def write_mesh_tileset(features: Sequence[MeshFeature], out_dir: str | Path, *,
     out_dir = Path(out_dir)
     _check_features(features, coarse_features)
     frame = frame_for(features, crs)
+    schema = property_schema or LayerSchema.from_features([*features, *(coarse_features or [])])
     centroids = feature_centroids_enu(features, frame, crs)
     weights = np.array([f.estimated_bytes for f in features], dtype=np.float64)
     quadtree = build_quadtree(centroids[:, :2], weights, max_count=max_features_per_tile,
                               max_weight=max_bytes_per_tile)
-    layout = _MeshTileLayout(features, coarse_features, coarse_geometric_error, out_dir, frame, crs)
+    layout = _MeshTileLayout(features, coarse_features, coarse_geometric_error, out_dir, frame, crs, schema)
     root = layout.node(quadtree)
     log.info("writing %d features into %d tile contents under %s", len(features), len(layout.jobs), out_dir)
     results = run_tile_tasks(_write_mesh_tile, layout.jobs, client=client, scheduler=scheduler)
@@ -233,9 +239,10 @@ class _MeshTileLayout:
     coarse tile refined by REPLACE into the fine one.
     """
 
-    def __init__(self, features, coarse, coarse_error, out_dir: Path, frame: np.ndarray, crs: str):
+    def __init__(self, features, coarse, coarse_error, out_dir: Path, frame: np.ndarray, crs: str,
+                 schema: LayerSchema | None = None):
         self.features, self.coarse, self.coarse_error = features, coarse, coarse_error
-        self.out_dir, self.frame, self.crs = out_dir, frame, crs
+        self.out_dir, self.frame, self.crs, self.schema = out_dir, frame, crs, schema
         self.jobs: list[tuple] = []
         self.nodes: dict[str, TileNode] = {}
 
@@ -259,7 +266,7 @@ class _MeshTileLayout:
         return node
 
     def _content(self, node: TileNode, members: list[MeshFeature], uri: str) -> None:
-        self.jobs.append((members, self.out_dir / uri, uri, self.frame, self.crs))
+        self.jobs.append((members, self.out_dir / uri, uri, self.frame, self.crs, self.schema))
         self.nodes[uri] = node
 
 

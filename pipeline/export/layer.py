@@ -89,7 +89,8 @@ def export_layer(layer: str, tables: Sequence[str | Path], meshes: Sequence[str 
         return result
     summary = write_mesh_tileset(built.features, folder, max_features_per_tile=max_features_per_tile,
                                  max_bytes_per_tile=max_bytes_per_tile,
-                                 coarse_features=built.coarse, client=client)
+                                 coarse_features=built.coarse,
+                                 property_schema=built.property_schema, client=client)
     remove_stale_content(summary.tileset_path)
     result.problems += [f"{summary.tileset_path}: {p}" for p in check_tileset(summary.tileset_path)]
     result.tileset = str(summary.tileset_path)

@@ -379,3 +379,21 @@ def test_real_furniture_vegetation_and_roads_get_their_own_valid_tilesets(platea
         assert report["numErrors"] == 0, report["messages"]
     # Missing furniture images fall back to a material colour, with a warning each.
     assert sum("missing" in p for p in results["frn"].problems) == 26
+
+
+@pytest.mark.parametrize("gml, layer, features", [
+    ("kawasaki/udx/urf/533915_urf_6668_yoto_op.gml", "urf", 4),
+    ("numazu/udx/luse/523836_luse_6668_op.gml", "luse", 225)])
+def test_command_exports_planning_and_land_use_files_as_flat_polygons_facing_up(plateau_dir, tmp_path,
+                                                                                 gml, layer, features):
+    done = CliRunner().invoke(export_tiles_command, [str(plateau_dir / gml), "--out", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    assert done.output.split()[:2] == [layer, str(features)]
+    tileset = tmp_path / layer / "tileset.json"
+    assert count_features(tileset) == features
+    for path in content_paths(tileset):
+        gltf, binary = read_glb(path.read_bytes())
+        for primitive in gltf["meshes"][0]["primitives"]:
+            normals = read_accessor(gltf, binary, primitive["attributes"]["NORMAL"])
+            # y-up in glTF: every triangle faces the sky (slivers of a few cm² tilt with the geoid)
+            assert normals[:, 1].min() > 0 and np.median(normals[:, 1]) > 0.9999
