@@ -25,7 +25,8 @@ def ingest_task(source, out_dir: str, crs: str, *, bbox=None) -> Result:
     return Result(outputs={"table": result.table, "meshes": result.meshes},
                   counts={"features": result.features, **result.counts},
                   feature_type=result.feature_type, mesh_code=result.mesh_code,
-                  problems=list(result.problems))
+                  problems=list(result.problems),
+                  details={"notes": list(result.notes), "bound_prefixes": dict(result.bound_prefixes)})
 
 
 def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:

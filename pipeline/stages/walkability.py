@@ -188,6 +188,10 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, settings: Walkability
         discomfort_weight=settings.discomfort_weight)
     if metrics is None:
         return Result(counts={"segments": 0})
+    zoning = _tables(ingest, "urf")
+    if zoning:  # the use district (用途地域) and its rates, where the run reads urf files
+        from pipeline.walkability.zoning import segment_zoning
+        metrics.segments = metrics.segments.join(segment_zoning(metrics.segments, read_tables(zoning, crs)))
     folder = Path(out_dir)
     outputs = {"segments": str(folder / f"{tile}_segments.parquet"),
                "scenarios": str(folder / f"{tile}_scenarios.parquet")}
@@ -202,16 +206,18 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, settings: Walkability
 
 
 def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
-    """One task per tile; upstream: ingest (bldg, tran) and shadow of the tile and its
+    """One task per tile; upstream: ingest (bldg, tran, urf) and shadow of the tile and its
     neighbours, the tile's surface, and the peopleflow task."""
+    from citygml.source import meshes_related
+
     settings: WalkabilitySettings = ctx.settings("walkability")
     scenarios = ctx.scenarios
     hashes = [ctx.hash_file(p) for p in settings.streets]
     tasks = []
     for tile in ctx.tiles:
         meshes = tile_neighbourhood(tile)
-        ingest = [r for r in done(records, "ingest") if r.feature_type in ("bldg", "tran")
-                  and (r.mesh_code or "") in meshes]
+        ingest = [r for r in done(records, "ingest") if r.feature_type in ("bldg", "tran", "urf")
+                  and meshes_related(r.mesh_code, meshes)]
         shadow = [r for r in done(records, "shadow") if r.tile in meshes]
         thermal = [r for r in done(records, "thermal") if r.tile in meshes]
         tasks.append(Task(
