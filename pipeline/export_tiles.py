@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
-from pipeline.export import LAYERS
 
 if TYPE_CHECKING:
     from pipeline.export.layer import ExportResult

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator
 from pipeline.core.config import RunDefinitionBase
 from pipeline.core.manifest import Manifest, output_paths, package_versions
 from pipeline.core.plan import plan_run
-from pipeline.core.task import Record, Result, Task
+from pipeline.core.task import Record, Result
 
 log = logging.getLogger(__name__)
 

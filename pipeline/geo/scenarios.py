@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class TimeSlot:
     start: str
     end: str
 
-    def bounds(self, date: dt.date, timezone: str) -> tuple["pd.Timestamp", "pd.Timestamp"]:
+    def bounds(self, date: dt.date, timezone: str) -> tuple[pd.Timestamp, pd.Timestamp]:
         import pandas as pd
 
         start = pd.Timestamp(f"{date.isoformat()} {self.start}", tz=timezone)

@@ -21,6 +21,7 @@ from pydantic import Field, field_validator
 from pipeline.core.settings import StageSettings, Strict
 from pipeline.core.stage import Stage
 from pipeline.core.task import PlanContext, Record, Result, Task, done, keys
+from pipeline.stages.common import surface_scenario_tasks
 
 log = logging.getLogger(__name__)
 
@@ -179,23 +180,8 @@ def shadow_maps(out_dir: str, extent: tuple[float, float, float, float] | None, 
 
 
 def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
-    settings: ShadowSettings = ctx.settings("shadow")
-    definition = ctx.definition
-    tasks = []
-    for tile in ctx.tiles:
-        surface = done(records, "surface", tile=tile)
-        if not surface:
-            continue
-        tasks.append(Task(stage="shadow", tile=tile, func=shadow_tile,
-                          args=(tile, ctx.tile_grid(tile, halo=False), str(ctx.out("shadow"))),
-                          kwargs={"settings": settings, "scenarios": ctx.scenarios,
-                                  "year": definition.scenarios.year,
-                                  "halo_m": definition.grid.halo_m, "timezone": definition.timezone},
-                          params={"settings": settings.model_dump(),
-                                  "scenarios": definition.scenarios.model_dump(mode="json"),
-                                  "tz": definition.timezone},
-                          upstream={"surface": keys(surface)}))
-    return tasks
+    return surface_scenario_tasks(ctx, records, stage="shadow", func=shadow_tile,
+                                  settings=ctx.settings("shadow"))
 
 
 def plan_maps(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:

@@ -19,7 +19,8 @@ from pydantic import Field
 
 from pipeline.core.settings import InputPath, StageSettings
 from pipeline.core.stage import Stage
-from pipeline.core.task import PlanContext, Record, Result, Task, done, keys
+from pipeline.core.task import PlanContext, Record, Result, Task
+from pipeline.stages.common import surface_scenario_tasks
 from pipeline.stages.shadow import Transmissivity
 
 log = logging.getLogger(__name__)
@@ -100,22 +101,10 @@ def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettin
 
 def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     settings: ThermalSettings = ctx.settings("thermal")
-    definition = ctx.definition
-    tasks = []
-    for tile in ctx.tiles:
-        surface = done(records, "surface", tile=tile)
-        if not surface:
-            continue
-        tasks.append(Task(stage="thermal", tile=tile, func=thermal_tile_task,
-                          args=(tile, ctx.tile_grid(tile, halo=False), str(ctx.out("thermal"))),
-                          kwargs={"settings": settings, "scenarios": ctx.scenarios,
-                                  "year": definition.scenarios.year, "halo_m": definition.grid.halo_m,
-                                  "timezone": definition.timezone},
-                          params={"settings": settings.model_dump(mode="json"),
-                                  "scenarios": definition.scenarios.model_dump(mode="json"),
-                                  "tz": definition.timezone, "halo": definition.grid.halo_m},
-                          input_hashes=[ctx.hash_file(settings.weather)],
-                          upstream={"surface": keys(surface)}))
+    tasks = surface_scenario_tasks(ctx, records, stage="thermal", func=thermal_tile_task, settings=settings)
+    weather = ctx.hash_file(settings.weather)
+    for task in tasks:
+        task.input_hashes.append(weather)
     return tasks
 
 
