@@ -42,14 +42,16 @@ function loadScript(url) {
 }
 async function loadCesium() {
   for (const base of CESIUM_BASES) {
-    const head = await fetch(base + "Cesium.js", { method: "HEAD" }).catch(() => null);
-    if (!head || !head.ok) continue;
+    try {
+      await loadScript(base + "Cesium.js");
+    } catch (error) {
+      continue;  // not copied next to the app: try the next place
+    }
     window.CESIUM_BASE_URL = base;
     const link = document.createElement("link");
     link.rel = "stylesheet";
     link.href = base + "Widgets/widgets.css";
     document.head.appendChild(link);
-    await loadScript(base + "Cesium.js");
     return;
   }
   throw new Error("CesiumJS not found next to the viewer (run `npm ci --prefix viewer`, then the viewer stage)");
@@ -484,6 +486,7 @@ function clearInfo() {
   machi.picked = null;
   $("infoBody").replaceChildren();
   $("closeInfo").hidden = true;
+  $("info").classList.add("empty");
   if (machi.highlight) { machi.viewer.scene.primitives.remove(machi.highlight); machi.highlight = null; }
 }
 function layerOf(feature) {
@@ -558,6 +561,7 @@ function showStreet(feature) {
   body.appendChild(facts);
   body.appendChild(scenarioChart(info.byScenario));
   $("closeInfo").hidden = false;
+  $("info").classList.remove("empty");
 }
 function scenarioChart(byScenario) {
   // A small bar chart: seasons as groups, slots as bars, current scenario outlined.
@@ -620,6 +624,7 @@ function showBuilding(feature) {
   }
   body.appendChild(table);
   $("closeInfo").hidden = false;
+  $("info").classList.remove("empty");
 }
 function showFlowCell(feature) {
   const m = machi.manifest;
@@ -637,6 +642,7 @@ function showFlowCell(feature) {
   row(table, t("population"), has ? `${fmt(population, 0)} ${word(m.legends[m.layers.flow.legend].units)}` : t("noDataSlot"));
   body.appendChild(table);
   $("closeInfo").hidden = false;
+  $("info").classList.remove("empty");
 }
 function onClick(position) {
   const picked = machi.viewer.scene.pick(position);
@@ -874,7 +880,7 @@ async function main() {
     navigationHelpButton: false, animation: false, timeline: false, fullscreenButton: false, infoBox: false,
     selectionIndicator: false, shouldAnimate: false,
     terrainProvider: await terrainProvider(m.layers.terrain),
-    contextOptions: { webgl: { preserveDrawingBuffer: true } },
+    contextOptions: { webgl: { preserveDrawingBuffer: true } }, msaaSamples: 1,
   });
   machi.viewer = viewer;
   const scene = viewer.scene;
@@ -883,7 +889,11 @@ async function main() {
   scene.globe.shadows = Cesium.ShadowMode.RECEIVE_ONLY;
   scene.globe.enableLighting = false;
   scene.skyAtmosphere.show = false;
-  scene.fog.enabled = false;
+  scene.highDynamicRange = false;
+  scene.postProcessStages.fxaa.enabled = false;
+  scene.fog.enabled = true;  // fog culls tiles towards the horizon: a settled view is reached sooner
+  scene.globe.maximumScreenSpaceError = 8;
+  scene.globe.preloadSiblings = false;
   viewer.shadowMap.softShadows = true;
   viewer.shadowMap.size = 2048;
   viewer.clock.shouldAnimate = false;

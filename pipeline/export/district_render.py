@@ -113,7 +113,9 @@ def render_district_3d(out_dir: str | Path, *, buildings: Sequence[str | Path],
     out_dir = Path(out_dir)
     table = gpd.GeoDataFrame(pd.concat([gpd.read_parquet(p) for p in buildings], ignore_index=True)) if buildings else None
     first = gpd.read_parquet(next(iter(streets.values())))
-    x0, y0, x1, y1 = first.total_bounds
+    bounds = [first.total_bounds] + ([table.total_bounds] if table is not None and len(table) else [])
+    x0, y0 = np.min([b[:2] for b in bounds], axis=0) - 20.0  # a margin of ground around the district
+    x1, y1 = np.max([b[2:] for b in bounds], axis=0) + 20.0
     origin = np.array([(x0 + x1) / 2.0, (y0 + y1) / 2.0])
     ground = TerrainHeights(terrain)
     ground.default_m = ground.mean_height() or 0.0
@@ -138,7 +140,7 @@ def render_district_3d(out_dir: str | Path, *, buildings: Sequence[str | Path],
             surface["shade hours (h)"] = values.ravel(order="F")
             plotter.add_mesh(surface, scalars="shade hours (h)", cmap="cividis_r", clim=(0, slot_hours),
                              nan_color="#dddddd", scalar_bar_args={"title": "shade hours in the slot (h)",
-                                                                  "position_x": 0.05, "position_y": 0.05,
+                                                                  "position_x": 0.03, "position_y": 0.02, "label_font_size": 12, "title_font_size": 14,
                                                                   "width": 0.4, "color": "black"})
         if prisms is not None:
             plotter.add_mesh(prisms, color="#bdbdbd", smooth_shading=False)
@@ -156,12 +158,12 @@ def render_district_3d(out_dir: str | Path, *, buildings: Sequence[str | Path],
             network = pv.merge(lines).tube(radius=3.0)
             plotter.add_mesh(network, scalars="walkability score", cmap="viridis", clim=(0, 100),
                              nan_color="#999999", scalar_bar_args={"title": "walkability score (0-100)",
-                                                                  "position_x": 0.55, "position_y": 0.05,
+                                                                  "position_x": 0.55, "position_y": 0.02, "label_font_size": 12, "title_font_size": 14,
                                                                   "width": 0.4, "color": "black"})
         plotter.add_text((titles or {}).get(season, season), position="upper_left", font_size=14, color="black")
         span = max(x1 - x0, y1 - y0)
         plotter.camera.focal_point = (0.0, 0.0, float(ground.default_m))
-        plotter.camera.position = (0.55 * span, -0.9 * span, float(ground.default_m) + 0.8 * span)
+        plotter.camera.position = (0.7 * span, -1.2 * span, float(ground.default_m) + 1.05 * span)
         plotter.camera.up = (0.0, 0.0, 1.0)
         plotter.camera.view_angle = 35.0
         path = out_dir / f"{stem}_{season}.png"

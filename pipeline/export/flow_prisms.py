@@ -107,7 +107,7 @@ def write_flow_prisms(flow_table: str | Path, out_dir: str | Path, scenarios: Se
     metres_per_person = tallest_m / largest if largest > 0 else 0.0
     codes = populations.index.get_level_values("meshcode").to_numpy()
     polygons = to_polygons(codes, "EPSG:6668")
-    centres = shapely.get_coordinates(polygons.centroid.to_numpy())
+    centres = shapely.get_coordinates(shapely.centroid(polygons.to_numpy()))  # cell centres, degrees
     base = np.asarray(ground_height(centres[:, 0], centres[:, 1]), dtype=np.float64)
     rings = [shapely.get_coordinates(shapely.orient_polygons(p).exterior)[:-1] for p in polygons.to_numpy()]
     out_dir = Path(out_dir)

@@ -148,7 +148,9 @@ def street_ribbons(geometry, widths_m: np.ndarray, terrain: TerrainHeights, proj
             ribbon = ribbon_mesh(coords, float(width), max_step_m=max_step_m)
             z = terrain(ribbon.xy[:, 0], ribbon.xy[:, 1]) + lift_m
             lonlath = projector(np.column_stack([ribbon.xy, z]))
-            pieces.append(MeshPart(lonlath, ribbon.triangles, base_color=RIBBON_COLOUR))
+            # shared vertices with an up normal: a third of the bytes of flat-shaded corners
+            up = np.tile([0.0, 0.0, 1.0], (len(lonlath), 1))
+            pieces.append(MeshPart(lonlath, ribbon.triangles, normals=up, base_color=RIBBON_COLOUR))
         parts.append(pieces)
     return parts
 
