@@ -445,6 +445,7 @@ function legendItems() {
   return items;
 }
 function renderLegend() {
+  const m = machi.manifest, s = machi.state;
   const box = $("legend");
   box.replaceChildren();
   for (const legend of legendItems()) {
@@ -470,6 +471,13 @@ function renderLegend() {
       ticks.className = "ticks";
       ticks.innerHTML = `<span>${fmt(legend.min, 1)}</span><span>${fmt((legend.min + legend.max) / 2, 1)}</span><span>${fmt(legend.max, 1)}</span>`;
       box.append(ramp, ticks);
+    }
+    if (legend === m.legends[(m.layers.flow || {}).legend] && m.layers.flow && !m.layers.flow.covered[s.scenario]) {
+      const note = document.createElement("div");
+      note.className = "note";
+      note.id = "flowNoData";
+      note.textContent = t("noDataSlot");
+      box.appendChild(note);
     }
     if (legend.no_data !== false) {
       const nd = document.createElement("div");

@@ -297,7 +297,7 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
 
     if shade:
         imagery("shade_hours", {s: shade.get(s, ()) for s in names},
-                _nice_ceiling(max(s["hours"] for s in entries)))
+                max(s["hours"] for s in entries))  # a slot holds at most its own length of shade
     if sun_hours:
         imagery("sun_hours", dict(sun_hours), _nice_ceiling(_raster_max([p for ps in sun_hours.values() for p in ps])))
 
@@ -334,8 +334,9 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
 
     # -- building colouring
     building_colouring: list[dict[str, Any]] = [{"id": "none"}]
+    slot_hours = max(s["hours"] for s in entries)
     for option, template, legend_id, vmax in (("roof_shade_hours", "roof_shade_hours_{scenario}", "roof_shade_hours",
-                                               _nice_ceiling(max(s["hours"] for s in entries))),
+                                               slot_hours),
                                               ("walk_score", "walk_score_{scenario}", "walk_score", 100.0)):
         legend[legend_id] = legends.ramp_legend(legend_id, 0, vmax)
         entry: dict[str, Any] = {"id": option, "property": template, "legend": legend_id}

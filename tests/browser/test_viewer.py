@@ -177,9 +177,9 @@ def test_split_compare_shows_two_scenarios(session):
     seen, *_ = session
     state = seen["steps"][11]["value"]
     assert state["split"] == 0.5
-    assert state["A"] == [1, "winter_solstice_midday"]   # SplitDirection.LEFT
-    assert state["B"] == [2, "summer_solstice_midday"]   # SplitDirection.RIGHT
-    assert state["imagery"] == {"shade_hours:A": 1, "shade_hours:B": 2}
+    assert state["A"] == [-1, "winter_solstice_midday"]   # SplitDirection.LEFT
+    assert state["B"] == [1, "summer_solstice_midday"]   # SplitDirection.RIGHT
+    assert state["imagery"] == {"shade_hours:A": -1, "shade_hours:B": 1}
     assert state["colourB"] is not None
 
 
