@@ -306,6 +306,7 @@ async function applyNow() {
   renderDistrictTable();
   if (machi.picked && machi.picked.layer === "streets") showStreet(machi.picked.feature);
   writeHash();
+  v.scene.requestRender();
 }
 
 // ---------------------------------------------------------------------------- controls
@@ -867,6 +868,7 @@ machi.lookAt = function (lon, lat, h, range, pitchDeg = -90) {
     destination: Cesium.Cartesian3.fromDegrees(lon, lat, h + range),
     orientation: { heading: 0, pitch: Cesium.Math.toRadians(pitchDeg), roll: 0 },
   });
+  machi.viewer.scene.requestRender();
 };
 machi.screenPosition = function (lon, lat, h) {
   const p = Cesium.SceneTransforms.worldToWindowCoordinates(machi.viewer.scene, Cesium.Cartesian3.fromDegrees(lon, lat, h));
@@ -889,6 +891,8 @@ async function main() {
     selectionIndicator: false, shouldAnimate: false,
     terrainProvider: await terrainProvider(m.layers.terrain),
     contextOptions: { webgl: { preserveDrawingBuffer: true } }, msaaSamples: 1,
+    // render only when something changed: an idle view costs no CPU (and tests run quickly)
+    requestRenderMode: true, maximumRenderTimeChange: Infinity,
   });
   machi.viewer = viewer;
   const scene = viewer.scene;

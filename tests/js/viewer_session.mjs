@@ -6,6 +6,7 @@
 //        {"do": "settle"}                wait until machi.settled() (after a change)
 //        {"do": "select", "selector", "value"} / {"do": "check", "selector", "on"} / {"do": "click", "selector"}
 //        {"do": "press", "key", "times"} keyboard presses; {"do": "focused"} -> id of the focused element
+//        {"do": "tabs", "times"}         press Tab n times -> the ids focused one after the other
 //        {"do": "eval", "js"}            evaluate an expression (its value is the result)
 //        {"do": "clickAt", "lon", "lat", "h"}  click the screen point of a place
 //        {"do": "lookAt", "lon", "lat", "h", "range", "pitch"}
@@ -74,6 +75,13 @@ try {
         await page.waitForTimeout(100);
         break;
       case "focused": value = await page.evaluate(() => document.activeElement && document.activeElement.id); break;
+      case "tabs":  // press Tab n times; the id focused after each press
+        value = [];
+        for (let i = 0; i < step.times; i++) {
+          await page.keyboard.press("Tab");
+          value.push(await page.evaluate(() => document.activeElement && document.activeElement.id));
+        }
+        break;
       case "eval": value = await page.evaluate(step.js); break;
       case "lookAt":
         await page.evaluate((s) => window.machi.lookAt(s.lon, s.lat, s.h, s.range, s.pitch ?? -90), step);
