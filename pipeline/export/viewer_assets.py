@@ -60,7 +60,7 @@ UNAVAILABLE = {
 
 def _url(path: str | Path, base: Path) -> str:
     """``path`` relative to ``base``, with forward slashes (a URL path)."""
-    return Path(os.path.relpath(Path(path).resolve(), base.resolve())).as_posix()
+    return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(base))).as_posix()
 
 
 def scenario_entries(scenarios: Sequence[Mapping[str, Any]], timezone: str) -> list[dict[str, Any]]:
