@@ -43,12 +43,12 @@ def main() -> None:
     lon, lat, h = (float(v) for v in EllipsoidalProjector(manifest["crs"])(np.array([[point.x, point.y, z]]))[0])
     server = make_server(run, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/viewer/#s={scenario}&lang=ja&st=class&bd=roof_shade_hours"
+    url = f"http://127.0.0.1:{server.server_address[1]}/viewer/#s={scenario}&lang=ja&st=class&bd=walk_score"
     steps = [{"do": "goto", "url": url},
-             {"do": "lookAt", "lon": lon - 0.004, "lat": lat - 0.005, "h": h, "range": 520, "pitch": -38},
              {"do": "eval", "js": f"window.machi.viewer.camera.lookAt(Cesium.Cartesian3.fromDegrees({lon}, {lat}, {h}),"
-                                  " new Cesium.HeadingPitchRange(Cesium.Math.toRadians(35), Cesium.Math.toRadians(-35), 700));"
-                                  " window.machi.viewer.camera.lookAtTransform(Cesium.Matrix4.IDENTITY); true"},
+                                  " new Cesium.HeadingPitchRange(Cesium.Math.toRadians(20), Cesium.Math.toRadians(-42), 900));"
+                                  " window.machi.viewer.camera.lookAtTransform(Cesium.Matrix4.IDENTITY);"
+                                  " window.machi.viewer.scene.requestRender(); true"},
              {"do": "settle"},
              {"do": "clickAt", "lon": lon, "lat": lat, "h": h},
              {"do": "screenshot", "path": str(target)}]

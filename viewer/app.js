@@ -122,8 +122,9 @@ function decodeHash(hash, base, m) {
   if (names.has(q.get("b"))) s.compareWith = q.get("b");
   if (q.has("cmp")) s.compare = q.get("cmp") === "1";
   if (q.has("split")) s.split = Math.min(0.95, Math.max(0.05, Number(q.get("split")) || 0.5));
-  if (q.has("st")) s.streetsBy = q.get("st");
-  if (q.has("bd")) s.buildingsBy = q.get("bd");
+  const usable = (options, id) => options.some((o) => o.id === id && o.available !== false);
+  if (usable(m.street_colouring, q.get("st"))) s.streetsBy = q.get("st");
+  if (usable(m.building_colouring, q.get("bd"))) s.buildingsBy = q.get("bd");
   if (q.has("l")) {
     const on = new Set(q.get("l").split(","));
     for (const id of Object.keys(s.layers)) s.layers[id] = on.has(id);

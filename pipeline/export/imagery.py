@@ -145,7 +145,7 @@ def _downsample(children: list[list[np.ndarray | None]]) -> np.ndarray:
         return np.where(count > 0, total / count, np.nan).astype(np.float32)
 
 
-def colourize(values: np.ndarray, *, cmap: str, vmin: float, vmax: float, alpha: float = 0.85) -> bytes:
+def colourize(values: np.ndarray, *, cmap: str, vmin: float, vmax: float, alpha: float = 0.6) -> bytes:
     """PNG bytes of ``values`` coloured by ``cmap`` over [vmin, vmax]; NaN transparent."""
     from matplotlib import colormaps
     from PIL import Image
@@ -159,7 +159,7 @@ def colourize(values: np.ndarray, *, cmap: str, vmin: float, vmax: float, alpha:
 
 
 def write_imagery_tiles(paths: Sequence[str | Path], out_dir: str | Path, *, cmap: str, vmin: float,
-                        vmax: float, alpha: float = 0.85, max_zoom: int | None = None,
+                        vmax: float, alpha: float = 0.6, max_zoom: int | None = None,
                         min_zoom: int | None = None) -> ImageryPyramid:
     """Colour the rasters at ``paths`` into an XYZ PNG pyramid under ``out_dir``.
 
