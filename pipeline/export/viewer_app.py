@@ -19,7 +19,7 @@ from pipeline.geo.atomic import atomic_path
 log = logging.getLogger(__name__)
 
 PROJECT_VIEWER = Path(__file__).resolve().parents[2] / "viewer"
-APP_FILES = ("index.html", "app.js", "i18n.js", "style.css")
+APP_FILES = ("index.html", "app.js", "i18n.js", "style.css", "tiles.html", "tiles.js")
 CESIUM_PARTS = ("Cesium.js", "Workers", "ThirdParty", "Assets", "Widgets")
 CESIUM_BUILD = Path("node_modules") / "cesium" / "Build" / "Cesium"
 
