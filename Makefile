@@ -23,8 +23,12 @@ tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.js
 	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test tests/js/node_modules/.installed
+viewer/node_modules/.installed: viewer/package.json viewer/package-lock.json
+	npm ci --prefix viewer --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed viewer/node_modules/.installed
+install-test: $(VENV)/.installed-test tests/js/node_modules/.installed viewer/node_modules/.installed
 
 demo: install
 	$(BIN)/machi run dags/sample.yaml

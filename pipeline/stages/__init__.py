@@ -16,7 +16,7 @@ from typing import Any
 
 from pipeline.core.config import RunDefinitionBase, load_definition, run_definition_model
 from pipeline.stages import (export_tiles, ingest, lidar, peopleflow, shadow, shadow_diagram,
-                             surface, thermal, walkability)
+                             surface, thermal, viewer, walkability)
 
 STAGES = (
     ingest.STAGE,
@@ -30,7 +30,8 @@ STAGES = (
     peopleflow.STAGE,
     walkability.STAGE,
     walkability.SUMMARY,
-    export_tiles.STAGE,  # last: it joins the per-building results of the stages before it
+    export_tiles.STAGE,  # joins the per-building results of the stages before it
+    viewer.STAGE,        # last: shows everything on the 3D city model
 )
 
 

@@ -257,8 +257,14 @@ def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilitySettings
         settings=settings, buildings=read_tables(_tables(ingest, "bldg"), crs), districts=districts,
         coverage=coverage, shade_fraction=_per_scenario(shadow, "shade_fraction"),
         weather=sorted({w for r in thermal for w in r.details.get("weather", [])}))
+    from pipeline.walkability.scenario_scores import effective_weights
+
+    thermal_known = bool(thermal)
     return Result(outputs=outputs, counts=counts,
-                  feature_type="bldg" if outputs.get("feature_table") else None)
+                  feature_type="bldg" if outputs.get("feature_table") else None,
+                  details={"weights": effective_weights(settings.weights, thermal_known),
+                           "districts": str(settings.districts) if settings.districts else None,
+                           "district_name": settings.district_name, "day_type": settings.day_type})
 
 
 def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:

@@ -54,7 +54,7 @@ def test_every_stage_ran_and_the_rerun_skips_them_all(sample_run, sample_definit
     # Every stage the sample wants (from the registry: a planner that returns nothing fails
     # here) left done records whose outputs exist.
     wanted = [s.name for s in type(sample_definition).registry if s.is_wanted(sample_definition)]
-    assert len(wanted) == 12
+    assert len(wanted) == 13
     for stage in wanted:
         records = first.by_stage(stage)
         assert records and all(r.done for r in records), stage
@@ -220,7 +220,7 @@ def test_outputs_keep_their_content_from_before_the_stage_registry(sample_run, d
     after = digest_outputs(out)
     assert [p for p in before if p not in after] == []
     added = {p for p in after if p not in before}  # the thermal stage's, CoolWalkability's
-    assert {p.split("/")[0] for p in added} <= {"thermal", "walkability"}
+    assert {p.split("/")[0] for p in added} <= {"thermal", "walkability", "viewer"}
     assert {p for p in added if p.startswith("walkability/")} == {
         "walkability/coolwalkability_by_district.parquet"}
     differences = [d for path, old in before.items() for d in _differences(path, old, after[path])]
