@@ -1,27 +1,16 @@
 """Fixtures of the viewer tests: small runs of the sample district and their viewer folders.
 
-``viewer_arguments`` reads a finished run's manifest the way the ``viewer`` stage does
-and returns the keyword arguments of :func:`pipeline.export.viewer_assets.write_viewer`.
+The runs write their viewer with the ``viewer`` stage; ``viewer_arguments`` reads a finished
+run's manifest and returns the keyword arguments of
+:func:`pipeline.export.viewer_assets.write_viewer`, for a run folder made before that stage
+(``MACHI_VIEWER_RUN``). The glTF validator fixture is the suite's (``tests/conftest.py``).
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
-
-
-def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_HERE = Path(__file__).resolve().parent
-# the glTF validator fixture of the tiles tests
-gltf_validator = _load(_HERE.parent / "tiles" / "conftest.py", "_tiles_conftest").gltf_validator
 
 COARSE = {"grid.resolution_m": 4.0, "grid.halo_m": 120.0, "stages.shadow.step_minutes": 30.0,
           "stages.shadow_diagram.enabled": False}
