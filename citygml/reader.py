@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,13 +50,25 @@ from citygml.geometry import (_LAT_LON_SWAP, CoordinateError, check_ring,
                               parse_coordinates, ring_coordinates, srs_dimension)
 from citygml.namespaces import (APP_NAMESPACES, CORE_NAMESPACES, GEN_NAMESPACES, GML,
                                 XLINK, iur_module, prefix_of, q, split_tag)
-from citygml.poslist import scan_pos_lists
 from citygml.records import (Appearance, CityObject, Geometry, Material, Polygon,
                              Texture)
 from citygml.schema import BOOLEAN, DOUBLE, INTEGER, schema_type
 from citygml.source import Dataset, Source, bind_iur_prefixes, peek_prolog
 
 log = logging.getLogger(__name__)
+
+#: From this size a file pays for loading the compiled posList scanner (numba: about a
+#: second once per process); smaller files take the exact general path, with the same
+#: output, unless the scanner is loaded already.
+SCAN_MIN_BYTES = 2_000_000
+
+
+def _pos_list_scanner(size: int | None):
+    """:func:`citygml.poslist.scan_pos_lists` when it pays for a file of ``size`` bytes, else None."""
+    if (size is None or size < SCAN_MIN_BYTES) and "citygml.poslist" not in sys.modules:
+        return None
+    from citygml.poslist import scan_pos_lists
+    return scan_pos_lists
 
 GML_ID = q(GML, "id")
 HREF = q(XLINK, "href")
@@ -125,6 +138,11 @@ class FileReader:
                  codelists: CodeListResolver | None = None, include_appearance: bool = True):
         self.source = source
         self.name = source.name
+        try:
+            size = source.size
+        except OSError:
+            size = None
+        self._scan_pos_lists = _pos_list_scanner(size)
         self.bbox = bbox
         self.codelists = codelists if codelists is not None else CodeListResolver()
         self.include_appearance = include_appearance
@@ -470,7 +488,8 @@ class FileReader:
 
     def _convert_rings(self, rings: list[tuple]) -> None:
         texts = [element.text or "" for _, _, element, _, _ in rings]
-        scanned = None if self._other_dimension else scan_pos_lists(texts, 3)
+        scan = self._scan_pos_lists
+        scanned = None if self._other_dimension or scan is None else scan(texts, 3)
         self._other_dimension = False
         if scanned is not None:
             coords, starts, good = scanned
@@ -646,7 +665,8 @@ class FileReader:
         A ring whose list is not an even count of finite numbers keeps no coordinates
         (its surface is then drawn untextured), with a warning."""
         texts = [element.text or "" for _, _, element in coordinates]
-        scanned = scan_pos_lists(texts, 2) if texts else None
+        scan = self._scan_pos_lists
+        scanned = scan(texts, 2) if texts and scan is not None else None
         for i, (rings, ring_id, element) in enumerate(coordinates):
             if scanned is not None:
                 values, starts, _ = scanned
