@@ -527,7 +527,8 @@ function showStreet(feature) {
     width_m: feature.getProperty("width_m"), slope_max_pct: feature.getProperty("slope_max_pct"),
     components: {}, byScenario: {},
   };
-  for (const c of m.components) info.components[c.id] = property(feature, c.id, scenario);
+  // a component no segment of this tile has is absent from its table: no value, not zero
+  for (const c of m.components) info.components[c.id] = property(feature, c.id, scenario) ?? null;
   for (const sc of m.scenarios) info.byScenario[sc.name] = property(feature, "score", sc.name);
   machi.picked = info;
   const body = $("infoBody");
