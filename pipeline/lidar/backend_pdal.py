@@ -67,7 +67,7 @@ def collect_tile_points_pdal(paths: list[str | os.PathLike], grid: Grid, *,
         import pdal
     except ImportError as exc:  # pragma: no cover - checked by choose_backend
         raise LidarBackendError("pdal", "PDAL Python bindings are not installed") from exc
-    from pipeline.lidar.tile import TilePoints, skip_bad_file
+    from pipeline.lidar.tile_points import TilePoints, skip_bad_file
 
     started = time.perf_counter()
     files, z_scale, datums = [], {}, set()

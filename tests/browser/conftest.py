@@ -1,27 +1,16 @@
 """Fixtures of the viewer tests: small runs of the sample district and their viewer folders.
 
-``viewer_arguments`` reads a finished run's manifest the way the ``viewer`` stage does
-and returns the keyword arguments of :func:`pipeline.export.viewer_assets.write_viewer`.
+The runs write their viewer with the ``viewer`` stage; ``viewer_arguments`` reads a finished
+run's manifest and returns the keyword arguments of
+:func:`pipeline.export.viewer_assets.write_viewer`, for a run folder made before that stage
+(``MACHI_VIEWER_RUN``). The glTF validator fixture is the suite's (``tests/conftest.py``).
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
-
-
-def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_HERE = Path(__file__).resolve().parent
-# the glTF validator fixture of the tiles tests
-gltf_validator = _load(_HERE.parent / "tiles" / "conftest.py", "_tiles_conftest").gltf_validator
 
 COARSE = {"grid.resolution_m": 4.0, "grid.halo_m": 120.0, "stages.shadow.step_minutes": 30.0,
           "stages.shadow_diagram.enabled": False}
@@ -71,8 +60,8 @@ def viewer_arguments(out: Path) -> dict:
 def _run(project_root: Path, out: Path, overrides: dict) -> Path:
     from distributed import Client, LocalCluster
 
-    from pipeline.config import load_run_definition
-    from pipeline.runner import run
+    from pipeline.core.runner import run
+    from pipeline.stages import load_run_definition
 
     definition = load_run_definition(project_root / "dags" / "sample.yaml", {"output": str(out), **COARSE, **overrides})
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -96,7 +85,8 @@ def sample_viewer_run(project_root, tmp_path_factory) -> tuple[Path, Path]:
 
     given = os.environ.get("MACHI_VIEWER_RUN")
     out = Path(given) if given else _run(project_root, tmp_path_factory.mktemp("sample") / "out", {})
-    write_viewer(out / "viewer", **viewer_arguments(out))
+    if not (out / "viewer" / "viewer.json").is_file():  # a run from before the viewer stage
+        write_viewer(out / "viewer", **viewer_arguments(out))
     return out, out
 
 
@@ -108,5 +98,5 @@ def bare_viewer_run(project_root, tmp_path_factory) -> Path:
     out = _run(project_root, tmp_path_factory.mktemp("bare") / "out",
                {"inputs.peopleflow": [], "inputs.lidar": [], "area.meshes": [53396489],
                 "stages.export_tiles.layers": ["bldg"]})
-    write_viewer(out / "viewer", **viewer_arguments(out))
+    assert (out / "viewer" / "viewer.json").is_file()  # written by the run's viewer stage
     return out
