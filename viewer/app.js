@@ -721,7 +721,8 @@ function renderDistrictTable() {
 function flyToArea(kind, id) {
   const f = machi.districts.areas.features.find((x) => x.properties.kind === kind && String(x.properties.id) === String(id));
   if (!f) return;
-  const coords = (f.geometry.type === "Polygon" ? [f.geometry.coordinates] : f.geometry.coordinates).flat(2);
+  // [polygon][ring][point][lon, lat] -> lon, lat, lon, lat, ...
+  const coords = (f.geometry.type === "Polygon" ? [f.geometry.coordinates] : f.geometry.coordinates).flat(3);
   const lons = coords.filter((_, i) => i % 2 === 0), lats = coords.filter((_, i) => i % 2 === 1);
   const rect = Cesium.Rectangle.fromDegrees(Math.min(...lons), Math.min(...lats), Math.max(...lons), Math.max(...lats));
   if (machi.outline) machi.viewer.entities.remove(machi.outline);
@@ -936,6 +937,9 @@ async function main() {
   const handler = new Cesium.ScreenSpaceEventHandler(scene.canvas);
   handler.setInputAction((click) => onClick(click.position), Cesium.ScreenSpaceEventType.LEFT_CLICK);
   scene.postRender.addEventListener(() => {
+    // on-demand rendering: keep drawing while anything is still loading (terrain tiles
+    // made by the callback provider do not ask for a frame themselves), then idle
+    if (!machi.settled()) requestAnimationFrame(() => scene.requestRender());
     if (machi.ready && !machi.settledOnce && machi.settled()) {
       machi.settledOnce = true;
       setStatus(`${t("ready")} · ${t("clickHint")}`);

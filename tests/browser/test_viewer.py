@@ -134,6 +134,11 @@ def session(served, tmp_path_factory):
         {"do": "eval", "js": "[document.querySelector('[data-i18n=season]').textContent,"
                              " document.getElementById('legend').innerText, document.documentElement.lang]"},  # 16
         {"do": "eval", "js": "performance.now()"},
+        {"do": "click", "selector": "#toggleDistricts"},
+        {"do": "click", "selector": "#districtTable tr[data-kind=district] button"},
+        {"do": "eval", "js": "({area: window.machi.selectedArea, outlined: !!window.machi.outline,"
+                             " rows: [...document.querySelectorAll('#districtTable tr[data-kind]')].map(r => r.dataset.kind + ':' + r.dataset.id),"
+                             " first: document.querySelector('#districtTable tr[data-kind=district]').innerText})"},  # 20
     ]
     seen = run_session(steps, tmp)
     return seen, manifest, run, segment, (a, b), image
@@ -168,7 +173,7 @@ def test_a_click_shows_the_score_and_components_of_the_geoparquet(session):
         assert (picked["components"][name] is None) if np.isnan(expected) else \
             picked["components"][name] == pytest.approx(expected), name
     text = seen["steps"][7]["value"]
-    assert f"{row['score']:.1f}" in text and "Why this score" in text
+    assert f"{round(row['score'], 1):g}" in text and "Why this score" in text
     weights = {c["id"]: c["weight"] for c in manifest["components"]}
     assert weights["c_access"] == 0.35
 
@@ -206,6 +211,24 @@ def test_the_language_switches_the_labels(session):
     english, japanese = seen["steps"][14]["value"], seen["steps"][16]["value"]
     assert english[0] == "Season" and "walkable but under-used" in english[1]
     assert japanese[0] == "季節" and "ポテンシャルを有するエリア" in japanese[1] and japanese[2] == "ja"
+
+
+def test_the_district_table_flies_to_a_district_and_outlines_it(session):
+    import pandas as pd
+
+    seen, manifest, run, *_ = session
+    state = seen["steps"][20]["value"]
+    manifest_run = json.loads((run / "manifest.json").read_text())
+    summary = next(t for t in manifest_run["tasks"].values() if t["stage"] == "walkability_summary")["outputs"]
+    districts = pd.read_parquet(summary["summary_by_district"]["parquet"])
+    meshes = pd.read_parquet(summary["summary_by_mesh"]["parquet"])
+    expected = sorted(districts["district"].unique())
+    assert state["outlined"] and state["area"] == {"kind": "district", "id": expected[0]}
+    assert [r for r in state["rows"] if r.startswith("district:")] == [f"district:{d}" for d in expected]
+    assert {r for r in state["rows"] if r.startswith("mesh:")} == {f"mesh:{m}" for m in meshes["meshcode"].unique()}
+    # the table shows the scenario on screen (A: winter midday), numbers as the app prints them
+    row = districts[(districts["district"] == expected[0]) & (districts["scenario"] == "winter_solstice_midday")].iloc[0]
+    assert f"{round(row['score'], 1):g}" in state["first"]
 
 
 def test_a_copied_url_restores_the_view_in_a_fresh_page(session, served, tmp_path):
