@@ -552,7 +552,8 @@ function showStreet(feature) {
     bar.className = "bar";
     bar.title = fmt(value, 3);
     bar.innerHTML = `<span style="width:${Math.round(100 * (value || 0))}%"></span>`;
-    const r = row(table, word(c.label), String(c.weight));
+    // a gate multiplies the weighted mean of the others (viewer.json "thermal_rule": "gate")
+    const r = row(table, word(c.label), c.multiplies ? "×" : String(c.weight));
     r.dataset.component = c.id;
     r.dataset.value = value === undefined || value === null ? "" : String(value);
     const cell = r.insertCell();

@@ -18,6 +18,8 @@ file                                 holds
 ``maps/score_<scenario>.png``        score map; ``maps/class_<scenario>.png`` class map
                                      (legend, scale bar, north arrow, title)
 ``report.html``                      one page comparing the scenarios side by side
+``maps/district_3d_<season>.png``    3D perspective of the district per season at one slot
+                                     (when the stage passes a ``render_3d`` callback)
 ===================================  ========================================================
 """
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Callable, Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -186,12 +189,15 @@ def write_outputs(folder: Path, scored: dict[str, gpd.GeoDataFrame], scenarios: 
                   districts: gpd.GeoDataFrame | None, buildings: gpd.GeoDataFrame,
                   coverage: pd.DataFrame | None = None,
                   shade_fraction: dict[str, list[str]] | None = None,
-                  weather: list[str] | None = None) -> dict:
+                  weather: list[str] | None = None,
+                  render_3d: Callable[[Path, Mapping[str, str]], Mapping[str, str]] | None = None) -> dict:
     """Write every output of the module table; returns ``{kind: path or {scenario: path}}``.
 
     ``shade_fraction`` maps a scenario to the shadow stage's shade-fraction COGs (drawn
     under the streets of the maps); ``coverage`` is the people-flow coverage table
-    (shown in the report).
+    (shown in the report). ``render_3d(maps_folder, segments)``, given the written
+    ``{scenario: segments GeoParquet}``, returns ``{caption: PNG}`` of 3D views that the
+    report shows (the caller knows the buildings, shade and terrain to draw).
     """
     shade_fraction = shade_fraction or {}
     start = time.perf_counter()
@@ -245,10 +251,14 @@ def write_outputs(folder: Path, scored: dict[str, gpd.GeoDataFrame], scenarios: 
             table.to_parquet(tmp, index=False)
         outputs["buildings_nearest_street"] = outputs["feature_table"] = str(path)
     if settings.maps:
+        views = dict(render_3d(folder / "maps", outputs["segments"])) if render_3d else {}
+        if views:
+            outputs["district_3d"] = views
         outputs["report"] = write_report(folder / "report.html", scored, scenarios, settings=settings,
                                          mesh_summary=mesh_table, district_summary=district_table,
                                          maps=outputs["score_map"], class_maps=outputs["class_map"],
-                                         coverage=coverage, weather=weather, coolwalk=coolwalk)
+                                         coverage=coverage, weather=weather, coolwalk=coolwalk,
+                                         views_3d=views)
     log.info("walkability outputs: %d scenarios written to %s in %.1f s", len(scored), folder,
              time.perf_counter() - start)
     return outputs
