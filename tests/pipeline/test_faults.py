@@ -101,13 +101,14 @@ def _kill_session(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def reference(project_root, tmp_path_factory, cluster):
-    """A clean run: what every faulty run must end up with, byte for byte."""
+    """A clean run: its output folder and the SHA-256 of each file, which every faulty run
+    must end up with. Tests may damage its manifest, never its outputs' bytes."""
     out = tmp_path_factory.mktemp("clean") / "out"
     summary = run(_definition(project_root, out), client=cluster, progress=False)
     assert summary.failed == [] and summary.executed == TASKS
     hashes = _hashes(out)
     assert any(p.startswith("shadow/") for p in hashes) and not (out / JOURNAL_NAME).exists()
-    return hashes
+    return out, hashes
 
 
 def test_a_client_killed_mid_run_resumes_to_the_same_bytes(project_root, tmp_path, cluster, reference):
@@ -133,7 +134,7 @@ def test_a_client_killed_mid_run_resumes_to_the_same_bytes(project_root, tmp_pat
     assert summary.skipped == len(done) and summary.executed == TASKS - len(done)
     for key, mtimes in before.items():
         assert {p: os.stat(p).st_mtime_ns for p in mtimes} == mtimes, key
-    assert _hashes(out) == reference
+    assert _hashes(out) == reference[1]
     assert not (out / JOURNAL_NAME).exists()
     assert len(json.loads((out / MANIFEST_NAME).read_text())["tasks"]) == TASKS
 
@@ -160,7 +161,7 @@ def test_a_worker_killed_mid_run_costs_only_its_tasks(project_root, tmp_path, cl
     [summary] = result
     assert summary.failed == [] and summary.executed == TASKS
     assert victim not in cluster.run(os.getpid).values()  # the nanny started a new worker
-    assert _hashes(out) == reference  # no half file of the killed task left behind
+    assert _hashes(out) == reference[1]  # no half file of the killed task left behind
 
 
 def test_an_output_folder_that_cannot_be_written_mid_run(project_root, tmp_path, cluster, reference):
@@ -190,4 +191,29 @@ def test_an_output_folder_that_cannot_be_written_mid_run(project_root, tmp_path,
     summary = run(_definition(project_root, out), client=cluster, progress=False)
     assert summary.recovered == TASKS  # every task is in the journal, the shadow ones as failed
     assert summary.skipped == TASKS - TILES and summary.executed == TILES and summary.failed == []
-    assert _hashes(out) == reference
+    assert _hashes(out) == reference[1]
+
+
+def test_a_manifest_cut_off_mid_file_reruns_only_the_lost_records(project_root, cluster, reference, caplog):
+    out, hashes = reference
+    path = out / MANIFEST_NAME
+    text = path.read_text(encoding="utf-8")
+    tasks = json.loads(text)["tasks"]
+    # Tasks are written sorted by stage (ingest, shadow, surface): cut inside the first
+    # surface line, so the surface records are lost and those of ingest and shadow kept.
+    first_surface = next(key for key, task in tasks.items() if task["stage"] == "surface")
+    cut = text.index(f'"{first_surface}"') + 30
+    path.write_text(text[:cut], encoding="utf-8")
+    line = text[:cut].count("\n") + 1
+    mtimes = {p: os.stat(p).st_mtime_ns for task in tasks.values() if task["stage"] != "surface"
+              for p in output_paths(task["outputs"])}
+
+    with caplog.at_level("WARNING", logger="pipeline.core.manifest"):
+        summary = run(_definition(project_root, out), client=cluster, progress=False)
+    assert f"{path} is damaged at line {line} (cut off mid-write" in caplog.text
+    # Only the two surface tasks ran again; shadow, downstream of them, kept its records
+    # (the surface keys did not change) and its files.
+    assert summary.failed == [] and summary.executed == TILES and summary.skipped == TASKS - TILES
+    assert {p: os.stat(p).st_mtime_ns for p in mtimes} == mtimes
+    assert _hashes(out) == hashes
+    assert len(json.loads(path.read_text(encoding="utf-8"))["tasks"]) == TASKS
