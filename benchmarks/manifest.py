@@ -78,6 +78,14 @@ def main() -> None:
             os.close(os.open(record.outputs["table"], os.O_CREAT | os.O_WRONLY, 0o644))
 
         manifest = Manifest.open(out)
+        fsync, fsyncs = os.fsync, []
+
+        def timed_fsync(fd: int) -> None:
+            start = time.perf_counter()
+            fsync(fd)
+            fsyncs.append(time.perf_counter() - start)
+
+        os.fsync = timed_fsync
 
         def record_all():
             for record in records:
@@ -85,6 +93,8 @@ def main() -> None:
             manifest.sync()
 
         timed("record N tasks (journal: one line each)", record_all)
+        os.fsync = fsync
+        rows.append((f"  of which waiting for fsync ({len(fsyncs)} calls)", sum(fsyncs), 0.0))
         manifest.close()
         journal_bytes = (out / JOURNAL_NAME).stat().st_size
         old_way = json.dumps(manifest.data, indent=1, ensure_ascii=False, default=str)
