@@ -567,7 +567,13 @@ function showStreet(feature) {
   row(facts, t("width"), `${fmt(info.width_m, 1)} m`);
   row(facts, t("slope"), `${fmt(info.slope_max_pct, 1)} %`);
   for (const v of m.layers.streets.variables.filter((x) => x.startsWith("utci") || x.startsWith("tmrt"))) {
-    row(facts, word(m.legends[v] ? m.legends[v].title : v), fmt(property(feature, v, scenario), 1));
+    const legend = m.legends[v];
+    const value = property(feature, v, scenario);
+    const hit = legend && legend.kind === "categories" ? legend.categories.find((c) => c.value === value) : null;
+    const text = hit ? word(hit.label) : legend && legend.kind === "categories" ? t("noData")
+      : `${fmt(value, 1)} ${legend ? word(legend.units) : ""}`;
+    const r = row(facts, word(legend ? legend.title : v), text);
+    r.dataset.variable = v;
   }
   row(facts, "ID", String(info.id));
   body.appendChild(facts);

@@ -270,12 +270,14 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
     if not has_people:
         people_option.update(available=False, reason=UNAVAILABLE["people_per_100m"])
     street_colouring.append(people_option)
-    for variable in street_tiles.variables:
-        if variable in legends.VARIABLE_WORDS and variable.startswith(("utci", "tmrt", "svf", "heat")):
-            values = np.concatenate([t[variable].to_numpy(float) for t in tables.values()])
-            lo, hi = (float(np.nanmin(values)), float(np.nanmax(values))) if np.isfinite(values).any() else (0.0, 1.0)
-            legend[variable] = legends.ramp_legend(variable, math.floor(lo), math.ceil(hi))
-            street_colouring.append({"id": variable, "legend": variable})
+    if "utci_mean_c" in street_tiles.variables:
+        values = np.concatenate([t["utci_mean_c"].to_numpy(float) for t in tables.values()])
+        lo, hi = (float(np.nanmin(values)), float(np.nanmax(values))) if np.isfinite(values).any() else (0.0, 1.0)
+        legend["utci_mean_c"] = legends.ramp_legend("utci_mean_c", math.floor(lo), math.ceil(hi))
+        street_colouring.append({"id": "utci_mean_c", "legend": "utci_mean_c"})
+    if "utci_class" in street_tiles.variables:
+        legend["utci_class"] = legends.stress_class_legend()
+        street_colouring.append({"id": "utci_class", "legend": "utci_class"})
 
     # -- shade and sun hours imagery
     def imagery(kind: str, sources: Mapping[str, Sequence[str | Path]], vmax: float) -> None:

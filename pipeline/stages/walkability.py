@@ -303,6 +303,7 @@ def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilitySettings
         settings=settings, buildings=read_tables(_tables(ingest, "bldg"), crs), districts=districts,
         coverage=coverage, shade_fraction=_per_scenario(shadow, "shade_fraction"),
         weather=sorted({w for r in thermal for w in r.details.get("weather", [])}),
+        utci_mean=_per_scenario(thermal, "utci_mean"),
         render_3d=_district_views(scenarios, buildings=_tables(ingest, "bldg"),
                                   shade=_per_scenario(shadow, "shade_hours"),
                                   terrain=sorted(r.outputs["terrain"] for r in surface

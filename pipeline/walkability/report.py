@@ -197,7 +197,8 @@ def _thermal_rule_note(settings) -> str:
 def build_report(scored: dict, scenarios: list, *, settings, mesh_summary: pd.DataFrame,
                  district_summary: pd.DataFrame | None, maps: dict[str, str], class_maps: dict[str, str],
                  coverage: pd.DataFrame | None = None, weather: list[str] | None = None,
-                 coolwalk: pd.DataFrame | None = None, views_3d: dict[str, str] | None = None) -> str:
+                 coolwalk: pd.DataFrame | None = None, views_3d: dict[str, str] | None = None,
+                 utci_maps: dict[str, str] | None = None) -> str:
     """The report as an HTML string (``views_3d``: caption -> PNG of a 3D view of the district)."""
     table = scenario_table(scored, scenarios, settings.access_classes, settings.distances)
     shown = table.rename(columns=lambda c: c.replace("share_", "% ").replace("_", " "))
@@ -225,6 +226,8 @@ def build_report(scored: dict, scenarios: list, *, settings, mesh_summary: pd.Da
              f"<img alt='class chart' src='{_class_chart(table)}'></div>",
              _map_grid(maps, scenarios, "Score maps (columns: seasons, rows: time slots)"),
              _map_grid(class_maps, scenarios, "Class maps (columns: seasons, rows: time slots)"),
+             _map_grid(utci_maps or {}, scenarios, "Felt temperature (UTCI) and thermal stress of the streets "
+                                                   "(columns: seasons, rows: time slots)"),
              _views_3d(views_3d or {})]
     if district_summary is not None and len(district_summary):
         pivot = district_summary.pivot(index="district", columns="scenario", values="score").reset_index()

@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from pipeline.thermal.utci import in_strong_stress
+from pipeline.thermal.utci import STRESS_KEYS, in_strong_stress, stress_class_index
 from pipeline.walkability.scores import classify, components, composite
 
 #: Thermal comfort replaces shade share in the score when the thermal stage ran.
@@ -92,6 +92,10 @@ def score_scenario(segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenario, set
     table["people_per_100m"] = table["people"] / table["length_m"] * 100.0
     hot = scenario.season.name in settings.hot_seasons
     uncomfortable = in_strong_stress(table["utci_mean_c"].to_numpy(float)) if thermal else None
+    if thermal:
+        # the stress class of the segment's mean UTCI, for maps, tiles and the viewer
+        index = stress_class_index(table["utci_mean_c"].to_numpy(float))
+        table["utci_class"] = pd.array([STRESS_KEYS[i] if i >= 0 else None for i in index], dtype="string")
     table["class"] = classify(table["score"], table["people_per_100m"], table["shade_share"],
                               hot_season=hot, walkable_score=settings.walkable_score,
                               unshaded_below=settings.unshaded_below, uncomfortable=uncomfortable)
@@ -108,7 +112,8 @@ def score_run(out_dir: str | Path, crs: str, *, segment_tables: Sequence[str],
               buildings: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None = None,
               coverage: pd.DataFrame | None = None,
               shade_fraction: dict[str, list[str]] | None = None,
-              weather: list[str] | None = None, render_3d=None) -> tuple[dict, dict]:
+              weather: list[str] | None = None, utci_mean: dict[str, list[str]] | None = None,
+              render_3d=None) -> tuple[dict, dict]:
     """Score every segment of the run in every scenario and write the outputs.
 
     ``segment_tables`` / ``scenario_tables`` are the per-tile tables of
@@ -132,7 +137,8 @@ def score_run(out_dir: str | Path, crs: str, *, segment_tables: Sequence[str],
         scored[scenario.name] = score_scenario(segments, rows, scenario, settings, n_classes)
     outputs = out.write_outputs(Path(out_dir), scored, scenarios, settings=settings, crs=crs,
                                 districts=districts, buildings=buildings, coverage=coverage,
-                                shade_fraction=shade_fraction, weather=weather, render_3d=render_3d)
+                                shade_fraction=shade_fraction, weather=weather, utci_mean=utci_mean,
+                                render_3d=render_3d)
     counts = {"segments": len(segments), "scenarios": len(scored),
               "mean_score": {name: round(float(np.average(t["score"].fillna(0), weights=t["length_m"])), 2)
                              for name, t in scored.items()}}
