@@ -4,8 +4,10 @@ Every acceptance bullet of the viewer: it loads with no console error and no fai
 request, a scenario change recolours a known street to its class colour in the
 GeoParquet, a click explains the score with the GeoParquet's components, a copied URL
 restores the view, split compare shows two scenarios, "Save image" writes a PNG with the
-legend, the language switches, the street tiles pass the glTF validator, and a run
-without people flow or LiDAR still works with those controls disabled and explained.
+legend, the language switches, the street tiles pass the glTF validator, the use-district
+(用途地域) toggle shows the zoning and a click inside a district its Japanese label and
+rates, and a run without people flow, LiDAR or urf still works with those controls
+disabled and explained.
 """
 from __future__ import annotations
 
