@@ -58,7 +58,8 @@ def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], tim
         tilesets=tilesets, building_tables=sorted(r.outputs["table"] for r in ingest),
         use_districts=sorted(r.outputs["table"] for r in urf if r.outputs.get("table")),
         districts=scoring.get("districts"), district_name=scoring.get("district_name", "name"),
-        weights=scoring.get("weights"), day_type=scoring.get("day_type", "weekday"), **options)
+        weights=scoring.get("weights"), thermal_rule=scoring.get("thermal_rule"),
+        day_type=scoring.get("day_type", "weekday"), **options)
     return Result(outputs={k: v for k, v in written.items() if v}, counts={"scenarios": len(scenarios)})
 
 
