@@ -10,6 +10,8 @@ It is laid out as a PLATEAU download is::
       udx/veg/<mesh>_veg_6697_op.gml     street trees and park plant cover
       udx/dem/<mesh2>_dem_6697_op.gml    terrain TIN (per second-level mesh)
       udx/tran/<mesh>_tran_6697_op.gml   road surfaces with widths
+      udx/urf/<mesh2>_urf_6668_op.gml    use districts (用途地域, i-UR urf 2.0, 2-D, per
+                                         second-level mesh, as Kawasaki's files are)
       streets.geojson                    street centre lines (for the walkability stage)
       lidar/omiya_sample.laz             airborne LiDAR simulated from the same scene
                                          (ASPRS classes 2 ground, 5 trees, 6 buildings)
@@ -23,6 +25,7 @@ import json
 import math
 import shutil
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +53,33 @@ TREE_CLASS = {"1000": "高木", "1010": "中木", "1020": "低木"}
 PLANT_CLASS = {"1": "草地", "4": "樹林地"}
 ROAD_FUNCTION = {"1": "一般道路", "2": "歩道", "3": "自転車道"}
 CITY_CODE = "11103"  # さいたま市大宮区
+PLANNING_CITY = "11100"  # さいたま市: urban planning is the city's decision, not the ward's
+#: Common_districtsAndZonesType, the code list PLATEAU's urf:function points at (the codes
+#: of the 13 use districts and "none designated"; labels as the PLATEAU list writes them).
+DISTRICTS_AND_ZONES = {
+    "0": "用途地域の指定をしない区域", "1": "第1種低層住居専用地域", "2": "第2種低層住居専用地域",
+    "3": "第1種中高層住居専用地域", "4": "第2種中高層住居専用地域", "5": "第1種住居地域",
+    "6": "第2種住居地域", "7": "準住居地域", "8": "田園住居地域", "9": "近隣商業地域", "10": "商業地域",
+    "11": "準工業地域", "12": "工業地域", "13": "工業専用地域",
+}
+#: The sample's use districts: (gml:id, urf:function code, floor-area rate, building-coverage
+#: rate, outline as metric offsets from the four-tile corner). Boundaries run along the
+#: middle of blocks (35 m + a multiple of the 70 m pitch from the corner), never along a
+#: street, as zoning lines usually do; neighbours share every vertex, so the districts tile
+#: the area without gap or overlap. Commercial around the station (south-west of the
+#: corner), neighbourhood commercial along the east, residential to the north and east.
+USE_DISTRICTS = (
+    ("urf_sample_use_commercial", "10", 8.0, 0.8,
+     ((-455, -455), (175, -455), (175, 105), (-105, 105), (-105, 35), (-455, 35))),
+    ("urf_sample_use_residential_1", "5", 2.0, 0.6,
+     ((-455, 35), (-105, 35), (-105, 105), (175, 105), (175, 455), (-455, 455))),
+    ("urf_sample_use_neighbourhood_commercial", "9", 4.0, 0.8,
+     ((175, -455), (315, -455), (315, 35), (315, 455), (175, 455), (175, 105))),
+    ("urf_sample_use_residential_2", "6", 3.0, 0.6,
+     ((315, -455), (455, -455), (455, 35), (315, 35))),
+    ("urf_sample_use_medium_high_residential_1", "3", 2.0, 0.6,
+     ((315, 35), (455, 35), (455, 455), (315, 455))),
+)
 
 to_lonlat = Transformer.from_crs(CRS_METRIC, "EPSG:6668", always_xy=True)
 to_metric = Transformer.from_crs("EPSG:6668", CRS_METRIC, always_xy=True)
@@ -86,6 +116,14 @@ NAMESPACES = (
     'xmlns:app="http://www.opengis.net/citygml/appearance/2.0" '
     'xmlns:xlink="http://www.w3.org/1999/xlink" '
     'xmlns:uro="https://www.geospatial.jp/iur/uro/3.1" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+)
+#: Urban planning files declare the i-UR urf 2.0 namespace, as PLATEAU's (Kawasaki's) do.
+URF_NAMESPACES = (
+    'xmlns:core="http://www.opengis.net/citygml/2.0" '
+    'xmlns:gml="http://www.opengis.net/gml" '
+    'xmlns:urf="https://www.geospatial.jp/iur/urf/2.0" '
+    'xmlns:xlink="http://www.w3.org/1999/xlink" '
     'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
 )
 
@@ -408,6 +446,68 @@ def codelist(name: str, entries: dict[str, str]) -> str:
             f"<gml:name>{name}</gml:name>{body}</gml:Dictionary>\n")
 
 
+def use_district_gml(gml_id: str, function: str, floor_area_rate: float, coverage_rate: float,
+                     ring_lonlat: list[tuple[float, float]]) -> str:
+    """A ``urf:UseDistrict`` as PLATEAU writes it: attributes, then the 2-D outline as an
+    lod1MultiSurface whose posList is 'lat lon 0' (Kawasaki's files carry a zero height),
+    then the rates (``floorAreaRate`` 8 = 800 %, ``buildingCoverageRate`` 0.8 = 80 %)."""
+    closed = list(ring_lonlat) + [ring_lonlat[0]]
+    coords = " ".join(f"{lat:.9f} {lon:.9f} 0" for lon, lat in closed)
+    zones = "../../codelists/Common_districtsAndZonesType.xml"
+    authorities = "../../codelists/Common_localPublicAuthorities.xml"
+    return (f'<urf:UseDistrict gml:id="{gml_id}">'
+            "<core:creationDate>2026-11-22</core:creationDate>"
+            f'<urf:function codeSpace="{zones}">{function}</urf:function>'
+            "<urf:validFrom>2024-03-29</urf:validFrom>"
+            '<urf:validFromType codeSpace="../../codelists/Common_validType.xml">3</urf:validFromType>'
+            "<urf:custodian>さいたま市</urf:custodian>"
+            "<urf:notificationNumber>さいたま市告示第000号(サンプル)</urf:notificationNumber>"
+            '<urf:areaClassificationType codeSpace="../../codelists/Common_areaClassificationType.xml">22'
+            "</urf:areaClassificationType>"
+            f'<urf:prefecture codeSpace="{authorities}">11</urf:prefecture>'
+            f'<urf:city codeSpace="{authorities}">{PLANNING_CITY}</urf:city>'
+            "<urf:lod1MultiSurface><gml:MultiSurface><gml:surfaceMember><gml:Polygon><gml:exterior>"
+            f"<gml:LinearRing><gml:posList>{coords}</gml:posList></gml:LinearRing>"
+            "</gml:exterior></gml:Polygon></gml:surfaceMember></gml:MultiSurface></urf:lod1MultiSurface>"
+            f"<urf:floorAreaRate>{floor_area_rate:g}</urf:floorAreaRate>"
+            f"<urf:buildingCoverageRate>{coverage_rate:g}</urf:buildingCoverageRate>"
+            "</urf:UseDistrict>")
+
+
+def make_use_districts() -> dict[str, list[tuple[str, list[tuple[float, float]]]]]:
+    """The use districts per second-level mesh: (member GML, outline lon/lat) lists.
+
+    PLATEAU keeps a planning decision whole in one file, even where it crosses the mesh
+    edge (Kawasaki's ``533915_urf_6668_yoto_op.gml`` reaches past 533915): each district
+    goes to the second-level mesh of a point inside it.
+    """
+    import shapely
+
+    result: dict[str, list[tuple[str, list[tuple[float, float]]]]] = {}
+    for gml_id, function, far, coverage, outline in USE_DISTRICTS:
+        xy = np.array(outline, float) + [CORNER_X, CORNER_Y]
+        lon, lat = to_lonlat.transform(xy[:, 0], xy[:, 1])
+        ring = [(float(a), float(b)) for a, b in zip(lon, lat)]
+        inside = shapely.Polygon(xy).representative_point()
+        mesh2 = tile_of_xy(inside.x, inside.y)[:6]
+        result.setdefault(mesh2, []).append((use_district_gml(gml_id, function, far, coverage, ring), ring))
+    return dict(sorted(result.items()))
+
+
+def urf_document(members: list[str], rings: list[list[tuple[float, float]]]) -> str:
+    """An urf file: the envelope as PLATEAU writes it (EPSG:6697, 3-D, height 0)."""
+    lons = [p[0] for ring in rings for p in ring]
+    lats = [p[1] for ring in rings for p in ring]
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<core:CityModel {URF_NAMESPACES}>\n"
+        '<gml:boundedBy><gml:Envelope srsName="http://www.opengis.net/def/crs/EPSG/0/6697" '
+        f'srsDimension="3"><gml:lowerCorner>{min(lats):.9f} {min(lons):.9f} 0</gml:lowerCorner>'
+        f"<gml:upperCorner>{max(lats):.9f} {max(lons):.9f} 0</gml:upperCorner></gml:Envelope></gml:boundedBy>\n"
+        + "\n".join(f"<core:cityObjectMember>{m}</core:cityObjectMember>" for m in members)
+        + "\n</core:CityModel>\n")
+
+
 def tile_of_xy(x: float, y: float) -> str:
     lon, lat = to_lonlat.transform(x, y)
     return mesh3(lat, lon)
@@ -450,6 +550,7 @@ def write_lidar(path: Path, buildings: list[Building], trees: list[tuple[float, 
     header.scales = np.array([0.01, 0.01, 0.01])
     header.offsets = np.array([np.floor(x.min()), np.floor(y.min()), 0.0])
     header.add_crs(CRS.from_epsg(6677))
+    header.creation_date = date(2026, 11, 22)  # fixed: laspy writes today's date otherwise
     las = laspy.LasData(header)
     las.x, las.y, las.z = x, y, z
     las.classification = classes
@@ -468,12 +569,13 @@ def write(root: Path = ROOT) -> dict[str, int]:
     for folder in ("codelists", "udx", "lidar"):
         if (root / folder).exists():
             shutil.rmtree(root / folder)
-    for folder in ("codelists", "udx/bldg", "udx/veg", "udx/dem", "udx/tran", "lidar"):
+    for folder in ("codelists", "udx/bldg", "udx/veg", "udx/dem", "udx/tran", "udx/urf", "lidar"):
         (root / folder).mkdir(parents=True)
     lists = {
         "Building_usage": USAGE, "Building_class": {"3001": "普通建物", "3002": "堅ろう建物"},
         "Building_buildingStructureType": STRUCTURE,
-        "Common_localPublicAuthorities": {"11": "埼玉県", CITY_CODE: "埼玉県さいたま市大宮区"},
+        "Common_localPublicAuthorities": {"11": "埼玉県", PLANNING_CITY: "埼玉県さいたま市",
+                                          CITY_CODE: "埼玉県さいたま市大宮区"},
         "RiverFloodingRiskAttribute_description": FLOOD_DESCRIPTION,
         "RiverFloodingRiskAttribute_rank": RANK,
         "RiverFloodingRiskAttribute_adminType": {"1": "国", "2": "都道府県"},
@@ -481,6 +583,9 @@ def write(root: Path = ROOT) -> dict[str, int]:
         "SolitaryVegetationObject_class": TREE_CLASS, "PlantCover_class": PLANT_CLASS,
         "Road_function": ROAD_FUNCTION,
         "RoadStructureAttribute_widthType": {"1": "3m未満", "2": "5.5m以上13m未満", "3": "13m以上"},
+        "Common_districtsAndZonesType": DISTRICTS_AND_ZONES,
+        "Common_validType": {"1": "決定", "2": "廃止", "3": "変更", "4": "不明"},
+        "Common_areaClassificationType": {"22": "市街化区域", "23": "市街化調整区域"},
     }
     for name, entries in lists.items():
         (root / "codelists" / f"{name}.xml").write_text(codelist(name, entries), encoding="utf-8")
@@ -537,6 +642,11 @@ def write(root: Path = ROOT) -> dict[str, int]:
     counts["roads"] = len(roads)
     (root / "streets.geojson").write_text(json.dumps(
         {"type": "FeatureCollection", "features": lines}, ensure_ascii=False), encoding="utf-8")
+    # Use districts: no random numbers, so the other files stay as they were.
+    for mesh2, districts in make_use_districts().items():
+        (root / "udx/urf" / f"{mesh2}_urf_6668_op.gml").write_text(
+            urf_document([m for m, _ in districts], [r for _, r in districts]), encoding="utf-8")
+        counts[f"use_districts_{mesh2}"] = len(districts)
     counts["lidar_points"] = write_lidar(root / "lidar" / "omiya_sample.laz", buildings,
                                          tree_positions, np.random.default_rng(SEED + 1))
     return counts

@@ -296,6 +296,7 @@ async function applyNow() {
   }
   applyImagery();
   if (machi.districtSource) machi.districtSource.show = !!s.layers.districts;
+  if (machi.useDistrictSource) machi.useDistrictSource.show = !!s.layers.use_districts;
   // Sun and shadows at the middle of the slot.
   v.clock.currentTime = Cesium.JulianDate.fromIso8601(scenario.mid_time);
   v.shadows = !!s.shadows;
@@ -441,7 +442,7 @@ function legendItems() {
   }
   const b = m.building_colouring.find((o) => o.id === s.buildingsBy);
   if (m.layers.buildings && s.layers.buildings && b && b.legend) items.push(m.legends[b.legend]);
-  for (const id of ["shade_hours", "sun_hours", "flow"]) {
+  for (const id of ["shade_hours", "sun_hours", "flow", "use_districts"]) {
     if (m.layers[id] && s.layers[id]) items.push(m.legends[m.layers[id].legend]);
   }
   return items;
@@ -662,8 +663,43 @@ function showFlowCell(feature) {
   $("closeInfo").hidden = false;
   $("info").classList.remove("empty");
 }
+function showUseDistrict(p) {
+  const m = machi.manifest, lang = machi.state.lang;
+  const label = lang === "ja" ? p.label_ja : p.label_en, other = lang === "ja" ? p.label_en : p.label_ja;
+  machi.picked = { layer: "use_districts", id: p.id, code: p.code, label_ja: p.label_ja, label_en: p.label_en,
+                   floor_area_rate: p.floor_area_rate, building_coverage_rate: p.building_coverage_rate };
+  const body = $("infoBody");
+  body.replaceChildren();
+  const h = document.createElement("h2");
+  h.textContent = `${t("useDistrict")}: ${label}`;
+  body.appendChild(h);
+  const colour = legendColour(m.legends[m.layers.use_districts.legend], p[m.layers.use_districts.property]);
+  const swatch = document.createElement("p");
+  swatch.innerHTML = `<span class="swatch" style="display:inline-block;width:12px;height:12px;background:${colour}"></span> `;
+  swatch.append(label);
+  body.appendChild(swatch);
+  const table = document.createElement("table");
+  table.id = "useDistrictFacts";
+  const percent = (v) => (v === undefined || v === null ? t("noData") : `${fmt(v * 100, 0)} %`);
+  row(table, t("useDistrict"), label);
+  row(table, lang === "ja" ? "Use district" : "用途地域", other);
+  row(table, t("floorAreaRate"), percent(p.floor_area_rate)).dataset.value = String(p.floor_area_rate);
+  row(table, t("coverageRate"), percent(p.building_coverage_rate)).dataset.value = String(p.building_coverage_rate);
+  for (const [key, word_] of [["custodian", "custodian"], ["valid_from", "validFrom"],
+                              ["notification_number", "notificationNumber"], ["code", "code"]]) {
+    if (p[key] !== undefined && p[key] !== null) row(table, t(word_), String(p[key]));
+  }
+  row(table, "ID", String(p.id));
+  body.appendChild(table);
+  $("closeInfo").hidden = false;
+  $("info").classList.remove("empty");
+}
 function onClick(position) {
   const picked = machi.viewer.scene.pick(position);
+  if (picked && picked.id instanceof Cesium.Entity && picked.id.machiUseDistrict) {
+    showUseDistrict(picked.id.machiUseDistrict);
+    return;
+  }
   if (!(picked instanceof Cesium.Cesium3DTileFeature)) { clearInfo(); return; }
   const layer = layerOf(picked);
   if (layer === "streets") showStreet(picked);
@@ -693,6 +729,38 @@ async function loadDistricts() {
     }
   }
   machi.districtSource = source;
+  await machi.viewer.dataSources.add(source);
+}
+// Use districts (用途地域): semi-transparent polygons draped on the ground (not on the
+// buildings), coloured by class as Japanese zoning maps are; hidden until switched on.
+async function loadUseDistricts() {
+  const layer = machi.manifest.layers.use_districts;
+  if (!layer) return;
+  const response = await fetch(resolveUrl(layer.url));
+  if (!response.ok) throw new Error(`use districts ${layer.url}: HTTP ${response.status}`);
+  const collection = await response.json();
+  const legend = machi.manifest.legends[layer.legend];
+  const alpha = layer.alpha ?? 0.45;
+  const source = new Cesium.CustomDataSource("use_districts");
+  const positions = (ring) => Cesium.Cartesian3.fromDegreesArray(ring.flat());
+  for (const f of collection.features) {
+    const colour = Cesium.Color.fromCssColorString(legendColour(legend, f.properties[layer.property]));
+    const polygons = f.geometry.type === "Polygon" ? [f.geometry.coordinates] : f.geometry.coordinates;
+    polygons.forEach((rings, k) => {
+      const hierarchy = new Cesium.PolygonHierarchy(positions(rings[0]),
+        rings.slice(1).map((hole) => new Cesium.PolygonHierarchy(positions(hole))));
+      const entity = source.entities.add({
+        id: `use_district:${f.properties.id}:${k}`,
+        polygon: { hierarchy, material: colour.withAlpha(alpha), classificationType: Cesium.ClassificationType.TERRAIN },
+        polyline: { positions: positions(rings[0]), width: 1.5, clampToGround: true,
+                    classificationType: Cesium.ClassificationType.TERRAIN, material: colour.withAlpha(0.9) },
+      });
+      entity.machiUseDistrict = f.properties;
+    });
+  }
+  source.show = !!machi.state.layers.use_districts;
+  machi.useDistricts = collection;
+  machi.useDistrictSource = source;
   await machi.viewer.dataSources.add(source);
 }
 function renderDistrictTable() {
@@ -850,7 +918,8 @@ machi.settled = function () {
   const v = machi.viewer;
   const tilesDone = Object.values(machi.tilesets).every((ts) => !ts.show || ts.tilesLoaded);
   const imageryDone = Object.values(machi.imagery).every((il) => il.ready !== false);
-  return tilesDone && imageryDone && v.scene.globe.tilesLoaded;
+  const entitiesDone = v.dataSourceDisplay.ready !== false;  // ground polygons are built asynchronously
+  return tilesDone && imageryDone && entitiesDone && v.scene.globe.tilesLoaded;
 };
 // Colour (CSS hex) and properties of a loaded street feature, for tests and scripts.
 machi.findFeature = function (layerKey, id) {
@@ -920,6 +989,7 @@ async function main() {
   viewer.shadowMap.size = 2048;
   viewer.clock.shouldAnimate = false;
   await loadDistricts();
+  await loadUseDistricts();
   bindControls();
   await apply();
   const cam = machi.state.camera;

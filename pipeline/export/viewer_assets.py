@@ -18,6 +18,8 @@ Under ``out_dir`` (normally ``<output>/viewer/``) it writes:
 ``flow/<s>/tileset.json``        people-flow prisms per mesh cell (:mod:`.flow_prisms`)
 ``areas/areas.geojson``,         district and mesh outlines and their summary rows
 ``areas/summary.json``           (:mod:`pipeline.export.viewer_areas`)
+``zoning/use_districts.geojson`` the use districts (用途地域) of the run's ``urf`` tables, with
+                                 labels in both languages and rates (:mod:`.viewer_zoning`)
 ``index.html``, ``app.js``, ...  the app, and CesiumJS under ``cesium/`` (:mod:`.viewer_app`)
 ===============================  ==============================================================
 
@@ -46,14 +48,16 @@ log = logging.getLogger(__name__)
 
 FORMAT = "machi-viewer/1"
 LAYER_ORDER = ("buildings", "trees", "terrain3d", "roads", "lidar", "streets", "shade_hours", "sun_hours", "flow",
-               "districts")
+               "districts", "use_districts")
 #: Run tileset keys (PLATEAU modules) -> viewer layer ids.
 TILESET_LAYERS = {"bldg": "buildings", "veg": "trees", "dem": "terrain3d", "tran": "roads", "lidar": "lidar"}
-HIDDEN_BY_DEFAULT = {"terrain3d", "roads", "lidar", "sun_hours", "flow"}
+HIDDEN_BY_DEFAULT = {"terrain3d", "roads", "lidar", "sun_hours", "flow", "use_districts"}
 UNAVAILABLE = {
     "flow": {"en": "this run has no people-flow data", "ja": "この実行には人流データがありません"},
     "lidar": {"en": "this run has no LiDAR points", "ja": "この実行には LiDAR 点群がありません"},
     "people_per_100m": {"en": "no people-flow data", "ja": "人流データなし"},
+    "use_districts": {"en": "this run has no use districts (PLATEAU urf)",
+                      "ja": "この実行には用途地域(PLATEAU urf)のデータがありません"},
     "default": {"en": "not in this run", "ja": "この実行には含まれていません"},
 }
 
@@ -148,7 +152,8 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
                  districts: str | Path | None = None, district_name: str = "name",
                  district_summary: str | Path | None = None, mesh_summary: str | Path | None = None,
                  tilesets: Mapping[str, str | Path] | None = None, weights: Mapping[str, float] | None = None,
-                 thermal_rule: str | None = None, building_tables: Sequence[str | Path] = (), timezone: str = "Asia/Tokyo",
+                 thermal_rule: str | None = None, building_tables: Sequence[str | Path] = (),
+                 use_districts: Sequence[str | Path] = (), timezone: str = "Asia/Tokyo",
                  day_type: str = "weekday", geoid_model: str = "gsigeo2011", ground_elevation_m: float = 0.0,
                  copy_app_files: bool = True, app_dir: str | Path | None = None,
                  cesium_dir: str | Path | None = None) -> dict[str, Any]:
@@ -187,6 +192,9 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
         weight), ``"weight"`` when it is one of the weighted components, None without UTCI.
     building_tables : sequence of path
         Ingest building tables, for the categories of "colour buildings by usage".
+    use_districts : sequence of path
+        Ingest tables of ``urf`` files; their ``urf:UseDistrict`` rows become the use
+        district layer (none: the layer is listed as unavailable).
     day_type : str
         People-flow day type shown (``weekday``).
     copy_app_files : bool
@@ -197,7 +205,7 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
     dict
         ``viewer_json``, ``streets``, ``terrain``, ``shade_hours`` {scenario: folder},
         ``sun_hours`` {season: folder}, ``flow`` {scenario: tileset}, ``areas``,
-        ``summary``, ``index`` (paths as str; absent keys were not written).
+        ``summary``, ``use_districts``, ``index`` (paths as str; absent keys were not written).
     """
     from pyproj import Transformer
 
@@ -334,7 +342,7 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
     if "lidar" not in layers:
         unavailable["lidar"] = UNAVAILABLE["lidar"]
     for layer_id in LAYER_ORDER:
-        if layer_id not in layers and layer_id not in unavailable and layer_id != "districts":
+        if layer_id not in layers and layer_id not in unavailable and layer_id not in ("districts", "use_districts"):
             unavailable[layer_id] = UNAVAILABLE["default"]
 
     # -- building colouring
@@ -363,6 +371,18 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
         written.update(areas)
     else:
         unavailable["districts"] = UNAVAILABLE["default"]
+
+    # -- use districts (用途地域) of the run's urban planning (urf) tables
+    from .viewer_zoning import write_use_districts
+
+    zoning = write_use_districts(out_dir / "zoning", use_districts) if use_districts else None
+    if zoning:
+        path, legend["use_district"] = zoning
+        layers["use_districts"] = {"type": "geojson", "url": _url(path, out_dir), "legend": "use_district",
+                                   "property": "code", "alpha": legend["use_district"]["alpha"], "visible": False}
+        written["use_districts"] = str(path)
+    else:
+        unavailable["use_districts"] = UNAVAILABLE["use_districts"]
 
     # -- the manifest
     centre_lon, centre_lat = (west + east) / 2.0, (south + north) / 2.0

@@ -4,7 +4,8 @@ Writes ``viewer.json`` (scenarios, layers with their URLs, legend domains, distr
 run's name and CRS) and every layer the app shows that the other stages did not already
 write: streets as ground-hugging 3D Tiles ribbons with per-scenario properties, shade
 and sun hours as web-mercator imagery tiles, people flow as prisms per mesh cell, the
-district and mesh areas (:func:`pipeline.export.viewer_assets.write_viewer`). With
+district and mesh areas, the use districts (用途地域) of the run's ``urf`` files
+(:func:`pipeline.export.viewer_assets.write_viewer`). With
 ``copy_app`` the app and CesiumJS are copied beside it, so the output folder works on any
 static web server; ``machi view OUT`` serves it.
 """
@@ -29,7 +30,8 @@ class ViewerSettings(StageSettings):
 def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], timezone: str,
                 options: dict, walkability: list[Record] = (), shadow: list[Record] = (),
                 surface: list[Record] = (), peopleflow: list[Record] = (), ingest: list[Record] = (),
-                export_tiles: list[Record] = (), lidar_tiles: list[Record] = ()) -> Result:
+                export_tiles: list[Record] = (), lidar_tiles: list[Record] = (),
+                urf: list[Record] = ()) -> Result:
     from pipeline.export.viewer_assets import write_viewer
 
     summary = walkability[0].outputs if walkability else {}
@@ -54,6 +56,7 @@ def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], tim
         district_summary=(summary.get("summary_by_district") or {}).get("parquet"),
         mesh_summary=(summary.get("summary_by_mesh") or {}).get("parquet"),
         tilesets=tilesets, building_tables=sorted(r.outputs["table"] for r in ingest),
+        use_districts=sorted(r.outputs["table"] for r in urf if r.outputs.get("table")),
         districts=scoring.get("districts"), district_name=scoring.get("district_name", "name"),
         weights=scoring.get("weights"), thermal_rule=scoring.get("thermal_rule"),
         day_type=scoring.get("day_type", "weekday"), **options)
@@ -73,6 +76,7 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                 "surface": keys(done(records, "surface")),
                 "peopleflow": keys(done(records, "peopleflow")),
                 "ingest": keys(done(records, "ingest", feature_type="bldg")),
+                "urf": keys(done(records, "ingest", feature_type="urf")),  # use districts (用途地域)
                 "export_tiles": keys(done(records, "export_tiles")),
                 "lidar_tiles": keys(done(records, "lidar_tiles"))}
     return [Task(stage="viewer", tile="all", func=viewer_task, args=(str(ctx.out("viewer")),),

@@ -54,6 +54,7 @@ def viewer_arguments(out: Path) -> dict:
         mesh_summary=(summary.get("summary_by_mesh") or {}).get("parquet"),
         tilesets=tilesets, weights=walk["weights"],
         building_tables=[t["outputs"]["table"] for t in of("ingest") if "_bldg" in str(t.get("tile"))],
+        use_districts=[t["outputs"]["table"] for t in of("ingest") if t.get("feature_type") == "urf"],
     )
 
 
@@ -92,11 +93,9 @@ def sample_viewer_run(project_root, tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def bare_viewer_run(project_root, tmp_path_factory) -> Path:
-    """A run of one mesh of the sample without people flow and without LiDAR."""
-    from pipeline.export.viewer_assets import write_viewer
-
+    """A run of one mesh of the sample without people flow, LiDAR or urban planning (urf)."""
     out = _run(project_root, tmp_path_factory.mktemp("bare") / "out",
                {"inputs.peopleflow": [], "inputs.lidar": [], "area.meshes": [53396489],
-                "stages.export_tiles.layers": ["bldg"]})
+                "inputs.types": ["bldg", "veg", "dem", "tran"], "stages.export_tiles.layers": ["bldg"]})
     assert (out / "viewer" / "viewer.json").is_file()  # written by the run's viewer stage
     return out

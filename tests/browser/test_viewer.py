@@ -4,8 +4,10 @@ Every acceptance bullet of the viewer: it loads with no console error and no fai
 request, a scenario change recolours a known street to its class colour in the
 GeoParquet, a click explains the score with the GeoParquet's components, a copied URL
 restores the view, split compare shows two scenarios, "Save image" writes a PNG with the
-legend, the language switches, the street tiles pass the glTF validator, and a run
-without people flow or LiDAR still works with those controls disabled and explained.
+legend, the language switches, the street tiles pass the glTF validator, the use-district
+(用途地域) toggle shows the zoning and a click inside a district its Japanese label and
+rates, and a run without people flow, LiDAR or urf still works with those controls
+disabled and explained.
 """
 from __future__ import annotations
 
@@ -269,6 +271,83 @@ def test_a_copied_url_restores_the_view_in_a_fresh_page(session, served, tmp_pat
     assert other["steps"][3]["value"] == "winter_solstice"
 
 
+def _use_district_point(run: Path, code: str) -> tuple[dict, tuple[float, float, float]]:
+    """The ingested urf row of the use district with ``code`` and a point well inside it
+    (lon, lat, ellipsoidal ground height)."""
+    from pipeline.export.terrain_heights import TerrainHeights
+    from pipeline.export.tile_features import EllipsoidalProjector
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    tables = sorted(t["outputs"]["table"] for t in manifest["tasks"].values()
+                    if t["stage"] == "ingest" and t.get("feature_type") == "urf")
+    districts = gpd.read_parquet(tables)
+    row = districts[districts["function"] == code].sort_values("gml_id").iloc[0]
+    point = row.geometry.buffer(-40).representative_point()
+    assert sum(districts.geometry.contains(point)) == 1  # a point-in-polygon check: only this district holds it
+    terrain = TerrainHeights([t["outputs"]["terrain"] for t in manifest["tasks"].values() if t["stage"] == "surface"])
+    z = float(terrain(np.array([point.x]), np.array([point.y]))[0])
+    lon, lat, h = EllipsoidalProjector(manifest["crs"])(np.array([[point.x, point.y, z]]))[0]
+    return row.to_dict(), (float(lon), float(lat), float(h))
+
+
+def test_the_use_district_layer_shows_zoning_and_its_attributes(served, tmp_path):
+    """Switched on with its checkbox, the use districts (用途地域) drape the ground with the
+    legend's colours; a click inside the commercial district shows its Japanese label and
+    rates; the URL keeps the toggle."""
+    base, run = served
+    manifest = _manifest(run)
+    layer = manifest["layers"]["use_districts"]
+    legend = manifest["legends"][layer["legend"]]
+    codes = [c["value"] for c in legend["categories"]]
+    assert codes == ["3", "5", "6", "9", "10"] and "use_districts" not in manifest["unavailable"]
+    colours = {c["value"]: c["colour"] for c in legend["categories"]}
+    assert colours["10"] == "#E8506E" and colours["3"] == "#A6D46A"  # 商業地域 red, 中高層住居専用 yellow-green
+    assert {c["label"]["ja"] for c in legend["categories"]} >= {"商業地域", "近隣商業地域", "第1種住居地域"}
+    geojson = json.loads((run / "viewer" / layer["url"]).read_text())
+    assert len(geojson["features"]) == 5
+    row, (lon, lat, h) = _use_district_point(run, "10")
+    # only the use districts: no building, tree or street is picked before the ground
+    steps = [
+        {"do": "goto", "url": f"{base}/viewer/#lang=ja&l=terrain"},
+        {"do": "eval", "js": "({checked: document.getElementById('layer-use_districts').checked,"
+                             " disabled: document.getElementById('layer-use_districts').disabled,"
+                             " shown: window.machi.useDistrictSource.show})"},                 # 1
+        {"do": "check", "selector": "#layer-use_districts", "on": True},
+        {"do": "eval", "js": "({shown: window.machi.useDistrictSource.show,"
+                             " entities: window.machi.useDistrictSource.entities.values.length,"
+                             " legend: document.getElementById('legend').innerText, hash: location.hash,"
+                             " swatches: [...document.querySelectorAll('#legend li')].map(li => [li.dataset.value,"
+                             " getComputedStyle(li.querySelector('.swatch')).backgroundColor])})"},  # 3
+        {"do": "lookAt", "lon": lon, "lat": lat, "h": h, "range": 300},
+        {"do": "clickAt", "lon": lon, "lat": lat, "h": h},
+        {"do": "eval", "js": "window.machi.picked"},                                            # 6
+        {"do": "eval", "js": "document.getElementById('infoBody').innerText"},                 # 7
+        {"do": "check", "selector": "#layer-use_districts", "on": False},
+        {"do": "eval", "js": "({shown: window.machi.useDistrictSource.show, hash: location.hash,"
+                             " legend: document.getElementById('legend').innerText})"},        # 9
+    ]
+    seen = run_session(steps, tmp_path)
+    _clean(seen)
+    assert seen["steps"][1]["value"] == {"checked": False, "disabled": False, "shown": False}
+    on = seen["steps"][3]["value"]
+    assert on["shown"] is True and on["entities"] == 5
+    assert "用途地域" in on["legend"] and "商業地域" in on["legend"] and "第1種住居地域" in on["legend"]
+    hash_layers = dict(p.split("=", 1) for p in on["hash"][1:].split("&"))["l"].split("%2C")
+    assert "use_districts" in hash_layers
+    rgb = {v: "rgb({}, {}, {})".format(*(int(colours[v][i:i + 2], 16) for i in (1, 3, 5))) for v in codes}
+    assert dict(on["swatches"]) == rgb
+    picked = seen["steps"][6]["value"]
+    assert picked["layer"] == "use_districts" and picked["id"] == row["gml_id"]
+    assert picked["label_ja"] == row["function_label"] == "商業地域"
+    assert picked["floor_area_rate"] == row["floor_area_rate"] == 8.0
+    assert picked["building_coverage_rate"] == row["building_coverage_rate"] == 0.8
+    text = seen["steps"][7]["value"]
+    assert "用途地域: 商業地域" in text and "800 %" in text and "80 %" in text and "Commercial zone" in text
+    off = seen["steps"][9]["value"]
+    assert off["shown"] is False and "用途地域" not in off["legend"]
+    assert "use_districts" not in dict(p.split("=", 1) for p in off["hash"][1:].split("&"))["l"]
+
+
 def test_every_control_is_reachable_by_keyboard(served, tmp_path):
     base, _ = served
     ids = "[...document.querySelectorAll('#controls select, #controls input, #controls button, #language')].filter(e => !e.disabled).map(e => e.id)"
@@ -310,6 +389,7 @@ def test_a_run_without_people_flow_or_lidar_disables_those_controls(bare_viewer_
                  " return {disabled: e.disabled, reason: r ? r.textContent : null}; };"
                  " const opt = document.querySelector('#streetsBy option[value=people_per_100m]');"
                  " return {flow: box('flow'), lidar: box('lidar'), streets: box('streets'),"
+                 " zoning: box('use_districts'),"
                  " people: {disabled: opt.disabled, text: opt.textContent}}; })()")
         seen = run_session([{"do": "goto", "url": f"http://127.0.0.1:{server.server_address[1]}/viewer/#lang=en"},
                             {"do": "eval", "js": probe},
@@ -321,5 +401,6 @@ def test_a_run_without_people_flow_or_lidar_disables_those_controls(bare_viewer_
     state = seen["steps"][1]["value"]
     assert state["flow"] == {"disabled": True, "reason": "this run has no people-flow data"}
     assert state["lidar"] == {"disabled": True, "reason": "this run has no LiDAR points"}
+    assert state["zoning"] == {"disabled": True, "reason": "this run has no use districts (PLATEAU urf)"}
     assert state["streets"]["disabled"] is False
     assert state["people"]["disabled"] is True and "no people-flow data" in state["people"]["text"]

@@ -195,6 +195,10 @@ THERMAL_REDEFINED = re.compile(r"^(score|class|imp_factor|c_\w+|access_comfort_\
 #: What typing property tables from the schema (issue #12) changed on purpose: a unit the
 #: same for the whole layer went into the schema, and vegetation sizes became numbers.
 TILES_RETYPED = re.compile(r"^(\w+_uom|height|average_height|crown_diameter)$")
+#: What the sample's use districts (issue #12: the sample gained PLATEAU ``urf`` files) add on
+#: purpose: their ingest tables. Walkability segments gain zoning columns beside the old
+#: ones (new columns are not compared; every old column still is).
+URBAN_PLANNING_ADDED = re.compile(r"^ingest/urf/53396[45]_urf(_mesh)?\.parquet$")
 
 
 def _close(before, after, *, rel: float, abs_: float) -> bool:
@@ -241,12 +245,51 @@ def test_outputs_keep_their_content_from_before_the_stage_registry(sample_run, d
     before = json.loads(BEFORE_REGISTRY.read_text(encoding="utf-8"))
     after = digest_outputs(out)
     assert [p for p in before if p not in after] == []
-    added = {p for p in after if p not in before}  # the thermal stage's, CoolWalkability's
+    zoning = {p for p in after if p not in before and URBAN_PLANNING_ADDED.match(p)}
+    assert {"ingest/urf/533964_urf.parquet", "ingest/urf/533965_urf.parquet"} <= zoning
+    added = {p for p in after if p not in before} - zoning  # the thermal stage's, CoolWalkability's
     assert {p.split("/")[0] for p in added} <= {"thermal", "walkability", "viewer"}
     assert {p for p in added if p.startswith("walkability/")} == {
         "walkability/coolwalkability_by_district.parquet"}
     differences = [d for path, old in before.items() for d in _differences(path, old, after[path])]
     assert differences == []
+
+
+def test_segments_carry_the_use_district_they_lie_in(sample_run, sample_module):
+    """The sample's urf use districts (用途地域) reach the walkability segments: the label of
+    the dataset's code list (Japanese) and the polygon's rates, checked against a
+    point-in-polygon test on the ingested urf GeoParquet."""
+    import shapely
+
+    out, _, _ = sample_run
+    districts = gpd.read_parquet(sorted((out / "ingest/urf").glob("*_urf.parquet")))
+    assert len(districts) == len(sample_module.USE_DISTRICTS)
+    assert (districts["feature_type"] == "urf:UseDistrict").all() and districts.crs.to_epsg() == 6677
+    segments = gpd.read_parquet(out / "walkability/segments_equinox_midday.parquet")
+    assert {"use_district_code", "use_district", "floor_area_rate", "building_coverage_rate",
+            "use_district_share", "use_district_id"} <= set(segments.columns)
+    inside = segments[segments["use_district_share"] >= 0.999]
+    assert len(inside) > 0.8 * len(segments[segments["use_district"].notna()])
+    # Every use district the streets cross gives its label; the station's is 商業地域.
+    labels = set(segments["use_district"].dropna())
+    assert "商業地域" in labels and labels <= set(sample_module.DISTRICTS_AND_ZONES.values())
+    # A known segment: the longest wholly inside a district; its midpoint's polygon decides.
+    for _, segment in inside.sort_values(["length_m", "segment_id"], ascending=[False, True]).head(5).iterrows():
+        point = segment.geometry.interpolate(0.5, normalized=True)
+        holding = districts[districts.geometry.contains(point)]
+        assert len(holding) == 1, segment["segment_id"]
+        polygon = holding.iloc[0]
+        assert shapely.contains(polygon.geometry, segment.geometry)
+        assert segment["use_district_id"] == polygon["gml_id"]
+        assert segment["use_district_code"] == polygon["function"]
+        assert segment["use_district"] == polygon["function_label"]
+        assert segment["use_district"] == sample_module.DISTRICTS_AND_ZONES[polygon["function"]]
+        assert segment["floor_area_rate"] == polygon["floor_area_rate"]
+        assert segment["building_coverage_rate"] == polygon["building_coverage_rate"]
+    # The generator's rates come through: the commercial district is 800 % / 80 %.
+    commercial = segments[segments["use_district_code"] == "10"]
+    assert len(commercial) and (commercial["floor_area_rate"] == 8.0).all()
+    assert (commercial["building_coverage_rate"] == 0.8).all()
 
 
 def test_thermal_comfort_per_tile_and_scenario(sample_run):

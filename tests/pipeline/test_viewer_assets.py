@@ -173,3 +173,43 @@ def test_a_scenario_without_a_segment_table_is_refused(run, tmp_path):
         write_viewer(tmp_path, name="x", crs=CRS, scenarios=SCENARIOS,
                      streets={"summer_solstice_midday": folder / "segments_summer_solstice_midday.parquet"},
                      copy_app_files=False)
+
+
+def test_a_run_without_urf_lists_the_use_districts_as_unavailable(run):
+    _, written, manifest = run
+    assert "use_districts" not in manifest["layers"] and "use_districts" not in written
+    assert manifest["unavailable"]["use_districts"]["en"] == "this run has no use districts (PLATEAU urf)"
+    assert "use_districts" in manifest["layer_order"]
+
+
+def test_use_districts_become_a_geojson_with_both_labels_rates_and_zoning_colours(tmp_path):
+    from pipeline.export.viewer_zoning import USE_DISTRICT_CLASSES, write_use_districts
+
+    square = lambda x, y: shapely.box(X0 + x, Y0 + y, X0 + x + 100, Y0 + y + 100)  # noqa: E731
+    table = gpd.GeoDataFrame({
+        "gml_id": ["urf_b", "urf_a", "urf_h"],
+        "feature_type": ["urf:UseDistrict", "urf:UseDistrict", "urf:HeightControlDistrict"],
+        "function": ["10", "1", "18"], "function_label": ["商業地域", "第1種低層住居専用地域", "高度地区"],
+        "floor_area_rate": [8.0, np.nan, np.nan], "building_coverage_rate": [0.8, 0.5, np.nan],
+        "custodian": ["さいたま市", None, None],
+    }, geometry=[square(0, 0), square(100, 0), square(0, 100)], crs=CRS)
+    table.to_parquet(tmp_path / "533964_urf.parquet")
+    path, legend = write_use_districts(tmp_path / "zoning", [tmp_path / "533964_urf.parquet"])
+    collection = json.loads(path.read_text(encoding="utf-8"))
+    assert [f["properties"]["id"] for f in collection["features"]] == ["urf_a", "urf_b"]  # no height district
+    b = collection["features"][1]["properties"]
+    assert b == {"id": "urf_b", "code": "10", "label_ja": "商業地域", "label_en": "Commercial zone",
+                 "floor_area_rate": 8.0, "building_coverage_rate": 0.8, "custodian": "さいたま市"}
+    assert collection["features"][0]["properties"]["floor_area_rate"] is None  # unknown, not zero
+    lon, lat = np.array(collection["features"][1]["geometry"]["coordinates"][0]).T
+    assert 139.5 < lon.min() < lon.max() < 139.8 and 35.7 < lat.min() < lat.max() < 36.0  # EPSG:4326
+    assert [c["value"] for c in legend["categories"]] == ["1", "10"]
+    assert legend["categories"][0]["label"] == {"ja": "第1種低層住居専用地域",
+                                                "en": "Category I exclusively low-rise residential zone"}
+    # the zoning map convention: low-rise residential dark green, commercial red, industrial blues
+    assert USE_DISTRICT_CLASSES["1"]["colour"] == legend["categories"][0]["colour"] == "#00A06B"
+    assert legend["categories"][1]["colour"] == "#E8506E"
+    assert len({c["colour"] for c in USE_DISTRICT_CLASSES.values()}) == 13
+    assert write_use_districts(tmp_path / "none", [tmp_path / "533964_urf.parquet"]) is not None
+    table.iloc[[2]].to_parquet(tmp_path / "533965_urf.parquet")
+    assert write_use_districts(tmp_path / "none", [tmp_path / "533965_urf.parquet"]) is None

@@ -22,23 +22,23 @@ def test_sample_dag_runs_then_resumes(project_root, tmp_path, cluster):
                                      {"output": str(tmp_path / "out"), **INGEST_ONLY})
     first = run(definition, client=cluster, progress=False)
     assert first.failed == [] and first.skipped == 0
-    assert first.executed == 14  # 4 bldg + 4 veg + 2 dem + 4 tran files
+    assert first.executed == 16  # 4 bldg + 4 veg + 2 dem + 4 tran + 2 urf files
     buildings = gpd.read_parquet(sorted((tmp_path / "out/ingest/bldg").glob("*_bldg.parquet")))
     assert len(buildings) == 502
     manifest = json.loads((tmp_path / "out/manifest.json").read_text())
     assert manifest["crs"] == "EPSG:6677"
-    assert len(manifest["inputs"]) == 14
+    assert len(manifest["inputs"]) == 16
     assert all(len(v["sha256"]) == 64 for v in manifest["inputs"].values())
     assert "dask" in manifest["versions"] and manifest["outputs"]
 
     second = run(definition, client=cluster, progress=False)
-    assert second.executed == 0 and second.skipped == 14
+    assert second.executed == 0 and second.skipped == 16
 
     # A changed parameter invalidates the tasks it feeds.
     moved = load_run_definition(project_root / "dags" / "sample.yaml",
                                 {"output": str(tmp_path / "out"), "crs": "EPSG:6678", **INGEST_ONLY})
     third = run(moved, client=cluster, progress=False)
-    assert third.executed == 14
+    assert third.executed == 16
 
 
 def test_one_bad_file_is_reported_and_the_others_go_on(project_root, tmp_path, cluster):
@@ -51,7 +51,7 @@ def test_one_bad_file_is_reported_and_the_others_go_on(project_root, tmp_path, c
     summary = run(definition, client=cluster, progress=False)
     [failure] = summary.failed
     assert failure["tile"] == "53396499_bldg_6697_op" and "malformed XML" in failure["error"]
-    assert summary.executed == 14
+    assert summary.executed == 16
     manifest = json.loads((tmp_path / "out/manifest.json").read_text())
     assert manifest["failures"][0]["tile"] == "53396499_bldg_6697_op"
     assert len(list((tmp_path / "out/ingest/bldg").glob("*_bldg.parquet"))) == 3
