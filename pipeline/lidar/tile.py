@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -25,9 +25,11 @@ from pyproj import CRS
 
 from pipeline.lidar import ground as ground_mod
 from pipeline.lidar import rasters
+from pipeline.lidar.backend_pdal import collect_tile_points_pdal
 from pipeline.lidar.crs import require_metric
 from pipeline.lidar.errors import LidarBackendError, LidarError
 from pipeline.lidar.noise import noise_class_mask, statistical_outlier_mask
+from pipeline.lidar.points import LidarTileStats, TilePoints, skip_bad_file
 from pipeline.lidar.reader import DEFAULT_CHUNK_SIZE, iter_point_chunks, open_checked
 from pipeline.geo.raster import Grid, write_cog
 
@@ -35,48 +37,6 @@ log = logging.getLogger(__name__)
 
 Backend = Literal["auto", "laspy", "pdal"]
 RASTER_NAMES = ("dtm", "dsm", "ndsm", "chm", "density")
-
-
-@dataclass
-class TilePoints:
-    """Points inside a tile: x, y as float32 metres from the grid's (x_min, y_min) corner."""
-
-    x: np.ndarray                  # float32, metres east of grid.x_min
-    y: np.ndarray                  # float32, metres north of grid.y_min
-    z: np.ndarray                  # float32, orthometric metres
-    classification: np.ndarray     # uint8
-    number_of_returns: np.ndarray  # uint8
-
-    def __len__(self) -> int:
-        return int(self.x.shape[0])
-
-    @classmethod
-    def empty(cls) -> "TilePoints":
-        f32, u8 = np.empty(0, np.float32), np.empty(0, np.uint8)
-        return cls(f32, f32, f32, u8, u8)
-
-    def subset(self, mask: np.ndarray) -> "TilePoints":
-        return TilePoints(self.x[mask], self.y[mask], self.z[mask],
-                          self.classification[mask], self.number_of_returns[mask])
-
-
-@dataclass
-class LidarTileStats:
-    """What happened to the points of one tile."""
-
-    files: list[str] = field(default_factory=list)
-    skipped_files: dict[str, str] = field(default_factory=dict)  # path -> error
-    backend: str = "laspy"
-    points_in_tile: int = 0
-    class_counts: dict[int, int] = field(default_factory=dict)  # as read, before noise removal
-    noise_class_points: int = 0   # ASPRS 7 / 18, dropped
-    outlier_points: int = 0       # statistical outliers, dropped
-    ground_points: int = 0        # ground points the DTM was made from
-    ground_source: str = ""       # "ASPRS class 2" | "cloth simulation filter" | "PDAL SMRF"
-    vegetation_source: str = ""
-    vegetation_points: int = 0
-    vertical_datum: str = "unknown/assumed orthometric"
-    seconds: float = 0.0
 
 
 @dataclass
@@ -101,14 +61,6 @@ class LidarRasters:
 def _local_grid(grid: Grid) -> Grid:
     """The same grid with its origin at (0, 0) south-west: the frame of TilePoints."""
     return replace(grid, x_min=0.0, y_max=grid.height * grid.resolution)
-
-
-def skip_bad_file(exc: LidarError, stats: "LidarTileStats", skip_bad_files: bool) -> None:
-    """Record a file that failed (and go on), or re-raise when the caller wants that."""
-    if not skip_bad_files:
-        raise exc
-    log.error("skipped %s", exc)
-    stats.skipped_files[str(exc.path)] = exc.problem
 
 
 def pdal_available() -> bool:
@@ -210,15 +162,18 @@ def rasters_from_points(points: TilePoints, grid: Grid, stats: LidarTileStats, *
     stats.vegetation_source = ("ASPRS classes 3-5" if object_classes
                                else "non-ground returns of multi-return pulses")
 
-    dtm = rasters.terrain_model(local, points.x[ground], points.y[ground], points.z[ground])
-    dsm = rasters.surface_model(local, points.x, points.y, points.z)
+    # every raster bins the same points: find their cells once
+    index, inside = rasters.cell_index(local, points.x, points.y)
+    on_ground, on_tree = inside & ground, inside & vegetation
+    dtm = rasters.terrain_from_cells(local, index[on_ground], points.z[on_ground])
+    dsm = rasters.surface_from_cells(local, index[inside], points.z[inside])
     # An interpolated DTM cell (no ground point) may pass above the returns seen there;
     # the ground cannot be above the surface, so cap it.
     dtm = np.fmin(dtm, dsm)
     ndsm = rasters.normalized_surface(dsm, dtm)
-    chm = rasters.canopy_height(local, points.x[vegetation], points.y[vegetation],
-                                points.z[vegetation], np.nan_to_num(dtm, nan=np.inf))
-    density = rasters.point_density(local, points.x, points.y)
+    chm = rasters.canopy_from_cells(local, index[on_tree], points.z[on_tree],
+                                    np.nan_to_num(dtm, nan=np.inf))
+    density = rasters.density_from_cells(local, index[inside])
     as32 = lambda a: a.astype(np.float32)  # noqa: E731
     return LidarRasters(grid, as32(dtm), as32(dsm), as32(ndsm), as32(chm), as32(density), stats)
 
@@ -264,8 +219,6 @@ def lidar_rasters_for_tile(paths: list[str | os.PathLike], grid: Grid, *,
     stats = LidarTileStats(backend=chosen)
     ground = None
     if chosen == "pdal":
-        from pipeline.lidar.backend_pdal import collect_tile_points_pdal
-
         points, ground = collect_tile_points_pdal(
             paths, grid, source_crs=source_crs, target_crs=target_crs, stats=stats,
             skip_bad_files=skip_bad_files)
