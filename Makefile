@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test install install-test sample bench clean
+.PHONY: demo test install install-test sample bench clean readme-keys
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,12 @@ tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.js
 	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test tests/js/node_modules/.installed
+viewer/node_modules/.installed: viewer/package.json viewer/package-lock.json
+	npm ci --prefix viewer --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed viewer/node_modules/.installed
+install-test: $(VENV)/.installed-test tests/js/node_modules/.installed viewer/node_modules/.installed
 
 demo: install
 	$(BIN)/machi run dags/sample.yaml
@@ -41,6 +45,13 @@ bench: install-test
 	$(BIN)/python benchmarks/tiles.py
 	$(BIN)/python benchmarks/lidar.py
 	$(BIN)/python benchmarks/walkability.py
+
+# paste the run-definition key table (from the settings models) into the README
+readme-keys: install
+	$(BIN)/python -c "import pathlib, subprocess; r = pathlib.Path('README.md'); t = r.read_text(); \
+	a = t.index('<!-- keys:start -->') + 19; b = t.index('<!-- keys:end -->'); \
+	k = subprocess.run(['$(BIN)/machi', 'validate', '--keys'], capture_output=True, text=True, check=True).stdout.strip(); \
+	r.write_text(t[:a] + chr(10) + k + chr(10) + t[b:])"
 
 clean:
 	rm -rf out .pytest_cache

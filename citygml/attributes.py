@@ -7,9 +7,14 @@ feature with names that do not change from file to file; this module makes them:
 - thematic attributes: ``measuredHeight`` -> ``measured_height`` (+ ``measured_height_uom``),
   code values keep the raw code and add ``<name>_label`` when a codelist resolved it;
 - generic attributes: ``gen:名前`` -> ``gen_名前`` (names are kept, only made identifier-safe);
+- i-UR leaves (``urf:function``, ``urf:floorAreaRate``) are thematic attributes:
+  ``function`` (+ ``function_label``), ``floor_area_rate``;
 - i-UR groups: identity and detail groups flatten without prefix (``building_id``,
   ``total_floor_area``, ``survey_year``); key/value pairs become ``kv_<key>``; disaster
-  risks become ``<risk>_<n>_<field>`` (``river_flooding_risk_1_depth``) plus the derived
+  risks of any theme (``uro:buildingDisasterRiskAttribute`` on buildings,
+  ``uro:floodingRiskAttribute`` on the ``wtr:WaterBody`` of ``fld``/``tnm``/``htd``/``ifld``
+  files, i-UR 2.0's ``uro:waterBody...RiskAttribute``) become ``<risk>_<n>_<field>``
+  (``river_flooding_risk_1_depth``, ``high_tide_risk_1_rank_label``) plus the derived
   maxima ``flood_depth_max_m``, ``tsunami_depth_max_m``; any other group
   ``<group>_<field>``.
 
@@ -28,7 +33,8 @@ _UNSAFE = re.compile(r"[^\w]+", re.UNICODE)
 # i-UR groups whose fields are unambiguous on their own (1.4, 2.0 and 3.x names).
 _PREFIXLESS = {"buildingIDAttribute", "buildingDetailAttribute", "buildingDetails",
                "BuildingIDAttribute", "BuildingDetailAttribute", "buildingIdAttribute"}
-_RISK_GROUPS = {"buildingDisasterRiskAttribute", "bldgDisasterRiskAttribute"}
+_RISK_GROUP = re.compile(r"RiskAttribute$")
+_RISK_STEM = re.compile(r"^(?:Building|WaterBody)|Attribute$")
 _FLOOD_TYPES = ("RiverFlooding", "InlandFlooding", "HighTideRisk", "Flooding")
 
 
@@ -62,11 +68,11 @@ def _flatten_group(group: str, entries: list[dict[str, Any]], flat: dict[str, An
             if key is not None:
                 flat[f"kv_{snake_case(str(key))}"] = entry.get("codeValue", entry.get("stringValue"))
         return
-    if group in _RISK_GROUPS:
+    if _RISK_GROUP.search(group):
         counts: dict[str, int] = {}
         for entry in entries:
             kind = str(entry.get("type", "risk"))
-            stem = snake_case(re.sub(r"^Building|Attribute$", "", kind))
+            stem = snake_case(_RISK_STEM.sub("", kind))
             counts[stem] = counts.get(stem, 0) + 1
             for field, value in entry.items():
                 if field != "type":

@@ -14,7 +14,10 @@ input                                           outcome
 ==============================================  =========================================
 DTD or entity declaration, external entity      file rejected (:class:`UnsafeInputError`)
 truncated or malformed XML                      file rejected, with the line
-undeclared namespace prefix                     file rejected, with the line
+undeclared uro/urf prefix, the other declared  warning; bound to the sibling i-UR
+                                                namespace of the same version
+any other undeclared namespace prefix           file rejected, with the line
+code list absent from dataset and Machi         warning, once per list; codes kept
 non-numeric or non-finite coordinate            file rejected, with the line and gml:id
 srsDimension not 2 or 3 on a coordinate list    file rejected, with the line and gml:id
 feature without geometry                        warning; the feature is kept (attributes)
@@ -32,6 +35,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,12 +50,25 @@ from citygml.geometry import (_LAT_LON_SWAP, CoordinateError, check_ring,
                               parse_coordinates, ring_coordinates, srs_dimension)
 from citygml.namespaces import (APP_NAMESPACES, CORE_NAMESPACES, GEN_NAMESPACES, GML,
                                 XLINK, iur_module, prefix_of, q, split_tag)
-from citygml.poslist import scan_pos_lists
 from citygml.records import (Appearance, CityObject, Geometry, Material, Polygon,
                              Texture)
-from citygml.source import Dataset, Source, peek_prolog
+from citygml.schema import BOOLEAN, DOUBLE, INTEGER, schema_type
+from citygml.source import Dataset, Source, bind_iur_prefixes, peek_prolog
 
 log = logging.getLogger(__name__)
+
+#: From this size a file pays for loading the compiled posList scanner (numba: about a
+#: second once per process); smaller files take the exact general path, with the same
+#: output, unless the scanner is loaded already.
+SCAN_MIN_BYTES = 2_000_000
+
+
+def _pos_list_scanner(size: int | None):
+    """:func:`citygml.poslist.scan_pos_lists` when it pays for a file of ``size`` bytes, else None."""
+    if (size is None or size < SCAN_MIN_BYTES) and "citygml.poslist" not in sys.modules:
+        return None
+    from citygml.poslist import scan_pos_lists
+    return scan_pos_lists
 
 GML_ID = q(GML, "id")
 HREF = q(XLINK, "href")
@@ -78,8 +95,7 @@ _PART_PROPERTIES = {
     "trafficArea", "auxiliaryTrafficArea", "groupMember", "interiorRoom",
 }
 _SURFACE_PROPERTIES = {"boundedBy", "opening"}
-_INT_NAMES = {"storeysAboveGround", "storeysBelowGround", "yearOfConstruction",
-              "yearOfDemolition", "lod", "surveyYear", "branchID", "partID"}
+_UNDECLARED_PREFIX = re.compile(r"Namespace prefix (\S+) (?:on|for) (\S+) is not defined")
 #: A number as XML Schema writes it; zero-padded codes (``0012``) are not numbers.
 _is_plain_number = re.compile(
     r"[+-]?(?:(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|0?\.\d+)", re.ASCII).fullmatch
@@ -98,6 +114,8 @@ class FileSummary:
     feature_count: int = 0
     seconds: float = 0.0
     bytes_read: int = 0
+    bound_prefixes: dict[str, str] = field(default_factory=dict)  # undeclared prefix -> URI read
+    iur_versions: dict[str, str] = field(default_factory=dict)  # "uro"/"urf" -> declared version
 
 
 class FileReader:
@@ -120,11 +138,19 @@ class FileReader:
                  codelists: CodeListResolver | None = None, include_appearance: bool = True):
         self.source = source
         self.name = source.name
+        try:
+            size = source.size
+        except OSError:
+            size = None
+        self._scan_pos_lists = _pos_list_scanner(size)
         self.bbox = bbox
         self.codelists = codelists if codelists is not None else CodeListResolver()
         self.include_appearance = include_appearance
         self.problems: list[Problem] = []
+        self.notes: list[Problem] = []  # information, e.g. labels from the shipped code lists
         self.appearance = Appearance()
+        self._bound: dict[str, str] = {}  # i-UR prefixes the file forgot to declare
+        self._bound_stream = None
         self.summary = FileSummary(self.name)
         self._lat_first = True
         self._dimension = 3
@@ -137,6 +163,8 @@ class FileReader:
         start = time.perf_counter()
         with self.source.open() as raw:
             stream = peek_prolog(raw, self.name)
+            stream, self._bound = bind_iur_prefixes(stream)
+            self._bound_stream = stream
             context = etree.iterparse(
                 stream, events=("start-ns", "end"),
                 tag=[*_MEMBER_TAGS, *_APPEARANCE_MEMBER_TAGS, _ENVELOPE],
@@ -147,10 +175,14 @@ class FileReader:
                 yield from self._walk(context)
             except etree.XMLSyntaxError as exc:
                 line = exc.lineno if exc.lineno else None
-                raise CityGMLError(self.name, f"malformed XML: {exc.msg}", line=line) from None
+                raise CityGMLError(self.name, _syntax_message(exc.msg), line=line) from None
             finally:
                 self.summary.seconds = time.perf_counter() - start
                 self.summary.bytes_read = self.source.size
+                reports = self.codelists.problems(self.source)
+        self._report_bound_prefixes()
+        self.problems += [p for p in reports if p.severity != "info"]
+        self.notes += [p for p in reports if p.severity == "info"]
         if self.problems:
             log.warning("%s: %d problem(s) recovered, first: %s", self.name,
                         len(self.problems), self.problems[0].message)
@@ -158,14 +190,24 @@ class FileReader:
     def read_all(self) -> list[CityObject]:
         return list(self)
 
+    def _report_bound_prefixes(self) -> None:
+        used = getattr(self._bound_stream, "used", set())
+        for prefix, uri in sorted(self._bound.items()):
+            if prefix in used:
+                self.summary.bound_prefixes[prefix] = uri
+                self._warn(f"namespace prefix {prefix} is used but not declared; read as {uri} "
+                           "(the i-UR namespace of the same version as the one the file declares)")
+
     # -- walking -----------------------------------------------------------------
     def _walk(self, context) -> Iterator[CityObject]:
         for event, item in context:
             if event == "start-ns":
                 prefix, uri = item
                 iur = iur_module(uri)
-                if iur and iur[0] == "uro" and self.summary.uro_version is None:
-                    self.summary.uro_version = iur[1]
+                if iur and uri not in self._bound.values():
+                    self.summary.iur_versions.setdefault(iur[0], iur[1])
+                    if iur[0] == "uro" and self.summary.uro_version is None:
+                        self.summary.uro_version = iur[1]
                 continue
             elem = item
             if elem.tag == _ENVELOPE:
@@ -273,7 +315,11 @@ class FileReader:
                 else:
                     self._simple_attribute(child, local, attributes, local)
             elif role == _IUR_GROUP:
-                attributes.setdefault(local, []).append(self._complex_value(child))
+                if len(child):
+                    attributes.setdefault(local, []).append(self._complex_value(child))
+                else:  # an i-UR leaf (urf:function, urf:floorAreaRate, ...) is an attribute
+                    bare = local.split(":", 1)[1]
+                    self._simple_attribute(child, bare, attributes, bare)
             elif role == _GENERIC:
                 self._generic_attribute(child, local, attributes, prefix="gen:")
             elif role == _PARTS:
@@ -442,7 +488,8 @@ class FileReader:
 
     def _convert_rings(self, rings: list[tuple]) -> None:
         texts = [element.text or "" for _, _, element, _, _ in rings]
-        scanned = None if self._other_dimension else scan_pos_lists(texts, 3)
+        scan = self._scan_pos_lists
+        scanned = None if self._other_dimension or scan is None else scan(texts, 3)
         self._other_dimension = False
         if scanned is not None:
             coords, starts, good = scanned
@@ -498,7 +545,7 @@ class FileReader:
         code_space = element.get("codeSpace")
         if code_space:
             attributes[key] = text
-            label = self.codelists.label(self.source, code_space, text)
+            label = self.codelists.label(self.source, code_space, text, key)
             if label is not None:
                 attributes[f"{key}_label"] = label
             return
@@ -618,7 +665,8 @@ class FileReader:
         A ring whose list is not an even count of finite numbers keeps no coordinates
         (its surface is then drawn untextured), with a warning."""
         texts = [element.text or "" for _, _, element in coordinates]
-        scanned = scan_pos_lists(texts, 2) if texts else None
+        scan = self._scan_pos_lists
+        scanned = scan(texts, 2) if texts and scan is not None else None
         for i, (rings, ring_id, element) in enumerate(coordinates):
             if scanned is not None:
                 values, starts, _ = scanned
@@ -748,10 +796,32 @@ class _ChildRoles(dict):
 _CHILD_ROLES = _ChildRoles()
 
 
+def _syntax_message(message: str) -> str:
+    """One line saying why the parser stopped; an undeclared prefix says what Machi binds."""
+    undeclared = _UNDECLARED_PREFIX.search(message)
+    if undeclared:
+        return (f"namespace prefix {undeclared.group(1)} (on {undeclared.group(2)}) is not "
+                "declared; file rejected (Machi binds an undeclared uro/urf prefix only when "
+                "the file declares the other i-UR namespace, whose version it then takes)")
+    return f"malformed XML: {message}"
+
+
 def _typed(text: str, name: str) -> Any:
-    """Numbers become int/float; codes, ids and zero-padded strings stay text."""
-    if name in _INT_NAMES:
-        return _to_number(text, int)
+    """Typed by the schema (:mod:`citygml.schema`) where it declares the element, else by
+    the text: plain decimal numbers become int/float; codes, ids and zero-padded strings
+    stay text."""
+    kind = schema_type(name)
+    if kind is not None:
+        if kind in (DOUBLE, INTEGER) and not text:
+            return None
+        if kind == DOUBLE:
+            return _to_number(text, float)
+        if kind == INTEGER:
+            return _to_number(text, int)
+        if kind == BOOLEAN and text in ("true", "false", "1", "0"):
+            return text in ("true", "1")
+        if kind != BOOLEAN:
+            return text  # string, date
     if _is_plain_number(text):
         return float(text) if ("." in text or "e" in text or "E" in text) else int(text)
     if text == "true" or text == "false":

@@ -76,6 +76,17 @@ class Source:
         return match.group("mesh") if match else None
 
     @property
+    def variant(self) -> str:
+        """What a PLATEAU file name adds after its CRS, ``op`` aside: ``yoto`` for
+        ``533915_urf_6668_yoto_op.gml`` (one mesh holds several planning files), ``05`` for
+        ``523965_dem_6697_05_op.gml``, ``""`` for ``52397519_bldg_6697_op.gml``."""
+        match = _FILE_NAME.match(self.file_name)
+        if not match:
+            return ""
+        rest = self.file_name[match.end("crs"):-len(".gml")]
+        return "_".join(part for part in rest.split("_") if part and part.lower() != "op")
+
+    @property
     def size(self) -> int:
         return self.dataset.size(self.member)
 
@@ -235,6 +246,63 @@ def peek_prolog(stream: IO[bytes], source: str, limit: int = 65536) -> IO[bytes]
     return _Prepended(head, stream)
 
 
+_XMLNS = re.compile(rb'xmlns:([A-Za-z_][\w.-]*)\s*=\s*["\']([^"\']*)["\']')
+_IUR_URI = re.compile(rb"^(.*/iur/)(uro|urf)(/\d+(?:\.\d+)*)$")
+
+
+def bind_iur_prefixes(stream: IO[bytes], limit: int = 65536) -> tuple[IO[bytes], dict[str, str]]:
+    """Declare an i-UR prefix the root element forgets, when the file says what it must mean.
+
+    Some PLATEAU files declare ``xmlns:urf=".../iur/urf/2.0"`` on the root element and
+    then use ``uro:`` elements without declaring ``uro`` (or the reverse). The two modules
+    are published together, one version each, so the missing prefix can only mean the
+    sibling namespace of the same version (``.../iur/uro/2.0``). Returns the document
+    stream with that declaration added to the root start tag, and ``{prefix: uri}`` of
+    what was added (empty when both or neither are declared: an undeclared prefix then
+    rejects the file when the parser meets it). When something was added the stream is a
+    :class:`PrefixWatch` whose ``used`` tells, once read, which added prefixes the
+    document actually used.
+    """
+    head = stream.read(limit)
+    start = _root_start(head)
+    end = _tag_end(head, start) if start >= 0 else -1
+    if end < 0:
+        return PrefixWatch(head, stream, ()), {}
+    declared = dict(_XMLNS.findall(head[start:end]))
+    added: dict[str, str] = {}
+    for prefix, uri in declared.items():
+        match = _IUR_URI.match(uri)
+        if match is None:
+            continue
+        sibling = b"urf" if match.group(2) == b"uro" else b"uro"
+        if sibling not in declared and sibling.decode() not in added:
+            added[sibling.decode()] = (match.group(1) + sibling + match.group(3)).decode()
+    if not added:
+        if stream.seekable():
+            stream.seek(0)
+            return stream, {}  # type: ignore[return-value]  # read natively, nothing to watch
+        return PrefixWatch(head, stream, ()), {}
+    extra = "".join(f' xmlns:{p}="{u}"' for p, u in sorted(added.items())).encode()
+    insert = end - 1 if head[end - 1:end] == b"/" else end
+    head = head[:insert] + extra + head[insert:]
+    return PrefixWatch(head, stream, added), added
+
+
+def _tag_end(head: bytes, start: int) -> int:
+    """Offset of the ``>`` closing the start tag at ``start`` (quotes honoured), or -1."""
+    quote = None
+    for i in range(start + 1, len(head)):
+        c = head[i]
+        if quote is not None:
+            if c == quote:
+                quote = None
+        elif c in (0x22, 0x27):
+            quote = c
+        elif c == 0x3E:
+            return i
+    return -1
+
+
 def _root_start(head: bytes) -> int:
     """Offset of the root element's start tag in ``head``, or -1."""
     pos = 0
@@ -272,3 +340,25 @@ class _Prepended(io.RawIOBase):
     def close(self) -> None:
         self._rest.close()
         super().close()
+
+
+class PrefixWatch(_Prepended):
+    """:class:`_Prepended` that notes which of some prefixes open an element (``<uro:``)
+    in the bytes it passes on: one ``bytes.find`` per chunk, no second walk of the tree."""
+
+    def __init__(self, head: bytes, rest: IO[bytes], prefixes: Iterable[str]):
+        super().__init__(head, rest)
+        self._watch = {p: f"<{p}:".encode() for p in prefixes}
+        self.used: set[str] = set()
+        self._tail = b""
+
+    def readinto(self, buffer) -> int:
+        n = super().readinto(buffer)
+        if self._watch and n:
+            chunk = self._tail + bytes(buffer[:n])
+            for prefix, needle in list(self._watch.items()):
+                if chunk.find(needle) >= 0:
+                    self.used.add(prefix)
+                    del self._watch[prefix]
+            self._tail = chunk[-16:]
+        return n

@@ -1,0 +1,3 @@
+"""Machi: shade, people flow and walkability for Japanese cities."""
+
+__version__ = "0.2.0"

@@ -1,16 +1,59 @@
-"""The ``machi`` command line."""
+"""The ``machi`` command line.
+
+Only click is imported to start: every command imports what it needs when it runs, so
+``machi --version`` and ``machi --help`` answer at once.
+"""
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import sys
 from pathlib import Path
 
 import click
-import yaml
 
-from pipeline.config import RunDefinitionError, load_run_definition
+from pipeline import __version__
 
 LIDAR_SUFFIXES = {".las", ".laz"}
+
+#: Commands defined in their own modules, imported only when named: name -> (module:attr, help).
+LAZY_COMMANDS = {
+    "export-tiles": ("pipeline.export_tiles:export_tiles_command",
+                     "Export a PLATEAU folder, zip or .gml file as 3D Tiles 1.1."),
+    "view": ("pipeline.view:view_command",
+             "Serve a run's output folder and open the planners' viewer."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose listed commands are imported when they are run or asked for help."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self._available()])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self._available():
+            target, _ = LAZY_COMMANDS[name]
+            module, attr = target.split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, (cmd.get_short_help_str(70))) for name, cmd in sorted(self.commands.items())]
+        rows += [(name, LAZY_COMMANDS[name][1]) for name in self._available()]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(sorted(rows))
+
+    @staticmethod
+    def _available() -> list[str]:
+        found = []
+        for name, (target, _) in LAZY_COMMANDS.items():
+            module = target.split(":")[0]
+            if importlib.util.find_spec(module) is not None:
+                found.append(name)
+        return found
 
 
 def _setup_logging(verbose: int) -> None:
@@ -22,6 +65,8 @@ def _setup_logging(verbose: int) -> None:
 
 
 def _parse_overrides(values: tuple[str, ...]) -> dict:
+    import yaml
+
     overrides = {}
     for item in values:
         if "=" not in item:
@@ -31,8 +76,18 @@ def _parse_overrides(values: tuple[str, ...]) -> dict:
     return overrides
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="machi")
+def _load(definition: Path, overrides: dict | None = None):
+    from pipeline.core.config import RunDefinitionError
+    from pipeline.stages import load_run_definition
+
+    try:
+        return load_run_definition(definition, overrides)
+    except RunDefinitionError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="machi")
 def main() -> None:
     """Machi: shade, people flow and walkability for Japanese cities."""
 
@@ -43,25 +98,22 @@ def main() -> None:
               help="Run on an existing Dask cluster instead of a local one.")
 @click.option("--workers", type=int, help="Worker processes of the local cluster.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a run-definition key, e.g. --set stages.surface.resolution=2")
+              help="Override a run-definition key, e.g. --set grid.resolution_m=2")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars (logs only).")
 @click.option("-v", "--verbose", count=True, help="-v for INFO logs, -vv for DEBUG.")
 def run(definition: Path, scheduler: str | None, workers: int | None, overrides: tuple[str, ...],
         no_progress: bool, verbose: int) -> None:
     """Run the stages of a run definition (YAML) on a Dask cluster."""
-    from pipeline.runner import run as run_definition
+    from pipeline.core.runner import run as run_definition
 
     _setup_logging(max(verbose, 1))
-    try:
-        config = load_run_definition(definition, _parse_overrides(overrides))
-    except RunDefinitionError as exc:
-        raise click.ClickException(str(exc)) from None
+    config = _load(definition, _parse_overrides(overrides))
     summary = run_definition(config, scheduler=scheduler, workers=workers,
                              progress=not no_progress)
     click.echo(f"{config.name}: {summary.executed} task(s) run, {summary.skipped} skipped "
                f"(already finished), {len(summary.failed)} failed, {summary.seconds:.1f} s")
     for stage, seconds in summary.stage_seconds.items():
-        click.echo(f"  {stage:<14} {seconds:8.1f} s")
+        click.echo(f"  {stage:<20} {seconds:8.1f} s")
     for failure in summary.failed:
         click.echo(f"  FAILED {failure['stage']} {failure['tile']}: {failure['error']}", err=True)
     click.echo(f"outputs in {summary.output} (manifest: {summary.output / 'manifest.json'})")
@@ -70,13 +122,23 @@ def run(definition: Path, scheduler: str | None, workers: int | None, overrides:
 
 
 @main.command()
-@click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def validate(definition: Path) -> None:
+@click.argument("definition", required=False,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--keys", "keys_table", is_flag=True,
+              help="Print the table of every run-definition key (the README's) instead.")
+def validate(definition: Path | None, keys_table: bool) -> None:
     """Check a run definition and print it with every default filled in."""
-    try:
-        config = load_run_definition(definition)
-    except RunDefinitionError as exc:
-        raise click.ClickException(str(exc)) from None
+    if keys_table:
+        from pipeline.core.keys import keys_markdown
+        from pipeline.stages import run_definition
+
+        click.echo(keys_markdown(run_definition()))
+        return
+    if definition is None:
+        raise click.UsageError("give a run definition (or --keys)")
+    import yaml
+
+    config = _load(definition)
     click.echo(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True))
 
 
@@ -98,13 +160,6 @@ def info(path: Path, crs: str | None) -> None:
     if result.rejected:
         sys.exit(1)
 
-
-def _register_commands() -> None:
-    from pipeline.export.tiles_command import export_tiles_command
-    main.add_command(export_tiles_command)
-
-
-_register_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,10 +1,12 @@
 """Ingest stage: one CityGML file in, GeoParquet tables and triangle meshes out.
 
 For each file (a PLATEAU file is one mesh tile of one feature type) the stage writes,
-under ``<output>/ingest/<module>/``:
+under ``<output>/ingest/<module>/`` (``<mesh>_<module>[_<variant>]``, the variant being what
+the PLATEAU file name adds, e.g. ``yoto`` for ``533915_urf_6668_yoto_op.gml``):
 
 - ``<mesh>_<module>.parquet``: GeoParquet, one row per top-level city object, with its
-  2-D footprint in the run's metric CRS, ``height_m`` (``measuredHeight``, else derived
+  2-D footprint in the run's metric CRS (the polygons themselves for the 2-D themes
+  ``urf``, ``luse`` and ``lsld``, whose heights are then unknown: NaN), ``height_m`` (``measuredHeight``, else derived
   from LOD1, else LOD2 geometry; ``height_source`` says which), ``ground_elevation_m``,
   the LODs present and every attribute flattened (:mod:`citygml.attributes`);
 - ``<mesh>_<module>_mesh.parquet``: triangle meshes, one row per object, part, LOD,
@@ -39,6 +41,9 @@ from pipeline.geo.meshes import MeshRow, write_meshes
 log = logging.getLogger(__name__)
 
 GEOGRAPHIC_2D = "EPSG:6668"  # JGD2011; PLATEAU's EPSG:6697 adds orthometric height
+#: Modules whose features are areas on the map (planning decisions, land use, sediment
+#: disaster areas): EPSG:6668 in the specification, written with height 0 when 3-D.
+PLANAR_MODULES = frozenset({"urf", "luse"})
 
 
 @dataclass
@@ -54,12 +59,15 @@ class IngestResult:
     meshes: str | None = None
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # e.g. labels from the shipped code lists
+    bound_prefixes: dict[str, str] = field(default_factory=dict)  # undeclared prefix -> URI read
 
     def to_record(self) -> dict:
-        """The manifest record: outputs by name, counts and problems."""
+        """The manifest record: outputs by name, counts, problems and notes."""
         return {"outputs": {"table": self.table, "meshes": self.meshes},
                 "feature_type": self.feature_type, "mesh_code": self.mesh_code,
-                "features": self.features, "counts": self.counts, "problems": self.problems}
+                "features": self.features, "counts": self.counts, "problems": self.problems,
+                "notes": self.notes, "bound_prefixes": self.bound_prefixes}
 
 
 def ingest_file(source: Source, out_dir: str | Path, crs: str, *,
@@ -89,10 +97,14 @@ def ingest_file(source: Source, out_dir: str | Path, crs: str, *,
     attach_textures(meshes, reader.appearance)
     module = source.feature_type or (next(iter(counts)).split(":")[0] if counts else "unknown")
     stem = f"{source.mesh_code or Path(source.file_name).stem}_{module}"
+    if source.mesh_code and source.variant:  # several files of one mesh (urf: yoto, kodo, ...)
+        stem += f"_{source.variant}"
     folder = Path(out_dir) / module
     result = IngestResult(source=source.name, feature_type=module, mesh_code=source.mesh_code,
                           features=len(rows), counts=dict(counts),
-                          problems=[str(p) for p in reader.problems])
+                          problems=[str(p) for p in reader.problems],
+                          notes=[str(p) for p in reader.notes],
+                          bound_prefixes=dict(reader.summary.bound_prefixes))
     table = rows_to_frame(rows, crs)
     result.table = str(folder / f"{stem}.parquet")
     with atomic_path(result.table) as tmp:
@@ -139,6 +151,9 @@ def feature_row(obj: CityObject, project: Projector, source: Source) -> dict:
     for lod in range(5):
         row[f"has_lod{lod}"] = lod in obj.lods
     row.update(heights(obj, attributes))
+    if obj.module in PLANAR_MODULES and _is_planar(obj):
+        for key in ("ground_elevation_m", "lod1_height_m", "lod2_height_m"):
+            row[key] = np.nan  # an area on the map has no height; 0 would read as sea level
     flat = flatten_attributes(attributes)
     for key, value in flat.items():
         row.setdefault(key, value)
@@ -178,6 +193,12 @@ def heights(obj: CityObject, attributes: dict) -> dict:
             result["height_m"], result["height_source"] = value, f"lod{lod}"
             return result
     return result
+
+
+def _is_planar(obj: CityObject) -> bool:
+    """True when every vertex has height 0: a 2-D feature written with 3-D coordinates."""
+    vertices = obj.all_vertices()
+    return not len(vertices) or bool(np.all(vertices[:, 2] == 0.0))
 
 
 def _z_values(obj: CityObject, lod: int) -> np.ndarray:

@@ -10,12 +10,12 @@ from .metadata import IdentifierMap, sanitize_identifier
 from .points import write_point_tileset
 from .records import MeshFeature, MeshPart, PointChunk, Texture, TilesetSummary
 from .tileset import write_mesh_tileset
-from .validate import check_glb_metadata, check_tileset, count_features
+from .validate import check_glb_metadata, check_property_types, check_tileset, count_features
 
 __all__ = [
     "MeshFeature", "MeshPart", "PointChunk", "Texture", "TilesetSummary",
     "write_mesh_tileset", "write_point_tileset",
     "sanitize_identifier", "IdentifierMap",
     "lonlath_to_ecef", "ecef_to_lonlath", "enu_to_ecef_matrix",
-    "check_tileset", "check_glb_metadata", "count_features",
+    "check_tileset", "check_glb_metadata", "check_property_types", "count_features",
 ]

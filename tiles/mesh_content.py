@@ -15,7 +15,7 @@ import numpy as np
 
 from .geodesy import enu_to_ecef_matrix, ecef_to_enu, ecef_to_lonlath, to_ecef, z_up_to_y_up
 from .gltf import ARRAY_BUFFER, MODE_TRIANGLES, GlbBuilder
-from .metadata import IdentifierMap, build_property_table
+from .metadata import IdentifierMap, LayerSchema, build_property_table
 from .records import MeshFeature, MeshPart
 
 
@@ -87,8 +87,8 @@ def _part_in_frame(feature: MeshFeature, part: MeshPart, enu: np.ndarray, frame:
     return enu, normals, colors, uv, tri.reshape(-1)
 
 
-def build_mesh_glb(features: Sequence[MeshFeature], frame: np.ndarray, crs: str = "EPSG:4979"
-                   ) -> tuple[bytes, np.ndarray, np.ndarray]:
+def build_mesh_glb(features: Sequence[MeshFeature], frame: np.ndarray, crs: str = "EPSG:4979",
+                   schema: LayerSchema | None = None) -> tuple[bytes, np.ndarray, np.ndarray]:
     """Encode features as one GLB.
 
     Parameters
@@ -98,6 +98,8 @@ def build_mesh_glb(features: Sequence[MeshFeature], frame: np.ndarray, crs: str 
         ENU->ECEF matrix of the tileset frame (the root tile.transform).
     crs : {"EPSG:4979", "EPSG:4978"}
         CRS of the feature vertices.
+    schema : LayerSchema, optional
+        Property types of the whole layer; without it, of these features.
 
     Returns
     -------
@@ -105,13 +107,41 @@ def build_mesh_glb(features: Sequence[MeshFeature], frame: np.ndarray, crs: str 
     enu_min, enu_max : (3,) float64
         Axis-aligned bounds of the content in the tileset ENU frame (z-up, metres).
     """
+    class_members, batches = _batch_parts(features, frame, crs)
+    if not batches:
+        raise ValueError("cannot build a tile without geometry")
+    enu_min = np.min([np.min(np.concatenate(b.positions), axis=0) for b in batches.values()], axis=0)
+    enu_max = np.max([np.max(np.concatenate(b.positions), axis=0) for b in batches.values()], axis=0)
+    origin = np.round((enu_min + enu_max) / 2.0, 3)
+
+    gltf = GlbBuilder()
+    gltf.use_extension("EXT_mesh_features")
+    gltf.use_extension("EXT_structural_metadata")
+    class_ids = IdentifierMap()  # one map: class identifiers stay unique within the tile
+    schema = schema or LayerSchema.from_features(features)
+    tables = {name: build_property_table(name, [f.id for f in members], [f.properties for f in members],
+                                         class_ids, schema=schema)
+              for name, members in class_members.items()}
+    table_index = {name: i for i, name in enumerate(tables)}
+    images: dict[str, int] = {}
+    primitives = [_primitive(gltf, key, batch, origin, images, table_index[key[0]])
+                  for key, batch in batches.items()]
+    _attach_property_tables(gltf, tables)
+    gltf.add_root_node(gltf.add_mesh(primitives), translation=z_up_to_y_up(origin[None, :])[0])
+    return gltf.to_bytes(), enu_min, enu_max
+
+
+def _batch_parts(features: Sequence[MeshFeature], frame: np.ndarray, crs: str
+                 ) -> tuple[dict[str, list[MeshFeature]], dict[tuple, _Batch]]:
+    """Features by class, and their parts in the frame grouped into primitives.
+
+    A primitive gathers the parts of one class that share texture, colour and layout.
+    """
     # one pyproj call for the whole tile instead of one per part
     all_vertices = [p.vertices for f in features for p in f.parts]
     counts = [len(v) for v in all_vertices]
     enu_all = ecef_to_enu(to_ecef(np.concatenate(all_vertices) if all_vertices else np.zeros((0, 3)), crs), frame)
     enu_parts = np.split(enu_all, np.cumsum(counts)[:-1]) if counts else []
-
-    class_ids = IdentifierMap()
     class_members: dict[str, list[MeshFeature]] = defaultdict(list)
     batches: dict[tuple, _Batch] = {}
     k = 0
@@ -134,61 +164,51 @@ def build_mesh_glb(features: Sequence[MeshFeature], frame: np.ndarray, crs: str 
             batch.uv.append(uv)
             batch.feature_ids.append(np.full(len(positions), local_id, dtype=np.float32))
             batch.indices.append(indices)
+    return class_members, batches
 
-    if not batches:
-        raise ValueError("cannot build a tile without geometry")
-    enu_min = np.min([np.min(np.concatenate(b.positions), axis=0) for b in batches.values()], axis=0)
-    enu_max = np.max([np.max(np.concatenate(b.positions), axis=0) for b in batches.values()], axis=0)
-    origin = np.round((enu_min + enu_max) / 2.0, 3)
 
-    gltf = GlbBuilder()
-    gltf.use_extension("EXT_mesh_features")
-    gltf.use_extension("EXT_structural_metadata")
-    tables = {}
-    for class_name, members in class_members.items():
-        tables[class_name] = build_property_table(
-            class_name, [f.id for f in members], [f.properties for f in members], class_ids)
-    table_index = {name: i for i, name in enumerate(tables)}
-    images: dict[str, int] = {}
-    primitives = []
-    for (class_name, texture_key, base_color, _, indexed), batch in batches.items():
-        positions = np.concatenate(batch.positions)
-        attributes = {
-            "POSITION": gltf.add_accessor(z_up_to_y_up(positions - origin).astype(np.float32), min_max=True),
-            "NORMAL": gltf.add_accessor(z_up_to_y_up(
-                np.concatenate(batch.normals) if indexed else _flat_normals(positions)).astype(np.float32)),
-        }
-        feature_ids = np.concatenate(batch.feature_ids)
-        attributes["_FEATURE_ID_0"] = gltf.add_accessor(feature_ids)
-        if batch.colors[0] is not None:
-            attributes["COLOR_0"] = gltf.add_accessor(np.concatenate(batch.colors), normalized=True)
-        texture = None
-        if texture_key is not None:
-            attributes["TEXCOORD_0"] = gltf.add_accessor(np.concatenate(batch.uv))
-            if texture_key not in images:
-                images[texture_key] = gltf.add_image(batch.part.texture.data, batch.part.texture.mime_type)
-            texture = gltf.add_texture(images[texture_key])
-        primitive = {
-            "attributes": attributes, "mode": MODE_TRIANGLES,
-            "material": gltf.add_material(base_color=tuple(base_color) + (1.0,) * (4 - len(base_color)),
-                                          texture=texture),
-            "extensions": {"EXT_mesh_features": {"featureIds": [{
-                "featureCount": int(len(np.unique(feature_ids))), "attribute": 0,
-                "propertyTable": table_index[class_name]}]}},
-        }
-        if indexed:
-            offsets = np.cumsum([0] + [len(p) for p in batch.positions[:-1]])
-            primitive["indices"] = gltf.add_indices(np.concatenate(
-                [idx + off for idx, off in zip(batch.indices, offsets)]))
-        primitives.append(primitive)
+def _primitive(gltf: GlbBuilder, key: tuple, batch: _Batch, origin: np.ndarray, images: dict[str, int],
+               property_table: int) -> dict:
+    """One glTF primitive of a batch: positions about ``origin``, Y-up, with feature ids."""
+    _, texture_key, base_color, _, indexed = key
+    positions = np.concatenate(batch.positions)
+    attributes = {
+        "POSITION": gltf.add_accessor(z_up_to_y_up(positions - origin).astype(np.float32), min_max=True),
+        "NORMAL": gltf.add_accessor(z_up_to_y_up(
+            np.concatenate(batch.normals) if indexed else _flat_normals(positions)).astype(np.float32)),
+    }
+    feature_ids = np.concatenate(batch.feature_ids)
+    attributes["_FEATURE_ID_0"] = gltf.add_accessor(feature_ids)
+    if batch.colors[0] is not None:
+        attributes["COLOR_0"] = gltf.add_accessor(np.concatenate(batch.colors), normalized=True)
+    texture = None
+    if texture_key is not None:
+        attributes["TEXCOORD_0"] = gltf.add_accessor(np.concatenate(batch.uv))
+        if texture_key not in images:
+            images[texture_key] = gltf.add_image(batch.part.texture.data, batch.part.texture.mime_type)
+        texture = gltf.add_texture(images[texture_key])
+    primitive = {
+        "attributes": attributes, "mode": MODE_TRIANGLES,
+        "material": gltf.add_material(base_color=tuple(base_color) + (1.0,) * (4 - len(base_color)),
+                                      texture=texture),
+        "extensions": {"EXT_mesh_features": {"featureIds": [{
+            "featureCount": int(len(np.unique(feature_ids))), "attribute": 0,
+            "propertyTable": property_table}]}},
+    }
+    if indexed:
+        offsets = np.cumsum([0] + [len(p) for p in batch.positions[:-1]])
+        primitive["indices"] = gltf.add_indices(np.concatenate(
+            [idx + off for idx, off in zip(batch.indices, offsets)]))
+    return primitive
 
+
+def _attach_property_tables(gltf: GlbBuilder, tables: dict) -> None:
+    """The EXT_structural_metadata schema and one property table per class."""
     schema = {"id": "machi", "classes": {t.class_id: t.class_schema for t in tables.values()}}
     property_tables = [t.to_json(gltf.add_buffer_view) for t in tables.values()]
     for table in property_tables:
         table["name"] = schema["classes"][table["class"]]["name"]
     gltf.gltf["extensions"] = {"EXT_structural_metadata": {"schema": schema, "propertyTables": property_tables}}
-    gltf.add_root_node(gltf.add_mesh(primitives), translation=z_up_to_y_up(origin[None, :])[0])
-    return gltf.to_bytes(), enu_min, enu_max
 
 
 def feature_centroids_enu(features: Sequence[MeshFeature], frame: np.ndarray, crs: str) -> np.ndarray:

@@ -3,9 +3,16 @@
 The 3D Metadata specification restricts class and property ids to
 ``^[a-zA-Z_][a-zA-Z0-9_]*$``; :class:`IdentifierMap` turns arbitrary names (``bldg:Building``,
 ``uro:建物ID``) into stable unique identifiers and keeps the original in ``name``.
-Property columns are typed from their values (bool, int, float, str) and missing values
-are written as ``noData``; the buffers follow the binary table format (8-byte aligned
-views, UTF-8 strings with UINT32 offsets, booleans as little-endian bitstreams).
+A property's type is decided once for a whole layer (:class:`LayerSchema`: every value of
+the property in every class and tile), never from the values one class holds in one tile:
+bool -> UINT8 0/1 (``noData`` 255 when the layer has missing ones; loaders.gl reads no
+BOOLEAN tables), int -> INT32 or
+INT64, int and float -> FLOAT64, anything else -> STRING. A class declares the properties
+its features have a value for somewhere in the layer; a property table leaves out a
+property that none of its features has a value for (the class does not require it, so a
+reader sees no value), so no empty column is ever written. The buffers follow the binary
+table format (8-byte aligned views, UTF-8 strings with UINT32 offsets whose last offset
+is exactly the ``values`` view's length, booleans as little-endian bitstreams).
 """
 from __future__ import annotations
 
@@ -14,7 +21,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -65,11 +72,147 @@ class IdentifierMap:
         return ident
 
 
-def _view_bytes(data: bytes) -> bytes:
-    """A property buffer as stored: unpadded (readers count values from ``byteLength``;
-    the GLB builder aligns offsets), and never empty (glTF forbids zero-length views:
-    a string column of empty strings keeps one unused byte)."""
-    return data if data else b"\x00"
+@dataclass(frozen=True)
+class PropertyType:
+    """How one property is stored in every class and tile of a layer.
+
+    ``kind`` is ``"BOOLEAN"``, ``"STRING"``, ``"UINT8"`` (booleans with missing values),
+    ``"INT32"``, ``"INT64"`` or ``"FLOAT64"``; ``no_data`` is declared when some feature
+    of the layer has no value; ``description`` goes into the schema (units, meaning).
+    """
+
+    kind: str
+    no_data: Any = None
+    description: str | None = None
+
+    def schema(self, name: str | None = None) -> dict[str, Any]:
+        """The 3D Metadata class property entry."""
+        entry: dict[str, Any] = {"required": False}
+        if name is not None:
+            entry["name"] = name
+        if self.kind in ("BOOLEAN", "STRING"):
+            entry["type"] = self.kind
+        else:
+            entry.update(type="SCALAR", componentType=self.kind)
+        if self.no_data is not None:
+            entry["noData"] = self.no_data
+        if self.kind == "UINT8":
+            entry["description"] = ("boolean: 1 true, 0 false, 255 missing" if self.no_data is not None
+                                    else "boolean: 1 true, 0 false")
+        if self.description:
+            entry["description"] = (f"{entry['description']}; {self.description}"
+                                    if "description" in entry else self.description)
+        return entry
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not _is_bool(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not _is_bool(value)
+
+
+def infer_property_type(values: Iterable[Any], description: str | None = None) -> PropertyType:
+    """The type of a property from all its values in a layer (``None``/NaN = missing).
+
+    Raises
+    ------
+    ValueError
+        If a number is infinite (3D Metadata numbers are finite).
+    """
+    missing = False
+    kinds = {"bool": False, "int": False, "float": False, "other": False}
+    low, high = 0, 0
+    for value in values:
+        if _is_missing(value):
+            missing = True
+        elif _is_bool(value):
+            kinds["bool"] = True
+        elif _is_int(value):
+            kinds["int"] = True
+            low, high = min(low, int(value)), max(high, int(value))
+        elif _is_number(value):
+            if not math.isfinite(float(value)):
+                raise ValueError("a property holds an infinite value; metadata needs finite numbers")
+            kinds["float"] = True
+        else:
+            kinds["other"] = True
+    found = {k for k, v in kinds.items() if v}
+    if found == {"bool"}:
+        # UINT8 0/1 rather than BOOLEAN: loaders.gl (deck.gl's Tile3DLayer) cannot read
+        # BOOLEAN property tables, and a missing boolean needs a noData value anyway.
+        return PropertyType("UINT8", BOOL_NODATA if missing else None, description)
+    if found == {"int"}:
+        if INT_NODATA < low and high <= np.iinfo(np.int32).max:
+            return PropertyType("INT32", int(INT_NODATA) if missing else None, description)
+        if INT64_NODATA < low:
+            return PropertyType("INT64", int(INT64_NODATA) if missing else None, description)
+    elif found and found <= {"int", "float"}:
+        return PropertyType("FLOAT64", float(FLOAT_NODATA) if missing else None, description)
+    return PropertyType("STRING", "" if missing else None, description)
+
+
+@dataclass
+class LayerSchema:
+    """Property types and class properties decided once for a whole layer.
+
+    ``types`` maps a property name to its :class:`PropertyType`; ``classes`` maps a class
+    name to the property names (in first-seen order) that its features have a value for
+    somewhere in the layer.
+    """
+
+    types: dict[str, PropertyType] = field(default_factory=dict)
+    classes: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_rows(cls, rows_by_class: Mapping[str, Iterable[Mapping[str, Any]]],
+                  descriptions: Mapping[str, str] | None = None,
+                  types: Mapping[str, PropertyType] | None = None) -> "LayerSchema":
+        """Decide every property's type from all rows of all classes.
+
+        Parameters
+        ----------
+        rows_by_class : mapping
+            Class name -> its features' property rows (the whole layer).
+        descriptions : mapping, optional
+            Property name -> schema description (e.g. ``"unit: m"``).
+        types : mapping, optional
+            Types decided by the caller (from the source schema); they win.
+        """
+        descriptions = descriptions or {}
+        values: dict[str, list[Any]] = {}
+        classes: dict[str, list[str]] = {}
+        for class_name, rows in rows_by_class.items():
+            filled: dict[str, None] = classes.setdefault(class_name, {})  # type: ignore[assignment]
+            for row in rows:
+                for key, value in row.items():
+                    values.setdefault(key, []).append(value)
+                    if not _is_missing(value):
+                        filled.setdefault(key, None)
+        schema = cls({}, {name: list(keys) for name, keys in classes.items()})
+        for key, found in values.items():
+            given = (types or {}).get(key)
+            schema.types[key] = given if given is not None else infer_property_type(
+                found, descriptions.get(key))
+        return schema
+
+    @classmethod
+    def from_features(cls, features: Iterable[Any], descriptions: Mapping[str, str] | None = None,
+                      types: Mapping[str, PropertyType] | None = None) -> "LayerSchema":
+        """:meth:`from_rows` over features with ``class_name`` and ``properties``."""
+        by_class: dict[str, list[Mapping[str, Any]]] = {}
+        for feature in features:
+            by_class.setdefault(feature.class_name, []).append(feature.properties)
+        return cls.from_rows(by_class, descriptions, types)
 
 
 @dataclass
@@ -80,53 +223,37 @@ class PropertyColumn:
     buffers: dict[str, bytes]  # "values" and, for strings, "stringOffsets"
     string_offset_type: str | None = None
 
+    @property
+    def empty(self) -> bool:
+        """No bytes of values: a table must leave the property out (glTF forbids empty
+        buffer views, and 3D Metadata wants ``values`` exactly as long as the strings)."""
+        return not self.buffers["values"]
 
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
+def encode_column(values: Sequence[Any], name: str | None = None,
+                  kind: PropertyType | None = None) -> PropertyColumn:
+    """Encode one column of per-feature values (``None``/NaN = missing) as ``kind``.
 
-def encode_column(values: Sequence[Any], name: str | None = None) -> PropertyColumn:
-    """Type and encode one column of per-feature values (``None``/NaN = missing).
-
-    All-bool -> BOOLEAN (UINT8 with ``noData`` 255 if any is missing); all-int -> INT32 or
-    INT64 with ``noData`` at the type's minimum; int/float -> FLOAT64 with ``noData`` =
-    -max float64; anything else -> STRING (dicts and lists as JSON, missing as ``""``).
+    Without ``kind`` the column is typed from ``values`` alone (:func:`infer_property_type`).
+    Numbers of a STRING property are written as text, dicts and lists as JSON.
     """
-    present = [v for v in values if not _is_missing(v)]
-    schema: dict[str, Any] = {"required": False}
-    if name is not None:
-        schema["name"] = name
-    numpy_ints = all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in present)
-    if present and all(isinstance(v, (bool, np.bool_)) for v in present):
-        if len(present) == len(values):
-            bits = np.packbits(np.array(values, dtype=bool), bitorder="little").tobytes()
-            schema.update(type="BOOLEAN")
-            return PropertyColumn(schema, {"values": bits})
+    kind = kind or infer_property_type(values)
+    schema = kind.schema(name)
+    if kind.kind == "BOOLEAN":
+        bits = np.packbits(np.array([bool(v) for v in values], dtype=bool), bitorder="little")
+        return PropertyColumn(schema, {"values": bits.tobytes()})
+    if kind.kind == "UINT8":
         arr = np.array([BOOL_NODATA if _is_missing(v) else int(bool(v)) for v in values], dtype=np.uint8)
-        schema.update(type="SCALAR", componentType="UINT8", noData=BOOL_NODATA,
-                      description="boolean: 1 true, 0 false, 255 missing")
         return PropertyColumn(schema, {"values": arr.tobytes()})
-    if present and numpy_ints:
-        ints = [int(v) for v in present]
-        if INT_NODATA < min(ints) and max(ints) <= np.iinfo(np.int32).max:
-            dtype, ctype, nodata = np.int32, "INT32", int(INT_NODATA)
-        elif INT64_NODATA < min(ints) and max(ints) <= np.iinfo(np.int64).max:
-            dtype, ctype, nodata = np.int64, "INT64", int(INT64_NODATA)
-        else:
-            return _string_column(values, schema)
-        arr = np.array([nodata if _is_missing(v) else int(v) for v in values], dtype=dtype)
-        schema.update(type="SCALAR", componentType=ctype)
-        if len(present) < len(values):
-            schema["noData"] = nodata
+    if kind.kind in ("INT32", "INT64"):
+        nodata = int(INT_NODATA if kind.kind == "INT32" else INT64_NODATA)
+        arr = np.array([nodata if _is_missing(v) else int(v) for v in values],
+                       dtype=np.int32 if kind.kind == "INT32" else np.int64)
         return PropertyColumn(schema, {"values": arr.tobytes()})
-    if present and all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-                       for v in present):
+    if kind.kind == "FLOAT64":
         arr = np.array([FLOAT_NODATA if _is_missing(v) else float(v) for v in values], dtype=np.float64)
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"property {name!r} holds an infinite value; metadata needs finite numbers")
-        schema.update(type="SCALAR", componentType="FLOAT64")
-        if len(present) < len(values):
-            schema["noData"] = float(FLOAT_NODATA)
         return PropertyColumn(schema, {"values": arr.tobytes()})
     return _string_column(values, schema)
 
@@ -147,16 +274,17 @@ def _string_column(values: Sequence[Any], schema: dict[str, Any]) -> PropertyCol
     offsets[1:] = np.cumsum([len(e) for e in encoded])
     offset_type = "UINT32" if offsets[-1] <= np.iinfo(np.uint32).max else "UINT64"
     offsets = offsets.astype(np.uint32 if offset_type == "UINT32" else np.uint64)
-    schema.update(type="STRING")
-    if any(_is_missing(v) for v in values):
-        schema["noData"] = ""
     return PropertyColumn(schema, {"values": b"".join(encoded), "stringOffsets": offsets.tobytes()},
                           string_offset_type=offset_type)
 
 
 @dataclass
 class PropertyTable:
-    """A class definition and its encoded property table, before buffer views are assigned."""
+    """A class definition and its encoded property table, before buffer views are assigned.
+
+    ``class_schema`` declares every property of the class in the layer; ``columns`` holds
+    the ones this table has values for.
+    """
 
     class_id: str
     class_schema: dict[str, Any]
@@ -167,9 +295,9 @@ class PropertyTable:
         """Table JSON; ``add_buffer_view(bytes) -> index`` stores each buffer at an 8-byte offset."""
         properties = {}
         for pid, column in self.columns.items():
-            entry: dict[str, Any] = {"values": add_buffer_view(_view_bytes(column.buffers["values"]))}
+            entry: dict[str, Any] = {"values": add_buffer_view(column.buffers["values"])}
             if "stringOffsets" in column.buffers:
-                entry["stringOffsets"] = add_buffer_view(_view_bytes(column.buffers["stringOffsets"]))
+                entry["stringOffsets"] = add_buffer_view(column.buffers["stringOffsets"])
                 entry["stringOffsetType"] = column.string_offset_type
             properties[pid] = entry
         return {"class": self.class_id, "count": self.count, "properties": properties}
@@ -177,7 +305,8 @@ class PropertyTable:
 
 def build_property_table(class_name: str, feature_ids: Sequence[str],
                          rows: Sequence[Mapping[str, Any]], class_ids: IdentifierMap | None = None,
-                         id_property: str = "feature_id") -> PropertyTable:
+                         id_property: str = "feature_id",
+                         schema: LayerSchema | None = None) -> PropertyTable:
     """Build the class and property table for features of one kind.
 
     Parameters
@@ -189,16 +318,27 @@ def build_property_table(class_name: str, feature_ids: Sequence[str],
         ``id_property``.
     rows : sequence of mapping
         Per-feature properties; keys missing from a row are missing values.
+    schema : LayerSchema, optional
+        Types and class properties decided for the whole layer; without it they are
+        decided from ``rows`` (one table: use only when the table is the whole layer).
     """
     class_ids = class_ids or IdentifierMap()
     class_id = class_ids(class_name)
+    if schema is None or class_name not in schema.classes:
+        schema = LayerSchema.from_rows({class_name: rows})
     # reserve the id column's identifier so that a user property of the same name gets another
     property_ids = IdentifierMap({"\x00" + id_property: id_property})
-    names = list(dict.fromkeys(key for row in rows for key in row))
-    columns = {id_property: encode_column(list(feature_ids), name=id_property)}
+    columns = {id_property: encode_column(list(feature_ids), name=id_property,
+                                          kind=PropertyType("STRING"))}
     columns[id_property].schema["description"] = "feature identifier in the source data"
-    for key in names:
+    if columns[id_property].empty:
+        raise ValueError(f"class {class_name!r}: every feature identifier is empty")
+    properties = {id_property: columns[id_property].schema}
+    for key in schema.classes[class_name]:
         pid = property_ids(key)
-        columns[pid] = encode_column([row.get(key) for row in rows], name=key)
-    class_schema: dict[str, Any] = {"name": class_name, "properties": {pid: c.schema for pid, c in columns.items()}}
+        column = encode_column([row.get(key) for row in rows], name=key, kind=schema.types[key])
+        properties[pid] = column.schema
+        if not column.empty and any(not _is_missing(row.get(key)) for row in rows):
+            columns[pid] = column  # else left out: no feature of this table has a value
+    class_schema: dict[str, Any] = {"name": class_name, "properties": properties}
     return PropertyTable(class_id, class_schema, len(feature_ids), columns)

@@ -253,23 +253,51 @@ def write_point_tileset(chunks: Iterable[PointChunk], out_dir: str | Path, *, cr
     work = Path(work_dir) if work_dir is not None else out_dir / f".points-work-{uuid.uuid4().hex[:8]}"
     work.mkdir(parents=True, exist_ok=True)
     try:
-        return _write_point_tileset(chunks, out_dir, work, crs, max_points_per_tile, histogram_cell_m, seed,
-                                    client, scheduler, started)
+        bits = int(math.floor(math.log2(CUBE_SIDE_M / histogram_cell_m)))
+        if not 1 <= bits <= 21:
+            raise ValueError(f"histogram_cell_m={histogram_cell_m} gives {bits} octree levels; "
+                             "use 0.2 m to 100 km")
+        spilled = _spill_chunks(chunks, work, crs, bits)
+        plan = plan_octree(spilled.codes, spilled.counts, bits, max_points_per_tile)
+        log.info("%d points in %d chunks: octree of %d tiles from depth %d", spilled.total,
+                 len(spilled.paths), len(plan.tiles), plan.root_depth)
+        bins = _bin_points(spilled.paths, plan, work / "bins", np.random.default_rng(seed))
+        root, results = _write_point_tiles(plan, bins, out_dir, client=client, scheduler=scheduler)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    root.compute_bounds()
+    _assign_point_errors(root, plan)
+    tileset_path = write_tileset_json(root, out_dir, spilled.frame)
+    seconds = time.perf_counter() - started
+    written = sum(r.feature_count for r in results)
+    if written != spilled.total:
+        raise RuntimeError(f"point tileset lost points: {spilled.total} read, {written} written")
+    log.info("wrote %s: %d points in %d tiles, %.1f MB in %.1f s", tileset_path, spilled.total,
+             len(results), sum(r.byte_length for r in results) / 1e6, seconds)
+    return TilesetSummary(tileset_path, sum(1 for n in root.walk() if n.enu_min is not None), len(results),
+                          spilled.total, sum(r.byte_length for r in results),
+                          max(n.key[0] for n in root.walk()) - plan.root_depth, seconds)
 
 
-def _write_point_tileset(chunks, out_dir, work, crs, max_points, cell_m, seed, client, scheduler, started):
-    bits = int(math.floor(math.log2(CUBE_SIDE_M / cell_m)))
-    if not 1 <= bits <= 21:
-        raise ValueError(f"histogram_cell_m={cell_m} gives {bits} octree levels; use 0.2 m to 100 km")
+@dataclass
+class _Spilled:
+    """Pass 1's result: the tileset frame, the Morton histogram and the spilled chunks."""
+
+    frame: np.ndarray
+    codes: np.ndarray
+    counts: np.ndarray
+    paths: list[Path]
+    total: int
+
+
+def _spill_chunks(chunks: Iterable[PointChunk], work: Path, crs: str, bits: int) -> _Spilled:
+    """Pass 1: frame (at the first chunk's centre), Morton codes, histogram; chunks to disk."""
     cell = CUBE_SIDE_M / 2 ** bits
     frame = None
     hist_codes = np.zeros(0, dtype=np.uint64)
     hist_counts = np.zeros(0, dtype=np.int64)
     spills: list[Path] = []
     total = 0
-    # pass 1: frame, Morton codes, histogram, spill
     for number, chunk in enumerate(chunks):
         if len(chunk.xyz) == 0:
             continue
@@ -293,14 +321,12 @@ def _write_point_tileset(chunks, out_dir, work, crs, max_points, cell_m, seed, c
         total += len(records)
     if frame is None:
         raise ValueError("write_point_tileset: no points in the chunks")
-    plan = plan_octree(hist_codes, hist_counts, bits, max_points)
-    log.info("%d points in %d chunks: octree of %d tiles from depth %d", total, len(spills), len(plan.tiles),
-             plan.root_depth)
+    return _Spilled(frame, hist_codes, hist_counts, spills, total)
 
-    # pass 2: every point to exactly one tile bin
-    bins = work / "bins"
+
+def _bin_points(spills: list[Path], plan: OctreePlan, bins: Path, rng: np.random.Generator) -> Path:
+    """Pass 2: every point to exactly one tile's bin file (``bins/<tile number>.bin``)."""
     bins.mkdir()
-    rng = np.random.default_rng(seed)
     for spill in spills:
         records = np.fromfile(spill, dtype=_SPILL_DTYPE)
         tile = assign_tiles(records["code"], plan, rng)
@@ -314,8 +340,12 @@ def _write_point_tileset(chunks, out_dir, work, crs, max_points, cell_m, seed, c
             with open(bins / f"{number}.bin", "ab") as handle:
                 handle.write(points[lo:hi].tobytes())
         spill.unlink()
+    return bins
 
-    # pass 3: one task per tile
+
+def _write_point_tiles(plan: OctreePlan, bins: Path, out_dir: Path, *, client: Any,
+                       scheduler: str | None) -> tuple[TileNode, list[ContentResult]]:
+    """Pass 3: one task per tile bin; returns the root node (contents attached)."""
     jobs: list[tuple] = []
     nodes: dict[int, TileNode] = {}
     by_uri: dict[str, TileNode] = {}
@@ -332,19 +362,7 @@ def _write_point_tileset(chunks, out_dir, work, crs, max_points, cell_m, seed, c
     results = run_tile_tasks(_write_point_tile, jobs, client=client, scheduler=scheduler)
     for result in results:
         by_uri[result.uri].content = result
-    root = nodes[0]  # plan_octree numbers the root first
-    root.compute_bounds()
-    _assign_point_errors(root, plan)
-    tileset_path = write_tileset_json(root, out_dir, frame)
-    seconds = time.perf_counter() - started
-    written = sum(r.feature_count for r in results)
-    if written != total:
-        raise RuntimeError(f"point tileset lost points: {total} read, {written} written")
-    log.info("wrote %s: %d points in %d tiles, %.1f MB in %.1f s", tileset_path, total, len(results),
-             sum(r.byte_length for r in results) / 1e6, seconds)
-    return TilesetSummary(tileset_path, sum(1 for n in root.walk() if n.enu_min is not None), len(results),
-                          total, sum(r.byte_length for r in results),
-                          max(n.key[0] for n in root.walk()) - plan.root_depth, seconds)
+    return nodes[0], results  # plan_octree numbers the root first
 
 
 def _assign_point_errors(node: TileNode, plan: OctreePlan) -> float:

@@ -24,6 +24,7 @@ import numpy as np
 from .atomic import write_bytes_atomic, write_text_atomic
 from .bounds import box_volume
 from .mesh_content import ContentResult, build_mesh_glb, feature_centroids_enu, frame_for
+from .metadata import LayerSchema
 from .records import MeshFeature, TilesetSummary
 from .tasks import run_tile_tasks
 
@@ -119,9 +120,9 @@ def build_quadtree(xy: np.ndarray, weights: np.ndarray, *, max_count: int, max_w
 
 
 def _write_mesh_tile(features: list[MeshFeature], path: Path, uri: str, frame: np.ndarray,
-                     crs: str) -> ContentResult:
+                     crs: str, schema: LayerSchema | None = None) -> ContentResult:
     started = time.perf_counter()
-    glb, enu_min, enu_max = build_mesh_glb(features, frame, crs)
+    glb, enu_min, enu_max = build_mesh_glb(features, frame, crs, schema)
     write_bytes_atomic(path, glb)
     log.debug("wrote %s: %d features, %d bytes in %.2f s", path, len(features), len(glb),
               time.perf_counter() - started)
@@ -163,6 +164,7 @@ def write_mesh_tileset(features: Sequence[MeshFeature], out_dir: str | Path, *,
                        coarse_features: Sequence[MeshFeature] | None = None,
                        coarse_geometric_error: float | None = None,
                        crs: str = "EPSG:4979", error_per_metre: float = 0.1,
+                       property_schema: LayerSchema | None = None,
                        client: Any = None, scheduler: str | None = None) -> TilesetSummary:
     """Write features as a 3D Tiles 1.1 tileset with GLB content.
 
@@ -183,6 +185,9 @@ def write_mesh_tileset(features: Sequence[MeshFeature], out_dir: str | Path, *,
         Error (m) of the coarse stand-ins; estimated from height extents if omitted.
     error_per_metre : float
         Geometric error of an internal tile per metre of its horizontal diagonal.
+    property_schema : LayerSchema, optional
+        Property types and descriptions; by default decided from every feature given (the
+        whole layer), so that no tile types a property from its own values.
     client : distributed.Client, optional
         Run tile tasks on this cluster; else ``scheduler`` (Dask's, "threads" default).
 
@@ -192,55 +197,19 @@ def write_mesh_tileset(features: Sequence[MeshFeature], out_dir: str | Path, *,
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    if not features:
-        raise ValueError("write_mesh_tileset: no features to write")
-    if coarse_features is not None:
-        if len(coarse_features) != len(features):
-            raise ValueError(f"coarse_features has {len(coarse_features)} features for {len(features)} features")
-        for f, c in zip(features, coarse_features):
-            if f.id != c.id:
-                raise ValueError(f"coarse feature {c.id!r} stands at the place of feature {f.id!r}")
+    _check_features(features, coarse_features)
     frame = frame_for(features, crs)
+    schema = property_schema or LayerSchema.from_features([*features, *(coarse_features or [])])
     centroids = feature_centroids_enu(features, frame, crs)
     weights = np.array([f.estimated_bytes for f in features], dtype=np.float64)
-    textures: dict[str, int] = {}
-    for f in features:
-        for p in f.parts:
-            if p.texture is not None:
-                textures.setdefault(p.texture.key, len(p.texture.data))
     quadtree = build_quadtree(centroids[:, :2], weights, max_count=max_features_per_tile,
                               max_weight=max_bytes_per_tile)
-
-    jobs: list[tuple] = []
-    nodes: dict[str, TileNode] = {}
-
-    def to_node(cell: QuadCell) -> TileNode:
-        node = TileNode((cell.level, cell.x, cell.y))
-        if cell.indices is None:
-            node.children = [to_node(c) for c in cell.children]
-            return node
-        stem = f"tiles/{cell.level}/{cell.x}/{cell.y}"
-        members = [features[i] for i in cell.indices]
-        if coarse_features is None:
-            jobs.append((members, out_dir / f"{stem}.glb", f"{stem}.glb", frame, crs))
-            nodes[f"{stem}.glb"] = node
-            return node
-        fine = TileNode(node.key + (1,))
-        node.refine, node.children = "REPLACE", [fine]
-        coarse_members = [coarse_features[i] for i in cell.indices]
-        node.geometric_error = (coarse_geometric_error if coarse_geometric_error is not None
-                                else _coarse_error(members, coarse_members))
-        jobs.append((coarse_members, out_dir / f"{stem}_coarse.glb", f"{stem}_coarse.glb", frame, crs))
-        nodes[f"{stem}_coarse.glb"] = node
-        jobs.append((members, out_dir / f"{stem}.glb", f"{stem}.glb", frame, crs))
-        nodes[f"{stem}.glb"] = fine
-        return node
-
-    root = to_node(quadtree)
-    log.info("writing %d features into %d tile contents under %s", len(features), len(jobs), out_dir)
-    results = run_tile_tasks(_write_mesh_tile, jobs, client=client, scheduler=scheduler)
+    layout = _MeshTileLayout(features, coarse_features, coarse_geometric_error, out_dir, frame, crs, schema)
+    root = layout.node(quadtree)
+    log.info("writing %d features into %d tile contents under %s", len(features), len(layout.jobs), out_dir)
+    results = run_tile_tasks(_write_mesh_tile, layout.jobs, client=client, scheduler=scheduler)
     for result in results:
-        nodes[result.uri].content = result
+        layout.nodes[result.uri].content = result
     root.compute_bounds()
     assign_geometric_errors(root, error_per_metre)
     tileset_path = write_tileset_json(root, out_dir, frame)
@@ -249,6 +218,56 @@ def write_mesh_tileset(features: Sequence[MeshFeature], out_dir: str | Path, *,
              len(results), sum(r.byte_length for r in results) / 1e6, seconds)
     return TilesetSummary(tileset_path, sum(1 for _ in root.walk()), len(results), len(features),
                           sum(r.byte_length for r in results), max(n.key[0] for n in root.walk()), seconds)
+
+
+def _check_features(features: Sequence[MeshFeature], coarse: Sequence[MeshFeature] | None) -> None:
+    if not features:
+        raise ValueError("write_mesh_tileset: no features to write")
+    if coarse is None:
+        return
+    if len(coarse) != len(features):
+        raise ValueError(f"coarse_features has {len(coarse)} features for {len(features)} features")
+    for f, c in zip(features, coarse):
+        if f.id != c.id:
+            raise ValueError(f"coarse feature {c.id!r} stands at the place of feature {f.id!r}")
+
+
+class _MeshTileLayout:
+    """Turns the quadtree into tile nodes and the content jobs that fill them.
+
+    Without coarse stand-ins a leaf cell is one tile (ADD refinement); with them it is a
+    coarse tile refined by REPLACE into the fine one.
+    """
+
+    def __init__(self, features, coarse, coarse_error, out_dir: Path, frame: np.ndarray, crs: str,
+                 schema: LayerSchema | None = None):
+        self.features, self.coarse, self.coarse_error = features, coarse, coarse_error
+        self.out_dir, self.frame, self.crs, self.schema = out_dir, frame, crs, schema
+        self.jobs: list[tuple] = []
+        self.nodes: dict[str, TileNode] = {}
+
+    def node(self, cell: QuadCell) -> TileNode:
+        node = TileNode((cell.level, cell.x, cell.y))
+        if cell.indices is None:
+            node.children = [self.node(c) for c in cell.children]
+            return node
+        stem = f"tiles/{cell.level}/{cell.x}/{cell.y}"
+        members = [self.features[i] for i in cell.indices]
+        if self.coarse is None:
+            self._content(node, members, f"{stem}.glb")
+            return node
+        fine = TileNode(node.key + (1,))
+        node.refine, node.children = "REPLACE", [fine]
+        coarse_members = [self.coarse[i] for i in cell.indices]
+        node.geometric_error = (self.coarse_error if self.coarse_error is not None
+                                else _coarse_error(members, coarse_members))
+        self._content(node, coarse_members, f"{stem}_coarse.glb")
+        self._content(fine, members, f"{stem}.glb")
+        return node
+
+    def _content(self, node: TileNode, members: list[MeshFeature], uri: str) -> None:
+        self.jobs.append((members, self.out_dir / uri, uri, self.frame, self.crs, self.schema))
+        self.nodes[uri] = node
 
 
 def write_tileset_json(root: TileNode, out_dir: Path, frame: np.ndarray,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -128,8 +128,10 @@ def check_glb_metadata(path: str | Path) -> list[str]:
     """Checks of EXT_mesh_features / EXT_structural_metadata, which glTF-Validator skips.
 
     Identifiers match the 3D Metadata rule, property-table buffer views are 8-byte
-    aligned and in range, string offsets end at the values' length, feature ids index
-    their property table, and featureCount counts the distinct ids.
+    aligned and in range, a string property's ``values`` view is exactly as long as its
+    last string offset, table properties are declared by their class and required ones
+    present, feature ids index their property table, and featureCount counts the
+    distinct ids.
     """
     gltf, binary = read_glb(Path(path).read_bytes())
     problems: list[str] = []
@@ -162,8 +164,20 @@ def check_glb_metadata(path: str | Path) -> list[str]:
                 offsets = np.frombuffer(binary, dtype=dtype, count=table["count"] + 1,
                                         offset=view.get("byteOffset", 0))
                 values_length = views[prop["values"]]["byteLength"]
-                if np.any(np.diff(offsets.astype(np.int64)) < 0) or int(offsets[-1]) > values_length:
-                    problems.append(f"table {t} property {pid}: string offsets not increasing or past the values")
+                if np.any(np.diff(offsets.astype(np.int64)) < 0):
+                    problems.append(f"table {t} property {pid}: string offsets not increasing")
+                if int(offsets[-1]) != values_length:
+                    problems.append(f"table {t} property {pid}: values buffer view is {values_length} "
+                                    f"byte(s), the last string offset {int(offsets[-1])}")
+        class_properties = classes[table["class"]].get("properties", {})
+        for pid in table["properties"]:
+            if pid not in class_properties:
+                problems.append(f"table {t}: property {pid!r} is not in class {table['class']!r}")
+        for pid, prop in class_properties.items():
+            if prop.get("required") and pid not in table["properties"]:
+                problems.append(f"table {t}: required property {pid!r} missing")
+            if prop.get("type") == "BOOLEAN" and "noData" in prop:
+                problems.append(f"class {table['class']}: BOOLEAN property {pid!r} declares noData")
     for mesh in gltf.get("meshes", []):
         for primitive in mesh["primitives"]:
             for feature_ids in primitive.get("extensions", {}).get("EXT_mesh_features", {}).get("featureIds", []):
@@ -175,3 +189,73 @@ def check_glb_metadata(path: str | Path) -> list[str]:
                 if feature_ids["featureCount"] != len(np.unique(ids)):
                     problems.append("featureCount differs from the number of distinct feature ids")
     return problems
+
+
+def check_property_types(tileset_path: str | Path, numeric: Iterable[str] = ()) -> list[str]:
+    """Layer-wide checks of the property schema of every content of a tileset.
+
+    - a property has one type (``type``/``componentType``) in every class and content;
+    - a property named in ``numeric`` (the attribute holds numbers in the source data) is
+      never STRING;
+    - no property table column is empty (an empty string column or a zero-length view).
+
+    Parameters
+    ----------
+    numeric : iterable of str
+        Property names (the schema's ``name``) that are numeric in the layer's source data.
+    """
+    numeric = set(numeric)
+    seen: dict[str, tuple[str | None, str | None, str]] = {}
+    problems: list[str] = []
+    for path in content_paths(tileset_path):
+        gltf, _ = read_glb(Path(path).read_bytes())
+        metadata = gltf.get("extensions", {}).get("EXT_structural_metadata")
+        if metadata is None:
+            continue
+        views = gltf.get("bufferViews", [])
+        classes = metadata["schema"].get("classes", {})
+        for class_id, cls in classes.items():
+            for pid, prop in cls.get("properties", {}).items():
+                name = prop.get("name", pid)
+                kind = (prop.get("type"), prop.get("componentType"))
+                where = f"{Path(path).name} class {cls.get('name', class_id)}"
+                first = seen.setdefault(name, (*kind, where))
+                if kind != first[:2]:
+                    problems.append(f"property {name!r} is {kind} in {where} but {first[:2]} in {first[2]}")
+                if name in numeric and kind[0] == "STRING":
+                    problems.append(f"property {name!r} is numeric in the source data but STRING in {where}")
+        for table in metadata.get("propertyTables", []):
+            for pid, prop in table["properties"].items():
+                if views[prop["values"]]["byteLength"] == 0:
+                    problems.append(f"{Path(path).name}: table {table['class']} property {pid!r} is empty")
+    return problems
+
+
+def property_tables(path: str | Path) -> list[dict[str, list]]:
+    """Decode every property table of a GLB: property id -> list of values (STRING and
+    SCALAR properties; a reader for tests and checks, not for every 3D Tiles type)."""
+    gltf, binary = read_glb(Path(path).read_bytes())
+    metadata = gltf["extensions"]["EXT_structural_metadata"]
+    views = gltf["bufferViews"]
+
+    def view_bytes(index: int) -> bytes:
+        view = views[index]
+        return binary[view.get("byteOffset", 0): view.get("byteOffset", 0) + view["byteLength"]]
+
+    tables = []
+    for table in metadata["propertyTables"]:
+        schema = metadata["schema"]["classes"][table["class"]]["properties"]
+        decoded: dict[str, list] = {}
+        for pid, prop in table["properties"].items():
+            kind = schema[pid]
+            if kind["type"] == "STRING":
+                dtype = np.uint32 if prop.get("stringOffsetType", "UINT32") == "UINT32" else np.uint64
+                offsets = np.frombuffer(view_bytes(prop["stringOffsets"]), dtype=dtype)[: table["count"] + 1]
+                raw = view_bytes(prop["values"])
+                decoded[pid] = [raw[a:b].decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:])]
+            elif kind["type"] == "SCALAR":
+                dtype = {"INT32": np.int32, "INT64": np.int64, "FLOAT64": np.float64, "UINT8": np.uint8}[
+                    kind["componentType"]]
+                decoded[pid] = np.frombuffer(view_bytes(prop["values"]), dtype=dtype)[: table["count"]].tolist()
+        tables.append(decoded)
+    return tables

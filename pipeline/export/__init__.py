@@ -3,12 +3,11 @@
 - :mod:`.tile_textures`: texture images read from the dataset, confined to it;
 - :mod:`.tile_properties`: per-feature property rows (labels for codes, extra tables);
 - :mod:`.tile_features`: ingest meshes -> :class:`tiles.MeshFeature` on the ellipsoid;
-- :mod:`.tiles_stage`: the runner stage (one task per layer), its settings and planner;
-- :mod:`.tiles_command`: ``machi export-tiles`` on any PLATEAU folder, zip or file.
-"""
-from .tiles_command import export_dataset, export_tiles_command
-from .tiles_stage import (LAYERS, ExportResult, ExportTilesStage, export_layer,
-                          plan_export_tiles)
+- :mod:`.layer`: one layer's tileset from its ingested tables and meshes.
 
-__all__ = ["LAYERS", "ExportResult", "ExportTilesStage", "export_layer", "plan_export_tiles",
-           "export_dataset", "export_tiles_command"]
+The run's stage is :mod:`pipeline.stages.export_tiles`; ``machi export-tiles`` (any
+PLATEAU folder, zip or file) is :mod:`pipeline.export_tiles`.
+"""
+
+#: The PLATEAU modules exported by default, one tileset each.
+LAYERS = ("bldg", "dem", "veg", "tran", "frn")

@@ -10,6 +10,15 @@ finest for the others), one :class:`tiles.MeshPart` per surface type and appeara
 Buildings keep their LOD1 as a coarse stand-in for REPLACE refinement. A terrain TIN
 (one ``dem:ReliefFeature`` per file, up to millions of triangles) is cut into square
 patches so that tiles stay small.
+
+The 2-D themes (``urf`` planning decisions, ``luse`` land use; EPSG:6668 areas written at
+height 0) become flat polygons at the height the data gives them (0 m orthometric, i.e.
+mean sea level once the geoid is added, like every layer), every triangle turned to face
+up so that they are lit from above. They are not draped on terrain: 3D Tiles has no
+clamping, and a classification volume would need the terrain's height range.
+
+Property types are decided once for the layer (:class:`tiles.metadata.LayerSchema`), with
+constant units folded into the schema descriptions (:func:`.tile_properties.fold_constant_units`).
 """
 from __future__ import annotations
 
@@ -26,7 +35,9 @@ from pyproj import Transformer
 from pipeline.geo.geoid import geoid_height
 from pipeline.geo.meshes import MeshRow, mesh_crs, read_meshes
 from tiles import MeshFeature, MeshPart
+from tiles.metadata import LayerSchema
 
+from .tile_properties import fold_constant_units
 from .tile_textures import TextureStore
 
 log = logging.getLogger(__name__)
@@ -42,6 +53,7 @@ class LayerSpec:
     coarse_lod: int | None = None           # stand-in for REPLACE refinement
     colours: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # by surface type
     max_triangles_per_feature: int | None = None  # cut larger features into patches (terrain)
+    face_up: bool = False                    # flat areas: every triangle turned to face the sky
 
 
 DEFAULT_COLOUR = (0.8, 0.8, 0.8)
@@ -55,6 +67,9 @@ LAYER_SPECS: dict[str, LayerSpec] = {
     "tran": LayerSpec((3, 2, 1, 4), colours={"": (0.45, 0.45, 0.47), "TrafficArea": (0.42, 0.42, 0.44),
                                              "AuxiliaryTrafficArea": (0.66, 0.64, 0.60)}),
     "frn": LayerSpec((3, 2, 1, 4), colours={"": (0.62, 0.52, 0.42)}),
+    # 2-D themes: flat polygons (LOD1 areas; LOD0 where a file has only that)
+    "urf": LayerSpec((1, 0, 2), colours={"": (0.93, 0.62, 0.38)}, face_up=True),
+    "luse": LayerSpec((1, 0, 2), colours={"": (0.60, 0.78, 0.45)}, face_up=True),
 }
 
 
@@ -93,6 +108,7 @@ class LayerFeatures:
     features: list[MeshFeature]
     coarse: list[MeshFeature] | None
     problems: list[str]
+    property_schema: LayerSchema | None = None  # types and units, decided for the layer
 
 
 def _compact(vertices: np.ndarray, triangles: np.ndarray, *per_vertex: np.ndarray):
@@ -186,6 +202,7 @@ def layer_features(layer: str, mesh_paths: Sequence[str | Path],
     """
     started = time.perf_counter()
     spec = layer_spec(layer)
+    units = fold_constant_units(properties)
     projectors: dict[str, EllipsoidalProjector] = {}
     features: list[MeshFeature] = []
     coarse: list[MeshFeature | None] = []
@@ -197,6 +214,8 @@ def layer_features(layer: str, mesh_paths: Sequence[str | Path],
         project = projectors.get(file_crs) or projectors.setdefault(
             file_crs, EllipsoidalProjector(file_crs, geoid_model))
         rows = list(read_meshes(path))
+        if spec.face_up:
+            rows = [face_up(row) for row in rows]
         rows_seen += len(rows)
         if not rows:
             continue
@@ -232,10 +251,28 @@ def layer_features(layer: str, mesh_paths: Sequence[str | Path],
     if any(c is not None for c in coarse):
         coarse_features = [c if c is not None else f for f, c in zip(features, coarse)]
     problems = list(textures.problems) if textures is not None else []
+    schema = LayerSchema.from_features([*features, *(coarse_features or [])], descriptions=units)
     log.info("%s: %d feature(s) from %d mesh row(s) in %d file(s)%s in %.2f s", layer, len(features),
              rows_seen, len(mesh_paths), ", with LOD1 stand-ins" if coarse_features else "",
              time.perf_counter() - started)
-    return LayerFeatures(features, coarse_features, problems)
+    return LayerFeatures(features, coarse_features, problems, schema)
+
+
+def face_up(row: MeshRow) -> MeshRow:
+    """The row with every triangle wound counter-clockwise seen from above (normal up).
+
+    Vertices are in a metric CRS (x east, y north), so the sign of the 2-D cross product
+    is the winding.
+    """
+    triangles = np.asarray(row.triangles, dtype=np.int64).reshape(-1, 3)
+    xy = np.asarray(row.vertices, dtype=np.float64)[:, :2]
+    a, b, c = xy[triangles[:, 0]], xy[triangles[:, 1]], xy[triangles[:, 2]]
+    down = ((b - a)[:, 0] * (c - a)[:, 1] - (b - a)[:, 1] * (c - a)[:, 0]) < 0
+    if down.any():
+        triangles = triangles.copy()
+        triangles[down] = triangles[down][:, [0, 2, 1]]
+        row.triangles = triangles
+    return row
 
 
 def _colour(spec: LayerSpec, row: MeshRow) -> tuple[float, ...]:

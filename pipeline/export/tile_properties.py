@@ -3,9 +3,12 @@
 Every column of the ingest table goes in except ``attributes_json`` (the same values
 again) and the geometry. Coded attributes are shown as what they mean: where the ingest
 resolved a codelist (``usage`` = ``411``, ``usage_label`` = ``住宅``) the property
-``usage`` holds the label and ``usage_code`` the raw code. Machi's own per-feature
-results (roof shade hours per scenario, walkability of the nearest street, ...) join on
-``gml_id`` from any number of extra (Geo)Parquet tables.
+``usage`` holds the label and ``usage_code`` the raw code. A measure whose unit is the
+same for every feature of the layer (``measured_height_uom`` = ``m``) loses its
+per-feature ``_uom`` column: the unit goes into the property's schema description
+(:func:`fold_constant_units`). Machi's own per-feature results (roof shade hours per
+scenario, walkability of the nearest street, ...) join on ``gml_id`` from any number of
+extra (Geo)Parquet tables.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ log = logging.getLogger(__name__)
 SKIPPED_COLUMNS = frozenset({"attributes_json", "geometry"})
 LABEL_SUFFIX = "_label"
 CODE_SUFFIX = "_code"
+UOM_SUFFIX = "_uom"
 KEY = "gml_id"
 
 
@@ -55,7 +59,8 @@ def read_table_columns(path: str | Path) -> pd.DataFrame:
         import json
         skip |= set(json.loads(geo).get("columns", {}))
     columns = [name for name in schema.names if name not in skip]
-    return pq.read_table(path, columns=columns).to_pandas()
+    # integer_object_nulls: an integer column with gaps stays integers (and None)
+    return pq.read_table(path, columns=columns).to_pandas(integer_object_nulls=True)
 
 
 def property_rows(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -107,6 +112,44 @@ def drop_empty_columns(rows: dict[str, dict[str, Any]]) -> list[str]:
         for key in empty:
             row.pop(key, None)
     return empty
+
+
+def fold_constant_units(rows: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Drop, in place, every ``<name>_uom`` property whose unit is the same for all
+    features that have one; returns ``{name: "unit: <uom>"}`` for the schema descriptions.
+
+    A unit that differs between features stays a per-feature ``<name>_uom`` property.
+    """
+    units: dict[str, set[str]] = {}
+    for row in rows.values():
+        for key, value in row.items():
+            if key.endswith(UOM_SUFFIX) and value is not None:
+                units.setdefault(key, set()).add(str(value))
+    names = {key for row in rows.values() for key in row}
+    folded = {key: next(iter(found)) for key, found in units.items()
+              if len(found) == 1 and key[: -len(UOM_SUFFIX)] in names}
+    for row in rows.values():
+        for key in folded:
+            row.pop(key, None)
+    return {key[: -len(UOM_SUFFIX)]: f"unit: {unit}" for key, unit in sorted(folded.items())}
+
+
+def numeric_properties(paths: Sequence[str | Path]) -> set[str]:
+    """Property names (as :func:`property_rows` names them) whose ingest column holds numbers
+    (int, float or bool Parquet types) in any of the tables at ``paths``: a 3D Tiles schema
+    must not type them STRING."""
+    import pyarrow.types as pat
+
+    found: set[str] = set()
+    for path in paths:
+        schema = pq.read_schema(path)
+        labels = labelled_columns(schema.names)
+        for field in schema:
+            if field.name in SKIPPED_COLUMNS or field.name.endswith(LABEL_SUFFIX):
+                continue
+            if pat.is_integer(field.type) or pat.is_floating(field.type) or pat.is_boolean(field.type):
+                found.add(field.name + CODE_SUFFIX if field.name in labels else field.name)
+    return found
 
 
 def merge_extra_tables(rows: dict[str, dict[str, Any]], paths: Sequence[str | Path]) -> list[str]:

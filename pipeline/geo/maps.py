@@ -54,10 +54,10 @@ def _geoseries(data):
     return gpd.GeoSeries(list(data))
 
 
-def render_raster_map(data: np.ndarray, grid: Grid, *, title: str, units: str, cmap: str = "viridis",
+def raster_map_figure(data: np.ndarray, grid: Grid, *, title: str, units: str, cmap: str = "viridis",
                       vmin: float | None = None, vmax: float | None = None,
-                      overlays: list[Overlay] | None = None, dpi: int = 150) -> bytes:
-    """Render a raster map to PNG bytes.
+                      overlays: list[Overlay] | None = None):
+    """The matplotlib figure of a raster map (see :func:`render_raster_map`).
 
     Parameters
     ----------
@@ -98,8 +98,25 @@ def render_raster_map(data: np.ndarray, grid: Grid, *, title: str, units: str, c
                 arrowprops=dict(facecolor="black", width=4, headwidth=12))
     if any(o.label for o in overlays or []):
         ax.legend(loc="lower right")
+    return fig
+
+
+def render_raster_map(data: np.ndarray, grid: Grid, *, title: str, units: str, dpi: int = 150,
+                      **options) -> bytes:
+    """Render a raster map to PNG bytes: the raster with a colour legend in ``units``, a
+    scale bar, a north arrow, the title and any overlays (:func:`raster_map_figure`).
+
+    The PNG's text chunks say what it shows: ``Title``, ``Description`` (the legend's
+    units) and ``Extent`` (``x_min y_min x_max y_max CRS``), so a map can be checked and
+    catalogued without looking at it.
+    """
+    fig = raster_map_figure(data, grid, title=title, units=units, **options)
+    x0, y0, x1, y1 = grid.bounds
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight",
+                metadata={"Title": title, "Description": f"legend: {units}",
+                          "Extent": f"{x0:.2f} {y0:.2f} {x1:.2f} {y1:.2f} {grid.crs}",
+                          "Software": "machi"})
     plt.close(fig)
     return buffer.getvalue()
 

@@ -128,3 +128,48 @@ def read_raster(path: str | os.PathLike) -> tuple[np.ndarray, Grid, float | None
         t = src.transform
         grid = Grid(t.c, t.f, t.a, src.width, src.height, src.crs.to_string())
         return src.read(1), grid, src.nodata
+
+
+def mosaic(paths, *, crs: str | None = None, bounds: tuple[float, float, float, float] | None = None,
+           resolution: float | None = None, max_pixels: int | None = None
+           ) -> tuple[np.ndarray, Grid] | None:
+    """Band 1 of several single-band float rasters on one grid (NaN where none), or None.
+
+    Parameters
+    ----------
+    paths : iterable of path
+        Rasters in one CRS (e.g. the tiles of a stage). They are sorted by path first:
+        where two overlap, the first in that order wins, so the result never depends on
+        the order the paths are given in (or tasks finished in).
+    crs : str, optional
+        CRS of the result's :class:`Grid` (default: the first raster's).
+    bounds : (x_min, y_min, x_max, y_max), optional
+        Extent of the result (default: the union of the inputs).
+    resolution : float, optional
+        Cell size of the result (default: the inputs').
+    max_pixels : int, optional
+        Coarsen the cell size so neither side exceeds this many pixels (maps of a city
+        stay bounded whatever its size).
+    """
+    from rasterio.merge import merge
+
+    paths = sorted(str(p) for p in paths)
+    if not paths:
+        return None
+    if max_pixels:
+        with rasterio.open(paths[0]) as first:
+            native = resolution or first.res[0]
+        if bounds is None:
+            boxes = []
+            for path in paths:
+                with rasterio.open(path) as src:
+                    boxes.append(tuple(src.bounds))
+            stacked = np.array(boxes)
+            bounds = (stacked[:, 0].min(), stacked[:, 1].min(), stacked[:, 2].max(), stacked[:, 3].max())
+        longest = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
+        resolution = max(native, longest / max_pixels)
+    data, transform = merge(paths, bounds=bounds, res=resolution, nodata=np.nan)
+    if crs is None:
+        with rasterio.open(paths[0]) as src:
+            crs = src.crs.to_string()
+    return data[0], Grid(transform.c, transform.f, transform.a, data.shape[2], data.shape[1], crs)

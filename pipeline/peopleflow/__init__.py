@@ -5,6 +5,7 @@
 - :mod:`pipeline.peopleflow.alignment`: values per scenario (season x time slot) and day
   type, with a coverage report that says what the sources cover and how.
 - :mod:`pipeline.peopleflow.allocation`: mesh populations onto street segments.
+- :mod:`pipeline.peopleflow.tables`: every source aligned and written as tables; read back.
 """
 from pipeline.peopleflow.alignment import (DAY_TYPES, MLIT_TIMEZONES, AlignedFlow, align_hourly,
                                            align_mlit)

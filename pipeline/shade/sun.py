@@ -22,6 +22,8 @@ import pvlib
 from pyproj import CRS, Proj, Transformer
 
 from pipeline.geo.raster import Grid
+from pipeline.geo.scenarios import (DEFAULT_SEASONS, DEFAULT_TIME_SLOTS, Scenario, Season,  # noqa: F401
+                                    TimeSlot)
 
 DEFAULT_TIMEZONE = "Asia/Tokyo"
 DEFAULT_STEP_MINUTES = 10.0
@@ -69,59 +71,6 @@ class SunPositions:
         """Split into up to ``n_chunks`` contiguous parts whose results can be summed."""
         parts = np.array_split(np.arange(len(self)), max(1, min(n_chunks, len(self))))
         return [self.take(p) for p in parts if len(p)]
-
-
-@dataclass(frozen=True)
-class Season:
-    """A named date (month, day) standing for a season; the year comes from the run."""
-
-    name: str
-    month: int
-    day: int
-
-    def date(self, year: int) -> dt.date:
-        return dt.date(year, self.month, self.day)
-
-
-@dataclass(frozen=True)
-class TimeSlot:
-    """A named span of local clock time, e.g. ``TimeSlot("morning", "08:00", "11:00")``."""
-
-    name: str
-    start: str
-    end: str
-
-    def bounds(self, date: dt.date, timezone: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-        start = pd.Timestamp(f"{date.isoformat()} {self.start}", tz=timezone)
-        end = pd.Timestamp(f"{date.isoformat()} {self.end}", tz=timezone)
-        if end <= start:
-            raise ValueError(f"time slot {self.name!r}: end {self.end} is not after start {self.start}")
-        return start, end
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """One season x one time slot."""
-
-    season: Season
-    slot: TimeSlot
-
-    @property
-    def name(self) -> str:
-        return f"{self.season.name}_{self.slot.name}"
-
-
-DEFAULT_SEASONS: tuple[Season, ...] = (
-    Season("summer_solstice", 6, 21),
-    Season("heat_day", 8, 5),
-    Season("equinox", 3, 20),
-    Season("winter_solstice", 12, 21),
-)
-DEFAULT_TIME_SLOTS: tuple[TimeSlot, ...] = (
-    TimeSlot("morning", "08:00", "11:00"),
-    TimeSlot("midday", "11:00", "14:00"),
-    TimeSlot("afternoon", "14:00", "17:00"),
-)
 
 
 def default_scenarios(seasons: tuple[Season, ...] = DEFAULT_SEASONS,

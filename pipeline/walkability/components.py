@@ -1,5 +1,8 @@
 """Per-segment components sampled from rasters and the network: shade share, slope, intersections.
 
+:func:`sample_segments` is the one raster sampler; shade share, slope and the thermal
+metrics of :mod:`pipeline.walkability.comfort` all read rasters through it.
+
 Rasters are numpy arrays on a :class:`pipeline.geo.raster.Grid` in the network's metric CRS
 (shade fraction 0..1 per cell from the shadow stage; terrain heights in metres). Each
 segment is sampled at points every ``step_m`` metres along it (both ends included);
@@ -39,16 +42,39 @@ def _values_at(raster: np.ndarray, grid: Grid, x, y, nodata) -> np.ndarray:
     return values
 
 
+def sample_segments(network: StreetNetwork, raster: np.ndarray, grid: Grid, *, step_m: float = 5.0,
+                    nodata: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Raster values at points every ``step_m`` along each segment (both ends included).
+
+    The one sampler of per-segment raster metrics (shade share, slope, UTCI). Points are
+    evenly spaced along each segment, so a share of a segment's samples is a share of
+    its length.
+
+    Returns
+    -------
+    owner : numpy.ndarray of int64
+        Segment position (0..n-1) of each sample, in segment order.
+    values : numpy.ndarray of float64
+        Raster value at each sample; NaN outside the grid or on ``nodata``.
+    """
+    owner, x, y = _sample_points(network.segments.geometry.to_numpy(), step_m)
+    return owner, _values_at(raster, grid, x, y, nodata)
+
+
+def segment_means(owner: np.ndarray, values: np.ndarray, n_segments: int) -> np.ndarray:
+    """Mean of the finite sample ``values`` of each segment (NaN where it has none)."""
+    ok = np.isfinite(values)
+    total = np.bincount(owner[ok], values[ok], minlength=n_segments)
+    count = np.bincount(owner[ok], minlength=n_segments)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
 def sample_mean(network: StreetNetwork, raster: np.ndarray, grid: Grid, *, step_m: float = 5.0,
                 nodata: float | None = None) -> np.ndarray:
     """Mean raster value along each segment (NaN where no sample falls on data)."""
-    owner, x, y = _sample_points(network.segments.geometry.to_numpy(), step_m)
-    values = _values_at(raster, grid, x, y, nodata)
-    ok = np.isfinite(values)
-    total = np.bincount(owner[ok], values[ok], minlength=len(network))
-    count = np.bincount(owner[ok], minlength=len(network))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / count, np.nan)
+    owner, values = sample_segments(network, raster, grid, step_m=step_m, nodata=nodata)
+    return segment_means(owner, values, len(network))
 
 
 def shade_share(network: StreetNetwork, shade_fraction: np.ndarray, grid: Grid, *, step_m: float = 5.0,

@@ -31,18 +31,13 @@ import numpy as np
 import pandas as pd
 
 from pipeline.geo.atomic import atomic_path
-from pipeline.geo.raster import Grid, write_cog
+from pipeline.geo.raster import Grid, mosaic, write_cog
+from pipeline.walkability.classes import CLASS_COLOURS, CLASS_LABELS
+from pipeline.walkability.coolwalk import district_coolwalkability
+from pipeline.walkability.report import write_report
 from pipeline.walkability.scores import classify_cells
 
 log = logging.getLogger(__name__)
-
-#: Class -> map colour (colour-blind safe: Okabe-Ito).
-CLASS_COLOURS = {"walkable_used": "#009E73", "walkable_underused": "#56B4E9",
-                 "used_uncomfortable": "#D55E00", "neither": "#999999", "flow_unknown": "#E69F00"}
-CLASS_LABELS = {"walkable_used": "walkable & used", "walkable_underused": "walkable, under-used",
-                "used_uncomfortable": "used, uncomfortable",
-                "neither": "neither", "flow_unknown": "no people-flow data"}
-
 
 def read_districts(path: Path, name_column: str, crs: str) -> gpd.GeoDataFrame:
     """District polygons with a ``district`` name column, in ``crs``."""
@@ -112,8 +107,11 @@ def summarise(segments: gpd.GeoDataFrame, key: str, *, hot_season: bool, walkabl
     frame = pd.DataFrame({"meshcode": segments[key].to_numpy(), "length_m": segments["length_m"],
                           "score": segments["score"], "shade_share": segments["shade_share"],
                           "flow": segments["people"]})
+    utci = "utci_mean_c" if "utci_mean_c" in segments and segments["utci_mean_c"].notna().any() else None
+    if utci:
+        frame[utci] = segments[utci].to_numpy()
     cells = classify_cells(frame, hot_season=hot_season, walkable_score=walkable_score,
-                           unshaded_below=unshaded_below)
+                           unshaded_below=unshaded_below, utci_column=utci)
     flow_known = frame.groupby("meshcode")["flow"].apply(lambda s: s.notna().any())
     cells.loc[~flow_known.reindex(cells.index).fillna(False).to_numpy(bool), "class"] = "flow_unknown"
     cells = cells.rename(columns={"flow_per_100m": "people_per_100m"})
@@ -184,24 +182,18 @@ def write_maps(folder: Path, name: str, title: str, segments: gpd.GeoDataFrame, 
     return written
 
 
-def shade_mosaic(shadow: list[dict], scenario: str, grid: Grid) -> tuple[np.ndarray, Grid] | None:
-    """The shadow stage's shade fraction of ``scenario`` over ``grid``'s extent, at its resolution."""
-    from rasterio.merge import merge
-
-    paths = [r["outputs"]["shade_fraction"][scenario] for r in shadow
-             if r.get("status", "done") == "done" and scenario in r.get("outputs", {}).get("shade_fraction", {})]
-    if not paths:
-        return None
-    data, transform = merge(paths, bounds=grid.bounds, res=grid.resolution, nodata=np.nan)
-    return data[0], Grid(transform.c, transform.f, transform.a, data.shape[2], data.shape[1], grid.crs)
-
-
 def write_outputs(folder: Path, scored: dict[str, gpd.GeoDataFrame], scenarios: list, *, settings, crs: str,
                   districts: gpd.GeoDataFrame | None, buildings: gpd.GeoDataFrame,
-                  peopleflow: list[dict] = (), shadow: list[dict] = ()) -> dict:
-    """Write every output of the module table; returns ``{kind: path or {scenario: path}}``."""
-    from pipeline.walkability.report import write_report
+                  coverage: pd.DataFrame | None = None,
+                  shade_fraction: dict[str, list[str]] | None = None,
+                  weather: list[str] | None = None) -> dict:
+    """Write every output of the module table; returns ``{kind: path or {scenario: path}}``.
 
+    ``shade_fraction`` maps a scenario to the shadow stage's shade-fraction COGs (drawn
+    under the streets of the maps); ``coverage`` is the people-flow coverage table
+    (shown in the report).
+    """
+    shade_fraction = shade_fraction or {}
     start = time.perf_counter()
     folder = Path(folder)
     outputs: dict = {"segments": {}, "score_raster": {}, "score_map": {}, "class_map": {}}
@@ -234,14 +226,18 @@ def write_outputs(folder: Path, scored: dict[str, gpd.GeoDataFrame], scenarios: 
         if settings.maps:
             title = f"{scenario.season.name.replace('_', ' ')}, {scenario.slot.name} ({scenario.slot.start}-{scenario.slot.end})"
             maps = write_maps(folder / "maps", name, title, segments, grid, buildings,
-                              shade_mosaic(shadow, name, grid))
+                              mosaic(shade_fraction.get(name, ()), crs=grid.crs, bounds=grid.bounds,
+                                     resolution=grid.resolution))
             outputs["score_map"][name] = maps["score_map"]
             outputs["class_map"][name] = maps["class_map"]
     mesh_table = pd.concat(mesh_rows, ignore_index=True)
     outputs["summary_by_mesh"] = write_table(mesh_table, folder / "summary_by_mesh")
     district_table = pd.concat(district_rows, ignore_index=True) if district_rows else None
+    coolwalk = None
     if district_table is not None:
         outputs["summary_by_district"] = write_table(district_table, folder / "summary_by_district")
+        coolwalk = district_coolwalkability(scored, districts, alpha=settings.coolwalk_alpha)
+        outputs["coolwalkability_by_district"] = write_table(coolwalk, folder / "coolwalkability_by_district")
     if len(buildings) and "gml_id" in buildings:
         table = buildings_nearest_street(buildings, scored)
         path = folder / "buildings_nearest_street.parquet"
@@ -252,7 +248,7 @@ def write_outputs(folder: Path, scored: dict[str, gpd.GeoDataFrame], scenarios: 
         outputs["report"] = write_report(folder / "report.html", scored, scenarios, settings=settings,
                                          mesh_summary=mesh_table, district_summary=district_table,
                                          maps=outputs["score_map"], class_maps=outputs["class_map"],
-                                         peopleflow=peopleflow)
+                                         coverage=coverage, weather=weather, coolwalk=coolwalk)
     log.info("walkability outputs: %d scenarios written to %s in %.1f s", len(scored), folder,
              time.perf_counter() - start)
     return outputs

@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from pipeline.geo.atomic import write_text_atomic  # noqa: E402
+from pipeline.walkability.classes import CLASS_COLOURS, CLASS_LABELS  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,14 @@ def _thumbnail_uri(path: str, width: int = 480) -> str:
     return _png_uri(buffer.getvalue())
 
 
+def _length_mean(values: np.ndarray, weights: np.ndarray) -> float:
+    known = np.isfinite(values)
+    return float(np.average(np.nan_to_num(values), weights=weights * known)) if known.any() else np.nan
+
+
 def scenario_table(scored: dict, scenarios: list, access_classes, distances) -> pd.DataFrame:
-    """One row per scenario: length-weighted score and shade, access ratio, class shares."""
+    """One row per scenario: length-weighted score, shade share and (with the thermal stage)
+    UTCI and share of street length in strong heat or cold stress, access ratio, class shares."""
     rows = []
     for scenario in scenarios:
         if scenario.name not in scored:
@@ -77,12 +84,24 @@ def scenario_table(scored: dict, scenarios: list, access_classes, distances) -> 
                if np.isfinite(score).any() else np.nan,
                "mean_shade_share": np.average(np.nan_to_num(shade), weights=w * np.isfinite(shade))
                if np.isfinite(shade).any() else np.nan,
+               **_thermal_columns(t, w),
                "comfort_access_ratio": comfort / plain if plain > 0 else np.nan,
                "people_flow": "yes" if t["people"].notna().any() else "no data"}
         for cls in ("walkable_used", "walkable_underused", "used_uncomfortable", "neither", "flow_unknown"):
             row[f"share_{cls}"] = w[(t["class"] == cls).to_numpy()].sum() / w.sum()
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _thermal_columns(table: pd.DataFrame, weights: np.ndarray) -> dict:
+    """Mean UTCI (°C) and the length shares in strong stress, when the thermal stage ran."""
+    if "utci_mean_c" not in table or not table["utci_mean_c"].notna().any():
+        return {}
+    heat = [c for c in ("share_strong_heat", "share_very_strong_heat", "share_extreme_heat") if c in table]
+    cold = [c for c in ("share_strong_cold", "share_very_strong_cold", "share_extreme_cold") if c in table]
+    return {"mean_utci_c": _length_mean(table["utci_mean_c"].to_numpy(float), weights),
+            "share_strong_heat_stress": _length_mean(table[heat].sum(axis=1, min_count=1).to_numpy(float), weights),
+            "share_strong_cold_stress": _length_mean(table[cold].sum(axis=1, min_count=1).to_numpy(float), weights)}
 
 
 def _score_chart(table: pd.DataFrame) -> str:
@@ -103,7 +122,6 @@ def _score_chart(table: pd.DataFrame) -> str:
 
 
 def _class_chart(table: pd.DataFrame) -> str:
-    from pipeline.walkability.outputs import CLASS_COLOURS, CLASS_LABELS
 
     fig, ax = plt.subplots(figsize=(6.5, 3.4))
     bottom = np.zeros(len(table))
@@ -157,7 +175,8 @@ def _map_grid(maps: dict[str, str], scenarios: list, title: str) -> str:
 
 def build_report(scored: dict, scenarios: list, *, settings, mesh_summary: pd.DataFrame,
                  district_summary: pd.DataFrame | None, maps: dict[str, str], class_maps: dict[str, str],
-                 peopleflow: list[dict] = ()) -> str:
+                 coverage: pd.DataFrame | None = None, weather: list[str] | None = None,
+                 coolwalk: pd.DataFrame | None = None) -> str:
     """The report as an HTML string."""
     table = scenario_table(scored, scenarios, settings.access_classes, settings.distances)
     shown = table.rename(columns=lambda c: c.replace("share_", "% ").replace("_", " "))
@@ -174,6 +193,9 @@ def build_report(scored: dict, scenarios: list, *, settings, mesh_summary: pd.Da
              f"Score weights: {html.escape(weights)}. Perceived length per metre ({html.escape(comfort)}). "
              f"A street is walkable from a score of {settings.walkable_score:g}; unshaded below "
              f"{settings.unshaded_below:g} shade share.</p>",
+             *([f"<p class='note'>Thermal comfort (UTCI, Tmrt) from weather: "
+                f"{html.escape('; '.join(weather))}.</p>"] if weather else
+               ["<p class='note'>No thermal stage: the score weighs shade share.</p>"]),
              "<h2>Scenarios</h2>", _html_table(shown),
              "<p class='note'>comfort access ratio: reachable destinations with perceived (shade-"
              "weighted) lengths over those with plain lengths; below 1 the sun makes walks feel "
@@ -186,12 +208,17 @@ def build_report(scored: dict, scenarios: list, *, settings, mesh_summary: pd.Da
         pivot = district_summary.pivot(index="district", columns="scenario", values="score").reset_index()
         pivot = pivot[["district"] + [s.name for s in scenarios if s.name in pivot]]
         parts += ["<h2>Score per district</h2>", _html_table(pivot, "{:.1f}")]
+    if coolwalk is not None and len(coolwalk):
+        shown_cool = coolwalk[["district", "scenario", "coolwalkability_shade", "coolwalkability_thermal"]]
+        parts += ["<h2>CoolWalkability per district</h2>",
+                  f"<p class='note'>Share of the possible gain from shade (thermal: from comfort, UTCI) "
+                  f"that routing through it realises, for an avoidance factor of "
+                  f"{float(coolwalk['alpha'].iloc[0]):g} (Wolf, Vierø &amp; Szell 2024).</p>",
+                  _html_table(shown_cool, "{:.3f}")]
     pivot = mesh_summary.pivot(index="meshcode", columns="scenario", values="score").reset_index()
     pivot = pivot[["meshcode"] + [s.name for s in scenarios if s.name in pivot]]
     parts += ["<h2>Score per 1 km mesh</h2>", _html_table(pivot, "{:.1f}")]
-    done = [r for r in peopleflow if r.get("status", "done") == "done" and r.get("outputs", {}).get("coverage")]
-    if done:
-        coverage = pd.read_parquet(done[0]["outputs"]["coverage"])
+    if coverage is not None:
         coverage = coverage[coverage["day_type"] == settings.day_type]
         parts += ["<h2>People-flow coverage</h2>",
                   "<p class='note'>Scenarios a source does not cover get no people-flow values "

@@ -12,16 +12,23 @@ access        each ``access_*`` column / its 95th percentile over the run, cappe
 mix           Hill q=0 number of classes / number of classes in the run
 intersections junctions per km2 / 100 (a dense urban grid), capped at 1
 shade         shade share of the scenario (0..1) as is
+thermal       ``c_thermal`` of the scenario (0..1, :mod:`pipeline.walkability.comfort`) as is
 slope         1 - steepest stretch / 8 % (the wheelchair ramp limit), floored at 0
 width         width_m / 4 m, capped at 1
 ============  =====================================================================
 
+:data:`DEFAULT_WEIGHTS` weigh shade; :data:`THERMAL_WEIGHTS` put ``thermal`` in its place
+(thermal comfort by season and hour replaces shade share, which stays a column).
+
 Classification (per segment, and per mesh cell from length-weighted means and summed
 flow): "walkable" = score >= ``walkable_score``; "used" = flow per 100 m at or above the median
-of segments with flow; "uncomfortable" = in the hot season, crowded (flow per 100 m
-above the 75th percentile) and with shade share below ``unshaded_below``.
-Classes: ``walkable_used``, ``walkable_underused``, ``used_uncomfortable``, ``neither``
-(used-and-uncomfortable takes precedence over the others).
+of segments with flow; "crowded" = flow per 100 m above the 75th percentile;
+"uncomfortable" = either the thermal rule, when a mask (or, per cell, a UTCI column) is
+given: in strong heat stress or worse, or strong cold stress or worse
+(:func:`pipeline.thermal.utci.in_strong_stress`); or else the shade rule: in a hot season
+with shade share below ``unshaded_below``. "used but uncomfortable" = crowded and
+uncomfortable. Classes: ``walkable_used``, ``walkable_underused``, ``used_uncomfortable``,
+``neither`` (used-and-uncomfortable takes precedence over the others).
 """
 from __future__ import annotations
 
@@ -32,13 +39,18 @@ import pandas as pd
 
 DEFAULT_WEIGHTS = {"access": 0.35, "mix": 0.15, "intersections": 0.15, "shade": 0.15,
                    "slope": 0.1, "width": 0.1}
+THERMAL_WEIGHTS = {"access": 0.35, "mix": 0.15, "intersections": 0.15, "thermal": 0.15,
+                   "slope": 0.1, "width": 0.1}
+#: every component a weight may name
+COMPONENTS = ("access", "mix", "intersections", "shade", "thermal", "slope", "width")
 CLASSES = ("walkable_used", "walkable_underused", "used_uncomfortable", "neither")
 
 
 def components(table: pd.DataFrame, *, access_columns: Sequence[str], mix_column: str | None = None,
                n_classes: int | None = None, shade_column: str | None = "shade_share",
                slope_column: str | None = "slope_max_pct", width_column: str | None = "width_m",
-               intersections_column: str | None = "intersection_density") -> pd.DataFrame:
+               intersections_column: str | None = "intersection_density",
+               thermal_column: str | None = "c_thermal") -> pd.DataFrame:
     """Scaled 0..1 components ``c_<name>`` from raw per-segment columns (absent columns are NaN)."""
     out = pd.DataFrame(index=table.index)
     if access_columns:
@@ -53,6 +65,7 @@ def components(table: pd.DataFrame, *, access_columns: Sequence[str], mix_column
         out["c_mix"] = np.clip(col(mix_column) / float(n_classes or np.nanmax(col(mix_column)) or 1), 0, 1)
     out["c_intersections"] = np.clip(col(intersections_column) / 100.0, 0, 1)
     out["c_shade"] = np.clip(col(shade_column), 0, 1)
+    out["c_thermal"] = np.clip(col(thermal_column), 0, 1)
     out["c_slope"] = np.clip(1.0 - col(slope_column) / 8.0, 0, 1)
     out["c_width"] = np.clip(col(width_column) / 4.0, 0, 1)
     return out
@@ -72,8 +85,12 @@ def composite(comps: pd.DataFrame, weights: Mapping[str, float] | None = None) -
 
 
 def classify(score, flow_per_100m, shade, *, hot_season: bool, walkable_score: float = 50.0,
-             unshaded_below: float = 0.3) -> np.ndarray:
-    """Class of each segment or cell (see module docstring); NaN flow counts as not used."""
+             unshaded_below: float = 0.3, uncomfortable=None) -> np.ndarray:
+    """Class of each segment or cell (see module docstring); NaN flow counts as not used.
+
+    ``uncomfortable`` (bool per segment, e.g. :func:`pipeline.thermal.utci.in_strong_stress`
+    of its mean UTCI) replaces the hot-season shade rule when given.
+    """
     score = np.asarray(score, float)
     flow = np.asarray(flow_per_100m, float)
     shade = np.asarray(shade, float)
@@ -83,28 +100,38 @@ def classify(score, flow_per_100m, shade, *, hot_season: bool, walkable_score: f
     walkable = score >= walkable_score
     used = np.isfinite(flow) & (flow >= used_at)
     crowded = np.isfinite(flow) & (flow > crowded_at)
-    uncomfortable = hot_season & crowded & (np.nan_to_num(shade, nan=0.0) < unshaded_below)
+    if uncomfortable is None:
+        uncomfortable = hot_season & (np.nan_to_num(shade, nan=0.0) < unshaded_below)
+    uncomfortable = crowded & np.asarray(uncomfortable, bool)
     return np.select([uncomfortable, walkable & used, walkable & ~used, used],
                      ["used_uncomfortable", "walkable_used", "walkable_underused", "neither"],
                      default="neither")
 
 
+def _length_weighted(group: pd.DataFrame, column: str) -> float:
+    known = group[column].notna()
+    if not known.any():
+        return np.nan
+    return float(np.average(group[column].fillna(0), weights=group["_w"] * known))
+
+
 def classify_cells(segments: pd.DataFrame, *, hot_season: bool, walkable_score: float = 50.0,
-                   unshaded_below: float = 0.3) -> pd.DataFrame:
+                   unshaded_below: float = 0.3, utci_column: str | None = None) -> pd.DataFrame:
     """Per mesh cell: length-weighted score and shade, summed flow per 100 m of street, class.
 
-    ``segments`` needs ``meshcode``, ``length_m``, ``score``, ``flow``, ``shade_share``.
+    ``segments`` needs ``meshcode``, ``length_m``, ``score``, ``flow``, ``shade_share``. With
+    ``utci_column`` (a segment's mean UTCI, °C) the cell's length-weighted UTCI is kept as
+    that column and the thermal rule decides "uncomfortable".
     """
+    from pipeline.thermal.utci import in_strong_stress
+
     s = segments.assign(_w=segments["length_m"])
     g = s.groupby("meshcode")
-    cells = pd.DataFrame({
-        "score": g.apply(lambda d: np.average(d["score"].fillna(0), weights=d["_w"] * d["score"].notna())
-                         if d["score"].notna().any() else np.nan),
-        "shade_share": g.apply(lambda d: np.average(d["shade_share"].fillna(0), weights=d["_w"] * d["shade_share"].notna())
-                               if d["shade_share"].notna().any() else np.nan),
-        "flow_per_100m": g["flow"].sum(min_count=1) / g["length_m"].sum() * 100.0,
-    })
+    columns = ["score", "shade_share"] + ([utci_column] if utci_column else [])
+    cells = pd.DataFrame({c: g.apply(_length_weighted, c) for c in columns})
+    cells["flow_per_100m"] = g["flow"].sum(min_count=1) / g["length_m"].sum() * 100.0
+    uncomfortable = in_strong_stress(cells[utci_column]) if utci_column else None
     cells["class"] = classify(cells["score"], cells["flow_per_100m"], cells["shade_share"],
                               hot_season=hot_season, walkable_score=walkable_score,
-                              unshaded_below=unshaded_below)
+                              unshaded_below=unshaded_below, uncomfortable=uncomfortable)
     return cells

@@ -1,7 +1,7 @@
 """The exported building tileset in CesiumJS: it loads without a failed tile, and a
 click on a building shows that building's properties.
 
-Runs the project's viewer (``viewer/index.html``) in headless Chromium driven by
+Runs the project's viewer (``viewer/tiles.html``) in headless Chromium driven by
 playwright-core (``tests/js``), all served from 127.0.0.1 with no network access.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 
-from pipeline.export import export_dataset
+from pipeline.export_tiles import export_dataset
 from pipeline.export.tile_features import EllipsoidalProjector
 
 pytestmark = pytest.mark.browser
@@ -91,7 +91,7 @@ def cesium_session(server, tmp_path_factory):
     point = tallest.geometry.representative_point()
     roof = tallest["ground_elevation_m"] + tallest["height_m"]
     lon, lat, h = EllipsoidalProjector("EPSG:6677")(np.array([[point.x, point.y, roof]]))[0]
-    url = f"{base_url}/viewer/index.html?tileset=/data/bldg/tileset.json"
+    url = f"{base_url}/viewer/tiles.html?tileset=/data/bldg/tileset.json"
     done = subprocess.run([node, str(JS_DIR / "cesium_pick.mjs"), url, *(str(float(v)) for v in (lon, lat, h))],
                           capture_output=True, text=True, timeout=240, cwd=JS_DIR,
                           env={**os.environ, "CHROMIUM": CHROMIUM})

@@ -1,6 +1,8 @@
 """The compiled posList scanner: bit-for-bit what float() gives, or a clear refusal."""
 from __future__ import annotations
 
+import sys
+
 from fractions import Fraction
 
 import numpy as np
@@ -144,3 +146,25 @@ def test_reader_reads_numbers_the_scan_hands_back_exactly(write_gml, gml):
     swapped = exact([long_square]).reshape(-1, 3)[:, [1, 0, 2]]
     assert ring.shape == (5, 3) and np.array_equal(ring, swapped)
     assert reader.problems == []
+
+
+def test_small_files_read_the_general_way_with_the_same_output(plateau_dir, monkeypatch):
+    """A file below ``SCAN_MIN_BYTES`` skips the compiled scanner (so `machi info` on it
+    need not load numba) and reads exactly the same coordinates."""
+    import citygml.reader as reader
+    from citygml import Dataset, FileReader
+
+    path = plateau_dir / "yokosuka/udx/bldg/52397519_bldg_6697_op.gml"
+    dataset, only = Dataset.for_path(path)
+    [source] = dataset.sources(only=only)
+
+    def read():
+        return [(obj.gml_id, obj.all_vertices().tobytes()) for obj in FileReader(source)]
+
+    monkeypatch.setattr(reader, "SCAN_MIN_BYTES", 1 << 40)
+    monkeypatch.delitem(sys.modules, "citygml.poslist", raising=False)
+    assert FileReader(source)._scan_pos_lists is None
+    general = read()
+    monkeypatch.setattr(reader, "SCAN_MIN_BYTES", 0)
+    assert FileReader(source)._scan_pos_lists is not None
+    assert read() == general and len(general) == 13

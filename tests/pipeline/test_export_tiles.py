@@ -20,7 +20,9 @@ from click.testing import CliRunner
 from pyproj import Transformer
 
 from citygml import Dataset, FileReader
-from pipeline.export import ExportTilesStage, export_dataset, export_layer, export_tiles_command
+from pipeline.core.task import PlanContext, Record, Result
+from pipeline.export_tiles import export_dataset, export_tiles_command
+from pipeline.stages.export_tiles import STAGE, ExportTilesSettings, export_tiles_task
 from pipeline.export.tile_features import EllipsoidalProjector
 from pipeline.export.tile_properties import merge_extra_tables, property_rows
 from pipeline.export.tile_textures import TextureStore
@@ -28,43 +30,13 @@ from pipeline.geo.geoid import geoid_height
 from tiles import check_glb_metadata, check_tileset, count_features
 from tiles.geodesy import Y_UP_TO_Z_UP
 from tiles.gltf import read_accessor, read_glb
-from tiles.validate import content_paths, iter_tiles
+from tiles.validate import content_paths, iter_tiles, property_tables
 
-JS_DIR = Path(__file__).resolve().parents[1] / "js"
 YOKOSUKA_BLDG = "yokosuka/udx/bldg/52397519_bldg_6697_op.gml"
 ECEF_TO_LONLATH = Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
 
 
 # -- reading tiles back -------------------------------------------------------------
-def property_tables(path: Path) -> list[dict[str, list]]:
-    """Decode every property table of a GLB: property id -> list of values."""
-    gltf, binary = read_glb(path.read_bytes())
-    metadata = gltf["extensions"]["EXT_structural_metadata"]
-    views = gltf["bufferViews"]
-
-    def view_bytes(index: int) -> bytes:
-        view = views[index]
-        return binary[view.get("byteOffset", 0): view.get("byteOffset", 0) + view["byteLength"]]
-
-    tables = []
-    for table in metadata["propertyTables"]:
-        schema = metadata["schema"]["classes"][table["class"]]["properties"]
-        decoded: dict[str, list] = {}
-        for pid, prop in table["properties"].items():
-            kind = schema[pid]
-            if kind["type"] == "STRING":
-                dtype = np.uint32 if prop.get("stringOffsetType", "UINT32") == "UINT32" else np.uint64
-                offsets = np.frombuffer(view_bytes(prop["stringOffsets"]), dtype=dtype)[: table["count"] + 1]
-                raw = view_bytes(prop["values"])
-                decoded[pid] = [raw[a:b].decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:])]
-            elif kind["type"] == "SCALAR":
-                dtype = {"INT32": np.int32, "INT64": np.int64, "FLOAT64": np.float64, "UINT8": np.uint8}[
-                    kind["componentType"]]
-                decoded[pid] = np.frombuffer(view_bytes(prop["values"]), dtype=dtype)[: table["count"]].tolist()
-        tables.append(decoded)
-    return tables
-
-
 def feature_vertices_lonlath(tileset_path: Path, leaves_only: bool = True) -> dict[str, np.ndarray]:
     """feature_id -> (N, 3) lon, lat, ellipsoidal h of its vertices, as a client places them."""
     tileset = json.loads(tileset_path.read_text())
@@ -97,26 +69,6 @@ def feature_vertices_lonlath(tileset_path: Path, leaves_only: bool = True) -> di
 
 
 # -- fixtures -----------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def gltf_validator():
-    """Khronos glTF-Validator from tests/js (skipped when absent, except under CI)."""
-    node = shutil.which("node")
-    if node is None or not (JS_DIR / "node_modules" / "gltf-validator").is_dir():
-        reason = "glTF-Validator not installed: run `npm ci --prefix tests/js` (needs node)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-    def validate(paths: list[Path]) -> list[dict]:
-        done = subprocess.run([node, str(JS_DIR / "validate_gltf.mjs"), *map(str, paths)],
-                              capture_output=True, text=True, timeout=300)
-        if not done.stdout.strip():
-            raise RuntimeError(f"glTF-Validator failed: {done.stderr}")
-        return json.loads(done.stdout)
-
-    return validate
-
-
 @pytest.fixture(scope="module")
 def omiya(project_root, tmp_path_factory):
     out = tmp_path_factory.mktemp("omiya_tiles")
@@ -331,64 +283,72 @@ def test_extra_tables_join_on_gml_id_without_overwriting(tmp_path):
         merge_extra_tables(rows, [bad])
 
 
+def _record(result: Result, stage: str, tile: str, key: str) -> Record:
+    made = Record.from_result(result, stage=stage, tile=tile, seconds=0.0)
+    made.key = key
+    return made
+
+
 def test_stage_joins_tables_handed_in_by_other_stages_and_runs_on_a_dask_worker(omiya, tmp_path):
-    """export_layer as a runner task: ingest records plus a stage record with a
+    """The export task as the runner calls it: ingest records plus a stage record with a
     feature_table; on a worker it hands its tile writes to the cluster."""
     from distributed import Client
 
-    ingest_dir = tmp_path / "ingest"
-    from pipeline.ingest import ingest_file
+    from pipeline.stages.ingest import ingest_task
+
     source = Dataset(Path(__file__).resolve().parents[2] / "sample_data" / "omiya").sources(types=["bldg"])[0]
-    record = ingest_file(source, ingest_dir, "EPSG:6677").to_record() | {"status": "done", "stage": "ingest"}
-    ids = gpd.read_parquet(record["outputs"]["table"])["gml_id"].tolist()
+    ingest = _record(ingest_task(source, str(tmp_path / "ingest"), "EPSG:6677"), "ingest", "b", "i1")
+    ids = gpd.read_parquet(ingest.outputs["table"])["gml_id"].tolist()
     table = tmp_path / "walk.parquet"
     pd.DataFrame({"gml_id": ids, "walkability_score": np.linspace(0, 1, len(ids))}).to_parquet(table)
-    shade = {"status": "done", "stage": "shadow", "feature_type": "bldg",
-             "outputs": {"feature_table": str(table)}}
+    shade = _record(Result(outputs={"feature_table": str(table)}, feature_type="bldg"), "shadow", "t", "s1")
+    options = {"dataset_path": [], "crs": None, "geoid_model": "gsigeo2011",
+               "max_features_per_tile": 500, "textures": True}
     with Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as client:
-        result = client.submit(export_layer, "bldg", [record], tmp_path / "3dtiles",
-                               extra_records=[shade], dataset_path=[], pure=False).result()
-    assert result.to_record()["outputs"]["tileset"] == str(tmp_path / "3dtiles" / "bldg" / "tileset.json")
-    assert result.extra_columns == ["walkability_score"] and result.features == len(ids)
-    scores = {fid: s for path in content_paths(result.tileset)
+        result = client.submit(export_tiles_task, "bldg", str(tmp_path / "3dtiles"), extra_tables=[],
+                               options=options, ingest=[ingest], handing=[shade], pure=False).result()
+    assert result.outputs["tileset"] == str(tmp_path / "3dtiles" / "bldg" / "tileset.json")
+    assert result.details["extra_columns"] == ["walkability_score"]
+    assert result.counts["features"] == len(ids) and result.feature_type == "bldg"
+    scores = {fid: s for path in content_paths(result.outputs["tileset"])
               for t in property_tables(path) for fid, s in zip(t["feature_id"], t["walkability_score"])}
     assert scores[ids[-1]] == pytest.approx(1.0) and scores[ids[0]] == pytest.approx(0.0)
 
 
-def test_planner_makes_one_task_per_ingested_layer():
-    from types import SimpleNamespace
+def test_planner_makes_one_task_per_ingested_layer(project_root, tmp_path):
+    from pipeline.core.manifest import Manifest
+    from pipeline.stages import load_run_definition
 
-    from pipeline.export import plan_export_tiles
-
-    settings = ExportTilesStage(enabled=True, layers=["bldg", "dem", "frn"])
-    definition = SimpleNamespace(stages=SimpleNamespace(export_tiles=settings),
-                                 inputs=SimpleNamespace(citygml=[Path("/data/city")]))
+    definition = load_run_definition(project_root / "dags" / "sample.yaml", {
+        "stages.export_tiles.layers": ["bldg", "dem", "frn"], "output": str(tmp_path / "out")})
     records = {
-        "i1": {"stage": "ingest", "feature_type": "bldg", "status": "done"},
-        "i2": {"stage": "ingest", "feature_type": "bldg", "status": "failed"},
-        "i3": {"stage": "ingest", "feature_type": "dem", "status": "done"},
-        "i4": {"stage": "ingest", "feature_type": "veg", "status": "done"},
-        "s1": {"stage": "shadow", "feature_type": "bldg", "status": "done",
-               "outputs": {"feature_table": "roof.parquet"}},
-        "s2": {"stage": "shadow", "status": "done", "outputs": {"dsm": "x.tif"}},
+        "i1": _record(Result(feature_type="bldg"), "ingest", "a", "i1"),
+        "i3": _record(Result(feature_type="dem"), "ingest", "b", "i3"),
+        "i4": _record(Result(feature_type="veg"), "ingest", "c", "i4"),
+        "s1": _record(Result(feature_type="bldg", outputs={"feature_table": "roof.parquet"}), "shadow", "t", "s1"),
+        "s2": _record(Result(outputs={"dsm": "x.tif"}), "shadow", "u", "s2"),
     }
-    tasks = plan_export_tiles(definition, SimpleNamespace(crs="EPSG:6677"), None, Path("/out"))(records)
+    records["i2"] = _record(Result(feature_type="bldg"), "ingest", "d", "i2")
+    records["i2"].status = "failed"
+    ctx = PlanContext(definition=definition, crs="EPSG:6677", tiles=[], sources=[],
+                      manifest=Manifest.open(tmp_path), output=tmp_path / "out")
+    tasks = STAGE.plan(ctx, records)
     assert [(t.stage, t.tile) for t in tasks] == [("export_tiles", "bldg"), ("export_tiles", "dem")]
-    assert tasks[0].upstream == {"ingest_records": ["i1"], "extra_records": ["s1"]}
-    assert tasks[1].upstream == {"ingest_records": ["i3"], "extra_records": []}
-    assert tasks[0].kwargs["out_dir"] == str(Path("/out/3dtiles"))
-    assert tasks[0].kwargs["dataset_path"] == ["/data/city"]
+    assert tasks[0].upstream == {"ingest": ["i1"], "handing": ["s1"]}
+    assert tasks[1].upstream == {"ingest": ["i3"], "handing": []}
+    assert tasks[0].args[1] == str(tmp_path / "out" / "3dtiles")
+    assert tasks[0].kwargs["options"]["dataset_path"] == [str(project_root / "sample_data" / "omiya")]
     json.dumps(tasks[0].params)  # goes into the manifest
 
 
 def test_stage_settings_forbid_unknown_keys():
     from pydantic import ValidationError
 
-    assert ExportTilesStage().layers == ["bldg", "dem", "veg", "tran", "frn"]
+    assert ExportTilesSettings().layers == ["bldg", "dem", "veg", "tran", "frn"]
     with pytest.raises(ValidationError):
-        ExportTilesStage(geoid="egm96")
+        ExportTilesSettings(geoid="egm96")
     with pytest.raises(ValidationError):
-        ExportTilesStage(geoid_model="egm96")
+        ExportTilesSettings(geoid_model="egm96")
 
 
 def test_command_exports_a_single_gml_file(plateau_dir, tmp_path):
@@ -419,3 +379,21 @@ def test_real_furniture_vegetation_and_roads_get_their_own_valid_tilesets(platea
         assert report["numErrors"] == 0, report["messages"]
     # Missing furniture images fall back to a material colour, with a warning each.
     assert sum("missing" in p for p in results["frn"].problems) == 26
+
+
+@pytest.mark.parametrize("gml, layer, features", [
+    ("kawasaki/udx/urf/533915_urf_6668_yoto_op.gml", "urf", 4),
+    ("numazu/udx/luse/523836_luse_6668_op.gml", "luse", 225)])
+def test_command_exports_planning_and_land_use_files_as_flat_polygons_facing_up(plateau_dir, tmp_path,
+                                                                                 gml, layer, features):
+    done = CliRunner().invoke(export_tiles_command, [str(plateau_dir / gml), "--out", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    assert done.output.split()[:2] == [layer, str(features)]
+    tileset = tmp_path / layer / "tileset.json"
+    assert count_features(tileset) == features
+    for path in content_paths(tileset):
+        gltf, binary = read_glb(path.read_bytes())
+        for primitive in gltf["meshes"][0]["primitives"]:
+            normals = read_accessor(gltf, binary, primitive["attributes"]["NORMAL"])
+            # y-up in glTF: every triangle faces the sky (slivers of a few cm² tilt with the geoid)
+            assert normals[:, 1].min() > 0 and np.median(normals[:, 1]) > 0.9999

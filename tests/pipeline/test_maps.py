@@ -1,28 +1,55 @@
-"""PNG maps: a real image with the raster's colours, written atomically."""
+"""PNG maps: what a map shows (title, legend with units, extent, scale bar, north arrow,
+overlays), written atomically as a PNG that says so in its text chunks."""
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from matplotlib import image as mpimg
+from PIL import Image
 from shapely.geometry import box
 
-from pipeline.geo.maps import Overlay, _nice_length, render_raster_map, write_raster_map
+from pipeline.geo.maps import (Overlay, _nice_length, raster_map_figure, render_raster_map,
+                               write_raster_map)
 from pipeline.geo.raster import Grid
 
+GRID = Grid(1000.0, 2500.0, 5.0, 100, 80, "EPSG:6677")  # 500 m x 400 m
 
-def test_map_is_written_as_png_with_overlay(tmp_path):
-    grid = Grid(0.0, 500.0, 5.0, 100, 100, "EPSG:6677")
-    data = np.tile(np.linspace(0, 6, 100, dtype=np.float32), (100, 1))
+
+def _data() -> np.ndarray:
+    data = np.tile(np.linspace(0, 6, GRID.width, dtype=np.float32), (GRID.height, 1))
     data[:10, :10] = np.nan
-    path = write_raster_map(tmp_path / "maps" / "shade.png", data, grid, title="Shade hours, winter midday",
-                            units="shade hours (h)", cmap="magma",
-                            overlays=[Overlay([box(100, 100, 200, 200)], color="cyan", label="building")])
-    image = mpimg.imread(path)
-    assert image.ndim == 3 and image.shape[0] > 400
+    return data
+
+
+def test_figure_shows_title_legend_extent_scale_and_north():
+    fig = raster_map_figure(_data(), GRID, title="Shade hours, winter midday", units="shade hours (h)",
+                            cmap="magma", vmin=0, overlays=[Overlay([box(1100, 2200, 1200, 2300)],
+                                                                    color="cyan", label="buildings")])
+    try:
+        ax, colorbar = fig.axes
+        assert ax.get_title() == "Shade hours, winter midday"
+        assert colorbar.get_ylabel() == "shade hours (h)"
+        assert ax.get_xlim() == (1000.0, 1500.0) and ax.get_ylim() == (2100.0, 2500.0)
+        [image] = ax.get_images()
+        assert image.get_extent() == [1000.0, 1500.0, 2100.0, 2500.0]
+        assert image.get_clim() == (0.0, pytest.approx(6.0))
+        texts = [t.get_text() for t in ax.texts] + [t.get_text() for a in ax.artists
+                                                    for t in a.findobj(plt.Text)]
+        assert "N" in texts and "100 m" in texts  # north arrow; a 100 m bar on 500 m
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["buildings"]
+    finally:
+        plt.close(fig)
+
+
+def test_map_is_written_as_png_that_says_what_it_shows(tmp_path):
+    path = write_raster_map(tmp_path / "maps" / "shade.png", _data(), GRID, title="Sun hours, equinox",
+                            units="hours of sun", cmap="YlOrRd")
     assert [p.name for p in (tmp_path / "maps").iterdir()] == ["shade.png"]   # no temporary left
-    # the left and right of the raster take the two ends of the colour map
-    assert not np.allclose(image[image.shape[0] // 2, image.shape[1] // 5],
-                           image[image.shape[0] // 2, image.shape[1] * 3 // 5])
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.size[0] > 600
+        assert image.text["Title"] == "Sun hours, equinox"
+        assert image.text["Description"] == "legend: hours of sun"
+        assert image.text["Extent"] == "1000.00 2100.00 1500.00 2500.00 EPSG:6677"
 
 
 def test_scale_bar_lengths_are_round():

@@ -71,3 +71,40 @@ def test_classification():
     assert classes.tolist() == ["walkable_used", "walkable_underused", "neither", "neither",
                                 "used_uncomfortable"]
     assert classify(score, flow, shade, hot_season=False)[4] == "walkable_used"
+
+
+def test_thermal_component_replaces_shade_in_the_composite():
+    from pipeline.walkability.scores import THERMAL_WEIGHTS
+
+    # a shaded street and a sunny one, alike otherwise; in winter the sunny one is comfortable
+    table = pd.DataFrame({"access_shop_400": [10.0, 10.0], "shade_share": [0.9, 0.1],
+                          "c_thermal": [0.6, 1.0], "slope_max_pct": [0.0, 0.0], "width_m": [4.0, 4.0],
+                          "intersection_density": [100.0, 100.0]})
+    comps = components(table, access_columns=["access_shop_400"])
+    np.testing.assert_allclose(comps["c_thermal"], [0.6, 1.0])
+    np.testing.assert_allclose(comps["c_shade"], [0.9, 0.1])          # still a column
+    shade_scores = composite(comps)
+    thermal_scores = composite(comps, THERMAL_WEIGHTS)
+    assert shade_scores.iloc[0] > shade_scores.iloc[1]                 # shade alone favours the shade
+    assert thermal_scores.iloc[1] > thermal_scores.iloc[0]             # comfort favours the sun
+    assert thermal_scores.iloc[1] - thermal_scores.iloc[0] == pytest.approx(100 * 0.15 * 0.4 / 0.85)
+
+
+def test_used_but_uncomfortable_from_stress_classes():
+    from pipeline.thermal.utci import in_strong_stress
+    from pipeline.walkability.scores import classify_cells
+
+    score = np.full(6, 80.0)
+    flow = np.array([10, 10, 10, 10, 200, 300])
+    shade = np.zeros(6)
+    utci = np.array([20.0, 20.0, 20.0, 20.0, 35.0, -15.0])   # the crowded two: strong heat, strong cold
+    classes = classify(score, flow, shade, hot_season=False, uncomfortable=in_strong_stress(utci))
+    assert classes.tolist()[4:] == ["used_uncomfortable", "used_uncomfortable"]
+    mild = classify(score, flow, shade, hot_season=True, uncomfortable=in_strong_stress(np.full(6, 25.0)))
+    assert "used_uncomfortable" not in mild.tolist()                   # no hot-season shortcut
+    segments = pd.DataFrame({"meshcode": [1, 1, 2, 2, 3, 3], "length_m": [100.0] * 6, "score": score,
+                             "flow": flow, "shade_share": shade,
+                             "utci_mean_c": [20.0, 24.0, 20.0, 20.0, 35.0, 31.0]})
+    cells = classify_cells(segments, hot_season=False, utci_column="utci_mean_c")
+    assert cells.loc[1, "utci_mean_c"] == pytest.approx(22.0) and cells.loc[3, "utci_mean_c"] == pytest.approx(33.0)
+    assert cells["class"].tolist() == ["walkable_used", "walkable_used", "used_uncomfortable"]

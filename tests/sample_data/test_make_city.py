@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from citygml import read_features
-from pipeline.config import load_run_definition
+from pipeline.stages import load_run_definition
 
 
 @pytest.fixture(scope="module")

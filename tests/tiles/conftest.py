@@ -47,33 +47,16 @@ def tiny_png(width: int = 4, height: int = 4) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
-@pytest.fixture(scope="session")
-def gltf_validator():
-    """Run Khronos glTF-Validator (tests/js) on GLB paths; returns its JSON reports.
-
-    Needs ``npm ci --prefix tests/js``; skipped without it, except under CI where it fails.
-    """
+def node_with(package: str, what: str) -> str:
+    """Path of ``node`` when ``package`` is installed in tests/js; else skip (fail under CI)."""
     node = shutil.which("node")
-    installed = (JS_DIR / "node_modules" / "gltf-validator").is_dir()
-    if node is None or not installed:
-        reason = ("glTF-Validator not installed: run `npm ci --prefix tests/js` (needs node)"
-                  if node else "node not found on PATH: the glTF-Validator check needs Node.js")
+    if node is None or not (JS_DIR / "node_modules" / package).is_dir():
+        reason = (f"{what} not installed: run `npm ci --prefix tests/js` (needs node)"
+                  if node else f"node not found on PATH: the {what} check needs Node.js")
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-
-    def validate(paths: list[Path]) -> list[dict]:
-        reports = []
-        for start in range(0, len(paths), 200):  # keep the command line short
-            batch = [str(p) for p in paths[start:start + 200]]
-            done = subprocess.run([node, str(JS_DIR / "validate_gltf.mjs"), *batch], capture_output=True,
-                                  text=True, timeout=300)
-            if not done.stdout.strip():
-                raise RuntimeError(f"glTF-Validator failed: {done.stderr}")
-            reports += json.loads(done.stdout)
-        return reports
-
-    return validate
+    return node
 
 
 @pytest.fixture(scope="session")
@@ -85,3 +68,37 @@ def make_house():
 @pytest.fixture(scope="session")
 def png_bytes() -> bytes:
     return tiny_png()
+
+
+@pytest.fixture(scope="session")
+def loadersgl():
+    """Read a tileset back with loaders.gl's Tiles3DLoader (tests/js/read_tiles.mjs):
+    ``read(tileset_path) -> dict`` (:func:`pipeline.export.tile_checks.read_back_with_loadersgl`).
+
+    Needs ``npm ci --prefix tests/js``; skipped without it, except under CI where it fails.
+    """
+    from pipeline.export.tile_checks import read_back_with_loadersgl
+
+    node = node_with("@loaders.gl/3d-tiles", "loaders.gl")
+    return lambda tileset: read_back_with_loadersgl(tileset, JS_DIR / "read_tiles.mjs", node=node)
+
+
+def validator_errors(reports: list[dict]) -> list[str]:
+    """``path: code message`` of every error in glTF-Validator reports."""
+    return [f"{r['path']}: {m['code']} {m['message']}" for r in reports for m in r["messages"]
+            if m["severity"] == 0]
+
+
+@pytest.fixture(scope="session")
+def check_exported_layer(gltf_validator, loadersgl):
+    """Every check of issue 12 on one exported layer: ``check(tileset, tables, meshes=())``
+    returns the problems (glTF-Validator errors of every GLB, :func:`check_layer_tileset`
+    with the loaders.gl read-back). Reusable on a run's output."""
+    from pipeline.export.tile_checks import check_layer_tileset
+    from tiles.validate import content_paths
+
+    def check(tileset: Path, tables, meshes=()) -> list[str]:
+        problems = validator_errors(gltf_validator(content_paths(tileset)))
+        return problems + check_layer_tileset(tileset, tables, meshes, read_back=loadersgl(tileset))
+
+    return check

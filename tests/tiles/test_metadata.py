@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
+import pytest
+
 from tiles.metadata import (BOOL_NODATA, FLOAT_NODATA, IDENTIFIER_RE, INT_NODATA, IdentifierMap,
-                            build_property_table, encode_column, sanitize_identifier)
+                            LayerSchema, PropertyType, build_property_table, encode_column,
+                            infer_property_type, sanitize_identifier)
 
 
 def test_sanitize_identifier_ascii_names():
@@ -30,8 +33,10 @@ def test_identifier_map_keeps_colliding_names_apart():
 
 def test_encode_column_types_and_nodata():
     booleans = encode_column([True, False, True])
-    assert booleans.schema["type"] == "BOOLEAN"
-    assert booleans.buffers["values"] == bytes([0b101])  # bitstream, least significant bit first
+    assert booleans.schema == {"required": False, "type": "SCALAR", "componentType": "UINT8",
+                               "description": "boolean: 1 true, 0 false"}
+    assert list(np.frombuffer(booleans.buffers["values"], np.uint8)) == [1, 0, 1]
+    assert encode_column([True, False], kind=PropertyType("BOOLEAN")).buffers["values"] == bytes([0b01])
 
     with_missing = encode_column([True, None])
     assert with_missing.schema["componentType"] == "UINT8" and with_missing.schema["noData"] == BOOL_NODATA
@@ -51,6 +56,40 @@ def test_encode_column_types_and_nodata():
     offsets = np.frombuffer(strings.buffers["stringOffsets"], np.uint32)
     values = strings.buffers["values"]
     assert [values[a:b].decode() for a, b in zip(offsets[:-1], offsets[1:])] == ["東京", "", "ab"]
+    assert offsets[-1] == len(values)  # the view is exactly as long as the strings, no padding
+
+
+def test_layer_schema_types_a_property_from_every_class_not_from_one_table():
+    """Trees have heights, plant covers none: the plant cover's table must neither type
+    ``height`` as STRING nor carry an empty column for it."""
+    trees = [{"height": 7.5, "usage": "街路樹"}, {"height": 12, "usage": None}]
+    covers = [{"average_height": 1.2}, {"average_height": None}]
+    schema = LayerSchema.from_rows({"veg:SolitaryVegetationObject": trees, "veg:PlantCover": covers},
+                                   descriptions={"height": "unit: m"})
+    assert schema.types["height"] == PropertyType("FLOAT64", None, "unit: m")
+    assert schema.classes == {"veg:SolitaryVegetationObject": ["height", "usage"],
+                              "veg:PlantCover": ["average_height"]}
+    cover = build_property_table("veg:PlantCover", ["p1", "p2"], covers, schema=schema)
+    assert set(cover.class_schema["properties"]) == {"feature_id", "average_height"}
+    one_tree = build_property_table("veg:SolitaryVegetationObject", ["t2"], trees[1:], schema=schema)
+    props = one_tree.class_schema["properties"]
+    # the class declares usage (a layer property) but this table, whose tree has none, omits it
+    assert props["usage"] == {"required": False, "name": "usage", "type": "STRING", "noData": ""}
+    assert set(one_tree.columns) == {"feature_id", "height"}
+    assert props["height"]["componentType"] == "FLOAT64"  # 12 alone would have typed INT32
+
+
+def test_a_column_of_empty_strings_is_left_out_and_nothing_is_padded():
+    table = build_property_table("c", ["a", "b"], [{"note": ""}, {"note": ""}])
+    assert "note" in table.class_schema["properties"] and "note" not in table.columns
+    views: list[bytes] = []
+    table.to_json(lambda data: views.append(data) or len(views) - 1)
+    assert all(views) and views[0] == b"ab"
+
+
+def test_infinite_numbers_are_refused():
+    with pytest.raises(ValueError, match="infinite"):
+        infer_property_type([1.0, float("inf")])
 
 
 def test_property_table_keeps_original_names_and_reserves_the_id_column():

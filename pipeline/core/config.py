@@ -1,0 +1,313 @@
+"""The run definition: a YAML file (``dags/*.yaml``) validated with pydantic.
+
+The run-level sections (inputs, area, CRS, grid, scenarios, Dask) are defined here; the
+``stages:`` section is built from the stage registry by :func:`run_definition_model`, one
+key per stage with the stage's own settings model. This module names no stage: the
+registry (``pipeline.stages``) hands its stages in, and the model it builds carries them
+(``RunDefinition.registry``) to the planner and the runner.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
+
+from pipeline.core.settings import InputPath, OutputPath, Strict, one_or_many
+
+if TYPE_CHECKING:
+    from pipeline.core.stage import Stage
+
+FEATURE_TYPES = ("bldg", "veg", "dem", "tran", "frn", "brid", "luse", "wtr", "tun",
+                 "urf", "lsld", "fld", "htd", "ifld", "tnm", "gen", "area", "cons", "ubld",
+                 "unf", "wwy", "rwy", "trk", "squr")
+
+
+class PeopleFlowSource(Strict):
+    """One entry of ``inputs.peopleflow``: a people-flow file and how to read it."""
+
+    kind: Literal["mlit", "hourly", "counters"] = Field(
+        description="`mlit`: MLIT 全国の人流オープンデータ 1 km mesh CSV (`mesh1kmid, prefcode, "
+                    "citycode, year, month, dayflag, timezone, population`); `hourly`: population "
+                    "per mesh cell and hour; `counters`: pedestrian counters "
+                    "(`id, lat, lon, timestamp, count`).")
+    path: InputPath = Field(description="CSV (UTF-8) or Parquet file.")
+    name: str | None = Field(None, description="Name in the outputs (default: the file stem).")
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="`hourly`/`counters`: canonical column -> column in the file, e.g. "
+                    "`{meshcode: mesh_id, hour: hh}` (canonical: `meshcode`, `date` or "
+                    "`day_type`, `hour`, `population`).")
+    timezone: str | None = Field(None, description="`counters`: zone of naive timestamps "
+                                 "(default: the run's `timezone`).")
+    assume_all_seasons: bool = Field(False, description="`hourly`/`counters` without dates: use "
+                                     "the values for every season (reported as such).")
+
+    @property
+    def label(self) -> str:
+        return self.name or self.path.stem
+
+
+class Inputs(Strict):
+    """Where the data comes from."""
+
+    citygml: list[InputPath] = Field(
+        default_factory=list, description="PLATEAU folders (`udx/<type>/...`, `codelists/`), "
+        "city `.zip` files (read in place) or single `.gml` files. One path or a list.")
+    types: list[str] = Field(default_factory=lambda: ["bldg", "veg", "dem", "tran", "frn"],
+                             description="PLATEAU feature folders to read (`bldg`, `veg`, `dem`, "
+                             "`tran`, `frn`, `brid`, `luse`, `urf`, ...).")
+    lidar: list[InputPath] = Field(default_factory=list, description="LAS/LAZ files.")
+    lidar_crs: str | None = Field(None, description="CRS of LAS/LAZ files whose header names "
+                                  "none (it also overrides a header CRS, with a warning).")
+    peopleflow: list[PeopleFlowSource] = Field(
+        default_factory=list, description="People-flow sources, each a mapping with the keys "
+        "below.")
+
+    @field_validator("citygml", "lidar", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return one_or_many(value)
+
+    @field_validator("peopleflow")
+    @classmethod
+    def _unique_names(cls, value: list[PeopleFlowSource]) -> list[PeopleFlowSource]:
+        labels = [s.label for s in value]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"source names must be unique, got {labels}; set 'name'")
+        return value
+
+    @field_validator("types")
+    @classmethod
+    def _known_types(cls, value: list[str]) -> list[str]:
+        unknown = [t for t in value if t not in FEATURE_TYPES]
+        if unknown:
+            raise ValueError(f"unknown feature type(s) {unknown}; known: {', '.join(FEATURE_TYPES)}")
+        return value
+
+
+class Area(Strict):
+    """Which part of the inputs to process. Empty means everything."""
+
+    meshes: list[str] = Field(default_factory=list, description="JIS X 0410 mesh codes to "
+                              "process; a 2nd-level code selects the 3rd-level tiles inside it. "
+                              "Empty: every mesh of the inputs.")
+    bbox: tuple[float, float, float, float] | None = Field(
+        None, description="`[lon_min, lat_min, lon_max, lat_max]` (JGD2011 degrees): only "
+        "features intersecting it are ingested.")
+
+    @field_validator("meshes", mode="before")
+    @classmethod
+    def _codes(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        codes = [str(v) for v in value]
+        for code in codes:
+            if not code.isdigit() or len(code) not in (4, 6, 8, 9, 10, 11):
+                raise ValueError(f"{code!r} is not a JIS X 0410 mesh code")
+        return codes
+
+    @field_validator("bbox")
+    @classmethod
+    def _ordered(cls, value):
+        if value is not None and (value[0] >= value[2] or value[1] >= value[3]):
+            raise ValueError("bbox must be lon_min, lat_min, lon_max, lat_max with min < max")
+        return value
+
+
+class GridSettings(Strict):
+    """The raster grid every raster stage shares, per third-level mesh tile."""
+
+    resolution_m: float = Field(1.0, gt=0, le=50, description="Raster cell size (m) of every "
+                                "raster stage.")
+    halo_m: float = Field(200.0, ge=0, le=1000, description="Margin (m) read around each tile so "
+                          "shadows and walks cross tile edges.")
+
+
+def _default_seasons() -> dict[str, str]:
+    from pipeline.geo.scenarios import DEFAULT_SEASONS
+    return {s.name: f"{s.month:02d}-{s.day:02d}" for s in DEFAULT_SEASONS}
+
+
+def _default_slots() -> dict[str, tuple[str, str]]:
+    from pipeline.geo.scenarios import DEFAULT_TIME_SLOTS
+    return {s.name: (s.start, s.end) for s in DEFAULT_TIME_SLOTS}
+
+
+class ScenarioSettings(Strict):
+    """Seasons x time slots: the scenarios every stage computes, reports and exports."""
+
+    year: int = Field(2026, ge=1900, le=2100, description="Year of the season dates (and of "
+                      "the winter solstice of the shadow diagram).")
+    seasons: dict[str, str] = Field(default_factory=_default_seasons, description=(
+        "Season name to date (`MM-DD`)."))
+    slots: dict[str, tuple[str, str]] = Field(default_factory=_default_slots, description=(
+        "Time-slot name to local `[start, end]` (`HH:MM`). Scenarios are every season x "
+        "every slot, named `<season>_<slot>`."))
+
+    @field_validator("seasons")
+    @classmethod
+    def _dates(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("at least one season")
+        for name, text in value.items():
+            try:
+                dt.date(2001, *(int(p) for p in str(text).split("-")))
+            except (ValueError, TypeError):
+                raise ValueError(f"season {name!r}: {text!r} is not MM-DD") from None
+        return value
+
+    @field_validator("slots")
+    @classmethod
+    def _times(cls, value: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+        if not value:
+            raise ValueError("at least one time slot")
+        for name, (start, end) in value.items():
+            try:
+                first, last = (dt.time.fromisoformat(t) for t in (start, end))
+            except ValueError:
+                raise ValueError(f"slot {name!r}: {start!r}-{end!r} is not HH:MM-HH:MM") from None
+            if last <= first:
+                raise ValueError(f"slot {name!r}: end {end} is not after start {start}")
+        return value
+
+    def scenarios(self) -> list:
+        """Every season x every slot (:class:`pipeline.geo.scenarios.Scenario`)."""
+        from pipeline.geo.scenarios import Scenario, Season, TimeSlot
+        seasons = [Season(name, *(int(p) for p in text.split("-"))) for name, text in self.seasons.items()]
+        slots = [TimeSlot(name, start, end) for name, (start, end) in self.slots.items()]
+        return [Scenario(season, slot) for season in seasons for slot in slots]
+
+
+class DaskSettings(Strict):
+    """Where tasks run: a local cluster by default, or an existing scheduler."""
+
+    scheduler: str | None = Field(None, description="`tcp://host:8786` of an existing cluster "
+                                  "(same as `--scheduler`).")
+    workers: int = Field(2, ge=1, le=512, description="Worker processes of the local cluster "
+                         "(same as `--workers`).")
+    threads_per_worker: int = Field(1, ge=1, le=64, description="Threads per local worker.")
+    memory_limit: str = Field("4GiB", description="Memory limit per local worker.")
+
+
+class RunDefinitionBase(Strict):
+    """A whole run: inputs, area, CRS, scenarios, stages and where outputs go."""
+
+    registry: ClassVar[tuple["Stage", ...]] = ()
+
+    name: str = Field("machi-run", description="Name of the run (manifest, report titles).")
+    inputs: Inputs = Field(default_factory=Inputs, description="Input data.")
+    area: Area = Field(default_factory=Area, description="Area to process.")
+    crs: str = Field("auto", description="Metric analysis CRS. `auto` picks the JGD2011 plane "
+                     "rectangular zone (EPSG:6669-6687) from the data's prefecture and location; "
+                     "or name one, e.g. `EPSG:6677`. Must be projected.")
+    timezone: str = Field("Asia/Tokyo", description="Time zone of scenario times.")
+    output: OutputPath = Field(Path("out"), description="Output folder (manifest, stage outputs).")
+    grid: GridSettings = Field(default_factory=GridSettings, description="Raster grid.")
+    scenarios: ScenarioSettings = Field(default_factory=ScenarioSettings,
+                                        description="Seasons and time slots.")
+    dask: DaskSettings = Field(default_factory=DaskSettings, description="Dask cluster.")
+
+    @field_validator("crs")
+    @classmethod
+    def _crs(cls, value: str) -> str:
+        if value == "auto":
+            return value
+        from pyproj import CRS
+        try:
+            crs = CRS.from_user_input(value)
+        except Exception as exc:  # pyproj raises CRSError with a readable message
+            raise ValueError(f"not a CRS: {exc}") from None
+        if not crs.is_projected:
+            raise ValueError(f"{value} is not a projected (metric) CRS")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        import zoneinfo
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Asia/Tokyo)") from None
+        return value
+
+
+@functools.lru_cache(maxsize=8)
+def run_definition_model(stages: tuple["Stage", ...]) -> type[RunDefinitionBase]:
+    """The run-definition model whose ``stages:`` section has one key per stage section.
+
+    Stages that share a section (a stage and its run-wide follow-up, such as ``shadow``
+    and ``shadow_maps``) share one settings model.
+    """
+    sections: dict[str, type[BaseModel]] = {}
+    for stage in stages:
+        known = sections.setdefault(stage.section, stage.settings)
+        if known is not stage.settings:
+            raise ValueError(f"stage {stage.name!r}: section {stage.section!r} already has "
+                             f"settings {known.__name__}")
+    fields = {name: (model, Field(default_factory=model, description=(model.__doc__ or "").strip()
+                                  .split("\n")[0]))
+              for name, model in sections.items()}
+    stages_model = create_model("Stages", __base__=Strict, **fields)
+    stages_model.__doc__ = "One section per stage, in run order."
+    model = create_model("RunDefinition", __base__=RunDefinitionBase,
+                         stages=(stages_model, Field(default_factory=stages_model,
+                                                     description="Stage settings.")))
+    model.registry = tuple(stages)
+    return model
+
+
+class RunDefinitionError(ValueError):
+    """A run definition that does not validate; the message lists every problem by path."""
+
+
+def apply_overrides(raw: dict, overrides: dict[str, Any] | None) -> dict:
+    """Set dotted keys (``{"dask.workers": 4}``) in a raw (YAML) mapping."""
+    for dotted, value in (overrides or {}).items():
+        target = raw
+        *parents, last = dotted.split(".")
+        for key in parents:
+            if not isinstance(target.get(key, {}), dict):
+                raise RunDefinitionError(f"--set {dotted}: {key} is not a section")
+            target = target.setdefault(key, {})
+        target[last] = value
+    return raw
+
+
+def load_definition(path: str | Path, model: type[RunDefinitionBase],
+                    overrides: dict[str, Any] | None = None) -> RunDefinitionBase:
+    """Read, validate and resolve a run definition with ``model``.
+
+    Relative paths resolve against the YAML file's folder (the validation context).
+    ``overrides`` are dotted keys applied before validation.
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise RunDefinitionError(f"{path}: not valid YAML: {exc}") from None
+    except OSError as exc:
+        raise RunDefinitionError(f"{path}: {exc.strerror}") from None
+    if not isinstance(raw, dict):
+        raise RunDefinitionError(f"{path}: the run definition must be a mapping")
+    apply_overrides(raw, overrides)
+    try:
+        return model.model_validate(raw, context={"base": path.resolve().parent})
+    except ValidationError as exc:
+        raise RunDefinitionError(format_validation_error(path, exc)) from None
+
+
+def format_validation_error(path: Path, exc: ValidationError) -> str:
+    lines = [f"{path}: invalid run definition"]
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        if error["type"] == "extra_forbidden":
+            lines.append(f"  {where}: unknown key")
+        else:
+            lines.append(f"  {where}: {error['msg']} (got {error.get('input')!r})")
+    return "\n".join(lines)

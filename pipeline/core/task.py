@@ -1,0 +1,242 @@
+"""Tasks, their records, and what a stage's planner is given.
+
+A stage plans :class:`Task` objects (one per tile, input file or layer); the runner runs
+each as ``func(*args, **kwargs, **upstream)`` on a Dask worker and keeps what it returns
+as a :class:`Record`. Upstream records reach a task as keyword arguments named in
+``Task.upstream``, so a stage's task function sees the records of the stages it reads
+and nothing else. This module is the leaf of the engine: stage modules import from here
+(and from :mod:`pipeline.core.settings`), never from the runner, planner or config.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import sys
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable, Iterable, Literal, Mapping, Protocol
+
+Status = Literal["done", "failed"]
+
+
+class InputHashCache(Protocol):
+    """Where input hashes are kept between runs (the manifest): recomputed only when a
+    file's size or mtime changed."""
+
+    def input_hash(self, name: str, size: int, mtime: float, compute: Callable[[], str]) -> str: ...
+
+
+@dataclass
+class Result:
+    """What a stage's task function returns: its outputs and what the manifest should say.
+
+    ``outputs`` maps names to paths (possibly nested dicts of paths); ``counts`` holds
+    numbers for the run report. ``feature_type`` names the PLATEAU layer a record
+    concerns (ingest files; tables keyed by ``gml_id`` in ``outputs["feature_table"]``
+    join that layer's 3D Tiles property tables); ``mesh_code`` the mesh of an input
+    file. ``details`` carries anything else worth keeping (sources, statistics).
+    """
+
+    outputs: dict = field(default_factory=dict)
+    counts: dict = field(default_factory=dict)
+    feature_type: str | None = None
+    mesh_code: str | None = None
+    problems: list[str] = field(default_factory=list)
+    details: dict = field(default_factory=dict)
+
+
+@dataclass
+class Record(Result):
+    """A finished task as the manifest keeps it: its :class:`Result` plus identity,
+    status and timing."""
+
+    stage: str = ""
+    tile: str = ""
+    status: Status = "done"
+    seconds: float = 0.0
+    error: str | None = None
+    traceback: str | None = None
+    key: str = ""
+
+    @property
+    def done(self) -> bool:
+        return self.status == "done"
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Record":
+        """A record from its manifest form; unknown keys (older manifests) go to ``details``."""
+        known = {f.name for f in fields(cls)}
+        record = cls(**{k: v for k, v in data.items() if k in known})
+        extra = {k: v for k, v in data.items() if k not in known}
+        if extra:
+            record.details = {**extra, **record.details}
+        return record
+
+    @classmethod
+    def from_result(cls, result: Result | None, *, stage: str, tile: str, seconds: float) -> "Record":
+        result = result if result is not None else Result()
+        return cls(**{f.name: getattr(result, f.name) for f in fields(Result)},
+                   stage=stage, tile=tile, seconds=seconds)
+
+
+def done(records: Mapping[str, Record] | Iterable[Record], stage: str, **match: Any) -> list[Record]:
+    """The finished records of ``stage`` whose fields equal ``match``, in a stable order.
+
+    Sorted by tile then key, so whatever order tasks finished in, a stage sees its
+    upstream records in the same order (outputs do not depend on arrival order).
+
+    >>> done(records, "ingest", feature_type="bldg")  # doctest: +SKIP
+    """
+    values = records.values() if isinstance(records, Mapping) else records
+    chosen = [r for r in values if r.stage == stage and r.done
+              and all(getattr(r, k) == v for k, v in match.items())]
+    return sorted(chosen, key=lambda r: (r.tile, r.key))
+
+
+def keys(records: Iterable[Record]) -> list[str]:
+    """The keys of ``records`` (for ``Task.upstream``)."""
+    return [r.key for r in records]
+
+
+@dataclass
+class Task:
+    """One unit of work: ``func(*args, **kwargs)`` for one stage and one tile.
+
+    ``upstream`` maps keyword names to lists of upstream task keys; the runner passes
+    those tasks' :class:`Record` objects (sorted by tile and key) as the keyword's
+    value. ``params`` and ``input_hashes`` (with the upstream keys and the code of
+    ``func``'s module) make the task's key: a task whose key the manifest records as
+    done, with its outputs on disk, is skipped.
+    """
+
+    stage: str
+    tile: str
+    func: Callable[..., Any]
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    input_hashes: list[str] = field(default_factory=list)
+    upstream: dict[str, list[str]] = field(default_factory=dict)
+    key: str = ""
+
+    def compute_key(self, version: str = "dev", code: tuple[str, ...] = ()) -> str:
+        """The task's identity; ``code`` names the packages whose source it depends on
+        besides its function's module (``Stage.code``), so editing them reruns it."""
+        upstream_keys = sorted(k for ks in self.upstream.values() for k in ks)
+        sources = {"func": code_version(self.func), **{name: package_version(name) for name in code}}
+        blob = json.dumps({"stage": self.stage, "tile": self.tile,
+                           "params": {**self.params, "code": sources},
+                           "inputs": sorted(self.input_hashes), "upstream": upstream_keys,
+                           "machi": version}, sort_keys=True, default=str)
+        self.key = f"{self.stage}-{self.tile}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
+        return self.key
+
+
+@functools.lru_cache(maxsize=None)
+def code_version(func: Callable) -> str:
+    """Hash of the source file defining ``func``: edited stage code reruns its tasks."""
+    module = sys.modules.get(func.__module__)
+    path = getattr(module, "__file__", None)
+    if not path:
+        return "unknown"
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+@functools.lru_cache(maxsize=None)
+def package_version(name: str) -> str:
+    """Hash of the source of a package (every ``.py`` below it) or module."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.origin:
+        return "unknown"
+    origin = Path(spec.origin)
+    files = sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def sha256_stream(stream, chunk: int = 1 << 20) -> str:
+    """SHA-256 (hex) of a binary stream, read in chunks."""
+    digest = hashlib.sha256()
+    while True:
+        block = stream.read(chunk)
+        if not block:
+            return digest.hexdigest()
+        digest.update(block)
+
+
+@dataclass
+class PlanContext:
+    """What every stage's planner is given besides the records so far.
+
+    ``definition`` is the validated run definition (``definition.stages.<name>`` the
+    stage's own settings, ``definition.scenarios`` the run's seasons x time slots);
+    ``crs`` the analysis CRS; ``tiles`` the third-level mesh codes of the run;
+    ``sources`` the CityGML files selected; ``output`` the output folder.
+    """
+
+    definition: Any
+    crs: str
+    tiles: list[str]
+    sources: list[Any]
+    manifest: InputHashCache
+    output: Path
+    problems: list[str] = field(default_factory=list)
+
+    def settings(self, section: str) -> Any:
+        """The settings of ``stages.<section>``."""
+        return getattr(self.definition.stages, section)
+
+    @property
+    def scenarios(self) -> list:
+        return self.definition.scenarios.scenarios()
+
+    def out(self, *parts: str) -> Path:
+        return Path(self.output).joinpath(*parts)
+
+    def tile_grid(self, tile: str, *, halo: bool = True):
+        """The raster grid of ``tile`` at the run's resolution, grown by the halo."""
+        from pipeline.geo.tiling import tile_grid
+        grid = tile_grid(tile, self.crs, self.definition.grid.resolution_m)
+        return grid.buffered(self.definition.grid.halo_m) if halo else grid
+
+    # -- input hashes (cached in the manifest by size and mtime) -------------------------
+    def hash_file(self, path: str | Path) -> str:
+        """Content hash of a local input file."""
+        stat = Path(path).stat()
+
+        def compute() -> str:
+            with open(path, "rb") as stream:
+                return sha256_stream(stream)
+
+        return self.manifest.input_hash(str(path), stat.st_size, stat.st_mtime, compute)
+
+    def hash_source(self, source) -> str:
+        """Content hash of a CityGML source (a file, or a member of a zip)."""
+        dataset = source.dataset
+        local = dataset.local_path(source.member)
+        if local is not None:
+            stat = local.stat()
+            size, mtime = stat.st_size, stat.st_mtime
+        else:
+            size, mtime = source.size, Path(dataset.path).stat().st_mtime
+
+        def compute() -> str:
+            with source.open() as stream:
+                return sha256_stream(stream)
+
+        return self.manifest.input_hash(source.name, size, mtime, compute)
+
+
+def tile_neighbourhood(tile: str) -> set[str]:
+    """A third-level tile and its eight neighbours: whose data a halo of up to 1 km reaches."""
+    from pipeline.geo import meshcode
+    return {str(code) for code in meshcode.neighbours(int(tile), include_self=True)}

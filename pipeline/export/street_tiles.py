@@ -1,0 +1,197 @@
+"""Scored street segments as a 3D Tiles 1.1 tileset of ground-hugging ribbons.
+
+Each segment of the walkability tables (``walkability/segments_<scenario>.parquet``)
+becomes one feature: a ribbon as wide as the street (``width_m``, or a default), draped
+on the terrain COGs and lifted a little above them, with heights made ellipsoidal by the
+same GSI geoid as the buildings. Its property table row holds what does not change
+between scenarios once (``length_m``, ``width_m``, ``slope_max_pct``, ``highway``) and
+what does once per scenario, named ``<variable>__<scenario>`` (``score__heat_day_midday``,
+``class__...``, ``c_shade__...``, ``shade_share__...``, ``people_per_100m__...``, and the
+thermal-comfort values when the tables have them). The viewer colours and explains
+streets from these properties alone; GeoJSON in the browser would not carry a city.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from tiles import MeshFeature, MeshPart, write_mesh_tileset
+from tiles.ribbons import ribbon_mesh
+
+from .terrain_heights import TerrainHeights
+from .tile_features import EllipsoidalProjector
+
+log = logging.getLogger(__name__)
+
+ID_COLUMN = "segment_id"
+CLASS_NAME = "street_segment"
+SEPARATOR = "__"
+#: Per-segment columns that do not depend on the scenario (kept once when present).
+STATIC_COLUMNS = ("highway", "length_m", "width_m", "width_source", "slope_mean_pct", "slope_max_pct",
+                  "meshcode", "name")
+#: Per-scenario columns (besides every ``c_*`` component and the thermal columns).
+SCENARIO_COLUMNS = ("score", "class", "shade_share", "people", "people_per_100m")
+#: Thermal-comfort columns written per scenario when a table has them.
+THERMAL_COLUMNS = ("utci_mean", "utci_max", "tmrt_mean", "svf_mean", "heat_stress_share")
+RIBBON_COLOUR = (0.85, 0.85, 0.85, 1.0)
+
+
+@dataclass
+class StreetTiles:
+    """What :func:`write_street_tileset` wrote.
+
+    ``variables`` are the per-scenario variables in the property tables (``score``,
+    ``class``, ``c_access``, ...); ``segments`` the features written.
+    """
+
+    tileset: Path
+    segments: int
+    variables: list[str]
+    bytes_written: int
+    summary: Any
+
+
+def read_scored_segments(tables: Mapping[str, str | Path]) -> tuple["pd.DataFrame", dict[str, pd.DataFrame]]:
+    """The segment geometry (GeoDataFrame, first scenario's) and each scenario's columns.
+
+    Parameters
+    ----------
+    tables : mapping
+        Scenario name -> GeoParquet of scored segments (``segment_id``, ``geometry``,
+        ``score``, ``class``, ``c_*``, ...), all in one metric CRS.
+
+    Raises
+    ------
+    ValueError
+        If a table lacks ``segment_id`` or ``geometry``, holds duplicate ids, or the
+        tables do not hold the same segments.
+    """
+    import geopandas as gpd
+
+    if not tables:
+        raise ValueError("no scored segment tables given")
+    geometry = None
+    columns: dict[str, pd.DataFrame] = {}
+    for scenario, path in tables.items():
+        frame = gpd.read_parquet(path)
+        if ID_COLUMN not in frame.columns:
+            raise ValueError(f"{path}: no {ID_COLUMN!r} column (columns: {list(frame.columns)[:12]})")
+        ids = frame[ID_COLUMN].astype(str)
+        if ids.duplicated().any():
+            raise ValueError(f"{path}: duplicate {ID_COLUMN} {ids[ids.duplicated()].iloc[0]!r}")
+        frame = frame.set_index(ids.rename(ID_COLUMN)).drop(columns=[ID_COLUMN])
+        if geometry is None:
+            if frame.crs is None or not frame.crs.is_projected:
+                raise ValueError(f"{path}: segments need a projected CRS, found {frame.crs}")
+            geometry = frame[["geometry"]].sort_index()
+        elif not frame.index.sort_values().equals(geometry.index):
+            extra = frame.index.symmetric_difference(geometry.index)
+            raise ValueError(f"{path}: holds other segments than {next(iter(tables.values()))} "
+                             f"(e.g. {extra[0]!r})")
+        columns[scenario] = pd.DataFrame(frame.drop(columns="geometry")).reindex(geometry.index)
+    return geometry, columns
+
+
+def scenario_variables(columns: Mapping[str, pd.DataFrame]) -> list[str]:
+    """Per-scenario variables present in every table, in a stable order."""
+    common = set.intersection(*(set(c.columns) for c in columns.values()))
+    first = next(iter(columns.values())).columns
+    components = [c for c in first if c.startswith("c_") and c in common]
+    thermal = [c for c in THERMAL_COLUMNS if c in common]
+    return [c for c in SCENARIO_COLUMNS if c in common] + components + thermal
+
+
+def segment_properties(columns: Mapping[str, pd.DataFrame], variables: Sequence[str]) -> list[dict[str, Any]]:
+    """One property row per segment (in the tables' row order): static columns once, each
+    variable once per scenario as ``<variable>__<scenario>``."""
+    first = next(iter(columns.values()))
+    static = first[[c for c in STATIC_COLUMNS if c in first.columns]]
+    parts = [static]
+    for scenario, frame in columns.items():
+        parts.append(frame[list(variables)].rename(columns=lambda c, s=scenario: f"{c}{SEPARATOR}{s}"))
+    table = pd.concat(parts, axis=1)
+    table = table.astype(object).where(table.notna(), None)
+    rows = table.to_dict(orient="records")
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, np.generic):
+                row[key] = value.item()
+    return rows
+
+
+def street_ribbons(geometry, widths_m: np.ndarray, terrain: TerrainHeights, projector: EllipsoidalProjector, *,
+                   lift_m: float = 0.3, max_step_m: float = 5.0) -> list[list[MeshPart]]:
+    """Ribbon parts of each segment (lon, lat, ellipsoidal h), draped on the terrain.
+
+    Parameters
+    ----------
+    geometry : GeoSeries or array of (Multi)LineString
+        Centre lines in the terrain's metric CRS.
+    widths_m : (N,) float
+        Ribbon width per segment (m).
+    lift_m : float
+        Height above the ground (m) so that the ribbon is not hidden in the terrain.
+    """
+    parts: list[list[MeshPart]] = []
+    for i, (line, width) in enumerate(zip(np.asarray(geometry), widths_m)):
+        pieces = []
+        for single in shapely.get_parts(line):
+            coords = shapely.get_coordinates(single)
+            if len(coords) < 2 or shapely.length(single) <= 0:
+                continue
+            ribbon = ribbon_mesh(coords, float(width), max_step_m=max_step_m)
+            z = terrain(ribbon.xy[:, 0], ribbon.xy[:, 1]) + lift_m
+            lonlath = projector(np.column_stack([ribbon.xy, z]))
+            # shared vertices with an up normal: a third of the bytes of flat-shaded corners
+            up = np.tile([0.0, 0.0, 1.0], (len(lonlath), 1))
+            pieces.append(MeshPart(lonlath, ribbon.triangles, normals=up, base_color=RIBBON_COLOUR))
+        parts.append(pieces)
+    return parts
+
+
+def write_street_tileset(tables: Mapping[str, str | Path], out_dir: str | Path, *,
+                         terrain: TerrainHeights, geoid_model: str = "gsigeo2011",
+                         default_width_m: float = 4.0, lift_m: float = 0.3,
+                         max_features_per_tile: int = 2000, client: Any = None) -> StreetTiles:
+    """Write the scored segments of every scenario as one ribbon tileset.
+
+    Parameters
+    ----------
+    tables : mapping
+        Scenario name -> scored segment GeoParquet (see :func:`read_scored_segments`).
+    out_dir : path
+        Receives ``tileset.json`` and ``tiles/``.
+    terrain : TerrainHeights
+        Ground heights (orthometric m) in the segments' CRS.
+    default_width_m : float
+        Ribbon width where ``width_m`` is missing (m).
+
+    Returns
+    -------
+    StreetTiles
+    """
+    geometry, columns = read_scored_segments(tables)
+    crs = geometry.crs.to_string()
+    if terrain.crs is not None and terrain.crs != crs:
+        raise ValueError(f"segments are in {crs} but the terrain rasters in {terrain.crs}")
+    variables = scenario_variables(columns)
+    rows = segment_properties(columns, variables)
+    first = next(iter(columns.values()))
+    widths = pd.to_numeric(first.get("width_m", pd.Series(np.nan, index=first.index)), errors="coerce").to_numpy(float)
+    widths = np.where(np.isfinite(widths) & (widths > 0), widths, default_width_m)
+    parts = street_ribbons(geometry.geometry.to_numpy(), widths, terrain, EllipsoidalProjector(crs, geoid_model),
+                           lift_m=lift_m)
+    features = [MeshFeature(str(sid), CLASS_NAME, pieces, row)
+                for sid, pieces, row in zip(geometry.index, parts, rows) if pieces]
+    if len(features) < len(rows):
+        log.warning("%d segment(s) without length skipped", len(rows) - len(features))
+    summary = write_mesh_tileset(features, out_dir, max_features_per_tile=max_features_per_tile, client=client)
+    log.info("street ribbons: %d segments, %d variables per scenario, %.2f MB", len(features), len(variables),
+             summary.bytes_written / 1e6)
+    return StreetTiles(Path(summary.tileset_path), len(features), variables, summary.bytes_written, summary)

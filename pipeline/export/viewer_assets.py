@@ -1,0 +1,400 @@
+"""Everything the planners' viewer shows, written next to a run: ``viewer.json`` and its layers.
+
+:func:`write_viewer` is the one entry point (the ``viewer`` stage calls it last in a run).
+Under ``out_dir`` (normally ``<output>/viewer/``) it writes:
+
+===============================  ==============================================================
+``viewer.json``                  what exists: scenarios (season, slot, date, local times),
+                                 layers with URLs relative to it, legends (domain, palette,
+                                 units, words in Japanese and English), component weights,
+                                 districts, the run's name and CRS; why a missing layer is
+                                 missing. The app reads nothing else to learn what exists.
+``streets/tileset.json``         scored street segments as ground-hugging ribbons
+                                 (:mod:`pipeline.export.street_tiles`)
+``terrain/heights.f32``          the globe surface: ellipsoidal ground heights, float32
+                                 little-endian, rows north to south (:mod:`.terrain_heights`)
+``imagery/shade_hours/<s>/``     shade hours of each scenario as XYZ PNG tiles
+``imagery/sun_hours/<season>/``  sun hours of each season (:mod:`pipeline.export.imagery`)
+``flow/<s>/tileset.json``        people-flow prisms per mesh cell (:mod:`.flow_prisms`)
+``areas/areas.geojson``,         district and mesh outlines and their summary rows
+``areas/summary.json``           (:mod:`pipeline.export.viewer_areas`)
+``index.html``, ``app.js``, ...  the app, and CesiumJS under ``cesium/`` (:mod:`.viewer_app`)
+===============================  ==============================================================
+
+The other 3D Tiles layers (buildings, trees, terrain, roads, LiDAR points) are the run's
+own tilesets, referenced by relative URL: everything must sit inside the run's output
+folder, which ``machi view`` serves and a city can copy to any static web server.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from pipeline.geo.atomic import write_bytes_atomic, write_text_atomic
+
+from . import viewer_legends as legends
+
+log = logging.getLogger(__name__)
+
+FORMAT = "machi-viewer/1"
+LAYER_ORDER = ("buildings", "trees", "terrain3d", "roads", "lidar", "streets", "shade_hours", "sun_hours", "flow",
+               "districts")
+#: Run tileset keys (PLATEAU modules) -> viewer layer ids.
+TILESET_LAYERS = {"bldg": "buildings", "veg": "trees", "dem": "terrain3d", "tran": "roads", "lidar": "lidar"}
+HIDDEN_BY_DEFAULT = {"terrain3d", "roads", "lidar", "sun_hours", "flow"}
+UNAVAILABLE = {
+    "flow": {"en": "this run has no people-flow data", "ja": "この実行には人流データがありません"},
+    "lidar": {"en": "this run has no LiDAR points", "ja": "この実行には LiDAR 点群がありません"},
+    "people_per_100m": {"en": "no people-flow data", "ja": "人流データなし"},
+    "default": {"en": "not in this run", "ja": "この実行には含まれていません"},
+}
+
+
+def _url(path: str | Path, base: Path) -> str:
+    """``path`` relative to ``base``, with forward slashes (a URL path)."""
+    return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(base))).as_posix()
+
+
+def scenario_entries(scenarios: Sequence[Mapping[str, Any]], timezone: str) -> list[dict[str, Any]]:
+    """Scenarios with ISO 8601 local start, middle and end times and the slot length (h).
+
+    Each input mapping has ``name``, ``season``, ``slot``, ``date`` (YYYY-MM-DD),
+    ``start`` and ``end`` (HH:MM, local time in ``timezone``).
+    """
+    zone = ZoneInfo(timezone)
+    out = []
+    for s in scenarios:
+        try:
+            start = datetime.fromisoformat(f"{s['date']}T{s['start']}").replace(tzinfo=zone)
+            end = datetime.fromisoformat(f"{s['date']}T{s['end']}").replace(tzinfo=zone)
+        except (KeyError, ValueError) as error:
+            raise ValueError(f"scenario {s.get('name', s)!r}: needs date YYYY-MM-DD, start and end HH:MM ({error})") from None
+        if end <= start:
+            raise ValueError(f"scenario {s['name']!r}: end {s['end']} is not after start {s['start']}")
+        middle = start + (end - start) / 2
+        out.append({"name": str(s["name"]), "season": str(s["season"]), "slot": str(s["slot"]), "date": str(s["date"]),
+                    "start": str(s["start"]), "end": str(s["end"]), "start_time": start.isoformat(),
+                    "mid_time": middle.isoformat(), "end_time": end.isoformat(),
+                    "hours": (end - start) / timedelta(hours=1)})
+    return out
+
+
+def tileset_property_names(tileset: str | Path) -> set[str]:
+    """Property names (original, as in the schema's ``name``) of a tileset's first content."""
+    from tiles.gltf import read_glb
+    from tiles.validate import content_paths
+
+    names: set[str] = set()
+    for path in content_paths(tileset)[:1]:
+        gltf, _ = read_glb(path.read_bytes())
+        classes = gltf.get("extensions", {}).get("EXT_structural_metadata", {}).get("schema", {}).get("classes", {})
+        for cls in classes.values():
+            names |= {p.get("name", pid) for pid, p in cls.get("properties", {}).items()}
+    return names
+
+
+def _raster_max(paths: Sequence[str | Path]) -> float:
+    """The largest value of the rasters, read from their smallest overview."""
+    import rasterio
+
+    best = 0.0
+    for path in paths:
+        with rasterio.open(path) as src:
+            factor = max(1, min(src.width, src.height) // 64)
+            data = src.read(1, out_shape=(max(1, src.height // factor), max(1, src.width // factor)), masked=True)
+            if data.count():
+                best = max(best, float(data.max()))
+    return best
+
+
+def _nice_ceiling(value: float) -> float:
+    if not math.isfinite(value) or value <= 0:
+        return 1.0
+    magnitude = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if step * magnitude >= value:
+            return float(step * magnitude)
+    return float(10 * magnitude)
+
+
+def _usages(building_tables: Sequence[str | Path]) -> list[str]:
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    counts: dict[str, int] = {}
+    for path in building_tables:
+        names = pq.read_schema(path).names
+        column = "usage_label" if "usage_label" in names else "usage" if "usage" in names else None
+        if column is None:
+            continue
+        values = pd.read_parquet(path, columns=[column])[column].dropna().astype(str)
+        for value, n in values.value_counts().items():
+            counts[value] = counts.get(value, 0) + int(n)
+    return [u for u, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequence[Mapping[str, Any]],
+                 streets: Mapping[str, str | Path], shade: Mapping[str, Sequence[str | Path]] | None = None,
+                 sun_hours: Mapping[str, Sequence[str | Path]] | None = None,
+                 terrain: Sequence[str | Path] = (), flow: str | Path | None = None,
+                 districts: str | Path | None = None, district_name: str = "name",
+                 district_summary: str | Path | None = None, mesh_summary: str | Path | None = None,
+                 tilesets: Mapping[str, str | Path] | None = None, weights: Mapping[str, float] | None = None,
+                 building_tables: Sequence[str | Path] = (), timezone: str = "Asia/Tokyo",
+                 day_type: str = "weekday", geoid_model: str = "gsigeo2011", ground_elevation_m: float = 0.0,
+                 copy_app_files: bool = True, app_dir: str | Path | None = None,
+                 cesium_dir: str | Path | None = None) -> dict[str, Any]:
+    """Write ``viewer.json`` and every viewer layer of a run under ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : path
+        The viewer folder, inside the run's output folder (``<output>/viewer``).
+    name, crs : str
+        The run's name and metric CRS (``EPSG:6677``).
+    scenarios : sequence of mapping
+        ``{name, season, slot, date: YYYY-MM-DD, start: HH:MM, end: HH:MM}`` in run order.
+    streets : mapping
+        Scenario name -> ``walkability/segments_<scenario>.parquet``.
+    shade : mapping, optional
+        Scenario name -> its ``shade_hours`` COGs (one per tile).
+    sun_hours : mapping, optional
+        Season name -> its ``sun_hours`` COGs.
+    terrain : sequence of path
+        The surface stage's ``terrain`` COGs (orthometric m); without them the ground is
+        ``ground_elevation_m`` (+ geoid).
+    flow : path, optional
+        ``peopleflow/flow_by_mesh.parquet``; None when the run has no people flow.
+    districts, district_name : path, str, optional
+        District polygons and their name column (as in the walkability settings).
+    district_summary, mesh_summary : path, optional
+        ``walkability/summary_by_district.parquet`` and ``summary_by_mesh.parquet``.
+    tilesets : mapping, optional
+        Layer -> ``tileset.json`` of the run's other 3D Tiles: PLATEAU module names
+        (``bldg``, ``veg``, ``dem``, ``tran``) or ``lidar``.
+    weights : mapping, optional
+        Walkability weight per component (``access``, ``mix``, ...), as in the settings.
+    building_tables : sequence of path
+        Ingest building tables, for the categories of "colour buildings by usage".
+    day_type : str
+        People-flow day type shown (``weekday``).
+    copy_app_files : bool
+        Copy the app and CesiumJS next to ``viewer.json`` (:func:`.viewer_app.copy_app`).
+
+    Returns
+    -------
+    dict
+        ``viewer_json``, ``streets``, ``terrain``, ``shade_hours`` {scenario: folder},
+        ``sun_hours`` {season: folder}, ``flow`` {scenario: tileset}, ``areas``,
+        ``summary``, ``index`` (paths as str; absent keys were not written).
+    """
+    from pyproj import Transformer
+
+    from pipeline.geo.geoid import geoid_height
+
+    from .flow_prisms import write_flow_prisms
+    from .imagery import write_imagery_tiles
+    from .street_tiles import read_scored_segments, write_street_tileset
+    from .terrain_heights import TerrainHeights, ellipsoidal_height_grid
+    from .viewer_areas import write_areas
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    entries = scenario_entries(scenarios, timezone)
+    names = [s["name"] for s in entries]
+    missing = [s for s in names if s not in streets]
+    if missing:
+        raise ValueError(f"no scored segment table for scenario(s) {missing}")
+    streets = {s: streets[s] for s in names}
+    written: dict[str, Any] = {}
+    layers: dict[str, dict[str, Any]] = {}
+    legend: dict[str, dict[str, Any]] = {"class": legends.class_legend(), "score": legends.ramp_legend("score", 0, 100)}
+
+    # -- ground: the terrain COGs (or a flat ground), made ellipsoidal with the geoid
+    terrain_heights = TerrainHeights(terrain)
+    bounds_m = terrain_heights.bounds()
+    mean = terrain_heights.mean_height()
+    # beyond the rasters (mesh cells reaching past the run's tiles) the ground is level
+    terrain_heights.default_m = mean if mean is not None else ground_elevation_m
+    to_lonlat = Transformer.from_crs(crs, "EPSG:6668", always_xy=True)
+    to_metric = Transformer.from_crs("EPSG:6668", crs, always_xy=True)
+
+    def ground_height(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        x, y = to_metric.transform(np.asarray(lon, float), np.asarray(lat, float))
+        return terrain_heights(np.asarray(x), np.asarray(y)) + geoid_height(lon, lat, geoid_model)
+
+    # -- streets
+    geometry, _ = read_scored_segments({names[0]: streets[names[0]]})
+    x0, y0, x1, y1 = geometry.total_bounds
+    if bounds_m is not None:
+        x0, y0, x1, y1 = min(x0, bounds_m[0]), min(y0, bounds_m[1]), max(x1, bounds_m[2]), max(y1, bounds_m[3])
+    lons, lats = to_lonlat.transform([x0, x1, x0, x1], [y0, y0, y1, y1])
+    west, south, east, north = min(lons), min(lats), max(lons), max(lats)
+    street_tiles = write_street_tileset(streets, out_dir / "streets", terrain=terrain_heights, geoid_model=geoid_model)
+    written["streets"] = str(street_tiles.tileset)
+    layers["streets"] = {"type": "3dtiles", "url": _url(street_tiles.tileset, out_dir), "id_property": "feature_id",
+                         "separator": "__", "variables": street_tiles.variables, "visible": True}
+
+    # -- globe surface
+    grid = ellipsoidal_height_grid(terrain_heights, (west, south, east, north), crs=crs, geoid_model=geoid_model)
+    heights_path = out_dir / "terrain" / "heights.f32"
+    write_bytes_atomic(heights_path, grid.heights.astype("<f4").tobytes())
+    written["terrain"] = str(heights_path)
+    layers["terrain"] = {"type": "heightmap", "url": _url(heights_path, out_dir), "width": int(grid.heights.shape[1]),
+                         "height": int(grid.heights.shape[0]), "west": grid.west, "south": grid.south,
+                         "east": grid.east, "north": grid.north, "datum": "GRS80 ellipsoidal heights (m)",
+                         "toggle": False, "visible": True}
+
+    # -- street colouring options and their legends
+    tables = {s: read_scored_segments({s: p})[1][s] for s, p in streets.items()}
+    legend["shade_share"] = legends.ramp_legend("shade_share", 0, 1)
+    people = np.concatenate([t["people_per_100m"].to_numpy(float) for t in tables.values()
+                             if "people_per_100m" in t.columns] or [np.array([np.nan])])
+    has_people = bool(np.isfinite(people).any())
+    legend["people_per_100m"] = legends.ramp_legend(
+        "people_per_100m", 0, _nice_ceiling(float(np.nanpercentile(people, 95))) if has_people else 1.0)
+    street_colouring: list[dict[str, Any]] = [{"id": "class", "legend": "class"}, {"id": "score", "legend": "score"},
+                                              {"id": "shade_share", "legend": "shade_share"}]
+    people_option: dict[str, Any] = {"id": "people_per_100m", "legend": "people_per_100m"}
+    if not has_people:
+        people_option.update(available=False, reason=UNAVAILABLE["people_per_100m"])
+    street_colouring.append(people_option)
+    for variable in street_tiles.variables:
+        if variable in legends.VARIABLE_WORDS and variable.startswith(("utci", "tmrt", "svf", "heat")):
+            values = np.concatenate([t[variable].to_numpy(float) for t in tables.values()])
+            lo, hi = (float(np.nanmin(values)), float(np.nanmax(values))) if np.isfinite(values).any() else (0.0, 1.0)
+            legend[variable] = legends.ramp_legend(variable, math.floor(lo), math.ceil(hi))
+            street_colouring.append({"id": variable, "legend": variable})
+
+    # -- shade and sun hours imagery
+    def imagery(kind: str, sources: Mapping[str, Sequence[str | Path]], vmax: float) -> None:
+        legend[kind] = legends.ramp_legend(kind, 0, vmax)
+        urls, zooms, extent = {}, [], []
+        for key, paths in sources.items():
+            if not paths:
+                continue
+            pyramid = write_imagery_tiles(paths, out_dir / "imagery" / kind / key, cmap=legend[kind]["palette"],
+                                          vmin=0, vmax=vmax)
+            urls[key] = f"{_url(pyramid.folder, out_dir)}/{{z}}/{{x}}/{{y}}.png"
+            zooms.append((pyramid.min_zoom, pyramid.max_zoom))
+            extent.append(pyramid.bounds)
+            written.setdefault(kind, {})[key] = str(pyramid.folder)
+        if urls:
+            e = np.array(extent)
+            layers[kind] = {"type": "xyz", "by": "season" if kind == "sun_hours" else "scenario", "urls": urls,
+                            "min_zoom": max(z[0] for z in zooms), "max_zoom": min(z[1] for z in zooms),
+                            "west": float(e[:, 0].max()), "south": float(e[:, 1].max()),
+                            "east": float(e[:, 2].min()), "north": float(e[:, 3].min()),
+                            "legend": kind, "visible": kind not in HIDDEN_BY_DEFAULT}
+
+    if shade:
+        imagery("shade_hours", {s: shade.get(s, ()) for s in names},
+                max(s["hours"] for s in entries))  # a slot holds at most its own length of shade
+    if sun_hours:
+        imagery("sun_hours", dict(sun_hours), _nice_ceiling(_raster_max([p for ps in sun_hours.values() for p in ps])))
+
+    # -- people flow
+    unavailable: dict[str, dict[str, str]] = {}
+    if flow is not None:
+        prisms = write_flow_prisms(flow, out_dir / "flow", names, ground_height=ground_height, day_type=day_type)
+        legend["population"] = legends.ramp_legend("population", 0, _nice_ceiling(prisms.max_population))
+        layers["flow"] = {"type": "3dtiles", "by": "scenario",
+                          "urls": {s: _url(p, out_dir) for s, p in prisms.tilesets.items()},
+                          "covered": prisms.covered, "metres_per_person": prisms.metres_per_person,
+                          "day_type": day_type, "legend": "population", "visible": False}
+        written["flow"] = {s: str(p) for s, p in prisms.tilesets.items()}
+    else:
+        unavailable["flow"] = UNAVAILABLE["flow"]
+
+    # -- the run's other tilesets
+    building_properties: set[str] = set()
+    for key, path in sorted((tilesets or {}).items()):
+        layer_id = TILESET_LAYERS.get(key, key)
+        if layer_id not in LAYER_ORDER:
+            log.warning("tileset %s (%s) is not a viewer layer; left out", key, path)
+            continue
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"tileset {path} for layer {key!r} does not exist")
+        layers[layer_id] = {"type": "3dtiles", "url": _url(path, out_dir), "visible": layer_id not in HIDDEN_BY_DEFAULT}
+        if layer_id == "buildings":
+            building_properties = tileset_property_names(path)
+    if "lidar" not in layers:
+        unavailable["lidar"] = UNAVAILABLE["lidar"]
+    for layer_id in LAYER_ORDER:
+        if layer_id not in layers and layer_id not in unavailable and layer_id != "districts":
+            unavailable[layer_id] = UNAVAILABLE["default"]
+
+    # -- building colouring
+    building_colouring: list[dict[str, Any]] = [{"id": "none"}]
+    slot_hours = max(s["hours"] for s in entries)
+    for option, template, legend_id, vmax in (("roof_shade_hours", "roof_shade_hours_{scenario}", "roof_shade_hours",
+                                               slot_hours),
+                                              ("walk_score", "walk_score_{scenario}", "walk_score", 100.0)):
+        legend[legend_id] = legends.ramp_legend(legend_id, 0, vmax)
+        entry: dict[str, Any] = {"id": option, "property": template, "legend": legend_id}
+        if not any(template.format(scenario=s) in building_properties for s in names):
+            entry.update(available=False, reason=UNAVAILABLE["default"])
+        building_colouring.append(entry)
+    legend["usage"] = legends.usage_legend(_usages(building_tables))
+    usage: dict[str, Any] = {"id": "usage", "property": "usage", "legend": "usage"}
+    if "usage" not in building_properties:
+        usage.update(available=False, reason=UNAVAILABLE["default"])
+    building_colouring.append(usage)
+
+    # -- districts and mesh summaries
+    areas = write_areas(out_dir / "areas", districts_path=districts, district_name=district_name,
+                        district_summary=district_summary, mesh_summary=mesh_summary, crs=crs)
+    if areas:
+        layers["districts"] = {"type": "geojson", "url": _url(areas["areas"], out_dir),
+                               "summary": _url(areas["summary"], out_dir), "visible": True}
+        written.update(areas)
+    else:
+        unavailable["districts"] = UNAVAILABLE["default"]
+
+    # -- the manifest
+    centre_lon, centre_lat = (west + east) / 2.0, (south + north) / 2.0
+    centre_h = float(ground_height(np.array([centre_lon]), np.array([centre_lat]))[0])
+    extent_m = max((x1 - x0), (y1 - y0))
+    weight_map = {f"c_{k}": float(v) for k, v in (weights or {}).items()}
+    components = [{"id": c, "weight": weight_map.get(c, 0.0), "label": legends.words(c, legends.COMPONENT_LABELS)}
+                  for c in street_tiles.variables if c.startswith("c_")]
+    seasons = list(dict.fromkeys(s["season"] for s in entries))
+    slots = {}
+    for s in entries:
+        slots.setdefault(s["slot"], {"name": s["slot"], "label": legends.words(s["slot"], legends.SLOT_LABELS),
+                                     "start": s["start"], "end": s["end"]})
+    manifest = {
+        "format": FORMAT, "name": name, "crs": crs, "timezone": timezone, "geoid": geoid_model,
+        "view": {"west": west, "south": south, "east": east, "north": north,
+                 "centre": [centre_lon, centre_lat, centre_h],
+                 "camera_offset_deg": 0.9 * extent_m / 111_132.0, "camera_height_m": 0.8 * extent_m},
+        "scenarios": entries,
+        "seasons": [{"name": s, "label": legends.words(s, legends.SEASON_LABELS),
+                     "date": next(e["date"] for e in entries if e["season"] == s)} for s in seasons],
+        "slots": list(slots.values()),
+        "layer_order": list(LAYER_ORDER),
+        "layers": {k: layers[k] for k in sorted(layers, key=lambda k: (LAYER_ORDER + (k,)).index(k))},
+        "unavailable": unavailable,
+        "street_colouring": street_colouring,
+        "building_colouring": building_colouring,
+        "components": components,
+        "weights": {k: float(v) for k, v in (weights or {}).items()},
+        "legends": legend,
+    }
+    viewer_json = out_dir / "viewer.json"
+    write_text_atomic(viewer_json, json.dumps(manifest, ensure_ascii=False, indent=1))
+    written["viewer_json"] = str(viewer_json)
+    if copy_app_files:
+        from .viewer_app import PROJECT_VIEWER, copy_app
+
+        written.update(copy_app(out_dir, app_dir=app_dir or PROJECT_VIEWER, cesium_dir=cesium_dir))
+    log.info("viewer: %s (%d layers, %d scenarios)", viewer_json, len(layers), len(entries))
+    return written

@@ -1,0 +1,107 @@
+"""Legends of the planners' viewer: palettes, value ranges, units and words in two languages.
+
+Every coloured layer of the viewer is drawn from one legend written into ``viewer.json``,
+so the app's colours, its legend box and the saved image agree. Palettes are readable
+with colour-vision deficiencies: the classes use Okabe-Ito colours (as the walkability
+maps do), ramps are matplotlib's perceptually uniform viridis/cividis/magma, binned
+into ``RAMP_STEPS`` steps so that a colour read back from the 3D view maps to one bin.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from pipeline.walkability.outputs import CLASS_COLOURS
+
+RAMP_STEPS = 8
+#: Okabe-Ito, for categories without a colour of their own (building usage).
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+
+CLASS_LABELS = {
+    "walkable_used": {"en": "walkable and used", "ja": "歩きやすく利用の多いエリア"},
+    "walkable_underused": {"en": "walkable but under-used (potential)", "ja": "ポテンシャルを有するエリア"},
+    "used_uncomfortable": {"en": "used but uncomfortable (shade needed)", "ja": "利用は多いが快適性に課題のあるエリア"},
+    "neither": {"en": "neither", "ja": "その他のエリア"},
+    "flow_unknown": {"en": "no people-flow data for this slot", "ja": "この時間帯の人流データなし"},
+}
+SEASON_LABELS = {
+    "summer_solstice": {"en": "summer solstice", "ja": "夏至"},
+    "heat_day": {"en": "hot day", "ja": "猛暑日"},
+    "equinox": {"en": "equinox", "ja": "春分・秋分"},
+    "winter_solstice": {"en": "winter solstice", "ja": "冬至"},
+}
+SLOT_LABELS = {
+    "morning": {"en": "morning", "ja": "朝"},
+    "midday": {"en": "midday", "ja": "昼"},
+    "afternoon": {"en": "afternoon", "ja": "午後"},
+    "evening": {"en": "evening", "ja": "夕方"},
+}
+COMPONENT_LABELS = {
+    "c_access": {"en": "access to destinations", "ja": "目的地へのアクセス"},
+    "c_mix": {"en": "land-use mix", "ja": "土地利用の多様性"},
+    "c_intersections": {"en": "intersection density", "ja": "交差点密度"},
+    "c_shade": {"en": "shade", "ja": "日陰"},
+    "c_slope": {"en": "gentle slope", "ja": "勾配の緩やかさ"},
+    "c_width": {"en": "width", "ja": "幅員"},
+}
+VARIABLE_WORDS = {
+    "score": ({"en": "Walkability score", "ja": "歩きやすさスコア"}, {"en": "0-100", "ja": "0〜100"}),
+    "class": ({"en": "Walkability class", "ja": "歩きやすさの分類"}, {"en": "class", "ja": "分類"}),
+    "shade_share": ({"en": "Shade share of the street", "ja": "街路の日陰率"}, {"en": "share of the slot, 0-1", "ja": "時間帯に占める割合 0〜1"}),
+    "people_per_100m": ({"en": "People per 100 m of street", "ja": "街路100mあたりの人流"}, {"en": "people / 100 m", "ja": "人/100 m"}),
+    "shade_hours": ({"en": "Shade hours in the slot", "ja": "時間帯内の日陰時間"}, {"en": "h", "ja": "時間"}),
+    "sun_hours": ({"en": "Sun hours over the day", "ja": "終日の日照時間"}, {"en": "h", "ja": "時間"}),
+    "roof_shade_hours": ({"en": "Roof shade hours in the slot", "ja": "屋根の日陰時間"}, {"en": "h", "ja": "時間"}),
+    "walk_score": ({"en": "Walk score of the nearest street", "ja": "最寄り街路の歩きやすさスコア"}, {"en": "0-100", "ja": "0〜100"}),
+    "usage": ({"en": "Building usage", "ja": "建物用途"}, {"en": "PLATEAU usage", "ja": "PLATEAU 用途"}),
+    "population": ({"en": "People present in the mesh cell", "ja": "メッシュ内の滞在人口"}, {"en": "persons", "ja": "人"}),
+    "utci_mean": ({"en": "UTCI, mean", "ja": "UTCI(平均)"}, {"en": "°C", "ja": "°C"}),
+    "utci_max": ({"en": "UTCI, max", "ja": "UTCI(最大)"}, {"en": "°C", "ja": "°C"}),
+    "tmrt_mean": ({"en": "Mean radiant temperature", "ja": "平均放射温度"}, {"en": "°C", "ja": "°C"}),
+    "svf_mean": ({"en": "Sky view factor", "ja": "天空率"}, {"en": "0-1", "ja": "0〜1"}),
+    "heat_stress_share": ({"en": "Share under heat stress", "ja": "暑熱ストレスの割合"}, {"en": "0-1", "ja": "0〜1"}),
+}
+PALETTES = {"score": "viridis", "shade_share": "cividis_r", "people_per_100m": "magma_r",
+            "shade_hours": "cividis_r", "sun_hours": "cividis", "roof_shade_hours": "cividis_r",
+            "walk_score": "viridis", "population": "viridis", "utci_mean": "magma", "utci_max": "magma",
+            "tmrt_mean": "magma", "svf_mean": "cividis", "heat_stress_share": "magma"}
+
+
+def words(name: str, table: Mapping[str, dict[str, str]]) -> dict[str, str]:
+    """The {en, ja} words of ``name`` in ``table``, else the name itself in both."""
+    plain = name.replace("_", " ")
+    return dict(table.get(name, {"en": plain, "ja": plain}))
+
+
+def ramp_stops(cmap: str, steps: int = RAMP_STEPS) -> list[str]:
+    """``steps`` hex colours sampled at the bin centres of a matplotlib colour map."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    colours = colormaps[cmap]
+    return [to_hex(colours((i + 0.5) / steps)).upper() for i in range(steps)]
+
+
+def ramp_legend(variable: str, vmin: float, vmax: float, *, cmap: str | None = None) -> dict[str, Any]:
+    """A binned ramp legend for ``variable`` over [vmin, vmax] (its units)."""
+    title, units = VARIABLE_WORDS.get(variable, (words(variable, {}), {"en": "", "ja": ""}))
+    cmap = cmap or PALETTES.get(variable, "viridis")
+    return {"kind": "ramp", "title": dict(title), "units": dict(units), "min": float(vmin), "max": float(vmax),
+            "palette": cmap, "stops": ramp_stops(cmap)}
+
+
+def class_legend() -> dict[str, Any]:
+    """The walkability classes with their map colours and planners' words."""
+    title, units = VARIABLE_WORDS["class"]
+    return {"kind": "categories", "title": dict(title), "units": dict(units),
+            "categories": [{"value": c, "colour": colour, "label": words(c, CLASS_LABELS)}
+                           for c, colour in CLASS_COLOURS.items()]}
+
+
+def usage_legend(usages: Sequence[str]) -> dict[str, Any]:
+    """Building usages (labels as in the tiles' ``usage`` property), most common first;
+    the eighth and later share the last colour."""
+    title, units = VARIABLE_WORDS["usage"]
+    categories = [{"value": u, "colour": OKABE_ITO[min(i, len(OKABE_ITO) - 1)], "label": {"en": u, "ja": u}}
+                  for i, u in enumerate(usages[: len(OKABE_ITO)])]
+    return {"kind": "categories", "title": dict(title), "units": dict(units), "categories": categories,
+            "other": OKABE_ITO[-1]}

@@ -1,0 +1,49 @@
+"""The stage registry: every stage of a run, in run order.
+
+A stage is one module here with a module-level :class:`~pipeline.core.stage.Stage` (its
+name, settings model, ``wanted`` and ``plan``) and one line in :data:`STAGES`. The run
+definition's ``stages:`` section, the planner and the runner are built from this tuple
+and know only the interface; nothing else needs editing to add a stage.
+
+Stage modules import only light things at module level (pydantic settings and the
+engine's leaf); their task functions import the domain packages (numpy, rasterio,
+geopandas, numba, cityseer, ...) when they run, so the command line starts fast.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipeline.core.config import RunDefinitionBase, load_definition, run_definition_model
+from pipeline.stages import (export_tiles, ingest, lidar, peopleflow, shadow, shadow_diagram,
+                             surface, thermal, viewer, walkability)
+
+STAGES = (
+    ingest.STAGE,
+    lidar.STAGE,
+    lidar.POINT_TILES,
+    surface.STAGE,
+    shadow.STAGE,
+    shadow.MAPS,
+    shadow_diagram.STAGE,
+    thermal.STAGE,
+    peopleflow.STAGE,
+    walkability.STAGE,
+    walkability.SUMMARY,
+    export_tiles.STAGE,  # joins the per-building results of the stages before it
+    viewer.STAGE,        # last: shows everything on the 3D city model
+)
+
+
+def run_definition() -> type[RunDefinitionBase]:
+    """The run-definition model of the current registry (:data:`STAGES`)."""
+    return run_definition_model(tuple(STAGES))
+
+
+def load_run_definition(path: str | Path, overrides: dict[str, Any] | None = None) -> RunDefinitionBase:
+    """Read, validate and resolve a run definition (YAML) against the current registry.
+
+    ``overrides`` are dotted keys (``{"dask.workers": 4}``) applied before validation;
+    relative paths resolve against the YAML file's folder.
+    """
+    return load_definition(path, run_definition(), overrides)

@@ -1,0 +1,41 @@
+"""``ingest``: one task per CityGML file, GeoParquet tables and triangle meshes out.
+
+Writes ``<output>/ingest/<module>/<mesh>_<module>.parquet`` and ``..._mesh.parquet``
+(see :mod:`pipeline.ingest`). Every later stage that reads city objects reads these.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+from pipeline.core.settings import StageSettings
+from pipeline.core.stage import Stage
+from pipeline.core.task import PlanContext, Record, Result, Task
+
+
+class IngestSettings(StageSettings):
+    """CityGML to GeoParquet + meshes, one task per file."""
+
+
+def ingest_task(source, out_dir: str, crs: str, *, bbox=None) -> Result:
+    """Ingest one CityGML file (runs on a worker)."""
+    from pipeline.ingest import ingest_file
+
+    result = ingest_file(source, out_dir, crs, bbox=bbox)
+    return Result(outputs={"table": result.table, "meshes": result.meshes},
+                  counts={"features": result.features, **result.counts},
+                  feature_type=result.feature_type, mesh_code=result.mesh_code,
+                  problems=list(result.problems),
+                  details={"notes": list(result.notes), "bound_prefixes": dict(result.bound_prefixes)})
+
+
+def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
+    bbox = tuple(ctx.definition.area.bbox) if ctx.definition.area.bbox else None
+    return [Task(stage="ingest", tile=Path(source.file_name).stem, func=ingest_task,
+                 args=(source, str(ctx.out("ingest")), ctx.crs), kwargs={"bbox": bbox},
+                 params={"crs": ctx.crs, "bbox": bbox}, input_hashes=[ctx.hash_source(source)])
+            for source in ctx.sources]
+
+
+STAGE = Stage(name="ingest", settings=IngestSettings, plan=plan,
+              code=("pipeline.ingest", "pipeline.geo", "citygml"))

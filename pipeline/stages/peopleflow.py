@@ -1,0 +1,54 @@
+"""``peopleflow``: every people-flow source aligned to the run's scenarios (one task).
+
+The tables are small (a city is a few thousand 1 km cells), so one task serves the run.
+Writes ``<output>/peopleflow/flow_by_mesh.parquet``, ``flow_by_counter.parquet`` (with
+counters), ``coverage.parquet`` and ``coverage.csv`` (see :mod:`pipeline.peopleflow.tables`).
+"""
+from __future__ import annotations
+
+from typing import Literal, Mapping
+
+from pydantic import Field
+
+from pipeline.core.settings import StageSettings
+from pipeline.core.stage import Stage
+from pipeline.core.task import PlanContext, Record, Result, Task
+
+
+class PeopleFlowSettings(StageSettings):
+    """Align people flow to the scenarios (runs when `inputs.peopleflow` names files)."""
+
+    day_types: list[Literal["weekday", "holiday", "all"]] = Field(
+        ["weekday", "holiday"], min_length=1,
+        description="Day types aligned (MLIT `dayflag` 1 weekday, 0 holiday, 2 all).")
+    month_tolerance: int = Field(1, ge=0, le=6, description="How many months a source's month "
+                                 "may be from a season's month.")
+
+
+def peopleflow_task(out_dir: str, sources: list, scenarios: list, *,
+                    settings: PeopleFlowSettings, timezone: str) -> Result:
+    from pipeline.peopleflow.tables import write_aligned_flow
+
+    outputs, counts = write_aligned_flow(out_dir, sources, scenarios, day_types=settings.day_types,
+                                         month_tolerance=settings.month_tolerance, timezone=timezone)
+    return Result(outputs=outputs, counts=counts)
+
+
+def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
+    definition = ctx.definition
+    sources = list(definition.inputs.peopleflow)
+    settings: PeopleFlowSettings = ctx.settings("peopleflow")
+    scenarios = ctx.scenarios
+    return [Task(stage="peopleflow", tile="all", func=peopleflow_task,
+                 args=(str(ctx.out("peopleflow")), sources, scenarios),
+                 kwargs={"settings": settings, "timezone": definition.timezone},
+                 params={"settings": settings.model_dump(mode="json"),
+                         "sources": [s.model_dump(mode="json") for s in sources],
+                         "scenarios": definition.scenarios.model_dump(mode="json"),
+                         "tz": definition.timezone},
+                 input_hashes=[ctx.hash_file(s.path) for s in sources])]
+
+
+STAGE = Stage(name="peopleflow", settings=PeopleFlowSettings, plan=plan,
+              wanted=lambda definition: bool(definition.inputs.peopleflow),
+              code=("pipeline.peopleflow", "pipeline.geo"))

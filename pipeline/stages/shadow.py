@@ -1,0 +1,218 @@
+"""``shadow`` (one task per tile) and ``shadow_maps`` (one task for the run).
+
+``shadow`` reads the tile's surface rasters (tile plus halo), casts shadows for every
+scenario (season x time slot) and for the whole day of every season
+(:mod:`pipeline.shade.shadow`), and writes, on the tile grid (halo removed), COGs of
+shade fraction, shade hours and sun hours, plus per-building roof and surround shade
+hours (Parquet keyed by ``gml_id``, joined to the building tiles' property tables).
+``shadow_maps`` draws a PNG per scenario (legend, scale bar, north arrow, title) over the
+extent of the buildings, at most :data:`MAP_MAX_PIXELS` on a side. Both are configured by
+``stages.shadow``.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Mapping
+
+from pydantic import Field, field_validator
+
+from pipeline.core.settings import StageSettings, Strict
+from pipeline.core.stage import Stage
+from pipeline.core.task import PlanContext, Record, Result, Task, done, keys
+from pipeline.stages.common import surface_scenario_tasks
+
+log = logging.getLogger(__name__)
+
+#: A map of the whole run is drawn at most this many pixels on a side (coarser cells for
+#: a large city), so the map task stays bounded whatever the city's size.
+MAP_MAX_PIXELS = 4096
+
+
+class Transmissivity(Strict):
+    """Share of sunlight that passes through a tree crown."""
+
+    leaf_on: float = Field(0.2, ge=0, le=1, description="Share of sunlight through a tree crown "
+                           "in leaf.")
+    leaf_off: float = Field(0.6, ge=0, le=1, description="Share through a bare (deciduous) crown.")
+    leaf_off_months: list[int] = Field([12, 1, 2, 3], description="Months with bare crowns.")
+
+    @field_validator("leaf_off_months")
+    @classmethod
+    def _months(cls, value: list[int]) -> list[int]:
+        if any(not 1 <= m <= 12 for m in value):
+            raise ValueError(f"months are 1-12, got {value}")
+        return sorted(set(value))
+
+
+
+
+class ShadowSettings(StageSettings):
+    """Shade maps per tile and scenario (and the `shadow_maps` PNGs)."""
+
+    step_minutes: float = Field(10.0, gt=0, le=60, description="Sampling step inside a slot (sun "
+                                "position at the middle of each step).")
+    transmissivity: Transmissivity = Field(default_factory=Transmissivity,
+                                           description="Tree crowns.")
+    sun_hours: bool = Field(True, description="Also sun hours over each season's whole day "
+                            "(sunrise to sunset).")
+    maps: bool = Field(True, description="PNG maps of shade and sun hours (`shadow_maps` stage).")
+
+
+def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, scenarios: list,
+                year: int, halo_m: float, timezone: str, surface: list[Record]) -> Result:
+    """Shade fraction, shade hours and sun hours of one tile, and per-building summaries."""
+    import geopandas as gpd
+    import numpy as np
+
+    from pipeline.geo.atomic import atomic_path
+    from pipeline.geo.raster import read_raster, write_cog
+    from pipeline.shade.shadow import CanopyTransmissivity, building_shade_summary, inner_window
+
+    start = time.perf_counter()
+    if not surface:
+        raise ValueError(f"tile {tile}: its surface task did not finish")
+    outputs = surface[0].outputs
+    dsm, outer, _ = read_raster(outputs["dsm"])
+    canopy, _, _ = read_raster(outputs["canopy"])
+    building_index, _, _ = read_raster(outputs["building_id"])
+    transmissivity = CanopyTransmissivity(
+        leaf_on=settings.transmissivity.leaf_on, leaf_off=settings.transmissivity.leaf_off,
+        leaf_off_months=tuple(settings.transmissivity.leaf_off_months))
+    canopy_top = canopy if np.isfinite(canopy).any() else None
+    shade = shade_by_season(dsm, outer, inner, scenarios, year,
+                            canopy_top=canopy_top, transmissivity=transmissivity,
+                            step_minutes=settings.step_minutes, timezone=timezone,
+                            max_distance_m=halo_m, sun_hours=settings.sun_hours)
+    folder = Path(out_dir) / tile
+    written: dict = {"shade_fraction": {}, "shade_hours": {}, "sun_hours": {}}
+    for name, result in shade.scenarios.items():
+        written["shade_fraction"][name] = write_cog(
+            folder / f"{name}_shade_fraction.tif", result.shade_fraction.astype(np.float32), inner,
+            nodata=np.nan, tags={"scenario": name, "units": "share of the slot in shade"})
+        written["shade_hours"][name] = write_cog(
+            folder / f"{name}_shade_hours.tif", result.shade_hours.astype(np.float32), inner,
+            nodata=np.nan, tags={"scenario": name, "units": "hours"})
+    for season, hours in shade.sun_hours.items():
+        written["sun_hours"][season] = write_cog(
+            folder / f"{season}_sun_hours.tif", hours.astype(np.float32), inner, nodata=np.nan,
+            tags={"season": season, "units": "hours of direct sun, sunrise to sunset"})
+
+    row0, row1, col0, col1 = inner_window(outer, inner)
+    inner_index = building_index[row0:row1, col0:col1]
+    names = gpd.read_parquet(outputs["buildings"])
+    summary = names.set_index("building_index")[["gml_id", "geometry"]]
+    for name, result in shade.scenarios.items():
+        per_building = building_shade_summary(result.shade_hours, inner_index, inner.resolution)
+        per_building = per_building.set_index("building_index")
+        summary[f"roof_shade_hours_{name}"] = per_building["roof_shade_hours_mean"]
+        summary[f"surround_shade_hours_{name}"] = per_building["ring_shade_hours_mean"]
+    summary = summary.dropna(subset=[c for c in summary.columns if c.startswith("roof_")], how="all")
+    table = folder / "buildings_shade.parquet"
+    with atomic_path(table) as tmp:
+        gpd.GeoDataFrame(summary.reset_index(drop=True), geometry="geometry",
+                         crs=inner.crs).to_parquet(tmp, index=False)
+    written["buildings"] = written["feature_table"] = str(table)
+    log.info("shadow %s: %d scenarios, %d buildings summarised (%.1f s)", tile,
+             len(shade.scenarios), len(summary), time.perf_counter() - start)
+    return Result(outputs=written, counts={"scenarios": len(shade.scenarios), "buildings": len(summary)},
+                  feature_type="bldg")
+
+
+def shade_by_season(dsm, outer, inner, scenarios: list, year: int, *, canopy_top, **options):
+    """:func:`pipeline.shade.shadow.tile_shade`, one Dask task per season (its time steps).
+
+    Inside a Dask worker the seasons of a tile go to the cluster as separate tasks (the
+    tile's surface scattered once), so one tile's time steps spread over every worker;
+    elsewhere they run one after the other. Memory per task is one tile's rasters.
+    """
+    from pipeline.shade.shadow import TileShade, tile_shade
+
+    groups: dict[str, list] = {}
+    for scenario in scenarios:
+        groups.setdefault(scenario.season.name, []).append(scenario)
+    try:
+        from distributed import worker_client
+        with worker_client() as client:
+            dsm_future, canopy_future = client.scatter([dsm, canopy_top], broadcast=False)
+            futures = [client.submit(tile_shade, dsm_future, outer, inner, group, year,
+                                     canopy_top=canopy_future, pure=False, **options)
+                       for group in groups.values()]
+            parts = client.gather(futures)
+    except ValueError:  # not running on a Dask worker
+        parts = [tile_shade(dsm, outer, inner, group, year, canopy_top=canopy_top, **options)
+                 for group in groups.values()]
+    merged = TileShade(grid=inner)
+    for part in parts:
+        merged.scenarios.update(part.scenarios)
+        merged.sun_hours.update(part.sun_hours)
+    return merged
+
+
+def shadow_maps(out_dir: str, extent: tuple[float, float, float, float] | None, crs: str, *,
+                shadow: list[Record], buildings: list[str] = ()) -> Result:
+    """A PNG per scenario (shade hours) and per season (sun hours) over ``extent``."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from pipeline.geo.maps import Overlay, write_raster_map
+    from pipeline.geo.raster import mosaic
+
+    footprints = None
+    if buildings:
+        footprints = pd.concat([gpd.read_parquet(p, columns=["geometry"]) for p in buildings])
+    written = {}
+    for kind, units, cmap in (("shade_hours", "hours in shade", "magma_r"),
+                              ("sun_hours", "hours of sun", "YlOrRd")):
+        names = sorted({n for r in shadow for n in r.outputs.get(kind, {})})
+        for name in names:
+            paths = [r.outputs[kind][name] for r in shadow if name in r.outputs[kind]]
+            values, grid = mosaic(paths, crs=crs, bounds=extent, max_pixels=MAP_MAX_PIXELS)
+            title = f"{'Shade' if kind == 'shade_hours' else 'Sun'} hours, {name.replace('_', ' ')}"
+            overlays = [Overlay(footprints.geometry, color="#4a4a4a", linewidth=0.3,
+                                label="buildings")] if footprints is not None else []
+            path = Path(out_dir) / f"{kind}_{name}.png"
+            write_raster_map(path, values, grid, title=title, units=units, cmap=cmap,
+                             vmin=0, overlays=overlays)
+            written[f"{kind}_{name}"] = str(path)
+    return Result(outputs=written, counts={"maps": len(written)})
+
+
+def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
+    return surface_scenario_tasks(ctx, records, stage="shadow", func=shadow_tile,
+                                  settings=ctx.settings("shadow"))
+
+
+def plan_maps(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
+    shadow = done(records, "shadow")
+    if not shadow:
+        return []
+    tables = sorted(r.outputs["table"] for r in done(records, "ingest", feature_type="bldg"))
+    extent = _data_extent(tables, margin_m=100.0)
+    return [Task(stage="shadow_maps", tile="all", func=shadow_maps,
+                 args=(str(ctx.out("maps")), extent, ctx.crs), kwargs={"buildings": tables},
+                 params={"extent": extent, "max_pixels": MAP_MAX_PIXELS},
+                 upstream={"shadow": keys(shadow)})]
+
+
+def _data_extent(tables: list[str], margin_m: float) -> tuple[float, float, float, float] | None:
+    """The extent of the buildings (from the GeoParquet metadata), grown by ``margin_m``."""
+    import numpy as np
+    import pyarrow.parquet as pq
+    import geopandas as gpd
+
+    bounds = [gpd.read_parquet(t, columns=["geometry"]).total_bounds for t in tables
+              if pq.read_metadata(t).num_rows]
+    if not bounds:
+        return None
+    stacked = np.array(bounds)
+    return (float(stacked[:, 0].min() - margin_m), float(stacked[:, 1].min() - margin_m),
+            float(stacked[:, 2].max() + margin_m), float(stacked[:, 3].max() + margin_m))
+
+
+STAGE = Stage(name="shadow", settings=ShadowSettings, plan=plan_tiles,
+              code=("pipeline.shade", "pipeline.geo"))
+MAPS = Stage(name="shadow_maps", settings=ShadowSettings, plan=plan_maps, section="shadow",
+             wanted=lambda definition: definition.stages.shadow.maps,
+             code=("pipeline.geo",))

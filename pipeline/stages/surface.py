@@ -1,0 +1,115 @@
+"""``surface``: per tile, DSM, canopy, terrain and building-id rasters (tile plus halo).
+
+Reads the ingested buildings, vegetation and terrain of the tile and its neighbours (and
+the tile's LiDAR rasters when the LiDAR stage ran) and writes four COGs (float32
+orthometric metres) and the building table, see :mod:`pipeline.surface.model`:
+``<tile>_dsm.tif`` (terrain and buildings), ``<tile>_terrain.tif``, ``<tile>_canopy.tif``
+(NaN where no tree), ``<tile>_building_id.tif`` (int32 index into
+``<tile>_buildings.parquet``: ``building_index``, ``gml_id``, footprint; -1 none).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Literal, Mapping
+
+from pydantic import Field
+
+from pipeline.core.settings import StageSettings
+from pipeline.core.stage import Stage
+from pipeline.core.task import PlanContext, Record, Result, Task, done, keys, tile_neighbourhood
+
+log = logging.getLogger(__name__)
+
+
+class SurfaceSettings(StageSettings):
+    """Surface model per tile (DSM, canopy, terrain, building id)."""
+
+    terrain_source: Literal["auto", "dem", "lidar", "flat"] = Field(
+        "auto", description="`auto`/`dem`: DEM TIN, LiDAR DTM where the DEM has none; `lidar`: "
+        "LiDAR DTM first; `flat`: `ground_elevation_m` everywhere. Cells beyond every source "
+        "take the nearest known height.")
+    canopy_source: Literal["all", "plateau", "lidar", "none"] = Field(
+        "all", description="`all`: the higher of PLATEAU `veg` and LiDAR canopy per cell; "
+        "`plateau`; `lidar`; `none`.")
+    ground_elevation_m: float = Field(0.0, ge=-500, le=9000,
+                                      description="Flat ground when there is no terrain data.")
+    lidar_canopy_min_m: float = Field(2.0, ge=0, le=100,
+                                      description="LiDAR canopy lower than this is not a tree.")
+    default_crown_diameter_m: float = Field(5.0, gt=0, le=100, description=(
+        "Crown of a PLATEAU tree without `crownDiameter` (when its geometry gives none)."))
+
+
+def surface_tile(tile: str, grid, out_dir: str, *, settings: SurfaceSettings,
+                 ingest: list[Record] = (), lidar: list[Record] = ()) -> Result:
+    """Build and write the surface rasters of one tile on ``grid`` (tile plus halo)."""
+    import geopandas as gpd
+    import numpy as np
+
+    from pipeline.geo.atomic import atomic_path
+    from pipeline.geo.raster import write_cog
+    from pipeline.surface.model import build_buildings, build_canopy, build_terrain
+    from pipeline.surface.rasterize import merge_max
+
+    start = time.perf_counter()
+    layer = {kind: [r for r in ingest if r.feature_type == kind] for kind in ("dem", "bldg", "veg")}
+    rasters = lidar[0].outputs if lidar else {}
+    terrain, terrain_source = build_terrain(
+        grid, [r.outputs["meshes"] for r in layer["dem"]], rasters.get("dtm"),
+        terrain_source=settings.terrain_source, ground_elevation_m=settings.ground_elevation_m)
+    buildings, heights, index, gml_ids = build_buildings(
+        grid, [r.outputs["table"] for r in layer["bldg"]], [r.outputs["meshes"] for r in layer["bldg"]])
+    dsm = merge_max(terrain, heights)
+    canopy, canopy_source = build_canopy(
+        grid, [r.outputs["table"] for r in layer["veg"]], rasters.get("chm"), rasters.get("dtm"),
+        terrain, canopy_source=settings.canopy_source,
+        lidar_canopy_min_m=settings.lidar_canopy_min_m,
+        default_crown_diameter_m=settings.default_crown_diameter_m)
+
+    folder = Path(out_dir)
+    tags = {"tile": tile, "heights": "orthometric metres"}
+    outputs = {
+        "dsm": write_cog(folder / f"{tile}_dsm.tif", dsm.astype(np.float32), grid, nodata=np.nan, tags=tags),
+        "terrain": write_cog(folder / f"{tile}_terrain.tif", terrain.astype(np.float32), grid,
+                             nodata=np.nan, tags={**tags, "source": terrain_source}),
+        "canopy": write_cog(folder / f"{tile}_canopy.tif", canopy.astype(np.float32), grid,
+                            nodata=np.nan, tags={**tags, "source": canopy_source}),
+        "building_id": write_cog(folder / f"{tile}_building_id.tif", index.astype(np.int32), grid,
+                                 nodata=-1, tags=tags),
+    }
+    table = folder / f"{tile}_buildings.parquet"
+    footprints = buildings.geometry.to_numpy() if buildings is not None else []
+    with atomic_path(table) as tmp:
+        gpd.GeoDataFrame({"building_index": np.arange(len(gml_ids), dtype=np.int32),
+                          "gml_id": gml_ids}, geometry=list(footprints),
+                         crs=grid.crs).to_parquet(tmp, index=False)
+    outputs["buildings"] = str(table)
+    log.info("surface %s: %d buildings, terrain from %s, canopy from %s (%.1f s)", tile,
+             len(gml_ids), terrain_source, canopy_source, time.perf_counter() - start)
+    return Result(outputs=outputs,
+                  counts={"buildings": len(gml_ids), "canopy_cells": int(np.isfinite(canopy).sum())},
+                  details={"sources": {"terrain": terrain_source, "canopy": canopy_source}})
+
+
+def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
+    settings: SurfaceSettings = ctx.settings("surface")
+    from citygml.source import meshes_related
+
+    ingest = done(records, "ingest")
+    tasks = []
+    for tile in ctx.tiles:
+        grid = ctx.tile_grid(tile)
+        meshes = sorted(tile_neighbourhood(tile))
+        related = [r for r in ingest if meshes_related(r.mesh_code, meshes)]
+        tasks.append(Task(stage="surface", tile=tile, func=surface_tile,
+                          args=(tile, grid, str(ctx.out("surface"))),
+                          kwargs={"settings": settings},
+                          params={"grid": grid.__dict__, "settings": settings.model_dump()},
+                          upstream={"ingest": keys(related),
+                                    "lidar": keys(done(records, "lidar", tile=tile))}))
+    return tasks
+
+
+STAGE = Stage(name="surface", settings=SurfaceSettings, plan=plan,
+              code=("pipeline.surface", "pipeline.geo"))

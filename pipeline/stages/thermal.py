@@ -1,0 +1,112 @@
+"""``thermal``: per tile, sky view factor, then mean UTCI, mean Tmrt and hours per UTCI
+stress class for every scenario (:mod:`pipeline.thermal`).
+
+Reads the tile's surface rasters (DSM and canopy, tile plus halo) and the weather named
+in ``stages.thermal.weather`` (a JMA AMeDAS hourly CSV, a plain CSV, or monthly normals
+such as the sample's bundled Kumagaya 1991-2020 table), and writes under
+``<output>/thermal/<tile>/``: ``svf.tif`` and per scenario ``<scenario>_utci_mean.tif``,
+``<scenario>_tmrt_mean.tif`` (°C, float32) and ``<scenario>_stress_hours.tif`` (one band
+per UTCI stress class, hours). Runs when a weather file is named.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Mapping
+
+from pydantic import Field
+
+from pipeline.core.settings import InputPath, StageSettings
+from pipeline.core.stage import Stage
+from pipeline.core.task import PlanContext, Record, Result, Task
+from pipeline.stages.common import surface_scenario_tasks
+from pipeline.stages.shadow import Transmissivity
+
+log = logging.getLogger(__name__)
+
+
+class ThermalSettings(StageSettings):
+    """Thermal comfort per tile and scenario: sky view factor, Tmrt, UTCI (runs when `weather` is named)."""
+
+    weather: InputPath | None = Field(None, description=(
+        "Weather: a JMA past-weather hourly CSV of an AMeDAS station (Shift_JIS, as "
+        "downloaded), a plain CSV (`date` or `month`, `hour`, `air_temperature_c`, "
+        "`relative_humidity_pct`, `wind_speed_ms`), or monthly normals (the sample names "
+        "`sample_data/weather/kumagaya_normals_1991_2020.csv`). None: the stage does not run "
+        "and walkability falls back to shade share."))
+    station: str | None = Field(None, description="JMA CSV with several stations: the one to use.")
+    window_days: int = Field(7, ge=0, le=45, description=(
+        "A season's weather is the hour-by-hour mean of the days within this many days of its "
+        "date, over every year in the file (0: that day only)."))
+    step_minutes: float = Field(10.0, gt=0, le=60, description="Time step inside a slot (as the "
+                                "shadow stage's).")
+    sky_azimuths: int = Field(36, ge=8, le=360, description="Azimuth directions of the sky view "
+                              "factor's horizon search.")
+    transmissivity: Transmissivity = Field(default_factory=Transmissivity,
+                                           description="Tree crowns.")
+
+
+def _weather_named(definition) -> bool:
+    return definition.stages.thermal.weather is not None
+
+
+def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettings, scenarios: list,
+                      year: int, halo_m: float, timezone: str, surface: list[Record]) -> Result:
+    """Sky view, Tmrt and UTCI of one tile for every scenario (runs on a worker)."""
+    import numpy as np
+
+    from pipeline.geo.raster import read_raster, write_cog
+    from pipeline.shade.shadow import CanopyTransmissivity
+    from pipeline.thermal.tile import thermal_scenarios, tile_sky_view
+    from pipeline.thermal.utci import STRESS_KEYS
+    from pipeline.thermal.weather import read_weather
+
+    start = time.perf_counter()
+    if not surface:
+        raise ValueError(f"tile {tile}: its surface task did not finish")
+    dsm, outer, _ = read_raster(surface[0].outputs["dsm"])
+    canopy, _, _ = read_raster(surface[0].outputs["canopy"])
+    canopy_top = canopy if np.isfinite(canopy).any() else None
+    weather = read_weather(settings.weather, station=settings.station, timezone=timezone,
+                           window_days=settings.window_days)
+    transmissivity = CanopyTransmissivity(
+        leaf_on=settings.transmissivity.leaf_on, leaf_off=settings.transmissivity.leaf_off,
+        leaf_off_months=tuple(settings.transmissivity.leaf_off_months))
+    sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=settings.sky_azimuths)
+    folder = Path(out_dir) / tile
+    outputs: dict = {"svf": write_cog(folder / "svf.tif", sky_view.surface.astype(np.float32), inner,
+                                      nodata=np.nan, tags={"units": "sky view factor 0-1"}),
+                     "utci_mean": {}, "tmrt_mean": {}, "stress_hours": {}}
+    sources = set()
+    for name, result in thermal_scenarios(dsm, outer, inner, scenarios, year, weather,
+                                          canopy_top=canopy_top, transmissivity=transmissivity,
+                                          sky_view=sky_view, step_minutes=settings.step_minutes,
+                                          timezone=timezone, max_distance_m=halo_m,
+                                          n_azimuths=settings.sky_azimuths):
+        tags = {"scenario": name}
+        outputs["utci_mean"][name] = write_cog(folder / f"{name}_utci_mean.tif", result.utci_mean_c, inner,
+                                               nodata=np.nan, tags={**tags, "units": "UTCI, °C (mean over the slot)"})
+        outputs["tmrt_mean"][name] = write_cog(folder / f"{name}_tmrt_mean.tif", result.tmrt_mean_c, inner,
+                                               nodata=np.nan, tags={**tags, "units": "Tmrt, °C (mean over the slot)"})
+        outputs["stress_hours"][name] = write_cog(
+            folder / f"{name}_stress_hours.tif", np.stack([result.hours_in(k) for k in STRESS_KEYS]),
+            inner, nodata=np.nan, band_names=list(STRESS_KEYS),
+            tags={**tags, "units": "hours in each UTCI stress class"})
+        sources.add(result.weather.source)
+    log.info("thermal %s: %d scenarios (%.1f s)", tile, len(outputs["utci_mean"]), time.perf_counter() - start)
+    return Result(outputs=outputs, counts={"scenarios": len(outputs["utci_mean"])},
+                  details={"weather": sorted(sources)})
+
+
+def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
+    settings: ThermalSettings = ctx.settings("thermal")
+    tasks = surface_scenario_tasks(ctx, records, stage="thermal", func=thermal_tile_task, settings=settings)
+    weather = ctx.hash_file(settings.weather)
+    for task in tasks:
+        task.input_hashes.append(weather)
+    return tasks
+
+
+STAGE = Stage(name="thermal", settings=ThermalSettings, plan=plan, wanted=_weather_named,
+              code=("pipeline.thermal", "pipeline.shade", "pipeline.geo"))

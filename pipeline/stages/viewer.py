@@ -1,0 +1,85 @@
+"""``viewer``: the planners' app for the run (last, one task): ``<output>/viewer/``.
+
+Writes ``viewer.json`` (scenarios, layers with their URLs, legend domains, districts, the
+run's name and CRS) and every layer the app shows that the other stages did not already
+write: streets as ground-hugging 3D Tiles ribbons with per-scenario properties, shade
+and sun hours as web-mercator imagery tiles, people flow as prisms per mesh cell, the
+district and mesh areas (:func:`pipeline.export.viewer_assets.write_viewer`). With
+``copy_app`` the app and CesiumJS are copied beside it, so the output folder works on any
+static web server; ``machi view OUT`` serves it.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+from pydantic import Field
+
+from pipeline.core.settings import StageSettings
+from pipeline.core.stage import Stage
+from pipeline.core.task import PlanContext, Record, Result, Task, done, keys
+
+
+class ViewerSettings(StageSettings):
+    """The planners' viewer (runs when walkability ran)."""
+
+    copy_app: bool = Field(True, description="Copy the app and CesiumJS into `<output>/viewer/` "
+                           "so the output folder is a complete static site.")
+
+
+def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], timezone: str,
+                options: dict, walkability: list[Record] = (), shadow: list[Record] = (),
+                surface: list[Record] = (), peopleflow: list[Record] = (), ingest: list[Record] = (),
+                export_tiles: list[Record] = (), lidar_tiles: list[Record] = ()) -> Result:
+    from pipeline.export.viewer_assets import write_viewer
+
+    summary = walkability[0].outputs if walkability else {}
+    scoring = walkability[0].details if walkability else {}
+    shade: dict[str, list[str]] = {}
+    sun: dict[str, list[str]] = {}
+    for record in shadow:
+        for scenario, path in record.outputs.get("shade_hours", {}).items():
+            shade.setdefault(scenario, []).append(path)
+        for season, path in record.outputs.get("sun_hours", {}).items():
+            sun.setdefault(season, []).append(path)
+    tilesets = {r.tile: r.outputs["tileset"] for r in export_tiles if r.outputs.get("tileset")}
+    if lidar_tiles and lidar_tiles[0].outputs.get("tileset"):
+        tilesets["lidar"] = lidar_tiles[0].outputs["tileset"]
+    written = write_viewer(
+        out_dir, name=name, crs=crs, scenarios=scenarios, timezone=timezone,
+        streets=summary.get("segments", {}),
+        shade={k: sorted(v) for k, v in sorted(shade.items())},
+        sun_hours={k: sorted(v) for k, v in sorted(sun.items())},
+        terrain=sorted(r.outputs["terrain"] for r in surface),
+        flow=peopleflow[0].outputs.get("flow_by_mesh") if peopleflow else None,
+        district_summary=(summary.get("summary_by_district") or {}).get("parquet"),
+        mesh_summary=(summary.get("summary_by_mesh") or {}).get("parquet"),
+        tilesets=tilesets, building_tables=sorted(r.outputs["table"] for r in ingest),
+        districts=scoring.get("districts"), district_name=scoring.get("district_name", "name"),
+        weights=scoring.get("weights"), day_type=scoring.get("day_type", "weekday"), **options)
+    return Result(outputs={k: v for k, v in written.items() if v}, counts={"scenarios": len(scenarios)})
+
+
+def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
+    summary = done(records, "walkability_summary")
+    if not summary:
+        return []
+    definition = ctx.definition
+    scenarios = [{"name": s.name, "season": s.season.name, "slot": s.slot.name,
+                  "date": s.season.date(definition.scenarios.year).isoformat(),
+                  "start": s.slot.start, "end": s.slot.end} for s in ctx.scenarios]
+    options = {"copy_app_files": ctx.settings("viewer").copy_app}
+    upstream = {"walkability": keys(summary), "shadow": keys(done(records, "shadow")),
+                "surface": keys(done(records, "surface")),
+                "peopleflow": keys(done(records, "peopleflow")),
+                "ingest": keys(done(records, "ingest", feature_type="bldg")),
+                "export_tiles": keys(done(records, "export_tiles")),
+                "lidar_tiles": keys(done(records, "lidar_tiles"))}
+    return [Task(stage="viewer", tile="all", func=viewer_task, args=(str(ctx.out("viewer")),),
+                 kwargs={"name": definition.name, "crs": ctx.crs, "scenarios": scenarios,
+                         "timezone": definition.timezone, "options": options},
+                 params={"scenarios": scenarios, "options": options, "crs": ctx.crs},
+                 upstream=upstream)]
+
+
+STAGE = Stage(name="viewer", settings=ViewerSettings, plan=plan,
+              code=("pipeline.export", "pipeline.geo", "tiles"))

@@ -1,0 +1,294 @@
+"""``walkability`` (one task per tile) and ``walkability_summary`` (one task for the run).
+
+``walkability`` reads the street network of the tile and its eight neighbours, the
+PLATEAU buildings (destinations, floor area) and roads (widths) of those meshes, the
+shade-fraction rasters of the shadow stage, the tile's terrain and the aligned people
+flow, and writes the raw metrics of the tile's own segments
+(:mod:`pipeline.walkability.metrics`): ``<output>/walkability/tiles/<tile>_segments.parquet``
+and ``<tile>_scenarios.parquet``.
+
+``walkability_summary`` scales the components over the run, scores and classes every
+segment per scenario and writes every planners' output
+(:mod:`pipeline.walkability.scenario_scores`, :mod:`pipeline.walkability.outputs`).
+Both are configured by ``stages.walkability`` and run when it names street files.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from pydantic import Field, field_validator, model_validator
+
+from pipeline.core.settings import InputPath, StageSettings, Strict, one_or_many
+from pipeline.core.stage import Stage
+from pipeline.core.task import PlanContext, Record, Result, Task, done, keys, tile_neighbourhood
+
+log = logging.getLogger(__name__)
+
+
+def _default_weights() -> dict[str, float]:
+    from pipeline.walkability.scores import DEFAULT_WEIGHTS
+    return dict(DEFAULT_WEIGHTS)
+
+
+class ComfortCurveSettings(Strict):
+    """How a segment's mean UTCI (°C) becomes its thermal comfort `c_thermal` (0..1)."""
+
+    cold_zero_c: float = Field(-27.0, ge=-60, le=0, description="UTCI at and below which "
+                               "`c_thermal` is 0 (very strong cold stress from -27 °C).")
+    comfort_low_c: float = Field(9.0, ge=-30, le=30, description="Lower end of the band where "
+                                 "`c_thermal` is 1 (no thermal stress from 9 °C).")
+    comfort_high_c: float = Field(26.0, ge=0, le=40, description="Upper end of that band (no "
+                                  "thermal stress up to 26 °C).")
+    heat_zero_c: float = Field(38.0, ge=26, le=60, description="UTCI at and above which "
+                               "`c_thermal` is 0 (very strong heat stress from 38 °C).")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.cold_zero_c < self.comfort_low_c <= self.comfort_high_c < self.heat_zero_c:
+            raise ValueError("need cold_zero_c < comfort_low_c <= comfort_high_c < heat_zero_c")
+        return self
+
+
+class WalkabilitySettings(StageSettings):
+    """Walkability per street segment and scenario (runs when `streets` is given)."""
+
+    streets: list[InputPath] = Field(default_factory=list, description=(
+        "Street centre lines: OSM XML (osmnx's own `walk` filter applied after loading) or a "
+        "line layer (GeoPackage, GeoParquet, GeoJSON; optional `highway`, `width_m`)."))
+    districts: InputPath | None = Field(None, description="Polygons for the per-district summary.")
+    district_name: str = Field("name", description="Column with the districts' names.")
+    distances: list[int] = Field([400, 800], min_length=1, description=(
+        "Walking thresholds (m) for access, each in (0, 5000]."))
+    access_classes: list[str] = Field(
+        ["commercial", "office", "public", "education_medical"], description=(
+            "Destination classes whose access enters the score (PLATEAU `usage` codes map to "
+            "commercial, office, residential, public, education_medical, industrial)."))
+    floor_area_per_destination_m2: float = Field(500.0, gt=0, le=100_000, description=(
+        "One destination per started this much floor area (footprint x storeys)."))
+    sun_weight: dict[str, float] = Field(
+        default_factory=lambda: {"heat_day": 1.6, "summer_solstice": 1.4, "equinox": 1.0,
+                                 "winter_solstice": 0.8},
+        description="Per season, the perceived length of a metre in the sun (1 = plain).")
+    shade_weight: dict[str, float] = Field(default_factory=dict, description=(
+        "Per season, the perceived length of a metre in shade (default 1)."))
+    hot_seasons: list[str] = Field(["summer_solstice", "heat_day"], description=(
+        "Without the thermal stage: seasons in which crowded, unshaded streets are \"used but "
+        "uncomfortable\". With it, crowded streets in strong heat or cold stress are."))
+    weights: dict[str, float] = Field(default_factory=_default_weights, description=(
+        "Score weight per component (`access`, `mix`, `intersections`, `shade`, `thermal`, "
+        "`slope`, `width`). With the thermal stage, `thermal` (c_thermal) takes the weight "
+        "of `shade` unless `thermal` is weighed itself; shade share stays a column."))
+    discomfort_weight: float = Field(1.6, ge=1, le=10, description=(
+        "With the thermal stage: perceived length of a metre at `c_thermal` 0 (a metre in "
+        "comfort is 1); replaces `sun_weight`/`shade_weight` in the comfort-weighted access."))
+    comfort_curve: ComfortCurveSettings = Field(default_factory=ComfortCurveSettings,
+                                                description="UTCI to c_thermal.")
+    coolwalk_alpha: float = Field(2.0, gt=1, le=10, description=(
+        "Sun (discomfort) avoidance factor of the CoolWalkability per district (Wolf, Vierø & "
+        "Szell 2024): a metre in the sun (out of comfort) counts this much."))
+    allocation: Literal["floor_area", "length"] = Field("floor_area", description=(
+        "Spread mesh populations on streets by the floor area of the buildings along them, "
+        "or by segment length."))
+    day_type: Literal["weekday", "holiday", "all"] = Field("weekday", description=(
+        "People-flow day type used for the classes."))
+    walkable_score: float = Field(50.0, ge=0, le=100, description="Score from which a street is "
+                                  "walkable.")
+    unshaded_below: float = Field(0.3, ge=0, le=1, description="Shade share below which a street "
+                                  "is unshaded.")
+    raster_resolution_m: float = Field(5.0, gt=0, le=50, description="Cell size of the score COGs.")
+    max_assign_m: float = Field(100.0, gt=0, le=1000, description="How far a destination may be "
+                                "from its street.")
+    maps: bool = Field(True, description="PNG maps and the HTML report.")
+
+    @field_validator("streets", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return one_or_many(value)
+
+    @field_validator("weights")
+    @classmethod
+    def _known_components(cls, value: dict[str, float]) -> dict[str, float]:
+        from pipeline.walkability.scores import COMPONENTS
+        unknown = set(value) - set(COMPONENTS)
+        if unknown:
+            raise ValueError(f"unknown score component(s) {sorted(unknown)}; known: {list(COMPONENTS)}")
+        if any(w < 0 for w in value.values()) or not any(w > 0 for w in value.values()):
+            raise ValueError("weights must be >= 0 with at least one > 0")
+        return value
+
+    @field_validator("distances")
+    @classmethod
+    def _distances(cls, value: list[int]) -> list[int]:
+        if not value or any(not 0 < d <= 5000 for d in value):
+            raise ValueError("distances must be metres in (0, 5000]")
+        return sorted(set(value))
+
+    @field_validator("sun_weight", "shade_weight")
+    @classmethod
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = {k: v for k, v in value.items() if not v > 0}
+        if bad:
+            raise ValueError(f"weights must be > 0, got {bad}")
+        return value
+
+
+def _streets_given(definition) -> bool:
+    return bool(definition.stages.walkability.streets)
+
+
+def _per_scenario(records: list[Record], kind: str) -> dict[str, list[str]]:
+    """Scenario -> the ``kind`` COGs of ``records`` (e.g. shadow ``shade_fraction``), sorted."""
+    paths: dict[str, list[str]] = {}
+    for record in records:
+        for name, path in record.outputs.get(kind, {}).items():
+            paths.setdefault(name, []).append(path)
+    return {name: sorted(p) for name, p in sorted(paths.items())}
+
+
+def _curve(settings: WalkabilitySettings):
+    from pipeline.walkability.comfort import ComfortCurve
+    return ComfortCurve(**settings.comfort_curve.model_dump())
+
+
+def _tables(records: list[Record], feature_type: str) -> list[str]:
+    return sorted(r.outputs["table"] for r in records if r.feature_type == feature_type)
+
+
+# -- per tile ----------------------------------------------------------------------------
+def walkability_tile(tile: str, crs: str, out_dir: str, *, settings: WalkabilitySettings,
+                     scenarios: list, shadow: list[Record] = (), surface: list[Record] = (),
+                     ingest: list[Record] = (), peopleflow: list[Record] = (),
+                     thermal: list[Record] = ()) -> Result:
+    """Raw walkability metrics of the segments of one tile (runs on a worker)."""
+    from pipeline.geo.atomic import atomic_path
+    from pipeline.peopleflow.tables import read_flow
+    from pipeline.walkability.inputs import read_street_lines, read_tables, tile_region
+    from pipeline.walkability.metrics import tile_metrics
+    from pipeline.walkability.network import from_lines
+
+    start = time.perf_counter()
+    _, region = tile_region(tile, crs, max(settings.distances))
+    lines = read_street_lines(settings.streets, crs, region)
+    if lines.empty:
+        log.warning("walkability %s: no streets in the tile's region", tile)
+        return Result(counts={"segments": 0})
+    flow = read_flow(peopleflow[0].outputs["flow_by_mesh"], settings.day_type) if peopleflow else None
+    metrics = tile_metrics(
+        tile, from_lines(lines), read_tables(_tables(ingest, "bldg"), crs),
+        read_tables(_tables(ingest, "tran"), crs), scenarios=scenarios, region=region,
+        distances=settings.distances, floor_area_per_destination_m2=settings.floor_area_per_destination_m2,
+        max_assign_m=settings.max_assign_m, sun_weight=settings.sun_weight,
+        shade_weight=settings.shade_weight, allocation=settings.allocation,
+        terrain=surface[0].outputs["terrain"] if surface else None, flow=flow,
+        shade_fraction=_per_scenario(shadow, "shade_fraction"),
+        utci_mean=_per_scenario(thermal, "utci_mean"), comfort_curve=_curve(settings),
+        discomfort_weight=settings.discomfort_weight)
+    if metrics is None:
+        return Result(counts={"segments": 0})
+    zoning = _tables(ingest, "urf")
+    if zoning:  # the use district (用途地域) and its rates, where the run reads urf files
+        from pipeline.walkability.zoning import segment_zoning
+        metrics.segments = metrics.segments.join(segment_zoning(metrics.segments, read_tables(zoning, crs)))
+    folder = Path(out_dir)
+    outputs = {"segments": str(folder / f"{tile}_segments.parquet"),
+               "scenarios": str(folder / f"{tile}_scenarios.parquet")}
+    with atomic_path(outputs["segments"]) as tmp:
+        metrics.segments.to_parquet(tmp, index=False)
+    with atomic_path(outputs["scenarios"]) as tmp:
+        metrics.scenarios.to_parquet(tmp, index=False)
+    log.info("walkability %s: %d segments (network %d, %d destinations), %d scenarios, %.1f s",
+             tile, metrics.counts["segments"], metrics.counts["network_segments"],
+             metrics.counts["destinations"], len(scenarios), time.perf_counter() - start)
+    return Result(outputs=outputs, counts=metrics.counts)
+
+
+def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
+    """One task per tile; upstream: ingest (bldg, tran, urf) and shadow of the tile and its
+    neighbours, the tile's surface, and the peopleflow task."""
+    from citygml.source import meshes_related
+
+    settings: WalkabilitySettings = ctx.settings("walkability")
+    scenarios = ctx.scenarios
+    hashes = [ctx.hash_file(p) for p in settings.streets]
+    tasks = []
+    for tile in ctx.tiles:
+        meshes = tile_neighbourhood(tile)
+        ingest = [r for r in done(records, "ingest") if r.feature_type in ("bldg", "tran", "urf")
+                  and meshes_related(r.mesh_code, meshes)]
+        shadow = [r for r in done(records, "shadow") if r.tile in meshes]
+        thermal = [r for r in done(records, "thermal") if r.tile in meshes]
+        tasks.append(Task(
+            stage="walkability", tile=tile, func=walkability_tile,
+            args=(tile, ctx.crs, str(ctx.out("walkability", "tiles"))),
+            kwargs={"settings": settings, "scenarios": scenarios},
+            params={"settings": settings.model_dump(mode="json"), "crs": ctx.crs,
+                    "scenarios": ctx.definition.scenarios.model_dump(mode="json")},
+            input_hashes=hashes,
+            upstream={"ingest": keys(ingest), "shadow": keys(shadow), "thermal": keys(thermal),
+                      "surface": keys(done(records, "surface", tile=tile)),
+                      "peopleflow": keys(done(records, "peopleflow"))}))
+    return tasks
+
+
+# -- over the run -----------------------------------------------------------------------
+def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilitySettings, scenarios: list,
+                        walkability: list[Record] = (), ingest: list[Record] = (),
+                        peopleflow: list[Record] = (), shadow: list[Record] = (),
+                        thermal: list[Record] = ()) -> Result:
+    """Scores, classes and every output per scenario (runs on a worker)."""
+    import pandas as pd
+
+    from pipeline.walkability.inputs import read_tables
+    from pipeline.walkability.outputs import read_districts
+    from pipeline.walkability.scenario_scores import score_run
+
+    tiles = [r for r in walkability if r.outputs.get("segments")]
+    if not tiles:
+        raise ValueError("walkability_summary: no tile produced street segments")
+    districts = (read_districts(settings.districts, settings.district_name, crs)
+                 if settings.districts else None)
+    coverage = pd.read_parquet(peopleflow[0].outputs["coverage"]) if peopleflow else None
+    outputs, counts = score_run(
+        out_dir, crs, segment_tables=[r.outputs["segments"] for r in tiles],
+        scenario_tables=[r.outputs["scenarios"] for r in tiles], scenarios=scenarios,
+        settings=settings, buildings=read_tables(_tables(ingest, "bldg"), crs), districts=districts,
+        coverage=coverage, shade_fraction=_per_scenario(shadow, "shade_fraction"),
+        weather=sorted({w for r in thermal for w in r.details.get("weather", [])}))
+    from pipeline.walkability.scenario_scores import effective_weights
+
+    thermal_known = bool(thermal)
+    return Result(outputs=outputs, counts=counts,
+                  feature_type="bldg" if outputs.get("feature_table") else None,
+                  details={"weights": effective_weights(settings.weights, thermal_known),
+                           "districts": str(settings.districts) if settings.districts else None,
+                           "district_name": settings.district_name, "day_type": settings.day_type})
+
+
+def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
+    """The single ``walkability_summary`` task (after every ``walkability`` tile)."""
+    settings: WalkabilitySettings = ctx.settings("walkability")
+    tiles = done(records, "walkability")
+    if not tiles:
+        return []
+    return [Task(stage="walkability_summary", tile="all", func=walkability_summary,
+                 args=(str(ctx.out("walkability")), ctx.crs),
+                 kwargs={"settings": settings, "scenarios": ctx.scenarios},
+                 params={"settings": settings.model_dump(mode="json"), "crs": ctx.crs,
+                         "scenarios": ctx.definition.scenarios.model_dump(mode="json")},
+                 input_hashes=[ctx.hash_file(settings.districts)] if settings.districts else [],
+                 upstream={"walkability": keys(tiles),
+                           "ingest": keys(done(records, "ingest", feature_type="bldg")),
+                           "shadow": keys(done(records, "shadow")),
+                           "thermal": keys(done(records, "thermal")),
+                           "peopleflow": keys(done(records, "peopleflow"))})]
+
+
+STAGE = Stage(name="walkability", settings=WalkabilitySettings, plan=plan_tiles,
+              wanted=_streets_given,
+              code=("pipeline.walkability", "pipeline.peopleflow", "pipeline.thermal", "pipeline.geo"))
+SUMMARY = Stage(name="walkability_summary", settings=WalkabilitySettings, plan=plan_summary,
+                section="walkability", wanted=_streets_given,
+                code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo"))

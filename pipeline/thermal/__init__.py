@@ -1,0 +1,17 @@
+"""Thermal comfort: weather, clear-sky radiation, sky view factor, Tmrt, UTCI, comfort, CoolWalks.
+
+- :mod:`~pipeline.thermal.weather`: air temperature, humidity and wind per time step of a
+  scenario, from a JMA hourly CSV, a plain CSV, or monthly climate normals.
+- :mod:`~pipeline.thermal.radiation`: clear-sky direct and diffuse irradiance (pvlib
+  Ineichen) at the sun positions the shadow stage uses.
+- :mod:`~pipeline.thermal.svf`: sky view factor per cell from a DSM (horizon angles along
+  the shadow stage's ray lattice), with tree crowns by transmissivity.
+- :mod:`~pipeline.thermal.tmrt`: mean radiant temperature per cell (SOLWEIG scheme,
+  simplified as documented there).
+- :mod:`~pipeline.thermal.utci`: UTCI (pythermalcomfort) and the ten stress classes.
+- :mod:`~pipeline.thermal.tile`: everything above for one tile and its scenarios.
+
+Per street segment (the comfort component ``c_thermal``, UTCI and stress-class shares) and
+per network (CoolWalkability) the walkability package builds on these:
+:mod:`pipeline.walkability.comfort`, :mod:`pipeline.walkability.coolwalk`.
+"""

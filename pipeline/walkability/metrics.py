@@ -1,0 +1,173 @@
+"""Raw walkability metrics of the street segments of one tile.
+
+For the tile's own segments (midpoint in the tile) :func:`tile_metrics` computes, on the
+street network of the tile's region (the tile and its eight neighbours, so every 800 m
+walk from a tile street stays inside, and every mesh cell a tile street touches is whole
+for the people-flow allocation):
+
+- *static* metrics that do not change with the scenario: plain access per destination
+  class and distance, nearest destination, land-use mix, intersection density, slope
+  (from the terrain), width (PLATEAU road polygons, else the street layer);
+- *per scenario*: shade share (from the shadow stage's shade fraction), the perceived
+  length factor, comfort-weighted access, and the people on the segment.
+
+Comfort weighting: with the thermal stage's mean UTCI, a segment's perceived length factor
+is ``c_thermal * 1 + (1 - c_thermal) * discomfort_weight``: a metre in thermal stress feels
+longer, in heat or in cold, because of the physics of that scenario, not a per-season
+constant. Without UTCI it falls back to ``shade_share * shade_weight + (1 - shade_share) *
+sun_weight`` with the season's weights.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from pipeline.geo.raster import mosaic, read_raster
+from pipeline.walkability.inputs import (DESTINATION_CLASSES, building_destinations, midpoint_meshcodes,
+                                         road_widths, segment_flow)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TileMetrics:
+    """The metrics of one tile's segments (index ``segment_id`` = ``<tile>:<n>``).
+
+    ``segments``: GeoDataFrame of the static metrics with geometry; ``scenarios``: one
+    row per segment and scenario (``segment_id``, ``scenario``, ``shade_share``,
+    ``imp_factor``, ``access_comfort_*``, ``nearest_comfort_*``, ``people``).
+    """
+
+    segments: gpd.GeoDataFrame
+    scenarios: pd.DataFrame
+    counts: dict = field(default_factory=dict)
+
+
+def tile_metrics(tile: str, network, buildings: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, *,
+                 scenarios: Sequence, region: shapely.Geometry, distances: Sequence[int],
+                 floor_area_per_destination_m2: float, max_assign_m: float,
+                 sun_weight: Mapping[str, float], shade_weight: Mapping[str, float],
+                 allocation: str, terrain: str | None = None, flow: pd.DataFrame | None = None,
+                 shade_fraction: Mapping[str, Sequence[str]] | None = None,
+                 utci_mean: Mapping[str, Sequence[str]] | None = None, comfort_curve=None,
+                 discomfort_weight: float = 1.6) -> TileMetrics | None:
+    """Raw metrics of the segments of ``tile`` (None when the tile has none).
+
+    Parameters
+    ----------
+    tile : str
+        Third-level mesh code.
+    network : StreetNetwork
+        The street network of the tile's region (:mod:`pipeline.walkability.network`).
+    buildings, roads : GeoDataFrame
+        Ingested PLATEAU buildings (destinations, floor area) and roads (widths) of the
+        region, in the network's CRS.
+    scenarios : sequence of Scenario
+        Seasons x time slots.
+    region : shapely geometry
+        The region polygon (metric CRS): mesh populations of cells inside it are spread.
+    distances : sequence of int
+        Walking thresholds, metres.
+    sun_weight, shade_weight : mapping
+        Season -> perceived length of a metre in the sun / in shade (default 1).
+    allocation : {"floor_area", "length"}
+        How a mesh population is spread on its streets.
+    terrain : path, optional
+        The tile's terrain COG (orthometric metres) for the slope.
+    flow : DataFrame, optional
+        Mesh populations (:func:`pipeline.peopleflow.tables.read_flow`).
+    shade_fraction : mapping, optional
+        Scenario -> shade-fraction COGs of the tiles of the region.
+    utci_mean : mapping, optional
+        Scenario -> mean-UTCI COGs (°C) of the thermal stage for the tiles of the region;
+        adds ``utci_mean_c``, ``c_thermal`` and the stress-class length shares, and
+        makes the perceived lengths thermal.
+    comfort_curve : pipeline.walkability.comfort.ComfortCurve, optional
+        UTCI to ``c_thermal``.
+    discomfort_weight : float
+        Perceived length of a metre at ``c_thermal`` 0 (1 at ``c_thermal`` 1).
+    """
+    from pipeline.walkability.accessibility import (accessibility, assign_destinations,
+                                                    comfort_imp_factor, land_use_mix)
+    from pipeline.walkability.components import intersection_density, shade_share, slope_percent
+
+    shade_fraction = shade_fraction or {}
+    utci_mean = utci_mean or {}
+    segments = network.segments
+    segments["meshcode"] = midpoint_meshcodes(segments)
+    in_tile = segments["meshcode"].to_numpy() == int(tile)
+    if not in_tile.any():
+        return None
+    destinations = building_destinations(buildings, floor_area_per_destination_m2=floor_area_per_destination_m2)
+    classes = [c for c in DESTINATION_CLASSES if c in set(destinations["class"])]
+    static = pd.DataFrame(index=segments.index)
+    data_map = None
+    if classes:
+        data_map = assign_destinations(network, destinations, max_assign_m=max_assign_m)
+        static = static.join(accessibility(network, destinations, "class", classes=classes,
+                                           distances=distances, data_map=data_map))
+        static = static.join(land_use_mix(network, destinations, "class", distances=distances,
+                                          data_map=data_map))
+    static["intersection_density"] = intersection_density(network, radius_m=400.0)
+    width = road_widths(segments, roads)
+    static["width_m"] = np.where(np.isfinite(width), width, segments["width_m"].to_numpy(float))
+    static["width_source"] = np.where(np.isfinite(width), "plateau_tran",
+                                      np.where(segments["width_m"].notna(), "streets", "unknown"))
+    if terrain:
+        heights, grid, nodata = read_raster(terrain)
+        static = static.join(slope_percent(network, heights, grid, nodata=nodata))
+    else:
+        static["slope_mean_pct"] = static["slope_max_pct"] = np.nan
+
+    people = segment_flow(segments, flow, buildings, method=allocation, region=region)
+    rows = []
+    for scenario in scenarios:
+        shade_raster = mosaic(shade_fraction.get(scenario.name, ()))
+        share = (shade_share(network, shade_raster[0], shade_raster[1], nodata=np.nan)
+                 if shade_raster else np.full(len(segments), np.nan))
+        thermal = _segment_thermal(network, utci_mean.get(scenario.name, ()), comfort_curve)
+        if thermal is not None:
+            factor = comfort_imp_factor(thermal["c_thermal"].to_numpy(), discomfort_weight, 1.0)
+        else:
+            factor = comfort_imp_factor(share, sun_weight.get(scenario.season.name, 1.0),
+                                        shade_weight.get(scenario.season.name, 1.0))
+        row = pd.DataFrame({"scenario": scenario.name, "shade_share": share, "imp_factor": factor},
+                           index=segments.index)
+        if thermal is not None:
+            row = row.join(thermal)
+        if classes:
+            plain = np.allclose(factor, 1.0)
+            comfort = (static[[c for c in static if c.startswith(("access_", "nearest_"))]] if plain
+                       else accessibility(network, destinations, "class", classes=classes,
+                                          distances=distances, imp_factor=factor, data_map=data_map))
+            row = row.join(comfort.rename(columns=lambda c: c.replace("access_", "access_comfort_", 1)
+                                          .replace("nearest_", "nearest_comfort_", 1)))
+        row["people"] = people[scenario.name] if scenario.name in people else np.nan
+        rows.append(row[in_tile])
+
+    ids = pd.Index([f"{tile}:{i}" for i in segments.index[in_tile]], name="segment_id")
+    base = segments.loc[in_tile, ["u", "v", "highway", "length_m", "meshcode", "geometry"]]
+    table = gpd.GeoDataFrame(base.join(static.loc[in_tile]).set_axis(ids), geometry="geometry",
+                             crs=segments.crs)
+    table.insert(0, "tile", tile)
+    per_scenario = pd.concat([r.set_axis(ids) for r in rows]).reset_index()
+    counts = {"segments": int(in_tile.sum()), "network_segments": len(segments),
+              "destinations": len(destinations), "scenarios": len(scenarios),
+              "shade_rasters": int(sum(len(v) for v in shade_fraction.values()))}
+    return TileMetrics(table.reset_index(), per_scenario, counts)
+
+
+def _segment_thermal(network, paths: Sequence[str], curve) -> pd.DataFrame | None:
+    """UTCI, ``c_thermal`` and stress shares per segment from mean-UTCI COGs (None without)."""
+    utci = mosaic(paths)
+    if utci is None:
+        return None
+    from pipeline.walkability.comfort import ComfortCurve, segment_thermal
+
+    return segment_thermal(network, utci[0], utci[1], curve=curve or ComfortCurve(), nodata=np.nan)

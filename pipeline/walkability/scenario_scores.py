@@ -1,0 +1,113 @@
+"""Scores and classes of every street segment per scenario, scaled over the run.
+
+Components are scaled over the whole run, so a score means the same in every tile; the
+composite 0-100 score and the class of each segment follow (:mod:`pipeline.walkability.scores`),
+and :func:`score_run` writes every planners' output (:mod:`pipeline.walkability.outputs`).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from pipeline.thermal.utci import in_strong_stress
+from pipeline.walkability.scores import classify, components, composite
+
+#: Thermal comfort replaces shade share in the score when the thermal stage ran.
+THERMAL_REPLACES = "shade"
+
+
+def effective_weights(weights: dict[str, float], thermal: bool) -> dict[str, float]:
+    """The score weights of a scenario: with UTCI known, ``thermal`` takes the weight the
+    settings give ``shade`` (unless they weigh ``thermal`` themselves); without, ``thermal``
+    has no data and its weight is dropped."""
+    if thermal:
+        if "thermal" in weights:
+            return dict(weights)
+        return {("thermal" if k == THERMAL_REPLACES else k): v for k, v in weights.items()}
+    return {k: v for k, v in weights.items() if k != "thermal"}
+
+log = logging.getLogger(__name__)
+
+
+def score_scenario(segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenario, settings,
+                   n_classes: int) -> gpd.GeoDataFrame:
+    """Components, composite score and class of every segment for one scenario.
+
+    ``segments`` are the static metrics of the whole run (index ``segment_id``); ``rows``
+    the scenario's rows of the per-scenario tables; ``settings`` the walkability settings
+    (``distances``, ``access_classes``, ``weights``, ``hot_seasons``, ``walkable_score``,
+    ``unshaded_below``).
+    """
+    table = segments.join(rows.set_index("segment_id").drop(columns="scenario"), how="left")
+    mix = f"mix_hill_q0_{max(settings.distances)}"
+    thermal = "c_thermal" in table and table["c_thermal"].notna().any()
+    comps = components(table, access_columns=[], mix_column=mix if mix in table else None,
+                       n_classes=n_classes, shade_column="shade_share",
+                       thermal_column="c_thermal" if thermal else None)
+    scaled = []
+    for cls in settings.access_classes:
+        for d in settings.distances:
+            plain, comfort = f"access_{cls}_{d}", f"access_comfort_{cls}_{d}"
+            if plain not in table or comfort not in table:
+                continue
+            ref = np.nanpercentile(table[plain], 95) if table[plain].notna().any() else np.nan
+            # the plain reference: a sunny summer street loses access it has on paper
+            scaled.append(np.clip(table[comfort] / ref, 0, 1) if ref > 0 else table[comfort] * 0.0)
+    comps["c_access"] = pd.concat(scaled, axis=1).mean(axis=1) if scaled else np.nan
+    table = table.drop(columns=[c for c in comps if c in table]).join(comps)
+    table["score"] = composite(comps, effective_weights(settings.weights, thermal)).clip(0, 100)
+    table["people_per_100m"] = table["people"] / table["length_m"] * 100.0
+    hot = scenario.season.name in settings.hot_seasons
+    uncomfortable = in_strong_stress(table["utci_mean_c"].to_numpy(float)) if thermal else None
+    table["class"] = classify(table["score"], table["people_per_100m"], table["shade_share"],
+                              hot_season=hot, walkable_score=settings.walkable_score,
+                              unshaded_below=settings.unshaded_below, uncomfortable=uncomfortable)
+    # no flow for this scenario (e.g. MLIT has no morning values): use is unknown, not low
+    table.loc[table["people"].isna(), "class"] = "flow_unknown"
+    table["scenario"] = scenario.name
+    table["season"] = scenario.season.name
+    table["slot"] = scenario.slot.name
+    return gpd.GeoDataFrame(table, geometry="geometry", crs=segments.crs)
+
+
+def score_run(out_dir: str | Path, crs: str, *, segment_tables: Sequence[str],
+              scenario_tables: Sequence[str], scenarios: Sequence, settings,
+              buildings: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None = None,
+              coverage: pd.DataFrame | None = None,
+              shade_fraction: dict[str, list[str]] | None = None,
+              weather: list[str] | None = None) -> tuple[dict, dict]:
+    """Score every segment of the run in every scenario and write the outputs.
+
+    ``segment_tables`` / ``scenario_tables`` are the per-tile tables of
+    :func:`pipeline.walkability.metrics.tile_metrics`; rows are sorted by ``segment_id``
+    so the result never depends on the order tiles finished in. Returns
+    ``(outputs, counts)``.
+    """
+    from pipeline.walkability import outputs as out
+
+    start = time.perf_counter()
+    segments = gpd.GeoDataFrame(pd.concat([gpd.read_parquet(p) for p in sorted(segment_tables)],
+                                          ignore_index=True), geometry="geometry")
+    segments = segments.sort_values("segment_id", kind="stable").set_index("segment_id")
+    per_scenario = pd.concat([pd.read_parquet(p) for p in sorted(scenario_tables)], ignore_index=True)
+    per_scenario = per_scenario.sort_values(["scenario", "segment_id"], kind="stable")
+    n_classes = len([c for c in segments if c.startswith("access_") and c.endswith(f"_{settings.distances[0]}")])
+    scored = {}
+    for scenario in scenarios:
+        rows = per_scenario[per_scenario["scenario"] == scenario.name]
+        scored[scenario.name] = score_scenario(segments, rows, scenario, settings, n_classes)
+    outputs = out.write_outputs(Path(out_dir), scored, scenarios, settings=settings, crs=crs,
+                                districts=districts, buildings=buildings, coverage=coverage,
+                                shade_fraction=shade_fraction, weather=weather)
+    counts = {"segments": len(segments), "scenarios": len(scored),
+              "mean_score": {name: round(float(np.average(t["score"].fillna(0), weights=t["length_m"])), 2)
+                             for name, t in scored.items()}}
+    log.info("walkability summary: %d segments x %d scenarios, %d outputs, %.1f s", len(segments),
+             len(scored), len(outputs), time.perf_counter() - start)
+    return outputs, counts

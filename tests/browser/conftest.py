@@ -1,0 +1,102 @@
+"""Fixtures of the viewer tests: small runs of the sample district and their viewer folders.
+
+The runs write their viewer with the ``viewer`` stage; ``viewer_arguments`` reads a finished
+run's manifest and returns the keyword arguments of
+:func:`pipeline.export.viewer_assets.write_viewer`, for a run folder made before that stage
+(``MACHI_VIEWER_RUN``). The glTF validator fixture is the suite's (``tests/conftest.py``).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+COARSE = {"grid.resolution_m": 4.0, "grid.halo_m": 120.0, "stages.shadow.step_minutes": 30.0,
+          "stages.shadow_diagram.enabled": False}
+
+
+def viewer_arguments(out: Path) -> dict:
+    """``write_viewer`` keyword arguments (all but ``out_dir``) from ``out/manifest.json``."""
+    manifest = json.loads((out / "manifest.json").read_text())
+    definition = manifest["definition"]
+    done = [t for t in manifest["tasks"].values() if t["status"] == "done"]
+
+    def of(stage):
+        return sorted((t for t in done if t["stage"] == stage), key=lambda t: str(t.get("tile")))
+
+    shadow = definition["stages"]["shadow"]
+    year = shadow["year"]
+    scenarios = [{"name": f"{season}_{slot}", "season": season, "slot": slot, "date": f"{year}-{day}",
+                  "start": start, "end": end}
+                 for season, day in shadow["seasons"].items() for slot, (start, end) in shadow["slots"].items()]
+    summary = of("walkability_summary")[0]["outputs"]
+    shade = {s["name"]: [t["outputs"]["shade_hours"][s["name"]] for t in of("shadow")
+                         if s["name"] in t["outputs"].get("shade_hours", {})] for s in scenarios}
+    sun = {}
+    for t in of("shadow"):
+        for season, path in t["outputs"].get("sun_hours", {}).items():
+            sun.setdefault(season, []).append(path)
+    tilesets = {}
+    for t in of("export_tiles"):
+        tilesets[t["tile"]] = t["outputs"]["tileset"]
+    for t in of("lidar_tiles"):
+        tilesets["lidar"] = t["outputs"]["tileset"]
+    flow = of("peopleflow")
+    walk = definition["stages"]["walkability"]
+    return dict(
+        name=definition["name"], crs=manifest["crs"], timezone=definition["timezone"], scenarios=scenarios,
+        streets=summary["segments"], shade=shade, sun_hours=sun,
+        terrain=[t["outputs"]["terrain"] for t in of("surface")],
+        flow=flow[0]["outputs"]["flow_by_mesh"] if flow else None,
+        districts=walk["districts"], district_name=walk["district_name"],
+        district_summary=(summary.get("summary_by_district") or {}).get("parquet"),
+        mesh_summary=(summary.get("summary_by_mesh") or {}).get("parquet"),
+        tilesets=tilesets, weights=walk["weights"],
+        building_tables=[t["outputs"]["table"] for t in of("ingest") if "_bldg" in str(t.get("tile"))],
+    )
+
+
+def _run(project_root: Path, out: Path, overrides: dict) -> Path:
+    from distributed import Client, LocalCluster
+
+    from pipeline.core.runner import run
+    from pipeline.stages import load_run_definition
+
+    definition = load_run_definition(project_root / "dags" / "sample.yaml", {"output": str(out), **COARSE, **overrides})
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        result = run(definition, client=client, progress=False)
+    assert result.failed == [], result.failed
+    return out
+
+
+@pytest.fixture(scope="session")
+def sample_viewer_run(project_root, tmp_path_factory) -> tuple[Path, Path]:
+    """A coarse run of the whole sample (people flow, LiDAR, 3D Tiles), with its viewer:
+    (folder to serve, run folder).
+
+    ``MACHI_VIEWER_RUN`` names an existing finished run folder to use instead (its
+    viewer is written into it).
+    """
+    import os
+
+    from pipeline.export.viewer_assets import write_viewer
+
+    given = os.environ.get("MACHI_VIEWER_RUN")
+    out = Path(given) if given else _run(project_root, tmp_path_factory.mktemp("sample") / "out", {})
+    if not (out / "viewer" / "viewer.json").is_file():  # a run from before the viewer stage
+        write_viewer(out / "viewer", **viewer_arguments(out))
+    return out, out
+
+
+@pytest.fixture(scope="session")
+def bare_viewer_run(project_root, tmp_path_factory) -> Path:
+    """A run of one mesh of the sample without people flow and without LiDAR."""
+    from pipeline.export.viewer_assets import write_viewer
+
+    out = _run(project_root, tmp_path_factory.mktemp("bare") / "out",
+               {"inputs.peopleflow": [], "inputs.lidar": [], "area.meshes": [53396489],
+                "stages.export_tiles.layers": ["bldg"]})
+    assert (out / "viewer" / "viewer.json").is_file()  # written by the run's viewer stage
+    return out

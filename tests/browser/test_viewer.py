@@ -1,0 +1,310 @@
+"""The planners' viewer on a run of the sample, in headless Chromium (playwright-core).
+
+Every acceptance bullet of the viewer: it loads with no console error and no failed
+request, a scenario change recolours a known street to its class colour in the
+GeoParquet, a click explains the score with the GeoParquet's components, a copied URL
+restores the view, split compare shows two scenarios, "Save image" writes a PNG with the
+legend, the language switches, the street tiles pass the glTF validator, and a run
+without people flow or LiDAR still works with those controls disabled and explained.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import threading
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+
+from pipeline.walkability.outputs import CLASS_COLOURS
+from pipeline.view import make_server
+
+JS_DIR = Path(__file__).resolve().parents[1] / "js"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def _require_browser() -> str:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_cesium_test", Path(__file__).with_name("test_cesium.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module._require_browser()
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def served(sample_viewer_run):
+    folder, run = sample_viewer_run
+    server = make_server(folder, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", run
+    server.shutdown()
+    server.server_close()
+
+
+def run_session(steps: list[dict], tmp_path: Path, *, locale: str = "en-US", viewport=(1000, 700)) -> dict:
+    node = _require_browser()
+    spec = tmp_path / f"steps_{len(list(tmp_path.glob('steps_*')))}.json"
+    spec.write_text(json.dumps({"steps": steps, "locale": locale, "viewport": list(viewport)}))
+    done = subprocess.run([node, str(JS_DIR / "viewer_session.mjs"), str(spec)], capture_output=True, text=True,
+                          timeout=600, cwd=JS_DIR, env={**os.environ, "CHROMIUM": CHROMIUM})
+    assert done.stdout.strip(), done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["error"] is None, seen["error"]
+    return seen
+
+
+def _clean(seen: dict) -> None:
+    errors = [c for c in seen["console"] if c.startswith(("error", "pageerror"))]
+    assert errors == [], errors
+    assert seen["failedRequests"] == [], seen["failedRequests"]
+    assert seen["external"] == [], "the viewer must not reach the network"
+    for step in seen["steps"]:
+        assert step["error"] is None and step["failures"] == [], step
+
+
+def _manifest(run: Path) -> dict:
+    return json.loads((run / "viewer" / "viewer.json").read_text())
+
+
+def _segments(run: Path, scenario: str) -> gpd.GeoDataFrame:
+    manifest = json.loads((run / "manifest.json").read_text())
+    summary = next(t for t in manifest["tasks"].values() if t["stage"] == "walkability_summary")
+    return gpd.read_parquet(summary["outputs"]["segments"][scenario]).set_index("segment_id")
+
+
+def _known_street(run: Path, a: str, b: str) -> tuple[str, tuple[float, float, float]]:
+    """A long, wide segment whose class differs between scenarios a and b (else any long
+    one), and a point (lon, lat, ellipsoidal h) on it."""
+    from pipeline.export.tile_features import EllipsoidalProjector
+    from pipeline.export.terrain_heights import TerrainHeights
+
+    first, second = _segments(run, a), _segments(run, b)
+    candidates = first[first["length_m"] > 40]
+    differing = candidates[candidates["class"] != second.loc[candidates.index, "class"]]
+    chosen = (differing if len(differing) else candidates).sort_values("length_m", ascending=False).index[0]
+    point = first.loc[chosen, "geometry"].interpolate(0.5, normalized=True)
+    manifest = json.loads((run / "manifest.json").read_text())
+    terrain = TerrainHeights([t["outputs"]["terrain"] for t in manifest["tasks"].values() if t["stage"] == "surface"])
+    z = float(terrain(np.array([point.x]), np.array([point.y]))[0]) + 0.3
+    lon, lat, h = EllipsoidalProjector(manifest["crs"])(np.array([[point.x, point.y, z]]))[0]
+    return chosen, (float(lon), float(lat), float(h))
+
+
+@pytest.fixture(scope="module")
+def session(served, tmp_path_factory):
+    """One browser session over the sample: load, recolour, click, compare, save, switch language."""
+    base, run = served
+    tmp = tmp_path_factory.mktemp("session")
+    manifest = _manifest(run)
+    a, b = "summer_solstice_midday", "winter_solstice_midday"
+    segment, (lon, lat, h) = _known_street(run, a, b)
+    url = f"{base}/viewer/#s={a}&lang=en"
+    image = tmp / "saved.png"
+    colour = f"window.machi.featureColour('streets:A', {json.dumps(segment)})"
+    steps = [
+        {"do": "goto", "url": url},
+        {"do": "lookAt", "lon": lon, "lat": lat, "h": h, "range": 250},
+        {"do": "eval", "js": colour},                                                # 2
+        {"do": "select", "selector": "#season", "value": "winter_solstice"},
+        {"do": "eval", "js": colour},                                                # 4
+        {"do": "clickAt", "lon": lon, "lat": lat, "h": h},
+        {"do": "eval", "js": "(({layer, id, score, components, scenario}) => ({layer, id, score, components, scenario}))"
+                             "(window.machi.picked || {})"},                         # 6
+        {"do": "eval", "js": "document.getElementById('infoBody').innerText"},       # 7
+        {"do": "eval", "js": "location.href"},                                       # 8
+        {"do": "check", "selector": "#compare", "on": True},
+        {"do": "select", "selector": "#seasonB", "value": "summer_solstice"},
+        {"do": "eval", "js": "({split: window.machi.viewer.scene.splitPosition, "
+                             "A: [window.machi.tilesets['streets:A'].splitDirection, window.machi.state.scenario],"
+                             " B: [window.machi.tilesets['streets:B'].splitDirection, window.machi.state.compareWith],"
+                             " colourB: window.machi.featureColour('streets:B', " + json.dumps(segment) + "),"
+                             " imagery: Object.fromEntries(Object.entries(window.machi.imagery).map(([k, l]) => [k, l.splitDirection]))})"},  # 11
+        {"do": "download", "selector": "#saveImage", "path": str(image)},           # 12
+        {"do": "eval", "js": "window.machi.legendBox"},                              # 13
+        {"do": "eval", "js": "[document.querySelector('[data-i18n=season]').textContent,"
+                             " document.getElementById('legend').innerText]"},      # 14
+        {"do": "select", "selector": "#language", "value": "ja"},
+        {"do": "eval", "js": "[document.querySelector('[data-i18n=season]').textContent,"
+                             " document.getElementById('legend').innerText, document.documentElement.lang]"},  # 16
+        {"do": "eval", "js": "performance.now()"},
+        {"do": "click", "selector": "#toggleDistricts"},
+        {"do": "click", "selector": "#districtTable tr[data-kind=district] button"},
+        {"do": "eval", "js": "({area: window.machi.selectedArea, outlined: !!window.machi.outline,"
+                             " rows: [...document.querySelectorAll('#districtTable tr[data-kind]')].map(r => r.dataset.kind + ':' + r.dataset.id),"
+                             " first: document.querySelector('#districtTable tr[data-kind=district]').innerText})"},  # 20
+    ]
+    seen = run_session(steps, tmp)
+    return seen, manifest, run, segment, (a, b), image
+
+
+def test_the_app_loads_with_no_console_error_and_no_failed_request(session):
+    seen, manifest, *_ = session
+    _clean(seen)
+    assert manifest["format"] == "machi-viewer/1"
+    assert {"buildings", "streets", "shade_hours", "sun_hours", "flow", "lidar", "districts"} <= set(manifest["layers"])
+
+
+def test_a_scenario_change_recolours_a_street_to_its_class(session):
+    seen, manifest, run, segment, (a, b), _ = session
+    colours = {c["value"]: c["colour"].lower() for c in manifest["legends"]["class"]["categories"]}
+    assert colours == {k: v.lower() for k, v in CLASS_COLOURS.items()}
+    before, after = seen["steps"][2]["value"], seen["steps"][4]["value"]
+    assert before == colours[_segments(run, a).loc[segment, "class"]]
+    assert after == colours[_segments(run, b).loc[segment, "class"]]
+
+
+def test_a_click_shows_the_score_and_components_of_the_geoparquet(session):
+    seen, manifest, run, segment, (_, b), _ = session
+    picked = seen["steps"][6]["value"]
+    row = _segments(run, b).loc[segment]
+    assert picked["layer"] == "streets" and picked["id"] == segment and picked["scenario"] == b
+    assert picked["score"] == pytest.approx(row["score"])
+    components = [c["id"] for c in manifest["components"]]
+    assert set(components) >= {"c_access", "c_mix", "c_intersections", "c_shade", "c_slope", "c_width"}
+    for name in components:
+        expected = row[name]
+        assert (picked["components"][name] is None) if np.isnan(expected) else \
+            picked["components"][name] == pytest.approx(expected), name
+    text = seen["steps"][7]["value"]
+    assert f"{round(row['score'], 1):g}" in text and "Why this score" in text
+    weights = {c["id"]: c["weight"] for c in manifest["components"]}
+    assert weights["c_access"] == 0.35
+
+
+def test_split_compare_shows_two_scenarios(session):
+    seen, *_ = session
+    state = seen["steps"][11]["value"]
+    assert state["split"] == 0.5
+    assert state["A"] == [-1, "winter_solstice_midday"]   # SplitDirection.LEFT
+    assert state["B"] == [1, "summer_solstice_midday"]   # SplitDirection.RIGHT
+    assert state["imagery"] == {"shade_hours:A": -1, "shade_hours:B": 1}
+    assert state["colourB"] is not None
+
+
+def test_save_image_writes_a_png_with_the_legend(session):
+    from PIL import Image
+
+    seen, manifest, *_, image = session
+    assert seen["steps"][12]["value"].endswith(".png")
+    picture = np.asarray(Image.open(image).convert("RGB"))
+    box = seen["steps"][13]["value"]
+    r = box["ratio"]
+    legend = picture[int(box["y"] * r):int((box["y"] + box["height"]) * r), int(box["x"] * r):int((box["x"] + box["width"]) * r)]
+    # every class swatch of the legend is drawn in the legend box, in its own colour
+    for category in manifest["legends"]["class"]["categories"]:
+        rgb = np.array([int(category["colour"][i:i + 2], 16) for i in (1, 3, 5)])
+        hits = np.all(np.abs(legend.astype(int) - rgb) <= 2, axis=-1).sum()
+        assert hits >= 100, (category["value"], hits)
+    # the title bar is drawn at the top
+    assert picture[: int(40 * r)].mean() < 80
+
+
+def test_the_language_switches_the_labels(session):
+    seen, *_ = session
+    english, japanese = seen["steps"][14]["value"], seen["steps"][16]["value"]
+    assert english[0] == "Season" and "walkable but under-used" in english[1]
+    assert japanese[0] == "季節" and "ポテンシャルを有するエリア" in japanese[1] and japanese[2] == "ja"
+
+
+def test_the_district_table_flies_to_a_district_and_outlines_it(session):
+    import pandas as pd
+
+    seen, manifest, run, *_ = session
+    state = seen["steps"][20]["value"]
+    manifest_run = json.loads((run / "manifest.json").read_text())
+    summary = next(t for t in manifest_run["tasks"].values() if t["stage"] == "walkability_summary")["outputs"]
+    districts = pd.read_parquet(summary["summary_by_district"]["parquet"])
+    meshes = pd.read_parquet(summary["summary_by_mesh"]["parquet"])
+    expected = sorted(districts["district"].unique())
+    assert state["outlined"] and state["area"] == {"kind": "district", "id": expected[0]}
+    assert [r for r in state["rows"] if r.startswith("district:")] == [f"district:{d}" for d in expected]
+    assert {r for r in state["rows"] if r.startswith("mesh:")} == {f"mesh:{m}" for m in meshes["meshcode"].unique()}
+    # the table shows the scenario on screen (A: winter midday), numbers as the app prints them
+    row = districts[(districts["district"] == expected[0]) & (districts["scenario"] == "winter_solstice_midday")].iloc[0]
+    assert f"{round(row['score'], 1):g}" in state["first"]
+
+
+def test_a_copied_url_restores_the_view_in_a_fresh_page(session, served, tmp_path):
+    seen, *_ = session
+    copied = seen["steps"][8]["value"]
+    state = "({s: window.machi.state, cam: window.machi.state.camera, layers: window.machi.state.layers})"
+    camera = ("(() => { const c = window.machi.viewer.camera.positionCartographic;"
+              " return [Cesium.Math.toDegrees(c.longitude), Cesium.Math.toDegrees(c.latitude), c.height,"
+              " window.machi.viewer.camera.heading, window.machi.viewer.camera.pitch]; })()")
+    other = run_session([{"do": "goto", "url": copied}, {"do": "eval", "js": state}, {"do": "eval", "js": camera},
+                         {"do": "eval", "js": "document.getElementById('season').value"}], tmp_path)
+    _clean(other)
+    restored = other["steps"][1]["value"]
+    assert restored["s"]["scenario"] == "winter_solstice_midday"
+    hash_params = dict(p.split("=", 1) for p in copied.split("#", 1)[1].split("&"))
+    expected_cam = [float(v) for v in hash_params["cam"].split("%2C")]
+    cam = other["steps"][2]["value"]
+    assert cam[0] == pytest.approx(expected_cam[0], abs=1e-6) and cam[1] == pytest.approx(expected_cam[1], abs=1e-6)
+    assert cam[2] == pytest.approx(expected_cam[2], abs=0.05)
+    turn = lambda a, b: abs((a - b + np.pi) % (2 * np.pi) - np.pi)  # noqa: E731  (heading 2π is heading 0)
+    assert turn(cam[3], expected_cam[3]) < 1e-4 and cam[4] == pytest.approx(expected_cam[4], abs=1e-4)
+    assert restored["layers"] == {k: k in hash_params["l"].split("%2C") for k in restored["layers"]}
+    assert other["steps"][3]["value"] == "winter_solstice"
+
+
+def test_every_control_is_reachable_by_keyboard(served, tmp_path):
+    base, _ = served
+    ids = "[...document.querySelectorAll('#controls select, #controls input, #controls button, #language')].filter(e => !e.disabled).map(e => e.id)"
+    steps = [{"do": "goto", "url": f"{base}/viewer/"}, {"do": "eval", "js": ids}, {"do": "tabs", "times": 40}]
+    seen = run_session(steps, tmp_path)
+    wanted = set(seen["steps"][1]["value"])
+    reached = set(seen["steps"][2]["value"])
+    assert wanted and wanted <= reached, wanted - reached
+
+
+def test_japanese_is_the_default_when_the_browser_prefers_it(served, tmp_path):
+    base, _ = served
+    seen = run_session([{"do": "goto", "url": f"{base}/viewer/"},
+                        {"do": "eval", "js": "[window.machi.state.lang, document.querySelector('[data-i18n=slot]').textContent]"}],
+                       tmp_path, locale="ja-JP")
+    assert seen["steps"][1]["value"] == ["ja", "時間帯"]
+
+
+def test_street_tiles_pass_the_gltf_validator(sample_viewer_run, gltf_validator):
+    from tiles.validate import check_glb_metadata, check_tileset, content_paths
+
+    folder, _ = sample_viewer_run
+    tileset = folder / "viewer" / "streets" / "tileset.json"
+    assert check_tileset(tileset) == []
+    paths = content_paths(tileset)
+    for scenario_tileset in sorted((folder / "viewer" / "flow").glob("*/tileset.json")):
+        paths += content_paths(scenario_tileset)
+    reports = gltf_validator(paths)
+    assert [r for r in reports if r["numErrors"]] == []
+    assert all(check_glb_metadata(p) == [] for p in paths)
+
+
+def test_a_run_without_people_flow_or_lidar_disables_those_controls(bare_viewer_run, tmp_path):
+    server = make_server(bare_viewer_run, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        probe = ("(() => { const box = (id) => { const e = document.getElementById('layer-' + id);"
+                 " const r = document.getElementById('reason-' + id);"
+                 " return {disabled: e.disabled, reason: r ? r.textContent : null}; };"
+                 " const opt = document.querySelector('#streetsBy option[value=people_per_100m]');"
+                 " return {flow: box('flow'), lidar: box('lidar'), streets: box('streets'),"
+                 " people: {disabled: opt.disabled, text: opt.textContent}}; })()")
+        seen = run_session([{"do": "goto", "url": f"http://127.0.0.1:{server.server_address[1]}/viewer/#lang=en"},
+                            {"do": "eval", "js": probe},
+                            {"do": "select", "selector": "#slot", "value": "morning"}], tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    _clean(seen)
+    state = seen["steps"][1]["value"]
+    assert state["flow"] == {"disabled": True, "reason": "this run has no people-flow data"}
+    assert state["lidar"] == {"disabled": True, "reason": "this run has no LiDAR points"}
+    assert state["streets"]["disabled"] is False
+    assert state["people"]["disabled"] is True and "no people-flow data" in state["people"]["text"]

@@ -1,0 +1,273 @@
+"""The walkability stages on the sample Omiya district, with synthetic shade and terrain.
+
+The stage task functions run directly on records made here, as the runner would pass them.
+
+Shade: in the summer-midday scenario the west half of the district (west of the four
+tiles' corner) is fully shaded and the east half in full sun; in winter everything is in
+sun. Terrain rises 2 % to the east. People flow: the sample MLIT CSV (midday only).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+
+pytest.importorskip("cityseer")
+pytest.importorskip("osmnx")
+
+from citygml import open_dataset  # noqa: E402
+from pipeline.core.config import PeopleFlowSource  # noqa: E402
+from pipeline.core.manifest import Manifest  # noqa: E402
+from pipeline.core.task import PlanContext, Record, Result  # noqa: E402
+from pipeline.geo.raster import write_cog  # noqa: E402
+from pipeline.geo.scenarios import Scenario, Season, TimeSlot  # noqa: E402
+from pipeline.geo.tiling import tile_grid  # noqa: E402
+from pipeline.stages import load_run_definition  # noqa: E402
+from pipeline.stages.ingest import ingest_task  # noqa: E402
+from pipeline.stages.peopleflow import PeopleFlowSettings, peopleflow_task  # noqa: E402
+from pipeline.stages.walkability import (STAGE, SUMMARY, WalkabilitySettings,  # noqa: E402
+                                         walkability_summary, walkability_tile)
+from pipeline.walkability.inputs import USAGE_CLASSES, building_destinations  # noqa: E402
+from pipeline.walkability.network import from_osm_xml  # noqa: E402
+
+CRS = "EPSG:6677"
+TILES = ["53396489", "53396499", "53396580", "53396590"]
+SUMMER, WINTER = Season("summer_solstice", 6, 21), Season("winter_solstice", 12, 21)
+MIDDAY, MORNING = TimeSlot("midday", "11:00", "14:00"), TimeSlot("morning", "08:00", "11:00")
+SCENARIOS = [Scenario(SUMMER, MIDDAY), Scenario(SUMMER, MORNING), Scenario(WINTER, MIDDAY)]
+CLASSES = {"walkable_used", "walkable_underused", "used_uncomfortable", "neither", "flow_unknown"}
+
+
+def record(result: Result, stage: str, tile: str) -> Record:
+    made = Record.from_result(result, stage=stage, tile=tile, seconds=0.0)
+    made.key = f"{stage}-{tile}"
+    return made
+
+
+def _corner_x() -> float:
+    from pyproj import Transformer
+    return Transformer.from_crs("EPSG:6668", CRS, always_xy=True).transform(139.625, 35.908333333)[0]
+
+
+@pytest.fixture(scope="module")
+def sample(project_root):
+    return project_root / "sample_data" / "omiya"
+
+
+@pytest.fixture(scope="module")
+def run(sample, tmp_path_factory):
+    """Every stage input made small and synthetic, then the two walkability stages."""
+    out = tmp_path_factory.mktemp("walk")
+    ingest = []
+    for source in open_dataset(sample, types=["bldg", "tran"], meshes=TILES):
+        ingest.append(record(ingest_task(source, str(out / "ingest"), CRS), "ingest", source.file_name))
+    corner = _corner_x()
+    shadow, surface = [], []
+    for tile in TILES:
+        grid = tile_grid(tile, CRS, 2.0)
+        x, _ = grid.cell_centres()
+        west = np.broadcast_to(x < corner, grid.shape).astype(np.float32)
+        fractions = {"summer_solstice_midday": west, "summer_solstice_morning": west,
+                     "winter_solstice_midday": np.zeros(grid.shape, np.float32)}
+        paths = {name: write_cog(out / "shadow" / tile / f"{name}_shade_fraction.tif", data, grid,
+                                 nodata=np.nan) for name, data in fractions.items()}
+        shadow.append(record(Result(outputs={"shade_fraction": paths, "shade_hours": {}, "sun_hours": {}}),
+                             "shadow", tile))
+        outer = grid.buffered(200.0)
+        ox, _ = outer.cell_centres()
+        terrain = np.broadcast_to(10.0 + 0.02 * (ox - corner), outer.shape).astype(np.float32)
+        surface.append(record(Result(outputs={"terrain": write_cog(
+            out / "surface" / f"{tile}_terrain.tif", terrain, outer, nodata=np.nan)}), "surface", tile))
+    flow = record(peopleflow_task(str(out / "peopleflow"), [PeopleFlowSource(
+        kind="mlit", path=sample / "peopleflow" / "mlit_peopleflow_omiya.csv")], SCENARIOS,
+        settings=PeopleFlowSettings(), timezone="Asia/Tokyo"), "peopleflow", "all")
+    settings = WalkabilitySettings(streets=[sample / "streets.osm"], districts=sample / "districts.geojson")
+    tiles = []
+    for tile in TILES:
+        tiles.append(record(walkability_tile(
+            tile, CRS, str(out / "walkability" / "tiles"), settings=settings, scenarios=SCENARIOS,
+            shadow=shadow, ingest=ingest, peopleflow=[flow],
+            surface=[r for r in surface if r.tile == tile]), "walkability", tile))
+    summary = walkability_summary(str(out / "walkability"), CRS, settings=settings, scenarios=SCENARIOS,
+                                  walkability=tiles, peopleflow=[flow], shadow=shadow,
+                                  ingest=[r for r in ingest if r.feature_type == "bldg"])
+    return SimpleNamespace(out=out, ingest=ingest, flow=flow, tiles=tiles, summary=summary,
+                           settings=settings, corner=corner)
+
+
+def _paths(outputs):
+    for value in outputs.values():
+        if isinstance(value, dict):
+            yield from _paths(value)
+        else:
+            yield Path(value)
+
+
+def _segments(run, name):
+    return gpd.read_parquet(run.summary.outputs["segments"][name])
+
+
+def test_walk_filter_drops_motorway_and_building_ways(sample):
+    text = (sample / "streets.osm").read_text(encoding="utf-8")
+    assert 'v="motorway"' in text and 'k="building"' in text  # the file really holds both
+    network = from_osm_xml(sample / "streets.osm", CRS)
+    assert set(network.segments["highway"]) == {"residential", "secondary"}
+    # 13 x 13 street grid of 70 m blocks: 2 x 13 x 12 blocks, the 4 corner bends merged
+    assert len(network) == 2 * 13 * 12 - 4
+    assert network.segments["length_m"].sum() == pytest.approx(2 * 13 * 840.0, rel=1e-3)
+
+
+def test_usage_codes_map_to_classes_weighted_by_floor_area():
+    import shapely
+    buildings = gpd.GeoDataFrame(
+        {"gml_id": ["shop", "flat", "mixed", "unknown"], "usage": ["402", "412", "413", "461"],
+         "storeys_above_ground": [10, 1, 2, 3], "height_m": [30.0, 3.0, 6.0, 9.0]},
+        geometry=[shapely.box(0, 0, 20, 20)] * 4, crs=CRS)
+    dest = building_destinations(buildings, floor_area_per_destination_m2=500.0)
+    counts = dest.groupby(["gml_id", "class"]).size().to_dict()
+    # 400 m2 x 10 storeys = 4000 m2 -> 8 points; 400 m2 -> 1; mixed 800 m2 split 400/400 -> 1 + 1
+    assert counts == {("shop", "commercial"): 8, ("flat", "residential"): 1,
+                      ("mixed", "commercial"): 1, ("mixed", "residential"): 1}
+    assert set(USAGE_CLASSES) >= {"401", "402", "411", "421", "422", "431", "441"}
+
+
+def test_coverage_marks_morning_not_covered_by_mlit(run):
+    coverage = pd.read_parquet(run.flow.outputs["coverage"])
+    morning = coverage[coverage["scenario"] == "summer_solstice_morning"]
+    assert len(morning) == 2 and not morning["covered"].any()
+    assert morning["how"].str.contains("MLIT has no values for 08:00-11:00").all()
+    assert (morning["cells_with_values"] == 0).all()
+    midday = coverage[coverage["scenario"] == "summer_solstice_midday"]
+    assert midday["covered"].all() and (midday["cells_with_values"] == 4).all()
+    flow = pd.read_parquet(run.flow.outputs["flow_by_mesh"])
+    assert flow[flow["scenario"] == "summer_solstice_morning"]["population"].isna().all()
+    weekday = flow[(flow["scenario"] == "summer_solstice_midday") & (flow["day_type"] == "weekday")]
+    # June weekday midday of the busiest (east) tile: 8600 x 0.95
+    assert weekday.set_index("meshcode").loc[53396580, "population"] == pytest.approx(8170.0)
+
+
+def test_every_named_output_exists_and_no_layer_is_empty(run):
+    outputs = run.summary.outputs
+    for kind in ("segments", "score_raster", "score_map", "class_map"):
+        assert set(outputs[kind]) == {s.name for s in SCENARIOS}, kind
+    for key in ("summary_by_mesh", "summary_by_district", "buildings_nearest_street", "report"):
+        assert key in outputs
+    paths = list(_paths(outputs)) + [p for t in run.tiles for p in _paths(t.outputs)]
+    for path in paths:
+        assert path.is_file() and path.stat().st_size > 0, path
+        if path.suffix == ".parquet":
+            assert len(pd.read_parquet(path)) > 0, path
+        elif path.suffix == ".csv":
+            assert len(pd.read_csv(path)) > 0, path
+        elif path.suffix == ".tif":
+            with rasterio.open(path) as src:
+                assert src.crs.to_epsg() == 6677 and src.overviews(1) is not None
+                assert np.isfinite(src.read(1)).sum() > 1000, path
+        elif path.suffix == ".png":
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sum(t.counts["segments"] for t in run.tiles) == 308  # every segment in one tile
+
+
+def test_scores_classes_and_components(run):
+    for scenario in SCENARIOS:
+        segments = _segments(run, scenario.name)
+        assert len(segments) == 308 and segments.crs.to_epsg() == 6677
+        assert segments["score"].between(0, 100).all()
+        assert set(segments["class"]) <= CLASSES
+    morning = _segments(run, "summer_solstice_morning")
+    assert (morning["class"] == "flow_unknown").all()  # MLIT has no morning: use unknown
+    summer = _segments(run, "summer_solstice_midday")
+    assert summer["people"].notna().all() and summer["people"].sum() > 0
+    uncomfortable = summer[summer["class"] == "used_uncomfortable"]
+    assert len(uncomfortable) and (uncomfortable["shade_share"] < 0.3).all()
+    winter = _segments(run, "winter_solstice_midday")
+    assert "used_uncomfortable" not in set(winter["class"])  # not a hot season
+    # slope from the 2 % terrain: east-west streets rise 2 %, north-south ones are flat
+    bounds = summer.geometry.bounds
+    east_west = (bounds["maxy"] - bounds["miny"]) < 1
+    assert summer.loc[east_west, "slope_mean_pct"].median() == pytest.approx(2.0, abs=0.05)
+    assert summer.loc[~east_west, "slope_mean_pct"].median() == pytest.approx(0.0, abs=0.05)
+    # widths come from the PLATEAU road polygons (12 m main streets, 8 m others)
+    assert set(summer["width_m"].dropna().round()) == {8.0, 12.0}
+    assert (summer["width_source"] == "plateau_tran").mean() > 0.9
+
+
+def test_summer_comfort_access_follows_the_shade(run):
+    summer = _segments(run, "summer_solstice_midday")
+    winter = _segments(run, "winter_solstice_midday")
+    plain = summer["access_commercial_800"]
+    ratio = summer["access_comfort_commercial_800"] / plain
+    assert (summer["access_comfort_commercial_800"] <= plain + 1e-9).all()  # factors >= 1
+    mid_x = summer.geometry.interpolate(0.5, normalized=True).x
+    shaded, sunny = mid_x < run.corner - 150, mid_x > run.corner + 150
+    assert summer.loc[shaded, "shade_share"].min() == pytest.approx(1.0)
+    assert summer.loc[sunny, "shade_share"].max() == pytest.approx(0.0)
+    # a metre in the sun costs 1.4: sunny streets lose access, shaded ones keep most of it
+    assert ratio[sunny].mean() < 0.75 < ratio[shaded].mean()
+    np.testing.assert_allclose(summer.loc[shaded, "imp_factor"], 1.0)
+    np.testing.assert_allclose(summer.loc[sunny, "imp_factor"], 1.4)
+    # winter sun costs 0.8: every street reaches more than on plain lengths
+    assert (winter["access_comfort_commercial_800"] >= winter["access_commercial_800"] - 1e-9).all()
+    assert summer.loc[sunny, "score"].mean() < winter.loc[sunny, "score"].mean()
+
+
+def test_summaries_per_mesh_and_district(run):
+    outputs = run.summary.outputs
+    mesh = pd.read_parquet(outputs["summary_by_mesh"]["parquet"])
+    assert sorted(mesh["meshcode"].unique().tolist()) == [int(t) for t in TILES]
+    assert len(mesh) == 4 * len(SCENARIOS) and mesh["score"].between(0, 100).all()
+    shares = mesh[[c for c in mesh if c.startswith("share_")]].sum(axis=1)
+    np.testing.assert_allclose(shares, 1.0)
+    district = pd.read_csv(outputs["summary_by_district"]["csv"], encoding="utf-8-sig")
+    assert set(district["district"]) == {"大宮駅西口", "大宮駅東口", "大宮駅北"}
+    summer = district[district["scenario"] == "summer_solstice_midday"].set_index("district")
+    assert summer.loc["大宮駅西口", "shade_share"] > 0.9 > 0.1 > summer.loc["大宮駅東口", "shade_share"]
+
+
+def test_buildings_nearest_street(run):
+    table = pd.read_parquet(run.summary.outputs["buildings_nearest_street"])
+    buildings = pd.concat([pd.read_parquet(r.outputs["table"], columns=["gml_id"])
+                           for r in run.ingest if r.feature_type == "bldg"])
+    assert set(table["gml_id"]) == set(buildings["gml_id"])
+    assert table["distance_m"].max() < 40  # every building fronts a street in the grid
+    for scenario in SCENARIOS:
+        assert table[f"walk_score_{scenario.name}"].between(0, 100).all()
+
+
+def test_report_compares_the_scenarios(run):
+    text = Path(run.summary.outputs["report"]).read_text(encoding="utf-8")
+    for scenario in SCENARIOS:
+        assert scenario.name in text
+    assert text.count("data:image/png;base64,") >= 2 + 2 * len(SCENARIOS)
+    assert "大宮駅東口" in text and "MLIT has no values" in text
+    assert not re.search(r"(src|href)=['\"]https?:", text)  # self-contained
+
+
+def test_planners_wire_tiles_to_their_neighbours(run, tmp_path, project_root):
+    records = {r.key: r for r in run.ingest}
+    for t in TILES + ["53396478"]:
+        made = record(Result(), "shadow", t)
+        records[made.key] = made
+    records[run.flow.key] = run.flow
+    definition = load_run_definition(project_root / "dags/sample.yaml", {
+        "stages.walkability.streets": [str(p) for p in run.settings.streets]})
+    ctx = PlanContext(definition=definition, crs=CRS, tiles=TILES, sources=[],
+                      manifest=Manifest.open(tmp_path), output=tmp_path)
+    tasks = STAGE.plan(ctx, records)
+    assert [t.tile for t in tasks] == TILES
+    first = tasks[0]  # 53396489: its neighbours include 53396478 (south-west), not 53396590
+    assert "shadow-53396478" in first.upstream["shadow"] and "shadow-53396590" in first.upstream["shadow"]
+    assert first.upstream["peopleflow"] == ["peopleflow-all"]
+    assert len(first.upstream["ingest"]) == 8
+    assert first.kwargs["settings"] is definition.stages.walkability
+    assert len(tasks[3].upstream["shadow"]) == 4  # 53396590: the four sample tiles only
+    records.update({t.key: t for t in run.tiles})
+    [summary] = SUMMARY.plan(ctx, records)
+    assert len(summary.upstream["walkability"]) == 4 and summary.tile == "all"
+    assert summary.upstream["walkability"] == sorted(summary.upstream["walkability"])

@@ -1,0 +1,175 @@
+"""viewer.json and the viewer's layers, written from a small synthetic run with known values."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from pipeline.export.flow_prisms import mesh_populations
+from pipeline.export.imagery import finest_zoom, write_imagery_tiles
+from pipeline.export.street_tiles import read_scored_segments
+from pipeline.export.viewer_assets import write_viewer
+from pipeline.geo.geoid import geoid_height
+from pipeline.geo.raster import Grid, write_cog
+from tiles.gltf import read_glb
+from tiles.geodesy import ecef_to_lonlath
+from tiles.validate import check_glb_metadata, check_tileset, content_paths, glb_positions_ecef, iter_tiles
+
+CRS = "EPSG:6677"
+X0, Y0 = -12_000.0, -22_000.0   # near Omiya (zone IX)
+GROUND_M = 12.0
+SCENARIOS = [{"name": f"{season}_{slot}", "season": season, "slot": slot, "date": date, "start": start, "end": end}
+             for season, date in (("summer_solstice", "2026-06-21"), ("winter_solstice", "2026-12-21"))
+             for slot, start, end in (("morning", "08:00", "11:00"), ("midday", "11:00", "14:00"))]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("run")
+    lines = [shapely.LineString([(X0 + 20, Y0 + 50 + 40 * i), (X0 + 180, Y0 + 50 + 40 * i)]) for i in range(3)]
+    streets = {}
+    for k, s in enumerate(SCENARIOS):
+        table = gpd.GeoDataFrame({
+            "segment_id": [f"t:{i}" for i in range(3)], "highway": "residential", "length_m": 160.0,
+            "width_m": [6.0, np.nan, 3.0], "slope_max_pct": 1.0,
+            "score": [10.0 + 20 * i + k for i in range(3)],
+            "class": ["walkable_used", "walkable_underused", "flow_unknown" if s["slot"] == "morning" else "neither"],
+            "c_access": [0.1 * i for i in range(3)], "c_shade": [0.5, 0.25, np.nan],
+            "shade_share": [0.5, 0.25, 0.0], "people": [np.nan if s["slot"] == "morning" else 10.0 * (i + 1) for i in range(3)],
+        }, geometry=lines, crs=CRS)
+        table["people_per_100m"] = table["people"] / table["length_m"] * 100
+        streets[s["name"]] = folder / f"segments_{s['name']}.parquet"
+        table.to_parquet(streets[s["name"]])
+    grid = Grid(X0, Y0 + 200, 1.0, 200, 200, CRS)
+    write_cog(folder / "terrain.tif", np.full(grid.shape, GROUND_M, np.float32), grid, nodata=np.nan)
+    shade = {}
+    for s in SCENARIOS:
+        values = np.zeros(grid.shape, np.float32)
+        values[:, :100] = 3.0  # the western half in shade all slot long
+        shade[s["name"]] = [write_cog(folder / f"shade_{s['name']}.tif", values, grid, nodata=np.nan)]
+    code = 53396489
+    flow = pd.DataFrame({"meshcode": code, "level": 3, "scenario": [s["name"] for s in SCENARIOS], "day_type": "weekday",
+                         "population": [np.nan if s["slot"] == "morning" else 1000.0 for s in SCENARIOS], "source": "mlit"})
+    flow.to_parquet(folder / "flow_by_mesh.parquet")
+    written = write_viewer(folder / "viewer", name="test-run", crs=CRS, scenarios=SCENARIOS, streets=streets,
+                           shade=shade, terrain=[folder / "terrain.tif"], flow=folder / "flow_by_mesh.parquet",
+                           weights={"access": 0.35, "shade": 0.15}, copy_app_files=False)
+    return folder, written, json.loads((folder / "viewer" / "viewer.json").read_text())
+
+
+def test_viewer_json_lists_scenarios_layers_and_legends(run):
+    folder, written, manifest = run
+    assert manifest["name"] == "test-run" and manifest["crs"] == CRS
+    first = manifest["scenarios"][1]
+    assert first["name"] == "summer_solstice_midday"
+    assert first["start_time"] == "2026-06-21T11:00:00+09:00" and first["mid_time"] == "2026-06-21T12:30:00+09:00"
+    assert first["hours"] == 3.0
+    assert [s["name"] for s in manifest["seasons"]] == ["summer_solstice", "winter_solstice"]
+    assert set(manifest["layers"]) == {"streets", "terrain", "shade_hours", "flow"}
+    assert manifest["unavailable"]["lidar"]["en"] == "this run has no LiDAR points"
+    assert "buildings" in manifest["unavailable"]
+    labels = {c["value"]: c["label"]["ja"] for c in manifest["legends"]["class"]["categories"]}
+    assert labels["walkable_underused"] == "ポテンシャルを有するエリア"
+    assert manifest["legends"]["shade_hours"]["max"] == 3.0 and manifest["legends"]["shade_hours"]["units"]["en"] == "h"
+    assert {c["id"]: c["weight"] for c in manifest["components"]} == {"c_access": 0.35, "c_shade": 0.15}
+    # every URL is relative and resolves inside the viewer folder
+    viewer = folder / "viewer"
+    assert (viewer / manifest["layers"]["streets"]["url"]).is_file()
+    assert all((viewer / u).is_file() for u in manifest["layers"]["flow"]["urls"].values())
+    assert (viewer / manifest["layers"]["terrain"]["url"]).stat().st_size == \
+        4 * manifest["layers"]["terrain"]["width"] * manifest["layers"]["terrain"]["height"]
+
+
+def test_street_ribbons_carry_each_scenarios_values_and_sit_on_the_ground(run):
+    folder, written, manifest = run
+    tileset = Path(written["streets"])
+    assert check_tileset(tileset) == []
+    paths = content_paths(tileset)
+    assert all(check_glb_metadata(p) == [] for p in paths)
+    gltf, binary = read_glb(paths[0].read_bytes())
+    schema = gltf["extensions"]["EXT_structural_metadata"]["schema"]["classes"]["street_segment"]["properties"]
+    assert {"score__summer_solstice_midday", "class__winter_solstice_morning", "c_access__winter_solstice_midday",
+            "people_per_100m__summer_solstice_midday", "width_m"} <= set(schema)
+    assert manifest["layers"]["streets"]["variables"][:5] == ["score", "class", "shade_share", "people", "people_per_100m"]
+    # heights: ground 12 m + geoid + 0.3 m lift, everywhere
+    tile = next(t for t, _, _ in iter_tiles(json.loads(tileset.read_text())) if "content" in t)
+    world = np.asarray(json.loads(tileset.read_text())["root"]["transform"]).reshape(4, 4).T
+    lonlath = ecef_to_lonlath(glb_positions_ecef(paths[0], world))
+    expected = GROUND_M + 0.3 + geoid_height(lonlath[:, 0], lonlath[:, 1])
+    assert np.abs(lonlath[:, 2] - expected).max() < 0.01
+    # width: the 6 m street is 6 m wide, the unknown one 4 m
+    geometry, _ = read_scored_segments({"x": folder / "segments_summer_solstice_midday.parquet"})
+    assert tile is not None and len(geometry) == 3
+
+
+def test_shade_imagery_is_sharp_at_one_metre_and_coloured_by_value(run):
+    from PIL import Image
+
+    folder, written, manifest = run
+    layer = manifest["layers"]["shade_hours"]
+    assert layer["max_zoom"] == finest_zoom(1.0, 35.9) == 17
+    pyramid = Path(written["shade_hours"]["winter_solstice_midday"])
+    z = layer["max_zoom"]
+    import mercantile
+
+    tiles = list(mercantile.tiles(layer["west"], layer["south"], layer["east"], layer["north"], [z]))
+    assert tiles and all((pyramid / str(z) / str(t.x) / f"{t.y}.png").is_file() for t in tiles)
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True).transform(X0 + 50, Y0 + 100)
+    t = mercantile.tile(lon, lat, z)
+    image = np.asarray(Image.open(pyramid / str(z) / str(t.x) / f"{t.y}.png"))
+    w, s, e, n = mercantile.xy_bounds(t)
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True).transform(lon, lat)
+    pixel = image[int((n - y) / (n - s) * 256), int((x - w) / (e - w) * 256)]
+    from matplotlib import colormaps
+
+    shaded = (np.array(colormaps["cividis_r"](1.0)[:3]) * 255).round()
+    assert np.abs(pixel[:3].astype(int) - shaded).max() <= 1 and pixel[3] == round(0.6 * 255)
+
+
+def test_imagery_parents_average_their_children(tmp_path):
+    grid = Grid(X0, Y0 + 512, 1.0, 512, 512, CRS)
+    write_cog(tmp_path / "v.tif", np.full(grid.shape, 2.0, np.float32), grid, nodata=np.nan)
+    pyramid = write_imagery_tiles([tmp_path / "v.tif"], tmp_path / "out", cmap="viridis", vmin=0, vmax=4)
+    assert pyramid.min_zoom < pyramid.max_zoom == 17
+    from PIL import Image
+
+    coarse = next((tmp_path / "out" / str(pyramid.min_zoom)).rglob("*.png"))
+    rgba = np.asarray(Image.open(coarse))
+    from matplotlib import colormaps
+
+    middle = (np.array(colormaps["viridis"](0.5)[:3]) * 255).round()
+    opaque = rgba[rgba[..., 3] > 0]
+    assert len(opaque) and np.abs(opaque[:, :3].astype(int) - middle).max() <= 1
+    assert (rgba[..., 3] == 0).any()  # outside the raster: transparent
+
+
+def test_flow_prisms_mark_uncovered_slots_as_no_data(run):
+    folder, written, manifest = run
+    assert manifest["layers"]["flow"]["covered"] == {"summer_solstice_morning": False, "summer_solstice_midday": True,
+                                                    "winter_solstice_morning": False, "winter_solstice_midday": True}
+    populations = mesh_populations(folder / "flow_by_mesh.parquet", [s["name"] for s in SCENARIOS])
+    assert math.isnan(populations.iloc[0]["summer_solstice_morning"])
+    assert populations.iloc[0]["summer_solstice_midday"] == 1000.0
+    # the covered prism is 150 m tall (the largest cell), the uncovered one a 1 m slab
+    for name, height in (("summer_solstice_midday", 150.0), ("summer_solstice_morning", 1.0)):
+        tileset = Path(written["flow"][name])
+        (path,) = content_paths(tileset)
+        world = np.asarray(json.loads(tileset.read_text())["root"]["transform"]).reshape(4, 4).T
+        h = ecef_to_lonlath(glb_positions_ecef(path, world))[:, 2]
+        assert h.max() - h.min() == pytest.approx(height, abs=0.05)
+
+
+def test_a_scenario_without_a_segment_table_is_refused(run, tmp_path):
+    folder, _, _ = run
+    with pytest.raises(ValueError, match="no scored segment table"):
+        write_viewer(tmp_path, name="x", crs=CRS, scenarios=SCENARIOS,
+                     streets={"summer_solstice_midday": folder / "segments_summer_solstice_midday.parquet"},
+                     copy_app_files=False)

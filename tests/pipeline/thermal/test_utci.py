@@ -1,0 +1,55 @@
+"""UTCI by pythermalcomfort, its documented reference cases, the stress classes, the Tmrt lattice."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pythermalcomfort.models import utci as reference_utci
+from pythermalcomfort.models.utci import STRESS_CATEGORIES
+
+from pipeline.thermal.utci import (STRESS_CLASSES, STRESS_KEYS, in_strong_stress, stress_class_index, utci,
+                                   utci_uniform_air)
+
+
+def test_documented_reference_cases():
+    """pythermalcomfort's documented examples: utci(25, 25, 1.0, 50) = 24.6 (no thermal
+    stress) and utci([25, 40], 25, 1.0, 50) = [24.6, 40.4]."""
+    assert round(float(utci(25, 25, 1.0, 50)), 1) == 24.6
+    np.testing.assert_array_equal(np.round(utci([25, 40], 25, 1.0, 50), 1), [24.6, 40.4])
+    assert STRESS_CLASSES[stress_class_index(utci(25, 25, 1.0, 50))].label_en == "no thermal stress"
+
+
+def test_equals_pythermalcomfort_inside_its_limits():
+    rng = np.random.default_rng(3)
+    ta = rng.uniform(-20, 40, 500)
+    tmrt = ta + rng.uniform(-10, 50, 500)
+    wind = rng.uniform(0.5, 10, 500)
+    rh = rng.uniform(20, 90, 500)
+    expected = reference_utci(tdb=ta, tr=tmrt, v=wind, rh=rh, round_output=False).utci
+    np.testing.assert_array_equal(utci(ta, tmrt, wind, rh), expected)
+
+
+def test_calm_and_extreme_radiation_are_clipped_not_lost():
+    assert np.isnan(reference_utci(tdb=30, tr=60, v=0.2, rh=50).utci)
+    assert utci(30, 60, 0.2, 50) == pytest.approx(float(utci(30, 60, 0.5, 50)))
+    assert utci(10, 95, 2.0, 50) == pytest.approx(float(utci(10, 80, 2.0, 50)))
+
+
+def test_stress_classes_agree_with_pythermalcomfort():
+    values = np.concatenate([np.linspace(-50, 60, 2201), [c.upper_c for c in STRESS_CLASSES[:-1]]])
+    names = np.array([c.label_en for c in STRESS_CLASSES])[stress_class_index(values)]
+    np.testing.assert_array_equal(names, STRESS_CATEGORIES.map(values))   # bounds included alike
+    assert len(STRESS_KEYS) == 10 and all(c.label_ja for c in STRESS_CLASSES)
+    assert stress_class_index(np.array([np.nan]))[0] == -1
+
+
+def test_strong_stress_rule():
+    np.testing.assert_array_equal(in_strong_stress(np.array([-13.0, -12.9, 32.0, 32.1, 20.0])),
+                                  [True, False, False, True, False])
+
+
+def test_uniform_air_lattice_matches_direct_evaluation():
+    tmrt = np.random.default_rng(5).uniform(20, 75, (300, 200)).astype(np.float32)
+    fast = utci_uniform_air(31.0, tmrt, 2.3, 62.0)
+    direct = utci(31.0, tmrt, 2.3, 62.0)
+    assert fast.dtype == np.float32 and fast.shape == tmrt.shape
+    assert np.abs(fast - direct).max() < 1e-3

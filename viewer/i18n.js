@@ -1,0 +1,71 @@
+// Words of the interface in Japanese and English. Data words (class names, legend
+// titles and units) come from viewer.json, which the run writes in both languages.
+"use strict";
+
+window.MACHI_I18N = {
+  ja: {
+    language: "言語", scenario: "シナリオ", season: "季節", slot: "時間帯", play: "再生", stop: "停止",
+    colourStreets: "街路の色分け", colourBuildings: "建物の色分け", layers: "レイヤ",
+    sunShadows: "太陽の影", shadowsAtTime: "シナリオの日時で Cesium の影を表示",
+    compare: "比較", compareOn: "分割表示: 左が A、右が B", seasonB: "季節 B", slotB: "時間帯 B",
+    splitPosition: "分割位置", share: "共有・出力", saveImage: "画像を保存", copyLink: "リンクをコピー",
+    districtTable: "地区別の表", loading: "読み込み中…", ready: "表示完了", noData: "データなし",
+    none: "なし", whyScore: "このスコアの理由", score: "スコア", component: "構成要素", weight: "重み",
+    value: "値", shadeShare: "日陰率", peopleFlow: "人流", width: "幅員", slope: "勾配",
+    scoreByScenario: "シナリオ別のスコア", building: "建物", flowCell: "人流メッシュ",
+    population: "滞在人口", district: "地区", mesh: "メッシュ", name: "名称", streetLength: "街路延長",
+    classLabel: "分類", flyTo: "移動", notInRun: "この実行には含まれていません",
+    noFlowData: "人流データがありません", noLidar: "LiDAR 点群がありません", linkCopied: "リンクをコピーしました",
+    imageSaved: "画像を保存しました", scale: "縮尺", units_m: "m", perHundred: "人/100 m",
+    noDataSlot: "この時間帯の人流データはありません(0 ではありません)",
+    clickHint: "街路・建物・メッシュをクリックすると詳細を表示します。",
+    layer_buildings: "建物", layer_trees: "樹木", layer_terrain3d: "地形(3D Tiles)", layer_roads: "道路",
+    layer_lidar: "LiDAR 点群", layer_streets: "街路(歩きやすさ)", layer_shade_hours: "日陰時間",
+    layer_sun_hours: "日照時間(終日)", layer_flow: "人流(メッシュ)", layer_districts: "地区の境界",
+  },
+  en: {
+    language: "Language", scenario: "Scenario", season: "Season", slot: "Time slot", play: "Play", stop: "Stop",
+    colourStreets: "Colour streets by", colourBuildings: "Colour buildings by", layers: "Layers",
+    sunShadows: "Sun shadows", shadowsAtTime: "Cesium sun shadows at the scenario time",
+    compare: "Compare", compareOn: "Split view: A left, B right", seasonB: "Season B", slotB: "Time slot B",
+    splitPosition: "Split position", share: "Share and export", saveImage: "Save image", copyLink: "Copy link",
+    districtTable: "District table", loading: "loading…", ready: "view settled", noData: "no data",
+    none: "none", whyScore: "Why this score", score: "Score", component: "Component", weight: "Weight",
+    value: "Value", shadeShare: "Shade share", peopleFlow: "People flow", width: "Width", slope: "Slope",
+    scoreByScenario: "Score in every scenario", building: "Building", flowCell: "People-flow cell",
+    population: "Population present", district: "District", mesh: "Mesh", name: "Name", streetLength: "Street length",
+    classLabel: "Class", flyTo: "Fly to", notInRun: "not in this run",
+    noFlowData: "this run has no people-flow data", noLidar: "this run has no LiDAR points", linkCopied: "link copied",
+    imageSaved: "image saved", scale: "Scale", units_m: "m", perHundred: "people / 100 m",
+    noDataSlot: "no people-flow data for this time slot (not zero)",
+    clickHint: "Click a street, building or mesh cell for details.",
+    layer_buildings: "Buildings", layer_trees: "Trees", layer_terrain3d: "Terrain (3D Tiles)", layer_roads: "Roads",
+    layer_lidar: "LiDAR points", layer_streets: "Streets (walkability)", layer_shade_hours: "Shade hours",
+    layer_sun_hours: "Sun hours (whole day)", layer_flow: "People flow (mesh)", layer_districts: "District outlines",
+  },
+};
+
+// Building attribute names as planners read them (PLATEAU / i-UR terms).
+window.MACHI_ATTRIBUTE_LABELS = {
+  ja: {
+    feature_id: "ID", gml_id: "gml:id", building_id: "建物ID", usage: "用途", usage_code: "用途コード",
+    measured_height: "計測高さ (m)", height_m: "高さ (m)", storeys_above_ground: "地上階数",
+    storeys_below_ground: "地下階数", year_of_construction: "建築年", total_floor_area: "延床面積 (m²)",
+    building_structure_type: "構造種別", building_structure_type_code: "構造種別コード",
+    flood_depth_max_m: "想定浸水深(最大, m)", ground_elevation_m: "地盤高 (m)", mesh_code: "メッシュコード",
+    roof_shade_hours: "屋根の日陰時間 (時間)", surround_shade_hours: "周囲の日陰時間 (時間)",
+    walk_score: "最寄り街路の歩きやすさスコア", walk_class: "最寄り街路の分類", max_lod: "最大 LOD",
+    source_file: "元ファイル", feature_type: "地物型",
+  },
+  en: {
+    feature_id: "ID", gml_id: "gml:id", building_id: "Building ID", usage: "Usage", usage_code: "Usage code",
+    measured_height: "Measured height (m)", height_m: "Height (m)", storeys_above_ground: "Storeys above ground",
+    storeys_below_ground: "Storeys below ground", year_of_construction: "Year of construction",
+    total_floor_area: "Total floor area (m²)", building_structure_type: "Structure",
+    building_structure_type_code: "Structure code", flood_depth_max_m: "Flood depth, max (m)",
+    ground_elevation_m: "Ground elevation (m)", mesh_code: "Mesh code",
+    roof_shade_hours: "Roof shade hours (h)", surround_shade_hours: "Surroundings shade hours (h)",
+    walk_score: "Walk score of the nearest street", walk_class: "Class of the nearest street", max_lod: "Highest LOD",
+    source_file: "Source file", feature_type: "Feature type",
+  },
+};
