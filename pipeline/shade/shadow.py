@@ -54,8 +54,9 @@ from pipeline.shade.sweep import (CANOPY_SHADE, DEFAULT_MAX_DISTANCE_M, SUNLIT, 
 
 __all__ = [
     "CANOPY_SHADE", "DEFAULT_MAX_DISTANCE_M", "SUNLIT", "SURFACE_SHADE", "CanopyTransmissivity",
-    "HorizonCaster", "ScenarioShade", "ShadeCaster", "SweepGeometry", "TileShade",
-    "accumulate_shade_hours", "building_shade_summary", "inner_window", "light_fraction",
+    "DEFAULT_SECTOR_DEG", "SHADE_METHODS", "HorizonCaster", "ScenarioShade", "ShadeCaster",
+    "ShadeMethod", "SweepGeometry", "TileShade", "accumulate_shade_hours",
+    "building_shade_summary", "inner_window", "light_fraction", "make_caster",
     "ratti_shade_codes", "search_geometry", "shade_codes", "shadow_halo_m", "sweep_geometry",
     "tile_shade",
 ]
@@ -64,6 +65,31 @@ log = logging.getLogger(__name__)
 
 #: How :func:`tile_shade` decides shade: horizon angles per sector, or the exact sweep.
 ShadeMethod = Literal["horizon", "sweep"]
+SHADE_METHODS: tuple[str, ...] = ("horizon", "sweep")
+
+
+def make_caster(dsm: np.ndarray, resolution: float, *, method: ShadeMethod = "horizon",
+                canopy_top: np.ndarray | None = None,
+                max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
+                window: tuple[int, int, int, int] | None = None,
+                sector_deg: float = DEFAULT_SECTOR_DEG) -> "HorizonCaster | ShadeCaster":
+    """A surface prepared for shade codes at many sun positions, by ``method``.
+
+    Both casters answer ``codes(sun_azimuth_grid_deg, sun_altitude_deg)`` with uint8
+    codes (:data:`SUNLIT`, :data:`CANOPY_SHADE`, :data:`SURFACE_SHADE`) over ``window``.
+    ``dsm`` and ``canopy_top`` are metres on one north-up grid of cell size
+    ``resolution`` metres (any metric CRS); azimuths are degrees from grid north.
+    ``"horizon"`` keeps the last few sector horizons, so positions taken in time order
+    (azimuth moving steadily) compute each sector about once; ``sector_deg`` is ignored
+    by ``"sweep"``.
+    """
+    if method == "horizon":
+        return HorizonCaster(dsm, resolution, canopy_top=canopy_top, max_distance_m=max_distance_m,
+                             window=window, sector_deg=sector_deg)
+    if method == "sweep":
+        return ShadeCaster(dsm, resolution, canopy_top=canopy_top, max_distance_m=max_distance_m,
+                           window=window)
+    raise ValueError(f"unknown shade method {method!r} (one of {', '.join(SHADE_METHODS)})")
 
 
 def shadow_halo_m(max_height_m: float, min_sun_altitude_deg: float,
@@ -232,7 +258,7 @@ def _tile_shade(dsm, grid, inner, scenarios, year, canopy_top, transmissivity, s
         _accumulate_sweep(sweep, schedule, azimuths, taus, acc)
         detail = "exact sweep"
     else:
-        raise ValueError(f"unknown shade method {method!r} (horizon or sweep)")
+        raise ValueError(f"unknown shade method {method!r} (one of {', '.join(SHADE_METHODS)})")
     result = TileShade(grid=inner)
     for spec, total in zip(schedule.targets, acc):
         if spec.kind == "sun":
