@@ -45,6 +45,7 @@ bench: install-test
 	$(BIN)/python benchmarks/tiles.py
 	$(BIN)/python benchmarks/lidar.py
 	$(BIN)/python benchmarks/walkability.py
+	$(BIN)/python benchmarks/manifest.py
 
 # paste the run-definition key table (from the settings models) into the README
 readme-keys: install

@@ -104,12 +104,17 @@ def main() -> None:
 def run(definition: Path, scheduler: str | None, workers: int | None, overrides: tuple[str, ...],
         no_progress: bool, verbose: int) -> None:
     """Run the stages of a run definition (YAML) on a Dask cluster."""
+    from pipeline.core.manifest import ManifestError
     from pipeline.core.runner import run as run_definition
 
     _setup_logging(max(verbose, 1))
     config = _load(definition, _parse_overrides(overrides))
-    summary = run_definition(config, scheduler=scheduler, workers=workers,
-                             progress=not no_progress)
+    try:
+        summary = run_definition(config, scheduler=scheduler, workers=workers,
+                                 progress=not no_progress)
+    except ManifestError as exc:  # the output folder cannot be written: say where, no traceback
+        raise click.ClickException(f"{exc}. Tasks recorded before this are kept: rerun "
+                                   f"once the folder is writable to resume.") from None
     click.echo(f"{config.name}: {summary.executed} task(s) run, {summary.skipped} skipped "
                f"(already finished), {len(summary.failed)} failed, {summary.seconds:.1f} s")
     for stage, seconds in summary.stage_seconds.items():

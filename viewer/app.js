@@ -552,7 +552,8 @@ function showStreet(feature) {
     bar.className = "bar";
     bar.title = fmt(value, 3);
     bar.innerHTML = `<span style="width:${Math.round(100 * (value || 0))}%"></span>`;
-    const r = row(table, word(c.label), String(c.weight));
+    // a gate multiplies the weighted mean of the others (viewer.json "thermal_rule": "gate")
+    const r = row(table, word(c.label), c.multiplies ? "×" : String(c.weight));
     r.dataset.component = c.id;
     r.dataset.value = value === undefined || value === null ? "" : String(value);
     const cell = r.insertCell();
@@ -566,7 +567,13 @@ function showStreet(feature) {
   row(facts, t("width"), `${fmt(info.width_m, 1)} m`);
   row(facts, t("slope"), `${fmt(info.slope_max_pct, 1)} %`);
   for (const v of m.layers.streets.variables.filter((x) => x.startsWith("utci") || x.startsWith("tmrt"))) {
-    row(facts, word(m.legends[v] ? m.legends[v].title : v), fmt(property(feature, v, scenario), 1));
+    const legend = m.legends[v];
+    const value = property(feature, v, scenario);
+    const hit = legend && legend.kind === "categories" ? legend.categories.find((c) => c.value === value) : null;
+    const text = hit ? word(hit.label) : legend && legend.kind === "categories" ? t("noData")
+      : `${fmt(value, 1)} ${legend ? word(legend.units) : ""}`;
+    const r = row(facts, word(legend ? legend.title : v), text);
+    r.dataset.variable = v;
   }
   row(facts, "ID", String(info.id));
   body.appendChild(facts);

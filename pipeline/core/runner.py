@@ -4,8 +4,11 @@
 :class:`~pipeline.core.task.Task` objects, skips the ones the
 manifest records as finished with unchanged inputs and parameters, submits the rest to
 a ``dask.distributed`` client (a local cluster by default, or ``--scheduler``), shows a
-progress bar, and records every result in the manifest. A task that fails (one bad
-file in a city) is reported and its dependants go on without it.
+progress bar, and records every result in the manifest's journal as it finishes (one
+line each; :mod:`pipeline.core.manifest`). A task that fails (one bad file in a city) is
+reported and its dependants go on without it. A worker that dies loses only the tasks it
+was running, which Dask runs again elsewhere; a client that dies loses nothing recorded:
+the next run reads the journal and skips every task whose outputs are on disk.
 """
 from __future__ import annotations
 
@@ -19,9 +22,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from pipeline.core.config import RunDefinitionBase
-from pipeline.core.manifest import Manifest, output_paths, package_versions
+from pipeline.core.manifest import Manifest, ManifestError, output_paths, package_versions
 from pipeline.core.plan import plan_run
-from pipeline.core.task import Record, Result
+from pipeline.core.task import Record, Result, Task
+from pipeline.geo.atomic import remove_temporaries
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,7 @@ class RunSummary:
     output: Path
     executed: int = 0
     skipped: int = 0
+    recovered: int = 0  # task records read from the journal of an interrupted run
     failed: list[dict] = field(default_factory=list)
     records: dict[str, Record] = field(default_factory=dict)
     seconds: float = 0.0
@@ -98,21 +103,37 @@ def run(definition: RunDefinitionBase, *, scheduler: str | None = None, workers:
     """Run every stage ``definition`` wants, in registry order; resume from its manifest."""
     start = time.perf_counter()
     output = Path(definition.output)
-    output.mkdir(parents=True, exist_ok=True)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ManifestError(f"cannot create the output folder {output}: {exc.strerror or exc}") from None
     manifest = Manifest.open(output)
-    plan = plan_run(definition, manifest)
-    manifest.data.update(
-        run=definition.name, definition=definition.model_dump(mode="json"),
-        crs=plan.crs, versions=package_versions())
-    summary = RunSummary(output=output)
-    started = dt.datetime.now(dt.timezone.utc).isoformat()
+    summary = RunSummary(output=output, recovered=manifest.recovery.journal_tasks)
+    if manifest.recovery.interrupted:
+        # Fold what the interrupted run recorded into manifest.json, so that the journal
+        # of this run starts on a clean line (a torn last line is dropped here).
+        log.warning("resuming an interrupted run in %s: %d task record(s) in manifest.json, "
+                    "%d in its journal, %d damaged line(s) ignored", output,
+                    manifest.recovery.manifest_tasks, manifest.recovery.journal_tasks,
+                    len(manifest.recovery.bad_lines))
+        manifest.compact()
+    try:
+        plan = plan_run(definition, manifest)
+        manifest.data.update(
+            run=definition.name, definition=definition.model_dump(mode="json"),
+            crs=plan.crs, versions=package_versions())
+        started = dt.datetime.now(dt.timezone.utc).isoformat()
 
-    if client is not None:
-        _execute(plan, manifest, client, summary, progress)
-    else:
-        with dask_client(definition, scheduler, workers) as new_client:
-            _execute(plan, manifest, new_client, summary, progress)
+        if client is not None:
+            _execute(plan, manifest, client, summary, progress)
+        else:
+            with dask_client(definition, scheduler, workers) as new_client:
+                _execute(plan, manifest, new_client, summary, progress)
+    finally:
+        manifest.close()  # whatever happened, what was recorded is on disk
 
+    for path in remove_temporaries(output):
+        log.warning("removed %s: the half-written output of a killed task", path)
     summary.seconds = time.perf_counter() - start
     outputs = sorted({p for r in summary.records.values() for p in output_paths(r.outputs) if p})
     manifest.data["outputs"] = outputs
@@ -120,12 +141,25 @@ def run(definition: RunDefinitionBase, *, scheduler: str | None = None, workers:
         "started": started, "seconds": round(summary.seconds, 2),
         "executed": summary.executed, "skipped": summary.skipped,
         "failed": len(summary.failed), "stage_seconds": summary.stage_seconds})
-    manifest.data["failures"] = summary.failed
-    manifest.save()
+    manifest.data["failures"] = sorted(summary.failed, key=lambda f: (f["stage"], f["tile"]))
+    manifest.compact()
     log.info("run %s: %d task(s) run, %d skipped as finished, %d failed in %.1f s; manifest %s",
              definition.name, summary.executed, summary.skipped, len(summary.failed),
              summary.seconds, manifest.path)
     return summary
+
+
+def split_finished(tasks: list[Task], manifest: Manifest, records: dict[str, Record]) -> list[Task]:
+    """The tasks (keys computed) still to run; the trusted records of the others go into
+    ``records``. One dictionary look-up and a stat per output for each task."""
+    pending = []
+    for task in tasks:
+        finished = manifest.finished(task.key, task.stage, task.tile)
+        if finished is None:
+            pending.append(task)
+        else:
+            records[task.key] = finished
+    return pending
 
 
 def _execute(plan, manifest: Manifest, client: Any, summary: RunSummary, progress: bool) -> None:
@@ -140,14 +174,12 @@ def _execute(plan, manifest: Manifest, client: Any, summary: RunSummary, progres
         if not tasks:
             log.info("%s: nothing to do", stage.name)
             continue
-        submitted = {}
         for task in tasks:
             task.compute_key(version, stage.code)
-            finished = manifest.finished(task.key)
-            if finished is not None:
-                summary.records[task.key] = finished
-                summary.skipped += 1
-                continue
+        pending = split_finished(tasks, manifest, summary.records)
+        summary.skipped += len(tasks) - len(pending)
+        submitted = {}
+        for task in pending:
             kwargs = dict(task.kwargs)
             # Stages run one after the other, so upstream records are all known here; they
             # reach the task sorted, whatever order they finished in.
@@ -179,4 +211,4 @@ def _execute(plan, manifest: Manifest, client: Any, summary: RunSummary, progres
             bar.update(1)
         bar.close()
         summary.stage_seconds[stage.name] = round(time.perf_counter() - stage_start, 2)
-        manifest.save()
+        manifest.sync()

@@ -77,7 +77,7 @@ def render_district_3d(out_dir: str | Path, *, buildings: Sequence[str | Path],
                        streets: Mapping[str, str | Path], shade: Mapping[str, Sequence[str | Path]],
                        terrain: Sequence[str | Path] = (), titles: Mapping[str, str] | None = None,
                        slot_hours: float = 3.0, window_size: tuple[int, int] = (1200, 800),
-                       stem: str = "district_3d") -> list[str]:
+                       stem: str = "district_3d", view_from_deg: float = 20.0) -> list[str]:
     """Render one PNG per season: shade hours on the ground, buildings, streets by score.
 
     Parameters
@@ -97,6 +97,9 @@ def render_district_3d(out_dir: str | Path, *, buildings: Sequence[str | Path],
         Season -> image title (default: the season name).
     slot_hours : float
         Length of the slot (h): the top of the shade legend.
+    view_from_deg : float
+        Compass direction the camera looks from (degrees clockwise from grid north); the
+        default, from the north-north-east, shows the shadows cast northwards.
 
     Returns
     -------
@@ -163,7 +166,11 @@ def render_district_3d(out_dir: str | Path, *, buildings: Sequence[str | Path],
         plotter.add_text((titles or {}).get(season, season), position="upper_left", font_size=14, color="black")
         span = max(x1 - x0, y1 - y0)
         plotter.camera.focal_point = (0.0, 0.0, float(ground.default_m))
-        plotter.camera.position = (0.7 * span, -1.2 * span, float(ground.default_m) + 1.05 * span)
+        # seen from the north-north-east, looking south: the shadows, which fall north of the
+        # buildings, are in view (from the south they hide behind the buildings)
+        azimuth = np.radians(view_from_deg)
+        plotter.camera.position = (1.39 * span * np.sin(azimuth), 1.39 * span * np.cos(azimuth),
+                                   float(ground.default_m) + 1.05 * span)
         plotter.camera.up = (0.0, 0.0, 1.0)
         plotter.camera.view_angle = 35.0
         path = out_dir / f"{stem}_{season}.png"

@@ -38,7 +38,7 @@ STATIC_COLUMNS = ("highway", "length_m", "width_m", "width_source", "slope_mean_
 #: Per-scenario columns (besides every ``c_*`` component and the thermal columns).
 SCENARIO_COLUMNS = ("score", "class", "shade_share", "people", "people_per_100m")
 #: Thermal-comfort columns written per scenario when a table has them.
-THERMAL_COLUMNS = ("utci_mean", "utci_max", "tmrt_mean", "svf_mean", "heat_stress_share")
+THERMAL_COLUMNS = ("utci_mean_c", "utci_class")
 RIBBON_COLOUR = (0.85, 0.85, 0.85, 1.0)
 
 

@@ -148,7 +148,7 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
                  districts: str | Path | None = None, district_name: str = "name",
                  district_summary: str | Path | None = None, mesh_summary: str | Path | None = None,
                  tilesets: Mapping[str, str | Path] | None = None, weights: Mapping[str, float] | None = None,
-                 building_tables: Sequence[str | Path] = (), timezone: str = "Asia/Tokyo",
+                 thermal_rule: str | None = None, building_tables: Sequence[str | Path] = (), timezone: str = "Asia/Tokyo",
                  day_type: str = "weekday", geoid_model: str = "gsigeo2011", ground_elevation_m: float = 0.0,
                  copy_app_files: bool = True, app_dir: str | Path | None = None,
                  cesium_dir: str | Path | None = None) -> dict[str, Any]:
@@ -181,7 +181,10 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
         Layer -> ``tileset.json`` of the run's other 3D Tiles: PLATEAU module names
         (``bldg``, ``veg``, ``dem``, ``tran``) or ``lidar``.
     weights : mapping, optional
-        Walkability weight per component (``access``, ``mix``, ...), as in the settings.
+        Walkability weight per component (``access``, ``mix``, ...) in the score's weighted mean.
+    thermal_rule : str, optional
+        ``"gate"`` when ``c_thermal`` multiplies that mean (the app shows "×" for its
+        weight), ``"weight"`` when it is one of the weighted components, None without UTCI.
     building_tables : sequence of path
         Ingest building tables, for the categories of "colour buildings by usage".
     day_type : str
@@ -267,12 +270,14 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
     if not has_people:
         people_option.update(available=False, reason=UNAVAILABLE["people_per_100m"])
     street_colouring.append(people_option)
-    for variable in street_tiles.variables:
-        if variable in legends.VARIABLE_WORDS and variable.startswith(("utci", "tmrt", "svf", "heat")):
-            values = np.concatenate([t[variable].to_numpy(float) for t in tables.values()])
-            lo, hi = (float(np.nanmin(values)), float(np.nanmax(values))) if np.isfinite(values).any() else (0.0, 1.0)
-            legend[variable] = legends.ramp_legend(variable, math.floor(lo), math.ceil(hi))
-            street_colouring.append({"id": variable, "legend": variable})
+    if "utci_mean_c" in street_tiles.variables:
+        values = np.concatenate([t["utci_mean_c"].to_numpy(float) for t in tables.values()])
+        lo, hi = (float(np.nanmin(values)), float(np.nanmax(values))) if np.isfinite(values).any() else (0.0, 1.0)
+        legend["utci_mean_c"] = legends.ramp_legend("utci_mean_c", math.floor(lo), math.ceil(hi))
+        street_colouring.append({"id": "utci_mean_c", "legend": "utci_mean_c"})
+    if "utci_class" in street_tiles.variables:
+        legend["utci_class"] = legends.stress_class_legend()
+        street_colouring.append({"id": "utci_class", "legend": "utci_class"})
 
     # -- shade and sun hours imagery
     def imagery(kind: str, sources: Mapping[str, Sequence[str | Path]], vmax: float) -> None:
@@ -366,6 +371,9 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
     weight_map = {f"c_{k}": float(v) for k, v in (weights or {}).items()}
     components = [{"id": c, "weight": weight_map.get(c, 0.0), "label": legends.words(c, legends.COMPONENT_LABELS)}
                   for c in street_tiles.variables if c.startswith("c_")]
+    for component in components:
+        if component["id"] == "c_thermal" and thermal_rule == "gate":
+            component.update(weight=None, multiplies=True)
     seasons = list(dict.fromkeys(s["season"] for s in entries))
     slots = {}
     for s in entries:
@@ -387,6 +395,7 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
         "building_colouring": building_colouring,
         "components": components,
         "weights": {k: float(v) for k, v in (weights or {}).items()},
+        "thermal_rule": thermal_rule,
         "legends": legend,
     }
     viewer_json = out_dir / "viewer.json"

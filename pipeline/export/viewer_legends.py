@@ -54,16 +54,14 @@ VARIABLE_WORDS = {
     "walk_score": ({"en": "Walk score of the nearest street", "ja": "最寄り街路の歩きやすさスコア"}, {"en": "0-100", "ja": "0〜100"}),
     "usage": ({"en": "Building usage", "ja": "建物用途"}, {"en": "PLATEAU usage", "ja": "PLATEAU 用途"}),
     "population": ({"en": "People present in the mesh cell", "ja": "メッシュ内の滞在人口"}, {"en": "persons", "ja": "人"}),
-    "utci_mean": ({"en": "UTCI, mean", "ja": "UTCI(平均)"}, {"en": "°C", "ja": "°C"}),
-    "utci_max": ({"en": "UTCI, max", "ja": "UTCI(最大)"}, {"en": "°C", "ja": "°C"}),
-    "tmrt_mean": ({"en": "Mean radiant temperature", "ja": "平均放射温度"}, {"en": "°C", "ja": "°C"}),
-    "svf_mean": ({"en": "Sky view factor", "ja": "天空率"}, {"en": "0-1", "ja": "0〜1"}),
-    "heat_stress_share": ({"en": "Share under heat stress", "ja": "暑熱ストレスの割合"}, {"en": "0-1", "ja": "0〜1"}),
+    "utci_mean_c": ({"en": "Felt temperature (UTCI), mean over the slot", "ja": "体感温度 UTCI(時間帯平均)"},
+                    {"en": "°C", "ja": "°C"}),
+    "utci_class": ({"en": "Thermal stress (UTCI class)", "ja": "熱ストレス(UTCI 区分)"},
+                   {"en": "class of the mean UTCI", "ja": "平均 UTCI の区分"}),
 }
 PALETTES = {"score": "viridis", "shade_share": "cividis_r", "people_per_100m": "magma_r",
             "shade_hours": "cividis_r", "sun_hours": "cividis", "roof_shade_hours": "cividis_r",
-            "walk_score": "viridis", "population": "viridis", "utci_mean": "magma", "utci_max": "magma",
-            "tmrt_mean": "magma", "svf_mean": "cividis", "heat_stress_share": "magma"}
+            "walk_score": "viridis", "population": "viridis", "utci_mean_c": "RdYlBu_r"}
 
 
 def words(name: str, table: Mapping[str, dict[str, str]]) -> dict[str, str]:
@@ -95,6 +93,23 @@ def class_legend() -> dict[str, Any]:
     return {"kind": "categories", "title": dict(title), "units": dict(units),
             "categories": [{"value": c, "colour": colour, "label": words(c, CLASS_LABELS)}
                            for c, colour in CLASS_COLOURS.items()]}
+
+
+def stress_class_legend() -> dict[str, Any]:
+    """UTCI's ten stress classes, cold to hot, in ColorBrewer's colour-blind-safe RdYlBu
+    (reversed: cold blue, no stress pale yellow, heat red), with their Japanese names."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    from pipeline.thermal.utci import STRESS_CLASSES
+
+    title, units = VARIABLE_WORDS["utci_class"]
+    ramp = colormaps["RdYlBu_r"]
+    n = len(STRESS_CLASSES)
+    return {"kind": "categories", "title": dict(title), "units": dict(units),
+            "categories": [{"value": c.key, "colour": to_hex(ramp((i + 0.5) / n)).upper(),
+                            "label": {"en": c.label_en, "ja": c.label_ja}}
+                           for i, c in enumerate(STRESS_CLASSES)]}
 
 
 def usage_legend(usages: Sequence[str]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -45,3 +46,29 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write UTF-8 ``text`` to ``path`` atomically and return the path."""
     return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+#: Names :func:`atomic_path` (and ``tiles.atomic``) give their temporary files and folders.
+_TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp(\.[A-Za-z0-9]+)?$")
+
+
+def remove_temporaries(root: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files and folders a killed writer left below ``root``.
+
+    A process killed mid-write (a worker or a client killed with SIGKILL) never reaches
+    the clean-up of :func:`atomic_path`; its half file keeps a temporary name, so no
+    reader mistakes it for an output. Call this when no writer is running in ``root``
+    (the end of a run). Returns the paths removed.
+    """
+    removed = []
+    for folder, dirs, files in os.walk(root):
+        for name in [d for d in dirs if _TEMPORARY.match(d)]:
+            dirs.remove(name)
+            shutil.rmtree(Path(folder) / name, ignore_errors=True)
+            removed.append(Path(folder) / name)
+        for name in files:
+            if _TEMPORARY.match(name):
+                with contextlib.suppress(FileNotFoundError):
+                    (Path(folder) / name).unlink()
+                removed.append(Path(folder) / name)
+    return sorted(removed)

@@ -42,6 +42,12 @@ class TimeSlot:
             raise ValueError(f"time slot {self.name!r}: end {self.end} is not after start {self.start}")
         return start, end
 
+    @property
+    def hours(self) -> float:
+        """Length of the slot in hours (clock time, e.g. 3.0 for 11:00-14:00)."""
+        (h0, m0), (h1, m1) = (map(int, t.split(":")[:2]) for t in (self.start, self.end))
+        return (h1 * 60 + m1 - h0 * 60 - m0) / 60.0
+
 
 @dataclass(frozen=True)
 class Scenario:

@@ -55,7 +55,8 @@ def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], tim
         mesh_summary=(summary.get("summary_by_mesh") or {}).get("parquet"),
         tilesets=tilesets, building_tables=sorted(r.outputs["table"] for r in ingest),
         districts=scoring.get("districts"), district_name=scoring.get("district_name", "name"),
-        weights=scoring.get("weights"), day_type=scoring.get("day_type", "weekday"), **options)
+        weights=scoring.get("weights"), thermal_rule=scoring.get("thermal_rule"),
+        day_type=scoring.get("day_type", "weekday"), **options)
     return Result(outputs={k: v for k, v in written.items() if v}, counts={"scenarios": len(scenarios)})
 
 

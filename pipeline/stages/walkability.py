@@ -38,8 +38,9 @@ class ComfortCurveSettings(Strict):
 
     cold_zero_c: float = Field(-27.0, ge=-60, le=0, description="UTCI at and below which "
                                "`c_thermal` is 0 (very strong cold stress from -27 °C).")
-    comfort_low_c: float = Field(9.0, ge=-30, le=30, description="Lower end of the band where "
-                                 "`c_thermal` is 1 (no thermal stress from 9 °C).")
+    comfort_low_c: float = Field(18.0, ge=-30, le=30, description="Lower end of the band where "
+                                 "`c_thermal` is 1 (UTCI's thermal comfort zone from 18 °C; 9 makes "
+                                 "the whole no-thermal-stress class 1).")
     comfort_high_c: float = Field(26.0, ge=0, le=40, description="Upper end of that band (no "
                                   "thermal stress up to 26 °C).")
     heat_zero_c: float = Field(38.0, ge=26, le=60, description="UTCI at and above which "
@@ -86,6 +87,10 @@ class WalkabilitySettings(StageSettings):
         "comfort is 1); replaces `sun_weight`/`shade_weight` in the comfort-weighted access."))
     comfort_curve: ComfortCurveSettings = Field(default_factory=ComfortCurveSettings,
                                                 description="UTCI to c_thermal.")
+    thermal_rule: Literal["gate", "weight"] = Field("gate", description=(
+        "With the thermal stage, how `c_thermal` enters the score: `gate` multiplies the "
+        "weighted mean of the other components by it (no access makes up for heat stress); "
+        "`weight` puts it in the weighted mean with the weight of `shade`."))
     coolwalk_alpha: float = Field(2.0, gt=1, le=10, description=(
         "Sun (discomfort) avoidance factor of the CoolWalkability per district (Wolf, Vierø & "
         "Szell 2024): a metre in the sun (out of comfort) counts this much."))
@@ -234,10 +239,51 @@ def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 
 # -- over the run -----------------------------------------------------------------------
+#: The slot of the report's 3D views (one per season); the first slot when a run has none so named.
+VIEW_SLOT = "midday"
+#: Above this many buildings the 3D views are skipped: one image of a whole city is neither
+#: legible nor a task of bounded memory.
+VIEW_MAX_BUILDINGS = 20_000
+
+
+def _district_views(scenarios: list, *, buildings: list[str], shade: dict[str, list[str]],
+                    terrain: list[str]):
+    """The ``render_3d`` callback of the report: one pyvista perspective per season at
+    :data:`VIEW_SLOT`, or None when pyvista is missing or the run is too large."""
+    import pyarrow.parquet as pq
+
+    try:
+        import pyvista  # noqa: F401
+    except ImportError:
+        log.warning("walkability report: pyvista is not installed, no 3D views")
+        return None
+    n_buildings = sum(pq.ParquetFile(p).metadata.num_rows for p in buildings)
+    if n_buildings > VIEW_MAX_BUILDINGS:
+        log.warning("walkability report: %d buildings, more than %d; no 3D views of the whole run",
+                    n_buildings, VIEW_MAX_BUILDINGS)
+        return None
+    slots = [s.slot.name for s in scenarios]
+    slot = VIEW_SLOT if VIEW_SLOT in slots else slots[0]
+    chosen = {s.season.name: s for s in scenarios if s.slot.name == slot}
+
+    def render(folder, segments: Mapping[str, str]) -> dict[str, str]:
+        from pipeline.export.district_render import render_district_3d
+
+        titles = {season: f"{season.replace('_', ' ')}, {s.slot.name} ({s.slot.start}-{s.slot.end})"
+                  for season, s in chosen.items()}
+        slot_hours = next(iter(chosen.values())).slot.hours
+        paths = render_district_3d(
+            folder, buildings=buildings, streets={season: segments[s.name] for season, s in chosen.items()},
+            shade={season: shade.get(s.name, []) for season, s in chosen.items()}, terrain=terrain,
+            titles=titles, slot_hours=slot_hours)
+        return dict(zip(titles.values(), paths))
+
+    return render
+
 def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilitySettings, scenarios: list,
                         walkability: list[Record] = (), ingest: list[Record] = (),
                         peopleflow: list[Record] = (), shadow: list[Record] = (),
-                        thermal: list[Record] = ()) -> Result:
+                        thermal: list[Record] = (), surface: list[Record] = ()) -> Result:
     """Scores, classes and every output per scenario (runs on a worker)."""
     import pandas as pd
 
@@ -256,13 +302,20 @@ def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilitySettings
         scenario_tables=[r.outputs["scenarios"] for r in tiles], scenarios=scenarios,
         settings=settings, buildings=read_tables(_tables(ingest, "bldg"), crs), districts=districts,
         coverage=coverage, shade_fraction=_per_scenario(shadow, "shade_fraction"),
-        weather=sorted({w for r in thermal for w in r.details.get("weather", [])}))
+        weather=sorted({w for r in thermal for w in r.details.get("weather", [])}),
+        utci_mean=_per_scenario(thermal, "utci_mean"),
+        render_3d=_district_views(scenarios, buildings=_tables(ingest, "bldg"),
+                                  shade=_per_scenario(shadow, "shade_hours"),
+                                  terrain=sorted(r.outputs["terrain"] for r in surface
+                                                 if r.outputs.get("terrain"))))
     from pipeline.walkability.scenario_scores import effective_weights
 
     thermal_known = bool(thermal)
     return Result(outputs=outputs, counts=counts,
                   feature_type="bldg" if outputs.get("feature_table") else None,
-                  details={"weights": effective_weights(settings.weights, thermal_known),
+                  details={"weights": effective_weights(settings.weights, thermal_known,
+                                                        settings.thermal_rule),
+                           "thermal_rule": settings.thermal_rule if thermal_known else None,
                            "districts": str(settings.districts) if settings.districts else None,
                            "district_name": settings.district_name, "day_type": settings.day_type})
 
@@ -283,6 +336,7 @@ def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                            "ingest": keys(done(records, "ingest", feature_type="bldg")),
                            "shadow": keys(done(records, "shadow")),
                            "thermal": keys(done(records, "thermal")),
+                           "surface": keys(done(records, "surface")),
                            "peopleflow": keys(done(records, "peopleflow"))})]
 
 
@@ -291,4 +345,4 @@ STAGE = Stage(name="walkability", settings=WalkabilitySettings, plan=plan_tiles,
               code=("pipeline.walkability", "pipeline.peopleflow", "pipeline.thermal", "pipeline.geo"))
 SUMMARY = Stage(name="walkability_summary", settings=WalkabilitySettings, plan=plan_summary,
                 section="walkability", wanted=_streets_given,
-                code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo"))
+                code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo", "pipeline.export"))

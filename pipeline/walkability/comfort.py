@@ -5,13 +5,19 @@
 ::
 
     c = 0                                          UTCI <= cold_zero_c        (-27: very strong cold stress)
-    c = (UTCI - cold_zero_c) / (comfort_low_c - cold_zero_c)    up to comfort_low_c (9)
-    c = 1                                          comfort_low_c <= UTCI <= comfort_high_c   (9..26: no thermal stress)
+    c = (UTCI - cold_zero_c) / (comfort_low_c - cold_zero_c)    up to comfort_low_c (18)
+    c = 1                                          comfort_low_c <= UTCI <= comfort_high_c   (18..26: comfort zone)
     c = (heat_zero_c - UTCI) / (heat_zero_c - comfort_high_c)   up to heat_zero_c (38)
     c = 0                                          UTCI >= heat_zero_c        (38: very strong heat stress)
 
-so the middle of strong heat stress (35 °C) scores 0.25 and of moderate cold stress
-(-6.5 °C) 0.57. The four breakpoints are parameters (:class:`ComfortCurve`).
+The plateau is UTCI's *thermal comfort zone*, 18-26 °C, the upper part of the "no thermal
+stress" class (9-26 °C) that Błażejczyk et al. (2013, Geographia Polonica 86(1):5-10)
+single out as comfortable. The bottom of "no thermal stress" (9 °C) then scores 0.8: a
+walker at 9 °C UTCI is not stressed, but prefers the sun, and a December noon in the shade
+of a Saitama street (UTCI 7-11 °C) must score below the sunny side (17-19 °C). The plateau
+over the whole no-stress class, ``comfort_low_c=9``, makes the two sides equal. The middle
+of strong heat stress (35 °C) scores 0.25 and of moderate cold stress (-6.5 °C) 0.46. The
+four breakpoints are parameters (:class:`ComfortCurve`).
 
 Per street segment (:func:`segment_thermal`), from a scenario's mean-UTCI raster sampled
 every ``step_m`` metres (:func:`pipeline.walkability.components.sample_segments`):
@@ -42,7 +48,7 @@ class ComfortCurve:
     """Breakpoints (°C UTCI) of ``c_thermal`` (module docstring)."""
 
     cold_zero_c: float = -27.0
-    comfort_low_c: float = 9.0
+    comfort_low_c: float = 18.0
     comfort_high_c: float = 26.0
     heat_zero_c: float = 38.0
 

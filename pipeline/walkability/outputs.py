@@ -16,8 +16,12 @@ file                                 holds
                                      ``walk_score_<scenario>`` of the nearest street (for the
                                      3D Tiles property tables)
 ``maps/score_<scenario>.png``        score map; ``maps/class_<scenario>.png`` class map
-                                     (legend, scale bar, north arrow, title)
+                                     (legend, scale bar, north arrow, title); with the thermal
+                                     stage ``maps/utci_<scenario>.png``: streets by UTCI stress
+                                     class over the mean-UTCI raster
 ``report.html``                      one page comparing the scenarios side by side
+``maps/district_3d_<season>.png``    3D perspective of the district per season at one slot
+                                     (when the stage passes a ``render_3d`` callback)
 ===================================  ========================================================
 """
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Callable, Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -182,21 +187,53 @@ def write_maps(folder: Path, name: str, title: str, segments: gpd.GeoDataFrame, 
     return written
 
 
+def write_thermal_map(folder: Path, name: str, title: str, segments: gpd.GeoDataFrame,
+                      utci: tuple[np.ndarray, Grid], buildings: gpd.GeoDataFrame | None) -> str:
+    """Streets coloured by the UTCI stress class of their mean UTCI, over the scenario's
+    mean-UTCI raster (°C): the thermal side of the score, for one scenario."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    from pipeline.geo.maps import Overlay, write_raster_map
+    from pipeline.thermal.utci import STRESS_CLASSES
+
+    ramp = colormaps["RdYlBu_r"]   # the viewer's stress-class colours (colour-blind safe)
+    overlays = ([Overlay(buildings.geometry, color="#6d6d6d", linewidth=0.3, facecolor="#00000000",
+                         label="buildings")] if buildings is not None and len(buildings) else [])
+    for i, stress in enumerate(STRESS_CLASSES):
+        chosen = segments[segments["utci_class"] == stress.key]
+        if len(chosen):
+            overlays.append(Overlay(chosen.geometry, color=to_hex(ramp((i + 0.5) / len(STRESS_CLASSES))),
+                                    linewidth=2.0, label=f"{stress.label_en} ({chosen['length_m'].sum() / 1000:.1f} km)"))
+    values, grid = utci
+    finite = values[np.isfinite(values)]
+    low, high = (np.floor(finite.min()), np.ceil(finite.max())) if finite.size else (0.0, 1.0)
+    return write_raster_map(folder / f"utci_{name}.png", values, grid,
+                            title=f"Felt temperature (UTCI), {title}", units="mean UTCI over the slot (°C)",
+                            cmap="RdYlBu_r", vmin=float(low), vmax=float(max(high, low + 1)), overlays=overlays)
+
+
 def write_outputs(folder: Path, scored: dict[str, gpd.GeoDataFrame], scenarios: list, *, settings, crs: str,
                   districts: gpd.GeoDataFrame | None, buildings: gpd.GeoDataFrame,
                   coverage: pd.DataFrame | None = None,
                   shade_fraction: dict[str, list[str]] | None = None,
-                  weather: list[str] | None = None) -> dict:
+                  weather: list[str] | None = None,
+                  utci_mean: dict[str, list[str]] | None = None,
+                  render_3d: Callable[[Path, Mapping[str, str]], Mapping[str, str]] | None = None) -> dict:
     """Write every output of the module table; returns ``{kind: path or {scenario: path}}``.
 
     ``shade_fraction`` maps a scenario to the shadow stage's shade-fraction COGs (drawn
     under the streets of the maps); ``coverage`` is the people-flow coverage table
-    (shown in the report).
+    (shown in the report); ``utci_mean`` maps a scenario to the thermal stage's mean-UTCI
+    COGs (the background of the UTCI maps). ``render_3d(maps_folder, segments)``, given the written
+    ``{scenario: segments GeoParquet}``, returns ``{caption: PNG}`` of 3D views that the
+    report shows (the caller knows the buildings, shade and terrain to draw).
     """
     shade_fraction = shade_fraction or {}
     start = time.perf_counter()
     folder = Path(folder)
-    outputs: dict = {"segments": {}, "score_raster": {}, "score_map": {}, "class_map": {}}
+    outputs: dict = {"segments": {}, "score_raster": {}, "score_map": {}, "class_map": {}, "utci_map": {}}
+    utci_mean = utci_mean or {}
     by_scenario = {s.name: s for s in scenarios}
     first = next(iter(scored.values()))
     grid = _map_grid(first, settings.raster_resolution_m)
@@ -230,6 +267,11 @@ def write_outputs(folder: Path, scored: dict[str, gpd.GeoDataFrame], scenarios: 
                                      resolution=grid.resolution))
             outputs["score_map"][name] = maps["score_map"]
             outputs["class_map"][name] = maps["class_map"]
+            if utci_mean.get(name) and "utci_class" in segments:
+                outputs["utci_map"][name] = write_thermal_map(
+                    folder / "maps", name, title, segments,
+                    mosaic(utci_mean[name], crs=grid.crs, bounds=grid.bounds, resolution=grid.resolution),
+                    buildings)
     mesh_table = pd.concat(mesh_rows, ignore_index=True)
     outputs["summary_by_mesh"] = write_table(mesh_table, folder / "summary_by_mesh")
     district_table = pd.concat(district_rows, ignore_index=True) if district_rows else None
@@ -245,10 +287,16 @@ def write_outputs(folder: Path, scored: dict[str, gpd.GeoDataFrame], scenarios: 
             table.to_parquet(tmp, index=False)
         outputs["buildings_nearest_street"] = outputs["feature_table"] = str(path)
     if settings.maps:
+        views = dict(render_3d(folder / "maps", outputs["segments"])) if render_3d else {}
+        if views:
+            outputs["district_3d"] = views
         outputs["report"] = write_report(folder / "report.html", scored, scenarios, settings=settings,
                                          mesh_summary=mesh_table, district_summary=district_table,
                                          maps=outputs["score_map"], class_maps=outputs["class_map"],
-                                         coverage=coverage, weather=weather, coolwalk=coolwalk)
+                                         coverage=coverage, weather=weather, coolwalk=coolwalk,
+                                         views_3d=views, utci_maps=outputs["utci_map"])
+    if not outputs["utci_map"]:
+        del outputs["utci_map"]
     log.info("walkability outputs: %d scenarios written to %s in %.1f s", len(scored), folder,
              time.perf_counter() - start)
     return outputs

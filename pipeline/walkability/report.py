@@ -173,11 +173,33 @@ def _map_grid(maps: dict[str, str], scenarios: list, title: str) -> str:
             f"repeat({len(seasons)},1fr)'>{''.join(figures)}</div>")
 
 
+def _views_3d(views: dict[str, str]) -> str:
+    """The 3D perspectives of the district, one figure per caption."""
+    if not views:
+        return ""
+    figures = "".join(f'<figure><img alt="{html.escape(caption)}" src="{_thumbnail_uri(path, 720)}">'
+                      f"<figcaption>{html.escape(caption)}</figcaption></figure>" for caption, path in views.items())
+    return ("<h2>The district in 3D</h2><p class='note'>Buildings from the 3D city model, streets "
+            "coloured by walkability score, the slot's shade hours draped on the ground.</p>"
+            f"<div class='maps' style='grid-template-columns:repeat({min(len(views), 2)},1fr)'>{figures}</div>")
+
+
+def _thermal_rule_note(settings) -> str:
+    """One sentence on how c_thermal enters the score, and its comfort curve."""
+    curve = settings.comfort_curve
+    band = (f"c_thermal is 1 at UTCI {curve.comfort_low_c:g}-{curve.comfort_high_c:g} °C and 0 at "
+            f"{curve.cold_zero_c:g} °C and {curve.heat_zero_c:g} °C")
+    if settings.thermal_rule == "gate":
+        return f"The score is c_thermal times the weighted mean of the other components ({band})."
+    return f"c_thermal takes the weight of shade in the score ({band})."
+
+
 def build_report(scored: dict, scenarios: list, *, settings, mesh_summary: pd.DataFrame,
                  district_summary: pd.DataFrame | None, maps: dict[str, str], class_maps: dict[str, str],
                  coverage: pd.DataFrame | None = None, weather: list[str] | None = None,
-                 coolwalk: pd.DataFrame | None = None) -> str:
-    """The report as an HTML string."""
+                 coolwalk: pd.DataFrame | None = None, views_3d: dict[str, str] | None = None,
+                 utci_maps: dict[str, str] | None = None) -> str:
+    """The report as an HTML string (``views_3d``: caption -> PNG of a 3D view of the district)."""
     table = scenario_table(scored, scenarios, settings.access_classes, settings.distances)
     shown = table.rename(columns=lambda c: c.replace("share_", "% ").replace("_", " "))
     for col in [c for c in shown.columns if c.startswith("% ")]:
@@ -194,7 +216,7 @@ def build_report(scored: dict, scenarios: list, *, settings, mesh_summary: pd.Da
              f"A street is walkable from a score of {settings.walkable_score:g}; unshaded below "
              f"{settings.unshaded_below:g} shade share.</p>",
              *([f"<p class='note'>Thermal comfort (UTCI, Tmrt) from weather: "
-                f"{html.escape('; '.join(weather))}.</p>"] if weather else
+                f"{html.escape('; '.join(weather))}. {_thermal_rule_note(settings)}</p>"] if weather else
                ["<p class='note'>No thermal stage: the score weighs shade share.</p>"]),
              "<h2>Scenarios</h2>", _html_table(shown),
              "<p class='note'>comfort access ratio: reachable destinations with perceived (shade-"
@@ -203,7 +225,10 @@ def build_report(scored: dict, scenarios: list, *, settings, mesh_summary: pd.Da
              f"<div class='charts'><img alt='score chart' src='{_score_chart(table)}'>"
              f"<img alt='class chart' src='{_class_chart(table)}'></div>",
              _map_grid(maps, scenarios, "Score maps (columns: seasons, rows: time slots)"),
-             _map_grid(class_maps, scenarios, "Class maps (columns: seasons, rows: time slots)")]
+             _map_grid(class_maps, scenarios, "Class maps (columns: seasons, rows: time slots)"),
+             _map_grid(utci_maps or {}, scenarios, "Felt temperature (UTCI) and thermal stress of the streets "
+                                                   "(columns: seasons, rows: time slots)"),
+             _views_3d(views_3d or {})]
     if district_summary is not None and len(district_summary):
         pivot = district_summary.pivot(index="district", columns="scenario", values="score").reset_index()
         pivot = pivot[["district"] + [s.name for s in scenarios if s.name in pivot]]

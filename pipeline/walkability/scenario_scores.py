@@ -15,22 +15,49 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from pipeline.thermal.utci import in_strong_stress
+from pipeline.thermal.utci import STRESS_KEYS, in_strong_stress, stress_class_index
 from pipeline.walkability.scores import classify, components, composite
 
 #: Thermal comfort replaces shade share in the score when the thermal stage ran.
 THERMAL_REPLACES = "shade"
+#: How ``c_thermal`` enters the score (``stages.walkability.thermal_rule``).
+THERMAL_RULES = ("gate", "weight")
 
 
-def effective_weights(weights: dict[str, float], thermal: bool) -> dict[str, float]:
-    """The score weights of a scenario: with UTCI known, ``thermal`` takes the weight the
-    settings give ``shade`` (unless they weigh ``thermal`` themselves); without, ``thermal``
-    has no data and its weight is dropped."""
-    if thermal:
-        if "thermal" in weights:
-            return dict(weights)
-        return {("thermal" if k == THERMAL_REPLACES else k): v for k, v in weights.items()}
-    return {k: v for k, v in weights.items() if k != "thermal"}
+def effective_weights(weights: dict[str, float], thermal: bool, rule: str = "gate") -> dict[str, float]:
+    """The weights of the score's weighted mean in a scenario.
+
+    Without UTCI, ``thermal`` has no data and its weight is dropped. With UTCI, ``thermal``
+    replaces ``shade``: under ``rule="weight"`` it takes the weight the settings give
+    ``shade`` (unless they weigh ``thermal`` themselves); under ``rule="gate"`` neither is in
+    the weighted mean, because ``c_thermal`` multiplies it (:func:`thermal_score`).
+    """
+    if rule not in THERMAL_RULES:
+        raise ValueError(f"thermal rule must be one of {THERMAL_RULES}, got {rule!r}")
+    if not thermal:
+        return {k: v for k, v in weights.items() if k != "thermal"}
+    if rule == "gate":
+        return {k: v for k, v in weights.items() if k not in ("thermal", THERMAL_REPLACES)}
+    if "thermal" in weights:
+        return dict(weights)
+    return {("thermal" if k == THERMAL_REPLACES else k): v for k, v in weights.items()}
+
+
+def thermal_score(comps: pd.DataFrame, weights: dict[str, float], thermal: bool,
+                  rule: str = "gate") -> pd.Series:
+    """The 0-100 score of every segment from its components (columns ``c_<name>``, 0..1).
+
+    ``rule="gate"`` (with UTCI known): ``100 * c_thermal * weighted mean of the other
+    components``. A street in very strong heat stress (``c_thermal`` 0) scores 0 whatever
+    its shops and crossings: comfort is a condition of walking there, not one more amenity
+    that a good access could make up for. A segment whose ``c_thermal`` is unknown (no UTCI
+    sample on it) keeps the weighted mean. ``rule="weight"``, or no UTCI: the weighted mean
+    of :func:`effective_weights`.
+    """
+    score = composite(comps, effective_weights(weights, thermal, rule))
+    if thermal and rule == "gate":
+        score = score * comps["c_thermal"].fillna(1.0)
+    return score.clip(0, 100)
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +88,14 @@ def score_scenario(segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenario, set
             scaled.append(np.clip(table[comfort] / ref, 0, 1) if ref > 0 else table[comfort] * 0.0)
     comps["c_access"] = pd.concat(scaled, axis=1).mean(axis=1) if scaled else np.nan
     table = table.drop(columns=[c for c in comps if c in table]).join(comps)
-    table["score"] = composite(comps, effective_weights(settings.weights, thermal)).clip(0, 100)
+    table["score"] = thermal_score(comps, settings.weights, thermal, settings.thermal_rule)
     table["people_per_100m"] = table["people"] / table["length_m"] * 100.0
     hot = scenario.season.name in settings.hot_seasons
     uncomfortable = in_strong_stress(table["utci_mean_c"].to_numpy(float)) if thermal else None
+    if thermal:
+        # the stress class of the segment's mean UTCI, for maps, tiles and the viewer
+        index = stress_class_index(table["utci_mean_c"].to_numpy(float))
+        table["utci_class"] = pd.array([STRESS_KEYS[i] if i >= 0 else None for i in index], dtype="string")
     table["class"] = classify(table["score"], table["people_per_100m"], table["shade_share"],
                               hot_season=hot, walkable_score=settings.walkable_score,
                               unshaded_below=settings.unshaded_below, uncomfortable=uncomfortable)
@@ -81,13 +112,15 @@ def score_run(out_dir: str | Path, crs: str, *, segment_tables: Sequence[str],
               buildings: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None = None,
               coverage: pd.DataFrame | None = None,
               shade_fraction: dict[str, list[str]] | None = None,
-              weather: list[str] | None = None) -> tuple[dict, dict]:
+              weather: list[str] | None = None, utci_mean: dict[str, list[str]] | None = None,
+              render_3d=None) -> tuple[dict, dict]:
     """Score every segment of the run in every scenario and write the outputs.
 
     ``segment_tables`` / ``scenario_tables`` are the per-tile tables of
     :func:`pipeline.walkability.metrics.tile_metrics`; rows are sorted by ``segment_id``
     so the result never depends on the order tiles finished in. Returns
-    ``(outputs, counts)``.
+    ``(outputs, counts)``. ``render_3d`` is passed on to
+    :func:`pipeline.walkability.outputs.write_outputs`.
     """
     from pipeline.walkability import outputs as out
 
@@ -104,7 +137,8 @@ def score_run(out_dir: str | Path, crs: str, *, segment_tables: Sequence[str],
         scored[scenario.name] = score_scenario(segments, rows, scenario, settings, n_classes)
     outputs = out.write_outputs(Path(out_dir), scored, scenarios, settings=settings, crs=crs,
                                 districts=districts, buildings=buildings, coverage=coverage,
-                                shade_fraction=shade_fraction, weather=weather)
+                                shade_fraction=shade_fraction, weather=weather, utci_mean=utci_mean,
+                                render_3d=render_3d)
     counts = {"segments": len(segments), "scenarios": len(scored),
               "mean_score": {name: round(float(np.average(t["score"].fillna(0), weights=t["length_m"])), 2)
                              for name, t in scored.items()}}

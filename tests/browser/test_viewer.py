@@ -139,6 +139,8 @@ def session(served, tmp_path_factory):
         {"do": "eval", "js": "({area: window.machi.selectedArea, outlined: !!window.machi.outline,"
                              " rows: [...document.querySelectorAll('#districtTable tr[data-kind]')].map(r => r.dataset.kind + ':' + r.dataset.id),"
                              " first: document.querySelector('#districtTable tr[data-kind=district]').innerText})"},  # 20
+        {"do": "select", "selector": "#streetsBy", "value": "utci_class"},
+        {"do": "eval", "js": colour},                                                # 22
     ]
     seen = run_session(steps, tmp)
     return seen, manifest, run, segment, (a, b), image
@@ -176,6 +178,19 @@ def test_a_click_shows_the_score_and_components_of_the_geoparquet(session):
     assert f"{round(row['score'], 1):g}" in text and "Why this score" in text
     weights = {c["id"]: c["weight"] for c in manifest["components"]}
     assert weights["c_access"] == 0.35
+
+
+def test_streets_coloured_by_thermal_stress_and_explained(session):
+    """"Colour streets by" thermal stress gives a known street the colour of its UTCI class in
+    the GeoParquet, and "Why this score" names that class and shows c_thermal as a gate (×)."""
+    seen, manifest, run, segment, (_, b), _ = session
+    row = _segments(run, b).loc[segment]
+    legend = {c["value"]: c for c in manifest["legends"]["utci_class"]["categories"]}
+    assert seen["steps"][22]["value"] == legend[row["utci_class"]]["colour"].lower()
+    text = seen["steps"][7]["value"]
+    assert legend[row["utci_class"]]["label"]["en"] in text
+    assert f"{row['utci_mean_c']:.1f} °C" in text
+    assert "×" in text and manifest["thermal_rule"] == "gate"
 
 
 def test_split_compare_shows_two_scenarios(session):

@@ -47,9 +47,10 @@ def test_one_image_per_season_with_the_shade_of_that_season(district):
     assert summer.shape == (300, 400, 3)
     sunny = (np.array(colormaps["cividis_r"](0.0)[:3]) * 255).round()
     shaded = (np.array(colormaps["cividis_r"](1.0)[:3]) * 255).round()
-    # the ground is the no-shade colour in summer and the full-shade colour in winter
-    assert _share_near(summer, sunny) > 0.08 and _share_near(summer, shaded) < 0.01
-    assert _share_near(winter, shaded) > 0.08 and _share_near(winter, sunny) < 0.01
+    # the ground is the no-shade colour in summer and the full-shade colour in winter (the
+    # other colour is only the end of the legend's bar)
+    assert _share_near(summer, sunny) > 0.08 and _share_near(summer, shaded) < 0.02
+    assert _share_near(winter, shaded) > 0.08 and _share_near(winter, sunny) < 0.02
     # the street is drawn in the score palette (viridis at 90)
     street = (np.array(colormaps["viridis"](0.9)[:3]) * 255).round()
     assert _share_near(summer, street, 30) > 0.002

@@ -150,6 +150,28 @@ def test_maps_and_shadow_diagram(sample_run):
     assert lines.crs.to_epsg() == 6677
 
 
+def test_the_report_shows_the_district_in_3d_per_season(sample_run):
+    """pyvista perspectives at midday, one per season, in the report: the winter one has
+    more of the ground in shade (low sun) than the heat day's."""
+    from matplotlib import colormaps
+    from PIL import Image
+
+    pytest.importorskip("pyvista")
+    out, _, _ = sample_run
+    views = {p.stem.removeprefix("district_3d_"): p for p in (out / "walkability/maps").glob("district_3d_*.png")}
+    assert set(views) == {"equinox", "summer_solstice", "winter_solstice", "heat_day"}
+    shaded = (np.array(colormaps["cividis_r"](1.0)[:3]) * 255).round()
+
+    def shaded_share(path):
+        image = np.asarray(Image.open(path).convert("RGB")).astype(int)
+        return float(np.all(np.abs(image - shaded) <= 40, axis=-1).mean())
+
+    assert shaded_share(views["winter_solstice"]) > 1.5 * shaded_share(views["heat_day"])
+    report = (out / "walkability/report.html").read_text(encoding="utf-8")
+    assert "The district in 3D" in report
+    assert report.count('alt="winter solstice, midday (11:00-14:00)"') == 1
+
+
 def test_lidar_point_cloud_tileset(sample_run):
     from tiles import check_tileset, count_features
 
@@ -336,17 +358,39 @@ def test_thermal_comfort_prefers_shade_on_the_heat_day_and_sun_in_winter(sample_
         assert {"utci_mean_c", "c_thermal", "share_strong_heat", "c_shade"} <= set(segments.columns)
     report = (out / "walkability/report.html").read_text(encoding="utf-8")
     assert "Kumagaya" in report and "mean utci c" in report
+    assert "c_thermal times the weighted mean" in report
     cool = pd.read_csv(out / "walkability/coolwalkability_by_district.csv", encoding="utf-8-sig")
     assert set(cool["district"]) == {"大宮駅西口", "大宮駅東口", "大宮駅北"}
     assert cool["coolwalkability_shade"].between(0, 1).all() and cool["coolwalkability_thermal"].between(0, 1).all()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue #14 acceptance not met: at the sample's winter-solstice noon shaded streets have "
-    "UTCI about 10.6 °C and sunny ones 17.0 °C, both in UTCI's no-thermal-stress band where "
-    "c_thermal is 1 by the issue's curve, so c_thermal barely separates them (0.979 against "
-    "0.997) and the other components keep the correlation positive"))
+def test_utci_and_stress_classes_reach_maps_tables_and_viewer(sample_run):
+    """The planners' outputs show UTCI next to the score: a stress class per segment (that
+    of its mean UTCI), a UTCI map per scenario in the report, street colourings in the app."""
+    import json
+
+    from pipeline.thermal.utci import STRESS_KEYS, stress_class_index
+
+    out, _, _ = sample_run
+    segments = gpd.read_parquet(out / "walkability/segments_heat_day_midday.parquet")
+    expected = [STRESS_KEYS[i] for i in stress_class_index(segments["utci_mean_c"].to_numpy(float))]
+    assert segments["utci_class"].tolist() == expected
+    assert {"strong_heat", "very_strong_heat"} & set(expected)
+    maps = sorted(p.name for p in (out / "walkability/maps").glob("utci_*.png"))
+    assert len(maps) == 12 and "utci_winter_solstice_morning.png" in maps
+    assert "Felt temperature (UTCI)" in (out / "walkability/report.html").read_text(encoding="utf-8")
+    viewer = json.loads((out / "viewer/viewer.json").read_text(encoding="utf-8"))
+    assert {"utci_mean_c", "utci_class"} <= {c["id"] for c in viewer["street_colouring"]}
+    assert [c["value"] for c in viewer["legends"]["utci_class"]["categories"]] == list(STRESS_KEYS)
+    assert viewer["legends"]["utci_class"]["categories"][5]["label"]["ja"] == "熱ストレスなし"
+    assert {"utci_mean_c", "utci_class"} <= set(viewer["layers"]["streets"]["variables"])
+    thermal = next(c for c in viewer["components"] if c["id"] == "c_thermal")
+    assert thermal["multiplies"] and viewer["thermal_rule"] == "gate"
+
+
 def test_the_score_tells_a_winter_noon_from_a_summer_noon(sample_run):
+    """Shade lowers the score at a winter noon and raises it at a heat-day noon (issue #14):
+    c_thermal gates the score, and a shaded December street is below UTCI's comfort zone."""
     out, _, _ = sample_run
     winter = _shade_score_correlation(out, "winter_solstice_midday")
     heat = _shade_score_correlation(out, "heat_day_midday")

@@ -90,6 +90,28 @@ def test_thermal_component_replaces_shade_in_the_composite():
     assert thermal_scores.iloc[1] - thermal_scores.iloc[0] == pytest.approx(100 * 0.15 * 0.4 / 0.85)
 
 
+def test_thermal_gate_multiplies_the_other_components():
+    from pipeline.walkability.scenario_scores import effective_weights, thermal_score
+    from pipeline.walkability.scores import DEFAULT_WEIGHTS
+
+    # the best-served street in very strong heat stress, a poorer one in comfort, and one
+    # with no UTCI sample
+    comps = pd.DataFrame({"c_access": [1.0, 0.4, 0.4], "c_mix": [1.0, 0.4, 0.4],
+                          "c_intersections": [1.0, 0.4, 0.4], "c_shade": [0.1, 0.9, 0.9],
+                          "c_thermal": [0.0, 1.0, np.nan], "c_slope": [1.0, 1.0, 1.0], "c_width": [1.0, 1.0, 1.0]})
+    gate = effective_weights(DEFAULT_WEIGHTS, thermal=True, rule="gate")
+    assert "shade" not in gate and "thermal" not in gate
+    gated = thermal_score(comps, DEFAULT_WEIGHTS, thermal=True, rule="gate")
+    others = (0.35 * 0.4 + 0.15 * 0.4 + 0.15 * 0.4 + 0.1 + 0.1) / 0.85
+    np.testing.assert_allclose(gated, [0.0, 100 * others, 100 * others])   # unknown: not gated
+    weighted = thermal_score(comps, DEFAULT_WEIGHTS, thermal=True, rule="weight")
+    assert weighted.iloc[0] > weighted.iloc[1]           # as a weight, access makes up for the heat
+    no_utci = thermal_score(comps, DEFAULT_WEIGHTS, thermal=False)
+    np.testing.assert_allclose(no_utci.iloc[1], 100 * (others * 0.85 + 0.15 * 0.9))   # shade share back
+    with pytest.raises(ValueError, match="thermal rule"):
+        effective_weights(DEFAULT_WEIGHTS, thermal=True, rule="max")
+
+
 def test_used_but_uncomfortable_from_stress_classes():
     from pipeline.thermal.utci import in_strong_stress
     from pipeline.walkability.scores import classify_cells
