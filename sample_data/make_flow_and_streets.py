@@ -109,31 +109,38 @@ def _noded(ways: list[tuple[LineString, dict]]) -> list[tuple[LineString, dict]]
     return noded
 
 
-def mlit_rows() -> list[tuple]:
-    """Rows of the MLIT-style CSV (``population`` '' where suppressed)."""
+def mlit_rows(midday_weekday: dict[int, float] = MIDDAY_WEEKDAY, quiet: tuple[int, ...] = (53396499,),
+              prefcode: int = PREFCODE, citycode: int = CITYCODE) -> list[tuple]:
+    """Rows of the MLIT-style CSV (``population`` '' where suppressed).
+
+    ``midday_weekday`` is the midday weekday stay population per 1 km mesh; ``quiet``
+    meshes fall under the suppression threshold at night.
+    """
     rows = []
-    for mesh in TILES:
+    for mesh in midday_weekday:
         for month in MONTHS:
             for dayflag in (0, 1, 2):
                 for timezone in (0, 1, 2):
-                    value = (MIDDAY_WEEKDAY[mesh] * MONTH_FACTOR[month] * DAYFLAG_FACTOR[dayflag]
+                    value = (midday_weekday[mesh] * MONTH_FACTOR[month] * DAYFLAG_FACTOR[dayflag]
                              * TIMEZONE_FACTOR[timezone])
-                    if mesh == 53396499 and timezone == 1:
+                    if mesh in quiet and timezone == 1:
                         value = 4.0 + month % 5  # a quiet residential cell at night: under 10
                     if value < 10 and dayflag == 0:
                         continue  # MLIT leaves some suppressed records out altogether
                     text = "" if value < 10 and month == 12 else f"{value:.0f}"
-                    rows.append((mesh, PREFCODE, CITYCODE, YEAR, month, dayflag, timezone, text))
+                    rows.append((mesh, prefcode, citycode, YEAR, month, dayflag, timezone, text))
     return rows
 
 
-def write_mlit_csv(root: Path = ROOT) -> str:
+def write_mlit_csv(root: Path = ROOT, rows: list[tuple] | None = None,
+                   name: str = "mlit_peopleflow_omiya.csv") -> str:
+    """``root/peopleflow/<name>``: the MLIT-format table of ``rows`` (default: the sample's)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["mesh1kmid", "prefcode", "citycode", "year", "month", "dayflag", "timezone",
                      "population"])
-    writer.writerows(mlit_rows())
-    path = root / "peopleflow" / "mlit_peopleflow_omiya.csv"
+    writer.writerows(mlit_rows() if rows is None else rows)
+    path = root / "peopleflow" / name
     write_text_atomic(path, buffer.getvalue())
     return str(path)
 

@@ -363,11 +363,15 @@ def tree_gml(gml_id: str, x: float, y: float, height: float, crown: float) -> st
             "</veg:SolitaryVegetationObject>")
 
 
-def make_dem() -> dict[str, tuple[list[str], np.ndarray]]:
-    """Terrain TINs on a 30 m lattice, one file per second-level mesh."""
+def make_dem(bounds: tuple[float, float, float, float] | None = None
+             ) -> dict[str, tuple[list[str], np.ndarray]]:
+    """Terrain TINs on a 30 m lattice over ``bounds`` (metric; default the district), one
+    file per second-level mesh."""
     step = 30.0
-    xs = np.arange(CORNER_X - HALF_EXTENT - 60, CORNER_X + HALF_EXTENT + 61, step)
-    ys = np.arange(CORNER_Y - HALF_EXTENT - 60, CORNER_Y + HALF_EXTENT + 61, step)
+    x0, y0, x1, y1 = bounds or (CORNER_X - HALF_EXTENT - 60, CORNER_Y - HALF_EXTENT - 60,
+                                CORNER_X + HALF_EXTENT + 60, CORNER_Y + HALF_EXTENT + 60)
+    xs = np.arange(x0, x1 + 1, step)
+    ys = np.arange(y0, y1 + 1, step)
     files: dict[str, list[np.ndarray]] = {}
     for i in range(len(xs) - 1):
         for j in range(len(ys) - 1):
@@ -514,27 +518,37 @@ def tile_of_xy(x: float, y: float) -> str:
 
 
 def write_lidar(path: Path, buildings: list[Building], trees: list[tuple[float, float, float, float]],
-                rng: np.random.Generator, density: float = 0.5) -> int:
+                rng: np.random.Generator, density: float = 0.5,
+                bounds: tuple[float, float, float, float] | None = None) -> int:
     """Simulate a classified airborne LiDAR survey of the district as LAZ (EPSG:6677).
 
     Points fall uniformly at ``density`` per m²: on roofs (class 6, at roof height),
     in tree crowns (class 5, between 60 % and 100 % of the tree height), else on the
     ground (class 2, terrain + 3 cm noise); a handful of birds (class 1) float 40-80 m up.
+    ``bounds`` (metric x0, y0, x1, y1) default to the district and 40 m around it;
+    footprints may be turned rectangles.
     """
     import laspy
     import shapely
     from pyproj import CRS
 
-    span = HALF_EXTENT + 40
-    n = int((2 * span) ** 2 * density)
-    x = CORNER_X + rng.uniform(-span, span, n)
-    y = CORNER_Y + rng.uniform(-span, span, n)
+    if bounds is None:
+        cx, cy, half_x = CORNER_X, CORNER_Y, HALF_EXTENT + 40
+        half_y = half_x
+    else:
+        cx, cy = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
+        half_x, half_y = (bounds[2] - bounds[0]) / 2, (bounds[3] - bounds[1]) / 2
+    n = int((2 * half_x) * (2 * half_y) * density)
+    x = cx + rng.uniform(-half_x, half_x, n)
+    y = cy + rng.uniform(-half_y, half_y, n)
     ground = ground_height(x, y)
     z = ground + rng.normal(0, 0.03, n)
     classes = np.full(n, 2, dtype=np.uint8)
     for b in buildings:
-        (x0, y0), (x1, y1) = b.footprint[0], b.footprint[2]
+        (x0, y0), (x1, y1) = b.footprint.min(axis=0), b.footprint.max(axis=0)
         inside = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+        if b.footprint[0, 1] != b.footprint[1, 1] and inside.any():   # a turned rectangle
+            inside[inside] = shapely.intersects_xy(shapely.Polygon(b.footprint), x[inside], y[inside])
         top = b.ground + b.height - (1.2 if b.roof == "gable" else 0.0)
         z[inside], classes[inside] = top, 6
     for tx, ty, height, crown in trees:
@@ -562,6 +576,31 @@ def write_lidar(path: Path, buildings: list[Building], trees: list[tuple[float, 
     return n
 
 
+CODELISTS = {
+    "Building_usage": USAGE, "Building_class": {"3001": "普通建物", "3002": "堅ろう建物"},
+    "Building_buildingStructureType": STRUCTURE,
+    "Common_localPublicAuthorities": {"11": "埼玉県", PLANNING_CITY: "埼玉県さいたま市",
+                                      CITY_CODE: "埼玉県さいたま市大宮区"},
+    "RiverFloodingRiskAttribute_description": FLOOD_DESCRIPTION,
+    "RiverFloodingRiskAttribute_rank": RANK,
+    "RiverFloodingRiskAttribute_adminType": {"1": "国", "2": "都道府県"},
+    "RiverFloodingRiskAttribute_scale": {"1": "L1（計画規模）", "2": "L2（想定最大規模）"},
+    "SolitaryVegetationObject_class": TREE_CLASS, "PlantCover_class": PLANT_CLASS,
+    "Road_function": ROAD_FUNCTION,
+    "RoadStructureAttribute_widthType": {"1": "3m未満", "2": "5.5m以上13m未満", "3": "13m以上"},
+    "Common_districtsAndZonesType": DISTRICTS_AND_ZONES,
+    "Common_validType": {"1": "決定", "2": "廃止", "3": "変更", "4": "不明"},
+    "Common_areaClassificationType": {"22": "市街化区域", "23": "市街化調整区域"},
+}
+
+
+def write_codelists(root: Path) -> None:
+    """The PLATEAU code lists the generated files point to, under ``root/codelists``."""
+    (root / "codelists").mkdir(parents=True, exist_ok=True)
+    for name, entries in CODELISTS.items():
+        (root / "codelists" / f"{name}.xml").write_text(codelist(name, entries), encoding="utf-8")
+
+
 def write(root: Path = ROOT) -> dict[str, int]:
     rng = np.random.default_rng(SEED)
     # Only the folders this script writes are replaced: other sample inputs made by
@@ -571,24 +610,7 @@ def write(root: Path = ROOT) -> dict[str, int]:
             shutil.rmtree(root / folder)
     for folder in ("codelists", "udx/bldg", "udx/veg", "udx/dem", "udx/tran", "udx/urf", "lidar"):
         (root / folder).mkdir(parents=True)
-    lists = {
-        "Building_usage": USAGE, "Building_class": {"3001": "普通建物", "3002": "堅ろう建物"},
-        "Building_buildingStructureType": STRUCTURE,
-        "Common_localPublicAuthorities": {"11": "埼玉県", PLANNING_CITY: "埼玉県さいたま市",
-                                          CITY_CODE: "埼玉県さいたま市大宮区"},
-        "RiverFloodingRiskAttribute_description": FLOOD_DESCRIPTION,
-        "RiverFloodingRiskAttribute_rank": RANK,
-        "RiverFloodingRiskAttribute_adminType": {"1": "国", "2": "都道府県"},
-        "RiverFloodingRiskAttribute_scale": {"1": "L1（計画規模）", "2": "L2（想定最大規模）"},
-        "SolitaryVegetationObject_class": TREE_CLASS, "PlantCover_class": PLANT_CLASS,
-        "Road_function": ROAD_FUNCTION,
-        "RoadStructureAttribute_widthType": {"1": "3m未満", "2": "5.5m以上13m未満", "3": "13m以上"},
-        "Common_districtsAndZonesType": DISTRICTS_AND_ZONES,
-        "Common_validType": {"1": "決定", "2": "廃止", "3": "変更", "4": "不明"},
-        "Common_areaClassificationType": {"22": "市街化区域", "23": "市街化調整区域"},
-    }
-    for name, entries in lists.items():
-        (root / "codelists" / f"{name}.xml").write_text(codelist(name, entries), encoding="utf-8")
+    write_codelists(root)
 
     counts: dict[str, int] = {}
     parks: list = []

@@ -29,6 +29,7 @@ from pyproj import CRS
 
 from pipeline.lidar.crs import horizontal_crs
 from pipeline.lidar.errors import LidarBackendError, LidarError
+from pipeline.lidar.points import LidarTileStats, TilePoints, skip_bad_file
 from pipeline.lidar.reader import open_checked
 from pipeline.geo.raster import Grid
 
@@ -60,15 +61,14 @@ def build_pipeline(files: list[tuple[str, str]], grid: Grid, target_crs: str | C
 
 
 def collect_tile_points_pdal(paths: list[str | os.PathLike], grid: Grid, *,
-                             source_crs: str | CRS | None, target_crs: str | CRS, stats,
-                             skip_bad_files: bool):
+                             source_crs: str | CRS | None, target_crs: str | CRS,
+                             stats: LidarTileStats, skip_bad_files: bool
+                             ) -> tuple[TilePoints, np.ndarray | None]:
     """Run the PDAL pipeline of one tile; returns ``(TilePoints, ground flags or None)``."""
     try:
         import pdal
     except ImportError as exc:  # pragma: no cover - checked by choose_backend
         raise LidarBackendError("pdal", "PDAL Python bindings are not installed") from exc
-    from pipeline.lidar.tile_points import TilePoints, skip_bad_file
-
     started = time.perf_counter()
     files, z_scale, datums = [], {}, set()
     for path in paths:

@@ -25,11 +25,12 @@ from pyproj import CRS
 
 from pipeline.lidar import ground as ground_mod
 from pipeline.lidar import rasters
+from pipeline.lidar.backend_pdal import collect_tile_points_pdal
 from pipeline.lidar.crs import require_metric
 from pipeline.lidar.errors import LidarBackendError, LidarError
 from pipeline.lidar.noise import noise_class_mask, statistical_outlier_mask
+from pipeline.lidar.points import LidarTileStats, TilePoints, skip_bad_file
 from pipeline.lidar.reader import DEFAULT_CHUNK_SIZE, iter_point_chunks, open_checked
-from pipeline.lidar.tile_points import LidarTileStats, TilePoints, skip_bad_file
 from pipeline.geo.raster import Grid, write_cog
 
 log = logging.getLogger(__name__)
@@ -161,15 +162,18 @@ def rasters_from_points(points: TilePoints, grid: Grid, stats: LidarTileStats, *
     stats.vegetation_source = ("ASPRS classes 3-5" if object_classes
                                else "non-ground returns of multi-return pulses")
 
-    dtm = rasters.terrain_model(local, points.x[ground], points.y[ground], points.z[ground])
-    dsm = rasters.surface_model(local, points.x, points.y, points.z)
+    # every raster bins the same points: find their cells once
+    index, inside = rasters.cell_index(local, points.x, points.y)
+    on_ground, on_tree = inside & ground, inside & vegetation
+    dtm = rasters.terrain_from_cells(local, index[on_ground], points.z[on_ground])
+    dsm = rasters.surface_from_cells(local, index[inside], points.z[inside])
     # An interpolated DTM cell (no ground point) may pass above the returns seen there;
     # the ground cannot be above the surface, so cap it.
     dtm = np.fmin(dtm, dsm)
     ndsm = rasters.normalized_surface(dsm, dtm)
-    chm = rasters.canopy_height(local, points.x[vegetation], points.y[vegetation],
-                                points.z[vegetation], np.nan_to_num(dtm, nan=np.inf))
-    density = rasters.point_density(local, points.x, points.y)
+    chm = rasters.canopy_from_cells(local, index[on_tree], points.z[on_tree],
+                                    np.nan_to_num(dtm, nan=np.inf))
+    density = rasters.density_from_cells(local, index[inside])
     as32 = lambda a: a.astype(np.float32)  # noqa: E731
     return LidarRasters(grid, as32(dtm), as32(dsm), as32(ndsm), as32(chm), as32(density), stats)
 
@@ -215,8 +219,6 @@ def lidar_rasters_for_tile(paths: list[str | os.PathLike], grid: Grid, *,
     stats = LidarTileStats(backend=chosen)
     ground = None
     if chosen == "pdal":
-        from pipeline.lidar.backend_pdal import collect_tile_points_pdal
-
         points, ground = collect_tile_points_pdal(
             paths, grid, source_crs=source_crs, target_crs=target_crs, stats=stats,
             skip_bad_files=skip_bad_files)

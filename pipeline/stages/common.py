@@ -1,7 +1,8 @@
 """Planning shared by the stages that work per tile on the surface model and per scenario."""
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+import contextlib
+from typing import Any, Callable, Iterator, Mapping
 
 from pipeline.core.settings import StageSettings
 from pipeline.core.task import PlanContext, Record, Task, done, keys
@@ -28,3 +29,40 @@ def surface_scenario_tasks(ctx: PlanContext, records: Mapping[str, Record], *, s
                                   "tz": definition.timezone, "halo": definition.grid.halo_m},
                           upstream={"surface": keys(surface)}))
     return tasks
+
+
+def numba_threads_for_task() -> int | None:
+    """Numba threads a tile task should use: 1 inside a Dask worker, else None (numba's own).
+
+    Dask supplies the parallelism: each worker thread runs one task. Numba does not follow
+    the ``OMP_NUM_THREADS=1`` Dask sets, so a kernel would otherwise start one thread per
+    core in every worker and two workers on two cores spent 2.1x the CPU time of one
+    thread (README, Sun and shadow). Outside a worker (a test, a notebook) numba keeps
+    its default, one thread per core.
+    """
+    try:
+        from distributed import get_worker
+        get_worker()
+    except (ImportError, ValueError):
+        return None
+    return 1
+
+
+@contextlib.contextmanager
+def numba_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``threads`` numba threads (None: leave numba's setting alone).
+
+    numba's setting is per calling thread, so one Dask worker thread does not change
+    another's; the previous value is restored on exit.
+    """
+    if threads is None:
+        yield
+        return
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)

@@ -1,8 +1,10 @@
 """``shadow`` (one task per tile) and ``shadow_maps`` (one task for the run).
 
 ``shadow`` reads the tile's surface rasters (tile plus halo), casts shadows for every
-scenario (season x time slot) and for the whole day of every season
-(:mod:`pipeline.shade.shadow`), and writes, on the tile grid (halo removed), COGs of
+scenario (season x time slot) and for the whole day of every season in one call
+(:func:`pipeline.shade.shadow.tile_shade`: one schedule of the tile's distinct sun
+positions, horizons computed once per azimuth sector by default, ``method: sweep`` for
+the exact reference; one numba thread inside a Dask worker), and writes, on the tile grid (halo removed), COGs of
 shade fraction, shade hours and sun hours, plus per-building roof and surround shade
 hours (Parquet keyed by ``gml_id``, joined to the building tiles' property tables).
 ``shadow_maps`` draws a PNG per scenario (legend, scale bar, north arrow, title) over the
@@ -14,14 +16,14 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Mapping
+from typing import Annotated, Literal, Mapping
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from pipeline.core.settings import StageSettings, Strict
 from pipeline.core.stage import Stage
 from pipeline.core.task import PlanContext, Record, Result, Task, done, keys
-from pipeline.stages.common import surface_scenario_tasks
+from pipeline.stages.common import numba_threads, numba_threads_for_task, surface_scenario_tasks
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,27 @@ class Transmissivity(Strict):
 
 
 
+def _divides_360(value: float) -> float:
+    turns = 360.0 / value
+    if abs(turns - round(turns)) > 1e-9:
+        raise ValueError(f"sector_deg must divide 360 degrees (e.g. 1, 2, 2.5, 3), got {value}")
+    return value
+
+
+#: How shade is decided for a sun position (see :mod:`pipeline.shade.shadow`); shared
+#: with the thermal stage. Literal values mirror :data:`pipeline.shade.shadow.SHADE_METHODS`
+#: (the settings import no domain code, so the CLI starts fast).
+ShadeMethodSetting = Annotated[Literal["horizon", "sweep"], Field(
+    description="How a cell's shade is decided: `horizon` (horizon angles once per tile and "
+    "azimuth sector, interpolated between sectors; agrees with the exact sweep on >= 99.5 % of "
+    "cells, several times faster) or `sweep` (the exact ray sweep, one pass per sun position; "
+    "the reference).")]
+#: Azimuth step between the horizons of ``method: horizon``, degrees.
+SectorSetting = Annotated[float, Field(gt=0, le=10, description="Azimuth step between computed "
+                                       "horizons, degrees; must divide 360 (`method: horizon` only)."),
+                          AfterValidator(_divides_360)]
+
+
 class ShadowSettings(StageSettings):
     """Shade maps per tile and scenario (and the `shadow_maps` PNGs)."""
 
@@ -58,6 +81,8 @@ class ShadowSettings(StageSettings):
     sun_hours: bool = Field(True, description="Also sun hours over each season's whole day "
                             "(sunrise to sunset).")
     maps: bool = Field(True, description="PNG maps of shade and sun hours (`shadow_maps` stage).")
+    method: ShadeMethodSetting = "horizon"
+    sector_deg: SectorSetting = 2.0
 
 
 def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, scenarios: list,
@@ -68,7 +93,7 @@ def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, sce
 
     from pipeline.geo.atomic import atomic_path
     from pipeline.geo.raster import read_raster, write_cog
-    from pipeline.shade.shadow import CanopyTransmissivity, building_shade_summary, inner_window
+    from pipeline.shade.shadow import CanopyTransmissivity, building_shade_summary, inner_window, tile_shade
 
     start = time.perf_counter()
     if not surface:
@@ -81,10 +106,12 @@ def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, sce
         leaf_on=settings.transmissivity.leaf_on, leaf_off=settings.transmissivity.leaf_off,
         leaf_off_months=tuple(settings.transmissivity.leaf_off_months))
     canopy_top = canopy if np.isfinite(canopy).any() else None
-    shade = shade_by_season(dsm, outer, inner, scenarios, year,
-                            canopy_top=canopy_top, transmissivity=transmissivity,
-                            step_minutes=settings.step_minutes, timezone=timezone,
-                            max_distance_m=halo_m, sun_hours=settings.sun_hours)
+    with numba_threads(numba_threads_for_task()):
+        shade = tile_shade(dsm, outer, inner, scenarios, year, canopy_top=canopy_top,
+                           transmissivity=transmissivity, step_minutes=settings.step_minutes,
+                           timezone=timezone, max_distance_m=halo_m, sun_hours=settings.sun_hours,
+                           method=settings.method, sector_deg=settings.sector_deg)
+    shade_seconds = time.perf_counter() - start
     folder = Path(out_dir) / tile
     written: dict = {"shade_fraction": {}, "shade_hours": {}, "sun_hours": {}}
     for name, result in shade.scenarios.items():
@@ -114,40 +141,12 @@ def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, sce
         gpd.GeoDataFrame(summary.reset_index(drop=True), geometry="geometry",
                          crs=inner.crs).to_parquet(tmp, index=False)
     written["buildings"] = written["feature_table"] = str(table)
-    log.info("shadow %s: %d scenarios, %d buildings summarised (%.1f s)", tile,
-             len(shade.scenarios), len(summary), time.perf_counter() - start)
+    log.info("shadow %s: %d scenarios, %d buildings summarised (%s method, shade %.1f s, total %.1f s)",
+             tile, len(shade.scenarios), len(summary), settings.method, shade_seconds,
+             time.perf_counter() - start)
     return Result(outputs=written, counts={"scenarios": len(shade.scenarios), "buildings": len(summary)},
-                  feature_type="bldg")
-
-
-def shade_by_season(dsm, outer, inner, scenarios: list, year: int, *, canopy_top, **options):
-    """:func:`pipeline.shade.shadow.tile_shade`, one Dask task per season (its time steps).
-
-    Inside a Dask worker the seasons of a tile go to the cluster as separate tasks (the
-    tile's surface scattered once), so one tile's time steps spread over every worker;
-    elsewhere they run one after the other. Memory per task is one tile's rasters.
-    """
-    from pipeline.shade.shadow import TileShade, tile_shade
-
-    groups: dict[str, list] = {}
-    for scenario in scenarios:
-        groups.setdefault(scenario.season.name, []).append(scenario)
-    try:
-        from distributed import worker_client
-        with worker_client() as client:
-            dsm_future, canopy_future = client.scatter([dsm, canopy_top], broadcast=False)
-            futures = [client.submit(tile_shade, dsm_future, outer, inner, group, year,
-                                     canopy_top=canopy_future, pure=False, **options)
-                       for group in groups.values()]
-            parts = client.gather(futures)
-    except ValueError:  # not running on a Dask worker
-        parts = [tile_shade(dsm, outer, inner, group, year, canopy_top=canopy_top, **options)
-                 for group in groups.values()]
-    merged = TileShade(grid=inner)
-    for part in parts:
-        merged.scenarios.update(part.scenarios)
-        merged.sun_hours.update(part.sun_hours)
-    return merged
+                  feature_type="bldg", details={"method": settings.method,
+                                                "shade_seconds": round(shade_seconds, 2)})
 
 
 def shadow_maps(out_dir: str, extent: tuple[float, float, float, float] | None, crs: str, *,

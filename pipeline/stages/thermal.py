@@ -20,8 +20,8 @@ from pydantic import Field
 from pipeline.core.settings import InputPath, StageSettings
 from pipeline.core.stage import Stage
 from pipeline.core.task import PlanContext, Record, Result, Task
-from pipeline.stages.common import surface_scenario_tasks
-from pipeline.stages.shadow import Transmissivity
+from pipeline.stages.common import numba_threads, numba_threads_for_task, surface_scenario_tasks
+from pipeline.stages.shadow import SectorSetting, ShadeMethodSetting, Transmissivity
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,8 @@ class ThermalSettings(StageSettings):
                               "factor's horizon search.")
     transmissivity: Transmissivity = Field(default_factory=Transmissivity,
                                            description="Tree crowns.")
+    method: ShadeMethodSetting = "horizon"
+    sector_deg: SectorSetting = 2.0
 
 
 def _weather_named(definition) -> bool:
@@ -56,10 +58,8 @@ def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettin
     """Sky view, Tmrt and UTCI of one tile for every scenario (runs on a worker)."""
     import numpy as np
 
-    from pipeline.geo.raster import read_raster, write_cog
+    from pipeline.geo.raster import read_raster
     from pipeline.shade.shadow import CanopyTransmissivity
-    from pipeline.thermal.tile import thermal_scenarios, tile_sky_view
-    from pipeline.thermal.utci import STRESS_KEYS
     from pipeline.thermal.weather import read_weather
 
     start = time.perf_counter()
@@ -73,6 +73,23 @@ def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettin
     transmissivity = CanopyTransmissivity(
         leaf_on=settings.transmissivity.leaf_on, leaf_off=settings.transmissivity.leaf_off,
         leaf_off_months=tuple(settings.transmissivity.leaf_off_months))
+    with numba_threads(numba_threads_for_task()):
+        outputs, sources = _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather,
+                                          transmissivity, settings, scenarios, year, halo_m, timezone)
+    log.info("thermal %s: %d scenarios (%.1f s)", tile, len(outputs["utci_mean"]), time.perf_counter() - start)
+    return Result(outputs=outputs, counts={"scenarios": len(outputs["utci_mean"])},
+                  details={"weather": sorted(sources)})
+
+
+def _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather, transmissivity,
+                   settings: ThermalSettings, scenarios, year, halo_m, timezone) -> tuple[dict, set]:
+    """Sky view once, then each scenario's COGs as it is computed; (outputs, weather sources)."""
+    import numpy as np
+
+    from pipeline.geo.raster import write_cog
+    from pipeline.thermal.tile import thermal_scenarios, tile_sky_view
+    from pipeline.thermal.utci import STRESS_KEYS
+
     sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=settings.sky_azimuths)
     folder = Path(out_dir) / tile
     outputs: dict = {"svf": write_cog(folder / "svf.tif", sky_view.surface.astype(np.float32), inner,
@@ -83,7 +100,8 @@ def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettin
                                           canopy_top=canopy_top, transmissivity=transmissivity,
                                           sky_view=sky_view, step_minutes=settings.step_minutes,
                                           timezone=timezone, max_distance_m=halo_m,
-                                          n_azimuths=settings.sky_azimuths):
+                                          n_azimuths=settings.sky_azimuths, method=settings.method,
+                                          sector_deg=settings.sector_deg):
         tags = {"scenario": name}
         outputs["utci_mean"][name] = write_cog(folder / f"{name}_utci_mean.tif", result.utci_mean_c, inner,
                                                nodata=np.nan, tags={**tags, "units": "UTCI, °C (mean over the slot)"})
@@ -94,9 +112,7 @@ def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettin
             inner, nodata=np.nan, band_names=list(STRESS_KEYS),
             tags={**tags, "units": "hours in each UTCI stress class"})
         sources.add(result.weather.source)
-    log.info("thermal %s: %d scenarios (%.1f s)", tile, len(outputs["utci_mean"]), time.perf_counter() - start)
-    return Result(outputs=outputs, counts={"scenarios": len(outputs["utci_mean"])},
-                  details={"weather": sorted(sources)})
+    return outputs, sources
 
 
 def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:

@@ -7,8 +7,9 @@ For a tile (its DSM and canopy on the grid grown by the halo) and the run's scen
    (:func:`pipeline.shade.sun.slot_sun_positions` at the tile centre, azimuths turned to
    grid north), clear-sky irradiance at them (:mod:`~pipeline.thermal.radiation`) and the
    weather at them (:mod:`~pipeline.thermal.weather`);
-3. per time step: shade codes (:class:`pipeline.shade.shadow.ShadeCaster`, trees by the
-   season's transmissivity), Tmrt (:mod:`~pipeline.thermal.tmrt`) and UTCI
+3. per time step: shade codes (:func:`pipeline.shade.shadow.make_caster`: horizon angles
+   per azimuth sector by default, reused by every step and scenario that falls between
+   the same two sectors, or the exact sweep; trees by the season's transmissivity), Tmrt (:mod:`~pipeline.thermal.tmrt`) and UTCI
    (:mod:`~pipeline.thermal.utci`) of every tile cell, *accumulated* into the scenario's
    time-weighted mean UTCI, mean Tmrt and hours per UTCI stress class. No time step is
    kept, so memory is the tile's rasters plus a few accumulators, whatever the number of
@@ -27,8 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipeline.geo.raster import Grid
-from pipeline.shade.shadow import (DEFAULT_MAX_DISTANCE_M, CanopyTransmissivity, ShadeCaster, inner_window,
-                                   light_fraction)
+from pipeline.shade.shadow import (DEFAULT_MAX_DISTANCE_M, DEFAULT_SECTOR_DEG, CanopyTransmissivity,
+                                   ShadeMethod, inner_window, light_fraction, make_caster)
 from pipeline.shade.sun import (DEFAULT_STEP_MINUTES, DEFAULT_TIMEZONE, Scenario, grid_centre_lonlat,
                                 meridian_convergence_deg, slot_sun_positions)
 from pipeline.thermal.radiation import clear_sky_irradiance
@@ -97,15 +98,16 @@ def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list
                       sky_view: SkyView | None = None, step_minutes: float = DEFAULT_STEP_MINUTES,
                       timezone: str = DEFAULT_TIMEZONE, max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
                       parameters: TmrtParameters = TmrtParameters(), altitude_m: float = 0.0,
-                      n_azimuths: int = DEFAULT_AZIMUTHS) -> Iterator[tuple[str, ScenarioThermal]]:
+                      n_azimuths: int = DEFAULT_AZIMUTHS, method: ShadeMethod = "horizon",
+                      sector_deg: float = DEFAULT_SECTOR_DEG) -> Iterator[tuple[str, ScenarioThermal]]:
     """Yield ``(scenario name, ScenarioThermal)`` for each scenario (arguments as :func:`thermal_tile`)."""
     window = inner_window(outer, inner)
     lon, lat = grid_centre_lonlat(inner)
     convergence = meridian_convergence_deg(outer.crs, lon, lat)
     if sky_view is None:
         sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=n_azimuths)
-    caster = ShadeCaster(dsm, outer.resolution, canopy_top=canopy_top, max_distance_m=max_distance_m,
-                         window=window)
+    caster = make_caster(dsm, outer.resolution, method=method, canopy_top=canopy_top,
+                         max_distance_m=max_distance_m, window=window, sector_deg=sector_deg)
     for scenario in scenarios:
         started = time.perf_counter()
         date = scenario.season.date(year)
@@ -160,7 +162,8 @@ def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scen
                  sky_view: SkyView | None = None, step_minutes: float = DEFAULT_STEP_MINUTES,
                  timezone: str = DEFAULT_TIMEZONE, max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
                  parameters: TmrtParameters = TmrtParameters(), altitude_m: float = 0.0,
-                 n_azimuths: int = DEFAULT_AZIMUTHS) -> ThermalResult:
+                 n_azimuths: int = DEFAULT_AZIMUTHS, method: ShadeMethod = "horizon",
+                 sector_deg: float = DEFAULT_SECTOR_DEG) -> ThermalResult:
     """Mean UTCI, mean Tmrt and hours per stress class of every scenario, and the sky view, of one tile.
 
     Parameters
@@ -188,6 +191,10 @@ def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scen
         Person, surface and heating parameters.
     altitude_m : float
         Site height above sea level for the clear-sky model, metres.
+    method : {"horizon", "sweep"}
+        How shade is decided at each step (as the shadow stage, see
+        :func:`pipeline.shade.shadow.make_caster`); ``sector_deg`` is the horizon method's
+        azimuth step, degrees.
 
     Returns
     -------
@@ -203,6 +210,7 @@ def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scen
     for name, scenario in thermal_scenarios(
             dsm, outer, inner, scenarios, year, weather, canopy_top=canopy_top, transmissivity=transmissivity,
             sky_view=sky_view, step_minutes=step_minutes, timezone=timezone, max_distance_m=max_distance_m,
-            parameters=parameters, altitude_m=altitude_m, n_azimuths=n_azimuths):
+            parameters=parameters, altitude_m=altitude_m, n_azimuths=n_azimuths, method=method,
+            sector_deg=sector_deg):
         result.scenarios[name] = scenario
     return result

@@ -10,11 +10,12 @@ import pytest
 
 from pipeline.geo.raster import Grid
 from pipeline.shade.shadow import (CANOPY_SHADE, SUNLIT, SURFACE_SHADE, CanopyTransmissivity,
-                             accumulate_shade_hours, building_shade_summary, inner_window,
+                             HorizonCaster, ShadeCaster, accumulate_shade_hours, building_shade_summary, inner_window,
                              light_fraction, ratti_shade_codes, search_geometry, shade_codes,
                              shadow_halo_m, tile_shade)
 from pipeline.shade.sun import (DEFAULT_SEASONS, DEFAULT_TIME_SLOTS, Scenario, SunPositions,
-                          daylight_sun_positions, grid_centre_lonlat)
+                          daylight_sun_positions, grid_centre_lonlat, meridian_convergence_deg,
+                          slot_sun_positions)
 
 HALF = 5          # box half-width, cells (1 m)
 HEIGHT = 20.0
@@ -34,24 +35,33 @@ def cell_at(centre: int, distance_m: float, azimuth_deg: float) -> tuple[int, in
     return int(math.floor(centre - north)), int(math.floor(centre + east))
 
 
+@pytest.mark.parametrize("method", ["sweep", "horizon"])
 @pytest.mark.parametrize("azimuth, altitude", [(180.0, 30.0), (135.0, 25.0), (240.0, 40.0),
-                                               (90.0, 35.0), (10.0, 50.0), (200.0, 15.0)])
-def test_box_shadow_has_length_h_over_tan_alt_away_from_the_sun(azimuth, altitude):
+                                               (90.0, 35.0), (10.0, 50.0), (200.0, 15.0),
+                                               (241.3, 40.0), (10.6, 50.0), (117.8, 20.0)])
+def test_box_shadow_has_length_h_over_tan_alt_away_from_the_sun(azimuth, altitude, method):
     dsm, centre = box_dsm()
-    codes = shade_codes(dsm, 1.0, azimuth, altitude)
+    if method == "sweep":
+        codes = shade_codes(dsm, 1.0, azimuth, altitude)
+    else:   # between sector azimuths too: 241.3 and 10.6 and 117.8 degrees
+        codes = HorizonCaster(dsm, 1.0).codes(azimuth, altitude)
     away = azimuth + 180.0
     length = HEIGHT / math.tan(math.radians(altitude))
     d = np.radians(away)
     exit_box = HALF / max(abs(math.sin(d)), abs(math.cos(d)))   # leave the box along the axis
     tip = exit_box + length
-    assert codes[cell_at(centre, tip - 1.5, away)] == SURFACE_SHADE
-    assert codes[cell_at(centre, tip + 1.5, away)] == SUNLIT
+    # between two sector lattices the thin wedge at a corner's shadow tip blurs by a cell
+    margin = 1.5 if method == "sweep" else 2.5
+    assert codes[cell_at(centre, tip - margin, away)] == SURFACE_SHADE
+    assert codes[cell_at(centre, tip + margin, away)] == SUNLIT
     # nothing on the sun side, and the roof itself is lit
     assert codes[cell_at(centre, exit_box + 2.0, azimuth)] == SUNLIT
     assert codes[centre, centre] == SUNLIT
     # shaded ground area ~ the swept footprint: length * projected width
     width = 2 * HALF * (abs(math.sin(d)) + abs(math.cos(d)))
-    assert (codes == SURFACE_SHADE).sum() == pytest.approx(length * width, rel=0.08)
+    # the digital lines cover a 10 m box's thin shadow less well at some slopes (-13 % at 241.3 deg)
+    on_axis = azimuth % 10 == 0
+    assert (codes == SURFACE_SHADE).sum() == pytest.approx(length * width, rel=0.08 if on_axis else 0.15)
 
 
 def random_surface(rng: np.random.Generator, shape=(90, 110)) -> tuple[np.ndarray, np.ndarray]:
@@ -80,6 +90,33 @@ def test_fast_sweep_equals_the_ratti_reference(seed):
             got = shade_codes(dsm, 1.0, azimuth, altitude, canopy_top=canopy_top, max_distance_m=60)
             assert np.array_equal(got, expected), (seed, azimuth, altitude, canopy_top is None)
             assert (expected == SURFACE_SHADE).any()
+
+
+def test_window_sweep_equals_the_whole_raster_sweep():
+    # the halo is swept only K cells deep: the window's cells must not notice
+    rng = np.random.default_rng(7)
+    dsm, canopy = random_surface(rng, shape=(120, 140))
+    window = (30, 95, 20, 101)
+    for azimuth in (0.0, 33.0, 90.0, 161.0, 200.0, 250.0, 300.0):
+        whole = shade_codes(dsm, 1.0, azimuth, 12.0, canopy_top=canopy, max_distance_m=25)
+        part = shade_codes(dsm, 1.0, azimuth, 12.0, canopy_top=canopy, max_distance_m=25,
+                           window=window)
+        assert np.array_equal(part, whole[30:95, 20:101]), azimuth
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_on_a_sector_azimuth_the_horizon_is_the_sweep(seed):
+    # on a sector's own azimuth both methods use the same ray lattice: only the order
+    # of rounding differs (a division against a subtraction)
+    rng = np.random.default_rng(seed)
+    dsm, canopy = random_surface(rng)
+    horizon = HorizonCaster(dsm, 1.0, canopy_top=canopy, max_distance_m=60, sector_deg=2.0)
+    sweep = ShadeCaster(dsm, 1.0, canopy_top=canopy, max_distance_m=60)
+    for azimuth in (0.0, 46.0, 90.0, 134.0, 180.0, 226.0, 270.0, 318.0):
+        altitude = float(rng.uniform(3, 70))
+        expected = sweep.codes(azimuth, altitude)
+        assert np.mean(horizon.codes(azimuth, altitude) == expected) >= 0.9999, (azimuth, altitude)
+        assert (expected == SURFACE_SHADE).any()
 
 
 def test_exact_tie_is_decided_as_the_reference_does():
@@ -169,3 +206,39 @@ def test_building_summary_means_roof_and_ring():
     row = summary.iloc[0]
     assert row.roof_cells == 4 and row.roof_shade_hours_mean == 2.0
     assert row.ring_cells == 8 and row.ring_shade_hours_mean == pytest.approx(0.5)
+
+
+def test_tile_shade_methods_agree_and_the_sweep_sums_every_sample():
+    inner = Grid(-60_000.0, -20_000.0, 2.0, 40, 40, "EPSG:6677")
+    grid = inner.buffered(60.0)
+    dsm = np.zeros(grid.shape)
+    canopy = np.full(grid.shape, np.nan)
+    r0, r1, c0, c1 = inner_window(grid, inner)
+    dsm[r1 + 2:r1 + 8, c0 + 15:c0 + 25] = 40.0
+    dsm[r0 + 5:r0 + 12, c0 + 5:c0 + 9] = 15.0
+    canopy[r0 + 20:r0 + 26, c0 + 20:c0 + 26] = 9.0
+    scenarios = [Scenario(DEFAULT_SEASONS[3], DEFAULT_TIME_SLOTS[0]),
+                 Scenario(DEFAULT_SEASONS[0], DEFAULT_TIME_SLOTS[2])]
+    tau = CanopyTransmissivity()
+    options = dict(canopy_top=canopy, transmissivity=tau, step_minutes=20, max_distance_m=60.0)
+    sweep = tile_shade(dsm, grid, inner, scenarios, 2025, method="sweep", **options)
+    horizon = tile_shade(dsm, grid, inner, scenarios, 2025, **options)
+    lon, lat = grid_centre_lonlat(inner)
+    convergence = meridian_convergence_deg(grid.crs, lon, lat)
+    for scenario in scenarios:
+        date = scenario.season.date(2025)
+        positions = slot_sun_positions(date, scenario.slot, lat, lon, step_minutes=20)
+        # the sample-by-sample sum of the exact sweep, as the stage computed it before
+        expected, _ = accumulate_shade_hours(dsm, grid.resolution, positions, convergence,
+                                             canopy_top=canopy, canopy_transmissivity=tau.for_date(date),
+                                             max_distance_m=60.0, window=(r0, r1, c0, c1))
+        got = sweep.scenarios[scenario.name].shade_hours
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+        assert (got > 0).any() and (got == 0).any()
+        # within one 20-minute sample: on 40 x 40 cells of 2 m, shadow edges are a large share
+        close = np.abs(horizon.scenarios[scenario.name].shade_hours - got) <= 20 / 60 + 1e-6
+        assert close.mean() >= 0.99
+    for season in sweep.sun_hours:   # whole days: sunrise and sunset too, the longest shadows
+        assert np.mean(np.abs(horizon.sun_hours[season] - sweep.sun_hours[season]) <= 2 / 3 + 1e-6) >= 0.99
+    with pytest.raises(ValueError, match="unknown shade method"):
+        tile_shade(dsm, grid, inner, scenarios, 2025, method="exact", **options)

@@ -1,5 +1,9 @@
-"""What both LiDAR backends (laspy, PDAL) hand the per-tile task: the tile's points and
-what happened to them."""
+"""The points of one tile and what happened to them: shared by both reading backends.
+
+:mod:`pipeline.lidar.tile` (laspy) and :mod:`pipeline.lidar.backend_pdal` (PDAL) both
+fill a :class:`TilePoints` and a :class:`LidarTileStats`; keeping them here lets each
+backend import them without importing the other.
+"""
 from __future__ import annotations
 
 import logging
@@ -54,7 +58,7 @@ class LidarTileStats:
     seconds: float = 0.0
 
 
-def skip_bad_file(exc: LidarError, stats: "LidarTileStats", skip_bad_files: bool) -> None:
+def skip_bad_file(exc: LidarError, stats: LidarTileStats, skip_bad_files: bool) -> None:
     """Record a file that failed (and go on), or re-raise when the caller wants that."""
     if not skip_bad_files:
         raise exc

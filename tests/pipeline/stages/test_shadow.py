@@ -1,0 +1,105 @@
+"""The shadow stage's glue: its method settings, one numba thread in a Dask worker, and
+one task writing what :func:`pipeline.shade.shadow.tile_shade` computes by that method."""
+from __future__ import annotations
+
+import geopandas as gpd
+import numba
+import numpy as np
+import pytest
+from shapely.geometry import box
+
+from pipeline.core.task import Record
+from pipeline.geo.raster import Grid, read_raster, write_cog
+from pipeline.shade.shadow import tile_shade
+from pipeline.shade.sun import Scenario, Season, TimeSlot
+from pipeline.core.config import RunDefinitionError
+from pipeline.stages import load_run_definition
+from pipeline.stages.common import numba_threads, numba_threads_for_task
+from pipeline.stages.shadow import ShadowSettings, shadow_tile
+
+CRS = "EPSG:6677"
+SCENARIOS = [Scenario(Season("winter_solstice", 12, 21), TimeSlot("midday", "11:00", "14:00")),
+             Scenario(Season("heat_day", 8, 5), TimeSlot("morning", "08:00", "11:00"))]
+
+
+@pytest.mark.parametrize(("overrides", "method", "sector"), [
+    ({}, "horizon", 2.0),
+    ({"stages.shadow.method": "sweep"}, "sweep", 2.0),
+    ({"stages.shadow.sector_deg": 2.5, "stages.thermal.method": "sweep"}, "horizon", 2.5),
+])
+def test_method_settings(project_root, tmp_path, overrides, method, sector):
+    definition = load_run_definition(project_root / "dags/sample.yaml", {"output": str(tmp_path), **overrides})
+    assert definition.stages.shadow.method == method and definition.stages.shadow.sector_deg == sector
+    assert definition.stages.thermal.method == overrides.get("stages.thermal.method", "horizon")
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("stages.shadow.method", "raytrace", "stages.shadow.method"),
+    ("stages.shadow.sector_deg", 7.0, "must divide 360"),
+    ("stages.thermal.sector_deg", 0.0, "stages.thermal.sector_deg"),
+])
+def test_bad_method_settings_fail_with_their_key(project_root, tmp_path, key, value, message):
+    with pytest.raises(RunDefinitionError, match=message):
+        load_run_definition(project_root / "dags/sample.yaml", {"output": str(tmp_path), key: value})
+
+
+def test_one_numba_thread_inside_a_dask_worker_only():
+    from distributed import Client, LocalCluster
+
+    assert numba_threads_for_task() is None
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        assert client.submit(numba_threads_for_task).result() == 1
+
+
+def test_numba_threads_are_set_for_the_block_and_restored():
+    before = numba.get_num_threads()
+    with numba_threads(1):
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+    with numba_threads(None):
+        assert numba.get_num_threads() == before
+
+
+def _surface(folder) -> tuple[Grid, list[Record]]:
+    """A 120 m x 100 m tile at 2 m (40 m halo): a 30 m tower, a lower block, a row of trees."""
+    inner = Grid(-20000.0, -10000.0, 2.0, 60, 50, CRS)
+    outer = inner.buffered(40.0)
+    dsm = np.full(outer.shape, 10.0, dtype=np.float32)
+    index = np.full(outer.shape, -1, dtype=np.int32)
+    for k, (r0, r1, c0, c1, height) in enumerate([(40, 50, 40, 52, 30.0), (55, 62, 70, 85, 9.0)]):
+        dsm[r0:r1, c0:c1] += height
+        index[r0:r1, c0:c1] = k
+    canopy = np.full(outer.shape, np.nan, dtype=np.float32)
+    canopy[66:68, 30:90] = 18.0
+    outputs = {name: write_cog(folder / f"{name}.tif", array, outer, nodata=np.nan if name != "building_id" else -1)
+               for name, array in (("dsm", dsm), ("canopy", canopy), ("building_id", index))}
+    x0, y1 = outer.x_min, outer.y_max
+    footprints = [box(x0 + c0 * 2, y1 - r1 * 2, x0 + c1 * 2, y1 - r0 * 2)
+                  for r0, r1, c0, c1, _ in [(40, 50, 40, 52, 0), (55, 62, 70, 85, 0)]]
+    gpd.GeoDataFrame({"building_index": [0, 1], "gml_id": ["bldg_a", "bldg_b"]}, geometry=footprints,
+                     crs=CRS).to_parquet(folder / "buildings.parquet")
+    outputs["buildings"] = str(folder / "buildings.parquet")
+    return inner, [Record(stage="surface", tile="t", status="done", outputs=outputs)]
+
+
+@pytest.mark.parametrize("method", ["horizon", "sweep"])
+def test_the_task_writes_what_tile_shade_computes_by_its_method(tmp_path, method):
+    inner, surface = _surface(tmp_path)
+    settings = ShadowSettings(method=method, step_minutes=30.0)
+    result = shadow_tile("t", inner, str(tmp_path / "shadow"), settings=settings, scenarios=SCENARIOS,
+                         year=2026, halo_m=40.0, timezone="Asia/Tokyo", surface=surface)
+    assert result.details["method"] == method and result.counts == {"scenarios": 2, "buildings": 2}
+    dsm, outer, _ = read_raster(surface[0].outputs["dsm"])
+    canopy, _, _ = read_raster(surface[0].outputs["canopy"])
+    expected = tile_shade(dsm, outer, inner, SCENARIOS, 2026, canopy_top=canopy, step_minutes=30.0,
+                          max_distance_m=40.0, method=method)
+    for name, shade in expected.scenarios.items():
+        written, grid, _ = read_raster(result.outputs["shade_hours"][name])
+        assert grid == inner
+        np.testing.assert_array_equal(written, shade.shade_hours)
+    for season, hours in expected.sun_hours.items():
+        written, _, _ = read_raster(result.outputs["sun_hours"][season])
+        np.testing.assert_array_equal(written, hours)
+    table = gpd.read_parquet(result.outputs["buildings"])
+    assert list(table["gml_id"]) == ["bldg_a", "bldg_b"]
