@@ -32,8 +32,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT / "sample_data"))
+# appended, not prepended: Dask's worker processes inherit sys.path, and benchmarks/tiles.py
+# must not shadow the `tiles` package there
+sys.path.append(str(ROOT / "benchmarks"))
+sys.path.append(str(ROOT / "sample_data"))
 
 COARSE = {"grid.resolution_m": 4.0, "grid.halo_m": 120.0, "stages.shadow.step_minutes": 30.0,
           "stages.shadow_diagram.resolution_m": 4.0, "stages.shadow_diagram.step_minutes": 20.0,
@@ -71,6 +73,7 @@ def measure_one(folder: Path, workers: int, overrides: dict) -> dict:
             seconds = time.perf_counter() - started
             worker_peaks = sorted(client.run(peak_rss_mb).values())
         return {"seconds": seconds, "stage_seconds": summary.stage_seconds, "failed": len(summary.failed),
+                "failures": [f"{f['stage']} {f['tile']}: {str(f.get('error', ''))[:300]}" for f in summary.failed],
                 "tasks": summary.executed, "worker_peak_mb": worker_peaks, "client_peak_mb": peak_rss_mb()}
     finally:
         shutil.rmtree(out, ignore_errors=True)
@@ -105,6 +108,8 @@ def main() -> None:
             if done.returncode:
                 sys.exit(f"run of {tiles} tiles on {workers} worker(s) failed:\n{done.stderr[-3000:]}")
             results[tiles, workers] = json.loads(done.stdout.strip().splitlines()[-1])
+            for failure in results[tiles, workers]["failures"]:
+                print(f"  failed: {failure}", file=sys.stderr)
             print(f"{tiles} tiles, {workers} worker(s): {results[tiles, workers]['seconds']:.0f} s",
                   file=sys.stderr)
 
