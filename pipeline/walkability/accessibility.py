@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.walkability.network import StreetNetwork, network_structure
+from pipeline.walkability.cityseer_import import import_cityseer
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,7 @@ DEFAULT_DECAY = "exp(-4 * p)"
 
 
 def _quiet_cityseer() -> None:
-    from cityseer import config
-
-    config.QUIET_MODE = True
-    logging.getLogger("cityseer").setLevel(logging.WARNING)
+    import_cityseer()
 
 
 def comfort_imp_factor(shade_share: np.ndarray, sun_weight: float, shade_weight: float = 1.0) -> np.ndarray:
@@ -67,9 +65,9 @@ def assign_destinations(network: StreetNetwork, destinations: gpd.GeoDataFrame, 
 
     ``destinations`` are points in the network's CRS with a unique index.
     """
+    _quiet_cityseer()
     from cityseer.metrics import layers
 
-    _quiet_cityseer()
     if destinations.crs != network.crs:
         destinations = destinations.to_crs(network.crs)
     data = destinations.copy()
@@ -165,9 +163,9 @@ def centrality(network: StreetNetwork, *, distances: Sequence[int] = (400, 800),
     Columns ``centrality_<metric>_<d>`` for whatever cityseer returns by default
     (harmonic closeness, betweenness, node density, ...).
     """
+    _quiet_cityseer()
     from cityseer.metrics import networks
 
-    _quiet_cityseer()
     ns = network_structure(network, imp_factor)
     nodes = gpd.GeoDataFrame(network.nodes.copy(),
                              geometry=gpd.points_from_xy(network.nodes["x"], network.nodes["y"]),

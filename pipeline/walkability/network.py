@@ -162,6 +162,9 @@ def network_structure(network: StreetNetwork, imp_factor: np.ndarray | None = No
     ``imp_factor`` (one per segment, > 0, default 1) multiplies each segment's length in
     every shortest path, threshold and decay: a perceived length.
     """
+    from pipeline.walkability.cityseer_import import import_cityseer
+
+    import_cityseer()
     from cityseer import rustalgos
 
     factors = np.ones(len(network)) if imp_factor is None else np.asarray(imp_factor, float)
