@@ -96,20 +96,16 @@ def class_legend() -> dict[str, Any]:
 
 
 def stress_class_legend() -> dict[str, Any]:
-    """UTCI's ten stress classes, cold to hot, in ColorBrewer's colour-blind-safe RdYlBu
-    (reversed: cold blue, no stress pale yellow, heat red), with their Japanese names."""
-    from matplotlib import colormaps
-    from matplotlib.colors import to_hex
-
+    """UTCI's ten stress classes, cold to hot, in the UTCI maps' colours
+    (:func:`pipeline.walkability.classes.stress_class_colours`), with their Japanese names."""
     from pipeline.thermal.utci import STRESS_CLASSES
+    from pipeline.walkability.classes import stress_class_colours
 
     title, units = VARIABLE_WORDS["utci_class"]
-    ramp = colormaps["RdYlBu_r"]
-    n = len(STRESS_CLASSES)
+    colours = stress_class_colours()
     return {"kind": "categories", "title": dict(title), "units": dict(units),
-            "categories": [{"value": c.key, "colour": to_hex(ramp((i + 0.5) / n)).upper(),
-                            "label": {"en": c.label_en, "ja": c.label_ja}}
-                           for i, c in enumerate(STRESS_CLASSES)]}
+            "categories": [{"value": c.key, "colour": colours[c.key], "label": {"en": c.label_en, "ja": c.label_ja}}
+                           for c in STRESS_CLASSES]}
 
 
 def usage_legend(usages: Sequence[str]) -> dict[str, Any]:

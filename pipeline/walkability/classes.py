@@ -7,3 +7,16 @@ CLASS_COLOURS = {"walkable_used": "#009E73", "walkable_underused": "#56B4E9",
 CLASS_LABELS = {"walkable_used": "walkable & used", "walkable_underused": "walkable, under-used",
                 "used_uncomfortable": "used, uncomfortable",
                 "neither": "neither", "flow_unknown": "no people-flow data"}
+
+
+def stress_class_colours() -> dict[str, str]:
+    """UTCI stress class key -> colour, cold to hot, from ColorBrewer's colour-blind-safe
+    RdYlBu reversed (cold blue, no stress pale yellow, heat red): the UTCI maps and the
+    viewer's legend use these."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    from pipeline.thermal.utci import STRESS_KEYS
+
+    ramp = colormaps["RdYlBu_r"]
+    return {key: to_hex(ramp((i + 0.5) / len(STRESS_KEYS))).upper() for i, key in enumerate(STRESS_KEYS)}

@@ -191,19 +191,17 @@ def write_thermal_map(folder: Path, name: str, title: str, segments: gpd.GeoData
                       utci: tuple[np.ndarray, Grid], buildings: gpd.GeoDataFrame | None) -> str:
     """Streets coloured by the UTCI stress class of their mean UTCI, over the scenario's
     mean-UTCI raster (°C): the thermal side of the score, for one scenario."""
-    from matplotlib import colormaps
-    from matplotlib.colors import to_hex
-
     from pipeline.geo.maps import Overlay, write_raster_map
     from pipeline.thermal.utci import STRESS_CLASSES
+    from pipeline.walkability.classes import stress_class_colours
 
-    ramp = colormaps["RdYlBu_r"]   # the viewer's stress-class colours (colour-blind safe)
+    colours = stress_class_colours()
     overlays = ([Overlay(buildings.geometry, color="#6d6d6d", linewidth=0.3, facecolor="#00000000",
                          label="buildings")] if buildings is not None and len(buildings) else [])
-    for i, stress in enumerate(STRESS_CLASSES):
+    for stress in STRESS_CLASSES:
         chosen = segments[segments["utci_class"] == stress.key]
         if len(chosen):
-            overlays.append(Overlay(chosen.geometry, color=to_hex(ramp((i + 0.5) / len(STRESS_CLASSES))),
+            overlays.append(Overlay(chosen.geometry, color=colours[stress.key],
                                     linewidth=2.0, label=f"{stress.label_en} ({chosen['length_m'].sum() / 1000:.1f} km)"))
     values, grid = utci
     finite = values[np.isfinite(values)]
