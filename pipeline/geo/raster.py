@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -173,3 +174,90 @@ def mosaic(paths, *, crs: str | None = None, bounds: tuple[float, float, float, 
         with rasterio.open(paths[0]) as src:
             crs = src.crs.to_string()
     return data[0], Grid(transform.c, transform.f, transform.a, data.shape[2], data.shape[1], crs)
+
+
+class MaxCanvas:
+    """A float32 raster on disk that pieces are painted into, the highest value winning.
+
+    For a run-wide raster assembled tile by tile (the walkability score of a city): each
+    :meth:`paint` reads and writes only the window of the piece, so memory stays that of
+    one piece, and since the maximum is order-independent the result is the same
+    whatever order the pieces come in. :meth:`write_cog` streams it into a COG. Use as a
+    context manager; the scratch file beside ``path`` (named as :mod:`pipeline.geo.atomic`
+    names temporaries, so a killed run's is cleaned up too) is removed on exit.
+
+    >>> with MaxCanvas(grid, scratch_dir) as canvas:  # doctest: +SKIP
+    ...     canvas.paint(values, piece_grid)
+    ...     canvas.write_cog("score.tif", tags={"units": "score"})
+    """
+
+    def __init__(self, grid: Grid, path: str | os.PathLike):
+        import uuid
+
+        self.grid = grid
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.path = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.tmp.tif")
+        profile = dict(driver="GTiff", width=grid.width, height=grid.height, count=1, dtype="float32",
+                       crs=grid.crs, transform=grid.transform, nodata=np.nan, tiled=True,
+                       blockxsize=256, blockysize=256)
+        self._dataset = rasterio.open(self.path, "w+", **profile)
+        for _, window in self._dataset.block_windows(1):
+            self._dataset.write(np.full((window.height, window.width), np.nan, np.float32), 1, window=window)
+
+    def window(self, bounds: tuple[float, float, float, float], margin_m: float = 0.0) -> Grid | None:
+        """The sub-grid of the canvas covering ``bounds`` grown by ``margin_m`` (None outside)."""
+        g = self.grid
+        col0 = max(0, int(math.floor((bounds[0] - margin_m - g.x_min) / g.resolution)))
+        col1 = min(g.width, int(math.ceil((bounds[2] + margin_m - g.x_min) / g.resolution)))
+        row0 = max(0, int(math.floor((g.y_max - bounds[3] - margin_m) / g.resolution)))
+        row1 = min(g.height, int(math.ceil((g.y_max - bounds[1] + margin_m) / g.resolution)))
+        if col1 <= col0 or row1 <= row0:
+            return None
+        return Grid(g.x_min + col0 * g.resolution, g.y_max - row0 * g.resolution, g.resolution,
+                    col1 - col0, row1 - row0, g.crs)
+
+    def paint(self, values: np.ndarray, piece: Grid) -> None:
+        """Put ``values`` (on ``piece``, a :meth:`window` of the canvas) in, keeping the
+        higher of the old and new value per cell (NaN is no value)."""
+        from rasterio.windows import Window
+
+        col = int(round((piece.x_min - self.grid.x_min) / self.grid.resolution))
+        row = int(round((self.grid.y_max - piece.y_max) / self.grid.resolution))
+        window = Window(col, row, piece.width, piece.height)
+        old = self._dataset.read(1, window=window)
+        self._dataset.write(np.fmax(old, np.asarray(values, np.float32)), 1, window=window)
+
+    def read(self, max_pixels: int | None = None) -> tuple[np.ndarray, Grid]:
+        """The canvas, decimated (by averaging) so neither side exceeds ``max_pixels``."""
+        from rasterio.enums import Resampling
+
+        g = self.grid
+        factor = max(1.0, max(g.width, g.height) / max_pixels) if max_pixels else 1.0
+        width, height = max(1, int(round(g.width / factor))), max(1, int(round(g.height / factor)))
+        self._dataset.close()
+        with rasterio.open(self.path) as src:
+            data = src.read(1, out_shape=(height, width), resampling=Resampling.average)
+        self._dataset = rasterio.open(self.path, "r+")
+        resolution = g.resolution * g.width / width
+        return data, Grid(g.x_min, g.y_max, resolution, width, height, g.crs)
+
+    def write_cog(self, path: str | os.PathLike, *, tags: dict[str, str] | None = None) -> str:
+        """Copy the canvas into a COG at ``path`` (atomically; options as :func:`write_cog`)."""
+        from rasterio.shutil import copy as copy_dataset
+
+        if tags:
+            self._dataset.update_tags(**tags)
+        self._dataset.close()
+        with atomic_path(path) as tmp:
+            copy_dataset(self.path, tmp, driver="COG", compress="DEFLATE", predictor=3, blocksize=256,
+                         overview_resampling="average")
+        self._dataset = rasterio.open(self.path, "r+")
+        return str(path)
+
+    def __enter__(self) -> "MaxCanvas":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._dataset.close()
+        self.path.unlink(missing_ok=True)

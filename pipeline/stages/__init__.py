@@ -29,6 +29,8 @@ STAGES = (
     thermal.STAGE,
     peopleflow.STAGE,
     walkability.STAGE,
+    walkability.SCALE,
+    walkability.SCORE,
     walkability.SUMMARY,
     export_tiles.STAGE,  # joins the per-building results of the stages before it
     viewer.STAGE,        # last: shows everything on the 3D city model

@@ -1,19 +1,26 @@
-"""``walkability`` (one task per tile) and ``walkability_summary`` (one task for the run).
+"""Walkability in four steps, none of which holds more than a tile (or a district):
 
-``walkability`` reads the street network of the tile and its eight neighbours, the
-PLATEAU buildings (destinations, floor area) and roads (widths) of those meshes, the
+``walkability`` (per tile) reads the street network of the tile and its eight neighbours,
+the PLATEAU buildings (destinations, floor area) and roads (widths) of those meshes, the
 shade-fraction rasters of the shadow stage, the tile's terrain and the aligned people
 flow, and writes the raw metrics of the tile's own segments
 (:mod:`pipeline.walkability.metrics`): ``<output>/walkability/tiles/<tile>_segments.parquet``
-and ``<tile>_scenarios.parquet``.
+and ``<tile>_scenarios.parquet``, and the sketches of its values (``<tile>_sketches.json``).
 
-``walkability_summary`` scales the components over the run, scores and classes every
-segment per scenario and writes every planners' output
-(:mod:`pipeline.walkability.scenario_scores`, :mod:`pipeline.walkability.outputs`).
-Both are configured by ``stages.walkability`` and run when it names street files.
+``walkability_scale`` (one small task) merges the sketches into the run's references
+(:mod:`pipeline.walkability.scale`): ``<output>/walkability/scale.json``.
+
+``walkability_score`` (per tile) scores and classes the tile's segments in every scenario
+with that scale and sums them for the summaries: ``tiles/<tile>_scored.parquet`` and
+``tiles/<tile>_partials.parquet``.
+
+``walkability_summary`` (one task) writes every planners' output from the scored tiles,
+a tile at a time (:mod:`pipeline.walkability.outputs`). All four are configured by
+``stages.walkability`` and run when it names street files.
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -168,11 +175,12 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, settings: Walkability
                      ingest: list[Record] = (), peopleflow: list[Record] = (),
                      thermal: list[Record] = ()) -> Result:
     """Raw walkability metrics of the segments of one tile (runs on a worker)."""
-    from pipeline.geo.atomic import atomic_path
+    from pipeline.geo.atomic import atomic_path, write_text_atomic
     from pipeline.peopleflow.tables import read_flow
     from pipeline.walkability.inputs import read_street_lines, read_tables, tile_region
     from pipeline.walkability.metrics import tile_metrics
     from pipeline.walkability.network import from_lines
+    from pipeline.walkability.scale import tile_partial
 
     start = time.perf_counter()
     _, region = tile_region(tile, crs, max(settings.distances))
@@ -204,6 +212,10 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, settings: Walkability
         metrics.segments.to_parquet(tmp, index=False)
     with atomic_path(outputs["scenarios"]) as tmp:
         metrics.scenarios.to_parquet(tmp, index=False)
+    # the tile's share of the run-wide references, merged by walkability_scale
+    outputs["sketches"] = str(folder / f"{tile}_sketches.json")
+    write_text_atomic(outputs["sketches"], json.dumps(
+        tile_partial(metrics.segments, metrics.scenarios, settings.distances[0]), sort_keys=True))
     log.info("walkability %s: %d segments (network %d, %d destinations), %d scenarios, %.1f s",
              tile, metrics.counts["segments"], metrics.counts["network_segments"],
              metrics.counts["destinations"], len(scenarios), time.perf_counter() - start)
@@ -280,36 +292,120 @@ def _district_views(scenarios: list, *, buildings: list[str], shade: dict[str, l
 
     return render
 
+# -- run-wide references: a reduce of the tiles' sketches ------------------------------
+def walkability_scale(out_dir: str, *, walkability: list[Record] = ()) -> Result:
+    """Merge the tiles' sketches into the run's scale, ``<output>/walkability/scale.json``
+    (runs on a worker; reads a few kB per tile)."""
+    from pipeline.geo.atomic import write_text_atomic
+    from pipeline.walkability.scale import reduce_partials
+
+    paths = sorted(r.outputs["sketches"] for r in walkability if r.outputs.get("sketches"))
+    if not paths:
+        raise ValueError("walkability_scale: no tile produced street segments")
+    scale = reduce_partials(json.loads(Path(p).read_text(encoding="utf-8")) for p in paths)
+    path = Path(out_dir) / "scale.json"
+    write_text_atomic(path, scale.to_json())
+    log.info("walkability scale: %d segments of %d tiles; %d access references", scale.segments,
+             len(paths), len(scale.access_reference))
+    return Result(outputs={"scale": str(path)}, counts={"segments": scale.segments, "tiles": len(paths)})
+
+
+def plan_scale(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
+    """The single ``walkability_scale`` task (after every ``walkability`` tile)."""
+    tiles = [r for r in done(records, "walkability") if r.outputs.get("sketches")]
+    if not tiles:
+        return []
+    return [Task(stage="walkability_scale", tile="all", func=walkability_scale,
+                 args=(str(ctx.out("walkability")),), upstream={"walkability": keys(tiles)})]
+
+
+# -- per tile: scores and classes with the run's scale ----------------------------------
+def walkability_score_tile(tile: str, out_dir: str, crs: str, *, settings: WalkabilitySettings,
+                           scenarios: list, walkability: list[Record] = (),
+                           scale: list[Record] = ()) -> Result:
+    """Score and class one tile's segments in every scenario and sum them for the run's
+    summaries (runs on a worker; reads the tile's tables and the run's scale)."""
+    from pipeline.walkability.outputs import read_districts, tile_partials, write_scored_tile
+    from pipeline.walkability.scale import RunScale
+    from pipeline.walkability.scenario_scores import read_tile_tables, score_tile
+
+    start = time.perf_counter()
+    record = walkability[0]
+    run_scale = RunScale.from_json(Path(scale[0].outputs["scale"]).read_text(encoding="utf-8"))
+    segments, rows = read_tile_tables(record.outputs["segments"], record.outputs["scenarios"])
+    scored = score_tile(segments, rows, scenarios, settings, run_scale)
+    districts = (read_districts(settings.districts, settings.district_name, crs)
+                 if settings.districts else None)
+    written = write_scored_tile(Path(out_dir), tile, scored, tile_partials(scored, settings, districts))
+    log.info("walkability score %s: %d segments x %d scenarios, %.1f s", tile, len(segments),
+             len(scored), time.perf_counter() - start)
+    return Result(outputs={"scored": written.scored, "partials": written.partials},
+                  counts={"segments": len(segments)}, details={"bounds": list(written.bounds)})
+
+
+def plan_score(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
+    """One task per tile with segments, once the run's scale is known."""
+    settings: WalkabilitySettings = ctx.settings("walkability")
+    scale = done(records, "walkability_scale")
+    if not scale:
+        return []
+    hashes = [ctx.hash_file(settings.districts)] if settings.districts else []
+    tasks = []
+    for tile in ctx.tiles:
+        tile_records = [r for r in done(records, "walkability", tile=tile) if r.outputs.get("segments")]
+        if not tile_records:
+            continue
+        tasks.append(Task(stage="walkability_score", tile=tile, func=walkability_score_tile,
+                          args=(tile, str(ctx.out("walkability", "tiles")), ctx.crs),
+                          kwargs={"settings": settings, "scenarios": ctx.scenarios},
+                          params={"settings": settings.model_dump(mode="json"), "crs": ctx.crs,
+                                  "scenarios": ctx.definition.scenarios.model_dump(mode="json")},
+                          input_hashes=hashes,
+                          upstream={"walkability": keys(tile_records), "scale": keys(scale)}))
+    return tasks
+
+
+# -- over the run: reductions of the scored tiles ---------------------------------------
 def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilitySettings, scenarios: list,
-                        walkability: list[Record] = (), ingest: list[Record] = (),
-                        peopleflow: list[Record] = (), shadow: list[Record] = (),
-                        thermal: list[Record] = (), surface: list[Record] = ()) -> Result:
-    """Scores, classes and every output per scenario (runs on a worker)."""
+                        walkability_score: list[Record] = (), scale: list[Record] = (),
+                        ingest: list[Record] = (), peopleflow: list[Record] = (),
+                        shadow: list[Record] = (), thermal: list[Record] = (),
+                        surface: list[Record] = ()) -> Result:
+    """Every planners' output from the scored tiles, a tile at a time (runs on a worker)."""
     import pandas as pd
 
-    from pipeline.walkability.inputs import read_tables
-    from pipeline.walkability.outputs import read_districts
-    from pipeline.walkability.scenario_scores import score_run
+    from pipeline.walkability.outputs import ScoredTile, read_districts, write_run_outputs
+    from pipeline.walkability.partials import add_up, mean_score_of_all
+    from pipeline.walkability.scale import RunScale
+    from pipeline.walkability.scenario_scores import effective_weights
 
-    tiles = [r for r in walkability if r.outputs.get("segments")]
+    start = time.perf_counter()
+    tiles = [ScoredTile(r.tile, r.outputs["scored"], r.outputs["partials"], tuple(r.details["bounds"]))
+             for r in sorted(walkability_score, key=lambda r: r.tile) if r.outputs.get("scored")]
     if not tiles:
         raise ValueError("walkability_summary: no tile produced street segments")
+    run_scale = RunScale.from_json(Path(scale[0].outputs["scale"]).read_text(encoding="utf-8"))
+    sums = add_up([pd.read_parquet(t.partials) for t in tiles])
     districts = (read_districts(settings.districts, settings.district_name, crs)
                  if settings.districts else None)
     coverage = pd.read_parquet(peopleflow[0].outputs["coverage"]) if peopleflow else None
-    outputs, counts = score_run(
-        out_dir, crs, segment_tables=[r.outputs["segments"] for r in tiles],
-        scenario_tables=[r.outputs["scenarios"] for r in tiles], scenarios=scenarios,
-        settings=settings, buildings=read_tables(_tables(ingest, "bldg"), crs), districts=districts,
-        coverage=coverage, shade_fraction=_per_scenario(shadow, "shade_fraction"),
+    buildings = sorted((r.outputs["table"], r.mesh_code) for r in ingest if r.feature_type == "bldg")
+    outputs = write_run_outputs(
+        Path(out_dir), tiles, scenarios, settings=settings, crs=crs, sums=sums,
+        n_segments=run_scale.segments, districts=districts, building_tables=buildings, coverage=coverage,
+        shade_fraction=_per_scenario(shadow, "shade_fraction"),
         weather=sorted({w for r in thermal for w in r.details.get("weather", [])}),
         utci_mean=_per_scenario(thermal, "utci_mean"),
         render_3d=_district_views(scenarios, buildings=_tables(ingest, "bldg"),
                                   shade=_per_scenario(shadow, "shade_hours"),
                                   terrain=sorted(r.outputs["terrain"] for r in surface
                                                  if r.outputs.get("terrain"))))
-    from pipeline.walkability.scenario_scores import effective_weights
-
+    run = sums[sums["level"] == "run"]
+    counts = {"segments": run_scale.segments, "scenarios": len(scenarios),
+              "mean_score": {s.name: round(mean_score_of_all(run[run["scenario"] == s.name]), 2)
+                             for s in scenarios if (run["scenario"] == s.name).any()}}
+    log.info("walkability summary: %d segments x %d scenarios from %d tiles, %.1f s", run_scale.segments,
+             len(scenarios), len(tiles), time.perf_counter() - start)
     thermal_known = bool(thermal)
     return Result(outputs=outputs, counts=counts,
                   feature_type="bldg" if outputs.get("feature_table") else None,
@@ -321,9 +417,9 @@ def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilitySettings
 
 
 def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
-    """The single ``walkability_summary`` task (after every ``walkability`` tile)."""
+    """The single ``walkability_summary`` task (after every ``walkability_score`` tile)."""
     settings: WalkabilitySettings = ctx.settings("walkability")
-    tiles = done(records, "walkability")
+    tiles = done(records, "walkability_score")
     if not tiles:
         return []
     return [Task(stage="walkability_summary", tile="all", func=walkability_summary,
@@ -332,7 +428,8 @@ def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                  params={"settings": settings.model_dump(mode="json"), "crs": ctx.crs,
                          "scenarios": ctx.definition.scenarios.model_dump(mode="json")},
                  input_hashes=[ctx.hash_file(settings.districts)] if settings.districts else [],
-                 upstream={"walkability": keys(tiles),
+                 upstream={"walkability_score": keys(tiles),
+                           "scale": keys(done(records, "walkability_scale")),
                            "ingest": keys(done(records, "ingest", feature_type="bldg")),
                            "shadow": keys(done(records, "shadow")),
                            "thermal": keys(done(records, "thermal")),
@@ -343,6 +440,11 @@ def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 STAGE = Stage(name="walkability", settings=WalkabilitySettings, plan=plan_tiles,
               wanted=_streets_given,
               code=("pipeline.walkability", "pipeline.peopleflow", "pipeline.thermal", "pipeline.geo"))
+SCALE = Stage(name="walkability_scale", settings=WalkabilitySettings, plan=plan_scale,
+              section="walkability", wanted=_streets_given, code=("pipeline.walkability",))
+SCORE = Stage(name="walkability_score", settings=WalkabilitySettings, plan=plan_score,
+              section="walkability", wanted=_streets_given,
+              code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo"))
 SUMMARY = Stage(name="walkability_summary", settings=WalkabilitySettings, plan=plan_summary,
                 section="walkability", wanted=_streets_given,
                 code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo", "pipeline.export"))

@@ -28,19 +28,19 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from pipeline.geo.atomic import atomic_path
-from pipeline.geo.raster import Grid, mosaic, write_cog
+from pipeline.geo.raster import Grid, mosaic
 from pipeline.walkability.classes import CLASS_COLOURS, CLASS_LABELS
 from pipeline.walkability.coolwalk import district_coolwalkability
 from pipeline.walkability.report import write_report
-from pipeline.walkability.scores import classify_cells
 
 log = logging.getLogger(__name__)
 
@@ -106,29 +106,6 @@ def street_half_width(segments: gpd.GeoDataFrame, minimum_m: float = 3.0) -> np.
     return np.maximum(np.nan_to_num(width / 2.0, nan=minimum_m), minimum_m)
 
 
-def summarise(segments: gpd.GeoDataFrame, key: str, *, hot_season: bool, walkable_score: float,
-              unshaded_below: float) -> pd.DataFrame:
-    """Per ``key`` value: score, shade share, people per 100 m, class, length and class shares."""
-    frame = pd.DataFrame({"meshcode": segments[key].to_numpy(), "length_m": segments["length_m"],
-                          "score": segments["score"], "shade_share": segments["shade_share"],
-                          "flow": segments["people"]})
-    utci = "utci_mean_c" if "utci_mean_c" in segments and segments["utci_mean_c"].notna().any() else None
-    if utci:
-        frame[utci] = segments[utci].to_numpy()
-    cells = classify_cells(frame, hot_season=hot_season, walkable_score=walkable_score,
-                           unshaded_below=unshaded_below, utci_column=utci)
-    flow_known = frame.groupby("meshcode")["flow"].apply(lambda s: s.notna().any())
-    cells.loc[~flow_known.reindex(cells.index).fillna(False).to_numpy(bool), "class"] = "flow_unknown"
-    cells = cells.rename(columns={"flow_per_100m": "people_per_100m"})
-    cells["street_length_m"] = frame.groupby("meshcode")["length_m"].sum()
-    shares = (segments.assign(_k=segments[key].to_numpy()).groupby(["_k", "class"])["length_m"].sum()
-              .unstack("class", fill_value=0.0))
-    for cls in CLASS_COLOURS:
-        cells[f"share_{cls}"] = (shares[cls] if cls in shares else 0.0) / cells["street_length_m"]
-    cells.index.name = key
-    return cells.reset_index()
-
-
 def buildings_nearest_street(buildings: gpd.GeoDataFrame, scored: dict[str, gpd.GeoDataFrame],
                              max_distance_m: float = 100.0) -> pd.DataFrame:
     """Per building: its nearest segment (footprint to line) and that segment's score per scenario."""
@@ -147,32 +124,31 @@ def buildings_nearest_street(buildings: gpd.GeoDataFrame, scored: dict[str, gpd.
     return table.reset_index(drop=True)
 
 
-def _map_grid(segments: gpd.GeoDataFrame, resolution: float, margin_m: float = 30.0) -> Grid:
-    x0, y0, x1, y1 = segments.total_bounds
-    return Grid.from_bounds(x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m, resolution,
-                            str(segments.crs.to_string()) if hasattr(segments.crs, "to_string") else segments.crs)
+def write_score_map(folder: Path, name: str, title: str, score: tuple[np.ndarray, Grid],
+                    buildings: gpd.GeoDataFrame | None) -> str:
+    """The score map of one scenario: the score raster (streets drawn 20 m wide so that
+    they read at the scale of a district map), with the building footprints when given."""
+    from pipeline.geo.maps import Overlay, write_raster_map
+
+    footprints = ([Overlay(buildings.geometry, color="#bdbdbd", linewidth=0.2, label="buildings")]
+                  if buildings is not None and len(buildings) else [])
+    return write_raster_map(folder / f"score_{name}.png", score[0], score[1],
+                            title=f"Walkability score, {title}", units="score (0-100)", cmap="RdYlGn",
+                            vmin=0, vmax=100, overlays=footprints)
 
 
-def write_maps(folder: Path, name: str, title: str, segments: gpd.GeoDataFrame, grid: Grid,
-               buildings: gpd.GeoDataFrame | None, shade: tuple[np.ndarray, Grid] | None = None
-               ) -> dict[str, str]:
-    """Score map and class map (segments coloured by class over the scenario's shade) of one scenario."""
+def write_class_map(folder: Path, name: str, title: str, segments: gpd.GeoDataFrame, grid: Grid,
+                    buildings: gpd.GeoDataFrame | None, shade: tuple[np.ndarray, Grid] | None = None) -> str:
+    """The class map of one scenario: segments coloured by class over the scenario's shade
+    (``segments`` need ``geometry``, ``class``, ``length_m`` and ``shade_share``)."""
     from matplotlib.colors import LinearSegmentedColormap
 
     from pipeline.geo.maps import Overlay, write_raster_map
 
     # white (sun) to mid grey (shade), so class colours stay readable on shaded ground
     SHADE_CMAP = LinearSegmentedColormap.from_list("shade", ["#ffffff", "#8c8c8c"])
-    has_buildings = buildings is not None and len(buildings)
-    footprints = ([Overlay(buildings.geometry, color="#bdbdbd", linewidth=0.2, label="buildings")]
-                  if has_buildings else [])
-    # streets drawn 20 m wide so that they read at the scale of a district map
-    score = burn_scores(segments, grid, half_width_m=10.0)
-    written = {"score_map": write_raster_map(
-        folder / f"score_{name}.png", score, grid, title=f"Walkability score, {title}",
-        units="score (0-100)", cmap="RdYlGn", vmin=0, vmax=100, overlays=footprints)}
     overlays = ([Overlay(buildings.geometry, color="#6d6d6d", linewidth=0.3, facecolor="#00000000",
-                         label="buildings")] if has_buildings else [])
+                         label="buildings")] if buildings is not None and len(buildings) else [])
     for cls, colour in CLASS_COLOURS.items():
         chosen = segments[segments["class"] == cls]
         if len(chosen):
@@ -181,10 +157,9 @@ def write_maps(folder: Path, name: str, title: str, segments: gpd.GeoDataFrame, 
     # the background is the scenario's shade, so the classes read against where shade falls
     if shade is None:
         shade = (burn_scores(segments, grid, "shade_share", half_width_m=10.0), grid)
-    written["class_map"] = write_raster_map(
+    return write_raster_map(
         folder / f"class_{name}.png", shade[0], shade[1], title=f"Walkability classes, {title}",
         units="share of the time slot in shade", cmap=SHADE_CMAP, vmin=0, vmax=1, overlays=overlays)
-    return written
 
 
 def write_thermal_map(folder: Path, name: str, title: str, segments: gpd.GeoDataFrame,
@@ -211,90 +186,315 @@ def write_thermal_map(folder: Path, name: str, title: str, segments: gpd.GeoData
                             cmap="RdYlBu_r", vmin=float(low), vmax=float(max(high, low + 1)), overlays=overlays)
 
 
-def write_outputs(folder: Path, scored: dict[str, gpd.GeoDataFrame], scenarios: list, *, settings, crs: str,
-                  districts: gpd.GeoDataFrame | None, buildings: gpd.GeoDataFrame,
-                  coverage: pd.DataFrame | None = None,
-                  shade_fraction: dict[str, list[str]] | None = None,
-                  weather: list[str] | None = None,
-                  utci_mean: dict[str, list[str]] | None = None,
-                  render_3d: Callable[[Path, Mapping[str, str]], Mapping[str, str]] | None = None) -> dict:
-    """Write every output of the module table; returns ``{kind: path or {scenario: path}}``.
+# -- one tile ----------------------------------------------------------------------------
+#: how far a building's nearest street may be (m)
+NEAREST_STREET_M = 100.0
 
-    ``shade_fraction`` maps a scenario to the shadow stage's shade-fraction COGs (drawn
-    under the streets of the maps); ``coverage`` is the people-flow coverage table
-    (shown in the report); ``utci_mean`` maps a scenario to the thermal stage's mean-UTCI
-    COGs (the background of the UTCI maps). ``render_3d(maps_folder, segments)``, given the written
-    ``{scenario: segments GeoParquet}``, returns ``{caption: PNG}`` of 3D views that the
-    report shows (the caller knows the buildings, shade and terrain to draw).
+
+@dataclass(frozen=True)
+class ScoredTile:
+    """What the scoring of one tile hands to the run's outputs.
+
+    ``scored``: GeoParquet of the tile's segments scored in every scenario (a
+    ``scenario`` column); ``partials``: the tile's sums for the run's summaries
+    (:mod:`pipeline.walkability.partials`); ``bounds``: the segments' extent (metric CRS).
     """
-    shade_fraction = shade_fraction or {}
+
+    tile: str
+    scored: str
+    partials: str
+    bounds: tuple[float, float, float, float]
+
+
+def district_keys(segments: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> np.ndarray:
+    """The district each segment's midpoint lies in (None outside every district; the
+    first district where they overlap)."""
+    middle = gpd.GeoDataFrame(geometry=segments.geometry.interpolate(0.5, normalized=True).to_numpy(),
+                              index=segments.index, crs=segments.crs)
+    joined = gpd.sjoin(middle, districts[["district", "geometry"]], how="inner", predicate="within")
+    joined = joined[~joined.index.duplicated()]
+    keys = pd.Series(None, index=segments.index, dtype=object)
+    keys.loc[joined.index] = joined["district"].to_numpy()
+    return keys.to_numpy(object)
+
+
+def tile_partials(scored: Mapping[str, gpd.GeoDataFrame], settings,
+                  districts: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+    """The sums one tile adds to the run's summaries, per mesh cell, district and the whole
+    run, for every scenario (:func:`pipeline.walkability.partials.partial_sums`)."""
+    from pipeline.walkability.partials import partial_sums
+
+    plain = [f"access_{k}_{d}" for k in settings.access_classes for d in settings.distances]
+    comfort = [f"access_comfort_{k}_{d}" for k in settings.access_classes for d in settings.distances]
+    parts = []
+    for name, segments in scored.items():
+        common = dict(scenario=name, access_plain=plain, access_comfort=comfort)
+        parts.append(partial_sums(segments, segments["meshcode"].to_numpy(), level="mesh", **common))
+        if districts is not None:
+            parts.append(partial_sums(segments, district_keys(segments, districts), level="district", **common))
+        parts.append(partial_sums(segments, np.full(len(segments), "all", object), level="run", **common))
+    return pd.concat(parts, ignore_index=True)
+
+
+def write_scored_tile(folder: Path, tile: str, scored: Mapping[str, gpd.GeoDataFrame],
+                      partials: pd.DataFrame) -> ScoredTile:
+    """Write one tile's scored segments (every scenario, one GeoParquet) and its partial sums."""
+    first = next(iter(scored.values()))
+    table = gpd.GeoDataFrame(pd.concat([s.reset_index() for s in scored.values()], ignore_index=True),
+                             geometry="geometry", crs=first.crs)
+    scored_path = write_geoparquet(table, Path(folder) / f"{tile}_scored.parquet")
+    partials_path = Path(folder) / f"{tile}_partials.parquet"
+    with atomic_path(partials_path) as tmp:
+        partials.to_parquet(tmp, index=False)
+    bounds = tuple(float(v) for v in first.total_bounds)
+    return ScoredTile(tile, scored_path, str(partials_path), bounds)
+
+
+# -- the run -----------------------------------------------------------------------------
+#: maps of the whole run are drawn at most this many pixels on a side
+MAP_MAX_PIXELS = 4096
+#: above this many segments the run's class and UTCI maps, which draw every street, are
+#: left out (the score map, drawn from its raster, never is)
+MAP_MAX_SEGMENTS = 200_000
+#: above this many buildings the maps leave the footprints out
+MAP_MAX_BUILDINGS = 100_000
+
+
+def _run_grid(tiles: Sequence[ScoredTile], resolution: float, crs: str, margin_m: float = 30.0) -> Grid:
+    bounds = np.array([t.bounds for t in tiles])
+    return Grid.from_bounds(bounds[:, 0].min() - margin_m, bounds[:, 1].min() - margin_m,
+                            bounds[:, 2].max() + margin_m, bounds[:, 3].max() + margin_m, resolution, crs)
+
+
+def _columns(path: str, wanted: Sequence[str]) -> list[str]:
+    import pyarrow.parquet as pq
+
+    names = set(pq.read_schema(path).names)
+    return [c for c in wanted if c in names]
+
+
+def write_score_rasters(folder: Path, tiles: Sequence[ScoredTile], names: Sequence[str], grid: Grid, *,
+                        day_type: str, maps: bool, map_titles: Mapping[str, str] | None = None,
+                        buildings: gpd.GeoDataFrame | None = None) -> tuple[dict, dict]:
+    """``score_<scenario>.tif`` (street space at its width, the higher score where streets
+    meet) and, with ``maps``, ``maps/score_<scenario>.png`` (streets 20 m wide), painted a
+    tile at a time (:class:`pipeline.geo.raster.MaxCanvas`): ``(rasters, maps)``."""
+    import contextlib
+
+    from pipeline.geo.raster import MaxCanvas
+
+    rasters, written = {}, {}
+    with contextlib.ExitStack() as stack:
+        streets = {n: stack.enter_context(MaxCanvas(grid, folder / f"score_{n}.tif")) for n in names}
+        wide = ({n: stack.enter_context(MaxCanvas(grid, folder / "maps" / f"score_{n}.tif")) for n in names}
+                if maps else {})
+        for tile in tiles:
+            table = gpd.read_parquet(tile.scored, columns=_columns(tile.scored, ["scenario", "score", "width_m",
+                                                                                "geometry"]))
+            for name, rows in table.groupby("scenario", sort=True):
+                if name not in streets:
+                    continue
+                half = street_half_width(rows)
+                for canvas, half_width in ((streets[name], half), (wide.get(name), 10.0)):
+                    if canvas is None:
+                        continue
+                    piece = canvas.window(tuple(rows.total_bounds), margin_m=float(np.max(half_width)) + 2 * grid.resolution)
+                    if piece is not None:
+                        canvas.paint(burn_scores(rows, piece, half_width_m=half_width), piece)
+        for name in names:
+            rasters[name] = streets[name].write_cog(
+                folder / f"score_{name}.tif",
+                tags={"scenario": name, "units": "walkability score 0-100", "day_type": day_type})
+            if maps:
+                written[name] = write_score_map(folder / "maps", name, (map_titles or {}).get(name, name),
+                                                wide[name].read(MAP_MAX_PIXELS), buildings)
+    return rasters, written
+
+
+def coolwalk_by_district(tiles: Sequence[ScoredTile], districts: gpd.GeoDataFrame, scenario_names: Sequence[str],
+                         *, alpha: float) -> pd.DataFrame:
+    """CoolWalkability per district (:func:`district_coolwalkability`), each district from
+    the scored tiles it touches only: a task bounded by the size of a district."""
+    import shapely
+
+    order = {name: i for i, name in enumerate(scenario_names)}
+    rows = []
+    for i in np.argsort(districts["district"].to_numpy(str), kind="stable"):
+        district = districts.iloc[[i]]
+        touching = [t for t in tiles if shapely.box(*t.bounds).intersects(district.geometry.iloc[0])]
+        if not touching:
+            continue
+        frames = [gpd.read_parquet(t.scored, columns=_columns(t.scored, ["segment_id", "scenario", "shade_share",
+                                                                        "c_thermal", "geometry"]))
+                  for t in touching]
+        table = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
+        scored = {name: rows_.set_index("segment_id") for name, rows_ in
+                  sorted(table.groupby("scenario", sort=False), key=lambda kv: order.get(kv[0], len(order)))
+                  if name in order}
+        rows.append(district_coolwalkability(scored, district, alpha=alpha))
+    if not rows:
+        return pd.DataFrame()
+    table = pd.concat(rows, ignore_index=True)
+    table["_order"] = table["scenario"].map(order)
+    return table.sort_values(["_order", "district"], kind="stable").drop(columns="_order").reset_index(drop=True)
+
+
+def write_buildings_nearest(path: Path, building_tables: Sequence[tuple[str, str | None]],
+                            tiles: Sequence[ScoredTile], crs: str, scenario_names: Sequence[str]) -> str | None:
+    """``buildings_nearest_street.parquet``, a building table at a time: each building's
+    nearest street among the scored tiles around its file's mesh (:func:`buildings_nearest_street`)."""
+    from citygml.source import meshes_related
+    from pipeline.core.task import tile_neighbourhood
+    from pipeline.geo.parquet import concat_parquet
+    from pipeline.walkability.inputs import read_tables
+
+    chunks = []
+    scratch = path.parent / "tiles"
+    for table_path, mesh in sorted(building_tables):
+        buildings = read_tables([table_path], crs)
+        if not len(buildings) or "gml_id" not in buildings:
+            continue
+        around = tile_neighbourhood(mesh) if mesh and len(mesh) == 8 else {mesh} if mesh else None
+        near = [t for t in tiles if around is None or meshes_related(t.tile, around)]
+        if not near:
+            continue
+        frames = [gpd.read_parquet(t.scored, columns=["segment_id", "scenario", "score", "class", "geometry"])
+                  for t in near]
+        table = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
+        scored = {name: table[table["scenario"] == name].set_index("segment_id") for name in scenario_names}
+        nearest = buildings_nearest_street(buildings, scored, max_distance_m=NEAREST_STREET_M)
+        chunk = scratch / f"{Path(table_path).stem}_nearest_street.parquet"
+        with atomic_path(chunk) as tmp:
+            nearest.to_parquet(tmp, index=False)
+        chunks.append(str(chunk))
+    if not chunks:
+        return None
+    concat_parquet(chunks, path)
+    return str(path)
+
+
+def _read_buildings(building_tables: Sequence[tuple[str, str | None]], crs: str) -> gpd.GeoDataFrame | None:
+    """Every footprint of the run for the maps, or None above :data:`MAP_MAX_BUILDINGS`."""
+    import pyarrow.parquet as pq
+
+    paths = sorted(p for p, _ in building_tables)
+    count = sum(pq.read_metadata(p).num_rows for p in paths)
+    if count > MAP_MAX_BUILDINGS:
+        log.warning("walkability maps: %d buildings, more than %d; maps without footprints", count,
+                    MAP_MAX_BUILDINGS)
+        return None
+    frames = [gpd.read_parquet(p, columns=["geometry"]) for p in paths]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return None
+    table = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
+    return table.to_crs(crs) if table.crs is not None else table.set_crs(crs)
+
+
+def _title(scenario) -> str:
+    return (f"{scenario.season.name.replace('_', ' ')}, {scenario.slot.name} "
+            f"({scenario.slot.start}-{scenario.slot.end})")
+
+
+def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list, *, settings, crs: str,
+                      sums: pd.DataFrame, n_segments: int, districts: gpd.GeoDataFrame | None,
+                      building_tables: Sequence[tuple[str, str | None]] = (),
+                      coverage: pd.DataFrame | None = None,
+                      shade_fraction: dict[str, list[str]] | None = None,
+                      weather: list[str] | None = None,
+                      utci_mean: dict[str, list[str]] | None = None,
+                      render_3d: Callable[[Path, Mapping[str, str]], Mapping[str, str]] | None = None) -> dict:
+    """Write every output of the module table from the scored tiles; returns
+    ``{kind: path or {scenario: path}}``.
+
+    Every step reads a tile (or a district, or one scenario's streets for its maps) at a
+    time: the segments of a scenario are streamed into one GeoParquet, the score rasters
+    painted tile by tile, the summaries are the run's ``sums`` (per-tile partial sums
+    added up, :func:`pipeline.walkability.partials.add_up`).
+
+    ``building_tables`` are ``(GeoParquet, mesh code)`` of the ingested buildings;
+    ``shade_fraction`` maps a scenario to the shadow stage's shade-fraction COGs (drawn
+    under the streets of the class maps); ``coverage`` is the people-flow coverage table
+    (shown in the report); ``utci_mean`` maps a scenario to the thermal stage's mean-UTCI
+    COGs (the background of the UTCI maps). ``render_3d(maps_folder, segments)``, given the
+    written ``{scenario: segments GeoParquet}``, returns ``{caption: PNG}`` of 3D views
+    that the report shows.
+    """
+    from pipeline.geo.parquet import concat_parquet
+    from pipeline.walkability.partials import place_summary
+
     start = time.perf_counter()
     folder = Path(folder)
+    shade_fraction, utci_mean = shade_fraction or {}, utci_mean or {}
+    tiles = sorted(tiles, key=lambda t: t.tile)
+    names = [s.name for s in scenarios]
     outputs: dict = {"segments": {}, "score_raster": {}, "score_map": {}, "class_map": {}, "utci_map": {}}
-    utci_mean = utci_mean or {}
-    by_scenario = {s.name: s for s in scenarios}
-    first = next(iter(scored.values()))
-    grid = _map_grid(first, settings.raster_resolution_m)
+    for name in names:
+        path = folder / f"segments_{name}.parquet"
+        concat_parquet([t.scored for t in tiles], path, filters=[("scenario", "==", name)])
+        outputs["segments"][name] = str(path)
+    buildings = _read_buildings(building_tables, crs) if settings.maps and building_tables else None
+    grid = _run_grid(tiles, settings.raster_resolution_m, crs)
+    outputs["score_raster"], outputs["score_map"] = write_score_rasters(
+        folder, tiles, names, grid, day_type=settings.day_type, maps=settings.maps,
+        map_titles={s.name: _title(s) for s in scenarios}, buildings=buildings)
+
     mesh_rows, district_rows = [], []
-    for name, segments in scored.items():
-        scenario = by_scenario[name]
-        outputs["segments"][name] = write_geoparquet(segments.reset_index(), folder / f"segments_{name}.parquet")
-        score = burn_scores(segments, grid, half_width_m=street_half_width(segments))
-        outputs["score_raster"][name] = write_cog(
-            folder / f"score_{name}.tif", score, grid, nodata=np.nan,
-            tags={"scenario": name, "units": "walkability score 0-100", "day_type": settings.day_type})
-        hot = scenario.season.name in settings.hot_seasons
-        common = dict(hot_season=hot, walkable_score=settings.walkable_score,
-                      unshaded_below=settings.unshaded_below)
-        cells = summarise(segments, "meshcode", **common)
-        cells.insert(1, "scenario", name)
+    for scenario in scenarios:
+        common = dict(hot_season=scenario.season.name in settings.hot_seasons,
+                      walkable_score=settings.walkable_score, unshaded_below=settings.unshaded_below)
+        of = sums["scenario"] == scenario.name
+        cells = place_summary(sums[of & (sums["level"] == "mesh")], "meshcode", **common)
+        cells["meshcode"] = cells["meshcode"].astype(np.int64)
+        cells.insert(1, "scenario", scenario.name)
         mesh_rows.append(cells)
-        if districts is not None:
-            mid = gpd.GeoDataFrame(segments.drop(columns="geometry"), geometry=segments.geometry.interpolate(
-                0.5, normalized=True), crs=segments.crs)
-            joined = gpd.sjoin(mid, districts, how="inner", predicate="within")
-            joined = joined[~joined.index.duplicated()]
-            if len(joined):
-                rows = summarise(joined, "district", **common)
-                rows.insert(1, "scenario", name)
-                district_rows.append(rows)
-        if settings.maps:
-            title = f"{scenario.season.name.replace('_', ' ')}, {scenario.slot.name} ({scenario.slot.start}-{scenario.slot.end})"
-            maps = write_maps(folder / "maps", name, title, segments, grid, buildings,
-                              mosaic(shade_fraction.get(name, ()), crs=grid.crs, bounds=grid.bounds,
-                                     resolution=grid.resolution))
-            outputs["score_map"][name] = maps["score_map"]
-            outputs["class_map"][name] = maps["class_map"]
-            if utci_mean.get(name) and "utci_class" in segments:
-                outputs["utci_map"][name] = write_thermal_map(
-                    folder / "maps", name, title, segments,
-                    mosaic(utci_mean[name], crs=grid.crs, bounds=grid.bounds, resolution=grid.resolution),
-                    buildings)
+        if districts is not None and (of & (sums["level"] == "district")).any():
+            rows = place_summary(sums[of & (sums["level"] == "district")], "district", **common)
+            rows.insert(1, "scenario", scenario.name)
+            district_rows.append(rows)
     mesh_table = pd.concat(mesh_rows, ignore_index=True)
     outputs["summary_by_mesh"] = write_table(mesh_table, folder / "summary_by_mesh")
     district_table = pd.concat(district_rows, ignore_index=True) if district_rows else None
     coolwalk = None
     if district_table is not None:
         outputs["summary_by_district"] = write_table(district_table, folder / "summary_by_district")
-        coolwalk = district_coolwalkability(scored, districts, alpha=settings.coolwalk_alpha)
+        coolwalk = coolwalk_by_district(tiles, districts, names, alpha=settings.coolwalk_alpha)
         outputs["coolwalkability_by_district"] = write_table(coolwalk, folder / "coolwalkability_by_district")
-    if len(buildings) and "gml_id" in buildings:
-        table = buildings_nearest_street(buildings, scored)
-        path = folder / "buildings_nearest_street.parquet"
-        with atomic_path(path) as tmp:
-            table.to_parquet(tmp, index=False)
-        outputs["buildings_nearest_street"] = outputs["feature_table"] = str(path)
+    nearest = write_buildings_nearest(folder / "buildings_nearest_street.parquet", building_tables, tiles,
+                                      crs, names)
+    if nearest:
+        outputs["buildings_nearest_street"] = outputs["feature_table"] = nearest
+
     if settings.maps:
+        if n_segments <= MAP_MAX_SEGMENTS:
+            for scenario in scenarios:
+                name = scenario.name
+                path = outputs["segments"][name]
+                streets = gpd.read_parquet(path, columns=_columns(path, ["geometry", "class", "length_m",
+                                                                         "shade_share", "utci_class"]))
+                shade = mosaic(shade_fraction.get(name, ()), crs=grid.crs, bounds=grid.bounds,
+                               resolution=grid.resolution, max_pixels=MAP_MAX_PIXELS)
+                outputs["class_map"][name] = write_class_map(folder / "maps", name, _title(scenario), streets,
+                                                             grid, buildings, shade)
+                if utci_mean.get(name) and "utci_class" in streets:
+                    outputs["utci_map"][name] = write_thermal_map(
+                        folder / "maps", name, _title(scenario), streets,
+                        mosaic(utci_mean[name], crs=grid.crs, bounds=grid.bounds, resolution=grid.resolution,
+                               max_pixels=MAP_MAX_PIXELS), buildings)
+        else:
+            log.warning("walkability maps: %d segments, more than %d; no class or UTCI map of the whole run",
+                        n_segments, MAP_MAX_SEGMENTS)
         views = dict(render_3d(folder / "maps", outputs["segments"])) if render_3d else {}
         if views:
             outputs["district_3d"] = views
-        outputs["report"] = write_report(folder / "report.html", scored, scenarios, settings=settings,
+        outputs["report"] = write_report(folder / "report.html", sums[sums["level"] == "run"], scenarios,
+                                         n_segments=n_segments, settings=settings,
                                          mesh_summary=mesh_table, district_summary=district_table,
                                          maps=outputs["score_map"], class_maps=outputs["class_map"],
                                          coverage=coverage, weather=weather, coolwalk=coolwalk,
                                          views_3d=views, utci_maps=outputs["utci_map"])
     if not outputs["utci_map"]:
         del outputs["utci_map"]
-    log.info("walkability outputs: %d scenarios written to %s in %.1f s", len(scored), folder,
-             time.perf_counter() - start)
+    log.info("walkability outputs: %d scenarios of %d segments from %d tiles written to %s in %.1f s",
+             len(names), n_segments, len(tiles), folder, time.perf_counter() - start)
     return outputs

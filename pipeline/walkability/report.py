@@ -60,48 +60,21 @@ def _thumbnail_uri(path: str, width: int = 480) -> str:
     return _png_uri(buffer.getvalue())
 
 
-def _length_mean(values: np.ndarray, weights: np.ndarray) -> float:
-    known = np.isfinite(values)
-    return float(np.average(np.nan_to_num(values), weights=weights * known)) if known.any() else np.nan
+def scenario_table(run_sums: pd.DataFrame, scenarios: list) -> pd.DataFrame:
+    """One row per scenario from the run's sums (``level == "run"``,
+    :mod:`pipeline.walkability.partials`): length-weighted score, shade share and (with the
+    thermal stage) UTCI and share of street length in strong heat or cold stress, comfort
+    access ratio, people flow, class shares."""
+    from pipeline.walkability.partials import scenario_summary
 
-
-def scenario_table(scored: dict, scenarios: list, access_classes, distances) -> pd.DataFrame:
-    """One row per scenario: length-weighted score, shade share and (with the thermal stage)
-    UTCI and share of street length in strong heat or cold stress, access ratio, class shares."""
     rows = []
     for scenario in scenarios:
-        if scenario.name not in scored:
+        sums = run_sums[run_sums["scenario"] == scenario.name]
+        if not len(sums):
             continue
-        t = scored[scenario.name]
-        w = t["length_m"].to_numpy(float)
-        score = t["score"].to_numpy(float)
-        shade = t["shade_share"].to_numpy(float)
-        plain = sum(t[c].sum() for c in (f"access_{k}_{d}" for k in access_classes for d in distances) if c in t)
-        comfort = sum(t[c].sum() for c in (f"access_comfort_{k}_{d}" for k in access_classes for d in distances)
-                      if c in t)
-        row = {"scenario": scenario.name, "season": scenario.season.name, "slot": scenario.slot.name,
-               "mean_score": np.average(np.nan_to_num(score), weights=w * np.isfinite(score))
-               if np.isfinite(score).any() else np.nan,
-               "mean_shade_share": np.average(np.nan_to_num(shade), weights=w * np.isfinite(shade))
-               if np.isfinite(shade).any() else np.nan,
-               **_thermal_columns(t, w),
-               "comfort_access_ratio": comfort / plain if plain > 0 else np.nan,
-               "people_flow": "yes" if t["people"].notna().any() else "no data"}
-        for cls in ("walkable_used", "walkable_underused", "used_uncomfortable", "neither", "flow_unknown"):
-            row[f"share_{cls}"] = w[(t["class"] == cls).to_numpy()].sum() / w.sum()
-        rows.append(row)
+        rows.append({"scenario": scenario.name, "season": scenario.season.name, "slot": scenario.slot.name,
+                     **scenario_summary(sums)})
     return pd.DataFrame(rows)
-
-
-def _thermal_columns(table: pd.DataFrame, weights: np.ndarray) -> dict:
-    """Mean UTCI (°C) and the length shares in strong stress, when the thermal stage ran."""
-    if "utci_mean_c" not in table or not table["utci_mean_c"].notna().any():
-        return {}
-    heat = [c for c in ("share_strong_heat", "share_very_strong_heat", "share_extreme_heat") if c in table]
-    cold = [c for c in ("share_strong_cold", "share_very_strong_cold", "share_extreme_cold") if c in table]
-    return {"mean_utci_c": _length_mean(table["utci_mean_c"].to_numpy(float), weights),
-            "share_strong_heat_stress": _length_mean(table[heat].sum(axis=1, min_count=1).to_numpy(float), weights),
-            "share_strong_cold_stress": _length_mean(table[cold].sum(axis=1, min_count=1).to_numpy(float), weights)}
 
 
 def _score_chart(table: pd.DataFrame) -> str:
@@ -194,13 +167,15 @@ def _thermal_rule_note(settings) -> str:
     return f"c_thermal takes the weight of shade in the score ({band})."
 
 
-def build_report(scored: dict, scenarios: list, *, settings, mesh_summary: pd.DataFrame,
+def build_report(run_sums: pd.DataFrame, scenarios: list, *, n_segments: int, settings,
+                 mesh_summary: pd.DataFrame,
                  district_summary: pd.DataFrame | None, maps: dict[str, str], class_maps: dict[str, str],
                  coverage: pd.DataFrame | None = None, weather: list[str] | None = None,
                  coolwalk: pd.DataFrame | None = None, views_3d: dict[str, str] | None = None,
                  utci_maps: dict[str, str] | None = None) -> str:
-    """The report as an HTML string (``views_3d``: caption -> PNG of a 3D view of the district)."""
-    table = scenario_table(scored, scenarios, settings.access_classes, settings.distances)
+    """The report as an HTML string (``run_sums``: the run's sums per scenario;
+    ``views_3d``: caption -> PNG of a 3D view of the district)."""
+    table = scenario_table(run_sums, scenarios)
     shown = table.rename(columns=lambda c: c.replace("share_", "% ").replace("_", " "))
     for col in [c for c in shown.columns if c.startswith("% ")]:
         shown[col] = shown[col] * 100
@@ -210,7 +185,7 @@ def build_report(scored: dict, scenarios: list, *, settings, mesh_summary: pd.Da
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
              f"<title>Walkability by season and time of day</title><style>{CSS}</style></head><body>",
              "<h1>Walkability and people flow by season and time of day</h1>",
-             f"<p class='note'>{len(next(iter(scored.values())))} street segments; people flow on "
+             f"<p class='note'>{n_segments} street segments; people flow on "
              f"{html.escape(settings.day_type)} days, allocated by {html.escape(settings.allocation)}. "
              f"Score weights: {html.escape(weights)}. Perceived length per metre ({html.escape(comfort)}). "
              f"A street is walkable from a score of {settings.walkable_score:g}; unshaded below "
@@ -253,9 +228,9 @@ def build_report(scored: dict, scenarios: list, *, settings, mesh_summary: pd.Da
     return "\n".join(parts)
 
 
-def write_report(path: str | Path, scored: dict, scenarios: list, **kwargs) -> str:
+def write_report(path: str | Path, run_sums: pd.DataFrame, scenarios: list, **kwargs) -> str:
     """Build the report (see :func:`build_report`) and write it atomically."""
-    text = build_report(scored, scenarios, **kwargs)
+    text = build_report(run_sums, scenarios, **kwargs)
     write_text_atomic(path, text)
     log.info("walkability report: wrote %s (%d kB)", path, len(text) // 1024)
     return str(path)

@@ -1,13 +1,12 @@
-"""Scores and classes of every street segment per scenario, scaled over the run.
+"""Scores and classes of street segments per scenario, one tile at a time.
 
-Components are scaled over the whole run, so a score means the same in every tile; the
-composite 0-100 score and the class of each segment follow (:mod:`pipeline.walkability.scores`),
-and :func:`score_run` writes every planners' output (:mod:`pipeline.walkability.outputs`).
+Components are scaled by the run's references (:class:`pipeline.walkability.scale.RunScale`,
+a reduction of per-tile sketches), so a score means the same in every tile and a tile is
+scored without the others; the composite 0-100 score and the class of each segment follow
+(:mod:`pipeline.walkability.scores`).
 """
 from __future__ import annotations
 
-import logging
-import time
 from pathlib import Path
 from typing import Sequence
 
@@ -16,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.thermal.utci import STRESS_KEYS, in_strong_stress, stress_class_index
+from pipeline.walkability.scale import RunScale, people_per_100m
 from pipeline.walkability.scores import classify, components, composite
 
 #: Thermal comfort replaces shade share in the score when the thermal stage ran.
@@ -59,23 +59,22 @@ def thermal_score(comps: pd.DataFrame, weights: dict[str, float], thermal: bool,
         score = score * comps["c_thermal"].fillna(1.0)
     return score.clip(0, 100)
 
-log = logging.getLogger(__name__)
-
 
 def score_scenario(segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenario, settings,
-                   n_classes: int) -> gpd.GeoDataFrame:
-    """Components, composite score and class of every segment for one scenario.
+                   scale: RunScale) -> gpd.GeoDataFrame:
+    """Components, composite score and class of segments for one scenario.
 
-    ``segments`` are the static metrics of the whole run (index ``segment_id``); ``rows``
+    ``segments`` are static metrics (index ``segment_id``), one tile's or more; ``rows``
     the scenario's rows of the per-scenario tables; ``settings`` the walkability settings
     (``distances``, ``access_classes``, ``weights``, ``hot_seasons``, ``walkable_score``,
-    ``unshaded_below``).
+    ``unshaded_below``); ``scale`` the run's references, so a segment scores the same
+    whichever tile it is scored with.
     """
     table = segments.join(rows.set_index("segment_id").drop(columns="scenario"), how="left")
     mix = f"mix_hill_q0_{max(settings.distances)}"
     thermal = "c_thermal" in table and table["c_thermal"].notna().any()
     comps = components(table, access_columns=[], mix_column=mix if mix in table else None,
-                       n_classes=n_classes, shade_column="shade_share",
+                       n_classes=scale.n_classes, shade_column="shade_share",
                        thermal_column="c_thermal" if thermal else None)
     scaled = []
     for cls in settings.access_classes:
@@ -83,13 +82,13 @@ def score_scenario(segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenario, set
             plain, comfort = f"access_{cls}_{d}", f"access_comfort_{cls}_{d}"
             if plain not in table or comfort not in table:
                 continue
-            ref = np.nanpercentile(table[plain], 95) if table[plain].notna().any() else np.nan
+            ref = scale.access_reference.get(plain, np.nan)
             # the plain reference: a sunny summer street loses access it has on paper
             scaled.append(np.clip(table[comfort] / ref, 0, 1) if ref > 0 else table[comfort] * 0.0)
     comps["c_access"] = pd.concat(scaled, axis=1).mean(axis=1) if scaled else np.nan
     table = table.drop(columns=[c for c in comps if c in table]).join(comps)
     table["score"] = thermal_score(comps, settings.weights, thermal, settings.thermal_rule)
-    table["people_per_100m"] = table["people"] / table["length_m"] * 100.0
+    table["people_per_100m"] = people_per_100m(table["people"], table["length_m"])
     hot = scenario.season.name in settings.hot_seasons
     uncomfortable = in_strong_stress(table["utci_mean_c"].to_numpy(float)) if thermal else None
     if thermal:
@@ -98,7 +97,9 @@ def score_scenario(segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenario, set
         table["utci_class"] = pd.array([STRESS_KEYS[i] if i >= 0 else None for i in index], dtype="string")
     table["class"] = classify(table["score"], table["people_per_100m"], table["shade_share"],
                               hot_season=hot, walkable_score=settings.walkable_score,
-                              unshaded_below=settings.unshaded_below, uncomfortable=uncomfortable)
+                              unshaded_below=settings.unshaded_below, uncomfortable=uncomfortable,
+                              used_at=scale.used_at.get(scenario.name, np.inf),
+                              crowded_at=scale.crowded_at.get(scenario.name, np.inf))
     # no flow for this scenario (e.g. MLIT has no morning values): use is unknown, not low
     table.loc[table["people"].isna(), "class"] = "flow_unknown"
     table["scenario"] = scenario.name
@@ -107,41 +108,18 @@ def score_scenario(segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenario, set
     return gpd.GeoDataFrame(table, geometry="geometry", crs=segments.crs)
 
 
-def score_run(out_dir: str | Path, crs: str, *, segment_tables: Sequence[str],
-              scenario_tables: Sequence[str], scenarios: Sequence, settings,
-              buildings: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None = None,
-              coverage: pd.DataFrame | None = None,
-              shade_fraction: dict[str, list[str]] | None = None,
-              weather: list[str] | None = None, utci_mean: dict[str, list[str]] | None = None,
-              render_3d=None) -> tuple[dict, dict]:
-    """Score every segment of the run in every scenario and write the outputs.
+def read_tile_tables(segment_table: str | Path, scenario_table: str | Path
+                     ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """One tile's static segments (index ``segment_id``) and per-scenario rows, sorted by
+    ``segment_id`` (tables of :func:`pipeline.walkability.metrics.tile_metrics`)."""
+    segments = gpd.read_parquet(segment_table).sort_values("segment_id", kind="stable").set_index("segment_id")
+    rows = pd.read_parquet(scenario_table).sort_values(["scenario", "segment_id"], kind="stable")
+    return segments, rows
 
-    ``segment_tables`` / ``scenario_tables`` are the per-tile tables of
-    :func:`pipeline.walkability.metrics.tile_metrics`; rows are sorted by ``segment_id``
-    so the result never depends on the order tiles finished in. Returns
-    ``(outputs, counts)``. ``render_3d`` is passed on to
-    :func:`pipeline.walkability.outputs.write_outputs`.
-    """
-    from pipeline.walkability import outputs as out
 
-    start = time.perf_counter()
-    segments = gpd.GeoDataFrame(pd.concat([gpd.read_parquet(p) for p in sorted(segment_tables)],
-                                          ignore_index=True), geometry="geometry")
-    segments = segments.sort_values("segment_id", kind="stable").set_index("segment_id")
-    per_scenario = pd.concat([pd.read_parquet(p) for p in sorted(scenario_tables)], ignore_index=True)
-    per_scenario = per_scenario.sort_values(["scenario", "segment_id"], kind="stable")
-    n_classes = len([c for c in segments if c.startswith("access_") and c.endswith(f"_{settings.distances[0]}")])
-    scored = {}
-    for scenario in scenarios:
-        rows = per_scenario[per_scenario["scenario"] == scenario.name]
-        scored[scenario.name] = score_scenario(segments, rows, scenario, settings, n_classes)
-    outputs = out.write_outputs(Path(out_dir), scored, scenarios, settings=settings, crs=crs,
-                                districts=districts, buildings=buildings, coverage=coverage,
-                                shade_fraction=shade_fraction, weather=weather, utci_mean=utci_mean,
-                                render_3d=render_3d)
-    counts = {"segments": len(segments), "scenarios": len(scored),
-              "mean_score": {name: round(float(np.average(t["score"].fillna(0), weights=t["length_m"])), 2)
-                             for name, t in scored.items()}}
-    log.info("walkability summary: %d segments x %d scenarios, %d outputs, %.1f s", len(segments),
-             len(scored), len(outputs), time.perf_counter() - start)
-    return outputs, counts
+def score_tile(segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenarios: Sequence, settings,
+               scale: RunScale) -> dict[str, gpd.GeoDataFrame]:
+    """Every scenario's scored segments of one tile (:func:`score_scenario`), by scenario name."""
+    return {scenario.name: score_scenario(segments, rows[rows["scenario"] == scenario.name],
+                                          scenario, settings, scale)
+            for scenario in scenarios}

@@ -85,18 +85,24 @@ def composite(comps: pd.DataFrame, weights: Mapping[str, float] | None = None) -
 
 
 def classify(score, flow_per_100m, shade, *, hot_season: bool, walkable_score: float = 50.0,
-             unshaded_below: float = 0.3, uncomfortable=None) -> np.ndarray:
+             unshaded_below: float = 0.3, uncomfortable=None, used_at: float | None = None,
+             crowded_at: float | None = None) -> np.ndarray:
     """Class of each segment or cell (see module docstring); NaN flow counts as not used.
 
     ``uncomfortable`` (bool per segment, e.g. :func:`pipeline.thermal.utci.in_strong_stress`
-    of its mean UTCI) replaces the hot-season shade rule when given.
+    of its mean UTCI) replaces the hot-season shade rule when given. ``used_at`` and
+    ``crowded_at`` (people per 100 m) are the run's thresholds when the values given are
+    one tile of it (:class:`pipeline.walkability.scale.RunScale`); by default the median
+    and 75th percentile of the values given with flow.
     """
     score = np.asarray(score, float)
     flow = np.asarray(flow_per_100m, float)
     shade = np.asarray(shade, float)
     known = flow[np.isfinite(flow) & (flow > 0)]
-    used_at = np.median(known) if known.size else np.inf
-    crowded_at = np.percentile(known, 75) if known.size else np.inf
+    if used_at is None:
+        used_at = np.median(known) if known.size else np.inf
+    if crowded_at is None:
+        crowded_at = np.percentile(known, 75) if known.size else np.inf
     walkable = score >= walkable_score
     used = np.isfinite(flow) & (flow >= used_at)
     crowded = np.isfinite(flow) & (flow > crowded_at)
@@ -106,32 +112,3 @@ def classify(score, flow_per_100m, shade, *, hot_season: bool, walkable_score: f
     return np.select([uncomfortable, walkable & used, walkable & ~used, used],
                      ["used_uncomfortable", "walkable_used", "walkable_underused", "neither"],
                      default="neither")
-
-
-def _length_weighted(group: pd.DataFrame, column: str) -> float:
-    known = group[column].notna()
-    if not known.any():
-        return np.nan
-    return float(np.average(group[column].fillna(0), weights=group["_w"] * known))
-
-
-def classify_cells(segments: pd.DataFrame, *, hot_season: bool, walkable_score: float = 50.0,
-                   unshaded_below: float = 0.3, utci_column: str | None = None) -> pd.DataFrame:
-    """Per mesh cell: length-weighted score and shade, summed flow per 100 m of street, class.
-
-    ``segments`` needs ``meshcode``, ``length_m``, ``score``, ``flow``, ``shade_share``. With
-    ``utci_column`` (a segment's mean UTCI, °C) the cell's length-weighted UTCI is kept as
-    that column and the thermal rule decides "uncomfortable".
-    """
-    from pipeline.thermal.utci import in_strong_stress
-
-    s = segments.assign(_w=segments["length_m"])
-    g = s.groupby("meshcode")
-    columns = ["score", "shade_share"] + ([utci_column] if utci_column else [])
-    cells = pd.DataFrame({c: g.apply(_length_weighted, c) for c in columns})
-    cells["flow_per_100m"] = g["flow"].sum(min_count=1) / g["length_m"].sum() * 100.0
-    uncomfortable = in_strong_stress(cells[utci_column]) if utci_column else None
-    cells["class"] = classify(cells["score"], cells["flow_per_100m"], cells["shade_share"],
-                              hot_season=hot_season, walkable_score=walkable_score,
-                              unshaded_below=unshaded_below, uncomfortable=uncomfortable)
-    return cells

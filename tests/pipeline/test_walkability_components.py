@@ -114,7 +114,7 @@ def test_thermal_gate_multiplies_the_other_components():
 
 def test_used_but_uncomfortable_from_stress_classes():
     from pipeline.thermal.utci import in_strong_stress
-    from pipeline.walkability.scores import classify_cells
+    from pipeline.walkability.partials import add_up, partial_sums, place_summary
 
     score = np.full(6, 80.0)
     flow = np.array([10, 10, 10, 10, 200, 300])
@@ -125,8 +125,17 @@ def test_used_but_uncomfortable_from_stress_classes():
     mild = classify(score, flow, shade, hot_season=True, uncomfortable=in_strong_stress(np.full(6, 25.0)))
     assert "used_uncomfortable" not in mild.tolist()                   # no hot-season shortcut
     segments = pd.DataFrame({"meshcode": [1, 1, 2, 2, 3, 3], "length_m": [100.0] * 6, "score": score,
-                             "flow": flow, "shade_share": shade,
+                             "people": flow, "shade_share": shade, "class": "neither",
                              "utci_mean_c": [20.0, 24.0, 20.0, 20.0, 35.0, 31.0]})
-    cells = classify_cells(segments, hot_season=False, utci_column="utci_mean_c")
-    assert cells.loc[1, "utci_mean_c"] == pytest.approx(22.0) and cells.loc[3, "utci_mean_c"] == pytest.approx(33.0)
+    # two tiles' partial sums, added up, summarise the cells as one table would
+    tiles = [partial_sums(part, part["meshcode"], level="mesh", scenario="s") for part in
+             (segments.iloc[:3], segments.iloc[3:])]
+    sums = add_up(tiles)
+    assert sums["key"].tolist() == ["1", "2", "3"] and sums["segments"].tolist() == [2, 2, 2]
+    cells = place_summary(sums, "meshcode", hot_season=False, walkable_score=50, unshaded_below=0.3)
+    one = place_summary(add_up([partial_sums(segments, segments["meshcode"], level="mesh", scenario="s")]),
+                        "meshcode", hot_season=False, walkable_score=50, unshaded_below=0.3)
+    pd.testing.assert_frame_equal(cells, one)
+    assert cells["utci_mean_c"].tolist() == pytest.approx([22.0, 20.0, 33.0])
+    assert cells["people_per_100m"].tolist() == pytest.approx([10.0, 10.0, 250.0])
     assert cells["class"].tolist() == ["walkable_used", "walkable_used", "used_uncomfortable"]
