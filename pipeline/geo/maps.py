@@ -25,6 +25,10 @@ from pipeline.geo.raster import Grid  # noqa: E402
 log = logging.getLogger(__name__)
 
 
+#: A raster is drawn with at most this many cells a side (the map is about 1,000 px wide)
+DRAW_MAX_PIXELS = 1000
+
+
 @dataclass
 class Overlay:
     """Vector layer drawn over the raster (a GeoDataFrame/GeoSeries or a list of shapely geometries)."""
@@ -35,6 +39,76 @@ class Overlay:
     facecolor: str = "none"
     label: str | None = None
     style: dict = field(default_factory=dict)
+
+
+@dataclass
+class ClassLayer:
+    """A categorical raster drawn over the map: ``values`` (integer codes on ``grid``, NaN or
+    codes not in ``colours`` transparent), each code in its colour with its legend label.
+
+    For what a city has too much of to draw as vectors (its streets by class, its
+    buildings): the layer costs its cells, not its features.
+    """
+
+    values: np.ndarray
+    grid: Grid
+    colours: dict[int, str]
+    labels: dict[int, str] = field(default_factory=dict)
+    below: bool = False  # drawn under the map's own raster (seen where it is NaN)
+
+
+def _decimated(data: np.ndarray, grid: Grid) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """Every k-th cell of ``data`` and the extent they cover, with at most
+    :data:`DRAW_MAX_PIXELS` a side. matplotlib needs about 100 bytes per cell it is given
+    (1.6 GB for 4,096 px a side) while the map is about 1,000 px wide; nearest, so classes
+    and masks stay themselves, each kept cell standing for k x k."""
+    step = max(1, int(np.ceil(max(data.shape) / DRAW_MAX_PIXELS)))
+    kept = data[::step, ::step]
+    x0, y1 = grid.x_min, grid.y_max
+    return kept, (x0, x0 + kept.shape[1] * step * grid.resolution, y1 - kept.shape[0] * step * grid.resolution, y1)
+
+
+def _draw_classes(ax, layer: ClassLayer) -> list:
+    """Draw ``layer`` on ``ax``; return its legend handles."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    if layer.values.shape != layer.grid.shape:
+        raise ValueError(f"class layer shape {layer.values.shape} does not match grid {layer.grid.shape}")
+    codes = sorted(layer.colours)
+    kept, extent = _decimated(np.asarray(layer.values, dtype=np.float64), layer.grid)
+    # codes -> 0..n-1 positions in a listed colour map; anything else transparent
+    position = np.full(kept.shape, np.nan)
+    for i, code in enumerate(codes):
+        position[kept == code] = i
+    ax.imshow(np.ma.masked_invalid(position), extent=extent, origin="upper", interpolation="nearest",
+              cmap=ListedColormap([layer.colours[c] for c in codes]), vmin=-0.5, vmax=len(codes) - 0.5,
+              zorder=-1 if layer.below else 1)
+    return [Patch(facecolor=layer.colours[c], edgecolor="none", label=layer.labels[c])
+            for c in codes if layer.labels.get(c)]
+
+
+#: colour of the buildings on every map
+BUILDING_COLOUR = "#595959"
+
+
+def building_layer(building_id_rasters, grid: Grid) -> ClassLayer | None:
+    """The buildings on ``grid`` as a grey layer, from the surface stage's building-id
+    rasters (``-1`` where none), read at the grid's cell size: never every footprint of
+    a city. None without rasters."""
+    from pipeline.geo.raster import mosaic
+
+    paths = sorted(str(p) for p in building_id_rasters)
+    if not paths:
+        return None
+    ids, _ = mosaic(paths, crs=grid.crs, bounds=grid.bounds, resolution=grid.resolution, dtype="float32")
+    if ids.shape != grid.shape:  # the mosaic's own rounding of the bounds: fit it to the grid
+        fitted = np.full(grid.shape, np.nan, np.float32)
+        rows, cols = min(grid.height, ids.shape[0]), min(grid.width, ids.shape[1])
+        fitted[:rows, :cols] = ids[:rows, :cols]
+        ids = fitted
+    mask = np.where(np.nan_to_num(ids, nan=-1) >= 0, 1.0, np.nan)
+    return ClassLayer(mask, grid, {1: BUILDING_COLOUR}, {1: "buildings"})
 
 
 def _nice_length(span_m: float) -> float:
@@ -56,7 +130,7 @@ def _geoseries(data):
 
 def raster_map_figure(data: np.ndarray, grid: Grid, *, title: str, units: str, cmap: str = "viridis",
                       vmin: float | None = None, vmax: float | None = None,
-                      overlays: list[Overlay] | None = None):
+                      overlays: list[Overlay] | None = None, layers: list[ClassLayer] | None = None):
     """The matplotlib figure of a raster map (see :func:`render_raster_map`).
 
     Parameters
@@ -69,14 +143,25 @@ def raster_map_figure(data: np.ndarray, grid: Grid, *, title: str, units: str, c
         Map title and colour-bar label (e.g. ``"shade hours (h)"``).
     overlays : list of Overlay, optional
         Vector layers in ``grid.crs`` drawn on top.
+    layers : list of ClassLayer, optional
+        Categorical rasters drawn over the data, in order (e.g. buildings, then streets by
+        class), each code with its legend entry.
+
+    Rasters are drawn with at most :data:`DRAW_MAX_PIXELS` cells a side, so a map costs the
+    same memory for a district and a city.
     """
-    values = np.ma.masked_invalid(np.asarray(data, dtype=np.float64))
-    if values.shape != grid.shape:
-        raise ValueError(f"map data shape {values.shape} does not match grid {grid.shape}")
+    data = np.asarray(data)
+    if data.shape != grid.shape:
+        raise ValueError(f"map data shape {data.shape} does not match grid {grid.shape}")
+    kept, extent = _decimated(data, grid)
+    values = np.ma.masked_invalid(np.asarray(kept, dtype=np.float64))
     fig, ax = plt.subplots(figsize=(8, 8 * grid.height / max(grid.width, 1) + 0.6))
     x0, y0, x1, y1 = grid.bounds
-    image = ax.imshow(values, extent=(x0, x1, y0, y1), origin="upper", cmap=cmap, vmin=vmin, vmax=vmax,
+    image = ax.imshow(values, extent=extent, origin="upper", cmap=cmap, vmin=vmin, vmax=vmax,
                       interpolation="nearest")
+    handles = []
+    for layer in layers or []:
+        handles += _draw_classes(ax, layer)
     for overlay in overlays or []:
         _geoseries(overlay.data).plot(ax=ax, color=overlay.color if overlay.facecolor == "none" else None,
                                       edgecolor=overlay.color, facecolor=overlay.facecolor,
@@ -96,8 +181,9 @@ def raster_map_figure(data: np.ndarray, grid: Grid, *, title: str, units: str, c
     ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.83), xycoords="axes fraction", ha="center",
                 va="center", fontsize=12, fontweight="bold",
                 arrowprops=dict(facecolor="black", width=4, headwidth=12))
-    if any(o.label for o in overlays or []):
-        ax.legend(loc="lower right")
+    if handles or any(o.label for o in overlays or []):
+        labelled, _ = ax.get_legend_handles_labels()
+        ax.legend(handles=labelled + handles, loc="lower right", fontsize=8)
     return fig
 
 

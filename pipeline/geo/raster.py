@@ -132,8 +132,8 @@ def read_raster(path: str | os.PathLike) -> tuple[np.ndarray, Grid, float | None
 
 
 def mosaic(paths, *, crs: str | None = None, bounds: tuple[float, float, float, float] | None = None,
-           resolution: float | None = None, max_pixels: int | None = None
-           ) -> tuple[np.ndarray, Grid] | None:
+           resolution: float | None = None, max_pixels: int | None = None,
+           dtype: str | None = None) -> tuple[np.ndarray, Grid] | None:
     """Band 1 of several single-band float rasters on one grid (NaN where none), or None.
 
     Parameters
@@ -150,7 +150,9 @@ def mosaic(paths, *, crs: str | None = None, bounds: tuple[float, float, float, 
         Cell size of the result (default: the inputs').
     max_pixels : int, optional
         Coarsen the cell size so neither side exceeds this many pixels (maps of a city
-        stay bounded whatever its size).
+        stay bounded whatever its size). Cells are resampled by nearest neighbour.
+    dtype : str, optional
+        The result's type; give ``"float32"`` for integer rasters (NaN marks no data).
     """
     from rasterio.merge import merge
 
@@ -169,7 +171,7 @@ def mosaic(paths, *, crs: str | None = None, bounds: tuple[float, float, float, 
             bounds = (stacked[:, 0].min(), stacked[:, 1].min(), stacked[:, 2].max(), stacked[:, 3].max())
         longest = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
         resolution = max(native, longest / max_pixels)
-    data, transform = merge(paths, bounds=bounds, res=resolution, nodata=np.nan)
+    data, transform = merge(paths, bounds=bounds, res=resolution, nodata=np.nan, dtype=dtype)
     if crs is None:
         with rasterio.open(paths[0]) as src:
             crs = src.crs.to_string()
@@ -180,14 +182,15 @@ class MaxCanvas:
     """A float32 raster on disk that pieces are painted into, the highest value winning.
 
     For a run-wide raster assembled tile by tile (the walkability score of a city): each
-    :meth:`paint` reads and writes only the window of the piece, so memory stays that of
-    one piece, and since the maximum is order-independent the result is the same
-    whatever order the pieces come in. :meth:`write_cog` streams it into a COG. Use as a
-    context manager; the scratch file beside ``path`` (named as :mod:`pipeline.geo.atomic`
-    names temporaries, so a killed run's is cleaned up too) is removed on exit.
+    :meth:`paint` opens the file, reads and writes only the window of the piece and closes
+    it again, so neither the canvas nor GDAL's block cache is ever held in memory whole;
+    and since the maximum is order-independent the result is the same whatever order the
+    pieces come in. :meth:`write_cog` streams it into a COG. Use as a context manager;
+    the scratch file beside ``path`` (named as :mod:`pipeline.geo.atomic` names
+    temporaries, so a killed run's is cleaned up too) is removed on exit.
 
-    >>> with MaxCanvas(grid, scratch_dir) as canvas:  # doctest: +SKIP
-    ...     canvas.paint(values, piece_grid)
+    >>> with MaxCanvas(grid, "score.tif") as canvas:  # doctest: +SKIP
+    ...     canvas.paint(values, canvas.window(bounds))
     ...     canvas.write_cog("score.tif", tags={"units": "score"})
     """
 
@@ -201,9 +204,9 @@ class MaxCanvas:
         profile = dict(driver="GTiff", width=grid.width, height=grid.height, count=1, dtype="float32",
                        crs=grid.crs, transform=grid.transform, nodata=np.nan, tiled=True,
                        blockxsize=256, blockysize=256)
-        self._dataset = rasterio.open(self.path, "w+", **profile)
-        for _, window in self._dataset.block_windows(1):
-            self._dataset.write(np.full((window.height, window.width), np.nan, np.float32), 1, window=window)
+        with rasterio.open(self.path, "w", **profile) as dataset:
+            for _, window in dataset.block_windows(1):
+                dataset.write(np.full((window.height, window.width), np.nan, np.float32), 1, window=window)
 
     def window(self, bounds: tuple[float, float, float, float], margin_m: float = 0.0) -> Grid | None:
         """The sub-grid of the canvas covering ``bounds`` grown by ``margin_m`` (None outside)."""
@@ -225,8 +228,9 @@ class MaxCanvas:
         col = int(round((piece.x_min - self.grid.x_min) / self.grid.resolution))
         row = int(round((self.grid.y_max - piece.y_max) / self.grid.resolution))
         window = Window(col, row, piece.width, piece.height)
-        old = self._dataset.read(1, window=window)
-        self._dataset.write(np.fmax(old, np.asarray(values, np.float32)), 1, window=window)
+        with rasterio.open(self.path, "r+") as dataset:
+            old = dataset.read(1, window=window)
+            dataset.write(np.fmax(old, np.asarray(values, np.float32)), 1, window=window)
 
     def read(self, max_pixels: int | None = None) -> tuple[np.ndarray, Grid]:
         """The canvas, decimated (by averaging) so neither side exceeds ``max_pixels``."""
@@ -235,10 +239,8 @@ class MaxCanvas:
         g = self.grid
         factor = max(1.0, max(g.width, g.height) / max_pixels) if max_pixels else 1.0
         width, height = max(1, int(round(g.width / factor))), max(1, int(round(g.height / factor)))
-        self._dataset.close()
         with rasterio.open(self.path) as src:
             data = src.read(1, out_shape=(height, width), resampling=Resampling.average)
-        self._dataset = rasterio.open(self.path, "r+")
         resolution = g.resolution * g.width / width
         return data, Grid(g.x_min, g.y_max, resolution, width, height, g.crs)
 
@@ -247,17 +249,15 @@ class MaxCanvas:
         from rasterio.shutil import copy as copy_dataset
 
         if tags:
-            self._dataset.update_tags(**tags)
-        self._dataset.close()
+            with rasterio.open(self.path, "r+") as dataset:
+                dataset.update_tags(**tags)
         with atomic_path(path) as tmp:
             copy_dataset(self.path, tmp, driver="COG", compress="DEFLATE", predictor=3, blocksize=256,
                          overview_resampling="average")
-        self._dataset = rasterio.open(self.path, "r+")
         return str(path)
 
     def __enter__(self) -> "MaxCanvas":
         return self
 
     def __exit__(self, *exc) -> None:
-        self._dataset.close()
         self.path.unlink(missing_ok=True)

@@ -150,30 +150,30 @@ def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, sce
 
 
 def shadow_maps(out_dir: str, extent: tuple[float, float, float, float] | None, crs: str, *,
-                shadow: list[Record], buildings: list[str] = ()) -> Result:
-    """A PNG per scenario (shade hours) and per season (sun hours) over ``extent``."""
-    import geopandas as gpd
-    import pandas as pd
+                shadow: list[Record], surface: list[Record] = ()) -> Result:
+    """A PNG per scenario (shade hours) and per season (sun hours) over ``extent`` (default:
+    every tile), with the buildings in grey; every raster read at most
+    :data:`MAP_MAX_PIXELS` on a side, so the task is the same size for a district and a city.
 
-    from pipeline.geo.maps import Overlay, write_raster_map
+    The buildings come from the surface stage's building-id rasters, read the same way
+    (nearest cell: a building stays a building), not from every footprint of the run.
+    """
+    from pipeline.geo.maps import building_layer, write_raster_map
     from pipeline.geo.raster import mosaic
 
-    footprints = None
-    if buildings:
-        footprints = pd.concat([gpd.read_parquet(p, columns=["geometry"]) for p in buildings])
     written = {}
+    ids = sorted(r.outputs["building_id"] for r in surface if r.outputs.get("building_id"))
     for kind, units, cmap in (("shade_hours", "hours in shade", "magma_r"),
                               ("sun_hours", "hours of sun", "YlOrRd")):
         names = sorted({n for r in shadow for n in r.outputs.get(kind, {})})
         for name in names:
             paths = [r.outputs[kind][name] for r in shadow if name in r.outputs[kind]]
             values, grid = mosaic(paths, crs=crs, bounds=extent, max_pixels=MAP_MAX_PIXELS)
+            buildings = building_layer(ids, grid)
             title = f"{'Shade' if kind == 'shade_hours' else 'Sun'} hours, {name.replace('_', ' ')}"
-            overlays = [Overlay(footprints.geometry, color="#4a4a4a", linewidth=0.3,
-                                label="buildings")] if footprints is not None else []
             path = Path(out_dir) / f"{kind}_{name}.png"
-            write_raster_map(path, values, grid, title=title, units=units, cmap=cmap,
-                             vmin=0, overlays=overlays)
+            write_raster_map(path, values, grid, title=title, units=units, cmap=cmap, vmin=0,
+                             layers=[buildings] if buildings else [])
             written[f"{kind}_{name}"] = str(path)
     return Result(outputs=written, counts={"maps": len(written)})
 
@@ -187,27 +187,10 @@ def plan_maps(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     shadow = done(records, "shadow")
     if not shadow:
         return []
-    tables = sorted(r.outputs["table"] for r in done(records, "ingest", feature_type="bldg"))
-    extent = _data_extent(tables, margin_m=100.0)
     return [Task(stage="shadow_maps", tile="all", func=shadow_maps,
-                 args=(str(ctx.out("maps")), extent, ctx.crs), kwargs={"buildings": tables},
-                 params={"extent": extent, "max_pixels": MAP_MAX_PIXELS},
-                 upstream={"shadow": keys(shadow)})]
-
-
-def _data_extent(tables: list[str], margin_m: float) -> tuple[float, float, float, float] | None:
-    """The extent of the buildings (from the GeoParquet metadata), grown by ``margin_m``."""
-    import numpy as np
-    import pyarrow.parquet as pq
-    import geopandas as gpd
-
-    bounds = [gpd.read_parquet(t, columns=["geometry"]).total_bounds for t in tables
-              if pq.read_metadata(t).num_rows]
-    if not bounds:
-        return None
-    stacked = np.array(bounds)
-    return (float(stacked[:, 0].min() - margin_m), float(stacked[:, 1].min() - margin_m),
-            float(stacked[:, 2].max() + margin_m), float(stacked[:, 3].max() + margin_m))
+                 args=(str(ctx.out("maps")), None, ctx.crs),
+                 params={"max_pixels": MAP_MAX_PIXELS},
+                 upstream={"shadow": keys(shadow), "surface": keys(done(records, "surface"))})]
 
 
 STAGE = Stage(name="shadow", settings=ShadowSettings, plan=plan_tiles,

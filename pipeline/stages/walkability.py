@@ -392,7 +392,9 @@ def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilitySettings
     buildings = sorted((r.outputs["table"], r.mesh_code) for r in ingest if r.feature_type == "bldg")
     outputs = write_run_outputs(
         Path(out_dir), tiles, scenarios, settings=settings, crs=crs, sums=sums,
-        n_segments=run_scale.segments, districts=districts, building_tables=buildings, coverage=coverage,
+        n_segments=run_scale.segments, districts=districts, building_tables=buildings,
+        building_ids=sorted(r.outputs["building_id"] for r in surface if r.outputs.get("building_id")),
+        coverage=coverage,
         shade_fraction=_per_scenario(shadow, "shade_fraction"),
         weather=sorted({w for r in thermal for w in r.details.get("weather", [])}),
         utci_mean=_per_scenario(thermal, "utci_mean"),

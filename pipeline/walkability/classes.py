@@ -9,6 +9,10 @@ CLASS_LABELS = {"walkable_used": "walkable & used", "walkable_underused": "walka
                 "neither": "neither", "flow_unknown": "no people-flow data"}
 
 
+#: Where streets of several classes share a map cell, the later class here is drawn.
+CLASS_PRIORITY = ("flow_unknown", "neither", "walkable_underused", "walkable_used", "used_uncomfortable")
+
+
 def stress_class_colours() -> dict[str, str]:
     """UTCI stress class key -> colour, cold to hot, from ColorBrewer's colour-blind-safe
     RdYlBu reversed (cold blue, no stress pale yellow, heat red): the UTCI maps and the

@@ -37,8 +37,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline.geo.atomic import atomic_path
+from pipeline.geo.maps import ClassLayer
 from pipeline.geo.raster import Grid, mosaic
-from pipeline.walkability.classes import CLASS_COLOURS, CLASS_LABELS
+from pipeline.walkability.classes import CLASS_COLOURS, CLASS_LABELS, CLASS_PRIORITY
 from pipeline.walkability.coolwalk import district_coolwalkability
 from pipeline.walkability.report import write_report
 
@@ -124,66 +125,69 @@ def buildings_nearest_street(buildings: gpd.GeoDataFrame, scored: dict[str, gpd.
     return table.reset_index(drop=True)
 
 
-def write_score_map(folder: Path, name: str, title: str, score: tuple[np.ndarray, Grid],
-                    buildings: gpd.GeoDataFrame | None) -> str:
-    """The score map of one scenario: the score raster (streets drawn 20 m wide so that
-    they read at the scale of a district map), with the building footprints when given."""
-    from pipeline.geo.maps import Overlay, write_raster_map
+def _km(length_m: float) -> str:
+    return f"{length_m / 1000:.1f} km"
 
-    footprints = ([Overlay(buildings.geometry, color="#bdbdbd", linewidth=0.2, label="buildings")]
-                  if buildings is not None and len(buildings) else [])
+
+def write_score_map(folder: Path, name: str, title: str, score: tuple[np.ndarray, Grid],
+                    buildings: ClassLayer | None) -> str:
+    """The score map of one scenario: the score raster (streets drawn 20 m wide so that
+    they read at the scale of a district map), over the buildings when given."""
+    from pipeline.geo.maps import write_raster_map
+
+    from dataclasses import replace
+
     return write_raster_map(folder / f"score_{name}.png", score[0], score[1],
                             title=f"Walkability score, {title}", units="score (0-100)", cmap="RdYlGn",
-                            vmin=0, vmax=100, overlays=footprints)
+                            vmin=0, vmax=100, layers=[replace(buildings, below=True)] if buildings else [])
 
 
-def write_class_map(folder: Path, name: str, title: str, segments: gpd.GeoDataFrame, grid: Grid,
-                    buildings: gpd.GeoDataFrame | None, shade: tuple[np.ndarray, Grid] | None = None) -> str:
-    """The class map of one scenario: segments coloured by class over the scenario's shade
-    (``segments`` need ``geometry``, ``class``, ``length_m`` and ``shade_share``)."""
+def write_class_map(folder: Path, name: str, title: str, classes: tuple[np.ndarray, Grid],
+                    lengths: Mapping[str, float], buildings: ClassLayer | None,
+                    shade: tuple[np.ndarray, Grid] | None = None) -> str:
+    """The class map of one scenario: streets (20 m wide) coloured by class over the
+    scenario's shade and the buildings. ``classes`` holds the codes of
+    :data:`pipeline.walkability.classes.CLASS_PRIORITY` (1-based); ``lengths`` the street
+    length per class for the legend."""
     from matplotlib.colors import LinearSegmentedColormap
 
-    from pipeline.geo.maps import Overlay, write_raster_map
+    from pipeline.geo.maps import ClassLayer, write_raster_map
 
     # white (sun) to mid grey (shade), so class colours stay readable on shaded ground
-    SHADE_CMAP = LinearSegmentedColormap.from_list("shade", ["#ffffff", "#8c8c8c"])
-    overlays = ([Overlay(buildings.geometry, color="#6d6d6d", linewidth=0.3, facecolor="#00000000",
-                         label="buildings")] if buildings is not None and len(buildings) else [])
-    for cls, colour in CLASS_COLOURS.items():
-        chosen = segments[segments["class"] == cls]
-        if len(chosen):
-            overlays.append(Overlay(chosen.geometry, color=colour, linewidth=2.0,
-                                    label=f"{CLASS_LABELS[cls]} ({chosen['length_m'].sum() / 1000:.1f} km)"))
-    # the background is the scenario's shade, so the classes read against where shade falls
-    if shade is None:
-        shade = (burn_scores(segments, grid, "shade_share", half_width_m=10.0), grid)
+    shade_cmap = LinearSegmentedColormap.from_list("shade", ["#ffffff", "#8c8c8c"])
+    codes = {i + 1: cls for i, cls in enumerate(CLASS_PRIORITY)}
+    streets = ClassLayer(classes[0], classes[1], {c: CLASS_COLOURS[cls] for c, cls in codes.items()},
+                         {c: f"{CLASS_LABELS[cls]} ({_km(lengths.get(cls, 0.0))})" for c, cls in codes.items()
+                          if lengths.get(cls, 0.0) > 0})
+    background = shade if shade is not None else (np.full(classes[0].shape, np.nan, np.float32), classes[1])
     return write_raster_map(
-        folder / f"class_{name}.png", shade[0], shade[1], title=f"Walkability classes, {title}",
-        units="share of the time slot in shade", cmap=SHADE_CMAP, vmin=0, vmax=1, overlays=overlays)
+        folder / f"class_{name}.png", background[0], background[1], title=f"Walkability classes, {title}",
+        units="share of the time slot in shade", cmap=shade_cmap, vmin=0, vmax=1,
+        layers=[layer for layer in (buildings, streets) if layer is not None])
 
 
-def write_thermal_map(folder: Path, name: str, title: str, segments: gpd.GeoDataFrame,
-                      utci: tuple[np.ndarray, Grid], buildings: gpd.GeoDataFrame | None) -> str:
-    """Streets coloured by the UTCI stress class of their mean UTCI, over the scenario's
-    mean-UTCI raster (°C): the thermal side of the score, for one scenario."""
-    from pipeline.geo.maps import Overlay, write_raster_map
+def write_thermal_map(folder: Path, name: str, title: str, stress: tuple[np.ndarray, Grid],
+                      lengths: Mapping[str, float], utci: tuple[np.ndarray, Grid],
+                      buildings: ClassLayer | None) -> str:
+    """Streets (20 m wide) coloured by the UTCI stress class of their mean UTCI, over the
+    scenario's mean-UTCI raster (°C): the thermal side of the score, for one scenario.
+    ``stress`` holds 1-based indices of :data:`pipeline.thermal.utci.STRESS_KEYS` (cold to
+    hot; where streets meet the hotter class is drawn)."""
+    from pipeline.geo.maps import ClassLayer, write_raster_map
     from pipeline.thermal.utci import STRESS_CLASSES
     from pipeline.walkability.classes import stress_class_colours
 
     colours = stress_class_colours()
-    overlays = ([Overlay(buildings.geometry, color="#6d6d6d", linewidth=0.3, facecolor="#00000000",
-                         label="buildings")] if buildings is not None and len(buildings) else [])
-    for stress in STRESS_CLASSES:
-        chosen = segments[segments["utci_class"] == stress.key]
-        if len(chosen):
-            overlays.append(Overlay(chosen.geometry, color=colours[stress.key],
-                                    linewidth=2.0, label=f"{stress.label_en} ({chosen['length_m'].sum() / 1000:.1f} km)"))
+    streets = ClassLayer(stress[0], stress[1], {i + 1: colours[c.key] for i, c in enumerate(STRESS_CLASSES)},
+                         {i + 1: f"{c.label_en} ({_km(lengths.get(c.key, 0.0))})"
+                          for i, c in enumerate(STRESS_CLASSES) if lengths.get(c.key, 0.0) > 0})
     values, grid = utci
     finite = values[np.isfinite(values)]
     low, high = (np.floor(finite.min()), np.ceil(finite.max())) if finite.size else (0.0, 1.0)
     return write_raster_map(folder / f"utci_{name}.png", values, grid,
                             title=f"Felt temperature (UTCI), {title}", units="mean UTCI over the slot (°C)",
-                            cmap="RdYlBu_r", vmin=float(low), vmax=float(max(high, low + 1)), overlays=overlays)
+                            cmap="RdYlBu_r", vmin=float(low), vmax=float(max(high, low + 1)),
+                            layers=[layer for layer in (buildings, streets) if layer is not None])
 
 
 # -- one tile ----------------------------------------------------------------------------
@@ -251,13 +255,11 @@ def write_scored_tile(folder: Path, tile: str, scored: Mapping[str, gpd.GeoDataF
 
 
 # -- the run -----------------------------------------------------------------------------
-#: maps of the whole run are drawn at most this many pixels on a side
+#: run-wide rasters of the maps are read at most this many pixels on a side
 MAP_MAX_PIXELS = 4096
-#: above this many segments the run's class and UTCI maps, which draw every street, are
-#: left out (the score map, drawn from its raster, never is)
-MAP_MAX_SEGMENTS = 200_000
-#: above this many buildings the maps leave the footprints out
-MAP_MAX_BUILDINGS = 100_000
+#: streets on the maps are drawn this wide either side of the centre line (m), so that
+#: they read at the scale of a district map
+MAP_HALF_WIDTH_M = 10.0
 
 
 def _run_grid(tiles: Sequence[ScoredTile], resolution: float, crs: str, margin_m: float = 30.0) -> Grid:
@@ -273,42 +275,88 @@ def _columns(path: str, wanted: Sequence[str]) -> list[str]:
     return [c for c in wanted if c in names]
 
 
-def write_score_rasters(folder: Path, tiles: Sequence[ScoredTile], names: Sequence[str], grid: Grid, *,
-                        day_type: str, maps: bool, map_titles: Mapping[str, str] | None = None,
-                        buildings: gpd.GeoDataFrame | None = None) -> tuple[dict, dict]:
-    """``score_<scenario>.tif`` (street space at its width, the higher score where streets
-    meet) and, with ``maps``, ``maps/score_<scenario>.png`` (streets 20 m wide), painted a
-    tile at a time (:class:`pipeline.geo.raster.MaxCanvas`): ``(rasters, maps)``."""
+def _codes(values: pd.Series, order: Sequence[str]) -> pd.Series:
+    """1-based positions of ``values`` in ``order`` (NaN where absent)."""
+    return values.astype(object).map({key: float(i + 1) for i, key in enumerate(order)}).astype(float)
+
+
+def _title(scenario) -> str:
+    return (f"{scenario.season.name.replace('_', ' ')}, {scenario.slot.name} "
+            f"({scenario.slot.start}-{scenario.slot.end})")
+
+
+def write_rasters_and_maps(folder: Path, tiles: Sequence[ScoredTile], scenarios: Sequence, grid: Grid, *,
+                           settings, sums: pd.DataFrame, shade_fraction: Mapping[str, Sequence[str]],
+                           utci_mean: Mapping[str, Sequence[str]], building_ids: Sequence[str]) -> dict:
+    """``score_<scenario>.tif`` (the street space at its width, the higher score where
+    streets meet) and, with ``settings.maps``, the score, class and UTCI maps of every
+    scenario. Every raster is painted a tile at a time into a canvas on disk
+    (:class:`pipeline.geo.raster.MaxCanvas`) and the maps read it back at most
+    :data:`MAP_MAX_PIXELS` a side: the task holds one tile's streets and one map, whatever
+    the city's size. Returns ``{"score_raster": {...}, "score_map": {...}, "class_map":
+    {...}, "utci_map": {...}}``."""
     import contextlib
 
+    from pipeline.geo.maps import building_layer
     from pipeline.geo.raster import MaxCanvas
+    from pipeline.thermal.utci import STRESS_KEYS
 
-    rasters, written = {}, {}
+    names = [s.name for s in scenarios]
+    written: dict = {"score_raster": {}, "score_map": {}, "class_map": {}, "utci_map": {}}
+    thermal = any("utci_class" in _columns(t.scored, ["utci_class"]) for t in tiles)
     with contextlib.ExitStack() as stack:
+        def canvases(kind: str) -> dict:
+            return {n: stack.enter_context(MaxCanvas(grid, folder / "maps" / f"{kind}_{n}.tif")) for n in names}
+
         streets = {n: stack.enter_context(MaxCanvas(grid, folder / f"score_{n}.tif")) for n in names}
-        wide = ({n: stack.enter_context(MaxCanvas(grid, folder / "maps" / f"score_{n}.tif")) for n in names}
-                if maps else {})
+        wide = canvases("score") if settings.maps else {}
+        classes = canvases("class") if settings.maps else {}
+        stress = canvases("utci") if settings.maps and thermal else {}
         for tile in tiles:
-            table = gpd.read_parquet(tile.scored, columns=_columns(tile.scored, ["scenario", "score", "width_m",
-                                                                                "geometry"]))
+            table = gpd.read_parquet(tile.scored, columns=_columns(
+                tile.scored, ["scenario", "score", "width_m", "class", "utci_class", "geometry"]))
             for name, rows in table.groupby("scenario", sort=True):
                 if name not in streets:
                     continue
+                rows = rows.assign(_class=_codes(rows["class"], CLASS_PRIORITY))
+                if "utci_class" in rows:
+                    rows["_stress"] = _codes(rows["utci_class"], STRESS_KEYS)
                 half = street_half_width(rows)
-                for canvas, half_width in ((streets[name], half), (wide.get(name), 10.0)):
+                jobs = [(streets[name], "score", half), (wide.get(name), "score", MAP_HALF_WIDTH_M),
+                        (classes.get(name), "_class", MAP_HALF_WIDTH_M),
+                        (stress.get(name) if "_stress" in rows else None, "_stress", MAP_HALF_WIDTH_M)]
+                for canvas, column, half_width in jobs:
                     if canvas is None:
                         continue
-                    piece = canvas.window(tuple(rows.total_bounds), margin_m=float(np.max(half_width)) + 2 * grid.resolution)
+                    piece = canvas.window(tuple(rows.total_bounds),
+                                          margin_m=float(np.max(half_width)) + 2 * grid.resolution)
                     if piece is not None:
-                        canvas.paint(burn_scores(rows, piece, half_width_m=half_width), piece)
-        for name in names:
-            rasters[name] = streets[name].write_cog(
+                        canvas.paint(burn_scores(rows, piece, column, half_width_m=half_width), piece)
+        run = sums[sums["level"] == "run"]
+        for scenario in scenarios:
+            name = scenario.name
+            written["score_raster"][name] = streets[name].write_cog(
                 folder / f"score_{name}.tif",
-                tags={"scenario": name, "units": "walkability score 0-100", "day_type": day_type})
-            if maps:
-                written[name] = write_score_map(folder / "maps", name, (map_titles or {}).get(name, name),
-                                                wide[name].read(MAP_MAX_PIXELS), buildings)
-    return rasters, written
+                tags={"scenario": name, "units": "walkability score 0-100", "day_type": settings.day_type})
+            if not settings.maps:
+                continue
+            title = _title(scenario)
+            score = wide[name].read(MAP_MAX_PIXELS)
+            buildings = building_layer(building_ids, score[1])
+            written["score_map"][name] = write_score_map(folder / "maps", name, title, score, buildings)
+            totals = run[run["scenario"] == name].sum(numeric_only=True)
+            shade = mosaic(shade_fraction.get(name, ()), crs=grid.crs, bounds=grid.bounds,
+                           resolution=score[1].resolution)
+            written["class_map"][name] = write_class_map(
+                folder / "maps", name, title, classes[name].read(MAP_MAX_PIXELS),
+                {cls: float(totals.get(f"length_{cls}", 0.0)) for cls in CLASS_COLOURS}, buildings, shade)
+            if stress and utci_mean.get(name):
+                written["utci_map"][name] = write_thermal_map(
+                    folder / "maps", name, title, stress[name].read(MAP_MAX_PIXELS),
+                    {key: float(totals.get(f"length_utci_{key}", 0.0)) for key in STRESS_KEYS},
+                    mosaic(utci_mean[name], crs=grid.crs, bounds=grid.bounds, resolution=score[1].resolution),
+                    buildings)
+    return written
 
 
 def coolwalk_by_district(tiles: Sequence[ScoredTile], districts: gpd.GeoDataFrame, scenario_names: Sequence[str],
@@ -328,7 +376,7 @@ def coolwalk_by_district(tiles: Sequence[ScoredTile], districts: gpd.GeoDataFram
                                                                         "c_thermal", "geometry"]))
                   for t in touching]
         table = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
-        scored = {name: rows_.set_index("segment_id") for name, rows_ in
+        scored = {name: part.set_index("segment_id") for name, part in
                   sorted(table.groupby("scenario", sort=False), key=lambda kv: order.get(kv[0], len(order)))
                   if name in order}
         rows.append(district_coolwalkability(scored, district, alpha=alpha))
@@ -350,7 +398,7 @@ def write_buildings_nearest(path: Path, building_tables: Sequence[tuple[str, str
 
     chunks = []
     scratch = path.parent / "tiles"
-    for table_path, mesh in sorted(building_tables):
+    for table_path, mesh in sorted(building_tables, key=lambda bt: str(bt[0])):
         buildings = read_tables([table_path], crs)
         if not len(buildings) or "gml_id" not in buildings:
             continue
@@ -373,32 +421,10 @@ def write_buildings_nearest(path: Path, building_tables: Sequence[tuple[str, str
     return str(path)
 
 
-def _read_buildings(building_tables: Sequence[tuple[str, str | None]], crs: str) -> gpd.GeoDataFrame | None:
-    """Every footprint of the run for the maps, or None above :data:`MAP_MAX_BUILDINGS`."""
-    import pyarrow.parquet as pq
-
-    paths = sorted(p for p, _ in building_tables)
-    count = sum(pq.read_metadata(p).num_rows for p in paths)
-    if count > MAP_MAX_BUILDINGS:
-        log.warning("walkability maps: %d buildings, more than %d; maps without footprints", count,
-                    MAP_MAX_BUILDINGS)
-        return None
-    frames = [gpd.read_parquet(p, columns=["geometry"]) for p in paths]
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return None
-    table = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
-    return table.to_crs(crs) if table.crs is not None else table.set_crs(crs)
-
-
-def _title(scenario) -> str:
-    return (f"{scenario.season.name.replace('_', ' ')}, {scenario.slot.name} "
-            f"({scenario.slot.start}-{scenario.slot.end})")
-
-
 def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list, *, settings, crs: str,
                       sums: pd.DataFrame, n_segments: int, districts: gpd.GeoDataFrame | None,
                       building_tables: Sequence[tuple[str, str | None]] = (),
+                      building_ids: Sequence[str] = (),
                       coverage: pd.DataFrame | None = None,
                       shade_fraction: dict[str, list[str]] | None = None,
                       weather: list[str] | None = None,
@@ -407,37 +433,36 @@ def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list
     """Write every output of the module table from the scored tiles; returns
     ``{kind: path or {scenario: path}}``.
 
-    Every step reads a tile (or a district, or one scenario's streets for its maps) at a
-    time: the segments of a scenario are streamed into one GeoParquet, the score rasters
-    painted tile by tile, the summaries are the run's ``sums`` (per-tile partial sums
-    added up, :func:`pipeline.walkability.partials.add_up`).
+    Every step reads a tile (or a district, or a building file and the tiles around it)
+    at a time: the segments of a scenario are streamed into one GeoParquet, the rasters
+    and maps painted tile by tile (:func:`write_rasters_and_maps`), and the summaries are
+    the run's ``sums`` (per-tile partial sums added up,
+    :func:`pipeline.walkability.partials.add_up`).
 
-    ``building_tables`` are ``(GeoParquet, mesh code)`` of the ingested buildings;
-    ``shade_fraction`` maps a scenario to the shadow stage's shade-fraction COGs (drawn
-    under the streets of the class maps); ``coverage`` is the people-flow coverage table
-    (shown in the report); ``utci_mean`` maps a scenario to the thermal stage's mean-UTCI
-    COGs (the background of the UTCI maps). ``render_3d(maps_folder, segments)``, given the
-    written ``{scenario: segments GeoParquet}``, returns ``{caption: PNG}`` of 3D views
-    that the report shows.
+    ``building_tables`` are ``(GeoParquet, mesh code)`` of the ingested buildings (for
+    their nearest streets); ``building_ids`` the surface stage's building-id rasters (the
+    buildings on the maps); ``shade_fraction`` maps a scenario to the shadow stage's
+    shade-fraction COGs (under the class maps); ``coverage`` is the people-flow coverage
+    table (in the report); ``utci_mean`` maps a scenario to the thermal stage's mean-UTCI
+    COGs (under the UTCI maps). ``render_3d(maps_folder, segments)``, given the written
+    ``{scenario: segments GeoParquet}``, returns ``{caption: PNG}`` of 3D views that the
+    report shows.
     """
     from pipeline.geo.parquet import concat_parquet
     from pipeline.walkability.partials import place_summary
 
     start = time.perf_counter()
     folder = Path(folder)
-    shade_fraction, utci_mean = shade_fraction or {}, utci_mean or {}
     tiles = sorted(tiles, key=lambda t: t.tile)
     names = [s.name for s in scenarios]
-    outputs: dict = {"segments": {}, "score_raster": {}, "score_map": {}, "class_map": {}, "utci_map": {}}
+    outputs: dict = {"segments": {}}
     for name in names:
         path = folder / f"segments_{name}.parquet"
         concat_parquet([t.scored for t in tiles], path, filters=[("scenario", "==", name)])
         outputs["segments"][name] = str(path)
-    buildings = _read_buildings(building_tables, crs) if settings.maps and building_tables else None
-    grid = _run_grid(tiles, settings.raster_resolution_m, crs)
-    outputs["score_raster"], outputs["score_map"] = write_score_rasters(
-        folder, tiles, names, grid, day_type=settings.day_type, maps=settings.maps,
-        map_titles={s.name: _title(s) for s in scenarios}, buildings=buildings)
+    outputs.update(write_rasters_and_maps(
+        folder, tiles, scenarios, _run_grid(tiles, settings.raster_resolution_m, crs), settings=settings,
+        sums=sums, shade_fraction=shade_fraction or {}, utci_mean=utci_mean or {}, building_ids=building_ids))
 
     mesh_rows, district_rows = [], []
     for scenario in scenarios:
@@ -464,26 +489,7 @@ def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list
                                       crs, names)
     if nearest:
         outputs["buildings_nearest_street"] = outputs["feature_table"] = nearest
-
     if settings.maps:
-        if n_segments <= MAP_MAX_SEGMENTS:
-            for scenario in scenarios:
-                name = scenario.name
-                path = outputs["segments"][name]
-                streets = gpd.read_parquet(path, columns=_columns(path, ["geometry", "class", "length_m",
-                                                                         "shade_share", "utci_class"]))
-                shade = mosaic(shade_fraction.get(name, ()), crs=grid.crs, bounds=grid.bounds,
-                               resolution=grid.resolution, max_pixels=MAP_MAX_PIXELS)
-                outputs["class_map"][name] = write_class_map(folder / "maps", name, _title(scenario), streets,
-                                                             grid, buildings, shade)
-                if utci_mean.get(name) and "utci_class" in streets:
-                    outputs["utci_map"][name] = write_thermal_map(
-                        folder / "maps", name, _title(scenario), streets,
-                        mosaic(utci_mean[name], crs=grid.crs, bounds=grid.bounds, resolution=grid.resolution,
-                               max_pixels=MAP_MAX_PIXELS), buildings)
-        else:
-            log.warning("walkability maps: %d segments, more than %d; no class or UTCI map of the whole run",
-                        n_segments, MAP_MAX_SEGMENTS)
         views = dict(render_3d(folder / "maps", outputs["segments"])) if render_3d else {}
         if views:
             outputs["district_3d"] = views

@@ -19,6 +19,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from pipeline.thermal.utci import STRESS_KEYS
 from pipeline.walkability.classes import CLASS_COLOURS
 from pipeline.walkability.scores import classify
 
@@ -67,6 +68,9 @@ def partial_sums(scored: pd.DataFrame, keys, *, level: str, scenario: str,
     frame["access_comfort"] = table[[c for c in access_comfort if c in table]].sum(axis=1).to_numpy(float)
     for cls in CLASS_COLOURS:
         frame[f"length_{cls}"] = np.where(table["class"].to_numpy() == cls, length, 0.0)
+    stress = table["utci_class"].astype(object).to_numpy() if "utci_class" in table else None
+    for key in STRESS_KEYS:  # street length per UTCI stress class, for the maps' legends
+        frame[f"length_utci_{key}"] = np.where(stress == key, length, 0.0) if stress is not None else 0.0
     sums = frame.groupby("key", sort=True).sum().reset_index()
     sums.insert(0, "scenario", scenario)
     sums.insert(0, "level", level)

@@ -1,0 +1,105 @@
+"""The two tasks that used to read a whole run stay bounded: peak memory at 64 tiles is
+that at 16 (``walkability_summary`` and ``shadow_maps`` on a generated district).
+
+Each task runs in a fresh Python process that imports everything first, so its growth
+(peak resident memory after the task minus the peak before it) is the task's own. A task
+that held every segment, building footprint or full-resolution raster of the run would
+grow about 4x from 16 to 64 tiles; these may grow by a bounded amount (the footprints and
+street lines of the maps, up to their caps), not with the city.
+"""
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import district_outputs  # noqa: E402
+
+CHILD = r"""
+import json, pickle, resource, sys
+import pipeline.stages.shadow as shadow_stage
+import pipeline.stages.walkability as walk_stage
+import pipeline.walkability.outputs, pipeline.geo.maps, geopandas, rasterio  # noqa: F401
+# the 3D views of the report have their own cap (VIEW_MAX_BUILDINGS); measure the rest
+walk_stage.VIEW_MAX_BUILDINGS = 0
+job = pickle.load(open(sys.argv[1], "rb"))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+func = getattr(shadow_stage if job["stage"] == "shadow_maps" else walk_stage, job["func"])
+result = func(*job["args"], **job["kwargs"])
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"before_mb": before / 1024, "after_mb": after / 1024, "outputs": len(result.outputs)}))
+"""
+
+#: tiles on a side of the small and the large district (the small one is a corner of the large)
+SMALL, LARGE = 4, 8
+
+
+@pytest.fixture(scope="module")
+def district(tmp_path_factory):
+    """A generated 64-tile district and the records of its 4 x 4 corner."""
+    from pipeline.core.task import Record
+    from pipeline.stages.walkability import walkability_scale
+
+    out = tmp_path_factory.mktemp("district64")
+    definition = district_outputs.definition(out)
+    scenarios = [s for s in definition.scenarios.scenarios() if s.slot.name in ("morning", "midday")][:4]
+    settings = definition.stages.walkability.model_copy(update={"districts": None})
+    records = district_outputs.write_district(out, LARGE * LARGE, scenarios, settings)
+    corner = set(district_outputs.tile_codes(LARGE * LARGE)[i * LARGE + j] for i in range(SMALL)
+                 for j in range(SMALL))
+    small = {stage: [r for r in rs if r.tile in corner] for stage, rs in records.items() if stage != "scale"}
+    walk_small = [Record(stage="walkability", tile=t, outputs={"sketches": str(
+        out / "walkability" / "tiles" / f"{t}_sketches.json")}) for t in sorted(corner)]
+    small_out = out / "small"
+    small_out.mkdir()
+    scale = walkability_scale(str(small_out), walkability=walk_small)
+    small["scale"] = [Record(stage="walkability_scale", tile="all", outputs=scale.outputs)]
+    return {"out": out, "scenarios": scenarios, "settings": settings,
+            16: (small, small_out), 64: (records, out / "large")}
+
+
+def _peak_growth(job: dict, folder: Path) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "job.pickle"
+    path.write_bytes(pickle.dumps(job))
+    done = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    figures["growth_mb"] = figures["after_mb"] - figures["before_mb"]
+    return figures
+
+
+def test_walkability_summary_memory_does_not_grow_with_the_city(district):
+    from pipeline.stages.walkability import walkability_summary
+
+    assert walkability_summary  # the task function measured below
+    growth = {}
+    for tiles in (16, 64):
+        records, folder = district[tiles]
+        job = {"stage": "walkability_summary", "func": "walkability_summary",
+               "args": (str(folder / "walkability"), district_outputs.CRS),
+               "kwargs": {"settings": district["settings"], "scenarios": district["scenarios"],
+                          "walkability_score": records["walkability_score"], "scale": records["scale"],
+                          "ingest": records["ingest"], "shadow": records["shadow"]}}
+        growth[tiles] = _peak_growth(job, folder)
+        assert (folder / "walkability" / "report.html").exists()
+    print("walkability_summary peak growth (MB):", {k: round(v["growth_mb"]) for k, v in growth.items()})
+    assert growth[64]["growth_mb"] <= 1.3 * growth[16]["growth_mb"], growth
+
+
+def test_shadow_maps_memory_does_not_grow_with_the_city(district):
+    growth = {}
+    for tiles in (16, 64):
+        records, folder = district[tiles]
+        job = {"stage": "shadow_maps", "func": "shadow_maps", "args": (str(folder / "maps"), None,
+                                                                       district_outputs.CRS),
+               "kwargs": {"shadow": records["shadow"], "surface": []}}
+        growth[tiles] = _peak_growth(job, folder)
+        assert growth[tiles]["outputs"] == 2
+    print("shadow_maps peak growth (MB):", {k: round(v["growth_mb"]) for k, v in growth.items()})
+    assert growth[64]["growth_mb"] <= 1.3 * growth[16]["growth_mb"] + 20, growth
