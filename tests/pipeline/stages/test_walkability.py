@@ -31,8 +31,9 @@ from pipeline.geo.tiling import tile_grid  # noqa: E402
 from pipeline.stages import load_run_definition  # noqa: E402
 from pipeline.stages.ingest import ingest_task  # noqa: E402
 from pipeline.stages.peopleflow import PeopleFlowSettings, peopleflow_task  # noqa: E402
-from pipeline.stages.walkability import (STAGE, SUMMARY, WalkabilitySettings,  # noqa: E402
-                                         walkability_summary, walkability_tile)
+from pipeline.stages.walkability import (SCALE, SCORE, STAGE, SUMMARY, WalkabilitySettings,  # noqa: E402
+                                         walkability_scale, walkability_score_tile, walkability_summary,
+                                         walkability_tile)
 from pipeline.walkability.inputs import USAGE_CLASSES, building_destinations  # noqa: E402
 from pipeline.walkability.network import from_osm_xml  # noqa: E402
 
@@ -94,11 +95,15 @@ def run(sample, tmp_path_factory):
             tile, CRS, str(out / "walkability" / "tiles"), settings=settings, scenarios=SCENARIOS,
             shadow=shadow, ingest=ingest, peopleflow=[flow],
             surface=[r for r in surface if r.tile == tile]), "walkability", tile))
+    scale = record(walkability_scale(str(out / "walkability"), walkability=tiles), "walkability_scale", "all")
+    scored = [record(walkability_score_tile(t.tile, str(out / "walkability" / "tiles"), CRS, settings=settings,
+                                            scenarios=SCENARIOS, walkability=[t], scale=[scale]),
+                     "walkability_score", t.tile) for t in tiles]
     summary = walkability_summary(str(out / "walkability"), CRS, settings=settings, scenarios=SCENARIOS,
-                                  walkability=tiles, peopleflow=[flow], shadow=shadow,
+                                  walkability_score=scored, scale=[scale], peopleflow=[flow], shadow=shadow,
                                   ingest=[r for r in ingest if r.feature_type == "bldg"])
-    return SimpleNamespace(out=out, ingest=ingest, flow=flow, tiles=tiles, summary=summary,
-                           settings=settings, corner=corner)
+    return SimpleNamespace(out=out, ingest=ingest, flow=flow, tiles=tiles, scale=scale, scored=scored,
+                           summary=summary, settings=settings, corner=corner)
 
 
 def _paths(outputs):
@@ -268,6 +273,56 @@ def test_planners_wire_tiles_to_their_neighbours(run, tmp_path, project_root):
     assert first.kwargs["settings"] is definition.stages.walkability
     assert len(tasks[3].upstream["shadow"]) == 4  # 53396590: the four sample tiles only
     records.update({t.key: t for t in run.tiles})
+    [scale] = SCALE.plan(ctx, records)
+    assert scale.tile == "all" and scale.upstream["walkability"] == sorted(t.key for t in run.tiles)
+    assert SCORE.plan(ctx, records) == []                # not before the run's scale is known
+    records[run.scale.key] = run.scale
+    scores = SCORE.plan(ctx, records)
+    assert [t.tile for t in scores] == TILES
+    assert scores[0].upstream == {"walkability": ["walkability-53396489"], "scale": ["walkability_scale-all"]}
+    records.update({t.key: t for t in run.scored})
     [summary] = SUMMARY.plan(ctx, records)
-    assert len(summary.upstream["walkability"]) == 4 and summary.tile == "all"
-    assert summary.upstream["walkability"] == sorted(summary.upstream["walkability"])
+    assert len(summary.upstream["walkability_score"]) == 4 and summary.tile == "all"
+    assert summary.upstream["walkability_score"] == sorted(summary.upstream["walkability_score"])
+
+
+def test_tiles_scored_apart_equal_the_run_scored_whole(run):
+    """Scoring tile by tile with the run's scale is scoring the run at once: with the exact
+    percentiles the scores are identical, and the sketched ones move them by under a point."""
+    from dataclasses import replace
+
+    from pipeline.walkability.scale import RunScale
+    from pipeline.walkability.scenario_scores import read_tile_tables, score_scenario
+
+    tables = [read_tile_tables(t.outputs["segments"], t.outputs["scenarios"]) for t in run.tiles]
+    segments = gpd.GeoDataFrame(pd.concat([s for s, _ in tables]), geometry="geometry", crs=CRS).sort_index()
+    rows = pd.concat([r for _, r in tables], ignore_index=True)
+    sketched = RunScale.from_json(Path(run.scale.outputs["scale"]).read_text(encoding="utf-8"))
+    plain = [c for c in segments if c.startswith("access_") and not c.startswith("access_comfort_")]
+    exact = replace(sketched, access_reference={c: float(np.nanpercentile(segments[c], 95)) for c in plain})
+    for column in plain:  # within half a bin of the order statistic numpy interpolates from
+        lower = float(np.nanpercentile(segments[column], 95, method="lower"))
+        assert sketched.access_reference[column] == pytest.approx(lower, rel=0.006)
+    for scenario in SCENARIOS:
+        mine = _segments(run, scenario.name).set_index("segment_id")
+        rows_of = rows[rows["scenario"] == scenario.name]
+        whole = score_scenario(segments, rows_of, scenario, run.settings, sketched)
+        pd.testing.assert_series_equal(mine["score"], whole["score"].reindex(mine.index), check_names=False)
+        assert (mine["class"] == whole["class"].reindex(mine.index)).all()
+        with_exact = score_scenario(segments, rows_of, scenario, run.settings, exact)
+        assert (mine["score"] - with_exact["score"].reindex(mine.index)).abs().max() < 1.0
+
+
+def test_summaries_are_the_sums_of_the_tiles(run):
+    """The per-mesh summary added up from the tiles' partial sums equals the length-weighted
+    means of the written segments."""
+    mesh = pd.read_parquet(run.summary.outputs["summary_by_mesh"]["parquet"])
+    for scenario in SCENARIOS:
+        segments = _segments(run, scenario.name)
+        for code, part in segments.groupby("meshcode"):
+            row = mesh[(mesh["meshcode"] == code) & (mesh["scenario"] == scenario.name)].iloc[0]
+            w = part["length_m"]
+            assert row["street_length_m"] == pytest.approx(w.sum())
+            assert row["score"] == pytest.approx((part["score"] * w).sum() / w[part["score"].notna()].sum())
+            for cls in CLASSES:
+                assert row[f"share_{cls}"] == pytest.approx(w[part["class"] == cls].sum() / w.sum())
