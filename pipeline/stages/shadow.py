@@ -211,7 +211,7 @@ def _data_extent(tables: list[str], margin_m: float) -> tuple[float, float, floa
 
 
 STAGE = Stage(name="shadow", settings=ShadowSettings, plan=plan_tiles,
-              code=("pipeline.shade", "pipeline.geo"))
+              code=("pipeline.shade", "pipeline.geo"), needs=("surface",), reach="tile")
 MAPS = Stage(name="shadow_maps", settings=ShadowSettings, plan=plan_maps, section="shadow",
              wanted=lambda definition: definition.stages.shadow.maps,
-             code=("pipeline.geo",))
+             code=("pipeline.geo",), needs=("ingest", "shadow"), reach="run")

@@ -342,7 +342,10 @@ def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 STAGE = Stage(name="walkability", settings=WalkabilitySettings, plan=plan_tiles,
               wanted=_streets_given,
-              code=("pipeline.walkability", "pipeline.peopleflow", "pipeline.thermal", "pipeline.geo"))
+              code=("pipeline.walkability", "pipeline.peopleflow", "pipeline.thermal", "pipeline.geo"),
+              needs=("ingest", "surface", "shadow", "thermal", "peopleflow"), reach="neighbours")
 SUMMARY = Stage(name="walkability_summary", settings=WalkabilitySettings, plan=plan_summary,
                 section="walkability", wanted=_streets_given,
-                code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo", "pipeline.export"))
+                code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo", "pipeline.export"),
+                needs=("ingest", "surface", "shadow", "thermal", "peopleflow", "walkability"),
+                reach="run")
