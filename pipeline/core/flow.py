@@ -107,8 +107,11 @@ class StageFlow:
 
     def affected(self, key: str) -> set[str]:
         """The tiles still waiting whose reach a task counted under ``key`` touches."""
-        if key == EVERYWHERE or _is_coarse(key):
+        if key == EVERYWHERE:
             return set(self.waiting)
+        if _is_coarse(key):  # the tiles inside it, and those beside its edge
+            reach = self.stage.reach
+            return {t for t in self.waiting if any(r.startswith(key) for r in reach_of(t, reach))}
         return set(reach_of(key, self.stage.reach) & self.waiting)
 
 

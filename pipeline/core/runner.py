@@ -229,7 +229,8 @@ class _Execution:
                 self._finish(self.completed.next_batch(block=True))
         finally:
             if self.futures:  # stopped by an error: leave nothing running on the cluster
-                self.client.cancel(list(self.futures))
+                with contextlib.suppress(Exception):  # the error being raised matters more
+                    self.client.cancel(list(self.futures))
             for run in self.runs.values():
                 if run.bar is not None:
                     run.bar.close()
