@@ -2,7 +2,8 @@
 
 :func:`plan_run` selects the CityGML files of the run, settles the analysis CRS and the
 third-level mesh tiles, and lists the stages the definition wants, in registry order.
-Each stage plans its own tasks (``Stage.plan``) when the runner reaches it.
+Each stage plans its own tasks (``Stage.plan``) when the runner finds its inputs in: per
+tile as they come for a per-tile stage (:mod:`pipeline.core.flow`).
 """
 from __future__ import annotations
 

@@ -1,14 +1,26 @@
-"""The Dask runner: one task per tile (or input file) per stage.
+"""The Dask runner: one task per tile (or input file) per stage, stages overlapping per tile.
 
-``run(definition)`` plans every stage of the definition's registry, in order, into
-:class:`~pipeline.core.task.Task` objects, skips the ones the
-manifest records as finished with unchanged inputs and parameters, submits the rest to
-a ``dask.distributed`` client (a local cluster by default, or ``--scheduler``), shows a
-progress bar, and records every result in the manifest's journal as it finishes (one
-line each; :mod:`pipeline.core.manifest`). A task that fails (one bad file in a city) is
+``run(definition)`` plans the stages of the definition's registry into
+:class:`~pipeline.core.task.Task` objects as their inputs come in: a per-tile stage (its
+``reach`` is ``"tile"`` or ``"neighbours"``) is planned for a tile as soon as the stages
+it ``needs`` have finished every task of that tile's reach, a ``"run"`` stage once they
+have finished entirely (:mod:`pipeline.core.flow` keeps that account; the planners are
+called with ``ctx.tiles`` holding the newly ready tiles, several at once when several
+tasks finished together). Tasks the manifest records as finished with unchanged inputs
+and parameters are skipped on the spot, so a resume cascades through every stage without
+Dask; the rest go to a ``dask.distributed`` client (a local cluster by default, or
+``--scheduler``), later stages first. A progress bar per stage grows as its tiles are
+planned, and every result is recorded in the manifest's journal as it finishes (one line
+each; :mod:`pipeline.core.manifest`). A task that fails (one bad file in a city) is
 reported and its dependants go on without it. A worker that dies loses only the tasks it
 was running, which Dask runs again elsewhere; a client that dies loses nothing recorded:
 the next run reads the journal and skips every task whose outputs are on disk.
+
+Task keys and outputs do not depend on the order in which tasks finish: a task is planned
+only when every record its planner reads for it is final, and upstream records reach it
+sorted by tile and key. ``RunSummary.stage_seconds`` is, per stage, the wall time from
+its first planning to its last finished task; stages overlap, so these add up to more
+than the run's time.
 """
 from __future__ import annotations
 
@@ -22,8 +34,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from pipeline.core.config import RunDefinitionBase
+from pipeline.core.flow import Flow
 from pipeline.core.manifest import Manifest, ManifestError, output_paths, package_versions
 from pipeline.core.plan import plan_run
+from pipeline.core.stage import Stage
 from pipeline.core.task import Record, Result, Task
 from pipeline.geo.atomic import remove_temporaries
 
@@ -41,6 +55,8 @@ class RunSummary:
     failed: list[dict] = field(default_factory=list)
     records: dict[str, Record] = field(default_factory=dict)
     seconds: float = 0.0
+    #: Per stage that had tasks (registry order): wall seconds from its first planning to
+    #: its last finished task. Stages overlap, so the sum exceeds ``seconds``.
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def by_stage(self, stage: str) -> list[Record]:
@@ -100,7 +116,8 @@ def dask_client(definition: RunDefinitionBase, scheduler: str | None = None,
 
 def run(definition: RunDefinitionBase, *, scheduler: str | None = None, workers: int | None = None,
         client: Any = None, progress: bool = True) -> RunSummary:
-    """Run every stage ``definition`` wants, in registry order; resume from its manifest."""
+    """Run every stage ``definition`` wants, each tile's stages as soon as their inputs are
+    in (registry order between them); resume from its manifest."""
     start = time.perf_counter()
     output = Path(definition.output)
     try:
@@ -162,53 +179,184 @@ def split_finished(tasks: list[Task], manifest: Manifest, records: dict[str, Rec
     return pending
 
 
-def _execute(plan, manifest: Manifest, client: Any, summary: RunSummary, progress: bool) -> None:
-    """Plan and submit stage by stage; a stage's planner sees every record so far."""
-    from distributed import as_completed
-    from tqdm.auto import tqdm
+@dataclass
+class _StageRun:
+    """What one stage did in this run: its progress bar, counts and times."""
 
-    version = package_versions().get("machi", "dev")
-    for stage in plan.stages:
-        stage_start = time.perf_counter()
-        tasks = stage.plan(plan.context, summary.records)
-        if not tasks:
-            log.info("%s: nothing to do", stage.name)
-            continue
+    stage: Stage
+    bar: Any = None
+    started: float | None = None  # its first planning
+    last: float | None = None  # its last task finished (or found finished)
+    tasks: int = 0
+    skipped: int = 0
+    executed: int = 0
+    failed: int = 0
+
+    @property
+    def seconds(self) -> float:
+        return round((self.last or self.started or 0.0) - (self.started or 0.0), 2)
+
+
+class _Execution:
+    """One run's event loop: plan what is ready, submit it, wait for the next results.
+
+    :class:`~pipeline.core.flow.Flow` says which stage is ready for which tiles; this
+    class calls the planners, skips finished tasks, submits the others to Dask and feeds
+    what finishes back to the flow, the manifest, the progress bars and the summary.
+    """
+
+    def __init__(self, plan, manifest: Manifest, client: Any, summary: RunSummary,
+                 progress: bool) -> None:
+        self.context = plan.context
+        self.stages = {stage.name: stage for stage in plan.stages}
+        self.priority = {stage.name: index for index, stage in enumerate(plan.stages)}
+        self.flow = Flow(plan.stages, plan.context.tiles)
+        self.runs = {stage.name: _StageRun(stage) for stage in plan.stages}
+        self.manifest, self.client, self.summary, self.progress = manifest, client, summary, progress
+        self.version = package_versions().get("machi", "dev")
+        self.futures: dict[Any, Task] = {}
+        self.completed: Any = None  # distributed.as_completed, made at the first submission
+
+    def run(self) -> None:
+        try:
+            while True:
+                self._plan_ready()
+                self._close_complete()
+                if not self.futures:
+                    break
+                # Everything that finished meanwhile comes at once: one planning per stage
+                # for all the tiles it made ready, not one per finished task.
+                self._finish(self.completed.next_batch(block=True))
+        finally:
+            if self.futures:  # stopped by an error: leave nothing running on the cluster
+                with contextlib.suppress(Exception):  # the error being raised matters more
+                    self.client.cancel(list(self.futures))
+            for run in self.runs.values():
+                if run.bar is not None:
+                    run.bar.close()
+        if stuck := self.flow.stuck():
+            raise RuntimeError(f"stages {stuck} were never ready to plan, though nothing was "
+                               f"running (their `needs` or `reach` cannot be met)")
+        for name, run in self.runs.items():  # registry order, whatever order they ended in
+            if run.tasks:
+                self.summary.stage_seconds[name] = run.seconds
+
+    # -- planning ------------------------------------------------------------------------
+    def _plan_ready(self) -> None:
+        """Plan every stage the flow says is ready, until none is (a resume, whose tasks are
+        all finished, cascades through every stage here without waiting for Dask)."""
+        while (ready := self.flow.next_ready()) is not None:
+            self._plan(*ready)
+
+    def _plan(self, stage: Stage, tiles: list[str] | None) -> None:
+        run = self.runs[stage.name]
+        if run.started is None:
+            run.started = time.perf_counter()
+            log.info("%s: started (%s)", stage.name,
+                     f"{stage.reach} reach, planned per tile" if stage.per_tile else "the whole run")
+        ctx = self.context if tiles is None else self.context.for_tiles(tiles)
+        tasks = stage.plan(ctx, self.summary.records)
+        if tiles is not None:
+            _check_tiles(stage, tasks, tiles)
         for task in tasks:
-            task.compute_key(version, stage.code)
-        pending = split_finished(tasks, manifest, summary.records)
-        summary.skipped += len(tasks) - len(pending)
-        submitted = {}
-        for task in pending:
-            kwargs = dict(task.kwargs)
-            # Stages run one after the other, so upstream records are all known here; they
-            # reach the task sorted, whatever order they finished in.
-            for name, upstream_keys in task.upstream.items():
-                upstream = [summary.records[k] for k in upstream_keys if k in summary.records]
-                kwargs[name] = sorted(upstream, key=lambda r: (r.tile, r.key))
-            future = client.submit(execute_task, task.stage, task.tile, task.func, task.args,
-                                   kwargs, task.key, key=task.key, pure=False)
-            submitted[future] = task
-        skipped = len(tasks) - len(submitted)
+            task.compute_key(self.version, stage.code)
+        pending = split_finished(tasks, self.manifest, self.summary.records)
+        skipped = len(tasks) - len(pending)
+        run.tasks += len(tasks)
+        run.skipped += skipped
+        self.summary.skipped += skipped
         if skipped:
-            log.info("%s: skipping %d finished task(s) (inputs and parameters unchanged)",
-                     stage.name, skipped)
-        bar = tqdm(total=len(tasks), initial=skipped, desc=f"{stage.name:>12}", unit="task",
-                   disable=not progress, leave=True)
-        for future in as_completed(list(submitted)):
-            task = submitted[future]
+            run.last = time.perf_counter()
+        for task in pending:
+            self._submit(stage, task)
+        self.flow.planned(stage, tiles)
+        if tasks:
+            self._bar(run).total += len(tasks)
+            run.bar.update(skipped)
+            run.bar.refresh()
+
+    def _submit(self, stage: Stage, task: Task) -> None:
+        from distributed import as_completed
+
+        records = self.summary.records
+        kwargs = dict(task.kwargs)
+        # The flow planned this task once every upstream task of its reach had finished,
+        # so its upstream records are all here; they reach it sorted, whatever order they
+        # finished in.
+        for name, upstream_keys in task.upstream.items():
+            upstream = [records[k] for k in upstream_keys if k in records]
+            kwargs[name] = sorted(upstream, key=lambda r: (r.tile, r.key))
+        # Later stages first: a tile whose inputs are in goes on before the next file is
+        # ingested, so the first tiles finish early and what is in flight stays small.
+        future = self.client.submit(execute_task, task.stage, task.tile, task.func, task.args,
+                                    kwargs, task.key, key=task.key, pure=False,
+                                    priority=self.priority[stage.name])
+        if self.completed is None:
+            self.completed = as_completed(loop=self.client.loop)
+        self.completed.add(future)
+        self.futures[future] = task
+        self.flow.submitted(stage, task.tile)
+
+    def _bar(self, run: _StageRun) -> Any:
+        if run.bar is None:
+            from tqdm.auto import tqdm
+
+            run.bar = tqdm(total=0, desc=f"{run.stage.name:>12}", unit="task",
+                           disable=not self.progress, leave=True)
+        return run.bar
+
+    # -- results ---------------------------------------------------------------------------
+    def _finish(self, futures: list[Any]) -> None:
+        for future in futures:
+            task = self.futures.pop(future)
             try:
                 record = future.result()
             except Exception as exc:  # the worker itself died, or the result would not unpickle
                 record = Record(stage=task.stage, tile=task.tile, status="failed",
                                 error=f"{type(exc).__name__}: {exc}", key=task.key)
-            summary.records[task.key] = record
-            manifest.record(record)
-            summary.executed += 1
-            if not record.done:
-                summary.failed.append({"stage": task.stage, "tile": task.tile, "error": record.error})
-                log.error("%s %s failed: %s", task.stage, task.tile, record.error)
-            bar.update(1)
-        bar.close()
-        summary.stage_seconds[stage.name] = round(time.perf_counter() - stage_start, 2)
-        manifest.sync()
+            self._keep(task, record)
+
+    def _keep(self, task: Task, record: Record) -> None:
+        """Record a finished task: summary, manifest journal, progress, the flow."""
+        run = self.runs[task.stage]
+        self.summary.records[task.key] = record
+        self.manifest.record(record)
+        self.summary.executed += 1
+        run.executed += 1
+        run.last = time.perf_counter()
+        if not record.done:
+            run.failed += 1
+            self.summary.failed.append({"stage": task.stage, "tile": task.tile, "error": record.error})
+            log.error("%s %s failed: %s", task.stage, task.tile, record.error)
+        if run.bar is not None:
+            run.bar.update(1)
+        self.flow.finished_task(self.stages[task.stage], task.tile)
+
+    def _close_complete(self) -> None:
+        """Log, close the bar of and sync the journal for every stage that just ended."""
+        for stage in self.flow.newly_complete():
+            run = self.runs[stage.name]
+            if run.bar is not None:
+                run.bar.close()
+            if not run.tasks:
+                log.info("%s: nothing to do", stage.name)
+                continue
+            log.info("%s: finished in %.1f s: %d task(s) run, %d skipped as finished (inputs "
+                     "and parameters unchanged), %d failed", stage.name, run.seconds,
+                     run.executed, run.skipped, run.failed)
+            self.manifest.sync()
+
+
+def _check_tiles(stage: Stage, tasks: list[Task], tiles: list[str]) -> None:
+    """A per-tile planner plans the tiles it is given, no other: a task for another tile
+    would be planned again (or too early) when that tile's turn comes."""
+    stray = sorted({task.tile for task in tasks} - set(tiles))
+    if stray:
+        raise RuntimeError(f"stage {stage.name} (reach {stage.reach!r}) planned tasks for "
+                           f"tiles {stray[:5]} it was not given; a per-tile planner plans "
+                           f"only ctx.tiles")
+
+
+def _execute(plan, manifest: Manifest, client: Any, summary: RunSummary, progress: bool) -> None:
+    """Run the plan's stages, overlapping them tile by tile (see :mod:`pipeline.core.flow`)."""
+    _Execution(plan, manifest, client, summary, progress).run()

@@ -5,21 +5,32 @@ and the registry (``pipeline.stages.STAGES``) lists it once, in run order; that 
 it takes to add one. The run definition's ``stages:`` section, the planner and the
 runner are built from the registry and know only this interface::
 
-    SHADE = Stage(name="shade", settings=ShadeSettings, plan=plan_shade)
+    SHADE = Stage(name="shade", settings=ShadeSettings, plan=plan_shade,
+                  needs=("surface",), reach="tile")
 
 ``plan(ctx, records)`` receives the :class:`~pipeline.core.task.PlanContext` and every
-record so far (by task key) and returns the stage's tasks; it is called once the stages
-before it in the registry have finished.
+record so far (by task key) and returns the stage's tasks. When it is called is declared,
+not coded: ``needs`` names the stages whose records it reads and ``reach`` how far the
+inputs of one of its tiles reach. The runner plans a per-tile stage (``reach="tile"`` or
+``"neighbours"``) for a tile as soon as the records of that tile's reach are all in, so
+a tile's shadow starts when its surface is done, not when every surface is done; a
+``"run"`` stage is planned once, when every stage it needs has finished. Declare what the
+planner reads, no less: a planner that reads records beyond its declaration could see
+some of them and not others, and its task keys would depend on the order tasks finished
+in.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Literal, Mapping
 
 from pipeline.core.settings import StageSettings
 from pipeline.core.task import PlanContext, Record, Task
 
 Planner = Callable[[PlanContext, Mapping[str, Record]], list[Task]]
+#: How far the inputs of one tile of a stage reach (see :class:`Stage`).
+Reach = Literal["run", "tile", "neighbours"]
+REACHES: tuple[str, ...] = ("run", "tile", "neighbours")
 
 
 def _enabled(definition: Any, stage: "Stage") -> bool:
@@ -47,6 +58,22 @@ class Stage:
     code : tuple of str
         The domain packages its tasks run (``("pipeline.shade", "pipeline.geo")``): their
         source is part of every task key, so a finished task reruns when they change.
+    needs : tuple of str or None
+        The stages whose records its planner reads (``("surface",)``), each earlier in the
+        registry. None (the default) means every stage before it: always right, never
+        early. A needed stage the run does not want counts as finished.
+    reach : ``"run"``, ``"tile"`` or ``"neighbours"``
+        How far the inputs of one of its tiles reach, which decides when the runner may
+        plan it. ``"tile"``: the records of the same tile only (``done(records,
+        "surface", tile=tile)``); ``"neighbours"``: the tile and its eight third-level mesh
+        neighbours (a halo of up to 1 km, :func:`~pipeline.core.task.tile_neighbourhood`).
+        Both are *per-tile*: the planner is called with ``ctx.tiles`` holding only the
+        tiles whose inputs are complete, and must plan tasks for those tiles only, each
+        with ``tile`` one of them. ``"run"`` (the default): planned once, with every tile,
+        after every needed stage has finished entirely (input files, run-wide tasks).
+        An upstream task counts as part of a tile's reach when its ``tile`` is that tile,
+        a finer mesh inside it, a coarser mesh holding it (a 2nd-level ``dem`` file), or
+        anything that is not a mesh code (``"all"``: the whole run).
     """
 
     name: str
@@ -55,10 +82,21 @@ class Stage:
     wanted: Callable[[Any], bool] | None = None
     section: str = ""
     code: tuple[str, ...] = ()
+    needs: tuple[str, ...] | None = None
+    reach: Reach = "run"
 
     def __post_init__(self) -> None:
         if not self.section:
             object.__setattr__(self, "section", self.name)
+        if self.reach not in REACHES:
+            raise ValueError(f"stage {self.name}: reach must be one of {REACHES}, got {self.reach!r}")
+        if self.needs is not None:
+            object.__setattr__(self, "needs", tuple(self.needs))
+
+    @property
+    def per_tile(self) -> bool:
+        """Whether the runner plans it tile by tile (``reach`` ``"tile"`` or ``"neighbours"``)."""
+        return self.reach != "run"
 
     def is_wanted(self, definition: Any) -> bool:
         if not _enabled(definition, self):

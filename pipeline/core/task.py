@@ -9,6 +9,7 @@ and nothing else. This module is the leaf of the engine: stage modules import fr
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -179,7 +180,9 @@ class PlanContext:
 
     ``definition`` is the validated run definition (``definition.stages.<name>`` the
     stage's own settings, ``definition.scenarios`` the run's seasons x time slots);
-    ``crs`` the analysis CRS; ``tiles`` the third-level mesh codes of the run;
+    ``crs`` the analysis CRS; ``tiles`` the third-level mesh codes to plan (sorted: every
+    tile of the run for a ``"run"`` stage, the tiles whose inputs are complete for a
+    per-tile one, see :class:`~pipeline.core.stage.Stage`);
     ``sources`` the CityGML files selected; ``output`` the output folder.
     """
 
@@ -190,6 +193,12 @@ class PlanContext:
     manifest: InputHashCache
     output: Path
     problems: list[str] = field(default_factory=list)
+
+    def for_tiles(self, tiles: Iterable[str]) -> "PlanContext":
+        """A copy whose ``tiles`` are ``tiles`` (sorted): what a per-tile stage's planner is
+        given when those tiles' inputs are complete. ``problems`` and the manifest are
+        shared with this context, so what a planner reports is kept."""
+        return dataclasses.replace(self, tiles=sorted(tiles))
 
     def settings(self, section: str) -> Any:
         """The settings of ``stages.<section>``."""

@@ -110,5 +110,6 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     return tasks
 
 
+# needs=None: every stage before it, as any of them may hand a layer a feature table.
 STAGE = Stage(name="export_tiles", settings=ExportTilesSettings, plan=plan,
-              code=("pipeline.export", "pipeline.geo", "tiles"))
+              code=("pipeline.export", "pipeline.geo", "tiles"), needs=None, reach="run")

@@ -38,4 +38,4 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 
 STAGE = Stage(name="ingest", settings=IngestSettings, plan=plan,
-              code=("pipeline.ingest", "pipeline.geo", "citygml"))
+              code=("pipeline.ingest", "pipeline.geo", "citygml"), needs=(), reach="run")

@@ -119,8 +119,8 @@ def plan_point_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Ta
 
 
 STAGE = Stage(name="lidar", settings=LidarSettings, plan=plan_rasters, wanted=_has_files,
-              code=("pipeline.lidar", "pipeline.geo"))
+              code=("pipeline.lidar", "pipeline.geo"), needs=(), reach="run")
 POINT_TILES = Stage(name="lidar_tiles", settings=LidarSettings, plan=plan_point_tiles,
                     section="lidar",
                     wanted=lambda d: _has_files(d) and d.stages.lidar.point_tiles,
-                    code=("pipeline.lidar", "pipeline.geo", "tiles"))
+                    code=("pipeline.lidar", "pipeline.geo", "tiles"), needs=(), reach="run")

@@ -51,4 +51,4 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 STAGE = Stage(name="peopleflow", settings=PeopleFlowSettings, plan=plan,
               wanted=lambda definition: bool(definition.inputs.peopleflow),
-              code=("pipeline.peopleflow", "pipeline.geo"))
+              code=("pipeline.peopleflow", "pipeline.geo"), needs=(), reach="run")

@@ -194,7 +194,7 @@ def plan_maps(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 
 STAGE = Stage(name="shadow", settings=ShadowSettings, plan=plan_tiles,
-              code=("pipeline.shade", "pipeline.geo"))
+              code=("pipeline.shade", "pipeline.geo"), needs=("surface",), reach="tile")
 MAPS = Stage(name="shadow_maps", settings=ShadowSettings, plan=plan_maps, section="shadow",
              wanted=lambda definition: definition.stages.shadow.maps,
-             code=("pipeline.geo",))
+             code=("pipeline.geo",), needs=("surface", "shadow"), reach="run")

@@ -112,5 +112,6 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     return tasks
 
 
+# The buildings of the tile and its neighbours (their shadows cross the tile's edge).
 STAGE = Stage(name="shadow_diagram", settings=ShadowDiagramSettings, plan=plan,
-              code=("pipeline.shade", "pipeline.geo"))
+              code=("pipeline.shade", "pipeline.geo"), needs=("ingest",), reach="neighbours")

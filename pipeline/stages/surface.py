@@ -111,5 +111,7 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     return tasks
 
 
+# Ingest of the tile and its neighbours (the halo), LiDAR of the tile.
 STAGE = Stage(name="surface", settings=SurfaceSettings, plan=plan,
-              code=("pipeline.surface", "pipeline.geo"))
+              code=("pipeline.surface", "pipeline.geo"), needs=("ingest", "lidar"),
+              reach="neighbours")

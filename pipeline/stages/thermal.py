@@ -125,4 +125,5 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 
 STAGE = Stage(name="thermal", settings=ThermalSettings, plan=plan, wanted=_weather_named,
-              code=("pipeline.thermal", "pipeline.shade", "pipeline.geo"))
+              code=("pipeline.thermal", "pipeline.shade", "pipeline.geo"), needs=("surface",),
+              reach="tile")

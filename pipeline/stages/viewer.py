@@ -87,4 +87,6 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 
 STAGE = Stage(name="viewer", settings=ViewerSettings, plan=plan,
-              code=("pipeline.export", "pipeline.geo", "tiles"))
+              code=("pipeline.export", "pipeline.geo", "tiles"),
+              needs=("ingest", "lidar_tiles", "surface", "shadow", "peopleflow",
+                     "walkability_summary", "export_tiles"), reach="run")

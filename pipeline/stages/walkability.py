@@ -441,12 +441,17 @@ def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 STAGE = Stage(name="walkability", settings=WalkabilitySettings, plan=plan_tiles,
               wanted=_streets_given,
-              code=("pipeline.walkability", "pipeline.peopleflow", "pipeline.thermal", "pipeline.geo"))
+              code=("pipeline.walkability", "pipeline.peopleflow", "pipeline.thermal", "pipeline.geo"),
+              needs=("ingest", "surface", "shadow", "thermal", "peopleflow"), reach="neighbours")
 SCALE = Stage(name="walkability_scale", settings=WalkabilitySettings, plan=plan_scale,
-              section="walkability", wanted=_streets_given, code=("pipeline.walkability",))
+              section="walkability", wanted=_streets_given, code=("pipeline.walkability",),
+              needs=("walkability",), reach="run")
 SCORE = Stage(name="walkability_score", settings=WalkabilitySettings, plan=plan_score,
               section="walkability", wanted=_streets_given,
-              code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo"))
+              code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo"),
+              needs=("walkability", "walkability_scale"), reach="tile")
 SUMMARY = Stage(name="walkability_summary", settings=WalkabilitySettings, plan=plan_summary,
                 section="walkability", wanted=_streets_given,
-                code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo", "pipeline.export"))
+                code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo", "pipeline.export"),
+                needs=("ingest", "surface", "shadow", "thermal", "peopleflow", "walkability_scale",
+                       "walkability_score"), reach="run")

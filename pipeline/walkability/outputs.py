@@ -392,7 +392,7 @@ def write_buildings_nearest(path: Path, building_tables: Sequence[tuple[str, str
     """``buildings_nearest_street.parquet``, a building table at a time: each building's
     nearest street among the scored tiles around its file's mesh (:func:`buildings_nearest_street`)."""
     from citygml.source import meshes_related
-    from pipeline.core.task import tile_neighbourhood
+    from pipeline.geo import meshcode
     from pipeline.geo.parquet import concat_parquet
     from pipeline.walkability.inputs import read_tables
 
@@ -402,7 +402,8 @@ def write_buildings_nearest(path: Path, building_tables: Sequence[tuple[str, str
         buildings = read_tables([table_path], crs)
         if not len(buildings) or "gml_id" not in buildings:
             continue
-        around = tile_neighbourhood(mesh) if mesh and len(mesh) == 8 else {mesh} if mesh else None
+        around = ({str(c) for c in meshcode.neighbours(int(mesh), include_self=True)}
+                  if mesh and len(mesh) == 8 else {mesh} if mesh else None)
         near = [t for t in tiles if around is None or meshes_related(t.tile, around)]
         if not near:
             continue

@@ -88,3 +88,14 @@ def test_the_definition_model_has_one_section_per_stage_section():
     stages = model.model_fields["stages"].annotation.model_fields
     assert list(stages) == list(dict.fromkeys(s.section for s in pipeline.stages.STAGES))
     assert model.registry == tuple(pipeline.stages.STAGES)
+
+
+def test_every_stage_needs_only_stages_before_it():
+    """``needs`` names stages earlier in the registry (the runner plans a stage only after
+    them, so a later one would never be in time); ``reach`` is a known one."""
+    seen: list[str] = []
+    for stage in pipeline.stages.STAGES:
+        if stage.needs is not None:
+            assert set(stage.needs) <= set(seen), (stage.name, sorted(set(stage.needs) - set(seen)))
+        assert stage.reach in ("run", "tile", "neighbours"), stage.name
+        seen.append(stage.name)
