@@ -54,7 +54,7 @@ def test_every_stage_ran_and_the_rerun_skips_them_all(sample_run, sample_definit
     # Every stage the sample wants (from the registry: a planner that returns nothing fails
     # here) left done records whose outputs exist.
     wanted = [s.name for s in type(sample_definition).registry if s.is_wanted(sample_definition)]
-    assert len(wanted) == 13
+    assert len(wanted) == 15
     for stage in wanted:
         records = first.by_stage(stage)
         assert records and all(r.done for r in records), stage
@@ -280,8 +280,11 @@ def test_outputs_keep_their_content_from_before_the_stage_registry(sample_run, d
     assert {"ingest/urf/533964_urf.parquet", "ingest/urf/533965_urf.parquet"} <= zoning
     added = {p for p in after if p not in before} - zoning  # the thermal stage's, CoolWalkability's
     assert {p.split("/")[0] for p in added} <= {"thermal", "walkability", "viewer"}
-    assert {p for p in added if p.startswith("walkability/")} == {
+    # CoolWalkability, and the per-tile tables of the scoring done a tile at a time (issue #13)
+    per_tile = re.compile(r"^walkability/tiles/\d{8}_(scored|partials|bldg_nearest_street)\.parquet$")
+    assert {p for p in added if p.startswith("walkability/") and not per_tile.match(p)} == {
         "walkability/coolwalkability_by_district.parquet"}
+    assert len([p for p in added if per_tile.match(p)]) == 3 * 4
     differences = [d for path, old in before.items() for d in _differences(path, old, after[path])]
     assert differences == []
 
