@@ -36,15 +36,15 @@ def _consider(d, best, found, k):
 
 
 @numba.njit(cache=True, nogil=True)
-def _scan(x, y, z, dims, px, py, pz, lo, hi, best, found, k):
+def _scan(xyz, dims, px, py, pz, lo, hi, best, found, k):
     """Consider the points ``lo:hi`` (a run of cells)."""
     worst = best[k - 1] if found == k else np.inf
     for j in range(lo, hi):
-        dx = x[j] - px
-        dy = y[j] - py
+        dx = xyz[j, 0] - px
+        dy = xyz[j, 1] - py
         d = dx * dx + dy * dy
         if dims == 3:
-            dz = z[j] - pz
+            dz = xyz[j, 2] - pz
             d = d + dz * dz
         if d < worst or found < k:
             found = _consider(d, best, found, k)
@@ -108,14 +108,14 @@ def _knn(x, y, z, dims, queries, k, x0, y0, cell, n_x, n_y, out, mean):
     for c in range(n_cells):
         start[c + 1] += start[c]
     fill = start[:-1].copy()
-    xs, ys, zs = np.empty(n), np.empty(n), np.empty(n)
+    xyz = np.empty((n, 3))                       # interleaved: one scattered write a point
     query_at = np.full(n, -1, np.int64)          # query number of each slot, -1 if none
     slot = np.empty(n, np.int64)
     for i in range(n):
         s = fill[cell_of[i]]
         fill[cell_of[i]] += 1
         slot[i] = s
-        xs[s], ys[s], zs[s] = x[i], y[i], z[i]
+        xyz[s, 0], xyz[s, 1], xyz[s, 2] = x[i], y[i], z[i]
     for q in range(queries.size):
         query_at[slot[queries[q]]] = q
     # the points of the 3 x 3 cells around a cell, copied together, and their distances
@@ -139,13 +139,13 @@ def _knn(x, y, z, dims, queries, k, x0, y0, cell, n_x, n_y, out, mean):
         m = 0
         for gy in range(max(cy - 1, 0), min(cy + 1, n_y - 1) + 1):
             for j in range(start[gy * n_x + max(cx - 1, 0)], start[gy * n_x + min(cx + 1, n_x - 1) + 1]):
-                bx[m], by[m], bz[m] = xs[j], ys[j], zs[j]
+                bx[m], by[m], bz[m] = xyz[j, 0], xyz[j, 1], xyz[j, 2]
                 m += 1
         for s in range(start[c], start[c + 1]):
             q = query_at[s]
             if q < 0:
                 continue
-            px, py, pz = xs[s], ys[s], zs[s]
+            px, py, pz = xyz[s, 0], xyz[s, 1], xyz[s, 2]
             # squared distances, as a k-d tree sums them: x, then y, then z
             if dims == 3:
                 for j in range(m):
@@ -190,14 +190,14 @@ def _knn(x, y, z, dims, queries, k, x0, y0, cell, n_x, n_y, out, mean):
                 for gy in range(max(cy - ring, 0), min(cy + ring, n_y - 1) + 1):
                     row = gy * n_x
                     if gy == cy - ring or gy == cy + ring:      # the ring's top and bottom rows
-                        found = _scan(xs, ys, zs, dims, px, py, pz, start[row + max(cx - ring, 0)],
+                        found = _scan(xyz, dims, px, py, pz, start[row + max(cx - ring, 0)],
                                       start[row + min(cx + ring, n_x - 1) + 1], best, found, k)
                     else:                                       # its two sides
                         if cx - ring >= 0:
-                            found = _scan(xs, ys, zs, dims, px, py, pz, start[row + cx - ring],
+                            found = _scan(xyz, dims, px, py, pz, start[row + cx - ring],
                                           start[row + cx - ring + 1], best, found, k)
                         if cx + ring < n_x:
-                            found = _scan(xs, ys, zs, dims, px, py, pz, start[row + cx + ring],
+                            found = _scan(xyz, dims, px, py, pz, start[row + cx + ring],
                                           start[row + cx + ring + 1], best, found, k)
             if found == k:
                 hint = HINT * best[k - 1]
@@ -269,4 +269,4 @@ def _run(x, y, z, queries, k, dims, mean):
 HINT = 1.5
 
 #: Points a grid cell holds on average, per neighbour wanted.
-CELL_POINTS = 1.0
+CELL_POINTS = 0.7
