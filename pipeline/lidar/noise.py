@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.lidar.neighbours import knn_distances
+from pipeline.lidar.neighbours import knn_mean_distances
 
 #: ASPRS classes that mark noise: 7 low point, 18 high noise (LAS 1.4).
 NOISE_CLASSES = (7, 18)
@@ -135,6 +135,5 @@ def _mean_knn_distance(x, y, z, near, own, origin, k, dims):
     local_x = (x[near] - origin[0]).astype(np.float64)
     local_y = (y[near] - origin[1]).astype(np.float64)
     local_z = z[near].astype(np.float64)
-    distances = knn_distances(local_x, local_y, local_z, own, kk, dims=dims)
-    # Column 0 is the point itself at distance 0.
-    return distances[:, 1:].mean(axis=1)
+    # the mean over all but the first (the point itself at distance 0), as numpy takes it
+    return knn_mean_distances(local_x, local_y, local_z, own, kk, dims=dims)

@@ -37,9 +37,9 @@ class PointChunk:
     y: np.ndarray                  # float64, target CRS y (northing or latitude)
     z: np.ndarray                  # float64, metres, orthometric as in the file
     classification: np.ndarray     # uint8, ASPRS class
-    return_number: np.ndarray      # uint8, 1-based
+    return_number: np.ndarray | None  # uint8, 1-based (None: only the raster dimensions read)
     number_of_returns: np.ndarray  # uint8
-    intensity: np.ndarray          # uint16
+    intensity: np.ndarray | None   # uint16 (None when only the raster dimensions were read)
     rgb: np.ndarray | None         # (n, 3) uint16, or None when the format has no colour
 
     def __len__(self) -> int:
@@ -79,8 +79,21 @@ def open_checked(path: str | os.PathLike, source_crs: str | CRS | None = None) -
     return CheckedLas(str(path), header, resolve_source_crs(header, laspy_header, source_crs))
 
 
-def _chunk_from_record(points, transform: PointTransform, point_format: int) -> PointChunk:
+#: What the rasters need (x, y, z, class, number of returns): LAS 1.4 layered LAZ (point
+#: formats 6-10) then skips decoding the other layers (intensity, GPS time, ...).
+RASTER_LAYERS = (laspy.DecompressionSelection.XY_RETURNS_CHANNEL | laspy.DecompressionSelection.Z
+                 | laspy.DecompressionSelection.CLASSIFICATION)
+
+
+def _chunk_from_record(points, transform: PointTransform, point_format: int,
+                       raster_only: bool = False) -> PointChunk:
     x, y, z = transform(np.asarray(points.x), np.asarray(points.y), np.asarray(points.z))
+    if raster_only:
+        return PointChunk(x=x, y=y, z=z,
+                          classification=np.asarray(points.classification, dtype=np.uint8),
+                          return_number=None,
+                          number_of_returns=np.asarray(points.number_of_returns, dtype=np.uint8),
+                          intensity=None, rgb=None)
     rgb = None
     if point_format in RGB_FORMATS:
         rgb = np.stack([np.asarray(points.red), np.asarray(points.green),
@@ -98,6 +111,7 @@ def _chunk_from_record(points, transform: PointTransform, point_format: int) -> 
 def iter_point_chunks(las: CheckedLas, target_crs: str | CRS, *,
                       chunk_size: int = DEFAULT_CHUNK_SIZE,
                       bounds: tuple[float, float, float, float] | None = None,
+                      raster_only: bool = False,
                       ) -> Iterator[PointChunk]:
     """Yield the points of a checked file chunk by chunk, in ``target_crs``.
 
@@ -112,6 +126,10 @@ def iter_point_chunks(las: CheckedLas, target_crs: str | CRS, *,
     bounds : (x_min, y_min, x_max, y_max), optional
         Keep only points with ``x_min <= x < x_max`` and ``y_min < y <= y_max`` in the
         target CRS (the half-open cells of :class:`pipeline.geo.raster.Grid`).
+    raster_only : bool
+        Read only x, y, z, classification and number of returns (``intensity``,
+        ``return_number`` and ``rgb`` are None); LAS 1.4 LAZ then decodes only those
+        layers, a quarter less work.
 
     Raises
     ------
@@ -125,9 +143,11 @@ def iter_point_chunks(las: CheckedLas, target_crs: str | CRS, *,
             return
     started, n_read, n_kept = time.perf_counter(), 0, 0
     try:
-        with laspy.open(las.path) as reader:
+        selection = RASTER_LAYERS if raster_only else laspy.DecompressionSelection.all()
+        with laspy.open(las.path, decompression_selection=selection) as reader:
             for points in reader.chunk_iterator(chunk_size):
-                chunk = _chunk_from_record(points, transform, las.header.point_format)
+                chunk = _chunk_from_record(points, transform, las.header.point_format,
+                                           raster_only)
                 n_read += len(chunk)
                 if bounds is not None:
                     inside = ((chunk.x >= bounds[0]) & (chunk.x < bounds[2])

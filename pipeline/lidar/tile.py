@@ -95,7 +95,7 @@ def collect_tile_points(paths: list[str | os.PathLike], grid: Grid, *,
         try:
             las = open_checked(path, source_crs)
             for chunk in iter_point_chunks(las, target_crs, chunk_size=chunk_size,
-                                           bounds=grid.bounds):
+                                           bounds=grid.bounds, raster_only=True):
                 file_parts.append(TilePoints(
                     (chunk.x - grid.x_min).astype(np.float32),
                     (chunk.y - grid.y_min).astype(np.float32),
