@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from pipeline.walkability.outputs import CLASS_COLOURS
+from pipeline.walkability.classes import CLASS_COLOURS
 
 RAMP_STEPS = 8
 #: Okabe-Ito, for categories without a colour of their own (building usage).

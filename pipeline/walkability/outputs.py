@@ -37,13 +37,13 @@ import numpy as np
 import pandas as pd
 
 from pipeline.geo.atomic import atomic_path
-from pipeline.geo.maps import ClassLayer
-from pipeline.geo.raster import Grid, mosaic
-from pipeline.walkability.classes import CLASS_COLOURS, CLASS_LABELS, CLASS_PRIORITY
+from pipeline.geo.raster import Grid
 from pipeline.walkability.coolwalk import district_coolwalkability
+from pipeline.walkability.rasters import scored_columns, write_rasters_and_maps
 from pipeline.walkability.report import write_report
 
 log = logging.getLogger(__name__)
+
 
 def read_districts(path: Path, name_column: str, crs: str) -> gpd.GeoDataFrame:
     """District polygons with a ``district`` name column, in ``crs``."""
@@ -76,37 +76,6 @@ def write_table(frame: pd.DataFrame, stem: Path) -> dict[str, str]:
     return {"parquet": str(parquet), "csv": str(csv)}
 
 
-def burn_scores(segments: gpd.GeoDataFrame, grid: Grid, column: str = "score", *,
-                half_width_m: float | np.ndarray = 0.0) -> np.ndarray:
-    """``column`` of the segments rasterised onto ``grid`` (every touched cell; NaN elsewhere).
-
-    With ``half_width_m`` (one value, or one per segment) the street space around the
-    centre line is burned. Segments are burned lowest value first, so where several share
-    a cell the highest wins.
-    """
-    from rasterio.features import rasterize
-
-    half = np.broadcast_to(np.asarray(half_width_m, float), (len(segments),))
-    order = np.argsort(segments[column].to_numpy(float), kind="stable")
-    known = segments[column].notna().to_numpy()[order]
-    order = order[known]
-    if not len(order):
-        return np.full(grid.shape, np.nan, np.float32)
-    geoms = segments.geometry.to_numpy()[order]
-    geoms = np.where(half[order] > 0, [g.buffer(h, cap_style="flat") if h > 0 else g
-                                       for g, h in zip(geoms, half[order])], geoms)
-    values = segments[column].to_numpy(float)[order]
-    return rasterize(zip(geoms, values), out_shape=grid.shape, transform=grid.transform, fill=np.nan,
-                     all_touched=True, dtype="float32")
-
-
-def street_half_width(segments: gpd.GeoDataFrame, minimum_m: float = 3.0) -> np.ndarray:
-    """Half the street width (m) of each segment, at least ``minimum_m`` (unknown widths too)."""
-    width = pd.to_numeric(segments.get("width_m", pd.Series(np.nan, index=segments.index)),
-                          errors="coerce").to_numpy(float)
-    return np.maximum(np.nan_to_num(width / 2.0, nan=minimum_m), minimum_m)
-
-
 def buildings_nearest_street(buildings: gpd.GeoDataFrame, scored: dict[str, gpd.GeoDataFrame],
                              max_distance_m: float = 100.0) -> pd.DataFrame:
     """Per building: its nearest segment (footprint to line) and that segment's score per scenario."""
@@ -125,77 +94,14 @@ def buildings_nearest_street(buildings: gpd.GeoDataFrame, scored: dict[str, gpd.
     return table.reset_index(drop=True)
 
 
-def _km(length_m: float) -> str:
-    return f"{length_m / 1000:.1f} km"
-
-
-def write_score_map(folder: Path, name: str, title: str, score: tuple[np.ndarray, Grid],
-                    buildings: ClassLayer | None) -> str:
-    """The score map of one scenario: the score raster (streets drawn 20 m wide so that
-    they read at the scale of a district map), over the buildings when given."""
-    from pipeline.geo.maps import write_raster_map
-
-    from dataclasses import replace
-
-    return write_raster_map(folder / f"score_{name}.png", score[0], score[1],
-                            title=f"Walkability score, {title}", units="score (0-100)", cmap="RdYlGn",
-                            vmin=0, vmax=100, layers=[replace(buildings, below=True)] if buildings else [])
-
-
-def write_class_map(folder: Path, name: str, title: str, classes: tuple[np.ndarray, Grid],
-                    lengths: Mapping[str, float], buildings: ClassLayer | None,
-                    shade: tuple[np.ndarray, Grid] | None = None) -> str:
-    """The class map of one scenario: streets (20 m wide) coloured by class over the
-    scenario's shade and the buildings. ``classes`` holds the codes of
-    :data:`pipeline.walkability.classes.CLASS_PRIORITY` (1-based); ``lengths`` the street
-    length per class for the legend."""
-    from matplotlib.colors import LinearSegmentedColormap
-
-    from pipeline.geo.maps import ClassLayer, write_raster_map
-
-    # white (sun) to mid grey (shade), so class colours stay readable on shaded ground
-    shade_cmap = LinearSegmentedColormap.from_list("shade", ["#ffffff", "#8c8c8c"])
-    codes = {i + 1: cls for i, cls in enumerate(CLASS_PRIORITY)}
-    streets = ClassLayer(classes[0], classes[1], {c: CLASS_COLOURS[cls] for c, cls in codes.items()},
-                         {c: f"{CLASS_LABELS[cls]} ({_km(lengths.get(cls, 0.0))})" for c, cls in codes.items()
-                          if lengths.get(cls, 0.0) > 0})
-    background = shade if shade is not None else (np.full(classes[0].shape, np.nan, np.float32), classes[1])
-    return write_raster_map(
-        folder / f"class_{name}.png", background[0], background[1], title=f"Walkability classes, {title}",
-        units="share of the time slot in shade", cmap=shade_cmap, vmin=0, vmax=1,
-        layers=[layer for layer in (buildings, streets) if layer is not None])
-
-
-def write_thermal_map(folder: Path, name: str, title: str, stress: tuple[np.ndarray, Grid],
-                      lengths: Mapping[str, float], utci: tuple[np.ndarray, Grid],
-                      buildings: ClassLayer | None) -> str:
-    """Streets (20 m wide) coloured by the UTCI stress class of their mean UTCI, over the
-    scenario's mean-UTCI raster (°C): the thermal side of the score, for one scenario.
-    ``stress`` holds 1-based indices of :data:`pipeline.thermal.utci.STRESS_KEYS` (cold to
-    hot; where streets meet the hotter class is drawn)."""
-    from pipeline.geo.maps import ClassLayer, write_raster_map
-    from pipeline.thermal.utci import STRESS_CLASSES
-    from pipeline.walkability.classes import stress_class_colours
-
-    colours = stress_class_colours()
-    streets = ClassLayer(stress[0], stress[1], {i + 1: colours[c.key] for i, c in enumerate(STRESS_CLASSES)},
-                         {i + 1: f"{c.label_en} ({_km(lengths.get(c.key, 0.0))})"
-                          for i, c in enumerate(STRESS_CLASSES) if lengths.get(c.key, 0.0) > 0})
-    values, grid = utci
-    finite = values[np.isfinite(values)]
-    low, high = (np.floor(finite.min()), np.ceil(finite.max())) if finite.size else (0.0, 1.0)
-    return write_raster_map(folder / f"utci_{name}.png", values, grid,
-                            title=f"Felt temperature (UTCI), {title}", units="mean UTCI over the slot (°C)",
-                            cmap="RdYlBu_r", vmin=float(low), vmax=float(max(high, low + 1)),
-                            layers=[layer for layer in (buildings, streets) if layer is not None])
-
-
 # -- one tile ----------------------------------------------------------------------------
 #: how far a building's nearest street may be (m)
 NEAREST_STREET_M = 100.0
 
 
 @dataclass(frozen=True)
+
+
 class ScoredTile:
     """What the scoring of one tile hands to the run's outputs.
 
@@ -255,108 +161,10 @@ def write_scored_tile(folder: Path, tile: str, scored: Mapping[str, gpd.GeoDataF
 
 
 # -- the run -----------------------------------------------------------------------------
-#: run-wide rasters of the maps are read at most this many pixels on a side
-MAP_MAX_PIXELS = 4096
-#: streets on the maps are drawn this wide either side of the centre line (m), so that
-#: they read at the scale of a district map
-MAP_HALF_WIDTH_M = 10.0
-
-
 def _run_grid(tiles: Sequence[ScoredTile], resolution: float, crs: str, margin_m: float = 30.0) -> Grid:
     bounds = np.array([t.bounds for t in tiles])
     return Grid.from_bounds(bounds[:, 0].min() - margin_m, bounds[:, 1].min() - margin_m,
                             bounds[:, 2].max() + margin_m, bounds[:, 3].max() + margin_m, resolution, crs)
-
-
-def _columns(path: str, wanted: Sequence[str]) -> list[str]:
-    import pyarrow.parquet as pq
-
-    names = set(pq.read_schema(path).names)
-    return [c for c in wanted if c in names]
-
-
-def _codes(values: pd.Series, order: Sequence[str]) -> pd.Series:
-    """1-based positions of ``values`` in ``order`` (NaN where absent)."""
-    return values.astype(object).map({key: float(i + 1) for i, key in enumerate(order)}).astype(float)
-
-
-def _title(scenario) -> str:
-    return (f"{scenario.season.name.replace('_', ' ')}, {scenario.slot.name} "
-            f"({scenario.slot.start}-{scenario.slot.end})")
-
-
-def write_rasters_and_maps(folder: Path, tiles: Sequence[ScoredTile], scenarios: Sequence, grid: Grid, *,
-                           settings, sums: pd.DataFrame, shade_fraction: Mapping[str, Sequence[str]],
-                           utci_mean: Mapping[str, Sequence[str]], building_ids: Sequence[str]) -> dict:
-    """``score_<scenario>.tif`` (the street space at its width, the higher score where
-    streets meet) and, with ``settings.maps``, the score, class and UTCI maps of every
-    scenario. Every raster is painted a tile at a time into a canvas on disk
-    (:class:`pipeline.geo.raster.MaxCanvas`) and the maps read it back at most
-    :data:`MAP_MAX_PIXELS` a side: the task holds one tile's streets and one map, whatever
-    the city's size. Returns ``{"score_raster": {...}, "score_map": {...}, "class_map":
-    {...}, "utci_map": {...}}``."""
-    import contextlib
-
-    from pipeline.geo.maps import building_layer
-    from pipeline.geo.raster import MaxCanvas
-    from pipeline.thermal.utci import STRESS_KEYS
-
-    names = [s.name for s in scenarios]
-    written: dict = {"score_raster": {}, "score_map": {}, "class_map": {}, "utci_map": {}}
-    thermal = any("utci_class" in _columns(t.scored, ["utci_class"]) for t in tiles)
-    with contextlib.ExitStack() as stack:
-        def canvases(kind: str) -> dict:
-            return {n: stack.enter_context(MaxCanvas(grid, folder / "maps" / f"{kind}_{n}.tif")) for n in names}
-
-        streets = {n: stack.enter_context(MaxCanvas(grid, folder / f"score_{n}.tif")) for n in names}
-        wide = canvases("score") if settings.maps else {}
-        classes = canvases("class") if settings.maps else {}
-        stress = canvases("utci") if settings.maps and thermal else {}
-        for tile in tiles:
-            table = gpd.read_parquet(tile.scored, columns=_columns(
-                tile.scored, ["scenario", "score", "width_m", "class", "utci_class", "geometry"]))
-            for name, rows in table.groupby("scenario", sort=True):
-                if name not in streets:
-                    continue
-                rows = rows.assign(_class=_codes(rows["class"], CLASS_PRIORITY))
-                if "utci_class" in rows:
-                    rows["_stress"] = _codes(rows["utci_class"], STRESS_KEYS)
-                half = street_half_width(rows)
-                jobs = [(streets[name], "score", half), (wide.get(name), "score", MAP_HALF_WIDTH_M),
-                        (classes.get(name), "_class", MAP_HALF_WIDTH_M),
-                        (stress.get(name) if "_stress" in rows else None, "_stress", MAP_HALF_WIDTH_M)]
-                for canvas, column, half_width in jobs:
-                    if canvas is None:
-                        continue
-                    piece = canvas.window(tuple(rows.total_bounds),
-                                          margin_m=float(np.max(half_width)) + 2 * grid.resolution)
-                    if piece is not None:
-                        canvas.paint(burn_scores(rows, piece, column, half_width_m=half_width), piece)
-        run = sums[sums["level"] == "run"]
-        for scenario in scenarios:
-            name = scenario.name
-            written["score_raster"][name] = streets[name].write_cog(
-                folder / f"score_{name}.tif",
-                tags={"scenario": name, "units": "walkability score 0-100", "day_type": settings.day_type})
-            if not settings.maps:
-                continue
-            title = _title(scenario)
-            score = wide[name].read(MAP_MAX_PIXELS)
-            buildings = building_layer(building_ids, score[1])
-            written["score_map"][name] = write_score_map(folder / "maps", name, title, score, buildings)
-            totals = run[run["scenario"] == name].sum(numeric_only=True)
-            shade = mosaic(shade_fraction.get(name, ()), crs=grid.crs, bounds=grid.bounds,
-                           resolution=score[1].resolution)
-            written["class_map"][name] = write_class_map(
-                folder / "maps", name, title, classes[name].read(MAP_MAX_PIXELS),
-                {cls: float(totals.get(f"length_{cls}", 0.0)) for cls in CLASS_COLOURS}, buildings, shade)
-            if stress and utci_mean.get(name):
-                written["utci_map"][name] = write_thermal_map(
-                    folder / "maps", name, title, stress[name].read(MAP_MAX_PIXELS),
-                    {key: float(totals.get(f"length_utci_{key}", 0.0)) for key in STRESS_KEYS},
-                    mosaic(utci_mean[name], crs=grid.crs, bounds=grid.bounds, resolution=score[1].resolution),
-                    buildings)
-    return written
 
 
 def coolwalk_by_district(tiles: Sequence[ScoredTile], districts: gpd.GeoDataFrame, scenario_names: Sequence[str],
@@ -372,7 +180,7 @@ def coolwalk_by_district(tiles: Sequence[ScoredTile], districts: gpd.GeoDataFram
         touching = [t for t in tiles if shapely.box(*t.bounds).intersects(district.geometry.iloc[0])]
         if not touching:
             continue
-        frames = [gpd.read_parquet(t.scored, columns=_columns(t.scored, ["segment_id", "scenario", "shade_share",
+        frames = [gpd.read_parquet(t.scored, columns=scored_columns(t.scored, ["segment_id", "scenario", "shade_share",
                                                                         "c_thermal", "geometry"]))
                   for t in touching]
         table = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
@@ -462,7 +270,7 @@ def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list
         concat_parquet([t.scored for t in tiles], path, filters=[("scenario", "==", name)])
         outputs["segments"][name] = str(path)
     outputs.update(write_rasters_and_maps(
-        folder, tiles, scenarios, _run_grid(tiles, settings.raster_resolution_m, crs), settings=settings,
+        folder, [t.scored for t in tiles], scenarios, _run_grid(tiles, settings.raster_resolution_m, crs), settings=settings,
         sums=sums, shade_fraction=shade_fraction or {}, utci_mean=utci_mean or {}, building_ids=building_ids))
 
     mesh_rows, district_rows = [], []

@@ -22,7 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 
-from pipeline.walkability.outputs import CLASS_COLOURS
+from pipeline.walkability.classes import CLASS_COLOURS
 from pipeline.view import make_server
 
 JS_DIR = Path(__file__).resolve().parents[1] / "js"
