@@ -56,7 +56,7 @@ def concat_parquet(sources: Sequence[str | os.PathLike], target: str | os.PathLi
     (columns may differ between them); readers get the columns and the geometry.
     """
     if not sources:
-        raise ValueError(f"{target}: no GeoParquet files to concatenate")
+        raise ValueError(f"{target}: no Parquet files to concatenate")
     schemas = [pq.read_schema(s) for s in sources]
     geo = [_geo(s) for s in schemas]
     if any(g is None for g in geo) and not all(g is None for g in geo):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import rasterio
@@ -232,15 +232,17 @@ class MaxCanvas:
             old = dataset.read(1, window=window)
             dataset.write(np.fmax(old, np.asarray(values, np.float32)), 1, window=window)
 
-    def read(self, max_pixels: int | None = None) -> tuple[np.ndarray, Grid]:
-        """The canvas, decimated (by averaging) so neither side exceeds ``max_pixels``."""
+    def read(self, max_pixels: int | None = None, *, categorical: bool = False) -> tuple[np.ndarray, Grid]:
+        """The canvas, decimated so neither side exceeds ``max_pixels``: by averaging, or
+        for ``categorical`` codes (classes) by nearest cell, so a code stays a code."""
         from rasterio.enums import Resampling
 
         g = self.grid
         factor = max(1.0, max(g.width, g.height) / max_pixels) if max_pixels else 1.0
         width, height = max(1, int(round(g.width / factor))), max(1, int(round(g.height / factor)))
         with rasterio.open(self.path) as src:
-            data = src.read(1, out_shape=(height, width), resampling=Resampling.average)
+            data = src.read(1, out_shape=(height, width),
+                            resampling=Resampling.nearest if categorical else Resampling.average)
         resolution = g.resolution * g.width / width
         return data, Grid(g.x_min, g.y_max, resolution, width, height, g.crs)
 

@@ -207,18 +207,17 @@ def district_coolwalkability(scored: dict[str, "pd.DataFrame"], districts, *, al
     """
     import geopandas as gpd
 
+    from pipeline.walkability.inputs import midpoint_districts
     from pipeline.walkability.network import from_lines
 
     rows = []
     for name, segments in scored.items():
         columns = [c for c in ("shade_share", "c_thermal") if c in segments]
-        middle = segments.geometry.interpolate(0.5, normalized=True)
-        joined = gpd.sjoin(gpd.GeoDataFrame(geometry=middle, crs=segments.crs), districts[["district", "geometry"]],
-                           how="inner", predicate="within")
-        joined = joined[~joined.index.duplicated()]
-        for district, members in joined.groupby("district", sort=True):
-            lines = gpd.GeoDataFrame(segments.loc[members.index, columns].reset_index(drop=True),
-                                     geometry=segments.loc[members.index].geometry.to_numpy(), crs=segments.crs)
+        keys = pd.Series(midpoint_districts(segments, districts))
+        for district, members in keys.dropna().groupby(keys.dropna(), sort=True):
+            chosen = members.index.to_numpy()
+            lines = gpd.GeoDataFrame(segments.iloc[chosen][columns].reset_index(drop=True),
+                                     geometry=segments.geometry.to_numpy()[chosen], crs=segments.crs)
             network = from_lines(lines)
             row = {"district": district, "scenario": name, "alpha": alpha, "segments": len(network)}
             for kind, column in (("shade", "shade_share"), ("thermal", "c_thermal")):

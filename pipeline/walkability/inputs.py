@@ -155,6 +155,18 @@ def midpoint_meshcodes(segments: gpd.GeoDataFrame, level: int = 3) -> np.ndarray
     return meshcode.encode(mid.y.to_numpy(), mid.x.to_numpy(), level)
 
 
+def midpoint_districts(segments: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> np.ndarray:
+    """The ``district`` each segment's midpoint lies in (None outside every district; the
+    first district where they overlap), in the segments' order."""
+    middle = gpd.GeoDataFrame(geometry=shapely.line_interpolate_point(
+        segments.geometry.to_numpy(), 0.5, normalized=True), crs=segments.crs)
+    joined = gpd.sjoin(middle, districts[["district", "geometry"]], how="inner", predicate="within")
+    joined = joined[~joined.index.duplicated()]
+    keys = np.full(len(segments), None, dtype=object)
+    keys[joined.index.to_numpy()] = joined["district"].to_numpy()
+    return keys
+
+
 def segment_flow(segments: gpd.GeoDataFrame, flow: pd.DataFrame, buildings: gpd.GeoDataFrame, *,
                  method: str, region: shapely.Geometry) -> pd.DataFrame:
     """People on each segment per scenario (columns), from mesh populations (NaN: unknown)."""

@@ -116,22 +116,11 @@ class ScoredTile:
     bounds: tuple[float, float, float, float]
 
 
-def district_keys(segments: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> np.ndarray:
-    """The district each segment's midpoint lies in (None outside every district; the
-    first district where they overlap)."""
-    middle = gpd.GeoDataFrame(geometry=segments.geometry.interpolate(0.5, normalized=True).to_numpy(),
-                              index=segments.index, crs=segments.crs)
-    joined = gpd.sjoin(middle, districts[["district", "geometry"]], how="inner", predicate="within")
-    joined = joined[~joined.index.duplicated()]
-    keys = pd.Series(None, index=segments.index, dtype=object)
-    keys.loc[joined.index] = joined["district"].to_numpy()
-    return keys.to_numpy(object)
-
-
 def tile_partials(scored: Mapping[str, gpd.GeoDataFrame], settings,
                   districts: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
     """The sums one tile adds to the run's summaries, per mesh cell, district and the whole
     run, for every scenario (:func:`pipeline.walkability.partials.partial_sums`)."""
+    from pipeline.walkability.inputs import midpoint_districts
     from pipeline.walkability.partials import partial_sums
 
     plain = [f"access_{k}_{d}" for k in settings.access_classes for d in settings.distances]
@@ -141,7 +130,7 @@ def tile_partials(scored: Mapping[str, gpd.GeoDataFrame], settings,
         common = dict(scenario=name, access_plain=plain, access_comfort=comfort)
         parts.append(partial_sums(segments, segments["meshcode"].to_numpy(), level="mesh", **common))
         if districts is not None:
-            parts.append(partial_sums(segments, district_keys(segments, districts), level="district", **common))
+            parts.append(partial_sums(segments, midpoint_districts(segments, districts), level="district", **common))
         parts.append(partial_sums(segments, np.full(len(segments), "all", object), level="run", **common))
     return pd.concat(parts, ignore_index=True)
 

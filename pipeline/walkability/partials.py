@@ -79,8 +79,8 @@ def partial_sums(scored: pd.DataFrame, keys, *, level: str, scenario: str,
 
 def add_up(partials: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """The run's sums: the partial rows of every tile added per (level, key, scenario),
-    sorted (the same whatever order the tiles come in, up to float rounding of the sums,
-    which :func:`pandas.concat` of tiles sorted by name makes the same every time)."""
+    sorted. Give the partials in a fixed order (tiles sorted by name): float sums depend
+    on the order they are added in."""
     frames = [p for p in partials if len(p)]
     if not frames:
         return pd.DataFrame(columns=["level", "scenario", "key"])

@@ -206,11 +206,11 @@ def write_rasters_and_maps(folder: Path, tiles: Sequence[str | Path], scenarios:
             shade = mosaic(shade_fraction.get(name, ()), crs=grid.crs, bounds=grid.bounds,
                            resolution=score[1].resolution)
             written["class_map"][name] = write_class_map(
-                folder / "maps", name, title, classes[name].read(MAP_MAX_PIXELS),
+                folder / "maps", name, title, classes[name].read(MAP_MAX_PIXELS, categorical=True),
                 {cls: float(totals.get(f"length_{cls}", 0.0)) for cls in CLASS_COLOURS}, buildings, shade)
             if stress and utci_mean.get(name):
                 written["utci_map"][name] = write_thermal_map(
-                    folder / "maps", name, title, stress[name].read(MAP_MAX_PIXELS),
+                    folder / "maps", name, title, stress[name].read(MAP_MAX_PIXELS, categorical=True),
                     {key: float(totals.get(f"length_utci_{key}", 0.0)) for key in STRESS_KEYS},
                     mosaic(utci_mean[name], crs=grid.crs, bounds=grid.bounds, resolution=score[1].resolution),
                     buildings)

@@ -67,3 +67,14 @@ def test_concat_parquet_unifies_columns_and_merges_the_geo_metadata(tmp_path):
     pd.DataFrame({"x": [1]}).to_parquet(plain)
     with pytest.raises(ValueError, match="some inputs are GeoParquet"):
         concat_parquet([paths[0], plain], tmp_path / "mixed.parquet")
+
+
+def test_max_canvas_reads_class_codes_as_codes_when_decimated(tmp_path):
+    grid = Grid(0.0, 40.0, 1.0, 40, 40, "EPSG:6677")
+    codes = np.where((np.arange(40)[:, None] + np.arange(40)[None, :]) % 2 == 0, 1.0, 5.0).astype(np.float32)
+    with MaxCanvas(grid, tmp_path / "class.tif") as canvas:
+        canvas.paint(codes, canvas.window(grid.bounds))
+        classes, small = canvas.read(max_pixels=10, categorical=True)
+        averaged, _ = canvas.read(max_pixels=10)
+    assert small.shape == (10, 10) and set(np.unique(classes)) <= {1.0, 5.0}
+    assert np.allclose(averaged, 3.0)   # what averaging would make of them: no class at all
