@@ -23,9 +23,12 @@ def _matrix(tile: dict[str, Any]) -> np.ndarray:
     return np.eye(4)
 
 
-def iter_tiles(tileset: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None, np.ndarray]]:
-    """(tile, parent, world transform) for every tile, parents first."""
-    stack = [(tileset["root"], None, _matrix(tileset["root"]))]
+def iter_tiles(tileset: dict[str, Any], world: np.ndarray | None = None
+               ) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None, np.ndarray]]:
+    """(tile, parent, world transform) for every tile, parents first; ``world`` is the
+    transform the tileset is placed under (a referencing tile's, for an external one)."""
+    base = np.eye(4) if world is None else world
+    stack = [(tileset["root"], None, base @ _matrix(tileset["root"]))]
     while stack:
         tile, parent, world = stack.pop()
         yield tile, parent, world
@@ -71,6 +74,8 @@ def check_tileset(tileset_path: str | Path) -> list[str]:
             uri = tile["content"]["uri"]
             if not (tileset_path.parent / uri).is_file():
                 problems.append(f"tile content {uri} does not exist")
+            elif uri.endswith(".json"):
+                problems += _check_external(tileset_path.parent / uri, uri, tile, world)
         if parent is None:
             continue
         if tile["geometricError"] > parent["geometricError"]:
@@ -82,12 +87,38 @@ def check_tileset(tileset_path: str | Path) -> list[str]:
     return problems
 
 
-def content_paths(tileset_path: str | Path, leaves_only: bool = False) -> list[Path]:
-    """Paths of the content files, optionally only those of leaf tiles."""
+def _check_external(path: Path, uri: str, tile: dict[str, Any], world: np.ndarray) -> list[str]:
+    """Problems of an external tileset referenced by ``tile``: its own, and its root's
+    bounding volume lying outside the referencing tile's."""
+    external = json.loads(path.read_text(encoding="utf-8"))
+    problems = [f"{uri}: {p}" for p in check_tileset(path)]
+    root = external["root"]
+    if _contained(root, world @ _matrix(root), tile, world) is False:
+        problems.append(f"{uri}: root bounding volume not inside the referencing tile's")
+    return problems
+
+
+def iter_contents(tileset_path: str | Path, world: np.ndarray | None = None
+                  ) -> Iterator[tuple[Path, dict[str, Any], np.ndarray]]:
+    """(content file, tile, world transform) of every GLB content, parents first, following
+    external tilesets (a content ``.json``) with their transforms composed as a client does."""
     tileset_path = Path(tileset_path)
     tileset = json.loads(tileset_path.read_text(encoding="utf-8"))
-    return [tileset_path.parent / tile["content"]["uri"] for tile, _, _ in iter_tiles(tileset)
-            if "content" in tile and not (leaves_only and tile.get("children"))]
+    for tile, _, tile_world in iter_tiles(tileset, world):
+        if "content" not in tile:
+            continue
+        path = tileset_path.parent / tile["content"]["uri"]
+        if path.suffix == ".json":
+            yield from iter_contents(path, tile_world)
+        else:
+            yield path, tile, tile_world
+
+
+def content_paths(tileset_path: str | Path, leaves_only: bool = False) -> list[Path]:
+    """Paths of the content files (GLB), optionally only those of leaf tiles; external
+    tilesets are followed (:func:`iter_contents`), not listed."""
+    return [path for path, tile, _ in iter_contents(tileset_path)
+            if not (leaves_only and tile.get("children"))]
 
 
 def count_features(tileset_path: str | Path, leaves_only: bool = True) -> int:

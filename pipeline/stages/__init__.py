@@ -24,6 +24,7 @@ STAGES = (
     ingest.STAGE,
     lidar.STAGE,
     lidar.POINT_TILES,
+    lidar.POINT_TILESET,
     surface.STAGE,
     shadow.STAGE,
     shadow.MAPS,

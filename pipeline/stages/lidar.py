@@ -1,9 +1,12 @@
-"""``lidar`` (one task per tile a LAS/LAZ file touches) and ``lidar_tiles`` (one task).
+"""``lidar`` (one task per tile a LAS/LAZ file touches), ``lidar_tiles`` (one task per
+mesh cell the points reach) and ``lidar_tileset`` (one small task).
 
 ``lidar`` writes DTM, DSM, nDSM, canopy height and density COGs on the tile grid plus
-halo (:mod:`pipeline.lidar.tile`); ``lidar_tiles`` writes every point as a 3D Tiles 1.1
-point cloud (:mod:`pipeline.lidar.point_tiles`). Both are configured by
-``stages.lidar`` and run only when ``inputs.lidar`` names files.
+halo (:mod:`pipeline.lidar.tile`). ``lidar_tiles`` writes the points of one third-level
+mesh cell as a 3D Tiles 1.1 point cloud (:mod:`pipeline.lidar.point_tiles`), and
+``lidar_tileset`` the root over those parts (:mod:`tiles.collection`), so no task holds
+more than one cell's points. All are configured by ``stages.lidar`` and run only when
+``inputs.lidar`` names files.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from pydantic import Field
 
 from pipeline.core.settings import StageSettings
 from pipeline.core.stage import Stage
-from pipeline.core.task import PlanContext, Record, Result, Task
+from pipeline.core.task import PlanContext, Record, Result, Task, done, keys
 
 
 class LidarSettings(StageSettings):
@@ -95,27 +98,87 @@ def plan_rasters(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 
 # -- point cloud tiles -------------------------------------------------------------------
-def lidar_tiles_task(paths: list[str], out_dir: str, **options) -> Result:
-    """Every point as a 3D Tiles point cloud (runs on a worker)."""
+# A file's header box is widened by this much (degrees, about 1 mm) before the cells it
+# touches are listed, so that a point on a cell edge always has its cell planned.
+EDGE_DEG = 1e-8
+
+
+def point_tile_cells(paths: list[Path], source_crs: str | None) -> tuple[dict[str, list[str]], list[str]]:
+    """Third-level mesh cell -> the files whose header box touches it, and problems.
+
+    Every point of every file lies in exactly one of these cells (half-open in
+    longitude and latitude, as :func:`pipeline.lidar.reader.iter_point_chunks` cuts), so
+    the point tiles of the cells hold every point once, including points outside the
+    run's tiles.
+    """
+    from pipeline.geo import meshcode
+    from pipeline.lidar.errors import LidarError
+    from pipeline.lidar.reader import file_bounds
+
+    cells: dict[str, list[str]] = {}
+    problems: list[str] = []
+    for path in sorted(paths):
+        try:
+            bounds = file_bounds(path, "EPSG:6668", source_crs=source_crs)
+        except LidarError as exc:
+            problems.append(str(exc))
+            continue
+        if bounds is None:
+            continue
+        lon_min, lat_min, lon_max, lat_max = bounds
+        for code in meshcode.covering(lat_min - EDGE_DEG, lon_min - EDGE_DEG,
+                                      lat_max + EDGE_DEG, lon_max + EDGE_DEG, 3):
+            cells.setdefault(str(int(code)), []).append(str(path))
+    return dict(sorted(cells.items())), problems
+
+
+def lidar_tiles_task(paths: list[str], out_dir: str, cell: str, **options) -> Result:
+    """The points of one mesh cell as a 3D Tiles point cloud, the cell's part of the
+    run's point tileset (runs on a worker)."""
+    from pipeline.geo.tiling import tile_lonlat_bounds
     from pipeline.lidar.point_tiles import lidar_point_tiles
 
-    written = lidar_point_tiles(paths, out_dir, **options)
+    written = lidar_point_tiles(paths, out_dir, bounds=tile_lonlat_bounds(cell), **options)
     tileset = written.pop("tileset")
-    return Result(outputs={"tileset": tileset}, counts=written)
+    return Result(outputs={"tileset": tileset} if tileset else {}, counts=written)
 
 
 def plan_point_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
+    """One task per third-level mesh cell that a file's points reach."""
     settings: LidarSettings = ctx.settings("lidar")
     lidar_crs = ctx.definition.inputs.lidar_crs
-    paths = sorted(str(p) for p in ctx.definition.inputs.lidar)
-    return [Task(stage="lidar_tiles", tile="all", func=lidar_tiles_task,
-                 args=(paths, str(ctx.out("3dtiles", "lidar"))),
+    cells, problems = point_tile_cells(list(ctx.definition.inputs.lidar), lidar_crs)
+    ctx.problems.extend(problems)
+    return [Task(stage="lidar_tiles", tile=cell, func=lidar_tiles_task,
+                 args=(paths, str(ctx.out("3dtiles", "lidar", cell)), cell),
                  kwargs={"source_crs": lidar_crs, "geoid_model": settings.geoid_model,
                          "chunk_size": settings.chunk_size,
                          "max_points_per_tile": settings.max_points_per_tile},
                  params={"geoid": settings.geoid_model, "max": settings.max_points_per_tile,
                          "crs": lidar_crs},
-                 input_hashes=[ctx.hash_file(p) for p in paths])]
+                 input_hashes=[ctx.hash_file(p) for p in paths])
+            for cell, paths in cells.items()]
+
+
+def lidar_tileset_task(out_dir: str, parts: list[str], points: int) -> Result:
+    """The run's point tileset: a root over the cells' parts (runs on a worker)."""
+    from tiles.collection import remove_stale_parts, write_tileset_of_parts
+
+    tileset = write_tileset_of_parts(parts, out_dir)
+    remove_stale_parts(out_dir, parts)
+    return Result(outputs={"tileset": str(tileset)}, counts={"parts": len(parts), "points": points})
+
+
+def plan_point_tileset(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
+    """One small task once every cell's part is written."""
+    parts = sorted(done(records, "lidar_tiles"), key=lambda r: r.tile)
+    written = [r for r in parts if r.outputs.get("tileset")]
+    if not written:
+        return []
+    return [Task(stage="lidar_tileset", tile="all", func=lidar_tileset_task,
+                 args=(str(ctx.out("3dtiles", "lidar")), [r.outputs["tileset"] for r in written],
+                       sum(int(r.counts.get("points", 0)) for r in parts)),
+                 upstream={"lidar_tiles": keys(parts)})]
 
 
 STAGE = Stage(name="lidar", settings=LidarSettings, plan=plan_rasters, wanted=_has_files,
@@ -124,3 +187,7 @@ POINT_TILES = Stage(name="lidar_tiles", settings=LidarSettings, plan=plan_point_
                     section="lidar",
                     wanted=lambda d: _has_files(d) and d.stages.lidar.point_tiles,
                     code=("pipeline.lidar", "pipeline.geo", "tiles"), needs=(), reach="run")
+POINT_TILESET = Stage(name="lidar_tileset", settings=LidarSettings, plan=plan_point_tileset,
+                      section="lidar",
+                      wanted=lambda d: _has_files(d) and d.stages.lidar.point_tiles,
+                      code=("tiles",), needs=("lidar_tiles",), reach="run")

@@ -30,7 +30,7 @@ class ViewerSettings(StageSettings):
 def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], timezone: str,
                 options: dict, walkability: list[Record] = (), shadow: list[Record] = (),
                 surface: list[Record] = (), peopleflow: list[Record] = (), ingest: list[Record] = (),
-                export_tiles: list[Record] = (), lidar_tiles: list[Record] = (),
+                export_tiles: list[Record] = (), lidar_tileset: list[Record] = (),
                 urf: list[Record] = ()) -> Result:
     from pipeline.export.viewer_assets import write_viewer
 
@@ -44,8 +44,8 @@ def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], tim
         for season, path in record.outputs.get("sun_hours", {}).items():
             sun.setdefault(season, []).append(path)
     tilesets = {r.tile: r.outputs["tileset"] for r in export_tiles if r.outputs.get("tileset")}
-    if lidar_tiles and lidar_tiles[0].outputs.get("tileset"):
-        tilesets["lidar"] = lidar_tiles[0].outputs["tileset"]
+    if lidar_tileset and lidar_tileset[0].outputs.get("tileset"):
+        tilesets["lidar"] = lidar_tileset[0].outputs["tileset"]
     written = write_viewer(
         out_dir, name=name, crs=crs, scenarios=scenarios, timezone=timezone,
         streets=summary.get("segments", {}),
@@ -78,7 +78,7 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                 "ingest": keys(done(records, "ingest", feature_type="bldg")),
                 "urf": keys(done(records, "ingest", feature_type="urf")),  # use districts (用途地域)
                 "export_tiles": keys(done(records, "export_tiles")),
-                "lidar_tiles": keys(done(records, "lidar_tiles"))}
+                "lidar_tileset": keys(done(records, "lidar_tileset"))}
     return [Task(stage="viewer", tile="all", func=viewer_task, args=(str(ctx.out("viewer")),),
                  kwargs={"name": definition.name, "crs": ctx.crs, "scenarios": scenarios,
                          "timezone": definition.timezone, "options": options},
@@ -88,5 +88,5 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 STAGE = Stage(name="viewer", settings=ViewerSettings, plan=plan,
               code=("pipeline.export", "pipeline.geo", "tiles"),
-              needs=("ingest", "lidar_tiles", "surface", "shadow", "peopleflow",
+              needs=("ingest", "lidar_tileset", "surface", "shadow", "peopleflow",
                      "walkability_summary", "export_tiles"), reach="run")

@@ -40,7 +40,7 @@ def viewer_arguments(out: Path) -> dict:
     tilesets = {}
     for t in of("export_tiles"):
         tilesets[t["tile"]] = t["outputs"]["tileset"]
-    for t in of("lidar_tiles"):
+    for t in of("lidar_tileset"):
         tilesets["lidar"] = t["outputs"]["tileset"]
     flow = of("peopleflow")
     walk = definition["stages"]["walkability"]

@@ -54,7 +54,7 @@ def test_every_stage_ran_and_the_rerun_skips_them_all(sample_run, sample_definit
     # Every stage the sample wants (from the registry: a planner that returns nothing fails
     # here) left done records whose outputs exist.
     wanted = [s.name for s in type(sample_definition).registry if s.is_wanted(sample_definition)]
-    assert len(wanted) == 15
+    assert len(wanted) == 16
     for stage in wanted:
         records = first.by_stage(stage)
         assert records and all(r.done for r in records), stage
@@ -180,9 +180,13 @@ def test_lidar_point_cloud_tileset(sample_run):
     assert check_tileset(tileset) == []
     # ADD refinement: parents hold a subsample, no point is repeated in a child.
     assert count_features(tileset, leaves_only=False) == 423_200
-    [record] = [r for r in json.loads((out / "manifest.json").read_text())["tasks"].values()
-                if r["stage"] == "lidar_tiles"]
-    assert record["counts"]["points"] == 423_200
+    tasks = json.loads((out / "manifest.json").read_text())["tasks"].values()
+    # one part per mesh cell the points reach, no point in two
+    parts = sorted((r["tile"], r["counts"]["points"]) for r in tasks if r["stage"] == "lidar_tiles")
+    assert [cell for cell, _ in parts] == ["53396489", "53396499", "53396580", "53396590"]
+    assert sum(points for _, points in parts) == 423_200
+    [root] = [r for r in tasks if r["stage"] == "lidar_tileset"]
+    assert root["counts"] == {"parts": 4, "points": 423_200}
 
 
 #: Value digest of this coarse sample run's outputs, made with the code before the stage
