@@ -121,6 +121,71 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not _is_bool(value)
 
 
+@dataclass
+class ValueStats:
+    """What typing a property needs to know of its values, mergeable across parts.
+
+    ``kinds`` holds ``"bool"``, ``"int"``, ``"float"`` and ``"other"`` for the kinds of
+    value seen; ``missing`` whether a value was None/NaN; ``low``/``high`` the range of
+    the integers (0 included, as the first decision did).
+    """
+
+    kinds: set[str] = field(default_factory=set)
+    missing: bool = False
+    low: int = 0
+    high: int = 0
+
+    def add(self, value: Any) -> None:
+        """Count one value.
+
+        Raises
+        ------
+        ValueError
+            If a number is infinite (3D Metadata numbers are finite).
+        """
+        if _is_missing(value):
+            self.missing = True
+        elif _is_bool(value):
+            self.kinds.add("bool")
+        elif _is_int(value):
+            self.kinds.add("int")
+            self.low, self.high = min(self.low, int(value)), max(self.high, int(value))
+        elif _is_number(value):
+            if not math.isfinite(float(value)):
+                raise ValueError("a property holds an infinite value; metadata needs finite numbers")
+            self.kinds.add("float")
+        else:
+            self.kinds.add("other")
+
+    def merge(self, other: "ValueStats") -> "ValueStats":
+        """The stats of both parts' values together (a new object)."""
+        return ValueStats(self.kinds | other.kinds, self.missing or other.missing,
+                          min(self.low, other.low), max(self.high, other.high))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kinds": sorted(self.kinds), "missing": self.missing, "low": self.low, "high": self.high}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "ValueStats":
+        return cls(set(data["kinds"]), bool(data["missing"]), int(data["low"]), int(data["high"]))
+
+    def property_type(self, description: str | None = None) -> "PropertyType":
+        """The type these values get (see :func:`infer_property_type`)."""
+        found, missing = self.kinds, self.missing
+        if found == {"bool"}:
+            # UINT8 0/1 rather than BOOLEAN: loaders.gl (deck.gl's Tile3DLayer) cannot read
+            # BOOLEAN property tables, and a missing boolean needs a noData value anyway.
+            return PropertyType("UINT8", BOOL_NODATA if missing else None, description)
+        if found == {"int"}:
+            if INT_NODATA < self.low and self.high <= np.iinfo(np.int32).max:
+                return PropertyType("INT32", int(INT_NODATA) if missing else None, description)
+            if INT64_NODATA < self.low:
+                return PropertyType("INT64", int(INT64_NODATA) if missing else None, description)
+        elif found and found <= {"int", "float"}:
+            return PropertyType("FLOAT64", float(FLOAT_NODATA) if missing else None, description)
+        return PropertyType("STRING", "" if missing else None, description)
+
+
 def infer_property_type(values: Iterable[Any], description: str | None = None) -> PropertyType:
     """The type of a property from all its values in a layer (``None``/NaN = missing).
 
@@ -129,36 +194,10 @@ def infer_property_type(values: Iterable[Any], description: str | None = None) -
     ValueError
         If a number is infinite (3D Metadata numbers are finite).
     """
-    missing = False
-    kinds = {"bool": False, "int": False, "float": False, "other": False}
-    low, high = 0, 0
+    stats = ValueStats()
     for value in values:
-        if _is_missing(value):
-            missing = True
-        elif _is_bool(value):
-            kinds["bool"] = True
-        elif _is_int(value):
-            kinds["int"] = True
-            low, high = min(low, int(value)), max(high, int(value))
-        elif _is_number(value):
-            if not math.isfinite(float(value)):
-                raise ValueError("a property holds an infinite value; metadata needs finite numbers")
-            kinds["float"] = True
-        else:
-            kinds["other"] = True
-    found = {k for k, v in kinds.items() if v}
-    if found == {"bool"}:
-        # UINT8 0/1 rather than BOOLEAN: loaders.gl (deck.gl's Tile3DLayer) cannot read
-        # BOOLEAN property tables, and a missing boolean needs a noData value anyway.
-        return PropertyType("UINT8", BOOL_NODATA if missing else None, description)
-    if found == {"int"}:
-        if INT_NODATA < low and high <= np.iinfo(np.int32).max:
-            return PropertyType("INT32", int(INT_NODATA) if missing else None, description)
-        if INT64_NODATA < low:
-            return PropertyType("INT64", int(INT64_NODATA) if missing else None, description)
-    elif found and found <= {"int", "float"}:
-        return PropertyType("FLOAT64", float(FLOAT_NODATA) if missing else None, description)
-    return PropertyType("STRING", "" if missing else None, description)
+        stats.add(value)
+    return stats.property_type(description)
 
 
 @dataclass
@@ -204,6 +243,16 @@ class LayerSchema:
             schema.types[key] = given if given is not None else infer_property_type(
                 found, descriptions.get(key))
         return schema
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serialisable form (:meth:`from_json` reads it back)."""
+        return {"types": {name: [t.kind, t.no_data, t.description] for name, t in self.types.items()},
+                "classes": self.classes}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "LayerSchema":
+        return cls({name: PropertyType(*entry) for name, entry in data["types"].items()},
+                   {name: list(keys) for name, keys in data["classes"].items()})
 
     @classmethod
     def from_features(cls, features: Iterable[Any], descriptions: Mapping[str, str] | None = None,

@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 
 from tiles import MeshFeature, MeshPart, write_mesh_tileset
+from tiles.metadata import LayerSchema
 from tiles.ribbons import ribbon_mesh
 
 from .terrain_heights import TerrainHeights
@@ -47,17 +48,19 @@ class StreetTiles:
     """What :func:`write_street_tileset` wrote.
 
     ``variables`` are the per-scenario variables in the property tables (``score``,
-    ``class``, ``c_access``, ...); ``segments`` the features written.
+    ``class``, ``c_access``, ...); ``segments`` the features written; ``bounds`` those
+    of their centre lines.
     """
 
     tileset: Path
     segments: int
     variables: list[str]
     bytes_written: int
-    summary: Any
+    bounds: tuple[float, float, float, float]  # of the segments, in their metric CRS (m)
 
 
-def read_scored_segments(tables: Mapping[str, str | Path]) -> tuple["pd.DataFrame", dict[str, pd.DataFrame]]:
+def read_scored_segments(tables: Mapping[str, str | Path], row_group: int | None = None
+                         ) -> tuple["pd.DataFrame", dict[str, pd.DataFrame]]:
     """The segment geometry (GeoDataFrame, first scenario's) and each scenario's columns.
 
     Parameters
@@ -65,6 +68,9 @@ def read_scored_segments(tables: Mapping[str, str | Path]) -> tuple["pd.DataFram
     tables : mapping
         Scenario name -> GeoParquet of scored segments (``segment_id``, ``geometry``,
         ``score``, ``class``, ``c_*``, ...), all in one metric CRS.
+    row_group : int, optional
+        Read only this row group of every table (the run's tables hold one per tile, in
+        the same order); else whole tables.
 
     Raises
     ------
@@ -73,13 +79,18 @@ def read_scored_segments(tables: Mapping[str, str | Path]) -> tuple["pd.DataFram
         tables do not hold the same segments.
     """
     import geopandas as gpd
+    import pyarrow.parquet as pq
 
     if not tables:
         raise ValueError("no scored segment tables given")
     geometry = None
     columns: dict[str, pd.DataFrame] = {}
     for scenario, path in tables.items():
-        frame = gpd.read_parquet(path)
+        if row_group is None:
+            frame = gpd.read_parquet(path)
+        else:
+            with pq.ParquetFile(path) as parquet:
+                frame = gpd.GeoDataFrame.from_arrow(parquet.read_row_group(row_group))
         if ID_COLUMN not in frame.columns:
             raise ValueError(f"{path}: no {ID_COLUMN!r} column (columns: {list(frame.columns)[:12]})")
         ids = frame[ID_COLUMN].astype(str)
@@ -98,10 +109,45 @@ def read_scored_segments(tables: Mapping[str, str | Path]) -> tuple["pd.DataFram
     return geometry, columns
 
 
-def scenario_variables(columns: Mapping[str, pd.DataFrame]) -> list[str]:
-    """Per-scenario variables present in every table, in a stable order."""
-    common = set.intersection(*(set(c.columns) for c in columns.values()))
-    first = next(iter(columns.values())).columns
+def street_schema(tables: Mapping[str, str | Path], variables: Sequence[str]) -> LayerSchema:
+    """The street property schema, decided from the tables' column types (not values), so
+    that every part of a city's street tiles types a property the same way.
+
+    Numbers are FLOAT64 (integers of 32 bits or less INT32), booleans UINT8 0/1, other
+    columns STRING; every property declares a no-data value, as a tile may lack one.
+    """
+    import pyarrow.parquet as pq
+    import pyarrow.types as pat
+
+    from tiles.metadata import BOOL_NODATA, FLOAT_NODATA, INT_NODATA, PropertyType
+
+    def kind(field) -> PropertyType:
+        if pat.is_boolean(field.type):
+            return PropertyType("UINT8", BOOL_NODATA)
+        if pat.is_integer(field.type) and field.type.bit_width <= 32:
+            return PropertyType("INT32", int(INT_NODATA))
+        if pat.is_integer(field.type) or pat.is_floating(field.type):
+            return PropertyType("FLOAT64", float(FLOAT_NODATA))
+        return PropertyType("STRING", "")
+
+    fields = {scenario: {f.name: f for f in pq.read_schema(path)} for scenario, path in tables.items()}
+    first = next(iter(fields.values()))
+    schema = LayerSchema()
+    for column in STATIC_COLUMNS:
+        if column in first:
+            schema.types[column] = kind(first[column])
+    for scenario, found in fields.items():
+        for variable in variables:
+            schema.types[f"{variable}{SEPARATOR}{scenario}"] = kind(found[variable])
+    schema.classes[CLASS_NAME] = list(schema.types)
+    return schema
+
+
+def scenario_variables(columns: Mapping[str, Sequence[str]]) -> list[str]:
+    """Per-scenario variables present in every table (scenario -> its column names), in a
+    stable order."""
+    common = set.intersection(*(set(c) for c in columns.values()))
+    first = list(next(iter(columns.values())))
     components = [c for c in first if c.startswith("c_") and c in common]
     thermal = [c for c in THERMAL_COLUMNS if c in common]
     return [c for c in SCENARIO_COLUMNS if c in common] + components + thermal
@@ -161,12 +207,16 @@ def write_street_tileset(tables: Mapping[str, str | Path], out_dir: str | Path, 
                          max_features_per_tile: int = 2000, client: Any = None) -> StreetTiles:
     """Write the scored segments of every scenario as one ribbon tileset.
 
+    The tables are read one row group at a time (the run's hold one per tile), each
+    written as a part (``out_dir/part<i>/``, an external tileset) under one root
+    (:mod:`tiles.collection`), so memory stays that of a tile whatever the city.
+
     Parameters
     ----------
     tables : mapping
         Scenario name -> scored segment GeoParquet (see :func:`read_scored_segments`).
     out_dir : path
-        Receives ``tileset.json`` and ``tiles/``.
+        Receives ``tileset.json`` and the parts.
     terrain : TerrainHeights
         Ground heights (orthometric m) in the segments' CRS.
     default_width_m : float
@@ -176,22 +226,49 @@ def write_street_tileset(tables: Mapping[str, str | Path], out_dir: str | Path, 
     -------
     StreetTiles
     """
-    geometry, columns = read_scored_segments(tables)
-    crs = geometry.crs.to_string()
-    if terrain.crs is not None and terrain.crs != crs:
-        raise ValueError(f"segments are in {crs} but the terrain rasters in {terrain.crs}")
-    variables = scenario_variables(columns)
-    rows = segment_properties(columns, variables)
-    first = next(iter(columns.values()))
-    widths = pd.to_numeric(first.get("width_m", pd.Series(np.nan, index=first.index)), errors="coerce").to_numpy(float)
-    widths = np.where(np.isfinite(widths) & (widths > 0), widths, default_width_m)
-    parts = street_ribbons(geometry.geometry.to_numpy(), widths, terrain, EllipsoidalProjector(crs, geoid_model),
-                           lift_m=lift_m)
-    features = [MeshFeature(str(sid), CLASS_NAME, pieces, row)
-                for sid, pieces, row in zip(geometry.index, parts, rows) if pieces]
-    if len(features) < len(rows):
-        log.warning("%d segment(s) without length skipped", len(rows) - len(features))
-    summary = write_mesh_tileset(features, out_dir, max_features_per_tile=max_features_per_tile, client=client)
-    log.info("street ribbons: %d segments, %d variables per scenario, %.2f MB", len(features), len(variables),
-             summary.bytes_written / 1e6)
-    return StreetTiles(Path(summary.tileset_path), len(features), variables, summary.bytes_written, summary)
+    import pyarrow.parquet as pq
+
+    from tiles.collection import remove_stale_parts, write_tileset_of_parts
+
+    out_dir = Path(out_dir)
+    groups = {s: pq.ParquetFile(p).num_row_groups for s, p in tables.items()}
+    if len(set(groups.values())) != 1:
+        raise ValueError(f"scored segment tables of different row groups {groups}: not one run's tables")
+    variables = scenario_variables({s: pq.read_schema(p).names for s, p in tables.items()})
+    schema = street_schema(tables, variables)
+    parts, segments, written, bounds = [], 0, 0, []
+    for group in range(next(iter(groups.values()))):
+        geometry, columns = read_scored_segments(tables, row_group=group)
+        if not len(geometry):
+            continue
+        bounds.append(geometry.total_bounds)
+        crs = geometry.crs.to_string()
+        if terrain.crs is not None and terrain.crs != crs:
+            raise ValueError(f"segments are in {crs} but the terrain rasters in {terrain.crs}")
+        rows = segment_properties(columns, variables)
+        first = next(iter(columns.values()))
+        widths = pd.to_numeric(first.get("width_m", pd.Series(np.nan, index=first.index)),
+                               errors="coerce").to_numpy(float)
+        widths = np.where(np.isfinite(widths) & (widths > 0), widths, default_width_m)
+        ribbons = street_ribbons(geometry.geometry.to_numpy(), widths, terrain,
+                                 EllipsoidalProjector(crs, geoid_model), lift_m=lift_m)
+        features = [MeshFeature(str(sid), CLASS_NAME, pieces, row)
+                    for sid, pieces, row in zip(geometry.index, ribbons, rows) if pieces]
+        if len(features) < len(rows):
+            log.warning("%d segment(s) without length skipped", len(rows) - len(features))
+        if not features:
+            continue
+        summary = write_mesh_tileset(features, out_dir / f"part{group:05d}", property_schema=schema,
+                                     max_features_per_tile=max_features_per_tile, client=client)
+        parts.append(summary.tileset_path)
+        segments += len(features)
+        written += summary.bytes_written
+    if not parts:
+        raise ValueError(f"no street segment with a length in {sorted(map(str, tables.values()))}")
+    tileset = write_tileset_of_parts(parts, out_dir)
+    remove_stale_parts(out_dir, parts)
+    log.info("street ribbons: %d segments in %d part(s), %d variables per scenario, %.2f MB", segments,
+             len(parts), len(variables), written / 1e6)
+    b = np.array(bounds)
+    return StreetTiles(tileset, segments, variables, written,
+                       (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())))

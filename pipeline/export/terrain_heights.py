@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -32,64 +33,90 @@ class TerrainHeights:
         point, the first in sorted path order wins (tiles agree inside their halos).
     default_m : float, optional
         Height where no raster covers a point. Without it such points raise.
+    cache : int
+        Rasters held in memory at once (least recently used go first): a city's
+        terrain is read a few tiles at a time, so memory is that of a few tiles.
 
     Notes
     -----
     Values are the nearest cell's (the terrain grid is 1 m in a normal run, finer than
-    anything drawn on it). Rasters are read once, on first use.
+    anything drawn on it). Only headers are read up front; a raster's cells on first use.
     """
 
-    def __init__(self, paths: Sequence[str | Path], default_m: float | None = None):
+    def __init__(self, paths: Sequence[str | Path], default_m: float | None = None, cache: int = 4):
         self.paths = sorted(Path(p) for p in paths)
         self.default_m = default_m
-        self._rasters: list[tuple[np.ndarray, Grid]] | None = None
+        self.cache = max(1, cache)
+        self._grids: list[Grid] | None = None
+        self._arrays: OrderedDict[int, np.ndarray] = OrderedDict()
+
+    def grids(self) -> list[Grid]:
+        """The rasters' grids (headers only)."""
+        if self._grids is None:
+            import rasterio
+
+            grids = []
+            for path in self.paths:
+                with rasterio.open(path) as src:
+                    t = src.transform
+                    grids.append(Grid(t.c, t.f, t.a, src.width, src.height, src.crs.to_string()))
+            crs = {g.crs for g in grids}
+            if len(crs) > 1:
+                raise ValueError(f"terrain rasters are in several CRS {sorted(crs)}: {self.paths}")
+            self._grids = grids
+        return self._grids
+
+    def _array(self, i: int) -> np.ndarray:
+        if i in self._arrays:
+            self._arrays.move_to_end(i)
+            return self._arrays[i]
+        data, _, nodata = read_raster(self.paths[i])
+        data = data.astype(np.float32, copy=True)
+        if nodata is not None and not np.isnan(nodata):
+            data[data == nodata] = np.nan
+        self._arrays[i] = data
+        while len(self._arrays) > self.cache:
+            self._arrays.popitem(last=False)
+        return data
 
     @property
     def crs(self) -> str | None:
-        rasters = self._load()
-        return rasters[0][1].crs if rasters else None
-
-    def _load(self) -> list[tuple[np.ndarray, Grid]]:
-        if self._rasters is None:
-            self._rasters = []
-            for path in self.paths:
-                data, grid, nodata = read_raster(path)
-                data = data.astype(np.float32, copy=True)
-                if nodata is not None and not np.isnan(nodata):
-                    data[data == nodata] = np.nan
-                self._rasters.append((data, grid))
-            crs = {g.crs for _, g in self._rasters}
-            if len(crs) > 1:
-                raise ValueError(f"terrain rasters are in several CRS {sorted(crs)}: {self.paths}")
-        return self._rasters
+        grids = self.grids()
+        return grids[0].crs if grids else None
 
     def bounds(self) -> tuple[float, float, float, float] | None:
         """(x_min, y_min, x_max, y_max) of all rasters (m), or None without rasters."""
-        rasters = self._load()
-        if not rasters:
+        grids = self.grids()
+        if not grids:
             return None
-        b = np.array([g.bounds for _, g in rasters])
+        b = np.array([g.bounds for g in grids])
         return (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max()))
 
     def mean_height(self) -> float | None:
         """Mean height (m) over every raster cell with a value; None without values."""
-        values = [data[np.isfinite(data)] for data, _ in self._load()]
-        values = [v for v in values if v.size]
-        return float(np.concatenate(values).mean()) if values else None
+        total, count = 0.0, 0
+        for i in range(len(self.grids())):
+            values = self._array(i)
+            finite = values[np.isfinite(values)]
+            total += float(finite.sum(dtype=np.float64))
+            count += finite.size
+        return total / count if count else None
 
     def sample(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Heights (m, orthometric) at ``x, y`` (m, in the rasters' CRS); NaN where no raster
         has a value. Same shape as ``x``."""
         x, y = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(y, np.float64))
         heights = np.full(x.shape, np.nan)
-        for data, grid in self._load():
+        for i, grid in enumerate(self.grids()):
             todo = np.isnan(heights)
             if not todo.any():
                 break
             row, col = grid.rowcol(x[todo], y[todo])
             inside = (row >= 0) & (row < grid.height) & (col >= 0) & (col < grid.width)
+            if not inside.any():
+                continue  # its cells are not read
             values = np.full(row.shape, np.nan)
-            values[inside] = data[row[inside], col[inside]]
+            values[inside] = self._array(i)[row[inside], col[inside]]
             heights[todo] = values
         return heights
 

@@ -179,9 +179,27 @@ def _patches(feature_id: str, rows: list[MeshRow], lonlath: list[np.ndarray],
             for (i, j), (p_rows, p_lonlath) in sorted(patches.items())]
 
 
+def feature_classes(layer: str, mesh_path: str | Path) -> list[tuple[str, str]]:
+    """(gml_id, class name) of each feature a mesh file exports, in the order
+    :func:`layer_features` builds them; reads the id, type and LOD columns only."""
+    import pyarrow.parquet as pq
+
+    spec = layer_spec(layer)
+    table = pq.read_table(mesh_path, columns=["feature_id", "feature_type", "lod"]).to_pydict()
+    lods: dict[str, dict[int, str]] = {}
+    for feature_id, feature_type, lod in zip(table["feature_id"], table["feature_type"], table["lod"]):
+        lods.setdefault(feature_id, {}).setdefault(lod, feature_type)
+    classes = []
+    for feature_id, by_lod in lods.items():
+        fine_lod = next((lod for lod in spec.fine_lods if lod in by_lod), max(by_lod))
+        classes.append((feature_id, by_lod[fine_lod]))
+    return classes
+
+
 def layer_features(layer: str, mesh_paths: Sequence[str | Path],
                    properties: dict[str, dict[str, Any]], *, geoid_model: str = "gsigeo2011",
-                   crs: str | None = None, textures: TextureStore | None = None) -> LayerFeatures:
+                   crs: str | None = None, textures: TextureStore | None = None,
+                   schema: LayerSchema | None = None) -> LayerFeatures:
     """Build the tile features of one layer from its ingest mesh files.
 
     Parameters
@@ -199,10 +217,14 @@ def layer_features(layer: str, mesh_paths: Sequence[str | Path],
         CRS of the meshes when a file does not record it.
     textures : TextureStore, optional
         Where texture images come from; None exports material colours only.
+    schema : LayerSchema, optional
+        The layer's schema when ``mesh_paths`` are a part of it
+        (:mod:`.layer_schema`); else decided here from these features, with constant
+        units folded.
     """
     started = time.perf_counter()
     spec = layer_spec(layer)
-    units = fold_constant_units(properties)
+    units = fold_constant_units(properties) if schema is None else {}
     projectors: dict[str, EllipsoidalProjector] = {}
     features: list[MeshFeature] = []
     coarse: list[MeshFeature | None] = []
@@ -251,7 +273,8 @@ def layer_features(layer: str, mesh_paths: Sequence[str | Path],
     if any(c is not None for c in coarse):
         coarse_features = [c if c is not None else f for f, c in zip(features, coarse)]
     problems = list(textures.problems) if textures is not None else []
-    schema = LayerSchema.from_features([*features, *(coarse_features or [])], descriptions=units)
+    if schema is None:
+        schema = LayerSchema.from_features([*features, *(coarse_features or [])], descriptions=units)
     log.info("%s: %d feature(s) from %d mesh row(s) in %d file(s)%s in %.2f s", layer, len(features),
              rows_seen, len(mesh_paths), ", with LOD1 stand-ins" if coarse_features else "",
              time.perf_counter() - started)

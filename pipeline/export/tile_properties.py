@@ -50,17 +50,25 @@ def labelled_columns(columns: Iterable[str]) -> dict[str, str]:
             if name.endswith(LABEL_SUFFIX) and name[: -len(LABEL_SUFFIX)] in names}
 
 
-def read_table_columns(path: str | Path) -> pd.DataFrame:
-    """A (Geo)Parquet table without its geometry columns, as a plain DataFrame."""
+def table_columns(path: str | Path) -> list[str]:
+    """Column names of a (Geo)Parquet table, without its geometry columns and
+    ``attributes_json``; reads the footer only."""
     schema = pq.read_schema(path)
     geo = (schema.metadata or {}).get(b"geo")
     skip = set(SKIPPED_COLUMNS)
     if geo:
         import json
         skip |= set(json.loads(geo).get("columns", {}))
-    columns = [name for name in schema.names if name not in skip]
+    return [name for name in schema.names if name not in skip]
+
+
+def read_table_columns(path: str | Path, ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """A (Geo)Parquet table without its geometry columns, as a plain DataFrame; only the
+    rows whose ``gml_id`` is in ``ids`` when given."""
+    filters = [(KEY, "in", sorted(set(ids)))] if ids is not None else None
     # integer_object_nulls: an integer column with gaps stays integers (and None)
-    return pq.read_table(path, columns=columns).to_pandas(integer_object_nulls=True)
+    return pq.read_table(path, columns=table_columns(path), filters=filters).to_pandas(
+        integer_object_nulls=True)
 
 
 def property_rows(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -100,20 +108,6 @@ def read_property_rows(paths: Sequence[str | Path]) -> dict[str, dict[str, Any]]
     return rows
 
 
-def drop_empty_columns(rows: dict[str, dict[str, Any]]) -> list[str]:
-    """Remove, in place, properties that no feature has a value for; returns their names.
-
-    They carry nothing, and a property table column without any value cannot be typed
-    (it would become an empty string column).
-    """
-    filled = {key for row in rows.values() for key, value in row.items() if value is not None}
-    empty = sorted({key for row in rows.values() for key in row} - filled)
-    for row in rows.values():
-        for key in empty:
-            row.pop(key, None)
-    return empty
-
-
 def fold_constant_units(rows: dict[str, dict[str, Any]]) -> dict[str, str]:
     """Drop, in place, every ``<name>_uom`` property whose unit is the same for all
     features that have one; returns ``{name: "unit: <uom>"}`` for the schema descriptions.
@@ -150,39 +144,3 @@ def numeric_properties(paths: Sequence[str | Path]) -> set[str]:
             if pat.is_integer(field.type) or pat.is_floating(field.type) or pat.is_boolean(field.type):
                 found.add(field.name + CODE_SUFFIX if field.name in labels else field.name)
     return found
-
-
-def merge_extra_tables(rows: dict[str, dict[str, Any]], paths: Sequence[str | Path]) -> list[str]:
-    """Add the columns of extra (Geo)Parquet tables keyed by ``gml_id`` to ``rows`` in place.
-
-    A table column named like an existing property is skipped (the source data wins)
-    with a warning; ids absent from ``rows`` are ignored. Returns the columns added.
-
-    Raises
-    ------
-    ValueError
-        If a table has no ``gml_id`` column.
-    """
-    taken = {key for row in rows.values() for key in row}
-    added: list[str] = []
-    for path in paths:
-        table = read_table_columns(path)
-        if KEY not in table.columns:
-            raise ValueError(f"{path}: an extra property table needs a {KEY!r} column "
-                             f"(has {list(table.columns)[:10]})")
-        clashes = [c for c in table.columns if c != KEY and c in taken]
-        if clashes:
-            log.warning("%s: column(s) %s already are feature properties; skipped", path, clashes)
-        columns = [c for c in table.columns if c != KEY and c not in taken]
-        matched = 0
-        for record in table[[KEY, *columns]].to_dict(orient="records"):
-            row = rows.get(str(record[KEY]))
-            if row is None:
-                continue
-            matched += 1
-            for column in columns:
-                row[column] = _plain(record[column])
-        taken |= set(columns)
-        added += columns
-        log.info("%s: %d column(s) joined to %d of %d feature(s)", path, len(columns), matched, len(rows))
-    return added

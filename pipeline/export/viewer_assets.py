@@ -39,6 +39,7 @@ from typing import Any, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 
 from pipeline.geo.atomic import write_bytes_atomic, write_text_atomic
 
@@ -213,7 +214,7 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
 
     from .flow_prisms import write_flow_prisms
     from .imagery import write_imagery_tiles
-    from .street_tiles import read_scored_segments, write_street_tileset
+    from .street_tiles import write_street_tileset
     from .terrain_heights import TerrainHeights, ellipsoidal_height_grid
     from .viewer_areas import write_areas
 
@@ -243,16 +244,15 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
         return terrain_heights(np.asarray(x), np.asarray(y)) + geoid_height(lon, lat, geoid_model)
 
     # -- streets
-    geometry, _ = read_scored_segments({names[0]: streets[names[0]]})
-    x0, y0, x1, y1 = geometry.total_bounds
-    if bounds_m is not None:
-        x0, y0, x1, y1 = min(x0, bounds_m[0]), min(y0, bounds_m[1]), max(x1, bounds_m[2]), max(y1, bounds_m[3])
-    lons, lats = to_lonlat.transform([x0, x1, x0, x1], [y0, y0, y1, y1])
-    west, south, east, north = min(lons), min(lats), max(lons), max(lats)
     street_tiles = write_street_tileset(streets, out_dir / "streets", terrain=terrain_heights, geoid_model=geoid_model)
     written["streets"] = str(street_tiles.tileset)
     layers["streets"] = {"type": "3dtiles", "url": _url(street_tiles.tileset, out_dir), "id_property": "feature_id",
                          "separator": "__", "variables": street_tiles.variables, "visible": True}
+    x0, y0, x1, y1 = street_tiles.bounds
+    if bounds_m is not None:
+        x0, y0, x1, y1 = min(x0, bounds_m[0]), min(y0, bounds_m[1]), max(x1, bounds_m[2]), max(y1, bounds_m[3])
+    lons, lats = to_lonlat.transform([x0, x1, x0, x1], [y0, y0, y1, y1])
+    west, south, east, north = min(lons), min(lats), max(lons), max(lats)
 
     # -- globe surface
     grid = ellipsoidal_height_grid(terrain_heights, (west, south, east, north), crs=crs, geoid_model=geoid_model)
@@ -264,11 +264,15 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
                          "east": grid.east, "north": grid.north, "datum": "GRS80 ellipsoidal heights (m)",
                          "toggle": False, "visible": True}
 
-    # -- street colouring options and their legends
-    tables = {s: read_scored_segments({s: p})[1][s] for s, p in streets.items()}
+    # -- street colouring options and their legends (one column of one scenario at a time)
+    def column_values(name: str) -> np.ndarray:
+        import pyarrow.parquet as pq
+        return np.concatenate([pd.to_numeric(pq.read_table(p, columns=[name]).column(0).to_pandas(),
+                                             errors="coerce").to_numpy(np.float64) for p in streets.values()
+                               if name in pq.read_schema(p).names] or [np.array([np.nan])])
+
     legend["shade_share"] = legends.ramp_legend("shade_share", 0, 1)
-    people = np.concatenate([t["people_per_100m"].to_numpy(float) for t in tables.values()
-                             if "people_per_100m" in t.columns] or [np.array([np.nan])])
+    people = column_values("people_per_100m")
     has_people = bool(np.isfinite(people).any())
     legend["people_per_100m"] = legends.ramp_legend(
         "people_per_100m", 0, _nice_ceiling(float(np.nanpercentile(people, 95))) if has_people else 1.0)
@@ -279,7 +283,7 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
         people_option.update(available=False, reason=UNAVAILABLE["people_per_100m"])
     street_colouring.append(people_option)
     if "utci_mean_c" in street_tiles.variables:
-        values = np.concatenate([t["utci_mean_c"].to_numpy(float) for t in tables.values()])
+        values = column_values("utci_mean_c")
         lo, hi = (float(np.nanmin(values)), float(np.nanmax(values))) if np.isfinite(values).any() else (0.0, 1.0)
         legend["utci_mean_c"] = legends.ramp_legend("utci_mean_c", math.floor(lo), math.ceil(hi))
         street_colouring.append({"id": "utci_mean_c", "legend": "utci_mean_c"})

@@ -35,7 +35,10 @@ STAGES = (
     walkability.SCALE,
     walkability.SCORE,
     walkability.SUMMARY,
-    export_tiles.STAGE,  # joins the per-building results of the stages before it
+    export_tiles.PROPERTIES,  # joins the per-building results of the stages before it
+    export_tiles.SCHEMA,
+    export_tiles.STAGE,
+    export_tiles.TILESET,
     viewer.STAGE,        # last: shows everything on the 3D city model
 )
 

@@ -1,15 +1,21 @@
-"""``export_tiles``: one 3D Tiles 1.1 tileset per PLATEAU layer (one task per layer).
+"""3D Tiles 1.1 per PLATEAU layer, written one ingest file at a time, in four stages.
 
-Last in the run: every upstream record that hands a per-feature table to a layer
+- ``export_properties`` (one task per file): what the file tells its layer's schema;
+- ``export_schema`` (one small task per layer): the partials merged into the layer's plan;
+- ``export_tiles`` (one task per file): the file's part, an external tileset;
+- ``export_tileset`` (one small task per layer): the layer's ``tileset.json`` over its parts.
+
+So no task holds more than one file's features (:mod:`pipeline.export.layer`). Last in
+the run: every upstream record that hands a per-feature table to a layer
 (``Result.feature_type`` names the layer, ``outputs["feature_table"]`` is a Parquet table
-keyed by ``gml_id``: the shadow stage's roof shade hours, the walkability summary's
-nearest-street score) joins that layer's property tables. See
-:mod:`pipeline.export.layer`.
+keyed by ``gml_id``: the shadow stage's roof shade hours per tile, the walkability
+summary's nearest street) joins that layer's property tables.
 """
 from __future__ import annotations
 
 import contextlib
 import re
+from pathlib import Path
 from typing import Any, Iterator, Literal, Mapping
 
 from pydantic import Field, field_validator
@@ -67,49 +73,162 @@ def feature_tables(records: list[Record], layer: str) -> list[str]:
                   if r.done and r.outputs.get("feature_table") and r.feature_type == layer)
 
 
-def export_tiles_task(layer: str, out_dir: str, *, extra_tables: list[str], options: dict,
-                      ingest: list[Record] = (), handing: list[Record] = ()) -> Result:
-    """Export one layer (runs on a worker; its tile writes go to the cluster)."""
-    from pipeline.export.layer import export_layer
+def _part_tile(layer: str, mesh: str) -> str:
+    from pipeline.export.layer import part_name
+    return f"{layer}_{part_name(mesh, layer)}"
 
-    meshed = [r for r in ingest if r.outputs.get("meshes")]
+
+# -- 1. one schema partial per file ----------------------------------------------------------
+def export_properties_task(layer: str, table: str | None, mesh: str, partial_path: str, *,
+                           extra_tables: list[str], **upstream: list[Record]) -> Result:
+    """What one file tells its layer's schema (runs on a worker)."""
+    import json
+
+    from pipeline.export.layer import file_partial
+    from tiles.atomic import write_text_atomic
+
+    partial = file_partial(layer, table, mesh, extra_tables)
+    write_text_atomic(partial_path, json.dumps(partial.to_json(), ensure_ascii=False, sort_keys=True))
+    return Result(outputs={"partial": partial_path}, feature_type=layer,
+                  counts={"properties": len(partial.source_keys)},
+                  details={"table": table, "mesh": mesh, "extra_tables": extra_tables})
+
+
+def plan_properties(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
+    """One task per ingest file of each exported layer; upstream: the file's ingest task
+    and every record that hands the layer a per-feature table."""
+    settings: ExportTilesSettings = ctx.settings("export_tiles")
+    tasks = []
+    for layer in settings.layers:
+        handing = [r for r in records.values()
+                   if not r.stage.startswith("export_") and r.stage != "ingest" and feature_tables([r], layer)]
+        extra = [*(str(p) for p in settings.extra_tables), *feature_tables(handing, layer)]
+        for record in done(records, "ingest", feature_type=layer):
+            mesh = record.outputs.get("meshes")
+            if not mesh:
+                continue
+            tile = _part_tile(layer, mesh)
+            tasks.append(Task(
+                stage="export_properties", tile=tile, func=export_properties_task,
+                args=(layer, record.outputs.get("table"), mesh,
+                      str(ctx.out("export", layer, f"{tile}_partial.json"))),
+                kwargs={"extra_tables": extra},
+                input_hashes=[ctx.hash_file(p) for p in settings.extra_tables],
+                upstream={"ingest": [record.key], "handing": sorted(r.key for r in handing)}))
+    return tasks
+
+
+# -- 2. the layer's schema, merged ----------------------------------------------------------
+def export_schema_task(layer: str, plan_path: str, partial_paths: list[str], extra_tables: list[str],
+                       **upstream: list[Record]) -> Result:
+    """Merge a layer's partials, in file order, into its plan (runs on a worker)."""
+    import json
+
+    from pipeline.export.layer_schema import SchemaPartial, merge_partials
+
+    plan = merge_partials([SchemaPartial.from_json(json.loads(Path(p).read_text(encoding="utf-8")))
+                           for p in partial_paths], extra_tables)
+    plan.write(plan_path)
+    return Result(outputs={"plan": plan_path}, feature_type=layer,
+                  counts={"properties": len(plan.schema.types), "classes": len(plan.schema.classes),
+                          "joined": len(plan.extra_columns)},
+                  details={"extra_columns": plan.extra_columns, "left_out": plan.left_out})
+
+
+def _by_layer(records: list[Record]) -> dict[str, list[Record]]:
+    layers: dict[str, list[Record]] = {}
+    for record in records:
+        layers.setdefault(record.feature_type, []).append(record)
+    return layers
+
+
+def plan_schema(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
+    """One small task per layer, when all its files' partials are in."""
+    tasks = []
+    for layer, parts in sorted(_by_layer(done(records, "export_properties")).items()):
+        extra = parts[0].details["extra_tables"]
+        tasks.append(Task(stage="export_schema", tile=layer, func=export_schema_task,
+                          args=(layer, str(ctx.out("export", layer, "plan.json")),
+                                [r.outputs["partial"] for r in parts], extra),
+                          upstream={"partials": keys(parts)}))
+    return tasks
+
+
+# -- 3. one part per file -------------------------------------------------------------------
+def export_tiles_task(layer: str, table: str | None, mesh: str, out_dir: str, plan_path: str, *,
+                      extra_tables: list[str], options: dict, **upstream: list[Record]) -> Result:
+    """Write one file's part of a layer (runs on a worker; its tile writes go to the cluster)."""
+    from pipeline.export.layer import export_layer_part
+    from pipeline.export.layer_schema import LayerPlan
+
     with cluster_client() as client:
-        result = export_layer(layer, [r.outputs["table"] for r in meshed if r.outputs.get("table")],
-                              [r.outputs["meshes"] for r in meshed], out_dir,
-                              extra_tables=[*extra_tables, *feature_tables(handing, layer)],
-                              client=client, **options)
-    return Result(outputs={"tileset": result.tileset}, feature_type=layer,
+        result = export_layer_part(layer, table, mesh, out_dir, LayerPlan.read(plan_path),
+                                   extra_tables=extra_tables, client=client, **options)
+    return Result(outputs={"tileset": result.tileset} if result.tileset else {}, feature_type=layer,
                   counts={"features": result.features, "tiles": result.tiles,
                           "contents": result.contents, "bytes": result.bytes_written},
-                  problems=result.problems, details={"extra_columns": result.extra_columns})
+                  problems=result.problems)
 
 
-def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
-    """One task per layer that the ingest produced; upstream: the layer's ingest tasks and
-    every record that hands the layer a per-feature table."""
+def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
+    """One task per file, once its layer's plan is merged."""
     settings: ExportTilesSettings = ctx.settings("export_tiles")
     datasets = [str(p) for p in ctx.definition.inputs.citygml]
     options = {"dataset_path": datasets, "crs": ctx.crs, "geoid_model": settings.geoid_model,
                "max_features_per_tile": settings.max_features_per_tile,
                "textures": settings.textures}
+    schemas = {r.tile: r for r in done(records, "export_schema")}
     tasks = []
-    for layer in settings.layers:
-        ingest = done(records, "ingest", feature_type=layer)
-        if not ingest:
+    for record in done(records, "export_properties"):
+        schema = schemas.get(record.feature_type)
+        if schema is None:
             continue
-        handing = [r for r in records.values()
-                   if r.stage not in ("ingest", "export_tiles") and feature_tables([r], layer)]
         tasks.append(Task(
-            stage="export_tiles", tile=layer, func=export_tiles_task,
-            args=(layer, str(ctx.out("3dtiles"))),
-            kwargs={"extra_tables": [str(p) for p in settings.extra_tables], "options": options},
+            stage="export_tiles", tile=record.tile, func=export_tiles_task,
+            args=(record.feature_type, record.details["table"], record.details["mesh"],
+                  str(ctx.out("3dtiles")), schema.outputs["plan"]),
+            kwargs={"extra_tables": record.details["extra_tables"], "options": options},
             params={"crs": ctx.crs, "settings": settings.model_dump(mode="json")},
-            input_hashes=[ctx.hash_file(p) for p in settings.extra_tables],
-            upstream={"ingest": keys(ingest),
-                      "handing": sorted(r.key for r in handing)}))
+            upstream={"partial": [record.key], "schema": [schema.key]}))
     return tasks
 
 
+# -- 4. the layer's root over its parts ------------------------------------------------------
+def export_tileset_task(layer: str, out_dir: str, part_tilesets: list[str],
+                        **upstream: list[Record]) -> Result:
+    """The layer's tileset.json over its parts (runs on a worker)."""
+    from pipeline.export.layer import export_layer_root
+    from tiles import check_tileset
+
+    tileset = export_layer_root(layer, part_tilesets, out_dir)
+    records = upstream.get("parts", [])
+    counts = {name: sum(int(r.counts.get(name, 0)) for r in records)
+              for name in ("features", "tiles", "contents", "bytes")}
+    return Result(outputs={"tileset": str(tileset)}, feature_type=layer,
+                  counts={"parts": len(part_tilesets), **counts},
+                  problems=[f"{tileset}: {p}" for p in check_tileset(tileset)])
+
+
+def plan_tileset(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
+    """One small task per layer that wrote at least one part."""
+    tasks = []
+    for layer, parts in sorted(_by_layer(done(records, "export_tiles")).items()):
+        written = [r for r in parts if r.outputs.get("tileset")]
+        if not written:
+            continue
+        tasks.append(Task(stage="export_tileset", tile=layer, func=export_tileset_task,
+                          args=(layer, str(ctx.out("3dtiles")), [r.outputs["tileset"] for r in written]),
+                          upstream={"parts": keys(parts)}))
+    return tasks
+
+
+_CODE = ("pipeline.export", "pipeline.geo", "tiles")
 # needs=None: every stage before it, as any of them may hand a layer a feature table.
-STAGE = Stage(name="export_tiles", settings=ExportTilesSettings, plan=plan,
-              code=("pipeline.export", "pipeline.geo", "tiles"), needs=None, reach="run")
+PROPERTIES = Stage(name="export_properties", settings=ExportTilesSettings, plan=plan_properties,
+                   section="export_tiles", code=_CODE, needs=None, reach="run")
+SCHEMA = Stage(name="export_schema", settings=ExportTilesSettings, plan=plan_schema,
+               section="export_tiles", code=_CODE, needs=("export_properties",), reach="run")
+STAGE = Stage(name="export_tiles", settings=ExportTilesSettings, plan=plan_tiles, code=_CODE,
+              needs=("export_properties", "export_schema"), reach="run")
+TILESET = Stage(name="export_tileset", settings=ExportTilesSettings, plan=plan_tileset,
+                section="export_tiles", code=_CODE, needs=("export_tiles",), reach="run")

@@ -32,7 +32,7 @@ class LidarSettings(StageSettings):
     chunk_size: int = Field(1_000_000, ge=10_000, le=100_000_000,
                             description="Points read per chunk (bounds memory).")
     point_tiles: bool = Field(True, description="Also write every point as a 3D Tiles 1.1 point "
-                              "cloud (`lidar_tiles` stage).")
+                              "cloud (`lidar_tiles`: a part per mesh cell; `lidar_tileset`: the root).")
     max_points_per_tile: int = Field(100_000, ge=1_000, le=10_000_000,
                                      description="Points per point-cloud tile.")
     geoid_model: Literal["gsigeo2011", "jpgeo2024", "none"] = Field(
@@ -160,7 +160,7 @@ def plan_point_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Ta
             for cell, paths in cells.items()]
 
 
-def lidar_tileset_task(out_dir: str, parts: list[str], points: int) -> Result:
+def lidar_tileset_task(out_dir: str, parts: list[str], points: int, **upstream: list[Record]) -> Result:
     """The run's point tileset: a root over the cells' parts (runs on a worker)."""
     from tiles.collection import remove_stale_parts, write_tileset_of_parts
 

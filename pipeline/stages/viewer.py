@@ -30,7 +30,7 @@ class ViewerSettings(StageSettings):
 def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], timezone: str,
                 options: dict, walkability: list[Record] = (), shadow: list[Record] = (),
                 surface: list[Record] = (), peopleflow: list[Record] = (), ingest: list[Record] = (),
-                export_tiles: list[Record] = (), lidar_tileset: list[Record] = (),
+                export_tileset: list[Record] = (), lidar_tileset: list[Record] = (),
                 urf: list[Record] = ()) -> Result:
     from pipeline.export.viewer_assets import write_viewer
 
@@ -43,7 +43,7 @@ def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], tim
             shade.setdefault(scenario, []).append(path)
         for season, path in record.outputs.get("sun_hours", {}).items():
             sun.setdefault(season, []).append(path)
-    tilesets = {r.tile: r.outputs["tileset"] for r in export_tiles if r.outputs.get("tileset")}
+    tilesets = {r.tile: r.outputs["tileset"] for r in export_tileset if r.outputs.get("tileset")}
     if lidar_tileset and lidar_tileset[0].outputs.get("tileset"):
         tilesets["lidar"] = lidar_tileset[0].outputs["tileset"]
     written = write_viewer(
@@ -77,7 +77,7 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                 "peopleflow": keys(done(records, "peopleflow")),
                 "ingest": keys(done(records, "ingest", feature_type="bldg")),
                 "urf": keys(done(records, "ingest", feature_type="urf")),  # use districts (用途地域)
-                "export_tiles": keys(done(records, "export_tiles")),
+                "export_tileset": keys(done(records, "export_tileset")),
                 "lidar_tileset": keys(done(records, "lidar_tileset"))}
     return [Task(stage="viewer", tile="all", func=viewer_task, args=(str(ctx.out("viewer")),),
                  kwargs={"name": definition.name, "crs": ctx.crs, "scenarios": scenarios,
@@ -89,4 +89,4 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 STAGE = Stage(name="viewer", settings=ViewerSettings, plan=plan,
               code=("pipeline.export", "pipeline.geo", "tiles"),
               needs=("ingest", "lidar_tileset", "surface", "shadow", "peopleflow",
-                     "walkability_summary", "export_tiles"), reach="run")
+                     "walkability_summary", "export_tileset"), reach="run")

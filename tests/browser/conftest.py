@@ -38,7 +38,7 @@ def viewer_arguments(out: Path) -> dict:
         for season, path in t["outputs"].get("sun_hours", {}).items():
             sun.setdefault(season, []).append(path)
     tilesets = {}
-    for t in of("export_tiles"):
+    for t in of("export_tileset"):
         tilesets[t["tile"]] = t["outputs"]["tileset"]
     for t in of("lidar_tileset"):
         tilesets["lidar"] = t["outputs"]["tileset"]

@@ -141,8 +141,11 @@ def session(served, tmp_path_factory):
         {"do": "eval", "js": "({area: window.machi.selectedArea, outlined: !!window.machi.outline,"
                              " rows: [...document.querySelectorAll('#districtTable tr[data-kind]')].map(r => r.dataset.kind + ':' + r.dataset.id),"
                              " first: document.querySelector('#districtTable tr[data-kind=district]').innerText})"},  # 20
+        # back to the street: CesiumJS restyles the tiles in view (each tile of the city
+        # streets is one content), not those the district's view left out
+        {"do": "lookAt", "lon": lon, "lat": lat, "h": h, "range": 250},
         {"do": "select", "selector": "#streetsBy", "value": "utci_class"},
-        {"do": "eval", "js": colour},                                                # 22
+        {"do": "eval", "js": colour},                                                # 23
     ]
     seen = run_session(steps, tmp)
     return seen, manifest, run, segment, (a, b), image
@@ -188,7 +191,7 @@ def test_streets_coloured_by_thermal_stress_and_explained(session):
     seen, manifest, run, segment, (_, b), _ = session
     row = _segments(run, b).loc[segment]
     legend = {c["value"]: c for c in manifest["legends"]["utci_class"]["categories"]}
-    assert seen["steps"][22]["value"] == legend[row["utci_class"]]["colour"].lower()
+    assert seen["steps"][23]["value"] == legend[row["utci_class"]]["colour"].lower()
     text = seen["steps"][7]["value"]
     assert legend[row["utci_class"]]["label"]["en"] in text
     assert f"{round(row['utci_mean_c'], 1):g} °C" in text       # the app drops a trailing .0

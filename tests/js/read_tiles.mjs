@@ -3,7 +3,8 @@
 // Prints one JSON object: {tiles, contents: [{uri, leaf, tables: [{class, name, count,
 // properties: {id: [values]}}], featureIds: [{table, count, min, max}]}]}.
 // Every content of the tree is parsed with Tiles3DLoader (glTF decoded, EXT_mesh_features
-// and EXT_structural_metadata decoded by @loaders.gl/gltf); exit 1 on any error.
+// and EXT_structural_metadata decoded by @loaders.gl/gltf); external tilesets (a content
+// .json) are read the same way and their tiles counted; exit 1 on any error.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parse } from "@loaders.gl/core";
@@ -15,8 +16,7 @@ const options = { "3d-tiles": { loadGLTF: true, isTileset: false }, gltf: { load
 const plain = (value) => (typeof value === "bigint" ? value.toString() : value);
 const asArray = (data) => Array.from(data ?? [], (v) => (ArrayBuffer.isView(v) ? Array.from(v, plain) : plain(v)));
 
-async function readContent(uri) {
-  const file = path.resolve(path.dirname(tilesetPath), decodeURIComponent(uri));
+async function readContent(file, uri) {
   const bytes = await readFile(file);
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   const tile = await parse(buffer, Tiles3DLoader, options);
@@ -51,18 +51,28 @@ function walk(tile, found) {
   return found;
 }
 
-const bytes = await readFile(tilesetPath);
-const tileset = await parse(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-  Tiles3DLoader, { ...options, "3d-tiles": { isTileset: true }, baseUri: tilesetPath });
-if (tileset.type !== "TILES3D" || !tileset.root) throw new Error(`${tilesetPath}: not read as a 3D Tiles tileset`);
-const tiles = walk(tileset.root, []);
-const contents = [];
-for (const tile of tiles) {
-  const uri = tile.content?.uri ?? tile.contentUrl;
-  if (!uri) continue;
-  const relative = uri.startsWith(path.dirname(tilesetPath)) ? path.relative(path.dirname(tilesetPath), uri) : uri;
-  const content = await readContent(relative);
-  content.leaf = !(tile.children && tile.children.length);
-  contents.push(content);
+async function readTileset(file, found) {
+  const bytes = await readFile(file);
+  const tileset = await parse(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+    Tiles3DLoader, { ...options, "3d-tiles": { isTileset: true }, baseUri: file });
+  if (tileset.type !== "TILES3D" || !tileset.root) throw new Error(`${file}: not read as a 3D Tiles tileset`);
+  const tiles = walk(tileset.root, []);
+  found.tiles += tiles.length;
+  for (const tile of tiles) {
+    const uri = tile.content?.uri ?? tile.contentUrl;
+    if (!uri) continue;
+    const relative = uri.startsWith(path.dirname(file)) ? path.relative(path.dirname(file), uri) : uri;
+    const content = path.resolve(path.dirname(file), decodeURIComponent(relative));
+    if (content.endsWith(".json")) {
+      await readTileset(content, found);
+      continue;
+    }
+    const read = await readContent(content, path.relative(path.dirname(tilesetPath), content));
+    read.leaf = !(tile.children && tile.children.length);
+    found.contents.push(read);
+  }
+  return found;
 }
-process.stdout.write(JSON.stringify({ tiles: tiles.length, contents }) + "\n");
+
+const found = await readTileset(tilesetPath, { tiles: 0, contents: [] });
+process.stdout.write(JSON.stringify(found) + "\n");

@@ -22,15 +22,17 @@ from pyproj import Transformer
 from citygml import Dataset, FileReader
 from pipeline.core.task import PlanContext, Record, Result
 from pipeline.export_tiles import export_dataset, export_tiles_command
-from pipeline.stages.export_tiles import STAGE, ExportTilesSettings, export_tiles_task
+from pipeline.stages.export_tiles import (PROPERTIES, ExportTilesSettings, export_properties_task,
+                                          export_schema_task, export_tiles_task, export_tileset_task)
 from pipeline.export.tile_features import EllipsoidalProjector
-from pipeline.export.tile_properties import merge_extra_tables, property_rows
+from pipeline.export.layer_schema import LayerPlan, file_rows, merge_partials, schema_partial
+from pipeline.export.tile_properties import property_rows
 from pipeline.export.tile_textures import TextureStore
 from pipeline.geo.geoid import geoid_height
 from tiles import check_glb_metadata, check_tileset, count_features
 from tiles.geodesy import Y_UP_TO_Z_UP
 from tiles.gltf import read_accessor, read_glb
-from tiles.validate import content_paths, iter_tiles, property_tables
+from tiles.validate import content_paths, iter_contents, property_tables
 
 YOKOSUKA_BLDG = "yokosuka/udx/bldg/52397519_bldg_6697_op.gml"
 ECEF_TO_LONLATH = Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
@@ -39,12 +41,10 @@ ECEF_TO_LONLATH = Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
 # -- reading tiles back -------------------------------------------------------------
 def feature_vertices_lonlath(tileset_path: Path, leaves_only: bool = True) -> dict[str, np.ndarray]:
     """feature_id -> (N, 3) lon, lat, ellipsoidal h of its vertices, as a client places them."""
-    tileset = json.loads(tileset_path.read_text())
     found: dict[str, list[np.ndarray]] = {}
-    for tile, _, world in iter_tiles(tileset):
-        if "content" not in tile or (leaves_only and tile.get("children")):
+    for path, tile, world in iter_contents(tileset_path):
+        if leaves_only and tile.get("children"):
             continue
-        path = tileset_path.parent / tile["content"]["uri"]
         gltf, binary = read_glb(path.read_bytes())
         ids = property_tables(path)
         for node in gltf["nodes"]:
@@ -114,8 +114,7 @@ def test_sample_tilesets_pass_the_structural_checks(omiya):
 
 
 def test_buildings_refine_from_lod1_stand_ins(omiya):
-    tileset = json.loads(Path(omiya["bldg"].tileset).read_text())
-    replaced = [t for t, _, _ in iter_tiles(tileset) if t.get("refine") == "REPLACE" and "content" in t]
+    replaced = [t for _, t, _ in iter_contents(omiya["bldg"].tileset) if t.get("refine") == "REPLACE"]
     assert replaced and all(t["content"]["uri"].endswith("_coarse.glb") for t in replaced)
     # every building once in a leaf and once as the stand-in above it
     assert count_features(omiya["bldg"].tileset, leaves_only=False) == 2 * 502
@@ -266,21 +265,33 @@ def test_texture_store_refuses_paths_leaving_the_dataset(tmp_path):
 
 
 def test_extra_tables_join_on_gml_id_without_overwriting(tmp_path):
-    rows = property_rows(pd.DataFrame({"gml_id": ["a", "b"], "usage": ["411", "999"],
-                                       "usage_label": ["住宅", None], "height_m": [5.0, np.nan]}))
+    source = tmp_path / "53396489_bldg.parquet"
+    pd.DataFrame({"gml_id": ["a", "b", "c"], "usage": ["411", "999", "411"],
+                  "usage_label": ["住宅", None, "住宅"], "height_m": [5.0, np.nan, 7.0]}).to_parquet(source)
+    rows = property_rows(pd.read_parquet(source))
     assert rows["a"] == {"gml_id": "a", "usage": "住宅", "usage_code": "411", "height_m": 5.0}
     assert rows["b"]["usage"] == "999" and rows["b"]["height_m"] is None  # no label: the code
-    table = tmp_path / "shade.parquet"
-    pd.DataFrame({"gml_id": ["b", "z"], "roof_shade_hours_winter": [3.5, 1.0],
-                  "height_m": [99.0, 99.0]}).to_parquet(table)
-    added = merge_extra_tables(rows, [table])
-    assert added == ["roof_shade_hours_winter"]
-    assert rows["b"]["roof_shade_hours_winter"] == 3.5 and rows["b"]["height_m"] is None
-    assert "roof_shade_hours_winter" not in rows["a"]
+    # two tiles' shade tables with the same column (c in both: the later table wins), one
+    # column named like a source property (the source wins), an id of no feature (ignored)
+    west, east = tmp_path / "west.parquet", tmp_path / "east.parquet"
+    pd.DataFrame({"gml_id": ["b", "c", "z"], "roof_shade_hours_winter": [3.5, 1.0, 9.0],
+                  "height_m": [99.0, 99.0, 99.0]}).to_parquet(west)
+    pd.DataFrame({"gml_id": ["a", "c"], "roof_shade_hours_winter": [0.5, 2.0]}).to_parquet(east)
+    from pipeline.export.layer import file_partial
+    extra = [str(west), str(east)]
+    features = tmp_path / "53396489_bldg_mesh.parquet"
+    pd.DataFrame({"feature_id": ["a", "b", "c"], "feature_type": ["bldg:Building"] * 3,
+                  "lod": [1, 1, 1]}).to_parquet(features)
+    plan = merge_partials([file_partial("bldg", source, features, extra)], extra)
+    assert plan.extra_columns == ["roof_shade_hours_winter"]
+    joined = file_rows(source, extra, plan)
+    assert [joined[k]["roof_shade_hours_winter"] for k in "abc"] == [0.5, 3.5, 2.0]
+    assert joined["b"]["height_m"] is None and "z" not in joined
+    assert plan.schema.types["roof_shade_hours_winter"].kind == "FLOAT64"
     bad = tmp_path / "bad.parquet"
     pd.DataFrame({"id": ["a"]}).to_parquet(bad)
     with pytest.raises(ValueError, match="gml_id"):
-        merge_extra_tables(rows, [bad])
+        file_partial("bldg", source, features, [str(bad)])
 
 
 def _record(result: Result, stage: str, tile: str, key: str) -> Record:
@@ -289,56 +300,69 @@ def _record(result: Result, stage: str, tile: str, key: str) -> Record:
     return made
 
 
-def test_stage_joins_tables_handed_in_by_other_stages_and_runs_on_a_dask_worker(omiya, tmp_path):
-    """The export task as the runner calls it: ingest records plus a stage record with a
-    feature_table; on a worker it hands its tile writes to the cluster."""
+def test_stages_join_tables_handed_in_by_other_stages_on_a_dask_worker(tmp_path):
+    """The four export tasks as the runner calls them, on a worker (tile writes go to the
+    cluster): partials of two files, the merged plan, one part each, the root."""
     from distributed import Client
 
     from pipeline.stages.ingest import ingest_task
 
-    source = Dataset(Path(__file__).resolve().parents[2] / "sample_data" / "omiya").sources(types=["bldg"])[0]
-    ingest = _record(ingest_task(source, str(tmp_path / "ingest"), "EPSG:6677"), "ingest", "b", "i1")
-    ids = gpd.read_parquet(ingest.outputs["table"])["gml_id"].tolist()
+    sources = Dataset(Path(__file__).resolve().parents[2] / "sample_data" / "omiya").sources(types=["bldg"])[:2]
+    ingested = [ingest_task(s, str(tmp_path / "ingest"), "EPSG:6677") for s in sources]
+    ids = [i for r in ingested for i in gpd.read_parquet(r.outputs["table"])["gml_id"]]
     table = tmp_path / "walk.parquet"
     pd.DataFrame({"gml_id": ids, "walkability_score": np.linspace(0, 1, len(ids))}).to_parquet(table)
-    shade = _record(Result(outputs={"feature_table": str(table)}, feature_type="bldg"), "shadow", "t", "s1")
     options = {"dataset_path": [], "crs": None, "geoid_model": "gsigeo2011",
                "max_features_per_tile": 500, "textures": True}
+    out = tmp_path / "3dtiles"
     with Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as client:
-        result = client.submit(export_tiles_task, "bldg", str(tmp_path / "3dtiles"), extra_tables=[],
-                               options=options, ingest=[ingest], handing=[shade], pure=False).result()
-    assert result.outputs["tileset"] == str(tmp_path / "3dtiles" / "bldg" / "tileset.json")
-    assert result.details["extra_columns"] == ["walkability_score"]
-    assert result.counts["features"] == len(ids) and result.feature_type == "bldg"
-    scores = {fid: s for path in content_paths(result.outputs["tileset"])
+        partials = [client.submit(export_properties_task, "bldg", r.outputs["table"], r.outputs["meshes"],
+                                  str(tmp_path / f"p{i}.json"), extra_tables=[str(table)], pure=False).result()
+                    for i, r in enumerate(ingested)]
+        schema = client.submit(export_schema_task, "bldg", str(tmp_path / "plan.json"),
+                               [p.outputs["partial"] for p in partials], [str(table)], pure=False).result()
+        parts = [client.submit(export_tiles_task, "bldg", r.outputs["table"], r.outputs["meshes"], str(out),
+                               schema.outputs["plan"], extra_tables=[str(table)], options=options,
+                               pure=False).result() for r in ingested]
+    assert schema.details["extra_columns"] == ["walkability_score"]
+    parts_records = [_record(p, "export_tiles", str(i), f"e{i}") for i, p in enumerate(parts)]
+    root = export_tileset_task("bldg", str(out), [p.outputs["tileset"] for p in parts], parts=parts_records)
+    assert root.outputs["tileset"] == str(out / "bldg" / "tileset.json") and root.problems == []
+    assert root.counts["features"] == len(ids) == count_features(root.outputs["tileset"])
+    assert root.counts["parts"] == 2 and root.feature_type == "bldg"
+    scores = {fid: s for path in content_paths(root.outputs["tileset"])
               for t in property_tables(path) for fid, s in zip(t["feature_id"], t["walkability_score"])}
     assert scores[ids[-1]] == pytest.approx(1.0) and scores[ids[0]] == pytest.approx(0.0)
 
 
-def test_planner_makes_one_task_per_ingested_layer(project_root, tmp_path):
+def test_planner_makes_one_task_per_ingested_file(project_root, tmp_path):
     from pipeline.core.manifest import Manifest
     from pipeline.stages import load_run_definition
 
     definition = load_run_definition(project_root / "dags" / "sample.yaml", {
         "stages.export_tiles.layers": ["bldg", "dem", "frn"], "output": str(tmp_path / "out")})
+
+    def ingest(layer, mesh):
+        return Result(feature_type=layer, outputs={"table": f"{mesh}_{layer}.parquet",
+                                                   "meshes": f"{mesh}_{layer}_mesh.parquet"})
     records = {
-        "i1": _record(Result(feature_type="bldg"), "ingest", "a", "i1"),
-        "i3": _record(Result(feature_type="dem"), "ingest", "b", "i3"),
-        "i4": _record(Result(feature_type="veg"), "ingest", "c", "i4"),
+        "i1": _record(ingest("bldg", "53396489"), "ingest", "a", "i1"),
+        "i3": _record(ingest("dem", "533964"), "ingest", "b", "i3"),
+        "i4": _record(ingest("veg", "53396489"), "ingest", "c", "i4"),
         "s1": _record(Result(feature_type="bldg", outputs={"feature_table": "roof.parquet"}), "shadow", "t", "s1"),
         "s2": _record(Result(outputs={"dsm": "x.tif"}), "shadow", "u", "s2"),
     }
-    records["i2"] = _record(Result(feature_type="bldg"), "ingest", "d", "i2")
+    records["i2"] = _record(ingest("bldg", "53396499"), "ingest", "d", "i2")
     records["i2"].status = "failed"
     ctx = PlanContext(definition=definition, crs="EPSG:6677", tiles=[], sources=[],
                       manifest=Manifest.open(tmp_path), output=tmp_path / "out")
-    tasks = STAGE.plan(ctx, records)
-    assert [(t.stage, t.tile) for t in tasks] == [("export_tiles", "bldg"), ("export_tiles", "dem")]
+    tasks = PROPERTIES.plan(ctx, records)
+    assert [(t.stage, t.tile) for t in tasks] == [("export_properties", "bldg_53396489"),
+                                                  ("export_properties", "dem_533964")]
     assert tasks[0].upstream == {"ingest": ["i1"], "handing": ["s1"]}
     assert tasks[1].upstream == {"ingest": ["i3"], "handing": []}
-    assert tasks[0].args[1] == str(tmp_path / "out" / "3dtiles")
-    assert tasks[0].kwargs["options"]["dataset_path"] == [str(project_root / "sample_data" / "omiya")]
-    json.dumps(tasks[0].params)  # goes into the manifest
+    assert tasks[0].kwargs["extra_tables"] == ["roof.parquet"]
+    assert tasks[0].args[3] == str(tmp_path / "out" / "export" / "bldg" / "bldg_53396489_partial.json")
 
 
 def test_stage_settings_forbid_unknown_keys():

@@ -23,16 +23,19 @@ import district_outputs  # noqa: E402
 CHILD = r"""
 import json, pickle, resource, sys
 import pipeline.stages.shadow as shadow_stage
+import pipeline.stages.viewer as viewer_stage
 import pipeline.stages.walkability as walk_stage
 import pipeline.walkability.outputs, pipeline.geo.maps, geopandas, rasterio  # noqa: F401
+import pipeline.export.viewer_assets, pipeline.export.street_tiles, pipeline.export.imagery  # noqa: F401
 # the 3D views of the report have their own cap (VIEW_MAX_BUILDINGS); measure the rest
 walk_stage.VIEW_MAX_BUILDINGS = 0
 job = pickle.load(open(sys.argv[1], "rb"))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-func = getattr(shadow_stage if job["stage"] == "shadow_maps" else walk_stage, job["func"])
-result = func(*job["args"], **job["kwargs"])
+module = {"shadow_maps": shadow_stage, "viewer": viewer_stage}.get(job["stage"], walk_stage)
+result = getattr(module, job["func"])(*job["args"], **job["kwargs"])
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"before_mb": before / 1024, "after_mb": after / 1024, "outputs": len(result.outputs)}))
+print(json.dumps({"before_mb": before / 1024, "after_mb": after / 1024, "outputs": len(result.outputs),
+                  "result": {"outputs": result.outputs, "details": result.details}}, default=str))
 """
 
 #: tiles on a side of the small and the large district (the small one is a corner of the large)
@@ -85,6 +88,7 @@ def test_walkability_summary_memory_does_not_grow_with_the_city(district):
                           "ingest": records["ingest"], "shadow": records["shadow"]}}
         growth[tiles] = _peak_growth(job, folder)
         assert (folder / "walkability" / "report.html").exists()
+        district[f"summary{tiles}"] = growth[tiles]["result"]
     print("walkability_summary peak growth (MB):", {k: round(v["growth_mb"]) for k, v in growth.items()})
     assert growth[64]["growth_mb"] <= 1.3 * growth[16]["growth_mb"], growth
 
@@ -99,4 +103,30 @@ def test_shadow_maps_memory_does_not_grow_with_the_city(district):
         growth[tiles] = _peak_growth(job, folder)
         assert growth[tiles]["outputs"] == 2
     print("shadow_maps peak growth (MB):", {k: round(v["growth_mb"]) for k, v in growth.items()})
+    assert growth[64]["growth_mb"] <= 1.3 * growth[16]["growth_mb"] + 20, growth
+
+
+def test_viewer_memory_does_not_grow_with_the_city(district):
+    """The viewer's street ribbons, shade imagery and areas of the whole run, written by a
+    task whose memory is that of a tile (after the summary test wrote the summaries)."""
+    from pipeline.core.task import Record
+
+    growth = {}
+    for tiles in (16, 64):
+        records, folder = district[tiles]
+        summary = district.get(f"summary{tiles}")
+        if summary is None:
+            pytest.skip("needs the walkability summary of the district (run the whole module)")
+        scenarios = [{"name": s.name, "season": s.season.name, "slot": s.slot.name,
+                      "date": s.season.date(2026).isoformat(), "start": s.slot.start, "end": s.slot.end}
+                     for s in district["scenarios"]]
+        walk = Record(stage="walkability_summary", tile="all", outputs=summary["outputs"],
+                      details=summary["details"])
+        job = {"stage": "viewer", "func": "viewer_task", "args": (str(folder / "viewer"),),
+               "kwargs": {"name": "district", "crs": district_outputs.CRS, "scenarios": scenarios,
+                          "timezone": "Asia/Tokyo", "options": {"copy_app_files": False},
+                          "walkability": [walk], "shadow": records["shadow"], "ingest": records["ingest"]}}
+        growth[tiles] = _peak_growth(job, folder)
+        assert (folder / "viewer" / "viewer.json").is_file()
+    print("viewer peak growth (MB):", {k: round(v["growth_mb"]) for k, v in growth.items()})
     assert growth[64]["growth_mb"] <= 1.3 * growth[16]["growth_mb"] + 20, growth

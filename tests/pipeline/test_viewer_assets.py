@@ -19,7 +19,7 @@ from pipeline.geo.geoid import geoid_height
 from pipeline.geo.raster import Grid, write_cog
 from tiles.gltf import read_glb
 from tiles.geodesy import ecef_to_lonlath
-from tiles.validate import check_glb_metadata, check_tileset, content_paths, glb_positions_ecef, iter_tiles
+from tiles.validate import check_glb_metadata, check_tileset, content_paths, glb_positions_ecef, iter_contents
 
 CRS = "EPSG:6677"
 X0, Y0 = -12_000.0, -22_000.0   # near Omiya (zone IX)
@@ -98,9 +98,8 @@ def test_street_ribbons_carry_each_scenarios_values_and_sit_on_the_ground(run):
             "people_per_100m__summer_solstice_midday", "width_m"} <= set(schema)
     assert manifest["layers"]["streets"]["variables"][:5] == ["score", "class", "shade_share", "people", "people_per_100m"]
     # heights: ground 12 m + geoid + 0.3 m lift, everywhere
-    tile = next(t for t, _, _ in iter_tiles(json.loads(tileset.read_text())) if "content" in t)
-    world = np.asarray(json.loads(tileset.read_text())["root"]["transform"]).reshape(4, 4).T
-    lonlath = ecef_to_lonlath(glb_positions_ecef(paths[0], world))
+    path, tile, world = next(iter_contents(tileset))
+    lonlath = ecef_to_lonlath(glb_positions_ecef(path, world))
     expected = GROUND_M + 0.3 + geoid_height(lonlath[:, 0], lonlath[:, 1])
     assert np.abs(lonlath[:, 2] - expected).max() < 0.01
     # width: the 6 m street is 6 m wide, the unknown one 4 m
