@@ -311,3 +311,59 @@ def test_grid_knn_equals_kd_tree(dims, k):
     if k >= 2:
         means = knn_mean_distances(pts[:, 0], pts[:, 1], pts[:, 2], queries, k, dims=dims)
         assert np.array_equal(means, tree[:, 1:].mean(axis=1))
+
+
+def _block_knn_reference(x, y, z, k, dims, block_size_m, halo_m):
+    """Per block, a k-d tree over the block's points and those of its halo box, in the
+    box's frame (coordinates minus its corner in their own dtype, then float64)."""
+    from scipy.spatial import cKDTree
+
+    x0, y0 = float(x.min()), float(y.min())
+    bx = np.floor((x - x0) / block_size_m).astype(np.int64)
+    by = np.floor((y - y0) / block_size_m).astype(np.int64)
+    out = np.full(x.size, np.nan)
+    for i, j in set(zip(bx.tolist(), by.tolist())):
+        lo_x, lo_y = x0 + i * block_size_m - halo_m, y0 + j * block_size_m - halo_m
+        hi_x, hi_y = lo_x + block_size_m + 2 * halo_m, lo_y + block_size_m + 2 * halo_m
+        own = (bx == i) & (by == j)
+        near = own | ((abs(bx - i) <= 1) & (abs(by - j) <= 1) & (x >= lo_x) & (x < hi_x)
+                      & (y >= lo_y) & (y < hi_y))
+        local = np.column_stack([(x[near] - lo_x).astype(np.float64),
+                                 (y[near] - lo_y).astype(np.float64),
+                                 z[near].astype(np.float64)])[:, :dims]
+        kk = min(k + 1, int(near.sum()))
+        if kk < 2:
+            out[own] = np.inf
+            continue
+        dist, _ = cKDTree(local).query(local[own[near]], k=kk)
+        out[own] = dist[:, 1:].mean(axis=1)
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dims", [3, 2])
+def test_block_neighbours_equal_kd_tree_per_block(dtype, dims):
+    """One sorted grid for the tile gives, to the bit, the mean k-NN distances of a k-d
+    tree per block and halo: in the block's frame and dtype, neighbours beyond the halo
+    ignored (isolated points, a block of 1 and of 3 points), for all or some points."""
+    from pipeline.lidar.neighbours import BlockNeighbours
+
+    rng = np.random.default_rng(11)
+    centres = rng.uniform(0, 120, (12, 2))
+    xy = np.vstack([c + rng.normal(0, rng.uniform(0.3, 4), (rng.integers(50, 400), 2))
+                    for c in centres] + [rng.uniform(0, 120, (3000, 2))])
+    xy = np.vstack([xy, xy[:100], [[299.0, 299.0], [0.0, 299.5], [1.0, 299.0], [0.5, 298.0]]])
+    xy += 5000.0                       # far from the origin: float32 rounding shows
+    z = np.append(rng.normal(0, 2, len(xy) - 4), [40.0, 0.0, 1.0, 0.0])
+    z[rng.integers(0, len(z) - 4, 20)] += 30.0                   # birds
+    x, y, z = (a.astype(dtype) for a in (xy[:, 0], xy[:, 1], z))
+    neighbours = BlockNeighbours(x, y, z, block_size_m=25.0, halo_m=4.0, k=8)
+    expected = _block_knn_reference(x, y, z, 8, dims, 25.0, 4.0)
+    assert np.isinf(expected).sum() == 1 and np.isfinite(expected).sum() == len(x) - 1
+    assert np.array_equal(neighbours.mean_distances(dims), expected)
+    wanted = rng.random(len(x)) < 0.2
+    some = neighbours.mean_distances(dims, wanted)
+    assert np.array_equal(some[wanted], expected[wanted]) and np.isnan(some[~wanted]).all()
+    # the halo matters: without it (blocks as big as the tile) the distances differ
+    whole = BlockNeighbours(x, y, z, block_size_m=1000.0, halo_m=4.0, k=8).mean_distances(dims)
+    assert not np.array_equal(whole, expected)
