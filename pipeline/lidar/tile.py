@@ -30,7 +30,7 @@ from pipeline.lidar.crs import require_metric
 from pipeline.lidar.errors import LidarBackendError, LidarError
 from pipeline.lidar.noise import noise_class_mask, statistical_outlier_mask
 from pipeline.lidar.points import LidarTileStats, TilePoints, skip_bad_file
-from pipeline.lidar.reader import DEFAULT_CHUNK_SIZE, iter_point_chunks, open_checked
+from pipeline.lidar.reader import DEFAULT_CHUNK_SIZE, iter_tile_points, open_checked
 from pipeline.geo.raster import Grid, write_cog
 
 log = logging.getLogger(__name__)
@@ -94,13 +94,9 @@ def collect_tile_points(paths: list[str | os.PathLike], grid: Grid, *,
         file_parts: list[TilePoints] = []  # kept only once the whole file decoded
         try:
             las = open_checked(path, source_crs)
-            for chunk in iter_point_chunks(las, target_crs, chunk_size=chunk_size,
-                                           bounds=grid.bounds, raster_only=True):
-                file_parts.append(TilePoints(
-                    (chunk.x - grid.x_min).astype(np.float32),
-                    (chunk.y - grid.y_min).astype(np.float32),
-                    chunk.z.astype(np.float32), chunk.classification,
-                    chunk.number_of_returns))
+            file_parts.extend(iter_tile_points(las, target_crs, bounds=grid.bounds,
+                                               origin=(grid.x_min, grid.y_min),
+                                               chunk_size=chunk_size))
         except LidarError as exc:
             skip_bad_file(exc, stats, skip_bad_files)
             continue

@@ -367,3 +367,35 @@ def test_block_neighbours_equal_kd_tree_per_block(dtype, dims):
     # the halo matters: without it (blocks as big as the tile) the distances differ
     whole = BlockNeighbours(x, y, z, block_size_m=1000.0, halo_m=4.0, k=8).mean_distances(dims)
     assert not np.array_equal(whole, expected)
+
+
+@pytest.mark.parametrize("name", ["autzen_trim.las", "autzen_trim.laz"])
+def test_tile_points_equal_point_chunks_in_float32(lidar_dir, name):
+    """The compiled read of a file already in the target CRS keeps exactly the points
+    ``iter_point_chunks`` keeps (bounds half-open as the grid's cells, points on them
+    included) and gives their float32 offsets to the bit, heights in feet to metres."""
+    from pipeline.lidar.crs import PointTransform
+    from pipeline.lidar.reader import iter_point_chunks, iter_tile_points
+
+    las = open_checked(lidar_dir / name)
+    target = las.crs.horizontal            # no reprojection: the compiled path
+    assert PointTransform(las.crs, target).identity and las.crs.z_to_metres == FOOT
+    every = list(iter_point_chunks(las, target, chunk_size=1_000_000))[0]
+    # edges through points, so that both sides of each inequality are exercised
+    xs, ys = np.sort(every.x), np.sort(every.y)
+    bounds = (float(xs[len(xs) // 4]), float(ys[len(ys) // 4]),
+              float(xs[3 * len(xs) // 4]), float(ys[3 * len(ys) // 4]))
+    origin = (bounds[0] - 3.25, bounds[1] - 1.5)
+    ours = list(iter_tile_points(las, target, bounds=bounds, origin=origin, chunk_size=30_000))
+    chunks = list(iter_point_chunks(las, target, bounds=bounds, chunk_size=30_000,
+                                    raster_only=True))
+    assert len(ours) == len(chunks) > 1
+    for tile_points, chunk in zip(ours, chunks):
+        np.testing.assert_array_equal(tile_points.x, (chunk.x - origin[0]).astype(np.float32))
+        np.testing.assert_array_equal(tile_points.y, (chunk.y - origin[1]).astype(np.float32))
+        np.testing.assert_array_equal(tile_points.z, chunk.z.astype(np.float32))
+        np.testing.assert_array_equal(tile_points.classification, chunk.classification)
+        np.testing.assert_array_equal(tile_points.number_of_returns, chunk.number_of_returns)
+    x, y = np.concatenate([c.x for c in chunks]), np.concatenate([c.y for c in chunks])
+    assert (x == bounds[0]).any() and (y == bounds[3]).any() and 0 < len(x) < 100_000
+    assert ((every.x == bounds[2]) | (every.y == bounds[1])).any()   # on the open edges
