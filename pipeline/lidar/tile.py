@@ -158,18 +158,8 @@ def rasters_from_points(points: TilePoints, grid: Grid, stats: LidarTileStats, *
     stats.vegetation_source = ("ASPRS classes 3-5" if object_classes
                                else "non-ground returns of multi-return pulses")
 
-    # every raster bins the same points: find their cells once
-    index, inside = rasters.cell_index(local, points.x, points.y)
-    on_ground, on_tree = inside & ground, inside & vegetation
-    dtm = rasters.terrain_from_cells(local, index[on_ground], points.z[on_ground])
-    dsm = rasters.surface_from_cells(local, index[inside], points.z[inside])
-    # An interpolated DTM cell (no ground point) may pass above the returns seen there;
-    # the ground cannot be above the surface, so cap it.
-    dtm = np.fmin(dtm, dsm)
-    ndsm = rasters.normalized_surface(dsm, dtm)
-    chm = rasters.canopy_from_cells(local, index[on_tree], points.z[on_tree],
-                                    np.nan_to_num(dtm, nan=np.inf))
-    density = rasters.density_from_cells(local, index[inside])
+    dtm, dsm, ndsm, chm, density = rasters.tile_rasters(local, points.x, points.y, points.z,
+                                                        ground, vegetation)
     as32 = lambda a: a.astype(np.float32)  # noqa: E731
     return LidarRasters(grid, as32(dtm), as32(dsm), as32(ndsm), as32(chm), as32(density), stats)
 
