@@ -374,7 +374,8 @@ def _member(xv, yv, b, own_block, lox, hix, loy, hiy):
 def _inside_box(x0, y0, cell, cx, cy, ring, lo_x, hi_x, lo_y, hi_y, margin):
     """Whether the square of cells ``ring`` around (cx, cy) lies inside the box (float64
     edges shrunk by ``margin``): every point in it is then searched by the block."""
-    return (x0 + (cx - ring) * cell >= lo_x + margin and x0 + (cx + ring + 1) * cell <= hi_x - margin
+    return (x0 + (cx - ring) * cell >= lo_x + margin
+            and x0 + (cx + ring + 1) * cell <= hi_x - margin
             and y0 + (cy - ring) * cell >= lo_y + margin
             and y0 + (cy + ring + 1) * cell <= hi_y - margin)
 
