@@ -9,10 +9,19 @@ and reports its peak resident memory (``VmHWM``, see ``peak_memory.py``):
 - ``rasters``: :func:`pipeline.lidar.lidar_rasters_for_tile` on one grid covering the file
   (1 m cells), i.e. read + reproject-free filter + noise + ground + five rasters.
 
+Then a per-phase table of CPU seconds (``time.process_time``, all threads of one
+process: the machine may be shared, CPU time is what the per-core target counts) of
+``lidar_rasters_for_tile``: read (decode + keep the tile's points), the noise filter's
+statistical outliers, and the rest (classes, ground, the five rasters). Each phase is the
+median of ``--repeats`` runs, after a warm-up run (numba's cache). ``--baseline ROOT``
+measures another checkout (e.g. ``main``) the same way, runs alternating, for a
+before/after table on the same machine state.
+
 Usage::
 
     .venv/bin/python benchmarks/lidar.py                 # 5M points
     .venv/bin/python benchmarks/lidar.py --points 5e6 20e6
+    .venv/bin/python benchmarks/lidar.py --baseline ../main --repeats 5
 """
 from __future__ import annotations
 
@@ -95,8 +104,71 @@ def cached_laz(n_points: int) -> Path:
     return path
 
 
-def _measure(mode: str, path: str, n_points: int) -> dict:
+PHASES = ("read", "noise", "rest")
+
+
+def _phases(path: str, n_points: int, repeats: int) -> dict:
+    """CPU seconds per phase of ``lidar_rasters_for_tile`` (runs inside the subprocess)."""
+    from pipeline.lidar import tile
+    from pipeline.geo.raster import Grid
+
+    spent: dict[str, float] = {}
+
+    def timed(function, phase):
+        def wrapper(*args, **kwargs):
+            started = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[phase] = spent.get(phase, 0.0) + time.process_time() - started
+        return wrapper
+
+    tile.collect_tile_points = timed(tile.collect_tile_points, "read")
+    tile.statistical_outlier_mask = timed(tile.statistical_outlier_mask, "noise")
+    side = _extent_m(n_points)
+    grid = Grid.from_bounds(0.0, 0.0, side, side, 1.0, CRS).buffered(1.0)
+    runs = []
+    for _ in range(repeats + 1):
+        spent.clear()
+        started = time.process_time()
+        result = tile.lidar_rasters_for_tile([path], grid, backend="laspy", chunk_size=CHUNK)
+        total = time.process_time() - started
+        runs.append({"read": spent["read"], "noise": spent["noise"],
+                     "rest": total - spent["read"] - spent["noise"], "total": total})
+    return {"runs": runs[1:], "points": result.stats.points_in_tile}
+
+
+def run_phases(path: Path, n_points: int, roots: list[str], repeats: int) -> dict[str, dict]:
+    """Per-phase CPU seconds of each code root, one run at a time, alternating roots."""
+    found: dict[str, dict] = {root: {"runs": []} for root in roots}
+    for _ in range(repeats):
+        for root in roots:
+            out = subprocess.run([sys.executable, __file__, "--measure", "phases", str(path),
+                                  str(n_points), "--root", root],
+                                 capture_output=True, text=True, check=True)
+            got = json.loads(out.stdout.strip().splitlines()[-1])
+            found[root]["runs"] += got["runs"]
+            found[root]["points"] = got["points"]
+    return found
+
+
+def print_phases(n_points: int, found: dict[str, dict]) -> None:
+    roots = list(found)
+    print(f"\nCPU seconds per phase, {n_points:,} points (median of "
+          f"{len(found[roots[0]]['runs'])} runs; M pts/s = points / CPU s)")
+    print(f"{'phase':>8} | " + " | ".join(f"{Path(r).name or r:>20}" for r in roots))
+    for phase in (*PHASES, "total"):
+        cells = []
+        for root in roots:
+            seconds = float(np.median([run[phase] for run in found[root]["runs"]]))
+            cells.append(f"{seconds:6.2f} s {found[root]['points'] / seconds / 1e6:6.2f} M/s")
+        print(f"{phase:>8} | " + " | ".join(f"{c:>20}" for c in cells))
+
+
+def _measure(mode: str, path: str, n_points: int, repeats: int = 1) -> dict:
     """Runs inside the subprocess."""
+    if mode == "phases":
+        return _phases(path, n_points, repeats)
     started = time.perf_counter()
     if mode == "read":
         import laspy
@@ -123,25 +195,31 @@ def _measure(mode: str, path: str, n_points: int) -> dict:
 
 
 def run(mode: str, path: Path, n_points: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--measure", mode, str(path), str(n_points)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, __file__, "--measure", mode, str(path), str(n_points),
+                          "--root", str(ROOT)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--points", type=float, nargs="+", default=[5e6])
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs per code root in the phase table (default 3)")
+    parser.add_argument("--baseline", help="another checkout to measure phase by phase too")
     parser.add_argument("--measure", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--root", default=str(ROOT), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         mode, path, n = args.measure
         print(json.dumps(_measure(mode, path, int(n))))
         return
-    rows = []
+    rows, phases = [], []
+    roots = ([str(Path(args.baseline).resolve())] if args.baseline else []) + [str(ROOT)]
     for n in (int(p) for p in args.points):
         path = cached_laz(n)
         floor, full = run("read", path, n), run("rasters", path, n)
         rows.append((n, floor, full))
+        phases.append((n, run_phases(path, n, roots, args.repeats)))
     print(f"\nLAZ -> 5 rasters (1 m cells, one tile), laspy backend; memory limit "
           f"{MEMORY_LIMIT_MB} MB")
     print(f"{'points':>11} | {'read Mpt/s':>10} {'read MB':>8} | {'rasters Mpt/s':>13} "
@@ -153,8 +231,14 @@ def main() -> None:
         print(f"{n:>11,} | {r_rate:>10.2f} {floor['peak_mb']:>8.0f} | {f_rate:>13.2f} "
               f"{full['peak_mb']:>10.0f} {full['seconds']:>8.1f} | "
               f"{full['seconds'] / floor['seconds']:>15.1f}x | {ok}")
+    for n, found in phases:
+        print_phases(n, found)
 
+
+ROOT = Path(__file__).resolve().parents[1]
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    # the code measured: this checkout, or the one named by --root (a baseline)
+    root = sys.argv[sys.argv.index("--root") + 1] if "--root" in sys.argv else str(ROOT)
+    sys.path.insert(0, root)
     main()

@@ -15,12 +15,14 @@ from dataclasses import dataclass, fields
 from typing import Iterator
 
 import laspy
+import numba
 import numpy as np
 from pyproj import CRS
 
 from pipeline.lidar.crs import PointTransform, SourceCRS, resolve_source_crs
 from pipeline.lidar.errors import LidarError, LidarHeaderError
 from pipeline.lidar.header import LasPublicHeader, read_checked_header
+from pipeline.lidar.points import TilePoints
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +165,91 @@ def iter_point_chunks(las: CheckedLas, target_crs: str | CRS, *,
         raise LidarError(las.path, f"point data unreadable after {n_read:,} points: {exc}") from exc
     log.info("read %s: %d points, %d inside bounds, %.2f s", las.path, n_read, n_kept,
              time.perf_counter() - started)
+
+
+def iter_tile_points(las: CheckedLas, target_crs: str | CRS, *,
+                     bounds: tuple[float, float, float, float], origin: tuple[float, float],
+                     chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[TilePoints]:
+    """The points of a checked file inside ``bounds``, chunk by chunk, as :class:`TilePoints`
+    (float32 metres from ``origin``; x, y, z, classification and number of returns only).
+
+    The same numbers as ``iter_point_chunks(..., bounds=bounds, raster_only=True)``
+    followed by ``(x - origin[0]).astype(np.float32)``, ...: when the file is already in
+    ``target_crs``, one compiled pass goes from the stored integers to the kept float32
+    points (no float64 arrays, no mask, no copies); otherwise x, y are reprojected first.
+
+    Raises
+    ------
+    LidarError
+        When decoding fails part-way (truncated or corrupt point data).
+    """
+    transform = PointTransform(las.crs, target_crs)
+    if not transform.identity:
+        for chunk in iter_point_chunks(las, target_crs, chunk_size=chunk_size, bounds=bounds,
+                                       raster_only=True):
+            yield TilePoints((chunk.x - origin[0]).astype(np.float32),
+                             (chunk.y - origin[1]).astype(np.float32),
+                             chunk.z.astype(np.float32), chunk.classification,
+                             chunk.number_of_returns)
+        return
+    if las.header.point_count:
+        x_min, y_min, x_max, y_max = (*las.header.mins[:2], *las.header.maxs[:2])
+        if x_max < bounds[0] or x_min > bounds[2] or y_max < bounds[1] or y_min > bounds[3]:
+            return
+    started, n_read, n_kept = time.perf_counter(), 0, 0
+    try:
+        with laspy.open(las.path, decompression_selection=RASTER_LAYERS) as reader:
+            for points in reader.chunk_iterator(chunk_size):
+                n_read += len(points)
+                # laspy scales as (X * scale) + offset in float64; so does the kernel
+                kept = _scaled_inside(
+                    points.array["X"], points.array["Y"], points.array["Z"],
+                    np.asarray(points.classification, dtype=np.uint8),
+                    np.asarray(points.number_of_returns, dtype=np.uint8),
+                    np.asarray(points.scales, dtype=np.float64),
+                    np.asarray(points.offsets, dtype=np.float64),
+                    float(las.crs.z_to_metres), np.asarray(bounds, dtype=np.float64),
+                    float(origin[0]), float(origin[1]))
+                n_kept += len(kept[0])
+                if len(kept[0]):
+                    yield TilePoints(*kept)
+    except (laspy.errors.LaspyException, ValueError, EOFError, OSError) as exc:
+        if isinstance(exc, LidarError):
+            raise
+        raise LidarError(las.path, f"point data unreadable after {n_read:,} points: {exc}") from exc
+    log.info("read %s: %d points, %d inside bounds, %.2f s", las.path, n_read, n_kept,
+             time.perf_counter() - started)
+
+
+@numba.njit(cache=True, nogil=True)
+def _scaled_inside(X, Y, Z, classification, returns, scales, offsets, z_to_metres, bounds,
+                   x0, y0):
+    """Stored integers -> float32 metres from ``(x0, y0)`` of the points inside ``bounds``.
+
+    ``x = X * scale + offset`` (float64, the file's CRS = the target's), kept when
+    ``bounds[0] <= x < bounds[2]`` and ``bounds[1] < y <= bounds[3]``; returns
+    ``float32(x - x0)``, ``float32(y - y0)``, ``float32(z * z_to_metres)`` (metres) and
+    the kept classification and number of returns (uint8).
+    """
+    n = X.size
+    xs, ys, zs = np.empty(n, np.float32), np.empty(n, np.float32), np.empty(n, np.float32)
+    cls, nret = np.empty(n, np.uint8), np.empty(n, np.uint8)
+    m = 0
+    for i in range(n):
+        x = np.float64(X[i]) * scales[0] + offsets[0]
+        y = np.float64(Y[i]) * scales[1] + offsets[1]
+        if not (x >= bounds[0] and x < bounds[2] and y > bounds[1] and y <= bounds[3]):
+            continue
+        z = np.float64(Z[i]) * scales[2] + offsets[2]
+        if z_to_metres != 1.0:
+            z = z * z_to_metres
+        xs[m] = np.float32(x - x0)
+        ys[m] = np.float32(y - y0)
+        zs[m] = np.float32(z)
+        cls[m] = classification[i]
+        nret[m] = returns[i]
+        m += 1
+    return xs[:m], ys[:m], zs[:m], cls[:m], nret[:m]
 
 
 def file_bounds(path: str | os.PathLike, target_crs: str | CRS, *,

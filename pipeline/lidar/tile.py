@@ -30,7 +30,7 @@ from pipeline.lidar.crs import require_metric
 from pipeline.lidar.errors import LidarBackendError, LidarError
 from pipeline.lidar.noise import noise_class_mask, statistical_outlier_mask
 from pipeline.lidar.points import LidarTileStats, TilePoints, skip_bad_file
-from pipeline.lidar.reader import DEFAULT_CHUNK_SIZE, iter_point_chunks, open_checked
+from pipeline.lidar.reader import DEFAULT_CHUNK_SIZE, iter_tile_points, open_checked
 from pipeline.geo.raster import Grid, write_cog
 
 log = logging.getLogger(__name__)
@@ -94,13 +94,9 @@ def collect_tile_points(paths: list[str | os.PathLike], grid: Grid, *,
         file_parts: list[TilePoints] = []  # kept only once the whole file decoded
         try:
             las = open_checked(path, source_crs)
-            for chunk in iter_point_chunks(las, target_crs, chunk_size=chunk_size,
-                                           bounds=grid.bounds, raster_only=True):
-                file_parts.append(TilePoints(
-                    (chunk.x - grid.x_min).astype(np.float32),
-                    (chunk.y - grid.y_min).astype(np.float32),
-                    chunk.z.astype(np.float32), chunk.classification,
-                    chunk.number_of_returns))
+            file_parts.extend(iter_tile_points(las, target_crs, bounds=grid.bounds,
+                                               origin=(grid.x_min, grid.y_min),
+                                               chunk_size=chunk_size))
         except LidarError as exc:
             skip_bad_file(exc, stats, skip_bad_files)
             continue
@@ -162,18 +158,8 @@ def rasters_from_points(points: TilePoints, grid: Grid, stats: LidarTileStats, *
     stats.vegetation_source = ("ASPRS classes 3-5" if object_classes
                                else "non-ground returns of multi-return pulses")
 
-    # every raster bins the same points: find their cells once
-    index, inside = rasters.cell_index(local, points.x, points.y)
-    on_ground, on_tree = inside & ground, inside & vegetation
-    dtm = rasters.terrain_from_cells(local, index[on_ground], points.z[on_ground])
-    dsm = rasters.surface_from_cells(local, index[inside], points.z[inside])
-    # An interpolated DTM cell (no ground point) may pass above the returns seen there;
-    # the ground cannot be above the surface, so cap it.
-    dtm = np.fmin(dtm, dsm)
-    ndsm = rasters.normalized_surface(dsm, dtm)
-    chm = rasters.canopy_from_cells(local, index[on_tree], points.z[on_tree],
-                                    np.nan_to_num(dtm, nan=np.inf))
-    density = rasters.density_from_cells(local, index[inside])
+    dtm, dsm, ndsm, chm, density = rasters.tile_rasters(local, points.x, points.y, points.z,
+                                                        ground, vegetation)
     as32 = lambda a: a.astype(np.float32)  # noqa: E731
     return LidarRasters(grid, as32(dtm), as32(dsm), as32(ndsm), as32(chm), as32(density), stats)
 

@@ -311,3 +311,120 @@ def test_grid_knn_equals_kd_tree(dims, k):
     if k >= 2:
         means = knn_mean_distances(pts[:, 0], pts[:, 1], pts[:, 2], queries, k, dims=dims)
         assert np.array_equal(means, tree[:, 1:].mean(axis=1))
+
+
+def _block_knn_reference(x, y, z, k, dims, block_size_m, halo_m):
+    """Per block, a k-d tree over the block's points and those of its halo box, in the
+    box's frame (coordinates minus its corner in their own dtype, then float64)."""
+    from scipy.spatial import cKDTree
+
+    x0, y0 = float(x.min()), float(y.min())
+    bx = np.floor((x - x0) / block_size_m).astype(np.int64)
+    by = np.floor((y - y0) / block_size_m).astype(np.int64)
+    out = np.full(x.size, np.nan)
+    for i, j in set(zip(bx.tolist(), by.tolist())):
+        lo_x, lo_y = x0 + i * block_size_m - halo_m, y0 + j * block_size_m - halo_m
+        hi_x, hi_y = lo_x + block_size_m + 2 * halo_m, lo_y + block_size_m + 2 * halo_m
+        own = (bx == i) & (by == j)
+        near = own | ((abs(bx - i) <= 1) & (abs(by - j) <= 1) & (x >= lo_x) & (x < hi_x)
+                      & (y >= lo_y) & (y < hi_y))
+        local = np.column_stack([(x[near] - lo_x).astype(np.float64),
+                                 (y[near] - lo_y).astype(np.float64),
+                                 z[near].astype(np.float64)])[:, :dims]
+        kk = min(k + 1, int(near.sum()))
+        if kk < 2:
+            out[own] = np.inf
+            continue
+        dist, _ = cKDTree(local).query(local[own[near]], k=kk)
+        out[own] = dist[:, 1:].mean(axis=1)
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dims", [3, 2])
+def test_block_neighbours_equal_kd_tree_per_block(dtype, dims):
+    """One sorted grid for the tile gives, to the bit, the mean k-NN distances of a k-d
+    tree per block and halo: in the block's frame and dtype, neighbours beyond the halo
+    ignored (isolated points, a block of 1 and of 3 points), for all or some points."""
+    from pipeline.lidar.neighbours import BlockNeighbours
+
+    rng = np.random.default_rng(11)
+    centres = rng.uniform(0, 120, (12, 2))
+    xy = np.vstack([c + rng.normal(0, rng.uniform(0.3, 4), (rng.integers(50, 400), 2))
+                    for c in centres] + [rng.uniform(0, 120, (3000, 2))])
+    xy = np.vstack([xy, xy[:100], [[299.0, 299.0], [0.0, 299.5], [1.0, 299.0], [0.5, 298.0]]])
+    xy += 5000.0                       # far from the origin: float32 rounding shows
+    z = np.append(rng.normal(0, 2, len(xy) - 4), [40.0, 0.0, 1.0, 0.0])
+    z[rng.integers(0, len(z) - 4, 20)] += 30.0                   # birds
+    x, y, z = (a.astype(dtype) for a in (xy[:, 0], xy[:, 1], z))
+    neighbours = BlockNeighbours(x, y, z, block_size_m=25.0, halo_m=4.0, k=8)
+    expected = _block_knn_reference(x, y, z, 8, dims, 25.0, 4.0)
+    assert np.isinf(expected).sum() == 1 and np.isfinite(expected).sum() == len(x) - 1
+    assert np.array_equal(neighbours.mean_distances(dims), expected)
+    wanted = rng.random(len(x)) < 0.2
+    some = neighbours.mean_distances(dims, wanted)
+    assert np.array_equal(some[wanted], expected[wanted]) and np.isnan(some[~wanted]).all()
+    # the halo matters: without it (blocks as big as the tile) the distances differ
+    whole = BlockNeighbours(x, y, z, block_size_m=1000.0, halo_m=4.0, k=8).mean_distances(dims)
+    assert not np.array_equal(whole, expected)
+
+
+@pytest.mark.parametrize("name", ["autzen_trim.las", "autzen_trim.laz"])
+def test_tile_points_equal_point_chunks_in_float32(lidar_dir, name):
+    """The compiled read of a file already in the target CRS keeps exactly the points
+    ``iter_point_chunks`` keeps (bounds half-open as the grid's cells, points on them
+    included) and gives their float32 offsets to the bit, heights in feet to metres."""
+    from pipeline.lidar.crs import PointTransform
+    from pipeline.lidar.reader import iter_point_chunks, iter_tile_points
+
+    las = open_checked(lidar_dir / name)
+    target = las.crs.horizontal            # no reprojection: the compiled path
+    assert PointTransform(las.crs, target).identity and las.crs.z_to_metres == FOOT
+    every = list(iter_point_chunks(las, target, chunk_size=1_000_000))[0]
+    # edges through points, so that both sides of each inequality are exercised
+    xs, ys = np.sort(every.x), np.sort(every.y)
+    bounds = (float(xs[len(xs) // 4]), float(ys[len(ys) // 4]),
+              float(xs[3 * len(xs) // 4]), float(ys[3 * len(ys) // 4]))
+    origin = (bounds[0] - 3.25, bounds[1] - 1.5)
+    ours = list(iter_tile_points(las, target, bounds=bounds, origin=origin, chunk_size=30_000))
+    chunks = list(iter_point_chunks(las, target, bounds=bounds, chunk_size=30_000,
+                                    raster_only=True))
+    assert len(ours) == len(chunks) > 1
+    for tile_points, chunk in zip(ours, chunks):
+        np.testing.assert_array_equal(tile_points.x, (chunk.x - origin[0]).astype(np.float32))
+        np.testing.assert_array_equal(tile_points.y, (chunk.y - origin[1]).astype(np.float32))
+        np.testing.assert_array_equal(tile_points.z, chunk.z.astype(np.float32))
+        np.testing.assert_array_equal(tile_points.classification, chunk.classification)
+        np.testing.assert_array_equal(tile_points.number_of_returns, chunk.number_of_returns)
+    x, y = np.concatenate([c.x for c in chunks]), np.concatenate([c.y for c in chunks])
+    assert (x == bounds[0]).any() and (y == bounds[3]).any() and 0 < len(x) < 100_000
+    assert ((every.x == bounds[2]) | (every.y == bounds[1])).any()   # on the open edges
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tile_rasters_equal_the_raster_functions(dtype):
+    """The compiled passes give, to the bit, the rasters the per-raster functions give:
+    points outside the grid ignored, cells without ground or returns filled, canopy over
+    the capped DTM, heights summed in point order."""
+    from pipeline.lidar import rasters
+
+    rng = np.random.default_rng(5)
+    grid = Grid(0.0, 40.0, 0.5, 90, 80, UTM10)            # 45 m x 40 m
+    n = 30_000
+    x = rng.uniform(-2, 47, n).astype(dtype)              # some outside
+    y = rng.uniform(-3, 43, n).astype(dtype)
+    z = (rng.normal(20, 5, n) + 1e3 * rng.random(n) ** 40).astype(dtype)
+    hole = (x > 10) & (x < 20) & (y > 10) & (y < 20)      # a building: no ground in it
+    ground = (rng.random(n) < 0.4) & ~hole
+    vegetation = ~ground & (rng.random(n) < 0.5)
+    ours = rasters.tile_rasters(grid, x, y, z, ground, vegetation)
+    dtm = rasters.terrain_model(grid, x[ground], y[ground], z[ground])
+    dsm = rasters.surface_model(grid, x, y, z)
+    dtm = np.fmin(dtm, dsm)
+    expected = (dtm, dsm, rasters.normalized_surface(dsm, dtm),
+                rasters.canopy_height(grid, x[vegetation], y[vegetation], z[vegetation],
+                                      np.nan_to_num(dtm, nan=np.inf)),
+                rasters.point_density(grid, x, y))
+    for got, want in zip(ours, expected):
+        assert got.dtype == want.dtype and np.array_equal(got, want, equal_nan=True)
+    assert (ours[3] > 0).any() and (ours[4] == 0).any()
