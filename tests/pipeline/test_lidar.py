@@ -286,33 +286,6 @@ def test_outlier_rule_spares_sparse_surfaces():
     assert mask[-1] and mask.sum() == 1
 
 
-@pytest.mark.parametrize("dims", [3, 2])
-@pytest.mark.parametrize("k", [1, 2, 9, 12])
-def test_grid_knn_equals_kd_tree(dims, k):
-    """The grid search gives cKDTree's k-NN distances to the bit (clustered points, exact
-    duplicates, a far outlier), and its means are numpy's means of them."""
-    from scipy.spatial import cKDTree
-
-    from pipeline.lidar.neighbours import knn_distances, knn_mean_distances
-
-    rng = np.random.default_rng(7)
-    centres = rng.uniform(0, 200, (30, 2))
-    xy = np.vstack([c + rng.normal(0, rng.uniform(0.3, 5), (rng.integers(20, 400), 2))
-                    for c in centres] + [rng.uniform(0, 200, (500, 2))])
-    z = rng.normal(0, 2, len(xy))
-    pts = np.column_stack([xy, z])
-    pts = np.vstack([pts, pts[:300], pts[:40], [[5000.0, -3000.0, 900.0]]])  # duplicates, outlier
-    queries = rng.permutation(len(pts))[: len(pts) * 2 // 3]
-    queries = np.append(queries[queries != len(pts) - 1], len(pts) - 1)
-    ours = knn_distances(pts[:, 0], pts[:, 1], pts[:, 2], queries, k, dims=dims)
-    tree, _ = cKDTree(pts[:, :dims]).query(pts[queries, :dims], k=k)
-    tree = tree.reshape(len(queries), k)
-    assert np.array_equal(ours, tree)
-    if k >= 2:
-        means = knn_mean_distances(pts[:, 0], pts[:, 1], pts[:, 2], queries, k, dims=dims)
-        assert np.array_equal(means, tree[:, 1:].mean(axis=1))
-
-
 def _block_knn_reference(x, y, z, k, dims, block_size_m, halo_m):
     """Per block, a k-d tree over the block's points and those of its halo box, in the
     box's frame (coordinates minus its corner in their own dtype, then float64)."""
