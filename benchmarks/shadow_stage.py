@@ -61,7 +61,7 @@ def inner_grid(outer: Grid, halo_m: float) -> Grid:
 
 
 #: Phases of the task: label and the functions (``module:attribute``, the attribute may be
-#: ``Class.method``) whose calls' CPU time is summed into it. A missing function is skipped,
+#: ``Class.method``) whose calls' CPU time is summed into it. A missing module or function is skipped,
 #: so the table survives renames (its row then reads 0).
 PHASES = (
     ("read surface rasters", ["pipeline.geo.raster:read_raster"]),
@@ -70,9 +70,8 @@ PHASES = (
     ("light per position", ["pipeline.shade.horizon:_accumulate_light",
                             "pipeline.shade.shadow:_accumulate_sweep"]),
     ("write COGs", ["pipeline.geo.raster:write_cog"]),
-    ("per-building table", ["pipeline.shade.shadow:building_shade_summary",
-                            "pipeline.shade.shadow:building_zones",
-                            "pipeline.shade.shadow:zone_means",
+    ("per-building table", ["pipeline.shade.buildings:building_zones",
+                            "pipeline.shade.buildings:zone_means",
                             "geopandas:read_parquet", "geopandas:GeoDataFrame.to_parquet"]),
 )
 
@@ -101,7 +100,10 @@ def phase_clock(totals: dict[str, float]):
         for target in targets:
             module, _, path = target.partition(":")
             *classes, attribute = path.split(".")
-            owner = importlib.import_module(module)
+            try:
+                owner = importlib.import_module(module)
+            except ModuleNotFoundError:
+                continue
             for name in classes:
                 owner = getattr(owner, name)
             if not hasattr(owner, attribute):

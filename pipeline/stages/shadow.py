@@ -93,7 +93,8 @@ def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, sce
 
     from pipeline.geo.atomic import atomic_path
     from pipeline.geo.raster import read_raster, write_cog
-    from pipeline.shade.shadow import CanopyTransmissivity, building_shade_summary, inner_window, tile_shade
+    from pipeline.shade.buildings import building_zones, zone_means
+    from pipeline.shade.shadow import CanopyTransmissivity, inner_window, tile_shade
 
     start = time.perf_counter()
     if not surface:
@@ -130,9 +131,9 @@ def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, sce
     inner_index = building_index[row0:row1, col0:col1]
     names = gpd.read_parquet(outputs["buildings"])
     summary = names.set_index("building_index")[["gml_id", "geometry"]]
+    zones = building_zones(inner_index, inner.resolution)
     for name, result in shade.scenarios.items():
-        per_building = building_shade_summary(result.shade_hours, inner_index, inner.resolution)
-        per_building = per_building.set_index("building_index")
+        per_building = zone_means(result.shade_hours, zones).set_index("building_index")
         summary[f"roof_shade_hours_{name}"] = per_building["roof_shade_hours_mean"]
         summary[f"surround_shade_hours_{name}"] = per_building["ring_shade_hours_mean"]
     summary = summary.dropna(subset=[c for c in summary.columns if c.startswith("roof_")], how="all")
