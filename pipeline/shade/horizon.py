@@ -259,13 +259,17 @@ def _accumulate_light(h0, h1, c0, c1, crown, has_canopy, blend, tan_altitude, tr
             w = blend[p]
             t = tan_altitude[p]
             tau = transmissivity[p]
-            for c in range(n_cols):
-                lit = 1.0
-                if t < h0[r, c] + w * (h1[r, c] - h0[r, c]):
-                    lit = 0.0
-                elif has_canopy and (crown[r, c] or t < c0[r, c] + w * (c1[r, c] - c0[r, c])):
-                    lit = tau
-                light[c] = lit
+            # branch-free selects (the loops vectorise); same arithmetic as _blend
+            if has_canopy:
+                for c in range(n_cols):
+                    s0 = h0[r, c]
+                    k0 = c0[r, c]
+                    under = crown[r, c] | (t < k0 + w * (c1[r, c] - k0))
+                    light[c] = 0.0 if t < s0 + w * (h1[r, c] - s0) else (tau if under else 1.0)
+            else:
+                for c in range(n_cols):
+                    s0 = h0[r, c]
+                    light[c] = 0.0 if t < s0 + w * (h1[r, c] - s0) else 1.0
             for e in range(start[p], start[p + 1]):
                 row = acc[target[e], r]
                 wt = weight[e]
