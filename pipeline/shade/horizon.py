@@ -165,12 +165,16 @@ def _line_horizon(values, heights, same, n_query, k_max, out, hull_a, hull_b, lo
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _sector_horizons(a, canopy, has_canopy, off, k_max, step_m, window, lines, transpose, flip,
-                     window_origin, out_surface, out_canopy):
+def _sector_horizons(a, canopy, has_canopy, tree_span, off, k_max, step_m, window, lines, transpose,
+                     flip, window_origin, out_surface, out_canopy):
     """``tan H`` of every oriented-``window`` cell, written into the un-oriented outputs.
 
     ``a``/``canopy`` are the oriented rasters, ``lines`` the first and last line
     crossing the window; outputs are window-shaped, in the raster's own orientation.
+    ``tree_span[li]`` holds the first and last column of a canopy cell on line
+    ``lines[0] + li`` (-1, -1 for none): only that stretch of a line, and the ``k_max``
+    steps before it, is read for the canopy horizon and written into ``out_canopy``,
+    which the caller fills with :data:`NO_HORIZON` beforehand.
     """
     n_rows, width = a.shape
     w_r0, w_r1, w_c0, w_c1 = window[0], window[1], window[2], window[3]
@@ -200,18 +204,11 @@ def _sector_horizons(a, canopy, has_canopy, off, k_max, step_m, window, lines, t
             if q_lo > q_hi:
                 continue
             n = 0
-            first_tree, last_tree = -1, -1       # canopy cells of the line (buffer steps)
             for c in range(q_lo, min(width, q_hi + k_max + 1)):
                 r = m + off[c]
                 if r < 0 or r >= n_rows:
                     break
                 values[n] = a[r, c]
-                if has_canopy:
-                    canopy_values[n] = canopy[r, c]
-                    if not np.isnan(canopy[r, c]):
-                        if first_tree < 0:
-                            first_tree = n
-                        last_tree = n
                 n += 1
             n_query = q_hi - q_lo + 1
             if k_max > 0:
@@ -221,17 +218,30 @@ def _sector_horizons(a, canopy, has_canopy, off, k_max, step_m, window, lines, t
                 tan_h[:n_query] = -np.inf
             _scatter(tan_h, n_query, m, q_lo, off, width, transpose, flip, step_m, window_origin,
                      out_surface)
-            if not has_canopy:
+            if not has_canopy or k_max == 0:
                 continue
-            tan_h[:n_query] = -np.inf
+            # the line's canopy cells ahead of its first window cell and within reach
+            s0 = max(tree_span[li, 0], q_lo) - q_lo
+            s1 = min(tree_span[li, 1], q_lo + n - 1) - q_lo
+            if tree_span[li, 0] < 0 or s0 > s1:
+                continue
+            first_tree, last_tree = -1, -1
+            for i in range(s0, s1 + 1):
+                c = q_lo + i
+                canopy_values[i] = canopy[m + off[c], c]
+                if not np.isnan(canopy_values[i]):
+                    if first_tree < 0:
+                        first_tree = i
+                    last_tree = i
             # only cells up to k_max before the line's last tree can see a tree ahead
             lo = max(0, first_tree - k_max)
-            if k_max > 0 and last_tree > 0 and lo < n_query:
+            if last_tree > 0 and lo < n_query:
+                canopy_values[lo:first_tree] = np.nan
+                n_tree_query = min(n_query, last_tree) - lo
                 _line_horizon(canopy_values[lo:last_tree + 1], values[lo:last_tree + 1], False,
-                              min(n_query, last_tree) - lo, k_max, tan_h[lo:], hull_a, hull_b,
-                              log, top)
-            _scatter(tan_h, n_query, m, q_lo, off, width, transpose, flip, step_m, window_origin,
-                     out_canopy)
+                              n_tree_query, k_max, tan_h[lo:], hull_a, hull_b, log, top)
+                _scatter(tan_h[lo:], n_tree_query, m, q_lo + lo, off, width, transpose, flip, step_m,
+                         window_origin, out_canopy)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -286,6 +296,29 @@ def _blend(h0: np.ndarray, h1: np.ndarray, w: float) -> np.ndarray:
     return h0 + w * (h1 - h0)
 
 
+def tree_spans(trees: tuple[np.ndarray, np.ndarray] | None, off: np.ndarray,
+               lines: tuple[int, int]) -> np.ndarray:
+    """First and last column of a canopy cell on each line ``lines[0]..lines[1]`` (-1, -1
+    for none), from the (row, column) indices ``trees`` of the oriented raster's canopy
+    cells; line ``m`` holds row ``m + off[c]`` of column ``c``."""
+    n_lines = lines[1] - lines[0] + 1
+    spans = np.full((n_lines, 2), -1, dtype=np.int64)
+    if trees is None or trees[0].size == 0:
+        return spans
+    rows, cols = trees
+    line = rows - off[cols] - lines[0]
+    keep = (line >= 0) & (line < n_lines)
+    line, cols = line[keep], cols[keep]
+    if line.size:
+        order = np.lexsort((cols, line))
+        line, cols = line[order], cols[order]
+        first = np.flatnonzero(np.r_[True, line[1:] != line[:-1]])
+        last = np.r_[first[1:] - 1, line.size - 1]
+        spans[line[first], 0] = cols[first]
+        spans[line[first], 1] = cols[last]
+    return spans
+
+
 class HorizonCaster:
     """A surface prepared for shade by horizon angles (see module doc).
 
@@ -323,7 +356,7 @@ class HorizonCaster:
         r0, r1, c0, c1 = self.window
         self.crown = (np.zeros((1, 1), dtype=np.bool_) if self.canopy_top is None else
                       np.nan_to_num(self.canopy_top[r0:r1, c0:c1], nan=-np.inf) > self.dsm[r0:r1, c0:c1])
-        self._turned: dict[tuple[bool, bool], tuple[np.ndarray, np.ndarray]] = {}
+        self._turned: dict[tuple[bool, bool], tuple] = {}
         self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cache_size = max(2, int(cache_sectors))
         self.sectors_computed = 0
@@ -349,17 +382,18 @@ class HorizonCaster:
         if key not in self._turned:
             canopy = (geometry.orient(self.canopy_top) if self.canopy_top is not None
                       else np.empty((1, 1)))
-            self._turned[key] = (geometry.orient(self.dsm), canopy)
-        a, canopy = self._turned[key]
+            trees = np.nonzero(~np.isnan(canopy)) if self.canopy_top is not None else None
+            self._turned[key] = (geometry.orient(self.dsm), canopy, trees)
+        a, canopy, trees = self._turned[key]
         off = geometry.line_offsets(a.shape[1])
         window = geometry.orient_window(self.window, self.dsm.shape)
+        lines = window_lines(off, window)
         k_max = int(math.floor(self.max_distance_m / step_m + 1e-9))
         surface = np.empty(self.shape, dtype=np.float64)
-        canopy_h = (np.empty(self.shape, dtype=np.float64) if self.canopy_top is not None
-                    else np.full((1, 1), NO_HORIZON))
-        _sector_horizons(a, canopy, self.canopy_top is not None, off, k_max, step_m,
-                         np.array(window, dtype=np.int64),
-                         np.array(window_lines(off, window), dtype=np.int64), transpose, flip,
+        canopy_h = np.full(self.shape if self.canopy_top is not None else (1, 1), NO_HORIZON)
+        _sector_horizons(a, canopy, self.canopy_top is not None, tree_spans(trees, off, lines), off,
+                         k_max, step_m, np.array(window, dtype=np.int64),
+                         np.array(lines, dtype=np.int64), transpose, flip,
                          np.array(self.window[::2], dtype=np.int64), surface, canopy_h)
         self.sectors_computed += 1
         self._cache[index] = (surface, canopy_h)
