@@ -59,10 +59,10 @@ def _above(qx, qz, ax, az, bx, bz):
 
 
 @numba.njit(cache=True, nogil=True)
-def _steepest(qx, qz, values, hull, n, leftward):
+def _steepest(qx, qz, hull, hull_z, n, leftward):
     """Steepest slope from ``(qx, qz)`` to an upper hull left of nothing it holds.
 
-    ``hull[:n]`` holds point indices (x = index, z = ``values[index]``), left to right
+    ``hull[:n]`` holds point indices (x), ``hull_z[:n]`` their heights (z), left to right
     (``leftward`` False) or right to left (True). The slope to the hull's vertices
     rises then falls, so the top is found by bisection. -inf for an empty hull.
     """
@@ -71,88 +71,91 @@ def _steepest(qx, qz, values, hull, n, leftward):
     lo, hi = 0, n - 1
     while lo < hi:
         mid = (lo + hi) // 2
-        a = hull[n - 1 - mid] if leftward else hull[mid]
-        b = hull[n - 2 - mid] if leftward else hull[mid + 1]
-        if _above(qx, qz, a, values[a], b, values[b]) > 0:
+        a = n - 1 - mid if leftward else mid
+        b = n - 2 - mid if leftward else mid + 1
+        if _above(qx, qz, hull[a], hull_z[a], hull[b], hull_z[b]) > 0:
             lo = mid + 1
         else:
             hi = mid
-    v = hull[n - 1 - lo] if leftward else hull[lo]
-    return (values[v] - qz) / (v - qx)
+    v = n - 1 - lo if leftward else lo
+    return (hull_z[v] - qz) / (hull[v] - qx)
 
 
-@numba.njit(cache=True, nogil=True)
-def _push_left(values, hull, n, j):
-    """Add point ``j``, left of every point of the hull ``hull[:n]`` (kept right to left)."""
-    zj = values[j]
-    while n >= 2:
-        a, b = hull[n - 1], hull[n - 2]
-        if _above(j, zj, a, values[a], b, values[b]) >= 0:   # a not strictly above j-b
-            n -= 1
-        else:
-            break
+@numba.njit(cache=True, nogil=True, inline="always")
+def _push_left(hull, hull_z, n, j, zj):
+    """Add point ``(j, zj)``, left of every point of the hull ``hull[:n]`` (kept right to left)."""
+    while n >= 2 and _above(j, zj, hull[n - 1], hull_z[n - 1], hull[n - 2], hull_z[n - 2]) >= 0:
+        n -= 1          # hull[n - 1] is not strictly above the line from j to hull[n - 2]
     hull[n] = j
+    hull_z[n] = zj
     return n + 1
 
 
 @numba.njit(cache=True, nogil=True)
-def _line_horizon(values, heights, same, n_query, k_max, out, hull_a, hull_b, log, top):
+def _line_horizon(values, heights, same, n_query, k_max, out, hull_a, hull_b, log, top, hull_z):
     """``out[i] = max_{i < j <= i + k_max} (values[j] - heights[i]) / (j - i)`` for ``i < n_query``.
 
     ``values`` are the line's blocking heights (NaN: nothing there), ``heights`` the
     query heights, both indexed by step along the line (``same``: they are the same
     array, the surface's own horizon). -inf where nothing is ahead.
-    ``hull_a``, ``hull_b`` (int64), ``log`` (int64, ``(n, 4)``) and ``top`` (float64),
-    ``n >= k_max + 1``, are work buffers.
+    ``hull_a``, ``hull_b`` (int64), ``log`` (int64, ``(n, 4)``), ``top`` (float64) and
+    ``hull_z`` (float64, ``(3, n)``: heights of the two hulls' points and of the undo
+    log), ``n >= k_max + 1``, are work buffers.
     """
     size = values.size
+    z_a, z_b, log_z = hull_z[0], hull_z[1], hull_z[2]
     n_a = n_b = n_log = 0
     start = size
+    boundary = size - 1         # the next i that enters a block from the right
     for i in range(size - 1, -1, -1):
-        if i == size - 1 or (i + 1) % k_max == 0:
+        if i == boundary:
             # entering block i // k_max from the right: an empty suffix hull, and the
             # prefix hull of the next block built rightward with an undo log (and the
             # running maximum of its values, to skip queries it cannot win)
             n_a = 0
             n_b = n_log = 0
             start = (i // k_max + 1) * k_max
+            boundary = start - k_max - 1
             highest = -np.inf
             for j in range(start, min(start + k_max, size)):
                 zj = values[j]
-                if not zj <= highest:       # NaN never raises the maximum
-                    highest = zj if not np.isnan(zj) else highest
+                if zj > highest:            # NaN never raises the maximum
+                    highest = zj
                 top[j - start] = highest
                 if np.isnan(zj):
                     continue
                 old = n_b
-                while n_b >= 2 and _above(hull_b[n_b - 2], values[hull_b[n_b - 2]],
-                                          hull_b[n_b - 1], values[hull_b[n_b - 1]], j, zj) >= 0:
+                while n_b >= 2 and _above(hull_b[n_b - 2], z_b[n_b - 2], hull_b[n_b - 1], z_b[n_b - 1],
+                                          j, zj) >= 0:
                     n_b -= 1
                 log[n_log, 0] = j
                 log[n_log, 1] = old
                 log[n_log, 2] = n_b
                 log[n_log, 3] = hull_b[n_b]
+                log_z[n_log] = z_b[n_b]
                 n_log += 1
                 hull_b[n_b] = j
+                z_b[n_b] = zj
                 n_b += 1
         # the window (i, i + k_max] has lost the points beyond i + k_max: roll back
         while n_log > 0 and log[n_log - 1, 0] > i + k_max:
             n_log -= 1
-            hull_b[log[n_log, 2]] = log[n_log, 3]
+            k = log[n_log, 2]
+            hull_b[k] = log[n_log, 3]
+            z_b[k] = log_z[n_log]
             n_b = log[n_log, 1]
         z = heights[i]
         if same:
             # the query point joins the suffix hull: its neighbour there is the tangent
-            n_a = _push_left(values, hull_a, n_a, i)
+            n_a = _push_left(hull_a, z_a, n_a, i, z)
             if i >= n_query:
                 continue
-            ahead = hull_a[n_a - 2] if n_a >= 2 else -1
-            best = (values[ahead] - z) / (ahead - i) if ahead >= 0 else -np.inf
+            best = (z_a[n_a - 2] - z) / (hull_a[n_a - 2] - i) if n_a >= 2 else -np.inf
         else:
             if i < n_query:
-                best = _steepest(i, z, values, hull_a, n_a, True)
+                best = _steepest(i, z, hull_a, z_a, n_a, True)
             if not np.isnan(values[i]):
-                n_a = _push_left(values, hull_a, n_a, i)
+                n_a = _push_left(hull_a, z_a, n_a, i, values[i])
             if i >= n_query:
                 continue
         if n_b > 0:
@@ -160,7 +163,7 @@ def _line_horizon(values, heights, same, n_query, k_max, out, hull_a, hull_b, lo
             end = min(i + k_max, size - 1) - start
             rise = top[end] - z
             if rise / ((start - i) if rise >= 0 else (end + start - i)) > best:
-                best = max(best, _steepest(i, z, values, hull_b, n_b, False))
+                best = max(best, _steepest(i, z, hull_b, z_b, n_b, False))
         out[i] = best
 
 
@@ -192,6 +195,7 @@ def _sector_horizons(a, canopy, has_canopy, tree_span, off, k_max, step_m, windo
         hull_b = np.empty(k_max + 2, np.int64)
         log = np.empty((k_max + 2, 4), np.int64)
         top = np.empty(k_max + 2, np.float64)
+        hull_z = np.empty((3, k_max + 2), np.float64)
         for li in range(item * _LINES_PER_ITEM, min(n_lines, (item + 1) * _LINES_PER_ITEM)):
             m = first_line + li
             # the line's cells inside the window: rows move monotonically along the line
@@ -213,7 +217,7 @@ def _sector_horizons(a, canopy, has_canopy, tree_span, off, k_max, step_m, windo
             n_query = q_hi - q_lo + 1
             if k_max > 0:
                 _line_horizon(values[:n], values[:n], True, n_query, k_max, tan_h,
-                              hull_a, hull_b, log, top)
+                              hull_a, hull_b, log, top, hull_z)
             else:
                 tan_h[:n_query] = -np.inf
             _scatter(tan_h, n_query, m, q_lo, off, width, transpose, flip, step_m, window_origin,
@@ -239,7 +243,7 @@ def _sector_horizons(a, canopy, has_canopy, tree_span, off, k_max, step_m, windo
                 canopy_values[lo:first_tree] = np.nan
                 n_tree_query = min(n_query, last_tree) - lo
                 _line_horizon(canopy_values[lo:last_tree + 1], values[lo:last_tree + 1], False,
-                              n_tree_query, k_max, tan_h[lo:], hull_a, hull_b, log, top)
+                              n_tree_query, k_max, tan_h[lo:], hull_a, hull_b, log, top, hull_z)
                 _scatter(tan_h[lo:], n_tree_query, m, q_lo + lo, off, width, transpose, flip, step_m,
                          window_origin, out_canopy)
 
