@@ -305,22 +305,23 @@ def tree_spans(trees: tuple[np.ndarray, np.ndarray] | None, off: np.ndarray,
     """First and last column of a canopy cell on each line ``lines[0]..lines[1]`` (-1, -1
     for none), from the (row, column) indices ``trees`` of the oriented raster's canopy
     cells; line ``m`` holds row ``m + off[c]`` of column ``c``."""
-    n_lines = lines[1] - lines[0] + 1
-    spans = np.full((n_lines, 2), -1, dtype=np.int64)
-    if trees is None or trees[0].size == 0:
-        return spans
-    rows, cols = trees
-    line = rows - off[cols] - lines[0]
-    keep = (line >= 0) & (line < n_lines)
-    line, cols = line[keep], cols[keep]
-    if line.size:
-        order = np.lexsort((cols, line))
-        line, cols = line[order], cols[order]
-        first = np.flatnonzero(np.r_[True, line[1:] != line[:-1]])
-        last = np.r_[first[1:] - 1, line.size - 1]
-        spans[line[first], 0] = cols[first]
-        spans[line[first], 1] = cols[last]
+    spans = np.full((lines[1] - lines[0] + 1, 2), -1, dtype=np.int64)
+    if trees is not None:
+        _tree_spans(trees[0], trees[1], off, lines[0], spans)
     return spans
+
+
+@numba.njit(cache=True, nogil=True)
+def _tree_spans(rows, cols, off, first_line, spans):
+    for t in range(rows.size):
+        c = cols[t]
+        li = rows[t] - off[c] - first_line
+        if li < 0 or li >= spans.shape[0]:
+            continue
+        if spans[li, 0] < 0 or c < spans[li, 0]:
+            spans[li, 0] = c
+        if c > spans[li, 1]:
+            spans[li, 1] = c
 
 
 class HorizonCaster:
