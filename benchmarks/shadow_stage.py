@@ -70,7 +70,8 @@ PHASES = (
     ("light per position", ["pipeline.shade.horizon:_accumulate_light",
                             "pipeline.shade.shadow:_accumulate_sweep"]),
     ("write COGs", ["pipeline.geo.raster:write_cog"]),
-    ("per-building table", ["pipeline.shade.buildings:building_zones",
+    ("per-building table", ["pipeline.shade.shadow:building_shade_summary",
+                            "pipeline.shade.buildings:building_zones",
                             "pipeline.shade.buildings:zone_means",
                             "geopandas:read_parquet", "geopandas:GeoDataFrame.to_parquet"]),
 )
