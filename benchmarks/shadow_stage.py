@@ -9,15 +9,24 @@ so other engineers' load on the machine inflates the wall clock but hardly the C
 Then the share of each scenario's cell-time on which the two methods' shade hours differ
 (mean |difference| / slot hours; sun hours / day length), median and worst.
 
+A phase table follows (CPU seconds per phase of the task, by wrapping the functions each
+phase runs; ``other`` is the rest: imports, the schedule's bookkeeping, array copies).
+With ``--per-position`` the horizon method's shade codes are also compared with the
+sweep's at every sun position of the tile above the horizon (share of the tile's cells
+with the same code: mean, time-weighted mean, 5th percentile, worst).
+
 Defaults: the sample run at ``out/sample`` (``make demo``: 1 m cells, 200 m halo, the
 default 12 scenarios and 4 seasons' sun hours at 10-minute steps), tile 53396489.
 
     PYTHONPATH=. .venv/bin/python benchmarks/shadow_stage.py [--run out/sample] [--tile 53396489]
+        [--methods horizon sweep] [--per-position]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import importlib
 import json
 import os
 import tempfile
@@ -51,18 +60,80 @@ def inner_grid(outer: Grid, halo_m: float) -> Grid:
                 outer.resolution, outer.width - 2 * cells, outer.height - 2 * cells, outer.crs)
 
 
+#: Phases of the task: label and the functions (``module:attribute``, the attribute may be
+#: ``Class.method``) whose calls' CPU time is summed into it. A missing module or function is skipped,
+#: so the table survives renames (its row then reads 0).
+PHASES = (
+    ("read surface rasters", ["pipeline.geo.raster:read_raster"]),
+    ("sun schedule", ["pipeline.shade.shadow:tile_schedule"]),
+    ("sector horizons", ["pipeline.shade.horizon:_sector_horizons"]),
+    ("light per position", ["pipeline.shade.horizon:_accumulate_light",
+                            "pipeline.shade.shadow:_accumulate_sweep"]),
+    ("write COGs", ["pipeline.geo.raster:write_cog"]),
+    ("per-building table", ["pipeline.shade.shadow:building_shade_summary",
+                            "pipeline.shade.buildings:building_zones",
+                            "pipeline.shade.buildings:zone_means",
+                            "geopandas:read_parquet", "geopandas:GeoDataFrame.to_parquet"]),
+)
+
+
+@contextlib.contextmanager
+def phase_clock(totals: dict[str, float]):
+    """Sum the process CPU time spent inside each :data:`PHASES` function into ``totals``
+    (outermost call only, so a phase calling another's function is not counted twice)."""
+    patched, depth = [], [0]
+
+    def wrap(label, func):
+        def timed(*args, **kwargs):
+            if depth[0]:
+                return func(*args, **kwargs)
+            depth[0] += 1
+            start = time.process_time()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                totals[label] += time.process_time() - start
+                depth[0] -= 1
+        return timed
+
+    for label, targets in PHASES:
+        totals[label] = 0.0
+        for target in targets:
+            module, _, path = target.partition(":")
+            *classes, attribute = path.split(".")
+            try:
+                owner = importlib.import_module(module)
+            except ModuleNotFoundError:
+                continue
+            for name in classes:
+                owner = getattr(owner, name)
+            if not hasattr(owner, attribute):
+                continue
+            original = getattr(owner, attribute)
+            patched.append((owner, attribute, original))
+            setattr(owner, attribute, wrap(label, original))
+    try:
+        yield totals
+    finally:
+        for owner, attribute, original in reversed(patched):
+            setattr(owner, attribute, original)
+
+
 def timed_task(method: str, tile: str, inner: Grid, out: Path, surface: Record, definition: dict):
     """(CPU s, wall s, result) of one shadow task with one numba thread."""
     settings = ShadowSettings(method=method, **{k: v for k, v in definition["stages"]["shadow"].items()
                                                 if k in ("step_minutes", "sun_hours")})
     scenarios = default_scenarios()
-    with numba_threads(1):
+    phases: dict[str, float] = {}
+    with numba_threads(1), phase_clock(phases):
         cpu, wall = time.process_time(), time.perf_counter()
         result = shadow_tile(tile, inner, str(out / method), settings=settings, scenarios=scenarios,
                              year=int(definition.get("scenarios", definition["stages"]["shadow"])["year"]),
                              halo_m=float(definition["grid"]["halo_m"]),
                              timezone=definition.get("timezone", "Asia/Tokyo"), surface=[surface])
-        return time.process_time() - cpu, time.perf_counter() - wall, result
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    phases["other"] = cpu - sum(phases.values())
+    return cpu, wall, result, phases
 
 
 def disagreement(horizon, sweep) -> list[float]:
@@ -92,10 +163,52 @@ def warm_up(inner: Grid) -> None:
                    max_distance_m=20 * inner.resolution)
 
 
+def per_position_agreement(surface: Record, inner: Grid, definition: dict) -> dict[str, float]:
+    """Share of the tile's cells where the horizon method's shade code equals the sweep's,
+    over every sun position of the tile's schedule above the horizon (the stage's own
+    surface, settings and schedule; numba's default threads, not timed)."""
+    from pipeline.shade.horizon import HorizonCaster
+    from pipeline.shade.schedule import tile_schedule
+    from pipeline.shade.shadow import inner_window
+    from pipeline.shade.sun import grid_centre_lonlat, meridian_convergence_deg
+    from pipeline.shade.sweep import ShadeCaster
+
+    shadow = definition["stages"]["shadow"]
+    settings = ShadowSettings(**{k: v for k, v in shadow.items() if k in ("step_minutes", "sun_hours",
+                                                                         "sector_deg")})
+    dsm, outer, _ = read_raster(surface.outputs["dsm"])
+    canopy, _, _ = read_raster(surface.outputs["canopy"])
+    window = inner_window(outer, inner)
+    lon, lat = grid_centre_lonlat(inner)
+    schedule = tile_schedule(default_scenarios(), int(definition.get("scenarios", shadow)["year"]),
+                             lat, lon, step_minutes=settings.step_minutes,
+                             timezone=definition.get("timezone", "Asia/Tokyo"),
+                             sun_hours=settings.sun_hours)
+    azimuths = schedule.grid_azimuth_deg(meridian_convergence_deg(outer.crs, lon, lat))
+    altitudes = schedule.sun_altitude_deg
+    halo_m = float(definition["grid"]["halo_m"])
+    sweep = ShadeCaster(dsm, outer.resolution, canopy_top=canopy, max_distance_m=halo_m, window=window)
+    horizon = HorizonCaster(dsm, outer.resolution, canopy_top=canopy, max_distance_m=halo_m,
+                            window=window, sector_deg=settings.sector_deg)
+    up = np.flatnonzero(altitudes > 0)
+    up = up[np.argsort(azimuths[up], kind="stable")]          # each sector computed once
+    same = np.array([np.mean(horizon.codes(azimuths[p], altitudes[p]) == sweep.codes(azimuths[p], altitudes[p]))
+                     for p in up])
+    hours = np.add.reduceat(schedule.weight_hours, schedule.start[:-1])[up]
+    return {"positions": float(up.size), "mean": float(same.mean()),
+            "time-weighted": float(np.average(same, weights=hours)),
+            "5th percentile": float(np.percentile(same, 5)), "worst": float(same.min()),
+            "worst at altitude": float(altitudes[up][same.argmin()]),
+            "mean above 5 degrees": float(same[altitudes[up] >= 5].mean())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, default=ROOT / "out" / "sample")
     parser.add_argument("--tile", default="53396489")
+    parser.add_argument("--methods", nargs="+", choices=("horizon", "sweep"), default=["horizon", "sweep"])
+    parser.add_argument("--per-position", action="store_true",
+                        help="also compare the methods' shade codes at every sun position")
     args = parser.parse_args()
     surface, definition = surface_record(args.run, args.tile)
     _, outer, _ = read_raster(surface.outputs["dsm"])
@@ -106,16 +219,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder)
         warm_up(inner)
-        results = {}
+        results, phases = {}, {}
         print("| shadow task, one tile | CPU s | wall s | of which shading, wall s |")
         print("|---|---:|---:|---:|")
-        for method in ("horizon", "sweep"):
-            cpu, wall, result = timed_task(method, args.tile, inner, out, surface, definition)
+        for method in args.methods:
+            cpu, wall, result, phases[method] = timed_task(method, args.tile, inner, out, surface, definition)
             results[method] = result
             print(f"| `method: {method}` | {cpu:.1f} | {wall:.1f} | {result.details['shade_seconds']:.1f} |")
-        shares = disagreement(results["horizon"], results["sweep"])
-    print(f"cell-time where the methods differ: median {np.median(shares):.2%}, worst {max(shares):.2%} "
-          f"over {len(shares)} scenarios and seasons")
+        print()
+        print("| phase, CPU s | " + " | ".join(f"`{m}`" for m in args.methods) + " |")
+        print("|---|" + "---:|" * len(args.methods))
+        for label in phases[args.methods[0]]:
+            print(f"| {label} | " + " | ".join(f"{phases[m][label]:.2f}" for m in args.methods) + " |")
+        print("| **total** | " + " | ".join(f"**{sum(phases[m].values()):.2f}**" for m in args.methods) + " |")
+        if set(args.methods) == {"horizon", "sweep"}:
+            shares = disagreement(results["horizon"], results["sweep"])
+            print(f"cell-time where the methods differ: median {np.median(shares):.2%}, worst {max(shares):.2%} "
+                  f"over {len(shares)} scenarios and seasons")
+    if args.per_position:
+        agreement = per_position_agreement(surface, inner, definition)
+        print("cells with the sweep's shade code, per sun position: " + ", ".join(
+            f"{k} {v:.0f}" if k == "positions" else f"{k} {v:.1f}" if k.startswith("worst at") else f"{k} {v:.2%}"
+            for k, v in agreement.items()))
 
 
 if __name__ == "__main__":

@@ -94,24 +94,33 @@ class Grid:
 
 def write_cog(path: str | os.PathLike, data: np.ndarray, grid: Grid, *,
               nodata: float | int | None = None, band_names: list[str] | None = None,
-              tags: dict[str, str] | None = None) -> str:
+              tags: dict[str, str] | None = None, compress: str = "DEFLATE",
+              predictor: int | None = None, level: int | None = None) -> str:
     """Write ``data`` (2-D, or 3-D bands-first) on ``grid`` as a Cloud-Optimized GeoTIFF.
 
-    Written atomically, DEFLATE-compressed, with internal overviews (GDAL's COG driver).
-    Returns the path as a string.
+    Written atomically, tiled (256 px blocks), with internal overviews (GDAL's COG
+    driver; averaged for floats, nearest cell for integers). Compression is lossless:
+    ``compress`` (``"DEFLATE"`` or ``"ZSTD"``) at GDAL's default ``level`` unless given,
+    with TIFF ``predictor`` 3 (floating point) for floats and 2 (horizontal) for integers
+    unless given (1: none, best for rasters of few distinct values such as sums of a few
+    weights). Returns the path as a string.
     """
     array = np.asarray(data)
     if array.ndim == 2:
         array = array[np.newaxis]
     if array.shape[1:] != grid.shape:
         raise ValueError(f"{path}: array shape {array.shape[1:]} does not match grid {grid.shape}")
-    predictor = 3 if np.issubdtype(array.dtype, np.floating) else 2
+    floating = np.issubdtype(array.dtype, np.floating)
+    if predictor is None:
+        predictor = 3 if floating else 2
     profile = dict(
         driver="COG", width=grid.width, height=grid.height, count=array.shape[0],
         dtype=array.dtype, crs=grid.crs, transform=grid.transform, nodata=nodata,
-        compress="DEFLATE", predictor=predictor, blocksize=256,
-        overview_resampling="average" if predictor == 3 else "nearest",
+        compress=compress, predictor=predictor, blocksize=256,
+        overview_resampling="average" if floating else "nearest",
     )
+    if level is not None:
+        profile["level"] = int(level)
     with atomic_path(path) as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(array)

@@ -59,10 +59,10 @@ def _above(qx, qz, ax, az, bx, bz):
 
 
 @numba.njit(cache=True, nogil=True)
-def _steepest(qx, qz, values, hull, n, leftward):
+def _steepest(qx, qz, hull, hull_z, n, leftward):
     """Steepest slope from ``(qx, qz)`` to an upper hull left of nothing it holds.
 
-    ``hull[:n]`` holds point indices (x = index, z = ``values[index]``), left to right
+    ``hull[:n]`` holds point indices (x), ``hull_z[:n]`` their heights (z), left to right
     (``leftward`` False) or right to left (True). The slope to the hull's vertices
     rises then falls, so the top is found by bisection. -inf for an empty hull.
     """
@@ -71,88 +71,91 @@ def _steepest(qx, qz, values, hull, n, leftward):
     lo, hi = 0, n - 1
     while lo < hi:
         mid = (lo + hi) // 2
-        a = hull[n - 1 - mid] if leftward else hull[mid]
-        b = hull[n - 2 - mid] if leftward else hull[mid + 1]
-        if _above(qx, qz, a, values[a], b, values[b]) > 0:
+        a = n - 1 - mid if leftward else mid
+        b = n - 2 - mid if leftward else mid + 1
+        if _above(qx, qz, hull[a], hull_z[a], hull[b], hull_z[b]) > 0:
             lo = mid + 1
         else:
             hi = mid
-    v = hull[n - 1 - lo] if leftward else hull[lo]
-    return (values[v] - qz) / (v - qx)
+    v = n - 1 - lo if leftward else lo
+    return (hull_z[v] - qz) / (hull[v] - qx)
 
 
-@numba.njit(cache=True, nogil=True)
-def _push_left(values, hull, n, j):
-    """Add point ``j``, left of every point of the hull ``hull[:n]`` (kept right to left)."""
-    zj = values[j]
-    while n >= 2:
-        a, b = hull[n - 1], hull[n - 2]
-        if _above(j, zj, a, values[a], b, values[b]) >= 0:   # a not strictly above j-b
-            n -= 1
-        else:
-            break
+@numba.njit(cache=True, nogil=True, inline="always")
+def _push_left(hull, hull_z, n, j, zj):
+    """Add point ``(j, zj)``, left of every point of the hull ``hull[:n]`` (kept right to left)."""
+    while n >= 2 and _above(j, zj, hull[n - 1], hull_z[n - 1], hull[n - 2], hull_z[n - 2]) >= 0:
+        n -= 1          # hull[n - 1] is not strictly above the line from j to hull[n - 2]
     hull[n] = j
+    hull_z[n] = zj
     return n + 1
 
 
 @numba.njit(cache=True, nogil=True)
-def _line_horizon(values, heights, same, n_query, k_max, out, hull_a, hull_b, log, top):
+def _line_horizon(values, heights, same, n_query, k_max, out, hull_a, hull_b, log, top, hull_z):
     """``out[i] = max_{i < j <= i + k_max} (values[j] - heights[i]) / (j - i)`` for ``i < n_query``.
 
     ``values`` are the line's blocking heights (NaN: nothing there), ``heights`` the
     query heights, both indexed by step along the line (``same``: they are the same
     array, the surface's own horizon). -inf where nothing is ahead.
-    ``hull_a``, ``hull_b`` (int64), ``log`` (int64, ``(n, 4)``) and ``top`` (float64),
-    ``n >= k_max + 1``, are work buffers.
+    ``hull_a``, ``hull_b`` (int64), ``log`` (int64, ``(n, 4)``), ``top`` (float64) and
+    ``hull_z`` (float64, ``(3, n)``: heights of the two hulls' points and of the undo
+    log), ``n >= k_max + 1``, are work buffers.
     """
     size = values.size
+    z_a, z_b, log_z = hull_z[0], hull_z[1], hull_z[2]
     n_a = n_b = n_log = 0
     start = size
+    boundary = size - 1         # the next i that enters a block from the right
     for i in range(size - 1, -1, -1):
-        if i == size - 1 or (i + 1) % k_max == 0:
+        if i == boundary:
             # entering block i // k_max from the right: an empty suffix hull, and the
             # prefix hull of the next block built rightward with an undo log (and the
             # running maximum of its values, to skip queries it cannot win)
             n_a = 0
             n_b = n_log = 0
             start = (i // k_max + 1) * k_max
+            boundary = start - k_max - 1
             highest = -np.inf
             for j in range(start, min(start + k_max, size)):
                 zj = values[j]
-                if not zj <= highest:       # NaN never raises the maximum
-                    highest = zj if not np.isnan(zj) else highest
+                if zj > highest:            # NaN never raises the maximum
+                    highest = zj
                 top[j - start] = highest
                 if np.isnan(zj):
                     continue
                 old = n_b
-                while n_b >= 2 and _above(hull_b[n_b - 2], values[hull_b[n_b - 2]],
-                                          hull_b[n_b - 1], values[hull_b[n_b - 1]], j, zj) >= 0:
+                while n_b >= 2 and _above(hull_b[n_b - 2], z_b[n_b - 2], hull_b[n_b - 1], z_b[n_b - 1],
+                                          j, zj) >= 0:
                     n_b -= 1
                 log[n_log, 0] = j
                 log[n_log, 1] = old
                 log[n_log, 2] = n_b
                 log[n_log, 3] = hull_b[n_b]
+                log_z[n_log] = z_b[n_b]
                 n_log += 1
                 hull_b[n_b] = j
+                z_b[n_b] = zj
                 n_b += 1
         # the window (i, i + k_max] has lost the points beyond i + k_max: roll back
         while n_log > 0 and log[n_log - 1, 0] > i + k_max:
             n_log -= 1
-            hull_b[log[n_log, 2]] = log[n_log, 3]
+            k = log[n_log, 2]
+            hull_b[k] = log[n_log, 3]
+            z_b[k] = log_z[n_log]
             n_b = log[n_log, 1]
         z = heights[i]
         if same:
             # the query point joins the suffix hull: its neighbour there is the tangent
-            n_a = _push_left(values, hull_a, n_a, i)
+            n_a = _push_left(hull_a, z_a, n_a, i, z)
             if i >= n_query:
                 continue
-            ahead = hull_a[n_a - 2] if n_a >= 2 else -1
-            best = (values[ahead] - z) / (ahead - i) if ahead >= 0 else -np.inf
+            best = (z_a[n_a - 2] - z) / (hull_a[n_a - 2] - i) if n_a >= 2 else -np.inf
         else:
             if i < n_query:
-                best = _steepest(i, z, values, hull_a, n_a, True)
+                best = _steepest(i, z, hull_a, z_a, n_a, True)
             if not np.isnan(values[i]):
-                n_a = _push_left(values, hull_a, n_a, i)
+                n_a = _push_left(hull_a, z_a, n_a, i, values[i])
             if i >= n_query:
                 continue
         if n_b > 0:
@@ -160,17 +163,21 @@ def _line_horizon(values, heights, same, n_query, k_max, out, hull_a, hull_b, lo
             end = min(i + k_max, size - 1) - start
             rise = top[end] - z
             if rise / ((start - i) if rise >= 0 else (end + start - i)) > best:
-                best = max(best, _steepest(i, z, values, hull_b, n_b, False))
+                best = max(best, _steepest(i, z, hull_b, z_b, n_b, False))
         out[i] = best
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _sector_horizons(a, canopy, has_canopy, off, k_max, step_m, window, lines, transpose, flip,
-                     window_origin, out_surface, out_canopy):
+def _sector_horizons(a, canopy, has_canopy, tree_span, off, k_max, step_m, window, lines, transpose,
+                     flip, window_origin, out_surface, out_canopy):
     """``tan H`` of every oriented-``window`` cell, written into the un-oriented outputs.
 
     ``a``/``canopy`` are the oriented rasters, ``lines`` the first and last line
     crossing the window; outputs are window-shaped, in the raster's own orientation.
+    ``tree_span[li]`` holds the first and last column of a canopy cell on line
+    ``lines[0] + li`` (-1, -1 for none): only that stretch of a line, and the ``k_max``
+    steps before it, is read for the canopy horizon and written into ``out_canopy``,
+    which the caller fills with :data:`NO_HORIZON` beforehand.
     """
     n_rows, width = a.shape
     w_r0, w_r1, w_c0, w_c1 = window[0], window[1], window[2], window[3]
@@ -188,6 +195,7 @@ def _sector_horizons(a, canopy, has_canopy, off, k_max, step_m, window, lines, t
         hull_b = np.empty(k_max + 2, np.int64)
         log = np.empty((k_max + 2, 4), np.int64)
         top = np.empty(k_max + 2, np.float64)
+        hull_z = np.empty((3, k_max + 2), np.float64)
         for li in range(item * _LINES_PER_ITEM, min(n_lines, (item + 1) * _LINES_PER_ITEM)):
             m = first_line + li
             # the line's cells inside the window: rows move monotonically along the line
@@ -200,38 +208,44 @@ def _sector_horizons(a, canopy, has_canopy, off, k_max, step_m, window, lines, t
             if q_lo > q_hi:
                 continue
             n = 0
-            first_tree, last_tree = -1, -1       # canopy cells of the line (buffer steps)
             for c in range(q_lo, min(width, q_hi + k_max + 1)):
                 r = m + off[c]
                 if r < 0 or r >= n_rows:
                     break
                 values[n] = a[r, c]
-                if has_canopy:
-                    canopy_values[n] = canopy[r, c]
-                    if not np.isnan(canopy[r, c]):
-                        if first_tree < 0:
-                            first_tree = n
-                        last_tree = n
                 n += 1
             n_query = q_hi - q_lo + 1
             if k_max > 0:
                 _line_horizon(values[:n], values[:n], True, n_query, k_max, tan_h,
-                              hull_a, hull_b, log, top)
+                              hull_a, hull_b, log, top, hull_z)
             else:
                 tan_h[:n_query] = -np.inf
             _scatter(tan_h, n_query, m, q_lo, off, width, transpose, flip, step_m, window_origin,
                      out_surface)
-            if not has_canopy:
+            if not has_canopy or k_max == 0:
                 continue
-            tan_h[:n_query] = -np.inf
+            # the line's canopy cells ahead of its first window cell and within reach
+            s0 = max(tree_span[li, 0], q_lo) - q_lo
+            s1 = min(tree_span[li, 1], q_lo + n - 1) - q_lo
+            if tree_span[li, 0] < 0 or s0 > s1:
+                continue
+            first_tree, last_tree = -1, -1
+            for i in range(s0, s1 + 1):
+                c = q_lo + i
+                canopy_values[i] = canopy[m + off[c], c]
+                if not np.isnan(canopy_values[i]):
+                    if first_tree < 0:
+                        first_tree = i
+                    last_tree = i
             # only cells up to k_max before the line's last tree can see a tree ahead
             lo = max(0, first_tree - k_max)
-            if k_max > 0 and last_tree > 0 and lo < n_query:
+            if last_tree > 0 and lo < n_query:
+                canopy_values[lo:first_tree] = np.nan
+                n_tree_query = min(n_query, last_tree) - lo
                 _line_horizon(canopy_values[lo:last_tree + 1], values[lo:last_tree + 1], False,
-                              min(n_query, last_tree) - lo, k_max, tan_h[lo:], hull_a, hull_b,
-                              log, top)
-            _scatter(tan_h, n_query, m, q_lo, off, width, transpose, flip, step_m, window_origin,
-                     out_canopy)
+                              n_tree_query, k_max, tan_h[lo:], hull_a, hull_b, log, top, hull_z)
+                _scatter(tan_h[lo:], n_tree_query, m, q_lo + lo, off, width, transpose, flip, step_m,
+                         window_origin, out_canopy)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -259,13 +273,17 @@ def _accumulate_light(h0, h1, c0, c1, crown, has_canopy, blend, tan_altitude, tr
             w = blend[p]
             t = tan_altitude[p]
             tau = transmissivity[p]
-            for c in range(n_cols):
-                lit = 1.0
-                if t < h0[r, c] + w * (h1[r, c] - h0[r, c]):
-                    lit = 0.0
-                elif has_canopy and (crown[r, c] or t < c0[r, c] + w * (c1[r, c] - c0[r, c])):
-                    lit = tau
-                light[c] = lit
+            # branch-free selects (the loops vectorise); same arithmetic as _blend
+            if has_canopy:
+                for c in range(n_cols):
+                    s0 = h0[r, c]
+                    k0 = c0[r, c]
+                    under = crown[r, c] | (t < k0 + w * (c1[r, c] - k0))
+                    light[c] = 0.0 if t < s0 + w * (h1[r, c] - s0) else (tau if under else 1.0)
+            else:
+                for c in range(n_cols):
+                    s0 = h0[r, c]
+                    light[c] = 0.0 if t < s0 + w * (h1[r, c] - s0) else 1.0
             for e in range(start[p], start[p + 1]):
                 row = acc[target[e], r]
                 wt = weight[e]
@@ -280,6 +298,30 @@ def _accumulate_light(h0, h1, c0, c1, crown, has_canopy, blend, tan_altitude, tr
 def _blend(h0: np.ndarray, h1: np.ndarray, w: float) -> np.ndarray:
     """``h0 + w (h1 - h0)``, in the order :func:`_accumulate_light` uses."""
     return h0 + w * (h1 - h0)
+
+
+def tree_spans(trees: tuple[np.ndarray, np.ndarray] | None, off: np.ndarray,
+               lines: tuple[int, int]) -> np.ndarray:
+    """First and last column of a canopy cell on each line ``lines[0]..lines[1]`` (-1, -1
+    for none), from the (row, column) indices ``trees`` of the oriented raster's canopy
+    cells; line ``m`` holds row ``m + off[c]`` of column ``c``."""
+    spans = np.full((lines[1] - lines[0] + 1, 2), -1, dtype=np.int64)
+    if trees is not None:
+        _tree_spans(trees[0], trees[1], off, lines[0], spans)
+    return spans
+
+
+@numba.njit(cache=True, nogil=True)
+def _tree_spans(rows, cols, off, first_line, spans):
+    for t in range(rows.size):
+        c = cols[t]
+        li = rows[t] - off[c] - first_line
+        if li < 0 or li >= spans.shape[0]:
+            continue
+        if spans[li, 0] < 0 or c < spans[li, 0]:
+            spans[li, 0] = c
+        if c > spans[li, 1]:
+            spans[li, 1] = c
 
 
 class HorizonCaster:
@@ -319,7 +361,7 @@ class HorizonCaster:
         r0, r1, c0, c1 = self.window
         self.crown = (np.zeros((1, 1), dtype=np.bool_) if self.canopy_top is None else
                       np.nan_to_num(self.canopy_top[r0:r1, c0:c1], nan=-np.inf) > self.dsm[r0:r1, c0:c1])
-        self._turned: dict[tuple[bool, bool], tuple[np.ndarray, np.ndarray]] = {}
+        self._turned: dict[tuple[bool, bool], tuple] = {}
         self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cache_size = max(2, int(cache_sectors))
         self.sectors_computed = 0
@@ -345,17 +387,18 @@ class HorizonCaster:
         if key not in self._turned:
             canopy = (geometry.orient(self.canopy_top) if self.canopy_top is not None
                       else np.empty((1, 1)))
-            self._turned[key] = (geometry.orient(self.dsm), canopy)
-        a, canopy = self._turned[key]
+            trees = np.nonzero(~np.isnan(canopy)) if self.canopy_top is not None else None
+            self._turned[key] = (geometry.orient(self.dsm), canopy, trees)
+        a, canopy, trees = self._turned[key]
         off = geometry.line_offsets(a.shape[1])
         window = geometry.orient_window(self.window, self.dsm.shape)
+        lines = window_lines(off, window)
         k_max = int(math.floor(self.max_distance_m / step_m + 1e-9))
         surface = np.empty(self.shape, dtype=np.float64)
-        canopy_h = (np.empty(self.shape, dtype=np.float64) if self.canopy_top is not None
-                    else np.full((1, 1), NO_HORIZON))
-        _sector_horizons(a, canopy, self.canopy_top is not None, off, k_max, step_m,
-                         np.array(window, dtype=np.int64),
-                         np.array(window_lines(off, window), dtype=np.int64), transpose, flip,
+        canopy_h = np.full(self.shape if self.canopy_top is not None else (1, 1), NO_HORIZON)
+        _sector_horizons(a, canopy, self.canopy_top is not None, tree_spans(trees, off, lines), off,
+                         k_max, step_m, np.array(window, dtype=np.int64),
+                         np.array(lines, dtype=np.int64), transpose, flip,
                          np.array(self.window[::2], dtype=np.int64), surface, canopy_h)
         self.sectors_computed += 1
         self._cache[index] = (surface, canopy_h)

@@ -40,10 +40,9 @@ from typing import Literal
 
 import numba
 import numpy as np
-import pandas as pd
-from scipy import ndimage
 
 from pipeline.geo.raster import Grid
+from pipeline.shade.buildings import building_shade_summary
 from pipeline.shade.horizon import DEFAULT_SECTOR_DEG, HorizonCaster
 from pipeline.shade.schedule import ShadeSchedule, tile_schedule
 from pipeline.shade.sun import (DEFAULT_STEP_MINUTES, DEFAULT_TIMEZONE, Scenario, SunPositions,
@@ -289,55 +288,3 @@ def _accumulate_sweep(caster: ShadeCaster, schedule: ShadeSchedule, azimuths: np
         for e in entries:
             weight = schedule.weight_hours[e]
             acc[schedule.target[e]] += weight * light if is_sun[e] else weight * (1.0 - light)
-
-
-def building_shade_summary(shade_hours: np.ndarray, building_index: np.ndarray, resolution: float, *,
-                           ring_m: float = 5.0) -> pd.DataFrame:
-    """Mean shade hours on each building's roof and on a ring of ground around it.
-
-    Parameters
-    ----------
-    shade_hours : numpy.ndarray
-        Shade hours (or any per-cell value) on the same grid as ``building_index``.
-    building_index : numpy.ndarray of int
-        Building index per cell, -1 where no building (see
-        :func:`pipeline.surface.rasterize.rasterize_polygons_height`).
-    resolution : float
-        Cell size, metres.
-    ring_m : float
-        Width of the ground ring, metres: non-building cells whose centre is within
-        ``ring_m`` of a building cell centre belong to the nearest building.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per building index present: ``building_index``, ``roof_cells``,
-        ``roof_shade_hours_mean``, ``ring_cells``, ``ring_shade_hours_mean`` (NaN when
-        there are no ring cells).
-    """
-    if shade_hours.shape != building_index.shape:
-        raise ValueError(f"shade_hours {shade_hours.shape} and building_index {building_index.shape} differ")
-    values = np.asarray(shade_hours, dtype=np.float64)
-    index = np.asarray(building_index, dtype=np.int64)
-    on_building = index >= 0
-    if not on_building.any():
-        return pd.DataFrame(columns=["building_index", "roof_cells", "roof_shade_hours_mean",
-                                     "ring_cells", "ring_shade_hours_mean"])
-    distance, (near_r, near_c) = ndimage.distance_transform_edt(~on_building, return_indices=True)
-    in_ring = ~on_building & (distance * resolution <= ring_m)
-    ring_owner = index[near_r[in_ring], near_c[in_ring]]
-    n = int(index.max()) + 1
-    roof_cells = np.bincount(index[on_building], minlength=n)
-    roof_sum = np.bincount(index[on_building], weights=values[on_building], minlength=n)
-    ring_cells = np.bincount(ring_owner, minlength=n)
-    ring_sum = np.bincount(ring_owner, weights=values[in_ring], minlength=n)
-    present = np.flatnonzero(roof_cells)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return pd.DataFrame({
-            "building_index": present,
-            "roof_cells": roof_cells[present],
-            "roof_shade_hours_mean": roof_sum[present] / roof_cells[present],
-            "ring_cells": ring_cells[present],
-            "ring_shade_hours_mean": np.where(ring_cells[present] > 0,
-                                              ring_sum[present] / np.maximum(ring_cells[present], 1), np.nan),
-        })

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import Any, Callable, Iterator, Mapping
 
 from pipeline.core.settings import StageSettings
@@ -38,12 +39,15 @@ def numba_threads_for_task() -> int | None:
     the ``OMP_NUM_THREADS=1`` Dask sets, so a kernel would otherwise start one thread per
     core in every worker and two workers on two cores spent 2.1x the CPU time of one
     thread (README, Sun and shadow). Outside a worker (a test, a notebook) numba keeps
-    its default, one thread per core.
+    its default, one thread per core. A process that has not imported ``distributed`` is
+    no worker, so the check does not import it (about 1 CPU s outside a worker).
     """
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return None
     try:
-        from distributed import get_worker
-        get_worker()
-    except (ImportError, ValueError):
+        distributed.get_worker()
+    except ValueError:
         return None
     return 1
 

@@ -38,7 +38,7 @@ def test_line_horizon_is_the_steepest_rise_within_reach(own_surface):
         n_query = int(rng.integers(1, n + 1))
         out = np.full(n, 99.0)
         buffers = (np.empty(k_max + 2, np.int64), np.empty(k_max + 2, np.int64),
-                   np.empty((k_max + 2, 4), np.int64), np.empty(k_max + 2))
+                   np.empty((k_max + 2, 4), np.int64), np.empty(k_max + 2), np.empty((3, k_max + 2)))
         _line_horizon(values, heights, own_surface, n_query, k_max, out, *buffers)
         np.testing.assert_allclose(out[:n_query], brute_force_horizon(values, heights, n_query, k_max),
                                    rtol=1e-12)
