@@ -161,7 +161,7 @@ def export_layer(layer: str, tables: Sequence[str | Path], meshes: Sequence[str 
     started = time.perf_counter()
     files = pair_files(tables, meshes)
     extra = [str(p) for p in extra_tables]
-    plan = merge_partials([file_partial(layer, table, mesh, extra) for table, mesh in files], extra)
+    plan = merge_partials([file_partial(layer, table, mesh, extra) for table, mesh in files])
     result = ExportResult(layer=layer, tileset=None, extra_columns=plan.extra_columns)
     parts = []
     for table, mesh in files:

@@ -35,7 +35,8 @@ class SchemaPartial:
     """What one file of a layer tells the layer's schema (JSON-serialisable, mergeable).
 
     ``source_keys``: the ingest table's properties, first-seen order; ``extra_keys``: the
-    columns each extra table brings, by table; ``stats``/``extra_stats``: value stats
+    columns each extra table brings, in the order the tables were given (no paths: a
+    partial is the same wherever the run is written); ``stats``/``extra_stats``: value stats
     over the file's exported features (source and extra properties apart, as a source
     property takes precedence over a joined column of the same name); ``classes``/
     ``extra_classes``: per class, the properties its features fill, first-seen order;
@@ -44,7 +45,7 @@ class SchemaPartial:
     """
 
     source_keys: list[str] = field(default_factory=list)
-    extra_keys: dict[str, list[str]] = field(default_factory=dict)
+    extra_keys: list[list[str]] = field(default_factory=list)
     stats: dict[str, ValueStats] = field(default_factory=dict)
     extra_stats: dict[str, ValueStats] = field(default_factory=dict)
     classes: dict[str, list[str]] = field(default_factory=dict)
@@ -61,7 +62,7 @@ class SchemaPartial:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "SchemaPartial":
-        return cls(list(data["source_keys"]), {k: list(v) for k, v in data["extra_keys"].items()},
+        return cls(list(data["source_keys"]), [list(v) for v in data["extra_keys"]],
                    {k: ValueStats.from_json(v) for k, v in data["stats"].items()},
                    {k: ValueStats.from_json(v) for k, v in data["extra_stats"].items()},
                    {k: list(v) for k, v in data["classes"].items()},
@@ -163,7 +164,7 @@ def schema_partial(rows: dict[str, dict[str, Any]], features: Sequence[tuple[str
         _add_filled(partial.classes, seen_classes, class_name, row)
     seen_extra: dict[str, set[str]] = {}
     for path, columns, found in extra:
-        partial.extra_keys[str(path)] = list(columns)
+        partial.extra_keys.append(list(columns))
         for row in found.values():
             partial.filled.update(k for k, v in row.items() if v is not None)
         for feature_id, class_name in features:
@@ -176,11 +177,12 @@ def schema_partial(rows: dict[str, dict[str, Any]], features: Sequence[tuple[str
     return partial
 
 
-def merge_partials(partials: Sequence[SchemaPartial], extra_tables: Sequence[str]) -> LayerPlan:
+def merge_partials(partials: Sequence[SchemaPartial]) -> LayerPlan:
     """The layer's plan from its files' partials, in file order.
 
-    ``extra_tables`` gives the order of the extra tables (user tables first, then the
-    run's per-feature tables); their columns join unless a source property has the name.
+    Every partial lists the same extra tables in the same order (user tables first, then
+    the run's per-feature tables); their columns join unless a source property has the
+    name.
     """
     source_keys: dict[str, None] = {}
     stats: dict[str, ValueStats] = {}
@@ -189,7 +191,7 @@ def merge_partials(partials: Sequence[SchemaPartial], extra_tables: Sequence[str
     extra_classes: dict[str, dict[str, None]] = defaultdict(dict)
     filled: set[str] = set()
     units: dict[str, set[str]] = defaultdict(set)
-    extra_keys: dict[str, list[str]] = {}
+    extra_keys: list[dict[str, None]] = []
     for partial in partials:
         source_keys.update(dict.fromkeys(partial.source_keys))
         for target, part in ((stats, partial.stats), (extra_stats, partial.extra_stats)):
@@ -201,13 +203,19 @@ def merge_partials(partials: Sequence[SchemaPartial], extra_tables: Sequence[str
         filled |= partial.filled
         for key, found in partial.units.items():
             units[key] |= found
-        extra_keys.update(partial.extra_keys)
+        if extra_keys and len(partial.extra_keys) != len(extra_keys):
+            raise ValueError(f"partials of one layer list {len(extra_keys)} and "
+                             f"{len(partial.extra_keys)} extra tables")
+        for i, columns in enumerate(partial.extra_keys):
+            if i == len(extra_keys):
+                extra_keys.append({})
+            extra_keys[i].update(dict.fromkeys(columns))
     joined: dict[str, None] = {}
-    for path in extra_tables:
-        columns = extra_keys.get(str(path), [])
+    for i, columns in enumerate(extra_keys):
         clashes = [c for c in columns if c in source_keys]
         if clashes:
-            log.warning("%s: column(s) %s already are feature properties; skipped", path, clashes)
+            log.warning("extra table %d: column(s) %s already are feature properties; skipped",
+                        i + 1, clashes)
         for column in columns:
             if column not in source_keys:
                 joined.setdefault(column)

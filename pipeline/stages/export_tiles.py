@@ -119,7 +119,7 @@ def plan_properties(ctx: PlanContext, records: Mapping[str, Record]) -> list[Tas
 
 
 # -- 2. the layer's schema, merged ----------------------------------------------------------
-def export_schema_task(layer: str, plan_path: str, partial_paths: list[str], extra_tables: list[str],
+def export_schema_task(layer: str, plan_path: str, partial_paths: list[str],
                        **upstream: list[Record]) -> Result:
     """Merge a layer's partials, in file order, into its plan (runs on a worker)."""
     import json
@@ -127,7 +127,7 @@ def export_schema_task(layer: str, plan_path: str, partial_paths: list[str], ext
     from pipeline.export.layer_schema import SchemaPartial, merge_partials
 
     plan = merge_partials([SchemaPartial.from_json(json.loads(Path(p).read_text(encoding="utf-8")))
-                           for p in partial_paths], extra_tables)
+                           for p in partial_paths])
     plan.write(plan_path)
     return Result(outputs={"plan": plan_path}, feature_type=layer,
                   counts={"properties": len(plan.schema.types), "classes": len(plan.schema.classes),
@@ -146,10 +146,9 @@ def plan_schema(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     """One small task per layer, when all its files' partials are in."""
     tasks = []
     for layer, parts in sorted(_by_layer(done(records, "export_properties")).items()):
-        extra = parts[0].details["extra_tables"]
         tasks.append(Task(stage="export_schema", tile=layer, func=export_schema_task,
                           args=(layer, str(ctx.out("export", layer, "plan.json")),
-                                [r.outputs["partial"] for r in parts], extra),
+                                [r.outputs["partial"] for r in parts]),
                           upstream={"partials": keys(parts)}))
     return tasks
 

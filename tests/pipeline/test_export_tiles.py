@@ -282,7 +282,7 @@ def test_extra_tables_join_on_gml_id_without_overwriting(tmp_path):
     features = tmp_path / "53396489_bldg_mesh.parquet"
     pd.DataFrame({"feature_id": ["a", "b", "c"], "feature_type": ["bldg:Building"] * 3,
                   "lod": [1, 1, 1]}).to_parquet(features)
-    plan = merge_partials([file_partial("bldg", source, features, extra)], extra)
+    plan = merge_partials([file_partial("bldg", source, features, extra)])
     assert plan.extra_columns == ["roof_shade_hours_winter"]
     joined = file_rows(source, extra, plan)
     assert [joined[k]["roof_shade_hours_winter"] for k in "abc"] == [0.5, 3.5, 2.0]
@@ -320,7 +320,7 @@ def test_stages_join_tables_handed_in_by_other_stages_on_a_dask_worker(tmp_path)
                                   str(tmp_path / f"p{i}.json"), extra_tables=[str(table)], pure=False).result()
                     for i, r in enumerate(ingested)]
         schema = client.submit(export_schema_task, "bldg", str(tmp_path / "plan.json"),
-                               [p.outputs["partial"] for p in partials], [str(table)], pure=False).result()
+                               [p.outputs["partial"] for p in partials], pure=False).result()
         parts = [client.submit(export_tiles_task, "bldg", r.outputs["table"], r.outputs["meshes"], str(out),
                                schema.outputs["plan"], extra_tables=[str(table)], options=options,
                                pure=False).result() for r in ingested]

@@ -57,7 +57,7 @@ def test_several_files_give_the_schema_of_the_whole_layer(layers):
         partials = [file_partial(layer, table, mesh) for table, mesh in files]
         # what goes between the tasks is JSON
         partials = [SchemaPartial.from_json(p.to_json()) for p in partials]
-        plan = LayerPlan.from_json(merge_partials(partials, []).to_json())
+        plan = LayerPlan.from_json(merge_partials(partials).to_json())
         whole = whole_layer_schema(layer, files)
         assert plan.schema.types == whole.types, (name, layer)
         assert plan.schema.classes == dict(sorted(whole.classes.items())), (name, layer)
@@ -66,8 +66,8 @@ def test_several_files_give_the_schema_of_the_whole_layer(layers):
 def test_file_types_differ_but_the_layer_has_one(layers):
     """A property typed differently by two files alone gets the layer's one type."""
     files = layers["kawasaki", "urf"]
-    alone = [merge_partials([file_partial("urf", t, m)], []).schema.types for t, m in files]
-    plan = merge_partials([file_partial("urf", t, m) for t, m in files], [])
+    alone = [merge_partials([file_partial("urf", t, m)]).schema.types for t, m in files]
+    plan = merge_partials([file_partial("urf", t, m) for t, m in files])
     kinds = defaultdict(set)
     for types in alone:
         for key, kind in types.items():
@@ -91,7 +91,7 @@ def test_a_per_tile_table_joins_as_if_the_layer_were_whole(layers, tmp_path):
                       "rank": pd.array([None if (i and j % 5 == 0) else j for j in range(len(half))],
                                        dtype="Int64")}).to_parquet(path)
         extra.append(str(path))
-    plan = merge_partials([file_partial("urf", t, m, extra) for t, m in files], extra)
+    plan = merge_partials([file_partial("urf", t, m, extra) for t, m in files])
     assert plan.extra_columns == ["shade_hours", "rank"]
     whole = whole_layer_schema("urf", files, extra)
     assert plan.schema.types == whole.types
