@@ -22,9 +22,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .atomic import write_text_atomic
 from .bounds import box_corners, box_volume
 from .geodesy import ecef_to_lonlath, enu_to_ecef_matrix
+from .tileset import parent_error, write_tileset_document
 
 
 def tile_transform(tile: dict[str, Any]) -> np.ndarray:
@@ -102,20 +102,10 @@ def write_tileset_of_parts(parts: Sequence[str | Path], out_dir: str | Path, *,
     lo, hi = corners.min(axis=0), corners.max(axis=0)
     diagonal = float(np.linalg.norm((hi - lo)[:2]))
     child_max = max(c["geometricError"] for c in children)
-    own = error_per_metre * diagonal
-    root_error = own if own > child_max else max(child_max * 1.5, child_max + 1.0)
+    root_error = parent_error(error_per_metre * diagonal, child_max)
     root = {"boundingVolume": {"box": box_in_frame(box_volume(lo, hi), frame, ecef)},
             "geometricError": round(root_error, 3), "refine": "ADD", "children": children}
-    tileset: dict[str, Any] = {
-        "asset": {"version": "1.1", "generator": "machi.tiles"},
-        "geometricError": round(max(2.0 * root_error, float(np.linalg.norm(hi - lo)), 1.0), 3),
-        "root": root,
-    }
-    if extras:
-        tileset["asset"]["extras"] = extras
-    path = out_dir / "tileset.json"
-    write_text_atomic(path, json.dumps(tileset, separators=(",", ":")))
-    return path
+    return write_tileset_document(root, out_dir, diagonal_m=float(np.linalg.norm(hi - lo)), extras=extras)
 
 
 def remove_stale_parts(out_dir: str | Path, parts: Sequence[str | Path]) -> list[Path]:

@@ -129,6 +129,11 @@ def _write_mesh_tile(features: list[MeshFeature], path: Path, uri: str, frame: n
     return ContentResult(uri, enu_min, enu_max, len(features), len(glb))
 
 
+def parent_error(own: float, child_max: float) -> float:
+    """A parent tile's geometric error: its own, kept strictly above its children's."""
+    return own if own > child_max else max(child_max * 1.5, child_max + 1.0)
+
+
 def assign_geometric_errors(node: TileNode, error_per_metre: float) -> float:
     """Geometric error, post-order: 0 at full-detail leaves, a given error at coarse tiles,
     otherwise ``error_per_metre`` times the tile's horizontal diagonal, kept strictly
@@ -138,7 +143,7 @@ def assign_geometric_errors(node: TileNode, error_per_metre: float) -> float:
         diagonal = float(np.linalg.norm((node.enu_max - node.enu_min)[:2]))
         # a tile with content of its own (a coarse stand-in) errs by its simplification
         own = node.geometric_error if node.content is not None else error_per_metre * diagonal
-        node.geometric_error = own if own > child_max else max(child_max * 1.5, child_max + 1.0)
+        node.geometric_error = parent_error(own, child_max)
     return node.geometric_error
 
 
@@ -276,13 +281,23 @@ def write_tileset_json(root: TileNode, out_dir: Path, frame: np.ndarray,
     root_json = root.to_json()
     root_json["transform"] = [float(v) for v in frame.T.reshape(-1)]  # column-major
     diagonal = float(np.linalg.norm(root.enu_max - root.enu_min))
+    return write_tileset_document(root_json, out_dir, diagonal_m=diagonal, extras=extras)
+
+
+def write_tileset_document(root_json: dict[str, Any], out_dir: Path, *, diagonal_m: float,
+                           extras: dict[str, Any] | None = None) -> Path:
+    """Write ``out_dir/tileset.json`` (3D Tiles 1.1) around a serialised root tile, atomically.
+
+    The tileset's geometric error is at least twice the root's and the root's diagonal
+    (``diagonal_m``, metres), so a client draws the root from afar.
+    """
     tileset: dict[str, Any] = {
         "asset": {"version": "1.1", "generator": "machi.tiles"},
-        "geometricError": round(max(2.0 * root.geometric_error, diagonal, 1.0), 3),
+        "geometricError": round(max(2.0 * root_json["geometricError"], diagonal_m, 1.0), 3),
         "root": root_json,
     }
     if extras:
         tileset["asset"]["extras"] = extras
-    path = out_dir / "tileset.json"
+    path = Path(out_dir) / "tileset.json"
     write_text_atomic(path, json.dumps(tileset, separators=(",", ":")))
     return path

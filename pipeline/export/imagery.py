@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import logging
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -25,6 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from pipeline.geo.atomic import write_bytes_atomic
+from pipeline.geo.raster import RasterCache
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,7 @@ class _Sources:
                 merc = transform_bounds(src.crs, "EPSG:3857", *src.bounds, densify_pts=21)
                 lonlat = transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
                 self.meta.append((src.crs, src.transform, src.nodata, merc, lonlat, abs(src.transform.a)))
-        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
-        self._size = cache
+        self._arrays = RasterCache(self.paths, cache)
 
     @property
     def lonlat_bounds(self) -> tuple[float, float, float, float]:
@@ -90,22 +89,6 @@ class _Sources:
     @property
     def resolution_m(self) -> float:
         return float(min(m[5] for m in self.meta))
-
-    def array(self, i: int) -> np.ndarray:
-        import rasterio
-
-        if i in self._cache:
-            self._cache.move_to_end(i)
-            return self._cache[i]
-        with rasterio.open(self.paths[i]) as src:
-            data = src.read(1).astype(np.float32)
-        nodata = self.meta[i][2]
-        if nodata is not None and not np.isnan(nodata):
-            data[data == nodata] = np.nan
-        self._cache[i] = data
-        if len(self._cache) > self._size:
-            self._cache.popitem(last=False)
-        return data
 
     def warp(self, merc_bounds: tuple[float, float, float, float]) -> np.ndarray:
         """The sources resampled (nearest) onto one 256 x 256 web-mercator tile; NaN outside."""
@@ -120,7 +103,7 @@ class _Sources:
                 continue
             # sources later in path order fill only what earlier ones left empty
             layer = np.full_like(out, np.nan)
-            reproject(self.array(i), layer, src_transform=transform, src_crs=crs, src_nodata=np.nan,
+            reproject(self._arrays[i], layer, src_transform=transform, src_crs=crs, src_nodata=np.nan,
                       dst_transform=dst_transform, dst_crs="EPSG:3857", dst_nodata=np.nan,
                       resampling=Resampling.nearest)
             empty = np.isnan(out)

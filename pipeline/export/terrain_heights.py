@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from pipeline.geo.raster import Grid, read_raster
+from pipeline.geo.raster import Grid, RasterCache
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +45,8 @@ class TerrainHeights:
     def __init__(self, paths: Sequence[str | Path], default_m: float | None = None, cache: int = 4):
         self.paths = sorted(Path(p) for p in paths)
         self.default_m = default_m
-        self.cache = max(1, cache)
         self._grids: list[Grid] | None = None
-        self._arrays: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._arrays = RasterCache(self.paths, cache)
 
     def grids(self) -> list[Grid]:
         """The rasters' grids (headers only)."""
@@ -65,19 +63,6 @@ class TerrainHeights:
                 raise ValueError(f"terrain rasters are in several CRS {sorted(crs)}: {self.paths}")
             self._grids = grids
         return self._grids
-
-    def _array(self, i: int) -> np.ndarray:
-        if i in self._arrays:
-            self._arrays.move_to_end(i)
-            return self._arrays[i]
-        data, _, nodata = read_raster(self.paths[i])
-        data = data.astype(np.float32, copy=True)
-        if nodata is not None and not np.isnan(nodata):
-            data[data == nodata] = np.nan
-        self._arrays[i] = data
-        while len(self._arrays) > self.cache:
-            self._arrays.popitem(last=False)
-        return data
 
     @property
     def crs(self) -> str | None:
@@ -96,7 +81,7 @@ class TerrainHeights:
         """Mean height (m) over every raster cell with a value; None without values."""
         total, count = 0.0, 0
         for i in range(len(self.grids())):
-            values = self._array(i)
+            values = self._arrays[i]
             finite = values[np.isfinite(values)]
             total += float(finite.sum(dtype=np.float64))
             count += finite.size
@@ -116,7 +101,7 @@ class TerrainHeights:
             if not inside.any():
                 continue  # its cells are not read
             values = np.full(row.shape, np.nan)
-            values[inside] = self._array(i)[row[inside], col[inside]]
+            values[inside] = self._arrays[i][row[inside], col[inside]]
             heights[todo] = values
         return heights
 

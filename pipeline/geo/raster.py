@@ -187,6 +187,40 @@ def mosaic(paths, *, crs: str | None = None, bounds: tuple[float, float, float, 
     return data[0], Grid(transform.c, transform.f, transform.a, data.shape[2], data.shape[1], crs)
 
 
+class RasterCache:
+    """Band 1 of many rasters, read on demand a few at a time (least recently used go
+    first) as float32 with NaN for no data: a run-wide job over per-tile rasters (the
+    viewer's ground heights, its imagery) then holds a few tiles, whatever the city.
+
+    Parameters
+    ----------
+    paths : sequence of path
+        The rasters, in the order callers index them.
+    size : int
+        Arrays held at once.
+    """
+
+    def __init__(self, paths, size: int = 4):
+        from collections import OrderedDict
+
+        self.paths = [Path(p) for p in paths]
+        self.size = max(1, size)
+        self._arrays: "OrderedDict[int, np.ndarray]" = OrderedDict()
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        if i in self._arrays:
+            self._arrays.move_to_end(i)
+            return self._arrays[i]
+        with rasterio.open(self.paths[i]) as src:
+            data, nodata = src.read(1).astype(np.float32), src.nodata
+        if nodata is not None and not np.isnan(nodata):
+            data[data == nodata] = np.nan
+        self._arrays[i] = data
+        while len(self._arrays) > self.size:
+            self._arrays.popitem(last=False)
+        return data
+
+
 class MaxCanvas:
     """A float32 raster on disk that pieces are painted into, the highest value winning.
 

@@ -8,6 +8,7 @@ per chunk is ``chunk_size`` points whatever the file size.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -143,28 +144,21 @@ def iter_point_chunks(las: CheckedLas, target_crs: str | CRS, *,
         x_min, y_min, x_max, y_max = transform.bounds(*las.header.mins[:2], *las.header.maxs[:2])
         if x_max < bounds[0] or x_min > bounds[2] or y_max < bounds[1] or y_min > bounds[3]:
             return
-    started, n_read, n_kept = time.perf_counter(), 0, 0
-    try:
+    with _decoding(las) as count:
         selection = RASTER_LAYERS if raster_only else laspy.DecompressionSelection.all()
         with laspy.open(las.path, decompression_selection=selection) as reader:
             for points in reader.chunk_iterator(chunk_size):
                 chunk = _chunk_from_record(points, transform, las.header.point_format,
                                            raster_only)
-                n_read += len(chunk)
+                count.read += len(chunk)
                 if bounds is not None:
                     inside = ((chunk.x >= bounds[0]) & (chunk.x < bounds[2])
                               & (chunk.y > bounds[1]) & (chunk.y <= bounds[3]))
                     if not inside.all():
                         chunk = chunk.subset(inside)
-                n_kept += len(chunk)
+                count.kept += len(chunk)
                 if len(chunk):
                     yield chunk
-    except (laspy.errors.LaspyException, ValueError, EOFError, OSError) as exc:
-        if isinstance(exc, LidarError):
-            raise
-        raise LidarError(las.path, f"point data unreadable after {n_read:,} points: {exc}") from exc
-    log.info("read %s: %d points, %d inside bounds, %.2f s", las.path, n_read, n_kept,
-             time.perf_counter() - started)
 
 
 def iter_tile_points(las: CheckedLas, target_crs: str | CRS, *,
@@ -196,11 +190,10 @@ def iter_tile_points(las: CheckedLas, target_crs: str | CRS, *,
         x_min, y_min, x_max, y_max = (*las.header.mins[:2], *las.header.maxs[:2])
         if x_max < bounds[0] or x_min > bounds[2] or y_max < bounds[1] or y_min > bounds[3]:
             return
-    started, n_read, n_kept = time.perf_counter(), 0, 0
-    try:
+    with _decoding(las) as count:
         with laspy.open(las.path, decompression_selection=RASTER_LAYERS) as reader:
             for points in reader.chunk_iterator(chunk_size):
-                n_read += len(points)
+                count.read += len(points)
                 # laspy scales as (X * scale) + offset in float64; so does the kernel
                 kept = _scaled_inside(
                     points.array["X"], points.array["Y"], points.array["Z"],
@@ -210,14 +203,29 @@ def iter_tile_points(las: CheckedLas, target_crs: str | CRS, *,
                     np.asarray(points.offsets, dtype=np.float64),
                     float(las.crs.z_to_metres), np.asarray(bounds, dtype=np.float64),
                     float(origin[0]), float(origin[1]))
-                n_kept += len(kept[0])
+                count.kept += len(kept[0])
                 if len(kept[0]):
                     yield TilePoints(*kept)
+
+
+@dataclass
+class _Count:
+    read: int = 0
+    kept: int = 0
+
+
+@contextlib.contextmanager
+def _decoding(las: CheckedLas) -> Iterator[_Count]:
+    """Count the points a read decodes and keeps; a decoding failure becomes a
+    :class:`LidarError` naming the file and how far it got; log the counts and time."""
+    count, started = _Count(), time.perf_counter()
+    try:
+        yield count
     except (laspy.errors.LaspyException, ValueError, EOFError, OSError) as exc:
         if isinstance(exc, LidarError):
             raise
-        raise LidarError(las.path, f"point data unreadable after {n_read:,} points: {exc}") from exc
-    log.info("read %s: %d points, %d inside bounds, %.2f s", las.path, n_read, n_kept,
+        raise LidarError(las.path, f"point data unreadable after {count.read:,} points: {exc}") from exc
+    log.info("read %s: %d points, %d inside bounds, %.2f s", las.path, count.read, count.kept,
              time.perf_counter() - started)
 
 
