@@ -125,6 +125,10 @@ class TerrainHeights:
         return heights
 
 
+#: Rows of the height grid computed at once (bounds the float64 coordinates in memory).
+ROWS_PER_BAND = 128
+
+
 @dataclass(frozen=True)
 class HeightGrid:
     """Ellipsoidal heights on a longitude/latitude grid (cell centres; row 0 north).
@@ -176,15 +180,25 @@ def ellipsoidal_height_grid(terrain: TerrainHeights, lonlat_bounds: tuple[float,
     rows = max(2, int(math.ceil(height_m / step)))
     lon = west + (np.arange(cols) + 0.5) * (east - west) / cols
     lat = north - (np.arange(rows) + 0.5) * (north - south) / rows
-    lon2, lat2 = np.meshgrid(lon, lat)
-    x, y = Transformer.from_crs("EPSG:6668", crs, always_xy=True).transform(lon2, lat2)
-    ortho = terrain.sample(np.asarray(x), np.asarray(y))
+    to_metric = Transformer.from_crs("EPSG:6668", crs, always_xy=True)
+    # a band of rows at a time: the float64 coordinates of the whole grid would cost
+    # ~50 bytes a cell; what stays is the float32 grid and the mask of uncovered cells
+    ortho = np.empty((rows, cols), np.float32)
+    for start in range(0, rows, ROWS_PER_BAND):
+        lon2, lat2 = np.meshgrid(lon, lat[start:start + ROWS_PER_BAND])
+        x, y = to_metric.transform(lon2, lat2)
+        ortho[start:start + ROWS_PER_BAND] = terrain.sample(np.asarray(x), np.asarray(y))
     missing = np.isnan(ortho)
     if missing.all():
         ortho[:] = terrain.default_m if terrain.default_m is not None else 0.0
     elif missing.any():
         index = ndimage.distance_transform_edt(missing, return_distances=False, return_indices=True)
         ortho = ortho[tuple(index)]
-    heights = (ortho + geoid_height(lon2, lat2, geoid_model)).astype(np.float32)
+        del index
+    heights = ortho
+    for start in range(0, rows, ROWS_PER_BAND):
+        lon2, lat2 = np.meshgrid(lon, lat[start:start + ROWS_PER_BAND])
+        band = heights[start:start + ROWS_PER_BAND]
+        band[:] = (band.astype(np.float64) + geoid_height(lon2, lat2, geoid_model)).astype(np.float32)
     log.info("terrain height grid %d x %d at %.1f m", cols, rows, step)
     return HeightGrid(heights, west, south, east, north)
