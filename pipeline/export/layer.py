@@ -72,12 +72,14 @@ def export_layer_part(layer: str, table: str | Path | None, mesh: str | Path, ou
                       crs: str | None = None, geoid_model: str = "gsigeo2011",
                       extra_tables: Sequence[str | Path] = (), max_features_per_tile: int = 500,
                       max_bytes_per_tile: int = 8_000_000, textures: bool = True,
-                      client: Any = None) -> ExportResult:
+                      client: Any = None, scheduler: str | None = None) -> ExportResult:
     """Write one file's part of a layer: ``out_dir/<layer>/<part>/tileset.json``.
 
-    ``plan`` is the layer's merged schema (:func:`.layer_schema.merge_partials`); the
-    other parameters are those of :func:`export_layer`. A file without features with
-    geometry writes nothing (``tileset`` None).
+    ``plan`` is the layer's merged schema (:func:`.layer_schema.merge_partials`);
+    ``scheduler`` the Dask scheduler of the tile writes without a ``client``
+    (``"synchronous"`` inside a task); the other parameters are those of
+    :func:`export_layer`. A file without features with geometry writes nothing
+    (``tileset`` None).
     """
     started = time.perf_counter()
     rows = file_rows(table, [str(p) for p in extra_tables], plan)
@@ -95,7 +97,8 @@ def export_layer_part(layer: str, table: str | Path | None, mesh: str | Path, ou
     summary = write_mesh_tileset(built.features, folder, max_features_per_tile=max_features_per_tile,
                                  max_bytes_per_tile=max_bytes_per_tile,
                                  coarse_features=built.coarse,
-                                 property_schema=built.property_schema, client=client)
+                                 property_schema=built.property_schema, client=client,
+                                 scheduler=scheduler)
     remove_stale_content(summary.tileset_path)
     result.problems += [f"{summary.tileset_path}: {p}" for p in check_tileset(summary.tileset_path)]
     result.tileset = str(summary.tileset_path)

@@ -301,8 +301,8 @@ def _record(result: Result, stage: str, tile: str, key: str) -> Record:
 
 
 def test_stages_join_tables_handed_in_by_other_stages_on_a_dask_worker(tmp_path):
-    """The four export tasks as the runner calls them, on a worker (tile writes go to the
-    cluster): partials of two files, the merged plan, one part each, the root."""
+    """The four export tasks as the runner calls them, on a Dask worker: partials of two
+    files, the merged plan, one part each, the root."""
     from distributed import Client
 
     from pipeline.stages.ingest import ingest_task
