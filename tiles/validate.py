@@ -12,15 +12,10 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from .bounds import box_corners, points_in_box, region_contains
+from .collection import tile_transform
 from .geodesy import Y_UP_TO_Z_UP
 from .gltf import read_accessor, read_glb
 from .metadata import IDENTIFIER_RE
-
-
-def _matrix(tile: dict[str, Any]) -> np.ndarray:
-    if "transform" in tile:
-        return np.asarray(tile["transform"], dtype=np.float64).reshape(4, 4).T  # stored column-major
-    return np.eye(4)
 
 
 def iter_tiles(tileset: dict[str, Any], world: np.ndarray | None = None
@@ -28,12 +23,12 @@ def iter_tiles(tileset: dict[str, Any], world: np.ndarray | None = None
     """(tile, parent, world transform) for every tile, parents first; ``world`` is the
     transform the tileset is placed under (a referencing tile's, for an external one)."""
     base = np.eye(4) if world is None else world
-    stack = [(tileset["root"], None, base @ _matrix(tileset["root"]))]
+    stack = [(tileset["root"], None, base @ tile_transform(tileset["root"]))]
     while stack:
         tile, parent, world = stack.pop()
         yield tile, parent, world
         for child in tile.get("children", []):
-            stack.append((child, tile, world @ _matrix(child)))
+            stack.append((child, tile, world @ tile_transform(child)))
 
 
 def _contained(child: dict, child_world: np.ndarray, parent: dict, parent_world: np.ndarray) -> bool | None:
@@ -93,7 +88,7 @@ def _check_external(path: Path, uri: str, tile: dict[str, Any], world: np.ndarra
     external = json.loads(path.read_text(encoding="utf-8"))
     problems = [f"{uri}: {p}" for p in check_tileset(path)]
     root = external["root"]
-    if _contained(root, world @ _matrix(root), tile, world) is False:
+    if _contained(root, world @ tile_transform(root), tile, world) is False:
         problems.append(f"{uri}: root bounding volume not inside the referencing tile's")
     return problems
 
