@@ -461,11 +461,6 @@ class BlockNeighbours:
                    x0, y0, cell, n_x, n_y, self.n_bx, *self._boxes, *self._boxes64, kk, dims,
                    self._margin, self._box_margin, by_slot)
         # in the kernel, this scatter (a cache miss a point) would stall it: twice as slow
-        if wanted is None:
-            out = np.empty(self.n, np.float64)
-            out[self._order] = by_slot
-        else:   # a few wanted points: scatter only theirs
-            out = np.full(self.n, np.nan)
-            slots = np.flatnonzero(want)
-            out[self._order[slots]] = by_slot[slots]
+        out = np.empty(self.n, np.float64)
+        out[self._order] = by_slot
         return out
