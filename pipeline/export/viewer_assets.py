@@ -20,7 +20,7 @@ Under ``out_dir`` (normally ``<output>/viewer/``) it writes:
 ``areas/summary.json``           (:mod:`pipeline.export.viewer_areas`)
 ``zoning/use_districts.geojson`` the use districts (用途地域) of the run's ``urf`` tables, with
                                  labels in both languages and rates (:mod:`.viewer_zoning`)
-``index.html``, ``app.js``, ...  the app, and CesiumJS under ``cesium/`` (:mod:`.viewer_app`)
+``index.html``, ``src/``, ...   the app, and CesiumJS under ``cesium/`` (:mod:`.viewer_app`)
 ===============================  ==============================================================
 
 The other 3D Tiles layers (buildings, trees, terrain, roads, LiDAR points) are the run's

@@ -351,6 +351,20 @@ def test_the_use_district_layer_shows_zoning_and_its_attributes(served, tmp_path
     assert "use_districts" not in dict(p.split("=", 1) for p in off["hash"][1:].split("&"))["l"]
 
 
+def test_the_tileset_page_in_a_run_loads_cesium_beside_it(served, tmp_path):
+    """The run's ``viewer/tiles.html`` with no ``?cesium=`` finds CesiumJS in ``viewer/cesium/``
+    (no failed request: not the repository's paths) and opens the run's building tiles."""
+    base, run = served
+    buildings = _manifest(run)["layers"]["buildings"]["url"]  # relative to viewer/
+    seen = run_session([{"do": "goto", "url": f"{base}/viewer/tiles.html?tileset={buildings}"},
+                        {"do": "eval", "js": "({ready: window.machi.ready, tiles: window.machi.tilesLoaded,"
+                                             " cesium: window.CESIUM_BASE_URL})"}], tmp_path)
+    _clean(seen)
+    state = seen["steps"][1]["value"]
+    assert state["ready"] is True and state["tiles"] > 0
+    assert state["cesium"] == "cesium/"
+
+
 def test_every_control_is_reachable_by_keyboard(served, tmp_path):
     base, _ = served
     ids = "[...document.querySelectorAll('#controls select, #controls input, #controls button, #language')].filter(e => !e.disabled).map(e => e.id)"

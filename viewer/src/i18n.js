@@ -1,8 +1,8 @@
 // Words of the interface in Japanese and English. Data words (class names, legend
 // titles and units) come from viewer.json, which the run writes in both languages.
-"use strict";
+// Pure: no document, window or Cesium (Node imports it in viewer/test/).
 
-window.MACHI_I18N = {
+export const WORDS = {
   ja: {
     language: "言語", scenario: "シナリオ", season: "季節", slot: "時間帯", play: "再生", stop: "停止",
     colourStreets: "街路の色分け", colourBuildings: "建物の色分け", layers: "レイヤ",
@@ -52,7 +52,7 @@ window.MACHI_I18N = {
 };
 
 // Building attribute names as planners read them (PLATEAU / i-UR terms).
-window.MACHI_ATTRIBUTE_LABELS = {
+export const ATTRIBUTE_LABELS = {
   ja: {
     feature_id: "ID", gml_id: "gml:id", building_id: "建物ID", usage: "用途", usage_code: "用途コード",
     measured_height: "計測高さ (m)", height_m: "高さ (m)", storeys_above_ground: "地上階数",
@@ -75,3 +75,16 @@ window.MACHI_ATTRIBUTE_LABELS = {
     source_file: "Source file", feature_type: "Feature type",
   },
 };
+
+/** The interface word `key` in `lang` ("ja" or "en"), else in English, else the key itself. */
+export function translate(lang, key) {
+  return (WORDS[lang] || WORDS.en)[key] || WORDS.en[key] || key;
+}
+
+/** A data label of viewer.json in `lang`: a plain string, or a {en, ja} object (English,
+ * then its first language, when `lang` is missing); "" for no label. */
+export function labelIn(label, lang) {
+  if (label === undefined || label === null) return "";
+  if (typeof label === "string") return label;
+  return label[lang] || label.en || Object.values(label)[0];
+}
