@@ -23,7 +23,9 @@ Choice
     It is the joint (combined) destination and route logit of Sheffi (1985, *Urban
     Transportation Networks*, Prentice-Hall, part III, joint travel choices): one
     dispersion ``theta`` (1/m of perceived cost) rules both how far people walk and how
-    they spread over routes. ``theta`` is a behavioural parameter that must be given;
+    they spread over routes. With ``destination_cost`` (e.g. plain lengths) the
+    destinations are chosen on that cost and only the split over paths uses (1): where
+    people go stays fixed and only their routes feel the scenario. ``theta`` is a behavioural parameter that must be given;
     :func:`pipeline.flowsim.validation.calibrate_theta` fits it on counters.
 
 Paths
@@ -96,9 +98,28 @@ class Assignment:
 
 
 @numba.njit(cache=True)
-def _assign_chunk(dist, origins, production, attraction, indptr, head, segment, cost, theta,
-                  flow, W, X):
-    """Dial forward/backward passes for each origin of a chunk; returns (assigned, unassigned)."""
+def _forward(order, o, d, indptr, head, segment, cost, theta, W):
+    """Dial's forward pass: W_j = sum over efficient arcs i->j of W_i L_ij, in order of d."""
+    for j in order:
+        if j == o:
+            W[j] = 1.0
+            continue
+        w = 0.0
+        for a in range(indptr[j], indptr[j + 1]):
+            i = head[a]          # arc j->i; the reverse arc i->j has the same cost
+            if d[i] < d[j]:
+                w += W[i] * np.exp(-theta * (cost[segment[a]] - (d[j] - d[i])))
+        W[j] = w
+
+
+@numba.njit(cache=True)
+def _assign_chunk(dist, origins, production, attraction, indptr, head, segment, cost, dest_cost,
+                  separate, theta, flow, W, V, X):
+    """Dial forward/backward passes for each origin of a chunk; returns (assigned, unassigned).
+
+    Destinations are weighted with ``dest_cost`` (its own forward pass into ``V``) when
+    ``separate``, else with ``cost``.
+    """
     assigned = 0.0
     unassigned = 0.0
     n = dist.shape[1]
@@ -116,27 +137,25 @@ def _assign_chunk(dist, origins, production, attraction, indptr, head, segment, 
                 reach[k] = j
                 k += 1
         order = reach[np.argsort(d[reach], kind="mergesort")]
-        # forward pass: W_j = sum over efficient arcs i->j of W_i L_ij
+        _forward(order, o, d, indptr, head, segment, cost, theta, W)
+        if separate:
+            _forward(order, o, d, indptr, head, segment, dest_cost, theta, V)
+        else:
+            for j in order:
+                V[j] = W[j]
         total = 0.0
         for j in order:
-            if j == o:
-                W[j] = 1.0
-                continue
-            w = 0.0
-            for a in range(indptr[j], indptr[j + 1]):
-                i = head[a]          # arc j->i; the reverse arc i->j has the same cost
-                if d[i] < d[j]:
-                    w += W[i] * np.exp(-theta * (cost[segment[a]] - (d[j] - d[i])))
-            W[j] = w
-            total += attraction[j] * w * np.exp(-theta * d[j])
+            if j != o:
+                total += attraction[j] * V[j] * np.exp(-theta * d[j])
         if total <= 0.0:
             unassigned += production[row]
             for j in order:
                 W[j] = 0.0
+                V[j] = 0.0
             continue
         # demand and backward pass
         for j in order:
-            X[j] = 0.0 if j == o else production[row] * attraction[j] * W[j] * np.exp(-theta * d[j]) / total
+            X[j] = 0.0 if j == o else production[row] * attraction[j] * V[j] * np.exp(-theta * d[j]) / total
             assigned += X[j]
         for m in range(order.shape[0] - 1, -1, -1):
             j = order[m]
@@ -151,12 +170,14 @@ def _assign_chunk(dist, origins, production, attraction, indptr, head, segment, 
                     X[i] += moved
         for j in order:
             W[j] = 0.0
+            V[j] = 0.0
             X[j] = 0.0
     return assigned, unassigned
 
 
 def assign(graph: FlowGraph, cost: np.ndarray, production: np.ndarray, attraction: np.ndarray, *,
-           theta: float, reach_m: float = 2000.0, chunk: int = 128) -> Assignment:
+           theta: float, reach_m: float = 2000.0, destination_cost: np.ndarray | None = None,
+           chunk: int = 128) -> Assignment:
     """Assign trips with the joint logit (2) (module docstring).
 
     Parameters
@@ -171,6 +192,12 @@ def assign(graph: FlowGraph, cost: np.ndarray, production: np.ndarray, attractio
         Logit dispersion, 1/m of perceived cost (> 0).
     reach_m : float
         Longest walk considered (plain shortest distance, metres).
+    destination_cost : numpy.ndarray (n_segments,), optional
+        Cost with which destinations are chosen, when it should differ from ``cost``:
+        with plain lengths, where people go stays fixed and only how they get there
+        feels the scenario (the sum over paths of (2) taken with this cost, the split over
+        paths with ``cost``: a nested logit, destination above route). Default: ``cost``,
+        the joint logit (2), where costlier metres also shorten the trips chosen.
     chunk : int
         Origins per Dijkstra call (memory ``chunk x n_nodes`` floats).
     """
@@ -185,9 +212,13 @@ def assign(graph: FlowGraph, cost: np.ndarray, production: np.ndarray, attractio
         raise ValueError("perceived cost must be finite and at least each segment's length")
     if np.any(production < 0) or np.any(attraction < 0):
         raise ValueError("productions and attractions must be non-negative")
+    separate = destination_cost is not None
+    dest_cost = cost if destination_cost is None else np.asarray(destination_cost, np.float64)
+    if dest_cost.shape != cost.shape or np.any(dest_cost < graph.length_m * (1 - 1e-9)):
+        raise ValueError("destination_cost needs one value per segment, at least its length")
     if not theta > 0:
         raise ValueError(f"theta must be positive, got {theta}")
-    worst = theta * reach_m * float(np.max(cost / graph.length_m, initial=1.0))
+    worst = theta * reach_m * float(np.max(np.maximum(cost, dest_cost) / graph.length_m, initial=1.0))
     if worst > MAX_EXPONENT:
         raise ValueError(f"theta x reach x cost factor = {worst:.0f} > {MAX_EXPONENT:.0f}: "
                          "likelihoods would underflow; lower theta or reach_m")
@@ -195,13 +226,15 @@ def assign(graph: FlowGraph, cost: np.ndarray, production: np.ndarray, attractio
     origins = np.flatnonzero(production > 0)
     flow = np.zeros(graph.n_segments)
     W = np.zeros(graph.n_nodes)
+    V = np.zeros(graph.n_nodes)
     X = np.zeros(graph.n_nodes)
     assigned = unassigned = 0.0
     for s in range(0, len(origins), chunk):
         batch = origins[s:s + chunk]
         dist = dijkstra(graph.lengths, indices=batch, limit=reach_m)
         a, u = _assign_chunk(np.atleast_2d(dist), batch, production[batch], attraction, graph.indptr,
-                             graph.head, graph.segment, cost, float(theta), flow, W, X)
+                             graph.head, graph.segment, cost, dest_cost, separate, float(theta),
+                             flow, W, V, X)
         assigned += a
         unassigned += u
     generated = float(production.sum())

@@ -154,3 +154,28 @@ def test_bad_inputs_are_named():
         assign(graph, length * 10, np.ones(4), np.ones(4), theta=1.0, reach_m=2000.0)
     with pytest.raises(ValueError, match="one value per node"):
         assign(graph, length, np.ones(3), np.ones(4), theta=THETA)
+
+
+def test_destinations_on_plain_length_fix_where_people_go():
+    # a tree: one route to every node, so flows change only if destinations do
+    xy = np.array([[0, 0], [100, 0], [200, 0], [100, 100], [100, 200]], float)
+    a, b = np.array([0, 1, 1, 3]), np.array([1, 2, 3, 4])
+    length = np.array([100.0, 100.0, 100.0, 100.0])
+    graph = FlowGraph.from_arrays(a, b, length, xy)
+    production, attraction = np.array([10.0, 0, 0, 0, 0]), np.ones(5)
+    hot = perceived_cost(length, np.array([1.0, 1.0, 0.0, 0.0]), 3.0)  # the north branch is hot
+    plain = assign(graph, length.copy(), production, attraction, theta=THETA).flow
+    fixed = assign(graph, hot, production, attraction, theta=THETA, destination_cost=length).flow
+    joint = assign(graph, hot, production, attraction, theta=THETA).flow
+    np.testing.assert_allclose(fixed, plain, rtol=1e-12)
+    assert joint[3] < plain[3]  # in the joint logit the hot branch loses destinations
+
+
+def test_destinations_on_plain_length_conserve_trips():
+    graph, length = grid()
+    rng = np.random.default_rng(5)
+    production = rng.uniform(0, 20, graph.n_nodes)
+    cost = perceived_cost(length, rng.uniform(0, 1, len(length)), ALPHA)
+    result = assign(graph, cost, production, rng.uniform(0, 1, graph.n_nodes), theta=THETA,
+                    destination_cost=length)
+    assert result.assigned == pytest.approx(production.sum(), rel=1e-12)
