@@ -223,3 +223,57 @@ def apply_profile(midday: pd.Series, profile: DiurnalProfile, start: str, end: s
     """
     factor = profile.slot_factor(start, end, day_type)
     return midday * factor, profile.source
+
+
+def mlit_with_profile(records: pd.DataFrame, scenarios, profile: DiurnalProfile, *,
+                      day_types=("weekday", "holiday"), month_tolerance: int = 1):
+    """MLIT stay population for every scenario: observed where MLIT covers the slot, else
+    the season's midday (11-14 h) value times the profile's slot factor.
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        From :func:`~pipeline.peopleflow.readers.read_mlit_csv`.
+    scenarios : sequence
+        Anything with ``name``, ``season.month`` and ``slot.start``/``slot.end``.
+    profile : DiurnalProfile
+
+    Returns
+    -------
+    AlignedFlow
+        ``values``: ``meshcode, scenario, day_type, population, people_source``
+        (``mlit`` where observed, the profile's source where derived, NaN and
+        ``none`` where neither); ``coverage`` says which, and with what factor.
+    """
+    from types import SimpleNamespace
+
+    from pipeline.peopleflow.alignment import AlignedFlow, align_mlit
+
+    scenarios = list(scenarios)
+    observed = align_mlit(records, scenarios, day_types=day_types, month_tolerance=month_tolerance)
+    midday_of = [SimpleNamespace(name=s.name, season=s.season,
+                                 slot=SimpleNamespace(start="11:00", end="14:00")) for s in scenarios]
+    midday = align_mlit(records, midday_of, day_types=day_types, month_tolerance=month_tolerance)
+    key = ["meshcode", "scenario", "day_type"]
+    values = observed.values.merge(midday.values.rename(columns={"population": "midday"}), on=key, how="left")
+    coverage = observed.coverage.copy()
+    values["people_source"] = np.where(values["population"].notna(), "mlit", "none").astype(object)
+    by_name = {s.name: s for s in scenarios}
+    for i, row in coverage.iterrows():
+        if row["covered"]:
+            continue
+        slot = by_name[row["scenario"]].slot
+        factor = profile.slot_factor(slot.start, slot.end, row["day_type"])
+        ok_midday = midday.coverage[(midday.coverage["scenario"] == row["scenario"])
+                                    & (midday.coverage["day_type"] == row["day_type"])]["covered"]
+        if not np.isfinite(factor) or not bool(ok_midday.iloc[0]):
+            coverage.loc[i, "how"] = f"{row['how']}; no {profile.source} profile value or no midday value"
+            continue
+        sel = (values["scenario"] == row["scenario"]) & (values["day_type"] == row["day_type"])
+        values.loc[sel, "population"] = values.loc[sel, "midday"] * factor
+        values.loc[sel & values["population"].notna(), "people_source"] = profile.source
+        coverage.loc[i, "covered"] = True
+        coverage.loc[i, "source"] = profile.source
+        coverage.loc[i, "how"] = (f"MLIT midday (11-14 h) x {factor:.3f}, the {profile.source} profile's mean "
+                                  f"over hours {slot_hours(slot.start, slot.end)} ({row['day_type']})")
+    return AlignedFlow(values[key + ["population", "people_source"]], coverage)

@@ -56,3 +56,25 @@ def test_profile_from_counter_hours():
     np.testing.assert_allclose(profile.shares["weekday"] * np.mean(TRIPS[11:14]), TRIPS, rtol=1e-12)
     assert profile.shares["holiday"].isna().all()  # no holiday counts: nothing made up
     assert np.isnan(slot_factor(profile.shares["holiday"].to_numpy(), "07:00", "09:00"))
+
+
+def test_mlit_with_profile_fills_morning_from_midday(project_root, tmp_path):
+    from types import SimpleNamespace as NS
+
+    from pipeline.peopleflow.profiles import mlit_with_profile
+    from pipeline.peopleflow.readers import read_mlit_csv
+
+    records = read_mlit_csv(project_root / "sample_data/omiya/peopleflow/mlit_peopleflow_omiya.csv")
+    profile = read_profile_table(write_table(tmp_path / "p.csv"))
+    season = NS(name="equinox", month=3)
+    scenarios = [NS(name="equinox_morning", season=season, slot=NS(start="07:00", end="09:00")),
+                 NS(name="equinox_midday", season=season, slot=NS(start="11:00", end="14:00"))]
+    flow = mlit_with_profile(records, scenarios, profile, day_types=("weekday",))
+    wide = flow.values.pivot(index="meshcode", columns="scenario", values="population")
+    factor = (90 + 120) / 2 / np.mean(TRIPS[11:14])
+    np.testing.assert_allclose(wide["equinox_morning"], wide["equinox_midday"] * factor, rtol=1e-12)
+    sources = flow.values.groupby("scenario")["people_source"].unique()
+    assert list(sources["equinox_morning"]) == ["profile"]
+    assert list(sources["equinox_midday"]) == ["mlit"]
+    assert flow.coverage.set_index("scenario").loc["equinox_morning", "source"] == "profile"
+    assert flow.coverage["covered"].all()
