@@ -179,3 +179,25 @@ def test_destinations_on_plain_length_conserve_trips():
     result = assign(graph, cost, production, rng.uniform(0, 1, graph.n_nodes), theta=THETA,
                     destination_cost=length)
     assert result.assigned == pytest.approx(production.sum(), rel=1e-12)
+
+
+def test_graph_from_a_street_network_of_lines():
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    from pipeline.walkability.network import from_lines
+
+    lines = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (50, 5), (100, 0)]),
+                                       LineString([(0, 0), (55, -30), (100, 0)])], crs="EPSG:6677")
+    # the two lines meet only at their ends: two segments, two nodes, a parallel pair
+    network = from_lines(lines)
+    graph = FlowGraph.from_network(network)
+    assert (graph.n_nodes, graph.n_segments) == (2, 2)
+    assert graph.lengths.nnz == 2  # one entry per direction: the shorter of the parallel pair
+    assert graph.lengths.data.min() == pytest.approx(network.segments["length_m"].min())
+    cost = perceived_cost(graph.length_m, np.array([0.1, 0.9]), ALPHA)  # the short one is hot
+    production = np.array([10.0, 0.0]) if network.nodes.iloc[0]["x"] == 0 else np.array([0.0, 10.0])
+    result = assign(graph, cost, production, 1.0 - production / 10.0, theta=THETA)
+    expected = 10.0 / (1.0 + np.exp(-THETA * (cost[0] - cost[1])))
+    assert result.flow[1] == pytest.approx(expected)
+    assert result.flow.sum() == pytest.approx(10.0)
