@@ -176,9 +176,9 @@ def forcing_source(weather: WeatherSource | ForcingSource) -> ForcingSource:
 
 
 def forcing_rows(forcings: list[ScenarioForcing], timezone: str = DEFAULT_TIMEZONE) -> list[list[str]]:
-    """The rows of ``thermal/weather.csv`` (formatted, sorted by scenario and time)."""
+    """The rows of ``thermal/weather.csv`` (formatted; sorted by season, then time, then scenario)."""
     rows = []
-    for item in sorted(forcings, key=lambda f: f.scenario):
+    for item in sorted(forcings, key=lambda f: (f.season, f.timestamps.asi8[0], f.scenario)):
         weather, sky = item.weather, item.irradiance
         local = item.timestamps.tz_convert(timezone)
         for k, moment in enumerate(local):
