@@ -59,13 +59,15 @@ Diurnal curve (normals)
         T(t) = Tmin + (Tmax - Tmin) * (1 - cos(pi * (t - t_rise) / (t_max - t_rise))) / 2     t_rise <= t <= t_max
         T(t) = Tmin + (Tmax - Tmin) * (1 + cos(pi * (t - t_max) / (t_rise + 24 - t_max))) / 2  otherwise (t shifted by 24 h before sunrise)
 
-    The vapour pressure is held constant over the day (the usual assumption: absolute
-    humidity varies much less than temperature over a day) at the value whose 24 hourly
-    relative humidities average to the normal's mean RH (RH capped at 100 %). Wind is the
-    monthly mean, constant over the day.
+    The curve is sampled every minute (:data:`NORMALS_SAMPLES_PER_HOUR`), so a step at
+    14:05 reads the curve, not a chord between 14:00 and 15:00. The vapour pressure is
+    held constant over the day (the usual assumption: absolute humidity varies much less
+    than temperature over a day) at the value whose relative humidities over the day
+    average to the normal's mean RH (RH capped at 100 %). Wind is the monthly mean,
+    constant over the day.
 
-Every source yields a :class:`DiurnalProfile` for a date: values at local hours 0-23,
-linearly interpolated to the scenario's time steps (:func:`scenario_weather`). Its
+Every source yields a :class:`DiurnalProfile` for a date: values at local hours 0-23
+(or finer, for the normals' curve), linearly interpolated to the scenario's time steps (:func:`scenario_weather`). Its
 ``source`` text says what was used, for the run's report.
 """
 from __future__ import annotations
@@ -89,6 +91,8 @@ from scipy.optimize import brentq
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEZONE = "Asia/Tokyo"
+#: samples per hour of the normals' diurnal curve (one a minute)
+NORMALS_SAMPLES_PER_HOUR = 60
 VARIABLES = ("air_temperature_c", "relative_humidity_pct", "wind_speed_ms")
 #: global horizontal irradiance, hour-ending hourly mean, W/m² (optional column of observations)
 GHI = "ghi_wm2"
@@ -164,7 +168,8 @@ class StepWeather:
 class DiurnalProfile:
     """One representative day: each variable at local hours 0, 1, ..., 23 (top of the hour).
 
-    ``timezone`` is the clock the hours are in (JST for JMA data). ``ghi_wm2``,
+    The variables may also be sampled finer, ``24 n`` values at every ``1/n`` hour from
+    0:00 (the normals' curve). ``timezone`` is the clock the hours are in (JST for JMA data). ``ghi_wm2``,
     ``dni_wm2`` and ``dhi_wm2`` (optional, W/m²) are the mean irradiance of the hours
     [0, 1), [1, 2), ..., [23, 24): element ``k`` stands at ``k + 0.5`` h.
     """
@@ -186,23 +191,27 @@ class DiurnalProfile:
         names = VARIABLES + (RADIATION if self.ghi_wm2 is not None else ())
         for name in names:
             values = np.asarray(getattr(self, name), dtype=np.float64)
-            if values.shape != (24,):
-                raise ValueError(f"{self.source}: {name} needs 24 hourly values, got shape {values.shape}")
+            hourly_only = name in RADIATION
+            if values.ndim != 1 or (values.size != 24 if hourly_only else values.size % 24 or not values.size):
+                raise ValueError(f"{self.source}: {name} needs 24 hourly values (or 24 n for the "
+                                 f"temperature curve), got shape {values.shape}")
             if not np.isfinite(values).all():
                 missing = np.flatnonzero(~np.isfinite(values)).tolist()
                 raise ValueError(f"{self.source}: no {name} for local hour(s) {missing}")
             object.__setattr__(self, name, values)
 
     def at(self, timestamps: pd.DatetimeIndex) -> StepWeather:
-        """Values at ``timestamps`` (tz-aware), linear between hours, 23:00 to 24:00 = 0:00."""
+        """Values at ``timestamps`` (tz-aware), linear between samples, 23:00 to 24:00 = 0:00."""
         timestamps = pd.DatetimeIndex(timestamps)
         if timestamps.tz is None:
             raise ValueError("weather is looked up at timezone-aware timestamps only")
         local = timestamps.tz_convert(self.timezone)
         hours = (local.hour + local.minute / 60.0 + local.second / 3600.0).to_numpy(dtype=np.float64)
-        knots = np.arange(25, dtype=np.float64)
-        values = {name: np.interp(hours, knots, np.append(getattr(self, name), getattr(self, name)[0]))
-                  for name in VARIABLES}
+        values = {}
+        for name in VARIABLES:
+            samples = getattr(self, name)
+            knots = np.arange(samples.size + 1, dtype=np.float64) * (24.0 / samples.size)
+            values[name] = np.interp(hours, knots, np.append(samples, samples[0]))
         if self.has_radiation:
             values.update({name: np.interp(hours, np.arange(24) + 0.5, getattr(self, name), period=24.0)
                            for name in RADIATION})
@@ -410,7 +419,7 @@ def diurnal_temperature(hours: np.ndarray, tmin_c: float, tmax_c: float, sunrise
 
 
 def constant_vapour_pressure_rh(air_temperature_c: np.ndarray, mean_rh_pct: float) -> np.ndarray:
-    """Hourly RH (%) at a constant vapour pressure whose hourly RHs average to ``mean_rh_pct``."""
+    """RH (%) at each sample at a constant vapour pressure whose RHs average to ``mean_rh_pct``."""
     es = saturation_vapour_pressure_hpa(air_temperature_c)
 
     def rh(ea):
@@ -456,11 +465,11 @@ class MonthlyNormals:
                 timezone: str = DEFAULT_TIMEZONE) -> DiurnalProfile:
         row = self.table.loc[date.month]
         rise = sunrise_hour(date, latitude, longitude, timezone)
-        hours = np.arange(24, dtype=np.float64)
+        hours = np.arange(24 * NORMALS_SAMPLES_PER_HOUR, dtype=np.float64) / NORMALS_SAMPLES_PER_HOUR
         air = diurnal_temperature(hours, row["tmin_mean_c"], row["tmax_mean_c"], rise,
                                   self.max_temperature_hour)
         humidity = constant_vapour_pressure_rh(air, float(row["rh_mean_pct"]))
-        wind = np.full(24, float(row["wind_mean_ms"]))
+        wind = np.full(hours.size, float(row["wind_mean_ms"]))
         text = (f"{self.source}: normals of {date:%B}, diurnal curve (min at sunrise "
                 f"{int(rise):02d}:{round(rise % 1 * 60):02d}, max at {self.max_temperature_hour:g} h)")
         if self.unverified:

@@ -179,9 +179,12 @@ def test_scenario_weather_from_normals_interpolates_between_hours(normals_path):
     assert sunrise_hour(dt.date(2026, 8, 5), **OMIYA) == pytest.approx(4.88, abs=0.05)
     times = pd.DatetimeIndex(["2026-08-05 10:30", "2026-08-05 23:30"]).tz_localize("Asia/Tokyo")
     steps = scenario_weather(normals, dt.date(2026, 8, 5), times, **OMIYA)
-    a = profile.air_temperature_c
-    assert steps.air_temperature_c[0] == pytest.approx((a[10] + a[11]) / 2)
-    assert steps.air_temperature_c[1] == pytest.approx((a[23] + a[0]) / 2)
+    # the curve itself at the steps (sampled each minute), not a chord between hours
+    curve = diurnal_temperature(np.array([10.5, 23.5]), 23.0, 32.0, sunrise_hour(dt.date(2026, 8, 5), **OMIYA))
+    np.testing.assert_allclose(steps.air_temperature_c, curve, atol=0.05)     # the normals are whole degrees
+    np.testing.assert_allclose(steps.air_temperature_c, diurnal_temperature(
+        np.array([10.5, 23.5]), normals.table.loc[8, "tmin_mean_c"], normals.table.loc[8, "tmax_mean_c"],
+        sunrise_hour(dt.date(2026, 8, 5), **OMIYA)), rtol=1e-12)
     assert "normals of August" in steps.source and "熊谷" in steps.source
     assert normals.unverified == ["rh_mean_pct", "wind_mean_ms"]
     assert steps.source.endswith("UNVERIFIED figures: rh_mean_pct, wind_mean_ms")
@@ -216,7 +219,8 @@ def test_design_heat_day_peaks_at_exactly_the_asked_maximum(normals_path):
         assert day.air_temperature_c.max() == asked
         assert np.argmax(day.air_temperature_c) == np.argmax(august.air_temperature_c)
         # the month's shape: every hour raised by the same amount
-        np.testing.assert_allclose(day.air_temperature_c - august.air_temperature_c, asked - 32.0, atol=0.05)
+        np.testing.assert_allclose(day.air_temperature_c - august.air_temperature_c,
+                                   asked - august.air_temperature_c.max(), rtol=1e-12)
         # the vapour pressure of every hour kept, RH recomputed at the new temperature
         np.testing.assert_allclose(day.relative_humidity_pct / 100 * saturation_vapour_pressure_hpa(day.air_temperature_c),
                                    august.relative_humidity_pct / 100 * saturation_vapour_pressure_hpa(august.air_temperature_c),
