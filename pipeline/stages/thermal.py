@@ -38,8 +38,9 @@ class ThermalSettings(StageSettings):
         "and walkability falls back to shade share."))
     station: str | None = Field(None, description="JMA CSV with several stations: the one to use.")
     window_days: int = Field(7, ge=0, le=45, description=(
-        "A season's weather is the hour-by-hour mean of the days within this many days of its "
-        "date, over every year in the file (0: that day only)."))
+        "From observations, a season's weather is the hour-by-hour mean of the days within this "
+        "many days of its date, over every year in the file (0: that day only); also the "
+        "window of `observed_hot_days` seasons that name none."))
     step_minutes: float = Field(10.0, gt=0, le=60, description="Time step inside a slot (as the "
                                 "shadow stage's).")
     sky_azimuths: int = Field(36, ge=8, le=360, description="Azimuth directions of the sky view "
