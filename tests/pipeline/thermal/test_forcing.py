@@ -1,7 +1,6 @@
 """Each scenario's forcing: the season's weather kind, clear-sky or observed radiation, weather.csv."""
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import numpy as np

@@ -222,9 +222,9 @@ def test_design_heat_day_peaks_at_exactly_the_asked_maximum(normals_path):
         np.testing.assert_allclose(day.air_temperature_c - august.air_temperature_c,
                                    asked - august.air_temperature_c.max(), rtol=1e-12)
         # the vapour pressure of every hour kept, RH recomputed at the new temperature
-        np.testing.assert_allclose(day.relative_humidity_pct / 100 * saturation_vapour_pressure_hpa(day.air_temperature_c),
-                                   august.relative_humidity_pct / 100 * saturation_vapour_pressure_hpa(august.air_temperature_c),
-                                   rtol=1e-9)
+        def vapour(profile):
+            return profile.relative_humidity_pct / 100 * saturation_vapour_pressure_hpa(profile.air_temperature_c)
+        np.testing.assert_allclose(vapour(day), vapour(august), rtol=1e-9)
         assert (day.relative_humidity_pct < august.relative_humidity_pct).all()
         np.testing.assert_array_equal(day.wind_speed_ms, august.wind_speed_ms)
         assert day.source.startswith(f"設計猛暑日 / design heat day (max {asked:.1f} °C), shape and vapour "
