@@ -3,7 +3,8 @@ stress class for every scenario (:mod:`pipeline.thermal`).
 
 Reads the tile's surface rasters (DSM and canopy, tile plus halo) and the weather named
 in ``stages.thermal.weather`` (a JMA AMeDAS hourly CSV, a plain CSV, or monthly normals
-such as the sample's bundled Kumagaya 1991-2020 table), and writes under
+such as the sample's bundled Kumagaya 1991-2020 table) as the ``thermal_forcing`` stage
+recorded it for every scenario in ``<output>/thermal/weather.csv``, and writes under
 ``<output>/thermal/<tile>/``: ``svf.tif`` and per scenario ``<scenario>_utci_mean.tif``,
 ``<scenario>_tmrt_mean.tif`` (°C, float32) and ``<scenario>_stress_hours.tif`` (one band
 per UTCI stress class, hours). Runs when a weather file is named.
@@ -19,7 +20,7 @@ from pydantic import Field
 
 from pipeline.core.settings import InputPath, StageSettings
 from pipeline.core.stage import Stage
-from pipeline.core.task import PlanContext, Record, Result, Task
+from pipeline.core.task import PlanContext, Record, Result, Task, done, keys
 from pipeline.stages.common import numba_threads, numba_threads_for_task, surface_scenario_tasks
 from pipeline.stages.shadow import SectorSetting, ShadeMethodSetting, Transmissivity
 
@@ -37,8 +38,9 @@ class ThermalSettings(StageSettings):
         "and walkability falls back to shade share."))
     station: str | None = Field(None, description="JMA CSV with several stations: the one to use.")
     window_days: int = Field(7, ge=0, le=45, description=(
-        "A season's weather is the hour-by-hour mean of the days within this many days of its "
-        "date, over every year in the file (0: that day only)."))
+        "From observations, a season's weather is the hour-by-hour mean of the days within this "
+        "many days of its date, over every year in the file (0: that day only); also the "
+        "window of `observed_hot_days` seasons that name none."))
     step_minutes: float = Field(10.0, gt=0, le=60, description="Time step inside a slot (as the "
                                 "shadow stage's).")
     sky_azimuths: int = Field(36, ge=8, le=360, description="Azimuth directions of the sky view "
@@ -49,13 +51,19 @@ class ThermalSettings(StageSettings):
     sector_deg: SectorSetting = 2.0
 
 
-def _weather_named(definition) -> bool:
+def weather_named(definition) -> bool:
+    """Whether the run names a weather file (the thermal stages run only then)."""
     return definition.stages.thermal.weather is not None
 
 
 def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettings, scenarios: list,
-                      year: int, halo_m: float, timezone: str, surface: list[Record]) -> Result:
-    """Sky view, Tmrt and UTCI of one tile for every scenario (runs on a worker)."""
+                      year: int, halo_m: float, timezone: str, surface: list[Record],
+                      forcing: list[Record] = ()) -> Result:
+    """Sky view, Tmrt and UTCI of one tile for every scenario (runs on a worker).
+
+    ``forcing``: the ``thermal_forcing`` record whose ``weather.csv`` gives every
+    scenario's weather and irradiance (without it, they are computed at the tile centre).
+    """
     import numpy as np
 
     from pipeline.geo.raster import read_raster
@@ -68,8 +76,12 @@ def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettin
     dsm, outer, _ = read_raster(surface[0].outputs["dsm"])
     canopy, _, _ = read_raster(surface[0].outputs["canopy"])
     canopy_top = canopy if np.isfinite(canopy).any() else None
-    weather = read_weather(settings.weather, station=settings.station, timezone=timezone,
-                           window_days=settings.window_days)
+    if forcing:
+        from pipeline.thermal.forcing import read_forcing_csv
+        weather = read_forcing_csv(forcing[0].outputs["weather_csv"], timezone)
+    else:
+        weather = read_weather(settings.weather, station=settings.station, timezone=timezone,
+                               window_days=settings.window_days)
     transmissivity = CanopyTransmissivity(
         leaf_on=settings.transmissivity.leaf_on, leaf_off=settings.transmissivity.leaf_off,
         leaf_off_months=tuple(settings.transmissivity.leaf_off_months))
@@ -119,11 +131,14 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     settings: ThermalSettings = ctx.settings("thermal")
     tasks = surface_scenario_tasks(ctx, records, stage="thermal", func=thermal_tile_task, settings=settings)
     weather = ctx.hash_file(settings.weather)
+    forcing = keys(done(records, "thermal_forcing"))
     for task in tasks:
         task.input_hashes.append(weather)
+        if forcing:
+            task.upstream["forcing"] = forcing
     return tasks
 
 
-STAGE = Stage(name="thermal", settings=ThermalSettings, plan=plan, wanted=_weather_named,
-              code=("pipeline.thermal", "pipeline.shade", "pipeline.geo"), needs=("surface",),
+STAGE = Stage(name="thermal", settings=ThermalSettings, plan=plan, wanted=weather_named,
+              code=("pipeline.thermal", "pipeline.shade", "pipeline.geo"), needs=("surface", "thermal_forcing"),
               reach="tile")

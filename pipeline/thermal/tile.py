@@ -5,12 +5,13 @@ For a tile (its DSM and canopy on the grid grown by the halo) and the run's scen
 1. the sky view factor of every tile cell, once (:func:`tile_sky_view`);
 2. per scenario, the same sun positions as the shadow stage
    (:func:`pipeline.shade.sun.slot_sun_positions` at the tile centre, azimuths turned to
-   grid north), clear-sky irradiance at them (:mod:`~pipeline.thermal.radiation`) and the
-   weather at them (:mod:`~pipeline.thermal.weather`);
+   grid north), and the scenario's forcing at them (:mod:`~pipeline.thermal.forcing`:
+   weather and irradiance, clear sky by default);
 3. per time step: shade codes (:func:`pipeline.shade.shadow.make_caster`: horizon angles
    per azimuth sector by default, reused by every step and scenario that falls between
    the same two sectors, or the exact sweep; trees by the season's transmissivity), Tmrt (:mod:`~pipeline.thermal.tmrt`) and UTCI
-   (:mod:`~pipeline.thermal.utci`) of every tile cell, *accumulated* into the scenario's
+   (:mod:`~pipeline.thermal.utci`, with each cell's pedestrian wind from
+   :mod:`~pipeline.thermal.wind`) of every tile cell, *accumulated* into the scenario's
    time-weighted mean UTCI, mean Tmrt and hours per UTCI stress class. No time step is
    kept, so memory is the tile's rasters plus a few accumulators, whatever the number of
    steps.
@@ -32,11 +33,12 @@ from pipeline.shade.shadow import (DEFAULT_MAX_DISTANCE_M, DEFAULT_SECTOR_DEG, C
                                    ShadeMethod, inner_window, light_fraction, make_caster)
 from pipeline.shade.sun import (DEFAULT_STEP_MINUTES, DEFAULT_TIMEZONE, Scenario, grid_centre_lonlat,
                                 meridian_convergence_deg, slot_sun_positions)
-from pipeline.thermal.radiation import clear_sky_irradiance
+from pipeline.thermal.forcing import ForcingSource, forcing_source
 from pipeline.thermal.svf import DEFAULT_AZIMUTHS, SkyView, sky_view_factor
 from pipeline.thermal.tmrt import DayHeating, SkyGeometry, TmrtParameters, mean_radiant_temperature
 from pipeline.thermal.utci import STRESS_CLASSES, stress_class_index, utci_uniform_air
-from pipeline.thermal.weather import StepWeather, WeatherSource, scenario_weather
+from pipeline.thermal.weather import StepWeather, WeatherSource
+from pipeline.thermal.wind import utci_wind_factor
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +95,7 @@ def tile_sky_view(dsm: np.ndarray, outer: Grid, inner: Grid, *, canopy_top: np.n
 
 
 def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scenario], year: int,
-                      weather: WeatherSource, *, canopy_top: np.ndarray | None = None,
+                      weather: WeatherSource | ForcingSource, *, canopy_top: np.ndarray | None = None,
                       transmissivity: CanopyTransmissivity = CanopyTransmissivity(),
                       sky_view: SkyView | None = None, step_minutes: float = DEFAULT_STEP_MINUTES,
                       timezone: str = DEFAULT_TIMEZONE, max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
@@ -108,14 +110,16 @@ def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list
         sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=n_azimuths)
     caster = make_caster(dsm, outer.resolution, method=method, canopy_top=canopy_top,
                          max_distance_m=max_distance_m, window=window, sector_deg=sector_deg)
+    forcings = forcing_source(weather)
+    wind_factor = utci_wind_factor(sky_view.surface)   # station 10 m wind -> the cell's, for UTCI
     for scenario in scenarios:
         started = time.perf_counter()
         date = scenario.season.date(year)
         positions = slot_sun_positions(date, scenario.slot, lat, lon, step_minutes=step_minutes,
                                        timezone=timezone)
-        irradiance = clear_sky_irradiance(positions, lat, lon, altitude_m=altitude_m)
-        steps = scenario_weather(weather, date, positions.timestamps, latitude=lat, longitude=lon,
-                                 timezone=timezone)
+        forcing = forcings.forcing(scenario, year, positions, latitude=lat, longitude=lon,
+                                   altitude_m=altitude_m, timezone=timezone)
+        irradiance, steps = forcing.irradiance, forcing.weather
         tau = transmissivity.for_date(date)
         sky = SkyGeometry.from_svf(sky_view.with_trees(tau))
         day = DayHeating.for_date(date, lat, lon, timezone)
@@ -135,7 +139,8 @@ def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list
                 air_temperature_c=float(steps.air_temperature_c[k]),
                 relative_humidity_pct=float(steps.relative_humidity_pct[k]),
                 ground_heating_k=ground_k, wall_heating_k=wall_k, parameters=parameters)
-            utci = utci_uniform_air(float(steps.air_temperature_c[k]), tmrt, float(steps.wind_speed_ms[k]),
+            utci = utci_uniform_air(float(steps.air_temperature_c[k]), tmrt,
+                                    float(steps.wind_speed_ms[k]) * wind_factor,
                                     float(steps.relative_humidity_pct[k]))
             weight = float(positions.weight_hours[k])
             utci_sum += weight * utci
@@ -157,7 +162,7 @@ def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list
 
 
 def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scenario], year: int,
-                 weather: WeatherSource, *, canopy_top: np.ndarray | None = None,
+                 weather: WeatherSource | ForcingSource, *, canopy_top: np.ndarray | None = None,
                  transmissivity: CanopyTransmissivity = CanopyTransmissivity(),
                  sky_view: SkyView | None = None, step_minutes: float = DEFAULT_STEP_MINUTES,
                  timezone: str = DEFAULT_TIMEZONE, max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
@@ -175,8 +180,10 @@ def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scen
         positions and weather are taken at the tile centre.
     scenarios : list of Scenario
         Season x time slot (:class:`pipeline.shade.sun.Scenario`); ``year`` gives the dates.
-    weather : WeatherSource
-        From :func:`pipeline.thermal.weather.read_weather`.
+    weather : WeatherSource or ForcingSource
+        From :func:`pipeline.thermal.weather.read_weather` (each scenario's forcing computed
+        at the tile centre, :mod:`~pipeline.thermal.forcing`), or the run's recorded
+        forcing (:func:`pipeline.thermal.forcing.read_forcing_csv`).
     canopy_top : numpy.ndarray, optional
         Canopy-top heights on ``outer``, metres, NaN where none.
     transmissivity : CanopyTransmissivity

@@ -54,7 +54,7 @@ def test_every_stage_ran_and_the_rerun_skips_them_all(sample_run, sample_definit
     # Every stage the sample wants (from the registry: a planner that returns nothing fails
     # here) left done records whose outputs exist.
     wanted = [s.name for s in type(sample_definition).registry if s.is_wanted(sample_definition)]
-    assert len(wanted) == 19
+    assert len(wanted) == 20
     for stage in wanted:
         records = first.by_stage(stage)
         assert records and all(r.done for r in records), stage
@@ -407,6 +407,21 @@ def test_thermal_comfort_per_tile_and_scenario(sample_run):
         hours = src.read()
         assert src.descriptions[0] == "extreme_cold" and src.count == 10
     np.testing.assert_allclose(np.nansum(hours, axis=0), 3.0, atol=1e-3)  # every cell: the 3 h slot
+
+
+def test_weather_csv_is_the_forcing_the_thermal_tiles_used(sample_run):
+    """The sample's heat_day is the design heat day: its forcing reaches 35 °C (a 猛暑日, not
+    August's 32 °C normal), and the tiles' weather is the file's."""
+    out, first, _ = sample_run
+    table = pd.read_csv(out / "thermal/weather.csv")
+    assert table["scenario"].nunique() == 12 and len(table) == 12 * 18      # 10-minute steps of 3 h slots
+    heat = table[table["season"] == "heat_day"]
+    assert heat["air_temperature_c"].max() >= 35.0 and (heat["day_max_air_temperature_c"] == 35.0).all()
+    assert heat["weather_source"].str.startswith("設計猛暑日 / design heat day (max 35.0 °C)").all()
+    assert table.loc[table["season"] != "heat_day", "weather_source"].str.contains("normals of").all()
+    assert table["radiation_source"].str.startswith("clear sky (design case)").all()
+    used = {w for r in first.by_stage("thermal") for w in r.details["weather"]}
+    assert used == set(table["weather_source"])
 
 
 def _shade_score_correlation(out, scenario: str) -> float:
