@@ -15,14 +15,16 @@ Per cell, :func:`utci_wind_factor` gives the factor that turns the station wind 
 
        L = ln(1.1 / 0.03) / ln(10 / 0.03) = 0.620
 
-2. **Street canyon**: the exponential wind profile of the urban canopy layer (Cionco 1965;
-   Macdonald 2000) with the attenuation coefficient of a canyon ``N = 0.5 H/W`` as the Town
-   Energy Balance uses it (Masson 2000, Boundary-Layer Meteorol 94: 357-397, after Rotach
-   1995): ``u(z) = u(H) exp(-N (1 - z/H))``. Near the street (``z/H`` small, dropped:
-   the wind is slightly underestimated, by ``exp(N z/H)``, 6 % for ``H/W = 1`` and
-   ``H = 10 m``) the canyon keeps ``exp(-0.5 H/W)`` of the wind above it. Machi applies
-   this attenuation to the open-ground pedestrian wind of step 1, so an open cell keeps
-   exactly the log law and a canyon is always calmer than open ground.
+2. **Street canyon**: the Town Energy Balance's canyon wind (Masson 2000, Boundary-Layer
+   Meteorol 94: 357-397; as coded in TEB, ``PU_CAN = ZWAKE*exp(-PCAN_HW_RATIO/4.)*...``):
+   the canyon keeps ``w(H/W) * exp(-H/(4W))`` of the wind above it, where the wake factor
+   ``w = 1 + (2/pi - 1) * 2 * (H/W - 0.5)``, clipped to ``[2/pi, 1]``, averages over wind
+   directions: isolated roughness flow below ``H/W = 0.5`` (every direction blows down the
+   street), skimming flow above 1 (only the along-canyon component, mean ``2/pi``), wake
+   interference between (Oke 1987). Machi applies this attenuation to the open-ground
+   pedestrian wind of step 1, so an open cell keeps exactly the log law and a canyon is
+   always calmer than open ground (TEB scales the wind at roof level instead; at street
+   level the two differ by the log-law factor, which Machi keeps from the station).
 
 3. **The canyon's aspect ratio from the sky view factor**: at the centre of an infinitely
    long canyon ``SVF = cos(atan(2H/W))`` (Oke 1988; Johnson & Watson 1984), hence
@@ -33,8 +35,8 @@ Per cell, :func:`utci_wind_factor` gives the factor that turns the station wind 
 
        u10_equiv = u(1.1) * ln(10 / 0.01) / ln(1.1 / 0.01)      (factor 1.470)
 
-So ``factor = L * exp(-0.5 H/W) * 1.470``: 0.911 on open ground, 0.553 at ``H/W = 1``
-(``SVF = 0.45``), 0.335 at ``H/W = 2``. Limits, stated: neutral stratification, no wind
+So ``factor = L * w(H/W) * exp(-H/(4W)) * 1.470``: 0.911 on open ground, 0.451 at
+``H/W = 1`` (``SVF = 0.45``), 0.351 at ``H/W = 2``. Limits, stated: neutral stratification, no wind
 direction (a canyon along the wind is windier, across it calmer; the formula is the
 canyon's mean), no channelling or corner jets, trees not counted. UTCI clips the result to
 its 0.5 m/s floor (:mod:`pipeline.thermal.utci`).
@@ -49,8 +51,8 @@ PEDESTRIAN_HEIGHT_M, REFERENCE_HEIGHT_M = 1.1, 10.0
 UTCI_ROUGHNESS_M = 0.01
 #: roughness length of the station's open site, m (Davenport class "open", Wieringa 1992)
 STATION_ROUGHNESS_M = 0.03
-#: canyon attenuation coefficient per unit aspect ratio, N = 0.5 H/W (Masson 2000)
-CANYON_ATTENUATION_PER_ASPECT = 0.5
+#: canyon attenuation per unit aspect ratio, exp(-H/(4W)) (Masson 2000, TEB)
+CANYON_ATTENUATION_PER_ASPECT = 0.25
 #: deepest canyon counted (SVF 0.1); deeper cells are courtyards, not streets
 MAX_ASPECT_RATIO = 5.0
 
@@ -79,10 +81,18 @@ def canyon_aspect_ratio(svf) -> np.ndarray:
     return np.where(np.isnan(values), np.nan, np.minimum(ratio, MAX_ASPECT_RATIO))
 
 
+def wake_factor(aspect_ratio) -> np.ndarray:
+    """TEB's direction average of the canyon wind (Masson 2000): 1 up to ``H/W = 0.5``, ``2/pi``
+    from ``H/W = 1``, linear between. NaN stays NaN."""
+    ratio = np.asarray(aspect_ratio, dtype=np.float64)
+    return np.clip(1.0 + (2.0 / np.pi - 1.0) * 2.0 * (ratio - 0.5), 2.0 / np.pi, 1.0)
+
+
 def pedestrian_wind_factor(svf) -> np.ndarray:
     """``u(1.1 m in the cell) / u(10 m at the open station)`` (module docstring, steps 1-3)."""
     open_ground = log_law_ratio(PEDESTRIAN_HEIGHT_M, REFERENCE_HEIGHT_M, STATION_ROUGHNESS_M)
-    return open_ground * np.exp(-CANYON_ATTENUATION_PER_ASPECT * canyon_aspect_ratio(svf))
+    ratio = canyon_aspect_ratio(svf)
+    return open_ground * wake_factor(ratio) * np.exp(-CANYON_ATTENUATION_PER_ASPECT * ratio)
 
 
 def utci_wind_factor(svf) -> np.ndarray:
