@@ -43,15 +43,15 @@ def _default_weights() -> dict[str, float]:
 class ComfortCurveSettings(Strict):
     """How a segment's mean UTCI (°C) becomes its thermal comfort `c_thermal` (0..1)."""
 
-    cold_zero_c: float = Field(-27.0, ge=-60, le=0, description="UTCI at and below which "
-                               "`c_thermal` is 0 (very strong cold stress from -27 °C).")
+    cold_zero_c: float = Field(-40.0, ge=-60, le=0, description="UTCI at and below which "
+                               "`c_thermal` is 0 (extreme cold stress from -40 °C; Bröde et al. 2012).")
     comfort_low_c: float = Field(18.0, ge=-30, le=30, description="Lower end of the band where "
                                  "`c_thermal` is 1 (UTCI's thermal comfort zone from 18 °C; 9 makes "
                                  "the whole no-thermal-stress class 1).")
     comfort_high_c: float = Field(26.0, ge=0, le=40, description="Upper end of that band (no "
                                   "thermal stress up to 26 °C).")
-    heat_zero_c: float = Field(38.0, ge=26, le=60, description="UTCI at and above which "
-                               "`c_thermal` is 0 (very strong heat stress from 38 °C).")
+    heat_zero_c: float = Field(46.0, ge=26, le=60, description="UTCI at and above which "
+                               "`c_thermal` is 0 (extreme heat stress from 46 °C; Bröde et al. 2012).")
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -197,8 +197,8 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, settings: Walkability
         shade_weight=settings.shade_weight, allocation=settings.allocation,
         terrain=surface[0].outputs["terrain"] if surface else None, flow=flow,
         shade_fraction=_per_scenario(shadow, "shade_fraction"),
-        utci_mean=_per_scenario(thermal, "utci_mean"), comfort_curve=_curve(settings),
-        discomfort_weight=settings.discomfort_weight)
+        utci_mean=_per_scenario(thermal, "utci_mean"), stress_hours=_per_scenario(thermal, "stress_hours"),
+        comfort_curve=_curve(settings), discomfort_weight=settings.discomfort_weight)
     if metrics is None:
         return Result(counts={"segments": 0})
     zoning = _tables(ingest, "urf")
