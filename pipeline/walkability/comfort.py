@@ -175,7 +175,7 @@ def _class_shares(owner: np.ndarray, utci: np.ndarray, n: int) -> np.ndarray:
 
 def segment_thermal(network: StreetNetwork, utci_mean_c: np.ndarray, grid: Grid, *,
                     offsets_m=None, stress_hours: np.ndarray | None = None,
-                    curve: ComfortCurve = ComfortCurve(), step_m: float = 5.0,
+                    stress_grid: Grid | None = None, curve: ComfortCurve = ComfortCurve(), step_m: float = 5.0,
                     nodata: float | None = None) -> pd.DataFrame:
     """UTCI, ``c_thermal``, stress-class shares and hours in stress of every segment on its
     better side, for one scenario (module docstring).
@@ -191,8 +191,10 @@ def segment_thermal(network: StreetNetwork, utci_mean_c: np.ndarray, grid: Grid,
         :func:`pipeline.walkability.components.sidewalk_offsets`). Default: none, every
         segment is walked on its centreline.
     stress_hours : numpy.ndarray, shape (10, rows, cols), optional
-        Hours per UTCI stress class and cell on ``grid`` (adds the
-        :data:`EXPOSURE_CLASSES` columns).
+        Hours per UTCI stress class and cell (adds the :data:`EXPOSURE_CLASSES` columns;
+        NaN for samples outside it).
+    stress_grid : Grid, optional
+        The grid of ``stress_hours`` (default: ``grid``).
     curve : ComfortCurve
         How UTCI maps to ``c_thermal``.
     step_m : float
@@ -207,10 +209,13 @@ def segment_thermal(network: StreetNetwork, utci_mean_c: np.ndarray, grid: Grid,
     """
     n = len(network)
     offsets = np.zeros(n) if offsets_m is None else np.asarray(offsets_m, dtype=np.float64)
-    rasters = [utci_mean_c]
+    owner, values = sample_sides(network, [utci_mean_c], grid, offsets, step_m=step_m, nodata=nodata)
     exposure = exposure_hours(stress_hours) if stress_hours is not None else {}
-    rasters += list(exposure.values())
-    owner, values = sample_sides(network, rasters, grid, offsets, step_m=step_m, nodata=nodata)
+    if exposure:
+        _, hours = sample_sides(network, list(exposure.values()), stress_grid or grid, offsets,
+                                step_m=step_m, nodata=nodata)
+        for side in SIDE_NAMES:
+            values[side] += hours[side]
     utci = np.column_stack([segment_means(owner, values[s][0], n) for s in SIDE_NAMES])
     c = np.column_stack([segment_means(owner, curve(values[s][0]), n) for s in SIDE_NAMES])
     chosen = better_side(c, utci, offsets > 0)

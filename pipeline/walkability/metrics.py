@@ -136,10 +136,14 @@ def tile_metrics(tile: str, network, buildings: gpd.GeoDataFrame, roads: gpd.Geo
 
     people = segment_flow(segments, flow, buildings, method=allocation, region=region)
     offsets = sidewalk_offsets(static["width_m"].to_numpy(float))
+    # hours in stress are kept for the tile's own segments only: read them around those
+    x0, y0, x1, y1 = segments.loc[in_tile].total_bounds
+    margin = float(offsets.max(initial=0.0)) + 10.0
+    own_bounds = (x0 - margin, y0 - margin, x1 + margin, y1 + margin)
     rows = []
     for scenario in scenarios:
         thermal = _segment_thermal(network, utci_mean.get(scenario.name, ()),
-                                   stress_hours.get(scenario.name, ()), offsets, comfort_curve)
+                                   stress_hours.get(scenario.name, ()), offsets, comfort_curve, own_bounds)
         shade = _segment_shade(network, shade_fraction.get(scenario.name, ()), offsets)
         # the shade of the side walked (the centreline's without UTCI to choose a side by)
         side = (thermal["side"].map(SIDE_NAMES.index).to_numpy(np.int64) if thermal is not None
@@ -176,9 +180,10 @@ def tile_metrics(tile: str, network, buildings: gpd.GeoDataFrame, roads: gpd.Geo
     return TileMetrics(table.reset_index(), per_scenario, counts)
 
 
-def _mosaic_bands(paths: Sequence[str]) -> tuple[np.ndarray, object] | None:
-    """Every band of several rasters on one grid, (bands, rows, cols) float64 with NaN for
-    no data (first path in sorted order wins where they overlap), or None without paths."""
+def _mosaic_bands(paths: Sequence[str], bounds) -> tuple[np.ndarray, object] | None:
+    """Every band of several rasters on one grid within ``bounds`` (x_min, y_min, x_max,
+    y_max; snapped outwards to their cells), (bands, rows, cols) float32 with NaN for no
+    data (first path in sorted order wins where they overlap), or None without paths."""
     from rasterio.merge import merge
 
     from pipeline.geo.raster import Grid
@@ -188,8 +193,13 @@ def _mosaic_bands(paths: Sequence[str]) -> tuple[np.ndarray, object] | None:
         return None
     import rasterio
     with rasterio.open(paths[0]) as src:
-        crs = src.crs.to_string()
-    data, transform = merge(paths, nodata=np.nan, dtype="float64")
+        crs, res = src.crs.to_string(), src.res[0]
+        ox, oy = src.transform.c, src.transform.f
+    x0 = ox + np.floor((bounds[0] - ox) / res) * res
+    y1 = oy - np.floor((oy - bounds[3]) / res) * res
+    x1 = ox + np.ceil((bounds[2] - ox) / res) * res
+    y0 = oy - np.ceil((oy - bounds[1]) / res) * res
+    data, transform = merge(paths, bounds=(x0, y0, x1, y1), res=res, nodata=np.nan, dtype="float32")
     return data, Grid(transform.c, transform.f, transform.a, data.shape[2], data.shape[1], crs)
 
 
@@ -209,18 +219,16 @@ def _segment_shade(network, paths: Sequence[str], offsets: np.ndarray) -> pd.Dat
 
 
 def _segment_thermal(network, utci_paths: Sequence[str], hours_paths: Sequence[str], offsets: np.ndarray,
-                     curve) -> pd.DataFrame | None:
+                     curve, hours_bounds) -> pd.DataFrame | None:
     """UTCI, ``c_thermal``, stress shares and hours on each segment's better side from the
-    thermal stage's COGs (None without)."""
+    thermal stage's COGs (None without); hours only within ``hours_bounds`` (NaN beyond)."""
     utci = mosaic(utci_paths)
     if utci is None:
         return None
     from pipeline.walkability.comfort import ComfortCurve, segment_thermal
 
-    hours = _mosaic_bands(hours_paths)
-    if hours is not None and hours[1] != utci[1]:
-        raise ValueError(f"stress-hour rasters {sorted(hours_paths)} are not on the grid of the mean-UTCI "
-                         f"rasters {sorted(utci_paths)}")
+    hours = _mosaic_bands(hours_paths, hours_bounds)
     return segment_thermal(network, utci[0], utci[1], offsets_m=offsets,
                            stress_hours=hours[0] if hours is not None else None,
+                           stress_grid=hours[1] if hours is not None else None,
                            curve=curve or ComfortCurve(), nodata=np.nan)

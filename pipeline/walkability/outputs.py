@@ -265,7 +265,8 @@ def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list
     mesh_rows, district_rows = [], []
     for scenario in scenarios:
         common = dict(hot_season=scenario.season.name in settings.hot_seasons,
-                      walkable_score=settings.walkable_score, unshaded_below=settings.unshaded_below)
+                      walkable_percentile=settings.walkable_percentile, unshaded_below=settings.unshaded_below,
+                      uncomfortable_hours=settings.uncomfortable_hours)
         of = sums["scenario"] == scenario.name
         cells = place_summary(sums[of & (sums["level"] == "mesh")], "meshcode", **common)
         cells["meshcode"] = cells["meshcode"].astype(np.int64)

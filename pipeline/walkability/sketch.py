@@ -82,6 +82,37 @@ class QuantileSketch:
             seen += count
         return float(10.0 ** ((max(self.counts) + 1) / BINS_PER_DECADE))
 
+    def percentile_rank(self, values) -> np.ndarray:
+        """Standing of each value among the sketched ones, 0-100: the percentage of them in
+        lower bins plus half of those in the value's own bin (a mid-rank, so the lowest of
+        many values is near 0 and the highest near 100 whatever ties there are). Values
+        within a bin (1.16 %) count as ties. NaN stays NaN; NaN everywhere for an empty sketch.
+
+        Parameters
+        ----------
+        values : array-like of float
+            Values >= 0 (a value below zero ranks as zero).
+        """
+        array = np.asarray(values, dtype=np.float64)
+        out = np.full(array.shape, np.nan)
+        n = self.n
+        if n == 0:
+            return out
+        index = np.array(sorted(self.counts), dtype=np.int64)
+        count = np.array([self.counts[i] for i in index], dtype=np.float64)
+        below = np.cumsum(count) - count
+        known = np.isfinite(array)
+        value = array[known]
+        with np.errstate(divide="ignore"):
+            bins = np.where(value <= ZERO_BELOW, ZERO_BIN,
+                            np.floor(np.log10(np.maximum(value, ZERO_BELOW)) * BINS_PER_DECADE)).astype(np.int64)
+        position = np.searchsorted(index, bins)
+        same = (position < len(index)) & (index[np.minimum(position, len(index) - 1)] == bins)
+        lower = np.concatenate([below, [float(n)]])[position]
+        half = np.where(same, count[np.minimum(position, len(index) - 1)] / 2.0, 0.0)
+        out[known] = 100.0 * (lower + half) / n
+        return out
+
     def to_json(self) -> dict[str, int]:
         """A JSON-able form with sorted keys (the same sketch always serialises the same)."""
         return {str(k): int(self.counts[k]) for k in sorted(self.counts)}
