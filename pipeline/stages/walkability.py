@@ -308,18 +308,18 @@ def walkability_scale(out_dir: str, *, settings: WalkabilitySettings, scenarios:
     from pipeline.geo.atomic import write_text_atomic
     from pipeline.walkability.scale import reduce_partials
     from pipeline.walkability.scenario_scores import read_tile_tables, score_sketches
-    from pipeline.walkability.sketch import QuantileSketch
+    from pipeline.walkability.sketch import ScoreSketch
 
     tiles = sorted((r for r in walkability if r.outputs.get("sketches")), key=lambda r: r.outputs["sketches"])
     if not tiles:
         raise ValueError("walkability_scale: no tile produced street segments")
     paths = [r.outputs["sketches"] for r in tiles]
     scale = reduce_partials(json.loads(Path(p).read_text(encoding="utf-8")) for p in paths)
-    scores: dict[str, QuantileSketch] = {}
+    scores: dict[str, ScoreSketch] = {}
     for record in tiles:
         segments, rows = read_tile_tables(record.outputs["segments"], record.outputs["scenarios"])
         for name, sketch in score_sketches(segments, rows, scenarios, settings, scale).items():
-            scores[name] = scores.get(name, QuantileSketch()).merge(QuantileSketch.from_json(sketch))
+            scores[name] = scores.get(name, ScoreSketch()).merge(ScoreSketch.from_json(sketch))
     scale.score = {name: sketch.to_json() for name, sketch in sorted(scores.items())}
     path = Path(out_dir) / "scale.json"
     write_text_atomic(path, scale.to_json())

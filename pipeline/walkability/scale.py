@@ -28,7 +28,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from pipeline.walkability.sketch import QuantileSketch
+from pipeline.walkability.sketch import QuantileSketch, ScoreSketch
 
 #: the percentile of a plain access column that scales it to 1
 ACCESS_PERCENTILE = 95.0
@@ -64,7 +64,7 @@ class RunScale:
     segments : int
         Segments of the run.
     score : dict
-        Scenario -> the sketch (:meth:`QuantileSketch.to_json`) of the run's segment
+        Scenario -> the sketch (:class:`ScoreSketch`) of the run's segment
         scores in it, from which a segment's ``score_percentile`` follows.
     """
 
@@ -78,7 +78,7 @@ class RunScale:
     def score_percentile(self, scenario: str, scores) -> np.ndarray:
         """Standing (0-100) of ``scores`` among the run's segment scores of ``scenario``
         (:meth:`QuantileSketch.percentile_rank`); NaN when the scale has no scores for it."""
-        return QuantileSketch.from_json(self.score.get(scenario, {})).percentile_rank(scores)
+        return ScoreSketch.from_json(self.score.get(scenario, {})).percentile_rank(scores)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, indent=1)

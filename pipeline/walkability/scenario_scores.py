@@ -37,7 +37,7 @@ import pandas as pd
 from pipeline.thermal.utci import STRESS_KEYS, in_strong_stress, stress_class_index
 from pipeline.walkability.scale import RunScale, people_per_100m
 from pipeline.walkability.scores import classify, components, composite
-from pipeline.walkability.sketch import QuantileSketch
+from pipeline.walkability.sketch import ScoreSketch
 
 #: Thermal comfort replaces shade share in the score when the thermal stage ran.
 THERMAL_REPLACES = "shade"
@@ -126,7 +126,7 @@ def score_sketches(segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenarios: Se
     out = {}
     for scenario in scenarios:
         table, _ = _scored_table(segments, rows[rows["scenario"] == scenario.name], settings, scale)
-        out[scenario.name] = QuantileSketch.of(table["score"].to_numpy(float)).to_json()
+        out[scenario.name] = ScoreSketch.of(table["score"].to_numpy(float)).to_json()
     return out
 
 
