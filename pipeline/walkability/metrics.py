@@ -8,8 +8,11 @@ for the people-flow allocation):
 - *static* metrics that do not change with the scenario: plain access per destination
   class and distance, nearest destination, land-use mix, intersection density, slope
   (from the terrain), width (PLATEAU road polygons, else the street layer);
-- *per scenario*: shade share (from the shadow stage's shade fraction), the perceived
-  length factor, comfort-weighted access, and the people on the segment.
+- *per scenario*: shade share (from the shadow stage's shade fraction) on the centreline
+  and both sidewalks, with the thermal stage UTCI, ``c_thermal`` and hours in stress on
+  them and the side walked (:mod:`pipeline.walkability.comfort`), the perceived length
+  factor, comfort-weighted access, and the people on the segment. ``shade_share`` is that
+  of the side walked (the centreline's without the thermal stage).
 
 Comfort weighting: with the thermal stage's mean UTCI, a segment's perceived length factor
 is ``c_thermal * 1 + (1 - c_thermal) * discomfort_weight``: a metre in thermal stress feels
