@@ -2,7 +2,7 @@
 score rule or a hotter heat day would give (issue 21).
 
 Reads a finished run's scored tiles (``<output>/walkability/tiles/*_scored.parquet``) and
-its ``scale.json``, and prints per scenario: the score's median and interquartile range,
+prints per scenario: the score's median and interquartile range,
 the correlation of the walked side's shade share with the score, the mean UTCI on the
 centreline and on the side walked, and the mean hours above UTCI 32 °C. Then it re-scores
 the same segments (one tile in memory at a time) with
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +64,6 @@ def main(argv=None) -> None:
     paths = sorted(glob.glob(str(args.output / "walkability" / "tiles" / "*_scored.parquet")))
     if not paths:
         raise SystemExit(f"{args.output}: no walkability/tiles/*_scored.parquet")
-    json.loads((args.output / "walkability" / "scale.json").read_text(encoding="utf-8"))
     columns = (["scenario", "score", "shade_share", "utci_mean_c", "hours_utci_above_32", "side"]
                + [f"c_{k}" for k in OTHERS] + [f"utci_{s}_c" for s in SIDE_NAMES])
     parts: dict[str, list[pd.DataFrame]] = {}
