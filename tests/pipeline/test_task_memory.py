@@ -60,11 +60,13 @@ def district(tmp_path_factory):
     corner = set(district_outputs.tile_codes(LARGE * LARGE)[i * LARGE + j] for i in range(SMALL)
                  for j in range(SMALL))
     small = {stage: [r for r in rs if r.tile in corner] for stage, rs in records.items() if stage != "scale"}
-    walk_small = [Record(stage="walkability", tile=t, outputs={"sketches": str(
-        out / "walkability" / "tiles" / f"{t}_sketches.json")}) for t in sorted(corner)]
+    walk_small = [Record(stage="walkability", tile=t, outputs={
+        kind: str(out / "walkability" / "tiles" / f"{t}_{kind}.{ext}")
+        for kind, ext in (("sketches", "json"), ("segments", "parquet"), ("scenarios", "parquet"))})
+        for t in sorted(corner)]
     small_out = out / "small"
     small_out.mkdir()
-    scale = walkability_scale(str(small_out), walkability=walk_small)
+    scale = walkability_scale(str(small_out), settings=settings, scenarios=scenarios, walkability=walk_small)
     small["scale"] = [Record(stage="walkability_scale", tile="all", outputs=scale.outputs)]
     return {"out": out, "scenarios": scenarios, "settings": settings,
             16: (small, small_out), 64: (records, out / "large")}
