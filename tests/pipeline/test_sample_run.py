@@ -163,8 +163,10 @@ def test_the_report_shows_the_district_in_3d_per_season(sample_run):
     shaded = (np.array(colormaps["cividis_r"](1.0)[:3]) * 255).round()
 
     def shaded_share(path):
+        # the shaded ground's colour has no red; streets coloured by a low score (viridis
+        # purples and blues, darkened by the lighting) come as close to it otherwise
         image = np.asarray(Image.open(path).convert("RGB")).astype(int)
-        return float(np.all(np.abs(image - shaded) <= 40, axis=-1).mean())
+        return float((np.all(np.abs(image - shaded) <= 40, axis=-1) & (image[..., 0] <= 20)).mean())
 
     assert shaded_share(views["winter_solstice"]) > 1.5 * shaded_share(views["heat_day"])
     report = (out / "walkability/report.html").read_text(encoding="utf-8")
