@@ -187,6 +187,7 @@ def _mosaic_bands(paths: Sequence[str], bounds) -> tuple[np.ndarray, object] | N
     """Every band of several rasters on one grid within ``bounds`` (x_min, y_min, x_max,
     y_max; snapped outwards to their cells), (bands, rows, cols) float32 with NaN for no
     data (first path in sorted order wins where they overlap), or None without paths."""
+    import rasterio
     from rasterio.merge import merge
 
     from pipeline.geo.raster import Grid
@@ -194,7 +195,6 @@ def _mosaic_bands(paths: Sequence[str], bounds) -> tuple[np.ndarray, object] | N
     paths = sorted(str(p) for p in paths)
     if not paths:
         return None
-    import rasterio
     with rasterio.open(paths[0]) as src:
         crs, res = src.crs.to_string(), src.res[0]
         ox, oy = src.transform.c, src.transform.f
