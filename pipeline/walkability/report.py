@@ -166,7 +166,7 @@ def _thermal_rule_note(settings) -> str:
              "the shaded one in the heat and the sunny one in the cold.")
     if settings.thermal_rule == "gate":
         return (f"The score is c_thermal times the weighted mean of the other components, with plain "
-                f"access: heat counts once ({band}, where UTCI's extreme stress classes begin). {sides}")
+                f"access: heat counts once ({band}). {sides}")
     return f"c_thermal takes the weight of shade in the score ({band}). {sides}"
 
 
