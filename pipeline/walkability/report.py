@@ -162,9 +162,12 @@ def _thermal_rule_note(settings) -> str:
     curve = settings.comfort_curve
     band = (f"c_thermal is 1 at UTCI {curve.comfort_low_c:g}-{curve.comfort_high_c:g} °C and 0 at "
             f"{curve.cold_zero_c:g} °C and {curve.heat_zero_c:g} °C")
+    sides = ("Streets are read on their better sidewalk (width/2 - 1.5 m from the centreline), "
+             "the shaded one in the heat and the sunny one in the cold.")
     if settings.thermal_rule == "gate":
-        return f"The score is c_thermal times the weighted mean of the other components ({band})."
-    return f"c_thermal takes the weight of shade in the score ({band})."
+        return (f"The score is c_thermal times the weighted mean of the other components, with plain "
+                f"access: heat counts once ({band}). {sides}")
+    return f"c_thermal takes the weight of shade in the score ({band}). {sides}"
 
 
 def build_report(run_sums: pd.DataFrame, scenarios: list, *, n_segments: int, settings,
@@ -188,8 +191,11 @@ def build_report(run_sums: pd.DataFrame, scenarios: list, *, n_segments: int, se
              f"<p class='note'>{n_segments} street segments; people flow on "
              f"{html.escape(settings.day_type)} days, allocated by {html.escape(settings.allocation)}. "
              f"Score weights: {html.escape(weights)}. Perceived length per metre ({html.escape(comfort)}). "
-             f"A street is walkable from a score of {settings.walkable_score:g}; unshaded below "
-             f"{settings.unshaded_below:g} shade share.</p>",
+             f"A street is walkable from a standing of {settings.walkable_percentile:g} (its score's "
+             f"percentile among the run's streets in the same scenario); with the thermal stage "
+             f"uncomfortable from {settings.uncomfortable_hours:g} h of the slot in strong heat stress "
+             f"(UTCI above 32 °C) or moderate cold stress (at or below 0 °C), without it unshaded below "
+             f"{settings.unshaded_below:g} shade share in a hot season.</p>",
              *([f"<p class='note'>Thermal comfort (UTCI, Tmrt) from weather: "
                 f"{html.escape('; '.join(weather))}. {_thermal_rule_note(settings)}</p>"] if weather else
                ["<p class='note'>No thermal stage: the score weighs shade share.</p>"]),
