@@ -68,6 +68,12 @@ def _url(path: str | Path, base: Path) -> str:
     return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(base))).as_posix()
 
 
+def _slot_hours(entry: Mapping[str, Any]) -> float:
+    """Length of a scenario entry's slot, hours (``start``/``end`` as HH:MM)."""
+    (h0, m0), (h1, m1) = (map(int, entry[k].split(":")[:2]) for k in ("start", "end"))
+    return (h1 * 60 + m1 - h0 * 60 - m0) / 60.0
+
+
 def scenario_entries(scenarios: Sequence[Mapping[str, Any]], timezone: str) -> list[dict[str, Any]]:
     """Scenarios with ISO 8601 local start, middle and end times and the slot length (h).
 
@@ -276,8 +282,12 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
     has_people = bool(np.isfinite(people).any())
     legend["people_per_100m"] = legends.ramp_legend(
         "people_per_100m", 0, _nice_ceiling(float(np.nanpercentile(people, 95))) if has_people else 1.0)
-    street_colouring: list[dict[str, Any]] = [{"id": "class", "legend": "class"}, {"id": "score", "legend": "score"},
-                                              {"id": "shade_share", "legend": "shade_share"}]
+    street_colouring: list[dict[str, Any]] = [{"id": "class", "legend": "class"}, {"id": "score", "legend": "score"}]
+    if "score_percentile" in street_tiles.variables:
+        # the standing within the scenario: the best streets of an August noon exist
+        legend["score_percentile"] = legends.ramp_legend("score_percentile", 0, 100)
+        street_colouring.append({"id": "score_percentile", "legend": "score_percentile"})
+    street_colouring.append({"id": "shade_share", "legend": "shade_share"})
     people_option: dict[str, Any] = {"id": "people_per_100m", "legend": "people_per_100m"}
     if not has_people:
         people_option.update(available=False, reason=UNAVAILABLE["people_per_100m"])
@@ -290,6 +300,10 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
     if "utci_class" in street_tiles.variables:
         legend["utci_class"] = legends.stress_class_legend()
         street_colouring.append({"id": "utci_class", "legend": "utci_class"})
+    if "hours_utci_above_32" in street_tiles.variables:
+        slot_hours = max((_slot_hours(e) for e in entries), default=1.0)
+        legend["hours_utci_above_32"] = legends.ramp_legend("hours_utci_above_32", 0, slot_hours)
+        street_colouring.append({"id": "hours_utci_above_32", "legend": "hours_utci_above_32"})
 
     # -- shade and sun hours imagery
     def imagery(kind: str, sources: Mapping[str, Sequence[str | Path]], vmax: float) -> None:

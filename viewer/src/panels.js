@@ -127,7 +127,11 @@ export function showStreet(feature) {
     ? t("noData") : `${fmt(info.people_per_100m, 1)} ${t("perHundred")}`);
   row(facts, t("width"), `${fmt(info.width_m, 1)} m`);
   row(facts, t("slope"), `${fmt(info.slope_max_pct, 1)} %`);
-  for (const v of m.layers.streets.variables.filter((x) => x.startsWith("utci") || x.startsWith("tmrt"))) {
+  const side = property(feature, "side", scenario);
+  if (side) row(facts, t("walkedSide"), t(`side_${side}`));
+  const shown = (x) => x.startsWith("utci") || x.startsWith("tmrt") || x === "score_percentile"
+    || x === "hours_utci_above_32";
+  for (const v of m.layers.streets.variables.filter(shown)) {
     const legend = m.legends[v];
     const value = property(feature, v, scenario);
     const hit = legend && legend.kind === "categories" ? legend.categories.find((c) => c.value === value) : null;
