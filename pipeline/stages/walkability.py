@@ -393,10 +393,11 @@ def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilitySettings
                         walkability_score: list[Record] = (), scale: list[Record] = (),
                         ingest: list[Record] = (), peopleflow: list[Record] = (),
                         shadow: list[Record] = (), thermal: list[Record] = (),
-                        surface: list[Record] = ()) -> Result:
+                        surface: list[Record] = (), thermal_forcing: list[Record] = ()) -> Result:
     """Every planners' output from the scored tiles, a tile at a time (runs on a worker)."""
     import pandas as pd
 
+    from pipeline.thermal.forcing import season_weather_table
     from pipeline.walkability.outputs import ScoredTile, read_districts, write_run_outputs
     from pipeline.walkability.partials import add_up, mean_score_of_all
     from pipeline.walkability.scale import RunScale
@@ -420,6 +421,8 @@ def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilitySettings
         coverage=coverage,
         shade_fraction=_per_scenario(shadow, "shade_fraction"),
         weather=sorted({w for r in thermal for w in r.details.get("weather", [])}),
+        weather_by_season=(season_weather_table(thermal_forcing[0].outputs["weather_csv"])
+                           if thermal_forcing else None),
         utci_mean=_per_scenario(thermal, "utci_mean"),
         render_3d=_district_views(scenarios, buildings=_tables(ingest, "bldg"),
                                   shade=_per_scenario(shadow, "shade_hours"),
@@ -458,6 +461,7 @@ def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                            "ingest": keys(done(records, "ingest", feature_type="bldg")),
                            "shadow": keys(done(records, "shadow")),
                            "thermal": keys(done(records, "thermal")),
+                           "thermal_forcing": keys(done(records, "thermal_forcing")),
                            "surface": keys(done(records, "surface")),
                            "peopleflow": keys(done(records, "peopleflow"))})]
 
@@ -476,5 +480,5 @@ SCORE = Stage(name="walkability_score", settings=WalkabilitySettings, plan=plan_
 SUMMARY = Stage(name="walkability_summary", settings=WalkabilitySettings, plan=plan_summary,
                 section="walkability", wanted=_streets_given,
                 code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo", "pipeline.export"),
-                needs=("ingest", "surface", "shadow", "thermal", "peopleflow", "walkability_scale",
-                       "walkability_score"), reach="run")
+                needs=("ingest", "surface", "shadow", "thermal_forcing", "thermal", "peopleflow",
+                       "walkability_scale", "walkability_score"), reach="run")

@@ -223,3 +223,16 @@ def read_forcing_csv(path: str | os.PathLike, timezone: str = DEFAULT_TIMEZONE) 
         scenarios[str(name)] = ScenarioForcing(str(name), str(part["season"].iloc[0]), str(part["slot"].iloc[0]),
                                                steps, sky, float(part["day_max_air_temperature_c"].iloc[0]))
     return RecordedForcing(scenarios, str(path))
+
+
+def season_weather_table(path: str | os.PathLike) -> pd.DataFrame:
+    """One row per season of ``thermal/weather.csv``: what its weather and radiation are.
+
+    Columns ``season``, ``weather_source`` (design heat day, normals or observed days, as
+    the forcing names them), ``radiation_source`` (clear sky, the design case, or observed)
+    and ``day_max_air_temperature_c``; seasons in the file's order. For the report and the
+    viewer, which name the weather of each season.
+    """
+    table = pd.read_csv(path, dtype={"season": str, "weather_source": str, "radiation_source": str},
+                        usecols=["season", "weather_source", "radiation_source", "day_max_air_temperature_c"])
+    return table.drop_duplicates("season").reset_index(drop=True)

@@ -231,6 +231,7 @@ def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list
                       coverage: pd.DataFrame | None = None,
                       shade_fraction: dict[str, list[str]] | None = None,
                       weather: list[str] | None = None,
+                      weather_by_season: pd.DataFrame | None = None,
                       utci_mean: dict[str, list[str]] | None = None,
                       render_3d: Callable[[Path, Mapping[str, str]], Mapping[str, str]] | None = None) -> dict:
     """Write every output of the module table from the scored tiles; returns
@@ -302,6 +303,7 @@ def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list
                                          mesh_summary=mesh_table, district_summary=district_table,
                                          maps=outputs["score_map"], class_maps=outputs["class_map"],
                                          coverage=coverage, weather=weather, coolwalk=coolwalk,
+                                         weather_by_season=weather_by_season,
                                          views_3d=views, utci_maps=outputs["utci_map"])
     if not outputs["utci_map"]:
         del outputs["utci_map"]

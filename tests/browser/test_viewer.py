@@ -146,6 +146,9 @@ def session(served, tmp_path_factory):
         {"do": "lookAt", "lon": lon, "lat": lat, "h": h, "range": 250},
         {"do": "select", "selector": "#streetsBy", "value": "utci_class"},
         {"do": "eval", "js": colour},                                                # 23
+        {"do": "select", "selector": "#season", "value": "heat_day"},
+        {"do": "eval", "js": "[document.getElementById('seasonWeather').textContent,"
+                             " document.getElementById('season').selectedOptions[0].textContent]"},  # 25
     ]
     seen = run_session(steps, tmp)
     return seen, manifest, run, segment, (a, b), image
@@ -156,6 +159,15 @@ def test_the_app_loads_with_no_console_error_and_no_failed_request(session):
     _clean(seen)
     assert manifest["format"] == "machi-viewer/1"
     assert {"buildings", "streets", "shade_hours", "sun_hours", "flow", "lidar", "districts"} <= set(manifest["layers"])
+
+
+def test_each_season_names_its_weather_and_the_heat_day_is_a_design_day(session):
+    seen, manifest, *_ = session
+    note, label = seen["steps"][25]["value"]
+    assert "設計猛暑日 / design heat day (max 35.0 °C)" in note and "clear sky" in note
+    assert note.startswith("気象: ")                                   # the page is in Japanese by then
+    assert label == "設計猛暑日(最高 35.0 °C)"
+    assert all("weather" in s for s in manifest["seasons"])
 
 
 def test_a_scenario_change_recolours_a_street_to_its_class(session):

@@ -452,6 +452,8 @@ def test_thermal_comfort_prefers_shade_on_the_heat_day_and_sun_in_winter(sample_
     report = (out / "walkability/report.html").read_text(encoding="utf-8")
     assert "Kumagaya" in report and "mean utci c" in report
     assert "c_thermal times the weighted mean" in report
+    # the weather of each season, from thermal/weather.csv: the heat day is a design day
+    assert "Weather of each season" in report and "設計猛暑日 / design heat day (max 35.0 °C)" in report
     cool = pd.read_csv(out / "walkability/coolwalkability_by_district.csv", encoding="utf-8-sig")
     assert set(cool["district"]) == {"大宮駅西口", "大宮駅東口", "大宮駅北"}
     assert cool["coolwalkability_shade"].between(0, 1).all() and cool["coolwalkability_thermal"].between(0, 1).all()

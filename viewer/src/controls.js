@@ -29,6 +29,10 @@ export function renderControls() {
   $("split").value = String(s.split);
   $("shadows").checked = s.shadows;
   $("scenarioTime").textContent = `${a.date} ${a.start}–${a.end} (${m.timezone})`;
+  // the season's weather as the run made it (thermal/weather.csv): design day, normals or observations
+  const weather = (m.seasons.find((x) => x.name === a.season) || {}).weather;
+  $("seasonWeather").textContent = weather
+    ? `${t("weather")}: ${weather.source}; ${t("radiation")}: ${weather.radiation}` : "";
   fillSelect($("streetsBy"), m.street_colouring.map((o) => [o.id, word(m.legends[o.legend].title),
     o.available === false, word(o.reason)]), s.streetsBy);
   fillSelect($("buildingsBy"), m.building_colouring.map((o) => [o.id,
