@@ -84,28 +84,36 @@ def _window_maxima(surface, candidates_r, candidates_c, radius_cells):
     return out
 
 
-def tree_tops(surface: np.ndarray, resolution_m: float, params: TreeParameters
-              ) -> tuple[np.ndarray, np.ndarray]:
+def tree_tops(surface: np.ndarray, resolution_m: float, params: TreeParameters,
+              canopy: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Rows and columns of the tree tops of a (smoothed) canopy height model.
 
     Parameters
     ----------
     surface : numpy.ndarray
-        Heights above ground (m) on a north-up grid of ``resolution_m`` cells.
+        Heights above ground (m) on a north-up grid of ``resolution_m`` cells, where the
+        maxima are looked for (the smoothed canopy).
+    canopy : numpy.ndarray, optional
+        The unsmoothed canopy: a top must be at least ``min_tree_height_m`` high in it or
+        in ``surface`` (lidR's ``hmin`` applies to the CHM; smoothing must not lower a
+        lone crown under it, nor a gap between returns hide a top). Defaults to ``surface``.
 
     Returns
     -------
     (rows, cols) : tuple of numpy.ndarray of int64
         In row-major order.
     """
-    high = surface >= params.min_tree_height_m
+    high = (surface if canopy is None else np.maximum(surface, canopy)) >= params.min_tree_height_m
+    high &= surface > 0
     if not high.any():
         return np.empty(0, np.int64), np.empty(0, np.int64)
     # a top is the highest of its 3x3 cells: only those are checked against their window
     local = high & (surface >= ndimage.maximum_filter(surface, size=3, mode="constant", cval=0))
     rows, cols = np.nonzero(local)
     heights = surface[rows, cols]
-    radius = window_diameter(heights, params.window, params.min_window_m) / 2.0 / resolution_m
+    diameter = (np.full(heights.shape, params.fixed_window_m) if params.fixed_window_m
+                else window_diameter(heights, params.window, params.min_window_m))
+    radius = diameter / 2.0 / resolution_m
     keep = _window_maxima(np.ascontiguousarray(surface, dtype=np.float64), rows.astype(np.int64),
                           cols.astype(np.int64), radius.astype(np.float64))
     return rows[keep].astype(np.int64), cols[keep].astype(np.int64)
@@ -126,7 +134,8 @@ def segment_crowns(canopy: np.ndarray, smoothed: np.ndarray, rows: np.ndarray, c
         return labels
     markers = np.zeros(canopy.shape, np.int64)
     markers[rows, cols] = np.arange(1, rows.size + 1)
-    mask = canopy >= params.min_tree_height_m
+    # the smoothed canopy joins a sparse crown's returns (their discs need not touch)
+    mask = np.maximum(canopy, smoothed) >= params.min_tree_height_m
     mask[rows, cols] = True
     labels = watershed(-smoothed, markers=markers, mask=mask)
     inside = labels > 0
@@ -208,7 +217,7 @@ def detect_trees(surface: CanopySurface, params: TreeParameters = TreeParameters
     sigma = params.smoothing_spacings * surface.spacing_m
     smoothed = ndimage.gaussian_filter(surface.canopy, sigma=sigma / res)
     smoothed[surface.building] = 0.0
-    rows, cols = tree_tops(smoothed, res, params)
+    rows, cols = tree_tops(smoothed, res, params, surface.canopy)
     if rows.size == 0:
         return empty_trees(grid.crs)
     labels = segment_crowns(surface.canopy, smoothed, rows, cols, res, params)

@@ -63,6 +63,7 @@ SEGMENTS = 8
 CROWN_RINGS = 4
 TRUNK_TO_CROWN = 1.0 / 20.0
 MIN_TRUNK_DIAMETER_M = 0.2
+MIN_CROWN_DEPTH_M = 0.5
 
 
 def _q(prefix: str, name: str) -> str:
@@ -174,7 +175,9 @@ def veg_document(trees: pd.DataFrame, crs: str, mesh: str, acquisition: str) -> 
     for index in order:
         tree = trees.iloc[index]
         ground = float(tree.ground_z)
-        base, top = ground + float(tree.crown_base_m), ground + float(tree.height_m)
+        top = ground + float(tree.height_m)
+        # a crown seen by one return has no depth: draw it MIN_CROWN_DEPTH_M deep
+        base = min(ground + float(tree.crown_base_m), top - MIN_CROWN_DEPTH_M)
         member = etree.SubElement(root, _q("core", "cityObjectMember"))
         veg = etree.SubElement(member, _q("veg", "SolitaryVegetationObject"))
         veg.set(_q("gml", "id"), tree_gml_id(mesh, float(tree.x), float(tree.y)))

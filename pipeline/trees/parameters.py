@@ -52,6 +52,9 @@ class TreeParameters:
         Popescu & Wynne (2004) crown-width equation giving the local-maximum window:
         ``"deciduous"`` (the default: Japanese street trees are mostly broadleaves),
         ``"pines"`` or ``"combined"``.
+    fixed_window_m : float or None
+        A window of this diameter whatever the height instead (the fixed-window baseline
+        the variable window is compared with). None.
     min_window_m : float
         Smallest window diameter, metres: 3 m, lidR's example ``ws = 0.1 h + 3`` floor.
     crown_base_percentile : float
@@ -74,6 +77,7 @@ class TreeParameters:
     crown_fraction: float = 0.55
     max_crown_diameter_m: float = 10.0
     window: str = "deciduous"
+    fixed_window_m: float | None = None
     min_window_m: float = 3.0
     crown_base_percentile: float = 10.0
     smoothing_spacings: float = 1.0
