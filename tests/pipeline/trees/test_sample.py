@@ -4,7 +4,7 @@ from __future__ import annotations
 import geopandas as gpd
 import pytest
 
-from pipeline.trees.command import run_trees
+from pipeline.trees_command import run_trees
 from pipeline.trees.existing import read_existing_trees
 from pipeline.trees.matching import detection_accuracy
 
