@@ -198,12 +198,14 @@ def veg_document(trees: pd.DataFrame, crs: str, mesh: str, acquisition: str) -> 
         radius, z = revolution_profile(ground, base, top, float(tree.crown_diameter_m))
         faces2 = revolution_faces(float(tree.x), float(tree.y), radius, z, top)
         for prop, shell in (("lod1Geometry", faces), ("lod2Geometry", faces2)):
-            geographic = []
-            for fx, fy, fz in shell:
-                lon, lat = to_lonlat.transform(fx, fy)
-                geographic.append((lat, lon, fz))
-                lows.append((lat.min(), lon.min(), fz.min()))
-                highs.append((lat.max(), lon.max(), fz.max()))
+            # one transform per solid, then split back into its faces
+            sizes = np.cumsum([len(f[0]) for f in shell])[:-1]
+            lon, lat = to_lonlat.transform(np.concatenate([f[0] for f in shell]),
+                                           np.concatenate([f[1] for f in shell]))
+            z = np.concatenate([f[2] for f in shell])
+            lows.append((lat.min(), lon.min(), z.min()))
+            highs.append((lat.max(), lon.max(), z.max()))
+            geographic = list(zip(np.split(lat, sizes), np.split(lon, sizes), np.split(z, sizes)))
             _solid(etree.SubElement(veg, _q("veg", prop)), geographic)
     low, high = np.min(lows, axis=0), np.max(highs, axis=0)
     etree.SubElement(envelope, _q("gml", "lowerCorner")).text = \
