@@ -45,3 +45,19 @@ def test_sample_changes_mostly_match_the_known_trees(sample_trees):
     assert sum(counts.values()) == len(changes)
     assert counts["matched"] + counts["height_changed"] >= 0.9 * len(known)
     assert (out / "changes.png").stat().st_size > 10_000
+
+
+def test_sample_trees_export_to_valid_3d_tiles(sample_trees, tmp_path, gltf_validator):
+    from pipeline.export_tiles import export_dataset
+    from tiles.validate import check_glb_metadata, check_tileset, content_paths, count_features
+
+    summary, out, _ = sample_trees
+    results = export_dataset(out, tmp_path / "tiles", layers=["veg"])
+    assert len(results) == 1
+    tileset = tmp_path / "tiles/veg/tileset.json"
+    assert check_tileset(tileset) == []
+    assert count_features(tileset) == summary["trees"]
+    glbs = [p for p in content_paths(tileset) if p.suffix == ".glb"]
+    assert glbs and all(check_glb_metadata(p) == [] for p in glbs)
+    reports = gltf_validator(glbs)
+    assert [r["numErrors"] for r in reports] == [0] * len(glbs)
