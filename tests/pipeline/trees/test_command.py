@@ -56,3 +56,12 @@ def test_lidar_without_vegetation_gives_no_trees_and_no_files(tmp_path):
 def test_trees_is_listed_by_help():
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0 and "trees" in result.output and "PLATEAU vegetation" in result.output
+
+
+def test_bldg_footprints_are_read_from_plateau_lod0(project_root):
+    from pipeline.trees_command import _footprints
+
+    polygons = _footprints(project_root / "sample_data/omiya/udx/bldg", "EPSG:6677")
+    assert len(polygons) == 502                 # the sample's 502 buildings, one LOD0 each
+    areas = np.array([p.area for p in polygons])
+    assert areas.min() > 20 and areas.max() < 5000   # m², footprints of city blocks' buildings

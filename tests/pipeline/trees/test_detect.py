@@ -109,3 +109,26 @@ def test_harder_stand_variable_window_beats_a_fixed_window():
     fixed = detection_accuracy(detect_trees(surface, TreeParameters(fixed_window_m=3.0)), trees)
     assert variable.f_score >= 0.75
     assert variable.f_score > fixed.f_score + 0.05
+
+
+def test_building_footprints_and_class_6_returns_mask_the_canopy():
+    from pipeline.geo.raster import Grid
+    from pipeline.trees.canopy import canopy_surface
+    from pipeline.trees.stand import StandPoints
+    from pipeline.trees.tile import footprint_mask
+
+    surface, frame, points = surface_of([one_tree(-8, 0, height=9.0), one_tree(8, 0, height=9.0)])
+    assert len(detect_trees(surface)) == 2
+    grid = surface.grid
+    # a PLATEAU footprint over the east tree: only the west one is left
+    east = shapely.box(ORIGIN[0] + 4, ORIGIN[1] - 4, ORIGIN[0] + 12, ORIGIN[1] + 4)
+    masked = canopy_surface(tile_points(points, grid), grid,
+                            footprint_mask=footprint_mask([east], grid))
+    trees = detect_trees(masked)
+    assert len(trees) == 1 and trees.x.iloc[0] < ORIGIN[0]
+    # the same returns marked as a building (class 6) instead: masked as well
+    on_roof = (np.abs(points.x - (ORIGIN[0] + 8)) < 4) & (np.abs(points.y - ORIGIN[1]) < 4)
+    cls = np.where(on_roof, np.uint8(6), points.classification)
+    roofed = canopy_surface(tile_points(StandPoints(points.x, points.y, points.z, cls), grid), grid)
+    trees = detect_trees(roofed)
+    assert len(trees) == 1 and trees.x.iloc[0] < ORIGIN[0]
