@@ -35,7 +35,11 @@ def test_sample_veg_files_read_back_by_machi_info(sample_trees):
     info = citygml_info(out)
     assert not info.rejected
     text = info.format()
-    assert "veg:SolitaryVegetationObject" in text and f"{summary['trees']}" in text
+    n = summary["trees"]
+    assert f"veg:SolitaryVegetationObject {n:>11}   LOD1: {n}, LOD2: {n}" in text
+    assert ("class, class_label, crown_diameter, crown_diameter_uom, gen_crownBaseHeight, "
+            "height, height_uom, veg_data_quality_data_acquisition") in text
+    assert "i-UR uro version: 3.1" in text and "problems: none" in text
 
 
 def test_sample_changes_mostly_match_the_known_trees(sample_trees):
