@@ -65,3 +65,15 @@ def test_bldg_footprints_are_read_from_plateau_lod0(project_root):
     assert len(polygons) == 502                 # the sample's 502 buildings, one LOD0 each
     areas = np.array([p.area for p in polygons])
     assert areas.min() > 20 and areas.max() < 5000   # m², footprints of city blocks' buildings
+
+
+def test_the_same_lidar_gives_byte_identical_outputs(tmp_path):
+    from pipeline.trees_command import run_trees
+
+    las = write_las(tmp_path / "survey.las", _survey([one_tree(-8, 0), one_tree(8, 3, height=6.0)]))
+    first = run_trees([las], tmp_path / "a")
+    second = run_trees([las], tmp_path / "b")
+    assert first["trees"] == second["trees"] == 2
+    for name in ("udx/veg/53396489_veg_6697_op.gml", "trees.parquet",
+                 "codelists/SolitaryVegetationObject_class.xml"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
