@@ -31,13 +31,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import shapely
 from lxml import etree
 from pyproj import Transformer
+from shapely.geometry.polygon import orient
 
 from pipeline.geo import meshcode
 from pipeline.geo.atomic import write_bytes_atomic
-from pipeline.trees.parameters import CLASS_LABELS
+from pipeline.trees.parameters import CLASS_DESCRIPTIONS
 
 NS = {
     "core": "http://www.opengis.net/citygml/2.0",
@@ -191,8 +191,7 @@ def veg_document(trees: pd.DataFrame, crs: str, mesh: str, acquisition: str) -> 
         etree.SubElement(veg, _q("veg", "crownDiameter"), uom="m").text = \
             f"{float(tree.crown_diameter_m):.2f}"
 
-        crown = shapely.orient_polygons(tree.geometry) if hasattr(shapely, "orient_polygons") \
-            else shapely.geometry.polygon.orient(tree.geometry, 1.0)
+        crown = orient(tree.geometry, 1.0)           # counter-clockwise: the top faces up
         ring = np.asarray(crown.exterior.coords)[:-1]
         faces = prism_faces(ring[:, 0], ring[:, 1], base, top)
         radius, z = revolution_profile(ground, base, top, float(tree.crown_diameter_m))
@@ -221,15 +220,12 @@ def codelist_document() -> bytes:
     root = etree.Element(f"{{{gml}}}Dictionary", nsmap={"gml": gml})
     root.set(f"{{{gml}}}id", "SolitaryVegetationObject_class")
     etree.SubElement(root, f"{{{gml}}}name").text = "SolitaryVegetationObject_class"
-    descriptions = {"1": "高木（樹高3m以上）", "2": "中木（樹高1m以上3m未満）",
-                    "3": "低木（樹高1m未満）", "0": "不明"}
-    for code in ("1", "2", "3", "0"):
+    for code, description in CLASS_DESCRIPTIONS.items():
         entry = etree.SubElement(root, f"{{{gml}}}dictionaryEntry")
         definition = etree.SubElement(entry, f"{{{gml}}}Definition")
         definition.set(f"{{{gml}}}id", f"SolitaryVegetationObject_class_{code}")
-        etree.SubElement(definition, f"{{{gml}}}description").text = descriptions[code]
+        etree.SubElement(definition, f"{{{gml}}}description").text = description
         etree.SubElement(definition, f"{{{gml}}}name").text = code
-    assert set(descriptions) == set(CLASS_LABELS)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 

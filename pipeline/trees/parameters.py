@@ -26,6 +26,9 @@ POPESCU_WYNNE_2004 = {
 #: 3 低木 (樹高1m未満), 0 不明.
 TALL_TREE, MIDDLE_TREE, SHRUB, UNKNOWN_CLASS = "1", "2", "3", "0"
 CLASS_LABELS = {TALL_TREE: "高木", MIDDLE_TREE: "中木", SHRUB: "低木", UNKNOWN_CLASS: "不明"}
+#: The code list's descriptions, as PLATEAU writes them (written with the veg files).
+CLASS_DESCRIPTIONS = {TALL_TREE: "高木（樹高3m以上）", MIDDLE_TREE: "中木（樹高1m以上3m未満）",
+                      SHRUB: "低木（樹高1m未満）", UNKNOWN_CLASS: "不明"}
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,8 @@ class TreeParameters:
         (2016) ``th_cr``, 0.55 (the lidR default).
     max_crown_diameter_m : float
         No crown cell further than half this from its tree top: lidR ``dalponte2016``'s
-        ``max_cr`` default, 10 (cells of its usual 1 m CHM, so 10 m).
+        ``max_cr`` default is 10 cells; taken here as 10 m (10 cells of a 1 m CHM), so that
+        the limit does not shrink with the CHM's cell size.
     window : str
         Popescu & Wynne (2004) crown-width equation giving the local-maximum window:
         ``"deciduous"`` (the default: Japanese street trees are mostly broadleaves),

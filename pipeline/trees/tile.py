@@ -88,7 +88,6 @@ def trees_for_tile(paths: list[str | os.PathLike], grid: Grid, mesh: str, *,
     points = collect_tile_points(paths, grid, source_crs=source_crs, target_crs=grid.crs,
                                  chunk_size=chunk_size, stats=stats, skip_bad_files=skip_bad_files)
     stats.points_in_tile = len(points)
-    stats.vegetation_points = 0
     mask = footprint_mask(footprints, grid) if footprints is not None else None
     surface = canopy_surface(points, grid, building_buffer_m=params.building_buffer_m,
                              footprint_mask=mask)
