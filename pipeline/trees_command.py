@@ -71,12 +71,19 @@ def survey_date(year: int, day_of_year: int) -> str:
 
 def run_trees(paths: list[Path], out: Path, *, veg: Path | None = None, source_crs: str | None = None,
               bldg: Path | None = None, params=None) -> dict:
-    """Detect trees in ``paths`` tile by tile and write the outputs (module docstring)."""
+    """Detect trees in ``paths`` tile by tile and write the outputs (module docstring).
+
+    Only each tile's trees are kept between tiles; its canopy goes, max-pooled to
+    :data:`MAP_RESOLUTION_M`, into a raster on disk for the change map, so memory is one
+    tile's whatever the number of tiles.
+    """
+    import contextlib
+
     import geopandas as gpd
-    import numpy as np
     import pandas as pd
 
-    from pipeline.geo.raster import Grid
+    from pipeline.geo.atomic import atomic_path
+    from pipeline.geo.raster import Grid, MaxCanvas
     from pipeline.geo.tiling import tile_grid
     from pipeline.trees.changes import change_counts, detect_changes, write_change_map, write_changes
     from pipeline.trees.detect import empty_trees
@@ -87,44 +94,68 @@ def run_trees(paths: list[Path], out: Path, *, veg: Path | None = None, source_c
     params = params or TreeParameters()
     crs = _metric_crs(paths, source_crs)
     footprints = _footprints(bldg, crs) if bldg else None
-    tiles = []
-    for mesh, files in _meshes(paths, source_crs).items():
-        grid = tile_grid(mesh, crs, params.resolution_m).buffered(params.max_crown_diameter_m)
-        tiles.append(trees_for_tile(files, grid, mesh, params=params, source_crs=source_crs,
-                                    footprints=footprints))
-    found = [t.trees for t in tiles if len(t.trees)]
-    trees = (gpd.GeoDataFrame(pd.concat(found, ignore_index=True), crs=crs) if found
-             else empty_trees(crs))
+    meshes = _meshes(paths, source_crs)
+    grids = {mesh: tile_grid(mesh, crs, params.resolution_m).buffered(params.max_crown_diameter_m)
+             for mesh in meshes}
     out.mkdir(parents=True, exist_ok=True)
-    written = write_veg(trees, crs, out, acquisition=_acquisition(paths, source_crs))
-    from pipeline.geo.atomic import atomic_path
-    with atomic_path(out / "trees.parquet") as tmp:
-        trees.to_parquet(tmp, index=False)
-    summary = {"crs": crs, "tiles": len(tiles), "trees": len(trees), "gml": written,
-               "classes": {str(k): int(v) for k, v in trees.class_code.value_counts().sort_index().items()}}
-    if veg is not None:
-        from pipeline.trees.existing import read_existing_trees
-        existing = read_existing_trees(veg, crs)
-        changes = detect_changes(existing, trees, crs)
-        write_changes(changes, out / "changes.parquet")
-        if tiles:
-            res = params.resolution_m
-            x0 = min(t.surface.grid.x_min for t in tiles)
-            y1 = max(t.surface.grid.y_max for t in tiles)
-            x1 = max(t.surface.grid.x_max for t in tiles)
-            y0 = min(t.surface.grid.y_min for t in tiles)
-            area = Grid.from_bounds(x0, y0, x1, y1, res, crs)
-            canopy = np.zeros(area.shape)
-            for t in tiles:
-                g = t.surface.grid
-                r0 = int(round((area.y_max - g.y_max) / res))
-                c0 = int(round((g.x_min - area.x_min) / res))
-                window = canopy[r0:r0 + g.height, c0:c0 + g.width]
-                np.fmax(window, t.surface.canopy[:window.shape[0], :window.shape[1]], out=window)
-            write_change_map(out / "changes.png", changes, canopy, area)
-        summary["existing"] = len(existing)
-        summary["changes"] = change_counts(changes)
+    found = []
+    with contextlib.ExitStack() as stack:
+        canvas = None
+        if veg is not None and grids:
+            bounds = [g.bounds for g in grids.values()]
+            area = Grid.from_bounds(min(b[0] for b in bounds), min(b[1] for b in bounds),
+                                    max(b[2] for b in bounds), max(b[3] for b in bounds),
+                                    MAP_RESOLUTION_M, crs)
+            canvas = stack.enter_context(MaxCanvas(area, out / "canopy_map.tif"))
+        for mesh, files in meshes.items():
+            result = trees_for_tile(files, grids[mesh], mesh, params=params,
+                                    source_crs=source_crs, footprints=footprints)
+            if len(result.trees):
+                found.append(result.trees)
+            if canvas is not None:
+                _paint_canopy(canvas, result.surface.canopy, result.surface.grid)
+        trees = (gpd.GeoDataFrame(pd.concat(found, ignore_index=True), crs=crs) if found
+                 else empty_trees(crs))
+        written = write_veg(trees, crs, out, acquisition=_acquisition(paths, source_crs))
+        with atomic_path(out / "trees.parquet") as tmp:
+            trees.to_parquet(tmp, index=False)
+        summary = {"crs": crs, "tiles": len(meshes), "trees": len(trees), "gml": written,
+                   "classes": {str(k): int(v)
+                               for k, v in trees.class_code.value_counts().sort_index().items()}}
+        if veg is not None:
+            from pipeline.trees.existing import read_existing_trees
+            existing = read_existing_trees(veg, crs)
+            changes = detect_changes(existing, trees, crs)
+            write_changes(changes, out / "changes.parquet")
+            if canvas is not None:
+                canopy, grid = canvas.read(max_pixels=2000)
+                write_change_map(out / "changes.png", changes, canopy, grid)
+            summary["existing"] = len(existing)
+            summary["changes"] = change_counts(changes)
     return summary
+
+
+#: Cell size (m) of the canopy drawn under the change map.
+MAP_RESOLUTION_M = 2.0
+
+
+def _paint_canopy(canvas, canopy, grid) -> None:
+    """Max-pool a tile's canopy cells (> 0) into the canvas's coarser cells."""
+    import numpy as np
+
+    from pipeline.lidar.rasters import max_per_cell
+
+    piece = canvas.window(grid.bounds)
+    rows, cols = np.nonzero(canopy > 0)
+    if piece is None or rows.size == 0:
+        return
+    x = grid.x_min + (cols + 0.5) * grid.resolution
+    y = grid.y_max - (rows + 0.5) * grid.resolution
+    r, c = piece.rowcol(x, y)
+    inside = (r >= 0) & (r < piece.height) & (c >= 0) & (c < piece.width)
+    pooled = max_per_cell((r * piece.width + c)[inside], canopy[rows, cols][inside],
+                          piece.width * piece.height)
+    canvas.paint(pooled.reshape(piece.shape), piece)
 
 
 def _footprints(bldg: Path, crs: str) -> list:

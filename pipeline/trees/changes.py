@@ -102,6 +102,6 @@ def write_change_map(path: str | os.PathLike, changes: gpd.GeoDataFrame, canopy:
                         facecolor=colour, linewidth=0.5,
                         label=f"{status} ({int((changes.status == status).sum())})")
                 for status, colour in CHANGE_COLOURS.items() if (changes.status == status).any()]
-    shown = np.where(canopy > 0, canopy, np.nan)
+    shown = np.where(canopy > 0, canopy, np.nan)   # NaN (no canopy) stays NaN
     return write_raster_map(path, shown, grid, title=title, units="canopy height (m)",
                             cmap="Greens", overlays=overlays)
