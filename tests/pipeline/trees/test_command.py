@@ -77,3 +77,19 @@ def test_the_same_lidar_gives_byte_identical_outputs(tmp_path):
     for name in ("udx/veg/53396489_veg_6697_op.gml", "trees.parquet",
                  "codelists/SolitaryVegetationObject_class.xml"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_a_tree_on_the_corner_of_four_meshes_is_written_once(tmp_path):
+    from pyproj import Transformer
+
+    from pipeline.trees_command import run_trees
+
+    # the corner shared by meshes 53396489, 53396499, 53396580 and 53396590
+    x, y = Transformer.from_crs("EPSG:6668", "EPSG:6677", always_xy=True).transform(
+        139.625, 35.0 + 55.0 / 60.0 - 0.5 / 60.0)
+    tree = one_tree(x - ORIGIN[0] + 0.3, y - ORIGIN[1] + 0.3, height=10.0, radius=3.0)
+    extent = (x - 20, y - 20, x + 20, y + 20)
+    points = survey(pd.DataFrame([tree]), extent, 8.0, np.random.default_rng(9))
+    summary = run_trees([write_las(tmp_path / "corner.las", points)], tmp_path / "out")
+    assert summary["tiles"] == 4
+    assert summary["trees"] == 1 and len(summary["gml"]) == 1
