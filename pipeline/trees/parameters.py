@@ -62,10 +62,12 @@ class TreeParameters:
     min_window_m : float
         Smallest window diameter, metres: 3 m, lidR's example ``ws = 0.1 h + 3`` floor.
     crown_base_percentile : float
-        Crown base height: this percentile of the heights of the crown's returns (a low
-        percentile rather than the lowest return, which one stray branch or understorey
-        return decides; after Popescu & Zhao 2008, who place the crown base at the lower
-        edge of the crown's return distribution). 10.
+        Crown base height: this percentile of the heights of the crown's returns, 10. A
+        low percentile rather than the lowest return, which one stray branch or understorey
+        return decides; a simple stand-in for the vertical-profile methods of Popescu &
+        Zhao (2008), which find the crown base where the crown's return distribution
+        starts. With first returns only (as the sample's), it is the lower edge of the
+        visible crown, not the lowest branch.
     smoothing_spacings : float
         Sigma of the Gaussian smoothing the CHM before tops are looked for, in mean
         return spacings ``1 / sqrt(density)`` (Pitkänen et al. 2004 smooth with a
