@@ -94,14 +94,14 @@ def export_dataset(path: str | Path, out_dir: str | Path, *, layers: Sequence[st
         records = _ingest_all(sources, Path(scratch), crs, client)
         by_layer: dict[str, list] = defaultdict(list)
         for record in records:
-            if record.done and record.outputs.get("meshes"):
+            if record.done and record.outputs.meshes:
                 by_layer[record.feature_type].append(record)
         for layer in layers:
             if not by_layer.get(layer):
                 continue
             done = by_layer[layer]
-            result = export_layer(layer, [r.outputs["table"] for r in done],
-                                  [r.outputs["meshes"] for r in done], out_dir,
+            result = export_layer(layer, [r.outputs.table for r in done],
+                                  [r.outputs.meshes for r in done], out_dir,
                                   dataset_path=dataset.path, crs=crs, geoid_model=geoid_model,
                                   textures=textures, extra_tables=extra_tables,
                                   max_features_per_tile=max_features_per_tile, client=client)

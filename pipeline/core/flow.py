@@ -14,16 +14,15 @@ mesh they touch (not listed), and a tile waiting for a stage is looked at again 
 something in its reach changed (it is then *dirty*): the work per event is bounded by the
 nine tiles of one neighbourhood, not by the size of the run.
 
-Which tiles an upstream task touches is read from its ``tile``, with
-:func:`citygml.source.meshes_related`'s rule: a tile of the run touches itself, a mesh code
-(or a file name that starts with one, as ingest's ``53396499_bldg_6697_op``) touches the
-tiles it lies in or holds (a 2nd-level ``533964_dem_...`` file holds 64 tiles), and
-anything else (``"all"``, a layer name) touches every tile.
+Which tiles an upstream task touches is read from its ``meshes``
+(:class:`~pipeline.core.task.Task`), the mesh cells it declares, with
+:func:`citygml.source.meshes_related`'s rule: a tile of the run touches itself, a finer
+mesh touches the tile it lies in, a coarser one the tiles it holds (a 2nd-level ``dem``
+file holds 64 tiles), and a task that declares no mesh touches every tile.
 """
 from __future__ import annotations
 
 import functools
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -31,26 +30,30 @@ from typing import Iterable
 from pipeline.core.stage import Stage
 from pipeline.core.task import tile_neighbourhood
 
-#: The touch key of a task that touches every tile (``tile="all"``, a layer name).
+#: The touch key of a task that touches every tile (it declares no mesh: a run-wide task).
 EVERYWHERE = "*"
-_MESH = re.compile(r"^(\d{4,10})(?:_|$)")
 _TILE_DIGITS = 8  # a third-level mesh code: the run's tiles
 
 
-def touch_key(tile: str, run_tiles: frozenset[str] = frozenset()) -> str:
-    """The key an outstanding task of ``tile`` is counted under: a tile of the run as is;
-    the mesh code a name starts with, cut to the third level (a finer mesh lies inside one
-    tile); else :data:`EVERYWHERE`.
+def touch_keys(meshes: Iterable[str], run_tiles: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """The keys an outstanding task that declares ``meshes`` is counted under (sorted, once
+    each): a tile of the run as is; a mesh code cut to the third level (a finer mesh lies
+    inside one tile, a coarser one stays as it is and holds several); no mesh at all:
+    :data:`EVERYWHERE`.
 
-    >>> touch_key("53396499_bldg_6697_op"), touch_key("533964_dem_6697_op"), touch_key("all")
-    ('53396499', '533964', '*')
+    >>> touch_keys(["5339649912"]), touch_keys(["533964"]), touch_keys([])
+    (('53396499',), ('533964',), ('*',))
     """
-    if tile in run_tiles:
-        return tile
-    match = _MESH.match(tile)
-    if not match:
-        return EVERYWHERE
-    return match.group(1)[:_TILE_DIGITS]
+    keys = set()
+    for mesh in meshes:
+        mesh = str(mesh)
+        if mesh in run_tiles:
+            keys.add(mesh)
+        elif mesh.isdigit():
+            keys.add(mesh[:_TILE_DIGITS])
+        else:
+            raise ValueError(f"{mesh!r} is not a JIS X 0410 mesh code (Task.meshes holds mesh codes)")
+    return tuple(sorted(keys)) or (EVERYWHERE,)
 
 
 def _is_coarse(key: str) -> bool:
@@ -224,25 +227,26 @@ class Flow:
                 for tile in tiles:
                     dependant.dirty |= dependant.affected(tile)
 
-    def submitted(self, stage: Stage, tile: str) -> None:
-        """A task of ``stage`` for ``tile`` was submitted and is running."""
+    def submitted(self, stage: Stage, meshes: Iterable[str]) -> None:
+        """A task of ``stage`` touching ``meshes`` (its ``Task.meshes``; empty: every tile)
+        was submitted and is running."""
         state = self.by_name[stage.name]
-        key = touch_key(tile, self.tiles)
-        state.running[key] += 1
         state.outstanding += 1
-        if _is_coarse(key):
-            state.coarse.add(key)
+        for key in touch_keys(meshes, self.tiles):
+            state.running[key] += 1
+            if _is_coarse(key):
+                state.coarse.add(key)
 
-    def finished_task(self, stage: Stage, tile: str) -> None:
-        """A submitted task of ``stage`` for ``tile`` finished (done or failed)."""
+    def finished_task(self, stage: Stage, meshes: Iterable[str]) -> None:
+        """A submitted task of ``stage`` touching ``meshes`` finished (done or failed)."""
         state = self.by_name[stage.name]
-        key = touch_key(tile, self.tiles)
-        state.running[key] -= 1
         state.outstanding -= 1
-        if state.running[key]:
-            return
-        del state.running[key]
-        state.coarse.discard(key)
-        for dependant in state.dependants:
-            if dependant.stage.per_tile:
-                dependant.dirty |= dependant.affected(key)
+        for key in touch_keys(meshes, self.tiles):
+            state.running[key] -= 1
+            if state.running[key]:
+                continue
+            del state.running[key]
+            state.coarse.discard(key)
+            for dependant in state.dependants:
+                if dependant.stage.per_tile:
+                    dependant.dirty |= dependant.affected(key)

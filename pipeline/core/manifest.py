@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable
 
+from pipeline.core.outputs import NoOutputs, Outputs, OutputsError, paths_in
 from pipeline.core.task import Record
 
 log = logging.getLogger(__name__)
@@ -118,12 +119,16 @@ class Manifest:
         return digest
 
     # -- tasks ---------------------------------------------------------------------
-    def finished(self, key: str, stage: str | None = None, tile: str | None = None) -> Record | None:
+    def finished(self, key: str, stage: str | None = None, tile: str | None = None, *,
+                 outputs: type[Outputs] | None = None) -> Record | None:
         """The record of a finished task, if it can be trusted, else None.
 
         Trusted means: status done, recorded under its own key (and ``stage``/``tile``
-        when given), and every output it names is on disk (outputs are written under a
-        temporary name and renamed when complete, so a path that exists is whole).
+        when given), its outputs are those ``outputs`` (the stage's declared type)
+        declares, and every output it names is on disk (outputs are written under a
+        temporary name and renamed when complete, so a path that exists is whole). A
+        record whose outputs its stage no longer declares (a manifest of older code) is
+        logged and not trusted: its task runs again.
         """
         data = self.data["tasks"].get(key)
         if not isinstance(data, dict) or data.get("status") != "done":
@@ -131,7 +136,10 @@ class Manifest:
         if data.get("key", key) != key:
             return None
         try:
-            record = Record.from_json(data)
+            record = Record.from_json(data, outputs or NoOutputs)
+        except OutputsError as exc:
+            log.warning("%s: task %s: %s; the task runs again", self.path, key, exc)
+            return None
         except TypeError:
             return None
         record.key = key
@@ -373,11 +381,5 @@ def write_durable(path: Path, text: str) -> None:
 
 
 def output_paths(outputs: Any) -> list[str]:
-    """Every path string in a (nested) outputs record."""
-    if isinstance(outputs, str):
-        return [outputs]
-    if isinstance(outputs, dict):
-        return [p for v in outputs.values() for p in output_paths(v)]
-    if isinstance(outputs, (list, tuple)):
-        return [p for v in outputs for p in output_paths(v)]
-    return []
+    """Every path string in an outputs record (typed or its JSON form, nested)."""
+    return paths_in(outputs)

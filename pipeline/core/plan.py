@@ -14,7 +14,7 @@ from pathlib import Path
 from citygml import CityGMLError, Dataset, FileReader, Source
 from pipeline.core.config import RunDefinitionBase
 from pipeline.core.manifest import Manifest
-from pipeline.core.stage import Stage
+from pipeline.core.stage import Stage, check_reads
 from pipeline.core.task import PlanContext
 from pipeline.geo.crs import plane_zone_epsg
 from pipeline.geo.tiling import tile_codes
@@ -78,7 +78,12 @@ def _prefecture(attributes: dict) -> str | None:
 
 
 def plan_run(definition: RunDefinitionBase, manifest: Manifest) -> Plan:
-    """The run's context (CRS, tiles, sources) and the stages it wants, in registry order."""
+    """The run's context (CRS, tiles, sources) and the stages it wants, in registry order.
+
+    First holds every stage's ``reads`` against the outputs its upstream stages declare
+    (:func:`~pipeline.core.stage.check_reads`): a stage reading an output no stage declares
+    fails here, before any task is planned."""
+    check_reads(type(definition).registry)
     sources, problems = collect_sources(definition)
     if not sources:
         raise ValueError(f"no CityGML files found in {[str(p) for p in definition.inputs.citygml]} "

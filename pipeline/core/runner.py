@@ -38,6 +38,7 @@ from pipeline.core.flow import Flow
 from pipeline.core.manifest import Manifest, ManifestError, output_paths, package_versions
 from pipeline.core.plan import plan_run
 from pipeline.core.stage import Stage
+from pipeline.core.outputs import Outputs
 from pipeline.core.task import Record, Result, Task
 from pipeline.geo.atomic import remove_temporaries
 
@@ -65,10 +66,12 @@ class RunSummary:
 
 
 def execute_task(stage: str, tile: str, func: Callable, args: tuple, kwargs: dict,
-                 key: str = "") -> Record:
+                 key: str = "", outputs: type[Outputs] | None = None) -> Record:
     """Run a stage's task function and turn its :class:`Result` (or exception) into a record.
 
     Runs on a worker. Exceptions are caught here so one bad input never stops a run.
+    ``outputs`` is the stage's declared outputs type: a result of another type fails the
+    task with a message naming the stage and both types.
     """
     start = time.perf_counter()
     try:
@@ -76,7 +79,7 @@ def execute_task(stage: str, tile: str, func: Callable, args: tuple, kwargs: dic
         if result is not None and not isinstance(result, Result):
             raise TypeError(f"{getattr(func, '__qualname__', func)} returned "
                             f"{type(result).__name__}, not a pipeline.core.task.Result")
-        record = Record.from_result(result, stage=stage, tile=tile, seconds=0.0)
+        record = Record.from_result(result, stage=stage, tile=tile, seconds=0.0, outputs=outputs)
     except Exception as exc:  # noqa: BLE001 - reported in the manifest and the run report
         record = Record(stage=stage, tile=tile, status="failed",
                         error=f"{type(exc).__name__}: {exc}",
@@ -166,12 +169,14 @@ def run(definition: RunDefinitionBase, *, scheduler: str | None = None, workers:
     return summary
 
 
-def split_finished(tasks: list[Task], manifest: Manifest, records: dict[str, Record]) -> list[Task]:
+def split_finished(tasks: list[Task], manifest: Manifest, records: dict[str, Record],
+                   outputs: type[Outputs] | None = None) -> list[Task]:
     """The tasks (keys computed) still to run; the trusted records of the others go into
-    ``records``. One dictionary look-up and a stat per output for each task."""
+    ``records``, their outputs read as ``outputs`` (the stage's declared type). One
+    dictionary look-up and a stat per output for each task."""
     pending = []
     for task in tasks:
-        finished = manifest.finished(task.key, task.stage, task.tile)
+        finished = manifest.finished(task.key, task.stage, task.tile, outputs=outputs)
         if finished is None:
             pending.append(task)
         else:
@@ -260,7 +265,7 @@ class _Execution:
             _check_tiles(stage, tasks, tiles)
         for task in tasks:
             task.compute_key(self.version, stage.code)
-        pending = split_finished(tasks, self.manifest, self.summary.records)
+        pending = split_finished(tasks, self.manifest, self.summary.records, stage.outputs)
         skipped = len(tasks) - len(pending)
         run.tasks += len(tasks)
         run.skipped += skipped
@@ -289,13 +294,13 @@ class _Execution:
         # Later stages first: a tile whose inputs are in goes on before the next file is
         # ingested, so the first tiles finish early and what is in flight stays small.
         future = self.client.submit(execute_task, task.stage, task.tile, task.func, task.args,
-                                    kwargs, task.key, key=task.key, pure=False,
+                                    kwargs, task.key, stage.outputs, key=task.key, pure=False,
                                     priority=self.priority[stage.name])
         if self.completed is None:
             self.completed = as_completed(loop=self.client.loop)
         self.completed.add(future)
         self.futures[future] = task
-        self.flow.submitted(stage, task.tile)
+        self.flow.submitted(stage, task.meshes)
 
     def _bar(self, run: _StageRun) -> Any:
         if run.bar is None:
@@ -330,7 +335,7 @@ class _Execution:
             log.error("%s %s failed: %s", task.stage, task.tile, record.error)
         if run.bar is not None:
             run.bar.update(1)
-        self.flow.finished_task(self.stages[task.stage], task.tile)
+        self.flow.finished_task(self.stages[task.stage], task.meshes)
 
     def _close_complete(self) -> None:
         """Log, close the bar of and sync the journal for every stage that just ended."""

@@ -1,4 +1,5 @@
-"""What a stage is: a name, a settings model, whether the run wants it, and a planner.
+"""What a stage is: a name, a settings model, whether the run wants it, a planner, and the
+outputs it declares.
 
 A stage module (``pipeline/stages/<name>.py``) defines one module-level :class:`Stage`
 and the registry (``pipeline.stages.STAGES``) lists it once, in run order; that is all
@@ -6,6 +7,7 @@ it takes to add one. The run definition's ``stages:`` section, the planner and t
 runner are built from the registry and know only this interface::
 
     SHADE = Stage(name="shade", settings=ShadeSettings, plan=plan_shade,
+                  outputs=ShadeOutputs, reads={"surface": ("dsm", "canopy")},
                   needs=("surface",), reach="tile")
 
 ``plan(ctx, records)`` receives the :class:`~pipeline.core.task.PlanContext` and every
@@ -18,12 +20,18 @@ a tile's shadow starts when its surface is done, not when every surface is done;
 planner reads, no less: a planner that reads records beyond its declaration could see
 some of them and not others, and its task keys would depend on the order tasks finished
 in.
+
+``outputs`` is the frozen dataclass (:class:`~pipeline.core.outputs.Outputs`) its tasks
+return and the next stage reads by attribute; ``reads`` names, per upstream stage, the
+outputs it reads. :func:`check_reads` holds every ``reads`` against the declarations before
+anything is planned, so a renamed output fails there, naming both stages.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Callable, Iterable, Literal, Mapping
 
+from pipeline.core.outputs import NoOutputs, Outputs
 from pipeline.core.settings import StageSettings
 from pipeline.core.task import PlanContext, Record, Task
 
@@ -74,6 +82,12 @@ class Stage:
         An upstream task counts as part of a tile's reach when its ``tile`` is that tile,
         a finer mesh inside it, a coarser mesh holding it (a 2nd-level ``dem`` file), or
         anything that is not a mesh code (``"all"``: the whole run).
+    outputs : type of Outputs
+        The frozen dataclass its tasks return as ``Result.outputs`` (default
+        :class:`~pipeline.core.outputs.NoOutputs`).
+    reads : mapping of str to tuple of str
+        Upstream stage name -> the names of its outputs this stage reads
+        (``{"surface": ("dsm", "canopy")}``); checked by :func:`check_reads`.
     """
 
     name: str
@@ -84,10 +98,17 @@ class Stage:
     code: tuple[str, ...] = ()
     needs: tuple[str, ...] | None = None
     reach: Reach = "run"
+    outputs: type[Outputs] = NoOutputs
+    reads: Any = ()  # given as a mapping, kept as a tuple of (stage, names): hashable
 
     def __post_init__(self) -> None:
         if not self.section:
             object.__setattr__(self, "section", self.name)
+        reads = self.reads.items() if isinstance(self.reads, Mapping) else self.reads
+        object.__setattr__(self, "reads", tuple((str(stage), tuple(names)) for stage, names in reads))
+        if not (isinstance(self.outputs, type) and issubclass(self.outputs, Outputs)):
+            raise TypeError(f"stage {self.name!r}: outputs must be an Outputs dataclass, "
+                            f"got {self.outputs!r}")
         if self.reach not in REACHES:
             raise ValueError(f"stage {self.name}: reach must be one of {REACHES}, got {self.reach!r}")
         if self.needs is not None:
@@ -102,3 +123,32 @@ class Stage:
         if not _enabled(definition, self):
             return False
         return True if self.wanted is None else bool(self.wanted(definition))
+
+
+def check_reads(stages: Iterable[Stage]) -> None:
+    """Hold every stage's ``reads`` against the outputs the stages before it declare.
+
+    Raises ValueError naming the reading stage, the stage it reads and the output, when
+    that stage is not in ``stages`` (registry order), comes after the reader, is not among
+    the reader's ``needs``, or does not declare the output.
+    """
+    stages = list(stages)
+    position = {stage.name: index for index, stage in enumerate(stages)}
+    for index, stage in enumerate(stages):
+        for upstream, names in stage.reads:
+            source = stages[position[upstream]] if upstream in position else None
+            if source is None:
+                raise ValueError(f"stage {stage.name!r} reads outputs {list(names)} of stage "
+                                 f"{upstream!r}, which is not in the registry")
+            if position[upstream] >= index:
+                raise ValueError(f"stage {stage.name!r} reads outputs of stage {upstream!r}, "
+                                 f"which does not come before it in the registry")
+            if stage.needs is not None and upstream not in stage.needs:
+                raise ValueError(f"stage {stage.name!r} reads outputs of stage {upstream!r} "
+                                 f"but does not name it in needs {list(stage.needs)}")
+            undeclared = [name for name in names if name not in source.outputs.names()]
+            if undeclared:
+                raise ValueError(
+                    f"stage {stage.name!r} reads output {undeclared[0]!r} of stage {upstream!r}, "
+                    f"which {source.outputs.__name__} does not declare (stage {upstream!r} "
+                    f"declares: {', '.join(source.outputs.names()) or 'no outputs'})")

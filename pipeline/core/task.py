@@ -14,9 +14,14 @@ import functools
 import hashlib
 import json
 import sys
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal, Mapping, Protocol
+
+from pipeline.core.outputs import NoOutputs, Outputs, OutputsError
+
+__all__ = ["InputHashCache", "NoOutputs", "Outputs", "OutputsError", "PlanContext", "Record",
+           "Result", "Task", "done", "keys", "tile_neighbourhood"]
 
 Status = Literal["done", "failed"]
 
@@ -32,14 +37,15 @@ class InputHashCache(Protocol):
 class Result:
     """What a stage's task function returns: its outputs and what the manifest should say.
 
-    ``outputs`` maps names to paths (possibly nested dicts of paths); ``counts`` holds
-    numbers for the run report. ``feature_type`` names the PLATEAU layer a record
-    concerns (ingest files; tables keyed by ``gml_id`` in ``outputs["feature_table"]``
+    ``outputs`` is an instance of the stage's declared :class:`~pipeline.core.outputs.Outputs`
+    type (paths, possibly nested mappings of paths; None: every output at its default);
+    ``counts`` holds numbers for the run report. ``feature_type`` names the PLATEAU layer
+    a record concerns (ingest files; tables keyed by ``gml_id`` in ``outputs.feature_table``
     join that layer's 3D Tiles property tables); ``mesh_code`` the mesh of an input
     file. ``details`` carries anything else worth keeping (sources, statistics).
     """
 
-    outputs: dict = field(default_factory=dict)
+    outputs: Outputs | None = None
     counts: dict = field(default_factory=dict)
     feature_type: str | None = None
     mesh_code: str | None = None
@@ -50,7 +56,10 @@ class Result:
 @dataclass
 class Record(Result):
     """A finished task as the manifest keeps it: its :class:`Result` plus identity,
-    status and timing."""
+    status and timing. ``outputs`` is always its stage's declared type (a failed task's
+    is :class:`~pipeline.core.outputs.NoOutputs`)."""
+
+    outputs: Outputs = field(default_factory=NoOutputs)
 
     stage: str = ""
     tile: str = ""
@@ -65,23 +74,47 @@ class Record(Result):
         return self.status == "done"
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """The manifest form: plain JSON, the outputs as ``{name: value}``."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["outputs"] = self.outputs.to_json()
+        return json.loads(json.dumps(data, default=str))
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "Record":
-        """A record from its manifest form; unknown keys (older manifests) go to ``details``."""
+    def from_json(cls, data: Mapping[str, Any], outputs: type[Outputs] = NoOutputs) -> "Record":
+        """A record from its manifest form, its outputs read as ``outputs`` (its stage's
+        declared type; :class:`~pipeline.core.outputs.OutputsError` when they do not
+        match it). Unknown keys (older manifests) go to ``details``."""
         known = {f.name for f in fields(cls)}
-        record = cls(**{k: v for k, v in data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in known}
+        values["outputs"] = outputs.from_json(data.get("outputs"), stage=str(data.get("stage", "")))
+        record = cls(**values)
         extra = {k: v for k, v in data.items() if k not in known}
         if extra:
             record.details = {**extra, **record.details}
         return record
 
     @classmethod
-    def from_result(cls, result: Result | None, *, stage: str, tile: str, seconds: float) -> "Record":
+    def from_result(cls, result: Result | None, *, stage: str, tile: str, seconds: float,
+                    outputs: type[Outputs] | None = None) -> "Record":
+        """The record of a task that returned ``result``. With ``outputs`` (the stage's
+        declared type), result outputs of another type raise
+        :class:`~pipeline.core.outputs.OutputsError`, and None becomes that type's
+        defaults."""
         result = result if result is not None else Result()
-        return cls(**{f.name: getattr(result, f.name) for f in fields(Result)},
-                   stage=stage, tile=tile, seconds=seconds)
+        written = result.outputs
+        if written is None:
+            try:
+                written = (outputs or NoOutputs)()
+            except TypeError:
+                raise OutputsError(f"stage {stage!r}: its task returned no outputs, and "
+                                   f"{outputs.__name__} requires {list(outputs.required())}") from None
+        elif not isinstance(written, Outputs) or (outputs is not None and not isinstance(written, outputs)):
+            expected = outputs.__name__ if outputs is not None else "an Outputs dataclass"
+            raise OutputsError(f"stage {stage!r}: its task returned outputs of type "
+                               f"{type(written).__name__}, not the declared {expected}")
+        values = {f.name: getattr(result, f.name) for f in fields(Result)}
+        values["outputs"] = written
+        return cls(**values, stage=stage, tile=tile, seconds=seconds)
 
 
 def done(records: Mapping[str, Record] | Iterable[Record], stage: str, **match: Any) -> list[Record]:
@@ -109,7 +142,12 @@ class Task:
 
     ``upstream`` maps keyword names to lists of upstream task keys; the runner passes
     those tasks' :class:`Record` objects (sorted by tile and key) as the keyword's
-    value. ``params`` and ``input_hashes`` (with the upstream keys and the code of
+    value. ``meshes`` names the mesh cells (JIS X 0410 codes of any level) whose data the
+    task reads or writes: a tile's own code for a per-tile task, an input file's mesh for
+    ingest; empty means the whole run (a run-wide task, a layer). The runner counts a
+    running task against those cells only (:mod:`pipeline.core.flow`), so a tile's next
+    stage waits for exactly the tasks that touch it. ``tile`` is only the task's name in
+    records and logs (a mesh code, ``"all"``, a file stem, ``bldg_<part>``). ``params`` and ``input_hashes`` (with the upstream keys and the code of
     ``func``'s module) make the task's key: a task whose key the manifest records as
     done, with its outputs on disk, is skipped.
     """
@@ -122,7 +160,11 @@ class Task:
     params: dict = field(default_factory=dict)
     input_hashes: list[str] = field(default_factory=list)
     upstream: dict[str, list[str]] = field(default_factory=dict)
+    meshes: tuple[str, ...] = ()
     key: str = ""
+
+    def __post_init__(self) -> None:
+        self.meshes = tuple(str(m) for m in self.meshes)
 
     def compute_key(self, version: str = "dev", code: tuple[str, ...] = ()) -> str:
         """The task's identity; ``code`` names the packages whose source it depends on

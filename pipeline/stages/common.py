@@ -28,7 +28,7 @@ def surface_scenario_tasks(ctx: PlanContext, records: Mapping[str, Record], *, s
                           params={"settings": settings.model_dump(mode="json"),
                                   "scenarios": definition.scenarios.model_dump(mode="json"),
                                   "tz": definition.timezone, "halo": definition.grid.halo_m},
-                          upstream={"surface": keys(surface)}))
+                          upstream={"surface": keys(surface)}, meshes=(tile,)))
     return tasks
 
 

@@ -7,13 +7,14 @@
 
 So no task holds more than one file's features (:mod:`pipeline.export.layer`). Last in
 the run: every upstream record that hands a per-feature table to a layer
-(``Result.feature_type`` names the layer, ``outputs["feature_table"]`` is a Parquet table
+(``Result.feature_type`` names the layer, ``outputs.feature_table`` is a Parquet table
 keyed by ``gml_id``: the shadow stage's roof shade hours per tile, the walkability
 summary's nearest street) joins that layer's property tables.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Mapping
 
@@ -21,7 +22,7 @@ from pydantic import Field, field_validator
 
 from pipeline.core.settings import InputPath, StageSettings
 from pipeline.core.stage import Stage
-from pipeline.core.task import PlanContext, Record, Result, Task, done, keys
+from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done, keys
 from pipeline.export import LAYERS
 
 
@@ -52,10 +53,34 @@ class ExportTilesSettings(StageSettings):
         return list(dict.fromkeys(value))
 
 
+@dataclass(frozen=True)
+class PartialOutputs(Outputs):
+    """``partial``: what one file tells its layer's schema (JSON)."""
+
+    partial: str
+
+
+@dataclass(frozen=True)
+class SchemaOutputs(Outputs):
+    """``plan``: the layer's merged schema and joined columns (JSON)."""
+
+    plan: str
+
+
+@dataclass(frozen=True)
+class TilesetOutputs(Outputs):
+    """``tileset``: a ``tileset.json`` (a file's part, or a layer's root over its parts);
+    None when the part held no feature."""
+
+    tileset: str | None = None
+
+
 def feature_tables(records: list[Record], layer: str) -> list[str]:
-    """Paths of the per-feature tables that ``records`` hand to ``layer``."""
-    return sorted(r.outputs["feature_table"] for r in records
-                  if r.done and r.outputs.get("feature_table") and r.feature_type == layer)
+    """Paths of the per-feature tables that ``records`` hand to ``layer``: the
+    ``feature_table`` output of any stage that declares one (an outputs type with a
+    ``feature_table`` field), for records whose ``feature_type`` is ``layer``."""
+    return sorted(r.outputs.feature_table for r in records
+                  if r.done and getattr(r.outputs, "feature_table", None) and r.feature_type == layer)
 
 
 def _part_tile(layer: str, mesh: str) -> str:
@@ -74,7 +99,7 @@ def export_properties_task(layer: str, table: str | None, mesh: str, partial_pat
 
     partial = file_partial(layer, table, mesh, extra_tables)
     write_text_atomic(partial_path, json.dumps(partial.to_json(), ensure_ascii=False, sort_keys=True))
-    return Result(outputs={"partial": partial_path}, feature_type=layer,
+    return Result(outputs=PartialOutputs(partial=partial_path), feature_type=layer,
                   counts={"properties": len(partial.source_keys)},
                   details={"table": table, "mesh": mesh, "extra_tables": extra_tables})
 
@@ -89,13 +114,13 @@ def plan_properties(ctx: PlanContext, records: Mapping[str, Record]) -> list[Tas
                    if not r.stage.startswith("export_") and r.stage != "ingest" and feature_tables([r], layer)]
         extra = [*(str(p) for p in settings.extra_tables), *feature_tables(handing, layer)]
         for record in done(records, "ingest", feature_type=layer):
-            mesh = record.outputs.get("meshes")
+            mesh = record.outputs.meshes
             if not mesh:
                 continue
             tile = _part_tile(layer, mesh)
             tasks.append(Task(
                 stage="export_properties", tile=tile, func=export_properties_task,
-                args=(layer, record.outputs.get("table"), mesh,
+                args=(layer, record.outputs.table, mesh,
                       str(ctx.out("export", layer, f"{tile}_partial.json"))),
                 kwargs={"extra_tables": extra},
                 input_hashes=[ctx.hash_file(p) for p in settings.extra_tables],
@@ -114,7 +139,7 @@ def export_schema_task(layer: str, plan_path: str, partial_paths: list[str],
     plan = merge_partials([SchemaPartial.from_json(json.loads(Path(p).read_text(encoding="utf-8")))
                            for p in partial_paths])
     plan.write(plan_path)
-    return Result(outputs={"plan": plan_path}, feature_type=layer,
+    return Result(outputs=SchemaOutputs(plan=plan_path), feature_type=layer,
                   counts={"properties": len(plan.schema.types), "classes": len(plan.schema.classes),
                           "joined": len(plan.extra_columns)},
                   details={"extra_columns": plan.extra_columns, "left_out": plan.left_out})
@@ -133,7 +158,7 @@ def plan_schema(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     for layer, parts in sorted(_by_layer(done(records, "export_properties")).items()):
         tasks.append(Task(stage="export_schema", tile=layer, func=export_schema_task,
                           args=(layer, str(ctx.out("export", layer, "plan.json")),
-                                [r.outputs["partial"] for r in parts]),
+                                [r.outputs.partial for r in parts]),
                           upstream={"partials": keys(parts)}))
     return tasks
 
@@ -153,7 +178,7 @@ def export_tiles_task(layer: str, table: str | None, mesh: str, out_dir: str, pl
 
     result = export_layer_part(layer, table, mesh, out_dir, LayerPlan.read(plan_path),
                                extra_tables=extra_tables, scheduler="synchronous", **options)
-    return Result(outputs={"tileset": result.tileset} if result.tileset else {}, feature_type=layer,
+    return Result(outputs=TilesetOutputs(tileset=result.tileset or None), feature_type=layer,
                   counts={"features": result.features, "tiles": result.tiles,
                           "contents": result.contents, "bytes": result.bytes_written},
                   problems=result.problems)
@@ -175,7 +200,7 @@ def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
         tasks.append(Task(
             stage="export_tiles", tile=record.tile, func=export_tiles_task,
             args=(record.feature_type, record.details["table"], record.details["mesh"],
-                  str(ctx.out("3dtiles")), schema.outputs["plan"]),
+                  str(ctx.out("3dtiles")), schema.outputs.plan),
             kwargs={"extra_tables": record.details["extra_tables"], "options": options},
             params={"crs": ctx.crs, "settings": settings.model_dump(mode="json")},
             upstream={"partial": [record.key], "schema": [schema.key]}))
@@ -193,7 +218,7 @@ def export_tileset_task(layer: str, out_dir: str, part_tilesets: list[str],
     records = upstream.get("parts", [])
     counts = {name: sum(int(r.counts.get(name, 0)) for r in records)
               for name in ("features", "tiles", "contents", "bytes")}
-    return Result(outputs={"tileset": str(tileset)}, feature_type=layer,
+    return Result(outputs=TilesetOutputs(tileset=str(tileset)), feature_type=layer,
                   counts={"parts": len(part_tilesets), **counts},
                   problems=[f"{tileset}: {p}" for p in check_tileset(tileset)])
 
@@ -202,11 +227,11 @@ def plan_tileset(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     """One small task per layer that wrote at least one part."""
     tasks = []
     for layer, parts in sorted(_by_layer(done(records, "export_tiles")).items()):
-        written = [r for r in parts if r.outputs.get("tileset")]
+        written = [r for r in parts if r.outputs.tileset]
         if not written:
             continue
         tasks.append(Task(stage="export_tileset", tile=layer, func=export_tileset_task,
-                          args=(layer, str(ctx.out("3dtiles")), [r.outputs["tileset"] for r in written]),
+                          args=(layer, str(ctx.out("3dtiles")), [r.outputs.tileset for r in written]),
                           upstream={"parts": keys(parts)}))
     return tasks
 
@@ -214,10 +239,14 @@ def plan_tileset(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 _CODE = ("pipeline.export", "pipeline.geo", "tiles")
 # needs=None: every stage before it, as any of them may hand a layer a feature table.
 PROPERTIES = Stage(name="export_properties", settings=ExportTilesSettings, plan=plan_properties,
-                   section="export_tiles", code=_CODE, needs=None, reach="run")
+                   section="export_tiles", code=_CODE, needs=None, reach="run",
+                   outputs=PartialOutputs, reads={"ingest": ("table", "meshes")})
 SCHEMA = Stage(name="export_schema", settings=ExportTilesSettings, plan=plan_schema,
-               section="export_tiles", code=_CODE, needs=("export_properties",), reach="run")
+               section="export_tiles", code=_CODE, needs=("export_properties",), reach="run",
+               outputs=SchemaOutputs, reads={"export_properties": ("partial",)})
 STAGE = Stage(name="export_tiles", settings=ExportTilesSettings, plan=plan_tiles, code=_CODE,
-              needs=("export_properties", "export_schema"), reach="run")
+              needs=("export_properties", "export_schema"), reach="run",
+              outputs=TilesetOutputs, reads={"export_schema": ("plan",)})
 TILESET = Stage(name="export_tileset", settings=ExportTilesSettings, plan=plan_tileset,
-                section="export_tiles", code=_CODE, needs=("export_tiles",), reach="run")
+                section="export_tiles", code=_CODE, needs=("export_tiles",), reach="run",
+                outputs=TilesetOutputs, reads={"export_tiles": ("tileset",)})

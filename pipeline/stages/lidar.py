@@ -11,6 +11,7 @@ more than one cell's points. All are configured by ``stages.lidar`` and run only
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Mapping
 
@@ -18,7 +19,7 @@ from pydantic import Field
 
 from pipeline.core.settings import StageSettings
 from pipeline.core.stage import Stage
-from pipeline.core.task import PlanContext, Record, Result, Task, done, keys
+from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done, keys
 
 
 class LidarSettings(StageSettings):
@@ -40,6 +41,27 @@ class LidarSettings(StageSettings):
         "heights for the point tiles; `none` for data outside Japan.")
 
 
+@dataclass(frozen=True)
+class LidarOutputs(Outputs):
+    """One tile's LiDAR rasters (COGs on the tile grid plus halo, orthometric metres):
+    terrain (``dtm``), surface (``dsm``), normalised surface (``ndsm``), canopy height
+    (``chm``) and point density (points per m²)."""
+
+    dtm: str | None = None
+    dsm: str | None = None
+    ndsm: str | None = None
+    chm: str | None = None
+    density: str | None = None
+
+
+@dataclass(frozen=True)
+class PointTilesOutputs(Outputs):
+    """A 3D Tiles point cloud: the ``tileset.json`` of a mesh cell's part, or of the run's
+    root over the parts (None: the cell held no point)."""
+
+    tileset: str | None = None
+
+
 def _has_files(definition) -> bool:
     return bool(definition.inputs.lidar)
 
@@ -54,7 +76,7 @@ def lidar_tile(paths: list[str], grid, out_dir: str, tile: str, *, source_crs: s
                                      chunk_size=chunk_size)
     outputs = write_lidar_rasters(rasters, out_dir, tile)
     stats = dataclasses.asdict(rasters.stats)
-    return Result(outputs=outputs, counts={k: v for k, v in stats.items()
+    return Result(outputs=LidarOutputs(**outputs), counts={k: v for k, v in stats.items()
                                            if isinstance(v, (int, float))},
                   details={"stats": stats})
 
@@ -93,7 +115,7 @@ def plan_rasters(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                                   "chunk_size": settings.chunk_size},
                           params={"grid": grid.__dict__, "crs": lidar_crs,
                                   "backend": settings.backend},
-                          input_hashes=[ctx.hash_file(p) for p in paths]))
+                          input_hashes=[ctx.hash_file(p) for p in paths], meshes=(tile,)))
     return tasks
 
 
@@ -140,7 +162,7 @@ def lidar_tiles_task(paths: list[str], out_dir: str, cell: str, **options) -> Re
 
     written = lidar_point_tiles(paths, out_dir, bounds=tile_lonlat_bounds(cell), **options)
     tileset = written.pop("tileset")
-    return Result(outputs={"tileset": tileset} if tileset else {}, counts=written)
+    return Result(outputs=PointTilesOutputs(tileset=tileset or None), counts=written)
 
 
 def plan_point_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -156,7 +178,7 @@ def plan_point_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Ta
                          "max_points_per_tile": settings.max_points_per_tile},
                  params={"geoid": settings.geoid_model, "max": settings.max_points_per_tile,
                          "crs": lidar_crs},
-                 input_hashes=[ctx.hash_file(p) for p in paths])
+                 input_hashes=[ctx.hash_file(p) for p in paths], meshes=(cell,))
             for cell, paths in cells.items()]
 
 
@@ -166,28 +188,31 @@ def lidar_tileset_task(out_dir: str, parts: list[str], points: int, **upstream: 
 
     tileset = write_tileset_of_parts(parts, out_dir)
     remove_stale_parts(out_dir, parts)
-    return Result(outputs={"tileset": str(tileset)}, counts={"parts": len(parts), "points": points})
+    return Result(outputs=PointTilesOutputs(tileset=str(tileset)), counts={"parts": len(parts), "points": points})
 
 
 def plan_point_tileset(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     """One small task once every cell's part is written."""
     parts = sorted(done(records, "lidar_tiles"), key=lambda r: r.tile)
-    written = [r for r in parts if r.outputs.get("tileset")]
+    written = [r for r in parts if r.outputs.tileset]
     if not written:
         return []
     return [Task(stage="lidar_tileset", tile="all", func=lidar_tileset_task,
-                 args=(str(ctx.out("3dtiles", "lidar")), [r.outputs["tileset"] for r in written],
+                 args=(str(ctx.out("3dtiles", "lidar")), [r.outputs.tileset for r in written],
                        sum(int(r.counts.get("points", 0)) for r in parts)),
                  upstream={"lidar_tiles": keys(parts)})]
 
 
 STAGE = Stage(name="lidar", settings=LidarSettings, plan=plan_rasters, wanted=_has_files,
-              code=("pipeline.lidar", "pipeline.geo"), needs=(), reach="run")
+              code=("pipeline.lidar", "pipeline.geo"), needs=(), reach="run",
+              outputs=LidarOutputs)
 POINT_TILES = Stage(name="lidar_tiles", settings=LidarSettings, plan=plan_point_tiles,
                     section="lidar",
                     wanted=lambda d: _has_files(d) and d.stages.lidar.point_tiles,
-                    code=("pipeline.lidar", "pipeline.geo", "tiles"), needs=(), reach="run")
+                    code=("pipeline.lidar", "pipeline.geo", "tiles"), needs=(), reach="run",
+                    outputs=PointTilesOutputs)
 POINT_TILESET = Stage(name="lidar_tileset", settings=LidarSettings, plan=plan_point_tileset,
                       section="lidar",
                       wanted=lambda d: _has_files(d) and d.stages.lidar.point_tiles,
-                      code=("tiles",), needs=("lidar_tiles",), reach="run")
+                      code=("tiles",), needs=("lidar_tiles",), reach="run",
+                      outputs=PointTilesOutputs, reads={"lidar_tiles": ("tileset",)})

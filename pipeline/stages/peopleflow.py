@@ -6,13 +6,14 @@ counters), ``coverage.parquet`` and ``coverage.csv`` (see :mod:`pipeline.peoplef
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal, Mapping
 
 from pydantic import Field
 
 from pipeline.core.settings import StageSettings
 from pipeline.core.stage import Stage
-from pipeline.core.task import PlanContext, Record, Result, Task
+from pipeline.core.task import Outputs, PlanContext, Record, Result, Task
 
 
 class PeopleFlowSettings(StageSettings):
@@ -25,13 +26,24 @@ class PeopleFlowSettings(StageSettings):
                                  "may be from a season's month.")
 
 
+@dataclass(frozen=True)
+class PeopleFlowOutputs(Outputs):
+    """The aligned flow per mesh cell and scenario slot, its coverage (Parquet and CSV), and
+    the counters' flow when a source is ``counters``."""
+
+    flow_by_mesh: str
+    coverage: str
+    coverage_csv: str
+    flow_by_counter: str | None = None
+
+
 def peopleflow_task(out_dir: str, sources: list, scenarios: list, *,
                     settings: PeopleFlowSettings, timezone: str) -> Result:
     from pipeline.peopleflow.tables import write_aligned_flow
 
     outputs, counts = write_aligned_flow(out_dir, sources, scenarios, day_types=settings.day_types,
                                          month_tolerance=settings.month_tolerance, timezone=timezone)
-    return Result(outputs=outputs, counts=counts)
+    return Result(outputs=PeopleFlowOutputs(**outputs), counts=counts)
 
 
 def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -51,4 +63,5 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 STAGE = Stage(name="peopleflow", settings=PeopleFlowSettings, plan=plan,
               wanted=lambda definition: bool(definition.inputs.peopleflow),
-              code=("pipeline.peopleflow", "pipeline.geo"), needs=(), reach="run")
+              code=("pipeline.peopleflow", "pipeline.geo"), needs=(), reach="run",
+              outputs=PeopleFlowOutputs)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal, Mapping
 
@@ -22,7 +23,7 @@ from pydantic import AfterValidator, Field, field_validator
 
 from pipeline.core.settings import StageSettings, Strict
 from pipeline.core.stage import Stage
-from pipeline.core.task import PlanContext, Record, Result, Task, done, keys
+from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done, keys
 from pipeline.stages.common import numba_threads, numba_threads_for_task, surface_scenario_tasks
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,27 @@ class ShadowSettings(StageSettings):
     sector_deg: SectorSetting = 2.0
 
 
+@dataclass(frozen=True)
+class ShadowOutputs(Outputs):
+    """One tile's shade (COGs on the tile grid, halo removed), by scenario name:
+    ``shade_fraction`` (share of the slot in shade) and ``shade_hours``; by season:
+    ``sun_hours`` (sunrise to sunset). ``buildings`` (= ``feature_table``, joined to the
+    ``bldg`` 3D Tiles): roof and surround shade hours per building."""
+
+    shade_fraction: dict[str, str] = field(default_factory=dict)
+    shade_hours: dict[str, str] = field(default_factory=dict)
+    sun_hours: dict[str, str] = field(default_factory=dict)
+    buildings: str | None = None
+    feature_table: str | None = None
+
+
+@dataclass(frozen=True)
+class ShadowMapsOutputs(Outputs):
+    """PNG maps by name: ``shade_hours_<scenario>`` and ``sun_hours_<season>``."""
+
+    maps: dict[str, str] = field(default_factory=dict)
+
+
 def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, scenarios: list,
                 year: int, halo_m: float, timezone: str, surface: list[Record]) -> Result:
     """Shade fraction, shade hours and sun hours of one tile, and per-building summaries."""
@@ -106,9 +128,9 @@ def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, sce
     if not surface:
         raise ValueError(f"tile {tile}: its surface task did not finish")
     outputs = surface[0].outputs
-    dsm, outer, _ = read_raster(outputs["dsm"])
-    canopy, _, _ = read_raster(outputs["canopy"])
-    building_index, _, _ = read_raster(outputs["building_id"])
+    dsm, outer, _ = read_raster(outputs.dsm)
+    canopy, _, _ = read_raster(outputs.canopy)
+    building_index, _, _ = read_raster(outputs.building_id)
     transmissivity = CanopyTransmissivity(
         leaf_on=settings.transmissivity.leaf_on, leaf_off=settings.transmissivity.leaf_off,
         leaf_off_months=tuple(settings.transmissivity.leaf_off_months))
@@ -135,7 +157,7 @@ def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, sce
 
     row0, row1, col0, col1 = inner_window(outer, inner)
     inner_index = building_index[row0:row1, col0:col1]
-    names = gpd.read_parquet(outputs["buildings"])
+    names = gpd.read_parquet(outputs.buildings)
     summary = names.set_index("building_index")[["gml_id", "geometry"]]
     zones = building_zones(inner_index, inner.resolution)
     for name, result in shade.scenarios.items():
@@ -151,7 +173,8 @@ def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, sce
     log.info("shadow %s: %d scenarios, %d buildings summarised (%s method, shade %.1f s, total %.1f s)",
              tile, len(shade.scenarios), len(summary), settings.method, shade_seconds,
              time.perf_counter() - start)
-    return Result(outputs=written, counts={"scenarios": len(shade.scenarios), "buildings": len(summary)},
+    return Result(outputs=ShadowOutputs(**written),
+                  counts={"scenarios": len(shade.scenarios), "buildings": len(summary)},
                   feature_type="bldg", details={"method": settings.method,
                                                 "shade_seconds": round(shade_seconds, 2)})
 
@@ -169,12 +192,12 @@ def shadow_maps(out_dir: str, extent: tuple[float, float, float, float] | None, 
     from pipeline.geo.raster import mosaic
 
     written = {}
-    ids = sorted(r.outputs["building_id"] for r in surface if r.outputs.get("building_id"))
+    ids = sorted(r.outputs.building_id for r in surface if r.outputs.building_id)
     for kind, units, cmap in (("shade_hours", "hours in shade", "magma_r"),
                               ("sun_hours", "hours of sun", "YlOrRd")):
-        names = sorted({n for r in shadow for n in r.outputs.get(kind, {})})
+        names = sorted({n for r in shadow for n in getattr(r.outputs, kind)})
         for name in names:
-            paths = [r.outputs[kind][name] for r in shadow if name in r.outputs[kind]]
+            paths = [getattr(r.outputs, kind)[name] for r in shadow if name in getattr(r.outputs, kind)]
             values, grid = mosaic(paths, crs=crs, bounds=extent, max_pixels=MAP_MAX_PIXELS)
             buildings = building_layer(ids, grid)
             title = f"{'Shade' if kind == 'shade_hours' else 'Sun'} hours, {name.replace('_', ' ')}"
@@ -182,7 +205,7 @@ def shadow_maps(out_dir: str, extent: tuple[float, float, float, float] | None, 
             write_raster_map(path, values, grid, title=title, units=units, cmap=cmap, vmin=0,
                              layers=[buildings] if buildings else [])
             written[f"{kind}_{name}"] = str(path)
-    return Result(outputs=written, counts={"maps": len(written)})
+    return Result(outputs=ShadowMapsOutputs(maps=written), counts={"maps": len(written)})
 
 
 def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -201,7 +224,10 @@ def plan_maps(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 
 STAGE = Stage(name="shadow", settings=ShadowSettings, plan=plan_tiles,
-              code=("pipeline.shade", "pipeline.geo"), needs=("surface",), reach="tile")
+              code=("pipeline.shade", "pipeline.geo"), needs=("surface",), reach="tile",
+              outputs=ShadowOutputs, reads={"surface": ("dsm", "canopy", "building_id", "buildings")})
 MAPS = Stage(name="shadow_maps", settings=ShadowSettings, plan=plan_maps, section="shadow",
              wanted=lambda definition: definition.stages.shadow.maps,
-             code=("pipeline.geo",), needs=("surface", "shadow"), reach="run")
+             code=("pipeline.geo",), needs=("surface", "shadow"), reach="run",
+             outputs=ShadowMapsOutputs,
+             reads={"surface": ("building_id",), "shadow": ("shade_hours", "sun_hours")})

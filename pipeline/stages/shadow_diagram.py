@@ -7,6 +7,7 @@ plane (:mod:`pipeline.shade.diagram`), as GeoParquet under ``<output>/shadow_dia
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Mapping
 
@@ -14,7 +15,7 @@ from pydantic import Field, field_validator
 
 from pipeline.core.settings import StageSettings
 from pipeline.core.stage import Stage
-from pipeline.core.task import PlanContext, Record, Result, Task, done, keys, tile_neighbourhood
+from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done, keys, tile_neighbourhood
 
 
 class ShadowDiagramSettings(StageSettings):
@@ -41,6 +42,15 @@ class ShadowDiagramSettings(StageSettings):
         return sorted(set(value))
 
 
+@dataclass(frozen=True)
+class ShadowDiagramOutputs(Outputs):
+    """GeoParquet of the tile's hourly shadow outlines and equal-time shadow lines (None: no
+    building of the tile qualified)."""
+
+    outlines: str | None = None
+    equal_time_lines: str | None = None
+
+
 def shadow_diagram_tile(tile: str, inner, out_dir: str, *, settings: ShadowDiagramSettings,
                         year: int, timezone: str, ingest: list[Record]) -> Result:
     """Hourly outlines and equal-time lines for the tile's buildings (with neighbours' shadows)."""
@@ -51,7 +61,7 @@ def shadow_diagram_tile(tile: str, inner, out_dir: str, *, settings: ShadowDiagr
     from pipeline.geo.atomic import atomic_path
     from pipeline.shade.diagram import equal_time_shadow_lines, shadow_outlines
 
-    tables = [gpd.read_parquet(r.outputs["table"]) for r in ingest if r.feature_type == "bldg"]
+    tables = [gpd.read_parquet(r.outputs.table) for r in ingest if r.feature_type == "bldg"]
     buildings = pd.concat(tables, ignore_index=True) if tables else gpd.GeoDataFrame()
     folder = Path(out_dir)
     outputs = {}
@@ -87,7 +97,8 @@ def shadow_diagram_tile(tile: str, inner, out_dir: str, *, settings: ShadowDiagr
         outlines.to_parquet(tmp, index=False)
     with atomic_path(outputs["equal_time_lines"]) as tmp:
         lines.to_parquet(tmp, index=False)
-    return Result(outputs=outputs, counts={"buildings": len(chosen), "lines": len(lines)})
+    return Result(outputs=ShadowDiagramOutputs(**outputs),
+                  counts={"buildings": len(chosen), "lines": len(lines)})
 
 
 def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -108,10 +119,11 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                                   "timezone": definition.timezone},
                           params={"settings": settings.model_dump(), "year": definition.scenarios.year,
                                   "tz": definition.timezone},
-                          upstream={"ingest": keys(related)}))
+                          upstream={"ingest": keys(related)}, meshes=(tile,)))
     return tasks
 
 
 # The buildings of the tile and its neighbours (their shadows cross the tile's edge).
 STAGE = Stage(name="shadow_diagram", settings=ShadowDiagramSettings, plan=plan,
-              code=("pipeline.shade", "pipeline.geo"), needs=("ingest",), reach="neighbours")
+              code=("pipeline.shade", "pipeline.geo"), needs=("ingest",), reach="neighbours",
+              outputs=ShadowDiagramOutputs, reads={"ingest": ("table",)})

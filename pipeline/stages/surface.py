@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Mapping
 
@@ -18,7 +19,7 @@ from pydantic import Field
 
 from pipeline.core.settings import StageSettings
 from pipeline.core.stage import Stage
-from pipeline.core.task import PlanContext, Record, Result, Task, done, keys, tile_neighbourhood
+from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done, keys, tile_neighbourhood
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,20 @@ class SurfaceSettings(StageSettings):
         "Crown of a PLATEAU tree without `crownDiameter` (when its geometry gives none)."))
 
 
+@dataclass(frozen=True)
+class SurfaceOutputs(Outputs):
+    """One tile's surface model on the tile grid plus halo (COGs, float32 orthometric metres
+    unless said): ``dsm``, ``terrain``, ``canopy`` (NaN where no tree), ``building_id``
+    (int32 index into ``buildings``, -1 none) and ``buildings`` (GeoParquet:
+    ``building_index``, ``gml_id``, footprint)."""
+
+    dsm: str
+    terrain: str
+    canopy: str
+    building_id: str
+    buildings: str
+
+
 def surface_tile(tile: str, grid, out_dir: str, *, settings: SurfaceSettings,
                  ingest: list[Record] = (), lidar: list[Record] = ()) -> Result:
     """Build and write the surface rasters of one tile on ``grid`` (tile plus halo)."""
@@ -54,15 +69,16 @@ def surface_tile(tile: str, grid, out_dir: str, *, settings: SurfaceSettings,
 
     start = time.perf_counter()
     layer = {kind: [r for r in ingest if r.feature_type == kind] for kind in ("dem", "bldg", "veg")}
-    rasters = lidar[0].outputs if lidar else {}
+    rasters = lidar[0].outputs if lidar else None
+    dtm, chm = (rasters.dtm, rasters.chm) if rasters else (None, None)
     terrain, terrain_source = build_terrain(
-        grid, [r.outputs["meshes"] for r in layer["dem"]], rasters.get("dtm"),
+        grid, [r.outputs.meshes for r in layer["dem"]], dtm,
         terrain_source=settings.terrain_source, ground_elevation_m=settings.ground_elevation_m)
     buildings, heights, index, gml_ids = build_buildings(
-        grid, [r.outputs["table"] for r in layer["bldg"]], [r.outputs["meshes"] for r in layer["bldg"]])
+        grid, [r.outputs.table for r in layer["bldg"]], [r.outputs.meshes for r in layer["bldg"]])
     dsm = merge_max(terrain, heights)
     canopy, canopy_source = build_canopy(
-        grid, [r.outputs["table"] for r in layer["veg"]], rasters.get("chm"), rasters.get("dtm"),
+        grid, [r.outputs.table for r in layer["veg"]], chm, dtm,
         terrain, canopy_source=settings.canopy_source,
         lidar_canopy_min_m=settings.lidar_canopy_min_m,
         default_crown_diameter_m=settings.default_crown_diameter_m)
@@ -85,6 +101,7 @@ def surface_tile(tile: str, grid, out_dir: str, *, settings: SurfaceSettings,
                           "gml_id": gml_ids}, geometry=list(footprints),
                          crs=grid.crs).to_parquet(tmp, index=False)
     outputs["buildings"] = str(table)
+    outputs = SurfaceOutputs(**outputs)
     log.info("surface %s: %d buildings, terrain from %s, canopy from %s (%.1f s)", tile,
              len(gml_ids), terrain_source, canopy_source, time.perf_counter() - start)
     return Result(outputs=outputs,
@@ -107,11 +124,13 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                           kwargs={"settings": settings},
                           params={"grid": grid.__dict__, "settings": settings.model_dump()},
                           upstream={"ingest": keys(related),
-                                    "lidar": keys(done(records, "lidar", tile=tile))}))
+                                    "lidar": keys(done(records, "lidar", tile=tile))},
+                          meshes=(tile,)))
     return tasks
 
 
 # Ingest of the tile and its neighbours (the halo), LiDAR of the tile.
 STAGE = Stage(name="surface", settings=SurfaceSettings, plan=plan,
               code=("pipeline.surface", "pipeline.geo"), needs=("ingest", "lidar"),
-              reach="neighbours")
+              reach="neighbours", outputs=SurfaceOutputs,
+              reads={"ingest": ("table", "meshes"), "lidar": ("dtm", "chm")})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
@@ -20,7 +21,7 @@ from pydantic import Field
 
 from pipeline.core.settings import InputPath, StageSettings
 from pipeline.core.stage import Stage
-from pipeline.core.task import PlanContext, Record, Result, Task, done, keys
+from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done, keys
 from pipeline.stages.common import numba_threads, numba_threads_for_task, surface_scenario_tasks
 from pipeline.stages.shadow import SectorSetting, ShadeMethodSetting, Transmissivity
 
@@ -51,6 +52,18 @@ class ThermalSettings(StageSettings):
     sector_deg: SectorSetting = 2.0
 
 
+@dataclass(frozen=True)
+class ThermalOutputs(Outputs):
+    """One tile's thermal COGs (tile grid, halo removed): ``svf`` (sky view factor 0-1) and,
+    by scenario name, ``utci_mean`` and ``tmrt_mean`` (°C, mean over the slot) and
+    ``stress_hours`` (one band per UTCI stress class, hours)."""
+
+    svf: str | None = None
+    utci_mean: dict[str, str] = field(default_factory=dict)
+    tmrt_mean: dict[str, str] = field(default_factory=dict)
+    stress_hours: dict[str, str] = field(default_factory=dict)
+
+
 def weather_named(definition) -> bool:
     """Whether the run names a weather file (the thermal stages run only then)."""
     return definition.stages.thermal.weather is not None
@@ -73,12 +86,12 @@ def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettin
     start = time.perf_counter()
     if not surface:
         raise ValueError(f"tile {tile}: its surface task did not finish")
-    dsm, outer, _ = read_raster(surface[0].outputs["dsm"])
-    canopy, _, _ = read_raster(surface[0].outputs["canopy"])
+    dsm, outer, _ = read_raster(surface[0].outputs.dsm)
+    canopy, _, _ = read_raster(surface[0].outputs.canopy)
     canopy_top = canopy if np.isfinite(canopy).any() else None
     if forcing:
         from pipeline.thermal.forcing import read_forcing_csv
-        weather = read_forcing_csv(forcing[0].outputs["weather_csv"], timezone)
+        weather = read_forcing_csv(forcing[0].outputs.weather_csv, timezone)
     else:
         weather = read_weather(settings.weather, station=settings.station, timezone=timezone,
                                window_days=settings.window_days)
@@ -89,7 +102,7 @@ def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettin
         outputs, sources = _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather,
                                           transmissivity, settings, scenarios, year, halo_m, timezone)
     log.info("thermal %s: %d scenarios (%.1f s)", tile, len(outputs["utci_mean"]), time.perf_counter() - start)
-    return Result(outputs=outputs, counts={"scenarios": len(outputs["utci_mean"])},
+    return Result(outputs=ThermalOutputs(**outputs), counts={"scenarios": len(outputs["utci_mean"])},
                   details={"weather": sorted(sources)})
 
 
@@ -141,4 +154,5 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 STAGE = Stage(name="thermal", settings=ThermalSettings, plan=plan, wanted=weather_named,
               code=("pipeline.thermal", "pipeline.shade", "pipeline.geo"), needs=("surface", "thermal_forcing"),
-              reach="tile")
+              reach="tile", outputs=ThermalOutputs,
+              reads={"surface": ("dsm", "canopy"), "thermal_forcing": ("weather_csv",)})

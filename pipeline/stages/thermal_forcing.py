@@ -10,13 +10,21 @@ is exactly the forcing they used.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping
 
 from pipeline.core.stage import Stage
-from pipeline.core.task import PlanContext, Record, Result, Task
+from pipeline.core.task import Outputs, PlanContext, Record, Result, Task
 from pipeline.stages.thermal import ThermalSettings, weather_named
 
 WEATHER_CSV = "weather.csv"
+
+
+@dataclass(frozen=True)
+class ForcingOutputs(Outputs):
+    """``weather_csv``: every scenario's weather and irradiance, step by step."""
+
+    weather_csv: str
 
 
 def forcing_task(out_path: str, scenarios: list, *, settings: ThermalSettings, year: int, timezone: str,
@@ -36,7 +44,7 @@ def forcing_task(out_path: str, scenarios: list, *, settings: ThermalSettings, y
                                          longitude=longitude, timezone=timezone))
     path = write_forcing_csv(out_path, forcings, timezone)
     sources = sorted({f.weather.source for f in forcings} | {f.irradiance.source for f in forcings})
-    return Result(outputs={"weather_csv": str(path)},
+    return Result(outputs=ForcingOutputs(weather_csv=str(path)),
                   counts={"scenarios": len(forcings), "steps": sum(len(f.weather) for f in forcings)},
                   details={"sources": sources, "site": [round(latitude, 6), round(longitude, 6)]})
 
@@ -69,4 +77,4 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 STAGE = Stage(name="thermal_forcing", settings=ThermalSettings, plan=plan, section="thermal",
               wanted=weather_named, code=("pipeline.thermal", "pipeline.shade", "pipeline.geo"),
-              needs=(), reach="run")
+              needs=(), reach="run", outputs=ForcingOutputs)

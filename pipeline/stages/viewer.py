@@ -11,13 +11,14 @@ static web server; ``machi view OUT`` serves it.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 from pydantic import Field
 
 from pipeline.core.settings import StageSettings
 from pipeline.core.stage import Stage
-from pipeline.core.task import PlanContext, Record, Result, Task, done, keys
+from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done, keys
 
 
 class ViewerSettings(StageSettings):
@@ -25,6 +26,27 @@ class ViewerSettings(StageSettings):
 
     copy_app: bool = Field(True, description="Copy the app and CesiumJS into `<output>/viewer/` "
                            "so the output folder is a complete static site.")
+
+
+@dataclass(frozen=True)
+class ViewerOutputs(Outputs):
+    """What :func:`pipeline.export.viewer_assets.write_viewer` wrote under ``<output>/viewer/``
+    (None: not written): ``viewer_json``, the street ribbons' ``streets`` tileset, the
+    ``terrain`` heights, the ``shade_hours``/``sun_hours`` imagery pyramids by scenario or
+    season, the ``flow`` prisms by slot, the district ``areas`` and their ``summary``, the
+    ``use_districts``, and with ``copy_app`` the app's ``index`` and ``cesium``."""
+
+    viewer_json: str | None = None
+    streets: str | None = None
+    terrain: str | None = None
+    shade_hours: dict[str, str] | None = None
+    sun_hours: dict[str, str] | None = None
+    flow: dict[str, str] | None = None
+    areas: str | None = None
+    summary: str | None = None
+    use_districts: str | None = None
+    index: str | None = None
+    cesium: str | None = None
 
 
 def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], timezone: str,
@@ -35,35 +57,36 @@ def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], tim
     from pipeline.export.viewer_assets import write_viewer
     from pipeline.thermal.forcing import season_weather_table
 
-    summary = walkability[0].outputs if walkability else {}
+    summary = walkability[0].outputs if walkability else None
     scoring = walkability[0].details if walkability else {}
     shade: dict[str, list[str]] = {}
     sun: dict[str, list[str]] = {}
     for record in shadow:
-        for scenario, path in record.outputs.get("shade_hours", {}).items():
+        for scenario, path in record.outputs.shade_hours.items():
             shade.setdefault(scenario, []).append(path)
-        for season, path in record.outputs.get("sun_hours", {}).items():
+        for season, path in record.outputs.sun_hours.items():
             sun.setdefault(season, []).append(path)
-    tilesets = {r.tile: r.outputs["tileset"] for r in export_tileset if r.outputs.get("tileset")}
-    if lidar_tileset and lidar_tileset[0].outputs.get("tileset"):
-        tilesets["lidar"] = lidar_tileset[0].outputs["tileset"]
+    tilesets = {r.tile: r.outputs.tileset for r in export_tileset if r.outputs.tileset}
+    if lidar_tileset and lidar_tileset[0].outputs.tileset:
+        tilesets["lidar"] = lidar_tileset[0].outputs.tileset
     written = write_viewer(
         out_dir, name=name, crs=crs, scenarios=scenarios, timezone=timezone,
-        streets=summary.get("segments", {}),
+        streets=summary.segments if summary else {},
         shade={k: sorted(v) for k, v in sorted(shade.items())},
         sun_hours={k: sorted(v) for k, v in sorted(sun.items())},
-        terrain=sorted(r.outputs["terrain"] for r in surface),
-        flow=peopleflow[0].outputs.get("flow_by_mesh") if peopleflow else None,
-        district_summary=(summary.get("summary_by_district") or {}).get("parquet"),
-        mesh_summary=(summary.get("summary_by_mesh") or {}).get("parquet"),
-        tilesets=tilesets, building_tables=sorted(r.outputs["table"] for r in ingest),
-        use_districts=sorted(r.outputs["table"] for r in urf if r.outputs.get("table")),
+        terrain=sorted(r.outputs.terrain for r in surface),
+        flow=peopleflow[0].outputs.flow_by_mesh if peopleflow else None,
+        district_summary=((summary.summary_by_district or {}).get("parquet") if summary else None),
+        mesh_summary=((summary.summary_by_mesh or {}).get("parquet") if summary else None),
+        tilesets=tilesets, building_tables=sorted(r.outputs.table for r in ingest),
+        use_districts=sorted(r.outputs.table for r in urf if r.outputs.table),
         districts=scoring.get("districts"), district_name=scoring.get("district_name", "name"),
         weights=scoring.get("weights"), thermal_rule=scoring.get("thermal_rule"),
         day_type=scoring.get("day_type", "weekday"),
-        season_weather=(season_weather_table(thermal_forcing[0].outputs["weather_csv"]).to_dict("records")
+        season_weather=(season_weather_table(thermal_forcing[0].outputs.weather_csv).to_dict("records")
                         if thermal_forcing else None), **options)
-    return Result(outputs={k: v for k, v in written.items() if v}, counts={"scenarios": len(scenarios)})
+    kept: dict[str, Any] = {k: v for k, v in written.items() if v}
+    return Result(outputs=ViewerOutputs(**kept), counts={"scenarios": len(scenarios)})
 
 
 def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -93,4 +116,10 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 STAGE = Stage(name="viewer", settings=ViewerSettings, plan=plan,
               code=("pipeline.export", "pipeline.geo", "tiles"),
               needs=("ingest", "lidar_tileset", "surface", "shadow", "thermal_forcing", "peopleflow",
-                     "walkability_summary", "export_tileset"), reach="run")
+                     "walkability_summary", "export_tileset"), reach="run",
+              outputs=ViewerOutputs,
+              reads={"ingest": ("table",), "lidar_tileset": ("tileset",), "surface": ("terrain",),
+                     "shadow": ("shade_hours", "sun_hours"), "thermal_forcing": ("weather_csv",),
+                     "peopleflow": ("flow_by_mesh",),
+                     "walkability_summary": ("segments", "summary_by_district", "summary_by_mesh"),
+                     "export_tileset": ("tileset",)})

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
@@ -31,7 +32,7 @@ from pydantic import Field, field_validator, model_validator
 
 from pipeline.core.settings import InputPath, StageSettings, Strict, one_or_many
 from pipeline.core.stage import Stage
-from pipeline.core.task import PlanContext, Record, Result, Task, done, keys, tile_neighbourhood
+from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done, keys, tile_neighbourhood
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,55 @@ class WalkabilitySettings(StageSettings):
         return value
 
 
+@dataclass(frozen=True)
+class WalkabilityTileOutputs(Outputs):
+    """One tile's raw metrics: ``segments`` (GeoParquet, one row per street segment),
+    ``scenarios`` (Parquet, one row per segment and scenario) and ``sketches`` (JSON, the
+    tile's share of the run's references); all None when the tile has no street."""
+
+    segments: str | None = None
+    scenarios: str | None = None
+    sketches: str | None = None
+
+
+@dataclass(frozen=True)
+class WalkabilityScaleOutputs(Outputs):
+    """``scale``: the run's references and score sketches (``walkability/scale.json``)."""
+
+    scale: str
+
+
+@dataclass(frozen=True)
+class WalkabilityScoreOutputs(Outputs):
+    """One tile's scored segments (``scored``) and its sums for the summaries (``partials``)."""
+
+    scored: str | None = None
+    partials: str | None = None
+
+
+@dataclass(frozen=True)
+class WalkabilitySummaryOutputs(Outputs):
+    """The planners' outputs of the run (:func:`pipeline.walkability.outputs.write_run_outputs`):
+    per scenario ``segments`` (GeoParquet), ``score_raster`` (COG), ``score_map``,
+    ``class_map`` and ``utci_map`` (PNG); summaries per mesh and district
+    (``{"parquet": ..., "csv": ...}``); the CoolWalkability per district; the nearest street
+    of every building (``buildings_nearest_street`` = ``feature_table``, joined to the
+    ``bldg`` 3D Tiles); the 3D views by title and the HTML ``report``."""
+
+    segments: dict[str, str] = field(default_factory=dict)
+    score_raster: dict[str, str] = field(default_factory=dict)
+    score_map: dict[str, str] = field(default_factory=dict)
+    class_map: dict[str, str] = field(default_factory=dict)
+    utci_map: dict[str, str] | None = None
+    summary_by_mesh: dict[str, str] | None = None
+    summary_by_district: dict[str, str] | None = None
+    coolwalkability_by_district: dict[str, str] | None = None
+    buildings_nearest_street: str | None = None
+    feature_table: str | None = None
+    district_3d: dict[str, str] | None = None
+    report: str | None = None
+
+
 def _streets_given(definition) -> bool:
     return bool(definition.stages.walkability.streets)
 
@@ -161,7 +211,7 @@ def _per_scenario(records: list[Record], kind: str) -> dict[str, list[str]]:
     """Scenario -> the ``kind`` COGs of ``records`` (e.g. shadow ``shade_fraction``), sorted."""
     paths: dict[str, list[str]] = {}
     for record in records:
-        for name, path in record.outputs.get(kind, {}).items():
+        for name, path in getattr(record.outputs, kind).items():
             paths.setdefault(name, []).append(path)
     return {name: sorted(p) for name, p in sorted(paths.items())}
 
@@ -172,7 +222,7 @@ def _curve(settings: WalkabilitySettings):
 
 
 def _tables(records: list[Record], feature_type: str) -> list[str]:
-    return sorted(r.outputs["table"] for r in records if r.feature_type == feature_type)
+    return sorted(r.outputs.table for r in records if r.feature_type == feature_type)
 
 
 # -- per tile ----------------------------------------------------------------------------
@@ -194,14 +244,14 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, settings: Walkability
     if lines.empty:
         log.warning("walkability %s: no streets in the tile's region", tile)
         return Result(counts={"segments": 0})
-    flow = read_flow(peopleflow[0].outputs["flow_by_mesh"], settings.day_type) if peopleflow else None
+    flow = read_flow(peopleflow[0].outputs.flow_by_mesh, settings.day_type) if peopleflow else None
     metrics = tile_metrics(
         tile, from_lines(lines), read_tables(_tables(ingest, "bldg"), crs),
         read_tables(_tables(ingest, "tran"), crs), scenarios=scenarios, region=region,
         distances=settings.distances, floor_area_per_destination_m2=settings.floor_area_per_destination_m2,
         max_assign_m=settings.max_assign_m, sun_weight=settings.sun_weight,
         shade_weight=settings.shade_weight, allocation=settings.allocation,
-        terrain=surface[0].outputs["terrain"] if surface else None, flow=flow,
+        terrain=surface[0].outputs.terrain if surface else None, flow=flow,
         shade_fraction=_per_scenario(shadow, "shade_fraction"),
         utci_mean=_per_scenario(thermal, "utci_mean"), stress_hours=_per_scenario(thermal, "stress_hours"),
         comfort_curve=_curve(settings), discomfort_weight=settings.discomfort_weight)
@@ -225,7 +275,7 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, settings: Walkability
     log.info("walkability %s: %d segments (network %d, %d destinations), %d scenarios, %.1f s",
              tile, metrics.counts["segments"], metrics.counts["network_segments"],
              metrics.counts["destinations"], len(scenarios), time.perf_counter() - start)
-    return Result(outputs=outputs, counts=metrics.counts)
+    return Result(outputs=WalkabilityTileOutputs(**outputs), counts=metrics.counts)
 
 
 def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -252,7 +302,8 @@ def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
             input_hashes=hashes,
             upstream={"ingest": keys(ingest), "shadow": keys(shadow), "thermal": keys(thermal),
                       "surface": keys(done(records, "surface", tile=tile)),
-                      "peopleflow": keys(done(records, "peopleflow"))}))
+                      "peopleflow": keys(done(records, "peopleflow"))},
+            meshes=(tile,)))
     return tasks
 
 
@@ -310,14 +361,14 @@ def walkability_scale(out_dir: str, *, settings: WalkabilitySettings, scenarios:
     from pipeline.walkability.scenario_scores import read_tile_tables, score_sketches
     from pipeline.walkability.sketch import ScoreSketch
 
-    tiles = sorted((r for r in walkability if r.outputs.get("sketches")), key=lambda r: r.outputs["sketches"])
+    tiles = sorted((r for r in walkability if r.outputs.sketches), key=lambda r: r.outputs.sketches)
     if not tiles:
         raise ValueError("walkability_scale: no tile produced street segments")
-    paths = [r.outputs["sketches"] for r in tiles]
+    paths = [r.outputs.sketches for r in tiles]
     scale = reduce_partials(json.loads(Path(p).read_text(encoding="utf-8")) for p in paths)
     scores: dict[str, ScoreSketch] = {}
     for record in tiles:
-        segments, rows = read_tile_tables(record.outputs["segments"], record.outputs["scenarios"])
+        segments, rows = read_tile_tables(record.outputs.segments, record.outputs.scenarios)
         for name, sketch in score_sketches(segments, rows, scenarios, settings, scale).items():
             scores[name] = scores.get(name, ScoreSketch()).merge(ScoreSketch.from_json(sketch))
     scale.score = {name: sketch.to_json() for name, sketch in sorted(scores.items())}
@@ -325,12 +376,12 @@ def walkability_scale(out_dir: str, *, settings: WalkabilitySettings, scenarios:
     write_text_atomic(path, scale.to_json())
     log.info("walkability scale: %d segments of %d tiles; %d access references", scale.segments,
              len(paths), len(scale.access_reference))
-    return Result(outputs={"scale": str(path)}, counts={"segments": scale.segments, "tiles": len(paths)})
+    return Result(outputs=WalkabilityScaleOutputs(scale=str(path)), counts={"segments": scale.segments, "tiles": len(paths)})
 
 
 def plan_scale(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     """The single ``walkability_scale`` task (after every ``walkability`` tile)."""
-    tiles = [r for r in done(records, "walkability") if r.outputs.get("sketches")]
+    tiles = [r for r in done(records, "walkability") if r.outputs.sketches]
     if not tiles:
         return []
     settings: WalkabilitySettings = ctx.settings("walkability")
@@ -354,15 +405,15 @@ def walkability_score_tile(tile: str, out_dir: str, crs: str, *, settings: Walka
 
     start = time.perf_counter()
     record = walkability[0]
-    run_scale = RunScale.from_json(Path(scale[0].outputs["scale"]).read_text(encoding="utf-8"))
-    segments, rows = read_tile_tables(record.outputs["segments"], record.outputs["scenarios"])
+    run_scale = RunScale.from_json(Path(scale[0].outputs.scale).read_text(encoding="utf-8"))
+    segments, rows = read_tile_tables(record.outputs.segments, record.outputs.scenarios)
     scored = score_tile(segments, rows, scenarios, settings, run_scale)
     districts = (read_districts(settings.districts, settings.district_name, crs)
                  if settings.districts else None)
     written = write_scored_tile(Path(out_dir), tile, scored, tile_partials(scored, settings, districts))
     log.info("walkability score %s: %d segments x %d scenarios, %.1f s", tile, len(segments),
              len(scored), time.perf_counter() - start)
-    return Result(outputs={"scored": written.scored, "partials": written.partials},
+    return Result(outputs=WalkabilityScoreOutputs(scored=written.scored, partials=written.partials),
                   counts={"segments": len(segments)}, details={"bounds": list(written.bounds)})
 
 
@@ -375,7 +426,7 @@ def plan_score(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     hashes = [ctx.hash_file(settings.districts)] if settings.districts else []
     tasks = []
     for tile in ctx.tiles:
-        tile_records = [r for r in done(records, "walkability", tile=tile) if r.outputs.get("segments")]
+        tile_records = [r for r in done(records, "walkability", tile=tile) if r.outputs.segments]
         if not tile_records:
             continue
         tasks.append(Task(stage="walkability_score", tile=tile, func=walkability_score_tile,
@@ -384,7 +435,8 @@ def plan_score(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                           params={"settings": settings.model_dump(mode="json"), "crs": ctx.crs,
                                   "scenarios": ctx.definition.scenarios.model_dump(mode="json")},
                           input_hashes=hashes,
-                          upstream={"walkability": keys(tile_records), "scale": keys(scale)}))
+                          upstream={"walkability": keys(tile_records), "scale": keys(scale)},
+                          meshes=(tile,)))
     return tasks
 
 
@@ -404,30 +456,30 @@ def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilitySettings
     from pipeline.walkability.scenario_scores import effective_weights
 
     start = time.perf_counter()
-    tiles = [ScoredTile(r.tile, r.outputs["scored"], r.outputs["partials"], tuple(r.details["bounds"]))
-             for r in sorted(walkability_score, key=lambda r: r.tile) if r.outputs.get("scored")]
+    tiles = [ScoredTile(r.tile, r.outputs.scored, r.outputs.partials, tuple(r.details["bounds"]))
+             for r in sorted(walkability_score, key=lambda r: r.tile) if r.outputs.scored]
     if not tiles:
         raise ValueError("walkability_summary: no tile produced street segments")
-    run_scale = RunScale.from_json(Path(scale[0].outputs["scale"]).read_text(encoding="utf-8"))
+    run_scale = RunScale.from_json(Path(scale[0].outputs.scale).read_text(encoding="utf-8"))
     sums = add_up([pd.read_parquet(t.partials) for t in tiles])
     districts = (read_districts(settings.districts, settings.district_name, crs)
                  if settings.districts else None)
-    coverage = pd.read_parquet(peopleflow[0].outputs["coverage"]) if peopleflow else None
-    buildings = sorted((r.outputs["table"], r.mesh_code) for r in ingest if r.feature_type == "bldg")
+    coverage = pd.read_parquet(peopleflow[0].outputs.coverage) if peopleflow else None
+    buildings = sorted((r.outputs.table, r.mesh_code) for r in ingest if r.feature_type == "bldg")
     outputs = write_run_outputs(
         Path(out_dir), tiles, scenarios, settings=settings, crs=crs, sums=sums,
         n_segments=run_scale.segments, districts=districts, building_tables=buildings,
-        building_ids=sorted(r.outputs["building_id"] for r in surface if r.outputs.get("building_id")),
+        building_ids=sorted(r.outputs.building_id for r in surface if r.outputs.building_id),
         coverage=coverage,
         shade_fraction=_per_scenario(shadow, "shade_fraction"),
         weather=sorted({w for r in thermal for w in r.details.get("weather", [])}),
-        weather_by_season=(season_weather_table(thermal_forcing[0].outputs["weather_csv"])
+        weather_by_season=(season_weather_table(thermal_forcing[0].outputs.weather_csv)
                            if thermal_forcing else None),
         utci_mean=_per_scenario(thermal, "utci_mean"),
         render_3d=_district_views(scenarios, buildings=_tables(ingest, "bldg"),
                                   shade=_per_scenario(shadow, "shade_hours"),
-                                  terrain=sorted(r.outputs["terrain"] for r in surface
-                                                 if r.outputs.get("terrain"))))
+                                  terrain=sorted(r.outputs.terrain for r in surface
+                                                 if r.outputs.terrain)))
     run = sums[sums["level"] == "run"]
     counts = {"segments": run_scale.segments, "scenarios": len(scenarios),
               "mean_score": {s.name: round(mean_score_of_all(run[run["scenario"] == s.name]), 2)
@@ -435,7 +487,7 @@ def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilitySettings
     log.info("walkability summary: %d segments x %d scenarios from %d tiles, %.1f s", run_scale.segments,
              len(scenarios), len(tiles), time.perf_counter() - start)
     thermal_known = bool(thermal)
-    return Result(outputs=outputs, counts=counts,
+    return Result(outputs=WalkabilitySummaryOutputs(**outputs), counts=counts,
                   feature_type="bldg" if outputs.get("feature_table") else None,
                   details={"weights": effective_weights(settings.weights, thermal_known,
                                                         settings.thermal_rule),
@@ -469,16 +521,28 @@ def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 STAGE = Stage(name="walkability", settings=WalkabilitySettings, plan=plan_tiles,
               wanted=_streets_given,
               code=("pipeline.walkability", "pipeline.peopleflow", "pipeline.thermal", "pipeline.geo"),
-              needs=("ingest", "surface", "shadow", "thermal", "peopleflow"), reach="neighbours")
+              needs=("ingest", "surface", "shadow", "thermal", "peopleflow"), reach="neighbours",
+              outputs=WalkabilityTileOutputs,
+              reads={"ingest": ("table",), "surface": ("terrain",), "shadow": ("shade_fraction",),
+                     "thermal": ("utci_mean", "stress_hours"), "peopleflow": ("flow_by_mesh",)})
 SCALE = Stage(name="walkability_scale", settings=WalkabilitySettings, plan=plan_scale,
               section="walkability", wanted=_streets_given, code=("pipeline.walkability",),
-              needs=("walkability",), reach="run")
+              needs=("walkability",), reach="run", outputs=WalkabilityScaleOutputs,
+              reads={"walkability": ("sketches", "segments", "scenarios")})
 SCORE = Stage(name="walkability_score", settings=WalkabilitySettings, plan=plan_score,
               section="walkability", wanted=_streets_given,
               code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo"),
-              needs=("walkability", "walkability_scale"), reach="tile")
+              needs=("walkability", "walkability_scale"), reach="tile",
+              outputs=WalkabilityScoreOutputs,
+              reads={"walkability": ("segments", "scenarios"), "walkability_scale": ("scale",)})
 SUMMARY = Stage(name="walkability_summary", settings=WalkabilitySettings, plan=plan_summary,
                 section="walkability", wanted=_streets_given,
                 code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo", "pipeline.export"),
                 needs=("ingest", "surface", "shadow", "thermal_forcing", "thermal", "peopleflow",
-                       "walkability_scale", "walkability_score"), reach="run")
+                       "walkability_scale", "walkability_score"), reach="run",
+                outputs=WalkabilitySummaryOutputs,
+                reads={"walkability_score": ("scored", "partials"), "walkability_scale": ("scale",),
+                       "peopleflow": ("coverage",), "ingest": ("table",),
+                       "surface": ("building_id", "terrain"),
+                       "shadow": ("shade_fraction", "shade_hours"), "thermal": ("utci_mean",),
+                       "thermal_forcing": ("weather_csv",)})

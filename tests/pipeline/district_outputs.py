@@ -60,6 +60,9 @@ def write_district(out: Path, n_tiles: int, scenarios, settings, seed: int = 13)
     records the run-wide tasks read, by stage (as :class:`pipeline.core.task.Record`)."""
     from pipeline.core.task import Record
     from pipeline.geo import meshcode
+    from pipeline.stages.ingest import IngestOutputs
+    from pipeline.stages.shadow import ShadowOutputs
+    from pipeline.stages.walkability import WalkabilityTileOutputs
     from pipeline.geo.raster import Grid, write_cog
     from pipeline.stages.walkability import walkability_scale, walkability_score_tile
     from pipeline.walkability.scale import tile_partial
@@ -98,7 +101,8 @@ def write_district(out: Path, n_tiles: int, scenarios, settings, seed: int = 13)
         segments.to_parquet(paths["segments"], index=False)
         per_scenario.to_parquet(paths["scenarios"], index=False)
         paths["sketches"].write_text(json.dumps(tile_partial(segments, per_scenario, DISTANCES[0]), sort_keys=True))
-        walk.append(Record(stage="walkability", tile=tile, outputs={k: str(v) for k, v in paths.items()}))
+        walk.append(Record(stage="walkability", tile=tile,
+                           outputs=WalkabilityTileOutputs(**{k: str(v) for k, v in paths.items()})))
 
         # buildings between the streets: the buildings_nearest_street and map inputs
         points = shapely.points(rng.uniform(*polygon.bounds[0::2], 300), rng.uniform(*polygon.bounds[1::2], 300))
@@ -110,7 +114,7 @@ def write_district(out: Path, n_tiles: int, scenarios, settings, seed: int = 13)
         table.parent.mkdir(parents=True, exist_ok=True)
         footprints.to_parquet(table, index=False)
         ingest.append(Record(stage="ingest", tile=tile, feature_type="bldg", mesh_code=tile,
-                             outputs={"table": str(table)}))
+                             outputs=IngestOutputs(table=str(table))))
 
         # shade: fraction per scenario at 4 m (class maps), hours per season at 1 m (shadow maps)
         x0, y0, x1, y1 = polygon.bounds
@@ -125,7 +129,7 @@ def write_district(out: Path, n_tiles: int, scenarios, settings, seed: int = 13)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 write_cog(path, pattern * (0.5 if kind == "shade_fraction" else 4.0), grid, nodata=np.nan)
                 outputs[kind][name] = str(path)
-        shadow.append(Record(stage="shadow", tile=tile, outputs=outputs))
+        shadow.append(Record(stage="shadow", tile=tile, outputs=ShadowOutputs(**outputs)))
 
     scale = walkability_scale(str(out / "walkability"), settings=settings, scenarios=scenarios, walkability=walk)
     scale_record = Record(stage="walkability_scale", tile="all", **{"outputs": scale.outputs})

@@ -21,6 +21,9 @@ from pyproj import Transformer
 
 from citygml import Dataset, FileReader
 from pipeline.core.task import PlanContext, Record, Result
+from pipeline.stages.ingest import IngestOutputs
+from pipeline.stages.shadow import ShadowOutputs
+from pipeline.stages.surface import SurfaceOutputs
 from pipeline.export_tiles import export_dataset, export_tiles_command
 from pipeline.stages.export_tiles import (PROPERTIES, ExportTilesSettings, export_properties_task,
                                           export_schema_task, export_tiles_task, export_tileset_task)
@@ -309,28 +312,28 @@ def test_stages_join_tables_handed_in_by_other_stages_on_a_dask_worker(tmp_path)
 
     sources = Dataset(Path(__file__).resolve().parents[2] / "sample_data" / "omiya").sources(types=["bldg"])[:2]
     ingested = [ingest_task(s, str(tmp_path / "ingest"), "EPSG:6677") for s in sources]
-    ids = [i for r in ingested for i in gpd.read_parquet(r.outputs["table"])["gml_id"]]
+    ids = [i for r in ingested for i in gpd.read_parquet(r.outputs.table)["gml_id"]]
     table = tmp_path / "walk.parquet"
     pd.DataFrame({"gml_id": ids, "walkability_score": np.linspace(0, 1, len(ids))}).to_parquet(table)
     options = {"dataset_path": [], "crs": None, "geoid_model": "gsigeo2011",
                "max_features_per_tile": 500, "textures": True}
     out = tmp_path / "3dtiles"
     with Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as client:
-        partials = [client.submit(export_properties_task, "bldg", r.outputs["table"], r.outputs["meshes"],
+        partials = [client.submit(export_properties_task, "bldg", r.outputs.table, r.outputs.meshes,
                                   str(tmp_path / f"p{i}.json"), extra_tables=[str(table)], pure=False).result()
                     for i, r in enumerate(ingested)]
         schema = client.submit(export_schema_task, "bldg", str(tmp_path / "plan.json"),
-                               [p.outputs["partial"] for p in partials], pure=False).result()
-        parts = [client.submit(export_tiles_task, "bldg", r.outputs["table"], r.outputs["meshes"], str(out),
-                               schema.outputs["plan"], extra_tables=[str(table)], options=options,
+                               [p.outputs.partial for p in partials], pure=False).result()
+        parts = [client.submit(export_tiles_task, "bldg", r.outputs.table, r.outputs.meshes, str(out),
+                               schema.outputs.plan, extra_tables=[str(table)], options=options,
                                pure=False).result() for r in ingested]
     assert schema.details["extra_columns"] == ["walkability_score"]
     parts_records = [_record(p, "export_tiles", str(i), f"e{i}") for i, p in enumerate(parts)]
-    root = export_tileset_task("bldg", str(out), [p.outputs["tileset"] for p in parts], parts=parts_records)
-    assert root.outputs["tileset"] == str(out / "bldg" / "tileset.json") and root.problems == []
-    assert root.counts["features"] == len(ids) == count_features(root.outputs["tileset"])
+    root = export_tileset_task("bldg", str(out), [p.outputs.tileset for p in parts], parts=parts_records)
+    assert root.outputs.tileset == str(out / "bldg" / "tileset.json") and root.problems == []
+    assert root.counts["features"] == len(ids) == count_features(root.outputs.tileset)
     assert root.counts["parts"] == 2 and root.feature_type == "bldg"
-    scores = {fid: s for path in content_paths(root.outputs["tileset"])
+    scores = {fid: s for path in content_paths(root.outputs.tileset)
               for t in property_tables(path) for fid, s in zip(t["feature_id"], t["walkability_score"])}
     assert scores[ids[-1]] == pytest.approx(1.0) and scores[ids[0]] == pytest.approx(0.0)
 
@@ -343,14 +346,16 @@ def test_planner_makes_one_task_per_ingested_file(project_root, tmp_path):
         "stages.export_tiles.layers": ["bldg", "dem", "frn"], "output": str(tmp_path / "out")})
 
     def ingest(layer, mesh):
-        return Result(feature_type=layer, outputs={"table": f"{mesh}_{layer}.parquet",
-                                                   "meshes": f"{mesh}_{layer}_mesh.parquet"})
+        return Result(feature_type=layer, outputs=IngestOutputs(table=f"{mesh}_{layer}.parquet",
+                                                                meshes=f"{mesh}_{layer}_mesh.parquet"))
     records = {
         "i1": _record(ingest("bldg", "53396489"), "ingest", "a", "i1"),
         "i3": _record(ingest("dem", "533964"), "ingest", "b", "i3"),
         "i4": _record(ingest("veg", "53396489"), "ingest", "c", "i4"),
-        "s1": _record(Result(feature_type="bldg", outputs={"feature_table": "roof.parquet"}), "shadow", "t", "s1"),
-        "s2": _record(Result(outputs={"dsm": "x.tif"}), "shadow", "u", "s2"),
+        "s1": _record(Result(feature_type="bldg", outputs=ShadowOutputs(feature_table="roof.parquet")),
+                      "shadow", "t", "s1"),
+        "s2": _record(Result(outputs=SurfaceOutputs(dsm="x.tif", terrain="", canopy="", building_id="",
+                                                    buildings="")), "surface", "u", "s2"),
     }
     records["i2"] = _record(ingest("bldg", "53396499"), "ingest", "d", "i2")
     records["i2"].status = "failed"

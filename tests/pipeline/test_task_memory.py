@@ -35,8 +35,8 @@ before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 module = {"shadow_maps": shadow_stage, "viewer": viewer_stage}.get(job["stage"], walk_stage)
 result = getattr(module, job["func"])(*job["args"], **job["kwargs"])
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"before_mb": before / 1024, "after_mb": after / 1024, "outputs": len(result.outputs),
-                  "result": {"outputs": result.outputs, "details": result.details}}, default=str))
+print(json.dumps({"before_mb": before / 1024, "after_mb": after / 1024, "outputs": len(result.outputs.paths),
+                  "result": {"outputs": result.outputs.to_json(), "details": result.details}}, default=str))
 """
 
 #: Bytes per cell of the viewer's height grid while it is made: the float32 grid, its mask
@@ -51,7 +51,7 @@ SMALL, LARGE = 4, 8
 def district(tmp_path_factory):
     """A generated 64-tile district and the records of its 4 x 4 corner."""
     from pipeline.core.task import Record
-    from pipeline.stages.walkability import walkability_scale
+    from pipeline.stages.walkability import WalkabilityTileOutputs, walkability_scale
 
     out = tmp_path_factory.mktemp("district64")
     definition = district_outputs.definition(out)
@@ -61,9 +61,9 @@ def district(tmp_path_factory):
     corner = set(district_outputs.tile_codes(LARGE * LARGE)[i * LARGE + j] for i in range(SMALL)
                  for j in range(SMALL))
     small = {stage: [r for r in rs if r.tile in corner] for stage, rs in records.items() if stage != "scale"}
-    walk_small = [Record(stage="walkability", tile=t, outputs={
+    walk_small = [Record(stage="walkability", tile=t, outputs=WalkabilityTileOutputs(**{
         kind: str(out / "walkability" / "tiles" / f"{t}_{kind}.{ext}")
-        for kind, ext in (("sketches", "json"), ("segments", "parquet"), ("scenarios", "parquet"))})
+        for kind, ext in (("sketches", "json"), ("segments", "parquet"), ("scenarios", "parquet"))}))
         for t in sorted(corner)]
     small_out = out / "small"
     small_out.mkdir()
@@ -104,15 +104,16 @@ def test_walkability_scale_memory_does_not_grow_with_the_city(district):
     """The scale task scores every tile to rank the run's segments in their scenarios
     (issue 21): it reads one tile's tables at a time and keeps only the score counts."""
     from pipeline.core.task import Record
+    from pipeline.stages.walkability import WalkabilityTileOutputs
 
     codes = district_outputs.tile_codes(LARGE * LARGE)
     chosen = {16: [codes[i * LARGE + j] for i in range(SMALL) for j in range(SMALL)], 64: list(codes)}
     tiles_dir = district["out"] / "walkability" / "tiles"
     growth = {}
     for tiles, tile_codes in chosen.items():
-        walk = [Record(stage="walkability", tile=t, outputs={
+        walk = [Record(stage="walkability", tile=t, outputs=WalkabilityTileOutputs(**{
             kind: str(tiles_dir / f"{t}_{kind}.{ext}")
-            for kind, ext in (("sketches", "json"), ("segments", "parquet"), ("scenarios", "parquet"))})
+            for kind, ext in (("sketches", "json"), ("segments", "parquet"), ("scenarios", "parquet"))}))
             for t in sorted(tile_codes)]
         folder = district["out"] / f"scale{tiles}"
         job = {"stage": "walkability_scale", "func": "walkability_scale", "args": (str(folder),),
@@ -141,6 +142,7 @@ def test_viewer_memory_does_not_grow_with_the_city(district):
     """The viewer's street ribbons, shade imagery and areas of the whole run, written by a
     task whose memory is that of a tile (after the summary test wrote the summaries)."""
     from pipeline.core.task import Record
+    from pipeline.stages.walkability import WalkabilitySummaryOutputs
 
     growth = {}
     for tiles in (16, 64):
@@ -151,7 +153,8 @@ def test_viewer_memory_does_not_grow_with_the_city(district):
         scenarios = [{"name": s.name, "season": s.season.name, "slot": s.slot.name,
                       "date": s.season.date(2026).isoformat(), "start": s.slot.start, "end": s.slot.end}
                      for s in district["scenarios"]]
-        walk = Record(stage="walkability_summary", tile="all", outputs=summary["outputs"],
+        walk = Record(stage="walkability_summary", tile="all",
+                      outputs=WalkabilitySummaryOutputs.from_json(summary["outputs"]),
                       details=summary["details"])
         job = {"stage": "viewer", "func": "viewer_task", "args": (str(folder / "viewer"),),
                "kwargs": {"name": "district", "crs": district_outputs.CRS, "scenarios": scenarios,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.core.flow import EVERYWHERE, Flow, reach_of, touch_key
+from pipeline.core.flow import EVERYWHERE, Flow, reach_of, touch_keys
 from pipeline.core.settings import StageSettings
 from pipeline.core.stage import Stage
 
@@ -38,12 +38,25 @@ def _drain(flow: Flow) -> list[tuple[str, list[str] | None]]:
     return taken
 
 
-def test_touch_keys_follow_the_mesh_code_a_tile_starts_with():
-    assert touch_key("53396401_bldg_6697_op") == "53396401"
-    assert touch_key("533964_dem_6697_op") == "533964"  # a 2nd-level file holds 64 tiles
-    assert touch_key("5339640112_bldg_6697_op") == "53396401"  # a quarter mesh lies in one tile
-    assert touch_key("all") == touch_key("bldg") == EVERYWHERE
-    assert touch_key("a", frozenset({"a"})) == "a"  # a run's own tile names, whatever they are
+def test_touch_keys_follow_the_meshes_a_task_declares():
+    assert touch_keys(["53396401"]) == ("53396401",)
+    assert touch_keys(["533964"]) == ("533964",)  # a 2nd-level file holds 64 tiles
+    assert touch_keys(["5339640112"]) == ("53396401",)  # a quarter mesh lies in one tile
+    assert touch_keys([]) == (EVERYWHERE,)  # a run-wide task (tile "all", a layer) declares none
+    assert touch_keys(["a"], frozenset({"a"})) == ("a",)  # a run's own tile names, whatever they are
+    assert touch_keys(["53396401", "53396400", "53396401"]) == ("53396400", "53396401")
+    with pytest.raises(ValueError, match="'bldg' is not a JIS X 0410 mesh code"):
+        touch_keys(["bldg"])
+
+
+def test_a_task_touching_two_tiles_holds_both_until_it_finishes():
+    flow = Flow([INGEST, SURFACE, SHADOW], ROW)
+    flow.submitted(INGEST, (ROW[0], ROW[3]))
+    flow.planned(INGEST, None)
+    # 01 and 02 see 00 in their neighbourhood, 02 and 03 see 03: nothing is ready
+    assert _drain(flow) == []
+    flow.finished_task(INGEST, (ROW[0], ROW[3]))
+    assert _drain(flow) == [("surface", ROW), ("shadow", ROW)]
 
 
 def test_reach_is_the_tile_or_its_neighbourhood():
@@ -57,19 +70,19 @@ def test_a_tile_goes_on_when_its_reach_is_in_while_others_still_run():
     flow = Flow([INGEST, SURFACE, SHADOW, MAPS], ROW + [FAR])
     assert flow.next_ready() == (INGEST, None)
     for tile in ROW + [FAR]:
-        flow.submitted(INGEST, f"{tile}_bldg_6697_op")
+        flow.submitted(INGEST, (tile,))
     flow.planned(INGEST, None)
     assert _drain(flow) == []
 
     for tile in (ROW[2], ROW[3], FAR):
-        flow.finished_task(INGEST, f"{tile}_bldg_6697_op")
+        flow.finished_task(INGEST, (tile,))
     # 03 and FAR have every file of their neighbourhood in; 02 waits for 01's file.
     assert _drain(flow) == [("surface", [ROW[3], FAR]), ("shadow", [ROW[3], FAR])]
     assert not flow.by_name["maps"].fully_planned
 
-    flow.finished_task(INGEST, f"{ROW[1]}_bldg_6697_op")  # 01 still waits for 00's file
+    flow.finished_task(INGEST, (ROW[1],))  # 01 still waits for 00's file
     assert _drain(flow) == [("surface", [ROW[2]]), ("shadow", [ROW[2]])]
-    flow.finished_task(INGEST, f"{ROW[0]}_bldg_6697_op")
+    flow.finished_task(INGEST, (ROW[0],))
     assert _drain(flow) == [("surface", ROW[:2]), ("shadow", ROW[:2]), ("maps", None)]
     assert flow.finished
     assert [s.name for s in flow.newly_complete()] == ["ingest", "surface", "shadow", "maps"]
@@ -82,24 +95,24 @@ def test_a_running_upstream_task_of_a_tile_holds_that_tile_only():
     stage, tiles = flow.next_ready()
     assert (stage, tiles) == (SURFACE, ROW)
     for tile in tiles:
-        flow.submitted(SURFACE, tile)
+        flow.submitted(SURFACE, (tile,))
     flow.planned(SURFACE, tiles)
-    flow.finished_task(SURFACE, ROW[3])
+    flow.finished_task(SURFACE, (ROW[3],))
     assert _drain(flow) == [("shadow", [ROW[3]])]  # shadow reads its own tile's surface only
     for tile in ROW[:3]:
-        flow.finished_task(SURFACE, tile)
+        flow.finished_task(SURFACE, (tile,))
     assert _drain(flow) == [("shadow", ROW[:3]), ("maps", None)]
 
 
 def test_a_coarse_or_run_wide_upstream_task_holds_every_tile_it_holds():
     flow = Flow([INGEST, SURFACE], ROW + [FAR])
-    flow.submitted(INGEST, "533964_dem_6697_op")  # holds the row and FAR
-    flow.submitted(INGEST, "all")
+    flow.submitted(INGEST, ("533964",))  # holds the row and FAR
+    flow.submitted(INGEST, ())
     flow.planned(INGEST, None)
     assert _drain(flow) == []
-    flow.finished_task(INGEST, "all")
+    flow.finished_task(INGEST, ())
     assert _drain(flow) == []
-    flow.finished_task(INGEST, "533964_dem_6697_op")
+    flow.finished_task(INGEST, ("533964",))
     assert _drain(flow) == [("surface", ROW + [FAR])]
 
 
@@ -109,11 +122,11 @@ def test_a_per_tile_stage_waits_until_its_upstream_is_planned_on_the_whole_reach
     flow.planned(INGEST, None)
     flow.next_ready()
     for tile in ROW:
-        flow.submitted(SURFACE, tile)
+        flow.submitted(SURFACE, (tile,))
     flow.planned(SURFACE, ROW)
-    flow.finished_task(SURFACE, ROW[3])
+    flow.finished_task(SURFACE, (ROW[3],))
     assert _drain(flow) == [("shadow", [ROW[3]])]  # halo of 03 also needs shadow of 02
-    flow.finished_task(SURFACE, ROW[2])
+    flow.finished_task(SURFACE, (ROW[2],))
     assert _drain(flow) == [("shadow", [ROW[2]]), ("halo", [ROW[3]])]
 
 
@@ -124,7 +137,7 @@ def test_needs_default_to_every_earlier_stage_and_unwanted_ones_count_as_done():
     # SHADOW needs surface, which this run does not want: it is ready at once.
     flow = Flow([INGEST, SHADOW], ROW)
     assert flow.next_ready() == (INGEST, None)
-    flow.submitted(INGEST, "all")
+    flow.submitted(INGEST, ())
     flow.planned(INGEST, None)
     assert flow.next_ready() == (SHADOW, ROW)
 

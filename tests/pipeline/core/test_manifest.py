@@ -8,8 +8,15 @@ import random
 import pytest
 
 from pipeline.core.manifest import JOURNAL_NAME, MANIFEST_NAME, Manifest, ManifestError, dumps
-from pipeline.core.task import Record
+from dataclasses import dataclass
+
+from pipeline.core.task import Outputs, Record
 from pipeline.geo.atomic import atomic_path, remove_temporaries
+
+
+@dataclass(frozen=True)
+class TextOutputs(Outputs):
+    text: str
 
 
 def _record(out, stage: str, tile: str, *, write: bool = True) -> Record:
@@ -18,7 +25,7 @@ def _record(out, stage: str, tile: str, *, write: bool = True) -> Record:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(tile)
     return Record(stage=stage, tile=tile, key=f"{stage}-{tile}-0123456789abcdef",
-                  outputs={"text": str(path)}, counts={"n": len(tile)}, seconds=0.5)
+                  outputs=TextOutputs(text=str(path)), counts={"n": len(tile)}, seconds=0.5)
 
 
 def _records(out, n: int = 30) -> list[Record]:
@@ -67,8 +74,8 @@ def test_reopening_reads_the_manifest_then_the_journal(tmp_path):
     again = Manifest.open(tmp_path)
     assert again.recovery.manifest_tasks == 1 and again.recovery.journal_tasks == 2
     assert again.recovery.interrupted and not again.recovery.bad_lines
-    assert again.finished(second.key).outputs == second.outputs
-    assert again.finished(first.key) is None  # now recorded as failed
+    assert again.finished(second.key, outputs=TextOutputs).outputs == second.outputs
+    assert again.finished(first.key, outputs=TextOutputs) is None  # now recorded as failed
     assert again.input_hash("a.gml", 3, 1.0, lambda: pytest.fail("rehashed")) == "f" * 64
 
 
@@ -86,7 +93,7 @@ def test_compaction_is_the_same_bytes_whatever_the_completion_order(tmp_path):
         for record in shuffled:
             manifest.record(record)
         manifest.data.update(run="r", crs="EPSG:6677", versions={"machi": "1"}, definition={"a": 1},
-                             outputs=[p for r in shuffled for p in r.outputs.values()],
+                             outputs=[p for r in shuffled for p in r.outputs.paths],
                              failures=[{"stage": "x", "tile": t, "error": "e"} for t in ("2", "1")])
         manifest.data["runs"].append({"started": "2026-01-01T00:00:00+00:00", "executed": 90})
         manifest.compact()
@@ -97,7 +104,7 @@ def test_compaction_is_the_same_bytes_whatever_the_completion_order(tmp_path):
     assert {"run", "crs", "versions", "definition", "inputs", "runs", "failures", "tasks",
             "outputs"} == set(data)
     assert list(data["tasks"]) == sorted(data["tasks"], key=lambda k: (k.split("-")[0], k))
-    assert data["tasks"][records[0].key]["outputs"] == records[0].outputs
+    assert data["tasks"][records[0].key]["outputs"] == {"text": records[0].outputs.text}
     assert list(data["inputs"]) == ["a.gml", "b.gml", "c.gml"]
     assert [f["tile"] for f in data["failures"]] == ["1", "2"]
 
@@ -117,14 +124,14 @@ def test_a_journal_cut_off_mid_line_is_named_and_its_tail_ignored(tmp_path, capl
     [bad] = again.recovery.bad_lines
     assert bad.startswith(f"{journal}:{len(records)}: cut off mid-write, not valid JSON")
     assert f"{journal}, line {len(records)}: cut off mid-write" in caplog.text
-    assert all(again.finished(r.key) for r in records[:-1]) and again.finished(records[-1].key) is None
+    assert all(again.finished(r.key, outputs=TextOutputs) for r in records[:-1]) and again.finished(records[-1].key, outputs=TextOutputs) is None
     # Compaction drops the torn line; appending afterwards starts on a clean line.
     again.compact()
     again.record(records[-1])
     again.close()
     third = Manifest.open(tmp_path)
     assert not third.recovery.bad_lines
-    assert all(third.finished(r.key) for r in records)
+    assert all(third.finished(r.key, outputs=TextOutputs) for r in records)
 
 
 def test_a_manifest_cut_off_mid_file_keeps_the_records_before_the_cut(tmp_path, caplog):
@@ -133,7 +140,7 @@ def test_a_manifest_cut_off_mid_file_keeps_the_records_before_the_cut(tmp_path, 
     manifest.input_hash("a.gml", 1, 2.0, lambda: "a" * 64)
     for record in records:
         manifest.record(record)
-    manifest.data["outputs"] = [p for r in records for p in r.outputs.values()]
+    manifest.data["outputs"] = [p for r in records for p in r.outputs.paths]
     manifest.compact()
     path = tmp_path / MANIFEST_NAME
     text = path.read_text()
@@ -145,7 +152,7 @@ def test_a_manifest_cut_off_mid_file_keeps_the_records_before_the_cut(tmp_path, 
         again = Manifest.open(tmp_path)
     assert f"{path} is damaged at line {bad_line}" in caplog.text
     assert again.recovery.bad_lines[0].startswith(f"{path}:{bad_line}: cut off mid-write")
-    kept = [r for r in records if again.finished(r.key)]
+    kept = [r for r in records if again.finished(r.key, outputs=TextOutputs)]
     assert len(kept) == len(again.data["tasks"]) and 0 < len(kept) < len(records)
     order = sorted(records, key=lambda r: (r.stage, r.tile))
     assert kept == [] or {r.key for r in kept} == {r.key for r in order[:len(kept)]}
@@ -161,10 +168,30 @@ def test_a_record_is_trusted_only_with_its_key_and_its_outputs(tmp_path):
     manifest.close()
     (tmp_path / "surface" / f"{missing.tile}.txt").unlink()
     manifest.data["tasks"]["shadow-other-key"] = manifest.data["tasks"].pop(moved.key)  # not its key
-    assert manifest.finished(good.key, "ingest", good.tile) is not None
-    assert manifest.finished(good.key, "surface", good.tile) is None
-    assert manifest.finished(missing.key) is None
-    assert manifest.finished("shadow-other-key") is None
+    assert manifest.finished(good.key, "ingest", good.tile, outputs=TextOutputs) is not None
+    assert manifest.finished(good.key, "surface", good.tile, outputs=TextOutputs) is None
+    assert manifest.finished(missing.key, outputs=TextOutputs) is None
+    assert manifest.finished("shadow-other-key", outputs=TextOutputs) is None
+
+
+def test_a_record_whose_outputs_its_stage_no_longer_declares_runs_again(tmp_path, caplog):
+    """A manifest of older code (an output since renamed) resumes: the task is named,
+    with the output and the type, and runs again; nothing else is lost."""
+    manifest = Manifest.open(tmp_path)
+    record = _record(tmp_path, "ingest", "53390000")
+    manifest.record(record)
+    manifest.close()
+
+    @dataclass(frozen=True)
+    class Renamed(Outputs):
+        words: str
+
+    again = Manifest.open(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="pipeline.core.manifest"):
+        assert again.finished(record.key, outputs=Renamed) is None
+    assert f"task {record.key}: stage 'ingest': outputs ['text'] are not declared by Renamed" in caplog.text
+    assert "the task runs again" in caplog.text
+    assert again.finished(record.key, outputs=TextOutputs).outputs == record.outputs
 
 
 def test_an_unwritable_journal_is_a_clear_error_naming_it(tmp_path):

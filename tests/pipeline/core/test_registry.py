@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import dataclass
 from typing import Mapping
 
 import pyarrow.parquet as pq
@@ -19,7 +20,7 @@ import pipeline.stages
 from pipeline.core.runner import run
 from pipeline.core.settings import StageSettings
 from pipeline.core.stage import Stage
-from pipeline.core.task import PlanContext, Record, Result, Task, done, keys
+from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done, keys
 
 pytestmark = pytest.mark.slow
 
@@ -30,13 +31,20 @@ class CountSettings(StageSettings):
     label: str = Field("buildings", description="Column name of the count in the CSV.")
 
 
+@dataclass(frozen=True)
+class CountOutputs(Outputs):
+    """``counts``: the CSV of buildings per file."""
+
+    counts: str
+
+
 def count_task(out_path: str, *, settings: CountSettings, ingest: list[Record]) -> Result:
-    rows = [(r.tile, pq.read_metadata(r.outputs["table"]).num_rows) for r in ingest]
+    rows = [(r.tile, pq.read_metadata(r.outputs.table).num_rows) for r in ingest]
     with open(out_path, "w", newline="", encoding="utf-8") as stream:
         writer = csv.writer(stream)
         writer.writerow(["file", settings.label])
         writer.writerows(rows)
-    return Result(outputs={"counts": out_path}, counts={"files": len(rows)})
+    return Result(outputs=CountOutputs(counts=out_path), counts={"files": len(rows)})
 
 
 def plan_count(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -47,7 +55,8 @@ def plan_count(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                  upstream={"ingest": keys(buildings)})]
 
 
-COUNT = Stage(name="count", settings=CountSettings, plan=plan_count)
+COUNT = Stage(name="count", settings=CountSettings, plan=plan_count, outputs=CountOutputs,
+              reads={"ingest": ("table",)})
 
 
 def test_a_stage_registered_at_run_time_runs_after_ingest(project_root, tmp_path, monkeypatch):
@@ -67,7 +76,7 @@ def test_a_stage_registered_at_run_time_runs_after_ingest(project_root, tmp_path
     assert set(summary.stage_seconds) == {"ingest", "count"}
     [record] = summary.by_stage("count")
     assert record.counts == {"files": 4}
-    with open(record.outputs["counts"], encoding="utf-8") as stream:
+    with open(record.outputs.counts, encoding="utf-8") as stream:
         rows = list(csv.DictReader(stream))
     assert sum(int(r["n"]) for r in rows) == 502  # the sample district's buildings
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())

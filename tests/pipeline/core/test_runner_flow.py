@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
@@ -28,7 +29,7 @@ import pipeline.stages
 from pipeline.core.runner import run
 from pipeline.core.settings import StageSettings
 from pipeline.core.stage import Stage
-from pipeline.core.task import PlanContext, Record, Result, Task, done, keys, tile_neighbourhood
+from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done, keys, tile_neighbourhood
 
 pytestmark = pytest.mark.slow
 
@@ -41,6 +42,11 @@ class FilesSettings(StageSettings):
     """Toy per-file stage."""
 
     fail: list[str] = Field(default_factory=list, description="Tiles whose file task fails.")
+
+
+@dataclass(frozen=True)
+class StampOutputs(Outputs):
+    stamp: str
 
 
 def stamp_task(out_dir: str, name: str, *, mesh: str | None = None, wait_for: list[str] = (),
@@ -60,7 +66,7 @@ def stamp_task(out_dir: str, name: str, *, mesh: str | None = None, wait_for: li
     tmp = folder / f".{name}.tmp"
     tmp.write_text(json.dumps(stamp), encoding="utf-8")
     os.replace(tmp, path)
-    return Result(outputs={"stamp": str(path)}, mesh_code=mesh)
+    return Result(outputs=StampOutputs(stamp=str(path)), mesh_code=mesh)
 
 
 def _wait_for(paths: list[Path]) -> bool:
@@ -88,7 +94,8 @@ def plan_files(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                           args=(str(ctx.out("files")), name),
                           kwargs={"mesh": source.mesh_code, "wait_for": wait_for,
                                   "fail": source.mesh_code in settings.fail},
-                          params={"fail": settings.fail}, input_hashes=[ctx.hash_source(source)]))
+                          params={"fail": settings.fail}, input_hashes=[ctx.hash_source(source)],
+                          meshes=(source.mesh_code,)))
     return tasks
 
 
@@ -101,17 +108,18 @@ def _per_tile(stage: str, upstream_of):
             if upstream:
                 tasks.append(Task(stage=stage, tile=tile, func=stamp_task,
                                   args=(str(ctx.out(stage)), tile),
-                                  upstream={"upstream": keys(upstream)}))
+                                  upstream={"upstream": keys(upstream)}, meshes=(tile,)))
         return tasks
     return plan
 
 
-FILES = Stage(name="files", settings=FilesSettings, plan=plan_files, needs=(), reach="run")
-UP = Stage(name="up", settings=StageSettings, needs=("files",), reach="tile", plan=_per_tile(
+FILES = Stage(name="files", settings=FilesSettings, plan=plan_files, needs=(), reach="run",
+              outputs=StampOutputs)
+UP = Stage(name="up", settings=StageSettings, needs=("files",), reach="tile", outputs=StampOutputs, plan=_per_tile(
     "up", lambda records, tile: done(records, "files", mesh_code=tile)))
-DOWN = Stage(name="down", settings=StageSettings, needs=("up",), reach="tile", plan=_per_tile(
+DOWN = Stage(name="down", settings=StageSettings, needs=("up",), reach="tile", outputs=StampOutputs, plan=_per_tile(
     "down", lambda records, tile: done(records, "up", tile=tile)))
-HALO = Stage(name="halo", settings=StageSettings, needs=("up",), reach="neighbours",
+HALO = Stage(name="halo", settings=StageSettings, needs=("up",), reach="neighbours", outputs=StampOutputs,
              plan=_per_tile("halo", lambda records, tile: [
                  r for r in done(records, "up") if r.tile in tile_neighbourhood(tile)]))
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pipeline.geo.tiling import tile_lonlat_bounds
-from pipeline.stages.lidar import lidar_tiles_task, lidar_tileset_task, point_tile_cells
+from pipeline.stages.lidar import PointTilesOutputs, lidar_tiles_task, lidar_tileset_task, point_tile_cells
 from tiles import check_tileset, count_features, ecef_to_lonlath
 from tiles.validate import glb_positions_ecef, iter_contents
 
@@ -36,7 +36,7 @@ def test_every_point_is_in_exactly_one_cell(point_parts):
     for cell, result in results.items():
         lon_min, lat_min, lon_max, lat_max = tile_lonlat_bounds(cell)
         positions = np.concatenate([glb_positions_ecef(path, world)
-                                    for path, _, world in iter_contents(result.outputs["tileset"])])
+                                    for path, _, world in iter_contents(result.outputs.tileset)])
         lon, lat, _ = ecef_to_lonlath(positions).T
         assert len(positions) == result.counts["points"]
         # float32 positions in the GLB: within a centimetre (1e-7 degree) of the cell
@@ -47,15 +47,15 @@ def test_every_point_is_in_exactly_one_cell(point_parts):
 def test_a_cell_without_points_writes_no_part(tmp_path):
     result = lidar_tiles_task([str(SAMPLE_LAZ)], str(tmp_path / "far"), "53394611", source_crs=None,
                               geoid_model="none", chunk_size=100_000, max_points_per_tile=50_000)
-    assert result.outputs == {} and result.counts["points"] == 0
+    assert result.outputs == PointTilesOutputs(tileset=None) and result.counts["points"] == 0
     assert not (tmp_path / "far").exists()
 
 
 def test_the_root_holds_every_part(point_parts):
     out, cells, _, results = point_parts
-    parts = [r.outputs["tileset"] for r in results.values()]
+    parts = [r.outputs.tileset for r in results.values()]
     root = lidar_tileset_task(str(out), parts, sum(r.counts["points"] for r in results.values()))
-    tileset_path = Path(root.outputs["tileset"])
+    tileset_path = Path(root.outputs.tileset)
     assert check_tileset(tileset_path) == []
     assert count_features(tileset_path, leaves_only=False) == root.counts["points"] == 423_200
     children = json.loads(tileset_path.read_text())["root"]["children"]

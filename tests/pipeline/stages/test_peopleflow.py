@@ -45,12 +45,12 @@ def sources(tmp_path, project_root):
 
 def test_sources_aligned_with_coverage(sources, tmp_path):
     result = peopleflow_run(str(tmp_path / "out"), sources, SCENARIOS, PeopleFlowSettings())
-    flow = pd.read_parquet(result.outputs["flow_by_mesh"])
+    flow = pd.read_parquet(result.outputs.flow_by_mesh)
     assert list(flow.columns) == ["meshcode", "level", "scenario", "day_type", "population", "source"]
     phone = flow[(flow.source == "phone") & (flow.day_type == "weekday")].set_index("scenario")
     assert phone.loc["summer_solstice_morning", "population"] == pytest.approx(900.0)  # hours 8, 9, 10
     assert phone.loc["summer_solstice_midday", "population"] == pytest.approx(1200.0)  # hours 11-13
-    coverage = pd.read_parquet(result.outputs["coverage"])
+    coverage = pd.read_parquet(result.outputs.coverage)
     assert len(coverage) == 3 * 2 * 2  # sources x scenarios x day types
     mlit = coverage[coverage.source == "mlit_peopleflow_omiya"].set_index(["scenario", "day_type"])
     assert not mlit.loc[("summer_solstice_morning", "weekday"), "covered"]
@@ -59,17 +59,17 @@ def test_sources_aligned_with_coverage(sources, tmp_path):
     holiday = coverage[(coverage.source == "phone") & (coverage.day_type == "holiday")]
     assert not holiday["covered"].any() and holiday["how"].str.contains("no holiday records").all()
     assert np.isnan(flow[(flow.source == "phone") & (flow.day_type == "holiday")]["population"]).all()
-    counters = pd.read_parquet(result.outputs["flow_by_counter"])
+    counters = pd.read_parquet(result.outputs.flow_by_counter)
     row = counters[(counters.day_type == "weekday") & (counters.scenario == "summer_solstice_midday")]
     assert row["pedestrians_per_hour"].tolist() == [pytest.approx(160.0)]
     assert row["meshcode"].tolist() == [CELL]
-    assert pd.read_csv(result.outputs["coverage_csv"]).shape == coverage.shape
+    assert pd.read_csv(result.outputs.coverage_csv).shape == coverage.shape
     assert result.counts["covered"] == int(coverage["covered"].sum())
 
 
 def test_read_flow_takes_the_first_source_per_cell_and_scenario(sources, tmp_path):
     result = peopleflow_run(str(tmp_path / "out"), sources[:2], SCENARIOS, PeopleFlowSettings())
-    wide = read_flow(result.outputs["flow_by_mesh"], "weekday")
+    wide = read_flow(result.outputs.flow_by_mesh, "weekday")
     # midday: MLIT (first) wins; morning: MLIT has nothing, the hourly table is used
     assert wide.loc[(CELL, 3), "summer_solstice_midday"] == pytest.approx(5200 * 0.95)
     assert wide.loc[(CELL, 3), "summer_solstice_morning"] == pytest.approx(900.0)

@@ -14,6 +14,7 @@ from pipeline.shade.shadow import tile_shade
 from pipeline.shade.sun import Scenario, Season, TimeSlot
 from pipeline.core.config import RunDefinitionError
 from pipeline.stages import load_run_definition
+from pipeline.stages.surface import SurfaceOutputs
 from pipeline.stages.common import numba_threads, numba_threads_for_task
 from pipeline.stages.shadow import ShadowSettings, shadow_tile
 
@@ -80,7 +81,8 @@ def _surface(folder) -> tuple[Grid, list[Record]]:
     gpd.GeoDataFrame({"building_index": [0, 1], "gml_id": ["bldg_a", "bldg_b"]}, geometry=footprints,
                      crs=CRS).to_parquet(folder / "buildings.parquet")
     outputs["buildings"] = str(folder / "buildings.parquet")
-    return inner, [Record(stage="surface", tile="t", status="done", outputs=outputs)]
+    return inner, [Record(stage="surface", tile="t", status="done", outputs=SurfaceOutputs(
+        terrain=outputs["dsm"], **outputs))]
 
 
 @pytest.mark.parametrize("method", ["horizon", "sweep"])
@@ -90,16 +92,16 @@ def test_the_task_writes_what_tile_shade_computes_by_its_method(tmp_path, method
     result = shadow_tile("t", inner, str(tmp_path / "shadow"), settings=settings, scenarios=SCENARIOS,
                          year=2026, halo_m=40.0, timezone="Asia/Tokyo", surface=surface)
     assert result.details["method"] == method and result.counts == {"scenarios": 2, "buildings": 2}
-    dsm, outer, _ = read_raster(surface[0].outputs["dsm"])
-    canopy, _, _ = read_raster(surface[0].outputs["canopy"])
+    dsm, outer, _ = read_raster(surface[0].outputs.dsm)
+    canopy, _, _ = read_raster(surface[0].outputs.canopy)
     expected = tile_shade(dsm, outer, inner, SCENARIOS, 2026, canopy_top=canopy, step_minutes=30.0,
                           max_distance_m=40.0, method=method)
     for name, shade in expected.scenarios.items():
-        written, grid, _ = read_raster(result.outputs["shade_hours"][name])
+        written, grid, _ = read_raster(result.outputs.shade_hours[name])
         assert grid == inner
         np.testing.assert_array_equal(written, shade.shade_hours)
     for season, hours in expected.sun_hours.items():
-        written, _, _ = read_raster(result.outputs["sun_hours"][season])
+        written, _, _ = read_raster(result.outputs.sun_hours[season])
         np.testing.assert_array_equal(written, hours)
-    table = gpd.read_parquet(result.outputs["buildings"])
+    table = gpd.read_parquet(result.outputs.buildings)
     assert list(table["gml_id"]) == ["bldg_a", "bldg_b"]

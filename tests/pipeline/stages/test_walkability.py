@@ -30,6 +30,8 @@ from pipeline.geo.scenarios import Scenario, Season, TimeSlot  # noqa: E402
 from pipeline.geo.tiling import tile_grid  # noqa: E402
 from pipeline.stages import load_run_definition  # noqa: E402
 from pipeline.stages.ingest import ingest_task  # noqa: E402
+from pipeline.stages.shadow import ShadowOutputs  # noqa: E402
+from pipeline.stages.surface import SurfaceOutputs  # noqa: E402
 from pipeline.stages.peopleflow import PeopleFlowSettings, peopleflow_task  # noqa: E402
 from pipeline.stages.walkability import (SCALE, SCORE, STAGE, SUMMARY, WalkabilitySettings,  # noqa: E402
                                          walkability_scale, walkability_score_tile, walkability_summary,
@@ -78,13 +80,14 @@ def run(sample, tmp_path_factory):
                      "winter_solstice_midday": np.zeros(grid.shape, np.float32)}
         paths = {name: write_cog(out / "shadow" / tile / f"{name}_shade_fraction.tif", data, grid,
                                  nodata=np.nan) for name, data in fractions.items()}
-        shadow.append(record(Result(outputs={"shade_fraction": paths, "shade_hours": {}, "sun_hours": {}}),
+        shadow.append(record(Result(outputs=ShadowOutputs(shade_fraction=paths)),
                              "shadow", tile))
         outer = grid.buffered(200.0)
         ox, _ = outer.cell_centres()
         terrain = np.broadcast_to(10.0 + 0.02 * (ox - corner), outer.shape).astype(np.float32)
-        surface.append(record(Result(outputs={"terrain": write_cog(
-            out / "surface" / f"{tile}_terrain.tif", terrain, outer, nodata=np.nan)}), "surface", tile))
+        terrain_path = write_cog(out / "surface" / f"{tile}_terrain.tif", terrain, outer, nodata=np.nan)
+        surface.append(record(Result(outputs=SurfaceOutputs(dsm="", canopy="", building_id="", buildings="",
+                                                            terrain=terrain_path)), "surface", tile))
     flow = record(peopleflow_task(str(out / "peopleflow"), [PeopleFlowSource(
         kind="mlit", path=sample / "peopleflow" / "mlit_peopleflow_omiya.csv")], SCENARIOS,
         settings=PeopleFlowSettings(), timezone="Asia/Tokyo"), "peopleflow", "all")
@@ -107,16 +110,8 @@ def run(sample, tmp_path_factory):
                            summary=summary, settings=settings, corner=corner)
 
 
-def _paths(outputs):
-    for value in outputs.values():
-        if isinstance(value, dict):
-            yield from _paths(value)
-        else:
-            yield Path(value)
-
-
 def _segments(run, name):
-    return gpd.read_parquet(run.summary.outputs["segments"][name])
+    return gpd.read_parquet(run.summary.outputs.segments[name])
 
 
 def test_walk_filter_drops_motorway_and_building_ways(sample):
@@ -144,14 +139,14 @@ def test_usage_codes_map_to_classes_weighted_by_floor_area():
 
 
 def test_coverage_marks_morning_not_covered_by_mlit(run):
-    coverage = pd.read_parquet(run.flow.outputs["coverage"])
+    coverage = pd.read_parquet(run.flow.outputs.coverage)
     morning = coverage[coverage["scenario"] == "summer_solstice_morning"]
     assert len(morning) == 2 and not morning["covered"].any()
     assert morning["how"].str.contains("MLIT has no values for 08:00-11:00").all()
     assert (morning["cells_with_values"] == 0).all()
     midday = coverage[coverage["scenario"] == "summer_solstice_midday"]
     assert midday["covered"].all() and (midday["cells_with_values"] == 4).all()
-    flow = pd.read_parquet(run.flow.outputs["flow_by_mesh"])
+    flow = pd.read_parquet(run.flow.outputs.flow_by_mesh)
     assert flow[flow["scenario"] == "summer_solstice_morning"]["population"].isna().all()
     weekday = flow[(flow["scenario"] == "summer_solstice_midday") & (flow["day_type"] == "weekday")]
     # June weekday midday of the busiest (east) tile: 8600 x 0.95
@@ -161,10 +156,10 @@ def test_coverage_marks_morning_not_covered_by_mlit(run):
 def test_every_named_output_exists_and_no_layer_is_empty(run):
     outputs = run.summary.outputs
     for kind in ("segments", "score_raster", "score_map", "class_map"):
-        assert set(outputs[kind]) == {s.name for s in SCENARIOS}, kind
+        assert set(getattr(outputs, kind)) == {s.name for s in SCENARIOS}, kind
     for key in ("summary_by_mesh", "summary_by_district", "buildings_nearest_street", "report"):
-        assert key in outputs
-    paths = list(_paths(outputs)) + [p for t in run.tiles for p in _paths(t.outputs)]
+        assert getattr(outputs, key)
+    paths = [Path(p) for p in outputs.paths + [p for t in run.tiles for p in t.outputs.paths]]
     for path in paths:
         assert path.is_file() and path.stat().st_size > 0, path
         if path.suffix == ".parquet":
@@ -228,20 +223,20 @@ def test_summer_comfort_access_follows_the_shade(run):
 
 def test_summaries_per_mesh_and_district(run):
     outputs = run.summary.outputs
-    mesh = pd.read_parquet(outputs["summary_by_mesh"]["parquet"])
+    mesh = pd.read_parquet(outputs.summary_by_mesh["parquet"])
     assert sorted(mesh["meshcode"].unique().tolist()) == [int(t) for t in TILES]
     assert len(mesh) == 4 * len(SCENARIOS) and mesh["score"].between(0, 100).all()
     shares = mesh[[c for c in mesh if c.startswith("share_")]].sum(axis=1)
     np.testing.assert_allclose(shares, 1.0)
-    district = pd.read_csv(outputs["summary_by_district"]["csv"], encoding="utf-8-sig")
+    district = pd.read_csv(outputs.summary_by_district["csv"], encoding="utf-8-sig")
     assert set(district["district"]) == {"大宮駅西口", "大宮駅東口", "大宮駅北"}
     summer = district[district["scenario"] == "summer_solstice_midday"].set_index("district")
     assert summer.loc["大宮駅西口", "shade_share"] > 0.9 > 0.1 > summer.loc["大宮駅東口", "shade_share"]
 
 
 def test_buildings_nearest_street(run):
-    table = pd.read_parquet(run.summary.outputs["buildings_nearest_street"])
-    buildings = pd.concat([pd.read_parquet(r.outputs["table"], columns=["gml_id"])
+    table = pd.read_parquet(run.summary.outputs.buildings_nearest_street)
+    buildings = pd.concat([pd.read_parquet(r.outputs.table, columns=["gml_id"])
                            for r in run.ingest if r.feature_type == "bldg"])
     assert set(table["gml_id"]) == set(buildings["gml_id"])
     assert table["distance_m"].max() < 40  # every building fronts a street in the grid
@@ -250,7 +245,7 @@ def test_buildings_nearest_street(run):
 
 
 def test_report_compares_the_scenarios(run):
-    text = Path(run.summary.outputs["report"]).read_text(encoding="utf-8")
+    text = Path(run.summary.outputs.report).read_text(encoding="utf-8")
     for scenario in SCENARIOS:
         assert scenario.name in text
     assert text.count("data:image/png;base64,") >= 2 + 2 * len(SCENARIOS)
@@ -300,10 +295,10 @@ def test_tiles_scored_apart_equal_the_run_scored_whole(run):
     from pipeline.walkability.scale import RunScale
     from pipeline.walkability.scenario_scores import read_tile_tables, score_scenario
 
-    tables = [read_tile_tables(t.outputs["segments"], t.outputs["scenarios"]) for t in run.tiles]
+    tables = [read_tile_tables(t.outputs.segments, t.outputs.scenarios) for t in run.tiles]
     segments = gpd.GeoDataFrame(pd.concat([s for s, _ in tables]), geometry="geometry", crs=CRS).sort_index()
     rows = pd.concat([r for _, r in tables], ignore_index=True)
-    sketched = RunScale.from_json(Path(run.scale.outputs["scale"]).read_text(encoding="utf-8"))
+    sketched = RunScale.from_json(Path(run.scale.outputs.scale).read_text(encoding="utf-8"))
     plain = [c for c in segments if c.startswith("access_") and not c.startswith("access_comfort_")]
     exact = replace(sketched, access_reference={c: float(np.nanpercentile(segments[c], 95)) for c in plain})
     for column in plain:  # within half a bin of the order statistic numpy interpolates from
@@ -329,7 +324,7 @@ def test_tiles_scored_apart_equal_the_run_scored_whole(run):
 def test_summaries_are_the_sums_of_the_tiles(run):
     """The per-mesh summary added up from the tiles' partial sums equals the length-weighted
     means of the written segments."""
-    mesh = pd.read_parquet(run.summary.outputs["summary_by_mesh"]["parquet"])
+    mesh = pd.read_parquet(run.summary.outputs.summary_by_mesh["parquet"])
     for scenario in SCENARIOS:
         segments = _segments(run, scenario.name)
         for code, part in segments.groupby("meshcode"):

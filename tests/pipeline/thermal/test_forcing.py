@@ -109,7 +109,7 @@ def test_forcing_stage_writes_the_runs_weather_csv(tmp_path, project_root):
     assert (latitude, longitude) == pytest.approx((35.9 + 1 / 120, 139.625))   # 2 x 2 third-level meshes
     result = forcing_task(str(tmp_path / "thermal" / "weather.csv"), scenarios, settings=settings, year=2026,
                           timezone="Asia/Tokyo", latitude=latitude, longitude=longitude)
-    table = pd.read_csv(result.outputs["weather_csv"])
+    table = pd.read_csv(result.outputs.weather_csv)
     assert result.counts == {"scenarios": 12, "steps": 12 * 18}
     heat = table[table["season"] == "heat_day"]
     assert (heat["day_max_air_temperature_c"] == 35.0).all()
