@@ -69,7 +69,7 @@ def export_dataset(path: str | Path, out_dir: str | Path, *, layers: Sequence[st
         One per layer found in the data.
     """
     from citygml import Dataset
-    from pipeline.core.plan import detect_crs
+    from pipeline.geo.crs import detect_crs
     from pipeline.export.layer import export_layer
     from pipeline.export.tile_features import LAYER_SPECS
 

@@ -15,77 +15,19 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
 
-from pipeline.core.settings import InputPath, OutputPath, Strict, one_or_many
+from pipeline.core.settings import OutputPath, Strict
 
 if TYPE_CHECKING:
-    from pipeline.core.stage import Stage
+    from pipeline.core.stage import RunSources, Stage
 
-FEATURE_TYPES = ("bldg", "veg", "dem", "tran", "frn", "brid", "luse", "wtr", "tun",
-                 "urf", "lsld", "fld", "htd", "ifld", "tnm", "gen", "area", "cons", "ubld",
-                 "unf", "wwy", "rwy", "trk", "squr")
+class InputsBase(Strict):
+    """Where the data comes from: every file the run reads, one key per input.
 
-
-class PeopleFlowSource(Strict):
-    """One entry of ``inputs.peopleflow``: a people-flow file and how to read it."""
-
-    kind: Literal["mlit", "hourly", "counters"] = Field(
-        description="`mlit`: MLIT 全国の人流オープンデータ 1 km mesh CSV (`mesh1kmid, prefcode, "
-                    "citycode, year, month, dayflag, timezone, population`); `hourly`: population "
-                    "per mesh cell and hour; `counters`: pedestrian counters "
-                    "(`id, lat, lon, timestamp, count`).")
-    path: InputPath = Field(description="CSV (UTF-8) or Parquet file.")
-    name: str | None = Field(None, description="Name in the outputs (default: the file stem).")
-    columns: dict[str, str] = Field(
-        default_factory=dict,
-        description="`hourly`/`counters`: canonical column -> column in the file, e.g. "
-                    "`{meshcode: mesh_id, hour: hh}` (canonical: `meshcode`, `date` or "
-                    "`day_type`, `hour`, `population`).")
-    timezone: str | None = Field(None, description="`counters`: zone of naive timestamps "
-                                 "(default: the run's `timezone`).")
-    assume_all_seasons: bool = Field(False, description="`hourly`/`counters` without dates: use "
-                                     "the values for every season (reported as such).")
-
-    @property
-    def label(self) -> str:
-        return self.name or self.path.stem
-
-
-class Inputs(Strict):
-    """Where the data comes from."""
-
-    citygml: list[InputPath] = Field(
-        default_factory=list, description="PLATEAU folders (`udx/<type>/...`, `codelists/`), "
-        "city `.zip` files (read in place) or single `.gml` files. One path or a list.")
-    types: list[str] = Field(default_factory=lambda: ["bldg", "veg", "dem", "tran", "frn"],
-                             description="PLATEAU feature folders to read (`bldg`, `veg`, `dem`, "
-                             "`tran`, `frn`, `brid`, `luse`, `urf`, ...).")
-    lidar: list[InputPath] = Field(default_factory=list, description="LAS/LAZ files.")
-    lidar_crs: str | None = Field(None, description="CRS of LAS/LAZ files whose header names "
-                                  "none (it also overrides a header CRS, with a warning).")
-    peopleflow: list[PeopleFlowSource] = Field(
-        default_factory=list, description="People-flow sources, each a mapping with the keys "
-        "below.")
-
-    @field_validator("citygml", "lidar", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return one_or_many(value)
-
-    @field_validator("peopleflow")
-    @classmethod
-    def _unique_names(cls, value: list[PeopleFlowSource]) -> list[PeopleFlowSource]:
-        labels = [s.label for s in value]
-        if len(set(labels)) != len(labels):
-            raise ValueError(f"source names must be unique, got {labels}; set 'name'")
-        return value
-
-    @field_validator("types")
-    @classmethod
-    def _known_types(cls, value: list[str]) -> list[str]:
-        unknown = [t for t in value if t not in FEATURE_TYPES]
-        if unknown:
-            raise ValueError(f"unknown feature type(s) {unknown}; known: {', '.join(FEATURE_TYPES)}")
-        return value
+    The keys are declared by the stages that read them (``Stage.inputs``: ``citygml`` and
+    ``types`` by ingest, ``lidar`` by lidar, ``weather`` by thermal, ``streets`` by
+    walkability, ...) and gathered here by :func:`run_definition_model`; a stage's own
+    section (``stages.<name>``) holds how it works, never which file it reads.
+    """
 
 
 class Area(Strict):
@@ -260,9 +202,13 @@ class RunDefinitionBase(Strict):
     """A whole run: inputs, area, CRS, scenarios, stages and where outputs go."""
 
     registry: ClassVar[tuple["Stage", ...]] = ()
+    #: How the run finds its input files and CRS (handed in by the registry).
+    sources: ClassVar["RunSources | None"] = None
+    #: Old dotted keys -> where they moved (declared by the stages, ``Stage.moved``).
+    moved: ClassVar[dict[str, str]] = {}
 
     name: str = Field("machi-run", description="Name of the run (manifest, report titles).")
-    inputs: Inputs = Field(default_factory=Inputs, description="Input data.")
+    inputs: InputsBase = Field(default_factory=InputsBase, description="Input data.")
     area: Area = Field(default_factory=Area, description="Area to process.")
     crs: str = Field("auto", description="Metric analysis CRS. `auto` picks the JGD2011 plane "
                      "rectangular zone (EPSG:6669-6687) from the data's prefecture and location; "
@@ -300,27 +246,45 @@ class RunDefinitionBase(Strict):
 
 
 @functools.lru_cache(maxsize=8)
-def run_definition_model(stages: tuple["Stage", ...]) -> type[RunDefinitionBase]:
-    """The run-definition model whose ``stages:`` section has one key per stage section.
+def run_definition_model(stages: tuple["Stage", ...],
+                         sources: "RunSources | None" = None) -> type[RunDefinitionBase]:
+    """The run-definition model whose ``inputs:`` section has the input keys the stages
+    declare (``Stage.inputs``) and whose ``stages:`` section has one key per stage section.
 
     Stages that share a section (a stage and its run-wide follow-up, such as ``shadow``
-    and ``shadow_maps``) share one settings model.
+    and ``shadow_maps``) share one settings model; stages that read the same input
+    declare it once (or the very same field). ``sources`` tells the planner how the run
+    finds its input files and its CRS (:class:`~pipeline.core.stage.RunSources`).
     """
     sections: dict[str, type[BaseModel]] = {}
+    inputs: dict[str, tuple[Any, Any]] = {}
+    moved: dict[str, str] = {}
     for stage in stages:
         known = sections.setdefault(stage.section, stage.settings)
         if known is not stage.settings:
             raise ValueError(f"stage {stage.name!r}: section {stage.section!r} already has "
                              f"settings {known.__name__}")
+        for name, annotation, info in stage.inputs:
+            declared = inputs.setdefault(name, (annotation, info))
+            if declared[1] is not info:
+                raise ValueError(f"stage {stage.name!r}: input {name!r} is already declared by "
+                                 f"another stage")
+        moved.update(stage.moved)
+    inputs_model = create_model("Inputs", __base__=InputsBase, **inputs)
+    inputs_model.__doc__ = InputsBase.__doc__
     fields = {name: (model, Field(default_factory=model, description=(model.__doc__ or "").strip()
                                   .split("\n")[0]))
               for name, model in sections.items()}
     stages_model = create_model("Stages", __base__=Strict, **fields)
     stages_model.__doc__ = "One section per stage, in run order."
     model = create_model("RunDefinition", __base__=RunDefinitionBase,
+                         inputs=(inputs_model, Field(default_factory=inputs_model,
+                                                     description="Input data.")),
                          stages=(stages_model, Field(default_factory=stages_model,
                                                      description="Stage settings.")))
     model.registry = tuple(stages)
+    model.sources = sources
+    model.moved = moved
     return model
 
 
@@ -360,10 +324,24 @@ def load_definition(path: str | Path, model: type[RunDefinitionBase],
     if not isinstance(raw, dict):
         raise RunDefinitionError(f"{path}: the run definition must be a mapping")
     apply_overrides(raw, overrides)
+    moved = [f"  {old}: moved to {new} (every input file is under `inputs:`)"
+             for old, new in model.moved.items() if _has_key(raw, old)]
+    if moved:
+        raise RunDefinitionError("\n".join([f"{path}: invalid run definition", *moved]))
     try:
         return model.model_validate(raw, context={"base": path.resolve().parent})
     except ValidationError as exc:
         raise RunDefinitionError(format_validation_error(path, exc)) from None
+
+
+def _has_key(raw: dict, dotted: str) -> bool:
+    """Whether the raw (YAML) mapping holds the dotted key."""
+    target: Any = raw
+    for key in dotted.split("."):
+        if not isinstance(target, dict) or key not in target:
+            return False
+        target = target[key]
+    return True
 
 
 def format_validation_error(path: Path, exc: ValidationError) -> str:

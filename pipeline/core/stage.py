@@ -45,7 +45,7 @@ def _enabled(definition: Any, stage: "Stage") -> bool:
     return bool(getattr(definition.stages, stage.section).enabled)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Stage:
     """One step of a run.
 
@@ -88,6 +88,15 @@ class Stage:
     reads : mapping of str to tuple of str
         Upstream stage name -> the names of its outputs this stage reads
         (``{"surface": ("dsm", "canopy")}``); checked by :func:`check_reads`.
+    inputs : mapping of str to (annotation, FieldInfo)
+        The keys of the run definition's ``inputs:`` section it reads (files it is handed,
+        ``{"streets": (list[InputPath], Field([], description=...))}``), as pydantic field
+        definitions; every input file of a run is under ``inputs:``, declared by the stage
+        that reads it. Stages that read the same input declare it once.
+    moved : mapping of str to str
+        Old dotted keys of the run definition -> where they are now
+        (``{"stages.walkability.streets": "inputs.streets"}``): a definition that still
+        uses one is refused with a message naming both.
     """
 
     name: str
@@ -99,13 +108,20 @@ class Stage:
     needs: tuple[str, ...] | None = None
     reach: Reach = "run"
     outputs: type[Outputs] = NoOutputs
-    reads: Any = ()  # given as a mapping, kept as a tuple of (stage, names): hashable
+    reads: Any = ()  # given as a mapping, kept as a tuple of (stage, names)
+    inputs: Any = ()  # given as a mapping, kept as a tuple of (name, annotation, field)
+    moved: Any = ()  # given as a mapping, kept as a tuple of (old key, new key)
 
     def __post_init__(self) -> None:
         if not self.section:
             object.__setattr__(self, "section", self.name)
         reads = self.reads.items() if isinstance(self.reads, Mapping) else self.reads
         object.__setattr__(self, "reads", tuple((str(stage), tuple(names)) for stage, names in reads))
+        inputs = self.inputs.items() if isinstance(self.inputs, Mapping) else \
+            ((name, (annotation, info)) for name, annotation, info in self.inputs)
+        object.__setattr__(self, "inputs", tuple((name, *field) for name, field in inputs))
+        moved = self.moved.items() if isinstance(self.moved, Mapping) else self.moved
+        object.__setattr__(self, "moved", tuple((str(old), str(new)) for old, new in moved))
         if not (isinstance(self.outputs, type) and issubclass(self.outputs, Outputs)):
             raise TypeError(f"stage {self.name!r}: outputs must be an Outputs dataclass, "
                             f"got {self.outputs!r}")
@@ -123,6 +139,26 @@ class Stage:
         if not _enabled(definition, self):
             return False
         return True if self.wanted is None else bool(self.wanted(definition))
+
+
+@dataclass(frozen=True)
+class RunSources:
+    """How a run finds the input files its first stage works through, and its CRS: handed
+    to the engine by the registry (``run_definition_model(stages, sources)``), so the
+    engine names no input format.
+
+    Parameters
+    ----------
+    find : callable
+        ``find(definition) -> (sources, problems)``: the files of the run's inputs and area,
+        sorted by name, each with a ``mesh_code`` (the JIS X 0410 mesh it covers, or None),
+        and messages about files left out. Raises ValueError when there is none.
+    detect_crs : callable
+        ``detect_crs(sources) -> "EPSG:<code>"``: the metric CRS of ``crs: auto``.
+    """
+
+    find: Callable[[Any], tuple[list, list[str]]]
+    detect_crs: Callable[[list], str]
 
 
 def check_reads(stages: Iterable[Stage]) -> None:

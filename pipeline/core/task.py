@@ -225,7 +225,8 @@ class PlanContext:
     ``crs`` the analysis CRS; ``tiles`` the third-level mesh codes to plan (sorted: every
     tile of the run for a ``"run"`` stage, the tiles whose inputs are complete for a
     per-tile one, see :class:`~pipeline.core.stage.Stage`);
-    ``sources`` the CityGML files selected; ``output`` the output folder.
+    ``sources`` the input files the registry's
+    :class:`~pipeline.core.stage.RunSources` found (CityGML files); ``output`` the output folder.
     """
 
     definition: Any
@@ -271,7 +272,8 @@ class PlanContext:
         return self.manifest.input_hash(str(path), stat.st_size, stat.st_mtime, compute)
 
     def hash_source(self, source) -> str:
-        """Content hash of a CityGML source (a file, or a member of a zip)."""
+        """Content hash of a source of :attr:`sources` (a file, or a member of an archive:
+        ``source.dataset.local_path(member)``, ``source.open()``, ``source.size``)."""
         dataset = source.dataset
         local = dataset.local_path(source.member)
         if local is not None:

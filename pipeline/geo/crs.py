@@ -73,3 +73,21 @@ def zone_for_lonlat(lon: float, lat: float) -> int:
     scale = np.cos(np.radians(lat))
     distance = np.hypot((origins[:, 1] - lon) * scale, (origins[:, 0] - lat) * 0.5)
     return zone_epsg(int(zones[np.argmin(distance)]))
+
+
+def detect_crs(sources) -> str:
+    """``EPSG:<code>`` of the plane rectangular zone of CityGML ``sources``
+    (:class:`citygml.Source`): from the prefecture PLATEAU writes on the first building
+    with coordinates and its location (:func:`citygml.location.first_location`).
+
+    Raises
+    ------
+    ValueError
+        When no file has a feature with coordinates.
+    """
+    from citygml.location import first_location
+
+    location = first_location(sources)
+    if location is None:
+        raise ValueError("crs: auto found no feature with coordinates; name the CRS in the run")
+    return f"EPSG:{plane_zone_epsg(location.prefecture, location.lon, location.lat)}"

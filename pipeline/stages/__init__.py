@@ -46,7 +46,7 @@ STAGES = (
 
 def run_definition() -> type[RunDefinitionBase]:
     """The run-definition model of the current registry (:data:`STAGES`)."""
-    return run_definition_model(tuple(STAGES))
+    return run_definition_model(tuple(STAGES), ingest.SOURCES)
 
 
 def load_run_definition(path: str | Path, overrides: dict[str, Any] | None = None) -> RunDefinitionBase:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Any, Literal, Mapping
 
 from pydantic import Field, field_validator
 
@@ -25,6 +25,16 @@ from pipeline.core.stage import Stage
 from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done, keys
 from pipeline.export import LAYERS
 
+
+
+#: The 3D Tiles export's input files (``inputs.extra_tables``).
+INPUTS: dict[str, Any] = {
+    "extra_tables": (list[InputPath], Field(default_factory=list, description=(
+        "More (Geo)Parquet tables with `gml_id` whose columns join the 3D Tiles property "
+        "tables of the exported layers."))),
+}
+#: Where that key was before every input moved under ``inputs:``.
+MOVED = {"stages.export_tiles.extra_tables": "inputs.extra_tables"}
 
 
 class ExportTilesSettings(StageSettings):
@@ -41,8 +51,6 @@ class ExportTilesSettings(StageSettings):
     max_features_per_tile: int = Field(500, ge=1, le=100_000,
                                        description="Features per tile content at most.")
     textures: bool = Field(True, description="Embed texture images (else material colours).")
-    extra_tables: list[InputPath] = Field(default_factory=list, description=(
-        "More (Geo)Parquet tables with `gml_id` whose columns join the property tables."))
 
     @field_validator("layers")
     @classmethod
@@ -112,7 +120,7 @@ def plan_properties(ctx: PlanContext, records: Mapping[str, Record]) -> list[Tas
     for layer in settings.layers:
         handing = [r for r in records.values()
                    if not r.stage.startswith("export_") and r.stage != "ingest" and feature_tables([r], layer)]
-        extra = [*(str(p) for p in settings.extra_tables), *feature_tables(handing, layer)]
+        extra = [*(str(p) for p in ctx.definition.inputs.extra_tables), *feature_tables(handing, layer)]
         for record in done(records, "ingest", feature_type=layer):
             mesh = record.outputs.meshes
             if not mesh:
@@ -123,7 +131,7 @@ def plan_properties(ctx: PlanContext, records: Mapping[str, Record]) -> list[Tas
                 args=(layer, record.outputs.table, mesh,
                       str(ctx.out("export", layer, f"{tile}_partial.json"))),
                 kwargs={"extra_tables": extra},
-                input_hashes=[ctx.hash_file(p) for p in settings.extra_tables],
+                input_hashes=[ctx.hash_file(p) for p in ctx.definition.inputs.extra_tables],
                 upstream={"ingest": [record.key], "handing": sorted(r.key for r in handing)}))
     return tasks
 
@@ -240,7 +248,8 @@ _CODE = ("pipeline.export", "pipeline.geo", "tiles")
 # needs=None: every stage before it, as any of them may hand a layer a feature table.
 PROPERTIES = Stage(name="export_properties", settings=ExportTilesSettings, plan=plan_properties,
                    section="export_tiles", code=_CODE, needs=None, reach="run",
-                   outputs=PartialOutputs, reads={"ingest": ("table", "meshes")})
+                   outputs=PartialOutputs, reads={"ingest": ("table", "meshes")},
+                   inputs=INPUTS, moved=MOVED)
 SCHEMA = Stage(name="export_schema", settings=ExportTilesSettings, plan=plan_schema,
                section="export_tiles", code=_CODE, needs=("export_properties",), reach="run",
                outputs=SchemaOutputs, reads={"export_properties": ("partial",)})

@@ -2,16 +2,78 @@
 
 Writes ``<output>/ingest/<module>/<mesh>_<module>.parquet`` and ``..._mesh.parquet``
 (see :mod:`pipeline.ingest`). Every later stage that reads city objects reads these.
+
+It declares the run's CityGML inputs (``inputs.citygml``, ``inputs.types``) and
+:data:`SOURCES`, how the engine finds the run's files and its CRS (the registry hands it
+over, so the engine names no input format).
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Annotated, Any, Mapping
 
-from pipeline.core.settings import StageSettings
-from pipeline.core.stage import Stage
+from pydantic import AfterValidator, BeforeValidator, Field
+
+from pipeline.core.settings import InputPath, StageSettings, one_or_many
+from pipeline.core.stage import RunSources, Stage
 from pipeline.core.task import Outputs, PlanContext, Record, Result, Task
+
+
+log = logging.getLogger(__name__)
+
+#: PLATEAU feature modules (``udx/<type>/``) a run may read.
+FEATURE_TYPES = ("bldg", "veg", "dem", "tran", "frn", "brid", "luse", "wtr", "tun",
+                 "urf", "lsld", "fld", "htd", "ifld", "tnm", "gen", "area", "cons", "ubld",
+                 "unf", "wwy", "rwy", "trk", "squr")
+
+
+def _known_types(value: list[str]) -> list[str]:
+    unknown = [t for t in value if t not in FEATURE_TYPES]
+    if unknown:
+        raise ValueError(f"unknown feature type(s) {unknown}; known: {', '.join(FEATURE_TYPES)}")
+    return value
+
+
+#: The run's CityGML inputs (``inputs.citygml``, ``inputs.types``).
+INPUTS: dict[str, Any] = {
+    "citygml": (Annotated[list[InputPath], BeforeValidator(one_or_many)], Field(
+        default_factory=list, description="PLATEAU folders (`udx/<type>/...`, `codelists/`), "
+        "city `.zip` files (read in place) or single `.gml` files. One path or a list.")),
+    "types": (Annotated[list[str], AfterValidator(_known_types)], Field(
+        default_factory=lambda: ["bldg", "veg", "dem", "tran", "frn"],
+        description="PLATEAU feature folders to read (`bldg`, `veg`, `dem`, `tran`, `frn`, "
+        "`brid`, `luse`, `urf`, ...).")),
+}
+
+
+def find_sources(definition) -> tuple[list, list[str]]:
+    """Every CityGML file of ``inputs.citygml``, filtered by ``inputs.types`` and
+    ``area.meshes``, sorted by name, and the problems met; ValueError when there is none."""
+    from citygml import Dataset
+
+    sources, problems = [], []
+    for path in definition.inputs.citygml:
+        dataset, only = Dataset.for_path(path)
+        found = dataset.sources(types=definition.inputs.types,
+                                meshes=definition.area.meshes or None, only=only)
+        problems.extend(str(p) for p in dataset.problems)
+        log.info("%s: %d CityGML file(s) selected", path, len(found))
+        sources.extend(found)
+    if not sources:
+        raise ValueError(f"no CityGML files found in {[str(p) for p in definition.inputs.citygml]} "
+                         f"for types {definition.inputs.types} and meshes {definition.area.meshes}")
+    return sorted(sources, key=lambda s: s.name), problems
+
+
+def _detect_crs(sources: list) -> str:
+    from pipeline.geo.crs import detect_crs
+    return detect_crs(sources)
+
+
+#: How the engine finds a run's files (CityGML) and its CRS (``crs: auto``).
+SOURCES = RunSources(find=find_sources, detect_crs=_detect_crs)
 
 
 class IngestSettings(StageSettings):
@@ -50,4 +112,4 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 STAGE = Stage(name="ingest", settings=IngestSettings, plan=plan,
               code=("pipeline.ingest", "pipeline.geo", "citygml"), needs=(), reach="run",
-              outputs=IngestOutputs)
+              outputs=IngestOutputs, inputs=INPUTS)

@@ -13,13 +13,22 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
-from pipeline.core.settings import StageSettings
+from pipeline.core.settings import InputPath, StageSettings, one_or_many
 from pipeline.core.stage import Stage
 from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done, keys
+
+
+#: The run's LiDAR inputs (``inputs.lidar``, ``inputs.lidar_crs``).
+INPUTS: dict[str, Any] = {
+    "lidar": (Annotated[list[InputPath], BeforeValidator(one_or_many)],
+              Field(default_factory=list, description="LAS/LAZ files.")),
+    "lidar_crs": (str | None, Field(None, description="CRS of LAS/LAZ files whose header names "
+                                    "none (it also overrides a header CRS, with a warning).")),
+}
 
 
 class LidarSettings(StageSettings):
@@ -205,7 +214,7 @@ def plan_point_tileset(ctx: PlanContext, records: Mapping[str, Record]) -> list[
 
 STAGE = Stage(name="lidar", settings=LidarSettings, plan=plan_rasters, wanted=_has_files,
               code=("pipeline.lidar", "pipeline.geo"), needs=(), reach="run",
-              outputs=LidarOutputs)
+              outputs=LidarOutputs, inputs=INPUTS)
 POINT_TILES = Stage(name="lidar_tiles", settings=LidarSettings, plan=plan_point_tiles,
                     section="lidar",
                     wanted=lambda d: _has_files(d) and d.stages.lidar.point_tiles,

@@ -7,13 +7,53 @@ counters), ``coverage.parquet`` and ``coverage.csv`` (see :mod:`pipeline.peoplef
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
-from pipeline.core.settings import StageSettings
+from pipeline.core.settings import InputPath, StageSettings, Strict
 from pipeline.core.stage import Stage
 from pipeline.core.task import Outputs, PlanContext, Record, Result, Task
+
+
+class PeopleFlowSource(Strict):
+    """One entry of ``inputs.peopleflow``: a people-flow file and how to read it."""
+
+    kind: Literal["mlit", "hourly", "counters"] = Field(
+        description="`mlit`: MLIT 全国の人流オープンデータ 1 km mesh CSV (`mesh1kmid, prefcode, "
+                    "citycode, year, month, dayflag, timezone, population`); `hourly`: population "
+                    "per mesh cell and hour; `counters`: pedestrian counters "
+                    "(`id, lat, lon, timestamp, count`).")
+    path: InputPath = Field(description="CSV (UTF-8) or Parquet file.")
+    name: str | None = Field(None, description="Name in the outputs (default: the file stem).")
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="`hourly`/`counters`: canonical column -> column in the file, e.g. "
+                    "`{meshcode: mesh_id, hour: hh}` (canonical: `meshcode`, `date` or "
+                    "`day_type`, `hour`, `population`).")
+    timezone: str | None = Field(None, description="`counters`: zone of naive timestamps "
+                                 "(default: the run's `timezone`).")
+    assume_all_seasons: bool = Field(False, description="`hourly`/`counters` without dates: use "
+                                     "the values for every season (reported as such).")
+
+    @property
+    def label(self) -> str:
+        return self.name or self.path.stem
+
+
+def _unique_names(value: list[PeopleFlowSource]) -> list[PeopleFlowSource]:
+    labels = [s.label for s in value]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"source names must be unique, got {labels}; set 'name'")
+    return value
+
+
+#: The run's people-flow inputs (``inputs.peopleflow``).
+INPUTS: dict[str, Any] = {
+    "peopleflow": (Annotated[list[PeopleFlowSource], AfterValidator(_unique_names)], Field(
+        default_factory=list, description="People-flow sources, each a mapping with the keys "
+        "below.")),
+}
 
 
 class PeopleFlowSettings(StageSettings):
@@ -64,4 +104,4 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 STAGE = Stage(name="peopleflow", settings=PeopleFlowSettings, plan=plan,
               wanted=lambda definition: bool(definition.inputs.peopleflow),
               code=("pipeline.peopleflow", "pipeline.geo"), needs=(), reach="run",
-              outputs=PeopleFlowOutputs)
+              outputs=PeopleFlowOutputs, inputs=INPUTS)

@@ -2,7 +2,7 @@
 stress class for every scenario (:mod:`pipeline.thermal`).
 
 Reads the tile's surface rasters (DSM and canopy, tile plus halo) and the weather named
-in ``stages.thermal.weather`` (a JMA AMeDAS hourly CSV, a plain CSV, or monthly normals
+in ``inputs.weather`` (a JMA AMeDAS hourly CSV, a plain CSV, or monthly normals
 such as the sample's bundled Kumagaya 1991-2020 table) as the ``thermal_forcing`` stage
 recorded it for every scenario in ``<output>/thermal/weather.csv``, and writes under
 ``<output>/thermal/<tile>/``: ``svf.tif`` and per scenario ``<scenario>_utci_mean.tif``,
@@ -15,7 +15,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from pydantic import Field
 
@@ -28,15 +28,22 @@ from pipeline.stages.shadow import SectorSetting, ShadeMethodSetting, Transmissi
 log = logging.getLogger(__name__)
 
 
-class ThermalSettings(StageSettings):
-    """Thermal comfort per tile and scenario: sky view factor, Tmrt, UTCI (runs when `weather` is named)."""
-
-    weather: InputPath | None = Field(None, description=(
+#: The weather file of the thermal stages (``inputs.weather``).
+INPUTS: dict[str, Any] = {
+    "weather": (InputPath | None, Field(None, description=(
         "Weather: a JMA past-weather hourly CSV of an AMeDAS station (Shift_JIS, as "
         "downloaded), a plain CSV (`date` or `month`, `hour`, `air_temperature_c`, "
         "`relative_humidity_pct`, `wind_speed_ms`), or monthly normals (the sample names "
-        "`sample_data/weather/kumagaya_normals_1991_2020.csv`). None: the stage does not run "
-        "and walkability falls back to shade share."))
+        "`sample_data/weather/kumagaya_normals_1991_2020.csv`). None: the thermal stages do not "
+        "run and walkability falls back to shade share."))),
+}
+#: Where the thermal stages' input keys were before every input moved under ``inputs:``.
+MOVED = {"stages.thermal.weather": "inputs.weather"}
+
+
+class ThermalSettings(StageSettings):
+    """Thermal comfort per tile and scenario: sky view factor, Tmrt, UTCI (runs when `inputs.weather` is named)."""
+
     station: str | None = Field(None, description="JMA CSV with several stations: the one to use.")
     window_days: int = Field(7, ge=0, le=45, description=(
         "From observations, a season's weather is the hour-by-hour mean of the days within this "
@@ -66,16 +73,17 @@ class ThermalOutputs(Outputs):
 
 def weather_named(definition) -> bool:
     """Whether the run names a weather file (the thermal stages run only then)."""
-    return definition.stages.thermal.weather is not None
+    return definition.inputs.weather is not None
 
 
 def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettings, scenarios: list,
                       year: int, halo_m: float, timezone: str, surface: list[Record],
-                      forcing: list[Record] = ()) -> Result:
+                      forcing: list[Record] = (), weather_file: str | None = None) -> Result:
     """Sky view, Tmrt and UTCI of one tile for every scenario (runs on a worker).
 
     ``forcing``: the ``thermal_forcing`` record whose ``weather.csv`` gives every
-    scenario's weather and irradiance (without it, they are computed at the tile centre).
+    scenario's weather and irradiance (without it, they are computed at the tile centre
+    from ``weather_file``).
     """
     import numpy as np
 
@@ -93,7 +101,7 @@ def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettin
         from pipeline.thermal.forcing import read_forcing_csv
         weather = read_forcing_csv(forcing[0].outputs.weather_csv, timezone)
     else:
-        weather = read_weather(settings.weather, station=settings.station, timezone=timezone,
+        weather = read_weather(weather_file, station=settings.station, timezone=timezone,
                                window_days=settings.window_days)
     transmissivity = CanopyTransmissivity(
         leaf_on=settings.transmissivity.leaf_on, leaf_off=settings.transmissivity.leaf_off,
@@ -143,10 +151,12 @@ def _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather, transm
 def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     settings: ThermalSettings = ctx.settings("thermal")
     tasks = surface_scenario_tasks(ctx, records, stage="thermal", func=thermal_tile_task, settings=settings)
-    weather = ctx.hash_file(settings.weather)
+    weather_file = ctx.definition.inputs.weather
+    weather = ctx.hash_file(weather_file)
     forcing = keys(done(records, "thermal_forcing"))
     for task in tasks:
         task.input_hashes.append(weather)
+        task.kwargs["weather_file"] = str(weather_file)
         if forcing:
             task.upstream["forcing"] = forcing
     return tasks
@@ -154,5 +164,5 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 STAGE = Stage(name="thermal", settings=ThermalSettings, plan=plan, wanted=weather_named,
               code=("pipeline.thermal", "pipeline.shade", "pipeline.geo"), needs=("surface", "thermal_forcing"),
-              reach="tile", outputs=ThermalOutputs,
+              reach="tile", outputs=ThermalOutputs, inputs=INPUTS, moved=MOVED,
               reads={"surface": ("dsm", "canopy"), "thermal_forcing": ("weather_csv",)})

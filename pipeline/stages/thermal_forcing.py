@@ -1,6 +1,6 @@
 """``thermal_forcing``: every scenario's weather and irradiance, step by step (one task).
 
-Configured by ``stages.thermal`` (the weather file) and ``scenarios.seasons`` (how each
+Configured by ``inputs.weather`` (the weather file), ``stages.thermal`` and ``scenarios.seasons`` (how each
 season's weather is made, :mod:`pipeline.thermal.forcing`). Computed once for the run at
 the centre of its area and written to ``<output>/thermal/weather.csv``: scenario, season,
 slot, local time, air temperature, relative humidity, the station's 10 m wind, GHI, DNI,
@@ -15,7 +15,7 @@ from typing import Mapping
 
 from pipeline.core.stage import Stage
 from pipeline.core.task import Outputs, PlanContext, Record, Result, Task
-from pipeline.stages.thermal import ThermalSettings, weather_named
+from pipeline.stages.thermal import INPUTS, ThermalSettings, weather_named
 
 WEATHER_CSV = "weather.csv"
 
@@ -27,14 +27,14 @@ class ForcingOutputs(Outputs):
     weather_csv: str
 
 
-def forcing_task(out_path: str, scenarios: list, *, settings: ThermalSettings, year: int, timezone: str,
-                 latitude: float, longitude: float) -> Result:
+def forcing_task(out_path: str, scenarios: list, *, weather_file: str, settings: ThermalSettings,
+                 year: int, timezone: str, latitude: float, longitude: float) -> Result:
     """Compute every scenario's forcing at the run's centre and write ``weather.csv``."""
     from pipeline.shade.sun import slot_sun_positions
     from pipeline.thermal.forcing import scenario_forcing, write_forcing_csv
     from pipeline.thermal.weather import read_weather
 
-    weather = read_weather(settings.weather, station=settings.station, timezone=timezone,
+    weather = read_weather(weather_file, station=settings.station, timezone=timezone,
                            window_days=settings.window_days)
     forcings = []
     for scenario in scenarios:
@@ -67,14 +67,15 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     latitude, longitude = run_centre(ctx.tiles)
     return [Task(stage="thermal_forcing", tile="all", func=forcing_task,
                  args=(str(ctx.out("thermal", WEATHER_CSV)), ctx.scenarios),
-                 kwargs={"settings": settings, "year": definition.scenarios.year,
+                 kwargs={"weather_file": str(definition.inputs.weather),
+                         "settings": settings, "year": definition.scenarios.year,
                          "timezone": definition.timezone, "latitude": latitude, "longitude": longitude},
                  params={"settings": settings.model_dump(mode="json"),
                          "scenarios": definition.scenarios.model_dump(mode="json"),
                          "tz": definition.timezone, "site": [latitude, longitude]},
-                 input_hashes=[ctx.hash_file(settings.weather)])]
+                 input_hashes=[ctx.hash_file(definition.inputs.weather)])]
 
 
 STAGE = Stage(name="thermal_forcing", settings=ThermalSettings, plan=plan, section="thermal",
               wanted=weather_named, code=("pipeline.thermal", "pipeline.shade", "pipeline.geo"),
-              needs=(), reach="run", outputs=ForcingOutputs)
+              needs=(), reach="run", outputs=ForcingOutputs, inputs=INPUTS)

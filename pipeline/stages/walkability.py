@@ -17,7 +17,8 @@ tile's segments in every scenario with that scale and sums them for the summarie
 
 ``walkability_summary`` (one task) writes every planners' output from the scored tiles,
 a tile at a time (:mod:`pipeline.walkability.outputs`). All four are configured by
-``stages.walkability`` and run when it names street files.
+``stages.walkability`` and run when ``inputs.streets`` names street files; the districts
+of the summaries are ``inputs.districts``.
 """
 from __future__ import annotations
 
@@ -26,9 +27,11 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
 from pydantic import Field, field_validator, model_validator
+
+from pydantic import BeforeValidator
 
 from pipeline.core.settings import InputPath, StageSettings, Strict, one_or_many
 from pipeline.core.stage import Stage
@@ -62,13 +65,23 @@ class ComfortCurveSettings(Strict):
         return self
 
 
-class WalkabilitySettings(StageSettings):
-    """Walkability per street segment and scenario (runs when `streets` is given)."""
+#: The walkability stages' input files (``inputs.streets``, ``inputs.districts``).
+INPUTS: dict[str, Any] = {
+    "streets": (Annotated[list[InputPath], BeforeValidator(one_or_many)], Field(
+        default_factory=list, description="Street centre lines: OSM XML (osmnx's own `walk` "
+        "filter applied after loading) or a line layer (GeoPackage, GeoParquet, GeoJSON; "
+        "optional `highway`, `width_m`). The walkability stages run when it names files.")),
+    "districts": (InputPath | None, Field(None, description="Polygons for the per-district "
+                                          "summary (name column: `stages.walkability.district_name`).")),
+}
+#: Where those keys were before every input moved under ``inputs:``.
+MOVED = {"stages.walkability.streets": "inputs.streets",
+         "stages.walkability.districts": "inputs.districts"}
 
-    streets: list[InputPath] = Field(default_factory=list, description=(
-        "Street centre lines: OSM XML (osmnx's own `walk` filter applied after loading) or a "
-        "line layer (GeoPackage, GeoParquet, GeoJSON; optional `highway`, `width_m`)."))
-    districts: InputPath | None = Field(None, description="Polygons for the per-district summary.")
+
+class WalkabilitySettings(StageSettings):
+    """Walkability per street segment and scenario (runs when `inputs.streets` is given)."""
+
     district_name: str = Field("name", description="Column with the districts' names.")
     distances: list[int] = Field([400, 800], min_length=1, description=(
         "Walking thresholds (m) for access, each in (0, 5000]."))
@@ -121,11 +134,6 @@ class WalkabilitySettings(StageSettings):
     max_assign_m: float = Field(100.0, gt=0, le=1000, description="How far a destination may be "
                                 "from its street.")
     maps: bool = Field(True, description="PNG maps and the HTML report.")
-
-    @field_validator("streets", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return one_or_many(value)
 
     @field_validator("weights")
     @classmethod
@@ -204,7 +212,7 @@ class WalkabilitySummaryOutputs(Outputs):
 
 
 def _streets_given(definition) -> bool:
-    return bool(definition.stages.walkability.streets)
+    return bool(definition.inputs.streets)
 
 
 def _per_scenario(records: list[Record], kind: str) -> dict[str, list[str]]:
@@ -226,7 +234,7 @@ def _tables(records: list[Record], feature_type: str) -> list[str]:
 
 
 # -- per tile ----------------------------------------------------------------------------
-def walkability_tile(tile: str, crs: str, out_dir: str, *, settings: WalkabilitySettings,
+def walkability_tile(tile: str, crs: str, out_dir: str, *, streets: list[str], settings: WalkabilitySettings,
                      scenarios: list, shadow: list[Record] = (), surface: list[Record] = (),
                      ingest: list[Record] = (), peopleflow: list[Record] = (),
                      thermal: list[Record] = ()) -> Result:
@@ -240,7 +248,7 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, settings: Walkability
 
     start = time.perf_counter()
     _, region = tile_region(tile, crs, max(settings.distances))
-    lines = read_street_lines(settings.streets, crs, region)
+    lines = read_street_lines(streets, crs, region)
     if lines.empty:
         log.warning("walkability %s: no streets in the tile's region", tile)
         return Result(counts={"segments": 0})
@@ -285,7 +293,8 @@ def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
     settings: WalkabilitySettings = ctx.settings("walkability")
     scenarios = ctx.scenarios
-    hashes = [ctx.hash_file(p) for p in settings.streets]
+    streets = list(ctx.definition.inputs.streets)
+    hashes = [ctx.hash_file(p) for p in streets]
     tasks = []
     for tile in ctx.tiles:
         meshes = tile_neighbourhood(tile)
@@ -296,7 +305,7 @@ def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
         tasks.append(Task(
             stage="walkability", tile=tile, func=walkability_tile,
             args=(tile, ctx.crs, str(ctx.out("walkability", "tiles"))),
-            kwargs={"settings": settings, "scenarios": scenarios},
+            kwargs={"streets": [str(p) for p in streets], "settings": settings, "scenarios": scenarios},
             params={"settings": settings.model_dump(mode="json"), "crs": ctx.crs,
                     "scenarios": ctx.definition.scenarios.model_dump(mode="json")},
             input_hashes=hashes,
@@ -394,7 +403,8 @@ def plan_scale(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 
 # -- per tile: scores and classes with the run's scale ----------------------------------
-def walkability_score_tile(tile: str, out_dir: str, crs: str, *, settings: WalkabilitySettings,
+def walkability_score_tile(tile: str, out_dir: str, crs: str, *, districts: str | None = None,
+                           settings: WalkabilitySettings,
                            scenarios: list, walkability: list[Record] = (),
                            scale: list[Record] = ()) -> Result:
     """Score and class one tile's segments in every scenario and sum them for the run's
@@ -408,9 +418,8 @@ def walkability_score_tile(tile: str, out_dir: str, crs: str, *, settings: Walka
     run_scale = RunScale.from_json(Path(scale[0].outputs.scale).read_text(encoding="utf-8"))
     segments, rows = read_tile_tables(record.outputs.segments, record.outputs.scenarios)
     scored = score_tile(segments, rows, scenarios, settings, run_scale)
-    districts = (read_districts(settings.districts, settings.district_name, crs)
-                 if settings.districts else None)
-    written = write_scored_tile(Path(out_dir), tile, scored, tile_partials(scored, settings, districts))
+    district_areas = read_districts(districts, settings.district_name, crs) if districts else None
+    written = write_scored_tile(Path(out_dir), tile, scored, tile_partials(scored, settings, district_areas))
     log.info("walkability score %s: %d segments x %d scenarios, %.1f s", tile, len(segments),
              len(scored), time.perf_counter() - start)
     return Result(outputs=WalkabilityScoreOutputs(scored=written.scored, partials=written.partials),
@@ -423,7 +432,8 @@ def plan_score(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     scale = done(records, "walkability_scale")
     if not scale:
         return []
-    hashes = [ctx.hash_file(settings.districts)] if settings.districts else []
+    districts = ctx.definition.inputs.districts
+    hashes = [ctx.hash_file(districts)] if districts else []
     tasks = []
     for tile in ctx.tiles:
         tile_records = [r for r in done(records, "walkability", tile=tile) if r.outputs.segments]
@@ -431,7 +441,8 @@ def plan_score(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
             continue
         tasks.append(Task(stage="walkability_score", tile=tile, func=walkability_score_tile,
                           args=(tile, str(ctx.out("walkability", "tiles")), ctx.crs),
-                          kwargs={"settings": settings, "scenarios": ctx.scenarios},
+                          kwargs={"districts": str(districts) if districts else None,
+                                  "settings": settings, "scenarios": ctx.scenarios},
                           params={"settings": settings.model_dump(mode="json"), "crs": ctx.crs,
                                   "scenarios": ctx.definition.scenarios.model_dump(mode="json")},
                           input_hashes=hashes,
@@ -441,7 +452,8 @@ def plan_score(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 
 # -- over the run: reductions of the scored tiles ---------------------------------------
-def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilitySettings, scenarios: list,
+def walkability_summary(out_dir: str, crs: str, *, districts: str | None = None,
+                        settings: WalkabilitySettings, scenarios: list,
                         walkability_score: list[Record] = (), scale: list[Record] = (),
                         ingest: list[Record] = (), peopleflow: list[Record] = (),
                         shadow: list[Record] = (), thermal: list[Record] = (),
@@ -462,13 +474,12 @@ def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilitySettings
         raise ValueError("walkability_summary: no tile produced street segments")
     run_scale = RunScale.from_json(Path(scale[0].outputs.scale).read_text(encoding="utf-8"))
     sums = add_up([pd.read_parquet(t.partials) for t in tiles])
-    districts = (read_districts(settings.districts, settings.district_name, crs)
-                 if settings.districts else None)
+    district_areas = read_districts(districts, settings.district_name, crs) if districts else None
     coverage = pd.read_parquet(peopleflow[0].outputs.coverage) if peopleflow else None
     buildings = sorted((r.outputs.table, r.mesh_code) for r in ingest if r.feature_type == "bldg")
     outputs = write_run_outputs(
         Path(out_dir), tiles, scenarios, settings=settings, crs=crs, sums=sums,
-        n_segments=run_scale.segments, districts=districts, building_tables=buildings,
+        n_segments=run_scale.segments, districts=district_areas, building_tables=buildings,
         building_ids=sorted(r.outputs.building_id for r in surface if r.outputs.building_id),
         coverage=coverage,
         shade_fraction=_per_scenario(shadow, "shade_fraction"),
@@ -492,7 +503,7 @@ def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilitySettings
                   details={"weights": effective_weights(settings.weights, thermal_known,
                                                         settings.thermal_rule),
                            "thermal_rule": settings.thermal_rule if thermal_known else None,
-                           "districts": str(settings.districts) if settings.districts else None,
+                           "districts": districts,
                            "district_name": settings.district_name, "day_type": settings.day_type})
 
 
@@ -502,12 +513,14 @@ def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     tiles = done(records, "walkability_score")
     if not tiles:
         return []
+    districts = ctx.definition.inputs.districts
     return [Task(stage="walkability_summary", tile="all", func=walkability_summary,
                  args=(str(ctx.out("walkability")), ctx.crs),
-                 kwargs={"settings": settings, "scenarios": ctx.scenarios},
+                 kwargs={"districts": str(districts) if districts else None,
+                         "settings": settings, "scenarios": ctx.scenarios},
                  params={"settings": settings.model_dump(mode="json"), "crs": ctx.crs,
                          "scenarios": ctx.definition.scenarios.model_dump(mode="json")},
-                 input_hashes=[ctx.hash_file(settings.districts)] if settings.districts else [],
+                 input_hashes=[ctx.hash_file(districts)] if districts else [],
                  upstream={"walkability_score": keys(tiles),
                            "scale": keys(done(records, "walkability_scale")),
                            "ingest": keys(done(records, "ingest", feature_type="bldg")),
@@ -522,6 +535,7 @@ STAGE = Stage(name="walkability", settings=WalkabilitySettings, plan=plan_tiles,
               wanted=_streets_given,
               code=("pipeline.walkability", "pipeline.peopleflow", "pipeline.thermal", "pipeline.geo"),
               needs=("ingest", "surface", "shadow", "thermal", "peopleflow"), reach="neighbours",
+              inputs=INPUTS, moved=MOVED,
               outputs=WalkabilityTileOutputs,
               reads={"ingest": ("table",), "surface": ("terrain",), "shadow": ("shade_fraction",),
                      "thermal": ("utci_mean", "stress_hours"), "peopleflow": ("flow_by_mesh",)})

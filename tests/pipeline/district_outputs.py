@@ -151,5 +151,5 @@ def definition(out: Path):
 if __name__ == "__main__":
     target, count = Path(sys.argv[1]), int(sys.argv[2])
     d = definition(target)
-    settings = d.stages.walkability.model_copy(update={"districts": None})
+    settings = d.stages.walkability
     write_district(target, count, d.scenarios.scenarios(), settings)

@@ -56,7 +56,7 @@ def district(tmp_path_factory):
     out = tmp_path_factory.mktemp("district64")
     definition = district_outputs.definition(out)
     scenarios = [s for s in definition.scenarios.scenarios() if s.slot.name in ("morning", "midday")][:4]
-    settings = definition.stages.walkability.model_copy(update={"districts": None})
+    settings = definition.stages.walkability
     records = district_outputs.write_district(out, LARGE * LARGE, scenarios, settings)
     corner = set(district_outputs.tile_codes(LARGE * LARGE)[i * LARGE + j] for i in range(SMALL)
                  for j in range(SMALL))

@@ -86,13 +86,39 @@ def test_a_season_carries_its_weather(tmp_path):
     assert hash(definition.scenarios.scenarios()[0])           # a season stays hashable
 
 
+@pytest.mark.parametrize("old, new, yaml", [
+    ("stages.walkability.streets", "inputs.streets", "stages:\n  walkability:\n    streets: s.osm\n"),
+    ("stages.walkability.districts", "inputs.districts", "stages:\n  walkability:\n    districts: d.geojson\n"),
+    ("stages.thermal.weather", "inputs.weather", "stages:\n  thermal:\n    weather: w.csv\n"),
+    ("stages.export_tiles.extra_tables", "inputs.extra_tables",
+     "stages:\n  export_tiles:\n    extra_tables: [t.parquet]\n"),
+])
+def test_an_input_key_of_a_stage_section_says_where_it_moved(tmp_path, old, new, yaml):
+    """Every input file is under `inputs:`; the keys that were in stage sections say so."""
+    with pytest.raises(RunDefinitionError) as caught:
+        load_run_definition(write(tmp_path, yaml))
+    assert f"  {old}: moved to {new} (every input file is under `inputs:`)" in str(caught.value)
+    with pytest.raises(RunDefinitionError, match=f"{old}: moved to {new}"):
+        load_run_definition(write(tmp_path, "name: x\n"), {old: "x"})  # --set too
+
+
+def test_every_input_file_key_is_under_inputs():
+    """One rule: a stage section holds no path; the inputs section holds every path."""
+    from pipeline.core.keys import iter_keys
+    from pipeline.stages import run_definition
+
+    for key in iter_keys(run_definition()):
+        if "_exists" in str(key.annotation):  # an InputPath: a file the run reads
+            assert key.path.startswith("inputs."), key.path
+
+
 def test_relative_paths_resolve_against_the_definition_and_must_exist(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "streets.geojson").write_text("{}")
     definition = load_run_definition(write(tmp_path, (
-        "output: results\nstages:\n  walkability:\n    streets: data/streets.geojson\n")))
+        "output: results\ninputs:\n  streets: data/streets.geojson\n")))
     assert definition.output == tmp_path / "results"
-    assert definition.stages.walkability.streets == [tmp_path / "data" / "streets.geojson"]
+    assert definition.inputs.streets == [tmp_path / "data" / "streets.geojson"]
     with pytest.raises(RunDefinitionError) as caught:
         load_run_definition(write(tmp_path, "inputs:\n  lidar: [missing.laz]\n"))
     assert "inputs.lidar.0" in str(caught.value) and "missing.laz: no such file" in str(caught.value)

@@ -63,7 +63,7 @@ def _definition(project_root: Path, tmp_path: Path, stages: tuple[Stage, ...]):
     path = tmp_path / "run.yaml"
     path.write_text(f"inputs:\n  citygml: {project_root / 'sample_data' / 'omiya'}\n"
                     f"  types: [bldg]\ncrs: EPSG:6677\noutput: out\n", encoding="utf-8")
-    return load_definition(path, run_definition_model(stages))
+    return load_definition(path, run_definition_model(stages, ingest.SOURCES))
 
 
 def test_a_stage_reading_a_declared_output_is_planned(project_root, tmp_path):

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from pipeline.core.config import PeopleFlowSource
+from pipeline.stages.peopleflow import PeopleFlowSource
 from pipeline.core.manifest import Manifest
 from pipeline.core.task import PlanContext
 from pipeline.geo.scenarios import Scenario, Season, TimeSlot

@@ -22,7 +22,7 @@ pytest.importorskip("cityseer")
 pytest.importorskip("osmnx")
 
 from citygml import open_dataset  # noqa: E402
-from pipeline.core.config import PeopleFlowSource  # noqa: E402
+from pipeline.stages.peopleflow import PeopleFlowSource  # noqa: E402
 from pipeline.core.manifest import Manifest  # noqa: E402
 from pipeline.core.task import PlanContext, Record, Result  # noqa: E402
 from pipeline.geo.raster import write_cog  # noqa: E402
@@ -91,23 +91,26 @@ def run(sample, tmp_path_factory):
     flow = record(peopleflow_task(str(out / "peopleflow"), [PeopleFlowSource(
         kind="mlit", path=sample / "peopleflow" / "mlit_peopleflow_omiya.csv")], SCENARIOS,
         settings=PeopleFlowSettings(), timezone="Asia/Tokyo"), "peopleflow", "all")
-    settings = WalkabilitySettings(streets=[sample / "streets.osm"], districts=sample / "districts.geojson")
+    settings = WalkabilitySettings()
+    streets, districts = [str(sample / "streets.osm")], str(sample / "districts.geojson")
     tiles = []
     for tile in TILES:
         tiles.append(record(walkability_tile(
-            tile, CRS, str(out / "walkability" / "tiles"), settings=settings, scenarios=SCENARIOS,
+            tile, CRS, str(out / "walkability" / "tiles"), streets=streets, settings=settings, scenarios=SCENARIOS,
             shadow=shadow, ingest=ingest, peopleflow=[flow],
             surface=[r for r in surface if r.tile == tile]), "walkability", tile))
     scale = record(walkability_scale(str(out / "walkability"), settings=settings, scenarios=SCENARIOS,
                                      walkability=tiles), "walkability_scale", "all")
-    scored = [record(walkability_score_tile(t.tile, str(out / "walkability" / "tiles"), CRS, settings=settings,
+    scored = [record(walkability_score_tile(t.tile, str(out / "walkability" / "tiles"), CRS,
+                                            districts=districts, settings=settings,
                                             scenarios=SCENARIOS, walkability=[t], scale=[scale]),
                      "walkability_score", t.tile) for t in tiles]
-    summary = walkability_summary(str(out / "walkability"), CRS, settings=settings, scenarios=SCENARIOS,
+    summary = walkability_summary(str(out / "walkability"), CRS, districts=districts, settings=settings,
+                                  scenarios=SCENARIOS,
                                   walkability_score=scored, scale=[scale], peopleflow=[flow], shadow=shadow,
                                   ingest=[r for r in ingest if r.feature_type == "bldg"])
     return SimpleNamespace(out=out, ingest=ingest, flow=flow, tiles=tiles, scale=scale, scored=scored,
-                           summary=summary, settings=settings, corner=corner)
+                           summary=summary, settings=settings, streets=streets, corner=corner)
 
 
 def _segments(run, name):
@@ -260,7 +263,7 @@ def test_planners_wire_tiles_to_their_neighbours(run, tmp_path, project_root):
         records[made.key] = made
     records[run.flow.key] = run.flow
     definition = load_run_definition(project_root / "dags/sample.yaml", {
-        "stages.walkability.streets": [str(p) for p in run.settings.streets]})
+        "inputs.streets": run.streets})
     ctx = PlanContext(definition=definition, crs=CRS, tiles=TILES, sources=[],
                       manifest=Manifest.open(tmp_path), output=tmp_path)
     tasks = STAGE.plan(ctx, records)
@@ -270,6 +273,7 @@ def test_planners_wire_tiles_to_their_neighbours(run, tmp_path, project_root):
     assert first.upstream["peopleflow"] == ["peopleflow-all"]
     assert len(first.upstream["ingest"]) == 8
     assert first.kwargs["settings"] is definition.stages.walkability
+    assert first.kwargs["streets"] == run.streets and first.meshes == ("53396489",)
     assert len(tasks[3].upstream["shadow"]) == 4  # 53396590: the four sample tiles only
     records.update({t.key: t for t in run.tiles})
     [scale] = SCALE.plan(ctx, records)

@@ -103,11 +103,13 @@ def test_weather_csv_round_trip_sorted_fixed_format_deterministic(tmp_path, norm
 
 def test_forcing_stage_writes_the_runs_weather_csv(tmp_path, project_root):
     """The sample's run: heat-day forcing peaks at the design maximum, the other seasons at their normals."""
-    settings = ThermalSettings(weather=project_root / "sample_data" / "weather" / "kumagaya_normals_1991_2020.csv")
+    weather = project_root / "sample_data" / "weather" / "kumagaya_normals_1991_2020.csv"
+    settings = ThermalSettings()
     scenarios = [Scenario(season, slot) for season in DEFAULT_SEASONS for slot in DEFAULT_TIME_SLOTS]
     latitude, longitude = run_centre(["53396489", "53396499", "53396580", "53396590"])
     assert (latitude, longitude) == pytest.approx((35.9 + 1 / 120, 139.625))   # 2 x 2 third-level meshes
-    result = forcing_task(str(tmp_path / "thermal" / "weather.csv"), scenarios, settings=settings, year=2026,
+    result = forcing_task(str(tmp_path / "thermal" / "weather.csv"), scenarios, weather_file=str(weather),
+                          settings=settings, year=2026,
                           timezone="Asia/Tokyo", latitude=latitude, longitude=longitude)
     table = pd.read_csv(result.outputs.weather_csv)
     assert result.counts == {"scenarios": 12, "steps": 12 * 18}
