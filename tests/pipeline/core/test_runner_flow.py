@@ -26,6 +26,7 @@ import pytest
 from pydantic import Field
 
 import pipeline.stages
+import pipeline.stages.ingest
 from pipeline.core.runner import run
 from pipeline.core.settings import StageSettings
 from pipeline.core.stage import Stage
@@ -113,8 +114,9 @@ def _per_tile(stage: str, upstream_of):
     return plan
 
 
+# Reads the run's CityGML files (ctx.sources), so it declares ingest's inputs.
 FILES = Stage(name="files", settings=FilesSettings, plan=plan_files, needs=(), reach="run",
-              outputs=StampOutputs)
+              outputs=StampOutputs, inputs=pipeline.stages.ingest.INPUTS)
 UP = Stage(name="up", settings=StageSettings, needs=("files",), reach="tile", outputs=StampOutputs, plan=_per_tile(
     "up", lambda records, tile: done(records, "files", mesh_code=tile)))
 DOWN = Stage(name="down", settings=StageSettings, needs=("up",), reach="tile", outputs=StampOutputs, plan=_per_tile(
