@@ -98,7 +98,7 @@ def main() -> None:
     overrides = {} if args.full_scenarios else dict(COARSE)
     overrides["grid.resolution_m"] = args.resolution
     # every stage has work: thermal comfort from the sample's climate normals, 3D Tiles
-    overrides["stages.thermal.weather"] = str(ROOT / "sample_data/weather/kumagaya_normals_1991_2020.csv")
+    overrides["inputs.weather"] = str(ROOT / "sample_data/weather/kumagaya_normals_1991_2020.csv")
     overrides["stages.export_tiles.enabled"] = True
     args.cache.mkdir(parents=True, exist_ok=True)
     results = {}
