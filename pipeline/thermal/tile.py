@@ -120,7 +120,8 @@ def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list
         steps = scenario_weather(weather, date, positions.timestamps, latitude=lat, longitude=lon,
                                  timezone=timezone)
         taus = transmissivity.by_habit(date)     # (deciduous, evergreen)
-        sky = SkyGeometry.from_svf(sky_view.with_trees(*taus))
+        sky = SkyGeometry.from_svf(sky_view.with_trees(*taus),
+                                   sky_view.surface if sky_view.opaque_trees is not None else None)
         day = DayHeating.for_date(date, lat, lon, timezone)
         azimuths = positions.grid_azimuth_deg(convergence)
         utci_sum = np.zeros(inner.shape, np.float64)
