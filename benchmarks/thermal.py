@@ -28,6 +28,7 @@ Run: ``PYTHONPATH=. .venv/bin/python benchmarks/thermal.py`` (about 10 minutes o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import statistics
@@ -35,6 +36,7 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+from unittest import mock
 
 import numba
 import numpy as np
@@ -46,7 +48,7 @@ from pipeline.shade.sun import (Scenario, Season, TimeSlot, default_scenarios, g
                                 meridian_convergence_deg, slot_sun_positions)
 from pipeline.thermal.radiation import clear_sky_irradiance
 from pipeline.thermal.tile import thermal_scenarios, thermal_tile, tile_sky_view
-from pipeline.thermal.tmrt import DayHeating, SkyGeometry, mean_radiant_temperature
+from pipeline.thermal.tmrt import DayHeating, SkyGeometry, TmrtParameters, mean_radiant_temperature
 from pipeline.thermal.utci import utci_uniform_air
 from pipeline.thermal.weather import read_weather, scenario_weather
 
@@ -210,9 +212,30 @@ CELL_CLASSES = (("sun", (SUNLIT,)), ("building shade", (SURFACE_SHADE,)),
                 ("tree shade", (CANOPY_SHADE, EVERGREEN_SHADE)))
 
 
+class _CrownsAsWalls:
+    """:class:`SkyGeometry` as Machi had it before 2026-12-06: the sky hidden by crowns
+    radiates as the (sunlit, heated) walls do."""
+
+    @staticmethod
+    def from_svf(svf, surface_svf=None):
+        return SkyGeometry.from_svf(svf)
+
+
+#: Machi's tree physics step by step, from the code before 2026-12-06 to today's:
+#: (label, transmissivity, Tmrt parameters, crowns radiate at air temperature).
+VARIANTS = (
+    ("before: tau 0.2/0.6, albedo 0.20, crowns as walls", CanopyTransmissivity(0.2, 0.6),
+     TmrtParameters(ground_albedo=0.20), False),
+    ("tau 0.03/0.5", CanopyTransmissivity(), TmrtParameters(ground_albedo=0.20), False),
+    ("+ ground albedo 0.15", CanopyTransmissivity(), TmrtParameters(), False),
+    ("+ crowns at air temperature (now)", CanopyTransmissivity(), TmrtParameters(), True),
+)
+
+
 def compare_window(tile: str, season: Season, args, weather) -> tuple[list[tuple], float, float]:
-    """Machi against SOLWEIG on the window of ``tile`` with the most trees, at ``season``'s
-    noon: rows (tile, season, class, n, bias, RMSE) and the two models' seconds."""
+    """Machi (each of :data:`VARIANTS`) against SOLWEIG on the window of ``tile`` with the
+    most trees, at ``season``'s noon: rows (tile, season, class, n, (bias, RMSE) per
+    variant) and the two models' seconds (Machi: today's variant)."""
     import solweig
 
     dsm, canopy, outer, _, _ = load_tile(args.run, tile, args.halo)
@@ -226,13 +249,19 @@ def compare_window(tile: str, season: Season, args, weather) -> tuple[list[tuple
                    size - 2 * margin, outer.crs)
     scenario = Scenario(season, TimeSlot("noon", "12:00", f"12:{args.solweig_minutes:02d}"))
     step_minutes = float(args.solweig_minutes)
-    tau = CanopyTransmissivity()        # every crown deciduous, as SOLWEIG's one tree type
 
-    started = time.perf_counter()
-    result = thermal_tile(window, w_outer, w_inner, [scenario], YEAR, weather, canopy_top=crowns,
-                          transmissivity=tau, step_minutes=step_minutes, max_distance_m=float(margin))
-    t_machi = time.perf_counter() - started
-    machi = result.scenarios[scenario.name]
+    machi, t_machi = [], 0.0
+    for _, tau, parameters, crowns_at_air in VARIANTS:
+        # every crown deciduous, as SOLWEIG's one tree type
+        started = time.perf_counter()
+        with contextlib.ExitStack() as stack:
+            if not crowns_at_air:
+                stack.enter_context(mock.patch("pipeline.thermal.tile.SkyGeometry", _CrownsAsWalls))
+            result = thermal_tile(window, w_outer, w_inner, [scenario], YEAR, weather, canopy_top=crowns,
+                                  transmissivity=tau, step_minutes=step_minutes,
+                                  max_distance_m=float(size), parameters=parameters)
+        t_machi = time.perf_counter() - started
+        machi.append(result.scenarios[scenario.name].tmrt_mean_c)
 
     lon, lat = grid_centre_lonlat(w_inner)
     date = season.date(YEAR)
@@ -264,19 +293,24 @@ def compare_window(tile: str, season: Season, args, weather) -> tuple[list[tuple
         ground = window[cut] <= np.percentile(dsm, 10) + 2.0
     # the class of a cell at the slot's middle position, by Machi's shade codes
     k = len(positions) // 2
-    caster = make_caster(window, outer.resolution, canopy_top=crowns, max_distance_m=float(margin),
+    caster = make_caster(window, outer.resolution, canopy_top=crowns, max_distance_m=float(size),
                          window=inner_window(w_outer, w_inner))
     codes = caster.codes(float(azimuth_grid[k]), float(positions.sun_altitude_deg[k]))
     rows = []
     for label, members in CELL_CLASSES:
         mask = ground & np.isin(codes, members) & np.isfinite(theirs)
-        if mask.sum() < 10:
-            rows.append((tile, season.name, label, f"{int(mask.sum())}", "-", "-"))
-            continue
-        diff = machi.tmrt_mean_c[mask].astype(np.float64) - theirs[mask]
-        rows.append((tile, season.name, label, f"{int(mask.sum())}", f"{diff.mean():+.1f}",
-                     f"{np.sqrt(np.mean(diff ** 2)):.1f}"))
+        row = [tile, season.name, label, f"{int(mask.sum())}"]
+        for tmrt in machi:
+            if mask.sum() < 10:
+                row.append(("-", "-"))
+                continue
+            diff = tmrt[mask].astype(np.float64) - theirs[mask]
+            row.append((f"{diff.mean():+.1f}", f"{np.sqrt(np.mean(diff ** 2)):.1f}"))
+        rows.append(tuple(row))
     return rows, t_machi, t_solweig
+
+
+
 
 
 def part_solweig(args, weather) -> None:
@@ -303,7 +337,12 @@ def part_solweig(args, weather) -> None:
           f"{args.solweig_window} m window with the most tree crowns of each tile ({args.run}); crowns to "
           f"SOLWEIG as its CDSM (no trunk zone), transmissivity 0.03 in leaf / 0.5 bare for both; "
           f"Machi {seconds_machi:.1f} s, SOLWEIG {seconds_solweig:.1f} s in all",
-          ("tile", "season", "cells", "n", "bias", "RMSE"), rows)
+          ("tile", "season", "cells", "n", "bias", "RMSE"), [r[:4] + r[-1] for r in rows])
+    for label, members in CELL_CLASSES:
+        chosen = [r for r in rows if r[2] == label]
+        table(f"Bias (K) of Machi's tree physics step by step, {label}",
+              ("tile", "season", "n") + tuple(v[0] for v in VARIANTS),
+              [(r[0], r[1], r[3]) + tuple(b for b, _ in r[4:]) for r in chosen])
 
 
 def main() -> None:
