@@ -1,9 +1,11 @@
 """Benchmark: thermal comfort of one tile (SVF, Tmrt, UTCI) against the shadow stage, and against SOLWEIG.
 
-Part 1, one tile of the sample run (``/work/main/out/sample/surface/<tile>_dsm.tif`` and its
-canopy, a third-level mesh of about 1.1 x 0.9 km at 1 m with a 200 m halo; a generated
-city of the same size when the sample run is absent), the heat day's midday slot (18 sun
-positions at 10 minutes, as the shadow stage):
+The run folder is the first argument (default ``out/sample``, relative to the repository):
+its ``surface/<tile>_{dsm,canopy,terrain}.tif``. Without it part 1 uses a generated city.
+
+Part 1, one tile (``--tile``, a third-level mesh of about 1.1 x 0.9 km at 1 m with a
+200 m halo), the heat day's midday slot (18 sun positions at 10 minutes, as the shadow
+stage):
 
 * baseline: :func:`pipeline.shade.shadow.tile_shade` for that scenario (the shadow stage's
   work per scenario, without sun hours);
@@ -16,14 +18,22 @@ positions at 10 minutes, as the shadow stage):
 
 Part 2, SOLWEIG (``solweig`` 0.1.0b96 from PyPI, the Rust port of UMEP; GPL, installed with
 the ``bench`` extra, skipped when absent), CPU only, isotropic sky (the scheme Machi
-simplifies), on a window of the same DSM (buildings only, SOLWEIG is much slower) with
-identical inputs at every step: sun altitude and grid azimuth, direct and diffuse
-irradiance, air temperature, humidity and wind, the day's highest sun. Reported: the
-preparation (SOLWEIG's walls and SVF against Machi's SVF), seconds per time step, and how
-far the two Tmrt and UTCI means agree on the window's interior.
+simplifies). On every tile of the run (``--solweig-tiles`` to choose), the 300 m window
+(``--solweig-window``) whose 200 m interior holds the most tree crowns, at heat-day noon
+and at winter-solstice noon (one 10-minute step, design clear sky), with identical inputs:
+the DSM, the tree crowns (SOLWEIG's CDSM, heights above the ground, no trunk zone, as
+Machi's crowns are opaque from the ground up), sun altitude and grid azimuth, direct and
+diffuse irradiance, air temperature, humidity and wind, the day's highest sun, crown
+transmissivity 0.03 in leaf and 0.5 bare (SOLWEIG's defaults and Machi's; every crown
+deciduous, as SOLWEIG has one tree type). Shadows are searched over the whole window by
+both. Reported: Tmrt bias (Machi - SOLWEIG) and RMSE over the interior's ground cells
+(DSM within 0.5 m of the terrain) by cell class at that step (sun, building shade, tree
+shade, by Machi's shade codes), for today's Machi and, step by step, for its tree physics
+before 2026-12-06 (:data:`VARIANTS`).
 
-Run: ``PYTHONPATH=. .venv/bin/python benchmarks/thermal.py`` (about 10 minutes on 2 cores;
-``--solweig-window 200`` for a quicker comparison).
+Run: ``PYTHONPATH=. .venv/bin/python benchmarks/thermal.py [RUN]`` (part 1 about 10 minutes
+on 2 cores, part 2 about 1.5 minutes per tile and season; ``--skip-tile`` or
+``--skip-solweig`` to run one part).
 """
 from __future__ import annotations
 
