@@ -107,6 +107,13 @@ def test_surface_model_matches_the_generated_district(sample_run, sample_module)
     assert np.abs(lidar_dtm - expected)[inside].max() < 0.5
     # Street trees are in the canopy layer, not in the DSM.
     assert np.isfinite(canopy).sum() > 200
+    # ... with their leaf habit from veg:function (the sample's クスノキ streets evergreen,
+    # ケヤキ and イチョウ deciduous); LiDAR-only canopy and plant covers of unknown habit
+    from pipeline.surface.habit import DECIDUOUS, EVERGREEN, NO_TREE, UNKNOWN_HABIT
+    habit, _, _ = read_raster(out / f"surface/{tile}_canopy_habit.tif")
+    assert ((habit == NO_TREE) == np.isnan(canopy)).all()
+    assert {DECIDUOUS, EVERGREEN, UNKNOWN_HABIT} <= set(np.unique(habit).tolist())
+    assert surface["counts"]["evergreen_cells"] == int((habit == EVERGREEN).sum()) > 0
     tree_cells = np.isfinite(canopy) & (building_id < 0)
     assert (dsm[tree_cells] < canopy[tree_cells]).all()
 
@@ -360,6 +367,7 @@ def test_horizon_shade_stays_within_its_allowance_of_the_sweep(sample_run, sampl
     the run's own surface rasters, every tile: the share of a scenario's (or a season's
     day's) cell-time on which the two disagree stays under HORIZON_CELL_TIME."""
     from pipeline.shade.shadow import CanopyTransmissivity, tile_shade
+    from pipeline.surface.habit import evergreen_canopy_top
 
     out, _, _ = sample_run
     settings = sample_definition.stages.shadow
@@ -373,10 +381,13 @@ def test_horizon_shade_stays_within_its_allowance_of_the_sweep(sample_run, sampl
     for tile in tiles:
         dsm, outer, _ = read_raster(out / f"surface/{tile}_dsm.tif")
         canopy, _, _ = read_raster(out / f"surface/{tile}_canopy.tif")
+        habit, _, _ = read_raster(out / f"surface/{tile}_canopy_habit.tif")
         _, inner, _ = read_raster(out / f"shadow/{tile}/equinox_midday_shade_hours.tif")
         exact = tile_shade(dsm, outer, inner, sample_definition.scenarios.scenarios(),
                            sample_definition.scenarios.year,
                            canopy_top=canopy if np.isfinite(canopy).any() else None,
+                           evergreen_top=evergreen_canopy_top(canopy, habit,
+                                                              settings.transmissivity.unknown_habit),
                            transmissivity=transmissivity, step_minutes=settings.step_minutes,
                            timezone=sample_definition.timezone,
                            max_distance_m=sample_definition.grid.halo_m, method="sweep")
