@@ -51,18 +51,24 @@ are at air temperature. Defaults: UMEP's "cobble stone" land cover (``Tg_k`` 0.3
 ``T_start`` -3.41, ``t_maxLST`` 15 h; also used for walls), emissivity 0.95 (ground) and
 0.90 (walls), albedo 0.20 for walls and 0.15 for the ground: SOLWEIG's effective albedos
 (Lindberg et al. 2008; 2016, UMEP ``parametersforsolweig.json`` "Albedo: Effective",
-ground 0.15, walls 0.20), which SOLWEIG uses wherever no land cover is given. Until
-2026-12-06 the ground took the cobble-stone material albedo 0.20; against SOLWEIG on the
-same inputs that alone made sunlit ground 1-2 K warmer (``benchmarks/thermal.py``).
+ground 0.15, walls 0.20), which SOLWEIG uses wherever no land cover is given (``solweig``
+0.1.0b96 ``models/surface.py``: an albedo grid of 0.15 by default). Until 2026-12-06 the
+ground took the cobble-stone material albedo 0.20; against SOLWEIG on the same inputs that
+alone made sunlit ground 1.7-1.8 K warmer at heat-day noon (``benchmarks/thermal.py``).
 
 Tree crowns (changed 2026-12-06, after ``benchmarks/thermal.py`` found Tmrt under crowns
-several kelvin above SOLWEIG's on the same inputs):
++9.7 to +9.9 K above SOLWEIG's at heat-day noon and +4.0 to +5.4 K at winter noon on the
+same inputs, on every sample tile; now within 0.8 K, README "Thermal comfort"):
 
 - a crown passes ``tau`` of the beam (0.03 in leaf, SOLWEIG's default;
-  :class:`pipeline.shade.shadow.CanopyTransmissivity`), where 0.2 was used before;
-- the sky it hides radiates long-wave as foliage at *air temperature* (``L_veg``, SOLWEIG's
-  vegetation long-wave: Lindberg et al. 2008, Lindberg & Grimmond 2011, "vegetation
-  ... at air temperature"), not as a sunlit wall warmer than the air;
+  :class:`pipeline.shade.shadow.CanopyTransmissivity`), where 0.2 was used before: this
+  took the heat-day bias under crowns from about +9.8 to +2.7 K;
+- the sky it hides radiates long-wave as foliage at *air temperature* (``L_veg``, the
+  emissivity of the walls): SOLWEIG's vegetation (Lindberg et al. 2008; Lindberg &
+  Grimmond 2011, Theor. Appl. Climatol. 105:311-323, its vegetation SVFs; ``solweig``
+  0.1.0b96 ``physics/patch_radiation.py`` has vegetation emit ``ewall sigma Ta^4``), not a
+  sunlit wall warmer than the air, as crowns were before: this took the remaining +2.5 K
+  (with the ground albedo) to -0.1..+0.3 K;
 - it still reflects short-wave as the walls do (SOLWEIG folds crowns into its combined
   building-and-vegetation SVF ``svfbuveg`` for the reflected short-wave in the same way).
 
