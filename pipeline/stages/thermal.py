@@ -89,6 +89,7 @@ def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettin
 
     from pipeline.geo.raster import read_raster
     from pipeline.shade.shadow import CanopyTransmissivity
+    from pipeline.stages.shadow import read_evergreen_top
     from pipeline.thermal.weather import read_weather
 
     start = time.perf_counter()
@@ -97,6 +98,7 @@ def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettin
     dsm, outer, _ = read_raster(surface[0].outputs.dsm)
     canopy, _, _ = read_raster(surface[0].outputs.canopy)
     canopy_top = canopy if np.isfinite(canopy).any() else None
+    evergreen_top = read_evergreen_top(surface[0].outputs, canopy, settings.transmissivity.unknown_habit)
     if forcing:
         from pipeline.thermal.forcing import read_forcing_csv
         weather = read_forcing_csv(forcing[0].outputs.weather_csv, timezone)
@@ -108,14 +110,16 @@ def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettin
         leaf_off_months=tuple(settings.transmissivity.leaf_off_months))
     with numba_threads(numba_threads_for_task()):
         outputs, sources = _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather,
-                                          transmissivity, settings, scenarios, year, halo_m, timezone)
+                                          transmissivity, settings, scenarios, year, halo_m, timezone,
+                                          evergreen_top)
     log.info("thermal %s: %d scenarios (%.1f s)", tile, len(outputs["utci_mean"]), time.perf_counter() - start)
     return Result(outputs=ThermalOutputs(**outputs), counts={"scenarios": len(outputs["utci_mean"])},
                   details={"weather": sorted(sources)})
 
 
 def _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather, transmissivity,
-                   settings: ThermalSettings, scenarios, year, halo_m, timezone) -> tuple[dict, set]:
+                   settings: ThermalSettings, scenarios, year, halo_m, timezone,
+                   evergreen_top=None) -> tuple[dict, set]:
     """Sky view once, then each scenario's COGs as it is computed; (outputs, weather sources)."""
     import numpy as np
 
@@ -123,7 +127,8 @@ def _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather, transm
     from pipeline.thermal.tile import thermal_scenarios, tile_sky_view
     from pipeline.thermal.utci import STRESS_KEYS
 
-    sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=settings.sky_azimuths)
+    sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=settings.sky_azimuths,
+                             evergreen_top=evergreen_top)
     folder = Path(out_dir) / tile
     outputs: dict = {"svf": write_cog(folder / "svf.tif", sky_view.surface.astype(np.float32), inner,
                                       nodata=np.nan, tags={"units": "sky view factor 0-1"}),
@@ -134,7 +139,7 @@ def _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather, transm
                                           sky_view=sky_view, step_minutes=settings.step_minutes,
                                           timezone=timezone, max_distance_m=halo_m,
                                           n_azimuths=settings.sky_azimuths, method=settings.method,
-                                          sector_deg=settings.sector_deg):
+                                          sector_deg=settings.sector_deg, evergreen_top=evergreen_top):
         tags = {"scenario": name}
         outputs["utci_mean"][name] = write_cog(folder / f"{name}_utci_mean.tif", result.utci_mean_c, inner,
                                                nodata=np.nan, tags={**tags, "units": "UTCI, °C (mean over the slot)"})
@@ -163,6 +168,7 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 
 STAGE = Stage(name="thermal", settings=ThermalSettings, plan=plan, wanted=weather_named,
-              code=("pipeline.thermal", "pipeline.shade", "pipeline.geo"), needs=("surface", "thermal_forcing"),
+              code=("pipeline.thermal", "pipeline.shade", "pipeline.geo", "pipeline.surface.habit"),
+              needs=("surface", "thermal_forcing"),
               reach="tile", outputs=ThermalOutputs, inputs=INPUTS, moved=MOVED,
-              reads={"surface": ("dsm", "canopy"), "thermal_forcing": ("weather_csv",)})
+              reads={"surface": ("dsm", "canopy", "canopy_habit"), "thermal_forcing": ("weather_csv",)})

@@ -88,10 +88,10 @@ class ThermalResult:
 
 
 def tile_sky_view(dsm: np.ndarray, outer: Grid, inner: Grid, *, canopy_top: np.ndarray | None = None,
-                  n_azimuths: int = DEFAULT_AZIMUTHS) -> SkyView:
+                  n_azimuths: int = DEFAULT_AZIMUTHS, evergreen_top: np.ndarray | None = None) -> SkyView:
     """Sky view factors of the tile's cells from the DSM with its halo (see :mod:`~pipeline.thermal.svf`)."""
     return sky_view_factor(dsm, outer.resolution, canopy_top=canopy_top, n_azimuths=n_azimuths,
-                           window=inner_window(outer, inner))
+                           window=inner_window(outer, inner), evergreen_top=evergreen_top)
 
 
 def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scenario], year: int,
@@ -101,15 +101,18 @@ def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list
                       timezone: str = DEFAULT_TIMEZONE, max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
                       parameters: TmrtParameters = TmrtParameters(), altitude_m: float = 0.0,
                       n_azimuths: int = DEFAULT_AZIMUTHS, method: ShadeMethod = "horizon",
-                      sector_deg: float = DEFAULT_SECTOR_DEG) -> Iterator[tuple[str, ScenarioThermal]]:
+                      sector_deg: float = DEFAULT_SECTOR_DEG,
+                      evergreen_top: np.ndarray | None = None) -> Iterator[tuple[str, ScenarioThermal]]:
     """Yield ``(scenario name, ScenarioThermal)`` for each scenario (arguments as :func:`thermal_tile`)."""
     window = inner_window(outer, inner)
     lon, lat = grid_centre_lonlat(inner)
     convergence = meridian_convergence_deg(outer.crs, lon, lat)
     if sky_view is None:
-        sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=n_azimuths)
+        sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=n_azimuths,
+                                 evergreen_top=evergreen_top)
     caster = make_caster(dsm, outer.resolution, method=method, canopy_top=canopy_top,
-                         max_distance_m=max_distance_m, window=window, sector_deg=sector_deg)
+                         max_distance_m=max_distance_m, window=window, sector_deg=sector_deg,
+                         evergreen_top=evergreen_top)
     forcings = forcing_source(weather)
     wind_factor = utci_wind_factor(sky_view.surface)   # station 10 m wind -> the cell's, for UTCI
     for scenario in scenarios:
@@ -120,8 +123,9 @@ def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list
         forcing = forcings.forcing(scenario, year, positions, latitude=lat, longitude=lon,
                                    altitude_m=altitude_m, timezone=timezone)
         irradiance, steps = forcing.irradiance, forcing.weather
-        tau = transmissivity.for_date(date)
-        sky = SkyGeometry.from_svf(sky_view.with_trees(tau))
+        taus = transmissivity.by_habit(date)     # (deciduous, evergreen)
+        sky = SkyGeometry.from_svf(sky_view.with_trees(*taus),
+                                   sky_view.surface if sky_view.opaque_trees is not None else None)
         day = DayHeating.for_date(date, lat, lon, timezone)
         azimuths = positions.grid_azimuth_deg(convergence)
         utci_sum = np.zeros(inner.shape, np.float64)
@@ -130,7 +134,7 @@ def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list
         no_sun = np.zeros(inner.shape, np.float32)
         for k, moment in enumerate(positions.timestamps.tz_convert(timezone)):
             altitude = float(positions.sun_altitude_deg[k])
-            sun_share = (light_fraction(caster.codes(azimuths[k], altitude), tau) if altitude > 0
+            sun_share = (light_fraction(caster.codes(azimuths[k], altitude), *taus) if altitude > 0
                          else no_sun)
             ground_k, wall_k = day.ground_and_wall(moment, altitude, parameters)
             tmrt = mean_radiant_temperature(
@@ -168,7 +172,7 @@ def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scen
                  timezone: str = DEFAULT_TIMEZONE, max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
                  parameters: TmrtParameters = TmrtParameters(), altitude_m: float = 0.0,
                  n_azimuths: int = DEFAULT_AZIMUTHS, method: ShadeMethod = "horizon",
-                 sector_deg: float = DEFAULT_SECTOR_DEG) -> ThermalResult:
+                 sector_deg: float = DEFAULT_SECTOR_DEG, evergreen_top: np.ndarray | None = None) -> ThermalResult:
     """Mean UTCI, mean Tmrt and hours per stress class of every scenario, and the sky view, of one tile.
 
     Parameters
@@ -187,7 +191,7 @@ def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scen
     canopy_top : numpy.ndarray, optional
         Canopy-top heights on ``outer``, metres, NaN where none.
     transmissivity : CanopyTransmissivity
-        Share of sun through a crown by season (as the shadow stage).
+        Share of sun through a crown by leaf habit and season (as the shadow stage).
     sky_view : SkyView, optional
         Precomputed :func:`tile_sky_view` (e.g. when scenarios are split over tasks).
     step_minutes : float
@@ -202,6 +206,9 @@ def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scen
         How shade is decided at each step (as the shadow stage, see
         :func:`pipeline.shade.shadow.make_caster`); ``sector_deg`` is the horizon method's
         azimuth step, degrees.
+    evergreen_top : numpy.ndarray, optional
+        Canopy tops of the evergreen crowns on ``outer`` (a subset of ``canopy_top``), NaN
+        elsewhere; every other crown is deciduous.
 
     Returns
     -------
@@ -210,7 +217,8 @@ def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scen
     """
     started = time.perf_counter()
     if sky_view is None:
-        sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=n_azimuths)
+        sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=n_azimuths,
+                                 evergreen_top=evergreen_top)
         log.info("thermal: tile %s, sky view factor (%d azimuths) in %.1f s", inner.bounds, n_azimuths,
                  time.perf_counter() - started)
     result = ThermalResult(grid=inner, sky_view=sky_view)
@@ -218,6 +226,6 @@ def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scen
             dsm, outer, inner, scenarios, year, weather, canopy_top=canopy_top, transmissivity=transmissivity,
             sky_view=sky_view, step_minutes=step_minutes, timezone=timezone, max_distance_m=max_distance_m,
             parameters=parameters, altitude_m=altitude_m, n_azimuths=n_azimuths, method=method,
-            sector_deg=sector_deg):
+            sector_deg=sector_deg, evergreen_top=evergreen_top):
         result.scenarios[name] = scenario
     return result

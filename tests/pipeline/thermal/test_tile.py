@@ -125,3 +125,21 @@ def test_horizon_shade_agrees_with_the_exact_sweep(result, weather):
     with pytest.raises(ValueError, match="unknown shade method"):
         next(thermal_scenarios(dsm, outer, inner, [WINTER_MORNING], 2026, weather, canopy_top=canopy,
                                sky_view=result.sky_view, method="raytrace"))
+
+
+def test_a_bare_deciduous_crown_warms_more_than_an_evergreen_one_in_winter(weather):
+    """The row of trees of :func:`_tile`, its east half evergreen: in December the bare
+    deciduous crowns (transmissivity 0.5) let a person beneath them warm in the sun, the
+    evergreen ones (0.03) do not; in August both are in leaf and alike."""
+    inner, outer, dsm, canopy = _tile()
+    evergreen = np.full(outer.shape, np.nan)
+    evergreen[150:156, 140:200] = canopy[150:156, 140:200]
+    winter_noon = Scenario(Season("winter_solstice", 12, 21), TimeSlot("noon", "11:30", "12:30"))
+    summer_noon = Scenario(Season("heat_day", 8, 5), TimeSlot("noon", "11:30", "12:30"))
+    result = thermal_tile(dsm, outer, inner, [winter_noon, summer_noon], 2026, weather, canopy_top=canopy,
+                          evergreen_top=evergreen, step_minutes=20)
+    under_deciduous, under_evergreen = (92, 55), (92, 115)    # tile (row, col), under the crowns
+    winter = result.scenarios[winter_noon.name].tmrt_mean_c
+    summer = result.scenarios[summer_noon.name].tmrt_mean_c
+    assert winter[under_deciduous] > winter[under_evergreen] + 5.0
+    assert abs(summer[under_deciduous] - summer[under_evergreen]) < 0.5
