@@ -220,14 +220,12 @@ inputs:
 {lidar}
   peopleflow:
     - {{kind: mlit, path: peopleflow/mlit_peopleflow_city.csv}}
+  streets: streets.geojson
 area:
   meshes: [{", ".join(str(c) for c in codes)}]
 crs: EPSG:6677
 timezone: Asia/Tokyo
 output: run
-stages:
-  walkability:
-    streets: streets.geojson
 dask:
   workers: 2
   threads_per_worker: 1
