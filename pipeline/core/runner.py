@@ -263,6 +263,8 @@ class _Execution:
         tasks = stage.plan(ctx, self.summary.records)
         if tiles is not None:
             _check_tiles(stage, tasks, tiles)
+            for task in tasks:  # a per-tile task covers its tile, a tile of the run
+                task.meshes = task.meshes or (task.tile,)
         for task in tasks:
             task.compute_key(self.version, stage.code)
         pending = split_finished(tasks, self.manifest, self.summary.records, stage.outputs)

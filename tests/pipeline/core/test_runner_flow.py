@@ -109,7 +109,7 @@ def _per_tile(stage: str, upstream_of):
             if upstream:
                 tasks.append(Task(stage=stage, tile=tile, func=stamp_task,
                                   args=(str(ctx.out(stage)), tile),
-                                  upstream={"upstream": keys(upstream)}, meshes=(tile,)))
+                                  upstream={"upstream": keys(upstream)}))  # covers its tile by default
         return tasks
     return plan
 
