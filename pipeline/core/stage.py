@@ -45,7 +45,7 @@ def _enabled(definition: Any, stage: "Stage") -> bool:
     return bool(getattr(definition.stages, stage.section).enabled)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False)  # one object per stage: compared and hashed by identity
 class Stage:
     """One step of a run.
 
@@ -79,9 +79,10 @@ class Stage:
         tiles whose inputs are complete, and must plan tasks for those tiles only, each
         with ``tile`` one of them. ``"run"`` (the default): planned once, with every tile,
         after every needed stage has finished entirely (input files, run-wide tasks).
-        An upstream task counts as part of a tile's reach when its ``tile`` is that tile,
-        a finer mesh inside it, a coarser mesh holding it (a 2nd-level ``dem`` file), or
-        anything that is not a mesh code (``"all"``: the whole run).
+        An upstream task counts as part of a tile's reach when one of its ``meshes``
+        (:class:`~pipeline.core.task.Task`) is that tile, a finer mesh inside it or a
+        coarser mesh holding it (a 2nd-level ``dem`` file), or when it names no mesh (a
+        run-wide task).
     outputs : type of Outputs
         The frozen dataclass its tasks return as ``Result.outputs`` (default
         :class:`~pipeline.core.outputs.NoOutputs`).
