@@ -30,6 +30,7 @@ from pathlib import Path
 from pipeline.core.manifest import JOURNAL_NAME, MANIFEST_NAME, Manifest
 from pipeline.core.runner import split_finished
 from pipeline.core.task import Record, Task
+from pipeline.stages.ingest import IngestOutputs
 from pipeline.geo.atomic import write_text_atomic
 
 
@@ -50,7 +51,7 @@ def _tasks(n: int, out: Path) -> list[Task]:
 
 def _record(task: Task, out: Path) -> Record:
     return Record(stage=task.stage, tile=task.tile, key=task.key, seconds=1.234,
-                  outputs={"table": str(out / "bench" / f"{task.tile}.parquet")},
+                  outputs=IngestOutputs(table=str(out / "bench" / f"{task.tile}.parquet")),
                   counts={"features": 123, "parts": 456}, feature_type="bldg", mesh_code=task.tile,
                   details={"source": f"udx/bldg/{task.tile}_bldg_6697_op.gml", "lods": [0, 1, 2]})
 
@@ -75,7 +76,7 @@ def main() -> None:
         tasks = timed("make N tasks and their keys (Task.compute_key)", lambda: _tasks(n, out))
         records = [_record(t, out) for t in tasks]
         for record in records:
-            os.close(os.open(record.outputs["table"], os.O_CREAT | os.O_WRONLY, 0o644))
+            os.close(os.open(record.outputs.table, os.O_CREAT | os.O_WRONLY, 0o644))
 
         manifest = Manifest.open(out)
         fsync, fsyncs = os.fsync, []
@@ -113,7 +114,7 @@ def main() -> None:
         reopened = timed("read manifest.json (Manifest.open)", lambda: Manifest.open(out))
         found: dict = {}
         pending = timed("resume: check N records (key, outputs on disk; split_finished)",
-                        lambda: split_finished(tasks, reopened, found))
+                        lambda: split_finished(tasks, reopened, found, IngestOutputs))
         assert not pending and len(found) == n
 
         text = (out / MANIFEST_NAME).read_bytes()

@@ -40,6 +40,7 @@ from pipeline.geo.raster import Grid, read_raster
 from pipeline.shade.sun import default_scenarios
 from pipeline.stages.common import numba_threads
 from pipeline.stages.shadow import ShadowSettings, shadow_tile
+from pipeline.stages.surface import SurfaceOutputs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,7 +51,7 @@ def surface_record(run: Path, tile: str) -> tuple[Record, dict]:
     [record] = [r for r in manifest["tasks"].values() if r["stage"] == "surface" and r["tile"] == tile]
     outputs = {k: str(run / v) if not Path(v).is_absolute() else v
                for k, v in record["outputs"].items() if isinstance(v, str)}
-    return Record(stage="surface", tile=tile, outputs=outputs), manifest["definition"]
+    return Record(stage="surface", tile=tile, outputs=SurfaceOutputs.from_json(outputs)), manifest["definition"]
 
 
 def inner_grid(outer: Grid, halo_m: float) -> Grid:
@@ -140,9 +141,9 @@ def disagreement(horizon, sweep) -> list[float]:
     """Per scenario and season: mean |horizon - sweep| over the tile / the period's hours."""
     shares = []
     for kind in ("shade_hours", "sun_hours"):
-        for name, path in sweep.outputs[kind].items():
+        for name, path in getattr(sweep.outputs, kind).items():
             exact, _, _ = read_raster(path)
-            fast, _, _ = read_raster(horizon.outputs[kind][name])
+            fast, _, _ = read_raster(getattr(horizon.outputs, kind)[name])
             period = 3.0 if kind == "shade_hours" else float(np.nanmax(exact))
             shares.append(float(np.nanmean(np.abs(fast - exact))) / period)
     return shares

@@ -24,6 +24,7 @@ so manifests written before outputs were typed read back unchanged.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import MISSING, dataclass
 from typing import Any, Mapping, TypeVar
 
@@ -47,13 +48,12 @@ class Outputs:
     @classmethod
     def names(cls) -> tuple[str, ...]:
         """The declared output names, in declaration order."""
-        return tuple(f.name for f in dataclasses.fields(cls))
+        return _names(cls)
 
     @classmethod
     def required(cls) -> tuple[str, ...]:
         """The outputs without a default: every task of the stage must write them."""
-        return tuple(f.name for f in dataclasses.fields(cls)
-                     if f.default is MISSING and f.default_factory is MISSING)
+        return _required(cls)
 
     def to_json(self) -> dict[str, Any]:
         """The manifest form: ``{name: value}`` for every output that is not None."""
@@ -67,7 +67,7 @@ class Outputs:
         one it requires."""
         data = dict(data or {})
         where = f"stage {stage!r}: " if stage else ""
-        unknown = sorted(set(data) - set(cls.names()))
+        unknown = sorted(set(data).difference(_name_set(cls)))
         if unknown:
             raise OutputsError(f"{where}outputs {unknown} are not declared by {cls.__name__} "
                                f"(declared: {', '.join(cls.names()) or 'none'})")
@@ -80,6 +80,22 @@ class Outputs:
     def paths(self) -> list[str]:
         """Every path string among the outputs (nested mappings and lists included)."""
         return paths_in(self.to_json())
+
+
+@functools.cache
+def _names(cls: type[Outputs]) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+@functools.cache
+def _name_set(cls: type[Outputs]) -> frozenset[str]:
+    return frozenset(_names(cls))
+
+
+@functools.cache
+def _required(cls: type[Outputs]) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls)
+                 if f.default is MISSING and f.default_factory is MISSING)
 
 
 @dataclass(frozen=True)
