@@ -142,15 +142,17 @@ class Task:
 
     ``upstream`` maps keyword names to lists of upstream task keys; the runner passes
     those tasks' :class:`Record` objects (sorted by tile and key) as the keyword's
-    value. ``meshes`` names the mesh cells (JIS X 0410 codes of any level) whose data the
-    task reads or writes: a tile's own code for a per-tile task, an input file's mesh for
-    ingest; empty means the whole run (a run-wide task, a layer), except for a task of a
-    per-tile stage, whose ``tile`` is a tile of the run and which covers it by default. The runner counts a
-    running task against those cells only (:mod:`pipeline.core.flow`), so a tile's next
-    stage waits for exactly the tasks that touch it. ``tile`` is only the task's name in
-    records and logs (a mesh code, ``"all"``, a file stem, ``bldg_<part>``). ``params`` and ``input_hashes`` (with the upstream keys and the code of
+    value. ``params`` and ``input_hashes`` (with the upstream keys and the code of
     ``func``'s module) make the task's key: a task whose key the manifest records as
     done, with its outputs on disk, is skipped.
+
+    ``meshes`` names the mesh cells (JIS X 0410 codes of any level) whose data the task
+    reads or writes: a tile's own code for a per-tile task, an input file's mesh for
+    ingest. Empty means the whole run (a run-wide task, a layer), except for a task of a
+    per-tile stage, whose ``tile`` is a tile of the run and which covers it by default.
+    The runner counts a running task against those cells only (:mod:`pipeline.core.flow`),
+    so a tile's next stage waits for exactly the tasks that touch it. ``tile`` is only the
+    task's name in records and logs (a mesh code, ``"all"``, a file stem, ``bldg_<part>``).
     """
 
     stage: str

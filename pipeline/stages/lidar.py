@@ -85,8 +85,8 @@ def lidar_tile(paths: list[str], grid, out_dir: str, tile: str, *, source_crs: s
                                      chunk_size=chunk_size)
     outputs = write_lidar_rasters(rasters, out_dir, tile)
     stats = dataclasses.asdict(rasters.stats)
-    return Result(outputs=LidarOutputs(**outputs), counts={k: v for k, v in stats.items()
-                                           if isinstance(v, (int, float))},
+    return Result(outputs=LidarOutputs.from_json(outputs, stage="lidar"),
+                  counts={k: v for k, v in stats.items() if isinstance(v, (int, float))},
                   details={"stats": stats})
 
 

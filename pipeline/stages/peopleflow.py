@@ -83,7 +83,7 @@ def peopleflow_task(out_dir: str, sources: list, scenarios: list, *,
 
     outputs, counts = write_aligned_flow(out_dir, sources, scenarios, day_types=settings.day_types,
                                          month_tolerance=settings.month_tolerance, timezone=timezone)
-    return Result(outputs=PeopleFlowOutputs(**outputs), counts=counts)
+    return Result(outputs=PeopleFlowOutputs.from_json(outputs, stage="peopleflow"), counts=counts)
 
 
 def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:

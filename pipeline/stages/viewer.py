@@ -86,7 +86,7 @@ def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], tim
         season_weather=(season_weather_table(thermal_forcing[0].outputs.weather_csv).to_dict("records")
                         if thermal_forcing else None), **options)
     kept: dict[str, Any] = {k: v for k, v in written.items() if v}
-    return Result(outputs=ViewerOutputs(**kept), counts={"scenarios": len(scenarios)})
+    return Result(outputs=ViewerOutputs.from_json(kept, stage="viewer"), counts={"scenarios": len(scenarios)})
 
 
 def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:

@@ -498,7 +498,8 @@ def walkability_summary(out_dir: str, crs: str, *, districts: str | None = None,
     log.info("walkability summary: %d segments x %d scenarios from %d tiles, %.1f s", run_scale.segments,
              len(scenarios), len(tiles), time.perf_counter() - start)
     thermal_known = bool(thermal)
-    return Result(outputs=WalkabilitySummaryOutputs(**outputs), counts=counts,
+    return Result(outputs=WalkabilitySummaryOutputs.from_json(outputs, stage="walkability_summary"),
+                  counts=counts,
                   feature_type="bldg" if outputs.get("feature_table") else None,
                   details={"weights": effective_weights(settings.weights, thermal_known,
                                                         settings.thermal_rule),
