@@ -1,11 +1,13 @@
 """The stage registry: every stage of a run, in run order.
 
 A stage is one module here with a module-level :class:`~pipeline.core.stage.Stage` (its
-name, settings model, ``wanted``, ``plan``, and ``needs``/``reach``: which stages its
-planner reads, and how far around a tile) and one line in :data:`STAGES`, after the
-stages it needs. The run definition's ``stages:`` section, the planner and the runner
-are built from this tuple and know only the interface; nothing else needs editing to
-add a stage.
+name, settings model, ``wanted``, ``plan``, ``needs``/``reach``: which stages its planner
+reads, and how far around a tile; ``outputs``/``reads``: the typed outputs it hands on and
+those of other stages it reads; ``inputs``: its keys of the ``inputs:`` section) and one
+line in :data:`STAGES`, after the stages it needs. The run definition's ``inputs:`` and
+``stages:`` sections, the planner and the runner are built from this tuple (and from
+:data:`pipeline.stages.ingest.SOURCES`, how a run finds its CityGML files and CRS) and
+know only the interface; nothing else needs editing to add a stage.
 
 Stage modules import only light things at module level (pydantic settings and the
 engine's leaf); their task functions import the domain packages (numpy, rasterio,
