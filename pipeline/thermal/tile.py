@@ -26,16 +26,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from pipeline.geo.raster import Grid
 from pipeline.shade.shadow import (DEFAULT_MAX_DISTANCE_M, DEFAULT_SECTOR_DEG, CanopyTransmissivity,
                                    ShadeMethod, inner_window, light_fraction, make_caster)
-from pipeline.shade.sun import (DEFAULT_STEP_MINUTES, DEFAULT_TIMEZONE, Scenario, grid_centre_lonlat,
-                                meridian_convergence_deg, slot_sun_positions)
-from pipeline.thermal.radiation import clear_sky_irradiance
+from pipeline.shade.sun import (DEFAULT_STEP_MINUTES, DEFAULT_TIMEZONE, Scenario, SunPositions,
+                                grid_centre_lonlat, meridian_convergence_deg, slot_sun_positions)
+from pipeline.thermal.accumulate import SlotAccumulator
+from pipeline.thermal.radiation import ClearSkyIrradiance, clear_sky_irradiance
 from pipeline.thermal.svf import DEFAULT_AZIMUTHS, SkyView, sky_view_factor
-from pipeline.thermal.tmrt import DayHeating, SkyGeometry, TmrtParameters, mean_radiant_temperature
-from pipeline.thermal.utci import STRESS_CLASSES, stress_class_index, utci_uniform_air
+from pipeline.thermal.tmrt import DayHeating, SkyGeometry, TmrtParameters
+from pipeline.thermal.tmrt_compiled import mean_radiant_temperature_compiled
+from pipeline.thermal.utci import STRESS_CLASSES, utci_uniform_air
 from pipeline.thermal.weather import StepWeather, WeatherSource, scenario_weather
 
 log = logging.getLogger(__name__)
@@ -92,6 +95,79 @@ def tile_sky_view(dsm: np.ndarray, outer: Grid, inner: Grid, *, canopy_top: np.n
                            window=inner_window(outer, inner))
 
 
+@dataclass(frozen=True)
+class ScenarioForcing:
+    """Everything one scenario's time steps need besides the shade (made once per scenario).
+
+    Attributes
+    ----------
+    scenario : Scenario
+    positions : SunPositions
+        The shadow stage's sun samples of the slot (tile centre, apparent altitude).
+    grid_azimuth_deg : numpy.ndarray
+        Their azimuths clockwise from grid north, degrees.
+    local_times : pandas.DatetimeIndex
+        Their instants in the run's timezone.
+    irradiance : ClearSkyIrradiance
+        Direct normal and diffuse horizontal irradiance at each sample, W/m².
+    weather : StepWeather
+        Air temperature, humidity and wind at each sample.
+    transmissivity : float
+        Share of the beam through a tree crown on the scenario's date.
+    sky : SkyGeometry
+        The sky view through crowns of that transmissivity.
+    day : DayHeating
+        Sunrise and the day's highest sun (surface heating).
+    """
+
+    scenario: Scenario
+    positions: SunPositions
+    grid_azimuth_deg: np.ndarray
+    local_times: pd.DatetimeIndex
+    irradiance: ClearSkyIrradiance
+    weather: StepWeather
+    transmissivity: float
+    sky: SkyGeometry
+    day: DayHeating
+
+
+def scenario_forcing(scenario: Scenario, year: int, latitude: float, longitude: float, convergence_deg: float,
+                     weather: WeatherSource, *, transmissivity: CanopyTransmissivity, sky_view: SkyView,
+                     step_minutes: float, timezone: str, altitude_m: float,
+                     skies: dict | None = None) -> ScenarioForcing:
+    """Sun samples, irradiance, weather, crown transmissivity and sky of one scenario at the
+    tile centre (``latitude``, ``longitude``, degrees; ``convergence_deg`` turns true azimuths
+    to grid azimuths). ``skies`` caches the :class:`SkyGeometry` by transmissivity across
+    scenarios (scenarios of the same leaf state share one)."""
+    date = scenario.season.date(year)
+    positions = slot_sun_positions(date, scenario.slot, latitude, longitude, step_minutes=step_minutes,
+                                   timezone=timezone)
+    irradiance = clear_sky_irradiance(positions, latitude, longitude, altitude_m=altitude_m)
+    steps = scenario_weather(weather, date, positions.timestamps, latitude=latitude, longitude=longitude,
+                             timezone=timezone)
+    tau = transmissivity.for_date(date)
+    skies = {} if skies is None else skies
+    if tau not in skies:
+        skies[tau] = SkyGeometry.from_svf(sky_view.with_trees(tau))
+    return ScenarioForcing(scenario, positions, positions.grid_azimuth_deg(convergence_deg),
+                           positions.timestamps.tz_convert(timezone), irradiance, steps, tau, skies[tau],
+                           DayHeating.for_date(date, latitude, longitude, timezone))
+
+
+def step_order(forcings: list[ScenarioForcing]) -> list[tuple[int, int]]:
+    """Every ``(scenario index, step index)``, in the order one pass over the tile takes them.
+
+    By grid azimuth (then scenario, then step): the sun's azimuth rises monotonically
+    through a day at Japan's latitudes, so each scenario's steps keep their time order,
+    while steps of every scenario that fall between the same two horizon sectors come
+    together and each sector's horizons are computed once per tile
+    (:class:`~pipeline.shade.horizon.HorizonCaster` keeps the last few), not once per
+    scenario that crosses it.
+    """
+    keys = [(float(az) % 360.0, i, k) for i, f in enumerate(forcings) for k, az in enumerate(f.grid_azimuth_deg)]
+    return [(i, k) for _, i, k in sorted(keys)]
+
+
 def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scenario], year: int,
                       weather: WeatherSource, *, canopy_top: np.ndarray | None = None,
                       transmissivity: CanopyTransmissivity = CanopyTransmissivity(),
@@ -100,7 +176,13 @@ def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list
                       parameters: TmrtParameters = TmrtParameters(), altitude_m: float = 0.0,
                       n_azimuths: int = DEFAULT_AZIMUTHS, method: ShadeMethod = "horizon",
                       sector_deg: float = DEFAULT_SECTOR_DEG) -> Iterator[tuple[str, ScenarioThermal]]:
-    """Yield ``(scenario name, ScenarioThermal)`` for each scenario (arguments as :func:`thermal_tile`)."""
+    """Yield ``(scenario name, ScenarioThermal)`` for each scenario (arguments as :func:`thermal_tile`).
+
+    One pass over every scenario's steps in :func:`step_order`; a scenario is yielded
+    (and its sums dropped) as soon as its last step is in, so scenarios come in the
+    order their slots end in azimuth, not in the order of ``scenarios``.
+    """
+    started = time.perf_counter()
     window = inner_window(outer, inner)
     lon, lat = grid_centre_lonlat(inner)
     convergence = meridian_convergence_deg(outer.crs, lon, lat)
@@ -108,52 +190,48 @@ def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list
         sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=n_azimuths)
     caster = make_caster(dsm, outer.resolution, method=method, canopy_top=canopy_top,
                          max_distance_m=max_distance_m, window=window, sector_deg=sector_deg)
-    for scenario in scenarios:
-        started = time.perf_counter()
-        date = scenario.season.date(year)
-        positions = slot_sun_positions(date, scenario.slot, lat, lon, step_minutes=step_minutes,
-                                       timezone=timezone)
-        irradiance = clear_sky_irradiance(positions, lat, lon, altitude_m=altitude_m)
-        steps = scenario_weather(weather, date, positions.timestamps, latitude=lat, longitude=lon,
-                                 timezone=timezone)
-        tau = transmissivity.for_date(date)
-        sky = SkyGeometry.from_svf(sky_view.with_trees(tau))
-        day = DayHeating.for_date(date, lat, lon, timezone)
-        azimuths = positions.grid_azimuth_deg(convergence)
-        utci_sum = np.zeros(inner.shape, np.float64)
-        tmrt_sum = np.zeros(inner.shape, np.float64)
-        hours: dict[int, np.ndarray] = {}   # stress class index -> hours, made when it first occurs
-        no_sun = np.zeros(inner.shape, np.float32)
-        for k, moment in enumerate(positions.timestamps.tz_convert(timezone)):
-            altitude = float(positions.sun_altitude_deg[k])
-            sun_share = (light_fraction(caster.codes(azimuths[k], altitude), tau) if altitude > 0
-                         else no_sun)
-            ground_k, wall_k = day.ground_and_wall(moment, altitude, parameters)
-            tmrt = mean_radiant_temperature(
-                svf=sky, sun_share=sun_share, sun_altitude_deg=altitude,
-                dni_wm2=float(irradiance.dni_wm2[k]), dhi_wm2=float(irradiance.dhi_wm2[k]),
-                air_temperature_c=float(steps.air_temperature_c[k]),
-                relative_humidity_pct=float(steps.relative_humidity_pct[k]),
-                ground_heating_k=ground_k, wall_heating_k=wall_k, parameters=parameters)
-            utci = utci_uniform_air(float(steps.air_temperature_c[k]), tmrt, float(steps.wind_speed_ms[k]),
-                                    float(steps.relative_humidity_pct[k]))
-            weight = float(positions.weight_hours[k])
-            utci_sum += weight * utci
-            tmrt_sum += weight * tmrt
-            classes = stress_class_index(utci)
-            for index in np.flatnonzero(np.bincount(classes[classes >= 0], minlength=len(STRESS_CLASSES))):
-                if index not in hours:
-                    hours[index] = np.zeros(inner.shape, np.float32)
-                hours[index][classes == index] += np.float32(weight)
-        slot_hours = positions.total_hours
-        result = ScenarioThermal(
-            utci_mean_c=(utci_sum / slot_hours).astype(np.float32),
-            tmrt_mean_c=(tmrt_sum / slot_hours).astype(np.float32),
-            stress_hours={STRESS_CLASSES[i].key: hours[i] for i in sorted(hours)},
-            slot_hours=slot_hours, weather=steps)
-        log.info("thermal: tile %s, %s: %d steps on %dx%d cells in %.1f s (%s)", inner.bounds, scenario.name,
-                 len(positions), inner.height, inner.width, time.perf_counter() - started, steps.source)
-        yield scenario.name, result
+    skies: dict = {}
+    forcings = [scenario_forcing(scenario, year, lat, lon, convergence, weather, transmissivity=transmissivity,
+                                 sky_view=sky_view, step_minutes=step_minutes, timezone=timezone,
+                                 altitude_m=altitude_m, skies=skies) for scenario in scenarios]
+    remaining = [len(f.positions) for f in forcings]
+    sums: dict[int, SlotAccumulator] = {}
+    no_sun = np.zeros(inner.shape, np.float32)
+    for i in [i for i, n in enumerate(remaining) if n == 0]:
+        yield _scenario_result(forcings[i], SlotAccumulator(inner.shape))
+    for i, k in step_order(forcings):
+        f = forcings[i]
+        steps = f.weather
+        altitude = float(f.positions.sun_altitude_deg[k])
+        sun_share = (light_fraction(caster.codes(f.grid_azimuth_deg[k], altitude), f.transmissivity)
+                     if altitude > 0 else no_sun)
+        ground_k, wall_k = f.day.ground_and_wall(f.local_times[k], altitude, parameters)
+        tmrt = mean_radiant_temperature_compiled(
+            svf=f.sky, sun_share=sun_share, sun_altitude_deg=altitude,
+            dni_wm2=float(f.irradiance.dni_wm2[k]), dhi_wm2=float(f.irradiance.dhi_wm2[k]),
+            air_temperature_c=float(steps.air_temperature_c[k]),
+            relative_humidity_pct=float(steps.relative_humidity_pct[k]),
+            ground_heating_k=ground_k, wall_heating_k=wall_k, parameters=parameters)
+        utci = utci_uniform_air(float(steps.air_temperature_c[k]), tmrt, float(steps.wind_speed_ms[k]),
+                                float(steps.relative_humidity_pct[k]))
+        if i not in sums:
+            sums[i] = SlotAccumulator(inner.shape)
+        sums[i].add(utci, tmrt, float(f.positions.weight_hours[k]))
+        remaining[i] -= 1
+        if remaining[i] == 0:
+            log.info("thermal: tile %s, %s: %d steps on %dx%d cells, done %.1f s into the pass (%s)",
+                     inner.bounds, f.scenario.name, len(f.positions), inner.height, inner.width,
+                     time.perf_counter() - started, steps.source)
+            yield _scenario_result(f, sums.pop(i))
+
+
+def _scenario_result(forcing: ScenarioForcing, sums: SlotAccumulator) -> tuple[str, ScenarioThermal]:
+    slot_hours = forcing.positions.total_hours
+    return forcing.scenario.name, ScenarioThermal(
+        utci_mean_c=(sums.utci_sum / slot_hours).astype(np.float32),
+        tmrt_mean_c=(sums.tmrt_sum / slot_hours).astype(np.float32),
+        stress_hours={STRESS_CLASSES[i].key: sums.hours[i] for i in sorted(sums.hours)},
+        slot_hours=slot_hours, weather=forcing.weather)
 
 
 def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scenario], year: int,
@@ -206,11 +284,10 @@ def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scen
         sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=n_azimuths)
         log.info("thermal: tile %s, sky view factor (%d azimuths) in %.1f s", inner.bounds, n_azimuths,
                  time.perf_counter() - started)
-    result = ThermalResult(grid=inner, sky_view=sky_view)
-    for name, scenario in thermal_scenarios(
-            dsm, outer, inner, scenarios, year, weather, canopy_top=canopy_top, transmissivity=transmissivity,
-            sky_view=sky_view, step_minutes=step_minutes, timezone=timezone, max_distance_m=max_distance_m,
-            parameters=parameters, altitude_m=altitude_m, n_azimuths=n_azimuths, method=method,
-            sector_deg=sector_deg):
-        result.scenarios[name] = scenario
-    return result
+    done = dict(thermal_scenarios(
+        dsm, outer, inner, scenarios, year, weather, canopy_top=canopy_top, transmissivity=transmissivity,
+        sky_view=sky_view, step_minutes=step_minutes, timezone=timezone, max_distance_m=max_distance_m,
+        parameters=parameters, altitude_m=altitude_m, n_azimuths=n_azimuths, method=method,
+        sector_deg=sector_deg))
+    return ThermalResult(grid=inner, sky_view=sky_view,
+                         scenarios={s.name: done[s.name] for s in scenarios})

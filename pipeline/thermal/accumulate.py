@@ -1,0 +1,91 @@
+"""Time-weighted sums of one scenario's steps: mean UTCI, mean Tmrt and hours per UTCI stress class.
+
+A slot's steps are added one at a time (:meth:`SlotAccumulator.add`), so memory is a few
+rasters whatever the number of steps. One compiled pass per step adds the weighted UTCI
+and Tmrt (float64 sums of float32 products, as ``sum += weight * array`` in numpy) and
+finds each cell's stress class (:data:`pipeline.thermal.utci.STRESS_CLASSES`, each
+class holding its upper bound, NaN in none: as
+:func:`pipeline.thermal.utci.stress_class_index`); a second adds the step's weight
+(float32) to the hours of the classes that occur. The sums are those of the per-step
+numpy loop they replace, bit for bit when the steps come in the same order
+(``tests/pipeline/thermal/test_tile.py``).
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from pipeline.thermal.utci import STRESS_CLASSES
+
+#: Upper bounds of every class but the last (°C), in class order.
+_UPPER_BOUNDS = np.array([c.upper_c for c in STRESS_CLASSES[:-1]], dtype=np.float64)
+#: Cells per parallel work item of the compiled passes.
+_CHUNK = 1 << 16
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _add_step(utci, tmrt, weight, bounds, utci_sum, tmrt_sum, classes, counts):
+    """``*_sum += float64(weight * value)``; ``classes`` the class index of each cell (-1:
+    NaN); ``counts[item, class]`` the cells of each class in each work item."""
+    n = utci.size
+    n_bounds = bounds.size
+    for item in numba.prange(counts.shape[0]):
+        for i in range(item * _CHUNK, min(n, (item + 1) * _CHUNK)):
+            u = utci[i]
+            utci_sum[i] += np.float64(weight * u)
+            tmrt_sum[i] += np.float64(weight * tmrt[i])
+            value = np.float64(u)
+            if np.isnan(value):
+                classes[i] = -1
+                continue
+            index = 0
+            while index < n_bounds and bounds[index] < value:
+                index += 1
+            classes[i] = index
+            counts[item, index] += 1
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _add_hours(classes, index, weight, hours):
+    """``hours[classes == index] += weight`` (float32)."""
+    for i in numba.prange(classes.size):
+        if classes[i] == index:
+            hours[i] += weight
+
+
+class SlotAccumulator:
+    """The running sums of one scenario's time steps on a window of ``shape`` cells.
+
+    Attributes
+    ----------
+    utci_sum, tmrt_sum : numpy.ndarray of float64
+        Sum over the steps added so far of ``weight_hours * value``, °C h.
+    hours : dict of int to numpy.ndarray of float32
+        Hours per stress class index (into :data:`~pipeline.thermal.utci.STRESS_CLASSES`),
+        made when the class first occurs.
+    """
+
+    def __init__(self, shape: tuple[int, int]):
+        self.shape = tuple(shape)
+        self.utci_sum = np.zeros(self.shape, np.float64)
+        self.tmrt_sum = np.zeros(self.shape, np.float64)
+        self.hours: dict[int, np.ndarray] = {}
+        self._classes = np.empty(self.shape, np.int8)
+
+    def add(self, utci_c: np.ndarray, tmrt_c: np.ndarray, weight_hours: float) -> None:
+        """Add one step: UTCI and Tmrt (°C, float32, the window's shape) standing for
+        ``weight_hours`` hours."""
+        utci = np.ascontiguousarray(utci_c, dtype=np.float32).reshape(-1)
+        tmrt = np.ascontiguousarray(tmrt_c, dtype=np.float32).reshape(-1)
+        if utci.size != self.utci_sum.size or tmrt.size != self.utci_sum.size:
+            raise ValueError(f"step arrays of {utci.size} and {tmrt.size} cells for a window of "
+                             f"{self.utci_sum.size}")
+        weight = np.float32(weight_hours)
+        counts = np.zeros((max(1, -(-utci.size // _CHUNK)), len(STRESS_CLASSES)), np.int64)
+        classes = self._classes.reshape(-1)
+        _add_step(utci, tmrt, weight, _UPPER_BOUNDS, self.utci_sum.reshape(-1), self.tmrt_sum.reshape(-1),
+                  classes, counts)
+        for index in np.flatnonzero(counts.sum(axis=0)):
+            if index not in self.hours:
+                self.hours[int(index)] = np.zeros(self.shape, np.float32)
+            _add_hours(classes, np.int8(index), weight, self.hours[int(index)].reshape(-1))
