@@ -125,3 +125,77 @@ def test_horizon_shade_agrees_with_the_exact_sweep(result, weather):
     with pytest.raises(ValueError, match="unknown shade method"):
         next(thermal_scenarios(dsm, outer, inner, [WINTER_MORNING], 2026, weather, canopy_top=canopy,
                                sky_view=result.sky_view, method="raytrace"))
+
+
+def _per_step_reference(dsm, outer, inner, scenarios, weather, canopy, sky_view, step_minutes):
+    """The plain loop the one-pass replaces: each scenario in turn, each step in time order,
+    numpy Tmrt (pipeline.thermal.tmrt) and numpy sums (as the thermal stage computed it
+    until 2026-12-06)."""
+    from pipeline.shade.shadow import inner_window, light_fraction, make_caster
+    from pipeline.shade.sun import grid_centre_lonlat, meridian_convergence_deg, slot_sun_positions
+    from pipeline.thermal.radiation import clear_sky_irradiance
+    from pipeline.thermal.tmrt import DayHeating, SkyGeometry, mean_radiant_temperature
+    from pipeline.thermal.utci import stress_class_index, utci_uniform_air
+    from pipeline.thermal.weather import scenario_weather
+
+    lon, lat = grid_centre_lonlat(inner)
+    caster = make_caster(dsm, outer.resolution, canopy_top=canopy, max_distance_m=60.0,
+                         window=inner_window(outer, inner))
+    out = {}
+    for scenario in scenarios:
+        date = scenario.season.date(2026)
+        positions = slot_sun_positions(date, scenario.slot, lat, lon, step_minutes=step_minutes)
+        irradiance = clear_sky_irradiance(positions, lat, lon)
+        steps = scenario_weather(weather, date, positions.timestamps, latitude=lat, longitude=lon)
+        tau = CanopyTransmissivity().for_date(date)
+        sky = SkyGeometry.from_svf(sky_view.with_trees(tau))
+        day = DayHeating.for_date(date, lat, lon)
+        azimuths = positions.grid_azimuth_deg(meridian_convergence_deg(outer.crs, lon, lat))
+        utci_sum, tmrt_sum, hours = np.zeros(inner.shape), np.zeros(inner.shape), {}
+        for k, moment in enumerate(positions.timestamps.tz_convert("Asia/Tokyo")):
+            altitude = float(positions.sun_altitude_deg[k])
+            share = (light_fraction(caster.codes(azimuths[k], altitude), tau) if altitude > 0
+                     else np.zeros(inner.shape, np.float32))
+            ground_k, wall_k = day.ground_and_wall(moment, altitude)
+            tmrt = mean_radiant_temperature(
+                svf=sky, sun_share=share, sun_altitude_deg=altitude, dni_wm2=float(irradiance.dni_wm2[k]),
+                dhi_wm2=float(irradiance.dhi_wm2[k]), air_temperature_c=float(steps.air_temperature_c[k]),
+                relative_humidity_pct=float(steps.relative_humidity_pct[k]), ground_heating_k=ground_k,
+                wall_heating_k=wall_k)
+            utci = utci_uniform_air(float(steps.air_temperature_c[k]), tmrt, float(steps.wind_speed_ms[k]),
+                                    float(steps.relative_humidity_pct[k]))
+            weight = float(positions.weight_hours[k])
+            utci_sum += weight * utci
+            tmrt_sum += weight * tmrt
+            classes = stress_class_index(utci)
+            for index in np.unique(classes[classes >= 0]):
+                hours.setdefault(STRESS_KEYS[index], np.zeros(inner.shape, np.float32))[classes == index] += \
+                    np.float32(weight)
+        out[scenario.name] = ((utci_sum / positions.total_hours).astype(np.float32),
+                              (tmrt_sum / positions.total_hours).astype(np.float32), hours)
+    return out
+
+
+def test_one_pass_equals_the_per_step_loop(weather):
+    """Every scenario's steps in one pass by azimuth, compiled Tmrt and sums, against the
+    plain per-scenario numpy loop: the same stress hours to the bit, UTCI and Tmrt means
+    within a float32 rounding of the compiled Tmrt (measured at most 1 ulp, 7.6e-6 K, on
+    0.2 % of the cells of a sample tile). A winter afternoon runs past sunset."""
+    inner, outer, dsm, canopy = _tile()
+    scenarios = [HEAT_DAY_MIDDAY, WINTER_MORNING,
+                 Scenario(Season("winter_solstice", 12, 21), TimeSlot("afternoon", "14:00", "17:00")),
+                 Scenario(Season("equinox", 3, 20), TimeSlot("morning", "05:00", "08:00"))]
+    sky = tile_sky_view(dsm, outer, inner, canopy_top=canopy)
+    one_pass = thermal_tile(dsm, outer, inner, scenarios, 2026, weather, canopy_top=canopy, sky_view=sky,
+                            step_minutes=20, max_distance_m=60.0)
+    reference = _per_step_reference(dsm, outer, inner, scenarios, weather, canopy, sky, 20)
+    assert list(one_pass.scenarios) == [s.name for s in scenarios]
+    for name, (utci, tmrt, hours) in reference.items():
+        result = one_pass.scenarios[name]
+        np.testing.assert_allclose(result.utci_mean_c, utci, rtol=0, atol=1e-4)
+        np.testing.assert_allclose(result.tmrt_mean_c, tmrt, rtol=0, atol=1e-4)
+        assert (result.tmrt_mean_c == tmrt).mean() > 0.99
+        assert sorted(result.stress_hours) == sorted(hours)
+        for key, value in hours.items():
+            np.testing.assert_array_equal(result.stress_hours[key], value)
+    assert len(reference["winter_solstice_afternoon"][2]) >= 2    # classes change over the slot
