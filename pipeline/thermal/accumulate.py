@@ -6,7 +6,7 @@ and Tmrt (float64 sums of float32 products, as ``sum += weight * array`` in nump
 finds each cell's stress class (:data:`pipeline.thermal.utci.STRESS_CLASSES`, each
 class holding its upper bound, NaN in none: as
 :func:`pipeline.thermal.utci.stress_class_index`); a second adds the step's weight
-(float32) to the hours of the classes that occur. The sums are those of the per-step
+(float32) to the hours of each cell's class. The sums are those of the per-step
 numpy loop they replace, bit for bit when the steps come in the same order
 (``tests/pipeline/thermal/test_tile.py``).
 """
@@ -39,18 +39,20 @@ def _add_step(utci, tmrt, weight, bounds, utci_sum, tmrt_sum, classes, counts):
                 classes[i] = -1
                 continue
             index = 0
-            while index < n_bounds and bounds[index] < value:
-                index += 1
+            for b in range(n_bounds):          # bounds ascend: searchsorted(..., side="left")
+                if bounds[b] < value:
+                    index += 1
             classes[i] = index
             counts[item, index] += 1
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _add_hours(classes, index, weight, hours):
-    """``hours[classes == index] += weight`` (float32)."""
+def _add_hours(classes, row_of_class, weight, hours):
+    """``hours[row_of_class[k], i] += weight`` (float32) where cell ``i`` is in class ``k``."""
     for i in numba.prange(classes.size):
-        if classes[i] == index:
-            hours[i] += weight
+        k = classes[i]
+        if k >= 0:
+            hours[row_of_class[k], i] += weight
 
 
 class SlotAccumulator:
@@ -60,17 +62,23 @@ class SlotAccumulator:
     ----------
     utci_sum, tmrt_sum : numpy.ndarray of float64
         Sum over the steps added so far of ``weight_hours * value``, °C h.
-    hours : dict of int to numpy.ndarray of float32
-        Hours per stress class index (into :data:`~pipeline.thermal.utci.STRESS_CLASSES`),
-        made when the class first occurs.
     """
 
     def __init__(self, shape: tuple[int, int]):
         self.shape = tuple(shape)
         self.utci_sum = np.zeros(self.shape, np.float64)
         self.tmrt_sum = np.zeros(self.shape, np.float64)
-        self.hours: dict[int, np.ndarray] = {}
         self._classes = np.empty(self.shape, np.int8)
+        # hours of the classes that occurred, one row each, in order of first occurrence
+        self._row_of_class = np.full(len(STRESS_CLASSES), -1, np.int64)
+        self._hours = np.zeros((0, self.utci_sum.size), np.float32)
+
+    @property
+    def hours(self) -> dict[int, np.ndarray]:
+        """Hours (float32, the window's shape) per stress class index (into
+        :data:`~pipeline.thermal.utci.STRESS_CLASSES`) that occurred at some step."""
+        return {int(k): self._hours[row].reshape(self.shape) for k, row in enumerate(self._row_of_class)
+                if row >= 0}
 
     def add(self, utci_c: np.ndarray, tmrt_c: np.ndarray, weight_hours: float) -> None:
         """Add one step: UTCI and Tmrt (°C, float32, the window's shape) standing for
@@ -85,7 +93,9 @@ class SlotAccumulator:
         classes = self._classes.reshape(-1)
         _add_step(utci, tmrt, weight, _UPPER_BOUNDS, self.utci_sum.reshape(-1), self.tmrt_sum.reshape(-1),
                   classes, counts)
-        for index in np.flatnonzero(counts.sum(axis=0)):
-            if index not in self.hours:
-                self.hours[int(index)] = np.zeros(self.shape, np.float32)
-            _add_hours(classes, np.int8(index), weight, self.hours[int(index)].reshape(-1))
+        new = [k for k in np.flatnonzero(counts.sum(axis=0)) if self._row_of_class[k] < 0]
+        if new:
+            for k in new:
+                self._row_of_class[k] = self._hours.shape[0] + new.index(k)
+            self._hours = np.concatenate([self._hours, np.zeros((len(new), utci.size), np.float32)])
+        _add_hours(classes, self._row_of_class, weight, self._hours)

@@ -134,11 +134,11 @@ class ScenarioForcing:
 def scenario_forcing(scenario: Scenario, year: int, latitude: float, longitude: float, convergence_deg: float,
                      weather: WeatherSource, *, transmissivity: CanopyTransmissivity, sky_view: SkyView,
                      step_minutes: float, timezone: str, altitude_m: float,
-                     skies: dict | None = None) -> ScenarioForcing:
+                     shared: dict | None = None) -> ScenarioForcing:
     """Sun samples, irradiance, weather, crown transmissivity and sky of one scenario at the
     tile centre (``latitude``, ``longitude``, degrees; ``convergence_deg`` turns true azimuths
-    to grid azimuths). ``skies`` caches the :class:`SkyGeometry` by transmissivity across
-    scenarios (scenarios of the same leaf state share one)."""
+    to grid azimuths). ``shared`` keeps what scenarios have in common across calls: the
+    :class:`SkyGeometry` of each transmissivity and the :class:`DayHeating` of each date."""
     date = scenario.season.date(year)
     positions = slot_sun_positions(date, scenario.slot, latitude, longitude, step_minutes=step_minutes,
                                    timezone=timezone)
@@ -146,12 +146,14 @@ def scenario_forcing(scenario: Scenario, year: int, latitude: float, longitude: 
     steps = scenario_weather(weather, date, positions.timestamps, latitude=latitude, longitude=longitude,
                              timezone=timezone)
     tau = transmissivity.for_date(date)
-    skies = {} if skies is None else skies
-    if tau not in skies:
-        skies[tau] = SkyGeometry.from_svf(sky_view.with_trees(tau))
+    shared = {} if shared is None else shared
+    if ("sky", tau) not in shared:
+        shared["sky", tau] = SkyGeometry.from_svf(sky_view.with_trees(tau))
+    if ("day", date) not in shared:
+        shared["day", date] = DayHeating.for_date(date, latitude, longitude, timezone)
     return ScenarioForcing(scenario, positions, positions.grid_azimuth_deg(convergence_deg),
-                           positions.timestamps.tz_convert(timezone), irradiance, steps, tau, skies[tau],
-                           DayHeating.for_date(date, latitude, longitude, timezone))
+                           positions.timestamps.tz_convert(timezone), irradiance, steps, tau,
+                           shared["sky", tau], shared["day", date])
 
 
 def step_order(forcings: list[ScenarioForcing]) -> list[tuple[int, int]]:
@@ -190,10 +192,10 @@ def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list
         sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=n_azimuths)
     caster = make_caster(dsm, outer.resolution, method=method, canopy_top=canopy_top,
                          max_distance_m=max_distance_m, window=window, sector_deg=sector_deg)
-    skies: dict = {}
+    shared: dict = {}
     forcings = [scenario_forcing(scenario, year, lat, lon, convergence, weather, transmissivity=transmissivity,
                                  sky_view=sky_view, step_minutes=step_minutes, timezone=timezone,
-                                 altitude_m=altitude_m, skies=skies) for scenario in scenarios]
+                                 altitude_m=altitude_m, shared=shared) for scenario in scenarios]
     remaining = [len(f.positions) for f in forcings]
     sums: dict[int, SlotAccumulator] = {}
     no_sun = np.zeros(inner.shape, np.float32)
@@ -227,10 +229,11 @@ def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list
 
 def _scenario_result(forcing: ScenarioForcing, sums: SlotAccumulator) -> tuple[str, ScenarioThermal]:
     slot_hours = forcing.positions.total_hours
+    hours = sums.hours
     return forcing.scenario.name, ScenarioThermal(
         utci_mean_c=(sums.utci_sum / slot_hours).astype(np.float32),
         tmrt_mean_c=(sums.tmrt_sum / slot_hours).astype(np.float32),
-        stress_hours={STRESS_CLASSES[i].key: sums.hours[i] for i in sorted(sums.hours)},
+        stress_hours={STRESS_CLASSES[i].key: hours[i] for i in sorted(hours)},
         slot_hours=slot_hours, weather=forcing.weather)
 
 
