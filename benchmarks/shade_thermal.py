@@ -15,6 +15,9 @@ the machine inflates the wall clock, hardly the CPU time), best of ``--repeat``:
   shade codes, numpy Tmrt, UTCI, numpy sums), and *after*: the current
   :func:`pipeline.thermal.tile.thermal_scenarios` (one pass over every scenario's steps by
   azimuth, so each horizon sector is computed once per tile; compiled Tmrt and sums);
+* the peak of the Python-side arrays of each pass (tracemalloc; scenarios dropped as
+  they come, as the stage writes them): the pass keeps the sums of every scenario whose
+  slot it is crossing, the loop one scenario's;
 * the phases of the current pass (cProfile, by the functions each phase runs), and how far
   its outputs are from the baseline's (max |difference| of mean UTCI and Tmrt, K; stress hours).
 
@@ -33,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import numba
@@ -126,6 +130,13 @@ def main() -> None:
         dsm, outer, inner, scenarios, YEAR, weather, sky_view=sky, **common)), args.repeat)
     t_after, after = cpu_seconds(lambda: dict(thermal_scenarios(
         dsm, outer, inner, scenarios, YEAR, weather, sky_view=sky, **common)), args.repeat)
+    peaks = {}
+    for label, module in (("before", baseline), ("after", sys.modules["pipeline.thermal.tile"])):
+        tracemalloc.start()
+        for _ in module.thermal_scenarios(dsm, outer, inner, scenarios, YEAR, weather, sky_view=sky, **common):
+            pass                                    # each scenario dropped as it comes, as the stage writes it
+        peaks[label] = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
     profile = cProfile.Profile(time.process_time)
     profile.enable()
     dict(thermal_scenarios(dsm, outer, inner, scenarios, YEAR, weather, sky_view=sky, **common))
@@ -142,6 +153,8 @@ def main() -> None:
             ("**shadow + thermal per tile**", f"{t_shadow + t_svf + t_before:.1f}",
              f"{t_shadow + t_svf + t_after:.1f}", f"{(t_shadow + t_svf + t_before) / t_shadow:.2f}",
              f"{(t_shadow + t_svf + t_after) / t_shadow:.2f}")]
+    rows.append(("peak Python-side arrays of the steps' pass (tracemalloc), MB", f"{peaks['before']:.0f}",
+                 f"{peaks['after']:.0f}", "", ""))
     table("Per tile, CPU seconds, and against the shadow stage", (
         "work", "before s", "after s", "before / shadow", "after / shadow"), rows)
     rows = [(label, f"{s:.2f}", f"{s / t_shadow:.2f}") for label, s in phases.items()]

@@ -3,10 +3,10 @@
 A slot's steps are added one at a time (:meth:`SlotAccumulator.add`), so memory is a few
 rasters whatever the number of steps. One compiled pass per step adds the weighted UTCI
 and Tmrt (float64 sums of float32 products, as ``sum += weight * array`` in numpy) and
-finds each cell's stress class (:data:`pipeline.thermal.utci.STRESS_CLASSES`, each
-class holding its upper bound, NaN in none: as
-:func:`pipeline.thermal.utci.stress_class_index`); a second adds the step's weight
-(float32) to the hours of each cell's class. The sums are those of the per-step
+adds the step's weight (float32) to the hours of each cell's stress class
+(:data:`pipeline.thermal.utci.STRESS_CLASSES`, each class holding its upper bound, NaN in
+none: as :func:`pipeline.thermal.utci.stress_class_index`); a class met for the first
+time gets its hours raster then, and a second pass fills in that step for it. The sums are those of the per-step
 numpy loop they replace, bit for bit when the steps come in the same order
 (``tests/pipeline/thermal/test_tile.py``).
 """
@@ -24,12 +24,13 @@ _CHUNK = 1 << 16
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _add_step(utci, tmrt, weight, bounds, utci_sum, tmrt_sum, classes, counts):
+def _add_step(utci, tmrt, weight, bounds, row_of_class, utci_sum, tmrt_sum, hours, classes, missing):
     """``*_sum += float64(weight * value)``; ``classes`` the class index of each cell (-1:
-    NaN); ``counts[item, class]`` the cells of each class in each work item."""
+    NaN); ``hours[row_of_class[class]] += weight``, or, for a class without a row yet,
+    ``missing[item, class]`` counts the cells of work item ``item`` in it."""
     n = utci.size
     n_bounds = bounds.size
-    for item in numba.prange(counts.shape[0]):
+    for item in numba.prange(missing.shape[0]):
         for i in range(item * _CHUNK, min(n, (item + 1) * _CHUNK)):
             u = utci[i]
             utci_sum[i] += np.float64(weight * u)
@@ -43,15 +44,20 @@ def _add_step(utci, tmrt, weight, bounds, utci_sum, tmrt_sum, classes, counts):
                 if bounds[b] < value:
                     index += 1
             classes[i] = index
-            counts[item, index] += 1
+            row = row_of_class[index]
+            if row >= 0:
+                hours[row, i] += weight
+            else:
+                missing[item, index] += 1
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _add_hours(classes, row_of_class, weight, hours):
-    """``hours[row_of_class[k], i] += weight`` (float32) where cell ``i`` is in class ``k``."""
+    """``hours[row_of_class[k], i] += weight`` (float32) where cell ``i`` is in class ``k``
+    and ``row_of_class[k] >= 0``."""
     for i in numba.prange(classes.size):
         k = classes[i]
-        if k >= 0:
+        if k >= 0 and row_of_class[k] >= 0:
             hours[row_of_class[k], i] += weight
 
 
@@ -89,13 +95,14 @@ class SlotAccumulator:
             raise ValueError(f"step arrays of {utci.size} and {tmrt.size} cells for a window of "
                              f"{self.utci_sum.size}")
         weight = np.float32(weight_hours)
-        counts = np.zeros((max(1, -(-utci.size // _CHUNK)), len(STRESS_CLASSES)), np.int64)
+        missing = np.zeros((max(1, -(-utci.size // _CHUNK)), len(STRESS_CLASSES)), np.int64)
         classes = self._classes.reshape(-1)
-        _add_step(utci, tmrt, weight, _UPPER_BOUNDS, self.utci_sum.reshape(-1), self.tmrt_sum.reshape(-1),
-                  classes, counts)
-        new = [k for k in np.flatnonzero(counts.sum(axis=0)) if self._row_of_class[k] < 0]
-        if new:
-            for k in new:
-                self._row_of_class[k] = self._hours.shape[0] + new.index(k)
-            self._hours = np.concatenate([self._hours, np.zeros((len(new), utci.size), np.float32)])
-        _add_hours(classes, self._row_of_class, weight, self._hours)
+        _add_step(utci, tmrt, weight, _UPPER_BOUNDS, self._row_of_class, self.utci_sum.reshape(-1),
+                  self.tmrt_sum.reshape(-1), self._hours, classes, missing)
+        new = np.flatnonzero(missing.sum(axis=0))
+        if new.size:                    # classes met for the first time: a row each, then their hours
+            rows = np.full(len(STRESS_CLASSES), -1, np.int64)
+            rows[new] = self._hours.shape[0] + np.arange(new.size)
+            self._row_of_class[new] = rows[new]
+            self._hours = np.concatenate([self._hours, np.zeros((new.size, utci.size), np.float32)])
+            _add_hours(classes, rows, weight, self._hours)
