@@ -199,3 +199,27 @@ def test_one_pass_equals_the_per_step_loop(weather):
         for key, value in hours.items():
             np.testing.assert_array_equal(result.stress_hours[key], value)
     assert len(reference["winter_solstice_afternoon"][2]) >= 2    # classes change over the slot
+
+
+def test_the_pass_keeps_each_scenarios_time_order_and_groups_azimuths(weather):
+    """Every scenario of the default set at the sample's tile centre: the pass visits each
+    scenario's steps in time order, and all steps by rising azimuth (so a horizon sector,
+    once left, is never needed again)."""
+    from pipeline.shade.sun import default_scenarios, grid_centre_lonlat, meridian_convergence_deg
+    from pipeline.thermal.tile import scenario_forcing, step_order
+
+    inner, outer, dsm, canopy = _tile()
+    sky = tile_sky_view(dsm, outer, inner, canopy_top=canopy)
+    lon, lat = grid_centre_lonlat(inner)
+    forcings = [scenario_forcing(s, 2026, lat, lon, meridian_convergence_deg(CRS, lon, lat), weather,
+                                 transmissivity=CanopyTransmissivity(), sky_view=sky, step_minutes=10,
+                                 timezone="Asia/Tokyo", altitude_m=0.0) for s in default_scenarios()]
+    order = step_order(forcings)
+    assert sorted(order) == [(i, k) for i, f in enumerate(forcings) for k in range(len(f.positions))]
+    for i, f in enumerate(forcings):
+        steps = [k for j, k in order if j == i]
+        assert steps == sorted(steps), f.scenario.name
+    azimuths = [forcings[i].grid_azimuth_deg[k] for i, k in order]
+    assert np.all(np.diff(azimuths) >= 0)
+    # the seasons' slots interleave: the pass does not take the scenarios one after another
+    assert len({i for i, _ in order[:60]}) > 3
