@@ -1,22 +1,27 @@
-"""Thermal comfort of one tile: sky view once, then Tmrt and UTCI per time step of each scenario.
+"""Thermal comfort of one tile: sky view once, then Tmrt and UTCI per time step of every scenario, in one pass.
 
 For a tile (its DSM and canopy on the grid grown by the halo) and the run's scenarios:
 
 1. the sky view factor of every tile cell, once (:func:`tile_sky_view`);
-2. per scenario, the same sun positions as the shadow stage
+2. per scenario (:func:`scenario_forcing`), the same sun positions as the shadow stage
    (:func:`pipeline.shade.sun.slot_sun_positions` at the tile centre, azimuths turned to
-   grid north), clear-sky irradiance at them (:mod:`~pipeline.thermal.radiation`) and the
-   weather at them (:mod:`~pipeline.thermal.weather`);
-3. per time step: shade codes (:func:`pipeline.shade.shadow.make_caster`: horizon angles
-   per azimuth sector by default, reused by every step and scenario that falls between
-   the same two sectors, or the exact sweep; trees by the season's transmissivity), Tmrt (:mod:`~pipeline.thermal.tmrt`) and UTCI
-   (:mod:`~pipeline.thermal.utci`) of every tile cell, *accumulated* into the scenario's
+   grid north), clear-sky irradiance at them (:mod:`~pipeline.thermal.radiation`), the
+   weather at them (:mod:`~pipeline.thermal.weather`) and the season's crown
+   transmissivity and sky;
+3. one pass over every scenario's time steps ordered by sun azimuth (:func:`step_order`),
+   so that the horizon angles of each azimuth sector
+   (:func:`pipeline.shade.shadow.make_caster`, horizons per sector by default, or the
+   exact sweep) are computed once per tile, not once per scenario whose slot crosses
+   it; at each step shade codes, the sun share (trees by the season's transmissivity),
+   Tmrt (:mod:`~pipeline.thermal.tmrt_compiled`, the compiled twin of
+   :mod:`~pipeline.thermal.tmrt`) and UTCI (:mod:`~pipeline.thermal.utci`) of every tile
+   cell, *accumulated* (:mod:`~pipeline.thermal.accumulate`) into the scenario's
    time-weighted mean UTCI, mean Tmrt and hours per UTCI stress class. No time step is
-   kept, so memory is the tile's rasters plus a few accumulators, whatever the number of
-   steps.
+   kept, so memory is the tile's rasters plus the sums of the scenarios whose slots the
+   pass is crossing, whatever the number of steps.
 
-:func:`thermal_scenarios` yields one scenario at a time (a stage can write each and drop
-it); :func:`thermal_tile` collects them.
+:func:`thermal_scenarios` yields each scenario as soon as its last step is in (a stage
+can write each and drop it); :func:`thermal_tile` collects them in the scenarios' order.
 """
 from __future__ import annotations
 
