@@ -3,12 +3,12 @@
 A slot's steps are added one at a time (:meth:`SlotAccumulator.add`), so memory is a few
 rasters whatever the number of steps. One compiled pass per step adds the weighted UTCI
 and Tmrt (float64 sums of float32 products, as ``sum += weight * array`` in numpy) and
-adds the step's weight (float32) to the hours of each cell's stress class
-(:data:`pipeline.thermal.utci.STRESS_CLASSES`, each class holding its upper bound, NaN in
-none: as :func:`pipeline.thermal.utci.stress_class_index`); a class met for the first
-time gets its hours raster then, and a second pass fills in that step for it. The sums are those of the per-step
-numpy loop they replace, bit for bit when the steps come in the same order
-(``tests/pipeline/thermal/test_tile.py``).
+finds each cell's stress class (:data:`pipeline.thermal.utci.STRESS_CLASSES`, each class
+holding its upper bound, NaN in none: as :func:`pipeline.thermal.utci.stress_class_index`);
+a second adds the step's weight (float32) to the hours of each cell's class (a class met
+for the first time gets its hours raster then, and one more call adds the step to it).
+The sums are those of the per-step numpy loop they replace, bit for bit when the steps
+come in the same order (``tests/pipeline/thermal/test_tile.py``).
 """
 from __future__ import annotations
 
@@ -17,48 +17,49 @@ import numpy as np
 
 from pipeline.thermal.utci import STRESS_CLASSES
 
-#: Upper bounds of every class but the last (°C), in class order.
-_UPPER_BOUNDS = np.array([c.upper_c for c in STRESS_CLASSES[:-1]], dtype=np.float64)
+#: Upper bounds of every class but the last (°C), in class order; whole degrees, so
+#: comparing a float32 UTCI with their float32 values is comparing exactly.
+_UPPER_BOUNDS = np.array([c.upper_c for c in STRESS_CLASSES[:-1]], dtype=np.float32)
+if not (_UPPER_BOUNDS.astype(np.float64) == [c.upper_c for c in STRESS_CLASSES[:-1]]).all():
+    raise RuntimeError("UTCI stress class bounds are not exact in float32: compare in float64")
 #: Cells per parallel work item of the compiled passes.
 _CHUNK = 1 << 16
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _add_step(utci, tmrt, weight, bounds, row_of_class, utci_sum, tmrt_sum, hours, classes, missing):
-    """``*_sum += float64(weight * value)``; ``classes`` the class index of each cell (-1:
-    NaN); ``hours[row_of_class[class]] += weight``, or, for a class without a row yet,
-    ``missing[item, class]`` counts the cells of work item ``item`` in it."""
+def _add_step(utci, tmrt, weight, bounds, utci_sum, tmrt_sum, classes):
+    """``*_sum += float64(weight * value)``; ``classes`` the class index of each cell
+    (the number of upper bounds below its UTCI, as ``searchsorted(..., side="left")``;
+    -1 for NaN)."""
     n = utci.size
     n_bounds = bounds.size
-    for item in numba.prange(missing.shape[0]):
+    for item in numba.prange((n + _CHUNK - 1) // _CHUNK):
         for i in range(item * _CHUNK, min(n, (item + 1) * _CHUNK)):
             u = utci[i]
             utci_sum[i] += np.float64(weight * u)
             tmrt_sum[i] += np.float64(weight * tmrt[i])
-            value = np.float64(u)
-            if np.isnan(value):
-                classes[i] = -1
-                continue
             index = 0
-            for b in range(n_bounds):          # bounds ascend: searchsorted(..., side="left")
-                if bounds[b] < value:
-                    index += 1
-            classes[i] = index
-            row = row_of_class[index]
-            if row >= 0:
-                hours[row, i] += weight
-            else:
-                missing[item, index] += 1
+            for b in range(n_bounds):          # no early exit: the loop vectorises
+                index += bounds[b] < u
+            classes[i] = index if u == u else -1
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _add_hours(classes, row_of_class, weight, hours):
+def _add_hours(classes, row_of_class, weight, hours, missing):
     """``hours[row_of_class[k], i] += weight`` (float32) where cell ``i`` is in class ``k``
-    and ``row_of_class[k] >= 0``."""
-    for i in numba.prange(classes.size):
-        k = classes[i]
-        if k >= 0 and row_of_class[k] >= 0:
-            hours[row_of_class[k], i] += weight
+    and ``row_of_class[k] >= 0``; ``missing[item, k]`` counts the cells of work item
+    ``item`` in a class ``k >= 0`` without a row."""
+    n = classes.size
+    for item in numba.prange(missing.shape[0]):
+        for i in range(item * _CHUNK, min(n, (item + 1) * _CHUNK)):
+            k = classes[i]
+            if k < 0:
+                continue
+            row = row_of_class[k]
+            if row >= 0:
+                hours[row, i] += weight
+            else:
+                missing[item, k] += 1
 
 
 class SlotAccumulator:
@@ -95,14 +96,15 @@ class SlotAccumulator:
             raise ValueError(f"step arrays of {utci.size} and {tmrt.size} cells for a window of "
                              f"{self.utci_sum.size}")
         weight = np.float32(weight_hours)
-        missing = np.zeros((max(1, -(-utci.size // _CHUNK)), len(STRESS_CLASSES)), np.int64)
         classes = self._classes.reshape(-1)
-        _add_step(utci, tmrt, weight, _UPPER_BOUNDS, self._row_of_class, self.utci_sum.reshape(-1),
-                  self.tmrt_sum.reshape(-1), self._hours, classes, missing)
+        _add_step(utci, tmrt, weight, _UPPER_BOUNDS, self.utci_sum.reshape(-1), self.tmrt_sum.reshape(-1),
+                  classes)
+        missing = np.zeros((max(1, -(-utci.size // _CHUNK)), len(STRESS_CLASSES)), np.int64)
+        _add_hours(classes, self._row_of_class, weight, self._hours, missing)
         new = np.flatnonzero(missing.sum(axis=0))
         if new.size:                    # classes met for the first time: a row each, then their hours
             rows = np.full(len(STRESS_CLASSES), -1, np.int64)
             rows[new] = self._hours.shape[0] + np.arange(new.size)
             self._row_of_class[new] = rows[new]
             self._hours = np.concatenate([self._hours, np.zeros((new.size, utci.size), np.float32)])
-            _add_hours(classes, rows, weight, self._hours)
+            _add_hours(classes, rows, weight, self._hours, missing)
