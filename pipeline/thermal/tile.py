@@ -169,7 +169,9 @@ def step_order(forcings: list[ScenarioForcing]) -> list[tuple[int, int]]:
     while steps of every scenario that fall between the same two horizon sectors come
     together and each sector's horizons are computed once per tile
     (:class:`~pipeline.shade.horizon.HorizonCaster` keeps the last few), not once per
-    scenario that crosses it.
+    scenario that crosses it. (A slot running past solar midnight, where the azimuth
+    passes north, would have its steps after it summed first: the same sums in another
+    order.)
     """
     keys = [(float(az) % 360.0, i, k) for i, f in enumerate(forcings) for k, az in enumerate(f.grid_azimuth_deg)]
     return [(i, k) for _, i, k in sorted(keys)]
