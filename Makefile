@@ -1,6 +1,7 @@
 # Machi: the two commands of the README, and a few helpers.
 #   make demo   install into .venv and run dags/sample.yaml on the bundled sample district
-#   make test   install the test dependencies and run the whole test suite
+#   make test   install the test dependencies and run the whole test suite (the viewer's Node
+#               unit tests, then pytest)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -34,6 +35,7 @@ demo: install
 	$(BIN)/machi run dags/sample.yaml
 
 test: install-test
+	node --test viewer/test/*.test.mjs
 	$(BIN)/pytest
 
 sample: install

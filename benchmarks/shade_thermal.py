@@ -1,7 +1,8 @@
 """Benchmark: the thermal stage's work per tile against the shadow stage's, before and after the one-pass thermal.
 
-On one tile of the sample run (``/work/main/out/sample/surface/<tile>_dsm.tif`` and its
-canopy, 1 m cells, 200 m halo; a generated city of the same size when the run is absent),
+On one tile of a run (``--run``, default ``out/sample``: ``surface/<tile>_dsm.tif``, its
+canopy and, when the run has it, its canopy-habit raster for the evergreen crowns; 1 m
+cells, 200 m halo; a generated city of the same size when the run is absent),
 the default 12 scenarios, 10-minute steps, Kumagaya normals, in one process with one
 numba thread (as inside a Dask worker), CPU seconds (``time.process_time``: other load on
 the machine inflates the wall clock, hardly the CPU time), best of ``--repeat``:
@@ -11,8 +12,9 @@ the machine inflates the wall clock, hardly the CPU time), best of ``--repeat``:
   (COG writing left out, here and for the thermal stage);
 * the thermal stage's work: the sky view factor once (:func:`pipeline.thermal.tile.tile_sky_view`),
   then every scenario's steps, *before*: the per-scenario loop of ``pipeline/thermal/tile.py``
-  at ``--baseline-rev`` (loaded from git into this process: per scenario, per step, horizon
-  shade codes, numpy Tmrt, UTCI, numpy sums), and *after*: the current
+  at ``--baseline-rev`` (default 3c19679, main's loop with the weather forcing, the per-cell
+  wind and the crowns by leaf habit; loaded from git into this process: per scenario, per
+  step, horizon shade codes, numpy Tmrt, UTCI, numpy sums), and *after*: the current
   :func:`pipeline.thermal.tile.thermal_scenarios` (one pass over every scenario's steps by
   azimuth, so each horizon sector is computed once per tile; compiled Tmrt and sums);
 * the peak of the Python-side arrays of each pass (tracemalloc; scenarios dropped as
@@ -21,8 +23,8 @@ the machine inflates the wall clock, hardly the CPU time), best of ``--repeat``:
 * the phases of the current pass (cProfile, by the functions each phase runs), and how far
   its outputs are from the baseline's (max |difference| of mean UTCI and Tmrt, K; stress hours).
 
-    PYTHONPATH=. .venv/bin/python benchmarks/shade_thermal.py [--tile 53396489] [--repeat 2]
-        [--baseline-rev 4f20c3d]
+    PYTHONPATH=. .venv/bin/python benchmarks/shade_thermal.py [--run out/sample] [--tile 53396489]
+        [--repeat 2] [--baseline-rev 3c19679]
 """
 from __future__ import annotations
 
@@ -46,7 +48,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from thermal import NORMALS, YEAR, load_tile, warm_up  # noqa: E402  (benchmarks/thermal.py)
 
+from pipeline.geo.raster import read_raster  # noqa: E402
 from pipeline.shade.shadow import tile_shade  # noqa: E402
+from pipeline.surface.habit import evergreen_canopy_top  # noqa: E402
 from pipeline.shade.sun import default_scenarios  # noqa: E402
 from pipeline.thermal.tile import thermal_scenarios, tile_sky_view  # noqa: E402
 from pipeline.thermal.weather import read_weather  # noqa: E402
@@ -59,7 +63,7 @@ PHASES = (
     ("Tmrt (compiled)", (("thermal/tmrt_compiled.py", "mean_radiant_temperature_compiled"),)),
     ("UTCI (utci_uniform_air)", (("thermal/utci.py", "utci_uniform_air"),)),
     ("sums: UTCI, Tmrt, stress hours", (("thermal/accumulate.py", "add"),)),
-    ("per scenario: sun, irradiance, weather, sky", (("thermal/tile.py", "scenario_forcing"),)),
+    ("per scenario: sun, forcing, sky", (("thermal/tile.py", "scenario_steps"),)),
 )
 
 
@@ -86,6 +90,17 @@ def baseline_module(rev: str):
     return module
 
 
+def evergreen_top(run: Path, tile: str, canopy: np.ndarray | None) -> np.ndarray | None:
+    """The evergreen crowns' tops from the run's canopy-habit raster (None when the run has
+    none, e.g. a run made before the surface stage wrote it; unknown habits deciduous, the
+    stages' default)."""
+    path = run / "surface" / f"{tile}_canopy_habit.tif"
+    if canopy is None or not path.is_file():
+        return None
+    habit, _, _ = read_raster(path)
+    return evergreen_canopy_top(canopy, np.asarray(habit))
+
+
 def phase_seconds(profile: cProfile.Profile) -> dict[str, float]:
     stats = pstats.Stats(profile).stats
     out = {}
@@ -106,10 +121,11 @@ def table(title: str, header: tuple[str, ...], rows: list[tuple]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, default=ROOT / "out" / "sample", help="run folder")
     parser.add_argument("--tile", default="53396489")
     parser.add_argument("--halo", type=float, default=200.0)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--baseline-rev", default="4f20c3d",
+    parser.add_argument("--baseline-rev", default="3c19679",
                         help="git revision of the per-scenario loop to compare with")
     args = parser.parse_args()
     numba.set_num_threads(1)
@@ -118,14 +134,18 @@ def main() -> None:
           f"1 numba thread, CPU seconds (best of {args.repeat}); baseline {args.baseline_rev}")
     warm_up(weather)
     baseline = baseline_module(args.baseline_rev)
-    dsm, canopy, outer, inner, source = load_tile(args.tile, args.halo)
+    dsm, canopy, outer, inner, source = load_tile(args.run, args.tile, args.halo)
+    evergreen = evergreen_top(args.run, args.tile, canopy)
     scenarios = default_scenarios()
-    print(f"tile: {source}; inner {inner.width} x {inner.height} cells, {len(scenarios)} scenarios")
-    common = dict(canopy_top=canopy, max_distance_m=args.halo)
+    print(f"tile: {source}; inner {inner.width} x {inner.height} cells, {len(scenarios)} scenarios; "
+          f"{0 if evergreen is None else int(np.isfinite(evergreen).sum())} evergreen crown cells of "
+          f"{0 if canopy is None else int(np.isfinite(canopy).sum())} canopy cells")
+    common = dict(canopy_top=canopy, max_distance_m=args.halo, evergreen_top=evergreen)
 
     t_shadow, _ = cpu_seconds(lambda: tile_shade(dsm, outer, inner, scenarios, YEAR, sun_hours=True, **common),
                               args.repeat)
-    t_svf, sky = cpu_seconds(lambda: tile_sky_view(dsm, outer, inner, canopy_top=canopy), args.repeat)
+    t_svf, sky = cpu_seconds(lambda: tile_sky_view(dsm, outer, inner, canopy_top=canopy, evergreen_top=evergreen),
+                             args.repeat)
     t_before, before = cpu_seconds(lambda: dict(baseline.thermal_scenarios(
         dsm, outer, inner, scenarios, YEAR, weather, sky_view=sky, **common)), args.repeat)
     t_after, after = cpu_seconds(lambda: dict(thermal_scenarios(

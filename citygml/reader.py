@@ -16,7 +16,10 @@ DTD or entity declaration, external entity      file rejected (:class:`UnsafeInp
 truncated or malformed XML                      file rejected, with the line
 undeclared uro/urf prefix, the other declared  warning; bound to the sibling i-UR
                                                 namespace of the same version
-any other undeclared namespace prefix           file rejected, with the line
+element in any other undeclared prefix          warning per element name (count, first
+                                                line); skipped with its content, the
+                                                file's other features kept
+                                                (:mod:`citygml.undeclared`)
 code list absent from dataset and Machi         warning, once per list; codes kept
 non-numeric or non-finite coordinate            file rejected, with the line and gml:id
 srsDimension not 2 or 3 on a coordinate list    file rejected, with the line and gml:id
@@ -54,6 +57,7 @@ from citygml.records import (Appearance, CityObject, Geometry, Material, Polygon
                              Texture)
 from citygml.schema import BOOLEAN, DOUBLE, INTEGER, schema_type
 from citygml.source import Dataset, Source, bind_iur_prefixes, peek_prolog
+from citygml.undeclared import UndeclaredElements, describe, first_fatal_error, is_undeclared
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +88,7 @@ _ENVELOPE = q(GML, "Envelope")
 _LOWER = q(GML, "lowerCorner")
 _UPPER = q(GML, "upperCorner")
 _MEMBER_TAGS = [q(ns, "cityObjectMember") for ns in CORE_NAMESPACES]
+_ROOT_TAGS = frozenset(q(ns, "CityModel") for ns in CORE_NAMESPACES)
 _APPEARANCE_MEMBER_TAGS = [q(ns, "appearanceMember") for ns in APP_NAMESPACES]
 
 _LOD_PROPERTY = re.compile(r"^lod(\d)")
@@ -95,7 +100,6 @@ _PART_PROPERTIES = {
     "trafficArea", "auxiliaryTrafficArea", "groupMember", "interiorRoom",
 }
 _SURFACE_PROPERTIES = {"boundedBy", "opening"}
-_UNDECLARED_PREFIX = re.compile(r"Namespace prefix (\S+) (?:on|for) (\S+) is not defined")
 #: A number as XML Schema writes it; zero-padded codes (``0012``) are not numbers.
 _is_plain_number = re.compile(
     r"[+-]?(?:(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|0?\.\d+)", re.ASCII).fullmatch
@@ -157,6 +161,8 @@ class FileReader:
         self._rings: list[tuple] = []  # posList rings of the feature being read
         self._dropped = False  # a polygon of the feature being read lost its exterior
         self._other_dimension = False  # a queued ring is not 3-D
+        self._undeclared = UndeclaredElements()  # elements in a prefix the file never declares
+        self._complete = False  # the parser delivered the root's end
 
     # -- public ------------------------------------------------------------------
     def __iter__(self) -> Iterator[CityObject]:
@@ -167,20 +173,22 @@ class FileReader:
             self._bound_stream = stream
             context = etree.iterparse(
                 stream, events=("start-ns", "end"),
-                tag=[*_MEMBER_TAGS, *_APPEARANCE_MEMBER_TAGS, _ENVELOPE],
+                tag=[*_MEMBER_TAGS, *_APPEARANCE_MEMBER_TAGS, _ENVELOPE, *_ROOT_TAGS],
                 resolve_entities=False, no_network=True, load_dtd=False,
                 huge_tree=False, remove_comments=True, remove_pis=True,
                 remove_blank_text=True)
+            parser_log = ()
             try:
                 yield from self._walk(context)
             except etree.XMLSyntaxError as exc:
-                line = exc.lineno if exc.lineno else None
-                raise CityGMLError(self.name, _syntax_message(exc.msg), line=line) from None
+                parser_log = context.error_log
+                self._check_syntax_error(exc, parser_log)
             finally:
                 self.summary.seconds = time.perf_counter() - start
                 self.summary.bytes_read = self.source.size
                 reports = self.codelists.problems(self.source)
         self._report_bound_prefixes()
+        self.problems += self._undeclared.problems(self.name, parser_log)
         self.problems += [p for p in reports if p.severity != "info"]
         self.notes += [p for p in reports if p.severity == "info"]
         if self.problems:
@@ -189,6 +197,26 @@ class FileReader:
 
     def read_all(self) -> list[CityObject]:
         return list(self)
+
+    def _check_syntax_error(self, exc: etree.XMLSyntaxError, parser_log) -> None:
+        """Reject the file (:class:`CityGMLError` with the line) unless the parser met only
+        prefixes the file does not declare and read the document to its end: then its
+        elements were skipped (:mod:`citygml.undeclared`) and the file is kept."""
+        fatal = first_fatal_error(parser_log)
+        if fatal is None and self._complete:
+            return
+        if fatal is not None:
+            raise CityGMLError(self.name, f"malformed XML: {fatal.message} (column {fatal.column})",
+                               line=fatal.line or None) from None
+        undeclared = next((d for d in map(describe, parser_log) if d is not None), None)
+        if undeclared is not None:
+            # Kept only when the parser is known to have gone on to the end: lxml 6 with
+            # libxml2 2.14 raises when the document closes, and a CityGML root says it closed.
+            message = (f"namespace prefix {undeclared[0]} ({undeclared[1]}) is not declared and "
+                       "no core:CityModel was read to its end; file rejected")
+        else:
+            message = f"malformed XML: {exc.msg}"
+        raise CityGMLError(self.name, message, line=exc.lineno or None) from None
 
     def _report_bound_prefixes(self) -> None:
         used = getattr(self._bound_stream, "used", set())
@@ -222,11 +250,16 @@ class FileReader:
                         break
                 else:
                     feature = self._href_member(elem)
-                if feature is not None:
+                if feature is not None and is_undeclared(feature.tag):
+                    self._undeclared.skip(feature)
+                elif feature is not None:
                     obj = self._parse_object(feature, parent_id=None, index={})
                     self.summary.feature_count += 1
                     if self.bbox is None or _intersects(obj, self.bbox):
                         yield obj
+            elif elem.tag in _ROOT_TAGS:
+                self._complete = True
+                continue
             elif self.include_appearance:
                 for child in elem:
                     if isinstance(child.tag, str):
@@ -308,7 +341,10 @@ class FileReader:
             elif role == _SURFACES:
                 for surface in child:
                     if isinstance(surface.tag, str):
-                        self._thematic_surface(surface, obj, index, references)
+                        if is_undeclared(surface.tag):
+                            self._undeclared.skip(surface)
+                        else:
+                            self._thematic_surface(surface, obj, index, references)
             elif role == _LEAF_OR_GROUP:
                 if len(child):
                     attributes.setdefault(local, []).append(self._complex_value(child))
@@ -324,7 +360,11 @@ class FileReader:
                 self._generic_attribute(child, local, attributes, prefix="gen:")
             elif role == _PARTS:
                 for sub in child:
-                    if isinstance(sub.tag, str):
+                    if not isinstance(sub.tag, str):
+                        continue
+                    if is_undeclared(sub.tag):
+                        self._undeclared.skip(sub)
+                    else:
                         obj.parts.append(self._parse_object(sub, parent_id=obj.gml_id,
                                                             index=index))
             elif role == _NAME:
@@ -341,6 +381,8 @@ class FileReader:
                 text = " ".join(t.strip() for t in child.itertext() if t.strip())
                 if text:
                     attributes["address"] = text
+            elif role == _UNDECLARED:
+                self._undeclared.skip(child)
             # _SKIP: other GML properties, external references, generalizations
 
     def _thematic_surface(self, surface, obj: CityObject, index, references) -> None:
@@ -358,7 +400,12 @@ class FileReader:
             elif local == "opening":
                 for opening in prop:
                     if isinstance(opening.tag, str):
-                        self._thematic_surface(opening, obj, index, references)
+                        if is_undeclared(opening.tag):
+                            self._undeclared.skip(opening)
+                        else:
+                            self._thematic_surface(opening, obj, index, references)
+            elif role == _UNDECLARED:
+                self._undeclared.skip(prop)
 
     # -- geometry ----------------------------------------------------------------
     def _parse_geometry(self, prop, lod: int, name: str, surface_type: str | None,
@@ -560,6 +607,9 @@ class FileReader:
         if len(element) == 1 and len(element[0]) and isinstance(element[0].tag, str):
             # The usual i-UR shape: a property holding one typed group element.
             element = element[0]
+            if is_undeclared(element.tag):
+                self._undeclared.skip(element)
+                return value
             value["type"] = split_tag(element.tag)[1]
         self._flatten_into(element, value, "")
         return value
@@ -570,6 +620,9 @@ class FileReader:
             if not isinstance(tag, str):
                 continue
             ns, local = split_tag(tag)
+            if not ns and ":" in local:  # a prefix the file does not declare
+                self._undeclared.skip(child)
+                continue
             key = f"{prefix}{local}" if prefix else local
             if len(child) == 0:
                 if key in value:
@@ -742,7 +795,7 @@ _GEOMETRY_KINDS = {
 # What a feature's child element is, by tag: decided once per tag (a document has few
 # distinct tags), then looked up.
 (_GEOMETRY, _DEM_GEOMETRY, _SURFACES, _PARTS, _LEAF_OR_GROUP, _IUR_GROUP, _GENERIC, _NAME,
- _TEXT, _APPEARANCE, _ADDRESS, _SKIP) = range(12)
+ _TEXT, _APPEARANCE, _ADDRESS, _SKIP, _UNDECLARED) = range(13)
 _CORE_TEXT_PROPERTIES = {"creationDate", "terminationDate", "relativeToTerrain",
                          "relativeToWater"}
 
@@ -756,6 +809,8 @@ def _child_role(tag: str, relief: bool = True) -> tuple[int, str, int | None]:
     ``reliefPoints`` outside a relief feature, where they are not geometry.
     """
     ns, local = split_tag(tag)
+    if not ns and ":" in local:
+        return _UNDECLARED, local, None  # a prefix the file does not declare
     if ns == GML:
         return {"name": (_NAME, local, None),
                 "description": (_TEXT, local, None)}.get(local, (_SKIP, local, None))
@@ -794,16 +849,6 @@ class _ChildRoles(dict):
 
 
 _CHILD_ROLES = _ChildRoles()
-
-
-def _syntax_message(message: str) -> str:
-    """One line saying why the parser stopped; an undeclared prefix says what Machi binds."""
-    undeclared = _UNDECLARED_PREFIX.search(message)
-    if undeclared:
-        return (f"namespace prefix {undeclared.group(1)} (on {undeclared.group(2)}) is not "
-                "declared; file rejected (Machi binds an undeclared uro/urf prefix only when "
-                "the file declares the other i-UR namespace, whose version it then takes)")
-    return f"malformed XML: {message}"
 
 
 def _typed(text: str, name: str) -> Any:

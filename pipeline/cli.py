@@ -21,6 +21,8 @@ LIDAR_SUFFIXES = {".las", ".laz"}
 LAZY_COMMANDS = {
     "export-tiles": ("pipeline.export_tiles:export_tiles_command",
                      "Export a PLATEAU folder, zip or .gml file as 3D Tiles 1.1."),
+    "trees": ("pipeline.trees_command:trees_command",
+              "Find trees in LiDAR and write them as PLATEAU vegetation (veg)."),
     "view": ("pipeline.view:view_command",
              "Serve a run's output folder and open the planners' viewer."),
 }

@@ -11,13 +11,25 @@ Writes, next to the PLATEAU sample made by ``make_sample.py``::
                                                stay population for the four tiles
       districts.geojson                        three district polygons (大宮駅西口, 大宮駅東口,
                                                大宮駅北) for the per-district summary
+      stops.geojson                            Omiya Station at its real place and four
+                                               generated bus stops on the main streets
+      peopleflow/counters_omiya.csv            generated hourly pedestrian counts of four
+                                               counters on main streets, one week (weekdays
+                                               and a weekend) in each month 3, 6, 8, 12
 
 The people flow is made up but shaped like the real table: columns ``mesh1kmid,
 prefcode, citycode, year, month, dayflag, timezone, population``; months 3, 6, 8 and 12
 (the months of the default seasons); ``dayflag`` 0 holiday / 1 weekday / 2 all days;
 ``timezone`` 0 midday (11-14 h) / 1 late night (1-4 h) / 2 all day. Late-night values
 of the quiet north-west tile fall under 10 and are published as empty cells or left
-out, as MLIT suppresses them. Deterministic; run ``python sample_data/make_flow_and_streets.py``.
+out, as MLIT suppresses them.
+
+The counters and bus stops are generated too (fixed seed): plausible, not measured. The
+counts follow a made-up daily curve (a morning, a lunch and an evening peak on weekdays,
+one broad afternoon peak at weekends) scaled by the counter's closeness to the station,
+with Poisson noise. Only Omiya Station's position is real: 35.906139 N, 139.624944 E
+(the coordinate Japanese Wikipedia gives for the station, article 錦町 (さいたま市)).
+Deterministic; run ``python sample_data/make_flow_and_streets.py``.
 """
 from __future__ import annotations
 
@@ -28,6 +40,7 @@ import sys
 from itertools import combinations
 from pathlib import Path
 
+import numpy as np
 import shapely.ops
 from shapely.geometry import LineString, Point, shape
 
@@ -164,9 +177,89 @@ def write_districts(root: Path = ROOT) -> str:
     return str(path)
 
 
+#: Omiya Station (JR), lat/lon degrees (module docstring).
+OMIYA_STATION = (35.906139, 139.624944)
+#: Seed of the generated counters and bus stops.
+SEED = 20240806
+#: Main streets carrying a counter (``name`` in streets.geojson) and where along them (0..1).
+COUNTER_STREETS = (("East-West street 3", 0.35), ("North-South street 3", 0.6),
+                   ("East-West street 9", 0.5), ("North-South street 9", 0.3))
+#: Main streets with a bus stop, and where along them.
+BUS_STOP_STREETS = (("East-West street 6", 0.2), ("East-West street 6", 0.8),
+                    ("North-South street 6", 0.25), ("North-South street 12", 0.7))
+
+
+def _street_point(features: list[dict], name: str, fraction: float) -> Point:
+    line = next(shape(f["geometry"]) for f in features if f["properties"]["name"] == name)
+    return line.interpolate(fraction, normalized=True)
+
+
+def write_stops(root: Path = ROOT) -> str:
+    """``stops.geojson``: Omiya Station (real place) and generated bus stops (``kind``, ``weight``)."""
+    features = json.loads((root / "streets.geojson").read_text(encoding="utf-8"))["features"]
+    lat, lon = OMIYA_STATION
+    stops = [{"type": "Feature", "properties": {"name": "大宮駅", "kind": "station", "weight": 1.0},
+              "geometry": {"type": "Point", "coordinates": [lon, lat]}}]
+    for k, (street, fraction) in enumerate(BUS_STOP_STREETS, start=1):
+        point = _street_point(features, street, fraction)
+        stops.append({"type": "Feature", "properties": {"name": f"bus stop {k} (generated)",
+                                                         "kind": "bus_stop", "weight": 1.0},
+                      "geometry": {"type": "Point", "coordinates": [round(point.x, 7), round(point.y, 7)]}})
+    path = root / "stops.geojson"
+    write_text_atomic(path, json.dumps({"type": "FeatureCollection", "features": stops},
+                                       ensure_ascii=False, indent=1) + "\n")
+    return str(path)
+
+
+def _daily_curve(hours: np.ndarray, holiday: bool) -> np.ndarray:
+    """Made-up relative pedestrian volume by hour (module docstring): peaks, low at night."""
+    def bump(centre, height, width):
+        return height * np.exp(-0.5 * ((hours + 0.5 - centre) / width) ** 2)
+    if holiday:
+        return 0.03 + bump(14.5, 0.9, 3.2) + bump(19.0, 0.3, 1.5)
+    return 0.03 + bump(8.3, 1.0, 0.9) + bump(12.5, 0.65, 1.4) + bump(18.3, 0.85, 1.5)
+
+
+def counter_rows(root: Path = ROOT, seed: int = SEED) -> list[tuple]:
+    """Rows ``counter_id, lat, lon, timestamp, count`` of the generated hourly counts."""
+    features = json.loads((root / "streets.geojson").read_text(encoding="utf-8"))["features"]
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k, (street, fraction) in enumerate(COUNTER_STREETS, start=1):
+        point = _street_point(features, street, fraction)
+        # closer to the station, busier: 1,400 walkers/h at the peak next to it, 400 at 800 m
+        metres = np.hypot((point.x - OMIYA_STATION[1]) * 90_000, (point.y - OMIYA_STATION[0]) * 111_000)
+        peak = 400.0 + 1000.0 * np.exp(-metres / 400.0)
+        for month in MONTHS:
+            first = np.datetime64(f"{YEAR}-{month:02d}-01")
+            monday = first + (7 - (first.astype("datetime64[D]").view("int64") - 4) % 7) % 7
+            for day in range(7):
+                date = monday + day
+                holiday = day >= 5
+                hours = np.arange(24)
+                expected = peak * _daily_curve(hours, holiday) * MONTH_FACTOR[month] * (0.85 if holiday else 1.0)
+                counts = rng.poisson(expected)
+                for hour, count in zip(hours, counts):
+                    rows.append((f"C{k}", f"{point.y:.7f}", f"{point.x:.7f}",
+                                 f"{date} {hour:02d}:00:00", int(count)))
+    return rows
+
+
+def write_counters(root: Path = ROOT) -> str:
+    """``peopleflow/counters_omiya.csv``: the generated counts (``read_counters`` format)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["counter_id", "lat", "lon", "timestamp", "count"])
+    writer.writerows(counter_rows(root))
+    path = root / "peopleflow" / "counters_omiya.csv"
+    write_text_atomic(path, buffer.getvalue())
+    return str(path)
+
+
 def write(root: Path = ROOT) -> dict[str, str]:
     return {"streets": write_streets_osm(root), "peopleflow": write_mlit_csv(root),
-            "districts": write_districts(root)}
+            "districts": write_districts(root), "stops": write_stops(root),
+            "counters": write_counters(root)}
 
 
 if __name__ == "__main__":

@@ -4,7 +4,11 @@
 "use strict";
 
 const params = new URLSearchParams(window.location.search);
-const cesiumBase = (params.get("cesium") || "../tests/js/node_modules/cesium/Build/Cesium/").replace(/\/?$/, "/");
+// Where CesiumJS may be, in order: ?cesium=URL; `cesium/` beside the page (a run's
+// <output>/viewer/, where the viewer stage copies it); the repository's npm installs
+// (`npm ci --prefix viewer`, then `npm ci --prefix tests/js`).
+const CESIUM_BASES = params.get("cesium") ? [params.get("cesium").replace(/\/?$/, "/")]
+  : ["cesium/", "node_modules/cesium/Build/Cesium/", "../tests/js/node_modules/cesium/Build/Cesium/"];
 const tilesetUrls = params.getAll("tileset");
 
 window.machi = {
@@ -26,7 +30,7 @@ function loadScript(url) {
     const script = document.createElement("script");
     script.src = url;
     script.onload = resolve;
-    script.onerror = () => reject(new Error(`cannot load ${url}`));
+    script.onerror = () => { script.remove(); reject(new Error(`cannot load ${url}`)); };
     document.head.appendChild(script);
   });
 }
@@ -55,10 +59,23 @@ function showProperties(feature) {
   info.replaceChildren(table);
 }
 
+// Load CesiumJS from the first of CESIUM_BASES that has it.
+async function loadCesium() {
+  for (const base of CESIUM_BASES) {
+    try {
+      await loadScript(base + "Cesium.js");
+    } catch (error) {
+      continue;  // not there: try the next place
+    }
+    window.CESIUM_BASE_URL = base;
+    loadStyle(base + "Widgets/widgets.css");
+    return;
+  }
+  throw new Error(`CesiumJS not found in ${CESIUM_BASES.join(", ")} (add ?cesium=URL of its Build/Cesium/ folder)`);
+}
+
 async function main() {
-  window.CESIUM_BASE_URL = cesiumBase;
-  loadStyle(cesiumBase + "Widgets/widgets.css");
-  await loadScript(cesiumBase + "Cesium.js");
+  await loadCesium();
   Cesium.Ion.defaultAccessToken = undefined;  // offline: no ion assets are used
 
   const viewer = new Cesium.Viewer("cesiumContainer", {

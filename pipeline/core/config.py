@@ -136,28 +136,88 @@ def _default_slots() -> dict[str, tuple[str, str]]:
     return {s.name: (s.start, s.end) for s in DEFAULT_TIME_SLOTS}
 
 
+class SeasonSettings(Strict):
+    """One season written as a mapping: its date and how its weather is made."""
+
+    date: str = Field(description="`MM-DD`.")
+    weather: Literal["file", "design_heat_day", "observed_hot_days"] | None = Field(
+        None, description="None: `design_heat_day` for `heat_day`, `file` otherwise.")
+    max_temperature_c: float | None = Field(None, ge=-30, le=50, description="design_heat_day: "
+                                            "the daily maximum, °C (default 35.0).")
+    threshold_c: float | None = Field(None, ge=-30, le=50, description="observed_hot_days: the "
+                                      "lowest daily maximum of a day taken, °C (default 35.0).")
+    window_days: int | None = Field(None, ge=0, le=92, description="observed_hot_days: days "
+                                    "either side of the date (default stages.thermal.window_days).")
+    radiation: Literal["clear_sky", "observed"] = Field("clear_sky", description=(
+        "`clear_sky` (design case) or `observed` (the file's global radiation, Erbs split)."))
+
+    def season_weather(self, name: str):
+        """The :class:`pipeline.geo.scenarios.SeasonWeather` of season ``name``."""
+        from pipeline.geo.scenarios import MOSHOBI_C, SeasonWeather
+        kind = self.weather or SeasonWeather.default_for(name).kind
+        return SeasonWeather(kind, max_temperature_c=MOSHOBI_C if self.max_temperature_c is None
+                             else self.max_temperature_c,
+                             threshold_c=MOSHOBI_C if self.threshold_c is None else self.threshold_c,
+                             window_days=self.window_days, radiation=self.radiation)
+
+
+#: which keys of a season's mapping belong to which kind of weather
+_SEASON_KEYS_OF_KIND = {"max_temperature_c": "design_heat_day", "threshold_c": "observed_hot_days",
+                        "window_days": "observed_hot_days"}
+
+
+def _season(name: str, value: Any) -> SeasonSettings:
+    """A season's ``MM-DD`` or mapping, checked; errors name the season and the key."""
+    if isinstance(value, SeasonSettings):
+        value = value.model_dump(exclude_defaults=True)
+    if not isinstance(value, dict):
+        value = {"date": value}
+    try:
+        season = SeasonSettings(**value)
+    except ValidationError as error:
+        first = error.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "date"
+        raise ValueError(f"season {name!r}: {key}: {first['msg']}") from None
+    try:
+        dt.date(2001, *(int(p) for p in str(season.date).split("-")))
+    except (ValueError, TypeError):
+        raise ValueError(f"season {name!r}: date {season.date!r} is not MM-DD") from None
+    kind = season.weather or ("design_heat_day" if name == "heat_day" else "file")
+    for key, wanted in _SEASON_KEYS_OF_KIND.items():
+        if getattr(season, key) is not None and kind != wanted:
+            raise ValueError(f"season {name!r}: {key} applies to weather: {wanted} only "
+                             f"(this season's weather is {kind})")
+    return season
+
+
 class ScenarioSettings(Strict):
     """Seasons x time slots: the scenarios every stage computes, reports and exports."""
 
     year: int = Field(2026, ge=1900, le=2100, description="Year of the season dates (and of "
                       "the winter solstice of the shadow diagram).")
-    seasons: dict[str, str] = Field(default_factory=_default_seasons, description=(
-        "Season name to date (`MM-DD`)."))
+    seasons: dict[str, str | SeasonSettings] = Field(default_factory=_default_seasons, description=(
+        "Season name to a date (`MM-DD`) or a mapping `{date: MM-DD, weather: ..., ...}`. "
+        "`weather`: `file` (the weather file's day: normals curve or composite of observed "
+        "days), `design_heat_day` (設計猛暑日: that day's shape and vapour pressure shifted to "
+        "a daily maximum `max_temperature_c`, default 35.0 °C) or `observed_hot_days` (the "
+        "composite of the observed days whose maximum is at least `threshold_c`, default "
+        "35.0 °C, within `window_days` of the date; needs hourly observations). `heat_day` "
+        "given as a date is the design heat day, any other season the file's day. "
+        "`radiation`: `clear_sky` (the design case, default) or `observed` (the JMA file's "
+        "global radiation 日射量, split into direct and diffuse by Erbs et al. 1982)."))
     slots: dict[str, tuple[str, str]] = Field(default_factory=_default_slots, description=(
         "Time-slot name to local `[start, end]` (`HH:MM`). Scenarios are every season x "
         "every slot, named `<season>_<slot>`."))
 
-    @field_validator("seasons")
+    @field_validator("seasons", mode="before")
     @classmethod
-    def _dates(cls, value: dict[str, str]) -> dict[str, str]:
+    def _dates(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
         if not value:
             raise ValueError("at least one season")
-        for name, text in value.items():
-            try:
-                dt.date(2001, *(int(p) for p in str(text).split("-")))
-            except (ValueError, TypeError):
-                raise ValueError(f"season {name!r}: {text!r} is not MM-DD") from None
-        return value
+        return {name: (text if isinstance(text, str) and _season(name, text).date == text
+                       else _season(name, text)) for name, text in value.items()}
 
     @field_validator("slots")
     @classmethod
@@ -176,7 +236,11 @@ class ScenarioSettings(Strict):
     def scenarios(self) -> list:
         """Every season x every slot (:class:`pipeline.geo.scenarios.Scenario`)."""
         from pipeline.geo.scenarios import Scenario, Season, TimeSlot
-        seasons = [Season(name, *(int(p) for p in text.split("-"))) for name, text in self.seasons.items()]
+        seasons = []
+        for name, value in self.seasons.items():
+            season = _season(name, value)
+            seasons.append(Season(name, *(int(p) for p in season.date.split("-")),
+                                  season.season_weather(name)))
         slots = [TimeSlot(name, start, end) for name, (start, end) in self.slots.items()]
         return [Scenario(season, slot) for season in seasons for slot in slots]
 

@@ -37,9 +37,10 @@ SEPARATOR = "__"
 STATIC_COLUMNS = ("highway", "length_m", "width_m", "width_source", "slope_mean_pct", "slope_max_pct",
                   "meshcode", "name")
 #: Per-scenario columns (besides every ``c_*`` component and the thermal columns).
-SCENARIO_COLUMNS = ("score", "class", "shade_share", "people", "people_per_100m")
+SCENARIO_COLUMNS = ("score", "score_percentile", "class", "shade_share", "people", "people_per_100m")
 #: Thermal-comfort columns written per scenario when a table has them.
-THERMAL_COLUMNS = ("utci_mean_c", "utci_class")
+THERMAL_COLUMNS = ("utci_mean_c", "utci_class", "side", "hours_utci_above_32", "hours_utci_above_38",
+                   "hours_utci_below_0")
 RIBBON_COLOUR = (0.85, 0.85, 0.85, 1.0)
 
 

@@ -20,7 +20,7 @@ Under ``out_dir`` (normally ``<output>/viewer/``) it writes:
 ``areas/summary.json``           (:mod:`pipeline.export.viewer_areas`)
 ``zoning/use_districts.geojson`` the use districts (用途地域) of the run's ``urf`` tables, with
                                  labels in both languages and rates (:mod:`.viewer_zoning`)
-``index.html``, ``app.js``, ...  the app, and CesiumJS under ``cesium/`` (:mod:`.viewer_app`)
+``index.html``, ``src/``, ...   the app, and CesiumJS under ``cesium/`` (:mod:`.viewer_app`)
 ===============================  ==============================================================
 
 The other 3D Tiles layers (buildings, trees, terrain, roads, LiDAR points) are the run's
@@ -66,6 +66,20 @@ UNAVAILABLE = {
 def _url(path: str | Path, base: Path) -> str:
     """``path`` relative to ``base``, with forward slashes (a URL path)."""
     return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(base))).as_posix()
+
+
+def _season_label(season: str, weather: Mapping[str, Any] | None) -> dict[str, str]:
+    """The season's {en, ja} name; a design heat day says it is one, with its maximum."""
+    if weather and str(weather["source"]).startswith("設計猛暑日"):
+        top = weather["day_max_air_temperature_c"]
+        return {"en": f"design heat day (max {top:.1f} °C)", "ja": f"設計猛暑日(最高 {top:.1f} °C)"}
+    return legends.words(season, legends.SEASON_LABELS)
+
+
+def _slot_hours(entry: Mapping[str, Any]) -> float:
+    """Length of a scenario entry's slot, hours (``start``/``end`` as HH:MM)."""
+    (h0, m0), (h1, m1) = (map(int, entry[k].split(":")[:2]) for k in ("start", "end"))
+    return (h1 * 60 + m1 - h0 * 60 - m0) / 60.0
 
 
 def scenario_entries(scenarios: Sequence[Mapping[str, Any]], timezone: str) -> list[dict[str, Any]]:
@@ -156,6 +170,7 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
                  thermal_rule: str | None = None, building_tables: Sequence[str | Path] = (),
                  use_districts: Sequence[str | Path] = (), timezone: str = "Asia/Tokyo",
                  day_type: str = "weekday", geoid_model: str = "gsigeo2011", ground_elevation_m: float = 0.0,
+                 season_weather: Sequence[Mapping[str, Any]] | None = None,
                  copy_app_files: bool = True, app_dir: str | Path | None = None,
                  cesium_dir: str | Path | None = None) -> dict[str, Any]:
     """Write ``viewer.json`` and every viewer layer of a run under ``out_dir``.
@@ -196,6 +211,10 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
     use_districts : sequence of path
         Ingest tables of ``urf`` files; their ``urf:UseDistrict`` rows become the use
         district layer (none: the layer is listed as unavailable).
+    season_weather : sequence of mapping, optional
+        Per season (``season``, ``weather_source``, ``radiation_source``,
+        ``day_max_air_temperature_c``: :func:`pipeline.thermal.forcing.season_weather_table`):
+        the app names each season's weather (design heat day, normals, observed days).
     day_type : str
         People-flow day type shown (``weekday``).
     copy_app_files : bool
@@ -276,8 +295,12 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
     has_people = bool(np.isfinite(people).any())
     legend["people_per_100m"] = legends.ramp_legend(
         "people_per_100m", 0, _nice_ceiling(float(np.nanpercentile(people, 95))) if has_people else 1.0)
-    street_colouring: list[dict[str, Any]] = [{"id": "class", "legend": "class"}, {"id": "score", "legend": "score"},
-                                              {"id": "shade_share", "legend": "shade_share"}]
+    street_colouring: list[dict[str, Any]] = [{"id": "class", "legend": "class"}, {"id": "score", "legend": "score"}]
+    if "score_percentile" in street_tiles.variables:
+        # the standing within the scenario: the best streets of an August noon exist
+        legend["score_percentile"] = legends.ramp_legend("score_percentile", 0, 100)
+        street_colouring.append({"id": "score_percentile", "legend": "score_percentile"})
+    street_colouring.append({"id": "shade_share", "legend": "shade_share"})
     people_option: dict[str, Any] = {"id": "people_per_100m", "legend": "people_per_100m"}
     if not has_people:
         people_option.update(available=False, reason=UNAVAILABLE["people_per_100m"])
@@ -290,6 +313,10 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
     if "utci_class" in street_tiles.variables:
         legend["utci_class"] = legends.stress_class_legend()
         street_colouring.append({"id": "utci_class", "legend": "utci_class"})
+    if "hours_utci_above_32" in street_tiles.variables:
+        slot_hours = max((_slot_hours(e) for e in entries), default=1.0)
+        legend["hours_utci_above_32"] = legends.ramp_legend("hours_utci_above_32", 0, slot_hours)
+        street_colouring.append({"id": "hours_utci_above_32", "legend": "hours_utci_above_32"})
 
     # -- shade and sun hours imagery
     def imagery(kind: str, sources: Mapping[str, Sequence[str | Path]], vmax: float) -> None:
@@ -399,6 +426,10 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
         if component["id"] == "c_thermal" and thermal_rule == "gate":
             component.update(weight=None, multiplies=True)
     seasons = list(dict.fromkeys(s["season"] for s in entries))
+    weather_by_season = {str(w["season"]): {"source": str(w["weather_source"]),
+                                            "radiation": str(w["radiation_source"]),
+                                            "day_max_air_temperature_c": round(float(w["day_max_air_temperature_c"]), 2)}
+                         for w in (season_weather or ())}
     slots = {}
     for s in entries:
         slots.setdefault(s["slot"], {"name": s["slot"], "label": legends.words(s["slot"], legends.SLOT_LABELS),
@@ -409,8 +440,9 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
                  "centre": [centre_lon, centre_lat, centre_h],
                  "camera_offset_deg": 0.9 * extent_m / 111_132.0, "camera_height_m": 0.8 * extent_m},
         "scenarios": entries,
-        "seasons": [{"name": s, "label": legends.words(s, legends.SEASON_LABELS),
-                     "date": next(e["date"] for e in entries if e["season"] == s)} for s in seasons],
+        "seasons": [{"name": s, "label": _season_label(s, weather_by_season.get(s)),
+                     "date": next(e["date"] for e in entries if e["season"] == s),
+                     **({"weather": weather_by_season[s]} if s in weather_by_season else {})} for s in seasons],
         "slots": list(slots.values()),
         "layer_order": list(LAYER_ORDER),
         "layers": {k: layers[k] for k in sorted(layers, key=lambda k: (LAYER_ORDER + (k,)).index(k))},

@@ -45,6 +45,11 @@ COMPONENT_LABELS = {
 }
 VARIABLE_WORDS = {
     "score": ({"en": "Walkability score", "ja": "歩きやすさスコア"}, {"en": "0-100", "ja": "0〜100"}),
+    "score_percentile": ({"en": "Standing among the streets of this scenario", "ja": "このシナリオ内での順位"},
+                         {"en": "percentile, 0-100 (100: best street of the slot)",
+                          "ja": "パーセンタイル 0〜100(100: この時間帯で最良の街路)"}),
+    "hours_utci_above_32": ({"en": "Hours in strong heat stress or worse (UTCI ≥ 32 °C), walked side",
+                             "ja": "強い暑熱ストレス以上の時間(UTCI 32 °C 以上、歩く側)"}, {"en": "h", "ja": "時間"}),
     "class": ({"en": "Walkability class", "ja": "歩きやすさの分類"}, {"en": "class", "ja": "分類"}),
     "shade_share": ({"en": "Shade share of the street", "ja": "街路の日陰率"}, {"en": "share of the slot, 0-1", "ja": "時間帯に占める割合 0〜1"}),
     "people_per_100m": ({"en": "People per 100 m of street", "ja": "街路100mあたりの人流"}, {"en": "people / 100 m", "ja": "人/100 m"}),
@@ -59,7 +64,7 @@ VARIABLE_WORDS = {
     "utci_class": ({"en": "Thermal stress (UTCI class)", "ja": "熱ストレス(UTCI 区分)"},
                    {"en": "class of the mean UTCI", "ja": "平均 UTCI の区分"}),
 }
-PALETTES = {"score": "viridis", "shade_share": "cividis_r", "people_per_100m": "magma_r",
+PALETTES = {"score": "viridis", "score_percentile": "viridis", "hours_utci_above_32": "OrRd", "shade_share": "cividis_r", "people_per_100m": "magma_r",
             "shade_hours": "cividis_r", "sun_hours": "cividis", "roof_shade_hours": "cividis_r",
             "walk_score": "viridis", "population": "viridis", "utci_mean_c": "RdYlBu_r"}
 

@@ -5,6 +5,8 @@
 - :mod:`pipeline.peopleflow.alignment`: values per scenario (season x time slot) and day
   type, with a coverage report that says what the sources cover and how.
 - :mod:`pipeline.peopleflow.allocation`: mesh populations onto street segments.
+- :mod:`pipeline.peopleflow.profiles`: diurnal profiles (each hour relative to 11-14 h)
+  from counters, hourly tables or a cited published table.
 - :mod:`pipeline.peopleflow.tables`: every source aligned and written as tables; read back.
 """
 from pipeline.peopleflow.alignment import (DAY_TYPES, MLIT_TIMEZONES, AlignedFlow, align_hourly,

@@ -18,7 +18,7 @@ from typing import Any
 
 from pipeline.core.config import RunDefinitionBase, load_definition, run_definition_model
 from pipeline.stages import (export_tiles, ingest, lidar, peopleflow, shadow, shadow_diagram,
-                             surface, thermal, viewer, walkability)
+                             surface, thermal, thermal_forcing, viewer, walkability)
 
 STAGES = (
     ingest.STAGE,
@@ -29,6 +29,7 @@ STAGES = (
     shadow.STAGE,
     shadow.MAPS,
     shadow_diagram.STAGE,
+    thermal_forcing.STAGE,   # run-wide: every scenario's weather and irradiance (thermal/weather.csv)
     thermal.STAGE,
     peopleflow.STAGE,
     walkability.STAGE,

@@ -3,7 +3,8 @@ stress class for every scenario (:mod:`pipeline.thermal`).
 
 Reads the tile's surface rasters (DSM and canopy, tile plus halo) and the weather named
 in ``stages.thermal.weather`` (a JMA AMeDAS hourly CSV, a plain CSV, or monthly normals
-such as the sample's bundled Kumagaya 1991-2020 table), and writes under
+such as the sample's bundled Kumagaya 1991-2020 table) as the ``thermal_forcing`` stage
+recorded it for every scenario in ``<output>/thermal/weather.csv``, and writes under
 ``<output>/thermal/<tile>/``: ``svf.tif`` and per scenario ``<scenario>_utci_mean.tif``,
 ``<scenario>_tmrt_mean.tif`` (°C, float32) and ``<scenario>_stress_hours.tif`` (one band
 per UTCI stress class, hours). Runs when a weather file is named.
@@ -19,7 +20,7 @@ from pydantic import Field
 
 from pipeline.core.settings import InputPath, StageSettings
 from pipeline.core.stage import Stage
-from pipeline.core.task import PlanContext, Record, Result, Task
+from pipeline.core.task import PlanContext, Record, Result, Task, done, keys
 from pipeline.stages.common import numba_threads, numba_threads_for_task, surface_scenario_tasks
 from pipeline.stages.shadow import SectorSetting, ShadeMethodSetting, Transmissivity
 
@@ -37,8 +38,9 @@ class ThermalSettings(StageSettings):
         "and walkability falls back to shade share."))
     station: str | None = Field(None, description="JMA CSV with several stations: the one to use.")
     window_days: int = Field(7, ge=0, le=45, description=(
-        "A season's weather is the hour-by-hour mean of the days within this many days of its "
-        "date, over every year in the file (0: that day only)."))
+        "From observations, a season's weather is the hour-by-hour mean of the days within this "
+        "many days of its date, over every year in the file (0: that day only); also the "
+        "window of `observed_hot_days` seasons that name none."))
     step_minutes: float = Field(10.0, gt=0, le=60, description="Time step inside a slot (as the "
                                 "shadow stage's).")
     sky_azimuths: int = Field(36, ge=8, le=360, description="Azimuth directions of the sky view "
@@ -49,17 +51,24 @@ class ThermalSettings(StageSettings):
     sector_deg: SectorSetting = 2.0
 
 
-def _weather_named(definition) -> bool:
+def weather_named(definition) -> bool:
+    """Whether the run names a weather file (the thermal stages run only then)."""
     return definition.stages.thermal.weather is not None
 
 
 def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettings, scenarios: list,
-                      year: int, halo_m: float, timezone: str, surface: list[Record]) -> Result:
-    """Sky view, Tmrt and UTCI of one tile for every scenario (runs on a worker)."""
+                      year: int, halo_m: float, timezone: str, surface: list[Record],
+                      forcing: list[Record] = ()) -> Result:
+    """Sky view, Tmrt and UTCI of one tile for every scenario (runs on a worker).
+
+    ``forcing``: the ``thermal_forcing`` record whose ``weather.csv`` gives every
+    scenario's weather and irradiance (without it, they are computed at the tile centre).
+    """
     import numpy as np
 
     from pipeline.geo.raster import read_raster
     from pipeline.shade.shadow import CanopyTransmissivity
+    from pipeline.stages.shadow import read_evergreen_top
     from pipeline.thermal.weather import read_weather
 
     start = time.perf_counter()
@@ -68,21 +77,28 @@ def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettin
     dsm, outer, _ = read_raster(surface[0].outputs["dsm"])
     canopy, _, _ = read_raster(surface[0].outputs["canopy"])
     canopy_top = canopy if np.isfinite(canopy).any() else None
-    weather = read_weather(settings.weather, station=settings.station, timezone=timezone,
-                           window_days=settings.window_days)
+    evergreen_top = read_evergreen_top(surface[0].outputs, canopy, settings.transmissivity.unknown_habit)
+    if forcing:
+        from pipeline.thermal.forcing import read_forcing_csv
+        weather = read_forcing_csv(forcing[0].outputs["weather_csv"], timezone)
+    else:
+        weather = read_weather(settings.weather, station=settings.station, timezone=timezone,
+                               window_days=settings.window_days)
     transmissivity = CanopyTransmissivity(
         leaf_on=settings.transmissivity.leaf_on, leaf_off=settings.transmissivity.leaf_off,
         leaf_off_months=tuple(settings.transmissivity.leaf_off_months))
     with numba_threads(numba_threads_for_task()):
         outputs, sources = _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather,
-                                          transmissivity, settings, scenarios, year, halo_m, timezone)
+                                          transmissivity, settings, scenarios, year, halo_m, timezone,
+                                          evergreen_top)
     log.info("thermal %s: %d scenarios (%.1f s)", tile, len(outputs["utci_mean"]), time.perf_counter() - start)
     return Result(outputs=outputs, counts={"scenarios": len(outputs["utci_mean"])},
                   details={"weather": sorted(sources)})
 
 
 def _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather, transmissivity,
-                   settings: ThermalSettings, scenarios, year, halo_m, timezone) -> tuple[dict, set]:
+                   settings: ThermalSettings, scenarios, year, halo_m, timezone,
+                   evergreen_top=None) -> tuple[dict, set]:
     """Sky view once, then each scenario's COGs as it is computed; (outputs, weather sources)."""
     import numpy as np
 
@@ -90,7 +106,8 @@ def _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather, transm
     from pipeline.thermal.tile import thermal_scenarios, tile_sky_view
     from pipeline.thermal.utci import STRESS_KEYS
 
-    sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=settings.sky_azimuths)
+    sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=settings.sky_azimuths,
+                             evergreen_top=evergreen_top)
     folder = Path(out_dir) / tile
     outputs: dict = {"svf": write_cog(folder / "svf.tif", sky_view.surface.astype(np.float32), inner,
                                       nodata=np.nan, tags={"units": "sky view factor 0-1"}),
@@ -101,7 +118,7 @@ def _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather, transm
                                           sky_view=sky_view, step_minutes=settings.step_minutes,
                                           timezone=timezone, max_distance_m=halo_m,
                                           n_azimuths=settings.sky_azimuths, method=settings.method,
-                                          sector_deg=settings.sector_deg):
+                                          sector_deg=settings.sector_deg, evergreen_top=evergreen_top):
         tags = {"scenario": name}
         outputs["utci_mean"][name] = write_cog(folder / f"{name}_utci_mean.tif", result.utci_mean_c, inner,
                                                nodata=np.nan, tags={**tags, "units": "UTCI, °C (mean over the slot)"})
@@ -122,11 +139,15 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     settings: ThermalSettings = ctx.settings("thermal")
     tasks = surface_scenario_tasks(ctx, records, stage="thermal", func=thermal_tile_task, settings=settings)
     weather = ctx.hash_file(settings.weather)
+    forcing = keys(done(records, "thermal_forcing"))
     for task in tasks:
         task.input_hashes.append(weather)
+        if forcing:
+            task.upstream["forcing"] = forcing
     return tasks
 
 
-STAGE = Stage(name="thermal", settings=ThermalSettings, plan=plan, wanted=_weather_named,
-              code=("pipeline.thermal", "pipeline.shade", "pipeline.geo"), needs=("surface",),
+STAGE = Stage(name="thermal", settings=ThermalSettings, plan=plan, wanted=weather_named,
+              code=("pipeline.thermal", "pipeline.shade", "pipeline.geo", "pipeline.surface.habit"),
+              needs=("surface", "thermal_forcing"),
               reach="tile")

@@ -31,8 +31,9 @@ def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], tim
                 options: dict, walkability: list[Record] = (), shadow: list[Record] = (),
                 surface: list[Record] = (), peopleflow: list[Record] = (), ingest: list[Record] = (),
                 export_tileset: list[Record] = (), lidar_tileset: list[Record] = (),
-                urf: list[Record] = ()) -> Result:
+                urf: list[Record] = (), thermal_forcing: list[Record] = ()) -> Result:
     from pipeline.export.viewer_assets import write_viewer
+    from pipeline.thermal.forcing import season_weather_table
 
     summary = walkability[0].outputs if walkability else {}
     scoring = walkability[0].details if walkability else {}
@@ -59,7 +60,9 @@ def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], tim
         use_districts=sorted(r.outputs["table"] for r in urf if r.outputs.get("table")),
         districts=scoring.get("districts"), district_name=scoring.get("district_name", "name"),
         weights=scoring.get("weights"), thermal_rule=scoring.get("thermal_rule"),
-        day_type=scoring.get("day_type", "weekday"), **options)
+        day_type=scoring.get("day_type", "weekday"),
+        season_weather=(season_weather_table(thermal_forcing[0].outputs["weather_csv"]).to_dict("records")
+                        if thermal_forcing else None), **options)
     return Result(outputs={k: v for k, v in written.items() if v}, counts={"scenarios": len(scenarios)})
 
 
@@ -78,7 +81,8 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                 "ingest": keys(done(records, "ingest", feature_type="bldg")),
                 "urf": keys(done(records, "ingest", feature_type="urf")),  # use districts (用途地域)
                 "export_tileset": keys(done(records, "export_tileset")),
-                "lidar_tileset": keys(done(records, "lidar_tileset"))}
+                "lidar_tileset": keys(done(records, "lidar_tileset")),
+                "thermal_forcing": keys(done(records, "thermal_forcing"))}
     return [Task(stage="viewer", tile="all", func=viewer_task, args=(str(ctx.out("viewer")),),
                  kwargs={"name": definition.name, "crs": ctx.crs, "scenarios": scenarios,
                          "timezone": definition.timezone, "options": options},
@@ -88,5 +92,5 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 STAGE = Stage(name="viewer", settings=ViewerSettings, plan=plan,
               code=("pipeline.export", "pipeline.geo", "tiles"),
-              needs=("ingest", "lidar_tileset", "surface", "shadow", "peopleflow",
+              needs=("ingest", "lidar_tileset", "surface", "shadow", "thermal_forcing", "peopleflow",
                      "walkability_summary", "export_tileset"), reach="run")

@@ -8,10 +8,11 @@ flow, and writes the raw metrics of the tile's own segments
 and ``<tile>_scenarios.parquet``, and the sketches of its values (``<tile>_sketches.json``).
 
 ``walkability_scale`` (one small task) merges the sketches into the run's references
-(:mod:`pipeline.walkability.scale`): ``<output>/walkability/scale.json``.
+(:mod:`pipeline.walkability.scale`), then scores the tiles one at a time with them and
+merges the sketches of the scores per scenario: ``<output>/walkability/scale.json``.
 
-``walkability_score`` (per tile) scores and classes the tile's segments in every scenario
-with that scale and sums them for the summaries: ``tiles/<tile>_scored.parquet`` and
+``walkability_score`` (per tile) scores, ranks (``score_percentile``) and classes the
+tile's segments in every scenario with that scale and sums them for the summaries: ``tiles/<tile>_scored.parquet`` and
 ``tiles/<tile>_partials.parquet``.
 
 ``walkability_summary`` (one task) writes every planners' output from the scored tiles,
@@ -43,15 +44,15 @@ def _default_weights() -> dict[str, float]:
 class ComfortCurveSettings(Strict):
     """How a segment's mean UTCI (°C) becomes its thermal comfort `c_thermal` (0..1)."""
 
-    cold_zero_c: float = Field(-27.0, ge=-60, le=0, description="UTCI at and below which "
-                               "`c_thermal` is 0 (very strong cold stress from -27 °C).")
+    cold_zero_c: float = Field(-40.0, ge=-60, le=0, description="UTCI at and below which "
+                               "`c_thermal` is 0 (extreme cold stress from -40 °C; Bröde et al. 2012).")
     comfort_low_c: float = Field(18.0, ge=-30, le=30, description="Lower end of the band where "
                                  "`c_thermal` is 1 (UTCI's thermal comfort zone from 18 °C; 9 makes "
                                  "the whole no-thermal-stress class 1).")
     comfort_high_c: float = Field(26.0, ge=0, le=40, description="Upper end of that band (no "
                                   "thermal stress up to 26 °C).")
-    heat_zero_c: float = Field(38.0, ge=26, le=60, description="UTCI at and above which "
-                               "`c_thermal` is 0 (very strong heat stress from 38 °C).")
+    heat_zero_c: float = Field(46.0, ge=26, le=60, description="UTCI at and above which "
+                               "`c_thermal` is 0 (extreme heat stress from 46 °C; Bröde et al. 2012).")
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -84,7 +85,7 @@ class WalkabilitySettings(StageSettings):
         "Per season, the perceived length of a metre in shade (default 1)."))
     hot_seasons: list[str] = Field(["summer_solstice", "heat_day"], description=(
         "Without the thermal stage: seasons in which crowded, unshaded streets are \"used but "
-        "uncomfortable\". With it, crowded streets in strong heat or cold stress are."))
+        "uncomfortable\". With it, `uncomfortable_hours` decides."))
     weights: dict[str, float] = Field(default_factory=_default_weights, description=(
         "Score weight per component (`access`, `mix`, `intersections`, `shade`, `thermal`, "
         "`slope`, `width`). With the thermal stage, `thermal` (c_thermal) takes the weight "
@@ -96,8 +97,8 @@ class WalkabilitySettings(StageSettings):
                                                 description="UTCI to c_thermal.")
     thermal_rule: Literal["gate", "weight"] = Field("gate", description=(
         "With the thermal stage, how `c_thermal` enters the score: `gate` multiplies the "
-        "weighted mean of the other components by it (no access makes up for heat stress); "
-        "`weight` puts it in the weighted mean with the weight of `shade`."))
+        "weighted mean of the other components (plain access) by it (no access makes up for "
+        "heat stress); `weight` puts it in the weighted mean with the weight of `shade`."))
     coolwalk_alpha: float = Field(2.0, gt=1, le=10, description=(
         "Sun (discomfort) avoidance factor of the CoolWalkability per district (Wolf, Vierø & "
         "Szell 2024): a metre in the sun (out of comfort) counts this much."))
@@ -106,8 +107,13 @@ class WalkabilitySettings(StageSettings):
         "or by segment length."))
     day_type: Literal["weekday", "holiday", "all"] = Field("weekday", description=(
         "People-flow day type used for the classes."))
-    walkable_score: float = Field(50.0, ge=0, le=100, description="Score from which a street is "
-                                  "walkable.")
+    walkable_percentile: float = Field(50.0, ge=0, le=100, description=(
+        "Standing from which a street is walkable: its score's percentile (0-100) among the run's "
+        "streets in the same scenario, so every season and slot has its walkable streets."))
+    uncomfortable_hours: float = Field(1.0, ge=0, le=24, description=(
+        "With the thermal stage: hours of the slot in strong heat stress or worse (UTCI above "
+        "32 °C) or moderate cold stress or worse (at or below 0 °C), on the street's better "
+        "sidewalk, from which a crowded street is \"used but uncomfortable\"."))
     unshaded_below: float = Field(0.3, ge=0, le=1, description="Shade share below which a street "
                                   "is unshaded.")
     raster_resolution_m: float = Field(5.0, gt=0, le=50, description="Cell size of the score COGs.")
@@ -197,8 +203,8 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, settings: Walkability
         shade_weight=settings.shade_weight, allocation=settings.allocation,
         terrain=surface[0].outputs["terrain"] if surface else None, flow=flow,
         shade_fraction=_per_scenario(shadow, "shade_fraction"),
-        utci_mean=_per_scenario(thermal, "utci_mean"), comfort_curve=_curve(settings),
-        discomfort_weight=settings.discomfort_weight)
+        utci_mean=_per_scenario(thermal, "utci_mean"), stress_hours=_per_scenario(thermal, "stress_hours"),
+        comfort_curve=_curve(settings), discomfort_weight=settings.discomfort_weight)
     if metrics is None:
         return Result(counts={"segments": 0})
     zoning = _tables(ingest, "urf")
@@ -293,16 +299,28 @@ def _district_views(scenarios: list, *, buildings: list[str], shade: dict[str, l
     return render
 
 # -- run-wide references: a reduce of the tiles' sketches ------------------------------
-def walkability_scale(out_dir: str, *, walkability: list[Record] = ()) -> Result:
-    """Merge the tiles' sketches into the run's scale, ``<output>/walkability/scale.json``
-    (runs on a worker; reads a few kB per tile)."""
+def walkability_scale(out_dir: str, *, settings: WalkabilitySettings, scenarios: list,
+                      walkability: list[Record] = ()) -> Result:
+    """Merge the tiles' sketches into the run's scale, ``<output>/walkability/scale.json``;
+    then score each tile's segments with it, a tile at a time, and merge the sketches of
+    their scores per scenario into the scale (their standings follow). Runs on a worker;
+    holds one tile's tables at a time."""
     from pipeline.geo.atomic import write_text_atomic
     from pipeline.walkability.scale import reduce_partials
+    from pipeline.walkability.scenario_scores import read_tile_tables, score_sketches
+    from pipeline.walkability.sketch import ScoreSketch
 
-    paths = sorted(r.outputs["sketches"] for r in walkability if r.outputs.get("sketches"))
-    if not paths:
+    tiles = sorted((r for r in walkability if r.outputs.get("sketches")), key=lambda r: r.outputs["sketches"])
+    if not tiles:
         raise ValueError("walkability_scale: no tile produced street segments")
+    paths = [r.outputs["sketches"] for r in tiles]
     scale = reduce_partials(json.loads(Path(p).read_text(encoding="utf-8")) for p in paths)
+    scores: dict[str, ScoreSketch] = {}
+    for record in tiles:
+        segments, rows = read_tile_tables(record.outputs["segments"], record.outputs["scenarios"])
+        for name, sketch in score_sketches(segments, rows, scenarios, settings, scale).items():
+            scores[name] = scores.get(name, ScoreSketch()).merge(ScoreSketch.from_json(sketch))
+    scale.score = {name: sketch.to_json() for name, sketch in sorted(scores.items())}
     path = Path(out_dir) / "scale.json"
     write_text_atomic(path, scale.to_json())
     log.info("walkability scale: %d segments of %d tiles; %d access references", scale.segments,
@@ -315,8 +333,13 @@ def plan_scale(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     tiles = [r for r in done(records, "walkability") if r.outputs.get("sketches")]
     if not tiles:
         return []
+    settings: WalkabilitySettings = ctx.settings("walkability")
     return [Task(stage="walkability_scale", tile="all", func=walkability_scale,
-                 args=(str(ctx.out("walkability")),), upstream={"walkability": keys(tiles)})]
+                 args=(str(ctx.out("walkability")),),
+                 kwargs={"settings": settings, "scenarios": ctx.scenarios},
+                 params={"settings": settings.model_dump(mode="json"),
+                         "scenarios": ctx.definition.scenarios.model_dump(mode="json")},
+                 upstream={"walkability": keys(tiles)})]
 
 
 # -- per tile: scores and classes with the run's scale ----------------------------------
@@ -370,10 +393,11 @@ def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilitySettings
                         walkability_score: list[Record] = (), scale: list[Record] = (),
                         ingest: list[Record] = (), peopleflow: list[Record] = (),
                         shadow: list[Record] = (), thermal: list[Record] = (),
-                        surface: list[Record] = ()) -> Result:
+                        surface: list[Record] = (), thermal_forcing: list[Record] = ()) -> Result:
     """Every planners' output from the scored tiles, a tile at a time (runs on a worker)."""
     import pandas as pd
 
+    from pipeline.thermal.forcing import season_weather_table
     from pipeline.walkability.outputs import ScoredTile, read_districts, write_run_outputs
     from pipeline.walkability.partials import add_up, mean_score_of_all
     from pipeline.walkability.scale import RunScale
@@ -397,6 +421,8 @@ def walkability_summary(out_dir: str, crs: str, *, settings: WalkabilitySettings
         coverage=coverage,
         shade_fraction=_per_scenario(shadow, "shade_fraction"),
         weather=sorted({w for r in thermal for w in r.details.get("weather", [])}),
+        weather_by_season=(season_weather_table(thermal_forcing[0].outputs["weather_csv"])
+                           if thermal_forcing else None),
         utci_mean=_per_scenario(thermal, "utci_mean"),
         render_3d=_district_views(scenarios, buildings=_tables(ingest, "bldg"),
                                   shade=_per_scenario(shadow, "shade_hours"),
@@ -435,6 +461,7 @@ def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                            "ingest": keys(done(records, "ingest", feature_type="bldg")),
                            "shadow": keys(done(records, "shadow")),
                            "thermal": keys(done(records, "thermal")),
+                           "thermal_forcing": keys(done(records, "thermal_forcing")),
                            "surface": keys(done(records, "surface")),
                            "peopleflow": keys(done(records, "peopleflow"))})]
 
@@ -453,5 +480,5 @@ SCORE = Stage(name="walkability_score", settings=WalkabilitySettings, plan=plan_
 SUMMARY = Stage(name="walkability_summary", settings=WalkabilitySettings, plan=plan_summary,
                 section="walkability", wanted=_streets_given,
                 code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo", "pipeline.export"),
-                needs=("ingest", "surface", "shadow", "thermal", "peopleflow", "walkability_scale",
-                       "walkability_score"), reach="run")
+                needs=("ingest", "surface", "shadow", "thermal_forcing", "thermal", "peopleflow",
+                       "walkability_scale", "walkability_score"), reach="run")

@@ -1,9 +1,15 @@
 """Thermal comfort: weather, clear-sky radiation, sky view factor, Tmrt, UTCI, comfort, CoolWalks.
 
-- :mod:`~pipeline.thermal.weather`: air temperature, humidity and wind per time step of a
-  scenario, from a JMA hourly CSV, a plain CSV, or monthly climate normals.
+- :mod:`~pipeline.thermal.weather`: air temperature, humidity, wind (and observed
+  radiation) per time step of a scenario, from a JMA hourly CSV, a plain CSV, or monthly
+  climate normals; the design heat day.
 - :mod:`~pipeline.thermal.radiation`: clear-sky direct and diffuse irradiance (pvlib
-  Ineichen) at the sun positions the shadow stage uses.
+  Ineichen, the design case) at the sun positions the shadow stage uses, or observed
+  global radiation split by Erbs.
+- :mod:`~pipeline.thermal.forcing`: each scenario's forcing by its season's weather kind
+  (file, 設計猛暑日 design heat day, observed hot days) and ``thermal/weather.csv``.
+- :mod:`~pipeline.thermal.wind`: the station's 10 m wind at pedestrian height in a street
+  canyon, as the equivalent 10 m wind UTCI expects.
 - :mod:`~pipeline.thermal.svf`: sky view factor per cell from a DSM (horizon angles along
   the shadow stage's ray lattice), with tree crowns by transmissivity.
 - :mod:`~pipeline.thermal.tmrt`: mean radiant temperature per cell (SOLWEIG scheme,

@@ -1,4 +1,5 @@
-"""Clear-sky direct and diffuse irradiance at the sun positions the shadow stage uses.
+"""Direct and diffuse irradiance at the sun positions the shadow stage uses: clear sky
+(the design case, the default) or observed global radiation split by Erbs.
 
 The model is Ineichen & Perez (2002) as implemented in pvlib
 (:func:`pvlib.clearsky.ineichen`), with:
@@ -14,6 +15,13 @@ The model is Ineichen & Perez (2002) as implemented in pvlib
 Clear sky is the design case of a shade map: the hottest summer hour and the sunniest
 winter hour. Cloud reduces both the heat in the sun and the warmth of a winter sun, so
 real cloudiness would narrow every sun-versus-shade difference computed here.
+
+Observed radiation (:func:`erbs_split`, :func:`observed_irradiance`): a JMA station's
+hourly global radiation is split into direct normal and diffuse horizontal irradiance by
+the Erbs, Klein & Duffie (1982) correlation of the diffuse fraction with the clearness
+index, as pvlib implements it (:func:`pvlib.irradiance.erbs`: Erbs, D. G., Klein, S. A. and
+Duffie, J. A., 1982, "Estimation of the diffuse radiation fraction for hourly, daily and
+monthly-average global radiation", Solar Energy 28(4), 293-302).
 """
 from __future__ import annotations
 
@@ -26,8 +34,12 @@ import pvlib
 from pipeline.shade.sun import SunPositions
 
 
+#: how the clear-sky irradiance is named in the run's outputs
+CLEAR_SKY_SOURCE = "clear sky (design case): Ineichen-Perez, Linke turbidity climatology"
+
+
 @dataclass(frozen=True)
-class ClearSkyIrradiance:
+class Irradiance:
     """Irradiance at each sun position (W/m², 0 with the sun below the horizon).
 
     Attributes
@@ -38,11 +50,18 @@ class ClearSkyIrradiance:
         Diffuse horizontal irradiance.
     ghi_wm2 : numpy.ndarray
         Global horizontal irradiance, ``dni * sin(altitude) + dhi``.
+    source : str
+        Where it comes from (:data:`CLEAR_SKY_SOURCE`, or the observations).
     """
 
     dni_wm2: np.ndarray
     dhi_wm2: np.ndarray
     ghi_wm2: np.ndarray
+    source: str = CLEAR_SKY_SOURCE
+
+
+#: the clear-sky case of :class:`Irradiance` (the name earlier code imports)
+ClearSkyIrradiance = Irradiance
 
 
 def clear_sky_irradiance(positions: SunPositions, latitude: float, longitude: float, *,
@@ -77,3 +96,42 @@ def clear_sky_irradiance(positions: SunPositions, latitude: float, longitude: fl
     dhi = np.where(up, np.nan_to_num(np.asarray(sky["dhi"], dtype=np.float64)), 0.0)
     ghi = dni * np.sin(np.radians(np.maximum(positions.sun_altitude_deg, 0.0))) + dhi
     return ClearSkyIrradiance(dni, dhi, ghi)
+
+
+def erbs_split(ghi_wm2, zenith_deg, times) -> tuple[np.ndarray, np.ndarray]:
+    """Direct normal and diffuse horizontal irradiance from global, by Erbs et al. (1982).
+
+    Parameters
+    ----------
+    ghi_wm2 : array_like
+        Global horizontal irradiance, W/m² (an hour's mean for hourly data).
+    zenith_deg : array_like
+        True (unrefracted) solar zenith, degrees, at the middle of each averaging period.
+    times : pandas.DatetimeIndex
+        The same instants (their day of year gives the extraterrestrial irradiance).
+
+    Returns
+    -------
+    dni_wm2, dhi_wm2 : numpy.ndarray
+        ``pvlib.irradiance.erbs`` with its defaults (DNI 0 for zenith above 87° or
+        cos(zenith) below 0.065); NaN where ``ghi_wm2`` is NaN.
+    """
+    parts = pvlib.irradiance.erbs(np.asarray(ghi_wm2, dtype=np.float64), np.asarray(zenith_deg, np.float64),
+                                  pd.DatetimeIndex(times))
+    return (np.asarray(parts["dni"], dtype=np.float64), np.asarray(parts["dhi"], dtype=np.float64))
+
+
+def observed_irradiance(positions: SunPositions, dni_wm2: np.ndarray, dhi_wm2: np.ndarray,
+                        source: str) -> Irradiance:
+    """Irradiance at ``positions`` from observed DNI and DHI already at those instants.
+
+    DNI is set to 0 with the sun below the horizon and GHI is closed as
+    ``dni * sin(altitude) + dhi`` (as the clear-sky case), so Tmrt's direct beam and the
+    reported global agree at the step's own sun altitude.
+    """
+    altitude = np.asarray(positions.sun_altitude_deg, dtype=np.float64)
+    up = altitude > 0
+    dni = np.where(up, np.nan_to_num(np.asarray(dni_wm2, dtype=np.float64)), 0.0)
+    dhi = np.maximum(np.nan_to_num(np.asarray(dhi_wm2, dtype=np.float64)), 0.0)
+    ghi = dni * np.sin(np.radians(np.maximum(altitude, 0.0))) + dhi
+    return Irradiance(dni, dhi, ghi, source)

@@ -3,19 +3,20 @@
 For a tile (its DSM and canopy on the grid grown by the halo) and the run's scenarios:
 
 1. the sky view factor of every tile cell, once (:func:`tile_sky_view`);
-2. per scenario (:func:`scenario_forcing`), the same sun positions as the shadow stage
+2. per scenario (:func:`scenario_steps`), the same sun positions as the shadow stage
    (:func:`pipeline.shade.sun.slot_sun_positions` at the tile centre, azimuths turned to
-   grid north), clear-sky irradiance at them (:mod:`~pipeline.thermal.radiation`), the
-   weather at them (:mod:`~pipeline.thermal.weather`) and the season's crown
-   transmissivity and sky;
+   grid north), the scenario's forcing at them (:mod:`~pipeline.thermal.forcing`:
+   weather and irradiance, clear sky by default) and the season's crown transmissivity
+   by leaf habit and sky;
 3. one pass over every scenario's time steps ordered by sun azimuth (:func:`step_order`),
    so that the horizon angles of each azimuth sector
    (:func:`pipeline.shade.shadow.make_caster`, horizons per sector by default, or the
    exact sweep) are computed once per tile, not once per scenario whose slot crosses
-   it; at each step shade codes, the sun share (trees by the season's transmissivity),
-   Tmrt (:mod:`~pipeline.thermal.tmrt_compiled`, the compiled twin of
-   :mod:`~pipeline.thermal.tmrt`) and UTCI (:mod:`~pipeline.thermal.utci`) of every tile
-   cell, *accumulated* (:mod:`~pipeline.thermal.accumulate`) into the scenario's
+   it; at each step shade codes, the sun share (trees by the season's transmissivity of
+   each leaf habit), Tmrt (:mod:`~pipeline.thermal.tmrt_compiled`, the compiled twin of
+   :mod:`~pipeline.thermal.tmrt`) and UTCI (:mod:`~pipeline.thermal.utci`, with each
+   cell's pedestrian wind from :mod:`~pipeline.thermal.wind`) of every tile cell,
+   *accumulated* (:mod:`~pipeline.thermal.accumulate`) into the scenario's
    time-weighted mean UTCI, mean Tmrt and hours per UTCI stress class. No time step is
    kept, so memory is the tile's rasters plus the sums of the scenarios whose slots the
    pass is crossing, whatever the number of steps.
@@ -39,12 +40,14 @@ from pipeline.shade.shadow import (DEFAULT_MAX_DISTANCE_M, DEFAULT_SECTOR_DEG, C
 from pipeline.shade.sun import (DEFAULT_STEP_MINUTES, DEFAULT_TIMEZONE, Scenario, SunPositions,
                                 grid_centre_lonlat, meridian_convergence_deg, slot_sun_positions)
 from pipeline.thermal.accumulate import SlotAccumulator
-from pipeline.thermal.radiation import ClearSkyIrradiance, clear_sky_irradiance
+from pipeline.thermal.forcing import ForcingSource, forcing_source
+from pipeline.thermal.radiation import Irradiance
 from pipeline.thermal.svf import DEFAULT_AZIMUTHS, SkyView, sky_view_factor
 from pipeline.thermal.tmrt import DayHeating, SkyGeometry, TmrtParameters
 from pipeline.thermal.tmrt_compiled import mean_radiant_temperature_compiled
 from pipeline.thermal.utci import STRESS_CLASSES, utci_uniform_air
-from pipeline.thermal.weather import StepWeather, WeatherSource, scenario_weather
+from pipeline.thermal.weather import StepWeather, WeatherSource
+from pipeline.thermal.wind import utci_wind_factor
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +97,14 @@ class ThermalResult:
 
 
 def tile_sky_view(dsm: np.ndarray, outer: Grid, inner: Grid, *, canopy_top: np.ndarray | None = None,
-                  n_azimuths: int = DEFAULT_AZIMUTHS) -> SkyView:
+                  n_azimuths: int = DEFAULT_AZIMUTHS, evergreen_top: np.ndarray | None = None) -> SkyView:
     """Sky view factors of the tile's cells from the DSM with its halo (see :mod:`~pipeline.thermal.svf`)."""
     return sky_view_factor(dsm, outer.resolution, canopy_top=canopy_top, n_azimuths=n_azimuths,
-                           window=inner_window(outer, inner))
+                           window=inner_window(outer, inner), evergreen_top=evergreen_top)
 
 
 @dataclass(frozen=True)
-class ScenarioForcing:
+class ScenarioSteps:
     """Everything one scenario's time steps need besides the shade (made once per scenario).
 
     Attributes
@@ -113,14 +116,17 @@ class ScenarioForcing:
         Their azimuths clockwise from grid north, degrees.
     local_times : pandas.DatetimeIndex
         Their instants in the run's timezone.
-    irradiance : ClearSkyIrradiance
-        Direct normal and diffuse horizontal irradiance at each sample, W/m².
+    irradiance : Irradiance
+        Direct normal and diffuse horizontal irradiance at each sample, W/m²
+        (:mod:`~pipeline.thermal.forcing`: clear sky or observed).
     weather : StepWeather
-        Air temperature, humidity and wind at each sample.
-    transmissivity : float
-        Share of the beam through a tree crown on the scenario's date.
+        Air temperature, humidity and station wind at each sample.
+    transmissivity : tuple of float
+        ``(deciduous, evergreen)`` share of the beam through a tree crown on the scenario's
+        date (:meth:`~pipeline.shade.shadow.CanopyTransmissivity.by_habit`).
     sky : SkyGeometry
-        The sky view through crowns of that transmissivity.
+        The sky view through crowns of those transmissivities (with the crowns' share of
+        it when the tile has trees).
     day : DayHeating
         Sunrise and the day's highest sun (surface heating).
     """
@@ -129,39 +135,40 @@ class ScenarioForcing:
     positions: SunPositions
     grid_azimuth_deg: np.ndarray
     local_times: pd.DatetimeIndex
-    irradiance: ClearSkyIrradiance
+    irradiance: Irradiance
     weather: StepWeather
-    transmissivity: float
+    transmissivity: tuple[float, float]
     sky: SkyGeometry
     day: DayHeating
 
 
-def scenario_forcing(scenario: Scenario, year: int, latitude: float, longitude: float, convergence_deg: float,
-                     weather: WeatherSource, *, transmissivity: CanopyTransmissivity, sky_view: SkyView,
-                     step_minutes: float, timezone: str, altitude_m: float,
-                     shared: dict | None = None) -> ScenarioForcing:
-    """Sun samples, irradiance, weather, crown transmissivity and sky of one scenario at the
-    tile centre (``latitude``, ``longitude``, degrees; ``convergence_deg`` turns true azimuths
-    to grid azimuths). ``shared`` keeps what scenarios have in common across calls: the
-    :class:`SkyGeometry` of each transmissivity and the :class:`DayHeating` of each date."""
+def scenario_steps(scenario: Scenario, year: int, latitude: float, longitude: float, convergence_deg: float,
+                   weather: WeatherSource | ForcingSource, *, transmissivity: CanopyTransmissivity,
+                   sky_view: SkyView, step_minutes: float, timezone: str, altitude_m: float,
+                   shared: dict | None = None) -> ScenarioSteps:
+    """Sun samples, forcing (:mod:`~pipeline.thermal.forcing`), crown transmissivities and
+    sky of one scenario at the tile centre (``latitude``, ``longitude``, degrees;
+    ``convergence_deg`` turns true azimuths to grid azimuths). ``shared`` keeps what
+    scenarios have in common across calls: the :class:`SkyGeometry` of each pair of
+    transmissivities and the :class:`DayHeating` of each date."""
     date = scenario.season.date(year)
     positions = slot_sun_positions(date, scenario.slot, latitude, longitude, step_minutes=step_minutes,
                                    timezone=timezone)
-    irradiance = clear_sky_irradiance(positions, latitude, longitude, altitude_m=altitude_m)
-    steps = scenario_weather(weather, date, positions.timestamps, latitude=latitude, longitude=longitude,
-                             timezone=timezone)
-    tau = transmissivity.for_date(date)
+    forcing = forcing_source(weather).forcing(scenario, year, positions, latitude=latitude, longitude=longitude,
+                                              altitude_m=altitude_m, timezone=timezone)
+    taus = transmissivity.by_habit(date)     # (deciduous, evergreen)
     shared = {} if shared is None else shared
-    if ("sky", tau) not in shared:
-        shared["sky", tau] = SkyGeometry.from_svf(sky_view.with_trees(tau))
+    if ("sky", taus) not in shared:
+        shared["sky", taus] = SkyGeometry.from_svf(
+            sky_view.with_trees(*taus), sky_view.surface if sky_view.opaque_trees is not None else None)
     if ("day", date) not in shared:
         shared["day", date] = DayHeating.for_date(date, latitude, longitude, timezone)
-    return ScenarioForcing(scenario, positions, positions.grid_azimuth_deg(convergence_deg),
-                           positions.timestamps.tz_convert(timezone), irradiance, steps, tau,
-                           shared["sky", tau], shared["day", date])
+    return ScenarioSteps(scenario, positions, positions.grid_azimuth_deg(convergence_deg),
+                         positions.timestamps.tz_convert(timezone), forcing.irradiance, forcing.weather, taus,
+                         shared["sky", taus], shared["day", date])
 
 
-def step_order(forcings: list[ScenarioForcing]) -> list[tuple[int, int]]:
+def step_order(forcings: list[ScenarioSteps]) -> list[tuple[int, int]]:
     """Every ``(scenario index, step index)``, in the order one pass over the tile takes them.
 
     By grid azimuth (then scenario, then step): the sun's azimuth rises monotonically
@@ -178,13 +185,14 @@ def step_order(forcings: list[ScenarioForcing]) -> list[tuple[int, int]]:
 
 
 def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scenario], year: int,
-                      weather: WeatherSource, *, canopy_top: np.ndarray | None = None,
+                      weather: WeatherSource | ForcingSource, *, canopy_top: np.ndarray | None = None,
                       transmissivity: CanopyTransmissivity = CanopyTransmissivity(),
                       sky_view: SkyView | None = None, step_minutes: float = DEFAULT_STEP_MINUTES,
                       timezone: str = DEFAULT_TIMEZONE, max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
                       parameters: TmrtParameters = TmrtParameters(), altitude_m: float = 0.0,
                       n_azimuths: int = DEFAULT_AZIMUTHS, method: ShadeMethod = "horizon",
-                      sector_deg: float = DEFAULT_SECTOR_DEG) -> Iterator[tuple[str, ScenarioThermal]]:
+                      sector_deg: float = DEFAULT_SECTOR_DEG,
+                      evergreen_top: np.ndarray | None = None) -> Iterator[tuple[str, ScenarioThermal]]:
     """Yield ``(scenario name, ScenarioThermal)`` for each scenario (arguments as :func:`thermal_tile`).
 
     One pass over every scenario's steps in :func:`step_order`; a scenario is yielded
@@ -196,13 +204,17 @@ def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list
     lon, lat = grid_centre_lonlat(inner)
     convergence = meridian_convergence_deg(outer.crs, lon, lat)
     if sky_view is None:
-        sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=n_azimuths)
+        sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=n_azimuths,
+                                 evergreen_top=evergreen_top)
     caster = make_caster(dsm, outer.resolution, method=method, canopy_top=canopy_top,
-                         max_distance_m=max_distance_m, window=window, sector_deg=sector_deg)
+                         max_distance_m=max_distance_m, window=window, sector_deg=sector_deg,
+                         evergreen_top=evergreen_top)
+    source = forcing_source(weather)
+    wind_factor = utci_wind_factor(sky_view.surface)   # station 10 m wind -> the cell's, for UTCI
     shared: dict = {}
-    forcings = [scenario_forcing(scenario, year, lat, lon, convergence, weather, transmissivity=transmissivity,
-                                 sky_view=sky_view, step_minutes=step_minutes, timezone=timezone,
-                                 altitude_m=altitude_m, shared=shared) for scenario in scenarios]
+    forcings = [scenario_steps(scenario, year, lat, lon, convergence, source, transmissivity=transmissivity,
+                               sky_view=sky_view, step_minutes=step_minutes, timezone=timezone,
+                               altitude_m=altitude_m, shared=shared) for scenario in scenarios]
     remaining = [len(f.positions) for f in forcings]
     sums: dict[int, SlotAccumulator] = {}
     no_sun = np.zeros(inner.shape, np.float32)
@@ -212,7 +224,7 @@ def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list
         f = forcings[i]
         steps = f.weather
         altitude = float(f.positions.sun_altitude_deg[k])
-        sun_share = (light_fraction(caster.codes(f.grid_azimuth_deg[k], altitude), f.transmissivity)
+        sun_share = (light_fraction(caster.codes(f.grid_azimuth_deg[k], altitude), *f.transmissivity)
                      if altitude > 0 else no_sun)
         ground_k, wall_k = f.day.ground_and_wall(f.local_times[k], altitude, parameters)
         tmrt = mean_radiant_temperature_compiled(
@@ -221,7 +233,8 @@ def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list
             air_temperature_c=float(steps.air_temperature_c[k]),
             relative_humidity_pct=float(steps.relative_humidity_pct[k]),
             ground_heating_k=ground_k, wall_heating_k=wall_k, parameters=parameters)
-        utci = utci_uniform_air(float(steps.air_temperature_c[k]), tmrt, float(steps.wind_speed_ms[k]),
+        utci = utci_uniform_air(float(steps.air_temperature_c[k]), tmrt,
+                                float(steps.wind_speed_ms[k]) * wind_factor,
                                 float(steps.relative_humidity_pct[k]))
         if i not in sums:
             sums[i] = SlotAccumulator(inner.shape)
@@ -234,24 +247,24 @@ def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list
             yield _scenario_result(f, sums.pop(i))
 
 
-def _scenario_result(forcing: ScenarioForcing, sums: SlotAccumulator) -> tuple[str, ScenarioThermal]:
-    slot_hours = forcing.positions.total_hours
+def _scenario_result(steps: ScenarioSteps, sums: SlotAccumulator) -> tuple[str, ScenarioThermal]:
+    slot_hours = steps.positions.total_hours
     hours = sums.hours
-    return forcing.scenario.name, ScenarioThermal(
+    return steps.scenario.name, ScenarioThermal(
         utci_mean_c=(sums.utci_sum / slot_hours).astype(np.float32),
         tmrt_mean_c=(sums.tmrt_sum / slot_hours).astype(np.float32),
         stress_hours={STRESS_CLASSES[i].key: hours[i] for i in sorted(hours)},
-        slot_hours=slot_hours, weather=forcing.weather)
+        slot_hours=slot_hours, weather=steps.weather)
 
 
 def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scenario], year: int,
-                 weather: WeatherSource, *, canopy_top: np.ndarray | None = None,
+                 weather: WeatherSource | ForcingSource, *, canopy_top: np.ndarray | None = None,
                  transmissivity: CanopyTransmissivity = CanopyTransmissivity(),
                  sky_view: SkyView | None = None, step_minutes: float = DEFAULT_STEP_MINUTES,
                  timezone: str = DEFAULT_TIMEZONE, max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
                  parameters: TmrtParameters = TmrtParameters(), altitude_m: float = 0.0,
                  n_azimuths: int = DEFAULT_AZIMUTHS, method: ShadeMethod = "horizon",
-                 sector_deg: float = DEFAULT_SECTOR_DEG) -> ThermalResult:
+                 sector_deg: float = DEFAULT_SECTOR_DEG, evergreen_top: np.ndarray | None = None) -> ThermalResult:
     """Mean UTCI, mean Tmrt and hours per stress class of every scenario, and the sky view, of one tile.
 
     Parameters
@@ -263,12 +276,14 @@ def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scen
         positions and weather are taken at the tile centre.
     scenarios : list of Scenario
         Season x time slot (:class:`pipeline.shade.sun.Scenario`); ``year`` gives the dates.
-    weather : WeatherSource
-        From :func:`pipeline.thermal.weather.read_weather`.
+    weather : WeatherSource or ForcingSource
+        From :func:`pipeline.thermal.weather.read_weather` (each scenario's forcing computed
+        at the tile centre, :mod:`~pipeline.thermal.forcing`), or the run's recorded
+        forcing (:func:`pipeline.thermal.forcing.read_forcing_csv`).
     canopy_top : numpy.ndarray, optional
         Canopy-top heights on ``outer``, metres, NaN where none.
     transmissivity : CanopyTransmissivity
-        Share of sun through a crown by season (as the shadow stage).
+        Share of sun through a crown by leaf habit and season (as the shadow stage).
     sky_view : SkyView, optional
         Precomputed :func:`tile_sky_view` (e.g. when scenarios are split over tasks).
     step_minutes : float
@@ -283,6 +298,9 @@ def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scen
         How shade is decided at each step (as the shadow stage, see
         :func:`pipeline.shade.shadow.make_caster`); ``sector_deg`` is the horizon method's
         azimuth step, degrees.
+    evergreen_top : numpy.ndarray, optional
+        Canopy tops of the evergreen crowns on ``outer`` (a subset of ``canopy_top``), NaN
+        elsewhere; every other crown is deciduous.
 
     Returns
     -------
@@ -291,13 +309,14 @@ def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scen
     """
     started = time.perf_counter()
     if sky_view is None:
-        sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=n_azimuths)
+        sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=n_azimuths,
+                                 evergreen_top=evergreen_top)
         log.info("thermal: tile %s, sky view factor (%d azimuths) in %.1f s", inner.bounds, n_azimuths,
                  time.perf_counter() - started)
     done = dict(thermal_scenarios(
         dsm, outer, inner, scenarios, year, weather, canopy_top=canopy_top, transmissivity=transmissivity,
         sky_view=sky_view, step_minutes=step_minutes, timezone=timezone, max_distance_m=max_distance_m,
         parameters=parameters, altitude_m=altitude_m, n_azimuths=n_azimuths, method=method,
-        sector_deg=sector_deg))
+        sector_deg=sector_deg, evergreen_top=evergreen_top))
     return ThermalResult(grid=inner, sky_view=sky_view,
                          scenarios={s.name: done[s.name] for s in scenarios})

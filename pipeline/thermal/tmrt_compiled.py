@@ -9,7 +9,8 @@ thread: about 15 ms against 41 ms a step; ``benchmarks/thermal.py`` times both o
 sample tile); the physics and its sources are documented in :mod:`pipeline.thermal.tmrt`,
 and any change there must be made here too: ``tests/pipeline/thermal/test_tmrt_compiled.py``
 checks that the two agree within :data:`TOLERANCE_K` on random surfaces and on every kind
-of time step (sun up, sun down, canopy shade, walls or none). They differ only where
+of time step (sun up, sun down, canopy shade, walls or none, crowns hiding part of the sky
+or not). They differ only where
 libm's float32 ``acos`` and ``sin``, and the fourth powers (taken exactly in float64, then
 rounded), round differently from numpy's vectorised float32 functions: by one or two
 units in the last place of float32 (measured at most 6.1e-5 K near 60 °C, on fewer than
@@ -38,9 +39,9 @@ def _fourth_power(x):
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _tmrt_kernel(psi, tan_horizon, f_sky, f_wall, share, out, up, k_factor, beam_down, diffuse, global_h,
+def _tmrt_kernel(psi, tan_horizon, f_sky, f_wall, share, vegetation, has_vegetation, out, up, k_factor, beam_down, diffuse, global_h,
                  beam_cylinder, wall_albedo, ground_albedo, t_air, wall_k, ground_k, wall_eps_sigma,
-                 wall_reflected_sky, l_sky, ground_eps_sigma, ground_reflect, a_short, a_long, f_cylinder,
+                 wall_reflected_sky, l_sky, l_veg, ground_eps_sigma, ground_reflect, a_short, a_long, f_cylinder,
                  f_up, four_f_side, sigma_long, kelvin):
     one = np.float32(1.0)
     zero = np.float32(0.0)
@@ -70,9 +71,17 @@ def _tmrt_kernel(psi, tan_horizon, f_sky, f_wall, share, out, up, k_factor, beam
         k_side = diffuse * f_sky[i] + wall_albedo * f_wall[i] * wall_light + half * k_up
         k_beam = beam_cylinder * s
         l_wall = wall_eps_sigma * _fourth_power(t_air + (one - f_sh) * wall_k) + wall_reflected_sky
-        l_down = p * l_sky + blocked * l_wall
+        if has_vegetation:
+            # crowns at air temperature (SOLWEIG's Lveg), their share of the lateral walls' view
+            v = vegetation[i]
+            l_down = p * l_sky + (blocked - v) * l_wall + v * l_veg
+            f_veg = f_wall[i] * (v / max(blocked, np.float32(1e-6)) if blocked > zero else zero)
+            lateral = (f_wall[i] - f_veg) * l_wall + f_veg * l_veg
+        else:
+            l_down = p * l_sky + blocked * l_wall
+            lateral = f_wall[i] * l_wall
         l_up = ground_eps_sigma * _fourth_power(t_air + s * ground_k) + ground_reflect * l_down
-        l_side = f_sky[i] * l_sky + f_wall[i] * l_wall + half * l_up
+        l_side = f_sky[i] * l_sky + lateral + half * l_up
         absorbed = (a_short * (f_cylinder * k_beam + f_up * (k_down + k_up) + four_f_side * k_side)
                     + a_long * (f_up * (l_down + l_up) + four_f_side * l_side))
         out[i] = np.sqrt(np.sqrt(absorbed / sigma_long)) - kelvin
@@ -98,13 +107,18 @@ def mean_radiant_temperature_compiled(*, svf: SkyGeometry, sun_share: np.ndarray
     k_factor = 2.0 / math.tan(math.radians(90.0 - sun_altitude_deg)) if up else 0.0
     t_air = air_temperature_c + KELVIN
     l_sky = sky_emissivity(air_temperature_c, relative_humidity_pct) * STEFAN_BOLTZMANN * t_air ** 4
+    l_veg = p.wall_emissivity * STEFAN_BOLTZMANN * t_air ** 4 + (1.0 - p.wall_emissivity) * l_sky
+    has_vegetation = sky.vegetation is not None
+    vegetation = (np.ascontiguousarray(sky.vegetation, dtype=np.float32).reshape(-1) if has_vegetation
+                  else np.zeros(1, np.float32))
     out = np.empty(share.shape, np.float32)
     flat = [np.ascontiguousarray(a, dtype=np.float32).reshape(-1)
             for a in (sky.svf, sky.tan_horizon, sky.f_sky, sky.f_wall, share)]
-    _tmrt_kernel(*flat, out.reshape(-1), up, _F32(k_factor), _F32(direct * sin_e), _F32(diffuse),
+    _tmrt_kernel(*flat, vegetation, has_vegetation, out.reshape(-1), up, _F32(k_factor), _F32(direct * sin_e), _F32(diffuse),
                  _F32(direct * sin_e + diffuse), _F32(direct * cos_e), _F32(p.wall_albedo), _F32(p.ground_albedo),
                  _F32(t_air), _F32(wall_heating_k), _F32(ground_heating_k),
                  _F32(p.wall_emissivity * STEFAN_BOLTZMANN), _F32((1.0 - p.wall_emissivity) * l_sky), _F32(l_sky),
+                 _F32(l_veg),
                  _F32(p.ground_emissivity * STEFAN_BOLTZMANN), _F32(1.0 - p.ground_emissivity),
                  _F32(p.absorptivity_shortwave), _F32(p.absorptivity_longwave), _F32(p.f_cylinder), _F32(p.f_up),
                  _F32(4.0 * p.f_side), _F32(p.absorptivity_longwave * STEFAN_BOLTZMANN), _F32(KELVIN))

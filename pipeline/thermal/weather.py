@@ -28,7 +28,28 @@ Which days stand for a season (observations)
     A *composite day*: for each local hour, the mean of that hour over every day within
     ``window_days`` (default 7) of the season's month-day, in every year of the file (or
     the ``years`` given). With ``window_days=0`` and one year it is exactly that day. The
-    composite is a typical day of the season, not an extreme one.
+    composite is a typical day of the season, not an extreme one. With a threshold
+    (``observed_hot_days``) only the days whose maximum hourly temperature is at or above
+    it enter: the composite of the observed 猛暑日 at 35 °C. (JMA's daily maximum 日最高気温
+    is taken from continuous samples and runs a few tenths above the highest hourly value,
+    so a day at the threshold may be left out; the rule errs towards hotter days.)
+
+Observed radiation (JMA ``日射量(MJ/㎡)``)
+    Global horizontal irradiation of the hour ending at the row's time, MJ/m²; divided by
+    0.0036 it is the hour's mean irradiance in W/m² (1 W/m² for 3600 s is 0.0036 MJ/m²).
+    Each observed hour is split into direct normal and diffuse horizontal irradiance by
+    the Erbs, Klein & Duffie (1982) correlation (:func:`pvlib.irradiance.erbs`) at the sun
+    position of the middle of the hour (:func:`pipeline.thermal.radiation.erbs_split`);
+    the composite day holds the mean GHI, DNI and DHI of each hour, and steps interpolate
+    between the hours' mid-points. JMA leaves the night hours blank: an hour without a
+    value whose middle has the sun below the horizon counts as 0.
+
+Design heat day (:func:`design_heat_day`, 設計猛暑日)
+    A day's diurnal shape and vapour pressure (the normals curve, or a composite of
+    observed days) with every hour raised by the same amount so the day's maximum is a
+    given temperature (35.0 °C by default, the 猛暑日 threshold); relative humidity is
+    recomputed from each hour's kept vapour pressure at its new temperature (capped at
+    100 %). Wind and radiation are those of the day it was made from.
 
 Diurnal curve (normals)
     Air temperature follows two half-cosines: the minimum at sunrise (pvlib SPA at the
@@ -38,13 +59,15 @@ Diurnal curve (normals)
         T(t) = Tmin + (Tmax - Tmin) * (1 - cos(pi * (t - t_rise) / (t_max - t_rise))) / 2     t_rise <= t <= t_max
         T(t) = Tmin + (Tmax - Tmin) * (1 + cos(pi * (t - t_max) / (t_rise + 24 - t_max))) / 2  otherwise (t shifted by 24 h before sunrise)
 
-    The vapour pressure is held constant over the day (the usual assumption: absolute
-    humidity varies much less than temperature over a day) at the value whose 24 hourly
-    relative humidities average to the normal's mean RH (RH capped at 100 %). Wind is the
-    monthly mean, constant over the day.
+    The curve is sampled every minute (:data:`NORMALS_SAMPLES_PER_HOUR`), so a step at
+    14:05 reads the curve, not a chord between 14:00 and 15:00. The vapour pressure is
+    held constant over the day (the usual assumption: absolute humidity varies much less
+    than temperature over a day) at the value whose relative humidities over the day
+    average to the normal's mean RH (RH capped at 100 %). Wind is the monthly mean,
+    constant over the day.
 
-Every source yields a :class:`DiurnalProfile` for a date: values at local hours 0-23,
-linearly interpolated to the scenario's time steps (:func:`scenario_weather`). Its
+Every source yields a :class:`DiurnalProfile` for a date: values at local hours 0-23
+(or finer, for the normals' curve), linearly interpolated to the scenario's time steps (:func:`scenario_weather`). Its
 ``source`` text says what was used, for the run's report.
 """
 from __future__ import annotations
@@ -68,12 +91,20 @@ from scipy.optimize import brentq
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEZONE = "Asia/Tokyo"
+#: samples per hour of the normals' diurnal curve (one a minute)
+NORMALS_SAMPLES_PER_HOUR = 60
 VARIABLES = ("air_temperature_c", "relative_humidity_pct", "wind_speed_ms")
+#: global horizontal irradiance, hour-ending hourly mean, W/m² (optional column of observations)
+GHI = "ghi_wm2"
+RADIATION = ("ghi_wm2", "dni_wm2", "dhi_wm2")
 #: plausible ranges: values outside are input errors, not weather
 VALID_RANGE = {"air_temperature_c": (-60.0, 60.0), "relative_humidity_pct": (0.0, 100.0),
-               "wind_speed_ms": (0.0, 75.0)}
+               "wind_speed_ms": (0.0, 75.0), GHI: (0.0, 1400.0)}
 #: JMA element names (the text before the unit in brackets) of the three variables
 JMA_ELEMENTS = {"気温": "air_temperature_c", "相対湿度": "relative_humidity_pct", "風速": "wind_speed_ms"}
+#: the optional JMA radiation element, 日射量(MJ/㎡) per hour, and its conversion to W/m²
+JMA_RADIATION = "日射量"
+MJ_PER_HOUR_TO_WM2 = 1e6 / 3600.0
 JMA_QUALITY, JMA_HOMOGENEITY = "品質情報", "均質番号"
 JMA_QUALITY_CODES = {8: "normal", 5: "quasi-normal", 4: "insufficient data", 2: "doubtful",
                      1: "missing", 0: "not observed"}
@@ -115,6 +146,9 @@ class StepWeather:
         Wind speed at the station's anemometer (taken as the 10 m wind UTCI expects), m/s.
     source : str
         What was used (for the run's report).
+    ghi_wm2, dni_wm2, dhi_wm2 : numpy.ndarray or None
+        Observed global horizontal, direct normal and diffuse horizontal irradiance, W/m²
+        (None when the source has no radiation).
     """
 
     timestamps: pd.DatetimeIndex
@@ -122,6 +156,9 @@ class StepWeather:
     relative_humidity_pct: np.ndarray
     wind_speed_ms: np.ndarray
     source: str
+    ghi_wm2: np.ndarray | None = None
+    dni_wm2: np.ndarray | None = None
+    dhi_wm2: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.timestamps)
@@ -131,7 +168,10 @@ class StepWeather:
 class DiurnalProfile:
     """One representative day: each variable at local hours 0, 1, ..., 23 (top of the hour).
 
-    ``timezone`` is the clock the hours are in (JST for JMA data).
+    The variables may also be sampled finer, ``24 n`` values at every ``1/n`` hour from
+    0:00 (the normals' curve). ``timezone`` is the clock the hours are in (JST for JMA data). ``ghi_wm2``,
+    ``dni_wm2`` and ``dhi_wm2`` (optional, W/m²) are the mean irradiance of the hours
+    [0, 1), [1, 2), ..., [23, 24): element ``k`` stands at ``k + 0.5`` h.
     """
 
     air_temperature_c: np.ndarray
@@ -139,27 +179,42 @@ class DiurnalProfile:
     wind_speed_ms: np.ndarray
     source: str
     timezone: str = DEFAULT_TIMEZONE
+    ghi_wm2: np.ndarray | None = None
+    dni_wm2: np.ndarray | None = None
+    dhi_wm2: np.ndarray | None = None
+
+    @property
+    def has_radiation(self) -> bool:
+        return self.ghi_wm2 is not None
 
     def __post_init__(self):
-        for name in VARIABLES:
+        names = VARIABLES + (RADIATION if self.ghi_wm2 is not None else ())
+        for name in names:
             values = np.asarray(getattr(self, name), dtype=np.float64)
-            if values.shape != (24,):
-                raise ValueError(f"{self.source}: {name} needs 24 hourly values, got shape {values.shape}")
+            hourly_only = name in RADIATION
+            if values.ndim != 1 or (values.size != 24 if hourly_only else values.size % 24 or not values.size):
+                raise ValueError(f"{self.source}: {name} needs 24 hourly values (or 24 n for the "
+                                 f"temperature curve), got shape {values.shape}")
             if not np.isfinite(values).all():
                 missing = np.flatnonzero(~np.isfinite(values)).tolist()
                 raise ValueError(f"{self.source}: no {name} for local hour(s) {missing}")
             object.__setattr__(self, name, values)
 
     def at(self, timestamps: pd.DatetimeIndex) -> StepWeather:
-        """Values at ``timestamps`` (tz-aware), linear between hours, 23:00 to 24:00 = 0:00."""
+        """Values at ``timestamps`` (tz-aware), linear between samples, 23:00 to 24:00 = 0:00."""
         timestamps = pd.DatetimeIndex(timestamps)
         if timestamps.tz is None:
             raise ValueError("weather is looked up at timezone-aware timestamps only")
         local = timestamps.tz_convert(self.timezone)
         hours = (local.hour + local.minute / 60.0 + local.second / 3600.0).to_numpy(dtype=np.float64)
-        knots = np.arange(25, dtype=np.float64)
-        values = {name: np.interp(hours, knots, np.append(getattr(self, name), getattr(self, name)[0]))
-                  for name in VARIABLES}
+        values = {}
+        for name in VARIABLES:
+            samples = getattr(self, name)
+            knots = np.arange(samples.size + 1, dtype=np.float64) * (24.0 / samples.size)
+            values[name] = np.interp(hours, knots, np.append(samples, samples[0]))
+        if self.has_radiation:
+            values.update({name: np.interp(hours, np.arange(24) + 0.5, getattr(self, name), period=24.0)
+                           for name in RADIATION})
         return StepWeather(timestamps, source=self.source, **values)
 
 
@@ -214,27 +269,116 @@ class HourlyObservations:
     window_days: int = 7
     years: tuple[int, ...] | None = None
 
+    @property
+    def has_radiation(self) -> bool:
+        """Whether the observations include global radiation (``ghi_wm2``)."""
+        return GHI in self.table.columns and bool(np.isfinite(self.table[GHI]).any())
+
     def profile(self, date: dt.date, *, latitude: float = 0.0, longitude: float = 0.0,
-                timezone: str = DEFAULT_TIMEZONE) -> DiurnalProfile:
-        """The composite day for ``date``'s month-day (see module docstring)."""
+                timezone: str = DEFAULT_TIMEZONE, threshold_c: float | None = None,
+                window_days: int | None = None) -> DiurnalProfile:
+        """The composite day for ``date``'s month-day (see module docstring).
+
+        Parameters
+        ----------
+        date : datetime.date
+            Its month and day pick the days (any year of the record).
+        latitude, longitude : float
+            The site, degrees (sun positions of the radiation split).
+        threshold_c : float, optional
+            Only days whose maximum hourly air temperature is at or above this, °C.
+        window_days : int, optional
+            Days either side of the month-day (default: :attr:`window_days`).
+
+        Raises
+        ------
+        WeatherError
+            No day in the window (or none at or above the threshold).
+        """
+        window = self.window_days if window_days is None else window_days
         table = self.table.tz_convert(timezone)
         if self.years is not None:
             table = table[np.isin(table.index.year, self.years)]
         days, inverse = np.unique(table.index.tz_localize(None).normalize().to_numpy(), return_inverse=True)
-        near = (_day_distance(pd.DatetimeIndex(days), date.month, date.day) <= self.window_days)[inverse]
-        chosen = table[near]
-        if chosen.empty:
-            raise ValueError(f"{self.source}: no observations within {self.window_days} days of "
-                             f"{date:%m-%d}" + (f" in {list(self.years)}" if self.years else ""))
-        hourly = chosen.groupby(chosen.index.hour).mean().reindex(range(24))
+        near = (_day_distance(pd.DatetimeIndex(days), date.month, date.day) <= window)
+        in_years = f" in {list(self.years)}" if self.years else ""
+        if not near.any():
+            raise WeatherError(f"{self.source}: no observations within {window} days of "
+                               f"{date:%m-%d}{in_years}")
+        which = ""
+        if threshold_c is not None:
+            day_max = pd.Series(table["air_temperature_c"].to_numpy()).groupby(inverse).max()
+            hot = day_max.reindex(range(len(days))).to_numpy() >= threshold_c
+            near &= hot
+            if not near.any():
+                raise WeatherError(f"{self.source}: no day with a maximum hourly temperature at or above "
+                                   f"{threshold_c:g} °C within ±{window} days of {date:%m-%d}{in_years}")
+            which = f"days with a maximum at or above {threshold_c:g} °C, "
+        chosen = table[near[inverse]]
+        hourly = chosen.groupby(chosen.index.hour)[list(VARIABLES)].mean().reindex(range(24))
         n_days = chosen.index.normalize().nunique()
         years = sorted(set(chosen.index.year))
-        text = (f"{self.source}: composite of {n_days} days within ±{self.window_days} days of "
-                f"{date:%m-%d}, years {years[0]}-{years[-1]}" if len(years) > 1 else
-                f"{self.source}: composite of {n_days} days within ±{self.window_days} days of "
-                f"{date:%m-%d}, {years[0]}")
-        return DiurnalProfile(source=text, timezone=timezone,
+        span = f"years {years[0]}-{years[-1]}" if len(years) > 1 else f"{years[0]}"
+        text = (f"{self.source}: composite of {n_days} {which}days within ±{window} days of "
+                f"{date:%m-%d}, {span}")
+        radiation = {}
+        if self.has_radiation:
+            radiation = _composite_radiation(chosen[GHI], latitude, longitude, timezone)
+            text += "; global radiation observed, split by Erbs et al. (1982)"
+        return DiurnalProfile(source=text, timezone=timezone, **radiation,
                               **{name: hourly[name].to_numpy() for name in VARIABLES})
+
+
+def _composite_radiation(ghi: pd.Series, latitude: float, longitude: float,
+                         timezone: str) -> dict[str, np.ndarray]:
+    """Mean GHI, DNI and DHI (W/m²) of each local hour [k, k+1) over the observed hours.
+
+    ``ghi`` holds hour-ending means at tz-aware times; each is split by Erbs at the sun
+    position of the middle of its hour (:func:`pipeline.thermal.radiation.erbs_split`).
+    """
+    from pipeline.thermal.radiation import erbs_split
+
+    middle = pd.DatetimeIndex(ghi.index) - pd.Timedelta(minutes=30)
+    zenith = pvlib.solarposition.get_solarposition(middle, latitude, longitude)["zenith"].to_numpy()
+    values = ghi.to_numpy(dtype=np.float64)
+    values = np.where(np.isnan(values) & (zenith >= 90.0), 0.0, values)   # JMA: night hours blank
+    dni, dhi = erbs_split(values, zenith, middle)
+    frame = pd.DataFrame({"ghi_wm2": values, "dni_wm2": dni, "dhi_wm2": dhi})
+    hourly = frame.groupby(middle.tz_convert(timezone).hour.to_numpy()).mean().reindex(range(24))
+    return {name: hourly[name].to_numpy() for name in RADIATION}
+
+
+def design_heat_day(profile: DiurnalProfile, max_temperature_c: float = 35.0) -> DiurnalProfile:
+    """The design heat day (設計猛暑日) made from ``profile`` (see module docstring).
+
+    Parameters
+    ----------
+    profile : DiurnalProfile
+        The day whose diurnal shape, vapour pressure, wind and radiation are kept.
+    max_temperature_c : float
+        The day's maximum air temperature, °C (35.0: the 猛暑日 threshold).
+
+    Returns
+    -------
+    DiurnalProfile
+        Air temperature ``profile.air_temperature_c + (max_temperature_c - max)``: its
+        maximum is exactly ``max_temperature_c``; relative humidity from each hour's
+        vapour pressure ``e = RH/100 * es(T)`` at the new temperature, capped at 100 %.
+    """
+    air = profile.air_temperature_c + (max_temperature_c - profile.air_temperature_c.max())
+    air[np.argmax(profile.air_temperature_c)] = max_temperature_c   # exact, whatever the rounding
+    vapour_hpa = profile.relative_humidity_pct / 100.0 * saturation_vapour_pressure_hpa(
+        profile.air_temperature_c)
+    humidity = np.minimum(100.0, 100.0 * vapour_hpa / saturation_vapour_pressure_hpa(air))
+    text = f"{design_heat_day_label(max_temperature_c)}, shape and vapour pressure of {profile.source}"
+    radiation = {name: getattr(profile, name) for name in RADIATION}
+    return DiurnalProfile(air, humidity, profile.wind_speed_ms, source=text, timezone=profile.timezone,
+                          **radiation)
+
+
+def design_heat_day_label(max_temperature_c: float = 35.0) -> str:
+    """``設計猛暑日 / design heat day (max 35.0 °C)``: how the design day is named everywhere."""
+    return f"設計猛暑日 / design heat day (max {max_temperature_c:.1f} °C)"
 
 
 @dataclass(frozen=True)
@@ -275,7 +419,7 @@ def diurnal_temperature(hours: np.ndarray, tmin_c: float, tmax_c: float, sunrise
 
 
 def constant_vapour_pressure_rh(air_temperature_c: np.ndarray, mean_rh_pct: float) -> np.ndarray:
-    """Hourly RH (%) at a constant vapour pressure whose hourly RHs average to ``mean_rh_pct``."""
+    """RH (%) at each sample at a constant vapour pressure whose RHs average to ``mean_rh_pct``."""
     es = saturation_vapour_pressure_hpa(air_temperature_c)
 
     def rh(ea):
@@ -321,11 +465,11 @@ class MonthlyNormals:
                 timezone: str = DEFAULT_TIMEZONE) -> DiurnalProfile:
         row = self.table.loc[date.month]
         rise = sunrise_hour(date, latitude, longitude, timezone)
-        hours = np.arange(24, dtype=np.float64)
+        hours = np.arange(24 * NORMALS_SAMPLES_PER_HOUR, dtype=np.float64) / NORMALS_SAMPLES_PER_HOUR
         air = diurnal_temperature(hours, row["tmin_mean_c"], row["tmax_mean_c"], rise,
                                   self.max_temperature_hour)
         humidity = constant_vapour_pressure_rh(air, float(row["rh_mean_pct"]))
-        wind = np.full(24, float(row["wind_mean_ms"]))
+        wind = np.full(hours.size, float(row["wind_mean_ms"]))
         text = (f"{self.source}: normals of {date:%B}, diurnal curve (min at sunrise "
                 f"{int(rise):02d}:{round(rise % 1 * 60):02d}, max at {self.max_temperature_hour:g} h)")
         if self.unverified:
@@ -367,6 +511,8 @@ def _number(text: str, path, line: int, column: str) -> float:
 
 def _check_range(table: pd.DataFrame, path, lines: np.ndarray) -> None:
     for name, (low, high) in VALID_RANGE.items():
+        if name not in table:
+            continue
         values = table[name].to_numpy()
         bad = np.flatnonzero(np.isfinite(values) & ((values < low) | (values > high)))
         if bad.size:
@@ -454,10 +600,14 @@ def read_jma_hourly(path: str | os.PathLike, *, station: str | None = None, min_
                                f"(the download must include 気温, 相対湿度 and 風速)")
         wanted[name] = (value, columns.get((station, element, (JMA_QUALITY,))),
                         columns.get((station, element, (JMA_HOMOGENEITY,))))
+    radiation = columns.get((station, JMA_RADIATION, ()))
+    if radiation is not None:   # optional: observatories measure it, most AMeDAS stations do not
+        wanted[GHI] = (radiation, columns.get((station, JMA_RADIATION, (JMA_QUALITY,))),
+                       columns.get((station, JMA_RADIATION, (JMA_HOMOGENEITY,))))
 
-    times, lines, data = [], [], {name: [] for name in VARIABLES}
-    quality_dropped = {name: 0 for name in VARIABLES}
-    homogeneity: dict[str, list[tuple[dt.datetime, str]]] = {name: [] for name in VARIABLES}
+    times, lines, data = [], [], {name: [] for name in wanted}
+    quality_dropped = {name: 0 for name in wanted}
+    homogeneity: dict[str, list[tuple[dt.datetime, str]]] = {name: [] for name in wanted}
     for i in range(first_data, len(rows)):
         row = rows[i]
         if not row or not "".join(row).strip():
@@ -483,6 +633,8 @@ def read_jma_hourly(path: str | os.PathLike, *, station: str | None = None, min_
                     marks.append((when, row[homog_col].strip()))
     index = pd.DatetimeIndex(times).tz_localize(timezone)
     table = pd.DataFrame(data, index=index)
+    if GHI in table:
+        table[GHI] = table[GHI] * MJ_PER_HOUR_TO_WM2    # MJ/m² in the hour -> mean W/m²
     _check_range(table, path, np.asarray(lines))
     duplicated = index.duplicated()
     if duplicated.any():
@@ -491,7 +643,7 @@ def read_jma_hourly(path: str | os.PathLike, *, station: str | None = None, min_
     order = np.argsort(index.asi8, kind="stable")
     table = table.iloc[order]
     notes = []
-    for name in VARIABLES:
+    for name in wanted:
         if len(homogeneity[name]) > 1:
             changes = ", ".join(f"{m} from {t:%Y-%m-%d %H:%M}" for t, m in homogeneity[name])
             notes.append(f"{name}: homogeneity number changes ({changes}); the series mixes "

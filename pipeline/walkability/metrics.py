@@ -8,8 +8,11 @@ for the people-flow allocation):
 - *static* metrics that do not change with the scenario: plain access per destination
   class and distance, nearest destination, land-use mix, intersection density, slope
   (from the terrain), width (PLATEAU road polygons, else the street layer);
-- *per scenario*: shade share (from the shadow stage's shade fraction), the perceived
-  length factor, comfort-weighted access, and the people on the segment.
+- *per scenario*: shade share (from the shadow stage's shade fraction) on the centreline
+  and both sidewalks, with the thermal stage UTCI, ``c_thermal`` and hours in stress on
+  them and the side walked (:mod:`pipeline.walkability.comfort`), the perceived length
+  factor, comfort-weighted access, and the people on the segment. ``shade_share`` is that
+  of the side walked (the centreline's without the thermal stage).
 
 Comfort weighting: with the thermal stage's mean UTCI, a segment's perceived length factor
 is ``c_thermal * 1 + (1 - c_thermal) * discomfort_weight``: a metre in thermal stress feels
@@ -55,7 +58,8 @@ def tile_metrics(tile: str, network, buildings: gpd.GeoDataFrame, roads: gpd.Geo
                  sun_weight: Mapping[str, float], shade_weight: Mapping[str, float],
                  allocation: str, terrain: str | None = None, flow: pd.DataFrame | None = None,
                  shade_fraction: Mapping[str, Sequence[str]] | None = None,
-                 utci_mean: Mapping[str, Sequence[str]] | None = None, comfort_curve=None,
+                 utci_mean: Mapping[str, Sequence[str]] | None = None,
+                 stress_hours: Mapping[str, Sequence[str]] | None = None, comfort_curve=None,
                  discomfort_weight: float = 1.6) -> TileMetrics | None:
     """Raw metrics of the segments of ``tile`` (None when the tile has none).
 
@@ -87,7 +91,13 @@ def tile_metrics(tile: str, network, buildings: gpd.GeoDataFrame, roads: gpd.Geo
     utci_mean : mapping, optional
         Scenario -> mean-UTCI COGs (°C) of the thermal stage for the tiles of the region;
         adds ``utci_mean_c``, ``c_thermal`` and the stress-class length shares, and
-        makes the perceived lengths thermal.
+        makes the perceived lengths thermal. UTCI and shade are sampled on the centreline
+        and both walking lines (:func:`pipeline.walkability.components.sidewalk_offsets`
+        of ``width_m``); the segment takes its better side
+        (:func:`pipeline.walkability.comfort.segment_thermal`).
+    stress_hours : mapping, optional
+        Scenario -> hours-per-stress-class COGs of the thermal stage (adds the hours in
+        heat and cold stress of the better side).
     comfort_curve : pipeline.walkability.comfort.ComfortCurve, optional
         UTCI to ``c_thermal``.
     discomfort_weight : float
@@ -95,10 +105,12 @@ def tile_metrics(tile: str, network, buildings: gpd.GeoDataFrame, roads: gpd.Geo
     """
     from pipeline.walkability.accessibility import (accessibility, assign_destinations,
                                                     comfort_imp_factor, land_use_mix)
-    from pipeline.walkability.components import intersection_density, shade_share, slope_percent
+    from pipeline.walkability.comfort import SIDE_NAMES
+    from pipeline.walkability.components import intersection_density, sidewalk_offsets, slope_percent
 
     shade_fraction = shade_fraction or {}
     utci_mean = utci_mean or {}
+    stress_hours = stress_hours or {}
     segments = network.segments
     segments["meshcode"] = midpoint_meshcodes(segments)
     in_tile = segments["meshcode"].to_numpy() == int(tile)
@@ -126,19 +138,27 @@ def tile_metrics(tile: str, network, buildings: gpd.GeoDataFrame, roads: gpd.Geo
         static["slope_mean_pct"] = static["slope_max_pct"] = np.nan
 
     people = segment_flow(segments, flow, buildings, method=allocation, region=region)
+    offsets = sidewalk_offsets(static["width_m"].to_numpy(float))
+    # hours in stress are kept for the tile's own segments only: read them around those
+    x0, y0, x1, y1 = segments.loc[in_tile].total_bounds
+    margin = float(offsets.max(initial=0.0)) + 10.0
+    own_bounds = (x0 - margin, y0 - margin, x1 + margin, y1 + margin)
     rows = []
     for scenario in scenarios:
-        shade_raster = mosaic(shade_fraction.get(scenario.name, ()))
-        share = (shade_share(network, shade_raster[0], shade_raster[1], nodata=np.nan)
-                 if shade_raster else np.full(len(segments), np.nan))
-        thermal = _segment_thermal(network, utci_mean.get(scenario.name, ()), comfort_curve)
+        thermal = _segment_thermal(network, utci_mean.get(scenario.name, ()),
+                                   stress_hours.get(scenario.name, ()), offsets, comfort_curve, own_bounds)
+        shade = _segment_shade(network, shade_fraction.get(scenario.name, ()), offsets)
+        # the shade of the side walked (the centreline's without UTCI to choose a side by)
+        side = (thermal["side"].map(SIDE_NAMES.index).to_numpy(np.int64) if thermal is not None
+                else np.zeros(len(segments), np.int64))
+        share = shade.to_numpy(float)[np.arange(len(segments)), side]
         if thermal is not None:
             factor = comfort_imp_factor(thermal["c_thermal"].to_numpy(), discomfort_weight, 1.0)
         else:
             factor = comfort_imp_factor(share, sun_weight.get(scenario.season.name, 1.0),
                                         shade_weight.get(scenario.season.name, 1.0))
         row = pd.DataFrame({"scenario": scenario.name, "shade_share": share, "imp_factor": factor},
-                           index=segments.index)
+                           index=segments.index).join(shade)
         if thermal is not None:
             row = row.join(thermal)
         if classes:
@@ -163,11 +183,55 @@ def tile_metrics(tile: str, network, buildings: gpd.GeoDataFrame, roads: gpd.Geo
     return TileMetrics(table.reset_index(), per_scenario, counts)
 
 
-def _segment_thermal(network, paths: Sequence[str], curve) -> pd.DataFrame | None:
-    """UTCI, ``c_thermal`` and stress shares per segment from mean-UTCI COGs (None without)."""
-    utci = mosaic(paths)
+def _mosaic_bands(paths: Sequence[str], bounds) -> tuple[np.ndarray, object] | None:
+    """Every band of several rasters on one grid within ``bounds`` (x_min, y_min, x_max,
+    y_max; snapped outwards to their cells), (bands, rows, cols) float32 with NaN for no
+    data (first path in sorted order wins where they overlap), or None without paths."""
+    import rasterio
+    from rasterio.merge import merge
+
+    from pipeline.geo.raster import Grid
+
+    paths = sorted(str(p) for p in paths)
+    if not paths:
+        return None
+    with rasterio.open(paths[0]) as src:
+        crs, res = src.crs.to_string(), src.res[0]
+        ox, oy = src.transform.c, src.transform.f
+    x0 = ox + np.floor((bounds[0] - ox) / res) * res
+    y1 = oy - np.floor((oy - bounds[3]) / res) * res
+    x1 = ox + np.ceil((bounds[2] - ox) / res) * res
+    y0 = oy - np.ceil((oy - bounds[1]) / res) * res
+    data, transform = merge(paths, bounds=(x0, y0, x1, y1), res=res, nodata=np.nan, dtype="float32")
+    return data, Grid(transform.c, transform.f, transform.a, data.shape[2], data.shape[1], crs)
+
+
+def _segment_shade(network, paths: Sequence[str], offsets: np.ndarray) -> pd.DataFrame:
+    """Shade share of each segment's centre and walking lines (NaN without rasters)."""
+    from pipeline.walkability.comfort import SIDE_NAMES
+    from pipeline.walkability.components import sample_sides, segment_means
+
+    n = len(network)
+    raster = mosaic(paths)
+    if raster is None:
+        return pd.DataFrame({f"shade_share_{s}": np.full(n, np.nan) for s in SIDE_NAMES},
+                            index=network.segments.index)
+    owner, values = sample_sides(network, [raster[0]], raster[1], offsets, nodata=np.nan)
+    return pd.DataFrame({f"shade_share_{s}": np.clip(segment_means(owner, values[s][0], n), 0.0, 1.0)
+                         for s in SIDE_NAMES}, index=network.segments.index)
+
+
+def _segment_thermal(network, utci_paths: Sequence[str], hours_paths: Sequence[str], offsets: np.ndarray,
+                     curve, hours_bounds) -> pd.DataFrame | None:
+    """UTCI, ``c_thermal``, stress shares and hours on each segment's better side from the
+    thermal stage's COGs (None without); hours only within ``hours_bounds`` (NaN beyond)."""
+    utci = mosaic(utci_paths)
     if utci is None:
         return None
     from pipeline.walkability.comfort import ComfortCurve, segment_thermal
 
-    return segment_thermal(network, utci[0], utci[1], curve=curve or ComfortCurve(), nodata=np.nan)
+    hours = _mosaic_bands(hours_paths, hours_bounds)
+    return segment_thermal(network, utci[0], utci[1], offsets_m=offsets,
+                           stress_hours=hours[0] if hours is not None else None,
+                           stress_grid=hours[1] if hours is not None else None,
+                           curve=curve or ComfortCurve(), nodata=np.nan)

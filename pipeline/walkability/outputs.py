@@ -4,7 +4,12 @@
 file                                 holds
 ===================================  ========================================================
 ``segments_<scenario>.parquet``      GeoParquet: every segment with its raw metrics, scaled
-                                     components ``c_*``, ``score`` (0-100) and ``class``
+                                     components ``c_*``, ``score`` (0-100), its standing in
+                                     the scenario ``score_percentile`` (0-100) and ``class``;
+                                     with the thermal stage, per side (``centre``, ``left``,
+                                     ``right``) ``utci_<side>_c``, ``c_thermal_<side>``,
+                                     ``shade_share_<side>``, the ``side`` walked and its
+                                     ``hours_utci_above_32/above_38/below_0``
 ``score_<scenario>.tif``             COG, float32: the score burned onto a
                                      ``raster_resolution_m`` grid (street cells; NaN elsewhere;
                                      where segments meet the higher score wins)
@@ -226,6 +231,7 @@ def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list
                       coverage: pd.DataFrame | None = None,
                       shade_fraction: dict[str, list[str]] | None = None,
                       weather: list[str] | None = None,
+                      weather_by_season: pd.DataFrame | None = None,
                       utci_mean: dict[str, list[str]] | None = None,
                       render_3d: Callable[[Path, Mapping[str, str]], Mapping[str, str]] | None = None) -> dict:
     """Write every output of the module table from the scored tiles; returns
@@ -265,7 +271,8 @@ def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list
     mesh_rows, district_rows = [], []
     for scenario in scenarios:
         common = dict(hot_season=scenario.season.name in settings.hot_seasons,
-                      walkable_score=settings.walkable_score, unshaded_below=settings.unshaded_below)
+                      walkable_percentile=settings.walkable_percentile, unshaded_below=settings.unshaded_below,
+                      uncomfortable_hours=settings.uncomfortable_hours)
         of = sums["scenario"] == scenario.name
         cells = place_summary(sums[of & (sums["level"] == "mesh")], "meshcode", **common)
         cells["meshcode"] = cells["meshcode"].astype(np.int64)
@@ -296,6 +303,7 @@ def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list
                                          mesh_summary=mesh_table, district_summary=district_table,
                                          maps=outputs["score_map"], class_maps=outputs["class_map"],
                                          coverage=coverage, weather=weather, coolwalk=coolwalk,
+                                         weather_by_season=weather_by_season,
                                          views_3d=views, utci_maps=outputs["utci_map"])
     if not outputs["utci_map"]:
         del outputs["utci_map"]

@@ -24,7 +24,8 @@ from pipeline.walkability.classes import CLASS_COLOURS
 from pipeline.walkability.scores import classify
 
 #: columns whose length-weighted mean a summary keeps (``utci_mean_c``: with the thermal stage)
-MEAN_COLUMNS = ("score", "shade_share", "utci_mean_c", "heat_share", "cold_share")
+MEAN_COLUMNS = ("score", "score_percentile", "shade_share", "utci_mean_c", "heat_share", "cold_share",
+                "hours_utci_above_32", "hours_utci_above_38", "hours_utci_below_0")
 HEAT = ("share_strong_heat", "share_very_strong_heat", "share_extreme_heat")
 COLD = ("share_strong_cold", "share_very_strong_cold", "share_extreme_cold")
 LEVELS = ("mesh", "district", "run")
@@ -51,9 +52,11 @@ def partial_sums(scored: pd.DataFrame, keys, *, level: str, scenario: str,
     chosen = keys.notna().to_numpy()
     table = scored[chosen]
     length = table["length_m"].to_numpy(float)
-    values = {"score": table["score"], "shade_share": table["shade_share"],
-              "utci_mean_c": table["utci_mean_c"] if "utci_mean_c" in table else pd.Series(np.nan, index=table.index),
-              "heat_share": _stress_share(table, HEAT), "cold_share": _stress_share(table, COLD)}
+    def column(name):
+        return table[name] if name in table else pd.Series(np.nan, index=table.index)
+
+    values = {name: column(name) for name in MEAN_COLUMNS if name not in ("heat_share", "cold_share")}
+    values.update(heat_share=_stress_share(table, HEAT), cold_share=_stress_share(table, COLD))
     frame = pd.DataFrame({"key": keys[chosen].astype(str).to_numpy(), "segments": 1, "length_m": length},
                          index=table.index)
     for name, series in values.items():
@@ -94,29 +97,39 @@ def _mean(sums: pd.DataFrame, name: str) -> np.ndarray:
         return np.where(w > 0, sums[f"{name}_wsum"].to_numpy(float) / w, np.nan)
 
 
-def place_summary(sums: pd.DataFrame, key_name: str, *, hot_season: bool, walkable_score: float,
-                  unshaded_below: float) -> pd.DataFrame:
-    """Per place (mesh cell or district) of one scenario's sums: length-weighted score and
-    shade share (and UTCI when known), people per 100 m of street, class (the
-    thresholds from these places' own flows), street length and the share of it in each class.
+def place_summary(sums: pd.DataFrame, key_name: str, *, hot_season: bool, walkable_percentile: float,
+                  unshaded_below: float, uncomfortable_hours: float = 1.0) -> pd.DataFrame:
+    """Per place (mesh cell or district) of one scenario's sums: length-weighted score,
+    standing (``score_percentile``) and shade share (and UTCI and hours in stress when
+    known), people per 100 m of street, class (walkable from the mean standing;
+    uncomfortable from the mean hours in stress, or the mean UTCI without hours; used and
+    crowded from these places' own flows), street length and the share of it in each class.
     """
     from pipeline.thermal.utci import in_strong_stress
 
     sums = sums.sort_values("key", kind="stable")
     cells = pd.DataFrame({key_name: sums["key"].to_numpy(), "score": _mean(sums, "score"),
+                          "score_percentile": _mean(sums, "score_percentile"),
                           "shade_share": _mean(sums, "shade_share")})
     utci = _mean(sums, "utci_mean_c")
     thermal = bool(np.isfinite(utci).any())
+    uncomfortable = None
     if thermal:
         cells["utci_mean_c"] = utci
+        heat, cold = _mean(sums, "hours_utci_above_32"), _mean(sums, "hours_utci_below_0")
+        if np.isfinite(heat).any():
+            cells["hours_utci_above_32"], cells["hours_utci_below_0"] = heat, cold
+            with np.errstate(invalid="ignore"):
+                uncomfortable = (heat >= uncomfortable_hours) | (cold >= uncomfortable_hours)
+        else:
+            uncomfortable = in_strong_stress(utci)
     length = sums["length_m"].to_numpy(float)
     flow_known = sums["flow_n"].to_numpy() > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         cells["people_per_100m"] = np.where(flow_known, sums["flow_sum"].to_numpy(float) / length * 100.0, np.nan)
-    cells["class"] = classify(cells["score"], cells["people_per_100m"], cells["shade_share"],
-                              hot_season=hot_season, walkable_score=walkable_score,
-                              unshaded_below=unshaded_below,
-                              uncomfortable=in_strong_stress(utci) if thermal else None)
+    cells["class"] = classify(cells["score_percentile"], cells["people_per_100m"], cells["shade_share"],
+                              hot_season=hot_season, walkable_from=walkable_percentile,
+                              unshaded_below=unshaded_below, uncomfortable=uncomfortable)
     cells.loc[~flow_known, "class"] = "flow_unknown"
     cells["street_length_m"] = length
     for cls in CLASS_COLOURS:
@@ -135,6 +148,9 @@ def scenario_summary(sums: pd.DataFrame) -> dict:
     if np.isfinite(mean["utci_mean_c"]):
         summary.update(mean_utci_c=mean["utci_mean_c"], share_strong_heat_stress=mean["heat_share"],
                        share_strong_cold_stress=mean["cold_share"])
+        if np.isfinite(mean["hours_utci_above_32"]):
+            summary.update(mean_hours_utci_above_32=mean["hours_utci_above_32"],
+                           mean_hours_utci_below_0=mean["hours_utci_below_0"])
     plain, comfort = float(row["access_plain"]), float(row["access_comfort"])
     summary["comfort_access_ratio"] = comfort / plain if plain > 0 else np.nan
     summary["people_flow"] = "yes" if row["flow_n"] > 0 else "no data"

@@ -162,9 +162,25 @@ def _thermal_rule_note(settings) -> str:
     curve = settings.comfort_curve
     band = (f"c_thermal is 1 at UTCI {curve.comfort_low_c:g}-{curve.comfort_high_c:g} °C and 0 at "
             f"{curve.cold_zero_c:g} °C and {curve.heat_zero_c:g} °C")
+    sides = ("Streets are read on their better sidewalk (width/2 - 1.5 m from the centreline), "
+             "the shaded one in the heat and the sunny one in the cold.")
     if settings.thermal_rule == "gate":
-        return f"The score is c_thermal times the weighted mean of the other components ({band})."
-    return f"c_thermal takes the weight of shade in the score ({band})."
+        return (f"The score is c_thermal times the weighted mean of the other components, with plain "
+                f"access: heat counts once ({band}). {sides}")
+    return f"c_thermal takes the weight of shade in the score ({band}). {sides}"
+
+
+def _weather_section(weather_by_season: pd.DataFrame | None) -> list[str]:
+    """The weather of each season (``thermal/weather.csv``): design day, normals or observed days."""
+    if weather_by_season is None or not len(weather_by_season):
+        return []
+    shown = weather_by_season.rename(columns={"weather_source": "weather (air temperature, humidity, wind)",
+                                              "radiation_source": "radiation",
+                                              "day_max_air_temperature_c": "daily maximum °C"})
+    return ["<h2 id='weather'>Weather of each season</h2>",
+            "<p class='note'>The forcing of every time step is in thermal/weather.csv. A design day "
+            "(設計猛暑日) and a clear sky are design cases, not observations.</p>",
+            _html_table(shown, "{:.1f}")]
 
 
 def build_report(run_sums: pd.DataFrame, scenarios: list, *, n_segments: int, settings,
@@ -172,7 +188,8 @@ def build_report(run_sums: pd.DataFrame, scenarios: list, *, n_segments: int, se
                  district_summary: pd.DataFrame | None, maps: dict[str, str], class_maps: dict[str, str],
                  coverage: pd.DataFrame | None = None, weather: list[str] | None = None,
                  coolwalk: pd.DataFrame | None = None, views_3d: dict[str, str] | None = None,
-                 utci_maps: dict[str, str] | None = None) -> str:
+                 utci_maps: dict[str, str] | None = None,
+                 weather_by_season: pd.DataFrame | None = None) -> str:
     """The report as an HTML string (``run_sums``: the run's sums per scenario;
     ``views_3d``: caption -> PNG of a 3D view of the district)."""
     table = scenario_table(run_sums, scenarios)
@@ -188,11 +205,15 @@ def build_report(run_sums: pd.DataFrame, scenarios: list, *, n_segments: int, se
              f"<p class='note'>{n_segments} street segments; people flow on "
              f"{html.escape(settings.day_type)} days, allocated by {html.escape(settings.allocation)}. "
              f"Score weights: {html.escape(weights)}. Perceived length per metre ({html.escape(comfort)}). "
-             f"A street is walkable from a score of {settings.walkable_score:g}; unshaded below "
-             f"{settings.unshaded_below:g} shade share.</p>",
+             f"A street is walkable from a standing of {settings.walkable_percentile:g} (its score's "
+             f"percentile among the run's streets in the same scenario); with the thermal stage "
+             f"uncomfortable from {settings.uncomfortable_hours:g} h of the slot in strong heat stress "
+             f"(UTCI above 32 °C) or moderate cold stress (at or below 0 °C), without it unshaded below "
+             f"{settings.unshaded_below:g} shade share in a hot season.</p>",
              *([f"<p class='note'>Thermal comfort (UTCI, Tmrt) from weather: "
                 f"{html.escape('; '.join(weather))}. {_thermal_rule_note(settings)}</p>"] if weather else
                ["<p class='note'>No thermal stage: the score weighs shade share.</p>"]),
+             *_weather_section(weather_by_season),
              "<h2>Scenarios</h2>", _html_table(shown),
              "<p class='note'>comfort access ratio: reachable destinations with perceived (shade-"
              "weighted) lengths over those with plain lengths; below 1 the sun makes walks feel "

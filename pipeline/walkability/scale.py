@@ -1,15 +1,19 @@
 """What scores a segment the same way in every tile: run-wide references, as a reduction.
 
-Two things in a score depend on the whole run rather than on the segment
+Three things in a score depend on the whole run rather than on the segment
 (:mod:`pipeline.walkability.scores`): the access components are scaled by the 95th
-percentile of each plain access column over the run, and the classes call a street "used"
+percentile of each plain access column over the run; the classes call a street "used"
 from the median and "crowded" from the 75th percentile of people per 100 m over the run's
-streets with flow. Neither may need every segment of a city in one task, so:
+streets with flow; and a segment's standing in a scenario (``score_percentile``) is its
+rank among the run's scores in that scenario. None may need every segment of a city in
+one task, so:
 
 1. each ``walkability`` tile task sketches its own values (:func:`tile_partial`, a few kB
    of JSON beside its tables);
-2. one small task merges the sketches (:func:`reduce_partials`) into a :class:`RunScale`;
-3. every tile is then scored on its own, in parallel, with that scale.
+2. one small task merges the sketches (:func:`reduce_partials`) into a :class:`RunScale`,
+   then reads the tiles' tables one at a time, scores them with that scale and merges
+   the sketches of their scores per scenario (:attr:`RunScale.score`);
+3. every tile is then scored and ranked on its own, in parallel, with that scale.
 
 The sketches are :class:`pipeline.walkability.sketch.QuantileSketch` (within 0.6 % of the
 exact percentile); merging is order-independent, so the scale is the same whatever order
@@ -24,7 +28,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from pipeline.walkability.sketch import QuantileSketch
+from pipeline.walkability.sketch import QuantileSketch, ScoreSketch
 
 #: the percentile of a plain access column that scales it to 1
 ACCESS_PERCENTILE = 95.0
@@ -59,6 +63,9 @@ class RunScale:
         run (the land-use mix is scaled by it).
     segments : int
         Segments of the run.
+    score : dict
+        Scenario -> the sketch (:class:`ScoreSketch`) of the run's segment
+        scores in it, from which a segment's ``score_percentile`` follows.
     """
 
     access_reference: dict[str, float] = field(default_factory=dict)
@@ -66,6 +73,12 @@ class RunScale:
     crowded_at: dict[str, float] = field(default_factory=dict)
     n_classes: int = 0
     segments: int = 0
+    score: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def score_percentile(self, scenario: str, scores) -> np.ndarray:
+        """Standing (0-100) of ``scores`` among the run's segment scores of ``scenario``
+        (:meth:`QuantileSketch.percentile_rank`); NaN when the scale has no scores for it."""
+        return ScoreSketch.from_json(self.score.get(scenario, {})).percentile_rank(scores)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, indent=1)

@@ -21,14 +21,15 @@ width         width_m / 4 m, capped at 1
 (thermal comfort by season and hour replaces shade share, which stays a column).
 
 Classification (per segment, and per mesh cell from length-weighted means and summed
-flow): "walkable" = score >= ``walkable_score``; "used" = flow per 100 m at or above the median
-of segments with flow; "crowded" = flow per 100 m above the 75th percentile;
-"uncomfortable" = either the thermal rule, when a mask (or, per cell, a UTCI column) is
-given: in strong heat stress or worse, or strong cold stress or worse
-(:func:`pipeline.thermal.utci.in_strong_stress`); or else the shade rule: in a hot season
-with shade share below ``unshaded_below``. "used but uncomfortable" = crowded and
-uncomfortable. Classes: ``walkable_used``, ``walkable_underused``, ``used_uncomfortable``,
-``neither`` (used-and-uncomfortable takes precedence over the others).
+flow): "walkable" = standing at or above ``walkable_from`` (the segment's
+``score_percentile`` in its scenario, 0-100, so that every season has its best streets);
+"used" = flow per 100 m at or above the median of segments with flow; "crowded" = flow per
+100 m above the 75th percentile; "uncomfortable" = either the thermal rule, when a mask is
+given (with the thermal stage: hours in heat or cold stress,
+:func:`pipeline.walkability.scenario_scores.uncomfortable_mask`), or else the shade rule:
+in a hot season with shade share below ``unshaded_below``. "used but uncomfortable" =
+crowded and uncomfortable. Classes: ``walkable_used``, ``walkable_underused``,
+``used_uncomfortable``, ``neither`` (used-and-uncomfortable takes precedence over the others).
 """
 from __future__ import annotations
 
@@ -84,18 +85,19 @@ def composite(comps: pd.DataFrame, weights: Mapping[str, float] | None = None) -
     return pd.Series(score, index=comps.index, name="score")
 
 
-def classify(score, flow_per_100m, shade, *, hot_season: bool, walkable_score: float = 50.0,
+def classify(standing, flow_per_100m, shade, *, hot_season: bool, walkable_from: float = 50.0,
              unshaded_below: float = 0.3, uncomfortable=None, used_at: float | None = None,
              crowded_at: float | None = None) -> np.ndarray:
     """Class of each segment or cell (see module docstring); NaN flow counts as not used.
 
-    ``uncomfortable`` (bool per segment, e.g. :func:`pipeline.thermal.utci.in_strong_stress`
-    of its mean UTCI) replaces the hot-season shade rule when given. ``used_at`` and
+    ``standing`` is the score percentile within the scenario (0-100), walkable from
+    ``walkable_from``. ``uncomfortable`` (bool per segment, e.g. hours in stress on its
+    better side) replaces the hot-season shade rule when given. ``used_at`` and
     ``crowded_at`` (people per 100 m) are the run's thresholds when the values given are
     one tile of it (:class:`pipeline.walkability.scale.RunScale`); by default the median
     and 75th percentile of the values given with flow.
     """
-    score = np.asarray(score, float)
+    standing = np.asarray(standing, float)
     flow = np.asarray(flow_per_100m, float)
     shade = np.asarray(shade, float)
     known = flow[np.isfinite(flow) & (flow > 0)]
@@ -103,7 +105,8 @@ def classify(score, flow_per_100m, shade, *, hot_season: bool, walkable_score: f
         used_at = np.median(known) if known.size else np.inf
     if crowded_at is None:
         crowded_at = np.percentile(known, 75) if known.size else np.inf
-    walkable = score >= walkable_score
+    with np.errstate(invalid="ignore"):
+        walkable = standing >= walkable_from
     used = np.isfinite(flow) & (flow >= used_at)
     crowded = np.isfinite(flow) & (flow > crowded_at)
     if uncomfortable is None:

@@ -91,7 +91,9 @@ def cesium_session(server, tmp_path_factory):
     point = tallest.geometry.representative_point()
     roof = tallest["ground_elevation_m"] + tallest["height_m"]
     lon, lat, h = EllipsoidalProjector("EPSG:6677")(np.array([[point.x, point.y, roof]]))[0]
-    url = f"{base_url}/viewer/tiles.html?tileset=/data/bldg/tileset.json"
+    # the CesiumJS of tests/js (checked by _require_browser); without ?cesium= the page would
+    # first try viewer/cesium/, which only a run's output has (a 404 here)
+    url = f"{base_url}/viewer/tiles.html?tileset=/data/bldg/tileset.json&cesium=/tests/js/node_modules/cesium/Build/Cesium/"
     done = subprocess.run([node, str(JS_DIR / "cesium_pick.mjs"), url, *(str(float(v)) for v in (lon, lat, h))],
                           capture_output=True, text=True, timeout=240, cwd=JS_DIR,
                           env={**os.environ, "CHROMIUM": CHROMIUM})

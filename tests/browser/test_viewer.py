@@ -146,6 +146,9 @@ def session(served, tmp_path_factory):
         {"do": "lookAt", "lon": lon, "lat": lat, "h": h, "range": 250},
         {"do": "select", "selector": "#streetsBy", "value": "utci_class"},
         {"do": "eval", "js": colour},                                                # 23
+        {"do": "select", "selector": "#season", "value": "heat_day"},
+        {"do": "eval", "js": "[document.getElementById('seasonWeather').textContent,"
+                             " document.getElementById('season').selectedOptions[0].textContent]"},  # 25
     ]
     seen = run_session(steps, tmp)
     return seen, manifest, run, segment, (a, b), image
@@ -156,6 +159,15 @@ def test_the_app_loads_with_no_console_error_and_no_failed_request(session):
     _clean(seen)
     assert manifest["format"] == "machi-viewer/1"
     assert {"buildings", "streets", "shade_hours", "sun_hours", "flow", "lidar", "districts"} <= set(manifest["layers"])
+
+
+def test_each_season_names_its_weather_and_the_heat_day_is_a_design_day(session):
+    seen, manifest, *_ = session
+    note, label = seen["steps"][25]["value"]
+    assert "設計猛暑日 / design heat day (max 35.0 °C)" in note and "clear sky" in note
+    assert note.startswith("気象: ")                                   # the page is in Japanese by then
+    assert label == "設計猛暑日(最高 35.0 °C)"
+    assert all("weather" in s for s in manifest["seasons"])
 
 
 def test_a_scenario_change_recolours_a_street_to_its_class(session):
@@ -349,6 +361,20 @@ def test_the_use_district_layer_shows_zoning_and_its_attributes(served, tmp_path
     off = seen["steps"][9]["value"]
     assert off["shown"] is False and "用途地域" not in off["legend"]
     assert "use_districts" not in dict(p.split("=", 1) for p in off["hash"][1:].split("&"))["l"]
+
+
+def test_the_tileset_page_in_a_run_loads_cesium_beside_it(served, tmp_path):
+    """The run's ``viewer/tiles.html`` with no ``?cesium=`` finds CesiumJS in ``viewer/cesium/``
+    (no failed request: not the repository's paths) and opens the run's building tiles."""
+    base, run = served
+    buildings = _manifest(run)["layers"]["buildings"]["url"]  # relative to viewer/
+    seen = run_session([{"do": "goto", "url": f"{base}/viewer/tiles.html?tileset={buildings}"},
+                        {"do": "eval", "js": "({ready: window.machi.ready, tiles: window.machi.tilesLoaded,"
+                                             " cesium: window.CESIUM_BASE_URL})"}], tmp_path)
+    _clean(seen)
+    state = seen["steps"][1]["value"]
+    assert state["ready"] is True and state["tiles"] > 0
+    assert state["cesium"] == "cesium/"
 
 
 def test_every_control_is_reachable_by_keyboard(served, tmp_path):

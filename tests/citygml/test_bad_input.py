@@ -1,6 +1,7 @@
 """Malicious and malformed CityGML, written here: each gets a clear, located error."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from citygml import CityGMLError, FileReader, UnsafeInputError, open_dataset
@@ -51,12 +52,100 @@ def test_truncated_file_names_file_and_line(write_gml, gml):
     assert path.name in str(caught.value) and "malformed XML" in str(caught.value)
 
 
-def test_undeclared_namespace_prefix(write_gml, gml):
+def test_a_feature_in_an_undeclared_prefix_is_skipped_and_the_others_kept(write_gml, gml):
     member = '<core:cityObjectMember><frn:CityFurniture gml:id="f1"/></core:cityObjectMember>\n'
-    path = write_gml(gml.city_model(gml.building("b1") + member))
+    path = write_gml(gml.city_model(gml.building("b1") + member + gml.building("b2")))
+    objects, reader = read(path)
+    assert [o.gml_id for o in objects] == ["b1", "b2"] and reader.summary.feature_count == 2
+    assert [(p.line, p.message) for p in reader.problems] == [
+        (5, "element frn:CityFurniture uses namespace prefix frn, which the file does not declare: "
+            "skipped with its content (1 element(s), the first here)")]
+
+
+ENERGY = "<energy:isHeated>true</energy:isHeated>"
+
+
+def test_properties_in_an_undeclared_prefix_are_skipped_and_the_feature_read_as_without_them(
+        write_gml, gml):
+    """energy:isHeated as libplateau's 53392642_bldg_6697_op2.gml writes it (no xmlns:energy),
+    plus the other places the reader looks elements up: an i-UR group member, a thematic
+    surface, an attribute group wrapper, and an attribute (which only the parser sees)."""
+    uro = 'xmlns:uro="https://www.geospatial.jp/iur/uro/3.1"'
+    details = ("<uro:buildingDetailAttribute><uro:BuildingDetailAttribute>"
+               "<uro:surveyYear>2020</uro:surveyYear>{inner}</uro:BuildingDetailAttribute>"
+               "</uro:buildingDetailAttribute>")
+    surface = ("<bldg:boundedBy><ext:Balcony gml:id=\"x1\"><bldg:lod2MultiSurface><gml:MultiSurface>"
+               "<gml:surfaceMember><gml:Polygon><gml:exterior><gml:LinearRing><gml:posList>"
+               f"{gml.square}</gml:posList></gml:LinearRing></gml:exterior></gml:Polygon>"
+               "</gml:surfaceMember></gml:MultiSurface></bldg:lod2MultiSurface></ext:Balcony>"
+               "</bldg:boundedBy>")
+    group = "<bldg:extra><energy:Profile><energy:u>1</energy:u></energy:Profile></bldg:extra>"
+    clean = [gml.building(f"b{i}", extra=details.format(inner="")) for i in range(3)]
+    dirty = [gml.building("b0", extra=ENERGY + details.format(inner="<energy:floors>3</energy:floors>")),
+             gml.building("b1", extra=details.format(inner="") + surface + ENERGY),
+             gml.building("b2", extra=details.format(inner="") + group).replace(
+                 '<bldg:Building gml:id="b2">', '<bldg:Building gml:id="b2" energy:zone="z1">')]
+    expected, _ = read(write_gml(gml.city_model("".join(clean), uro), "clean/53396489_bldg_6697_op.gml"))
+    objects, reader = read(write_gml(gml.city_model("".join(dirty), uro)))
+    assert [o.gml_id for o in objects] == ["b0", "b1", "b2"]
+    for got, want in zip(objects, expected):
+        assert got.attributes == {**want.attributes, **({"extra": [{}]} if got.gml_id == "b2" else {})}
+        assert np.array_equal(got.all_vertices(), want.all_vertices())
+    assert objects[0].attributes["uro:buildingDetailAttribute"] == [
+        {"type": "BuildingDetailAttribute", "surveyYear": 2020}]
+    assert [(p.line, p.message) for p in reader.problems] == [
+        (4, "element energy:isHeated uses namespace prefix energy, which the file does not declare: "
+            "skipped with its content (2 element(s), the first here)"),
+        (4, "element energy:floors uses namespace prefix energy, which the file does not declare: "
+            "skipped with its content (1 element(s), the first here)"),
+        (5, "element ext:Balcony uses namespace prefix ext, which the file does not declare: "
+            "skipped with its content (1 element(s), the first here)"),
+        (6, "element energy:Profile uses namespace prefix energy, which the file does not declare: "
+            "skipped with its content (1 element(s), the first here)")]
+
+
+def test_an_undeclared_prefix_only_on_an_attribute_is_reported_from_the_parser(write_gml, gml):
+    dirty = gml.building("b1").replace('gml:id="b1"', 'gml:id="b1" energy:zone="z1"')
+    objects, reader = read(write_gml(gml.city_model(dirty)))
+    assert [o.gml_id for o in objects] == ["b1"]
+    assert [(p.line, p.message) for p in reader.problems] == [
+        (4, "namespace prefix energy (for attribute zone on Building) is not declared: ignored, "
+            "here and wherever else the file uses it")]
+
+
+def test_counts_go_past_the_parsers_hundred_logged_errors(write_gml, gml):
+    """libxml2 logs 100 errors a document; the reader counts every element it skips."""
+    buildings = "".join(gml.building(f"b{i}", extra=ENERGY) for i in range(150))
+    last = gml.building("b150", extra="<foo:note>late</foo:note>")
+    objects, reader = read(write_gml(gml.city_model(buildings + last)))
+    assert len(objects) == 151
+    assert [(p.line, p.message.split(": ", 1)[1]) for p in reader.problems] == [
+        (4, "skipped with its content (150 element(s), the first here)"),
+        (154, "skipped with its content (1 element(s), the first here)")]
+
+
+@pytest.mark.parametrize("where", ["early", "after the parser's hundred logged errors"])
+def test_an_undeclared_prefix_does_not_hide_a_malformed_file(write_gml, gml, where):
+    count = 1 if where == "early" else 150
+    buildings = "".join(gml.building(f"b{i}", extra=ENERGY) for i in range(count))
+    text = gml.city_model(buildings + gml.building("cut"))
+    path = write_gml(text[: text.rindex("</gml:posList>")])
     with pytest.raises(CityGMLError) as caught:
         read(path)
-    assert "prefix frn" in str(caught.value) and caught.value.line == 5
+    assert caught.value.line == count + 4
+    assert str(caught.value).startswith(f"{path}:{count + 4}: malformed XML: ")
+    assert "energy" not in str(caught.value)
+
+
+def test_an_undeclared_prefix_outside_a_city_model_still_rejects_the_file(write_gml, gml):
+    """Skipping is safe only when the parser is seen to reach the end of a core:CityModel."""
+    document = gml.city_model(gml.building("b1", extra=ENERGY)).replace(
+        "core:CityModel", "core:CityObjectGroup")
+    with pytest.raises(CityGMLError) as caught:
+        read(write_gml(document))
+    assert caught.value.line == 4 and caught.value.problem == (
+        "namespace prefix energy (on isHeated) is not declared and no core:CityModel was read to "
+        "its end; file rejected")
 
 
 def test_non_numeric_coordinate_rejects_the_file_with_line_and_id(write_gml, gml):

@@ -250,3 +250,32 @@ def test_batch_read_reports_a_bad_file_and_goes_on(plateau_dir, tmp_path):
     assert len(objects) == 44 + 9 + 28
     assert len(report.rejected) == 1
     assert "53392547_bldg_6697_op.gml" in str(report.rejected[0])
+
+
+def test_a_real_file_with_an_undeclared_prefix_keeps_every_building(plateau_dir, tmp_path):
+    """libplateau's test file 53392642_bldg_6697_op2.gml writes ``energy:isHeated`` in its
+    buildings without declaring ``xmlns:energy``; the same defect, made here in a real
+    PLATEAU file: each of its 13 buildings gets the element on the line that closes it."""
+    text = (plateau_dir / YOKOSUKA_BLDG).read_text(encoding="utf-8-sig")
+    assert "xmlns:energy" not in text and text.count("</bldg:Building>") == 13
+    first_line = text[: text.index("</bldg:Building>")].count("\n") + 1
+    paths = {}
+    for name, document in [("clean", text), ("energy", text.replace(
+            "</bldg:Building>", "<energy:isHeated>true</energy:isHeated></bldg:Building>"))]:
+        paths[name] = tmp_path / name / "udx" / "bldg" / "52397519_bldg_6697_op.gml"
+        paths[name].parent.mkdir(parents=True)
+        paths[name].write_text(document, encoding="utf-8")
+    expected, clean = read(tmp_path, paths["clean"])
+    objects, reader = read(tmp_path, paths["energy"])
+    assert [o.gml_id for o in objects] == [o.gml_id for o in expected] and len(objects) == 13
+    for got, want in zip(objects, expected):
+        assert got.attributes == want.attributes and got.lods == want.lods
+        assert np.array_equal(got.all_vertices(), want.all_vertices())
+    assert len(reader.appearance.textures) == len(clean.appearance.textures) > 0
+    undeclared = [p for p in reader.problems if "energy" in p.message]
+    assert [(p.line, p.message) for p in undeclared] == [
+        (first_line, "element energy:isHeated uses namespace prefix energy, which the file does not "
+                     "declare: skipped with its content (13 element(s), the first here)")]
+    # everything else reported is what the clean file reports, under its own name
+    others = [p.message for p in reader.problems if p not in undeclared]
+    assert others == [p.message for p in clean.problems]

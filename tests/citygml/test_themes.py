@@ -261,7 +261,7 @@ def test_sediment_disaster_area_reads_its_urf_attributes(tmp_path):
         "function_label": "用途地域の指定をしない区域"}
 
 
-# -- an undeclared i-UR prefix: read or rejected, one line ---------------------------
+# -- an undeclared i-UR prefix: bound to its sibling's version, or skipped ---------------------------
 def test_an_undeclared_uro_prefix_is_read_as_the_sibling_of_the_declared_urf(tmp_path):
     risk = '<uro:HighTideRiskAttribute><uro:depth uom="m">0.4</uro:depth></uro:HighTideRiskAttribute>'
     path = write_theme(tmp_path / "city", "htd", water_body("htd_1", risk),
@@ -274,15 +274,21 @@ def test_an_undeclared_uro_prefix_is_read_as_the_sibling_of_the_declared_urf(tmp
         "(the i-UR namespace of the same version as the one the file declares)"]
 
 
-def test_an_undeclared_prefix_without_a_sibling_rejects_the_file_in_one_line(tmp_path):
+def test_an_undeclared_uro_prefix_without_a_sibling_is_skipped_and_the_water_body_kept(tmp_path):
+    """No declared i-UR namespace gives the version: the group is skipped, not guessed."""
     risk = '<uro:HighTideRiskAttribute><uro:depth uom="m">0.4</uro:depth></uro:HighTideRiskAttribute>'
     path = write_theme(tmp_path / "city", "htd", water_body("htd_1", risk), "")
-    with pytest.raises(CityGMLError) as caught:
-        _read(path)
-    assert str(caught.value) == (
-        f"{path}:3: namespace prefix uro (on floodingRiskAttribute) is not declared; file rejected "
-        "(Machi binds an undeclared uro/urf prefix only when the file declares the other i-UR "
-        "namespace, whose version it then takes)")
+    reader = _read(path)
+    (obj,) = reader.objects
+    assert obj.feature_type == "wtr:WaterBody" and obj.lods == [1]
+    assert obj.attributes["class_label"] == "flooded land（浸水域）"
+    assert not any(key.startswith("uro:") for key in obj.attributes)
+    assert reader.summary.bound_prefixes == {}
+    assert [(p.line, p.message) for p in reader.problems] == [
+        (3, "element uro:floodingRiskAttribute uses namespace prefix uro, which the file does not "
+            "declare: skipped with its content (1 element(s), the first here) (Machi binds an "
+            "undeclared uro/urf prefix only when the file declares the other i-UR namespace, "
+            "whose version it then takes)")]
 
 
 def test_binding_leaves_a_file_that_declares_both_untouched(plateau_dir):

@@ -12,6 +12,7 @@
 //        {"do": "lookAt", "lon", "lat", "h", "range", "pitch"}
 //        {"do": "download", "selector", "path"} click and save the download to path
 //        {"do": "screenshot", "path"}
+// The page's window.machi is the app's test and script API (viewer/src/script_api.js).
 // Env: CHROMIUM (default /usr/bin/chromium).
 import { readFile, writeFile } from "node:fs/promises";
 import { chromium } from "playwright-core";

@@ -127,7 +127,7 @@ def write_district(out: Path, n_tiles: int, scenarios, settings, seed: int = 13)
                 outputs[kind][name] = str(path)
         shadow.append(Record(stage="shadow", tile=tile, outputs=outputs))
 
-    scale = walkability_scale(str(out / "walkability"), walkability=walk)
+    scale = walkability_scale(str(out / "walkability"), settings=settings, scenarios=scenarios, walkability=walk)
     scale_record = Record(stage="walkability_scale", tile="all", **{"outputs": scale.outputs})
     scored = []
     for record in walk:

@@ -1,5 +1,6 @@
-"""The two tasks that used to read a whole run stay bounded: peak memory at 64 tiles is
-that at 16 (``walkability_summary`` and ``shadow_maps`` on a generated district).
+"""The tasks that read a whole run stay bounded: peak memory at 64 tiles is that at 16
+(``walkability_scale``, ``walkability_summary``, ``shadow_maps`` and ``viewer`` on a
+generated district).
 
 Each task runs in a fresh Python process that imports everything first, so its growth
 (peak resident memory after the task minus the peak before it) is the task's own. A task
@@ -60,11 +61,13 @@ def district(tmp_path_factory):
     corner = set(district_outputs.tile_codes(LARGE * LARGE)[i * LARGE + j] for i in range(SMALL)
                  for j in range(SMALL))
     small = {stage: [r for r in rs if r.tile in corner] for stage, rs in records.items() if stage != "scale"}
-    walk_small = [Record(stage="walkability", tile=t, outputs={"sketches": str(
-        out / "walkability" / "tiles" / f"{t}_sketches.json")}) for t in sorted(corner)]
+    walk_small = [Record(stage="walkability", tile=t, outputs={
+        kind: str(out / "walkability" / "tiles" / f"{t}_{kind}.{ext}")
+        for kind, ext in (("sketches", "json"), ("segments", "parquet"), ("scenarios", "parquet"))})
+        for t in sorted(corner)]
     small_out = out / "small"
     small_out.mkdir()
-    scale = walkability_scale(str(small_out), walkability=walk_small)
+    scale = walkability_scale(str(small_out), settings=settings, scenarios=scenarios, walkability=walk_small)
     small["scale"] = [Record(stage="walkability_scale", tile="all", outputs=scale.outputs)]
     return {"out": out, "scenarios": scenarios, "settings": settings,
             16: (small, small_out), 64: (records, out / "large")}
@@ -95,6 +98,30 @@ def test_walkability_summary_memory_does_not_grow_with_the_city(district):
         district[f"summary{tiles}"] = growth[tiles]["result"]
     print("walkability_summary peak growth (MB):", {k: round(v["growth_mb"]) for k, v in growth.items()})
     assert growth[64]["growth_mb"] <= 1.3 * growth[16]["growth_mb"], growth
+
+
+def test_walkability_scale_memory_does_not_grow_with_the_city(district):
+    """The scale task scores every tile to rank the run's segments in their scenarios
+    (issue 21): it reads one tile's tables at a time and keeps only the score counts."""
+    from pipeline.core.task import Record
+
+    codes = district_outputs.tile_codes(LARGE * LARGE)
+    chosen = {16: [codes[i * LARGE + j] for i in range(SMALL) for j in range(SMALL)], 64: list(codes)}
+    tiles_dir = district["out"] / "walkability" / "tiles"
+    growth = {}
+    for tiles, tile_codes in chosen.items():
+        walk = [Record(stage="walkability", tile=t, outputs={
+            kind: str(tiles_dir / f"{t}_{kind}.{ext}")
+            for kind, ext in (("sketches", "json"), ("segments", "parquet"), ("scenarios", "parquet"))})
+            for t in sorted(tile_codes)]
+        folder = district["out"] / f"scale{tiles}"
+        job = {"stage": "walkability_scale", "func": "walkability_scale", "args": (str(folder),),
+               "kwargs": {"settings": district["settings"], "scenarios": district["scenarios"], "walkability": walk}}
+        growth[tiles] = _peak_growth(job, folder)
+        scale = json.loads((folder / "scale.json").read_text(encoding="utf-8"))
+        assert sum(scale["score"][district["scenarios"][0].name].values()) == scale["segments"]
+    print("walkability_scale peak growth (MB):", {k: round(v["growth_mb"]) for k, v in growth.items()})
+    assert growth[64]["growth_mb"] <= 1.3 * growth[16]["growth_mb"] + 20, growth
 
 
 def test_shadow_maps_memory_does_not_grow_with_the_city(district):

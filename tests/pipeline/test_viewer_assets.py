@@ -59,8 +59,29 @@ def run(tmp_path_factory):
     flow.to_parquet(folder / "flow_by_mesh.parquet")
     written = write_viewer(folder / "viewer", name="test-run", crs=CRS, scenarios=SCENARIOS, streets=streets,
                            shade=shade, terrain=[folder / "terrain.tif"], flow=folder / "flow_by_mesh.parquet",
-                           weights={"access": 0.35, "shade": 0.15}, copy_app_files=False)
+                           weights={"access": 0.35, "shade": 0.15}, copy_app_files=False,
+                           season_weather=SEASON_WEATHER)
     return folder, written, json.loads((folder / "viewer" / "viewer.json").read_text())
+
+
+#: as pipeline.thermal.forcing.season_weather_table reads them from thermal/weather.csv
+SEASON_WEATHER = [
+    {"season": "summer_solstice", "weather_source": "設計猛暑日 / design heat day (max 35.0 °C)",
+     "radiation_source": "clear sky (design case)", "day_max_air_temperature_c": 35.0},
+    {"season": "winter_solstice", "weather_source": "JMA normals 1991-2020, station Kumagaya: normals of December",
+     "radiation_source": "clear sky (design case)", "day_max_air_temperature_c": 10.3}]
+
+
+def test_each_season_names_its_weather_and_a_design_day_says_it_is_one(run):
+    _, _, manifest = run
+    seasons = {s["name"]: s for s in manifest["seasons"]}
+    assert seasons["summer_solstice"]["label"] == {"en": "design heat day (max 35.0 °C)",
+                                                   "ja": "設計猛暑日(最高 35.0 °C)"}
+    assert seasons["summer_solstice"]["weather"]["radiation"] == "clear sky (design case)"
+    assert seasons["winter_solstice"]["label"]["ja"] == "冬至"
+    assert seasons["winter_solstice"]["weather"] == {
+        "source": "JMA normals 1991-2020, station Kumagaya: normals of December",
+        "radiation": "clear sky (design case)", "day_max_air_temperature_c": 10.3}
 
 
 def test_viewer_json_lists_scenarios_layers_and_legends(run):

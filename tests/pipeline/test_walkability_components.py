@@ -64,13 +64,15 @@ def test_composite_weights_and_missing_components():
 
 
 def test_classification():
-    score = np.array([80, 80, 20, 20, 80])
+    score = np.array([80, 80, 20, 20, 80])   # standings (score percentiles in the scenario)
     flow = np.array([50, 1, 50, np.nan, 200])
     shade = np.array([0.8, 0.8, 0.8, 0.8, 0.0])
     classes = classify(score, flow, shade, hot_season=True)
     assert classes.tolist() == ["walkable_used", "walkable_underused", "neither", "neither",
                                 "used_uncomfortable"]
     assert classify(score, flow, shade, hot_season=False)[4] == "walkable_used"
+    top_fifth = classify(score, flow, shade, hot_season=False, walkable_from=90)
+    assert top_fifth.tolist()[:2] == ["neither", "neither"]
 
 
 def test_thermal_component_replaces_shade_in_the_composite():
@@ -112,6 +114,18 @@ def test_thermal_gate_multiplies_the_other_components():
         effective_weights(DEFAULT_WEIGHTS, thermal=True, rule="max")
 
 
+def test_uncomfortable_from_hours_in_heat_or_cold_stress():
+    from pipeline.walkability.scenario_scores import uncomfortable_mask
+
+    table = pd.DataFrame({"utci_mean_c": [30.0, 30.0, 5.0, 20.0],
+                          "hours_utci_above_32": [1.0, 0.5, 0.0, np.nan],   # one hot hour counts
+                          "hours_utci_below_0": [0.0, 0.0, 1.5, np.nan]})
+    assert uncomfortable_mask(table, 1.0).tolist() == [True, False, True, False]
+    assert uncomfortable_mask(table, 0.5).tolist() == [True, True, True, False]
+    # without hours (an older thermal stage): from the mean UTCI's stress class
+    assert uncomfortable_mask(table[["utci_mean_c"]], 1.0).tolist() == [False] * 4
+
+
 def test_used_but_uncomfortable_from_stress_classes():
     from pipeline.thermal.utci import in_strong_stress
     from pipeline.walkability.partials import add_up, partial_sums, place_summary
@@ -125,17 +139,24 @@ def test_used_but_uncomfortable_from_stress_classes():
     mild = classify(score, flow, shade, hot_season=True, uncomfortable=in_strong_stress(np.full(6, 25.0)))
     assert "used_uncomfortable" not in mild.tolist()                   # no hot-season shortcut
     segments = pd.DataFrame({"meshcode": [1, 1, 2, 2, 3, 3], "length_m": [100.0] * 6, "score": score,
-                             "people": flow, "shade_share": shade, "class": "neither",
-                             "utci_mean_c": [20.0, 24.0, 20.0, 20.0, 35.0, 31.0]})
+                             "score_percentile": score, "people": flow, "shade_share": shade, "class": "neither",
+                             "utci_mean_c": [20.0, 24.0, 20.0, 20.0, 35.0, 31.0],
+                             "hours_utci_above_32": [0.0, 0.0, 0.0, 0.0, 3.0, 0.5],
+                             "hours_utci_below_0": [0.0] * 6})
     # two tiles' partial sums, added up, summarise the cells as one table would
     tiles = [partial_sums(part, part["meshcode"], level="mesh", scenario="s") for part in
              (segments.iloc[:3], segments.iloc[3:])]
     sums = add_up(tiles)
     assert sums["key"].tolist() == ["1", "2", "3"] and sums["segments"].tolist() == [2, 2, 2]
-    cells = place_summary(sums, "meshcode", hot_season=False, walkable_score=50, unshaded_below=0.3)
+    cells = place_summary(sums, "meshcode", hot_season=False, walkable_percentile=50, unshaded_below=0.3)
     one = place_summary(add_up([partial_sums(segments, segments["meshcode"], level="mesh", scenario="s")]),
-                        "meshcode", hot_season=False, walkable_score=50, unshaded_below=0.3)
+                        "meshcode", hot_season=False, walkable_percentile=50, unshaded_below=0.3)
     pd.testing.assert_frame_equal(cells, one)
     assert cells["utci_mean_c"].tolist() == pytest.approx([22.0, 20.0, 33.0])
     assert cells["people_per_100m"].tolist() == pytest.approx([10.0, 10.0, 250.0])
     assert cells["class"].tolist() == ["walkable_used", "walkable_used", "used_uncomfortable"]
+    assert cells["hours_utci_above_32"].tolist() == pytest.approx([0.0, 0.0, 1.75])
+    # cell 3 from its hours: 1.75 h above 32 °C; with 2 h needed, only its flow counts
+    strict = place_summary(sums, "meshcode", hot_season=False, walkable_percentile=50, unshaded_below=0.3,
+                           uncomfortable_hours=2.0)
+    assert strict["class"].tolist()[2] == "walkable_used"

@@ -103,14 +103,14 @@ def test_limits_and_equation_on_two_routes():
 
 
 def test_utci_comfort_in_place_of_shade_reduces_to_shade_when_binary():
-    """UTCI 20 °C in shade (c_thermal 1) and 40 °C in sun (c_thermal 0): the thermal
+    """UTCI 20 °C in shade (c_thermal 1) and 50 °C in sun (extreme heat stress, c_thermal 0): the thermal
     CoolWalkability, from c_thermal sampled along the streets, is the paper's, from the shade
     share sampled the same way. Uniformly half-comfortable streets give C = 0.5, no benefit."""
     from pipeline.walkability.comfort import segment_thermal
 
     network, grid, dsm = _city(irregular=True)
     shade = 1.0 - light_fraction(shade_codes(dsm, grid.resolution, *SUNS[1]), 0.0)
-    utci = np.where(shade > 0.5, 20.0, 40.0).astype(np.float32)
+    utci = np.where(shade > 0.5, 20.0, 50.0).astype(np.float32)
     c_thermal = segment_thermal(network, utci, grid, step_m=2.0)["c_thermal"].to_numpy()
     share = shade_share(network, shade, grid, step_m=2.0)
     np.testing.assert_allclose(c_thermal, share)

@@ -80,3 +80,47 @@ def test_scale_of_tiles_matches_the_percentiles_of_the_whole_run():
     assert scale.n_classes == 3 and scale.segments == 1245
     assert reduce_partials(partials[::-1]) == scale  # order of the tiles does not matter
     assert RunScale.from_json(scale.to_json()) == scale
+
+
+def test_percentile_rank_of_merged_score_sketches_is_the_standing_over_all_tiles():
+    """Two tiles' score sketches merged rank a segment among every segment of the run, as
+    scipy's mid-rank ``percentileofscore`` does, to within the ties a bin makes."""
+    from scipy.stats import percentileofscore
+
+    rng = np.random.default_rng(3)
+    tiles = [rng.uniform(5, 30, 400), np.concatenate([rng.uniform(20, 60, 200), np.zeros(20)])]
+    merged = QuantileSketch.of(tiles[0]).merge(QuantileSketch.of(tiles[1]))
+    every = np.concatenate(tiles)
+    for value in (0.0, 6.0, 17.3, 29.9, 45.0, 60.0):
+        exact = percentileofscore(every, value, kind="mean")
+        assert abs(merged.percentile_rank([value])[0] - exact) < 0.5, value
+    low, high = merged.percentile_rank([0.0, 1000.0])
+    assert low == pytest.approx(100 * 10 / len(every)) and high == 100.0     # the zeros' mid-rank
+    assert np.isnan(merged.percentile_rank([np.nan])[0])
+    assert np.isnan(QuantileSketch().percentile_rank([5.0])[0])
+
+
+
+def test_score_sketch_ranks_exactly_to_a_hundredth_of_a_point():
+    """The scores of two tiles, sketched and merged, rank every score as scipy's mid-rank
+    ``percentileofscore`` ranks it among all of them (no two scores a hundredth apart)."""
+    from scipy.stats import percentileofscore
+
+    from pipeline.walkability.sketch import ScoreSketch
+
+    rng = np.random.default_rng(5)
+    tiles = [np.round(rng.uniform(5, 30, 300), 2), np.concatenate([np.round(rng.uniform(20, 60, 200), 2),
+                                                                   np.zeros(20), [100.0, np.nan]])]
+    merged = ScoreSketch.of(tiles[0]).merge(ScoreSketch.from_json(json.loads(json.dumps(
+        ScoreSketch.of(tiles[1]).to_json()))))
+    every = np.concatenate(tiles)
+    every = every[np.isfinite(every)]
+    assert merged.n == len(every) == 521
+    probes = np.concatenate([every[::7], [0.0, 100.0, 33.333]])
+    exact = [percentileofscore(every, v, kind="mean") for v in probes]
+    np.testing.assert_allclose(merged.percentile_rank(probes), exact, atol=1e-9)
+    assert np.isnan(merged.percentile_rank([np.nan])[0]) and np.isnan(ScoreSketch().percentile_rank([5.0])[0])
+    scale = RunScale(score={"heat_day_midday": merged.to_json()})
+    np.testing.assert_allclose(scale.score_percentile("heat_day_midday", [17.3]), merged.percentile_rank([17.3]))
+    assert np.isnan(scale.score_percentile("equinox_midday", [17.3])[0])
+    assert RunScale.from_json(scale.to_json()) == scale

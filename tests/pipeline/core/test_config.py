@@ -38,6 +38,12 @@ def test_unknown_key_is_named_with_its_path(tmp_path):
     ("inputs:\n  types: [bldg, buildings]\n", "unknown feature type"),
     ("dask:\n  workers: 0\n", "dask.workers"),
     ("scenarios:\n  seasons: {winter: 13-01}\n", "is not MM-DD"),
+    ("scenarios:\n  seasons: {hot: {date: 08-05, weather: hot}}\n", "season 'hot': weather: Input should be"),
+    ("scenarios:\n  seasons: {hot: {date: 08-05, colour: red}}\n", "season 'hot': colour: Extra inputs"),
+    ("scenarios:\n  seasons: {hot: {weather: file}}\n", "season 'hot': date: Field required"),
+    ("scenarios:\n  seasons: {hot: {date: 08-05, threshold_c: 36}}\n",
+     "season 'hot': threshold_c applies to weather: observed_hot_days only (this season's weather is file)"),
+    ("scenarios:\n  seasons: {heat_day: {date: 08-05, radiation: cloudy}}\n", "season 'heat_day': radiation:"),
     ("scenarios:\n  slots: {noon: ['12:00', '11:00']}\n", "is not after start"),
     ("scenarios:\n  slots: {noon: ['noon', '13:00']}\n", "HH:MM"),
     ("timezone: Asia/Omiya\n", "not an IANA time zone"),
@@ -62,6 +68,22 @@ def test_scenarios_are_a_run_level_section(tmp_path):
     names = [s.name for s in definition.scenarios.scenarios()]
     assert names == ["winter_noon", "winter_evening"]
     assert definition.scenarios.scenarios()[0].season.date(definition.scenarios.year).isoformat() == "2025-12-22"
+
+
+def test_a_season_carries_its_weather(tmp_path):
+    from pipeline.geo.scenarios import SeasonWeather
+    definition = load_run_definition(write(tmp_path, (
+        "scenarios:\n  seasons:\n    heat_day: 08-05\n    summer: 07-20\n"
+        "    hot: {date: 08-01, weather: observed_hot_days, threshold_c: 36, window_days: 20, radiation: observed}\n"
+        "    design: {date: 07-25, weather: design_heat_day, max_temperature_c: 37.5}\n"
+        "  slots: {noon: ['11:30', '12:30']}\n")))
+    weather = {s.season.name: s.season.weather for s in definition.scenarios.scenarios()}
+    assert weather == {"heat_day": SeasonWeather("design_heat_day", max_temperature_c=35.0),   # by its name
+                       "summer": SeasonWeather("file"),
+                       "hot": SeasonWeather("observed_hot_days", threshold_c=36.0, window_days=20,
+                                            radiation="observed"),
+                       "design": SeasonWeather("design_heat_day", max_temperature_c=37.5)}
+    assert hash(definition.scenarios.scenarios()[0])           # a season stays hashable
 
 
 def test_relative_paths_resolve_against_the_definition_and_must_exist(tmp_path):

@@ -95,7 +95,8 @@ def run(sample, tmp_path_factory):
             tile, CRS, str(out / "walkability" / "tiles"), settings=settings, scenarios=SCENARIOS,
             shadow=shadow, ingest=ingest, peopleflow=[flow],
             surface=[r for r in surface if r.tile == tile]), "walkability", tile))
-    scale = record(walkability_scale(str(out / "walkability"), walkability=tiles), "walkability_scale", "all")
+    scale = record(walkability_scale(str(out / "walkability"), settings=settings, scenarios=SCENARIOS,
+                                     walkability=tiles), "walkability_scale", "all")
     scored = [record(walkability_score_tile(t.tile, str(out / "walkability" / "tiles"), CRS, settings=settings,
                                             scenarios=SCENARIOS, walkability=[t], scale=[scale]),
                      "walkability_score", t.tile) for t in tiles]
@@ -219,7 +220,10 @@ def test_summer_comfort_access_follows_the_shade(run):
     np.testing.assert_allclose(summer.loc[sunny, "imp_factor"], 1.4)
     # winter sun costs 0.8: every street reaches more than on plain lengths
     assert (winter["access_comfort_commercial_800"] >= winter["access_commercial_800"] - 1e-9).all()
-    assert summer.loc[sunny, "score"].mean() < winter.loc[sunny, "score"].mean()
+    # heat counts once: comfort-weighted access is a column, the score takes plain access, so
+    # a street as sunny in summer as in winter scores the same (no UTCI here: shade share)
+    np.testing.assert_allclose(summer.loc[sunny, "score"], winter.loc[sunny, "score"])
+    assert summer.loc[shaded, "score"].mean() > summer.loc[sunny, "score"].mean()
 
 
 def test_summaries_per_mesh_and_district(run):
@@ -291,6 +295,8 @@ def test_tiles_scored_apart_equal_the_run_scored_whole(run):
     percentiles the scores are identical, and the sketched ones move them by under a point."""
     from dataclasses import replace
 
+    from scipy.stats import percentileofscore
+
     from pipeline.walkability.scale import RunScale
     from pipeline.walkability.scenario_scores import read_tile_tables, score_scenario
 
@@ -311,6 +317,13 @@ def test_tiles_scored_apart_equal_the_run_scored_whole(run):
         assert (mine["class"] == whole["class"].reindex(mine.index)).all()
         with_exact = score_scenario(segments, rows_of, scenario, run.settings, exact)
         assert (mine["score"] - with_exact["score"].reindex(mine.index)).abs().max() < 1.0
+        # the standing from the merged sketches of the tiles' scores is the rank over the run
+        everyone = whole["score"].to_numpy(float)
+        exact_rank = np.array([percentileofscore(everyone, v, kind="mean") for v in mine["score"]])
+        assert np.abs(mine["score_percentile"].to_numpy() - exact_rank).max() < 1.0
+        assert mine["score_percentile"].between(0, 100).all()
+        walkable = mine["class"].isin(["walkable_used", "walkable_underused"])
+        assert (mine.loc[walkable, "score_percentile"] >= run.settings.walkable_percentile).all()
 
 
 def test_summaries_are_the_sums_of_the_tiles(run):

@@ -53,3 +53,20 @@ def test_uniform_air_lattice_matches_direct_evaluation():
     direct = utci(31.0, tmrt, 2.3, 62.0)
     assert fast.dtype == np.float32 and fast.shape == tmrt.shape
     assert np.abs(fast - direct).max() < 1e-3
+
+
+def test_uniform_air_lattice_with_a_wind_per_cell_matches_direct_evaluation():
+    rng = np.random.default_rng(7)
+    tmrt = rng.uniform(20, 75, (300, 200)).astype(np.float32)
+    wind = rng.uniform(0.2, 4.0, (300, 200)).astype(np.float32)   # below 0.5 m/s: clipped alike
+    fast = utci_uniform_air(31.0, tmrt, wind, 62.0)
+    direct = utci(31.0, tmrt, wind, 62.0)
+    assert fast.dtype == np.float32 and fast.shape == tmrt.shape
+    assert np.abs(fast - direct).max() < 0.01
+    # one wind for all cells as an array gives the scalar path's answer
+    same = utci_uniform_air(31.0, tmrt, np.full(tmrt.shape, 2.3), 62.0)
+    assert np.abs(same - utci_uniform_air(31.0, tmrt, 2.3, 62.0)).max() < 1e-3
+    tmrt[0, 0] = np.nan
+    assert np.isnan(utci_uniform_air(31.0, tmrt, wind, 62.0)[0, 0])
+    with pytest.raises(ValueError, match="wind per cell has shape"):
+        utci_uniform_air(31.0, tmrt, wind[:10], 62.0)

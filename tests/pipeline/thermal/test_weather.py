@@ -6,10 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pvlib
 import pytest
 
 from pipeline.thermal.weather import (DiurnalProfile, HourlyObservations, MonthlyNormals, MonthlyProfiles,
-                                      WeatherError, constant_vapour_pressure_rh, diurnal_temperature,
+                                      WeatherError, constant_vapour_pressure_rh, design_heat_day,
+                                      diurnal_temperature,
                                       read_jma_hourly, read_normals, read_weather, saturation_vapour_pressure_hpa,
                                       scenario_weather, sunrise_hour)
 
@@ -177,9 +179,12 @@ def test_scenario_weather_from_normals_interpolates_between_hours(normals_path):
     assert sunrise_hour(dt.date(2026, 8, 5), **OMIYA) == pytest.approx(4.88, abs=0.05)
     times = pd.DatetimeIndex(["2026-08-05 10:30", "2026-08-05 23:30"]).tz_localize("Asia/Tokyo")
     steps = scenario_weather(normals, dt.date(2026, 8, 5), times, **OMIYA)
-    a = profile.air_temperature_c
-    assert steps.air_temperature_c[0] == pytest.approx((a[10] + a[11]) / 2)
-    assert steps.air_temperature_c[1] == pytest.approx((a[23] + a[0]) / 2)
+    # the curve itself at the steps (sampled each minute), not a chord between hours
+    curve = diurnal_temperature(np.array([10.5, 23.5]), 23.0, 32.0, sunrise_hour(dt.date(2026, 8, 5), **OMIYA))
+    np.testing.assert_allclose(steps.air_temperature_c, curve, atol=0.05)     # the normals are whole degrees
+    np.testing.assert_allclose(steps.air_temperature_c, diurnal_temperature(
+        np.array([10.5, 23.5]), normals.table.loc[8, "tmin_mean_c"], normals.table.loc[8, "tmax_mean_c"],
+        sunrise_hour(dt.date(2026, 8, 5), **OMIYA)), rtol=1e-12)
     assert "normals of August" in steps.source and "熊谷" in steps.source
     assert normals.unverified == ["rh_mean_pct", "wind_mean_ms"]
     assert steps.source.endswith("UNVERIFIED figures: rh_mean_pct, wind_mean_ms")
@@ -192,3 +197,115 @@ def test_profile_needs_every_hour():
         wind = np.full(24, 2.0)
         wind[3] = np.nan
         DiurnalProfile(np.full(24, 20.0), np.full(24, 60.0), wind, source="test")
+
+
+# -- design heat day, observed hot days, observed radiation ----------------------------------
+def _fixture_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("make_jma_fixture", DATA / "make_jma_fixture.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+make_jma = _fixture_module()
+
+
+def test_design_heat_day_peaks_at_exactly_the_asked_maximum(normals_path):
+    august = read_weather(normals_path).profile(dt.date(2026, 8, 5), **OMIYA)
+    assert august.air_temperature_c.max() == pytest.approx(32.0, abs=0.05)      # the normal, not a 猛暑日
+    for asked in (35.0, 37.3):
+        day = design_heat_day(august, asked)
+        assert day.air_temperature_c.max() == asked
+        assert np.argmax(day.air_temperature_c) == np.argmax(august.air_temperature_c)
+        # the month's shape: every hour raised by the same amount
+        np.testing.assert_allclose(day.air_temperature_c - august.air_temperature_c,
+                                   asked - august.air_temperature_c.max(), rtol=1e-12)
+        # the vapour pressure of every hour kept, RH recomputed at the new temperature
+        def vapour(profile):
+            return profile.relative_humidity_pct / 100 * saturation_vapour_pressure_hpa(profile.air_temperature_c)
+        np.testing.assert_allclose(vapour(day), vapour(august), rtol=1e-9)
+        assert (day.relative_humidity_pct < august.relative_humidity_pct).all()
+        np.testing.assert_array_equal(day.wind_speed_ms, august.wind_speed_ms)
+        assert day.source.startswith(f"設計猛暑日 / design heat day (max {asked:.1f} °C), shape and vapour "
+                                     "pressure of JMA climate normals")
+
+
+def test_design_heat_day_caps_humidity_at_saturation():
+    cool_wet = DiurnalProfile(np.linspace(20, 30, 24), np.full(24, 99.0), np.full(24, 2.0), source="wet")
+    day = design_heat_day(cool_wet, 25.0)       # cooled by 5 K: the kept vapour would supersaturate
+    assert day.air_temperature_c.max() == 25.0
+    assert (day.relative_humidity_pct == 100.0).all()
+
+
+def _hot_days_csv(tmp_path, hot: dict[dt.date, float]) -> Path:
+    """A JMA CSV whose days peak at 33 °C at 14:00, except ``hot``: {date: its maximum}."""
+    def temperature(t):
+        peak = hot.get(t.date(), 33.0)
+        return peak - 5 + 5 * np.cos(2 * np.pi * (t.hour - 14) / 24)
+    path = tmp_path / "jma_hot.csv"
+    path.write_bytes(make_jma.jma_csv_bytes(temperature))
+    return path
+
+
+def test_observed_hot_days_composite_takes_only_the_days_at_or_above_35(tmp_path):
+    hot = {dt.date(2023, 8, 3): 36.0, dt.date(2023, 8, 7): 35.0, dt.date(2024, 8, 5): 37.0,
+           dt.date(2024, 8, 6): 34.9}           # 34.9 °C is no 猛暑日
+    obs = read_weather(_hot_days_csv(tmp_path, hot))
+    profile = obs.profile(dt.date(2026, 8, 5), threshold_c=35.0)
+    # the mean of the three hot days at each hour (the 2023-08-05 14:00 value is still missing
+    # in the fixture's layout, a day not taken anyway)
+    expected_peak = (36.0 + 35.0 + 37.0) / 3
+    assert profile.air_temperature_c[14] == pytest.approx(expected_peak, abs=0.05)
+    assert profile.air_temperature_c[2] == pytest.approx(expected_peak - 5 + 5 * np.cos(2 * np.pi * -12 / 24),
+                                                          abs=0.05)
+    assert "composite of 3 days with a maximum at or above 35 °C, days within ±7 days of 08-05" in profile.source
+    typical = obs.profile(dt.date(2026, 8, 5))                       # every day: much cooler
+    assert typical.air_temperature_c[14] < 34.0
+    # a window that misses 3 and 7 August of 2023 keeps the 2024 day only
+    narrow = obs.profile(dt.date(2026, 8, 5), threshold_c=35.0, window_days=1)
+    assert narrow.air_temperature_c[14] == pytest.approx(37.0, abs=0.05)
+
+
+def test_no_hot_day_is_a_clear_error_naming_file_window_and_threshold(tmp_path):
+    obs = read_weather(_hot_days_csv(tmp_path, {}))
+    with pytest.raises(WeatherError, match=r"jma_hot.csv.*no day with a maximum hourly temperature at or above "
+                                           r"35 °C within ±10 days of 08-05"):
+        obs.profile(dt.date(2026, 8, 5), threshold_c=35.0, window_days=10)
+
+
+def _radiation_mj(t: dt.datetime):
+    """MJ/m² of the hour ending at ``t``: a daytime bell, blank at night, cloudier on even days."""
+    mid = t.hour - 0.5 if t.hour else 23.5
+    if not 5 <= mid <= 19:
+        return None
+    return (3.0 if t.day % 2 else 1.5) * np.sin(np.pi * (mid - 5) / 14) ** 2
+
+
+def test_jma_global_radiation_read_in_wm2_and_split_as_pvlib_erbs(tmp_path):
+    path = tmp_path / "jma_radiation.csv"
+    path.write_bytes(make_jma.jma_csv_bytes(radiation=_radiation_mj))
+    obs = read_jma_hourly(path, window_days=2)
+    assert obs.has_radiation
+    noon = _jst("2024-08-05 12:00")
+    assert obs.table.at[noon, "ghi_wm2"] == pytest.approx(round(_radiation_mj(noon.to_pydatetime()), 2) / 0.0036)
+    assert np.isnan(obs.table.at[_jst("2024-08-05 02:00"), "ghi_wm2"])          # JMA leaves the night blank
+    profile = obs.profile(dt.date(2026, 8, 5), **OMIYA)
+    # independently: every observed hour of the 10 days, Erbs at the middle of the hour, mean per hour
+    days = obs.table[(obs.table.index >= _jst("2023-08-03 01:00")) & (obs.table.index <= _jst("2023-08-08 00:00"))
+                     | (obs.table.index >= _jst("2024-08-03 01:00")) & (obs.table.index <= _jst("2024-08-08 00:00"))]
+    middle = days.index - pd.Timedelta(minutes=30)
+    zenith = pvlib.solarposition.get_solarposition(middle, OMIYA["latitude"], OMIYA["longitude"])["zenith"]
+    ghi = days["ghi_wm2"].fillna(0.0).to_numpy()
+    split = pvlib.irradiance.erbs(ghi, zenith.to_numpy(), middle)
+    reference = pd.DataFrame({"ghi": ghi, "dni": np.asarray(split["dni"]), "dhi": np.asarray(split["dhi"])}
+                             ).groupby(middle.hour.to_numpy()).mean()
+    np.testing.assert_allclose(profile.ghi_wm2, reference["ghi"].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(profile.dni_wm2, reference["dni"].to_numpy(), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(profile.dhi_wm2, reference["dhi"].to_numpy(), rtol=1e-12, atol=1e-9)
+    assert profile.dni_wm2[11] > 0 and profile.ghi_wm2[2] == 0.0
+    assert "split by Erbs et al. (1982)" in profile.source
+    # steps interpolate between the hours' middles
+    steps = profile.at(pd.DatetimeIndex([_jst("2026-08-05 11:30"), _jst("2026-08-05 12:00")]))
+    assert steps.ghi_wm2[0] == pytest.approx(profile.ghi_wm2[11])
+    assert steps.ghi_wm2[1] == pytest.approx((profile.ghi_wm2[11] + profile.ghi_wm2[12]) / 2)

@@ -1,8 +1,8 @@
 // Words of the interface in Japanese and English. Data words (class names, legend
 // titles and units) come from viewer.json, which the run writes in both languages.
-"use strict";
+// Pure: no document, window or Cesium (Node imports it in viewer/test/).
 
-window.MACHI_I18N = {
+export const WORDS = {
   ja: {
     language: "言語", scenario: "シナリオ", season: "季節", slot: "時間帯", play: "再生", stop: "停止",
     colourStreets: "街路の色分け", colourBuildings: "建物の色分け", layers: "レイヤ",
@@ -11,7 +11,8 @@ window.MACHI_I18N = {
     splitPosition: "分割位置", share: "共有・出力", saveImage: "画像を保存", copyLink: "リンクをコピー",
     districtTable: "地区別の表", loading: "読み込み中…", ready: "表示完了", noData: "データなし",
     none: "なし", whyScore: "このスコアの理由", score: "スコア", component: "構成要素", weight: "重み",
-    value: "値", shadeShare: "日陰率", peopleFlow: "人流", width: "幅員", slope: "勾配",
+    value: "値", weather: "気象", radiation: "日射", walkedSide: "歩く側(快適な側)", side_left: "左側の歩道", side_right: "右側の歩道",
+    side_centre: "中心線", shadeShare: "日陰率", peopleFlow: "人流", width: "幅員", slope: "勾配",
     scoreByScenario: "シナリオ別のスコア", building: "建物", flowCell: "人流メッシュ",
     population: "滞在人口", district: "地区", mesh: "メッシュ", name: "名称", streetLength: "街路延長",
     classLabel: "分類", flyTo: "移動", notInRun: "この実行には含まれていません",
@@ -34,7 +35,8 @@ window.MACHI_I18N = {
     splitPosition: "Split position", share: "Share and export", saveImage: "Save image", copyLink: "Copy link",
     districtTable: "District table", loading: "loading…", ready: "view settled", noData: "no data",
     none: "none", whyScore: "Why this score", score: "Score", component: "Component", weight: "Weight",
-    value: "Value", shadeShare: "Shade share", peopleFlow: "People flow", width: "Width", slope: "Slope",
+    value: "Value", weather: "Weather", radiation: "Radiation", walkedSide: "Walked side (the more comfortable)", side_left: "left sidewalk",
+    side_right: "right sidewalk", side_centre: "centre line", shadeShare: "Shade share", peopleFlow: "People flow", width: "Width", slope: "Slope",
     scoreByScenario: "Score in every scenario", building: "Building", flowCell: "People-flow cell",
     population: "Population present", district: "District", mesh: "Mesh", name: "Name", streetLength: "Street length",
     classLabel: "Class", flyTo: "Fly to", notInRun: "not in this run",
@@ -52,7 +54,7 @@ window.MACHI_I18N = {
 };
 
 // Building attribute names as planners read them (PLATEAU / i-UR terms).
-window.MACHI_ATTRIBUTE_LABELS = {
+export const ATTRIBUTE_LABELS = {
   ja: {
     feature_id: "ID", gml_id: "gml:id", building_id: "建物ID", usage: "用途", usage_code: "用途コード",
     measured_height: "計測高さ (m)", height_m: "高さ (m)", storeys_above_ground: "地上階数",
@@ -75,3 +77,16 @@ window.MACHI_ATTRIBUTE_LABELS = {
     source_file: "Source file", feature_type: "Feature type",
   },
 };
+
+/** The interface word `key` in `lang` ("ja" or "en"), else in English, else the key itself. */
+export function translate(lang, key) {
+  return (WORDS[lang] || WORDS.en)[key] || WORDS.en[key] || key;
+}
+
+/** A data label of viewer.json in `lang`: a plain string, or a {en, ja} object (English,
+ * then its first language, when `lang` is missing); "" for no label. */
+export function labelIn(label, lang) {
+  if (label === undefined || label === null) return "";
+  if (typeof label === "string") return label;
+  return label[lang] || label.en || Object.values(label)[0];
+}

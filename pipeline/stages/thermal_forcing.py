@@ -1,0 +1,72 @@
+"""``thermal_forcing``: every scenario's weather and irradiance, step by step (one task).
+
+Configured by ``stages.thermal`` (the weather file) and ``scenarios.seasons`` (how each
+season's weather is made, :mod:`pipeline.thermal.forcing`). Computed once for the run at
+the centre of its area and written to ``<output>/thermal/weather.csv``: scenario, season,
+slot, local time, air temperature, relative humidity, the station's 10 m wind, GHI, DNI,
+DHI, the season's daily maximum and the sources (design heat day, normals or observed
+days; clear sky or observed radiation). The ``thermal`` tile tasks read this file, so it
+is exactly the forcing they used.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+from pipeline.core.stage import Stage
+from pipeline.core.task import PlanContext, Record, Result, Task
+from pipeline.stages.thermal import ThermalSettings, weather_named
+
+WEATHER_CSV = "weather.csv"
+
+
+def forcing_task(out_path: str, scenarios: list, *, settings: ThermalSettings, year: int, timezone: str,
+                 latitude: float, longitude: float) -> Result:
+    """Compute every scenario's forcing at the run's centre and write ``weather.csv``."""
+    from pipeline.shade.sun import slot_sun_positions
+    from pipeline.thermal.forcing import scenario_forcing, write_forcing_csv
+    from pipeline.thermal.weather import read_weather
+
+    weather = read_weather(settings.weather, station=settings.station, timezone=timezone,
+                           window_days=settings.window_days)
+    forcings = []
+    for scenario in scenarios:
+        positions = slot_sun_positions(scenario.season.date(year), scenario.slot, latitude, longitude,
+                                       step_minutes=settings.step_minutes, timezone=timezone)
+        forcings.append(scenario_forcing(weather, scenario, year, positions, latitude=latitude,
+                                         longitude=longitude, timezone=timezone))
+    path = write_forcing_csv(out_path, forcings, timezone)
+    sources = sorted({f.weather.source for f in forcings} | {f.irradiance.source for f in forcings})
+    return Result(outputs={"weather_csv": str(path)},
+                  counts={"scenarios": len(forcings), "steps": sum(len(f.weather) for f in forcings)},
+                  details={"sources": sources, "site": [round(latitude, 6), round(longitude, 6)]})
+
+
+def run_centre(tiles: list[str]) -> tuple[float, float]:
+    """Latitude and longitude (degrees) of the centre of the tiles' bounding box."""
+    import numpy as np
+
+    from pipeline.geo import meshcode
+
+    lat_min, lon_min, lat_max, lon_max = meshcode.decode_bounds(np.array([int(t) for t in tiles]))
+    return (float(lat_min.min() + lat_max.max()) / 2.0, float(lon_min.min() + lon_max.max()) / 2.0)
+
+
+def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
+    settings: ThermalSettings = ctx.settings("thermal")
+    definition = ctx.definition
+    if not ctx.tiles:
+        return []
+    latitude, longitude = run_centre(ctx.tiles)
+    return [Task(stage="thermal_forcing", tile="all", func=forcing_task,
+                 args=(str(ctx.out("thermal", WEATHER_CSV)), ctx.scenarios),
+                 kwargs={"settings": settings, "year": definition.scenarios.year,
+                         "timezone": definition.timezone, "latitude": latitude, "longitude": longitude},
+                 params={"settings": settings.model_dump(mode="json"),
+                         "scenarios": definition.scenarios.model_dump(mode="json"),
+                         "tz": definition.timezone, "site": [latitude, longitude]},
+                 input_hashes=[ctx.hash_file(settings.weather)])]
+
+
+STAGE = Stage(name="thermal_forcing", settings=ThermalSettings, plan=plan, section="thermal",
+              wanted=weather_named, code=("pipeline.thermal", "pipeline.shade", "pipeline.geo"),
+              needs=(), reach="run")

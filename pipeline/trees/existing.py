@@ -1,0 +1,67 @@
+"""Solitary trees of an existing PLATEAU ``veg`` layer, read with Machi's CityGML reader."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pyproj import Transformer
+
+EXISTING_COLUMNS = ["tree_id", "x", "y", "height_m", "crown_diameter_m", "class_code", "source"]
+
+
+def veg_files(folder_or_files: str | os.PathLike | list) -> list[Path]:
+    """The ``*.gml`` files of a veg folder (searched recursively), or the files given."""
+    if isinstance(folder_or_files, (list, tuple)):
+        return [Path(p) for p in folder_or_files]
+    path = Path(folder_or_files)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path}: no such veg folder or file")
+    return sorted(path.rglob("*.gml"))
+
+
+def read_existing_trees(folder_or_files, crs: str) -> pd.DataFrame:
+    """``veg:SolitaryVegetationObject`` features as a table in the metric ``crs``.
+
+    Position is the mean of the lowest LOD geometry's vertices (the crown's centre for
+    PLATEAU's symmetric crowns and stems); height is ``veg:height`` when given, else the
+    geometry's vertical extent; crown diameter is ``veg:crownDiameter`` (NaN when absent).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`EXISTING_COLUMNS`; x, y metres in ``crs``; ``source`` the file.
+    """
+    from citygml import read_features
+
+    rows = []
+    for path in veg_files(folder_or_files):
+        for feature in read_features(str(path)):
+            if not feature.feature_type.endswith("SolitaryVegetationObject"):
+                continue
+            lods = sorted({g.lod for g in feature.geometries if g.polygons})
+            vertices = (np.concatenate([g.vertices() for g in feature.geometries_at(lods[0])])
+                        if lods else np.empty((0, 3)))
+            attributes = feature.attributes
+            height = attributes.get("height")
+            if not isinstance(height, (int, float)):
+                height = float(np.ptp(vertices[:, 2])) if len(vertices) else np.nan
+            crown = attributes.get("crownDiameter")
+            rows.append({
+                "tree_id": feature.gml_id,
+                "lon": float(vertices[:, 0].mean()) if len(vertices) else np.nan,
+                "lat": float(vertices[:, 1].mean()) if len(vertices) else np.nan,
+                "height_m": float(height),
+                "crown_diameter_m": float(crown) if isinstance(crown, (int, float)) else np.nan,
+                "class_code": attributes.get("class"),
+                "source": str(path),
+            })
+    frame = pd.DataFrame(rows, columns=["tree_id", "lon", "lat", "height_m", "crown_diameter_m",
+                                        "class_code", "source"])
+    to_metric = Transformer.from_crs("EPSG:6668", crs, always_xy=True)
+    x, y = to_metric.transform(frame.lon.to_numpy(float), frame.lat.to_numpy(float))
+    frame["x"], frame["y"] = x, y
+    return frame[EXISTING_COLUMNS].dropna(subset=["x", "y"]).reset_index(drop=True)

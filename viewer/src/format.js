@@ -1,0 +1,16 @@
+// Number formatting of the viewer's panels, legends and saved image.
+// Pure: no document, window or Cesium (Node imports it in viewer/test/).
+
+/** `v` rounded to `digits` decimals in the browser's number format (a trailing .0 dropped,
+ * thousands grouped); "–" for no value (undefined, null, NaN); a non-number as text. */
+export function fmt(v, digits = 2) {
+  if (v === undefined || v === null || Number.isNaN(v)) return "–";
+  return typeof v === "number" ? Number(v.toFixed(digits)).toLocaleString() : String(v);
+}
+
+/** The scale bar's length: the first round length (1, 2, 5 x 10^k m, up to 5 km) of at
+ * least 0.6 x the metres spanned by 100 screen pixels, and its length in pixels. */
+export function scaleBarLength(metresPer100px) {
+  const nice = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000].find((x) => x >= metresPer100px * 0.6) || 5000;
+  return { metres: nice, pixels: (nice / metresPer100px) * 100 };
+}

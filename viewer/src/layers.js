@@ -1,0 +1,197 @@
+// The run's layers in CesiumJS: CesiumJS itself, 3D Tiles (one tileset per compare side
+// where the layer depends on the scenario), the terrain the globe is shaped by, the
+// shade/sun imagery, and the view state applied to them.
+// Browser only: uses the global `Cesium` when called, never at import.
+import { styleFor } from "./legends.js";
+import { loadScript, resolveUrl, setStatus } from "./dom.js";
+import { app, layerKey, scenarioByName } from "./state.js";
+
+/** Load CesiumJS from the first of `bases` that has it (the run copies it to `cesium/`
+ * beside the app; in the repository it is `node_modules/cesium/Build/Cesium/`). */
+export async function loadCesium(bases) {
+  for (const base of bases) {
+    try {
+      await loadScript(base + "Cesium.js");
+    } catch (error) {
+      continue;  // not copied next to the app: try the next place
+    }
+    window.CESIUM_BASE_URL = base;
+    const link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = base + "Widgets/widgets.css";
+    document.head.appendChild(link);
+    return;
+  }
+  throw new Error("CesiumJS not found next to the viewer (run `npm ci --prefix viewer`, then the viewer stage)");
+}
+
+/** A Cesium3DTileStyle colouring property `prop` on `legend` (legends.styleFor). */
+export function tileStyle(legend, prop, alpha = 1.0) {
+  return new Cesium.Cesium3DTileStyle(styleFor(legend, prop, alpha));
+}
+
+function watchTileset(id, tileset) {
+  tileset.tileFailed.addEventListener((error) => {
+    app.failures.push(`${id}: ${error.url}: ${error.message}`);
+    setStatus(`tile failed: ${error.url}`);
+  });
+  app.tilesets[id] = tileset;
+  return tileset;
+}
+async function addTileset(id, url, options = {}) {
+  const tileset = await Cesium.Cesium3DTileset.fromUrl(resolveUrl(url), { maximumScreenSpaceError: 8, ...options });
+  app.viewer.scene.primitives.add(tileset);
+  return watchTileset(id, tileset);
+}
+
+/** Globe surface from the run's terrain (viewer.json `layers.terrain`): ellipsoidal
+ * heights (m, float32) on a lon/lat grid, sampled bilinearly into 33 x 33 heightmap tiles;
+ * the ellipsoid when the run has none. */
+export async function terrainProvider(layer) {
+  if (!layer) return new Cesium.EllipsoidTerrainProvider();
+  const response = await fetch(resolveUrl(layer.url));
+  if (!response.ok) throw new Error(`terrain ${layer.url}: HTTP ${response.status}`);
+  const grid = new Float32Array(await response.arrayBuffer());
+  const { width, height, west, south, east, north } = layer;
+  const sample = (lon, lat) => {
+    const fx = Math.min(width - 1, Math.max(0, ((lon - west) / (east - west)) * width - 0.5));
+    const fy = Math.min(height - 1, Math.max(0, ((north - lat) / (north - south)) * height - 0.5));
+    const x0 = Math.floor(fx), y0 = Math.floor(fy);
+    const x1 = Math.min(width - 1, x0 + 1), y1 = Math.min(height - 1, y0 + 1);
+    const ax = fx - x0, ay = fy - y0;
+    const at = (x, y) => grid[y * width + x];
+    return (at(x0, y0) * (1 - ax) + at(x1, y0) * ax) * (1 - ay) + (at(x0, y1) * (1 - ax) + at(x1, y1) * ax) * ay;
+  };
+  const size = 33;
+  const tiling = new Cesium.GeographicTilingScheme();
+  return new Cesium.CustomHeightmapTerrainProvider({
+    width: size, height: size, tilingScheme: tiling,
+    callback: (x, y, level) => {
+      const r = tiling.tileXYToRectangle(x, y, level);
+      const out = new Float32Array(size * size);
+      for (let j = 0; j < size; j++) {
+        const lat = Cesium.Math.toDegrees(r.north - (j / (size - 1)) * (r.north - r.south));
+        for (let i = 0; i < size; i++) {
+          out[j * size + i] = sample(Cesium.Math.toDegrees(r.west + (i / (size - 1)) * (r.east - r.west)), lat);
+        }
+      }
+      return out;
+    },
+  });
+}
+
+function imageryLayer(layer, key) {
+  const url = layer.urls[key];
+  if (!url) return null;
+  const eps = 1e-7;
+  const provider = new Cesium.UrlTemplateImageryProvider({
+    url: resolveUrl(url), tilingScheme: new Cesium.WebMercatorTilingScheme(),
+    minimumLevel: layer.min_zoom, maximumLevel: layer.max_zoom, hasAlphaChannel: true,
+    rectangle: Cesium.Rectangle.fromDegrees(layer.west + eps, layer.south + eps, layer.east - eps, layer.north - eps),
+  });
+  provider.errorEvent.addEventListener((e) => app.failures.push(`imagery ${url}: ${e.message || e}`));
+  return new Cesium.ImageryLayer(provider, {});
+}
+
+function applyImagery() {
+  const v = app.viewer, m = app.manifest, s = app.state;
+  for (const layer of Object.values(app.imagery)) v.imageryLayers.remove(layer, true);
+  app.imagery = {};
+  for (const id of ["sun_hours", "shade_hours"]) {
+    const layer = m.layers[id];
+    if (!layer || !s.layers[id]) continue;
+    const sides = s.compare ? [["A", s.scenario, Cesium.SplitDirection.LEFT], ["B", s.compareWith, Cesium.SplitDirection.RIGHT]]
+      : [["A", s.scenario, Cesium.SplitDirection.NONE]];
+    for (const [side, name, direction] of sides) {
+      const il = imageryLayer(layer, layerKey(layer, scenarioByName(m, name)));
+      if (!il) continue;
+      il.splitDirection = direction;
+      v.imageryLayers.add(il);
+      app.imagery[`${id}:${side}`] = il;
+    }
+  }
+}
+
+function streetStyle(name) {
+  const m = app.manifest, s = app.state;
+  const option = m.street_colouring.find((o) => o.id === s.streetsBy) || m.street_colouring[0];
+  return tileStyle(m.legends[option.legend], `${option.id}${m.layers.streets.separator}${name}`);
+}
+function buildingStyle(name) {
+  const m = app.manifest, s = app.state;
+  const option = m.building_colouring.find((o) => o.id === s.buildingsBy);
+  if (!option || option.id === "none" || !option.property) return undefined;
+  return tileStyle(m.legends[option.legend], option.property.replace("{scenario}", name));
+}
+
+async function ensurePair(id, url, styleOf) {
+  // One tileset per side: A (left, or everywhere) and B (right) in compare mode.
+  const s = app.state;
+  const want = s.compare ? ["A", "B"] : ["A"];
+  for (const side of ["A", "B"]) {
+    const key = `${id}:${side}`;
+    if (!want.includes(side) && app.tilesets[key]) {
+      app.viewer.scene.primitives.remove(app.tilesets[key]);
+      delete app.tilesets[key];
+    }
+  }
+  for (const side of want) {
+    const key = `${id}:${side}`;
+    const name = side === "A" ? s.scenario : s.compareWith;
+    const target = typeof url === "function" ? url(scenarioByName(app.manifest, name)) : url;
+    let tileset = app.tilesets[key];
+    if (tileset && tileset._machiUrl !== target) {
+      app.viewer.scene.primitives.remove(tileset);
+      delete app.tilesets[key];
+      tileset = null;
+    }
+    if (!tileset && target) {
+      tileset = await addTileset(key, target);
+      tileset._machiUrl = target;
+    }
+    if (!tileset) continue;
+    tileset.show = !!s.layers[id];
+    tileset.splitDirection = !s.compare ? Cesium.SplitDirection.NONE
+      : (side === "A" ? Cesium.SplitDirection.LEFT : Cesium.SplitDirection.RIGHT);
+    tileset.style = styleOf ? styleOf(name) : undefined;
+  }
+}
+
+/** Show the view state on the globe: layers on or off, styled for the scenario(s), split
+ * compare, and the sun (and shadows) at the middle of the scenario's slot. */
+export async function applyLayers() {
+  const v = app.viewer, m = app.manifest, s = app.state;
+  const scenario = scenarioByName(m, s.scenario);
+  // Layers that do not change with the scenario.
+  for (const id of ["trees", "terrain3d", "roads", "lidar"]) {
+    const layer = m.layers[id];
+    if (!layer) continue;
+    if (!app.tilesets[id]) await addTileset(id, layer.url);
+    app.tilesets[id].show = !!s.layers[id];
+  }
+  if (m.layers.buildings) await ensurePair("buildings", m.layers.buildings.url, buildingStyle);
+  if (m.layers.streets) await ensurePair("streets", m.layers.streets.url, streetStyle);
+  if (m.layers.flow) {
+    const flow = m.layers.flow;
+    await ensurePair("flow", (sc) => flow.urls[sc.name], () => tileStyle(m.legends[flow.legend], "population", 0.55));
+  }
+  applyImagery();
+  if (app.districtSource) app.districtSource.show = !!s.layers.districts;
+  if (app.useDistrictSource) app.useDistrictSource.show = !!s.layers.use_districts;
+  // Sun and shadows at the middle of the slot.
+  v.clock.currentTime = Cesium.JulianDate.fromIso8601(scenario.mid_time);
+  v.shadows = !!s.shadows;
+  v.scene.splitPosition = s.split;
+}
+
+/** Whether the view has everything it needs: every shown tileset's tiles, the imagery,
+ * the ground polygons and the globe's terrain tiles. */
+export function settled() {
+  if (!app.ready) return false;
+  const v = app.viewer;
+  const tilesDone = Object.values(app.tilesets).every((ts) => !ts.show || ts.tilesLoaded);
+  const imageryDone = Object.values(app.imagery).every((il) => il.ready !== false);
+  const entitiesDone = v.dataSourceDisplay.ready !== false;  // ground polygons are built asynchronously
+  return tilesDone && imageryDone && entitiesDone && v.scene.globe.tilesLoaded;
+}
+

@@ -1,0 +1,275 @@
+// The legend box and the details panel: what a click on a street ("Why this score"), a
+// building, a people-flow cell or a use district shows. Browser only.
+import { ATTRIBUTE_LABELS } from "./i18n.js";
+import { fmt } from "./format.js";
+import { NO_DATA, legendColour, legendItems, rampGradient } from "./legends.js";
+import { $, row, t, word } from "./dom.js";
+import { app } from "./state.js";
+
+/** The legends of what the view shows, with units, the "no data" swatch and, for people
+ * flow, a note when the data do not cover the scenario's slot. */
+export function renderLegend() {
+  const m = app.manifest, s = app.state;
+  const box = $("legend");
+  box.replaceChildren();
+  for (const legend of legendItems(m, s)) {
+    const h = document.createElement("h3");
+    h.textContent = `${word(legend.title)} [${word(legend.units)}]`;
+    box.appendChild(h);
+    if (legend.kind === "categories") {
+      const ul = document.createElement("ul");
+      for (const c of legend.categories) {
+        const li = document.createElement("li");
+        li.innerHTML = `<span class="swatch" style="background:${c.colour}"></span>`;
+        li.append(word(c.label));
+        li.dataset.value = c.value;
+        ul.appendChild(li);
+      }
+      box.appendChild(ul);
+    } else {
+      const ramp = document.createElement("div");
+      ramp.className = "ramp";
+      ramp.style.background = rampGradient(legend);
+      const ticks = document.createElement("div");
+      ticks.className = "ticks";
+      ticks.innerHTML = `<span>${fmt(legend.min, 1)}</span><span>${fmt((legend.min + legend.max) / 2, 1)}</span><span>${fmt(legend.max, 1)}</span>`;
+      box.append(ramp, ticks);
+    }
+    if (legend === m.legends[(m.layers.flow || {}).legend] && m.layers.flow && !m.layers.flow.covered[s.scenario]) {
+      const note = document.createElement("div");
+      note.className = "note";
+      note.id = "flowNoData";
+      note.textContent = t("noDataSlot");
+      box.appendChild(note);
+    }
+    if (legend.no_data !== false) {
+      const nd = document.createElement("div");
+      nd.className = "note";
+      nd.innerHTML = `<span class="swatch" style="background:${NO_DATA}"></span>`;
+      nd.append(t("noData"));
+      box.appendChild(nd);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------- details panel
+export function clearInfo() {
+  app.picked = null;
+  $("infoBody").replaceChildren();
+  $("closeInfo").hidden = true;
+  $("info").classList.add("empty");
+  if (app.highlight) { app.viewer.scene.primitives.remove(app.highlight); app.highlight = null; }
+}
+function showPanel() {
+  $("closeInfo").hidden = false;
+  $("info").classList.remove("empty");
+}
+function layerOf(feature) {
+  for (const [key, tileset] of Object.entries(app.tilesets)) if (feature.tileset === tileset) return key.split(":")[0];
+  return null;
+}
+function property(feature, variable, scenario) {
+  const sep = app.manifest.layers.streets.separator;
+  const v = feature.getProperty(`${variable}${sep}${scenario}`);
+  return v === undefined ? feature.getProperty(variable) : v;
+}
+
+/** "Why this score": a street's score, class, components with their weights, facts and
+ * its score in every scenario. */
+export function showStreet(feature) {
+  const m = app.manifest, s = app.state, scenario = s.scenario;
+  const classLegend = m.legends.class;
+  const cls = property(feature, "class", scenario);
+  const info = {
+    layer: "streets", feature, id: feature.getProperty("feature_id"), scenario,
+    score: property(feature, "score", scenario), class: cls,
+    shade_share: property(feature, "shade_share", scenario),
+    people_per_100m: property(feature, "people_per_100m", scenario),
+    width_m: feature.getProperty("width_m"), slope_max_pct: feature.getProperty("slope_max_pct"),
+    components: {}, byScenario: {},
+  };
+  // a component no segment of this tile has is absent from its table: no value, not zero
+  for (const c of m.components) info.components[c.id] = property(feature, c.id, scenario) ?? null;
+  for (const sc of m.scenarios) info.byScenario[sc.name] = property(feature, "score", sc.name);
+  app.picked = info;
+  const body = $("infoBody");
+  body.replaceChildren();
+  const h = document.createElement("h2");
+  h.textContent = `${t("whyScore")}: ${fmt(info.score, 1)}`;
+  h.dataset.score = String(info.score);
+  body.appendChild(h);
+  const cat = classLegend.categories.find((c) => c.value === cls);
+  const p = document.createElement("p");
+  p.innerHTML = `<span class="swatch" style="display:inline-block;width:12px;height:12px;background:${cat ? cat.colour : NO_DATA}"></span> `;
+  p.append(cat ? word(cat.label) : t("noData"));
+  body.appendChild(p);
+  const table = document.createElement("table");
+  table.id = "components";
+  const head = table.insertRow();
+  for (const x of [t("component"), t("weight"), t("value")]) head.insertCell().textContent = x;
+  for (const c of m.components) {
+    const value = info.components[c.id];
+    const bar = document.createElement("div");
+    bar.className = "bar";
+    bar.title = fmt(value, 3);
+    bar.innerHTML = `<span style="width:${Math.round(100 * (value || 0))}%"></span>`;
+    // a gate multiplies the weighted mean of the others (viewer.json "thermal_rule": "gate")
+    const r = row(table, word(c.label), c.multiplies ? "×" : String(c.weight));
+    r.dataset.component = c.id;
+    r.dataset.value = value === undefined || value === null ? "" : String(value);
+    const cell = r.insertCell();
+    cell.append(bar, fmt(value, 2));
+  }
+  body.appendChild(table);
+  const facts = document.createElement("table");
+  row(facts, t("shadeShare"), fmt(info.shade_share, 2));
+  row(facts, t("peopleFlow"), info.people_per_100m === undefined || info.people_per_100m === null
+    ? t("noData") : `${fmt(info.people_per_100m, 1)} ${t("perHundred")}`);
+  row(facts, t("width"), `${fmt(info.width_m, 1)} m`);
+  row(facts, t("slope"), `${fmt(info.slope_max_pct, 1)} %`);
+  const side = property(feature, "side", scenario);
+  if (side) row(facts, t("walkedSide"), t(`side_${side}`));
+  const shown = (x) => x.startsWith("utci") || x.startsWith("tmrt") || x === "score_percentile"
+    || x === "hours_utci_above_32";
+  for (const v of m.layers.streets.variables.filter(shown)) {
+    const legend = m.legends[v];
+    const value = property(feature, v, scenario);
+    const hit = legend && legend.kind === "categories" ? legend.categories.find((c) => c.value === value) : null;
+    const text = hit ? word(hit.label) : legend && legend.kind === "categories" ? t("noData")
+      : `${fmt(value, 1)} ${legend ? word(legend.units) : ""}`;
+    const r = row(facts, word(legend ? legend.title : v), text);
+    r.dataset.variable = v;
+  }
+  row(facts, "ID", String(info.id));
+  body.appendChild(facts);
+  body.appendChild(scenarioChart(info.byScenario));
+  showPanel();
+}
+function scenarioChart(byScenario) {
+  // A small bar chart: seasons as groups, slots as bars, current scenario outlined.
+  const m = app.manifest, w = 300, h = 120, pad = 18;
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("width", w);
+  svg.setAttribute("height", h + 30);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", t("scoreByScenario"));
+  const title = document.createElementNS(svg.namespaceURI, "text");
+  title.setAttribute("x", 0); title.setAttribute("y", 11); title.setAttribute("fill", "#ccc"); title.setAttribute("font-size", 11);
+  title.textContent = t("scoreByScenario");
+  svg.appendChild(title);
+  const n = m.scenarios.length, bw = (w - pad) / n;
+  m.scenarios.forEach((sc, i) => {
+    const v = byScenario[sc.name];
+    const bh = v === undefined || v === null ? 0 : (v / 100) * (h - pad);
+    const rect = document.createElementNS(svg.namespaceURI, "rect");
+    rect.setAttribute("x", pad + i * bw + 1); rect.setAttribute("width", bw - 2);
+    rect.setAttribute("y", h - bh); rect.setAttribute("height", bh);
+    rect.setAttribute("fill", legendColour(m.legends.score, v));
+    if (sc.name === app.state.scenario) { rect.setAttribute("stroke", "#fff"); rect.setAttribute("stroke-width", 2); }
+    const tip = document.createElementNS(svg.namespaceURI, "title");
+    tip.textContent = `${sc.name}: ${fmt(v, 1)}`;
+    rect.appendChild(tip);
+    svg.appendChild(rect);
+  });
+  m.seasons.forEach((season, k) => {
+    const idx = m.scenarios.findIndex((sc) => sc.season === season.name);
+    const label = document.createElementNS(svg.namespaceURI, "text");
+    label.setAttribute("x", pad + idx * bw); label.setAttribute("y", h + 12 + (k % 2) * 11);
+    label.setAttribute("fill", "#ccc"); label.setAttribute("font-size", 10);
+    label.textContent = word(season.label);
+    svg.appendChild(label);
+  });
+  return svg;
+}
+
+/** A building's attributes with PLATEAU labels and the scenario's shade figures. */
+function showBuilding(feature) {
+  const lang = app.state.lang, labels = ATTRIBUTE_LABELS[lang], scenario = app.state.scenario;
+  const props = {};
+  for (const id of feature.getPropertyIds()) props[id] = feature.getProperty(id);
+  app.picked = { layer: "buildings", id: props.feature_id, properties: props };
+  const body = $("infoBody");
+  body.replaceChildren();
+  const h = document.createElement("h2");
+  h.textContent = t("building");
+  body.appendChild(h);
+  const table = document.createElement("table");
+  const order = Object.keys(labels).filter((k) => k in props);
+  for (const key of order) {
+    if (props[key] === undefined || props[key] === null || props[key] === "") continue;
+    row(table, labels[key], fmt(props[key], 2));
+  }
+  // this scenario's shade figures and walk score (properties named <name>_<scenario>)
+  for (const base of ["roof_shade_hours", "surround_shade_hours", "walk_score", "walk_class"]) {
+    const v = props[`${base}_${scenario}`];
+    if (v !== undefined && v !== null && v !== "") row(table, labels[base], fmt(v, 2));
+  }
+  body.appendChild(table);
+  showPanel();
+}
+
+/** A people-flow mesh cell's population in the scenario (or "no data" for the slot). */
+function showFlowCell(feature) {
+  const m = app.manifest;
+  const has = feature.getProperty("has_data");
+  const population = feature.getProperty("population");
+  app.picked = { layer: "flow", meshcode: feature.getProperty("meshcode"), population: has ? population : null,
+                 scenario: feature.getProperty("scenario") };
+  const body = $("infoBody");
+  body.replaceChildren();
+  const h = document.createElement("h2");
+  h.textContent = `${t("flowCell")} ${feature.getProperty("meshcode")}`;
+  body.appendChild(h);
+  const table = document.createElement("table");
+  row(table, t("scenario"), feature.getProperty("scenario"));
+  row(table, t("population"), has ? `${fmt(population, 0)} ${word(m.legends[m.layers.flow.legend].units)}` : t("noDataSlot"));
+  body.appendChild(table);
+  showPanel();
+}
+
+/** A use district (用途地域): its class in both languages, rates and notification. */
+function showUseDistrict(p) {
+  const m = app.manifest, lang = app.state.lang;
+  const label = lang === "ja" ? p.label_ja : p.label_en, other = lang === "ja" ? p.label_en : p.label_ja;
+  app.picked = { layer: "use_districts", id: p.id, code: p.code, label_ja: p.label_ja, label_en: p.label_en,
+                 floor_area_rate: p.floor_area_rate, building_coverage_rate: p.building_coverage_rate };
+  const body = $("infoBody");
+  body.replaceChildren();
+  const h = document.createElement("h2");
+  h.textContent = `${t("useDistrict")}: ${label}`;
+  body.appendChild(h);
+  const colour = legendColour(m.legends[m.layers.use_districts.legend], p[m.layers.use_districts.property]);
+  const swatch = document.createElement("p");
+  swatch.innerHTML = `<span class="swatch" style="display:inline-block;width:12px;height:12px;background:${colour}"></span> `;
+  swatch.append(label);
+  body.appendChild(swatch);
+  const table = document.createElement("table");
+  table.id = "useDistrictFacts";
+  const percent = (v) => (v === undefined || v === null ? t("noData") : `${fmt(v * 100, 0)} %`);
+  row(table, t("useDistrict"), label);
+  row(table, lang === "ja" ? "Use district" : "用途地域", other);
+  row(table, t("floorAreaRate"), percent(p.floor_area_rate)).dataset.value = String(p.floor_area_rate);
+  row(table, t("coverageRate"), percent(p.building_coverage_rate)).dataset.value = String(p.building_coverage_rate);
+  for (const [key, word_] of [["custodian", "custodian"], ["valid_from", "validFrom"],
+                              ["notification_number", "notificationNumber"], ["code", "code"]]) {
+    if (p[key] !== undefined && p[key] !== null) row(table, t(word_), String(p[key]));
+  }
+  row(table, "ID", String(p.id));
+  body.appendChild(table);
+  showPanel();
+}
+
+/** The details of what is at screen `position` (a click); the panel closes on empty ground. */
+export function onClick(position) {
+  const picked = app.viewer.scene.pick(position);
+  if (picked && picked.id instanceof Cesium.Entity && picked.id.machiUseDistrict) {
+    showUseDistrict(picked.id.machiUseDistrict);
+    return;
+  }
+  if (!(picked instanceof Cesium.Cesium3DTileFeature)) { clearInfo(); return; }
+  const layer = layerOf(picked);
+  if (layer === "streets") showStreet(picked);
+  else if (layer === "buildings") showBuilding(picked);
+  else if (layer === "flow") showFlowCell(picked);
+  else clearInfo();
+}

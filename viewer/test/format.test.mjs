@@ -1,0 +1,53 @@
+// Number formatting, the scale bar's length and the interface words (viewer/src/format.js,
+// viewer/src/i18n.js).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { fmt, scaleBarLength } from "../src/format.js";
+import { WORDS, labelIn, translate } from "../src/i18n.js";
+
+test("no value is a dash, never 0", () => {
+  for (const missing of [undefined, null, Number.NaN]) assert.equal(fmt(missing), "–");
+  assert.notEqual(fmt(0), "–");
+});
+
+test("numbers are rounded to the digits asked, a trailing .0 dropped", () => {
+  // compared with the runtime's own number format, so the test holds in any locale
+  assert.equal(fmt(23.96, 1), (24).toLocaleString());
+  assert.equal(fmt(0.125, 2), (0.13).toLocaleString());
+  assert.equal(fmt(1234.5678), (1234.57).toLocaleString());
+  assert.equal(fmt(7.6, 0), (8).toLocaleString());
+});
+
+test("text is shown as it is", () => {
+  assert.equal(fmt("walkable_used"), "walkable_used");
+  assert.equal(fmt(true), "true");
+});
+
+test("the scale bar takes the first round length of at least 0.6 x 100 px", () => {
+  assert.deepEqual(scaleBarLength(100), { metres: 100, pixels: 100 });   // 60 m -> 100 m
+  assert.deepEqual(scaleBarLength(30), { metres: 20, pixels: 20 / 30 * 100 });   // 18 m -> 20 m
+  assert.deepEqual(scaleBarLength(1.5), { metres: 1, pixels: 1 / 1.5 * 100 });   // 0.9 m -> 1 m
+  assert.equal(scaleBarLength(9000).metres, 5000);  // 5.4 km: none of the lengths, the longest
+  assert.deepEqual(scaleBarLength(123), { metres: 100, pixels: 100 / 123 * 100 });  // 73.8 m -> 100 m
+});
+
+test("every interface word exists in Japanese and English", () => {
+  assert.deepEqual(Object.keys(WORDS.ja).sort(), Object.keys(WORDS.en).sort());
+});
+
+test("words fall back to English, then to their key", () => {
+  assert.equal(translate("ja", "season"), "季節");
+  assert.equal(translate("en", "season"), "Season");
+  assert.equal(translate("fr", "season"), "Season");
+  assert.equal(translate("ja", "no_such_word"), "no_such_word");
+});
+
+test("data labels are read in the language asked, else English, else the first", () => {
+  assert.equal(labelIn({ en: "hot day", ja: "猛暑日" }, "ja"), "猛暑日");
+  assert.equal(labelIn({ en: "hot day", ja: "猛暑日" }, "fr"), "hot day");
+  assert.equal(labelIn({ ja: "商業地域" }, "en"), "商業地域");
+  assert.equal(labelIn("plain", "ja"), "plain");
+  assert.equal(labelIn(null, "en"), "");
+  assert.equal(labelIn(undefined, "en"), "");
+});
