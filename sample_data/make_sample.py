@@ -360,9 +360,10 @@ def make_trees(rng: np.random.Generator, parks: list) -> list[str]:
     return members
 
 
-def tree_gml(gml_id: str, x: float, y: float, height: float, crown: float, species: str,
-             function: str) -> str:
-    """A solitary tree: an octagonal crown prism from 40 % of its height to the top."""
+def tree_gml(gml_id: str, x: float, y: float, height: float, crown: float, species: str | None = None,
+             function: str | None = None) -> str:
+    """A solitary tree: an octagonal crown prism from 40 % of its height to the top; its species
+    (``gml:name``) and ``veg:function`` code when given (a tree without them is of unknown habit)."""
     g = float(ground_height(x, y))
     angles = np.linspace(0, 2 * np.pi, 9)[:-1]
     ring = np.column_stack([x + crown / 2 * np.cos(angles), y + crown / 2 * np.sin(angles)])
@@ -373,11 +374,11 @@ def tree_gml(gml_id: str, x: float, y: float, height: float, crown: float, speci
         np.array([bottom[i], bottom[(i + 1) % 8], topring[(i + 1) % 8], topring[i]]) for i in range(8)]
     surfaces = "".join(f"<gml:surfaceMember>{polygon(f)}</gml:surfaceMember>" for f in faces)
     return (f'<veg:SolitaryVegetationObject gml:id="{gml_id}">'
-            f"<gml:name>{species}</gml:name>"
-            '<veg:class codeSpace="../../codelists/SolitaryVegetationObject_class.xml">1000</veg:class>'
-            f'<veg:function codeSpace="../../codelists/SolitaryVegetationObject_function.xml">{function}'
-            "</veg:function>"
-            f'<veg:height uom="m">{height}</veg:height>'
+            + (f"<gml:name>{species}</gml:name>" if species else "")
+            + '<veg:class codeSpace="../../codelists/SolitaryVegetationObject_class.xml">1000</veg:class>'
+            + (f'<veg:function codeSpace="../../codelists/SolitaryVegetationObject_function.xml">{function}'
+               "</veg:function>" if function else "")
+            + f'<veg:height uom="m">{height}</veg:height>'
             f'<veg:crownDiameter uom="m">{crown}</veg:crownDiameter>'
             f"<veg:lod1Geometry><gml:MultiSurface>{surfaces}</gml:MultiSurface></veg:lod1Geometry>"
             "</veg:SolitaryVegetationObject>")

@@ -49,6 +49,12 @@ class ThermalSettings(StageSettings):
                                            description="Tree crowns.")
     method: ShadeMethodSetting = "horizon"
     sector_deg: SectorSetting = 2.0
+    ground_albedo: float = Field(0.15, ge=0, le=1, description=(
+        "Albedo of the ground a pedestrian stands on (SOLWEIG's effective ground albedo, its "
+        "default without land cover; Lindberg et al. 2008). Asphalt is about 0.1, light paving 0.3."))
+    wind_scale: float = Field(1.0, gt=0, le=5, description=(
+        "Factor on the station wind, for sensitivity studies (`benchmarks/sensitivity.py`); "
+        "a value other than 1 is named in `thermal/weather.csv`'s source."))
 
 
 def weather_named(definition) -> bool:
@@ -104,6 +110,7 @@ def _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather, transm
 
     from pipeline.geo.raster import write_cog
     from pipeline.thermal.tile import thermal_scenarios, tile_sky_view
+    from pipeline.thermal.tmrt import TmrtParameters
     from pipeline.thermal.utci import STRESS_KEYS
 
     sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=settings.sky_azimuths,
@@ -118,7 +125,8 @@ def _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather, transm
                                           sky_view=sky_view, step_minutes=settings.step_minutes,
                                           timezone=timezone, max_distance_m=halo_m,
                                           n_azimuths=settings.sky_azimuths, method=settings.method,
-                                          sector_deg=settings.sector_deg, evergreen_top=evergreen_top):
+                                          sector_deg=settings.sector_deg, evergreen_top=evergreen_top,
+                                          parameters=TmrtParameters(ground_albedo=settings.ground_albedo)):
         tags = {"scenario": name}
         outputs["utci_mean"][name] = write_cog(folder / f"{name}_utci_mean.tif", result.utci_mean_c, inner,
                                                nodata=np.nan, tags={**tags, "units": "UTCI, °C (mean over the slot)"})
