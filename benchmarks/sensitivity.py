@@ -141,7 +141,7 @@ def compare(default: pd.DataFrame, variant: pd.DataFrame) -> pd.DataFrame:
     """Per scenario: Spearman ρ of scores and the share of street length changing class."""
     from scipy.stats import spearmanr
 
-    joined = default.join(variant[["score", "class"]], rsuffix="_variant", how="inner")
+    joined = default.join(variant[["score", "class"]].add_suffix("_variant"), how="inner")
     rows = []
     for scenario, part in joined.groupby(level="scenario", sort=True):
         known = part["score"].notna() & part["score_variant"].notna()

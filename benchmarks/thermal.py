@@ -13,8 +13,10 @@ stage):
 * the thermal scenario (:func:`pipeline.thermal.tile.thermal_scenarios`: shade, Tmrt, UTCI
   and accumulation at each of the 18 steps), and its parts per step, timed alone (median
   of 3): shade codes, Tmrt, UTCI;
-* a whole tile of 12 scenarios, thermal (SVF + 12 scenarios) against the shadow stage's
-  12 scenarios; the peak of the Python-side arrays of one thermal scenario (tracemalloc).
+* a whole tile of 12 scenarios: the thermal stage's work (SVF + one pass over every
+  scenario's steps) against the shadow stage's (every scenario and season's day in one
+  call); the peak of the Python-side arrays of one thermal scenario (tracemalloc).
+  Before and after the one-pass thermal, in one process: ``benchmarks/shade_thermal.py``.
 
 Part 2, SOLWEIG (``solweig`` 0.1.0b96 from PyPI, the Rust port of UMEP; GPL, installed with
 the ``bench`` extra, skipped when absent), CPU only, isotropic sky (the scheme Machi
@@ -59,6 +61,7 @@ from pipeline.shade.sun import (Scenario, Season, TimeSlot, default_scenarios, g
 from pipeline.thermal.radiation import clear_sky_irradiance
 from pipeline.thermal.tile import thermal_scenarios, thermal_tile, tile_sky_view
 from pipeline.thermal.tmrt import DayHeating, SkyGeometry, TmrtParameters, mean_radiant_temperature
+from pipeline.thermal.tmrt_compiled import mean_radiant_temperature_compiled
 from pipeline.thermal.utci import utci_uniform_air
 from pipeline.thermal.weather import read_weather, scenario_weather
 
@@ -161,23 +164,38 @@ def part_tile(args, weather) -> None:
         dhi_wm2=float(irradiance.dhi_wm2[0]), air_temperature_c=float(steps.air_temperature_c[0]),
         relative_humidity_pct=float(steps.relative_humidity_pct[0]), ground_heating_k=heating[0],
         wall_heating_k=heating[1]), 3)
+    t_tmrt_compiled, _ = seconds(lambda: mean_radiant_temperature_compiled(
+        svf=geometry, sun_share=share, sun_altitude_deg=altitude, dni_wm2=float(irradiance.dni_wm2[0]),
+        dhi_wm2=float(irradiance.dhi_wm2[0]), air_temperature_c=float(steps.air_temperature_c[0]),
+        relative_humidity_pct=float(steps.relative_humidity_pct[0]), ground_heating_k=heating[0],
+        wall_heating_k=heating[1]), 3)
     t_utci, _ = seconds(lambda: utci_uniform_air(float(steps.air_temperature_c[0]), tmrt,
                                                  float(steps.wind_speed_ms[0]),
                                                  float(steps.relative_humidity_pct[0])), 3)
-    n_scenarios = len(default_scenarios())
-    tile_thermal = t_svf + n_scenarios * t_scenario
+    scenarios = default_scenarios()
+    n_scenarios = len(scenarios)
+    t_tile_shadow, _ = seconds(lambda: tile_shade(dsm, outer, inner, scenarios, YEAR, canopy_top=canopy,
+                                                  max_distance_m=args.halo, sun_hours=True))
+    t_tile_steps, _ = seconds(lambda: dict(thermal_scenarios(
+        dsm, outer, inner, scenarios, YEAR, weather, canopy_top=canopy, sky_view=sky, max_distance_m=args.halo)))
+    tile_thermal = t_svf + t_tile_steps
     rows = [
         ("shadow stage: 1 scenario, 18 sun positions (baseline)", f"{t_shadow:.2f}", "1.00"),
         ("sky view factor, 36 azimuths (once per tile)", f"{t_svf:.2f}", f"{t_svf / t_shadow:.2f}"),
         ("thermal: 1 scenario, 18 steps (shade, Tmrt, UTCI, accumulate)", f"{t_scenario:.2f}",
          f"{t_scenario / t_shadow:.2f}"),
         ("  per step: shade codes", f"{t_codes:.3f}", f"{t_codes * 18 / t_shadow:.2f} (x 18)"),
-        ("  per step: Tmrt", f"{t_tmrt:.3f}", f"{t_tmrt * 18 / t_shadow:.2f} (x 18)"),
+        ("  per step: Tmrt, numpy scheme", f"{t_tmrt:.3f}", f"{t_tmrt * 18 / t_shadow:.2f} (x 18)"),
+        ("  per step: Tmrt, compiled (what the pass runs)", f"{t_tmrt_compiled:.3f}",
+         f"{t_tmrt_compiled * 18 / t_shadow:.2f} (x 18)"),
         ("  per step: UTCI (pythermalcomfort on a 0.05 K Tmrt lattice)", f"{t_utci:.3f}",
          f"{t_utci * 18 / t_shadow:.2f} (x 18)"),
-        (f"tile, {n_scenarios} scenarios: shadow stage", f"{n_scenarios * t_shadow:.1f}", "1.00"),
-        (f"tile, {n_scenarios} scenarios: thermal (SVF + scenarios)", f"{tile_thermal:.1f}",
-         f"{tile_thermal / (n_scenarios * t_shadow):.2f}"),
+        (f"tile, {n_scenarios} scenarios and 4 days' sun hours: shadow stage (one call)", f"{t_tile_shadow:.1f}",
+         "1.00"),
+        (f"tile, {n_scenarios} scenarios: thermal (SVF + one pass over every scenario's steps)",
+         f"{tile_thermal:.1f}", f"{tile_thermal / t_tile_shadow:.2f}"),
+        ("tile: shadow + thermal", f"{t_tile_shadow + tile_thermal:.1f}",
+         f"{(t_tile_shadow + tile_thermal) / t_tile_shadow:.2f}"),
     ]
     table(f"Thermal comfort per tile against the shadow stage ({inner.width} x {inner.height} cells, "
           f"heat day midday; peak Python-side arrays of one thermal scenario {peak_mb:.0f} MB)",

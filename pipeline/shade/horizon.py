@@ -281,7 +281,7 @@ def _accumulate_light(h0, h1, c0, c1, crown, has_canopy, e0, e1, evergreen_crown
             t = tan_altitude[p]
             tau = transmissivity[p]
             tau_e = evergreen_transmissivity[p]
-            # branch-free selects (the loops vectorise); same arithmetic as _blend
+            # branch-free selects (the loops vectorise); same arithmetic as _codes
             if has_evergreen:
                 for c in range(n_cols):
                     s0 = h0[r, c]
@@ -312,9 +312,27 @@ def _accumulate_light(h0, h1, c0, c1, crown, has_canopy, e0, e1, evergreen_crown
                         row[c] += wt * (1.0 - light[c])
 
 
-def _blend(h0: np.ndarray, h1: np.ndarray, w: float) -> np.ndarray:
-    """``h0 + w (h1 - h0)``, in the order :func:`_accumulate_light` uses."""
-    return h0 + w * (h1 - h0)
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _codes(h0, h1, c0, c1, crown, has_canopy, e0, e1, evergreen_crown, has_evergreen, w,
+           tan_altitude, out):
+    """Shade codes of one sun position from the horizons of the two sectors around it
+    (``h0 + w (h1 - h0)``, the arithmetic of :func:`_accumulate_light`): surface shade
+    where the sun is below the surface horizon, else evergreen shade under an evergreen
+    crown or below the evergreen horizon, else canopy shade under a crown or below the
+    canopy horizon, else sunlit."""
+    n_rows, n_cols = h0.shape
+    for r in numba.prange(n_rows):
+        for c in range(n_cols):
+            s0 = h0[r, c]
+            if tan_altitude < s0 + w * (h1[r, c] - s0):
+                out[r, c] = SURFACE_SHADE
+            elif has_evergreen and (evergreen_crown[r, c]
+                                    or tan_altitude < e0[r, c] + w * (e1[r, c] - e0[r, c])):
+                out[r, c] = EVERGREEN_SHADE
+            elif has_canopy and (crown[r, c] or tan_altitude < c0[r, c] + w * (c1[r, c] - c0[r, c])):
+                out[r, c] = CANOPY_SHADE
+            else:
+                out[r, c] = SUNLIT
 
 
 def tree_spans(trees: tuple[np.ndarray, np.ndarray] | None, off: np.ndarray,
@@ -454,13 +472,10 @@ class HorizonCaster:
         index, w = self.bracket(sun_azimuth_grid_deg)
         s0, k0, e0 = self.sector(index)
         s1, k1, e1 = self.sector(index + 1) if w > 0 else (s0, k0, e0)
-        t = math.tan(math.radians(sun_altitude_deg))
-        codes = np.full(self.shape, SUNLIT, dtype=np.uint8)
-        if self.canopy_top is not None:
-            codes[self.crown | (t < _blend(k0, k1, w))] = CANOPY_SHADE
-        if self.evergreen_top is not None:
-            codes[self.evergreen_crown | (t < _blend(e0, e1, w))] = EVERGREEN_SHADE
-        codes[t < _blend(s0, s1, w)] = SURFACE_SHADE
+        codes = np.empty(self.shape, dtype=np.uint8)
+        _codes(s0, s1, k0, k1, self.crown, self.canopy_top is not None, e0, e1,
+               self.evergreen_crown, self.evergreen_top is not None, w,
+               math.tan(math.radians(sun_altitude_deg)), codes)
         return codes
 
     def accumulate(self, sun_azimuth_grid_deg: np.ndarray, sun_altitude_deg: np.ndarray,

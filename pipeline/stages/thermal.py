@@ -158,6 +158,9 @@ def _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather, transm
             inner, nodata=np.nan, band_names=list(STRESS_KEYS),
             tags={**tags, "units": "hours in each UTCI stress class"})
         sources.add(result.weather.source)
+    # scenarios finish in the order of the pass (by sun azimuth): list them in the run's order
+    for kind in ("utci_mean", "tmrt_mean", "stress_hours"):
+        outputs[kind] = {s.name: outputs[kind][s.name] for s in scenarios}
     return outputs, sources
 
 
