@@ -84,6 +84,7 @@ class Manifest:
     recovery: Recovery = field(default_factory=Recovery)
     _journal: IO[str] | None = field(default=None, repr=False)
     _last_sync: float = 0.0
+    _untyped_stages: set[str] = field(default_factory=set, repr=False)  # warned once each
 
     @property
     def journal_path(self) -> Path:
@@ -138,7 +139,11 @@ class Manifest:
         try:
             record = Record.from_json(data, outputs or NoOutputs)
         except OutputsError as exc:
-            log.warning("%s: task %s: %s; the task runs again", self.path, key, exc)
+            stage_name = str(data.get("stage", ""))
+            if stage_name not in self._untyped_stages:  # once per stage, not once per tile
+                self._untyped_stages.add(stage_name)
+                log.warning("%s: task %s: %s; the task runs again, as does every task of stage "
+                            "%r recorded so", self.path, key, exc, stage_name)
             return None
         except TypeError:
             return None

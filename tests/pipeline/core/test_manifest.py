@@ -190,7 +190,13 @@ def test_a_record_whose_outputs_its_stage_no_longer_declares_runs_again(tmp_path
     with caplog.at_level(logging.WARNING, logger="pipeline.core.manifest"):
         assert again.finished(record.key, outputs=Renamed) is None
     assert f"task {record.key}: stage 'ingest': outputs ['text'] are not declared by Renamed" in caplog.text
-    assert "the task runs again" in caplog.text
+    assert "the task runs again, as does every task of stage 'ingest' recorded so" in caplog.text
+    other = _record(tmp_path, "ingest", "53390001")
+    again.record(other)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="pipeline.core.manifest"):
+        assert again.finished(other.key, outputs=Renamed) is None
+    assert caplog.text == ""  # named once per stage, not once per tile
     assert again.finished(record.key, outputs=TextOutputs).outputs == record.outputs
 
 
