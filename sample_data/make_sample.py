@@ -50,6 +50,14 @@ STRUCTURE = {"601": "木造・土蔵造", "602": "鉄骨鉄筋コンクリート
 FLOOD_DESCRIPTION = {"1": "荒川", "2": "鴻沼川", "3": "芝川"}
 RANK = {"1": "0.5m未満", "2": "0.5m以上3m未満", "3": "3m以上5m未満"}
 TREE_CLASS = {"1000": "高木", "1010": "中木", "1020": "低木"}
+#: veg:function of a solitary tree: "常緑又は落葉の区分及び針葉又は広葉の区分" (PLATEAU
+#: standard product specification). The numbering here is the sample's own (generated);
+#: Machi reads the habit from the label, whatever the number (pipeline.surface.habit).
+TREE_FUNCTION = {"1": "常緑針葉樹", "2": "常緑広葉樹", "3": "落葉針葉樹", "4": "落葉広葉樹"}
+#: Street-tree species of the sample (generated, plausible for Omiya: ケヤキ is the city
+#: tree of さいたま市 and lines 氷川参道), one species per street, with its veg:function
+#: code and the share of streets planted with it.
+STREET_TREES = (("ケヤキ", "4", 0.4), ("イチョウ", "3", 0.2), ("サクラ", "4", 0.2), ("クスノキ", "2", 0.2))
 PLANT_CLASS = {"1": "草地", "4": "樹林地"}
 ROAD_FUNCTION = {"1": "一般道路", "2": "歩道", "3": "自転車道"}
 CITY_CODE = "11103"  # さいたま市大宮区
@@ -315,7 +323,14 @@ def lod2_gml(b: Building, base: np.ndarray, top: float) -> str:
 
 
 def make_trees(rng: np.random.Generator, parks: list) -> list[str]:
-    """Street trees along every other street, and plant cover on park blocks."""
+    """Street trees along every other street, and plant cover on park blocks.
+
+    Each street is planted with one species of :data:`STREET_TREES` (its name as
+    ``gml:name``, its habit as ``veg:function``), drawn from a generator of its own so
+    that every other random draw, and so every other file, stays as it was.
+    """
+    species_rng = np.random.default_rng([SEED, 2])
+    shares = np.array([share for _, _, share in STREET_TREES])
     members = []
     for k, (x0, y0, x1, y1) in enumerate(parks):
         ring = np.array([[x0 + 3, y0 + 3], [x1 - 3, y0 + 3], [x1 - 3, y1 - 3], [x0 + 3, y1 - 3]])
@@ -334,18 +349,21 @@ def make_trees(rng: np.random.Generator, parks: list) -> list[str]:
         y = CORNER_Y + j * BLOCK + (STREET / 2 - 1.5) * (1 if j % 2 else -1)
         if j % 2:
             continue
+        species, function, _ = STREET_TREES[int(species_rng.choice(len(STREET_TREES), p=shares / shares.sum()))]
         for x in np.arange(CORNER_X - HALF_EXTENT + 10, CORNER_X + HALF_EXTENT, 14.0):
             if rng.random() < 0.25:
                 continue
             height = round(float(rng.uniform(6.0, 12.0)), 1)
             crown = round(float(rng.uniform(3.5, 6.0)), 1)
-            members.append(tree_gml(f"veg_tree_{index:05d}", x, y, height, crown))
+            members.append(tree_gml(f"veg_tree_{index:05d}", x, y, height, crown, species, function))
             index += 1
     return members
 
 
-def tree_gml(gml_id: str, x: float, y: float, height: float, crown: float) -> str:
-    """A solitary tree: an octagonal crown prism from 40 % of its height to the top."""
+def tree_gml(gml_id: str, x: float, y: float, height: float, crown: float, species: str | None = None,
+             function: str | None = None) -> str:
+    """A solitary tree: an octagonal crown prism from 40 % of its height to the top; its species
+    (``gml:name``) and ``veg:function`` code when given (a tree without them is of unknown habit)."""
     g = float(ground_height(x, y))
     angles = np.linspace(0, 2 * np.pi, 9)[:-1]
     ring = np.column_stack([x + crown / 2 * np.cos(angles), y + crown / 2 * np.sin(angles)])
@@ -356,8 +374,11 @@ def tree_gml(gml_id: str, x: float, y: float, height: float, crown: float) -> st
         np.array([bottom[i], bottom[(i + 1) % 8], topring[(i + 1) % 8], topring[i]]) for i in range(8)]
     surfaces = "".join(f"<gml:surfaceMember>{polygon(f)}</gml:surfaceMember>" for f in faces)
     return (f'<veg:SolitaryVegetationObject gml:id="{gml_id}">'
-            '<veg:class codeSpace="../../codelists/SolitaryVegetationObject_class.xml">1000</veg:class>'
-            f'<veg:height uom="m">{height}</veg:height>'
+            + (f"<gml:name>{species}</gml:name>" if species else "")
+            + '<veg:class codeSpace="../../codelists/SolitaryVegetationObject_class.xml">1000</veg:class>'
+            + (f'<veg:function codeSpace="../../codelists/SolitaryVegetationObject_function.xml">{function}'
+               "</veg:function>" if function else "")
+            + f'<veg:height uom="m">{height}</veg:height>'
             f'<veg:crownDiameter uom="m">{crown}</veg:crownDiameter>'
             f"<veg:lod1Geometry><gml:MultiSurface>{surfaces}</gml:MultiSurface></veg:lod1Geometry>"
             "</veg:SolitaryVegetationObject>")
@@ -585,7 +606,8 @@ CODELISTS = {
     "RiverFloodingRiskAttribute_rank": RANK,
     "RiverFloodingRiskAttribute_adminType": {"1": "国", "2": "都道府県"},
     "RiverFloodingRiskAttribute_scale": {"1": "L1（計画規模）", "2": "L2（想定最大規模）"},
-    "SolitaryVegetationObject_class": TREE_CLASS, "PlantCover_class": PLANT_CLASS,
+    "SolitaryVegetationObject_class": TREE_CLASS, "SolitaryVegetationObject_function": TREE_FUNCTION,
+    "PlantCover_class": PLANT_CLASS,
     "Road_function": ROAD_FUNCTION,
     "RoadStructureAttribute_widthType": {"1": "3m未満", "2": "5.5m以上13m未満", "3": "13m以上"},
     "Common_districtsAndZonesType": DISTRICTS_AND_ZONES,

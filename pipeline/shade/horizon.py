@@ -23,7 +23,10 @@ as the window's end moves left). Each query is a binary search on a hull, so a l
 
 Canopy (tree crowns, transmissive) gets its own horizon: the steepest rise from the
 cell's *surface* height to a canopy top ahead; a crown over the cell itself shades it
-at every sun position. Surface shade wins over canopy shade, as in the sweep.
+at every sun position. Surface shade wins over canopy shade, as in the sweep. Evergreen
+crowns (``evergreen_top``, a subset of the canopy) get a third horizon of their own,
+and evergreen shade wins over the other crowns' (:data:`EVERGREEN_SHADE`, see
+:mod:`pipeline.shade.sweep`).
 
 Agreement with the exact sweep is measured, not assumed (``tests/pipeline/test_horizon.py``,
 ``benchmarks/shadow.py``): cells disagree only along shadow edges, where the
@@ -37,9 +40,9 @@ from collections import OrderedDict
 import numba
 import numpy as np
 
-from pipeline.shade.sweep import (CANOPY_SHADE, DEFAULT_MAX_DISTANCE_M, SUNLIT, SURFACE_SHADE,
-                                  SweepGeometry, Window, check_surface, check_window, lattice,
-                                  window_lines)
+from pipeline.shade.sweep import (CANOPY_SHADE, DEFAULT_MAX_DISTANCE_M, EVERGREEN_SHADE, SUNLIT,
+                                  SURFACE_SHADE, SweepGeometry, Window, check_evergreen, check_surface,
+                                  check_window, lattice, window_lines)
 
 #: Azimuth step between horizons, degrees. Agreement with the exact sweep hardly depends
 #: on it up to 2 degrees (the sweep's own lattice changes as much within 0.05 degrees of
@@ -169,7 +172,7 @@ def _line_horizon(values, heights, same, n_query, k_max, out, hull_a, hull_b, lo
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _sector_horizons(a, canopy, has_canopy, tree_span, off, k_max, step_m, window, lines, transpose,
-                     flip, window_origin, out_surface, out_canopy):
+                     flip, window_origin, out_surface, out_canopy, surface_wanted=True):
     """``tan H`` of every oriented-``window`` cell, written into the un-oriented outputs.
 
     ``a``/``canopy`` are the oriented rasters, ``lines`` the first and last line
@@ -177,7 +180,8 @@ def _sector_horizons(a, canopy, has_canopy, tree_span, off, k_max, step_m, windo
     ``tree_span[li]`` holds the first and last column of a canopy cell on line
     ``lines[0] + li`` (-1, -1 for none): only that stretch of a line, and the ``k_max``
     steps before it, is read for the canopy horizon and written into ``out_canopy``,
-    which the caller fills with :data:`NO_HORIZON` beforehand.
+    which the caller fills with :data:`NO_HORIZON` beforehand. With ``surface_wanted``
+    False only the canopy horizon is computed (``out_surface`` is left as it was).
     """
     n_rows, width = a.shape
     w_r0, w_r1, w_c0, w_c1 = window[0], window[1], window[2], window[3]
@@ -215,13 +219,14 @@ def _sector_horizons(a, canopy, has_canopy, tree_span, off, k_max, step_m, windo
                 values[n] = a[r, c]
                 n += 1
             n_query = q_hi - q_lo + 1
-            if k_max > 0:
-                _line_horizon(values[:n], values[:n], True, n_query, k_max, tan_h,
-                              hull_a, hull_b, log, top, hull_z)
-            else:
-                tan_h[:n_query] = -np.inf
-            _scatter(tan_h, n_query, m, q_lo, off, width, transpose, flip, step_m, window_origin,
-                     out_surface)
+            if surface_wanted:
+                if k_max > 0:
+                    _line_horizon(values[:n], values[:n], True, n_query, k_max, tan_h,
+                                  hull_a, hull_b, log, top, hull_z)
+                else:
+                    tan_h[:n_query] = -np.inf
+                _scatter(tan_h, n_query, m, q_lo, off, width, transpose, flip, step_m, window_origin,
+                         out_surface)
             if not has_canopy or k_max == 0:
                 continue
             # the line's canopy cells ahead of its first window cell and within reach
@@ -262,10 +267,12 @@ def _scatter(tan_h, n_query, m, q_lo, off, width, transpose, flip, step_m, windo
 
 # -- shade from horizons -------------------------------------------------------------
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _accumulate_light(h0, h1, c0, c1, crown, has_canopy, blend, tan_altitude, transmissivity,
+def _accumulate_light(h0, h1, c0, c1, crown, has_canopy, e0, e1, evergreen_crown, has_evergreen,
+                      blend, tan_altitude, transmissivity, evergreen_transmissivity,
                       start, target, weight, is_sun, acc):
     """Add every position's light to its targets: ``acc[target] += weight * light`` (sun)
-    or ``weight * (1 - light)`` (shade), light 0 / ``transmissivity`` / 1."""
+    or ``weight * (1 - light)`` (shade), light 0 / ``transmissivity`` (deciduous crown) /
+    ``evergreen_transmissivity`` (evergreen crown) / 1."""
     n_rows, n_cols = h0.shape
     for r in numba.prange(n_rows):
         light = np.empty(n_cols, np.float64)
@@ -273,8 +280,18 @@ def _accumulate_light(h0, h1, c0, c1, crown, has_canopy, blend, tan_altitude, tr
             w = blend[p]
             t = tan_altitude[p]
             tau = transmissivity[p]
-            # branch-free selects (the loops vectorise); same arithmetic as _blend
-            if has_canopy:
+            tau_e = evergreen_transmissivity[p]
+            # branch-free selects (the loops vectorise); same arithmetic as _codes
+            if has_evergreen:
+                for c in range(n_cols):
+                    s0 = h0[r, c]
+                    k0 = c0[r, c]
+                    g0 = e0[r, c]
+                    under = crown[r, c] | (t < k0 + w * (c1[r, c] - k0))
+                    under_e = evergreen_crown[r, c] | (t < g0 + w * (e1[r, c] - g0))
+                    light[c] = 0.0 if t < s0 + w * (h1[r, c] - s0) else (
+                        tau_e if under_e else (tau if under else 1.0))
+            elif has_canopy:
                 for c in range(n_cols):
                     s0 = h0[r, c]
                     k0 = c0[r, c]
@@ -295,9 +312,27 @@ def _accumulate_light(h0, h1, c0, c1, crown, has_canopy, blend, tan_altitude, tr
                         row[c] += wt * (1.0 - light[c])
 
 
-def _blend(h0: np.ndarray, h1: np.ndarray, w: float) -> np.ndarray:
-    """``h0 + w (h1 - h0)``, in the order :func:`_accumulate_light` uses."""
-    return h0 + w * (h1 - h0)
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _codes(h0, h1, c0, c1, crown, has_canopy, e0, e1, evergreen_crown, has_evergreen, w,
+           tan_altitude, out):
+    """Shade codes of one sun position from the horizons of the two sectors around it
+    (``h0 + w (h1 - h0)``, the arithmetic of :func:`_accumulate_light`): surface shade
+    where the sun is below the surface horizon, else evergreen shade under an evergreen
+    crown or below the evergreen horizon, else canopy shade under a crown or below the
+    canopy horizon, else sunlit."""
+    n_rows, n_cols = h0.shape
+    for r in numba.prange(n_rows):
+        for c in range(n_cols):
+            s0 = h0[r, c]
+            if tan_altitude < s0 + w * (h1[r, c] - s0):
+                out[r, c] = SURFACE_SHADE
+            elif has_evergreen and (evergreen_crown[r, c]
+                                    or tan_altitude < e0[r, c] + w * (e1[r, c] - e0[r, c])):
+                out[r, c] = EVERGREEN_SHADE
+            elif has_canopy and (crown[r, c] or tan_altitude < c0[r, c] + w * (c1[r, c] - c0[r, c])):
+                out[r, c] = CANOPY_SHADE
+            else:
+                out[r, c] = SUNLIT
 
 
 def tree_spans(trees: tuple[np.ndarray, np.ndarray] | None, off: np.ndarray,
@@ -343,16 +378,20 @@ class HorizonCaster:
         Azimuth step between computed horizons, degrees; must divide 360.
     cache_sectors : int
         Sector horizons kept in memory (one window-sized float64 raster each, two with
-        canopy).
+        canopy, three with evergreen crowns).
+    evergreen_top : numpy.ndarray, optional
+        Canopy tops of the evergreen crowns only (a subset of ``canopy_top``), NaN elsewhere.
     """
 
     def __init__(self, dsm: np.ndarray, resolution: float, *, canopy_top: np.ndarray | None = None,
                  max_distance_m: float = DEFAULT_MAX_DISTANCE_M, window: Window | None = None,
-                 sector_deg: float = DEFAULT_SECTOR_DEG, cache_sectors: int = 4):
+                 sector_deg: float = DEFAULT_SECTOR_DEG, cache_sectors: int = 4,
+                 evergreen_top: np.ndarray | None = None):
         n_sectors = 360.0 / sector_deg if sector_deg > 0 else 0.0
         if not (n_sectors >= 1 and abs(n_sectors - round(n_sectors)) < 1e-9):
             raise ValueError(f"sector_deg must divide 360 degrees, got {sector_deg}")
         self.dsm, self.canopy_top = check_surface(dsm, canopy_top)
+        self.evergreen_top = check_evergreen(evergreen_top, self.canopy_top)
         self.resolution = float(resolution)
         self.max_distance_m = float(max_distance_m)
         self.window = check_window(window, self.dsm.shape)
@@ -361,8 +400,11 @@ class HorizonCaster:
         r0, r1, c0, c1 = self.window
         self.crown = (np.zeros((1, 1), dtype=np.bool_) if self.canopy_top is None else
                       np.nan_to_num(self.canopy_top[r0:r1, c0:c1], nan=-np.inf) > self.dsm[r0:r1, c0:c1])
+        self.evergreen_crown = (
+            np.zeros((1, 1), dtype=np.bool_) if self.evergreen_top is None else
+            np.nan_to_num(self.evergreen_top[r0:r1, c0:c1], nan=-np.inf) > self.dsm[r0:r1, c0:c1])
         self._turned: dict[tuple[bool, bool], tuple] = {}
-        self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
         self._cache_size = max(2, int(cache_sectors))
         self.sectors_computed = 0
 
@@ -371,11 +413,13 @@ class HorizonCaster:
         r0, r1, c0, c1 = self.window
         return r1 - r0, c1 - c0
 
-    def sector(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """``tan H`` of the surface and of the canopy over the window at azimuth ``index * sector_deg``.
+    def sector(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``tan H`` of the surface, of the canopy and of the evergreen crowns over the
+        window at azimuth ``index * sector_deg``.
 
         Float64, window-shaped; :data:`NO_HORIZON` where nothing lies ahead (the canopy
-        array is 1 x 1 when there is no canopy).
+        array is 1 x 1 when there is no canopy, the evergreen one when there is no
+        evergreen crown).
         """
         index %= self.n_sectors
         if index in self._cache:
@@ -388,8 +432,11 @@ class HorizonCaster:
             canopy = (geometry.orient(self.canopy_top) if self.canopy_top is not None
                       else np.empty((1, 1)))
             trees = np.nonzero(~np.isnan(canopy)) if self.canopy_top is not None else None
-            self._turned[key] = (geometry.orient(self.dsm), canopy, trees)
-        a, canopy, trees = self._turned[key]
+            evergreen = (geometry.orient(self.evergreen_top) if self.evergreen_top is not None
+                         else np.empty((1, 1)))
+            evergreens = np.nonzero(~np.isnan(evergreen)) if self.evergreen_top is not None else None
+            self._turned[key] = (geometry.orient(self.dsm), canopy, trees, evergreen, evergreens)
+        a, canopy, trees, evergreen, evergreens = self._turned[key]
         off = geometry.line_offsets(a.shape[1])
         window = geometry.orient_window(self.window, self.dsm.shape)
         lines = window_lines(off, window)
@@ -400,11 +447,17 @@ class HorizonCaster:
                          k_max, step_m, np.array(window, dtype=np.int64),
                          np.array(lines, dtype=np.int64), transpose, flip,
                          np.array(self.window[::2], dtype=np.int64), surface, canopy_h)
+        evergreen_h = np.full(self.shape if self.evergreen_top is not None else (1, 1), NO_HORIZON)
+        if self.evergreen_top is not None:
+            _sector_horizons(a, evergreen, True, tree_spans(evergreens, off, lines), off, k_max, step_m,
+                             np.array(window, dtype=np.int64), np.array(lines, dtype=np.int64),
+                             transpose, flip, np.array(self.window[::2], dtype=np.int64), surface,
+                             evergreen_h, False)
         self.sectors_computed += 1
-        self._cache[index] = (surface, canopy_h)
+        self._cache[index] = (surface, canopy_h, evergreen_h)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
-        return surface, canopy_h
+        return surface, canopy_h, evergreen_h
 
     def bracket(self, sun_azimuth_grid_deg: float) -> tuple[int, float]:
         """Sector below the azimuth and the interpolation weight toward the next one."""
@@ -417,25 +470,26 @@ class HorizonCaster:
         if not sun_altitude_deg > 0:
             return np.full(self.shape, SURFACE_SHADE, dtype=np.uint8)
         index, w = self.bracket(sun_azimuth_grid_deg)
-        s0, k0 = self.sector(index)
-        s1, k1 = self.sector(index + 1) if w > 0 else (s0, k0)
-        t = math.tan(math.radians(sun_altitude_deg))
-        codes = np.full(self.shape, SUNLIT, dtype=np.uint8)
-        if self.canopy_top is not None:
-            codes[self.crown | (t < _blend(k0, k1, w))] = CANOPY_SHADE
-        codes[t < _blend(s0, s1, w)] = SURFACE_SHADE
+        s0, k0, e0 = self.sector(index)
+        s1, k1, e1 = self.sector(index + 1) if w > 0 else (s0, k0, e0)
+        codes = np.empty(self.shape, dtype=np.uint8)
+        _codes(s0, s1, k0, k1, self.crown, self.canopy_top is not None, e0, e1,
+               self.evergreen_crown, self.evergreen_top is not None, w,
+               math.tan(math.radians(sun_altitude_deg)), codes)
         return codes
 
     def accumulate(self, sun_azimuth_grid_deg: np.ndarray, sun_altitude_deg: np.ndarray,
                    transmissivity: np.ndarray, start: np.ndarray, target: np.ndarray,
-                   weight_hours: np.ndarray, is_sun: np.ndarray, acc: np.ndarray) -> None:
+                   weight_hours: np.ndarray, is_sun: np.ndarray, acc: np.ndarray,
+                   evergreen_transmissivity: np.ndarray | None = None) -> None:
         """Add the light of many sun positions to window-shaped accumulators, in place.
 
         Position ``p`` adds, for each ``e`` in ``start[p]:start[p + 1]``,
         ``weight_hours[e] * light`` (``is_sun[e]``) or ``weight_hours[e] * (1 - light)``
         to ``acc[target[e]]``, light being 1 sunlit, ``transmissivity[p]`` in canopy
-        shade, 0 in surface shade or with the sun at or below the horizon. Positions
-        are taken in azimuth order so each sector horizon is computed once.
+        shade, ``evergreen_transmissivity[p]`` in evergreen shade (default: the same as
+        ``transmissivity``), 0 in surface shade or with the sun at or below the horizon.
+        Positions are taken in azimuth order so each sector horizon is computed once.
         """
         altitude = np.asarray(sun_altitude_deg, dtype=np.float64)
         azimuth = np.asarray(sun_azimuth_grid_deg, dtype=np.float64)
@@ -444,6 +498,8 @@ class HorizonCaster:
         weight = np.asarray(weight_hours, dtype=np.float64)
         is_sun = np.asarray(is_sun, dtype=np.bool_)
         transmissivity = np.asarray(transmissivity, dtype=np.float64)
+        evergreen_transmissivity = (transmissivity if evergreen_transmissivity is None else
+                                    np.asarray(evergreen_transmissivity, dtype=np.float64))
         for p in np.flatnonzero(~(altitude > 0)):    # night: no light anywhere
             for e in range(start[p], start[p + 1]):
                 if not is_sun[e]:
@@ -456,13 +512,15 @@ class HorizonCaster:
         for sector_index in np.unique(index):
             chosen = order[index[order] == sector_index]
             positions = up[chosen]
-            s0, k0 = self.sector(int(sector_index))
-            s1, k1 = self.sector(int(sector_index) + 1)
+            s0, k0, e0 = self.sector(int(sector_index))
+            s1, k1, e1 = self.sector(int(sector_index) + 1)
             counts = start[positions + 1] - start[positions]
             sub_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
             entries = (np.concatenate([np.arange(start[p], start[p + 1]) for p in positions])
                        .astype(np.int64))
-            _accumulate_light(s0, s1, k0, k1, self.crown, self.canopy_top is not None,
+            _accumulate_light(s0, s1, k0, k1, self.crown, self.canopy_top is not None, e0, e1,
+                              self.evergreen_crown, self.evergreen_top is not None,
                               blend[chosen], np.tan(np.radians(altitude[positions])),
-                              transmissivity[positions], sub_start, target[entries],
+                              transmissivity[positions], evergreen_transmissivity[positions],
+                              sub_start, target[entries],
                               weight[entries], is_sun[entries], acc)

@@ -20,8 +20,22 @@ transmissivity ``tau``. A cell whose ray, from step 0 on (the crown over the cel
 itself), passes below the canopy top of any canopy cell, and that the DSM does not
 shade, is in canopy shade and receives exactly ``tau`` of the sun. Several crowns along
 one ray are *not* multiplied: one crown is many cells long, so a per-cell product would
-count the same crown over and over. Defaults: leaf-on 0.2 (80 % blocked), leaf-off
-(December to March, deciduous) 0.6.
+count the same crown over and over; a ray under both an evergreen and a deciduous crown
+takes the evergreen crown's ``tau`` (:data:`EVERGREEN_SHADE`), the lower of the two.
+
+Transmissivity by leaf habit (:class:`CanopyTransmissivity`): a deciduous crown passes
+``leaf_on`` of the beam in leaf and ``leaf_off`` in its leaf-off months; an evergreen
+crown passes ``leaf_on`` all year. Crowns of unknown habit (LiDAR canopy, PLATEAU trees
+without ``veg:function``) are deciduous unless the run says otherwise
+(``stages.shadow.transmissivity.unknown_habit``). Defaults are SOLWEIG's (Lindberg et
+al. 2008, Int. J. Biometeorol. 52:697-713; UMEP's ``Tree_settings``, read in ``solweig``
+0.1.0b96 ``components/shadows.py``): leaf-on 0.03, leaf-off 0.5. The leaf-on value is
+the order of the trunk-zone transmissivity Konarska et al. (2014, Theor. Appl. Climatol.
+117:363-376) measured under in-leaf street trees in Gothenburg, their leaf-off value the
+order of what the same study found under bare crowns. Leaf-off months December to March
+(deciduous street trees of the Kanto plain, e.g. ケヤキ, lose their leaves from late
+November and leaf out in April; SOLWEIG's default leaf-on window is day 97-300, 7 April
+to 27 October, at Gothenburg).
 
 Outputs per scenario: ``shade_hours`` = sum over samples of ``weight_hours * (1 -
 light)``, light being 1 in sun, ``tau`` in canopy shade, 0 in DSM shade or with the sun
@@ -47,12 +61,13 @@ from pipeline.shade.horizon import DEFAULT_SECTOR_DEG, HorizonCaster
 from pipeline.shade.schedule import ShadeSchedule, tile_schedule
 from pipeline.shade.sun import (DEFAULT_STEP_MINUTES, DEFAULT_TIMEZONE, Scenario, SunPositions,
                                 grid_centre_lonlat, meridian_convergence_deg)
-from pipeline.shade.sweep import (CANOPY_SHADE, DEFAULT_MAX_DISTANCE_M, SUNLIT, SURFACE_SHADE,
-                                  ShadeCaster, SweepGeometry, ratti_shade_codes, search_geometry,
-                                  shade_codes, sweep_geometry)
+from pipeline.shade.sweep import (CANOPY_SHADE, DEFAULT_MAX_DISTANCE_M, EVERGREEN_SHADE, SUNLIT,
+                                  SURFACE_SHADE, ShadeCaster, SweepGeometry, ratti_shade_codes,
+                                  search_geometry, shade_codes, sweep_geometry)
 
 __all__ = [
-    "CANOPY_SHADE", "DEFAULT_MAX_DISTANCE_M", "SUNLIT", "SURFACE_SHADE", "CanopyTransmissivity",
+    "CANOPY_SHADE", "DEFAULT_MAX_DISTANCE_M", "EVERGREEN_SHADE", "SUNLIT", "SURFACE_SHADE",
+    "CanopyTransmissivity",
     "DEFAULT_SECTOR_DEG", "SHADE_METHODS", "HorizonCaster", "ScenarioShade", "ShadeCaster",
     "ShadeMethod", "SweepGeometry", "TileShade", "accumulate_shade_hours",
     "building_shade_summary", "inner_window", "light_fraction", "make_caster",
@@ -71,12 +86,15 @@ def make_caster(dsm: np.ndarray, resolution: float, *, method: ShadeMethod = "ho
                 canopy_top: np.ndarray | None = None,
                 max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
                 window: tuple[int, int, int, int] | None = None,
-                sector_deg: float = DEFAULT_SECTOR_DEG) -> "HorizonCaster | ShadeCaster":
+                sector_deg: float = DEFAULT_SECTOR_DEG,
+                evergreen_top: np.ndarray | None = None) -> "HorizonCaster | ShadeCaster":
     """A surface prepared for shade codes at many sun positions, by ``method``.
 
     Both casters answer ``codes(sun_azimuth_grid_deg, sun_altitude_deg)`` with uint8
-    codes (:data:`SUNLIT`, :data:`CANOPY_SHADE`, :data:`SURFACE_SHADE`) over ``window``.
-    ``dsm`` and ``canopy_top`` are metres on one north-up grid of cell size
+    codes (:data:`SUNLIT`, :data:`CANOPY_SHADE`, :data:`SURFACE_SHADE`,
+    :data:`EVERGREEN_SHADE`) over ``window``.
+    ``dsm``, ``canopy_top`` and ``evergreen_top`` (the evergreen crowns' tops, a subset
+    of ``canopy_top``) are metres on one north-up grid of cell size
     ``resolution`` metres (any metric CRS); azimuths are degrees from grid north.
     ``"horizon"`` keeps the last few sector horizons, so positions taken in time order
     (azimuth moving steadily) compute each sector about once; ``sector_deg`` is ignored
@@ -84,10 +102,10 @@ def make_caster(dsm: np.ndarray, resolution: float, *, method: ShadeMethod = "ho
     """
     if method == "horizon":
         return HorizonCaster(dsm, resolution, canopy_top=canopy_top, max_distance_m=max_distance_m,
-                             window=window, sector_deg=sector_deg)
+                             window=window, sector_deg=sector_deg, evergreen_top=evergreen_top)
     if method == "sweep":
         return ShadeCaster(dsm, resolution, canopy_top=canopy_top, max_distance_m=max_distance_m,
-                           window=window)
+                           window=window, evergreen_top=evergreen_top)
     raise ValueError(f"unknown shade method {method!r} (one of {', '.join(SHADE_METHODS)})")
 
 
@@ -105,27 +123,55 @@ def shadow_halo_m(max_height_m: float, min_sun_altitude_deg: float,
 
 
 
-def light_fraction(codes: np.ndarray, canopy_transmissivity: float) -> np.ndarray:
-    """Share of direct sun reaching each cell: 1 sunlit, ``tau`` under canopy, 0 in shade."""
-    lut = np.array([1.0, canopy_transmissivity, 0.0], dtype=np.float32)
+def light_fraction(codes: np.ndarray, canopy_transmissivity: float,
+                   evergreen_transmissivity: float | None = None) -> np.ndarray:
+    """Share of direct sun reaching each cell, float32.
+
+    1 sunlit (:data:`SUNLIT`), ``canopy_transmissivity`` under a deciduous or
+    unknown-habit crown (:data:`CANOPY_SHADE`), 0 in the DSM's shadow
+    (:data:`SURFACE_SHADE`), ``evergreen_transmissivity`` under an evergreen crown
+    (:data:`EVERGREEN_SHADE`; default: ``canopy_transmissivity``).
+    """
+    evergreen = canopy_transmissivity if evergreen_transmissivity is None else evergreen_transmissivity
+    lut = np.array([1.0, canopy_transmissivity, 0.0, evergreen], dtype=np.float32)
     return lut[codes]
 
 
 @dataclass(frozen=True)
 class CanopyTransmissivity:
-    """Share of direct sun passing a tree crown, by season (deciduous default)."""
+    """Share of direct sun passing a tree crown, by leaf habit and season (module docstring).
 
-    leaf_on: float = 0.2
-    leaf_off: float = 0.6
+    Attributes
+    ----------
+    leaf_on : float
+        Share through a crown in leaf (evergreen crowns all year), 0..1.
+    leaf_off : float
+        Share through a bare deciduous crown, 0..1.
+    leaf_off_months : tuple of int
+        Months (1-12) in which deciduous crowns are bare.
+    """
+
+    leaf_on: float = 0.03
+    leaf_off: float = 0.5
     leaf_off_months: tuple[int, ...] = (12, 1, 2, 3)
 
     def for_date(self, date: dt.date) -> float:
+        """Transmissivity of a deciduous (or unknown-habit) crown on ``date``."""
         return self.leaf_off if date.month in self.leaf_off_months else self.leaf_on
+
+    @property
+    def evergreen(self) -> float:
+        """Transmissivity of an evergreen crown (in leaf all year)."""
+        return self.leaf_on
+
+    def by_habit(self, date: dt.date) -> tuple[float, float]:
+        """``(deciduous, evergreen)`` transmissivity on ``date``, the arguments of :func:`light_fraction`."""
+        return self.for_date(date), self.evergreen
 
 
 def accumulate_shade_hours(dsm: "np.ndarray | ShadeCaster", resolution: float, positions: SunPositions,
                            convergence_deg: float, *, canopy_top: np.ndarray | None = None,
-                           canopy_transmissivity: float = 0.2,
+                           canopy_transmissivity: float = 0.03,
                            max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
                            window: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Shade hours and sun hours summed over ``positions``.
@@ -186,7 +232,7 @@ def tile_shade(dsm: np.ndarray, grid: Grid, inner: Grid, scenarios: list[Scenari
                step_minutes: float = DEFAULT_STEP_MINUTES, timezone: str = DEFAULT_TIMEZONE,
                max_distance_m: float = DEFAULT_MAX_DISTANCE_M, sun_hours: bool = True,
                method: ShadeMethod = "horizon", sector_deg: float = DEFAULT_SECTOR_DEG,
-               threads: int | None = None) -> TileShade:
+               threads: int | None = None, evergreen_top: np.ndarray | None = None) -> TileShade:
     """Shade for every scenario and sun hours for every season of one tile.
 
     Parameters
@@ -202,7 +248,7 @@ def tile_shade(dsm: np.ndarray, grid: Grid, inner: Grid, scenarios: list[Scenari
     canopy_top : numpy.ndarray, optional
         Canopy-top heights on ``grid``, NaN where none.
     transmissivity : CanopyTransmissivity
-        Share of sun through a crown, by date.
+        Share of sun through a crown, by leaf habit and date.
     step_minutes : float
         Sampling step, minutes.
     max_distance_m : float
@@ -219,6 +265,9 @@ def tile_shade(dsm: np.ndarray, grid: Grid, inner: Grid, scenarios: list[Scenari
         process that already runs one task per core, such as a Dask worker: numba does
         not follow ``OMP_NUM_THREADS``, and two worker processes with two numba threads
         each on two cores spent 2.1x the CPU time of one thread (``README``, Sun and shadow).
+    evergreen_top : numpy.ndarray, optional
+        Canopy tops of the evergreen crowns on ``grid`` (a subset of ``canopy_top``), NaN
+        elsewhere; every other crown is deciduous.
 
     Every scenario and season of one tile is best computed in *one* call: sun positions
     shared by a slot and its day, and horizons shared by positions of every season,
@@ -229,13 +278,14 @@ def tile_shade(dsm: np.ndarray, grid: Grid, inner: Grid, scenarios: list[Scenari
         numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     try:
         return _tile_shade(dsm, grid, inner, scenarios, year, canopy_top, transmissivity,
-                           step_minutes, timezone, max_distance_m, sun_hours, method, sector_deg)
+                           step_minutes, timezone, max_distance_m, sun_hours, method, sector_deg,
+                           evergreen_top)
     finally:
         numba.set_num_threads(previous)
 
 
 def _tile_shade(dsm, grid, inner, scenarios, year, canopy_top, transmissivity, step_minutes,
-                timezone, max_distance_m, sun_hours, method, sector_deg) -> TileShade:
+                timezone, max_distance_m, sun_hours, method, sector_deg, evergreen_top) -> TileShade:
     started = time.perf_counter()
     window = inner_window(grid, inner)
     lon, lat = grid_centre_lonlat(inner)
@@ -243,18 +293,21 @@ def _tile_shade(dsm, grid, inner, scenarios, year, canopy_top, transmissivity, s
     schedule = tile_schedule(scenarios, year, lat, lon, step_minutes=step_minutes,
                              timezone=timezone, sun_hours=sun_hours)
     taus = np.array([transmissivity.for_date(d) for d in schedule.dates], dtype=np.float64)
+    evergreen_taus = np.full(len(taus), transmissivity.evergreen, dtype=np.float64)
     azimuths = schedule.grid_azimuth_deg(convergence) if len(schedule) else np.empty(0)
     acc = np.zeros((len(schedule.targets), *inner.shape), dtype=np.float64)
     if method == "horizon":
         caster = HorizonCaster(dsm, grid.resolution, canopy_top=canopy_top,
-                               max_distance_m=max_distance_m, window=window, sector_deg=sector_deg)
+                               max_distance_m=max_distance_m, window=window, sector_deg=sector_deg,
+                               evergreen_top=evergreen_top)
         caster.accumulate(azimuths, schedule.sun_altitude_deg, taus, schedule.start,
-                          schedule.target, schedule.weight_hours, schedule.is_sun, acc)
+                          schedule.target, schedule.weight_hours, schedule.is_sun, acc,
+                          evergreen_transmissivity=evergreen_taus)
         detail = f"{caster.sectors_computed} sector horizons"
     elif method == "sweep":
         sweep = ShadeCaster(dsm, grid.resolution, canopy_top=canopy_top,
-                            max_distance_m=max_distance_m, window=window)
-        _accumulate_sweep(sweep, schedule, azimuths, taus, acc)
+                            max_distance_m=max_distance_m, window=window, evergreen_top=evergreen_top)
+        _accumulate_sweep(sweep, schedule, azimuths, taus, evergreen_taus, acc)
         detail = "exact sweep"
     else:
         raise ValueError(f"unknown shade method {method!r} (one of {', '.join(SHADE_METHODS)})")
@@ -274,7 +327,7 @@ def _tile_shade(dsm, grid, inner, scenarios, year, canopy_top, transmissivity, s
 
 
 def _accumulate_sweep(caster: ShadeCaster, schedule: ShadeSchedule, azimuths: np.ndarray,
-                      taus: np.ndarray, acc: np.ndarray) -> None:
+                      taus: np.ndarray, evergreen_taus: np.ndarray, acc: np.ndarray) -> None:
     """:meth:`HorizonCaster.accumulate` with the exact sweep, one pass per sun position."""
     is_sun = schedule.is_sun
     for p, altitude in enumerate(schedule.sun_altitude_deg):
@@ -284,7 +337,7 @@ def _accumulate_sweep(caster: ShadeCaster, schedule: ShadeSchedule, azimuths: np
                 if not is_sun[e]:
                     acc[schedule.target[e]] += schedule.weight_hours[e]
             continue
-        light = light_fraction(caster.codes(azimuths[p], altitude), taus[p])
+        light = light_fraction(caster.codes(azimuths[p], altitude), taus[p], evergreen_taus[p])
         for e in entries:
             weight = schedule.weight_hours[e]
             acc[schedule.target[e]] += weight * light if is_sun[e] else weight * (1.0 - light)

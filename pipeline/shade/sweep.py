@@ -44,7 +44,12 @@ Trees
 Vegetation is a separate canopy-top raster (metres, same datum, NaN where none). A cell
 whose ray, from step 0 on (the crown over the cell itself), passes below the canopy top
 of any canopy cell, and that the DSM does not shade, is in canopy shade
-(:data:`CANOPY_SHADE`); how much sun passes is the caller's transmissivity.
+(:data:`CANOPY_SHADE`); how much sun passes is the caller's transmissivity. An optional
+second raster, ``evergreen_top``, holds the canopy tops of evergreen crowns only (a
+subset of ``canopy_top``): a cell whose ray passes below an evergreen crown is in
+:data:`EVERGREEN_SHADE` instead, because an evergreen crown keeps its leaves all year and
+passes the least sun of any crown on the ray (crowns along a ray are not multiplied, see
+:mod:`pipeline.shade.shadow`). Without it the codes are exactly those of before.
 """
 from __future__ import annotations
 
@@ -54,8 +59,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-#: shade codes per cell and sun position
-SUNLIT, CANOPY_SHADE, SURFACE_SHADE = 0, 1, 2
+#: shade codes per cell and sun position: sunlit, under a deciduous (or unknown-habit)
+#: crown, in the shadow of the DSM, under an evergreen crown
+SUNLIT, CANOPY_SHADE, SURFACE_SHADE, EVERGREEN_SHADE = 0, 1, 2, 3
 
 DEFAULT_MAX_DISTANCE_M = 500.0
 
@@ -145,6 +151,27 @@ def sweep_geometry(sun_azimuth_grid_deg: float, sun_altitude_deg: float, resolut
     return SweepGeometry(transpose, flip, slope, step_m, drop_m)
 
 
+def check_evergreen(evergreen_top: np.ndarray | None, canopy_top: np.ndarray | None) -> np.ndarray | None:
+    """``evergreen_top`` as float64, checked against ``canopy_top``; None when it holds no tree.
+
+    Evergreen crowns are a subset of the canopy: every finite evergreen cell must be a
+    canopy cell of the same height.
+    """
+    if evergreen_top is None:
+        return None
+    evergreen_top = np.asarray(evergreen_top, dtype=np.float64)
+    if not np.isfinite(evergreen_top).any():
+        return None
+    if canopy_top is None or evergreen_top.shape != canopy_top.shape:
+        raise ValueError("evergreen_top needs a canopy_top of the same shape (evergreen crowns are "
+                         "part of the canopy)")
+    trees = np.isfinite(evergreen_top)
+    if not np.array_equal(evergreen_top[trees], canopy_top[trees]):
+        raise ValueError("evergreen_top differs from canopy_top where it holds a crown: evergreen "
+                         "crowns must be canopy cells of the same height")
+    return evergreen_top
+
+
 def check_surface(dsm: np.ndarray, canopy_top: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
     """``dsm`` and ``canopy_top`` as float64, checked; ``canopy_top`` None when it holds no tree."""
     dsm = np.asarray(dsm, dtype=np.float64)
@@ -201,7 +228,8 @@ def search_geometry(dsm: np.ndarray, resolution: float, sun_azimuth_grid_deg: fl
 
 
 def ratti_shade_codes(dsm: np.ndarray, geometry: SweepGeometry,
-                      canopy_top: np.ndarray | None = None) -> np.ndarray:
+                      canopy_top: np.ndarray | None = None,
+                      evergreen_top: np.ndarray | None = None) -> np.ndarray:
     """Reference shade codes by the plain Ratti shift-and-compare loop (numpy).
 
     The rays' lines are sheared into the rows of an array (cells off the raster are
@@ -212,9 +240,11 @@ def ratti_shade_codes(dsm: np.ndarray, geometry: SweepGeometry,
     Returns
     -------
     numpy.ndarray of uint8, shape of ``dsm``
-        :data:`SUNLIT`, :data:`CANOPY_SHADE` or :data:`SURFACE_SHADE` per cell.
+        :data:`SUNLIT`, :data:`CANOPY_SHADE`, :data:`SURFACE_SHADE` or
+        :data:`EVERGREEN_SHADE` per cell.
     """
     dsm, canopy_top = check_surface(dsm, canopy_top)
+    evergreen_top = check_evergreen(evergreen_top, canopy_top)
     a = geometry.orient(dsm)
     n_rows, width = a.shape
     off = geometry.line_offsets(width)
@@ -225,17 +255,25 @@ def ratti_shade_codes(dsm: np.ndarray, geometry: SweepGeometry,
     sheared[line, col] = a
     shaded = np.zeros(sheared.shape, dtype=bool)
     under_canopy = np.zeros(sheared.shape, dtype=bool)
+    under_evergreen = np.zeros(sheared.shape, dtype=bool)
     if canopy_top is not None:
         canopy = np.full((n_lines, width), np.nan)
         canopy[line, col] = geometry.orient(canopy_top)
         under_canopy |= canopy > sheared
+    if evergreen_top is not None:
+        evergreen = np.full((n_lines, width), np.nan)
+        evergreen[line, col] = geometry.orient(evergreen_top)
+        under_evergreen |= evergreen > sheared
     for k, drop in enumerate(geometry.drop_m, start=1):
         if k >= width:
             break
         shaded[:, :-k] |= (sheared[:, k:] - drop) > sheared[:, :-k]
         if canopy_top is not None:
             under_canopy[:, :-k] |= (canopy[:, k:] - drop) > sheared[:, :-k]
-    codes = np.where(shaded, SURFACE_SHADE, np.where(under_canopy, CANOPY_SHADE, SUNLIT))
+        if evergreen_top is not None:
+            under_evergreen[:, :-k] |= (evergreen[:, k:] - drop) > sheared[:, :-k]
+    codes = np.where(shaded, SURFACE_SHADE, np.where(
+        under_evergreen, EVERGREEN_SHADE, np.where(under_canopy, CANOPY_SHADE, SUNLIT)))
     return geometry.restore(codes[line, col].astype(np.uint8))
 
 
@@ -280,7 +318,7 @@ def _push(deque_col, deque_val, head, tail, col, value):
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _sweep(a, canopy, has_canopy, off, drop, tol, window, out):
+def _sweep(a, canopy, has_canopy, evergreen, has_evergreen, off, drop, tol, window, out):
     """Shade codes of the oriented ``window`` cells into ``out`` (same shape as ``a``)."""
     n_rows, width = a.shape
     n_steps = drop.size
@@ -295,7 +333,9 @@ def _sweep(a, canopy, has_canopy, off, drop, tol, window, out):
         vals = np.empty(width, np.float64)
         ccols = np.empty(width, np.int64)
         cvals = np.empty(width, np.float64)
-        head = tail = chead = ctail = 0
+        ecols = np.empty(width if has_evergreen else 1, np.int64)
+        evals = np.empty(width if has_evergreen else 1, np.float64)
+        head = tail = chead = ctail = ehead = etail = 0
         entered = False
         for c in range(first_col, w_c0 - 1, -1):
             r = m + off[c]
@@ -306,7 +346,10 @@ def _sweep(a, canopy, has_canopy, off, drop, tol, window, out):
             entered = True
             if n_steps == 0:
                 if w_r0 <= r < w_r1 and c < w_c1:
-                    out[r, c] = 1 if has_canopy and canopy[r, c] > a[r, c] else 0
+                    code = 1 if has_canopy and canopy[r, c] > a[r, c] else 0
+                    if has_evergreen and evergreen[r, c] > a[r, c]:
+                        code = 3
+                    out[r, c] = code
                 continue
             nxt = c + 1
             if nxt < width and 0 <= m + off[nxt] < n_rows:
@@ -314,16 +357,23 @@ def _sweep(a, canopy, has_canopy, off, drop, tol, window, out):
                 tail = _push(cols, vals, head, tail, nxt, a[rn, nxt] - nxt * dz)
                 if has_canopy and not np.isnan(canopy[rn, nxt]):
                     ctail = _push(ccols, cvals, chead, ctail, nxt, canopy[rn, nxt] - nxt * dz)
+                if has_evergreen and not np.isnan(evergreen[rn, nxt]):
+                    etail = _push(ecols, evals, ehead, etail, nxt, evergreen[rn, nxt] - nxt * dz)
             while tail > head and cols[head] > c + n_steps:
                 head += 1
             while ctail > chead and ccols[chead] > c + n_steps:
                 chead += 1
+            while etail > ehead and ecols[ehead] > c + n_steps:
+                ehead += 1
             if not (w_r0 <= r < w_r1 and c < w_c1):
                 continue
             z = a[r, c]
             code = 0
             if _rises_above(a, vals, head, tail, c, dz, z, tol, m, off, drop):
                 code = 2
+            elif has_evergreen and (evergreen[r, c] > z or _rises_above(
+                    evergreen, evals, ehead, etail, c, dz, z, tol, m, off, drop)):
+                code = 3
             elif has_canopy and (canopy[r, c] > z or _rises_above(
                     canopy, cvals, chead, ctail, c, dz, z, tol, m, off, drop)):
                 code = 1
@@ -340,8 +390,9 @@ class ShadeCaster:
 
     def __init__(self, dsm: np.ndarray, resolution: float, *, canopy_top: np.ndarray | None = None,
                  max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
-                 window: Window | None = None):
+                 window: Window | None = None, evergreen_top: np.ndarray | None = None):
         self.dsm, self.canopy_top = check_surface(dsm, canopy_top)
+        self.evergreen_top = check_evergreen(evergreen_top, self.canopy_top)
         self.resolution = float(resolution)
         self.max_distance_m = float(max_distance_m)
         self.window = check_window(window, self.dsm.shape)
@@ -350,19 +401,21 @@ class ShadeCaster:
         if self.canopy_top is not None:
             magnitude = max(magnitude, float(np.nanmax(np.abs(self.canopy_top))))
         self._magnitude = magnitude
-        self._turned: dict[tuple[bool, bool], tuple[np.ndarray, np.ndarray]] = {}
+        self._turned: dict[tuple[bool, bool], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def geometry(self, sun_azimuth_grid_deg: float, sun_altitude_deg: float) -> SweepGeometry:
         """The ray sampling for this sun (search cut at the relief, see :func:`search_geometry`)."""
         distance = min(self.max_distance_m, self.relief_m / math.tan(math.radians(sun_altitude_deg)))
         return sweep_geometry(sun_azimuth_grid_deg, sun_altitude_deg, self.resolution, distance)
 
-    def _oriented(self, geometry: SweepGeometry) -> tuple[np.ndarray, np.ndarray]:
+    def _oriented(self, geometry: SweepGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         key = (geometry.transpose, geometry.flip)
         if key not in self._turned:
             canopy = (geometry.orient(self.canopy_top) if self.canopy_top is not None
                       else np.empty((1, 1)))
-            self._turned[key] = (geometry.orient(self.dsm), canopy)
+            evergreen = (geometry.orient(self.evergreen_top) if self.evergreen_top is not None
+                         else np.empty((1, 1)))
+            self._turned[key] = (geometry.orient(self.dsm), canopy, evergreen)
         return self._turned[key]
 
     def codes(self, sun_azimuth_grid_deg: float, sun_altitude_deg: float) -> np.ndarray:
@@ -371,13 +424,14 @@ class ShadeCaster:
         if not sun_altitude_deg > 0:
             return np.full((r1 - r0, c1 - c0), SURFACE_SHADE, dtype=np.uint8)
         geometry = self.geometry(sun_azimuth_grid_deg, sun_altitude_deg)
-        a, canopy = self._oriented(geometry)
+        a, canopy, evergreen = self._oriented(geometry)
         width = a.shape[1]
         dz = float(geometry.drop_m[0]) if len(geometry.drop_m) else 0.0
         tol = 1e-9 * (1.0 + self._magnitude + dz * width)
         out = np.zeros(a.shape, dtype=np.uint8)
         window = np.array(geometry.orient_window(self.window, self.dsm.shape), dtype=np.int64)
-        _sweep(a, canopy, self.canopy_top is not None, geometry.line_offsets(width),
+        _sweep(a, canopy, self.canopy_top is not None, evergreen, self.evergreen_top is not None,
+               geometry.line_offsets(width),
                geometry.drop_m, tol, window, out)
         return geometry.restore(out)[r0:r1, c0:c1]
 
@@ -385,7 +439,7 @@ class ShadeCaster:
 def shade_codes(dsm: np.ndarray, resolution: float, sun_azimuth_grid_deg: float,
                 sun_altitude_deg: float, *, canopy_top: np.ndarray | None = None,
                 max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
-                window: Window | None = None) -> np.ndarray:
+                window: Window | None = None, evergreen_top: np.ndarray | None = None) -> np.ndarray:
     """Shade of every cell for one sun position (fast; identical to :func:`ratti_shade_codes`).
 
     Parameters
@@ -403,15 +457,19 @@ def shade_codes(dsm: np.ndarray, resolution: float, sun_azimuth_grid_deg: float,
     window : (row0, row1, col0, col1), optional
         Return only these cells (e.g. the tile without its halo); the whole raster
         still casts shadows into them.
+    evergreen_top : numpy.ndarray, optional
+        Canopy tops of the evergreen crowns only (a subset of ``canopy_top``), NaN
+        elsewhere.
 
     Returns
     -------
     numpy.ndarray of uint8, shape of the window
-        :data:`SUNLIT`, :data:`CANOPY_SHADE` or :data:`SURFACE_SHADE`; all
-        :data:`SURFACE_SHADE` when the sun is not above the horizon.
+        :data:`SUNLIT`, :data:`CANOPY_SHADE`, :data:`SURFACE_SHADE` or
+        :data:`EVERGREEN_SHADE`; all :data:`SURFACE_SHADE` when the sun is not above
+        the horizon.
 
     For many sun positions on one surface use :class:`ShadeCaster` directly.
     """
     caster = ShadeCaster(dsm, resolution, canopy_top=canopy_top, max_distance_m=max_distance_m,
-                         window=window)
+                         window=window, evergreen_top=evergreen_top)
     return caster.codes(sun_azimuth_grid_deg, sun_altitude_deg)

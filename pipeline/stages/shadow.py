@@ -39,12 +39,22 @@ COG_OPTIONS = {"compress": "ZSTD", "predictor": 1, "level": 1}
 
 
 class Transmissivity(Strict):
-    """Share of sunlight that passes through a tree crown."""
+    """Share of direct sunlight that passes through a tree crown, by leaf habit.
 
-    leaf_on: float = Field(0.2, ge=0, le=1, description="Share of sunlight through a tree crown "
-                           "in leaf.")
-    leaf_off: float = Field(0.6, ge=0, le=1, description="Share through a bare (deciduous) crown.")
-    leaf_off_months: list[int] = Field([12, 1, 2, 3], description="Months with bare crowns.")
+    Defaults are SOLWEIG's (UMEP ``Tree_settings``: 0.03 in leaf, 0.5 bare; see
+    :mod:`pipeline.shade.shadow`). Evergreen crowns (PLATEAU ``veg:function`` 常緑...)
+    pass ``leaf_on`` all year; deciduous crowns pass ``leaf_off`` in ``leaf_off_months``.
+    """
+
+    leaf_on: float = Field(0.03, ge=0, le=1, description="Share of direct sunlight through a tree "
+                           "crown in leaf (evergreen crowns all year). SOLWEIG's default.")
+    leaf_off: float = Field(0.5, ge=0, le=1, description="Share through a bare deciduous crown. "
+                            "SOLWEIG's default.")
+    leaf_off_months: list[int] = Field([12, 1, 2, 3], description="Months in which deciduous "
+                                       "crowns are bare.")
+    unknown_habit: Literal["deciduous", "evergreen"] = Field(
+        "deciduous", description="Leaf habit of crowns without one (LiDAR canopy, plant covers, "
+        "PLATEAU trees without `veg:function`).")
 
     @field_validator("leaf_off_months")
     @classmethod
@@ -113,11 +123,13 @@ def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, sce
         leaf_on=settings.transmissivity.leaf_on, leaf_off=settings.transmissivity.leaf_off,
         leaf_off_months=tuple(settings.transmissivity.leaf_off_months))
     canopy_top = canopy if np.isfinite(canopy).any() else None
+    evergreen_top = read_evergreen_top(outputs, canopy, settings.transmissivity.unknown_habit)
     with numba_threads(numba_threads_for_task()):
         shade = tile_shade(dsm, outer, inner, scenarios, year, canopy_top=canopy_top,
                            transmissivity=transmissivity, step_minutes=settings.step_minutes,
                            timezone=timezone, max_distance_m=halo_m, sun_hours=settings.sun_hours,
-                           method=settings.method, sector_deg=settings.sector_deg)
+                           method=settings.method, sector_deg=settings.sector_deg,
+                           evergreen_top=evergreen_top)
     shade_seconds = time.perf_counter() - start
     folder = Path(out_dir) / tile
     written: dict = {"shade_fraction": {}, "shade_hours": {}, "sun_hours": {}}
@@ -154,6 +166,19 @@ def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, sce
     return Result(outputs=written, counts={"scenarios": len(shade.scenarios), "buildings": len(summary)},
                   feature_type="bldg", details={"method": settings.method,
                                                 "shade_seconds": round(shade_seconds, 2)})
+
+
+def read_evergreen_top(outputs: Mapping, canopy, unknown_habit: str):
+    """The evergreen crowns' canopy tops of a surface record (NaN elsewhere), or None.
+
+    Reads ``canopy_habit`` when the surface stage wrote it (a record without one: every
+    crown of unknown habit, taken as ``unknown_habit``).
+    """
+    from pipeline.geo.raster import read_raster
+    from pipeline.surface.habit import evergreen_canopy_top
+
+    habit = read_raster(outputs["canopy_habit"])[0] if outputs.get("canopy_habit") else None
+    return evergreen_canopy_top(canopy, habit, unknown_habit)
 
 
 def shadow_maps(out_dir: str, extent: tuple[float, float, float, float] | None, crs: str, *,
@@ -201,7 +226,8 @@ def plan_maps(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 
 STAGE = Stage(name="shadow", settings=ShadowSettings, plan=plan_tiles,
-              code=("pipeline.shade", "pipeline.geo"), needs=("surface",), reach="tile")
+              code=("pipeline.shade", "pipeline.geo", "pipeline.surface.habit"), needs=("surface",),
+              reach="tile")
 MAPS = Stage(name="shadow_maps", settings=ShadowSettings, plan=plan_maps, section="shadow",
              wanted=lambda definition: definition.stages.shadow.maps,
              code=("pipeline.geo",), needs=("surface", "shadow"), reach="run")

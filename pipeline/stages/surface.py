@@ -4,7 +4,9 @@ Reads the ingested buildings, vegetation and terrain of the tile and its neighbo
 the tile's LiDAR rasters when the LiDAR stage ran) and writes four COGs (float32
 orthometric metres) and the building table, see :mod:`pipeline.surface.model`:
 ``<tile>_dsm.tif`` (terrain and buildings), ``<tile>_terrain.tif``, ``<tile>_canopy.tif``
-(NaN where no tree), ``<tile>_building_id.tif`` (int32 index into
+(NaN where no tree), ``<tile>_canopy_habit.tif`` (uint8 leaf habit of each canopy cell:
+0 none, 1 deciduous, 2 evergreen, 3 unknown; :mod:`pipeline.surface.habit`),
+``<tile>_building_id.tif`` (int32 index into
 ``<tile>_buildings.parquet``: ``building_index``, ``gml_id``, footprint; -1 none).
 """
 from __future__ import annotations
@@ -61,7 +63,7 @@ def surface_tile(tile: str, grid, out_dir: str, *, settings: SurfaceSettings,
     buildings, heights, index, gml_ids = build_buildings(
         grid, [r.outputs["table"] for r in layer["bldg"]], [r.outputs["meshes"] for r in layer["bldg"]])
     dsm = merge_max(terrain, heights)
-    canopy, canopy_source = build_canopy(
+    canopy, habit, canopy_source = build_canopy(
         grid, [r.outputs["table"] for r in layer["veg"]], rasters.get("chm"), rasters.get("dtm"),
         terrain, canopy_source=settings.canopy_source,
         lidar_canopy_min_m=settings.lidar_canopy_min_m,
@@ -75,6 +77,8 @@ def surface_tile(tile: str, grid, out_dir: str, *, settings: SurfaceSettings,
                              nodata=np.nan, tags={**tags, "source": terrain_source}),
         "canopy": write_cog(folder / f"{tile}_canopy.tif", canopy.astype(np.float32), grid,
                             nodata=np.nan, tags={**tags, "source": canopy_source}),
+        "canopy_habit": write_cog(folder / f"{tile}_canopy_habit.tif", habit.astype(np.uint8), grid,
+                                  tags={**tags, "codes": "0 none, 1 deciduous, 2 evergreen, 3 unknown"}),
         "building_id": write_cog(folder / f"{tile}_building_id.tif", index.astype(np.int32), grid,
                                  nodata=-1, tags=tags),
     }
@@ -88,7 +92,9 @@ def surface_tile(tile: str, grid, out_dir: str, *, settings: SurfaceSettings,
     log.info("surface %s: %d buildings, terrain from %s, canopy from %s (%.1f s)", tile,
              len(gml_ids), terrain_source, canopy_source, time.perf_counter() - start)
     return Result(outputs=outputs,
-                  counts={"buildings": len(gml_ids), "canopy_cells": int(np.isfinite(canopy).sum())},
+                  counts={"buildings": len(gml_ids), "canopy_cells": int(np.isfinite(canopy).sum()),
+                          "evergreen_cells": int((habit == 2).sum()),
+                          "deciduous_cells": int((habit == 1).sum())},
                   details={"sources": {"terrain": terrain_source, "canopy": canopy_source}})
 
 

@@ -49,6 +49,12 @@ class ThermalSettings(StageSettings):
                                            description="Tree crowns.")
     method: ShadeMethodSetting = "horizon"
     sector_deg: SectorSetting = 2.0
+    ground_albedo: float = Field(0.15, ge=0, le=1, description=(
+        "Albedo of the ground a pedestrian stands on (SOLWEIG's effective ground albedo, its "
+        "default without land cover; Lindberg et al. 2008). Asphalt is about 0.1, light paving 0.3."))
+    wind_scale: float = Field(1.0, gt=0, le=5, description=(
+        "Factor on the station wind, for sensitivity studies (`benchmarks/sensitivity.py`); "
+        "a value other than 1 is named in `thermal/weather.csv`'s source."))
 
 
 def weather_named(definition) -> bool:
@@ -68,6 +74,7 @@ def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettin
 
     from pipeline.geo.raster import read_raster
     from pipeline.shade.shadow import CanopyTransmissivity
+    from pipeline.stages.shadow import read_evergreen_top
     from pipeline.thermal.weather import read_weather
 
     start = time.perf_counter()
@@ -76,6 +83,7 @@ def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettin
     dsm, outer, _ = read_raster(surface[0].outputs["dsm"])
     canopy, _, _ = read_raster(surface[0].outputs["canopy"])
     canopy_top = canopy if np.isfinite(canopy).any() else None
+    evergreen_top = read_evergreen_top(surface[0].outputs, canopy, settings.transmissivity.unknown_habit)
     if forcing:
         from pipeline.thermal.forcing import read_forcing_csv
         weather = read_forcing_csv(forcing[0].outputs["weather_csv"], timezone)
@@ -87,22 +95,26 @@ def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettin
         leaf_off_months=tuple(settings.transmissivity.leaf_off_months))
     with numba_threads(numba_threads_for_task()):
         outputs, sources = _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather,
-                                          transmissivity, settings, scenarios, year, halo_m, timezone)
+                                          transmissivity, settings, scenarios, year, halo_m, timezone,
+                                          evergreen_top)
     log.info("thermal %s: %d scenarios (%.1f s)", tile, len(outputs["utci_mean"]), time.perf_counter() - start)
     return Result(outputs=outputs, counts={"scenarios": len(outputs["utci_mean"])},
                   details={"weather": sorted(sources)})
 
 
 def _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather, transmissivity,
-                   settings: ThermalSettings, scenarios, year, halo_m, timezone) -> tuple[dict, set]:
+                   settings: ThermalSettings, scenarios, year, halo_m, timezone,
+                   evergreen_top=None) -> tuple[dict, set]:
     """Sky view once, then each scenario's COGs as it is computed; (outputs, weather sources)."""
     import numpy as np
 
     from pipeline.geo.raster import write_cog
     from pipeline.thermal.tile import thermal_scenarios, tile_sky_view
+    from pipeline.thermal.tmrt import TmrtParameters
     from pipeline.thermal.utci import STRESS_KEYS
 
-    sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=settings.sky_azimuths)
+    sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=settings.sky_azimuths,
+                             evergreen_top=evergreen_top)
     folder = Path(out_dir) / tile
     outputs: dict = {"svf": write_cog(folder / "svf.tif", sky_view.surface.astype(np.float32), inner,
                                       nodata=np.nan, tags={"units": "sky view factor 0-1"}),
@@ -113,7 +125,8 @@ def _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather, transm
                                           sky_view=sky_view, step_minutes=settings.step_minutes,
                                           timezone=timezone, max_distance_m=halo_m,
                                           n_azimuths=settings.sky_azimuths, method=settings.method,
-                                          sector_deg=settings.sector_deg):
+                                          sector_deg=settings.sector_deg, evergreen_top=evergreen_top,
+                                          parameters=TmrtParameters(ground_albedo=settings.ground_albedo)):
         tags = {"scenario": name}
         outputs["utci_mean"][name] = write_cog(folder / f"{name}_utci_mean.tif", result.utci_mean_c, inner,
                                                nodata=np.nan, tags={**tags, "units": "UTCI, °C (mean over the slot)"})
@@ -124,6 +137,9 @@ def _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather, transm
             inner, nodata=np.nan, band_names=list(STRESS_KEYS),
             tags={**tags, "units": "hours in each UTCI stress class"})
         sources.add(result.weather.source)
+    # scenarios finish in the order of the pass (by sun azimuth): list them in the run's order
+    for kind in ("utci_mean", "tmrt_mean", "stress_hours"):
+        outputs[kind] = {s.name: outputs[kind][s.name] for s in scenarios}
     return outputs, sources
 
 
@@ -140,5 +156,6 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 
 STAGE = Stage(name="thermal", settings=ThermalSettings, plan=plan, wanted=weather_named,
-              code=("pipeline.thermal", "pipeline.shade", "pipeline.geo"), needs=("surface", "thermal_forcing"),
+              code=("pipeline.thermal", "pipeline.shade", "pipeline.geo", "pipeline.surface.habit"),
+              needs=("surface", "thermal_forcing"),
               reach="tile")

@@ -33,7 +33,7 @@ def forcing_task(out_path: str, scenarios: list, *, settings: ThermalSettings, y
         positions = slot_sun_positions(scenario.season.date(year), scenario.slot, latitude, longitude,
                                        step_minutes=settings.step_minutes, timezone=timezone)
         forcings.append(scenario_forcing(weather, scenario, year, positions, latitude=latitude,
-                                         longitude=longitude, timezone=timezone))
+                                         longitude=longitude, timezone=timezone, wind_scale=settings.wind_scale))
     path = write_forcing_csv(out_path, forcings, timezone)
     sources = sorted({f.weather.source for f in forcings} | {f.irradiance.source for f in forcings})
     return Result(outputs={"weather_csv": str(path)},

@@ -9,7 +9,8 @@ metres on a :class:`~pipeline.geo.raster.Grid` in the run's metric CRS):
   triangle per cell), else their LOD1 solid, else footprint + height, with the index of
   the building covering each cell;
 - :func:`build_canopy`: tree canopy tops from PLATEAU ``veg`` and/or the LiDAR canopy
-  height model. Trees stay out of the DSM because they are not opaque.
+  height model, and the leaf habit of every canopy cell (:mod:`pipeline.surface.habit`).
+  Trees stay out of the DSM because they are not opaque.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from scipy import ndimage
 
 from pipeline.geo.meshes import read_meshes
 from pipeline.geo.raster import Grid, read_raster
+from pipeline.surface.habit import DECIDUOUS, EVERGREEN, UNKNOWN_HABIT, canopy_habit, tree_habits
 from pipeline.surface.rasterize import (merge_max, rasterize_plant_cover, rasterize_polygons_height,
                                         rasterize_tree_crowns, rasterize_triangles_max)
 
@@ -157,8 +159,8 @@ def _box(x0, y0, x1, y1):
 def build_canopy(grid: Grid, vegetation_tables: Sequence[str], lidar_chm: str | None,
                  lidar_dtm: str | None, terrain: np.ndarray, *, canopy_source: str = "all",
                  lidar_canopy_min_m: float = 2.0, default_crown_diameter_m: float = 5.0
-                 ) -> tuple[np.ndarray, str]:
-    """Tree canopy top heights (orthometric metres, NaN where no tree) and their sources.
+                 ) -> tuple[np.ndarray, np.ndarray, str]:
+    """Tree canopy top heights (orthometric metres, NaN where no tree), their leaf habit and sources.
 
     Parameters
     ----------
@@ -175,8 +177,15 @@ def build_canopy(grid: Grid, vegetation_tables: Sequence[str], lidar_chm: str | 
         Terrain heights on ``grid`` (a tree stands on the lower of its mesh base and it).
     canopy_source : {"all", "plateau", "lidar", "none"}
         ``all``: the higher of the PLATEAU and LiDAR canopies per cell.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, str)
+        float32 canopy tops; uint8 leaf habit per cell
+        (:func:`pipeline.surface.habit.canopy_habit`: solitary trees by their
+        ``veg:function``, plant covers and LiDAR canopy of unknown habit); the sources.
     """
-    layers, sources = [], []
+    layers, sources = [], []       # (canopy-top raster, habit code)
     if canopy_source in ("all", "plateau") and vegetation_tables:
         vegetation = pd.concat([gpd.read_parquet(path) for path in sorted(vegetation_tables)],
                                ignore_index=True)
@@ -198,17 +207,25 @@ def build_canopy(grid: Grid, vegetation_tables: Sequence[str], lidar_chm: str | 
             from_area = 2 * np.sqrt(solitary.geometry.area.to_numpy() / np.pi)
             diameter = np.where(np.isfinite(diameter), diameter,
                                 np.where(from_area > 0.5, from_area, default_crown_diameter_m))
-            layers.append(rasterize_tree_crowns(centres.x.to_numpy(), centres.y.to_numpy(), diameter / 2,
-                                                ground + solitary["height_m"].to_numpy(), grid))
+            habits = tree_habits(solitary)
+            x, y, tops = centres.x.to_numpy(), centres.y.to_numpy(), ground + solitary["height_m"].to_numpy()
+            for code in (EVERGREEN, DECIDUOUS, UNKNOWN_HABIT):
+                chosen = habits == code
+                if chosen.any():
+                    layers.append((rasterize_tree_crowns(x[chosen], y[chosen], diameter[chosen] / 2,
+                                                         tops[chosen], grid), code))
         covers = vegetation[~trees & vegetation.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
         if len(covers):
-            layers.append(rasterize_plant_cover(covers.geometry.values, top.loc[covers.index].to_numpy(), grid))
+            layers.append((rasterize_plant_cover(covers.geometry.values, top.loc[covers.index].to_numpy(),
+                                                 grid), UNKNOWN_HABIT))
         sources.append("PLATEAU veg")
     if canopy_source in ("all", "lidar") and lidar_chm and lidar_dtm:
         chm, _, _ = read_raster(lidar_chm)
         dtm, _, _ = read_raster(lidar_dtm)
-        layers.append(np.where(chm >= lidar_canopy_min_m, dtm + chm, np.nan).astype(np.float32))
+        layers.append((np.where(chm >= lidar_canopy_min_m, dtm + chm, np.nan).astype(np.float32),
+                       UNKNOWN_HABIT))
         sources.append("LiDAR canopy height model")
     if not layers:
-        return np.full(grid.shape, np.nan, np.float32), "none"
-    return merge_max(*layers).astype(np.float32), " + ".join(sources)
+        return np.full(grid.shape, np.nan, np.float32), np.zeros(grid.shape, np.uint8), "none"
+    canopy = merge_max(*(layer for layer, _ in layers)).astype(np.float32)
+    return canopy, canopy_habit(canopy, layers), " + ".join(sources)

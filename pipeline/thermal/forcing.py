@@ -17,6 +17,8 @@ the tiles used.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import csv
 import io
 import os
@@ -96,7 +98,7 @@ def season_profile(weather: WeatherSource, season: Season, year: int, *, latitud
 
 def scenario_forcing(weather: WeatherSource, scenario: Scenario, year: int, positions: SunPositions, *,
                      latitude: float, longitude: float, altitude_m: float = 0.0,
-                     timezone: str = DEFAULT_TIMEZONE) -> ScenarioForcing:
+                     timezone: str = DEFAULT_TIMEZONE, wind_scale: float = 1.0) -> ScenarioForcing:
     """The forcing of ``scenario`` at ``positions`` (its time steps) at a site.
 
     Parameters
@@ -109,6 +111,9 @@ def scenario_forcing(weather: WeatherSource, scenario: Scenario, year: int, posi
         The scenario's sun positions (:func:`pipeline.shade.sun.slot_sun_positions`).
     latitude, longitude, altitude_m : float
         The site (degrees, metres above sea level).
+    wind_scale : float
+        Factor on the station wind (1: as the file says). For sensitivity studies only
+        (``benchmarks/sensitivity.py``); a value other than 1 is named in the source text.
 
     Raises
     ------
@@ -119,6 +124,9 @@ def scenario_forcing(weather: WeatherSource, scenario: Scenario, year: int, posi
     season = scenario.season
     profile = season_profile(weather, season, year, latitude=latitude, longitude=longitude, timezone=timezone)
     steps = profile.at(positions.timestamps)
+    if wind_scale != 1.0:
+        steps = dataclasses.replace(steps, wind_speed_ms=steps.wind_speed_ms * wind_scale,
+                                    source=f"{steps.source}; station wind x {wind_scale:g} (sensitivity)")
     if season.weather.radiation == OBSERVED_RADIATION:
         if not profile.has_radiation:
             raise WeatherError(f"season {season.name!r}: radiation: observed needs global radiation "
@@ -143,11 +151,12 @@ class ComputedForcing:
     """Forcing computed from a weather source at the site asked (:func:`scenario_forcing`)."""
 
     weather: WeatherSource
+    wind_scale: float = 1.0
 
     def forcing(self, scenario: Scenario, year: int, positions: SunPositions, *, latitude: float,
                 longitude: float, altitude_m: float = 0.0, timezone: str = DEFAULT_TIMEZONE) -> ScenarioForcing:
         return scenario_forcing(self.weather, scenario, year, positions, latitude=latitude, longitude=longitude,
-                                altitude_m=altitude_m, timezone=timezone)
+                                altitude_m=altitude_m, timezone=timezone, wind_scale=self.wind_scale)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,15 @@ through foliage of transmissivity ``tau`` is then (as UMEP combines its building
 vegetation SVFs, Lindberg & Grimmond 2011)
 
     SVF(tau) = SVF_opaque_trees + tau * (SVF_surface - SVF_opaque_trees).
+
+With evergreen crowns (``evergreen_top``, a subset of the canopy) a third SVF treats only
+the evergreen crowns as opaque, so each habit's share of the hidden sky is seen through
+its own transmissivity:
+
+    SVF(tau_d, tau_e) = SVF_opaque_trees + tau_d * (SVF_opaque_evergreen - SVF_opaque_trees)
+                        + tau_e * (SVF_surface - SVF_opaque_evergreen),
+
+which is the formula above when both are equal or there is no evergreen crown.
 """
 from __future__ import annotations
 
@@ -131,24 +140,38 @@ class SkyView:
         SVF with the DSM alone (buildings and terrain).
     opaque_trees : numpy.ndarray or None
         SVF with tree crowns opaque; None without a canopy raster.
+    opaque_evergreen : numpy.ndarray or None
+        SVF with the evergreen crowns alone opaque; None without evergreen crowns.
     """
 
     surface: np.ndarray
     opaque_trees: np.ndarray | None = None
+    opaque_evergreen: np.ndarray | None = None
 
-    def with_trees(self, transmissivity: float) -> np.ndarray:
-        """SVF through foliage of ``transmissivity`` (0 opaque, 1 no trees), float32."""
+    def with_trees(self, transmissivity: float, evergreen_transmissivity: float | None = None) -> np.ndarray:
+        """SVF through foliage (0 opaque, 1 no trees), float32.
+
+        ``transmissivity`` is that of deciduous (and unknown-habit) crowns,
+        ``evergreen_transmissivity`` that of evergreen crowns (default: the same).
+        """
         if self.opaque_trees is None:
             return self.surface
-        if not 0.0 <= transmissivity <= 1.0:
-            raise ValueError(f"transmissivity must be in [0, 1], got {transmissivity}")
-        return (self.opaque_trees + np.float32(transmissivity) * (self.surface - self.opaque_trees)
+        for tau in (transmissivity, evergreen_transmissivity):
+            if tau is not None and not 0.0 <= tau <= 1.0:
+                raise ValueError(f"transmissivity must be in [0, 1], got {tau}")
+        if self.opaque_evergreen is None or evergreen_transmissivity is None:
+            return (self.opaque_trees + np.float32(transmissivity) * (self.surface - self.opaque_trees)
+                    ).astype(np.float32)
+        return (self.opaque_trees
+                + np.float32(transmissivity) * (self.opaque_evergreen - self.opaque_trees)
+                + np.float32(evergreen_transmissivity) * (self.surface - self.opaque_evergreen)
                 ).astype(np.float32)
 
 
 def sky_view_factor(dsm: np.ndarray, resolution: float, *, canopy_top: np.ndarray | None = None,
                     n_azimuths: int = DEFAULT_AZIMUTHS,
-                    window: tuple[int, int, int, int] | None = None) -> SkyView:
+                    window: tuple[int, int, int, int] | None = None,
+                    evergreen_top: np.ndarray | None = None) -> SkyView:
     """Sky view factor of every cell of ``window`` (see module docstring).
 
     Parameters
@@ -164,6 +187,9 @@ def sky_view_factor(dsm: np.ndarray, resolution: float, *, canopy_top: np.ndarra
         Directions sampled, evenly from grid north (36: every 10 degrees).
     window : (row0, row1, col0, col1), optional
         Cells to return (e.g. the tile without its halo); the whole raster blocks the sky.
+    evergreen_top : numpy.ndarray, optional
+        Canopy tops of the evergreen crowns only (a subset of ``canopy_top``), NaN
+        elsewhere: adds :attr:`SkyView.opaque_evergreen`.
 
     Returns
     -------
@@ -181,9 +207,16 @@ def sky_view_factor(dsm: np.ndarray, resolution: float, *, canopy_top: np.ndarra
         if canopy_top.shape != dsm.shape:
             raise ValueError(f"canopy_top shape {canopy_top.shape} differs from dsm {dsm.shape}")
         crowns = np.where(np.isfinite(canopy_top), canopy_top, -np.inf)
+    has_evergreen = has_crowns and evergreen_top is not None and bool(np.isfinite(evergreen_top).any())
+    if has_evergreen:
+        evergreen_top = np.asarray(evergreen_top, dtype=np.float64)
+        if evergreen_top.shape != dsm.shape:
+            raise ValueError(f"evergreen_top shape {evergreen_top.shape} differs from dsm {dsm.shape}")
+        evergreen_crowns = np.where(np.isfinite(evergreen_top), evergreen_top, -np.inf)
     r0, r1, c0, c1 = window if window is not None else (0, dsm.shape[0], 0, dsm.shape[1])
     total_surface = np.zeros((r1 - r0, c1 - c0), np.float64)
     total_opaque = np.zeros((r1 - r0, c1 - c0), np.float64) if has_crowns else None
+    total_evergreen = np.zeros((r1 - r0, c1 - c0), np.float64) if has_evergreen else None
     for azimuth in np.arange(n_azimuths) * (360.0 / n_azimuths):
         # only the ray lattice is used: no search distance, no sun line
         geometry = sweep_geometry(float(azimuth), 45.0, resolution, 0.0)
@@ -191,10 +224,15 @@ def sky_view_factor(dsm: np.ndarray, resolution: float, *, canopy_top: np.ndarra
         layer = geometry.orient(crowns) if has_crowns else np.empty((1, 1))
         out_surface = np.empty(surface.shape, np.float64)
         out_opaque = np.empty(surface.shape, np.float64) if has_crowns else np.empty((1, 1))
-        _horizon_sweep(surface, layer, has_crowns, geometry.line_offsets(surface.shape[1]),
-                       geometry.step_m, out_surface, out_opaque)
+        offsets = geometry.line_offsets(surface.shape[1])
+        _horizon_sweep(surface, layer, has_crowns, offsets, geometry.step_m, out_surface, out_opaque)
         total_surface += geometry.restore(out_surface)[r0:r1, c0:c1]
         if has_crowns:
             total_opaque += geometry.restore(out_opaque)[r0:r1, c0:c1]
+        if has_evergreen:
+            _horizon_sweep(surface, geometry.orient(evergreen_crowns), True, offsets, geometry.step_m,
+                           out_surface, out_opaque)
+            total_evergreen += geometry.restore(out_opaque)[r0:r1, c0:c1]
     return SkyView((total_surface / n_azimuths).astype(np.float32),
-                   None if total_opaque is None else (total_opaque / n_azimuths).astype(np.float32))
+                   None if total_opaque is None else (total_opaque / n_azimuths).astype(np.float32),
+                   None if total_evergreen is None else (total_evergreen / n_azimuths).astype(np.float32))

@@ -1,23 +1,28 @@
-"""Thermal comfort of one tile: sky view once, then Tmrt and UTCI per time step of each scenario.
+"""Thermal comfort of one tile: sky view once, then Tmrt and UTCI per time step of every scenario, in one pass.
 
 For a tile (its DSM and canopy on the grid grown by the halo) and the run's scenarios:
 
 1. the sky view factor of every tile cell, once (:func:`tile_sky_view`);
-2. per scenario, the same sun positions as the shadow stage
+2. per scenario (:func:`scenario_steps`), the same sun positions as the shadow stage
    (:func:`pipeline.shade.sun.slot_sun_positions` at the tile centre, azimuths turned to
-   grid north), and the scenario's forcing at them (:mod:`~pipeline.thermal.forcing`:
-   weather and irradiance, clear sky by default);
-3. per time step: shade codes (:func:`pipeline.shade.shadow.make_caster`: horizon angles
-   per azimuth sector by default, reused by every step and scenario that falls between
-   the same two sectors, or the exact sweep; trees by the season's transmissivity), Tmrt (:mod:`~pipeline.thermal.tmrt`) and UTCI
-   (:mod:`~pipeline.thermal.utci`, with each cell's pedestrian wind from
-   :mod:`~pipeline.thermal.wind`) of every tile cell, *accumulated* into the scenario's
+   grid north), the scenario's forcing at them (:mod:`~pipeline.thermal.forcing`:
+   weather and irradiance, clear sky by default) and the season's crown transmissivity
+   by leaf habit and sky;
+3. one pass over every scenario's time steps ordered by sun azimuth (:func:`step_order`),
+   so that the horizon angles of each azimuth sector
+   (:func:`pipeline.shade.shadow.make_caster`, horizons per sector by default, or the
+   exact sweep) are computed once per tile, not once per scenario whose slot crosses
+   it; at each step shade codes, the sun share (trees by the season's transmissivity of
+   each leaf habit), Tmrt (:mod:`~pipeline.thermal.tmrt_compiled`, the compiled twin of
+   :mod:`~pipeline.thermal.tmrt`) and UTCI (:mod:`~pipeline.thermal.utci`, with each
+   cell's pedestrian wind from :mod:`~pipeline.thermal.wind`) of every tile cell,
+   *accumulated* (:mod:`~pipeline.thermal.accumulate`) into the scenario's
    time-weighted mean UTCI, mean Tmrt and hours per UTCI stress class. No time step is
-   kept, so memory is the tile's rasters plus a few accumulators, whatever the number of
-   steps.
+   kept, so memory is the tile's rasters plus the sums of the scenarios whose slots the
+   pass is crossing, whatever the number of steps.
 
-:func:`thermal_scenarios` yields one scenario at a time (a stage can write each and drop
-it); :func:`thermal_tile` collects them.
+:func:`thermal_scenarios` yields each scenario as soon as its last step is in (a stage
+can write each and drop it); :func:`thermal_tile` collects them in the scenarios' order.
 """
 from __future__ import annotations
 
@@ -27,16 +32,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from pipeline.geo.raster import Grid
 from pipeline.shade.shadow import (DEFAULT_MAX_DISTANCE_M, DEFAULT_SECTOR_DEG, CanopyTransmissivity,
                                    ShadeMethod, inner_window, light_fraction, make_caster)
-from pipeline.shade.sun import (DEFAULT_STEP_MINUTES, DEFAULT_TIMEZONE, Scenario, grid_centre_lonlat,
-                                meridian_convergence_deg, slot_sun_positions)
+from pipeline.shade.sun import (DEFAULT_STEP_MINUTES, DEFAULT_TIMEZONE, Scenario, SunPositions,
+                                grid_centre_lonlat, meridian_convergence_deg, slot_sun_positions)
+from pipeline.thermal.accumulate import SlotAccumulator
 from pipeline.thermal.forcing import ForcingSource, forcing_source
+from pipeline.thermal.radiation import Irradiance
 from pipeline.thermal.svf import DEFAULT_AZIMUTHS, SkyView, sky_view_factor
-from pipeline.thermal.tmrt import DayHeating, SkyGeometry, TmrtParameters, mean_radiant_temperature
-from pipeline.thermal.utci import STRESS_CLASSES, stress_class_index, utci_uniform_air
+from pipeline.thermal.tmrt import DayHeating, SkyGeometry, TmrtParameters
+from pipeline.thermal.tmrt_compiled import mean_radiant_temperature_compiled
+from pipeline.thermal.utci import STRESS_CLASSES, utci_uniform_air
 from pipeline.thermal.weather import StepWeather, WeatherSource
 from pipeline.thermal.wind import utci_wind_factor
 
@@ -88,10 +97,91 @@ class ThermalResult:
 
 
 def tile_sky_view(dsm: np.ndarray, outer: Grid, inner: Grid, *, canopy_top: np.ndarray | None = None,
-                  n_azimuths: int = DEFAULT_AZIMUTHS) -> SkyView:
+                  n_azimuths: int = DEFAULT_AZIMUTHS, evergreen_top: np.ndarray | None = None) -> SkyView:
     """Sky view factors of the tile's cells from the DSM with its halo (see :mod:`~pipeline.thermal.svf`)."""
     return sky_view_factor(dsm, outer.resolution, canopy_top=canopy_top, n_azimuths=n_azimuths,
-                           window=inner_window(outer, inner))
+                           window=inner_window(outer, inner), evergreen_top=evergreen_top)
+
+
+@dataclass(frozen=True)
+class ScenarioSteps:
+    """Everything one scenario's time steps need besides the shade (made once per scenario).
+
+    Attributes
+    ----------
+    scenario : Scenario
+    positions : SunPositions
+        The shadow stage's sun samples of the slot (tile centre, apparent altitude).
+    grid_azimuth_deg : numpy.ndarray
+        Their azimuths clockwise from grid north, degrees.
+    local_times : pandas.DatetimeIndex
+        Their instants in the run's timezone.
+    irradiance : Irradiance
+        Direct normal and diffuse horizontal irradiance at each sample, W/m²
+        (:mod:`~pipeline.thermal.forcing`: clear sky or observed).
+    weather : StepWeather
+        Air temperature, humidity and station wind at each sample.
+    transmissivity : tuple of float
+        ``(deciduous, evergreen)`` share of the beam through a tree crown on the scenario's
+        date (:meth:`~pipeline.shade.shadow.CanopyTransmissivity.by_habit`).
+    sky : SkyGeometry
+        The sky view through crowns of those transmissivities (with the crowns' share of
+        it when the tile has trees).
+    day : DayHeating
+        Sunrise and the day's highest sun (surface heating).
+    """
+
+    scenario: Scenario
+    positions: SunPositions
+    grid_azimuth_deg: np.ndarray
+    local_times: pd.DatetimeIndex
+    irradiance: Irradiance
+    weather: StepWeather
+    transmissivity: tuple[float, float]
+    sky: SkyGeometry
+    day: DayHeating
+
+
+def scenario_steps(scenario: Scenario, year: int, latitude: float, longitude: float, convergence_deg: float,
+                   weather: WeatherSource | ForcingSource, *, transmissivity: CanopyTransmissivity,
+                   sky_view: SkyView, step_minutes: float, timezone: str, altitude_m: float,
+                   shared: dict | None = None) -> ScenarioSteps:
+    """Sun samples, forcing (:mod:`~pipeline.thermal.forcing`), crown transmissivities and
+    sky of one scenario at the tile centre (``latitude``, ``longitude``, degrees;
+    ``convergence_deg`` turns true azimuths to grid azimuths). ``shared`` keeps what
+    scenarios have in common across calls: the :class:`SkyGeometry` of each pair of
+    transmissivities and the :class:`DayHeating` of each date."""
+    date = scenario.season.date(year)
+    positions = slot_sun_positions(date, scenario.slot, latitude, longitude, step_minutes=step_minutes,
+                                   timezone=timezone)
+    forcing = forcing_source(weather).forcing(scenario, year, positions, latitude=latitude, longitude=longitude,
+                                              altitude_m=altitude_m, timezone=timezone)
+    taus = transmissivity.by_habit(date)     # (deciduous, evergreen)
+    shared = {} if shared is None else shared
+    if ("sky", taus) not in shared:
+        shared["sky", taus] = SkyGeometry.from_svf(
+            sky_view.with_trees(*taus), sky_view.surface if sky_view.opaque_trees is not None else None)
+    if ("day", date) not in shared:
+        shared["day", date] = DayHeating.for_date(date, latitude, longitude, timezone)
+    return ScenarioSteps(scenario, positions, positions.grid_azimuth_deg(convergence_deg),
+                         positions.timestamps.tz_convert(timezone), forcing.irradiance, forcing.weather, taus,
+                         shared["sky", taus], shared["day", date])
+
+
+def step_order(forcings: list[ScenarioSteps]) -> list[tuple[int, int]]:
+    """Every ``(scenario index, step index)``, in the order one pass over the tile takes them.
+
+    By grid azimuth (then scenario, then step): the sun's azimuth rises monotonically
+    through a day at Japan's latitudes, so each scenario's steps keep their time order,
+    while steps of every scenario that fall between the same two horizon sectors come
+    together and each sector's horizons are computed once per tile
+    (:class:`~pipeline.shade.horizon.HorizonCaster` keeps the last few), not once per
+    scenario that crosses it. (A slot running past solar midnight, where the azimuth
+    passes north, would have its steps after it summed first: the same sums in another
+    order.)
+    """
+    keys = [(float(az) % 360.0, i, k) for i, f in enumerate(forcings) for k, az in enumerate(f.grid_azimuth_deg)]
+    return [(i, k) for _, i, k in sorted(keys)]
 
 
 def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scenario], year: int,
@@ -101,64 +191,70 @@ def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list
                       timezone: str = DEFAULT_TIMEZONE, max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
                       parameters: TmrtParameters = TmrtParameters(), altitude_m: float = 0.0,
                       n_azimuths: int = DEFAULT_AZIMUTHS, method: ShadeMethod = "horizon",
-                      sector_deg: float = DEFAULT_SECTOR_DEG) -> Iterator[tuple[str, ScenarioThermal]]:
-    """Yield ``(scenario name, ScenarioThermal)`` for each scenario (arguments as :func:`thermal_tile`)."""
+                      sector_deg: float = DEFAULT_SECTOR_DEG,
+                      evergreen_top: np.ndarray | None = None) -> Iterator[tuple[str, ScenarioThermal]]:
+    """Yield ``(scenario name, ScenarioThermal)`` for each scenario (arguments as :func:`thermal_tile`).
+
+    One pass over every scenario's steps in :func:`step_order`; a scenario is yielded
+    (and its sums dropped) as soon as its last step is in, so scenarios come in the
+    order their slots end in azimuth, not in the order of ``scenarios``.
+    """
+    started = time.perf_counter()
     window = inner_window(outer, inner)
     lon, lat = grid_centre_lonlat(inner)
     convergence = meridian_convergence_deg(outer.crs, lon, lat)
     if sky_view is None:
-        sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=n_azimuths)
+        sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=n_azimuths,
+                                 evergreen_top=evergreen_top)
     caster = make_caster(dsm, outer.resolution, method=method, canopy_top=canopy_top,
-                         max_distance_m=max_distance_m, window=window, sector_deg=sector_deg)
-    forcings = forcing_source(weather)
+                         max_distance_m=max_distance_m, window=window, sector_deg=sector_deg,
+                         evergreen_top=evergreen_top)
+    source = forcing_source(weather)
     wind_factor = utci_wind_factor(sky_view.surface)   # station 10 m wind -> the cell's, for UTCI
-    for scenario in scenarios:
-        started = time.perf_counter()
-        date = scenario.season.date(year)
-        positions = slot_sun_positions(date, scenario.slot, lat, lon, step_minutes=step_minutes,
-                                       timezone=timezone)
-        forcing = forcings.forcing(scenario, year, positions, latitude=lat, longitude=lon,
-                                   altitude_m=altitude_m, timezone=timezone)
-        irradiance, steps = forcing.irradiance, forcing.weather
-        tau = transmissivity.for_date(date)
-        sky = SkyGeometry.from_svf(sky_view.with_trees(tau))
-        day = DayHeating.for_date(date, lat, lon, timezone)
-        azimuths = positions.grid_azimuth_deg(convergence)
-        utci_sum = np.zeros(inner.shape, np.float64)
-        tmrt_sum = np.zeros(inner.shape, np.float64)
-        hours: dict[int, np.ndarray] = {}   # stress class index -> hours, made when it first occurs
-        no_sun = np.zeros(inner.shape, np.float32)
-        for k, moment in enumerate(positions.timestamps.tz_convert(timezone)):
-            altitude = float(positions.sun_altitude_deg[k])
-            sun_share = (light_fraction(caster.codes(azimuths[k], altitude), tau) if altitude > 0
-                         else no_sun)
-            ground_k, wall_k = day.ground_and_wall(moment, altitude, parameters)
-            tmrt = mean_radiant_temperature(
-                svf=sky, sun_share=sun_share, sun_altitude_deg=altitude,
-                dni_wm2=float(irradiance.dni_wm2[k]), dhi_wm2=float(irradiance.dhi_wm2[k]),
-                air_temperature_c=float(steps.air_temperature_c[k]),
-                relative_humidity_pct=float(steps.relative_humidity_pct[k]),
-                ground_heating_k=ground_k, wall_heating_k=wall_k, parameters=parameters)
-            utci = utci_uniform_air(float(steps.air_temperature_c[k]), tmrt,
-                                    float(steps.wind_speed_ms[k]) * wind_factor,
-                                    float(steps.relative_humidity_pct[k]))
-            weight = float(positions.weight_hours[k])
-            utci_sum += weight * utci
-            tmrt_sum += weight * tmrt
-            classes = stress_class_index(utci)
-            for index in np.flatnonzero(np.bincount(classes[classes >= 0], minlength=len(STRESS_CLASSES))):
-                if index not in hours:
-                    hours[index] = np.zeros(inner.shape, np.float32)
-                hours[index][classes == index] += np.float32(weight)
-        slot_hours = positions.total_hours
-        result = ScenarioThermal(
-            utci_mean_c=(utci_sum / slot_hours).astype(np.float32),
-            tmrt_mean_c=(tmrt_sum / slot_hours).astype(np.float32),
-            stress_hours={STRESS_CLASSES[i].key: hours[i] for i in sorted(hours)},
-            slot_hours=slot_hours, weather=steps)
-        log.info("thermal: tile %s, %s: %d steps on %dx%d cells in %.1f s (%s)", inner.bounds, scenario.name,
-                 len(positions), inner.height, inner.width, time.perf_counter() - started, steps.source)
-        yield scenario.name, result
+    shared: dict = {}
+    forcings = [scenario_steps(scenario, year, lat, lon, convergence, source, transmissivity=transmissivity,
+                               sky_view=sky_view, step_minutes=step_minutes, timezone=timezone,
+                               altitude_m=altitude_m, shared=shared) for scenario in scenarios]
+    remaining = [len(f.positions) for f in forcings]
+    sums: dict[int, SlotAccumulator] = {}
+    no_sun = np.zeros(inner.shape, np.float32)
+    for i in [i for i, n in enumerate(remaining) if n == 0]:
+        yield _scenario_result(forcings[i], SlotAccumulator(inner.shape))
+    for i, k in step_order(forcings):
+        f = forcings[i]
+        steps = f.weather
+        altitude = float(f.positions.sun_altitude_deg[k])
+        sun_share = (light_fraction(caster.codes(f.grid_azimuth_deg[k], altitude), *f.transmissivity)
+                     if altitude > 0 else no_sun)
+        ground_k, wall_k = f.day.ground_and_wall(f.local_times[k], altitude, parameters)
+        tmrt = mean_radiant_temperature_compiled(
+            svf=f.sky, sun_share=sun_share, sun_altitude_deg=altitude,
+            dni_wm2=float(f.irradiance.dni_wm2[k]), dhi_wm2=float(f.irradiance.dhi_wm2[k]),
+            air_temperature_c=float(steps.air_temperature_c[k]),
+            relative_humidity_pct=float(steps.relative_humidity_pct[k]),
+            ground_heating_k=ground_k, wall_heating_k=wall_k, parameters=parameters)
+        utci = utci_uniform_air(float(steps.air_temperature_c[k]), tmrt,
+                                float(steps.wind_speed_ms[k]) * wind_factor,
+                                float(steps.relative_humidity_pct[k]))
+        if i not in sums:
+            sums[i] = SlotAccumulator(inner.shape)
+        sums[i].add(utci, tmrt, float(f.positions.weight_hours[k]))
+        remaining[i] -= 1
+        if remaining[i] == 0:
+            log.info("thermal: tile %s, %s: %d steps on %dx%d cells, done %.1f s into the pass (%s)",
+                     inner.bounds, f.scenario.name, len(f.positions), inner.height, inner.width,
+                     time.perf_counter() - started, steps.source)
+            yield _scenario_result(f, sums.pop(i))
+
+
+def _scenario_result(steps: ScenarioSteps, sums: SlotAccumulator) -> tuple[str, ScenarioThermal]:
+    slot_hours = steps.positions.total_hours
+    hours = sums.hours
+    return steps.scenario.name, ScenarioThermal(
+        utci_mean_c=(sums.utci_sum / slot_hours).astype(np.float32),
+        tmrt_mean_c=(sums.tmrt_sum / slot_hours).astype(np.float32),
+        stress_hours={STRESS_CLASSES[i].key: hours[i] for i in sorted(hours)},
+        slot_hours=slot_hours, weather=steps.weather)
 
 
 def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scenario], year: int,
@@ -168,7 +264,7 @@ def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scen
                  timezone: str = DEFAULT_TIMEZONE, max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
                  parameters: TmrtParameters = TmrtParameters(), altitude_m: float = 0.0,
                  n_azimuths: int = DEFAULT_AZIMUTHS, method: ShadeMethod = "horizon",
-                 sector_deg: float = DEFAULT_SECTOR_DEG) -> ThermalResult:
+                 sector_deg: float = DEFAULT_SECTOR_DEG, evergreen_top: np.ndarray | None = None) -> ThermalResult:
     """Mean UTCI, mean Tmrt and hours per stress class of every scenario, and the sky view, of one tile.
 
     Parameters
@@ -187,7 +283,7 @@ def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scen
     canopy_top : numpy.ndarray, optional
         Canopy-top heights on ``outer``, metres, NaN where none.
     transmissivity : CanopyTransmissivity
-        Share of sun through a crown by season (as the shadow stage).
+        Share of sun through a crown by leaf habit and season (as the shadow stage).
     sky_view : SkyView, optional
         Precomputed :func:`tile_sky_view` (e.g. when scenarios are split over tasks).
     step_minutes : float
@@ -202,6 +298,9 @@ def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scen
         How shade is decided at each step (as the shadow stage, see
         :func:`pipeline.shade.shadow.make_caster`); ``sector_deg`` is the horizon method's
         azimuth step, degrees.
+    evergreen_top : numpy.ndarray, optional
+        Canopy tops of the evergreen crowns on ``outer`` (a subset of ``canopy_top``), NaN
+        elsewhere; every other crown is deciduous.
 
     Returns
     -------
@@ -210,14 +309,14 @@ def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scen
     """
     started = time.perf_counter()
     if sky_view is None:
-        sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=n_azimuths)
+        sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=n_azimuths,
+                                 evergreen_top=evergreen_top)
         log.info("thermal: tile %s, sky view factor (%d azimuths) in %.1f s", inner.bounds, n_azimuths,
                  time.perf_counter() - started)
-    result = ThermalResult(grid=inner, sky_view=sky_view)
-    for name, scenario in thermal_scenarios(
-            dsm, outer, inner, scenarios, year, weather, canopy_top=canopy_top, transmissivity=transmissivity,
-            sky_view=sky_view, step_minutes=step_minutes, timezone=timezone, max_distance_m=max_distance_m,
-            parameters=parameters, altitude_m=altitude_m, n_azimuths=n_azimuths, method=method,
-            sector_deg=sector_deg):
-        result.scenarios[name] = scenario
-    return result
+    done = dict(thermal_scenarios(
+        dsm, outer, inner, scenarios, year, weather, canopy_top=canopy_top, transmissivity=transmissivity,
+        sky_view=sky_view, step_minutes=step_minutes, timezone=timezone, max_distance_m=max_distance_m,
+        parameters=parameters, altitude_m=altitude_m, n_azimuths=n_azimuths, method=method,
+        sector_deg=sector_deg, evergreen_top=evergreen_top))
+    return ThermalResult(grid=inner, sky_view=sky_view,
+                         scenarios={s.name: done[s.name] for s in scenarios})

@@ -21,12 +21,15 @@ a tree, 0 in a building's shadow), ``psi`` the sky view factor (:mod:`pipeline.t
     K_beam = I s cos(e)                                                     (on the cylinder)
     L_sky  = eps_sky sigma Ta^4,  eps_sky by Prata (1996) from Ta and the vapour pressure
     L_wall = eps_w sigma (Ta + (1 - F_sh) dT_wall)^4 + (1 - eps_w) L_sky
-    L_down = psi L_sky + (1 - psi) L_wall
+    L_veg  = eps_w sigma Ta^4 + (1 - eps_w) L_sky
+    L_down = psi L_sky + (1 - psi - v) L_wall + v L_veg
     L_up   = eps_g sigma (Ta + s dT_ground)^4 + (1 - eps_g) L_down
-    L_side = F_sky L_sky + F_wall L_wall + F_gnd L_up
+    L_side = F_sky L_sky + (F_wall - F_veg) L_wall + F_veg L_veg + F_gnd L_up
 
-where ``F_sh`` is the shaded share of the walls a point sees and ``F_sky``, ``F_wall``,
-``F_gnd`` the view factors of a vertical surface, all from the *equivalent horizon*
+where ``v`` is the share of the sky view hidden by tree crowns (the SVF of buildings
+alone minus the SVF through the crowns, :class:`SkyGeometry`), ``F_veg = F_wall v / (1 - psi)``
+its part of the lateral view, ``F_sh`` is the shaded share of the walls a point sees and
+``F_sky``, ``F_wall``, ``F_gnd`` the view factors of a vertical surface, all from the *equivalent horizon*
 ``beta = arccos(sqrt(psi))`` (the uniform horizon elevation that gives the same SVF;
 UMEP's ``svfalfa``):
 
@@ -45,8 +48,29 @@ and walls are warmer than the air by
 
 ``e_max`` the day's highest sun altitude (degrees), ``t`` the local hour; shaded surfaces
 are at air temperature. Defaults: UMEP's "cobble stone" land cover (``Tg_k`` 0.37,
-``T_start`` -3.41, ``t_maxLST`` 15 h; also used for walls), albedo 0.20 (ground and walls),
-emissivity 0.95 (ground) and 0.90 (walls).
+``T_start`` -3.41, ``t_maxLST`` 15 h; also used for walls), emissivity 0.95 (ground) and
+0.90 (walls), albedo 0.20 for walls and 0.15 for the ground: SOLWEIG's effective albedos
+(Lindberg et al. 2008; 2016, UMEP ``parametersforsolweig.json`` "Albedo: Effective",
+ground 0.15, walls 0.20), which SOLWEIG uses wherever no land cover is given (``solweig``
+0.1.0b96 ``models/surface.py``: an albedo grid of 0.15 by default). Until 2026-12-06 the
+ground took the cobble-stone material albedo 0.20; against SOLWEIG on the same inputs that
+alone made sunlit ground 1.7-1.8 K warmer at heat-day noon (``benchmarks/thermal.py``).
+
+Tree crowns (changed 2026-12-06, after ``benchmarks/thermal.py`` found Tmrt under crowns
++9.7 to +9.9 K above SOLWEIG's at heat-day noon and +4.0 to +5.4 K at winter noon on the
+same inputs, on every sample tile; now within 0.8 K, README "Thermal comfort"):
+
+- a crown passes ``tau`` of the beam (0.03 in leaf, SOLWEIG's default;
+  :class:`pipeline.shade.shadow.CanopyTransmissivity`), where 0.2 was used before: this
+  took the heat-day bias under crowns from about +9.8 to +2.7 K;
+- the sky it hides radiates long-wave as foliage at *air temperature* (``L_veg``, the
+  emissivity of the walls): SOLWEIG's vegetation (Lindberg et al. 2008; Lindberg &
+  Grimmond 2011, Theor. Appl. Climatol. 105:311-323, its vegetation SVFs; ``solweig``
+  0.1.0b96 ``physics/patch_radiation.py`` has vegetation emit ``ewall sigma Ta^4``), not a
+  sunlit wall warmer than the air, as crowns were before: this took the remaining +2.5 K
+  (with the ground albedo) to -0.1..+0.3 K;
+- it still reflects short-wave as the walls do (SOLWEIG folds crowns into its combined
+  building-and-vegetation SVF ``svfbuveg`` for the reflected short-wave in the same way).
 
 Simplifications against full SOLWEIG, all deliberate and per cell:
 
@@ -58,8 +82,9 @@ Simplifications against full SOLWEIG, all deliberate and per cell:
   south and west SVFs); the sun-facing side's extra beam enters through ``K_beam`` only;
 - no thermal inertia (SOLWEIG's ``TsWaveDelay``): surfaces respond to the sun at once;
 - one land cover everywhere (no water, grass or dark asphalt), no wall materials;
-- tree crowns block the sky like walls at air temperature (no separate vegetation
-  long-wave term), and pass ``tau`` of the beam (as the shadow stage does).
+- tree crowns are opaque from the ground to their top (no trunk zone) and one share
+  ``v`` of the sky view (SOLWEIG keeps the vegetation SVFs ``svfveg``/``svfaveg`` per
+  direction).
 """
 from __future__ import annotations
 
@@ -87,7 +112,7 @@ class TmrtParameters:
     f_up: float = 0.06
     f_side: float = 0.22
     f_cylinder: float = 0.28
-    ground_albedo: float = 0.20
+    ground_albedo: float = 0.15
     wall_albedo: float = 0.20
     ground_emissivity: float = 0.95
     wall_emissivity: float = 0.90
@@ -128,21 +153,34 @@ class SkyGeometry:
     tan_horizon : numpy.ndarray
         ``tan(beta)`` of the equivalent horizon ``beta = arccos(sqrt(psi))``.
     f_sky, f_wall : numpy.ndarray
-        View factors of a vertical surface to the sky and to the walls.
+        View factors of a vertical surface to the sky and to the walls (and crowns).
+    vegetation : numpy.ndarray or None
+        Share ``v`` of the sky view hidden by tree crowns, ``0 <= v <= 1 - svf``; None
+        without trees.
     """
 
     svf: np.ndarray
     tan_horizon: np.ndarray
     f_sky: np.ndarray
     f_wall: np.ndarray
+    vegetation: np.ndarray | None = None
 
     @classmethod
-    def from_svf(cls, svf: np.ndarray) -> "SkyGeometry":
+    def from_svf(cls, svf: np.ndarray, surface_svf: np.ndarray | None = None) -> "SkyGeometry":
+        """From the SVF a person sees (through the crowns) and, with trees, the SVF of the
+        buildings and terrain alone (:class:`pipeline.thermal.svf.SkyView`): their
+        difference is the crowns' share ``v``."""
         psi = np.clip(np.asarray(svf, dtype=np.float64), 0.0, 1.0)
         beta = np.arccos(np.sqrt(psi))
         f_sky = 0.5 - beta / math.pi - np.sin(2 * beta) / (2 * math.pi)
+        vegetation = None
+        if surface_svf is not None:
+            open_sky = np.clip(np.asarray(surface_svf, dtype=np.float64), 0.0, 1.0)
+            if open_sky.shape != psi.shape:
+                raise ValueError(f"surface_svf shape {open_sky.shape} differs from svf {psi.shape}")
+            vegetation = np.clip(open_sky - psi, 0.0, 1.0 - psi).astype(np.float32)
         return cls(psi.astype(np.float32), np.tan(beta).astype(np.float32),
-                   f_sky.astype(np.float32), (0.5 - f_sky).astype(np.float32))
+                   f_sky.astype(np.float32), (0.5 - f_sky).astype(np.float32), vegetation)
 
     def wall_shadow_share(self, sun_altitude_deg: float) -> np.ndarray:
         """Shaded share of the walls a point sees (``F_sh``, module docstring), 0..1.
@@ -218,10 +256,20 @@ def mean_radiant_temperature(*, svf: "np.ndarray | SkyGeometry", sun_share: np.n
     l_sky = sky_emissivity(air_temperature_c, relative_humidity_pct) * STEFAN_BOLTZMANN * t_air ** 4
     l_wall = (np.float32(p.wall_emissivity * STEFAN_BOLTZMANN) * (t_air + (1.0 - f_sh) * np.float32(wall_heating_k)) ** 4
               + np.float32((1.0 - p.wall_emissivity) * l_sky))
-    l_down = psi * np.float32(l_sky) + blocked * l_wall
+    if sky.vegetation is None:
+        l_down = psi * np.float32(l_sky) + blocked * l_wall
+        lateral = sky.f_wall * l_wall
+    else:
+        # crowns at air temperature (SOLWEIG's Lveg), their share of the lateral walls' view
+        l_veg = np.float32(p.wall_emissivity * STEFAN_BOLTZMANN * t_air ** 4
+                           + (1.0 - p.wall_emissivity) * l_sky)
+        veg = sky.vegetation
+        l_down = psi * np.float32(l_sky) + (blocked - veg) * l_wall + veg * l_veg
+        f_veg = sky.f_wall * np.where(blocked > 0, veg / np.maximum(blocked, np.float32(1e-6)), np.float32(0.0))
+        lateral = (sky.f_wall - f_veg) * l_wall + f_veg * l_veg
     l_up = (np.float32(p.ground_emissivity * STEFAN_BOLTZMANN) * (t_air + s * np.float32(ground_heating_k)) ** 4
             + np.float32(1.0 - p.ground_emissivity) * l_down)
-    l_side = sky.f_sky * np.float32(l_sky) + sky.f_wall * l_wall + np.float32(f_gnd) * l_up
+    l_side = sky.f_sky * np.float32(l_sky) + lateral + np.float32(f_gnd) * l_up
 
     absorbed = (np.float32(p.absorptivity_shortwave) * (np.float32(p.f_cylinder) * k_beam
                                                         + np.float32(p.f_up) * (k_down + k_up)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from pythermalcomfort.models import utci as _pythermalcomfort_utci
 
@@ -135,16 +136,33 @@ def utci_uniform_air(air_temperature_c: float, mean_radiant_temperature_c: np.nd
 
 def _bilinear(values: np.ndarray, x_knots: np.ndarray, x_step: float, y_knots: np.ndarray,
               y_step: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``values[j, i]`` (at ``y_knots[j]``, ``x_knots[i]``, regular) interpolated at (x, y); float32."""
-    bad = ~(np.isfinite(x) & np.isfinite(y))
-    x = np.where(bad, x_knots[0], x)
-    y = np.where(bad, y_knots[0], y)
-    i = np.clip(((x - x_knots[0]) / x_step).astype(np.intp), 0, len(x_knots) - 2)
-    j = np.clip(((y - y_knots[0]) / y_step).astype(np.intp), 0, len(y_knots) - 2)
-    fx = (x - x_knots[i]) / x_step
-    fy = (y - y_knots[j]) / y_step
-    low = values[j, i] + fx * (values[j, i + 1] - values[j, i])
-    high = values[j + 1, i] + fx * (values[j + 1, i + 1] - values[j + 1, i])
-    result = (low + fy * (high - low)).astype(np.float32)
-    result[bad] = np.nan
-    return result
+    """``values[j, i]`` (at ``y_knots[j]``, ``x_knots[i]``, regular) interpolated at (x, y); float32.
+
+    NaN where ``x`` or ``y`` is not finite. One compiled pass over the cells (the numpy form
+    made a dozen full-size temporaries a step), with the same float64 arithmetic.
+    """
+    out = np.empty(x.shape, np.float32)
+    _bilinear_pass(np.ascontiguousarray(values, np.float64), np.asarray(x_knots, np.float64), float(x_step),
+                   np.asarray(y_knots, np.float64), float(y_step),
+                   np.ascontiguousarray(x, np.float64).ravel(), np.ascontiguousarray(y, np.float64).ravel(),
+                   out.reshape(-1))
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _bilinear_pass(values, x_knots, x_step, y_knots, y_step, x, y, out):  # pragma: no cover - compiled
+    last_i, last_j = len(x_knots) - 2, len(y_knots) - 2
+    for k in range(x.size):
+        xk, yk = x[k], y[k]
+        if not (np.isfinite(xk) and np.isfinite(yk)):
+            out[k] = np.nan
+            continue
+        i = int((xk - x_knots[0]) / x_step)
+        j = int((yk - y_knots[0]) / y_step)
+        i = min(max(i, 0), last_i)
+        j = min(max(j, 0), last_j)
+        fx = (xk - x_knots[i]) / x_step
+        fy = (yk - y_knots[j]) / y_step
+        low = values[j, i] + fx * (values[j, i + 1] - values[j, i])
+        high = values[j + 1, i] + fx * (values[j + 1, i + 1] - values[j + 1, i])
+        out[k] = low + fy * (high - low)

@@ -10,7 +10,8 @@ from pipeline.geo.tiling import tile_grid
 from pipeline.ingest import ingest_file
 from pipeline.shade.horizon import HorizonCaster, _line_horizon
 from pipeline.shade.schedule import tile_schedule
-from pipeline.shade.shadow import CANOPY_SHADE, SUNLIT, SURFACE_SHADE, ShadeCaster, inner_window
+from pipeline.shade.shadow import (CANOPY_SHADE, EVERGREEN_SHADE, SUNLIT, SURFACE_SHADE, ShadeCaster,
+                                   inner_window)
 from pipeline.shade.sun import default_scenarios, grid_centre_lonlat, meridian_convergence_deg
 from pipeline.surface.rasterize import rasterize_triangles_max
 
@@ -63,6 +64,55 @@ def test_canopy_passes_its_transmissivity():
     # a building's shadow over the crown's leaves no sun at all
     dsm[40:42, 20:40] = 30.0
     assert HorizonCaster(dsm, 1.0, canopy_top=canopy).codes(180.7, 50.0)[30, 30] == SURFACE_SHADE
+
+
+def _numpy_codes(caster, sun_azimuth_grid_deg, sun_altitude_deg):
+    """The shade codes as whole-raster numpy selects (HorizonCaster.codes until 2026-12-06):
+    canopy shade, then evergreen shade over it, then surface shade over both."""
+    index, w = caster.bracket(sun_azimuth_grid_deg)
+    s0, k0, e0 = caster.sector(index)
+    s1, k1, e1 = caster.sector(index + 1) if w > 0 else (s0, k0, e0)
+    t = np.tan(np.radians(sun_altitude_deg))
+    codes = np.full(caster.shape, SUNLIT, dtype=np.uint8)
+    if caster.canopy_top is not None:
+        codes[caster.crown | (t < k0 + w * (k1 - k0))] = CANOPY_SHADE
+    if caster.evergreen_top is not None:
+        codes[caster.evergreen_crown | (t < e0 + w * (e1 - e0))] = EVERGREEN_SHADE
+    codes[t < s0 + w * (s1 - s0)] = SURFACE_SHADE
+    return codes
+
+
+@pytest.mark.parametrize("trees", ["none", "deciduous", "both"])
+def test_compiled_codes_equal_the_numpy_selects(trees):
+    """Random buildings and crowns (evergreen ones among them), sun positions all round
+    and low to high: the compiled codes are the numpy rule's, cell for cell, and every code
+    the trees allow occurs."""
+    rng = np.random.default_rng(11)
+    dsm = np.zeros((140, 150))
+    for _ in range(25):
+        r, c = rng.integers(0, 130, 2)
+        dsm[r:r + rng.integers(3, 12), c:c + rng.integers(3, 12)] = rng.uniform(5.0, 30.0)
+    canopy = evergreen = None
+    if trees != "none":
+        canopy = np.full(dsm.shape, np.nan)
+        for _ in range(30):
+            r, c = rng.integers(0, 135, 2)
+            canopy[r:r + 5, c:c + 5] = dsm[r:r + 5, c:c + 5] + rng.uniform(4.0, 12.0)
+    if trees == "both":
+        evergreen = np.where(np.arange(dsm.shape[1]) < 75, np.nan, canopy)
+    caster = HorizonCaster(dsm, 1.0, canopy_top=canopy, evergreen_top=evergreen, max_distance_m=40.0,
+                           window=(10, 130, 10, 140))
+    seen = set()
+    for azimuth, altitude in [(0.0, 30.0), (37.3, 12.0), (90.0, 5.0), (181.1, 62.0), (244.9, 25.0),
+                              (359.5, 2.0), (120.0, -1.0)]:
+        codes = caster.codes(azimuth, altitude)
+        expected = (_numpy_codes(caster, azimuth, altitude) if altitude > 0 else
+                    np.full(caster.shape, SURFACE_SHADE, np.uint8))
+        np.testing.assert_array_equal(codes, expected)
+        seen |= set(np.unique(codes).tolist())
+    assert seen == {"none": {SUNLIT, SURFACE_SHADE},
+                    "deciduous": {SUNLIT, SURFACE_SHADE, CANOPY_SHADE},
+                    "both": {SUNLIT, SURFACE_SHADE, CANOPY_SHADE, EVERGREEN_SHADE}}[trees]
 
 
 def test_night_positions_add_shade_only():

@@ -107,6 +107,13 @@ def test_surface_model_matches_the_generated_district(sample_run, sample_module)
     assert np.abs(lidar_dtm - expected)[inside].max() < 0.5
     # Street trees are in the canopy layer, not in the DSM.
     assert np.isfinite(canopy).sum() > 200
+    # ... with their leaf habit from veg:function (the sample's クスノキ streets evergreen,
+    # ケヤキ and イチョウ deciduous); LiDAR-only canopy and plant covers of unknown habit
+    from pipeline.surface.habit import DECIDUOUS, EVERGREEN, NO_TREE, UNKNOWN_HABIT
+    habit, _, _ = read_raster(out / f"surface/{tile}_canopy_habit.tif")
+    assert ((habit == NO_TREE) == np.isnan(canopy)).all()
+    assert {DECIDUOUS, EVERGREEN, UNKNOWN_HABIT} <= set(np.unique(habit).tolist())
+    assert surface["counts"]["evergreen_cells"] == int((habit == EVERGREEN).sum()) > 0
     tree_cells = np.isfinite(canopy) & (building_id < 0)
     assert (dsm[tree_cells] < canopy[tree_cells]).all()
 
@@ -152,7 +159,10 @@ def test_maps_and_shadow_diagram(sample_run):
 
 def test_the_report_shows_the_district_in_3d_per_season(sample_run):
     """pyvista perspectives at midday, one per season, in the report: the winter one has
-    more of the ground in shade (low sun) than the heat day's."""
+    more of the ground in shade (low sun) than the equinox's, both with bare deciduous
+    crowns (leaf-off months December-March); the heat day's, its crowns in leaf
+    (transmissivity 0.03), more than the equinox's too (measured 2026-12-06: shaded share
+    0.016 winter, 0.0066 equinox, 0.019 heat day)."""
     from matplotlib import colormaps
     from PIL import Image
 
@@ -168,7 +178,8 @@ def test_the_report_shows_the_district_in_3d_per_season(sample_run):
         image = np.asarray(Image.open(path).convert("RGB")).astype(int)
         return float((np.all(np.abs(image - shaded) <= 40, axis=-1) & (image[..., 0] <= 20)).mean())
 
-    assert shaded_share(views["winter_solstice"]) > 1.5 * shaded_share(views["heat_day"])
+    assert shaded_share(views["winter_solstice"]) > 1.5 * shaded_share(views["equinox"])
+    assert shaded_share(views["heat_day"]) > 1.5 * shaded_share(views["equinox"])
     report = (out / "walkability/report.html").read_text(encoding="utf-8")
     assert "The district in 3D" in report
     assert report.count('alt="winter solstice, midday (11:00-14:00)"') == 1
@@ -206,6 +217,13 @@ TILES_RETYPED = re.compile(r"^(\w+_uom|height|average_height|crown_diameter)$")
 #: purpose: their ingest tables. Walkability segments gain zoning columns beside the old
 #: ones (new columns are not compared; every old column still is).
 URBAN_PLANNING_ADDED = re.compile(r"^ingest/urf/53396[45]_urf(_mesh)?\.parquet$")
+#: What trees by leaf habit (issue 21) add and change on purpose: the surface stage writes
+#: each tile's canopy-habit raster, and the sample's street trees gained ``veg:function``
+#: and their species as ``gml:name`` (new columns, not compared; they also enter each
+#: tree's ``attributes_json``). Crowns passing 0.03 of the sun in leaf and 0.5 bare (0.2
+#: and 0.6 before) move the shade means within the horizon allowances below.
+HABIT_ADDED = re.compile(r"^surface/\d{8}_canopy_habit\.tif$")
+HABIT_ATTRIBUTES = re.compile(r"^ingest/veg/\d{8}_veg\.parquet$")
 #: What the horizon shade method (issue #13; ``stages.shadow.method: horizon``, the default
 #: since) changes on purpose. The digest was made with the exact sweep, which ``method:
 #: sweep`` still reproduces to the last digit. Horizons per 2-degree sector disagree with it
@@ -272,6 +290,8 @@ def _differences(path: str, old: dict, new: dict) -> list[str]:
             continue
         if path == "3dtiles/bldg/tileset.json" and SHADE_JOINED_EVERY_TILE.match(name):
             continue
+        if HABIT_ATTRIBUTES.match(path) and name == "attributes_json":
+            continue
         if other is None or name == "path" or (walk and THERMAL_REDEFINED.match(name)):
             continue  # "path" holds the absolute input path of the machine that ran it
         if "hash" in value:
@@ -293,7 +313,9 @@ def test_outputs_keep_their_content_from_before_the_stage_registry(sample_run, d
     assert [p for p in before if p not in after] == []
     zoning = {p for p in after if p not in before and URBAN_PLANNING_ADDED.match(p)}
     assert {"ingest/urf/533964_urf.parquet", "ingest/urf/533965_urf.parquet"} <= zoning
-    added = {p for p in after if p not in before} - zoning  # the thermal stage's, CoolWalkability's
+    habit = {p for p in after if p not in before and HABIT_ADDED.match(p)}
+    assert len(habit) == 4
+    added = {p for p in after if p not in before} - zoning - habit  # the thermal stage's, CoolWalkability's
     assert {p.split("/")[0] for p in added} <= {"thermal", "walkability", "viewer"}
     # CoolWalkability, and the per-tile tables of the scoring done a tile at a time (issue #13)
     per_tile = re.compile(r"^walkability/tiles/\d{8}_(scored|partials|bldg_nearest_street)\.parquet$")
@@ -363,6 +385,7 @@ def test_horizon_shade_stays_within_its_allowance_of_the_sweep(sample_run, sampl
     the run's own surface rasters, every tile: the share of a scenario's (or a season's
     day's) cell-time on which the two disagree stays under HORIZON_CELL_TIME."""
     from pipeline.shade.shadow import CanopyTransmissivity, tile_shade
+    from pipeline.surface.habit import evergreen_canopy_top
 
     out, _, _ = sample_run
     settings = sample_definition.stages.shadow
@@ -376,10 +399,13 @@ def test_horizon_shade_stays_within_its_allowance_of_the_sweep(sample_run, sampl
     for tile in tiles:
         dsm, outer, _ = read_raster(out / f"surface/{tile}_dsm.tif")
         canopy, _, _ = read_raster(out / f"surface/{tile}_canopy.tif")
+        habit, _, _ = read_raster(out / f"surface/{tile}_canopy_habit.tif")
         _, inner, _ = read_raster(out / f"shadow/{tile}/equinox_midday_shade_hours.tif")
         exact = tile_shade(dsm, outer, inner, sample_definition.scenarios.scenarios(),
                            sample_definition.scenarios.year,
                            canopy_top=canopy if np.isfinite(canopy).any() else None,
+                           evergreen_top=evergreen_canopy_top(canopy, habit,
+                                                              settings.transmissivity.unknown_habit),
                            transmissivity=transmissivity, step_minutes=settings.step_minutes,
                            timezone=sample_definition.timezone,
                            max_distance_m=sample_definition.grid.halo_m, method="sweep")

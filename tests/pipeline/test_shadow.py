@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from pipeline.geo.raster import Grid
-from pipeline.shade.shadow import (CANOPY_SHADE, SUNLIT, SURFACE_SHADE, CanopyTransmissivity,
+from pipeline.shade.shadow import (CANOPY_SHADE, EVERGREEN_SHADE, SUNLIT, SURFACE_SHADE, CanopyTransmissivity,
                              HorizonCaster, ShadeCaster, accumulate_shade_hours, building_shade_summary, inner_window,
+                             make_caster,
                              light_fraction, ratti_shade_codes, search_geometry, shade_codes,
                              shadow_halo_m, tile_shade)
 from pipeline.shade.sun import (DEFAULT_SEASONS, DEFAULT_TIME_SLOTS, Scenario, SunPositions,
@@ -159,10 +160,86 @@ def test_sun_below_horizon_is_shade():
     assert (codes == SURFACE_SHADE).all()
 
 
-def test_transmissivity_follows_leaf_season():
+def test_transmissivity_follows_leaf_season_and_habit():
     tau = CanopyTransmissivity()
-    assert tau.for_date(dt.date(2025, 8, 5)) == 0.2
-    assert tau.for_date(dt.date(2025, 12, 21)) == 0.6
+    # SOLWEIG's defaults (UMEP Tree_settings): 0.03 in leaf, 0.5 bare
+    assert tau.for_date(dt.date(2025, 8, 5)) == 0.03
+    assert tau.for_date(dt.date(2025, 12, 21)) == 0.5
+    # an evergreen crown keeps its leaves: leaf-on transmissivity in every month
+    assert tau.by_habit(dt.date(2025, 12, 21)) == (0.5, 0.03)
+    assert tau.by_habit(dt.date(2025, 8, 5)) == (0.03, 0.03)
+
+
+def _two_trees():
+    """Flat ground, a deciduous crown (west) and an evergreen crown (east), 8 m tops."""
+    dsm = np.zeros((60, 80))
+    canopy = np.full(dsm.shape, np.nan)
+    canopy[25:35, 15:25] = 8.0
+    canopy[25:35, 55:65] = 8.0
+    evergreen = np.full(dsm.shape, np.nan)
+    evergreen[25:35, 55:65] = 8.0
+    return dsm, canopy, evergreen
+
+
+@pytest.mark.parametrize("method", ["sweep", "horizon"])
+def test_evergreen_crowns_have_their_own_code_and_tau(method):
+    dsm, canopy, evergreen = _two_trees()
+    caster = make_caster(dsm, 1.0, method=method, canopy_top=canopy, evergreen_top=evergreen,
+                         max_distance_m=50.0)
+    codes = caster.codes(180.0, 50.0)
+    assert codes[30, 20] == CANOPY_SHADE and codes[20, 20] == CANOPY_SHADE   # deciduous crown, its shadow
+    assert codes[30, 60] == EVERGREEN_SHADE and codes[20, 60] == EVERGREEN_SHADE
+    assert codes[45, 20] == SUNLIT and codes[45, 60] == SUNLIT
+    # in a leaf-off month the bare deciduous crown passes more sun than the evergreen one
+    light = light_fraction(codes, *CanopyTransmissivity().by_habit(dt.date(2025, 12, 21)))
+    assert light[30, 20] == pytest.approx(0.5) and light[30, 60] == pytest.approx(0.03)
+    assert light[30, 20] > light[30, 60]
+    # in leaf both pass the same
+    light = light_fraction(codes, *CanopyTransmissivity().by_habit(dt.date(2025, 8, 5)))
+    assert light[30, 20] == light[30, 60] == pytest.approx(0.03)
+
+
+def test_evergreen_codes_equal_the_reference_and_reduce_to_the_old_codes():
+    rng = np.random.default_rng(3)
+    dsm = rng.uniform(0.0, 0.5, (50, 70))
+    dsm[10:14, 30:40] = 12.0
+    dsm, canopy, evergreen = dsm, np.full(dsm.shape, np.nan), np.full(dsm.shape, np.nan)
+    canopy[30:36, 10:18] = 7.0
+    canopy[30:36, 45:53] = 9.0
+    evergreen[30:36, 45:53] = 9.0
+    for azimuth, altitude in ((180.0, 40.0), (117.0, 25.0), (250.0, 30.0)):
+        geometry = search_geometry(dsm, 1.0, azimuth, altitude, canopy_top=canopy)
+        fast = shade_codes(dsm, 1.0, azimuth, altitude, canopy_top=canopy, evergreen_top=evergreen)
+        assert np.array_equal(fast, ratti_shade_codes(dsm, geometry, canopy, evergreen))
+        assert (fast == EVERGREEN_SHADE).any()
+        # every crown of the same habit as before: the codes of before, exactly
+        old = shade_codes(dsm, 1.0, azimuth, altitude, canopy_top=canopy)
+        assert np.array_equal(np.where(fast == EVERGREEN_SHADE, CANOPY_SHADE, fast), old)
+
+
+def test_evergreen_top_must_be_part_of_the_canopy():
+    dsm, canopy, evergreen = _two_trees()
+    evergreen[5, 5] = 3.0
+    with pytest.raises(ValueError, match="evergreen_top differs from canopy_top"):
+        shade_codes(dsm, 1.0, 180.0, 50.0, canopy_top=canopy, evergreen_top=evergreen)
+
+
+def test_tile_shade_gives_each_habit_its_tau_in_winter():
+    dsm, canopy, evergreen = _two_trees()
+    grid = Grid(0.0, 80.0, 1.0, 80, 60, "EPSG:6677")
+    inner = Grid(10.0, 70.0, 1.0, 60, 40, "EPSG:6677")
+    winter = [Scenario(DEFAULT_SEASONS[3], DEFAULT_TIME_SLOTS[1])]    # winter solstice, midday
+    options = dict(canopy_top=canopy, step_minutes=30, max_distance_m=10.0, sun_hours=False)
+    mixed = tile_shade(dsm, grid, inner, winter, 2025, evergreen_top=evergreen, **options)
+    deciduous = tile_shade(dsm, grid, inner, winter, 2025, **options)
+    r0, _, c0, _ = inner_window(grid, inner)
+    name = winter[0].name
+    under_deciduous = mixed.scenarios[name].shade_fraction[30 - r0, 20 - c0]
+    under_evergreen = mixed.scenarios[name].shade_fraction[30 - r0, 60 - c0]
+    assert under_deciduous == pytest.approx(0.5, abs=1e-6)
+    assert under_evergreen == pytest.approx(0.97, abs=1e-6)
+    # without the evergreen raster both crowns are deciduous
+    assert deciduous.scenarios[name].shade_fraction[30 - r0, 60 - c0] == pytest.approx(0.5, abs=1e-6)
 
 
 def test_halo_length():

@@ -67,3 +67,64 @@ def test_plant_cover_and_merge():
                                    np.array([9.0]), GRID)
     merged = merge_max(cover, crowns)
     assert np.isfinite(merged).sum() == 25 and np.nanmax(merged) == 9.0 and np.nanmin(merged) == 6.0
+
+
+def test_leaf_habit_from_the_function_label():
+    from pipeline.surface.habit import DECIDUOUS, EVERGREEN, UNKNOWN_HABIT, habit_of_label
+
+    assert habit_of_label("常緑広葉樹") == EVERGREEN
+    assert habit_of_label("落葉針葉樹") == DECIDUOUS
+    assert habit_of_label(["落葉広葉樹"]) == DECIDUOUS
+    assert habit_of_label('["常緑針葉樹"]') == EVERGREEN
+    assert habit_of_label("evergreen") == EVERGREEN and habit_of_label("Deciduous") == DECIDUOUS
+    assert habit_of_label(None) == UNKNOWN_HABIT and habit_of_label(float("nan")) == UNKNOWN_HABIT
+    assert habit_of_label("高木") == UNKNOWN_HABIT
+    assert habit_of_label("常緑広葉樹 落葉広葉樹") == UNKNOWN_HABIT       # both: undecided
+
+
+def test_canopy_habit_follows_the_highest_crown_and_evergreen_top_is_part_of_the_canopy():
+    from pipeline.surface.habit import (DECIDUOUS, EVERGREEN, NO_TREE, UNKNOWN_HABIT, canopy_habit,
+                                        evergreen_canopy_top)
+
+    evergreen = rasterize_tree_crowns(np.array([1002.5]), np.array([2002.5]), np.array([1.5]),
+                                      np.array([9.0]), GRID)
+    deciduous = rasterize_tree_crowns(np.array([1004.5]), np.array([2002.5]), np.array([1.5]),
+                                      np.array([12.0]), GRID)
+    lidar = np.full(GRID.shape, np.nan, np.float32)
+    lidar[0, :] = 3.0
+    layers = [(evergreen, EVERGREEN), (deciduous, DECIDUOUS), (lidar, UNKNOWN_HABIT)]
+    canopy = merge_max(*(layer for layer, _ in layers))
+    habit = canopy_habit(canopy, layers)
+    row, col = GRID.rowcol(np.array([1001.5, 1004.5, 1008.5]), np.array([2002.5, 2002.5, 2005.5]))
+    assert habit[row[0], col[0]] == EVERGREEN and habit[row[1], col[1]] == DECIDUOUS
+    assert habit[row[2], col[2]] == NO_TREE and habit[0, 0] == UNKNOWN_HABIT
+    assert ((habit == NO_TREE) == np.isnan(canopy)).all()
+    top = evergreen_canopy_top(canopy, habit)
+    kept = np.isfinite(top)
+    assert kept.any() and (habit[kept] == EVERGREEN).all()
+    np.testing.assert_array_equal(top[kept], canopy[kept])
+    # crowns of unknown habit counted as evergreen when the run says so
+    assert np.isfinite(evergreen_canopy_top(canopy, habit, "evergreen")[0, 0])
+    assert evergreen_canopy_top(canopy, None) is None
+
+
+def test_surface_stage_writes_the_canopy_habit_of_plateau_trees(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    from pipeline.surface.habit import DECIDUOUS, EVERGREEN, UNKNOWN_HABIT
+    from pipeline.surface.model import build_canopy
+
+    grid = Grid(0.0, 40.0, 1.0, 40, 40, "EPSG:6677")
+    trees = gpd.GeoDataFrame({
+        "gml_id": ["a", "b", "c"], "feature_type": ["veg:SolitaryVegetationObject"] * 3,
+        "height_m": [8.0, 10.0, 6.0], "ground_elevation_m": [0.0, 0.0, 0.0],
+        "crown_diameter": [4.0, 4.0, 4.0], "function_label": ["常緑広葉樹", "落葉広葉樹", None]},
+        geometry=[shapely.Point(10, 30), shapely.Point(20, 30), shapely.Point(30, 30)], crs="EPSG:6677")
+    path = tmp_path / "veg.parquet"
+    trees.to_parquet(path)
+    canopy, habit, source = build_canopy(grid, [str(path)], None, None, np.zeros(grid.shape, np.float32))
+    assert source == "PLATEAU veg"
+    row, col = grid.rowcol(np.array([10.5, 20.5, 30.5]), np.array([30.5, 30.5, 30.5]))
+    assert list(habit[row, col]) == [EVERGREEN, DECIDUOUS, UNKNOWN_HABIT]
+    assert list(canopy[row, col]) == [8.0, 10.0, 6.0]

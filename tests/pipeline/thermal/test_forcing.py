@@ -119,3 +119,15 @@ def test_forcing_stage_writes_the_runs_weather_csv(tmp_path, project_root):
     assert other["weather_source"].str.contains("normals of").all()
     assert (table["radiation_source"] == CLEAR_SKY_SOURCE).all()
     assert not list(tmp_path.rglob("*.tmp*"))
+
+
+def test_a_scaled_station_wind_is_scaled_at_every_step_and_named(normals):
+    season = next(s for s in DEFAULT_SEASONS if s.name == "heat_day")
+    positions = slot_sun_positions(season.date(2026), MIDDAY, **OMIYA)
+    scenario = Scenario(season, MIDDAY)
+    plain = scenario_forcing(normals, scenario, 2026, positions, **OMIYA)
+    windy = scenario_forcing(normals, scenario, 2026, positions, **OMIYA, wind_scale=1.5)
+    np.testing.assert_allclose(windy.weather.wind_speed_ms, 1.5 * plain.weather.wind_speed_ms)
+    np.testing.assert_array_equal(windy.weather.air_temperature_c, plain.weather.air_temperature_c)
+    assert windy.weather.source.endswith("station wind x 1.5 (sensitivity)")
+    assert "sensitivity" not in plain.weather.source

@@ -99,6 +99,27 @@ def test_trees_block_sky_by_their_transmissivity():
         view.with_trees(1.5)
 
 
+def test_each_habit_is_seen_through_its_own_transmissivity():
+    dsm = np.zeros((81, 81))
+    canopy = np.full(dsm.shape, np.nan)
+    canopy[36:45, 20:29] = 8.0                           # a deciduous crown (west)
+    canopy[36:45, 52:61] = 8.0                           # an evergreen crown (east)
+    evergreen = np.where(np.arange(81)[None, :] >= 52, canopy, np.nan)
+    view = sky_view_factor(dsm, 1.0, canopy_top=canopy, evergreen_top=evergreen)
+    assert view.opaque_evergreen[40, 24] > 0.9 and view.opaque_evergreen[40, 56] == 0.0
+    # one tau for both habits: exactly the single-habit formula
+    single = sky_view_factor(dsm, 1.0, canopy_top=canopy)
+    np.testing.assert_array_equal(view.opaque_trees, single.opaque_trees)
+    np.testing.assert_allclose(view.with_trees(0.3, 0.3), single.with_trees(0.3), atol=1e-6)
+    # winter: the bare deciduous crown lets through 0.5 of its sky, the evergreen one 0.03
+    # (each also hides a sliver of the other's sky: 8 m high, 32 m away)
+    winter = view.with_trees(0.5, 0.03)
+    assert winter[40, 24] == pytest.approx(0.5, abs=3e-3) and winter[40, 56] == pytest.approx(0.03, abs=3e-3)
+    assert winter[40, 24] > 10 * winter[40, 56]
+    # without an evergreen raster the second tau is ignored
+    np.testing.assert_array_equal(single.with_trees(0.5, 0.03), single.with_trees(0.5))
+
+
 def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="finite 2-D"):
         sky_view_factor(np.array([[0.0, np.nan]]), 1.0)

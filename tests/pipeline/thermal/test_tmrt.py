@@ -85,6 +85,33 @@ def test_all_walls_at_air_temperature_and_no_sun_gives_air_temperature():
     assert tmrt[0] == pytest.approx(20.0, abs=1e-3)
 
 
+def test_crowns_radiate_at_air_temperature_not_as_sunlit_walls(normals_path):
+    """Under a crown (sky hidden by foliage, not by walls) at summer noon: the hidden sky
+    radiates as foliage at air temperature (SOLWEIG's Lveg), cooler than the same sky hidden
+    by walls that the sun heats; with no crown at all nothing changes."""
+    forcing = _noon(dt.date(2025, 8, 5), normals_path)
+    shade = np.zeros(1, np.float32)
+    svf = np.array([0.1], np.float32)
+    walls = mean_radiant_temperature(svf=SkyGeometry.from_svf(svf), sun_share=shade, **forcing)
+    crown = mean_radiant_temperature(svf=SkyGeometry.from_svf(svf, np.array([1.0])), sun_share=shade,
+                                     **forcing)
+    assert forcing["wall_heating_k"] > 5.0
+    assert crown[0] < walls[0] - 1.0
+    no_trees = mean_radiant_temperature(svf=SkyGeometry.from_svf(svf, svf), sun_share=shade, **forcing)
+    assert no_trees[0] == pytest.approx(walls[0], abs=1e-4)
+    # vegetation at air temperature, no sun, closed by crowns: Tmrt = Ta (ideal emitters)
+    ideal = TmrtParameters(wall_emissivity=1.0, ground_emissivity=1.0)
+    night = mean_radiant_temperature(svf=SkyGeometry.from_svf(np.zeros(1), np.ones(1)), sun_share=shade,
+                                     sun_altitude_deg=-5.0, dni_wm2=0.0, dhi_wm2=0.0, air_temperature_c=20.0,
+                                     relative_humidity_pct=50.0, ground_heating_k=0.0, wall_heating_k=3.0,
+                                     parameters=ideal)
+    assert night[0] == pytest.approx(20.0, abs=1e-3)
+
+
+def test_ground_albedo_is_solweigs_effective_value():
+    assert TmrtParameters().ground_albedo == 0.15 and TmrtParameters().wall_albedo == 0.20
+
+
 def test_view_factors_and_wall_shadow_limits():
     geometry = SkyGeometry.from_svf(np.array([1.0, 0.5, 0.0]))
     np.testing.assert_allclose(geometry.f_sky, [0.5, 0.5 - math.pi / 4 / math.pi - 1 / (2 * math.pi), 0.0],
