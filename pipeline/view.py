@@ -3,8 +3,11 @@
 A small static server (the standard library's, threaded) with the MIME types 3D Tiles
 and CesiumJS need (``.glb``, ``.wasm``, ``.json``, ``.f32``, ...), HTTP range requests
 (``Range: bytes=...`` answered with 206), no directory listings, and no path outside the
-served folder. It binds to 127.0.0.1 unless ``--host`` says otherwise. Nothing heavy is
-imported here: the CLI starts at once.
+served folder. The root ``/`` redirects to the app (``/viewer/``) when the folder is a run's.
+The run's record ``manifest.json`` (at the top of the folder) is not served: it holds
+the machine's absolute paths, which a published site must not show; the app reads only
+``viewer/viewer.json``, whose paths are relative. It binds to 127.0.0.1 unless ``--host``
+says otherwise. Nothing heavy is imported here: the CLI starts at once.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import os
 import re
 import shutil
 import threading
+import urllib.parse
 import webbrowser
 from functools import partial
 from pathlib import Path
@@ -29,6 +33,8 @@ MIME_TYPES = {
     ".tif": "image/tiff", ".parquet": "application/vnd.apache.parquet", ".csv": "text/csv",
 }
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+#: Files at the top of the served folder that are the run's own record, not the site.
+UNSERVED = frozenset({"manifest.json"})
 
 
 class ViewerRequestHandler(http.server.SimpleHTTPRequestHandler):
@@ -51,8 +57,19 @@ class ViewerRequestHandler(http.server.SimpleHTTPRequestHandler):
         super().end_headers()
 
     def send_head(self):
-        header = self.headers.get("Range")
+        url = urllib.parse.urlsplit(self.path)
+        if url.path == "/" and os.path.isfile(os.path.join(self.directory, "viewer", "index.html")):
+            self.send_response(302)  # the run's root: its app
+            self.send_header("Location", "/viewer/" + (f"?{url.query}" if url.query else ""))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
         path = self.translate_path(self.path)
+        if os.path.dirname(os.path.abspath(path)) == os.path.abspath(self.directory) \
+                and os.path.basename(path) in UNSERVED:
+            self.send_error(404, "Not part of the published site")
+            return None
+        header = self.headers.get("Range")
         if not header or not os.path.isfile(path):
             return super().send_head()
         match = RANGE_RE.match(header.strip())

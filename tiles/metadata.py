@@ -331,8 +331,11 @@ def _string_column(values: Sequence[Any], schema: dict[str, Any]) -> PropertyCol
 class PropertyTable:
     """A class definition and its encoded property table, before buffer views are assigned.
 
-    ``class_schema`` declares every property of the class in the layer; ``columns`` holds
-    the ones this table has values for.
+    ``class_schema`` declares the properties of the class that this table has values for,
+    and ``columns`` holds exactly those: the schema is a content's own (3D Metadata lets a
+    table omit a non-required property, but the CesiumGS 3D Tiles validator fails with
+    "The property table does not define property ..." on one that is declared and not
+    written). Types come from the layer schema, so a property is typed alike everywhere.
     """
 
     class_id: str
@@ -385,9 +388,12 @@ def build_property_table(class_name: str, feature_ids: Sequence[str],
     properties = {id_property: columns[id_property].schema}
     for key in schema.classes[class_name]:
         pid = property_ids(key)
+        if all(_is_missing(row.get(key)) for row in rows):
+            continue  # neither declared nor written: no feature of this table has a value
         column = encode_column([row.get(key) for row in rows], name=key, kind=schema.types[key])
+        if column.empty:
+            continue  # only empty strings: glTF has no empty buffer views
         properties[pid] = column.schema
-        if not column.empty and any(not _is_missing(row.get(key)) for row in rows):
-            columns[pid] = column  # else left out: no feature of this table has a value
+        columns[pid] = column
     class_schema: dict[str, Any] = {"name": class_name, "properties": properties}
     return PropertyTable(class_id, class_schema, len(feature_ids), columns)

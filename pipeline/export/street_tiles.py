@@ -115,7 +115,11 @@ def street_schema(tables: Mapping[str, str | Path], variables: Sequence[str]) ->
     that every part of a city's street tiles types a property the same way.
 
     Numbers are FLOAT64 (integers of 32 bits or less INT32), booleans UINT8 0/1, other
-    columns STRING; every property declares a no-data value, as a tile may lack one.
+    columns STRING; every property declares a no-data value, as a tile may lack one. A
+    content none of whose segments has a value of a property (``people__<scenario>`` of a
+    slot without people-flow data) neither declares nor writes it
+    (:func:`tiles.metadata.build_property_table`): the CesiumGS 3D Tiles validator fails
+    on a declared property without a column.
     """
     import pyarrow.parquet as pq
     import pyarrow.types as pat

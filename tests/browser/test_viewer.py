@@ -4,7 +4,7 @@ Every acceptance bullet of the viewer: it loads with no console error and no fai
 request, a scenario change recolours a known street to its class colour in the
 GeoParquet, a click explains the score with the GeoParquet's components, a copied URL
 restores the view, split compare shows two scenarios, "Save image" writes a PNG with the
-legend, the language switches, the street tiles pass the glTF validator, the use-district
+legend, the language switches, Japanese renders in the shipped font, the use-district
 (用途地域) toggle shows the zoning and a click inside a district its Japanese label and
 rates, and a run without people flow, LiDAR or urf still works with those controls
 disabled and explained.
@@ -99,6 +99,33 @@ def _known_street(run: Path, a: str, b: str) -> tuple[str, tuple[float, float, f
     return chosen, (float(lon), float(lat), float(h))
 
 
+# after the fonts settle: the Noto Sans JP faces the page loaded (a face of a unicode-range
+# piece loads only when shown text needs it) and whether one covers the Japanese labels
+FONT_PROBE = """document.fonts.ready.then(() => {
+  const covers = (range, ch) => range.split(',').some((part) => {
+    const [a, b] = part.trim().slice(2).split('-');
+    const x = ch.codePointAt(0);
+    return parseInt(a, 16) <= x && x <= parseInt(b || a, 16);
+  });
+  const label = document.querySelector('[data-i18n=season]');
+  const faces = [...document.fonts].filter((f) => f.family.replace(/["']/g, '') === 'Noto Sans JP');
+  const loaded = faces.filter((f) => f.status === 'loaded');
+  return {family: getComputedStyle(label).fontFamily, text: label.textContent, faces: faces.length,
+          loaded: loaded.length, coversLabel: [...label.textContent].every((ch) => loaded.some((f) => covers(f.unicodeRange, ch))),
+          check: document.fonts.check('13px "Noto Sans JP"', label.textContent)};
+})"""
+# Cesium's credits (the ion logo) hidden; the language label on one line; the building
+# colouring select labelled
+CHROME_PROBE = """(() => {
+  const lang = document.querySelector('[data-i18n=language]');
+  const select = document.getElementById('buildingsBy');
+  return {credits: [...document.querySelectorAll('.cesium-widget-credits, .cesium-credit-logoContainer')]
+                     .map((e) => e.offsetParent === null && e.getClientRects().length === 0),
+          languageLines: lang.getBoundingClientRect().height / parseFloat(getComputedStyle(lang).fontSize),
+          buildingsLabel: [...select.labels].map((l) => l.textContent)};
+})()"""
+
+
 @pytest.fixture(scope="module")
 def session(served, tmp_path_factory):
     """One browser session over the sample: load, recolour, click, compare, save, switch language."""
@@ -149,6 +176,8 @@ def session(served, tmp_path_factory):
         {"do": "select", "selector": "#season", "value": "heat_day"},
         {"do": "eval", "js": "[document.getElementById('seasonWeather').textContent,"
                              " document.getElementById('season').selectedOptions[0].textContent]"},  # 25
+        {"do": "eval", "js": FONT_PROBE},                                            # 26
+        {"do": "eval", "js": CHROME_PROBE},                                          # 27
     ]
     seen = run_session(steps, tmp)
     return seen, manifest, run, segment, (a, b), image
@@ -168,6 +197,23 @@ def test_each_season_names_its_weather_and_the_heat_day_is_a_design_day(session)
     assert note.startswith("気象: ")                                   # the page is in Japanese by then
     assert label == "設計猛暑日(最高 35.0 °C)"
     assert all("weather" in s for s in manifest["seasons"])
+
+
+def test_japanese_renders_with_the_shipped_noto_sans_jp(session):
+    seen, *_ = session
+    font = seen["steps"][26]["value"]
+    assert font["family"].startswith('"Noto Sans JP"')
+    assert font["text"] == "季節"  # the page is in Japanese by then
+    assert font["faces"] > 100 and 0 < font["loaded"] < font["faces"]  # only the pieces shown are fetched
+    assert font["coversLabel"] and font["check"]
+
+
+def test_no_cesium_ion_logo_and_labelled_controls_on_one_line(session):
+    seen, *_ = session
+    chrome = seen["steps"][27]["value"]
+    assert chrome["credits"] and all(chrome["credits"])  # present in the page, never shown
+    assert chrome["languageLines"] < 2.0  # one line of text (a wrapped 言語 is about 2.9 font sizes high)
+    assert chrome["buildingsLabel"] == ["建物の色分け"]
 
 
 def test_a_scenario_change_recolours_a_street_to_its_class(session):
@@ -387,26 +433,13 @@ def test_every_control_is_reachable_by_keyboard(served, tmp_path):
     assert wanted and wanted <= reached, wanted - reached
 
 
-def test_japanese_is_the_default_when_the_browser_prefers_it(served, tmp_path):
+def test_the_root_redirects_to_the_app_and_japanese_is_the_default_when_the_browser_prefers_it(served, tmp_path):
     base, _ = served
-    seen = run_session([{"do": "goto", "url": f"{base}/viewer/"},
-                        {"do": "eval", "js": "[window.machi.state.lang, document.querySelector('[data-i18n=slot]').textContent]"}],
+    seen = run_session([{"do": "goto", "url": f"{base}/"},  # the server's root redirects to the app
+                        {"do": "eval", "js": "[window.machi.state.lang, document.querySelector('[data-i18n=slot]').textContent,"
+                                             " location.pathname]"}],
                        tmp_path, locale="ja-JP")
-    assert seen["steps"][1]["value"] == ["ja", "時間帯"]
-
-
-def test_street_tiles_pass_the_gltf_validator(sample_viewer_run, gltf_validator):
-    from tiles.validate import check_glb_metadata, check_tileset, content_paths
-
-    folder, _ = sample_viewer_run
-    tileset = folder / "viewer" / "streets" / "tileset.json"
-    assert check_tileset(tileset) == []
-    paths = content_paths(tileset)
-    for scenario_tileset in sorted((folder / "viewer" / "flow").glob("*/tileset.json")):
-        paths += content_paths(scenario_tileset)
-    reports = gltf_validator(paths)
-    assert [r for r in reports if r["numErrors"]] == []
-    assert all(check_glb_metadata(p) == [] for p in paths)
+    assert seen["steps"][1]["value"] == ["ja", "時間帯", "/viewer/"]
 
 
 def test_a_run_without_people_flow_or_lidar_disables_those_controls(bare_viewer_run, tmp_path):

@@ -23,6 +23,8 @@ def served(tmp_path):
     (run / "3dtiles" / "a.glb").write_bytes(bytes(range(256)) * 4)
     (run / "viewer" / "cesium" / "x.wasm").write_bytes(b"\0asm")
     (run / "viewer" / "viewer.json").write_text("{}")
+    (run / "manifest.json").write_text('{"output": "/home/someone/run"}')
+    (run / "3dtiles" / "manifest.json").write_text("{}")
     (tmp_path / "secret.txt").write_text("outside")
     server = make_server(run, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -63,6 +65,42 @@ def test_unsatisfiable_range_and_no_escape(served):
         with pytest.raises(urllib.error.HTTPError) as error:
             _get(served + path)
         assert error.value.code == 404
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def test_the_root_redirects_to_the_app(served):
+    opener = urllib.request.build_opener(_NoRedirect)
+    for path, location in (("/", "/viewer/"), ("/?lang=en", "/viewer/?lang=en")):
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            opener.open(served + path, timeout=10)
+        assert answer.value.code == 302 and answer.value.headers["Location"] == location
+    status, _, body = _get(served + "/")  # followed
+    assert status == 200 and body == b"<html>viewer</html>"
+
+
+def test_a_folder_without_the_app_has_no_redirect(tmp_path):
+    (tmp_path / "index.html").write_text("<html>tiles</html>")
+    server = make_server(tmp_path, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert _get(f"http://127.0.0.1:{server.server_address[1]}/")[2] == b"<html>tiles</html>"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_runs_manifest_is_not_served(served):
+    """The run's record holds the machine's absolute paths: not part of the published site."""
+    for path in ("/manifest.json", "/%6danifest.json", "//manifest.json", "/viewer/../manifest.json",
+                 "/manifest.json?x=1"):
+        with pytest.raises(urllib.error.HTTPError) as error:
+            _get(served + path)
+        assert error.value.code == 404, path
+    assert _get(served + "/3dtiles/manifest.json")[2] == b"{}"  # only the run's own, at the top
 
 
 def test_view_refuses_a_folder_without_a_viewer(tmp_path):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.export.viewer_app import PROJECT_VIEWER, ViewerAppError, app_files, copy_app
+from pipeline.export.viewer_app import (FONT_CSS, PROJECT_VIEWER, ViewerAppError, app_files, copy_app, find_font,
+                                        font_faces)
 
 # a static `import ... from "./x.js"` or `import "./x.js"` (the app imports nothing else)
 IMPORT = re.compile(r"""^\s*import\s+(?:[\w*{}\s,]+?\s+from\s+)?["']([^"']+)["']""", re.MULTILINE)
@@ -43,6 +44,15 @@ def _page_files(site: Path, page: str) -> set[str]:
     return found
 
 
+def _covers(unicode_range: str, char: str) -> bool:
+    """Whether a CSS ``unicode-range`` (``U+20,U+3041-307f,...``) holds ``char``."""
+    for part in unicode_range.split(","):
+        first, _, last = part.strip()[2:].partition("-")
+        if int(first, 16) <= ord(char) <= int(last or first, 16):
+            return True
+    return False
+
+
 @pytest.fixture(scope="module")
 def copied_site(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("app")
@@ -57,9 +67,36 @@ def test_the_copied_site_has_every_module_the_index_imports(copied_site):
     # main.js imports the others (state, legends, layers, panels, districts, export, ...)
     assert {"src/state.js", "src/legends.js", "src/layers.js", "src/panels.js", "src/districts.js",
             "src/export.js", "src/i18n.js", "src/script_api.js"} <= loaded
-    for name in loaded:
+    assert FONT_CSS in loaded  # written by the run, not a file of the repository's app
+    for name in loaded - {FONT_CSS}:
         assert (copied_site / name).is_file(), name
         assert (copied_site / name).read_bytes() == (PROJECT_VIEWER / name).read_bytes(), name
+
+
+def test_the_site_ships_noto_sans_jp_for_japanese_and_latin_in_two_weights(copied_site):
+    css = (copied_site / FONT_CSS).read_text()
+    urls = re.findall(r"url\(\./files/([^)]+)\)", css)
+    assert urls and all(u.endswith(".woff2") for u in urls)  # WOFF2 only
+    assert all((copied_site / "fonts" / "files" / u).is_file() for u in urls)
+    shipped = {p.name for p in (copied_site / "fonts" / "files").iterdir()}
+    assert shipped == set(urls)  # nothing unused
+    assert set(re.findall(r"font-weight: (\d+);", css)) == {"400", "700"}
+    assert "font-family: 'Noto Sans JP';" in css and "Open Font License" in (copied_site / "fonts" / "LICENSE").read_text()
+    # every character of the app's Japanese and English words has a face in both weights
+    faces = [(int(w), r) for w, r in re.findall(r"font-weight: (\d+);\s*src: [^;]+;\s*unicode-range: ([^;]+);", css)]
+    assert len(faces) == len(urls)
+    for char in "歩きやすさ建物の色分け言語快適性に課題 Walkability 0-9 °C %":
+        for weight in (400, 700):
+            assert any(_covers(r, char) for w, r in faces if w == weight), (char, weight)
+    assert not any(("cyrillic" in u) or ("vietnamese" in u) or ("latin-ext" in u) for u in urls)
+    assert "/work/" not in css and str(PROJECT_VIEWER) not in css  # relative URLs only
+
+
+def test_a_rerun_rewrites_no_font_file(copied_site):
+    before = {p: p.stat().st_mtime_ns for p in (copied_site / "fonts").rglob("*") if p.is_file()}
+    copy_app(copied_site, cesium_dir=copied_site.parent / "cesium_build")
+    assert {p: p.stat().st_mtime_ns for p in (copied_site / "fonts").rglob("*") if p.is_file()} == before
+    assert font_faces(find_font())[0] == (copied_site / FONT_CSS).read_text()  # the same stylesheet every time
 
 
 def test_every_module_of_the_app_is_copied_and_used(copied_site):

@@ -73,15 +73,14 @@ def test_layer_schema_types_a_property_from_every_class_not_from_one_table():
     assert set(cover.class_schema["properties"]) == {"feature_id", "average_height"}
     one_tree = build_property_table("veg:SolitaryVegetationObject", ["t2"], trees[1:], schema=schema)
     props = one_tree.class_schema["properties"]
-    # the class declares usage (a layer property) but this table, whose tree has none, omits it
-    assert props["usage"] == {"required": False, "name": "usage", "type": "STRING", "noData": ""}
-    assert set(one_tree.columns) == {"feature_id", "height"}
+    # this table's tree has no usage: the content's class neither declares nor writes it
+    assert "usage" not in props and set(props) == set(one_tree.columns) == {"feature_id", "height"}
     assert props["height"]["componentType"] == "FLOAT64"  # 12 alone would have typed INT32
 
 
 def test_a_column_of_empty_strings_is_left_out_and_nothing_is_padded():
     table = build_property_table("c", ["a", "b"], [{"note": ""}, {"note": ""}])
-    assert "note" in table.class_schema["properties"] and "note" not in table.columns
+    assert "note" not in table.class_schema["properties"] and "note" not in table.columns
     views: list[bytes] = []
     table.to_json(lambda data: views.append(data) or len(views) - 1)
     assert all(views) and views[0] == b"ab"
@@ -101,3 +100,52 @@ def test_property_table_keeps_original_names_and_reserves_the_id_column():
     assert all(IDENTIFIER_RE.match(p) for p in props)
     assert {p["name"] for p in props.values()} == {"feature_id", "uro:建物ID", "measuredHeight"}
     assert props["feature_id"]["type"] == "STRING"  # the identifier column, not the user's int
+
+
+def test_a_tile_without_values_of_a_layer_property_neither_declares_nor_writes_it(tmp_path):
+    """The street tiles' failure in the CesiumGS 3D Tiles validator ("The property table
+    does not define property people__summer_solstice_morning"): a part whose segments had
+    no people values declared the column and left it out."""
+    from tiles.mesh_content import build_mesh_glb, frame_for
+    from tiles.records import MeshFeature, MeshPart
+    from tiles.validate import check_glb_metadata, read_glb
+
+    def square(x0):
+        lonlath = np.array([[139.0 + x0, 35.0, 10.0], [139.0001 + x0, 35.0, 10.0],
+                            [139.0001 + x0, 35.0001, 10.0], [139.0 + x0, 35.0001, 10.0]])
+        return [MeshPart(lonlath, np.array([[0, 1, 2], [0, 2, 3]]))]
+
+    with_people = [MeshFeature("a", "street", square(0.0), {"score": 5.0, "people": 12.5, "name": "x"})]
+    without = [MeshFeature("b", "street", square(0.001), {"score": 3.0, "people": None, "name": ""}),
+               MeshFeature("c", "street", square(0.002), {"score": None, "people": None, "name": None})]
+    schema = LayerSchema.from_rows({"street": [f.properties for f in with_people + without]})
+    assert schema.types["people"] == PropertyType("FLOAT64", float(FLOAT_NODATA))
+    glb, *_ = build_mesh_glb(without, frame_for(without, "EPSG:4979"), schema=schema)
+    path = tmp_path / "tile.glb"
+    path.write_bytes(glb)
+    assert check_glb_metadata(path) == []
+    metadata = read_glb(glb)[0]["extensions"]["EXT_structural_metadata"]
+    table = metadata["propertyTables"][0]
+    declared = metadata["schema"]["classes"][table["class"]]["properties"]
+    assert set(declared) == set(table["properties"]) == {"feature_id", "score"}  # the missing score: noData
+    assert declared["score"]["noData"] == FLOAT_NODATA
+
+    # the validator's rule, as check_glb_metadata checks it: a declared property without a column
+    gltf, binary = read_glb(glb)
+    gltf["extensions"]["EXT_structural_metadata"]["schema"]["classes"][table["class"]]["properties"]["people"] = \
+        {"type": "SCALAR", "componentType": "FLOAT64", "noData": FLOAT_NODATA}
+    broken = tmp_path / "broken.glb"
+    broken.write_bytes(_glb_bytes(gltf, binary))
+    assert any("'people' has no column" in p for p in check_glb_metadata(broken))
+
+
+def _glb_bytes(gltf: dict, binary: bytes) -> bytes:
+    """A GLB of a JSON chunk and a BIN chunk (both padded to 4 bytes)."""
+    import json
+    import struct
+
+    text = json.dumps(gltf).encode()
+    text += b" " * (-len(text) % 4)
+    binary += b"\0" * (-len(binary) % 4)
+    body = struct.pack("<I4s", len(text), b"JSON") + text + struct.pack("<I4s", len(binary), b"BIN\0") + binary
+    return struct.pack("<4sII", b"glTF", 2, 12 + len(body)) + body

@@ -8,6 +8,18 @@ export function fmt(v, digits = 2) {
   return typeof v === "number" ? Number(v.toFixed(digits)).toLocaleString() : String(v);
 }
 
+/** A year as written (2017, never "2,017"): no thousands grouping; "–" for no value. */
+export function fmtYear(v) {
+  if (v === undefined || v === null || v === "" || Number.isNaN(v)) return "–";
+  const n = Number(v);
+  return Number.isFinite(n) ? String(Math.round(n)) : String(v);
+}
+
+/** An attribute's value by its key: years (keys with "year") by `fmtYear`, others by `fmt`. */
+export function fmtAttribute(key, v, digits = 2) {
+  return /year/i.test(key) ? fmtYear(v) : fmt(v, digits);
+}
+
 /** The scale bar's length: the first round length (1, 2, 5 x 10^k m, up to 5 km) of at
  * least 0.6 x the metres spanned by 100 screen pixels, and its length in pixels. */
 export function scaleBarLength(metresPer100px) {

@@ -68,6 +68,8 @@ async function main() {
     requestRenderMode: true, maximumRenderTimeChange: Infinity,
   });
   app.viewer = viewer;
+  // offline, no ion asset: no Cesium ion logo and no credits to show (every layer is the run's own)
+  viewer.cesiumWidget.creditContainer.style.display = "none";
   const scene = viewer.scene;
   scene.globe.baseColor = Cesium.Color.fromCssColorString("#c9cbc4");
   scene.globe.depthTestAgainstTerrain = true;

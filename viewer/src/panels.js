@@ -1,7 +1,7 @@
 // The legend box and the details panel: what a click on a street ("Why this score"), a
 // building, a people-flow cell or a use district shows. Browser only.
 import { ATTRIBUTE_LABELS } from "./i18n.js";
-import { fmt } from "./format.js";
+import { fmt, fmtAttribute } from "./format.js";
 import { NO_DATA, legendColour, legendItems, rampGradient } from "./legends.js";
 import { $, row, t, word } from "./dom.js";
 import { app } from "./state.js";
@@ -197,7 +197,7 @@ function showBuilding(feature) {
   const order = Object.keys(labels).filter((k) => k in props);
   for (const key of order) {
     if (props[key] === undefined || props[key] === null || props[key] === "") continue;
-    row(table, labels[key], fmt(props[key], 2));
+    row(table, labels[key], fmtAttribute(key, props[key], 2));
   }
   // this scenario's shade figures and walk score (properties named <name>_<scenario>)
   for (const base of ["roof_shade_hours", "surround_shade_hours", "walk_score", "walk_class"]) {

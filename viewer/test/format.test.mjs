@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { fmt, scaleBarLength } from "../src/format.js";
+import { fmt, fmtAttribute, fmtYear, scaleBarLength } from "../src/format.js";
 import { WORDS, labelIn, translate } from "../src/i18n.js";
 
 test("no value is a dash, never 0", () => {
@@ -17,6 +17,15 @@ test("numbers are rounded to the digits asked, a trailing .0 dropped", () => {
   assert.equal(fmt(0.125, 2), (0.13).toLocaleString());
   assert.equal(fmt(1234.5678), (1234.57).toLocaleString());
   assert.equal(fmt(7.6, 0), (8).toLocaleString());
+});
+
+test("a year is written as a year, not grouped in thousands", () => {
+  assert.equal(fmtYear(2017), "2017");
+  assert.equal(fmtYear(2017.0), "2017");
+  assert.equal(fmtYear("1998"), "1998");
+  assert.equal(fmtYear(undefined), "–");
+  assert.equal(fmtAttribute("year_of_construction", 2017), "2017");
+  assert.equal(fmtAttribute("total_floor_area", 2017.5, 1), (2017.5).toLocaleString());
 });
 
 test("text is shown as it is", () => {
