@@ -34,7 +34,7 @@ class ViewerOutputs(Outputs):
     (None: not written): ``viewer_json``, the street ribbons' ``streets`` tileset, the
     ``terrain`` heights, the ``shade_hours``/``sun_hours`` imagery pyramids by scenario or
     season, the ``flow`` prisms by slot, the district ``areas`` and their ``summary``, the
-    ``use_districts``, and with ``copy_app`` the app's ``index`` and ``cesium``."""
+    ``use_districts``, and with ``copy_app`` the app's ``index``, ``cesium`` and ``fonts``."""
 
     viewer_json: str | None = None
     streets: str | None = None
@@ -47,6 +47,7 @@ class ViewerOutputs(Outputs):
     use_districts: str | None = None
     index: str | None = None
     cesium: str | None = None
+    fonts: str | None = None
 
 
 def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], timezone: str,
