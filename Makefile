@@ -49,9 +49,9 @@ bench: install-test
 	$(BIN)/python benchmarks/walkability.py
 	$(BIN)/python benchmarks/manifest.py
 
-# paste the run-definition key table (from the settings models) into the README
+# paste the run-definition key table (from the settings models) into docs/run-definition.md
 readme-keys: install
-	$(BIN)/python -c "import pathlib, subprocess; r = pathlib.Path('README.md'); t = r.read_text(); \
+	$(BIN)/python -c "import pathlib, subprocess; r = pathlib.Path('docs/run-definition.md'); t = r.read_text(); \
 	a = t.index('<!-- keys:start -->') + 19; b = t.index('<!-- keys:end -->'); \
 	k = subprocess.run(['$(BIN)/machi', 'validate', '--keys'], capture_output=True, text=True, check=True).stdout.strip(); \
 	r.write_text(t[:a] + chr(10) + k + chr(10) + t[b:])"

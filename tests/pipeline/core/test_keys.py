@@ -11,9 +11,9 @@ from pipeline.stages import run_definition
 
 
 def test_readme_key_table_is_generated_from_the_models(project_root):
-    readme = (project_root / "README.md").read_text(encoding="utf-8")
+    readme = (project_root / "docs" / "run-definition.md").read_text(encoding="utf-8")
     assert readme_keys(readme) == keys_markdown(run_definition()), (
-        "the README's key table differs from the settings models: paste "
+        "the key table of docs/run-definition.md differs from the settings models: paste "
         "`machi validate --keys` between the keys markers")
 
 
