@@ -132,7 +132,7 @@ def run(definition: Path, scheduler: str | None, workers: int | None, overrides:
 @click.argument("definition", required=False,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--keys", "keys_table", is_flag=True,
-              help="Print the table of every run-definition key (the README's) instead.")
+              help="Print the table of every run-definition key (docs/run-definition.md's) instead.")
 def validate(definition: Path | None, keys_table: bool) -> None:
     """Check a run definition and print it with every default filled in."""
     if keys_table:
