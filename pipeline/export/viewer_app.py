@@ -54,10 +54,7 @@ def find_cesium(app_dir: Path = PROJECT_VIEWER) -> Path:
     ViewerAppError
         If ``npm ci --prefix viewer`` has not been run.
     """
-    build = app_dir / CESIUM_BUILD
-    if not (build / "Cesium.js").is_file():
-        raise ViewerAppError(f"CesiumJS not found at {build}: run `npm ci --prefix {app_dir}` first")
-    return build
+    return _npm_install(app_dir, CESIUM_BUILD, ["Cesium.js"], "CesiumJS")
 
 
 def find_font(app_dir: Path = PROJECT_VIEWER) -> Path:
@@ -68,10 +65,15 @@ def find_font(app_dir: Path = PROJECT_VIEWER) -> Path:
     ViewerAppError
         If ``npm ci --prefix viewer`` has not been run.
     """
-    package = app_dir / FONT_PACKAGE
-    if not all((package / f"{weight}.css").is_file() for weight in FONT_WEIGHTS):
-        raise ViewerAppError(f"Noto Sans JP not found at {package}: run `npm ci --prefix {app_dir}` first")
-    return package
+    return _npm_install(app_dir, FONT_PACKAGE, [f"{weight}.css" for weight in FONT_WEIGHTS], "Noto Sans JP")
+
+
+def _npm_install(app_dir: Path, folder: Path, files: list[str], name: str) -> Path:
+    """``app_dir / folder`` when every one of ``files`` is in it, else a :class:`ViewerAppError`."""
+    found = app_dir / folder
+    if not all((found / file).is_file() for file in files):
+        raise ViewerAppError(f"{name} not found at {found}: run `npm ci --prefix {app_dir}` first")
+    return found
 
 
 def font_faces(package: Path, weights=FONT_WEIGHTS) -> tuple[str, list[str]]:
