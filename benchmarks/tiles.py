@@ -5,8 +5,8 @@
     .venv/bin/python benchmarks/tiles.py --py3dtiles         # also `py3dtiles convert` on the same LAS
 
 py3dtiles lives in its own environment, on PATH when the benchmark runs:
-``python3 -m venv /tmp/py3d && /tmp/py3d/bin/pip install 'py3dtiles[las]'`` then
-``PATH=/tmp/py3d/bin:$PATH .venv/bin/python benchmarks/tiles.py --py3dtiles``.
+``python3 -m venv .py3d && .py3d/bin/pip install 'py3dtiles[las]'`` then
+``PATH=.py3d/bin:$PATH .venv/bin/python benchmarks/tiles.py --py3dtiles``.
 
 Each case runs in its own process so that its peak RSS is its own. The table gives
 buildings (or points) per second, GLB MB/s, peak RSS, and the ratio of each rate to

@@ -1,6 +1,6 @@
 """Benchmark: UTCI of a tile's cells with one station wind against a pedestrian wind per cell.
 
-On the sample run's sky view factor of one tile (``/work/main/out/sample/thermal/<tile>/svf.tif``,
+On the sample run's sky view factor of one tile (``out/sample/thermal/<tile>/svf.tif`` of the repository,
 a third-level mesh at 1 m; a random SVF field of 1000 x 1000 cells when it is absent) and a
 Tmrt field of heat-day noon's range (30-70 °C), one time step at Ta 34 °C, RH 50 %, station
 wind 2.3 m/s:
@@ -28,7 +28,7 @@ import numpy as np
 from pipeline.thermal.utci import utci, utci_uniform_air
 from pipeline.thermal.wind import utci_wind_factor
 
-SAMPLE_SVF = Path("/work/main/out/sample/thermal/53396489/svf.tif")
+SAMPLE_SVF = Path(__file__).resolve().parent.parent / "out" / "sample" / "thermal" / "53396489" / "svf.tif"
 AIR_C, HUMIDITY_PCT, STATION_WIND_MS = 34.0, 50.0, 2.3
 
 

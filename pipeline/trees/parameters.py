@@ -22,7 +22,7 @@ POPESCU_WYNNE_2004 = {
 
 #: PLATEAU ``SolitaryVegetationObject_class`` code list (3D都市モデル標準製品仕様書; as
 #: shipped with PLATEAU datasets, e.g. Kawasaki's ``codelists/SolitaryVegetationObject_class.xml``
-#: in ``/work/shared/data/plateau``): 1 高木 (樹高3m以上), 2 中木 (樹高1m以上3m未満),
+#: in the shared test data, ``../shared/data/plateau``): 1 高木 (樹高3m以上), 2 中木 (樹高1m以上3m未満),
 #: 3 低木 (樹高1m未満), 0 不明.
 TALL_TREE, MIDDLE_TREE, SHRUB, UNKNOWN_CLASS = "1", "2", "3", "0"
 CLASS_LABELS = {TALL_TREE: "高木", MIDDLE_TREE: "中木", SHRUB: "低木", UNKNOWN_CLASS: "不明"}

@@ -23,7 +23,7 @@ def served(tmp_path):
     (run / "3dtiles" / "a.glb").write_bytes(bytes(range(256)) * 4)
     (run / "viewer" / "cesium" / "x.wasm").write_bytes(b"\0asm")
     (run / "viewer" / "viewer.json").write_text("{}")
-    (run / "manifest.json").write_text('{"output": "/home/someone/run"}')
+    (run / "manifest.json").write_text('{"output": "the run folder of the machine that made it"}')
     (run / "3dtiles" / "manifest.json").write_text("{}")
     (tmp_path / "secret.txt").write_text("outside")
     server = make_server(run, "127.0.0.1", 0)
