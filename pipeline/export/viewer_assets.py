@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.geo.atomic import write_bytes_atomic, write_text_atomic
+from pipeline.geo.scenarios import DESIGN_HEAT_DAY, OBSERVED_HOT_DAYS, OBSERVED_RADIATION
 
 from . import viewer_legends as legends
 
@@ -70,10 +71,22 @@ def _url(path: str | Path, base: Path) -> str:
 
 def _season_label(season: str, weather: Mapping[str, Any] | None) -> dict[str, str]:
     """The season's {en, ja} name; a design heat day says it is one, with its maximum."""
-    if weather and str(weather["source"]).startswith("設計猛暑日"):
-        top = weather["day_max_air_temperature_c"]
-        return {"en": f"design heat day (max {top:.1f} °C)", "ja": f"設計猛暑日(最高 {top:.1f} °C)"}
+    if weather and weather.get("kind") == DESIGN_HEAT_DAY:
+        return dict(weather["label"])
     return legends.words(season, legends.SEASON_LABELS)
+
+
+def _weather_words(kind: str | None, radiation: str | None, top_c: float) -> tuple[dict, dict]:
+    """{en, ja} of a season's weather (its kind in the run definition, :mod:`pipeline.geo.scenarios`)
+    and of its radiation; a design case says it is one."""
+    day = {DESIGN_HEAT_DAY: {"en": f"design heat day (max {top_c:.1f} °C)", "ja": f"設計猛暑日(最高 {top_c:.1f} °C)"},
+           OBSERVED_HOT_DAYS: {"en": f"observed hot days, composite (max {top_c:.1f} °C)",
+                               "ja": f"観測された猛暑日の合成(最高 {top_c:.1f} °C)"}}.get(
+        kind, {"en": f"the weather file's day (normals or observed days, max {top_c:.1f} °C)",
+               "ja": f"気象ファイルの代表日(平年値または観測日、最高 {top_c:.1f} °C)"})
+    sky = ({"en": "observed global radiation (Erbs split)", "ja": "観測日射量(Erbs 分離)"}
+           if radiation == OBSERVED_RADIATION else {"en": "clear sky (design case)", "ja": "快晴(設計条件)"})
+    return day, sky
 
 
 def _slot_hours(entry: Mapping[str, Any]) -> float:
@@ -426,10 +439,15 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
         if component["id"] == "c_thermal" and thermal_rule == "gate":
             component.update(weight=None, multiplies=True)
     seasons = list(dict.fromkeys(s["season"] for s in entries))
-    weather_by_season = {str(w["season"]): {"source": str(w["weather_source"]),
-                                            "radiation": str(w["radiation_source"]),
-                                            "day_max_air_temperature_c": round(float(w["day_max_air_temperature_c"]), 2)}
-                         for w in (season_weather or ())}
+    kinds = {s["season"]: (s.get("weather_kind"), s.get("radiation_kind")) for s in scenarios}
+    weather_by_season = {}
+    for w in season_weather or ():
+        kind, radiation = kinds.get(str(w["season"]), (None, None))
+        top = round(float(w["day_max_air_temperature_c"]), 2)
+        label, radiation_label = _weather_words(kind, radiation, top)
+        weather_by_season[str(w["season"])] = {
+            "kind": kind, "label": label, "radiation_label": radiation_label, "source": str(w["weather_source"]),
+            "radiation": str(w["radiation_source"]), "day_max_air_temperature_c": top}
     slots = {}
     for s in entries:
         slots.setdefault(s["slot"], {"name": s["slot"], "label": legends.words(s["slot"], legends.SLOT_LABELS),

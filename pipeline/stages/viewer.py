@@ -97,7 +97,8 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     definition = ctx.definition
     scenarios = [{"name": s.name, "season": s.season.name, "slot": s.slot.name,
                   "date": s.season.date(definition.scenarios.year).isoformat(),
-                  "start": s.slot.start, "end": s.slot.end} for s in ctx.scenarios]
+                  "start": s.slot.start, "end": s.slot.end, "weather_kind": s.season.weather.kind,
+                  "radiation_kind": s.season.weather.radiation} for s in ctx.scenarios]
     options = {"copy_app_files": ctx.settings("viewer").copy_app}
     upstream = {"walkability": keys(summary), "shadow": keys(done(records, "shadow")),
                 "surface": keys(done(records, "surface")),

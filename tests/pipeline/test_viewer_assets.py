@@ -24,7 +24,9 @@ from tiles.validate import check_glb_metadata, check_tileset, content_paths, glb
 CRS = "EPSG:6677"
 X0, Y0 = -12_000.0, -22_000.0   # near Omiya (zone IX)
 GROUND_M = 12.0
-SCENARIOS = [{"name": f"{season}_{slot}", "season": season, "slot": slot, "date": date, "start": start, "end": end}
+SCENARIOS = [{"name": f"{season}_{slot}", "season": season, "slot": slot, "date": date, "start": start, "end": end,
+              "weather_kind": "design_heat_day" if season == "summer_solstice" else "file",
+              "radiation_kind": "clear_sky"}
              for season, date in (("summer_solstice", "2026-06-21"), ("winter_solstice", "2026-12-21"))
              for slot, start, end in (("morning", "08:00", "11:00"), ("midday", "11:00", "14:00"))]
 
@@ -78,10 +80,16 @@ def test_each_season_names_its_weather_and_a_design_day_says_it_is_one(run):
     assert seasons["summer_solstice"]["label"] == {"en": "design heat day (max 35.0 °C)",
                                                    "ja": "設計猛暑日(最高 35.0 °C)"}
     assert seasons["summer_solstice"]["weather"]["radiation"] == "clear sky (design case)"
+    assert seasons["summer_solstice"]["weather"]["radiation_label"] == {"en": "clear sky (design case)",
+                                                                       "ja": "快晴(設計条件)"}
     assert seasons["winter_solstice"]["label"]["ja"] == "冬至"
     assert seasons["winter_solstice"]["weather"] == {
-        "source": "JMA normals 1991-2020, station Kumagaya: normals of December",
-        "radiation": "clear sky (design case)", "day_max_air_temperature_c": 10.3}
+        "kind": "file", "source": "JMA normals 1991-2020, station Kumagaya: normals of December",
+        "label": {"en": "the weather file's day (normals or observed days, max 10.3 °C)",
+                  "ja": "気象ファイルの代表日(平年値または観測日、最高 10.3 °C)"},
+        "radiation": "clear sky (design case)",
+        "radiation_label": {"en": "clear sky (design case)", "ja": "快晴(設計条件)"},
+        "day_max_air_temperature_c": 10.3}
 
 
 def test_viewer_json_lists_scenarios_layers_and_legends(run):

@@ -32,7 +32,8 @@ export function renderControls() {
   // the season's weather as the run made it (thermal/weather.csv): design day, normals or observations
   const weather = (m.seasons.find((x) => x.name === a.season) || {}).weather;
   $("seasonWeather").textContent = weather
-    ? `${t("weather")}: ${weather.source}; ${t("radiation")}: ${weather.radiation}` : "";
+    ? `${t("weather")}: ${word(weather.label)}; ${t("radiation")}: ${word(weather.radiation_label)}` : "";
+  $("seasonWeather").title = weather ? `${weather.source}; ${weather.radiation}` : "";  // the forcing's own words
   fillSelect($("streetsBy"), m.street_colouring.map((o) => [o.id, word(m.legends[o.legend].title),
     o.available === false, word(o.reason)]), s.streetsBy);
   fillSelect($("buildingsBy"), m.building_colouring.map((o) => [o.id,
