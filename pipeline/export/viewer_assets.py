@@ -89,12 +89,6 @@ def _weather_words(kind: str | None, radiation: str | None, top_c: float) -> tup
     return day, sky
 
 
-def _slot_hours(entry: Mapping[str, Any]) -> float:
-    """Length of a scenario entry's slot, hours (``start``/``end`` as HH:MM)."""
-    (h0, m0), (h1, m1) = (map(int, entry[k].split(":")[:2]) for k in ("start", "end"))
-    return (h1 * 60 + m1 - h0 * 60 - m0) / 60.0
-
-
 def scenario_entries(scenarios: Sequence[Mapping[str, Any]], timezone: str) -> list[dict[str, Any]]:
     """Scenarios with ISO 8601 local start, middle and end times and the slot length (h).
 
@@ -327,7 +321,7 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
         legend["utci_class"] = legends.stress_class_legend()
         street_colouring.append({"id": "utci_class", "legend": "utci_class"})
     if "hours_utci_above_32" in street_tiles.variables:
-        slot_hours = max((_slot_hours(e) for e in entries), default=1.0)
+        slot_hours = max((e["hours"] for e in entries), default=1.0)
         legend["hours_utci_above_32"] = legends.ramp_legend("hours_utci_above_32", 0, slot_hours)
         street_colouring.append({"id": "hours_utci_above_32", "legend": "hours_utci_above_32"})
 
