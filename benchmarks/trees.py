@@ -52,7 +52,7 @@ def sample_tiles(params: TreeParameters):
 
     from pipeline.geo.tiling import tile_grid
     from pipeline.trees.tile import trees_for_tile
-    from pipeline.trees_command import _meshes
+    from pipeline.commands.trees import _meshes
 
     laz = SAMPLE / "lidar/omiya_sample.laz"
     results = []

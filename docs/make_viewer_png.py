@@ -28,7 +28,7 @@ def main() -> None:
 
     from pipeline.export.terrain_heights import TerrainHeights
     from pipeline.export.tile_features import EllipsoidalProjector
-    from pipeline.view import make_server
+    from pipeline.commands.view import make_server
 
     run = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "out" / "sample").resolve()
     target = ROOT / "docs" / "viewer.png"

@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from pipeline.geo.atomic import write_bytes_atomic, write_text_atomic
+from tiles.atomic import write_bytes_atomic, write_text_atomic
 from pipeline.geo.scenarios import DESIGN_HEAT_DAY, OBSERVED_HOT_DAYS, OBSERVED_RADIATION
 
 from . import viewer_legends as legends

@@ -28,7 +28,7 @@ crowns (``evergreen_top``, a subset of the canopy) get a third horizon of their 
 and evergreen shade wins over the other crowns' (:data:`EVERGREEN_SHADE`, see
 :mod:`pipeline.shade.sweep`).
 
-Agreement with the exact sweep is measured, not assumed (``tests/pipeline/test_horizon.py``,
+Agreement with the exact sweep is measured, not assumed (``tests/pipeline/shade/test_horizon.py``,
 ``benchmarks/shadow.py``): cells disagree only along shadow edges, where the
 interpolated lattice crosses a cell differently from the exact one.
 """

@@ -129,7 +129,7 @@ def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, sce
     import geopandas as gpd
     import numpy as np
 
-    from pipeline.geo.atomic import atomic_path
+    from tiles.atomic import atomic_path
     from pipeline.geo.raster import read_raster, write_cog
     from pipeline.shade.buildings import building_zones, zone_means
     from pipeline.shade.shadow import CanopyTransmissivity, inner_window, tile_shade

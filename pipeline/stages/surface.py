@@ -66,7 +66,7 @@ def surface_tile(tile: str, grid, out_dir: str, *, settings: SurfaceSettings,
     import geopandas as gpd
     import numpy as np
 
-    from pipeline.geo.atomic import atomic_path
+    from tiles.atomic import atomic_path
     from pipeline.geo.raster import write_cog
     from pipeline.surface.model import build_buildings, build_canopy, build_terrain
     from pipeline.surface.rasterize import merge_max

@@ -239,7 +239,7 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, streets: list[str], s
                      ingest: list[Record] = (), peopleflow: list[Record] = (),
                      thermal: list[Record] = ()) -> Result:
     """Raw walkability metrics of the segments of one tile (runs on a worker)."""
-    from pipeline.geo.atomic import atomic_path, write_text_atomic
+    from tiles.atomic import atomic_path, write_text_atomic
     from pipeline.peopleflow.tables import read_flow
     from pipeline.walkability.inputs import read_street_lines, read_tables, tile_region
     from pipeline.walkability.metrics import tile_metrics
@@ -365,7 +365,7 @@ def walkability_scale(out_dir: str, *, settings: WalkabilitySettings, scenarios:
     then score each tile's segments with it, a tile at a time, and merge the sketches of
     their scores per scenario into the scale (their standings follow). Runs on a worker;
     holds one tile's tables at a time."""
-    from pipeline.geo.atomic import write_text_atomic
+    from tiles.atomic import write_text_atomic
     from pipeline.walkability.scale import reduce_partials
     from pipeline.walkability.scenario_scores import read_tile_tables, score_sketches
     from pipeline.walkability.sketch import ScoreSketch

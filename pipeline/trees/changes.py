@@ -20,7 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from pipeline.geo.atomic import atomic_path
+from tiles.atomic import atomic_path
 from pipeline.trees.matching import match_pairs
 
 CHANGE_COLUMNS = ["status", "existing_id", "detected_id", "x", "y", "old_height_m",

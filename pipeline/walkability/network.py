@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import LineString
 
-from pipeline.geo.atomic import write_text_atomic
+from tiles.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from pipeline.geo.atomic import atomic_path
+from tiles.atomic import atomic_path
 from pipeline.geo.raster import Grid
 from pipeline.walkability.coolwalk import district_coolwalkability
 from pipeline.walkability.rasters import scored_columns, write_rasters_and_maps

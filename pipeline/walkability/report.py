@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from pipeline.geo.atomic import write_text_atomic  # noqa: E402
+from tiles.atomic import write_text_atomic  # noqa: E402
 from pipeline.walkability.classes import CLASS_COLOURS, CLASS_LABELS  # noqa: E402
 
 log = logging.getLogger(__name__)

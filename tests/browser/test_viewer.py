@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from pipeline.walkability.classes import CLASS_COLOURS
-from pipeline.view import make_server
+from pipeline.commands.view import make_server
 
 JS_DIR = Path(__file__).resolve().parents[1] / "js"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

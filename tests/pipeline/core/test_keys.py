@@ -5,7 +5,7 @@ import typing
 
 from click.testing import CliRunner
 
-from pipeline.cli import main
+from pipeline.commands.cli import main
 from pipeline.core.keys import iter_keys, keys_markdown, readme_keys
 from pipeline.stages import run_definition
 

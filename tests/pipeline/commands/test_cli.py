@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from pipeline.cli import main
+from pipeline.commands.cli import main
 
 
 def test_info_on_the_sample_district(project_root):

@@ -19,11 +19,11 @@ LIDAR_SUFFIXES = {".las", ".laz"}
 
 #: Commands defined in their own modules, imported only when named: name -> (module:attr, help).
 LAZY_COMMANDS = {
-    "export-tiles": ("pipeline.export_tiles:export_tiles_command",
+    "export-tiles": ("pipeline.commands.export_tiles:export_tiles_command",
                      "Export a PLATEAU folder, zip or .gml file as 3D Tiles 1.1."),
-    "trees": ("pipeline.trees_command:trees_command",
+    "trees": ("pipeline.commands.trees:trees_command",
               "Find trees in LiDAR and write them as PLATEAU vegetation (veg)."),
-    "view": ("pipeline.view:view_command",
+    "view": ("pipeline.commands.view:view_command",
              "Serve a run's output folder and open the planners' viewer."),
 }
 
@@ -161,7 +161,7 @@ def info(path: Path, crs: str | None) -> None:
         except LidarError as exc:
             raise click.ClickException(str(exc)) from None
         return
-    from pipeline.info import citygml_info
+    from pipeline.commands.info import citygml_info
     result = citygml_info(path)
     click.echo(result.format())
     if result.rejected:

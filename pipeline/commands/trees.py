@@ -82,7 +82,7 @@ def run_trees(paths: list[Path], out: Path, *, veg: Path | None = None, source_c
     import geopandas as gpd
     import pandas as pd
 
-    from pipeline.geo.atomic import atomic_path
+    from tiles.atomic import atomic_path
     from pipeline.geo.raster import Grid, MaxCanvas
     from pipeline.geo.tiling import tile_grid
     from pipeline.trees.changes import change_counts, detect_changes, write_change_map, write_changes
@@ -193,7 +193,7 @@ def _footprints(bldg: Path, crs: str) -> list:
 def trees_command(lidar: tuple[Path, ...], out: Path, veg: Path | None, bldg: Path | None,
                   source_crs: str | None, verbose: int) -> None:
     """Find individual trees in LiDAR and write them as PLATEAU vegetation (veg)."""
-    from pipeline.cli import _setup_logging
+    from pipeline.commands.cli import _setup_logging
     from pipeline.lidar.errors import LidarError
 
     _setup_logging(verbose)
