@@ -36,7 +36,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from pipeline.shade.diagram import HOKKAIDO_SOLAR_WINDOW, MEASUREMENT_PLANES_M, REGULATED_SOLAR_WINDOW
+from pipeline.shade.diagram import (
+    HOKKAIDO_SOLAR_WINDOW,
+    MEASUREMENT_PLANES_M,
+    REGULATED_SOLAR_WINDOW,
+)
 
 #: The pairs of hours (5-10 m band, beyond 10 m) of 別表第四 (に), by 号 number.
 HOUR_PAIRS: dict[int, tuple[float, float]] = {1: (3.0, 2.0), 2: (4.0, 2.5), 3: (5.0, 3.0)}

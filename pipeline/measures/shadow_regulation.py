@@ -37,8 +37,8 @@ calculation (建築確認).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -47,8 +47,12 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from pipeline.geo.raster import Grid
-from pipeline.measures.hikage_limits import (ShadowLimits, UNREGULATED_ZONES, is_hokkaido,
-                                             parse_shade_regulation)
+from pipeline.measures.hikage_limits import (
+    UNREGULATED_ZONES,
+    ShadowLimits,
+    is_hokkaido,
+    parse_shade_regulation,
+)
 from pipeline.shade.diagram import equal_time_shadow_lines
 from pipeline.shade.sun import DEFAULT_TIMEZONE
 
@@ -263,8 +267,8 @@ def check_shadow_regulation(footprint: BaseGeometry | Sequence[BaseGeometry], he
         if not math.isfinite(height) or height <= 0:
             raise ValueError(f"building {building_id}: height {height} m is not a positive number")
     tallest = float(heights.max())
-    common = dict(building_id=str(building_id), height_m=tallest, ground_elevation_m=ground_elevation_m,
-                  site_id=str(site_id), zone_id=zone_id, zone_label=zone_label, note=note)
+    common = {"building_id": str(building_id), "height_m": tallest, "ground_elevation_m": ground_elevation_m,
+                  "site_id": str(site_id), "zone_id": zone_id, "zone_label": zone_label, "note": note}
     if limits is None:
         return ShadowRegulationResult(status="no_limits", limits=None, subject=False, **common)
     try:

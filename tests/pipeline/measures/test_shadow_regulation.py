@@ -10,13 +10,27 @@ import pytest
 import shapely
 from shapely.geometry import LineString, box
 
-from pipeline.measures.hikage_limits import (ShadeRegulationTextError, ShadowLimits, is_hokkaido,
-                                             parse_shade_regulation)
-from pipeline.measures.shadow_regulation import (FRAME_COLUMNS, check_added_buildings,
-                                                 check_shadow_regulation, district_limits, lines_frame,
-                                                 shadow_bands, to_frame)
-from pipeline.shade.diagram import (prism_shadow, shadow_outlines, solar_time_positions,
-                                    winter_solstice)
+from pipeline.measures.hikage_limits import (
+    ShadeRegulationTextError,
+    ShadowLimits,
+    is_hokkaido,
+    parse_shade_regulation,
+)
+from pipeline.measures.shadow_regulation import (
+    FRAME_COLUMNS,
+    check_added_buildings,
+    check_shadow_regulation,
+    district_limits,
+    lines_frame,
+    shadow_bands,
+    to_frame,
+)
+from pipeline.shade.diagram import (
+    prism_shadow,
+    shadow_outlines,
+    solar_time_positions,
+    winter_solstice,
+)
 from pipeline.shade.sun import meridian_convergence_deg, true_to_grid_azimuth
 
 CRS = "EPSG:6677"                        # zone IX; (-10 km, -30 km) is in central Tokyo
@@ -35,7 +49,7 @@ def fine_sun(step_h: float = 1 / 120, window=(8.0, 16.0)):
     from pyproj import Transformer
 
     lon, lat = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True).transform(X0, Y0 - 6)
-    n = int(round((window[1] - window[0]) / step_h))
+    n = round((window[1] - window[0]) / step_h)
     positions = solar_time_positions(winter_solstice(YEAR), lat, lon,
                                      window[0] + (np.arange(n) + 0.5) * step_h)
     return positions.sun_altitude_deg, true_to_grid_azimuth(positions.sun_azimuth_deg,
