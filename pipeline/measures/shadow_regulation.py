@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
@@ -406,60 +406,57 @@ def check_added_buildings(buildings: gpd.GeoDataFrame,
             raise ValueError(f"building {building_id}: height_m {height} is not a positive number")
     sites = (buildings[site_column].astype(str).to_list() if site_column in buildings.columns
              else ids)
-    districts = None
-    if isinstance(zones_or_limits, gpd.GeoDataFrame):
-        districts = zones_or_limits.to_crs(buildings.crs) if zones_or_limits.crs is not None else zones_or_limits
-    results: dict[str, ShadowRegulationResult] = {}
+    members: dict[str, list[int]] = {}
+    for i, site_id in enumerate(sites):
+        members.setdefault(site_id, []).append(i)
+    if isinstance(zones_or_limits, gpd.GeoDataFrame) and zones_or_limits.crs is not None:
+        zones_or_limits = zones_or_limits.to_crs(buildings.crs)
+    grounds = (buildings["ground_elevation_m"].astype(float).to_list()
+               if "ground_elevation_m" in buildings.columns else [None] * len(ids))
+    checked: dict[str, ShadowRegulationResult] = {}
     out = []
-    for i, building_id in enumerate(ids):
-        site_id = sites[i]
-        if site_id not in results:
-            members = [j for j, s in enumerate(sites) if s == site_id]
-            footprints = [buildings.geometry.iloc[j] for j in members]
-            heights = [float(buildings["height_m"].iloc[j]) for j in members]
-            lots = ([buildings[lot_column].iloc[j] for j in members] if lot_column in buildings.columns else [])
-            lots = [g for g in lots if g is not None and not g.is_empty]
-            site = shapely.union_all(lots) if lots else None
-            outline = site if site is not None else shapely.union_all(footprints)
-            storeys = _max_storeys(buildings, members)
-            if districts is not None:
-                limits, status, zone = district_limits(outline, districts, default=default_limits)
-            else:
-                limits = zones_or_limits if isinstance(zones_or_limits, ShadowLimits) else default_limits
-                status = "" if limits is not None else "no_limits"
-                zone = {"zone_id": None, "zone_label": None,
-                        "note": limits.source if limits is not None else "the run gives no limits"}
-            ground = (float(buildings["ground_elevation_m"].iloc[i])
-                      if "ground_elevation_m" in buildings.columns else None)
-            if status == "no_regulation":
-                result = ShadowRegulationResult(building_id, "no_regulation", None, False, max(heights),
-                                                ground, site_id, **zone)
-            else:
-                result = check_shadow_regulation(
-                    footprints, heights, limits, crs, year=year, building_id=building_id, site=site,
-                    storeys=storeys, ground_elevation_m=ground, site_id=site_id, timezone=timezone,
-                    resolution_m=resolution_m, step_minutes=step_minutes, max_reach_m=max_reach_m, **zone)
-            results[site_id] = result
-            out.append(result)
+    for i, (building_id, site_id) in enumerate(zip(ids, sites)):
+        if site_id in checked:              # one building with the site's first (法第56条の2第2項)
+            out.append(replace(checked[site_id], building_id=building_id, ground_elevation_m=grounds[i]))
+            continue
+        rows = buildings.iloc[members[site_id]]
+        footprints = list(rows.geometry)
+        heights = rows["height_m"].astype(float).to_list()
+        lots = ([g for g in rows[lot_column] if g is not None and not g.is_empty]
+                if lot_column in rows.columns else [])
+        site = shapely.union_all(lots) if lots else None
+        limits, status, zone = _site_limits(site if site is not None else shapely.union_all(footprints),
+                                            zones_or_limits, default_limits)
+        if status == "no_regulation":
+            result = ShadowRegulationResult(building_id, "no_regulation", None, False, max(heights),
+                                            grounds[i], site_id, **zone)
         else:
-            shared = results[site_id]
-            out.append(_with_id(shared, building_id, buildings, i))
+            result = check_shadow_regulation(
+                footprints, heights, limits, crs, year=year, building_id=building_id, site=site,
+                storeys=_max_storeys(rows), ground_elevation_m=grounds[i], site_id=site_id,
+                timezone=timezone, resolution_m=resolution_m, step_minutes=step_minutes,
+                max_reach_m=max_reach_m, **zone)
+        checked[site_id] = result
+        out.append(result)
     return out
 
 
-def _max_storeys(buildings: gpd.GeoDataFrame, members: list[int]) -> int | None:
-    if "storeys" not in buildings.columns:
+def _site_limits(outline: BaseGeometry, zones_or_limits: gpd.GeoDataFrame | ShadowLimits | None,
+                 default: ShadowLimits | None) -> tuple[ShadowLimits | None, str, dict]:
+    """Limits, status and zone fields for one site (see :func:`district_limits`)."""
+    if isinstance(zones_or_limits, gpd.GeoDataFrame):
+        return district_limits(outline, zones_or_limits, default=default)
+    limits = zones_or_limits if zones_or_limits is not None else default
+    if limits is None:
+        return None, "no_limits", {"zone_id": None, "zone_label": None, "note": "the run gives no limits"}
+    return limits, "", {"zone_id": None, "zone_label": None, "note": limits.source}
+
+
+def _max_storeys(rows: gpd.GeoDataFrame) -> int | None:
+    if "storeys" not in rows.columns:
         return None
-    values = pd.to_numeric(buildings["storeys"].iloc[members], errors="coerce").dropna()
+    values = pd.to_numeric(rows["storeys"], errors="coerce").dropna()
     return int(values.max()) if len(values) else None
-
-
-def _with_id(result: ShadowRegulationResult, building_id: str, buildings: gpd.GeoDataFrame,
-             i: int) -> ShadowRegulationResult:
-    from dataclasses import replace
-
-    ground = float(buildings["ground_elevation_m"].iloc[i]) if "ground_elevation_m" in buildings.columns else None
-    return replace(result, building_id=building_id, ground_elevation_m=ground)
 
 
 #: Columns of :func:`to_frame`.

@@ -303,3 +303,12 @@ def test_the_attribute_through_ingest(project_root, tmp_path):
     assert (limits.near_hours, limits.far_hours, limits.plane_height_m) == (4.0, 2.5, 4.0)
     commercial = table[table["gml_id"] == "urf_sample_use_commercial"].geometry.iloc[0]
     assert district_limits(commercial.representative_point().buffer(5.0), table)[1] == "no_regulation"
+
+
+def test_storeys_make_a_low_building_regulated_on_the_1_5_m_plane():
+    low_rise = ShadowLimits(4.0, 2.5, 1.5, class_number=2, source="(二) 4時間-2.5時間／1.5m")
+    houses = added().iloc[:1].assign(height_m=7.0)
+    assert check_added_buildings(houses, low_rise, year=YEAR)[0].status == "not_subject"
+    result = check_added_buildings(houses.assign(storeys=3), low_rise, year=YEAR)[0]
+    assert result.subject and result.status in ("pass", "fail")
+    assert result.status == ("pass" if result.near.passes and result.far.passes else "fail")
