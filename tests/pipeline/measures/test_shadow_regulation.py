@@ -310,5 +310,5 @@ def test_storeys_make_a_low_building_regulated_on_the_1_5_m_plane():
     houses = added().iloc[:1].assign(height_m=7.0)
     assert check_added_buildings(houses, low_rise, year=YEAR)[0].status == "not_subject"
     result = check_added_buildings(houses.assign(storeys=3), low_rise, year=YEAR)[0]
-    assert result.subject and result.status in ("pass", "fail")
-    assert result.status == ("pass" if result.near.passes and result.far.passes else "fail")
+    # 5.5 m above the plane, 15 m inside the lot: its shadow stays short of the 5 m line's limit
+    assert result.subject and result.status == "pass" and result.near.max_hours < 4.0
