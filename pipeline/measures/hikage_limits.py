@@ -6,15 +6,13 @@ Hokkaido, 道の区域内), on a horizontal plane 1.5 m, 4 m or 6.5 m above the 
 level (平均地盤面). 別表第四 gives, per use district, which buildings are regulated, the
 planes allowed and the pairs of hours a local ordinance (条例) may choose from:
 
-========================================  =======================  ===========  ==================================
-use district (い)                          regulated building (ろ)  plane (は)   hours 5-10 m / beyond 10 m (に)
-========================================  =======================  ===========  ==================================
-第一種・第二種低層住居専用地域, 田園住居地域   eaves > 7 m or 3+ storeys 1.5 m        (一) 3/2 (二) 4/2.5 (三) 5/3
-第一種・第二種中高層住居専用地域              height > 10 m            4 or 6.5 m   (一) 3/2 (二) 4/2.5 (三) 5/3
-第一種・第二種住居, 準住居, 近隣商業, 準工業     height > 10 m            4 or 6.5 m   (一) 4/2.5 (二) 5/3
-用途地域の指定のない区域 イ                   eaves > 7 m or 3+ storeys 1.5 m        (一) 3/2 (二) 4/2.5 (三) 5/3
-用途地域の指定のない区域 ロ                   height > 10 m            4 m          (一) 3/2 (二) 4/2.5 (三) 5/3
-========================================  =======================  ===========  ==================================
+- 第一種・第二種低層住居専用地域, 田園住居地域: eaves above 7 m or 3+ storeys; plane 1.5 m;
+  (一) 3/2, (二) 4/2.5, (三) 5/3 hours (more than 5 m up to 10 m / beyond 10 m);
+- 第一種・第二種中高層住居専用地域: height above 10 m; plane 4 or 6.5 m; (一) 3/2, (二) 4/2.5, (三) 5/3;
+- 第一種・第二種住居地域, 準住居地域, 近隣商業地域, 準工業地域: height above 10 m; plane 4 or
+  6.5 m; (一) 4/2.5, (二) 5/3;
+- 用途地域の指定のない区域: イ eaves above 7 m or 3+ storeys, plane 1.5 m, or ロ height above
+  10 m, plane 4 m; (一) 3/2, (二) 4/2.5, (三) 5/3.
 
 Within Hokkaido every pair is one step lower: 3/2 -> 2/1.5, 4/2.5 -> 3/2, 5/3 -> 4/2.5.
 商業地域, 工業地域 and 工業専用地域 are not in the table: no shadow regulation applies there
