@@ -20,13 +20,16 @@ from typing import Any
 
 from pipeline.core.config import RunDefinitionBase, load_definition, run_definition_model
 from pipeline.stages import (export_tiles, ingest, lidar, peopleflow, shadow, shadow_diagram,
-                             surface, thermal, thermal_forcing, viewer, walkability)
+                             surface, thermal, thermal_forcing, trees, viewer, walkability)
 
 STAGES = (
     ingest.STAGE,
     lidar.STAGE,
     lidar.POINT_TILES,
     lidar.POINT_TILESET,
+    trees.STAGE,             # per tile after lidar: trees found in the LiDAR, as PLATEAU veg
+    trees.CHANGES,
+    trees.CHANGES_TABLE,     # run-wide: trees/changes.parquet from the tiles' rows
     surface.STAGE,
     shadow.STAGE,
     shadow.MAPS,

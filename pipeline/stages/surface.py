@@ -1,7 +1,8 @@
 """``surface``: per tile, DSM, canopy, terrain and building-id rasters (tile plus halo).
 
 Reads the ingested buildings, vegetation and terrain of the tile and its neighbours (and
-the tile's LiDAR rasters when the LiDAR stage ran) and writes four COGs (float32
+the tile's LiDAR rasters when the LiDAR stage ran, and the trees the ``trees`` stage found
+in the tile and its neighbours when ``canopy_source`` draws them) and writes four COGs (float32
 orthometric metres) and the building table, see :mod:`pipeline.surface.model`:
 ``<tile>_dsm.tif`` (terrain and buildings), ``<tile>_terrain.tif``, ``<tile>_canopy.tif``
 (NaN where no tree), ``<tile>_canopy_habit.tif`` (uint8 leaf habit of each canopy cell:
@@ -33,9 +34,11 @@ class SurfaceSettings(StageSettings):
         "auto", description="`auto`/`dem`: DEM TIN, LiDAR DTM where the DEM has none; `lidar`: "
         "LiDAR DTM first; `flat`: `ground_elevation_m` everywhere. Cells beyond every source "
         "take the nearest known height.")
-    canopy_source: Literal["all", "plateau", "lidar", "none"] = Field(
+    canopy_source: Literal["all", "plateau", "lidar", "trees", "plateau+trees", "none"] = Field(
         "all", description="`all`: the higher of PLATEAU `veg` and LiDAR canopy per cell; "
-        "`plateau`; `lidar`; `none`.")
+        "`plateau`; `lidar`; `trees`: the trees the `trees` stage found in the LiDAR, drawn as "
+        "crowns like PLATEAU's (leaf habit unknown); `plateau+trees`: the higher of PLATEAU "
+        "`veg` and those per cell; `none`.")
     ground_elevation_m: float = Field(0.0, ge=-500, le=9000,
                                       description="Flat ground when there is no terrain data.")
     lidar_canopy_min_m: float = Field(2.0, ge=0, le=100,
@@ -60,8 +63,13 @@ class SurfaceOutputs(Outputs):
     canopy_habit: str | None = None
 
 
+#: ``canopy_source`` values that draw the trees of the ``trees`` stage.
+TREE_SOURCES = ("trees", "plateau+trees")
+
+
 def surface_tile(tile: str, grid, out_dir: str, *, settings: SurfaceSettings,
-                 ingest: list[Record] = (), lidar: list[Record] = ()) -> Result:
+                 ingest: list[Record] = (), lidar: list[Record] = (),
+                 trees: list[Record] = ()) -> Result:
     """Build and write the surface rasters of one tile on ``grid`` (tile plus halo)."""
     import geopandas as gpd
     import numpy as np
@@ -85,7 +93,8 @@ def surface_tile(tile: str, grid, out_dir: str, *, settings: SurfaceSettings,
         grid, [r.outputs.table for r in layer["veg"]], chm, dtm,
         terrain, canopy_source=settings.canopy_source,
         lidar_canopy_min_m=settings.lidar_canopy_min_m,
-        default_crown_diameter_m=settings.default_crown_diameter_m)
+        default_crown_diameter_m=settings.default_crown_diameter_m,
+        detected_trees=[r.outputs.trees for r in trees])
 
     folder = Path(out_dir)
     tags = {"tile": tile, "heights": "orthometric metres"}
@@ -122,23 +131,30 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     from citygml.source import meshes_related
 
     ingest = done(records, "ingest")
+    found = done(records, "trees") if settings.canopy_source in TREE_SOURCES else []
     tasks = []
     for tile in ctx.tiles:
         grid = ctx.tile_grid(tile)
         meshes = sorted(tile_neighbourhood(tile))
         related = [r for r in ingest if meshes_related(r.mesh_code, meshes)]
+        upstream = {"ingest": keys(related), "lidar": keys(done(records, "lidar", tile=tile))}
+        if settings.canopy_source in TREE_SOURCES:
+            upstream["trees"] = keys(r for r in found if r.tile in meshes)
+            if not done(found, "trees", tile=tile):
+                ctx.problems.append(
+                    f"surface {tile}: stages.surface.canopy_source is {settings.canopy_source!r} "
+                    "but the trees stage did not run for this tile (is stages.trees enabled, "
+                    "and does inputs.lidar cover the tile?)")
         tasks.append(Task(stage="surface", tile=tile, func=surface_tile,
                           args=(tile, grid, str(ctx.out("surface"))),
                           kwargs={"settings": settings},
                           params={"grid": grid.__dict__, "settings": settings.model_dump()},
-                          upstream={"ingest": keys(related),
-                                    "lidar": keys(done(records, "lidar", tile=tile))},
-                          meshes=(tile,)))
+                          upstream=upstream, meshes=(tile,)))
     return tasks
 
 
-# Ingest of the tile and its neighbours (the halo), LiDAR of the tile.
+# Ingest and detected trees of the tile and its neighbours (the halo), LiDAR of the tile.
 STAGE = Stage(name="surface", settings=SurfaceSettings, plan=plan,
-              code=("pipeline.surface", "pipeline.geo"), needs=("ingest", "lidar"),
+              code=("pipeline.surface", "pipeline.geo"), needs=("ingest", "lidar", "trees"),
               reach="neighbours", outputs=SurfaceOutputs,
-              reads={"ingest": ("table", "meshes"), "lidar": ("dtm", "chm")})
+              reads={"ingest": ("table", "meshes"), "lidar": ("dtm", "chm"), "trees": ("trees",)})

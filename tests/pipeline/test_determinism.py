@@ -49,6 +49,7 @@ def test_one_and_two_workers_write_the_same_bytes(project_root, tmp_path):
     assert sorted(one) == sorted(two)
     kinds = {name.split("/", 1)[0] for name in one}
     # every stage wrote something that is compared
-    assert {"ingest", "surface", "shadow", "thermal", "walkability", "3dtiles", "viewer"} <= kinds, kinds
+    assert {"ingest", "surface", "shadow", "thermal", "walkability", "3dtiles", "viewer",
+            "trees"} <= kinds, kinds
     different = sorted(name for name in one if one[name] != two[name])
     assert different == [], f"{len(different)} of {len(one)} files differ, e.g. {different[:10]}"

@@ -54,7 +54,7 @@ def test_every_stage_ran_and_the_rerun_skips_them_all(sample_run, sample_definit
     # Every stage the sample wants (from the registry: a planner that returns nothing fails
     # here) left done records whose outputs exist.
     wanted = [s.name for s in type(sample_definition).registry if s.is_wanted(sample_definition)]
-    assert len(wanted) == 20
+    assert len(wanted) == 23                    # with the three trees stages (issue 25)
     for stage in wanted:
         records = first.by_stage(stage)
         assert records and all(r.done for r in records), stage
@@ -316,7 +316,8 @@ def test_outputs_keep_their_content_from_before_the_stage_registry(sample_run, d
     habit = {p for p in after if p not in before and HABIT_ADDED.match(p)}
     assert len(habit) == 4
     added = {p for p in after if p not in before} - zoning - habit  # the thermal stage's, CoolWalkability's
-    assert {p.split("/")[0] for p in added} <= {"thermal", "walkability", "viewer"}
+    # ... and the trees stage's (issue 25): trees found in the LiDAR, their changes
+    assert {p.split("/")[0] for p in added} <= {"thermal", "walkability", "viewer", "trees"}
     # CoolWalkability, and the per-tile tables of the scoring done a tile at a time (issue #13)
     per_tile = re.compile(r"^walkability/tiles/\d{8}_(scored|partials|bldg_nearest_street)\.parquet$")
     assert {p for p in added if p.startswith("walkability/") and not per_tile.match(p)} == {
@@ -575,3 +576,17 @@ def test_streets_are_read_on_their_better_sidewalk(sample_run):
     assert heat["hours_utci_above_32"].between(0, 3.0 + 1e-6).all()
     assert (heat["hours_utci_above_38"] <= heat["hours_utci_above_32"] + 1e-9).all()
     assert heat["hours_utci_above_32"].mean() > 2.0 and winter["hours_utci_above_32"].max() == 0.0
+
+
+def test_the_trees_stage_finds_the_sample_trees_again(sample_run):
+    """Issue 25: the trees found in the sample's LiDAR, written as PLATEAU veg per tile,
+    match the sample's 323 known trees (its veg layer) within 2 m."""
+    import geopandas as gpd
+
+    out, _, _ = sample_run
+    assert sorted(p.name for p in (out / "trees/udx/veg").glob("*.gml")) == [
+        f"{mesh}_veg_6697_op.gml" for mesh in (53396489, 53396499, 53396580, 53396590)]
+    changes = gpd.read_parquet(out / "trees/changes.parquet")
+    counts = changes.status.value_counts()
+    assert counts.get("matched", 0) + counts.get("height_changed", 0) >= 0.9 * 323
+    assert counts.get("gone", 0) + counts.get("new", 0) <= 0.05 * 323
