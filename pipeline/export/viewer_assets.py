@@ -127,6 +127,54 @@ def tileset_property_names(tileset: str | Path) -> set[str]:
     return names
 
 
+#: What a flow prism's population is (the about panel and the legend name it).
+FLOW_BASIS = {
+    "basis": {"en": "people present (滞在人口) in the 1 km mesh cell, mean of the slot's hours",
+              "ja": "1 km メッシュ内の滞在人口(時間帯の各時刻の平均)"},
+    "publisher": {"en": "MLIT nationwide people-flow open data", "ja": "国土交通省「全国の人流オープンデータ」"},
+}
+#: Columns of the app's priority list (priority.json ``columns``), from the run's priority table.
+PRIORITY_COLUMNS = ("rank", "segment_id", "name", "highway", "length_m", "people_per_100m", "hours_utci_above_32",
+                    "shade_share", "person_hours_heat", "priority")
+
+
+def write_priority_list(path: Path, priority: str | Path, streets: Mapping[str, str | Path], crs: str) -> Path:
+    """The app's list of where to act first: per scenario the rows of the run's priority
+    table (:func:`pipeline.walkability.priority.priority_table`) with each segment's
+    midpoint and line in lon/lat (EPSG:6668, degrees) to fly to and outline.
+
+    JSON ``{"columns": [...], "scenarios": {name: [[...row...], ...]}, "segments": {id:
+    {"mid": [lon, lat], "line": [[lon, lat], ...]}}}``; numbers rounded (1e-7° ≈ 1 cm, 0.01 of a value).
+    """
+    import geopandas as gpd
+
+    table = pd.read_parquet(priority)
+    ids = sorted(set(table["segment_id"].astype(str)))
+    geometry = {}
+    for source in streets.values():  # the geometry is the same in every scenario's table
+        frame = gpd.read_parquet(source, columns=["segment_id", "geometry"])
+        frame = frame[frame["segment_id"].astype(str).isin(ids)].to_crs("EPSG:6668")
+        for sid, line in zip(frame["segment_id"].astype(str), frame.geometry):
+            mid = line.interpolate(0.5, normalized=True)
+            geometry[sid] = {"mid": [round(mid.x, 7), round(mid.y, 7)],
+                             "line": [[round(x, 7), round(y, 7)] for x, y in line.coords]}
+        break
+    rows: dict[str, list] = {}
+    for scenario, part in table.groupby("scenario", sort=False):
+        rows[str(scenario)] = [[_json_value(row[c]) for c in PRIORITY_COLUMNS] for _, row in part.iterrows()]
+    write_text_atomic(path, json.dumps({"columns": list(PRIORITY_COLUMNS), "scenarios": rows, "segments": geometry},
+                                       ensure_ascii=False, separators=(",", ":")))
+    return path
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (float, np.floating)):
+        return round(float(value), 2) if math.isfinite(value) else None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    return value
+
+
 def _raster_max(paths: Sequence[str | Path]) -> float:
     """The largest value of the rasters, read from their smallest overview."""
     import rasterio
@@ -178,6 +226,8 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
                  use_districts: Sequence[str | Path] = (), timezone: str = "Asia/Tokyo",
                  day_type: str = "weekday", geoid_model: str = "gsigeo2011", ground_elevation_m: float = 0.0,
                  season_weather: Sequence[Mapping[str, Any]] | None = None,
+                 priority: str | Path | None = None, report: str | Path | None = None,
+                 flow_sources: Sequence[Mapping[str, Any]] = (),
                  copy_app_files: bool = True, app_dir: str | Path | None = None,
                  cesium_dir: str | Path | None = None) -> dict[str, Any]:
     """Write ``viewer.json`` and every viewer layer of a run under ``out_dir``.
@@ -224,6 +274,13 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
         the app names each season's weather (design heat day, normals, observed days).
     day_type : str
         People-flow day type shown (``weekday``).
+    priority : path, optional
+        ``walkability/priority.parquet`` (:mod:`pipeline.walkability.priority`): the app's
+        list of where to act first (:func:`write_priority_list`).
+    report : path, optional
+        ``walkability/report.html``, copied beside the app, which links to it.
+    flow_sources : sequence of mapping
+        The people-flow sources (``source``, ``kind``) the about panel names.
     copy_app_files : bool
         Copy the app and CesiumJS next to ``viewer.json`` (:func:`.viewer_app.copy_app`).
 
@@ -297,11 +354,29 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
                                              errors="coerce").to_numpy(np.float64) for p in streets.values()
                                if name in pq.read_schema(p).names] or [np.array([np.nan])])
 
+    def scenario_values(name: str) -> dict[str, np.ndarray]:
+        import pyarrow.parquet as pq
+        return {k: pd.to_numeric(pq.read_table(p, columns=[name]).column(0).to_pandas(), errors="coerce")
+                .to_numpy(np.float64) for k, p in streets.items() if name in pq.read_schema(p).names}
+
+    def data_legend(name: str, step: float = 1.0, floor: float | None = None) -> dict[str, Any]:
+        """A ramp over the values of every scenario (the fixed domain), with each scenario's own."""
+        domains = {k: d for k, v in scenario_values(name).items() if (d := legends.data_domain(v, step=step))}
+        if floor is not None:
+            domains = {k: (floor, max(hi, floor + step)) for k, (lo, hi) in domains.items()}
+        lo = min((d[0] for d in domains.values()), default=0.0)
+        hi = max((d[1] for d in domains.values()), default=1.0)
+        return legends.ramp_legend(name, lo, hi, domains=domains)
+
+    # the score's domain is each scenario's own values (a heat day spans 0-12, not 0-100)
+    legend["score"] = data_legend("score", step=1.0)
     legend["shade_share"] = legends.ramp_legend("shade_share", 0, 1)
     people = column_values("people_per_100m")
     has_people = bool(np.isfinite(people).any())
     legend["people_per_100m"] = legends.ramp_legend(
-        "people_per_100m", 0, _nice_ceiling(float(np.nanpercentile(people, 95))) if has_people else 1.0)
+        "people_per_100m", 0, _nice_ceiling(float(np.nanpercentile(people, 95))) if has_people else 1.0,
+        domains={k: (0.0, _nice_ceiling(float(np.nanpercentile(v, 95)))) for k, v in scenario_values(
+            "people_per_100m").items() if np.isfinite(v).any()})
     street_colouring: list[dict[str, Any]] = [{"id": "class", "legend": "class"}, {"id": "score", "legend": "score"}]
     if "score_percentile" in street_tiles.variables:
         # the standing within the scenario: the best streets of an August noon exist
@@ -313,16 +388,13 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
         people_option.update(available=False, reason=UNAVAILABLE["people_per_100m"])
     street_colouring.append(people_option)
     if "utci_mean_c" in street_tiles.variables:
-        values = column_values("utci_mean_c")
-        lo, hi = (float(np.nanmin(values)), float(np.nanmax(values))) if np.isfinite(values).any() else (0.0, 1.0)
-        legend["utci_mean_c"] = legends.ramp_legend("utci_mean_c", math.floor(lo), math.ceil(hi))
+        legend["utci_mean_c"] = data_legend("utci_mean_c")
         street_colouring.append({"id": "utci_mean_c", "legend": "utci_mean_c"})
     if "utci_class" in street_tiles.variables:
         legend["utci_class"] = legends.stress_class_legend()
         street_colouring.append({"id": "utci_class", "legend": "utci_class"})
     if "hours_utci_above_32" in street_tiles.variables:
-        slot_hours = max((e["hours"] for e in entries), default=1.0)
-        legend["hours_utci_above_32"] = legends.ramp_legend("hours_utci_above_32", 0, slot_hours)
+        legend["hours_utci_above_32"] = data_legend("hours_utci_above_32", step=0.5, floor=0.0)
         street_colouring.append({"id": "hours_utci_above_32", "legend": "hours_utci_above_32"})
 
     # -- shade and sun hours imagery
@@ -350,7 +422,9 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
         imagery("shade_hours", {s: shade.get(s, ()) for s in names},
                 max(s["hours"] for s in entries))  # a slot holds at most its own length of shade
     if sun_hours:
-        imagery("sun_hours", dict(sun_hours), _nice_ceiling(_raster_max([p for ps in sun_hours.values() for p in ps])))
+        # the data's own top (rounded up to half an hour), not a round number above it
+        imagery("sun_hours", dict(sun_hours),
+                max(0.5, math.ceil(2 * _raster_max([p for ps in sun_hours.values() for p in ps])) / 2))
 
     # -- people flow
     unavailable: dict[str, dict[str, str]] = {}
@@ -360,7 +434,8 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
         layers["flow"] = {"type": "3dtiles", "by": "scenario",
                           "urls": {s: _url(p, out_dir) for s, p in prisms.tilesets.items()},
                           "covered": prisms.covered, "metres_per_person": prisms.metres_per_person,
-                          "day_type": day_type, "legend": "population", "visible": False}
+                          "day_type": day_type, "legend": "population", "visible": False,
+                          "sources": [dict(x) for x in flow_sources], **FLOW_BASIS}
         written["flow"] = {s: str(p) for s, p in prisms.tilesets.items()}
     else:
         unavailable["flow"] = UNAVAILABLE["flow"]
@@ -422,6 +497,19 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
     else:
         unavailable["use_districts"] = UNAVAILABLE["use_districts"]
 
+    # -- where to act first, and the printed report beside the app
+    about: dict[str, Any] = {}
+    if priority:
+        path = write_priority_list(out_dir / "priority" / "priority.json", priority, streets, crs)
+        about["priority"] = _url(path, out_dir)
+        written["priority"] = str(path)
+    if report and Path(report).is_file():
+        import shutil
+
+        shutil.copyfile(report, out_dir / "report.html")
+        about["report"] = "report.html"
+        written["report"] = str(out_dir / "report.html")
+
     # -- the manifest
     centre_lon, centre_lat = (west + east) / 2.0, (south + north) / 2.0
     centre_h = float(ground_height(np.array([centre_lon]), np.array([centre_lat]))[0])
@@ -465,6 +553,7 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
         "weights": {k: float(v) for k, v in (weights or {}).items()},
         "thermal_rule": thermal_rule,
         "legends": legend,
+        "about": about,
     }
     viewer_json = out_dir / "viewer.json"
     write_text_atomic(viewer_json, json.dumps(manifest, ensure_ascii=False, indent=1))

@@ -45,6 +45,8 @@ class ViewerOutputs(Outputs):
     areas: str | None = None
     summary: str | None = None
     use_districts: str | None = None
+    priority: str | None = None
+    report: str | None = None
     index: str | None = None
     cesium: str | None = None
     fonts: str | None = None
@@ -85,9 +87,20 @@ def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], tim
         weights=scoring.get("weights"), thermal_rule=scoring.get("thermal_rule"),
         day_type=scoring.get("day_type", "weekday"),
         season_weather=(season_weather_table(thermal_forcing[0].outputs.weather_csv).to_dict("records")
-                        if thermal_forcing else None), **options)
+                        if thermal_forcing else None),
+        priority=((summary.priority or {}).get("parquet") if summary else None),
+        report=summary.report if summary else None,
+        flow_sources=_flow_sources(peopleflow[0].outputs.coverage) if peopleflow else (), **options)
     kept: dict[str, Any] = {k: v for k, v in written.items() if v}
     return Result(outputs=ViewerOutputs.from_json(kept, stage="viewer"), counts={"scenarios": len(scenarios)})
+
+
+def _flow_sources(coverage: str) -> list[dict[str, str]]:
+    """The people-flow sources of the coverage table: ``source`` (file stem) and ``kind``."""
+    import pandas as pd
+
+    table = pd.read_parquet(coverage, columns=["source", "kind"]).drop_duplicates()
+    return [{"source": str(r.source), "kind": str(r.kind)} for r in table.itertuples()]
 
 
 def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -122,6 +135,7 @@ STAGE = Stage(name="viewer", settings=ViewerSettings, plan=plan,
               outputs=ViewerOutputs,
               reads={"ingest": ("table",), "lidar_tileset": ("tileset",), "surface": ("terrain",),
                      "shadow": ("shade_hours", "sun_hours"), "thermal_forcing": ("weather_csv",),
-                     "peopleflow": ("flow_by_mesh",),
-                     "walkability_summary": ("segments", "summary_by_district", "summary_by_mesh"),
+                     "peopleflow": ("flow_by_mesh", "coverage"),
+                     "walkability_summary": ("segments", "summary_by_district", "summary_by_mesh", "priority",
+                                             "report"),
                      "export_tileset": ("tileset",)})
