@@ -14,7 +14,7 @@ import { $, setStatus, t, writeHash } from "./dom.js";
 import { applyLayers, loadCesium, settled, terrainProvider } from "./layers.js";
 import { findFeature } from "./layers.js";
 import { renderGuide } from "./guide.js";
-import { clearInfo, onClick, renderLegend, showStreet } from "./panels.js";
+import { clearInfo, onClick, renderLegend, showStreet, viewKey } from "./panels.js";
 import { scriptApi } from "./script_api.js";
 import { app, decodeHash, defaultState } from "./state.js";
 
@@ -50,7 +50,7 @@ async function applyNow() {
   // the details panel follows the view: a street's for the new scenario, others closed
   // (their values belong to the scenario or layers they were picked in)
   if (app.picked && app.picked.layer === "streets" && s.layers.streets) showStreet(app.picked.feature);
-  else if (app.picked) clearInfo();
+  else if (app.picked && app.picked.view !== viewKey(s)) clearInfo();
   else if (s.selected && s.layers.streets) {
     const feature = findFeature("streets:A", s.selected);
     if (feature) showStreet(feature);

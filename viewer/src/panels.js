@@ -352,12 +352,20 @@ export function onClick(position) {
   const picked = app.viewer.scene.pick(position);
   if (picked && picked.id instanceof Cesium.Entity && picked.id.machiUseDistrict) {
     showUseDistrict(picked.id.machiUseDistrict);
+    app.picked.view = viewKey(app.state);
     return;
   }
-  if (!(picked instanceof Cesium.Cesium3DTileFeature)) { clearInfo(); return; }
+  if (!(picked instanceof Cesium.Cesium3DTileFeature)) { clearInfo(); app.reapply(); return; }
   const layer = layerOf(picked);
-  if (layer === "streets") showStreet(picked);
-  else if (layer === "buildings") showBuilding(picked);
+  if (layer === "streets") { showStreet(picked); app.reapply(); return; }  // restyle: the street highlighted
+  if (layer === "buildings") showBuilding(picked);
   else if (layer === "flow") showFlowCell(picked);
-  else clearInfo();
+  else { clearInfo(); app.reapply(); return; }
+  app.picked.view = viewKey(app.state);
+}
+
+/** What a building, flow-cell or use-district panel depends on: when it changes the panel
+ * is stale and closes (a street's panel is redrawn for the new view instead). */
+export function viewKey(s) {
+  return JSON.stringify([s.scenario, s.compareWith, s.compare, s.layers, s.buildingsBy, s.lang]);
 }
