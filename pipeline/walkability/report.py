@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -322,7 +322,7 @@ def html_table(frame: pd.DataFrame, lang: str, digits: int | dict[str, int] = 2,
     def digits_of(column):
         return digits.get(column, 2) if isinstance(digits, dict) else digits
 
-    texts = set(text_columns) | {c for c in frame.columns if frame[c].dtype == object}
+    texts = set(text_columns) | {c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])}
     head = "".join(f"<th class='{'text' if c in texts else ''}'>{html.escape(COLUMNS.get(c, {}).get(lang, str(c)))}</th>"
                    for c in frame.columns)
     body = []

@@ -15,7 +15,7 @@ from pyproj import Transformer
 from pipeline.export.flow_prisms import NO_DATA_SLAB_M, mesh_populations
 from pipeline.export.imagery import finest_zoom, write_imagery_tiles
 from pipeline.export.street_tiles import read_scored_segments
-from pipeline.export.viewer_assets import write_viewer
+from pipeline.export.viewer_assets import ViewerInputs, ViewerOptions, write_viewer
 from pipeline.geo.geoid import geoid_height
 from pipeline.geo.raster import Grid, write_cog
 from tiles.gltf import read_glb
@@ -67,11 +67,11 @@ def run(tmp_path_factory):
               for s in SCENARIOS]
     pd.concat(ranked, ignore_index=True).to_parquet(folder / "priority.parquet")
     (folder / "report.html").write_text("<!DOCTYPE html><html lang='ja'><body>報告</body></html>", encoding="utf-8")
-    written = write_viewer(folder / "viewer", name="test-run", crs=CRS, scenarios=SCENARIOS, streets=streets,
-                           shade=shade, terrain=[folder / "terrain.tif"], flow=folder / "flow_by_mesh.parquet",
-                           weights={"access": 0.35, "shade": 0.15}, copy_app_files=False,
-                           season_weather=SEASON_WEATHER, priority=folder / "priority.parquet",
-                           report=folder / "report.html", flow_sources=[{"source": "mlit_sample", "kind": "mlit"}])
+    written = write_viewer(folder / "viewer", ViewerInputs(
+        name="test-run", crs=CRS, scenarios=SCENARIOS, streets=streets, shade=shade, terrain=[folder / "terrain.tif"],
+        flow=folder / "flow_by_mesh.parquet", weights={"access": 0.35, "shade": 0.15}, season_weather=SEASON_WEATHER,
+        priority=folder / "priority.parquet", report=folder / "report.html",
+        flow_sources=[{"source": "mlit_sample", "kind": "mlit"}]), ViewerOptions(copy_app_files=False))
     return folder, written, json.loads((folder / "viewer" / "viewer.json").read_text())
 
 
@@ -208,9 +208,10 @@ def test_flow_prisms_mark_uncovered_slots_as_no_data(run):
 def test_a_scenario_without_a_segment_table_is_refused(run, tmp_path):
     folder, _, _ = run
     with pytest.raises(ValueError, match="no scored segment table"):
-        write_viewer(tmp_path, name="x", crs=CRS, scenarios=SCENARIOS,
-                     streets={"summer_solstice_midday": folder / "segments_summer_solstice_midday.parquet"},
-                     copy_app_files=False)
+        write_viewer(tmp_path, ViewerInputs(
+            name="x", crs=CRS, scenarios=SCENARIOS,
+            streets={"summer_solstice_midday": folder / "segments_summer_solstice_midday.parquet"}),
+            ViewerOptions(copy_app_files=False))
 
 
 def test_a_run_without_urf_lists_the_use_districts_as_unavailable(run):
