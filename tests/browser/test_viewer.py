@@ -175,7 +175,8 @@ def session(served, tmp_path_factory):
         {"do": "select", "selector": "#language", "value": "ja"},
         {"do": "eval", "js": "[document.querySelector('[data-i18n=season]').textContent,"
                              " document.getElementById('legend').innerText, document.documentElement.lang]"},  # 16
-        {"do": "eval", "js": "performance.now()"},
+        # close the street's panel: it is no longer selected (a selected street is drawn in the highlight colour)
+        {"do": "click", "selector": "#closeInfo"},
         {"do": "click", "selector": "#toggleDistricts"},
         {"do": "click", "selector": "#districtTable tr[data-kind=district] button"},
         {"do": "eval", "js": "({area: window.machi.selectedArea, outlined: !!window.machi.outline,"
