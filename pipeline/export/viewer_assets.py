@@ -636,7 +636,7 @@ def _manifest(site: _Site, inputs: ViewerInputs, options: ViewerOptions, entries
     extent = max((x1 - x0), (y1 - y0))
     weight_map = {f"c_{k}": float(v) for k, v in (inputs.weights or {}).items()}
     components = [{"id": c, "weight": weight_map.get(c, 0.0), "label": legends.words(c, legends.COMPONENT_LABELS)}
-                  for c in variables if c.startswith("c_")]
+                  for c in variables if c.startswith("c_") and not c.startswith("c_thermal_")]  # not per side
     for component in components:
         if component["id"] == "c_thermal" and inputs.thermal_rule == "gate":
             component.update(weight=None, multiplies=True)

@@ -555,7 +555,7 @@ def test_about_names_the_weather_source_and_links_the_report(session, served):
     sources = {s["weather"]["source"] for s in manifest["seasons"] if "weather" in s}
     assert sources and all(source in text for source in sources)
     assert "国土交通省" in text and "滞在人口" in text
-    assert href == "report.html"
+    assert href.endswith("/viewer/report.html")
     base, _ = served
     report = urllib.request.urlopen(f"{base}/viewer/report.html").read().decode("utf-8")
     assert "<html lang='ja'>" in report and "<h2 id='act-first'>まず対策すべき街路</h2>" in report

@@ -194,7 +194,7 @@ export async function applyLayers() {
   if (m.layers.streets) await ensurePair("streets", m.layers.streets.url, streetStyle);
   if (m.layers.flow) {
     const flow = m.layers.flow;
-    await ensurePair("flow", (sc) => flow.urls[sc.name], () => tileStyle(m.legends[flow.legend], "population", 0.55));
+    await ensurePair("flow", (sc) => flow.urls[sc.name], () => tileStyle(m.legends[flow.legend], "population", 0.85));  // nearly opaque: the legend's colours
   }
   applyImagery();
   if (app.districtSource) app.districtSource.show = !!s.layers.districts;

@@ -38,6 +38,14 @@ export function renderLegend() {
       ramp.dataset.max = String(legend.max);
       box.append(ramp, ticks);
     }
+    if (m.layers.flow && legend.title === m.legends[m.layers.flow.legend].title) {
+      // what a prism is: the source, the population's basis and day type
+      const basis = document.createElement("div");
+      basis.className = "note";
+      basis.id = "flowBasis";
+      basis.textContent = `${word(m.layers.flow.publisher)} · ${word(m.layers.flow.basis)} · ${t(`day_${m.layers.flow.day_type}`)}`;
+      box.appendChild(basis);
+    }
     if (legend === m.legends[(m.layers.flow || {}).legend] && m.layers.flow && !m.layers.flow.covered[s.scenario]) {
       const note = document.createElement("div");
       note.className = "note";
