@@ -193,7 +193,9 @@ export function showStreet(feature) {
     bar.title = fmt(value, 3);
     bar.innerHTML = `<span style="width:${Math.round(100 * (value || 0))}%"></span>`;
     // a gate multiplies the weighted mean of the others (viewer.json "thermal_rule": "gate")
-    const r = row(table, word(c.label), c.multiplies ? `× (${t("multiplies")})` : fmt(c.weight, 2));
+    // a weight of 0 (shade, when thermal comfort gates the score) is no part of the score: say so
+    const r = row(table, word(c.label), c.multiplies ? `× (${t("multiplies")})` : c.weight ? fmt(c.weight, 2)
+      : t("notInScore"));
     r.dataset.component = c.id;
     r.dataset.value = value === undefined || value === null ? "" : String(value);
     const cell = r.insertCell();
