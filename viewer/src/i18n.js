@@ -39,7 +39,7 @@ export const WORDS = {
     aboutCaveats: "設計猛暑日と快晴は設計条件であり観測値ではありません。人流は 1 km メッシュの滞在人口を沿道建物の延床面積で街路に配分した推計で、時間帯が合わないシナリオには値がありません(0 ではありません)。凡例は既定でシナリオごとの値の範囲です。",
     weatherOf: "気象", flowSource: "人流", flowBasis: "値の意味", dayType: "日種別", day_weekday: "平日",
     day_holiday: "休日", day_all: "全日", scenarioDates: "シナリオの日付", close: "閉じる",
-    classRule: "分類", scoreOf: "スコア", notInScore: "スコアに含めない",
+    classRule: "分類", scoreOf: "スコア", notInScore: "スコアに含めない", potentialShare: "ポテンシャルを有する延長 %",
   },
   en: {
     language: "Language", scenario: "Scenario", season: "Season", slot: "Time slot", play: "Play", stop: "Stop",
@@ -78,7 +78,7 @@ export const WORDS = {
     aboutCaveats: "A design heat day and a clear sky are design cases, not observations. People flow is the 1 km mesh population present, spread on streets by the floor area along them (an estimate); slots the data do not cover have no value (not zero). Legends span each scenario's own values unless fixed.",
     weatherOf: "Weather", flowSource: "People flow", flowBasis: "What the value is", dayType: "Day type",
     day_weekday: "weekday", day_holiday: "holiday", day_all: "all days", scenarioDates: "Scenario dates", close: "Close",
-    classRule: "Class", scoreOf: "Score", notInScore: "not in the score",
+    classRule: "Class", scoreOf: "Score", notInScore: "not in the score", potentialShare: "Potential (walkable, under-used) %",
   },
 };
 
