@@ -15,7 +15,7 @@ CLASS_WORDS = {
     "walkable_used": {"en": "walkable and used", "ja": "歩きやすく利用の多いエリア"},
     "walkable_underused": {"en": "walkable but under-used (potential)", "ja": "ポテンシャルを有するエリア"},
     "used_uncomfortable": {"en": "used but uncomfortable (shade needed)", "ja": "利用は多いが快適性に課題のあるエリア"},
-    "neither": {"en": "other streets (neither walkable nor much used)", "ja": "その他のエリア"},
+    "neither": {"en": "other streets", "ja": "その他のエリア"},
     "flow_unknown": {"en": "no people-flow data for this slot", "ja": "この時間帯の人流データなし"},
 }
 
