@@ -101,16 +101,22 @@ def main() -> None:
 @click.option("--workers", type=int, help="Worker processes of the local cluster.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a run-definition key, e.g. --set grid.resolution_m=2")
+@click.option("--lang", type=click.Choice(["ja", "en"]), default=None,
+              help="Language of the printed report (walkability/report.html): ja (default) or en; "
+                   "the same as --set stages.walkability.report_lang=LANG.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars (logs only).")
 @click.option("-v", "--verbose", count=True, help="-v for INFO logs, -vv for DEBUG.")
 def run(definition: Path, scheduler: str | None, workers: int | None, overrides: tuple[str, ...],
-        no_progress: bool, verbose: int) -> None:
+        lang: str | None, no_progress: bool, verbose: int) -> None:
     """Run the stages of a run definition (YAML) on a Dask cluster."""
     from pipeline.core.manifest import ManifestError
     from pipeline.core.runner import run as run_definition
 
     _setup_logging(max(verbose, 1))
-    config = _load(definition, _parse_overrides(overrides))
+    parsed = _parse_overrides(overrides)
+    if lang:
+        parsed["stages.walkability.report_lang"] = lang
+    config = _load(definition, parsed)
     try:
         summary = run_definition(config, scheduler=scheduler, workers=workers,
                                  progress=not no_progress)

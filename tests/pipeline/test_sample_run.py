@@ -181,7 +181,7 @@ def test_the_report_shows_the_district_in_3d_per_season(sample_run):
     assert shaded_share(views["winter_solstice"]) > 1.5 * shaded_share(views["equinox"])
     assert shaded_share(views["heat_day"]) > 1.5 * shaded_share(views["equinox"])
     report = (out / "walkability/report.html").read_text(encoding="utf-8")
-    assert "The district in 3D" in report
+    assert "地区の 3D 表示" in report  # the report is in Japanese
     assert report.count('alt="winter solstice, midday (11:00-14:00)"') == 1
 
 
@@ -477,10 +477,10 @@ def test_thermal_comfort_prefers_shade_on_the_heat_day_and_sun_in_winter(sample_
         assert means[better] > means[worse] and utci["sunny"] > utci["shaded"] + 2
         assert {"utci_mean_c", "c_thermal", "share_strong_heat", "c_shade"} <= set(segments.columns)
     report = (out / "walkability/report.html").read_text(encoding="utf-8")
-    assert "Kumagaya" in report and "mean utci c" in report
-    assert "c_thermal times the weighted mean" in report
+    assert "Kumagaya" in report and "平均 UTCI(°C)" in report
+    assert "スコア = 100 × c_thermal × Σ(重み × 構成要素) / Σ 重み" in report
     # the weather of each season, from thermal/weather.csv: the heat day is a design day
-    assert "Weather of each season" in report and "設計猛暑日 / design heat day (max 35.0 °C)" in report
+    assert "気象(季節ごと)" in report and "設計猛暑日 / design heat day (max 35.0 °C)" in report
     cool = pd.read_csv(out / "walkability/coolwalkability_by_district.csv", encoding="utf-8-sig")
     assert set(cool["district"]) == {"大宮駅西口", "大宮駅東口", "大宮駅北"}
     assert cool["coolwalkability_shade"].between(0, 1).all() and cool["coolwalkability_thermal"].between(0, 1).all()
@@ -500,7 +500,7 @@ def test_utci_and_stress_classes_reach_maps_tables_and_viewer(sample_run):
     assert {"strong_heat", "very_strong_heat"} & set(expected)
     maps = sorted(p.name for p in (out / "walkability/maps").glob("utci_*.png"))
     assert len(maps) == 12 and "utci_winter_solstice_morning.png" in maps
-    assert "Felt temperature (UTCI)" in (out / "walkability/report.html").read_text(encoding="utf-8")
+    assert "体感温度(UTCI)と熱ストレス" in (out / "walkability/report.html").read_text(encoding="utf-8")
     viewer = json.loads((out / "viewer/viewer.json").read_text(encoding="utf-8"))
     assert {"utci_mean_c", "utci_class"} <= {c["id"] for c in viewer["street_colouring"]}
     assert [c["value"] for c in viewer["legends"]["utci_class"]["categories"]] == list(STRESS_KEYS)
