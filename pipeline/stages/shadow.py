@@ -17,7 +17,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
 from pydantic import AfterValidator, Field, field_validator
 
@@ -114,6 +114,9 @@ class ShadowOutputs(Outputs):
     sun_hours: dict[str, str] = field(default_factory=dict)
     buildings: str | None = None
     feature_table: str | None = None
+    #: The tile's :class:`~pipeline.stages.thermal.ThermalOutputs` (manifest form) when this
+    #: task computed them in its pass (the run names weather; ``thermal.shares_pass``).
+    thermal: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -124,36 +127,70 @@ class ShadowMapsOutputs(Outputs):
 
 
 def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, scenarios: list,
-                year: int, halo_m: float, timezone: str, surface: list[Record]) -> Result:
-    """Shade fraction, shade hours and sun hours of one tile, and per-building summaries."""
-    import geopandas as gpd
-    import numpy as np
+                year: int, halo_m: float, timezone: str, surface: list[Record],
+                thermal=None, forcing: list[Record] = (), weather_file: str | None = None,
+                thermal_dir: str | None = None) -> Result:
+    """Shade fraction, shade hours and sun hours of one tile, and per-building summaries.
 
-    from pipeline.geo.atomic import atomic_path
-    from pipeline.geo.raster import read_raster, write_cog
-    from pipeline.shade.buildings import building_zones, zone_means
-    from pipeline.shade.shadow import CanopyTransmissivity, inner_window, tile_shade
+    With ``thermal`` (the thermal stage's settings, when the run names weather and
+    :func:`pipeline.stages.thermal.shares_pass`), the same pass also computes the tile's
+    sky view and thermal comfort (:func:`pipeline.thermal.tile.shade_and_thermal`) and
+    writes them under ``thermal_dir`` as the thermal stage would, from the ``forcing``
+    record's ``weather.csv`` (or ``weather_file``).
+    """
+    from pipeline.geo.raster import read_raster
+    from pipeline.shade.shadow import CanopyTransmissivity, tile_shade
+    from pipeline.stages import thermal as thermal_stage
+    from pipeline.thermal.tile import shade_and_thermal
 
     start = time.perf_counter()
-    if not surface:
-        raise ValueError(f"tile {tile}: its surface task did not finish")
-    outputs = surface[0].outputs
-    dsm, outer, _ = read_raster(outputs.dsm)
-    canopy, _, _ = read_raster(outputs.canopy)
-    building_index, _, _ = read_raster(outputs.building_id)
-    transmissivity = CanopyTransmissivity(
-        leaf_on=settings.transmissivity.leaf_on, leaf_off=settings.transmissivity.leaf_off,
-        leaf_off_months=tuple(settings.transmissivity.leaf_off_months))
-    canopy_top = canopy if np.isfinite(canopy).any() else None
-    evergreen_top = read_evergreen_top(outputs, canopy, settings.transmissivity.unknown_habit)
+    tile_surface = thermal_stage.read_tile_surface(tile, inner, surface, settings.transmissivity.unknown_habit)
+    thermal_outputs, sources = None, set()
     with numba_threads(numba_threads_for_task()):
-        shade = tile_shade(dsm, outer, inner, scenarios, year, canopy_top=canopy_top,
-                           transmissivity=transmissivity, step_minutes=settings.step_minutes,
-                           timezone=timezone, max_distance_m=halo_m, sun_hours=settings.sun_hours,
-                           method=settings.method, sector_deg=settings.sector_deg,
-                           evergreen_top=evergreen_top)
-    shade_seconds = time.perf_counter() - start
-    folder = Path(out_dir) / tile
+        if thermal is None:
+            tau = settings.transmissivity
+            shade = tile_shade(tile_surface.dsm, tile_surface.outer, inner, scenarios, year,
+                               canopy_top=tile_surface.canopy_top, transmissivity=CanopyTransmissivity(
+                                   leaf_on=tau.leaf_on, leaf_off=tau.leaf_off,
+                                   leaf_off_months=tuple(tau.leaf_off_months)),
+                               step_minutes=settings.step_minutes, timezone=timezone, max_distance_m=halo_m,
+                               sun_hours=settings.sun_hours, method=settings.method,
+                               sector_deg=settings.sector_deg, evergreen_top=tile_surface.evergreen_top)
+        else:      # the same shade (shares_pass), with the thermal steps taken in the pass
+            weather = thermal_stage.read_tile_weather(thermal, timezone, forcing, weather_file)
+            tile_pass = shade_and_thermal(tile_surface, scenarios, year, weather,
+                                          thermal_stage.thermal_options(thermal, halo_m, timezone),
+                                          sun_hours=settings.sun_hours)
+            shade = tile_pass.shade
+            thermal_outputs, sources = thermal_stage.write_thermal(
+                Path(thermal_dir) / tile, inner, tile_pass.sky_view, tile_pass.thermal, scenarios)
+    pass_seconds = time.perf_counter() - start
+    written = _write_shade(Path(out_dir) / tile, inner, shade)
+    building_index, _, _ = read_raster(surface[0].outputs.building_id)
+    summary = _building_summary(tile_surface, building_index, surface[0].outputs.buildings, shade)
+    table = Path(out_dir) / tile / "buildings_shade.parquet"
+    _write_table(table, summary, inner.crs)
+    written["buildings"] = written["feature_table"] = str(table)
+    if thermal_outputs is not None:
+        written["thermal"] = thermal_outputs.to_json()
+    log.info("shadow %s: %d scenarios, %d buildings summarised (%s method, pass %.1f s, total %.1f s%s)",
+             tile, len(shade.scenarios), len(summary), settings.method, pass_seconds,
+             time.perf_counter() - start, ", thermal in the same pass" if thermal is not None else "")
+    details = {"method": settings.method, "pass_seconds": round(pass_seconds, 2),
+               "thermal": thermal is not None}
+    if thermal is not None:
+        details["weather"] = sorted(sources)
+    return Result(outputs=ShadowOutputs(**written),
+                  counts={"scenarios": len(shade.scenarios), "buildings": len(summary)},
+                  feature_type="bldg", details=details)
+
+
+def _write_shade(folder: Path, inner, shade) -> dict:
+    """The shade-fraction, shade-hour and sun-hour COGs of a :class:`~pipeline.shade.shadow.TileShade`."""
+    import numpy as np
+
+    from pipeline.geo.raster import write_cog
+
     written: dict = {"shade_fraction": {}, "shade_hours": {}, "sun_hours": {}}
     for name, result in shade.scenarios.items():
         written["shade_fraction"][name] = write_cog(
@@ -166,29 +203,34 @@ def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, sce
         written["sun_hours"][season] = write_cog(
             folder / f"{season}_sun_hours.tif", hours.astype(np.float32), inner, nodata=np.nan,
             tags={"season": season, "units": "hours of direct sun, sunrise to sunset"}, **COG_OPTIONS)
+    return written
 
-    row0, row1, col0, col1 = inner_window(outer, inner)
+
+def _building_summary(tile_surface, building_index, buildings_path: str, shade):
+    """Roof and surround shade hours per building and scenario (rows without a roof cell dropped)."""
+    import geopandas as gpd
+
+    from pipeline.shade.buildings import building_zones, zone_means
+
+    row0, row1, col0, col1 = tile_surface.window
     inner_index = building_index[row0:row1, col0:col1]
-    names = gpd.read_parquet(outputs.buildings)
+    names = gpd.read_parquet(buildings_path)
     summary = names.set_index("building_index")[["gml_id", "geometry"]]
-    zones = building_zones(inner_index, inner.resolution)
+    zones = building_zones(inner_index, tile_surface.inner.resolution)
     for name, result in shade.scenarios.items():
         per_building = zone_means(result.shade_hours, zones).set_index("building_index")
         summary[f"roof_shade_hours_{name}"] = per_building["roof_shade_hours_mean"]
         summary[f"surround_shade_hours_{name}"] = per_building["ring_shade_hours_mean"]
-    summary = summary.dropna(subset=[c for c in summary.columns if c.startswith("roof_")], how="all")
-    table = folder / "buildings_shade.parquet"
-    with atomic_path(table) as tmp:
-        gpd.GeoDataFrame(summary.reset_index(drop=True), geometry="geometry",
-                         crs=inner.crs).to_parquet(tmp, index=False)
-    written["buildings"] = written["feature_table"] = str(table)
-    log.info("shadow %s: %d scenarios, %d buildings summarised (%s method, shade %.1f s, total %.1f s)",
-             tile, len(shade.scenarios), len(summary), settings.method, shade_seconds,
-             time.perf_counter() - start)
-    return Result(outputs=ShadowOutputs(**written),
-                  counts={"scenarios": len(shade.scenarios), "buildings": len(summary)},
-                  feature_type="bldg", details={"method": settings.method,
-                                                "shade_seconds": round(shade_seconds, 2)})
+    return summary.dropna(subset=[c for c in summary.columns if c.startswith("roof_")], how="all")
+
+
+def _write_table(path: Path, summary, crs) -> None:
+    import geopandas as gpd
+
+    from pipeline.geo.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        gpd.GeoDataFrame(summary.reset_index(drop=True), geometry="geometry", crs=crs).to_parquet(tmp, index=False)
 
 
 def read_evergreen_top(outputs, canopy, unknown_habit: str):
@@ -235,8 +277,22 @@ def shadow_maps(out_dir: str, extent: tuple[float, float, float, float] | None, 
 
 
 def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
-    return surface_scenario_tasks(ctx, records, stage="shadow", func=shadow_tile,
-                                  settings=ctx.settings("shadow"))
+    """One task per tile; when the run wants the thermal stage and it shares the pass
+    (:func:`pipeline.stages.thermal.shares_pass`), the task computes the thermal outputs too."""
+    from pipeline.stages import thermal as thermal_stage
+
+    settings: ShadowSettings = ctx.settings("shadow")
+    tasks = surface_scenario_tasks(ctx, records, stage="shadow", func=shadow_tile, settings=settings)
+    if not thermal_stage.STAGE.is_wanted(ctx.definition):
+        return tasks
+    thermal: thermal_stage.ThermalSettings = ctx.settings("thermal")
+    if not thermal_stage.shares_pass(settings, thermal):
+        return tasks
+    for task in tasks:
+        task.kwargs.update(thermal=thermal, thermal_dir=str(ctx.out("thermal")))
+        task.params["thermal"] = thermal.model_dump(mode="json")
+        thermal_stage.add_weather(ctx, records, task)
+    return tasks
 
 
 def plan_maps(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -250,9 +306,10 @@ def plan_maps(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 
 STAGE = Stage(name="shadow", settings=ShadowSettings, plan=plan_tiles,
-              code=("pipeline.shade", "pipeline.geo", "pipeline.surface.habit"), needs=("surface",),
-              reach="tile", outputs=ShadowOutputs,
-              reads={"surface": ("dsm", "canopy", "canopy_habit", "building_id", "buildings")})
+              code=("pipeline.shade", "pipeline.thermal", "pipeline.geo", "pipeline.surface.habit"),
+              needs=("surface", "thermal_forcing"), reach="tile", outputs=ShadowOutputs,
+              reads={"surface": ("dsm", "canopy", "canopy_habit", "building_id", "buildings"),
+                     "thermal_forcing": ("weather_csv",)})
 MAPS = Stage(name="shadow_maps", settings=ShadowSettings, plan=plan_maps, section="shadow",
              wanted=lambda definition: definition.stages.shadow.maps,
              code=("pipeline.geo",), needs=("surface", "shadow"), reach="run",
