@@ -18,8 +18,8 @@ run's scenarios, :func:`shade_and_thermal` (options in :class:`ThermalOptions`):
 3. one pass over every scenario's time steps ordered by sun azimuth (:func:`step_order`):
    at each step the kept shade codes, the sun share (trees by the season's transmissivity
    of each leaf habit), Tmrt (:mod:`~pipeline.thermal.tmrt_compiled`, the compiled twin of
-   :mod:`~pipeline.thermal.tmrt`) and UTCI (:mod:`~pipeline.thermal.utci`, with each
-   cell's pedestrian wind from :mod:`~pipeline.thermal.wind`) of every tile cell,
+   :mod:`~pipeline.thermal.tmrt`) and UTCI (:func:`~pipeline.thermal.utci.utci_scaled_wind`,
+   with each cell's pedestrian wind from :mod:`~pipeline.thermal.wind`) of every tile cell,
    *accumulated* (:mod:`~pipeline.thermal.accumulate`) into the scenario's time-weighted
    mean UTCI, mean Tmrt and hours per UTCI stress class. No Tmrt or UTCI raster is kept,
    so memory is the tile's rasters, the packed codes (a quarter byte per cell and step)
@@ -53,7 +53,7 @@ from pipeline.thermal.radiation import Irradiance
 from pipeline.thermal.svf import DEFAULT_AZIMUTHS, HorizonSkyView, SkyView, sky_view_factor
 from pipeline.thermal.tmrt import DayHeating, SkyGeometry, TmrtParameters
 from pipeline.thermal.tmrt_compiled import mean_radiant_temperature_compiled
-from pipeline.thermal.utci import STRESS_CLASSES, utci_uniform_air
+from pipeline.thermal.utci import STRESS_CLASSES, utci_scaled_wind
 from pipeline.thermal.weather import StepWeather, WeatherSource
 from pipeline.thermal.wind import utci_wind_factor
 
@@ -455,8 +455,7 @@ def _add_step(sums: SlotAccumulator, f: ScenarioSteps, k: int, altitude: float, 
         air_temperature_c=float(steps.air_temperature_c[k]),
         relative_humidity_pct=float(steps.relative_humidity_pct[k]),
         ground_heating_k=ground_k, wall_heating_k=wall_k, parameters=parameters)
-    utci = utci_uniform_air(float(steps.air_temperature_c[k]), tmrt,
-                            float(steps.wind_speed_ms[k]) * wind_factor,
+    utci = utci_scaled_wind(float(steps.air_temperature_c[k]), tmrt, float(steps.wind_speed_ms[k]), wind_factor,
                             float(steps.relative_humidity_pct[k]))
     sums.add(utci, tmrt, float(f.positions.weight_hours[k]))
 
