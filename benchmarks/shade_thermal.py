@@ -64,7 +64,7 @@ PHASES = (
     ("sky view from the sectors (cos^2 sums)", "cum", (("thermal/svf.py", "_add_horizon_sky"),)),
     ("unpacking codes, light share", "cum", (("thermal/tile.py", "get"), ("shade/shadow.py", "light_fraction"))),
     ("Tmrt (compiled)", "cum", (("thermal/tmrt_compiled.py", "mean_radiant_temperature_compiled"),)),
-    ("UTCI (utci_uniform_air)", "cum", (("thermal/utci.py", "utci_uniform_air"),)),
+    ("UTCI (utci_scaled_wind)", "cum", (("thermal/utci.py", "utci_scaled_wind"),)),
     ("sums: UTCI, Tmrt, stress hours", "cum", (("thermal/accumulate.py", "add"),)),
     ("per scenario: sun, forcing, sky geometry", "cum", (("thermal/tile.py", "scenario_steps"),)),
     ("sun positions of the tile (schedule)", "cum", (("shade/schedule.py", "tile_schedule"),)),
