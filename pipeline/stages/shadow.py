@@ -17,14 +17,15 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping
+from typing import Any, Mapping
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import Field
 
-from pipeline.core.settings import StageSettings, Strict
+from pipeline.core.settings import StageSettings
 from pipeline.core.stage import Stage
 from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done, keys
-from pipeline.stages.common import numba_threads, numba_threads_for_task, surface_scenario_tasks
+from pipeline.stages.common import (SectorSetting, ShadeMethodSetting, Transmissivity, numba_threads,
+                                    numba_threads_for_task, surface_scenario_tasks)
 
 log = logging.getLogger(__name__)
 
@@ -37,55 +38,6 @@ MAP_MAX_PIXELS = 4096
 #: COGs: 1.2 CPU s and 4.3 MB against 2.8 s and 6.9 MB for DEFLATE with predictor 3;
 #: ``benchmarks/shadow_stage.py``).
 COG_OPTIONS = {"compress": "ZSTD", "predictor": 1, "level": 1}
-
-
-class Transmissivity(Strict):
-    """Share of direct sunlight that passes through a tree crown, by leaf habit.
-
-    Defaults are SOLWEIG's (UMEP ``Tree_settings``: 0.03 in leaf, 0.5 bare; see
-    :mod:`pipeline.shade.shadow`). Evergreen crowns (PLATEAU ``veg:function`` 常緑...)
-    pass ``leaf_on`` all year; deciduous crowns pass ``leaf_off`` in ``leaf_off_months``.
-    """
-
-    leaf_on: float = Field(0.03, ge=0, le=1, description="Share of direct sunlight through a tree "
-                           "crown in leaf (evergreen crowns all year). SOLWEIG's default.")
-    leaf_off: float = Field(0.5, ge=0, le=1, description="Share through a bare deciduous crown. "
-                            "SOLWEIG's default.")
-    leaf_off_months: list[int] = Field([12, 1, 2, 3], description="Months in which deciduous "
-                                       "crowns are bare.")
-    unknown_habit: Literal["deciduous", "evergreen"] = Field(
-        "deciduous", description="Leaf habit of crowns without one (LiDAR canopy, plant covers, "
-        "PLATEAU trees without `veg:function`).")
-
-    @field_validator("leaf_off_months")
-    @classmethod
-    def _months(cls, value: list[int]) -> list[int]:
-        if any(not 1 <= m <= 12 for m in value):
-            raise ValueError(f"months are 1-12, got {value}")
-        return sorted(set(value))
-
-
-
-
-def _divides_360(value: float) -> float:
-    turns = 360.0 / value
-    if abs(turns - round(turns)) > 1e-9:
-        raise ValueError(f"sector_deg must divide 360 degrees (e.g. 1, 2, 2.5, 3), got {value}")
-    return value
-
-
-#: How shade is decided for a sun position (see :mod:`pipeline.shade.shadow`); shared
-#: with the thermal stage. Literal values mirror :data:`pipeline.shade.shadow.SHADE_METHODS`
-#: (the settings import no domain code, so the CLI starts fast).
-ShadeMethodSetting = Annotated[Literal["horizon", "sweep"], Field(
-    description="How a cell's shade is decided: `horizon` (horizon angles once per tile and "
-    "azimuth sector, interpolated between sectors; agrees with the exact sweep on >= 99.5 % of "
-    "cells, several times faster) or `sweep` (the exact ray sweep, one pass per sun position; "
-    "the reference).")]
-#: Azimuth step between the horizons of ``method: horizon``, degrees.
-SectorSetting = Annotated[float, Field(gt=0, le=10, description="Azimuth step between computed "
-                                       "horizons, degrees; must divide 360 (`method: horizon` only)."),
-                          AfterValidator(_divides_360)]
 
 
 class ShadowSettings(StageSettings):
@@ -231,20 +183,6 @@ def _write_table(path: Path, summary, crs) -> None:
 
     with atomic_path(path) as tmp:
         gpd.GeoDataFrame(summary.reset_index(drop=True), geometry="geometry", crs=crs).to_parquet(tmp, index=False)
-
-
-def read_evergreen_top(outputs, canopy, unknown_habit: str):
-    """The evergreen crowns' canopy tops of a surface record's outputs
-    (:class:`~pipeline.stages.surface.SurfaceOutputs`; NaN elsewhere), or None.
-
-    Reads ``canopy_habit`` when the surface stage wrote it (a record without one: every
-    crown of unknown habit, taken as ``unknown_habit``).
-    """
-    from pipeline.geo.raster import read_raster
-    from pipeline.surface.habit import evergreen_canopy_top
-
-    habit = read_raster(outputs.canopy_habit)[0] if outputs.canopy_habit else None
-    return evergreen_canopy_top(canopy, habit, unknown_habit)
 
 
 def shadow_maps(out_dir: str, extent: tuple[float, float, float, float] | None, crs: str, *,

@@ -28,8 +28,8 @@ from pydantic import Field
 from pipeline.core.settings import InputPath, StageSettings
 from pipeline.core.stage import Stage
 from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done, keys
-from pipeline.stages.common import numba_threads, numba_threads_for_task, surface_scenario_tasks
-from pipeline.stages.shadow import SectorSetting, ShadeMethodSetting, Transmissivity
+from pipeline.stages.common import (SectorSetting, ShadeMethodSetting, Transmissivity, numba_threads,
+                                    numba_threads_for_task, read_evergreen_top, surface_scenario_tasks)
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,6 @@ def read_tile_surface(tile: str, inner, surface: list[Record], unknown_habit: st
     import numpy as np
 
     from pipeline.geo.raster import read_raster
-    from pipeline.stages.shadow import read_evergreen_top
     from pipeline.thermal.tile import TileSurface
 
     if not surface:
