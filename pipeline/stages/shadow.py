@@ -6,7 +6,11 @@ scenario (season x time slot) and for the whole day of every season in one call
 positions, horizons computed once per azimuth sector by default, ``method: sweep`` for
 the exact reference; one numba thread inside a Dask worker), and writes, on the tile grid (halo removed), COGs of
 shade fraction, shade hours and sun hours, plus per-building roof and surround shade
-hours (Parquet keyed by ``gml_id``, joined to the building tiles' property tables).
+hours (Parquet keyed by ``gml_id``, joined to the building tiles' property tables). When
+the run names weather and the thermal stage casts shade alike
+(:func:`pipeline.stages.thermal.shares_pass`, the default), the same pass also computes the
+tile's sky view and thermal comfort (:func:`pipeline.thermal.tile.shade_and_thermal`) and
+writes them under ``thermal/<tile>/``; the thermal stage's task then hands them on.
 ``shadow_maps`` draws a PNG per scenario (legend, scale bar, north arrow, title) over the
 extent of the buildings, at most :data:`MAP_MAX_PIXELS` on a side. Both are configured by
 ``stages.shadow``.
