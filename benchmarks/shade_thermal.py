@@ -62,7 +62,7 @@ PHASES = (
     ("thermal steps' shade codes (from cached sectors) and packing", "cum",
      (("shade/horizon.py", "_codes"), ("thermal/tile.py", "put"))),
     ("sky view from the sectors (cos^2 sums)", "cum", (("thermal/svf.py", "_add_horizon_sky"),)),
-    ("unpacking codes, light share", "cum", (("thermal/tile.py", "get"), ("shade/shadow.py", "light_fraction"))),
+    ("unpacking codes into the light share", "cum", (("thermal/tile.py", "light"),)),
     ("Tmrt (compiled)", "cum", (("thermal/tmrt_compiled.py", "mean_radiant_temperature_compiled"),)),
     ("UTCI (utci_scaled_wind)", "cum", (("thermal/utci.py", "utci_scaled_wind"),)),
     ("sums: UTCI, Tmrt, stress hours", "cum", (("thermal/accumulate.py", "add"),)),

@@ -71,7 +71,7 @@ __all__ = [
     "CanopyTransmissivity",
     "DEFAULT_SECTOR_DEG", "SHADE_METHODS", "HorizonCaster", "ScenarioShade", "ShadeCaster",
     "ShadeMethod", "ShadePass", "SweepGeometry", "TileShade", "accumulate_shade_hours",
-    "building_shade_summary", "inner_window", "light_fraction", "make_caster",
+    "building_shade_summary", "inner_window", "light_fraction", "light_lut", "make_caster",
     "ratti_shade_codes", "search_geometry", "shade_codes", "shade_pass", "shadow_halo_m",
     "sweep_geometry", "tile_shade",
 ]
@@ -133,9 +133,13 @@ def light_fraction(codes: np.ndarray, canopy_transmissivity: float,
     (:data:`SURFACE_SHADE`), ``evergreen_transmissivity`` under an evergreen crown
     (:data:`EVERGREEN_SHADE`; default: ``canopy_transmissivity``).
     """
+    return light_lut(canopy_transmissivity, evergreen_transmissivity)[codes]
+
+
+def light_lut(canopy_transmissivity: float, evergreen_transmissivity: float | None = None) -> np.ndarray:
+    """The share of direct sun of each shade code (float32, indexed by code; see :func:`light_fraction`)."""
     evergreen = canopy_transmissivity if evergreen_transmissivity is None else evergreen_transmissivity
-    lut = np.array([1.0, canopy_transmissivity, 0.0, evergreen], dtype=np.float32)
-    return lut[codes]
+    return np.array([1.0, canopy_transmissivity, 0.0, evergreen], dtype=np.float32)
 
 
 @dataclass(frozen=True)

@@ -38,13 +38,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 import pandas as pd
 
 from pipeline.geo.raster import Grid
 from pipeline.shade.schedule import ShadeSchedule, tile_schedule
 from pipeline.shade.shadow import (DEFAULT_MAX_DISTANCE_M, DEFAULT_SECTOR_DEG, CanopyTransmissivity,
-                                   ShadeMethod, TileShade, inner_window, light_fraction, shade_pass)
+                                   ShadeMethod, TileShade, inner_window, light_fraction, light_lut, shade_pass)
 from pipeline.shade.sun import (DEFAULT_STEP_MINUTES, DEFAULT_TIMEZONE, Scenario, SunPositions,
                                 grid_centre_lonlat, meridian_convergence_deg, slot_sun_positions)
 from pipeline.thermal.accumulate import SlotAccumulator
@@ -287,9 +288,24 @@ class PackedCodes:
         """The codes of position ``index`` (uint8, the window's shape)."""
         return ((self._bytes[index // 4] >> np.uint8(2 * (index % 4))) & np.uint8(3)).reshape(self.shape)
 
+    def light(self, index: int, canopy_transmissivity: float, evergreen_transmissivity: float) -> np.ndarray:
+        """:func:`~pipeline.shade.shadow.light_fraction` of position ``index``'s codes (float32),
+        read from the packed bytes in one compiled pass."""
+        out = np.empty(self.shape, np.float32)
+        _unpack_light(self._bytes[index // 4], np.uint8(2 * (index % 4)),
+                      light_lut(canopy_transmissivity, evergreen_transmissivity), out.reshape(-1))
+        return out
+
     @property
     def nbytes(self) -> int:
         return int(self._bytes.nbytes)
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _unpack_light(packed, shift, lut, out):
+    """``out[i] = lut[(packed[i] >> shift) & 3]``: a position's light share from its packed codes."""
+    for i in numba.prange(packed.size):
+        out[i] = lut[(packed[i] >> shift) & 3]
 
 
 class _PassVisitor:
@@ -397,20 +413,23 @@ def shade_and_thermal(surface: TileSurface, scenarios: list[Scenario], year: int
         codes = visitor.codes
         slot_of = visitor.slot_of
 
-        def codes_at(instant_ns: int, grid_azimuth_deg: float, altitude_deg: float) -> np.ndarray:
-            return codes.get(slot_of[instant_ns])
+        def light_at(instant_ns: int, grid_azimuth_deg: float, altitude_deg: float,
+                     transmissivity: tuple[float, float]) -> np.ndarray:
+            return codes.light(slot_of[instant_ns], *transmissivity)
     else:
         caster = shaded.caster
 
-        def codes_at(instant_ns: int, grid_azimuth_deg: float, altitude_deg: float) -> np.ndarray:
-            return caster.codes(grid_azimuth_deg, altitude_deg)
+        def light_at(instant_ns: int, grid_azimuth_deg: float, altitude_deg: float,
+                     transmissivity: tuple[float, float]) -> np.ndarray:
+            return light_fraction(caster.codes(grid_azimuth_deg, altitude_deg), *transmissivity)
     return TilePass(shaded.shade, sky_view, _thermal_steps(surface, scenarios, year, weather, o, sky_view,
-                                                           codes_at, lat, lon, convergence))
+                                                           light_at, lat, lon, convergence))
 
 
 def _thermal_steps(surface: TileSurface, scenarios: list[Scenario], year: int,
                    weather: WeatherSource | ForcingSource, options: ThermalOptions, sky_view: SkyView,
-                   codes_at: Callable[[int, float, float], np.ndarray], latitude: float, longitude: float,
+                   light_at: Callable[[int, float, float, tuple[float, float]], np.ndarray], latitude: float,
+                   longitude: float,
                    convergence_deg: float) -> Iterator[tuple[str, ScenarioThermal]]:
     """Every scenario's steps in :func:`step_order`, each scenario yielded when its last step is in."""
     started = time.perf_counter()
@@ -431,8 +450,8 @@ def _thermal_steps(surface: TileSurface, scenarios: list[Scenario], year: int,
     for i, k in step_order(forcings):
         f = forcings[i]
         altitude = float(f.positions.sun_altitude_deg[k])
-        sun_share = (light_fraction(codes_at(int(instants[i][k]), f.grid_azimuth_deg[k], altitude),
-                                    *f.transmissivity) if altitude > 0 else no_sun)
+        sun_share = (light_at(int(instants[i][k]), f.grid_azimuth_deg[k], altitude, f.transmissivity)
+                     if altitude > 0 else no_sun)
         if i not in sums:
             sums[i] = SlotAccumulator(inner.shape)
         _add_step(sums[i], f, k, altitude, sun_share, wind_factor, options.parameters)

@@ -251,3 +251,20 @@ def test_a_bare_deciduous_crown_warms_more_than_an_evergreen_one_in_winter(weath
     summer = result.scenarios[summer_noon.name].tmrt_mean_c
     assert winter[under_deciduous] > winter[under_evergreen] + 5.0
     assert abs(summer[under_deciduous] - summer[under_evergreen]) < 0.5
+
+
+def test_packed_codes_give_back_each_positions_codes_and_light():
+    """Four positions to a byte: every position's codes come back, and its light share is
+    light_fraction's, for both leaf habits' transmissivities."""
+    from pipeline.shade.shadow import light_fraction
+    from pipeline.thermal.tile import PackedCodes
+
+    rng = np.random.default_rng(2)
+    codes = [rng.integers(0, 4, (70, 90)).astype(np.uint8) for _ in range(7)]
+    packed = PackedCodes(len(codes), (70, 90))
+    for index, value in enumerate(codes):
+        packed.put(index, value)
+    assert packed.nbytes == 2 * 70 * 90
+    for index, value in enumerate(codes):
+        np.testing.assert_array_equal(packed.get(index), value)
+        assert packed.light(index, 0.5, 0.03).tobytes() == light_fraction(value, 0.5, 0.03).tobytes()
