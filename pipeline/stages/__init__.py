@@ -31,11 +31,11 @@ STAGES = (
     trees.CHANGES,
     trees.CHANGES_TABLE,     # run-wide: trees/changes.parquet from the tiles' rows
     surface.STAGE,
-    shadow.STAGE,
+    thermal_forcing.STAGE,   # run-wide: every scenario's weather and irradiance (thermal/weather.csv)
+    shadow.STAGE,            # with weather, its pass computes the thermal outputs too
     shadow.MAPS,
     shadow_diagram.STAGE,
-    thermal_forcing.STAGE,   # run-wide: every scenario's weather and irradiance (thermal/weather.csv)
-    thermal.STAGE,
+    thermal.STAGE,           # hands on what the shadow pass computed (or computes it)
     peopleflow.STAGE,
     walkability.STAGE,
     walkability.SCALE,
