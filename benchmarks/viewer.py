@@ -53,7 +53,7 @@ def street_bytes(run: Path) -> tuple[int, int, int]:
     """(segments, GLB bytes, GeoJSON bytes of the same segments and properties)."""
     import geopandas as gpd
 
-    from pipeline.export.street_tiles import read_scored_segments, scenario_variables, segment_properties
+    from pipeline.tiles3d.streets import read_scored_segments, scenario_variables, segment_properties
     from tiles.validate import content_paths
 
     manifest = json.loads((run / "viewer" / "viewer.json").read_text())

@@ -26,8 +26,8 @@ def main() -> None:
     import geopandas as gpd
     import numpy as np
 
-    from pipeline.export.terrain_heights import TerrainHeights
-    from pipeline.export.tile_features import EllipsoidalProjector
+    from pipeline.tiles3d.terrain_heights import TerrainHeights
+    from pipeline.tiles3d.features import EllipsoidalProjector
     from pipeline.commands.view import make_server
 
     run = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "out" / "sample").resolve()

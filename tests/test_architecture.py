@@ -16,4 +16,4 @@ def test_import_contracts(project_root: Path):
     done = subprocess.run([command, "--config", str(project_root / "pyproject.toml")],
                           cwd=project_root, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Contracts: 7 kept, 0 broken." in done.stdout
+    assert "Contracts: 8 kept, 0 broken." in done.stdout

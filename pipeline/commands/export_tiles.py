@@ -17,7 +17,7 @@ import click
 
 
 if TYPE_CHECKING:
-    from pipeline.export.layer import ExportResult
+    from pipeline.tiles3d.layer import ExportResult
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,8 @@ def export_dataset(path: str | Path, out_dir: str | Path, *, layers: Sequence[st
     """
     from citygml import Dataset
     from pipeline.geo.crs import detect_crs
-    from pipeline.export.layer import export_layer
-    from pipeline.export.tile_features import LAYER_SPECS
+    from pipeline.tiles3d.layer import export_layer
+    from pipeline.tiles3d.features import LAYER_SPECS
 
     started = time.perf_counter()
     out_dir = Path(out_dir)

@@ -5,7 +5,7 @@
 - ``export_tiles`` (one task per file): the file's part, an external tileset;
 - ``export_tileset`` (one small task per layer): the layer's ``tileset.json`` over its parts.
 
-So no task holds more than one file's features (:mod:`pipeline.export.layer`). Last in
+So no task holds more than one file's features (:mod:`pipeline.tiles3d.layer`). Last in
 the run: every upstream record that hands a per-feature table to a layer
 (``Result.feature_type`` names the layer, ``outputs.feature_table`` is a Parquet table
 keyed by ``gml_id``: the shadow stage's roof shade hours per tile, the walkability
@@ -23,7 +23,7 @@ from pydantic import Field, field_validator
 from pipeline.core.settings import InputPath, StageSettings
 from pipeline.core.stage import Stage
 from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done, keys
-from pipeline.export import LAYERS
+from pipeline.tiles3d import LAYERS
 
 
 
@@ -92,7 +92,7 @@ def feature_tables(records: list[Record], layer: str) -> list[str]:
 
 
 def _part_tile(layer: str, mesh: str) -> str:
-    from pipeline.export.layer import part_name
+    from pipeline.tiles3d.layer import part_name
     return f"{layer}_{part_name(mesh, layer)}"
 
 
@@ -102,7 +102,7 @@ def export_properties_task(layer: str, table: str | None, mesh: str, partial_pat
     """What one file tells its layer's schema (runs on a worker)."""
     import json
 
-    from pipeline.export.layer import file_partial
+    from pipeline.tiles3d.layer import file_partial
     from tiles.atomic import write_text_atomic
 
     partial = file_partial(layer, table, mesh, extra_tables)
@@ -142,7 +142,7 @@ def export_schema_task(layer: str, plan_path: str, partial_paths: list[str],
     """Merge a layer's partials, in file order, into its plan (runs on a worker)."""
     import json
 
-    from pipeline.export.layer_schema import SchemaPartial, merge_partials
+    from pipeline.tiles3d.layer_schema import SchemaPartial, merge_partials
 
     plan = merge_partials([SchemaPartial.from_json(json.loads(Path(p).read_text(encoding="utf-8")))
                            for p in partial_paths])
@@ -181,8 +181,8 @@ def export_tiles_task(layer: str, table: str | None, mesh: str, out_dir: str, pl
     put every feature of the parts in flight into the scheduler (1.5 GB on a 64-tile
     district) for no gain.
     """
-    from pipeline.export.layer import export_layer_part
-    from pipeline.export.layer_schema import LayerPlan
+    from pipeline.tiles3d.layer import export_layer_part
+    from pipeline.tiles3d.layer_schema import LayerPlan
 
     result = export_layer_part(layer, table, mesh, out_dir, LayerPlan.read(plan_path),
                                extra_tables=extra_tables, scheduler="synchronous", **options)
@@ -219,7 +219,7 @@ def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 def export_tileset_task(layer: str, out_dir: str, part_tilesets: list[str],
                         **upstream: list[Record]) -> Result:
     """The layer's tileset.json over its parts (runs on a worker)."""
-    from pipeline.export.layer import export_layer_root
+    from pipeline.tiles3d.layer import export_layer_root
     from tiles import check_tileset
 
     tileset = export_layer_root(layer, part_tilesets, out_dir)
@@ -244,7 +244,7 @@ def plan_tileset(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     return tasks
 
 
-_CODE = ("pipeline.export", "pipeline.geo", "tiles")
+_CODE = ("pipeline.tiles3d", "pipeline.viewer", "pipeline.geo", "tiles")
 # needs=None: every stage before it, as any of them may hand a layer a feature table.
 PROPERTIES = Stage(name="export_properties", settings=ExportTilesSettings, plan=plan_properties,
                    section="export_tiles", code=_CODE, needs=None, reach="run",

@@ -5,7 +5,7 @@ run's name and CRS) and every layer the app shows that the other stages did not 
 write: streets as ground-hugging 3D Tiles ribbons with per-scenario properties, shade
 and sun hours as web-mercator imagery tiles, people flow as prisms per mesh cell, the
 district and mesh areas, the use districts (用途地域) of the run's ``urf`` files
-(:func:`pipeline.export.viewer_assets.write_viewer`). With
+(:func:`pipeline.viewer.assets.write_viewer`). With
 ``copy_app`` the app and CesiumJS are copied beside it, so the output folder works on any
 static web server; ``machi view OUT`` serves it.
 """
@@ -30,7 +30,7 @@ class ViewerSettings(StageSettings):
 
 @dataclass(frozen=True)
 class ViewerOutputs(Outputs):
-    """What :func:`pipeline.export.viewer_assets.write_viewer` wrote under ``<output>/viewer/``
+    """What :func:`pipeline.viewer.assets.write_viewer` wrote under ``<output>/viewer/``
     (None: not written): ``viewer_json``, the street ribbons' ``streets`` tileset, the
     ``terrain`` heights, the ``shade_hours``/``sun_hours`` imagery pyramids by scenario or
     season, the ``flow`` prisms by slot, the district ``areas`` and their ``summary``, the
@@ -57,7 +57,7 @@ def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], tim
                 surface: list[Record] = (), peopleflow: list[Record] = (), ingest: list[Record] = (),
                 export_tileset: list[Record] = (), lidar_tileset: list[Record] = (),
                 urf: list[Record] = (), thermal_forcing: list[Record] = ()) -> Result:
-    from pipeline.export.viewer_assets import ViewerInputs, ViewerOptions, write_viewer
+    from pipeline.viewer.assets import ViewerInputs, ViewerOptions, write_viewer
     from pipeline.thermal.forcing import season_weather_table
 
     summary = walkability[0].outputs if walkability else None
@@ -130,7 +130,7 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 
 STAGE = Stage(name="viewer", settings=ViewerSettings, plan=plan,
-              code=("pipeline.export", "pipeline.geo", "tiles"),
+              code=("pipeline.tiles3d", "pipeline.viewer", "pipeline.geo", "tiles"),
               needs=("ingest", "lidar_tileset", "surface", "shadow", "thermal_forcing", "peopleflow",
                      "walkability_summary", "export_tileset"), reach="run",
               outputs=ViewerOutputs,

@@ -350,7 +350,7 @@ def _district_views(scenarios: list, *, buildings: list[str], shade: dict[str, l
     chosen = {s.season.name: s for s in scenarios if s.slot.name == slot}
 
     def render(folder, segments: Mapping[str, str]) -> dict[str, str]:
-        from pipeline.export.district_render import render_district_3d
+        from pipeline.viewer.district_render import render_district_3d
 
         titles = {season: f"{season.replace('_', ' ')}, {s.slot.name} ({s.slot.start}-{s.slot.end})"
                   for season, s in chosen.items()}
@@ -565,7 +565,7 @@ SCORE = Stage(name="walkability_score", settings=WalkabilitySettings, plan=plan_
               reads={"walkability": ("segments", "scenarios"), "walkability_scale": ("scale",)})
 SUMMARY = Stage(name="walkability_summary", settings=WalkabilitySettings, plan=plan_summary,
                 section="walkability", wanted=_streets_given,
-                code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo", "pipeline.export"),
+                code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo", "pipeline.tiles3d", "pipeline.viewer"),
                 needs=("ingest", "surface", "shadow", "thermal_forcing", "thermal", "peopleflow",
                        "walkability_scale", "walkability_score"), reach="run",
                 outputs=WalkabilitySummaryOutputs,

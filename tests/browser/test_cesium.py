@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from pipeline.commands.export_tiles import export_dataset
-from pipeline.export.tile_features import EllipsoidalProjector
+from pipeline.tiles3d.features import EllipsoidalProjector
 
 pytestmark = pytest.mark.browser
 

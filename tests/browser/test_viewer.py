@@ -84,8 +84,8 @@ def _segments(run: Path, scenario: str) -> gpd.GeoDataFrame:
 def _known_street(run: Path, a: str, b: str) -> tuple[str, tuple[float, float, float]]:
     """A long, wide segment whose class differs between scenarios a and b (else any long
     one), and a point (lon, lat, ellipsoidal h) on it."""
-    from pipeline.export.tile_features import EllipsoidalProjector
-    from pipeline.export.terrain_heights import TerrainHeights
+    from pipeline.tiles3d.features import EllipsoidalProjector
+    from pipeline.tiles3d.terrain_heights import TerrainHeights
 
     first, second = _segments(run, a), _segments(run, b)
     candidates = first[first["length_m"] > 40]
@@ -368,8 +368,8 @@ def test_a_copied_url_restores_the_view_in_a_fresh_page(session, served, tmp_pat
 def _use_district_point(run: Path, code: str) -> tuple[dict, tuple[float, float, float]]:
     """The ingested urf row of the use district with ``code`` and a point well inside it
     (lon, lat, ellipsoidal ground height)."""
-    from pipeline.export.terrain_heights import TerrainHeights
-    from pipeline.export.tile_features import EllipsoidalProjector
+    from pipeline.tiles3d.terrain_heights import TerrainHeights
+    from pipeline.tiles3d.features import EllipsoidalProjector
 
     manifest = json.loads((run / "manifest.json").read_text())
     tables = sorted(t["outputs"]["table"] for t in manifest["tasks"].values()

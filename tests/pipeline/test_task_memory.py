@@ -27,7 +27,7 @@ import pipeline.stages.shadow as shadow_stage
 import pipeline.stages.viewer as viewer_stage
 import pipeline.stages.walkability as walk_stage
 import pipeline.walkability.outputs, pipeline.geo.maps, geopandas, rasterio  # noqa: F401
-import pipeline.export.viewer_assets, pipeline.export.street_tiles, pipeline.export.imagery  # noqa: F401
+import pipeline.viewer.assets, pipeline.tiles3d.streets, pipeline.viewer.imagery  # noqa: F401
 # the 3D views of the report have their own cap (VIEW_MAX_BUILDINGS); measure the rest
 walk_stage.VIEW_MAX_BUILDINGS = 0
 job = pickle.load(open(sys.argv[1], "rb"))

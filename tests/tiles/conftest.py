@@ -73,11 +73,11 @@ def png_bytes() -> bytes:
 @pytest.fixture(scope="session")
 def loadersgl():
     """Read a tileset back with loaders.gl's Tiles3DLoader (tests/js/read_tiles.mjs):
-    ``read(tileset_path) -> dict`` (:func:`pipeline.export.tile_checks.read_back_with_loadersgl`).
+    ``read(tileset_path) -> dict`` (:func:`pipeline.tiles3d.checks.read_back_with_loadersgl`).
 
     Needs ``npm ci --prefix tests/js``; skipped without it, except under CI where it fails.
     """
-    from pipeline.export.tile_checks import read_back_with_loadersgl
+    from pipeline.tiles3d.checks import read_back_with_loadersgl
 
     node = node_with("@loaders.gl/3d-tiles", "loaders.gl")
     return lambda tileset: read_back_with_loadersgl(tileset, JS_DIR / "read_tiles.mjs", node=node)
@@ -94,7 +94,7 @@ def check_exported_layer(gltf_validator, loadersgl):
     """Every check of issue 12 on one exported layer: ``check(tileset, tables, meshes=())``
     returns the problems (glTF-Validator errors of every GLB, :func:`check_layer_tileset`
     with the loaders.gl read-back). Reusable on a run's output."""
-    from pipeline.export.tile_checks import check_layer_tileset
+    from pipeline.tiles3d.checks import check_layer_tileset
     from tiles.validate import content_paths
 
     def check(tileset: Path, tables, meshes=()) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from citygml import Dataset
-from pipeline.export.layer import export_layer
+from pipeline.tiles3d.layer import export_layer
 from pipeline.ingest import ingest_file
 from tiles.gltf import read_glb
 from tiles.validate import content_paths
@@ -97,7 +97,7 @@ def test_use_district_reads_back_with_its_label(exported, loadersgl):
 
 
 def test_the_read_back_check_reports_a_wrong_value_and_a_lost_feature(exported, loadersgl):
-    from pipeline.export.tile_checks import check_layer_tileset
+    from pipeline.tiles3d.checks import check_layer_tileset
 
     paths = exported["numazu", "luse"]
     read = loadersgl(paths["tileset"])

@@ -1,4 +1,4 @@
-// A small viewer.json in the shape the run writes (pipeline/export/viewer_assets.py):
+// A small viewer.json in the shape the run writes (pipeline/viewer/assets.py):
 // two seasons, three slots of which the winter has two, a ramp and two category legends
 // copied from the sample run's file, one colouring marked unavailable.
 

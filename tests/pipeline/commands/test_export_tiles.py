@@ -27,10 +27,10 @@ from pipeline.stages.surface import SurfaceOutputs
 from pipeline.commands.export_tiles import export_dataset, export_tiles_command
 from pipeline.stages.export_tiles import (PROPERTIES, ExportTilesSettings, export_properties_task,
                                           export_schema_task, export_tiles_task, export_tileset_task)
-from pipeline.export.tile_features import EllipsoidalProjector
-from pipeline.export.layer_schema import LayerPlan, file_rows, merge_partials, schema_partial
-from pipeline.export.tile_properties import property_rows
-from pipeline.export.tile_textures import TextureStore
+from pipeline.tiles3d.features import EllipsoidalProjector
+from pipeline.tiles3d.layer_schema import LayerPlan, file_rows, merge_partials, schema_partial
+from pipeline.tiles3d.properties import property_rows
+from pipeline.tiles3d.textures import TextureStore
 from pipeline.geo.geoid import geoid_height
 from tiles import check_glb_metadata, check_tileset, count_features
 from tiles.geodesy import Y_UP_TO_Z_UP
@@ -159,7 +159,7 @@ def test_building_properties_show_labels_and_keep_codes(omiya, project_root):
 
 def test_terrain_is_split_into_patches_and_keeps_every_triangle(project_root, tmp_path):
     """The DEM TIN becomes patches when larger than the limit; no triangle is lost."""
-    from pipeline.export import tile_features
+    from pipeline.tiles3d import features as tile_features
 
     out = tmp_path / "tiles"
     spec = tile_features.LAYER_SPECS["dem"]
@@ -280,7 +280,7 @@ def test_extra_tables_join_on_gml_id_without_overwriting(tmp_path):
     pd.DataFrame({"gml_id": ["b", "c", "z"], "roof_shade_hours_winter": [3.5, 1.0, 9.0],
                   "height_m": [99.0, 99.0, 99.0]}).to_parquet(west)
     pd.DataFrame({"gml_id": ["a", "c"], "roof_shade_hours_winter": [0.5, 2.0]}).to_parquet(east)
-    from pipeline.export.layer import file_partial
+    from pipeline.tiles3d.layer import file_partial
     extra = [str(west), str(east)]
     features = tmp_path / "53396489_bldg_mesh.parquet"
     pd.DataFrame({"feature_id": ["a", "b", "c"], "feature_type": ["bldg:Building"] * 3,

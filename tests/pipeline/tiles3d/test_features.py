@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.export.tile_features import LAYER_SPECS, face_up
+from pipeline.tiles3d.features import LAYER_SPECS, face_up
 from pipeline.geo.meshes import MeshRow
 
 

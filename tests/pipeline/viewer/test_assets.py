@@ -12,10 +12,10 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from pipeline.export.flow_prisms import NO_DATA_SLAB_M, mesh_populations
-from pipeline.export.imagery import finest_zoom, write_imagery_tiles
-from pipeline.export.street_tiles import read_scored_segments
-from pipeline.export.viewer_assets import ViewerInputs, ViewerOptions, write_viewer
+from pipeline.tiles3d.flow_prisms import NO_DATA_SLAB_M, mesh_populations
+from pipeline.viewer.imagery import finest_zoom, write_imagery_tiles
+from pipeline.tiles3d.streets import read_scored_segments
+from pipeline.viewer.assets import ViewerInputs, ViewerOptions, write_viewer
 from pipeline.geo.geoid import geoid_height
 from pipeline.geo.raster import Grid, write_cog
 from tiles.gltf import read_glb
@@ -222,7 +222,7 @@ def test_a_run_without_urf_lists_the_use_districts_as_unavailable(run):
 
 
 def test_use_districts_become_a_geojson_with_both_labels_rates_and_zoning_colours(tmp_path):
-    from pipeline.export.viewer_zoning import USE_DISTRICT_CLASSES, write_use_districts
+    from pipeline.viewer.zoning import USE_DISTRICT_CLASSES, write_use_districts
 
     square = lambda x, y: shapely.box(X0 + x, Y0 + y, X0 + x + 100, Y0 + y + 100)  # noqa: E731
     table = gpd.GeoDataFrame({

@@ -1,4 +1,4 @@
-"""The planners' app copied next to a run (:mod:`pipeline.export.viewer_app`): the copied
+"""The planners' app copied next to a run (:mod:`pipeline.viewer.app`): the copied
 site holds every file its page loads and every ES module those import, byte for byte."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.export.viewer_app import (FONT_CSS, PROJECT_VIEWER, ViewerAppError, app_files, copy_app, find_font,
+from pipeline.viewer.app import (FONT_CSS, PROJECT_VIEWER, ViewerAppError, app_files, copy_app, find_font,
                                         font_faces)
 
 # a static `import ... from "./x.js"` or `import "./x.js"` (the app imports nothing else)

@@ -110,7 +110,7 @@ def render_district_3d(out_dir: str | Path, *, buildings: Sequence[str | Path],
     import pandas as pd
     import shapely
 
-    from .terrain_heights import TerrainHeights
+    from pipeline.tiles3d.terrain_heights import TerrainHeights
 
     pv = _pyvista()
     out_dir = Path(out_dir)

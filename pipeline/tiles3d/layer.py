@@ -24,8 +24,8 @@ from tiles import check_tileset, write_mesh_tileset
 from . import LAYERS  # noqa: F401 - re-exported for callers of this module
 from .layer_schema import (LayerPlan, SchemaPartial, extra_rows, file_rows, merge_partials, schema_partial,
                            source_rows)
-from .tile_features import feature_classes, layer_features
-from .tile_textures import TextureStore
+from .features import feature_classes, layer_features
+from .textures import TextureStore
 
 log = logging.getLogger(__name__)
 

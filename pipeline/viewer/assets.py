@@ -12,14 +12,14 @@ Under ``out_dir`` (normally ``<output>/viewer/``) it writes:
                                  districts, the run's name and CRS; why a missing layer is
                                  missing. The app reads nothing else to learn what exists.
 ``streets/tileset.json``         scored street segments as ground-hugging ribbons
-                                 (:mod:`pipeline.export.street_tiles`)
+                                 (:mod:`pipeline.tiles3d.streets`)
 ``terrain/heights.f32``          the globe surface: ellipsoidal ground heights, float32
                                  little-endian, rows north to south (:mod:`.terrain_heights`)
 ``imagery/shade_hours/<s>/``     shade hours of each scenario as XYZ PNG tiles
-``imagery/sun_hours/<season>/``  sun hours of each season (:mod:`pipeline.export.imagery`)
+``imagery/sun_hours/<season>/``  sun hours of each season (:mod:`pipeline.viewer.imagery`)
 ``flow/<s>/tileset.json``        people-flow prisms per mesh cell (:mod:`.flow_prisms`)
 ``areas/areas.geojson``,         district and mesh outlines and their summary rows
-``areas/summary.json``           (:mod:`pipeline.export.viewer_areas`)
+``areas/summary.json``           (:mod:`pipeline.viewer.areas`)
 ``zoning/use_districts.geojson`` the use districts (用途地域) of the run's ``urf`` tables, with
                                  labels in both languages and rates (:mod:`.viewer_zoning`)
 ``priority/priority.json``       where to act first: each scenario's ranked segments with
@@ -50,7 +50,7 @@ import pandas as pd
 from tiles.atomic import write_bytes_atomic, write_text_atomic
 from pipeline.geo.scenarios import DESIGN_HEAT_DAY, OBSERVED_HOT_DAYS, OBSERVED_RADIATION
 
-from . import viewer_legends as legends
+from . import legends as legends
 
 log = logging.getLogger(__name__)
 
@@ -362,7 +362,7 @@ def write_viewer(out_dir: str | Path, inputs: ViewerInputs, options: ViewerOptio
         ``summary``, ``use_districts``, ``priority``, ``report``, ``index`` (paths as str;
         absent keys were not written).
     """
-    from .terrain_heights import TerrainHeights
+    from pipeline.tiles3d.terrain_heights import TerrainHeights
 
     site = _Site(Path(out_dir))
     site.out_dir.mkdir(parents=True, exist_ok=True)
@@ -396,7 +396,7 @@ def write_viewer(out_dir: str | Path, inputs: ViewerInputs, options: ViewerOptio
     write_text_atomic(viewer_json, json.dumps(manifest, ensure_ascii=False, indent=1))
     site.written["viewer_json"] = str(viewer_json)
     if options.copy_app_files:
-        from .viewer_app import PROJECT_VIEWER, copy_app
+        from .app import PROJECT_VIEWER, copy_app
 
         site.written.update(copy_app(site.out_dir, app_dir=options.app_dir or PROJECT_VIEWER,
                                      cesium_dir=options.cesium_dir))
@@ -407,7 +407,7 @@ def write_viewer(out_dir: str | Path, inputs: ViewerInputs, options: ViewerOptio
 def _street_layer(site: _Site, streets: Mapping[str, str | Path], ground: _Ground):
     """The street ribbons (:mod:`.street_tiles`) and the run's extent: (metric bounds of the
     streets and terrain, lon/lat bounds)."""
-    from .street_tiles import write_street_tileset
+    from pipeline.tiles3d.streets import write_street_tileset
 
     tiles = write_street_tileset(streets, site.out_dir / "streets", terrain=ground.heights,
                                  geoid_model=ground.geoid_model)
@@ -424,7 +424,7 @@ def _street_layer(site: _Site, streets: Mapping[str, str | Path], ground: _Groun
 
 def _globe(site: _Site, ground: _Ground, extent_m) -> None:
     """The globe's surface: the terrain as ellipsoidal heights on a lon/lat grid."""
-    from .terrain_heights import ellipsoidal_height_grid
+    from pipeline.tiles3d.terrain_heights import ellipsoidal_height_grid
 
     _, lonlat = extent_m
     grid = ellipsoidal_height_grid(ground.heights, lonlat, crs=ground.crs, geoid_model=ground.geoid_model)
@@ -522,7 +522,7 @@ def _imagery_layers(site: _Site, inputs: ViewerInputs, entries: Sequence[Mapping
 
 def _flow_layer(site: _Site, inputs: ViewerInputs, names: Sequence[str], ground: _Ground) -> None:
     """People flow as prisms per mesh cell (:mod:`.flow_prisms`), with its source and basis."""
-    from .flow_prisms import write_flow_prisms
+    from pipeline.tiles3d.flow_prisms import write_flow_prisms
 
     if inputs.flow is None:
         site.unavailable["flow"] = UNAVAILABLE["flow"]
@@ -586,8 +586,8 @@ def _building_colouring(site: _Site, properties: set[str], building_tables: Sequ
 def _area_layers(site: _Site, inputs: ViewerInputs) -> None:
     """District and mesh outlines with their summaries; the use districts (用途地域) of the
     run's urban planning (urf) tables."""
-    from .viewer_areas import write_areas
-    from .viewer_zoning import write_use_districts
+    from .areas import write_areas
+    from .zoning import write_use_districts
 
     areas = write_areas(site.out_dir / "areas", districts_path=inputs.districts, district_name=inputs.district_name,
                         district_summary=inputs.district_summary, mesh_summary=inputs.mesh_summary, crs=inputs.crs)

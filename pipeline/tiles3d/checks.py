@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from tiles.metadata import BOOL_NODATA, FLOAT_NODATA, INT64_NODATA, INT_NODATA
 from tiles.validate import check_glb_metadata, check_property_types, check_tileset, content_paths
 
-from .tile_properties import KEY, numeric_properties, read_property_rows
+from .properties import KEY, numeric_properties, read_property_rows
 
 _NODATA = {FLOAT_NODATA, INT_NODATA, INT64_NODATA}
 

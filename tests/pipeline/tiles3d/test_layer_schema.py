@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from citygml import Dataset
-from pipeline.export.layer import file_partial, pair_files
-from pipeline.export.layer_schema import LayerPlan, SchemaPartial, file_rows, merge_partials
-from pipeline.export.tile_features import layer_features
-from pipeline.export.tile_properties import read_property_rows
+from pipeline.tiles3d.layer import file_partial, pair_files
+from pipeline.tiles3d.layer_schema import LayerPlan, SchemaPartial, file_rows, merge_partials
+from pipeline.tiles3d.features import layer_features
+from pipeline.tiles3d.properties import read_property_rows
 from pipeline.ingest import ingest_file
 
 DATASETS = {"kawasaki": "EPSG:6677", "sendai": "EPSG:6678", "misc": "EPSG:6677"}

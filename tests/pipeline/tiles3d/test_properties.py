@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from pipeline.export.tile_properties import (fold_constant_units, numeric_properties, property_rows,
+from pipeline.tiles3d.properties import (fold_constant_units, numeric_properties, property_rows,
                                              read_property_rows)
 
 

@@ -37,8 +37,8 @@ from pipeline.geo.meshes import MeshRow, mesh_crs, read_meshes
 from tiles import MeshFeature, MeshPart
 from tiles.metadata import LayerSchema
 
-from .tile_properties import fold_constant_units
-from .tile_textures import TextureStore
+from .properties import fold_constant_units
+from .textures import TextureStore
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import pytest
 import shapely
 from matplotlib import colormaps
 
-from pipeline.export.district_render import render_district_3d
+from pipeline.viewer.district_render import render_district_3d
 from pipeline.geo.raster import Grid, write_cog
 
 pytest.importorskip("pyvista")

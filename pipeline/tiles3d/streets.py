@@ -26,7 +26,7 @@ from tiles.metadata import LayerSchema
 from tiles.ribbons import ribbon_mesh
 
 from .terrain_heights import TerrainHeights
-from .tile_features import EllipsoidalProjector
+from .features import EllipsoidalProjector
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from typing import Any, Iterable, Sequence
 
 from tiles.metadata import LayerSchema, ValueStats
 
-from .tile_properties import KEY, UOM_SUFFIX, _plain, property_rows, read_table_columns, table_columns
+from .properties import KEY, UOM_SUFFIX, _plain, property_rows, read_table_columns, table_columns
 
 log = logging.getLogger(__name__)
 
