@@ -265,6 +265,7 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, streets: list[str], s
         comfort_curve=_curve(settings), discomfort_weight=settings.discomfort_weight)
     if metrics is None:
         return Result(counts={"segments": 0})
+    metrics.scenarios["people_source"] = _people_sources(metrics, peopleflow, settings.day_type)
     zoning = _tables(ingest, "urf")
     if zoning:  # the use district (用途地域) and its rates, where the run reads urf files
         from pipeline.walkability.zoning import segment_zoning
@@ -284,6 +285,24 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, streets: list[str], s
              tile, metrics.counts["segments"], metrics.counts["network_segments"],
              metrics.counts["destinations"], len(scenarios), time.perf_counter() - start)
     return Result(outputs=WalkabilityTileOutputs(**outputs), counts=metrics.counts)
+
+
+def _people_sources(metrics, peopleflow: list[Record], day_type: str):
+    """The ``people_source`` of each row of ``metrics.scenarios`` (``none`` where people are unknown)."""
+    import numpy as np
+    import pandas as pd
+
+    from pipeline.peopleflow.tables import read_flow_sources
+    from pipeline.walkability.inputs import segment_flow_sources
+
+    rows = metrics.scenarios
+    if not peopleflow:
+        return np.full(len(rows), "none", dtype=object)
+    labels = segment_flow_sources(metrics.segments.set_index("segment_id"),
+                                  read_flow_sources(peopleflow[0].outputs.flow_by_mesh, day_type))
+    long = labels.stack().rename("people_source")
+    picked = long.reindex(pd.MultiIndex.from_arrays([rows["segment_id"], rows["scenario"]])).to_numpy(object)
+    return np.where(rows["people"].notna().to_numpy() & pd.notna(picked), picked, "none").astype(object)
 
 
 def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:

@@ -186,8 +186,10 @@ def test_scores_classes_and_components(run):
         assert set(segments["class"]) <= CLASSES
     morning = _segments(run, "summer_solstice_morning")
     assert (morning["class"] == "flow_unknown").all()  # MLIT has no morning: use unknown
+    assert (morning["people_source"] == "none").all()  # and no counters here to shape it
     summer = _segments(run, "summer_solstice_midday")
     assert summer["people"].notna().all() and summer["people"].sum() > 0
+    assert (summer["people_source"] == "mlit").all()
     uncomfortable = summer[summer["class"] == "used_uncomfortable"]
     assert len(uncomfortable) and (uncomfortable["shade_share"] < 0.3).all()
     winter = _segments(run, "winter_solstice_midday")
