@@ -195,7 +195,9 @@ class WalkabilitySummaryOutputs(Outputs):
     ``class_map`` and ``utci_map`` (PNG); summaries per mesh and district
     (``{"parquet": ..., "csv": ...}``); the CoolWalkability per district; the nearest street
     of every building (``buildings_nearest_street`` = ``feature_table``, joined to the
-    ``bldg`` 3D Tiles); the 3D views by title and the HTML ``report``."""
+    ``bldg`` 3D Tiles); the 3D views by title and the HTML ``report``; ``people_sources``
+    (``{"parquet": ..., "csv": ...}``): per scenario, which people flow its streets carry,
+    observed or modelled (:mod:`pipeline.walkability.flow_sources`)."""
 
     segments: dict[str, str] = field(default_factory=dict)
     score_raster: dict[str, str] = field(default_factory=dict)
@@ -209,6 +211,7 @@ class WalkabilitySummaryOutputs(Outputs):
     feature_table: str | None = None
     district_3d: dict[str, str] | None = None
     report: str | None = None
+    people_sources: dict[str, str] | None = None
 
 
 def _streets_given(definition) -> bool:
@@ -510,6 +513,8 @@ def walkability_summary(out_dir: str, crs: str, *, districts: str | None = None,
                                   shade=_per_scenario(shadow, "shade_hours"),
                                   terrain=sorted(r.outputs.terrain for r in surface
                                                  if r.outputs.terrain)))
+    sources = _write_people_sources(Path(out_dir), tiles, scenarios)
+    outputs["people_sources"] = sources.paths
     run = sums[sums["level"] == "run"]
     counts = {"segments": run_scale.segments, "scenarios": len(scenarios),
               "mean_score": {s.name: round(mean_score_of_all(run[run["scenario"] == s.name]), 2)
@@ -524,7 +529,33 @@ def walkability_summary(out_dir: str, crs: str, *, districts: str | None = None,
                                                         settings.thermal_rule),
                            "thermal_rule": settings.thermal_rule if thermal_known else None,
                            "districts": districts,
-                           "district_name": settings.district_name, "day_type": settings.day_type})
+                           "district_name": settings.district_name, "day_type": settings.day_type,
+                           "people_flow": sources.flow})
+
+
+@dataclass(frozen=True)
+class _PeopleSources:
+    paths: dict[str, str]
+    flow: dict[str, str]
+
+
+def _write_people_sources(folder: Path, tiles: list, scenarios: list) -> _PeopleSources:
+    """``people_sources.parquet``/``.csv``: per scenario the share of street length by
+    ``people_source``, from the scored tiles a tile at a time; and scenario -> observed /
+    modelled / mixed / none (:func:`pipeline.walkability.flow_sources.slot_sources`)."""
+    import pandas as pd
+
+    from pipeline.geo.atomic import atomic_path
+    from pipeline.walkability.flow_sources import slot_sources, source_lengths
+
+    columns = ["scenario", "people_source", "length_m"]
+    table = slot_sources((source_lengths(pd.read_parquet(t.scored, columns=columns)) for t in tiles), scenarios)
+    paths = {"parquet": str(folder / "people_sources.parquet"), "csv": str(folder / "people_sources.csv")}
+    with atomic_path(paths["parquet"]) as tmp:
+        table.to_parquet(tmp, index=False)
+    with atomic_path(paths["csv"]) as tmp:
+        table.to_csv(tmp, index=False, encoding="utf-8", float_format="%.6f")
+    return _PeopleSources(paths, dict(zip(table["scenario"], table["flow"])))
 
 
 def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
