@@ -381,25 +381,55 @@ def _district_views(scenarios: list, *, buildings: list[str], shade: dict[str, l
     return render
 
 # -- run-wide references: a reduce of the tiles' sketches ------------------------------
+def _simulated(flow_fit: list[Record], segment_ids=None):
+    """The ``flow_fit`` stage's simulated people (of ``segment_ids``), or None without it."""
+    import pandas as pd
+
+    if not flow_fit:
+        return None
+    filters = [("segment_id", "in", list(segment_ids))] if segment_ids is not None else None
+    return pd.read_parquet(flow_fit[0].outputs.simulated, columns=["segment_id", "scenario", "people_per_100m"],
+                           filters=filters)
+
+
+def _filled_tables(record: Record, flow_fit: list[Record]):
+    """A tile's tables (:func:`read_tile_tables`) with the simulated people filled in where
+    nothing else gave any (:func:`pipeline.walkability.flow_sources.fill_simulated`)."""
+    from pipeline.walkability.flow_sources import fill_simulated
+    from pipeline.walkability.scenario_scores import read_tile_tables
+
+    segments, rows = read_tile_tables(record.outputs.segments, record.outputs.scenarios)
+    if flow_fit:
+        rows = fill_simulated(rows, segments["length_m"], _simulated(flow_fit, segments.index))
+    return segments, rows
+
+
 def walkability_scale(out_dir: str, *, settings: WalkabilitySettings, scenarios: list,
-                      walkability: list[Record] = ()) -> Result:
+                      walkability: list[Record] = (), flow_fit: list[Record] = ()) -> Result:
     """Merge the tiles' sketches into the run's scale, ``<output>/walkability/scale.json``;
     then score each tile's segments with it, a tile at a time, and merge the sketches of
     their scores per scenario into the scale (their standings follow). Runs on a worker;
     holds one tile's tables at a time."""
     from pipeline.geo.atomic import write_text_atomic
     from pipeline.walkability.scale import reduce_partials
-    from pipeline.walkability.scenario_scores import read_tile_tables, score_sketches
+    from pipeline.walkability.scenario_scores import score_sketches
     from pipeline.walkability.sketch import ScoreSketch
 
     tiles = sorted((r for r in walkability if r.outputs.sketches), key=lambda r: r.outputs.sketches)
     if not tiles:
         raise ValueError("walkability_scale: no tile produced street segments")
     paths = [r.outputs.sketches for r in tiles]
-    scale = reduce_partials(json.loads(Path(p).read_text(encoding="utf-8")) for p in paths)
+    if flow_fit:  # the simulated people count in the run's used / crowded thresholds
+        from pipeline.walkability.scale import tile_partial
+
+        scale = reduce_partials(json.loads(json.dumps(tile_partial(
+            segments.reset_index(), rows, settings.distances[0]), sort_keys=True))
+            for segments, rows in (_filled_tables(r, flow_fit) for r in tiles))
+    else:
+        scale = reduce_partials(json.loads(Path(p).read_text(encoding="utf-8")) for p in paths)
     scores: dict[str, ScoreSketch] = {}
     for record in tiles:
-        segments, rows = read_tile_tables(record.outputs.segments, record.outputs.scenarios)
+        segments, rows = _filled_tables(record, flow_fit)
         for name, sketch in score_sketches(segments, rows, scenarios, settings, scale).items():
             scores[name] = scores.get(name, ScoreSketch()).merge(ScoreSketch.from_json(sketch))
     scale.score = {name: sketch.to_json() for name, sketch in sorted(scores.items())}
@@ -421,24 +451,29 @@ def plan_scale(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                  kwargs={"settings": settings, "scenarios": ctx.scenarios},
                  params={"settings": settings.model_dump(mode="json"),
                          "scenarios": ctx.definition.scenarios.model_dump(mode="json")},
-                 upstream={"walkability": keys(tiles)})]
+                 upstream={"walkability": keys(tiles), "flow_fit": keys(_fill_records(ctx, records))})]
+
+
+def _fill_records(ctx: PlanContext, records: Mapping[str, Record]) -> list[Record]:
+    """The ``flow_fit`` record whose simulated people fill the tables, when ``stages.flow.fill_people``."""
+    return done(records, "flow_fit") if ctx.settings("flow").fill_people else []
 
 
 # -- per tile: scores and classes with the run's scale ----------------------------------
 def walkability_score_tile(tile: str, out_dir: str, crs: str, *, districts: str | None = None,
                            settings: WalkabilitySettings,
                            scenarios: list, walkability: list[Record] = (),
-                           scale: list[Record] = ()) -> Result:
+                           scale: list[Record] = (), flow_fit: list[Record] = ()) -> Result:
     """Score and class one tile's segments in every scenario and sum them for the run's
     summaries (runs on a worker; reads the tile's tables and the run's scale)."""
     from pipeline.walkability.outputs import read_districts, tile_partials, write_scored_tile
     from pipeline.walkability.scale import RunScale
-    from pipeline.walkability.scenario_scores import read_tile_tables, score_tile
+    from pipeline.walkability.scenario_scores import score_tile
 
     start = time.perf_counter()
     record = walkability[0]
     run_scale = RunScale.from_json(Path(scale[0].outputs.scale).read_text(encoding="utf-8"))
-    segments, rows = read_tile_tables(record.outputs.segments, record.outputs.scenarios)
+    segments, rows = _filled_tables(record, flow_fit)
     scored = score_tile(segments, rows, scenarios, settings, run_scale)
     district_areas = read_districts(districts, settings.district_name, crs) if districts else None
     written = write_scored_tile(Path(out_dir), tile, scored, tile_partials(scored, settings, district_areas))
@@ -468,7 +503,8 @@ def plan_score(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                           params={"settings": settings.model_dump(mode="json"), "crs": ctx.crs,
                                   "scenarios": ctx.definition.scenarios.model_dump(mode="json")},
                           input_hashes=hashes,
-                          upstream={"walkability": keys(tile_records), "scale": keys(scale)},
+                          upstream={"walkability": keys(tile_records), "scale": keys(scale),
+                                    "flow_fit": keys(_fill_records(ctx, records))},
                           meshes=(tile,)))
     return tasks
 
@@ -592,14 +628,15 @@ STAGE = Stage(name="walkability", settings=WalkabilitySettings, plan=plan_tiles,
                      "thermal": ("utci_mean", "stress_hours"), "peopleflow": ("flow_by_mesh",)})
 SCALE = Stage(name="walkability_scale", settings=WalkabilitySettings, plan=plan_scale,
               section="walkability", wanted=_streets_given, code=("pipeline.walkability",),
-              needs=("walkability",), reach="run", outputs=WalkabilityScaleOutputs,
-              reads={"walkability": ("sketches", "segments", "scenarios")})
+              needs=("walkability", "flow_fit"), reach="run", outputs=WalkabilityScaleOutputs,
+              reads={"walkability": ("sketches", "segments", "scenarios"), "flow_fit": ("simulated",)})
 SCORE = Stage(name="walkability_score", settings=WalkabilitySettings, plan=plan_score,
               section="walkability", wanted=_streets_given,
               code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo"),
-              needs=("walkability", "walkability_scale"), reach="tile",
+              needs=("walkability", "walkability_scale", "flow_fit"), reach="tile",
               outputs=WalkabilityScoreOutputs,
-              reads={"walkability": ("segments", "scenarios"), "walkability_scale": ("scale",)})
+              reads={"walkability": ("segments", "scenarios"), "walkability_scale": ("scale",),
+                     "flow_fit": ("simulated",)})
 SUMMARY = Stage(name="walkability_summary", settings=WalkabilitySettings, plan=plan_summary,
                 section="walkability", wanted=_streets_given,
                 code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo", "pipeline.export"),

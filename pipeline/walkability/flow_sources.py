@@ -70,3 +70,36 @@ def slot_sources(lengths: Iterable[pd.DataFrame], scenarios: Sequence) -> pd.Dat
     for k, source in enumerate(PEOPLE_SOURCES):
         table[f"share_{source}"] = shares[:, k]
     return table[COLUMNS]
+
+
+def fill_simulated(rows: pd.DataFrame, length_m: pd.Series, simulated: pd.DataFrame | None) -> pd.DataFrame:
+    """Per-scenario rows with the simulated people where nothing else gave any.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Walkability per-scenario rows (``segment_id, scenario, people, people_source``).
+    length_m : pandas.Series
+        Segment length (m) by ``segment_id``.
+    simulated : pandas.DataFrame or None
+        ``segment_id, scenario, people_per_100m`` of the ``flow_fit`` stage (MLIT units).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rows`` with ``people = people_per_100m x length / 100`` and ``people_source =
+        "simulated"`` where ``people`` was NaN and a simulated value exists; observed and
+        profiled values are kept as they are.
+    """
+    if simulated is None or simulated.empty:
+        return rows
+    key = pd.MultiIndex.from_arrays([rows["segment_id"], rows["scenario"]])
+    values = simulated.set_index(["segment_id", "scenario"])["people_per_100m"].reindex(key).to_numpy(float)
+    length = length_m.reindex(rows["segment_id"]).to_numpy(float)
+    fill = rows["people"].isna().to_numpy() & np.isfinite(values)
+    out = rows.copy()
+    out.loc[fill, "people"] = values[fill] * length[fill] / 100.0
+    if "people_source" not in out:
+        out["people_source"] = "none"
+    out.loc[fill, "people_source"] = "simulated"
+    return out
