@@ -241,10 +241,14 @@ def build_report(run_sums: pd.DataFrame, scenarios: list, *, n_segments: int, se
     parts += ["<h2>Score per 1 km mesh</h2>", _html_table(pivot, "{:.1f}")]
     if coverage is not None:
         coverage = coverage[coverage["day_type"] == settings.day_type]
+        shown = [c for c in ("source", "scenario", "day_type", "covered", "people_source", "how") if c in coverage]
         parts += ["<h2>People-flow coverage</h2>",
-                  "<p class='note'>Scenarios a source does not cover get no people-flow values "
-                  "(their streets are 'no people-flow data'); nothing is interpolated.</p>",
-                  _html_table(coverage[["source", "scenario", "day_type", "covered", "how"]])]
+                  "<p class='note'>people_source 人流の出所: observed 観測 = mlit, counters, hourly "
+                  "(slots MLIT does not publish: its 11-14 h value x the hourly share of the counters "
+                  "or hourly tables around the cell); modelled モデル = profile, simulated. Scenarios "
+                  "no source covers get no people-flow values (their streets are 'no people-flow "
+                  "data').</p>",
+                  _html_table(coverage[shown])]
     parts.append("</body></html>")
     return "\n".join(parts)
 
