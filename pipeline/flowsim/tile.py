@@ -1,14 +1,16 @@
-"""One tile's simulated walkers, on the street network within reach of it.
+"""One tile's share of the simulated walkers: the trips that start in it.
 
-A tile's streets carry the walks of every origin within ``reach_m`` of the tile (a walk
-is at most ``reach_m`` long, so no other origin reaches it); those walks stay within
-``2 reach_m`` of the tile. :func:`simulate_tile` therefore takes the segments within
-``2 reach_m`` (the walkability tables of the tiles there, so every segment keeps its
-``segment_id`` and its scenario's ``c_thermal``), produces trips only at nodes within
-``reach_m`` of the tile (straight-line distance, a lower bound of the walk), attracts them
-anywhere, and keeps the flows of the tile's own segments. Summed over tiles, every trip
-is counted on every segment it uses exactly once. Units: metres, the run's projected CRS;
-flows in trips per hour, both directions.
+Every street node belongs to exactly one third-level mesh cell (JIS X 0410's rule: a
+point on a boundary belongs to the cell to its north and east), so the trips of a run are
+split among its tiles by where they start. A walk is at most ``reach_m`` long, so the
+trips starting in a tile use only streets within ``reach_m`` of it: :func:`simulate_tile`
+takes the walkability segments of the tiles within ``reach_m`` (each keeps its
+``segment_id`` and its scenario's ``c_thermal``), produces trips at the tile's own nodes
+only, attracts them anywhere in that network and returns the flows on every segment
+reached. Summed over tiles by ``segment_id``, each trip is counted once on every segment
+it uses: the same flows as one simulation of the whole run (the assignment is linear in
+the productions; tested), with each task's memory bounded by the reach. Units: metres,
+the run's projected CRS; flows in trips per hour, both directions.
 """
 from __future__ import annotations
 
@@ -62,22 +64,21 @@ def _to_rows(values: np.ndarray, row_of: np.ndarray, length_m: np.ndarray, n_row
         return np.where(weight > 0, total / weight, 0.0)
 
 
-def simulate_tile(segments: gpd.GeoDataFrame, comfort: pd.DataFrame, own: np.ndarray, tile_bounds,
+def simulate_tile(segments: gpd.GeoDataFrame, comfort: pd.DataFrame, tile: str,
                   buildings: gpd.GeoDataFrame, stops: gpd.GeoDataFrame | None, rates: TripRates,
                   scenarios: Sequence, params: FlowParameters) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Trips per hour on the tile's own segments in every scenario.
+    """Trips per hour, of the trips starting in ``tile``, on every segment in every scenario.
 
     Parameters
     ----------
     segments : geopandas.GeoDataFrame
-        Walkability segments within ``2 reach_m`` of the tile (``segment_id``, geometry).
+        Walkability segments within ``reach_m`` of the tile (``segment_id``, geometry, in a
+        projected CRS).
     comfort : pandas.DataFrame
         ``c_thermal`` (0..1, NaN unknown: plain length) per row of ``segments`` (rows) and
         scenario name (columns).
-    own : numpy.ndarray of bool
-        Which rows are the tile's own segments.
-    tile_bounds : tuple
-        The tile's (x_min, y_min, x_max, y_max), metres.
+    tile : str
+        Third-level mesh code: trips are produced at the nodes inside it (``"*"``: every node).
     buildings, stops
         Footprints with ``usage`` and storeys or height; points with ``kind`` and ``weight``.
     rates : TripRates
@@ -85,27 +86,43 @@ def simulate_tile(segments: gpd.GeoDataFrame, comfort: pd.DataFrame, own: np.nda
     Returns
     -------
     (pandas.DataFrame, pandas.DataFrame)
-        ``segment_id`` and one column of trips per hour per scenario, for the own rows;
-        and :data:`pipeline.flowsim.simulate.SUMMARY_COLUMNS` per scenario.
+        ``segment_id`` and one column of trips per hour per scenario, for every row of
+        ``segments``; and :data:`pipeline.flowsim.simulate.SUMMARY_COLUMNS` per scenario.
     """
     graph, row_of = graph_of_segments(segments)
-    box = shapely.box(*tile_bounds)
-    near = shapely.distance(box, shapely.points(graph.node_xy)) <= params.reach_m
+    origin = np.ones(graph.n_nodes, bool) if tile == "*" else node_cells(graph, segments.crs) == int(tile)
     ends, comforts = {}, {}
     for scenario in scenarios:
         slot_rates = rates.for_slot(scenario.slot.start, scenario.slot.end, params.day_type)
         made = trip_ends(graph, buildings, stops, slot_rates, max_snap_m=params.max_snap_m)
-        ends[scenario.name] = TripEnds(np.where(near, made.production, 0.0), made.attraction,
+        ends[scenario.name] = TripEnds(np.where(origin, made.production, 0.0), made.attraction,
                                        made.unsnapped_production)
         values = comfort[scenario.name].to_numpy(float) if scenario.name in comfort else np.full(len(segments), np.nan)
         comforts[scenario.name] = values[row_of]
     flows, summary = simulate_scenarios(graph, ends, comforts, alpha=params.alpha, theta=params.theta,
                                         reach_m=params.reach_m,
                                         destinations_on_length=params.destinations_on_length)
-    out = pd.DataFrame({"segment_id": segments["segment_id"].to_numpy()[own]})
+    out = pd.DataFrame({"segment_id": segments["segment_id"].to_numpy()})
     for name in flows.columns:
-        out[name] = _to_rows(flows[name].to_numpy(), row_of, graph.length_m, len(segments))[own]
+        out[name] = _to_rows(flows[name].to_numpy(), row_of, graph.length_m, len(segments))
     return out, summary
+
+
+def node_cells(graph: FlowGraph, crs) -> np.ndarray:
+    """The third-level mesh code of each node (JIS X 0410, from the nodes in ``crs``)."""
+    from pyproj import Transformer
+
+    from pipeline.geo import meshcode
+
+    lon, lat = Transformer.from_crs(crs, "EPSG:6668", always_xy=True).transform(graph.node_xy[:, 0],
+                                                                               graph.node_xy[:, 1])
+    return meshcode.encode(np.asarray(lat), np.asarray(lon), 3)
+
+
+def add_up(tile_flows: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The tiles' flows summed per ``segment_id`` (in the given order, then by segment id)."""
+    total = pd.concat(list(tile_flows), ignore_index=True)
+    return total.groupby("segment_id", sort=True).sum().reset_index()
 
 
 def comfort_table(rows: pd.DataFrame, segment_ids: Sequence[str], scenario_names: Sequence[str]) -> pd.DataFrame:

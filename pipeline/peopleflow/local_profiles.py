@@ -59,13 +59,13 @@ class ObservedShape:
     assume_all_seasons: bool = False
 
     @classmethod
-    def from_counters(cls, hourly: pd.DataFrame, where: pd.DataFrame, **options) -> "ObservedShape":
+    def from_counters(cls, hourly: pd.DataFrame, where: pd.DataFrame, **options) -> ObservedShape:
         """From counter hours and the counters' ``lat``/``lon`` (index ``counter_id``)."""
         cells = meshcode.encode(where["lat"].to_numpy(float), where["lon"].to_numpy(float), 3)
         return cls(hourly, pd.Series(cells, index=where.index), "counter_id", "count", "counters", **options)
 
     @classmethod
-    def from_hourly_mesh(cls, table: pd.DataFrame, **options) -> "ObservedShape":
+    def from_hourly_mesh(cls, table: pd.DataFrame, **options) -> ObservedShape:
         """From an hourly mesh table (cells of level 3 or finer)."""
         codes = np.sort(table["meshcode"].unique())
         if np.any(meshcode.level_of(codes) < 3):

@@ -1,13 +1,13 @@
 """``flow`` and ``flow_fit``: simulated pedestrians per street segment and scenario.
 
-``flow`` (one task per tile) assigns the trips of every origin within ``reach_m`` of the
-tile on the street network within ``2 reach_m`` (:mod:`pipeline.flowsim.tile`): trip ends
-from the PLATEAU buildings' floor area by usage and the stops layer, with the trip-rate
-table's rates for each scenario's slot (:mod:`pipeline.flowsim.generation`); route and
+``flow`` (one task per tile) assigns the trips that start in the tile on the street
+network within ``reach_m`` of it (:mod:`pipeline.flowsim.tile`): trip ends from the
+PLATEAU buildings' floor area by usage and the stops layer, with the trip-rate table's
+rates for each scenario's slot (:mod:`pipeline.flowsim.generation`); route and
 destination choice on the scenario's perceived cost, each metre weighed by the walkability
 stage's ``c_thermal`` of its segment's better sidewalk with the CoolWalks ``alpha``
 (``stages.walkability.coolwalk_alpha``; :mod:`pipeline.flowsim.assignment`). Writes
-``<output>/flow/tiles/<tile>_flows.parquet`` (trips per hour of the tile's own segments).
+``<output>/flow/tiles/<tile>_flows.parquet`` (trips per hour on every segment they reach).
 
 ``flow_fit`` (one task) fits the one ratio of MLIT stay population to simulated people per
 mesh cell (over the cells and scenarios MLIT itself observed) and the one ratio of counted
@@ -27,9 +27,10 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from pydantic import Field
 
@@ -76,7 +77,8 @@ class FlowSettings(StageSettings):
 
 @dataclass(frozen=True)
 class FlowTileOutputs(Outputs):
-    """``flows``: trips per hour on the tile's own segments, one column per scenario."""
+    """``flows``: trips per hour of the trips starting in the tile, on every segment they
+    reach (``segment_id``, one column per scenario)."""
 
     flows: str | None = None
 
@@ -99,14 +101,20 @@ def _wanted(definition) -> bool:
 def flow_tile(tile: str, crs: str, out_dir: str, *, settings: FlowSettings, alpha: float, day_type: str,
               scenarios: list, trip_rates: str, stops: str | None, walkability: list[Record] = (),
               ingest: list[Record] = ()) -> Result:
-    """Trips per hour on one tile's segments in every scenario (runs on a worker)."""
+    """Trips per hour of the trips starting in one tile, in every scenario (runs on a worker)."""
     import geopandas as gpd
     import numpy as np
     import pandas as pd
 
     from citygml.source import meshes_related
     from pipeline.flowsim.generation import read_trip_rates
-    from pipeline.flowsim.tile import FlowParameters, comfort_table, in_reach, simulate_tile
+    from pipeline.flowsim.tile import (
+        FlowParameters,
+        comfort_table,
+        in_reach,
+        simulate_tile,
+    )
+    from pipeline.geo import meshcode
     from pipeline.geo.atomic import atomic_path
     from pipeline.walkability.inputs import read_tables
 
@@ -116,8 +124,11 @@ def flow_tile(tile: str, crs: str, out_dir: str, *, settings: FlowSettings, alph
         return Result(counts={"segments": 0})
     bounds = {t: tuple(gpd.read_parquet(r.outputs.segments, columns=["geometry"]).total_bounds)
               for t, r in sorted(tables.items())}
-    near = in_reach(bounds, tile, 2.0 * settings.reach_m)
-    segments = pd.concat([gpd.read_parquet(tables[t].outputs.segments, columns=["segment_id", "tile", "geometry"])
+    cell = meshcode.to_polygons([int(tile)], crs=crs).iloc[0].bounds  # the tile's nodes lie in its cell
+    bounds[tile] = (min(bounds[tile][0], cell[0]), min(bounds[tile][1], cell[1]),
+                    max(bounds[tile][2], cell[2]), max(bounds[tile][3], cell[3]))
+    near = in_reach(bounds, tile, settings.reach_m)
+    segments = pd.concat([gpd.read_parquet(tables[t].outputs.segments, columns=["segment_id", "geometry"])
                           for t in near], ignore_index=True)
     segments = gpd.GeoDataFrame(segments, geometry="geometry", crs=crs)
     rows = pd.concat([pd.read_parquet(tables[t].outputs.scenarios) for t in near], ignore_index=True)
@@ -130,22 +141,19 @@ def flow_tile(tile: str, crs: str, out_dir: str, *, settings: FlowSettings, alph
     points = None
     if stops:
         points = gpd.read_file(stops).to_crs(crs)
-        points = points.cx[region[0] - settings.reach_m:region[2] + settings.reach_m,
-                           region[1] - settings.reach_m:region[3] + settings.reach_m]
+        points = points.cx[region[0]:region[2], region[1]:region[3]]
     params = FlowParameters(alpha=alpha, theta=float(settings.theta), reach_m=settings.reach_m,
                             day_type=day_type, destinations_on_length=settings.destinations_on_length,
                             max_snap_m=settings.max_snap_m)
-    own = (segments["tile"].astype(str) == tile).to_numpy()
-    flows, summary = simulate_tile(segments, comfort, own, bounds[tile], buildings, points,
+    flows, summary = simulate_tile(segments, comfort, tile, buildings, points,
                                    read_trip_rates(trip_rates), scenarios, params)
     path = Path(out_dir) / f"{tile}_flows.parquet"
     with atomic_path(path) as tmp:
         flows.to_parquet(tmp, index=False)
-    log.info("flow %s: %d own of %d segments, %.0f trips assigned over %d scenarios, %.1f s", tile,
-             int(own.sum()), len(segments), float(summary["assigned"].sum()), len(scenarios),
-             time.perf_counter() - start)
+    log.info("flow %s: trips starting in the tile on %d segments, %.0f assigned over %d scenarios, %.1f s",
+             tile, len(segments), float(summary["assigned"].sum()), len(scenarios), time.perf_counter() - start)
     return Result(outputs=FlowTileOutputs(flows=str(path)),
-                  counts={"segments": int(own.sum()), "network_segments": len(segments),
+                  counts={"network_segments": len(segments),
                           "generated": round(float(summary["generated"].sum()), 3),
                           "assigned": round(float(summary["assigned"].sum()), 3),
                           "unassigned": round(float(summary["unassigned"].sum()), 3),
@@ -153,7 +161,7 @@ def flow_tile(tile: str, crs: str, out_dir: str, *, settings: FlowSettings, alph
 
 
 def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
-    """One task per tile with segments; each reads the walkability tables within twice the reach."""
+    """One task per tile with segments; each reads the walkability tables within the reach."""
     settings: FlowSettings = ctx.settings("flow")
     inputs = ctx.definition.inputs
     if inputs.trip_rates is None or settings.theta is None:
@@ -184,6 +192,7 @@ def flow_fit(out_dir: str, crs: str, *, settings: FlowSettings, day_type: str, s
     import pandas as pd
 
     from pipeline.flowsim.simulate import fit_and_validate
+    from pipeline.flowsim.tile import add_up
     from pipeline.flowsim.validation import counter_segments
     from pipeline.geo.atomic import atomic_path, write_text_atomic
     from pipeline.peopleflow.tables import read_flow, read_flow_sources
@@ -192,8 +201,7 @@ def flow_fit(out_dir: str, crs: str, *, settings: FlowSettings, day_type: str, s
     if not tiles:
         raise ValueError("flow_fit: no tile produced flows")
     names = [s.name for s in scenarios]
-    flows = pd.concat([pd.read_parquet(r.outputs.flows) for r in tiles], ignore_index=True)
-    flows = flows.sort_values("segment_id", kind="stable").reset_index(drop=True)
+    flows = add_up([pd.read_parquet(r.outputs.flows) for r in tiles])
     segments = pd.concat([gpd.read_parquet(r.outputs.segments, columns=["segment_id", "length_m", "meshcode",
                                                                          "geometry"])
                           for r in sorted(walkability, key=lambda r: r.tile) if r.outputs.segments])
@@ -238,7 +246,7 @@ def flow_fit(out_dir: str, crs: str, *, settings: FlowSettings, day_type: str, s
     ratios = {"mlit_ratio": number(fitted.mlit_ratio), "mlit_pairs": fitted.mlit_pairs,
               "counter_ratio": number(fitted.counter_ratio),
               "share_geh_below_5": number(fitted.share_geh_below_5),
-              "counters_validated": int(len(on_segment)) if on_segment is not None else 0,
+              "counters_validated": len(on_segment) if on_segment is not None else 0,
               "theta": settings.theta, "reach_m": settings.reach_m, "day_type": day_type}
     write_text_atomic(outputs["ratios"], json.dumps(ratios, indent=1, sort_keys=True))
     log.info("flow_fit: %d segments x %d scenarios; MLIT ratio %s over %d pairs; GEH<5 share %s",

@@ -1,7 +1,6 @@
 """Every slot from MLIT's midday: each cell's counters (or all of them pooled) give the hourly share."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -9,7 +8,11 @@ from pipeline.geo import meshcode
 from pipeline.geo.scenarios import Scenario, Season, TimeSlot
 from pipeline.peopleflow.readers import PeopleFlowError
 from pipeline.peopleflow.tables import read_flow, read_flow_sources
-from pipeline.stages.peopleflow import PeopleFlowSettings, PeopleFlowSource, peopleflow_task
+from pipeline.stages.peopleflow import (
+    PeopleFlowSettings,
+    PeopleFlowSource,
+    peopleflow_task,
+)
 
 EQUINOX = Season("equinox", 3, 20)
 MORNING, MIDDAY = TimeSlot("morning", "08:00", "11:00"), TimeSlot("midday", "11:00", "14:00")

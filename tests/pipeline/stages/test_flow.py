@@ -7,6 +7,7 @@ the morning has no observed flow). Trip rates are the test's own numbers, not a 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -15,14 +16,24 @@ import pytest
 
 pytest.importorskip("cityseer")
 
-from pipeline.flowsim.generation import read_trip_rates  # noqa: E402
-from pipeline.flowsim.tile import FlowParameters, comfort_table, simulate_tile  # noqa: E402
-from pipeline.stages.flow import FlowSettings, flow_fit, flow_tile  # noqa: E402
-from pipeline.stages.peopleflow import PeopleFlowSettings, PeopleFlowSource, peopleflow_task  # noqa: E402
-from pipeline.stages.walkability import walkability_score_tile  # noqa: E402
-from pipeline.walkability.inputs import read_tables  # noqa: E402
-from tests.pipeline.stages.test_walkability import (CRS, SCENARIOS, TILES, record, run,  # noqa: E402,F401
-                                                    sample)
+from pipeline.flowsim.generation import read_trip_rates
+from pipeline.flowsim.tile import FlowParameters, add_up, comfort_table, simulate_tile
+from pipeline.stages.flow import FlowSettings, flow_fit, flow_tile
+from pipeline.stages.peopleflow import (
+    PeopleFlowSettings,
+    PeopleFlowSource,
+    peopleflow_task,
+)
+from pipeline.stages.walkability import walkability_score_tile
+from pipeline.walkability.inputs import read_tables
+from tests.pipeline.stages.test_walkability import (  # noqa: F401
+    CRS,
+    SCENARIOS,
+    TILES,
+    record,
+    run,
+    sample,
+)
 
 THETA, ALPHA = 0.01, 2.0
 
@@ -60,7 +71,7 @@ def flow(run, sample, tmp_path_factory):
 
 def whole_district(run, sample, flow) -> pd.DataFrame:
     """The same simulation on every segment at once (every origin, no tile)."""
-    segments = pd.concat([gpd.read_parquet(t.outputs.segments, columns=["segment_id", "tile", "geometry"])
+    segments = pd.concat([gpd.read_parquet(t.outputs.segments, columns=["segment_id", "geometry"])
                           for t in run.tiles], ignore_index=True)
     segments = gpd.GeoDataFrame(segments, geometry="geometry", crs=CRS)
     rows = pd.concat([pd.read_parquet(t.outputs.scenarios) for t in run.tiles], ignore_index=True)
@@ -68,15 +79,16 @@ def whole_district(run, sample, flow) -> pd.DataFrame:
     comfort.index = pd.RangeIndex(len(segments))
     buildings = read_tables([r.outputs.table for r in flow["bldg"]], CRS)
     stops = gpd.read_file(sample / "stops.geojson").to_crs(CRS)
-    big = tuple(segments.total_bounds)
-    flows, summary = simulate_tile(segments, comfort, np.ones(len(segments), bool), big, buildings, stops,
+    flows, summary = simulate_tile(segments, comfort, "*", buildings, stops,
                                    read_trip_rates(flow["rates"]), SCENARIOS,
                                    FlowParameters(alpha=ALPHA, theta=THETA, reach_m=600.0))
     return flows.set_index("segment_id"), summary
 
 
 def test_tiles_with_bounded_reach_add_up_to_the_whole_district(run, sample, flow):
-    tiles = pd.concat([pd.read_parquet(r.outputs.flows) for r in flow["tiles"]]).set_index("segment_id")
+    """Each tile assigns the trips starting in it on the network within reach (600 m, less
+    than the 1 km district): summed over tiles, the flows of one simulation of everything."""
+    tiles = add_up([pd.read_parquet(r.outputs.flows) for r in flow["tiles"]]).set_index("segment_id")
     whole, summary = whole_district(run, sample, flow)
     assert len(tiles) == len(whole) == 308
     names = [s.name for s in SCENARIOS]
@@ -86,6 +98,8 @@ def test_tiles_with_bounded_reach_add_up_to_the_whole_district(run, sample, flow
     assert (summary["unassigned"] == 0).all() and (summary["generated"] > 0).all()
     for r in flow["tiles"]:
         assert r.counts["assigned"] + r.counts["unassigned"] == pytest.approx(r.counts["generated"], abs=1e-2)
+    # every trip starts in exactly one tile
+    assert sum(r.counts["generated"] for r in flow["tiles"]) == pytest.approx(summary["generated"].sum(), abs=0.01)
     # the busier morning of the rates and the summer shade move walkers: scenarios differ
     assert not np.allclose(whole["summer_solstice_morning"], whole["summer_solstice_midday"])
 
@@ -100,7 +114,7 @@ def test_a_tile_is_written_byte_identically_twice(run, sample, flow, tmp_path):
 
 
 def test_fit_reports_ratios_and_geh_per_counter(flow):
-    ratios = json.loads(open(flow["fit"].outputs.ratios, encoding="utf-8").read())
+    ratios = json.loads(Path(flow["fit"].outputs.ratios).read_text(encoding="utf-8"))
     assert ratios["mlit_ratio"] > 0 and ratios["mlit_pairs"] == 4 * 2  # 4 cells x 2 midday scenarios
     assert ratios["counter_ratio"] > 0 and ratios["counters_validated"] == 4
     table = pd.read_parquet(flow["fit"].outputs.validation)
@@ -127,3 +141,12 @@ def test_simulated_people_fill_only_where_nothing_was_observed(run, flow, tmp_pa
     simulated = pd.read_parquet(flow["fit"].outputs.simulated).set_index(["scenario", "segment_id"])
     np.testing.assert_allclose(morning["people_per_100m"],
                                simulated.loc["summer_solstice_morning"].loc[morning.index, "people_per_100m"])
+
+
+def test_a_tile_reads_only_the_tiles_within_reach():
+    from pipeline.flowsim.tile import in_reach
+
+    bounds = {"a": (0, 0, 1000, 1000), "b": (1000, 0, 2000, 1000), "c": (2500, 0, 3500, 1000),
+              "d": (0, 1700, 1000, 2700)}
+    assert in_reach(bounds, "a", 600.0) == ["a", "b"]       # c is 1.5 km away, d 700 m
+    assert in_reach(bounds, "a", 700.0) == ["a", "b", "d"]
