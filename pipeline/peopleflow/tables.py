@@ -174,6 +174,9 @@ def write_aligned_flow(out_dir: str | Path, sources: list, scenarios: list, *, d
     labels = [s.label for s in sources]
     if len(set(labels)) != len(labels):
         raise ValueError(f"peopleflow: source names must be unique, got {labels}; set 'name'")
+    if all(s.kind == "profile" for s in sources):
+        raise PeopleFlowError("inputs.peopleflow: a 'kind: profile' table shapes MLIT's midday into "
+                              "other slots; it needs a 'kind: mlit' (or hourly, counters) source")
     shape = diurnal_shape(sources, diurnal, month_tolerance=month_tolerance, timezone=timezone)
     meshes, counters, coverage = [], [], []
     for source in (s for s in sources if s.kind != "profile"):

@@ -77,3 +77,20 @@ def test_profile_asked_for_without_a_table_is_a_clear_error(files, tmp_path):
     with pytest.raises(PeopleFlowError, match="no 'kind: counters' entry"):
         peopleflow_task(str(tmp_path), sources, SCENARIOS, settings=PeopleFlowSettings(diurnal="counters"),
                         timezone="Asia/Tokyo")
+
+
+def test_a_published_profile_shapes_every_cell_alike_and_is_modelled(files, tmp_path):
+    from tests.pipeline.peopleflow.test_profiles import TRIPS, write_table
+
+    table = write_table(tmp_path / "profile.csv")
+    sources = [PeopleFlowSource(kind="mlit", path=files[0]), PeopleFlowSource(kind="profile", path=table)]
+    result = peopleflow_task(str(tmp_path / "out"), sources, SCENARIOS,
+                             settings=PeopleFlowSettings(diurnal="profile"), timezone="Asia/Tokyo")
+    wide = read_flow(result.outputs.flow_by_mesh, "weekday")
+    factor = (TRIPS[8] + TRIPS[9] + TRIPS[10]) / (TRIPS[11] + TRIPS[12] + TRIPS[13])
+    assert (wide["equinox_morning"] / wide["equinox_midday"]).to_numpy() == pytest.approx(factor)
+    labels = read_flow_sources(result.outputs.flow_by_mesh, "weekday")
+    assert set(labels["equinox_morning"]) == {"profile"}
+    with pytest.raises(PeopleFlowError, match="needs a 'kind: mlit'"):
+        peopleflow_task(str(tmp_path / "out2"), sources[1:], SCENARIOS, settings=PeopleFlowSettings(),
+                        timezone="Asia/Tokyo")
