@@ -451,12 +451,14 @@ def plan_scale(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                  kwargs={"settings": settings, "scenarios": ctx.scenarios},
                  params={"settings": settings.model_dump(mode="json"),
                          "scenarios": ctx.definition.scenarios.model_dump(mode="json")},
-                 upstream={"walkability": keys(tiles), "flow_fit": keys(_fill_records(ctx, records))})]
+                 upstream={"walkability": keys(tiles), **_fill_upstream(ctx, records)})]
 
 
-def _fill_records(ctx: PlanContext, records: Mapping[str, Record]) -> list[Record]:
-    """The ``flow_fit`` record whose simulated people fill the tables, when ``stages.flow.fill_people``."""
-    return done(records, "flow_fit") if ctx.settings("flow").fill_people else []
+def _fill_upstream(ctx: PlanContext, records: Mapping[str, Record]) -> dict[str, list[str]]:
+    """``{"flow_fit": [key]}`` when the ``flow_fit`` record's simulated people fill the tables
+    (``stages.flow.fill_people``), else nothing (the tasks of runs without it keep their keys)."""
+    fit = done(records, "flow_fit") if ctx.settings("flow").fill_people else []
+    return {"flow_fit": keys(fit)} if fit else {}
 
 
 # -- per tile: scores and classes with the run's scale ----------------------------------
@@ -504,7 +506,7 @@ def plan_score(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                                   "scenarios": ctx.definition.scenarios.model_dump(mode="json")},
                           input_hashes=hashes,
                           upstream={"walkability": keys(tile_records), "scale": keys(scale),
-                                    "flow_fit": keys(_fill_records(ctx, records))},
+                                    **_fill_upstream(ctx, records)},
                           meshes=(tile,)))
     return tasks
 
@@ -580,12 +582,17 @@ def _write_people_sources(folder: Path, tiles: list, scenarios: list) -> _People
     ``people_source``, from the scored tiles a tile at a time; and scenario -> observed /
     modelled / mixed / none (:func:`pipeline.walkability.flow_sources.slot_sources`)."""
     import pandas as pd
+    import pyarrow.parquet as pq
 
     from pipeline.geo.atomic import atomic_path
     from pipeline.walkability.flow_sources import slot_sources, source_lengths
 
-    columns = ["scenario", "people_source", "length_m"]
-    table = slot_sources((source_lengths(pd.read_parquet(t.scored, columns=columns)) for t in tiles), scenarios)
+    def lengths(path: str):
+        names = pq.read_schema(path).names
+        return source_lengths(pd.read_parquet(path, columns=[c for c in ("scenario", "people_source", "length_m")
+                                                            if c in names]))
+
+    table = slot_sources((lengths(t.scored) for t in tiles), scenarios)
     paths = {"parquet": str(folder / "people_sources.parquet"), "csv": str(folder / "people_sources.csv")}
     with atomic_path(paths["parquet"]) as tmp:
         table.to_parquet(tmp, index=False)
