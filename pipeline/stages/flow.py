@@ -62,7 +62,7 @@ class FlowSettings(StageSettings):
         "destination and route. A behavioural parameter with no default: calibrate it on "
         "counters (`pipeline.flowsim.validation.calibrate_theta`)."))
     reach_m: float = Field(2000.0, gt=0, le=5000, description="Longest walk (m); bounds each "
-                           "tile's network to twice this around it.")
+                           "tile's network to the tiles within this of it.")
     destinations_on_length: bool = Field(False, description=(
         "Choose destinations on plain length, so only the routes feel the scenario (a nested "
         "logit); default: the joint destination and route logit on perceived cost."))
