@@ -85,7 +85,7 @@ class FittedFlow:
     share_geh_below_5: float
 
 
-def fit_and_validate(flows: pd.DataFrame, graph: FlowGraph, segment_cells: np.ndarray,
+def fit_and_validate(flows: pd.DataFrame, length_m: np.ndarray, segment_cells: np.ndarray,
                      mlit_by_cell: pd.DataFrame | None = None, counted: pd.DataFrame | None = None,
                      on_segment: pd.Series | None = None) -> FittedFlow:
     """The two fitted ratios and the validation table (module docstring).
@@ -93,7 +93,9 @@ def fit_and_validate(flows: pd.DataFrame, graph: FlowGraph, segment_cells: np.nd
     Parameters
     ----------
     flows : pandas.DataFrame
-        From :func:`simulate_scenarios`.
+        From :func:`simulate_scenarios` (or tiles' flows put together).
+    length_m : numpy.ndarray (n_segments,)
+        Each row's segment length, metres.
     segment_cells : numpy.ndarray (n_segments,)
         Mesh code of each segment's midpoint.
     mlit_by_cell : pandas.DataFrame, optional
@@ -102,7 +104,7 @@ def fit_and_validate(flows: pd.DataFrame, graph: FlowGraph, segment_cells: np.nd
         Counter rows (``flow_by_counter``) and the segment of each counter
         (:func:`~pipeline.flowsim.validation.counter_segments`).
     """
-    people = pd.DataFrame(people_on_segments(flows.to_numpy(), graph.length_m[:, None]),
+    people = pd.DataFrame(people_on_segments(flows.to_numpy(), np.asarray(length_m, np.float64)[:, None]),
                           columns=flows.columns)
     ratio, pairs = (mlit_ratio(cell_totals(people, segment_cells), mlit_by_cell)
                     if mlit_by_cell is not None else (float("nan"), 0))

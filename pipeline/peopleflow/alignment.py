@@ -83,6 +83,23 @@ def pick_month(season_month: int, available: Iterable[int], tolerance: int) -> t
     return best, f"nearest month {best} for {season_month}"
 
 
+def rows_of_month(rows: pd.DataFrame, season_month: int, tolerance: int,
+                  assume_all_seasons: bool = False) -> tuple[pd.DataFrame, int | None, str]:
+    """The rows of an hourly table (``month`` column, 0 = unknown) standing for a season's month.
+
+    The same month, else the nearest within ``tolerance`` (:func:`pick_month`); undated rows
+    (month 0) only with ``assume_all_seasons``. Returns the rows, the month used (0: undated,
+    None: none) and how it was chosen.
+    """
+    dated = rows[rows["month"] > 0]
+    month, how = pick_month(season_month, dated["month"], tolerance)
+    if month is not None:
+        return dated[dated["month"] == month], month, how
+    if assume_all_seasons and (rows["month"] == 0).any():
+        return rows[rows["month"] == 0], 0, "source has no month: used for every season"
+    return rows.iloc[:0], None, how
+
+
 def _mlit_timezone_for(slot) -> tuple[int | None, str]:
     start, end = _slot_hours(slot)
     for code, (name, tz_start, tz_end) in MLIT_TIMEZONES.items():
@@ -178,13 +195,8 @@ def align_hourly(table: pd.DataFrame, scenarios: Sequence, *, key: str = "meshco
             if rows.empty:
                 how = f"no {day_type} records"
             else:
-                dated = rows[rows["month"] > 0]
-                month, how = pick_month(scenario.season.month, dated["month"], month_tolerance)
-                if month is not None:
-                    rows = dated[dated["month"] == month]
-                elif assume_all_seasons and (rows["month"] == 0).any():
-                    rows = rows[rows["month"] == 0]
-                    month, how = 0, "source has no month: used for every season"
+                rows, month, how = rows_of_month(rows, scenario.season.month, month_tolerance,
+                                                 assume_all_seasons)
                 if month is not None:
                     missing = sorted(set(slot_hours) - set(rows["hour"].unique().tolist()))
                     if missing:

@@ -72,7 +72,16 @@ class DiurnalProfile:
 
     def slot_factor(self, start: str, end: str, day_type: str) -> float:
         """Mean ratio over the clock hours a slot ``start``-``end`` ("HH:MM") touches."""
+        if day_type not in self.shares:
+            return float("nan")
         return slot_factor(self.shares[day_type].to_numpy(float), start, end)
+
+    def cell_factors(self, cells: np.ndarray, scenario, day_type: str) -> tuple[np.ndarray, str]:
+        """The one slot factor for every cell (a published profile has no place), and how."""
+        factor = self.slot_factor(scenario.slot.start, scenario.slot.end, day_type)
+        hours = slot_hours(scenario.slot.start, scenario.slot.end)
+        return (np.full(len(cells), factor),
+                f"the {self.source} profile's mean over hours {hours} ({day_type}): {factor:.3f}")
 
 
 def _clock(text: str) -> float:
@@ -214,21 +223,10 @@ def default_profile() -> DiurnalProfile:
     return read_profile_table(DEFAULT_PROFILE_PATH)
 
 
-def apply_profile(midday: pd.Series, profile: DiurnalProfile, start: str, end: str,
-                  day_type: str) -> tuple[pd.Series, str]:
-    """Values for a slot from midday (11-14 h) values: ``midday x slot_factor``.
-
-    Returns the values and their ``people_source`` label (the profile's source:
-    ``counters``/``hourly`` observed, ``profile`` modelled).
-    """
-    factor = profile.slot_factor(start, end, day_type)
-    return midday * factor, profile.source
-
-
-def mlit_with_profile(records: pd.DataFrame, scenarios, profile: DiurnalProfile, *,
-                      day_types=("weekday", "holiday"), month_tolerance: int = 1):
+def mlit_with_profile(records: pd.DataFrame, scenarios, profile, *,
+                      day_types=("weekday", "holiday"), month_tolerance: int = 1, source: str = "mlit"):
     """MLIT stay population for every scenario: observed where MLIT covers the slot, else
-    the season's midday (11-14 h) value times the profile's slot factor.
+    the season's midday (11-14 h) value times the cell's slot factor from ``profile``.
 
     Parameters
     ----------
@@ -236,44 +234,51 @@ def mlit_with_profile(records: pd.DataFrame, scenarios, profile: DiurnalProfile,
         From :func:`~pipeline.peopleflow.readers.read_mlit_csv`.
     scenarios : sequence
         Anything with ``name``, ``season.month`` and ``slot.start``/``slot.end``.
-    profile : DiurnalProfile
+    profile : DiurnalProfile or pipeline.peopleflow.local_profiles.ObservedShape
+        Anything with ``source`` and ``cell_factors(cells, scenario, day_type) -> (factors, how)``.
+    source : str
+        The MLIT source's name (the ``source`` column of the coverage).
 
     Returns
     -------
     AlignedFlow
         ``values``: ``meshcode, scenario, day_type, population, people_source``
         (``mlit`` where observed, the profile's source where derived, NaN and
-        ``none`` where neither); ``coverage`` says which, and with what factor.
+        ``none`` where neither); ``coverage`` (``source, scenario, day_type, covered,
+        how, people_source``) says which, and with what factor.
     """
     from types import SimpleNamespace
 
     from pipeline.peopleflow.alignment import AlignedFlow, align_mlit
 
     scenarios = list(scenarios)
-    observed = align_mlit(records, scenarios, day_types=day_types, month_tolerance=month_tolerance)
+    common = dict(day_types=day_types, month_tolerance=month_tolerance, source=source)
+    observed = align_mlit(records, scenarios, **common)
     midday_of = [SimpleNamespace(name=s.name, season=s.season,
                                  slot=SimpleNamespace(start="11:00", end="14:00")) for s in scenarios]
-    midday = align_mlit(records, midday_of, day_types=day_types, month_tolerance=month_tolerance)
+    midday = align_mlit(records, midday_of, **common)
     key = ["meshcode", "scenario", "day_type"]
     values = observed.values.merge(midday.values.rename(columns={"population": "midday"}), on=key, how="left")
-    coverage = observed.coverage.copy()
     values["people_source"] = np.where(values["population"].notna(), "mlit", "none").astype(object)
+    coverage = observed.coverage.copy()
+    coverage["people_source"] = np.where(coverage["covered"], "mlit", "none").astype(object)
+    midday_covered = midday.coverage.set_index(["scenario", "day_type"])["covered"]
     by_name = {s.name: s for s in scenarios}
     for i, row in coverage.iterrows():
         if row["covered"]:
             continue
-        slot = by_name[row["scenario"]].slot
-        factor = profile.slot_factor(slot.start, slot.end, row["day_type"])
-        ok_midday = midday.coverage[(midday.coverage["scenario"] == row["scenario"])
-                                    & (midday.coverage["day_type"] == row["day_type"])]["covered"]
-        if not np.isfinite(factor) or not bool(ok_midday.iloc[0]):
-            coverage.loc[i, "how"] = f"{row['how']}; no {profile.source} profile value or no midday value"
+        if not bool(midday_covered.loc[(row["scenario"], row["day_type"])]):
+            coverage.loc[i, "how"] = f"{row['how']}; no MLIT midday value to shape either"
             continue
-        sel = (values["scenario"] == row["scenario"]) & (values["day_type"] == row["day_type"])
-        values.loc[sel, "population"] = values.loc[sel, "midday"] * factor
-        values.loc[sel & values["population"].notna(), "people_source"] = profile.source
-        coverage.loc[i, "covered"] = True
-        coverage.loc[i, "source"] = profile.source
-        coverage.loc[i, "how"] = (f"MLIT midday (11-14 h) x {factor:.3f}, the {profile.source} profile's mean "
-                                  f"over hours {slot_hours(slot.start, slot.end)} ({row['day_type']})")
+        sel = ((values["scenario"] == row["scenario"]) & (values["day_type"] == row["day_type"])).to_numpy()
+        factors, how = profile.cell_factors(values.loc[sel, "meshcode"].to_numpy(), by_name[row["scenario"]],
+                                            row["day_type"])
+        derived = values.loc[sel, "midday"].to_numpy(float) * factors
+        if not np.isfinite(derived).any():
+            coverage.loc[i, "how"] = f"{row['how']}; no {profile.source} shape: {how}"
+            continue
+        values.loc[sel, "population"] = derived
+        values.loc[sel & values["population"].notna().to_numpy(), "people_source"] = profile.source
+        coverage.loc[i, ["covered", "people_source"]] = [True, profile.source]
+        coverage.loc[i, "how"] = f"MLIT midday (11-14 h) x {how}"
     return AlignedFlow(values[key + ["population", "people_source"]], coverage)

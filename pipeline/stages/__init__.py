@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.config import RunDefinitionBase, load_definition, run_definition_model
-from pipeline.stages import (export_tiles, ingest, lidar, peopleflow, shadow, shadow_diagram,
+from pipeline.stages import (export_tiles, flow, ingest, lidar, peopleflow, shadow, shadow_diagram,
                              surface, thermal, thermal_forcing, trees, viewer, walkability)
 
 STAGES = (
@@ -38,6 +38,8 @@ STAGES = (
     thermal.STAGE,           # hands on what the shadow pass computed (or computes it)
     peopleflow.STAGE,
     walkability.STAGE,
+    flow.STAGE,          # simulated walkers per segment on each scenario's perceived cost
+    flow.FIT,
     walkability.SCALE,
     walkability.SCORE,
     walkability.SUMMARY,

@@ -19,11 +19,12 @@ from pipeline.core.task import Outputs, PlanContext, Record, Result, Task
 class PeopleFlowSource(Strict):
     """One entry of ``inputs.peopleflow``: a people-flow file and how to read it."""
 
-    kind: Literal["mlit", "hourly", "counters"] = Field(
+    kind: Literal["mlit", "hourly", "counters", "profile"] = Field(
         description="`mlit`: MLIT 全国の人流オープンデータ 1 km mesh CSV (`mesh1kmid, prefcode, "
                     "citycode, year, month, dayflag, timezone, population`); `hourly`: population "
                     "per mesh cell and hour; `counters`: pedestrian counters "
-                    "(`id, lat, lon, timestamp, count`).")
+                    "(`id, lat, lon, timestamp, count`); `profile`: a published table of trips by "
+                    "hour with its `# title/table/year/url` lines (none is shipped).")
     path: InputPath = Field(description="CSV (UTF-8) or Parquet file.")
     name: str | None = Field(None, description="Name in the outputs (default: the file stem).")
     columns: dict[str, str] = Field(
@@ -64,6 +65,11 @@ class PeopleFlowSettings(StageSettings):
         description="Day types aligned (MLIT `dayflag` 1 weekday, 0 holiday, 2 all).")
     month_tolerance: int = Field(1, ge=0, le=6, description="How many months a source's month "
                                  "may be from a season's month.")
+    diurnal: Literal["auto", "counters", "hourly", "profile", "none"] = Field(
+        "auto", description="Shape of the slots MLIT does not publish (all but 11-14 h): its midday "
+        "value times each hour's share relative to 11-14 h from the counters around the cell "
+        "(`counters`), an hourly table (`hourly`) or a published `kind: profile` table (`profile`; "
+        "no default is shipped); `auto`: the first the run has; `none`: leave them empty.")
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,8 @@ def peopleflow_task(out_dir: str, sources: list, scenarios: list, *,
     from pipeline.peopleflow.tables import write_aligned_flow
 
     outputs, counts = write_aligned_flow(out_dir, sources, scenarios, day_types=settings.day_types,
-                                         month_tolerance=settings.month_tolerance, timezone=timezone)
+                                         month_tolerance=settings.month_tolerance, timezone=timezone,
+                                         diurnal=settings.diurnal)
     return Result(outputs=PeopleFlowOutputs.from_json(outputs, stage="peopleflow"), counts=counts)
 
 

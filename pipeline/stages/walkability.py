@@ -198,8 +198,10 @@ class WalkabilitySummaryOutputs(Outputs):
     ``class_map`` and ``utci_map`` (PNG); summaries per mesh and district
     (``{"parquet": ..., "csv": ...}``); the CoolWalkability per district; the nearest street
     of every building (``buildings_nearest_street`` = ``feature_table``, joined to the
-    ``bldg`` 3D Tiles); the 3D views by title, the HTML ``report`` and the ``priority``
-    ranking of where to act first (``{"parquet": ..., "csv": ...}``)."""
+    ``bldg`` 3D Tiles); the 3D views by title, the HTML ``report``, the ``priority``
+    ranking of where to act first (``{"parquet": ..., "csv": ...}``) and ``people_sources``
+    (``{"parquet": ..., "csv": ...}``): per scenario, which people flow its streets carry,
+    observed or modelled (:mod:`pipeline.walkability.flow_sources`)."""
 
     segments: dict[str, str] = field(default_factory=dict)
     score_raster: dict[str, str] = field(default_factory=dict)
@@ -214,6 +216,7 @@ class WalkabilitySummaryOutputs(Outputs):
     district_3d: dict[str, str] | None = None
     report: str | None = None
     priority: dict[str, str] | None = None
+    people_sources: dict[str, str] | None = None
 
 
 def _streets_given(definition) -> bool:
@@ -270,6 +273,7 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, streets: list[str], s
         comfort_curve=_curve(settings), discomfort_weight=settings.discomfort_weight)
     if metrics is None:
         return Result(counts={"segments": 0})
+    metrics.scenarios["people_source"] = _people_sources(metrics, peopleflow, settings.day_type)
     zoning = _tables(ingest, "urf")
     if zoning:  # the use district (用途地域) and its rates, where the run reads urf files
         from pipeline.walkability.zoning import segment_zoning
@@ -289,6 +293,24 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, streets: list[str], s
              tile, metrics.counts["segments"], metrics.counts["network_segments"],
              metrics.counts["destinations"], len(scenarios), time.perf_counter() - start)
     return Result(outputs=WalkabilityTileOutputs(**outputs), counts=metrics.counts)
+
+
+def _people_sources(metrics, peopleflow: list[Record], day_type: str):
+    """The ``people_source`` of each row of ``metrics.scenarios`` (``none`` where people are unknown)."""
+    import numpy as np
+    import pandas as pd
+
+    from pipeline.peopleflow.tables import read_flow_sources
+    from pipeline.walkability.inputs import segment_flow_sources
+
+    rows = metrics.scenarios
+    if not peopleflow:
+        return np.full(len(rows), "none", dtype=object)
+    labels = segment_flow_sources(metrics.segments.set_index("segment_id"),
+                                  read_flow_sources(peopleflow[0].outputs.flow_by_mesh, day_type))
+    long = labels.stack().rename("people_source")
+    picked = long.reindex(pd.MultiIndex.from_arrays([rows["segment_id"], rows["scenario"]])).to_numpy(object)
+    return np.where(rows["people"].notna().to_numpy() & pd.notna(picked), picked, "none").astype(object)
 
 
 def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -364,25 +386,55 @@ def _district_views(scenarios: list, *, buildings: list[str], shade: dict[str, l
     return render
 
 # -- run-wide references: a reduce of the tiles' sketches ------------------------------
+def _simulated(flow_fit: list[Record], segment_ids=None):
+    """The ``flow_fit`` stage's simulated people (of ``segment_ids``), or None without it."""
+    import pandas as pd
+
+    if not flow_fit:
+        return None
+    filters = [("segment_id", "in", list(segment_ids))] if segment_ids is not None else None
+    return pd.read_parquet(flow_fit[0].outputs.simulated, columns=["segment_id", "scenario", "people_per_100m"],
+                           filters=filters)
+
+
+def _filled_tables(record: Record, flow_fit: list[Record]):
+    """A tile's tables (:func:`read_tile_tables`) with the simulated people filled in where
+    nothing else gave any (:func:`pipeline.walkability.flow_sources.fill_simulated`)."""
+    from pipeline.walkability.flow_sources import fill_simulated
+    from pipeline.walkability.scenario_scores import read_tile_tables
+
+    segments, rows = read_tile_tables(record.outputs.segments, record.outputs.scenarios)
+    if flow_fit:
+        rows = fill_simulated(rows, segments["length_m"], _simulated(flow_fit, segments.index))
+    return segments, rows
+
+
 def walkability_scale(out_dir: str, *, settings: WalkabilitySettings, scenarios: list,
-                      walkability: list[Record] = ()) -> Result:
+                      walkability: list[Record] = (), flow_fit: list[Record] = ()) -> Result:
     """Merge the tiles' sketches into the run's scale, ``<output>/walkability/scale.json``;
     then score each tile's segments with it, a tile at a time, and merge the sketches of
     their scores per scenario into the scale (their standings follow). Runs on a worker;
     holds one tile's tables at a time."""
     from tiles.atomic import write_text_atomic
     from pipeline.walkability.scale import reduce_partials
-    from pipeline.walkability.scenario_scores import read_tile_tables, score_sketches
+    from pipeline.walkability.scenario_scores import score_sketches
     from pipeline.walkability.sketch import ScoreSketch
 
     tiles = sorted((r for r in walkability if r.outputs.sketches), key=lambda r: r.outputs.sketches)
     if not tiles:
         raise ValueError("walkability_scale: no tile produced street segments")
     paths = [r.outputs.sketches for r in tiles]
-    scale = reduce_partials(json.loads(Path(p).read_text(encoding="utf-8")) for p in paths)
+    if flow_fit:  # the simulated people count in the run's used / crowded thresholds
+        from pipeline.walkability.scale import tile_partial
+
+        scale = reduce_partials(json.loads(json.dumps(tile_partial(
+            segments.reset_index(), rows, settings.distances[0]), sort_keys=True))
+            for segments, rows in (_filled_tables(r, flow_fit) for r in tiles))
+    else:
+        scale = reduce_partials(json.loads(Path(p).read_text(encoding="utf-8")) for p in paths)
     scores: dict[str, ScoreSketch] = {}
     for record in tiles:
-        segments, rows = read_tile_tables(record.outputs.segments, record.outputs.scenarios)
+        segments, rows = _filled_tables(record, flow_fit)
         for name, sketch in score_sketches(segments, rows, scenarios, settings, scale).items():
             scores[name] = scores.get(name, ScoreSketch()).merge(ScoreSketch.from_json(sketch))
     scale.score = {name: sketch.to_json() for name, sketch in sorted(scores.items())}
@@ -404,24 +456,31 @@ def plan_scale(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                  kwargs={"settings": settings, "scenarios": ctx.scenarios},
                  params={"settings": settings.model_dump(mode="json"),
                          "scenarios": ctx.definition.scenarios.model_dump(mode="json")},
-                 upstream={"walkability": keys(tiles)})]
+                 upstream={"walkability": keys(tiles), **_fill_upstream(ctx, records)})]
+
+
+def _fill_upstream(ctx: PlanContext, records: Mapping[str, Record]) -> dict[str, list[str]]:
+    """``{"flow_fit": [key]}`` when the ``flow_fit`` record's simulated people fill the tables
+    (``stages.flow.fill_people``), else nothing (the tasks of runs without it keep their keys)."""
+    fit = done(records, "flow_fit") if ctx.settings("flow").fill_people else []
+    return {"flow_fit": keys(fit)} if fit else {}
 
 
 # -- per tile: scores and classes with the run's scale ----------------------------------
 def walkability_score_tile(tile: str, out_dir: str, crs: str, *, districts: str | None = None,
                            settings: WalkabilitySettings,
                            scenarios: list, walkability: list[Record] = (),
-                           scale: list[Record] = ()) -> Result:
+                           scale: list[Record] = (), flow_fit: list[Record] = ()) -> Result:
     """Score and class one tile's segments in every scenario and sum them for the run's
     summaries (runs on a worker; reads the tile's tables and the run's scale)."""
     from pipeline.walkability.outputs import read_districts, tile_partials, write_scored_tile
     from pipeline.walkability.scale import RunScale
-    from pipeline.walkability.scenario_scores import read_tile_tables, score_tile
+    from pipeline.walkability.scenario_scores import score_tile
 
     start = time.perf_counter()
     record = walkability[0]
     run_scale = RunScale.from_json(Path(scale[0].outputs.scale).read_text(encoding="utf-8"))
-    segments, rows = read_tile_tables(record.outputs.segments, record.outputs.scenarios)
+    segments, rows = _filled_tables(record, flow_fit)
     scored = score_tile(segments, rows, scenarios, settings, run_scale)
     district_areas = read_districts(districts, settings.district_name, crs) if districts else None
     written = write_scored_tile(Path(out_dir), tile, scored, tile_partials(scored, settings, district_areas))
@@ -451,7 +510,8 @@ def plan_score(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                           params={"settings": settings.model_dump(mode="json"), "crs": ctx.crs,
                                   "scenarios": ctx.definition.scenarios.model_dump(mode="json")},
                           input_hashes=hashes,
-                          upstream={"walkability": keys(tile_records), "scale": keys(scale)},
+                          upstream={"walkability": keys(tile_records), "scale": keys(scale),
+                                    **_fill_upstream(ctx, records)},
                           meshes=(tile,)))
     return tasks
 
@@ -501,6 +561,8 @@ def walkability_summary(out_dir: str, crs: str, *, districts: str | None = None,
                                                  if r.outputs.terrain)),
         sources=read_report_sources(citygml, lidar),
         weights=effective_weights(settings.weights, bool(thermal), settings.thermal_rule))
+    sources = _write_people_sources(Path(out_dir), tiles, scenarios)
+    outputs["people_sources"] = sources.paths
     run = sums[sums["level"] == "run"]
     counts = {"segments": run_scale.segments, "scenarios": len(scenarios),
               "mean_score": {s.name: round(mean_score_of_all(run[run["scenario"] == s.name]), 2)
@@ -515,7 +577,38 @@ def walkability_summary(out_dir: str, crs: str, *, districts: str | None = None,
                                                         settings.thermal_rule),
                            "thermal_rule": settings.thermal_rule if thermal_known else None,
                            "districts": districts,
-                           "district_name": settings.district_name, "day_type": settings.day_type})
+                           "district_name": settings.district_name, "day_type": settings.day_type,
+                           "people_flow": sources.flow})
+
+
+@dataclass(frozen=True)
+class _PeopleSources:
+    paths: dict[str, str]
+    flow: dict[str, str]
+
+
+def _write_people_sources(folder: Path, tiles: list, scenarios: list) -> _PeopleSources:
+    """``people_sources.parquet``/``.csv``: per scenario the share of street length by
+    ``people_source``, from the scored tiles a tile at a time; and scenario -> observed /
+    modelled / mixed / none (:func:`pipeline.walkability.flow_sources.slot_sources`)."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from tiles.atomic import atomic_path
+    from pipeline.walkability.flow_sources import slot_sources, source_lengths
+
+    def lengths(path: str):
+        names = pq.read_schema(path).names
+        return source_lengths(pd.read_parquet(path, columns=[c for c in ("scenario", "people_source", "length_m")
+                                                            if c in names]))
+
+    table = slot_sources((lengths(t.scored) for t in tiles), scenarios)
+    paths = {"parquet": str(folder / "people_sources.parquet"), "csv": str(folder / "people_sources.csv")}
+    with atomic_path(paths["parquet"]) as tmp:
+        table.to_parquet(tmp, index=False)
+    with atomic_path(paths["csv"]) as tmp:
+        table.to_csv(tmp, index=False, encoding="utf-8", float_format="%.6f")
+    return _PeopleSources(paths, dict(zip(table["scenario"], table["flow"])))
 
 
 def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -555,14 +648,15 @@ STAGE = Stage(name="walkability", settings=WalkabilitySettings, plan=plan_tiles,
                      "thermal": ("utci_mean", "stress_hours"), "peopleflow": ("flow_by_mesh",)})
 SCALE = Stage(name="walkability_scale", settings=WalkabilitySettings, plan=plan_scale,
               section="walkability", wanted=_streets_given, code=("pipeline.walkability",),
-              needs=("walkability",), reach="run", outputs=WalkabilityScaleOutputs,
-              reads={"walkability": ("sketches", "segments", "scenarios")})
+              needs=("walkability", "flow_fit"), reach="run", outputs=WalkabilityScaleOutputs,
+              reads={"walkability": ("sketches", "segments", "scenarios"), "flow_fit": ("simulated",)})
 SCORE = Stage(name="walkability_score", settings=WalkabilitySettings, plan=plan_score,
               section="walkability", wanted=_streets_given,
               code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo"),
-              needs=("walkability", "walkability_scale"), reach="tile",
+              needs=("walkability", "walkability_scale", "flow_fit"), reach="tile",
               outputs=WalkabilityScoreOutputs,
-              reads={"walkability": ("segments", "scenarios"), "walkability_scale": ("scale",)})
+              reads={"walkability": ("segments", "scenarios"), "walkability_scale": ("scale",),
+                     "flow_fit": ("simulated",)})
 SUMMARY = Stage(name="walkability_summary", settings=WalkabilitySettings, plan=plan_summary,
                 section="walkability", wanted=_streets_given,
                 code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo", "pipeline.tiles3d", "pipeline.viewer"),

@@ -205,3 +205,22 @@ def segment_flow(segments: gpd.GeoDataFrame, flow: pd.DataFrame, buildings: gpd.
     for part in parts[1:]:  # different levels cover different scenarios (see read_flow)
         total = total.combine_first(part)
     return total.reindex(segments.index)
+
+
+def segment_flow_sources(segments: gpd.GeoDataFrame, sources: pd.DataFrame) -> pd.DataFrame:
+    """What the people on each segment are, per scenario (columns): the ``people_source``
+    of the mesh cell under the segment's midpoint (the coarsest level with a value first,
+    as :func:`segment_flow` combines them); ``"none"`` where no cell has one.
+
+    ``sources``: :func:`pipeline.peopleflow.tables.read_flow_sources`.
+    """
+    out = pd.DataFrame(index=segments.index)
+    if sources is None or sources.empty:
+        return out
+    for level, labels in sources.groupby(level="level"):
+        labels = labels.droplevel("level")
+        cells = midpoint_meshcodes(segments, int(level))
+        part = pd.DataFrame({name: labels[name].reindex(cells).to_numpy(object) for name in labels.columns},
+                            index=segments.index)
+        out = out.combine_first(part) if len(out.columns) else part
+    return out.fillna("none")

@@ -113,6 +113,10 @@ WORDS = {
                           "(Wolf, Vierø & Szell 2024)。"),
         "mesh": "1 km メッシュ別のスコア",
         "coverage": "人流データの対応状況",
+        "people_source_note": ("people_source(人流の出所): 観測 = mlit(国土交通省の滞在人口)、counters(歩行者カウンタ)、"
+                               "hourly(時間帯別の表)。MLIT が公表しない時間帯は、セルの 11〜14 時の値に周辺の"
+                               "カウンタ(または時間帯別の表)の時間帯比を掛けた値。モデル = profile、simulated。"
+                               "どの出所もない時間帯の街路は「人流データなし」。"),
         "access_note": ("快適アクセス比: 日陰(快適性)で重み付けした距離で到達できる目的地数 ÷ 通常の距離での数。"
                         "1 未満は日差しで歩行が長く感じられることを示します。"),
         "design_case": "(設計条件)",
@@ -174,6 +178,10 @@ WORDS = {
                           "realises, for an avoidance factor of {alpha:g} (Wolf, Vierø & Szell 2024)."),
         "mesh": "Score per 1 km mesh",
         "coverage": "People-flow coverage",
+        "people_source_note": ("people_source: observed = mlit (MLIT stay population), counters, hourly "
+                               "(slots MLIT does not publish: the cell's 11-14 h value times the hourly "
+                               "share of the counters or hourly tables around it); modelled = profile, "
+                               "simulated. Streets of a slot no source covers are 'no people-flow data'."),
         "access_note": ("Comfort access ratio: reachable destinations with perceived (comfort-weighted) lengths over "
                         "those with plain lengths; below 1 the sun makes walks feel longer."),
         "design_case": " (design case)",
@@ -453,10 +461,12 @@ def method_section(settings, *, lang: str, thermal: bool, weights: dict[str, flo
     parts += [f"<h3 id='peopleflow'>{w['peopleflow']}</h3>", f"<p class='note'>{w['peopleflow_note'].format(day=day)}</p>"]
     if coverage is not None and len(coverage):
         rows = coverage[coverage["day_type"] == settings.day_type]
-        parts.append(html_table(pd.DataFrame({
-            "source": rows["source"].to_numpy(), "scenario": rows["scenario"].to_numpy(),
-            "covered": [w["observed"] if c else w["not_covered"] for c in rows["covered"]],
-            "how": rows["how"].to_numpy()}), lang))
+        table = {"source": rows["source"].to_numpy(), "scenario": rows["scenario"].to_numpy(),
+                 "covered": [w["observed"] if c else w["not_covered"] for c in rows["covered"]]}
+        if "people_source" in rows:
+            table["people_source"] = rows["people_source"].fillna("none").to_numpy()
+        table["how"] = rows["how"].to_numpy()
+        parts += [f"<p class='note'>{w['people_source_note']}</p>", html_table(pd.DataFrame(table), lang)]
     if sources is not None:
         year = sources.plateau_year if sources.plateau_year else w["year_unknown"]
         items = [w["plateau"].format(source=html.escape(sources.citygml or "–"), year=year)]

@@ -253,6 +253,13 @@ HORIZON_BUILDING_COLUMNS = re.compile(r"^(roof|surround)_shade_hours_\w+$")
 #: digest holds one tile's values; ``test_building_tiles_carry_the_shade_of_every_tile``
 #: checks them all.
 SHADE_JOINED_EVERY_TILE = HORIZON_BUILDING_COLUMNS
+#: What people flow in every slot (issue 23) adds and changes on purpose: the sample reads
+#: its generated counters (a second source in the coverage table, and ``flow_by_counter``),
+#: whose hourly shares give every MLIT cell a morning and afternoon value from its midday
+#: one, so streets carry people in every slot (``people_sources`` says which).
+PEOPLE_EVERY_SLOT_FILES = re.compile(r"^peopleflow/coverage\.parquet$")
+PEOPLE_EVERY_SLOT_COLUMNS = re.compile(r"^(peopleflow/flow_by_mesh\.parquet:population|walkability/\S+:people)$")
+PEOPLE_EVERY_SLOT_ADDED = {"peopleflow/flow_by_counter.parquet", "walkability/people_sources.parquet"}
 
 
 def _close(before, after, *, rel: float, abs_: float) -> bool:
@@ -263,6 +270,8 @@ def _close(before, after, *, rel: float, abs_: float) -> bool:
 
 def _differences(path: str, old: dict, new: dict) -> list[str]:
     """How ``new`` departs from ``old`` beyond what the refactoring may change."""
+    if PEOPLE_EVERY_SLOT_FILES.match(path):
+        return []
     walk = path.startswith("walkability/") or path.startswith("3dtiles/bldg")
     # The old code mosaicked shade and numbered buildings in arrival order (both fixed
     # since): walkability values move by what that order moved them; building ids are a
@@ -292,6 +301,8 @@ def _differences(path: str, old: dict, new: dict) -> list[str]:
             continue
         if HABIT_ATTRIBUTES.match(path) and name == "attributes_json":
             continue
+        if PEOPLE_EVERY_SLOT_COLUMNS.match(f"{path}:{name}"):
+            continue
         if other is None or name == "path" or (walk and THERMAL_REDEFINED.match(name)):
             continue  # "path" holds the absolute input path of the machine that ran it
         if "hash" in value:
@@ -315,8 +326,10 @@ def test_outputs_keep_their_content_from_before_the_stage_registry(sample_run, d
     assert {"ingest/urf/533964_urf.parquet", "ingest/urf/533965_urf.parquet"} <= zoning
     habit = {p for p in after if p not in before and HABIT_ADDED.match(p)}
     assert len(habit) == 4
-    added = {p for p in after if p not in before} - zoning - habit  # the thermal stage's, CoolWalkability's
-    # ... and the trees stage's (issue 25): trees found in the LiDAR, their changes
+    assert PEOPLE_EVERY_SLOT_ADDED <= set(after)
+    # the thermal stage's, CoolWalkability's, and the trees stage's (issue 25): trees found in
+    # the LiDAR, their changes
+    added = {p for p in after if p not in before} - zoning - habit - PEOPLE_EVERY_SLOT_ADDED
     assert {p.split("/")[0] for p in added} <= {"thermal", "walkability", "viewer", "trees"}
     # CoolWalkability, and the per-tile tables of the scoring done a tile at a time (issue #13)
     per_tile = re.compile(r"^walkability/tiles/\d{8}_(scored|partials|bldg_nearest_street)\.parquet$")
@@ -590,3 +603,36 @@ def test_the_trees_stage_finds_the_sample_trees_again(sample_run):
     counts = changes.status.value_counts()
     assert counts.get("matched", 0) + counts.get("height_changed", 0) >= 0.9 * 323
     assert counts.get("gone", 0) + counts.get("new", 0) <= 0.05 * 323
+
+
+#: Issue 23: at least this share of street length has people in every scenario, and no
+#: scenario has more than MAX_CLASS_SHARE of its street length in one walkability class.
+PEOPLE_COVERAGE_AT_LEAST, MAX_CLASS_SHARE = 0.95, 0.90
+
+
+def test_people_flow_in_every_slot(sample_run, sample_definition):
+    """Issue 23: with the sample's counters shaping MLIT's midday into the other slots, all 12
+    scenarios have people on their streets, their classes tell streets apart, morning and
+    afternoon differ from midday, and the summary says which slots are observed."""
+    out, _, _ = sample_run
+    medians, coverage, largest = {}, {}, {}
+    for scenario in sample_definition.scenarios.scenarios():
+        segments = gpd.read_parquet(out / f"walkability/segments_{scenario.name}.parquet")
+        length = segments["length_m"].sum()
+        coverage[scenario.name] = segments.loc[segments["people_per_100m"].notna(), "length_m"].sum() / length
+        largest[scenario.name] = segments.groupby("class")["length_m"].sum().max() / length
+        medians[scenario.name] = float(segments["people_per_100m"].median())
+        expected = "mlit" if scenario.slot.name == "midday" else "counters"
+        assert set(segments["people_source"]) == {expected}, scenario.name
+    print("people coverage:", {k: round(v, 3) for k, v in coverage.items()})
+    print("largest class share:", {k: round(v, 3) for k, v in largest.items()})
+    print("median people_per_100m:", {k: round(v, 1) for k, v in medians.items()})
+    assert len(coverage) == 12 and min(coverage.values()) >= PEOPLE_COVERAGE_AT_LEAST
+    assert max(largest.values()) <= MAX_CLASS_SHARE
+    for season in sample_definition.scenarios.seasons:
+        midday = medians[f"{season}_midday"]
+        assert medians[f"{season}_morning"] != pytest.approx(midday, rel=0.01)
+        assert medians[f"{season}_afternoon"] != pytest.approx(midday, rel=0.01)
+    table = pd.read_csv(out / "walkability/people_sources.csv")
+    assert len(table) == 12 and (table["flow"] == "observed").all()
+    assert (table["share_with_people"] >= PEOPLE_COVERAGE_AT_LEAST).all()

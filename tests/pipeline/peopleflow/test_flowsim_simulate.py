@@ -37,7 +37,7 @@ def test_ratios_are_recovered_and_heat_changes_the_flows():
     mlit["winter_solstice_midday"] = np.nan  # not covered: does not count
     counted = pd.DataFrame({"counter_id": ["a", "b"], "scenario": "heat_day_midday", "day_type": "weekday",
                             "pedestrians_per_hour": flows["heat_day_midday"].to_numpy()[[3, 7]] * 0.5})
-    fitted = fit_and_validate(flows, graph, cells, mlit, counted, pd.Series([3, 7], index=["a", "b"]))
+    fitted = fit_and_validate(flows, graph.length_m, cells, mlit, counted, pd.Series([3, 7], index=["a", "b"]))
     assert fitted.mlit_ratio == pytest.approx(3.0)
     assert fitted.mlit_pairs == 2
     assert fitted.counter_ratio == pytest.approx(0.5)

@@ -76,5 +76,5 @@ def test_mlit_with_profile_fills_morning_from_midday(project_root, tmp_path):
     sources = flow.values.groupby("scenario")["people_source"].unique()
     assert list(sources["equinox_morning"]) == ["profile"]
     assert list(sources["equinox_midday"]) == ["mlit"]
-    assert flow.coverage.set_index("scenario").loc["equinox_morning", "source"] == "profile"
+    assert flow.coverage.set_index("scenario").loc["equinox_morning", "people_source"] == "profile"
     assert flow.coverage["covered"].all()

@@ -46,7 +46,8 @@ def sources(tmp_path, project_root):
 def test_sources_aligned_with_coverage(sources, tmp_path):
     result = peopleflow_run(str(tmp_path / "out"), sources, SCENARIOS, PeopleFlowSettings())
     flow = pd.read_parquet(result.outputs.flow_by_mesh)
-    assert list(flow.columns) == ["meshcode", "level", "scenario", "day_type", "population", "source"]
+    assert list(flow.columns) == ["meshcode", "level", "scenario", "day_type", "population", "source",
+                                  "people_source"]
     phone = flow[(flow.source == "phone") & (flow.day_type == "weekday")].set_index("scenario")
     assert phone.loc["summer_solstice_morning", "population"] == pytest.approx(900.0)  # hours 8, 9, 10
     assert phone.loc["summer_solstice_midday", "population"] == pytest.approx(1200.0)  # hours 11-13

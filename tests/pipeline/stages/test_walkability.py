@@ -186,8 +186,10 @@ def test_scores_classes_and_components(run):
         assert set(segments["class"]) <= CLASSES
     morning = _segments(run, "summer_solstice_morning")
     assert (morning["class"] == "flow_unknown").all()  # MLIT has no morning: use unknown
+    assert (morning["people_source"] == "none").all()  # and no counters here to shape it
     summer = _segments(run, "summer_solstice_midday")
     assert summer["people"].notna().all() and summer["people"].sum() > 0
+    assert (summer["people_source"] == "mlit").all()
     uncomfortable = summer[summer["class"] == "used_uncomfortable"]
     assert len(uncomfortable) and (uncomfortable["shade_share"] < 0.3).all()
     winter = _segments(run, "winter_solstice_midday")
@@ -375,3 +377,15 @@ def test_summaries_are_the_sums_of_the_tiles(run):
             assert row["score"] == pytest.approx((part["score"] * w).sum() / w[part["score"].notna()].sum())
             for cls in CLASSES:
                 assert row[f"share_{cls}"] == pytest.approx(w[part["class"] == cls].sum() / w.sum())
+
+
+def test_people_sources_say_which_slots_are_observed(run):
+    table = pd.read_parquet(run.summary.outputs.people_sources["parquet"]).set_index("scenario")
+    assert table.loc["summer_solstice_midday", "flow"] == "observed"
+    assert table.loc["summer_solstice_midday", "people_source"] == "mlit"
+    assert table.loc["summer_solstice_midday", "share_mlit"] == pytest.approx(1.0)
+    assert table.loc["summer_solstice_morning", "flow"] == "none"  # MLIT only, no counters here
+    assert table.loc["summer_solstice_morning", "share_with_people"] == pytest.approx(0.0)
+    assert run.summary.details["people_flow"] == {"summer_solstice_midday": "observed",
+                                                  "summer_solstice_morning": "none",
+                                                  "winter_solstice_midday": "observed"}
