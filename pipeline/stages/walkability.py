@@ -250,7 +250,7 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, streets: list[str], s
     from tiles.atomic import atomic_path, write_text_atomic
     from pipeline.peopleflow.tables import read_flow
     from pipeline.walkability.inputs import read_street_lines, read_tables, tile_region
-    from pipeline.walkability.metrics import tile_metrics
+    from pipeline.walkability.metrics import MetricOptions, TileInputs, tile_metrics
     from pipeline.walkability.network import from_lines
     from pipeline.walkability.scale import tile_partial
 
@@ -261,16 +261,17 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, streets: list[str], s
         log.warning("walkability %s: no streets in the tile's region", tile)
         return Result(counts={"segments": 0})
     flow = read_flow(peopleflow[0].outputs.flow_by_mesh, settings.day_type) if peopleflow else None
-    metrics = tile_metrics(
-        tile, from_lines(lines), read_tables(_tables(ingest, "bldg"), crs),
-        read_tables(_tables(ingest, "tran"), crs), scenarios=scenarios, region=region,
-        distances=settings.distances, floor_area_per_destination_m2=settings.floor_area_per_destination_m2,
-        max_assign_m=settings.max_assign_m, sun_weight=settings.sun_weight,
-        shade_weight=settings.shade_weight, allocation=settings.allocation,
-        terrain=surface[0].outputs.terrain if surface else None, flow=flow,
+    inputs = TileInputs(
+        from_lines(lines), read_tables(_tables(ingest, "bldg"), crs), read_tables(_tables(ingest, "tran"), crs),
+        region, terrain=surface[0].outputs.terrain if surface else None, flow=flow,
         shade_fraction=_per_scenario(shadow, "shade_fraction"),
-        utci_mean=_per_scenario(thermal, "utci_mean"), stress_hours=_per_scenario(thermal, "stress_hours"),
-        comfort_curve=_curve(settings), discomfort_weight=settings.discomfort_weight)
+        utci_mean=_per_scenario(thermal, "utci_mean"), stress_hours=_per_scenario(thermal, "stress_hours"))
+    options = MetricOptions(
+        distances=settings.distances, floor_area_per_destination_m2=settings.floor_area_per_destination_m2,
+        max_assign_m=settings.max_assign_m, allocation=settings.allocation, sun_weight=settings.sun_weight,
+        shade_weight=settings.shade_weight, comfort_curve=_curve(settings),
+        discomfort_weight=settings.discomfort_weight)
+    metrics = tile_metrics(tile, inputs, scenarios, options)
     if metrics is None:
         return Result(counts={"segments": 0})
     metrics.scenarios["people_source"] = _people_sources(metrics, peopleflow, settings.day_type)
@@ -529,7 +530,7 @@ def walkability_summary(out_dir: str, crs: str, *, districts: str | None = None,
     import pandas as pd
 
     from pipeline.thermal.forcing import season_weather_table
-    from pipeline.walkability.outputs import ScoredTile, read_districts, write_run_outputs
+    from pipeline.walkability.outputs import RunContext, ScoredTile, read_districts, write_run_outputs
     from pipeline.walkability.partials import add_up, mean_score_of_all
     from pipeline.walkability.report import read_report_sources
     from pipeline.walkability.scale import RunScale
@@ -545,22 +546,21 @@ def walkability_summary(out_dir: str, crs: str, *, districts: str | None = None,
     district_areas = read_districts(districts, settings.district_name, crs) if districts else None
     coverage = pd.read_parquet(peopleflow[0].outputs.coverage) if peopleflow else None
     buildings = sorted((r.outputs.table, r.mesh_code) for r in ingest if r.feature_type == "bldg")
-    outputs = write_run_outputs(
-        Path(out_dir), tiles, scenarios, settings=settings, crs=crs, sums=sums,
-        n_segments=run_scale.segments, districts=district_areas, building_tables=buildings,
+    context = RunContext(
+        districts=district_areas, building_tables=buildings,
         building_ids=sorted(r.outputs.building_id for r in surface if r.outputs.building_id),
-        coverage=coverage,
-        shade_fraction=_per_scenario(shadow, "shade_fraction"),
+        coverage=coverage, shade_fraction=_per_scenario(shadow, "shade_fraction"),
+        utci_mean=_per_scenario(thermal, "utci_mean"),
         weather=sorted({w for r in thermal for w in r.details.get("weather", [])}),
         weather_by_season=(season_weather_table(thermal_forcing[0].outputs.weather_csv)
                            if thermal_forcing else None),
-        utci_mean=_per_scenario(thermal, "utci_mean"),
         render_3d=_district_views(scenarios, buildings=_tables(ingest, "bldg"),
                                   shade=_per_scenario(shadow, "shade_hours"),
-                                  terrain=sorted(r.outputs.terrain for r in surface
-                                                 if r.outputs.terrain)),
+                                  terrain=sorted(r.outputs.terrain for r in surface if r.outputs.terrain)),
         sources=read_report_sources(citygml, lidar),
         weights=effective_weights(settings.weights, bool(thermal), settings.thermal_rule))
+    outputs = write_run_outputs(Path(out_dir), tiles, scenarios, settings=settings, crs=crs, sums=sums,
+                                n_segments=run_scale.segments, context=context)
     sources = _write_people_sources(Path(out_dir), tiles, scenarios)
     outputs["people_sources"] = sources.paths
     run = sums[sums["level"] == "run"]

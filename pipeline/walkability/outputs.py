@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -249,17 +249,48 @@ def write_buildings_nearest(path: Path, building_tables: Sequence[tuple[str, str
     return str(path)
 
 
+@dataclass(frozen=True)
+class RunContext:
+    """What the run-wide outputs are written with, besides the scored tiles.
+
+    Attributes
+    ----------
+    districts : GeoDataFrame, optional
+        The planning districts (their summaries and CoolWalkability).
+    building_tables : sequence of (str, str or None)
+        ``(GeoParquet, mesh code)`` of the ingested buildings (for their nearest streets).
+    building_ids : sequence of str
+        The surface stage's building-id rasters (the buildings on the maps).
+    coverage : DataFrame, optional
+        The people-flow coverage table (in the report).
+    shade_fraction, utci_mean : mapping
+        Scenario -> the shadow stage's shade-fraction COGs (under the class maps) and the
+        thermal stage's mean-UTCI COGs (under the UTCI maps).
+    weather : list of str
+        The weather sources named in the report; ``weather_by_season`` their table.
+    render_3d : callable, optional
+        ``render_3d(maps_folder, {scenario: segments GeoParquet})`` returns ``{caption:
+        PNG}`` of the 3D views the report shows.
+    sources : pipeline.walkability.report.ReportSources, optional
+        The data sources named in the report's method section, with the applied
+        ``weights``.
+    """
+
+    districts: gpd.GeoDataFrame | None = None
+    building_tables: Sequence[tuple[str, str | None]] = ()
+    building_ids: Sequence[str] = ()
+    coverage: pd.DataFrame | None = None
+    shade_fraction: Mapping[str, list[str]] = field(default_factory=dict)
+    utci_mean: Mapping[str, list[str]] = field(default_factory=dict)
+    weather: list[str] | None = None
+    weather_by_season: pd.DataFrame | None = None
+    render_3d: Callable[[Path, Mapping[str, str]], Mapping[str, str]] | None = None
+    sources: object = None
+    weights: dict[str, float] | None = None
+
+
 def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list, *, settings, crs: str,
-                      sums: pd.DataFrame, n_segments: int, districts: gpd.GeoDataFrame | None,
-                      building_tables: Sequence[tuple[str, str | None]] = (),
-                      building_ids: Sequence[str] = (),
-                      coverage: pd.DataFrame | None = None,
-                      shade_fraction: dict[str, list[str]] | None = None,
-                      weather: list[str] | None = None,
-                      weather_by_season: pd.DataFrame | None = None,
-                      utci_mean: dict[str, list[str]] | None = None,
-                      render_3d: Callable[[Path, Mapping[str, str]], Mapping[str, str]] | None = None,
-                      sources=None, weights: dict[str, float] | None = None) -> dict:
+                      sums: pd.DataFrame, n_segments: int, context: RunContext = RunContext()) -> dict:
     """Write every output of the module table from the scored tiles; returns
     ``{kind: path or {scenario: path}}``.
 
@@ -267,20 +298,10 @@ def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list
     at a time: the segments of a scenario are streamed into one GeoParquet, the rasters
     and maps painted tile by tile (:func:`write_rasters_and_maps`), and the summaries are
     the run's ``sums`` (per-tile partial sums added up,
-    :func:`pipeline.walkability.partials.add_up`).
-
-    ``building_tables`` are ``(GeoParquet, mesh code)`` of the ingested buildings (for
-    their nearest streets); ``building_ids`` the surface stage's building-id rasters (the
-    buildings on the maps); ``shade_fraction`` maps a scenario to the shadow stage's
-    shade-fraction COGs (under the class maps); ``coverage`` is the people-flow coverage
-    table (in the report); ``utci_mean`` maps a scenario to the thermal stage's mean-UTCI
-    COGs (under the UTCI maps). ``render_3d(maps_folder, segments)``, given the written
-    ``{scenario: segments GeoParquet}``, returns ``{caption: PNG}`` of 3D views that the
-    report shows; ``sources`` (:class:`pipeline.walkability.report.ReportSources`) and the
-    applied ``weights`` are named in the report's method section.
+    :func:`pipeline.walkability.partials.add_up`). ``context`` holds the districts,
+    buildings, the other stages' rasters and what the report names.
     """
     from pipeline.geo.parquet import concat_parquet
-    from pipeline.walkability.partials import place_summary
 
     start = time.perf_counter()
     folder = Path(folder)
@@ -292,8 +313,45 @@ def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list
         concat_parquet([t.scored for t in tiles], path, filters=[("scenario", "==", name)])
         outputs["segments"][name] = str(path)
     outputs.update(write_rasters_and_maps(
-        folder, [t.scored for t in tiles], scenarios, _run_grid(tiles, settings.raster_resolution_m, crs), settings=settings,
-        sums=sums, shade_fraction=shade_fraction or {}, utci_mean=utci_mean or {}, building_ids=building_ids))
+        folder, [t.scored for t in tiles], scenarios, _run_grid(tiles, settings.raster_resolution_m, crs),
+        settings=settings, sums=sums, shade_fraction=context.shade_fraction, utci_mean=context.utci_mean,
+        building_ids=context.building_ids))
+    summaries = _write_summaries(folder, tiles, scenarios, settings=settings, sums=sums,
+                                 districts=context.districts)
+    outputs.update(summaries.paths)
+    nearest = write_buildings_nearest(folder / "buildings_nearest_street.parquet", context.building_tables,
+                                      tiles, crs, names)
+    if nearest:
+        outputs["buildings_nearest_street"] = outputs["feature_table"] = nearest
+    priority = write_priority(folder / "priority", outputs["segments"])
+    if priority is not None:
+        outputs["priority"] = priority[0]
+    if settings.maps:
+        outputs.update(_write_report(folder, outputs, scenarios, summaries, settings=settings, sums=sums,
+                                     n_segments=n_segments, context=context,
+                                     priority=priority[1] if priority is not None else None))
+    if not outputs["utci_map"]:
+        del outputs["utci_map"]
+    log.info("walkability outputs: %d scenarios of %d segments from %d tiles written to %s in %.1f s",
+             len(names), n_segments, len(tiles), folder, time.perf_counter() - start)
+    return outputs
+
+
+@dataclass
+class _Summaries:
+    """The per-mesh and per-district summaries and the CoolWalkability, with their paths."""
+
+    paths: dict
+    mesh: pd.DataFrame
+    district: pd.DataFrame | None = None
+    coolwalk: pd.DataFrame | None = None
+
+
+def _write_summaries(folder: Path, tiles: Sequence[ScoredTile], scenarios: list, *, settings,
+                     sums: pd.DataFrame, districts: gpd.GeoDataFrame | None) -> _Summaries:
+    """``summary_by_mesh``, and with districts ``summary_by_district`` and
+    ``coolwalkability_by_district``: the run's sums per place, classed per scenario."""
+    from pipeline.walkability.partials import place_summary
 
     mesh_rows, district_rows = [], []
     for scenario in scenarios:
@@ -309,36 +367,32 @@ def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list
             rows = place_summary(sums[of & (sums["level"] == "district")], "district", **common)
             rows.insert(1, "scenario", scenario.name)
             district_rows.append(rows)
-    mesh_table = pd.concat(mesh_rows, ignore_index=True)
-    outputs["summary_by_mesh"] = write_table(mesh_table, folder / "summary_by_mesh")
-    district_table = pd.concat(district_rows, ignore_index=True) if district_rows else None
-    coolwalk = None
-    if district_table is not None:
-        outputs["summary_by_district"] = write_table(district_table, folder / "summary_by_district")
-        coolwalk = coolwalk_by_district(tiles, districts, names, alpha=settings.coolwalk_alpha)
-        outputs["coolwalkability_by_district"] = write_table(coolwalk, folder / "coolwalkability_by_district")
-    nearest = write_buildings_nearest(folder / "buildings_nearest_street.parquet", building_tables, tiles,
-                                      crs, names)
-    if nearest:
-        outputs["buildings_nearest_street"] = outputs["feature_table"] = nearest
-    priority = write_priority(folder / "priority", outputs["segments"])
-    if priority is not None:
-        outputs["priority"] = priority[0]
-    if settings.maps:
-        views = dict(render_3d(folder / "maps", outputs["segments"])) if render_3d else {}
-        if views:
-            outputs["district_3d"] = views
-        outputs["report"] = write_report(folder / "report.html", sums[sums["level"] == "run"], scenarios,
-                                         n_segments=n_segments, settings=settings,
-                                         mesh_summary=mesh_table, district_summary=district_table,
-                                         maps=outputs["score_map"], class_maps=outputs["class_map"],
-                                         coverage=coverage, weather=weather, coolwalk=coolwalk,
-                                         weather_by_season=weather_by_season,
-                                         views_3d=views, utci_maps=outputs["utci_map"],
-                                         priority=priority[1] if priority is not None else None,
-                                         sources=sources, weights=weights, lang=settings.report_lang)
-    if not outputs["utci_map"]:
-        del outputs["utci_map"]
-    log.info("walkability outputs: %d scenarios of %d segments from %d tiles written to %s in %.1f s",
-             len(names), n_segments, len(tiles), folder, time.perf_counter() - start)
-    return outputs
+    summaries = _Summaries({}, pd.concat(mesh_rows, ignore_index=True))
+    summaries.paths["summary_by_mesh"] = write_table(summaries.mesh, folder / "summary_by_mesh")
+    if district_rows:
+        summaries.district = pd.concat(district_rows, ignore_index=True)
+        summaries.paths["summary_by_district"] = write_table(summaries.district, folder / "summary_by_district")
+        summaries.coolwalk = coolwalk_by_district(tiles, districts, [s.name for s in scenarios],
+                                                  alpha=settings.coolwalk_alpha)
+        summaries.paths["coolwalkability_by_district"] = write_table(
+            summaries.coolwalk, folder / "coolwalkability_by_district")
+    return summaries
+
+
+def _write_report(folder: Path, outputs: dict, scenarios: list, summaries: _Summaries, *, settings,
+                  sums: pd.DataFrame, n_segments: int, context: RunContext, priority) -> dict:
+    """The 3D views (``district_3d``) and ``report.html`` from the outputs written so far."""
+    written = {}
+    views = dict(context.render_3d(folder / "maps", outputs["segments"])) if context.render_3d else {}
+    if views:
+        written["district_3d"] = views
+    written["report"] = write_report(folder / "report.html", sums[sums["level"] == "run"], scenarios,
+                                     n_segments=n_segments, settings=settings,
+                                     mesh_summary=summaries.mesh, district_summary=summaries.district,
+                                     maps=outputs["score_map"], class_maps=outputs["class_map"],
+                                     coverage=context.coverage, weather=context.weather,
+                                     coolwalk=summaries.coolwalk, weather_by_season=context.weather_by_season,
+                                     views_3d=views, utci_maps=outputs["utci_map"], priority=priority,
+                                     sources=context.sources, weights=context.weights,
+                                     lang=settings.report_lang)
+    return written
