@@ -156,6 +156,39 @@ def _box(x0, y0, x1, y1):
 
 
 # -- canopy ------------------------------------------------------------------------
+def crown_layers(grid: Grid, x: np.ndarray, y: np.ndarray, crown_diameter_m: np.ndarray,
+                 top_m: np.ndarray, habits: np.ndarray) -> list[tuple[np.ndarray, int]]:
+    """Canopy-top rasters of solitary trees, one per leaf habit present.
+
+    Parameters
+    ----------
+    grid : Grid
+        Target grid.
+    x, y : numpy.ndarray
+        Trunk positions, metres in ``grid.crs``.
+    crown_diameter_m : numpy.ndarray
+        Crown diameters, metres (a flat disc per crown).
+    top_m : numpy.ndarray
+        Crown tops, orthometric metres (ground + tree height).
+    habits : numpy.ndarray of uint8
+        Leaf habit per tree (:mod:`pipeline.surface.habit` codes).
+
+    Returns
+    -------
+    list of (numpy.ndarray, int)
+        ``(canopy top, habit code)`` per habit, the layers :func:`canopy_habit` merges.
+    """
+    x, y, diameter, top = (np.asarray(v, dtype=float) for v in (x, y, crown_diameter_m, top_m))
+    habits = np.asarray(habits)
+    layers = []
+    for code in (EVERGREEN, DECIDUOUS, UNKNOWN_HABIT):
+        chosen = habits == code
+        if chosen.any():
+            layers.append((rasterize_tree_crowns(x[chosen], y[chosen], diameter[chosen] / 2,
+                                                 top[chosen], grid), code))
+    return layers
+
+
 def build_canopy(grid: Grid, vegetation_tables: Sequence[str], lidar_chm: str | None,
                  lidar_dtm: str | None, terrain: np.ndarray, *, canopy_source: str = "all",
                  lidar_canopy_min_m: float = 2.0, default_crown_diameter_m: float = 5.0
@@ -207,13 +240,8 @@ def build_canopy(grid: Grid, vegetation_tables: Sequence[str], lidar_chm: str | 
             from_area = 2 * np.sqrt(solitary.geometry.area.to_numpy() / np.pi)
             diameter = np.where(np.isfinite(diameter), diameter,
                                 np.where(from_area > 0.5, from_area, default_crown_diameter_m))
-            habits = tree_habits(solitary)
-            x, y, tops = centres.x.to_numpy(), centres.y.to_numpy(), ground + solitary["height_m"].to_numpy()
-            for code in (EVERGREEN, DECIDUOUS, UNKNOWN_HABIT):
-                chosen = habits == code
-                if chosen.any():
-                    layers.append((rasterize_tree_crowns(x[chosen], y[chosen], diameter[chosen] / 2,
-                                                         tops[chosen], grid), code))
+            layers += crown_layers(grid, centres.x.to_numpy(), centres.y.to_numpy(), diameter,
+                                   ground + solitary["height_m"].to_numpy(), tree_habits(solitary))
         covers = vegetation[~trees & vegetation.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
         if len(covers):
             layers.append((rasterize_plant_cover(covers.geometry.values, top.loc[covers.index].to_numpy(),
