@@ -119,6 +119,11 @@ def run(definition: Path, scheduler: str | None, workers: int | None, overrides:
                                    f"once the folder is writable to resume.") from None
     click.echo(f"{config.name}: {summary.executed} task(s) run, {summary.skipped} skipped "
                f"(already finished), {len(summary.failed)} failed, {summary.seconds:.1f} s")
+    if summary.touched_tiles is not None:
+        click.echo(f"  on baseline {config.inputs.baseline}: {len(summary.touched_tiles)} tile(s) "
+                   f"recomputed ({', '.join(summary.touched_tiles) or 'none'}), "
+                   f"{summary.executed} task(s) recomputed, {summary.from_baseline} taken from the "
+                   f"baseline without copying")
     for stage, seconds in summary.stage_seconds.items():
         click.echo(f"  {stage:<20} {seconds:8.1f} s")
     for failure in summary.failed:

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.config import RunDefinitionBase, load_definition, run_definition_model
-from pipeline.stages import (export_tiles, ingest, lidar, peopleflow, shadow, shadow_diagram,
-                             surface, thermal, thermal_forcing, viewer, walkability)
+from pipeline.stages import (export_tiles, ingest, lidar, measures, peopleflow, shadow,
+                             shadow_diagram, surface, thermal, thermal_forcing, viewer, walkability)
 
 STAGES = (
     ingest.STAGE,
@@ -48,7 +48,7 @@ STAGES = (
 
 def run_definition() -> type[RunDefinitionBase]:
     """The run-definition model of the current registry (:data:`STAGES`)."""
-    return run_definition_model(tuple(STAGES), ingest.SOURCES)
+    return run_definition_model(tuple(STAGES), ingest.SOURCES, measures.CHANGES)
 
 
 def load_run_definition(path: str | Path, overrides: dict[str, Any] | None = None) -> RunDefinitionBase:
