@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.config import RunDefinitionBase, load_definition, run_definition_model
-from pipeline.stages import (export_tiles, ingest, lidar, measures, peopleflow, shadow,
+from pipeline.stages import (effects, export_tiles, ingest, lidar, measures, peopleflow, shadow,
                              shadow_diagram, surface, thermal, thermal_forcing, viewer, walkability)
 
 STAGES = (
@@ -38,6 +38,7 @@ STAGES = (
     walkability.SCALE,
     walkability.SCORE,
     walkability.SUMMARY,
+    effects.STAGE,           # a run on a baseline: before and after of its measures
     export_tiles.PROPERTIES,  # joins the per-building results of the stages before it
     export_tiles.SCHEMA,
     export_tiles.STAGE,
