@@ -97,8 +97,9 @@ class Baseline:
                 continue
             a, b = mine.get(key), theirs.get(key)
             if key == "inputs":
-                a = {k: v for k, v in (a or {}).items() if k not in ("baseline", change_input)}
-                b = {k: v for k, v in (b or {}).items() if k not in ("baseline", change_input)}
+                # files compared by name: a checkout moved elsewhere is the same run
+                a = {k: _names(v) for k, v in (a or {}).items() if k not in ("baseline", change_input)}
+                b = {k: _names(v) for k, v in (b or {}).items() if k not in ("baseline", change_input)}
                 differ += [f"inputs.{k}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
             elif key == "stages":
                 a, b = a or {}, b or {}
@@ -126,6 +127,17 @@ class Baseline:
             return None
         return replace(record, key=key, seconds=0.0,
                        details={**record.details, "baseline": found[0].get("key", "")})
+
+
+def _names(value: Any) -> Any:
+    """``value`` (a JSON input value) with every path string cut to its file name."""
+    if isinstance(value, str) and ("/" in value or "\\" in value):
+        return Path(value).name
+    if isinstance(value, list):
+        return [_names(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _names(v) for k, v in value.items()}
+    return value
 
 
 def affected_stages(stages: list, changes: RunChanges) -> set[str]:
