@@ -1,0 +1,96 @@
+"""Street trees on the sample (two tiles, coarse grid, two scenarios): a baseline run, the
+generated street trees (sample_data/make_measures.py) and a run on the baseline.
+
+Planted segments' design-heat-day midday mean UTCI and hours in strong heat stress drop;
+at the winter solstice's midday, with the trees bare, the UTCI changes less; only the
+reached tiles are recomputed (tasks counted); the baseline folder is byte-identical."""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import shapely
+
+from pipeline.geo.tiling import tile_grid
+
+from pipeline.core.runner import run
+from pipeline.stages import load_run_definition
+
+pytestmark = pytest.mark.slow
+
+SMALL = {
+    "grid.resolution_m": 4.0, "grid.halo_m": 120.0, "stages.shadow.step_minutes": 30.0,
+    "stages.shadow_diagram.resolution_m": 4.0, "stages.shadow_diagram.step_minutes": 20.0,
+    "scenarios.seasons": {"heat_day": "08-05", "winter_solstice": "12-21"},
+    "scenarios.slots": {"midday": ["11:00", "14:00"]},
+    "area.meshes": [53396489, 53396499],
+    "stages.export_tiles.enabled": False, "stages.viewer.enabled": False,
+}
+
+
+UNTOUCHED = "53396499"
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def runs(project_root, tmp_path_factory):
+    import geopandas as gpd
+    from distributed import Client, LocalCluster
+
+    folder = tmp_path_factory.mktemp("trees")
+    spec = importlib.util.spec_from_file_location("make_measures", project_root / "sample_data" / "make_measures.py")
+    make_measures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_measures)
+    sample = project_root / "dags" / "sample.yaml"
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        base = run(load_run_definition(sample, {**SMALL, "output": str(folder / "base")}),
+                   client=client, progress=False)
+        segments = gpd.read_parquet(folder / "base" / "walkability" / "segments_heat_day_midday.parquet")
+        segments = segments.to_crs(make_measures.CRS)
+        # streets of the southern tile, beyond the halo (plus crowns) of the northern one
+        north = shapely.box(*tile_grid(UNTOUCHED, make_measures.CRS, 1.0).bounds)
+        far = segments[(segments["tile"] != UNTOUCHED) & (segments.distance(north) > 140.0)]
+        trees = make_measures.street_trees(far, count=24)
+        path = folder / "trees.geojson"
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": trees, "crs": {
+            "type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::6677"}}}))
+        before = _digest(folder / "base")
+        after = run(load_run_definition(sample, {**SMALL, "output": str(folder / "after"),
+                                                 "inputs.measures": [str(path)],
+                                                 "inputs.baseline": str(folder / "base")}),
+                    client=client, progress=False)
+    return {"base": base, "after": after, "folder": folder, "before_digest": before,
+            "planted": sorted({t["properties"]["segment"] for t in trees})}
+
+
+def test_planted_segments_are_cooler_on_the_heat_day_than_in_winter(runs):
+    effects = pd.read_parquet(runs["folder"] / "after" / "effects" / "segments.parquet")
+    planted = effects[effects["segment_id"].isin(runs["planted"])].set_index("scenario")
+    heat, winter = planted.loc["heat_day_midday"], planted.loc["winter_solstice_midday"]
+    assert heat["utci_mean_c_change"].mean() < -0.5, heat["utci_mean_c_change"].describe()
+    assert heat["hours_utci_above_32_change"].mean() < 0
+    assert heat["shade_share_change"].mean() > 0.1
+    assert abs(winter["utci_mean_c_change"].mean()) < abs(heat["utci_mean_c_change"].mean())
+
+
+def test_only_reached_tiles_are_recomputed_and_the_baseline_is_untouched(runs):
+    base, after = runs["base"], runs["after"]
+    assert after.failed == []
+    touched = set(after.touched_tiles)
+    assert touched == {"53396489"}                    # the trees are beyond 53396499's reach
+    per_tile = {"surface", "shadow", "thermal", "walkability", "walkability_score"}
+    ran = [(r.stage, r.tile) for r in after.records.values() if not r.details.get("baseline")]
+    assert {tile for stage, tile in ran if stage in per_tile} == touched
+    assert not any(stage in {"ingest", "lidar", "peopleflow", "thermal_forcing", "walkability_scale"}
+                   for stage, _ in ran)
+    assert after.executed == len(ran) and after.from_baseline == len(after.records) - len(ran)
+    assert _digest(runs["folder"] / "base") == runs["before_digest"]
