@@ -23,39 +23,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from pipeline.core.manifest import Manifest
 from pipeline.core.outputs import Outputs, OutputsError
+from pipeline.core.stage import RunChanges
 from pipeline.core.task import PlanContext, Record
+
+__all__ = ["Baseline", "BaselineError", "BaselineRun", "RunChanges", "affected_stages"]
 
 log = logging.getLogger(__name__)
 
 #: Keys of a run definition that may differ between a baseline and a run on it.
 FREE_KEYS = ("name", "output", "dask")
-
-
-@dataclass(frozen=True)
-class RunChanges:
-    """What the registry tells the engine about changes to a baseline (measures).
-
-    Parameters
-    ----------
-    input : str
-        The ``inputs:`` key listing the change files (``"measures"``).
-    enters : tuple of str
-        The stages that read them.
-    touched : callable
-        ``touched(definition, ctx) -> set of tile codes``: the tiles of ``ctx.tiles`` the
-        changes can reach (read once, when the run is planned).
-    fixed : tuple of str
-        Stages always taken from the baseline (run-wide references).
-    """
-
-    input: str
-    enters: tuple[str, ...]
-    touched: Callable[[Any, PlanContext], Iterable[str]]
-    fixed: tuple[str, ...] = ()
 
 
 class BaselineError(ValueError):

@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.baseline import RunChanges
+from pipeline.core.stage import RunChanges
 from pipeline.core.task import PlanContext
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,8 @@ import pytest
 from pydantic import Field
 
 import pipeline.stages
-from pipeline.core.baseline import RunChanges, affected_stages
+from pipeline.core.baseline import affected_stages
+from pipeline.core.stage import RunChanges
 from pipeline.core.runner import run
 from pipeline.core.settings import InputPath, StageSettings
 from pipeline.core.stage import Stage
