@@ -6,7 +6,8 @@ Per street segment and scenario (:func:`segment_effects`): the before, after and
 - ``shade_share``: share of the segment in shade over the slot (0..1);
 - ``utci_mean_c``: mean UTCI (°C) of its better side over the slot;
 - ``hours_utci_above_32``: hours its better side spends in strong heat stress or worse
-  (UTCI above 32 °C, Bröde et al. 2012), mean along the side;
+  (UTCI above 32 °C, Bröde et al. 2012), mean along the side, and
+  ``hours_utci_above_38`` in very strong heat stress or worse (above 38 °C);
 - ``c_thermal``: the thermal comfort component (0..1), ``score`` (0..100) and ``class``;
 - ``people``: pedestrians on the segment in the slot, when the people flow is there.
 
@@ -26,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 #: Per-segment values compared before and after (their units in the module docstring).
-COMPARED = ("shade_share", "utci_mean_c", "hours_utci_above_32", "c_thermal", "score", "people")
+COMPARED = ("shade_share", "utci_mean_c", "hours_utci_above_32", "hours_utci_above_38", "c_thermal", "score",
+            "people")
 #: Categorical values reported before and after (no change column).
 CLASSES = ("class", "utci_class")
 KEYS = ("segment_id", "scenario")
