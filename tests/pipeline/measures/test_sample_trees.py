@@ -2,8 +2,8 @@
 generated street trees (sample_data/make_measures.py) and a run on the baseline.
 
 Planted segments' design-heat-day midday mean UTCI and hours in very strong heat stress
-drop (those in strong heat stress do not rise);
-at the winter solstice's midday, with the trees bare, the UTCI changes less; only the
+drop (those in strong heat stress do not rise); the thermal comfort rises on the heat day
+and not at the winter solstice's midday, with the trees bare; only the
 reached tiles are recomputed (tasks counted); the baseline folder is byte-identical."""
 from __future__ import annotations
 
@@ -84,7 +84,12 @@ def test_planted_segments_are_cooler_on_the_heat_day_than_in_winter(runs):
     assert heat["hours_utci_above_32_change"].max() <= 1e-6
     assert heat["hours_utci_above_38_change"].mean() < 0
     assert heat["shade_share_change"].mean() > 0.1
-    assert abs(winter["utci_mean_c_change"].mean()) < abs(heat["utci_mean_c_change"].mean())
+    # bare crowns in winter still pass only half the beam, and the low sun lengthens their
+    # shadows: UTCI falls about as much as in summer (on this coarse grid even more; on the
+    # full sample 2.4 against 2.5 °C, docs/measures.md). What differs is the comfort: the
+    # cooling helps on the heat day and not at the winter solstice.
+    assert heat["c_thermal_change"].mean() > 0.02
+    assert winter["c_thermal_change"].mean() <= 0.0
 
 
 def test_only_reached_tiles_are_recomputed_and_the_baseline_is_untouched(runs):
