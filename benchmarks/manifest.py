@@ -31,7 +31,7 @@ from pipeline.core.manifest import JOURNAL_NAME, MANIFEST_NAME, Manifest
 from pipeline.core.runner import split_finished
 from pipeline.core.task import Record, Task
 from pipeline.stages.ingest import IngestOutputs
-from pipeline.geo.atomic import write_text_atomic
+from tiles.atomic import write_text_atomic
 
 
 def bench_task(tile: str) -> None:  # the tasks' function (its module's source is part of the key)

@@ -1,30 +1,28 @@
-"""Benchmark: the thermal stage's work per tile against the shadow stage's, before and after the one-pass thermal.
+"""Benchmark: shadow plus thermal per tile against the shadow stage alone, the old path and the one pass.
 
 On one tile of a run (``--run``, default ``out/sample``: ``surface/<tile>_dsm.tif``, its
 canopy and, when the run has it, its canopy-habit raster for the evergreen crowns; 1 m
-cells, 200 m halo; a generated city of the same size when the run is absent),
-the default 12 scenarios, 10-minute steps, Kumagaya normals, in one process with one
-numba thread (as inside a Dask worker), CPU seconds (``time.process_time``: other load on
-the machine inflates the wall clock, hardly the CPU time), best of ``--repeat``:
+cells, 200 m halo; a generated city of the same size when the run is absent), the default
+12 scenarios, 10-minute steps, Kumagaya normals, in one process with one numba thread (as
+inside a Dask worker), CPU seconds (``time.process_time``: other load on the machine
+inflates the wall clock, hardly the CPU time), best of ``--repeat``, COG writing left out:
 
-* the shadow stage's work: :func:`pipeline.shade.shadow.tile_shade` for every scenario
-  and season's day in one call, as :func:`pipeline.stages.shadow.shadow_tile` runs it
-  (COG writing left out, here and for the thermal stage);
-* the thermal stage's work: the sky view factor once (:func:`pipeline.thermal.tile.tile_sky_view`),
-  then every scenario's steps, *before*: the per-scenario loop of ``pipeline/thermal/tile.py``
-  at ``--baseline-rev`` (default 3c19679, main's loop with the weather forcing, the per-cell
-  wind and the crowns by leaf habit; loaded from git into this process: per scenario, per
-  step, horizon shade codes, numpy Tmrt, UTCI, numpy sums), and *after*: the current
-  :func:`pipeline.thermal.tile.thermal_scenarios` (one pass over every scenario's steps by
-  azimuth, so each horizon sector is computed once per tile; compiled Tmrt and sums);
-* the peak of the Python-side arrays of each pass (tracemalloc; scenarios dropped as
-  they come, as the stage writes them): the pass keeps the sums of every scenario whose
-  slot it is crossing, the loop one scenario's;
-* the phases of the current pass (cProfile, by the functions each phase runs), and how far
-  its outputs are from the baseline's (max |difference| of mean UTCI and Tmrt, K; stress hours).
+* the shadow stage alone: :func:`pipeline.shade.shadow.tile_shade` for every scenario and
+  season's day in one call (what the shadow task computes without weather);
+* *old path* (two tasks per tile): that, plus the thermal stage of ``--baseline-rev``
+  (default 1f99df5, main before the one pass; ``pipeline/thermal/tile.py`` loaded from git
+  into this process): the sky view factor by its own sweep, then every scenario's steps in
+  one pass by azimuth with horizon sectors of its own;
+* *one pass* (one task per tile): :func:`pipeline.thermal.tile.shade_and_thermal`, the
+  shadow pass taking the thermal steps' shade codes and the sky view's directions from its
+  own sector horizons, then every scenario's steps;
+* the phases of the one pass (cProfile, by the functions each phase runs), its peak
+  Python-side memory (tracemalloc) against the old thermal pass's, and how far its
+  outputs are from the old path's: shade (bytes), sky view factor, mean UTCI and Tmrt,
+  stress hours, with the pass's own sky view and with the old one (the steps alone).
 
     PYTHONPATH=. .venv/bin/python benchmarks/shade_thermal.py [--run out/sample] [--tile 53396489]
-        [--repeat 2] [--baseline-rev 3c19679]
+        [--repeat 2] [--baseline-rev 1f99df5]
 """
 from __future__ import annotations
 
@@ -50,20 +48,26 @@ from thermal import NORMALS, YEAR, load_tile, warm_up  # noqa: E402  (benchmarks
 
 from pipeline.geo.raster import read_raster  # noqa: E402
 from pipeline.shade.shadow import tile_shade  # noqa: E402
-from pipeline.surface.habit import evergreen_canopy_top  # noqa: E402
 from pipeline.shade.sun import default_scenarios  # noqa: E402
-from pipeline.thermal.tile import thermal_scenarios, tile_sky_view  # noqa: E402
+from pipeline.surface.habit import evergreen_canopy_top  # noqa: E402
+from pipeline.thermal.tile import ThermalOptions, TileSurface, shade_and_thermal  # noqa: E402
 from pipeline.thermal.weather import read_weather  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Functions whose cumulative time makes each phase of the pass (module path suffix, name).
+#: Functions whose own or cumulative time makes each phase of the one pass (module path
+#: suffix, name); "own" phases count the function's time without what it calls.
 PHASES = (
-    ("shade: horizon sectors", (("shade/horizon.py", "sector"),)),
-    ("shade: codes and light share", (("shade/horizon.py", "codes"), ("shade/shadow.py", "light_fraction"))),
-    ("Tmrt (compiled)", (("thermal/tmrt_compiled.py", "mean_radiant_temperature_compiled"),)),
-    ("UTCI (utci_uniform_air)", (("thermal/utci.py", "utci_uniform_air"),)),
-    ("sums: UTCI, Tmrt, stress hours", (("thermal/accumulate.py", "add"),)),
-    ("per scenario: sun, forcing, sky", (("thermal/tile.py", "scenario_steps"),)),
+    ("shade: horizon sectors", "cum", (("shade/horizon.py", "_sector_horizons"),)),
+    ("shade: light sums of the shadow stage", "cum", (("shade/horizon.py", "_accumulate_light"),)),
+    ("thermal steps' shade codes (from cached sectors) and packing", "cum",
+     (("shade/horizon.py", "_codes"), ("thermal/tile.py", "put"))),
+    ("sky view from the sectors (cos^2 sums)", "cum", (("thermal/svf.py", "_add_horizon_sky"),)),
+    ("unpacking codes into the light share", "cum", (("thermal/tile.py", "light"),)),
+    ("Tmrt (compiled)", "cum", (("thermal/tmrt_compiled.py", "mean_radiant_temperature_compiled"),)),
+    ("UTCI (utci_scaled_wind)", "cum", (("thermal/utci.py", "utci_scaled_wind"),)),
+    ("sums: UTCI, Tmrt, stress hours", "cum", (("thermal/accumulate.py", "add"),)),
+    ("per scenario: sun, forcing, sky geometry", "cum", (("thermal/tile.py", "scenario_steps"),)),
+    ("sun positions of the tile (schedule)", "cum", (("shade/schedule.py", "tile_schedule"),)),
 )
 
 
@@ -103,12 +107,9 @@ def evergreen_top(run: Path, tile: str, canopy: np.ndarray | None) -> np.ndarray
 
 def phase_seconds(profile: cProfile.Profile) -> dict[str, float]:
     stats = pstats.Stats(profile).stats
-    out = {}
-    for label, functions in PHASES:
-        out[label] = sum(v[3] for (file, _, name), v in stats.items()
-                         if any(file.endswith(f) and name == n for f, n in functions))
-    out["shade: codes and light share"] -= out["shade: horizon sectors"]
-    return out
+    return {label: sum(v[3] for (file, _, name), v in stats.items()
+                       if any(file.endswith(f) and name == n for f, n in functions))
+            for label, _, functions in PHASES}
 
 
 def table(title: str, header: tuple[str, ...], rows: list[tuple]) -> None:
@@ -119,21 +120,33 @@ def table(title: str, header: tuple[str, ...], rows: list[tuple]) -> None:
         print("| " + " | ".join(str(c) for c in row) + " |")
 
 
+def worst_difference(new: dict, old: dict) -> dict[str, float]:
+    """Largest |difference| over every scenario and cell of mean UTCI, mean Tmrt (K) and stress hours."""
+    worst = {"utci": 0.0, "tmrt": 0.0, "hours": 0.0}
+    for name, result in new.items():
+        before = old[name]
+        worst["utci"] = max(worst["utci"], float(np.abs(result.utci_mean_c - before.utci_mean_c).max()))
+        worst["tmrt"] = max(worst["tmrt"], float(np.abs(result.tmrt_mean_c - before.tmrt_mean_c).max()))
+        for key in set(result.stress_hours) | set(before.stress_hours):
+            worst["hours"] = max(worst["hours"], float(np.abs(result.hours_in(key) - before.hours_in(key)).max()))
+    return worst
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, default=ROOT / "out" / "sample", help="run folder")
     parser.add_argument("--tile", default="53396489")
     parser.add_argument("--halo", type=float, default=200.0)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--baseline-rev", default="3c19679",
-                        help="git revision of the per-scenario loop to compare with")
+    parser.add_argument("--baseline-rev", default="1f99df5",
+                        help="git revision of the old thermal stage (its own SVF sweep and sectors)")
     args = parser.parse_args()
     numba.set_num_threads(1)
     weather = read_weather(NORMALS)
     print(f"date {dt.date.today()}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, "
-          f"1 numba thread, CPU seconds (best of {args.repeat}); baseline {args.baseline_rev}")
+          f"1 numba thread, CPU seconds (best of {args.repeat}); old path: {args.baseline_rev}")
     warm_up(weather)
-    baseline = baseline_module(args.baseline_rev)
+    old = baseline_module(args.baseline_rev)
     dsm, canopy, outer, inner, source = load_tile(args.run, args.tile, args.halo)
     evergreen = evergreen_top(args.run, args.tile, canopy)
     scenarios = default_scenarios()
@@ -141,57 +154,69 @@ def main() -> None:
           f"{0 if evergreen is None else int(np.isfinite(evergreen).sum())} evergreen crown cells of "
           f"{0 if canopy is None else int(np.isfinite(canopy).sum())} canopy cells")
     common = dict(canopy_top=canopy, max_distance_m=args.halo, evergreen_top=evergreen)
+    surface = TileSurface(dsm, outer, inner, canopy, evergreen)
+    options = ThermalOptions(max_distance_m=args.halo)
 
-    t_shadow, _ = cpu_seconds(lambda: tile_shade(dsm, outer, inner, scenarios, YEAR, sun_hours=True, **common),
-                              args.repeat)
-    t_svf, sky = cpu_seconds(lambda: tile_sky_view(dsm, outer, inner, canopy_top=canopy, evergreen_top=evergreen),
-                             args.repeat)
-    t_before, before = cpu_seconds(lambda: dict(baseline.thermal_scenarios(
-        dsm, outer, inner, scenarios, YEAR, weather, sky_view=sky, **common)), args.repeat)
-    t_after, after = cpu_seconds(lambda: dict(thermal_scenarios(
-        dsm, outer, inner, scenarios, YEAR, weather, sky_view=sky, **common)), args.repeat)
+    def one_pass(sky_view=None):
+        tile = shade_and_thermal(surface, scenarios, YEAR, weather, options, sky_view=sky_view)
+        return tile.shade, tile.sky_view, dict(tile.thermal)
+
+    t_shadow, shade = cpu_seconds(lambda: tile_shade(dsm, outer, inner, scenarios, YEAR, sun_hours=True, **common),
+                                  args.repeat)
+    t_svf, old_sky = cpu_seconds(lambda: old.tile_sky_view(dsm, outer, inner, canopy_top=canopy,
+                                                           evergreen_top=evergreen), args.repeat)
+    t_steps, old_thermal = cpu_seconds(lambda: dict(old.thermal_scenarios(
+        dsm, outer, inner, scenarios, YEAR, weather, sky_view=old_sky, **common)), args.repeat)
+    t_pass, (pass_shade, pass_sky, pass_thermal) = cpu_seconds(one_pass, args.repeat)
     peaks = {}
-    for label, module in (("before", baseline), ("after", sys.modules["pipeline.thermal.tile"])):
+    for label, run in (("old", lambda: [None for _ in old.thermal_scenarios(
+            dsm, outer, inner, scenarios, YEAR, weather, sky_view=old_sky, **common)]),
+                       ("one pass", lambda: [None for _ in shade_and_thermal(
+                           surface, scenarios, YEAR, weather, options).thermal])):
         tracemalloc.start()
-        for _ in module.thermal_scenarios(dsm, outer, inner, scenarios, YEAR, weather, sky_view=sky, **common):
-            pass                                    # each scenario dropped as it comes, as the stage writes it
+        run()                                       # each scenario dropped as it comes, as the stage writes it
         peaks[label] = tracemalloc.get_traced_memory()[1] / 1e6
         tracemalloc.stop()
     profile = cProfile.Profile(time.process_time)
     profile.enable()
-    dict(thermal_scenarios(dsm, outer, inner, scenarios, YEAR, weather, sky_view=sky, **common))
+    one_pass()
     profile.disable()
     phases = phase_seconds(profile)
     profiled = pstats.Stats(profile).total_tt
 
-    rows = [("shadow stage: 12 scenarios and 4 days' sun hours (tile_shade)", f"{t_shadow:.1f}", f"{t_shadow:.1f}",
-             "1.00", "1.00"),
-            ("thermal: sky view factor, 36 azimuths", f"{t_svf:.1f}", f"{t_svf:.1f}",
-             f"{t_svf / t_shadow:.2f}", f"{t_svf / t_shadow:.2f}"),
-            ("thermal: every scenario's steps", f"{t_before:.1f}", f"{t_after:.1f}",
-             f"{t_before / t_shadow:.2f}", f"{t_after / t_shadow:.2f}"),
-            ("**shadow + thermal per tile**", f"{t_shadow + t_svf + t_before:.1f}",
-             f"{t_shadow + t_svf + t_after:.1f}", f"{(t_shadow + t_svf + t_before) / t_shadow:.2f}",
-             f"{(t_shadow + t_svf + t_after) / t_shadow:.2f}")]
-    rows.append(("peak Python-side arrays of the steps' pass (tracemalloc), MB", f"{peaks['before']:.0f}",
-                 f"{peaks['after']:.0f}", "", ""))
-    table("Per tile, CPU seconds, and against the shadow stage", (
-        "work", "before s", "after s", "before / shadow", "after / shadow"), rows)
+    old_total = t_shadow + t_svf + t_steps
+    rows = [("shadow stage alone: 12 scenarios and 4 days' sun hours (tile_shade)", f"{t_shadow:.1f}", "1.00"),
+            ("old path: shadow stage", f"{t_shadow:.1f}", "1.00"),
+            ("old path: thermal stage, sky view factor (own sweep, 36 azimuths)", f"{t_svf:.1f}",
+             f"{t_svf / t_shadow:.2f}"),
+            ("old path: thermal stage, every scenario's steps (own sectors)", f"{t_steps:.1f}",
+             f"{t_steps / t_shadow:.2f}"),
+            ("**old path: shadow + thermal per tile**", f"**{old_total:.1f}**", f"**{old_total / t_shadow:.2f}**"),
+            ("**one pass: shadow + thermal per tile (shade_and_thermal)**", f"**{t_pass:.1f}**",
+             f"**{t_pass / t_shadow:.2f}**"),
+            ("one pass against the old path", "", f"{t_pass / old_total:.2f} of its time")]
+    table("Per tile, CPU seconds, against the shadow stage alone", ("work", "seconds", "/ shadow stage"), rows)
+    print(f"\npeak Python-side arrays of the thermal steps (tracemalloc): old {peaks['old']:.0f} MB, "
+          f"one pass {peaks['one pass']:.0f} MB (with the pass's shade, sky view and kept codes)")
     rows = [(label, f"{s:.2f}", f"{s / t_shadow:.2f}") for label, s in phases.items()]
-    rows.append(("other (Python, masks, allocation)", f"{profiled - sum(phases.values()):.2f}",
+    rows.append(("other (Python, allocation, the profiler)", f"{profiled - sum(phases.values()):.2f}",
                  f"{(profiled - sum(phases.values())) / t_shadow:.2f}"))
-    table(f"Phases of the current pass (cProfile, {profiled:.1f} s with the profiler's overhead)",
+    table(f"Phases of the one pass (cProfile, {profiled:.1f} s with the profiler's overhead)",
           ("phase", "seconds", "/ shadow stage"), rows)
 
-    worst = {"utci": 0.0, "tmrt": 0.0, "hours": 0.0}
-    for name, result in after.items():
-        old = before[name]
-        worst["utci"] = max(worst["utci"], float(np.abs(result.utci_mean_c - old.utci_mean_c).max()))
-        worst["tmrt"] = max(worst["tmrt"], float(np.abs(result.tmrt_mean_c - old.tmrt_mean_c).max()))
-        for key in set(result.stress_hours) | set(old.stress_hours):
-            worst["hours"] = max(worst["hours"], float(np.abs(result.hours_in(key) - old.hours_in(key)).max()))
-    print(f"\nafter against before, every scenario and cell: max |d mean UTCI| {worst['utci']:.1e} K, "
-          f"max |d mean Tmrt| {worst['tmrt']:.1e} K, max |d stress hours| {worst['hours']:.1e} h")
+    same_shade = all(pass_shade.scenarios[n].shade_hours.tobytes() == s.shade_hours.tobytes()
+                     for n, s in shade.scenarios.items()) and \
+        all(pass_shade.sun_hours[n].tobytes() == h.tobytes() for n, h in shade.sun_hours.items())
+    d_svf = np.abs(pass_sky.surface - old_sky.surface)
+    print(f"\none pass against the old path, every scenario and cell: shade and sun hours "
+          f"{'byte-identical' if same_shade else 'DIFFERENT'}; sky view factor max |d| {d_svf.max():.4f}, "
+          f"mean {d_svf.mean():.1e}, {(d_svf > 0.001).mean():.2%} of cells beyond 0.001 "
+          "(horizons to 200 m, not to the raster's edge)")
+    for label, new in (("with the pass's sky view", pass_thermal),
+                       ("with the old sky view (the steps alone)", one_pass(old_sky)[2])):
+        worst = worst_difference(new, old_thermal)
+        print(f"  {label}: max |d mean UTCI| {worst['utci']:.1e} K, max |d mean Tmrt| {worst['tmrt']:.1e} K, "
+              f"max |d stress hours| {worst['hours']:.1e} h")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Three tables:
    second of :func:`pipeline.trees.tile.trees_for_tile` (reading, canopy, tops, crowns,
    metrics) on the sample's four tiles and on a generated dense stand (300 m square, 8
    returns/m²); the GML writing is timed apart.
+   The ``trees`` stage's task per sample tile is timed apart (wall and CPU seconds).
 2. **The sample** (``sample_data/omiya``, 0.5 returns/m²): F-score, height and crown
    diameter RMSE against the sample's 323 known trees (its veg layer), per window.
 3. **Harder stands** (``pipeline.trees.stand.harder_stand``, seeds 1-3: 120 trees on
@@ -50,15 +51,13 @@ def sample_tiles(params: TreeParameters):
     """trees_for_tile on each of the sample's tiles, as a stage runs them."""
     import pandas as pd
 
-    from pipeline.geo.tiling import tile_grid
-    from pipeline.trees.tile import trees_for_tile
-    from pipeline.trees_command import _meshes
+    from pipeline.trees.tile import mesh_grid, trees_for_tile
+    from pipeline.commands.trees import _meshes
 
     laz = SAMPLE / "lidar/omiya_sample.laz"
     results = []
     for mesh, files in _meshes([laz], None).items():
-        grid = tile_grid(mesh, "EPSG:6677", params.resolution_m).buffered(params.max_crown_diameter_m)
-        results.append(trees_for_tile(files, grid, mesh, params=params))
+        results.append(trees_for_tile(files, mesh_grid(mesh, "EPSG:6677", params), mesh, params=params))
     trees = pd.concat([r.trees for r in results if len(r.trees)], ignore_index=True)
     return results, trees
 
@@ -91,6 +90,27 @@ def speed_table(quick: bool) -> None:
     seconds = time.perf_counter() - started
     print(f"| generated stand 320 m, 8 returns/m² (detect) | {len(tp):,} | {len(found)} | "
           f"{seconds:.2f} | {len(found) / seconds:.0f} | {len(tp) / seconds:,.0f} |")
+
+
+def stage_table() -> None:
+    """The ``trees`` stage's task per tile, as a run calls it (read, detect, GML, GeoParquet)."""
+    from pipeline.stages.trees import TreesSettings, trees_tile
+
+    print("\n## The `trees` stage's tasks on the sample, one process\n")
+    print("| tile | trees | wall seconds | CPU seconds |")
+    print("|---|---:|---:|---:|")
+    laz = str(SAMPLE / "lidar/omiya_sample.laz")
+    settings = TreesSettings(enabled=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        trees_tile([laz], "53396489", "EPSG:6677", tmp, settings=settings, source_crs=None)  # warm
+        walls, cpus = [], []
+        for tile in ("53396489", "53396499", "53396580", "53396590"):
+            wall, cpu = time.perf_counter(), time.process_time()
+            result = trees_tile([laz], tile, "EPSG:6677", tmp, settings=settings, source_crs=None)
+            walls.append(time.perf_counter() - wall)
+            cpus.append(time.process_time() - cpu)
+            print(f"| {tile} | {result.counts['trees']} | {walls[-1]:.2f} | {cpus[-1]:.2f} |")
+    print(f"| all four | | {sum(walls):.2f} | {sum(cpus):.2f} |")
 
 
 def sample_table() -> None:
@@ -129,6 +149,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     speed_table(args.quick)
+    stage_table()
     sample_table()
     stand_table(args.quick)
 

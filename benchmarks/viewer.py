@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.view import make_server  # noqa: E402
+from pipeline.commands.view import make_server  # noqa: E402
 
 JS = ROOT / "tests" / "js"
 

@@ -4,7 +4,7 @@ Usage: python docs/make_viewer_png.py [RUN_FOLDER]   (default out/sample, with i
 
 Serves the run like ``machi view``, opens the viewer in headless Chromium at 1280 x 800
 in Japanese on a hot-day midday, looks at the district from the south-west, clicks the
-longest street so the "why this score" panel shows, opens the district table and
+longest street so the "why this score" panel shows, opens "where to act first" and
 screenshots the page.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ def main() -> None:
 
     from pipeline.export.terrain_heights import TerrainHeights
     from pipeline.export.tile_features import EllipsoidalProjector
-    from pipeline.view import make_server
+    from pipeline.commands.view import make_server
 
     run = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "out" / "sample").resolve()
     target = ROOT / "docs" / "viewer.png"
@@ -43,7 +43,7 @@ def main() -> None:
     lon, lat, h = (float(v) for v in EllipsoidalProjector(manifest["crs"])(np.array([[point.x, point.y, z]]))[0])
     server = make_server(run, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/viewer/#s={scenario}&lang=ja&st=class&bd=walk_score"
+    url = f"http://127.0.0.1:{server.server_address[1]}/viewer/#s={scenario}&lang=ja&st=class&bd=walk_score&p=priority"
     steps = [{"do": "goto", "url": url},
              {"do": "eval", "js": f"window.machi.viewer.camera.lookAt(Cesium.Cartesian3.fromDegrees({lon}, {lat}, {h}),"
                                   " new Cesium.HeadingPitchRange(Cesium.Math.toRadians(20), Cesium.Math.toRadians(-42), 900));"

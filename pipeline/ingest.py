@@ -35,7 +35,7 @@ from citygml.codelists import CodeListResolver
 from citygml.geometry import newell_normal
 from citygml.records import Appearance
 from citygml.source import Source
-from pipeline.geo.atomic import atomic_path
+from tiles.atomic import atomic_path
 from pipeline.geo.meshes import MeshRow, write_meshes
 
 log = logging.getLogger(__name__)

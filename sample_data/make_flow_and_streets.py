@@ -47,7 +47,7 @@ from shapely.geometry import LineString, Point, shape
 ROOT = Path(__file__).resolve().parent / "omiya"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.geo.atomic import write_text_atomic  # noqa: E402
+from tiles.atomic import write_text_atomic  # noqa: E402
 from pipeline.walkability.network import write_osm_xml  # noqa: E402
 
 TILES = (53396489, 53396499, 53396580, 53396590)

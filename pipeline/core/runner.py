@@ -40,7 +40,7 @@ from pipeline.core.plan import plan_run
 from pipeline.core.stage import Stage
 from pipeline.core.outputs import Outputs
 from pipeline.core.task import Record, Result, Task
-from pipeline.geo.atomic import remove_temporaries
+from tiles.atomic import remove_temporaries
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@
 - :mod:`.layer`: one layer's tileset from its ingested tables and meshes.
 
 The run's stage is :mod:`pipeline.stages.export_tiles`; ``machi export-tiles`` (any
-PLATEAU folder, zip or file) is :mod:`pipeline.export_tiles`.
+PLATEAU folder, zip or file) is :mod:`pipeline.commands.export_tiles`.
 """
 
 #: The PLATEAU modules exported by default, one tileset each.

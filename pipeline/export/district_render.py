@@ -19,7 +19,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from pipeline.geo.atomic import atomic_path
+from tiles.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 

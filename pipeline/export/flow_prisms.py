@@ -23,8 +23,12 @@ from tiles import MeshFeature, write_mesh_tileset
 log = logging.getLogger(__name__)
 
 CLASS_NAME = "flow_cell"
-NO_DATA_SLAB_M = 1.0
-PRISM_COLOUR = (0.0, 0.45, 0.70, 1.0)  # Okabe-Ito blue; the viewer restyles it
+#: A cell without data for the slot is a slab this tall (m): tall enough to stand clear of the
+#: globe's terrain, which approximates the ground heights and would flicker through a thinner one.
+NO_DATA_SLAB_M = 4.0
+#: White: CesiumJS multiplies a style's colour by the material's, so only white shows the
+#: legend's colours as they are (the Okabe-Ito blue it had tinted every class).
+PRISM_COLOUR = (1.0, 1.0, 1.0, 1.0)
 
 
 @dataclass(frozen=True)

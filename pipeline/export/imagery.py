@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from pipeline.geo.atomic import write_bytes_atomic
+from tiles.atomic import write_bytes_atomic
 from pipeline.geo.raster import RasterCache
 
 log = logging.getLogger(__name__)

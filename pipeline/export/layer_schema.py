@@ -89,7 +89,7 @@ class LayerPlan:
                    list(data["left_out"]))
 
     def write(self, path: str | Path) -> Path:
-        from pipeline.geo.atomic import write_text_atomic
+        from tiles.atomic import write_text_atomic
         return write_text_atomic(path, json.dumps(self.to_json(), ensure_ascii=False, sort_keys=True))
 
     @classmethod

@@ -22,7 +22,7 @@ import re
 import shutil
 from pathlib import Path
 
-from pipeline.geo.atomic import atomic_path
+from tiles.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 

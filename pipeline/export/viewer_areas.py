@@ -78,7 +78,7 @@ def write_areas(out_dir: str | Path, *, districts_path: str | Path | None = None
     crs : str
         The run's metric CRS (districts are read into it, as the walkability stage does).
     """
-    from pipeline.geo.atomic import write_text_atomic
+    from tiles.atomic import write_text_atomic
     from pipeline.walkability.outputs import read_districts
 
     if districts_path is None and district_summary is None and mesh_summary is None:

@@ -1,6 +1,8 @@
 """Everything the planners' viewer shows, written next to a run: ``viewer.json`` and its layers.
 
-:func:`write_viewer` is the one entry point (the ``viewer`` stage calls it last in a run).
+:func:`write_viewer` is the one entry point (the ``viewer`` stage calls it last in a run), given
+what the run made (:class:`ViewerInputs`) and how to write (:class:`ViewerOptions`); it writes
+a section at a time (streets, globe, colourings, imagery, flow, tilesets, areas, guide, manifest).
 Under ``out_dir`` (normally ``<output>/viewer/``) it writes:
 
 ===============================  ==============================================================
@@ -20,6 +22,9 @@ Under ``out_dir`` (normally ``<output>/viewer/``) it writes:
 ``areas/summary.json``           (:mod:`pipeline.export.viewer_areas`)
 ``zoning/use_districts.geojson`` the use districts (用途地域) of the run's ``urf`` tables, with
                                  labels in both languages and rates (:mod:`.viewer_zoning`)
+``priority/priority.json``       where to act first: each scenario's ranked segments with
+                                 their midpoint and line (:func:`write_priority_list`)
+``report.html``                  the run's printed report, copied beside the app
 ``index.html``, ``src/``, ...   the app, and CesiumJS under ``cesium/`` (:mod:`.viewer_app`)
 ===============================  ==============================================================
 
@@ -33,6 +38,7 @@ import json
 import logging
 import math
 import os
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -41,7 +47,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from pipeline.geo.atomic import write_bytes_atomic, write_text_atomic
+from tiles.atomic import write_bytes_atomic, write_text_atomic
 from pipeline.geo.scenarios import DESIGN_HEAT_DAY, OBSERVED_HOT_DAYS, OBSERVED_RADIATION
 
 from . import viewer_legends as legends
@@ -127,6 +133,54 @@ def tileset_property_names(tileset: str | Path) -> set[str]:
     return names
 
 
+#: What a flow prism's population is (the about panel and the legend name it).
+FLOW_BASIS = {
+    "basis": {"en": "people present (滞在人口) in the 1 km mesh cell, mean of the slot's hours",
+              "ja": "1 km メッシュ内の滞在人口(時間帯の各時刻の平均)"},
+    "publisher": {"en": "MLIT nationwide people-flow open data", "ja": "国土交通省「全国の人流オープンデータ」"},
+}
+#: Columns of the app's priority list (priority.json ``columns``), from the run's priority table.
+PRIORITY_COLUMNS = ("rank", "segment_id", "name", "highway", "length_m", "people_per_100m", "hours_utci_above_32",
+                    "shade_share", "person_hours_heat", "priority")
+
+
+def write_priority_list(path: Path, priority: str | Path, streets: Mapping[str, str | Path], crs: str) -> Path:
+    """The app's list of where to act first: per scenario the rows of the run's priority
+    table (:func:`pipeline.walkability.priority.priority_table`) with each segment's
+    midpoint and line in lon/lat (EPSG:6668, degrees) to fly to and outline.
+
+    JSON ``{"columns": [...], "scenarios": {name: [[...row...], ...]}, "segments": {id:
+    {"mid": [lon, lat], "line": [[lon, lat], ...]}}}``; numbers rounded (1e-7° ≈ 1 cm, 0.01 of a value).
+    """
+    import geopandas as gpd
+
+    table = pd.read_parquet(priority)
+    ids = sorted(set(table["segment_id"].astype(str)))
+    geometry = {}
+    for source in streets.values():  # the geometry is the same in every scenario's table
+        frame = gpd.read_parquet(source, columns=["segment_id", "geometry"])
+        frame = frame[frame["segment_id"].astype(str).isin(ids)].to_crs("EPSG:6668")
+        for sid, line in zip(frame["segment_id"].astype(str), frame.geometry):
+            mid = line.interpolate(0.5, normalized=True)
+            geometry[sid] = {"mid": [round(mid.x, 7), round(mid.y, 7)],
+                             "line": [[round(x, 7), round(y, 7)] for x, y in line.coords]}
+        break
+    rows: dict[str, list] = {}
+    for scenario, part in table.groupby("scenario", sort=False):
+        rows[str(scenario)] = [[_json_value(row[c]) for c in PRIORITY_COLUMNS] for _, row in part.iterrows()]
+    write_text_atomic(path, json.dumps({"columns": list(PRIORITY_COLUMNS), "scenarios": rows, "segments": geometry},
+                                       ensure_ascii=False, separators=(",", ":")))
+    return path
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (float, np.floating)):
+        return round(float(value), 2) if math.isfinite(value) else None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    return value
+
+
 def _raster_max(paths: Sequence[str | Path]) -> float:
     """The largest value of the rasters, read from their smallest overview."""
     import rasterio
@@ -167,45 +221,35 @@ def _usages(building_tables: Sequence[str | Path]) -> list[str]:
     return [u for u, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
-def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequence[Mapping[str, Any]],
-                 streets: Mapping[str, str | Path], shade: Mapping[str, Sequence[str | Path]] | None = None,
-                 sun_hours: Mapping[str, Sequence[str | Path]] | None = None,
-                 terrain: Sequence[str | Path] = (), flow: str | Path | None = None,
-                 districts: str | Path | None = None, district_name: str = "name",
-                 district_summary: str | Path | None = None, mesh_summary: str | Path | None = None,
-                 tilesets: Mapping[str, str | Path] | None = None, weights: Mapping[str, float] | None = None,
-                 thermal_rule: str | None = None, building_tables: Sequence[str | Path] = (),
-                 use_districts: Sequence[str | Path] = (), timezone: str = "Asia/Tokyo",
-                 day_type: str = "weekday", geoid_model: str = "gsigeo2011", ground_elevation_m: float = 0.0,
-                 season_weather: Sequence[Mapping[str, Any]] | None = None,
-                 copy_app_files: bool = True, app_dir: str | Path | None = None,
-                 cesium_dir: str | Path | None = None) -> dict[str, Any]:
-    """Write ``viewer.json`` and every viewer layer of a run under ``out_dir``.
+@dataclass(frozen=True)
+class ViewerInputs:
+    """What a run made that the viewer shows (the parameters of :func:`write_viewer`).
 
-    Parameters
+    Attributes
     ----------
-    out_dir : path
-        The viewer folder, inside the run's output folder (``<output>/viewer``).
     name, crs : str
         The run's name and metric CRS (``EPSG:6677``).
     scenarios : sequence of mapping
-        ``{name, season, slot, date: YYYY-MM-DD, start: HH:MM, end: HH:MM}`` in run order.
+        ``{name, season, slot, date: YYYY-MM-DD, start: HH:MM, end: HH:MM}`` in run order
+        (``weather_kind``, ``radiation_kind``: the season's weather in the run definition).
     streets : mapping
         Scenario name -> ``walkability/segments_<scenario>.parquet``.
-    shade : mapping, optional
-        Scenario name -> its ``shade_hours`` COGs (one per tile).
-    sun_hours : mapping, optional
-        Season name -> its ``sun_hours`` COGs.
+    shade, sun_hours : mapping
+        Scenario name -> its ``shade_hours`` COGs (one per tile); season -> its ``sun_hours`` COGs.
     terrain : sequence of path
         The surface stage's ``terrain`` COGs (orthometric m); without them the ground is
-        ``ground_elevation_m`` (+ geoid).
+        ``ViewerOptions.ground_elevation_m`` (+ geoid).
     flow : path, optional
         ``peopleflow/flow_by_mesh.parquet``; None when the run has no people flow.
-    districts, district_name : path, str, optional
+    flow_sources : sequence of mapping
+        The people-flow sources (``source``, ``kind``) the about panel names.
+    day_type : str
+        People-flow day type shown (``weekday``).
+    districts, district_name : path, str
         District polygons and their name column (as in the walkability settings).
     district_summary, mesh_summary : path, optional
         ``walkability/summary_by_district.parquet`` and ``summary_by_mesh.parquet``.
-    tilesets : mapping, optional
+    tilesets : mapping
         Layer -> ``tileset.json`` of the run's other 3D Tiles: PLATEAU module names
         (``bldg``, ``veg``, ``dem``, ``tran``) or ``lidar``.
     weights : mapping, optional
@@ -222,220 +266,384 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
         Per season (``season``, ``weather_source``, ``radiation_source``,
         ``day_max_air_temperature_c``: :func:`pipeline.thermal.forcing.season_weather_table`):
         the app names each season's weather (design heat day, normals, observed days).
-    day_type : str
-        People-flow day type shown (``weekday``).
-    copy_app_files : bool
-        Copy the app and CesiumJS next to ``viewer.json`` (:func:`.viewer_app.copy_app`).
+    priority : path, optional
+        ``walkability/priority.parquet`` (:mod:`pipeline.walkability.priority`): the app's
+        list of where to act first (:func:`write_priority_list`).
+    report : path, optional
+        ``walkability/report.html``, copied beside the app, which links to it.
+    timezone : str
+        The scenarios' time zone.
+    """
+
+    name: str
+    crs: str
+    scenarios: Sequence[Mapping[str, Any]]
+    streets: Mapping[str, str | Path]
+    shade: Mapping[str, Sequence[str | Path]] | None = None
+    sun_hours: Mapping[str, Sequence[str | Path]] | None = None
+    terrain: Sequence[str | Path] = ()
+    flow: str | Path | None = None
+    flow_sources: Sequence[Mapping[str, Any]] = ()
+    day_type: str = "weekday"
+    districts: str | Path | None = None
+    district_name: str = "name"
+    district_summary: str | Path | None = None
+    mesh_summary: str | Path | None = None
+    tilesets: Mapping[str, str | Path] | None = None
+    weights: Mapping[str, float] | None = None
+    thermal_rule: str | None = None
+    building_tables: Sequence[str | Path] = ()
+    use_districts: Sequence[str | Path] = ()
+    season_weather: Sequence[Mapping[str, Any]] | None = None
+    priority: str | Path | None = None
+    report: str | Path | None = None
+    timezone: str = "Asia/Tokyo"
+
+
+@dataclass(frozen=True)
+class ViewerOptions:
+    """How :func:`write_viewer` writes: the geoid of the ellipsoidal heights, the ground
+    height without terrain (m), and whether to copy the app and CesiumJS (from where)
+    beside ``viewer.json`` (:func:`.viewer_app.copy_app`)."""
+
+    geoid_model: str = "gsigeo2011"
+    ground_elevation_m: float = 0.0
+    copy_app_files: bool = True
+    app_dir: str | Path | None = None
+    cesium_dir: str | Path | None = None
+
+
+@dataclass
+class _Site:
+    """What the sections of :func:`write_viewer` write into: the folder, the paths written,
+    the layers, legends and the layers missing with their reason."""
+
+    out_dir: Path
+    written: dict[str, Any] = field(default_factory=dict)
+    layers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    legends: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unavailable: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def url(self, path: str | Path) -> str:
+        return _url(path, self.out_dir)
+
+
+@dataclass
+class _Ground:
+    """The run's ground: terrain heights (metric CRS), the transforms and the extent."""
+
+    heights: Any
+    crs: str
+    geoid_model: str
+
+    def __post_init__(self):
+        from pyproj import Transformer
+
+        self.to_lonlat = Transformer.from_crs(self.crs, "EPSG:6668", always_xy=True)
+        self.to_metric = Transformer.from_crs("EPSG:6668", self.crs, always_xy=True)
+
+    def height(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Ellipsoidal ground height (m) at lon/lat (degrees)."""
+        from pipeline.geo.geoid import geoid_height
+
+        x, y = self.to_metric.transform(np.asarray(lon, float), np.asarray(lat, float))
+        return self.heights(np.asarray(x), np.asarray(y)) + geoid_height(lon, lat, self.geoid_model)
+
+
+def write_viewer(out_dir: str | Path, inputs: ViewerInputs, options: ViewerOptions = ViewerOptions()) -> dict[str, Any]:
+    """Write ``viewer.json`` and every viewer layer of a run under ``out_dir`` (the viewer
+    folder inside the run's output folder, ``<output>/viewer``), a section at a time.
 
     Returns
     -------
     dict
         ``viewer_json``, ``streets``, ``terrain``, ``shade_hours`` {scenario: folder},
         ``sun_hours`` {season: folder}, ``flow`` {scenario: tileset}, ``areas``,
-        ``summary``, ``use_districts``, ``index`` (paths as str; absent keys were not written).
+        ``summary``, ``use_districts``, ``priority``, ``report``, ``index`` (paths as str;
+        absent keys were not written).
     """
-    from pyproj import Transformer
+    from .terrain_heights import TerrainHeights
 
-    from pipeline.geo.geoid import geoid_height
-
-    from .flow_prisms import write_flow_prisms
-    from .imagery import write_imagery_tiles
-    from .street_tiles import write_street_tileset
-    from .terrain_heights import TerrainHeights, ellipsoidal_height_grid
-    from .viewer_areas import write_areas
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    entries = scenario_entries(scenarios, timezone)
+    site = _Site(Path(out_dir))
+    site.out_dir.mkdir(parents=True, exist_ok=True)
+    entries = scenario_entries(inputs.scenarios, inputs.timezone)
     names = [s["name"] for s in entries]
-    missing = [s for s in names if s not in streets]
+    missing = [s for s in names if s not in inputs.streets]
     if missing:
         raise ValueError(f"no scored segment table for scenario(s) {missing}")
-    streets = {s: streets[s] for s in names}
-    written: dict[str, Any] = {}
-    layers: dict[str, dict[str, Any]] = {}
-    legend: dict[str, dict[str, Any]] = {"class": legends.class_legend(), "score": legends.ramp_legend("score", 0, 100)}
+    streets = {s: inputs.streets[s] for s in names}
+    site.legends["class"] = legends.class_legend()
 
-    # -- ground: the terrain COGs (or a flat ground), made ellipsoidal with the geoid
-    terrain_heights = TerrainHeights(terrain)
-    bounds_m = terrain_heights.bounds()
-    mean = terrain_heights.mean_height()
+    # the ground: the terrain COGs (or a flat ground), made ellipsoidal with the geoid;
     # beyond the rasters (mesh cells reaching past the run's tiles) the ground is level
-    terrain_heights.default_m = mean if mean is not None else ground_elevation_m
-    to_lonlat = Transformer.from_crs(crs, "EPSG:6668", always_xy=True)
-    to_metric = Transformer.from_crs("EPSG:6668", crs, always_xy=True)
+    terrain = TerrainHeights(inputs.terrain)
+    mean = terrain.mean_height()
+    terrain.default_m = mean if mean is not None else options.ground_elevation_m
+    ground = _Ground(terrain, inputs.crs, options.geoid_model)
 
-    def ground_height(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-        x, y = to_metric.transform(np.asarray(lon, float), np.asarray(lat, float))
-        return terrain_heights(np.asarray(x), np.asarray(y)) + geoid_height(lon, lat, geoid_model)
+    street_tiles, extent_m = _street_layer(site, streets, ground)
+    _globe(site, ground, extent_m)
+    street_colouring = _street_colouring(site, streets, street_tiles.variables)
+    _imagery_layers(site, inputs, entries)
+    _flow_layer(site, inputs, names, ground)
+    building_properties = _run_tilesets(site, inputs.tilesets or {})
+    building_colouring = _building_colouring(site, building_properties, inputs.building_tables, entries)
+    _area_layers(site, inputs)
+    about = _guide(site, inputs, streets)
+    manifest = _manifest(site, inputs, options, entries, ground, extent_m, street_tiles.variables,
+                         street_colouring, building_colouring, about)
+    viewer_json = site.out_dir / "viewer.json"
+    write_text_atomic(viewer_json, json.dumps(manifest, ensure_ascii=False, indent=1))
+    site.written["viewer_json"] = str(viewer_json)
+    if options.copy_app_files:
+        from .viewer_app import PROJECT_VIEWER, copy_app
 
-    # -- streets
-    street_tiles = write_street_tileset(streets, out_dir / "streets", terrain=terrain_heights, geoid_model=geoid_model)
-    written["streets"] = str(street_tiles.tileset)
-    layers["streets"] = {"type": "3dtiles", "url": _url(street_tiles.tileset, out_dir), "id_property": "feature_id",
-                         "separator": "__", "variables": street_tiles.variables, "visible": True}
-    x0, y0, x1, y1 = street_tiles.bounds
+        site.written.update(copy_app(site.out_dir, app_dir=options.app_dir or PROJECT_VIEWER,
+                                     cesium_dir=options.cesium_dir))
+    log.info("viewer: %s (%d layers, %d scenarios)", viewer_json, len(site.layers), len(entries))
+    return site.written
+
+
+def _street_layer(site: _Site, streets: Mapping[str, str | Path], ground: _Ground):
+    """The street ribbons (:mod:`.street_tiles`) and the run's extent: (metric bounds of the
+    streets and terrain, lon/lat bounds)."""
+    from .street_tiles import write_street_tileset
+
+    tiles = write_street_tileset(streets, site.out_dir / "streets", terrain=ground.heights,
+                                 geoid_model=ground.geoid_model)
+    site.written["streets"] = str(tiles.tileset)
+    site.layers["streets"] = {"type": "3dtiles", "url": site.url(tiles.tileset), "id_property": "feature_id",
+                              "separator": "__", "variables": tiles.variables, "visible": True}
+    x0, y0, x1, y1 = tiles.bounds
+    bounds_m = ground.heights.bounds()
     if bounds_m is not None:
         x0, y0, x1, y1 = min(x0, bounds_m[0]), min(y0, bounds_m[1]), max(x1, bounds_m[2]), max(y1, bounds_m[3])
-    lons, lats = to_lonlat.transform([x0, x1, x0, x1], [y0, y0, y1, y1])
-    west, south, east, north = min(lons), min(lats), max(lons), max(lats)
+    lons, lats = ground.to_lonlat.transform([x0, x1, x0, x1], [y0, y0, y1, y1])
+    return tiles, ((x0, y0, x1, y1), (min(lons), min(lats), max(lons), max(lats)))
 
-    # -- globe surface
-    grid = ellipsoidal_height_grid(terrain_heights, (west, south, east, north), crs=crs, geoid_model=geoid_model)
-    heights_path = out_dir / "terrain" / "heights.f32"
-    write_bytes_atomic(heights_path, grid.heights.astype("<f4").tobytes())
-    written["terrain"] = str(heights_path)
-    layers["terrain"] = {"type": "heightmap", "url": _url(heights_path, out_dir), "width": int(grid.heights.shape[1]),
-                         "height": int(grid.heights.shape[0]), "west": grid.west, "south": grid.south,
-                         "east": grid.east, "north": grid.north, "datum": "GRS80 ellipsoidal heights (m)",
-                         "toggle": False, "visible": True}
 
-    # -- street colouring options and their legends (one column of one scenario at a time)
-    def column_values(name: str) -> np.ndarray:
-        import pyarrow.parquet as pq
-        return np.concatenate([pd.to_numeric(pq.read_table(p, columns=[name]).column(0).to_pandas(),
-                                             errors="coerce").to_numpy(np.float64) for p in streets.values()
-                               if name in pq.read_schema(p).names] or [np.array([np.nan])])
+def _globe(site: _Site, ground: _Ground, extent_m) -> None:
+    """The globe's surface: the terrain as ellipsoidal heights on a lon/lat grid."""
+    from .terrain_heights import ellipsoidal_height_grid
 
+    _, lonlat = extent_m
+    grid = ellipsoidal_height_grid(ground.heights, lonlat, crs=ground.crs, geoid_model=ground.geoid_model)
+    path = site.out_dir / "terrain" / "heights.f32"
+    write_bytes_atomic(path, grid.heights.astype("<f4").tobytes())
+    site.written["terrain"] = str(path)
+    site.layers["terrain"] = {"type": "heightmap", "url": site.url(path), "width": int(grid.heights.shape[1]),
+                              "height": int(grid.heights.shape[0]), "west": grid.west, "south": grid.south,
+                              "east": grid.east, "north": grid.north, "datum": "GRS80 ellipsoidal heights (m)",
+                              "toggle": False, "visible": True}
+
+
+def _street_colouring(site: _Site, streets: Mapping[str, str | Path], variables: Sequence[str]) -> list[dict]:
+    """The street colouring options and their legends, ramps over each scenario's values
+    (:func:`.viewer_legends.data_domain`) with the fixed domain across scenarios."""
+    import pyarrow.parquet as pq
+
+    def scenario_values(name: str) -> dict[str, np.ndarray]:
+        return {k: pd.to_numeric(pq.read_table(p, columns=[name]).column(0).to_pandas(), errors="coerce")
+                .to_numpy(np.float64) for k, p in streets.items() if name in pq.read_schema(p).names}
+
+    def data_legend(name: str, step: float = 1.0, floor: float | None = None) -> dict[str, Any]:
+        domains = {k: d for k, v in scenario_values(name).items() if (d := legends.data_domain(v, step=step))}
+        if floor is not None:
+            domains = {k: (floor, max(hi, floor + step)) for k, (lo, hi) in domains.items()}
+        lo = min((d[0] for d in domains.values()), default=0.0)
+        hi = max((d[1] for d in domains.values()), default=1.0)
+        return legends.ramp_legend(name, lo, hi, domains=domains)
+
+    legend = site.legends
+    # the score's domain is each scenario's own values (a heat day spans 0-12, not 0-100)
+    legend["score"] = data_legend("score", step=1.0)
     legend["shade_share"] = legends.ramp_legend("shade_share", 0, 1)
-    people = column_values("people_per_100m")
-    has_people = bool(np.isfinite(people).any())
+    people = scenario_values("people_per_100m")
+    known = {k: v[np.isfinite(v)] for k, v in people.items() if np.isfinite(v).any()}
+    every = np.concatenate(list(known.values())) if known else np.array([])
     legend["people_per_100m"] = legends.ramp_legend(
-        "people_per_100m", 0, _nice_ceiling(float(np.nanpercentile(people, 95))) if has_people else 1.0)
-    street_colouring: list[dict[str, Any]] = [{"id": "class", "legend": "class"}, {"id": "score", "legend": "score"}]
-    if "score_percentile" in street_tiles.variables:
+        "people_per_100m", 0, _nice_ceiling(float(np.percentile(every, 95))) if every.size else 1.0,
+        domains={k: (0.0, _nice_ceiling(float(np.percentile(v, 95)))) for k, v in known.items()})
+    colouring: list[dict[str, Any]] = [{"id": "class", "legend": "class"}, {"id": "score", "legend": "score"}]
+    if "score_percentile" in variables:
         # the standing within the scenario: the best streets of an August noon exist
         legend["score_percentile"] = legends.ramp_legend("score_percentile", 0, 100)
-        street_colouring.append({"id": "score_percentile", "legend": "score_percentile"})
-    street_colouring.append({"id": "shade_share", "legend": "shade_share"})
+        colouring.append({"id": "score_percentile", "legend": "score_percentile"})
+    colouring.append({"id": "shade_share", "legend": "shade_share"})
     people_option: dict[str, Any] = {"id": "people_per_100m", "legend": "people_per_100m"}
-    if not has_people:
+    if not every.size:
         people_option.update(available=False, reason=UNAVAILABLE["people_per_100m"])
-    street_colouring.append(people_option)
-    if "utci_mean_c" in street_tiles.variables:
-        values = column_values("utci_mean_c")
-        lo, hi = (float(np.nanmin(values)), float(np.nanmax(values))) if np.isfinite(values).any() else (0.0, 1.0)
-        legend["utci_mean_c"] = legends.ramp_legend("utci_mean_c", math.floor(lo), math.ceil(hi))
-        street_colouring.append({"id": "utci_mean_c", "legend": "utci_mean_c"})
-    if "utci_class" in street_tiles.variables:
+    colouring.append(people_option)
+    if "utci_mean_c" in variables:
+        legend["utci_mean_c"] = data_legend("utci_mean_c")
+        colouring.append({"id": "utci_mean_c", "legend": "utci_mean_c"})
+    if "utci_class" in variables:
         legend["utci_class"] = legends.stress_class_legend()
-        street_colouring.append({"id": "utci_class", "legend": "utci_class"})
-    if "hours_utci_above_32" in street_tiles.variables:
-        slot_hours = max((e["hours"] for e in entries), default=1.0)
-        legend["hours_utci_above_32"] = legends.ramp_legend("hours_utci_above_32", 0, slot_hours)
-        street_colouring.append({"id": "hours_utci_above_32", "legend": "hours_utci_above_32"})
+        colouring.append({"id": "utci_class", "legend": "utci_class"})
+    if "hours_utci_above_32" in variables:
+        legend["hours_utci_above_32"] = data_legend("hours_utci_above_32", step=0.5, floor=0.0)
+        colouring.append({"id": "hours_utci_above_32", "legend": "hours_utci_above_32"})
+    return colouring
 
-    # -- shade and sun hours imagery
+
+def _imagery_layers(site: _Site, inputs: ViewerInputs, entries: Sequence[Mapping[str, Any]]) -> None:
+    """Shade hours per scenario (0 to the slot's length) and sun hours per season (0 to the
+    data's own top, rounded up to half an hour) as web-mercator PNG tiles."""
+    from .imagery import write_imagery_tiles
+
     def imagery(kind: str, sources: Mapping[str, Sequence[str | Path]], vmax: float) -> None:
-        legend[kind] = legends.ramp_legend(kind, 0, vmax)
+        site.legends[kind] = legends.ramp_legend(kind, 0, vmax)
         urls, zooms, extent = {}, [], []
         for key, paths in sources.items():
             if not paths:
                 continue
-            pyramid = write_imagery_tiles(paths, out_dir / "imagery" / kind / key, cmap=legend[kind]["palette"],
-                                          vmin=0, vmax=vmax)
-            urls[key] = f"{_url(pyramid.folder, out_dir)}/{{z}}/{{x}}/{{y}}.png"
+            pyramid = write_imagery_tiles(paths, site.out_dir / "imagery" / kind / key,
+                                          cmap=site.legends[kind]["palette"], vmin=0, vmax=vmax)
+            urls[key] = f"{site.url(pyramid.folder)}/{{z}}/{{x}}/{{y}}.png"
             zooms.append((pyramid.min_zoom, pyramid.max_zoom))
             extent.append(pyramid.bounds)
-            written.setdefault(kind, {})[key] = str(pyramid.folder)
+            site.written.setdefault(kind, {})[key] = str(pyramid.folder)
         if urls:
             e = np.array(extent)
-            layers[kind] = {"type": "xyz", "by": "season" if kind == "sun_hours" else "scenario", "urls": urls,
-                            "min_zoom": max(z[0] for z in zooms), "max_zoom": min(z[1] for z in zooms),
-                            "west": float(e[:, 0].max()), "south": float(e[:, 1].max()),
-                            "east": float(e[:, 2].min()), "north": float(e[:, 3].min()),
-                            "legend": kind, "visible": kind not in HIDDEN_BY_DEFAULT}
+            site.layers[kind] = {"type": "xyz", "by": "season" if kind == "sun_hours" else "scenario", "urls": urls,
+                                 "min_zoom": max(z[0] for z in zooms), "max_zoom": min(z[1] for z in zooms),
+                                 "west": float(e[:, 0].max()), "south": float(e[:, 1].max()),
+                                 "east": float(e[:, 2].min()), "north": float(e[:, 3].min()),
+                                 "legend": kind, "visible": kind not in HIDDEN_BY_DEFAULT}
 
+    shade = inputs.shade or {}
     if shade:
-        imagery("shade_hours", {s: shade.get(s, ()) for s in names},
+        imagery("shade_hours", {s["name"]: shade.get(s["name"], ()) for s in entries},
                 max(s["hours"] for s in entries))  # a slot holds at most its own length of shade
-    if sun_hours:
-        imagery("sun_hours", dict(sun_hours), _nice_ceiling(_raster_max([p for ps in sun_hours.values() for p in ps])))
+    if inputs.sun_hours:
+        top = _raster_max([p for ps in inputs.sun_hours.values() for p in ps])
+        imagery("sun_hours", dict(inputs.sun_hours), max(0.5, math.ceil(2 * top) / 2))
 
-    # -- people flow
-    unavailable: dict[str, dict[str, str]] = {}
-    if flow is not None:
-        prisms = write_flow_prisms(flow, out_dir / "flow", names, ground_height=ground_height, day_type=day_type)
-        legend["population"] = legends.ramp_legend("population", 0, _nice_ceiling(prisms.max_population))
-        layers["flow"] = {"type": "3dtiles", "by": "scenario",
-                          "urls": {s: _url(p, out_dir) for s, p in prisms.tilesets.items()},
-                          "covered": prisms.covered, "metres_per_person": prisms.metres_per_person,
-                          "day_type": day_type, "legend": "population", "visible": False}
-        written["flow"] = {s: str(p) for s, p in prisms.tilesets.items()}
-    else:
-        unavailable["flow"] = UNAVAILABLE["flow"]
 
-    # -- the run's other tilesets
+def _flow_layer(site: _Site, inputs: ViewerInputs, names: Sequence[str], ground: _Ground) -> None:
+    """People flow as prisms per mesh cell (:mod:`.flow_prisms`), with its source and basis."""
+    from .flow_prisms import write_flow_prisms
+
+    if inputs.flow is None:
+        site.unavailable["flow"] = UNAVAILABLE["flow"]
+        return
+    prisms = write_flow_prisms(inputs.flow, site.out_dir / "flow", names, ground_height=ground.height,
+                               day_type=inputs.day_type)
+    site.legends["population"] = legends.ramp_legend("population", 0, _nice_ceiling(prisms.max_population))
+    site.layers["flow"] = {"type": "3dtiles", "by": "scenario",
+                           "urls": {s: site.url(p) for s, p in prisms.tilesets.items()},
+                           "covered": prisms.covered, "metres_per_person": prisms.metres_per_person,
+                           "day_type": inputs.day_type, "legend": "population", "visible": False,
+                           "sources": [dict(x) for x in inputs.flow_sources], **FLOW_BASIS}
+    site.written["flow"] = {s: str(p) for s, p in prisms.tilesets.items()}
+
+
+def _run_tilesets(site: _Site, tilesets: Mapping[str, str | Path]) -> set[str]:
+    """The run's other 3D Tiles by relative URL; the buildings' property names."""
     building_properties: set[str] = set()
-    for key, path in sorted((tilesets or {}).items()):
+    for key, path in sorted(tilesets.items()):
         layer_id = TILESET_LAYERS.get(key, key)
         if layer_id not in LAYER_ORDER:
             log.warning("tileset %s (%s) is not a viewer layer; left out", key, path)
             continue
         if not Path(path).is_file():
             raise FileNotFoundError(f"tileset {path} for layer {key!r} does not exist")
-        layers[layer_id] = {"type": "3dtiles", "url": _url(path, out_dir), "visible": layer_id not in HIDDEN_BY_DEFAULT}
+        site.layers[layer_id] = {"type": "3dtiles", "url": site.url(path),
+                                 "visible": layer_id not in HIDDEN_BY_DEFAULT}
         if layer_id == "buildings":
             building_properties = tileset_property_names(path)
-    if "lidar" not in layers:
-        unavailable["lidar"] = UNAVAILABLE["lidar"]
+    if "lidar" not in site.layers:
+        site.unavailable["lidar"] = UNAVAILABLE["lidar"]
     for layer_id in LAYER_ORDER:
-        if layer_id not in layers and layer_id not in unavailable and layer_id not in ("districts", "use_districts"):
-            unavailable[layer_id] = UNAVAILABLE["default"]
+        if layer_id not in site.layers and layer_id not in site.unavailable \
+                and layer_id not in ("districts", "use_districts"):
+            site.unavailable[layer_id] = UNAVAILABLE["default"]
+    return building_properties
 
-    # -- building colouring
-    building_colouring: list[dict[str, Any]] = [{"id": "none"}]
+
+def _building_colouring(site: _Site, properties: set[str], building_tables: Sequence[str | Path],
+                        entries: Sequence[Mapping[str, Any]]) -> list[dict]:
+    """Colour buildings by roof shade hours, the nearest street's walk score or usage."""
+    colouring: list[dict[str, Any]] = [{"id": "none"}]
     slot_hours = max(s["hours"] for s in entries)
-    for option, template, legend_id, vmax in (("roof_shade_hours", "roof_shade_hours_{scenario}", "roof_shade_hours",
-                                               slot_hours),
+    names = [s["name"] for s in entries]
+    for option, template, legend_id, vmax in (("roof_shade_hours", "roof_shade_hours_{scenario}",
+                                               "roof_shade_hours", slot_hours),
                                               ("walk_score", "walk_score_{scenario}", "walk_score", 100.0)):
-        legend[legend_id] = legends.ramp_legend(legend_id, 0, vmax)
+        site.legends[legend_id] = legends.ramp_legend(legend_id, 0, vmax)
         entry: dict[str, Any] = {"id": option, "property": template, "legend": legend_id}
-        if not any(template.format(scenario=s) in building_properties for s in names):
+        if not any(template.format(scenario=s) in properties for s in names):
             entry.update(available=False, reason=UNAVAILABLE["default"])
-        building_colouring.append(entry)
-    legend["usage"] = legends.usage_legend(_usages(building_tables))
+        colouring.append(entry)
+    site.legends["usage"] = legends.usage_legend(_usages(building_tables))
     usage: dict[str, Any] = {"id": "usage", "property": "usage", "legend": "usage"}
-    if "usage" not in building_properties:
+    if "usage" not in properties:
         usage.update(available=False, reason=UNAVAILABLE["default"])
-    building_colouring.append(usage)
+    colouring.append(usage)
+    return colouring
 
-    # -- districts and mesh summaries
-    areas = write_areas(out_dir / "areas", districts_path=districts, district_name=district_name,
-                        district_summary=district_summary, mesh_summary=mesh_summary, crs=crs)
-    if areas:
-        layers["districts"] = {"type": "geojson", "url": _url(areas["areas"], out_dir),
-                               "summary": _url(areas["summary"], out_dir), "visible": True}
-        written.update(areas)
-    else:
-        unavailable["districts"] = UNAVAILABLE["default"]
 
-    # -- use districts (用途地域) of the run's urban planning (urf) tables
+def _area_layers(site: _Site, inputs: ViewerInputs) -> None:
+    """District and mesh outlines with their summaries; the use districts (用途地域) of the
+    run's urban planning (urf) tables."""
+    from .viewer_areas import write_areas
     from .viewer_zoning import write_use_districts
 
-    zoning = write_use_districts(out_dir / "zoning", use_districts) if use_districts else None
-    if zoning:
-        path, legend["use_district"] = zoning
-        layers["use_districts"] = {"type": "geojson", "url": _url(path, out_dir), "legend": "use_district",
-                                   "property": "code", "alpha": legend["use_district"]["alpha"], "visible": False}
-        written["use_districts"] = str(path)
+    areas = write_areas(site.out_dir / "areas", districts_path=inputs.districts, district_name=inputs.district_name,
+                        district_summary=inputs.district_summary, mesh_summary=inputs.mesh_summary, crs=inputs.crs)
+    if areas:
+        site.layers["districts"] = {"type": "geojson", "url": site.url(areas["areas"]),
+                                    "summary": site.url(areas["summary"]), "visible": True}
+        site.written.update(areas)
     else:
-        unavailable["use_districts"] = UNAVAILABLE["use_districts"]
+        site.unavailable["districts"] = UNAVAILABLE["default"]
+    zoning = write_use_districts(site.out_dir / "zoning", inputs.use_districts) if inputs.use_districts else None
+    if zoning:
+        path, site.legends["use_district"] = zoning
+        site.layers["use_districts"] = {"type": "geojson", "url": site.url(path), "legend": "use_district",
+                                        "property": "code", "alpha": site.legends["use_district"]["alpha"],
+                                        "visible": False}
+        site.written["use_districts"] = str(path)
+    else:
+        site.unavailable["use_districts"] = UNAVAILABLE["use_districts"]
 
-    # -- the manifest
+
+def _guide(site: _Site, inputs: ViewerInputs, streets: Mapping[str, str | Path]) -> dict[str, Any]:
+    """Where to act first (``priority/priority.json``) and the printed report beside the
+    app; viewer.json's ``about`` (their relative URLs)."""
+    about: dict[str, Any] = {}
+    if inputs.priority:
+        path = write_priority_list(site.out_dir / "priority" / "priority.json", inputs.priority, streets, inputs.crs)
+        about["priority"] = site.url(path)
+        site.written["priority"] = str(path)
+    if inputs.report and Path(inputs.report).is_file():
+        import shutil
+
+        shutil.copyfile(inputs.report, site.out_dir / "report.html")
+        about["report"] = "report.html"
+        site.written["report"] = str(site.out_dir / "report.html")
+    return about
+
+
+def _manifest(site: _Site, inputs: ViewerInputs, options: ViewerOptions, entries: Sequence[Mapping[str, Any]],
+              ground: _Ground, extent_m, variables: Sequence[str], street_colouring: list[dict],
+              building_colouring: list[dict], about: dict[str, Any]) -> dict[str, Any]:
+    """viewer.json: the view, scenarios, seasons with their weather, slots, layers,
+    colourings, components and weights, legends and the about panel's links."""
+    (x0, y0, x1, y1), (west, south, east, north) = extent_m
     centre_lon, centre_lat = (west + east) / 2.0, (south + north) / 2.0
-    centre_h = float(ground_height(np.array([centre_lon]), np.array([centre_lat]))[0])
-    extent_m = max((x1 - x0), (y1 - y0))
-    weight_map = {f"c_{k}": float(v) for k, v in (weights or {}).items()}
+    centre_h = float(ground.height(np.array([centre_lon]), np.array([centre_lat]))[0])
+    extent = max((x1 - x0), (y1 - y0))
+    weight_map = {f"c_{k}": float(v) for k, v in (inputs.weights or {}).items()}
     components = [{"id": c, "weight": weight_map.get(c, 0.0), "label": legends.words(c, legends.COMPONENT_LABELS)}
-                  for c in street_tiles.variables if c.startswith("c_")]
+                  for c in variables if c.startswith("c_") and not c.startswith("c_thermal_")]  # not per side
     for component in components:
-        if component["id"] == "c_thermal" and thermal_rule == "gate":
+        if component["id"] == "c_thermal" and inputs.thermal_rule == "gate":
             component.update(weight=None, multiplies=True)
     seasons = list(dict.fromkeys(s["season"] for s in entries))
-    kinds = {s["season"]: (s.get("weather_kind"), s.get("radiation_kind")) for s in scenarios}
+    kinds = {s["season"]: (s.get("weather_kind"), s.get("radiation_kind")) for s in inputs.scenarios}
     weather_by_season = {}
-    for w in season_weather or ():
+    for w in inputs.season_weather or ():
         kind, radiation = kinds.get(str(w["season"]), (None, None))
         top = round(float(w["day_max_air_temperature_c"]), 2)
         label, radiation_label = _weather_words(kind, radiation, top)
@@ -446,32 +654,26 @@ def write_viewer(out_dir: str | Path, *, name: str, crs: str, scenarios: Sequenc
     for s in entries:
         slots.setdefault(s["slot"], {"name": s["slot"], "label": legends.words(s["slot"], legends.SLOT_LABELS),
                                      "start": s["start"], "end": s["end"]})
-    manifest = {
-        "format": FORMAT, "name": name, "crs": crs, "timezone": timezone, "geoid": geoid_model,
+    layers = site.layers
+    return {
+        "format": FORMAT, "name": inputs.name, "crs": inputs.crs, "timezone": inputs.timezone,
+        "geoid": options.geoid_model,
         "view": {"west": west, "south": south, "east": east, "north": north,
                  "centre": [centre_lon, centre_lat, centre_h],
-                 "camera_offset_deg": 0.9 * extent_m / 111_132.0, "camera_height_m": 0.8 * extent_m},
-        "scenarios": entries,
+                 "camera_offset_deg": 0.9 * extent / 111_132.0, "camera_height_m": 0.8 * extent},
+        "scenarios": list(entries),
         "seasons": [{"name": s, "label": _season_label(s, weather_by_season.get(s)),
                      "date": next(e["date"] for e in entries if e["season"] == s),
                      **({"weather": weather_by_season[s]} if s in weather_by_season else {})} for s in seasons],
         "slots": list(slots.values()),
         "layer_order": list(LAYER_ORDER),
         "layers": {k: layers[k] for k in sorted(layers, key=lambda k: (LAYER_ORDER + (k,)).index(k))},
-        "unavailable": unavailable,
+        "unavailable": site.unavailable,
         "street_colouring": street_colouring,
         "building_colouring": building_colouring,
         "components": components,
-        "weights": {k: float(v) for k, v in (weights or {}).items()},
-        "thermal_rule": thermal_rule,
-        "legends": legend,
+        "weights": {k: float(v) for k, v in (inputs.weights or {}).items()},
+        "thermal_rule": inputs.thermal_rule,
+        "legends": site.legends,
+        "about": about,
     }
-    viewer_json = out_dir / "viewer.json"
-    write_text_atomic(viewer_json, json.dumps(manifest, ensure_ascii=False, indent=1))
-    written["viewer_json"] = str(viewer_json)
-    if copy_app_files:
-        from .viewer_app import PROJECT_VIEWER, copy_app
-
-        written.update(copy_app(out_dir, app_dir=app_dir or PROJECT_VIEWER, cesium_dir=cesium_dir))
-    log.info("viewer: %s (%d layers, %d scenarios)", viewer_json, len(layers), len(entries))
-    return written

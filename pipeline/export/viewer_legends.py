@@ -10,31 +10,15 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from pipeline.walkability.classes import CLASS_COLOURS
+from pipeline.walkability.classes import CLASS_COLOURS, CLASS_WORDS
+from pipeline.walkability.words import SEASON_WORDS as SEASON_LABELS
+from pipeline.walkability.words import SLOT_WORDS as SLOT_LABELS
 
 RAMP_STEPS = 8
 #: Okabe-Ito, for categories without a colour of their own (building usage).
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
 
-CLASS_LABELS = {
-    "walkable_used": {"en": "walkable and used", "ja": "歩きやすく利用の多いエリア"},
-    "walkable_underused": {"en": "walkable but under-used (potential)", "ja": "ポテンシャルを有するエリア"},
-    "used_uncomfortable": {"en": "used but uncomfortable (shade needed)", "ja": "利用は多いが快適性に課題のあるエリア"},
-    "neither": {"en": "neither", "ja": "その他のエリア"},
-    "flow_unknown": {"en": "no people-flow data for this slot", "ja": "この時間帯の人流データなし"},
-}
-SEASON_LABELS = {
-    "summer_solstice": {"en": "summer solstice", "ja": "夏至"},
-    "heat_day": {"en": "hot day", "ja": "猛暑日"},
-    "equinox": {"en": "equinox", "ja": "春分・秋分"},
-    "winter_solstice": {"en": "winter solstice", "ja": "冬至"},
-}
-SLOT_LABELS = {
-    "morning": {"en": "morning", "ja": "朝"},
-    "midday": {"en": "midday", "ja": "昼"},
-    "afternoon": {"en": "afternoon", "ja": "午後"},
-    "evening": {"en": "evening", "ja": "夕方"},
-}
+CLASS_LABELS = CLASS_WORDS
 COMPONENT_LABELS = {
     "c_access": {"en": "access to destinations", "ja": "目的地へのアクセス"},
     "c_mix": {"en": "land-use mix", "ja": "土地利用の多様性"},
@@ -42,6 +26,7 @@ COMPONENT_LABELS = {
     "c_shade": {"en": "shade", "ja": "日陰"},
     "c_slope": {"en": "gentle slope", "ja": "勾配の緩やかさ"},
     "c_width": {"en": "width", "ja": "幅員"},
+    "c_thermal": {"en": "thermal comfort (UTCI)", "ja": "温熱快適性(UTCI)"},
 }
 VARIABLE_WORDS = {
     "score": ({"en": "Walkability score", "ja": "歩きやすさスコア"}, {"en": "0-100", "ja": "0〜100"}),
@@ -51,7 +36,9 @@ VARIABLE_WORDS = {
     "hours_utci_above_32": ({"en": "Hours in strong heat stress or worse (UTCI ≥ 32 °C), walked side",
                              "ja": "強い暑熱ストレス以上の時間(UTCI 32 °C 以上、歩く側)"}, {"en": "h", "ja": "時間"}),
     "class": ({"en": "Walkability class", "ja": "歩きやすさの分類"}, {"en": "class", "ja": "分類"}),
-    "shade_share": ({"en": "Shade share of the street", "ja": "街路の日陰率"}, {"en": "share of the slot, 0-1", "ja": "時間帯に占める割合 0〜1"}),
+    "shade_share": ({"en": "Shade share of the street", "ja": "街路の日陰率"}, {"en": "% of the slot", "ja": "時間帯に占める割合 %"}),
+    "priority": ({"en": "Priority: unshaded person-hours in strong heat stress", "ja": "優先度: 日陰のない強い暑熱ストレス下の人・時間"},
+                 {"en": "person-hours", "ja": "人・時間"}),
     "people_per_100m": ({"en": "People per 100 m of street", "ja": "街路100mあたりの人流"}, {"en": "people / 100 m", "ja": "人/100 m"}),
     "shade_hours": ({"en": "Shade hours in the slot", "ja": "時間帯内の日陰時間"}, {"en": "h", "ja": "時間"}),
     "sun_hours": ({"en": "Sun hours over the day", "ja": "終日の日照時間"}, {"en": "h", "ja": "時間"}),
@@ -64,7 +51,9 @@ VARIABLE_WORDS = {
     "utci_class": ({"en": "Thermal stress (UTCI class)", "ja": "熱ストレス(UTCI 区分)"},
                    {"en": "class of the mean UTCI", "ja": "平均 UTCI の区分"}),
 }
-PALETTES = {"score": "viridis", "score_percentile": "viridis", "hours_utci_above_32": "OrRd", "shade_share": "cividis_r", "people_per_100m": "magma_r",
+#: Streets coloured by shade share take RdPu, a hue the shade and sun-hours imagery
+#: (cividis blues and yellows) never shows, so the streets stay visible over it.
+PALETTES = {"score": "viridis", "score_percentile": "viridis", "hours_utci_above_32": "OrRd", "shade_share": "RdPu", "people_per_100m": "magma_r",
             "shade_hours": "cividis_r", "sun_hours": "cividis", "roof_shade_hours": "cividis_r",
             "walk_score": "viridis", "population": "viridis", "utci_mean_c": "RdYlBu_r"}
 
@@ -84,12 +73,40 @@ def ramp_stops(cmap: str, steps: int = RAMP_STEPS) -> list[str]:
     return [to_hex(colours((i + 0.5) / steps)).upper() for i in range(steps)]
 
 
-def ramp_legend(variable: str, vmin: float, vmax: float, *, cmap: str | None = None) -> dict[str, Any]:
-    """A binned ramp legend for ``variable`` over [vmin, vmax] (its units)."""
+#: Variables stored as shares (0-1) that the viewer shows in % (its ticks times this).
+DISPLAY_SCALE = {"shade_share": 100.0}
+
+
+def ramp_legend(variable: str, vmin: float, vmax: float, *, cmap: str | None = None,
+                domains: Mapping[str, tuple[float, float]] | None = None) -> dict[str, Any]:
+    """A binned ramp legend for ``variable`` over [vmin, vmax] (its units).
+
+    ``domains`` (scenario -> (min, max)) are each scenario's own range: the viewer colours a
+    scenario over its own values and switches to [vmin, vmax], the fixed domain across the
+    scenarios, to compare them. A share shown in % has a ``display_scale`` of 100.
+    """
     title, units = VARIABLE_WORDS.get(variable, (words(variable, {}), {"en": "", "ja": ""}))
     cmap = cmap or PALETTES.get(variable, "viridis")
-    return {"kind": "ramp", "title": dict(title), "units": dict(units), "min": float(vmin), "max": float(vmax),
-            "palette": cmap, "stops": ramp_stops(cmap)}
+    legend = {"kind": "ramp", "title": dict(title), "units": dict(units), "min": float(vmin), "max": float(vmax),
+              "palette": cmap, "stops": ramp_stops(cmap)}
+    if variable in DISPLAY_SCALE:
+        legend["display_scale"] = DISPLAY_SCALE[variable]
+    if domains:
+        legend["domains"] = {k: [float(lo), float(hi)] for k, (lo, hi) in domains.items()}
+    return legend
+
+
+def data_domain(values, *, step: float = 1.0) -> tuple[float, float] | None:
+    """[min, max] of the finite ``values`` widened to multiples of ``step``; None if none is
+    finite. A constant value gets one step of width (a ramp needs one)."""
+    import numpy as np
+
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return None
+    lo, hi = float(np.floor(v.min() / step) * step), float(np.ceil(v.max() / step) * step)
+    return (lo, hi) if hi > lo else (lo, lo + step)
 
 
 def class_legend() -> dict[str, Any]:

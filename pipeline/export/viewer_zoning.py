@@ -138,7 +138,7 @@ def use_district_legend(collection: dict[str, Any]) -> dict[str, Any]:
 def write_use_districts(out_dir: str | Path, tables: Sequence[str | Path]) -> tuple[Path, dict[str, Any]] | None:
     """Write ``use_districts.geojson`` under ``out_dir``; (path, legend), or None when the
     tables hold no use district."""
-    from pipeline.geo.atomic import write_text_atomic
+    from tiles.atomic import write_text_atomic
 
     collection = use_district_features(tables)
     if not collection["features"]:

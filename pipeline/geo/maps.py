@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar  # noqa: E402
 
-from pipeline.geo.atomic import write_bytes_atomic  # noqa: E402
+from tiles.atomic import write_bytes_atomic  # noqa: E402
 from pipeline.geo.raster import Grid  # noqa: E402
 
 log = logging.getLogger(__name__)

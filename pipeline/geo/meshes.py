@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.geo.atomic import atomic_path
+from tiles.atomic import atomic_path
 
 SCHEMA = pa.schema([
     ("feature_id", pa.string()),

@@ -15,7 +15,7 @@ from typing import Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.geo.atomic import atomic_path
+from tiles.atomic import atomic_path
 
 
 def _geo(schema: pa.Schema) -> dict | None:

@@ -15,7 +15,7 @@ import numpy as np
 import rasterio
 from affine import Affine
 
-from pipeline.geo.atomic import atomic_path
+from tiles.atomic import atomic_path
 
 
 @dataclass(frozen=True)
@@ -229,7 +229,7 @@ class MaxCanvas:
     it again, so neither the canvas nor GDAL's block cache is ever held in memory whole;
     and since the maximum is order-independent the result is the same whatever order the
     pieces come in. :meth:`write_cog` streams it into a COG. Use as a context manager;
-    the scratch file beside ``path`` (named as :mod:`pipeline.geo.atomic` names
+    the scratch file beside ``path`` (named as :mod:`tiles.atomic` names
     temporaries, so a killed run's is cleaned up too) is removed on exit.
 
     >>> with MaxCanvas(grid, "score.tif") as canvas:  # doctest: +SKIP

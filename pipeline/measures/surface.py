@@ -10,7 +10,8 @@ changed in place of a new model:
   no tree crown inside it;
 - a tree is a crown disc of ``crown_diameter_m`` whose top is the terrain at its trunk
   plus ``height_m``, in the canopy raster with its leaf habit (evergreen or deciduous),
-  rasterised as PLATEAU's solitary trees are (:func:`pipeline.surface.model.crown_layers`);
+  rasterised as PLATEAU's and LiDAR-detected solitary trees are
+  (:class:`pipeline.surface.crowns.TreeCrowns`, :func:`pipeline.surface.crowns.crown_layers`);
 - a canopy is an overhead cover in the canopy raster at the lowest terrain under it plus
   ``height_m``; one standing all year takes the evergreen habit (the shadow's leaf-on
   transmissivity every month), a summer-only one the deciduous habit (leaf-on in the
@@ -33,7 +34,7 @@ import numpy as np
 from pipeline.geo.raster import Grid
 from pipeline.measures.records import MeasureSet
 from pipeline.surface.habit import DECIDUOUS, EVERGREEN, UNKNOWN_HABIT, canopy_habit
-from pipeline.surface.model import crown_layers
+from pipeline.surface.crowns import TreeCrowns, crown_layers
 from pipeline.surface.rasterize import merge_max, rasterize_plant_cover, rasterize_polygons_height
 
 #: Prefix of the ``gml_id`` of a building a measure adds.
@@ -96,15 +97,14 @@ def apply_measures(surface: TileSurface, measures: MeasureSet, grid: Grid, *,
 
     layers: list[tuple[np.ndarray, int]] = []
     if measures.trees:
-        x = np.array([t.x for t in measures.trees])
-        y = np.array([t.y for t in measures.trees])
-        ground = _terrain_at(terrain, grid, x, y)
-        tops = ground + np.array([t.height_m for t in measures.trees])
-        habits = np.array([EVERGREEN if t.evergreen else DECIDUOUS for t in measures.trees], np.uint8)
-        keep = np.isfinite(tops)
-        layers += crown_layers(grid, x[keep], y[keep], np.array([t.crown_diameter_m for t in measures.trees])[keep],
-                               tops[keep], habits[keep])
-        counts["trees"] = int(keep.sum())
+        trees = measures.trees
+        x, y = np.array([t.x for t in trees]), np.array([t.y for t in trees])
+        crowns = TreeCrowns(x, y, np.array([t.crown_diameter_m for t in trees]),
+                            np.array([t.height_m for t in trees]),
+                            _terrain_at(terrain, grid, x, y),      # NaN off the grid: left out
+                            np.array([EVERGREEN if t.evergreen else DECIDUOUS for t in trees], np.uint8))
+        layers += crown_layers(crowns, grid, terrain)
+        counts["trees"] = int(np.isfinite(crowns.ground_m).sum())
     for season, code in (("all_year", EVERGREEN), ("summer", DECIDUOUS)):
         chosen = [c for c in measures.canopies if c.season == season]
         if not chosen:

@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.geo import meshcode
-from pipeline.geo.atomic import atomic_path
+from tiles.atomic import atomic_path
 from pipeline.peopleflow.alignment import AlignedFlow, align_hourly, align_mlit
 from pipeline.peopleflow.readers import (counters_to_hourly, read_counters, read_hourly_mesh,
                                          read_mlit_csv)

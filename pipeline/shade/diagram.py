@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 MEASUREMENT_PLANES_M = (1.5, 4.0, 6.5)
 DEFAULT_EQUAL_TIME_HOURS = (2.0, 2.5, 3.0, 4.0, 5.0)
 DEFAULT_SOLAR_HOURS = tuple(float(h) for h in range(8, 17))
+#: The regulated day, true solar time (建築基準法第56条の2第1項): 8:00-16:00; 9:00-15:00 in Hokkaido.
+REGULATED_SOLAR_WINDOW = (8.0, 16.0)
+HOKKAIDO_SOLAR_WINDOW = (9.0, 15.0)
 
 
 def winter_solstice(year: int) -> dt.date:
@@ -182,12 +185,16 @@ def contour_lines(values: np.ndarray, grid: Grid, levels) -> gpd.GeoDataFrame:
 def equal_time_shadow_lines(footprints, heights_m, crs: str, *, plane_height_m: float = 4.0, year: int,
                             levels=DEFAULT_EQUAL_TIME_HOURS, step_minutes: float = 2.0,
                             resolution: float = 0.5, max_reach_m: float = 300.0,
-                            timezone: str = DEFAULT_TIMEZONE) -> tuple[gpd.GeoDataFrame, np.ndarray, Grid]:
-    """Equal-time shadow lines (等時間日影線) for 8:00-16:00 true solar time, winter solstice.
+                            timezone: str = DEFAULT_TIMEZONE,
+                            solar_window: tuple[float, float] = REGULATED_SOLAR_WINDOW,
+                            ) -> tuple[gpd.GeoDataFrame, np.ndarray, Grid]:
+    """Equal-time shadow lines (等時間日影線) over a window of true solar time, winter solstice.
 
     The plane is sampled at cell centres of a ``resolution`` grid covering the
     buildings plus their longest shadow (capped at ``max_reach_m``); time at the
-    mid-point of each ``step_minutes`` step of true solar time.
+    mid-point of each ``step_minutes`` step of true solar time. ``solar_window`` is
+    8:00-16:00 by default; within Hokkaido (道の区域内) the law counts 9:00-15:00
+    (建築基準法第56条の2第1項).
 
     Returns
     -------
@@ -201,9 +208,12 @@ def equal_time_shadow_lines(footprints, heights_m, crs: str, *, plane_height_m: 
     started = time.perf_counter()
     geoms, heights = _check_buildings(footprints, heights_m)
     lon, lat, convergence = _site_convergence(geoms, crs)
-    n_steps = int(round(8 * 60 / step_minutes))
-    step_h = 8.0 / n_steps
-    mids = 8.0 + (np.arange(n_steps) + 0.5) * step_h
+    start_h, end_h = (float(h) for h in solar_window)
+    if not 0.0 <= start_h < end_h <= 24.0:
+        raise ValueError(f"solar_window must be (start, end) hours with start < end, got {solar_window}")
+    n_steps = max(1, int(round((end_h - start_h) * 60 / step_minutes)))
+    step_h = (end_h - start_h) / n_steps
+    mids = start_h + (np.arange(n_steps) + 0.5) * step_h
     positions = solar_time_positions(winter_solstice(year), lat, lon, mids, timezone=timezone,
                                      weight_hours=step_h)
     lowest = max(float(positions.sun_altitude_deg.min()), 1.0)

@@ -28,7 +28,7 @@ crowns (``evergreen_top``, a subset of the canopy) get a third horizon of their 
 and evergreen shade wins over the other crowns' (:data:`EVERGREEN_SHADE`, see
 :mod:`pipeline.shade.sweep`).
 
-Agreement with the exact sweep is measured, not assumed (``tests/pipeline/test_horizon.py``,
+Agreement with the exact sweep is measured, not assumed (``tests/pipeline/shade/test_horizon.py``,
 ``benchmarks/shadow.py``): cells disagree only along shadow edges, where the
 interpolated lattice crosses a cell differently from the exact one.
 """
@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Callable
 
 import numba
 import numpy as np
@@ -481,7 +482,8 @@ class HorizonCaster:
     def accumulate(self, sun_azimuth_grid_deg: np.ndarray, sun_altitude_deg: np.ndarray,
                    transmissivity: np.ndarray, start: np.ndarray, target: np.ndarray,
                    weight_hours: np.ndarray, is_sun: np.ndarray, acc: np.ndarray,
-                   evergreen_transmissivity: np.ndarray | None = None) -> None:
+                   evergreen_transmissivity: np.ndarray | None = None,
+                   visit: "Callable[[HorizonCaster, int, np.ndarray], None] | None" = None) -> None:
         """Add the light of many sun positions to window-shaped accumulators, in place.
 
         Position ``p`` adds, for each ``e`` in ``start[p]:start[p + 1]``,
@@ -490,6 +492,13 @@ class HorizonCaster:
         shade, ``evergreen_transmissivity[p]`` in evergreen shade (default: the same as
         ``transmissivity``), 0 in surface shade or with the sun at or below the horizon.
         Positions are taken in azimuth order so each sector horizon is computed once.
+
+        ``visit(caster, sector_index, positions)``, when given, is called once per sector after
+        its positions' light is added, with this caster and the indices of those positions
+        (sun up): the two
+        sectors around them are then the last two computed, so :meth:`sector` and
+        :meth:`codes` answer from the cache (the thermal pass takes its shade codes and
+        sky view there, :mod:`pipeline.thermal.tile`).
         """
         altitude = np.asarray(sun_altitude_deg, dtype=np.float64)
         azimuth = np.asarray(sun_azimuth_grid_deg, dtype=np.float64)
@@ -524,3 +533,5 @@ class HorizonCaster:
                               transmissivity[positions], evergreen_transmissivity[positions],
                               sub_start, target[entries],
                               weight[entries], is_sun[entries], acc)
+            if visit is not None:
+                visit(self, int(sector_index), positions)

@@ -49,6 +49,7 @@ import datetime as dt
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -69,10 +70,10 @@ __all__ = [
     "CANOPY_SHADE", "DEFAULT_MAX_DISTANCE_M", "EVERGREEN_SHADE", "SUNLIT", "SURFACE_SHADE",
     "CanopyTransmissivity",
     "DEFAULT_SECTOR_DEG", "SHADE_METHODS", "HorizonCaster", "ScenarioShade", "ShadeCaster",
-    "ShadeMethod", "SweepGeometry", "TileShade", "accumulate_shade_hours",
-    "building_shade_summary", "inner_window", "light_fraction", "make_caster",
-    "ratti_shade_codes", "search_geometry", "shade_codes", "shadow_halo_m", "sweep_geometry",
-    "tile_shade",
+    "ShadeMethod", "ShadePass", "SweepGeometry", "TileShade", "accumulate_shade_hours",
+    "building_shade_summary", "inner_window", "light_fraction", "light_lut", "make_caster",
+    "ratti_shade_codes", "search_geometry", "shade_codes", "shade_pass", "shadow_halo_m",
+    "sweep_geometry", "tile_shade",
 ]
 
 log = logging.getLogger(__name__)
@@ -132,9 +133,13 @@ def light_fraction(codes: np.ndarray, canopy_transmissivity: float,
     (:data:`SURFACE_SHADE`), ``evergreen_transmissivity`` under an evergreen crown
     (:data:`EVERGREEN_SHADE`; default: ``canopy_transmissivity``).
     """
+    return light_lut(canopy_transmissivity, evergreen_transmissivity)[codes]
+
+
+def light_lut(canopy_transmissivity: float, evergreen_transmissivity: float | None = None) -> np.ndarray:
+    """The share of direct sun of each shade code (float32, indexed by code; see :func:`light_fraction`)."""
     evergreen = canopy_transmissivity if evergreen_transmissivity is None else evergreen_transmissivity
-    lut = np.array([1.0, canopy_transmissivity, 0.0, evergreen], dtype=np.float32)
-    return lut[codes]
+    return np.array([1.0, canopy_transmissivity, 0.0, evergreen], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -277,21 +282,47 @@ def tile_shade(dsm: np.ndarray, grid: Grid, inner: Grid, scenarios: list[Scenari
     if threads is not None:
         numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     try:
-        return _tile_shade(dsm, grid, inner, scenarios, year, canopy_top, transmissivity,
-                           step_minutes, timezone, max_distance_m, sun_hours, method, sector_deg,
-                           evergreen_top)
+        return shade_pass(dsm, grid, inner, scenarios, year, canopy_top=canopy_top,
+                          transmissivity=transmissivity, step_minutes=step_minutes, timezone=timezone,
+                          max_distance_m=max_distance_m, sun_hours=sun_hours, method=method,
+                          sector_deg=sector_deg, evergreen_top=evergreen_top).shade
     finally:
         numba.set_num_threads(previous)
 
 
-def _tile_shade(dsm, grid, inner, scenarios, year, canopy_top, transmissivity, step_minutes,
-                timezone, max_distance_m, sun_hours, method, sector_deg, evergreen_top) -> TileShade:
+@dataclass
+class ShadePass:
+    """What one pass of :func:`shade_pass` leaves besides the shade: the schedule of sun
+    positions and the prepared caster (its last sector horizons still cached)."""
+
+    shade: TileShade
+    schedule: ShadeSchedule
+    caster: "HorizonCaster | ShadeCaster"
+    grid_azimuth_deg: np.ndarray
+
+
+def shade_pass(dsm: np.ndarray, grid: Grid, inner: Grid, scenarios: list[Scenario], year: int, *,
+               canopy_top: np.ndarray | None = None,
+               transmissivity: CanopyTransmissivity = CanopyTransmissivity(),
+               step_minutes: float = DEFAULT_STEP_MINUTES, timezone: str = DEFAULT_TIMEZONE,
+               max_distance_m: float = DEFAULT_MAX_DISTANCE_M, sun_hours: bool = True,
+               method: ShadeMethod = "horizon", sector_deg: float = DEFAULT_SECTOR_DEG,
+               evergreen_top: np.ndarray | None = None,
+               visit: "Callable[[HorizonCaster, int, np.ndarray], None] | None" = None,
+               schedule: ShadeSchedule | None = None) -> ShadePass:
+    """:func:`tile_shade` (same arguments, in the calling thread's numba threads), with the
+    schedule and caster it used; ``visit`` is handed to :meth:`HorizonCaster.accumulate`
+    (``method="horizon"`` only: the sweep has no sectors), so a caller can take what it needs
+    from each sector's horizons while they are cached (:mod:`pipeline.thermal.tile`), whose
+    ``positions`` index ``schedule``: :func:`~pipeline.shade.schedule.tile_schedule` of the same
+    arguments, made here unless the caller made it first."""
     started = time.perf_counter()
     window = inner_window(grid, inner)
     lon, lat = grid_centre_lonlat(inner)
     convergence = meridian_convergence_deg(grid.crs, lon, lat)
-    schedule = tile_schedule(scenarios, year, lat, lon, step_minutes=step_minutes,
-                             timezone=timezone, sun_hours=sun_hours)
+    if schedule is None:
+        schedule = tile_schedule(scenarios, year, lat, lon, step_minutes=step_minutes,
+                                 timezone=timezone, sun_hours=sun_hours)
     taus = np.array([transmissivity.for_date(d) for d in schedule.dates], dtype=np.float64)
     evergreen_taus = np.full(len(taus), transmissivity.evergreen, dtype=np.float64)
     azimuths = schedule.grid_azimuth_deg(convergence) if len(schedule) else np.empty(0)
@@ -302,12 +333,12 @@ def _tile_shade(dsm, grid, inner, scenarios, year, canopy_top, transmissivity, s
                                evergreen_top=evergreen_top)
         caster.accumulate(azimuths, schedule.sun_altitude_deg, taus, schedule.start,
                           schedule.target, schedule.weight_hours, schedule.is_sun, acc,
-                          evergreen_transmissivity=evergreen_taus)
+                          evergreen_transmissivity=evergreen_taus, visit=visit)
         detail = f"{caster.sectors_computed} sector horizons"
     elif method == "sweep":
-        sweep = ShadeCaster(dsm, grid.resolution, canopy_top=canopy_top,
-                            max_distance_m=max_distance_m, window=window, evergreen_top=evergreen_top)
-        _accumulate_sweep(sweep, schedule, azimuths, taus, evergreen_taus, acc)
+        caster = ShadeCaster(dsm, grid.resolution, canopy_top=canopy_top,
+                             max_distance_m=max_distance_m, window=window, evergreen_top=evergreen_top)
+        _accumulate_sweep(caster, schedule, azimuths, taus, evergreen_taus, acc)
         detail = "exact sweep"
     else:
         raise ValueError(f"unknown shade method {method!r} (one of {', '.join(SHADE_METHODS)})")
@@ -323,7 +354,7 @@ def _tile_shade(dsm, grid, inner, scenarios, year, canopy_top, transmissivity, s
     log.info("shadow: tile %s, %d sun positions (%d samples) on %dx%d cells, %s, in %.1f s",
              inner.bounds, len(schedule), schedule.samples, inner.height, inner.width, detail,
              time.perf_counter() - started)
-    return result
+    return ShadePass(result, schedule, caster, azimuths)
 
 
 def _accumulate_sweep(caster: ShadeCaster, schedule: ShadeSchedule, azimuths: np.ndarray,

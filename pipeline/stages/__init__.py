@@ -20,19 +20,23 @@ from typing import Any
 
 from pipeline.core.config import RunDefinitionBase, load_definition, run_definition_model
 from pipeline.stages import (effects, export_tiles, ingest, lidar, measures, peopleflow, shadow,
-                             shadow_diagram, surface, thermal, thermal_forcing, viewer, walkability)
+                             shadow_diagram, surface, thermal, thermal_forcing, trees, viewer,
+                             walkability)
 
 STAGES = (
     ingest.STAGE,
     lidar.STAGE,
     lidar.POINT_TILES,
     lidar.POINT_TILESET,
+    trees.STAGE,             # per tile after lidar: trees found in the LiDAR, as PLATEAU veg
+    trees.CHANGES,
+    trees.CHANGES_TABLE,     # run-wide: trees/changes.parquet from the tiles' rows
     surface.STAGE,
-    shadow.STAGE,
+    thermal_forcing.STAGE,   # run-wide: every scenario's weather and irradiance (thermal/weather.csv)
+    shadow.STAGE,            # with weather, its pass computes the thermal outputs too
     shadow.MAPS,
     shadow_diagram.STAGE,
-    thermal_forcing.STAGE,   # run-wide: every scenario's weather and irradiance (thermal/weather.csv)
-    thermal.STAGE,
+    thermal.STAGE,           # hands on what the shadow pass computed (or computes it)
     peopleflow.STAGE,
     walkability.STAGE,
     walkability.SCALE,

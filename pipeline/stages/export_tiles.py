@@ -103,7 +103,7 @@ def export_properties_task(layer: str, table: str | None, mesh: str, partial_pat
     import json
 
     from pipeline.export.layer import file_partial
-    from pipeline.geo.atomic import write_text_atomic
+    from tiles.atomic import write_text_atomic
 
     partial = file_partial(layer, table, mesh, extra_tables)
     write_text_atomic(partial_path, json.dumps(partial.to_json(), ensure_ascii=False, sort_keys=True))

@@ -6,7 +6,11 @@ scenario (season x time slot) and for the whole day of every season in one call
 positions, horizons computed once per azimuth sector by default, ``method: sweep`` for
 the exact reference; one numba thread inside a Dask worker), and writes, on the tile grid (halo removed), COGs of
 shade fraction, shade hours and sun hours, plus per-building roof and surround shade
-hours (Parquet keyed by ``gml_id``, joined to the building tiles' property tables).
+hours (Parquet keyed by ``gml_id``, joined to the building tiles' property tables). When
+the run names weather and the thermal stage casts shade alike
+(:func:`pipeline.stages.thermal.shares_pass`, the default), the same pass also computes the
+tile's sky view and thermal comfort (:func:`pipeline.thermal.tile.shade_and_thermal`) and
+writes them under ``thermal/<tile>/``; the thermal stage's task then hands them on.
 ``shadow_maps`` draws a PNG per scenario (legend, scale bar, north arrow, title) over the
 extent of the buildings, at most :data:`MAP_MAX_PIXELS` on a side. Both are configured by
 ``stages.shadow``.
@@ -17,14 +21,15 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal, Mapping
+from typing import Any, Mapping
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import Field
 
-from pipeline.core.settings import StageSettings, Strict
+from pipeline.core.settings import StageSettings
 from pipeline.core.stage import Stage
 from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done, keys
-from pipeline.stages.common import numba_threads, numba_threads_for_task, surface_scenario_tasks
+from pipeline.stages.common import (SectorSetting, ShadeMethodSetting, Transmissivity, numba_threads,
+                                    numba_threads_for_task, surface_scenario_tasks)
 
 log = logging.getLogger(__name__)
 
@@ -37,55 +42,6 @@ MAP_MAX_PIXELS = 4096
 #: COGs: 1.2 CPU s and 4.3 MB against 2.8 s and 6.9 MB for DEFLATE with predictor 3;
 #: ``benchmarks/shadow_stage.py``).
 COG_OPTIONS = {"compress": "ZSTD", "predictor": 1, "level": 1}
-
-
-class Transmissivity(Strict):
-    """Share of direct sunlight that passes through a tree crown, by leaf habit.
-
-    Defaults are SOLWEIG's (UMEP ``Tree_settings``: 0.03 in leaf, 0.5 bare; see
-    :mod:`pipeline.shade.shadow`). Evergreen crowns (PLATEAU ``veg:function`` 常緑...)
-    pass ``leaf_on`` all year; deciduous crowns pass ``leaf_off`` in ``leaf_off_months``.
-    """
-
-    leaf_on: float = Field(0.03, ge=0, le=1, description="Share of direct sunlight through a tree "
-                           "crown in leaf (evergreen crowns all year). SOLWEIG's default.")
-    leaf_off: float = Field(0.5, ge=0, le=1, description="Share through a bare deciduous crown. "
-                            "SOLWEIG's default.")
-    leaf_off_months: list[int] = Field([12, 1, 2, 3], description="Months in which deciduous "
-                                       "crowns are bare.")
-    unknown_habit: Literal["deciduous", "evergreen"] = Field(
-        "deciduous", description="Leaf habit of crowns without one (LiDAR canopy, plant covers, "
-        "PLATEAU trees without `veg:function`).")
-
-    @field_validator("leaf_off_months")
-    @classmethod
-    def _months(cls, value: list[int]) -> list[int]:
-        if any(not 1 <= m <= 12 for m in value):
-            raise ValueError(f"months are 1-12, got {value}")
-        return sorted(set(value))
-
-
-
-
-def _divides_360(value: float) -> float:
-    turns = 360.0 / value
-    if abs(turns - round(turns)) > 1e-9:
-        raise ValueError(f"sector_deg must divide 360 degrees (e.g. 1, 2, 2.5, 3), got {value}")
-    return value
-
-
-#: How shade is decided for a sun position (see :mod:`pipeline.shade.shadow`); shared
-#: with the thermal stage. Literal values mirror :data:`pipeline.shade.shadow.SHADE_METHODS`
-#: (the settings import no domain code, so the CLI starts fast).
-ShadeMethodSetting = Annotated[Literal["horizon", "sweep"], Field(
-    description="How a cell's shade is decided: `horizon` (horizon angles once per tile and "
-    "azimuth sector, interpolated between sectors; agrees with the exact sweep on >= 99.5 % of "
-    "cells, several times faster) or `sweep` (the exact ray sweep, one pass per sun position; "
-    "the reference).")]
-#: Azimuth step between the horizons of ``method: horizon``, degrees.
-SectorSetting = Annotated[float, Field(gt=0, le=10, description="Azimuth step between computed "
-                                       "horizons, degrees; must divide 360 (`method: horizon` only)."),
-                          AfterValidator(_divides_360)]
 
 
 class ShadowSettings(StageSettings):
@@ -114,6 +70,9 @@ class ShadowOutputs(Outputs):
     sun_hours: dict[str, str] = field(default_factory=dict)
     buildings: str | None = None
     feature_table: str | None = None
+    #: The tile's :class:`~pipeline.stages.thermal.ThermalOutputs` (manifest form) when this
+    #: task computed them in its pass (the run names weather; ``thermal.shares_pass``).
+    thermal: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -124,36 +83,70 @@ class ShadowMapsOutputs(Outputs):
 
 
 def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, scenarios: list,
-                year: int, halo_m: float, timezone: str, surface: list[Record]) -> Result:
-    """Shade fraction, shade hours and sun hours of one tile, and per-building summaries."""
-    import geopandas as gpd
-    import numpy as np
+                year: int, halo_m: float, timezone: str, surface: list[Record],
+                thermal=None, forcing: list[Record] = (), weather_file: str | None = None,
+                thermal_dir: str | None = None) -> Result:
+    """Shade fraction, shade hours and sun hours of one tile, and per-building summaries.
 
-    from pipeline.geo.atomic import atomic_path
-    from pipeline.geo.raster import read_raster, write_cog
-    from pipeline.shade.buildings import building_zones, zone_means
-    from pipeline.shade.shadow import CanopyTransmissivity, inner_window, tile_shade
+    With ``thermal`` (the thermal stage's settings, when the run names weather and
+    :func:`pipeline.stages.thermal.shares_pass`), the same pass also computes the tile's
+    sky view and thermal comfort (:func:`pipeline.thermal.tile.shade_and_thermal`) and
+    writes them under ``thermal_dir`` as the thermal stage would, from the ``forcing``
+    record's ``weather.csv`` (or ``weather_file``).
+    """
+    from pipeline.geo.raster import read_raster
+    from pipeline.shade.shadow import CanopyTransmissivity, tile_shade
+    from pipeline.stages import thermal as thermal_stage
+    from pipeline.thermal.tile import shade_and_thermal
 
     start = time.perf_counter()
-    if not surface:
-        raise ValueError(f"tile {tile}: its surface task did not finish")
-    outputs = surface[0].outputs
-    dsm, outer, _ = read_raster(outputs.dsm)
-    canopy, _, _ = read_raster(outputs.canopy)
-    building_index, _, _ = read_raster(outputs.building_id)
-    transmissivity = CanopyTransmissivity(
-        leaf_on=settings.transmissivity.leaf_on, leaf_off=settings.transmissivity.leaf_off,
-        leaf_off_months=tuple(settings.transmissivity.leaf_off_months))
-    canopy_top = canopy if np.isfinite(canopy).any() else None
-    evergreen_top = read_evergreen_top(outputs, canopy, settings.transmissivity.unknown_habit)
+    tile_surface = thermal_stage.read_tile_surface(tile, inner, surface, settings.transmissivity.unknown_habit)
+    thermal_outputs, sources = None, set()
     with numba_threads(numba_threads_for_task()):
-        shade = tile_shade(dsm, outer, inner, scenarios, year, canopy_top=canopy_top,
-                           transmissivity=transmissivity, step_minutes=settings.step_minutes,
-                           timezone=timezone, max_distance_m=halo_m, sun_hours=settings.sun_hours,
-                           method=settings.method, sector_deg=settings.sector_deg,
-                           evergreen_top=evergreen_top)
-    shade_seconds = time.perf_counter() - start
-    folder = Path(out_dir) / tile
+        if thermal is None:
+            tau = settings.transmissivity
+            shade = tile_shade(tile_surface.dsm, tile_surface.outer, inner, scenarios, year,
+                               canopy_top=tile_surface.canopy_top, transmissivity=CanopyTransmissivity(
+                                   leaf_on=tau.leaf_on, leaf_off=tau.leaf_off,
+                                   leaf_off_months=tuple(tau.leaf_off_months)),
+                               step_minutes=settings.step_minutes, timezone=timezone, max_distance_m=halo_m,
+                               sun_hours=settings.sun_hours, method=settings.method,
+                               sector_deg=settings.sector_deg, evergreen_top=tile_surface.evergreen_top)
+        else:      # the same shade (shares_pass), with the thermal steps taken in the pass
+            weather = thermal_stage.read_tile_weather(thermal, timezone, forcing, weather_file)
+            tile_pass = shade_and_thermal(tile_surface, scenarios, year, weather,
+                                          thermal_stage.thermal_options(thermal, halo_m, timezone),
+                                          sun_hours=settings.sun_hours)
+            shade = tile_pass.shade
+            thermal_outputs, sources = thermal_stage.write_thermal(
+                Path(thermal_dir) / tile, inner, tile_pass.sky_view, tile_pass.thermal, scenarios)
+    pass_seconds = time.perf_counter() - start
+    written = _write_shade(Path(out_dir) / tile, inner, shade)
+    building_index, _, _ = read_raster(surface[0].outputs.building_id)
+    summary = _building_summary(tile_surface, building_index, surface[0].outputs.buildings, shade)
+    table = Path(out_dir) / tile / "buildings_shade.parquet"
+    _write_table(table, summary, inner.crs)
+    written["buildings"] = written["feature_table"] = str(table)
+    if thermal_outputs is not None:
+        written["thermal"] = thermal_outputs.to_json()
+    log.info("shadow %s: %d scenarios, %d buildings summarised (%s method, pass %.1f s, total %.1f s%s)",
+             tile, len(shade.scenarios), len(summary), settings.method, pass_seconds,
+             time.perf_counter() - start, ", thermal in the same pass" if thermal is not None else "")
+    details = {"method": settings.method, "pass_seconds": round(pass_seconds, 2),
+               "thermal": thermal is not None}
+    if thermal is not None:
+        details["weather"] = sorted(sources)
+    return Result(outputs=ShadowOutputs(**written),
+                  counts={"scenarios": len(shade.scenarios), "buildings": len(summary)},
+                  feature_type="bldg", details=details)
+
+
+def _write_shade(folder: Path, inner, shade) -> dict:
+    """The shade-fraction, shade-hour and sun-hour COGs of a :class:`~pipeline.shade.shadow.TileShade`."""
+    import numpy as np
+
+    from pipeline.geo.raster import write_cog
+
     written: dict = {"shade_fraction": {}, "shade_hours": {}, "sun_hours": {}}
     for name, result in shade.scenarios.items():
         written["shade_fraction"][name] = write_cog(
@@ -166,43 +159,34 @@ def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, sce
         written["sun_hours"][season] = write_cog(
             folder / f"{season}_sun_hours.tif", hours.astype(np.float32), inner, nodata=np.nan,
             tags={"season": season, "units": "hours of direct sun, sunrise to sunset"}, **COG_OPTIONS)
+    return written
 
-    row0, row1, col0, col1 = inner_window(outer, inner)
+
+def _building_summary(tile_surface, building_index, buildings_path: str, shade):
+    """Roof and surround shade hours per building and scenario (rows without a roof cell dropped)."""
+    import geopandas as gpd
+
+    from pipeline.shade.buildings import building_zones, zone_means
+
+    row0, row1, col0, col1 = tile_surface.window
     inner_index = building_index[row0:row1, col0:col1]
-    names = gpd.read_parquet(outputs.buildings)
+    names = gpd.read_parquet(buildings_path)
     summary = names.set_index("building_index")[["gml_id", "geometry"]]
-    zones = building_zones(inner_index, inner.resolution)
+    zones = building_zones(inner_index, tile_surface.inner.resolution)
     for name, result in shade.scenarios.items():
         per_building = zone_means(result.shade_hours, zones).set_index("building_index")
         summary[f"roof_shade_hours_{name}"] = per_building["roof_shade_hours_mean"]
         summary[f"surround_shade_hours_{name}"] = per_building["ring_shade_hours_mean"]
-    summary = summary.dropna(subset=[c for c in summary.columns if c.startswith("roof_")], how="all")
-    table = folder / "buildings_shade.parquet"
-    with atomic_path(table) as tmp:
-        gpd.GeoDataFrame(summary.reset_index(drop=True), geometry="geometry",
-                         crs=inner.crs).to_parquet(tmp, index=False)
-    written["buildings"] = written["feature_table"] = str(table)
-    log.info("shadow %s: %d scenarios, %d buildings summarised (%s method, shade %.1f s, total %.1f s)",
-             tile, len(shade.scenarios), len(summary), settings.method, shade_seconds,
-             time.perf_counter() - start)
-    return Result(outputs=ShadowOutputs(**written),
-                  counts={"scenarios": len(shade.scenarios), "buildings": len(summary)},
-                  feature_type="bldg", details={"method": settings.method,
-                                                "shade_seconds": round(shade_seconds, 2)})
+    return summary.dropna(subset=[c for c in summary.columns if c.startswith("roof_")], how="all")
 
 
-def read_evergreen_top(outputs, canopy, unknown_habit: str):
-    """The evergreen crowns' canopy tops of a surface record's outputs
-    (:class:`~pipeline.stages.surface.SurfaceOutputs`; NaN elsewhere), or None.
+def _write_table(path: Path, summary, crs) -> None:
+    import geopandas as gpd
 
-    Reads ``canopy_habit`` when the surface stage wrote it (a record without one: every
-    crown of unknown habit, taken as ``unknown_habit``).
-    """
-    from pipeline.geo.raster import read_raster
-    from pipeline.surface.habit import evergreen_canopy_top
+    from tiles.atomic import atomic_path
 
-    habit = read_raster(outputs.canopy_habit)[0] if outputs.canopy_habit else None
-    return evergreen_canopy_top(canopy, habit, unknown_habit)
+    with atomic_path(path) as tmp:
+        gpd.GeoDataFrame(summary.reset_index(drop=True), geometry="geometry", crs=crs).to_parquet(tmp, index=False)
 
 
 def shadow_maps(out_dir: str, extent: tuple[float, float, float, float] | None, crs: str, *,
@@ -235,8 +219,22 @@ def shadow_maps(out_dir: str, extent: tuple[float, float, float, float] | None, 
 
 
 def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
-    return surface_scenario_tasks(ctx, records, stage="shadow", func=shadow_tile,
-                                  settings=ctx.settings("shadow"))
+    """One task per tile; when the run wants the thermal stage and it shares the pass
+    (:func:`pipeline.stages.thermal.shares_pass`), the task computes the thermal outputs too."""
+    from pipeline.stages import thermal as thermal_stage
+
+    settings: ShadowSettings = ctx.settings("shadow")
+    tasks = surface_scenario_tasks(ctx, records, stage="shadow", func=shadow_tile, settings=settings)
+    if not thermal_stage.STAGE.is_wanted(ctx.definition):
+        return tasks
+    thermal: thermal_stage.ThermalSettings = ctx.settings("thermal")
+    if not thermal_stage.shares_pass(settings, thermal):
+        return tasks
+    for task in tasks:
+        task.kwargs.update(thermal=thermal, thermal_dir=str(ctx.out("thermal")))
+        task.params["thermal"] = thermal.model_dump(mode="json")
+        thermal_stage.add_weather(ctx, records, task)
+    return tasks
 
 
 def plan_maps(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -250,9 +248,10 @@ def plan_maps(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
 
 STAGE = Stage(name="shadow", settings=ShadowSettings, plan=plan_tiles,
-              code=("pipeline.shade", "pipeline.geo", "pipeline.surface.habit"), needs=("surface",),
-              reach="tile", outputs=ShadowOutputs,
-              reads={"surface": ("dsm", "canopy", "canopy_habit", "building_id", "buildings")})
+              code=("pipeline.shade", "pipeline.thermal", "pipeline.geo", "pipeline.surface.habit"),
+              needs=("surface", "thermal_forcing"), reach="tile", outputs=ShadowOutputs,
+              reads={"surface": ("dsm", "canopy", "canopy_habit", "building_id", "buildings"),
+                     "thermal_forcing": ("weather_csv",)})
 MAPS = Stage(name="shadow_maps", settings=ShadowSettings, plan=plan_maps, section="shadow",
              wanted=lambda definition: definition.stages.shadow.maps,
              code=("pipeline.geo",), needs=("surface", "shadow"), reach="run",

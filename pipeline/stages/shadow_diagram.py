@@ -58,7 +58,7 @@ def shadow_diagram_tile(tile: str, inner, out_dir: str, *, settings: ShadowDiagr
     import pandas as pd
     import shapely
 
-    from pipeline.geo.atomic import atomic_path
+    from tiles.atomic import atomic_path
     from pipeline.shade.diagram import equal_time_shadow_lines, shadow_outlines
 
     tables = [gpd.read_parquet(r.outputs.table) for r in ingest if r.feature_type == "bldg"]

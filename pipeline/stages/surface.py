@@ -1,7 +1,8 @@
 """``surface``: per tile, DSM, canopy, terrain and building-id rasters (tile plus halo).
 
 Reads the ingested buildings, vegetation and terrain of the tile and its neighbours (and
-the tile's LiDAR rasters when the LiDAR stage ran) and writes four COGs (float32
+the tile's LiDAR rasters when the LiDAR stage ran, and the trees the ``trees`` stage found
+in the tile and its neighbours when ``canopy_source`` draws them) and writes four COGs (float32
 orthometric metres) and the building table, see :mod:`pipeline.surface.model`:
 ``<tile>_dsm.tif`` (terrain and buildings), ``<tile>_terrain.tif``, ``<tile>_canopy.tif``
 (NaN where no tree), ``<tile>_canopy_habit.tif`` (uint8 leaf habit of each canopy cell:
@@ -33,9 +34,11 @@ class SurfaceSettings(StageSettings):
         "auto", description="`auto`/`dem`: DEM TIN, LiDAR DTM where the DEM has none; `lidar`: "
         "LiDAR DTM first; `flat`: `ground_elevation_m` everywhere. Cells beyond every source "
         "take the nearest known height.")
-    canopy_source: Literal["all", "plateau", "lidar", "none"] = Field(
+    canopy_source: Literal["all", "plateau", "lidar", "trees", "plateau+trees", "none"] = Field(
         "all", description="`all`: the higher of PLATEAU `veg` and LiDAR canopy per cell; "
-        "`plateau`; `lidar`; `none`.")
+        "`plateau`; `lidar`; `trees`: the trees the `trees` stage found in the LiDAR, drawn as "
+        "crowns like PLATEAU's (leaf habit unknown); `plateau+trees`: the higher of PLATEAU "
+        "`veg` and those per cell; `none`.")
     ground_elevation_m: float = Field(0.0, ge=-500, le=9000,
                                       description="Flat ground when there is no terrain data.")
     lidar_canopy_min_m: float = Field(2.0, ge=0, le=100,
@@ -67,16 +70,19 @@ MEASURES_INPUT = (list[InputPath], Field(default_factory=list, description=(
     "network; with `inputs.baseline`, only the tiles they reach are recomputed. See "
     "docs/measures.md.")))
 
+#: ``canopy_source`` values that draw the trees of the ``trees`` stage.
+TREE_SOURCES = ("trees", "plateau+trees")
+
 
 def surface_tile(tile: str, grid, out_dir: str, *, settings: SurfaceSettings,
                  ingest: list[Record] = (), lidar: list[Record] = (),
-                 measures: tuple[str, ...] = ()) -> Result:
+                 trees: list[Record] = (), measures: tuple[str, ...] = ()) -> Result:
     """Build and write the surface rasters of one tile on ``grid`` (tile plus halo), with
     the ``measures`` files applied (:mod:`pipeline.measures.surface`)."""
     import geopandas as gpd
     import numpy as np
 
-    from pipeline.geo.atomic import atomic_path
+    from tiles.atomic import atomic_path
     from pipeline.geo.raster import write_cog
     from pipeline.surface.model import build_buildings, build_canopy, build_terrain
     from pipeline.surface.rasterize import merge_max
@@ -95,7 +101,8 @@ def surface_tile(tile: str, grid, out_dir: str, *, settings: SurfaceSettings,
         grid, [r.outputs.table for r in layer["veg"]], chm, dtm,
         terrain, canopy_source=settings.canopy_source,
         lidar_canopy_min_m=settings.lidar_canopy_min_m,
-        default_crown_diameter_m=settings.default_crown_diameter_m)
+        default_crown_diameter_m=settings.default_crown_diameter_m,
+        detected_trees=[r.outputs.trees for r in trees])
     applied = None
     if measures:
         from pipeline.measures.reader import read_measure_files
@@ -152,25 +159,32 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
 
     ingest = done(records, "ingest")
     measures = tuple(str(p) for p in getattr(ctx.definition.inputs, "measures", []) or [])
+    found = done(records, "trees") if settings.canopy_source in TREE_SOURCES else []
     tasks = []
     for tile in ctx.tiles:
         grid = ctx.tile_grid(tile)
         meshes = sorted(tile_neighbourhood(tile))
         related = [r for r in ingest if meshes_related(r.mesh_code, meshes)]
+        upstream = {"ingest": keys(related), "lidar": keys(done(records, "lidar", tile=tile))}
+        if settings.canopy_source in TREE_SOURCES:
+            upstream["trees"] = keys(r for r in found if r.tile in meshes)
+            if not done(found, "trees", tile=tile):
+                ctx.problems.append(
+                    f"surface {tile}: stages.surface.canopy_source is {settings.canopy_source!r} "
+                    "but the trees stage did not run for this tile (is stages.trees enabled, "
+                    "and does inputs.lidar cover the tile?)")
         tasks.append(Task(stage="surface", tile=tile, func=surface_tile,
                           args=(tile, grid, str(ctx.out("surface"))),
                           kwargs={"settings": settings, "measures": measures},
                           params={"grid": grid.__dict__, "settings": settings.model_dump()},
                           input_hashes=[ctx.hash_file(p) for p in measures],
-                          upstream={"ingest": keys(related),
-                                    "lidar": keys(done(records, "lidar", tile=tile))},
-                          meshes=(tile,)))
+                          upstream=upstream, meshes=(tile,)))
     return tasks
 
 
-# Ingest of the tile and its neighbours (the halo), LiDAR of the tile.
+# Ingest and detected trees of the tile and its neighbours (the halo), LiDAR of the tile.
 STAGE = Stage(name="surface", settings=SurfaceSettings, plan=plan,
-              code=("pipeline.surface", "pipeline.measures", "pipeline.geo"), needs=("ingest", "lidar"),
-              reach="neighbours", outputs=SurfaceOutputs,
-              reads={"ingest": ("table", "meshes"), "lidar": ("dtm", "chm")},
+              code=("pipeline.surface", "pipeline.measures", "pipeline.geo"),
+              needs=("ingest", "lidar", "trees"), reach="neighbours", outputs=SurfaceOutputs,
+              reads={"ingest": ("table", "meshes"), "lidar": ("dtm", "chm"), "trees": ("trees",)},
               inputs={"measures": MEASURES_INPUT})

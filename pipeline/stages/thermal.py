@@ -1,6 +1,12 @@
 """``thermal``: per tile, sky view factor, then mean UTCI, mean Tmrt and hours per UTCI
 stress class for every scenario (:mod:`pipeline.thermal`).
 
+Computed in the ``shadow`` stage's task of the tile, in its pass over the sector horizons
+(:func:`pipeline.thermal.tile.shade_and_thermal`), whenever the two stages sample and cast
+shade alike (:func:`shares_pass`: the default); this stage's task then only hands those
+outputs on (:func:`adopt_thermal`). Otherwise (other settings, shadow disabled) its own
+task computes them (:func:`thermal_tile_task`).
+
 Reads the tile's surface rasters (DSM and canopy, tile plus halo) and the weather named
 in ``inputs.weather`` (a JMA AMeDAS hourly CSV, a plain CSV, or monthly normals
 such as the sample's bundled Kumagaya 1991-2020 table) as the ``thermal_forcing`` stage
@@ -22,8 +28,8 @@ from pydantic import Field
 from pipeline.core.settings import InputPath, StageSettings
 from pipeline.core.stage import Stage
 from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done, keys
-from pipeline.stages.common import numba_threads, numba_threads_for_task, surface_scenario_tasks
-from pipeline.stages.shadow import SectorSetting, ShadeMethodSetting, Transmissivity
+from pipeline.stages.common import (SectorSetting, ShadeMethodSetting, Transmissivity, numba_threads,
+                                    numba_threads_for_task, read_evergreen_top, surface_scenario_tasks)
 
 log = logging.getLogger(__name__)
 
@@ -82,72 +88,105 @@ def weather_named(definition) -> bool:
     return definition.inputs.weather is not None
 
 
+def shares_pass(shadow, thermal: ThermalSettings) -> bool:
+    """Whether the shadow stage's pass can compute the thermal steps too (one task per tile,
+    :func:`pipeline.thermal.tile.shade_and_thermal`): both stages sample the same sun
+    positions and cast shade the same way (step, method, sectors, crowns' transmissivity)."""
+    return (shadow.step_minutes == thermal.step_minutes and shadow.method == thermal.method
+            and shadow.sector_deg == thermal.sector_deg and shadow.transmissivity == thermal.transmissivity)
+
+
+def thermal_options(settings: ThermalSettings, halo_m: float, timezone: str):
+    """The :class:`~pipeline.thermal.tile.ThermalOptions` of the stage's settings."""
+    from pipeline.shade.shadow import CanopyTransmissivity
+    from pipeline.thermal.tile import ThermalOptions
+    from pipeline.thermal.tmrt import TmrtParameters
+
+    tau = settings.transmissivity
+    return ThermalOptions(
+        transmissivity=CanopyTransmissivity(leaf_on=tau.leaf_on, leaf_off=tau.leaf_off,
+                                            leaf_off_months=tuple(tau.leaf_off_months)),
+        step_minutes=settings.step_minutes, timezone=timezone, max_distance_m=halo_m,
+        parameters=TmrtParameters(ground_albedo=settings.ground_albedo), n_azimuths=settings.sky_azimuths,
+        method=settings.method, sector_deg=settings.sector_deg)
+
+
+def read_tile_surface(tile: str, inner, surface: list[Record], unknown_habit: str):
+    """The :class:`~pipeline.thermal.tile.TileSurface` of a tile's surface record (DSM, canopy
+    and the evergreen crowns, with the halo)."""
+    import numpy as np
+
+    from pipeline.geo.raster import read_raster
+    from pipeline.thermal.tile import TileSurface
+
+    if not surface:
+        raise ValueError(f"tile {tile}: its surface task did not finish")
+    outputs = surface[0].outputs
+    dsm, outer, _ = read_raster(outputs.dsm)
+    canopy, _, _ = read_raster(outputs.canopy)
+    return TileSurface(dsm, outer, inner, canopy if np.isfinite(canopy).any() else None,
+                       read_evergreen_top(outputs, canopy, unknown_habit))
+
+
+def read_tile_weather(settings: ThermalSettings, timezone: str, forcing: list[Record] = (),
+                      weather_file: str | None = None):
+    """The ``thermal_forcing`` record's ``weather.csv`` (every scenario's recorded forcing), or
+    without one the weather file (the forcing then computed at the tile centre)."""
+    if forcing:
+        from pipeline.thermal.forcing import read_forcing_csv
+        return read_forcing_csv(forcing[0].outputs.weather_csv, timezone)
+    from pipeline.thermal.weather import read_weather
+    return read_weather(weather_file, station=settings.station, timezone=timezone,
+                        window_days=settings.window_days)
+
+
 def thermal_tile_task(tile: str, inner, out_dir: str, *, settings: ThermalSettings, scenarios: list,
                       year: int, halo_m: float, timezone: str, surface: list[Record],
                       forcing: list[Record] = (), weather_file: str | None = None) -> Result:
-    """Sky view, Tmrt and UTCI of one tile for every scenario (runs on a worker).
+    """Sky view, Tmrt and UTCI of one tile for every scenario (runs on a worker), when the
+    shadow stage's task did not compute them (its settings differ, or it is disabled).
 
     ``forcing``: the ``thermal_forcing`` record whose ``weather.csv`` gives every
     scenario's weather and irradiance (without it, they are computed at the tile centre
     from ``weather_file``).
     """
-    import numpy as np
-
-    from pipeline.geo.raster import read_raster
-    from pipeline.shade.shadow import CanopyTransmissivity
-    from pipeline.stages.shadow import read_evergreen_top
-    from pipeline.thermal.weather import read_weather
+    from pipeline.thermal.tile import shade_and_thermal
 
     start = time.perf_counter()
-    if not surface:
-        raise ValueError(f"tile {tile}: its surface task did not finish")
-    dsm, outer, _ = read_raster(surface[0].outputs.dsm)
-    canopy, _, _ = read_raster(surface[0].outputs.canopy)
-    canopy_top = canopy if np.isfinite(canopy).any() else None
-    evergreen_top = read_evergreen_top(surface[0].outputs, canopy, settings.transmissivity.unknown_habit)
-    if forcing:
-        from pipeline.thermal.forcing import read_forcing_csv
-        weather = read_forcing_csv(forcing[0].outputs.weather_csv, timezone)
-    else:
-        weather = read_weather(weather_file, station=settings.station, timezone=timezone,
-                               window_days=settings.window_days)
-    transmissivity = CanopyTransmissivity(
-        leaf_on=settings.transmissivity.leaf_on, leaf_off=settings.transmissivity.leaf_off,
-        leaf_off_months=tuple(settings.transmissivity.leaf_off_months))
+    tile_surface = read_tile_surface(tile, inner, surface, settings.transmissivity.unknown_habit)
+    weather = read_tile_weather(settings, timezone, forcing, weather_file)
+    options = thermal_options(settings, halo_m, timezone)
     with numba_threads(numba_threads_for_task()):
-        outputs, sources = _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather,
-                                          transmissivity, settings, scenarios, year, halo_m, timezone,
-                                          evergreen_top)
-    log.info("thermal %s: %d scenarios (%.1f s)", tile, len(outputs["utci_mean"]), time.perf_counter() - start)
-    return Result(outputs=ThermalOutputs(**outputs), counts={"scenarios": len(outputs["utci_mean"])},
+        tile_pass = shade_and_thermal(tile_surface, scenarios, year, weather, options, sun_hours=False)
+        outputs, sources = write_thermal(Path(out_dir) / tile, inner, tile_pass.sky_view, tile_pass.thermal,
+                                         scenarios)
+    log.info("thermal %s: %d scenarios (%.1f s)", tile, len(outputs.utci_mean), time.perf_counter() - start)
+    return Result(outputs=outputs, counts={"scenarios": len(outputs.utci_mean)},
                   details={"weather": sorted(sources)})
 
 
-def _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather, transmissivity,
-                   settings: ThermalSettings, scenarios, year, halo_m, timezone,
-                   evergreen_top=None) -> tuple[dict, set]:
-    """Sky view once, then each scenario's COGs as it is computed; (outputs, weather sources)."""
+def adopt_thermal(tile: str, *, shadow: list[Record]) -> Result:
+    """The thermal outputs the tile's shadow task wrote in its pass (nothing computed here)."""
+    if not shadow or shadow[0].outputs.thermal is None:
+        raise ValueError(f"tile {tile}: its shadow task did not compute the thermal outputs")
+    outputs = ThermalOutputs.from_json(shadow[0].outputs.thermal, stage="thermal")
+    return Result(outputs=outputs, counts={"scenarios": len(outputs.utci_mean)},
+                  details={"computed_by": "shadow"})
+
+
+def write_thermal(folder: Path, inner, sky_view, thermal, scenarios) -> tuple[ThermalOutputs, set]:
+    """Write the sky view, then each scenario's COGs as ``thermal`` (``(name, ScenarioThermal)``,
+    :func:`pipeline.thermal.tile.shade_and_thermal`) yields it; (outputs, weather sources)."""
     import numpy as np
 
     from pipeline.geo.raster import write_cog
-    from pipeline.thermal.tile import thermal_scenarios, tile_sky_view
-    from pipeline.thermal.tmrt import TmrtParameters
     from pipeline.thermal.utci import STRESS_KEYS
 
-    sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=settings.sky_azimuths,
-                             evergreen_top=evergreen_top)
-    folder = Path(out_dir) / tile
     outputs: dict = {"svf": write_cog(folder / "svf.tif", sky_view.surface.astype(np.float32), inner,
                                       nodata=np.nan, tags={"units": "sky view factor 0-1"}),
                      "utci_mean": {}, "tmrt_mean": {}, "stress_hours": {}}
     sources = set()
-    for name, result in thermal_scenarios(dsm, outer, inner, scenarios, year, weather,
-                                          canopy_top=canopy_top, transmissivity=transmissivity,
-                                          sky_view=sky_view, step_minutes=settings.step_minutes,
-                                          timezone=timezone, max_distance_m=halo_m,
-                                          n_azimuths=settings.sky_azimuths, method=settings.method,
-                                          sector_deg=settings.sector_deg, evergreen_top=evergreen_top,
-                                          parameters=TmrtParameters(ground_albedo=settings.ground_albedo)):
+    for name, result in thermal:
         tags = {"scenario": name}
         outputs["utci_mean"][name] = write_cog(folder / f"{name}_utci_mean.tif", result.utci_mean_c, inner,
                                                nodata=np.nan, tags={**tags, "units": "UTCI, °C (mean over the slot)"})
@@ -161,25 +200,39 @@ def _write_thermal(tile, inner, out_dir, dsm, outer, canopy_top, weather, transm
     # scenarios finish in the order of the pass (by sun azimuth): list them in the run's order
     for kind in ("utci_mean", "tmrt_mean", "stress_hours"):
         outputs[kind] = {s.name: outputs[kind][s.name] for s in scenarios}
-    return outputs, sources
+    return ThermalOutputs(**outputs), sources
 
 
 def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     settings: ThermalSettings = ctx.settings("thermal")
-    tasks = surface_scenario_tasks(ctx, records, stage="thermal", func=thermal_tile_task, settings=settings)
+    tasks = []
+    for tile in ctx.tiles:
+        shadow = done(records, "shadow", tile=tile)
+        if shadow and shadow[0].outputs.thermal is not None:     # computed in the shadow task's pass
+            tasks.append(Task(stage="thermal", tile=tile, func=adopt_thermal, args=(tile,),
+                              upstream={"shadow": keys(shadow)}, meshes=(tile,)))
+    adopted = {t.tile for t in tasks}
+    computed = surface_scenario_tasks(ctx, records, stage="thermal", func=thermal_tile_task, settings=settings)
+    computed = [t for t in computed if t.tile not in adopted]
+    for task in computed:
+        add_weather(ctx, records, task)
+    return tasks + computed
+
+
+def add_weather(ctx: PlanContext, records: Mapping[str, Record], task: Task) -> None:
+    """Hand a tile task the run's weather: the file (hashed into the task key) and the
+    ``thermal_forcing`` record when there is one."""
     weather_file = ctx.definition.inputs.weather
-    weather = ctx.hash_file(weather_file)
+    task.input_hashes.append(ctx.hash_file(weather_file))
+    task.kwargs["weather_file"] = str(weather_file)
     forcing = keys(done(records, "thermal_forcing"))
-    for task in tasks:
-        task.input_hashes.append(weather)
-        task.kwargs["weather_file"] = str(weather_file)
-        if forcing:
-            task.upstream["forcing"] = forcing
-    return tasks
+    if forcing:
+        task.upstream["forcing"] = forcing
 
 
 STAGE = Stage(name="thermal", settings=ThermalSettings, plan=plan, wanted=weather_named,
               code=("pipeline.thermal", "pipeline.shade", "pipeline.geo", "pipeline.surface.habit"),
-              needs=("surface", "thermal_forcing"),
+              needs=("surface", "thermal_forcing", "shadow"),
               reach="tile", outputs=ThermalOutputs, inputs=INPUTS, moved=MOVED,
-              reads={"surface": ("dsm", "canopy", "canopy_habit"), "thermal_forcing": ("weather_csv",)})
+              reads={"surface": ("dsm", "canopy", "canopy_habit"), "thermal_forcing": ("weather_csv",),
+                     "shadow": ("thermal",)})

@@ -45,6 +45,8 @@ class ViewerOutputs(Outputs):
     areas: str | None = None
     summary: str | None = None
     use_districts: str | None = None
+    priority: str | None = None
+    report: str | None = None
     index: str | None = None
     cesium: str | None = None
     fonts: str | None = None
@@ -55,7 +57,7 @@ def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], tim
                 surface: list[Record] = (), peopleflow: list[Record] = (), ingest: list[Record] = (),
                 export_tileset: list[Record] = (), lidar_tileset: list[Record] = (),
                 urf: list[Record] = (), thermal_forcing: list[Record] = ()) -> Result:
-    from pipeline.export.viewer_assets import write_viewer
+    from pipeline.export.viewer_assets import ViewerInputs, ViewerOptions, write_viewer
     from pipeline.thermal.forcing import season_weather_table
 
     summary = walkability[0].outputs if walkability else None
@@ -70,8 +72,8 @@ def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], tim
     tilesets = {r.tile: r.outputs.tileset for r in export_tileset if r.outputs.tileset}
     if lidar_tileset and lidar_tileset[0].outputs.tileset:
         tilesets["lidar"] = lidar_tileset[0].outputs.tileset
-    written = write_viewer(
-        out_dir, name=name, crs=crs, scenarios=scenarios, timezone=timezone,
+    inputs = ViewerInputs(
+        name=name, crs=crs, scenarios=scenarios, timezone=timezone,
         streets=summary.segments if summary else {},
         shade={k: sorted(v) for k, v in sorted(shade.items())},
         sun_hours={k: sorted(v) for k, v in sorted(sun.items())},
@@ -85,9 +87,21 @@ def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], tim
         weights=scoring.get("weights"), thermal_rule=scoring.get("thermal_rule"),
         day_type=scoring.get("day_type", "weekday"),
         season_weather=(season_weather_table(thermal_forcing[0].outputs.weather_csv).to_dict("records")
-                        if thermal_forcing else None), **options)
+                        if thermal_forcing else None),
+        priority=((summary.priority or {}).get("parquet") if summary else None),
+        report=summary.report if summary else None,
+        flow_sources=_flow_sources(peopleflow[0].outputs.coverage) if peopleflow else ())
+    written = write_viewer(out_dir, inputs, ViewerOptions(**options))
     kept: dict[str, Any] = {k: v for k, v in written.items() if v}
     return Result(outputs=ViewerOutputs.from_json(kept, stage="viewer"), counts={"scenarios": len(scenarios)})
+
+
+def _flow_sources(coverage: str) -> list[dict[str, str]]:
+    """The people-flow sources of the coverage table: ``source`` (file stem) and ``kind``."""
+    import pandas as pd
+
+    table = pd.read_parquet(coverage, columns=["source", "kind"]).drop_duplicates()
+    return [{"source": str(r.source), "kind": str(r.kind)} for r in table.itertuples()]
 
 
 def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -99,7 +113,7 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                   "date": s.season.date(definition.scenarios.year).isoformat(),
                   "start": s.slot.start, "end": s.slot.end, "weather_kind": s.season.weather.kind,
                   "radiation_kind": s.season.weather.radiation} for s in ctx.scenarios]
-    options = {"copy_app_files": ctx.settings("viewer").copy_app}
+    options = {"copy_app_files": ctx.settings("viewer").copy_app}  # ViewerOptions
     upstream = {"walkability": keys(summary), "shadow": keys(done(records, "shadow")),
                 "surface": keys(done(records, "surface")),
                 "peopleflow": keys(done(records, "peopleflow")),
@@ -122,6 +136,7 @@ STAGE = Stage(name="viewer", settings=ViewerSettings, plan=plan,
               outputs=ViewerOutputs,
               reads={"ingest": ("table",), "lidar_tileset": ("tileset",), "surface": ("terrain",),
                      "shadow": ("shade_hours", "sun_hours"), "thermal_forcing": ("weather_csv",),
-                     "peopleflow": ("flow_by_mesh",),
-                     "walkability_summary": ("segments", "summary_by_district", "summary_by_mesh"),
+                     "peopleflow": ("flow_by_mesh", "coverage"),
+                     "walkability_summary": ("segments", "summary_by_district", "summary_by_mesh", "priority",
+                                             "report"),
                      "export_tileset": ("tileset",)})

@@ -134,6 +134,9 @@ class WalkabilitySettings(StageSettings):
     max_assign_m: float = Field(100.0, gt=0, le=1000, description="How far a destination may be "
                                 "from its street.")
     maps: bool = Field(True, description="PNG maps and the HTML report.")
+    report_lang: Literal["ja", "en"] = Field("ja", description=(
+        "Language of `walkability/report.html`: Japanese (`ja`) or English (`en`); "
+        "`machi run --lang en` sets it."))
 
     @field_validator("weights")
     @classmethod
@@ -195,7 +198,8 @@ class WalkabilitySummaryOutputs(Outputs):
     ``class_map`` and ``utci_map`` (PNG); summaries per mesh and district
     (``{"parquet": ..., "csv": ...}``); the CoolWalkability per district; the nearest street
     of every building (``buildings_nearest_street`` = ``feature_table``, joined to the
-    ``bldg`` 3D Tiles); the 3D views by title and the HTML ``report``."""
+    ``bldg`` 3D Tiles); the 3D views by title, the HTML ``report`` and the ``priority``
+    ranking of where to act first (``{"parquet": ..., "csv": ...}``)."""
 
     segments: dict[str, str] = field(default_factory=dict)
     score_raster: dict[str, str] = field(default_factory=dict)
@@ -209,6 +213,7 @@ class WalkabilitySummaryOutputs(Outputs):
     feature_table: str | None = None
     district_3d: dict[str, str] | None = None
     report: str | None = None
+    priority: dict[str, str] | None = None
 
 
 def _streets_given(definition) -> bool:
@@ -239,7 +244,7 @@ def walkability_tile(tile: str, crs: str, out_dir: str, *, streets: list[str], s
                      ingest: list[Record] = (), peopleflow: list[Record] = (),
                      thermal: list[Record] = ()) -> Result:
     """Raw walkability metrics of the segments of one tile (runs on a worker)."""
-    from pipeline.geo.atomic import atomic_path, write_text_atomic
+    from tiles.atomic import atomic_path, write_text_atomic
     from pipeline.peopleflow.tables import read_flow
     from pipeline.walkability.inputs import read_street_lines, read_tables, tile_region
     from pipeline.walkability.metrics import tile_metrics
@@ -365,7 +370,7 @@ def walkability_scale(out_dir: str, *, settings: WalkabilitySettings, scenarios:
     then score each tile's segments with it, a tile at a time, and merge the sketches of
     their scores per scenario into the scale (their standings follow). Runs on a worker;
     holds one tile's tables at a time."""
-    from pipeline.geo.atomic import write_text_atomic
+    from tiles.atomic import write_text_atomic
     from pipeline.walkability.scale import reduce_partials
     from pipeline.walkability.scenario_scores import read_tile_tables, score_sketches
     from pipeline.walkability.sketch import ScoreSketch
@@ -457,13 +462,16 @@ def walkability_summary(out_dir: str, crs: str, *, districts: str | None = None,
                         walkability_score: list[Record] = (), scale: list[Record] = (),
                         ingest: list[Record] = (), peopleflow: list[Record] = (),
                         shadow: list[Record] = (), thermal: list[Record] = (),
-                        surface: list[Record] = (), thermal_forcing: list[Record] = ()) -> Result:
-    """Every planners' output from the scored tiles, a tile at a time (runs on a worker)."""
+                        surface: list[Record] = (), thermal_forcing: list[Record] = (),
+                        citygml: str | None = None, lidar: list[str] = ()) -> Result:
+    """Every planners' output from the scored tiles, a tile at a time (runs on a worker);
+    ``citygml`` and ``lidar`` are the run's inputs, named in the report's sources."""
     import pandas as pd
 
     from pipeline.thermal.forcing import season_weather_table
     from pipeline.walkability.outputs import ScoredTile, read_districts, write_run_outputs
     from pipeline.walkability.partials import add_up, mean_score_of_all
+    from pipeline.walkability.report import read_report_sources
     from pipeline.walkability.scale import RunScale
     from pipeline.walkability.scenario_scores import effective_weights
 
@@ -490,7 +498,9 @@ def walkability_summary(out_dir: str, crs: str, *, districts: str | None = None,
         render_3d=_district_views(scenarios, buildings=_tables(ingest, "bldg"),
                                   shade=_per_scenario(shadow, "shade_hours"),
                                   terrain=sorted(r.outputs.terrain for r in surface
-                                                 if r.outputs.terrain)))
+                                                 if r.outputs.terrain)),
+        sources=read_report_sources(citygml, lidar),
+        weights=effective_weights(settings.weights, bool(thermal), settings.thermal_rule))
     run = sums[sums["level"] == "run"]
     counts = {"segments": run_scale.segments, "scenarios": len(scenarios),
               "mean_score": {s.name: round(mean_score_of_all(run[run["scenario"] == s.name]), 2)
@@ -514,11 +524,14 @@ def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     tiles = done(records, "walkability_score")
     if not tiles:
         return []
-    districts = ctx.definition.inputs.districts
+    inputs = ctx.definition.inputs
+    districts = inputs.districts
     return [Task(stage="walkability_summary", tile="all", func=walkability_summary,
                  args=(str(ctx.out("walkability")), ctx.crs),
                  kwargs={"districts": str(districts) if districts else None,
-                         "settings": settings, "scenarios": ctx.scenarios},
+                         "settings": settings, "scenarios": ctx.scenarios,
+                         "citygml": str(inputs.citygml) if inputs.citygml else None,
+                         "lidar": [str(p) for p in sorted(inputs.lidar or [])]},
                  params={"settings": settings.model_dump(mode="json"), "crs": ctx.crs,
                          "scenarios": ctx.definition.scenarios.model_dump(mode="json")},
                  input_hashes=[ctx.hash_file(districts)] if districts else [],

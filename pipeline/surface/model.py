@@ -8,8 +8,10 @@ metres on a :class:`~pipeline.geo.raster.Grid` in the run's metric CRS):
 - :func:`build_buildings`: the highest of the buildings' LOD2 surfaces (highest
   triangle per cell), else their LOD1 solid, else footprint + height, with the index of
   the building covering each cell;
-- :func:`build_canopy`: tree canopy tops from PLATEAU ``veg`` and/or the LiDAR canopy
-  height model, and the leaf habit of every canopy cell (:mod:`pipeline.surface.habit`).
+- :func:`build_canopy`: tree canopy tops from PLATEAU ``veg``, the LiDAR canopy height
+  model and/or the trees found in the LiDAR (solitary trees through
+  :mod:`pipeline.surface.crowns`), and the leaf habit of every canopy cell
+  (:mod:`pipeline.surface.habit`).
   Trees stay out of the DSM because they are not opaque.
 """
 from __future__ import annotations
@@ -23,9 +25,10 @@ from scipy import ndimage
 
 from pipeline.geo.meshes import read_meshes
 from pipeline.geo.raster import Grid, read_raster
-from pipeline.surface.habit import DECIDUOUS, EVERGREEN, UNKNOWN_HABIT, canopy_habit, tree_habits
+from pipeline.surface.crowns import TreeCrowns, crown_layers
+from pipeline.surface.habit import UNKNOWN_HABIT, canopy_habit
 from pipeline.surface.rasterize import (merge_max, rasterize_plant_cover, rasterize_polygons_height,
-                                        rasterize_tree_crowns, rasterize_triangles_max)
+                                        rasterize_triangles_max)
 
 
 # -- terrain -----------------------------------------------------------------------
@@ -156,43 +159,10 @@ def _box(x0, y0, x1, y1):
 
 
 # -- canopy ------------------------------------------------------------------------
-def crown_layers(grid: Grid, x: np.ndarray, y: np.ndarray, crown_diameter_m: np.ndarray,
-                 top_m: np.ndarray, habits: np.ndarray) -> list[tuple[np.ndarray, int]]:
-    """Canopy-top rasters of solitary trees, one per leaf habit present.
-
-    Parameters
-    ----------
-    grid : Grid
-        Target grid.
-    x, y : numpy.ndarray
-        Trunk positions, metres in ``grid.crs``.
-    crown_diameter_m : numpy.ndarray
-        Crown diameters, metres (a flat disc per crown).
-    top_m : numpy.ndarray
-        Crown tops, orthometric metres (ground + tree height).
-    habits : numpy.ndarray of uint8
-        Leaf habit per tree (:mod:`pipeline.surface.habit` codes).
-
-    Returns
-    -------
-    list of (numpy.ndarray, int)
-        ``(canopy top, habit code)`` per habit, the layers :func:`canopy_habit` merges.
-    """
-    x, y, diameter, top = (np.asarray(v, dtype=float) for v in (x, y, crown_diameter_m, top_m))
-    habits = np.asarray(habits)
-    layers = []
-    for code in (EVERGREEN, DECIDUOUS, UNKNOWN_HABIT):
-        chosen = habits == code
-        if chosen.any():
-            layers.append((rasterize_tree_crowns(x[chosen], y[chosen], diameter[chosen] / 2,
-                                                 top[chosen], grid), code))
-    return layers
-
-
 def build_canopy(grid: Grid, vegetation_tables: Sequence[str], lidar_chm: str | None,
                  lidar_dtm: str | None, terrain: np.ndarray, *, canopy_source: str = "all",
-                 lidar_canopy_min_m: float = 2.0, default_crown_diameter_m: float = 5.0
-                 ) -> tuple[np.ndarray, np.ndarray, str]:
+                 lidar_canopy_min_m: float = 2.0, default_crown_diameter_m: float = 5.0,
+                 detected_trees: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray, str]:
     """Tree canopy top heights (orthometric metres, NaN where no tree), their leaf habit and sources.
 
     Parameters
@@ -208,45 +178,46 @@ def build_canopy(grid: Grid, vegetation_tables: Sequence[str], lidar_chm: str | 
         the CHM is at least ``lidar_canopy_min_m``.
     terrain : numpy.ndarray
         Terrain heights on ``grid`` (a tree stands on the lower of its mesh base and it).
-    canopy_source : {"all", "plateau", "lidar", "none"}
-        ``all``: the higher of the PLATEAU and LiDAR canopies per cell.
+    canopy_source : {"all", "plateau", "lidar", "trees", "plateau+trees", "none"}
+        ``all``: the higher of the PLATEAU and LiDAR canopies per cell; ``trees``: the
+        trees found in the LiDAR (``detected_trees``); ``plateau+trees``: the higher of
+        PLATEAU's and those per cell.
+    detected_trees : sequence of path
+        GeoParquet tables of trees found in the LiDAR (the ``trees`` stage's, rows of
+        :func:`pipeline.trees.detect.detect_trees`): crown discs of their crown diameter
+        at their height, leaf habit unknown, drawn like PLATEAU's solitary trees
+        (:mod:`pipeline.surface.crowns`).
 
     Returns
     -------
     (numpy.ndarray, numpy.ndarray, str)
         float32 canopy tops; uint8 leaf habit per cell
         (:func:`pipeline.surface.habit.canopy_habit`: solitary trees by their
-        ``veg:function``, plant covers and LiDAR canopy of unknown habit); the sources.
+        ``veg:function``, plant covers, LiDAR canopy and detected trees of unknown
+        habit); the sources.
     """
     layers, sources = [], []       # (canopy-top raster, habit code)
-    if canopy_source in ("all", "plateau") and vegetation_tables:
+    if canopy_source in ("all", "plateau", "plateau+trees") and vegetation_tables:
         vegetation = pd.concat([gpd.read_parquet(path) for path in sorted(vegetation_tables)],
                                ignore_index=True)
         vegetation = gpd.GeoDataFrame(vegetation, geometry="geometry", crs=grid.crs)
         vegetation = vegetation[vegetation.geometry.notna() & vegetation["height_m"].notna()]
         top = vegetation["ground_elevation_m"].fillna(0) + vegetation["height_m"]
-        # A crown mesh's lowest vertex is the crown base, not the ground: take the ground
-        # from the terrain under the tree instead when it is lower.
         trees = vegetation["feature_type"] == "veg:SolitaryVegetationObject"
         if trees.any():
-            solitary = vegetation[trees]
-            centres = solitary.geometry.centroid
-            rows, cols = grid.rowcol(centres.x.to_numpy(), centres.y.to_numpy())
-            inside = (rows >= 0) & (rows < grid.height) & (cols >= 0) & (cols < grid.width)
-            ground = solitary["ground_elevation_m"].to_numpy(dtype=float).copy()
-            ground[inside] = np.fmin(ground[inside], terrain[rows[inside], cols[inside]])
-            diameter = pd.to_numeric(solitary.get("crown_diameter", pd.Series(np.nan, index=solitary.index)),
-                                     errors="coerce").to_numpy(dtype=float)
-            from_area = 2 * np.sqrt(solitary.geometry.area.to_numpy() / np.pi)
-            diameter = np.where(np.isfinite(diameter), diameter,
-                                np.where(from_area > 0.5, from_area, default_crown_diameter_m))
-            layers += crown_layers(grid, centres.x.to_numpy(), centres.y.to_numpy(), diameter,
-                                   ground + solitary["height_m"].to_numpy(), tree_habits(solitary))
+            layers += crown_layers(TreeCrowns.from_plateau(vegetation[trees], default_crown_diameter_m),
+                                   grid, terrain)
         covers = vegetation[~trees & vegetation.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
         if len(covers):
             layers.append((rasterize_plant_cover(covers.geometry.values, top.loc[covers.index].to_numpy(),
                                                  grid), UNKNOWN_HABIT))
         sources.append("PLATEAU veg")
+    if canopy_source in ("trees", "plateau+trees") and detected_trees:
+        found = [t for t in (gpd.read_parquet(path) for path in sorted(detected_trees)) if len(t)]
+        if found:
+            layers += crown_layers(TreeCrowns.from_detected(pd.concat(found, ignore_index=True)),
+                                   grid, terrain)
+        sources.append("trees detected in LiDAR")
     if canopy_source in ("all", "lidar") and lidar_chm and lidar_dtm:
         chm, _, _ = read_raster(lidar_chm)
         dtm, _, _ = read_raster(lidar_dtm)

@@ -205,7 +205,7 @@ def forcing_rows(forcings: list[ScenarioForcing], timezone: str = DEFAULT_TIMEZO
 def write_forcing_csv(path: str | os.PathLike, forcings: list[ScenarioForcing],
                       timezone: str = DEFAULT_TIMEZONE) -> Path:
     """Write ``thermal/weather.csv`` (UTF-8, fixed formats, atomically); return its path."""
-    from pipeline.geo.atomic import write_text_atomic
+    from tiles.atomic import write_text_atomic
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

@@ -236,3 +236,99 @@ def sky_view_factor(dsm: np.ndarray, resolution: float, *, canopy_top: np.ndarra
     return SkyView((total_surface / n_azimuths).astype(np.float32),
                    None if total_opaque is None else (total_opaque / n_azimuths).astype(np.float32),
                    None if total_evergreen is None else (total_evergreen / n_azimuths).astype(np.float32))
+
+
+# -- the same sky view from a shade caster's sector horizons ------------------------------
+#: Fixed-point scale of :class:`HorizonSkyView`'s sums: integer sums do not depend on the
+#: order the directions come in (the pass takes them in the order the sun needs them), and
+#: 2^-40 (1e-12) is far below float32's resolution of the result.
+_SKY_SCALE = float(2 ** 40)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _cos2_fixed(t):
+    """``cos^2 h`` from ``tan h`` (1 for ``h <= 0``), in units of 1 / :data:`_SKY_SCALE`."""
+    c = 1.0 / (1.0 + t * t) if t > 0.0 else 1.0
+    return np.int64(c * 1099511627776.0 + 0.5)
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _add_horizon_sky(surface, canopy, crown, has_canopy, evergreen, evergreen_crown, has_evergreen,
+                     total_surface, total_opaque, total_evergreen):
+    """Add one direction's ``cos^2 h`` from ``tan h`` of the surface, the canopy and the
+    evergreen crowns (as :func:`_steepest`): the crowns opaque take the steeper of the
+    surface's and their horizon, and 0 under a crown."""
+    n_rows, n_cols = surface.shape
+    for r in numba.prange(n_rows):
+        for c in range(n_cols):
+            t = surface[r, c]
+            total_surface[r, c] += _cos2_fixed(t)
+            if has_canopy and not crown[r, c]:
+                total_opaque[r, c] += _cos2_fixed(max(t, canopy[r, c]))
+            if has_evergreen and not evergreen_crown[r, c]:
+                total_evergreen[r, c] += _cos2_fixed(max(t, evergreen[r, c]))
+
+
+class HorizonSkyView:
+    """The sky view factor of a shade caster's window from its sector horizons.
+
+    The same integral as :func:`sky_view_factor`, ``n_azimuths`` directions evenly from grid
+    north, on the same ray lattice (:func:`pipeline.shade.sweep.lattice`), with each
+    direction's horizon taken from :meth:`pipeline.shade.horizon.HorizonCaster.sector`
+    instead of a sweep of its own: the shadow pass computes most of those sectors anyway
+    (every sector the sun crosses), so only the directions it never faces (the north) cost a
+    sector each. One difference, stated: the caster's horizon looks ``max_distance_m`` (the
+    tile's halo, 200 m) ahead, where :func:`sky_view_factor` looks to the raster's edge
+    (200 m and more); terrain and buildings beyond the halo are not on the raster of a tile
+    cell near the halo anyway. ``n_azimuths`` directions must fall on sector boundaries
+    (``360 / n_azimuths`` a multiple of ``sector_deg``).
+
+    Call :meth:`take` with any sector index while it is cached (the pass's ``visit``), then
+    :meth:`finish`: it computes the directions not yet taken and returns the :class:`SkyView`.
+    The directions are summed in fixed point (:data:`_SKY_SCALE`), so the result does not
+    depend on the order they were taken in (the shadow stage's pass and the thermal stage's
+    own give the same bytes); it differs from a float64 sum by less than 1e-11.
+    """
+
+    def __init__(self, caster, n_azimuths: int = DEFAULT_AZIMUTHS):
+        if n_azimuths < 4:
+            raise ValueError(f"n_azimuths must be at least 4, got {n_azimuths}")
+        per_direction = caster.n_sectors / n_azimuths
+        if abs(per_direction - round(per_direction)) > 1e-9 or round(per_direction) < 1:
+            raise ValueError(f"{n_azimuths} sky directions do not fall on the {caster.sector_deg} degree "
+                             "sectors of the horizons")
+        self.caster = caster
+        self.n_azimuths = int(n_azimuths)
+        self._pending = {k * int(round(per_direction)) for k in range(n_azimuths)}
+        shape = caster.shape
+        self._has_canopy = caster.canopy_top is not None
+        self._has_evergreen = caster.evergreen_top is not None
+        self._surface = np.zeros(shape, np.int64)
+        self._opaque = np.zeros(shape if self._has_canopy else (1, 1), np.int64)
+        self._evergreen = np.zeros(shape if self._has_evergreen else (1, 1), np.int64)
+
+    @staticmethod
+    def fits(caster, n_azimuths: int) -> bool:
+        """Whether ``n_azimuths`` directions fall on ``caster``'s sector boundaries."""
+        per_direction = getattr(caster, "n_sectors", 0) / n_azimuths
+        return per_direction >= 1 and abs(per_direction - round(per_direction)) < 1e-9
+
+    def take(self, index: int) -> None:
+        """Add the direction of sector ``index`` if it is one of the sky's and not yet added."""
+        index %= self.caster.n_sectors
+        if index not in self._pending:
+            return
+        self._pending.discard(index)
+        surface, canopy, evergreen = self.caster.sector(index)
+        _add_horizon_sky(surface, canopy, self.caster.crown, self._has_canopy, evergreen,
+                         self.caster.evergreen_crown, self._has_evergreen,
+                         self._surface, self._opaque, self._evergreen)
+
+    def finish(self) -> SkyView:
+        """The sky view, after adding the directions not taken yet (in azimuth order)."""
+        for index in sorted(self._pending):
+            self.take(index)
+        scale = _SKY_SCALE * self.n_azimuths
+        return SkyView((self._surface / scale).astype(np.float32),
+                       (self._opaque / scale).astype(np.float32) if self._has_canopy else None,
+                       (self._evergreen / scale).astype(np.float32) if self._has_evergreen else None)

@@ -1,55 +1,131 @@
-"""Thermal comfort of one tile: sky view once, then Tmrt and UTCI per time step of every scenario, in one pass.
+"""Shade and thermal comfort of one tile in one pass: sector horizons once, then Tmrt and UTCI per time step.
 
-For a tile (its DSM and canopy on the grid grown by the halo) and the run's scenarios:
+For a tile (its DSM and canopy on the grid grown by the halo, :class:`TileSurface`) and the
+run's scenarios, :func:`shade_and_thermal` (options in :class:`ThermalOptions`):
 
-1. the sky view factor of every tile cell, once (:func:`tile_sky_view`);
-2. per scenario (:func:`scenario_steps`), the same sun positions as the shadow stage
-   (:func:`pipeline.shade.sun.slot_sun_positions` at the tile centre, azimuths turned to
-   grid north), the scenario's forcing at them (:mod:`~pipeline.thermal.forcing`:
-   weather and irradiance, clear sky by default) and the season's crown transmissivity
-   by leaf habit and sky;
-3. one pass over every scenario's time steps ordered by sun azimuth (:func:`step_order`),
-   so that the horizon angles of each azimuth sector
-   (:func:`pipeline.shade.shadow.make_caster`, horizons per sector by default, or the
-   exact sweep) are computed once per tile, not once per scenario whose slot crosses
-   it; at each step shade codes, the sun share (trees by the season's transmissivity of
-   each leaf habit), Tmrt (:mod:`~pipeline.thermal.tmrt_compiled`, the compiled twin of
-   :mod:`~pipeline.thermal.tmrt`) and UTCI (:mod:`~pipeline.thermal.utci`, with each
-   cell's pedestrian wind from :mod:`~pipeline.thermal.wind`) of every tile cell,
-   *accumulated* (:mod:`~pipeline.thermal.accumulate`) into the scenario's
-   time-weighted mean UTCI, mean Tmrt and hours per UTCI stress class. No time step is
-   kept, so memory is the tile's rasters plus the sums of the scenarios whose slots the
-   pass is crossing, whatever the number of steps.
+1. runs the shadow stage's pass (:func:`pipeline.shade.shadow.shade_pass`: every scenario's
+   shade hours and every season's sun hours, horizon angles once per azimuth sector) and,
+   at each sector while its horizons are cached, takes from them the shade codes of the
+   sun positions that are thermal time steps (every scenario's slot samples; kept two bits
+   a cell, :class:`PackedCodes`) and, when the sector is one of its directions, the sky
+   view factor's (:class:`~pipeline.thermal.svf.HorizonSkyView`; the directions the sun
+   never faces are computed after the pass). The horizons of the thermal steps and of the
+   sky view are the shadow stage's, computed once per tile;
+2. per scenario (:func:`scenario_steps`), the same sun positions (tile centre, grid
+   azimuths), the scenario's forcing (:mod:`~pipeline.thermal.forcing`: weather and
+   irradiance, clear sky by default) and the season's crown transmissivity by leaf habit
+   and sky;
+3. one pass over every scenario's time steps ordered by sun azimuth (:func:`step_order`):
+   at each step the kept shade codes, the sun share (trees by the season's transmissivity
+   of each leaf habit), Tmrt (:mod:`~pipeline.thermal.tmrt_compiled`, the compiled twin of
+   :mod:`~pipeline.thermal.tmrt`) and UTCI (:func:`~pipeline.thermal.utci.utci_scaled_wind`,
+   with each cell's pedestrian wind from :mod:`~pipeline.thermal.wind`) of every tile cell,
+   *accumulated* (:mod:`~pipeline.thermal.accumulate`) into the scenario's time-weighted
+   mean UTCI, mean Tmrt and hours per UTCI stress class. No Tmrt or UTCI raster is kept,
+   so memory is the tile's rasters, the packed codes (a quarter byte per cell and step)
+   and the sums of the scenarios whose slots the pass is crossing.
 
-:func:`thermal_scenarios` yields each scenario as soon as its last step is in (a stage
-can write each and drop it); :func:`thermal_tile` collects them in the scenarios' order.
+With ``method="sweep"`` (the exact reference) there are no sectors: the sky view is
+:func:`~pipeline.thermal.svf.sky_view_factor`'s own sweep and each step's codes are cast
+when the step is taken. :func:`thermal_scenarios` yields each scenario as soon as its last
+step is in (a stage can write each and drop it); :func:`thermal_tile` collects them in the
+scenarios' order.
 """
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 import pandas as pd
 
 from pipeline.geo.raster import Grid
+from pipeline.shade.schedule import ShadeSchedule, tile_schedule
 from pipeline.shade.shadow import (DEFAULT_MAX_DISTANCE_M, DEFAULT_SECTOR_DEG, CanopyTransmissivity,
-                                   ShadeMethod, inner_window, light_fraction, make_caster)
+                                   ShadeMethod, TileShade, inner_window, light_fraction, light_lut, shade_pass)
 from pipeline.shade.sun import (DEFAULT_STEP_MINUTES, DEFAULT_TIMEZONE, Scenario, SunPositions,
                                 grid_centre_lonlat, meridian_convergence_deg, slot_sun_positions)
 from pipeline.thermal.accumulate import SlotAccumulator
 from pipeline.thermal.forcing import ForcingSource, forcing_source
 from pipeline.thermal.radiation import Irradiance
-from pipeline.thermal.svf import DEFAULT_AZIMUTHS, SkyView, sky_view_factor
+from pipeline.thermal.svf import DEFAULT_AZIMUTHS, HorizonSkyView, SkyView, sky_view_factor
 from pipeline.thermal.tmrt import DayHeating, SkyGeometry, TmrtParameters
 from pipeline.thermal.tmrt_compiled import mean_radiant_temperature_compiled
-from pipeline.thermal.utci import STRESS_CLASSES, utci_uniform_air
+from pipeline.thermal.utci import STRESS_CLASSES, utci_scaled_wind
 from pipeline.thermal.weather import StepWeather, WeatherSource
 from pipeline.thermal.wind import utci_wind_factor
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TileSurface:
+    """A tile's surface rasters with their halo (metres, on one north-up metric grid).
+
+    Attributes
+    ----------
+    dsm : numpy.ndarray
+        Surface heights on ``outer`` (the tile plus halo), metres, orthometric, finite.
+    outer, inner : Grid
+        The grid of ``dsm`` and the tile itself (``inner.buffered(halo) == outer``). Sun
+        positions and weather are taken at the tile centre.
+    canopy_top : numpy.ndarray, optional
+        Canopy-top heights on ``outer``, metres, NaN where none.
+    evergreen_top : numpy.ndarray, optional
+        Canopy tops of the evergreen crowns on ``outer`` (a subset of ``canopy_top``), NaN
+        elsewhere; every other crown is deciduous.
+    """
+
+    dsm: np.ndarray
+    outer: Grid
+    inner: Grid
+    canopy_top: np.ndarray | None = None
+    evergreen_top: np.ndarray | None = None
+
+    @property
+    def window(self) -> tuple[int, int, int, int]:
+        """(row0, row1, col0, col1) of ``inner`` in ``outer``."""
+        return inner_window(self.outer, self.inner)
+
+
+@dataclass(frozen=True)
+class ThermalOptions:
+    """How a tile's shade and thermal comfort are computed (the stages' settings, resolved).
+
+    Attributes
+    ----------
+    transmissivity : CanopyTransmissivity
+        Share of sun through a crown by leaf habit and season (as the shadow stage).
+    step_minutes : float
+        Time step inside each slot, minutes (the shadow stage's default: 10).
+    timezone : str
+        The run's timezone (slot times are local).
+    max_distance_m : float
+        Longest shadow searched, metres (the halo).
+    parameters : TmrtParameters
+        Person, surface and heating parameters.
+    altitude_m : float
+        Site height above sea level for the clear-sky model, metres.
+    n_azimuths : int
+        Directions of the sky view factor (36: every 10 degrees).
+    method : {"horizon", "sweep"}
+        How shade is decided (see :func:`pipeline.shade.shadow.make_caster`).
+    sector_deg : float
+        The horizon method's azimuth step, degrees.
+    """
+
+    transmissivity: CanopyTransmissivity = CanopyTransmissivity()
+    step_minutes: float = DEFAULT_STEP_MINUTES
+    timezone: str = DEFAULT_TIMEZONE
+    max_distance_m: float = DEFAULT_MAX_DISTANCE_M
+    parameters: TmrtParameters = TmrtParameters()
+    altitude_m: float = 0.0
+    n_azimuths: int = DEFAULT_AZIMUTHS
+    method: ShadeMethod = "horizon"
+    sector_deg: float = DEFAULT_SECTOR_DEG
 
 
 @dataclass
@@ -94,13 +170,6 @@ class ThermalResult:
     def svf(self) -> np.ndarray:
         """Sky view factor of the DSM alone (buildings and terrain), float32."""
         return self.sky_view.surface
-
-
-def tile_sky_view(dsm: np.ndarray, outer: Grid, inner: Grid, *, canopy_top: np.ndarray | None = None,
-                  n_azimuths: int = DEFAULT_AZIMUTHS, evergreen_top: np.ndarray | None = None) -> SkyView:
-    """Sky view factors of the tile's cells from the DSM with its halo (see :mod:`~pipeline.thermal.svf`)."""
-    return sky_view_factor(dsm, outer.resolution, canopy_top=canopy_top, n_azimuths=n_azimuths,
-                           window=inner_window(outer, inner), evergreen_top=evergreen_top)
 
 
 @dataclass(frozen=True)
@@ -184,69 +253,6 @@ def step_order(forcings: list[ScenarioSteps]) -> list[tuple[int, int]]:
     return [(i, k) for _, i, k in sorted(keys)]
 
 
-def thermal_scenarios(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scenario], year: int,
-                      weather: WeatherSource | ForcingSource, *, canopy_top: np.ndarray | None = None,
-                      transmissivity: CanopyTransmissivity = CanopyTransmissivity(),
-                      sky_view: SkyView | None = None, step_minutes: float = DEFAULT_STEP_MINUTES,
-                      timezone: str = DEFAULT_TIMEZONE, max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
-                      parameters: TmrtParameters = TmrtParameters(), altitude_m: float = 0.0,
-                      n_azimuths: int = DEFAULT_AZIMUTHS, method: ShadeMethod = "horizon",
-                      sector_deg: float = DEFAULT_SECTOR_DEG,
-                      evergreen_top: np.ndarray | None = None) -> Iterator[tuple[str, ScenarioThermal]]:
-    """Yield ``(scenario name, ScenarioThermal)`` for each scenario (arguments as :func:`thermal_tile`).
-
-    One pass over every scenario's steps in :func:`step_order`; a scenario is yielded
-    (and its sums dropped) as soon as its last step is in, so scenarios come in the
-    order their slots end in azimuth, not in the order of ``scenarios``.
-    """
-    started = time.perf_counter()
-    window = inner_window(outer, inner)
-    lon, lat = grid_centre_lonlat(inner)
-    convergence = meridian_convergence_deg(outer.crs, lon, lat)
-    if sky_view is None:
-        sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=n_azimuths,
-                                 evergreen_top=evergreen_top)
-    caster = make_caster(dsm, outer.resolution, method=method, canopy_top=canopy_top,
-                         max_distance_m=max_distance_m, window=window, sector_deg=sector_deg,
-                         evergreen_top=evergreen_top)
-    source = forcing_source(weather)
-    wind_factor = utci_wind_factor(sky_view.surface)   # station 10 m wind -> the cell's, for UTCI
-    shared: dict = {}
-    forcings = [scenario_steps(scenario, year, lat, lon, convergence, source, transmissivity=transmissivity,
-                               sky_view=sky_view, step_minutes=step_minutes, timezone=timezone,
-                               altitude_m=altitude_m, shared=shared) for scenario in scenarios]
-    remaining = [len(f.positions) for f in forcings]
-    sums: dict[int, SlotAccumulator] = {}
-    no_sun = np.zeros(inner.shape, np.float32)
-    for i in [i for i, n in enumerate(remaining) if n == 0]:
-        yield _scenario_result(forcings[i], SlotAccumulator(inner.shape))
-    for i, k in step_order(forcings):
-        f = forcings[i]
-        steps = f.weather
-        altitude = float(f.positions.sun_altitude_deg[k])
-        sun_share = (light_fraction(caster.codes(f.grid_azimuth_deg[k], altitude), *f.transmissivity)
-                     if altitude > 0 else no_sun)
-        ground_k, wall_k = f.day.ground_and_wall(f.local_times[k], altitude, parameters)
-        tmrt = mean_radiant_temperature_compiled(
-            svf=f.sky, sun_share=sun_share, sun_altitude_deg=altitude,
-            dni_wm2=float(f.irradiance.dni_wm2[k]), dhi_wm2=float(f.irradiance.dhi_wm2[k]),
-            air_temperature_c=float(steps.air_temperature_c[k]),
-            relative_humidity_pct=float(steps.relative_humidity_pct[k]),
-            ground_heating_k=ground_k, wall_heating_k=wall_k, parameters=parameters)
-        utci = utci_uniform_air(float(steps.air_temperature_c[k]), tmrt,
-                                float(steps.wind_speed_ms[k]) * wind_factor,
-                                float(steps.relative_humidity_pct[k]))
-        if i not in sums:
-            sums[i] = SlotAccumulator(inner.shape)
-        sums[i].add(utci, tmrt, float(f.positions.weight_hours[k]))
-        remaining[i] -= 1
-        if remaining[i] == 0:
-            log.info("thermal: tile %s, %s: %d steps on %dx%d cells, done %.1f s into the pass (%s)",
-                     inner.bounds, f.scenario.name, len(f.positions), inner.height, inner.width,
-                     time.perf_counter() - started, steps.source)
-            yield _scenario_result(f, sums.pop(i))
-
-
 def _scenario_result(steps: ScenarioSteps, sums: SlotAccumulator) -> tuple[str, ScenarioThermal]:
     slot_hours = steps.positions.total_hours
     hours = sums.hours
@@ -257,66 +263,243 @@ def _scenario_result(steps: ScenarioSteps, sums: SlotAccumulator) -> tuple[str, 
         slot_hours=slot_hours, weather=steps.weather)
 
 
-def thermal_tile(dsm: np.ndarray, outer: Grid, inner: Grid, scenarios: list[Scenario], year: int,
-                 weather: WeatherSource | ForcingSource, *, canopy_top: np.ndarray | None = None,
-                 transmissivity: CanopyTransmissivity = CanopyTransmissivity(),
-                 sky_view: SkyView | None = None, step_minutes: float = DEFAULT_STEP_MINUTES,
-                 timezone: str = DEFAULT_TIMEZONE, max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
-                 parameters: TmrtParameters = TmrtParameters(), altitude_m: float = 0.0,
-                 n_azimuths: int = DEFAULT_AZIMUTHS, method: ShadeMethod = "horizon",
-                 sector_deg: float = DEFAULT_SECTOR_DEG, evergreen_top: np.ndarray | None = None) -> ThermalResult:
-    """Mean UTCI, mean Tmrt and hours per stress class of every scenario, and the sky view, of one tile.
+def tile_sky_view(surface: TileSurface, n_azimuths: int = DEFAULT_AZIMUTHS) -> SkyView:
+    """Sky view factors of the tile's cells by :func:`~pipeline.thermal.svf.sky_view_factor`'s
+    own sweep (horizons to the raster's edge; :func:`shade_and_thermal` takes them from its
+    sectors instead, with the horizon method)."""
+    return sky_view_factor(surface.dsm, surface.outer.resolution, canopy_top=surface.canopy_top,
+                           n_azimuths=n_azimuths, window=surface.window, evergreen_top=surface.evergreen_top)
+
+
+class PackedCodes:
+    """Shade codes (0-3, :data:`~pipeline.shade.sweep.SUNLIT` to
+    :data:`~pipeline.shade.sweep.EVERGREEN_SHADE`) of many sun positions over one window,
+    four positions to a byte."""
+
+    def __init__(self, n_positions: int, shape: tuple[int, int]):
+        self.shape = tuple(shape)
+        self._bytes = np.zeros(((n_positions + 3) // 4, int(np.prod(self.shape))), np.uint8)
+
+    def put(self, index: int, codes: np.ndarray) -> None:
+        """Keep the codes (uint8 0-3, the window's shape) of position ``index``."""
+        self._bytes[index // 4] |= codes.reshape(-1) << np.uint8(2 * (index % 4))
+
+    def get(self, index: int) -> np.ndarray:
+        """The codes of position ``index`` (uint8, the window's shape)."""
+        return ((self._bytes[index // 4] >> np.uint8(2 * (index % 4))) & np.uint8(3)).reshape(self.shape)
+
+    def light(self, index: int, canopy_transmissivity: float, evergreen_transmissivity: float) -> np.ndarray:
+        """:func:`~pipeline.shade.shadow.light_fraction` of position ``index``'s codes (float32),
+        read from the packed bytes in one compiled pass."""
+        out = np.empty(self.shape, np.float32)
+        _unpack_light(self._bytes[index // 4], np.uint8(2 * (index % 4)),
+                      light_lut(canopy_transmissivity, evergreen_transmissivity), out.reshape(-1))
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._bytes.nbytes)
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _unpack_light(packed, shift, lut, out):
+    """``out[i] = lut[(packed[i] >> shift) & 3]``: a position's light share from its packed codes."""
+    for i in numba.prange(packed.size):
+        out[i] = lut[(packed[i] >> shift) & 3]
+
+
+class _PassVisitor:
+    """Takes, at each sector of the shadow pass, the codes of the thermal steps' positions
+    and the sky view's directions (module docstring, step 1)."""
+
+    def __init__(self, schedule: ShadeSchedule, grid_azimuth_deg: np.ndarray, shape: tuple[int, int],
+                 n_azimuths: int | None):
+        # positions that are some slot's sample with the sun up: the thermal steps
+        kinds = np.array([t.kind == "shade" for t in schedule.targets], dtype=bool)
+        in_slot = np.zeros(len(schedule), dtype=bool)
+        for p in range(len(schedule)):
+            in_slot[p] = kinds[schedule.target[schedule.start[p]:schedule.start[p + 1]]].any()
+        wanted = np.flatnonzero(in_slot & (schedule.sun_altitude_deg > 0))
+        self.slot_of = dict(zip(schedule.timestamps.as_unit("ns").asi8[wanted].tolist(), range(wanted.size)))
+        self._row = np.full(len(schedule), -1, np.int64)
+        self._row[wanted] = np.arange(wanted.size)
+        self.codes = PackedCodes(wanted.size, shape)
+        self.schedule = schedule
+        self.azimuth = grid_azimuth_deg
+        self.n_azimuths = n_azimuths
+        self.sky: HorizonSkyView | None = None
+
+    def start_sky(self, caster) -> None:
+        if self.sky is None and self.n_azimuths is not None and HorizonSkyView.fits(caster, self.n_azimuths):
+            self.sky = HorizonSkyView(caster, self.n_azimuths)
+
+    def __call__(self, caster, sector: int, positions: np.ndarray) -> None:
+        self.start_sky(caster)
+        if self.sky is not None:
+            self.sky.take(sector)
+            self.sky.take(sector + 1)
+        for p in positions:
+            if self._row[p] >= 0:
+                self.codes.put(int(self._row[p]), caster.codes(self.azimuth[p], self.schedule.sun_altitude_deg[p]))
+
+
+@dataclass
+class TilePass:
+    """What :func:`shade_and_thermal` computes for one tile (on the tile grid).
+
+    ``shade`` and ``sky_view`` are complete when the call returns; ``thermal`` yields
+    ``(scenario name, ScenarioThermal)`` as each scenario's last step is in (a generator:
+    the thermal steps run as it is consumed)."""
+
+    shade: TileShade
+    sky_view: SkyView
+    thermal: Iterator[tuple[str, ScenarioThermal]]
+
+
+def shade_and_thermal(surface: TileSurface, scenarios: list[Scenario], year: int,
+                      weather: WeatherSource | ForcingSource, options: ThermalOptions = ThermalOptions(), *,
+                      sun_hours: bool = True, sky_view: SkyView | None = None) -> TilePass:
+    """Shade hours, sun hours, sky view and every scenario's thermal comfort of one tile, one pass.
 
     Parameters
     ----------
-    dsm : numpy.ndarray
-        Surface heights on ``outer`` (the tile plus halo), metres, orthometric, finite.
-    outer, inner : Grid
-        The grid of ``dsm`` and the tile itself (``inner.buffered(halo) == outer``). Sun
-        positions and weather are taken at the tile centre.
+    surface : TileSurface
+        The tile's rasters with their halo.
     scenarios : list of Scenario
         Season x time slot (:class:`pipeline.shade.sun.Scenario`); ``year`` gives the dates.
     weather : WeatherSource or ForcingSource
         From :func:`pipeline.thermal.weather.read_weather` (each scenario's forcing computed
         at the tile centre, :mod:`~pipeline.thermal.forcing`), or the run's recorded
         forcing (:func:`pipeline.thermal.forcing.read_forcing_csv`).
-    canopy_top : numpy.ndarray, optional
-        Canopy-top heights on ``outer``, metres, NaN where none.
-    transmissivity : CanopyTransmissivity
-        Share of sun through a crown by leaf habit and season (as the shadow stage).
+    options : ThermalOptions
+    sun_hours : bool
+        Also each season's sunrise-to-sunset sun hours (as :func:`pipeline.shade.shadow.tile_shade`).
     sky_view : SkyView, optional
-        Precomputed :func:`tile_sky_view` (e.g. when scenarios are split over tasks).
-    step_minutes : float
-        Time step inside each slot, minutes (the shadow stage's default: 10).
-    max_distance_m : float
-        Longest shadow searched, metres (the halo).
-    parameters : TmrtParameters
-        Person, surface and heating parameters.
-    altitude_m : float
-        Site height above sea level for the clear-sky model, metres.
-    method : {"horizon", "sweep"}
-        How shade is decided at each step (as the shadow stage, see
-        :func:`pipeline.shade.shadow.make_caster`); ``sector_deg`` is the horizon method's
-        azimuth step, degrees.
-    evergreen_top : numpy.ndarray, optional
-        Canopy tops of the evergreen crowns on ``outer`` (a subset of ``canopy_top``), NaN
-        elsewhere; every other crown is deciduous.
+        A sky view to use instead of the pass's own.
 
     Returns
     -------
-    ThermalResult
-        On ``inner``: the sky view and one :class:`ScenarioThermal` per scenario.
+    TilePass
+        ``shade``: :func:`pipeline.shade.shadow.tile_shade` of the same arguments, cell for
+        cell (it is the same pass); ``sky_view``: from the sector horizons with the horizon
+        method (:class:`~pipeline.thermal.svf.HorizonSkyView`), by the sweep of
+        :func:`~pipeline.thermal.svf.sky_view_factor` otherwise, or the one given;
+        ``thermal``: module docstring.
     """
     started = time.perf_counter()
+    o = options
+    lon, lat = grid_centre_lonlat(surface.inner)
+    convergence = meridian_convergence_deg(surface.outer.crs, lon, lat)
+    schedule = tile_schedule(scenarios, year, lat, lon, step_minutes=o.step_minutes, timezone=o.timezone,
+                             sun_hours=sun_hours)
+    azimuths = schedule.grid_azimuth_deg(convergence) if len(schedule) else np.empty(0)
+    by_sector = o.method == "horizon"
+    visitor = _PassVisitor(schedule, azimuths, surface.inner.shape,
+                           o.n_azimuths if sky_view is None else None) if by_sector else None
+    shaded = shade_pass(surface.dsm, surface.outer, surface.inner, scenarios, year,
+                        canopy_top=surface.canopy_top, transmissivity=o.transmissivity,
+                        step_minutes=o.step_minutes, timezone=o.timezone, max_distance_m=o.max_distance_m,
+                        sun_hours=sun_hours, method=o.method, sector_deg=o.sector_deg,
+                        evergreen_top=surface.evergreen_top, schedule=schedule, visit=visitor)
     if sky_view is None:
-        sky_view = tile_sky_view(dsm, outer, inner, canopy_top=canopy_top, n_azimuths=n_azimuths,
-                                 evergreen_top=evergreen_top)
-        log.info("thermal: tile %s, sky view factor (%d azimuths) in %.1f s", inner.bounds, n_azimuths,
-                 time.perf_counter() - started)
-    done = dict(thermal_scenarios(
-        dsm, outer, inner, scenarios, year, weather, canopy_top=canopy_top, transmissivity=transmissivity,
-        sky_view=sky_view, step_minutes=step_minutes, timezone=timezone, max_distance_m=max_distance_m,
-        parameters=parameters, altitude_m=altitude_m, n_azimuths=n_azimuths, method=method,
-        sector_deg=sector_deg, evergreen_top=evergreen_top))
-    return ThermalResult(grid=inner, sky_view=sky_view,
+        if visitor is not None:
+            visitor.start_sky(shaded.caster)          # no sector visited: the sun never rose
+        sky_view = visitor.sky.finish() if visitor is not None and visitor.sky is not None else \
+            tile_sky_view(surface, o.n_azimuths)
+    log.info("thermal: tile %s, shade and sky view (%s) in %.1f s%s", surface.inner.bounds, o.method,
+             time.perf_counter() - started,
+             f", {visitor.codes.nbytes / 1e6:.0f} MB of kept shade codes" if visitor is not None else "")
+    if visitor is not None:
+        codes = visitor.codes
+        slot_of = visitor.slot_of
+
+        def light_at(instant_ns: int, grid_azimuth_deg: float, altitude_deg: float,
+                     transmissivity: tuple[float, float]) -> np.ndarray:
+            return codes.light(slot_of[instant_ns], *transmissivity)
+    else:
+        caster = shaded.caster
+
+        def light_at(instant_ns: int, grid_azimuth_deg: float, altitude_deg: float,
+                     transmissivity: tuple[float, float]) -> np.ndarray:
+            return light_fraction(caster.codes(grid_azimuth_deg, altitude_deg), *transmissivity)
+    return TilePass(shaded.shade, sky_view, _thermal_steps(surface, scenarios, year, weather, o, sky_view,
+                                                           light_at, lat, lon, convergence))
+
+
+def _thermal_steps(surface: TileSurface, scenarios: list[Scenario], year: int,
+                   weather: WeatherSource | ForcingSource, options: ThermalOptions, sky_view: SkyView,
+                   light_at: Callable[[int, float, float, tuple[float, float]], np.ndarray], latitude: float,
+                   longitude: float,
+                   convergence_deg: float) -> Iterator[tuple[str, ScenarioThermal]]:
+    """Every scenario's steps in :func:`step_order`, each scenario yielded when its last step is in."""
+    started = time.perf_counter()
+    inner = surface.inner
+    source = forcing_source(weather)
+    wind_factor = utci_wind_factor(sky_view.surface)   # station 10 m wind -> the cell's, for UTCI
+    shared: dict = {}
+    forcings = [scenario_steps(scenario, year, latitude, longitude, convergence_deg, source,
+                               transmissivity=options.transmissivity, sky_view=sky_view,
+                               step_minutes=options.step_minutes, timezone=options.timezone,
+                               altitude_m=options.altitude_m, shared=shared) for scenario in scenarios]
+    remaining = [len(f.positions) for f in forcings]
+    sums: dict[int, SlotAccumulator] = {}
+    no_sun = np.zeros(inner.shape, np.float32)
+    for i in [i for i, n in enumerate(remaining) if n == 0]:
+        yield _scenario_result(forcings[i], SlotAccumulator(inner.shape))
+    instants = [f.positions.timestamps.as_unit("ns").asi8 for f in forcings]
+    for i, k in step_order(forcings):
+        f = forcings[i]
+        altitude = float(f.positions.sun_altitude_deg[k])
+        sun_share = (light_at(int(instants[i][k]), f.grid_azimuth_deg[k], altitude, f.transmissivity)
+                     if altitude > 0 else no_sun)
+        if i not in sums:
+            sums[i] = SlotAccumulator(inner.shape)
+        _add_step(sums[i], f, k, altitude, sun_share, wind_factor, options.parameters)
+        remaining[i] -= 1
+        if remaining[i] == 0:
+            log.info("thermal: tile %s, %s: %d steps on %dx%d cells, done %.1f s into the steps (%s)",
+                     inner.bounds, f.scenario.name, len(f.positions), inner.height, inner.width,
+                     time.perf_counter() - started, f.weather.source)
+            yield _scenario_result(f, sums.pop(i))
+
+
+def _add_step(sums: SlotAccumulator, f: ScenarioSteps, k: int, altitude: float, sun_share: np.ndarray,
+              wind_factor: np.ndarray, parameters: TmrtParameters) -> None:
+    """Tmrt and UTCI of every cell at step ``k`` of a scenario, added to its sums."""
+    steps = f.weather
+    ground_k, wall_k = f.day.ground_and_wall(f.local_times[k], altitude, parameters)
+    tmrt = mean_radiant_temperature_compiled(
+        svf=f.sky, sun_share=sun_share, sun_altitude_deg=altitude,
+        dni_wm2=float(f.irradiance.dni_wm2[k]), dhi_wm2=float(f.irradiance.dhi_wm2[k]),
+        air_temperature_c=float(steps.air_temperature_c[k]),
+        relative_humidity_pct=float(steps.relative_humidity_pct[k]),
+        ground_heating_k=ground_k, wall_heating_k=wall_k, parameters=parameters)
+    utci = utci_scaled_wind(float(steps.air_temperature_c[k]), tmrt, float(steps.wind_speed_ms[k]), wind_factor,
+                            float(steps.relative_humidity_pct[k]))
+    sums.add(utci, tmrt, float(f.positions.weight_hours[k]))
+
+
+def thermal_scenarios(surface: TileSurface, scenarios: list[Scenario], year: int,
+                      weather: WeatherSource | ForcingSource, options: ThermalOptions = ThermalOptions(), *,
+                      sky_view: SkyView | None = None) -> Iterator[tuple[str, ScenarioThermal]]:
+    """Yield ``(scenario name, ScenarioThermal)`` for each scenario (arguments as :func:`shade_and_thermal`).
+
+    The pass of :func:`shade_and_thermal` without the seasons' sun hours, its shade dropped;
+    scenarios come in the order their slots end in azimuth, not in the order of ``scenarios``.
+    """
+    yield from shade_and_thermal(surface, scenarios, year, weather, options, sun_hours=False,
+                                 sky_view=sky_view).thermal
+
+
+def thermal_tile(surface: TileSurface, scenarios: list[Scenario], year: int,
+                 weather: WeatherSource | ForcingSource, options: ThermalOptions = ThermalOptions(), *,
+                 sky_view: SkyView | None = None) -> ThermalResult:
+    """Mean UTCI, mean Tmrt and hours per stress class of every scenario, and the sky view, of one tile.
+
+    Arguments as :func:`shade_and_thermal`; returns a :class:`ThermalResult` on ``surface.inner``
+    with one :class:`ScenarioThermal` per scenario, in the order of ``scenarios``.
+    """
+    tile = shade_and_thermal(surface, scenarios, year, weather, options, sun_hours=False, sky_view=sky_view)
+    done = dict(tile.thermal)
+    return ThermalResult(grid=surface.inner, sky_view=tile.sky_view,
                          scenarios={s.name: done[s.name] for s in scenarios})

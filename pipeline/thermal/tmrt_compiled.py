@@ -56,11 +56,11 @@ def _tmrt_kernel(psi, tan_horizon, f_sky, f_wall, share, vegetation, has_vegetat
             f_sh = one
         elif th > np.float32(1e-6):
             k = k_factor / th
-            theta = np.arccos(one / max(k, one))
             if k <= one:
                 sunlit = k / pi
             else:
-                sunlit = (theta + k * (one - np.sin(theta))) / pi
+                y = one / k             # sin(acos(y)) = sqrt(1 - y^2), as the numpy scheme
+                sunlit = (np.arccos(y) + k * (one - np.sqrt(one - y * y))) / pi
             f_sh = min(max(one - sunlit, zero), one)
         else:
             f_sh = half

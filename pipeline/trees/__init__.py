@@ -10,7 +10,7 @@ Arrays and frames in, arrays and frames out: a pipeline stage calls
 - :mod:`~pipeline.trees.existing`, :mod:`~pipeline.trees.changes`: change detection;
 - :mod:`~pipeline.trees.matching`: one-to-one matching and detection accuracy;
 - :mod:`~pipeline.trees.stand`: generated stands with known trees (tests, benchmark);
-``machi trees`` lives in :mod:`pipeline.trees_command`.
+``machi trees`` lives in :mod:`pipeline.commands.trees`.
 
 Nothing is imported here, so ``machi --help`` stays fast.
 """

@@ -20,7 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from pipeline.geo.atomic import atomic_path
+from tiles.atomic import atomic_path
 from pipeline.trees.matching import match_pairs
 
 CHANGE_COLUMNS = ["status", "existing_id", "detected_id", "x", "y", "old_height_m",
@@ -73,6 +73,36 @@ def detect_changes(existing: pd.DataFrame, detected: pd.DataFrame, crs: str, *,
     table = table.reset_index(drop=True)
     return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table.x.astype(float),
                                                                table.y.astype(float)), crs=crs)
+
+
+def mesh_changes(existing: pd.DataFrame, detected: pd.DataFrame, crs: str, mesh: str,
+                 **options) -> gpd.GeoDataFrame:
+    """The rows of :func:`detect_changes` that third-level mesh ``mesh`` owns: the rows
+    whose position (the detected tree's, else the existing one's) falls in it.
+
+    Called per tile with the trees of the tile and its eight neighbours, the tiles' rows
+    together are the rows of :func:`detect_changes` over the whole city, each once: a
+    pair is taken nearest first among candidate pairs closer than ``max_distance_m``, so
+    whether two trees are matched depends only on the trees linked to them by a chain of
+    such pairs, and within a neighbourhood reaching 1 km beyond the tile every chain
+    reaching the tile's own trees is whole unless it runs on, tree to tree at less than
+    2 m, for a kilometre.
+
+    Parameters
+    ----------
+    existing, detected : pandas.DataFrame
+        As for :func:`detect_changes`: the trees of the tile and its neighbours.
+    mesh : str
+        The tile's third-level mesh code.
+    **options
+        ``max_distance_m``, ``height_change_threshold_m`` of :func:`detect_changes`.
+    """
+    from pipeline.trees.gml import tree_meshes
+
+    changes = detect_changes(existing, detected, crs, **options)
+    if len(changes):
+        changes = changes[tree_meshes(changes, crs) == str(mesh)].reset_index(drop=True)
+    return changes
 
 
 def change_counts(changes: pd.DataFrame) -> dict[str, int]:

@@ -65,3 +65,46 @@ def read_existing_trees(folder_or_files, crs: str) -> pd.DataFrame:
     x, y = to_metric.transform(frame.lon.to_numpy(float), frame.lat.to_numpy(float))
     frame["x"], frame["y"] = x, y
     return frame[EXISTING_COLUMNS].dropna(subset=["x", "y"]).reset_index(drop=True)
+
+
+def existing_trees_from_tables(tables: list[str | os.PathLike], crs: str) -> pd.DataFrame:
+    """``veg:SolitaryVegetationObject`` rows of ingested ``veg`` tables (GeoParquet in the
+    metric ``crs``, :mod:`pipeline.ingest`) as the table :func:`read_existing_trees` gives.
+
+    Position is the centre of the tree's footprint geometry (as the surface model places a
+    PLATEAU crown, :func:`pipeline.surface.model.build_canopy`); height is ``height_m``
+    (``veg:height``, else the geometry's extent, as the ingest decided); crown diameter
+    ``crown_diameter`` (NaN when absent). A tree listed in two tables (a file and its
+    neighbour's halo) is kept once, by ``gml_id``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`EXISTING_COLUMNS`, sorted by ``tree_id``; ``source`` the table.
+    """
+    import geopandas as gpd
+
+    frames = []
+    for path in sorted(str(t) for t in tables):
+        table = gpd.read_parquet(path)
+        solitary = table[(table["feature_type"] == "veg:SolitaryVegetationObject")
+                         & table.geometry.notna()]
+        if not len(solitary):
+            continue
+        solitary = solitary.to_crs(crs) if solitary.crs is not None else solitary
+        centre = solitary.geometry.centroid
+        crown = (pd.to_numeric(solitary["crown_diameter"], errors="coerce")
+                 if "crown_diameter" in solitary else pd.Series(np.nan, index=solitary.index))
+        classes = solitary["class"] if "class" in solitary else pd.Series(None, index=solitary.index)
+        frames.append(pd.DataFrame({
+            "tree_id": solitary["gml_id"].to_numpy(object), "x": centre.x.to_numpy(float),
+            "y": centre.y.to_numpy(float), "height_m": solitary["height_m"].to_numpy(float),
+            "crown_diameter_m": crown.to_numpy(float), "class_code": classes.to_numpy(object),
+            "source": path}))
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=float if c in ("x", "y", "height_m",
+                                                                "crown_diameter_m") else object)
+                             for c in EXISTING_COLUMNS})
+    frame = pd.concat(frames, ignore_index=True)
+    frame = frame.dropna(subset=["x", "y"]).sort_values("tree_id", kind="stable")
+    return frame.drop_duplicates("tree_id").reset_index(drop=True)[EXISTING_COLUMNS]

@@ -36,7 +36,7 @@ from pyproj import Transformer
 from shapely.geometry.polygon import orient
 
 from pipeline.geo import meshcode
-from pipeline.geo.atomic import write_bytes_atomic
+from tiles.atomic import write_bytes_atomic
 from pipeline.trees.parameters import CLASS_DESCRIPTIONS
 
 NS = {

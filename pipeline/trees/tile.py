@@ -1,10 +1,10 @@
-"""Trees of one third-level mesh tile: the function a pipeline stage calls per tile.
+"""Trees of one third-level mesh tile: what ``machi trees`` and the ``trees`` stage run per tile.
 
-::
+:func:`write_mesh_trees` is that one function: the tile's grid, its trees
+(:func:`trees_for_tile`) and its veg file::
 
-    grid = tile_grid(mesh, crs, params.resolution_m).buffered(params.max_crown_diameter_m)
-    result = trees_for_tile(paths_touching_tile, grid, mesh, params=params)
-    write_veg(result.trees, crs, out_dir / "trees", acquisition=...)
+    result = write_mesh_trees(paths_touching_tile, mesh, crs, out_root, params=params)
+    result.trees, result.gml     # the mesh's trees, out_root/udx/veg/<mesh>_veg_6697_op.gml
 
 The grid is buffered by a halo (a crown diameter) so that crowns across the tile edge
 are whole; a tile keeps the trees whose position falls in its mesh, its neighbours keep
@@ -41,6 +41,7 @@ class TileTrees:
     surface: CanopySurface
     stats: LidarTileStats = field(default_factory=LidarTileStats)
     seconds: float = 0.0
+    gml: str | None = None
 
 
 def footprint_mask(polygons, grid: Grid) -> np.ndarray:
@@ -100,3 +101,71 @@ def trees_for_tile(paths: list[str | os.PathLike], grid: Grid, mesh: str, *,
     seconds = time.perf_counter() - started
     log.info("tile %s: %d points, %d trees in %.2f s", mesh, len(points), len(trees), seconds)
     return TileTrees(mesh, trees, surface, stats, seconds)
+
+
+def mesh_grid(mesh: str, crs: str, params: TreeParameters = TreeParameters()) -> Grid:
+    """The grid trees of ``mesh`` are found on: the mesh at ``params.resolution_m``, grown
+    by a halo of ``params.max_crown_diameter_m`` so that crowns across its edge are whole."""
+    from pipeline.geo.tiling import tile_grid
+
+    return tile_grid(mesh, crs, params.resolution_m).buffered(params.max_crown_diameter_m)
+
+
+def write_mesh_trees(paths: list[str | os.PathLike], mesh: str, crs: str,
+                     out_root: str | os.PathLike, *, params: TreeParameters = TreeParameters(),
+                     source_crs: str | CRS | None = None, footprints=None,
+                     acquisition: str | None = None, skip_bad_files: bool = False) -> TileTrees:
+    """Detect the trees of third-level mesh ``mesh`` and write its PLATEAU veg file.
+
+    The one step ``machi trees`` and the ``trees`` stage take per tile: the trees of
+    :func:`trees_for_tile` on :func:`mesh_grid`, written to
+    ``out_root/udx/veg/<mesh>_veg_6697_op.gml`` (:func:`pipeline.trees.gml.write_veg`; no
+    file when the mesh has no tree).
+
+    Parameters
+    ----------
+    paths : list of path-like
+        LAS/LAZ files touching the mesh.
+    crs : str
+        Metric CRS of the tile grid and of the trees' coordinates.
+    acquisition : str, optional
+        ``uro:dataAcquisition`` text (default: :func:`acquisition_text` of ``paths``).
+
+    Returns
+    -------
+    TileTrees
+        With ``gml`` the file written (None: no tree).
+    """
+    from pipeline.trees.gml import write_veg
+
+    result = trees_for_tile(paths, mesh_grid(mesh, crs, params), mesh, params=params,
+                            source_crs=source_crs, footprints=footprints,
+                            skip_bad_files=skip_bad_files)
+    if acquisition is None:
+        acquisition = acquisition_text(paths, source_crs)
+    written = write_veg(result.trees, crs, out_root, acquisition=acquisition)
+    result.gml = written[0] if written else None
+    return result
+
+
+def survey_date(year: int, day_of_year: int) -> str:
+    """ISO date of a LAS header's creation year and day of year ("date unknown" if unset)."""
+    import datetime
+
+    if not year or not day_of_year:
+        return "date unknown"
+    return (datetime.date(year, 1, 1) + datetime.timedelta(days=day_of_year - 1)).isoformat()
+
+
+def acquisition_text(paths: list[str | os.PathLike], source_crs: str | CRS | None = None) -> str:
+    """``uro:dataAcquisition`` text: the LiDAR files (names) and their header dates."""
+    from pathlib import Path
+
+    from pipeline.lidar.reader import open_checked
+
+    names = []
+    for path in paths:
+        header = open_checked(path, source_crs).header
+        names.append(f"{Path(path).name} ({survey_date(header.creation_year, header.creation_day)})")
+    return ("航空レーザ測量 (airborne LiDAR): " + ", ".join(names)
+            + "; Machi trees, individual tree detection")

@@ -61,7 +61,8 @@ def tile_region(tile: str, crs: str, reach_m: float) -> tuple[shapely.Geometry, 
 
 
 def read_street_lines(paths: list[Path], crs: str, region: shapely.Geometry | None = None) -> gpd.GeoDataFrame:
-    """Street lines of every source in ``crs``, with ``highway`` and ``width_m`` (NaN if unknown).
+    """Street lines of every source in ``crs``, with ``highway``, ``width_m`` (NaN if unknown)
+    and ``name`` (OSM ``name``, "" if none).
 
     OSM XML goes through :func:`~pipeline.walkability.network.from_osm_xml` (walk filter,
     junction-to-junction segments); line layers are read as they are. Only lines meeting
@@ -90,7 +91,10 @@ def read_street_lines(paths: list[Path], crs: str, region: shapely.Geometry | No
         width = (pd.to_numeric(lines[c], errors="coerce") for c in ("width_m", "width") if c in lines)
         frame = gpd.GeoDataFrame({
             "highway": lines["highway"].astype(str) if "highway" in lines else "unclassified",
-            "width_m": next(width, np.nan)}, geometry=lines.geometry.to_numpy(), crs=crs)
+            "width_m": next(width, np.nan),
+            # the street's name (OSM ``name``) where the source has one: the priority list names streets
+            "name": lines["name"].fillna("").astype(str) if "name" in lines else ""},
+            geometry=lines.geometry.to_numpy(), crs=crs)
         if region is not None:
             frame = frame[frame.intersects(region)]
         frames.append(frame)

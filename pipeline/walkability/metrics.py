@@ -172,7 +172,8 @@ def tile_metrics(tile: str, network, buildings: gpd.GeoDataFrame, roads: gpd.Geo
         rows.append(row[in_tile])
 
     ids = pd.Index([f"{tile}:{i}" for i in segments.index[in_tile]], name="segment_id")
-    base = segments.loc[in_tile, ["u", "v", "highway", "length_m", "meshcode", "geometry"]]
+    kept = ["u", "v", "highway"] + (["name"] if "name" in segments else []) + ["length_m", "meshcode", "geometry"]
+    base = segments.loc[in_tile, kept]  # the OSM name where the streets have one (the priority list)
     table = gpd.GeoDataFrame(base.join(static.loc[in_tile]).set_axis(ids), geometry="geometry",
                              crs=segments.crs)
     table.insert(0, "tile", tile)

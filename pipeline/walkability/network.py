@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import LineString
 
-from pipeline.geo.atomic import write_text_atomic
+from tiles.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,9 @@ def from_osm_xml(path: str | os.PathLike, crs: str | int) -> StreetNetwork:
     nodes, edges = ox.graph_to_gdfs(ox.convert.to_undirected(graph))
     edges = edges.reset_index()
     highway = edges["highway"].map(lambda h: h[0] if isinstance(h, list) else h)
-    network = from_lines(gpd.GeoDataFrame({"highway": highway.to_numpy()},
+    first = (lambda v: v[0] if isinstance(v, list) else v)
+    name = edges["name"].map(first).fillna("").astype(str) if "name" in edges else pd.Series("", index=edges.index)
+    network = from_lines(gpd.GeoDataFrame({"highway": highway.to_numpy(), "name": name.to_numpy()},
                                           geometry=edges.geometry.to_numpy(), crs=edges.crs))
     log.info("read %s: %d walkable segments (%d ways dropped by the walk filter), %.2f s",
              path, len(network), len(drop), time.perf_counter() - start)

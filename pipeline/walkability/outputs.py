@@ -24,7 +24,12 @@ file                                 holds
                                      (legend, scale bar, north arrow, title); with the thermal
                                      stage ``maps/utci_<scenario>.png``: streets by UTCI stress
                                      class over the mean-UTCI raster
-``report.html``                      one page comparing the scenarios side by side
+``priority.parquet/.csv``            where to act first: the segments of every scenario
+                                     ranked by unshaded person-hours in strong heat stress
+                                     (:mod:`pipeline.walkability.priority`; with people flow
+                                     and the thermal stage)
+``report.html``                      the printed report (Japanese, or English with
+                                     ``report_lang: en``), :mod:`pipeline.walkability.report`
 ``maps/district_3d_<season>.png``    3D perspective of the district per season at one slot
                                      (when the stage passes a ``render_3d`` callback)
 ===================================  ========================================================
@@ -41,7 +46,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from pipeline.geo.atomic import atomic_path
+from tiles.atomic import atomic_path
 from pipeline.geo.raster import Grid
 from pipeline.walkability.coolwalk import district_coolwalkability
 from pipeline.walkability.rasters import scored_columns, write_rasters_and_maps
@@ -154,6 +159,26 @@ def write_scored_tile(folder: Path, tile: str, scored: Mapping[str, gpd.GeoDataF
     return ScoredTile(tile, scored_path, str(partials_path), bounds)
 
 
+def write_priority(stem: Path, segments: Mapping[str, str]) -> tuple[dict[str, str], pd.DataFrame] | None:
+    """Where to act first: every scenario's segments ranked by the priority index
+    (:func:`pipeline.walkability.priority.priority_table`), one table as Parquet and CSV;
+    None (nothing written) when the segments lack people flow or the thermal columns."""
+    import pyarrow.parquet as pq
+
+    from pipeline.walkability.priority import NEEDED, priority_table
+
+    tables = []
+    for name, path in segments.items():
+        columns = pq.read_schema(path).names
+        if not set(NEEDED) <= set(columns):
+            log.info("priority: %s lacks %s; no ranking", path, sorted(set(NEEDED) - set(columns)))
+            return None
+        wanted = list(NEEDED) + [c for c in ("name", "highway") if c in columns]
+        tables.append(priority_table(pd.read_parquet(path, columns=wanted), name))
+    table = pd.concat(tables, ignore_index=True)
+    return write_table(table, stem), table
+
+
 # -- the run -----------------------------------------------------------------------------
 def _run_grid(tiles: Sequence[ScoredTile], resolution: float, crs: str, margin_m: float = 30.0) -> Grid:
     bounds = np.array([t.bounds for t in tiles])
@@ -233,7 +258,8 @@ def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list
                       weather: list[str] | None = None,
                       weather_by_season: pd.DataFrame | None = None,
                       utci_mean: dict[str, list[str]] | None = None,
-                      render_3d: Callable[[Path, Mapping[str, str]], Mapping[str, str]] | None = None) -> dict:
+                      render_3d: Callable[[Path, Mapping[str, str]], Mapping[str, str]] | None = None,
+                      sources=None, weights: dict[str, float] | None = None) -> dict:
     """Write every output of the module table from the scored tiles; returns
     ``{kind: path or {scenario: path}}``.
 
@@ -250,7 +276,8 @@ def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list
     table (in the report); ``utci_mean`` maps a scenario to the thermal stage's mean-UTCI
     COGs (under the UTCI maps). ``render_3d(maps_folder, segments)``, given the written
     ``{scenario: segments GeoParquet}``, returns ``{caption: PNG}`` of 3D views that the
-    report shows.
+    report shows; ``sources`` (:class:`pipeline.walkability.report.ReportSources`) and the
+    applied ``weights`` are named in the report's method section.
     """
     from pipeline.geo.parquet import concat_parquet
     from pipeline.walkability.partials import place_summary
@@ -294,6 +321,9 @@ def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list
                                       crs, names)
     if nearest:
         outputs["buildings_nearest_street"] = outputs["feature_table"] = nearest
+    priority = write_priority(folder / "priority", outputs["segments"])
+    if priority is not None:
+        outputs["priority"] = priority[0]
     if settings.maps:
         views = dict(render_3d(folder / "maps", outputs["segments"])) if render_3d else {}
         if views:
@@ -304,7 +334,9 @@ def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list
                                          maps=outputs["score_map"], class_maps=outputs["class_map"],
                                          coverage=coverage, weather=weather, coolwalk=coolwalk,
                                          weather_by_season=weather_by_season,
-                                         views_3d=views, utci_maps=outputs["utci_map"])
+                                         views_3d=views, utci_maps=outputs["utci_map"],
+                                         priority=priority[1] if priority is not None else None,
+                                         sources=sources, weights=weights, lang=settings.report_lang)
     if not outputs["utci_map"]:
         del outputs["utci_map"]
     log.info("walkability outputs: %d scenarios of %d segments from %d tiles written to %s in %.1f s",

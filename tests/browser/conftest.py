@@ -1,8 +1,8 @@
 """Fixtures of the viewer tests: small runs of the sample district and their viewer folders.
 
 The runs write their viewer with the ``viewer`` stage; ``viewer_arguments`` reads a finished
-run's manifest and returns the keyword arguments of
-:func:`pipeline.export.viewer_assets.write_viewer`, for a run folder made before that stage
+run's manifest and returns the fields of
+:class:`pipeline.export.viewer_assets.ViewerInputs`, for a run folder made before that stage
 (``MACHI_VIEWER_RUN``). The glTF validator fixture is the suite's (``tests/conftest.py``).
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ COARSE = {"grid.resolution_m": 4.0, "grid.halo_m": 120.0, "stages.shadow.step_mi
 
 
 def viewer_arguments(out: Path) -> dict:
-    """``write_viewer`` keyword arguments (all but ``out_dir``) from ``out/manifest.json``."""
+    """The fields of ``write_viewer``'s :class:`~pipeline.export.viewer_assets.ViewerInputs` from ``out/manifest.json``."""
     manifest = json.loads((out / "manifest.json").read_text())
     definition = manifest["definition"]
     done = [t for t in manifest["tasks"].values() if t["status"] == "done"]
@@ -82,12 +82,12 @@ def sample_viewer_run(project_root, tmp_path_factory) -> tuple[Path, Path]:
     """
     import os
 
-    from pipeline.export.viewer_assets import write_viewer
+    from pipeline.export.viewer_assets import ViewerInputs, write_viewer
 
     given = os.environ.get("MACHI_VIEWER_RUN")
     out = Path(given) if given else _run(project_root, tmp_path_factory.mktemp("sample") / "out", {})
     if not (out / "viewer" / "viewer.json").is_file():  # a run from before the viewer stage
-        write_viewer(out / "viewer", **viewer_arguments(out))
+        write_viewer(out / "viewer", ViewerInputs(**viewer_arguments(out)))
     return out, out
 
 

@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 
-from pipeline.export_tiles import export_dataset
+from pipeline.commands.export_tiles import export_dataset
 from pipeline.export.tile_features import EllipsoidalProjector
 
 pytestmark = pytest.mark.browser

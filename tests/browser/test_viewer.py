@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from pipeline.walkability.classes import CLASS_COLOURS
-from pipeline.view import make_server
+from pipeline.commands.view import make_server
 
 JS_DIR = Path(__file__).resolve().parents[1] / "js"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -126,6 +126,19 @@ CHROME_PROBE = """(() => {
 })()"""
 
 
+# after a priority row's click: wait (up to 90 s) until the flight ended and the street's
+# panel opened (its tile loaded)
+WAIT_FOR_FLIGHT = """new Promise((resolve) => {
+  const t0 = performance.now();
+  const tick = () => {
+    const m = window.machi;
+    if ((m.flownTo && m.picked) || performance.now() - t0 > 90000) resolve(!!(m.flownTo && m.picked));
+    else setTimeout(tick, 250);
+  };
+  tick();
+})"""
+
+
 @pytest.fixture(scope="module")
 def session(served, tmp_path_factory):
     """One browser session over the sample: load, recolour, click, compare, save, switch language."""
@@ -162,7 +175,8 @@ def session(served, tmp_path_factory):
         {"do": "select", "selector": "#language", "value": "ja"},
         {"do": "eval", "js": "[document.querySelector('[data-i18n=season]').textContent,"
                              " document.getElementById('legend').innerText, document.documentElement.lang]"},  # 16
-        {"do": "eval", "js": "performance.now()"},
+        # close the street's panel: it is no longer selected (a selected street is drawn in the highlight colour)
+        {"do": "click", "selector": "#closeInfo"},
         {"do": "click", "selector": "#toggleDistricts"},
         {"do": "click", "selector": "#districtTable tr[data-kind=district] button"},
         {"do": "eval", "js": "({area: window.machi.selectedArea, outlined: !!window.machi.outline,"
@@ -178,6 +192,25 @@ def session(served, tmp_path_factory):
                              " document.getElementById('season').selectedOptions[0].textContent]"},  # 25
         {"do": "eval", "js": FONT_PROBE},                                            # 26
         {"do": "eval", "js": CHROME_PROBE},                                          # 27
+        # the heat day by score: the legend spans that scenario's own values
+        {"do": "select", "selector": "#streetsBy", "value": "score"},
+        {"do": "eval", "js": "(() => { const r = document.querySelector('#legend .ramp');"
+                             " return [Number(r.dataset.min), Number(r.dataset.max), window.machi.state.scenario]; })()"},  # 29
+        # where to act first: the list of the scenario; its first row flies to its street
+        {"do": "click", "selector": "#togglePriority"},
+        {"do": "eval", "js": "[...document.querySelectorAll('#priorityTable tbody tr')].map((r) => r.dataset.segment)"},  # 31
+        {"do": "click", "selector": "#priorityTable tbody tr"},
+        {"do": "eval", "js": WAIT_FOR_FLIGHT},                                       # 33
+        {"do": "settle"},
+        {"do": "eval", "js": "(() => { const m = window.machi, c = m.viewer.camera.positionCartographic;"
+                             " return {flownTo: m.flownTo, selected: m.state.selected, hash: location.hash,"
+                             " picked: m.picked && {layer: m.picked.layer, id: m.picked.id},"
+                             " camera: [Cesium.Math.toDegrees(c.longitude), Cesium.Math.toDegrees(c.latitude)],"
+                             " colour: m.flownTo && m.featureColour('streets:A', m.flownTo.id),"
+                             " info: document.getElementById('infoBody').innerText}; })()"},  # 35
+        {"do": "click", "selector": "#toggleAbout"},
+        {"do": "eval", "js": "[document.getElementById('guidePanel').innerText,"
+                             " document.getElementById('reportLink').getAttribute('href')]"},  # 37
     ]
     seen = run_session(steps, tmp)
     return seen, manifest, run, segment, (a, b), image
@@ -466,3 +499,63 @@ def test_a_run_without_people_flow_or_lidar_disables_those_controls(bare_viewer_
     assert state["zoning"] == {"disabled": True, "reason": "this run has no use districts (PLATEAU urf)"}
     assert state["streets"]["disabled"] is False
     assert state["people"]["disabled"] is True and "no people-flow data" in state["people"]["text"]
+
+
+def test_the_heat_day_score_legend_spans_that_scenarios_values(session):
+    seen, manifest, run, *_ = session
+    low, high, scenario = seen["steps"][29]["value"]
+    assert scenario == "heat_day_midday"
+    scores = _segments(run, scenario)["score"]
+    assert (low, high) == (np.floor(scores.min()), np.ceil(scores.max()))
+    assert high < 100 and manifest["legends"]["score"]["max"] > high  # the fixed domain spans every scenario
+
+
+def test_a_click_shows_translated_labels_and_the_formula(session):
+    seen, manifest, run, segment, (_, b), _ = session
+    text = seen["steps"][7]["value"]
+    assert "Formula: score = 100 x thermal comfort x weighted mean (other components)" in text
+    row = _segments(run, b).loc[segment]
+    # the formula with the street's numbers: c_thermal times the weighted mean of the others
+    others = [c for c in manifest["components"] if not c.get("multiplies") and c["weight"] and np.isfinite(row[c["id"]])]
+    mean = sum(c["weight"] * row[c["id"]] for c in others) / sum(c["weight"] for c in others)
+    assert f"= 100 × {round(row['c_thermal'], 2):g} × {round(mean, 2):g} = {round(row['score'], 1):g}" in text
+    assert "thermal comfort (UTCI)" in text and "Measured" in text
+    for raw in ("c thermal", "c_thermal", "neither"):
+        assert raw not in text, raw
+    assert f"{round(100 * row['shade_share'])} %" in text  # a share in %, not 0-1
+
+
+def test_the_priority_lists_first_row_flies_to_its_segment(session):
+    import pandas as pd
+
+    seen, manifest, run, *_ = session
+    rows = seen["steps"][31]["value"]
+    table = pd.read_parquet(run / "walkability" / "priority.parquet")
+    expected = table[table["scenario"] == "heat_day_midday"].sort_values("rank")["segment_id"].tolist()
+    assert rows == expected and len(rows) > 10
+    assert seen["steps"][33]["value"] is True
+    state = seen["steps"][35]["value"]
+    assert state["flownTo"]["id"] == rows[0] and state["selected"] == rows[0]
+    assert state["picked"] == {"layer": "streets", "id": rows[0]}  # the street's panel is open
+    assert "sel=" in state["hash"]  # the selection is kept in the link
+    point = _segments(run, "heat_day_midday").to_crs("EPSG:6668").loc[rows[0], "geometry"].interpolate(
+        0.5, normalized=True)
+    assert state["flownTo"]["lon"] == pytest.approx(point.x, abs=1e-6)
+    # the camera looks at it from the south, within a few hundred metres
+    assert abs(state["camera"][0] - point.x) < 0.003 and 0 < point.y - state["camera"][1] < 0.006
+    assert state["colour"] == "#00e5ff"  # highlighted
+    assert "式" in state["info"] and "温熱快適性(UTCI)" in state["info"]
+
+
+def test_about_names_the_weather_source_and_links_the_report(session, served):
+    import urllib.request
+
+    seen, manifest, *_ = session
+    text, href = seen["steps"][37]["value"]
+    sources = {s["weather"]["source"] for s in manifest["seasons"] if "weather" in s}
+    assert sources and all(source in text for source in sources)
+    assert "国土交通省" in text and "滞在人口" in text
+    assert href.endswith("/viewer/report.html")
+    base, _ = served
+    report = urllib.request.urlopen(f"{base}/viewer/report.html").read().decode("utf-8")
+    assert "<html lang='ja'>" in report and "<h2 id='act-first'>まず対策すべき街路</h2>" in report

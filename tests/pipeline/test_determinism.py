@@ -20,6 +20,7 @@ pytestmark = pytest.mark.slow
 
 SMALL = {
     "grid.resolution_m": 4.0, "grid.halo_m": 120.0, "stages.shadow.step_minutes": 30.0,
+    "stages.thermal.step_minutes": 30.0,     # as the shadow stage's: thermal computed in the shadow pass
     "stages.shadow_diagram.resolution_m": 4.0, "stages.shadow_diagram.step_minutes": 20.0,
     "scenarios.seasons": {"heat_day": "08-05", "winter_solstice": "12-21"},
     "scenarios.slots": {"midday": ["11:00", "14:00"]},
@@ -49,6 +50,8 @@ def test_one_and_two_workers_write_the_same_bytes(project_root, tmp_path):
     assert sorted(one) == sorted(two)
     kinds = {name.split("/", 1)[0] for name in one}
     # every stage wrote something that is compared
-    assert {"ingest", "surface", "shadow", "thermal", "walkability", "3dtiles", "viewer"} <= kinds, kinds
+    assert {"ingest", "surface", "shadow", "thermal", "walkability", "3dtiles", "viewer",
+            "trees"} <= kinds, kinds
+    assert any(name.startswith("thermal/") and name.endswith("_utci_mean.tif") for name in one)
     different = sorted(name for name in one if one[name] != two[name])
     assert different == [], f"{len(different)} of {len(one)} files differ, e.g. {different[:10]}"

@@ -66,7 +66,7 @@ def _start_cli(project_root: Path, out: Path, log: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(project_root)}
     with open(log, "w") as stream:
         return subprocess.Popen(
-            [sys.executable, "-c", "from pipeline.cli import main; main()", "run",
+            [sys.executable, "-c", "from pipeline.commands.cli import main; main()", "run",
              str(project_root / "dags" / "sample.yaml"), "--no-progress", "--workers", "2", *sets],
             cwd=project_root, env=env, stdout=stream, stderr=subprocess.STDOUT, start_new_session=True)
 

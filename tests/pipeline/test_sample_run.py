@@ -54,7 +54,7 @@ def test_every_stage_ran_and_the_rerun_skips_them_all(sample_run, sample_definit
     # Every stage the sample wants (from the registry: a planner that returns nothing fails
     # here) left done records whose outputs exist.
     wanted = [s.name for s in type(sample_definition).registry if s.is_wanted(sample_definition)]
-    assert len(wanted) == 20
+    assert len(wanted) == 23                    # with the three trees stages (issue 25)
     for stage in wanted:
         records = first.by_stage(stage)
         assert records and all(r.done for r in records), stage
@@ -181,7 +181,7 @@ def test_the_report_shows_the_district_in_3d_per_season(sample_run):
     assert shaded_share(views["winter_solstice"]) > 1.5 * shaded_share(views["equinox"])
     assert shaded_share(views["heat_day"]) > 1.5 * shaded_share(views["equinox"])
     report = (out / "walkability/report.html").read_text(encoding="utf-8")
-    assert "The district in 3D" in report
+    assert "地区の 3D 表示" in report  # the report is in Japanese
     assert report.count('alt="winter solstice, midday (11:00-14:00)"') == 1
 
 
@@ -316,7 +316,8 @@ def test_outputs_keep_their_content_from_before_the_stage_registry(sample_run, d
     habit = {p for p in after if p not in before and HABIT_ADDED.match(p)}
     assert len(habit) == 4
     added = {p for p in after if p not in before} - zoning - habit  # the thermal stage's, CoolWalkability's
-    assert {p.split("/")[0] for p in added} <= {"thermal", "walkability", "viewer"}
+    # ... and the trees stage's (issue 25): trees found in the LiDAR, their changes
+    assert {p.split("/")[0] for p in added} <= {"thermal", "walkability", "viewer", "trees"}
     # CoolWalkability, and the per-tile tables of the scoring done a tile at a time (issue #13)
     per_tile = re.compile(r"^walkability/tiles/\d{8}_(scored|partials|bldg_nearest_street)\.parquet$")
     assert {p for p in added if p.startswith("walkability/") and not per_tile.match(p)} == {
@@ -476,10 +477,10 @@ def test_thermal_comfort_prefers_shade_on_the_heat_day_and_sun_in_winter(sample_
         assert means[better] > means[worse] and utci["sunny"] > utci["shaded"] + 2
         assert {"utci_mean_c", "c_thermal", "share_strong_heat", "c_shade"} <= set(segments.columns)
     report = (out / "walkability/report.html").read_text(encoding="utf-8")
-    assert "Kumagaya" in report and "mean utci c" in report
-    assert "c_thermal times the weighted mean" in report
+    assert "Kumagaya" in report and "平均 UTCI(°C)" in report
+    assert "スコア = 100 × c_thermal × Σ(重み × 構成要素) / Σ 重み" in report
     # the weather of each season, from thermal/weather.csv: the heat day is a design day
-    assert "Weather of each season" in report and "設計猛暑日 / design heat day (max 35.0 °C)" in report
+    assert "気象(季節ごと)" in report and "設計猛暑日 / design heat day (max 35.0 °C)" in report
     cool = pd.read_csv(out / "walkability/coolwalkability_by_district.csv", encoding="utf-8-sig")
     assert set(cool["district"]) == {"大宮駅西口", "大宮駅東口", "大宮駅北"}
     assert cool["coolwalkability_shade"].between(0, 1).all() and cool["coolwalkability_thermal"].between(0, 1).all()
@@ -499,7 +500,7 @@ def test_utci_and_stress_classes_reach_maps_tables_and_viewer(sample_run):
     assert {"strong_heat", "very_strong_heat"} & set(expected)
     maps = sorted(p.name for p in (out / "walkability/maps").glob("utci_*.png"))
     assert len(maps) == 12 and "utci_winter_solstice_morning.png" in maps
-    assert "Felt temperature (UTCI)" in (out / "walkability/report.html").read_text(encoding="utf-8")
+    assert "体感温度(UTCI)と熱ストレス" in (out / "walkability/report.html").read_text(encoding="utf-8")
     viewer = json.loads((out / "viewer/viewer.json").read_text(encoding="utf-8"))
     assert {"utci_mean_c", "utci_class"} <= {c["id"] for c in viewer["street_colouring"]}
     assert [c["value"] for c in viewer["legends"]["utci_class"]["categories"]] == list(STRESS_KEYS)
@@ -575,3 +576,17 @@ def test_streets_are_read_on_their_better_sidewalk(sample_run):
     assert heat["hours_utci_above_32"].between(0, 3.0 + 1e-6).all()
     assert (heat["hours_utci_above_38"] <= heat["hours_utci_above_32"] + 1e-9).all()
     assert heat["hours_utci_above_32"].mean() > 2.0 and winter["hours_utci_above_32"].max() == 0.0
+
+
+def test_the_trees_stage_finds_the_sample_trees_again(sample_run):
+    """Issue 25: the trees found in the sample's LiDAR, written as PLATEAU veg per tile,
+    match the sample's 323 known trees (its veg layer) within 2 m."""
+    import geopandas as gpd
+
+    out, _, _ = sample_run
+    assert sorted(p.name for p in (out / "trees/udx/veg").glob("*.gml")) == [
+        f"{mesh}_veg_6697_op.gml" for mesh in (53396489, 53396499, 53396580, 53396590)]
+    changes = gpd.read_parquet(out / "trees/changes.parquet")
+    counts = changes.status.value_counts()
+    assert counts.get("matched", 0) + counts.get("height_changed", 0) >= 0.9 * 323
+    assert counts.get("gone", 0) + counts.get("new", 0) <= 0.05 * 323

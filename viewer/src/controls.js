@@ -99,7 +99,10 @@ export function bindControls(applyView) {
     panel.hidden = !panel.hidden;
     $("toggleDistricts").setAttribute("aria-expanded", String(!panel.hidden));
   });
-  $("closeInfo").addEventListener("click", () => clearInfo());
+  $("closeInfo").addEventListener("click", () => { clearInfo(); apply(); });
+  for (const [button, panel] of [["togglePriority", "priority"], ["toggleAbout", "about"]]) {
+    $(button).addEventListener("click", () => { s().panel = s().panel === panel ? null : panel; apply(); });
+  }
 }
 
 /** Play: step through the slots of the season every 2.5 s; Stop. */

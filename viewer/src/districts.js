@@ -70,7 +70,7 @@ export function renderDistrictTable() {
   if (!app.districts) { $("toggleDistricts").disabled = true; return; }
   const m = app.manifest, s = app.state;
   const head = table.insertRow();
-  for (const x of ["name", "score", "shadeShare", "perHundred", "classLabel", "streetLength", ""]) {
+  for (const x of ["name", "score", "shadeShare", "perHundred", "classLabel", "potentialShare", "streetLength", ""]) {
     const th = document.createElement("th");
     th.textContent = x ? t(x) : "";
     head.appendChild(th);
@@ -83,9 +83,12 @@ export function renderDistrictTable() {
     const cat = m.legends.class.categories.find((c) => c.value === r.class);
     tr.insertCell().textContent = `${r.kind === "district" ? t("district") : t("mesh")} ${r.name}`;
     tr.insertCell().textContent = fmt(r.score, 1);
-    tr.insertCell().textContent = fmt(r.shade_share, 2);
+    const percent = (v) => (v === undefined || v === null ? t("noData") : `${fmt(100 * v, 0)} %`);
+    tr.insertCell().textContent = percent(r.shade_share);
     tr.insertCell().textContent = r.people_per_100m === null ? t("noData") : fmt(r.people_per_100m, 1);
     tr.insertCell().textContent = cat ? word(cat.label) : (r.class || "");
+    // the share of street length with potential (walkable but under-used), which the plans ask for
+    tr.insertCell().textContent = percent(r.share_walkable_underused);
     tr.insertCell().textContent = `${fmt(r.street_length_m / 1000, 2)} km`;
     const button = document.createElement("button");
     button.type = "button";

@@ -2,7 +2,7 @@
 // where the layer depends on the scenario), the terrain the globe is shaped by, the
 // shade/sun imagery, and the view state applied to them.
 // Browser only: uses the global `Cesium` when called, never at import.
-import { styleFor } from "./legends.js";
+import { legendFor, styleFor } from "./legends.js";
 import { loadScript, resolveUrl, setStatus } from "./dom.js";
 import { app, layerKey, scenarioByName } from "./state.js";
 
@@ -26,8 +26,26 @@ export async function loadCesium(bases) {
 }
 
 /** A Cesium3DTileStyle colouring property `prop` on `legend` (legends.styleFor). */
-export function tileStyle(legend, prop, alpha = 1.0) {
-  return new Cesium.Cesium3DTileStyle(styleFor(legend, prop, alpha));
+export function tileStyle(legend, prop, alpha = 1.0, highlight = null) {
+  return new Cesium.Cesium3DTileStyle(styleFor(legend, prop, alpha, highlight));
+}
+
+/** The loaded feature whose `feature_id` is `id` in tileset `layerKey` ("streets:A"), or null. */
+export function findFeature(layerKey, id) {
+  const tileset = app.tilesets[layerKey];
+  if (!tileset) return null;
+  const stack = [tileset.root];
+  while (stack.length) {
+    const tile = stack.pop();
+    stack.push(...tile.children);
+    const content = tile.content;
+    if (!content || !content.featuresLength) continue;
+    for (let i = 0; i < content.featuresLength; i++) {
+      const f = content.getFeature(i);
+      if (String(f.getProperty("feature_id")) === String(id)) return f;
+    }
+  }
+  return null;
 }
 
 function watchTileset(id, tileset) {
@@ -115,7 +133,10 @@ function applyImagery() {
 function streetStyle(name) {
   const m = app.manifest, s = app.state;
   const option = m.street_colouring.find((o) => o.id === s.streetsBy) || m.street_colouring[0];
-  return tileStyle(m.legends[option.legend], `${option.id}${m.layers.streets.separator}${name}`);
+  // over the scenario's own domain (or the fixed one); the selected street in its own colour
+  return tileStyle(legendFor(m.legends[option.legend], name, !!s.fixedDomain),
+                   `${option.id}${m.layers.streets.separator}${name}`, 1.0,
+                   s.selected ? { property: m.layers.streets.id_property, value: s.selected } : null);
 }
 function buildingStyle(name) {
   const m = app.manifest, s = app.state;
@@ -173,7 +194,7 @@ export async function applyLayers() {
   if (m.layers.streets) await ensurePair("streets", m.layers.streets.url, streetStyle);
   if (m.layers.flow) {
     const flow = m.layers.flow;
-    await ensurePair("flow", (sc) => flow.urls[sc.name], () => tileStyle(m.legends[flow.legend], "population", 0.55));
+    await ensurePair("flow", (sc) => flow.urls[sc.name], () => tileStyle(m.legends[flow.legend], "population", 0.85));  // nearly opaque: the legend's colours
   }
   applyImagery();
   if (app.districtSource) app.districtSource.show = !!s.layers.districts;

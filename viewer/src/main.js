@@ -5,13 +5,16 @@
 // Modules: state.js (the store, view state, URL hash), legends.js (colours, 3D Tiles
 // styles), format.js, i18n.js (pure: Node tests them, viewer/test/); dom.js, layers.js
 // (CesiumJS and the run's layers), controls.js, panels.js (legend, details), districts.js,
-// export.js (save image); script_api.js (window.machi, for tests and scripts); main.js
+// export.js (save image), guide.js (where to act first, about this map), priority.js (pure:
+// the priority list's sorting and CSV); script_api.js (window.machi, for tests and scripts); main.js
 // (query parameters, start, applying a view change).
 import { bindControls, renderControls } from "./controls.js";
 import { loadDistricts, loadUseDistricts, renderDistrictTable } from "./districts.js";
 import { $, setStatus, t, writeHash } from "./dom.js";
 import { applyLayers, loadCesium, settled, terrainProvider } from "./layers.js";
-import { onClick, renderLegend, showStreet } from "./panels.js";
+import { findFeature } from "./layers.js";
+import { renderGuide } from "./guide.js";
+import { clearInfo, onClick, renderLegend, showStreet, viewKey } from "./panels.js";
 import { scriptApi } from "./script_api.js";
 import { app, decodeHash, defaultState } from "./state.js";
 
@@ -44,10 +47,20 @@ async function applyNow() {
   renderControls();
   renderLegend();
   renderDistrictTable();
-  if (app.picked && app.picked.layer === "streets") showStreet(app.picked.feature);
+  // the details panel follows the view: a street's for the new scenario, others closed
+  // (their values belong to the scenario or layers they were picked in)
+  if (app.picked && app.picked.layer === "streets" && s.layers.streets) showStreet(app.picked.feature);
+  else if (app.picked && app.picked.view !== viewKey(s)) clearInfo();
+  else if (s.selected && s.layers.streets) {
+    const feature = findFeature("streets:A", s.selected);
+    if (feature) showStreet(feature);
+  }
+  await renderGuide();
   writeHash();
   app.viewer.scene.requestRender();
 }
+
+app.reapply = apply;
 
 async function main() {
   setStatus("…");
@@ -115,6 +128,10 @@ async function main() {
     if (!settled()) requestAnimationFrame(() => scene.requestRender());
     if (app.ready && !app.settledOnce && settled()) {
       app.settledOnce = true;
+      if (app.state.selected && !app.picked && app.state.layers.streets) {  // a link or a row named a street
+        const feature = findFeature("streets:A", app.state.selected);
+        if (feature) showStreet(feature);
+      }
       setStatus(`${t("ready")} · ${t("clickHint")}`);
     }
   });

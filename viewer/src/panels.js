@@ -2,7 +2,7 @@
 // building, a people-flow cell or a use district shows. Browser only.
 import { ATTRIBUTE_LABELS } from "./i18n.js";
 import { fmt, fmtAttribute } from "./format.js";
-import { NO_DATA, legendColour, legendItems, rampGradient } from "./legends.js";
+import { HIGHLIGHT, NO_DATA, displayValue, legendColour, legendItems, rampGradient } from "./legends.js";
 import { $, row, t, word } from "./dom.js";
 import { app } from "./state.js";
 
@@ -32,8 +32,19 @@ export function renderLegend() {
       ramp.style.background = rampGradient(legend);
       const ticks = document.createElement("div");
       ticks.className = "ticks";
-      ticks.innerHTML = `<span>${fmt(legend.min, 1)}</span><span>${fmt((legend.min + legend.max) / 2, 1)}</span><span>${fmt(legend.max, 1)}</span>`;
+      const shown = (v) => fmt(displayValue(legend, v), 1);
+      ticks.innerHTML = `<span>${shown(legend.min)}</span><span>${shown((legend.min + legend.max) / 2)}</span><span>${shown(legend.max)}</span>`;
+      ramp.dataset.min = String(legend.min);
+      ramp.dataset.max = String(legend.max);
       box.append(ramp, ticks);
+    }
+    if (m.layers.flow && legend.title === m.legends[m.layers.flow.legend].title) {
+      // what a prism is: the source, the population's basis and day type
+      const basis = document.createElement("div");
+      basis.className = "note";
+      basis.id = "flowBasis";
+      basis.textContent = `${word(m.layers.flow.publisher)} · ${word(m.layers.flow.basis)} · ${t(`day_${m.layers.flow.day_type}`)}`;
+      box.appendChild(basis);
     }
     if (legend === m.legends[(m.layers.flow || {}).legend] && m.layers.flow && !m.layers.flow.covered[s.scenario]) {
       const note = document.createElement("div");
@@ -41,6 +52,17 @@ export function renderLegend() {
       note.id = "flowNoData";
       note.textContent = t("noDataSlot");
       box.appendChild(note);
+    }
+    if (legend.domains) {  // a domain per scenario: the switch to one domain across them
+      const label = document.createElement("label");
+      label.className = "inline note";
+      const box_ = document.createElement("input");
+      box_.type = "checkbox";
+      box_.className = "fixedDomain";
+      box_.checked = !!s.fixedDomain;
+      box_.addEventListener("change", () => { s.fixedDomain = box_.checked; app.reapply(); });
+      label.append(box_, t("fixedDomain"));
+      box.appendChild(label);
     }
     if (legend.no_data !== false) {
       const nd = document.createElement("div");
@@ -50,11 +72,19 @@ export function renderLegend() {
       box.appendChild(nd);
     }
   }
+  if (s.selected && m.layers.streets && s.layers.streets) {
+    const sel = document.createElement("div");
+    sel.className = "note";
+    sel.innerHTML = `<span class="swatch" style="background:${HIGHLIGHT}"></span>`;
+    sel.append(t("selected"));
+    box.appendChild(sel);
+  }
 }
 
 // ---------------------------------------------------------------------------- details panel
 export function clearInfo() {
   app.picked = null;
+  if (app.state) app.state.selected = null;
   $("infoBody").replaceChildren();
   $("closeInfo").hidden = true;
   $("info").classList.add("empty");
@@ -74,8 +104,35 @@ function property(feature, variable, scenario) {
   return v === undefined ? feature.getProperty(variable) : v;
 }
 
-/** "Why this score": a street's score, class, components with their weights, facts and
- * its score in every scenario. */
+/** The measure behind each component, shown next to its scaled value: [property, digits,
+ * unit, scale] (a share shown in %). The others (access, mix, intersections) are sums over
+ * the network the street tiles do not carry. */
+const RAW_MEASURES = {
+  c_shade: ["shade_share", 0, "%", 100], c_thermal: ["utci_mean_c", 1, "°C", 1],
+  c_width: ["width_m", 1, "m", 1], c_slope: ["slope_max_pct", 1, "%", 1],
+};
+
+/** The score's formula with this street's numbers: 100 x c_thermal x weighted mean (gate),
+ * or 100 x weighted mean; null when a needed value is missing. */
+export function scoreFormula(components, values) {
+  let sum = 0, weights = 0, gate = null;
+  for (const c of components) {
+    const v = values[c.id];
+    if (c.multiplies) { gate = v; continue; }
+    if (!c.weight || v === null || v === undefined) continue;
+    sum += c.weight * v;
+    weights += c.weight;
+  }
+  if (!weights) return null;
+  const mean = sum / weights;
+  const gated = components.some((c) => c.multiplies);
+  if (gated && (gate === null || gate === undefined)) return null;
+  return { mean, gate: gated ? gate : null, score: 100 * mean * (gated ? gate : 1) };
+}
+
+/** "Why this score": a street's name, score, class, the formula with its numbers, the
+ * components with their weights, scaled values and measures, facts and its score in
+ * every scenario. The street is highlighted and kept in the URL (`state.selected`). */
 export function showStreet(feature) {
   const m = app.manifest, s = app.state, scenario = s.scenario;
   const classLegend = m.legends.class;
@@ -86,27 +143,49 @@ export function showStreet(feature) {
     shade_share: property(feature, "shade_share", scenario),
     people_per_100m: property(feature, "people_per_100m", scenario),
     width_m: feature.getProperty("width_m"), slope_max_pct: feature.getProperty("slope_max_pct"),
-    components: {}, byScenario: {},
+    name: feature.getProperty("name") || "", components: {}, byScenario: {},
   };
   // a component no segment of this tile has is absent from its table: no value, not zero
   for (const c of m.components) info.components[c.id] = property(feature, c.id, scenario) ?? null;
   for (const sc of m.scenarios) info.byScenario[sc.name] = property(feature, "score", sc.name);
   app.picked = info;
+  s.selected = String(info.id);
   const body = $("infoBody");
   body.replaceChildren();
   const h = document.createElement("h2");
   h.textContent = `${t("whyScore")}: ${fmt(info.score, 1)}`;
   h.dataset.score = String(info.score);
   body.appendChild(h);
+  if (info.name) {
+    const name = document.createElement("p");
+    name.id = "streetName";
+    name.textContent = info.name;
+    body.appendChild(name);
+  }
   const cat = classLegend.categories.find((c) => c.value === cls);
   const p = document.createElement("p");
   p.innerHTML = `<span class="swatch" style="display:inline-block;width:12px;height:12px;background:${cat ? cat.colour : NO_DATA}"></span> `;
   p.append(cat ? word(cat.label) : t("noData"));
   body.appendChild(p);
+  // the formula, in words and with this street's numbers
+  const formula = document.createElement("p");
+  formula.id = "scoreFormula";
+  formula.className = "formula";
+  const gated = m.components.some((c) => c.multiplies);
+  const numbers = scoreFormula(m.components, info.components);
+  formula.textContent = `${t("formula")}: ${t(gated ? "formulaGate" : "formulaWeight")}`;
+  if (numbers) {
+    const line = document.createElement("div");
+    line.textContent = gated
+      ? `= 100 × ${fmt(numbers.gate, 2)} × ${fmt(numbers.mean, 2)} = ${fmt(numbers.score, 1)}`
+      : `= 100 × ${fmt(numbers.mean, 2)} = ${fmt(numbers.score, 1)}`;
+    formula.appendChild(line);
+  }
+  body.appendChild(formula);
   const table = document.createElement("table");
   table.id = "components";
   const head = table.insertRow();
-  for (const x of [t("component"), t("weight"), t("value")]) head.insertCell().textContent = x;
+  for (const x of [t("component"), t("weight"), t("scaled"), t("raw")]) head.insertCell().textContent = x;
   for (const c of m.components) {
     const value = info.components[c.id];
     const bar = document.createElement("div");
@@ -114,15 +193,22 @@ export function showStreet(feature) {
     bar.title = fmt(value, 3);
     bar.innerHTML = `<span style="width:${Math.round(100 * (value || 0))}%"></span>`;
     // a gate multiplies the weighted mean of the others (viewer.json "thermal_rule": "gate")
-    const r = row(table, word(c.label), c.multiplies ? "×" : String(c.weight));
+    // a weight of 0 (shade, when thermal comfort gates the score) is no part of the score: say so
+    const r = row(table, word(c.label), c.multiplies ? `× (${t("multiplies")})` : c.weight ? fmt(c.weight, 2)
+      : t("notInScore"));
     r.dataset.component = c.id;
     r.dataset.value = value === undefined || value === null ? "" : String(value);
     const cell = r.insertCell();
-    cell.append(bar, fmt(value, 2));
+    cell.append(bar, value === null || value === undefined ? t("noData") : fmt(100 * value, 0));
+    const raw = RAW_MEASURES[c.id];
+    const measured = raw ? property(feature, raw[0], scenario) : undefined;
+    r.insertCell().textContent = raw && measured !== undefined && measured !== null
+      ? `${fmt(measured * raw[3], raw[1])} ${raw[2]}` : "–";
   }
   body.appendChild(table);
   const facts = document.createElement("table");
-  row(facts, t("shadeShare"), fmt(info.shade_share, 2));
+  row(facts, t("shadeShare"), info.shade_share === undefined || info.shade_share === null
+    ? t("noData") : `${fmt(100 * info.shade_share, 0)} %`);
   row(facts, t("peopleFlow"), info.people_per_100m === undefined || info.people_per_100m === null
     ? t("noData") : `${fmt(info.people_per_100m, 1)} ${t("perHundred")}`);
   row(facts, t("width"), `${fmt(info.width_m, 1)} m`);
@@ -202,10 +288,20 @@ function showBuilding(feature) {
   // this scenario's shade figures and walk score (properties named <name>_<scenario>)
   for (const base of ["roof_shade_hours", "surround_shade_hours", "walk_score", "walk_class"]) {
     const v = props[`${base}_${scenario}`];
-    if (v !== undefined && v !== null && v !== "") row(table, labels[base], fmt(v, 2));
+    if (v === undefined || v === null || v === "") continue;
+    const cat = base === "walk_class" ? app.manifest.legends.class.categories.find((c) => c.value === v) : null;
+    row(table, labels[base], cat ? word(cat.label) : fmt(v, 2));
   }
   body.appendChild(table);
   showPanel();
+}
+
+/** A scenario as planners name it: season, slot and its hours. */
+function scenarioWords(name) {
+  const m = app.manifest, sc = m.scenarios.find((x) => x.name === name);
+  if (!sc) return String(name);
+  const season = m.seasons.find((x) => x.name === sc.season), slot = m.slots.find((x) => x.name === sc.slot);
+  return `${word(season.label)} ${word(slot.label)} (${sc.start}–${sc.end})`;
 }
 
 /** A people-flow mesh cell's population in the scenario (or "no data" for the slot). */
@@ -221,7 +317,9 @@ function showFlowCell(feature) {
   h.textContent = `${t("flowCell")} ${feature.getProperty("meshcode")}`;
   body.appendChild(h);
   const table = document.createElement("table");
-  row(table, t("scenario"), feature.getProperty("scenario"));
+  row(table, t("scenario"), scenarioWords(feature.getProperty("scenario")));
+  row(table, t("dayType"), t(`day_${m.layers.flow.day_type}`));
+  row(table, t("flowBasis"), word(m.layers.flow.basis));
   row(table, t("population"), has ? `${fmt(population, 0)} ${word(m.legends[m.layers.flow.legend].units)}` : t("noDataSlot"));
   body.appendChild(table);
   showPanel();
@@ -264,12 +362,20 @@ export function onClick(position) {
   const picked = app.viewer.scene.pick(position);
   if (picked && picked.id instanceof Cesium.Entity && picked.id.machiUseDistrict) {
     showUseDistrict(picked.id.machiUseDistrict);
+    app.picked.view = viewKey(app.state);
     return;
   }
-  if (!(picked instanceof Cesium.Cesium3DTileFeature)) { clearInfo(); return; }
+  if (!(picked instanceof Cesium.Cesium3DTileFeature)) { clearInfo(); app.reapply(); return; }
   const layer = layerOf(picked);
-  if (layer === "streets") showStreet(picked);
-  else if (layer === "buildings") showBuilding(picked);
+  if (layer === "streets") { showStreet(picked); app.reapply(); return; }  // restyle: the street highlighted
+  if (layer === "buildings") showBuilding(picked);
   else if (layer === "flow") showFlowCell(picked);
-  else clearInfo();
+  else { clearInfo(); app.reapply(); return; }
+  app.picked.view = viewKey(app.state);
+}
+
+/** What a building, flow-cell or use-district panel depends on: when it changes the panel
+ * is stale and closes (a street's panel is redrawn for the new view instead). */
+export function viewKey(s) {
+  return JSON.stringify([s.scenario, s.compareWith, s.compare, s.layers, s.buildingsBy, s.lang]);
 }

@@ -9,35 +9,20 @@
 //   picked                          what the details panel shows ({layer, id, score, components, ...})
 //   districts, districtSource, useDistricts, useDistrictSource, outline, selectedArea
 //   legendBox, lastImage            where the last saved image drew its legend, and its data URL
+//   priority, flownTo, lastCsv      priority.json once read, the segment a priority row flew to, the last CSV
 // Call:
 //   settled()                       every shown layer's tiles and the globe are loaded
 //   applied()                       a promise of the last view change having been applied
 //   findFeature(key, id), featureColour(key, id)   a loaded feature of a tileset, its CSS colour
 //   lookAt(lon, lat, h, range, pitchDeg), screenPosition(lon, lat, h)
-import { settled } from "./layers.js";
+//   flyToSegment(id)                fly to a segment of the priority list and select it
+import { findFeature, settled } from "./layers.js";
+import { flyToSegment } from "./guide.js";
 import { app } from "./state.js";
 
 const READABLE = ["ready", "error", "failures", "manifest", "state", "viewer", "tilesets", "imagery", "picked",
                   "districts", "districtSource", "useDistricts", "useDistrictSource", "outline", "selectedArea",
-                  "legendBox", "lastImage"];
-
-/** The loaded feature whose `feature_id` is `id` in tileset `layerKey` ("streets:A"), or null. */
-function findFeature(layerKey, id) {
-  const tileset = app.tilesets[layerKey];
-  if (!tileset) return null;
-  const stack = [tileset.root];
-  while (stack.length) {
-    const tile = stack.pop();
-    stack.push(...tile.children);
-    const content = tile.content;
-    if (!content || !content.featuresLength) continue;
-    for (let i = 0; i < content.featuresLength; i++) {
-      const f = content.getFeature(i);
-      if (String(f.getProperty("feature_id")) === String(id)) return f;
-    }
-  }
-  return null;
-}
+                  "legendBox", "lastImage", "priority", "flownTo", "lastCsv"];
 
 /** The colour ("#rrggbb") the style gave that feature, or null if it is not loaded. */
 function featureColour(layerKey, id) {
@@ -62,7 +47,7 @@ function screenPosition(lon, lat, h) {
 
 /** The test and script surface; `applied` returns the promise of the last apply. */
 export function scriptApi(applied) {
-  const api = { settled, applied, findFeature, featureColour, lookAt, screenPosition };
+  const api = { settled, applied, findFeature, featureColour, lookAt, screenPosition, flyToSegment };
   for (const key of READABLE) Object.defineProperty(api, key, { get: () => app[key], enumerable: true });
   return Object.freeze(api);
 }

@@ -4,7 +4,9 @@
 //
 // The view state (`app.state`) is what a copied link restores:
 //   {scenario, compareWith, compare, split, streetsBy, buildingsBy, layers: {id: on},
-//    shadows, lang, camera: [lon°, lat°, height m, heading, pitch, roll (rad)] | null}
+//    shadows, lang, camera: [lon°, lat°, height m, heading, pitch, roll (rad)] | null,
+//    fixedDomain: legends over one domain across scenarios (else each scenario's own values),
+//    selected: the segment_id of the selected street | null, panel: "priority" | "about" | null}
 
 /** The one store of the running app. Modules read and write it; `window.machi` (main.js)
  * lets tests and scripts read it. */
@@ -30,6 +32,12 @@ export const app = {
   selectedArea: null,          // {kind, id} of that area
   legendBox: null,             // where the last saved image drew its legend (CSS px and ratio)
   lastImage: null,             // data URL of the last saved image
+  reapply: null,               // apply the view state again (main.js); panels call it after a change
+  priority: null,              // priority.json (where to act first), once read
+  segmentOutline: null,        // the outline of the street a priority row flew to
+  flownTo: null,               // {id, lon, lat} of that street
+  flying: false,               // a flight to it is under way
+  lastCsv: null,               // the text of the last CSV saved
 };
 
 /** The scenario of viewer.json named `name` (undefined if none). */
@@ -73,7 +81,7 @@ export function defaultState(manifest, languages = []) {
   return {
     scenario: first.name, compareWith: other.name, compare: false, split: 0.5,
     streetsBy: "class", buildingsBy: "none", layers, shadows: false,
-    lang: prefersJa ? "ja" : "en", camera: null,
+    lang: prefersJa ? "ja" : "en", camera: null, fixedDomain: false, selected: null, panel: null,
   };
 }
 
@@ -90,13 +98,16 @@ export function encodeHash(s) {
   q.set("l", Object.entries(s.layers).filter(([, on]) => on).map(([id]) => id).join(","));
   q.set("sh", s.shadows ? "1" : "0");
   q.set("lang", s.lang);
+  if (s.fixedDomain) q.set("fd", "1");
+  if (s.selected) q.set("sel", s.selected);
+  if (s.panel) q.set("p", s.panel);
   if (s.camera) q.set("cam", s.camera.map((v, i) => v.toFixed(i < 2 ? 7 : i === 2 ? 2 : 5)).join(","));
   return "#" + q.toString();
 }
 
 /** View state `base` (not modified) with what `hash` holds applied. A part that does not fit
  * `manifest` is ignored: an unknown scenario, a colouring the run lacks or marks
- * unavailable, a language other than ja/en, a camera that is not six finite numbers;
+ * unavailable, a language other than ja/en, a panel other than priority/about, a camera that is not six finite numbers;
  * the split is clamped to [0.05, 0.95] (0.5 if not a number); unknown layer ids are ignored
  * and the run's layers not listed are off. */
 export function decodeHash(hash, base, manifest) {
@@ -117,6 +128,9 @@ export function decodeHash(hash, base, manifest) {
   }
   if (q.has("sh")) s.shadows = q.get("sh") === "1";
   if (["ja", "en"].includes(q.get("lang"))) s.lang = q.get("lang");
+  if (q.has("fd")) s.fixedDomain = q.get("fd") === "1";
+  if (q.get("sel")) s.selected = q.get("sel").slice(0, 200);
+  if (["priority", "about"].includes(q.get("p"))) s.panel = q.get("p");
   if (q.has("cam")) {
     const cam = q.get("cam").split(",").map(Number);
     if (cam.length === 6 && cam.every(Number.isFinite)) s.camera = cam;

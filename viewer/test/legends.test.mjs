@@ -118,3 +118,27 @@ test("a ramp's CSS gradient has one hard-edged band per stop", () => {
   const legend = { kind: "ramp", min: 0, max: 1, stops: ["#000000", "#ffffff"] };
   assert.equal(rampGradient(legend), "linear-gradient(to right, #000000 0%, #000000 50%, #ffffff 50%, #ffffff 100%)");
 });
+
+test("a ramp spans the scenario's own domain unless one domain across scenarios is asked for", async () => {
+  const { legendFor, displayValue } = await import("../src/legends.js");
+  const legend = { ...SCORE, min: 0, max: 80, domains: { heat_day_midday: [0, 12] } };
+  assert.deepEqual([legendFor(legend, "heat_day_midday").min, legendFor(legend, "heat_day_midday").max], [0, 12]);
+  assert.equal(legendFor(legend, "heat_day_midday", true).max, 80);
+  assert.equal(legendFor(legend, "equinox_midday").max, 80);  // no domain of its own
+  assert.equal(legend.max, 80);  // not modified
+  // on the heat day's domain a score of 11 is the top colour, on the fixed one the second
+  assert.equal(legendColour(legendFor(legend, "heat_day_midday"), 11), SCORE.stops[7]);
+  assert.equal(legendColour(legendFor(legend, "heat_day_midday", true), 11), SCORE.stops[1]);
+  assert.equal(displayValue({ display_scale: 100 }, 0.69), 69);
+  assert.equal(displayValue(SCORE, 0.69), 0.69);
+});
+
+test("the selected street takes the highlight colour before any other condition", async () => {
+  const { HIGHLIGHT } = await import("../src/legends.js");
+  const style = styleFor(CLASS, "class__x", 1.0, { property: "feature_id", value: "53396580:136" });
+  const [condition, colour] = style.color.conditions[0];
+  assert.equal(condition, "${feature_id} === '53396580:136'");
+  assert.equal(colour, `color('${HIGHLIGHT}', 1.0)`);
+  assert.notEqual(HIGHLIGHT, NO_DATA);
+  for (const c of CLASS.categories) assert.notEqual(c.colour.toLowerCase(), NO_DATA);
+});

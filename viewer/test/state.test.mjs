@@ -11,6 +11,7 @@ test("the default view is the first midday, compared with the same slot of anoth
   assert.deepEqual(defaultState(m, ["en-GB", "en"]), {
     scenario: "summer_solstice_midday", compareWith: "winter_solstice_midday", compare: false, split: 0.5,
     streetsBy: "class", buildingsBy: "none", shadows: false, lang: "en", camera: null,
+    fixedDomain: false, selected: null, panel: null,
     // the layers viewer.json marks visible; the terrain (toggle: false) is no toggle
     layers: { buildings: true, streets: true, shade_hours: true, sun_hours: false, use_districts: false },
   });
@@ -46,6 +47,7 @@ test("every part of the view survives the URL hash", () => {
     streetsBy: "score", buildingsBy: "walk_score", shadows: true, lang: "ja",
     layers: { buildings: false, streets: true, shade_hours: false, sun_hours: true, use_districts: true },
     camera: [139.6249871, 35.9083412, 412.57, 6.28318, -0.78541, 0.00002],
+    fixedDomain: true, selected: "53396580:136", panel: "priority",
   };
   const hash = encodeHash(view);
   assert.match(hash, /^#s=winter_solstice_morning&b=summer_solstice_afternoon&cmp=1&split=0\.35&/);
@@ -146,4 +148,13 @@ test("sun hours are indexed by season, the other layers by scenario", () => {
   const sc = scenarioByName(m, "winter_solstice_morning");
   assert.equal(layerKey(m.layers.sun_hours, sc), "winter_solstice");
   assert.equal(layerKey(m.layers.shade_hours, sc), "winter_solstice_morning");
+});
+
+test("a hash's panel must be one the app has, and a selection is kept as text", () => {
+  const m = manifest();
+  const s = decodeHash("#p=settings&sel=53396489%3A12&fd=0", defaultState(m), m);
+  assert.equal(s.panel, null);
+  assert.equal(s.selected, "53396489:12");
+  assert.equal(s.fixedDomain, false);
+  assert.equal(decodeHash("#p=about", defaultState(m), m).panel, "about");
 });

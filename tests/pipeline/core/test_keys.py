@@ -5,7 +5,7 @@ import typing
 
 from click.testing import CliRunner
 
-from pipeline.cli import main
+from pipeline.commands.cli import main
 from pipeline.core.keys import iter_keys, keys_markdown, readme_keys
 from pipeline.stages import run_definition
 
@@ -41,6 +41,7 @@ def test_every_key_has_a_description_and_every_number_bounds():
 
 def test_run_help_names_a_key_that_exists():
     result = CliRunner().invoke(main, ["run", "--help"])
-    [example] = [w for w in result.output.split() if w.startswith("grid.") or w.startswith("stages.")]
-    key = example.split("=")[0]
-    assert key in {k.path for k in iter_keys(run_definition())}
+    examples = [w for w in result.output.split() if w.startswith("grid.") or w.startswith("stages.")]
+    assert len(examples) == 2  # --set's example and the key --lang sets
+    for example in examples:
+        assert example.split("=")[0] in {k.path for k in iter_keys(run_definition())}

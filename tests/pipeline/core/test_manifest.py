@@ -11,7 +11,7 @@ from pipeline.core.manifest import JOURNAL_NAME, MANIFEST_NAME, Manifest, Manife
 from dataclasses import dataclass
 
 from pipeline.core.task import Outputs, Record
-from pipeline.geo.atomic import atomic_path, remove_temporaries
+from tiles.atomic import atomic_path, remove_temporaries
 
 
 @dataclass(frozen=True)

@@ -105,3 +105,32 @@ def test_the_task_writes_what_tile_shade_computes_by_its_method(tmp_path, method
         np.testing.assert_array_equal(written, hours)
     table = gpd.read_parquet(result.outputs.buildings)
     assert list(table["gml_id"]) == ["bldg_a", "bldg_b"]
+
+
+def test_with_weather_the_shadow_task_computes_the_thermal_outputs_in_its_pass(tmp_path, project_root):
+    """The shadow task with the thermal settings (the run names weather) writes the shade
+    exactly as alone and the thermal COGs exactly as the thermal stage's own task: the
+    thermal task then only hands them on (one pass per tile, issue 21 part 6)."""
+    from pipeline.stages.thermal import (ThermalOutputs, ThermalSettings, adopt_thermal, shares_pass,
+                                         thermal_tile_task)
+
+    inner, surface = _surface(tmp_path)
+    settings, thermal = ShadowSettings(step_minutes=30.0), ThermalSettings(step_minutes=30.0)
+    assert shares_pass(settings, thermal) and not shares_pass(settings, ThermalSettings(step_minutes=20.0))
+    weather = str(project_root / "sample_data" / "weather" / "kumagaya_normals_1991_2020.csv")
+    common = dict(scenarios=SCENARIOS, year=2026, halo_m=40.0, timezone="Asia/Tokyo", surface=surface)
+    alone = shadow_tile("t", inner, str(tmp_path / "alone"), settings=settings, **common)
+    both = shadow_tile("t", inner, str(tmp_path / "shadow"), settings=settings, thermal=thermal,
+                       weather_file=weather, thermal_dir=str(tmp_path / "thermal"), **common)
+    assert alone.outputs.thermal is None and both.details["thermal"]
+    for name in alone.outputs.shade_hours:
+        assert read_raster(both.outputs.shade_hours[name])[0].tobytes() == \
+            read_raster(alone.outputs.shade_hours[name])[0].tobytes()
+    own = thermal_tile_task("t", inner, str(tmp_path / "own"), settings=thermal, weather_file=weather, **common)
+    handed = adopt_thermal("t", shadow=[Record(stage="shadow", tile="t", status="done", outputs=both.outputs)])
+    assert isinstance(handed.outputs, ThermalOutputs) and handed.outputs.to_json() == both.outputs.thermal
+    pairs = [(handed.outputs.svf, own.outputs.svf)] + [
+        (getattr(handed.outputs, kind)[s.name], getattr(own.outputs, kind)[s.name])
+        for kind in ("utci_mean", "tmrt_mean", "stress_hours") for s in SCENARIOS]
+    for in_pass, by_itself in pairs:
+        assert read_raster(in_pass)[0].tobytes() == read_raster(by_itself)[0].tobytes(), in_pass

@@ -256,6 +256,43 @@ def test_report_compares_the_scenarios(run):
     assert not re.search(r"(src|href)=['\"]https?:", text)  # self-contained
 
 
+def test_report_is_japanese_with_where_to_act_first_method_and_district_shares(run):
+    text = Path(run.summary.outputs.report).read_text(encoding="utf-8")
+    assert "<html lang='ja'>" in text
+    headings = re.findall(r"<h2[^>]*>([^<]+)</h2>", text)
+    assert headings[:3] == ["まず対策すべき街路", "方法とデータ出典", "シナリオ一覧"]
+    assert "地区別の表" in headings and "Where to act first" not in text
+    # no thermal stage in this run: the index cannot be computed, and the report says why
+    assert "優先度を計算できません" in text and run.summary.outputs.priority is None
+    # people flow: MLIT 滞在人口 per 1 km mesh, the day type, the slots observed and those without data
+    assert "滞在人口(1 km メッシュ" in text and "日種別: 平日" in text
+    assert text.count("<td class='text'>観測値</td>") == 2  # the two midday slots
+    assert "LAS ヘッダー" not in text and "この実行では使用していません" in text  # no LiDAR given
+    # district table: each class's share of street length, in %, adding up to 100 per row
+    table = re.search(r"id='districts'.*?<tbody>(.*?)</tbody>", text, re.S).group(1)
+    for row in re.findall(r"<tr>(.*?)</tr>", table):
+        cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
+        assert sum(float(c.replace(",", "")) for c in cells[-5:]) == pytest.approx(100, abs=2.5)
+    assert "ポテンシャルを有するエリア (%)" in text
+
+
+def test_report_in_english_on_request(run):
+    from pipeline.walkability.partials import add_up
+    from pipeline.walkability.report import build_report
+
+    sums = add_up([pd.read_parquet(r.outputs.partials) for r in run.scored])
+    common = dict(n_segments=1, settings=run.settings,
+                  mesh_summary=pd.read_parquet(run.summary.outputs.summary_by_mesh["parquet"]),
+                  district_summary=pd.read_parquet(run.summary.outputs.summary_by_district["parquet"]),
+                  maps={}, class_maps={})
+    english = build_report(sums[sums["level"] == "run"], SCENARIOS, lang="en", **common)
+    assert "<html lang='en'>" in english
+    assert re.findall(r"<h2[^>]*>([^<]+)</h2>", english)[:2] == ["Where to act first", "Method and data sources"]
+    assert "まず対策" not in english
+    with pytest.raises(ValueError, match="'fr'"):
+        build_report(sums[sums["level"] == "run"], SCENARIOS, lang="fr", **common)
+
+
 def test_planners_wire_tiles_to_their_neighbours(run, tmp_path, project_root):
     records = {r.key: r for r in run.ingest}
     for t in TILES + ["53396478"]:

@@ -9,7 +9,7 @@ import pytest
 from pipeline.geo.raster import Grid
 from pipeline.shade.shadow import CanopyTransmissivity
 from pipeline.shade.sun import Scenario, Season, TimeSlot
-from pipeline.thermal.tile import thermal_scenarios, thermal_tile, tile_sky_view
+from pipeline.thermal.tile import ThermalOptions, TileSurface, thermal_scenarios, thermal_tile, tile_sky_view
 from pipeline.thermal.utci import STRESS_KEYS
 from pipeline.thermal.weather import read_weather
 
@@ -37,8 +37,8 @@ def weather(project_root):
 @pytest.fixture(scope="module")
 def result(weather):
     inner, outer, dsm, canopy = _tile()
-    return thermal_tile(dsm, outer, inner, [HEAT_DAY_MIDDAY, WINTER_MORNING], 2026, weather,
-                        canopy_top=canopy, step_minutes=20)
+    return thermal_tile(TileSurface(dsm, outer, inner, canopy), [HEAT_DAY_MIDDAY, WINTER_MORNING], 2026, weather,
+                        ThermalOptions(step_minutes=20))
 
 
 def test_outputs_on_the_tile_grid(result):
@@ -71,18 +71,22 @@ def test_trees_shade_by_their_transmissivity(result, weather):
     under_trees, beside = (92, 60), (110, 60)               # tile (row, col)
     summer = result.scenarios["heat_day_midday"]
     assert summer.tmrt_mean_c[under_trees] < summer.tmrt_mean_c[beside] - 10
-    bare = thermal_tile(dsm, outer, inner, [HEAT_DAY_MIDDAY], 2026, weather, canopy_top=canopy,
-                        step_minutes=20, transmissivity=CanopyTransmissivity(leaf_on=1.0, leaf_off=1.0))
+    bare = thermal_tile(TileSurface(dsm, outer, inner, canopy), [HEAT_DAY_MIDDAY], 2026, weather,
+                        ThermalOptions(step_minutes=20,
+                                       transmissivity=CanopyTransmissivity(leaf_on=1.0, leaf_off=1.0)))
     assert bare.scenarios["heat_day_midday"].tmrt_mean_c[under_trees] == pytest.approx(
         summer.tmrt_mean_c[beside], abs=3.0)
 
 
 def test_deterministic_and_sky_view_reusable(result, weather):
     inner, outer, dsm, canopy = _tile()
-    sky = tile_sky_view(dsm, outer, inner, canopy_top=canopy)
-    np.testing.assert_array_equal(sky.surface, result.svf)
-    again = dict(thermal_scenarios(dsm, outer, inner, [WINTER_MORNING], 2026, weather, canopy_top=canopy,
-                                   sky_view=sky, step_minutes=20))
+    # the sweep's sky view; the pass took its horizons from the shade sectors (nothing here
+    # lies beyond their 200 m), summed in fixed point: the same within float32's last bit
+    sky = tile_sky_view(TileSurface(dsm, outer, inner, canopy))
+    np.testing.assert_allclose(sky.surface, result.svf, rtol=0, atol=1e-7)
+    np.testing.assert_allclose(sky.opaque_trees, result.sky_view.opaque_trees, rtol=0, atol=1e-7)
+    again = dict(thermal_scenarios(TileSurface(dsm, outer, inner, canopy), [WINTER_MORNING], 2026, weather,
+                                   ThermalOptions(step_minutes=20), sky_view=sky))
     first = result.scenarios["winter_solstice_morning"]
     assert again["winter_solstice_morning"].utci_mean_c.tobytes() == first.utci_mean_c.tobytes()
     assert again["winter_solstice_morning"].tmrt_mean_c.tobytes() == first.tmrt_mean_c.tobytes()
@@ -94,12 +98,12 @@ def test_memory_does_not_grow_with_the_number_of_time_steps(weather):
     The peak is about 5 MB here; keeping the 18 steps' UTCI and Tmrt would add 2.8 MB.
     """
     inner, outer, dsm, canopy = _tile()
-    sky = tile_sky_view(dsm, outer, inner, canopy_top=canopy)
+    sky = tile_sky_view(TileSurface(dsm, outer, inner, canopy))
     peaks = {}
     for minutes in (60, 10):
         tracemalloc.start()
-        thermal_tile(dsm, outer, inner, [HEAT_DAY_MIDDAY], 2026, weather, canopy_top=canopy,
-                     sky_view=sky, step_minutes=minutes)
+        thermal_tile(TileSurface(dsm, outer, inner, canopy), [HEAT_DAY_MIDDAY], 2026, weather,
+                     ThermalOptions(step_minutes=minutes), sky_view=sky)
         peaks[minutes] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     assert peaks[10] < 1.2 * peaks[60]
@@ -114,8 +118,8 @@ def test_horizon_shade_agrees_with_the_exact_sweep(result, weather):
     span (measured 0.05 K of 28 K on the heat day, 0.08 K of 41 K in winter), and the
     tile's mean UTCI within 0.05 K (measured 0.002 and 0.006 K)."""
     inner, outer, dsm, canopy = _tile()
-    exact = thermal_tile(dsm, outer, inner, [HEAT_DAY_MIDDAY, WINTER_MORNING], 2026, weather,
-                         canopy_top=canopy, sky_view=result.sky_view, step_minutes=20, method="sweep")
+    exact = thermal_tile(TileSurface(dsm, outer, inner, canopy), [HEAT_DAY_MIDDAY, WINTER_MORNING], 2026,
+                         weather, ThermalOptions(step_minutes=20, method="sweep"), sky_view=result.sky_view)
     for name, scenario in result.scenarios.items():
         reference = exact.scenarios[name]
         span = float(reference.tmrt_mean_c.max() - reference.tmrt_mean_c.min())
@@ -123,8 +127,8 @@ def test_horizon_shade_agrees_with_the_exact_sweep(result, weather):
         assert (scenario.tmrt_mean_c != reference.tmrt_mean_c).any()     # the methods did differ
         assert abs(scenario.utci_mean_c.mean() - reference.utci_mean_c.mean()) < 0.05
     with pytest.raises(ValueError, match="unknown shade method"):
-        next(thermal_scenarios(dsm, outer, inner, [WINTER_MORNING], 2026, weather, canopy_top=canopy,
-                               sky_view=result.sky_view, method="raytrace"))
+        next(thermal_scenarios(TileSurface(dsm, outer, inner, canopy), [WINTER_MORNING], 2026, weather,
+                               ThermalOptions(method="raytrace"), sky_view=result.sky_view))
 
 
 def _per_step_reference(dsm, outer, inner, scenarios, weather, canopy, evergreen, sky_view, step_minutes):
@@ -191,9 +195,9 @@ def test_one_pass_equals_the_per_step_loop(weather):
     scenarios = [HEAT_DAY_MIDDAY, WINTER_MORNING,
                  Scenario(Season("winter_solstice", 12, 21), TimeSlot("afternoon", "14:00", "17:00")),
                  Scenario(Season("equinox", 3, 20), TimeSlot("morning", "05:00", "08:00"))]
-    sky = tile_sky_view(dsm, outer, inner, canopy_top=canopy, evergreen_top=evergreen)
-    one_pass = thermal_tile(dsm, outer, inner, scenarios, 2026, weather, canopy_top=canopy, sky_view=sky,
-                            step_minutes=20, max_distance_m=60.0, evergreen_top=evergreen)
+    sky = tile_sky_view(TileSurface(dsm, outer, inner, canopy, evergreen))
+    one_pass = thermal_tile(TileSurface(dsm, outer, inner, canopy, evergreen), scenarios, 2026, weather,
+                            ThermalOptions(step_minutes=20, max_distance_m=60.0), sky_view=sky)
     reference = _per_step_reference(dsm, outer, inner, scenarios, weather, canopy, evergreen, sky, 20)
     assert list(one_pass.scenarios) == [s.name for s in scenarios]
     for name, (utci, tmrt, hours) in reference.items():
@@ -215,7 +219,7 @@ def test_the_pass_keeps_each_scenarios_time_order_and_groups_azimuths(weather):
     from pipeline.thermal.tile import scenario_steps, step_order
 
     inner, outer, dsm, canopy = _tile()
-    sky = tile_sky_view(dsm, outer, inner, canopy_top=canopy)
+    sky = tile_sky_view(TileSurface(dsm, outer, inner, canopy))
     lon, lat = grid_centre_lonlat(inner)
     forcings = [scenario_steps(s, 2026, lat, lon, meridian_convergence_deg(CRS, lon, lat), weather,
                                transmissivity=CanopyTransmissivity(), sky_view=sky, step_minutes=10,
@@ -240,10 +244,27 @@ def test_a_bare_deciduous_crown_warms_more_than_an_evergreen_one_in_winter(weath
     evergreen[150:156, 140:200] = canopy[150:156, 140:200]
     winter_noon = Scenario(Season("winter_solstice", 12, 21), TimeSlot("noon", "11:30", "12:30"))
     summer_noon = Scenario(Season("heat_day", 8, 5), TimeSlot("noon", "11:30", "12:30"))
-    result = thermal_tile(dsm, outer, inner, [winter_noon, summer_noon], 2026, weather, canopy_top=canopy,
-                          evergreen_top=evergreen, step_minutes=20)
+    result = thermal_tile(TileSurface(dsm, outer, inner, canopy, evergreen), [winter_noon, summer_noon], 2026,
+                          weather, ThermalOptions(step_minutes=20))
     under_deciduous, under_evergreen = (92, 55), (92, 115)    # tile (row, col), under the crowns
     winter = result.scenarios[winter_noon.name].tmrt_mean_c
     summer = result.scenarios[summer_noon.name].tmrt_mean_c
     assert winter[under_deciduous] > winter[under_evergreen] + 5.0
     assert abs(summer[under_deciduous] - summer[under_evergreen]) < 0.5
+
+
+def test_packed_codes_give_back_each_positions_codes_and_light():
+    """Four positions to a byte: every position's codes come back, and its light share is
+    light_fraction's, for both leaf habits' transmissivities."""
+    from pipeline.shade.shadow import light_fraction
+    from pipeline.thermal.tile import PackedCodes
+
+    rng = np.random.default_rng(2)
+    codes = [rng.integers(0, 4, (70, 90)).astype(np.uint8) for _ in range(7)]
+    packed = PackedCodes(len(codes), (70, 90))
+    for index, value in enumerate(codes):
+        packed.put(index, value)
+    assert packed.nbytes == 2 * 70 * 90
+    for index, value in enumerate(codes):
+        np.testing.assert_array_equal(packed.get(index), value)
+        assert packed.light(index, 0.5, 0.03).tobytes() == light_fraction(value, 0.5, 0.03).tobytes()

@@ -70,3 +70,23 @@ def test_uniform_air_lattice_with_a_wind_per_cell_matches_direct_evaluation():
     assert np.isnan(utci_uniform_air(31.0, tmrt, wind, 62.0)[0, 0])
     with pytest.raises(ValueError, match="wind per cell has shape"):
         utci_uniform_air(31.0, tmrt, wind[:10], 62.0)
+
+
+def test_scaled_wind_is_the_uniform_air_lattice_bit_for_bit():
+    """The compiled form the tile pass runs: each cell's wind as the station wind times its
+    factor (float32), the same lattice and arithmetic as utci_uniform_air, so the same bytes."""
+    from pipeline.thermal.utci import utci_scaled_wind
+    from pipeline.thermal.wind import utci_wind_factor
+
+    rng = np.random.default_rng(11)
+    tmrt = rng.uniform(-5, 75, (300, 200)).astype(np.float32)          # some beyond Ta + 30 K: clipped
+    factor = utci_wind_factor(rng.uniform(0.0, 1.0, (300, 200)))          # some below UTCI's 0.5 m/s
+    for station in (0.3, 2.3, 9.0):
+        fast = utci_scaled_wind(31.0, tmrt, station, factor, 62.0)
+        assert fast.tobytes() == utci_uniform_air(31.0, tmrt, station * factor, 62.0).tobytes()
+        assert np.abs(fast - utci(31.0, tmrt, station * factor, 62.0)).max() < 0.01
+    tmrt[0, 0] = np.nan
+    assert np.isnan(utci_scaled_wind(31.0, tmrt, 2.3, factor, 62.0)[0, 0])
+    assert np.isnan(utci_scaled_wind(31.0, np.full((2, 2), np.nan, np.float32), 2.3, factor[:2, :2], 62.0)).all()
+    with pytest.raises(ValueError, match="wind per cell has shape"):
+        utci_scaled_wind(31.0, tmrt, 2.3, factor[:10], 62.0)

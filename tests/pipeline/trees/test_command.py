@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from click.testing import CliRunner
 
-from pipeline.cli import main
+from pipeline.commands.cli import main
 from pipeline.trees.stand import survey
 
 from .helpers import ORIGIN, one_tree, write_las
@@ -59,7 +59,7 @@ def test_trees_is_listed_by_help():
 
 
 def test_bldg_footprints_are_read_from_plateau_lod0(project_root):
-    from pipeline.trees_command import _footprints
+    from pipeline.commands.trees import _footprints
 
     polygons = _footprints(project_root / "sample_data/omiya/udx/bldg", "EPSG:6677")
     assert len(polygons) == 502                 # the sample's 502 buildings, one LOD0 each
@@ -68,7 +68,7 @@ def test_bldg_footprints_are_read_from_plateau_lod0(project_root):
 
 
 def test_the_same_lidar_gives_byte_identical_outputs(tmp_path):
-    from pipeline.trees_command import run_trees
+    from pipeline.commands.trees import run_trees
 
     las = write_las(tmp_path / "survey.las", _survey([one_tree(-8, 0), one_tree(8, 3, height=6.0)]))
     first = run_trees([las], tmp_path / "a")
@@ -82,7 +82,7 @@ def test_the_same_lidar_gives_byte_identical_outputs(tmp_path):
 def test_a_tree_on_the_corner_of_four_meshes_is_written_once(tmp_path):
     from pyproj import Transformer
 
-    from pipeline.trees_command import run_trees
+    from pipeline.commands.trees import run_trees
 
     # the corner shared by meshes 53396489, 53396499, 53396580 and 53396590
     x, y = Transformer.from_crs("EPSG:6668", "EPSG:6677", always_xy=True).transform(

@@ -4,7 +4,7 @@ from __future__ import annotations
 import geopandas as gpd
 import pytest
 
-from pipeline.trees_command import run_trees
+from pipeline.commands.trees import run_trees
 from pipeline.trees.existing import read_existing_trees
 from pipeline.trees.matching import detection_accuracy
 
@@ -28,7 +28,7 @@ def test_sample_trees_reach_the_accuracy_targets(sample_trees):
 
 
 def test_sample_veg_files_read_back_by_machi_info(sample_trees):
-    from pipeline.info import citygml_info
+    from pipeline.commands.info import citygml_info
 
     summary, out, _ = sample_trees
     assert len(summary["gml"]) == 4            # the sample's four third-level meshes
@@ -52,7 +52,7 @@ def test_sample_changes_mostly_match_the_known_trees(sample_trees):
 
 
 def test_sample_trees_export_to_valid_3d_tiles(sample_trees, tmp_path, gltf_validator):
-    from pipeline.export_tiles import export_dataset
+    from pipeline.commands.export_tiles import export_dataset
     from tiles.validate import check_glb_metadata, check_tileset, content_paths, count_features
 
     summary, out, _ = sample_trees

@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from pyproj import Transformer
 
-from pipeline.export.flow_prisms import mesh_populations
+from pipeline.export.flow_prisms import NO_DATA_SLAB_M, mesh_populations
 from pipeline.export.imagery import finest_zoom, write_imagery_tiles
 from pipeline.export.street_tiles import read_scored_segments
-from pipeline.export.viewer_assets import write_viewer
+from pipeline.export.viewer_assets import ViewerInputs, ViewerOptions, write_viewer
 from pipeline.geo.geoid import geoid_height
 from pipeline.geo.raster import Grid, write_cog
 from tiles.gltf import read_glb
@@ -59,10 +60,18 @@ def run(tmp_path_factory):
     flow = pd.DataFrame({"meshcode": code, "level": 3, "scenario": [s["name"] for s in SCENARIOS], "day_type": "weekday",
                          "population": [np.nan if s["slot"] == "morning" else 1000.0 for s in SCENARIOS], "source": "mlit"})
     flow.to_parquet(folder / "flow_by_mesh.parquet")
-    written = write_viewer(folder / "viewer", name="test-run", crs=CRS, scenarios=SCENARIOS, streets=streets,
-                           shade=shade, terrain=[folder / "terrain.tif"], flow=folder / "flow_by_mesh.parquet",
-                           weights={"access": 0.35, "shade": 0.15}, copy_app_files=False,
-                           season_weather=SEASON_WEATHER)
+    # where to act first: the midday streets, 2 h in strong heat stress
+    from pipeline.walkability.priority import priority_table
+
+    ranked = [priority_table(pd.read_parquet(streets[s["name"]]).assign(hours_utci_above_32=2.0), s["name"])
+              for s in SCENARIOS]
+    pd.concat(ranked, ignore_index=True).to_parquet(folder / "priority.parquet")
+    (folder / "report.html").write_text("<!DOCTYPE html><html lang='ja'><body>報告</body></html>", encoding="utf-8")
+    written = write_viewer(folder / "viewer", ViewerInputs(
+        name="test-run", crs=CRS, scenarios=SCENARIOS, streets=streets, shade=shade, terrain=[folder / "terrain.tif"],
+        flow=folder / "flow_by_mesh.parquet", weights={"access": 0.35, "shade": 0.15}, season_weather=SEASON_WEATHER,
+        priority=folder / "priority.parquet", report=folder / "report.html",
+        flow_sources=[{"source": "mlit_sample", "kind": "mlit"}]), ViewerOptions(copy_app_files=False))
     return folder, written, json.loads((folder / "viewer" / "viewer.json").read_text())
 
 
@@ -186,8 +195,9 @@ def test_flow_prisms_mark_uncovered_slots_as_no_data(run):
     populations = mesh_populations(folder / "flow_by_mesh.parquet", [s["name"] for s in SCENARIOS])
     assert math.isnan(populations.iloc[0]["summer_solstice_morning"])
     assert populations.iloc[0]["summer_solstice_midday"] == 1000.0
-    # the covered prism is 150 m tall (the largest cell), the uncovered one a 1 m slab
-    for name, height in (("summer_solstice_midday", 150.0), ("summer_solstice_morning", 1.0)):
+    # the covered prism is 150 m tall (the largest cell), the uncovered one a slab that stands
+    # clear of the globe's terrain (NO_DATA_SLAB_M)
+    for name, height in (("summer_solstice_midday", 150.0), ("summer_solstice_morning", NO_DATA_SLAB_M)):
         tileset = Path(written["flow"][name])
         (path,) = content_paths(tileset)
         world = np.asarray(json.loads(tileset.read_text())["root"]["transform"]).reshape(4, 4).T
@@ -198,9 +208,10 @@ def test_flow_prisms_mark_uncovered_slots_as_no_data(run):
 def test_a_scenario_without_a_segment_table_is_refused(run, tmp_path):
     folder, _, _ = run
     with pytest.raises(ValueError, match="no scored segment table"):
-        write_viewer(tmp_path, name="x", crs=CRS, scenarios=SCENARIOS,
-                     streets={"summer_solstice_midday": folder / "segments_summer_solstice_midday.parquet"},
-                     copy_app_files=False)
+        write_viewer(tmp_path, ViewerInputs(
+            name="x", crs=CRS, scenarios=SCENARIOS,
+            streets={"summer_solstice_midday": folder / "segments_summer_solstice_midday.parquet"}),
+            ViewerOptions(copy_app_files=False))
 
 
 def test_a_run_without_urf_lists_the_use_districts_as_unavailable(run):
@@ -241,3 +252,37 @@ def test_use_districts_become_a_geojson_with_both_labels_rates_and_zoning_colour
     assert write_use_districts(tmp_path / "none", [tmp_path / "533964_urf.parquet"]) is not None
     table.iloc[[2]].to_parquet(tmp_path / "533965_urf.parquet")
     assert write_use_districts(tmp_path / "none", [tmp_path / "533965_urf.parquet"]) is None
+
+
+def test_score_legend_spans_each_scenarios_values_and_a_fixed_domain_all_of_them(run):
+    _, _, manifest = run
+    score = manifest["legends"]["score"]
+    # scenario k scores 10 + k, 30 + k and 50 + k
+    assert score["domains"] == {s["name"]: [10.0 + k, 50.0 + k] for k, s in enumerate(SCENARIOS)}
+    assert (score["min"], score["max"]) == (10.0, 53.0)
+    shade = manifest["legends"]["shade_share"]
+    assert shade["display_scale"] == 100 and shade["units"]["en"] == "% of the slot"
+
+
+def test_the_priority_list_ranks_each_scenarios_streets_with_their_place(run):
+    folder, written, manifest = run
+    data = json.loads(Path(written["priority"]).read_text(encoding="utf-8"))
+    assert manifest["about"]["priority"] == "priority/priority.json"
+    rows = [dict(zip(data["columns"], r)) for r in data["scenarios"]["summer_solstice_midday"]]
+    # 30 people x 2 h x 1.0 sun, 20 x 2 x 0.75, 10 x 2 x 0.5; mornings have no flow, no rows
+    assert [(r["rank"], r["segment_id"], r["priority"]) for r in rows] == [(1, "t:2", 60.0), (2, "t:1", 30.0),
+                                                                         (3, "t:0", 10.0)]
+    assert "summer_solstice_morning" not in data["scenarios"]
+    mid = data["segments"]["t:2"]["mid"]
+    lon, lat = Transformer.from_crs(CRS, "EPSG:6668", always_xy=True).transform(X0 + 100, Y0 + 130)
+    assert mid == pytest.approx([lon, lat], abs=1e-6)
+    assert len(data["segments"]["t:2"]["line"]) == 2
+
+
+def test_the_report_sits_beside_the_app_and_about_names_the_flow(run):
+    folder, written, manifest = run
+    assert manifest["about"]["report"] == "report.html"
+    assert (folder / "viewer" / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html><html lang='ja'>")
+    flow = manifest["layers"]["flow"]
+    assert flow["sources"] == [{"source": "mlit_sample", "kind": "mlit"}]
+    assert "滞在人口" in flow["basis"]["ja"] and flow["day_type"] == "weekday"

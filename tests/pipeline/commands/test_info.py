@@ -8,9 +8,9 @@ import shutil
 
 from click.testing import CliRunner
 
-from pipeline.cli import main
+from pipeline.commands.cli import main
 
-from pipeline.info import citygml_info
+from pipeline.commands.info import citygml_info
 
 
 def test_kawasaki_use_districts_list_all_their_urf_attributes(plateau_dir):

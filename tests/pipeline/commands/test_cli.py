@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from pipeline.cli import main
+from pipeline.commands.cli import main
 
 
 def test_info_on_the_sample_district(project_root):
@@ -28,3 +28,24 @@ def test_validate_names_unknown_keys(tmp_path):
     path.write_text("stagez: {}\n")
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 1 and "stagez: unknown key" in result.output
+
+
+def test_run_lang_sets_the_report_language(project_root, monkeypatch):
+    """``machi run --lang en`` hands the run the definition with ``stages.walkability.report_lang: en``."""
+    from types import SimpleNamespace
+
+    import pipeline.core.runner as runner
+
+    seen = {}
+
+    def fake_run(definition, **kwargs):
+        seen["lang"] = definition.stages.walkability.report_lang
+        return SimpleNamespace(executed=0, skipped=0, failed=[], output=definition.output, summary=lambda: "")
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    result = CliRunner().invoke(main, ["run", str(project_root / "dags/sample.yaml"), "--lang", "en"])
+    assert seen == {"lang": "en"}, result.output
+    CliRunner().invoke(main, ["run", str(project_root / "dags/sample.yaml")])
+    assert seen == {"lang": "ja"}
+    bad = CliRunner().invoke(main, ["run", str(project_root / "dags/sample.yaml"), "--lang", "fr"])
+    assert bad.exit_code != 0 and "'fr' is not one of 'ja', 'en'" in bad.output

@@ -19,11 +19,11 @@ LIDAR_SUFFIXES = {".las", ".laz"}
 
 #: Commands defined in their own modules, imported only when named: name -> (module:attr, help).
 LAZY_COMMANDS = {
-    "export-tiles": ("pipeline.export_tiles:export_tiles_command",
+    "export-tiles": ("pipeline.commands.export_tiles:export_tiles_command",
                      "Export a PLATEAU folder, zip or .gml file as 3D Tiles 1.1."),
-    "trees": ("pipeline.trees_command:trees_command",
+    "trees": ("pipeline.commands.trees:trees_command",
               "Find trees in LiDAR and write them as PLATEAU vegetation (veg)."),
-    "view": ("pipeline.view:view_command",
+    "view": ("pipeline.commands.view:view_command",
              "Serve a run's output folder and open the planners' viewer."),
 }
 
@@ -101,16 +101,22 @@ def main() -> None:
 @click.option("--workers", type=int, help="Worker processes of the local cluster.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a run-definition key, e.g. --set grid.resolution_m=2")
+@click.option("--lang", type=click.Choice(["ja", "en"]), default=None,
+              help="Language of the printed report (walkability/report.html): ja (default) or en; "
+                   "the same as --set stages.walkability.report_lang=LANG.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars (logs only).")
 @click.option("-v", "--verbose", count=True, help="-v for INFO logs, -vv for DEBUG.")
 def run(definition: Path, scheduler: str | None, workers: int | None, overrides: tuple[str, ...],
-        no_progress: bool, verbose: int) -> None:
+        lang: str | None, no_progress: bool, verbose: int) -> None:
     """Run the stages of a run definition (YAML) on a Dask cluster."""
     from pipeline.core.manifest import ManifestError
     from pipeline.core.runner import run as run_definition
 
     _setup_logging(max(verbose, 1))
-    config = _load(definition, _parse_overrides(overrides))
+    parsed = _parse_overrides(overrides)
+    if lang:
+        parsed["stages.walkability.report_lang"] = lang
+    config = _load(definition, parsed)
     try:
         summary = run_definition(config, scheduler=scheduler, workers=workers,
                                  progress=not no_progress)
@@ -172,7 +178,7 @@ def info(path: Path, crs: str | None) -> None:
         except LidarError as exc:
             raise click.ClickException(str(exc)) from None
         return
-    from pipeline.info import citygml_info
+    from pipeline.commands.info import citygml_info
     result = citygml_info(path)
     click.echo(result.format())
     if result.rejected:

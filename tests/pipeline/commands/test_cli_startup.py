@@ -16,7 +16,7 @@ def _imported_after(code: str) -> set[str]:
 
 
 def test_importing_the_cli_imports_no_heavy_library():
-    assert _imported_after("import pipeline.cli") == set()
+    assert _imported_after("import pipeline.commands.cli") == set()
 
 
 def test_loading_the_registry_imports_no_heavy_library():
@@ -24,7 +24,7 @@ def test_loading_the_registry_imports_no_heavy_library():
 
 
 def test_help_lists_every_command_without_importing_them():
-    probe = ("import sys\nfrom click.testing import CliRunner\nfrom pipeline.cli import main\n"
+    probe = ("import sys\nfrom click.testing import CliRunner\nfrom pipeline.commands.cli import main\n"
              "result = CliRunner().invoke(main, ['--help'])\nprint(result.output)\n"
              f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))")
     done = subprocess.run([sys.executable, "-c", "import json\n" + probe], capture_output=True,

@@ -12,7 +12,7 @@ from pipeline.shade.sun import Scenario, Season, TimeSlot
 from pipeline.walkability.comfort import (EXPOSURE_CLASSES, ComfortCurve, better_side, exposure_hours,
                                           segment_thermal, share_columns, side_columns)
 from pipeline.walkability.components import sample_sides, sidewalk_offsets
-from pipeline.thermal.tile import thermal_tile
+from pipeline.thermal.tile import ThermalOptions, TileSurface, thermal_tile
 from pipeline.thermal.utci import STRESS_KEYS
 from pipeline.thermal.weather import read_weather
 from pipeline.walkability.network import from_lines
@@ -137,8 +137,8 @@ def _street_pair():
 def street_pair(project_root):
     inner, outer, dsm, network = _street_pair()
     weather = read_weather(project_root / "sample_data" / "weather" / "kumagaya_normals_1991_2020.csv")
-    result = thermal_tile(dsm, outer, inner, [Scenario(HEAT_DAY, MIDDAY), Scenario(WINTER, MIDDAY)], 2026,
-                          weather, step_minutes=30)
+    result = thermal_tile(TileSurface(dsm, outer, inner), [Scenario(HEAT_DAY, MIDDAY), Scenario(WINTER, MIDDAY)],
+                          2026, weather, ThermalOptions(step_minutes=30))
     y = network.segments.geometry.centroid.y.to_numpy()
     x = network.segments.geometry.centroid.x.to_numpy()
     north, south = (y > 20) & (x < 400), (y < -20) & (x < 400)
@@ -196,8 +196,8 @@ def street_beside_a_row(project_root):
     network = from_lines(gpd.GeoDataFrame({"width_m": [20.0]}, geometry=[LineString([(60, 0), (240, 0)])],
                                           crs=CRS))
     weather = read_weather(project_root / "sample_data" / "weather" / "kumagaya_normals_1991_2020.csv")
-    result = thermal_tile(dsm, outer, inner, [Scenario(HEAT_DAY, MIDDAY), Scenario(WINTER, MIDDAY)], 2026,
-                          weather, step_minutes=30)
+    result = thermal_tile(TileSurface(dsm, outer, inner), [Scenario(HEAT_DAY, MIDDAY), Scenario(WINTER, MIDDAY)],
+                          2026, weather, ThermalOptions(step_minutes=30))
     offsets = sidewalk_offsets(network.segments["width_m"])
     return {name: segment_thermal(network, s.utci_mean_c, inner, offsets_m=offsets, step_m=2.0,
                                   stress_hours=np.stack([s.hours_in(k) for k in STRESS_KEYS]))

@@ -24,7 +24,7 @@ from pipeline.core.task import PlanContext, Record, Result
 from pipeline.stages.ingest import IngestOutputs
 from pipeline.stages.shadow import ShadowOutputs
 from pipeline.stages.surface import SurfaceOutputs
-from pipeline.export_tiles import export_dataset, export_tiles_command
+from pipeline.commands.export_tiles import export_dataset, export_tiles_command
 from pipeline.stages.export_tiles import (PROPERTIES, ExportTilesSettings, export_properties_task,
                                           export_schema_task, export_tiles_task, export_tileset_task)
 from pipeline.export.tile_features import EllipsoidalProjector
@@ -310,7 +310,7 @@ def test_stages_join_tables_handed_in_by_other_stages_on_a_dask_worker(tmp_path)
 
     from pipeline.stages.ingest import ingest_task
 
-    sources = Dataset(Path(__file__).resolve().parents[2] / "sample_data" / "omiya").sources(types=["bldg"])[:2]
+    sources = Dataset(Path(__file__).resolve().parents[3] / "sample_data" / "omiya").sources(types=["bldg"])[:2]
     ingested = [ingest_task(s, str(tmp_path / "ingest"), "EPSG:6677") for s in sources]
     ids = [i for r in ingested for i in gpd.read_parquet(r.outputs.table)["gml_id"]]
     table = tmp_path / "walk.parquet"

@@ -49,26 +49,6 @@ def _meshes(paths: list[Path], source_crs: str | None) -> dict[str, list[Path]]:
     return dict(sorted(touching.items()))
 
 
-def _acquisition(paths: list[Path], source_crs: str | None) -> str:
-    """``uro:dataAcquisition`` text: the LiDAR files and their header dates."""
-    from pipeline.lidar.reader import open_checked
-
-    names = []
-    for path in paths:
-        header = open_checked(path, source_crs).header
-        names.append(f"{path.name} ({survey_date(header.creation_year, header.creation_day)})")
-    return "航空レーザ測量 (airborne LiDAR): " + ", ".join(names) + "; Machi trees, individual tree detection"
-
-
-def survey_date(year: int, day_of_year: int) -> str:
-    """ISO date of a LAS header's creation year and day of year ("date unknown" if unset)."""
-    import datetime
-
-    if not year or not day_of_year:
-        return "date unknown"
-    return (datetime.date(year, 1, 1) + datetime.timedelta(days=day_of_year - 1)).isoformat()
-
-
 def run_trees(paths: list[Path], out: Path, *, veg: Path | None = None, source_crs: str | None = None,
               bldg: Path | None = None, params=None) -> dict:
     """Detect trees in ``paths`` tile by tile and write the outputs (module docstring).
@@ -82,23 +62,20 @@ def run_trees(paths: list[Path], out: Path, *, veg: Path | None = None, source_c
     import geopandas as gpd
     import pandas as pd
 
-    from pipeline.geo.atomic import atomic_path
+    from tiles.atomic import atomic_path
     from pipeline.geo.raster import Grid, MaxCanvas
-    from pipeline.geo.tiling import tile_grid
     from pipeline.trees.changes import change_counts, detect_changes, write_change_map, write_changes
     from pipeline.trees.detect import empty_trees
-    from pipeline.trees.gml import write_veg
     from pipeline.trees.parameters import TreeParameters
-    from pipeline.trees.tile import trees_for_tile
+    from pipeline.trees.tile import mesh_grid, write_mesh_trees
 
     params = params or TreeParameters()
     crs = _metric_crs(paths, source_crs)
     footprints = _footprints(bldg, crs) if bldg else None
     meshes = _meshes(paths, source_crs)
-    grids = {mesh: tile_grid(mesh, crs, params.resolution_m).buffered(params.max_crown_diameter_m)
-             for mesh in meshes}
+    grids = {mesh: mesh_grid(mesh, crs, params) for mesh in meshes}
     out.mkdir(parents=True, exist_ok=True)
-    found = []
+    found, written = [], []
     with contextlib.ExitStack() as stack:
         canvas = None
         if veg is not None and grids:
@@ -108,15 +85,15 @@ def run_trees(paths: list[Path], out: Path, *, veg: Path | None = None, source_c
                                     MAP_RESOLUTION_M, crs)
             canvas = stack.enter_context(MaxCanvas(area, out / "canopy_map.tif"))
         for mesh, files in meshes.items():
-            result = trees_for_tile(files, grids[mesh], mesh, params=params,
-                                    source_crs=source_crs, footprints=footprints)
+            result = write_mesh_trees(files, mesh, crs, out, params=params,
+                                      source_crs=source_crs, footprints=footprints)
             if len(result.trees):
                 found.append(result.trees)
+                written.append(result.gml)
             if canvas is not None:
                 _paint_canopy(canvas, result.surface.canopy, result.surface.grid)
         trees = (gpd.GeoDataFrame(pd.concat(found, ignore_index=True), crs=crs) if found
                  else empty_trees(crs))
-        written = write_veg(trees, crs, out, acquisition=_acquisition(paths, source_crs))
         with atomic_path(out / "trees.parquet") as tmp:
             trees.to_parquet(tmp, index=False)
         summary = {"crs": crs, "tiles": len(meshes), "trees": len(trees), "gml": written,
@@ -193,7 +170,7 @@ def _footprints(bldg: Path, crs: str) -> list:
 def trees_command(lidar: tuple[Path, ...], out: Path, veg: Path | None, bldg: Path | None,
                   source_crs: str | None, verbose: int) -> None:
     """Find individual trees in LiDAR and write them as PLATEAU vegetation (veg)."""
-    from pipeline.cli import _setup_logging
+    from pipeline.commands.cli import _setup_logging
     from pipeline.lidar.errors import LidarError
 
     _setup_logging(verbose)

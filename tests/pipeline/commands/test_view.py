@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pipeline.view import make_server, view_command
+from pipeline.commands.view import make_server, view_command
 
 
 @pytest.fixture()
@@ -110,8 +110,8 @@ def test_view_refuses_a_folder_without_a_viewer(tmp_path):
 
 
 def test_the_module_imports_nothing_heavy():
-    code = ("import sys, pipeline.view; heavy = [m for m in ('numpy', 'pandas', 'geopandas', 'rasterio', 'dask',"
+    code = ("import sys, pipeline.commands.view; heavy = [m for m in ('numpy', 'pandas', 'geopandas', 'rasterio', 'dask',"
             " 'pyvista') if m in sys.modules]; print(heavy)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[2], check=True)
+                          cwd=Path(__file__).resolve().parents[3], check=True)
     assert done.stdout.strip() == "[]"

@@ -1,0 +1,4 @@
+"""``python -m pipeline`` runs the ``machi`` command line."""
+from pipeline.commands.cli import main
+
+main()
