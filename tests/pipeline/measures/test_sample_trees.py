@@ -4,7 +4,8 @@ generated street trees (sample_data/make_measures.py) and a run on the baseline.
 Planted segments' design-heat-day midday mean UTCI and hours in very strong heat stress
 drop (those in strong heat stress do not rise); the thermal comfort rises on the heat day
 and not at the winter solstice's midday, with the trees bare; only the
-reached tiles are recomputed (tasks counted); the baseline folder is byte-identical."""
+reached tiles are recomputed (tasks counted); the baseline folder is byte-identical; the
+recomputed tile's outputs are byte-identical to a full run with the measures as inputs."""
 from __future__ import annotations
 
 import hashlib
@@ -69,6 +70,11 @@ def runs(project_root, tmp_path_factory):
                                                  "inputs.measures": [str(path)],
                                                  "inputs.baseline": str(folder / "base")}),
                     client=client, progress=False)
+        # the same measures as plain inputs of a full run, without a baseline
+        full = run(load_run_definition(sample, {**SMALL, "output": str(folder / "full"),
+                                                "inputs.measures": [str(path)]}),
+                   client=client, progress=False)
+        assert not full.failed
     return {"base": base, "after": after, "folder": folder, "before_digest": before,
             "planted": sorted({t["properties"]["segment"] for t in trees})}
 
@@ -104,3 +110,15 @@ def test_only_reached_tiles_are_recomputed_and_the_baseline_is_untouched(runs):
                    for stage, _ in ran)
     assert after.executed == len(ran) and after.from_baseline == len(after.records) - len(ran)
     assert _digest(runs["folder"] / "base") == runs["before_digest"]
+
+
+def test_touched_tiles_are_byte_identical_to_a_full_run_with_the_measures(runs):
+    folder = runs["folder"]
+    after, full = _digest(folder / "after"), _digest(folder / "full")
+    # per-tile outputs of the recomputed tile (the walkability scores are left out: a run on
+    # a baseline keeps the baseline's scale, a full run makes its own)
+    names = [n for n in after if "53396489" in n and n.split("/")[0] in ("surface", "shadow", "thermal")
+             or n in ("walkability/tiles/53396489_segments.parquet", "walkability/tiles/53396489_scenarios.parquet")]
+    assert len(names) > 10 and any(n.startswith("thermal/") for n in names)
+    different = [n for n in names if after[n] != full.get(n)]
+    assert different == [], different
