@@ -139,3 +139,20 @@ def test_a_baseline_that_is_the_output_is_refused(project_root, tmp_path):
     with pytest.raises(RunDefinitionError, match="never the baseline's"):
         pipeline.stages.load_run_definition(project_root / "dags" / "sample.yaml",
                                             {"output": str(tmp_path / "out"), "inputs.baseline": str(tmp_path / "out")})
+
+
+def test_a_baseline_of_another_definition_is_refused(project_root, tmp_path):
+    from pipeline.core.baseline import Baseline, BaselineError
+
+    definition = pipeline.stages.load_run_definition(project_root / "dags" / "sample.yaml",
+                                                     {"output": str(tmp_path / "after")})
+    same = definition.model_dump(mode="json")
+    moved = {**same, "name": "other", "output": "/elsewhere",
+             "inputs": {**same["inputs"], "streets": ["/another/checkout/streets.osm"]}}
+    Baseline(tmp_path, {}, moved).check_definition(definition, "measures")   # names and places may differ
+    other = {**same, "grid": {**same["grid"], "resolution_m": 2.0},
+             "stages": {**same["stages"], "shadow": {**same["stages"]["shadow"], "step_minutes": 5.0}}}
+    with pytest.raises(BaselineError, match=r"other grid, stages.shadow than this run definition"):
+        Baseline(tmp_path, {}, other).check_definition(definition, "measures")
+    with pytest.raises(BaselineError, match="no manifest.json"):
+        Baseline.open(tmp_path)
