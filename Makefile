@@ -1,5 +1,6 @@
 # Machi: the two commands of the README, and a few helpers.
-#   make demo   install into .venv and run dags/sample.yaml on the bundled sample district
+#   make demo   install into .venv and run dags/sample.yaml on the bundled sample district, then
+#               dags/sample_trees.yaml (60 street trees) on it as the baseline (docs/measures.md)
 #   make test   install the test dependencies and run the whole test suite (the viewer's Node
 #               unit tests, then pytest)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -33,6 +34,7 @@ install-test: $(VENV)/.installed-test tests/js/node_modules/.installed viewer/no
 
 demo: install
 	$(BIN)/machi run dags/sample.yaml
+	$(BIN)/machi run dags/sample_trees.yaml
 
 test: install-test
 	node --test viewer/test/*.test.mjs

@@ -123,8 +123,19 @@ def run(definition: Path, scheduler: str | None, workers: int | None, overrides:
     except ManifestError as exc:  # the output folder cannot be written: say where, no traceback
         raise click.ClickException(f"{exc}. Tasks recorded before this are kept: rerun "
                                    f"once the folder is writable to resume.") from None
+    except ValueError as exc:  # a baseline or measures file that cannot be used: its message says why
+        from pipeline.core.baseline import BaselineError
+        from pipeline.measures.reader import MeasuresError
+        if not isinstance(exc, (BaselineError, MeasuresError)):
+            raise
+        raise click.ClickException(str(exc)) from None
     click.echo(f"{config.name}: {summary.executed} task(s) run, {summary.skipped} skipped "
                f"(already finished), {len(summary.failed)} failed, {summary.seconds:.1f} s")
+    if summary.touched_tiles is not None:
+        click.echo(f"  on baseline {config.inputs.baseline}: {len(summary.touched_tiles)} tile(s) "
+                   f"recomputed ({', '.join(summary.touched_tiles) or 'none'}), "
+                   f"{summary.executed} task(s) recomputed, {summary.from_baseline} taken from the "
+                   f"baseline without copying")
     for stage, seconds in summary.stage_seconds.items():
         click.echo(f"  {stage:<20} {seconds:8.1f} s")
     for failure in summary.failed:

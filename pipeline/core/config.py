@@ -13,11 +13,12 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
+from pydantic import BaseModel, Field, ValidationError, create_model, field_validator, model_validator
 
-from pipeline.core.settings import OutputPath, Strict
+from pipeline.core.settings import InputPath, OutputPath, Strict
 
 if TYPE_CHECKING:
+    from pipeline.core.baseline import RunChanges
     from pipeline.core.stage import RunSources, Stage
 
 class InputsBase(Strict):
@@ -27,7 +28,14 @@ class InputsBase(Strict):
     ``types`` by ingest, ``lidar`` by lidar, ``weather`` by thermal, ``streets`` by
     walkability, ...) and gathered here by :func:`run_definition_model`; a stage's own
     section (``stages.<name>``) holds how it works, never which file it reads.
+    ``baseline``, the engine's own, is the output folder of this run without its changes
+    (:mod:`pipeline.core.baseline`): read, never written.
     """
+
+    baseline: InputPath | None = Field(None, description=(
+        "Output folder of the same run without its measures: only the tiles and tasks the "
+        "measures reach are recomputed, everything else is taken from it (never written). "
+        "See docs/measures.md."))
 
 
 class Area(Strict):
@@ -206,6 +214,8 @@ class RunDefinitionBase(Strict):
     sources: ClassVar["RunSources | None"] = None
     #: Old dotted keys -> where they moved (declared by the stages, ``Stage.moved``).
     moved: ClassVar[dict[str, str]] = {}
+    #: What changes to a baseline the registry can apply (:mod:`pipeline.core.baseline`).
+    changes: ClassVar["RunChanges | None"] = None
 
     name: str = Field("machi-run", description="Name of the run (manifest, report titles).")
     inputs: InputsBase = Field(default_factory=InputsBase, description="Input data.")
@@ -244,17 +254,26 @@ class RunDefinitionBase(Strict):
             raise ValueError(f"{value!r} is not an IANA time zone (e.g. Asia/Tokyo)") from None
         return value
 
+    @model_validator(mode="after")
+    def _baseline_not_output(self) -> "RunDefinitionBase":
+        baseline = getattr(self.inputs, "baseline", None)
+        if baseline is not None and Path(baseline).resolve() == Path(self.output).resolve():
+            raise ValueError(f"inputs.baseline and output are both {self.output}: a run on a "
+                             f"baseline writes to its own folder, never the baseline's")
+        return self
+
 
 @functools.lru_cache(maxsize=8)
-def run_definition_model(stages: tuple["Stage", ...],
-                         sources: "RunSources | None" = None) -> type[RunDefinitionBase]:
+def run_definition_model(stages: tuple["Stage", ...], sources: "RunSources | None" = None,
+                         changes: "RunChanges | None" = None) -> type[RunDefinitionBase]:
     """The run-definition model whose ``inputs:`` section has the input keys the stages
     declare (``Stage.inputs``) and whose ``stages:`` section has one key per stage section.
 
     Stages that share a section (a stage and its run-wide follow-up, such as ``shadow``
     and ``shadow_maps``) share one settings model; stages that read the same input
     declare it once (or the very same field). ``sources`` tells the planner how the run
-    finds its input files and its CRS (:class:`~pipeline.core.stage.RunSources`).
+    finds its input files and its CRS (:class:`~pipeline.core.stage.RunSources`);
+    ``changes`` what a run on a baseline may change (:class:`~pipeline.core.baseline.RunChanges`).
     """
     sections: dict[str, type[BaseModel]] = {}
     inputs: dict[str, tuple[Any, Any]] = {}
@@ -284,6 +303,7 @@ def run_definition_model(stages: tuple["Stage", ...],
                                                      description="Stage settings.")))
     model.registry = tuple(stages)
     model.sources = sources
+    model.changes = changes
     model.moved = moved
     return model
 

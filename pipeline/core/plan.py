@@ -3,7 +3,8 @@
 :func:`plan_run` selects the input files of the run (through the registry's
 :class:`~pipeline.core.stage.RunSources`: the engine names no input format), settles the
 analysis CRS and the third-level mesh tiles, and lists the stages the definition wants,
-in registry order.
+in registry order; with ``inputs.baseline``, which tasks the baseline run stands for
+(:mod:`pipeline.core.baseline`).
 Each stage plans its own tasks (``Stage.plan``) when the runner finds its inputs in: per
 tile as they come for a per-tile stage (:mod:`pipeline.core.flow`).
 """
@@ -13,6 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.core.baseline import BaselineRun
 from pipeline.core.config import RunDefinitionBase
 from pipeline.core.manifest import Manifest
 from pipeline.core.stage import Stage, check_reads
@@ -28,6 +30,8 @@ class Plan:
 
     context: PlanContext
     stages: list[Stage] = field(default_factory=list)
+    #: A run on a baseline: which tasks are taken from it (None: every task is the run's).
+    baseline: BaselineRun | None = None
 
     @property
     def crs(self) -> str:
@@ -57,4 +61,5 @@ def plan_run(definition: RunDefinitionBase, manifest: Manifest) -> Plan:
                           manifest=manifest, output=Path(definition.output), problems=problems)
     wanted = [stage for stage in type(definition).registry if stage.is_wanted(definition)]
     log.info("stages: %s", ", ".join(s.name for s in wanted))
-    return Plan(context=context, stages=wanted)
+    baseline = BaselineRun.prepare(definition, context, wanted, model.changes)
+    return Plan(context=context, stages=wanted, baseline=baseline)

@@ -59,6 +59,10 @@ class RunSummary:
     #: Per stage that had tasks (registry order): wall seconds from its first planning to
     #: its last finished task. Stages overlap, so the sum exceeds ``seconds``.
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    #: A run on a baseline: tasks whose record is the baseline's (nothing run, nothing
+    #: copied), and the tiles its changes reach (None: not a run on a baseline).
+    from_baseline: int = 0
+    touched_tiles: list[str] | None = None
 
     def by_stage(self, stage: str) -> list[Record]:
         return sorted((r for r in self.records.values() if r.stage == stage),
@@ -161,6 +165,13 @@ def run(definition: RunDefinitionBase, *, scheduler: str | None = None, workers:
         "started": started, "seconds": round(summary.seconds, 2),
         "executed": summary.executed, "skipped": summary.skipped,
         "failed": len(summary.failed), "stage_seconds": summary.stage_seconds})
+    if summary.touched_tiles is not None:
+        manifest.data["runs"][-1].update(baseline=str(definition.inputs.baseline),
+                                         from_baseline=summary.from_baseline,
+                                         touched_tiles=summary.touched_tiles)
+        log.info("run on baseline %s: %d of %d tile(s) recomputed (%s), %d task(s) taken from the "
+                 "baseline", definition.inputs.baseline, len(summary.touched_tiles),
+                 len(plan.tiles), ", ".join(summary.touched_tiles) or "none", summary.from_baseline)
     manifest.data["failures"] = sorted(summary.failed, key=lambda f: (f["stage"], f["tile"]))
     manifest.compact()
     log.info("run %s: %d task(s) run, %d skipped as finished, %d failed in %.1f s; manifest %s",
@@ -196,6 +207,7 @@ class _StageRun:
     skipped: int = 0
     executed: int = 0
     failed: int = 0
+    from_baseline: int = 0
 
     @property
     def seconds(self) -> float:
@@ -216,6 +228,9 @@ class _Execution:
         self.stages = {stage.name: stage for stage in plan.stages}
         self.priority = {stage.name: index for index, stage in enumerate(plan.stages)}
         self.flow = Flow(plan.stages, plan.context.tiles)
+        self.baseline = plan.baseline
+        if plan.baseline is not None:
+            summary.touched_tiles = sorted(plan.baseline.touched)
         self.runs = {stage.name: _StageRun(stage) for stage in plan.stages}
         self.manifest, self.client, self.summary, self.progress = manifest, client, summary, progress
         self.version = package_versions().get("machi", "dev")
@@ -267,20 +282,37 @@ class _Execution:
                 task.meshes = task.meshes or (task.tile,)
         for task in tasks:
             task.compute_key(self.version, stage.code)
-        pending = split_finished(tasks, self.manifest, self.summary.records, stage.outputs)
-        skipped = len(tasks) - len(pending)
+        own = self._take_from_baseline(stage, tasks) if self.baseline is not None else tasks
+        pending = split_finished(own, self.manifest, self.summary.records, stage.outputs)
+        skipped, taken = len(own) - len(pending), len(tasks) - len(own)
         run.tasks += len(tasks)
         run.skipped += skipped
+        run.from_baseline += taken
         self.summary.skipped += skipped
-        if skipped:
+        if skipped or taken:
             run.last = time.perf_counter()
         for task in pending:
             self._submit(stage, task)
         self.flow.planned(stage, tiles)
         if tasks:
             self._bar(run).total += len(tasks)
-            run.bar.update(skipped)
+            run.bar.update(skipped + taken)
             run.bar.refresh()
+
+    def _take_from_baseline(self, stage: Stage, tasks: list[Task]) -> list[Task]:
+        """The tasks this run computes; the baseline's records stand for the others, kept
+        in the manifest with their outputs' paths in the baseline folder."""
+        own = []
+        for task in tasks:
+            record = self.baseline.reused(stage, task.key, task.tile)
+            if record is None:
+                own.append(task)
+                continue
+            self.summary.records[task.key] = record
+            if self.manifest.data["tasks"].get(task.key) != record.to_json():
+                self.manifest.record(record)
+            self.summary.from_baseline += 1
+        return own
 
     def _submit(self, stage: Stage, task: Task) -> None:
         from distributed import as_completed
@@ -349,8 +381,9 @@ class _Execution:
                 log.info("%s: nothing to do", stage.name)
                 continue
             log.info("%s: finished in %.1f s: %d task(s) run, %d skipped as finished (inputs "
-                     "and parameters unchanged), %d failed", stage.name, run.seconds,
-                     run.executed, run.skipped, run.failed)
+                     "and parameters unchanged), %d failed%s", stage.name, run.seconds,
+                     run.executed, run.skipped, run.failed,
+                     f", {run.from_baseline} taken from the baseline" if run.from_baseline else "")
             self.manifest.sync()
 
 

@@ -162,6 +162,31 @@ class RunSources:
     detect_crs: Callable[[list], str]
 
 
+@dataclass(frozen=True)
+class RunChanges:
+    """What the registry tells the engine about changes to a baseline (measures): handed
+    in like :class:`RunSources` (``run_definition_model(stages, sources, changes)``); see
+    :mod:`pipeline.core.baseline`.
+
+    Parameters
+    ----------
+    input : str
+        The ``inputs:`` key listing the change files (``"measures"``).
+    enters : tuple of str
+        The stages that read them.
+    touched : callable
+        ``touched(definition, ctx) -> set of tile codes``: the tiles of ``ctx.tiles`` the
+        changes can reach (read once, when the run is planned).
+    fixed : tuple of str
+        Stages always taken from the baseline (run-wide references).
+    """
+
+    input: str
+    enters: tuple[str, ...]
+    touched: Callable[[Any, PlanContext], Iterable[str]]
+    fixed: tuple[str, ...] = ()
+
+
 def check_reads(stages: Iterable[Stage]) -> None:
     """Hold every stage's ``reads`` against the outputs the stages before it declare.
 

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.config import RunDefinitionBase, load_definition, run_definition_model
-from pipeline.stages import (export_tiles, flow, ingest, lidar, peopleflow, shadow, shadow_diagram,
-                             surface, thermal, thermal_forcing, trees, viewer, walkability)
+from pipeline.stages import (effects, export_tiles, flow, ingest, lidar, measures, peopleflow, shadow,
+                             shadow_diagram, surface, thermal, thermal_forcing, trees, viewer,
+                             walkability)
 
 STAGES = (
     ingest.STAGE,
@@ -43,6 +44,7 @@ STAGES = (
     walkability.SCALE,
     walkability.SCORE,
     walkability.SUMMARY,
+    effects.STAGE,           # a run on a baseline: before and after of its measures
     export_tiles.PROPERTIES,  # joins the per-building results of the stages before it
     export_tiles.SCHEMA,
     export_tiles.STAGE,
@@ -53,7 +55,7 @@ STAGES = (
 
 def run_definition() -> type[RunDefinitionBase]:
     """The run-definition model of the current registry (:data:`STAGES`)."""
-    return run_definition_model(tuple(STAGES), ingest.SOURCES)
+    return run_definition_model(tuple(STAGES), ingest.SOURCES, measures.CHANGES)
 
 
 def load_run_definition(path: str | Path, overrides: dict[str, Any] | None = None) -> RunDefinitionBase:

@@ -20,7 +20,7 @@ from typing import Literal, Mapping
 
 from pydantic import Field
 
-from pipeline.core.settings import StageSettings
+from pipeline.core.settings import InputPath, StageSettings
 from pipeline.core.stage import Stage
 from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done, keys, tile_neighbourhood
 
@@ -63,14 +63,22 @@ class SurfaceOutputs(Outputs):
     canopy_habit: str | None = None
 
 
+#: ``inputs.measures``: the measures files (docs/measures.md), applied to every tile's surface.
+MEASURES_INPUT = (list[InputPath], Field(default_factory=list, description=(
+    "Measures files (GeoJSON or GeoPackage with a declared CRS): trees, tree rows, canopies, "
+    "buildings, removed buildings and street changes, applied to the surface and the street "
+    "network; with `inputs.baseline`, only the tiles they reach are recomputed. See "
+    "docs/measures.md.")))
+
 #: ``canopy_source`` values that draw the trees of the ``trees`` stage.
 TREE_SOURCES = ("trees", "plateau+trees")
 
 
 def surface_tile(tile: str, grid, out_dir: str, *, settings: SurfaceSettings,
                  ingest: list[Record] = (), lidar: list[Record] = (),
-                 trees: list[Record] = ()) -> Result:
-    """Build and write the surface rasters of one tile on ``grid`` (tile plus halo)."""
+                 trees: list[Record] = (), measures: tuple[str, ...] = ()) -> Result:
+    """Build and write the surface rasters of one tile on ``grid`` (tile plus halo), with
+    the ``measures`` files applied (:mod:`pipeline.measures.surface`)."""
     import geopandas as gpd
     import numpy as np
 
@@ -95,6 +103,23 @@ def surface_tile(tile: str, grid, out_dir: str, *, settings: SurfaceSettings,
         lidar_canopy_min_m=settings.lidar_canopy_min_m,
         default_crown_diameter_m=settings.default_crown_diameter_m,
         detected_trees=[r.outputs.trees for r in trees])
+    applied = None
+    if measures:
+        from pipeline.measures.reader import read_measure_files
+        from pipeline.measures.surface import TileSurface, apply_measures
+
+        measure_set = read_measure_files(measures, grid.crs,
+                                         default_crown_diameter_m=settings.default_crown_diameter_m)
+        applied = apply_measures(TileSurface(dsm, terrain, canopy, habit, index, list(gml_ids)),
+                                 measure_set, grid)
+        dsm, canopy, habit, index = (applied.surface.dsm, applied.surface.canopy,
+                                     applied.surface.habit, applied.surface.building_id)
+        added = applied.surface.gml_ids[len(gml_ids):]
+        gml_ids = applied.surface.gml_ids
+        by_id = {f"measure:{b.source}": b.polygon for b in measure_set.buildings}
+        footprints_added = [by_id[g] for g in added]
+    else:
+        footprints_added = []
 
     folder = Path(out_dir)
     tags = {"tile": tile, "heights": "orthometric metres"}
@@ -110,7 +135,7 @@ def surface_tile(tile: str, grid, out_dir: str, *, settings: SurfaceSettings,
                                  nodata=-1, tags=tags),
     }
     table = folder / f"{tile}_buildings.parquet"
-    footprints = buildings.geometry.to_numpy() if buildings is not None else []
+    footprints = list(buildings.geometry.to_numpy() if buildings is not None else []) + footprints_added
     with atomic_path(table) as tmp:
         gpd.GeoDataFrame({"building_index": np.arange(len(gml_ids), dtype=np.int32),
                           "gml_id": gml_ids}, geometry=list(footprints),
@@ -122,7 +147,9 @@ def surface_tile(tile: str, grid, out_dir: str, *, settings: SurfaceSettings,
     return Result(outputs=outputs,
                   counts={"buildings": len(gml_ids), "canopy_cells": int(np.isfinite(canopy).sum()),
                           "evergreen_cells": int((habit == 2).sum()),
-                          "deciduous_cells": int((habit == 1).sum())},
+                          "deciduous_cells": int((habit == 1).sum()),
+                          **({f"measure_{k}": v for k, v in applied.counts.items()} if applied else {})},
+                  problems=applied.problems if applied else [],
                   details={"sources": {"terrain": terrain_source, "canopy": canopy_source}})
 
 
@@ -131,6 +158,7 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     from citygml.source import meshes_related
 
     ingest = done(records, "ingest")
+    measures = tuple(str(p) for p in getattr(ctx.definition.inputs, "measures", []) or [])
     found = done(records, "trees") if settings.canopy_source in TREE_SOURCES else []
     tasks = []
     for tile in ctx.tiles:
@@ -147,14 +175,16 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                     "and does inputs.lidar cover the tile?)")
         tasks.append(Task(stage="surface", tile=tile, func=surface_tile,
                           args=(tile, grid, str(ctx.out("surface"))),
-                          kwargs={"settings": settings},
+                          kwargs={"settings": settings, "measures": measures},
                           params={"grid": grid.__dict__, "settings": settings.model_dump()},
+                          input_hashes=[ctx.hash_file(p) for p in measures],
                           upstream=upstream, meshes=(tile,)))
     return tasks
 
 
 # Ingest and detected trees of the tile and its neighbours (the halo), LiDAR of the tile.
 STAGE = Stage(name="surface", settings=SurfaceSettings, plan=plan,
-              code=("pipeline.surface", "pipeline.geo"), needs=("ingest", "lidar", "trees"),
-              reach="neighbours", outputs=SurfaceOutputs,
-              reads={"ingest": ("table", "meshes"), "lidar": ("dtm", "chm"), "trees": ("trees",)})
+              code=("pipeline.surface", "pipeline.measures", "pipeline.geo"),
+              needs=("ingest", "lidar", "trees"), reach="neighbours", outputs=SurfaceOutputs,
+              reads={"ingest": ("table", "meshes"), "lidar": ("dtm", "chm"), "trees": ("trees",)},
+              inputs={"measures": MEASURES_INPUT})
