@@ -1,8 +1,8 @@
 # Machi: the two commands of the README, and a few helpers.
 #   make demo   install into .venv and run dags/sample.yaml on the bundled sample district, then
 #               dags/sample_trees.yaml (60 street trees) on it as the baseline (docs/measures.md)
-#   make test   install the test dependencies and run the whole test suite (the viewer's Node
-#               unit tests, then pytest)
+#   make test   install the test dependencies and run the whole test suite (ruff's lint and
+#               format check, the viewer's Node unit tests, then pytest)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -37,6 +37,8 @@ demo: install
 	$(BIN)/machi run dags/sample_trees.yaml
 
 test: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	node --test viewer/test/*.test.mjs
 	$(BIN)/pytest
 

@@ -19,6 +19,7 @@ Usage::
     python benchmarks/city.py --quick             # 4 tiles, a smoke run
     python benchmarks/city.py --tiles 16 --workers 2
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,10 +38,15 @@ sys.path.insert(0, str(ROOT))
 sys.path.append(str(ROOT / "benchmarks"))
 sys.path.append(str(ROOT / "sample_data"))
 
-COARSE = {"grid.resolution_m": 4.0, "grid.halo_m": 120.0, "stages.shadow.step_minutes": 30.0,
-          "stages.shadow_diagram.resolution_m": 4.0, "stages.shadow_diagram.step_minutes": 20.0,
-          "scenarios.seasons": {"heat_day": "08-05", "winter_solstice": "12-21"},
-          "scenarios.slots": {"midday": ["11:00", "14:00"]}}
+COARSE = {
+    "grid.resolution_m": 4.0,
+    "grid.halo_m": 120.0,
+    "stages.shadow.step_minutes": 30.0,
+    "stages.shadow_diagram.resolution_m": 4.0,
+    "stages.shadow_diagram.step_minutes": 20.0,
+    "scenarios.seasons": {"heat_day": "08-05", "winter_solstice": "12-21"},
+    "scenarios.slots": {"midday": ["11:00", "14:00"]},
+}
 
 
 def generate(tiles: int, cache: Path) -> Path:
@@ -58,30 +64,48 @@ def generate(tiles: int, cache: Path) -> Path:
 def measure_one(folder: Path, workers: int, overrides: dict) -> dict:
     """One run of ``folder/city.yaml`` on ``workers`` workers (in this process, a fresh one)."""
     from distributed import Client, LocalCluster
-
     from peak_memory import peak_rss_mb
+
     from pipeline.core.runner import run
     from pipeline.stages import load_run_definition
 
     out = Path(tempfile.mkdtemp(prefix=f"machi_city_{workers}w_"))
     try:
         definition = load_run_definition(folder / "city.yaml", {**overrides, "output": str(out / "run")})
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                          memory_limit="6GiB") as cluster, Client(cluster) as client:
+        with (
+            LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                memory_limit="6GiB",
+            ) as cluster,
+            Client(cluster) as client,
+        ):
             started = time.perf_counter()
             summary = run(definition, client=client, progress=False)
             seconds = time.perf_counter() - started
             worker_peaks = sorted(client.run(peak_rss_mb).values())
-        return {"seconds": seconds, "stage_seconds": summary.stage_seconds, "failed": len(summary.failed),
-                "failures": [f"{f['stage']} {f['tile']}: {str(f.get('error', ''))[:300]}" for f in summary.failed],
-                "tasks": summary.executed, "worker_peak_mb": worker_peaks, "client_peak_mb": peak_rss_mb()}
+        return {
+            "seconds": seconds,
+            "stage_seconds": summary.stage_seconds,
+            "failed": len(summary.failed),
+            "failures": [
+                f"{f['stage']} {f['tile']}: {str(f.get('error', ''))[:300]}" for f in summary.failed
+            ],
+            "tasks": summary.executed,
+            "worker_peak_mb": worker_peaks,
+            "client_peak_mb": peak_rss_mb(),
+        }
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tiles", type=int, nargs="+", help="district sizes (default 16 64; 256 with --full)")
+    parser.add_argument(
+        "--tiles", type=int, nargs="+", help="district sizes (default 16 64; 256 with --full)"
+    )
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--full", action="store_true", help="also 256 tiles")
     parser.add_argument("--quick", action="store_true", help="4 tiles only")
@@ -106,40 +130,64 @@ def main() -> None:
         folder = generate(tiles, args.cache)
         for workers in args.workers:
             # a fresh process per run, so the client's peak memory is that run's alone
-            done = subprocess.run([sys.executable, __file__, "--one", str(folder), str(workers),
-                                   "--overrides", json.dumps(overrides)], capture_output=True, text=True)
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--one",
+                    str(folder),
+                    str(workers),
+                    "--overrides",
+                    json.dumps(overrides),
+                ],
+                capture_output=True,
+                text=True,
+            )
             if done.returncode:
                 sys.exit(f"run of {tiles} tiles on {workers} worker(s) failed:\n{done.stderr[-3000:]}")
             results[tiles, workers] = json.loads(done.stdout.strip().splitlines()[-1])
             for failure in results[tiles, workers]["failures"]:
                 print(f"  failed: {failure}", file=sys.stderr)
-            print(f"{tiles} tiles, {workers} worker(s): {json.dumps(results[tiles, workers])}", file=sys.stderr)
+            print(
+                f"{tiles} tiles, {workers} worker(s): {json.dumps(results[tiles, workers])}", file=sys.stderr
+            )
 
     stages = list(dict.fromkeys(s for r in results.values() for s in r["stage_seconds"]))
-    print(f"\nresolution {args.resolution:g} m, "
-          f"{'the run definition scenarios' if args.full_scenarios else '2 seasons x 1 slot, 30-min steps'}")
-    heads = ["%d t, %d w" % key for key in results]
+    print(
+        f"\nresolution {args.resolution:g} m, "
+        f"{'the run definition scenarios' if args.full_scenarios else '2 seasons x 1 slot, 30-min steps'}"
+    )
+    heads = [f"{tiles} t, {workers} w" for tiles, workers in results]
     print(f"{'stage':<22}" + "".join(f"{h:>20}" for h in heads))
     print(f"{'':<22}" + "".join(f"{'s (tiles/h)':>20}" for _ in results))
     for stage in stages:
         cells = []
         for (tiles, _), r in results.items():
             seconds = r["stage_seconds"].get(stage)
-            cells.append("–" if seconds is None else f"{seconds:.0f} ({tiles / seconds * 3600:.0f})"
-                         if seconds > 0 else "0")
+            cells.append(
+                "–"
+                if seconds is None
+                else f"{seconds:.0f} ({tiles / seconds * 3600:.0f})"
+                if seconds > 0
+                else "0"
+            )
         print(f"{stage:<22}" + "".join(f"{c:>20}" for c in cells))
     print(f"{'whole run':<22}" + "".join(f"{r['seconds']:>20.0f}" for r in results.values()))
-    counts = ["%d / %d" % (r["tasks"], r["failed"]) for r in results.values()]
+    counts = [f"{r['tasks']} / {r['failed']}" for r in results.values()]
     print(f"{'tasks run / failed':<22}" + "".join(f"{c:>20}" for c in counts))
-    peaks = [" / ".join("%.0f" % m for m in r["worker_peak_mb"]) for r in results.values()]
+    peaks = [" / ".join(f"{m:.0f}" for m in r["worker_peak_mb"]) for r in results.values()]
     print(f"{'peak MB per worker':<22}" + "".join(f"{c:>20}" for c in peaks))
-    print(f"{'peak MB of the client':<22}" + "".join(f"{r['client_peak_mb']:>20.0f}" for r in results.values()))
+    print(
+        f"{'peak MB of the client':<22}" + "".join(f"{r['client_peak_mb']:>20.0f}" for r in results.values())
+    )
     if len(sizes) > 1:
         small, large = min(sizes), max(sizes)
         print(f"\nworker peak memory, {large} tiles against {small}:")
         for workers in args.workers:
             if (small, workers) in results and (large, workers) in results:
-                ratio = max(results[large, workers]["worker_peak_mb"]) / max(results[small, workers]["worker_peak_mb"])
+                ratio = max(results[large, workers]["worker_peak_mb"]) / max(
+                    results[small, workers]["worker_peak_mb"]
+                )
                 client = results[large, workers]["client_peak_mb"] / results[small, workers]["client_peak_mb"]
                 print(f"  {workers} worker(s): largest worker peak x{ratio:.2f}, client x{client:.2f}")
 

@@ -7,6 +7,7 @@ ratio says what Machi itself costs on a noisy machine. Best of N runs each.
 
     .venv/bin/python benchmarks/cli.py [--runs 7]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 MACHI = str(Path(sys.executable).with_name("machi"))
 SMALL_GML = ROOT.parent / "shared/data/plateau/sapporo/udx/bldg/64413325_bldg_6697_op.gml"
 if not SMALL_GML.exists():
-    SMALL_GML = ROOT / "sample_data/omiya/udx/frn" if (ROOT / "sample_data/omiya/udx/frn").exists() else \
-        next((ROOT / "sample_data/omiya/udx/bldg").glob("*.gml"))
+    SMALL_GML = (
+        ROOT / "sample_data/omiya/udx/frn"
+        if (ROOT / "sample_data/omiya/udx/frn").exists()
+        else next((ROOT / "sample_data/omiya/udx/bldg").glob("*.gml"))
+    )
 
 
 def _seconds(command: list[str]) -> float:
@@ -39,7 +43,11 @@ def main() -> None:
         "machi --version": [MACHI, "--version"],
         "machi --help": [MACHI, "--help"],
         "machi validate dags/sample.yaml": [MACHI, "validate", str(ROOT / "dags/sample.yaml")],
-        f"machi info {SMALL_GML.name} ({SMALL_GML.stat().st_size // 1024} kB)": [MACHI, "info", str(SMALL_GML)],
+        f"machi info {SMALL_GML.name} ({SMALL_GML.stat().st_size // 1024} kB)": [
+            MACHI,
+            "info",
+            str(SMALL_GML),
+        ],
     }
     for command in commands.values():  # warm the file cache and numba's cache
         _seconds(command)

@@ -19,6 +19,7 @@ the walker-metres against plain lengths (costlier metres shorten the chosen trip
 joint logit's destination choice); then the same with destinations chosen on plain
 length (``destination_cost``), where only the routes feel the scenario.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,28 +54,41 @@ def probe_run(run: str, *, theta: float, alpha: float, reach_m: float) -> None:
 
     paths = sorted(Path(run, "walkability").glob("segments_*.parquet"))
     print(f"run {run}: {len(paths)} scenarios; alpha {alpha:g}, theta {theta:g}/m, placeholder demand")
-    print("| scenario | segments | mean c_thermal | walked c_thermal (plain) | walked c_thermal (scenario) | walker-metres moved | walker-metres vs plain | routes only: moved | routes only: walked c_thermal |")
+    print(
+        "| scenario | segments | mean c_thermal | walked c_thermal (plain) | walked c_thermal (scenario) | walker-metres moved | walker-metres vs plain | routes only: moved | routes only: walked c_thermal |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for path in paths:
         scored = gpd.read_parquet(path)
-        network = from_lines(gpd.GeoDataFrame({"c_thermal": scored["c_thermal"].to_numpy()},
-                                              geometry=scored.geometry.to_numpy(), crs=scored.crs))
+        network = from_lines(
+            gpd.GeoDataFrame(
+                {"c_thermal": scored["c_thermal"].to_numpy()},
+                geometry=scored.geometry.to_numpy(),
+                crs=scored.crs,
+            )
+        )
         graph = FlowGraph.from_network(network)
         comfort = network.segments["c_thermal"].to_numpy(float)
         ones = np.ones(graph.n_nodes)
         plain = assign(graph, graph.length_m.copy(), ones, ones, theta=theta, reach_m=reach_m).flow
         cost = perceived_cost(graph.length_m, comfort, alpha)
         felt = assign(graph, cost, ones, ones, theta=theta, reach_m=reach_m).flow
-        route = assign(graph, cost, ones, ones, theta=theta, reach_m=reach_m,
-                       destination_cost=graph.length_m.copy()).flow
+        route = assign(
+            graph, cost, ones, ones, theta=theta, reach_m=reach_m, destination_cost=graph.length_m.copy()
+        ).flow
         walked = graph.length_m
         moved = np.abs(felt - plain) @ walked / (2 * plain @ walked)
         known = np.isfinite(comfort)
-        mean_walked = lambda q: (q * walked)[known] @ comfort[known] / (q * walked)[known].sum()  # noqa: E731
-        print(f"| {path.stem.removeprefix('segments_')} | {graph.n_segments} | {np.nanmean(comfort):.3f} | "
-              f"{mean_walked(plain):.3f} | {mean_walked(felt):.3f} | {moved:.1%} | "
-              f"{(felt @ walked) / (plain @ walked):.2f} | "
-              f"{np.abs(route - plain) @ walked / (2 * plain @ walked):.1%} | {mean_walked(route):.3f} |")
+
+        def mean_walked(q, walked=walked, known=known, comfort=comfort):
+            return (q * walked)[known] @ comfort[known] / (q * walked)[known].sum()
+
+        print(
+            f"| {path.stem.removeprefix('segments_')} | {graph.n_segments} | {np.nanmean(comfort):.3f} | "
+            f"{mean_walked(plain):.3f} | {mean_walked(felt):.3f} | {moved:.1%} | "
+            f"{(felt @ walked) / (plain @ walked):.2f} | "
+            f"{np.abs(route - plain) @ walked / (2 * plain @ walked):.1%} | {mean_walked(route):.3f} |"
+        )
 
 
 def main() -> None:
@@ -88,8 +102,11 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, nargs="+", default=[128])
     parser.add_argument("--run", help="a finished run folder: also probe its scenarios' comfort")
     parser.add_argument("--alpha", type=float, default=2.0)
-    parser.add_argument("--routes-only", action="store_true",
-                        help="choose destinations on plain length (destination_cost): two forward passes")
+    parser.add_argument(
+        "--routes-only",
+        action="store_true",
+        help="choose destinations on plain length (destination_cost): two forward passes",
+    )
     args = parser.parse_args()
     if args.run:
         probe_run(args.run, theta=args.theta[0], alpha=args.alpha, reach_m=args.reach)
@@ -103,18 +120,30 @@ def main() -> None:
     small, small_len = district(3, args.spacing)
     assign(small, small_len, np.ones(small.n_nodes), np.ones(small.n_nodes), theta=0.01)
     mode = "destinations on plain length" if args.routes_only else "joint logit"
-    print(f"{mode}; network: {graph.n_segments} segments, {graph.n_nodes} nodes; {args.trips:.0f} trips/h from "
-          f"{int((production > 0).sum())} origins; reach {args.reach:.0f} m")
+    print(
+        f"{mode}; network: {graph.n_segments} segments, {graph.n_nodes} nodes; {args.trips:.0f} trips/h from "
+        f"{int((production > 0).sum())} origins; reach {args.reach:.0f} m"
+    )
     print("| theta (1/m) | chunk | wall s | CPU s | trips/s | assigned/generated | CPU vs 60 s target |")
     print("|---|---|---|---|---|---|---|")
     for theta in args.theta:
         for chunk in args.chunk:
             wall, cpu = time.perf_counter(), time.process_time()
-            result = assign(graph, cost, production, attraction, theta=theta, reach_m=args.reach, chunk=chunk,
-                            destination_cost=length if args.routes_only else None)
+            result = assign(
+                graph,
+                cost,
+                production,
+                attraction,
+                theta=theta,
+                reach_m=args.reach,
+                chunk=chunk,
+                destination_cost=length if args.routes_only else None,
+            )
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            print(f"| {theta:g} | {chunk} | {wall:.1f} | {cpu:.1f} | {result.generated / cpu:,.0f} | "
-                  f"{result.assigned / result.generated:.9f} | {cpu / 60:.0%} |")
+            print(
+                f"| {theta:g} | {chunk} | {wall:.1f} | {cpu:.1f} | {result.generated / cpu:,.0f} | "
+                f"{result.assigned / result.generated:.9f} | {cpu / 60:.0%} |"
+            )
 
 
 if __name__ == "__main__":

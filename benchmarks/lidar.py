@@ -23,6 +23,7 @@ Usage::
     .venv/bin/python benchmarks/lidar.py --points 5e6 20e6
     .venv/bin/python benchmarks/lidar.py --baseline ../main --repeats 5
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from peak_memory import peak_rss_mb
 
 CRS = "EPSG:6677"
@@ -99,8 +99,10 @@ def cached_laz(n_points: int) -> Path:
     if not path.exists():
         started = time.perf_counter()
         generate_laz(n_points, path)
-        print(f"generated {path} ({path.stat().st_size / 1e6:.0f} MB) in "
-              f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
+        print(
+            f"generated {path} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+        )
     return path
 
 
@@ -109,8 +111,8 @@ PHASES = ("read", "noise", "rest")
 
 def _phases(path: str, n_points: int, repeats: int) -> dict:
     """CPU seconds per phase of ``lidar_rasters_for_tile`` (runs inside the subprocess)."""
-    from pipeline.lidar import tile
     from pipeline.geo.raster import Grid
+    from pipeline.lidar import tile
 
     spent: dict[str, float] = {}
 
@@ -121,6 +123,7 @@ def _phases(path: str, n_points: int, repeats: int) -> dict:
                 return function(*args, **kwargs)
             finally:
                 spent[phase] = spent.get(phase, 0.0) + time.process_time() - started
+
         return wrapper
 
     tile.collect_tile_points = timed(tile.collect_tile_points, "read")
@@ -133,8 +136,14 @@ def _phases(path: str, n_points: int, repeats: int) -> dict:
         started = time.process_time()
         result = tile.lidar_rasters_for_tile([path], grid, backend="laspy", chunk_size=CHUNK)
         total = time.process_time() - started
-        runs.append({"read": spent["read"], "noise": spent["noise"],
-                     "rest": total - spent["read"] - spent["noise"], "total": total})
+        runs.append(
+            {
+                "read": spent["read"],
+                "noise": spent["noise"],
+                "rest": total - spent["read"] - spent["noise"],
+                "total": total,
+            }
+        )
     return {"runs": runs[1:], "points": result.stats.points_in_tile}
 
 
@@ -143,9 +152,12 @@ def run_phases(path: Path, n_points: int, roots: list[str], repeats: int) -> dic
     found: dict[str, dict] = {root: {"runs": []} for root in roots}
     for _ in range(repeats):
         for root in roots:
-            out = subprocess.run([sys.executable, __file__, "--measure", "phases", str(path),
-                                  str(n_points), "--root", root],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--measure", "phases", str(path), str(n_points), "--root", root],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             got = json.loads(out.stdout.strip().splitlines()[-1])
             found[root]["runs"] += got["runs"]
             found[root]["points"] = got["points"]
@@ -154,8 +166,10 @@ def run_phases(path: Path, n_points: int, roots: list[str], repeats: int) -> dic
 
 def print_phases(n_points: int, found: dict[str, dict]) -> None:
     roots = list(found)
-    print(f"\nCPU seconds per phase, {n_points:,} points (median of "
-          f"{len(found[roots[0]]['runs'])} runs; M pts/s = points / CPU s)")
+    print(
+        f"\nCPU seconds per phase, {n_points:,} points (median of "
+        f"{len(found[roots[0]]['runs'])} runs; M pts/s = points / CPU s)"
+    )
     print(f"{'phase':>8} | " + " | ".join(f"{Path(r).name or r:>20}" for r in roots))
     for phase in (*PHASES, "total"):
         cells = []
@@ -176,35 +190,39 @@ def _measure(mode: str, path: str, n_points: int, repeats: int = 1) -> dict:
         total = 0
         with laspy.open(path) as reader:
             for points in reader.chunk_iterator(CHUNK):
-                x, y, z = np.asarray(points.x), np.asarray(points.y), np.asarray(points.z)
+                x, _y, _z = np.asarray(points.x), np.asarray(points.y), np.asarray(points.z)
                 total += x.size
         stats = {"points": total}
     else:
-        from pipeline.lidar import lidar_rasters_for_tile
         from pipeline.geo.raster import Grid
+        from pipeline.lidar import lidar_rasters_for_tile
 
         side = _extent_m(n_points)
         grid = Grid.from_bounds(0.0, 0.0, side, side, 1.0, CRS).buffered(1.0)
         result = lidar_rasters_for_tile([path], grid, backend="laspy", chunk_size=CHUNK)
         s = result.stats
-        stats = {"points": s.points_in_tile, "outliers": s.outlier_points,
-                 "ground": s.ground_points}
+        stats = {"points": s.points_in_tile, "outliers": s.outlier_points, "ground": s.ground_points}
     stats["seconds"] = time.perf_counter() - started
     stats["peak_mb"] = peak_rss_mb()
     return stats
 
 
 def run(mode: str, path: Path, n_points: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--measure", mode, str(path), str(n_points),
-                          "--root", str(ROOT)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--measure", mode, str(path), str(n_points), "--root", str(ROOT)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--points", type=float, nargs="+", default=[5e6])
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="runs per code root in the phase table (default 3)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs per code root in the phase table (default 3)"
+    )
     parser.add_argument("--baseline", help="another checkout to measure phase by phase too")
     parser.add_argument("--measure", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--root", default=str(ROOT), help=argparse.SUPPRESS)
@@ -220,17 +238,20 @@ def main() -> None:
         floor, full = run("read", path, n), run("rasters", path, n)
         rows.append((n, floor, full))
         phases.append((n, run_phases(path, n, roots, args.repeats)))
-    print(f"\nLAZ -> 5 rasters (1 m cells, one tile), laspy backend; memory limit "
-          f"{MEMORY_LIMIT_MB} MB")
-    print(f"{'points':>11} | {'read Mpt/s':>10} {'read MB':>8} | {'rasters Mpt/s':>13} "
-          f"{'rasters MB':>10} {'seconds':>8} | {'slowdown vs read':>16} | within limit")
+    print(f"\nLAZ -> 5 rasters (1 m cells, one tile), laspy backend; memory limit {MEMORY_LIMIT_MB} MB")
+    print(
+        f"{'points':>11} | {'read Mpt/s':>10} {'read MB':>8} | {'rasters Mpt/s':>13} "
+        f"{'rasters MB':>10} {'seconds':>8} | {'slowdown vs read':>16} | within limit"
+    )
     for n, floor, full in rows:
         r_rate = floor["points"] / floor["seconds"] / 1e6
         f_rate = full["points"] / full["seconds"] / 1e6
         ok = "yes" if full["peak_mb"] < MEMORY_LIMIT_MB else "NO"
-        print(f"{n:>11,} | {r_rate:>10.2f} {floor['peak_mb']:>8.0f} | {f_rate:>13.2f} "
-              f"{full['peak_mb']:>10.0f} {full['seconds']:>8.1f} | "
-              f"{full['seconds'] / floor['seconds']:>15.1f}x | {ok}")
+        print(
+            f"{n:>11,} | {r_rate:>10.2f} {floor['peak_mb']:>8.0f} | {f_rate:>13.2f} "
+            f"{full['peak_mb']:>10.0f} {full['seconds']:>8.1f} | "
+            f"{full['seconds'] / floor['seconds']:>15.1f}x | {ok}"
+        )
     for n, found in phases:
         print_phases(n, found)
 

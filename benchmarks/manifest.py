@@ -17,6 +17,7 @@ process) say what a step costs when the machine is busy with other jobs.
 
     .venv/bin/python benchmarks/manifest.py [--tasks 100000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,18 +43,31 @@ def _tasks(n: int, out: Path) -> list[Task]:
     tasks = []
     for i in range(n):
         tile = f"{53390000 + i:08d}"
-        task = Task(stage="bench", tile=tile, func=bench_task, args=(tile,),
-                    params={"resolution_m": 1.0, "out": str(out)}, input_hashes=[f"{i:064x}"])
+        task = Task(
+            stage="bench",
+            tile=tile,
+            func=bench_task,
+            args=(tile,),
+            params={"resolution_m": 1.0, "out": str(out)},
+            input_hashes=[f"{i:064x}"],
+        )
         task.compute_key("bench")
         tasks.append(task)
     return tasks
 
 
 def _record(task: Task, out: Path) -> Record:
-    return Record(stage=task.stage, tile=task.tile, key=task.key, seconds=1.234,
-                  outputs=IngestOutputs(table=str(out / "bench" / f"{task.tile}.parquet")),
-                  counts={"features": 123, "parts": 456}, feature_type="bldg", mesh_code=task.tile,
-                  details={"source": f"udx/bldg/{task.tile}_bldg_6697_op.gml", "lods": [0, 1, 2]})
+    return Record(
+        stage=task.stage,
+        tile=task.tile,
+        key=task.key,
+        seconds=1.234,
+        outputs=IngestOutputs(table=str(out / "bench" / f"{task.tile}.parquet")),
+        counts={"features": 123, "parts": 456},
+        feature_type="bldg",
+        mesh_code=task.tile,
+        details={"source": f"udx/bldg/{task.tile}_bldg_6697_op.gml", "lods": [0, 1, 2]},
+    )
 
 
 def main() -> None:
@@ -99,32 +113,42 @@ def main() -> None:
         manifest.close()
         journal_bytes = (out / JOURNAL_NAME).stat().st_size
         old_way = json.dumps(manifest.data, indent=1, ensure_ascii=False, default=str)
-        timed("one whole rewrite of manifest.json at N tasks (the old way, every 2 s)",
-              lambda: write_text_atomic(out / "old_manifest.json",
-                                        json.dumps(manifest.data, indent=1, ensure_ascii=False, default=str)))
+        timed(
+            "one whole rewrite of manifest.json at N tasks (the old way, every 2 s)",
+            lambda: write_text_atomic(
+                out / "old_manifest.json",
+                json.dumps(manifest.data, indent=1, ensure_ascii=False, default=str),
+            ),
+        )
         del old_way
 
         resumed = timed("read the journal of a killed run (Manifest.open)", lambda: Manifest.open(out))
         assert resumed.recovery.journal_tasks == n
         timed("compact the journal into manifest.json", resumed.compact)
         manifest_bytes = (out / MANIFEST_NAME).stat().st_size
-        baseline = timed("baseline: bare json.loads of manifest.json",
-                         lambda: json.loads((out / MANIFEST_NAME).read_bytes()))
+        baseline = timed(
+            "baseline: bare json.loads of manifest.json",
+            lambda: json.loads((out / MANIFEST_NAME).read_bytes()),
+        )
         del baseline
         reopened = timed("read manifest.json (Manifest.open)", lambda: Manifest.open(out))
         found: dict = {}
-        pending = timed("resume: check N records (key, outputs on disk; split_finished)",
-                        lambda: split_finished(tasks, reopened, found, IngestOutputs))
+        pending = timed(
+            "resume: check N records (key, outputs on disk; split_finished)",
+            lambda: split_finished(tasks, reopened, found, IngestOutputs),
+        )
         assert not pending and len(found) == n
 
         text = (out / MANIFEST_NAME).read_bytes()
-        (out / MANIFEST_NAME).write_bytes(text[:len(text) // 2])
+        (out / MANIFEST_NAME).write_bytes(text[: len(text) // 2])
         damaged = timed("read manifest.json cut off in the middle (salvage)", lambda: Manifest.open(out))
         kept = len(damaged.data["tasks"])
 
     base = next(s for name, s, _ in rows if name.startswith("baseline"))
-    print(f"{n:,} tasks; journal {journal_bytes / 1e6:.1f} MB, manifest.json {manifest_bytes / 1e6:.1f} MB; "
-          f"the cut manifest kept {kept:,} task records")
+    print(
+        f"{n:,} tasks; journal {journal_bytes / 1e6:.1f} MB, manifest.json {manifest_bytes / 1e6:.1f} MB; "
+        f"the cut manifest kept {kept:,} task records"
+    )
     print("| step | seconds | CPU seconds | µs per task | ratio to baseline |")
     print("|---|---:|---:|---:|---:|")
     for name, seconds, cpu in rows:

@@ -1,4 +1,5 @@
 """Peak resident memory of the running process, for the benchmark scripts."""
+
 from __future__ import annotations
 
 import resource

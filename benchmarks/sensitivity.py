@@ -35,6 +35,7 @@ Run it as::
 Every run writes into its own folder under ``--out`` (default: a temporary folder,
 removed at the end unless ``--keep``); ``--csv`` also writes the long table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,12 +55,19 @@ if str(ROOT) not in sys.path:
 
 #: The coarse grid of the sweep (as tests/pipeline/test_sample_run.py's run) and the
 #: stages that do not feed the street scores switched off.
-COARSE = {"grid.resolution_m": 4.0, "grid.halo_m": 120.0,
-          "stages.shadow.step_minutes": 30.0, "stages.thermal.step_minutes": 30.0,
-          "stages.shadow.maps": False, "stages.shadow.sun_hours": False,
-          "stages.shadow_diagram.enabled": False, "stages.lidar.point_tiles": False,
-          "stages.export_tiles.enabled": False, "stages.viewer.enabled": False,
-          "stages.walkability.maps": False}
+COARSE = {
+    "grid.resolution_m": 4.0,
+    "grid.halo_m": 120.0,
+    "stages.shadow.step_minutes": 30.0,
+    "stages.thermal.step_minutes": 30.0,
+    "stages.shadow.maps": False,
+    "stages.shadow.sun_hours": False,
+    "stages.shadow_diagram.enabled": False,
+    "stages.lidar.point_tiles": False,
+    "stages.export_tiles.enabled": False,
+    "stages.viewer.enabled": False,
+    "stages.walkability.maps": False,
+}
 
 
 @dataclass(frozen=True)
@@ -83,25 +91,40 @@ def variants(defaults: dict) -> list[Variant]:
     """
     out = []
     for tau in (0.03, 0.1, 0.2):
-        out.append(Variant(f"leaf_on_{tau:g}", "leaf-on transmissivity",
-                           {"stages.thermal.transmissivity.leaf_on": tau,
-                            "stages.shadow.transmissivity.leaf_on": tau}))
+        out.append(
+            Variant(
+                f"leaf_on_{tau:g}",
+                "leaf-on transmissivity",
+                {"stages.thermal.transmissivity.leaf_on": tau, "stages.shadow.transmissivity.leaf_on": tau},
+            )
+        )
     for albedo in (0.15, 0.2, 0.30):
         out.append(Variant(f"albedo_{albedo:g}", "ground albedo", {"stages.thermal.ground_albedo": albedo}))
     for scale in (0.5, 1.5):
         out.append(Variant(f"wind_x{scale:g}", "wind speed", {"stages.thermal.wind_scale": scale}))
     curve = [k for k in defaults if k.startswith("stages.walkability.comfort_curve.")]
     for shift in (-2.0, 2.0):
-        out.append(Variant(f"curve_{shift:+g}K", "comfort curve breakpoints",
-                           {k: float(defaults[k]) + shift for k in curve}))
+        out.append(
+            Variant(
+                f"curve_{shift:+g}K",
+                "comfort curve breakpoints",
+                {k: float(defaults[k]) + shift for k in curve},
+            )
+        )
     rule = defaults.get("stages.walkability.thermal_rule")
     if rule is not None:
         other = "weight" if rule == "gate" else "gate"
-        out.append(Variant(f"rule_{other}", "gate or weighted mean", {"stages.walkability.thermal_rule": other}))
+        out.append(
+            Variant(f"rule_{other}", "gate or weighted mean", {"stages.walkability.thermal_rule": other})
+        )
     for alpha in (1.5, 5.0):
-        out.append(Variant(f"alpha_{alpha:g}", "CoolWalk α",
-                           {"stages.walkability.coolwalk_alpha": alpha,
-                            "stages.walkability.discomfort_weight": alpha}))
+        out.append(
+            Variant(
+                f"alpha_{alpha:g}",
+                "CoolWalk α",
+                {"stages.walkability.coolwalk_alpha": alpha, "stages.walkability.discomfort_weight": alpha},
+            )
+        )
     # a default value is not a variant: drop settings equal to the defaults
     return [v for v in out if any(defaults.get(k) != value for k, value in v.overrides.items())]
 
@@ -134,7 +157,9 @@ def scored_segments(output: Path) -> pd.DataFrame:
     frames = [pd.read_parquet(t, columns=columns) for t in tables]
     frame = pd.concat(frames, ignore_index=True)
     # a segment scored in two tiles: the same row, keep one
-    return frame.drop_duplicates(["scenario", "segment_id"]).set_index(["scenario", "segment_id"]).sort_index()
+    return (
+        frame.drop_duplicates(["scenario", "segment_id"]).set_index(["scenario", "segment_id"]).sort_index()
+    )
 
 
 def compare(default: pd.DataFrame, variant: pd.DataFrame) -> pd.DataFrame:
@@ -145,12 +170,20 @@ def compare(default: pd.DataFrame, variant: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for scenario, part in joined.groupby(level="scenario", sort=True):
         known = part["score"].notna() & part["score_variant"].notna()
-        rho = spearmanr(part.loc[known, "score"], part.loc[known, "score_variant"]).statistic \
-            if known.sum() > 2 else np.nan
+        rho = (
+            spearmanr(part.loc[known, "score"], part.loc[known, "score_variant"]).statistic
+            if known.sum() > 2
+            else np.nan
+        )
         length = part["length_m"].to_numpy(float)
         changed = (part["class"].astype(str) != part["class_variant"].astype(str)).to_numpy()
-        rows.append({"scenario": scenario, "spearman": float(rho),
-                     "class_changed_pct": 100.0 * float(length[changed].sum() / length.sum())})
+        rows.append(
+            {
+                "scenario": scenario,
+                "spearman": float(rho),
+                "class_changed_pct": 100.0 * float(length[changed].sum() / length.sum()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -196,8 +229,12 @@ def main(argv=None) -> int:
     results = []
     timings = {}
     try:
-        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+        with (
+            LocalCluster(
+                n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
             started = time.perf_counter()
             summary = run(default_definition, client=client, progress=False)
             if summary.failed:
@@ -224,21 +261,27 @@ def main(argv=None) -> int:
         print("no variant ran")
         return 1
     table = pd.concat(results, ignore_index=True)
-    print(f"\nSample district, coarse grid ({COARSE['grid.resolution_m']:g} m, "
-          f"{COARSE['stages.shadow.step_minutes']:g}-minute steps); default run {timings['default']:.0f} s.\n")
+    print(
+        f"\nSample district, coarse grid ({COARSE['grid.resolution_m']:g} m, "
+        f"{COARSE['stages.shadow.step_minutes']:g}-minute steps); default run {timings['default']:.0f} s.\n"
+    )
     print("Spearman rank correlation of segment scores with the default run:\n")
     print(markdown(table, "spearman", "{:.3f}"))
     print("\nShare of street length whose class changes (%):\n")
     print(markdown(table, "class_changed_pct", "{:.1f}"))
-    summary = table.groupby("variant", sort=False).agg(assumption=("assumption", "first"),
-                                                       spearman_min=("spearman", "min"),
-                                                       spearman_median=("spearman", "median"),
-                                                       class_changed_max_pct=("class_changed_pct", "max"))
+    summary = table.groupby("variant", sort=False).agg(
+        assumption=("assumption", "first"),
+        spearman_min=("spearman", "min"),
+        spearman_median=("spearman", "median"),
+        class_changed_max_pct=("class_changed_pct", "max"),
+    )
     print("\nPer variant (over the scenarios):\n")
     print("| variant | assumption | ρ min | ρ median | class changed, max % |\n|---|---|---:|---:|---:|")
     for name, row in summary.iterrows():
-        print(f"| {name} | {row.assumption} | {row.spearman_min:.3f} | {row.spearman_median:.3f} | "
-              f"{row.class_changed_max_pct:.1f} |")
+        print(
+            f"| {name} | {row.assumption} | {row.spearman_min:.3f} | {row.spearman_median:.3f} | "
+            f"{row.class_changed_max_pct:.1f} |"
+        )
     if args.csv:
         table.to_csv(args.csv, index=False, float_format="%.4f")
     return 0

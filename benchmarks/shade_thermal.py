@@ -24,6 +24,7 @@ inflates the wall clock, hardly the CPU time), best of ``--repeat``, COG writing
     PYTHONPATH=. .venv/bin/python benchmarks/shade_thermal.py [--run out/sample] [--tile 53396489]
         [--repeat 2] [--baseline-rev 1f99df5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,8 +60,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PHASES = (
     ("shade: horizon sectors", "cum", (("shade/horizon.py", "_sector_horizons"),)),
     ("shade: light sums of the shadow stage", "cum", (("shade/horizon.py", "_accumulate_light"),)),
-    ("thermal steps' shade codes (from cached sectors) and packing", "cum",
-     (("shade/horizon.py", "_codes"), ("thermal/tile.py", "put"))),
+    (
+        "thermal steps' shade codes (from cached sectors) and packing",
+        "cum",
+        (("shade/horizon.py", "_codes"), ("thermal/tile.py", "put")),
+    ),
     ("sky view from the sectors (cos^2 sums)", "cum", (("thermal/svf.py", "_add_horizon_sky"),)),
     ("unpacking codes into the light share", "cum", (("thermal/tile.py", "light"),)),
     ("Tmrt (compiled)", "cum", (("thermal/tmrt_compiled.py", "mean_radiant_temperature_compiled"),)),
@@ -83,13 +87,17 @@ def cpu_seconds(fn, repeat: int):
 
 def baseline_module(rev: str):
     """``pipeline/thermal/tile.py`` as it was at ``rev``, imported under another name."""
-    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:pipeline/thermal/tile.py"],
-                            check=True, capture_output=True, text=True).stdout
+    source = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{rev}:pipeline/thermal/tile.py"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     path = Path(tempfile.mkdtemp()) / "baseline_thermal_tile.py"
     path.write_text(source)
     spec = importlib.util.spec_from_file_location("baseline_thermal_tile", path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module          # dataclasses look their module up there
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -107,9 +115,14 @@ def evergreen_top(run: Path, tile: str, canopy: np.ndarray | None) -> np.ndarray
 
 def phase_seconds(profile: cProfile.Profile) -> dict[str, float]:
     stats = pstats.Stats(profile).stats
-    return {label: sum(v[3] for (file, _, name), v in stats.items()
-                       if any(file.endswith(f) and name == n for f, n in functions))
-            for label, _, functions in PHASES}
+    return {
+        label: sum(
+            v[3]
+            for (file, _, name), v in stats.items()
+            if any(file.endswith(f) and name == n for f, n in functions)
+        )
+        for label, _, functions in PHASES
+    }
 
 
 def table(title: str, header: tuple[str, ...], rows: list[tuple]) -> None:
@@ -128,7 +141,9 @@ def worst_difference(new: dict, old: dict) -> dict[str, float]:
         worst["utci"] = max(worst["utci"], float(np.abs(result.utci_mean_c - before.utci_mean_c).max()))
         worst["tmrt"] = max(worst["tmrt"], float(np.abs(result.tmrt_mean_c - before.tmrt_mean_c).max()))
         for key in set(result.stress_hours) | set(before.stress_hours):
-            worst["hours"] = max(worst["hours"], float(np.abs(result.hours_in(key) - before.hours_in(key)).max()))
+            worst["hours"] = max(
+                worst["hours"], float(np.abs(result.hours_in(key) - before.hours_in(key)).max())
+            )
     return worst
 
 
@@ -138,21 +153,28 @@ def main() -> None:
     parser.add_argument("--tile", default="53396489")
     parser.add_argument("--halo", type=float, default=200.0)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--baseline-rev", default="1f99df5",
-                        help="git revision of the old thermal stage (its own SVF sweep and sectors)")
+    parser.add_argument(
+        "--baseline-rev",
+        default="1f99df5",
+        help="git revision of the old thermal stage (its own SVF sweep and sectors)",
+    )
     args = parser.parse_args()
     numba.set_num_threads(1)
     weather = read_weather(NORMALS)
-    print(f"date {dt.date.today()}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, "
-          f"1 numba thread, CPU seconds (best of {args.repeat}); old path: {args.baseline_rev}")
+    print(
+        f"date {dt.date.today()}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, "
+        f"1 numba thread, CPU seconds (best of {args.repeat}); old path: {args.baseline_rev}"
+    )
     warm_up(weather)
     old = baseline_module(args.baseline_rev)
     dsm, canopy, outer, inner, source = load_tile(args.run, args.tile, args.halo)
     evergreen = evergreen_top(args.run, args.tile, canopy)
     scenarios = default_scenarios()
-    print(f"tile: {source}; inner {inner.width} x {inner.height} cells, {len(scenarios)} scenarios; "
-          f"{0 if evergreen is None else int(np.isfinite(evergreen).sum())} evergreen crown cells of "
-          f"{0 if canopy is None else int(np.isfinite(canopy).sum())} canopy cells")
+    print(
+        f"tile: {source}; inner {inner.width} x {inner.height} cells, {len(scenarios)} scenarios; "
+        f"{0 if evergreen is None else int(np.isfinite(evergreen).sum())} evergreen crown cells of "
+        f"{0 if canopy is None else int(np.isfinite(canopy).sum())} canopy cells"
+    )
     common = dict(canopy_top=canopy, max_distance_m=args.halo, evergreen_top=evergreen)
     surface = TileSurface(dsm, outer, inner, canopy, evergreen)
     options = ThermalOptions(max_distance_m=args.halo)
@@ -161,20 +183,37 @@ def main() -> None:
         tile = shade_and_thermal(surface, scenarios, YEAR, weather, options, sky_view=sky_view)
         return tile.shade, tile.sky_view, dict(tile.thermal)
 
-    t_shadow, shade = cpu_seconds(lambda: tile_shade(dsm, outer, inner, scenarios, YEAR, sun_hours=True, **common),
-                                  args.repeat)
-    t_svf, old_sky = cpu_seconds(lambda: old.tile_sky_view(dsm, outer, inner, canopy_top=canopy,
-                                                           evergreen_top=evergreen), args.repeat)
-    t_steps, old_thermal = cpu_seconds(lambda: dict(old.thermal_scenarios(
-        dsm, outer, inner, scenarios, YEAR, weather, sky_view=old_sky, **common)), args.repeat)
+    t_shadow, shade = cpu_seconds(
+        lambda: tile_shade(dsm, outer, inner, scenarios, YEAR, sun_hours=True, **common), args.repeat
+    )
+    t_svf, old_sky = cpu_seconds(
+        lambda: old.tile_sky_view(dsm, outer, inner, canopy_top=canopy, evergreen_top=evergreen), args.repeat
+    )
+    t_steps, old_thermal = cpu_seconds(
+        lambda: dict(
+            old.thermal_scenarios(dsm, outer, inner, scenarios, YEAR, weather, sky_view=old_sky, **common)
+        ),
+        args.repeat,
+    )
     t_pass, (pass_shade, pass_sky, pass_thermal) = cpu_seconds(one_pass, args.repeat)
     peaks = {}
-    for label, run in (("old", lambda: [None for _ in old.thermal_scenarios(
-            dsm, outer, inner, scenarios, YEAR, weather, sky_view=old_sky, **common)]),
-                       ("one pass", lambda: [None for _ in shade_and_thermal(
-                           surface, scenarios, YEAR, weather, options).thermal])):
+    for label, run in (
+        (
+            "old",
+            lambda: [
+                None
+                for _ in old.thermal_scenarios(
+                    dsm, outer, inner, scenarios, YEAR, weather, sky_view=old_sky, **common
+                )
+            ],
+        ),
+        (
+            "one pass",
+            lambda: [None for _ in shade_and_thermal(surface, scenarios, YEAR, weather, options).thermal],
+        ),
+    ):
         tracemalloc.start()
-        run()                                       # each scenario dropped as it comes, as the stage writes it
+        run()  # each scenario dropped as it comes, as the stage writes it
         peaks[label] = tracemalloc.get_traced_memory()[1] / 1e6
         tracemalloc.stop()
     profile = cProfile.Profile(time.process_time)
@@ -185,38 +224,72 @@ def main() -> None:
     profiled = pstats.Stats(profile).total_tt
 
     old_total = t_shadow + t_svf + t_steps
-    rows = [("shadow stage alone: 12 scenarios and 4 days' sun hours (tile_shade)", f"{t_shadow:.1f}", "1.00"),
-            ("old path: shadow stage", f"{t_shadow:.1f}", "1.00"),
-            ("old path: thermal stage, sky view factor (own sweep, 36 azimuths)", f"{t_svf:.1f}",
-             f"{t_svf / t_shadow:.2f}"),
-            ("old path: thermal stage, every scenario's steps (own sectors)", f"{t_steps:.1f}",
-             f"{t_steps / t_shadow:.2f}"),
-            ("**old path: shadow + thermal per tile**", f"**{old_total:.1f}**", f"**{old_total / t_shadow:.2f}**"),
-            ("**one pass: shadow + thermal per tile (shade_and_thermal)**", f"**{t_pass:.1f}**",
-             f"**{t_pass / t_shadow:.2f}**"),
-            ("one pass against the old path", "", f"{t_pass / old_total:.2f} of its time")]
-    table("Per tile, CPU seconds, against the shadow stage alone", ("work", "seconds", "/ shadow stage"), rows)
-    print(f"\npeak Python-side arrays of the thermal steps (tracemalloc): old {peaks['old']:.0f} MB, "
-          f"one pass {peaks['one pass']:.0f} MB (with the pass's shade, sky view and kept codes)")
+    rows = [
+        ("shadow stage alone: 12 scenarios and 4 days' sun hours (tile_shade)", f"{t_shadow:.1f}", "1.00"),
+        ("old path: shadow stage", f"{t_shadow:.1f}", "1.00"),
+        (
+            "old path: thermal stage, sky view factor (own sweep, 36 azimuths)",
+            f"{t_svf:.1f}",
+            f"{t_svf / t_shadow:.2f}",
+        ),
+        (
+            "old path: thermal stage, every scenario's steps (own sectors)",
+            f"{t_steps:.1f}",
+            f"{t_steps / t_shadow:.2f}",
+        ),
+        (
+            "**old path: shadow + thermal per tile**",
+            f"**{old_total:.1f}**",
+            f"**{old_total / t_shadow:.2f}**",
+        ),
+        (
+            "**one pass: shadow + thermal per tile (shade_and_thermal)**",
+            f"**{t_pass:.1f}**",
+            f"**{t_pass / t_shadow:.2f}**",
+        ),
+        ("one pass against the old path", "", f"{t_pass / old_total:.2f} of its time"),
+    ]
+    table(
+        "Per tile, CPU seconds, against the shadow stage alone", ("work", "seconds", "/ shadow stage"), rows
+    )
+    print(
+        f"\npeak Python-side arrays of the thermal steps (tracemalloc): old {peaks['old']:.0f} MB, "
+        f"one pass {peaks['one pass']:.0f} MB (with the pass's shade, sky view and kept codes)"
+    )
     rows = [(label, f"{s:.2f}", f"{s / t_shadow:.2f}") for label, s in phases.items()]
-    rows.append(("other (Python, allocation, the profiler)", f"{profiled - sum(phases.values()):.2f}",
-                 f"{(profiled - sum(phases.values())) / t_shadow:.2f}"))
-    table(f"Phases of the one pass (cProfile, {profiled:.1f} s with the profiler's overhead)",
-          ("phase", "seconds", "/ shadow stage"), rows)
+    rows.append(
+        (
+            "other (Python, allocation, the profiler)",
+            f"{profiled - sum(phases.values()):.2f}",
+            f"{(profiled - sum(phases.values())) / t_shadow:.2f}",
+        )
+    )
+    table(
+        f"Phases of the one pass (cProfile, {profiled:.1f} s with the profiler's overhead)",
+        ("phase", "seconds", "/ shadow stage"),
+        rows,
+    )
 
-    same_shade = all(pass_shade.scenarios[n].shade_hours.tobytes() == s.shade_hours.tobytes()
-                     for n, s in shade.scenarios.items()) and \
-        all(pass_shade.sun_hours[n].tobytes() == h.tobytes() for n, h in shade.sun_hours.items())
+    same_shade = all(
+        pass_shade.scenarios[n].shade_hours.tobytes() == s.shade_hours.tobytes()
+        for n, s in shade.scenarios.items()
+    ) and all(pass_shade.sun_hours[n].tobytes() == h.tobytes() for n, h in shade.sun_hours.items())
     d_svf = np.abs(pass_sky.surface - old_sky.surface)
-    print(f"\none pass against the old path, every scenario and cell: shade and sun hours "
-          f"{'byte-identical' if same_shade else 'DIFFERENT'}; sky view factor max |d| {d_svf.max():.4f}, "
-          f"mean {d_svf.mean():.1e}, {(d_svf > 0.001).mean():.2%} of cells beyond 0.001 "
-          "(horizons to 200 m, not to the raster's edge)")
-    for label, new in (("with the pass's sky view", pass_thermal),
-                       ("with the old sky view (the steps alone)", one_pass(old_sky)[2])):
+    print(
+        f"\none pass against the old path, every scenario and cell: shade and sun hours "
+        f"{'byte-identical' if same_shade else 'DIFFERENT'}; sky view factor max |d| {d_svf.max():.4f}, "
+        f"mean {d_svf.mean():.1e}, {(d_svf > 0.001).mean():.2%} of cells beyond 0.001 "
+        "(horizons to 200 m, not to the raster's edge)"
+    )
+    for label, new in (
+        ("with the pass's sky view", pass_thermal),
+        ("with the old sky view (the steps alone)", one_pass(old_sky)[2]),
+    ):
         worst = worst_difference(new, old_thermal)
-        print(f"  {label}: max |d mean UTCI| {worst['utci']:.1e} K, max |d mean Tmrt| {worst['tmrt']:.1e} K, "
-              f"max |d stress hours| {worst['hours']:.1e} h")
+        print(
+            f"  {label}: max |d mean UTCI| {worst['utci']:.1e} K, max |d mean Tmrt| {worst['tmrt']:.1e} K, "
+            f"max |d stress hours| {worst['hours']:.1e} h"
+        )
 
 
 if __name__ == "__main__":

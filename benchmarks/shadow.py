@@ -32,6 +32,7 @@ steps, one numba thread, CPU seconds:
 Run: ``.venv/bin/python benchmarks/shadow.py`` (about 15 minutes on 2 cores; ``--quick``
 times the numpy baselines and the before-stage on every 6th position only and scales them).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,13 +47,19 @@ import numpy as np
 from pipeline.geo.raster import Grid
 from pipeline.shade.horizon import HorizonCaster
 from pipeline.shade.schedule import tile_schedule
-from pipeline.shade.shadow import ShadeCaster, inner_window, ratti_shade_codes, search_geometry, tile_shade
-from pipeline.shade.sun import (SunPositions, daylight_sun_positions, default_scenarios,
-                                grid_centre_lonlat, meridian_convergence_deg, scenario_sun_positions)
+from pipeline.shade.shadow import ShadeCaster, ratti_shade_codes, search_geometry, tile_shade
+from pipeline.shade.sun import (
+    SunPositions,
+    daylight_sun_positions,
+    default_scenarios,
+    grid_centre_lonlat,
+    meridian_convergence_deg,
+    scenario_sun_positions,
+)
 
 TOKYO = (35.6895, 139.6917)
-SIZE = 1000          # cells of 1 m
-HALO = 200           # cells of 1 m around the tile of part 2
+SIZE = 1000  # cells of 1 m
+HALO = 200  # cells of 1 m around the tile of part 2
 
 
 def city_dsm(seed: int = 0, size: int = SIZE) -> np.ndarray:
@@ -69,11 +76,13 @@ def city_dsm(seed: int = 0, size: int = SIZE) -> np.ndarray:
             h, w = rng.integers(4, 10, 2)
             r = i * 10 + rng.integers(0, 10 - h + 1)
             c = j * 10 + rng.integers(0, 10 - w + 1)
-            dsm[r:r + h, c:c + w] = 5.0 + 55.0 * rng.beta(1.3, 5.0)
+            dsm[r : r + h, c : c + w] = 5.0 + 55.0 * rng.beta(1.3, 5.0)
     return dsm
 
 
-def ratti_classic(dsm: np.ndarray, azimuth_deg: float, altitude_deg: float, max_distance_m: float) -> np.ndarray:
+def ratti_classic(
+    dsm: np.ndarray, azimuth_deg: float, altitude_deg: float, max_distance_m: float
+) -> np.ndarray:
     """Textbook Ratti: shift the raster by round(k * (dx, dy)), lower by k * dz, compare."""
     east, north = math.sin(math.radians(azimuth_deg)), math.cos(math.radians(azimuth_deg))
     scale = max(abs(east), abs(north))
@@ -148,7 +157,7 @@ def kernels(every: int) -> dict[str, float]:
     day = above_horizon(daylight_sun_positions(dt.date(2025, 3, 20), *TOKYO))
     single = [(180.0, 30.9), (135.0, 20.0), (240.0, 12.0), (100.0, 45.0)]
 
-    caster = ShadeCaster(dsm, 1.0)      # prepared once per tile, as tile_shade does
+    caster = ShadeCaster(dsm, 1.0)  # prepared once per tile, as tile_shade does
 
     def sweep(d, az, alt):
         return caster.codes(az, alt) == 2
@@ -160,18 +169,25 @@ def kernels(every: int) -> dict[str, float]:
         geometry = search_geometry(d, 1.0, az, alt)
         return ratti_classic(d, az, alt, geometry.step_m * len(geometry.drop_m))
 
-    sweep(dsm, 180.0, 30.0)           # compile (or load the numba cache) outside the timings
+    sweep(dsm, 180.0, 30.0)  # compile (or load the numba cache) outside the timings
     HorizonCaster(dsm[:50, :50], 1.0).codes(180.0, 30.0)
     threads = numba.get_num_threads()
-    print(f"Part 1: DSM {SIZE} x {SIZE} cells of 1 m, {(SIZE // 10) ** 2} buildings of 5-60 m; "
-          f"numba threads: {threads}; baselines on every {every}th position; "
-          "CPU seconds per sun position per million cells ('sweep all': wall seconds)")
-    print(f"{'workload':<28}{'positions':>10}{'sweep 1 thr':>12}{'sweep all':>10}{'horizon':>10}"
-          f"{'ratti':>9}{'classic':>9}{'ratti/sweep1':>13}{'sweep1/horizon':>15}{'sweep=ratti':>12}"
-          f"{'horizon agrees':>16}{'peak MiB s/h/r/c':>18}")
+    print(
+        f"Part 1: DSM {SIZE} x {SIZE} cells of 1 m, {(SIZE // 10) ** 2} buildings of 5-60 m; "
+        f"numba threads: {threads}; baselines on every {every}th position; "
+        "CPU seconds per sun position per million cells ('sweep all': wall seconds)"
+    )
+    print(
+        f"{'workload':<28}{'positions':>10}{'sweep 1 thr':>12}{'sweep all':>10}{'horizon':>10}"
+        f"{'ratti':>9}{'classic':>9}{'ratti/sweep1':>13}{'sweep1/horizon':>15}{'sweep=ratti':>12}"
+        f"{'horizon agrees':>16}{'peak MiB s/h/r/c':>18}"
+    )
     per_position = {}
-    for name, positions in (("single positions", single), ("whole day, 10 min (equinox)", day),
-                            ("4 seasons x 3 slots, 10 min", multi)):
+    for name, positions in (
+        ("single positions", single),
+        ("whole day, 10 min (equinox)", day),
+        ("4 seasons x 3 slots, 10 min", multi),
+    ):
         numba.set_num_threads(1)
         t_sweep1, m_sweep, fast = run(sweep, dsm, positions)
         t_horizon, m_horizon, approx = run_horizon(dsm, positions)
@@ -183,23 +199,25 @@ def kernels(every: int) -> dict[str, float]:
         agree = agreement(fast, approx) * 100
         per_position[name] = t_sweep1 / mcells
         t = [v / mcells for v in (t_sweep1, t_sweep_n, t_horizon, t_ratti, t_classic)]
-        print(f"{name:<28}{len(positions):>10}{t[0]:>12.4f}{t[1]:>10.4f}{t[2]:>10.4f}{t[3]:>9.3f}"
-              f"{t[4]:>9.3f}{t[3] / t[0]:>12.1f}x{t[0] / t[2]:>14.1f}x{str(identical):>12}"
-              f"{agree.mean():>9.2f}% >{agree.min():.1f}%"
-              f"{m_sweep:>6.0f}/{m_horizon:.0f}/{m_ratti:.0f}/{m_classic:.0f}")
+        print(
+            f"{name:<28}{len(positions):>10}{t[0]:>12.4f}{t[1]:>10.4f}{t[2]:>10.4f}{t[3]:>9.3f}"
+            f"{t[4]:>9.3f}{t[3] / t[0]:>12.1f}x{t[0] / t[2]:>14.1f}x{str(identical):>12}"
+            f"{agree.mean():>9.2f}% >{agree.min():.1f}%"
+            f"{m_sweep:>6.0f}/{m_horizon:.0f}/{m_ratti:.0f}/{m_classic:.0f}"
+        )
     return per_position
 
 
 def stage_tile(every: int, kernel_per_position: float) -> None:
     size = SIZE + 2 * HALO
     dsm = city_dsm(seed=1, size=size)
-    inner = Grid(-60_000.0, -20_000.0, 1.0, SIZE, SIZE, "EPSG:6677")   # Tokyo, zone IX
+    inner = Grid(-60_000.0, -20_000.0, 1.0, SIZE, SIZE, "EPSG:6677")  # Tokyo, zone IX
     grid = inner.buffered(HALO)
     scenarios = default_scenarios()
     lon, lat = grid_centre_lonlat(inner)
     schedule = tile_schedule(scenarios, 2025, lat, lon)
     azimuths = schedule.grid_azimuth_deg(meridian_convergence_deg(grid.crs, lon, lat))
-    samples = np.repeat(np.arange(len(schedule)), np.diff(schedule.start))   # position of each sample
+    samples = np.repeat(np.arange(len(schedule)), np.diff(schedule.start))  # position of each sample
     up = samples[schedule.sun_altitude_deg[samples] > 0]
     numba.set_num_threads(1)
     mcells = inner.width * inner.height / 1e6
@@ -216,32 +234,43 @@ def stage_tile(every: int, kernel_per_position: float) -> None:
     results = {}
     for method in ("sweep", "horizon"):
         started = time.process_time()
-        results[method] = tile_shade(dsm, grid, inner, scenarios, 2025, max_distance_m=HALO,
-                                     method=method)
-        rows.append((f'tile_shade(method="{method}")', time.process_time() - started, len(schedule),
-                     results[method]))
+        results[method] = tile_shade(dsm, grid, inner, scenarios, 2025, max_distance_m=HALO, method=method)
+        rows.append(
+            (f'tile_shade(method="{method}")', time.process_time() - started, len(schedule), results[method])
+        )
     exact = results["sweep"]
-    print(f"\nPart 2: one tile as the stage computes it: {SIZE} x {SIZE} cells of 1 m plus a {HALO} m "
-          f"halo, default scenarios + sun hours ({schedule.samples} samples, {len(schedule)} distinct "
-          f"positions), one numba thread, CPU seconds; ratio: per sample per million tile cells "
-          f"against the kernel's sweep (part 1, 4 seasons x 3 slots)")
-    print(f"{'path':<36}{'CPU s':>8}{'positions':>10}{'s/sample/Mcell':>16}{'vs kernel':>10}"
-          f"{'shade h within 10 min':>23}{'mean |diff| h':>15}")
+    print(
+        f"\nPart 2: one tile as the stage computes it: {SIZE} x {SIZE} cells of 1 m plus a {HALO} m "
+        f"halo, default scenarios + sun hours ({schedule.samples} samples, {len(schedule)} distinct "
+        f"positions), one numba thread, CPU seconds; ratio: per sample per million tile cells "
+        f"against the kernel's sweep (part 1, 4 seasons x 3 slots)"
+    )
+    print(
+        f"{'path':<36}{'CPU s':>8}{'positions':>10}{'s/sample/Mcell':>16}{'vs kernel':>10}"
+        f"{'shade h within 10 min':>23}{'mean |diff| h':>15}"
+    )
     for name, seconds, n, result in rows:
         per_sample = seconds / schedule.samples / mcells
         close = diff = ""
         if result is not None:
-            d = np.concatenate([np.abs(result.scenarios[k].shade_hours - exact.scenarios[k].shade_hours).ravel()
-                                for k in exact.scenarios])
+            d = np.concatenate(
+                [
+                    np.abs(result.scenarios[k].shade_hours - exact.scenarios[k].shade_hours).ravel()
+                    for k in exact.scenarios
+                ]
+            )
             close, diff = f"{np.mean(d <= 1 / 6 + 1e-6) * 100:.2f}%", f"{d.mean():.4f}"
-        print(f"{name:<36}{seconds:>8.1f}{n:>10}{per_sample:>16.4f}{per_sample / kernel_per_position:>9.2f}x"
-              f"{close:>23}{diff:>15}")
+        print(
+            f"{name:<36}{seconds:>8.1f}{n:>10}{per_sample:>16.4f}{per_sample / kernel_per_position:>9.2f}x"
+            f"{close:>23}{diff:>15}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="baselines and the before-stage on every 6th position only")
+    parser.add_argument(
+        "--quick", action="store_true", help="baselines and the before-stage on every 6th position only"
+    )
     args = parser.parse_args()
     every = 6 if args.quick else 1
     per_position = kernels(every)

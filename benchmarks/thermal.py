@@ -37,6 +37,7 @@ Run: ``PYTHONPATH=. .venv/bin/python benchmarks/thermal.py [RUN]`` (part 1 about
 on 2 cores, part 2 about 1.5 minutes per tile and season; ``--skip-tile`` or
 ``--skip-solweig`` to run one part).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,13 +55,36 @@ import numba
 import numpy as np
 
 from pipeline.geo.raster import Grid, read_raster
-from pipeline.shade.shadow import (CANOPY_SHADE, EVERGREEN_SHADE, SUNLIT, SURFACE_SHADE, CanopyTransmissivity,
-                                   ShadeCaster, inner_window, light_fraction, make_caster, tile_shade)
-from pipeline.shade.sun import (Scenario, Season, TimeSlot, default_scenarios, grid_centre_lonlat,
-                                meridian_convergence_deg, slot_sun_positions)
+from pipeline.shade.shadow import (
+    CANOPY_SHADE,
+    EVERGREEN_SHADE,
+    SUNLIT,
+    SURFACE_SHADE,
+    CanopyTransmissivity,
+    ShadeCaster,
+    inner_window,
+    light_fraction,
+    make_caster,
+    tile_shade,
+)
+from pipeline.shade.sun import (
+    Scenario,
+    Season,
+    TimeSlot,
+    default_scenarios,
+    grid_centre_lonlat,
+    meridian_convergence_deg,
+    slot_sun_positions,
+)
 from pipeline.thermal.radiation import clear_sky_irradiance
-from pipeline.thermal.tile import (ThermalOptions, TileSurface, shade_and_thermal, thermal_scenarios, thermal_tile,
-                                   tile_sky_view)
+from pipeline.thermal.tile import (
+    ThermalOptions,
+    TileSurface,
+    shade_and_thermal,
+    thermal_scenarios,
+    thermal_tile,
+    tile_sky_view,
+)
 from pipeline.thermal.tmrt import DayHeating, SkyGeometry, TmrtParameters, mean_radiant_temperature
 from pipeline.thermal.tmrt_compiled import mean_radiant_temperature_compiled
 from pipeline.thermal.utci import utci_uniform_air
@@ -93,14 +117,22 @@ def load_tile(run: Path, tile: str, halo_m: float) -> tuple[np.ndarray, np.ndarr
         for r in range(0, outer.height - 10, 10):
             for c in range(0, outer.width - 10, 10):
                 h, w = rng.integers(4, 10, 2)
-                dsm[r:r + h, c:c + w] = 10.0 + 5.0 + 55.0 * rng.beta(1.3, 5.0)
+                dsm[r : r + h, c : c + w] = 10.0 + 5.0 + 55.0 * rng.beta(1.3, 5.0)
         canopy = None
         source = "generated city (no sample run found)"
     cells = int(round(halo_m / outer.resolution))
-    inner = Grid(outer.x_min + cells * outer.resolution, outer.y_max - cells * outer.resolution,
-                 outer.resolution, outer.width - 2 * cells, outer.height - 2 * cells, outer.crs)
+    inner = Grid(
+        outer.x_min + cells * outer.resolution,
+        outer.y_max - cells * outer.resolution,
+        outer.resolution,
+        outer.width - 2 * cells,
+        outer.height - 2 * cells,
+        outer.crs,
+    )
     dsm = np.asarray(dsm, dtype=np.float64)
-    canopy = np.asarray(canopy, dtype=np.float64) if canopy is not None and np.isfinite(canopy).any() else None
+    canopy = (
+        np.asarray(canopy, dtype=np.float64) if canopy is not None and np.isfinite(canopy).any() else None
+    )
     return dsm, canopy, outer, inner, source
 
 
@@ -128,23 +160,34 @@ def warm_up(weather) -> None:
     dsm = np.zeros((72, 72))
     dsm[30:40, 30:40] = 10.0
     tile_shade(dsm, small.buffered(20), small, [MIDDAY], YEAR, sun_hours=False)
-    thermal_tile(TileSurface(dsm, small.buffered(20), small), [MIDDAY], YEAR, weather,
-                 ThermalOptions(step_minutes=60, max_distance_m=20.0))
+    thermal_tile(
+        TileSurface(dsm, small.buffered(20), small),
+        [MIDDAY],
+        YEAR,
+        weather,
+        ThermalOptions(step_minutes=60, max_distance_m=20.0),
+    )
 
 
 def part_tile(args, weather) -> None:
     dsm, canopy, outer, inner, source = load_tile(args.run, args.tile, args.halo)
-    print(f"tile: {source}; outer {outer.width} x {outer.height}, inner {inner.width} x {inner.height} cells "
-          f"at {outer.resolution} m")
+    print(
+        f"tile: {source}; outer {outer.width} x {outer.height}, inner {inner.width} x {inner.height} cells "
+        f"at {outer.resolution} m"
+    )
 
-    t_shadow, _ = seconds(lambda: tile_shade(dsm, outer, inner, [MIDDAY], YEAR, canopy_top=canopy,
-                                             max_distance_m=args.halo, sun_hours=False))
+    t_shadow, _ = seconds(
+        lambda: tile_shade(
+            dsm, outer, inner, [MIDDAY], YEAR, canopy_top=canopy, max_distance_m=args.halo, sun_hours=False
+        )
+    )
     surface = TileSurface(dsm, outer, inner, canopy)
     options = ThermalOptions(max_distance_m=args.halo)
     t_svf, sky = seconds(lambda: tile_sky_view(surface))
     tracemalloc.start()
-    t_scenario, _ = seconds(lambda: list(thermal_scenarios(surface, [MIDDAY], YEAR, weather, options,
-                                                           sky_view=sky)))
+    t_scenario, _ = seconds(
+        lambda: list(thermal_scenarios(surface, [MIDDAY], YEAR, weather, options, sky_view=sky))
+    )
     peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
     tracemalloc.stop()
 
@@ -153,60 +196,113 @@ def part_tile(args, weather) -> None:
     positions = slot_sun_positions(HEAT_DAY.date(YEAR), TimeSlot("x", "12:20", "12:30"), lat, lon)
     azimuth = float(positions.grid_azimuth_deg(meridian_convergence_deg(outer.crs, lon, lat))[0])
     altitude = float(positions.sun_altitude_deg[0])
-    caster = ShadeCaster(dsm, outer.resolution, canopy_top=canopy, max_distance_m=args.halo,
-                         window=inner_window(outer, inner))
-    caster.codes(azimuth, altitude)        # the turned copies, made once per tile
+    caster = ShadeCaster(
+        dsm, outer.resolution, canopy_top=canopy, max_distance_m=args.halo, window=inner_window(outer, inner)
+    )
+    caster.codes(azimuth, altitude)  # the turned copies, made once per tile
     t_codes, codes = seconds(lambda: caster.codes(azimuth, altitude), 3)
     share = light_fraction(codes, 0.03)
     geometry = SkyGeometry.from_svf(sky.with_trees(0.03))
     irradiance = clear_sky_irradiance(positions, lat, lon)
     steps = scenario_weather(weather, HEAT_DAY.date(YEAR), positions.timestamps, latitude=lat, longitude=lon)
     heating = DayHeating.for_date(HEAT_DAY.date(YEAR), lat, lon).ground_and_wall(
-        positions.timestamps[0].tz_convert("Asia/Tokyo"), altitude)
-    t_tmrt, tmrt = seconds(lambda: mean_radiant_temperature(
-        svf=geometry, sun_share=share, sun_altitude_deg=altitude, dni_wm2=float(irradiance.dni_wm2[0]),
-        dhi_wm2=float(irradiance.dhi_wm2[0]), air_temperature_c=float(steps.air_temperature_c[0]),
-        relative_humidity_pct=float(steps.relative_humidity_pct[0]), ground_heating_k=heating[0],
-        wall_heating_k=heating[1]), 3)
-    t_tmrt_compiled, _ = seconds(lambda: mean_radiant_temperature_compiled(
-        svf=geometry, sun_share=share, sun_altitude_deg=altitude, dni_wm2=float(irradiance.dni_wm2[0]),
-        dhi_wm2=float(irradiance.dhi_wm2[0]), air_temperature_c=float(steps.air_temperature_c[0]),
-        relative_humidity_pct=float(steps.relative_humidity_pct[0]), ground_heating_k=heating[0],
-        wall_heating_k=heating[1]), 3)
-    t_utci, _ = seconds(lambda: utci_uniform_air(float(steps.air_temperature_c[0]), tmrt,
-                                                 float(steps.wind_speed_ms[0]),
-                                                 float(steps.relative_humidity_pct[0])), 3)
+        positions.timestamps[0].tz_convert("Asia/Tokyo"), altitude
+    )
+    t_tmrt, tmrt = seconds(
+        lambda: mean_radiant_temperature(
+            svf=geometry,
+            sun_share=share,
+            sun_altitude_deg=altitude,
+            dni_wm2=float(irradiance.dni_wm2[0]),
+            dhi_wm2=float(irradiance.dhi_wm2[0]),
+            air_temperature_c=float(steps.air_temperature_c[0]),
+            relative_humidity_pct=float(steps.relative_humidity_pct[0]),
+            ground_heating_k=heating[0],
+            wall_heating_k=heating[1],
+        ),
+        3,
+    )
+    t_tmrt_compiled, _ = seconds(
+        lambda: mean_radiant_temperature_compiled(
+            svf=geometry,
+            sun_share=share,
+            sun_altitude_deg=altitude,
+            dni_wm2=float(irradiance.dni_wm2[0]),
+            dhi_wm2=float(irradiance.dhi_wm2[0]),
+            air_temperature_c=float(steps.air_temperature_c[0]),
+            relative_humidity_pct=float(steps.relative_humidity_pct[0]),
+            ground_heating_k=heating[0],
+            wall_heating_k=heating[1],
+        ),
+        3,
+    )
+    t_utci, _ = seconds(
+        lambda: utci_uniform_air(
+            float(steps.air_temperature_c[0]),
+            tmrt,
+            float(steps.wind_speed_ms[0]),
+            float(steps.relative_humidity_pct[0]),
+        ),
+        3,
+    )
     scenarios = default_scenarios()
     n_scenarios = len(scenarios)
-    t_tile_shadow, _ = seconds(lambda: tile_shade(dsm, outer, inner, scenarios, YEAR, canopy_top=canopy,
-                                                  max_distance_m=args.halo, sun_hours=True))
-    t_tile_pass, _ = seconds(lambda: dict(shade_and_thermal(surface, scenarios, YEAR, weather, options).thermal))
+    t_tile_shadow, _ = seconds(
+        lambda: tile_shade(
+            dsm, outer, inner, scenarios, YEAR, canopy_top=canopy, max_distance_m=args.halo, sun_hours=True
+        )
+    )
+    t_tile_pass, _ = seconds(
+        lambda: dict(shade_and_thermal(surface, scenarios, YEAR, weather, options).thermal)
+    )
     tile_thermal = t_tile_pass - t_tile_shadow
     rows = [
         ("shadow stage: 1 scenario, 18 sun positions (baseline)", f"{t_shadow:.2f}", "1.00"),
         ("sky view factor, 36 azimuths (once per tile)", f"{t_svf:.2f}", f"{t_svf / t_shadow:.2f}"),
-        ("thermal: 1 scenario, 18 steps (shade, Tmrt, UTCI, accumulate)", f"{t_scenario:.2f}",
-         f"{t_scenario / t_shadow:.2f}"),
+        (
+            "thermal: 1 scenario, 18 steps (shade, Tmrt, UTCI, accumulate)",
+            f"{t_scenario:.2f}",
+            f"{t_scenario / t_shadow:.2f}",
+        ),
         ("  per step: shade codes", f"{t_codes:.3f}", f"{t_codes * 18 / t_shadow:.2f} (x 18)"),
         ("  per step: Tmrt, numpy scheme", f"{t_tmrt:.3f}", f"{t_tmrt * 18 / t_shadow:.2f} (x 18)"),
-        ("  per step: Tmrt, compiled (what the pass runs)", f"{t_tmrt_compiled:.3f}",
-         f"{t_tmrt_compiled * 18 / t_shadow:.2f} (x 18)"),
-        ("  per step: UTCI (pythermalcomfort on a 0.05 K Tmrt lattice)", f"{t_utci:.3f}",
-         f"{t_utci * 18 / t_shadow:.2f} (x 18)"),
-        (f"tile, {n_scenarios} scenarios and 4 days' sun hours: shadow stage (one call)", f"{t_tile_shadow:.1f}",
-         "1.00"),
-        (f"tile, {n_scenarios} scenarios: thermal (in the shadow pass: SVF, every scenario's steps)",
-         f"{tile_thermal:.1f}", f"{tile_thermal / t_tile_shadow:.2f}"),
-        ("tile: shadow + thermal", f"{t_tile_shadow + tile_thermal:.1f}",
-         f"{(t_tile_shadow + tile_thermal) / t_tile_shadow:.2f}"),
+        (
+            "  per step: Tmrt, compiled (what the pass runs)",
+            f"{t_tmrt_compiled:.3f}",
+            f"{t_tmrt_compiled * 18 / t_shadow:.2f} (x 18)",
+        ),
+        (
+            "  per step: UTCI (pythermalcomfort on a 0.05 K Tmrt lattice)",
+            f"{t_utci:.3f}",
+            f"{t_utci * 18 / t_shadow:.2f} (x 18)",
+        ),
+        (
+            f"tile, {n_scenarios} scenarios and 4 days' sun hours: shadow stage (one call)",
+            f"{t_tile_shadow:.1f}",
+            "1.00",
+        ),
+        (
+            f"tile, {n_scenarios} scenarios: thermal (in the shadow pass: SVF, every scenario's steps)",
+            f"{tile_thermal:.1f}",
+            f"{tile_thermal / t_tile_shadow:.2f}",
+        ),
+        (
+            "tile: shadow + thermal",
+            f"{t_tile_shadow + tile_thermal:.1f}",
+            f"{(t_tile_shadow + tile_thermal) / t_tile_shadow:.2f}",
+        ),
     ]
-    table(f"Thermal comfort per tile against the shadow stage ({inner.width} x {inner.height} cells, "
-          f"heat day midday; peak Python-side arrays of one thermal scenario {peak_mb:.0f} MB)",
-          ("work", "seconds", "vs shadow stage"), rows)
+    table(
+        f"Thermal comfort per tile against the shadow stage ({inner.width} x {inner.height} cells, "
+        f"heat day midday; peak Python-side arrays of one thermal scenario {peak_mb:.0f} MB)",
+        ("work", "seconds", "vs shadow stage"),
+        rows,
+    )
 
 
-def tree_window(dsm: np.ndarray, canopy: np.ndarray | None, size: int, margin: int,
-                step: int = 50) -> tuple[int, int]:
+def tree_window(
+    dsm: np.ndarray, canopy: np.ndarray | None, size: int, margin: int, step: int = 50
+) -> tuple[int, int]:
     """(row, col) of the ``size``-cell square whose interior holds the most canopy cells
     (the most building cells when there is no canopy), away from the raster's edge."""
     if canopy is not None and np.isfinite(canopy).any():
@@ -216,7 +312,7 @@ def tree_window(dsm: np.ndarray, canopy: np.ndarray | None, size: int, margin: i
     best, corner = -1.0, (0, 0)
     for r in range(step, dsm.shape[0] - size - step, step):
         for c in range(step, dsm.shape[1] - size - step, step):
-            share = score[r + margin:r + size - margin, c + margin:c + size - margin].mean()
+            share = score[r + margin : r + size - margin, c + margin : c + size - margin].mean()
             if share > best:
                 best, corner = share, (r, c)
     return corner
@@ -228,19 +324,30 @@ def solweig_weather(positions, azimuth_grid, irradiance, steps, altmax, step_min
     out = []
     for k, moment in enumerate(positions.timestamps.tz_convert("Asia/Tokyo")):
         end = (moment + np.timedelta64(int(step_minutes * 30), "s")).tz_localize(None).to_pydatetime()
-        out.append(solweig.Weather(
-            datetime=end, ta=float(steps.air_temperature_c[k]), rh=float(steps.relative_humidity_pct[k]),
-            global_rad=float(irradiance.ghi_wm2[k]), ws=float(steps.wind_speed_ms[k]),
-            timestep_minutes=step_minutes, measured_direct_rad=float(irradiance.dni_wm2[k]),
-            measured_diffuse_rad=float(irradiance.dhi_wm2[k]),
-            precomputed_sun_altitude=float(positions.sun_altitude_deg[k]),
-            precomputed_sun_azimuth=float(azimuth_grid[k]), precomputed_altmax=altmax))
+        out.append(
+            solweig.Weather(
+                datetime=end,
+                ta=float(steps.air_temperature_c[k]),
+                rh=float(steps.relative_humidity_pct[k]),
+                global_rad=float(irradiance.ghi_wm2[k]),
+                ws=float(steps.wind_speed_ms[k]),
+                timestep_minutes=step_minutes,
+                measured_direct_rad=float(irradiance.dni_wm2[k]),
+                measured_diffuse_rad=float(irradiance.dhi_wm2[k]),
+                precomputed_sun_altitude=float(positions.sun_altitude_deg[k]),
+                precomputed_sun_azimuth=float(azimuth_grid[k]),
+                precomputed_altmax=altmax,
+            )
+        )
     return out
 
 
 #: Cell classes of the comparison, by Machi's shade code at the compared sun position.
-CELL_CLASSES = (("sun", (SUNLIT,)), ("building shade", (SURFACE_SHADE,)),
-                ("tree shade", (CANOPY_SHADE, EVERGREEN_SHADE)))
+CELL_CLASSES = (
+    ("sun", (SUNLIT,)),
+    ("building shade", (SURFACE_SHADE,)),
+    ("tree shade", (CANOPY_SHADE, EVERGREEN_SHADE)),
+)
 
 
 class _CrownsAsWalls:
@@ -255,8 +362,12 @@ class _CrownsAsWalls:
 #: Machi's tree physics step by step, from the code before 2026-12-06 to today's:
 #: (label, transmissivity, Tmrt parameters, crowns radiate at air temperature).
 VARIANTS = (
-    ("before: tau 0.2/0.6, albedo 0.20, crowns as walls", CanopyTransmissivity(0.2, 0.6),
-     TmrtParameters(ground_albedo=0.20), False),
+    (
+        "before: tau 0.2/0.6, albedo 0.20, crowns as walls",
+        CanopyTransmissivity(0.2, 0.6),
+        TmrtParameters(ground_albedo=0.20),
+        False,
+    ),
     ("tau 0.03/0.5", CanopyTransmissivity(), TmrtParameters(ground_albedo=0.20), False),
     ("+ ground albedo 0.15", CanopyTransmissivity(), TmrtParameters(), False),
     ("+ crowns at air temperature (now)", CanopyTransmissivity(), TmrtParameters(), True),
@@ -272,12 +383,24 @@ def compare_window(tile: str, season: Season, args, weather) -> tuple[list[tuple
     dsm, canopy, outer, _, _ = load_tile(args.run, tile, args.halo)
     size, margin = args.solweig_window, args.solweig_margin
     r0, c0 = tree_window(dsm, canopy, size, margin)
-    window = np.ascontiguousarray(dsm[r0:r0 + size, c0:c0 + size])
-    crowns = None if canopy is None else np.ascontiguousarray(canopy[r0:r0 + size, c0:c0 + size])
-    w_outer = Grid(outer.x_min + c0 * outer.resolution, outer.y_max - r0 * outer.resolution, outer.resolution,
-                   size, size, outer.crs)
-    w_inner = Grid(w_outer.x_min + margin, w_outer.y_max - margin, outer.resolution, size - 2 * margin,
-                   size - 2 * margin, outer.crs)
+    window = np.ascontiguousarray(dsm[r0 : r0 + size, c0 : c0 + size])
+    crowns = None if canopy is None else np.ascontiguousarray(canopy[r0 : r0 + size, c0 : c0 + size])
+    w_outer = Grid(
+        outer.x_min + c0 * outer.resolution,
+        outer.y_max - r0 * outer.resolution,
+        outer.resolution,
+        size,
+        size,
+        outer.crs,
+    )
+    w_inner = Grid(
+        w_outer.x_min + margin,
+        w_outer.y_max - margin,
+        outer.resolution,
+        size - 2 * margin,
+        size - 2 * margin,
+        outer.crs,
+    )
     scenario = Scenario(season, TimeSlot("noon", "12:00", f"12:{args.solweig_minutes:02d}"))
     step_minutes = float(args.solweig_minutes)
 
@@ -288,9 +411,18 @@ def compare_window(tile: str, season: Season, args, weather) -> tuple[list[tuple
         with contextlib.ExitStack() as stack:
             if not crowns_at_air:
                 stack.enter_context(mock.patch("pipeline.thermal.tile.SkyGeometry", _CrownsAsWalls))
-            result = thermal_tile(TileSurface(window, w_outer, w_inner, crowns), [scenario], YEAR, weather,
-                                  ThermalOptions(transmissivity=tau, step_minutes=step_minutes,
-                                                 max_distance_m=float(size), parameters=parameters))
+            result = thermal_tile(
+                TileSurface(window, w_outer, w_inner, crowns),
+                [scenario],
+                YEAR,
+                weather,
+                ThermalOptions(
+                    transmissivity=tau,
+                    step_minutes=step_minutes,
+                    max_distance_m=float(size),
+                    parameters=parameters,
+                ),
+            )
         t_machi = time.perf_counter() - started
         machi.append(result.scenarios[scenario.name].tmrt_mean_c)
 
@@ -305,27 +437,41 @@ def compare_window(tile: str, season: Season, args, weather) -> tuple[list[tuple
     location = solweig.Location(latitude=lat, longitude=lon, utc_offset=9)
     # crowns to SOLWEIG as its vegetation DSM: heights above the ground (cdsm_relative),
     # opaque from the ground up as Machi's (no trunk zone)
-    cdsm = (np.zeros(window.shape, np.float32) if crowns is None else
-            np.where(np.isfinite(crowns), np.maximum(crowns - window, 0.0), 0.0).astype(np.float32))
+    cdsm = (
+        np.zeros(window.shape, np.float32)
+        if crowns is None
+        else np.where(np.isfinite(crowns), np.maximum(crowns - window, 0.0), 0.0).astype(np.float32)
+    )
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
-        surface = solweig.SurfaceData.prepare(dsm=window.astype(np.float32), cdsm=cdsm, pixel_size=outer.resolution,
-                                              trunk_ratio=0.0, working_dir=folder)
-        summary = solweig.calculate(surface, weather=forcing, location=location, output_dir=folder,
-                                    use_anisotropic_sky=False)
+        surface = solweig.SurfaceData.prepare(
+            dsm=window.astype(np.float32),
+            cdsm=cdsm,
+            pixel_size=outer.resolution,
+            trunk_ratio=0.0,
+            working_dir=folder,
+        )
+        summary = solweig.calculate(
+            surface, weather=forcing, location=location, output_dir=folder, use_anisotropic_sky=False
+        )
     t_solweig = time.perf_counter() - started
     cut = (slice(margin, size - margin), slice(margin, size - margin))
     theirs = np.asarray(summary.tmrt_mean)[cut]
     terrain_path = args.run / "surface" / f"{tile}_terrain.tif"
-    if terrain_path.is_file():     # streets and yards: the DSM is the terrain there (no roof)
-        terrain = read_raster(terrain_path)[0][r0:r0 + size, c0:c0 + size]
+    if terrain_path.is_file():  # streets and yards: the DSM is the terrain there (no roof)
+        terrain = read_raster(terrain_path)[0][r0 : r0 + size, c0 : c0 + size]
         ground = (window - terrain)[cut] < 0.5
     else:
         ground = window[cut] <= np.percentile(dsm, 10) + 2.0
     # the class of a cell at the slot's middle position, by Machi's shade codes
     k = len(positions) // 2
-    caster = make_caster(window, outer.resolution, canopy_top=crowns, max_distance_m=float(size),
-                         window=inner_window(w_outer, w_inner))
+    caster = make_caster(
+        window,
+        outer.resolution,
+        canopy_top=crowns,
+        max_distance_m=float(size),
+        window=inner_window(w_outer, w_inner),
+    )
     codes = caster.codes(float(azimuth_grid[k]), float(positions.sun_altitude_deg[k]))
     rows = []
     for label, members in CELL_CLASSES:
@@ -336,12 +482,9 @@ def compare_window(tile: str, season: Season, args, weather) -> tuple[list[tuple
                 row.append(("-", "-"))
                 continue
             diff = tmrt[mask].astype(np.float64) - theirs[mask]
-            row.append((f"{diff.mean():+.1f}", f"{np.sqrt(np.mean(diff ** 2)):.1f}"))
+            row.append((f"{diff.mean():+.1f}", f"{np.sqrt(np.mean(diff**2)):.1f}"))
         rows.append(tuple(row))
     return rows, t_machi, t_solweig
-
-
-
 
 
 def part_solweig(args, weather) -> None:
@@ -363,30 +506,48 @@ def part_solweig(args, weather) -> None:
             seconds_machi += t_machi
             seconds_solweig += t_solweig
     interior = args.solweig_window - 2 * args.solweig_margin
-    table(f"Tmrt, Machi - SOLWEIG (K), by cell class at noon (12:00-12:{args.solweig_minutes:02d}, one "
-          f"step), design clear sky; ground cells of the {interior} x {interior} m interior of the "
-          f"{args.solweig_window} m window with the most tree crowns of each tile ({args.run}); crowns to "
-          f"SOLWEIG as its CDSM (no trunk zone), transmissivity 0.03 in leaf / 0.5 bare for both; "
-          f"Machi {seconds_machi:.1f} s, SOLWEIG {seconds_solweig:.1f} s in all",
-          ("tile", "season", "cells", "n", "bias", "RMSE"), [r[:4] + r[-1] for r in rows])
-    for label, members in CELL_CLASSES:
+    table(
+        f"Tmrt, Machi - SOLWEIG (K), by cell class at noon (12:00-12:{args.solweig_minutes:02d}, one "
+        f"step), design clear sky; ground cells of the {interior} x {interior} m interior of the "
+        f"{args.solweig_window} m window with the most tree crowns of each tile ({args.run}); crowns to "
+        f"SOLWEIG as its CDSM (no trunk zone), transmissivity 0.03 in leaf / 0.5 bare for both; "
+        f"Machi {seconds_machi:.1f} s, SOLWEIG {seconds_solweig:.1f} s in all",
+        ("tile", "season", "cells", "n", "bias", "RMSE"),
+        [r[:4] + r[-1] for r in rows],
+    )
+    for label, _members in CELL_CLASSES:
         chosen = [r for r in rows if r[2] == label]
-        table(f"Bias (K) of Machi's tree physics step by step, {label}",
-              ("tile", "season", "n") + tuple(v[0] for v in VARIANTS),
-              [(r[0], r[1], r[3]) + tuple(b for b, _ in r[4:]) for r in chosen])
+        table(
+            f"Bias (K) of Machi's tree physics step by step, {label}",
+            ("tile", "season", "n") + tuple(v[0] for v in VARIANTS),
+            [(r[0], r[1], r[3]) + tuple(b for b, _ in r[4:]) for r in chosen],
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", nargs="?", type=Path, default=Path("out/sample"),
-                        help="run folder holding surface/ (default out/sample, relative to the repository)")
+    parser.add_argument(
+        "run",
+        nargs="?",
+        type=Path,
+        default=Path("out/sample"),
+        help="run folder holding surface/ (default out/sample, relative to the repository)",
+    )
     parser.add_argument("--tile", default="53396489", help="tile of part 1")
     parser.add_argument("--halo", type=float, default=200.0)
     parser.add_argument("--solweig-window", type=int, default=300, help="window side, cells")
-    parser.add_argument("--solweig-margin", type=int, default=50,
-                        help="cells around the compared interior (shadows cast into it)")
-    parser.add_argument("--solweig-minutes", type=int, default=10, help="length of the one noon step, minutes")
-    parser.add_argument("--solweig-tiles", nargs="*", default=None, help="tiles compared (default: every tile)")
+    parser.add_argument(
+        "--solweig-margin",
+        type=int,
+        default=50,
+        help="cells around the compared interior (shadows cast into it)",
+    )
+    parser.add_argument(
+        "--solweig-minutes", type=int, default=10, help="length of the one noon step, minutes"
+    )
+    parser.add_argument(
+        "--solweig-tiles", nargs="*", default=None, help="tiles compared (default: every tile)"
+    )
     parser.add_argument("--skip-tile", action="store_true")
     parser.add_argument("--skip-solweig", action="store_true")
     parser.add_argument("--threads", type=int, default=0, help="numba threads (default: all)")
@@ -396,8 +557,10 @@ def main() -> None:
     if args.threads:
         numba.set_num_threads(args.threads)
     weather = read_weather(NORMALS)
-    print(f"date {dt.date.today()}, weather: {NORMALS.name}, numba threads {numba.get_num_threads()}, "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"date {dt.date.today()}, weather: {NORMALS.name}, numba threads {numba.get_num_threads()}, "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     warm_up(weather)
     if not args.skip_tile:
         part_tile(args, weather)

@@ -19,6 +19,7 @@ Usage::
     python benchmarks/trees.py
     python benchmarks/trees.py --quick      # the sample and one stand only
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,8 @@ def sample_tiles(params: TreeParameters):
     """trees_for_tile on each of the sample's tiles, as a stage runs them."""
     import pandas as pd
 
-    from pipeline.trees.tile import mesh_grid, trees_for_tile
     from pipeline.commands.trees import _meshes
+    from pipeline.trees.tile import mesh_grid, trees_for_tile
 
     laz = SAMPLE / "lidar/omiya_sample.laz"
     results = []
@@ -67,13 +68,15 @@ def speed_table(quick: bool) -> None:
     print("| case | points | trees | seconds | trees/s | points/s |")
     print("|---|---:|---:|---:|---:|---:|")
     params = TreeParameters()
-    sample_tiles(params)                       # warm numba caches and imports
+    sample_tiles(params)  # warm numba caches and imports
     started = time.perf_counter()
     results, trees = sample_tiles(params)
     seconds = time.perf_counter() - started
-    n_points = sum(r.stats.points_in_tile for r in results)   # tiles read with their halo
-    print(f"| sample, 4 tiles (read + detect) | {n_points:,} | {len(trees)} | {seconds:.2f} | "
-          f"{len(trees) / seconds:.0f} | {n_points / seconds:,.0f} |")
+    n_points = sum(r.stats.points_in_tile for r in results)  # tiles read with their halo
+    print(
+        f"| sample, 4 tiles (read + detect) | {n_points:,} | {len(trees)} | {seconds:.2f} | "
+        f"{len(trees) / seconds:.0f} | {n_points / seconds:,.0f} |"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         write_veg(trees, "EPSG:6677", tmp, acquisition="benchmark")
@@ -88,8 +91,10 @@ def speed_table(quick: bool) -> None:
     started = time.perf_counter()
     found = detect_trees(canopy_surface(tp, grid), params)
     seconds = time.perf_counter() - started
-    print(f"| generated stand 320 m, 8 returns/m² (detect) | {len(tp):,} | {len(found)} | "
-          f"{seconds:.2f} | {len(found) / seconds:.0f} | {len(tp) / seconds:,.0f} |")
+    print(
+        f"| generated stand 320 m, 8 returns/m² (detect) | {len(tp):,} | {len(found)} | "
+        f"{seconds:.2f} | {len(found) / seconds:.0f} | {len(tp) / seconds:,.0f} |"
+    )
 
 
 def stage_table() -> None:
@@ -115,22 +120,30 @@ def stage_table() -> None:
 
 def sample_table() -> None:
     print("\n## The sample against its 323 known trees (0.5 returns/m²)\n")
-    print("| window | detected | matched | precision | recall | F | height RMSE (m) | crown diameter RMSE (m) |")
+    print(
+        "| window | detected | matched | precision | recall | F | height RMSE (m) | crown diameter RMSE (m) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     known = read_existing_trees(SAMPLE / "udx/veg", "EPSG:6677")
-    for name, params in [("variable, deciduous (default)", TreeParameters()),
-                         ("variable, pines", TreeParameters(window="pines")),
-                         ("fixed 3 m", TreeParameters(fixed_window_m=3.0)),
-                         ("fixed 6 m", TreeParameters(fixed_window_m=6.0))]:
+    for name, params in [
+        ("variable, deciduous (default)", TreeParameters()),
+        ("variable, pines", TreeParameters(window="pines")),
+        ("fixed 3 m", TreeParameters(fixed_window_m=3.0)),
+        ("fixed 6 m", TreeParameters(fixed_window_m=6.0)),
+    ]:
         _, trees = sample_tiles(params)
         a = detection_accuracy(trees, known)
-        print(f"| {name} | {a.detected} | {a.matched} | {a.precision:.3f} | {a.recall:.3f} | "
-              f"{a.f_score:.3f} | {a.height_rmse_m:.2f} | {a.crown_diameter_rmse_m:.2f} |")
+        print(
+            f"| {name} | {a.detected} | {a.matched} | {a.precision:.3f} | {a.recall:.3f} | "
+            f"{a.f_score:.3f} | {a.height_rmse_m:.2f} | {a.crown_diameter_rmse_m:.2f} |"
+        )
 
 
 def stand_table(quick: bool) -> None:
     print("\n## Harder generated stands (120 trees, 100 m square, 4 returns/m²)\n")
-    print("| seed | variable (deciduous) F | fixed 3 m F | fixed 6 m F | variable height RMSE (m) | variable crown RMSE (m) |")
+    print(
+        "| seed | variable (deciduous) F | fixed 3 m F | fixed 6 m F | variable height RMSE (m) | variable crown RMSE (m) |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for seed in (1,) if quick else (1, 2, 3):
         trees = harder_stand(seed)
@@ -140,8 +153,10 @@ def stand_table(quick: bool) -> None:
         variable = detection_accuracy(detect_trees(surface), trees)
         fixed3 = detection_accuracy(detect_trees(surface, TreeParameters(fixed_window_m=3.0)), trees)
         fixed6 = detection_accuracy(detect_trees(surface, TreeParameters(fixed_window_m=6.0)), trees)
-        print(f"| {seed} | {variable.f_score:.3f} | {fixed3.f_score:.3f} | {fixed6.f_score:.3f} | "
-              f"{variable.height_rmse_m:.2f} | {variable.crown_diameter_rmse_m:.2f} |")
+        print(
+            f"| {seed} | {variable.f_score:.3f} | {fixed3.f_score:.3f} | {fixed6.f_score:.3f} | "
+            f"{variable.height_rmse_m:.2f} | {variable.crown_diameter_rmse_m:.2f} |"
+        )
 
 
 def main() -> None:

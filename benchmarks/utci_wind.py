@@ -16,6 +16,7 @@ on the same cells, and the spread of the per-cell wind.
 
 Run: ``PYTHONPATH=. .venv/bin/python benchmarks/utci_wind.py [--svf path/to/svf.tif]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,6 +49,7 @@ def main() -> None:
     rng = np.random.default_rng(11)
     if args.svf.is_file():
         from pipeline.geo.raster import read_raster
+
         svf, _, _ = read_raster(args.svf)
         where = f"{args.svf}"
     else:
@@ -60,12 +62,16 @@ def main() -> None:
     t_direct, direct_cell = seconds(lambda: utci(AIR_C, tmrt, wind, HUMIDITY_PCT), repeat=3)
     direct_one = utci(AIR_C, tmrt, STATION_WIND_MS, HUMIDITY_PCT)
     print(f"cells: {svf.size:,} ({where})")
-    print(f"per-cell equivalent 10 m wind, m/s: p10 {np.nanpercentile(wind, 10):.2f}, "
-          f"median {np.nanmedian(wind):.2f}, p90 {np.nanpercentile(wind, 90):.2f}, min {np.nanmin(wind):.2f}")
+    print(
+        f"per-cell equivalent 10 m wind, m/s: p10 {np.nanpercentile(wind, 10):.2f}, "
+        f"median {np.nanmedian(wind):.2f}, p90 {np.nanpercentile(wind, 90):.2f}, min {np.nanmin(wind):.2f}"
+    )
     print("| evaluation | seconds | max error vs direct, K |")
     print("|---|---|---|")
     print(f"| one wind (lattice of Tmrt) | {t_one:.3f} | {np.nanmax(np.abs(one - direct_one)):.4f} |")
-    print(f"| wind per cell (lattice of Tmrt x wind) | {t_cell:.3f} | {np.nanmax(np.abs(cell - direct_cell)):.4f} |")
+    print(
+        f"| wind per cell (lattice of Tmrt x wind) | {t_cell:.3f} | {np.nanmax(np.abs(cell - direct_cell)):.4f} |"
+    )
     print(f"| direct, pythermalcomfort per cell | {t_direct:.3f} | 0 |")
     print(f"mean UTCI, one wind {np.nanmean(one):.2f} °C, wind per cell {np.nanmean(cell):.2f} °C")
 

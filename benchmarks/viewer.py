@@ -13,6 +13,7 @@ Prints two tables:
   against the same segments as GeoJSON with the same properties (what a browser would
   otherwise download).
 """
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,14 @@ def settle_seconds(url: str, repeats: int = 3) -> list[float]:
         for i in range(repeats):
             spec = Path(tmp) / f"s{i}.json"
             spec.write_text(json.dumps({"viewport": [1000, 700], "steps": [{"do": "goto", "url": url}]}))
-            done = subprocess.run([node, str(JS / "viewer_session.mjs"), str(spec)], capture_output=True, text=True,
-                                  cwd=JS, timeout=900, env={**os.environ, "CHROMIUM": os.environ.get("CHROMIUM", "/usr/bin/chromium")})
+            done = subprocess.run(
+                [node, str(JS / "viewer_session.mjs"), str(spec)],
+                capture_output=True,
+                text=True,
+                cwd=JS,
+                timeout=900,
+                env={**os.environ, "CHROMIUM": os.environ.get("CHROMIUM", "/usr/bin/chromium")},
+            )
             seen = json.loads(done.stdout)
             if seen["error"]:
                 raise RuntimeError(seen["error"])
@@ -60,10 +67,14 @@ def street_bytes(run: Path) -> tuple[int, int, int]:
     tileset = run / "viewer" / manifest["layers"]["streets"]["url"]
     glb = sum(p.stat().st_size for p in content_paths(tileset)) + tileset.stat().st_size
     run_manifest = json.loads((run / "manifest.json").read_text())
-    tables = next(t for t in run_manifest["tasks"].values() if t["stage"] == "walkability_summary")["outputs"]["segments"]
+    tables = next(t for t in run_manifest["tasks"].values() if t["stage"] == "walkability_summary")[
+        "outputs"
+    ]["segments"]
     geometry, columns = read_scored_segments(tables)
     rows = segment_properties(columns, scenario_variables(columns))
-    frame = gpd.GeoDataFrame(rows, geometry=geometry.geometry.to_numpy(), crs=geometry.crs).to_crs("EPSG:4326")
+    frame = gpd.GeoDataFrame(rows, geometry=geometry.geometry.to_numpy(), crs=geometry.crs).to_crs(
+        "EPSG:4326"
+    )
     geojson = len(frame.to_json(drop_id=True).encode("utf-8"))
     return len(frame), glb, geojson
 
@@ -77,7 +88,9 @@ def main() -> None:
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         app = settle_seconds(f"{base}/viewer/#lang=en")
-        plain = settle_seconds(f"{base}/viewer/tiles.html?cesium=/viewer/cesium/&tileset=/3dtiles/bldg/tileset.json")
+        plain = settle_seconds(
+            f"{base}/viewer/tiles.html?cesium=/viewer/cesium/&tileset=/3dtiles/bldg/tileset.json"
+        )
     finally:
         server.shutdown()
     med = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
@@ -85,13 +98,17 @@ def main() -> None:
     print("| page | first settled view, median of 3 (s) | ratio |")
     print("|---|---|---|")
     print(f"| viewer/tiles.html, buildings only (baseline) | {med(plain):.1f} | 1.00 |")
-    print(f"| planners' viewer, default view (all default layers) | {med(app):.1f} | {med(app) / med(plain):.2f} |")
+    print(
+        f"| planners' viewer, default view (all default layers) | {med(app):.1f} | {med(app) / med(plain):.2f} |"
+    )
     segments, glb, geojson = street_bytes(run)
     print()
     print("| street layer | bytes per 1,000 segments | ratio |")
     print("|---|---|---|")
     print(f"| GeoJSON, same properties (baseline) | {geojson / segments * 1000 / 1e6:.2f} MB | 1.00 |")
-    print(f"| 3D Tiles ribbons (GLB + tileset.json) | {glb / segments * 1000 / 1e6:.2f} MB | {glb / geojson:.2f} |")
+    print(
+        f"| 3D Tiles ribbons (GLB + tileset.json) | {glb / segments * 1000 / 1e6:.2f} MB | {glb / geojson:.2f} |"
+    )
     print(f"({segments} segments)")
 
 

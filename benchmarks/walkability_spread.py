@@ -17,6 +17,7 @@ Usage::
     python benchmarks/walkability_spread.py out/sample
     python benchmarks/walkability_spread.py out/sample --shift 4 --weight 0.35 --weight 0.7
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.walkability.comfort import ComfortCurve, SIDE_NAMES
+from pipeline.walkability.comfort import SIDE_NAMES, ComfortCurve
 from pipeline.walkability.scores import DEFAULT_WEIGHTS
 
 OTHERS = {k: v for k, v in DEFAULT_WEIGHTS.items() if k != "shade"}
@@ -58,25 +59,34 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("output", type=Path)
     parser.add_argument("--shift", type=float, default=None, help="K added to the heat day's UTCI")
-    parser.add_argument("--weight", type=float, action="append", default=[], help="c_thermal weight (weighted rule)")
+    parser.add_argument(
+        "--weight", type=float, action="append", default=[], help="c_thermal weight (weighted rule)"
+    )
     args = parser.parse_args(argv)
     curve = ComfortCurve()
     paths = sorted(glob.glob(str(args.output / "walkability" / "tiles" / "*_scored.parquet")))
     if not paths:
         raise SystemExit(f"{args.output}: no walkability/tiles/*_scored.parquet")
-    columns = (["scenario", "score", "shade_share", "utci_mean_c", "hours_utci_above_32", "side"]
-               + [f"c_{k}" for k in OTHERS] + [f"utci_{s}_c" for s in SIDE_NAMES])
+    columns = (
+        ["scenario", "score", "shade_share", "utci_mean_c", "hours_utci_above_32", "side"]
+        + [f"c_{k}" for k in OTHERS]
+        + [f"utci_{s}_c" for s in SIDE_NAMES]
+    )
     parts: dict[str, list[pd.DataFrame]] = {}
     for path in paths:  # one tile at a time; only the columns above are kept
         table = pd.read_parquet(path, columns=columns)
         for name, rows in table.groupby("scenario", sort=False):
             parts.setdefault(name, []).append(rows)
-    print(f"{'scenario / rule':34s} {'median':>7s} {'IQR':>6s} {'corr':>7s}   UTCI centre -> walked, h > 32 °C")
+    print(
+        f"{'scenario / rule':34s} {'median':>7s} {'IQR':>6s} {'corr':>7s}   UTCI centre -> walked, h > 32 °C"
+    )
     for name, frames in parts.items():
         table = pd.concat(frames, ignore_index=True)
         shade = table["shade_share"].to_numpy(float)
-        print(_row(name, table["score"], shade) + f"   {table['utci_centre_c'].mean():5.1f} -> "
-              f"{table['utci_mean_c'].mean():5.1f}, {table['hours_utci_above_32'].mean():4.2f}")
+        print(
+            _row(name, table["score"], shade) + f"   {table['utci_centre_c'].mean():5.1f} -> "
+            f"{table['utci_mean_c'].mean():5.1f}, {table['hours_utci_above_32'].mean():4.2f}"
+        )
         others = _others(table)
         if args.shift is not None and name.startswith("heat_day"):
             shifted = 100 * _c_thermal(table, curve, args.shift) * others

@@ -21,6 +21,7 @@ feature with names that do not change from file to file; this module makes them:
 The original nested attributes are also returned as JSON under ``attributes_json`` so
 nothing is lost.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,14 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _UNSAFE = re.compile(r"[^\w]+", re.UNICODE)
 
 # i-UR groups whose fields are unambiguous on their own (1.4, 2.0 and 3.x names).
-_PREFIXLESS = {"buildingIDAttribute", "buildingDetailAttribute", "buildingDetails",
-               "BuildingIDAttribute", "BuildingDetailAttribute", "buildingIdAttribute"}
+_PREFIXLESS = {
+    "buildingIDAttribute",
+    "buildingDetailAttribute",
+    "buildingDetails",
+    "BuildingIDAttribute",
+    "BuildingDetailAttribute",
+    "buildingIdAttribute",
+}
 _RISK_GROUP = re.compile(r"RiskAttribute$")
 _RISK_STEM = re.compile(r"^(?:Building|WaterBody)|Attribute$")
 _FLOOD_TYPES = ("RiverFlooding", "InlandFlooding", "HighTideRisk", "Flooding")
@@ -79,8 +86,13 @@ def _flatten_group(group: str, entries: list[dict[str, Any]], flat: dict[str, An
                     flat[f"{stem}_{counts[stem]}_{snake_case(field)}"] = value
             depth = entry.get("depth")
             if isinstance(depth, (int, float)):
-                target = ("tsunami_depth_max_m" if "Tsunami" in kind else
-                          "flood_depth_max_m" if any(t in kind for t in _FLOOD_TYPES) else None)
+                target = (
+                    "tsunami_depth_max_m"
+                    if "Tsunami" in kind
+                    else "flood_depth_max_m"
+                    if any(t in kind for t in _FLOOD_TYPES)
+                    else None
+                )
                 if target:
                     flat[target] = max(flat.get(target, float("-inf")), float(depth))
         return

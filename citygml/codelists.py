@@ -14,6 +14,7 @@ Where a label comes from, in order:
 3. none: the code is kept as it is, and the list is reported once per file, with the
    number of values and the attributes that kept their code.
 """
+
 from __future__ import annotations
 
 import functools
@@ -42,8 +43,14 @@ DATASET, SHIPPED, MISSING = "dataset", "shipped", "missing"
 
 def safe_parser() -> etree.XMLParser:
     """An lxml parser for untrusted XML: no DTD, no entities, no network, no huge trees."""
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                           dtd_validation=False, huge_tree=False, remove_comments=True)
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -75,18 +82,23 @@ class CodeListUse:
         from the dataset. ``severity`` is ``"info"`` for labels from the shipped list."""
         names = ", ".join(sorted(self.attributes))
         if self.origin == MISSING:
-            return Problem(source, f"code list {self.name}.xml ({self.code_space}) is neither in "
-                           f"the dataset nor shipped with Machi: {self.values} value(s) of "
-                           f"{names} kept as codes")
+            return Problem(
+                source,
+                f"code list {self.name}.xml ({self.code_space}) is neither in "
+                f"the dataset nor shipped with Machi: {self.values} value(s) of "
+                f"{names} kept as codes",
+            )
         unknown = ""
         if self.unknown:
             shown = ", ".join(sorted(self.unknown)[:5])
-            unknown = (f"; {len(self.unknown)} code(s) of {names} not in the list, kept as "
-                       f"codes: {shown}")
+            unknown = f"; {len(self.unknown)} code(s) of {names} not in the list, kept as codes: {shown}"
         if self.origin == SHIPPED:
-            return Problem(source, f"code list {self.name}.xml is not in the dataset: labels of "
-                           f"{names} from the list shipped with Machi ({version}){unknown}",
-                           severity="info" if not self.unknown else "warning")
+            return Problem(
+                source,
+                f"code list {self.name}.xml is not in the dataset: labels of "
+                f"{names} from the list shipped with Machi ({version}){unknown}",
+                severity="info" if not self.unknown else "warning",
+            )
         if unknown:
             return Problem(source, f"code list {self.name}.xml{unknown}")
         return None
@@ -107,8 +119,7 @@ class CodeListResolver:
         self._by_reference: dict[tuple[int, str, str], tuple[dict[str, str] | None, CodeListUse]] = {}
         self._uses: dict[tuple[int, str], dict[str, CodeListUse]] = {}
 
-    def label(self, source: Source, code_space: str, code: str,
-              attribute: str | None = None) -> str | None:
+    def label(self, source: Source, code_space: str, code: str, attribute: str | None = None) -> str | None:
         """The label of ``code`` in the list ``code_space`` names, or None (code kept)."""
         # Every code value of a file names its list the same way: look the text up first.
         reference = (id(source.dataset), source.member, code_space)

@@ -3,6 +3,7 @@
 Every problem names the file, the line and/or ``gml:id`` when known, and what is wrong,
 so that a GIS engineer can open the file at the right place.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,8 +26,7 @@ class Problem:
 class CityGMLError(ValueError):
     """A problem that rejects a file (or a feature, where documented)."""
 
-    def __init__(self, source: str, message: str, *, line: int | None = None,
-                 gml_id: str | None = None):
+    def __init__(self, source: str, message: str, *, line: int | None = None, gml_id: str | None = None):
         self.source = source
         self.line = line
         self.gml_id = gml_id

@@ -4,10 +4,11 @@ Parsing functions take lxml elements and return float64 arrays ``(n, 3)`` in
 ``(x, y, z)`` order; the caller says whether the source axis order is latitude first
 (EPSG:6697/6668 as PLATEAU writes it). Triangulation uses mapbox-earcut.
 """
+
 from __future__ import annotations
 
-import numpy as np
 import mapbox_earcut
+import numpy as np
 
 from citygml.namespaces import GML, q
 
@@ -28,8 +29,14 @@ class CoordinateError(ValueError):
         self.line = line
 
 
-def parse_coordinates(text: str | None, dimension: int, *, lat_first: bool,
-                      line: int | None = None, tokens: list[str] | None = None) -> np.ndarray:
+def parse_coordinates(
+    text: str | None,
+    dimension: int,
+    *,
+    lat_first: bool,
+    line: int | None = None,
+    tokens: list[str] | None = None,
+) -> np.ndarray:
     """Parse a whitespace-separated coordinate list into an ``(n, 3)`` array.
 
     Parameters
@@ -56,8 +63,7 @@ def parse_coordinates(text: str | None, dimension: int, *, lat_first: bool,
     if dimension not in (2, 3):
         raise CoordinateError(f"unsupported srsDimension {dimension}", line)
     if values.size % dimension:
-        raise CoordinateError(
-            f"{values.size} numbers is not a multiple of srsDimension {dimension}", line)
+        raise CoordinateError(f"{values.size} numbers is not a multiple of srsDimension {dimension}", line)
     # "nan"/"inf" are the only float spellings with an n: test the text, not the array.
     if ("n" in text or "N" in text) and not np.isfinite(values).all():
         raise CoordinateError("non-finite coordinate (nan or inf)", line)
@@ -82,8 +88,9 @@ def srs_dimension(element, default: int) -> int:
     raise CoordinateError(f"srsDimension {text!r} is neither 2 nor 3", element.sourceline)
 
 
-def parse_ring(text: str | None, dimension: int, *, lat_first: bool,
-               line: int | None = None) -> tuple[np.ndarray, str | None]:
+def parse_ring(
+    text: str | None, dimension: int, *, lat_first: bool, line: int | None = None
+) -> tuple[np.ndarray, str | None]:
     """Parse a ring's coordinate list and judge it, as :func:`check_ring` does."""
     return check_ring(parse_coordinates(text, dimension, lat_first=lat_first, line=line))
 
@@ -113,8 +120,7 @@ def ring_coordinates(ring, dimension: int, lat_first: bool) -> tuple[np.ndarray,
         # GML 2 style "x,y,z x,y,z": commas separate axes.
         text = coordinates.text.replace(",", " ")
         dim = len(coordinates.text.split()[0].split(","))
-        return check_ring(parse_coordinates(text, dim, lat_first=lat_first,
-                                            line=coordinates.sourceline))
+        return check_ring(parse_coordinates(text, dim, lat_first=lat_first, line=coordinates.sourceline))
     raise CoordinateError("LinearRing without posList or pos", ring.sourceline)
 
 
@@ -143,11 +149,13 @@ def newell_normal(ring: np.ndarray) -> np.ndarray:
     """Unnormalised plane normal of a (closed) ring by Newell's method; length = 2·area."""
     p = ring[:-1] - ring[:-1].mean(axis=0)
     n = np.roll(p, -1, axis=0)
-    return np.array([
-        np.sum((p[:, 1] - n[:, 1]) * (p[:, 2] + n[:, 2])),
-        np.sum((p[:, 2] - n[:, 2]) * (p[:, 0] + n[:, 0])),
-        np.sum((p[:, 0] - n[:, 0]) * (p[:, 1] + n[:, 1])),
-    ])
+    return np.array(
+        [
+            np.sum((p[:, 1] - n[:, 1]) * (p[:, 2] + n[:, 2])),
+            np.sum((p[:, 2] - n[:, 2]) * (p[:, 0] + n[:, 0])),
+            np.sum((p[:, 0] - n[:, 0]) * (p[:, 1] + n[:, 1])),
+        ]
+    )
 
 
 def triangulate_polygon(rings: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

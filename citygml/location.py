@@ -4,11 +4,12 @@ PLATEAU writes the prefecture and municipality codes of every building in
 ``uro:buildingIDAttribute`` (i-UR 1.x/2.x also spelt ``uro:buildingIdAttribute``), from
 which a metric CRS can be chosen (``pipeline.geo.crs.detect_crs``).
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from citygml.errors import CityGMLError
 from citygml.reader import FileReader
@@ -52,8 +53,7 @@ def first_location(sources: Iterable[Source]) -> Location | None:
                 vertices = obj.all_vertices()
                 if not len(vertices):
                     continue
-                return Location(float(vertices[0, 0]), float(vertices[0, 1]),
-                                prefecture_code(obj.attributes))
+                return Location(float(vertices[0, 0]), float(vertices[0, 1]), prefecture_code(obj.attributes))
         except CityGMLError as exc:
             log.warning("locating the dataset skipped %s: %s", source.name, exc)
     return None

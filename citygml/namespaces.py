@@ -1,4 +1,5 @@
 """CityGML 2.0, GML 3.1 and i-UR (uro/urf) namespaces as PLATEAU uses them."""
+
 from __future__ import annotations
 
 import functools

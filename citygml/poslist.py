@@ -16,6 +16,7 @@ a plain decimal number (``nan``, ``inf``, a typo), more than 18 significant digi
 number either method hands back makes the scan give up, so that the caller uses the
 exact general path (Python's own conversion) with its precise errors.
 """
+
 from __future__ import annotations
 
 import numba
@@ -25,9 +26,9 @@ import numpy as np
 SCANNED, NOT_A_NUMBER, NOT_FAST = 0, 1, 2
 
 _RING_SEPARATOR = "|"  # never valid inside a posList, so it cannot be confused with one
-_POW10 = np.array([10.0 ** k for k in range(23)])  # exact doubles up to 1e22
-_CLINGER_LIMIT = 2 ** 53
-_DIGITS_LIMIT = 10 ** 17  # a mantissa below this takes one more digit without overflow
+_POW10 = np.array([10.0**k for k in range(23)])  # exact doubles up to 1e22
+_CLINGER_LIMIT = 2**53
+_DIGITS_LIMIT = 10**17  # a mantissa below this takes one more digit without overflow
 
 
 def _powers_of_ten_128(lowest: int, highest: int) -> tuple[np.ndarray, np.ndarray]:
@@ -36,11 +37,11 @@ def _powers_of_ten_128(lowest: int, highest: int) -> tuple[np.ndarray, np.ndarra
     high, low = [], []
     for e in range(lowest, highest + 1):
         if e >= 0:
-            m = 10 ** e
+            m = 10**e
             bits = m.bit_length()
             m = m << (128 - bits) if bits <= 128 else m >> (bits - 128)
         else:
-            d = 10 ** -e
+            d = 10**-e
             m = (1 << (127 + d.bit_length())) // d
         high.append(m >> 64)
         low.append(m & 0xFFFF_FFFF_FFFF_FFFF)
@@ -129,8 +130,7 @@ def _eisel_lemire(mantissa, exponent10, negative):  # pragma: no cover - compile
         merged_high, merged_low = x_high, x_low + y_high
         if merged_low < x_low:
             merged_high += _U1
-        if merged_high & _MASK_1FF == _MASK_1FF and merged_low == _ALL_ONES \
-                and y_low + mantissa < mantissa:
+        if merged_high & _MASK_1FF == _MASK_1FF and merged_low == _ALL_ONES and y_low + mantissa < mantissa:
             return np.uint64(0), False
         x_high, x_low = merged_high, merged_low
     msb = x_high >> _U63
@@ -164,8 +164,9 @@ def _scan(buffer, n_rings, dimension):  # pragma: no cover - compiled
     size = len(buffer)
     while True:
         # Skip whitespace; a separator or the end closes the ring.
-        while pos < size and (buffer[pos] == 32 or buffer[pos] == 10 or buffer[pos] == 9
-                              or buffer[pos] == 13):
+        while pos < size and (
+            buffer[pos] == 32 or buffer[pos] == 10 or buffer[pos] == 9 or buffer[pos] == 13
+        ):
             pos += 1
         if pos == size or buffer[pos] == 124:
             count = n - starts[ring] * dimension
@@ -236,8 +237,13 @@ def _scan(buffer, n_rings, dimension):  # pragma: no cover - compiled
             if exponent_digits == 0:
                 return failed, starts, good, NOT_A_NUMBER
             scale += -exponent if exponent_negative else exponent
-        if pos < size and not (buffer[pos] == 32 or buffer[pos] == 10 or buffer[pos] == 9
-                               or buffer[pos] == 13 or buffer[pos] == 124):
+        if pos < size and not (
+            buffer[pos] == 32
+            or buffer[pos] == 10
+            or buffer[pos] == 9
+            or buffer[pos] == 13
+            or buffer[pos] == 124
+        ):
             return failed, starts, good, NOT_A_NUMBER
         if truncated:
             return failed, starts, good, NOT_FAST

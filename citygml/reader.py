@@ -33,6 +33,7 @@ unreadable texture coordinates of a ring        warning; that ring keeps none
 unreadable material colour                      warning; the colour is None
 ==============================================  =========================================
 """
+
 from __future__ import annotations
 
 import functools
@@ -40,21 +41,36 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 from lxml import etree
 
 from citygml.codelists import CodeListResolver
 from citygml.errors import CityGMLError, Problem, UnsafeInputError
-from citygml.geometry import (_LAT_LON_SWAP, CoordinateError, check_ring,
-                              parse_coordinates, ring_coordinates, srs_dimension)
-from citygml.namespaces import (APP_NAMESPACES, CORE_NAMESPACES, GEN_NAMESPACES, GML,
-                                XLINK, iur_module, prefix_of, q, split_tag)
-from citygml.records import (Appearance, CityObject, Geometry, Material, Polygon,
-                             Texture)
+from citygml.geometry import (
+    _LAT_LON_SWAP,
+    CoordinateError,
+    check_ring,
+    parse_coordinates,
+    ring_coordinates,
+    srs_dimension,
+)
+from citygml.namespaces import (
+    APP_NAMESPACES,
+    CORE_NAMESPACES,
+    GEN_NAMESPACES,
+    GML,
+    XLINK,
+    iur_module,
+    prefix_of,
+    q,
+    split_tag,
+)
+from citygml.records import Appearance, CityObject, Geometry, Material, Polygon, Texture
 from citygml.schema import BOOLEAN, DOUBLE, INTEGER, schema_type
 from citygml.source import Dataset, Source, bind_iur_prefixes, peek_prolog
 from citygml.undeclared import UndeclaredElements, describe, first_fatal_error, is_undeclared
@@ -72,7 +88,9 @@ def _pos_list_scanner(size: int | None):
     if (size is None or size < SCAN_MIN_BYTES) and "citygml.poslist" not in sys.modules:
         return None
     from citygml.poslist import scan_pos_lists
+
     return scan_pos_lists
+
 
 GML_ID = q(GML, "id")
 HREF = q(XLINK, "href")
@@ -94,15 +112,25 @@ _APPEARANCE_MEMBER_TAGS = [q(ns, "appearanceMember") for ns in APP_NAMESPACES]
 _LOD_PROPERTY = re.compile(r"^lod(\d)")
 #: Properties whose child is a sub-feature: kept in ``CityObject.parts``.
 _PART_PROPERTIES = {
-    "consistsOfBuildingPart", "consistsOfBridgePart", "consistsOfTunnelPart",
-    "reliefComponent", "outerBuildingInstallation", "interiorBuildingInstallation",
-    "outerBridgeInstallation", "bridgeConstructionElement", "outerTunnelInstallation",
-    "trafficArea", "auxiliaryTrafficArea", "groupMember", "interiorRoom",
+    "consistsOfBuildingPart",
+    "consistsOfBridgePart",
+    "consistsOfTunnelPart",
+    "reliefComponent",
+    "outerBuildingInstallation",
+    "interiorBuildingInstallation",
+    "outerBridgeInstallation",
+    "bridgeConstructionElement",
+    "outerTunnelInstallation",
+    "trafficArea",
+    "auxiliaryTrafficArea",
+    "groupMember",
+    "interiorRoom",
 }
 _SURFACE_PROPERTIES = {"boundedBy", "opening"}
 #: A number as XML Schema writes it; zero-padded codes (``0012``) are not numbers.
 _is_plain_number = re.compile(
-    r"[+-]?(?:(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|0?\.\d+)", re.ASCII).fullmatch
+    r"[+-]?(?:(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|0?\.\d+)", re.ASCII
+).fullmatch
 _LAT_FIRST_CRS = ("6697", "6668", "4326", "4612", "6667", "4979", "4019")
 
 
@@ -138,8 +166,14 @@ class FileReader:
         Read ``app:appearanceMember`` (textures, materials) into :attr:`appearance`.
     """
 
-    def __init__(self, source: Source, *, bbox: tuple[float, float, float, float] | None = None,
-                 codelists: CodeListResolver | None = None, include_appearance: bool = True):
+    def __init__(
+        self,
+        source: Source,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        codelists: CodeListResolver | None = None,
+        include_appearance: bool = True,
+    ):
         self.source = source
         self.name = source.name
         try:
@@ -172,11 +206,17 @@ class FileReader:
             stream, self._bound = bind_iur_prefixes(stream)
             self._bound_stream = stream
             context = etree.iterparse(
-                stream, events=("start-ns", "end"),
+                stream,
+                events=("start-ns", "end"),
                 tag=[*_MEMBER_TAGS, *_APPEARANCE_MEMBER_TAGS, _ENVELOPE, *_ROOT_TAGS],
-                resolve_entities=False, no_network=True, load_dtd=False,
-                huge_tree=False, remove_comments=True, remove_pis=True,
-                remove_blank_text=True)
+                resolve_entities=False,
+                no_network=True,
+                load_dtd=False,
+                huge_tree=False,
+                remove_comments=True,
+                remove_pis=True,
+                remove_blank_text=True,
+            )
             parser_log = ()
             try:
                 yield from self._walk(context)
@@ -192,8 +232,12 @@ class FileReader:
         self.problems += [p for p in reports if p.severity != "info"]
         self.notes += [p for p in reports if p.severity == "info"]
         if self.problems:
-            log.warning("%s: %d problem(s) recovered, first: %s", self.name,
-                        len(self.problems), self.problems[0].message)
+            log.warning(
+                "%s: %d problem(s) recovered, first: %s",
+                self.name,
+                len(self.problems),
+                self.problems[0].message,
+            )
 
     def read_all(self) -> list[CityObject]:
         return list(self)
@@ -206,14 +250,17 @@ class FileReader:
         if fatal is None and self._complete:
             return
         if fatal is not None:
-            raise CityGMLError(self.name, f"malformed XML: {fatal.message} (column {fatal.column})",
-                               line=fatal.line or None) from None
+            raise CityGMLError(
+                self.name, f"malformed XML: {fatal.message} (column {fatal.column})", line=fatal.line or None
+            ) from None
         undeclared = next((d for d in map(describe, parser_log) if d is not None), None)
         if undeclared is not None:
             # Kept only when the parser is known to have gone on to the end: lxml 6 with
             # libxml2 2.14 raises when the document closes, and a CityGML root says it closed.
-            message = (f"namespace prefix {undeclared[0]} ({undeclared[1]}) is not declared and "
-                       "no core:CityModel was read to its end; file rejected")
+            message = (
+                f"namespace prefix {undeclared[0]} ({undeclared[1]}) is not declared and "
+                "no core:CityModel was read to its end; file rejected"
+            )
         else:
             message = f"malformed XML: {exc.msg}"
         raise CityGMLError(self.name, message, line=exc.lineno or None) from None
@@ -223,8 +270,10 @@ class FileReader:
         for prefix, uri in sorted(self._bound.items()):
             if prefix in used:
                 self.summary.bound_prefixes[prefix] = uri
-                self._warn(f"namespace prefix {prefix} is used but not declared; read as {uri} "
-                           "(the i-UR namespace of the same version as the one the file declares)")
+                self._warn(
+                    f"namespace prefix {prefix} is used but not declared; read as {uri} "
+                    "(the i-UR namespace of the same version as the one the file declares)"
+                )
 
     # -- walking -----------------------------------------------------------------
     def _walk(self, context) -> Iterator[CityObject]:
@@ -240,8 +289,11 @@ class FileReader:
             elem = item
             if elem.tag == _ENVELOPE:
                 parent = elem.getparent()
-                if parent is not None and parent.getparent() is not None \
-                        and parent.getparent().getparent() is None:
+                if (
+                    parent is not None
+                    and parent.getparent() is not None
+                    and parent.getparent().getparent() is None
+                ):
                     self._read_envelope(elem)
                 continue
             if elem.tag in _MEMBER_TAGS:
@@ -273,8 +325,10 @@ class FileReader:
 
     def _href_member(self, member) -> None:
         if member.get(HREF):
-            self._warn(f"cityObjectMember refers to {member.get(HREF)}; "
-                       "features by reference are not followed", member.sourceline)
+            self._warn(
+                f"cityObjectMember refers to {member.get(HREF)}; features by reference are not followed",
+                member.sourceline,
+            )
         return None
 
     def _read_envelope(self, envelope) -> None:
@@ -289,22 +343,35 @@ class FileReader:
             elif srs and re.search(r"6668\D*$", srs):
                 self._dimension = 2
             self.summary.srs_dimension = self._dimension
-            lower = parse_coordinates(envelope.findtext(_LOWER), self._dimension,
-                                      lat_first=self._lat_first, line=envelope.sourceline)
-            upper = parse_coordinates(envelope.findtext(_UPPER), self._dimension,
-                                      lat_first=self._lat_first, line=envelope.sourceline)
+            lower = parse_coordinates(
+                envelope.findtext(_LOWER),
+                self._dimension,
+                lat_first=self._lat_first,
+                line=envelope.sourceline,
+            )
+            upper = parse_coordinates(
+                envelope.findtext(_UPPER),
+                self._dimension,
+                lat_first=self._lat_first,
+                line=envelope.sourceline,
+            )
             self.summary.envelope = (lower[0], upper[0])
         except CoordinateError as exc:
             self._warn(f"unreadable gml:Envelope: {exc}", exc.line)
 
     # -- features ----------------------------------------------------------------
-    def _parse_object(self, element, *, parent_id: str | None,
-                      index: dict[str, Polygon]) -> CityObject:
+    def _parse_object(self, element, *, parent_id: str | None, index: dict[str, Polygon]) -> CityObject:
         ns, local = split_tag(element.tag)
         module = prefix_of(ns)
         gml_id = element.get(GML_ID) or f"{local}@line{element.sourceline}"
-        obj = CityObject(gml_id=gml_id, feature_type=f"{module}:{local}", module=module,
-                         parent_id=parent_id, source=self.name, line=element.sourceline)
+        obj = CityObject(
+            gml_id=gml_id,
+            feature_type=f"{module}:{local}",
+            module=module,
+            parent_id=parent_id,
+            source=self.name,
+            line=element.sourceline,
+        )
         references: list[tuple[Geometry, list[str]]] = []
         try:
             self._parse_children(element, obj, index, references)
@@ -365,8 +432,7 @@ class FileReader:
                     if is_undeclared(sub.tag):
                         self._undeclared.skip(sub)
                     else:
-                        obj.parts.append(self._parse_object(sub, parent_id=obj.gml_id,
-                                                            index=index))
+                        obj.parts.append(self._parse_object(sub, parent_id=obj.gml_id, index=index))
             elif role == _NAME:
                 obj.name = child.text
                 attributes["name"] = child.text
@@ -393,8 +459,9 @@ class FileReader:
             role, local, lod = roles[prop.tag]
             if role == _GEOMETRY:
                 surface_id = surface_id or surface.get(GML_ID)
-                geometry = self._parse_geometry(prop, lod, f"{surface_type}/{local}", surface_type,
-                                                surface_id, index, references)
+                geometry = self._parse_geometry(
+                    prop, lod, f"{surface_type}/{local}", surface_type, surface_id, index, references
+                )
                 if geometry is not None:
                     obj.geometries.append(geometry)
             elif local == "opening":
@@ -408,9 +475,16 @@ class FileReader:
                 self._undeclared.skip(prop)
 
     # -- geometry ----------------------------------------------------------------
-    def _parse_geometry(self, prop, lod: int, name: str, surface_type: str | None,
-                        surface_id: str | None, index: dict[str, Polygon],
-                        references) -> Geometry | None:
+    def _parse_geometry(
+        self,
+        prop,
+        lod: int,
+        name: str,
+        surface_type: str | None,
+        surface_id: str | None,
+        index: dict[str, Polygon],
+        references,
+    ) -> Geometry | None:
         """Read one geometry property (``lod2Solid``, ``lod0FootPrint``, ...).
 
         The geometry tree is read in one pre-order pass: polygons, their rings and
@@ -448,9 +522,14 @@ class FileReader:
                 continue  # Solid, CompositeSurface, MultiSurface, ... wrappers
             if kind == _K_POS_LIST:
                 if in_curve:
-                    geometry.lines.append(parse_coordinates(
-                        element.text, srs_dimension(element, self._dimension),
-                        lat_first=self._lat_first, line=element.sourceline))
+                    geometry.lines.append(
+                        parse_coordinates(
+                            element.text,
+                            srs_dimension(element, self._dimension),
+                            lat_first=self._lat_first,
+                            line=element.sourceline,
+                        )
+                    )
                 elif ring is not None:
                     dim = srs_dimension(element, self._dimension)
                     if dim != 3:
@@ -484,8 +563,7 @@ class FileReader:
             elif not ring_read and ring is not None:
                 # gml:pos / gml:coordinates rings are rare: read the whole ring at once.
                 points, problem = ring_coordinates(ring, self._dimension, self._lat_first)
-                self._place_ring(polygon, exterior, points, problem, ring.sourceline,
-                                 ring.get(GML_ID))
+                self._place_ring(polygon, exterior, points, problem, ring.sourceline, ring.get(GML_ID))
                 has_exterior |= exterior
                 ring_read = True
         if not has_exterior:
@@ -501,8 +579,13 @@ class FileReader:
 
     def _place_ring(self, polygon: Polygon, exterior: bool, points, problem, line, ring_id):
         if problem == "degenerate":
-            self._warn("degenerate ring (fewer than 3 distinct vertices); polygon dropped"
-                       if exterior else "degenerate interior ring dropped", line, polygon.gml_id)
+            self._warn(
+                "degenerate ring (fewer than 3 distinct vertices); polygon dropped"
+                if exterior
+                else "degenerate interior ring dropped",
+                line,
+                polygon.gml_id,
+            )
             if exterior:
                 polygon.exterior = None  # type: ignore[assignment]
                 self._dropped = True
@@ -544,13 +627,15 @@ class FileReader:
                 coords = coords[:, _LAT_LON_SWAP]
         for i, (polygon, exterior, element, ring, dim) in enumerate(rings):
             if scanned is not None and good[i]:
-                self._place_ring(polygon, exterior, coords[starts[i]:starts[i + 1]], None,
-                                 None, ring.get(GML_ID))
+                self._place_ring(
+                    polygon, exterior, coords[starts[i] : starts[i + 1]], None, None, ring.get(GML_ID)
+                )
             else:
                 # Unusual rings take the careful path (and its precise errors).
                 line = element.sourceline
-                points, problem = check_ring(parse_coordinates(
-                    texts[i], dim, lat_first=self._lat_first, line=line))
+                points, problem = check_ring(
+                    parse_coordinates(texts[i], dim, lat_first=self._lat_first, line=line)
+                )
                 self._place_ring(polygon, exterior, points, problem, line, ring.get(GML_ID))
 
     @staticmethod
@@ -578,14 +663,16 @@ class FileReader:
                 polygon = index.get(ref)
                 if polygon is None:
                     geometry.unresolved += 1
-                    self._warn(f"xlink:href #{ref} does not point to a surface of this "
-                               "feature; skipped", obj.line, obj.gml_id)
+                    self._warn(
+                        f"xlink:href #{ref} does not point to a surface of this feature; skipped",
+                        obj.line,
+                        obj.gml_id,
+                    )
                 else:
                     geometry.polygons.append(polygon)
 
     # -- attributes --------------------------------------------------------------
-    def _simple_attribute(self, element, local: str, attributes: dict[str, Any],
-                          key: str) -> None:
+    def _simple_attribute(self, element, local: str, attributes: dict[str, Any], key: str) -> None:
         """Store a leaf element's value under ``key`` (``key_label``, ``key_uom`` beside)."""
         text = element.text
         text = text.strip() if text else ""
@@ -637,14 +724,14 @@ class FileReader:
             elif ns != GML:
                 self._flatten_into(child, value, f"{key}.")
 
-    def _generic_attribute(self, element, local: str, attributes: dict[str, Any],
-                           prefix: str) -> None:
+    def _generic_attribute(self, element, local: str, attributes: dict[str, Any], prefix: str) -> None:
         name = element.get("name") or local
         if local == "genericAttributeSet":
             for member in element:
                 if isinstance(member.tag, str):
-                    self._generic_attribute(member, split_tag(member.tag)[1], attributes,
-                                            prefix=f"{prefix}{name}/")
+                    self._generic_attribute(
+                        member, split_tag(member.tag)[1], attributes, prefix=f"{prefix}{name}/"
+                    )
             return
         value_el = next((c for c in element if isinstance(c.tag, str)), None)
         text = (value_el.text or "").strip() if value_el is not None else ""
@@ -696,21 +783,28 @@ class FileReader:
                 targets[(child.get("uri") or "").lstrip("#")] = rings
                 for coords in child.iter(q(ns, "textureCoordinates")):
                     coordinates.append((rings, (coords.get("ring") or "").lstrip("#"), coords))
-        texture = Texture(image_uri=image_uri or "", mime_type=mime, targets=targets,
-                          theme=theme, gml_id=element.get(GML_ID))
+        texture = Texture(
+            image_uri=image_uri or "",
+            mime_type=mime,
+            targets=targets,
+            theme=theme,
+            gml_id=element.get(GML_ID),
+        )
         self._read_texture_coordinates(coordinates, texture.gml_id)
         if image_uri:
             try:
                 member = self.source.resolve(image_uri)
             except UnsafeInputError:
-                self._warn(f"texture path {image_uri!r} escapes the dataset; refused",
-                           element.sourceline, texture.gml_id)
+                self._warn(
+                    f"texture path {image_uri!r} escapes the dataset; refused",
+                    element.sourceline,
+                    texture.gml_id,
+                )
             else:
                 if self.source.dataset.exists(member):
                     texture.image_path = member
                 else:
-                    self._warn(f"texture image {image_uri!r} is missing", element.sourceline,
-                               texture.gml_id)
+                    self._warn(f"texture image {image_uri!r} is missing", element.sourceline, texture.gml_id)
         return texture
 
     def _read_texture_coordinates(self, coordinates: list[tuple], texture_id: str | None) -> None:
@@ -723,13 +817,16 @@ class FileReader:
         for i, (rings, ring_id, element) in enumerate(coordinates):
             if scanned is not None:
                 values, starts, _ = scanned
-                rings[ring_id] = values[starts[i]:starts[i + 1]]
+                rings[ring_id] = values[starts[i] : starts[i + 1]]
                 continue
             try:
                 uv = parse_coordinates(texts[i], 2, lat_first=False, line=element.sourceline)
             except CoordinateError:
-                self._warn(f"unreadable texture coordinates for ring #{ring_id}; the ring "
-                           "keeps none", element.sourceline, texture_id)
+                self._warn(
+                    f"unreadable texture coordinates for ring #{ring_id}; the ring keeps none",
+                    element.sourceline,
+                    texture_id,
+                )
             else:
                 rings[ring_id] = uv[:, :2]
 
@@ -749,17 +846,20 @@ class FileReader:
                     fields[_snake(local)] = rgb
                 else:
                     fields[_snake(local)] = None
-                    self._warn(f"unreadable {local} {text!r}; ignored", child.sourceline,
-                               element.get(GML_ID))
+                    self._warn(f"unreadable {local} {text!r}; ignored", child.sourceline, element.get(GML_ID))
             elif local in ("transparency", "ambientIntensity", "shininess"):
                 fields[_snake(local)] = _to_number(text, float)
-        return Material(targets=targets, theme=theme, gml_id=element.get(GML_ID),
-                        diffuse_color=fields.get("diffuse_color"),
-                        transparency=fields.get("transparency"),
-                        ambient_intensity=fields.get("ambient_intensity"),
-                        specular_color=fields.get("specular_color"),
-                        emissive_color=fields.get("emissive_color"),
-                        shininess=fields.get("shininess"))
+        return Material(
+            targets=targets,
+            theme=theme,
+            gml_id=element.get(GML_ID),
+            diffuse_color=fields.get("diffuse_color"),
+            transparency=fields.get("transparency"),
+            ambient_intensity=fields.get("ambient_intensity"),
+            specular_color=fields.get("specular_color"),
+            emissive_color=fields.get("emissive_color"),
+            shininess=fields.get("shininess"),
+        )
 
     # -- problems ----------------------------------------------------------------
     def _warn(self, message: str, line: int | None = None, gml_id: str | None = None) -> None:
@@ -778,15 +878,18 @@ def _lod_of(local: str) -> int | None:
 
 _SURFACE_TAGS = frozenset((_POLYGON, _TRIANGLE, _RECTANGLE))
 _RING_POSITION_TAGS = frozenset((q(GML, "pos"), q(GML, "coordinates")))
-_MEMBER_REFERENCE_TAGS = frozenset(q(GML, t) for t in (
-    "surfaceMember", "curveMember", "solidMember", "geometryMember", "baseSurface"))
+_MEMBER_REFERENCE_TAGS = frozenset(
+    q(GML, t) for t in ("surfaceMember", "curveMember", "solidMember", "geometryMember", "baseSurface")
+)
 
 # What the geometry pass does with an element, by tag (others are wrappers: skipped).
-_K_POS_LIST, _K_RING, _K_EXTERIOR, _K_INTERIOR, _K_SURFACE, _K_MEMBER, _K_LINE_STRING, \
-    _K_POSITIONS = range(8)
+_K_POS_LIST, _K_RING, _K_EXTERIOR, _K_INTERIOR, _K_SURFACE, _K_MEMBER, _K_LINE_STRING, _K_POSITIONS = range(8)
 _GEOMETRY_KINDS = {
-    _POS_LIST: _K_POS_LIST, _LINEAR_RING: _K_RING, _EXTERIOR: _K_EXTERIOR,
-    _INTERIOR: _K_INTERIOR, _LINE_STRING: _K_LINE_STRING,
+    _POS_LIST: _K_POS_LIST,
+    _LINEAR_RING: _K_RING,
+    _EXTERIOR: _K_EXTERIOR,
+    _INTERIOR: _K_INTERIOR,
+    _LINE_STRING: _K_LINE_STRING,
     **dict.fromkeys(_SURFACE_TAGS, _K_SURFACE),
     **dict.fromkeys(_MEMBER_REFERENCE_TAGS, _K_MEMBER),
     **dict.fromkeys(_RING_POSITION_TAGS, _K_POSITIONS),
@@ -794,10 +897,22 @@ _GEOMETRY_KINDS = {
 
 # What a feature's child element is, by tag: decided once per tag (a document has few
 # distinct tags), then looked up.
-(_GEOMETRY, _DEM_GEOMETRY, _SURFACES, _PARTS, _LEAF_OR_GROUP, _IUR_GROUP, _GENERIC, _NAME,
- _TEXT, _APPEARANCE, _ADDRESS, _SKIP, _UNDECLARED) = range(13)
-_CORE_TEXT_PROPERTIES = {"creationDate", "terminationDate", "relativeToTerrain",
-                         "relativeToWater"}
+(
+    _GEOMETRY,
+    _DEM_GEOMETRY,
+    _SURFACES,
+    _PARTS,
+    _LEAF_OR_GROUP,
+    _IUR_GROUP,
+    _GENERIC,
+    _NAME,
+    _TEXT,
+    _APPEARANCE,
+    _ADDRESS,
+    _SKIP,
+    _UNDECLARED,
+) = range(13)
+_CORE_TEXT_PROPERTIES = {"creationDate", "terminationDate", "relativeToTerrain", "relativeToWater"}
 
 
 def _child_role(tag: str, relief: bool = True) -> tuple[int, str, int | None]:
@@ -812,8 +927,9 @@ def _child_role(tag: str, relief: bool = True) -> tuple[int, str, int | None]:
     if not ns and ":" in local:
         return _UNDECLARED, local, None  # a prefix the file does not declare
     if ns == GML:
-        return {"name": (_NAME, local, None),
-                "description": (_TEXT, local, None)}.get(local, (_SKIP, local, None))
+        return {"name": (_NAME, local, None), "description": (_TEXT, local, None)}.get(
+            local, (_SKIP, local, None)
+        )
     if ns in GEN_NAMESPACES:
         return _GENERIC, local, None
     if ns in APP_NAMESPACES:
@@ -907,18 +1023,23 @@ class ReadReport:
     appearance: Appearance = field(default_factory=Appearance)
 
 
-def open_dataset(path: str | Path, *, types: Iterable[str] | None = None,
-                 meshes: Iterable[str] | None = None) -> list[Source]:
+def open_dataset(
+    path: str | Path, *, types: Iterable[str] | None = None, meshes: Iterable[str] | None = None
+) -> list[Source]:
     """The CityGML files under ``path`` (a ``.gml``, a PLATEAU folder or its ``.zip``)."""
     dataset, only = Dataset.for_path(path)
     return dataset.sources(types=types, meshes=meshes, only=only)
 
 
-def read_features(path: str | Path, *, types: Iterable[str] | None = None,
-                  meshes: Iterable[str] | None = None,
-                  bbox: tuple[float, float, float, float] | None = None,
-                  report: ReadReport | None = None,
-                  on_error: str = "raise") -> Iterator[CityObject]:
+def read_features(
+    path: str | Path,
+    *,
+    types: Iterable[str] | None = None,
+    meshes: Iterable[str] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    report: ReadReport | None = None,
+    on_error: str = "raise",
+) -> Iterator[CityObject]:
     """Stream every city object under ``path``.
 
     Parameters

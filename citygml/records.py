@@ -5,6 +5,7 @@ PLATEAU file that is ``(longitude, latitude, orthometric height in metres)`` in
 EPSG:6697: the reader swaps GML's latitude-first axis order once, at parse time, so that
 every consumer can hand the arrays to pyproj with ``always_xy=True``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -73,7 +74,7 @@ class CityObject:
     module: str
     attributes: dict[str, Any] = field(default_factory=dict)
     geometries: list[Geometry] = field(default_factory=list)
-    parts: list["CityObject"] = field(default_factory=list)
+    parts: list[CityObject] = field(default_factory=list)
     parent_id: str | None = None
     name: str | None = None
     source: str | None = None
@@ -89,8 +90,9 @@ class CityObject:
 
     def has_geometry(self) -> bool:
         """True when this object or one of its parts has a polygon or a curve."""
-        return (any(g.polygons or g.lines for g in self.geometries)
-                or any(part.has_geometry() for part in self.parts))
+        return any(g.polygons or g.lines for g in self.geometries) or any(
+            part.has_geometry() for part in self.parts
+        )
 
     def geometries_at(self, lod: int, include_parts: bool = True) -> list[Geometry]:
         found = [g for g in self.geometries if g.lod == lod]
@@ -148,7 +150,7 @@ class Appearance:
     textures: list[Texture] = field(default_factory=list)
     materials: list[Material] = field(default_factory=list)
 
-    def extend(self, other: "Appearance") -> None:
+    def extend(self, other: Appearance) -> None:
         self.textures.extend(other.textures)
         self.materials.extend(other.materials)
 

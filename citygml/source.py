@@ -5,6 +5,7 @@ A :class:`Dataset` is the root of a PLATEAU download (the folder holding ``udx/`
 Paths inside a dataset are POSIX, relative to its root, and may never leave it: zip
 members or references (codelists, texture images) that would escape are refused.
 """
+
 from __future__ import annotations
 
 import io
@@ -12,9 +13,10 @@ import logging
 import posixpath
 import re
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO
 
 from citygml.errors import Problem, UnsafeInputError
 
@@ -49,7 +51,7 @@ def meshes_related(code: str | None, meshes) -> bool:
 class Source:
     """One CityGML file inside a dataset."""
 
-    dataset: "Dataset"
+    dataset: Dataset
     member: str  # POSIX path relative to the dataset root
 
     @property
@@ -83,7 +85,7 @@ class Source:
         match = _FILE_NAME.match(self.file_name)
         if not match:
             return ""
-        rest = self.file_name[match.end("crs"):-len(".gml")]
+        rest = self.file_name[match.end("crs") : -len(".gml")]
         return "_".join(part for part in rest.split("_") if part and part.lower() != "op")
 
     @property
@@ -115,7 +117,7 @@ class Dataset:
 
     # -- discovery -------------------------------------------------------------------
     @classmethod
-    def for_path(cls, path: str | Path) -> tuple["Dataset", list[str] | None]:
+    def for_path(cls, path: str | Path) -> tuple[Dataset, list[str] | None]:
         """The dataset holding ``path`` and, for a single ``.gml`` file, its member name.
 
         For a single file the dataset root is guessed as the folder above ``udx/`` when
@@ -152,16 +154,20 @@ class Dataset:
                     self.problems.append(Problem(str(self.path), exc.problem, severity="error"))
                     log.warning("%s", exc)
                     continue
-                rel = full[len(self._zip_root) + 1:] if self._zip_root else full
+                rel = full[len(self._zip_root) + 1 :] if self._zip_root else full
                 names.append(rel)
             return sorted(names)
         root = self.path
         base = root / "udx" if (root / "udx").is_dir() else root
         return sorted(p.relative_to(root).as_posix() for p in base.rglob("*.gml"))
 
-    def sources(self, *, types: Iterable[str] | None = None,
-                meshes: Iterable[str] | None = None,
-                only: list[str] | None = None) -> list[Source]:
+    def sources(
+        self,
+        *,
+        types: Iterable[str] | None = None,
+        meshes: Iterable[str] | None = None,
+        only: list[str] | None = None,
+    ) -> list[Source]:
         """The CityGML files of the dataset, filtered by feature type and mesh code.
 
         A file matches a mesh code when either code is a prefix of the other (a 2nd-level
@@ -170,7 +176,7 @@ class Dataset:
         wanted_types = {t.lower() for t in types} if types else None
         wanted_meshes = [str(m) for m in meshes] if meshes else None
         found = []
-        for member in (only if only is not None else self.members()):
+        for member in only if only is not None else self.members():
             source = Source(self, member)
             if wanted_types and (source.feature_type or "").lower() not in wanted_types:
                 continue
@@ -237,9 +243,11 @@ def peek_prolog(stream: IO[bytes], source: str, limit: int = 65536) -> IO[bytes]
     prolog = head[:root_start] if root_start >= 0 else head
     if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
         raise UnsafeInputError(
-            source, "document declares a DTD or entities (<!DOCTYPE>/<!ENTITY>); "
+            source,
+            "document declares a DTD or entities (<!DOCTYPE>/<!ENTITY>); "
             "refused: CityGML needs neither and entity expansion is an attack vector",
-            line=prolog[: prolog.find(b"<!")].count(b"\n") + 1)
+            line=prolog[: prolog.find(b"<!")].count(b"\n") + 1,
+        )
     if stream.seekable():
         stream.seek(0)
         return stream
@@ -270,7 +278,7 @@ def bind_iur_prefixes(stream: IO[bytes], limit: int = 65536) -> tuple[IO[bytes],
         return PrefixWatch(head, stream, ()), {}
     declared = dict(_XMLNS.findall(head[start:end]))
     added: dict[str, str] = {}
-    for prefix, uri in declared.items():
+    for _prefix, uri in declared.items():
         match = _IUR_URI.match(uri)
         if match is None:
             continue
@@ -283,7 +291,7 @@ def bind_iur_prefixes(stream: IO[bytes], limit: int = 65536) -> tuple[IO[bytes],
             return stream, {}  # type: ignore[return-value]  # read natively, nothing to watch
         return PrefixWatch(head, stream, ()), {}
     extra = "".join(f' xmlns:{p}="{u}"' for p, u in sorted(added.items())).encode()
-    insert = end - 1 if head[end - 1:end] == b"/" else end
+    insert = end - 1 if head[end - 1 : end] == b"/" else end
     head = head[:insert] + extra + head[insert:]
     return PrefixWatch(head, stream, added), added
 
@@ -310,7 +318,7 @@ def _root_start(head: bytes) -> int:
         pos = head.find(b"<", pos)
         if pos < 0 or pos + 1 >= len(head):
             return -1
-        nxt = head[pos + 1:pos + 2]
+        nxt = head[pos + 1 : pos + 2]
         if nxt in (b"?", b"!"):
             pos += 2
             continue

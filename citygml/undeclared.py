@@ -23,11 +23,12 @@ one, so the counts and first lines come from the reader's own skips; the log onl
 the prefixes met where the reader does not look (an attribute, an element inside a
 geometry or outside any feature).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from lxml import etree
 
@@ -37,8 +38,10 @@ _UNDEFINED = etree.ErrorTypes.NS_ERR_UNDEFINED_NAMESPACE
 # libxml2: "Namespace prefix e on isHeated is not defined" (an element),
 # "Namespace prefix e for z on m is not defined" (an attribute z of element m)
 _MESSAGE = re.compile(r"Namespace prefix (\S+) (?:on (\S+)|for (\S+) on (\S+)) is not defined")
-_IUR_HINT = (" (Machi binds an undeclared uro/urf prefix only when the file declares the "
-             "other i-UR namespace, whose version it then takes)")
+_IUR_HINT = (
+    " (Machi binds an undeclared uro/urf prefix only when the file declares the "
+    "other i-UR namespace, whose version it then takes)"
+)
 
 
 def is_undeclared(tag: str) -> bool:
@@ -47,7 +50,7 @@ def is_undeclared(tag: str) -> bool:
     return tag[:1] != "{" and ":" in tag
 
 
-def first_fatal_error(error_log: Iterable) -> "etree._LogEntry | None":
+def first_fatal_error(error_log: Iterable) -> etree._LogEntry | None:
     """The first error in a parse's log that is not an undeclared prefix, else None."""
     for entry in error_log:
         if entry.level >= etree.ErrorLevels.ERROR and entry.type != _UNDEFINED:
@@ -91,17 +94,30 @@ class UndeclaredElements:
             prefix = name.split(":", 1)[0]
             reported.add(prefix)
             hint = _IUR_HINT if prefix in ("uro", "urf") else ""
-            found.append(Problem(source, (
-                f"element {name} uses namespace prefix {prefix}, which the file does not "
-                f"declare: skipped with its content ({count} element(s), the first here){hint}"),
-                line=line))
+            found.append(
+                Problem(
+                    source,
+                    (
+                        f"element {name} uses namespace prefix {prefix}, which the file does not "
+                        f"declare: skipped with its content ({count} element(s), the first here){hint}"
+                    ),
+                    line=line,
+                )
+            )
         for entry in error_log:
             described = describe(entry)
             if described is None or described[0] in reported:
                 continue
             prefix, where = described
             reported.add(prefix)
-            found.append(Problem(source, (
-                f"namespace prefix {prefix} ({where}) is not declared: ignored, here and "
-                "wherever else the file uses it"), line=entry.line))
+            found.append(
+                Problem(
+                    source,
+                    (
+                        f"namespace prefix {prefix} ({where}) is not declared: ignored, here and "
+                        "wherever else the file uses it"
+                    ),
+                    line=entry.line,
+                )
+            )
         return found

@@ -7,6 +7,7 @@ in Japanese on a hot-day midday, looks at the district from the south-west, clic
 longest street so the "why this score" panel shows, opens "where to act first" and
 screenshots the page.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,9 +27,9 @@ def main() -> None:
     import geopandas as gpd
     import numpy as np
 
-    from pipeline.tiles3d.terrain_heights import TerrainHeights
-    from pipeline.tiles3d.features import EllipsoidalProjector
     from pipeline.commands.view import make_server
+    from pipeline.tiles3d.features import EllipsoidalProjector
+    from pipeline.tiles3d.terrain_heights import TerrainHeights
 
     run = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "out" / "sample").resolve()
     target = ROOT / "docs" / "viewer.png"
@@ -38,26 +39,40 @@ def main() -> None:
     segments = gpd.read_parquet(summary["outputs"]["segments"][scenario])
     longest = segments.sort_values("length_m", ascending=False).iloc[0]
     point = longest.geometry.interpolate(0.5, normalized=True)
-    terrain = TerrainHeights([t["outputs"]["terrain"] for t in manifest["tasks"].values() if t["stage"] == "surface"])
+    terrain = TerrainHeights(
+        [t["outputs"]["terrain"] for t in manifest["tasks"].values() if t["stage"] == "surface"]
+    )
     z = float(terrain(np.array([point.x]), np.array([point.y]))[0]) + 0.3
-    lon, lat, h = (float(v) for v in EllipsoidalProjector(manifest["crs"])(np.array([[point.x, point.y, z]]))[0])
+    lon, lat, h = (
+        float(v) for v in EllipsoidalProjector(manifest["crs"])(np.array([[point.x, point.y, z]]))[0]
+    )
     server = make_server(run, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/viewer/#s={scenario}&lang=ja&st=class&bd=walk_score&p=priority"
-    steps = [{"do": "goto", "url": url},
-             {"do": "eval", "js": f"window.machi.viewer.camera.lookAt(Cesium.Cartesian3.fromDegrees({lon}, {lat}, {h}),"
-                                  " new Cesium.HeadingPitchRange(Cesium.Math.toRadians(20), Cesium.Math.toRadians(-42), 900));"
-                                  " window.machi.viewer.camera.lookAtTransform(Cesium.Matrix4.IDENTITY);"
-                                  " window.machi.viewer.scene.requestRender(); true"},
-             {"do": "settle"},
-             {"do": "clickAt", "lon": lon, "lat": lat, "h": h},
-             {"do": "screenshot", "path": str(target)}]
+    steps = [
+        {"do": "goto", "url": url},
+        {
+            "do": "eval",
+            "js": f"window.machi.viewer.camera.lookAt(Cesium.Cartesian3.fromDegrees({lon}, {lat}, {h}),"
+            " new Cesium.HeadingPitchRange(Cesium.Math.toRadians(20), Cesium.Math.toRadians(-42), 900));"
+            " window.machi.viewer.camera.lookAtTransform(Cesium.Matrix4.IDENTITY);"
+            " window.machi.viewer.scene.requestRender(); true",
+        },
+        {"do": "settle"},
+        {"do": "clickAt", "lon": lon, "lat": lat, "h": h},
+        {"do": "screenshot", "path": str(target)},
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "steps.json"
         spec.write_text(json.dumps({"viewport": [1280, 800], "locale": "ja-JP", "steps": steps}))
-        done = subprocess.run([shutil.which("node"), str(ROOT / "tests" / "js" / "viewer_session.mjs"), str(spec)],
-                              capture_output=True, text=True, cwd=ROOT / "tests" / "js", timeout=900,
-                              env={**os.environ, "CHROMIUM": os.environ.get("CHROMIUM", "/usr/bin/chromium")})
+        done = subprocess.run(
+            [shutil.which("node"), str(ROOT / "tests" / "js" / "viewer_session.mjs"), str(spec)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT / "tests" / "js",
+            timeout=900,
+            env={**os.environ, "CHROMIUM": os.environ.get("CHROMIUM", "/usr/bin/chromium")},
+        )
     server.shutdown()
     seen = json.loads(done.stdout)
     if seen["error"]:

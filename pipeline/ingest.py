@@ -15,6 +15,7 @@ the PLATEAU file name adds, e.g. ``yoto`` for ``533915_urf_6668_yoto_op.gml``):
 
 Heights stay orthometric (metres above Tokyo Bay mean sea level) throughout analysis.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,8 +36,8 @@ from citygml.codelists import CodeListResolver
 from citygml.geometry import newell_normal
 from citygml.records import Appearance
 from citygml.source import Source
-from tiles.atomic import atomic_path
 from pipeline.geo.meshes import MeshRow, write_meshes
+from tiles.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +65,21 @@ class IngestResult:
 
     def to_record(self) -> dict:
         """The manifest record: outputs by name, counts, problems and notes."""
-        return {"outputs": {"table": self.table, "meshes": self.meshes},
-                "feature_type": self.feature_type, "mesh_code": self.mesh_code,
-                "features": self.features, "counts": self.counts, "problems": self.problems,
-                "notes": self.notes, "bound_prefixes": self.bound_prefixes}
+        return {
+            "outputs": {"table": self.table, "meshes": self.meshes},
+            "feature_type": self.feature_type,
+            "mesh_code": self.mesh_code,
+            "features": self.features,
+            "counts": self.counts,
+            "problems": self.problems,
+            "notes": self.notes,
+            "bound_prefixes": self.bound_prefixes,
+        }
 
 
-def ingest_file(source: Source, out_dir: str | Path, crs: str, *,
-                bbox: tuple[float, float, float, float] | None = None) -> IngestResult:
+def ingest_file(
+    source: Source, out_dir: str | Path, crs: str, *, bbox: tuple[float, float, float, float] | None = None
+) -> IngestResult:
     """Read one CityGML file and write its GeoParquet table and meshes.
 
     Parameters
@@ -100,19 +108,30 @@ def ingest_file(source: Source, out_dir: str | Path, crs: str, *,
     if source.mesh_code and source.variant:  # several files of one mesh (urf: yoto, kodo, ...)
         stem += f"_{source.variant}"
     folder = Path(out_dir) / module
-    result = IngestResult(source=source.name, feature_type=module, mesh_code=source.mesh_code,
-                          features=len(rows), counts=dict(counts),
-                          problems=[str(p) for p in reader.problems],
-                          notes=[str(p) for p in reader.notes],
-                          bound_prefixes=dict(reader.summary.bound_prefixes))
+    result = IngestResult(
+        source=source.name,
+        feature_type=module,
+        mesh_code=source.mesh_code,
+        features=len(rows),
+        counts=dict(counts),
+        problems=[str(p) for p in reader.problems],
+        notes=[str(p) for p in reader.notes],
+        bound_prefixes=dict(reader.summary.bound_prefixes),
+    )
     table = rows_to_frame(rows, crs)
     result.table = str(folder / f"{stem}.parquet")
     with atomic_path(result.table) as tmp:
         table.to_parquet(tmp, index=False)
     result.meshes = str(write_meshes(folder / f"{stem}_mesh.parquet", meshes, crs))
     result.seconds = time.perf_counter() - start
-    log.info("ingest %s: %d features, %d mesh rows -> %s (%.2f s)", source.name, len(rows),
-             len(meshes), folder, result.seconds)
+    log.info(
+        "ingest %s: %d features, %d mesh rows -> %s (%.2f s)",
+        source.name,
+        len(rows),
+        len(meshes),
+        folder,
+        result.seconds,
+    )
     return result
 
 
@@ -167,8 +186,13 @@ def heights(obj: CityObject, attributes: dict) -> dict:
     ``measuredHeight`` wins when present. Otherwise the LOD1 solid's vertical extent is
     used, then LOD2's; vegetation uses ``height``/``averageHeight``.
     """
-    result = {"height_m": np.nan, "height_source": None, "ground_elevation_m": np.nan,
-              "lod1_height_m": np.nan, "lod2_height_m": np.nan}
+    result = {
+        "height_m": np.nan,
+        "height_source": None,
+        "ground_elevation_m": np.nan,
+        "lod1_height_m": np.nan,
+        "lod2_height_m": np.nan,
+    }
     for lod in (1, 2):
         z = _z_values(obj, lod)
         if len(z):
@@ -285,11 +309,19 @@ def feature_meshes(obj: CityObject, project: Projector) -> list[MeshRow]:
                 if row is None:
                     continue
                 vertices, triangles, polygon_ids, spans = row
-                rows.append(MeshRow(feature_id=obj.gml_id, part_id=part.gml_id,
-                                    feature_type=obj.feature_type, lod=lod,
-                                    surface_type=surface_type or "", vertices=vertices,
-                                    triangles=triangles, polygon_ids=polygon_ids,
-                                    polygon_spans=spans))
+                rows.append(
+                    MeshRow(
+                        feature_id=obj.gml_id,
+                        part_id=part.gml_id,
+                        feature_type=obj.feature_type,
+                        lod=lod,
+                        surface_type=surface_type or "",
+                        vertices=vertices,
+                        triangles=triangles,
+                        polygon_ids=polygon_ids,
+                        polygon_spans=spans,
+                    )
+                )
     return rows
 
 

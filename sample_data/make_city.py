@@ -19,6 +19,7 @@ layout of :mod:`make_sample` (whose writers they reuse)::
 
 Deterministic for a ``--seed``. Default ``DIR`` is ``sample_data/city<N>`` (not committed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,6 +34,7 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_flow_and_streets as flow  # noqa: E402  (puts the project root on sys.path too)
 import make_sample as sample  # noqa: E402
+
 from pipeline.geo import meshcode  # noqa: E402
 
 BASE_MESH = 53396489
@@ -55,8 +57,9 @@ def tile_codes(n_tiles: int) -> list[int]:
 def tile_bounds(code: int) -> tuple[float, float, float, float]:
     """Metric (EPSG:6677) bounds of a mesh."""
     lat_min, lon_min, lat_max, lon_max = (float(v[0]) for v in meshcode.decode_bounds([code]))
-    x, y = sample.to_metric.transform([lon_min, lon_max, lon_min, lon_max],
-                                      [lat_min, lat_min, lat_max, lat_max])
+    x, y = sample.to_metric.transform(
+        [lon_min, lon_max, lon_min, lon_max], [lat_min, lat_min, lat_max, lat_max]
+    )
     return min(x), min(y), max(x), max(y)
 
 
@@ -81,8 +84,12 @@ def make_tile(code: int, rng: np.random.Generator, first_id: int):
     for i in range(-reach, reach):
         for j in range(-reach, reach):
             block = np.array([[i, j], [i + 1, j], [i + 1, j + 1], [i, j + 1]]) * pitch
-            block = block + [[street / 2, street / 2], [-street / 2, street / 2],
-                             [-street / 2, -street / 2], [street / 2, -street / 2]]
+            block = block + [
+                [street / 2, street / 2],
+                [-street / 2, street / 2],
+                [-street / 2, -street / 2],
+                [street / 2, -street / 2],
+            ]
             middle = _turned(block.mean(axis=0)[None], angle, origin)[0]
             if not inside(middle):
                 continue
@@ -101,17 +108,30 @@ def make_tile(code: int, rng: np.random.Generator, first_id: int):
                     lo = block[0] + [a * size + margin, b * size + margin]
                     fp = _turned(np.array([lo, lo + [w, 0], lo + [w, d], lo + [0, d]]), angle, origin)
                     storeys = int(rng.integers(6, 31) if near and rng.random() < 0.6 else rng.integers(1, 5))
-                    usage = str(rng.choice(["401", "402", "404", "412"] if storeys > 5
-                                           else ["411", "411", "412", "413", "422"]))
-                    buildings.append(sample.Building(
-                        gml_id=f"bldg_city_{first_id + len(buildings):06d}", footprint=fp,
-                        ground=round(float(sample.ground_height(fp[:, 0], fp[:, 1]).min()), 3),
-                        height=round(storeys * rng.uniform(3.0, 3.6) + rng.uniform(0.3, 1.5), 1),
-                        roof="gable" if north_up and storeys <= 3 and rng.random() < 0.6 else "flat",
-                        lod2=rng.random() < 0.8, usage=usage, storeys=storeys,
-                        structure=str(rng.choice(["601", "603"] if storeys <= 3 else ["602", "603"])),
-                        year=int(rng.integers(1965, 2025)),
-                        flood_depth=round(float(rng.uniform(0.1, 2.5)), 2) if rng.random() < 0.2 else None))
+                    usage = str(
+                        rng.choice(
+                            ["401", "402", "404", "412"]
+                            if storeys > 5
+                            else ["411", "411", "412", "413", "422"]
+                        )
+                    )
+                    buildings.append(
+                        sample.Building(
+                            gml_id=f"bldg_city_{first_id + len(buildings):06d}",
+                            footprint=fp,
+                            ground=round(float(sample.ground_height(fp[:, 0], fp[:, 1]).min()), 3),
+                            height=round(storeys * rng.uniform(3.0, 3.6) + rng.uniform(0.3, 1.5), 1),
+                            roof="gable" if north_up and storeys <= 3 and rng.random() < 0.6 else "flat",
+                            lod2=rng.random() < 0.8,
+                            usage=usage,
+                            storeys=storeys,
+                            structure=str(rng.choice(["601", "603"] if storeys <= 3 else ["602", "603"])),
+                            year=int(rng.integers(1965, 2025)),
+                            flood_depth=round(float(rng.uniform(0.1, 2.5)), 2)
+                            if rng.random() < 0.2
+                            else None,
+                        )
+                    )
     # streets: every grid line, clipped to the tile, as a road surface and a centre line
     tile_polygon = shapely.Polygon(tile)
     for axis in (0, 1):
@@ -124,16 +144,31 @@ def make_tile(code: int, rng: np.random.Generator, first_id: int):
             width = street if k % 3 == 0 else street * 0.7
             line = np.asarray(clipped.coords)
             normal = np.array([-(line[1, 1] - line[0, 1]), line[1, 0] - line[0, 0]]) / clipped.length
-            ring = np.array([line[0] - normal * width / 2, line[1] - normal * width / 2,
-                             line[1] + normal * width / 2, line[0] + normal * width / 2])
+            ring = np.array(
+                [
+                    line[0] - normal * width / 2,
+                    line[1] - normal * width / 2,
+                    line[1] + normal * width / 2,
+                    line[0] + normal * width / 2,
+                ]
+            )
             z = sample.ground_height(ring[:, 0], ring[:, 1])
             roads.append((f"tran_{code}_{axis}_{k + reach:03d}", np.column_stack([ring, z]), width))
             lon, lat = sample.to_lonlat.transform(line[:, 0], line[:, 1])
-            lines.append({"type": "Feature", "properties": {
-                "name": f"{code} street {axis}-{k + reach}",
-                "highway": "secondary" if k % 3 == 0 else "residential", "width_m": round(width, 1)},
-                "geometry": {"type": "LineString",
-                             "coordinates": [[round(a, 8), round(b, 8)] for a, b in zip(lon, lat)]}})
+            lines.append(
+                {
+                    "type": "Feature",
+                    "properties": {
+                        "name": f"{code} street {axis}-{k + reach}",
+                        "highway": "secondary" if k % 3 == 0 else "residential",
+                        "width_m": round(width, 1),
+                    },
+                    "geometry": {
+                        "type": "LineString",
+                        "coordinates": [[round(a, 8), round(b, 8)] for a, b in zip(lon, lat)],
+                    },
+                }
+            )
     # street trees along the secondary streets, every 14 m, 1.5 m in from the kerb
     trees = []
     for _, ring, width in roads:
@@ -145,8 +180,14 @@ def make_tile(code: int, rng: np.random.Generator, first_id: int):
             if rng.random() < 0.3:
                 continue
             x, y = start + (end - start) * t / length
-            trees.append((float(x), float(y), round(float(rng.uniform(6, 12)), 1),
-                          round(float(rng.uniform(3.5, 6.0)), 1)))
+            trees.append(
+                (
+                    float(x),
+                    float(y),
+                    round(float(rng.uniform(6, 12)), 1),
+                    round(float(rng.uniform(3.5, 6.0)), 1),
+                )
+            )
     return buildings, parks, trees, roads, lines
 
 
@@ -166,13 +207,18 @@ def write(n_tiles: int, out: Path, *, seed: int = SEED, lidar_density: float = 0
     features, populations = [], {}
     for code in codes:
         buildings, parks, trees, roads, lines = make_tile(code, rng, counts["buildings"])
-        tops = np.concatenate([np.column_stack([b.footprint, np.full(4, b.ground + b.height)])
-                               for b in buildings])
-        _write_gml(out / "udx/bldg", f"{code}_bldg_6697_op.gml",
-                   [sample.building_gml(b) for b in buildings], np.vstack([tops, tops * [1, 1, 0]]))
+        tops = np.concatenate(
+            [np.column_stack([b.footprint, np.full(4, b.ground + b.height)]) for b in buildings]
+        )
+        _write_gml(
+            out / "udx/bldg",
+            f"{code}_bldg_6697_op.gml",
+            [sample.building_gml(b) for b in buildings],
+            np.vstack([tops, tops * [1, 1, 0]]),
+        )
         members = [sample.tree_gml(f"veg_tree_{code}_{k:05d}", *tree) for k, tree in enumerate(trees)]
         for k, park in enumerate(parks):
-            ring = park + (park.mean(axis=0) - park) * 0.08          # 4 % in from the kerb
+            ring = park + (park.mean(axis=0) - park) * 0.08  # 4 % in from the kerb
             z = sample.ground_height(ring[:, 0], ring[:, 1])
             members.append(
                 f'<veg:PlantCover gml:id="veg_park_{code}_{k:03d}">'
@@ -180,16 +226,25 @@ def write(n_tiles: int, out: Path, *, seed: int = SEED, lidar_density: float = 0
                 f'<veg:averageHeight uom="m">{round(float(rng.uniform(3, 9)), 1)}</veg:averageHeight>'
                 "<veg:lod1MultiSurface><gml:MultiSurface><gml:surfaceMember>"
                 f"{sample.polygon(np.column_stack([ring, z]))}</gml:surfaceMember></gml:MultiSurface>"
-                "</veg:lod1MultiSurface></veg:PlantCover>")
+                "</veg:lod1MultiSurface></veg:PlantCover>"
+            )
         if members:
             points = np.array([[x, y, 0.0] for x, y, *_ in trees] or [[*parks[0][0], 0.0]])
             _write_gml(out / "udx/veg", f"{code}_veg_6697_op.gml", members, points)
-        _write_gml(out / "udx/tran", f"{code}_tran_6697_op.gml",
-                   [sample.road_gml(gml_id, ring, width) for gml_id, ring, width in roads],
-                   np.concatenate([ring for _, ring, _ in roads]))
+        _write_gml(
+            out / "udx/tran",
+            f"{code}_tran_6697_op.gml",
+            [sample.road_gml(gml_id, ring, width) for gml_id, ring, width in roads],
+            np.concatenate([ring for _, ring, _ in roads]),
+        )
         counts["lidar_points"] += sample.write_lidar(
-            out / "lidar" / f"{code}.laz", buildings, trees, np.random.default_rng(seed + code),
-            density=lidar_density, bounds=tile_bounds(code))
+            out / "lidar" / f"{code}.laz",
+            buildings,
+            trees,
+            np.random.default_rng(seed + code),
+            density=lidar_density,
+            bounds=tile_bounds(code),
+        )
         features += lines
         populations[code] = float(rng.uniform(1000, 9000))
         counts["buildings"] += len(buildings)
@@ -197,12 +252,17 @@ def write(n_tiles: int, out: Path, *, seed: int = SEED, lidar_density: float = 0
         counts["parks"] += len(parks)
         counts["roads"] += len(roads)
     bounds = np.array([tile_bounds(c) for c in codes])
-    dem_area = (bounds[:, 0].min() - 60, bounds[:, 1].min() - 60, bounds[:, 2].max() + 60,
-                bounds[:, 3].max() + 60)
+    dem_area = (
+        bounds[:, 0].min() - 60,
+        bounds[:, 1].min() - 60,
+        bounds[:, 2].max() + 60,
+        bounds[:, 3].max() + 60,
+    )
     for mesh2, (members, triangles) in sample.make_dem(dem_area).items():
         _write_gml(out / "udx/dem", f"{mesh2}_dem_6697_op.gml", members, triangles.reshape(-1, 3))
-    (out / "streets.geojson").write_text(json.dumps(
-        {"type": "FeatureCollection", "features": features}, ensure_ascii=False), encoding="utf-8")
+    (out / "streets.geojson").write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False), encoding="utf-8"
+    )
     flow.write_mlit_csv(out, flow.mlit_rows(populations, quiet=()), "mlit_peopleflow_city.csv")
     write_run_definition(out, codes)
     return counts

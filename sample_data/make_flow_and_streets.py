@@ -31,6 +31,7 @@ with Poisson noise. Only Omiya Station's position is real: 35.906139 N, 139.6249
 (the coordinate Japanese Wikipedia gives for the station, article 錦町 (さいたま市)).
 Deterministic; run ``python sample_data/make_flow_and_streets.py``.
 """
+
 from __future__ import annotations
 
 import csv
@@ -47,8 +48,8 @@ from shapely.geometry import LineString, Point, shape
 ROOT = Path(__file__).resolve().parent / "omiya"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tiles.atomic import write_text_atomic  # noqa: E402
 from pipeline.walkability.network import write_osm_xml  # noqa: E402
+from tiles.atomic import write_text_atomic  # noqa: E402
 
 TILES = (53396489, 53396499, 53396580, 53396590)
 CORNER_LAT, CORNER_LON = 35.0 + 55.0 / 60.0 - 0.5 / 60.0, 139.625  # the four tiles' corner
@@ -80,13 +81,22 @@ def write_streets_osm(root: Path = ROOT) -> str:
     lats = [c[1] for f in features for c in f["geometry"]["coordinates"]]
     west, east, south, north = min(lons), max(lons), min(lats), max(lats)
     # an elevated expressway crossing the district diagonally (a bridge: no shared nodes)
-    ways.append((LineString([(west - 0.001, south + 0.0012), (east + 0.001, north - 0.0009)]),
-                 {"highway": "motorway", "name": "Expressway", "oneway": "yes", "bridge": "yes",
-                  "layer": "1"}))
+    ways.append(
+        (
+            LineString([(west - 0.001, south + 0.0012), (east + 0.001, north - 0.0009)]),
+            {"highway": "motorway", "name": "Expressway", "oneway": "yes", "bridge": "yes", "layer": "1"},
+        )
+    )
     # a building outline drawn as a closed way with no highway tag
     x0, y0 = west + 0.0004, south + 0.0003
-    ways.append((LineString([(x0, y0), (x0 + 0.0003, y0), (x0 + 0.0003, y0 + 0.0002),
-                             (x0, y0 + 0.0002), (x0, y0)]), {"building": "yes", "name": "Station building"}))
+    ways.append(
+        (
+            LineString(
+                [(x0, y0), (x0 + 0.0003, y0), (x0 + 0.0003, y0 + 0.0002), (x0, y0 + 0.0002), (x0, y0)]
+            ),
+            {"building": "yes", "name": "Station building"},
+        )
+    )
     return write_osm_xml(root / "streets.osm", ways, node_crossings=False)
 
 
@@ -122,8 +132,12 @@ def _noded(ways: list[tuple[LineString, dict]]) -> list[tuple[LineString, dict]]
     return noded
 
 
-def mlit_rows(midday_weekday: dict[int, float] = MIDDAY_WEEKDAY, quiet: tuple[int, ...] = (53396499,),
-              prefcode: int = PREFCODE, citycode: int = CITYCODE) -> list[tuple]:
+def mlit_rows(
+    midday_weekday: dict[int, float] = MIDDAY_WEEKDAY,
+    quiet: tuple[int, ...] = (53396499,),
+    prefcode: int = PREFCODE,
+    citycode: int = CITYCODE,
+) -> list[tuple]:
     """Rows of the MLIT-style CSV (``population`` '' where suppressed).
 
     ``midday_weekday`` is the midday weekday stay population per 1 km mesh; ``quiet``
@@ -134,8 +148,12 @@ def mlit_rows(midday_weekday: dict[int, float] = MIDDAY_WEEKDAY, quiet: tuple[in
         for month in MONTHS:
             for dayflag in (0, 1, 2):
                 for timezone in (0, 1, 2):
-                    value = (midday_weekday[mesh] * MONTH_FACTOR[month] * DAYFLAG_FACTOR[dayflag]
-                             * TIMEZONE_FACTOR[timezone])
+                    value = (
+                        midday_weekday[mesh]
+                        * MONTH_FACTOR[month]
+                        * DAYFLAG_FACTOR[dayflag]
+                        * TIMEZONE_FACTOR[timezone]
+                    )
                     if mesh in quiet and timezone == 1:
                         value = 4.0 + month % 5  # a quiet residential cell at night: under 10
                     if value < 10 and dayflag == 0:
@@ -145,13 +163,15 @@ def mlit_rows(midday_weekday: dict[int, float] = MIDDAY_WEEKDAY, quiet: tuple[in
     return rows
 
 
-def write_mlit_csv(root: Path = ROOT, rows: list[tuple] | None = None,
-                   name: str = "mlit_peopleflow_omiya.csv") -> str:
+def write_mlit_csv(
+    root: Path = ROOT, rows: list[tuple] | None = None, name: str = "mlit_peopleflow_omiya.csv"
+) -> str:
     """``root/peopleflow/<name>``: the MLIT-format table of ``rows`` (default: the sample's)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["mesh1kmid", "prefcode", "citycode", "year", "month", "dayflag", "timezone",
-                     "population"])
+    writer.writerow(
+        ["mesh1kmid", "prefcode", "citycode", "year", "month", "dayflag", "timezone", "population"]
+    )
     writer.writerows(mlit_rows() if rows is None else rows)
     path = root / "peopleflow" / name
     write_text_atomic(path, buffer.getvalue())
@@ -166,12 +186,18 @@ def write_districts(root: Path = ROOT) -> str:
     def box(w, s, e, n):
         return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
 
-    districts = [("大宮駅西口", "west exit", box(lon - d, lat - d, lon, lat + 0.0015)),
-                 ("大宮駅東口", "east exit", box(lon, lat - d, lon + d, lat + 0.0015)),
-                 ("大宮駅北", "north", box(lon - d, lat + 0.0015, lon + d, lat + d))]
-    collection = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": name, "name_en": en}, "geometry": geom}
-        for name, en, geom in districts]}
+    districts = [
+        ("大宮駅西口", "west exit", box(lon - d, lat - d, lon, lat + 0.0015)),
+        ("大宮駅東口", "east exit", box(lon, lat - d, lon + d, lat + 0.0015)),
+        ("大宮駅北", "north", box(lon - d, lat + 0.0015, lon + d, lat + d)),
+    ]
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {"name": name, "name_en": en}, "geometry": geom}
+            for name, en, geom in districts
+        ],
+    }
     path = root / "districts.geojson"
     write_text_atomic(path, json.dumps(collection, ensure_ascii=False, indent=1) + "\n")
     return str(path)
@@ -182,11 +208,19 @@ OMIYA_STATION = (35.906139, 139.624944)
 #: Seed of the generated counters and bus stops.
 SEED = 20240806
 #: Main streets carrying a counter (``name`` in streets.geojson) and where along them (0..1).
-COUNTER_STREETS = (("East-West street 3", 0.35), ("North-South street 3", 0.6),
-                   ("East-West street 9", 0.5), ("North-South street 9", 0.3))
+COUNTER_STREETS = (
+    ("East-West street 3", 0.35),
+    ("North-South street 3", 0.6),
+    ("East-West street 9", 0.5),
+    ("North-South street 9", 0.3),
+)
 #: Main streets with a bus stop, and where along them.
-BUS_STOP_STREETS = (("East-West street 6", 0.2), ("East-West street 6", 0.8),
-                    ("North-South street 6", 0.25), ("North-South street 12", 0.7))
+BUS_STOP_STREETS = (
+    ("East-West street 6", 0.2),
+    ("East-West street 6", 0.8),
+    ("North-South street 6", 0.25),
+    ("North-South street 12", 0.7),
+)
 
 
 def _street_point(features: list[dict], name: str, fraction: float) -> Point:
@@ -198,23 +232,36 @@ def write_stops(root: Path = ROOT) -> str:
     """``stops.geojson``: Omiya Station (real place) and generated bus stops (``kind``, ``weight``)."""
     features = json.loads((root / "streets.geojson").read_text(encoding="utf-8"))["features"]
     lat, lon = OMIYA_STATION
-    stops = [{"type": "Feature", "properties": {"name": "大宮駅", "kind": "station", "weight": 1.0},
-              "geometry": {"type": "Point", "coordinates": [lon, lat]}}]
+    stops = [
+        {
+            "type": "Feature",
+            "properties": {"name": "大宮駅", "kind": "station", "weight": 1.0},
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        }
+    ]
     for k, (street, fraction) in enumerate(BUS_STOP_STREETS, start=1):
         point = _street_point(features, street, fraction)
-        stops.append({"type": "Feature", "properties": {"name": f"bus stop {k} (generated)",
-                                                         "kind": "bus_stop", "weight": 1.0},
-                      "geometry": {"type": "Point", "coordinates": [round(point.x, 7), round(point.y, 7)]}})
+        stops.append(
+            {
+                "type": "Feature",
+                "properties": {"name": f"bus stop {k} (generated)", "kind": "bus_stop", "weight": 1.0},
+                "geometry": {"type": "Point", "coordinates": [round(point.x, 7), round(point.y, 7)]},
+            }
+        )
     path = root / "stops.geojson"
-    write_text_atomic(path, json.dumps({"type": "FeatureCollection", "features": stops},
-                                       ensure_ascii=False, indent=1) + "\n")
+    write_text_atomic(
+        path,
+        json.dumps({"type": "FeatureCollection", "features": stops}, ensure_ascii=False, indent=1) + "\n",
+    )
     return str(path)
 
 
 def _daily_curve(hours: np.ndarray, holiday: bool) -> np.ndarray:
     """Made-up relative pedestrian volume by hour (module docstring): peaks, low at night."""
+
     def bump(centre, height, width):
         return height * np.exp(-0.5 * ((hours + 0.5 - centre) / width) ** 2)
+
     if holiday:
         return 0.03 + bump(14.5, 0.9, 3.2) + bump(19.0, 0.3, 1.5)
     return 0.03 + bump(8.3, 1.0, 0.9) + bump(12.5, 0.65, 1.4) + bump(18.3, 0.85, 1.5)
@@ -237,11 +284,14 @@ def counter_rows(root: Path = ROOT, seed: int = SEED) -> list[tuple]:
                 date = monday + day
                 holiday = day >= 5
                 hours = np.arange(24)
-                expected = peak * _daily_curve(hours, holiday) * MONTH_FACTOR[month] * (0.85 if holiday else 1.0)
+                expected = (
+                    peak * _daily_curve(hours, holiday) * MONTH_FACTOR[month] * (0.85 if holiday else 1.0)
+                )
                 counts = rng.poisson(expected)
                 for hour, count in zip(hours, counts):
-                    rows.append((f"C{k}", f"{point.y:.7f}", f"{point.x:.7f}",
-                                 f"{date} {hour:02d}:00:00", int(count)))
+                    rows.append(
+                        (f"C{k}", f"{point.y:.7f}", f"{point.x:.7f}", f"{date} {hour:02d}:00:00", int(count))
+                    )
     return rows
 
 
@@ -257,9 +307,13 @@ def write_counters(root: Path = ROOT) -> str:
 
 
 def write(root: Path = ROOT) -> dict[str, str]:
-    return {"streets": write_streets_osm(root), "peopleflow": write_mlit_csv(root),
-            "districts": write_districts(root), "stops": write_stops(root),
-            "counters": write_counters(root)}
+    return {
+        "streets": write_streets_osm(root),
+        "peopleflow": write_mlit_csv(root),
+        "districts": write_districts(root),
+        "stops": write_stops(root),
+        "counters": write_counters(root),
+    }
 
 
 if __name__ == "__main__":

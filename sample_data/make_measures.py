@@ -12,6 +12,7 @@ midday. On each chosen segment the trees stand on both walking lines (``width_m 
 unknown), every 12 m from 6 m after the segment's start. Heights are 7-9 m (uniform, seed
 24) and crowns 6 m: a plausible young street tree, generated, not surveyed.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,20 +45,33 @@ def street_trees(segments: gpd.GeoDataFrame, count: int = TREES) -> list[dict]:
                 if len(features) == count:
                     return features
                 point = line.interpolate(distance)
-                features.append({"type": "Feature", "properties": {
-                    "kind": "tree", "id": f"street_tree_{len(features) + 1:02d}",
-                    "segment": row.segment_id, "height_m": round(float(rng.uniform(7.0, 9.0)), 1),
-                    "crown_diameter_m": 6.0, "evergreen": False, "species": "ケヤキ (sample)"},
-                    "geometry": {"type": "Point", "coordinates": [round(point.x, 2), round(point.y, 2)]}})
+                features.append(
+                    {
+                        "type": "Feature",
+                        "properties": {
+                            "kind": "tree",
+                            "id": f"street_tree_{len(features) + 1:02d}",
+                            "segment": row.segment_id,
+                            "height_m": round(float(rng.uniform(7.0, 9.0)), 1),
+                            "crown_diameter_m": 6.0,
+                            "evergreen": False,
+                            "species": "ケヤキ (sample)",
+                        },
+                        "geometry": {"type": "Point", "coordinates": [round(point.x, 2), round(point.y, 2)]},
+                    }
+                )
     return features
 
 
 def main(baseline: Path) -> None:
     segments = gpd.read_parquet(baseline / "walkability" / "segments_heat_day_midday.parquet").to_crs(CRS)
     features = street_trees(segments)
-    collection = {"type": "FeatureCollection", "name": "street_trees",
-                  "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::6677"}},
-                  "features": features}
+    collection = {
+        "type": "FeatureCollection",
+        "name": "street_trees",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::6677"}},
+        "features": features,
+    }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(collection, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"{OUT}: {len(features)} trees on {len({f['properties']['segment'] for f in features})} segments")

@@ -19,6 +19,7 @@ It is laid out as a PLATEAU download is::
 Everything is deterministic (fixed random seed), so the committed output is what this
 script writes. Run it with ``python sample_data/make_sample.py``.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,18 +36,34 @@ ROOT = Path(__file__).resolve().parent / "omiya"
 CRS_METRIC = "EPSG:6677"  # JGD2011 plane rectangular IX (Saitama)
 CORNER_LAT, CORNER_LON = 35.0 + 55.0 / 60.0 - 0.5 / 60.0, 139.625  # 4-tile corner: 35.908333, 139.625
 SEED = 20261122
-BLOCK = 70.0       # block pitch (m), centre line to centre line
-STREET = 12.0      # street width (m), building-free corridor between blocks
+BLOCK = 70.0  # block pitch (m), centre line to centre line
+STREET = 12.0  # street width (m), building-free corridor between blocks
 HALF_EXTENT = 420.0  # district half size (m) around the corner
 
 USAGE = {  # PLATEAU Building_usage codes and labels
-    "401": "業務施設", "402": "商業施設", "403": "宿泊施設", "404": "商業系複合施設",
-    "411": "住宅", "412": "共同住宅", "413": "店舗等併用住宅", "414": "店舗等併用共同住宅",
-    "421": "官公庁施設", "422": "文教厚生施設", "431": "運輸倉庫施設", "441": "工場",
-    "454": "その他", "461": "不明",
+    "401": "業務施設",
+    "402": "商業施設",
+    "403": "宿泊施設",
+    "404": "商業系複合施設",
+    "411": "住宅",
+    "412": "共同住宅",
+    "413": "店舗等併用住宅",
+    "414": "店舗等併用共同住宅",
+    "421": "官公庁施設",
+    "422": "文教厚生施設",
+    "431": "運輸倉庫施設",
+    "441": "工場",
+    "454": "その他",
+    "461": "不明",
 }
-STRUCTURE = {"601": "木造・土蔵造", "602": "鉄骨鉄筋コンクリート造", "603": "鉄筋コンクリート造",
-             "604": "鉄骨造", "605": "軽量鉄骨造", "611": "不明"}
+STRUCTURE = {
+    "601": "木造・土蔵造",
+    "602": "鉄骨鉄筋コンクリート造",
+    "603": "鉄筋コンクリート造",
+    "604": "鉄骨造",
+    "605": "軽量鉄骨造",
+    "611": "不明",
+}
 FLOOD_DESCRIPTION = {"1": "荒川", "2": "鴻沼川", "3": "芝川"}
 RANK = {"1": "0.5m未満", "2": "0.5m以上3m未満", "3": "3m以上5m未満"}
 TREE_CLASS = {"1000": "高木", "1010": "中木", "1020": "低木"}
@@ -65,10 +82,20 @@ PLANNING_CITY = "11100"  # さいたま市: urban planning is the city's decisio
 #: Common_districtsAndZonesType, the code list PLATEAU's urf:function points at (the codes
 #: of the 13 use districts and "none designated"; labels as the PLATEAU list writes them).
 DISTRICTS_AND_ZONES = {
-    "0": "用途地域の指定をしない区域", "1": "第1種低層住居専用地域", "2": "第2種低層住居専用地域",
-    "3": "第1種中高層住居専用地域", "4": "第2種中高層住居専用地域", "5": "第1種住居地域",
-    "6": "第2種住居地域", "7": "準住居地域", "8": "田園住居地域", "9": "近隣商業地域", "10": "商業地域",
-    "11": "準工業地域", "12": "工業地域", "13": "工業専用地域",
+    "0": "用途地域の指定をしない区域",
+    "1": "第1種低層住居専用地域",
+    "2": "第2種低層住居専用地域",
+    "3": "第1種中高層住居専用地域",
+    "4": "第2種中高層住居専用地域",
+    "5": "第1種住居地域",
+    "6": "第2種住居地域",
+    "7": "準住居地域",
+    "8": "田園住居地域",
+    "9": "近隣商業地域",
+    "10": "商業地域",
+    "11": "準工業地域",
+    "12": "工業地域",
+    "13": "工業専用地域",
 }
 #: The sample's use districts: (gml:id, urf:function code, floor-area rate, building-coverage
 #: rate, outline as metric offsets from the four-tile corner). Boundaries run along the
@@ -77,16 +104,35 @@ DISTRICTS_AND_ZONES = {
 #: the area without gap or overlap. Commercial around the station (south-west of the
 #: corner), neighbourhood commercial along the east, residential to the north and east.
 USE_DISTRICTS = (
-    ("urf_sample_use_commercial", "10", 8.0, 0.8,
-     ((-455, -455), (175, -455), (175, 105), (-105, 105), (-105, 35), (-455, 35))),
-    ("urf_sample_use_residential_1", "5", 2.0, 0.6,
-     ((-455, 35), (-105, 35), (-105, 105), (175, 105), (175, 455), (-455, 455))),
-    ("urf_sample_use_neighbourhood_commercial", "9", 4.0, 0.8,
-     ((175, -455), (315, -455), (315, 35), (315, 455), (175, 455), (175, 105))),
-    ("urf_sample_use_residential_2", "6", 3.0, 0.6,
-     ((315, -455), (455, -455), (455, 35), (315, 35))),
-    ("urf_sample_use_medium_high_residential_1", "3", 2.0, 0.6,
-     ((315, 35), (455, 35), (455, 455), (315, 455))),
+    (
+        "urf_sample_use_commercial",
+        "10",
+        8.0,
+        0.8,
+        ((-455, -455), (175, -455), (175, 105), (-105, 105), (-105, 35), (-455, 35)),
+    ),
+    (
+        "urf_sample_use_residential_1",
+        "5",
+        2.0,
+        0.6,
+        ((-455, 35), (-105, 35), (-105, 105), (175, 105), (175, 455), (-455, 455)),
+    ),
+    (
+        "urf_sample_use_neighbourhood_commercial",
+        "9",
+        4.0,
+        0.8,
+        ((175, -455), (315, -455), (315, 35), (315, 455), (175, 455), (175, 105)),
+    ),
+    ("urf_sample_use_residential_2", "6", 3.0, 0.6, ((315, -455), (455, -455), (455, 35), (315, 35))),
+    (
+        "urf_sample_use_medium_high_residential_1",
+        "3",
+        2.0,
+        0.6,
+        ((315, 35), (455, 35), (455, 455), (315, 455)),
+    ),
 )
 
 to_lonlat = Transformer.from_crs(CRS_METRIC, "EPSG:6668", always_xy=True)
@@ -146,8 +192,10 @@ def polygon(ring: np.ndarray, gml_id: str | None = None, ring_id: str | None = N
     closed = np.vstack([ring, ring[:1]])
     pid = f' gml:id="{gml_id}"' if gml_id else ""
     rid = f' gml:id="{ring_id}"' if ring_id else ""
-    return (f"<gml:Polygon{pid}><gml:exterior><gml:LinearRing{rid}><gml:posList>"
-            f"{pos_list(closed)}</gml:posList></gml:LinearRing></gml:exterior></gml:Polygon>")
+    return (
+        f"<gml:Polygon{pid}><gml:exterior><gml:LinearRing{rid}><gml:posList>"
+        f"{pos_list(closed)}</gml:posList></gml:LinearRing></gml:exterior></gml:Polygon>"
+    )
 
 
 def document(members: list[str], lower: tuple, upper: tuple) -> str:
@@ -159,13 +207,13 @@ def document(members: list[str], lower: tuple, upper: tuple) -> str:
         f"</gml:lowerCorner><gml:upperCorner>{upper[0]:.9f} {upper[1]:.9f} {upper[2]:.3f}"
         "</gml:upperCorner></gml:Envelope></gml:boundedBy>\n"
         + "\n".join(f"<core:cityObjectMember>{m}</core:cityObjectMember>" for m in members)
-        + "\n</core:CityModel>\n")
+        + "\n</core:CityModel>\n"
+    )
 
 
 def envelope(points_xyz: np.ndarray) -> tuple[tuple, tuple]:
     lon, lat = to_lonlat.transform(points_xyz[:, 0], points_xyz[:, 1])
-    return ((lat.min(), lon.min(), points_xyz[:, 2].min()),
-            (lat.max(), lon.max(), points_xyz[:, 2].max()))
+    return ((lat.min(), lon.min(), points_xyz[:, 2].min()), (lat.max(), lon.max(), points_xyz[:, 2].max()))
 
 
 # -- the district --------------------------------------------------------------------
@@ -175,7 +223,7 @@ class Building:
     footprint: np.ndarray  # (4, 2) metric, counter-clockwise
     ground: float
     height: float
-    roof: str              # "flat" | "gable"
+    roof: str  # "flat" | "gable"
     lod2: bool
     usage: str
     storeys: int
@@ -215,8 +263,11 @@ def make_buildings(rng: np.random.Generator, parks: list) -> list[Building]:
                 if w < 6 or d < 6:
                     continue
                 central = distance < 250
-                usage = rng.choice(["401", "402", "404", "412", "414", "403"] if central
-                                   else ["411", "411", "412", "413", "422", "421", "431"])
+                usage = rng.choice(
+                    ["401", "402", "404", "412", "414", "403"]
+                    if central
+                    else ["411", "411", "412", "413", "422", "421", "431"]
+                )
                 storeys = int(rng.integers(4, 16) if central else rng.integers(1, 4))
                 if usage in ("411", "413"):
                     storeys = min(storeys, 3)
@@ -224,13 +275,21 @@ def make_buildings(rng: np.random.Generator, parks: list) -> list[Building]:
                 fp = np.array([[x0, y0], [x0 + w, y0], [x0 + w, y0 + d], [x0, y0 + d]])
                 ground = float(ground_height(fp[:, 0], fp[:, 1]).min())
                 index = len(buildings)
-                buildings.append(Building(
-                    gml_id=f"bldg_omiya_{index:05d}", footprint=fp, ground=round(ground, 3),
-                    height=height, roof="gable" if storeys <= 3 and rng.random() < 0.7 else "flat",
-                    lod2=rng.random() < 0.8, usage=str(usage), storeys=storeys,
-                    structure=rng.choice(["601", "603", "604"] if storeys <= 3 else ["602", "603"]),
-                    year=int(rng.integers(1965, 2024)),
-                    flood_depth=round(float(rng.uniform(0.1, 2.5)), 2) if rng.random() < 0.3 else None))
+                buildings.append(
+                    Building(
+                        gml_id=f"bldg_omiya_{index:05d}",
+                        footprint=fp,
+                        ground=round(ground, 3),
+                        height=height,
+                        roof="gable" if storeys <= 3 and rng.random() < 0.7 else "flat",
+                        lod2=rng.random() < 0.8,
+                        usage=str(usage),
+                        storeys=storeys,
+                        structure=rng.choice(["601", "603", "604"] if storeys <= 3 else ["602", "603"]),
+                        year=int(rng.integers(1965, 2024)),
+                        flood_depth=round(float(rng.uniform(0.1, 2.5)), 2) if rng.random() < 0.3 else None,
+                    )
+                )
     return buildings
 
 
@@ -241,22 +300,27 @@ def building_gml(b: Building) -> str:
     floor_area = float(abs(edge_x[0] * edge_y[1] - edge_x[1] * edge_y[0])) * b.storeys
     base = np.column_stack([fp, np.full(4, g)])
     roof_flat = np.column_stack([fp, np.full(4, top)])
-    parts = [f'<bldg:Building gml:id="{b.gml_id}">',
-             f'<gen:stringAttribute name="sample_note"><gen:value>generated for Machi</gen:value></gen:stringAttribute>',
-             f'<bldg:class codeSpace="../../codelists/Building_class.xml">3001</bldg:class>',
-             f'<bldg:usage codeSpace="../../codelists/Building_usage.xml">{b.usage}</bldg:usage>',
-             f'<bldg:yearOfConstruction>{b.year}</bldg:yearOfConstruction>',
-             f'<bldg:measuredHeight uom="m">{h}</bldg:measuredHeight>',
-             f'<bldg:storeysAboveGround>{b.storeys}</bldg:storeysAboveGround>',
-             f'<bldg:storeysBelowGround>{1 if b.storeys > 8 else 0}</bldg:storeysBelowGround>',
-             "<bldg:lod0FootPrint><gml:MultiSurface><gml:surfaceMember>"
-             f"{polygon(base[::-1])}</gml:surfaceMember></gml:MultiSurface></bldg:lod0FootPrint>"]
+    parts = [
+        f'<bldg:Building gml:id="{b.gml_id}">',
+        '<gen:stringAttribute name="sample_note"><gen:value>generated for Machi</gen:value></gen:stringAttribute>',
+        '<bldg:class codeSpace="../../codelists/Building_class.xml">3001</bldg:class>',
+        f'<bldg:usage codeSpace="../../codelists/Building_usage.xml">{b.usage}</bldg:usage>',
+        f"<bldg:yearOfConstruction>{b.year}</bldg:yearOfConstruction>",
+        f'<bldg:measuredHeight uom="m">{h}</bldg:measuredHeight>',
+        f"<bldg:storeysAboveGround>{b.storeys}</bldg:storeysAboveGround>",
+        f"<bldg:storeysBelowGround>{1 if b.storeys > 8 else 0}</bldg:storeysBelowGround>",
+        "<bldg:lod0FootPrint><gml:MultiSurface><gml:surfaceMember>"
+        f"{polygon(base[::-1])}</gml:surfaceMember></gml:MultiSurface></bldg:lod0FootPrint>",
+    ]
     # LOD1: a prism (bottom facing down, top up, four walls), outward-facing rings.
     faces = [base[::-1], roof_flat] + [
-        np.array([base[i], base[(i + 1) % 4], roof_flat[(i + 1) % 4], roof_flat[i]]) for i in range(4)]
-    parts.append("<bldg:lod1Solid><gml:Solid><gml:exterior><gml:CompositeSurface>"
-                 + "".join(f"<gml:surfaceMember>{polygon(f)}</gml:surfaceMember>" for f in faces)
-                 + "</gml:CompositeSurface></gml:exterior></gml:Solid></bldg:lod1Solid>")
+        np.array([base[i], base[(i + 1) % 4], roof_flat[(i + 1) % 4], roof_flat[i]]) for i in range(4)
+    ]
+    parts.append(
+        "<bldg:lod1Solid><gml:Solid><gml:exterior><gml:CompositeSurface>"
+        + "".join(f"<gml:surfaceMember>{polygon(f)}</gml:surfaceMember>" for f in faces)
+        + "</gml:CompositeSurface></gml:exterior></gml:Solid></bldg:lod1Solid>"
+    )
     if b.lod2:
         parts.append(lod2_gml(b, base, top))
     parts.append(
@@ -269,7 +333,8 @@ def building_gml(b: Building) -> str:
         f'<uro:totalFloorArea uom="m2">{floor_area:.2f}</uro:totalFloorArea>'
         f'<uro:buildingStructureType codeSpace="../../codelists/Building_buildingStructureType.xml">{b.structure}</uro:buildingStructureType>'
         "<uro:surveyYear>2023</uro:surveyYear>"
-        "</uro:BuildingDetailAttribute></uro:buildingDetailAttribute>")
+        "</uro:BuildingDetailAttribute></uro:buildingDetailAttribute>"
+    )
     if b.flood_depth is not None:
         rank = "1" if b.flood_depth < 0.5 else "2"
         parts.append(
@@ -279,7 +344,8 @@ def building_gml(b: Building) -> str:
             f'<uro:depth uom="m">{b.flood_depth}</uro:depth>'
             '<uro:adminType codeSpace="../../codelists/RiverFloodingRiskAttribute_adminType.xml">2</uro:adminType>'
             '<uro:scale codeSpace="../../codelists/RiverFloodingRiskAttribute_scale.xml">2</uro:scale>'
-            "</uro:BuildingRiverFloodingRiskAttribute></uro:buildingDisasterRiskAttribute>")
+            "</uro:BuildingRiverFloodingRiskAttribute></uro:buildingDisasterRiskAttribute>"
+        )
     parts.append("</bldg:Building>")
     return "".join(parts)
 
@@ -293,32 +359,44 @@ def lod2_gml(b: Building, base: np.ndarray, top: float) -> str:
         roof = np.column_stack([fp, np.full(4, top)])
         surfaces.append(("RoofSurface", roof))
         for i in range(4):
-            surfaces.append(("WallSurface", np.array(
-                [base[i], base[(i + 1) % 4], roof[(i + 1) % 4], roof[i]])))
+            surfaces.append(
+                ("WallSurface", np.array([base[i], base[(i + 1) % 4], roof[(i + 1) % 4], roof[i]]))
+            )
     else:
         # Gable along x: ridge at mid-y, eaves 2.4 m below the ridge.
         eave = top - 2.4
         (x0, y0), (x1, _), _, (_, y1) = fp
         ym = (y0 + y1) / 2
-        e = [np.array([x0, y0, eave]), np.array([x1, y0, eave]),
-             np.array([x1, y1, eave]), np.array([x0, y1, eave])]
+        e = [
+            np.array([x0, y0, eave]),
+            np.array([x1, y0, eave]),
+            np.array([x1, y1, eave]),
+            np.array([x0, y1, eave]),
+        ]
         r0, r1 = np.array([x0, ym, top]), np.array([x1, ym, top])
-        surfaces += [("RoofSurface", np.array([e[0], e[1], r1, r0])),
-                     ("RoofSurface", np.array([e[2], e[3], r0, r1])),
-                     ("WallSurface", np.array([base[0], base[1], e[1], e[0]])),
-                     ("WallSurface", np.array([base[2], base[3], e[3], e[2]])),
-                     ("WallSurface", np.array([base[1], base[2], e[2], r1, e[1]])),
-                     ("WallSurface", np.array([base[3], base[0], e[0], r0, e[3]]))]
+        surfaces += [
+            ("RoofSurface", np.array([e[0], e[1], r1, r0])),
+            ("RoofSurface", np.array([e[2], e[3], r0, r1])),
+            ("WallSurface", np.array([base[0], base[1], e[1], e[0]])),
+            ("WallSurface", np.array([base[2], base[3], e[3], e[2]])),
+            ("WallSurface", np.array([base[1], base[2], e[2], r1, e[1]])),
+            ("WallSurface", np.array([base[3], base[0], e[0], r0, e[3]])),
+        ]
     bounded, links = [], []
     for k, (kind, ring) in enumerate(surfaces):
         pid = f"{b.gml_id}_poly_{k}"
         links.append(f'<gml:surfaceMember xlink:href="#{pid}"/>')
-        bounded.append(f'<bldg:boundedBy><bldg:{kind} gml:id="{b.gml_id}_{kind}_{k}">'
-                       f"<bldg:lod2MultiSurface><gml:MultiSurface><gml:surfaceMember>"
-                       f"{polygon(ring, pid, pid + '_ring')}</gml:surfaceMember></gml:MultiSurface>"
-                       f"</bldg:lod2MultiSurface></bldg:{kind}></bldg:boundedBy>")
-    solid = ("<bldg:lod2Solid><gml:Solid><gml:exterior><gml:CompositeSurface>"
-             + "".join(links) + "</gml:CompositeSurface></gml:exterior></gml:Solid></bldg:lod2Solid>")
+        bounded.append(
+            f'<bldg:boundedBy><bldg:{kind} gml:id="{b.gml_id}_{kind}_{k}">'
+            f"<bldg:lod2MultiSurface><gml:MultiSurface><gml:surfaceMember>"
+            f"{polygon(ring, pid, pid + '_ring')}</gml:surfaceMember></gml:MultiSurface>"
+            f"</bldg:lod2MultiSurface></bldg:{kind}></bldg:boundedBy>"
+        )
+    solid = (
+        "<bldg:lod2Solid><gml:Solid><gml:exterior><gml:CompositeSurface>"
+        + "".join(links)
+        + "</gml:CompositeSurface></gml:exterior></gml:Solid></bldg:lod2Solid>"
+    )
     return solid + "".join(bounded)
 
 
@@ -342,14 +420,17 @@ def make_trees(rng: np.random.Generator, parks: list) -> list[str]:
             f'<veg:averageHeight uom="m">{height}</veg:averageHeight>'
             "<veg:lod1MultiSurface><gml:MultiSurface><gml:surfaceMember>"
             f"{polygon(np.column_stack([ring, z]))}</gml:surfaceMember></gml:MultiSurface>"
-            "</veg:lod1MultiSurface></veg:PlantCover>")
+            "</veg:lod1MultiSurface></veg:PlantCover>"
+        )
     n = int(HALF_EXTENT // BLOCK)
     index = 0
     for j in range(-n, n + 1):
         y = CORNER_Y + j * BLOCK + (STREET / 2 - 1.5) * (1 if j % 2 else -1)
         if j % 2:
             continue
-        species, function, _ = STREET_TREES[int(species_rng.choice(len(STREET_TREES), p=shares / shares.sum()))]
+        species, function, _ = STREET_TREES[
+            int(species_rng.choice(len(STREET_TREES), p=shares / shares.sum()))
+        ]
         for x in np.arange(CORNER_X - HALF_EXTENT + 10, CORNER_X + HALF_EXTENT, 14.0):
             if rng.random() < 0.25:
                 continue
@@ -360,8 +441,15 @@ def make_trees(rng: np.random.Generator, parks: list) -> list[str]:
     return members
 
 
-def tree_gml(gml_id: str, x: float, y: float, height: float, crown: float, species: str | None = None,
-             function: str | None = None) -> str:
+def tree_gml(
+    gml_id: str,
+    x: float,
+    y: float,
+    height: float,
+    crown: float,
+    species: str | None = None,
+    function: str | None = None,
+) -> str:
     """A solitary tree: an octagonal crown prism from 40 % of its height to the top; its species
     (``gml:name``) and ``veg:function`` code when given (a tree without them is of unknown habit)."""
     g = float(ground_height(x, y))
@@ -371,33 +459,44 @@ def tree_gml(gml_id: str, x: float, y: float, height: float, crown: float, speci
     bottom = np.column_stack([ring, np.full(8, low)])
     topring = np.column_stack([ring, np.full(8, high)])
     faces = [bottom[::-1], topring] + [
-        np.array([bottom[i], bottom[(i + 1) % 8], topring[(i + 1) % 8], topring[i]]) for i in range(8)]
+        np.array([bottom[i], bottom[(i + 1) % 8], topring[(i + 1) % 8], topring[i]]) for i in range(8)
+    ]
     surfaces = "".join(f"<gml:surfaceMember>{polygon(f)}</gml:surfaceMember>" for f in faces)
-    return (f'<veg:SolitaryVegetationObject gml:id="{gml_id}">'
-            + (f"<gml:name>{species}</gml:name>" if species else "")
-            + '<veg:class codeSpace="../../codelists/SolitaryVegetationObject_class.xml">1000</veg:class>'
-            + (f'<veg:function codeSpace="../../codelists/SolitaryVegetationObject_function.xml">{function}'
-               "</veg:function>" if function else "")
-            + f'<veg:height uom="m">{height}</veg:height>'
-            f'<veg:crownDiameter uom="m">{crown}</veg:crownDiameter>'
-            f"<veg:lod1Geometry><gml:MultiSurface>{surfaces}</gml:MultiSurface></veg:lod1Geometry>"
-            "</veg:SolitaryVegetationObject>")
+    return (
+        f'<veg:SolitaryVegetationObject gml:id="{gml_id}">'
+        + (f"<gml:name>{species}</gml:name>" if species else "")
+        + '<veg:class codeSpace="../../codelists/SolitaryVegetationObject_class.xml">1000</veg:class>'
+        + (
+            f'<veg:function codeSpace="../../codelists/SolitaryVegetationObject_function.xml">{function}'
+            "</veg:function>"
+            if function
+            else ""
+        )
+        + f'<veg:height uom="m">{height}</veg:height>'
+        f'<veg:crownDiameter uom="m">{crown}</veg:crownDiameter>'
+        f"<veg:lod1Geometry><gml:MultiSurface>{surfaces}</gml:MultiSurface></veg:lod1Geometry>"
+        "</veg:SolitaryVegetationObject>"
+    )
 
 
-def make_dem(bounds: tuple[float, float, float, float] | None = None
-             ) -> dict[str, tuple[list[str], np.ndarray]]:
+def make_dem(
+    bounds: tuple[float, float, float, float] | None = None,
+) -> dict[str, tuple[list[str], np.ndarray]]:
     """Terrain TINs on a 30 m lattice over ``bounds`` (metric; default the district), one
     file per second-level mesh."""
     step = 30.0
-    x0, y0, x1, y1 = bounds or (CORNER_X - HALF_EXTENT - 60, CORNER_Y - HALF_EXTENT - 60,
-                                CORNER_X + HALF_EXTENT + 60, CORNER_Y + HALF_EXTENT + 60)
+    x0, y0, x1, y1 = bounds or (
+        CORNER_X - HALF_EXTENT - 60,
+        CORNER_Y - HALF_EXTENT - 60,
+        CORNER_X + HALF_EXTENT + 60,
+        CORNER_Y + HALF_EXTENT + 60,
+    )
     xs = np.arange(x0, x1 + 1, step)
     ys = np.arange(y0, y1 + 1, step)
     files: dict[str, list[np.ndarray]] = {}
     for i in range(len(xs) - 1):
         for j in range(len(ys) - 1):
-            quad = np.array([[xs[i], ys[j]], [xs[i + 1], ys[j]], [xs[i + 1], ys[j + 1]],
-                             [xs[i], ys[j + 1]]])
+            quad = np.array([[xs[i], ys[j]], [xs[i + 1], ys[j]], [xs[i + 1], ys[j + 1]], [xs[i], ys[j + 1]]])
             z = ground_height(quad[:, 0], quad[:, 1])
             p = np.column_stack([quad, z])
             cx, cy = quad.mean(axis=0)
@@ -409,12 +508,15 @@ def make_dem(bounds: tuple[float, float, float, float] | None = None
         patches = "".join(
             f"<gml:Triangle><gml:exterior><gml:LinearRing><gml:posList>"
             f"{pos_list(np.vstack([t, t[:1]]))}</gml:posList></gml:LinearRing></gml:exterior></gml:Triangle>"
-            for t in triangles)
-        member = (f'<dem:ReliefFeature gml:id="dem_{mesh2}"><gml:name>{mesh2}</gml:name><dem:lod>1</dem:lod>'
-                  f'<dem:reliefComponent><dem:TINRelief gml:id="dem_tin_{mesh2}"><gml:name>{mesh2}</gml:name>'
-                  "<dem:lod>1</dem:lod><dem:tin><gml:TriangulatedSurface><gml:trianglePatches>"
-                  f"{patches}</gml:trianglePatches></gml:TriangulatedSurface></dem:tin></dem:TINRelief>"
-                  "</dem:reliefComponent></dem:ReliefFeature>")
+            for t in triangles
+        )
+        member = (
+            f'<dem:ReliefFeature gml:id="dem_{mesh2}"><gml:name>{mesh2}</gml:name><dem:lod>1</dem:lod>'
+            f'<dem:reliefComponent><dem:TINRelief gml:id="dem_tin_{mesh2}"><gml:name>{mesh2}</gml:name>'
+            "<dem:lod>1</dem:lod><dem:tin><gml:TriangulatedSurface><gml:trianglePatches>"
+            f"{patches}</gml:trianglePatches></gml:TriangulatedSurface></dem:tin></dem:TINRelief>"
+            "</dem:reliefComponent></dem:ReliefFeature>"
+        )
         result[mesh2] = ([member], np.concatenate(triangles))
     return result
 
@@ -435,44 +537,69 @@ def make_roads() -> tuple[list[tuple[str, np.ndarray, np.ndarray]], list[dict]]:
                 seg = np.array([[c, lo], [c, hi]])
             seg = seg + [CORNER_X, CORNER_Y]
             normal = np.array([0, 1]) if axis == "x" else np.array([1, 0])
-            ring = np.array([seg[0] - normal * width / 2, seg[1] - normal * width / 2,
-                             seg[1] + normal * width / 2, seg[0] + normal * width / 2])
+            ring = np.array(
+                [
+                    seg[0] - normal * width / 2,
+                    seg[1] - normal * width / 2,
+                    seg[1] + normal * width / 2,
+                    seg[0] + normal * width / 2,
+                ]
+            )
             z = ground_height(ring[:, 0], ring[:, 1])
-            roads.append((f"tran_{axis}_{k + n:02d}", np.column_stack([ring, z]),
-                          np.array([width])))
+            roads.append((f"tran_{axis}_{k + n:02d}", np.column_stack([ring, z]), np.array([width])))
             lon, lat = to_lonlat.transform(seg[:, 0], seg[:, 1])
-            lines.append({"type": "Feature", "properties": {
-                "name": f"{'East-West' if axis == 'x' else 'North-South'} street {k + n}",
-                "highway": "secondary" if main else "residential", "width_m": width,
-                "sidewalk": "both" if main else "no"},
-                "geometry": {"type": "LineString",
-                             "coordinates": [[round(a, 8), round(b, 8)] for a, b in zip(lon, lat)]}})
+            lines.append(
+                {
+                    "type": "Feature",
+                    "properties": {
+                        "name": f"{'East-West' if axis == 'x' else 'North-South'} street {k + n}",
+                        "highway": "secondary" if main else "residential",
+                        "width_m": width,
+                        "sidewalk": "both" if main else "no",
+                    },
+                    "geometry": {
+                        "type": "LineString",
+                        "coordinates": [[round(a, 8), round(b, 8)] for a, b in zip(lon, lat)],
+                    },
+                }
+            )
     return roads, lines
 
 
 def road_gml(gml_id: str, ring: np.ndarray, width: float) -> str:
-    return (f'<tran:Road gml:id="{gml_id}">'
-            '<tran:function codeSpace="../../codelists/Road_function.xml">1</tran:function>'
-            f"<tran:lod1MultiSurface><gml:MultiSurface><gml:surfaceMember>{polygon(ring)}"
-            "</gml:surfaceMember></gml:MultiSurface></tran:lod1MultiSurface>"
-            "<uro:roadStructureAttribute><uro:RoadStructureAttribute>"
-            f'<uro:width uom="m">{width:.1f}</uro:width>'
-            '<uro:widthType codeSpace="../../codelists/RoadStructureAttribute_widthType.xml">2</uro:widthType>'
-            "</uro:RoadStructureAttribute></uro:roadStructureAttribute></tran:Road>")
+    return (
+        f'<tran:Road gml:id="{gml_id}">'
+        '<tran:function codeSpace="../../codelists/Road_function.xml">1</tran:function>'
+        f"<tran:lod1MultiSurface><gml:MultiSurface><gml:surfaceMember>{polygon(ring)}"
+        "</gml:surfaceMember></gml:MultiSurface></tran:lod1MultiSurface>"
+        "<uro:roadStructureAttribute><uro:RoadStructureAttribute>"
+        f'<uro:width uom="m">{width:.1f}</uro:width>'
+        '<uro:widthType codeSpace="../../codelists/RoadStructureAttribute_widthType.xml">2</uro:widthType>'
+        "</uro:RoadStructureAttribute></uro:roadStructureAttribute></tran:Road>"
+    )
 
 
 def codelist(name: str, entries: dict[str, str]) -> str:
     body = "".join(
         f'<gml:dictionaryEntry><gml:Definition gml:id="{name}_{code}">'
         f"<gml:description>{label}</gml:description><gml:name>{code}</gml:name>"
-        "</gml:Definition></gml:dictionaryEntry>" for code, label in entries.items())
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            f'<gml:Dictionary xmlns:gml="http://www.opengis.net/gml" gml:id="{name}">'
-            f"<gml:name>{name}</gml:name>{body}</gml:Dictionary>\n")
+        "</gml:Definition></gml:dictionaryEntry>"
+        for code, label in entries.items()
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<gml:Dictionary xmlns:gml="http://www.opengis.net/gml" gml:id="{name}">'
+        f"<gml:name>{name}</gml:name>{body}</gml:Dictionary>\n"
+    )
 
 
-def use_district_gml(gml_id: str, function: str, floor_area_rate: float, coverage_rate: float,
-                     ring_lonlat: list[tuple[float, float]]) -> str:
+def use_district_gml(
+    gml_id: str,
+    function: str,
+    floor_area_rate: float,
+    coverage_rate: float,
+    ring_lonlat: list[tuple[float, float]],
+) -> str:
     """A ``urf:UseDistrict`` as PLATEAU writes it: attributes, then the 2-D outline as an
     lod1MultiSurface whose posList is 'lat lon 0' (Kawasaki's files carry a zero height),
     then the rates (``floorAreaRate`` 8 = 800 %, ``buildingCoverageRate`` 0.8 = 80 %)."""
@@ -480,23 +607,25 @@ def use_district_gml(gml_id: str, function: str, floor_area_rate: float, coverag
     coords = " ".join(f"{lat:.9f} {lon:.9f} 0" for lon, lat in closed)
     zones = "../../codelists/Common_districtsAndZonesType.xml"
     authorities = "../../codelists/Common_localPublicAuthorities.xml"
-    return (f'<urf:UseDistrict gml:id="{gml_id}">'
-            "<core:creationDate>2026-11-22</core:creationDate>"
-            f'<urf:function codeSpace="{zones}">{function}</urf:function>'
-            "<urf:validFrom>2024-03-29</urf:validFrom>"
-            '<urf:validFromType codeSpace="../../codelists/Common_validType.xml">3</urf:validFromType>'
-            "<urf:custodian>さいたま市</urf:custodian>"
-            "<urf:notificationNumber>さいたま市告示第000号(サンプル)</urf:notificationNumber>"
-            '<urf:areaClassificationType codeSpace="../../codelists/Common_areaClassificationType.xml">22'
-            "</urf:areaClassificationType>"
-            f'<urf:prefecture codeSpace="{authorities}">11</urf:prefecture>'
-            f'<urf:city codeSpace="{authorities}">{PLANNING_CITY}</urf:city>'
-            "<urf:lod1MultiSurface><gml:MultiSurface><gml:surfaceMember><gml:Polygon><gml:exterior>"
-            f"<gml:LinearRing><gml:posList>{coords}</gml:posList></gml:LinearRing>"
-            "</gml:exterior></gml:Polygon></gml:surfaceMember></gml:MultiSurface></urf:lod1MultiSurface>"
-            f"<urf:floorAreaRate>{floor_area_rate:g}</urf:floorAreaRate>"
-            f"<urf:buildingCoverageRate>{coverage_rate:g}</urf:buildingCoverageRate>"
-            "</urf:UseDistrict>")
+    return (
+        f'<urf:UseDistrict gml:id="{gml_id}">'
+        "<core:creationDate>2026-11-22</core:creationDate>"
+        f'<urf:function codeSpace="{zones}">{function}</urf:function>'
+        "<urf:validFrom>2024-03-29</urf:validFrom>"
+        '<urf:validFromType codeSpace="../../codelists/Common_validType.xml">3</urf:validFromType>'
+        "<urf:custodian>さいたま市</urf:custodian>"
+        "<urf:notificationNumber>さいたま市告示第000号(サンプル)</urf:notificationNumber>"
+        '<urf:areaClassificationType codeSpace="../../codelists/Common_areaClassificationType.xml">22'
+        "</urf:areaClassificationType>"
+        f'<urf:prefecture codeSpace="{authorities}">11</urf:prefecture>'
+        f'<urf:city codeSpace="{authorities}">{PLANNING_CITY}</urf:city>'
+        "<urf:lod1MultiSurface><gml:MultiSurface><gml:surfaceMember><gml:Polygon><gml:exterior>"
+        f"<gml:LinearRing><gml:posList>{coords}</gml:posList></gml:LinearRing>"
+        "</gml:exterior></gml:Polygon></gml:surfaceMember></gml:MultiSurface></urf:lod1MultiSurface>"
+        f"<urf:floorAreaRate>{floor_area_rate:g}</urf:floorAreaRate>"
+        f"<urf:buildingCoverageRate>{coverage_rate:g}</urf:buildingCoverageRate>"
+        "</urf:UseDistrict>"
+    )
 
 
 def make_use_districts() -> dict[str, list[tuple[str, list[tuple[float, float]]]]]:
@@ -530,7 +659,8 @@ def urf_document(members: list[str], rings: list[list[tuple[float, float]]]) -> 
         f'srsDimension="3"><gml:lowerCorner>{min(lats):.9f} {min(lons):.9f} 0</gml:lowerCorner>'
         f"<gml:upperCorner>{max(lats):.9f} {max(lons):.9f} 0</gml:upperCorner></gml:Envelope></gml:boundedBy>\n"
         + "\n".join(f"<core:cityObjectMember>{m}</core:cityObjectMember>" for m in members)
-        + "\n</core:CityModel>\n")
+        + "\n</core:CityModel>\n"
+    )
 
 
 def tile_of_xy(x: float, y: float) -> str:
@@ -538,9 +668,14 @@ def tile_of_xy(x: float, y: float) -> str:
     return mesh3(lat, lon)
 
 
-def write_lidar(path: Path, buildings: list[Building], trees: list[tuple[float, float, float, float]],
-                rng: np.random.Generator, density: float = 0.5,
-                bounds: tuple[float, float, float, float] | None = None) -> int:
+def write_lidar(
+    path: Path,
+    buildings: list[Building],
+    trees: list[tuple[float, float, float, float]],
+    rng: np.random.Generator,
+    density: float = 0.5,
+    bounds: tuple[float, float, float, float] | None = None,
+) -> int:
     """Simulate a classified airborne LiDAR survey of the district as LAZ (EPSG:6677).
 
     Points fall uniformly at ``density`` per m²: on roofs (class 6, at roof height),
@@ -568,7 +703,7 @@ def write_lidar(path: Path, buildings: list[Building], trees: list[tuple[float, 
     for b in buildings:
         (x0, y0), (x1, y1) = b.footprint.min(axis=0), b.footprint.max(axis=0)
         inside = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
-        if b.footprint[0, 1] != b.footprint[1, 1] and inside.any():   # a turned rectangle
+        if b.footprint[0, 1] != b.footprint[1, 1] and inside.any():  # a turned rectangle
             inside[inside] = shapely.intersects_xy(shapely.Polygon(b.footprint), x[inside], y[inside])
         top = b.ground + b.height - (1.2 if b.roof == "gable" else 0.0)
         z[inside], classes[inside] = top, 6
@@ -598,15 +733,20 @@ def write_lidar(path: Path, buildings: list[Building], trees: list[tuple[float, 
 
 
 CODELISTS = {
-    "Building_usage": USAGE, "Building_class": {"3001": "普通建物", "3002": "堅ろう建物"},
+    "Building_usage": USAGE,
+    "Building_class": {"3001": "普通建物", "3002": "堅ろう建物"},
     "Building_buildingStructureType": STRUCTURE,
-    "Common_localPublicAuthorities": {"11": "埼玉県", PLANNING_CITY: "埼玉県さいたま市",
-                                      CITY_CODE: "埼玉県さいたま市大宮区"},
+    "Common_localPublicAuthorities": {
+        "11": "埼玉県",
+        PLANNING_CITY: "埼玉県さいたま市",
+        CITY_CODE: "埼玉県さいたま市大宮区",
+    },
     "RiverFloodingRiskAttribute_description": FLOOD_DESCRIPTION,
     "RiverFloodingRiskAttribute_rank": RANK,
     "RiverFloodingRiskAttribute_adminType": {"1": "国", "2": "都道府県"},
     "RiverFloodingRiskAttribute_scale": {"1": "L1（計画規模）", "2": "L2（想定最大規模）"},
-    "SolitaryVegetationObject_class": TREE_CLASS, "SolitaryVegetationObject_function": TREE_FUNCTION,
+    "SolitaryVegetationObject_class": TREE_CLASS,
+    "SolitaryVegetationObject_function": TREE_FUNCTION,
     "PlantCover_class": PLANT_CLASS,
     "Road_function": ROAD_FUNCTION,
     "RoadStructureAttribute_widthType": {"1": "3m未満", "2": "5.5m以上13m未満", "3": "13m以上"},
@@ -642,11 +782,13 @@ def write(root: Path = ROOT) -> dict[str, int]:
         cx, cy = b.footprint.mean(axis=0)
         by_tile.setdefault(tile_of_xy(cx, cy), []).append(b)
     for tile, members in sorted(by_tile.items()):
-        points = np.concatenate([np.column_stack([b.footprint, np.full(4, b.ground + b.height)])
-                                 for b in members])
+        points = np.concatenate(
+            [np.column_stack([b.footprint, np.full(4, b.ground + b.height)]) for b in members]
+        )
         lower, upper = envelope(np.vstack([points, points * [1, 1, 0]]))
         (root / "udx/bldg" / f"{tile}_bldg_6697_op.gml").write_text(
-            document([building_gml(b) for b in members], lower, upper), encoding="utf-8")
+            document([building_gml(b) for b in members], lower, upper), encoding="utf-8"
+        )
     counts["buildings"] = len(buildings)
     counts["buildings_lod2"] = sum(b.lod2 for b in buildings)
 
@@ -658,17 +800,18 @@ def write(root: Path = ROOT) -> dict[str, int]:
         first = member.split("<gml:posList>")[1].split()[:2]
         tree_tiles.setdefault(mesh3(float(first[0]), float(first[1])), []).append(member)
     for tile, members in sorted(tree_tiles.items()):
-        coords = np.array([[float(v) for v in m.split("<gml:posList>")[1].split()[:3]]
-                           for m in members])
+        coords = np.array([[float(v) for v in m.split("<gml:posList>")[1].split()[:3]] for m in members])
         lower, upper = tuple(coords.min(axis=0)), tuple(coords.max(axis=0))
         (root / "udx/veg" / f"{tile}_veg_6697_op.gml").write_text(
-            document(members, lower, upper), encoding="utf-8")
+            document(members, lower, upper), encoding="utf-8"
+        )
     counts["trees"] = len(trees)
 
     for mesh2, (members, triangles) in make_dem().items():
         lower, upper = envelope(triangles.reshape(-1, 3))
         (root / "udx/dem" / f"{mesh2}_dem_6697_op.gml").write_text(
-            document(members, lower, upper), encoding="utf-8")
+            document(members, lower, upper), encoding="utf-8"
+        )
         counts[f"dem_{mesh2}_triangles"] = len(triangles)
 
     roads, lines = make_roads()
@@ -682,17 +825,21 @@ def write(root: Path = ROOT) -> dict[str, int]:
     for tile, members in sorted(road_tiles.items()):
         lower, upper = envelope(np.concatenate(road_points[tile]))
         (root / "udx/tran" / f"{tile}_tran_6697_op.gml").write_text(
-            document(members, lower, upper), encoding="utf-8")
+            document(members, lower, upper), encoding="utf-8"
+        )
     counts["roads"] = len(roads)
-    (root / "streets.geojson").write_text(json.dumps(
-        {"type": "FeatureCollection", "features": lines}, ensure_ascii=False), encoding="utf-8")
+    (root / "streets.geojson").write_text(
+        json.dumps({"type": "FeatureCollection", "features": lines}, ensure_ascii=False), encoding="utf-8"
+    )
     # Use districts: no random numbers, so the other files stay as they were.
     for mesh2, districts in make_use_districts().items():
         (root / "udx/urf" / f"{mesh2}_urf_6668_op.gml").write_text(
-            urf_document([m for m, _ in districts], [r for _, r in districts]), encoding="utf-8")
+            urf_document([m for m, _ in districts], [r for _, r in districts]), encoding="utf-8"
+        )
         counts[f"use_districts_{mesh2}"] = len(districts)
-    counts["lidar_points"] = write_lidar(root / "lidar" / "omiya_sample.laz", buildings,
-                                         tree_positions, np.random.default_rng(SEED + 1))
+    counts["lidar_points"] = write_lidar(
+        root / "lidar" / "omiya_sample.laz", buildings, tree_positions, np.random.default_rng(SEED + 1)
+    )
     return counts
 
 

@@ -1,4 +1,5 @@
 """Shared fixtures: where the real third-party data lives, and the project root."""
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,11 @@ def gltf_validator():
     node = shutil.which("node")
     installed = (JS_DIR / "node_modules" / "gltf-validator").is_dir()
     if node is None or not installed:
-        reason = ("glTF-Validator not installed: run `npm ci --prefix tests/js` (needs node)"
-                  if node else "node not found on PATH: the glTF-Validator check needs Node.js")
+        reason = (
+            "glTF-Validator not installed: run `npm ci --prefix tests/js` (needs node)"
+            if node
+            else "node not found on PATH: the glTF-Validator check needs Node.js"
+        )
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
@@ -55,9 +59,10 @@ def gltf_validator():
     def validate(paths: list[Path]) -> list[dict]:
         reports = []
         for start in range(0, len(paths), 200):  # keep the command line short
-            batch = [str(p) for p in paths[start:start + 200]]
-            done = subprocess.run([node, str(JS_DIR / "validate_gltf.mjs"), *batch], capture_output=True,
-                                  text=True, timeout=300)
+            batch = [str(p) for p in paths[start : start + 200]]
+            done = subprocess.run(
+                [node, str(JS_DIR / "validate_gltf.mjs"), *batch], capture_output=True, text=True, timeout=300
+            )
             if not done.stdout.strip():
                 raise RuntimeError(f"glTF-Validator failed: {done.stderr}")
             reports += json.loads(done.stdout)

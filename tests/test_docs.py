@@ -1,4 +1,5 @@
 """The README and docs/ link to files and headings that exist; the README stays a short read."""
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@ A crashed run therefore never leaves a half-written file or tileset.json under a
 name. The one writer of the project: ``tiles`` writes through it, and so does every
 stage of ``pipeline`` (it lives here because ``tiles`` must not import ``pipeline``).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -11,8 +12,8 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 
 @contextlib.contextmanager

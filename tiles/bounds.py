@@ -1,4 +1,5 @@
 """Bounding volumes: axis-aligned boxes in a tile frame, written as 3D Tiles ``box`` arrays."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,6 +48,11 @@ def region_corners(region: list[float]) -> np.ndarray:
 
 def region_contains(outer: list[float], inner: list[float], tolerance: float = 1e-9) -> bool:
     """Whether ``inner`` region lies within ``outer`` (radians, metres)."""
-    return (outer[0] - tolerance <= inner[0] and inner[2] <= outer[2] + tolerance
-            and outer[1] - tolerance <= inner[1] and inner[3] <= outer[3] + tolerance
-            and outer[4] - 1e-3 <= inner[4] and inner[5] <= outer[5] + 1e-3)
+    return (
+        outer[0] - tolerance <= inner[0]
+        and inner[2] <= outer[2] + tolerance
+        and outer[1] - tolerance <= inner[1]
+        and inner[3] <= outer[3] + tolerance
+        and outer[4] - 1e-3 <= inner[4]
+        and inner[5] <= outer[5] + 1e-3
+    )

@@ -13,12 +13,14 @@ children carry none: their boxes are given in ECEF, oriented along the east/nort
 axes at the centre of the parts (a ``box`` may have any orientation), and a child's box
 is exactly its part's root box.
 """
+
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -43,9 +45,13 @@ def box_in_frame(box: Sequence[float], part_to_world: np.ndarray, frame: np.ndar
     return [float(v) for v in (*centre, *axes.reshape(-1))]
 
 
-def write_tileset_of_parts(parts: Sequence[str | Path], out_dir: str | Path, *,
-                           error_per_metre: float = 0.1,
-                           extras: dict[str, Any] | None = None) -> Path:
+def write_tileset_of_parts(
+    parts: Sequence[str | Path],
+    out_dir: str | Path,
+    *,
+    error_per_metre: float = 0.1,
+    extras: dict[str, Any] | None = None,
+) -> Path:
     """Write ``out_dir/tileset.json`` referencing each part's tileset as a child's content.
 
     Parameters
@@ -85,26 +91,43 @@ def write_tileset_of_parts(parts: Sequence[str | Path], out_dir: str | Path, *,
         uri = Path(os.path.relpath(path, out_dir)).as_posix()
         if uri.startswith("../"):
             raise ValueError(f"{path}: a part must lie inside {out_dir}")
-        loaded.append((uri, root["boundingVolume"]["box"], tile_transform(root),
-                       float(tileset.get("geometricError", root.get("geometricError", 0.0)))))
+        loaded.append(
+            (
+                uri,
+                root["boundingVolume"]["box"],
+                tile_transform(root),
+                float(tileset.get("geometricError", root.get("geometricError", 0.0))),
+            )
+        )
 
-    centres = np.array([(world @ np.append(np.asarray(box[:3], dtype=np.float64), 1.0))[:3]
-                        for _, box, world, _ in loaded])
+    centres = np.array(
+        [(world @ np.append(np.asarray(box[:3], dtype=np.float64), 1.0))[:3] for _, box, world, _ in loaded]
+    )
     lon, lat, _ = ecef_to_lonlath(centres.mean(axis=0)[None, :])[0]
     frame = enu_to_ecef_matrix(float(lon), float(lat), 0.0)
     ecef = np.eye(4)
     children, corners = [], []
     for uri, box, world, error in loaded:
         corners.append(box_corners(box_in_frame(box, world, frame)))
-        children.append({"boundingVolume": {"box": box_in_frame(box, world, ecef)},
-                         "geometricError": round(error, 3), "refine": "ADD", "content": {"uri": uri}})
+        children.append(
+            {
+                "boundingVolume": {"box": box_in_frame(box, world, ecef)},
+                "geometricError": round(error, 3),
+                "refine": "ADD",
+                "content": {"uri": uri},
+            }
+        )
     corners = np.concatenate(corners)
     lo, hi = corners.min(axis=0), corners.max(axis=0)
     diagonal = float(np.linalg.norm((hi - lo)[:2]))
     child_max = max(c["geometricError"] for c in children)
     root_error = parent_error(error_per_metre * diagonal, child_max)
-    root = {"boundingVolume": {"box": box_in_frame(box_volume(lo, hi), frame, ecef)},
-            "geometricError": round(root_error, 3), "refine": "ADD", "children": children}
+    root = {
+        "boundingVolume": {"box": box_in_frame(box_volume(lo, hi), frame, ecef)},
+        "geometricError": round(root_error, 3),
+        "refine": "ADD",
+        "children": children,
+    }
     return write_tileset_document(root, out_dir, diagonal_m=float(np.linalg.norm(hi - lo)), extras=extras)
 
 

@@ -8,6 +8,7 @@ Coordinates:
   origin; tile content is stored relative to one so that float32 vertices keep
   millimetre precision.
 """
+
 from __future__ import annotations
 
 import threading

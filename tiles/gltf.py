@@ -8,6 +8,7 @@ elements are 4-byte aligned (``byteStride`` is set when an element is smaller), 
 views carry ``ELEMENT_ARRAY_BUFFER`` and attribute views ``ARRAY_BUFFER``, and POSITION
 accessors carry exact ``min``/``max``.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,12 @@ ARRAY_BUFFER = 34962
 ELEMENT_ARRAY_BUFFER = 34963
 
 COMPONENT_TYPES = {
-    np.dtype(np.int8): 5120, np.dtype(np.uint8): 5121, np.dtype(np.int16): 5122,
-    np.dtype(np.uint16): 5123, np.dtype(np.uint32): 5125, np.dtype(np.float32): 5126,
+    np.dtype(np.int8): 5120,
+    np.dtype(np.uint8): 5121,
+    np.dtype(np.int16): 5122,
+    np.dtype(np.uint16): 5123,
+    np.dtype(np.uint32): 5125,
+    np.dtype(np.float32): 5126,
 }
 DTYPES = {code: dtype for dtype, code in COMPONENT_TYPES.items()}
 ACCESSOR_TYPES = {1: "SCALAR", 2: "VEC2", 3: "VEC3", 4: "VEC4", 16: "MAT4"}
@@ -57,8 +62,9 @@ class GlbBuilder:
             if name not in req:
                 req.append(name)
 
-    def add_buffer_view(self, data: bytes, *, target: int | None = None,
-                        byte_stride: int | None = None) -> int:
+    def add_buffer_view(
+        self, data: bytes, *, target: int | None = None, byte_stride: int | None = None
+    ) -> int:
         """Append ``data`` on an 8-byte boundary and return its buffer view index."""
         pad = -self._length % 8
         if pad:
@@ -73,8 +79,14 @@ class GlbBuilder:
         self._length += len(data)
         return self._append("bufferViews", view)
 
-    def add_accessor(self, array: np.ndarray, *, target: int | None = ARRAY_BUFFER,
-                     normalized: bool = False, min_max: bool = False) -> int:
+    def add_accessor(
+        self,
+        array: np.ndarray,
+        *,
+        target: int | None = ARRAY_BUFFER,
+        normalized: bool = False,
+        min_max: bool = False,
+    ) -> int:
         """Store ``array`` ((N,) or (N, k)) as an accessor and return its index.
 
         Vertex attributes (``target=ARRAY_BUFFER``) whose element is not a multiple of
@@ -95,8 +107,10 @@ class GlbBuilder:
             data = padded.tobytes()
         view = self.add_buffer_view(data, target=target, byte_stride=byte_stride)
         accessor: dict[str, Any] = {
-            "bufferView": view, "componentType": COMPONENT_TYPES[array.dtype],
-            "count": int(count), "type": ACCESSOR_TYPES[width],
+            "bufferView": view,
+            "componentType": COMPONENT_TYPES[array.dtype],
+            "count": int(count),
+            "type": ACCESSOR_TYPES[width],
         }
         if normalized:
             accessor["normalized"] = True
@@ -125,11 +139,20 @@ class GlbBuilder:
             self._append("samplers", {"magFilter": 9729, "minFilter": 9987, "wrapS": 10497, "wrapT": 10497})
         return self._append("textures", {"sampler": 0, "source": image})
 
-    def add_material(self, *, base_color: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0),
-                     texture: int | None = None, unlit: bool = False, double_sided: bool = False,
-                     name: str | None = None) -> int:
-        pbr: dict[str, Any] = {"baseColorFactor": [float(c) for c in base_color],
-                               "metallicFactor": 0.0, "roughnessFactor": 1.0}
+    def add_material(
+        self,
+        *,
+        base_color: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0),
+        texture: int | None = None,
+        unlit: bool = False,
+        double_sided: bool = False,
+        name: str | None = None,
+    ) -> int:
+        pbr: dict[str, Any] = {
+            "baseColorFactor": [float(c) for c in base_color],
+            "metallicFactor": 0.0,
+            "roughnessFactor": 1.0,
+        }
         if texture is not None:
             pbr["baseColorTexture"] = {"index": texture}
         material: dict[str, Any] = {"pbrMetallicRoughness": pbr}
@@ -168,8 +191,11 @@ class GlbBuilder:
         json_bytes = json.dumps(gltf, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         json_bytes += b" " * (-len(json_bytes) % 4)
         total = 12 + 8 + len(json_bytes) + (8 + len(binary) if binary else 0)
-        parts = [struct.pack("<III", _GLB_MAGIC, 2, total),
-                 struct.pack("<II", len(json_bytes), _CHUNK_JSON), json_bytes]
+        parts = [
+            struct.pack("<III", _GLB_MAGIC, 2, total),
+            struct.pack("<II", len(json_bytes), _CHUNK_JSON),
+            json_bytes,
+        ]
         if binary:
             parts += [struct.pack("<II", len(binary), _CHUNK_BIN), binary]
         return b"".join(parts)
@@ -185,14 +211,14 @@ def read_glb(data: bytes) -> tuple[dict[str, Any], bytes]:
     json_length, chunk_type = struct.unpack_from("<II", data, 12)
     if chunk_type != _CHUNK_JSON:
         raise ValueError("GLB first chunk is not JSON")
-    gltf = json.loads(data[20:20 + json_length])
+    gltf = json.loads(data[20 : 20 + json_length])
     binary = b""
     offset = 20 + json_length
     if offset < length:
         bin_length, chunk_type = struct.unpack_from("<II", data, offset)
         if chunk_type != _CHUNK_BIN:
             raise ValueError("GLB second chunk is not BIN")
-        binary = data[offset + 8: offset + 8 + bin_length]
+        binary = data[offset + 8 : offset + 8 + bin_length]
     return gltf, binary
 
 
@@ -206,8 +232,9 @@ def read_accessor(gltf: dict[str, Any], binary: bytes, index: int) -> np.ndarray
     start = view.get("byteOffset", 0) + accessor.get("byteOffset", 0)
     element_size = width * dtype.itemsize
     stride = view.get("byteStride", element_size)
-    raw = np.frombuffer(binary, dtype=np.uint8, count=stride * (count - 1) + element_size if count else 0,
-                        offset=start)
+    raw = np.frombuffer(
+        binary, dtype=np.uint8, count=stride * (count - 1) + element_size if count else 0, offset=start
+    )
     if stride != element_size:
         raw = np.lib.stride_tricks.as_strided(raw, shape=(count, element_size), strides=(stride, 1))
     values = np.ascontiguousarray(raw).view(dtype).reshape(count, width)

@@ -5,16 +5,17 @@ matrix that is also the root ``tile.transform``), made relative to the tile's ow
 origin (the root node's translation) so that float32 keeps millimetres, and turned
 from z-up to glTF's y-up.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
-from .geodesy import enu_to_ecef_matrix, ecef_to_enu, ecef_to_lonlath, to_ecef, z_up_to_y_up
-from .gltf import ARRAY_BUFFER, MODE_TRIANGLES, GlbBuilder
+from .geodesy import ecef_to_enu, ecef_to_lonlath, enu_to_ecef_matrix, to_ecef, z_up_to_y_up
+from .gltf import MODE_TRIANGLES, GlbBuilder
 from .metadata import IdentifierMap, LayerSchema, build_property_table
 from .records import MeshFeature, MeshPart
 
@@ -36,7 +37,9 @@ def _flat_normals(positions: np.ndarray) -> np.ndarray:
     normal = np.cross(b - a, c - a)
     length = np.linalg.norm(normal, axis=1, keepdims=True)
     degenerate = length[:, 0] < 1e-12
-    normal = np.where(degenerate[:, None], [0.0, 0.0, 1.0], normal / np.where(degenerate, 1.0, length[:, 0])[:, None])
+    normal = np.where(
+        degenerate[:, None], [0.0, 0.0, 1.0], normal / np.where(degenerate, 1.0, length[:, 0])[:, None]
+    )
     return np.repeat(normal, 3, axis=0)
 
 
@@ -63,8 +66,9 @@ class _Batch:
     part: MeshPart  # appearance template
 
 
-def _part_in_frame(feature: MeshFeature, part: MeshPart, enu: np.ndarray, frame: np.ndarray,
-                   crs: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+def _part_in_frame(
+    feature: MeshFeature, part: MeshPart, enu: np.ndarray, frame: np.ndarray, crs: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """A part's positions, normals, colours, uv in the tileset ENU frame: per corner (no
     indices, normals None: flat shading) or indexed with the given normals."""
     tri = part.triangles
@@ -76,8 +80,13 @@ def _part_in_frame(feature: MeshFeature, part: MeshPart, enu: np.ndarray, frame:
         corners = tri.reshape(-1)
         positions = enu[corners]
         # flat normals are computed per batch, once, in build_mesh_glb
-        return (positions, None, None if colors is None else colors[corners],
-                None if uv is None else uv[corners], None)
+        return (
+            positions,
+            None,
+            None if colors is None else colors[corners],
+            None if uv is None else uv[corners],
+            None,
+        )
     normals = np.asarray(part.normals, dtype=np.float64)
     if crs == "EPSG:4979":
         local = enu_to_ecef_matrix(*part.vertices[0])[:3, :3]
@@ -87,8 +96,12 @@ def _part_in_frame(feature: MeshFeature, part: MeshPart, enu: np.ndarray, frame:
     return enu, normals, colors, uv, tri.reshape(-1)
 
 
-def build_mesh_glb(features: Sequence[MeshFeature], frame: np.ndarray, crs: str = "EPSG:4979",
-                   schema: LayerSchema | None = None) -> tuple[bytes, np.ndarray, np.ndarray]:
+def build_mesh_glb(
+    features: Sequence[MeshFeature],
+    frame: np.ndarray,
+    crs: str = "EPSG:4979",
+    schema: LayerSchema | None = None,
+) -> tuple[bytes, np.ndarray, np.ndarray]:
     """Encode features as one GLB.
 
     Parameters
@@ -119,20 +132,25 @@ def build_mesh_glb(features: Sequence[MeshFeature], frame: np.ndarray, crs: str 
     gltf.use_extension("EXT_structural_metadata")
     class_ids = IdentifierMap()  # one map: class identifiers stay unique within the tile
     schema = schema or LayerSchema.from_features(features)
-    tables = {name: build_property_table(name, [f.id for f in members], [f.properties for f in members],
-                                         class_ids, schema=schema)
-              for name, members in class_members.items()}
+    tables = {
+        name: build_property_table(
+            name, [f.id for f in members], [f.properties for f in members], class_ids, schema=schema
+        )
+        for name, members in class_members.items()
+    }
     table_index = {name: i for i, name in enumerate(tables)}
     images: dict[str, int] = {}
-    primitives = [_primitive(gltf, key, batch, origin, images, table_index[key[0]])
-                  for key, batch in batches.items()]
+    primitives = [
+        _primitive(gltf, key, batch, origin, images, table_index[key[0]]) for key, batch in batches.items()
+    ]
     _attach_property_tables(gltf, tables)
     gltf.add_root_node(gltf.add_mesh(primitives), translation=z_up_to_y_up(origin[None, :])[0])
     return gltf.to_bytes(), enu_min, enu_max
 
 
-def _batch_parts(features: Sequence[MeshFeature], frame: np.ndarray, crs: str
-                 ) -> tuple[dict[str, list[MeshFeature]], dict[tuple, _Batch]]:
+def _batch_parts(
+    features: Sequence[MeshFeature], frame: np.ndarray, crs: str
+) -> tuple[dict[str, list[MeshFeature]], dict[tuple, _Batch]]:
     """Features by class, and their parts in the frame grouped into primitives.
 
     A primitive gathers the parts of one class that share texture, colour and layout.
@@ -140,7 +158,9 @@ def _batch_parts(features: Sequence[MeshFeature], frame: np.ndarray, crs: str
     # one pyproj call for the whole tile instead of one per part
     all_vertices = [p.vertices for f in features for p in f.parts]
     counts = [len(v) for v in all_vertices]
-    enu_all = ecef_to_enu(to_ecef(np.concatenate(all_vertices) if all_vertices else np.zeros((0, 3)), crs), frame)
+    enu_all = ecef_to_enu(
+        to_ecef(np.concatenate(all_vertices) if all_vertices else np.zeros((0, 3)), crs), frame
+    )
     enu_parts = np.split(enu_all, np.cumsum(counts)[:-1]) if counts else []
     class_members: dict[str, list[MeshFeature]] = defaultdict(list)
     batches: dict[tuple, _Batch] = {}
@@ -153,8 +173,13 @@ def _batch_parts(features: Sequence[MeshFeature], frame: np.ndarray, crs: str
             enu = enu_parts[k]
             k += 1
             positions, normals, colors, uv, indices = _part_in_frame(feature, part, enu, frame, crs)
-            key = (feature.class_name, part.texture.key if part.texture else None,
-                   tuple(part.base_color), colors is not None, indices is not None)
+            key = (
+                feature.class_name,
+                part.texture.key if part.texture else None,
+                tuple(part.base_color),
+                colors is not None,
+                indices is not None,
+            )
             batch = batches.get(key)
             if batch is None:
                 batch = batches[key] = _Batch([], [], [], [], [], [], part)
@@ -167,15 +192,24 @@ def _batch_parts(features: Sequence[MeshFeature], frame: np.ndarray, crs: str
     return class_members, batches
 
 
-def _primitive(gltf: GlbBuilder, key: tuple, batch: _Batch, origin: np.ndarray, images: dict[str, int],
-               property_table: int) -> dict:
+def _primitive(
+    gltf: GlbBuilder,
+    key: tuple,
+    batch: _Batch,
+    origin: np.ndarray,
+    images: dict[str, int],
+    property_table: int,
+) -> dict:
     """One glTF primitive of a batch: positions about ``origin``, Y-up, with feature ids."""
     _, texture_key, base_color, _, indexed = key
     positions = np.concatenate(batch.positions)
     attributes = {
         "POSITION": gltf.add_accessor(z_up_to_y_up(positions - origin).astype(np.float32), min_max=True),
-        "NORMAL": gltf.add_accessor(z_up_to_y_up(
-            np.concatenate(batch.normals) if indexed else _flat_normals(positions)).astype(np.float32)),
+        "NORMAL": gltf.add_accessor(
+            z_up_to_y_up(np.concatenate(batch.normals) if indexed else _flat_normals(positions)).astype(
+                np.float32
+            )
+        ),
     }
     feature_ids = np.concatenate(batch.feature_ids)
     attributes["_FEATURE_ID_0"] = gltf.add_accessor(feature_ids)
@@ -188,17 +222,28 @@ def _primitive(gltf: GlbBuilder, key: tuple, batch: _Batch, origin: np.ndarray, 
             images[texture_key] = gltf.add_image(batch.part.texture.data, batch.part.texture.mime_type)
         texture = gltf.add_texture(images[texture_key])
     primitive = {
-        "attributes": attributes, "mode": MODE_TRIANGLES,
-        "material": gltf.add_material(base_color=tuple(base_color) + (1.0,) * (4 - len(base_color)),
-                                      texture=texture),
-        "extensions": {"EXT_mesh_features": {"featureIds": [{
-            "featureCount": int(len(np.unique(feature_ids))), "attribute": 0,
-            "propertyTable": property_table}]}},
+        "attributes": attributes,
+        "mode": MODE_TRIANGLES,
+        "material": gltf.add_material(
+            base_color=tuple(base_color) + (1.0,) * (4 - len(base_color)), texture=texture
+        ),
+        "extensions": {
+            "EXT_mesh_features": {
+                "featureIds": [
+                    {
+                        "featureCount": int(len(np.unique(feature_ids))),
+                        "attribute": 0,
+                        "propertyTable": property_table,
+                    }
+                ]
+            }
+        },
     }
     if indexed:
         offsets = np.cumsum([0] + [len(p) for p in batch.positions[:-1]])
-        primitive["indices"] = gltf.add_indices(np.concatenate(
-            [idx + off for idx, off in zip(batch.indices, offsets)]))
+        primitive["indices"] = gltf.add_indices(
+            np.concatenate([idx + off for idx, off in zip(batch.indices, offsets)])
+        )
     return primitive
 
 
@@ -208,7 +253,9 @@ def _attach_property_tables(gltf: GlbBuilder, tables: dict) -> None:
     property_tables = [t.to_json(gltf.add_buffer_view) for t in tables.values()]
     for table in property_tables:
         table["name"] = schema["classes"][table["class"]]["name"]
-    gltf.gltf["extensions"] = {"EXT_structural_metadata": {"schema": schema, "propertyTables": property_tables}}
+    gltf.gltf["extensions"] = {
+        "EXT_structural_metadata": {"schema": schema, "propertyTables": property_tables}
+    }
 
 
 def feature_centroids_enu(features: Sequence[MeshFeature], frame: np.ndarray, crs: str) -> np.ndarray:

@@ -14,14 +14,16 @@ reader sees no value), so no empty column is ever written. The buffers follow th
 table format (8-byte aligned views, UTF-8 strings with UINT32 offsets whose last offset
 is exactly the ``values`` view's length, booleans as little-endian bitstreams).
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import math
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -97,11 +99,15 @@ class PropertyType:
         if self.no_data is not None:
             entry["noData"] = self.no_data
         if self.kind == "UINT8":
-            entry["description"] = ("boolean: 1 true, 0 false, 255 missing" if self.no_data is not None
-                                    else "boolean: 1 true, 0 false")
+            entry["description"] = (
+                "boolean: 1 true, 0 false, 255 missing"
+                if self.no_data is not None
+                else "boolean: 1 true, 0 false"
+            )
         if self.description:
-            entry["description"] = (f"{entry['description']}; {self.description}"
-                                    if "description" in entry else self.description)
+            entry["description"] = (
+                f"{entry['description']}; {self.description}" if "description" in entry else self.description
+            )
         return entry
 
 
@@ -157,19 +163,23 @@ class ValueStats:
         else:
             self.kinds.add("other")
 
-    def merge(self, other: "ValueStats") -> "ValueStats":
+    def merge(self, other: ValueStats) -> ValueStats:
         """The stats of both parts' values together (a new object)."""
-        return ValueStats(self.kinds | other.kinds, self.missing or other.missing,
-                          min(self.low, other.low), max(self.high, other.high))
+        return ValueStats(
+            self.kinds | other.kinds,
+            self.missing or other.missing,
+            min(self.low, other.low),
+            max(self.high, other.high),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {"kinds": sorted(self.kinds), "missing": self.missing, "low": self.low, "high": self.high}
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "ValueStats":
+    def from_json(cls, data: Mapping[str, Any]) -> ValueStats:
         return cls(set(data["kinds"]), bool(data["missing"]), int(data["low"]), int(data["high"]))
 
-    def property_type(self, description: str | None = None) -> "PropertyType":
+    def property_type(self, description: str | None = None) -> PropertyType:
         """The type these values get (see :func:`infer_property_type`)."""
         found, missing = self.kinds, self.missing
         if found == {"bool"}:
@@ -213,9 +223,12 @@ class LayerSchema:
     classes: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def from_rows(cls, rows_by_class: Mapping[str, Iterable[Mapping[str, Any]]],
-                  descriptions: Mapping[str, str] | None = None,
-                  types: Mapping[str, PropertyType] | None = None) -> "LayerSchema":
+    def from_rows(
+        cls,
+        rows_by_class: Mapping[str, Iterable[Mapping[str, Any]]],
+        descriptions: Mapping[str, str] | None = None,
+        types: Mapping[str, PropertyType] | None = None,
+    ) -> LayerSchema:
         """Decide every property's type from all rows of all classes.
 
         Parameters
@@ -240,23 +253,32 @@ class LayerSchema:
         schema = cls({}, {name: list(keys) for name, keys in classes.items()})
         for key, found in values.items():
             given = (types or {}).get(key)
-            schema.types[key] = given if given is not None else infer_property_type(
-                found, descriptions.get(key))
+            schema.types[key] = (
+                given if given is not None else infer_property_type(found, descriptions.get(key))
+            )
         return schema
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serialisable form (:meth:`from_json` reads it back)."""
-        return {"types": {name: [t.kind, t.no_data, t.description] for name, t in self.types.items()},
-                "classes": self.classes}
+        return {
+            "types": {name: [t.kind, t.no_data, t.description] for name, t in self.types.items()},
+            "classes": self.classes,
+        }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "LayerSchema":
-        return cls({name: PropertyType(*entry) for name, entry in data["types"].items()},
-                   {name: list(keys) for name, keys in data["classes"].items()})
+    def from_json(cls, data: Mapping[str, Any]) -> LayerSchema:
+        return cls(
+            {name: PropertyType(*entry) for name, entry in data["types"].items()},
+            {name: list(keys) for name, keys in data["classes"].items()},
+        )
 
     @classmethod
-    def from_features(cls, features: Iterable[Any], descriptions: Mapping[str, str] | None = None,
-                      types: Mapping[str, PropertyType] | None = None) -> "LayerSchema":
+    def from_features(
+        cls,
+        features: Iterable[Any],
+        descriptions: Mapping[str, str] | None = None,
+        types: Mapping[str, PropertyType] | None = None,
+    ) -> LayerSchema:
         """:meth:`from_rows` over features with ``class_name`` and ``properties``."""
         by_class: dict[str, list[Mapping[str, Any]]] = {}
         for feature in features:
@@ -279,8 +301,9 @@ class PropertyColumn:
         return not self.buffers["values"]
 
 
-def encode_column(values: Sequence[Any], name: str | None = None,
-                  kind: PropertyType | None = None) -> PropertyColumn:
+def encode_column(
+    values: Sequence[Any], name: str | None = None, kind: PropertyType | None = None
+) -> PropertyColumn:
     """Encode one column of per-feature values (``None``/NaN = missing) as ``kind``.
 
     Without ``kind`` the column is typed from ``values`` alone (:func:`infer_property_type`).
@@ -296,8 +319,10 @@ def encode_column(values: Sequence[Any], name: str | None = None,
         return PropertyColumn(schema, {"values": arr.tobytes()})
     if kind.kind in ("INT32", "INT64"):
         nodata = int(INT_NODATA if kind.kind == "INT32" else INT64_NODATA)
-        arr = np.array([nodata if _is_missing(v) else int(v) for v in values],
-                       dtype=np.int32 if kind.kind == "INT32" else np.int64)
+        arr = np.array(
+            [nodata if _is_missing(v) else int(v) for v in values],
+            dtype=np.int32 if kind.kind == "INT32" else np.int64,
+        )
         return PropertyColumn(schema, {"values": arr.tobytes()})
     if kind.kind == "FLOAT64":
         arr = np.array([FLOAT_NODATA if _is_missing(v) else float(v) for v in values], dtype=np.float64)
@@ -323,8 +348,11 @@ def _string_column(values: Sequence[Any], schema: dict[str, Any]) -> PropertyCol
     offsets[1:] = np.cumsum([len(e) for e in encoded])
     offset_type = "UINT32" if offsets[-1] <= np.iinfo(np.uint32).max else "UINT64"
     offsets = offsets.astype(np.uint32 if offset_type == "UINT32" else np.uint64)
-    return PropertyColumn(schema, {"values": b"".join(encoded), "stringOffsets": offsets.tobytes()},
-                          string_offset_type=offset_type)
+    return PropertyColumn(
+        schema,
+        {"values": b"".join(encoded), "stringOffsets": offsets.tobytes()},
+        string_offset_type=offset_type,
+    )
 
 
 @dataclass
@@ -355,10 +383,14 @@ class PropertyTable:
         return {"class": self.class_id, "count": self.count, "properties": properties}
 
 
-def build_property_table(class_name: str, feature_ids: Sequence[str],
-                         rows: Sequence[Mapping[str, Any]], class_ids: IdentifierMap | None = None,
-                         id_property: str = "feature_id",
-                         schema: LayerSchema | None = None) -> PropertyTable:
+def build_property_table(
+    class_name: str,
+    feature_ids: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    class_ids: IdentifierMap | None = None,
+    id_property: str = "feature_id",
+    schema: LayerSchema | None = None,
+) -> PropertyTable:
     """Build the class and property table for features of one kind.
 
     Parameters
@@ -380,8 +412,7 @@ def build_property_table(class_name: str, feature_ids: Sequence[str],
         schema = LayerSchema.from_rows({class_name: rows})
     # reserve the id column's identifier so that a user property of the same name gets another
     property_ids = IdentifierMap({"\x00" + id_property: id_property})
-    columns = {id_property: encode_column(list(feature_ids), name=id_property,
-                                          kind=PropertyType("STRING"))}
+    columns = {id_property: encode_column(list(feature_ids), name=id_property, kind=PropertyType("STRING"))}
     columns[id_property].schema["description"] = "feature identifier in the source data"
     if columns[id_property].empty:
         raise ValueError(f"class {class_name!r}: every feature identifier is empty")

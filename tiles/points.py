@@ -14,6 +14,7 @@ Memory stays bounded by the chunk size and the tile size, whatever the cloud's s
    per-point properties classification, intensity and return number as
    EXT_structural_metadata property attributes); tileset.json is written last.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,9 +22,10 @@ import math
 import shutil
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -39,18 +41,40 @@ log = logging.getLogger(__name__)
 
 # Side of the fixed octree cube around the first chunk (m): 2**18 m = 262 km, so one
 # tileset spans up to +-131 km around its first points.
-CUBE_SIDE_M = float(2 ** 18)
+CUBE_SIDE_M = float(2**18)
 
-POINT_DTYPE = np.dtype([("enu", "<f8", (3,)), ("rgb", "u1", (3,)), ("classification", "u1"),
-                        ("intensity", "<u2"), ("return_number", "u1")])
+POINT_DTYPE = np.dtype(
+    [
+        ("enu", "<f8", (3,)),
+        ("rgb", "u1", (3,)),
+        ("classification", "u1"),
+        ("intensity", "<u2"),
+        ("return_number", "u1"),
+    ]
+)
 _SPILL_DTYPE = np.dtype(POINT_DTYPE.descr + [("code", "<u8")])
 
 # ASPRS LAS 1.4 standard classes -> display colour (sRGB)
 ASPRS_COLORS = {
-    0: (160, 160, 160), 1: (190, 190, 190), 2: (166, 122, 79), 3: (173, 221, 142), 4: (95, 181, 92),
-    5: (30, 120, 50), 6: (222, 93, 63), 7: (255, 0, 255), 8: (255, 255, 0), 9: (64, 128, 230),
-    10: (120, 80, 60), 11: (90, 90, 90), 12: (200, 200, 0), 13: (255, 200, 0), 14: (255, 160, 0),
-    15: (200, 100, 0), 16: (200, 150, 100), 17: (150, 150, 200), 18: (255, 0, 128),
+    0: (160, 160, 160),
+    1: (190, 190, 190),
+    2: (166, 122, 79),
+    3: (173, 221, 142),
+    4: (95, 181, 92),
+    5: (30, 120, 50),
+    6: (222, 93, 63),
+    7: (255, 0, 255),
+    8: (255, 255, 0),
+    9: (64, 128, 230),
+    10: (120, 80, 60),
+    11: (90, 90, 90),
+    12: (200, 200, 0),
+    13: (255, 200, 0),
+    14: (255, 160, 0),
+    15: (200, 100, 0),
+    16: (200, 150, 100),
+    17: (150, 150, 200),
+    18: (255, 0, 128),
 }
 
 
@@ -83,13 +107,13 @@ class OctreePlan:
     tree with the probability that a point reaching the cell stays there.
     """
 
-    bits: int                             # histogram depth
+    bits: int  # histogram depth
     root_depth: int
-    prefixes: dict[int, np.ndarray]       # depth -> sorted prefixes
-    keep: dict[int, np.ndarray]           # depth -> keep probability (1 at leaves)
-    tile_index: dict[int, np.ndarray]     # depth -> tile number
-    tiles: list[tuple[int, int]]          # tile number -> (depth, prefix)
-    children: dict[int, list[int]]        # tile number -> child tile numbers
+    prefixes: dict[int, np.ndarray]  # depth -> sorted prefixes
+    keep: dict[int, np.ndarray]  # depth -> keep probability (1 at leaves)
+    tile_index: dict[int, np.ndarray]  # depth -> tile number
+    tiles: list[tuple[int, int]]  # tile number -> (depth, prefix)
+    children: dict[int, list[int]]  # tile number -> child tile numbers
 
 
 def plan_octree(codes: np.ndarray, counts: np.ndarray, bits: int, max_points: int) -> OctreePlan:
@@ -110,7 +134,11 @@ def plan_octree(codes: np.ndarray, counts: np.ndarray, bits: int, max_points: in
         shift = np.uint64(3 * (bits - depth - 1))
         sub = (codes[lo:hi] >> shift) & np.uint64(7)
         bounds = lo + np.searchsorted(sub, np.arange(9, dtype=np.uint64))
-        return [(prefix * 8 + c, int(bounds[c]), int(bounds[c + 1])) for c in range(8) if bounds[c + 1] > bounds[c]]
+        return [
+            (prefix * 8 + c, int(bounds[c]), int(bounds[c + 1]))
+            for c in range(8)
+            if bounds[c + 1] > bounds[c]
+        ]
 
     # the tree's root: the deepest cell holding every point
     depth, prefix, lo, hi = 0, 0, 0, len(codes)
@@ -126,8 +154,10 @@ def plan_octree(codes: np.ndarray, counts: np.ndarray, bits: int, max_points: in
             return add(depth, prefix, 1.0)
         p = max_points / reaching
         tile = add(depth, prefix, p)
-        children[tile] = [build(depth + 1, c, clo, chi, survival * (1.0 - p))
-                          for c, clo, chi in child_ranges(depth, prefix, lo, hi)]
+        children[tile] = [
+            build(depth + 1, c, clo, chi, survival * (1.0 - p))
+            for c, clo, chi in child_ranges(depth, prefix, lo, hi)
+        ]
         return tile
 
     build(depth, prefix, lo, hi, 1.0)
@@ -136,11 +166,14 @@ def plan_octree(codes: np.ndarray, counts: np.ndarray, bits: int, max_points: in
     for number, (d, _) in enumerate(tiles):
         tile_numbers.setdefault(d, []).append(number)
     return OctreePlan(
-        bits, depth,
+        bits,
+        depth,
         {d: np.array(prefixes[d], dtype=np.uint64)[order[d]] for d in prefixes},
         {d: np.array(keep[d])[order[d]] for d in keep},
         {d: np.array(tile_numbers[d])[order[d]] for d in tile_numbers},
-        tiles, children)
+        tiles,
+        children,
+    )
 
 
 def assign_tiles(codes: np.ndarray, plan: OctreePlan, rng: np.random.Generator) -> np.ndarray:
@@ -198,33 +231,58 @@ def build_point_glb(points: np.ndarray) -> tuple[bytes, np.ndarray, np.ndarray]:
         "_RETURN_NUMBER": gltf.add_accessor(np.ascontiguousarray(points["return_number"])),
     }
     primitive = {
-        "attributes": attributes, "mode": MODE_POINTS,
+        "attributes": attributes,
+        "mode": MODE_POINTS,
         "material": gltf.add_material(unlit=True),
         "extensions": {"EXT_structural_metadata": {"propertyAttributes": [0]}},
     }
-    gltf.gltf["extensions"] = {"EXT_structural_metadata": {
-        "schema": {"id": "machi_points", "classes": {"point": {
-            "name": "LiDAR point",
-            "properties": {
-                "classification": {"type": "SCALAR", "componentType": "UINT8",
-                                   "description": "ASPRS classification code"},
-                "intensity": {"type": "SCALAR", "componentType": "UINT16"},
-                "return_number": {"type": "SCALAR", "componentType": "UINT8"},
-            }}}},
-        "propertyAttributes": [{"class": "point", "properties": {
-            "classification": {"attribute": "_CLASSIFICATION"},
-            "intensity": {"attribute": "_INTENSITY"},
-            "return_number": {"attribute": "_RETURN_NUMBER"},
-        }}],
-    }}
+    gltf.gltf["extensions"] = {
+        "EXT_structural_metadata": {
+            "schema": {
+                "id": "machi_points",
+                "classes": {
+                    "point": {
+                        "name": "LiDAR point",
+                        "properties": {
+                            "classification": {
+                                "type": "SCALAR",
+                                "componentType": "UINT8",
+                                "description": "ASPRS classification code",
+                            },
+                            "intensity": {"type": "SCALAR", "componentType": "UINT16"},
+                            "return_number": {"type": "SCALAR", "componentType": "UINT8"},
+                        },
+                    }
+                },
+            },
+            "propertyAttributes": [
+                {
+                    "class": "point",
+                    "properties": {
+                        "classification": {"attribute": "_CLASSIFICATION"},
+                        "intensity": {"attribute": "_INTENSITY"},
+                        "return_number": {"attribute": "_RETURN_NUMBER"},
+                    },
+                }
+            ],
+        }
+    }
     gltf.add_root_node(gltf.add_mesh([primitive]), translation=z_up_to_y_up(origin[None, :])[0])
     return gltf.to_bytes(), lo, hi
 
 
-def write_point_tileset(chunks: Iterable[PointChunk], out_dir: str | Path, *, crs: str = "EPSG:4979",
-                        max_points_per_tile: int = 100_000, histogram_cell_m: float = 4.0,
-                        work_dir: str | Path | None = None, seed: int = 0,
-                        client: Any = None, scheduler: str | None = None) -> TilesetSummary:
+def write_point_tileset(
+    chunks: Iterable[PointChunk],
+    out_dir: str | Path,
+    *,
+    crs: str = "EPSG:4979",
+    max_points_per_tile: int = 100_000,
+    histogram_cell_m: float = 4.0,
+    work_dir: str | Path | None = None,
+    seed: int = 0,
+    client: Any = None,
+    scheduler: str | None = None,
+) -> TilesetSummary:
     """Write streamed point chunks as a 3D Tiles 1.1 point cloud tileset.
 
     Parameters
@@ -255,12 +313,18 @@ def write_point_tileset(chunks: Iterable[PointChunk], out_dir: str | Path, *, cr
     try:
         bits = int(math.floor(math.log2(CUBE_SIDE_M / histogram_cell_m)))
         if not 1 <= bits <= 21:
-            raise ValueError(f"histogram_cell_m={histogram_cell_m} gives {bits} octree levels; "
-                             "use 0.2 m to 100 km")
+            raise ValueError(
+                f"histogram_cell_m={histogram_cell_m} gives {bits} octree levels; use 0.2 m to 100 km"
+            )
         spilled = _spill_chunks(chunks, work, crs, bits)
         plan = plan_octree(spilled.codes, spilled.counts, bits, max_points_per_tile)
-        log.info("%d points in %d chunks: octree of %d tiles from depth %d", spilled.total,
-                 len(spilled.paths), len(plan.tiles), plan.root_depth)
+        log.info(
+            "%d points in %d chunks: octree of %d tiles from depth %d",
+            spilled.total,
+            len(spilled.paths),
+            len(plan.tiles),
+            plan.root_depth,
+        )
         bins = _bin_points(spilled.paths, plan, work / "bins", np.random.default_rng(seed))
         root, results = _write_point_tiles(plan, bins, out_dir, client=client, scheduler=scheduler)
     finally:
@@ -272,11 +336,23 @@ def write_point_tileset(chunks: Iterable[PointChunk], out_dir: str | Path, *, cr
     written = sum(r.feature_count for r in results)
     if written != spilled.total:
         raise RuntimeError(f"point tileset lost points: {spilled.total} read, {written} written")
-    log.info("wrote %s: %d points in %d tiles, %.1f MB in %.1f s", tileset_path, spilled.total,
-             len(results), sum(r.byte_length for r in results) / 1e6, seconds)
-    return TilesetSummary(tileset_path, sum(1 for n in root.walk() if n.enu_min is not None), len(results),
-                          spilled.total, sum(r.byte_length for r in results),
-                          max(n.key[0] for n in root.walk()) - plan.root_depth, seconds)
+    log.info(
+        "wrote %s: %d points in %d tiles, %.1f MB in %.1f s",
+        tileset_path,
+        spilled.total,
+        len(results),
+        sum(r.byte_length for r in results) / 1e6,
+        seconds,
+    )
+    return TilesetSummary(
+        tileset_path,
+        sum(1 for n in root.walk() if n.enu_min is not None),
+        len(results),
+        spilled.total,
+        sum(r.byte_length for r in results),
+        max(n.key[0] for n in root.walk()) - plan.root_depth,
+        seconds,
+    )
 
 
 @dataclass
@@ -292,7 +368,7 @@ class _Spilled:
 
 def _spill_chunks(chunks: Iterable[PointChunk], work: Path, crs: str, bits: int) -> _Spilled:
     """Pass 1: frame (at the first chunk's centre), Morton codes, histogram; chunks to disk."""
-    cell = CUBE_SIDE_M / 2 ** bits
+    cell = CUBE_SIDE_M / 2**bits
     frame = None
     hist_codes = np.zeros(0, dtype=np.uint64)
     hist_counts = np.zeros(0, dtype=np.int64)
@@ -306,14 +382,17 @@ def _spill_chunks(chunks: Iterable[PointChunk], work: Path, crs: str, bits: int)
             frame = enu_to_ecef_matrix(centre[0], centre[1], 0.0)
         records = _chunk_records(chunk, frame, crs)
         cells = np.floor((records["enu"] + CUBE_SIDE_M / 2) / cell).astype(np.int64)
-        if cells.min() < 0 or cells.max() >= 2 ** bits:
-            raise ValueError(f"point chunk {number}: points lie more than {CUBE_SIDE_M / 2 / 1000:.0f} km from "
-                             "the first chunk; split the cloud into several tilesets")
+        if cells.min() < 0 or cells.max() >= 2**bits:
+            raise ValueError(
+                f"point chunk {number}: points lie more than {CUBE_SIDE_M / 2 / 1000:.0f} km from "
+                "the first chunk; split the cloud into several tilesets"
+            )
         records["code"] = morton_encode(cells[:, 0], cells[:, 1], cells[:, 2], bits)
         codes, counts = np.unique(records["code"], return_counts=True)
         merged, inverse = np.unique(np.concatenate([hist_codes, codes]), return_inverse=True)
-        hist_counts = np.bincount(inverse, weights=np.concatenate([hist_counts, counts]),
-                                  minlength=len(merged)).astype(np.int64)
+        hist_counts = np.bincount(
+            inverse, weights=np.concatenate([hist_counts, counts]), minlength=len(merged)
+        ).astype(np.int64)
         hist_codes = merged
         spill = work / f"chunk{number:06d}.bin"
         records.tofile(spill)
@@ -343,8 +422,9 @@ def _bin_points(spills: list[Path], plan: OctreePlan, bins: Path, rng: np.random
     return bins
 
 
-def _write_point_tiles(plan: OctreePlan, bins: Path, out_dir: Path, *, client: Any,
-                       scheduler: str | None) -> tuple[TileNode, list[ContentResult]]:
+def _write_point_tiles(
+    plan: OctreePlan, bins: Path, out_dir: Path, *, client: Any, scheduler: str | None
+) -> tuple[TileNode, list[ContentResult]]:
     """Pass 3: one task per tile bin; returns the root node (contents attached)."""
     jobs: list[tuple] = []
     nodes: dict[int, TileNode] = {}

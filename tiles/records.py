@@ -1,4 +1,5 @@
 """Plain records passed to and returned by the tile writers."""
+
 from __future__ import annotations
 
 import hashlib
@@ -89,8 +90,16 @@ class MeshFeature:
     properties: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def single(cls, id: str, class_name: str, vertices: np.ndarray, triangles: np.ndarray, *,
-               properties: dict[str, Any] | None = None, **part: Any) -> "MeshFeature":
+    def single(
+        cls,
+        id: str,
+        class_name: str,
+        vertices: np.ndarray,
+        triangles: np.ndarray,
+        *,
+        properties: dict[str, Any] | None = None,
+        **part: Any,
+    ) -> MeshFeature:
         """A feature made of one :class:`MeshPart` (keyword arguments go to the part)."""
         return cls(id, class_name, [MeshPart(vertices, triangles, **part)], dict(properties or {}))
 
@@ -133,9 +142,9 @@ class TilesetSummary:
     """What a writer produced."""
 
     tileset_path: Path
-    tile_count: int          # tiles in tileset.json
-    content_count: int       # GLB files written
-    feature_count: int       # features (or points) written, each exactly once
-    bytes_written: int       # GLB bytes
+    tile_count: int  # tiles in tileset.json
+    content_count: int  # GLB files written
+    feature_count: int  # features (or points) written, each exactly once
+    bytes_written: int  # GLB bytes
     max_depth: int
     seconds: float

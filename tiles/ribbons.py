@@ -9,6 +9,7 @@ ground beneath it and the strip follows the terrain instead of cutting through i
 Coordinates are plane metres (any projected CRS; x east, y north). Heights are left to
 the caller. Knows nothing about streets, CityGML or the pipeline.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,8 +53,7 @@ def densify_line(xy: np.ndarray, max_step_m: float) -> np.ndarray:
     return np.vstack(out + [xy[-1:]])
 
 
-def ribbon_mesh(xy: np.ndarray, width_m: float, *, max_step_m: float = 5.0,
-                max_miter: float = 2.0) -> Ribbon:
+def ribbon_mesh(xy: np.ndarray, width_m: float, *, max_step_m: float = 5.0, max_miter: float = 2.0) -> Ribbon:
     """Triangulate a strip ``width_m`` wide centred on the polyline ``xy``.
 
     Parameters

@@ -10,14 +10,16 @@ The root tile carries the ENU->ECEF ``transform`` of a frame at the data's centr
 bounding volumes are ``box`` es in that frame, computed from the content actually
 written (union over each subtree, so children nest in their parents).
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -35,8 +37,8 @@ log = logging.getLogger(__name__)
 class TileNode:
     """A tile before serialisation: bounds in the root frame (ENU, metres)."""
 
-    key: tuple[int, int, int]                 # (level, x, y) or (level, x, y, z)
-    children: list["TileNode"] = field(default_factory=list)
+    key: tuple[int, int, int]  # (level, x, y) or (level, x, y, z)
+    children: list[TileNode] = field(default_factory=list)
     content: ContentResult | None = None
     refine: str = "ADD"
     geometric_error: float = 0.0
@@ -70,7 +72,7 @@ class TileNode:
             tile["children"] = [c.to_json() for c in children]
         return tile
 
-    def walk(self) -> Iterable["TileNode"]:
+    def walk(self) -> Iterable[TileNode]:
         yield self
         for child in self.children:
             yield from child.walk()
@@ -84,11 +86,12 @@ class QuadCell:
     x: int
     y: int
     indices: np.ndarray | None = None
-    children: list["QuadCell"] = field(default_factory=list)
+    children: list[QuadCell] = field(default_factory=list)
 
 
-def build_quadtree(xy: np.ndarray, weights: np.ndarray, *, max_count: int, max_weight: float,
-                   max_depth: int = 20) -> QuadCell:
+def build_quadtree(
+    xy: np.ndarray, weights: np.ndarray, *, max_count: int, max_weight: float, max_depth: int = 20
+) -> QuadCell:
     """Split the square around points ``xy`` (F, 2) until leaves hold at most ``max_count``
     points and ``max_weight`` total weight (or reach ``max_depth``).
 
@@ -101,8 +104,11 @@ def build_quadtree(xy: np.ndarray, weights: np.ndarray, *, max_count: int, max_w
     side = max(float((xy.max(axis=0) - lo).max()), 1e-6) * (1 + 1e-9)
 
     def split(cell: QuadCell, members: np.ndarray) -> QuadCell:
-        if (len(members) <= max_count and weights[members].sum() <= max_weight) or cell.level >= max_depth \
-                or len(members) <= 1:
+        if (
+            (len(members) <= max_count and weights[members].sum() <= max_weight)
+            or cell.level >= max_depth
+            or len(members) <= 1
+        ):
             cell.indices = members
             return cell
         size = side / 2 ** (cell.level + 1)
@@ -113,19 +119,32 @@ def build_quadtree(xy: np.ndarray, weights: np.ndarray, *, max_count: int, max_w
             for dy in (0, 1):
                 sub = members[(col == dx) & (row == dy)]
                 if len(sub):
-                    cell.children.append(split(QuadCell(cell.level + 1, 2 * cell.x + dx, 2 * cell.y + dy), sub))
+                    cell.children.append(
+                        split(QuadCell(cell.level + 1, 2 * cell.x + dx, 2 * cell.y + dy), sub)
+                    )
         return cell
 
     return split(QuadCell(0, 0, 0), np.arange(len(xy)))
 
 
-def _write_mesh_tile(features: list[MeshFeature], path: Path, uri: str, frame: np.ndarray,
-                     crs: str, schema: LayerSchema | None = None) -> ContentResult:
+def _write_mesh_tile(
+    features: list[MeshFeature],
+    path: Path,
+    uri: str,
+    frame: np.ndarray,
+    crs: str,
+    schema: LayerSchema | None = None,
+) -> ContentResult:
     started = time.perf_counter()
     glb, enu_min, enu_max = build_mesh_glb(features, frame, crs, schema)
     write_bytes_atomic(path, glb)
-    log.debug("wrote %s: %d features, %d bytes in %.2f s", path, len(features), len(glb),
-              time.perf_counter() - started)
+    log.debug(
+        "wrote %s: %d features, %d bytes in %.2f s",
+        path,
+        len(features),
+        len(glb),
+        time.perf_counter() - started,
+    )
     return ContentResult(uri, enu_min, enu_max, len(features), len(glb))
 
 
@@ -153,6 +172,7 @@ def _coarse_error(fine: Sequence[MeshFeature], coarse: Sequence[MeshFeature]) ->
     A cheap lower bound of the Hausdorff distance; for LOD1 boxes standing in for LOD2
     buildings it is about the roof height difference.
     """
+
     def extent(f: MeshFeature) -> tuple[float, float]:
         h = np.concatenate([p.vertices[:, 2] for p in f.parts])
         return float(h.min()), float(h.max())
@@ -164,13 +184,20 @@ def _coarse_error(fine: Sequence[MeshFeature], coarse: Sequence[MeshFeature]) ->
     return max(worst, 0.5)
 
 
-def write_mesh_tileset(features: Sequence[MeshFeature], out_dir: str | Path, *,
-                       max_features_per_tile: int = 1000, max_bytes_per_tile: int = 8_000_000,
-                       coarse_features: Sequence[MeshFeature] | None = None,
-                       coarse_geometric_error: float | None = None,
-                       crs: str = "EPSG:4979", error_per_metre: float = 0.1,
-                       property_schema: LayerSchema | None = None,
-                       client: Any = None, scheduler: str | None = None) -> TilesetSummary:
+def write_mesh_tileset(
+    features: Sequence[MeshFeature],
+    out_dir: str | Path,
+    *,
+    max_features_per_tile: int = 1000,
+    max_bytes_per_tile: int = 8_000_000,
+    coarse_features: Sequence[MeshFeature] | None = None,
+    coarse_geometric_error: float | None = None,
+    crs: str = "EPSG:4979",
+    error_per_metre: float = 0.1,
+    property_schema: LayerSchema | None = None,
+    client: Any = None,
+    scheduler: str | None = None,
+) -> TilesetSummary:
     """Write features as a 3D Tiles 1.1 tileset with GLB content.
 
     Parameters
@@ -207,8 +234,9 @@ def write_mesh_tileset(features: Sequence[MeshFeature], out_dir: str | Path, *,
     schema = property_schema or LayerSchema.from_features([*features, *(coarse_features or [])])
     centroids = feature_centroids_enu(features, frame, crs)
     weights = np.array([f.estimated_bytes for f in features], dtype=np.float64)
-    quadtree = build_quadtree(centroids[:, :2], weights, max_count=max_features_per_tile,
-                              max_weight=max_bytes_per_tile)
+    quadtree = build_quadtree(
+        centroids[:, :2], weights, max_count=max_features_per_tile, max_weight=max_bytes_per_tile
+    )
     layout = _MeshTileLayout(features, coarse_features, coarse_geometric_error, out_dir, frame, crs, schema)
     root = layout.node(quadtree)
     log.info("writing %d features into %d tile contents under %s", len(features), len(layout.jobs), out_dir)
@@ -219,10 +247,23 @@ def write_mesh_tileset(features: Sequence[MeshFeature], out_dir: str | Path, *,
     assign_geometric_errors(root, error_per_metre)
     tileset_path = write_tileset_json(root, out_dir, frame)
     seconds = time.perf_counter() - started
-    log.info("wrote %s: %d features, %d contents, %.1f MB in %.1f s", tileset_path, len(features),
-             len(results), sum(r.byte_length for r in results) / 1e6, seconds)
-    return TilesetSummary(tileset_path, sum(1 for _ in root.walk()), len(results), len(features),
-                          sum(r.byte_length for r in results), max(n.key[0] for n in root.walk()), seconds)
+    log.info(
+        "wrote %s: %d features, %d contents, %.1f MB in %.1f s",
+        tileset_path,
+        len(features),
+        len(results),
+        sum(r.byte_length for r in results) / 1e6,
+        seconds,
+    )
+    return TilesetSummary(
+        tileset_path,
+        sum(1 for _ in root.walk()),
+        len(results),
+        len(features),
+        sum(r.byte_length for r in results),
+        max(n.key[0] for n in root.walk()),
+        seconds,
+    )
 
 
 def _check_features(features: Sequence[MeshFeature], coarse: Sequence[MeshFeature] | None) -> None:
@@ -244,8 +285,16 @@ class _MeshTileLayout:
     coarse tile refined by REPLACE into the fine one.
     """
 
-    def __init__(self, features, coarse, coarse_error, out_dir: Path, frame: np.ndarray, crs: str,
-                 schema: LayerSchema | None = None):
+    def __init__(
+        self,
+        features,
+        coarse,
+        coarse_error,
+        out_dir: Path,
+        frame: np.ndarray,
+        crs: str,
+        schema: LayerSchema | None = None,
+    ):
         self.features, self.coarse, self.coarse_error = features, coarse, coarse_error
         self.out_dir, self.frame, self.crs, self.schema = out_dir, frame, crs, schema
         self.jobs: list[tuple] = []
@@ -264,8 +313,9 @@ class _MeshTileLayout:
         fine = TileNode(node.key + (1,))
         node.refine, node.children = "REPLACE", [fine]
         coarse_members = [self.coarse[i] for i in cell.indices]
-        node.geometric_error = (self.coarse_error if self.coarse_error is not None
-                                else _coarse_error(members, coarse_members))
+        node.geometric_error = (
+            self.coarse_error if self.coarse_error is not None else _coarse_error(members, coarse_members)
+        )
         self._content(node, coarse_members, f"{stem}_coarse.glb")
         self._content(fine, members, f"{stem}.glb")
         return node
@@ -275,8 +325,9 @@ class _MeshTileLayout:
         self.nodes[uri] = node
 
 
-def write_tileset_json(root: TileNode, out_dir: Path, frame: np.ndarray,
-                       extras: dict[str, Any] | None = None) -> Path:
+def write_tileset_json(
+    root: TileNode, out_dir: Path, frame: np.ndarray, extras: dict[str, Any] | None = None
+) -> Path:
     """Serialise the tree with ``frame`` as the root transform; written atomically, last."""
     root_json = root.to_json()
     root_json["transform"] = [float(v) for v in frame.T.reshape(-1)]  # column-major
@@ -284,8 +335,9 @@ def write_tileset_json(root: TileNode, out_dir: Path, frame: np.ndarray,
     return write_tileset_document(root_json, out_dir, diagonal_m=diagonal, extras=extras)
 
 
-def write_tileset_document(root_json: dict[str, Any], out_dir: Path, *, diagonal_m: float,
-                           extras: dict[str, Any] | None = None) -> Path:
+def write_tileset_document(
+    root_json: dict[str, Any], out_dir: Path, *, diagonal_m: float, extras: dict[str, Any] | None = None
+) -> Path:
     """Write ``out_dir/tileset.json`` (3D Tiles 1.1) around a serialised root tile, atomically.
 
     The tileset's geometric error is at least twice the root's and the root's diagonal

@@ -3,11 +3,13 @@
 Each ``check_*`` returns a list of problems (empty when all is well) rather than
 raising, so a caller can report every problem of a city at once.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -18,8 +20,9 @@ from .gltf import read_accessor, read_glb
 from .metadata import IDENTIFIER_RE
 
 
-def iter_tiles(tileset: dict[str, Any], world: np.ndarray | None = None
-               ) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None, np.ndarray]]:
+def iter_tiles(
+    tileset: dict[str, Any], world: np.ndarray | None = None
+) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None, np.ndarray]]:
     """(tile, parent, world transform) for every tile, parents first; ``world`` is the
     transform the tileset is placed under (a referencing tile's, for an external one)."""
     base = np.eye(4) if world is None else world
@@ -74,8 +77,10 @@ def check_tileset(tileset_path: str | Path) -> list[str]:
         if parent is None:
             continue
         if tile["geometricError"] > parent["geometricError"]:
-            problems.append(f"tile {name}: geometricError {tile['geometricError']} exceeds its parent's "
-                            f"{parent['geometricError']}")
+            problems.append(
+                f"tile {name}: geometricError {tile['geometricError']} exceeds its parent's "
+                f"{parent['geometricError']}"
+            )
         inside = _contained(tile, world, parent, worlds[id(parent)])
         if inside is False:
             problems.append(f"tile {name}: bounding volume not inside its parent's")
@@ -93,8 +98,9 @@ def _check_external(path: Path, uri: str, tile: dict[str, Any], world: np.ndarra
     return problems
 
 
-def iter_contents(tileset_path: str | Path, world: np.ndarray | None = None
-                  ) -> Iterator[tuple[Path, dict[str, Any], np.ndarray]]:
+def iter_contents(
+    tileset_path: str | Path, world: np.ndarray | None = None
+) -> Iterator[tuple[Path, dict[str, Any], np.ndarray]]:
     """(content file, tile, world transform) of every GLB content, parents first, following
     external tilesets (a content ``.json``) with their transforms composed as a client does."""
     tileset_path = Path(tileset_path)
@@ -112,8 +118,9 @@ def iter_contents(tileset_path: str | Path, world: np.ndarray | None = None
 def content_paths(tileset_path: str | Path, leaves_only: bool = False) -> list[Path]:
     """Paths of the content files (GLB), optionally only those of leaf tiles; external
     tilesets are followed (:func:`iter_contents`), not listed."""
-    return [path for path, tile, _ in iter_contents(tileset_path)
-            if not (leaves_only and tile.get("children"))]
+    return [
+        path for path, tile, _ in iter_contents(tileset_path) if not (leaves_only and tile.get("children"))
+    ]
 
 
 def count_features(tileset_path: str | Path, leaves_only: bool = True) -> int:
@@ -125,8 +132,11 @@ def count_features(tileset_path: str | Path, leaves_only: bool = True) -> int:
         if tables:
             total += sum(t["count"] for t in tables)
         else:
-            total += sum(gltf["accessors"][p["attributes"]["POSITION"]]["count"]
-                         for m in gltf["meshes"] for p in m["primitives"])
+            total += sum(
+                gltf["accessors"][p["attributes"]["POSITION"]]["count"]
+                for m in gltf["meshes"]
+                for p in m["primitives"]
+            )
     return total
 
 
@@ -182,19 +192,24 @@ def check_glb_metadata(path: str | Path) -> list[str]:
                 if key not in prop:
                     continue
                 view = views[prop[key]]
-                if view.get("byteOffset", 0) % 8 or view.get("byteOffset", 0) + view["byteLength"] > len(binary):
+                if view.get("byteOffset", 0) % 8 or view.get("byteOffset", 0) + view["byteLength"] > len(
+                    binary
+                ):
                     problems.append(f"table {t} property {pid}: {key} buffer view misaligned or out of range")
             if "stringOffsets" in prop:
                 view = views[prop["stringOffsets"]]
                 dtype = np.uint32 if prop.get("stringOffsetType", "UINT32") == "UINT32" else np.uint64
-                offsets = np.frombuffer(binary, dtype=dtype, count=table["count"] + 1,
-                                        offset=view.get("byteOffset", 0))
+                offsets = np.frombuffer(
+                    binary, dtype=dtype, count=table["count"] + 1, offset=view.get("byteOffset", 0)
+                )
                 values_length = views[prop["values"]]["byteLength"]
                 if np.any(np.diff(offsets.astype(np.int64)) < 0):
                     problems.append(f"table {t} property {pid}: string offsets not increasing")
                 if int(offsets[-1]) != values_length:
-                    problems.append(f"table {t} property {pid}: values buffer view is {values_length} "
-                                    f"byte(s), the last string offset {int(offsets[-1])}")
+                    problems.append(
+                        f"table {t} property {pid}: values buffer view is {values_length} "
+                        f"byte(s), the last string offset {int(offsets[-1])}"
+                    )
         class_properties = classes[table["class"]].get("properties", {})
         for pid in table["properties"]:
             if pid not in class_properties:
@@ -206,12 +221,17 @@ def check_glb_metadata(path: str | Path) -> list[str]:
                 problems.append(f"class {table['class']}: BOOLEAN property {pid!r} declares noData")
     for mesh in gltf.get("meshes", []):
         for primitive in mesh["primitives"]:
-            for feature_ids in primitive.get("extensions", {}).get("EXT_mesh_features", {}).get("featureIds", []):
-                ids = read_accessor(gltf, binary, primitive["attributes"][f"_FEATURE_ID_{feature_ids['attribute']}"])
+            for feature_ids in (
+                primitive.get("extensions", {}).get("EXT_mesh_features", {}).get("featureIds", [])
+            ):
+                ids = read_accessor(
+                    gltf, binary, primitive["attributes"][f"_FEATURE_ID_{feature_ids['attribute']}"]
+                )
                 count = tables[feature_ids["propertyTable"]]["count"]
                 if ids.min() < 0 or ids.max() >= count or np.any(ids != np.round(ids)):
-                    problems.append(f"feature ids outside 0..{count - 1} of property table "
-                                    f"{feature_ids['propertyTable']}")
+                    problems.append(
+                        f"feature ids outside 0..{count - 1} of property table {feature_ids['propertyTable']}"
+                    )
                 if feature_ids["featureCount"] != len(np.unique(ids)):
                     problems.append("featureCount differs from the number of distinct feature ids")
     return problems
@@ -266,7 +286,7 @@ def property_tables(path: str | Path) -> list[dict[str, list]]:
 
     def view_bytes(index: int) -> bytes:
         view = views[index]
-        return binary[view.get("byteOffset", 0): view.get("byteOffset", 0) + view["byteLength"]]
+        return binary[view.get("byteOffset", 0) : view.get("byteOffset", 0) + view["byteLength"]]
 
     tables = []
     for table in metadata["propertyTables"]:
@@ -281,7 +301,10 @@ def property_tables(path: str | Path) -> list[dict[str, list]]:
                 decoded[pid] = [raw[a:b].decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:])]
             elif kind["type"] == "SCALAR":
                 dtype = {"INT32": np.int32, "INT64": np.int64, "FLOAT64": np.float64, "UINT8": np.uint8}[
-                    kind["componentType"]]
-                decoded[pid] = np.frombuffer(view_bytes(prop["values"]), dtype=dtype)[: table["count"]].tolist()
+                    kind["componentType"]
+                ]
+                decoded[pid] = np.frombuffer(view_bytes(prop["values"]), dtype=dtype)[
+                    : table["count"]
+                ].tolist()
         tables.append(decoded)
     return tables

@@ -3,6 +3,7 @@
 Only click is imported to start: every command imports what it needs when it runs, so
 ``machi --version`` and ``machi --help`` answer at once.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -19,12 +20,18 @@ LIDAR_SUFFIXES = {".las", ".laz"}
 
 #: Commands defined in their own modules, imported only when named: name -> (module:attr, help).
 LAZY_COMMANDS = {
-    "export-tiles": ("pipeline.commands.export_tiles:export_tiles_command",
-                     "Export a PLATEAU folder, zip or .gml file as 3D Tiles 1.1."),
-    "trees": ("pipeline.commands.trees:trees_command",
-              "Find trees in LiDAR and write them as PLATEAU vegetation (veg)."),
-    "view": ("pipeline.commands.view:view_command",
-             "Serve a run's output folder and open the planners' viewer."),
+    "export-tiles": (
+        "pipeline.commands.export_tiles:export_tiles_command",
+        "Export a PLATEAU folder, zip or .gml file as 3D Tiles 1.1.",
+    ),
+    "trees": (
+        "pipeline.commands.trees:trees_command",
+        "Find trees in LiDAR and write them as PLATEAU vegetation (veg).",
+    ),
+    "view": (
+        "pipeline.commands.view:view_command",
+        "Serve a run's output folder and open the planners' viewer.",
+    ),
 }
 
 
@@ -96,18 +103,35 @@ def main() -> None:
 
 @main.command()
 @click.argument("definition", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--scheduler", metavar="tcp://HOST:PORT",
-              help="Run on an existing Dask cluster instead of a local one.")
+@click.option(
+    "--scheduler", metavar="tcp://HOST:PORT", help="Run on an existing Dask cluster instead of a local one."
+)
 @click.option("--workers", type=int, help="Worker processes of the local cluster.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a run-definition key, e.g. --set grid.resolution_m=2")
-@click.option("--lang", type=click.Choice(["ja", "en"]), default=None,
-              help="Language of the printed report (walkability/report.html): ja (default) or en; "
-                   "the same as --set stages.walkability.report_lang=LANG.")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a run-definition key, e.g. --set grid.resolution_m=2",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["ja", "en"]),
+    default=None,
+    help="Language of the printed report (walkability/report.html): ja (default) or en; "
+    "the same as --set stages.walkability.report_lang=LANG.",
+)
 @click.option("--no-progress", is_flag=True, help="Hide progress bars (logs only).")
 @click.option("-v", "--verbose", count=True, help="-v for INFO logs, -vv for DEBUG.")
-def run(definition: Path, scheduler: str | None, workers: int | None, overrides: tuple[str, ...],
-        lang: str | None, no_progress: bool, verbose: int) -> None:
+def run(
+    definition: Path,
+    scheduler: str | None,
+    workers: int | None,
+    overrides: tuple[str, ...],
+    lang: str | None,
+    no_progress: bool,
+    verbose: int,
+) -> None:
     """Run the stages of a run definition (YAML) on a Dask cluster."""
     from pipeline.core.manifest import ManifestError
     from pipeline.core.runner import run as run_definition
@@ -118,24 +142,29 @@ def run(definition: Path, scheduler: str | None, workers: int | None, overrides:
         parsed["stages.walkability.report_lang"] = lang
     config = _load(definition, parsed)
     try:
-        summary = run_definition(config, scheduler=scheduler, workers=workers,
-                                 progress=not no_progress)
+        summary = run_definition(config, scheduler=scheduler, workers=workers, progress=not no_progress)
     except ManifestError as exc:  # the output folder cannot be written: say where, no traceback
-        raise click.ClickException(f"{exc}. Tasks recorded before this are kept: rerun "
-                                   f"once the folder is writable to resume.") from None
+        raise click.ClickException(
+            f"{exc}. Tasks recorded before this are kept: rerun once the folder is writable to resume."
+        ) from None
     except ValueError as exc:  # a baseline or measures file that cannot be used: its message says why
         from pipeline.core.baseline import BaselineError
         from pipeline.measures.reader import MeasuresError
+
         if not isinstance(exc, (BaselineError, MeasuresError)):
             raise
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{config.name}: {summary.executed} task(s) run, {summary.skipped} skipped "
-               f"(already finished), {len(summary.failed)} failed, {summary.seconds:.1f} s")
+    click.echo(
+        f"{config.name}: {summary.executed} task(s) run, {summary.skipped} skipped "
+        f"(already finished), {len(summary.failed)} failed, {summary.seconds:.1f} s"
+    )
     if summary.touched_tiles is not None:
-        click.echo(f"  on baseline {config.inputs.baseline}: {len(summary.touched_tiles)} tile(s) "
-                   f"recomputed ({', '.join(summary.touched_tiles) or 'none'}), "
-                   f"{summary.executed} task(s) recomputed, {summary.from_baseline} taken from the "
-                   f"baseline without copying")
+        click.echo(
+            f"  on baseline {config.inputs.baseline}: {len(summary.touched_tiles)} tile(s) "
+            f"recomputed ({', '.join(summary.touched_tiles) or 'none'}), "
+            f"{summary.executed} task(s) recomputed, {summary.from_baseline} taken from the "
+            f"baseline without copying"
+        )
     for stage, seconds in summary.stage_seconds.items():
         click.echo(f"  {stage:<20} {seconds:8.1f} s")
     for failure in summary.failed:
@@ -146,10 +175,13 @@ def run(definition: Path, scheduler: str | None, workers: int | None, overrides:
 
 
 @main.command()
-@click.argument("definition", required=False,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--keys", "keys_table", is_flag=True,
-              help="Print the table of every run-definition key (docs/run-definition.md's) instead.")
+@click.argument("definition", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--keys",
+    "keys_table",
+    is_flag=True,
+    help="Print the table of every run-definition key (docs/run-definition.md's) instead.",
+)
 def validate(definition: Path | None, keys_table: bool) -> None:
     """Check a run definition and print it with every default filled in."""
     if keys_table:
@@ -173,12 +205,14 @@ def info(path: Path, crs: str | None) -> None:
     """Summarise a CityGML file/folder/zip or a LAS/LAZ file."""
     if path.suffix.lower() in LIDAR_SUFFIXES:
         from pipeline.lidar import LidarError, summarize_lidar_file
+
         try:
             click.echo(summarize_lidar_file(path, source_crs=crs).format())
         except LidarError as exc:
             raise click.ClickException(str(exc)) from None
         return
     from pipeline.commands.info import citygml_info
+
     result = citygml_info(path)
     click.echo(result.format())
     if result.rejected:

@@ -3,6 +3,7 @@
 Without a run definition: the files are ingested into a temporary folder inside the
 output folder (removed at the end), then each layer is exported as by the run's stage.
 """
+
 from __future__ import annotations
 
 import logging
@@ -10,11 +11,11 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
-
 
 if TYPE_CHECKING:
     from pipeline.tiles3d.layer import ExportResult
@@ -39,10 +40,18 @@ def _ingest_all(sources: list, folder: Path, crs: str, client: Any) -> list:
     return records
 
 
-def export_dataset(path: str | Path, out_dir: str | Path, *, layers: Sequence[str] | None = None,
-                   crs: str = "auto", geoid_model: str = "gsigeo2011", textures: bool = True,
-                   max_features_per_tile: int = 500, extra_tables: Sequence[str | Path] = (),
-                   client: Any = None) -> list["ExportResult"]:
+def export_dataset(
+    path: str | Path,
+    out_dir: str | Path,
+    *,
+    layers: Sequence[str] | None = None,
+    crs: str = "auto",
+    geoid_model: str = "gsigeo2011",
+    textures: bool = True,
+    max_features_per_tile: int = 500,
+    extra_tables: Sequence[str | Path] = (),
+    client: Any = None,
+) -> list[ExportResult]:
     """Export the layers of a PLATEAU dataset as 3D Tiles, one tileset per layer.
 
     Parameters
@@ -70,18 +79,22 @@ def export_dataset(path: str | Path, out_dir: str | Path, *, layers: Sequence[st
     """
     from citygml import Dataset
     from pipeline.geo.crs import detect_crs
-    from pipeline.tiles3d.layer import export_layer
     from pipeline.tiles3d.features import LAYER_SPECS
+    from pipeline.tiles3d.layer import export_layer
 
     started = time.perf_counter()
     out_dir = Path(out_dir)
     dataset, only = Dataset.for_path(path)
     if layers is None:
-        layers = sorted({s.feature_type for s in dataset.sources(only=only)} & set(LAYER_SPECS),
-                        key=list(LAYER_SPECS).index)
+        layers = sorted(
+            {s.feature_type for s in dataset.sources(only=only)} & set(LAYER_SPECS),
+            key=list(LAYER_SPECS).index,
+        )
         if not layers:
-            raise ValueError(f"{path}: no CityGML files of an exported layer type "
-                             f"({', '.join(LAYER_SPECS)}) found; name others with --layers")
+            raise ValueError(
+                f"{path}: no CityGML files of an exported layer type "
+                f"({', '.join(LAYER_SPECS)}) found; name others with --layers"
+            )
     sources = dataset.sources(types=layers, only=only)
     if not sources:
         raise ValueError(f"{path}: no CityGML files of layer(s) {', '.join(layers)} found")
@@ -100,11 +113,19 @@ def export_dataset(path: str | Path, out_dir: str | Path, *, layers: Sequence[st
             if not by_layer.get(layer):
                 continue
             done = by_layer[layer]
-            result = export_layer(layer, [r.outputs.table for r in done],
-                                  [r.outputs.meshes for r in done], out_dir,
-                                  dataset_path=dataset.path, crs=crs, geoid_model=geoid_model,
-                                  textures=textures, extra_tables=extra_tables,
-                                  max_features_per_tile=max_features_per_tile, client=client)
+            result = export_layer(
+                layer,
+                [r.outputs.table for r in done],
+                [r.outputs.meshes for r in done],
+                out_dir,
+                dataset_path=dataset.path,
+                crs=crs,
+                geoid_model=geoid_model,
+                textures=textures,
+                extra_tables=extra_tables,
+                max_features_per_tile=max_features_per_tile,
+                client=client,
+            )
             result.problems = [p for r in done for p in r.problems] + result.problems
             results.append(result)
     failed = [r for r in records if not r.done]
@@ -122,36 +143,76 @@ def _split_layers(values: tuple[str, ...]) -> list[str] | None:
 
 @click.command("export-tiles")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder: one <layer>/tileset.json per layer.")
-@click.option("--layers", multiple=True, metavar="LAYER[,LAYER...]",
-              help="PLATEAU modules to export (default: those of bldg,dem,veg,tran,frn,urf,luse "
-                   "in the data).")
-@click.option("--crs", default="auto", show_default=True,
-              help="Working metric CRS, e.g. EPSG:6677; 'auto' picks the plane zone of the data.")
-@click.option("--geoid", "geoid_model", type=click.Choice(["gsigeo2011", "jpgeo2024"]),
-              default="gsigeo2011", show_default=True, help="GSI geoid model for ellipsoidal heights.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder: one <layer>/tileset.json per layer.",
+)
+@click.option(
+    "--layers",
+    multiple=True,
+    metavar="LAYER[,LAYER...]",
+    help="PLATEAU modules to export (default: those of bldg,dem,veg,tran,frn,urf,luse in the data).",
+)
+@click.option(
+    "--crs",
+    default="auto",
+    show_default=True,
+    help="Working metric CRS, e.g. EPSG:6677; 'auto' picks the plane zone of the data.",
+)
+@click.option(
+    "--geoid",
+    "geoid_model",
+    type=click.Choice(["gsigeo2011", "jpgeo2024"]),
+    default="gsigeo2011",
+    show_default=True,
+    help="GSI geoid model for ellipsoidal heights.",
+)
 @click.option("--max-features-per-tile", type=int, default=500, show_default=True)
 @click.option("--no-textures", is_flag=True, help="Material colours only, no texture images.")
-@click.option("--extra-table", "extra_tables", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="(Geo)Parquet table with gml_id whose columns join the properties (repeatable).")
+@click.option(
+    "--extra-table",
+    "extra_tables",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="(Geo)Parquet table with gml_id whose columns join the properties (repeatable).",
+)
 @click.option("--scheduler", metavar="tcp://HOST:PORT", help="Run on an existing Dask cluster.")
 @click.option("-v", "--verbose", count=True, help="-v for INFO logs, -vv for DEBUG.")
-def export_tiles_command(path: Path, out_dir: Path, layers: tuple[str, ...], crs: str, geoid_model: str,
-                         max_features_per_tile: int, no_textures: bool, extra_tables: tuple[str, ...],
-                         scheduler: str | None, verbose: int) -> None:
+def export_tiles_command(
+    path: Path,
+    out_dir: Path,
+    layers: tuple[str, ...],
+    crs: str,
+    geoid_model: str,
+    max_features_per_tile: int,
+    no_textures: bool,
+    extra_tables: tuple[str, ...],
+    scheduler: str | None,
+    verbose: int,
+) -> None:
     """Export a PLATEAU folder, zip or .gml file as 3D Tiles 1.1 (one tileset per layer)."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     client = None
     if scheduler:
         from distributed import Client
+
         client = Client(scheduler)
     try:
-        results = export_dataset(path, out_dir, layers=_split_layers(layers), crs=crs,
-                                 geoid_model=geoid_model, textures=not no_textures,
-                                 max_features_per_tile=max_features_per_tile,
-                                 extra_tables=extra_tables, client=client)
+        results = export_dataset(
+            path,
+            out_dir,
+            layers=_split_layers(layers),
+            crs=crs,
+            geoid_model=geoid_model,
+            textures=not no_textures,
+            max_features_per_tile=max_features_per_tile,
+            extra_tables=extra_tables,
+            client=client,
+        )
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -159,8 +220,10 @@ def export_tiles_command(path: Path, out_dir: Path, layers: tuple[str, ...], crs
             client.close()
     for result in results:
         where = result.tileset or "(nothing written)"
-        click.echo(f"{result.layer:<5} {result.features:7d} feature(s) {result.contents:5d} tile file(s) "
-                   f"{result.bytes_written / 1e6:8.1f} MB  {where}")
+        click.echo(
+            f"{result.layer:<5} {result.features:7d} feature(s) {result.contents:5d} tile file(s) "
+            f"{result.bytes_written / 1e6:8.1f} MB  {where}"
+        )
         for problem in result.problems[:20]:
             click.echo(f"  {problem}", err=True)
         if len(result.problems) > 20:

@@ -1,4 +1,5 @@
 """``machi info``: what is in a CityGML file, folder or zip, before running anything."""
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -37,8 +38,9 @@ class CityGMLInfo:
             lines.append(f"  {feature_type:<32} {count:>7}   {lods}")
         if self.extent:
             e = self.extent
-            lines.append(f"extent (lon, lat, h): {e[0]:.6f} {e[1]:.6f} {e[2]:.2f} .. "
-                         f"{e[3]:.6f} {e[4]:.6f} {e[5]:.2f}")
+            lines.append(
+                f"extent (lon, lat, h): {e[0]:.6f} {e[1]:.6f} {e[2]:.2f} .. {e[3]:.6f} {e[4]:.6f} {e[5]:.2f}"
+            )
         lines.append(f"CRS: {', '.join(sorted(self.crs)) or 'unknown'} (axis order lat, lon, h)")
         lines.append(f"i-UR uro version: {', '.join(sorted(self.uro_versions)) or 'none'}")
         lines.append(f"i-UR namespaces: {', '.join(sorted(self.iur_versions)) or 'none'}")

@@ -8,6 +8,7 @@ Writes, under ``--out``:
 - with ``--veg``: ``changes.parquet`` and ``changes.png`` against the existing veg layer
   (:mod:`pipeline.trees.changes`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,8 +50,15 @@ def _meshes(paths: list[Path], source_crs: str | None) -> dict[str, list[Path]]:
     return dict(sorted(touching.items()))
 
 
-def run_trees(paths: list[Path], out: Path, *, veg: Path | None = None, source_crs: str | None = None,
-              bldg: Path | None = None, params=None) -> dict:
+def run_trees(
+    paths: list[Path],
+    out: Path,
+    *,
+    veg: Path | None = None,
+    source_crs: str | None = None,
+    bldg: Path | None = None,
+    params=None,
+) -> dict:
     """Detect trees in ``paths`` tile by tile and write the outputs (module docstring).
 
     Only each tile's trees are kept between tiles; its canopy goes, max-pooled to
@@ -62,12 +70,12 @@ def run_trees(paths: list[Path], out: Path, *, veg: Path | None = None, source_c
     import geopandas as gpd
     import pandas as pd
 
-    from tiles.atomic import atomic_path
     from pipeline.geo.raster import Grid, MaxCanvas
     from pipeline.trees.changes import change_counts, detect_changes, write_change_map, write_changes
     from pipeline.trees.detect import empty_trees
     from pipeline.trees.parameters import TreeParameters
     from pipeline.trees.tile import mesh_grid, write_mesh_trees
+    from tiles.atomic import atomic_path
 
     params = params or TreeParameters()
     crs = _metric_crs(paths, source_crs)
@@ -80,27 +88,37 @@ def run_trees(paths: list[Path], out: Path, *, veg: Path | None = None, source_c
         canvas = None
         if veg is not None and grids:
             bounds = [g.bounds for g in grids.values()]
-            area = Grid.from_bounds(min(b[0] for b in bounds), min(b[1] for b in bounds),
-                                    max(b[2] for b in bounds), max(b[3] for b in bounds),
-                                    MAP_RESOLUTION_M, crs)
+            area = Grid.from_bounds(
+                min(b[0] for b in bounds),
+                min(b[1] for b in bounds),
+                max(b[2] for b in bounds),
+                max(b[3] for b in bounds),
+                MAP_RESOLUTION_M,
+                crs,
+            )
             canvas = stack.enter_context(MaxCanvas(area, out / "canopy_map.tif"))
         for mesh, files in meshes.items():
-            result = write_mesh_trees(files, mesh, crs, out, params=params,
-                                      source_crs=source_crs, footprints=footprints)
+            result = write_mesh_trees(
+                files, mesh, crs, out, params=params, source_crs=source_crs, footprints=footprints
+            )
             if len(result.trees):
                 found.append(result.trees)
                 written.append(result.gml)
             if canvas is not None:
                 _paint_canopy(canvas, result.surface.canopy, result.surface.grid)
-        trees = (gpd.GeoDataFrame(pd.concat(found, ignore_index=True), crs=crs) if found
-                 else empty_trees(crs))
+        trees = gpd.GeoDataFrame(pd.concat(found, ignore_index=True), crs=crs) if found else empty_trees(crs)
         with atomic_path(out / "trees.parquet") as tmp:
             trees.to_parquet(tmp, index=False)
-        summary = {"crs": crs, "tiles": len(meshes), "trees": len(trees), "gml": written,
-                   "classes": {str(k): int(v)
-                               for k, v in trees.class_code.value_counts().sort_index().items()}}
+        summary = {
+            "crs": crs,
+            "tiles": len(meshes),
+            "trees": len(trees),
+            "gml": written,
+            "classes": {str(k): int(v) for k, v in trees.class_code.value_counts().sort_index().items()},
+        }
         if veg is not None:
             from pipeline.trees.existing import read_existing_trees
+
             existing = read_existing_trees(veg, crs)
             changes = detect_changes(existing, trees, crs)
             write_changes(changes, out / "changes.parquet")
@@ -130,8 +148,9 @@ def _paint_canopy(canvas, canopy, grid) -> None:
     y = grid.y_max - (rows + 0.5) * grid.resolution
     r, c = piece.rowcol(x, y)
     inside = (r >= 0) & (r < piece.height) & (c >= 0) & (c < piece.width)
-    pooled = max_per_cell((r * piece.width + c)[inside], canopy[rows, cols][inside],
-                          piece.width * piece.height)
+    pooled = max_per_cell(
+        (r * piece.width + c)[inside], canopy[rows, cols][inside], piece.width * piece.height
+    )
     canvas.paint(pooled.reshape(piece.shape), piece)
 
 
@@ -157,18 +176,36 @@ def _footprints(bldg: Path, crs: str) -> list:
 
 
 @click.command("trees")
-@click.argument("lidar", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (udx/veg/*.gml, trees.parquet, changes.*).")
-@click.option("--veg", type=click.Path(exists=True, path_type=Path),
-              help="Existing PLATEAU veg folder (or file) to detect changes against.")
-@click.option("--bldg", type=click.Path(exists=True, path_type=Path),
-              help="PLATEAU bldg folder whose footprints are masked (besides class 6 returns).")
+@click.argument(
+    "lidar", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (udx/veg/*.gml, trees.parquet, changes.*).",
+)
+@click.option(
+    "--veg",
+    type=click.Path(exists=True, path_type=Path),
+    help="Existing PLATEAU veg folder (or file) to detect changes against.",
+)
+@click.option(
+    "--bldg",
+    type=click.Path(exists=True, path_type=Path),
+    help="PLATEAU bldg folder whose footprints are masked (besides class 6 returns).",
+)
 @click.option("--crs", "source_crs", help="CRS of LAS/LAZ files whose header names none.")
 @click.option("-v", "--verbose", count=True, help="-v for INFO logs.")
-def trees_command(lidar: tuple[Path, ...], out: Path, veg: Path | None, bldg: Path | None,
-                  source_crs: str | None, verbose: int) -> None:
+def trees_command(
+    lidar: tuple[Path, ...],
+    out: Path,
+    veg: Path | None,
+    bldg: Path | None,
+    source_crs: str | None,
+    verbose: int,
+) -> None:
     """Find individual trees in LiDAR and write them as PLATEAU vegetation (veg)."""
     from pipeline.commands.cli import _setup_logging
     from pipeline.lidar.errors import LidarError
@@ -184,6 +221,8 @@ def trees_command(lidar: tuple[Path, ...], out: Path, veg: Path | None, bldg: Pa
         click.echo(f"  {path}")
     if "changes" in summary:
         c = summary["changes"]
-        click.echo(f"against {summary['existing']} existing trees: {c['matched']} matched, "
-                   f"{c['height_changed']} height changed, {c['new']} new, {c['gone']} gone "
-                   f"({out / 'changes.parquet'})")
+        click.echo(
+            f"against {summary['existing']} existing trees: {c['matched']} matched, "
+            f"{c['height_changed']} height changed, {c['new']} new, {c['gone']} gone "
+            f"({out / 'changes.parquet'})"
+        )

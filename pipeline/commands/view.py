@@ -9,6 +9,7 @@ the machine's absolute paths, which a published site must not show; the app read
 ``viewer/viewer.json``, whose paths are relative. It binds to 127.0.0.1 unless ``--host``
 says otherwise. Nothing heavy is imported here: the CLI starts at once.
 """
+
 from __future__ import annotations
 
 import http.server
@@ -24,13 +25,28 @@ from pathlib import Path
 import click
 
 MIME_TYPES = {
-    ".glb": "model/gltf-binary", ".gltf": "model/gltf+json", ".b3dm": "application/octet-stream",
-    ".pnts": "application/octet-stream", ".subtree": "application/octet-stream",
-    ".json": "application/json", ".geojson": "application/geo+json", ".js": "text/javascript",
-    ".mjs": "text/javascript", ".wasm": "application/wasm", ".png": "image/png", ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg", ".webp": "image/webp", ".ktx2": "image/ktx2", ".css": "text/css",
-    ".html": "text/html", ".svg": "image/svg+xml", ".f32": "application/octet-stream",
-    ".tif": "image/tiff", ".parquet": "application/vnd.apache.parquet", ".csv": "text/csv",
+    ".glb": "model/gltf-binary",
+    ".gltf": "model/gltf+json",
+    ".b3dm": "application/octet-stream",
+    ".pnts": "application/octet-stream",
+    ".subtree": "application/octet-stream",
+    ".json": "application/json",
+    ".geojson": "application/geo+json",
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".wasm": "application/wasm",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".ktx2": "image/ktx2",
+    ".css": "text/css",
+    ".html": "text/html",
+    ".svg": "image/svg+xml",
+    ".f32": "application/octet-stream",
+    ".tif": "image/tiff",
+    ".parquet": "application/vnd.apache.parquet",
+    ".csv": "text/csv",
 }
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 #: Files at the top of the served folder that are the run's own record, not the site.
@@ -65,8 +81,10 @@ class ViewerRequestHandler(http.server.SimpleHTTPRequestHandler):
             self.end_headers()
             return None
         path = self.translate_path(self.path)
-        if os.path.dirname(os.path.abspath(path)) == os.path.abspath(self.directory) \
-                and os.path.basename(path) in UNSERVED:
+        if (
+            os.path.dirname(os.path.abspath(path)) == os.path.abspath(self.directory)
+            and os.path.basename(path) in UNSERVED
+        ):
             self.send_error(404, "Not part of the published site")
             return None
         header = self.headers.get("Range")
@@ -110,7 +128,9 @@ class ViewerRequestHandler(http.server.SimpleHTTPRequestHandler):
             left -= len(chunk)
 
 
-def make_server(folder: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000) -> http.server.ThreadingHTTPServer:
+def make_server(
+    folder: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000
+) -> http.server.ThreadingHTTPServer:
     """A threaded HTTP server for ``folder`` (port 0 picks a free port)."""
     handler = partial(ViewerRequestHandler, directory=str(Path(folder).resolve()))
     server = http.server.ThreadingHTTPServer((host, port), handler)
@@ -124,14 +144,21 @@ def viewer_path(folder: Path) -> str:
         return "/viewer/"
     if (folder / "index.html").is_file():
         return "/"
-    raise click.ClickException(f"{folder} holds no viewer: run the pipeline with the viewer stage first "
-                               f"(expected {folder / 'viewer' / 'index.html'})")
+    raise click.ClickException(
+        f"{folder} holds no viewer: run the pipeline with the viewer stage first "
+        f"(expected {folder / 'viewer' / 'index.html'})"
+    )
 
 
 @click.command("view")
 @click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--port", type=int, default=8000, show_default=True, help="Port (0 picks a free one).")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 shares it on the network.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind; 0.0.0.0 shares it on the network.",
+)
 @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
 def view_command(out: Path, port: int, host: str, no_browser: bool) -> None:
     """Serve a run's output folder OUT and open the planners' viewer in the browser."""

@@ -18,6 +18,7 @@ and tiles the changes reach is the registry's to say (:class:`RunChanges`):
 A task with no baseline record of its stage and tile runs. The baseline must be a run of
 the same definition (:meth:`Baseline.check_definition`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -54,12 +55,12 @@ class Baseline:
                 self._by_place.setdefault((data.get("stage", ""), data.get("tile", "")), []).append(data)
 
     @classmethod
-    def open(cls, folder: str | Path) -> "Baseline":
+    def open(cls, folder: str | Path) -> Baseline:
         """The baseline of ``folder`` (its ``manifest.json`` and journal, read, never written)."""
         folder = Path(folder)
         if not (folder / "manifest.json").is_file():
             raise BaselineError(f"{folder}: no manifest.json: not the output folder of a finished run")
-        manifest = Manifest.open(folder)   # reading writes nothing
+        manifest = Manifest.open(folder)  # reading writes nothing
         data = manifest.data
         if not data.get("tasks"):
             raise BaselineError(f"{folder}/manifest.json: records no task")
@@ -88,8 +89,10 @@ class Baseline:
             elif a != b:
                 differ.append(key)
         if differ:
-            raise BaselineError(f"{self.folder}: the baseline was run with other {', '.join(differ)} "
-                                f"than this run definition; run the baseline with the same keys")
+            raise BaselineError(
+                f"{self.folder}: the baseline was run with other {', '.join(differ)} "
+                f"than this run definition; run the baseline with the same keys"
+            )
 
     def record(self, stage: str, tile: str, key: str, outputs: type[Outputs]) -> Record | None:
         """The baseline's record of ``stage`` and ``tile`` as the record of task ``key``
@@ -105,8 +108,9 @@ class Baseline:
             return None
         if not all(Path(path).exists() for path in record.outputs.paths):
             return None
-        return replace(record, key=key, seconds=0.0,
-                       details={**record.details, "baseline": found[0].get("key", "")})
+        return replace(
+            record, key=key, seconds=0.0, details={**record.details, "baseline": found[0].get("key", "")}
+        )
 
 
 def _names(value: Any) -> Any:
@@ -143,22 +147,29 @@ class BaselineRun:
     touched: frozenset[str]
 
     @classmethod
-    def prepare(cls, definition: Any, context: PlanContext, stages: list,
-                changes: RunChanges | None) -> "BaselineRun | None":
+    def prepare(
+        cls, definition: Any, context: PlanContext, stages: list, changes: RunChanges | None
+    ) -> BaselineRun | None:
         """The baseline use of ``definition`` (None without ``inputs.baseline``)."""
         folder = getattr(definition.inputs, "baseline", None)
         if folder is None:
             return None
         if changes is None:
-            raise BaselineError("inputs.baseline is set, but the stage registry declares no "
-                                "changes a run on a baseline could apply")
+            raise BaselineError(
+                "inputs.baseline is set, but the stage registry declares no "
+                "changes a run on a baseline could apply"
+            )
         baseline = Baseline.open(folder)
         baseline.check_definition(definition, changes.input)
         touched = frozenset(changes.touched(definition, context)) & frozenset(context.tiles)
         affected = affected_stages(stages, changes)
-        log.info("baseline %s: the changes reach %d of %d tile(s); stages recomputed there: %s",
-                 folder, len(touched), len(context.tiles), ", ".join(
-                     s.name for s in stages if s.name in affected) or "none")
+        log.info(
+            "baseline %s: the changes reach %d of %d tile(s); stages recomputed there: %s",
+            folder,
+            len(touched),
+            len(context.tiles),
+            ", ".join(s.name for s in stages if s.name in affected) or "none",
+        )
         return cls(baseline, affected, touched)
 
     def reused(self, stage: Any, key: str, tile: str) -> Record | None:

@@ -20,12 +20,13 @@ Which tiles an upstream task touches is read from its ``meshes``
 mesh touches the tile it lies in, a coarser one the tiles it holds (a 2nd-level ``dem``
 file holds 64 tiles), and a task that declares no mesh touches every tile.
 """
+
 from __future__ import annotations
 
 import functools
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from pipeline.core.stage import Stage
 from pipeline.core.task import tile_neighbourhood
@@ -61,7 +62,7 @@ def _is_coarse(key: str) -> bool:
     return key.isdigit() and len(key) < _TILE_DIGITS
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def reach_of(tile: str, reach: str) -> frozenset[str]:
     """The tiles whose records one task of ``tile`` reads: itself, or with its eight
     neighbours (symmetric: T is in the neighbourhood of N whenever N is in T's)."""
@@ -76,8 +77,8 @@ class StageFlow:
 
     stage: Stage
     index: int  # its place in the run (registry order of the wanted stages)
-    needs: list["StageFlow"] = field(default_factory=list)
-    dependants: list["StageFlow"] = field(default_factory=list)
+    needs: list[StageFlow] = field(default_factory=list)
+    dependants: list[StageFlow] = field(default_factory=list)
     planned: set[str] = field(default_factory=set)  # tiles planned (per-tile stages)
     waiting: set[str] = field(default_factory=set)  # tiles not planned yet (per-tile stages)
     dirty: set[str] = field(default_factory=set)  # waiting tiles whose reach changed
@@ -148,15 +149,13 @@ class Flow:
         self._reported: set[str] = set()
 
     @staticmethod
-    def _resolve_needs(stage: Stage, earlier: dict[str, StageFlow],
-                       later: list[str]) -> list[StageFlow]:
+    def _resolve_needs(stage: Stage, earlier: dict[str, StageFlow], later: list[str]) -> list[StageFlow]:
         """The states of the wanted stages ``stage`` reads (unwanted ones are left out)."""
         if stage.needs is None:
             return list(earlier.values())
         wrong = [name for name in stage.needs if name in later]
         if wrong:
-            raise ValueError(f"stage {stage.name} needs {wrong}, which do not come before it "
-                             f"in the registry")
+            raise ValueError(f"stage {stage.name} needs {wrong}, which do not come before it in the registry")
         return [earlier[name] for name in stage.needs if name in earlier]
 
     # -- questions -------------------------------------------------------------------

@@ -4,13 +4,15 @@
 ``<!-- keys:start -->`` and ``<!-- keys:end -->``; a test fails when the two disagree, so
 the documentation of a key is its field's description, written once.
 """
+
 from __future__ import annotations
 
 import json
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -120,4 +122,4 @@ def keys_markdown(model: type[BaseModel]) -> str:
 def readme_keys(readme_text: str) -> str:
     """The key table as the README holds it (between the markers)."""
     start = readme_text.index(README_START) + len(README_START)
-    return readme_text[start:readme_text.index(README_END)].strip()
+    return readme_text[start : readme_text.index(README_END)].strip()

@@ -17,6 +17,7 @@ file and the line, the rest is ignored, and every record kept is still checked b
 is trusted (its key is the task's and its outputs are on disk); the tasks whose records
 were lost run again, nothing else does.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -26,9 +27,10 @@ import logging
 import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 from pipeline.core.outputs import NoOutputs, Outputs, OutputsError, paths_in
 from pipeline.core.task import Record
@@ -41,9 +43,25 @@ JOURNAL_NAME = "manifest.journal.jsonl"
 #: The collections hold one item per line, so a file cut off mid-write keeps its head.
 _ORDER = ("run", "crs", "versions", "definition", "inputs", "runs", "failures", "tasks", "outputs")
 _SYNC_SECONDS = 1.0
-_PACKAGES = ("machi", "numpy", "lxml", "pyproj", "shapely", "geopandas", "pyarrow",
-             "rasterio", "dask", "distributed", "pvlib", "numba", "trimesh", "laspy",
-             "japan-geoid", "cityseer", "osmnx")
+_PACKAGES = (
+    "machi",
+    "numpy",
+    "lxml",
+    "pyproj",
+    "shapely",
+    "geopandas",
+    "pyarrow",
+    "rasterio",
+    "dask",
+    "distributed",
+    "pvlib",
+    "numba",
+    "trimesh",
+    "laspy",
+    "japan-geoid",
+    "cityseer",
+    "osmnx",
+)
 
 
 class ManifestError(RuntimeError):
@@ -91,7 +109,7 @@ class Manifest:
         return self.path.with_name(JOURNAL_NAME)
 
     @classmethod
-    def open(cls, output: Path) -> "Manifest":
+    def open(cls, output: Path) -> Manifest:
         """The manifest of ``output``: ``manifest.json``, then the journal's lines on top.
 
         Reading writes nothing; a damaged file is read up to its first bad line (logged).
@@ -120,8 +138,14 @@ class Manifest:
         return digest
 
     # -- tasks ---------------------------------------------------------------------
-    def finished(self, key: str, stage: str | None = None, tile: str | None = None, *,
-                 outputs: type[Outputs] | None = None) -> Record | None:
+    def finished(
+        self,
+        key: str,
+        stage: str | None = None,
+        tile: str | None = None,
+        *,
+        outputs: type[Outputs] | None = None,
+    ) -> Record | None:
         """The record of a finished task, if it can be trusted, else None.
 
         Trusted means: status done, recorded under its own key (and ``stage``/``tile``
@@ -142,8 +166,13 @@ class Manifest:
             stage_name = str(data.get("stage", ""))
             if stage_name not in self._untyped_stages:  # once per stage, not once per tile
                 self._untyped_stages.add(stage_name)
-                log.warning("%s: task %s: %s; the task runs again, as does every task of stage "
-                            "%r recorded so", self.path, key, exc, stage_name)
+                log.warning(
+                    "%s: task %s: %s; the task runs again, as does every task of stage %r recorded so",
+                    self.path,
+                    key,
+                    exc,
+                    stage_name,
+                )
             return None
         except TypeError:
             return None
@@ -173,8 +202,9 @@ class Manifest:
             if time.monotonic() - self._last_sync >= _SYNC_SECONDS:
                 self._fsync()
         except OSError as exc:
-            raise ManifestError(f"cannot write the run journal {path}: {exc.strerror or exc} "
-                                f"(is the output folder writable?)") from None
+            raise ManifestError(
+                f"cannot write the run journal {path}: {exc.strerror or exc} (is the output folder writable?)"
+            ) from None
 
     def _fsync(self) -> None:
         self._last_sync = time.monotonic()
@@ -189,8 +219,9 @@ class Manifest:
             self._journal.flush()
             self._fsync()
         except OSError as exc:
-            raise ManifestError(f"cannot write the run journal {self.journal_path}: "
-                                f"{exc.strerror or exc}") from None
+            raise ManifestError(
+                f"cannot write the run journal {self.journal_path}: {exc.strerror or exc}"
+            ) from None
 
     def close(self) -> None:
         if self._journal is not None:
@@ -211,8 +242,9 @@ class Manifest:
         try:
             self.journal_path.unlink(missing_ok=True)
         except OSError as exc:
-            raise ManifestError(f"cannot remove the run journal {self.journal_path}: "
-                                f"{exc.strerror or exc}") from None
+            raise ManifestError(
+                f"cannot remove the run journal {self.journal_path}: {exc.strerror or exc}"
+            ) from None
 
     def save(self) -> None:
         """Alias of :meth:`compact` (older callers)."""
@@ -237,24 +269,40 @@ class Manifest:
                     if not raw.endswith(b"\n"):
                         reason = f"cut off mid-write, {reason}"
                 else:
-                    if isinstance(entry, dict) and isinstance(entry.get("task"), dict) \
-                            and isinstance(entry["task"].get("key"), str) and entry["task"]["key"]:
+                    if (
+                        isinstance(entry, dict)
+                        and isinstance(entry.get("task"), dict)
+                        and isinstance(entry["task"].get("key"), str)
+                        and entry["task"]["key"]
+                    ):
                         self.data["tasks"][entry["task"]["key"]] = entry["task"]
                         recovery.journal_tasks += 1
-                    elif isinstance(entry, dict) and isinstance(entry.get("input"), str) \
-                            and isinstance(entry.get("sha256"), str):
+                    elif (
+                        isinstance(entry, dict)
+                        and isinstance(entry.get("input"), str)
+                        and isinstance(entry.get("sha256"), str)
+                    ):
                         self.data["inputs"][entry["input"]] = {
-                            k: entry.get(k) for k in ("sha256", "size", "mtime")}
+                            k: entry.get(k) for k in ("sha256", "size", "mtime")
+                        }
                         recovery.journal_inputs += 1
                     else:
                         reason = "not a task or input entry"
                 if reason:
                     recovery.bad_lines.append(f"{path}:{number}: {reason}")
-                    log.warning("%s, line %d: %s; ignoring the line (the task it held, if any, "
-                                "runs again)", path, number, reason)
+                    log.warning(
+                        "%s, line %d: %s; ignoring the line (the task it held, if any, runs again)",
+                        path,
+                        number,
+                        reason,
+                    )
         if recovery.journal_tasks or recovery.journal_inputs:
-            log.info("%s: %d task record(s) and %d input hash(es) of an interrupted run",
-                     path, recovery.journal_tasks, recovery.journal_inputs)
+            log.info(
+                "%s: %d task record(s) and %d input hash(es) of an interrupted run",
+                path,
+                recovery.journal_tasks,
+                recovery.journal_inputs,
+            )
 
 
 def _read_manifest(path: Path, recovery: Recovery) -> dict[str, Any]:
@@ -276,10 +324,16 @@ def _read_manifest(path: Path, recovery: Recovery) -> dict[str, Any]:
     data, bad = _salvage(text)
     line, reason = bad if bad else (problem or (1, "not valid JSON"))
     recovery.bad_lines.append(f"{path}:{line}: {reason}")
-    log.warning("%s is damaged at line %d (%s): ignoring that line and the rest of the file; "
-                "kept %d task record(s) and %d input hash(es) from the lines before it, and "
-                "each is trusted only if its outputs are on disk", path, line, reason,
-                len(data.get("tasks", {})), len(data.get("inputs", {})))
+    log.warning(
+        "%s is damaged at line %d (%s): ignoring that line and the rest of the file; "
+        "kept %d task record(s) and %d input hash(es) from the lines before it, and "
+        "each is trusted only if its outputs are on disk",
+        path,
+        line,
+        reason,
+        len(data.get("tasks", {})),
+        len(data.get("inputs", {})),
+    )
     return data
 
 
@@ -328,6 +382,7 @@ def _sort_tasks(tasks: dict[str, Any]) -> list[tuple[str, Any]]:
         key, value = item
         value = value if isinstance(value, dict) else {}
         return (str(value.get("stage", "")), str(value.get("tile", "")), key)
+
     return sorted(tasks.items(), key=order)
 
 
@@ -338,6 +393,7 @@ def dumps(data: dict[str, Any]) -> str:
     in the order they ran. The same content gives the same bytes, whatever the order in
     which tasks finished.
     """
+
     def one(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, default=str)
 
@@ -356,7 +412,9 @@ def dumps(data: dict[str, Any]) -> str:
             items = collections[name]
             body = ",\n".join(f" {one(k)}: {one(v)}" if is_dict else f" {one(v)}" for k, v in items)
             open_, close = ("{", "}") if is_dict else ("[", "]")
-            parts.append(f"{one(name)}: {open_}\n{body}\n{close}" if items else f"{one(name)}: {open_}{close}")
+            parts.append(
+                f"{one(name)}: {open_}\n{body}\n{close}" if items else f"{one(name)}: {open_}{close}"
+            )
         else:
             parts.append(f"{one(name)}: {one(data[name])}")
     return "{\n" + ",\n".join(parts) + "\n}\n"
@@ -375,8 +433,9 @@ def write_durable(path: Path, text: str) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        raise ManifestError(f"cannot write the manifest {path}: {exc.strerror or exc} "
-                            f"(is the output folder writable?)") from None
+        raise ManifestError(
+            f"cannot write the manifest {path}: {exc.strerror or exc} (is the output folder writable?)"
+        ) from None
     with contextlib.suppress(OSError):
         folder = os.open(path.parent, os.O_RDONLY)
         try:

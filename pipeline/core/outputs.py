@@ -21,14 +21,16 @@ In the manifest an outputs record is plain JSON, a mapping from field name to va
 (paths as strings, nested mappings of paths), with the fields that are None left out,
 so manifests written before outputs were typed read back unchanged.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Mapping
 from dataclasses import MISSING, dataclass
-from typing import Any, Mapping, TypeVar
+from typing import Any, TypeVar
 
-O = TypeVar("O", bound="Outputs")
+OutputsT = TypeVar("OutputsT", bound="Outputs")
 
 
 class OutputsError(ValueError):
@@ -57,11 +59,10 @@ class Outputs:
 
     def to_json(self) -> dict[str, Any]:
         """The manifest form: ``{name: value}`` for every output that is not None."""
-        return {name: value for name in self.names()
-                if (value := getattr(self, name)) is not None}
+        return {name: value for name in self.names() if (value := getattr(self, name)) is not None}
 
     @classmethod
-    def from_json(cls: type[O], data: Mapping[str, Any] | None, *, stage: str = "") -> O:
+    def from_json(cls: type[OutputsT], data: Mapping[str, Any] | None, *, stage: str = "") -> OutputsT:
         """An outputs record from its manifest form; raises :class:`OutputsError` naming the
         stage and the output when ``data`` holds one the type does not declare, or lacks
         one it requires."""
@@ -69,8 +70,10 @@ class Outputs:
         where = f"stage {stage!r}: " if stage else ""
         unknown = sorted(set(data).difference(_name_set(cls)))
         if unknown:
-            raise OutputsError(f"{where}outputs {unknown} are not declared by {cls.__name__} "
-                               f"(declared: {', '.join(cls.names()) or 'none'})")
+            raise OutputsError(
+                f"{where}outputs {unknown} are not declared by {cls.__name__} "
+                f"(declared: {', '.join(cls.names()) or 'none'})"
+            )
         missing = [name for name in cls.required() if name not in data]
         if missing:
             raise OutputsError(f"{where}{cls.__name__} requires outputs {missing}, not recorded")
@@ -94,8 +97,9 @@ def _name_set(cls: type[Outputs]) -> frozenset[str]:
 
 @functools.cache
 def _required(cls: type[Outputs]) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls)
-                 if f.default is MISSING and f.default_factory is MISSING)
+    return tuple(
+        f.name for f in dataclasses.fields(cls) if f.default is MISSING and f.default_factory is MISSING
+    )
 
 
 @dataclass(frozen=True)

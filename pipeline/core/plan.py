@@ -8,6 +8,7 @@ in registry order; with ``inputs.baseline``, which tasks the baseline run stands
 Each stage plans its own tasks (``Stage.plan``) when the runner finds its inputs in: per
 tile as they come for a per-tile stage (:mod:`pipeline.core.flow`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -51,14 +52,22 @@ def plan_run(definition: RunDefinitionBase, manifest: Manifest) -> Plan:
     model = type(definition)
     check_reads(model.registry)
     if model.sources is None:
-        raise ValueError("the stage registry hands the engine no RunSources: it cannot find the "
-                         "run's input files")
+        raise ValueError(
+            "the stage registry hands the engine no RunSources: it cannot find the run's input files"
+        )
     sources, problems = model.sources.find(definition)
     crs = definition.crs if definition.crs != "auto" else model.sources.detect_crs(sources)
     log.info("analysis CRS %s", crs)
     tiles = tile_codes(definition.area.meshes, [s.mesh_code for s in sources])
-    context = PlanContext(definition=definition, crs=crs, tiles=tiles, sources=sources,
-                          manifest=manifest, output=Path(definition.output), problems=problems)
+    context = PlanContext(
+        definition=definition,
+        crs=crs,
+        tiles=tiles,
+        sources=sources,
+        manifest=manifest,
+        output=Path(definition.output),
+        problems=problems,
+    )
     wanted = [stage for stage in type(definition).registry if stage.is_wanted(definition)]
     log.info("stages: %s", ", ".join(s.name for s in wanted))
     baseline = BaselineRun.prepare(definition, context, wanted, model.changes)

@@ -22,6 +22,7 @@ sorted by tile and key. ``RunSummary.stage_seconds`` is, per stage, the wall tim
 its first planning to its last finished task; stages overlap, so these add up to more
 than the run's time.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -29,16 +30,17 @@ import datetime as dt
 import logging
 import time
 import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from pipeline.core.config import RunDefinitionBase
 from pipeline.core.flow import Flow
 from pipeline.core.manifest import Manifest, ManifestError, output_paths, package_versions
+from pipeline.core.outputs import Outputs
 from pipeline.core.plan import plan_run
 from pipeline.core.stage import Stage
-from pipeline.core.outputs import Outputs
 from pipeline.core.task import Record, Result, Task
 from tiles.atomic import remove_temporaries
 
@@ -65,12 +67,18 @@ class RunSummary:
     touched_tiles: list[str] | None = None
 
     def by_stage(self, stage: str) -> list[Record]:
-        return sorted((r for r in self.records.values() if r.stage == stage),
-                      key=lambda r: (r.tile, r.key))
+        return sorted((r for r in self.records.values() if r.stage == stage), key=lambda r: (r.tile, r.key))
 
 
-def execute_task(stage: str, tile: str, func: Callable, args: tuple, kwargs: dict,
-                 key: str = "", outputs: type[Outputs] | None = None) -> Record:
+def execute_task(
+    stage: str,
+    tile: str,
+    func: Callable,
+    args: tuple,
+    kwargs: dict,
+    key: str = "",
+    outputs: type[Outputs] | None = None,
+) -> Record:
     """Run a stage's task function and turn its :class:`Result` (or exception) into a record.
 
     Runs on a worker. Exceptions are caught here so one bad input never stops a run.
@@ -81,29 +89,42 @@ def execute_task(stage: str, tile: str, func: Callable, args: tuple, kwargs: dic
     try:
         result = func(*args, **kwargs)
         if result is not None and not isinstance(result, Result):
-            raise TypeError(f"{getattr(func, '__qualname__', func)} returned "
-                            f"{type(result).__name__}, not a pipeline.core.task.Result")
+            raise TypeError(
+                f"{getattr(func, '__qualname__', func)} returned "
+                f"{type(result).__name__}, not a pipeline.core.task.Result"
+            )
         record = Record.from_result(result, stage=stage, tile=tile, seconds=0.0, outputs=outputs)
     except Exception as exc:  # noqa: BLE001 - reported in the manifest and the run report
-        record = Record(stage=stage, tile=tile, status="failed",
-                        error=f"{type(exc).__name__}: {exc}",
-                        traceback=traceback.format_exc(limit=5))
+        record = Record(
+            stage=stage,
+            tile=tile,
+            status="failed",
+            error=f"{type(exc).__name__}: {exc}",
+            traceback=traceback.format_exc(limit=5),
+        )
     record.seconds = round(time.perf_counter() - start, 3)
     record.key = key
     return record
 
 
 @contextlib.contextmanager
-def dask_client(definition: RunDefinitionBase, scheduler: str | None = None,
-                workers: int | None = None) -> Iterator[Any]:
+def dask_client(
+    definition: RunDefinitionBase, scheduler: str | None = None, workers: int | None = None
+) -> Iterator[Any]:
     """A distributed client: to ``scheduler`` if given, else a local cluster."""
     from distributed import Client, LocalCluster
 
     # distributed sets its own loggers to INFO when imported; keep its chatter to warnings
     # unless the user asked for debug output.
     if logging.getLogger().level > logging.DEBUG:
-        for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.core",
-                     "distributed.worker", "distributed.http.proxy"):
+        for name in (
+            "distributed",
+            "distributed.scheduler",
+            "distributed.nanny",
+            "distributed.core",
+            "distributed.worker",
+            "distributed.http.proxy",
+        ):
             logging.getLogger(name).setLevel(logging.WARNING)
     address = scheduler or definition.dask.scheduler
     if address:
@@ -112,17 +133,31 @@ def dask_client(definition: RunDefinitionBase, scheduler: str | None = None,
             yield client
         return
     n_workers = workers or definition.dask.workers
-    with LocalCluster(n_workers=n_workers, threads_per_worker=definition.dask.threads_per_worker,
-                      memory_limit=definition.dask.memory_limit, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
-            Client(cluster) as client:
-        log.info("local Dask cluster: %d worker(s) x %d thread(s)", n_workers,
-                 definition.dask.threads_per_worker)
+    with (
+        LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=definition.dask.threads_per_worker,
+            memory_limit=definition.dask.memory_limit,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        log.info(
+            "local Dask cluster: %d worker(s) x %d thread(s)", n_workers, definition.dask.threads_per_worker
+        )
         yield client
 
 
-def run(definition: RunDefinitionBase, *, scheduler: str | None = None, workers: int | None = None,
-        client: Any = None, progress: bool = True) -> RunSummary:
+def run(
+    definition: RunDefinitionBase,
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    client: Any = None,
+    progress: bool = True,
+) -> RunSummary:
     """Run every stage ``definition`` wants, each tile's stages as soon as their inputs are
     in (registry order between them); resume from its manifest."""
     start = time.perf_counter()
@@ -136,17 +171,24 @@ def run(definition: RunDefinitionBase, *, scheduler: str | None = None, workers:
     if manifest.recovery.interrupted:
         # Fold what the interrupted run recorded into manifest.json, so that the journal
         # of this run starts on a clean line (a torn last line is dropped here).
-        log.warning("resuming an interrupted run in %s: %d task record(s) in manifest.json, "
-                    "%d in its journal, %d damaged line(s) ignored", output,
-                    manifest.recovery.manifest_tasks, manifest.recovery.journal_tasks,
-                    len(manifest.recovery.bad_lines))
+        log.warning(
+            "resuming an interrupted run in %s: %d task record(s) in manifest.json, "
+            "%d in its journal, %d damaged line(s) ignored",
+            output,
+            manifest.recovery.manifest_tasks,
+            manifest.recovery.journal_tasks,
+            len(manifest.recovery.bad_lines),
+        )
         manifest.compact()
     try:
         plan = plan_run(definition, manifest)
         manifest.data.update(
-            run=definition.name, definition=definition.model_dump(mode="json"),
-            crs=plan.crs, versions=package_versions())
-        started = dt.datetime.now(dt.timezone.utc).isoformat()
+            run=definition.name,
+            definition=definition.model_dump(mode="json"),
+            crs=plan.crs,
+            versions=package_versions(),
+        )
+        started = dt.datetime.now(dt.UTC).isoformat()
 
         if client is not None:
             _execute(plan, manifest, client, summary, progress)
@@ -161,27 +203,47 @@ def run(definition: RunDefinitionBase, *, scheduler: str | None = None, workers:
     summary.seconds = time.perf_counter() - start
     outputs = sorted({p for r in summary.records.values() for p in output_paths(r.outputs) if p})
     manifest.data["outputs"] = outputs
-    manifest.data["runs"].append({
-        "started": started, "seconds": round(summary.seconds, 2),
-        "executed": summary.executed, "skipped": summary.skipped,
-        "failed": len(summary.failed), "stage_seconds": summary.stage_seconds})
+    manifest.data["runs"].append(
+        {
+            "started": started,
+            "seconds": round(summary.seconds, 2),
+            "executed": summary.executed,
+            "skipped": summary.skipped,
+            "failed": len(summary.failed),
+            "stage_seconds": summary.stage_seconds,
+        }
+    )
     if summary.touched_tiles is not None:
-        manifest.data["runs"][-1].update(baseline=str(definition.inputs.baseline),
-                                         from_baseline=summary.from_baseline,
-                                         touched_tiles=summary.touched_tiles)
-        log.info("run on baseline %s: %d of %d tile(s) recomputed (%s), %d task(s) taken from the "
-                 "baseline", definition.inputs.baseline, len(summary.touched_tiles),
-                 len(plan.tiles), ", ".join(summary.touched_tiles) or "none", summary.from_baseline)
+        manifest.data["runs"][-1].update(
+            baseline=str(definition.inputs.baseline),
+            from_baseline=summary.from_baseline,
+            touched_tiles=summary.touched_tiles,
+        )
+        log.info(
+            "run on baseline %s: %d of %d tile(s) recomputed (%s), %d task(s) taken from the baseline",
+            definition.inputs.baseline,
+            len(summary.touched_tiles),
+            len(plan.tiles),
+            ", ".join(summary.touched_tiles) or "none",
+            summary.from_baseline,
+        )
     manifest.data["failures"] = sorted(summary.failed, key=lambda f: (f["stage"], f["tile"]))
     manifest.compact()
-    log.info("run %s: %d task(s) run, %d skipped as finished, %d failed in %.1f s; manifest %s",
-             definition.name, summary.executed, summary.skipped, len(summary.failed),
-             summary.seconds, manifest.path)
+    log.info(
+        "run %s: %d task(s) run, %d skipped as finished, %d failed in %.1f s; manifest %s",
+        definition.name,
+        summary.executed,
+        summary.skipped,
+        len(summary.failed),
+        summary.seconds,
+        manifest.path,
+    )
     return summary
 
 
-def split_finished(tasks: list[Task], manifest: Manifest, records: dict[str, Record],
-                   outputs: type[Outputs] | None = None) -> list[Task]:
+def split_finished(
+    tasks: list[Task], manifest: Manifest, records: dict[str, Record], outputs: type[Outputs] | None = None
+) -> list[Task]:
     """The tasks (keys computed) still to run; the trusted records of the others go into
     ``records``, their outputs read as ``outputs`` (the stage's declared type). One
     dictionary look-up and a stat per output for each task."""
@@ -222,8 +284,7 @@ class _Execution:
     what finishes back to the flow, the manifest, the progress bars and the summary.
     """
 
-    def __init__(self, plan, manifest: Manifest, client: Any, summary: RunSummary,
-                 progress: bool) -> None:
+    def __init__(self, plan, manifest: Manifest, client: Any, summary: RunSummary, progress: bool) -> None:
         self.context = plan.context
         self.stages = {stage.name: stage for stage in plan.stages}
         self.priority = {stage.name: index for index, stage in enumerate(plan.stages)}
@@ -255,8 +316,10 @@ class _Execution:
                 if run.bar is not None:
                     run.bar.close()
         if stuck := self.flow.stuck():
-            raise RuntimeError(f"stages {stuck} were never ready to plan, though nothing was "
-                               f"running (their `needs` or `reach` cannot be met)")
+            raise RuntimeError(
+                f"stages {stuck} were never ready to plan, though nothing was "
+                f"running (their `needs` or `reach` cannot be met)"
+            )
         for name, run in self.runs.items():  # registry order, whatever order they ended in
             if run.tasks:
                 self.summary.stage_seconds[name] = run.seconds
@@ -272,8 +335,11 @@ class _Execution:
         run = self.runs[stage.name]
         if run.started is None:
             run.started = time.perf_counter()
-            log.info("%s: started (%s)", stage.name,
-                     f"{stage.reach} reach, planned per tile" if stage.per_tile else "the whole run")
+            log.info(
+                "%s: started (%s)",
+                stage.name,
+                f"{stage.reach} reach, planned per tile" if stage.per_tile else "the whole run",
+            )
         ctx = self.context if tiles is None else self.context.for_tiles(tiles)
         tasks = stage.plan(ctx, self.summary.records)
         if tiles is not None:
@@ -327,9 +393,19 @@ class _Execution:
             kwargs[name] = sorted(upstream, key=lambda r: (r.tile, r.key))
         # Later stages first: a tile whose inputs are in goes on before the next file is
         # ingested, so the first tiles finish early and what is in flight stays small.
-        future = self.client.submit(execute_task, task.stage, task.tile, task.func, task.args,
-                                    kwargs, task.key, stage.outputs, key=task.key, pure=False,
-                                    priority=self.priority[stage.name])
+        future = self.client.submit(
+            execute_task,
+            task.stage,
+            task.tile,
+            task.func,
+            task.args,
+            kwargs,
+            task.key,
+            stage.outputs,
+            key=task.key,
+            pure=False,
+            priority=self.priority[stage.name],
+        )
         if self.completed is None:
             self.completed = as_completed(loop=self.client.loop)
         self.completed.add(future)
@@ -340,8 +416,9 @@ class _Execution:
         if run.bar is None:
             from tqdm.auto import tqdm
 
-            run.bar = tqdm(total=0, desc=f"{run.stage.name:>12}", unit="task",
-                           disable=not self.progress, leave=True)
+            run.bar = tqdm(
+                total=0, desc=f"{run.stage.name:>12}", unit="task", disable=not self.progress, leave=True
+            )
         return run.bar
 
     # -- results ---------------------------------------------------------------------------
@@ -351,8 +428,13 @@ class _Execution:
             try:
                 record = future.result()
             except Exception as exc:  # the worker itself died, or the result would not unpickle
-                record = Record(stage=task.stage, tile=task.tile, status="failed",
-                                error=f"{type(exc).__name__}: {exc}", key=task.key)
+                record = Record(
+                    stage=task.stage,
+                    tile=task.tile,
+                    status="failed",
+                    error=f"{type(exc).__name__}: {exc}",
+                    key=task.key,
+                )
             self._keep(task, record)
 
     def _keep(self, task: Task, record: Record) -> None:
@@ -380,10 +462,16 @@ class _Execution:
             if not run.tasks:
                 log.info("%s: nothing to do", stage.name)
                 continue
-            log.info("%s: finished in %.1f s: %d task(s) run, %d skipped as finished (inputs "
-                     "and parameters unchanged), %d failed%s", stage.name, run.seconds,
-                     run.executed, run.skipped, run.failed,
-                     f", {run.from_baseline} taken from the baseline" if run.from_baseline else "")
+            log.info(
+                "%s: finished in %.1f s: %d task(s) run, %d skipped as finished (inputs "
+                "and parameters unchanged), %d failed%s",
+                stage.name,
+                run.seconds,
+                run.executed,
+                run.skipped,
+                run.failed,
+                f", {run.from_baseline} taken from the baseline" if run.from_baseline else "",
+            )
             self.manifest.sync()
 
 
@@ -392,9 +480,11 @@ def _check_tiles(stage: Stage, tasks: list[Task], tiles: list[str]) -> None:
     would be planned again (or too early) when that tile's turn comes."""
     stray = sorted({task.tile for task in tasks} - set(tiles))
     if stray:
-        raise RuntimeError(f"stage {stage.name} (reach {stage.reach!r}) planned tasks for "
-                           f"tiles {stray[:5]} it was not given; a per-tile planner plans "
-                           f"only ctx.tiles")
+        raise RuntimeError(
+            f"stage {stage.name} (reach {stage.reach!r}) planned tasks for "
+            f"tiles {stray[:5]} it was not given; a per-tile planner plans "
+            f"only ctx.tiles"
+        )
 
 
 def _execute(plan, manifest: Manifest, client: Any, summary: RunSummary, progress: bool) -> None:

@@ -6,6 +6,7 @@ once, while validating, against the folder of the YAML file: the loader passes i
 the validation context (``{"base": folder}``) and every :data:`InputPath` /
 :data:`OutputPath` field resolves itself, wherever it sits in the definition.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

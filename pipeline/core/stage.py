@@ -26,10 +26,12 @@ return and the next stage reads by attribute; ``reads`` names, per upstream stag
 outputs it reads. :func:`check_reads` holds every ``reads`` against the declarations before
 anything is planned, so a renamed output fails there, naming both stages.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Literal, Mapping
+from typing import Any, Literal
 
 from pipeline.core.outputs import NoOutputs, Outputs
 from pipeline.core.settings import StageSettings
@@ -41,7 +43,7 @@ Reach = Literal["run", "tile", "neighbours"]
 REACHES: tuple[str, ...] = ("run", "tile", "neighbours")
 
 
-def _enabled(definition: Any, stage: "Stage") -> bool:
+def _enabled(definition: Any, stage: Stage) -> bool:
     return bool(getattr(definition.stages, stage.section).enabled)
 
 
@@ -118,14 +120,18 @@ class Stage:
             object.__setattr__(self, "section", self.name)
         reads = self.reads.items() if isinstance(self.reads, Mapping) else self.reads
         object.__setattr__(self, "reads", tuple((str(stage), tuple(names)) for stage, names in reads))
-        inputs = self.inputs.items() if isinstance(self.inputs, Mapping) else \
-            ((name, (annotation, info)) for name, annotation, info in self.inputs)
+        inputs = (
+            self.inputs.items()
+            if isinstance(self.inputs, Mapping)
+            else ((name, (annotation, info)) for name, annotation, info in self.inputs)
+        )
         object.__setattr__(self, "inputs", tuple((name, *field) for name, field in inputs))
         moved = self.moved.items() if isinstance(self.moved, Mapping) else self.moved
         object.__setattr__(self, "moved", tuple((str(old), str(new)) for old, new in moved))
         if not (isinstance(self.outputs, type) and issubclass(self.outputs, Outputs)):
-            raise TypeError(f"stage {self.name!r}: outputs must be an Outputs dataclass, "
-                            f"got {self.outputs!r}")
+            raise TypeError(
+                f"stage {self.name!r}: outputs must be an Outputs dataclass, got {self.outputs!r}"
+            )
         if self.reach not in REACHES:
             raise ValueError(f"stage {self.name}: reach must be one of {REACHES}, got {self.reach!r}")
         if self.needs is not None:
@@ -200,17 +206,24 @@ def check_reads(stages: Iterable[Stage]) -> None:
         for upstream, names in stage.reads:
             source = stages[position[upstream]] if upstream in position else None
             if source is None:
-                raise ValueError(f"stage {stage.name!r} reads outputs {list(names)} of stage "
-                                 f"{upstream!r}, which is not in the registry")
+                raise ValueError(
+                    f"stage {stage.name!r} reads outputs {list(names)} of stage "
+                    f"{upstream!r}, which is not in the registry"
+                )
             if position[upstream] >= index:
-                raise ValueError(f"stage {stage.name!r} reads outputs of stage {upstream!r}, "
-                                 f"which does not come before it in the registry")
+                raise ValueError(
+                    f"stage {stage.name!r} reads outputs of stage {upstream!r}, "
+                    f"which does not come before it in the registry"
+                )
             if stage.needs is not None and upstream not in stage.needs:
-                raise ValueError(f"stage {stage.name!r} reads outputs of stage {upstream!r} "
-                                 f"but does not name it in needs {list(stage.needs)}")
+                raise ValueError(
+                    f"stage {stage.name!r} reads outputs of stage {upstream!r} "
+                    f"but does not name it in needs {list(stage.needs)}"
+                )
             undeclared = [name for name in names if name not in source.outputs.names()]
             if undeclared:
                 raise ValueError(
                     f"stage {stage.name!r} reads output {undeclared[0]!r} of stage {upstream!r}, "
                     f"which {source.outputs.__name__} does not declare (stage {upstream!r} "
-                    f"declares: {', '.join(source.outputs.names()) or 'no outputs'})")
+                    f"declares: {', '.join(source.outputs.names()) or 'no outputs'})"
+                )

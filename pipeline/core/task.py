@@ -7,6 +7,7 @@ as a :class:`Record`. Upstream records reach a task as keyword arguments named i
 and nothing else. This module is the leaf of the engine: stage modules import from here
 (and from :mod:`pipeline.core.settings`), never from the runner, planner or config.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,14 +15,26 @@ import functools
 import hashlib
 import json
 import sys
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal, Mapping, Protocol
+from typing import Any, Literal, Protocol
 
 from pipeline.core.outputs import NoOutputs, Outputs, OutputsError
 
-__all__ = ["InputHashCache", "NoOutputs", "Outputs", "OutputsError", "PlanContext", "Record",
-           "Result", "Task", "done", "keys", "tile_neighbourhood"]
+__all__ = [
+    "InputHashCache",
+    "NoOutputs",
+    "Outputs",
+    "OutputsError",
+    "PlanContext",
+    "Record",
+    "Result",
+    "Task",
+    "done",
+    "keys",
+    "tile_neighbourhood",
+]
 
 Status = Literal["done", "failed"]
 
@@ -80,7 +93,7 @@ class Record(Result):
         return json.loads(json.dumps(data, default=str))
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any], outputs: type[Outputs] = NoOutputs) -> "Record":
+    def from_json(cls, data: Mapping[str, Any], outputs: type[Outputs] = NoOutputs) -> Record:
         """A record from its manifest form, its outputs read as ``outputs`` (its stage's
         declared type; :class:`~pipeline.core.outputs.OutputsError` when they do not
         match it). Unknown keys (older manifests) go to ``details``."""
@@ -94,8 +107,15 @@ class Record(Result):
         return record
 
     @classmethod
-    def from_result(cls, result: Result | None, *, stage: str, tile: str, seconds: float,
-                    outputs: type[Outputs] | None = None) -> "Record":
+    def from_result(
+        cls,
+        result: Result | None,
+        *,
+        stage: str,
+        tile: str,
+        seconds: float,
+        outputs: type[Outputs] | None = None,
+    ) -> Record:
         """The record of a task that returned ``result``. With ``outputs`` (the stage's
         declared type), result outputs of another type raise
         :class:`~pipeline.core.outputs.OutputsError`, and None becomes that type's
@@ -106,12 +126,16 @@ class Record(Result):
             try:
                 written = (outputs or NoOutputs)()
             except TypeError:
-                raise OutputsError(f"stage {stage!r}: its task returned no outputs, and "
-                                   f"{outputs.__name__} requires {list(outputs.required())}") from None
+                raise OutputsError(
+                    f"stage {stage!r}: its task returned no outputs, and "
+                    f"{outputs.__name__} requires {list(outputs.required())}"
+                ) from None
         elif not isinstance(written, Outputs) or (outputs is not None and not isinstance(written, outputs)):
             expected = outputs.__name__ if outputs is not None else "an Outputs dataclass"
-            raise OutputsError(f"stage {stage!r}: its task returned outputs of type "
-                               f"{type(written).__name__}, not the declared {expected}")
+            raise OutputsError(
+                f"stage {stage!r}: its task returned outputs of type "
+                f"{type(written).__name__}, not the declared {expected}"
+            )
         values = {f.name: getattr(result, f.name) for f in fields(Result)}
         values["outputs"] = written
         return cls(**values, stage=stage, tile=tile, seconds=seconds)
@@ -126,8 +150,9 @@ def done(records: Mapping[str, Record] | Iterable[Record], stage: str, **match: 
     >>> done(records, "ingest", feature_type="bldg")  # doctest: +SKIP
     """
     values = records.values() if isinstance(records, Mapping) else records
-    chosen = [r for r in values if r.stage == stage and r.done
-              and all(getattr(r, k) == v for k, v in match.items())]
+    chosen = [
+        r for r in values if r.stage == stage and r.done and all(getattr(r, k) == v for k, v in match.items())
+    ]
     return sorted(chosen, key=lambda r: (r.tile, r.key))
 
 
@@ -174,15 +199,23 @@ class Task:
         besides its function's module (``Stage.code``), so editing them reruns it."""
         upstream_keys = sorted(k for ks in self.upstream.values() for k in ks)
         sources = {"func": code_version(self.func), **{name: package_version(name) for name in code}}
-        blob = json.dumps({"stage": self.stage, "tile": self.tile,
-                           "params": {**self.params, "code": sources},
-                           "inputs": sorted(self.input_hashes), "upstream": upstream_keys,
-                           "machi": version}, sort_keys=True, default=str)
+        blob = json.dumps(
+            {
+                "stage": self.stage,
+                "tile": self.tile,
+                "params": {**self.params, "code": sources},
+                "inputs": sorted(self.input_hashes),
+                "upstream": upstream_keys,
+                "machi": version,
+            },
+            sort_keys=True,
+            default=str,
+        )
         self.key = f"{self.stage}-{self.tile}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
         return self.key
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def code_version(func: Callable) -> str:
     """Hash of the source file defining ``func``: edited stage code reruns its tasks."""
     module = sys.modules.get(func.__module__)
@@ -192,7 +225,7 @@ def code_version(func: Callable) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def package_version(name: str) -> str:
     """Hash of the source of a package (every ``.py`` below it) or module."""
     import importlib.util
@@ -240,7 +273,7 @@ class PlanContext:
     output: Path
     problems: list[str] = field(default_factory=list)
 
-    def for_tiles(self, tiles: Iterable[str]) -> "PlanContext":
+    def for_tiles(self, tiles: Iterable[str]) -> PlanContext:
         """A copy whose ``tiles`` are ``tiles`` (sorted): what a per-tile stage's planner is
         given when those tiles' inputs are complete. ``problems`` and the manifest are
         shared with this context, so what a planner reports is kept."""
@@ -260,6 +293,7 @@ class PlanContext:
     def tile_grid(self, tile: str, *, halo: bool = True):
         """The raster grid of ``tile`` at the run's resolution, grown by the halo."""
         from pipeline.geo.tiling import tile_grid
+
         grid = tile_grid(tile, self.crs, self.definition.grid.resolution_m)
         return grid.buffered(self.definition.grid.halo_m) if halo else grid
 
@@ -295,4 +329,5 @@ class PlanContext:
 def tile_neighbourhood(tile: str) -> set[str]:
     """A third-level tile and its eight neighbours: whose data a halo of up to 1 km reaches."""
     from pipeline.geo import meshcode
+
     return {str(code) for code in meshcode.neighbours(int(tile), include_self=True)}

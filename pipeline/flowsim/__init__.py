@@ -11,10 +11,22 @@
 
 Vehicles (車流) are out of scope: only pedestrians are simulated.
 """
+
 from pipeline.flowsim.assignment import Assignment, assign, perceived_cost
 from pipeline.flowsim.graph import FlowGraph, snap_to_nodes
 from pipeline.flowsim.simulate import FittedFlow, fit_and_validate, simulate_scenarios
 from pipeline.flowsim.validation import fit_ratio, geh, validation_table
 
-__all__ = ["Assignment", "assign", "perceived_cost", "FlowGraph", "snap_to_nodes", "FittedFlow",
-           "fit_and_validate", "simulate_scenarios", "fit_ratio", "geh", "validation_table"]
+__all__ = [
+    "Assignment",
+    "assign",
+    "perceived_cost",
+    "FlowGraph",
+    "snap_to_nodes",
+    "FittedFlow",
+    "fit_and_validate",
+    "simulate_scenarios",
+    "fit_ratio",
+    "geh",
+    "validation_table",
+]

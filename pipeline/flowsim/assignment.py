@@ -45,6 +45,7 @@ Conservation: every trip generated at an origin that reaches at least one destin
 assigned in full (rounding only); trips of origins with no destination within reach are
 counted as ``unassigned``, never dropped silently.
 """
+
 from __future__ import annotations
 
 import logging
@@ -106,15 +107,30 @@ def _forward(order, o, d, indptr, head, segment, cost, theta, W):
             continue
         w = 0.0
         for a in range(indptr[j], indptr[j + 1]):
-            i = head[a]          # arc j->i; the reverse arc i->j has the same cost
+            i = head[a]  # arc j->i; the reverse arc i->j has the same cost
             if d[i] < d[j]:
                 w += W[i] * np.exp(-theta * (cost[segment[a]] - (d[j] - d[i])))
         W[j] = w
 
 
 @numba.njit(cache=True)
-def _assign_chunk(dist, origins, production, attraction, indptr, head, segment, cost, dest_cost,
-                  separate, theta, flow, W, V, X):
+def _assign_chunk(
+    dist,
+    origins,
+    production,
+    attraction,
+    indptr,
+    head,
+    segment,
+    cost,
+    dest_cost,
+    separate,
+    theta,
+    flow,
+    W,
+    V,
+    X,
+):
     """Dial forward/backward passes for each origin of a chunk; returns (assigned, unassigned).
 
     Destinations are weighted with ``dest_cost`` (its own forward pass into ``V``) when
@@ -175,9 +191,17 @@ def _assign_chunk(dist, origins, production, attraction, indptr, head, segment, 
     return assigned, unassigned
 
 
-def assign(graph: FlowGraph, cost: np.ndarray, production: np.ndarray, attraction: np.ndarray, *,
-           theta: float, reach_m: float = 2000.0, destination_cost: np.ndarray | None = None,
-           chunk: int = 128) -> Assignment:
+def assign(
+    graph: FlowGraph,
+    cost: np.ndarray,
+    production: np.ndarray,
+    attraction: np.ndarray,
+    *,
+    theta: float,
+    reach_m: float = 2000.0,
+    destination_cost: np.ndarray | None = None,
+    chunk: int = 128,
+) -> Assignment:
     """Assign trips with the joint logit (2) (module docstring).
 
     Parameters
@@ -220,8 +244,10 @@ def assign(graph: FlowGraph, cost: np.ndarray, production: np.ndarray, attractio
         raise ValueError(f"theta must be positive, got {theta}")
     worst = theta * reach_m * float(np.max(np.maximum(cost, dest_cost) / graph.length_m, initial=1.0))
     if worst > MAX_EXPONENT:
-        raise ValueError(f"theta x reach x cost factor = {worst:.0f} > {MAX_EXPONENT:.0f}: "
-                         "likelihoods would underflow; lower theta or reach_m")
+        raise ValueError(
+            f"theta x reach x cost factor = {worst:.0f} > {MAX_EXPONENT:.0f}: "
+            "likelihoods would underflow; lower theta or reach_m"
+        )
     start = time.perf_counter()
     origins = np.flatnonzero(production > 0)
     flow = np.zeros(graph.n_segments)
@@ -230,14 +256,34 @@ def assign(graph: FlowGraph, cost: np.ndarray, production: np.ndarray, attractio
     X = np.zeros(graph.n_nodes)
     assigned = unassigned = 0.0
     for s in range(0, len(origins), chunk):
-        batch = origins[s:s + chunk]
+        batch = origins[s : s + chunk]
         dist = dijkstra(graph.lengths, indices=batch, limit=reach_m)
-        a, u = _assign_chunk(np.atleast_2d(dist), batch, production[batch], attraction, graph.indptr,
-                             graph.head, graph.segment, cost, dest_cost, separate, float(theta),
-                             flow, W, V, X)
+        a, u = _assign_chunk(
+            np.atleast_2d(dist),
+            batch,
+            production[batch],
+            attraction,
+            graph.indptr,
+            graph.head,
+            graph.segment,
+            cost,
+            dest_cost,
+            separate,
+            float(theta),
+            flow,
+            W,
+            V,
+            X,
+        )
         assigned += a
         unassigned += u
     generated = float(production.sum())
-    log.info("assigned %.0f of %.0f trips from %d origins (%.0f unassigned) in %.2f s", assigned,
-             generated, len(origins), unassigned, time.perf_counter() - start)
+    log.info(
+        "assigned %.0f of %.0f trips from %d origins (%.0f unassigned) in %.2f s",
+        assigned,
+        generated,
+        len(origins),
+        unassigned,
+        time.perf_counter() - start,
+    )
     return Assignment(flow, generated, float(assigned), float(unassigned), len(origins))

@@ -18,6 +18,7 @@ Trip rates
     sizes shape the flows once they are scaled by a fitted ratio
     (:mod:`pipeline.flowsim.validation`).
 """
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,13 @@ from pipeline.walkability.inputs import USAGE_CLASSES
 BUILDING_CLASSES = ("residential", "commercial", "office", "public")
 POINT_CLASSES = ("station", "bus_stop")
 #: destination class of :data:`USAGE_CLASSES` -> trip class (absent: no walking trips)
-TRIP_CLASS_OF = {"residential": "residential", "commercial": "commercial", "office": "office",
-                 "public": "public", "education_medical": "public"}
+TRIP_CLASS_OF = {
+    "residential": "residential",
+    "commercial": "commercial",
+    "office": "office",
+    "public": "public",
+    "education_medical": "public",
+}
 
 
 class TripRateError(ValueError):
@@ -63,8 +69,10 @@ class TripRates:
         counts = rows.groupby("class")["hour"].nunique()
         short = counts[counts < len(hours)]
         if len(short) or rows.empty:
-            raise TripRateError(f"trip rates ({self.source}): hours {hours} of {day_type} missing for "
-                                f"{sorted(short.index) or 'every class'}")
+            raise TripRateError(
+                f"trip rates ({self.source}): hours {hours} of {day_type} missing for "
+                f"{sorted(short.index) or 'every class'}"
+            )
         return rows.groupby("class")[["produced", "attracted"]].mean()
 
 
@@ -84,8 +92,10 @@ def read_trip_rates(path: str | os.PathLike) -> TripRates:
         key, _, value = lines[0][1:].partition(":")
         source = value.strip() if key.strip().lower() == "source" else ""
     if not source:
-        raise TripRateError(f"{path}, line 1: trip rates must name their source as '# source: ...' "
-                            "(no rates are shipped: they must come from a published table)")
+        raise TripRateError(
+            f"{path}, line 1: trip rates must name their source as '# source: ...' "
+            "(no rates are shipped: they must come from a published table)"
+        )
     table = pd.read_csv(StringIO("\n".join(lines[1:])), dtype=str)
     for column in ("class", "day_type", "hour", "produced", "attracted"):
         if column not in table:
@@ -93,24 +103,43 @@ def read_trip_rates(path: str | os.PathLike) -> TripRates:
     hour = pd.to_numeric(table["hour"], errors="coerce")
     produced = pd.to_numeric(table["produced"], errors="coerce")
     attracted = pd.to_numeric(table["attracted"], errors="coerce")
-    bad = (~table["class"].isin(BUILDING_CLASSES + POINT_CLASSES) | ~table["day_type"].isin(["weekday", "holiday"])
-           | hour.isna() | ~hour.between(0, 23) | produced.isna() | (produced < 0)
-           | attracted.isna() | (attracted < 0))
+    bad = (
+        ~table["class"].isin(BUILDING_CLASSES + POINT_CLASSES)
+        | ~table["day_type"].isin(["weekday", "holiday"])
+        | hour.isna()
+        | ~hour.between(0, 23)
+        | produced.isna()
+        | (produced < 0)
+        | attracted.isna()
+        | (attracted < 0)
+    )
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise TripRateError(f"{path}, line {i + 3}: bad row {table.iloc[i].to_dict()} (class one of "
-                            f"{BUILDING_CLASSES + POINT_CLASSES}, day_type weekday/holiday, hour 0..23, "
-                            "rates >= 0)")
-    frame = pd.DataFrame({"class": table["class"], "day_type": table["day_type"],
-                          "hour": hour.astype(np.int64), "produced": produced, "attracted": attracted})
+        raise TripRateError(
+            f"{path}, line {i + 3}: bad row {table.iloc[i].to_dict()} (class one of "
+            f"{BUILDING_CLASSES + POINT_CLASSES}, day_type weekday/holiday, hour 0..23, "
+            "rates >= 0)"
+        )
+    frame = pd.DataFrame(
+        {
+            "class": table["class"],
+            "day_type": table["day_type"],
+            "hour": hour.astype(np.int64),
+            "produced": produced,
+            "attracted": attracted,
+        }
+    )
     return TripRates(frame, source)
 
 
 def building_floor_by_class(buildings: gpd.GeoDataFrame) -> pd.DataFrame:
     """Floor area (m²) of each building per trip class (columns :data:`BUILDING_CLASSES`)."""
     area = floor_area_m2(buildings) if len(buildings) else np.zeros(0)
-    usage = (buildings["usage"].astype(str).str.strip().to_numpy() if "usage" in buildings
-             else np.full(len(buildings), ""))
+    usage = (
+        buildings["usage"].astype(str).str.strip().to_numpy()
+        if "usage" in buildings
+        else np.full(len(buildings), "")
+    )
     out = np.zeros((len(buildings), len(BUILDING_CLASSES)))
     column = {c: k for k, c in enumerate(BUILDING_CLASSES)}
     for i, code in enumerate(usage):
@@ -129,8 +158,14 @@ class TripEnds:
     unsnapped_production: float
 
 
-def trip_ends(graph: FlowGraph, buildings: gpd.GeoDataFrame, stops: gpd.GeoDataFrame | None,
-              rates: pd.DataFrame, *, max_snap_m: float = 100.0) -> TripEnds:
+def trip_ends(
+    graph: FlowGraph,
+    buildings: gpd.GeoDataFrame,
+    stops: gpd.GeoDataFrame | None,
+    rates: pd.DataFrame,
+    *,
+    max_snap_m: float = 100.0,
+) -> TripEnds:
     """Trip ends per node for one slot and day type.
 
     Parameters
@@ -162,15 +197,25 @@ def trip_ends(graph: FlowGraph, buildings: gpd.GeoDataFrame, stops: gpd.GeoDataF
         floor = building_floor_by_class(buildings).to_numpy() / 100.0
         centroid = buildings.geometry.centroid
         xy = np.column_stack([centroid.x.to_numpy(), centroid.y.to_numpy()])
-        add(xy, floor @ rate.loc[list(BUILDING_CLASSES), "produced"].to_numpy(),
-            floor @ rate.loc[list(BUILDING_CLASSES), "attracted"].to_numpy())
+        add(
+            xy,
+            floor @ rate.loc[list(BUILDING_CLASSES), "produced"].to_numpy(),
+            floor @ rate.loc[list(BUILDING_CLASSES), "attracted"].to_numpy(),
+        )
     if stops is not None and len(stops):
         kind = stops["kind"].astype(str).to_numpy()
         unknown = sorted(set(kind) - set(POINT_CLASSES))
         if unknown:
             raise ValueError(f"stops: kind must be one of {POINT_CLASSES}, found {unknown}")
-        weight = (pd.to_numeric(stops["weight"], errors="coerce").fillna(1.0).to_numpy(float)
-                  if "weight" in stops else np.ones(len(stops)))
+        weight = (
+            pd.to_numeric(stops["weight"], errors="coerce").fillna(1.0).to_numpy(float)
+            if "weight" in stops
+            else np.ones(len(stops))
+        )
         xy = np.column_stack([stops.geometry.x.to_numpy(), stops.geometry.y.to_numpy()])
-        add(xy, weight * rate.loc[kind, "produced"].to_numpy(), weight * rate.loc[kind, "attracted"].to_numpy())
+        add(
+            xy,
+            weight * rate.loc[kind, "produced"].to_numpy(),
+            weight * rate.loc[kind, "attracted"].to_numpy(),
+        )
     return TripEnds(production, attraction, unsnapped)

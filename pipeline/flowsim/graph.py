@@ -6,6 +6,7 @@ segment either way, and a ``scipy.sparse`` matrix of plain lengths for the short
 search (the shortest of parallel segments; Dijkstra needs one value per node pair).
 Units: metres, in the network's projected CRS.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ class FlowGraph:
     node_xy: np.ndarray
 
     @classmethod
-    def from_network(cls, network: StreetNetwork) -> "FlowGraph":
+    def from_network(cls, network: StreetNetwork) -> FlowGraph:
         """Arrays of a :class:`~pipeline.walkability.network.StreetNetwork` (self-loops dropped)."""
         index = pd.Index(network.nodes.index)
         a = index.get_indexer(network.segments["u"])
@@ -58,8 +59,9 @@ class FlowGraph:
         return cls.from_arrays(a, b, length, network.nodes[["x", "y"]].to_numpy(np.float64))
 
     @classmethod
-    def from_arrays(cls, a: np.ndarray, b: np.ndarray, length_m: np.ndarray,
-                    node_xy: np.ndarray) -> "FlowGraph":
+    def from_arrays(
+        cls, a: np.ndarray, b: np.ndarray, length_m: np.ndarray, node_xy: np.ndarray
+    ) -> FlowGraph:
         """From segment end nodes ``a``, ``b`` (0-based), lengths (m) and node coordinates."""
         a = np.asarray(a, np.int64)
         b = np.asarray(b, np.int64)

@@ -13,6 +13,7 @@ through one least-squares ratio (:func:`pipeline.flowsim.validation.fit_ratio`),
 over every cell and every slot MLIT covers (midday), and applied to every slot: the
 flows give where and when, MLIT how many, in the unit ``people_per_100m`` had before.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,8 +25,9 @@ from pipeline.flowsim.validation import fit_ratio
 WALK_SPEED_M_PER_H = 80.0 * 60.0
 
 
-def people_on_segments(flow: np.ndarray, length_m: np.ndarray,
-                       speed_m_per_h: float = WALK_SPEED_M_PER_H) -> np.ndarray:
+def people_on_segments(
+    flow: np.ndarray, length_m: np.ndarray, speed_m_per_h: float = WALK_SPEED_M_PER_H
+) -> np.ndarray:
     """People on each segment on average: ``flow (trips/h) x length (m) / speed (m/h)``."""
     return np.asarray(flow, np.float64) * np.asarray(length_m, np.float64) / speed_m_per_h
 

@@ -5,6 +5,7 @@ frames out, no I/O): :func:`simulate_scenarios` assigns each scenario's trips on
 perceived cost; :func:`fit_and_validate` fits the one ratio to MLIT stay population and the
 one ratio to counters, and tabulates GEH per counter.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -22,9 +23,16 @@ from pipeline.flowsim.validation import fit_ratio, validation_table
 SUMMARY_COLUMNS = ["scenario", "origins", "generated", "assigned", "unassigned", "unsnapped"]
 
 
-def simulate_scenarios(graph: FlowGraph, ends: Mapping[str, TripEnds], comfort: Mapping[str, np.ndarray], *,
-                       alpha: float, theta: float, reach_m: float = 2000.0,
-                       destinations_on_length: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+def simulate_scenarios(
+    graph: FlowGraph,
+    ends: Mapping[str, TripEnds],
+    comfort: Mapping[str, np.ndarray],
+    *,
+    alpha: float,
+    theta: float,
+    reach_m: float = 2000.0,
+    destinations_on_length: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Trips per hour on every segment for every scenario.
 
     Parameters
@@ -50,11 +58,26 @@ def simulate_scenarios(graph: FlowGraph, ends: Mapping[str, TripEnds], comfort: 
         if name not in comfort:
             raise ValueError(f"scenario {name!r} has trip ends but no comfort per segment")
         cost = perceived_cost(graph.length_m, comfort[name], alpha)
-        result = assign(graph, cost, trip.production, trip.attraction, theta=theta, reach_m=reach_m,
-                        destination_cost=graph.length_m.copy() if destinations_on_length else None)
+        result = assign(
+            graph,
+            cost,
+            trip.production,
+            trip.attraction,
+            theta=theta,
+            reach_m=reach_m,
+            destination_cost=graph.length_m.copy() if destinations_on_length else None,
+        )
         flows[name] = result.flow
-        rows.append((name, result.origins, result.generated, result.assigned, result.unassigned,
-                     trip.unsnapped_production))
+        rows.append(
+            (
+                name,
+                result.origins,
+                result.generated,
+                result.assigned,
+                result.unassigned,
+                trip.unsnapped_production,
+            )
+        )
     return pd.DataFrame(flows), pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
@@ -85,9 +108,14 @@ class FittedFlow:
     share_geh_below_5: float
 
 
-def fit_and_validate(flows: pd.DataFrame, length_m: np.ndarray, segment_cells: np.ndarray,
-                     mlit_by_cell: pd.DataFrame | None = None, counted: pd.DataFrame | None = None,
-                     on_segment: pd.Series | None = None) -> FittedFlow:
+def fit_and_validate(
+    flows: pd.DataFrame,
+    length_m: np.ndarray,
+    segment_cells: np.ndarray,
+    mlit_by_cell: pd.DataFrame | None = None,
+    counted: pd.DataFrame | None = None,
+    on_segment: pd.Series | None = None,
+) -> FittedFlow:
     """The two fitted ratios and the validation table (module docstring).
 
     Parameters
@@ -104,14 +132,20 @@ def fit_and_validate(flows: pd.DataFrame, length_m: np.ndarray, segment_cells: n
         Counter rows (``flow_by_counter``) and the segment of each counter
         (:func:`~pipeline.flowsim.validation.counter_segments`).
     """
-    people = pd.DataFrame(people_on_segments(flows.to_numpy(), np.asarray(length_m, np.float64)[:, None]),
-                          columns=flows.columns)
-    ratio, pairs = (mlit_ratio(cell_totals(people, segment_cells), mlit_by_cell)
-                    if mlit_by_cell is not None else (float("nan"), 0))
+    people = pd.DataFrame(
+        people_on_segments(flows.to_numpy(), np.asarray(length_m, np.float64)[:, None]), columns=flows.columns
+    )
+    ratio, pairs = (
+        mlit_ratio(cell_totals(people, segment_cells), mlit_by_cell)
+        if mlit_by_cell is not None
+        else (float("nan"), 0)
+    )
     per_100m = pd.DataFrame(people_per_100m(flows.to_numpy()), columns=flows.columns)
     if np.isfinite(ratio):
         per_100m = per_100m * ratio
-    table = pd.DataFrame(columns=["counter_id", "scenario", "day_type", "segment", "counted", "modelled", "geh"])
+    table = pd.DataFrame(
+        columns=["counter_id", "scenario", "day_type", "segment", "counted", "modelled", "geh"]
+    )
     counter_ratio = share = float("nan")
     if counted is not None and on_segment is not None and len(on_segment):
         probe, _ = validation_table(counted, flows, on_segment)

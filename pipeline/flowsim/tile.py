@@ -12,6 +12,7 @@ it uses: the same flows as one simulation of the whole run (the assignment is li
 the productions; tested), with each task's memory bounded by the reach. Units: metres,
 the run's projected CRS; flows in trips per hour, both directions.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -50,8 +51,9 @@ def graph_of_segments(segments: gpd.GeoDataFrame) -> tuple[FlowGraph, np.ndarray
     graph segment, the row of ``segments`` it comes from."""
     from pipeline.walkability.network import from_lines
 
-    lines = gpd.GeoDataFrame({"row": np.arange(len(segments))}, geometry=segments.geometry.to_numpy(),
-                             crs=segments.crs)
+    lines = gpd.GeoDataFrame(
+        {"row": np.arange(len(segments))}, geometry=segments.geometry.to_numpy(), crs=segments.crs
+    )
     network = from_lines(lines)
     return FlowGraph.from_network(network), network.segments["row"].to_numpy(np.int64)
 
@@ -64,9 +66,16 @@ def _to_rows(values: np.ndarray, row_of: np.ndarray, length_m: np.ndarray, n_row
         return np.where(weight > 0, total / weight, 0.0)
 
 
-def simulate_tile(segments: gpd.GeoDataFrame, comfort: pd.DataFrame, tile: str,
-                  buildings: gpd.GeoDataFrame, stops: gpd.GeoDataFrame | None, rates: TripRates,
-                  scenarios: Sequence, params: FlowParameters) -> tuple[pd.DataFrame, pd.DataFrame]:
+def simulate_tile(
+    segments: gpd.GeoDataFrame,
+    comfort: pd.DataFrame,
+    tile: str,
+    buildings: gpd.GeoDataFrame,
+    stops: gpd.GeoDataFrame | None,
+    rates: TripRates,
+    scenarios: Sequence,
+    params: FlowParameters,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Trips per hour, of the trips starting in ``tile``, on every segment in every scenario.
 
     Parameters
@@ -95,13 +104,24 @@ def simulate_tile(segments: gpd.GeoDataFrame, comfort: pd.DataFrame, tile: str,
     for scenario in scenarios:
         slot_rates = rates.for_slot(scenario.slot.start, scenario.slot.end, params.day_type)
         made = trip_ends(graph, buildings, stops, slot_rates, max_snap_m=params.max_snap_m)
-        ends[scenario.name] = TripEnds(np.where(origin, made.production, 0.0), made.attraction,
-                                       made.unsnapped_production)
-        values = comfort[scenario.name].to_numpy(float) if scenario.name in comfort else np.full(len(segments), np.nan)
+        ends[scenario.name] = TripEnds(
+            np.where(origin, made.production, 0.0), made.attraction, made.unsnapped_production
+        )
+        values = (
+            comfort[scenario.name].to_numpy(float)
+            if scenario.name in comfort
+            else np.full(len(segments), np.nan)
+        )
         comforts[scenario.name] = values[row_of]
-    flows, summary = simulate_scenarios(graph, ends, comforts, alpha=params.alpha, theta=params.theta,
-                                        reach_m=params.reach_m,
-                                        destinations_on_length=params.destinations_on_length)
+    flows, summary = simulate_scenarios(
+        graph,
+        ends,
+        comforts,
+        alpha=params.alpha,
+        theta=params.theta,
+        reach_m=params.reach_m,
+        destinations_on_length=params.destinations_on_length,
+    )
     out = pd.DataFrame({"segment_id": segments["segment_id"].to_numpy()})
     for name in flows.columns:
         out[name] = _to_rows(flows[name].to_numpy(), row_of, graph.length_m, len(segments))
@@ -114,8 +134,9 @@ def node_cells(graph: FlowGraph, crs) -> np.ndarray:
 
     from pipeline.geo import meshcode
 
-    lon, lat = Transformer.from_crs(crs, "EPSG:6668", always_xy=True).transform(graph.node_xy[:, 0],
-                                                                               graph.node_xy[:, 1])
+    lon, lat = Transformer.from_crs(crs, "EPSG:6668", always_xy=True).transform(
+        graph.node_xy[:, 0], graph.node_xy[:, 1]
+    )
     return meshcode.encode(np.asarray(lat), np.asarray(lon), 3)
 
 
@@ -125,7 +146,9 @@ def add_up(tile_flows: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return total.groupby("segment_id", sort=True).sum().reset_index()
 
 
-def comfort_table(rows: pd.DataFrame, segment_ids: Sequence[str], scenario_names: Sequence[str]) -> pd.DataFrame:
+def comfort_table(
+    rows: pd.DataFrame, segment_ids: Sequence[str], scenario_names: Sequence[str]
+) -> pd.DataFrame:
     """``c_thermal`` per segment (rows, in ``segment_ids`` order) and scenario (columns)
     from walkability per-scenario rows (NaN without the thermal stage)."""
     if "c_thermal" not in rows:

@@ -18,6 +18,7 @@ Fitted ratio
     x slot against MLIT stay population; counter x slot against counts). It is reported,
     and it is the only thing fitted.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -48,24 +49,27 @@ def fit_ratio(simulated: np.ndarray, observed: np.ndarray) -> float:
     return float(np.sum(s[ok] * o[ok]) / denominator) if denominator > 0 else float("nan")
 
 
-def counter_segments(counters: gpd.GeoDataFrame, segments: gpd.GeoDataFrame, *,
-                     max_distance_m: float = 30.0) -> pd.Series:
+def counter_segments(
+    counters: gpd.GeoDataFrame, segments: gpd.GeoDataFrame, *, max_distance_m: float = 30.0
+) -> pd.Series:
     """The segment (row position) each counter point stands on: the nearest within ``max_distance_m``.
 
     ``counters`` has a ``counter_id`` and point geometry, in the segments' metric CRS.
     Counters with no segment that near are left out (and so absent from validation).
     """
-    seg = gpd.GeoDataFrame({"segment": np.arange(len(segments))}, geometry=segments.geometry.to_numpy(),
-                           crs=segments.crs)
-    near = gpd.sjoin_nearest(counters[["counter_id", "geometry"]], seg, how="inner",
-                             max_distance=max_distance_m)
+    seg = gpd.GeoDataFrame(
+        {"segment": np.arange(len(segments))}, geometry=segments.geometry.to_numpy(), crs=segments.crs
+    )
+    near = gpd.sjoin_nearest(
+        counters[["counter_id", "geometry"]], seg, how="inner", max_distance=max_distance_m
+    )
     near = near[~near.index.duplicated()]
-    return pd.Series(near["segment"].to_numpy(np.int64), index=near["counter_id"].to_numpy(),
-                     name="segment")
+    return pd.Series(near["segment"].to_numpy(np.int64), index=near["counter_id"].to_numpy(), name="segment")
 
 
-def validation_table(counted: pd.DataFrame, flows: pd.DataFrame, on_segment: pd.Series, *,
-                     ratio: float = 1.0) -> tuple[pd.DataFrame, float]:
+def validation_table(
+    counted: pd.DataFrame, flows: pd.DataFrame, on_segment: pd.Series, *, ratio: float = 1.0
+) -> tuple[pd.DataFrame, float]:
     """GEH per counter and scenario, and the share of rows with GEH < 5.
 
     Parameters
@@ -97,11 +101,17 @@ def validation_table(counted: pd.DataFrame, flows: pd.DataFrame, on_segment: pd.
     known = rows["geh"].notna()
     share = float((rows.loc[known, "geh"] < GEH_GOOD).mean()) if known.any() else float("nan")
     table = rows[["counter_id", "scenario", "day_type", "segment", "counted", "modelled", "geh"]]
-    return table.sort_values(["counter_id", "scenario", "day_type"], kind="stable").reset_index(drop=True), share
+    return table.sort_values(["counter_id", "scenario", "day_type"], kind="stable").reset_index(
+        drop=True
+    ), share
 
 
-def calibrate_theta(candidates: Sequence[float], simulate: Callable[[float], pd.DataFrame],
-                    counted: pd.DataFrame, on_segment: pd.Series) -> pd.DataFrame:
+def calibrate_theta(
+    candidates: Sequence[float],
+    simulate: Callable[[float], pd.DataFrame],
+    counted: pd.DataFrame,
+    on_segment: pd.Series,
+) -> pd.DataFrame:
     """The share of GEH < 5 for each candidate ``theta`` (with its own fitted ratio (2)).
 
     ``simulate(theta)`` returns flows as :func:`validation_table` reads them. Returns

@@ -14,6 +14,7 @@ the Geospatial Information Authority of Japan (GSI):
 pyproj is deliberately not used: without the grid file installed it silently applies
 a 0 m geoid, which sinks every building by 40 m.
 """
+
 from __future__ import annotations
 
 import functools
@@ -36,7 +37,7 @@ class GeoidError(ValueError):
     """Points outside the geoid model (it covers Japan only), or an unknown model name."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_geoid(model: str = "gsigeo2011"):
     """The ``japan_geoid.GsiGeoid`` grid named ``model``, loaded once per process."""
     if model not in GEOID_MODELS:
@@ -49,8 +50,7 @@ def load_geoid(model: str = "gsigeo2011"):
     return grid
 
 
-def geoid_height(lon: np.ndarray | float, lat: np.ndarray | float,
-                 model: str = "gsigeo2011") -> np.ndarray:
+def geoid_height(lon: np.ndarray | float, lat: np.ndarray | float, model: str = "gsigeo2011") -> np.ndarray:
     """Geoid height N (m above the GRS80 ellipsoid) at each location.
 
     Parameters
@@ -70,8 +70,9 @@ def geoid_height(lon: np.ndarray | float, lat: np.ndarray | float,
     GeoidError
         If a point lies outside the model's grid (outside Japan) or is not finite.
     """
-    lon_arr, lat_arr = np.broadcast_arrays(np.asarray(lon, dtype=np.float64),
-                                           np.asarray(lat, dtype=np.float64))
+    lon_arr, lat_arr = np.broadcast_arrays(
+        np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+    )
     shape = lon_arr.shape
     flat_lon = np.ascontiguousarray(lon_arr.ravel())
     flat_lat = np.ascontiguousarray(lat_arr.ravel())
@@ -79,12 +80,15 @@ def geoid_height(lon: np.ndarray | float, lat: np.ndarray | float,
     bad = ~np.isfinite(heights)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise GeoidError(f"{int(bad.sum())} point(s) outside the {model} geoid grid (Japan only), "
-                         f"e.g. lon {flat_lon[i]:.6f}, lat {flat_lat[i]:.6f}")
+        raise GeoidError(
+            f"{int(bad.sum())} point(s) outside the {model} geoid grid (Japan only), "
+            f"e.g. lon {flat_lon[i]:.6f}, lat {flat_lat[i]:.6f}"
+        )
     return heights.reshape(shape)
 
 
-def ellipsoidal_height(lon: np.ndarray, lat: np.ndarray, orthometric_height: np.ndarray,
-                       model: str = "gsigeo2011") -> np.ndarray:
+def ellipsoidal_height(
+    lon: np.ndarray, lat: np.ndarray, orthometric_height: np.ndarray, model: str = "gsigeo2011"
+) -> np.ndarray:
     """Ellipsoidal height h = H + N (m) from orthometric height H (m) at lon/lat (deg)."""
     return np.asarray(orthometric_height, dtype=np.float64) + geoid_height(lon, lat, model)

@@ -4,6 +4,7 @@ Rendered with matplotlib's non-interactive Agg backend and written atomically. O
 vector overlays (GeoDataFrames or shapely geometries in the raster's CRS) are drawn on
 top, so other stages (walkability) reuse the same map style.
 """
+
 from __future__ import annotations
 
 import io
@@ -19,8 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar  # noqa: E402
 
-from tiles.atomic import write_bytes_atomic  # noqa: E402
 from pipeline.geo.raster import Grid  # noqa: E402
+from tiles.atomic import write_bytes_atomic  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,12 @@ def _decimated(data: np.ndarray, grid: Grid) -> tuple[np.ndarray, tuple[float, f
     step = max(1, int(np.ceil(max(data.shape) / DRAW_MAX_PIXELS)))
     kept = data[::step, ::step]
     x0, y1 = grid.x_min, grid.y_max
-    return kept, (x0, x0 + kept.shape[1] * step * grid.resolution, y1 - kept.shape[0] * step * grid.resolution, y1)
+    return kept, (
+        x0,
+        x0 + kept.shape[1] * step * grid.resolution,
+        y1 - kept.shape[0] * step * grid.resolution,
+        y1,
+    )
 
 
 def _draw_classes(ax, layer: ClassLayer) -> list:
@@ -81,11 +87,21 @@ def _draw_classes(ax, layer: ClassLayer) -> list:
     position = np.full(kept.shape, np.nan)
     for i, code in enumerate(codes):
         position[kept == code] = i
-    ax.imshow(np.ma.masked_invalid(position), extent=extent, origin="upper", interpolation="nearest",
-              cmap=ListedColormap([layer.colours[c] for c in codes]), vmin=-0.5, vmax=len(codes) - 0.5,
-              zorder=-1 if layer.below else 1)
-    return [Patch(facecolor=layer.colours[c], edgecolor="none", label=layer.labels[c])
-            for c in codes if layer.labels.get(c)]
+    ax.imshow(
+        np.ma.masked_invalid(position),
+        extent=extent,
+        origin="upper",
+        interpolation="nearest",
+        cmap=ListedColormap([layer.colours[c] for c in codes]),
+        vmin=-0.5,
+        vmax=len(codes) - 0.5,
+        zorder=-1 if layer.below else 1,
+    )
+    return [
+        Patch(facecolor=layer.colours[c], edgecolor="none", label=layer.labels[c])
+        for c in codes
+        if layer.labels.get(c)
+    ]
 
 
 #: colour of the buildings on every map
@@ -123,14 +139,24 @@ def _nice_length(span_m: float) -> float:
 
 def _geoseries(data):
     import geopandas as gpd
+
     if isinstance(data, (gpd.GeoDataFrame, gpd.GeoSeries)):
         return data.geometry if isinstance(data, gpd.GeoDataFrame) else data
     return gpd.GeoSeries(list(data))
 
 
-def raster_map_figure(data: np.ndarray, grid: Grid, *, title: str, units: str, cmap: str = "viridis",
-                      vmin: float | None = None, vmax: float | None = None,
-                      overlays: list[Overlay] | None = None, layers: list[ClassLayer] | None = None):
+def raster_map_figure(
+    data: np.ndarray,
+    grid: Grid,
+    *,
+    title: str,
+    units: str,
+    cmap: str = "viridis",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    overlays: list[Overlay] | None = None,
+    layers: list[ClassLayer] | None = None,
+):
     """The matplotlib figure of a raster map (see :func:`render_raster_map`).
 
     Parameters
@@ -157,15 +183,22 @@ def raster_map_figure(data: np.ndarray, grid: Grid, *, title: str, units: str, c
     values = np.ma.masked_invalid(np.asarray(kept, dtype=np.float64))
     fig, ax = plt.subplots(figsize=(8, 8 * grid.height / max(grid.width, 1) + 0.6))
     x0, y0, x1, y1 = grid.bounds
-    image = ax.imshow(values, extent=extent, origin="upper", cmap=cmap, vmin=vmin, vmax=vmax,
-                      interpolation="nearest")
+    image = ax.imshow(
+        values, extent=extent, origin="upper", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest"
+    )
     handles = []
     for layer in layers or []:
         handles += _draw_classes(ax, layer)
     for overlay in overlays or []:
-        _geoseries(overlay.data).plot(ax=ax, color=overlay.color if overlay.facecolor == "none" else None,
-                                      edgecolor=overlay.color, facecolor=overlay.facecolor,
-                                      linewidth=overlay.linewidth, label=overlay.label, **overlay.style)
+        _geoseries(overlay.data).plot(
+            ax=ax,
+            color=overlay.color if overlay.facecolor == "none" else None,
+            edgecolor=overlay.color,
+            facecolor=overlay.facecolor,
+            linewidth=overlay.linewidth,
+            label=overlay.label,
+            **overlay.style,
+        )
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_title(title)
@@ -176,19 +209,31 @@ def raster_map_figure(data: np.ndarray, grid: Grid, *, title: str, units: str, c
     colorbar.set_label(units)
     length = _nice_length(x1 - x0)
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    ax.add_artist(AnchoredSizeBar(ax.transData, length, label, "lower left", pad=0.5, frameon=True,
-                                  size_vertical=(y1 - y0) / 150))
-    ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.83), xycoords="axes fraction", ha="center",
-                va="center", fontsize=12, fontweight="bold",
-                arrowprops=dict(facecolor="black", width=4, headwidth=12))
+    ax.add_artist(
+        AnchoredSizeBar(
+            ax.transData, length, label, "lower left", pad=0.5, frameon=True, size_vertical=(y1 - y0) / 150
+        )
+    )
+    ax.annotate(
+        "N",
+        xy=(0.95, 0.95),
+        xytext=(0.95, 0.83),
+        xycoords="axes fraction",
+        ha="center",
+        va="center",
+        fontsize=12,
+        fontweight="bold",
+        arrowprops=dict(facecolor="black", width=4, headwidth=12),
+    )
     if handles or any(o.label for o in overlays or []):
         labelled, _ = ax.get_legend_handles_labels()
         ax.legend(handles=labelled + handles, loc="lower right", fontsize=8)
     return fig
 
 
-def render_raster_map(data: np.ndarray, grid: Grid, *, title: str, units: str, dpi: int = 150,
-                      **options) -> bytes:
+def render_raster_map(
+    data: np.ndarray, grid: Grid, *, title: str, units: str, dpi: int = 150, **options
+) -> bytes:
     """Render a raster map to PNG bytes: the raster with a colour legend in ``units``, a
     scale bar, a north arrow, the title and any overlays (:func:`raster_map_figure`).
 
@@ -199,16 +244,25 @@ def render_raster_map(data: np.ndarray, grid: Grid, *, title: str, units: str, d
     fig = raster_map_figure(data, grid, title=title, units=units, **options)
     x0, y0, x1, y1 = grid.bounds
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight",
-                metadata={"Title": title, "Description": f"legend: {units}",
-                          "Extent": f"{x0:.2f} {y0:.2f} {x1:.2f} {y1:.2f} {grid.crs}",
-                          "Software": "machi"})
+    fig.savefig(
+        buffer,
+        format="png",
+        dpi=dpi,
+        bbox_inches="tight",
+        metadata={
+            "Title": title,
+            "Description": f"legend: {units}",
+            "Extent": f"{x0:.2f} {y0:.2f} {x1:.2f} {y1:.2f} {grid.crs}",
+            "Software": "machi",
+        },
+    )
     plt.close(fig)
     return buffer.getvalue()
 
 
-def write_raster_map(path: str | os.PathLike, data: np.ndarray, grid: Grid, *, title: str, units: str,
-                     **options) -> str:
+def write_raster_map(
+    path: str | os.PathLike, data: np.ndarray, grid: Grid, *, title: str, units: str, **options
+) -> str:
     """Render a map (see :func:`render_raster_map`) and write it atomically as PNG."""
     started = time.perf_counter()
     png = render_raster_map(data, grid, title=title, units=units, **options)

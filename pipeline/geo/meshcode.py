@@ -28,6 +28,7 @@ in degrees (EPSG:6668; the difference to WGS 84 is far below a cell). Codes are 
 (``np.asscalar``) and it floors floats without a tolerance, so this module does its own
 integer arithmetic; the tests check it against ``jismesh.to_meshcode``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,8 +44,18 @@ _LEVEL_OF_DIGITS = {d: lv for lv, d in _DIGITS.items()}
 
 #: Accepted names for levels.
 LEVEL_NAMES = {
-    "1st": 1, "80km": 1, "2nd": 2, "10km": 2, "3rd": 3, "1km": 3,
-    "half": 4, "500m": 4, "quarter": 5, "250m": 5, "eighth": 6, "125m": 6,
+    "1st": 1,
+    "80km": 1,
+    "2nd": 2,
+    "10km": 2,
+    "3rd": 3,
+    "1km": 3,
+    "half": 4,
+    "500m": 4,
+    "quarter": 5,
+    "250m": 5,
+    "eighth": 6,
+    "125m": 6,
 }
 
 #: Approximate cell edge in metres, per level (for buffers and documentation only).
@@ -195,8 +206,7 @@ def decode_bounds(codes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     size = _CELL_UNITS_BY_LEVEL[levels]
     lat_min = row / _LAT_UNITS_PER_DEG
     lon_min = 100.0 + col / _LON_UNITS_PER_DEG
-    return (lat_min, lon_min, (row + size) / _LAT_UNITS_PER_DEG,
-            100.0 + (col + size) / _LON_UNITS_PER_DEG)
+    return (lat_min, lon_min, (row + size) / _LAT_UNITS_PER_DEG, 100.0 + (col + size) / _LON_UNITS_PER_DEG)
 
 
 def centre(codes) -> tuple[np.ndarray, np.ndarray]:
@@ -226,8 +236,9 @@ def children(code: int, level: int | str) -> np.ndarray:
     return _code_from_units(r.ravel(), c.ravel(), level)
 
 
-def covering(lat_min: float, lon_min: float, lat_max: float, lon_max: float,
-             level: int | str = 3) -> np.ndarray:
+def covering(
+    lat_min: float, lon_min: float, lat_max: float, lon_max: float, level: int | str = 3
+) -> np.ndarray:
     """Codes of every ``level`` cell that intersects the box (degrees), rows south to north.
 
     A box edge lying exactly on a cell boundary does not pull in the cell beyond it.
@@ -239,8 +250,17 @@ def covering(lat_min: float, lon_min: float, lat_max: float, lon_max: float,
     (r0, r1), (c0, c1) = _to_units(np.array([lat_min, lat_max]), np.array([lon_min, lon_max]))
     r0, c0 = r0 // step, c0 // step
     # the far edge is exclusive when it sits on a boundary (unless the box is degenerate)
-    r1 = (r1 - (1 if (r1 % step == 0 and lat_max > lat_min and _on_grid(lat_max, _LAT_UNITS_PER_DEG)) else 0)) // step
-    c1 = (c1 - (1 if (c1 % step == 0 and lon_max > lon_min and _on_grid(lon_max - 100.0, _LON_UNITS_PER_DEG)) else 0)) // step
+    r1 = (
+        r1 - (1 if (r1 % step == 0 and lat_max > lat_min and _on_grid(lat_max, _LAT_UNITS_PER_DEG)) else 0)
+    ) // step
+    c1 = (
+        c1
+        - (
+            1
+            if (c1 % step == 0 and lon_max > lon_min and _on_grid(lon_max - 100.0, _LON_UNITS_PER_DEG))
+            else 0
+        )
+    ) // step
     rows, cols = np.meshgrid(np.arange(r0, max(r0, r1) + 1), np.arange(c0, max(c0, c1) + 1), indexing="ij")
     return _code_from_units(rows.ravel() * step, cols.ravel() * step, level)
 
@@ -260,8 +280,7 @@ def neighbours(code: int, include_self: bool = False) -> np.ndarray:
     step = _CELL_UNITS[int(level[0])]
     dr, dc = np.meshgrid([-1, 0, 1], [-1, 0, 1], indexing="ij")
     keep = np.ones(9, bool) if include_self else ((dr != 0) | (dc != 0)).ravel()
-    return _code_from_units(row[0] + step * dr.ravel()[keep], col[0] + step * dc.ravel()[keep],
-                            int(level[0]))
+    return _code_from_units(row[0] + step * dr.ravel()[keep], col[0] + step * dc.ravel()[keep], int(level[0]))
 
 
 def to_polygons(codes, crs: str | int = "EPSG:6668", densify_deg: float | None = None):
@@ -291,4 +310,5 @@ def to_polygons(codes, crs: str | int = "EPSG:6668", densify_deg: float | None =
 
 def _same_crs(a, b) -> bool:
     from pyproj import CRS
+
     return CRS.from_user_input(a) == CRS.from_user_input(b)

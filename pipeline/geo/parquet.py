@@ -6,11 +6,12 @@ input, so memory stays that of the largest input. The schemas are unified (a col
 missing from a tile is null there) and, for GeoParquet, the ``geo`` metadata is merged:
 the bounding box and geometry types cover every input.
 """
+
 from __future__ import annotations
 
 import json
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -30,15 +31,18 @@ def merged_geo_metadata(metadata: Sequence[dict]) -> dict:
     for name, column in merged["columns"].items():
         boxes = [m["columns"][name]["bbox"] for m in metadata if m["columns"].get(name, {}).get("bbox")]
         if boxes:
-            column["bbox"] = [min(b[0] for b in boxes), min(b[1] for b in boxes),
-                              max(b[2] for b in boxes), max(b[3] for b in boxes)]
+            column["bbox"] = [
+                min(b[0] for b in boxes),
+                min(b[1] for b in boxes),
+                max(b[2] for b in boxes),
+                max(b[3] for b in boxes),
+            ]
         types = sorted({t for m in metadata for t in m["columns"].get(name, {}).get("geometry_types", [])})
         column["geometry_types"] = types
     return merged
 
 
-def concat_parquet(sources: Sequence[str | os.PathLike], target: str | os.PathLike, *,
-                   filters=None) -> int:
+def concat_parquet(sources: Sequence[str | os.PathLike], target: str | os.PathLike, *, filters=None) -> int:
     """Write the rows of ``sources`` (Parquet, in the order given) into ``target``.
 
     Parameters
@@ -71,8 +75,12 @@ def concat_parquet(sources: Sequence[str | os.PathLike], target: str | os.PathLi
                 table = pq.read_table(source, filters=filters)
                 if not table.num_rows:
                     continue
-                columns = [table.column(f.name).cast(f.type) if f.name in table.column_names
-                           else pa.nulls(table.num_rows, f.type) for f in unified]
+                columns = [
+                    table.column(f.name).cast(f.type)
+                    if f.name in table.column_names
+                    else pa.nulls(table.num_rows, f.type)
+                    for f in unified
+                ]
                 writer.write_table(pa.Table.from_arrays(columns, schema=unified))
                 rows += table.num_rows
     return rows

@@ -4,6 +4,7 @@ Every raster in Machi lives on a :class:`Grid`: north-up, square cells, in the r
 metric CRS (a JGD2011 plane rectangular zone, EPSG:6669-6687, unless the run names
 another). Row 0 is the northern edge. Heights are metres, orthometric.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,8 +35,9 @@ class Grid:
     crs: str
 
     @classmethod
-    def from_bounds(cls, x_min: float, y_min: float, x_max: float, y_max: float,
-                    resolution: float, crs: str) -> "Grid":
+    def from_bounds(
+        cls, x_min: float, y_min: float, x_max: float, y_max: float, resolution: float, crs: str
+    ) -> Grid:
         """The smallest grid aligned to multiples of ``resolution`` that covers the bounds."""
         x0 = math.floor(x_min / resolution) * resolution
         y1 = math.ceil(y_max / resolution) * resolution
@@ -64,7 +66,7 @@ class Grid:
     def transform(self) -> Affine:
         return Affine(self.resolution, 0.0, self.x_min, 0.0, -self.resolution, self.y_max)
 
-    def buffered(self, halo_m: float) -> "Grid":
+    def buffered(self, halo_m: float) -> Grid:
         """The same grid grown by a whole number of cells covering ``halo_m`` on every side."""
         cells = int(math.ceil(halo_m / self.resolution))
         return replace(
@@ -75,7 +77,7 @@ class Grid:
             height=self.height + 2 * cells,
         )
 
-    def halo_cells(self, outer: "Grid") -> int:
+    def halo_cells(self, outer: Grid) -> int:
         """How many cells ``outer`` (made by :meth:`buffered`) adds on each side."""
         return int(round((self.x_min - outer.x_min) / self.resolution))
 
@@ -92,10 +94,18 @@ class Grid:
         return row, col
 
 
-def write_cog(path: str | os.PathLike, data: np.ndarray, grid: Grid, *,
-              nodata: float | int | None = None, band_names: list[str] | None = None,
-              tags: dict[str, str] | None = None, compress: str = "DEFLATE",
-              predictor: int | None = None, level: int | None = None) -> str:
+def write_cog(
+    path: str | os.PathLike,
+    data: np.ndarray,
+    grid: Grid,
+    *,
+    nodata: float | int | None = None,
+    band_names: list[str] | None = None,
+    tags: dict[str, str] | None = None,
+    compress: str = "DEFLATE",
+    predictor: int | None = None,
+    level: int | None = None,
+) -> str:
     """Write ``data`` (2-D, or 3-D bands-first) on ``grid`` as a Cloud-Optimized GeoTIFF.
 
     Written atomically, tiled (256 px blocks), with internal overviews (GDAL's COG
@@ -114,9 +124,17 @@ def write_cog(path: str | os.PathLike, data: np.ndarray, grid: Grid, *,
     if predictor is None:
         predictor = 3 if floating else 2
     profile = dict(
-        driver="COG", width=grid.width, height=grid.height, count=array.shape[0],
-        dtype=array.dtype, crs=grid.crs, transform=grid.transform, nodata=nodata,
-        compress=compress, predictor=predictor, blocksize=256,
+        driver="COG",
+        width=grid.width,
+        height=grid.height,
+        count=array.shape[0],
+        dtype=array.dtype,
+        crs=grid.crs,
+        transform=grid.transform,
+        nodata=nodata,
+        compress=compress,
+        predictor=predictor,
+        blocksize=256,
         overview_resampling="average" if floating else "nearest",
     )
     if level is not None:
@@ -140,9 +158,15 @@ def read_raster(path: str | os.PathLike) -> tuple[np.ndarray, Grid, float | None
         return src.read(1), grid, src.nodata
 
 
-def mosaic(paths, *, crs: str | None = None, bounds: tuple[float, float, float, float] | None = None,
-           resolution: float | None = None, max_pixels: int | None = None,
-           dtype: str | None = None) -> tuple[np.ndarray, Grid] | None:
+def mosaic(
+    paths,
+    *,
+    crs: str | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    resolution: float | None = None,
+    max_pixels: int | None = None,
+    dtype: str | None = None,
+) -> tuple[np.ndarray, Grid] | None:
     """Band 1 of several single-band float rasters on one grid (NaN where none), or None.
 
     Parameters
@@ -205,7 +229,7 @@ class RasterCache:
 
         self.paths = [Path(p) for p in paths]
         self.size = max(1, size)
-        self._arrays: "OrderedDict[int, np.ndarray]" = OrderedDict()
+        self._arrays: OrderedDict[int, np.ndarray] = OrderedDict()
 
     def __getitem__(self, i: int) -> np.ndarray:
         if i in self._arrays:
@@ -244,9 +268,19 @@ class MaxCanvas:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         self.path = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.tmp.tif")
-        profile = dict(driver="GTiff", width=grid.width, height=grid.height, count=1, dtype="float32",
-                       crs=grid.crs, transform=grid.transform, nodata=np.nan, tiled=True,
-                       blockxsize=256, blockysize=256)
+        profile = dict(
+            driver="GTiff",
+            width=grid.width,
+            height=grid.height,
+            count=1,
+            dtype="float32",
+            crs=grid.crs,
+            transform=grid.transform,
+            nodata=np.nan,
+            tiled=True,
+            blockxsize=256,
+            blockysize=256,
+        )
         with rasterio.open(self.path, "w", **profile) as dataset:
             for _, window in dataset.block_windows(1):
                 dataset.write(np.full((window.height, window.width), np.nan, np.float32), 1, window=window)
@@ -260,8 +294,14 @@ class MaxCanvas:
         row1 = min(g.height, int(math.ceil((g.y_max - bounds[1] + margin_m) / g.resolution)))
         if col1 <= col0 or row1 <= row0:
             return None
-        return Grid(g.x_min + col0 * g.resolution, g.y_max - row0 * g.resolution, g.resolution,
-                    col1 - col0, row1 - row0, g.crs)
+        return Grid(
+            g.x_min + col0 * g.resolution,
+            g.y_max - row0 * g.resolution,
+            g.resolution,
+            col1 - col0,
+            row1 - row0,
+            g.crs,
+        )
 
     def paint(self, values: np.ndarray, piece: Grid) -> None:
         """Put ``values`` (on ``piece``, a :meth:`window` of the canvas) in, keeping the
@@ -284,8 +324,11 @@ class MaxCanvas:
         factor = max(1.0, max(g.width, g.height) / max_pixels) if max_pixels else 1.0
         width, height = max(1, int(round(g.width / factor))), max(1, int(round(g.height / factor)))
         with rasterio.open(self.path) as src:
-            data = src.read(1, out_shape=(height, width),
-                            resampling=Resampling.nearest if categorical else Resampling.average)
+            data = src.read(
+                1,
+                out_shape=(height, width),
+                resampling=Resampling.nearest if categorical else Resampling.average,
+            )
         resolution = g.resolution * g.width / width
         return data, Grid(g.x_min, g.y_max, resolution, width, height, g.crs)
 
@@ -297,11 +340,18 @@ class MaxCanvas:
             with rasterio.open(self.path, "r+") as dataset:
                 dataset.update_tags(**tags)
         with atomic_path(path) as tmp:
-            copy_dataset(self.path, tmp, driver="COG", compress="DEFLATE", predictor=3, blocksize=256,
-                         overview_resampling="average")
+            copy_dataset(
+                self.path,
+                tmp,
+                driver="COG",
+                compress="DEFLATE",
+                predictor=3,
+                blocksize=256,
+                overview_resampling="average",
+            )
         return str(path)
 
-    def __enter__(self) -> "MaxCanvas":
+    def __enter__(self) -> MaxCanvas:
         return self
 
     def __exit__(self, *exc) -> None:

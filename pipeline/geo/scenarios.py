@@ -7,6 +7,7 @@ observed days), a *design heat day* (設計猛暑日: the month's diurnal shape 
 maximum of 35.0 °C, the JMA threshold of a 猛暑日) or the composite of the *observed hot
 days* (daily maximum at or above a threshold). Plain frozen dataclasses, cheap to import.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
 
 
 #: How a season's weather is made (:class:`SeasonWeather` ``kind``)
-WEATHER_FILE = "file"                    # the weather file's day: normals curve or composite of observed days
-DESIGN_HEAT_DAY = "design_heat_day"      # that day's shape shifted to a given daily maximum
+WEATHER_FILE = "file"  # the weather file's day: normals curve or composite of observed days
+DESIGN_HEAT_DAY = "design_heat_day"  # that day's shape shifted to a given daily maximum
 OBSERVED_HOT_DAYS = "observed_hot_days"  # composite of the observed days at or above a daily maximum
 WEATHER_KINDS = (WEATHER_FILE, DESIGN_HEAT_DAY, OBSERVED_HOT_DAYS)
 #: Where a season's irradiance comes from (:class:`SeasonWeather` ``radiation``)
@@ -65,7 +66,7 @@ class SeasonWeather:
             raise ValueError(f"radiation {self.radiation!r} is not one of {RADIATION_KINDS}")
 
     @classmethod
-    def default_for(cls, season: str) -> "SeasonWeather":
+    def default_for(cls, season: str) -> SeasonWeather:
         """The weather of a season the run gives only a date: the design heat day for
         :data:`HEAT_DAY_SEASON`, the weather file's day otherwise."""
         return cls(DESIGN_HEAT_DAY) if season == HEAT_DAY_SEASON else cls()

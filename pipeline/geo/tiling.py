@@ -5,6 +5,7 @@ feature type (terrain and roads come per second-level mesh and are shared).
 :func:`tile_grid` gives a tile's raster grid in the run's metric CRS: the bounding box
 of the mesh cell, aligned to the resolution, so neighbouring tiles share cell edges.
 """
+
 from __future__ import annotations
 
 from pipeline.geo import meshcode

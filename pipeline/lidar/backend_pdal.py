@@ -17,6 +17,7 @@ scaled to metres here with the same rule as the laspy backend.
 Not tested here (PDAL has no wheel on PyPI; install it from conda-forge with
 ``environment.yml``).
 """
+
 from __future__ import annotations
 
 import json
@@ -27,18 +28,24 @@ import time
 import numpy as np
 from pyproj import CRS
 
+from pipeline.geo.raster import Grid
 from pipeline.lidar.crs import horizontal_crs
 from pipeline.lidar.errors import LidarBackendError, LidarError
 from pipeline.lidar.points import LidarTileStats, TilePoints, skip_bad_file
 from pipeline.lidar.reader import open_checked
-from pipeline.geo.raster import Grid
 
 log = logging.getLogger(__name__)
 
 
-def build_pipeline(files: list[tuple[str, str]], grid: Grid, target_crs: str | CRS, *,
-                   classify_ground: bool, outlier_k: int = 8,
-                   outlier_multiplier: float = 3.0) -> list[dict]:
+def build_pipeline(
+    files: list[tuple[str, str]],
+    grid: Grid,
+    target_crs: str | CRS,
+    *,
+    classify_ground: bool,
+    outlier_k: int = 8,
+    outlier_multiplier: float = 3.0,
+) -> list[dict]:
     """PDAL pipeline stages (JSON-able) for one tile.
 
     ``files`` is ``[(path, horizontal CRS as WKT)]``.
@@ -52,18 +59,29 @@ def build_pipeline(files: list[tuple[str, str]], grid: Grid, target_crs: str | C
     stages.append({"type": "filters.merge", "inputs": [f"read{i}" for i in range(len(files))]})
     stages.append({"type": "filters.reprojection", "out_srs": target_wkt})
     stages.append({"type": "filters.crop", "bounds": f"([{x_min},{x_max}],[{y_min},{y_max}])"})
-    stages.append({"type": "filters.outlier", "method": "statistical", "mean_k": outlier_k,
-                   "multiplier": outlier_multiplier})
+    stages.append(
+        {
+            "type": "filters.outlier",
+            "method": "statistical",
+            "mean_k": outlier_k,
+            "multiplier": outlier_multiplier,
+        }
+    )
     if classify_ground:
         stages.append({"type": "filters.assign", "value": "Classification = 1 WHERE Classification != 7"})
         stages.append({"type": "filters.smrf", "ignore": "Classification[7:7]"})
     return stages
 
 
-def collect_tile_points_pdal(paths: list[str | os.PathLike], grid: Grid, *,
-                             source_crs: str | CRS | None, target_crs: str | CRS,
-                             stats: LidarTileStats, skip_bad_files: bool
-                             ) -> tuple[TilePoints, np.ndarray | None]:
+def collect_tile_points_pdal(
+    paths: list[str | os.PathLike],
+    grid: Grid,
+    *,
+    source_crs: str | CRS | None,
+    target_crs: str | CRS,
+    stats: LidarTileStats,
+    skip_bad_files: bool,
+) -> tuple[TilePoints, np.ndarray | None]:
     """Run the PDAL pipeline of one tile; returns ``(TilePoints, ground flags or None)``."""
     try:
         import pdal
@@ -89,20 +107,19 @@ def collect_tile_points_pdal(paths: list[str | os.PathLike], grid: Grid, *,
         return TilePoints.empty(), None
     if len(set(z_scale.values())) > 1:
         # One merged pipeline cannot scale z per file; keep the files' units consistent.
-        raise LidarBackendError(paths[0], "files of one tile store heights in different units; "
-                                          "use backend='laspy'")
+        raise LidarBackendError(
+            paths[0], "files of one tile store heights in different units; use backend='laspy'"
+        )
     factor = next(iter(z_scale.values()))
 
     # Are ground classes present? A first pass over classification only is cheap in PDAL,
     # but the header's return counts cannot tell; ask the data.
-    probe = pdal.Pipeline(json.dumps(build_pipeline(files, grid, target_crs,
-                                                    classify_ground=False)))
+    probe = pdal.Pipeline(json.dumps(build_pipeline(files, grid, target_crs, classify_ground=False)))
     probe.execute()
     arrays = probe.arrays[0]
     classified = bool(np.any(arrays["Classification"] == 2))
     if not classified:
-        pipe = pdal.Pipeline(json.dumps(build_pipeline(files, grid, target_crs,
-                                                       classify_ground=True)))
+        pipe = pdal.Pipeline(json.dumps(build_pipeline(files, grid, target_crs, classify_ground=True)))
         pipe.execute()
         arrays = pipe.arrays[0]
     classification = np.asarray(arrays["Classification"], dtype=np.uint8)
@@ -113,7 +130,8 @@ def collect_tile_points_pdal(paths: list[str | os.PathLike], grid: Grid, *,
         classification,
         np.asarray(arrays["NumberOfReturns"], dtype=np.uint8),
     )
-    log.info("PDAL read %d points for tile %s in %.2f s", len(points), grid.bounds,
-             time.perf_counter() - started)
+    log.info(
+        "PDAL read %d points for tile %s in %.2f s", len(points), grid.bounds, time.perf_counter() - started
+    )
     ground = (classification == 2) if not classified else None
     return points, ground

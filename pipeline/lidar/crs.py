@@ -16,6 +16,7 @@ The vertical unit is, in order: the vertical CRS's axis unit when the CRS is com
 the ``VerticalUnitsGeoKey``, else the horizontal linear unit of a projected CRS (US state
 plane files in feet store heights in feet, e.g. PDAL's autzen), else metres.
 """
+
 from __future__ import annotations
 
 import logging
@@ -95,14 +96,15 @@ def parse_geokey_directory(data: bytes) -> list[GeoKey]:
     if version != 1:
         raise ValueError(f"GeoKey directory version {version} (expected 1)")
     if 8 + 8 * n_keys > len(data):
-        raise ValueError(f"GeoKey directory declares {n_keys} keys but holds "
-                         f"{(len(data) - 8) // 8}")
+        raise ValueError(f"GeoKey directory declares {n_keys} keys but holds {(len(data) - 8) // 8}")
     keys, previous = [], 0
     for i in range(n_keys):
         key = GeoKey(*struct.unpack_from("<4H", data, 8 + 8 * i))
         if key.key_id == 0 or key.key_id <= previous:
-            raise ValueError(f"GeoKey entry {i + 1} of {n_keys} has key id {key.key_id} "
-                             f"(ids must be non-zero and ascending)")
+            raise ValueError(
+                f"GeoKey entry {i + 1} of {n_keys} has key id {key.key_id} "
+                f"(ids must be non-zero and ascending)"
+            )
         if key.tiff_tag_location not in (0, GEOKEY_DOUBLES_RECORD, GEOKEY_ASCII_RECORD):
             raise ValueError(f"GeoKey {key.key_id} points to unknown tag {key.tiff_tag_location}")
         previous = key.key_id
@@ -157,8 +159,12 @@ def _file_crs(header: LasPublicHeader, laspy_header) -> tuple[CRS | None, str, l
                 return None, "", geokeys, f"GeoTIFF keys name an unknown EPSG code: {exc}"
             if crs is not None:
                 return crs, "GeoTIFF keys", geokeys, ""
-            return None, "", geokeys, ("GeoTIFF keys describe a user-defined CRS "
-                                       "(no EPSG code) that cannot be read")
+            return (
+                None,
+                "",
+                geokeys,
+                ("GeoTIFF keys describe a user-defined CRS (no EPSG code) that cannot be read"),
+            )
     return None, "", geokeys, wkt_problem or "the file carries no CRS (no WKT or GeoTIFF VLR)"
 
 
@@ -188,8 +194,9 @@ def _vertical(crs: CRS, geokeys: list[GeoKey]) -> tuple[float, str]:
     return _linear_unit_m(crs), datum
 
 
-def resolve_source_crs(header: LasPublicHeader, laspy_header,
-                       source_crs: str | CRS | None = None) -> SourceCRS:
+def resolve_source_crs(
+    header: LasPublicHeader, laspy_header, source_crs: str | CRS | None = None
+) -> SourceCRS:
     """The CRS of the points of one file.
 
     Parameters
@@ -213,17 +220,20 @@ def resolve_source_crs(header: LasPublicHeader, laspy_header,
         except pyproj.exceptions.CRSError as exc:
             raise LidarCRSError(header.path, f"named CRS {source_crs!r} is unknown: {exc}") from exc
         if file_crs is not None and not named.equals(file_crs, ignore_axis_order=True):
-            log.warning("%s: file CRS %r overridden by the named CRS %s",
-                        header.path, file_crs.name, named.name)
+            log.warning(
+                "%s: file CRS %r overridden by the named CRS %s", header.path, file_crs.name, named.name
+            )
         crs, origin = named, "named by caller"
     elif file_crs is None:
-        raise LidarCRSError(header.path, f"{problem}; name the CRS of this file "
-                                         f"(source_crs, e.g. 'EPSG:6677')")
+        raise LidarCRSError(
+            header.path, f"{problem}; name the CRS of this file (source_crs, e.g. 'EPSG:6677')"
+        )
     else:
         crs = file_crs
     z_to_metres, datum = _vertical(crs, geokeys)
-    return SourceCRS(crs=crs, horizontal=horizontal_crs(crs), z_to_metres=z_to_metres,
-                     vertical_datum=datum, origin=origin)
+    return SourceCRS(
+        crs=crs, horizontal=horizontal_crs(crs), z_to_metres=z_to_metres, vertical_datum=datum, origin=origin
+    )
 
 
 def horizontal_crs(crs: str | CRS) -> CRS:
@@ -254,11 +264,13 @@ class PointTransform:
         self.source = source
         self.target = horizontal_crs(target_crs)
         self.identity = source.horizontal.equals(self.target, ignore_axis_order=True)
-        self._transformer = None if self.identity else Transformer.from_crs(
-            source.horizontal, self.target, always_xy=True)
+        self._transformer = (
+            None if self.identity else Transformer.from_crs(source.horizontal, self.target, always_xy=True)
+        )
 
-    def __call__(self, x: np.ndarray, y: np.ndarray, z: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def __call__(
+        self, x: np.ndarray, y: np.ndarray, z: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._transformer is not None:
             x, y = self._transformer.transform(x, y)
         z = np.asarray(z, dtype=np.float64)
@@ -266,10 +278,10 @@ class PointTransform:
             z = z * self.source.z_to_metres
         return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), z
 
-    def bounds(self, x_min: float, y_min: float, x_max: float, y_max: float
-               ) -> tuple[float, float, float, float]:
+    def bounds(
+        self, x_min: float, y_min: float, x_max: float, y_max: float
+    ) -> tuple[float, float, float, float]:
         """The source box in the target CRS (edges densified, so curved edges are covered)."""
         if self._transformer is None:
             return (x_min, y_min, x_max, y_max)
-        return tuple(self._transformer.transform_bounds(x_min, y_min, x_max, y_max,
-                                                        densify_pts=21))
+        return tuple(self._transformer.transform_bounds(x_min, y_min, x_max, y_max, densify_pts=21))

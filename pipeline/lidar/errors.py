@@ -1,4 +1,5 @@
 """Errors raised by the LiDAR stage; each names the file and what is wrong with it."""
+
 from __future__ import annotations
 
 import os

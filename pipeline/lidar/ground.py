@@ -6,6 +6,7 @@ simulation filter (Zhang et al. 2016, ``cloth-simulation-filter`` on PyPI): a cl
 dropped on the inverted cloud settles on the terrain; points near it are ground. Its
 parameters are the authors' defaults for urban scenes, not tuned to any data set.
 """
+
 from __future__ import annotations
 
 import logging
@@ -48,8 +49,9 @@ def has_object_classes(classification: np.ndarray) -> bool:
     return bool(np.any(np.isin(classification, (*ASPRS_VEGETATION, ASPRS_BUILDING))))
 
 
-def ground_mask_csf(x: np.ndarray, y: np.ndarray, z: np.ndarray,
-                    params: ClothParameters = ClothParameters()) -> np.ndarray:
+def ground_mask_csf(
+    x: np.ndarray, y: np.ndarray, z: np.ndarray, params: ClothParameters = ClothParameters()
+) -> np.ndarray:
     """Ground points by the cloth simulation filter.
 
     Parameters
@@ -82,13 +84,13 @@ def ground_mask_csf(x: np.ndarray, y: np.ndarray, z: np.ndarray,
     ground, off_ground = CSF.VecInt(), CSF.VecInt()
     csf.do_filtering(ground, off_ground, False)  # False: do not write cloth nodes to cwd
     mask[np.asarray(ground, dtype=np.int64)] = True
-    log.info("CSF: %d of %d points ground in %.2f s", int(mask.sum()), n,
-             time.perf_counter() - started)
+    log.info("CSF: %d of %d points ground in %.2f s", int(mask.sum()), n, time.perf_counter() - started)
     return mask
 
 
-def vegetation_mask(classification: np.ndarray, number_of_returns: np.ndarray,
-                    ground: np.ndarray, *, classes_available: bool) -> np.ndarray:
+def vegetation_mask(
+    classification: np.ndarray, number_of_returns: np.ndarray, ground: np.ndarray, *, classes_available: bool
+) -> np.ndarray:
     """Vegetation returns.
 
     With ASPRS object classes: classes 3-5. Without them (unclassified data, or data

@@ -12,6 +12,7 @@ The distances are exactly those of a k-d tree (``scipy.spatial.cKDTree.query``):
 squared differences summed in axis order, then the square root, sorted ascending, the
 point itself included; only the order of equal distances may differ, never a value.
 """
+
 from __future__ import annotations
 
 import math
@@ -149,7 +150,7 @@ def _sort_by_cell(x, y, z, x0, y0, cell, n_x, n_y, bx0, by0, bsize_x, bsize_y, n
         i = order[s]
         xs[s], ys[s], zs[s] = x[i], y[i], z[i]
     block = np.empty(n, np.int32)
-    for s in range(n):      # a loop of its own: with the gather above, twice as slow
+    for s in range(n):  # a loop of its own: with the gather above, twice as slow
         block[s] = _block_of(xs[s], ys[s], bx0, by0, bsize_x, bsize_y, n_bx)
     return start, order.astype(np.int64), xs, ys, zs, block
 
@@ -184,15 +185,16 @@ def _member(xv, yv, b, own_block, lox, hix, loy, hiy):
 def _inside_box(x0, y0, cell, cx, cy, ring, lo_x, hi_x, lo_y, hi_y, margin):
     """Whether the square of cells ``ring`` around (cx, cy) lies inside the box (float64
     edges shrunk by ``margin``): every point in it is then searched by the block."""
-    return (x0 + (cx - ring) * cell >= lo_x + margin
-            and x0 + (cx + ring + 1) * cell <= hi_x - margin
-            and y0 + (cy - ring) * cell >= lo_y + margin
-            and y0 + (cy + ring + 1) * cell <= hi_y - margin)
+    return (
+        x0 + (cx - ring) * cell >= lo_x + margin
+        and x0 + (cx + ring + 1) * cell <= hi_x - margin
+        and y0 + (cy - ring) * cell >= lo_y + margin
+        and y0 + (cy + ring + 1) * cell <= hi_y - margin
+    )
 
 
 @numba.njit(cache=True, nogil=True)
-def _scan_block(xs, ys, zs, block, check, b, lox, hix, loy, hiy, dims, px, py, pz, lo, hi,
-                best, found, k):
+def _scan_block(xs, ys, zs, block, check, b, lox, hix, loy, hiy, dims, px, py, pz, lo, hi, best, found, k):
     """Consider the slots ``lo:hi`` (a run of cells) in block ``b``'s frame (origin
     ``lox, loy``), members of the block only when ``check``."""
     worst = best[k - 1] if found == k else np.inf
@@ -221,23 +223,63 @@ def _smallest9(dist, near, cnt, best):
     b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = b8 = np.inf
     for q in range(cnt):
         d = dist[near[q]]
-        v = b0; b0 = min(v, d); d = max(v, d)  # noqa: E702
-        v = b1; b1 = min(v, d); d = max(v, d)  # noqa: E702
-        v = b2; b2 = min(v, d); d = max(v, d)  # noqa: E702
-        v = b3; b3 = min(v, d); d = max(v, d)  # noqa: E702
-        v = b4; b4 = min(v, d); d = max(v, d)  # noqa: E702
-        v = b5; b5 = min(v, d); d = max(v, d)  # noqa: E702
-        v = b6; b6 = min(v, d); d = max(v, d)  # noqa: E702
-        v = b7; b7 = min(v, d); d = max(v, d)  # noqa: E702
+        v = b0
+        b0 = min(v, d)
+        d = max(v, d)  # noqa: E702
+        v = b1
+        b1 = min(v, d)
+        d = max(v, d)  # noqa: E702
+        v = b2
+        b2 = min(v, d)
+        d = max(v, d)  # noqa: E702
+        v = b3
+        b3 = min(v, d)
+        d = max(v, d)  # noqa: E702
+        v = b4
+        b4 = min(v, d)
+        d = max(v, d)  # noqa: E702
+        v = b5
+        b5 = min(v, d)
+        d = max(v, d)  # noqa: E702
+        v = b6
+        b6 = min(v, d)
+        d = max(v, d)  # noqa: E702
+        v = b7
+        b7 = min(v, d)
+        d = max(v, d)  # noqa: E702
         b8 = min(b8, d)
     best[0], best[1], best[2], best[3], best[4] = b0, b1, b2, b3, b4
     best[5], best[6], best[7], best[8] = b5, b6, b7, b8
 
 
 @numba.njit(cache=True, nogil=True)
-def _block_knn(xs, ys, zs, block, start, want, x0, y0, cell, n_x, n_y, n_bx,
-               lo_x, hi_x, lo_y, hi_y, lo_x64, hi_x64, lo_y64, hi_y64, kk_of, dims,
-               margin, box_margin, out):
+def _block_knn(
+    xs,
+    ys,
+    zs,
+    block,
+    start,
+    want,
+    x0,
+    y0,
+    cell,
+    n_x,
+    n_y,
+    n_bx,
+    lo_x,
+    hi_x,
+    lo_y,
+    hi_y,
+    lo_x64,
+    hi_x64,
+    lo_y64,
+    hi_y64,
+    kk_of,
+    dims,
+    margin,
+    box_margin,
+    out,
+):
     """Mean distance of every wanted slot's point to its ``kk_of[block] - 1`` nearest
     neighbours among its block's points (see :class:`BlockNeighbours`), into ``out[slot]``;
     ``want`` is per slot too."""
@@ -285,13 +327,13 @@ def _block_knn(xs, ys, zs, block, start, want, x0, y0, cell, n_x, n_y, n_bx,
                 continue
             i, j = b % n_bx, b // n_bx
             lox, hix, loy, hiy = lo_x[i], hi_x[i], lo_y[j], hi_y[j]
-            check = not _inside_box(x0, y0, cell, cx, cy, 1, lo_x64[i], hi_x64[i], lo_y64[j],
-                                    hi_y64[j], box_margin)
+            check = not _inside_box(
+                x0, y0, cell, cx, cy, 1, lo_x64[i], hi_x64[i], lo_y64[j], hi_y64[j], box_margin
+            )
             # the block's points among the 3 x 3 cells around, in the block's frame
             m = 0
             for gy in range(max(cy - 1, 0), min(cy + 1, n_y - 1) + 1):
-                for q in range(start[gy * n_x + max(cx - 1, 0)],
-                               start[gy * n_x + min(cx + 1, n_x - 1) + 1]):
+                for q in range(start[gy * n_x + max(cx - 1, 0)], start[gy * n_x + min(cx + 1, n_x - 1) + 1]):
                     xv, yv = xs[q], ys[q]
                     if check and not _member(xv, yv, b, block[q], lox, hix, loy, hiy):
                         continue
@@ -305,7 +347,7 @@ def _block_knn(xs, ys, zs, block, start, want, x0, y0, cell, n_x, n_y, n_bx,
                 px = np.float64(xs[s] - lox)
                 py = np.float64(ys[s] - loy)
                 pz = np.float64(zs[s])
-                rx, ry = np.float64(xs[s]), np.float64(ys[s])    # the grid's frame
+                rx, ry = np.float64(xs[s]), np.float64(ys[s])  # the grid's frame
                 if dims == 3:
                     for q in range(m):
                         dx = bx[q] - px
@@ -339,29 +381,86 @@ def _block_knn(xs, ys, zs, block, start, want, x0, y0, cell, n_x, n_y, n_bx,
                             d = max(v, d)
                 found = min(cnt, k)
                 ring = 1
-                while not (found == k and best[k - 1] <= max(
-                        _bound(rx, ry, x0, y0, cell, cx, cy, ring, n_x, n_y) - margin, 0.0) ** 2):
+                while not (
+                    found == k
+                    and best[k - 1]
+                    <= max(_bound(rx, ry, x0, y0, cell, cx, cy, ring, n_x, n_y) - margin, 0.0) ** 2
+                ):
                     if ring > n_x and ring > n_y:
                         break
                     ring += 1
-                    check = not _inside_box(x0, y0, cell, cx, cy, ring, lo_x64[i], hi_x64[i],
-                                            lo_y64[j], hi_y64[j], box_margin)
+                    check = not _inside_box(
+                        x0, y0, cell, cx, cy, ring, lo_x64[i], hi_x64[i], lo_y64[j], hi_y64[j], box_margin
+                    )
                     for gy in range(max(cy - ring, 0), min(cy + ring, n_y - 1) + 1):
                         row = gy * n_x
                         if gy == cy - ring or gy == cy + ring:
-                            found = _scan_block(xs, ys, zs, block, check, b, lox, hix, loy, hiy,
-                                                dims, px, py, pz, start[row + max(cx - ring, 0)],
-                                                start[row + min(cx + ring, n_x - 1) + 1],
-                                                best, found, k)
+                            found = _scan_block(
+                                xs,
+                                ys,
+                                zs,
+                                block,
+                                check,
+                                b,
+                                lox,
+                                hix,
+                                loy,
+                                hiy,
+                                dims,
+                                px,
+                                py,
+                                pz,
+                                start[row + max(cx - ring, 0)],
+                                start[row + min(cx + ring, n_x - 1) + 1],
+                                best,
+                                found,
+                                k,
+                            )
                         else:
                             if cx - ring >= 0:
-                                found = _scan_block(xs, ys, zs, block, check, b, lox, hix, loy,
-                                                    hiy, dims, px, py, pz, start[row + cx - ring],
-                                                    start[row + cx - ring + 1], best, found, k)
+                                found = _scan_block(
+                                    xs,
+                                    ys,
+                                    zs,
+                                    block,
+                                    check,
+                                    b,
+                                    lox,
+                                    hix,
+                                    loy,
+                                    hiy,
+                                    dims,
+                                    px,
+                                    py,
+                                    pz,
+                                    start[row + cx - ring],
+                                    start[row + cx - ring + 1],
+                                    best,
+                                    found,
+                                    k,
+                                )
                             if cx + ring < n_x:
-                                found = _scan_block(xs, ys, zs, block, check, b, lox, hix, loy,
-                                                    hiy, dims, px, py, pz, start[row + cx + ring],
-                                                    start[row + cx + ring + 1], best, found, k)
+                                found = _scan_block(
+                                    xs,
+                                    ys,
+                                    zs,
+                                    block,
+                                    check,
+                                    b,
+                                    lox,
+                                    hix,
+                                    loy,
+                                    hiy,
+                                    dims,
+                                    px,
+                                    py,
+                                    pz,
+                                    start[row + cx + ring],
+                                    start[row + cx + ring + 1],
+                                    best,
+                                    found,
+                                    k,
+                                )
                 if found == k:
                     hint = HINT * best[k - 1]
                 for q in range(found, k):
@@ -393,12 +492,14 @@ class BlockNeighbours:
         Neighbours per point the grid is sized for (the point itself excluded).
     """
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, z: np.ndarray, *,
-                 block_size_m: float, halo_m: float, k: int):
+    def __init__(
+        self, x: np.ndarray, y: np.ndarray, z: np.ndarray, *, block_size_m: float, halo_m: float, k: int
+    ):
         if not 0 <= halo_m < block_size_m:
             raise ValueError(f"halo_m must be in [0, block_size_m), got {halo_m}")
-        x, y, z = (np.ascontiguousarray(a, dtype=a.dtype if a.dtype == np.float32
-                                        else np.float64) for a in (x, y, z))
+        x, y, z = (
+            np.ascontiguousarray(a, dtype=a.dtype if a.dtype == np.float32 else np.float64) for a in (x, y, z)
+        )
         self.n = n = x.size
         if n == 0:
             raise ValueError("no points")
@@ -416,8 +517,12 @@ class BlockNeighbours:
         hi_x = [lo + block_size_m + 2 * halo_m for lo in lo_x]
         hi_y = [lo + block_size_m + 2 * halo_m for lo in lo_y]
         self._boxes64 = tuple(np.array(v, np.float64) for v in (lo_x, hi_x, lo_y, hi_y))
-        self._boxes = (np.array(lo_x).astype(x.dtype), np.array(hi_x).astype(x.dtype),
-                       np.array(lo_y).astype(y.dtype), np.array(hi_y).astype(y.dtype))
+        self._boxes = (
+            np.array(lo_x).astype(x.dtype),
+            np.array(hi_x).astype(x.dtype),
+            np.array(lo_y).astype(y.dtype),
+            np.array(hi_y).astype(y.dtype),
+        )
         width, height = x1 - x0 + 1e-9, y1 - y0 + 1e-9
         cell = max(math.sqrt(CELL_POINTS * (k + 1) * width * height / n), 1e-3)
         n_x, n_y = max(1, math.ceil(width / cell)), max(1, math.ceil(height / cell))
@@ -428,15 +533,17 @@ class BlockNeighbours:
         ulp = max(float(np.spacing(x.dtype.type(extent))), float(np.spacing(y.dtype.type(extent))))
         self._margin = 2.0 * ulp
         biggest = max(abs(x0), abs(x1), abs(y0), abs(y1)) + block_size_m + 2 * halo_m
-        self._box_margin = 4.0 * max(float(np.spacing(x.dtype.type(biggest))),
-                                     float(np.spacing(y.dtype.type(biggest)))) + 1e-6
-        (self._start, self._order, self._xs, self._ys, self._zs,
-         self._block) = _sort_by_cell(x, y, z, x0, y0, cell, n_x, n_y, *self._block_origin, n_bx)
+        self._box_margin = (
+            4.0 * max(float(np.spacing(x.dtype.type(biggest))), float(np.spacing(y.dtype.type(biggest))))
+            + 1e-6
+        )
+        (self._start, self._order, self._xs, self._ys, self._zs, self._block) = _sort_by_cell(
+            x, y, z, x0, y0, cell, n_x, n_y, *self._block_origin, n_bx
+        )
         self._sizes = None
         own = np.bincount(self._block, minlength=self.n_blocks)
-        if ((own > 0) & (own < k + 1)).any():   # a small block: count its halo too
-            self._sizes = _block_sizes(self._xs, self._ys, self._block, self.n_blocks, n_bx,
-                                       *self._boxes)
+        if ((own > 0) & (own < k + 1)).any():  # a small block: count its halo too
+            self._sizes = _block_sizes(self._xs, self._ys, self._block, self.n_blocks, n_bx, *self._boxes)
         else:
             self._sizes = own
 
@@ -457,9 +564,27 @@ class BlockNeighbours:
         else:
             want, by_slot = np.asarray(wanted, dtype=bool)[self._order], np.full(self.n, np.nan)
         x0, y0, cell, n_x, n_y = self._grid
-        _block_knn(self._xs, self._ys, self._zs, self._block, self._start, want,
-                   x0, y0, cell, n_x, n_y, self.n_bx, *self._boxes, *self._boxes64, kk, dims,
-                   self._margin, self._box_margin, by_slot)
+        _block_knn(
+            self._xs,
+            self._ys,
+            self._zs,
+            self._block,
+            self._start,
+            want,
+            x0,
+            y0,
+            cell,
+            n_x,
+            n_y,
+            self.n_bx,
+            *self._boxes,
+            *self._boxes64,
+            kk,
+            dims,
+            self._margin,
+            self._box_margin,
+            by_slot,
+        )
         # in the kernel, this scatter (a cache miss a point) would stall it: twice as slow
         out = np.empty(self.n, np.float64)
         out[self._order] = by_slot

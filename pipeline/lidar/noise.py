@@ -1,4 +1,5 @@
 """Noise removal: ASPRS noise classes and statistical outliers (isolated points, birds)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,9 +15,16 @@ def noise_class_mask(classification: np.ndarray) -> np.ndarray:
     return np.isin(classification, NOISE_CLASSES)
 
 
-def statistical_outlier_mask(x: np.ndarray, y: np.ndarray, z: np.ndarray, *,
-                             k: int = 8, n_sigma: float = 3.0, block_size_m: float = 250.0,
-                             halo_m: float = 10.0) -> np.ndarray:
+def statistical_outlier_mask(
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    *,
+    k: int = 8,
+    n_sigma: float = 3.0,
+    block_size_m: float = 250.0,
+    halo_m: float = 10.0,
+) -> np.ndarray:
     """Isolated points (birds, multipath returns): statistical outlier removal, vertically.
 
     Statistical outlier removal (Rusu et al. 2008; PDAL ``filters.outlier``) flags a
@@ -57,8 +65,7 @@ def statistical_outlier_mask(x: np.ndarray, y: np.ndarray, z: np.ndarray, *,
     # Pass 1: 3-D mean neighbour distance of every point (the classic SOR statistic).
     mean_distance = neighbours.mean_distances(dims=3)
     finite = np.isfinite(mean_distance)
-    far = ~finite | (mean_distance > mean_distance[finite].mean()
-                     + n_sigma * mean_distance[finite].std())
+    far = ~finite | (mean_distance > mean_distance[finite].mean() + n_sigma * mean_distance[finite].std())
     if not far.any():
         return far
 

@@ -23,6 +23,7 @@ Canopy height model
 Density
     Points per square metre per cell (after noise removal).
 """
+
 from __future__ import annotations
 
 import math
@@ -57,7 +58,7 @@ def _max_at(out, index, values):
     for i in range(index.size):
         v = values[i]
         j = index[i]
-        if v > out[j] or v != v:      # once NaN, a cell stays NaN (as numpy.maximum)
+        if v > out[j] or v != v:  # once NaN, a cell stays NaN (as numpy.maximum)
             if out[j] == out[j]:
                 out[j] = v
 
@@ -134,8 +135,7 @@ def normalized_surface(dsm: np.ndarray, dtm: np.ndarray) -> np.ndarray:
         return np.clip(dsm - dtm, 0.0, None)
 
 
-def canopy_height(grid: Grid, x: np.ndarray, y: np.ndarray, z: np.ndarray,
-                  dtm: np.ndarray) -> np.ndarray:
+def canopy_height(grid: Grid, x: np.ndarray, y: np.ndarray, z: np.ndarray, dtm: np.ndarray) -> np.ndarray:
     """Highest vegetation return above the DTM per cell, metres; 0 where no vegetation.
 
     ``x, y, z`` are the vegetation returns only.
@@ -161,11 +161,12 @@ def point_density(grid: Grid, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def density_from_cells(grid: Grid, index: np.ndarray) -> np.ndarray:
     """:func:`point_density` from the points' flat cell indices (all inside ``grid``)."""
     count = count_per_cell(index, grid.width * grid.height)
-    return (count / grid.resolution ** 2).reshape(grid.shape)
+    return (count / grid.resolution**2).reshape(grid.shape)
 
 
-def tile_rasters(grid: Grid, x: np.ndarray, y: np.ndarray, z: np.ndarray, ground: np.ndarray,
-                 vegetation: np.ndarray) -> tuple[np.ndarray, ...]:
+def tile_rasters(
+    grid: Grid, x: np.ndarray, y: np.ndarray, z: np.ndarray, ground: np.ndarray, vegetation: np.ndarray
+) -> tuple[np.ndarray, ...]:
     """DTM, DSM, nDSM, canopy height and density of a tile's points in compiled passes.
 
     The same arrays, to the bit, as :func:`terrain_model` of the ground points,
@@ -192,10 +193,18 @@ def tile_rasters(grid: Grid, x: np.ndarray, y: np.ndarray, z: np.ndarray, ground
         density in points per square metre.
     """
     n_cells = grid.width * grid.height
-    index = np.empty(x.size, np.int32 if n_cells < 2 ** 31 else np.int64)
-    _cells(x, y, x.dtype.type(grid.x_min), y.dtype.type(grid.y_max),
-           x.dtype.type(grid.resolution), y.dtype.type(grid.resolution), grid.width,
-           grid.height, index)
+    index = np.empty(x.size, np.int32 if n_cells < 2**31 else np.int64)
+    _cells(
+        x,
+        y,
+        x.dtype.type(grid.x_min),
+        y.dtype.type(grid.y_max),
+        x.dtype.type(grid.resolution),
+        y.dtype.type(grid.resolution),
+        grid.width,
+        grid.height,
+        index,
+    )
     total, ground_count = np.zeros(n_cells), np.zeros(n_cells, np.int64)
     _sum_where(index, z, ground, total, ground_count)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -213,7 +222,7 @@ def tile_rasters(grid: Grid, x: np.ndarray, y: np.ndarray, z: np.ndarray, ground
     chm = np.where(np.isnan(canopy), 0.0, np.clip(canopy, 0.0, None)).reshape(grid.shape)
     count = np.zeros(n_cells, np.int64)
     _count(index, count)
-    density = (count / grid.resolution ** 2).reshape(grid.shape)
+    density = (count / grid.resolution**2).reshape(grid.shape)
     return dtm, dsm, ndsm, chm, density
 
 

@@ -6,14 +6,15 @@ file size (:mod:`pipeline.lidar.header`) before laspy sees it, and its CRS is re
 ``laspy.open(...).chunk_iterator(chunk_size)`` (LAZ decompressed by lazrs), so memory
 per chunk is ``chunk_size`` points whatever the file size.
 """
+
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
-from typing import Iterator
 
 import laspy
 import numba
@@ -36,22 +37,26 @@ RGB_FORMATS = frozenset({2, 3, 5, 7, 8, 10})
 class PointChunk:
     """Points of one chunk; coordinates in the target CRS, heights in orthometric metres."""
 
-    x: np.ndarray                  # float64, target CRS x (easting or longitude)
-    y: np.ndarray                  # float64, target CRS y (northing or latitude)
-    z: np.ndarray                  # float64, metres, orthometric as in the file
-    classification: np.ndarray     # uint8, ASPRS class
+    x: np.ndarray  # float64, target CRS x (easting or longitude)
+    y: np.ndarray  # float64, target CRS y (northing or latitude)
+    z: np.ndarray  # float64, metres, orthometric as in the file
+    classification: np.ndarray  # uint8, ASPRS class
     return_number: np.ndarray | None  # uint8, 1-based (None: only the raster dimensions read)
     number_of_returns: np.ndarray  # uint8
-    intensity: np.ndarray | None   # uint16 (None when only the raster dimensions were read)
-    rgb: np.ndarray | None         # (n, 3) uint16, or None when the format has no colour
+    intensity: np.ndarray | None  # uint16 (None when only the raster dimensions were read)
+    rgb: np.ndarray | None  # (n, 3) uint16, or None when the format has no colour
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
-    def subset(self, mask: np.ndarray) -> "PointChunk":
+    def subset(self, mask: np.ndarray) -> PointChunk:
         """The points where ``mask`` is true (or at the given indices)."""
-        return PointChunk(**{f.name: (None if getattr(self, f.name) is None
-                                      else getattr(self, f.name)[mask]) for f in fields(self)})
+        return PointChunk(
+            **{
+                f.name: (None if getattr(self, f.name) is None else getattr(self, f.name)[mask])
+                for f in fields(self)
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -84,25 +89,37 @@ def open_checked(path: str | os.PathLike, source_crs: str | CRS | None = None) -
 
 #: What the rasters need (x, y, z, class, number of returns): LAS 1.4 layered LAZ (point
 #: formats 6-10) then skips decoding the other layers (intensity, GPS time, ...).
-RASTER_LAYERS = (laspy.DecompressionSelection.XY_RETURNS_CHANNEL | laspy.DecompressionSelection.Z
-                 | laspy.DecompressionSelection.CLASSIFICATION)
+RASTER_LAYERS = (
+    laspy.DecompressionSelection.XY_RETURNS_CHANNEL
+    | laspy.DecompressionSelection.Z
+    | laspy.DecompressionSelection.CLASSIFICATION
+)
 
 
-def _chunk_from_record(points, transform: PointTransform, point_format: int,
-                       raster_only: bool = False) -> PointChunk:
+def _chunk_from_record(
+    points, transform: PointTransform, point_format: int, raster_only: bool = False
+) -> PointChunk:
     x, y, z = transform(np.asarray(points.x), np.asarray(points.y), np.asarray(points.z))
     if raster_only:
-        return PointChunk(x=x, y=y, z=z,
-                          classification=np.asarray(points.classification, dtype=np.uint8),
-                          return_number=None,
-                          number_of_returns=np.asarray(points.number_of_returns, dtype=np.uint8),
-                          intensity=None, rgb=None)
+        return PointChunk(
+            x=x,
+            y=y,
+            z=z,
+            classification=np.asarray(points.classification, dtype=np.uint8),
+            return_number=None,
+            number_of_returns=np.asarray(points.number_of_returns, dtype=np.uint8),
+            intensity=None,
+            rgb=None,
+        )
     rgb = None
     if point_format in RGB_FORMATS:
-        rgb = np.stack([np.asarray(points.red), np.asarray(points.green),
-                        np.asarray(points.blue)], axis=1).astype(np.uint16, copy=False)
+        rgb = np.stack(
+            [np.asarray(points.red), np.asarray(points.green), np.asarray(points.blue)], axis=1
+        ).astype(np.uint16, copy=False)
     return PointChunk(
-        x=x, y=y, z=z,
+        x=x,
+        y=y,
+        z=z,
         classification=np.asarray(points.classification, dtype=np.uint8),
         return_number=np.asarray(points.return_number, dtype=np.uint8),
         number_of_returns=np.asarray(points.number_of_returns, dtype=np.uint8),
@@ -111,11 +128,14 @@ def _chunk_from_record(points, transform: PointTransform, point_format: int,
     )
 
 
-def iter_point_chunks(las: CheckedLas, target_crs: str | CRS, *,
-                      chunk_size: int = DEFAULT_CHUNK_SIZE,
-                      bounds: tuple[float, float, float, float] | None = None,
-                      raster_only: bool = False,
-                      ) -> Iterator[PointChunk]:
+def iter_point_chunks(
+    las: CheckedLas,
+    target_crs: str | CRS,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    bounds: tuple[float, float, float, float] | None = None,
+    raster_only: bool = False,
+) -> Iterator[PointChunk]:
     """Yield the points of a checked file chunk by chunk, in ``target_crs``.
 
     Parameters
@@ -148,12 +168,15 @@ def iter_point_chunks(las: CheckedLas, target_crs: str | CRS, *,
         selection = RASTER_LAYERS if raster_only else laspy.DecompressionSelection.all()
         with laspy.open(las.path, decompression_selection=selection) as reader:
             for points in reader.chunk_iterator(chunk_size):
-                chunk = _chunk_from_record(points, transform, las.header.point_format,
-                                           raster_only)
+                chunk = _chunk_from_record(points, transform, las.header.point_format, raster_only)
                 count.read += len(chunk)
                 if bounds is not None:
-                    inside = ((chunk.x >= bounds[0]) & (chunk.x < bounds[2])
-                              & (chunk.y > bounds[1]) & (chunk.y <= bounds[3]))
+                    inside = (
+                        (chunk.x >= bounds[0])
+                        & (chunk.x < bounds[2])
+                        & (chunk.y > bounds[1])
+                        & (chunk.y <= bounds[3])
+                    )
                     if not inside.all():
                         chunk = chunk.subset(inside)
                 count.kept += len(chunk)
@@ -161,9 +184,14 @@ def iter_point_chunks(las: CheckedLas, target_crs: str | CRS, *,
                     yield chunk
 
 
-def iter_tile_points(las: CheckedLas, target_crs: str | CRS, *,
-                     bounds: tuple[float, float, float, float], origin: tuple[float, float],
-                     chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[TilePoints]:
+def iter_tile_points(
+    las: CheckedLas,
+    target_crs: str | CRS,
+    *,
+    bounds: tuple[float, float, float, float],
+    origin: tuple[float, float],
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> Iterator[TilePoints]:
     """The points of a checked file inside ``bounds``, chunk by chunk, as :class:`TilePoints`
     (float32 metres from ``origin``; x, y, z, classification and number of returns only).
 
@@ -179,12 +207,16 @@ def iter_tile_points(las: CheckedLas, target_crs: str | CRS, *,
     """
     transform = PointTransform(las.crs, target_crs)
     if not transform.identity:
-        for chunk in iter_point_chunks(las, target_crs, chunk_size=chunk_size, bounds=bounds,
-                                       raster_only=True):
-            yield TilePoints((chunk.x - origin[0]).astype(np.float32),
-                             (chunk.y - origin[1]).astype(np.float32),
-                             chunk.z.astype(np.float32), chunk.classification,
-                             chunk.number_of_returns)
+        for chunk in iter_point_chunks(
+            las, target_crs, chunk_size=chunk_size, bounds=bounds, raster_only=True
+        ):
+            yield TilePoints(
+                (chunk.x - origin[0]).astype(np.float32),
+                (chunk.y - origin[1]).astype(np.float32),
+                chunk.z.astype(np.float32),
+                chunk.classification,
+                chunk.number_of_returns,
+            )
         return
     if las.header.point_count:
         x_min, y_min, x_max, y_max = (*las.header.mins[:2], *las.header.maxs[:2])
@@ -196,13 +228,18 @@ def iter_tile_points(las: CheckedLas, target_crs: str | CRS, *,
                 count.read += len(points)
                 # laspy scales as (X * scale) + offset in float64; so does the kernel
                 kept = _scaled_inside(
-                    points.array["X"], points.array["Y"], points.array["Z"],
+                    points.array["X"],
+                    points.array["Y"],
+                    points.array["Z"],
                     np.asarray(points.classification, dtype=np.uint8),
                     np.asarray(points.number_of_returns, dtype=np.uint8),
                     np.asarray(points.scales, dtype=np.float64),
                     np.asarray(points.offsets, dtype=np.float64),
-                    float(las.crs.z_to_metres), np.asarray(bounds, dtype=np.float64),
-                    float(origin[0]), float(origin[1]))
+                    float(las.crs.z_to_metres),
+                    np.asarray(bounds, dtype=np.float64),
+                    float(origin[0]),
+                    float(origin[1]),
+                )
                 count.kept += len(kept[0])
                 if len(kept[0]):
                     yield TilePoints(*kept)
@@ -225,13 +262,17 @@ def _decoding(las: CheckedLas) -> Iterator[_Count]:
         if isinstance(exc, LidarError):
             raise
         raise LidarError(las.path, f"point data unreadable after {count.read:,} points: {exc}") from exc
-    log.info("read %s: %d points, %d inside bounds, %.2f s", las.path, count.read, count.kept,
-             time.perf_counter() - started)
+    log.info(
+        "read %s: %d points, %d inside bounds, %.2f s",
+        las.path,
+        count.read,
+        count.kept,
+        time.perf_counter() - started,
+    )
 
 
 @numba.njit(cache=True, nogil=True)
-def _scaled_inside(X, Y, Z, classification, returns, scales, offsets, z_to_metres, bounds,
-                   x0, y0):
+def _scaled_inside(X, Y, Z, classification, returns, scales, offsets, z_to_metres, bounds, x0, y0):
     """Stored integers -> float32 metres from ``(x0, y0)`` of the points inside ``bounds``.
 
     ``x = X * scale + offset`` (float64, the file's CRS = the target's), kept when
@@ -260,8 +301,9 @@ def _scaled_inside(X, Y, Z, classification, returns, scales, offsets, z_to_metre
     return xs[:m], ys[:m], zs[:m], cls[:m], nret[:m]
 
 
-def file_bounds(path: str | os.PathLike, target_crs: str | CRS, *,
-                source_crs: str | CRS | None = None) -> tuple[float, float, float, float] | None:
+def file_bounds(
+    path: str | os.PathLike, target_crs: str | CRS, *, source_crs: str | CRS | None = None
+) -> tuple[float, float, float, float] | None:
     """Header bounds of a file as ``(x_min, y_min, x_max, y_max)`` in ``target_crs``.
 
     Reads only the header; used to decide which tiles a file touches. Returns None
@@ -275,11 +317,14 @@ def file_bounds(path: str | os.PathLike, target_crs: str | CRS, *,
     return transform.bounds(*las.header.mins[:2], *las.header.maxs[:2])
 
 
-def iter_tileset_points(paths: list[str | os.PathLike], target_crs: str | CRS = "EPSG:4326", *,
-                        source_crs: str | CRS | None = None,
-                        chunk_size: int = DEFAULT_CHUNK_SIZE,
-                        bounds: tuple[float, float, float, float] | None = None,
-                        ) -> Iterator[dict[str, np.ndarray]]:
+def iter_tileset_points(
+    paths: list[str | os.PathLike],
+    target_crs: str | CRS = "EPSG:4326",
+    *,
+    source_crs: str | CRS | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    bounds: tuple[float, float, float, float] | None = None,
+) -> Iterator[dict[str, np.ndarray]]:
     """Chunks of points for a point-cloud 3D Tiles writer (``tiles.write_point_tileset``).
 
     Each chunk is a dict of numpy arrays of equal length:

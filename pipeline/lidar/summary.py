@@ -1,4 +1,5 @@
 """Header summary of a LAS/LAZ file, as printed by ``machi info PATH.las``."""
+
 from __future__ import annotations
 
 import logging
@@ -17,11 +18,25 @@ from pipeline.lidar.reader import DEFAULT_CHUNK_SIZE, open_checked
 log = logging.getLogger(__name__)
 
 ASPRS_CLASS_NAMES = {
-    0: "never classified", 1: "unclassified", 2: "ground", 3: "low vegetation",
-    4: "medium vegetation", 5: "high vegetation", 6: "building", 7: "low point (noise)",
-    8: "model key-point", 9: "water", 10: "rail", 11: "road surface", 12: "overlap",
-    13: "wire guard", 14: "wire conductor", 15: "transmission tower",
-    16: "wire connector", 17: "bridge deck", 18: "high noise",
+    0: "never classified",
+    1: "unclassified",
+    2: "ground",
+    3: "low vegetation",
+    4: "medium vegetation",
+    5: "high vegetation",
+    6: "building",
+    7: "low point (noise)",
+    8: "model key-point",
+    9: "water",
+    10: "rail",
+    11: "road surface",
+    12: "overlap",
+    13: "wire guard",
+    14: "wire conductor",
+    15: "transmission tower",
+    16: "wire connector",
+    17: "bridge deck",
+    18: "high noise",
 }
 
 
@@ -50,8 +65,10 @@ class LidarSummary:
     @property
     def height_datum_note(self) -> str:
         unit = "metres" if self.z_to_metres == 1.0 else f"{self.z_to_metres:g} m per unit"
-        return (f"kept orthometric ({self.vertical_datum}); stored unit: {unit}; "
-                "3D Tiles export adds the geoid height")
+        return (
+            f"kept orthometric ({self.vertical_datum}); stored unit: {unit}; "
+            "3D Tiles export adds the geoid height"
+        )
 
     def format(self) -> str:
         kind = "LAZ" if self.compressed else "LAS"
@@ -78,8 +95,9 @@ class LidarSummary:
     __str__ = format
 
 
-def summarize_lidar_file(path: str | os.PathLike, *, source_crs: str | CRS | None = None,
-                         chunk_size: int = DEFAULT_CHUNK_SIZE) -> LidarSummary:
+def summarize_lidar_file(
+    path: str | os.PathLike, *, source_crs: str | CRS | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE
+) -> LidarSummary:
     """Header summary and class counts of a LAS/LAZ file (one chunked pass over the points).
 
     A file whose CRS cannot be read is still summarised (CRS reported as unknown, with a
@@ -118,10 +136,18 @@ def summarize_lidar_file(path: str | os.PathLike, *, source_crs: str | CRS | Non
         warnings.append(f"header declares {header.point_count:,} points, {n_read:,} read")
     log.info("summarised %s: %d points in %.2f s", path, n_read, time.perf_counter() - started)
     return LidarSummary(
-        path=str(path), version=header.version, point_format=header.point_format,
-        compressed=header.compressed, point_count=header.point_count,
-        mins=header.mins, maxs=header.maxs, crs=crs, crs_origin=origin,
-        z_to_metres=z_to_metres, vertical_datum=datum,
+        path=str(path),
+        version=header.version,
+        point_format=header.point_format,
+        compressed=header.compressed,
+        point_count=header.point_count,
+        mins=header.mins,
+        maxs=header.maxs,
+        crs=crs,
+        crs_origin=origin,
+        z_to_metres=z_to_metres,
+        vertical_datum=datum,
         class_counts={int(c): int(counts[c]) for c in np.flatnonzero(counts)},
-        generating_software=header.generating_software, warnings=warnings,
+        generating_software=header.generating_software,
+        warnings=warnings,
     )

@@ -11,6 +11,7 @@ filtered after reprojection), stored compactly (float32 offsets from the grid co
 14 bytes a point), so memory per task grows with the tile's points, never with the
 files' size.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,6 +24,7 @@ from typing import Literal
 import numpy as np
 from pyproj import CRS
 
+from pipeline.geo.raster import Grid, write_cog
 from pipeline.lidar import ground as ground_mod
 from pipeline.lidar import rasters
 from pipeline.lidar.backend_pdal import collect_tile_points_pdal
@@ -31,7 +33,6 @@ from pipeline.lidar.errors import LidarBackendError, LidarError
 from pipeline.lidar.noise import noise_class_mask, statistical_outlier_mask
 from pipeline.lidar.points import LidarTileStats, TilePoints, skip_bad_file
 from pipeline.lidar.reader import DEFAULT_CHUNK_SIZE, iter_tile_points, open_checked
-from pipeline.geo.raster import Grid, write_cog
 
 log = logging.getLogger(__name__)
 
@@ -76,17 +77,26 @@ def choose_backend(backend: Backend) -> str:
     if backend == "auto":
         return "pdal" if pdal_available() else "laspy"
     if backend == "pdal" and not pdal_available():
-        raise LidarBackendError("pdal", "backend 'pdal' requested but `import pdal` fails "
-                                        "(install PDAL and python-pdal, e.g. from conda-forge)")
+        raise LidarBackendError(
+            "pdal",
+            "backend 'pdal' requested but `import pdal` fails "
+            "(install PDAL and python-pdal, e.g. from conda-forge)",
+        )
     if backend not in ("laspy", "pdal"):
         raise ValueError(f"unknown LiDAR backend {backend!r} (auto, laspy or pdal)")
     return backend
 
 
-def collect_tile_points(paths: list[str | os.PathLike], grid: Grid, *,
-                        source_crs: str | CRS | None, target_crs: str | CRS,
-                        chunk_size: int, stats: LidarTileStats,
-                        skip_bad_files: bool) -> TilePoints:
+def collect_tile_points(
+    paths: list[str | os.PathLike],
+    grid: Grid,
+    *,
+    source_crs: str | CRS | None,
+    target_crs: str | CRS,
+    chunk_size: int,
+    stats: LidarTileStats,
+    skip_bad_files: bool,
+) -> TilePoints:
     """Stream every file and keep the points inside ``grid`` (laspy backend)."""
     parts: list[TilePoints] = []
     datums = set()
@@ -94,9 +104,15 @@ def collect_tile_points(paths: list[str | os.PathLike], grid: Grid, *,
         file_parts: list[TilePoints] = []  # kept only once the whole file decoded
         try:
             las = open_checked(path, source_crs)
-            file_parts.extend(iter_tile_points(las, target_crs, bounds=grid.bounds,
-                                               origin=(grid.x_min, grid.y_min),
-                                               chunk_size=chunk_size))
+            file_parts.extend(
+                iter_tile_points(
+                    las,
+                    target_crs,
+                    bounds=grid.bounds,
+                    origin=(grid.x_min, grid.y_min),
+                    chunk_size=chunk_size,
+                )
+            )
         except LidarError as exc:
             skip_bad_file(exc, stats, skip_bad_files)
             continue
@@ -109,15 +125,25 @@ def collect_tile_points(paths: list[str | os.PathLike], grid: Grid, *,
         stats.vertical_datum = "mixed: " + ", ".join(sorted(datums))
     if not parts:
         return TilePoints.empty()
-    points = TilePoints(*(np.concatenate([getattr(p, name) for p in parts])
-                          for name in ("x", "y", "z", "classification", "number_of_returns")))
+    points = TilePoints(
+        *(
+            np.concatenate([getattr(p, name) for p in parts])
+            for name in ("x", "y", "z", "classification", "number_of_returns")
+        )
+    )
     return points
 
 
-def rasters_from_points(points: TilePoints, grid: Grid, stats: LidarTileStats, *,
-                        ground: np.ndarray | None = None,
-                        cloth: ground_mod.ClothParameters = ground_mod.ClothParameters(),
-                        outlier_k: int = 8, outlier_n_sigma: float = 3.0) -> LidarRasters:
+def rasters_from_points(
+    points: TilePoints,
+    grid: Grid,
+    stats: LidarTileStats,
+    *,
+    ground: np.ndarray | None = None,
+    cloth: ground_mod.ClothParameters = ground_mod.ClothParameters(),
+    outlier_k: int = 8,
+    outlier_n_sigma: float = 3.0,
+) -> LidarRasters:
     """Noise removal, ground, and the five rasters from a tile's points.
 
     ``ground`` (one flag per point) comes from the PDAL backend's SMRF; otherwise
@@ -133,8 +159,7 @@ def rasters_from_points(points: TilePoints, grid: Grid, stats: LidarTileStats, *
     if noise.any():
         points = points.subset(~noise)
         ground = None if ground is None else ground[~noise]
-    outliers = statistical_outlier_mask(points.x, points.y, points.z,
-                                        k=outlier_k, n_sigma=outlier_n_sigma)
+    outliers = statistical_outlier_mask(points.x, points.y, points.z, k=outlier_k, n_sigma=outlier_n_sigma)
     stats.outlier_points = int(outliers.sum())
     if outliers.any():
         points = points.subset(~outliers)
@@ -152,26 +177,32 @@ def rasters_from_points(points: TilePoints, grid: Grid, stats: LidarTileStats, *
     stats.ground_points = int(ground.sum())
 
     object_classes = ground_mod.has_object_classes(points.classification)
-    vegetation = ground_mod.vegetation_mask(points.classification, points.number_of_returns,
-                                            ground, classes_available=object_classes)
+    vegetation = ground_mod.vegetation_mask(
+        points.classification, points.number_of_returns, ground, classes_available=object_classes
+    )
     stats.vegetation_points = int(vegetation.sum())
-    stats.vegetation_source = ("ASPRS classes 3-5" if object_classes
-                               else "non-ground returns of multi-return pulses")
+    stats.vegetation_source = (
+        "ASPRS classes 3-5" if object_classes else "non-ground returns of multi-return pulses"
+    )
 
-    dtm, dsm, ndsm, chm, density = rasters.tile_rasters(local, points.x, points.y, points.z,
-                                                        ground, vegetation)
+    dtm, dsm, ndsm, chm, density = rasters.tile_rasters(
+        local, points.x, points.y, points.z, ground, vegetation
+    )
     as32 = lambda a: a.astype(np.float32)  # noqa: E731
     return LidarRasters(grid, as32(dtm), as32(dsm), as32(ndsm), as32(chm), as32(density), stats)
 
 
-def lidar_rasters_for_tile(paths: list[str | os.PathLike], grid: Grid, *,
-                           source_crs: str | CRS | None = None,
-                           target_crs: str | CRS | None = None,
-                           backend: Backend = "auto",
-                           chunk_size: int = DEFAULT_CHUNK_SIZE,
-                           skip_bad_files: bool = True,
-                           cloth: ground_mod.ClothParameters = ground_mod.ClothParameters(),
-                           ) -> LidarRasters:
+def lidar_rasters_for_tile(
+    paths: list[str | os.PathLike],
+    grid: Grid,
+    *,
+    source_crs: str | CRS | None = None,
+    target_crs: str | CRS | None = None,
+    backend: Backend = "auto",
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    skip_bad_files: bool = True,
+    cloth: ground_mod.ClothParameters = ground_mod.ClothParameters(),
+) -> LidarRasters:
     """DTM, DSM, nDSM, canopy height and point density of one tile.
 
     Parameters
@@ -206,29 +237,45 @@ def lidar_rasters_for_tile(paths: list[str | os.PathLike], grid: Grid, *,
     ground = None
     if chosen == "pdal":
         points, ground = collect_tile_points_pdal(
-            paths, grid, source_crs=source_crs, target_crs=target_crs, stats=stats,
-            skip_bad_files=skip_bad_files)
+            paths,
+            grid,
+            source_crs=source_crs,
+            target_crs=target_crs,
+            stats=stats,
+            skip_bad_files=skip_bad_files,
+        )
     else:
-        points = collect_tile_points(paths, grid, source_crs=source_crs, target_crs=target_crs,
-                                     chunk_size=chunk_size, stats=stats,
-                                     skip_bad_files=skip_bad_files)
+        points = collect_tile_points(
+            paths,
+            grid,
+            source_crs=source_crs,
+            target_crs=target_crs,
+            chunk_size=chunk_size,
+            stats=stats,
+            skip_bad_files=skip_bad_files,
+        )
     if len(points) == 0:
-        log.warning("tile %s: no LiDAR points in %d file(s); rasters are empty",
-                    grid.bounds, len(paths))
+        log.warning("tile %s: no LiDAR points in %d file(s); rasters are empty", grid.bounds, len(paths))
         nan = np.full(grid.shape, np.nan, np.float32)
         zero = np.zeros(grid.shape, np.float32)
         stats.seconds = time.perf_counter() - started
         return LidarRasters(grid, nan, nan.copy(), nan.copy(), zero, zero.copy(), stats)
     result = rasters_from_points(points, grid, stats, ground=ground, cloth=cloth)
     stats.seconds = time.perf_counter() - started
-    log.info("tile %s: %d points (%d noise, %d outliers, %d ground via %s) -> rasters in %.2f s",
-             grid.bounds, stats.points_in_tile, stats.noise_class_points, stats.outlier_points,
-             stats.ground_points, stats.ground_source, stats.seconds)
+    log.info(
+        "tile %s: %d points (%d noise, %d outliers, %d ground via %s) -> rasters in %.2f s",
+        grid.bounds,
+        stats.points_in_tile,
+        stats.noise_class_points,
+        stats.outlier_points,
+        stats.ground_points,
+        stats.ground_source,
+        stats.seconds,
+    )
     return result
 
 
-def write_lidar_rasters(result: LidarRasters, out_dir: str | os.PathLike,
-                        tile_id: str) -> dict[str, str]:
+def write_lidar_rasters(result: LidarRasters, out_dir: str | os.PathLike, tile_id: str) -> dict[str, str]:
     """Write the five rasters of a tile as COGs ``{out_dir}/{tile_id}_{name}.tif``.
 
     Heights are float32 metres (orthometric, NaN nodata); density is points per m².
@@ -237,18 +284,37 @@ def write_lidar_rasters(result: LidarRasters, out_dir: str | os.PathLike,
     out_dir = Path(out_dir)
     started = time.perf_counter()
     stats = result.stats
-    tags = {"vertical_datum": stats.vertical_datum, "ground_source": stats.ground_source,
-            "points_in_tile": str(stats.points_in_tile),
-            "noise_removed": str(stats.noise_class_points + stats.outlier_points)}
-    units = {"dtm": "metre", "dsm": "metre", "ndsm": "metre", "chm": "metre",
-             "density": "points per square metre"}
+    tags = {
+        "vertical_datum": stats.vertical_datum,
+        "ground_source": stats.ground_source,
+        "points_in_tile": str(stats.points_in_tile),
+        "noise_removed": str(stats.noise_class_points + stats.outlier_points),
+    }
+    units = {
+        "dtm": "metre",
+        "dsm": "metre",
+        "ndsm": "metre",
+        "chm": "metre",
+        "density": "points per square metre",
+    }
     written = {}
     for name, data in result.layers().items():
         path = out_dir / f"{tile_id}_{name}.tif"
-        written[name] = write_cog(path, data, result.grid, nodata=float("nan"),
-                                  band_names=[name], tags={**tags, "units": units[name]})
-    log.info("wrote %d LiDAR rasters of tile %s to %s in %.2f s", len(written), tile_id,
-             out_dir, time.perf_counter() - started)
+        written[name] = write_cog(
+            path,
+            data,
+            result.grid,
+            nodata=float("nan"),
+            band_names=[name],
+            tags={**tags, "units": units[name]},
+        )
+    log.info(
+        "wrote %d LiDAR rasters of tile %s to %s in %.2f s",
+        len(written),
+        tile_id,
+        out_dir,
+        time.perf_counter() - started,
+    )
     return written
 
 

@@ -18,17 +18,25 @@ people x hours x share of length summed over the stretches of the segment.
 
 Rasters (:func:`change_raster`): after - before, cell by cell, on the tile grid.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 #: Per-segment values compared before and after (their units in the module docstring).
-COMPARED = ("shade_share", "utci_mean_c", "hours_utci_above_32", "hours_utci_above_38", "c_thermal", "score",
-            "people")
+COMPARED = (
+    "shade_share",
+    "utci_mean_c",
+    "hours_utci_above_32",
+    "hours_utci_above_38",
+    "c_thermal",
+    "score",
+    "people",
+)
 #: Categorical values reported before and after (no change column).
 CLASSES = ("class", "utci_class")
 KEYS = ("segment_id", "scenario")
@@ -55,9 +63,12 @@ def segment_effects(before: pd.DataFrame, after: pd.DataFrame) -> gpd.GeoDataFra
     compared = [c for c in COMPARED if c in after.columns and c in before.columns]
     classes = [c for c in CLASSES if c in after.columns and c in before.columns]
     carried = [c for c in ("season", "slot", "length_m", "geometry") if c in after.columns]
-    old = before[list(KEYS) + compared + classes].rename(columns={c: f"{c}_before" for c in compared + classes})
+    old = before[list(KEYS) + compared + classes].rename(
+        columns={c: f"{c}_before" for c in compared + classes}
+    )
     new = after[list(KEYS) + carried + compared + classes].rename(
-        columns={c: f"{c}_after" for c in compared + classes})
+        columns={c: f"{c}_after" for c in compared + classes}
+    )
     joined = new.merge(old, on=list(KEYS), how="left", validate="one_to_one")
     columns = list(KEYS) + [c for c in carried if c != "geometry"]
     for name in compared:
@@ -96,14 +107,29 @@ def district_person_hours(effects: pd.DataFrame, districts: Sequence) -> pd.Data
     frame = pd.DataFrame({"district": list(districts), "scenario": effects["scenario"].to_numpy()})
     for when in ("before", "after"):
         people = effects.get(f"people_{when}", pd.Series(np.nan, index=effects.index))
-        frame[f"person_hours_{when}"] = (people.fillna(0.0) * effects[f"hours_utci_above_32_{when}"].fillna(0.0)).to_numpy()
+        frame[f"person_hours_{when}"] = (
+            people.fillna(0.0) * effects[f"hours_utci_above_32_{when}"].fillna(0.0)
+        ).to_numpy()
     frame["segments_changed"] = changed_segments(effects).to_numpy().astype(int)
     frame = frame[frame["district"].notna()]
-    table = (frame.groupby(["district", "scenario"], sort=True)
-             [["person_hours_before", "person_hours_after", "segments_changed"]].sum().reset_index())
+    table = (
+        frame.groupby(["district", "scenario"], sort=True)[
+            ["person_hours_before", "person_hours_after", "segments_changed"]
+        ]
+        .sum()
+        .reset_index()
+    )
     table["person_hours_change"] = table["person_hours_after"] - table["person_hours_before"]
-    return table[["district", "scenario", "person_hours_before", "person_hours_after",
-                  "person_hours_change", "segments_changed"]]
+    return table[
+        [
+            "district",
+            "scenario",
+            "person_hours_before",
+            "person_hours_after",
+            "person_hours_change",
+            "segments_changed",
+        ]
+    ]
 
 
 def change_raster(before: np.ndarray, after: np.ndarray) -> np.ndarray:

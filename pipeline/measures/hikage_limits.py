@@ -28,6 +28,7 @@ Sources: 建築基準法 (昭和25年法律第201号) 第56条の2 and 別表第
 https://laws.e-gov.go.jp/law/325AC0000000201); use-district codes: PLATEAU code list
 ``Common_districtsAndZonesType.xml`` (i-UR).
 """
+
 from __future__ import annotations
 
 import re
@@ -52,11 +53,17 @@ _MID_RISE = ((4.0, 6.5), {1: 1, 2: 2, 3: 3})
 _RESIDENTIAL = ((4.0, 6.5), {1: 2, 2: 3})
 _UNZONED = ((1.5, 4.0), {1: 1, 2: 2, 3: 3})
 ZONE_ROWS: dict[str, tuple[tuple[float, ...], dict[int, int]]] = {
-    "0": _UNZONED,                       # 用途地域の指定をしない区域 (イ 1.5 m, ロ 4 m)
-    "1": _LOW_RISE, "2": _LOW_RISE, "8": _LOW_RISE,          # 低層住居専用, 田園住居
-    "3": _MID_RISE, "4": _MID_RISE,                          # 中高層住居専用
-    "5": _RESIDENTIAL, "6": _RESIDENTIAL, "7": _RESIDENTIAL,  # 第一種・第二種住居, 準住居
-    "9": _RESIDENTIAL, "11": _RESIDENTIAL,                   # 近隣商業, 準工業
+    "0": _UNZONED,  # 用途地域の指定をしない区域 (イ 1.5 m, ロ 4 m)
+    "1": _LOW_RISE,
+    "2": _LOW_RISE,
+    "8": _LOW_RISE,  # 低層住居専用, 田園住居
+    "3": _MID_RISE,
+    "4": _MID_RISE,  # 中高層住居専用
+    "5": _RESIDENTIAL,
+    "6": _RESIDENTIAL,
+    "7": _RESIDENTIAL,  # 第一種・第二種住居, 準住居
+    "9": _RESIDENTIAL,
+    "11": _RESIDENTIAL,  # 近隣商業, 準工業
 }
 #: Use districts 別表第四 leaves out: 商業地域, 工業地域, 工業専用地域.
 UNREGULATED_ZONES = frozenset({"10", "12", "13"})
@@ -72,7 +79,8 @@ _PATTERN = re.compile(
     r"^(?:\(\s*(?P<go>[一二三123])\s*\)|(?P<go2>[一二三123])\s*号)?\s*"
     rf"{_NUMBER}{_HOURS}{_SEPARATOR}{_NUMBER}{_HOURS}"
     r"\s*(?:[/,、]\s*)?(?:測定(?:水平)?面|平均地盤面(?:から|より)?(?:の高さ)?|GL\s*\+?)?\s*"
-    rf"{_NUMBER}\s*(?:m|メートル)$")
+    rf"{_NUMBER}\s*(?:m|メートル)$"
+)
 
 
 class ShadeRegulationTextError(ValueError):
@@ -109,13 +117,17 @@ class ShadowLimits:
 
     def __post_init__(self) -> None:
         if float(self.plane_height_m) not in MEASUREMENT_PLANES_M:
-            raise ValueError(f"measurement plane {self.plane_height_m} m is not one of 別表第四's "
-                             f"{MEASUREMENT_PLANES_M} m ({self.source or 'limits'})")
+            raise ValueError(
+                f"measurement plane {self.plane_height_m} m is not one of 別表第四's "
+                f"{MEASUREMENT_PLANES_M} m ({self.source or 'limits'})"
+            )
         pairs = (HOUR_PAIRS_HOKKAIDO if self.in_hokkaido else HOUR_PAIRS).values()
         if (float(self.near_hours), float(self.far_hours)) not in pairs:
             where = "within Hokkaido" if self.in_hokkaido else "outside Hokkaido"
-            raise ValueError(f"hours {self.near_hours}/{self.far_hours} are not a pair of 別表第四 "
-                             f"{where} ({sorted(pairs)}) ({self.source or 'limits'})")
+            raise ValueError(
+                f"hours {self.near_hours}/{self.far_hours} are not a pair of 別表第四 "
+                f"{where} ({sorted(pairs)}) ({self.source or 'limits'})"
+            )
 
     @property
     def solar_window(self) -> tuple[float, float]:
@@ -139,8 +151,9 @@ class ShadowLimits:
         return height_m > 10.0
 
 
-def parse_shade_regulation(text: str | None, *, zone_code: str | int | None = None,
-                           in_hokkaido: bool = False, where: str = "") -> ShadowLimits | None:
+def parse_shade_regulation(
+    text: str | None, *, zone_code: str | int | None = None, in_hokkaido: bool = False, where: str = ""
+) -> ShadowLimits | None:
     """Read a shadow-regulation text such as 「(一) 4時間-2.5時間／4m」.
 
     Full-width characters are normalised (NFKC), so 「（二）５時間－３時間／６．５ｍ」
@@ -179,7 +192,8 @@ def parse_shade_regulation(text: str | None, *, zone_code: str | int | None = No
     if not match:
         raise ShadeRegulationTextError(
             f"{context}cannot read the shadow regulation 「{raw}」: expected hours at 5-10 m, hours "
-            "beyond 10 m and the measurement plane, e.g. 「(一) 4時間-2.5時間／4m」")
+            "beyond 10 m and the measurement plane, e.g. 「(一) 4時間-2.5時間／4m」"
+        )
     go_text = match.group("go") or match.group("go2")
     go = None if go_text is None else _KANJI_NUMBER.get(go_text) or int(go_text)
     near, far, plane = (float(match.group(i)) for i in (3, 4, 5))
@@ -196,26 +210,31 @@ def _check_against_zone(limits: ShadowLimits, zone: str, raw: str, context: str)
     if zone in UNREGULATED_ZONES:
         raise ShadeRegulationTextError(
             f"{context}shadow regulation 「{raw}」 on use district {zone}, which 別表第四 does not "
-            "regulate (商業・工業・工業専用地域)")
+            "regulate (商業・工業・工業専用地域)"
+        )
     if zone not in ZONE_ROWS:
-        raise ShadeRegulationTextError(f"{context}shadow regulation 「{raw}」 on unknown use district "
-                                       f"code {zone!r}")
+        raise ShadeRegulationTextError(
+            f"{context}shadow regulation 「{raw}」 on unknown use district code {zone!r}"
+        )
     planes, numbers = ZONE_ROWS[zone]
     if limits.plane_height_m not in planes:
         raise ShadeRegulationTextError(
             f"{context}shadow regulation 「{raw}」: plane {limits.plane_height_m:g} m is not allowed in "
-            f"use district {zone} (別表第四 (は): {', '.join(f'{p:g}' for p in planes)} m)")
+            f"use district {zone} (別表第四 (は): {', '.join(f'{p:g}' for p in planes)} m)"
+        )
     pairs = HOUR_PAIRS_HOKKAIDO if limits.in_hokkaido else HOUR_PAIRS
     offered = {go: pairs[n] for go, n in numbers.items()}
     pair = (limits.near_hours, limits.far_hours)
     if pair not in offered.values():
         raise ShadeRegulationTextError(
             f"{context}shadow regulation 「{raw}」: hours {pair[0]:g}/{pair[1]:g} are not offered in "
-            f"use district {zone} (別表第四 (に): {sorted(offered.values())})")
+            f"use district {zone} (別表第四 (に): {sorted(offered.values())})"
+        )
     if limits.class_number is not None and offered.get(limits.class_number) != pair:
         raise ShadeRegulationTextError(
             f"{context}shadow regulation 「{raw}」: 号 ({limits.class_number}) of use district {zone} "
-            f"is {offered.get(limits.class_number)}, not {pair}")
+            f"is {offered.get(limits.class_number)}, not {pair}"
+        )
 
 
 def is_hokkaido(prefecture_code: str | int | None) -> bool:

@@ -11,10 +11,11 @@ A street change reaches the segments within ``network_reach_m`` of it (the walka
 stage's largest catchment). A tile is touched when its own square (halo not included)
 meets a measure's footprint grown by its reach.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import shapely
@@ -23,8 +24,9 @@ from pipeline.geo.tiling import tile_grid
 from pipeline.measures.records import MeasureSet
 
 
-def lowest_sun_altitude_deg(scenarios: Sequence, year: int, latitude: float, longitude: float, *,
-                            timezone: str = "Asia/Tokyo") -> float:
+def lowest_sun_altitude_deg(
+    scenarios: Sequence, year: int, latitude: float, longitude: float, *, timezone: str = "Asia/Tokyo"
+) -> float:
     """The lowest positive sun altitude (degrees) sampled in the scenarios' time slots at
     ``latitude``, ``longitude`` (degrees, JGD2011 ~ WGS 84); 0 when a slot holds none."""
     from pipeline.shade.sun import scenario_sun_positions
@@ -43,9 +45,17 @@ def shadow_reach_m(height_m: float, lowest_sun_deg: float, halo_m: float) -> flo
     return float(min(halo_m, height_m / math.tan(math.radians(lowest_sun_deg))))
 
 
-def touched_tiles(measures: MeasureSet, tiles: Iterable[str], crs: str, *, halo_m: float,
-                  lowest_sun_deg: float, removed_footprints: Sequence[tuple[shapely.Geometry, float]] = (),
-                  street_lines: Sequence[shapely.Geometry] = (), network_reach_m: float = 0.0) -> set[str]:
+def touched_tiles(
+    measures: MeasureSet,
+    tiles: Iterable[str],
+    crs: str,
+    *,
+    halo_m: float,
+    lowest_sun_deg: float,
+    removed_footprints: Sequence[tuple[shapely.Geometry, float]] = (),
+    street_lines: Sequence[shapely.Geometry] = (),
+    network_reach_m: float = 0.0,
+) -> set[str]:
     """The tiles whose square meets a measure's reach.
 
     Parameters
@@ -63,8 +73,10 @@ def touched_tiles(measures: MeasureSet, tiles: Iterable[str], crs: str, *, halo_
     network_reach_m : float
         How far a street change reaches along the network (a straight-line bound).
     """
-    regions = [geometry.buffer(shadow_reach_m(height, lowest_sun_deg, halo_m))
-               for geometry, height in list(measures.footprints()) + list(removed_footprints)]
+    regions = [
+        geometry.buffer(shadow_reach_m(height, lowest_sun_deg, halo_m))
+        for geometry, height in list(measures.footprints()) + list(removed_footprints)
+    ]
     regions += [line.buffer(max(network_reach_m, 1.0)) for line in street_lines if line is not None]
     if not regions:
         return set()

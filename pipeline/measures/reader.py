@@ -15,6 +15,7 @@ its features: 7 s for 10^6 points on this machine, 2026-12-06), any other on its
 count from the layer's metadata (a GeoPackage keeps it), so a hostile file of 10^6
 features costs a stat or a metadata read, not a run.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,8 +25,17 @@ from typing import Any
 import numpy as np
 import shapely
 
-from pipeline.measures.records import (CANOPY_TRANSMISSIVITY, CROWN_BASE_SHARE, KINDS, Building, Canopy,
-                                       MeasureSet, RemovedBuilding, StreetChange, Tree)
+from pipeline.measures.records import (
+    CANOPY_TRANSMISSIVITY,
+    CROWN_BASE_SHARE,
+    KINDS,
+    Building,
+    Canopy,
+    MeasureSet,
+    RemovedBuilding,
+    StreetChange,
+    Tree,
+)
 
 #: Largest number of features a measures file may hold (a city's planting programme is
 #: thousands of trees; a street-tree census of a whole ward is tens of thousands).
@@ -41,9 +51,14 @@ class MeasuresError(ValueError):
     """A measures file that cannot be used, naming the file, the feature and the key."""
 
 
-def read_measures(path: str | Path, crs: str, *, area: shapely.Geometry | None = None,
-                  default_crown_diameter_m: float = 5.0,
-                  max_features: int = MAX_FEATURES) -> MeasureSet:
+def read_measures(
+    path: str | Path,
+    crs: str,
+    *,
+    area: shapely.Geometry | None = None,
+    default_crown_diameter_m: float = 5.0,
+    max_features: int = MAX_FEATURES,
+) -> MeasureSet:
     """The measures of ``path`` in ``crs``.
 
     Parameters
@@ -74,20 +89,26 @@ def read_measures(path: str | Path, crs: str, *, area: shapely.Geometry | None =
         raise MeasuresError(f"{path}: no such measures file")
     size = path.stat().st_size
     if path.suffix.lower() in (".geojson", ".json") and size > MAX_GEOJSON_BYTES:
-        raise MeasuresError(f"{path}: {size / 2**20:.0f} MiB, larger than the "
-                            f"{MAX_GEOJSON_BYTES / 2**20:.0f} MiB a GeoJSON measures file may be "
-                            f"(at most {max_features} features); split it, or use a GeoPackage")
+        raise MeasuresError(
+            f"{path}: {size / 2**20:.0f} MiB, larger than the "
+            f"{MAX_GEOJSON_BYTES / 2**20:.0f} MiB a GeoJSON measures file may be "
+            f"(at most {max_features} features); split it, or use a GeoPackage"
+        )
     try:
         info = pyogrio.read_info(path)
     except Exception as exc:  # noqa: BLE001 - GDAL's own message says what is wrong
         raise MeasuresError(f"{path}: not a readable GeoJSON or GeoPackage: {exc}") from None
     count = int(info.get("features") or 0)
     if count > max_features:
-        raise MeasuresError(f"{path}: {count} features, more than the {max_features} a measures "
-                            f"file may hold; split it or thin it")
+        raise MeasuresError(
+            f"{path}: {count} features, more than the {max_features} a measures "
+            f"file may hold; split it or thin it"
+        )
     if not info.get("crs"):
-        raise MeasuresError(f"{path}: the file declares no CRS; write one (GeoJSON: a 'crs' "
-                            f"member, or WGS 84 longitude/latitude per RFC 7946)")
+        raise MeasuresError(
+            f"{path}: the file declares no CRS; write one (GeoJSON: a 'crs' "
+            f"member, or WGS 84 longitude/latitude per RFC 7946)"
+        )
     frame = pyogrio.read_dataframe(path)
     source_crs = CRS.from_user_input(info["crs"])
     _check_in_crs_area(path, frame, source_crs)
@@ -126,8 +147,16 @@ class _Feature:
         kind = f" {kind}" if isinstance(kind, str) else ""
         return MeasuresError(f"{self.path}: feature {self.index}{named}{kind}: {key!r}: {what}")
 
-    def number(self, key: str, *, default: float | None = None, minimum: float = 0.0,
-               maximum: float = math.inf, required: bool = True, above: bool = False) -> float | None:
+    def number(
+        self,
+        key: str,
+        *,
+        default: float | None = None,
+        minimum: float = 0.0,
+        maximum: float = math.inf,
+        required: bool = True,
+        above: bool = False,
+    ) -> float | None:
         value = self.values.get(key)
         if _missing(value):
             if default is not None or not required:
@@ -178,6 +207,7 @@ def _missing(value: Any) -> bool:
 
 try:  # pandas' missing value in nullable columns
     import pandas as _pd
+
     _NA = _pd.NA
 except ImportError:  # pragma: no cover
     _NA = object()
@@ -185,12 +215,18 @@ except ImportError:  # pragma: no cover
 
 def _tree_fields(feature: _Feature, default_crown_diameter_m: float) -> dict:
     height = feature.number("height_m", minimum=0.0, maximum=100.0, above=True)
-    crown = feature.number("crown_diameter_m", default=default_crown_diameter_m, minimum=0.0,
-                           maximum=60.0, above=True)
+    crown = feature.number(
+        "crown_diameter_m", default=default_crown_diameter_m, minimum=0.0, maximum=60.0, above=True
+    )
     base = feature.number("crown_base_m", default=CROWN_BASE_SHARE * height, maximum=height)
-    return {"height_m": height, "crown_diameter_m": crown, "crown_base_m": base,
-            "evergreen": feature.flag("evergreen"), "species": feature.text("species"),
-            "class_code": feature.text("class_code")}
+    return {
+        "height_m": height,
+        "crown_diameter_m": crown,
+        "crown_base_m": base,
+        "evergreen": feature.flag("evergreen"),
+        "species": feature.text("species"),
+        "class_code": feature.text("class_code"),
+    }
 
 
 def _add(measures: MeasureSet, feature: _Feature, default_crown_diameter_m: float) -> None:
@@ -202,7 +238,9 @@ def _add(measures: MeasureSet, feature: _Feature, default_crown_diameter_m: floa
     source = feature.source
     if kind == "tree":
         point = feature.shape("Point")
-        measures.trees.append(Tree(source, point.x, point.y, **_tree_fields(feature, default_crown_diameter_m)))
+        measures.trees.append(
+            Tree(source, point.x, point.y, **_tree_fields(feature, default_crown_diameter_m))
+        )
     elif kind == "tree_row":
         line = feature.shape("LineString")
         spacing = feature.number("spacing_m", minimum=MIN_SPACING_M, maximum=1000.0)
@@ -213,23 +251,33 @@ def _add(measures: MeasureSet, feature: _Feature, default_crown_diameter_m: floa
         polygon = feature.shape("Polygon")
         material = feature.text("material")
         if material is not None and material not in CANOPY_TRANSMISSIVITY:
-            raise feature.error("material", f"unknown material {material!r} (one of "
-                                f"{', '.join(CANOPY_TRANSMISSIVITY)})")
+            raise feature.error(
+                "material", f"unknown material {material!r} (one of {', '.join(CANOPY_TRANSMISSIVITY)})"
+            )
         default = CANOPY_TRANSMISSIVITY.get(material) if material else None
         if default is None and _missing(feature.values.get("transmissivity")):
-            raise feature.error("transmissivity", "missing (0..1, or a 'material': "
-                                f"{', '.join(CANOPY_TRANSMISSIVITY)})")
+            raise feature.error(
+                "transmissivity", f"missing (0..1, or a 'material': {', '.join(CANOPY_TRANSMISSIVITY)})"
+            )
         tau = feature.number("transmissivity", default=default, maximum=1.0)
         season = feature.text("season") or "all_year"
         if season not in ("all_year", "summer"):
             raise feature.error("season", f"{season!r} is not 'all_year' or 'summer'")
-        measures.canopies.append(Canopy(source, polygon, feature.number("height_m", maximum=100.0, above=True),
-                                        tau, season))
+        measures.canopies.append(
+            Canopy(source, polygon, feature.number("height_m", maximum=100.0, above=True), tau, season)
+        )
     elif kind == "building":
         polygon = feature.shape("Polygon")
         storeys = feature.number("storeys", required=False, minimum=1, maximum=300)
-        measures.buildings.append(Building(source, polygon, feature.number("height_m", maximum=1000.0, above=True),
-                                           None if storeys is None else int(storeys), feature.text("usage")))
+        measures.buildings.append(
+            Building(
+                source,
+                polygon,
+                feature.number("height_m", maximum=1000.0, above=True),
+                None if storeys is None else int(storeys),
+                feature.text("usage"),
+            )
+        )
     elif kind == "remove_building":
         gml_id = feature.text("gml_id")
         if not gml_id:
@@ -237,9 +285,15 @@ def _add(measures: MeasureSet, feature: _Feature, default_crown_diameter_m: floa
         measures.removed.append(RemovedBuilding(source, gml_id))
     elif kind == "street":
         segment_id = feature.text("segment_id")
-        line = None if segment_id and feature.geometry is None else feature.shape("LineString", "MultiLineString")
+        line = (
+            None
+            if segment_id and feature.geometry is None
+            else feature.shape("LineString", "MultiLineString")
+        )
         width = feature.number("width_m", required=False, maximum=200.0, above=True)
-        pedestrian = feature.flag("pedestrian_only", default=False) if "pedestrian_only" in feature.values else None
+        pedestrian = (
+            feature.flag("pedestrian_only", default=False) if "pedestrian_only" in feature.values else None
+        )
         if width is None and pedestrian is None:
             raise feature.error("width_m", "a street change needs a new 'width_m' or 'pedestrian_only'")
         measures.streets.append(StreetChange(source, line, segment_id, width, pedestrian))
@@ -270,18 +324,24 @@ def _check_in_crs_area(path: Path, frame, source_crs) -> None:
         lon, lat = to_lonlat.transform([x0, x1, x0, x1], [y0, y0, y1, y1])
         lon0, lat0, lon1, lat1 = min(lon), min(lat), max(lon), max(lat)
     margin = 1.0  # degrees: a file just over its zone's edge is still right
-    inside = (np.isfinite([lon0, lat0, lon1, lat1]).all()
-              and lon0 >= area.west - margin and lon1 <= area.east + margin
-              and lat0 >= area.south - margin and lat1 <= area.north + margin)
+    inside = (
+        np.isfinite([lon0, lat0, lon1, lat1]).all()
+        and lon0 >= area.west - margin
+        and lon1 <= area.east + margin
+        and lat0 >= area.south - margin
+        and lat1 <= area.north + margin
+    )
     if not inside:
         raise MeasuresError(
             f"{path}: its coordinates (bounds {x0:.6g}, {y0:.6g}, {x1:.6g}, {y1:.6g}) lie outside "
             f"the area of use of its declared CRS {source_crs.to_string()} ({area.name}); the CRS "
-            f"is wrong")
+            f"is wrong"
+        )
 
 
 def _skip_outside(measures: MeasureSet, area: shapely.Geometry, path: Path) -> None:
     """Move the measures not meeting ``area`` to ``measures.skipped``."""
+
     def keep(items, geometry_of, kind):
         kept = []
         for item in items:
@@ -298,5 +358,4 @@ def _skip_outside(measures: MeasureSet, area: shapely.Geometry, path: Path) -> N
     measures.buildings = keep(measures.buildings, lambda b: b.polygon, "building")
     measures.streets = keep(measures.streets, lambda s: s.line, "street")
     if len(measures) == len(measures.removed) and total > len(measures.removed):
-        raise MeasuresError(f"{path}: none of its {total} measures lies in the run's area; is its "
-                            f"CRS right?")
+        raise MeasuresError(f"{path}: none of its {total} measures lies in the run's area; is its CRS right?")

@@ -22,6 +22,7 @@ Defaults, with their sources:
   properties, Ts 14 %; its darker colours pass 4-7 %). ``roof``: 0.0, an opaque roof
   (a pergola or arcade with a solid cover).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -114,10 +115,11 @@ class MeasureSet:
     skipped: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return (len(self.trees) + len(self.canopies) + len(self.buildings) + len(self.removed)
-                + len(self.streets))
+        return (
+            len(self.trees) + len(self.canopies) + len(self.buildings) + len(self.removed) + len(self.streets)
+        )
 
-    def extend(self, other: "MeasureSet") -> None:
+    def extend(self, other: MeasureSet) -> None:
         """Add the measures of ``other`` (same CRS) to these."""
         if other.crs != self.crs:
             raise ValueError(f"measure sets in {self.crs} and {other.crs} cannot be joined")

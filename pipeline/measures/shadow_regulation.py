@@ -34,6 +34,7 @@ What is simplified (state it wherever the result is shown):
 A check by this module is a screening of a design case, not a building-confirmation
 calculation (建築確認).
 """
+
 from __future__ import annotations
 
 import math
@@ -163,10 +164,19 @@ class ShadowBands:
     grid: Grid
 
 
-def shadow_bands(footprints: Sequence[BaseGeometry], heights_m: Sequence[float], limits: ShadowLimits,
-                 crs: str, *, year: int, site: BaseGeometry | None = None,
-                 timezone: str = DEFAULT_TIMEZONE, resolution_m: float = 0.5, step_minutes: float = 2.0,
-                 max_reach_m: float = 300.0) -> ShadowBands:
+def shadow_bands(
+    footprints: Sequence[BaseGeometry],
+    heights_m: Sequence[float],
+    limits: ShadowLimits,
+    crs: str,
+    *,
+    year: int,
+    site: BaseGeometry | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+    resolution_m: float = 0.5,
+    step_minutes: float = 2.0,
+    max_reach_m: float = 300.0,
+) -> ShadowBands:
     """Count the buildings' shade hours on the plane and measure them in the two bands.
 
     Parameters
@@ -197,10 +207,18 @@ def shadow_bands(footprints: Sequence[BaseGeometry], heights_m: Sequence[float],
     if not boundary.covers(shapely.union_all(geoms).buffer(-1e-6)):
         raise ValueError("the site does not cover the building's footprint")
     lines, hours, grid = equal_time_shadow_lines(
-        geoms, list(heights_m), crs, plane_height_m=limits.plane_height_m, year=year,
-        levels=sorted({limits.near_hours, limits.far_hours}), step_minutes=step_minutes,
-        resolution=resolution_m, max_reach_m=max_reach_m, timezone=timezone,
-        solar_window=limits.solar_window)
+        geoms,
+        list(heights_m),
+        crs,
+        plane_height_m=limits.plane_height_m,
+        year=year,
+        levels=sorted({limits.near_hours, limits.far_hours}),
+        step_minutes=step_minutes,
+        resolution=resolution_m,
+        max_reach_m=max_reach_m,
+        timezone=timezone,
+        solar_window=limits.solar_window,
+    )
     lines = lines[lines["hours"].isin([limits.near_hours, limits.far_hours])].reset_index(drop=True)
     near_line = boundary.buffer(NEAR_LINE_M, quad_segs=32)
     far_line = boundary.buffer(FAR_LINE_M, quad_segs=32)
@@ -208,11 +226,12 @@ def shadow_bands(footprints: Sequence[BaseGeometry], heights_m: Sequence[float],
     xx, yy = np.meshgrid(x, y)
     beyond_near = ~shapely.contains_xy(near_line, xx, yy)
     beyond_far = ~shapely.contains_xy(far_line, xx, yy)
-    cell_m2 = grid.resolution ** 2
+    cell_m2 = grid.resolution**2
     near = _band("5-10m", hours, beyond_near & ~beyond_far, limits.near_hours, cell_m2)
     far = _band("10m+", hours, beyond_far, limits.far_hours, cell_m2)
-    measuring = gpd.GeoDataFrame({"distance_m": [NEAR_LINE_M, FAR_LINE_M]},
-                                 geometry=[near_line.boundary, far_line.boundary], crs=crs)
+    measuring = gpd.GeoDataFrame(
+        {"distance_m": [NEAR_LINE_M, FAR_LINE_M]}, geometry=[near_line.boundary, far_line.boundary], crs=crs
+    )
     return ShadowBands(near, far, lines, measuring, hours, grid)
 
 
@@ -222,13 +241,26 @@ def _band(name: str, hours: np.ndarray, mask: np.ndarray, limit: float, cell_m2:
     return BandCheck(name, float(limit), float(inside.max()) if inside.size else 0.0, over * cell_m2)
 
 
-def check_shadow_regulation(footprint: BaseGeometry | Sequence[BaseGeometry], height_m: float | Sequence[float],
-                            limits: ShadowLimits | None, crs: str, *, year: int, building_id: str = "",
-                            site: BaseGeometry | None = None, storeys: int | None = None,
-                            ground_elevation_m: float | None = None, site_id: str = "",
-                            zone_id: str | None = None, zone_label: str | None = None, note: str = "",
-                            timezone: str = DEFAULT_TIMEZONE, resolution_m: float = 0.5,
-                            step_minutes: float = 2.0, max_reach_m: float = 300.0) -> ShadowRegulationResult:
+def check_shadow_regulation(
+    footprint: BaseGeometry | Sequence[BaseGeometry],
+    height_m: float | Sequence[float],
+    limits: ShadowLimits | None,
+    crs: str,
+    *,
+    year: int,
+    building_id: str = "",
+    site: BaseGeometry | None = None,
+    storeys: int | None = None,
+    ground_elevation_m: float | None = None,
+    site_id: str = "",
+    zone_id: str | None = None,
+    zone_label: str | None = None,
+    note: str = "",
+    timezone: str = DEFAULT_TIMEZONE,
+    resolution_m: float = 0.5,
+    step_minutes: float = 2.0,
+    max_reach_m: float = 300.0,
+) -> ShadowRegulationResult:
     """Check one added building (or one site's buildings) against the shadow regulation.
 
     Parameters
@@ -267,25 +299,50 @@ def check_shadow_regulation(footprint: BaseGeometry | Sequence[BaseGeometry], he
         if not math.isfinite(height) or height <= 0:
             raise ValueError(f"building {building_id}: height {height} m is not a positive number")
     tallest = float(heights.max())
-    common = {"building_id": str(building_id), "height_m": tallest, "ground_elevation_m": ground_elevation_m,
-                  "site_id": str(site_id), "zone_id": zone_id, "zone_label": zone_label, "note": note}
+    common = {
+        "building_id": str(building_id),
+        "height_m": tallest,
+        "ground_elevation_m": ground_elevation_m,
+        "site_id": str(site_id),
+        "zone_id": zone_id,
+        "zone_label": zone_label,
+        "note": note,
+    }
     if limits is None:
         return ShadowRegulationResult(status="no_limits", limits=None, subject=False, **common)
     try:
-        bands = shadow_bands(footprints, heights, limits, crs, year=year, site=site, timezone=timezone,
-                             resolution_m=resolution_m, step_minutes=step_minutes, max_reach_m=max_reach_m)
+        bands = shadow_bands(
+            footprints,
+            heights,
+            limits,
+            crs,
+            year=year,
+            site=site,
+            timezone=timezone,
+            resolution_m=resolution_m,
+            step_minutes=step_minutes,
+            max_reach_m=max_reach_m,
+        )
     except ValueError as error:
         raise ValueError(f"building {building_id}: {error}") from None
     subject = limits.regulates(tallest, storeys)
     within = bands.near.passes and bands.far.passes
     status = "not_subject" if not subject else ("pass" if within else "fail")
-    return ShadowRegulationResult(status=status, limits=limits, subject=subject, near=bands.near,
-                                  far=bands.far, equal_time_lines=bands.equal_time_lines,
-                                  measuring_lines=bands.measuring_lines, **common)
+    return ShadowRegulationResult(
+        status=status,
+        limits=limits,
+        subject=subject,
+        near=bands.near,
+        far=bands.far,
+        equal_time_lines=bands.equal_time_lines,
+        measuring_lines=bands.measuring_lines,
+        **common,
+    )
 
 
-def district_limits(site: BaseGeometry, use_districts: gpd.GeoDataFrame, *,
-                    default: ShadowLimits | None = None) -> tuple[ShadowLimits | None, str, dict]:
+def district_limits(
+    site: BaseGeometry, use_districts: gpd.GeoDataFrame, *, default: ShadowLimits | None = None
+) -> tuple[ShadowLimits | None, str, dict]:
     """The limits for a site from the use district (用途地域) holding most of it.
 
     Parameters
@@ -320,23 +377,38 @@ def district_limits(site: BaseGeometry, use_districts: gpd.GeoDataFrame, *,
     districts = districts[districts.geometry.notna()]
     if len(districts):
         overlap = shapely.area(shapely.intersection(districts.geometry.to_numpy(), site))
-        ids = districts["gml_id"].astype(str).to_numpy() if "gml_id" in districts else np.arange(len(districts)).astype(str)
+        ids = (
+            districts["gml_id"].astype(str).to_numpy()
+            if "gml_id" in districts
+            else np.arange(len(districts)).astype(str)
+        )
         order = sorted(range(len(districts)), key=lambda i: (-overlap[i], ids[i]))
         best = order[0] if overlap[order[0]] > 0 else None
     else:
         best = None
     if best is None:
-        return default, ("" if default else "no_limits"), {
-            "zone_id": None, "zone_label": None,
-            "note": "outside every use district: limits of the run" if default else
-                    "outside every use district and the run gives no limits"}
+        return (
+            default,
+            ("" if default else "no_limits"),
+            {
+                "zone_id": None,
+                "zone_label": None,
+                "note": "outside every use district: limits of the run"
+                if default
+                else "outside every use district and the run gives no limits",
+            },
+        )
     row = districts.iloc[best]
     code = _text(row.get("function"))
     zone = {"zone_id": ids[best], "zone_label": _text(row.get("function_label")) or code, "note": ""}
     text = _text(row.get("shade_regulation"))
     if text:
-        limits = parse_shade_regulation(text, zone_code=code, in_hokkaido=is_hokkaido(row.get("prefecture")),
-                                        where=f"use district {ids[best]}")
+        limits = parse_shade_regulation(
+            text,
+            zone_code=code,
+            in_hokkaido=is_hokkaido(row.get("prefecture")),
+            where=f"use district {ids[best]}",
+        )
         if limits is None:
             return None, "no_regulation", {**zone, "note": f"urf:shadeRegulation 「{text}」"}
         return limits, "", {**zone, "note": f"urf:shadeRegulation 「{text}」"}
@@ -354,13 +426,20 @@ def _text(value) -> str | None:
     return text or None
 
 
-def check_added_buildings(buildings: gpd.GeoDataFrame,
-                          zones_or_limits: gpd.GeoDataFrame | ShadowLimits | None, *, year: int,
-                          default_limits: ShadowLimits | None = None, id_column: str = "id",
-                          site_column: str = "site_id", lot_column: str = "lot",
-                          timezone: str = DEFAULT_TIMEZONE, resolution_m: float = 0.5,
-                          step_minutes: float = 2.0,
-                          max_reach_m: float = 300.0) -> list[ShadowRegulationResult]:
+def check_added_buildings(
+    buildings: gpd.GeoDataFrame,
+    zones_or_limits: gpd.GeoDataFrame | ShadowLimits | None,
+    *,
+    year: int,
+    default_limits: ShadowLimits | None = None,
+    id_column: str = "id",
+    site_column: str = "site_id",
+    lot_column: str = "lot",
+    timezone: str = DEFAULT_TIMEZONE,
+    resolution_m: float = 0.5,
+    step_minutes: float = 2.0,
+    max_reach_m: float = 300.0,
+) -> list[ShadowRegulationResult]:
     """Check every added building of a measures file against the shadow regulation.
 
     Parameters
@@ -397,52 +476,77 @@ def check_added_buildings(buildings: gpd.GeoDataFrame,
     if buildings.crs is None or not buildings.crs.is_projected:
         raise ValueError(f"added buildings need a metric CRS, got {buildings.crs}")
     crs = buildings.crs.to_string()
-    ids = (buildings[id_column].astype(str).to_list() if id_column in buildings.columns
-           else [str(i) for i in buildings.index])
+    ids = (
+        buildings[id_column].astype(str).to_list()
+        if id_column in buildings.columns
+        else [str(i) for i in buildings.index]
+    )
     for building_id, geom, height in zip(ids, buildings.geometry, buildings["height_m"]):
         if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
             raise ValueError(f"building {building_id}: footprint is not a polygon")
         if height is None or not np.isfinite(float(height)) or float(height) <= 0:
             raise ValueError(f"building {building_id}: height_m {height} is not a positive number")
-    sites = (buildings[site_column].astype(str).to_list() if site_column in buildings.columns
-             else ids)
+    sites = buildings[site_column].astype(str).to_list() if site_column in buildings.columns else ids
     members: dict[str, list[int]] = {}
     for i, site_id in enumerate(sites):
         members.setdefault(site_id, []).append(i)
     if isinstance(zones_or_limits, gpd.GeoDataFrame) and zones_or_limits.crs is not None:
         zones_or_limits = zones_or_limits.to_crs(buildings.crs)
-    grounds = (buildings["ground_elevation_m"].astype(float).to_list()
-               if "ground_elevation_m" in buildings.columns else [None] * len(ids))
+    grounds = (
+        buildings["ground_elevation_m"].astype(float).to_list()
+        if "ground_elevation_m" in buildings.columns
+        else [None] * len(ids)
+    )
     checked: dict[str, ShadowRegulationResult] = {}
     out = []
     for i, (building_id, site_id) in enumerate(zip(ids, sites)):
-        if site_id in checked:              # one building with the site's first (法第56条の2第2項)
+        if site_id in checked:  # one building with the site's first (法第56条の2第2項)
             out.append(replace(checked[site_id], building_id=building_id, ground_elevation_m=grounds[i]))
             continue
         rows = buildings.iloc[members[site_id]]
         footprints = list(rows.geometry)
         heights = rows["height_m"].astype(float).to_list()
-        lots = ([g for g in rows[lot_column] if g is not None and not g.is_empty]
-                if lot_column in rows.columns else [])
+        lots = (
+            [g for g in rows[lot_column] if g is not None and not g.is_empty]
+            if lot_column in rows.columns
+            else []
+        )
         site = shapely.union_all(lots) if lots else None
-        limits, status, zone = _site_limits(site if site is not None else shapely.union_all(footprints),
-                                            zones_or_limits, default_limits)
+        limits, status, zone = _site_limits(
+            site if site is not None else shapely.union_all(footprints), zones_or_limits, default_limits
+        )
         if status == "no_regulation":
-            result = ShadowRegulationResult(building_id, "no_regulation", None, False, max(heights),
-                                            grounds[i], site_id, **zone)
+            result = ShadowRegulationResult(
+                building_id, "no_regulation", None, False, max(heights), grounds[i], site_id, **zone
+            )
         else:
             result = check_shadow_regulation(
-                footprints, heights, limits, crs, year=year, building_id=building_id, site=site,
-                storeys=_max_storeys(rows), ground_elevation_m=grounds[i], site_id=site_id,
-                timezone=timezone, resolution_m=resolution_m, step_minutes=step_minutes,
-                max_reach_m=max_reach_m, **zone)
+                footprints,
+                heights,
+                limits,
+                crs,
+                year=year,
+                building_id=building_id,
+                site=site,
+                storeys=_max_storeys(rows),
+                ground_elevation_m=grounds[i],
+                site_id=site_id,
+                timezone=timezone,
+                resolution_m=resolution_m,
+                step_minutes=step_minutes,
+                max_reach_m=max_reach_m,
+                **zone,
+            )
         checked[site_id] = result
         out.append(result)
     return out
 
 
-def _site_limits(outline: BaseGeometry, zones_or_limits: gpd.GeoDataFrame | ShadowLimits | None,
-                 default: ShadowLimits | None) -> tuple[ShadowLimits | None, str, dict]:
+def _site_limits(
+    outline: BaseGeometry,
+    zones_or_limits: gpd.GeoDataFrame | ShadowLimits | None,
+    default: ShadowLimits | None,
+) -> tuple[ShadowLimits | None, str, dict]:
     """Limits, status and zone fields for one site (see :func:`district_limits`)."""
     if isinstance(zones_or_limits, gpd.GeoDataFrame):
         return district_limits(outline, zones_or_limits, default=default)
@@ -460,10 +564,30 @@ def _max_storeys(rows: gpd.GeoDataFrame) -> int | None:
 
 
 #: Columns of :func:`to_frame`.
-FRAME_COLUMNS = ("building_id", "site_id", "status", "status_label", "passes", "subject", "height_m",
-                 "ground_elevation_m", "zone_id", "zone_label", "regulation", "plane_height_m",
-                 "solar_window", "near_limit_h", "near_max_h", "near_area_over_m2", "near_passes",
-                 "far_limit_h", "far_max_h", "far_area_over_m2", "far_passes", "note")
+FRAME_COLUMNS = (
+    "building_id",
+    "site_id",
+    "status",
+    "status_label",
+    "passes",
+    "subject",
+    "height_m",
+    "ground_elevation_m",
+    "zone_id",
+    "zone_label",
+    "regulation",
+    "plane_height_m",
+    "solar_window",
+    "near_limit_h",
+    "near_max_h",
+    "near_area_over_m2",
+    "near_passes",
+    "far_limit_h",
+    "far_max_h",
+    "far_area_over_m2",
+    "far_passes",
+    "note",
+)
 
 
 def to_frame(results: Sequence[ShadowRegulationResult]) -> pd.DataFrame:
@@ -475,14 +599,22 @@ def to_frame(results: Sequence[ShadowRegulationResult]) -> pd.DataFrame:
     rows = []
     for r in results:
         limits = r.limits
-        row = {"building_id": r.building_id, "site_id": r.site_id, "status": r.status,
-               "status_label": STATUS_LABELS[r.status], "passes": r.passes, "subject": r.subject,
-               "height_m": r.height_m, "ground_elevation_m": r.ground_elevation_m,
-               "zone_id": r.zone_id, "zone_label": r.zone_label,
-               "regulation": limits.label if limits else None,
-               "plane_height_m": limits.plane_height_m if limits else np.nan,
-               "solar_window": ("{:g}-{:g}".format(*limits.solar_window) if limits else None),
-               "note": r.note}
+        row = {
+            "building_id": r.building_id,
+            "site_id": r.site_id,
+            "status": r.status,
+            "status_label": STATUS_LABELS[r.status],
+            "passes": r.passes,
+            "subject": r.subject,
+            "height_m": r.height_m,
+            "ground_elevation_m": r.ground_elevation_m,
+            "zone_id": r.zone_id,
+            "zone_label": r.zone_label,
+            "regulation": limits.label if limits else None,
+            "plane_height_m": limits.plane_height_m if limits else np.nan,
+            "solar_window": ("{:g}-{:g}".format(*limits.solar_window) if limits else None),
+            "note": r.note,
+        }
         for name, band in (("near", r.near), ("far", r.far)):
             row[f"{name}_limit_h"] = band.limit_hours if band else np.nan
             row[f"{name}_max_h"] = band.max_hours if band else np.nan

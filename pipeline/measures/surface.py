@@ -25,6 +25,7 @@ crown or cover is the run's transmissivity of its habit
 is kept in the measures table, and a canopy whose own value differs from the run's by
 more than 0.05 is named in :attr:`AppliedMeasures.problems`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -33,8 +34,8 @@ import numpy as np
 
 from pipeline.geo.raster import Grid
 from pipeline.measures.records import MeasureSet
-from pipeline.surface.habit import DECIDUOUS, EVERGREEN, UNKNOWN_HABIT, canopy_habit
 from pipeline.surface.crowns import TreeCrowns, crown_layers
+from pipeline.surface.habit import DECIDUOUS, EVERGREEN, UNKNOWN_HABIT, canopy_habit
 from pipeline.surface.rasterize import merge_max, rasterize_plant_cover, rasterize_polygons_height
 
 #: Prefix of the ``gml_id`` of a building a measure adds.
@@ -65,8 +66,9 @@ class AppliedMeasures:
     problems: list[str] = field(default_factory=list)
 
 
-def apply_measures(surface: TileSurface, measures: MeasureSet, grid: Grid, *,
-                   evergreen_transmissivity: float | None = None) -> AppliedMeasures:
+def apply_measures(
+    surface: TileSurface, measures: MeasureSet, grid: Grid, *, evergreen_transmissivity: float | None = None
+) -> AppliedMeasures:
     """``surface`` with ``measures`` applied (a new :class:`TileSurface`; inputs untouched).
 
     Parameters
@@ -99,10 +101,14 @@ def apply_measures(surface: TileSurface, measures: MeasureSet, grid: Grid, *,
     if measures.trees:
         trees = measures.trees
         x, y = np.array([t.x for t in trees]), np.array([t.y for t in trees])
-        crowns = TreeCrowns(x, y, np.array([t.crown_diameter_m for t in trees]),
-                            np.array([t.height_m for t in trees]),
-                            _terrain_at(terrain, grid, x, y),      # NaN off the grid: left out
-                            np.array([EVERGREEN if t.evergreen else DECIDUOUS for t in trees], np.uint8))
+        crowns = TreeCrowns(
+            x,
+            y,
+            np.array([t.crown_diameter_m for t in trees]),
+            np.array([t.height_m for t in trees]),
+            _terrain_at(terrain, grid, x, y),  # NaN off the grid: left out
+            np.array([EVERGREEN if t.evergreen else DECIDUOUS for t in trees], np.uint8),
+        )
         layers += crown_layers(crowns, grid, terrain)
         counts["trees"] = int(np.isfinite(crowns.ground_m).sum())
     for season, code in (("all_year", EVERGREEN), ("summer", DECIDUOUS)):
@@ -113,16 +119,22 @@ def apply_measures(surface: TileSurface, measures: MeasureSet, grid: Grid, *,
         tops = _lowest_ground(polygons, terrain, grid) + np.array([c.height_m for c in chosen])
         inside = np.isfinite(tops)
         if inside.any():
-            layers.append((rasterize_plant_cover([p for p, k in zip(polygons, inside) if k], tops[inside], grid), code))
+            layers.append(
+                (rasterize_plant_cover([p for p, k in zip(polygons, inside) if k], tops[inside], grid), code)
+            )
         counts["canopies"] += int(inside.sum())
         if evergreen_transmissivity is not None:
-            problems += [f"canopy {c.source}: transmissivity {c.transmissivity:g} is taken as the run's "
-                         f"crown transmissivity {evergreen_transmissivity:g} (docs/measures.md)"
-                         for c, k in zip(chosen, inside)
-                         if k and abs(c.transmissivity - evergreen_transmissivity) > 0.05]
+            problems += [
+                f"canopy {c.source}: transmissivity {c.transmissivity:g} is taken as the run's "
+                f"crown transmissivity {evergreen_transmissivity:g} (docs/measures.md)"
+                for c, k in zip(chosen, inside)
+                if k and abs(c.transmissivity - evergreen_transmissivity) > 0.05
+            ]
     if layers:
-        existing = [(np.where(habit == code, canopy, np.nan).astype(np.float32), code)
-                    for code in (DECIDUOUS, EVERGREEN, UNKNOWN_HABIT)]
+        existing = [
+            (np.where(habit == code, canopy, np.nan).astype(np.float32), code)
+            for code in (DECIDUOUS, EVERGREEN, UNKNOWN_HABIT)
+        ]
         canopy = merge_max(canopy, *(layer for layer, _ in layers))
         habit = canopy_habit(canopy, existing + layers)
     if measures.buildings:

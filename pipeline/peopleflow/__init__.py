@@ -9,14 +9,30 @@
   from counters, hourly tables or a cited published table.
 - :mod:`pipeline.peopleflow.tables`: every source aligned and written as tables; read back.
 """
-from pipeline.peopleflow.alignment import (DAY_TYPES, MLIT_TIMEZONES, AlignedFlow, align_hourly,
-                                           align_mlit)
+
+from pipeline.peopleflow.alignment import DAY_TYPES, MLIT_TIMEZONES, AlignedFlow, align_hourly, align_mlit
 from pipeline.peopleflow.allocation import allocate, allocation_weights
-from pipeline.peopleflow.readers import (MLIT_COLUMNS, PeopleFlowError, counters_to_hourly,
-                                         read_counters, read_hourly_mesh, read_mlit_csv)
+from pipeline.peopleflow.readers import (
+    MLIT_COLUMNS,
+    PeopleFlowError,
+    counters_to_hourly,
+    read_counters,
+    read_hourly_mesh,
+    read_mlit_csv,
+)
 
 __all__ = [
-    "DAY_TYPES", "MLIT_TIMEZONES", "AlignedFlow", "align_hourly", "align_mlit", "allocate",
-    "allocation_weights", "MLIT_COLUMNS", "PeopleFlowError", "counters_to_hourly",
-    "read_counters", "read_hourly_mesh", "read_mlit_csv",
+    "DAY_TYPES",
+    "MLIT_TIMEZONES",
+    "AlignedFlow",
+    "align_hourly",
+    "align_mlit",
+    "allocate",
+    "allocation_weights",
+    "MLIT_COLUMNS",
+    "PeopleFlowError",
+    "counters_to_hourly",
+    "read_counters",
+    "read_hourly_mesh",
+    "read_mlit_csv",
 ]

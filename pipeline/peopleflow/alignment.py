@@ -22,6 +22,7 @@ Where a rule fails the scenario is reported as not covered and its values are Na
 value is invented. Suppressed values stay NaN through the means (a cell whose every
 value for a scenario is suppressed is NaN).
 """
+
 from __future__ import annotations
 
 import math
@@ -77,14 +78,14 @@ def pick_month(season_month: int, available: Iterable[int], tolerance: int) -> t
         return season_month, f"month {season_month}"
     near = [m for m in months if _month_distance(m, season_month) <= tolerance]
     if not near:
-        return None, (f"no month within {tolerance} of {season_month} (source has "
-                      f"{months or 'none'})")
+        return None, (f"no month within {tolerance} of {season_month} (source has {months or 'none'})")
     best = min(near, key=lambda m: (_month_distance(m, season_month), (m - season_month) % 12 < 6))
     return best, f"nearest month {best} for {season_month}"
 
 
-def rows_of_month(rows: pd.DataFrame, season_month: int, tolerance: int,
-                  assume_all_seasons: bool = False) -> tuple[pd.DataFrame, int | None, str]:
+def rows_of_month(
+    rows: pd.DataFrame, season_month: int, tolerance: int, assume_all_seasons: bool = False
+) -> tuple[pd.DataFrame, int | None, str]:
     """The rows of an hourly table (``month`` column, 0 = unknown) standing for a season's month.
 
     The same month, else the nearest within ``tolerance`` (:func:`pick_month`); undated rows
@@ -106,16 +107,28 @@ def _mlit_timezone_for(slot) -> tuple[int | None, str]:
         if code == 2:
             continue
         if (start, end) == (tz_start, tz_end):
-            return code, f"timezone {code} ({name} {tz_start}-{tz_end} h) = slot {slot.start}-{slot.end} exactly"
+            return (
+                code,
+                f"timezone {code} ({name} {tz_start}-{tz_end} h) = slot {slot.start}-{slot.end} exactly",
+            )
         if tz_start <= start and end <= tz_end:
-            return code, (f"slot {slot.start}-{slot.end} inside timezone {code} ({name} "
-                          f"{tz_start}-{tz_end} h): mean over the longer span")
-    return None, (f"MLIT has no values for {slot.start}-{slot.end} (only midday 11-14 h, "
-                  "late night 1-4 h, all day)")
+            return code, (
+                f"slot {slot.start}-{slot.end} inside timezone {code} ({name} "
+                f"{tz_start}-{tz_end} h): mean over the longer span"
+            )
+    return None, (
+        f"MLIT has no values for {slot.start}-{slot.end} (only midday 11-14 h, late night 1-4 h, all day)"
+    )
 
 
-def align_mlit(records: pd.DataFrame, scenarios: Sequence, *, day_types: Sequence[str] = DAY_TYPES,
-               month_tolerance: int = 1, source: str = "mlit") -> AlignedFlow:
+def align_mlit(
+    records: pd.DataFrame,
+    scenarios: Sequence,
+    *,
+    day_types: Sequence[str] = DAY_TYPES,
+    month_tolerance: int = 1,
+    source: str = "mlit",
+) -> AlignedFlow:
     """MLIT stay population (from :func:`~pipeline.peopleflow.readers.read_mlit_csv`) per scenario.
 
     Parameters
@@ -154,17 +167,34 @@ def align_mlit(records: pd.DataFrame, scenarios: Sequence, *, day_types: Sequenc
                     population = mean.reindex(cells).to_numpy(float)
                     covered = True
                     how = f"{tz_how}; {month_how}; dayflag {day_type}; years {years}"
-            frames.append(pd.DataFrame({"meshcode": cells, "scenario": scenario.name,
-                                        "day_type": day_type, "population": population}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "meshcode": cells,
+                        "scenario": scenario.name,
+                        "day_type": day_type,
+                        "population": population,
+                    }
+                )
+            )
             report.append((source, scenario.name, day_type, covered, how))
-    return AlignedFlow(_concat(frames, ["meshcode", "scenario", "day_type", "population"]),
-                       pd.DataFrame(report, columns=COVERAGE_COLUMNS))
+    return AlignedFlow(
+        _concat(frames, ["meshcode", "scenario", "day_type", "population"]),
+        pd.DataFrame(report, columns=COVERAGE_COLUMNS),
+    )
 
 
-def align_hourly(table: pd.DataFrame, scenarios: Sequence, *, key: str = "meshcode",
-                 value: str = "population", day_types: Sequence[str] = DAY_TYPES,
-                 month_tolerance: int = 1, assume_all_seasons: bool = False,
-                 source: str = "hourly") -> AlignedFlow:
+def align_hourly(
+    table: pd.DataFrame,
+    scenarios: Sequence,
+    *,
+    key: str = "meshcode",
+    value: str = "population",
+    day_types: Sequence[str] = DAY_TYPES,
+    month_tolerance: int = 1,
+    assume_all_seasons: bool = False,
+    source: str = "hourly",
+) -> AlignedFlow:
     """Hourly values (mesh table or counters) per scenario: mean over the slot's hours.
 
     Parameters
@@ -195,25 +225,34 @@ def align_hourly(table: pd.DataFrame, scenarios: Sequence, *, key: str = "meshco
             if rows.empty:
                 how = f"no {day_type} records"
             else:
-                rows, month, how = rows_of_month(rows, scenario.season.month, month_tolerance,
-                                                 assume_all_seasons)
+                rows, month, how = rows_of_month(
+                    rows, scenario.season.month, month_tolerance, assume_all_seasons
+                )
                 if month is not None:
                     missing = sorted(set(slot_hours) - set(rows["hour"].unique().tolist()))
                     if missing:
                         how = f"{how}; hours {missing} of slot {scenario.slot.start}-{scenario.slot.end} missing"
                     else:
-                        per_hour = (rows[rows["hour"].isin(slot_hours)]
-                                    .groupby([key, "hour"])[value].mean()  # mean over days
-                                    .unstack("hour").reindex(index=keys, columns=slot_hours))
+                        per_hour = (
+                            rows[rows["hour"].isin(slot_hours)]
+                            .groupby([key, "hour"])[value]
+                            .mean()  # mean over days
+                            .unstack("hour")
+                            .reindex(index=keys, columns=slot_hours)
+                        )
                         values = per_hour.mean(axis=1, skipna=False).to_numpy(float)
                         covered = True
-                        how = (f"{how}; mean of hours {slot_hours[0]}-{slot_hours[-1] + 1} h "
-                               f"for slot {scenario.slot.start}-{scenario.slot.end}")
-            frames.append(pd.DataFrame({key: keys, "scenario": scenario.name,
-                                        "day_type": day_type, value: values}))
+                        how = (
+                            f"{how}; mean of hours {slot_hours[0]}-{slot_hours[-1] + 1} h "
+                            f"for slot {scenario.slot.start}-{scenario.slot.end}"
+                        )
+            frames.append(
+                pd.DataFrame({key: keys, "scenario": scenario.name, "day_type": day_type, value: values})
+            )
             report.append((source, scenario.name, day_type, covered, how))
-    return AlignedFlow(_concat(frames, [key, "scenario", "day_type", value]),
-                       pd.DataFrame(report, columns=COVERAGE_COLUMNS))
+    return AlignedFlow(
+        _concat(frames, [key, "scenario", "day_type", value]), pd.DataFrame(report, columns=COVERAGE_COLUMNS)
+    )
 
 
 def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:

@@ -17,6 +17,7 @@ and applied to any number of scenarios (:func:`allocate`). The result is people 
 segment at the time (the same unit as the source: MLIT stay population per day-average
 time slot); a segment touched by a suppressed (NaN) cell gets NaN, not a lower bound.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,28 +36,39 @@ WEIGHT_COLUMNS = ["meshcode", "segment", "weight"]
 def floor_area_m2(buildings: gpd.GeoDataFrame, storey_height_m: float = 3.0) -> np.ndarray:
     """Footprint area x storeys above ground (m2); storeys from height when missing, at least 1."""
     area = buildings.geometry.area.to_numpy(float)
-    storeys = (pd.to_numeric(buildings["storeys_above_ground"], errors="coerce").to_numpy(float)
-               if "storeys_above_ground" in buildings else np.full(len(buildings), np.nan))
+    storeys = (
+        pd.to_numeric(buildings["storeys_above_ground"], errors="coerce").to_numpy(float)
+        if "storeys_above_ground" in buildings
+        else np.full(len(buildings), np.nan)
+    )
     if "height_m" in buildings:
-        from_height = np.round(pd.to_numeric(buildings["height_m"], errors="coerce").to_numpy(float)
-                               / storey_height_m)
+        from_height = np.round(
+            pd.to_numeric(buildings["height_m"], errors="coerce").to_numpy(float) / storey_height_m
+        )
         storeys = np.where(np.isfinite(storeys) & (storeys > 0), storeys, from_height)
     storeys = np.where(np.isfinite(storeys) & (storeys >= 1), storeys, 1.0)
     return area * storeys
 
 
 def _length_weights(segments: gpd.GeoSeries, cells: gpd.GeoSeries) -> pd.DataFrame:
-    seg = gpd.GeoDataFrame({"segment": segments.index.to_numpy()}, geometry=segments.to_numpy(),
-                           crs=segments.crs)
+    seg = gpd.GeoDataFrame(
+        {"segment": segments.index.to_numpy()}, geometry=segments.to_numpy(), crs=segments.crs
+    )
     grid = gpd.GeoDataFrame({"meshcode": cells.index.to_numpy()}, geometry=cells.to_numpy(), crs=cells.crs)
     pieces = gpd.overlay(seg, grid, how="intersection", keep_geom_type=True)
     pieces["weight"] = pieces.geometry.length
     return pieces.groupby(["meshcode", "segment"], as_index=False)["weight"].sum()
 
 
-def allocation_weights(segments: gpd.GeoDataFrame, codes, *, level: int | str = 3,
-                       buildings: gpd.GeoDataFrame | None = None, method: str = "floor_area",
-                       max_distance_m: float = 50.0) -> pd.DataFrame:
+def allocation_weights(
+    segments: gpd.GeoDataFrame,
+    codes,
+    *,
+    level: int | str = 3,
+    buildings: gpd.GeoDataFrame | None = None,
+    method: str = "floor_area",
+    max_distance_m: float = 50.0,
+) -> pd.DataFrame:
     """Share of each cell's population that goes to each segment.
 
     Parameters
@@ -87,13 +99,17 @@ def allocation_weights(segments: gpd.GeoDataFrame, codes, *, level: int | str = 
     if method == "floor_area":
         if buildings is None:
             raise ValueError("floor_area allocation needs buildings")
-        b = gpd.GeoDataFrame({"floor_area": floor_area_m2(buildings)},
-                             geometry=buildings.geometry.centroid.to_numpy(), crs=buildings.crs)
+        b = gpd.GeoDataFrame(
+            {"floor_area": floor_area_m2(buildings)},
+            geometry=buildings.geometry.centroid.to_numpy(),
+            crs=buildings.crs,
+        )
         lonlat = b.geometry.to_crs("EPSG:6668")
         b["meshcode"] = meshcode.encode(lonlat.y.to_numpy(), lonlat.x.to_numpy(), level)
         b = b[b["meshcode"].isin(codes)]
-        seg = gpd.GeoDataFrame({"segment": segments.index.to_numpy()},
-                               geometry=segments.geometry.to_numpy(), crs=segments.crs)
+        seg = gpd.GeoDataFrame(
+            {"segment": segments.index.to_numpy()}, geometry=segments.geometry.to_numpy(), crs=segments.crs
+        )
         near = gpd.sjoin_nearest(b, seg, how="inner", max_distance=max_distance_m)
         near = near[~near.index.duplicated()]  # equidistant segments: keep the first
         by_area = near.groupby(["meshcode", "segment"], as_index=False)["floor_area"].sum()
@@ -102,8 +118,10 @@ def allocation_weights(segments: gpd.GeoDataFrame, codes, *, level: int | str = 
         parts.append(by_area)
         fallback = by_length[~by_length["meshcode"].isin(by_area["meshcode"])]
         if len(fallback):
-            log.info("%d cell(s) without buildings near streets: allocated by length",
-                     fallback["meshcode"].nunique())
+            log.info(
+                "%d cell(s) without buildings near streets: allocated by length",
+                fallback["meshcode"].nunique(),
+            )
         parts.append(fallback)
     else:
         parts.append(by_length)
@@ -111,13 +129,17 @@ def allocation_weights(segments: gpd.GeoDataFrame, codes, *, level: int | str = 
     weights["weight"] = weights["weight"] / weights.groupby("meshcode")["weight"].transform("sum")
     empty = np.setdiff1d(codes, weights["meshcode"].unique())
     if len(empty):
-        log.warning("%d cell(s) have no street segments; their people are not allocated: %s",
-                    len(empty), empty[:10].tolist())
+        log.warning(
+            "%d cell(s) have no street segments; their people are not allocated: %s",
+            len(empty),
+            empty[:10].tolist(),
+        )
     return weights[WEIGHT_COLUMNS].reset_index(drop=True)
 
 
-def allocate(values: pd.DataFrame | pd.Series, weights: pd.DataFrame,
-             segments: pd.Index | None = None) -> pd.DataFrame:
+def allocate(
+    values: pd.DataFrame | pd.Series, weights: pd.DataFrame, segments: pd.Index | None = None
+) -> pd.DataFrame:
     """Apply allocation weights to cell values.
 
     Parameters

@@ -17,6 +17,7 @@ of the cell it gives the cell's people in the slot
 (:func:`pipeline.peopleflow.profiles.mlit_with_profile`); such values are labelled with
 the source's kind (``counters`` or ``hourly``): observed rhythm, MLIT level.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -80,8 +81,9 @@ class ObservedShape:
         """
         cells = np.asarray(cells, np.int64)
         rows = self.table[self.table["day_type"] == day_type]
-        rows, month, how = rows_of_month(rows, scenario.season.month, self.month_tolerance,
-                                         self.assume_all_seasons)
+        rows, month, how = rows_of_month(
+            rows, scenario.season.month, self.month_tolerance, self.assume_all_seasons
+        )
         hours = slot_hours(scenario.slot.start, scenario.slot.end)
         if month is None or rows.empty:
             return np.full(len(cells), np.nan), f"{self.source}: {how}"
@@ -102,7 +104,9 @@ class ObservedShape:
                 out[hit] = value
                 own += int(hit.sum())
         n = rows[self.key].nunique()
-        what = (f"{self.source} ({how}, {day_type}) share over hours {hours} relative to 11-14 h: "
-                f"{own} cell(s) from their own observations, the others from all {n} pooled "
-                f"(factor {pooled:.3f})")
+        what = (
+            f"{self.source} ({how}, {day_type}) share over hours {hours} relative to 11-14 h: "
+            f"{own} cell(s) from their own observations, the others from all {n} pooled "
+            f"(factor {pooled:.3f})"
+        )
         return out, what

@@ -27,6 +27,7 @@ None): the hourly walking-trip figures of the Tokyo Metropolitan Area Person Tri
 numbers could be obtained and checked. A run without counters or hourly tables must name
 such a table itself (see README, "Diurnal profiles"); nothing is made up.
 """
+
 from __future__ import annotations
 
 import math
@@ -80,8 +81,10 @@ class DiurnalProfile:
         """The one slot factor for every cell (a published profile has no place), and how."""
         factor = self.slot_factor(scenario.slot.start, scenario.slot.end, day_type)
         hours = slot_hours(scenario.slot.start, scenario.slot.end)
-        return (np.full(len(cells), factor),
-                f"the {self.source} profile's mean over hours {hours} ({day_type}): {factor:.3f}")
+        return (
+            np.full(len(cells), factor),
+            f"the {self.source} profile's mean over hours {hours} ({day_type}): {factor:.3f}",
+        )
 
 
 def _clock(text: str) -> float:
@@ -117,8 +120,9 @@ def relative_to_midday(by_hour: np.ndarray) -> np.ndarray:
     return values / midday
 
 
-def profile_from_hourly(table: pd.DataFrame, *, key: str, value: str, source: str,
-                        keys=None) -> DiurnalProfile:
+def profile_from_hourly(
+    table: pd.DataFrame, *, key: str, value: str, source: str, keys=None
+) -> DiurnalProfile:
     """A profile from an hourly table of counts or populations.
 
     Parameters
@@ -188,21 +192,31 @@ def read_profile_table(path: str | os.PathLike) -> DiurnalProfile:
         meta[name.strip().lower()] = val.strip()
     missing = [m for m in PROFILE_METADATA if not meta.get(m)]
     if missing:
-        raise PeopleFlowError(f"{path}: profile metadata {missing} missing: a published profile "
-                              "must name its title, table, year and URL ('# key: value' lines)")
+        raise PeopleFlowError(
+            f"{path}: profile metadata {missing} missing: a published profile "
+            "must name its title, table, year and URL ('# key: value' lines)"
+        )
     from io import StringIO
+
     table = pd.read_csv(StringIO("\n".join(text[body_start:])), dtype=str)
     for column in ("day_type", "hour", "trips"):
         if column not in table:
             raise PeopleFlowError(f"{path}: missing column {column!r}; found {list(table.columns)}")
     hours = pd.to_numeric(table["hour"], errors="coerce")
     trips = pd.to_numeric(table["trips"], errors="coerce")
-    bad = hours.isna() | ~hours.between(0, 23) | trips.isna() | (trips < 0) | \
-        ~table["day_type"].isin(["weekday", "holiday"])
+    bad = (
+        hours.isna()
+        | ~hours.between(0, 23)
+        | trips.isna()
+        | (trips < 0)
+        | ~table["day_type"].isin(["weekday", "holiday"])
+    )
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise PeopleFlowError(f"{path}, line {body_start + i + 2}: expected day_type weekday/holiday, "
-                              f"hour 0..23 and trips >= 0, got {table.iloc[i].to_dict()}")
+        raise PeopleFlowError(
+            f"{path}, line {body_start + i + 2}: expected day_type weekday/holiday, "
+            f"hour 0..23 and trips >= 0, got {table.iloc[i].to_dict()}"
+        )
     columns = {}
     for day_type, rows in table.assign(hour=hours.astype(int), trips=trips).groupby("day_type", sort=True):
         if sorted(rows["hour"]) != list(range(24)):
@@ -219,12 +233,20 @@ def default_profile() -> DiurnalProfile:
         raise PeopleFlowError(
             "no default diurnal profile is shipped: no published table of walking trips by "
             "hour could be obtained with its numbers. Give counters (kind: counters), an "
-            "hourly table (kind: hourly) or a published profile table with its citation")
+            "hourly table (kind: hourly) or a published profile table with its citation"
+        )
     return read_profile_table(DEFAULT_PROFILE_PATH)
 
 
-def mlit_with_profile(records: pd.DataFrame, scenarios, profile, *,
-                      day_types=("weekday", "holiday"), month_tolerance: int = 1, source: str = "mlit"):
+def mlit_with_profile(
+    records: pd.DataFrame,
+    scenarios,
+    profile,
+    *,
+    day_types=("weekday", "holiday"),
+    month_tolerance: int = 1,
+    source: str = "mlit",
+):
     """MLIT stay population for every scenario: observed where MLIT covers the slot, else
     the season's midday (11-14 h) value times the cell's slot factor from ``profile``.
 
@@ -254,8 +276,10 @@ def mlit_with_profile(records: pd.DataFrame, scenarios, profile, *,
     scenarios = list(scenarios)
     common = dict(day_types=day_types, month_tolerance=month_tolerance, source=source)
     observed = align_mlit(records, scenarios, **common)
-    midday_of = [SimpleNamespace(name=s.name, season=s.season,
-                                 slot=SimpleNamespace(start="11:00", end="14:00")) for s in scenarios]
+    midday_of = [
+        SimpleNamespace(name=s.name, season=s.season, slot=SimpleNamespace(start="11:00", end="14:00"))
+        for s in scenarios
+    ]
     midday = align_mlit(records, midday_of, **common)
     key = ["meshcode", "scenario", "day_type"]
     values = observed.values.merge(midday.values.rename(columns={"population": "midday"}), on=key, how="left")
@@ -271,8 +295,9 @@ def mlit_with_profile(records: pd.DataFrame, scenarios, profile, *,
             coverage.loc[i, "how"] = f"{row['how']}; no MLIT midday value to shape either"
             continue
         sel = ((values["scenario"] == row["scenario"]) & (values["day_type"] == row["day_type"])).to_numpy()
-        factors, how = profile.cell_factors(values.loc[sel, "meshcode"].to_numpy(), by_name[row["scenario"]],
-                                            row["day_type"])
+        factors, how = profile.cell_factors(
+            values.loc[sel, "meshcode"].to_numpy(), by_name[row["scenario"]], row["day_type"]
+        )
         derived = values.loc[sel, "midday"].to_numpy(float) * factors
         if not np.isfinite(derived).any():
             coverage.loc[i, "how"] = f"{row['how']}; no {profile.source} shape: {how}"

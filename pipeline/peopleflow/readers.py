@@ -17,6 +17,7 @@ Three sources are understood:
 
 Bad input raises :class:`PeopleFlowError` naming the file, the line and the problem.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,8 +33,7 @@ from pipeline.geo import meshcode
 
 log = logging.getLogger(__name__)
 
-MLIT_COLUMNS = ("mesh1kmid", "prefcode", "citycode", "year", "month", "dayflag", "timezone",
-                "population")
+MLIT_COLUMNS = ("mesh1kmid", "prefcode", "citycode", "year", "month", "dayflag", "timezone", "population")
 #: MLIT ``dayflag`` -> day type.
 MLIT_DAYFLAGS = {0: "holiday", 1: "weekday", 2: "all"}
 #: The publisher suppresses stay populations below this.
@@ -73,8 +73,9 @@ def _integers(table: pd.DataFrame, column: str, path, *, allowed=None, lo=None, 
         expected = f"one of {sorted(allowed)}" if allowed is not None else "an integer"
         if lo is not None or hi is not None:
             expected += f" in [{lo}, {hi}]"
-        raise PeopleFlowError(f"{path}, line {i + 2}: column {column!r} is {text.iloc[i]!r}, "
-                              f"expected {expected}")
+        raise PeopleFlowError(
+            f"{path}, line {i + 2}: column {column!r} is {text.iloc[i]!r}, expected {expected}"
+        )
     return values.to_numpy(dtype=np.int64)
 
 
@@ -86,8 +87,10 @@ def _populations(table: pd.DataFrame, column: str, path) -> np.ndarray:
     bad = values.isna() & ~missing
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise PeopleFlowError(f"{path}, line {i + 2}: column {column!r} is {text.iloc[i]!r}, "
-                              "expected a number or an empty (suppressed) cell")
+        raise PeopleFlowError(
+            f"{path}, line {i + 2}: column {column!r} is {text.iloc[i]!r}, "
+            "expected a number or an empty (suppressed) cell"
+        )
     if (values < 0).any():
         i = int(np.flatnonzero((values < 0).to_numpy())[0])
         raise PeopleFlowError(f"{path}, line {i + 2}: negative population {text.iloc[i]!r}")
@@ -119,8 +122,10 @@ def read_mlit_csv(path: str | os.PathLike) -> pd.DataFrame:
         wrong = (codes < 10_000_000) | (codes > 99_999_999)
         if wrong.any():
             i = int(np.flatnonzero(wrong)[0])
-            raise PeopleFlowError(f"{path}, line {i + 2}: mesh1kmid {table['mesh1kmid'].iloc[i]!r} "
-                                  "is not an 8-digit 3rd-level mesh code")
+            raise PeopleFlowError(
+                f"{path}, line {i + 2}: mesh1kmid {table['mesh1kmid'].iloc[i]!r} "
+                "is not an 8-digit 3rd-level mesh code"
+            )
         try:
             meshcode.decode_bounds(codes)
         except ValueError as exc:
@@ -129,23 +134,31 @@ def read_mlit_csv(path: str | os.PathLike) -> pd.DataFrame:
     suppressed = population < MLIT_SUPPRESSION_THRESHOLD
     population[suppressed] = np.nan
     dayflag = _integers(table, "dayflag", path, allowed=MLIT_DAYFLAGS)
-    out = pd.DataFrame({
-        "meshcode": codes,
-        "prefcode": _integers(table, "prefcode", path, lo=1, hi=47),
-        "citycode": _integers(table, "citycode", path),
-        "year": _integers(table, "year", path, lo=1900, hi=2100),
-        "month": _integers(table, "month", path, lo=1, hi=12),
-        "day_type": pd.Series(dayflag).map(MLIT_DAYFLAGS).to_numpy(dtype=object),
-        "timezone": _integers(table, "timezone", path, allowed=(0, 1, 2)),
-        "population": population,
-    })
+    out = pd.DataFrame(
+        {
+            "meshcode": codes,
+            "prefcode": _integers(table, "prefcode", path, lo=1, hi=47),
+            "citycode": _integers(table, "citycode", path),
+            "year": _integers(table, "year", path, lo=1900, hi=2100),
+            "month": _integers(table, "month", path, lo=1, hi=12),
+            "day_type": pd.Series(dayflag).map(MLIT_DAYFLAGS).to_numpy(dtype=object),
+            "timezone": _integers(table, "timezone", path, allowed=(0, 1, 2)),
+            "population": population,
+        }
+    )
     key = ["meshcode", "year", "month", "day_type", "timezone"]
     dup = out.duplicated(key)
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
         raise PeopleFlowError(f"{path}, line {i + 2}: duplicate record for {out.loc[i, key].to_dict()}")
-    log.info("read %s: %d MLIT records, %d cells, %d suppressed, %.2f s", path, len(out),
-             out["meshcode"].nunique(), int(np.isnan(population).sum()), time.perf_counter() - start)
+    log.info(
+        "read %s: %d MLIT records, %d cells, %d suppressed, %.2f s",
+        path,
+        len(out),
+        out["meshcode"].nunique(),
+        int(np.isnan(population).sum()),
+        time.perf_counter() - start,
+    )
     return out
 
 
@@ -153,8 +166,12 @@ def read_mlit_csv(path: str | os.PathLike) -> pd.DataFrame:
 HOURLY_COLUMNS = ("meshcode", "date", "day_type", "month", "hour", "population")
 
 
-def read_hourly_mesh(source: str | os.PathLike | pd.DataFrame, columns: Mapping[str, str] | None = None,
-                     *, name: str | None = None) -> pd.DataFrame:
+def read_hourly_mesh(
+    source: str | os.PathLike | pd.DataFrame,
+    columns: Mapping[str, str] | None = None,
+    *,
+    name: str | None = None,
+) -> pd.DataFrame:
     """Read a generic hourly table of population per mesh cell.
 
     Parameters
@@ -181,13 +198,16 @@ def read_hourly_mesh(source: str | os.PathLike | pd.DataFrame, columns: Mapping[
     mapping.update(columns or {})
     unknown = set(columns or {}) - set(HOURLY_COLUMNS)
     if unknown:
-        raise PeopleFlowError(f"{where}: unknown column mapping key(s) {sorted(unknown)}; "
-                              f"known: {list(HOURLY_COLUMNS)}")
+        raise PeopleFlowError(
+            f"{where}: unknown column mapping key(s) {sorted(unknown)}; known: {list(HOURLY_COLUMNS)}"
+        )
     _require(table, [mapping["meshcode"], mapping["hour"], mapping["population"]], where)
     has_date = mapping["date"] in table.columns
     if not has_date and mapping["day_type"] not in table.columns:
-        raise PeopleFlowError(f"{where}: needs a date column ({mapping['date']!r}) or a day type "
-                              f"column ({mapping['day_type']!r})")
+        raise PeopleFlowError(
+            f"{where}: needs a date column ({mapping['date']!r}) or a day type "
+            f"column ({mapping['day_type']!r})"
+        )
     table = table.astype({c: str for c in table.columns})
     codes = _integers(table, mapping["meshcode"], where, lo=1)
     try:
@@ -200,8 +220,9 @@ def read_hourly_mesh(source: str | os.PathLike | pd.DataFrame, columns: Mapping[
         dates = pd.to_datetime(table[mapping["date"]], errors="coerce")
         if dates.isna().any():
             i = int(np.flatnonzero(dates.isna().to_numpy())[0])
-            raise PeopleFlowError(f"{where}, line {i + 2}: date {table[mapping['date']].iloc[i]!r} "
-                                  "is not a date")
+            raise PeopleFlowError(
+                f"{where}, line {i + 2}: date {table[mapping['date']].iloc[i]!r} is not a date"
+            )
         out["date"] = dates.dt.normalize().to_numpy()
         out["day_type"] = np.where(dates.dt.day_of_week >= 5, "holiday", "weekday").astype(object)
         out["month"] = dates.dt.month.to_numpy(dtype=np.int64)
@@ -211,11 +232,13 @@ def read_hourly_mesh(source: str | os.PathLike | pd.DataFrame, columns: Mapping[
         bad = ~day_type.isin(["weekday", "holiday", "all"])
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise PeopleFlowError(f"{where}, line {i + 2}: day type {day_type.iloc[i]!r} is not "
-                                  "weekday, holiday or all")
+            raise PeopleFlowError(
+                f"{where}, line {i + 2}: day type {day_type.iloc[i]!r} is not weekday, holiday or all"
+            )
         out["day_type"] = day_type.to_numpy(dtype=object)
-        out["month"] = (_integers(table, mapping["month"], where, lo=1, hi=12)
-                        if mapping["month"] in table.columns else 0)
+        out["month"] = (
+            _integers(table, mapping["month"], where, lo=1, hi=12) if mapping["month"] in table.columns else 0
+        )
     out["hour"] = hour
     out["population"] = _populations(table, mapping["population"], where)
     log.info("read %s: %d hourly mesh records", where, len(out))
@@ -225,8 +248,13 @@ def read_hourly_mesh(source: str | os.PathLike | pd.DataFrame, columns: Mapping[
 COUNTER_COLUMNS = ("counter_id", "lat", "lon", "timestamp", "count")
 
 
-def read_counters(source: str | os.PathLike | pd.DataFrame, columns: Mapping[str, str] | None = None,
-                  *, timezone: str = "Asia/Tokyo", name: str | None = None) -> pd.DataFrame:
+def read_counters(
+    source: str | os.PathLike | pd.DataFrame,
+    columns: Mapping[str, str] | None = None,
+    *,
+    timezone: str = "Asia/Tokyo",
+    name: str | None = None,
+) -> pd.DataFrame:
     """Read pedestrian counter records.
 
     Returns ``counter_id`` (str), ``lat``, ``lon`` (degrees), ``timestamp`` (aware, in
@@ -244,21 +272,26 @@ def read_counters(source: str | os.PathLike | pd.DataFrame, columns: Mapping[str
     bad = lat.isna() | lon.isna() | ~lat.between(-90, 90) | ~lon.between(-180, 180)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise PeopleFlowError(f"{where}, line {i + 2}: bad coordinates "
-                              f"{table[mapping['lat']].iloc[i]!r}, {table[mapping['lon']].iloc[i]!r}")
+        raise PeopleFlowError(
+            f"{where}, line {i + 2}: bad coordinates "
+            f"{table[mapping['lat']].iloc[i]!r}, {table[mapping['lon']].iloc[i]!r}"
+        )
     stamps = pd.to_datetime(table[mapping["timestamp"]], errors="coerce", utc=False, format="mixed")
     if stamps.isna().any():
         i = int(np.flatnonzero(stamps.isna().to_numpy())[0])
-        raise PeopleFlowError(f"{where}, line {i + 2}: timestamp "
-                              f"{table[mapping['timestamp']].iloc[i]!r} is not a time")
-    stamps = (stamps.dt.tz_localize(timezone) if stamps.dt.tz is None
-              else stamps.dt.tz_convert(timezone))
-    out = pd.DataFrame({
-        "counter_id": table[mapping["counter_id"]].str.strip().to_numpy(dtype=object),
-        "lat": lat.to_numpy(float), "lon": lon.to_numpy(float),
-        "timestamp": stamps,
-        "count": _populations(table, mapping["count"], where),
-    })
+        raise PeopleFlowError(
+            f"{where}, line {i + 2}: timestamp {table[mapping['timestamp']].iloc[i]!r} is not a time"
+        )
+    stamps = stamps.dt.tz_localize(timezone) if stamps.dt.tz is None else stamps.dt.tz_convert(timezone)
+    out = pd.DataFrame(
+        {
+            "counter_id": table[mapping["counter_id"]].str.strip().to_numpy(dtype=object),
+            "lat": lat.to_numpy(float),
+            "lon": lon.to_numpy(float),
+            "timestamp": stamps,
+            "count": _populations(table, mapping["count"], where),
+        }
+    )
     log.info("read %s: %d counter records from %d counters", where, len(out), out["counter_id"].nunique())
     return out
 
@@ -272,12 +305,14 @@ def counters_to_hourly(records: pd.DataFrame) -> pd.DataFrame:
     public holidays are not known here: pass them as ``day_type`` in a generic table).
     """
     local = records["timestamp"]
-    frame = pd.DataFrame({
-        "counter_id": records["counter_id"].to_numpy(),
-        "date": local.dt.tz_localize(None).dt.normalize().to_numpy(),
-        "hour": local.dt.hour.to_numpy(np.int64),
-        "count": records["count"].to_numpy(float),
-    })
+    frame = pd.DataFrame(
+        {
+            "counter_id": records["counter_id"].to_numpy(),
+            "date": local.dt.tz_localize(None).dt.normalize().to_numpy(),
+            "hour": local.dt.hour.to_numpy(np.int64),
+            "count": records["count"].to_numpy(float),
+        }
+    )
     hourly = frame.groupby(["counter_id", "date", "hour"], sort=True)["count"].sum(min_count=1)
     has_gap = frame["count"].isna().groupby([frame["counter_id"], frame["date"], frame["hour"]]).any()
     hourly[has_gap] = np.nan

@@ -5,6 +5,7 @@ the building-index raster, so :func:`building_zones` computes them once per tile
 Euclidean distance transform) and :func:`zone_means` then costs two ``bincount`` passes
 per raster: a tile's 12 scenarios share one transform.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,8 +14,13 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-SUMMARY_COLUMNS = ["building_index", "roof_cells", "roof_shade_hours_mean", "ring_cells",
-                   "ring_shade_hours_mean"]
+SUMMARY_COLUMNS = [
+    "building_index",
+    "roof_cells",
+    "roof_shade_hours_mean",
+    "ring_cells",
+    "ring_shade_hours_mean",
+]
 
 
 @dataclass(frozen=True)
@@ -68,8 +74,9 @@ def building_zones(building_index: np.ndarray, resolution: float, *, ring_m: flo
     roof_cells = np.flatnonzero(on_building)
     ring_cells = np.flatnonzero(in_ring)
     ring_owner = index[near_r.ravel()[ring_cells], near_c.ravel()[ring_cells]]
-    return BuildingZones(index.shape, int(index.max()) + 1, roof_cells, flat[roof_cells], ring_cells,
-                         ring_owner)
+    return BuildingZones(
+        index.shape, int(index.max()) + 1, roof_cells, flat[roof_cells], ring_cells, ring_owner
+    )
 
 
 def zone_means(values: np.ndarray, zones: BuildingZones) -> pd.DataFrame:
@@ -87,18 +94,22 @@ def zone_means(values: np.ndarray, zones: BuildingZones) -> pd.DataFrame:
     ring_sum = np.bincount(zones.ring_owner, weights=flat[zones.ring_cells], minlength=zones.n)
     present = np.flatnonzero(roof_cells)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return pd.DataFrame({
-            "building_index": present,
-            "roof_cells": roof_cells[present],
-            "roof_shade_hours_mean": roof_sum[present] / roof_cells[present],
-            "ring_cells": ring_cells[present],
-            "ring_shade_hours_mean": np.where(ring_cells[present] > 0,
-                                              ring_sum[present] / np.maximum(ring_cells[present], 1), np.nan),
-        })
+        return pd.DataFrame(
+            {
+                "building_index": present,
+                "roof_cells": roof_cells[present],
+                "roof_shade_hours_mean": roof_sum[present] / roof_cells[present],
+                "ring_cells": ring_cells[present],
+                "ring_shade_hours_mean": np.where(
+                    ring_cells[present] > 0, ring_sum[present] / np.maximum(ring_cells[present], 1), np.nan
+                ),
+            }
+        )
 
 
-def building_shade_summary(shade_hours: np.ndarray, building_index: np.ndarray, resolution: float, *,
-                           ring_m: float = 5.0) -> pd.DataFrame:
+def building_shade_summary(
+    shade_hours: np.ndarray, building_index: np.ndarray, resolution: float, *, ring_m: float = 5.0
+) -> pd.DataFrame:
     """Mean shade hours on each building's roof and on a ring of ground around it.
 
     ``shade_hours`` (or any per-cell value) lies on the grid of ``building_index``; see

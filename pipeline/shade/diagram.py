@@ -10,6 +10,7 @@ its translate and the quad swept by every edge. Sun positions are NREL SPA geome
 altitudes (no refraction, as in the regulation's formulas), azimuths turned to grid
 north with the meridian convergence at the buildings' centroid.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,8 +28,14 @@ from shapely import affinity
 from shapely.geometry import LineString, Polygon
 
 from pipeline.geo.raster import Grid
-from pipeline.shade.sun import (DEFAULT_TIMEZONE, SunPositions, meridian_convergence_deg, solar_position,
-                          true_solar_timestamps, true_to_grid_azimuth)
+from pipeline.shade.sun import (
+    DEFAULT_TIMEZONE,
+    SunPositions,
+    meridian_convergence_deg,
+    solar_position,
+    true_solar_timestamps,
+    true_to_grid_azimuth,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +52,9 @@ def winter_solstice(year: int) -> dt.date:
     return dt.date(year, 12, 21)
 
 
-def prism_shadow(footprint: Polygon, height_above_plane_m: float, sun_azimuth_grid_deg: float,
-                 sun_altitude_deg: float):
+def prism_shadow(
+    footprint: Polygon, height_above_plane_m: float, sun_azimuth_grid_deg: float, sun_altitude_deg: float
+):
     """Shadow of a vertical prism on a horizontal plane.
 
     Parameters
@@ -85,7 +93,11 @@ def _check_buildings(footprints, heights_m) -> tuple[np.ndarray, np.ndarray]:
     if geoms.shape != heights.shape:
         raise ValueError(f"{len(geoms)} footprints but {heights.size} heights")
     for i, (geom, height) in enumerate(zip(geoms, heights)):
-        if geom is None or not isinstance(geom, shapely.Geometry) or geom.geom_type not in ("Polygon", "MultiPolygon"):
+        if (
+            geom is None
+            or not isinstance(geom, shapely.Geometry)
+            or geom.geom_type not in ("Polygon", "MultiPolygon")
+        ):
             raise ValueError(f"building {i}: footprint is not a polygon ({type(geom).__name__})")
         if not math.isfinite(height):
             raise ValueError(f"building {i}: height {height} is not finite")
@@ -98,16 +110,31 @@ def _site_convergence(geoms: np.ndarray, crs: str) -> tuple[float, float, float]
     return float(lon), float(lat), meridian_convergence_deg(crs, lon, lat)
 
 
-def solar_time_positions(date: dt.date, latitude: float, longitude: float, solar_hours,
-                         *, timezone: str = DEFAULT_TIMEZONE, weight_hours: float = 0.0) -> SunPositions:
+def solar_time_positions(
+    date: dt.date,
+    latitude: float,
+    longitude: float,
+    solar_hours,
+    *,
+    timezone: str = DEFAULT_TIMEZONE,
+    weight_hours: float = 0.0,
+) -> SunPositions:
     """Geometric sun positions at the given true-solar-time hours of ``date``."""
     times = true_solar_timestamps(date, longitude, solar_hours, latitude=latitude, timezone=timezone)
     altitude, azimuth = solar_position(times, latitude, longitude, refraction=False)
     return SunPositions(times, altitude, azimuth, np.full(len(times), weight_hours))
 
 
-def shadow_outlines(footprints, heights_m, crs: str, *, plane_height_m: float = 4.0, year: int,
-                    solar_hours=DEFAULT_SOLAR_HOURS, timezone: str = DEFAULT_TIMEZONE) -> gpd.GeoDataFrame:
+def shadow_outlines(
+    footprints,
+    heights_m,
+    crs: str,
+    *,
+    plane_height_m: float = 4.0,
+    year: int,
+    solar_hours=DEFAULT_SOLAR_HOURS,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> gpd.GeoDataFrame:
     """Hourly shadow outlines (日影図) on the winter solstice.
 
     Parameters
@@ -136,18 +163,32 @@ def shadow_outlines(footprints, heights_m, crs: str, *, plane_height_m: float = 
     grid_azimuth = positions.grid_azimuth_deg(convergence)
     outlines = []
     for altitude, azimuth in zip(positions.sun_altitude_deg, grid_azimuth):
-        outlines.append(shapely.union_all([prism_shadow(g, h - plane_height_m, azimuth, altitude)
-                                           for g, h in zip(geoms, heights)]))
-    return gpd.GeoDataFrame({
-        "time_solar": np.asarray(solar_hours, dtype=np.float64),
-        "time_local": positions.timestamps,
-        "sun_altitude_deg": positions.sun_altitude_deg,
-        "sun_azimuth_deg": positions.sun_azimuth_deg,
-    }, geometry=outlines, crs=crs)
+        outlines.append(
+            shapely.union_all(
+                [prism_shadow(g, h - plane_height_m, azimuth, altitude) for g, h in zip(geoms, heights)]
+            )
+        )
+    return gpd.GeoDataFrame(
+        {
+            "time_solar": np.asarray(solar_hours, dtype=np.float64),
+            "time_local": positions.timestamps,
+            "sun_altitude_deg": positions.sun_altitude_deg,
+            "sun_azimuth_deg": positions.sun_azimuth_deg,
+        },
+        geometry=outlines,
+        crs=crs,
+    )
 
 
-def plane_shade_hours(footprints, heights_m, grid: Grid, positions: SunPositions,
-                      convergence_deg: float, *, plane_height_m: float = 4.0) -> np.ndarray:
+def plane_shade_hours(
+    footprints,
+    heights_m,
+    grid: Grid,
+    positions: SunPositions,
+    convergence_deg: float,
+    *,
+    plane_height_m: float = 4.0,
+) -> np.ndarray:
     """Hours each cell centre of the measurement plane spends in the buildings' shadow.
 
     Returns float32 hours on ``grid`` (``sum of weight_hours`` over the positions whose
@@ -155,15 +196,21 @@ def plane_shade_hours(footprints, heights_m, grid: Grid, positions: SunPositions
     """
     geoms, heights = _check_buildings(footprints, heights_m)
     hours = np.zeros(grid.shape, dtype=np.float64)
-    for altitude, azimuth, weight in zip(positions.sun_altitude_deg,
-                                         true_to_grid_azimuth(positions.sun_azimuth_deg, convergence_deg),
-                                         positions.weight_hours):
-        shadows = [s for s in (prism_shadow(g, h - plane_height_m, azimuth, altitude)
-                               for g, h in zip(geoms, heights)) if not s.is_empty]
+    for altitude, azimuth, weight in zip(
+        positions.sun_altitude_deg,
+        true_to_grid_azimuth(positions.sun_azimuth_deg, convergence_deg),
+        positions.weight_hours,
+    ):
+        shadows = [
+            s
+            for s in (prism_shadow(g, h - plane_height_m, azimuth, altitude) for g, h in zip(geoms, heights))
+            if not s.is_empty
+        ]
         if not shadows:
             continue
-        burnt = features.rasterize(((s, 1) for s in shadows), out_shape=grid.shape,
-                                   transform=grid.transform, fill=0, dtype=np.uint8)
+        burnt = features.rasterize(
+            ((s, 1) for s in shadows), out_shape=grid.shape, transform=grid.transform, fill=0, dtype=np.uint8
+        )
         hours += weight * burnt
     return hours.astype(np.float32)
 
@@ -171,8 +218,9 @@ def plane_shade_hours(footprints, heights_m, grid: Grid, positions: SunPositions
 def contour_lines(values: np.ndarray, grid: Grid, levels) -> gpd.GeoDataFrame:
     """Contours of a raster (cell-centre values) as LineStrings: columns ``hours``, ``geometry``."""
     x, y = grid.cell_centres()
-    generator = contourpy.contour_generator(x, y, np.asarray(values, dtype=np.float64),
-                                            line_type=contourpy.LineType.Separate)
+    generator = contourpy.contour_generator(
+        x, y, np.asarray(values, dtype=np.float64), line_type=contourpy.LineType.Separate
+    )
     rows, lines = [], []
     for level in levels:
         for xy in generator.lines(level):
@@ -182,12 +230,20 @@ def contour_lines(values: np.ndarray, grid: Grid, levels) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"hours": rows}, geometry=lines, crs=grid.crs)
 
 
-def equal_time_shadow_lines(footprints, heights_m, crs: str, *, plane_height_m: float = 4.0, year: int,
-                            levels=DEFAULT_EQUAL_TIME_HOURS, step_minutes: float = 2.0,
-                            resolution: float = 0.5, max_reach_m: float = 300.0,
-                            timezone: str = DEFAULT_TIMEZONE,
-                            solar_window: tuple[float, float] = REGULATED_SOLAR_WINDOW,
-                            ) -> tuple[gpd.GeoDataFrame, np.ndarray, Grid]:
+def equal_time_shadow_lines(
+    footprints,
+    heights_m,
+    crs: str,
+    *,
+    plane_height_m: float = 4.0,
+    year: int,
+    levels=DEFAULT_EQUAL_TIME_HOURS,
+    step_minutes: float = 2.0,
+    resolution: float = 0.5,
+    max_reach_m: float = 300.0,
+    timezone: str = DEFAULT_TIMEZONE,
+    solar_window: tuple[float, float] = REGULATED_SOLAR_WINDOW,
+) -> tuple[gpd.GeoDataFrame, np.ndarray, Grid]:
     """Equal-time shadow lines (等時間日影線) over a window of true solar time, winter solstice.
 
     The plane is sampled at cell centres of a ``resolution`` grid covering the
@@ -214,15 +270,28 @@ def equal_time_shadow_lines(footprints, heights_m, crs: str, *, plane_height_m: 
     n_steps = max(1, int(round((end_h - start_h) * 60 / step_minutes)))
     step_h = (end_h - start_h) / n_steps
     mids = start_h + (np.arange(n_steps) + 0.5) * step_h
-    positions = solar_time_positions(winter_solstice(year), lat, lon, mids, timezone=timezone,
-                                     weight_hours=step_h)
+    positions = solar_time_positions(
+        winter_solstice(year), lat, lon, mids, timezone=timezone, weight_hours=step_h
+    )
     lowest = max(float(positions.sun_altitude_deg.min()), 1.0)
     reach = min(max_reach_m, max(float(heights.max()) - plane_height_m, 0.0) / math.tan(math.radians(lowest)))
     x0, y0, x1, y1 = shapely.union_all(list(geoms)).bounds
-    grid = Grid.from_bounds(x0 - reach - resolution, y0 - reach - resolution,
-                            x1 + reach + resolution, y1 + reach + resolution, resolution, crs)
+    grid = Grid.from_bounds(
+        x0 - reach - resolution,
+        y0 - reach - resolution,
+        x1 + reach + resolution,
+        y1 + reach + resolution,
+        resolution,
+        crs,
+    )
     hours = plane_shade_hours(geoms, heights, grid, positions, convergence, plane_height_m=plane_height_m)
     lines = contour_lines(hours, grid, levels)
-    log.info("shadow diagram: %d buildings, %d time steps on %dx%d plane cells in %.1f s",
-             len(geoms), n_steps, grid.height, grid.width, time.perf_counter() - started)
+    log.info(
+        "shadow diagram: %d buildings, %d time steps on %dx%d plane cells in %.1f s",
+        len(geoms),
+        n_steps,
+        grid.height,
+        grid.width,
+        time.perf_counter() - started,
+    )
     return lines, hours, grid

@@ -32,6 +32,7 @@ Agreement with the exact sweep is measured, not assumed (``tests/pipeline/shade/
 ``benchmarks/shadow.py``): cells disagree only along shadow edges, where the
 interpolated lattice crosses a cell differently from the exact one.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,9 +42,20 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
-from pipeline.shade.sweep import (CANOPY_SHADE, DEFAULT_MAX_DISTANCE_M, EVERGREEN_SHADE, SUNLIT,
-                                  SURFACE_SHADE, SweepGeometry, Window, check_evergreen, check_surface,
-                                  check_window, lattice, window_lines)
+from pipeline.shade.sweep import (
+    CANOPY_SHADE,
+    DEFAULT_MAX_DISTANCE_M,
+    EVERGREEN_SHADE,
+    SUNLIT,
+    SURFACE_SHADE,
+    SweepGeometry,
+    Window,
+    check_evergreen,
+    check_surface,
+    check_window,
+    lattice,
+    window_lines,
+)
 
 #: Azimuth step between horizons, degrees. Agreement with the exact sweep hardly depends
 #: on it up to 2 degrees (the sweep's own lattice changes as much within 0.05 degrees of
@@ -89,7 +101,7 @@ def _steepest(qx, qz, hull, hull_z, n, leftward):
 def _push_left(hull, hull_z, n, j, zj):
     """Add point ``(j, zj)``, left of every point of the hull ``hull[:n]`` (kept right to left)."""
     while n >= 2 and _above(j, zj, hull[n - 1], hull_z[n - 1], hull[n - 2], hull_z[n - 2]) >= 0:
-        n -= 1          # hull[n - 1] is not strictly above the line from j to hull[n - 2]
+        n -= 1  # hull[n - 1] is not strictly above the line from j to hull[n - 2]
     hull[n] = j
     hull_z[n] = zj
     return n + 1
@@ -110,7 +122,7 @@ def _line_horizon(values, heights, same, n_query, k_max, out, hull_a, hull_b, lo
     z_a, z_b, log_z = hull_z[0], hull_z[1], hull_z[2]
     n_a = n_b = n_log = 0
     start = size
-    boundary = size - 1         # the next i that enters a block from the right
+    boundary = size - 1  # the next i that enters a block from the right
     for i in range(size - 1, -1, -1):
         if i == boundary:
             # entering block i // k_max from the right: an empty suffix hull, and the
@@ -123,14 +135,16 @@ def _line_horizon(values, heights, same, n_query, k_max, out, hull_a, hull_b, lo
             highest = -np.inf
             for j in range(start, min(start + k_max, size)):
                 zj = values[j]
-                if zj > highest:            # NaN never raises the maximum
+                if zj > highest:  # NaN never raises the maximum
                     highest = zj
                 top[j - start] = highest
                 if np.isnan(zj):
                     continue
                 old = n_b
-                while n_b >= 2 and _above(hull_b[n_b - 2], z_b[n_b - 2], hull_b[n_b - 1], z_b[n_b - 1],
-                                          j, zj) >= 0:
+                while (
+                    n_b >= 2
+                    and _above(hull_b[n_b - 2], z_b[n_b - 2], hull_b[n_b - 1], z_b[n_b - 1], j, zj) >= 0
+                ):
                     n_b -= 1
                 log[n_log, 0] = j
                 log[n_log, 1] = old
@@ -172,8 +186,23 @@ def _line_horizon(values, heights, same, n_query, k_max, out, hull_a, hull_b, lo
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _sector_horizons(a, canopy, has_canopy, tree_span, off, k_max, step_m, window, lines, transpose,
-                     flip, window_origin, out_surface, out_canopy, surface_wanted=True):
+def _sector_horizons(
+    a,
+    canopy,
+    has_canopy,
+    tree_span,
+    off,
+    k_max,
+    step_m,
+    window,
+    lines,
+    transpose,
+    flip,
+    window_origin,
+    out_surface,
+    out_canopy,
+    surface_wanted=True,
+):
     """``tan H`` of every oriented-``window`` cell, written into the un-oriented outputs.
 
     ``a``/``canopy`` are the oriented rasters, ``lines`` the first and last line
@@ -187,7 +216,7 @@ def _sector_horizons(a, canopy, has_canopy, tree_span, off, k_max, step_m, windo
     n_rows, width = a.shape
     w_r0, w_r1, w_c0, w_c1 = window[0], window[1], window[2], window[3]
     rising = off[-1] >= off[0]
-    falling = -off           # sorted when the lines fall
+    falling = -off  # sorted when the lines fall
     first_line = lines[0]
     n_lines = lines[1] - lines[0] + 1
     n_items = (n_lines + _LINES_PER_ITEM - 1) // _LINES_PER_ITEM
@@ -222,12 +251,14 @@ def _sector_horizons(a, canopy, has_canopy, tree_span, off, k_max, step_m, windo
             n_query = q_hi - q_lo + 1
             if surface_wanted:
                 if k_max > 0:
-                    _line_horizon(values[:n], values[:n], True, n_query, k_max, tan_h,
-                                  hull_a, hull_b, log, top, hull_z)
+                    _line_horizon(
+                        values[:n], values[:n], True, n_query, k_max, tan_h, hull_a, hull_b, log, top, hull_z
+                    )
                 else:
                     tan_h[:n_query] = -np.inf
-                _scatter(tan_h, n_query, m, q_lo, off, width, transpose, flip, step_m, window_origin,
-                         out_surface)
+                _scatter(
+                    tan_h, n_query, m, q_lo, off, width, transpose, flip, step_m, window_origin, out_surface
+                )
             if not has_canopy or k_max == 0:
                 continue
             # the line's canopy cells ahead of its first window cell and within reach
@@ -248,10 +279,32 @@ def _sector_horizons(a, canopy, has_canopy, tree_span, off, k_max, step_m, windo
             if last_tree > 0 and lo < n_query:
                 canopy_values[lo:first_tree] = np.nan
                 n_tree_query = min(n_query, last_tree) - lo
-                _line_horizon(canopy_values[lo:last_tree + 1], values[lo:last_tree + 1], False,
-                              n_tree_query, k_max, tan_h[lo:], hull_a, hull_b, log, top, hull_z)
-                _scatter(tan_h[lo:], n_tree_query, m, q_lo + lo, off, width, transpose, flip, step_m,
-                         window_origin, out_canopy)
+                _line_horizon(
+                    canopy_values[lo : last_tree + 1],
+                    values[lo : last_tree + 1],
+                    False,
+                    n_tree_query,
+                    k_max,
+                    tan_h[lo:],
+                    hull_a,
+                    hull_b,
+                    log,
+                    top,
+                    hull_z,
+                )
+                _scatter(
+                    tan_h[lo:],
+                    n_tree_query,
+                    m,
+                    q_lo + lo,
+                    off,
+                    width,
+                    transpose,
+                    flip,
+                    step_m,
+                    window_origin,
+                    out_canopy,
+                )
 
 
 @numba.njit(cache=True, nogil=True)
@@ -268,9 +321,27 @@ def _scatter(tan_h, n_query, m, q_lo, off, width, transpose, flip, step_m, windo
 
 # -- shade from horizons -------------------------------------------------------------
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _accumulate_light(h0, h1, c0, c1, crown, has_canopy, e0, e1, evergreen_crown, has_evergreen,
-                      blend, tan_altitude, transmissivity, evergreen_transmissivity,
-                      start, target, weight, is_sun, acc):
+def _accumulate_light(
+    h0,
+    h1,
+    c0,
+    c1,
+    crown,
+    has_canopy,
+    e0,
+    e1,
+    evergreen_crown,
+    has_evergreen,
+    blend,
+    tan_altitude,
+    transmissivity,
+    evergreen_transmissivity,
+    start,
+    target,
+    weight,
+    is_sun,
+    acc,
+):
     """Add every position's light to its targets: ``acc[target] += weight * light`` (sun)
     or ``weight * (1 - light)`` (shade), light 0 / ``transmissivity`` (deciduous crown) /
     ``evergreen_transmissivity`` (evergreen crown) / 1."""
@@ -290,8 +361,11 @@ def _accumulate_light(h0, h1, c0, c1, crown, has_canopy, e0, e1, evergreen_crown
                     g0 = e0[r, c]
                     under = crown[r, c] | (t < k0 + w * (c1[r, c] - k0))
                     under_e = evergreen_crown[r, c] | (t < g0 + w * (e1[r, c] - g0))
-                    light[c] = 0.0 if t < s0 + w * (h1[r, c] - s0) else (
-                        tau_e if under_e else (tau if under else 1.0))
+                    light[c] = (
+                        0.0
+                        if t < s0 + w * (h1[r, c] - s0)
+                        else (tau_e if under_e else (tau if under else 1.0))
+                    )
             elif has_canopy:
                 for c in range(n_cols):
                     s0 = h0[r, c]
@@ -314,8 +388,7 @@ def _accumulate_light(h0, h1, c0, c1, crown, has_canopy, e0, e1, evergreen_crown
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _codes(h0, h1, c0, c1, crown, has_canopy, e0, e1, evergreen_crown, has_evergreen, w,
-           tan_altitude, out):
+def _codes(h0, h1, c0, c1, crown, has_canopy, e0, e1, evergreen_crown, has_evergreen, w, tan_altitude, out):
     """Shade codes of one sun position from the horizons of the two sectors around it
     (``h0 + w (h1 - h0)``, the arithmetic of :func:`_accumulate_light`): surface shade
     where the sun is below the surface horizon, else evergreen shade under an evergreen
@@ -327,8 +400,9 @@ def _codes(h0, h1, c0, c1, crown, has_canopy, e0, e1, evergreen_crown, has_everg
             s0 = h0[r, c]
             if tan_altitude < s0 + w * (h1[r, c] - s0):
                 out[r, c] = SURFACE_SHADE
-            elif has_evergreen and (evergreen_crown[r, c]
-                                    or tan_altitude < e0[r, c] + w * (e1[r, c] - e0[r, c])):
+            elif has_evergreen and (
+                evergreen_crown[r, c] or tan_altitude < e0[r, c] + w * (e1[r, c] - e0[r, c])
+            ):
                 out[r, c] = EVERGREEN_SHADE
             elif has_canopy and (crown[r, c] or tan_altitude < c0[r, c] + w * (c1[r, c] - c0[r, c])):
                 out[r, c] = CANOPY_SHADE
@@ -336,8 +410,9 @@ def _codes(h0, h1, c0, c1, crown, has_canopy, e0, e1, evergreen_crown, has_everg
                 out[r, c] = SUNLIT
 
 
-def tree_spans(trees: tuple[np.ndarray, np.ndarray] | None, off: np.ndarray,
-               lines: tuple[int, int]) -> np.ndarray:
+def tree_spans(
+    trees: tuple[np.ndarray, np.ndarray] | None, off: np.ndarray, lines: tuple[int, int]
+) -> np.ndarray:
     """First and last column of a canopy cell on each line ``lines[0]..lines[1]`` (-1, -1
     for none), from the (row, column) indices ``trees`` of the oriented raster's canopy
     cells; line ``m`` holds row ``m + off[c]`` of column ``c``."""
@@ -384,10 +459,18 @@ class HorizonCaster:
         Canopy tops of the evergreen crowns only (a subset of ``canopy_top``), NaN elsewhere.
     """
 
-    def __init__(self, dsm: np.ndarray, resolution: float, *, canopy_top: np.ndarray | None = None,
-                 max_distance_m: float = DEFAULT_MAX_DISTANCE_M, window: Window | None = None,
-                 sector_deg: float = DEFAULT_SECTOR_DEG, cache_sectors: int = 4,
-                 evergreen_top: np.ndarray | None = None):
+    def __init__(
+        self,
+        dsm: np.ndarray,
+        resolution: float,
+        *,
+        canopy_top: np.ndarray | None = None,
+        max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
+        window: Window | None = None,
+        sector_deg: float = DEFAULT_SECTOR_DEG,
+        cache_sectors: int = 4,
+        evergreen_top: np.ndarray | None = None,
+    ):
         n_sectors = 360.0 / sector_deg if sector_deg > 0 else 0.0
         if not (n_sectors >= 1 and abs(n_sectors - round(n_sectors)) < 1e-9):
             raise ValueError(f"sector_deg must divide 360 degrees, got {sector_deg}")
@@ -399,11 +482,16 @@ class HorizonCaster:
         self.sector_deg = float(sector_deg)
         self.n_sectors = int(round(n_sectors))
         r0, r1, c0, c1 = self.window
-        self.crown = (np.zeros((1, 1), dtype=np.bool_) if self.canopy_top is None else
-                      np.nan_to_num(self.canopy_top[r0:r1, c0:c1], nan=-np.inf) > self.dsm[r0:r1, c0:c1])
+        self.crown = (
+            np.zeros((1, 1), dtype=np.bool_)
+            if self.canopy_top is None
+            else np.nan_to_num(self.canopy_top[r0:r1, c0:c1], nan=-np.inf) > self.dsm[r0:r1, c0:c1]
+        )
         self.evergreen_crown = (
-            np.zeros((1, 1), dtype=np.bool_) if self.evergreen_top is None else
-            np.nan_to_num(self.evergreen_top[r0:r1, c0:c1], nan=-np.inf) > self.dsm[r0:r1, c0:c1])
+            np.zeros((1, 1), dtype=np.bool_)
+            if self.evergreen_top is None
+            else np.nan_to_num(self.evergreen_top[r0:r1, c0:c1], nan=-np.inf) > self.dsm[r0:r1, c0:c1]
+        )
         self._turned: dict[tuple[bool, bool], tuple] = {}
         self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
         self._cache_size = max(2, int(cache_sectors))
@@ -430,11 +518,11 @@ class HorizonCaster:
         geometry = SweepGeometry(transpose, flip, slope, step_m, np.empty(0))
         key = (transpose, flip)
         if key not in self._turned:
-            canopy = (geometry.orient(self.canopy_top) if self.canopy_top is not None
-                      else np.empty((1, 1)))
+            canopy = geometry.orient(self.canopy_top) if self.canopy_top is not None else np.empty((1, 1))
             trees = np.nonzero(~np.isnan(canopy)) if self.canopy_top is not None else None
-            evergreen = (geometry.orient(self.evergreen_top) if self.evergreen_top is not None
-                         else np.empty((1, 1)))
+            evergreen = (
+                geometry.orient(self.evergreen_top) if self.evergreen_top is not None else np.empty((1, 1))
+            )
             evergreens = np.nonzero(~np.isnan(evergreen)) if self.evergreen_top is not None else None
             self._turned[key] = (geometry.orient(self.dsm), canopy, trees, evergreen, evergreens)
         a, canopy, trees, evergreen, evergreens = self._turned[key]
@@ -444,16 +532,41 @@ class HorizonCaster:
         k_max = int(math.floor(self.max_distance_m / step_m + 1e-9))
         surface = np.empty(self.shape, dtype=np.float64)
         canopy_h = np.full(self.shape if self.canopy_top is not None else (1, 1), NO_HORIZON)
-        _sector_horizons(a, canopy, self.canopy_top is not None, tree_spans(trees, off, lines), off,
-                         k_max, step_m, np.array(window, dtype=np.int64),
-                         np.array(lines, dtype=np.int64), transpose, flip,
-                         np.array(self.window[::2], dtype=np.int64), surface, canopy_h)
+        _sector_horizons(
+            a,
+            canopy,
+            self.canopy_top is not None,
+            tree_spans(trees, off, lines),
+            off,
+            k_max,
+            step_m,
+            np.array(window, dtype=np.int64),
+            np.array(lines, dtype=np.int64),
+            transpose,
+            flip,
+            np.array(self.window[::2], dtype=np.int64),
+            surface,
+            canopy_h,
+        )
         evergreen_h = np.full(self.shape if self.evergreen_top is not None else (1, 1), NO_HORIZON)
         if self.evergreen_top is not None:
-            _sector_horizons(a, evergreen, True, tree_spans(evergreens, off, lines), off, k_max, step_m,
-                             np.array(window, dtype=np.int64), np.array(lines, dtype=np.int64),
-                             transpose, flip, np.array(self.window[::2], dtype=np.int64), surface,
-                             evergreen_h, False)
+            _sector_horizons(
+                a,
+                evergreen,
+                True,
+                tree_spans(evergreens, off, lines),
+                off,
+                k_max,
+                step_m,
+                np.array(window, dtype=np.int64),
+                np.array(lines, dtype=np.int64),
+                transpose,
+                flip,
+                np.array(self.window[::2], dtype=np.int64),
+                surface,
+                evergreen_h,
+                False,
+            )
         self.sectors_computed += 1
         self._cache[index] = (surface, canopy_h, evergreen_h)
         while len(self._cache) > self._cache_size:
@@ -474,16 +587,36 @@ class HorizonCaster:
         s0, k0, e0 = self.sector(index)
         s1, k1, e1 = self.sector(index + 1) if w > 0 else (s0, k0, e0)
         codes = np.empty(self.shape, dtype=np.uint8)
-        _codes(s0, s1, k0, k1, self.crown, self.canopy_top is not None, e0, e1,
-               self.evergreen_crown, self.evergreen_top is not None, w,
-               math.tan(math.radians(sun_altitude_deg)), codes)
+        _codes(
+            s0,
+            s1,
+            k0,
+            k1,
+            self.crown,
+            self.canopy_top is not None,
+            e0,
+            e1,
+            self.evergreen_crown,
+            self.evergreen_top is not None,
+            w,
+            math.tan(math.radians(sun_altitude_deg)),
+            codes,
+        )
         return codes
 
-    def accumulate(self, sun_azimuth_grid_deg: np.ndarray, sun_altitude_deg: np.ndarray,
-                   transmissivity: np.ndarray, start: np.ndarray, target: np.ndarray,
-                   weight_hours: np.ndarray, is_sun: np.ndarray, acc: np.ndarray,
-                   evergreen_transmissivity: np.ndarray | None = None,
-                   visit: "Callable[[HorizonCaster, int, np.ndarray], None] | None" = None) -> None:
+    def accumulate(
+        self,
+        sun_azimuth_grid_deg: np.ndarray,
+        sun_altitude_deg: np.ndarray,
+        transmissivity: np.ndarray,
+        start: np.ndarray,
+        target: np.ndarray,
+        weight_hours: np.ndarray,
+        is_sun: np.ndarray,
+        acc: np.ndarray,
+        evergreen_transmissivity: np.ndarray | None = None,
+        visit: Callable[[HorizonCaster, int, np.ndarray], None] | None = None,
+    ) -> None:
         """Add the light of many sun positions to window-shaped accumulators, in place.
 
         Position ``p`` adds, for each ``e`` in ``start[p]:start[p + 1]``,
@@ -507,9 +640,12 @@ class HorizonCaster:
         weight = np.asarray(weight_hours, dtype=np.float64)
         is_sun = np.asarray(is_sun, dtype=np.bool_)
         transmissivity = np.asarray(transmissivity, dtype=np.float64)
-        evergreen_transmissivity = (transmissivity if evergreen_transmissivity is None else
-                                    np.asarray(evergreen_transmissivity, dtype=np.float64))
-        for p in np.flatnonzero(~(altitude > 0)):    # night: no light anywhere
+        evergreen_transmissivity = (
+            transmissivity
+            if evergreen_transmissivity is None
+            else np.asarray(evergreen_transmissivity, dtype=np.float64)
+        )
+        for p in np.flatnonzero(~(altitude > 0)):  # night: no light anywhere
             for e in range(start[p], start[p + 1]):
                 if not is_sun[e]:
                     acc[target[e]] += weight[e]
@@ -525,13 +661,27 @@ class HorizonCaster:
             s1, k1, e1 = self.sector(int(sector_index) + 1)
             counts = start[positions + 1] - start[positions]
             sub_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-            entries = (np.concatenate([np.arange(start[p], start[p + 1]) for p in positions])
-                       .astype(np.int64))
-            _accumulate_light(s0, s1, k0, k1, self.crown, self.canopy_top is not None, e0, e1,
-                              self.evergreen_crown, self.evergreen_top is not None,
-                              blend[chosen], np.tan(np.radians(altitude[positions])),
-                              transmissivity[positions], evergreen_transmissivity[positions],
-                              sub_start, target[entries],
-                              weight[entries], is_sun[entries], acc)
+            entries = np.concatenate([np.arange(start[p], start[p + 1]) for p in positions]).astype(np.int64)
+            _accumulate_light(
+                s0,
+                s1,
+                k0,
+                k1,
+                self.crown,
+                self.canopy_top is not None,
+                e0,
+                e1,
+                self.evergreen_crown,
+                self.evergreen_top is not None,
+                blend[chosen],
+                np.tan(np.radians(altitude[positions])),
+                transmissivity[positions],
+                evergreen_transmissivity[positions],
+                sub_start,
+                target[entries],
+                weight[entries],
+                is_sun[entries],
+                acc,
+            )
             if visit is not None:
                 visit(self, int(sector_index), positions)

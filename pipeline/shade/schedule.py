@@ -8,6 +8,7 @@ each distinct instant once, with the list of results it adds to and the weight (
 it adds, so the shade of a sun position is computed once whatever uses it: 310 sun
 positions instead of 523 for the default scenarios at Omiya.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,18 +18,24 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from pipeline.shade.sun import (DEFAULT_STEP_MINUTES, DEFAULT_TIMEZONE, Scenario, SunPositions,
-                                daylight_sun_positions, slot_sun_positions,
-                                true_to_grid_azimuth)
+from pipeline.shade.sun import (
+    DEFAULT_STEP_MINUTES,
+    DEFAULT_TIMEZONE,
+    Scenario,
+    SunPositions,
+    daylight_sun_positions,
+    slot_sun_positions,
+    true_to_grid_azimuth,
+)
 
 
 @dataclass(frozen=True)
 class ShadeTarget:
     """One result of a tile: shade hours of a scenario's slot, or sun hours of a season's day."""
 
-    name: str                        # scenario name, or season name for sun hours
-    kind: Literal["shade", "sun"]    # accumulate weight * (1 - light), or weight * light
-    hours: float                     # length of the sampled period, hours
+    name: str  # scenario name, or season name for sun hours
+    kind: Literal["shade", "sun"]  # accumulate weight * (1 - light), or weight * light
+    hours: float  # length of the sampled period, hours
     date: dt.date
 
 
@@ -81,9 +88,16 @@ class ShadeSchedule:
         return int(self.target.size)
 
 
-def tile_schedule(scenarios: list[Scenario], year: int, latitude: float, longitude: float, *,
-                  step_minutes: float = DEFAULT_STEP_MINUTES, timezone: str = DEFAULT_TIMEZONE,
-                  sun_hours: bool = True) -> ShadeSchedule:
+def tile_schedule(
+    scenarios: list[Scenario],
+    year: int,
+    latitude: float,
+    longitude: float,
+    *,
+    step_minutes: float = DEFAULT_STEP_MINUTES,
+    timezone: str = DEFAULT_TIMEZONE,
+    sun_hours: bool = True,
+) -> ShadeSchedule:
     """The schedule of every scenario's slot and (with ``sun_hours``) every season's day.
 
     Sun positions come from :func:`pipeline.shade.sun.slot_sun_positions` and
@@ -94,22 +108,32 @@ def tile_schedule(scenarios: list[Scenario], year: int, latitude: float, longitu
     sampled: list[SunPositions] = []
     for scenario in scenarios:
         date = scenario.season.date(year)
-        positions = slot_sun_positions(date, scenario.slot, latitude, longitude,
-                                       step_minutes=step_minutes, timezone=timezone)
+        positions = slot_sun_positions(
+            date, scenario.slot, latitude, longitude, step_minutes=step_minutes, timezone=timezone
+        )
         targets.append(ShadeTarget(scenario.name, "shade", positions.total_hours, date))
         sampled.append(positions)
     if sun_hours:
         seasons = {s.season.name: s.season for s in scenarios}
         for name, season in seasons.items():
             date = season.date(year)
-            positions = daylight_sun_positions(date, latitude, longitude,
-                                               step_minutes=step_minutes, timezone=timezone)
+            positions = daylight_sun_positions(
+                date, latitude, longitude, step_minutes=step_minutes, timezone=timezone
+            )
             targets.append(ShadeTarget(name, "sun", positions.total_hours, date))
             sampled.append(positions)
     if not sampled:
         empty = np.empty(0)
-        return ShadeSchedule(pd.DatetimeIndex([], tz=timezone), empty, empty, np.empty(0, object),
-                             (), np.zeros(1, np.int64), empty.astype(np.int64), empty)
+        return ShadeSchedule(
+            pd.DatetimeIndex([], tz=timezone),
+            empty,
+            empty,
+            np.empty(0, object),
+            (),
+            np.zeros(1, np.int64),
+            empty.astype(np.int64),
+            empty,
+        )
     instants = np.concatenate([p.timestamps.as_unit("ns").asi8 for p in sampled])
     altitude = np.concatenate([p.sun_altitude_deg for p in sampled])
     azimuth = np.concatenate([p.sun_azimuth_deg for p in sampled])
@@ -122,6 +146,11 @@ def tile_schedule(scenarios: list[Scenario], year: int, latitude: float, longitu
     dates = np.array([targets[t].date for t in target[first]], dtype=object)
     return ShadeSchedule(
         timestamps=pd.DatetimeIndex(pd.to_datetime(distinct, utc=True)).tz_convert(timezone),
-        sun_altitude_deg=altitude[first], sun_azimuth_deg=azimuth[first], dates=dates,
-        targets=tuple(targets), start=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-        target=target[order], weight_hours=weight[order])
+        sun_altitude_deg=altitude[first],
+        sun_azimuth_deg=azimuth[first],
+        dates=dates,
+        targets=tuple(targets),
+        start=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        target=target[order],
+        weight_hours=weight[order],
+    )

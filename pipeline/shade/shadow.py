@@ -43,6 +43,7 @@ below the horizon; ``shade_fraction`` = ``shade_hours / slot hours``; and per se
 ``sun_hours`` = sum of ``weight_hours * light`` from sunrise to sunset. A sample shared
 by a slot and its season's day is computed once (:mod:`pipeline.shade.schedule`).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,20 +61,57 @@ from pipeline.geo.raster import Grid
 from pipeline.shade.buildings import building_shade_summary
 from pipeline.shade.horizon import DEFAULT_SECTOR_DEG, HorizonCaster
 from pipeline.shade.schedule import ShadeSchedule, tile_schedule
-from pipeline.shade.sun import (DEFAULT_STEP_MINUTES, DEFAULT_TIMEZONE, Scenario, SunPositions,
-                                grid_centre_lonlat, meridian_convergence_deg)
-from pipeline.shade.sweep import (CANOPY_SHADE, DEFAULT_MAX_DISTANCE_M, EVERGREEN_SHADE, SUNLIT,
-                                  SURFACE_SHADE, ShadeCaster, SweepGeometry, ratti_shade_codes,
-                                  search_geometry, shade_codes, sweep_geometry)
+from pipeline.shade.sun import (
+    DEFAULT_STEP_MINUTES,
+    DEFAULT_TIMEZONE,
+    Scenario,
+    SunPositions,
+    grid_centre_lonlat,
+    meridian_convergence_deg,
+)
+from pipeline.shade.sweep import (
+    CANOPY_SHADE,
+    DEFAULT_MAX_DISTANCE_M,
+    EVERGREEN_SHADE,
+    SUNLIT,
+    SURFACE_SHADE,
+    ShadeCaster,
+    SweepGeometry,
+    ratti_shade_codes,
+    search_geometry,
+    shade_codes,
+    sweep_geometry,
+)
 
 __all__ = [
-    "CANOPY_SHADE", "DEFAULT_MAX_DISTANCE_M", "EVERGREEN_SHADE", "SUNLIT", "SURFACE_SHADE",
+    "CANOPY_SHADE",
+    "DEFAULT_MAX_DISTANCE_M",
+    "EVERGREEN_SHADE",
+    "SUNLIT",
+    "SURFACE_SHADE",
     "CanopyTransmissivity",
-    "DEFAULT_SECTOR_DEG", "SHADE_METHODS", "HorizonCaster", "ScenarioShade", "ShadeCaster",
-    "ShadeMethod", "ShadePass", "SweepGeometry", "TileShade", "accumulate_shade_hours",
-    "building_shade_summary", "inner_window", "light_fraction", "light_lut", "make_caster",
-    "ratti_shade_codes", "search_geometry", "shade_codes", "shade_pass", "shadow_halo_m",
-    "sweep_geometry", "tile_shade",
+    "DEFAULT_SECTOR_DEG",
+    "SHADE_METHODS",
+    "HorizonCaster",
+    "ScenarioShade",
+    "ShadeCaster",
+    "ShadeMethod",
+    "ShadePass",
+    "SweepGeometry",
+    "TileShade",
+    "accumulate_shade_hours",
+    "building_shade_summary",
+    "inner_window",
+    "light_fraction",
+    "light_lut",
+    "make_caster",
+    "ratti_shade_codes",
+    "search_geometry",
+    "shade_codes",
+    "shade_pass",
+    "shadow_halo_m",
+    "sweep_geometry",
+    "tile_shade",
 ]
 
 log = logging.getLogger(__name__)
@@ -83,12 +121,17 @@ ShadeMethod = Literal["horizon", "sweep"]
 SHADE_METHODS: tuple[str, ...] = ("horizon", "sweep")
 
 
-def make_caster(dsm: np.ndarray, resolution: float, *, method: ShadeMethod = "horizon",
-                canopy_top: np.ndarray | None = None,
-                max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
-                window: tuple[int, int, int, int] | None = None,
-                sector_deg: float = DEFAULT_SECTOR_DEG,
-                evergreen_top: np.ndarray | None = None) -> "HorizonCaster | ShadeCaster":
+def make_caster(
+    dsm: np.ndarray,
+    resolution: float,
+    *,
+    method: ShadeMethod = "horizon",
+    canopy_top: np.ndarray | None = None,
+    max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
+    window: tuple[int, int, int, int] | None = None,
+    sector_deg: float = DEFAULT_SECTOR_DEG,
+    evergreen_top: np.ndarray | None = None,
+) -> HorizonCaster | ShadeCaster:
     """A surface prepared for shade codes at many sun positions, by ``method``.
 
     Both casters answer ``codes(sun_azimuth_grid_deg, sun_altitude_deg)`` with uint8
@@ -102,16 +145,30 @@ def make_caster(dsm: np.ndarray, resolution: float, *, method: ShadeMethod = "ho
     by ``"sweep"``.
     """
     if method == "horizon":
-        return HorizonCaster(dsm, resolution, canopy_top=canopy_top, max_distance_m=max_distance_m,
-                             window=window, sector_deg=sector_deg, evergreen_top=evergreen_top)
+        return HorizonCaster(
+            dsm,
+            resolution,
+            canopy_top=canopy_top,
+            max_distance_m=max_distance_m,
+            window=window,
+            sector_deg=sector_deg,
+            evergreen_top=evergreen_top,
+        )
     if method == "sweep":
-        return ShadeCaster(dsm, resolution, canopy_top=canopy_top, max_distance_m=max_distance_m,
-                           window=window, evergreen_top=evergreen_top)
+        return ShadeCaster(
+            dsm,
+            resolution,
+            canopy_top=canopy_top,
+            max_distance_m=max_distance_m,
+            window=window,
+            evergreen_top=evergreen_top,
+        )
     raise ValueError(f"unknown shade method {method!r} (one of {', '.join(SHADE_METHODS)})")
 
 
-def shadow_halo_m(max_height_m: float, min_sun_altitude_deg: float,
-                  cap_m: float = DEFAULT_MAX_DISTANCE_M) -> float:
+def shadow_halo_m(
+    max_height_m: float, min_sun_altitude_deg: float, cap_m: float = DEFAULT_MAX_DISTANCE_M
+) -> float:
     """Halo a tile needs so that every shadow reaching it is seen: ``h / tan(alt)``, capped.
 
     ``max_height_m`` is the largest height difference in the area (tallest building
@@ -122,10 +179,9 @@ def shadow_halo_m(max_height_m: float, min_sun_altitude_deg: float,
     return float(min(cap_m, max_height_m / math.tan(math.radians(min_sun_altitude_deg))))
 
 
-
-
-def light_fraction(codes: np.ndarray, canopy_transmissivity: float,
-                   evergreen_transmissivity: float | None = None) -> np.ndarray:
+def light_fraction(
+    codes: np.ndarray, canopy_transmissivity: float, evergreen_transmissivity: float | None = None
+) -> np.ndarray:
     """Share of direct sun reaching each cell, float32.
 
     1 sunlit (:data:`SUNLIT`), ``canopy_transmissivity`` under a deciduous or
@@ -174,11 +230,17 @@ class CanopyTransmissivity:
         return self.for_date(date), self.evergreen
 
 
-def accumulate_shade_hours(dsm: "np.ndarray | ShadeCaster", resolution: float, positions: SunPositions,
-                           convergence_deg: float, *, canopy_top: np.ndarray | None = None,
-                           canopy_transmissivity: float = 0.03,
-                           max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
-                           window: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def accumulate_shade_hours(
+    dsm: np.ndarray | ShadeCaster,
+    resolution: float,
+    positions: SunPositions,
+    convergence_deg: float,
+    *,
+    canopy_top: np.ndarray | None = None,
+    canopy_transmissivity: float = 0.03,
+    max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
+    window: tuple[int, int, int, int] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Shade hours and sun hours summed over ``positions``.
 
     ``dsm`` may be a prepared :class:`ShadeCaster` (then ``resolution``, ``canopy_top``,
@@ -190,8 +252,11 @@ def accumulate_shade_hours(dsm: "np.ndarray | ShadeCaster", resolution: float, p
     shade_hours, sun_hours : numpy.ndarray of float32
         ``sum(weight * (1 - light))`` and ``sum(weight * light)``, hours, over the window.
     """
-    caster = dsm if isinstance(dsm, ShadeCaster) else ShadeCaster(
-        dsm, resolution, canopy_top=canopy_top, max_distance_m=max_distance_m, window=window)
+    caster = (
+        dsm
+        if isinstance(dsm, ShadeCaster)
+        else ShadeCaster(dsm, resolution, canopy_top=canopy_top, max_distance_m=max_distance_m, window=window)
+    )
     r0, r1, c0, c1 = caster.window
     sun_hours = np.zeros((r1 - r0, c1 - c0), dtype=np.float64)
     azimuths = positions.grid_azimuth_deg(convergence_deg)
@@ -208,8 +273,8 @@ def accumulate_shade_hours(dsm: "np.ndarray | ShadeCaster", resolution: float, p
 class ScenarioShade:
     """Shade over one scenario's time slot, on the inner tile grid."""
 
-    shade_fraction: np.ndarray   # 0..1, share of the slot in shade weighted by light reduction
-    shade_hours: np.ndarray      # hours
+    shade_fraction: np.ndarray  # 0..1, share of the slot in shade weighted by light reduction
+    shade_hours: np.ndarray  # hours
     slot_hours: float
 
 
@@ -219,7 +284,7 @@ class TileShade:
 
     grid: Grid
     scenarios: dict[str, ScenarioShade] = field(default_factory=dict)
-    sun_hours: dict[str, np.ndarray] = field(default_factory=dict)   # by season name, sunrise-sunset
+    sun_hours: dict[str, np.ndarray] = field(default_factory=dict)  # by season name, sunrise-sunset
 
 
 def inner_window(outer: Grid, inner: Grid) -> tuple[int, int, int, int]:
@@ -231,13 +296,24 @@ def inner_window(outer: Grid, inner: Grid) -> tuple[int, int, int, int]:
     return r0, r0 + inner.height, c0, c0 + inner.width
 
 
-def tile_shade(dsm: np.ndarray, grid: Grid, inner: Grid, scenarios: list[Scenario], year: int, *,
-               canopy_top: np.ndarray | None = None,
-               transmissivity: CanopyTransmissivity = CanopyTransmissivity(),
-               step_minutes: float = DEFAULT_STEP_MINUTES, timezone: str = DEFAULT_TIMEZONE,
-               max_distance_m: float = DEFAULT_MAX_DISTANCE_M, sun_hours: bool = True,
-               method: ShadeMethod = "horizon", sector_deg: float = DEFAULT_SECTOR_DEG,
-               threads: int | None = None, evergreen_top: np.ndarray | None = None) -> TileShade:
+def tile_shade(
+    dsm: np.ndarray,
+    grid: Grid,
+    inner: Grid,
+    scenarios: list[Scenario],
+    year: int,
+    *,
+    canopy_top: np.ndarray | None = None,
+    transmissivity: CanopyTransmissivity = CanopyTransmissivity(),
+    step_minutes: float = DEFAULT_STEP_MINUTES,
+    timezone: str = DEFAULT_TIMEZONE,
+    max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
+    sun_hours: bool = True,
+    method: ShadeMethod = "horizon",
+    sector_deg: float = DEFAULT_SECTOR_DEG,
+    threads: int | None = None,
+    evergreen_top: np.ndarray | None = None,
+) -> TileShade:
     """Shade for every scenario and sun hours for every season of one tile.
 
     Parameters
@@ -282,10 +358,22 @@ def tile_shade(dsm: np.ndarray, grid: Grid, inner: Grid, scenarios: list[Scenari
     if threads is not None:
         numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     try:
-        return shade_pass(dsm, grid, inner, scenarios, year, canopy_top=canopy_top,
-                          transmissivity=transmissivity, step_minutes=step_minutes, timezone=timezone,
-                          max_distance_m=max_distance_m, sun_hours=sun_hours, method=method,
-                          sector_deg=sector_deg, evergreen_top=evergreen_top).shade
+        return shade_pass(
+            dsm,
+            grid,
+            inner,
+            scenarios,
+            year,
+            canopy_top=canopy_top,
+            transmissivity=transmissivity,
+            step_minutes=step_minutes,
+            timezone=timezone,
+            max_distance_m=max_distance_m,
+            sun_hours=sun_hours,
+            method=method,
+            sector_deg=sector_deg,
+            evergreen_top=evergreen_top,
+        ).shade
     finally:
         numba.set_num_threads(previous)
 
@@ -297,19 +385,29 @@ class ShadePass:
 
     shade: TileShade
     schedule: ShadeSchedule
-    caster: "HorizonCaster | ShadeCaster"
+    caster: HorizonCaster | ShadeCaster
     grid_azimuth_deg: np.ndarray
 
 
-def shade_pass(dsm: np.ndarray, grid: Grid, inner: Grid, scenarios: list[Scenario], year: int, *,
-               canopy_top: np.ndarray | None = None,
-               transmissivity: CanopyTransmissivity = CanopyTransmissivity(),
-               step_minutes: float = DEFAULT_STEP_MINUTES, timezone: str = DEFAULT_TIMEZONE,
-               max_distance_m: float = DEFAULT_MAX_DISTANCE_M, sun_hours: bool = True,
-               method: ShadeMethod = "horizon", sector_deg: float = DEFAULT_SECTOR_DEG,
-               evergreen_top: np.ndarray | None = None,
-               visit: "Callable[[HorizonCaster, int, np.ndarray], None] | None" = None,
-               schedule: ShadeSchedule | None = None) -> ShadePass:
+def shade_pass(
+    dsm: np.ndarray,
+    grid: Grid,
+    inner: Grid,
+    scenarios: list[Scenario],
+    year: int,
+    *,
+    canopy_top: np.ndarray | None = None,
+    transmissivity: CanopyTransmissivity = CanopyTransmissivity(),
+    step_minutes: float = DEFAULT_STEP_MINUTES,
+    timezone: str = DEFAULT_TIMEZONE,
+    max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
+    sun_hours: bool = True,
+    method: ShadeMethod = "horizon",
+    sector_deg: float = DEFAULT_SECTOR_DEG,
+    evergreen_top: np.ndarray | None = None,
+    visit: Callable[[HorizonCaster, int, np.ndarray], None] | None = None,
+    schedule: ShadeSchedule | None = None,
+) -> ShadePass:
     """:func:`tile_shade` (same arguments, in the calling thread's numba threads), with the
     schedule and caster it used; ``visit`` is handed to :meth:`HorizonCaster.accumulate`
     (``method="horizon"`` only: the sweep has no sectors), so a caller can take what it needs
@@ -321,23 +419,45 @@ def shade_pass(dsm: np.ndarray, grid: Grid, inner: Grid, scenarios: list[Scenari
     lon, lat = grid_centre_lonlat(inner)
     convergence = meridian_convergence_deg(grid.crs, lon, lat)
     if schedule is None:
-        schedule = tile_schedule(scenarios, year, lat, lon, step_minutes=step_minutes,
-                                 timezone=timezone, sun_hours=sun_hours)
+        schedule = tile_schedule(
+            scenarios, year, lat, lon, step_minutes=step_minutes, timezone=timezone, sun_hours=sun_hours
+        )
     taus = np.array([transmissivity.for_date(d) for d in schedule.dates], dtype=np.float64)
     evergreen_taus = np.full(len(taus), transmissivity.evergreen, dtype=np.float64)
     azimuths = schedule.grid_azimuth_deg(convergence) if len(schedule) else np.empty(0)
     acc = np.zeros((len(schedule.targets), *inner.shape), dtype=np.float64)
     if method == "horizon":
-        caster = HorizonCaster(dsm, grid.resolution, canopy_top=canopy_top,
-                               max_distance_m=max_distance_m, window=window, sector_deg=sector_deg,
-                               evergreen_top=evergreen_top)
-        caster.accumulate(azimuths, schedule.sun_altitude_deg, taus, schedule.start,
-                          schedule.target, schedule.weight_hours, schedule.is_sun, acc,
-                          evergreen_transmissivity=evergreen_taus, visit=visit)
+        caster = HorizonCaster(
+            dsm,
+            grid.resolution,
+            canopy_top=canopy_top,
+            max_distance_m=max_distance_m,
+            window=window,
+            sector_deg=sector_deg,
+            evergreen_top=evergreen_top,
+        )
+        caster.accumulate(
+            azimuths,
+            schedule.sun_altitude_deg,
+            taus,
+            schedule.start,
+            schedule.target,
+            schedule.weight_hours,
+            schedule.is_sun,
+            acc,
+            evergreen_transmissivity=evergreen_taus,
+            visit=visit,
+        )
         detail = f"{caster.sectors_computed} sector horizons"
     elif method == "sweep":
-        caster = ShadeCaster(dsm, grid.resolution, canopy_top=canopy_top,
-                             max_distance_m=max_distance_m, window=window, evergreen_top=evergreen_top)
+        caster = ShadeCaster(
+            dsm,
+            grid.resolution,
+            canopy_top=canopy_top,
+            max_distance_m=max_distance_m,
+            window=window,
+            evergreen_top=evergreen_top,
+        )
         _accumulate_sweep(caster, schedule, azimuths, taus, evergreen_taus, acc)
         detail = "exact sweep"
     else:
@@ -350,15 +470,30 @@ def shade_pass(dsm: np.ndarray, grid: Grid, inner: Grid, scenarios: list[Scenari
         hours = total.astype(np.float32)
         result.scenarios[spec.name] = ScenarioShade(
             shade_fraction=(hours / np.float32(spec.hours)).astype(np.float32),
-            shade_hours=hours, slot_hours=spec.hours)
-    log.info("shadow: tile %s, %d sun positions (%d samples) on %dx%d cells, %s, in %.1f s",
-             inner.bounds, len(schedule), schedule.samples, inner.height, inner.width, detail,
-             time.perf_counter() - started)
+            shade_hours=hours,
+            slot_hours=spec.hours,
+        )
+    log.info(
+        "shadow: tile %s, %d sun positions (%d samples) on %dx%d cells, %s, in %.1f s",
+        inner.bounds,
+        len(schedule),
+        schedule.samples,
+        inner.height,
+        inner.width,
+        detail,
+        time.perf_counter() - started,
+    )
     return ShadePass(result, schedule, caster, azimuths)
 
 
-def _accumulate_sweep(caster: ShadeCaster, schedule: ShadeSchedule, azimuths: np.ndarray,
-                      taus: np.ndarray, evergreen_taus: np.ndarray, acc: np.ndarray) -> None:
+def _accumulate_sweep(
+    caster: ShadeCaster,
+    schedule: ShadeSchedule,
+    azimuths: np.ndarray,
+    taus: np.ndarray,
+    evergreen_taus: np.ndarray,
+    acc: np.ndarray,
+) -> None:
     """:meth:`HorizonCaster.accumulate` with the exact sweep, one pass per sun position."""
     is_sun = schedule.is_sun
     for p, altitude in enumerate(schedule.sun_altitude_deg):

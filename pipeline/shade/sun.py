@@ -10,6 +10,7 @@ Timestamps are timezone-aware (Asia/Tokyo unless told otherwise). A time interva
 represented by the sun position at its mid-point and a weight equal to its length in
 hours, so sums of weights are durations.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,8 +23,7 @@ import pvlib
 from pyproj import CRS, Proj, Transformer
 
 from pipeline.geo.raster import Grid
-from pipeline.geo.scenarios import (DEFAULT_SEASONS, DEFAULT_TIME_SLOTS, Scenario, Season,  # noqa: F401
-                                    TimeSlot)
+from pipeline.geo.scenarios import DEFAULT_SEASONS, DEFAULT_TIME_SLOTS, Scenario, Season, TimeSlot  # noqa: F401
 
 DEFAULT_TIMEZONE = "Asia/Tokyo"
 DEFAULT_STEP_MINUTES = 10.0
@@ -62,25 +62,36 @@ class SunPositions:
         """Azimuths clockwise from grid north (see :func:`true_to_grid_azimuth`)."""
         return true_to_grid_azimuth(self.sun_azimuth_deg, convergence_deg)
 
-    def take(self, index: np.ndarray | slice) -> "SunPositions":
+    def take(self, index: np.ndarray | slice) -> SunPositions:
         """A subset of the samples (e.g. a chunk for a parallel task)."""
-        return SunPositions(self.timestamps[index], self.sun_altitude_deg[index],
-                            self.sun_azimuth_deg[index], self.weight_hours[index])
+        return SunPositions(
+            self.timestamps[index],
+            self.sun_altitude_deg[index],
+            self.sun_azimuth_deg[index],
+            self.weight_hours[index],
+        )
 
-    def chunks(self, n_chunks: int) -> list["SunPositions"]:
+    def chunks(self, n_chunks: int) -> list[SunPositions]:
         """Split into up to ``n_chunks`` contiguous parts whose results can be summed."""
         parts = np.array_split(np.arange(len(self)), max(1, min(n_chunks, len(self))))
         return [self.take(p) for p in parts if len(p)]
 
 
-def default_scenarios(seasons: tuple[Season, ...] = DEFAULT_SEASONS,
-                      slots: tuple[TimeSlot, ...] = DEFAULT_TIME_SLOTS) -> list[Scenario]:
+def default_scenarios(
+    seasons: tuple[Season, ...] = DEFAULT_SEASONS, slots: tuple[TimeSlot, ...] = DEFAULT_TIME_SLOTS
+) -> list[Scenario]:
     """Every season crossed with every time slot."""
     return [Scenario(season, slot) for season in seasons for slot in slots]
 
 
-def solar_position(timestamps: pd.DatetimeIndex, latitude: float, longitude: float, *,
-                   altitude_m: float = 0.0, refraction: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def solar_position(
+    timestamps: pd.DatetimeIndex,
+    latitude: float,
+    longitude: float,
+    *,
+    altitude_m: float = 0.0,
+    refraction: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
     """Sun altitude and true azimuth by NREL SPA (pvlib ``nrel_numpy``).
 
     Parameters
@@ -104,22 +115,25 @@ def solar_position(timestamps: pd.DatetimeIndex, latitude: float, longitude: flo
     timestamps = pd.DatetimeIndex(timestamps)
     if timestamps.tz is None:
         raise ValueError("solar_position needs timezone-aware timestamps")
-    sp = pvlib.solarposition.get_solarposition(timestamps, latitude, longitude,
-                                               altitude=altitude_m, method="nrel_numpy")
+    sp = pvlib.solarposition.get_solarposition(
+        timestamps, latitude, longitude, altitude=altitude_m, method="nrel_numpy"
+    )
     column = "apparent_elevation" if refraction else "elevation"
     return sp[column].to_numpy(dtype=np.float64), sp["azimuth"].to_numpy(dtype=np.float64)
 
 
-def _positions(starts: pd.DatetimeIndex, ends: pd.DatetimeIndex, latitude: float,
-               longitude: float, refraction: bool) -> SunPositions:
+def _positions(
+    starts: pd.DatetimeIndex, ends: pd.DatetimeIndex, latitude: float, longitude: float, refraction: bool
+) -> SunPositions:
     mids = starts + (ends - starts) / 2
     weight_hours = ((ends - starts).total_seconds() / 3600.0).to_numpy(dtype=np.float64)
     altitude, azimuth = solar_position(mids, latitude, longitude, refraction=refraction)
     return SunPositions(mids, altitude, azimuth, weight_hours)
 
 
-def _steps(start: pd.Timestamp, end: pd.Timestamp, step_minutes: float,
-           origin: pd.Timestamp | None = None) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+def _steps(
+    start: pd.Timestamp, end: pd.Timestamp, step_minutes: float, origin: pd.Timestamp | None = None
+) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
     """Intervals of ``step_minutes`` aligned to ``origin`` (default ``start``), clipped to [start, end]."""
     if step_minutes <= 0:
         raise ValueError(f"step_minutes must be positive, got {step_minutes}")
@@ -134,9 +148,16 @@ def _steps(start: pd.Timestamp, end: pd.Timestamp, step_minutes: float,
     return pd.DatetimeIndex(starts[keep]), pd.DatetimeIndex(ends[keep])
 
 
-def slot_sun_positions(date: dt.date, slot: TimeSlot, latitude: float, longitude: float, *,
-                       step_minutes: float = DEFAULT_STEP_MINUTES, timezone: str = DEFAULT_TIMEZONE,
-                       refraction: bool = True) -> SunPositions:
+def slot_sun_positions(
+    date: dt.date,
+    slot: TimeSlot,
+    latitude: float,
+    longitude: float,
+    *,
+    step_minutes: float = DEFAULT_STEP_MINUTES,
+    timezone: str = DEFAULT_TIMEZONE,
+    refraction: bool = True,
+) -> SunPositions:
     """Sun positions at the mid-point of each ``step_minutes`` step of a time slot.
 
     A last partial step gets its true (shorter) weight. Samples with the sun below the
@@ -147,9 +168,15 @@ def slot_sun_positions(date: dt.date, slot: TimeSlot, latitude: float, longitude
     return _positions(starts, ends, latitude, longitude, refraction)
 
 
-def daylight_sun_positions(date: dt.date, latitude: float, longitude: float, *,
-                           step_minutes: float = DEFAULT_STEP_MINUTES,
-                           timezone: str = DEFAULT_TIMEZONE, refraction: bool = True) -> SunPositions:
+def daylight_sun_positions(
+    date: dt.date,
+    latitude: float,
+    longitude: float,
+    *,
+    step_minutes: float = DEFAULT_STEP_MINUTES,
+    timezone: str = DEFAULT_TIMEZONE,
+    refraction: bool = True,
+) -> SunPositions:
     """Sun positions from sunrise to sunset (for sun hours).
 
     Steps are aligned to local midnight and clipped to [sunrise, sunset] from SPA
@@ -158,7 +185,8 @@ def daylight_sun_positions(date: dt.date, latitude: float, longitude: float, *,
     """
     midnight = pd.Timestamp(date.isoformat(), tz=timezone)
     rst = pvlib.solarposition.sun_rise_set_transit_spa(
-        pd.DatetimeIndex([midnight + pd.Timedelta(hours=12)]), latitude, longitude)
+        pd.DatetimeIndex([midnight + pd.Timedelta(hours=12)]), latitude, longitude
+    )
     sunrise, sunset = rst["sunrise"].iloc[0], rst["sunset"].iloc[0]
     if pd.isna(sunrise) or pd.isna(sunset):
         raise ValueError(f"no sunrise/sunset on {date} at latitude {latitude} (polar day or night)")
@@ -166,17 +194,32 @@ def daylight_sun_positions(date: dt.date, latitude: float, longitude: float, *,
     return _positions(starts, ends, latitude, longitude, refraction)
 
 
-def scenario_sun_positions(scenarios: list[Scenario], year: int, latitude: float, longitude: float, *,
-                           step_minutes: float = DEFAULT_STEP_MINUTES,
-                           timezone: str = DEFAULT_TIMEZONE) -> dict[str, SunPositions]:
+def scenario_sun_positions(
+    scenarios: list[Scenario],
+    year: int,
+    latitude: float,
+    longitude: float,
+    *,
+    step_minutes: float = DEFAULT_STEP_MINUTES,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> dict[str, SunPositions]:
     """``{scenario.name: SunPositions}`` for every scenario in ``year``."""
-    return {s.name: slot_sun_positions(s.season.date(year), s.slot, latitude, longitude,
-                                       step_minutes=step_minutes, timezone=timezone)
-            for s in scenarios}
+    return {
+        s.name: slot_sun_positions(
+            s.season.date(year), s.slot, latitude, longitude, step_minutes=step_minutes, timezone=timezone
+        )
+        for s in scenarios
+    }
 
 
-def true_solar_timestamps(date: dt.date, longitude: float, solar_hours: np.ndarray | list[float], *,
-                          latitude: float = 35.0, timezone: str = DEFAULT_TIMEZONE) -> pd.DatetimeIndex:
+def true_solar_timestamps(
+    date: dt.date,
+    longitude: float,
+    solar_hours: np.ndarray | list[float],
+    *,
+    latitude: float = 35.0,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> pd.DatetimeIndex:
     """Clock instants at which true solar time (真太陽時) equals ``solar_hours`` on ``date``.
 
     True solar time = UTC + longitude/15 h + equation of time. The equation of time is

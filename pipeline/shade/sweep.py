@@ -51,6 +51,7 @@ subset of ``canopy_top``): a cell whose ray passes below an evergreen crown is i
 passes the least sun of any crown on the ray (crowns along a ray are not multiplied, see
 :mod:`pipeline.shade.shadow`). Without it the codes are exactly those of before.
 """
+
 from __future__ import annotations
 
 import math
@@ -119,16 +120,17 @@ class SweepGeometry:
 
 def lattice(sun_azimuth_grid_deg: float, resolution: float) -> tuple[bool, bool, float, float]:
     """``(transpose, flip, slope, step_m)`` of the ray lattice toward an azimuth (grid north, degrees)."""
-    toward_col = math.sin(math.radians(sun_azimuth_grid_deg))     # east
-    toward_row = -math.cos(math.radians(sun_azimuth_grid_deg))    # rows grow southward
+    toward_col = math.sin(math.radians(sun_azimuth_grid_deg))  # east
+    toward_row = -math.cos(math.radians(sun_azimuth_grid_deg))  # rows grow southward
     transpose = abs(toward_row) > abs(toward_col)
     major, minor = (toward_row, toward_col) if transpose else (toward_col, toward_row)
     slope = minor / abs(major)
     return transpose, major < 0, slope, resolution * math.hypot(1.0, slope)
 
 
-def sweep_geometry(sun_azimuth_grid_deg: float, sun_altitude_deg: float, resolution: float,
-                   max_distance_m: float) -> SweepGeometry:
+def sweep_geometry(
+    sun_azimuth_grid_deg: float, sun_altitude_deg: float, resolution: float, max_distance_m: float
+) -> SweepGeometry:
     """The ray sampling shared by :func:`shade_codes` and :func:`ratti_shade_codes`.
 
     Parameters
@@ -163,12 +165,15 @@ def check_evergreen(evergreen_top: np.ndarray | None, canopy_top: np.ndarray | N
     if not np.isfinite(evergreen_top).any():
         return None
     if canopy_top is None or evergreen_top.shape != canopy_top.shape:
-        raise ValueError("evergreen_top needs a canopy_top of the same shape (evergreen crowns are "
-                         "part of the canopy)")
+        raise ValueError(
+            "evergreen_top needs a canopy_top of the same shape (evergreen crowns are part of the canopy)"
+        )
     trees = np.isfinite(evergreen_top)
     if not np.array_equal(evergreen_top[trees], canopy_top[trees]):
-        raise ValueError("evergreen_top differs from canopy_top where it holds a crown: evergreen "
-                         "crowns must be canopy cells of the same height")
+        raise ValueError(
+            "evergreen_top differs from canopy_top where it holds a crown: evergreen "
+            "crowns must be canopy cells of the same height"
+        )
     return evergreen_top
 
 
@@ -213,23 +218,31 @@ def window_lines(off: np.ndarray, window: Window) -> tuple[int, int]:
     return r0 - int(off[c0:c1].max()), r1 - 1 - int(off[c0:c1].min())
 
 
-def search_geometry(dsm: np.ndarray, resolution: float, sun_azimuth_grid_deg: float,
-                    sun_altitude_deg: float, *, canopy_top: np.ndarray | None = None,
-                    max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
-                    window: Window | None = None) -> SweepGeometry:
+def search_geometry(
+    dsm: np.ndarray,
+    resolution: float,
+    sun_azimuth_grid_deg: float,
+    sun_altitude_deg: float,
+    *,
+    canopy_top: np.ndarray | None = None,
+    max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
+    window: Window | None = None,
+) -> SweepGeometry:
     """The :func:`sweep_geometry` that :func:`shade_codes` uses for this surface and sun.
 
     The search distance is ``min(max_distance_m, relief / tan(altitude))``, the relief
     running from the lowest cell of the window to the highest surface or canopy top.
     """
-    caster = ShadeCaster(dsm, resolution, canopy_top=canopy_top, max_distance_m=max_distance_m,
-                         window=window)
+    caster = ShadeCaster(dsm, resolution, canopy_top=canopy_top, max_distance_m=max_distance_m, window=window)
     return caster.geometry(sun_azimuth_grid_deg, sun_altitude_deg)
 
 
-def ratti_shade_codes(dsm: np.ndarray, geometry: SweepGeometry,
-                      canopy_top: np.ndarray | None = None,
-                      evergreen_top: np.ndarray | None = None) -> np.ndarray:
+def ratti_shade_codes(
+    dsm: np.ndarray,
+    geometry: SweepGeometry,
+    canopy_top: np.ndarray | None = None,
+    evergreen_top: np.ndarray | None = None,
+) -> np.ndarray:
     """Reference shade codes by the plain Ratti shift-and-compare loop (numpy).
 
     The rays' lines are sheared into the rows of an array (cells off the raster are
@@ -248,7 +261,7 @@ def ratti_shade_codes(dsm: np.ndarray, geometry: SweepGeometry,
     a = geometry.orient(dsm)
     n_rows, width = a.shape
     off = geometry.line_offsets(width)
-    line = np.arange(n_rows)[:, None] - off[None, :] + off.max()    # sheared row of each cell
+    line = np.arange(n_rows)[:, None] - off[None, :] + off.max()  # sheared row of each cell
     col = np.broadcast_to(np.arange(width), a.shape)
     n_lines = n_rows + off.max() - off.min()
     sheared = np.full((n_lines, width), -np.inf)
@@ -272,8 +285,11 @@ def ratti_shade_codes(dsm: np.ndarray, geometry: SweepGeometry,
             under_canopy[:, :-k] |= (canopy[:, k:] - drop) > sheared[:, :-k]
         if evergreen_top is not None:
             under_evergreen[:, :-k] |= (evergreen[:, k:] - drop) > sheared[:, :-k]
-    codes = np.where(shaded, SURFACE_SHADE, np.where(
-        under_evergreen, EVERGREEN_SHADE, np.where(under_canopy, CANOPY_SHADE, SUNLIT)))
+    codes = np.where(
+        shaded,
+        SURFACE_SHADE,
+        np.where(under_evergreen, EVERGREEN_SHADE, np.where(under_canopy, CANOPY_SHADE, SUNLIT)),
+    )
     return geometry.restore(codes[line, col].astype(np.uint8))
 
 
@@ -341,7 +357,7 @@ def _sweep(a, canopy, has_canopy, evergreen, has_evergreen, off, drop, tol, wind
             r = m + off[c]
             if r < 0 or r >= n_rows:
                 if entered:
-                    break   # a line's cells are contiguous: it has left the raster for good
+                    break  # a line's cells are contiguous: it has left the raster for good
                 continue
             entered = True
             if n_steps == 0:
@@ -371,11 +387,14 @@ def _sweep(a, canopy, has_canopy, evergreen, has_evergreen, off, drop, tol, wind
             code = 0
             if _rises_above(a, vals, head, tail, c, dz, z, tol, m, off, drop):
                 code = 2
-            elif has_evergreen and (evergreen[r, c] > z or _rises_above(
-                    evergreen, evals, ehead, etail, c, dz, z, tol, m, off, drop)):
+            elif has_evergreen and (
+                evergreen[r, c] > z
+                or _rises_above(evergreen, evals, ehead, etail, c, dz, z, tol, m, off, drop)
+            ):
                 code = 3
-            elif has_canopy and (canopy[r, c] > z or _rises_above(
-                    canopy, cvals, chead, ctail, c, dz, z, tol, m, off, drop)):
+            elif has_canopy and (
+                canopy[r, c] > z or _rises_above(canopy, cvals, chead, ctail, c, dz, z, tol, m, off, drop)
+            ):
                 code = 1
             out[r, c] = code
 
@@ -388,9 +407,16 @@ class ShadeCaster:
     lines crossing the window. Arguments as in :func:`shade_codes`.
     """
 
-    def __init__(self, dsm: np.ndarray, resolution: float, *, canopy_top: np.ndarray | None = None,
-                 max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
-                 window: Window | None = None, evergreen_top: np.ndarray | None = None):
+    def __init__(
+        self,
+        dsm: np.ndarray,
+        resolution: float,
+        *,
+        canopy_top: np.ndarray | None = None,
+        max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
+        window: Window | None = None,
+        evergreen_top: np.ndarray | None = None,
+    ):
         self.dsm, self.canopy_top = check_surface(dsm, canopy_top)
         self.evergreen_top = check_evergreen(evergreen_top, self.canopy_top)
         self.resolution = float(resolution)
@@ -411,10 +437,10 @@ class ShadeCaster:
     def _oriented(self, geometry: SweepGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         key = (geometry.transpose, geometry.flip)
         if key not in self._turned:
-            canopy = (geometry.orient(self.canopy_top) if self.canopy_top is not None
-                      else np.empty((1, 1)))
-            evergreen = (geometry.orient(self.evergreen_top) if self.evergreen_top is not None
-                         else np.empty((1, 1)))
+            canopy = geometry.orient(self.canopy_top) if self.canopy_top is not None else np.empty((1, 1))
+            evergreen = (
+                geometry.orient(self.evergreen_top) if self.evergreen_top is not None else np.empty((1, 1))
+            )
             self._turned[key] = (geometry.orient(self.dsm), canopy, evergreen)
         return self._turned[key]
 
@@ -430,16 +456,32 @@ class ShadeCaster:
         tol = 1e-9 * (1.0 + self._magnitude + dz * width)
         out = np.zeros(a.shape, dtype=np.uint8)
         window = np.array(geometry.orient_window(self.window, self.dsm.shape), dtype=np.int64)
-        _sweep(a, canopy, self.canopy_top is not None, evergreen, self.evergreen_top is not None,
-               geometry.line_offsets(width),
-               geometry.drop_m, tol, window, out)
+        _sweep(
+            a,
+            canopy,
+            self.canopy_top is not None,
+            evergreen,
+            self.evergreen_top is not None,
+            geometry.line_offsets(width),
+            geometry.drop_m,
+            tol,
+            window,
+            out,
+        )
         return geometry.restore(out)[r0:r1, c0:c1]
 
 
-def shade_codes(dsm: np.ndarray, resolution: float, sun_azimuth_grid_deg: float,
-                sun_altitude_deg: float, *, canopy_top: np.ndarray | None = None,
-                max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
-                window: Window | None = None, evergreen_top: np.ndarray | None = None) -> np.ndarray:
+def shade_codes(
+    dsm: np.ndarray,
+    resolution: float,
+    sun_azimuth_grid_deg: float,
+    sun_altitude_deg: float,
+    *,
+    canopy_top: np.ndarray | None = None,
+    max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
+    window: Window | None = None,
+    evergreen_top: np.ndarray | None = None,
+) -> np.ndarray:
     """Shade of every cell for one sun position (fast; identical to :func:`ratti_shade_codes`).
 
     Parameters
@@ -470,6 +512,12 @@ def shade_codes(dsm: np.ndarray, resolution: float, sun_azimuth_grid_deg: float,
 
     For many sun positions on one surface use :class:`ShadeCaster` directly.
     """
-    caster = ShadeCaster(dsm, resolution, canopy_top=canopy_top, max_distance_m=max_distance_m,
-                         window=window, evergreen_top=evergreen_top)
+    caster = ShadeCaster(
+        dsm,
+        resolution,
+        canopy_top=canopy_top,
+        max_distance_m=max_distance_m,
+        window=window,
+        evergreen_top=evergreen_top,
+    )
     return caster.codes(sun_azimuth_grid_deg, sun_altitude_deg)

@@ -13,43 +13,58 @@ Stage modules import only light things at module level (pydantic settings and th
 engine's leaf); their task functions import the domain packages (numpy, rasterio,
 geopandas, numba, cityseer, ...) when they run, so the command line starts fast.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
 from pipeline.core.config import RunDefinitionBase, load_definition, run_definition_model
-from pipeline.stages import (effects, export_tiles, flow, ingest, lidar, measures, peopleflow, shadow,
-                             shadow_diagram, surface, thermal, thermal_forcing, trees, viewer,
-                             walkability)
+from pipeline.stages import (
+    effects,
+    export_tiles,
+    flow,
+    ingest,
+    lidar,
+    measures,
+    peopleflow,
+    shadow,
+    shadow_diagram,
+    surface,
+    thermal,
+    thermal_forcing,
+    trees,
+    viewer,
+    walkability,
+)
 
 STAGES = (
     ingest.STAGE,
     lidar.STAGE,
     lidar.POINT_TILES,
     lidar.POINT_TILESET,
-    trees.STAGE,             # per tile after lidar: trees found in the LiDAR, as PLATEAU veg
+    trees.STAGE,  # per tile after lidar: trees found in the LiDAR, as PLATEAU veg
     trees.CHANGES,
-    trees.CHANGES_TABLE,     # run-wide: trees/changes.parquet from the tiles' rows
+    trees.CHANGES_TABLE,  # run-wide: trees/changes.parquet from the tiles' rows
     surface.STAGE,
-    thermal_forcing.STAGE,   # run-wide: every scenario's weather and irradiance (thermal/weather.csv)
-    shadow.STAGE,            # with weather, its pass computes the thermal outputs too
+    thermal_forcing.STAGE,  # run-wide: every scenario's weather and irradiance (thermal/weather.csv)
+    shadow.STAGE,  # with weather, its pass computes the thermal outputs too
     shadow.MAPS,
     shadow_diagram.STAGE,
-    thermal.STAGE,           # hands on what the shadow pass computed (or computes it)
+    thermal.STAGE,  # hands on what the shadow pass computed (or computes it)
     peopleflow.STAGE,
     walkability.STAGE,
-    flow.STAGE,          # simulated walkers per segment on each scenario's perceived cost
+    flow.STAGE,  # simulated walkers per segment on each scenario's perceived cost
     flow.FIT,
     walkability.SCALE,
     walkability.SCORE,
     walkability.SUMMARY,
-    effects.STAGE,           # a run on a baseline: before and after of its measures
+    effects.STAGE,  # a run on a baseline: before and after of its measures
     export_tiles.PROPERTIES,  # joins the per-building results of the stages before it
     export_tiles.SCHEMA,
     export_tiles.STAGE,
     export_tiles.TILESET,
-    viewer.STAGE,        # last: shows everything on the 3D city model
+    viewer.STAGE,  # last: shows everything on the 3D city model
 )
 
 

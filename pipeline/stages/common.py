@@ -1,10 +1,12 @@
 """Planning shared by the stages that work per tile on the surface model and per scenario,
 and the settings and surface reading the shadow and thermal stages share (they cast shade alike)."""
+
 from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Annotated, Any, Callable, Iterator, Literal, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
@@ -12,8 +14,14 @@ from pipeline.core.settings import StageSettings, Strict
 from pipeline.core.task import PlanContext, Record, Task, done, keys
 
 
-def surface_scenario_tasks(ctx: PlanContext, records: Mapping[str, Record], *, stage: str,
-                           func: Callable[..., Any], settings: StageSettings) -> list[Task]:
+def surface_scenario_tasks(
+    ctx: PlanContext,
+    records: Mapping[str, Record],
+    *,
+    stage: str,
+    func: Callable[..., Any],
+    settings: StageSettings,
+) -> list[Task]:
     """One task per tile whose surface is done: ``func(tile, inner_grid, out_dir, *,
     settings, scenarios, year, halo_m, timezone, surface=[record])``, writing under
     ``<output>/<stage>/``."""
@@ -23,15 +31,29 @@ def surface_scenario_tasks(ctx: PlanContext, records: Mapping[str, Record], *, s
         surface = done(records, "surface", tile=tile)
         if not surface:
             continue
-        tasks.append(Task(stage=stage, tile=tile, func=func,
-                          args=(tile, ctx.tile_grid(tile, halo=False), str(ctx.out(stage))),
-                          kwargs={"settings": settings, "scenarios": ctx.scenarios,
-                                  "year": definition.scenarios.year,
-                                  "halo_m": definition.grid.halo_m, "timezone": definition.timezone},
-                          params={"settings": settings.model_dump(mode="json"),
-                                  "scenarios": definition.scenarios.model_dump(mode="json"),
-                                  "tz": definition.timezone, "halo": definition.grid.halo_m},
-                          upstream={"surface": keys(surface)}, meshes=(tile,)))
+        tasks.append(
+            Task(
+                stage=stage,
+                tile=tile,
+                func=func,
+                args=(tile, ctx.tile_grid(tile, halo=False), str(ctx.out(stage))),
+                kwargs={
+                    "settings": settings,
+                    "scenarios": ctx.scenarios,
+                    "year": definition.scenarios.year,
+                    "halo_m": definition.grid.halo_m,
+                    "timezone": definition.timezone,
+                },
+                params={
+                    "settings": settings.model_dump(mode="json"),
+                    "scenarios": definition.scenarios.model_dump(mode="json"),
+                    "tz": definition.timezone,
+                    "halo": definition.grid.halo_m,
+                },
+                upstream={"surface": keys(surface)},
+                meshes=(tile,),
+            )
+        )
     return tasks
 
 
@@ -84,15 +106,24 @@ class Transmissivity(Strict):
     pass ``leaf_on`` all year; deciduous crowns pass ``leaf_off`` in ``leaf_off_months``.
     """
 
-    leaf_on: float = Field(0.03, ge=0, le=1, description="Share of direct sunlight through a tree "
-                           "crown in leaf (evergreen crowns all year). SOLWEIG's default.")
-    leaf_off: float = Field(0.5, ge=0, le=1, description="Share through a bare deciduous crown. "
-                            "SOLWEIG's default.")
-    leaf_off_months: list[int] = Field([12, 1, 2, 3], description="Months in which deciduous "
-                                       "crowns are bare.")
+    leaf_on: float = Field(
+        0.03,
+        ge=0,
+        le=1,
+        description="Share of direct sunlight through a tree "
+        "crown in leaf (evergreen crowns all year). SOLWEIG's default.",
+    )
+    leaf_off: float = Field(
+        0.5, ge=0, le=1, description="Share through a bare deciduous crown. SOLWEIG's default."
+    )
+    leaf_off_months: list[int] = Field(
+        [12, 1, 2, 3], description="Months in which deciduous crowns are bare."
+    )
     unknown_habit: Literal["deciduous", "evergreen"] = Field(
-        "deciduous", description="Leaf habit of crowns without one (LiDAR canopy, plant covers, "
-        "PLATEAU trees without `veg:function`).")
+        "deciduous",
+        description="Leaf habit of crowns without one (LiDAR canopy, plant covers, "
+        "PLATEAU trees without `veg:function`).",
+    )
 
     @field_validator("leaf_off_months")
     @classmethod
@@ -100,8 +131,6 @@ class Transmissivity(Strict):
         if any(not 1 <= m <= 12 for m in value):
             raise ValueError(f"months are 1-12, got {value}")
         return sorted(set(value))
-
-
 
 
 def _divides_360(value: float) -> float:
@@ -114,15 +143,26 @@ def _divides_360(value: float) -> float:
 #: How shade is decided for a sun position (see :mod:`pipeline.shade.shadow`); shared
 #: with the thermal stage. Literal values mirror :data:`pipeline.shade.shadow.SHADE_METHODS`
 #: (the settings import no domain code, so the CLI starts fast).
-ShadeMethodSetting = Annotated[Literal["horizon", "sweep"], Field(
-    description="How a cell's shade is decided: `horizon` (horizon angles once per tile and "
-    "azimuth sector, interpolated between sectors; agrees with the exact sweep on >= 99.5 % of "
-    "cells, several times faster) or `sweep` (the exact ray sweep, one pass per sun position; "
-    "the reference).")]
+ShadeMethodSetting = Annotated[
+    Literal["horizon", "sweep"],
+    Field(
+        description="How a cell's shade is decided: `horizon` (horizon angles once per tile and "
+        "azimuth sector, interpolated between sectors; agrees with the exact sweep on >= 99.5 % of "
+        "cells, several times faster) or `sweep` (the exact ray sweep, one pass per sun position; "
+        "the reference)."
+    ),
+]
 #: Azimuth step between the horizons of ``method: horizon``, degrees.
-SectorSetting = Annotated[float, Field(gt=0, le=10, description="Azimuth step between computed "
-                                       "horizons, degrees; must divide 360 (`method: horizon` only)."),
-                          AfterValidator(_divides_360)]
+SectorSetting = Annotated[
+    float,
+    Field(
+        gt=0,
+        le=10,
+        description="Azimuth step between computed "
+        "horizons, degrees; must divide 360 (`method: horizon` only).",
+    ),
+    AfterValidator(_divides_360),
+]
 
 
 def read_evergreen_top(outputs, canopy, unknown_habit: str):

@@ -11,12 +11,13 @@ recomputed tile and scenario the change rasters (COG, after - before)
 ``rasters/<tile>_<scenario>_shade_hours_change.tif`` (hours); a tile without a raster did
 not change.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from pipeline.core.settings import StageSettings
 from pipeline.core.stage import Stage
@@ -48,16 +49,30 @@ def before_path(path: str, output: str, baseline: str) -> str:
         return path
 
 
-def effects_run(out_dir: str, output: str, baseline: str, crs: str, *, districts: str | None,
-                district_name: str, walkability_score: list[Record] = (),
-                thermal: list[Record] = (), shadow: list[Record] = ()) -> Result:
+def effects_run(
+    out_dir: str,
+    output: str,
+    baseline: str,
+    crs: str,
+    *,
+    districts: str | None,
+    district_name: str,
+    walkability_score: list[Record] = (),
+    thermal: list[Record] = (),
+    shadow: list[Record] = (),
+) -> Result:
     """Write the effects of the measures (module docstring)."""
     import geopandas as gpd
     import numpy as np
     import pandas as pd
 
     from pipeline.geo.raster import read_raster, write_cog
-    from pipeline.measures.effects import change_raster, changed_segments, district_person_hours, segment_effects
+    from pipeline.measures.effects import (
+        change_raster,
+        changed_segments,
+        district_person_hours,
+        segment_effects,
+    )
     from pipeline.walkability.inputs import midpoint_districts
     from pipeline.walkability.outputs import read_districts, write_geoparquet, write_table
 
@@ -76,25 +91,40 @@ def effects_run(out_dir: str, output: str, baseline: str, crs: str, *, districts
         table = district_person_hours(effects, midpoint_districts(effects, areas))
         written["districts"] = write_table(table, folder / "districts")
     rasters: dict[str, dict[str, str]] = {"utci_mean_change": {}, "shade_hours_change": {}}
-    for kind, records, name in (("utci_mean_change", thermal, "utci_mean"),
-                                ("shade_hours_change", shadow, "shade_hours")):
+    for kind, records, name in (
+        ("utci_mean_change", thermal, "utci_mean"),
+        ("shade_hours_change", shadow, "shade_hours"),
+    ):
         for record in records:
             for scenario, path in sorted(getattr(record.outputs, name).items()):
                 old = before_path(path, output, baseline)
                 if old == path:
-                    continue          # a tile the measures do not reach: no change
+                    continue  # a tile the measures do not reach: no change
                 new, grid, _ = read_raster(path)
                 was, _, _ = read_raster(old)
                 rasters[kind][f"{record.tile}/{scenario}"] = write_cog(
-                    folder / "rasters" / f"{record.tile}_{scenario}_{kind}.tif", change_raster(was, new), grid,
-                    nodata=np.nan, tags={"tile": record.tile, "scenario": scenario,
-                                         "units": "degC" if kind.startswith("utci") else "hours",
-                                         "meaning": "after - before"})
+                    folder / "rasters" / f"{record.tile}_{scenario}_{kind}.tif",
+                    change_raster(was, new),
+                    grid,
+                    nodata=np.nan,
+                    tags={
+                        "tile": record.tile,
+                        "scenario": scenario,
+                        "units": "degC" if kind.startswith("utci") else "hours",
+                        "meaning": "after - before",
+                    },
+                )
     changed = int(changed_segments(effects).sum())
-    log.info("effects: %d segment-scenario rows, %d changed; %d change rasters", len(effects), changed,
-             sum(len(v) for v in rasters.values()))
-    return Result(outputs=EffectsOutputs(**written, **rasters),
-                  counts={"segment_rows": len(effects), "changed_rows": changed})
+    log.info(
+        "effects: %d segment-scenario rows, %d changed; %d change rasters",
+        len(effects),
+        changed,
+        sum(len(v) for v in rasters.values()),
+    )
+    return Result(
+        outputs=EffectsOutputs(**written, **rasters),
+        counts={"segment_rows": len(effects), "changed_rows": changed},
+    )
 
 
 def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -104,22 +134,35 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
         return []
     walk = ctx.settings("walkability")
     districts = ctx.definition.inputs.districts
-    return [Task(stage="effects", tile="all", func=effects_run,
-                 args=(str(ctx.out("effects")), str(ctx.output), str(baseline), ctx.crs),
-                 kwargs={"districts": str(districts) if districts else None,
-                         "district_name": walk.district_name},
-                 params={"baseline": str(baseline), "crs": ctx.crs, "district_name": walk.district_name},
-                 input_hashes=[ctx.hash_file(districts)] if districts else [],
-                 upstream={"walkability_score": keys(scored), "thermal": keys(done(records, "thermal")),
-                           "shadow": keys(done(records, "shadow"))})]
+    return [
+        Task(
+            stage="effects",
+            tile="all",
+            func=effects_run,
+            args=(str(ctx.out("effects")), str(ctx.output), str(baseline), ctx.crs),
+            kwargs={"districts": str(districts) if districts else None, "district_name": walk.district_name},
+            params={"baseline": str(baseline), "crs": ctx.crs, "district_name": walk.district_name},
+            input_hashes=[ctx.hash_file(districts)] if districts else [],
+            upstream={
+                "walkability_score": keys(scored),
+                "thermal": keys(done(records, "thermal")),
+                "shadow": keys(done(records, "shadow")),
+            },
+        )
+    ]
 
 
 def _on_baseline(definition) -> bool:
     return definition.inputs.baseline is not None
 
 
-STAGE = Stage(name="effects", settings=EffectsSettings, plan=plan, wanted=_on_baseline,
-              code=("pipeline.measures", "pipeline.walkability", "pipeline.geo"),
-              needs=("shadow", "thermal", "walkability_score"), outputs=EffectsOutputs,
-              reads={"walkability_score": ("scored",), "thermal": ("utci_mean",),
-                     "shadow": ("shade_hours",)})
+STAGE = Stage(
+    name="effects",
+    settings=EffectsSettings,
+    plan=plan,
+    wanted=_on_baseline,
+    code=("pipeline.measures", "pipeline.walkability", "pipeline.geo"),
+    needs=("shadow", "thermal", "walkability_score"),
+    outputs=EffectsOutputs,
+    reads={"walkability_score": ("scored",), "thermal": ("utci_mean",), "shadow": ("shade_hours",)},
+)

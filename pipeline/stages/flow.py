@@ -22,6 +22,7 @@ are never replaced. Both stages run when ``stages.flow.enabled`` is true and
 ``inputs.streets`` names streets; they need ``inputs.trip_rates``. The assignment is exact
 (expected flows, no sampling): the same inputs give the same bytes for any worker count.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,14 +43,28 @@ log = logging.getLogger(__name__)
 
 #: The flow stages' input files.
 INPUTS: dict[str, Any] = {
-    "trip_rates": (InputPath | None, Field(None, description=(
-        "Trips per hour per 100 m² floor area by class (residential, commercial, office, public) "
-        "and per unit weight of a stop (station, bus_stop), per day type and hour: CSV "
-        "`class, day_type, hour, produced, attracted` whose first line is `# source: <publication, "
-        "table, year, URL>`. Required by `stages.flow`; none is shipped."))),
-    "stops": (InputPath | None, Field(None, description=(
-        "Stations and bus stops: points with `kind` (station, bus_stop) and optional `weight` "
-        "(e.g. daily boardings), any vector format."))),
+    "trip_rates": (
+        InputPath | None,
+        Field(
+            None,
+            description=(
+                "Trips per hour per 100 m² floor area by class (residential, commercial, office, public) "
+                "and per unit weight of a stop (station, bus_stop), per day type and hour: CSV "
+                "`class, day_type, hour, produced, attracted` whose first line is `# source: <publication, "
+                "table, year, URL>`. Required by `stages.flow`; none is shipped."
+            ),
+        ),
+    ),
+    "stops": (
+        InputPath | None,
+        Field(
+            None,
+            description=(
+                "Stations and bus stops: points with `kind` (station, bus_stop) and optional `weight` "
+                "(e.g. daily boardings), any vector format."
+            ),
+        ),
+    ),
 }
 
 
@@ -57,22 +72,45 @@ class FlowSettings(StageSettings):
     """Pedestrian flow simulation (runs when enabled and `inputs.streets` is given)."""
 
     enabled: bool = Field(False, description="Run the simulation (needs `inputs.trip_rates` and `theta`).")
-    theta: float | None = Field(None, gt=0, le=1, description=(
-        "Logit dispersion, 1/m of perceived walk: how sharply walkers prefer the cheaper "
-        "destination and route. A behavioural parameter with no default: calibrate it on "
-        "counters (`pipeline.flowsim.validation.calibrate_theta`)."))
-    reach_m: float = Field(2000.0, gt=0, le=5000, description="Longest walk (m); bounds each "
-                           "tile's network to the tiles within this of it.")
-    destinations_on_length: bool = Field(False, description=(
-        "Choose destinations on plain length, so only the routes feel the scenario (a nested "
-        "logit); default: the joint destination and route logit on perceived cost."))
-    max_snap_m: float = Field(100.0, gt=0, le=1000, description="Farthest a building or stop "
-                              "may be from the street network to send and receive trips.")
-    counter_max_distance_m: float = Field(30.0, gt=0, le=200, description="Farthest a counter "
-                                          "may be from the segment it counts.")
-    fill_people: bool = Field(True, description=(
-        "Give segments with no observed or profiled people in a scenario the simulated "
-        "`people_per_100m` (`people_source` = `simulated`)."))
+    theta: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description=(
+            "Logit dispersion, 1/m of perceived walk: how sharply walkers prefer the cheaper "
+            "destination and route. A behavioural parameter with no default: calibrate it on "
+            "counters (`pipeline.flowsim.validation.calibrate_theta`)."
+        ),
+    )
+    reach_m: float = Field(
+        2000.0,
+        gt=0,
+        le=5000,
+        description="Longest walk (m); bounds each tile's network to the tiles within this of it.",
+    )
+    destinations_on_length: bool = Field(
+        False,
+        description=(
+            "Choose destinations on plain length, so only the routes feel the scenario (a nested "
+            "logit); default: the joint destination and route logit on perceived cost."
+        ),
+    )
+    max_snap_m: float = Field(
+        100.0,
+        gt=0,
+        le=1000,
+        description="Farthest a building or stop may be from the street network to send and receive trips.",
+    )
+    counter_max_distance_m: float = Field(
+        30.0, gt=0, le=200, description="Farthest a counter may be from the segment it counts."
+    )
+    fill_people: bool = Field(
+        True,
+        description=(
+            "Give segments with no observed or profiled people in a scenario the simulated "
+            "`people_per_100m` (`people_source` = `simulated`)."
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -98,9 +136,20 @@ def _wanted(definition) -> bool:
     return bool(definition.stages.flow.enabled and definition.inputs.streets)
 
 
-def flow_tile(tile: str, crs: str, out_dir: str, *, settings: FlowSettings, alpha: float, day_type: str,
-              scenarios: list, trip_rates: str, stops: str | None, walkability: list[Record] = (),
-              ingest: list[Record] = ()) -> Result:
+def flow_tile(
+    tile: str,
+    crs: str,
+    out_dir: str,
+    *,
+    settings: FlowSettings,
+    alpha: float,
+    day_type: str,
+    scenarios: list,
+    trip_rates: str,
+    stops: str | None,
+    walkability: list[Record] = (),
+    ingest: list[Record] = (),
+) -> Result:
     """Trips per hour of the trips starting in one tile, in every scenario (runs on a worker)."""
     import geopandas as gpd
     import numpy as np
@@ -115,21 +164,29 @@ def flow_tile(tile: str, crs: str, out_dir: str, *, settings: FlowSettings, alph
         simulate_tile,
     )
     from pipeline.geo import meshcode
-    from tiles.atomic import atomic_path
     from pipeline.walkability.inputs import read_tables
+    from tiles.atomic import atomic_path
 
     start = time.perf_counter()
     tables = {r.tile: r for r in walkability if r.outputs.segments}
     if tile not in tables:
         return Result(counts={"segments": 0})
-    bounds = {t: tuple(gpd.read_parquet(r.outputs.segments, columns=["geometry"]).total_bounds)
-              for t, r in sorted(tables.items())}
+    bounds = {
+        t: tuple(gpd.read_parquet(r.outputs.segments, columns=["geometry"]).total_bounds)
+        for t, r in sorted(tables.items())
+    }
     cell = meshcode.to_polygons([int(tile)], crs=crs).iloc[0].bounds  # the tile's nodes lie in its cell
-    bounds[tile] = (min(bounds[tile][0], cell[0]), min(bounds[tile][1], cell[1]),
-                    max(bounds[tile][2], cell[2]), max(bounds[tile][3], cell[3]))
+    bounds[tile] = (
+        min(bounds[tile][0], cell[0]),
+        min(bounds[tile][1], cell[1]),
+        max(bounds[tile][2], cell[2]),
+        max(bounds[tile][3], cell[3]),
+    )
     near = in_reach(bounds, tile, settings.reach_m)
-    segments = pd.concat([gpd.read_parquet(tables[t].outputs.segments, columns=["segment_id", "geometry"])
-                          for t in near], ignore_index=True)
+    segments = pd.concat(
+        [gpd.read_parquet(tables[t].outputs.segments, columns=["segment_id", "geometry"]) for t in near],
+        ignore_index=True,
+    )
     segments = gpd.GeoDataFrame(segments, geometry="geometry", crs=crs)
     rows = pd.concat([pd.read_parquet(tables[t].outputs.scenarios) for t in near], ignore_index=True)
     comfort = comfort_table(rows, segments["segment_id"], [s.name for s in scenarios])
@@ -137,27 +194,43 @@ def flow_tile(tile: str, crs: str, out_dir: str, *, settings: FlowSettings, alph
     region = segments.total_bounds
     buildings = read_tables([r.outputs.table for r in ingest if meshes_related(r.mesh_code, near)], crs)
     if len(buildings):
-        buildings = buildings.cx[region[0]:region[2], region[1]:region[3]]
+        buildings = buildings.cx[region[0] : region[2], region[1] : region[3]]
     points = None
     if stops:
         points = gpd.read_file(stops).to_crs(crs)
-        points = points.cx[region[0]:region[2], region[1]:region[3]]
-    params = FlowParameters(alpha=alpha, theta=float(settings.theta), reach_m=settings.reach_m,
-                            day_type=day_type, destinations_on_length=settings.destinations_on_length,
-                            max_snap_m=settings.max_snap_m)
-    flows, summary = simulate_tile(segments, comfort, tile, buildings, points,
-                                   read_trip_rates(trip_rates), scenarios, params)
+        points = points.cx[region[0] : region[2], region[1] : region[3]]
+    params = FlowParameters(
+        alpha=alpha,
+        theta=float(settings.theta),
+        reach_m=settings.reach_m,
+        day_type=day_type,
+        destinations_on_length=settings.destinations_on_length,
+        max_snap_m=settings.max_snap_m,
+    )
+    flows, summary = simulate_tile(
+        segments, comfort, tile, buildings, points, read_trip_rates(trip_rates), scenarios, params
+    )
     path = Path(out_dir) / f"{tile}_flows.parquet"
     with atomic_path(path) as tmp:
         flows.to_parquet(tmp, index=False)
-    log.info("flow %s: trips starting in the tile on %d segments, %.0f assigned over %d scenarios, %.1f s",
-             tile, len(segments), float(summary["assigned"].sum()), len(scenarios), time.perf_counter() - start)
-    return Result(outputs=FlowTileOutputs(flows=str(path)),
-                  counts={"network_segments": len(segments),
-                          "generated": round(float(summary["generated"].sum()), 3),
-                          "assigned": round(float(summary["assigned"].sum()), 3),
-                          "unassigned": round(float(summary["unassigned"].sum()), 3),
-                          "unsnapped": round(float(np.sum(summary["unsnapped"])), 3)})
+    log.info(
+        "flow %s: trips starting in the tile on %d segments, %.0f assigned over %d scenarios, %.1f s",
+        tile,
+        len(segments),
+        float(summary["assigned"].sum()),
+        len(scenarios),
+        time.perf_counter() - start,
+    )
+    return Result(
+        outputs=FlowTileOutputs(flows=str(path)),
+        counts={
+            "network_segments": len(segments),
+            "generated": round(float(summary["generated"].sum()), 3),
+            "assigned": round(float(summary["assigned"].sum()), 3),
+            "unassigned": round(float(summary["unassigned"].sum()), 3),
+            "unsnapped": round(float(np.sum(summary["unsnapped"])), 3),
+        },
+    )
 
 
 def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -165,27 +238,54 @@ def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     settings: FlowSettings = ctx.settings("flow")
     inputs = ctx.definition.inputs
     if inputs.trip_rates is None or settings.theta is None:
-        raise ValueError("stages.flow is enabled but needs inputs.trip_rates (a cited trip-rate table) "
-                         "and stages.flow.theta (the logit dispersion, calibrated on counters)")
+        raise ValueError(
+            "stages.flow is enabled but needs inputs.trip_rates (a cited trip-rate table) "
+            "and stages.flow.theta (the logit dispersion, calibrated on counters)"
+        )
     walk = ctx.settings("walkability")
     tiles = [r for r in done(records, "walkability") if r.outputs.segments]
     bldg = done(records, "ingest", feature_type="bldg")
     hashes = [ctx.hash_file(inputs.trip_rates)] + ([ctx.hash_file(inputs.stops)] if inputs.stops else [])
-    return [Task(stage="flow", tile=r.tile, func=flow_tile,
-                 args=(r.tile, ctx.crs, str(ctx.out("flow", "tiles"))),
-                 kwargs={"settings": settings, "alpha": walk.coolwalk_alpha, "day_type": walk.day_type,
-                         "scenarios": ctx.scenarios, "trip_rates": str(inputs.trip_rates),
-                         "stops": str(inputs.stops) if inputs.stops else None},
-                 params={"settings": settings.model_dump(mode="json"), "crs": ctx.crs,
-                         "alpha": walk.coolwalk_alpha, "day_type": walk.day_type,
-                         "scenarios": ctx.definition.scenarios.model_dump(mode="json")},
-                 input_hashes=hashes, upstream={"walkability": keys(tiles), "ingest": keys(bldg)},
-                 meshes=(r.tile,))
-            for r in tiles]
+    return [
+        Task(
+            stage="flow",
+            tile=r.tile,
+            func=flow_tile,
+            args=(r.tile, ctx.crs, str(ctx.out("flow", "tiles"))),
+            kwargs={
+                "settings": settings,
+                "alpha": walk.coolwalk_alpha,
+                "day_type": walk.day_type,
+                "scenarios": ctx.scenarios,
+                "trip_rates": str(inputs.trip_rates),
+                "stops": str(inputs.stops) if inputs.stops else None,
+            },
+            params={
+                "settings": settings.model_dump(mode="json"),
+                "crs": ctx.crs,
+                "alpha": walk.coolwalk_alpha,
+                "day_type": walk.day_type,
+                "scenarios": ctx.definition.scenarios.model_dump(mode="json"),
+            },
+            input_hashes=hashes,
+            upstream={"walkability": keys(tiles), "ingest": keys(bldg)},
+            meshes=(r.tile,),
+        )
+        for r in tiles
+    ]
 
 
-def flow_fit(out_dir: str, crs: str, *, settings: FlowSettings, day_type: str, scenarios: list,
-             flow: list[Record] = (), walkability: list[Record] = (), peopleflow: list[Record] = ()) -> Result:
+def flow_fit(
+    out_dir: str,
+    crs: str,
+    *,
+    settings: FlowSettings,
+    day_type: str,
+    scenarios: list,
+    flow: list[Record] = (),
+    walkability: list[Record] = (),
+    peopleflow: list[Record] = (),
+) -> Result:
     """The run's fitted ratios, simulated people per segment and GEH validation (one task)."""
     import geopandas as gpd
     import numpy as np
@@ -194,18 +294,26 @@ def flow_fit(out_dir: str, crs: str, *, settings: FlowSettings, day_type: str, s
     from pipeline.flowsim.simulate import fit_and_validate
     from pipeline.flowsim.tile import add_up
     from pipeline.flowsim.validation import counter_segments
-    from tiles.atomic import atomic_path, write_text_atomic
     from pipeline.peopleflow.tables import read_flow, read_flow_sources
+    from tiles.atomic import atomic_path, write_text_atomic
 
     tiles = sorted((r for r in flow if r.outputs.flows), key=lambda r: r.tile)
     if not tiles:
         raise ValueError("flow_fit: no tile produced flows")
     names = [s.name for s in scenarios]
     flows = add_up([pd.read_parquet(r.outputs.flows) for r in tiles])
-    segments = pd.concat([gpd.read_parquet(r.outputs.segments, columns=["segment_id", "length_m", "meshcode",
-                                                                         "geometry"])
-                          for r in sorted(walkability, key=lambda r: r.tile) if r.outputs.segments])
-    segments = gpd.GeoDataFrame(segments, geometry="geometry", crs=crs).set_index("segment_id").loc[flows["segment_id"]]
+    segments = pd.concat(
+        [
+            gpd.read_parquet(r.outputs.segments, columns=["segment_id", "length_m", "meshcode", "geometry"])
+            for r in sorted(walkability, key=lambda r: r.tile)
+            if r.outputs.segments
+        ]
+    )
+    segments = (
+        gpd.GeoDataFrame(segments, geometry="geometry", crs=crs)
+        .set_index("segment_id")
+        .loc[flows["segment_id"]]
+    )
     mlit = counted = on_segment = None
     if peopleflow:
         population = read_flow(peopleflow[0].outputs.flow_by_mesh, day_type)
@@ -217,18 +325,31 @@ def flow_fit(out_dir: str, crs: str, *, settings: FlowSettings, day_type: str, s
             counted = pd.read_parquet(peopleflow[0].outputs.flow_by_counter)
             counted = counted[counted["day_type"] == day_type]
             where = counted.groupby("counter_id")[["lat", "lon"]].first()
-            points = gpd.GeoDataFrame({"counter_id": where.index}, crs="EPSG:6668",
-                                      geometry=gpd.points_from_xy(where["lon"], where["lat"])).to_crs(crs)
-            on_segment = counter_segments(points, segments.reset_index(drop=True),
-                                          max_distance_m=settings.counter_max_distance_m)
-    fitted = fit_and_validate(flows[names], segments["length_m"].to_numpy(float),
-                              segments["meshcode"].to_numpy(np.int64), mlit, counted, on_segment)
+            points = gpd.GeoDataFrame(
+                {"counter_id": where.index},
+                crs="EPSG:6668",
+                geometry=gpd.points_from_xy(where["lon"], where["lat"]),
+            ).to_crs(crs)
+            on_segment = counter_segments(
+                points, segments.reset_index(drop=True), max_distance_m=settings.counter_max_distance_m
+            )
+    fitted = fit_and_validate(
+        flows[names],
+        segments["length_m"].to_numpy(float),
+        segments["meshcode"].to_numpy(np.int64),
+        mlit,
+        counted,
+        on_segment,
+    )
     folder = Path(out_dir)
-    simulated = pd.DataFrame({
-        "segment_id": np.repeat(flows["segment_id"].to_numpy(), len(names)),
-        "scenario": np.tile(names, len(flows)),
-        "trips_per_hour": flows[names].to_numpy(float).ravel(),
-        "people_per_100m": fitted.people_per_100m[names].to_numpy(float).ravel()})
+    simulated = pd.DataFrame(
+        {
+            "segment_id": np.repeat(flows["segment_id"].to_numpy(), len(names)),
+            "scenario": np.tile(names, len(flows)),
+            "trips_per_hour": flows[names].to_numpy(float).ravel(),
+            "people_per_100m": fitted.people_per_100m[names].to_numpy(float).ravel(),
+        }
+    )
     outputs = {"simulated": str(folder / "simulated.parquet"), "ratios": str(folder / "ratios.json")}
     with atomic_path(outputs["simulated"]) as tmp:
         simulated.to_parquet(tmp, index=False)
@@ -243,14 +364,25 @@ def flow_fit(out_dir: str, crs: str, *, settings: FlowSettings, day_type: str, s
     def number(value: float):
         return round(float(value), 9) if np.isfinite(value) else None
 
-    ratios = {"mlit_ratio": number(fitted.mlit_ratio), "mlit_pairs": fitted.mlit_pairs,
-              "counter_ratio": number(fitted.counter_ratio),
-              "share_geh_below_5": number(fitted.share_geh_below_5),
-              "counters_validated": len(on_segment) if on_segment is not None else 0,
-              "theta": settings.theta, "reach_m": settings.reach_m, "day_type": day_type}
+    ratios = {
+        "mlit_ratio": number(fitted.mlit_ratio),
+        "mlit_pairs": fitted.mlit_pairs,
+        "counter_ratio": number(fitted.counter_ratio),
+        "share_geh_below_5": number(fitted.share_geh_below_5),
+        "counters_validated": len(on_segment) if on_segment is not None else 0,
+        "theta": settings.theta,
+        "reach_m": settings.reach_m,
+        "day_type": day_type,
+    }
     write_text_atomic(outputs["ratios"], json.dumps(ratios, indent=1, sort_keys=True))
-    log.info("flow_fit: %d segments x %d scenarios; MLIT ratio %s over %d pairs; GEH<5 share %s",
-             len(flows), len(names), ratios["mlit_ratio"], fitted.mlit_pairs, ratios["share_geh_below_5"])
+    log.info(
+        "flow_fit: %d segments x %d scenarios; MLIT ratio %s over %d pairs; GEH<5 share %s",
+        len(flows),
+        len(names),
+        ratios["mlit_ratio"],
+        fitted.mlit_pairs,
+        ratios["share_geh_below_5"],
+    )
     return Result(outputs=FlowFitOutputs(**outputs), counts={"segments": len(flows)}, details=ratios)
 
 
@@ -261,21 +393,53 @@ def plan_fit(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     if not tiles:
         return []
     walk = ctx.settings("walkability")
-    return [Task(stage="flow_fit", tile="all", func=flow_fit, args=(str(ctx.out("flow")), ctx.crs),
-                 kwargs={"settings": settings, "day_type": walk.day_type, "scenarios": ctx.scenarios},
-                 params={"settings": settings.model_dump(mode="json"), "crs": ctx.crs, "day_type": walk.day_type,
-                         "scenarios": ctx.definition.scenarios.model_dump(mode="json")},
-                 upstream={"flow": keys(tiles),
-                           "walkability": keys(r for r in done(records, "walkability") if r.outputs.segments),
-                           "peopleflow": keys(done(records, "peopleflow"))})]
+    return [
+        Task(
+            stage="flow_fit",
+            tile="all",
+            func=flow_fit,
+            args=(str(ctx.out("flow")), ctx.crs),
+            kwargs={"settings": settings, "day_type": walk.day_type, "scenarios": ctx.scenarios},
+            params={
+                "settings": settings.model_dump(mode="json"),
+                "crs": ctx.crs,
+                "day_type": walk.day_type,
+                "scenarios": ctx.definition.scenarios.model_dump(mode="json"),
+            },
+            upstream={
+                "flow": keys(tiles),
+                "walkability": keys(r for r in done(records, "walkability") if r.outputs.segments),
+                "peopleflow": keys(done(records, "peopleflow")),
+            },
+        )
+    ]
 
 
-STAGE = Stage(name="flow", settings=FlowSettings, plan=plan_tiles, wanted=_wanted,
-              code=("pipeline.flowsim", "pipeline.walkability", "pipeline.peopleflow", "pipeline.geo"),
-              needs=("ingest", "walkability"), reach="run", inputs=INPUTS, outputs=FlowTileOutputs,
-              reads={"walkability": ("segments", "scenarios"), "ingest": ("table",)})
-FIT = Stage(name="flow_fit", settings=FlowSettings, plan=plan_fit, section="flow", wanted=_wanted,
-            code=("pipeline.flowsim", "pipeline.peopleflow", "pipeline.geo"),
-            needs=("flow", "walkability", "peopleflow"), reach="run", outputs=FlowFitOutputs,
-            reads={"flow": ("flows",), "walkability": ("segments",),
-                   "peopleflow": ("flow_by_mesh", "flow_by_counter")})
+STAGE = Stage(
+    name="flow",
+    settings=FlowSettings,
+    plan=plan_tiles,
+    wanted=_wanted,
+    code=("pipeline.flowsim", "pipeline.walkability", "pipeline.peopleflow", "pipeline.geo"),
+    needs=("ingest", "walkability"),
+    reach="run",
+    inputs=INPUTS,
+    outputs=FlowTileOutputs,
+    reads={"walkability": ("segments", "scenarios"), "ingest": ("table",)},
+)
+FIT = Stage(
+    name="flow_fit",
+    settings=FlowSettings,
+    plan=plan_fit,
+    section="flow",
+    wanted=_wanted,
+    code=("pipeline.flowsim", "pipeline.peopleflow", "pipeline.geo"),
+    needs=("flow", "walkability", "peopleflow"),
+    reach="run",
+    outputs=FlowFitOutputs,
+    reads={
+        "flow": ("flows",),
+        "walkability": ("segments",),
+        "peopleflow": ("flow_by_mesh", "flow_by_counter"),
+    },
+)

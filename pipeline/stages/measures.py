@@ -7,6 +7,7 @@ tiles the measures reach (:func:`touched_tiles`), the rest is the baseline's
 (:mod:`pipeline.core.baseline`). The walkability scale is the baseline's, so scores
 before and after are on one scale.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,7 +27,8 @@ def touched_tiles(definition: Any, ctx: PlanContext) -> set[str]:
     import shapely
 
     from pipeline.geo.tiling import tile_grid
-    from pipeline.measures.reach import lowest_sun_altitude_deg, touched_tiles as reach_tiles
+    from pipeline.measures.reach import lowest_sun_altitude_deg
+    from pipeline.measures.reach import touched_tiles as reach_tiles
     from pipeline.measures.reader import read_measure_files
 
     paths = list(getattr(definition.inputs, "measures", []) or [])
@@ -35,28 +37,43 @@ def touched_tiles(definition: Any, ctx: PlanContext) -> set[str]:
     boxes = [shapely.box(*tile_grid(t, ctx.crs, definition.grid.resolution_m).bounds) for t in ctx.tiles]
     area = shapely.union_all(boxes) if boxes else None
     surface = definition.stages.surface
-    measures = read_measure_files(paths, ctx.crs, area=area,
-                                  default_crown_diameter_m=surface.default_crown_diameter_m)
+    measures = read_measure_files(
+        paths, ctx.crs, area=area, default_crown_diameter_m=surface.default_crown_diameter_m
+    )
     for message in measures.skipped:
         log.warning("%s", message)
         ctx.problems.append(message)
     shadow = getattr(definition.stages, "shadow", None)
     diagram = getattr(definition.stages, "shadow_diagram", None)
     whole_day = bool(shadow is not None and shadow.enabled and shadow.sun_hours) or bool(
-        diagram is not None and diagram.enabled)
+        diagram is not None and diagram.enabled
+    )
     if whole_day or not boxes:
-        lowest = 0.0       # sunrise and sunset: the reach is the halo
+        lowest = 0.0  # sunrise and sunset: the reach is the halo
     else:
         from pyproj import Transformer
+
         centre = area.centroid
         lon, lat = Transformer.from_crs(ctx.crs, "EPSG:4326", always_xy=True).transform(centre.x, centre.y)
-        lowest = lowest_sun_altitude_deg(definition.scenarios.scenarios(), definition.scenarios.year,
-                                         lat, lon, timezone=definition.timezone)
+        lowest = lowest_sun_altitude_deg(
+            definition.scenarios.scenarios(),
+            definition.scenarios.year,
+            lat,
+            lon,
+            timezone=definition.timezone,
+        )
     walk = getattr(definition.stages, "walkability", None)
     network_reach = float(max(walk.distances)) if walk is not None and walk.enabled else 0.0
-    return reach_tiles(measures, ctx.tiles, ctx.crs, halo_m=definition.grid.halo_m, lowest_sun_deg=lowest,
-                       removed_footprints=_removed_footprints(definition, measures),
-                       street_lines=[s.line for s in measures.streets], network_reach_m=network_reach)
+    return reach_tiles(
+        measures,
+        ctx.tiles,
+        ctx.crs,
+        halo_m=definition.grid.halo_m,
+        lowest_sun_deg=lowest,
+        removed_footprints=_removed_footprints(definition, measures),
+        street_lines=[s.line for s in measures.streets],
+        network_reach_m=network_reach,
+    )
 
 
 def _removed_footprints(definition: Any, measures) -> list:
@@ -71,12 +88,16 @@ def _removed_footprints(definition: Any, measures) -> list:
 
     found = []
     for path in sorted(Path(baseline).glob("ingest/bldg/*_bldg.parquet")):
-        table = gpd.read_parquet(path, columns=["gml_id", "height_m", "geometry"],
-                                 filters=[("gml_id", "in", wanted)])
-        found += [(geometry, float(height) if pd.notna(height) else definition.grid.halo_m)
-                  for geometry, height in zip(table.geometry, table["height_m"])]
+        table = gpd.read_parquet(
+            path, columns=["gml_id", "height_m", "geometry"], filters=[("gml_id", "in", wanted)]
+        )
+        found += [
+            (geometry, float(height) if pd.notna(height) else definition.grid.halo_m)
+            for geometry, height in zip(table.geometry, table["height_m"])
+        ]
     return found
 
 
-CHANGES = RunChanges(input="measures", enters=("surface", "walkability"), touched=touched_tiles,
-                     fixed=("walkability_scale",))
+CHANGES = RunChanges(
+    input="measures", enters=("surface", "walkability"), touched=touched_tiles, fixed=("walkability_scale",)
+)

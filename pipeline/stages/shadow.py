@@ -15,21 +15,29 @@ writes them under ``thermal/<tile>/``; the thermal stage's task then hands them 
 extent of the buildings, at most :data:`MAP_MAX_PIXELS` on a side. Both are configured by
 ``stages.shadow``.
 """
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from pydantic import Field
 
 from pipeline.core.settings import StageSettings
 from pipeline.core.stage import Stage
 from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done, keys
-from pipeline.stages.common import (SectorSetting, ShadeMethodSetting, Transmissivity, numba_threads,
-                                    numba_threads_for_task, surface_scenario_tasks)
+from pipeline.stages.common import (
+    SectorSetting,
+    ShadeMethodSetting,
+    Transmissivity,
+    numba_threads,
+    numba_threads_for_task,
+    surface_scenario_tasks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +55,16 @@ COG_OPTIONS = {"compress": "ZSTD", "predictor": 1, "level": 1}
 class ShadowSettings(StageSettings):
     """Shade maps per tile and scenario (and the `shadow_maps` PNGs)."""
 
-    step_minutes: float = Field(10.0, gt=0, le=60, description="Sampling step inside a slot (sun "
-                                "position at the middle of each step).")
-    transmissivity: Transmissivity = Field(default_factory=Transmissivity,
-                                           description="Tree crowns.")
-    sun_hours: bool = Field(True, description="Also sun hours over each season's whole day "
-                            "(sunrise to sunset).")
+    step_minutes: float = Field(
+        10.0,
+        gt=0,
+        le=60,
+        description="Sampling step inside a slot (sun position at the middle of each step).",
+    )
+    transmissivity: Transmissivity = Field(default_factory=Transmissivity, description="Tree crowns.")
+    sun_hours: bool = Field(
+        True, description="Also sun hours over each season's whole day (sunrise to sunset)."
+    )
     maps: bool = Field(True, description="PNG maps of shade and sun hours (`shadow_maps` stage).")
     method: ShadeMethodSetting = "horizon"
     sector_deg: SectorSetting = 2.0
@@ -82,10 +94,22 @@ class ShadowMapsOutputs(Outputs):
     maps: dict[str, str] = field(default_factory=dict)
 
 
-def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, scenarios: list,
-                year: int, halo_m: float, timezone: str, surface: list[Record],
-                thermal=None, forcing: list[Record] = (), weather_file: str | None = None,
-                thermal_dir: str | None = None) -> Result:
+def shadow_tile(
+    tile: str,
+    inner,
+    out_dir: str,
+    *,
+    settings: ShadowSettings,
+    scenarios: list,
+    year: int,
+    halo_m: float,
+    timezone: str,
+    surface: list[Record],
+    thermal=None,
+    forcing: list[Record] = (),
+    weather_file: str | None = None,
+    thermal_dir: str | None = None,
+) -> Result:
     """Shade fraction, shade hours and sun hours of one tile, and per-building summaries.
 
     With ``thermal`` (the thermal stage's settings, when the run names weather and
@@ -100,26 +124,45 @@ def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, sce
     from pipeline.thermal.tile import shade_and_thermal
 
     start = time.perf_counter()
-    tile_surface = thermal_stage.read_tile_surface(tile, inner, surface, settings.transmissivity.unknown_habit)
+    tile_surface = thermal_stage.read_tile_surface(
+        tile, inner, surface, settings.transmissivity.unknown_habit
+    )
     thermal_outputs, sources = None, set()
     with numba_threads(numba_threads_for_task()):
         if thermal is None:
             tau = settings.transmissivity
-            shade = tile_shade(tile_surface.dsm, tile_surface.outer, inner, scenarios, year,
-                               canopy_top=tile_surface.canopy_top, transmissivity=CanopyTransmissivity(
-                                   leaf_on=tau.leaf_on, leaf_off=tau.leaf_off,
-                                   leaf_off_months=tuple(tau.leaf_off_months)),
-                               step_minutes=settings.step_minutes, timezone=timezone, max_distance_m=halo_m,
-                               sun_hours=settings.sun_hours, method=settings.method,
-                               sector_deg=settings.sector_deg, evergreen_top=tile_surface.evergreen_top)
-        else:      # the same shade (shares_pass), with the thermal steps taken in the pass
+            shade = tile_shade(
+                tile_surface.dsm,
+                tile_surface.outer,
+                inner,
+                scenarios,
+                year,
+                canopy_top=tile_surface.canopy_top,
+                transmissivity=CanopyTransmissivity(
+                    leaf_on=tau.leaf_on, leaf_off=tau.leaf_off, leaf_off_months=tuple(tau.leaf_off_months)
+                ),
+                step_minutes=settings.step_minutes,
+                timezone=timezone,
+                max_distance_m=halo_m,
+                sun_hours=settings.sun_hours,
+                method=settings.method,
+                sector_deg=settings.sector_deg,
+                evergreen_top=tile_surface.evergreen_top,
+            )
+        else:  # the same shade (shares_pass), with the thermal steps taken in the pass
             weather = thermal_stage.read_tile_weather(thermal, timezone, forcing, weather_file)
-            tile_pass = shade_and_thermal(tile_surface, scenarios, year, weather,
-                                          thermal_stage.thermal_options(thermal, halo_m, timezone),
-                                          sun_hours=settings.sun_hours)
+            tile_pass = shade_and_thermal(
+                tile_surface,
+                scenarios,
+                year,
+                weather,
+                thermal_stage.thermal_options(thermal, halo_m, timezone),
+                sun_hours=settings.sun_hours,
+            )
             shade = tile_pass.shade
             thermal_outputs, sources = thermal_stage.write_thermal(
-                Path(thermal_dir) / tile, inner, tile_pass.sky_view, tile_pass.thermal, scenarios)
+                Path(thermal_dir) / tile, inner, tile_pass.sky_view, tile_pass.thermal, scenarios
+            )
     pass_seconds = time.perf_counter() - start
     written = _write_shade(Path(out_dir) / tile, inner, shade)
     building_index, _, _ = read_raster(surface[0].outputs.building_id)
@@ -129,16 +172,29 @@ def shadow_tile(tile: str, inner, out_dir: str, *, settings: ShadowSettings, sce
     written["buildings"] = written["feature_table"] = str(table)
     if thermal_outputs is not None:
         written["thermal"] = thermal_outputs.to_json()
-    log.info("shadow %s: %d scenarios, %d buildings summarised (%s method, pass %.1f s, total %.1f s%s)",
-             tile, len(shade.scenarios), len(summary), settings.method, pass_seconds,
-             time.perf_counter() - start, ", thermal in the same pass" if thermal is not None else "")
-    details = {"method": settings.method, "pass_seconds": round(pass_seconds, 2),
-               "thermal": thermal is not None}
+    log.info(
+        "shadow %s: %d scenarios, %d buildings summarised (%s method, pass %.1f s, total %.1f s%s)",
+        tile,
+        len(shade.scenarios),
+        len(summary),
+        settings.method,
+        pass_seconds,
+        time.perf_counter() - start,
+        ", thermal in the same pass" if thermal is not None else "",
+    )
+    details = {
+        "method": settings.method,
+        "pass_seconds": round(pass_seconds, 2),
+        "thermal": thermal is not None,
+    }
     if thermal is not None:
         details["weather"] = sorted(sources)
-    return Result(outputs=ShadowOutputs(**written),
-                  counts={"scenarios": len(shade.scenarios), "buildings": len(summary)},
-                  feature_type="bldg", details=details)
+    return Result(
+        outputs=ShadowOutputs(**written),
+        counts={"scenarios": len(shade.scenarios), "buildings": len(summary)},
+        feature_type="bldg",
+        details=details,
+    )
 
 
 def _write_shade(folder: Path, inner, shade) -> dict:
@@ -150,15 +206,30 @@ def _write_shade(folder: Path, inner, shade) -> dict:
     written: dict = {"shade_fraction": {}, "shade_hours": {}, "sun_hours": {}}
     for name, result in shade.scenarios.items():
         written["shade_fraction"][name] = write_cog(
-            folder / f"{name}_shade_fraction.tif", result.shade_fraction.astype(np.float32), inner,
-            nodata=np.nan, tags={"scenario": name, "units": "share of the slot in shade"}, **COG_OPTIONS)
+            folder / f"{name}_shade_fraction.tif",
+            result.shade_fraction.astype(np.float32),
+            inner,
+            nodata=np.nan,
+            tags={"scenario": name, "units": "share of the slot in shade"},
+            **COG_OPTIONS,
+        )
         written["shade_hours"][name] = write_cog(
-            folder / f"{name}_shade_hours.tif", result.shade_hours.astype(np.float32), inner,
-            nodata=np.nan, tags={"scenario": name, "units": "hours"}, **COG_OPTIONS)
+            folder / f"{name}_shade_hours.tif",
+            result.shade_hours.astype(np.float32),
+            inner,
+            nodata=np.nan,
+            tags={"scenario": name, "units": "hours"},
+            **COG_OPTIONS,
+        )
     for season, hours in shade.sun_hours.items():
         written["sun_hours"][season] = write_cog(
-            folder / f"{season}_sun_hours.tif", hours.astype(np.float32), inner, nodata=np.nan,
-            tags={"season": season, "units": "hours of direct sun, sunrise to sunset"}, **COG_OPTIONS)
+            folder / f"{season}_sun_hours.tif",
+            hours.astype(np.float32),
+            inner,
+            nodata=np.nan,
+            tags={"season": season, "units": "hours of direct sun, sunrise to sunset"},
+            **COG_OPTIONS,
+        )
     return written
 
 
@@ -186,11 +257,19 @@ def _write_table(path: Path, summary, crs) -> None:
     from tiles.atomic import atomic_path
 
     with atomic_path(path) as tmp:
-        gpd.GeoDataFrame(summary.reset_index(drop=True), geometry="geometry", crs=crs).to_parquet(tmp, index=False)
+        gpd.GeoDataFrame(summary.reset_index(drop=True), geometry="geometry", crs=crs).to_parquet(
+            tmp, index=False
+        )
 
 
-def shadow_maps(out_dir: str, extent: tuple[float, float, float, float] | None, crs: str, *,
-                shadow: list[Record], surface: list[Record] = ()) -> Result:
+def shadow_maps(
+    out_dir: str,
+    extent: tuple[float, float, float, float] | None,
+    crs: str,
+    *,
+    shadow: list[Record],
+    surface: list[Record] = (),
+) -> Result:
     """A PNG per scenario (shade hours) and per season (sun hours) over ``extent`` (default:
     every tile), with the buildings in grey; every raster read at most
     :data:`MAP_MAX_PIXELS` on a side, so the task is the same size for a district and a city.
@@ -203,8 +282,10 @@ def shadow_maps(out_dir: str, extent: tuple[float, float, float, float] | None, 
 
     written = {}
     ids = sorted(r.outputs.building_id for r in surface if r.outputs.building_id)
-    for kind, units, cmap in (("shade_hours", "hours in shade", "magma_r"),
-                              ("sun_hours", "hours of sun", "YlOrRd")):
+    for kind, units, cmap in (
+        ("shade_hours", "hours in shade", "magma_r"),
+        ("sun_hours", "hours of sun", "YlOrRd"),
+    ):
         names = sorted({n for r in shadow for n in getattr(r.outputs, kind)})
         for name in names:
             paths = [getattr(r.outputs, kind)[name] for r in shadow if name in getattr(r.outputs, kind)]
@@ -212,8 +293,16 @@ def shadow_maps(out_dir: str, extent: tuple[float, float, float, float] | None, 
             buildings = building_layer(ids, grid)
             title = f"{'Shade' if kind == 'shade_hours' else 'Sun'} hours, {name.replace('_', ' ')}"
             path = Path(out_dir) / f"{kind}_{name}.png"
-            write_raster_map(path, values, grid, title=title, units=units, cmap=cmap, vmin=0,
-                             layers=[buildings] if buildings else [])
+            write_raster_map(
+                path,
+                values,
+                grid,
+                title=title,
+                units=units,
+                cmap=cmap,
+                vmin=0,
+                layers=[buildings] if buildings else [],
+            )
             written[f"{kind}_{name}"] = str(path)
     return Result(outputs=ShadowMapsOutputs(maps=written), counts={"maps": len(written)})
 
@@ -241,19 +330,40 @@ def plan_maps(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     shadow = done(records, "shadow")
     if not shadow:
         return []
-    return [Task(stage="shadow_maps", tile="all", func=shadow_maps,
-                 args=(str(ctx.out("maps")), None, ctx.crs),
-                 params={"max_pixels": MAP_MAX_PIXELS},
-                 upstream={"shadow": keys(shadow), "surface": keys(done(records, "surface"))})]
+    return [
+        Task(
+            stage="shadow_maps",
+            tile="all",
+            func=shadow_maps,
+            args=(str(ctx.out("maps")), None, ctx.crs),
+            params={"max_pixels": MAP_MAX_PIXELS},
+            upstream={"shadow": keys(shadow), "surface": keys(done(records, "surface"))},
+        )
+    ]
 
 
-STAGE = Stage(name="shadow", settings=ShadowSettings, plan=plan_tiles,
-              code=("pipeline.shade", "pipeline.thermal", "pipeline.geo", "pipeline.surface.habit"),
-              needs=("surface", "thermal_forcing"), reach="tile", outputs=ShadowOutputs,
-              reads={"surface": ("dsm", "canopy", "canopy_habit", "building_id", "buildings"),
-                     "thermal_forcing": ("weather_csv",)})
-MAPS = Stage(name="shadow_maps", settings=ShadowSettings, plan=plan_maps, section="shadow",
-             wanted=lambda definition: definition.stages.shadow.maps,
-             code=("pipeline.geo",), needs=("surface", "shadow"), reach="run",
-             outputs=ShadowMapsOutputs,
-             reads={"surface": ("building_id",), "shadow": ("shade_hours", "sun_hours")})
+STAGE = Stage(
+    name="shadow",
+    settings=ShadowSettings,
+    plan=plan_tiles,
+    code=("pipeline.shade", "pipeline.thermal", "pipeline.geo", "pipeline.surface.habit"),
+    needs=("surface", "thermal_forcing"),
+    reach="tile",
+    outputs=ShadowOutputs,
+    reads={
+        "surface": ("dsm", "canopy", "canopy_habit", "building_id", "buildings"),
+        "thermal_forcing": ("weather_csv",),
+    },
+)
+MAPS = Stage(
+    name="shadow_maps",
+    settings=ShadowSettings,
+    plan=plan_maps,
+    section="shadow",
+    wanted=lambda definition: definition.stages.shadow.maps,
+    code=("pipeline.geo",),
+    needs=("surface", "shadow"),
+    reach="run",
+    outputs=ShadowMapsOutputs,
+    reads={"surface": ("building_id",), "shadow": ("shade_hours", "sun_hours")},
+)

@@ -8,10 +8,11 @@ DHI, the season's daily maximum and the sources (design heat day, normals or obs
 days; clear sky or observed radiation). The ``thermal`` tile tasks read this file, so it
 is exactly the forcing they used.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from pipeline.core.stage import Stage
 from pipeline.core.task import Outputs, PlanContext, Record, Result, Task
@@ -27,26 +28,54 @@ class ForcingOutputs(Outputs):
     weather_csv: str
 
 
-def forcing_task(out_path: str, scenarios: list, *, weather_file: str, settings: ThermalSettings,
-                 year: int, timezone: str, latitude: float, longitude: float) -> Result:
+def forcing_task(
+    out_path: str,
+    scenarios: list,
+    *,
+    weather_file: str,
+    settings: ThermalSettings,
+    year: int,
+    timezone: str,
+    latitude: float,
+    longitude: float,
+) -> Result:
     """Compute every scenario's forcing at the run's centre and write ``weather.csv``."""
     from pipeline.shade.sun import slot_sun_positions
     from pipeline.thermal.forcing import scenario_forcing, write_forcing_csv
     from pipeline.thermal.weather import read_weather
 
-    weather = read_weather(weather_file, station=settings.station, timezone=timezone,
-                           window_days=settings.window_days)
+    weather = read_weather(
+        weather_file, station=settings.station, timezone=timezone, window_days=settings.window_days
+    )
     forcings = []
     for scenario in scenarios:
-        positions = slot_sun_positions(scenario.season.date(year), scenario.slot, latitude, longitude,
-                                       step_minutes=settings.step_minutes, timezone=timezone)
-        forcings.append(scenario_forcing(weather, scenario, year, positions, latitude=latitude,
-                                         longitude=longitude, timezone=timezone, wind_scale=settings.wind_scale))
+        positions = slot_sun_positions(
+            scenario.season.date(year),
+            scenario.slot,
+            latitude,
+            longitude,
+            step_minutes=settings.step_minutes,
+            timezone=timezone,
+        )
+        forcings.append(
+            scenario_forcing(
+                weather,
+                scenario,
+                year,
+                positions,
+                latitude=latitude,
+                longitude=longitude,
+                timezone=timezone,
+                wind_scale=settings.wind_scale,
+            )
+        )
     path = write_forcing_csv(out_path, forcings, timezone)
     sources = sorted({f.weather.source for f in forcings} | {f.irradiance.source for f in forcings})
-    return Result(outputs=ForcingOutputs(weather_csv=str(path)),
-                  counts={"scenarios": len(forcings), "steps": sum(len(f.weather) for f in forcings)},
-                  details={"sources": sources, "site": [round(latitude, 6), round(longitude, 6)]})
+    return Result(
+        outputs=ForcingOutputs(weather_csv=str(path)),
+        counts={"scenarios": len(forcings), "steps": sum(len(f.weather) for f in forcings)},
+        details={"sources": sources, "site": [round(latitude, 6), round(longitude, 6)]},
+    )
 
 
 def run_centre(tiles: list[str]) -> tuple[float, float]:
@@ -65,17 +94,40 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     if not ctx.tiles:
         return []
     latitude, longitude = run_centre(ctx.tiles)
-    return [Task(stage="thermal_forcing", tile="all", func=forcing_task,
-                 args=(str(ctx.out("thermal", WEATHER_CSV)), ctx.scenarios),
-                 kwargs={"weather_file": str(definition.inputs.weather),
-                         "settings": settings, "year": definition.scenarios.year,
-                         "timezone": definition.timezone, "latitude": latitude, "longitude": longitude},
-                 params={"settings": settings.model_dump(mode="json"),
-                         "scenarios": definition.scenarios.model_dump(mode="json"),
-                         "tz": definition.timezone, "site": [latitude, longitude]},
-                 input_hashes=[ctx.hash_file(definition.inputs.weather)])]
+    return [
+        Task(
+            stage="thermal_forcing",
+            tile="all",
+            func=forcing_task,
+            args=(str(ctx.out("thermal", WEATHER_CSV)), ctx.scenarios),
+            kwargs={
+                "weather_file": str(definition.inputs.weather),
+                "settings": settings,
+                "year": definition.scenarios.year,
+                "timezone": definition.timezone,
+                "latitude": latitude,
+                "longitude": longitude,
+            },
+            params={
+                "settings": settings.model_dump(mode="json"),
+                "scenarios": definition.scenarios.model_dump(mode="json"),
+                "tz": definition.timezone,
+                "site": [latitude, longitude],
+            },
+            input_hashes=[ctx.hash_file(definition.inputs.weather)],
+        )
+    ]
 
 
-STAGE = Stage(name="thermal_forcing", settings=ThermalSettings, plan=plan, section="thermal",
-              wanted=weather_named, code=("pipeline.thermal", "pipeline.shade", "pipeline.geo"),
-              needs=(), reach="run", outputs=ForcingOutputs, inputs=INPUTS)
+STAGE = Stage(
+    name="thermal_forcing",
+    settings=ThermalSettings,
+    plan=plan,
+    section="thermal",
+    wanted=weather_named,
+    code=("pipeline.thermal", "pipeline.shade", "pipeline.geo"),
+    needs=(),
+    reach="run",
+    outputs=ForcingOutputs,
+    inputs=INPUTS,
+)

@@ -18,11 +18,13 @@ LiDAR, written as PLATEAU vegetation, and what changed against the model's ``veg
 
 All are configured by ``stages.trees`` and run only when ``inputs.lidar`` names files.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Literal
 
 from pydantic import Field
 
@@ -34,15 +36,27 @@ from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done,
 class TreesSettings(StageSettings):
     """Individual trees from the LiDAR, written as PLATEAU vegetation (docs/trees.md)."""
 
-    enabled: bool = Field(False, description="Find trees in the LiDAR per tile and write them as "
-                          "PLATEAU veg (`trees/udx/veg/`); runs only when `inputs.lidar` names files.")
+    enabled: bool = Field(
+        False,
+        description="Find trees in the LiDAR per tile and write them as "
+        "PLATEAU veg (`trees/udx/veg/`); runs only when `inputs.lidar` names files.",
+    )
     window: Literal["deciduous", "pines", "combined"] = Field(
-        "deciduous", description="Popescu & Wynne (2004) crown-width equation giving the "
-        "local-maximum window (`deciduous`: Japanese street trees are mostly broadleaves).")
-    min_tree_height_m: float = Field(2.0, ge=0.5, le=50, description=(
-        "Lowest tree top and crown cell above ground (lidR `dalponte2016` `th_tree`)."))
-    changes: bool = Field(True, description="Compare the trees found with the ingested `veg` "
-                          "(`trees/changes.parquet`: matched within 2 m, height changed, new, gone).")
+        "deciduous",
+        description="Popescu & Wynne (2004) crown-width equation giving the "
+        "local-maximum window (`deciduous`: Japanese street trees are mostly broadleaves).",
+    )
+    min_tree_height_m: float = Field(
+        2.0,
+        ge=0.5,
+        le=50,
+        description=("Lowest tree top and crown cell above ground (lidR `dalponte2016` `th_tree`)."),
+    )
+    changes: bool = Field(
+        True,
+        description="Compare the trees found with the ingested `veg` "
+        "(`trees/changes.parquet`: matched within 2 m, height changed, new, gone).",
+    )
 
 
 @dataclass(frozen=True)
@@ -80,15 +94,23 @@ def _neighbourhood(records: list[Record], tile: str) -> list[Record]:
 
 
 # -- trees per tile -----------------------------------------------------------------------
-def trees_tile(paths: list[str], tile: str, crs: str, out_dir: str, *, settings: TreesSettings,
-               source_crs: str | None, ingest: list[Record] = ()) -> Result:
+def trees_tile(
+    paths: list[str],
+    tile: str,
+    crs: str,
+    out_dir: str,
+    *,
+    settings: TreesSettings,
+    source_crs: str | None,
+    ingest: list[Record] = (),
+) -> Result:
     """Trees of one tile from the LAS/LAZ files touching it (runs on a worker)."""
     import geopandas as gpd
     import pandas as pd
     import shapely
 
-    from tiles.atomic import atomic_path
     from pipeline.trees.tile import mesh_grid, write_mesh_trees
+    from tiles.atomic import atomic_path
 
     params = _parameters(settings)
     box = shapely.box(*mesh_grid(tile, crs, params).bounds)
@@ -96,19 +118,25 @@ def trees_tile(paths: list[str], tile: str, crs: str, out_dir: str, *, settings:
     footprints = [g for t in tables for g in t.geometry[t.geometry.intersects(box)]]
     out = Path(out_dir)
     stale = out / "udx" / "veg" / f"{tile}_veg_6697_op.gml"
-    result = write_mesh_trees(paths, tile, crs, out, params=params, source_crs=source_crs,
-                              footprints=footprints)
+    result = write_mesh_trees(
+        paths, tile, crs, out, params=params, source_crs=source_crs, footprints=footprints
+    )
     if result.gml is None and stale.exists():
-        stale.unlink()          # a rerun that finds no tree leaves no veg file of an earlier one
+        stale.unlink()  # a rerun that finds no tree leaves no veg file of an earlier one
     table = out / "tiles" / f"{tile}_trees.parquet"
     table.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(table) as tmp:
         result.trees.to_parquet(tmp, index=False)
     classes = pd.Series(result.trees.class_code).value_counts().sort_index()
-    return Result(outputs=TreesOutputs(trees=str(table), veg=result.gml),
-                  counts={"trees": len(result.trees), "points": result.stats.points_in_tile,
-                          "vegetation_points": result.stats.vegetation_points,
-                          **{f"class_{k}": int(v) for k, v in classes.items()}})
+    return Result(
+        outputs=TreesOutputs(trees=str(table), veg=result.gml),
+        counts={
+            "trees": len(result.trees),
+            "points": result.stats.points_in_tile,
+            "vegetation_points": result.stats.vegetation_points,
+            **{f"class_{k}": int(v) for k, v in classes.items()},
+        },
+    )
 
 
 def plan_trees(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -123,24 +151,32 @@ def plan_trees(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     bldg = [r for r in done(records, "ingest") if r.feature_type == "bldg"]
     tasks = []
     for tile in ctx.tiles:
-        paths, _ = files_touching(ctx.definition.inputs.lidar, mesh_grid(tile, ctx.crs, params),
-                                  lidar_crs)   # the lidar stage reports files it cannot read
+        paths, _ = files_touching(
+            ctx.definition.inputs.lidar, mesh_grid(tile, ctx.crs, params), lidar_crs
+        )  # the lidar stage reports files it cannot read
         if not paths:
             continue
         buildings = _neighbourhood(bldg, tile)
-        tasks.append(Task(stage="trees", tile=tile, func=trees_tile,
-                          args=(paths, tile, ctx.crs, str(ctx.out("trees"))),
-                          kwargs={"settings": settings, "source_crs": lidar_crs},
-                          params={"settings": settings.model_dump(mode="json"), "crs": ctx.crs,
-                                  "lidar_crs": lidar_crs},
-                          input_hashes=[ctx.hash_file(p) for p in paths],
-                          upstream={"ingest": keys(buildings)}, meshes=(tile,)))
+        tasks.append(
+            Task(
+                stage="trees",
+                tile=tile,
+                func=trees_tile,
+                args=(paths, tile, ctx.crs, str(ctx.out("trees"))),
+                kwargs={"settings": settings, "source_crs": lidar_crs},
+                params={"settings": settings.model_dump(mode="json"), "crs": ctx.crs, "lidar_crs": lidar_crs},
+                input_hashes=[ctx.hash_file(p) for p in paths],
+                upstream={"ingest": keys(buildings)},
+                meshes=(tile,),
+            )
+        )
     return tasks
 
 
 # -- changes against the existing veg ------------------------------------------------------
-def changes_tile(tile: str, crs: str, out_dir: str, *, trees: list[Record] = (),
-                 ingest: list[Record] = ()) -> Result:
+def changes_tile(
+    tile: str, crs: str, out_dir: str, *, trees: list[Record] = (), ingest: list[Record] = ()
+) -> Result:
     """The change rows tile ``tile`` owns (runs on a worker)."""
     import geopandas as gpd
     import pandas as pd
@@ -168,10 +204,17 @@ def plan_changes(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
         around = tile_neighbourhood(tile)
         trees = [r for r in found if r.tile in around]
         existing = _neighbourhood(veg, tile)
-        tasks.append(Task(stage="trees_changes", tile=tile, func=changes_tile,
-                          args=(tile, ctx.crs, str(ctx.out("trees"))), params={"crs": ctx.crs},
-                          upstream={"trees": keys(trees), "ingest": keys(existing)},
-                          meshes=(tile,)))
+        tasks.append(
+            Task(
+                stage="trees_changes",
+                tile=tile,
+                func=changes_tile,
+                args=(tile, ctx.crs, str(ctx.out("trees"))),
+                params={"crs": ctx.crs},
+                upstream={"trees": keys(trees), "ingest": keys(existing)},
+                meshes=(tile,),
+            )
+        )
     return tasks
 
 
@@ -190,26 +233,56 @@ def changes_table_task(out_dir: str, parts: list[str], **upstream: list[Record])
 
 def plan_changes_table(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     """One small task once every tile's rows are written."""
-    parts = done(records, "trees_changes")          # sorted by tile: mesh order
+    parts = done(records, "trees_changes")  # sorted by tile: mesh order
     if not parts:
         return []
-    return [Task(stage="trees_changes_table", tile="all", func=changes_table_task,
-                 args=(str(ctx.out("trees")), [r.outputs.changes for r in parts]),
-                 upstream={"trees_changes": keys(parts)})]
+    return [
+        Task(
+            stage="trees_changes_table",
+            tile="all",
+            func=changes_table_task,
+            args=(str(ctx.out("trees")), [r.outputs.changes for r in parts]),
+            upstream={"trees_changes": keys(parts)},
+        )
+    ]
 
 
 def _wants_changes(definition) -> bool:
     return _wanted(definition) and definition.stages.trees.changes
 
 
-STAGE = Stage(name="trees", settings=TreesSettings, plan=plan_trees, wanted=_wanted,
-              code=("pipeline.trees", "pipeline.lidar", "pipeline.geo"), needs=("ingest",),
-              reach="neighbours", outputs=TreesOutputs, reads={"ingest": ("table",)})
-CHANGES = Stage(name="trees_changes", settings=TreesSettings, plan=plan_changes, section="trees",
-                wanted=_wants_changes, code=("pipeline.trees", "pipeline.geo"),
-                needs=("ingest", "trees"), reach="neighbours", outputs=TreeChangesOutputs,
-                reads={"ingest": ("table",), "trees": ("trees",)})
-CHANGES_TABLE = Stage(name="trees_changes_table", settings=TreesSettings, plan=plan_changes_table,
-                      section="trees", wanted=_wants_changes, code=("pipeline.geo",),
-                      needs=("trees_changes",), reach="run", outputs=TreeChangesOutputs,
-                      reads={"trees_changes": ("changes",)})
+STAGE = Stage(
+    name="trees",
+    settings=TreesSettings,
+    plan=plan_trees,
+    wanted=_wanted,
+    code=("pipeline.trees", "pipeline.lidar", "pipeline.geo"),
+    needs=("ingest",),
+    reach="neighbours",
+    outputs=TreesOutputs,
+    reads={"ingest": ("table",)},
+)
+CHANGES = Stage(
+    name="trees_changes",
+    settings=TreesSettings,
+    plan=plan_changes,
+    section="trees",
+    wanted=_wants_changes,
+    code=("pipeline.trees", "pipeline.geo"),
+    needs=("ingest", "trees"),
+    reach="neighbours",
+    outputs=TreeChangesOutputs,
+    reads={"ingest": ("table",), "trees": ("trees",)},
+)
+CHANGES_TABLE = Stage(
+    name="trees_changes_table",
+    settings=TreesSettings,
+    plan=plan_changes_table,
+    section="trees",
+    wanted=_wants_changes,
+    code=("pipeline.geo",),
+    needs=("trees_changes",),
+    reach="run",
+    outputs=TreeChangesOutputs,
+    reads={"trees_changes": ("changes",)},
+)

@@ -9,10 +9,12 @@ district and mesh areas, the use districts (用途地域) of the run's ``urf`` f
 ``copy_app`` the app and CesiumJS are copied beside it, so the output folder works on any
 static web server; ``machi view OUT`` serves it.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from pydantic import Field
 
@@ -24,8 +26,11 @@ from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done,
 class ViewerSettings(StageSettings):
     """The planners' viewer (runs when walkability ran)."""
 
-    copy_app: bool = Field(True, description="Copy the app and CesiumJS into `<output>/viewer/` "
-                           "so the output folder is a complete static site.")
+    copy_app: bool = Field(
+        True,
+        description="Copy the app and CesiumJS into `<output>/viewer/` "
+        "so the output folder is a complete static site.",
+    )
 
 
 @dataclass(frozen=True)
@@ -52,13 +57,26 @@ class ViewerOutputs(Outputs):
     fonts: str | None = None
 
 
-def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], timezone: str,
-                options: dict, walkability: list[Record] = (), shadow: list[Record] = (),
-                surface: list[Record] = (), peopleflow: list[Record] = (), ingest: list[Record] = (),
-                export_tileset: list[Record] = (), lidar_tileset: list[Record] = (),
-                urf: list[Record] = (), thermal_forcing: list[Record] = ()) -> Result:
-    from pipeline.viewer.assets import ViewerInputs, ViewerOptions, write_viewer
+def viewer_task(
+    out_dir: str,
+    *,
+    name: str,
+    crs: str,
+    scenarios: list[dict],
+    timezone: str,
+    options: dict,
+    walkability: list[Record] = (),
+    shadow: list[Record] = (),
+    surface: list[Record] = (),
+    peopleflow: list[Record] = (),
+    ingest: list[Record] = (),
+    export_tileset: list[Record] = (),
+    lidar_tileset: list[Record] = (),
+    urf: list[Record] = (),
+    thermal_forcing: list[Record] = (),
+) -> Result:
     from pipeline.thermal.forcing import season_weather_table
+    from pipeline.viewer.assets import ViewerInputs, ViewerOptions, write_viewer
 
     summary = walkability[0].outputs if walkability else None
     scoring = walkability[0].details if walkability else {}
@@ -73,7 +91,10 @@ def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], tim
     if lidar_tileset and lidar_tileset[0].outputs.tileset:
         tilesets["lidar"] = lidar_tileset[0].outputs.tileset
     inputs = ViewerInputs(
-        name=name, crs=crs, scenarios=scenarios, timezone=timezone,
+        name=name,
+        crs=crs,
+        scenarios=scenarios,
+        timezone=timezone,
         streets=summary.segments if summary else {},
         shade={k: sorted(v) for k, v in sorted(shade.items())},
         sun_hours={k: sorted(v) for k, v in sorted(sun.items())},
@@ -81,16 +102,23 @@ def viewer_task(out_dir: str, *, name: str, crs: str, scenarios: list[dict], tim
         flow=peopleflow[0].outputs.flow_by_mesh if peopleflow else None,
         district_summary=((summary.summary_by_district or {}).get("parquet") if summary else None),
         mesh_summary=((summary.summary_by_mesh or {}).get("parquet") if summary else None),
-        tilesets=tilesets, building_tables=sorted(r.outputs.table for r in ingest),
+        tilesets=tilesets,
+        building_tables=sorted(r.outputs.table for r in ingest),
         use_districts=sorted(r.outputs.table for r in urf if r.outputs.table),
-        districts=scoring.get("districts"), district_name=scoring.get("district_name", "name"),
-        weights=scoring.get("weights"), thermal_rule=scoring.get("thermal_rule"),
+        districts=scoring.get("districts"),
+        district_name=scoring.get("district_name", "name"),
+        weights=scoring.get("weights"),
+        thermal_rule=scoring.get("thermal_rule"),
         day_type=scoring.get("day_type", "weekday"),
-        season_weather=(season_weather_table(thermal_forcing[0].outputs.weather_csv).to_dict("records")
-                        if thermal_forcing else None),
+        season_weather=(
+            season_weather_table(thermal_forcing[0].outputs.weather_csv).to_dict("records")
+            if thermal_forcing
+            else None
+        ),
         priority=((summary.priority or {}).get("parquet") if summary else None),
         report=summary.report if summary else None,
-        flow_sources=_flow_sources(peopleflow[0].outputs.coverage) if peopleflow else ())
+        flow_sources=_flow_sources(peopleflow[0].outputs.coverage) if peopleflow else (),
+    )
     written = write_viewer(out_dir, inputs, ViewerOptions(**options))
     kept: dict[str, Any] = {k: v for k, v in written.items() if v}
     return Result(outputs=ViewerOutputs.from_json(kept, stage="viewer"), counts={"scenarios": len(scenarios)})
@@ -109,34 +137,75 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     if not summary:
         return []
     definition = ctx.definition
-    scenarios = [{"name": s.name, "season": s.season.name, "slot": s.slot.name,
-                  "date": s.season.date(definition.scenarios.year).isoformat(),
-                  "start": s.slot.start, "end": s.slot.end, "weather_kind": s.season.weather.kind,
-                  "radiation_kind": s.season.weather.radiation} for s in ctx.scenarios]
+    scenarios = [
+        {
+            "name": s.name,
+            "season": s.season.name,
+            "slot": s.slot.name,
+            "date": s.season.date(definition.scenarios.year).isoformat(),
+            "start": s.slot.start,
+            "end": s.slot.end,
+            "weather_kind": s.season.weather.kind,
+            "radiation_kind": s.season.weather.radiation,
+        }
+        for s in ctx.scenarios
+    ]
     options = {"copy_app_files": ctx.settings("viewer").copy_app}  # ViewerOptions
-    upstream = {"walkability": keys(summary), "shadow": keys(done(records, "shadow")),
-                "surface": keys(done(records, "surface")),
-                "peopleflow": keys(done(records, "peopleflow")),
-                "ingest": keys(done(records, "ingest", feature_type="bldg")),
-                "urf": keys(done(records, "ingest", feature_type="urf")),  # use districts (用途地域)
-                "export_tileset": keys(done(records, "export_tileset")),
-                "lidar_tileset": keys(done(records, "lidar_tileset")),
-                "thermal_forcing": keys(done(records, "thermal_forcing"))}
-    return [Task(stage="viewer", tile="all", func=viewer_task, args=(str(ctx.out("viewer")),),
-                 kwargs={"name": definition.name, "crs": ctx.crs, "scenarios": scenarios,
-                         "timezone": definition.timezone, "options": options},
-                 params={"scenarios": scenarios, "options": options, "crs": ctx.crs},
-                 upstream=upstream)]
+    upstream = {
+        "walkability": keys(summary),
+        "shadow": keys(done(records, "shadow")),
+        "surface": keys(done(records, "surface")),
+        "peopleflow": keys(done(records, "peopleflow")),
+        "ingest": keys(done(records, "ingest", feature_type="bldg")),
+        "urf": keys(done(records, "ingest", feature_type="urf")),  # use districts (用途地域)
+        "export_tileset": keys(done(records, "export_tileset")),
+        "lidar_tileset": keys(done(records, "lidar_tileset")),
+        "thermal_forcing": keys(done(records, "thermal_forcing")),
+    }
+    return [
+        Task(
+            stage="viewer",
+            tile="all",
+            func=viewer_task,
+            args=(str(ctx.out("viewer")),),
+            kwargs={
+                "name": definition.name,
+                "crs": ctx.crs,
+                "scenarios": scenarios,
+                "timezone": definition.timezone,
+                "options": options,
+            },
+            params={"scenarios": scenarios, "options": options, "crs": ctx.crs},
+            upstream=upstream,
+        )
+    ]
 
 
-STAGE = Stage(name="viewer", settings=ViewerSettings, plan=plan,
-              code=("pipeline.tiles3d", "pipeline.viewer", "pipeline.geo", "tiles"),
-              needs=("ingest", "lidar_tileset", "surface", "shadow", "thermal_forcing", "peopleflow",
-                     "walkability_summary", "export_tileset"), reach="run",
-              outputs=ViewerOutputs,
-              reads={"ingest": ("table",), "lidar_tileset": ("tileset",), "surface": ("terrain",),
-                     "shadow": ("shade_hours", "sun_hours"), "thermal_forcing": ("weather_csv",),
-                     "peopleflow": ("flow_by_mesh", "coverage"),
-                     "walkability_summary": ("segments", "summary_by_district", "summary_by_mesh", "priority",
-                                             "report"),
-                     "export_tileset": ("tileset",)})
+STAGE = Stage(
+    name="viewer",
+    settings=ViewerSettings,
+    plan=plan,
+    code=("pipeline.tiles3d", "pipeline.viewer", "pipeline.geo", "tiles"),
+    needs=(
+        "ingest",
+        "lidar_tileset",
+        "surface",
+        "shadow",
+        "thermal_forcing",
+        "peopleflow",
+        "walkability_summary",
+        "export_tileset",
+    ),
+    reach="run",
+    outputs=ViewerOutputs,
+    reads={
+        "ingest": ("table",),
+        "lidar_tileset": ("tileset",),
+        "surface": ("terrain",),
+        "shadow": ("shade_hours", "sun_hours"),
+        "thermal_forcing": ("weather_csv",),
+        "peopleflow": ("flow_by_mesh", "coverage"),
+        "walkability_summary": ("segments", "summary_by_district", "summary_by_mesh", "priority", "report"),
+        "export_tileset": ("tileset",),
+    },
+)

@@ -8,6 +8,7 @@ one canopy-top raster per leaf habit, so shade and thermal comfort see them as c
 that pass a share of the sun (:class:`pipeline.shade.shadow.CanopyTransmissivity`), not
 as opaque solids. Metres in the grid's metric CRS; heights orthometric.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ class TreeCrowns:
         return len(self.x)
 
     @classmethod
-    def from_plateau(cls, solitary, default_crown_diameter_m: float = 5.0) -> "TreeCrowns":
+    def from_plateau(cls, solitary, default_crown_diameter_m: float = 5.0) -> TreeCrowns:
         """Rows of an ingested ``veg`` table (GeoDataFrame of solitary trees with a height).
 
         Position: the centre of the footprint geometry; crown diameter: ``crown_diameter``
@@ -61,23 +62,34 @@ class TreeCrowns:
         (:func:`pipeline.surface.habit.tree_habits`).
         """
         centres = solitary.geometry.centroid
-        diameter = pd.to_numeric(solitary.get("crown_diameter", pd.Series(np.nan, index=solitary.index)),
-                                 errors="coerce").to_numpy(dtype=float)
+        diameter = pd.to_numeric(
+            solitary.get("crown_diameter", pd.Series(np.nan, index=solitary.index)), errors="coerce"
+        ).to_numpy(dtype=float)
         from_area = 2 * np.sqrt(solitary.geometry.area.to_numpy() / np.pi)
-        diameter = np.where(np.isfinite(diameter), diameter,
-                            np.where(from_area > 0.5, from_area, default_crown_diameter_m))
-        return cls(centres.x.to_numpy(float), centres.y.to_numpy(float), diameter,
-                   solitary["height_m"].to_numpy(float),
-                   solitary["ground_elevation_m"].to_numpy(dtype=float), tree_habits(solitary))
+        diameter = np.where(
+            np.isfinite(diameter), diameter, np.where(from_area > 0.5, from_area, default_crown_diameter_m)
+        )
+        return cls(
+            centres.x.to_numpy(float),
+            centres.y.to_numpy(float),
+            diameter,
+            solitary["height_m"].to_numpy(float),
+            solitary["ground_elevation_m"].to_numpy(dtype=float),
+            tree_habits(solitary),
+        )
 
     @classmethod
-    def from_detected(cls, trees: pd.DataFrame) -> "TreeCrowns":
+    def from_detected(cls, trees: pd.DataFrame) -> TreeCrowns:
         """Trees found in LiDAR (:func:`pipeline.trees.detect.detect_trees` rows: ``x, y``,
         ``crown_diameter_m``, ``height_m``, ``ground_z``): leaf habit unknown."""
-        return cls(trees["x"].to_numpy(float), trees["y"].to_numpy(float),
-                   trees["crown_diameter_m"].to_numpy(float), trees["height_m"].to_numpy(float),
-                   trees["ground_z"].to_numpy(float),
-                   np.full(len(trees), UNKNOWN_HABIT, np.uint8))
+        return cls(
+            trees["x"].to_numpy(float),
+            trees["y"].to_numpy(float),
+            trees["crown_diameter_m"].to_numpy(float),
+            trees["height_m"].to_numpy(float),
+            trees["ground_z"].to_numpy(float),
+            np.full(len(trees), UNKNOWN_HABIT, np.uint8),
+        )
 
 
 def crown_layers(crowns: TreeCrowns, grid: Grid, terrain: np.ndarray) -> list[tuple[np.ndarray, int]]:
@@ -113,7 +125,16 @@ def crown_layers(crowns: TreeCrowns, grid: Grid, terrain: np.ndarray) -> list[tu
     for code in (EVERGREEN, DECIDUOUS, UNKNOWN_HABIT):
         chosen = known & (crowns.habit == code)
         if chosen.any():
-            layers.append((rasterize_tree_crowns(crowns.x[chosen], crowns.y[chosen],
-                                                 crowns.crown_diameter_m[chosen] / 2,
-                                                 tops[chosen], grid), code))
+            layers.append(
+                (
+                    rasterize_tree_crowns(
+                        crowns.x[chosen],
+                        crowns.y[chosen],
+                        crowns.crown_diameter_m[chosen] / 2,
+                        tops[chosen],
+                        grid,
+                    ),
+                    code,
+                )
+            )
     return layers

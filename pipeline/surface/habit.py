@@ -18,6 +18,7 @@ The surface stage writes the habit of every canopy cell as a uint8 raster
 (``<tile>_canopy_habit.tif``): the habit of the crown whose top is the cell's canopy top
 (on a tie evergreen, then deciduous, then unknown), :data:`NO_TREE` without canopy.
 """
+
 from __future__ import annotations
 
 import json
@@ -93,15 +94,16 @@ def canopy_habit(canopy_top: np.ndarray, layers: list[tuple[np.ndarray, int]]) -
     habit = np.full(canopy_top.shape, NO_TREE, dtype=np.uint8)
     has = np.isfinite(canopy_top)
     habit[has] = UNKNOWN_HABIT
-    for code in (DECIDUOUS, EVERGREEN):      # later wins: evergreen over deciduous over unknown
+    for code in (DECIDUOUS, EVERGREEN):  # later wins: evergreen over deciduous over unknown
         for layer, layer_code in layers:
             if layer_code == code:
                 habit[has & (np.asarray(layer, dtype=np.float32) == canopy_top)] = code
     return habit
 
 
-def evergreen_canopy_top(canopy_top: np.ndarray, habit: np.ndarray | None,
-                         unknown_habit: UnknownHabit = "deciduous") -> np.ndarray | None:
+def evergreen_canopy_top(
+    canopy_top: np.ndarray, habit: np.ndarray | None, unknown_habit: UnknownHabit = "deciduous"
+) -> np.ndarray | None:
     """Canopy tops of the evergreen crowns (NaN elsewhere), or None when there is none.
 
     ``habit`` is the canopy-habit raster (None: every crown of unknown habit); crowns of
@@ -111,7 +113,9 @@ def evergreen_canopy_top(canopy_top: np.ndarray, habit: np.ndarray | None,
     if habit is None:
         habit = np.where(np.isfinite(canopy_top), UNKNOWN_HABIT, NO_TREE).astype(np.uint8)
     if habit.shape != canopy_top.shape:
-        raise ValueError(f"canopy habit raster shape {habit.shape} differs from the canopy {canopy_top.shape}")
+        raise ValueError(
+            f"canopy habit raster shape {habit.shape} differs from the canopy {canopy_top.shape}"
+        )
     evergreen = habit == EVERGREEN
     if unknown_habit == "evergreen":
         evergreen |= habit == UNKNOWN_HABIT

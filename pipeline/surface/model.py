@@ -14,9 +14,10 @@ metres on a :class:`~pipeline.geo.raster.Grid` in the run's metric CRS):
   (:mod:`pipeline.surface.habit`).
   Trees stay out of the DSM because they are not opaque.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -27,14 +28,23 @@ from pipeline.geo.meshes import read_meshes
 from pipeline.geo.raster import Grid, read_raster
 from pipeline.surface.crowns import TreeCrowns, crown_layers
 from pipeline.surface.habit import UNKNOWN_HABIT, canopy_habit
-from pipeline.surface.rasterize import (merge_max, rasterize_plant_cover, rasterize_polygons_height,
-                                        rasterize_triangles_max)
+from pipeline.surface.rasterize import (
+    merge_max,
+    rasterize_plant_cover,
+    rasterize_polygons_height,
+    rasterize_triangles_max,
+)
 
 
 # -- terrain -----------------------------------------------------------------------
-def build_terrain(grid: Grid, dem_meshes: Sequence[str], lidar_dtm: str | None, *,
-                  terrain_source: str = "auto", ground_elevation_m: float = 0.0
-                  ) -> tuple[np.ndarray, str]:
+def build_terrain(
+    grid: Grid,
+    dem_meshes: Sequence[str],
+    lidar_dtm: str | None,
+    *,
+    terrain_source: str = "auto",
+    ground_elevation_m: float = 0.0,
+) -> tuple[np.ndarray, str]:
     """Terrain heights on ``grid`` and a word on where they came from.
 
     Parameters
@@ -119,8 +129,9 @@ def build_buildings(grid: Grid, tables: Sequence[str], meshes: Sequence[str]):
     buildings = pd.concat(frames, ignore_index=True)
     x0, y0, x1, y1 = grid.bounds
     buildings = buildings[buildings.intersects(_box(x0, y0, x1, y1))]
-    buildings = (buildings.sort_values("gml_id", kind="stable")
-                 .drop_duplicates("gml_id").reset_index(drop=True))
+    buildings = (
+        buildings.sort_values("gml_id", kind="stable").drop_duplicates("gml_id").reset_index(drop=True)
+    )
     gml_ids = buildings["gml_id"].tolist()
     index_of = {gml_id: i for i, gml_id in enumerate(gml_ids)}
     by_lod: dict[int, dict[str, list[np.ndarray]]] = {1: {}, 2: {}}
@@ -140,8 +151,9 @@ def build_buildings(grid: Grid, tables: Sequence[str], meshes: Sequence[str]):
     heights = np.full(grid.shape, np.nan, np.float32)
     index = np.full(grid.shape, -1, np.int32)
     if triangles:
-        heights, index = rasterize_triangles_max(np.concatenate(triangles), grid,
-                                                 triangle_ids=np.concatenate(ids))
+        heights, index = rasterize_triangles_max(
+            np.concatenate(triangles), grid, triangle_ids=np.concatenate(ids)
+        )
     flat = buildings[~buildings["gml_id"].isin(meshed) & buildings["height_m"].notna()]
     if len(flat):
         tops = (flat["ground_elevation_m"].fillna(0) + flat["height_m"]).to_numpy()
@@ -155,14 +167,23 @@ def build_buildings(grid: Grid, tables: Sequence[str], meshes: Sequence[str]):
 
 def _box(x0, y0, x1, y1):
     import shapely
+
     return shapely.box(x0, y0, x1, y1)
 
 
 # -- canopy ------------------------------------------------------------------------
-def build_canopy(grid: Grid, vegetation_tables: Sequence[str], lidar_chm: str | None,
-                 lidar_dtm: str | None, terrain: np.ndarray, *, canopy_source: str = "all",
-                 lidar_canopy_min_m: float = 2.0, default_crown_diameter_m: float = 5.0,
-                 detected_trees: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray, str]:
+def build_canopy(
+    grid: Grid,
+    vegetation_tables: Sequence[str],
+    lidar_chm: str | None,
+    lidar_dtm: str | None,
+    terrain: np.ndarray,
+    *,
+    canopy_source: str = "all",
+    lidar_canopy_min_m: float = 2.0,
+    default_crown_diameter_m: float = 5.0,
+    detected_trees: Sequence[str] = (),
+) -> tuple[np.ndarray, np.ndarray, str]:
     """Tree canopy top heights (orthometric metres, NaN where no tree), their leaf habit and sources.
 
     Parameters
@@ -196,33 +217,41 @@ def build_canopy(grid: Grid, vegetation_tables: Sequence[str], lidar_chm: str | 
         ``veg:function``, plant covers, LiDAR canopy and detected trees of unknown
         habit); the sources.
     """
-    layers, sources = [], []       # (canopy-top raster, habit code)
+    layers, sources = [], []  # (canopy-top raster, habit code)
     if canopy_source in ("all", "plateau", "plateau+trees") and vegetation_tables:
-        vegetation = pd.concat([gpd.read_parquet(path) for path in sorted(vegetation_tables)],
-                               ignore_index=True)
+        vegetation = pd.concat(
+            [gpd.read_parquet(path) for path in sorted(vegetation_tables)], ignore_index=True
+        )
         vegetation = gpd.GeoDataFrame(vegetation, geometry="geometry", crs=grid.crs)
         vegetation = vegetation[vegetation.geometry.notna() & vegetation["height_m"].notna()]
         top = vegetation["ground_elevation_m"].fillna(0) + vegetation["height_m"]
         trees = vegetation["feature_type"] == "veg:SolitaryVegetationObject"
         if trees.any():
-            layers += crown_layers(TreeCrowns.from_plateau(vegetation[trees], default_crown_diameter_m),
-                                   grid, terrain)
+            layers += crown_layers(
+                TreeCrowns.from_plateau(vegetation[trees], default_crown_diameter_m), grid, terrain
+            )
         covers = vegetation[~trees & vegetation.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
         if len(covers):
-            layers.append((rasterize_plant_cover(covers.geometry.values, top.loc[covers.index].to_numpy(),
-                                                 grid), UNKNOWN_HABIT))
+            layers.append(
+                (
+                    rasterize_plant_cover(covers.geometry.values, top.loc[covers.index].to_numpy(), grid),
+                    UNKNOWN_HABIT,
+                )
+            )
         sources.append("PLATEAU veg")
     if canopy_source in ("trees", "plateau+trees") and detected_trees:
         found = [t for t in (gpd.read_parquet(path) for path in sorted(detected_trees)) if len(t)]
         if found:
-            layers += crown_layers(TreeCrowns.from_detected(pd.concat(found, ignore_index=True)),
-                                   grid, terrain)
+            layers += crown_layers(
+                TreeCrowns.from_detected(pd.concat(found, ignore_index=True)), grid, terrain
+            )
         sources.append("trees detected in LiDAR")
     if canopy_source in ("all", "lidar") and lidar_chm and lidar_dtm:
         chm, _, _ = read_raster(lidar_chm)
         dtm, _, _ = read_raster(lidar_dtm)
-        layers.append((np.where(chm >= lidar_canopy_min_m, dtm + chm, np.nan).astype(np.float32),
-                       UNKNOWN_HABIT))
+        layers.append(
+            (np.where(chm >= lidar_canopy_min_m, dtm + chm, np.nan).astype(np.float32), UNKNOWN_HABIT)
+        )
         sources.append("LiDAR canopy height model")
     if not layers:
         return np.full(grid.shape, np.nan, np.float32), np.zeros(grid.shape, np.uint8), "none"

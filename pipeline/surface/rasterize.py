@@ -5,6 +5,7 @@ what a DSM needs (a roof over a courtyard wins over the courtyard; the ground un
 bridge loses). Coordinates are metres in the grid's CRS, heights metres (orthometric
 in Machi). Cells that nothing covers are NaN (heights) or -1 (indices).
 """
+
 from __future__ import annotations
 
 import numba
@@ -44,8 +45,9 @@ def _triangles_max(tri, ids, x_min, y_max, res, n_rows, n_cols, z_out, id_out):
                     id_out[r, c] = ids[t]
 
 
-def rasterize_triangles_max(triangles: np.ndarray, grid: Grid,
-                            triangle_ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def rasterize_triangles_max(
+    triangles: np.ndarray, grid: Grid, triangle_ids: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Highest triangle surface at each cell centre (roofs from LOD2, terrain from a TIN).
 
     Parameters
@@ -68,14 +70,16 @@ def rasterize_triangles_max(triangles: np.ndarray, grid: Grid,
     tri = np.ascontiguousarray(triangles, dtype=np.float64)
     if tri.ndim != 3 or tri.shape[1:] != (3, 3):
         raise ValueError(f"triangles must have shape (N, 3, 3), got {tri.shape}")
-    ids = (np.full(len(tri), -1, dtype=np.int32) if triangle_ids is None
-           else np.ascontiguousarray(triangle_ids, dtype=np.int32))
+    ids = (
+        np.full(len(tri), -1, dtype=np.int32)
+        if triangle_ids is None
+        else np.ascontiguousarray(triangle_ids, dtype=np.int32)
+    )
     if ids.shape != (len(tri),):
         raise ValueError(f"triangle_ids must have shape ({len(tri)},), got {ids.shape}")
     z_out = np.full(grid.shape, np.nan, dtype=np.float64)
     id_out = np.full(grid.shape, -1, dtype=np.int32)
-    _triangles_max(tri, ids, grid.x_min, grid.y_max, grid.resolution, grid.height, grid.width,
-                   z_out, id_out)
+    _triangles_max(tri, ids, grid.x_min, grid.y_max, grid.resolution, grid.height, grid.width, z_out, id_out)
     return z_out.astype(np.float32), id_out
 
 
@@ -109,8 +113,9 @@ def rasterize_polygons_height(polygons, heights: np.ndarray, grid: Grid) -> tupl
     # burn in ascending height so that the highest polygon is written last and wins
     order = sorted(valid, key=lambda i: heights[i])
     if order:
-        features.rasterize(((geoms[i], int(i)) for i in order), out=index,
-                           transform=grid.transform, all_touched=False)
+        features.rasterize(
+            ((geoms[i], int(i)) for i in order), out=index, transform=grid.transform, all_touched=False
+        )
     height = np.where(index >= 0, heights[np.maximum(index, 0)], np.nan).astype(np.float32)
     return height, index
 
@@ -131,8 +136,9 @@ def _discs_max(x, y, radius, top, x_min, y_max, res, n_rows, n_cols, out):
                     out[r, c] = top[i]
 
 
-def rasterize_tree_crowns(x: np.ndarray, y: np.ndarray, crown_radius_m: np.ndarray,
-                          top_height_m: np.ndarray, grid: Grid) -> np.ndarray:
+def rasterize_tree_crowns(
+    x: np.ndarray, y: np.ndarray, crown_radius_m: np.ndarray, top_height_m: np.ndarray, grid: Grid
+) -> np.ndarray:
     """Canopy-top raster from solitary trees: a flat disc per crown, highest wins.
 
     Parameters
@@ -150,8 +156,10 @@ def rasterize_tree_crowns(x: np.ndarray, y: np.ndarray, crown_radius_m: np.ndarr
     numpy.ndarray of float32
         Canopy-top height per cell, NaN where no crown.
     """
-    x, y, radius, top = (np.ascontiguousarray(np.broadcast_to(v, np.shape(x)), dtype=np.float64)
-                         for v in (x, y, crown_radius_m, top_height_m))
+    x, y, radius, top = (
+        np.ascontiguousarray(np.broadcast_to(v, np.shape(x)), dtype=np.float64)
+        for v in (x, y, crown_radius_m, top_height_m)
+    )
     if not (np.isfinite(x).all() and np.isfinite(y).all() and np.isfinite(top).all()):
         raise ValueError("tree positions and heights must be finite")
     if (radius < 0).any() or not np.isfinite(radius).all():

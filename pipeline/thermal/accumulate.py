@@ -10,6 +10,7 @@ for the first time gets its hours raster then, and one more call adds the step t
 The sums are those of the per-step numpy loop they replace, bit for bit when the steps
 come in the same order (``tests/pipeline/thermal/test_tile.py``).
 """
+
 from __future__ import annotations
 
 import numba
@@ -39,7 +40,7 @@ def _add_step(utci, tmrt, weight, bounds, utci_sum, tmrt_sum, classes):
             utci_sum[i] += np.float64(weight * u)
             tmrt_sum[i] += np.float64(weight * tmrt[i])
             index = 0
-            for b in range(n_bounds):          # no early exit: the loop vectorises
+            for b in range(n_bounds):  # no early exit: the loop vectorises
                 index += bounds[b] < u
             classes[i] = index if u == u else -1
 
@@ -84,8 +85,11 @@ class SlotAccumulator:
     def hours(self) -> dict[int, np.ndarray]:
         """Hours (float32, the window's shape) per stress class index (into
         :data:`~pipeline.thermal.utci.STRESS_CLASSES`) that occurred at some step."""
-        return {int(k): self._hours[row].reshape(self.shape) for k, row in enumerate(self._row_of_class)
-                if row >= 0}
+        return {
+            int(k): self._hours[row].reshape(self.shape)
+            for k, row in enumerate(self._row_of_class)
+            if row >= 0
+        }
 
     def add(self, utci_c: np.ndarray, tmrt_c: np.ndarray, weight_hours: float) -> None:
         """Add one step: UTCI and Tmrt (°C, float32, the window's shape) standing for
@@ -93,16 +97,18 @@ class SlotAccumulator:
         utci = np.ascontiguousarray(utci_c, dtype=np.float32).reshape(-1)
         tmrt = np.ascontiguousarray(tmrt_c, dtype=np.float32).reshape(-1)
         if utci.size != self.utci_sum.size or tmrt.size != self.utci_sum.size:
-            raise ValueError(f"step arrays of {utci.size} and {tmrt.size} cells for a window of "
-                             f"{self.utci_sum.size}")
+            raise ValueError(
+                f"step arrays of {utci.size} and {tmrt.size} cells for a window of {self.utci_sum.size}"
+            )
         weight = np.float32(weight_hours)
         classes = self._classes.reshape(-1)
-        _add_step(utci, tmrt, weight, _UPPER_BOUNDS, self.utci_sum.reshape(-1), self.tmrt_sum.reshape(-1),
-                  classes)
+        _add_step(
+            utci, tmrt, weight, _UPPER_BOUNDS, self.utci_sum.reshape(-1), self.tmrt_sum.reshape(-1), classes
+        )
         missing = np.zeros((max(1, -(-utci.size // _CHUNK)), len(STRESS_CLASSES)), np.int64)
         _add_hours(classes, self._row_of_class, weight, self._hours, missing)
         new = np.flatnonzero(missing.sum(axis=0))
-        if new.size:                    # classes met for the first time: a row each, then their hours
+        if new.size:  # classes met for the first time: a row each, then their hours
             rows = np.full(len(STRESS_CLASSES), -1, np.int64)
             rows[new] = self._hours.shape[0] + np.arange(new.size)
             self._row_of_class[new] = rows[new]

@@ -15,11 +15,11 @@ stage writes every scenario's forcing to ``thermal/weather.csv`` (:func:`write_f
 and the thermal tile tasks read it back (:func:`read_forcing_csv`), so the file is what
 the tiles used.
 """
+
 from __future__ import annotations
 
-import dataclasses
-
 import csv
+import dataclasses
 import io
 import os
 from dataclasses import dataclass
@@ -32,17 +32,42 @@ import pandas as pd
 from pipeline.geo.scenarios import DESIGN_HEAT_DAY, OBSERVED_HOT_DAYS, OBSERVED_RADIATION, Scenario, Season
 from pipeline.shade.sun import SunPositions
 from pipeline.thermal.radiation import Irradiance, clear_sky_irradiance, observed_irradiance
-from pipeline.thermal.weather import (DEFAULT_TIMEZONE, DiurnalProfile, HourlyObservations, StepWeather,
-                                      WeatherError, WeatherSource, design_heat_day)
+from pipeline.thermal.weather import (
+    DEFAULT_TIMEZONE,
+    DiurnalProfile,
+    HourlyObservations,
+    StepWeather,
+    WeatherError,
+    WeatherSource,
+    design_heat_day,
+)
 
 OBSERVED_RADIATION_SOURCE = "observed global radiation (JMA 日射量), split by Erbs et al. (1982)"
 #: columns of ``thermal/weather.csv`` and the format of each value
-CSV_COLUMNS = ("scenario", "season", "slot", "local_time", "air_temperature_c", "relative_humidity_pct",
-               "station_wind_10m_ms", "ghi_wm2", "dni_wm2", "dhi_wm2", "day_max_air_temperature_c",
-               "weather_source", "radiation_source")
-FLOAT_FORMAT = {"air_temperature_c": "{:.2f}", "relative_humidity_pct": "{:.2f}",
-                "station_wind_10m_ms": "{:.2f}", "ghi_wm2": "{:.1f}", "dni_wm2": "{:.1f}",
-                "dhi_wm2": "{:.1f}", "day_max_air_temperature_c": "{:.2f}"}
+CSV_COLUMNS = (
+    "scenario",
+    "season",
+    "slot",
+    "local_time",
+    "air_temperature_c",
+    "relative_humidity_pct",
+    "station_wind_10m_ms",
+    "ghi_wm2",
+    "dni_wm2",
+    "dhi_wm2",
+    "day_max_air_temperature_c",
+    "weather_source",
+    "radiation_source",
+)
+FLOAT_FORMAT = {
+    "air_temperature_c": "{:.2f}",
+    "relative_humidity_pct": "{:.2f}",
+    "station_wind_10m_ms": "{:.2f}",
+    "ghi_wm2": "{:.1f}",
+    "dni_wm2": "{:.1f}",
+    "dhi_wm2": "{:.1f}",
+    "day_max_air_temperature_c": "{:.2f}",
+}
 
 
 @dataclass(frozen=True)
@@ -73,8 +98,15 @@ class ScenarioForcing:
         return self.weather.timestamps
 
 
-def season_profile(weather: WeatherSource, season: Season, year: int, *, latitude: float, longitude: float,
-                   timezone: str = DEFAULT_TIMEZONE) -> DiurnalProfile:
+def season_profile(
+    weather: WeatherSource,
+    season: Season,
+    year: int,
+    *,
+    latitude: float,
+    longitude: float,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> DiurnalProfile:
     """The representative day of ``season`` (its ``weather`` kind applied to the file's data).
 
     Raises
@@ -86,19 +118,36 @@ def season_profile(weather: WeatherSource, season: Season, year: int, *, latitud
     date = season.date(year)
     if spec.kind == OBSERVED_HOT_DAYS:
         if not isinstance(weather, HourlyObservations):
-            raise WeatherError(f"season {season.name!r}: weather observed_hot_days needs hourly observations "
-                               f"(a JMA hourly CSV or a plain CSV with dates); {weather.source} is not")
-        return weather.profile(date, latitude=latitude, longitude=longitude, timezone=timezone,
-                               threshold_c=spec.threshold_c, window_days=spec.window_days)
+            raise WeatherError(
+                f"season {season.name!r}: weather observed_hot_days needs hourly observations "
+                f"(a JMA hourly CSV or a plain CSV with dates); {weather.source} is not"
+            )
+        return weather.profile(
+            date,
+            latitude=latitude,
+            longitude=longitude,
+            timezone=timezone,
+            threshold_c=spec.threshold_c,
+            window_days=spec.window_days,
+        )
     profile = weather.profile(date, latitude=latitude, longitude=longitude, timezone=timezone)
     if spec.kind == DESIGN_HEAT_DAY:
         profile = design_heat_day(profile, spec.max_temperature_c)
     return profile
 
 
-def scenario_forcing(weather: WeatherSource, scenario: Scenario, year: int, positions: SunPositions, *,
-                     latitude: float, longitude: float, altitude_m: float = 0.0,
-                     timezone: str = DEFAULT_TIMEZONE, wind_scale: float = 1.0) -> ScenarioForcing:
+def scenario_forcing(
+    weather: WeatherSource,
+    scenario: Scenario,
+    year: int,
+    positions: SunPositions,
+    *,
+    latitude: float,
+    longitude: float,
+    altitude_m: float = 0.0,
+    timezone: str = DEFAULT_TIMEZONE,
+    wind_scale: float = 1.0,
+) -> ScenarioForcing:
     """The forcing of ``scenario`` at ``positions`` (its time steps) at a site.
 
     Parameters
@@ -125,25 +174,44 @@ def scenario_forcing(weather: WeatherSource, scenario: Scenario, year: int, posi
     profile = season_profile(weather, season, year, latitude=latitude, longitude=longitude, timezone=timezone)
     steps = profile.at(positions.timestamps)
     if wind_scale != 1.0:
-        steps = dataclasses.replace(steps, wind_speed_ms=steps.wind_speed_ms * wind_scale,
-                                    source=f"{steps.source}; station wind x {wind_scale:g} (sensitivity)")
+        steps = dataclasses.replace(
+            steps,
+            wind_speed_ms=steps.wind_speed_ms * wind_scale,
+            source=f"{steps.source}; station wind x {wind_scale:g} (sensitivity)",
+        )
     if season.weather.radiation == OBSERVED_RADIATION:
         if not profile.has_radiation:
-            raise WeatherError(f"season {season.name!r}: radiation: observed needs global radiation "
-                               f"(日射量) in the weather file; {weather.source} has none")
+            raise WeatherError(
+                f"season {season.name!r}: radiation: observed needs global radiation "
+                f"(日射量) in the weather file; {weather.source} has none"
+            )
         irradiance = observed_irradiance(positions, steps.dni_wm2, steps.dhi_wm2, OBSERVED_RADIATION_SOURCE)
     else:
         irradiance = clear_sky_irradiance(positions, latitude, longitude, altitude_m=altitude_m)
-    return ScenarioForcing(scenario.name, season.name, scenario.slot.name, steps, irradiance,
-                           float(profile.air_temperature_c.max()))
+    return ScenarioForcing(
+        scenario.name,
+        season.name,
+        scenario.slot.name,
+        steps,
+        irradiance,
+        float(profile.air_temperature_c.max()),
+    )
 
 
 class ForcingSource(Protocol):
     """Anything that gives the :class:`ScenarioForcing` of a scenario at its sun positions."""
 
-    def forcing(self, scenario: Scenario, year: int, positions: SunPositions, *, latitude: float,
-                longitude: float, altitude_m: float = 0.0,
-                timezone: str = DEFAULT_TIMEZONE) -> ScenarioForcing: ...
+    def forcing(
+        self,
+        scenario: Scenario,
+        year: int,
+        positions: SunPositions,
+        *,
+        latitude: float,
+        longitude: float,
+        altitude_m: float = 0.0,
+        timezone: str = DEFAULT_TIMEZONE,
+    ) -> ScenarioForcing: ...
 
 
 @dataclass(frozen=True)
@@ -153,10 +221,28 @@ class ComputedForcing:
     weather: WeatherSource
     wind_scale: float = 1.0
 
-    def forcing(self, scenario: Scenario, year: int, positions: SunPositions, *, latitude: float,
-                longitude: float, altitude_m: float = 0.0, timezone: str = DEFAULT_TIMEZONE) -> ScenarioForcing:
-        return scenario_forcing(self.weather, scenario, year, positions, latitude=latitude, longitude=longitude,
-                                altitude_m=altitude_m, timezone=timezone, wind_scale=self.wind_scale)
+    def forcing(
+        self,
+        scenario: Scenario,
+        year: int,
+        positions: SunPositions,
+        *,
+        latitude: float,
+        longitude: float,
+        altitude_m: float = 0.0,
+        timezone: str = DEFAULT_TIMEZONE,
+    ) -> ScenarioForcing:
+        return scenario_forcing(
+            self.weather,
+            scenario,
+            year,
+            positions,
+            latitude=latitude,
+            longitude=longitude,
+            altitude_m=altitude_m,
+            timezone=timezone,
+            wind_scale=self.wind_scale,
+        )
 
 
 @dataclass(frozen=True)
@@ -166,16 +252,26 @@ class RecordedForcing:
     scenarios: dict[str, ScenarioForcing]
     path: str
 
-    def forcing(self, scenario: Scenario, year: int, positions: SunPositions, *, latitude: float = 0.0,
-                longitude: float = 0.0, altitude_m: float = 0.0,
-                timezone: str = DEFAULT_TIMEZONE) -> ScenarioForcing:
+    def forcing(
+        self,
+        scenario: Scenario,
+        year: int,
+        positions: SunPositions,
+        *,
+        latitude: float = 0.0,
+        longitude: float = 0.0,
+        altitude_m: float = 0.0,
+        timezone: str = DEFAULT_TIMEZONE,
+    ) -> ScenarioForcing:
         """The recorded forcing of ``scenario``; its steps must be ``positions``' instants."""
         recorded = self.scenarios.get(scenario.name)
         if recorded is None:
             raise WeatherError(f"{self.path}: no forcing for scenario {scenario.name!r}")
         if not np.array_equal(recorded.timestamps.asi8, pd.DatetimeIndex(positions.timestamps).asi8):
-            raise WeatherError(f"{self.path}: the steps of {scenario.name!r} differ from the run's "
-                               "(step_minutes or slots changed since it was written)")
+            raise WeatherError(
+                f"{self.path}: the steps of {scenario.name!r} differ from the run's "
+                "(step_minutes or slots changed since it was written)"
+            )
         return recorded
 
 
@@ -191,19 +287,33 @@ def forcing_rows(forcings: list[ScenarioForcing], timezone: str = DEFAULT_TIMEZO
         weather, sky = item.weather, item.irradiance
         local = item.timestamps.tz_convert(timezone)
         for k, moment in enumerate(local):
-            values = {"air_temperature_c": weather.air_temperature_c[k],
-                      "relative_humidity_pct": weather.relative_humidity_pct[k],
-                      "station_wind_10m_ms": weather.wind_speed_ms[k], "ghi_wm2": sky.ghi_wm2[k],
-                      "dni_wm2": sky.dni_wm2[k], "dhi_wm2": sky.dhi_wm2[k],
-                      "day_max_air_temperature_c": item.day_max_air_temperature_c}
+            values = {
+                "air_temperature_c": weather.air_temperature_c[k],
+                "relative_humidity_pct": weather.relative_humidity_pct[k],
+                "station_wind_10m_ms": weather.wind_speed_ms[k],
+                "ghi_wm2": sky.ghi_wm2[k],
+                "dni_wm2": sky.dni_wm2[k],
+                "dhi_wm2": sky.dhi_wm2[k],
+                "day_max_air_temperature_c": item.day_max_air_temperature_c,
+            }
             text = {name: FLOAT_FORMAT[name].format(float(value)) for name, value in values.items()}
-            rows.append([item.scenario, item.season, item.slot, moment.isoformat(), *(
-                text[c] for c in CSV_COLUMNS[4:11]), weather.source, sky.source])
+            rows.append(
+                [
+                    item.scenario,
+                    item.season,
+                    item.slot,
+                    moment.isoformat(),
+                    *(text[c] for c in CSV_COLUMNS[4:11]),
+                    weather.source,
+                    sky.source,
+                ]
+            )
     return rows
 
 
-def write_forcing_csv(path: str | os.PathLike, forcings: list[ScenarioForcing],
-                      timezone: str = DEFAULT_TIMEZONE) -> Path:
+def write_forcing_csv(
+    path: str | os.PathLike, forcings: list[ScenarioForcing], timezone: str = DEFAULT_TIMEZONE
+) -> Path:
     """Write ``thermal/weather.csv`` (UTF-8, fixed formats, atomically); return its path."""
     from tiles.atomic import write_text_atomic
 
@@ -224,13 +334,27 @@ def read_forcing_csv(path: str | os.PathLike, timezone: str = DEFAULT_TIMEZONE) 
     scenarios = {}
     for name, part in table.groupby("scenario", sort=True):
         times = pd.DatetimeIndex(pd.to_datetime(part["local_time"].to_numpy())).tz_convert(timezone)
-        steps = StepWeather(times, part["air_temperature_c"].to_numpy(np.float64),
-                            part["relative_humidity_pct"].to_numpy(np.float64),
-                            part["station_wind_10m_ms"].to_numpy(np.float64), str(part["weather_source"].iloc[0]))
-        sky = Irradiance(part["dni_wm2"].to_numpy(np.float64), part["dhi_wm2"].to_numpy(np.float64),
-                         part["ghi_wm2"].to_numpy(np.float64), str(part["radiation_source"].iloc[0]))
-        scenarios[str(name)] = ScenarioForcing(str(name), str(part["season"].iloc[0]), str(part["slot"].iloc[0]),
-                                               steps, sky, float(part["day_max_air_temperature_c"].iloc[0]))
+        steps = StepWeather(
+            times,
+            part["air_temperature_c"].to_numpy(np.float64),
+            part["relative_humidity_pct"].to_numpy(np.float64),
+            part["station_wind_10m_ms"].to_numpy(np.float64),
+            str(part["weather_source"].iloc[0]),
+        )
+        sky = Irradiance(
+            part["dni_wm2"].to_numpy(np.float64),
+            part["dhi_wm2"].to_numpy(np.float64),
+            part["ghi_wm2"].to_numpy(np.float64),
+            str(part["radiation_source"].iloc[0]),
+        )
+        scenarios[str(name)] = ScenarioForcing(
+            str(name),
+            str(part["season"].iloc[0]),
+            str(part["slot"].iloc[0]),
+            steps,
+            sky,
+            float(part["day_max_air_temperature_c"].iloc[0]),
+        )
     return RecordedForcing(scenarios, str(path))
 
 
@@ -242,6 +366,9 @@ def season_weather_table(path: str | os.PathLike) -> pd.DataFrame:
     and ``day_max_air_temperature_c``; seasons in the file's order. For the report and the
     viewer, which name the weather of each season.
     """
-    table = pd.read_csv(path, dtype={"season": str, "weather_source": str, "radiation_source": str},
-                        usecols=["season", "weather_source", "radiation_source", "day_max_air_temperature_c"])
+    table = pd.read_csv(
+        path,
+        dtype={"season": str, "weather_source": str, "radiation_source": str},
+        usecols=["season", "weather_source", "radiation_source", "day_max_air_temperature_c"],
+    )
     return table.drop_duplicates("season").reset_index(drop=True)

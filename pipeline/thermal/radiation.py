@@ -23,6 +23,7 @@ index, as pvlib implements it (:func:`pvlib.irradiance.erbs`: Erbs, D. G., Klein
 Duffie, J. A., 1982, "Estimation of the diffuse radiation fraction for hourly, daily and
 monthly-average global radiation", Solar Energy 28(4), 293-302).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,7 +33,6 @@ import pandas as pd
 import pvlib
 
 from pipeline.shade.sun import SunPositions
-
 
 #: how the clear-sky irradiance is named in the run's outputs
 CLEAR_SKY_SOURCE = "clear sky (design case): Ineichen-Perez, Linke turbidity climatology"
@@ -64,9 +64,14 @@ class Irradiance:
 ClearSkyIrradiance = Irradiance
 
 
-def clear_sky_irradiance(positions: SunPositions, latitude: float, longitude: float, *,
-                         altitude_m: float = 0.0,
-                         linke_turbidity: float | np.ndarray | None = None) -> ClearSkyIrradiance:
+def clear_sky_irradiance(
+    positions: SunPositions,
+    latitude: float,
+    longitude: float,
+    *,
+    altitude_m: float = 0.0,
+    linke_turbidity: float | np.ndarray | None = None,
+) -> ClearSkyIrradiance:
     """Ineichen clear-sky DNI, DHI and GHI at ``positions`` (see module docstring).
 
     Parameters
@@ -89,8 +94,9 @@ def clear_sky_irradiance(positions: SunPositions, latitude: float, longitude: fl
     airmass_absolute = pvlib.atmosphere.get_absolute_airmass(airmass, pvlib.atmosphere.alt2pres(altitude_m))
     dni_extra = pvlib.irradiance.get_extra_radiation(times).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):  # the sun below the horizon
-        sky = pvlib.clearsky.ineichen(apparent_zenith, airmass_absolute, linke_turbidity,
-                                      altitude=altitude_m, dni_extra=dni_extra)
+        sky = pvlib.clearsky.ineichen(
+            apparent_zenith, airmass_absolute, linke_turbidity, altitude=altitude_m, dni_extra=dni_extra
+        )
     up = apparent_zenith < 90.0
     dni = np.where(up, np.nan_to_num(np.asarray(sky["dni"], dtype=np.float64)), 0.0)
     dhi = np.where(up, np.nan_to_num(np.asarray(sky["dhi"], dtype=np.float64)), 0.0)
@@ -116,13 +122,15 @@ def erbs_split(ghi_wm2, zenith_deg, times) -> tuple[np.ndarray, np.ndarray]:
         ``pvlib.irradiance.erbs`` with its defaults (DNI 0 for zenith above 87° or
         cos(zenith) below 0.065); NaN where ``ghi_wm2`` is NaN.
     """
-    parts = pvlib.irradiance.erbs(np.asarray(ghi_wm2, dtype=np.float64), np.asarray(zenith_deg, np.float64),
-                                  pd.DatetimeIndex(times))
+    parts = pvlib.irradiance.erbs(
+        np.asarray(ghi_wm2, dtype=np.float64), np.asarray(zenith_deg, np.float64), pd.DatetimeIndex(times)
+    )
     return (np.asarray(parts["dni"], dtype=np.float64), np.asarray(parts["dhi"], dtype=np.float64))
 
 
-def observed_irradiance(positions: SunPositions, dni_wm2: np.ndarray, dhi_wm2: np.ndarray,
-                        source: str) -> Irradiance:
+def observed_irradiance(
+    positions: SunPositions, dni_wm2: np.ndarray, dhi_wm2: np.ndarray, source: str
+) -> Irradiance:
     """Irradiance at ``positions`` from observed DNI and DHI already at those instants.
 
     DNI is set to 0 with the sun below the horizon and GHI is closed as

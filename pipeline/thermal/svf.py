@@ -46,6 +46,7 @@ its own transmissivity:
 
 which is the formula above when both are equal or there is no evergreen crown.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -63,7 +64,7 @@ def _steepest(hx, hz, top, c, z, step_m):
     """tan of the horizon from (column c, height z) to the hull on the stack (1/(1+t^2) form)."""
     if top == 0:
         return 1.0
-    lo, hi = 0, top - 1            # chain position i = stack index top - 1 - i (near to far)
+    lo, hi = 0, top - 1  # chain position i = stack index top - 1 - i (near to far)
     while lo < hi:
         mid = (lo + hi) // 2
         a = top - 1 - mid
@@ -115,7 +116,7 @@ def _horizon_sweep(surface, crowns, has_crowns, off, step_m, out_surface, out_op
             r = m + off[c]
             if r < 0 or r >= n_rows:
                 if entered:
-                    break   # a line's cells are contiguous
+                    break  # a line's cells are contiguous
                 continue
             entered = True
             z = surface[r, c]
@@ -123,7 +124,7 @@ def _horizon_sweep(surface, crowns, has_crowns, off, step_m, out_surface, out_op
             if has_crowns:
                 top = crowns[r, c]
                 if top > z:
-                    out_opaque[r, c] = 0.0          # under a crown
+                    out_opaque[r, c] = 0.0  # under a crown
                 else:
                     out_opaque[r, c] = _steepest(tx, tz, t_top, c, z, step_m)
                 t_top = _push_hull(tx, tz, t_top, c, max(top, z))
@@ -160,18 +161,25 @@ class SkyView:
             if tau is not None and not 0.0 <= tau <= 1.0:
                 raise ValueError(f"transmissivity must be in [0, 1], got {tau}")
         if self.opaque_evergreen is None or evergreen_transmissivity is None:
-            return (self.opaque_trees + np.float32(transmissivity) * (self.surface - self.opaque_trees)
-                    ).astype(np.float32)
-        return (self.opaque_trees
-                + np.float32(transmissivity) * (self.opaque_evergreen - self.opaque_trees)
-                + np.float32(evergreen_transmissivity) * (self.surface - self.opaque_evergreen)
-                ).astype(np.float32)
+            return (
+                self.opaque_trees + np.float32(transmissivity) * (self.surface - self.opaque_trees)
+            ).astype(np.float32)
+        return (
+            self.opaque_trees
+            + np.float32(transmissivity) * (self.opaque_evergreen - self.opaque_trees)
+            + np.float32(evergreen_transmissivity) * (self.surface - self.opaque_evergreen)
+        ).astype(np.float32)
 
 
-def sky_view_factor(dsm: np.ndarray, resolution: float, *, canopy_top: np.ndarray | None = None,
-                    n_azimuths: int = DEFAULT_AZIMUTHS,
-                    window: tuple[int, int, int, int] | None = None,
-                    evergreen_top: np.ndarray | None = None) -> SkyView:
+def sky_view_factor(
+    dsm: np.ndarray,
+    resolution: float,
+    *,
+    canopy_top: np.ndarray | None = None,
+    n_azimuths: int = DEFAULT_AZIMUTHS,
+    window: tuple[int, int, int, int] | None = None,
+    evergreen_top: np.ndarray | None = None,
+) -> SkyView:
     """Sky view factor of every cell of ``window`` (see module docstring).
 
     Parameters
@@ -230,19 +238,28 @@ def sky_view_factor(dsm: np.ndarray, resolution: float, *, canopy_top: np.ndarra
         if has_crowns:
             total_opaque += geometry.restore(out_opaque)[r0:r1, c0:c1]
         if has_evergreen:
-            _horizon_sweep(surface, geometry.orient(evergreen_crowns), True, offsets, geometry.step_m,
-                           out_surface, out_opaque)
+            _horizon_sweep(
+                surface,
+                geometry.orient(evergreen_crowns),
+                True,
+                offsets,
+                geometry.step_m,
+                out_surface,
+                out_opaque,
+            )
             total_evergreen += geometry.restore(out_opaque)[r0:r1, c0:c1]
-    return SkyView((total_surface / n_azimuths).astype(np.float32),
-                   None if total_opaque is None else (total_opaque / n_azimuths).astype(np.float32),
-                   None if total_evergreen is None else (total_evergreen / n_azimuths).astype(np.float32))
+    return SkyView(
+        (total_surface / n_azimuths).astype(np.float32),
+        None if total_opaque is None else (total_opaque / n_azimuths).astype(np.float32),
+        None if total_evergreen is None else (total_evergreen / n_azimuths).astype(np.float32),
+    )
 
 
 # -- the same sky view from a shade caster's sector horizons ------------------------------
 #: Fixed-point scale of :class:`HorizonSkyView`'s sums: integer sums do not depend on the
 #: order the directions come in (the pass takes them in the order the sun needs them), and
 #: 2^-40 (1e-12) is far below float32's resolution of the result.
-_SKY_SCALE = float(2 ** 40)
+_SKY_SCALE = float(2**40)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -253,8 +270,18 @@ def _cos2_fixed(t):
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _add_horizon_sky(surface, canopy, crown, has_canopy, evergreen, evergreen_crown, has_evergreen,
-                     total_surface, total_opaque, total_evergreen):
+def _add_horizon_sky(
+    surface,
+    canopy,
+    crown,
+    has_canopy,
+    evergreen,
+    evergreen_crown,
+    has_evergreen,
+    total_surface,
+    total_opaque,
+    total_evergreen,
+):
     """Add one direction's ``cos^2 h`` from ``tan h`` of the surface, the canopy and the
     evergreen crowns (as :func:`_steepest`): the crowns opaque take the steeper of the
     surface's and their horizon, and 0 under a crown."""
@@ -295,8 +322,10 @@ class HorizonSkyView:
             raise ValueError(f"n_azimuths must be at least 4, got {n_azimuths}")
         per_direction = caster.n_sectors / n_azimuths
         if abs(per_direction - round(per_direction)) > 1e-9 or round(per_direction) < 1:
-            raise ValueError(f"{n_azimuths} sky directions do not fall on the {caster.sector_deg} degree "
-                             "sectors of the horizons")
+            raise ValueError(
+                f"{n_azimuths} sky directions do not fall on the {caster.sector_deg} degree "
+                "sectors of the horizons"
+            )
         self.caster = caster
         self.n_azimuths = int(n_azimuths)
         self._pending = {k * int(round(per_direction)) for k in range(n_azimuths)}
@@ -320,15 +349,26 @@ class HorizonSkyView:
             return
         self._pending.discard(index)
         surface, canopy, evergreen = self.caster.sector(index)
-        _add_horizon_sky(surface, canopy, self.caster.crown, self._has_canopy, evergreen,
-                         self.caster.evergreen_crown, self._has_evergreen,
-                         self._surface, self._opaque, self._evergreen)
+        _add_horizon_sky(
+            surface,
+            canopy,
+            self.caster.crown,
+            self._has_canopy,
+            evergreen,
+            self.caster.evergreen_crown,
+            self._has_evergreen,
+            self._surface,
+            self._opaque,
+            self._evergreen,
+        )
 
     def finish(self) -> SkyView:
         """The sky view, after adding the directions not taken yet (in azimuth order)."""
         for index in sorted(self._pending):
             self.take(index)
         scale = _SKY_SCALE * self.n_azimuths
-        return SkyView((self._surface / scale).astype(np.float32),
-                       (self._opaque / scale).astype(np.float32) if self._has_canopy else None,
-                       (self._evergreen / scale).astype(np.float32) if self._has_evergreen else None)
+        return SkyView(
+            (self._surface / scale).astype(np.float32),
+            (self._opaque / scale).astype(np.float32) if self._has_canopy else None,
+            (self._evergreen / scale).astype(np.float32) if self._has_evergreen else None,
+        )

@@ -31,6 +31,7 @@ when the step is taken. :func:`thermal_scenarios` yields each scenario as soon a
 step is in (a stage can write each and drop it); :func:`thermal_tile` collects them in the
 scenarios' order.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,10 +45,26 @@ import pandas as pd
 
 from pipeline.geo.raster import Grid
 from pipeline.shade.schedule import ShadeSchedule, tile_schedule
-from pipeline.shade.shadow import (DEFAULT_MAX_DISTANCE_M, DEFAULT_SECTOR_DEG, CanopyTransmissivity,
-                                   ShadeMethod, TileShade, inner_window, light_fraction, light_lut, shade_pass)
-from pipeline.shade.sun import (DEFAULT_STEP_MINUTES, DEFAULT_TIMEZONE, Scenario, SunPositions,
-                                grid_centre_lonlat, meridian_convergence_deg, slot_sun_positions)
+from pipeline.shade.shadow import (
+    DEFAULT_MAX_DISTANCE_M,
+    DEFAULT_SECTOR_DEG,
+    CanopyTransmissivity,
+    ShadeMethod,
+    TileShade,
+    inner_window,
+    light_fraction,
+    light_lut,
+    shade_pass,
+)
+from pipeline.shade.sun import (
+    DEFAULT_STEP_MINUTES,
+    DEFAULT_TIMEZONE,
+    Scenario,
+    SunPositions,
+    grid_centre_lonlat,
+    meridian_convergence_deg,
+    slot_sun_positions,
+)
 from pipeline.thermal.accumulate import SlotAccumulator
 from pipeline.thermal.forcing import ForcingSource, forcing_source
 from pipeline.thermal.radiation import Irradiance
@@ -211,30 +228,58 @@ class ScenarioSteps:
     day: DayHeating
 
 
-def scenario_steps(scenario: Scenario, year: int, latitude: float, longitude: float, convergence_deg: float,
-                   weather: WeatherSource | ForcingSource, *, transmissivity: CanopyTransmissivity,
-                   sky_view: SkyView, step_minutes: float, timezone: str, altitude_m: float,
-                   shared: dict | None = None) -> ScenarioSteps:
+def scenario_steps(
+    scenario: Scenario,
+    year: int,
+    latitude: float,
+    longitude: float,
+    convergence_deg: float,
+    weather: WeatherSource | ForcingSource,
+    *,
+    transmissivity: CanopyTransmissivity,
+    sky_view: SkyView,
+    step_minutes: float,
+    timezone: str,
+    altitude_m: float,
+    shared: dict | None = None,
+) -> ScenarioSteps:
     """Sun samples, forcing (:mod:`~pipeline.thermal.forcing`), crown transmissivities and
     sky of one scenario at the tile centre (``latitude``, ``longitude``, degrees;
     ``convergence_deg`` turns true azimuths to grid azimuths). ``shared`` keeps what
     scenarios have in common across calls: the :class:`SkyGeometry` of each pair of
     transmissivities and the :class:`DayHeating` of each date."""
     date = scenario.season.date(year)
-    positions = slot_sun_positions(date, scenario.slot, latitude, longitude, step_minutes=step_minutes,
-                                   timezone=timezone)
-    forcing = forcing_source(weather).forcing(scenario, year, positions, latitude=latitude, longitude=longitude,
-                                              altitude_m=altitude_m, timezone=timezone)
-    taus = transmissivity.by_habit(date)     # (deciduous, evergreen)
+    positions = slot_sun_positions(
+        date, scenario.slot, latitude, longitude, step_minutes=step_minutes, timezone=timezone
+    )
+    forcing = forcing_source(weather).forcing(
+        scenario,
+        year,
+        positions,
+        latitude=latitude,
+        longitude=longitude,
+        altitude_m=altitude_m,
+        timezone=timezone,
+    )
+    taus = transmissivity.by_habit(date)  # (deciduous, evergreen)
     shared = {} if shared is None else shared
     if ("sky", taus) not in shared:
         shared["sky", taus] = SkyGeometry.from_svf(
-            sky_view.with_trees(*taus), sky_view.surface if sky_view.opaque_trees is not None else None)
+            sky_view.with_trees(*taus), sky_view.surface if sky_view.opaque_trees is not None else None
+        )
     if ("day", date) not in shared:
         shared["day", date] = DayHeating.for_date(date, latitude, longitude, timezone)
-    return ScenarioSteps(scenario, positions, positions.grid_azimuth_deg(convergence_deg),
-                         positions.timestamps.tz_convert(timezone), forcing.irradiance, forcing.weather, taus,
-                         shared["sky", taus], shared["day", date])
+    return ScenarioSteps(
+        scenario,
+        positions,
+        positions.grid_azimuth_deg(convergence_deg),
+        positions.timestamps.tz_convert(timezone),
+        forcing.irradiance,
+        forcing.weather,
+        taus,
+        shared["sky", taus],
+        shared["day", date],
+    )
 
 
 def step_order(forcings: list[ScenarioSteps]) -> list[tuple[int, int]]:
@@ -249,7 +294,9 @@ def step_order(forcings: list[ScenarioSteps]) -> list[tuple[int, int]]:
     passes north, would have its steps after it summed first: the same sums in another
     order.)
     """
-    keys = [(float(az) % 360.0, i, k) for i, f in enumerate(forcings) for k, az in enumerate(f.grid_azimuth_deg)]
+    keys = [
+        (float(az) % 360.0, i, k) for i, f in enumerate(forcings) for k, az in enumerate(f.grid_azimuth_deg)
+    ]
     return [(i, k) for _, i, k in sorted(keys)]
 
 
@@ -260,15 +307,23 @@ def _scenario_result(steps: ScenarioSteps, sums: SlotAccumulator) -> tuple[str, 
         utci_mean_c=(sums.utci_sum / slot_hours).astype(np.float32),
         tmrt_mean_c=(sums.tmrt_sum / slot_hours).astype(np.float32),
         stress_hours={STRESS_CLASSES[i].key: hours[i] for i in sorted(hours)},
-        slot_hours=slot_hours, weather=steps.weather)
+        slot_hours=slot_hours,
+        weather=steps.weather,
+    )
 
 
 def tile_sky_view(surface: TileSurface, n_azimuths: int = DEFAULT_AZIMUTHS) -> SkyView:
     """Sky view factors of the tile's cells by :func:`~pipeline.thermal.svf.sky_view_factor`'s
     own sweep (horizons to the raster's edge; :func:`shade_and_thermal` takes them from its
     sectors instead, with the horizon method)."""
-    return sky_view_factor(surface.dsm, surface.outer.resolution, canopy_top=surface.canopy_top,
-                           n_azimuths=n_azimuths, window=surface.window, evergreen_top=surface.evergreen_top)
+    return sky_view_factor(
+        surface.dsm,
+        surface.outer.resolution,
+        canopy_top=surface.canopy_top,
+        n_azimuths=n_azimuths,
+        window=surface.window,
+        evergreen_top=surface.evergreen_top,
+    )
 
 
 class PackedCodes:
@@ -292,8 +347,12 @@ class PackedCodes:
         """:func:`~pipeline.shade.shadow.light_fraction` of position ``index``'s codes (float32),
         read from the packed bytes in one compiled pass."""
         out = np.empty(self.shape, np.float32)
-        _unpack_light(self._bytes[index // 4], np.uint8(2 * (index % 4)),
-                      light_lut(canopy_transmissivity, evergreen_transmissivity), out.reshape(-1))
+        _unpack_light(
+            self._bytes[index // 4],
+            np.uint8(2 * (index % 4)),
+            light_lut(canopy_transmissivity, evergreen_transmissivity),
+            out.reshape(-1),
+        )
         return out
 
     @property
@@ -312,13 +371,18 @@ class _PassVisitor:
     """Takes, at each sector of the shadow pass, the codes of the thermal steps' positions
     and the sky view's directions (module docstring, step 1)."""
 
-    def __init__(self, schedule: ShadeSchedule, grid_azimuth_deg: np.ndarray, shape: tuple[int, int],
-                 n_azimuths: int | None):
+    def __init__(
+        self,
+        schedule: ShadeSchedule,
+        grid_azimuth_deg: np.ndarray,
+        shape: tuple[int, int],
+        n_azimuths: int | None,
+    ):
         # positions that are some slot's sample with the sun up: the thermal steps
         kinds = np.array([t.kind == "shade" for t in schedule.targets], dtype=bool)
         in_slot = np.zeros(len(schedule), dtype=bool)
         for p in range(len(schedule)):
-            in_slot[p] = kinds[schedule.target[schedule.start[p]:schedule.start[p + 1]]].any()
+            in_slot[p] = kinds[schedule.target[schedule.start[p] : schedule.start[p + 1]]].any()
         wanted = np.flatnonzero(in_slot & (schedule.sun_altitude_deg > 0))
         self.slot_of = dict(zip(schedule.timestamps.as_unit("ns").asi8[wanted].tolist(), range(wanted.size)))
         self._row = np.full(len(schedule), -1, np.int64)
@@ -340,7 +404,9 @@ class _PassVisitor:
             self.sky.take(sector + 1)
         for p in positions:
             if self._row[p] >= 0:
-                self.codes.put(int(self._row[p]), caster.codes(self.azimuth[p], self.schedule.sun_altitude_deg[p]))
+                self.codes.put(
+                    int(self._row[p]), caster.codes(self.azimuth[p], self.schedule.sun_altitude_deg[p])
+                )
 
 
 @dataclass
@@ -356,9 +422,16 @@ class TilePass:
     thermal: Iterator[tuple[str, ScenarioThermal]]
 
 
-def shade_and_thermal(surface: TileSurface, scenarios: list[Scenario], year: int,
-                      weather: WeatherSource | ForcingSource, options: ThermalOptions = ThermalOptions(), *,
-                      sun_hours: bool = True, sky_view: SkyView | None = None) -> TilePass:
+def shade_and_thermal(
+    surface: TileSurface,
+    scenarios: list[Scenario],
+    year: int,
+    weather: WeatherSource | ForcingSource,
+    options: ThermalOptions = ThermalOptions(),
+    *,
+    sun_hours: bool = True,
+    sky_view: SkyView | None = None,
+) -> TilePass:
     """Shade hours, sun hours, sky view and every scenario's thermal comfort of one tile, one pass.
 
     Parameters
@@ -390,57 +463,107 @@ def shade_and_thermal(surface: TileSurface, scenarios: list[Scenario], year: int
     o = options
     lon, lat = grid_centre_lonlat(surface.inner)
     convergence = meridian_convergence_deg(surface.outer.crs, lon, lat)
-    schedule = tile_schedule(scenarios, year, lat, lon, step_minutes=o.step_minutes, timezone=o.timezone,
-                             sun_hours=sun_hours)
+    schedule = tile_schedule(
+        scenarios, year, lat, lon, step_minutes=o.step_minutes, timezone=o.timezone, sun_hours=sun_hours
+    )
     azimuths = schedule.grid_azimuth_deg(convergence) if len(schedule) else np.empty(0)
     by_sector = o.method == "horizon"
-    visitor = _PassVisitor(schedule, azimuths, surface.inner.shape,
-                           o.n_azimuths if sky_view is None else None) if by_sector else None
-    shaded = shade_pass(surface.dsm, surface.outer, surface.inner, scenarios, year,
-                        canopy_top=surface.canopy_top, transmissivity=o.transmissivity,
-                        step_minutes=o.step_minutes, timezone=o.timezone, max_distance_m=o.max_distance_m,
-                        sun_hours=sun_hours, method=o.method, sector_deg=o.sector_deg,
-                        evergreen_top=surface.evergreen_top, schedule=schedule, visit=visitor)
+    visitor = (
+        _PassVisitor(schedule, azimuths, surface.inner.shape, o.n_azimuths if sky_view is None else None)
+        if by_sector
+        else None
+    )
+    shaded = shade_pass(
+        surface.dsm,
+        surface.outer,
+        surface.inner,
+        scenarios,
+        year,
+        canopy_top=surface.canopy_top,
+        transmissivity=o.transmissivity,
+        step_minutes=o.step_minutes,
+        timezone=o.timezone,
+        max_distance_m=o.max_distance_m,
+        sun_hours=sun_hours,
+        method=o.method,
+        sector_deg=o.sector_deg,
+        evergreen_top=surface.evergreen_top,
+        schedule=schedule,
+        visit=visitor,
+    )
     if sky_view is None:
         if visitor is not None:
-            visitor.start_sky(shaded.caster)          # no sector visited: the sun never rose
-        sky_view = visitor.sky.finish() if visitor is not None and visitor.sky is not None else \
-            tile_sky_view(surface, o.n_azimuths)
-    log.info("thermal: tile %s, shade and sky view (%s) in %.1f s%s", surface.inner.bounds, o.method,
-             time.perf_counter() - started,
-             f", {visitor.codes.nbytes / 1e6:.0f} MB of kept shade codes" if visitor is not None else "")
+            visitor.start_sky(shaded.caster)  # no sector visited: the sun never rose
+        sky_view = (
+            visitor.sky.finish()
+            if visitor is not None and visitor.sky is not None
+            else tile_sky_view(surface, o.n_azimuths)
+        )
+    log.info(
+        "thermal: tile %s, shade and sky view (%s) in %.1f s%s",
+        surface.inner.bounds,
+        o.method,
+        time.perf_counter() - started,
+        f", {visitor.codes.nbytes / 1e6:.0f} MB of kept shade codes" if visitor is not None else "",
+    )
     if visitor is not None:
         codes = visitor.codes
         slot_of = visitor.slot_of
 
-        def light_at(instant_ns: int, grid_azimuth_deg: float, altitude_deg: float,
-                     transmissivity: tuple[float, float]) -> np.ndarray:
+        def light_at(
+            instant_ns: int, grid_azimuth_deg: float, altitude_deg: float, transmissivity: tuple[float, float]
+        ) -> np.ndarray:
             return codes.light(slot_of[instant_ns], *transmissivity)
     else:
         caster = shaded.caster
 
-        def light_at(instant_ns: int, grid_azimuth_deg: float, altitude_deg: float,
-                     transmissivity: tuple[float, float]) -> np.ndarray:
+        def light_at(
+            instant_ns: int, grid_azimuth_deg: float, altitude_deg: float, transmissivity: tuple[float, float]
+        ) -> np.ndarray:
             return light_fraction(caster.codes(grid_azimuth_deg, altitude_deg), *transmissivity)
-    return TilePass(shaded.shade, sky_view, _thermal_steps(surface, scenarios, year, weather, o, sky_view,
-                                                           light_at, lat, lon, convergence))
+
+    return TilePass(
+        shaded.shade,
+        sky_view,
+        _thermal_steps(surface, scenarios, year, weather, o, sky_view, light_at, lat, lon, convergence),
+    )
 
 
-def _thermal_steps(surface: TileSurface, scenarios: list[Scenario], year: int,
-                   weather: WeatherSource | ForcingSource, options: ThermalOptions, sky_view: SkyView,
-                   light_at: Callable[[int, float, float, tuple[float, float]], np.ndarray], latitude: float,
-                   longitude: float,
-                   convergence_deg: float) -> Iterator[tuple[str, ScenarioThermal]]:
+def _thermal_steps(
+    surface: TileSurface,
+    scenarios: list[Scenario],
+    year: int,
+    weather: WeatherSource | ForcingSource,
+    options: ThermalOptions,
+    sky_view: SkyView,
+    light_at: Callable[[int, float, float, tuple[float, float]], np.ndarray],
+    latitude: float,
+    longitude: float,
+    convergence_deg: float,
+) -> Iterator[tuple[str, ScenarioThermal]]:
     """Every scenario's steps in :func:`step_order`, each scenario yielded when its last step is in."""
     started = time.perf_counter()
     inner = surface.inner
     source = forcing_source(weather)
-    wind_factor = utci_wind_factor(sky_view.surface)   # station 10 m wind -> the cell's, for UTCI
+    wind_factor = utci_wind_factor(sky_view.surface)  # station 10 m wind -> the cell's, for UTCI
     shared: dict = {}
-    forcings = [scenario_steps(scenario, year, latitude, longitude, convergence_deg, source,
-                               transmissivity=options.transmissivity, sky_view=sky_view,
-                               step_minutes=options.step_minutes, timezone=options.timezone,
-                               altitude_m=options.altitude_m, shared=shared) for scenario in scenarios]
+    forcings = [
+        scenario_steps(
+            scenario,
+            year,
+            latitude,
+            longitude,
+            convergence_deg,
+            source,
+            transmissivity=options.transmissivity,
+            sky_view=sky_view,
+            step_minutes=options.step_minutes,
+            timezone=options.timezone,
+            altitude_m=options.altitude_m,
+            shared=shared,
+        )
+        for scenario in scenarios
+    ]
     remaining = [len(f.positions) for f in forcings]
     sums: dict[int, SlotAccumulator] = {}
     no_sun = np.zeros(inner.shape, np.float32)
@@ -450,50 +573,91 @@ def _thermal_steps(surface: TileSurface, scenarios: list[Scenario], year: int,
     for i, k in step_order(forcings):
         f = forcings[i]
         altitude = float(f.positions.sun_altitude_deg[k])
-        sun_share = (light_at(int(instants[i][k]), f.grid_azimuth_deg[k], altitude, f.transmissivity)
-                     if altitude > 0 else no_sun)
+        sun_share = (
+            light_at(int(instants[i][k]), f.grid_azimuth_deg[k], altitude, f.transmissivity)
+            if altitude > 0
+            else no_sun
+        )
         if i not in sums:
             sums[i] = SlotAccumulator(inner.shape)
         _add_step(sums[i], f, k, altitude, sun_share, wind_factor, options.parameters)
         remaining[i] -= 1
         if remaining[i] == 0:
-            log.info("thermal: tile %s, %s: %d steps on %dx%d cells, done %.1f s into the steps (%s)",
-                     inner.bounds, f.scenario.name, len(f.positions), inner.height, inner.width,
-                     time.perf_counter() - started, f.weather.source)
+            log.info(
+                "thermal: tile %s, %s: %d steps on %dx%d cells, done %.1f s into the steps (%s)",
+                inner.bounds,
+                f.scenario.name,
+                len(f.positions),
+                inner.height,
+                inner.width,
+                time.perf_counter() - started,
+                f.weather.source,
+            )
             yield _scenario_result(f, sums.pop(i))
 
 
-def _add_step(sums: SlotAccumulator, f: ScenarioSteps, k: int, altitude: float, sun_share: np.ndarray,
-              wind_factor: np.ndarray, parameters: TmrtParameters) -> None:
+def _add_step(
+    sums: SlotAccumulator,
+    f: ScenarioSteps,
+    k: int,
+    altitude: float,
+    sun_share: np.ndarray,
+    wind_factor: np.ndarray,
+    parameters: TmrtParameters,
+) -> None:
     """Tmrt and UTCI of every cell at step ``k`` of a scenario, added to its sums."""
     steps = f.weather
     ground_k, wall_k = f.day.ground_and_wall(f.local_times[k], altitude, parameters)
     tmrt = mean_radiant_temperature_compiled(
-        svf=f.sky, sun_share=sun_share, sun_altitude_deg=altitude,
-        dni_wm2=float(f.irradiance.dni_wm2[k]), dhi_wm2=float(f.irradiance.dhi_wm2[k]),
+        svf=f.sky,
+        sun_share=sun_share,
+        sun_altitude_deg=altitude,
+        dni_wm2=float(f.irradiance.dni_wm2[k]),
+        dhi_wm2=float(f.irradiance.dhi_wm2[k]),
         air_temperature_c=float(steps.air_temperature_c[k]),
         relative_humidity_pct=float(steps.relative_humidity_pct[k]),
-        ground_heating_k=ground_k, wall_heating_k=wall_k, parameters=parameters)
-    utci = utci_scaled_wind(float(steps.air_temperature_c[k]), tmrt, float(steps.wind_speed_ms[k]), wind_factor,
-                            float(steps.relative_humidity_pct[k]))
+        ground_heating_k=ground_k,
+        wall_heating_k=wall_k,
+        parameters=parameters,
+    )
+    utci = utci_scaled_wind(
+        float(steps.air_temperature_c[k]),
+        tmrt,
+        float(steps.wind_speed_ms[k]),
+        wind_factor,
+        float(steps.relative_humidity_pct[k]),
+    )
     sums.add(utci, tmrt, float(f.positions.weight_hours[k]))
 
 
-def thermal_scenarios(surface: TileSurface, scenarios: list[Scenario], year: int,
-                      weather: WeatherSource | ForcingSource, options: ThermalOptions = ThermalOptions(), *,
-                      sky_view: SkyView | None = None) -> Iterator[tuple[str, ScenarioThermal]]:
+def thermal_scenarios(
+    surface: TileSurface,
+    scenarios: list[Scenario],
+    year: int,
+    weather: WeatherSource | ForcingSource,
+    options: ThermalOptions = ThermalOptions(),
+    *,
+    sky_view: SkyView | None = None,
+) -> Iterator[tuple[str, ScenarioThermal]]:
     """Yield ``(scenario name, ScenarioThermal)`` for each scenario (arguments as :func:`shade_and_thermal`).
 
     The pass of :func:`shade_and_thermal` without the seasons' sun hours, its shade dropped;
     scenarios come in the order their slots end in azimuth, not in the order of ``scenarios``.
     """
-    yield from shade_and_thermal(surface, scenarios, year, weather, options, sun_hours=False,
-                                 sky_view=sky_view).thermal
+    yield from shade_and_thermal(
+        surface, scenarios, year, weather, options, sun_hours=False, sky_view=sky_view
+    ).thermal
 
 
-def thermal_tile(surface: TileSurface, scenarios: list[Scenario], year: int,
-                 weather: WeatherSource | ForcingSource, options: ThermalOptions = ThermalOptions(), *,
-                 sky_view: SkyView | None = None) -> ThermalResult:
+def thermal_tile(
+    surface: TileSurface,
+    scenarios: list[Scenario],
+    year: int,
+    weather: WeatherSource | ForcingSource,
+    options: ThermalOptions = ThermalOptions(),
+    *,
+    sky_view: SkyView | None = None,
+) -> ThermalResult:
     """Mean UTCI, mean Tmrt and hours per stress class of every scenario, and the sky view, of one tile.
 
     Arguments as :func:`shade_and_thermal`; returns a :class:`ThermalResult` on ``surface.inner``
@@ -501,5 +665,6 @@ def thermal_tile(surface: TileSurface, scenarios: list[Scenario], year: int,
     """
     tile = shade_and_thermal(surface, scenarios, year, weather, options, sun_hours=False, sky_view=sky_view)
     done = dict(tile.thermal)
-    return ThermalResult(grid=surface.inner, sky_view=tile.sky_view,
-                         scenarios={s.name: done[s.name] for s in scenarios})
+    return ThermalResult(
+        grid=surface.inner, sky_view=tile.sky_view, scenarios={s.name: done[s.name] for s in scenarios}
+    )

@@ -88,6 +88,7 @@ Simplifications against full SOLWEIG, all deliberate and per cell:
   ``v`` of the sky view (SOLWEIG keeps the vegetation SVFs ``svfveg``/``svfaveg`` per
   direction).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -101,7 +102,7 @@ import pvlib
 from pipeline.shade.sun import solar_position
 from pipeline.thermal.weather import sunrise_hour
 
-STEFAN_BOLTZMANN = 5.67051e-8   # W m-2 K-4, SOLWEIG's value
+STEFAN_BOLTZMANN = 5.67051e-8  # W m-2 K-4, SOLWEIG's value
 KELVIN = 273.15
 
 
@@ -118,9 +119,9 @@ class TmrtParameters:
     wall_albedo: float = 0.20
     ground_emissivity: float = 0.95
     wall_emissivity: float = 0.90
-    ground_heating_per_deg: float = 0.37     # Tg_k, K per degree of the day's highest sun
-    ground_heating_offset_k: float = -3.41   # T_start, K
-    ground_max_hour: float = 15.0            # t_maxLST, local hour of the warmest surface
+    ground_heating_per_deg: float = 0.37  # Tg_k, K per degree of the day's highest sun
+    ground_heating_offset_k: float = -3.41  # T_start, K
+    ground_max_hour: float = 15.0  # t_maxLST, local hour of the warmest surface
     wall_heating_per_deg: float = 0.37
     wall_heating_offset_k: float = -3.41
     wall_max_hour: float = 15.0
@@ -128,14 +129,23 @@ class TmrtParameters:
 
 def sky_emissivity(air_temperature_c: float, relative_humidity_pct: float) -> float:
     """Clear-sky emissivity by Prata (1996), as SOLWEIG (vapour pressure by Magnus, hPa)."""
-    vapour_hpa = 6.107 * 10 ** (7.5 * air_temperature_c / (237.3 + air_temperature_c)) * relative_humidity_pct / 100
+    vapour_hpa = (
+        6.107 * 10 ** (7.5 * air_temperature_c / (237.3 + air_temperature_c)) * relative_humidity_pct / 100
+    )
     w = 46.5 * vapour_hpa / (air_temperature_c + KELVIN)
     return 1.0 - (1.0 + w) * math.exp(-math.sqrt(1.2 + 3.0 * w))
 
 
-def surface_heating_k(local_hour: float, sunrise_hour: float, max_sun_altitude_deg: float,
-                      sun_altitude_deg: float, *, per_deg: float, offset_k: float,
-                      max_hour: float) -> float:
+def surface_heating_k(
+    local_hour: float,
+    sunrise_hour: float,
+    max_sun_altitude_deg: float,
+    sun_altitude_deg: float,
+    *,
+    per_deg: float,
+    offset_k: float,
+    max_hour: float,
+) -> float:
     """How much warmer than the air a sunlit surface is (K, >= 0; 0 with the sun down)."""
     if not sun_altitude_deg > 0 or local_hour <= sunrise_hour:
         return 0.0
@@ -168,7 +178,7 @@ class SkyGeometry:
     vegetation: np.ndarray | None = None
 
     @classmethod
-    def from_svf(cls, svf: np.ndarray, surface_svf: np.ndarray | None = None) -> "SkyGeometry":
+    def from_svf(cls, svf: np.ndarray, surface_svf: np.ndarray | None = None) -> SkyGeometry:
         """From the SVF a person sees (through the crowns) and, with trees, the SVF of the
         buildings and terrain alone (:class:`pipeline.thermal.svf.SkyView`): their
         difference is the crowns' share ``v``."""
@@ -181,8 +191,13 @@ class SkyGeometry:
             if open_sky.shape != psi.shape:
                 raise ValueError(f"surface_svf shape {open_sky.shape} differs from svf {psi.shape}")
             vegetation = np.clip(open_sky - psi, 0.0, 1.0 - psi).astype(np.float32)
-        return cls(psi.astype(np.float32), np.tan(beta).astype(np.float32),
-                   f_sky.astype(np.float32), (0.5 - f_sky).astype(np.float32), vegetation)
+        return cls(
+            psi.astype(np.float32),
+            np.tan(beta).astype(np.float32),
+            f_sky.astype(np.float32),
+            (0.5 - f_sky).astype(np.float32),
+            vegetation,
+        )
 
     def wall_shadow_share(self, sun_altitude_deg: float) -> np.ndarray:
         """Shaded share of the walls a point sees (``F_sh``, module docstring), 0..1.
@@ -194,20 +209,31 @@ class SkyGeometry:
             return np.ones(self.svf.shape, np.float32)
         walls = self.tan_horizon > 1e-6
         k = np.float32(2.0 / math.tan(math.radians(90.0 - sun_altitude_deg))) / np.where(
-            walls, self.tan_horizon, np.float32(1.0))
+            walls, self.tan_horizon, np.float32(1.0)
+        )
         # sin(acos(y)) written sqrt(1 - y^2): the same quantity, one transcendental call fewer
         y = np.float32(1.0) / np.maximum(k, np.float32(1.0))
-        sunlit = np.where(k <= 1.0, k / np.float32(math.pi),
-                          (np.arccos(y) + k * (np.float32(1.0) - np.sqrt(np.float32(1.0) - y * y)))
-                          / np.float32(math.pi))
+        sunlit = np.where(
+            k <= 1.0,
+            k / np.float32(math.pi),
+            (np.arccos(y) + k * (np.float32(1.0) - np.sqrt(np.float32(1.0) - y * y))) / np.float32(math.pi),
+        )
         return np.where(walls, np.clip(1.0 - sunlit, 0.0, 1.0), np.float32(0.5)).astype(np.float32)
 
 
-def mean_radiant_temperature(*, svf: "np.ndarray | SkyGeometry", sun_share: np.ndarray,
-                             sun_altitude_deg: float, dni_wm2: float, dhi_wm2: float,
-                             air_temperature_c: float, relative_humidity_pct: float,
-                             ground_heating_k: float, wall_heating_k: float,
-                             parameters: TmrtParameters = TmrtParameters()) -> np.ndarray:
+def mean_radiant_temperature(
+    *,
+    svf: np.ndarray | SkyGeometry,
+    sun_share: np.ndarray,
+    sun_altitude_deg: float,
+    dni_wm2: float,
+    dhi_wm2: float,
+    air_temperature_c: float,
+    relative_humidity_pct: float,
+    ground_heating_k: float,
+    wall_heating_k: float,
+    parameters: TmrtParameters = TmrtParameters(),
+) -> np.ndarray:
     """Tmrt of a standing person at every cell for one time step (module docstring).
 
     Parameters
@@ -249,39 +275,55 @@ def mean_radiant_temperature(*, svf: "np.ndarray | SkyGeometry", sun_share: np.n
     wall_light = np.float32(global_h) * (1.0 - f_sh) + np.float32(diffuse) * f_sh
     blocked = 1.0 - psi
 
-    k_down = (np.float32(direct * sin_e) * s + np.float32(diffuse) * psi
-              + np.float32(p.wall_albedo) * blocked * wall_light)
+    k_down = (
+        np.float32(direct * sin_e) * s
+        + np.float32(diffuse) * psi
+        + np.float32(p.wall_albedo) * blocked * wall_light
+    )
     k_up = np.float32(p.ground_albedo) * k_down
-    k_side = (np.float32(diffuse) * sky.f_sky + np.float32(p.wall_albedo) * sky.f_wall * wall_light
-              + np.float32(f_gnd) * k_up)
+    k_side = (
+        np.float32(diffuse) * sky.f_sky
+        + np.float32(p.wall_albedo) * sky.f_wall * wall_light
+        + np.float32(f_gnd) * k_up
+    )
     k_beam = np.float32(direct * cos_e) * s
 
     t_air = air_temperature_c + KELVIN
-    l_sky = sky_emissivity(air_temperature_c, relative_humidity_pct) * STEFAN_BOLTZMANN * t_air ** 4
-    l_wall = (np.float32(p.wall_emissivity * STEFAN_BOLTZMANN) * (t_air + (1.0 - f_sh) * np.float32(wall_heating_k)) ** 4
-              + np.float32((1.0 - p.wall_emissivity) * l_sky))
+    l_sky = sky_emissivity(air_temperature_c, relative_humidity_pct) * STEFAN_BOLTZMANN * t_air**4
+    l_wall = np.float32(p.wall_emissivity * STEFAN_BOLTZMANN) * (
+        t_air + (1.0 - f_sh) * np.float32(wall_heating_k)
+    ) ** 4 + np.float32((1.0 - p.wall_emissivity) * l_sky)
     if sky.vegetation is None:
         l_down = psi * np.float32(l_sky) + blocked * l_wall
         lateral = sky.f_wall * l_wall
     else:
         # crowns at air temperature (SOLWEIG's Lveg), their share of the lateral walls' view
-        l_veg = np.float32(p.wall_emissivity * STEFAN_BOLTZMANN * t_air ** 4
-                           + (1.0 - p.wall_emissivity) * l_sky)
+        l_veg = np.float32(
+            p.wall_emissivity * STEFAN_BOLTZMANN * t_air**4 + (1.0 - p.wall_emissivity) * l_sky
+        )
         veg = sky.vegetation
         l_down = psi * np.float32(l_sky) + (blocked - veg) * l_wall + veg * l_veg
-        f_veg = sky.f_wall * np.where(blocked > 0, veg / np.maximum(blocked, np.float32(1e-6)), np.float32(0.0))
+        f_veg = sky.f_wall * np.where(
+            blocked > 0, veg / np.maximum(blocked, np.float32(1e-6)), np.float32(0.0)
+        )
         lateral = (sky.f_wall - f_veg) * l_wall + f_veg * l_veg
-    l_up = (np.float32(p.ground_emissivity * STEFAN_BOLTZMANN) * (t_air + s * np.float32(ground_heating_k)) ** 4
-            + np.float32(1.0 - p.ground_emissivity) * l_down)
+    l_up = (
+        np.float32(p.ground_emissivity * STEFAN_BOLTZMANN) * (t_air + s * np.float32(ground_heating_k)) ** 4
+        + np.float32(1.0 - p.ground_emissivity) * l_down
+    )
     l_side = sky.f_sky * np.float32(l_sky) + lateral + np.float32(f_gnd) * l_up
 
-    absorbed = (np.float32(p.absorptivity_shortwave) * (np.float32(p.f_cylinder) * k_beam
-                                                        + np.float32(p.f_up) * (k_down + k_up)
-                                                        + np.float32(4.0 * p.f_side) * k_side)
-                + np.float32(p.absorptivity_longwave) * (np.float32(p.f_up) * (l_down + l_up)
-                                                         + np.float32(4.0 * p.f_side) * l_side))
-    return (np.sqrt(np.sqrt(absorbed / np.float32(p.absorptivity_longwave * STEFAN_BOLTZMANN)))
-            - np.float32(KELVIN)).astype(np.float32)
+    absorbed = np.float32(p.absorptivity_shortwave) * (
+        np.float32(p.f_cylinder) * k_beam
+        + np.float32(p.f_up) * (k_down + k_up)
+        + np.float32(4.0 * p.f_side) * k_side
+    ) + np.float32(p.absorptivity_longwave) * (
+        np.float32(p.f_up) * (l_down + l_up) + np.float32(4.0 * p.f_side) * l_side
+    )
+    return (
+        np.sqrt(np.sqrt(absorbed / np.float32(p.absorptivity_longwave * STEFAN_BOLTZMANN)))
+        - np.float32(KELVIN)
+    ).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -292,24 +334,36 @@ class DayHeating:
     max_sun_altitude_deg: float
 
     @classmethod
-    def for_date(cls, date: dt.date, latitude: float, longitude: float,
-                 timezone: str = "Asia/Tokyo") -> "DayHeating":
+    def for_date(
+        cls, date: dt.date, latitude: float, longitude: float, timezone: str = "Asia/Tokyo"
+    ) -> DayHeating:
         """Sunrise and the sun's altitude at transit (pvlib SPA) on ``date`` at the site."""
         noon = pd.DatetimeIndex([pd.Timestamp(f"{date.isoformat()} 12:00", tz=timezone)])
         transit = pvlib.solarposition.sun_rise_set_transit_spa(noon, latitude, longitude)["transit"]
         altitude, _ = solar_position(pd.DatetimeIndex(transit), latitude, longitude)
         return cls(sunrise_hour(date, latitude, longitude, timezone), float(altitude[0]))
 
-    def ground_and_wall(self, moment: dt.datetime, sun_altitude_deg: float,
-                        parameters: TmrtParameters = TmrtParameters()) -> tuple[float, float]:
+    def ground_and_wall(
+        self, moment: dt.datetime, sun_altitude_deg: float, parameters: TmrtParameters = TmrtParameters()
+    ) -> tuple[float, float]:
         """(ground, wall) excess temperatures, K, at local ``moment``."""
         hour = moment.hour + moment.minute / 60.0 + moment.second / 3600.0
-        ground = surface_heating_k(hour, self.sunrise_hour, self.max_sun_altitude_deg, sun_altitude_deg,
-                                   per_deg=parameters.ground_heating_per_deg,
-                                   offset_k=parameters.ground_heating_offset_k,
-                                   max_hour=parameters.ground_max_hour)
-        wall = surface_heating_k(hour, self.sunrise_hour, self.max_sun_altitude_deg, sun_altitude_deg,
-                                 per_deg=parameters.wall_heating_per_deg,
-                                 offset_k=parameters.wall_heating_offset_k,
-                                 max_hour=parameters.wall_max_hour)
+        ground = surface_heating_k(
+            hour,
+            self.sunrise_hour,
+            self.max_sun_altitude_deg,
+            sun_altitude_deg,
+            per_deg=parameters.ground_heating_per_deg,
+            offset_k=parameters.ground_heating_offset_k,
+            max_hour=parameters.ground_max_hour,
+        )
+        wall = surface_heating_k(
+            hour,
+            self.sunrise_hour,
+            self.max_sun_altitude_deg,
+            sun_altitude_deg,
+            per_deg=parameters.wall_heating_per_deg,
+            offset_k=parameters.wall_heating_offset_k,
+            max_hour=parameters.wall_max_hour,
+        )
         return ground, wall

@@ -16,6 +16,7 @@ rounded), round differently from numpy's vectorised float32 functions: by one or
 units in the last place of float32 (measured at most 6.1e-5 K near 60 °C, on fewer than
 0.1 % of the cells).
 """
+
 from __future__ import annotations
 
 import math
@@ -39,10 +40,40 @@ def _fourth_power(x):
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _tmrt_kernel(psi, tan_horizon, f_sky, f_wall, share, vegetation, has_vegetation, out, up, k_factor, beam_down, diffuse, global_h,
-                 beam_cylinder, wall_albedo, ground_albedo, t_air, wall_k, ground_k, wall_eps_sigma,
-                 wall_reflected_sky, l_sky, l_veg, ground_eps_sigma, ground_reflect, a_short, a_long, f_cylinder,
-                 f_up, four_f_side, sigma_long, kelvin):
+def _tmrt_kernel(
+    psi,
+    tan_horizon,
+    f_sky,
+    f_wall,
+    share,
+    vegetation,
+    has_vegetation,
+    out,
+    up,
+    k_factor,
+    beam_down,
+    diffuse,
+    global_h,
+    beam_cylinder,
+    wall_albedo,
+    ground_albedo,
+    t_air,
+    wall_k,
+    ground_k,
+    wall_eps_sigma,
+    wall_reflected_sky,
+    l_sky,
+    l_veg,
+    ground_eps_sigma,
+    ground_reflect,
+    a_short,
+    a_long,
+    f_cylinder,
+    f_up,
+    four_f_side,
+    sigma_long,
+    kelvin,
+):
     one = np.float32(1.0)
     zero = np.float32(0.0)
     half = np.float32(0.5)
@@ -59,7 +90,7 @@ def _tmrt_kernel(psi, tan_horizon, f_sky, f_wall, share, vegetation, has_vegetat
             if k <= one:
                 sunlit = k / pi
             else:
-                y = one / k             # sin(acos(y)) = sqrt(1 - y^2), as the numpy scheme
+                y = one / k  # sin(acos(y)) = sqrt(1 - y^2), as the numpy scheme
                 sunlit = (np.arccos(y) + k * (one - np.sqrt(one - y * y))) / pi
             f_sh = min(max(one - sunlit, zero), one)
         else:
@@ -82,16 +113,25 @@ def _tmrt_kernel(psi, tan_horizon, f_sky, f_wall, share, vegetation, has_vegetat
             lateral = f_wall[i] * l_wall
         l_up = ground_eps_sigma * _fourth_power(t_air + s * ground_k) + ground_reflect * l_down
         l_side = f_sky[i] * l_sky + lateral + half * l_up
-        absorbed = (a_short * (f_cylinder * k_beam + f_up * (k_down + k_up) + four_f_side * k_side)
-                    + a_long * (f_up * (l_down + l_up) + four_f_side * l_side))
+        absorbed = a_short * (
+            f_cylinder * k_beam + f_up * (k_down + k_up) + four_f_side * k_side
+        ) + a_long * (f_up * (l_down + l_up) + four_f_side * l_side)
         out[i] = np.sqrt(np.sqrt(absorbed / sigma_long)) - kelvin
 
 
-def mean_radiant_temperature_compiled(*, svf: SkyGeometry, sun_share: np.ndarray, sun_altitude_deg: float,
-                                      dni_wm2: float, dhi_wm2: float, air_temperature_c: float,
-                                      relative_humidity_pct: float, ground_heating_k: float,
-                                      wall_heating_k: float,
-                                      parameters: TmrtParameters = TmrtParameters()) -> np.ndarray:
+def mean_radiant_temperature_compiled(
+    *,
+    svf: SkyGeometry,
+    sun_share: np.ndarray,
+    sun_altitude_deg: float,
+    dni_wm2: float,
+    dhi_wm2: float,
+    air_temperature_c: float,
+    relative_humidity_pct: float,
+    ground_heating_k: float,
+    wall_heating_k: float,
+    parameters: TmrtParameters = TmrtParameters(),
+) -> np.ndarray:
     """Tmrt (°C, float32) of a standing person at every cell: arguments, units and result as
     :func:`pipeline.thermal.tmrt.mean_radiant_temperature`, with ``svf`` a
     :class:`~pipeline.thermal.tmrt.SkyGeometry` (made once per scenario)."""
@@ -106,20 +146,47 @@ def mean_radiant_temperature_compiled(*, svf: SkyGeometry, sun_share: np.ndarray
     direct, diffuse = (dni_wm2, dhi_wm2) if up else (0.0, 0.0)
     k_factor = 2.0 / math.tan(math.radians(90.0 - sun_altitude_deg)) if up else 0.0
     t_air = air_temperature_c + KELVIN
-    l_sky = sky_emissivity(air_temperature_c, relative_humidity_pct) * STEFAN_BOLTZMANN * t_air ** 4
-    l_veg = p.wall_emissivity * STEFAN_BOLTZMANN * t_air ** 4 + (1.0 - p.wall_emissivity) * l_sky
+    l_sky = sky_emissivity(air_temperature_c, relative_humidity_pct) * STEFAN_BOLTZMANN * t_air**4
+    l_veg = p.wall_emissivity * STEFAN_BOLTZMANN * t_air**4 + (1.0 - p.wall_emissivity) * l_sky
     has_vegetation = sky.vegetation is not None
-    vegetation = (np.ascontiguousarray(sky.vegetation, dtype=np.float32).reshape(-1) if has_vegetation
-                  else np.zeros(1, np.float32))
+    vegetation = (
+        np.ascontiguousarray(sky.vegetation, dtype=np.float32).reshape(-1)
+        if has_vegetation
+        else np.zeros(1, np.float32)
+    )
     out = np.empty(share.shape, np.float32)
-    flat = [np.ascontiguousarray(a, dtype=np.float32).reshape(-1)
-            for a in (sky.svf, sky.tan_horizon, sky.f_sky, sky.f_wall, share)]
-    _tmrt_kernel(*flat, vegetation, has_vegetation, out.reshape(-1), up, _F32(k_factor), _F32(direct * sin_e), _F32(diffuse),
-                 _F32(direct * sin_e + diffuse), _F32(direct * cos_e), _F32(p.wall_albedo), _F32(p.ground_albedo),
-                 _F32(t_air), _F32(wall_heating_k), _F32(ground_heating_k),
-                 _F32(p.wall_emissivity * STEFAN_BOLTZMANN), _F32((1.0 - p.wall_emissivity) * l_sky), _F32(l_sky),
-                 _F32(l_veg),
-                 _F32(p.ground_emissivity * STEFAN_BOLTZMANN), _F32(1.0 - p.ground_emissivity),
-                 _F32(p.absorptivity_shortwave), _F32(p.absorptivity_longwave), _F32(p.f_cylinder), _F32(p.f_up),
-                 _F32(4.0 * p.f_side), _F32(p.absorptivity_longwave * STEFAN_BOLTZMANN), _F32(KELVIN))
+    flat = [
+        np.ascontiguousarray(a, dtype=np.float32).reshape(-1)
+        for a in (sky.svf, sky.tan_horizon, sky.f_sky, sky.f_wall, share)
+    ]
+    _tmrt_kernel(
+        *flat,
+        vegetation,
+        has_vegetation,
+        out.reshape(-1),
+        up,
+        _F32(k_factor),
+        _F32(direct * sin_e),
+        _F32(diffuse),
+        _F32(direct * sin_e + diffuse),
+        _F32(direct * cos_e),
+        _F32(p.wall_albedo),
+        _F32(p.ground_albedo),
+        _F32(t_air),
+        _F32(wall_heating_k),
+        _F32(ground_heating_k),
+        _F32(p.wall_emissivity * STEFAN_BOLTZMANN),
+        _F32((1.0 - p.wall_emissivity) * l_sky),
+        _F32(l_sky),
+        _F32(l_veg),
+        _F32(p.ground_emissivity * STEFAN_BOLTZMANN),
+        _F32(1.0 - p.ground_emissivity),
+        _F32(p.absorptivity_shortwave),
+        _F32(p.absorptivity_longwave),
+        _F32(p.f_cylinder),
+        _F32(p.f_up),
+        _F32(4.0 * p.f_side),
+        _F32(p.absorptivity_longwave * STEFAN_BOLTZMANN),
+        _F32(KELVIN),
+    )
     return out

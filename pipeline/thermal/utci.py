@@ -20,6 +20,7 @@ times a factor, in two compiled passes (the tile pass's form; bit-identical, tes
 Stress classes (Bröde et al. 2012; bounds in °C UTCI, each class includes its upper bound
 as pythermalcomfort does): :data:`STRESS_CLASSES`.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -60,8 +61,8 @@ STRESS_KEYS = tuple(c.key for c in STRESS_CLASSES)
 #: upper bounds of all classes but the last, for :func:`numpy.searchsorted`
 _UPPER_BOUNDS = np.array([c.upper_c for c in STRESS_CLASSES[:-1]])
 #: classes from which a place counts as thermally uncomfortable (the issue's rule)
-STRONG_HEAT_FROM_C = 32.0     # above: strong heat stress or worse
-STRONG_COLD_FROM_C = -13.0    # at or below: strong cold stress or worse
+STRONG_HEAT_FROM_C = 32.0  # above: strong heat stress or worse
+STRONG_COLD_FROM_C = -13.0  # at or below: strong cold stress or worse
 
 
 def stress_class_index(utci_c: np.ndarray) -> np.ndarray:
@@ -79,8 +80,11 @@ def in_strong_stress(utci_c: np.ndarray) -> np.ndarray:
 
 def _clipped(air_temperature_c, mean_radiant_temperature_c, wind_speed_ms):
     ta = np.asarray(air_temperature_c, dtype=np.float64)
-    tmrt = np.clip(np.asarray(mean_radiant_temperature_c, dtype=np.float64),
-                   ta + MIN_TMRT_EXCESS_K, ta + MAX_TMRT_EXCESS_K)
+    tmrt = np.clip(
+        np.asarray(mean_radiant_temperature_c, dtype=np.float64),
+        ta + MIN_TMRT_EXCESS_K,
+        ta + MAX_TMRT_EXCESS_K,
+    )
     wind = np.clip(np.asarray(wind_speed_ms, dtype=np.float64), MIN_WIND_MS, MAX_WIND_MS)
     return ta, tmrt, wind
 
@@ -91,8 +95,9 @@ def utci(air_temperature_c, mean_radiant_temperature_c, wind_speed_ms, relative_
     Arguments broadcast like numpy arrays; returns float64 (NaN where undefined).
     """
     ta, tmrt, wind = _clipped(air_temperature_c, mean_radiant_temperature_c, wind_speed_ms)
-    result = _pythermalcomfort_utci(tdb=ta, tr=tmrt, v=wind, rh=relative_humidity_pct,
-                                    limit_inputs=True, round_output=False)
+    result = _pythermalcomfort_utci(
+        tdb=ta, tr=tmrt, v=wind, rh=relative_humidity_pct, limit_inputs=True, round_output=False
+    )
     return np.asarray(result.utci, dtype=np.float64)
 
 
@@ -103,9 +108,15 @@ def _lattice(values: np.ndarray, step: float) -> np.ndarray:
     return low + step * np.arange(int(np.ceil((high - low) / step)) + 2)
 
 
-def utci_uniform_air(air_temperature_c: float, mean_radiant_temperature_c: np.ndarray,
-                     wind_speed_ms: float | np.ndarray, relative_humidity_pct: float, *,
-                     lattice_k: float = 0.05, wind_lattice_ms: float = 0.1) -> np.ndarray:
+def utci_uniform_air(
+    air_temperature_c: float,
+    mean_radiant_temperature_c: np.ndarray,
+    wind_speed_ms: float | np.ndarray,
+    relative_humidity_pct: float,
+    *,
+    lattice_k: float = 0.05,
+    wind_lattice_ms: float = 0.1,
+) -> np.ndarray:
     """UTCI (°C, float32) of many cells sharing Ta and humidity (module docstring).
 
     Parameters
@@ -132,22 +143,35 @@ def utci_uniform_air(air_temperature_c: float, mean_radiant_temperature_c: np.nd
     if wind.shape != tmrt.shape:
         raise ValueError(f"wind per cell has shape {wind.shape}, Tmrt {tmrt.shape}")
     wind_knots = _lattice(wind, wind_lattice_ms)
-    values = utci(ta, knots[None, :], wind_knots[:, None], relative_humidity_pct)   # (wind, Tmrt)
+    values = utci(ta, knots[None, :], wind_knots[:, None], relative_humidity_pct)  # (wind, Tmrt)
     return _bilinear(values, knots, lattice_k, wind_knots, wind_lattice_ms, clipped, wind)
 
 
-def _bilinear(values: np.ndarray, x_knots: np.ndarray, x_step: float, y_knots: np.ndarray,
-              y_step: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _bilinear(
+    values: np.ndarray,
+    x_knots: np.ndarray,
+    x_step: float,
+    y_knots: np.ndarray,
+    y_step: float,
+    x: np.ndarray,
+    y: np.ndarray,
+) -> np.ndarray:
     """``values[j, i]`` (at ``y_knots[j]``, ``x_knots[i]``, regular) interpolated at (x, y); float32.
 
     NaN where ``x`` or ``y`` is not finite. One compiled pass over the cells (the numpy form
     made a dozen full-size temporaries a step), with the same float64 arithmetic.
     """
     out = np.empty(x.shape, np.float32)
-    _bilinear_pass(np.ascontiguousarray(values, np.float64), np.asarray(x_knots, np.float64), float(x_step),
-                   np.asarray(y_knots, np.float64), float(y_step),
-                   np.ascontiguousarray(x, np.float64).ravel(), np.ascontiguousarray(y, np.float64).ravel(),
-                   out.reshape(-1))
+    _bilinear_pass(
+        np.ascontiguousarray(values, np.float64),
+        np.asarray(x_knots, np.float64),
+        float(x_step),
+        np.asarray(y_knots, np.float64),
+        float(y_step),
+        np.ascontiguousarray(x, np.float64).ravel(),
+        np.ascontiguousarray(y, np.float64).ravel(),
+        out.reshape(-1),
+    )
     return out
 
 
@@ -170,9 +194,16 @@ def _bilinear_pass(values, x_knots, x_step, y_knots, y_step, x, y, out):  # prag
         out[k] = low + fy * (high - low)
 
 
-def utci_scaled_wind(air_temperature_c: float, mean_radiant_temperature_c: np.ndarray, station_wind_ms: float,
-                     wind_factor: np.ndarray, relative_humidity_pct: float, *, lattice_k: float = 0.05,
-                     wind_lattice_ms: float = 0.1) -> np.ndarray:
+def utci_scaled_wind(
+    air_temperature_c: float,
+    mean_radiant_temperature_c: np.ndarray,
+    station_wind_ms: float,
+    wind_factor: np.ndarray,
+    relative_humidity_pct: float,
+    *,
+    lattice_k: float = 0.05,
+    wind_lattice_ms: float = 0.1,
+) -> np.ndarray:
     """:func:`utci_uniform_air` with each cell's wind ``station_wind_ms * wind_factor`` (float32,
     :func:`pipeline.thermal.wind.utci_wind_factor`), in two compiled passes over the cells.
 
@@ -204,7 +235,7 @@ def utci_scaled_wind(air_temperature_c: float, mean_radiant_temperature_c: np.nd
     # the lattice spans the finite clipped values; clipping, float64 and a float32 product with
     # a wind >= 0 keep order, so their extent is that of the raw values, clipped
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)      # all-NaN: nanmin says so, NaN is the answer
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: nanmin says so, NaN is the answer
         t_extent = np.array([np.nanmin(tmrt), np.nanmax(tmrt)], np.float64)
         f_extent = np.array([np.nanmin(factor), np.nanmax(factor)], np.float32)
     if not np.isfinite(np.clip(t_extent, low, high)).all():
@@ -215,11 +246,23 @@ def utci_scaled_wind(air_temperature_c: float, mean_radiant_temperature_c: np.nd
     w_low, w_high = np.clip((station * f_extent).astype(np.float64), MIN_WIND_MS, MAX_WIND_MS)
     knots = _knots(float(t_low), float(t_high), lattice_k)
     wind_knots = _knots(float(w_low), float(w_high), wind_lattice_ms)
-    values = utci(ta, knots[None, :], wind_knots[:, None], relative_humidity_pct)   # (wind, Tmrt)
+    values = utci(ta, knots[None, :], wind_knots[:, None], relative_humidity_pct)  # (wind, Tmrt)
     out = np.empty(tmrt.shape, np.float32)
-    _scaled_wind_pass(np.ascontiguousarray(values, np.float64), knots, float(lattice_k), wind_knots,
-                      float(wind_lattice_ms), tmrt.reshape(-1), factor.reshape(-1), station, low, high,
-                      MIN_WIND_MS, MAX_WIND_MS, out.reshape(-1))
+    _scaled_wind_pass(
+        np.ascontiguousarray(values, np.float64),
+        knots,
+        float(lattice_k),
+        wind_knots,
+        float(wind_lattice_ms),
+        tmrt.reshape(-1),
+        factor.reshape(-1),
+        station,
+        low,
+        high,
+        MIN_WIND_MS,
+        MAX_WIND_MS,
+        out.reshape(-1),
+    )
     return out
 
 
@@ -239,8 +282,9 @@ def _clip(x, low, high):
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _scaled_wind_pass(values, x_knots, x_step, y_knots, y_step, tmrt, factor, station, low, high,
-                      wind_low, wind_high, out):  # pragma: no cover - compiled
+def _scaled_wind_pass(
+    values, x_knots, x_step, y_knots, y_step, tmrt, factor, station, low, high, wind_low, wind_high, out
+):  # pragma: no cover - compiled
     """Clip each cell's Tmrt and wind and interpolate ``values`` there (:func:`_bilinear_pass`'s
     arithmetic)."""
     last_i, last_j = len(x_knots) - 2, len(y_knots) - 2

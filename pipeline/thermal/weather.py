@@ -70,6 +70,7 @@ Every source yields a :class:`DiurnalProfile` for a date: values at local hours 
 (or finer, for the normals' curve), linearly interpolated to the scenario's time steps (:func:`scenario_weather`). Its
 ``source`` text says what was used, for the run's report.
 """
+
 from __future__ import annotations
 
 import csv
@@ -98,16 +99,26 @@ VARIABLES = ("air_temperature_c", "relative_humidity_pct", "wind_speed_ms")
 GHI = "ghi_wm2"
 RADIATION = ("ghi_wm2", "dni_wm2", "dhi_wm2")
 #: plausible ranges: values outside are input errors, not weather
-VALID_RANGE = {"air_temperature_c": (-60.0, 60.0), "relative_humidity_pct": (0.0, 100.0),
-               "wind_speed_ms": (0.0, 75.0), GHI: (0.0, 1400.0)}
+VALID_RANGE = {
+    "air_temperature_c": (-60.0, 60.0),
+    "relative_humidity_pct": (0.0, 100.0),
+    "wind_speed_ms": (0.0, 75.0),
+    GHI: (0.0, 1400.0),
+}
 #: JMA element names (the text before the unit in brackets) of the three variables
 JMA_ELEMENTS = {"気温": "air_temperature_c", "相対湿度": "relative_humidity_pct", "風速": "wind_speed_ms"}
 #: the optional JMA radiation element, 日射量(MJ/㎡) per hour, and its conversion to W/m²
 JMA_RADIATION = "日射量"
 MJ_PER_HOUR_TO_WM2 = 1e6 / 3600.0
 JMA_QUALITY, JMA_HOMOGENEITY = "品質情報", "均質番号"
-JMA_QUALITY_CODES = {8: "normal", 5: "quasi-normal", 4: "insufficient data", 2: "doubtful",
-                     1: "missing", 0: "not observed"}
+JMA_QUALITY_CODES = {
+    8: "normal",
+    5: "quasi-normal",
+    4: "insufficient data",
+    2: "doubtful",
+    1: "missing",
+    0: "not observed",
+}
 
 
 class WeatherError(ValueError):
@@ -192,9 +203,13 @@ class DiurnalProfile:
         for name in names:
             values = np.asarray(getattr(self, name), dtype=np.float64)
             hourly_only = name in RADIATION
-            if values.ndim != 1 or (values.size != 24 if hourly_only else values.size % 24 or not values.size):
-                raise ValueError(f"{self.source}: {name} needs 24 hourly values (or 24 n for the "
-                                 f"temperature curve), got shape {values.shape}")
+            if values.ndim != 1 or (
+                values.size != 24 if hourly_only else values.size % 24 or not values.size
+            ):
+                raise ValueError(
+                    f"{self.source}: {name} needs 24 hourly values (or 24 n for the "
+                    f"temperature curve), got shape {values.shape}"
+                )
             if not np.isfinite(values).all():
                 missing = np.flatnonzero(~np.isfinite(values)).tolist()
                 raise ValueError(f"{self.source}: no {name} for local hour(s) {missing}")
@@ -213,8 +228,12 @@ class DiurnalProfile:
             knots = np.arange(samples.size + 1, dtype=np.float64) * (24.0 / samples.size)
             values[name] = np.interp(hours, knots, np.append(samples, samples[0]))
         if self.has_radiation:
-            values.update({name: np.interp(hours, np.arange(24) + 0.5, getattr(self, name), period=24.0)
-                           for name in RADIATION})
+            values.update(
+                {
+                    name: np.interp(hours, np.arange(24) + 0.5, getattr(self, name), period=24.0)
+                    for name in RADIATION
+                }
+            )
         return StepWeather(timestamps, source=self.source, **values)
 
 
@@ -223,8 +242,9 @@ class WeatherSource(Protocol):
 
     source: str
 
-    def profile(self, date: dt.date, *, latitude: float, longitude: float,
-                timezone: str = DEFAULT_TIMEZONE) -> DiurnalProfile: ...
+    def profile(
+        self, date: dt.date, *, latitude: float, longitude: float, timezone: str = DEFAULT_TIMEZONE
+    ) -> DiurnalProfile: ...
 
 
 def _day_distance(days: pd.DatetimeIndex, month: int, day: int) -> np.ndarray:
@@ -274,9 +294,16 @@ class HourlyObservations:
         """Whether the observations include global radiation (``ghi_wm2``)."""
         return GHI in self.table.columns and bool(np.isfinite(self.table[GHI]).any())
 
-    def profile(self, date: dt.date, *, latitude: float = 0.0, longitude: float = 0.0,
-                timezone: str = DEFAULT_TIMEZONE, threshold_c: float | None = None,
-                window_days: int | None = None) -> DiurnalProfile:
+    def profile(
+        self,
+        date: dt.date,
+        *,
+        latitude: float = 0.0,
+        longitude: float = 0.0,
+        timezone: str = DEFAULT_TIMEZONE,
+        threshold_c: float | None = None,
+        window_days: int | None = None,
+    ) -> DiurnalProfile:
         """The composite day for ``date``'s month-day (see module docstring).
 
         Parameters
@@ -300,37 +327,46 @@ class HourlyObservations:
         if self.years is not None:
             table = table[np.isin(table.index.year, self.years)]
         days, inverse = np.unique(table.index.tz_localize(None).normalize().to_numpy(), return_inverse=True)
-        near = (_day_distance(pd.DatetimeIndex(days), date.month, date.day) <= window)
+        near = _day_distance(pd.DatetimeIndex(days), date.month, date.day) <= window
         in_years = f" in {list(self.years)}" if self.years else ""
         if not near.any():
-            raise WeatherError(f"{self.source}: no observations within {window} days of "
-                               f"{date:%m-%d}{in_years}")
+            raise WeatherError(
+                f"{self.source}: no observations within {window} days of {date:%m-%d}{in_years}"
+            )
         which = ""
         if threshold_c is not None:
             day_max = pd.Series(table["air_temperature_c"].to_numpy()).groupby(inverse).max()
             hot = day_max.reindex(range(len(days))).to_numpy() >= threshold_c
             near &= hot
             if not near.any():
-                raise WeatherError(f"{self.source}: no day with a maximum hourly temperature at or above "
-                                   f"{threshold_c:g} °C within ±{window} days of {date:%m-%d}{in_years}")
+                raise WeatherError(
+                    f"{self.source}: no day with a maximum hourly temperature at or above "
+                    f"{threshold_c:g} °C within ±{window} days of {date:%m-%d}{in_years}"
+                )
             which = f"days with a maximum at or above {threshold_c:g} °C, "
         chosen = table[near[inverse]]
         hourly = chosen.groupby(chosen.index.hour)[list(VARIABLES)].mean().reindex(range(24))
         n_days = chosen.index.normalize().nunique()
         years = sorted(set(chosen.index.year))
         span = f"years {years[0]}-{years[-1]}" if len(years) > 1 else f"{years[0]}"
-        text = (f"{self.source}: composite of {n_days} {which}days within ±{window} days of "
-                f"{date:%m-%d}, {span}")
+        text = (
+            f"{self.source}: composite of {n_days} {which}days within ±{window} days of {date:%m-%d}, {span}"
+        )
         radiation = {}
         if self.has_radiation:
             radiation = _composite_radiation(chosen[GHI], latitude, longitude, timezone)
             text += "; global radiation observed, split by Erbs et al. (1982)"
-        return DiurnalProfile(source=text, timezone=timezone, **radiation,
-                              **{name: hourly[name].to_numpy() for name in VARIABLES})
+        return DiurnalProfile(
+            source=text,
+            timezone=timezone,
+            **radiation,
+            **{name: hourly[name].to_numpy() for name in VARIABLES},
+        )
 
 
-def _composite_radiation(ghi: pd.Series, latitude: float, longitude: float,
-                         timezone: str) -> dict[str, np.ndarray]:
+def _composite_radiation(
+    ghi: pd.Series, latitude: float, longitude: float, timezone: str
+) -> dict[str, np.ndarray]:
     """Mean GHI, DNI and DHI (W/m²) of each local hour [k, k+1) over the observed hours.
 
     ``ghi`` holds hour-ending means at tz-aware times; each is split by Erbs at the sun
@@ -341,7 +377,7 @@ def _composite_radiation(ghi: pd.Series, latitude: float, longitude: float,
     middle = pd.DatetimeIndex(ghi.index) - pd.Timedelta(minutes=30)
     zenith = pvlib.solarposition.get_solarposition(middle, latitude, longitude)["zenith"].to_numpy()
     values = ghi.to_numpy(dtype=np.float64)
-    values = np.where(np.isnan(values) & (zenith >= 90.0), 0.0, values)   # JMA: night hours blank
+    values = np.where(np.isnan(values) & (zenith >= 90.0), 0.0, values)  # JMA: night hours blank
     dni, dhi = erbs_split(values, zenith, middle)
     frame = pd.DataFrame({"ghi_wm2": values, "dni_wm2": dni, "dhi_wm2": dhi})
     hourly = frame.groupby(middle.tz_convert(timezone).hour.to_numpy()).mean().reindex(range(24))
@@ -366,14 +402,16 @@ def design_heat_day(profile: DiurnalProfile, max_temperature_c: float = 35.0) ->
         vapour pressure ``e = RH/100 * es(T)`` at the new temperature, capped at 100 %.
     """
     air = profile.air_temperature_c + (max_temperature_c - profile.air_temperature_c.max())
-    air[np.argmax(profile.air_temperature_c)] = max_temperature_c   # exact, whatever the rounding
-    vapour_hpa = profile.relative_humidity_pct / 100.0 * saturation_vapour_pressure_hpa(
-        profile.air_temperature_c)
+    air[np.argmax(profile.air_temperature_c)] = max_temperature_c  # exact, whatever the rounding
+    vapour_hpa = (
+        profile.relative_humidity_pct / 100.0 * saturation_vapour_pressure_hpa(profile.air_temperature_c)
+    )
     humidity = np.minimum(100.0, 100.0 * vapour_hpa / saturation_vapour_pressure_hpa(air))
     text = f"{design_heat_day_label(max_temperature_c)}, shape and vapour pressure of {profile.source}"
     radiation = {name: getattr(profile, name) for name in RADIATION}
-    return DiurnalProfile(air, humidity, profile.wind_speed_ms, source=text, timezone=profile.timezone,
-                          **radiation)
+    return DiurnalProfile(
+        air, humidity, profile.wind_speed_ms, source=text, timezone=profile.timezone, **radiation
+    )
 
 
 def design_heat_day_label(max_temperature_c: float = 35.0) -> str:
@@ -388,15 +426,22 @@ class MonthlyProfiles:
     profiles: dict[int, DiurnalProfile]
     source: str
 
-    def profile(self, date: dt.date, *, latitude: float = 0.0, longitude: float = 0.0,
-                timezone: str = DEFAULT_TIMEZONE) -> DiurnalProfile:
+    def profile(
+        self,
+        date: dt.date,
+        *,
+        latitude: float = 0.0,
+        longitude: float = 0.0,
+        timezone: str = DEFAULT_TIMEZONE,
+    ) -> DiurnalProfile:
         if date.month not in self.profiles:
             raise ValueError(f"{self.source}: no hours for month {date.month}")
         return self.profiles[date.month]
 
 
-def diurnal_temperature(hours: np.ndarray, tmin_c: float, tmax_c: float, sunrise: float,
-                        max_hour: float = 14.0) -> np.ndarray:
+def diurnal_temperature(
+    hours: np.ndarray, tmin_c: float, tmax_c: float, sunrise: float, max_hour: float = 14.0
+) -> np.ndarray:
     """Air temperature at local ``hours`` by the two half-cosine curve (module docstring).
 
     Parameters
@@ -413,8 +458,11 @@ def diurnal_temperature(hours: np.ndarray, tmin_c: float, tmax_c: float, sunrise
     h = np.asarray(hours, dtype=np.float64)
     h = np.where(h < sunrise, h + 24.0, h)
     rising = h <= max_hour
-    share = np.where(rising, (1 - np.cos(np.pi * (h - sunrise) / (max_hour - sunrise))) / 2,
-                     (1 + np.cos(np.pi * (h - max_hour) / (sunrise + 24.0 - max_hour))) / 2)
+    share = np.where(
+        rising,
+        (1 - np.cos(np.pi * (h - sunrise) / (max_hour - sunrise))) / 2,
+        (1 + np.cos(np.pi * (h - max_hour) / (sunrise + 24.0 - max_hour))) / 2,
+    )
     return tmin_c + (tmax_c - tmin_c) * share
 
 
@@ -458,27 +506,41 @@ class MonthlyNormals:
     @property
     def unverified(self) -> list[str]:
         """Columns whose ``# status.<column>:`` header says UNVERIFIED (named in every report)."""
-        return [key.split(".", 1)[1] for key, value in self.metadata.items()
-                if key.startswith("status.") and value.upper().startswith("UNVERIFIED")]
+        return [
+            key.split(".", 1)[1]
+            for key, value in self.metadata.items()
+            if key.startswith("status.") and value.upper().startswith("UNVERIFIED")
+        ]
 
-    def profile(self, date: dt.date, *, latitude: float, longitude: float,
-                timezone: str = DEFAULT_TIMEZONE) -> DiurnalProfile:
+    def profile(
+        self, date: dt.date, *, latitude: float, longitude: float, timezone: str = DEFAULT_TIMEZONE
+    ) -> DiurnalProfile:
         row = self.table.loc[date.month]
         rise = sunrise_hour(date, latitude, longitude, timezone)
         hours = np.arange(24 * NORMALS_SAMPLES_PER_HOUR, dtype=np.float64) / NORMALS_SAMPLES_PER_HOUR
-        air = diurnal_temperature(hours, row["tmin_mean_c"], row["tmax_mean_c"], rise,
-                                  self.max_temperature_hour)
+        air = diurnal_temperature(
+            hours, row["tmin_mean_c"], row["tmax_mean_c"], rise, self.max_temperature_hour
+        )
         humidity = constant_vapour_pressure_rh(air, float(row["rh_mean_pct"]))
         wind = np.full(hours.size, float(row["wind_mean_ms"]))
-        text = (f"{self.source}: normals of {date:%B}, diurnal curve (min at sunrise "
-                f"{int(rise):02d}:{round(rise % 1 * 60):02d}, max at {self.max_temperature_hour:g} h)")
+        text = (
+            f"{self.source}: normals of {date:%B}, diurnal curve (min at sunrise "
+            f"{int(rise):02d}:{round(rise % 1 * 60):02d}, max at {self.max_temperature_hour:g} h)"
+        )
         if self.unverified:
             text += f"; UNVERIFIED figures: {', '.join(self.unverified)}"
         return DiurnalProfile(air, humidity, wind, source=text, timezone=timezone)
 
 
-def scenario_weather(source: WeatherSource, date: dt.date, timestamps: pd.DatetimeIndex, *,
-                     latitude: float, longitude: float, timezone: str = DEFAULT_TIMEZONE) -> StepWeather:
+def scenario_weather(
+    source: WeatherSource,
+    date: dt.date,
+    timestamps: pd.DatetimeIndex,
+    *,
+    latitude: float,
+    longitude: float,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> StepWeather:
     """Weather at the time steps of one scenario.
 
     Parameters
@@ -517,8 +579,9 @@ def _check_range(table: pd.DataFrame, path, lines: np.ndarray) -> None:
         bad = np.flatnonzero(np.isfinite(values) & ((values < low) | (values > high)))
         if bad.size:
             i = bad[0]
-            raise WeatherError(f"{path}, line {lines[i]}: {name} {values[i]:g} is outside "
-                               f"[{low:g}, {high:g}]")
+            raise WeatherError(
+                f"{path}, line {lines[i]}: {name} {values[i]:g} is outside [{low:g}, {high:g}]"
+            )
 
 
 def _decode_jma(path: Path) -> str:
@@ -542,9 +605,15 @@ def _jma_time(text: str) -> dt.datetime | None:
     return dt.datetime(y, mo, d) + dt.timedelta(hours=h, minutes=mi, seconds=s)
 
 
-def read_jma_hourly(path: str | os.PathLike, *, station: str | None = None, min_quality: int = 5,
-                    timezone: str = DEFAULT_TIMEZONE, window_days: int = 7,
-                    years: tuple[int, ...] | None = None) -> HourlyObservations:
+def read_jma_hourly(
+    path: str | os.PathLike,
+    *,
+    station: str | None = None,
+    min_quality: int = 5,
+    timezone: str = DEFAULT_TIMEZONE,
+    window_days: int = 7,
+    years: tuple[int, ...] | None = None,
+) -> HourlyObservations:
     """Read a JMA past-weather hourly CSV (see module docstring for the layout).
 
     Parameters
@@ -571,16 +640,24 @@ def read_jma_hourly(path: str | os.PathLike, *, station: str | None = None, min_
     rows = list(csv.reader(io.StringIO(_decode_jma(path))))
     header = next((i for i, r in enumerate(rows) if r and r[0].strip() == "年月日時"), None)
     if header is None or header == 0:
-        raise WeatherError(f"{path}: no '年月日時' header row: not a JMA hourly CSV "
-                           "(daily and monthly downloads are not hourly data)")
+        raise WeatherError(
+            f"{path}: no '年月日時' header row: not a JMA hourly CSV "
+            "(daily and monthly downloads are not hourly data)"
+        )
     first_data = next((i for i in range(header + 1, len(rows)) if rows[i] and _jma_time(rows[i][0])), None)
     if first_data is None:
         raise WeatherError(f"{path}: no data rows after the header")
     width = len(rows[header])
     stations = (rows[header - 1] + [""] * width)[:width]
     elements = rows[header]
-    labels = [tuple(cell for cell in ((rows[i] + [""] * width)[j].strip() for i in range(header + 1, first_data))
-                    if cell) for j in range(width)]
+    labels = [
+        tuple(
+            cell
+            for cell in ((rows[i] + [""] * width)[j].strip() for i in range(header + 1, first_data))
+            if cell
+        )
+        for j in range(width)
+    ]
     columns: dict[tuple[str, str, tuple[str, ...]], int] = {}
     for j in range(1, width):
         element = elements[j].split("(")[0].strip()
@@ -596,14 +673,22 @@ def read_jma_hourly(path: str | os.PathLike, *, station: str | None = None, min_
     for element, name in JMA_ELEMENTS.items():
         value = columns.get((station, element, ()))
         if value is None:
-            raise WeatherError(f"{path}: no {element} column for station {station} "
-                               f"(the download must include 気温, 相対湿度 and 風速)")
-        wanted[name] = (value, columns.get((station, element, (JMA_QUALITY,))),
-                        columns.get((station, element, (JMA_HOMOGENEITY,))))
+            raise WeatherError(
+                f"{path}: no {element} column for station {station} "
+                f"(the download must include 気温, 相対湿度 and 風速)"
+            )
+        wanted[name] = (
+            value,
+            columns.get((station, element, (JMA_QUALITY,))),
+            columns.get((station, element, (JMA_HOMOGENEITY,))),
+        )
     radiation = columns.get((station, JMA_RADIATION, ()))
-    if radiation is not None:   # optional: observatories measure it, most AMeDAS stations do not
-        wanted[GHI] = (radiation, columns.get((station, JMA_RADIATION, (JMA_QUALITY,))),
-                       columns.get((station, JMA_RADIATION, (JMA_HOMOGENEITY,))))
+    if radiation is not None:  # optional: observatories measure it, most AMeDAS stations do not
+        wanted[GHI] = (
+            radiation,
+            columns.get((station, JMA_RADIATION, (JMA_QUALITY,))),
+            columns.get((station, JMA_RADIATION, (JMA_HOMOGENEITY,))),
+        )
 
     times, lines, data = [], [], {name: [] for name in wanted}
     quality_dropped = {name: 0 for name in wanted}
@@ -634,7 +719,7 @@ def read_jma_hourly(path: str | os.PathLike, *, station: str | None = None, min_
     index = pd.DatetimeIndex(times).tz_localize(timezone)
     table = pd.DataFrame(data, index=index)
     if GHI in table:
-        table[GHI] = table[GHI] * MJ_PER_HOUR_TO_WM2    # MJ/m² in the hour -> mean W/m²
+        table[GHI] = table[GHI] * MJ_PER_HOUR_TO_WM2  # MJ/m² in the hour -> mean W/m²
     _check_range(table, path, np.asarray(lines))
     duplicated = index.duplicated()
     if duplicated.any():
@@ -646,14 +731,18 @@ def read_jma_hourly(path: str | os.PathLike, *, station: str | None = None, min_
     for name in wanted:
         if len(homogeneity[name]) > 1:
             changes = ", ".join(f"{m} from {t:%Y-%m-%d %H:%M}" for t, m in homogeneity[name])
-            notes.append(f"{name}: homogeneity number changes ({changes}); the series mixes "
-                         "station or instrument periods")
+            notes.append(
+                f"{name}: homogeneity number changes ({changes}); the series mixes "
+                "station or instrument periods"
+            )
         if quality_dropped[name]:
             notes.append(f"{name}: {quality_dropped[name]} values below quality {min_quality} dropped")
     for note in notes:
         log.warning("%s: %s", path, note)
-    source = (f"JMA hourly observations, station {station} ({path.name}, "
-              f"{table.index[0]:%Y-%m-%d} to {table.index[-1]:%Y-%m-%d})")
+    source = (
+        f"JMA hourly observations, station {station} ({path.name}, "
+        f"{table.index[0]:%Y-%m-%d} to {table.index[-1]:%Y-%m-%d})"
+    )
     return HourlyObservations(table, source, tuple(notes), window_days, years)
 
 
@@ -689,8 +778,13 @@ def _columns(header: list[str], path: Path, needed: tuple[str, ...]) -> dict[str
     return {c: header.index(c) for c in needed}
 
 
-def read_weather_csv(path: str | os.PathLike, *, timezone: str = DEFAULT_TIMEZONE, window_days: int = 7,
-                     years: tuple[int, ...] | None = None) -> HourlyObservations | MonthlyProfiles:
+def read_weather_csv(
+    path: str | os.PathLike,
+    *,
+    timezone: str = DEFAULT_TIMEZONE,
+    window_days: int = 7,
+    years: tuple[int, ...] | None = None,
+) -> HourlyObservations | MonthlyProfiles:
     """Read a plain weather CSV (``date`` or ``month``, ``hour`` and the three variables).
 
     Returns :class:`HourlyObservations` for a ``date`` column, :class:`MonthlyProfiles`
@@ -719,8 +813,9 @@ def read_weather_csv(path: str | os.PathLike, *, timezone: str = DEFAULT_TIMEZON
             try:
                 keys.append(dt.date.fromisoformat(row[cols["date"]].strip()))
             except ValueError:
-                raise WeatherError(f"{path}, line {number}: date {row[cols['date']]!r} is not "
-                                   "YYYY-MM-DD") from None
+                raise WeatherError(
+                    f"{path}, line {number}: date {row[cols['date']]!r} is not YYYY-MM-DD"
+                ) from None
         hours.append(int(hour))
         lines.append(number)
         for name in VARIABLES:
@@ -741,9 +836,11 @@ def read_weather_csv(path: str | os.PathLike, *, timezone: str = DEFAULT_TIMEZON
             missing = part.index[part[list(VARIABLES)].isna().any(axis=1)].tolist()
             if missing:
                 raise WeatherError(f"{path}: month {month} lacks hour(s) {missing} (every hour 0-23 needed)")
-            profiles[int(month)] = DiurnalProfile(source=f"{path.name}: representative day of month {month}",
-                                                  timezone=timezone,
-                                                  **{n: part[n].to_numpy() for n in VARIABLES})
+            profiles[int(month)] = DiurnalProfile(
+                source=f"{path.name}: representative day of month {month}",
+                timezone=timezone,
+                **{n: part[n].to_numpy() for n in VARIABLES},
+            )
         return MonthlyProfiles(profiles, f"plain CSV {path.name}")
     stamps = pd.DatetimeIndex([pd.Timestamp(k) + pd.Timedelta(hours=h) for k, h in zip(keys, hours)])
     duplicated = stamps.duplicated()
@@ -781,8 +878,9 @@ def read_normals(path: str | os.PathLike, *, max_temperature_hour: float = 14.0)
         if values["tmin_mean_c"] > values["tmax_mean_c"]:
             raise WeatherError(f"{path}, line {number}: tmin_mean_c is above tmax_mean_c")
         if not 0 < values["rh_mean_pct"] <= 100 or values["wind_mean_ms"] < 0:
-            raise WeatherError(f"{path}, line {number}: rh_mean_pct must be in (0, 100] and "
-                               "wind_mean_ms >= 0")
+            raise WeatherError(
+                f"{path}, line {number}: rh_mean_pct must be in (0, 100] and wind_mean_ms >= 0"
+            )
         records[int(month)] = values
     if sorted(records) != list(range(1, 13)):
         raise WeatherError(f"{path}: months {sorted(set(range(1, 13)) - set(records))} missing")
@@ -792,9 +890,15 @@ def read_normals(path: str | os.PathLike, *, max_temperature_hour: float = 14.0)
     return MonthlyNormals(table, source, metadata, max_temperature_hour)
 
 
-def read_weather(path: str | os.PathLike, *, station: str | None = None,
-                 timezone: str = DEFAULT_TIMEZONE, window_days: int = 7,
-                 years: tuple[int, ...] | None = None, min_quality: int = 5) -> WeatherSource:
+def read_weather(
+    path: str | os.PathLike,
+    *,
+    station: str | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+    window_days: int = 7,
+    years: tuple[int, ...] | None = None,
+    min_quality: int = 5,
+) -> WeatherSource:
     """Read any of the three kinds of weather file (told apart by content, see module doc)."""
     path = Path(path)
     if not path.is_file():
@@ -805,8 +909,14 @@ def read_weather(path: str | os.PathLike, *, station: str | None = None,
     except LookupError:  # pragma: no cover - cp932 is always there
         head_text = ""
     if "年月日時" in head_text:
-        return read_jma_hourly(path, station=station, min_quality=min_quality, timezone=timezone,
-                               window_days=window_days, years=years)
+        return read_jma_hourly(
+            path,
+            station=station,
+            min_quality=min_quality,
+            timezone=timezone,
+            window_days=window_days,
+            years=years,
+        )
     header, _, _ = _read_rows(path)
     if "tmax_mean_c" in header:
         return read_normals(path)

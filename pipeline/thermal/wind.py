@@ -41,6 +41,7 @@ direction (a canyon along the wind is windier, across it calmer; the formula is 
 canyon's mean), no channelling or corner jets, trees not counted. UTCI clips the result to
 its 0.5 m/s floor (:mod:`pipeline.thermal.utci`).
 """
+
 from __future__ import annotations
 
 import numpy as np

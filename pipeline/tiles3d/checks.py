@@ -11,13 +11,15 @@ Used by the tests on every shared PLATEAU dataset and reusable on any run's outp
   behind deck.gl's ``Tile3DLayer``) reads from the tileset, through
   ``tests/js/read_tiles.mjs`` (needs Node.js and ``npm ci --prefix tests/js``).
 """
+
 from __future__ import annotations
 
 import json
 import math
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pyarrow.parquet as pq
 
@@ -29,8 +31,9 @@ from .properties import KEY, numeric_properties, read_property_rows
 _NODATA = {FLOAT_NODATA, INT_NODATA, INT64_NODATA}
 
 
-def read_back_with_loadersgl(tileset_path: str | Path, script: str | Path,
-                             node: str = "node", timeout: float = 600) -> dict[str, Any]:
+def read_back_with_loadersgl(
+    tileset_path: str | Path, script: str | Path, node: str = "node", timeout: float = 600
+) -> dict[str, Any]:
     """Every content of a tileset as loaders.gl decodes it: ``{"tiles", "contents": [{uri,
     leaf, tables: [{class, name, count, properties: {id: [values]}}], featureIds}]}``.
 
@@ -39,8 +42,9 @@ def read_back_with_loadersgl(tileset_path: str | Path, script: str | Path,
     RuntimeError
         When the Node script fails (its error output is in the message).
     """
-    done = subprocess.run([node, str(script), str(tileset_path)], capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run(
+        [node, str(script), str(tileset_path)], capture_output=True, text=True, timeout=timeout
+    )
     if done.returncode != 0 or not done.stdout.strip():
         raise RuntimeError(f"loaders.gl could not read {tileset_path}: {done.stderr.strip()[-2000:]}")
     return json.loads(done.stdout)
@@ -55,16 +59,26 @@ def _same(read: Any, expected: Any, name: str, schema: dict[str, Any]) -> bool:
     if kind == "UINT8" and "boolean" in (schema.get("description") or ""):
         return (read == BOOL_NODATA) if missing else read == int(bool(expected))
     if schema.get("type") == "STRING":
-        return read == ("" if missing else str(expected) if not isinstance(expected, (dict, list))
-                        else json.dumps(expected, ensure_ascii=False, default=str))
+        return read == (
+            ""
+            if missing
+            else str(expected)
+            if not isinstance(expected, (dict, list))
+            else json.dumps(expected, ensure_ascii=False, default=str)
+        )
     if missing:
         return float(read) in _NODATA or read == schema.get("noData")
-    return math.isclose(float(read), float(expected), rel_tol=0, abs_tol=1e-9 * max(1.0, abs(float(expected))))
+    return math.isclose(
+        float(read), float(expected), rel_tol=0, abs_tol=1e-9 * max(1.0, abs(float(expected)))
+    )
 
 
-def check_layer_tileset(tileset_path: str | Path, tables: Sequence[str | Path],
-                        meshes: Sequence[str | Path] = (),
-                        read_back: dict[str, Any] | None = None) -> list[str]:
+def check_layer_tileset(
+    tileset_path: str | Path,
+    tables: Sequence[str | Path],
+    meshes: Sequence[str | Path] = (),
+    read_back: dict[str, Any] | None = None,
+) -> list[str]:
     """Problems of one exported layer (empty when all is well).
 
     Parameters
@@ -90,8 +104,11 @@ def check_layer_tileset(tileset_path: str | Path, tables: Sequence[str | Path],
     rows = read_property_rows(tables)
     expected_ids = set(rows)
     if meshes:
-        expected_ids = {str(i) for m in meshes for i in pq.read_table(m, columns=["feature_id"])
-                        .column("feature_id").to_pylist()}
+        expected_ids = {
+            str(i)
+            for m in meshes
+            for i in pq.read_table(m, columns=["feature_id"]).column("feature_id").to_pylist()
+        }
     schemas = _schemas(tileset_path)
     found: dict[str, int] = {}
     checked = 0
@@ -102,8 +119,10 @@ def check_layer_tileset(tileset_path: str | Path, tables: Sequence[str | Path],
             props = table["properties"]
             ids = props.get(KEY)
             if ids is None or len(ids) != table["count"]:
-                problems.append(f"{content['uri']}: class {table['name']} has no {KEY} column of "
-                                f"{table['count']} value(s)")
+                problems.append(
+                    f"{content['uri']}: class {table['name']} has no {KEY} column of "
+                    f"{table['count']} value(s)"
+                )
                 continue
             for i, gml_id in enumerate(ids):
                 found[gml_id] = found.get(gml_id, 0) + 1
@@ -118,12 +137,15 @@ def check_layer_tileset(tileset_path: str | Path, tables: Sequence[str | Path],
                         continue
                     checked += 1
                     if not _same(values[i], row.get(name), name, schema):
-                        problems.append(f"{content['uri']}: {gml_id} {name} read {values[i]!r}, "
-                                        f"GeoParquet has {row.get(name)!r}")
+                        problems.append(
+                            f"{content['uri']}: {gml_id} {name} read {values[i]!r}, "
+                            f"GeoParquet has {row.get(name)!r}"
+                        )
         for ids in content["featureIds"]:
             if ids["min"] < 0 or ids["max"] >= content["tables"][ids["table"]]["count"]:
-                problems.append(f"{content['uri']}: feature ids {ids['min']}..{ids['max']} outside "
-                                f"table {ids['table']}")
+                problems.append(
+                    f"{content['uri']}: feature ids {ids['min']}..{ids['max']} outside table {ids['table']}"
+                )
     missing = sorted(expected_ids - set(found))
     doubled = sorted(k for k, n in found.items() if n > 1 and not _patched(tileset_path))
     if missing:
@@ -147,7 +169,9 @@ def _schemas(tileset_path: Path) -> dict[tuple[str, str], dict[str, Any]]:
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for path in content_paths(tileset_path):
         gltf, _ = read_glb(path.read_bytes())
-        classes = gltf.get("extensions", {}).get("EXT_structural_metadata", {}).get("schema", {}).get("classes", {})
+        classes = (
+            gltf.get("extensions", {}).get("EXT_structural_metadata", {}).get("schema", {}).get("classes", {})
+        )
         for class_id, cls in classes.items():
             for pid, prop in cls.get("properties", {}).items():
                 found.setdefault((class_id, pid), prop)

@@ -20,14 +20,16 @@ clamping, and a classification volume would need the terrain's height range.
 Property types are decided once for the layer (:class:`tiles.metadata.LayerSchema`), with
 constant units folded into the schema descriptions (:func:`.tile_properties.fold_constant_units`).
 """
+
 from __future__ import annotations
 
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from pyproj import Transformer
@@ -49,23 +51,38 @@ GEOGRAPHIC_2D = "EPSG:6668"  # JGD2011 lon/lat
 class LayerSpec:
     """How a PLATEAU module becomes tiles."""
 
-    fine_lods: tuple[int, ...]              # preferred LODs, best first
-    coarse_lod: int | None = None           # stand-in for REPLACE refinement
+    fine_lods: tuple[int, ...]  # preferred LODs, best first
+    coarse_lod: int | None = None  # stand-in for REPLACE refinement
     colours: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # by surface type
     max_triangles_per_feature: int | None = None  # cut larger features into patches (terrain)
-    face_up: bool = False                    # flat areas: every triangle turned to face the sky
+    face_up: bool = False  # flat areas: every triangle turned to face the sky
 
 
 DEFAULT_COLOUR = (0.8, 0.8, 0.8)
 LAYER_SPECS: dict[str, LayerSpec] = {
-    "bldg": LayerSpec((2, 3, 1, 4), coarse_lod=1, colours={
-        "": (0.88, 0.87, 0.84), "RoofSurface": (0.70, 0.42, 0.36), "WallSurface": (0.90, 0.88, 0.84),
-        "GroundSurface": (0.55, 0.55, 0.55), "OuterCeilingSurface": (0.80, 0.80, 0.78),
-        "OuterFloorSurface": (0.60, 0.60, 0.60), "ClosureSurface": (0.85, 0.85, 0.85)}),
+    "bldg": LayerSpec(
+        (2, 3, 1, 4),
+        coarse_lod=1,
+        colours={
+            "": (0.88, 0.87, 0.84),
+            "RoofSurface": (0.70, 0.42, 0.36),
+            "WallSurface": (0.90, 0.88, 0.84),
+            "GroundSurface": (0.55, 0.55, 0.55),
+            "OuterCeilingSurface": (0.80, 0.80, 0.78),
+            "OuterFloorSurface": (0.60, 0.60, 0.60),
+            "ClosureSurface": (0.85, 0.85, 0.85),
+        },
+    ),
     "dem": LayerSpec((3, 2, 1, 0), colours={"": (0.62, 0.64, 0.52)}, max_triangles_per_feature=20_000),
     "veg": LayerSpec((3, 2, 1, 4), colours={"": (0.30, 0.58, 0.30)}),
-    "tran": LayerSpec((3, 2, 1, 4), colours={"": (0.45, 0.45, 0.47), "TrafficArea": (0.42, 0.42, 0.44),
-                                             "AuxiliaryTrafficArea": (0.66, 0.64, 0.60)}),
+    "tran": LayerSpec(
+        (3, 2, 1, 4),
+        colours={
+            "": (0.45, 0.45, 0.47),
+            "TrafficArea": (0.42, 0.42, 0.44),
+            "AuxiliaryTrafficArea": (0.66, 0.64, 0.60),
+        },
+    ),
     "frn": LayerSpec((3, 2, 1, 4), colours={"": (0.62, 0.52, 0.42)}),
     # 2-D themes: flat polygons (LOD1 areas; LOD0 where a file has only that)
     "urf": LayerSpec((1, 0, 2), colours={"": (0.93, 0.62, 0.38)}, face_up=True),
@@ -117,8 +134,9 @@ def _compact(vertices: np.ndarray, triangles: np.ndarray, *per_vertex: np.ndarra
     return (vertices[used], inverse.reshape(-1, 3).astype(np.int64), *(a[used] for a in per_vertex))
 
 
-def row_parts(row: MeshRow, lonlath: np.ndarray, colour: tuple[float, ...],
-              textures: TextureStore | None) -> list[MeshPart]:
+def row_parts(
+    row: MeshRow, lonlath: np.ndarray, colour: tuple[float, ...], textures: TextureStore | None
+) -> list[MeshPart]:
     """The parts of one mesh row: textured triangles (glTF uv) and the rest in ``colour``.
 
     Parameters
@@ -150,8 +168,9 @@ def row_parts(row: MeshRow, lonlath: np.ndarray, colour: tuple[float, ...],
     return parts
 
 
-def _patches(feature_id: str, rows: list[MeshRow], lonlath: list[np.ndarray],
-             max_triangles: int) -> list[tuple[str, list[MeshRow], list[np.ndarray]]]:
+def _patches(
+    feature_id: str, rows: list[MeshRow], lonlath: list[np.ndarray], max_triangles: int
+) -> list[tuple[str, list[MeshRow], list[np.ndarray]]]:
     """Cut a large feature into square patches of about ``max_triangles`` (by triangle
     centroid in the metric CRS); each patch keeps whole triangles."""
     total = sum(len(r.triangles) for r in rows)
@@ -164,19 +183,29 @@ def _patches(feature_id: str, rows: list[MeshRow], lonlath: list[np.ndarray],
     patches: dict[tuple[int, int], tuple[list[MeshRow], list[np.ndarray]]] = defaultdict(lambda: ([], []))
     start = 0
     for row, vertices in zip(rows, lonlath):
-        cell = np.floor((centroids[start:start + len(row.triangles)] - lo) / size).astype(np.int64)
+        cell = np.floor((centroids[start : start + len(row.triangles)] - lo) / size).astype(np.int64)
         start += len(row.triangles)
         keys = cell[:, 0] * 1_000_003 + cell[:, 1]
         for key in np.unique(keys):
             mask = keys == key
             ij = (int(key // 1_000_003), int(key % 1_000_003))
             used, inverse = np.unique(row.triangles[mask].reshape(-1), return_inverse=True)
-            piece = MeshRow(row.feature_id, row.part_id, row.feature_type, row.lod, row.surface_type,
-                            row.vertices[used], inverse.reshape(-1, 3), color=row.color)
+            piece = MeshRow(
+                row.feature_id,
+                row.part_id,
+                row.feature_type,
+                row.lod,
+                row.surface_type,
+                row.vertices[used],
+                inverse.reshape(-1, 3),
+                color=row.color,
+            )
             patches[ij][0].append(piece)
             patches[ij][1].append(vertices[used])
-    return [(f"{feature_id}_{i}_{j}", p_rows, p_lonlath)
-            for (i, j), (p_rows, p_lonlath) in sorted(patches.items())]
+    return [
+        (f"{feature_id}_{i}_{j}", p_rows, p_lonlath)
+        for (i, j), (p_rows, p_lonlath) in sorted(patches.items())
+    ]
 
 
 def feature_classes(layer: str, mesh_path: str | Path) -> list[tuple[str, str]]:
@@ -196,10 +225,16 @@ def feature_classes(layer: str, mesh_path: str | Path) -> list[tuple[str, str]]:
     return classes
 
 
-def layer_features(layer: str, mesh_paths: Sequence[str | Path],
-                   properties: dict[str, dict[str, Any]], *, geoid_model: str = "gsigeo2011",
-                   crs: str | None = None, textures: TextureStore | None = None,
-                   schema: LayerSchema | None = None) -> LayerFeatures:
+def layer_features(
+    layer: str,
+    mesh_paths: Sequence[str | Path],
+    properties: dict[str, dict[str, Any]],
+    *,
+    geoid_model: str = "gsigeo2011",
+    crs: str | None = None,
+    textures: TextureStore | None = None,
+    schema: LayerSchema | None = None,
+) -> LayerFeatures:
     """Build the tile features of one layer from its ingest mesh files.
 
     Parameters
@@ -234,7 +269,8 @@ def layer_features(layer: str, mesh_paths: Sequence[str | Path],
         if file_crs is None:
             raise ValueError(f"{path}: mesh file records no CRS; pass crs=")
         project = projectors.get(file_crs) or projectors.setdefault(
-            file_crs, EllipsoidalProjector(file_crs, geoid_model))
+            file_crs, EllipsoidalProjector(file_crs, geoid_model)
+        )
         rows = list(read_meshes(path))
         if spec.face_up:
             rows = [face_up(row) for row in rows]
@@ -256,16 +292,25 @@ def layer_features(layer: str, mesh_paths: Sequence[str | Path],
             if spec.max_triangles_per_feature:
                 pieces = _patches(feature_id, *pieces[0][1:], spec.max_triangles_per_feature)
             for piece_id, piece_rows, piece_lonlath in pieces:
-                parts = [part for row, lonlath in zip(piece_rows, piece_lonlath)
-                         for part in row_parts(row, lonlath, _colour(spec, row), textures)]
+                parts = [
+                    part
+                    for row, lonlath in zip(piece_rows, piece_lonlath)
+                    for part in row_parts(row, lonlath, _colour(spec, row), textures)
+                ]
                 features.append(MeshFeature(piece_id, class_name, parts, dict(props)))
                 stand_in = None
                 if spec.coarse_lod is not None and spec.coarse_lod in lods and spec.coarse_lod != fine_lod:
                     coarse_rows = lods[spec.coarse_lod]
-                    stand_in = MeshFeature(piece_id, class_name, [
-                        part for i in coarse_rows
-                        for part in row_parts(rows[i], lonlath_rows[i], _colour(spec, rows[i]), None)],
-                        dict(props))
+                    stand_in = MeshFeature(
+                        piece_id,
+                        class_name,
+                        [
+                            part
+                            for i in coarse_rows
+                            for part in row_parts(rows[i], lonlath_rows[i], _colour(spec, rows[i]), None)
+                        ],
+                        dict(props),
+                    )
                 coarse.append(stand_in)
     # REPLACE refinement needs a stand-in for every feature: the feature itself where
     # it has no coarser LOD; without any coarser LOD at all, tiles refine by ADD.
@@ -275,9 +320,15 @@ def layer_features(layer: str, mesh_paths: Sequence[str | Path],
     problems = list(textures.problems) if textures is not None else []
     if schema is None:
         schema = LayerSchema.from_features([*features, *(coarse_features or [])], descriptions=units)
-    log.info("%s: %d feature(s) from %d mesh row(s) in %d file(s)%s in %.2f s", layer, len(features),
-             rows_seen, len(mesh_paths), ", with LOD1 stand-ins" if coarse_features else "",
-             time.perf_counter() - started)
+    log.info(
+        "%s: %d feature(s) from %d mesh row(s) in %d file(s)%s in %.2f s",
+        layer,
+        len(features),
+        rows_seen,
+        len(mesh_paths),
+        ", with LOD1 stand-ins" if coarse_features else "",
+        time.perf_counter() - started,
+    )
     return LayerFeatures(features, coarse_features, problems, schema)
 
 

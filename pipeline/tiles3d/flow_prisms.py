@@ -8,12 +8,14 @@ the ground at the cell's centre (ellipsoidal height), as tall as its population 
 zero. One tileset per scenario, so that the viewer's split compare can put scenario A
 left and B right (CesiumJS splits tilesets, not entities).
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,7 +43,9 @@ class FlowPrisms:
     covered: dict[str, bool]  # scenario -> whether any cell has a value
 
 
-def mesh_populations(flow_table: str | Path, scenarios: Sequence[str], day_type: str = "weekday") -> pd.DataFrame:
+def mesh_populations(
+    flow_table: str | Path, scenarios: Sequence[str], day_type: str = "weekday"
+) -> pd.DataFrame:
     """Population per (meshcode, level) and scenario (columns), NaN where not given.
 
     Where several sources give the same cell and scenario, the first source in the
@@ -73,16 +77,23 @@ def prism(ring_lonlat: np.ndarray, base_h: float, top_h: float) -> tuple[np.ndar
     bottom = np.column_stack([ring_lonlat, np.full(n, base_h)])
     top = np.column_stack([ring_lonlat, np.full(n, top_h)])
     vertices = np.vstack([bottom, top])
-    triangles = [[0, i + 1, i] for i in range(1, n - 1)]                 # floor, facing down
-    triangles += [[n, n + i, n + i + 1] for i in range(1, n - 1)]         # roof, facing up
+    triangles = [[0, i + 1, i] for i in range(1, n - 1)]  # floor, facing down
+    triangles += [[n, n + i, n + i + 1] for i in range(1, n - 1)]  # roof, facing up
     for i in range(n):
         j = (i + 1) % n
-        triangles += [[i, j, n + j], [i, n + j, n + i]]                  # walls, facing out
+        triangles += [[i, j, n + j], [i, n + j, n + i]]  # walls, facing out
     return vertices, np.asarray(triangles, dtype=np.int64)
 
 
-def write_flow_prisms(flow_table: str | Path, out_dir: str | Path, scenarios: Sequence[str], *,
-                      ground_height: Any, day_type: str = "weekday", tallest_m: float = 150.0) -> FlowPrisms:
+def write_flow_prisms(
+    flow_table: str | Path,
+    out_dir: str | Path,
+    scenarios: Sequence[str],
+    *,
+    ground_height: Any,
+    day_type: str = "weekday",
+    tallest_m: float = 150.0,
+) -> FlowPrisms:
     """Write ``out_dir/<scenario>/tileset.json`` for every scenario.
 
     Parameters
@@ -100,9 +111,9 @@ def write_flow_prisms(flow_table: str | Path, out_dir: str | Path, scenarios: Se
     -------
     FlowPrisms
     """
-    from pipeline.geo.meshcode import to_polygons
-
     import shapely
+
+    from pipeline.geo.meshcode import to_polygons
 
     populations = mesh_populations(flow_table, scenarios, day_type)
     if populations.empty:
@@ -124,13 +135,30 @@ def write_flow_prisms(flow_table: str | Path, out_dir: str | Path, scenarios: Se
             known = bool(np.isfinite(population))
             height = max(population * metres_per_person, NO_DATA_SLAB_M) if known else NO_DATA_SLAB_M
             vertices, triangles = prism(ring, ground, ground + height)
-            properties: dict[str, Any] = {"meshcode": str(int(code)), "level": int(level), "scenario": scenario,
-                                          "day_type": day_type, "has_data": known,
-                                          "population": float(population) if known else None}
-            features.append(MeshFeature.single(f"{int(code)}", CLASS_NAME, vertices, triangles,
-                                               properties=properties, base_color=PRISM_COLOUR))
+            properties: dict[str, Any] = {
+                "meshcode": str(int(code)),
+                "level": int(level),
+                "scenario": scenario,
+                "day_type": day_type,
+                "has_data": known,
+                "population": float(population) if known else None,
+            }
+            features.append(
+                MeshFeature.single(
+                    f"{int(code)}",
+                    CLASS_NAME,
+                    vertices,
+                    triangles,
+                    properties=properties,
+                    base_color=PRISM_COLOUR,
+                )
+            )
         summary = write_mesh_tileset(features, out_dir / scenario, max_features_per_tile=5000)
         tilesets[scenario] = Path(summary.tileset_path)
-    log.info("flow prisms: %d cells, %d scenarios (%d with data)", len(populations), len(scenarios),
-             sum(covered.values()))
+    log.info(
+        "flow prisms: %d cells, %d scenarios (%d with data)",
+        len(populations),
+        len(scenarios),
+        sum(covered.values()),
+    )
     return FlowPrisms(tilesets, metres_per_person, largest, covered)

@@ -11,23 +11,33 @@ one file's features: :func:`file_partial` per file, :func:`.layer_schema.merge_p
 once, :func:`export_layer_part` per file, :func:`export_layer_root` once. The run does
 these as four stages; :func:`export_layer` does them in turn.
 """
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from tiles import check_tileset, write_mesh_tileset
 
 from . import LAYERS  # noqa: F401 - re-exported for callers of this module
-from .layer_schema import (LayerPlan, SchemaPartial, extra_rows, file_rows, merge_partials, schema_partial,
-                           source_rows)
 from .features import feature_classes, layer_features
+from .layer_schema import (
+    LayerPlan,
+    SchemaPartial,
+    extra_rows,
+    file_rows,
+    merge_partials,
+    schema_partial,
+    source_rows,
+)
 from .textures import TextureStore
 
 log = logging.getLogger(__name__)
+
 
 @dataclass
 class ExportResult:
@@ -54,12 +64,15 @@ def pair_files(tables: Sequence[str | Path], meshes: Sequence[str | Path]) -> li
     """(ingest table or None, mesh file) per file of a layer, sorted by mesh file: the
     table ``<x>.parquet`` goes with the mesh ``<x>_mesh.parquet``."""
     by_stem = {Path(t).name.removesuffix(".parquet"): str(t) for t in tables}
-    return [(by_stem.get(Path(m).name.removesuffix(".parquet").removesuffix("_mesh")), str(m))
-            for m in sorted(map(str, meshes))]
+    return [
+        (by_stem.get(Path(m).name.removesuffix(".parquet").removesuffix("_mesh")), str(m))
+        for m in sorted(map(str, meshes))
+    ]
 
 
-def file_partial(layer: str, table: str | Path | None, mesh: str | Path,
-                 extra_tables: Sequence[str | Path] = ()) -> SchemaPartial:
+def file_partial(
+    layer: str, table: str | Path | None, mesh: str | Path, extra_tables: Sequence[str | Path] = ()
+) -> SchemaPartial:
     """What one file of ``layer`` tells the layer's schema (:mod:`.layer_schema`); reads
     the ingest table, the mesh file's ids and the extra tables' rows for them."""
     rows = source_rows(table)
@@ -67,12 +80,23 @@ def file_partial(layer: str, table: str | Path | None, mesh: str | Path,
     return schema_partial(rows, feature_classes(layer, mesh), extra)
 
 
-def export_layer_part(layer: str, table: str | Path | None, mesh: str | Path, out_dir: str | Path,
-                      plan: LayerPlan, *, dataset_path: str | Path | Sequence[str | Path] = (),
-                      crs: str | None = None, geoid_model: str = "gsigeo2011",
-                      extra_tables: Sequence[str | Path] = (), max_features_per_tile: int = 500,
-                      max_bytes_per_tile: int = 8_000_000, textures: bool = True,
-                      client: Any = None, scheduler: str | None = None) -> ExportResult:
+def export_layer_part(
+    layer: str,
+    table: str | Path | None,
+    mesh: str | Path,
+    out_dir: str | Path,
+    plan: LayerPlan,
+    *,
+    dataset_path: str | Path | Sequence[str | Path] = (),
+    crs: str | None = None,
+    geoid_model: str = "gsigeo2011",
+    extra_tables: Sequence[str | Path] = (),
+    max_features_per_tile: int = 500,
+    max_bytes_per_tile: int = 8_000_000,
+    textures: bool = True,
+    client: Any = None,
+    scheduler: str | None = None,
+) -> ExportResult:
     """Write one file's part of a layer: ``out_dir/<layer>/<part>/tileset.json``.
 
     ``plan`` is the layer's merged schema (:func:`.layer_schema.merge_partials`);
@@ -85,28 +109,42 @@ def export_layer_part(layer: str, table: str | Path | None, mesh: str | Path, ou
     rows = file_rows(table, [str(p) for p in extra_tables], plan)
     datasets = [dataset_path] if isinstance(dataset_path, (str, Path)) else list(dataset_path)
     store = TextureStore(datasets) if textures and datasets else None
-    built = layer_features(layer, [mesh], rows, geoid_model=geoid_model, crs=crs, textures=store,
-                           schema=plan.schema)
+    built = layer_features(
+        layer, [mesh], rows, geoid_model=geoid_model, crs=crs, textures=store, schema=plan.schema
+    )
     folder = Path(out_dir) / layer / part_name(mesh, layer)
-    result = ExportResult(layer=layer, tileset=None, extra_columns=plan.extra_columns,
-                          problems=built.problems)
+    result = ExportResult(
+        layer=layer, tileset=None, extra_columns=plan.extra_columns, problems=built.problems
+    )
     if not built.features:
         log.info("%s: no features with geometry; no part written", mesh)
         result.seconds = time.perf_counter() - started
         return result
-    summary = write_mesh_tileset(built.features, folder, max_features_per_tile=max_features_per_tile,
-                                 max_bytes_per_tile=max_bytes_per_tile,
-                                 coarse_features=built.coarse,
-                                 property_schema=built.property_schema, client=client,
-                                 scheduler=scheduler)
+    summary = write_mesh_tileset(
+        built.features,
+        folder,
+        max_features_per_tile=max_features_per_tile,
+        max_bytes_per_tile=max_bytes_per_tile,
+        coarse_features=built.coarse,
+        property_schema=built.property_schema,
+        client=client,
+        scheduler=scheduler,
+    )
     remove_stale_content(summary.tileset_path)
     result.problems += [f"{summary.tileset_path}: {p}" for p in check_tileset(summary.tileset_path)]
     result.tileset = str(summary.tileset_path)
     result.features, result.tiles = summary.feature_count, summary.tile_count
     result.contents, result.bytes_written = summary.content_count, summary.bytes_written
     result.seconds = time.perf_counter() - started
-    log.info("export %s: %d feature(s), %d tile(s), %.1f MB -> %s (%.1f s)", mesh, result.features,
-             result.tiles, result.bytes_written / 1e6, result.tileset, result.seconds)
+    log.info(
+        "export %s: %d feature(s), %d tile(s), %.1f MB -> %s (%.1f s)",
+        mesh,
+        result.features,
+        result.tiles,
+        result.bytes_written / 1e6,
+        result.tileset,
+        result.seconds,
+    )
     return result
 
 
@@ -125,12 +163,21 @@ def export_layer_root(layer: str, parts: Sequence[str | Path], out_dir: str | Pa
     return tileset
 
 
-def export_layer(layer: str, tables: Sequence[str | Path], meshes: Sequence[str | Path],
-                 out_dir: str | Path, *, dataset_path: str | Path | Sequence[str | Path] = (),
-                 crs: str | None = None, geoid_model: str = "gsigeo2011",
-                 extra_tables: Sequence[str | Path] = (), max_features_per_tile: int = 500,
-                 max_bytes_per_tile: int = 8_000_000, textures: bool = True,
-                 client: Any = None) -> ExportResult:
+def export_layer(
+    layer: str,
+    tables: Sequence[str | Path],
+    meshes: Sequence[str | Path],
+    out_dir: str | Path,
+    *,
+    dataset_path: str | Path | Sequence[str | Path] = (),
+    crs: str | None = None,
+    geoid_model: str = "gsigeo2011",
+    extra_tables: Sequence[str | Path] = (),
+    max_features_per_tile: int = 500,
+    max_bytes_per_tile: int = 8_000_000,
+    textures: bool = True,
+    client: Any = None,
+) -> ExportResult:
     """Write the 3D Tiles 1.1 tileset of one layer from its ingested tables and meshes.
 
     The same three steps as the run's ``export_tiles`` stages, here one after another:
@@ -168,10 +215,21 @@ def export_layer(layer: str, tables: Sequence[str | Path], meshes: Sequence[str 
     result = ExportResult(layer=layer, tileset=None, extra_columns=plan.extra_columns)
     parts = []
     for table, mesh in files:
-        part = export_layer_part(layer, table, mesh, out_dir, plan, dataset_path=dataset_path, crs=crs,
-                                 geoid_model=geoid_model, extra_tables=extra,
-                                 max_features_per_tile=max_features_per_tile,
-                                 max_bytes_per_tile=max_bytes_per_tile, textures=textures, client=client)
+        part = export_layer_part(
+            layer,
+            table,
+            mesh,
+            out_dir,
+            plan,
+            dataset_path=dataset_path,
+            crs=crs,
+            geoid_model=geoid_model,
+            extra_tables=extra,
+            max_features_per_tile=max_features_per_tile,
+            max_bytes_per_tile=max_bytes_per_tile,
+            textures=textures,
+            client=client,
+        )
         result.problems += part.problems
         if part.tileset:
             parts.append(part.tileset)
@@ -180,8 +238,9 @@ def export_layer(layer: str, tables: Sequence[str | Path], meshes: Sequence[str 
             result.contents += part.contents
             result.bytes_written += part.bytes_written
     if not parts:
-        log.warning("%s: no features with geometry in %d ingest file(s); no tileset written",
-                    layer, len(files))
+        log.warning(
+            "%s: no features with geometry in %d ingest file(s); no tileset written", layer, len(files)
+        )
     else:
         tileset = export_layer_root(layer, parts, out_dir)
         result.problems += [f"{tileset}: {p}" for p in check_tileset(tileset)]

@@ -14,14 +14,16 @@ Per-feature tables of the run (roof shade hours per tile, the nearest street) jo
 may hold the same column (one per tile), and for an id in several the last table in
 order wins.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from tiles.metadata import LayerSchema, ValueStats
 
@@ -54,20 +56,29 @@ class SchemaPartial:
     units: dict[str, set[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"source_keys": self.source_keys, "extra_keys": self.extra_keys,
-                "stats": {k: v.to_json() for k, v in self.stats.items()},
-                "extra_stats": {k: v.to_json() for k, v in self.extra_stats.items()},
-                "classes": self.classes, "extra_classes": self.extra_classes,
-                "filled": sorted(self.filled), "units": {k: sorted(v) for k, v in self.units.items()}}
+        return {
+            "source_keys": self.source_keys,
+            "extra_keys": self.extra_keys,
+            "stats": {k: v.to_json() for k, v in self.stats.items()},
+            "extra_stats": {k: v.to_json() for k, v in self.extra_stats.items()},
+            "classes": self.classes,
+            "extra_classes": self.extra_classes,
+            "filled": sorted(self.filled),
+            "units": {k: sorted(v) for k, v in self.units.items()},
+        }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "SchemaPartial":
-        return cls(list(data["source_keys"]), [list(v) for v in data["extra_keys"]],
-                   {k: ValueStats.from_json(v) for k, v in data["stats"].items()},
-                   {k: ValueStats.from_json(v) for k, v in data["extra_stats"].items()},
-                   {k: list(v) for k, v in data["classes"].items()},
-                   {k: list(v) for k, v in data["extra_classes"].items()},
-                   set(data["filled"]), {k: set(v) for k, v in data["units"].items()})
+    def from_json(cls, data: dict[str, Any]) -> SchemaPartial:
+        return cls(
+            list(data["source_keys"]),
+            [list(v) for v in data["extra_keys"]],
+            {k: ValueStats.from_json(v) for k, v in data["stats"].items()},
+            {k: ValueStats.from_json(v) for k, v in data["extra_stats"].items()},
+            {k: list(v) for k, v in data["classes"].items()},
+            {k: list(v) for k, v in data["extra_classes"].items()},
+            set(data["filled"]),
+            {k: set(v) for k, v in data["units"].items()},
+        )
 
 
 @dataclass
@@ -80,20 +91,23 @@ class LayerPlan:
     left_out: list[str]
 
     def to_json(self) -> dict[str, Any]:
-        return {"schema": self.schema.to_json(), "extra_columns": self.extra_columns,
-                "left_out": self.left_out}
+        return {
+            "schema": self.schema.to_json(),
+            "extra_columns": self.extra_columns,
+            "left_out": self.left_out,
+        }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "LayerPlan":
-        return cls(LayerSchema.from_json(data["schema"]), list(data["extra_columns"]),
-                   list(data["left_out"]))
+    def from_json(cls, data: dict[str, Any]) -> LayerPlan:
+        return cls(LayerSchema.from_json(data["schema"]), list(data["extra_columns"]), list(data["left_out"]))
 
     def write(self, path: str | Path) -> Path:
         from tiles.atomic import write_text_atomic
+
         return write_text_atomic(path, json.dumps(self.to_json(), ensure_ascii=False, sort_keys=True))
 
     @classmethod
-    def read(cls, path: str | Path) -> "LayerPlan":
+    def read(cls, path: str | Path) -> LayerPlan:
         return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
@@ -118,12 +132,15 @@ def extra_rows(path: str | Path, ids: Iterable[str]) -> tuple[list[str], dict[st
     if not wanted:
         return columns, {}
     found = read_table_columns(path, wanted)
-    return columns, {str(record[KEY]): {c: _plain(record[c]) for c in columns}
-                     for record in found.to_dict(orient="records")}
+    return columns, {
+        str(record[KEY]): {c: _plain(record[c]) for c in columns}
+        for record in found.to_dict(orient="records")
+    }
 
 
-def _add_filled(order: dict[str, list[str]], seen: dict[str, set[str]], class_name: str,
-                row: dict[str, Any]) -> None:
+def _add_filled(
+    order: dict[str, list[str]], seen: dict[str, set[str]], class_name: str, row: dict[str, Any]
+) -> None:
     keys, known = order.setdefault(class_name, []), seen.setdefault(class_name, set())
     for key, value in row.items():
         if key not in known and not (value is None or (isinstance(value, float) and value != value)):
@@ -131,8 +148,11 @@ def _add_filled(order: dict[str, list[str]], seen: dict[str, set[str]], class_na
             known.add(key)
 
 
-def schema_partial(rows: dict[str, dict[str, Any]], features: Sequence[tuple[str, str]],
-                   extra: Sequence[tuple[str, list[str], dict[str, dict[str, Any]]]]) -> SchemaPartial:
+def schema_partial(
+    rows: dict[str, dict[str, Any]],
+    features: Sequence[tuple[str, str]],
+    extra: Sequence[tuple[str, list[str], dict[str, dict[str, Any]]]],
+) -> SchemaPartial:
     """The partial of one file.
 
     Parameters
@@ -163,7 +183,7 @@ def schema_partial(rows: dict[str, dict[str, Any]], features: Sequence[tuple[str
             partial.stats.setdefault(key, ValueStats()).add(value)
         _add_filled(partial.classes, seen_classes, class_name, row)
     seen_extra: dict[str, set[str]] = {}
-    for path, columns, found in extra:
+    for _path, columns, found in extra:
         partial.extra_keys.append(list(columns))
         for row in found.values():
             partial.filled.update(k for k, v in row.items() if v is not None)
@@ -204,8 +224,9 @@ def merge_partials(partials: Sequence[SchemaPartial]) -> LayerPlan:
         for key, found in partial.units.items():
             units[key] |= found
         if extra_keys and len(partial.extra_keys) != len(extra_keys):
-            raise ValueError(f"partials of one layer list {len(extra_keys)} and "
-                             f"{len(partial.extra_keys)} extra tables")
+            raise ValueError(
+                f"partials of one layer list {len(extra_keys)} and {len(partial.extra_keys)} extra tables"
+            )
         for i, columns in enumerate(partial.extra_keys):
             if i == len(extra_keys):
                 extra_keys.append({})
@@ -214,14 +235,18 @@ def merge_partials(partials: Sequence[SchemaPartial]) -> LayerPlan:
     for i, columns in enumerate(extra_keys):
         clashes = [c for c in columns if c in source_keys]
         if clashes:
-            log.warning("extra table %d: column(s) %s already are feature properties; skipped",
-                        i + 1, clashes)
+            log.warning(
+                "extra table %d: column(s) %s already are feature properties; skipped", i + 1, clashes
+            )
         for column in columns:
             if column not in source_keys:
                 joined.setdefault(column)
     names = set(source_keys) | set(joined)
-    folded = {key: next(iter(found)) for key, found in units.items()
-              if len(found) == 1 and key[: -len(UOM_SUFFIX)] in names}
+    folded = {
+        key: next(iter(found))
+        for key, found in units.items()
+        if len(found) == 1 and key[: -len(UOM_SUFFIX)] in names
+    }
     empty = {key for key in names if key not in filled}
     left_out = empty | set(folded)
     descriptions = {key[: -len(UOM_SUFFIX)]: f"unit: {unit}" for key, unit in sorted(folded.items())}
@@ -238,8 +263,9 @@ def merge_partials(partials: Sequence[SchemaPartial]) -> LayerPlan:
     return LayerPlan(schema, list(joined), sorted(left_out))
 
 
-def file_rows(table: str | Path | None, extra_tables: Sequence[str], plan: LayerPlan
-              ) -> dict[str, dict[str, Any]]:
+def file_rows(
+    table: str | Path | None, extra_tables: Sequence[str], plan: LayerPlan
+) -> dict[str, dict[str, Any]]:
     """gml_id -> the properties one file's features export, as ``plan`` decided them."""
     rows = source_rows(table)
     joined = set(plan.extra_columns)

@@ -10,12 +10,14 @@ per-feature ``_uom`` column: the unit goes into the property's schema descriptio
 scenario, walkability of the nearest street, ...) join on ``gml_id`` from any number of
 extra (Geo)Parquet tables.
 """
+
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,8 +48,11 @@ def _plain(value: Any) -> Any:
 def labelled_columns(columns: Iterable[str]) -> dict[str, str]:
     """Code column -> its label column, for every ``<name>`` that has ``<name>_label``."""
     names = set(columns)
-    return {name[: -len(LABEL_SUFFIX)]: name for name in names
-            if name.endswith(LABEL_SUFFIX) and name[: -len(LABEL_SUFFIX)] in names}
+    return {
+        name[: -len(LABEL_SUFFIX)]: name
+        for name in names
+        if name.endswith(LABEL_SUFFIX) and name[: -len(LABEL_SUFFIX)] in names
+    }
 
 
 def table_columns(path: str | Path) -> list[str]:
@@ -58,6 +63,7 @@ def table_columns(path: str | Path) -> list[str]:
     skip = set(SKIPPED_COLUMNS)
     if geo:
         import json
+
         skip |= set(json.loads(geo).get("columns", {}))
     return [name for name in schema.names if name not in skip]
 
@@ -68,7 +74,8 @@ def read_table_columns(path: str | Path, ids: Sequence[str] | None = None) -> pd
     filters = [(KEY, "in", sorted(set(ids)))] if ids is not None else None
     # integer_object_nulls: an integer column with gaps stays integers (and None)
     return pq.read_table(path, columns=table_columns(path), filters=filters).to_pandas(
-        integer_object_nulls=True)
+        integer_object_nulls=True
+    )
 
 
 def property_rows(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -120,8 +127,11 @@ def fold_constant_units(rows: dict[str, dict[str, Any]]) -> dict[str, str]:
             if key.endswith(UOM_SUFFIX) and value is not None:
                 units.setdefault(key, set()).add(str(value))
     names = {key for row in rows.values() for key in row}
-    folded = {key: next(iter(found)) for key, found in units.items()
-              if len(found) == 1 and key[: -len(UOM_SUFFIX)] in names}
+    folded = {
+        key: next(iter(found))
+        for key, found in units.items()
+        if len(found) == 1 and key[: -len(UOM_SUFFIX)] in names
+    }
     for row in rows.values():
         for key in folded:
             row.pop(key, None)

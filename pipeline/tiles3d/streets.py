@@ -10,12 +10,14 @@ what does once per scenario, named ``<variable>__<scenario>`` (``score__heat_day
 thermal-comfort values when the tables have them). The viewer colours and explains
 streets from these properties alone; GeoJSON in the browser would not carry a city.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,8 +27,8 @@ from tiles import MeshFeature, MeshPart, write_mesh_tileset
 from tiles.metadata import LayerSchema
 from tiles.ribbons import ribbon_mesh
 
-from .terrain_heights import TerrainHeights
 from .features import EllipsoidalProjector
+from .terrain_heights import TerrainHeights
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +36,27 @@ ID_COLUMN = "segment_id"
 CLASS_NAME = "street_segment"
 SEPARATOR = "__"
 #: Per-segment columns that do not depend on the scenario (kept once when present).
-STATIC_COLUMNS = ("highway", "length_m", "width_m", "width_source", "slope_mean_pct", "slope_max_pct",
-                  "meshcode", "name")
+STATIC_COLUMNS = (
+    "highway",
+    "length_m",
+    "width_m",
+    "width_source",
+    "slope_mean_pct",
+    "slope_max_pct",
+    "meshcode",
+    "name",
+)
 #: Per-scenario columns (besides every ``c_*`` component and the thermal columns).
 SCENARIO_COLUMNS = ("score", "score_percentile", "class", "shade_share", "people", "people_per_100m")
 #: Thermal-comfort columns written per scenario when a table has them.
-THERMAL_COLUMNS = ("utci_mean_c", "utci_class", "side", "hours_utci_above_32", "hours_utci_above_38",
-                   "hours_utci_below_0")
+THERMAL_COLUMNS = (
+    "utci_mean_c",
+    "utci_class",
+    "side",
+    "hours_utci_above_32",
+    "hours_utci_above_38",
+    "hours_utci_below_0",
+)
 RIBBON_COLOUR = (0.85, 0.85, 0.85, 1.0)
 
 
@@ -60,8 +76,9 @@ class StreetTiles:
     bounds: tuple[float, float, float, float]  # of the segments, in their metric CRS (m)
 
 
-def read_scored_segments(tables: Mapping[str, str | Path], row_group: int | None = None
-                         ) -> tuple["pd.DataFrame", dict[str, pd.DataFrame]]:
+def read_scored_segments(
+    tables: Mapping[str, str | Path], row_group: int | None = None
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """The segment geometry (GeoDataFrame, first scenario's) and each scenario's columns.
 
     Parameters
@@ -104,8 +121,9 @@ def read_scored_segments(tables: Mapping[str, str | Path], row_group: int | None
             geometry = frame[["geometry"]].sort_index()
         elif not frame.index.sort_values().equals(geometry.index):
             extra = frame.index.symmetric_difference(geometry.index)
-            raise ValueError(f"{path}: holds other segments than {next(iter(tables.values()))} "
-                             f"(e.g. {extra[0]!r})")
+            raise ValueError(
+                f"{path}: holds other segments than {next(iter(tables.values()))} (e.g. {extra[0]!r})"
+            )
         columns[scenario] = pd.DataFrame(frame.drop(columns="geometry")).reindex(geometry.index)
     return geometry, columns
 
@@ -176,8 +194,15 @@ def segment_properties(columns: Mapping[str, pd.DataFrame], variables: Sequence[
     return rows
 
 
-def street_ribbons(geometry, widths_m: np.ndarray, terrain: TerrainHeights, projector: EllipsoidalProjector, *,
-                   lift_m: float = 0.3, max_step_m: float = 5.0) -> list[list[MeshPart]]:
+def street_ribbons(
+    geometry,
+    widths_m: np.ndarray,
+    terrain: TerrainHeights,
+    projector: EllipsoidalProjector,
+    *,
+    lift_m: float = 0.3,
+    max_step_m: float = 5.0,
+) -> list[list[MeshPart]]:
     """Ribbon parts of each segment (lon, lat, ellipsoidal h), draped on the terrain.
 
     Parameters
@@ -190,7 +215,7 @@ def street_ribbons(geometry, widths_m: np.ndarray, terrain: TerrainHeights, proj
         Height above the ground (m) so that the ribbon is not hidden in the terrain.
     """
     parts: list[list[MeshPart]] = []
-    for i, (line, width) in enumerate(zip(np.asarray(geometry), widths_m)):
+    for _i, (line, width) in enumerate(zip(np.asarray(geometry), widths_m)):
         pieces = []
         for single in shapely.get_parts(line):
             coords = shapely.get_coordinates(single)
@@ -206,10 +231,17 @@ def street_ribbons(geometry, widths_m: np.ndarray, terrain: TerrainHeights, proj
     return parts
 
 
-def write_street_tileset(tables: Mapping[str, str | Path], out_dir: str | Path, *,
-                         terrain: TerrainHeights, geoid_model: str = "gsigeo2011",
-                         default_width_m: float = 4.0, lift_m: float = 0.3,
-                         max_features_per_tile: int = 2000, client: Any = None) -> StreetTiles:
+def write_street_tileset(
+    tables: Mapping[str, str | Path],
+    out_dir: str | Path,
+    *,
+    terrain: TerrainHeights,
+    geoid_model: str = "gsigeo2011",
+    default_width_m: float = 4.0,
+    lift_m: float = 0.3,
+    max_features_per_tile: int = 2000,
+    client: Any = None,
+) -> StreetTiles:
     """Write the scored segments of every scenario as one ribbon tileset.
 
     The tables are read one row group at a time (the run's hold one per tile), each
@@ -252,19 +284,33 @@ def write_street_tileset(tables: Mapping[str, str | Path], out_dir: str | Path, 
             raise ValueError(f"segments are in {crs} but the terrain rasters in {terrain.crs}")
         rows = segment_properties(columns, variables)
         first = next(iter(columns.values()))
-        widths = pd.to_numeric(first.get("width_m", pd.Series(np.nan, index=first.index)),
-                               errors="coerce").to_numpy(float)
+        widths = pd.to_numeric(
+            first.get("width_m", pd.Series(np.nan, index=first.index)), errors="coerce"
+        ).to_numpy(float)
         widths = np.where(np.isfinite(widths) & (widths > 0), widths, default_width_m)
-        ribbons = street_ribbons(geometry.geometry.to_numpy(), widths, terrain,
-                                 EllipsoidalProjector(crs, geoid_model), lift_m=lift_m)
-        features = [MeshFeature(str(sid), CLASS_NAME, pieces, row)
-                    for sid, pieces, row in zip(geometry.index, ribbons, rows) if pieces]
+        ribbons = street_ribbons(
+            geometry.geometry.to_numpy(),
+            widths,
+            terrain,
+            EllipsoidalProjector(crs, geoid_model),
+            lift_m=lift_m,
+        )
+        features = [
+            MeshFeature(str(sid), CLASS_NAME, pieces, row)
+            for sid, pieces, row in zip(geometry.index, ribbons, rows)
+            if pieces
+        ]
         if len(features) < len(rows):
             log.warning("%d segment(s) without length skipped", len(rows) - len(features))
         if not features:
             continue
-        summary = write_mesh_tileset(features, out_dir / f"part{group:05d}", property_schema=schema,
-                                     max_features_per_tile=max_features_per_tile, client=client)
+        summary = write_mesh_tileset(
+            features,
+            out_dir / f"part{group:05d}",
+            property_schema=schema,
+            max_features_per_tile=max_features_per_tile,
+            client=client,
+        )
         parts.append(summary.tileset_path)
         segments += len(features)
         written += summary.bytes_written
@@ -272,8 +318,18 @@ def write_street_tileset(tables: Mapping[str, str | Path], out_dir: str | Path, 
         raise ValueError(f"no street segment with a length in {sorted(map(str, tables.values()))}")
     tileset = write_tileset_of_parts(parts, out_dir)
     remove_stale_parts(out_dir, parts)
-    log.info("street ribbons: %d segments in %d part(s), %d variables per scenario, %.2f MB", segments,
-             len(parts), len(variables), written / 1e6)
+    log.info(
+        "street ribbons: %d segments in %d part(s), %d variables per scenario, %.2f MB",
+        segments,
+        len(parts),
+        len(variables),
+        written / 1e6,
+    )
     b = np.array(bounds)
-    return StreetTiles(tileset, segments, variables, written,
-                       (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())))
+    return StreetTiles(
+        tileset,
+        segments,
+        variables,
+        written,
+        (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())),
+    )

@@ -7,13 +7,14 @@ longitude/latitude grid of ellipsoidal heights (orthometric + GSI geoid), the gl
 surface the viewer draws so that draped imagery, streets and buildings stand on one
 ground.
 """
+
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -119,8 +120,10 @@ class TerrainHeights:
         if missing.any():
             if self.default_m is None:
                 i = np.flatnonzero(missing.ravel())[0]
-                raise ValueError(f"{int(missing.sum())} point(s) outside every terrain raster "
-                                 f"({len(self.paths)} file(s)), e.g. x {x.ravel()[i]:.1f}, y {y.ravel()[i]:.1f}")
+                raise ValueError(
+                    f"{int(missing.sum())} point(s) outside every terrain raster "
+                    f"({len(self.paths)} file(s)), e.g. x {x.ravel()[i]:.1f}, y {y.ravel()[i]:.1f}"
+                )
             heights[missing] = self.default_m
         return heights
 
@@ -144,9 +147,15 @@ class HeightGrid:
     north: float
 
 
-def ellipsoidal_height_grid(terrain: TerrainHeights, lonlat_bounds: tuple[float, float, float, float], *,
-                            crs: str, resolution_m: float = 5.0, max_size: int = 2048,
-                            geoid_model: str = "gsigeo2011") -> HeightGrid:
+def ellipsoidal_height_grid(
+    terrain: TerrainHeights,
+    lonlat_bounds: tuple[float, float, float, float],
+    *,
+    crs: str,
+    resolution_m: float = 5.0,
+    max_size: int = 2048,
+    geoid_model: str = "gsigeo2011",
+) -> HeightGrid:
     """Resample the terrain onto a lon/lat grid of ellipsoidal heights.
 
     Parameters
@@ -185,9 +194,9 @@ def ellipsoidal_height_grid(terrain: TerrainHeights, lonlat_bounds: tuple[float,
     # ~50 bytes a cell; what stays is the float32 grid and the mask of uncovered cells
     ortho = np.empty((rows, cols), np.float32)
     for start in range(0, rows, ROWS_PER_BAND):
-        lon2, lat2 = np.meshgrid(lon, lat[start:start + ROWS_PER_BAND])
+        lon2, lat2 = np.meshgrid(lon, lat[start : start + ROWS_PER_BAND])
         x, y = to_metric.transform(lon2, lat2)
-        ortho[start:start + ROWS_PER_BAND] = terrain.sample(np.asarray(x), np.asarray(y))
+        ortho[start : start + ROWS_PER_BAND] = terrain.sample(np.asarray(x), np.asarray(y))
     missing = np.isnan(ortho)
     if missing.all():
         ortho[:] = terrain.default_m if terrain.default_m is not None else 0.0
@@ -197,8 +206,8 @@ def ellipsoidal_height_grid(terrain: TerrainHeights, lonlat_bounds: tuple[float,
         del index
     heights = ortho
     for start in range(0, rows, ROWS_PER_BAND):
-        lon2, lat2 = np.meshgrid(lon, lat[start:start + ROWS_PER_BAND])
-        band = heights[start:start + ROWS_PER_BAND]
+        lon2, lat2 = np.meshgrid(lon, lat[start : start + ROWS_PER_BAND])
+        band = heights[start : start + ROWS_PER_BAND]
         band[:] = (band.astype(np.float64) + geoid_height(lon2, lat2, geoid_model)).astype(np.float32)
     log.info("terrain height grid %d x %d at %.1f m", cols, rows, step)
     return HeightGrid(heights, west, south, east, north)

@@ -6,12 +6,13 @@ x.jpg``). Its path comes from untrusted data, so a path that climbs out of the d
 files and formats glTF cannot carry (glTF 2.0 core allows PNG and JPEG only). A refused
 texture leaves the surface with its material colour, with a warning.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from citygml import Dataset
 from citygml.errors import UnsafeInputError
@@ -44,7 +45,9 @@ def confined_member(dataset: Dataset, member: str) -> str:
     if local is not None:
         root = Path(dataset.path).resolve()
         if not local.resolve().is_relative_to(root):
-            raise UnsafeInputError(str(dataset.path), f"path {member!r} resolves outside the dataset; refused")
+            raise UnsafeInputError(
+                str(dataset.path), f"path {member!r} resolves outside the dataset; refused"
+            )
     return clean
 
 
@@ -75,9 +78,14 @@ class TextureStore:
         key = member or f"uri:{uri}"
         with self._lock:
             if key not in self._cache:
-                self._cache[key] = (self._read(member, feature_id) if member else self._refuse(
-                    f"feature {feature_id}: texture image {uri!r} is absent or outside the dataset; "
-                    f"using the material colour"))
+                self._cache[key] = (
+                    self._read(member, feature_id)
+                    if member
+                    else self._refuse(
+                        f"feature {feature_id}: texture image {uri!r} is absent or outside the dataset; "
+                        f"using the material colour"
+                    )
+                )
             return self._cache[key]
 
     def _refuse(self, message: str) -> None:
@@ -97,16 +105,22 @@ class TextureStore:
                 continue
             size = dataset.size(clean)
             if size > self.max_bytes:
-                self._refuse(f"{where}texture {dataset.display(clean)} is {size} bytes, over the "
-                             f"{self.max_bytes} limit; using the material colour")
+                self._refuse(
+                    f"{where}texture {dataset.display(clean)} is {size} bytes, over the "
+                    f"{self.max_bytes} limit; using the material colour"
+                )
                 return None
             data = dataset.read_bytes(clean)
             mime = image_mime_type(data)
             if mime is None:
-                self._refuse(f"{where}texture {dataset.display(clean)} is neither PNG nor JPEG; "
-                             f"using the material colour")
+                self._refuse(
+                    f"{where}texture {dataset.display(clean)} is neither PNG nor JPEG; "
+                    f"using the material colour"
+                )
                 return None
             return Texture(data, mime)
-        self._refuse(f"{where}texture image {member!r} not found in "
-                     f"{', '.join(str(d.path) for d in self.datasets) or 'no dataset'}; using the material colour")
+        self._refuse(
+            f"{where}texture image {member!r} not found in "
+            f"{', '.join(str(d.path) for d in self.datasets) or 'no dataset'}; using the material colour"
+        )
         return None

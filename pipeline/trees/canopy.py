@@ -16,6 +16,7 @@ Two steps are specific to trees:
 - **Buildings are masked**: cells holding a building return (ASPRS class 6) or inside a
   PLATEAU footprint, grown by ``building_buffer_m``, hold no canopy.
 """
+
 from __future__ import annotations
 
 import math
@@ -44,17 +45,17 @@ class CanopySurface:
     """
 
     grid: Grid
-    dtm_grid: Grid                # the terrain's coarser grid (see :func:`terrain`)
-    dtm: np.ndarray               # float64, orthometric m on dtm_grid (NaN without ground)
-    chm: np.ndarray               # float64, highest vegetation return per cell, 0 elsewhere
-    canopy: np.ndarray            # float64, chm dilated by each return's disc, buildings 0
-    building: np.ndarray          # bool, masked building cells
-    veg_x: np.ndarray             # float64, vegetation returns kept (outside buildings)
+    dtm_grid: Grid  # the terrain's coarser grid (see :func:`terrain`)
+    dtm: np.ndarray  # float64, orthometric m on dtm_grid (NaN without ground)
+    chm: np.ndarray  # float64, highest vegetation return per cell, 0 elsewhere
+    canopy: np.ndarray  # float64, chm dilated by each return's disc, buildings 0
+    building: np.ndarray  # bool, masked building cells
+    veg_x: np.ndarray  # float64, vegetation returns kept (outside buildings)
     veg_y: np.ndarray
-    veg_height: np.ndarray        # float64, m above the DTM
-    veg_cell: np.ndarray          # int64, flat cell index of each kept return
-    density: float                # returns per m² where the survey has returns
-    footprint_radius_m: float     # sqrt(1 / (pi density))
+    veg_height: np.ndarray  # float64, m above the DTM
+    veg_cell: np.ndarray  # int64, flat cell index of each kept return
+    density: float  # returns per m² where the survey has returns
+    footprint_radius_m: float  # sqrt(1 / (pi density))
 
     @property
     def spacing_m(self) -> float:
@@ -70,8 +71,15 @@ class CanopySurface:
         return ground_at(self.dtm_grid, self.dtm, x, y)
 
 
-def terrain(grid: Grid, x: np.ndarray, y: np.ndarray, z: np.ndarray, ground: np.ndarray,
-            vegetation: np.ndarray, density: float) -> tuple[Grid, np.ndarray]:
+def terrain(
+    grid: Grid,
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    ground: np.ndarray,
+    vegetation: np.ndarray,
+    density: float,
+) -> tuple[Grid, np.ndarray]:
     """The DTM on a grid coarse enough to hold about two ground returns a cell.
 
     Cells are ``sqrt(2 / density)`` (rounded up to a multiple of ``grid.resolution``; at
@@ -111,13 +119,18 @@ def point_density(x: np.ndarray, y: np.ndarray, block_m: float = DENSITY_BLOCK_M
 def disc(radius_cells: float) -> np.ndarray:
     """Boolean disc footprint of ``radius_cells`` (at least the centre cell)."""
     r = max(int(math.floor(radius_cells)), 0)
-    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
     return (xx * xx + yy * yy) <= radius_cells * radius_cells + 1e-9
 
 
-def canopy_surface(points: TilePoints, grid: Grid, *, resolution_m: float | None = None,
-                   building_buffer_m: float = 0.5,
-                   footprint_mask: np.ndarray | None = None) -> CanopySurface:
+def canopy_surface(
+    points: TilePoints,
+    grid: Grid,
+    *,
+    resolution_m: float | None = None,
+    building_buffer_m: float = 0.5,
+    footprint_mask: np.ndarray | None = None,
+) -> CanopySurface:
     """Terrain, canopy height model and vegetation returns of one tile.
 
     Parameters
@@ -149,8 +162,9 @@ def canopy_surface(points: TilePoints, grid: Grid, *, resolution_m: float | None
         ground = ground_mod.ground_mask_csf(x, y, z)
     else:
         ground = np.zeros(0, bool)
-    vegetation = ground_mod.vegetation_mask(cls, points.number_of_returns, ground,
-                                            classes_available=ground_mod.has_object_classes(cls))
+    vegetation = ground_mod.vegetation_mask(
+        cls, points.number_of_returns, ground, classes_available=ground_mod.has_object_classes(cls)
+    )
     res = grid.resolution
     col = np.floor(x.astype(np.float64) / res).astype(np.int64)
     row = np.floor((grid.height * res - y.astype(np.float64)) / res).astype(np.int64)
@@ -179,8 +193,16 @@ def canopy_surface(points: TilePoints, grid: Grid, *, resolution_m: float | None
     canopy = ndimage.grey_dilation(chm, footprint=disc(radius / res)) if chm.any() else chm.copy()
     canopy[building] = 0.0
     return CanopySurface(
-        grid=grid, dtm_grid=dtm_grid, dtm=dtm, chm=chm, canopy=canopy, building=building,
+        grid=grid,
+        dtm_grid=dtm_grid,
+        dtm=dtm,
+        chm=chm,
+        canopy=canopy,
+        building=building,
         veg_x=x[kept].astype(np.float64) + grid.x_min,
         veg_y=y[kept].astype(np.float64) + grid.y_min,
-        veg_height=veg_height, veg_cell=veg_cell,
-        density=density, footprint_radius_m=radius)
+        veg_height=veg_height,
+        veg_cell=veg_cell,
+        density=density,
+        footprint_radius_m=radius,
+    )

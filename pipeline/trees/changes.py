@@ -12,6 +12,7 @@ horizontally (:func:`pipeline.trees.matching.match_pairs`):
 
 The table is GeoParquet (points at the new position, else the old), one row per tree.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,16 +21,31 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from tiles.atomic import atomic_path
 from pipeline.trees.matching import match_pairs
+from tiles.atomic import atomic_path
 
-CHANGE_COLUMNS = ["status", "existing_id", "detected_id", "x", "y", "old_height_m",
-                  "new_height_m", "height_change_m", "moved_m", "new_crown_diameter_m"]
+CHANGE_COLUMNS = [
+    "status",
+    "existing_id",
+    "detected_id",
+    "x",
+    "y",
+    "old_height_m",
+    "new_height_m",
+    "height_change_m",
+    "moved_m",
+    "new_crown_diameter_m",
+]
 
 
-def detect_changes(existing: pd.DataFrame, detected: pd.DataFrame, crs: str, *,
-                   max_distance_m: float = 2.0,
-                   height_change_threshold_m: float = 2.0) -> gpd.GeoDataFrame:
+def detect_changes(
+    existing: pd.DataFrame,
+    detected: pd.DataFrame,
+    crs: str,
+    *,
+    max_distance_m: float = 2.0,
+    height_change_threshold_m: float = 2.0,
+) -> gpd.GeoDataFrame:
     """Matched, changed, new and gone trees (module docstring).
 
     Parameters
@@ -48,35 +64,66 @@ def detect_changes(existing: pd.DataFrame, detected: pd.DataFrame, crs: str, *,
     new_h = detected.height_m.to_numpy(float)
     crown = detected.crown_diameter_m.to_numpy(float)
     change = new_h[j] - old_h[i]
-    matched = pd.DataFrame({
-        "status": np.where(np.abs(change) >= height_change_threshold_m, "height_changed", "matched"),
-        "existing_id": existing.tree_id.to_numpy(object)[i],
-        "detected_id": detected.tree_id.to_numpy(object)[j],
-        "x": de_x[j], "y": de_y[j], "old_height_m": old_h[i], "new_height_m": new_h[j],
-        "height_change_m": change, "moved_m": np.hypot(de_x[j] - ex_x[i], de_y[j] - ex_y[i]),
-        "new_crown_diameter_m": crown[j]})
+    matched = pd.DataFrame(
+        {
+            "status": np.where(np.abs(change) >= height_change_threshold_m, "height_changed", "matched"),
+            "existing_id": existing.tree_id.to_numpy(object)[i],
+            "detected_id": detected.tree_id.to_numpy(object)[j],
+            "x": de_x[j],
+            "y": de_y[j],
+            "old_height_m": old_h[i],
+            "new_height_m": new_h[j],
+            "height_change_m": change,
+            "moved_m": np.hypot(de_x[j] - ex_x[i], de_y[j] - ex_y[i]),
+            "new_crown_diameter_m": crown[j],
+        }
+    )
     new = np.setdiff1d(np.arange(len(detected)), j)
     gone = np.setdiff1d(np.arange(len(existing)), i)
-    added = pd.DataFrame({
-        "status": "new", "existing_id": None, "detected_id": detected.tree_id.to_numpy(object)[new],
-        "x": de_x[new], "y": de_y[new], "old_height_m": np.nan, "new_height_m": new_h[new],
-        "height_change_m": np.nan, "moved_m": np.nan, "new_crown_diameter_m": crown[new]})
-    removed = pd.DataFrame({
-        "status": "gone", "existing_id": existing.tree_id.to_numpy(object)[gone],
-        "detected_id": None, "x": ex_x[gone], "y": ex_y[gone], "old_height_m": old_h[gone],
-        "new_height_m": np.nan, "height_change_m": np.nan, "moved_m": np.nan,
-        "new_crown_diameter_m": np.nan})
+    added = pd.DataFrame(
+        {
+            "status": "new",
+            "existing_id": None,
+            "detected_id": detected.tree_id.to_numpy(object)[new],
+            "x": de_x[new],
+            "y": de_y[new],
+            "old_height_m": np.nan,
+            "new_height_m": new_h[new],
+            "height_change_m": np.nan,
+            "moved_m": np.nan,
+            "new_crown_diameter_m": crown[new],
+        }
+    )
+    removed = pd.DataFrame(
+        {
+            "status": "gone",
+            "existing_id": existing.tree_id.to_numpy(object)[gone],
+            "detected_id": None,
+            "x": ex_x[gone],
+            "y": ex_y[gone],
+            "old_height_m": old_h[gone],
+            "new_height_m": np.nan,
+            "height_change_m": np.nan,
+            "moved_m": np.nan,
+            "new_crown_diameter_m": np.nan,
+        }
+    )
     parts = [p for p in (matched, added, removed) if len(p)]
-    table = (pd.concat(parts, ignore_index=True) if parts
-             else pd.DataFrame({c: pd.Series(dtype=object) for c in CHANGE_COLUMNS}))
+    table = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame({c: pd.Series(dtype=object) for c in CHANGE_COLUMNS})
+    )
     table = table[CHANGE_COLUMNS].sort_values(["status", "x", "y"], kind="stable")
     table = table.reset_index(drop=True)
-    return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table.x.astype(float),
-                                                               table.y.astype(float)), crs=crs)
+    return gpd.GeoDataFrame(
+        table, geometry=gpd.points_from_xy(table.x.astype(float), table.y.astype(float)), crs=crs
+    )
 
 
-def mesh_changes(existing: pd.DataFrame, detected: pd.DataFrame, crs: str, mesh: str,
-                 **options) -> gpd.GeoDataFrame:
+def mesh_changes(
+    existing: pd.DataFrame, detected: pd.DataFrame, crs: str, mesh: str, **options
+) -> gpd.GeoDataFrame:
     """The rows of :func:`detect_changes` that third-level mesh ``mesh`` owns: the rows
     whose position (the detected tree's, else the existing one's) falls in it.
 
@@ -118,20 +165,33 @@ def write_changes(changes: gpd.GeoDataFrame, path: str | os.PathLike) -> str:
     return str(path)
 
 
-CHANGE_COLOURS = {"matched": "#1b9e77", "height_changed": "#7570b3", "new": "#d95f02",
-                  "gone": "#e7298a"}
+CHANGE_COLOURS = {"matched": "#1b9e77", "height_changed": "#7570b3", "new": "#d95f02", "gone": "#e7298a"}
 
 
-def write_change_map(path: str | os.PathLike, changes: gpd.GeoDataFrame, canopy: np.ndarray,
-                     grid, *, title: str = "Trees: changes against the existing veg layer") -> str:
+def write_change_map(
+    path: str | os.PathLike,
+    changes: gpd.GeoDataFrame,
+    canopy: np.ndarray,
+    grid,
+    *,
+    title: str = "Trees: changes against the existing veg layer",
+) -> str:
     """PNG map: canopy height (m) under the trees coloured by status
     (:func:`pipeline.geo.maps.write_raster_map`)."""
     from pipeline.geo.maps import Overlay, write_raster_map
 
-    overlays = [Overlay(changes[changes.status == status].geometry.buffer(2.0), color=colour,
-                        facecolor=colour, linewidth=0.5,
-                        label=f"{status} ({int((changes.status == status).sum())})")
-                for status, colour in CHANGE_COLOURS.items() if (changes.status == status).any()]
-    shown = np.where(canopy > 0, canopy, np.nan)   # NaN (no canopy) stays NaN
-    return write_raster_map(path, shown, grid, title=title, units="canopy height (m)",
-                            cmap="Greens", overlays=overlays)
+    overlays = [
+        Overlay(
+            changes[changes.status == status].geometry.buffer(2.0),
+            color=colour,
+            facecolor=colour,
+            linewidth=0.5,
+            label=f"{status} ({int((changes.status == status).sum())})",
+        )
+        for status, colour in CHANGE_COLOURS.items()
+        if (changes.status == status).any()
+    ]
+    shown = np.where(canopy > 0, canopy, np.nan)  # NaN (no canopy) stays NaN
+    return write_raster_map(
+        path, shown, grid, title=title, units="canopy height (m)", cmap="Greens", overlays=overlays
+    )

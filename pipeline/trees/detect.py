@@ -29,6 +29,7 @@
      tree top is kept as ``top_x, top_y``;
    - class 高木/中木/低木 by height (:func:`pipeline.trees.parameters.height_class`).
 """
+
 from __future__ import annotations
 
 import math
@@ -47,9 +48,22 @@ from pipeline.trees.parameters import TreeParameters, height_class, window_diame
 #: 1 - cos(1 deg) = 0.015 % short of the exact one).
 CALIPER_DIRECTIONS = 90
 
-COLUMNS = ["tree_id", "x", "y", "top_x", "top_y", "ground_z", "height_m", "crown_base_m",
-           "crown_diameter_m", "crown_long_m", "crown_short_m", "crown_area_m2", "n_returns",
-           "class_code"]
+COLUMNS = [
+    "tree_id",
+    "x",
+    "y",
+    "top_x",
+    "top_y",
+    "ground_z",
+    "height_m",
+    "crown_base_m",
+    "crown_diameter_m",
+    "crown_long_m",
+    "crown_short_m",
+    "crown_area_m2",
+    "n_returns",
+    "class_code",
+]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -84,8 +98,9 @@ def _window_maxima(surface, candidates_r, candidates_c, radius_cells):
     return out
 
 
-def tree_tops(surface: np.ndarray, resolution_m: float, params: TreeParameters,
-              canopy: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def tree_tops(
+    surface: np.ndarray, resolution_m: float, params: TreeParameters, canopy: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows and columns of the tree tops of a (smoothed) canopy height model.
 
     Parameters
@@ -111,16 +126,29 @@ def tree_tops(surface: np.ndarray, resolution_m: float, params: TreeParameters,
     local = high & (surface >= ndimage.maximum_filter(surface, size=3, mode="constant", cval=0))
     rows, cols = np.nonzero(local)
     heights = surface[rows, cols]
-    diameter = (np.full(heights.shape, params.fixed_window_m) if params.fixed_window_m
-                else window_diameter(heights, params.window, params.min_window_m))
+    diameter = (
+        np.full(heights.shape, params.fixed_window_m)
+        if params.fixed_window_m
+        else window_diameter(heights, params.window, params.min_window_m)
+    )
     radius = diameter / 2.0 / resolution_m
-    keep = _window_maxima(np.ascontiguousarray(surface, dtype=np.float64), rows.astype(np.int64),
-                          cols.astype(np.int64), radius.astype(np.float64))
+    keep = _window_maxima(
+        np.ascontiguousarray(surface, dtype=np.float64),
+        rows.astype(np.int64),
+        cols.astype(np.int64),
+        radius.astype(np.float64),
+    )
     return rows[keep].astype(np.int64), cols[keep].astype(np.int64)
 
 
-def segment_crowns(canopy: np.ndarray, smoothed: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-                   resolution_m: float, params: TreeParameters) -> np.ndarray:
+def segment_crowns(
+    canopy: np.ndarray,
+    smoothed: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    resolution_m: float,
+    params: TreeParameters,
+) -> np.ndarray:
     """Crown label of every cell (0: no crown; tree ``k`` has label ``k + 1``).
 
     Marker-controlled watershed of ``-smoothed`` from the tops, inside canopy cells at
@@ -145,9 +173,11 @@ def segment_crowns(canopy: np.ndarray, smoothed: np.ndarray, rows: np.ndarray, c
     rr, cc = np.nonzero(inside)
     values = canopy[inside]
     distance = np.hypot(rr - rows[lab - 1], cc - cols[lab - 1]) * resolution_m
-    ok = ((values > params.seed_fraction * top_height[lab - 1])
-          & (values > params.crown_fraction * mean_height[lab - 1])
-          & (distance <= params.max_crown_diameter_m / 2.0))
+    ok = (
+        (values > params.seed_fraction * top_height[lab - 1])
+        & (values > params.crown_fraction * mean_height[lab - 1])
+        & (distance <= params.max_crown_diameter_m / 2.0)
+    )
     labels[rr[~ok], cc[~ok]] = 0
     return labels
 
@@ -161,13 +191,11 @@ def crown_spreads(polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     angles = np.arange(CALIPER_DIRECTIONS) * (np.pi / CALIPER_DIRECTIONS)
     projection = coords @ np.vstack([np.cos(angles), np.sin(angles)])
     starts = np.searchsorted(index, np.arange(n))
-    width = (np.maximum.reduceat(projection, starts, axis=0)
-             - np.minimum.reduceat(projection, starts, axis=0))
+    width = np.maximum.reduceat(projection, starts, axis=0) - np.minimum.reduceat(projection, starts, axis=0)
     return width.max(axis=1), width.min(axis=1)
 
 
-def _group_percentile(groups: np.ndarray, values: np.ndarray, n_groups: int,
-                      percentile: float) -> np.ndarray:
+def _group_percentile(groups: np.ndarray, values: np.ndarray, n_groups: int, percentile: float) -> np.ndarray:
     """The ``percentile`` of ``values`` per group 0..n_groups-1 (lower of the two nearest
     ranks); NaN for an empty group."""
     order = np.lexsort((values, groups))
@@ -182,15 +210,28 @@ def _group_percentile(groups: np.ndarray, values: np.ndarray, n_groups: int,
 
 def empty_trees(crs: str) -> gpd.GeoDataFrame:
     """A tree table without rows, with every column."""
-    frame = pd.DataFrame({c: pd.Series(dtype="object" if c in ("tree_id", "class_code")
-                                       else "int64" if c == "n_returns" else "float64")
-                          for c in COLUMNS})
+    frame = pd.DataFrame(
+        {
+            c: pd.Series(
+                dtype="object"
+                if c in ("tree_id", "class_code")
+                else "int64"
+                if c == "n_returns"
+                else "float64"
+            )
+            for c in COLUMNS
+        }
+    )
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
-def detect_trees(surface: CanopySurface, params: TreeParameters = TreeParameters(), *,
-                 keep_bounds: tuple[float, float, float, float] | None = None,
-                 id_prefix: str = "tree") -> gpd.GeoDataFrame:
+def detect_trees(
+    surface: CanopySurface,
+    params: TreeParameters = TreeParameters(),
+    *,
+    keep_bounds: tuple[float, float, float, float] | None = None,
+    id_prefix: str = "tree",
+) -> gpd.GeoDataFrame:
     """The trees of one tile's canopy (see the module docstring for the method).
 
     Parameters
@@ -231,7 +272,7 @@ def detect_trees(surface: CanopySurface, params: TreeParameters = TreeParameters
     if not found.any():
         return empty_trees(grid.crs)
 
-    order = np.lexsort((-ph, tree))          # per tree, highest return first
+    order = np.lexsort((-ph, tree))  # per tree, highest return first
     first = np.concatenate([[0], np.cumsum(counts)[:-1]])
     top_index = order[first[found]]
     height = ph[top_index]
@@ -240,22 +281,33 @@ def detect_trees(surface: CanopySurface, params: TreeParameters = TreeParameters
     # trees with returns renumbered 0..m-1, points grouped by tree (shapely wants sorted indices)
     compact = np.cumsum(found) - 1
     by_tree = np.argsort(tree, kind="stable")
-    hulls = shapely.convex_hull(shapely.multipoints(
-        np.column_stack([px[by_tree], py[by_tree]]), indices=compact[tree[by_tree]]))
+    hulls = shapely.convex_hull(
+        shapely.multipoints(np.column_stack([px[by_tree], py[by_tree]]), indices=compact[tree[by_tree]])
+    )
     crowns = shapely.buffer(hulls, surface.footprint_radius_m, quad_segs=4)
     long_m, short_m = crown_spreads(crowns)
     centre = shapely.centroid(crowns)
     cx, cy = shapely.get_x(centre), shapely.get_y(centre)
     ground = surface.ground_at(cx, cy)
     top_rows, top_cols = rows[found], cols[found]
-    frame = pd.DataFrame({
-        "tree_id": [f"{id_prefix}_{r:05d}_{c:05d}" for r, c in zip(top_rows, top_cols)],
-        "x": cx, "y": cy, "top_x": px[top_index], "top_y": py[top_index],
-        "ground_z": ground.astype(np.float64), "height_m": height, "crown_base_m": base,
-        "crown_diameter_m": (long_m + short_m) / 2.0, "crown_long_m": long_m,
-        "crown_short_m": short_m, "crown_area_m2": shapely.area(crowns),
-        "n_returns": counts[found].astype(np.int64), "class_code": height_class(height),
-    })
+    frame = pd.DataFrame(
+        {
+            "tree_id": [f"{id_prefix}_{r:05d}_{c:05d}" for r, c in zip(top_rows, top_cols)],
+            "x": cx,
+            "y": cy,
+            "top_x": px[top_index],
+            "top_y": py[top_index],
+            "ground_z": ground.astype(np.float64),
+            "height_m": height,
+            "crown_base_m": base,
+            "crown_diameter_m": (long_m + short_m) / 2.0,
+            "crown_long_m": long_m,
+            "crown_short_m": short_m,
+            "crown_area_m2": shapely.area(crowns),
+            "n_returns": counts[found].astype(np.int64),
+            "class_code": height_class(height),
+        }
+    )
     trees = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(crowns, crs=grid.crs), crs=grid.crs)
     if keep_bounds is not None:
         x0, y0, x1, y1 = keep_bounds

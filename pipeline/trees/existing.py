@@ -1,4 +1,5 @@
 """Solitary trees of an existing PLATEAU ``veg`` layer, read with Machi's CityGML reader."""
+
 from __future__ import annotations
 
 import os
@@ -43,24 +44,30 @@ def read_existing_trees(folder_or_files, crs: str) -> pd.DataFrame:
             if not feature.feature_type.endswith("SolitaryVegetationObject"):
                 continue
             lods = sorted({g.lod for g in feature.geometries if g.polygons})
-            vertices = (np.concatenate([g.vertices() for g in feature.geometries_at(lods[0])])
-                        if lods else np.empty((0, 3)))
+            vertices = (
+                np.concatenate([g.vertices() for g in feature.geometries_at(lods[0])])
+                if lods
+                else np.empty((0, 3))
+            )
             attributes = feature.attributes
             height = attributes.get("height")
             if not isinstance(height, (int, float)):
                 height = float(np.ptp(vertices[:, 2])) if len(vertices) else np.nan
             crown = attributes.get("crownDiameter")
-            rows.append({
-                "tree_id": feature.gml_id,
-                "lon": float(vertices[:, 0].mean()) if len(vertices) else np.nan,
-                "lat": float(vertices[:, 1].mean()) if len(vertices) else np.nan,
-                "height_m": float(height),
-                "crown_diameter_m": float(crown) if isinstance(crown, (int, float)) else np.nan,
-                "class_code": attributes.get("class"),
-                "source": str(path),
-            })
-    frame = pd.DataFrame(rows, columns=["tree_id", "lon", "lat", "height_m", "crown_diameter_m",
-                                        "class_code", "source"])
+            rows.append(
+                {
+                    "tree_id": feature.gml_id,
+                    "lon": float(vertices[:, 0].mean()) if len(vertices) else np.nan,
+                    "lat": float(vertices[:, 1].mean()) if len(vertices) else np.nan,
+                    "height_m": float(height),
+                    "crown_diameter_m": float(crown) if isinstance(crown, (int, float)) else np.nan,
+                    "class_code": attributes.get("class"),
+                    "source": str(path),
+                }
+            )
+    frame = pd.DataFrame(
+        rows, columns=["tree_id", "lon", "lat", "height_m", "crown_diameter_m", "class_code", "source"]
+    )
     to_metric = Transformer.from_crs("EPSG:6668", crs, always_xy=True)
     x, y = to_metric.transform(frame.lon.to_numpy(float), frame.lat.to_numpy(float))
     frame["x"], frame["y"] = x, y
@@ -87,24 +94,37 @@ def existing_trees_from_tables(tables: list[str | os.PathLike], crs: str) -> pd.
     frames = []
     for path in sorted(str(t) for t in tables):
         table = gpd.read_parquet(path)
-        solitary = table[(table["feature_type"] == "veg:SolitaryVegetationObject")
-                         & table.geometry.notna()]
+        solitary = table[(table["feature_type"] == "veg:SolitaryVegetationObject") & table.geometry.notna()]
         if not len(solitary):
             continue
         solitary = solitary.to_crs(crs) if solitary.crs is not None else solitary
         centre = solitary.geometry.centroid
-        crown = (pd.to_numeric(solitary["crown_diameter"], errors="coerce")
-                 if "crown_diameter" in solitary else pd.Series(np.nan, index=solitary.index))
+        crown = (
+            pd.to_numeric(solitary["crown_diameter"], errors="coerce")
+            if "crown_diameter" in solitary
+            else pd.Series(np.nan, index=solitary.index)
+        )
         classes = solitary["class"] if "class" in solitary else pd.Series(None, index=solitary.index)
-        frames.append(pd.DataFrame({
-            "tree_id": solitary["gml_id"].to_numpy(object), "x": centre.x.to_numpy(float),
-            "y": centre.y.to_numpy(float), "height_m": solitary["height_m"].to_numpy(float),
-            "crown_diameter_m": crown.to_numpy(float), "class_code": classes.to_numpy(object),
-            "source": path}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "tree_id": solitary["gml_id"].to_numpy(object),
+                    "x": centre.x.to_numpy(float),
+                    "y": centre.y.to_numpy(float),
+                    "height_m": solitary["height_m"].to_numpy(float),
+                    "crown_diameter_m": crown.to_numpy(float),
+                    "class_code": classes.to_numpy(object),
+                    "source": path,
+                }
+            )
+        )
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=float if c in ("x", "y", "height_m",
-                                                                "crown_diameter_m") else object)
-                             for c in EXISTING_COLUMNS})
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype=float if c in ("x", "y", "height_m", "crown_diameter_m") else object)
+                for c in EXISTING_COLUMNS
+            }
+        )
     frame = pd.concat(frames, ignore_index=True)
     frame = frame.dropna(subset=["x", "y"]).sort_values("tree_id", kind="stable")
     return frame.drop_duplicates("tree_id").reset_index(drop=True)[EXISTING_COLUMNS]

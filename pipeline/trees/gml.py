@@ -22,6 +22,7 @@ EPSG:6697 (latitude, longitude, orthometric height), as PLATEAU delivers veg:
 Feature ids are UUIDs derived (uuid5) from the mesh and the position to the centimetre, so
 the same trees give the same file, byte for byte.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,8 +37,8 @@ from pyproj import Transformer
 from shapely.geometry.polygon import orient
 
 from pipeline.geo import meshcode
-from tiles.atomic import write_bytes_atomic
 from pipeline.trees.parameters import CLASS_DESCRIPTIONS
+from tiles.atomic import write_bytes_atomic
 
 NS = {
     "core": "http://www.opengis.net/citygml/2.0",
@@ -54,7 +55,8 @@ SCHEMA_LOCATION = (
     "http://www.opengis.net/citygml/vegetation/2.0 "
     "http://schemas.opengis.net/citygml/vegetation/2.0/vegetation.xsd "
     "http://www.opengis.net/citygml/generics/2.0 "
-    "http://schemas.opengis.net/citygml/generics/2.0/generics.xsd")
+    "http://schemas.opengis.net/citygml/generics/2.0/generics.xsd"
+)
 SRS_NAME = "http://www.opengis.net/def/crs/EPSG/0/6697"
 CLASS_CODESPACE = "../../codelists/SolitaryVegetationObject_class.xml"
 ID_NAMESPACE = uuid.UUID("6b1f3a52-6f0e-4c55-9d0c-6d61636869ff")  # Machi trees
@@ -78,37 +80,42 @@ def _polygon(parent, ring_lat, ring_lon, ring_h) -> None:
     """A ``gml:Polygon`` of one closed ring (first vertex repeated)."""
     member = etree.SubElement(parent, _q("gml", "surfaceMember"))
     polygon = etree.SubElement(member, _q("gml", "Polygon"))
-    ring = etree.SubElement(etree.SubElement(polygon, _q("gml", "exterior")),
-                            _q("gml", "LinearRing"))
+    ring = etree.SubElement(etree.SubElement(polygon, _q("gml", "exterior")), _q("gml", "LinearRing"))
     closed = lambda a: np.append(a, a[0])  # noqa: E731
     etree.SubElement(ring, _q("gml", "posList")).text = _pos_list(
-        closed(ring_lat), closed(ring_lon), closed(ring_h))
+        closed(ring_lat), closed(ring_lon), closed(ring_h)
+    )
 
 
 def _solid(parent, faces: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
     solid = etree.SubElement(parent, _q("gml", "Solid"))
-    shell = etree.SubElement(etree.SubElement(solid, _q("gml", "exterior")),
-                             _q("gml", "CompositeSurface"))
+    shell = etree.SubElement(etree.SubElement(solid, _q("gml", "exterior")), _q("gml", "CompositeSurface"))
     for lat, lon, h in faces:
         _polygon(shell, lat, lon, h)
 
 
-def prism_faces(ring_x: np.ndarray, ring_y: np.ndarray, bottom: float, top: float
-                ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def prism_faces(
+    ring_x: np.ndarray, ring_y: np.ndarray, bottom: float, top: float
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Faces (x, y, z; rings open) of ``ring`` (counter-clockwise, open) extruded from
     ``bottom`` to ``top``, outward-facing: bottom reversed, top, one wall per edge."""
     n = len(ring_x)
     faces = [(ring_x[::-1], ring_y[::-1], np.full(n, bottom)), (ring_x, ring_y, np.full(n, top))]
     for i in range(n):
         k = (i + 1) % n
-        faces.append((np.array([ring_x[i], ring_x[k], ring_x[k], ring_x[i]]),
-                      np.array([ring_y[i], ring_y[k], ring_y[k], ring_y[i]]),
-                      np.array([bottom, bottom, top, top])))
+        faces.append(
+            (
+                np.array([ring_x[i], ring_x[k], ring_x[k], ring_x[i]]),
+                np.array([ring_y[i], ring_y[k], ring_y[k], ring_y[i]]),
+                np.array([bottom, bottom, top, top]),
+            )
+        )
     return faces
 
 
-def revolution_profile(ground: float, base: float, top: float, crown_diameter: float
-                       ) -> tuple[np.ndarray, np.ndarray]:
+def revolution_profile(
+    ground: float, base: float, top: float, crown_diameter: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(radius, z) of the LOD2 tree from the ground up (the apex excluded): a trunk of
     radius ``r_t`` to where the crown ellipsoid is ``r_t`` wide, then the ellipsoid."""
     a = max(crown_diameter / 2.0, 0.05)
@@ -122,31 +129,42 @@ def revolution_profile(ground: float, base: float, top: float, crown_diameter: f
     return radius, z
 
 
-def revolution_faces(x: float, y: float, radius: np.ndarray, z: np.ndarray, apex: float
-                     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def revolution_faces(
+    x: float, y: float, radius: np.ndarray, z: np.ndarray, apex: float
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Outward faces of the closed solid of revolution of a profile about ``(x, y)``."""
     t = np.arange(SEGMENTS) * (2 * math.pi / SEGMENTS)
     cos, sin = np.cos(t), np.sin(t)
     rings = [(x + r * cos, y + r * sin, np.full(SEGMENTS, h)) for r, h in zip(radius, z)]
-    faces = [(rings[0][0][::-1], rings[0][1][::-1], rings[0][2])]   # bottom cap, facing down
+    faces = [(rings[0][0][::-1], rings[0][1][::-1], rings[0][2])]  # bottom cap, facing down
     for lower, upper in zip(rings[:-1], rings[1:]):
         for i in range(SEGMENTS):
             k = (i + 1) % SEGMENTS
-            faces.append((np.array([lower[0][i], lower[0][k], upper[0][k], upper[0][i]]),
-                          np.array([lower[1][i], lower[1][k], upper[1][k], upper[1][i]]),
-                          np.array([lower[2][i], lower[2][k], upper[2][k], upper[2][i]])))
+            faces.append(
+                (
+                    np.array([lower[0][i], lower[0][k], upper[0][k], upper[0][i]]),
+                    np.array([lower[1][i], lower[1][k], upper[1][k], upper[1][i]]),
+                    np.array([lower[2][i], lower[2][k], upper[2][k], upper[2][i]]),
+                )
+            )
     last = rings[-1]
     for i in range(SEGMENTS):
         k = (i + 1) % SEGMENTS
-        faces.append((np.array([last[0][i], last[0][k], x]), np.array([last[1][i], last[1][k], y]),
-                      np.array([last[2][i], last[2][k], apex])))
+        faces.append(
+            (
+                np.array([last[0][i], last[0][k], x]),
+                np.array([last[1][i], last[1][k], y]),
+                np.array([last[2][i], last[2][k], apex]),
+            )
+        )
     return faces
 
 
 def tree_meshes(trees: pd.DataFrame, crs: str) -> np.ndarray:
     """Third-level mesh code (str) of each tree's position."""
     lon, lat = Transformer.from_crs(crs, "EPSG:6668", always_xy=True).transform(
-        trees.x.to_numpy(float), trees.y.to_numpy(float))
+        trees.x.to_numpy(float), trees.y.to_numpy(float)
+    )
     return np.asarray(meshcode.encode(lat, lon, 3)).astype(str)
 
 
@@ -183,15 +201,17 @@ def veg_document(trees: pd.DataFrame, crs: str, mesh: str, acquisition: str) -> 
         veg.set(_q("gml", "id"), tree_gml_id(mesh, float(tree.x), float(tree.y)))
         generic = etree.SubElement(veg, _q("gen", "doubleAttribute"), name="crownBaseHeight")
         etree.SubElement(generic, _q("gen", "value")).text = f"{float(tree.crown_base_m):.2f}"
-        quality = etree.SubElement(etree.SubElement(veg, _q("uro", "vegDataQualityAttribute")),
-                                   _q("uro", "DataQualityAttribute"))
+        quality = etree.SubElement(
+            etree.SubElement(veg, _q("uro", "vegDataQualityAttribute")), _q("uro", "DataQualityAttribute")
+        )
         etree.SubElement(quality, _q("uro", "dataAcquisition")).text = acquisition
         etree.SubElement(veg, _q("veg", "class"), codeSpace=CLASS_CODESPACE).text = str(tree.class_code)
         etree.SubElement(veg, _q("veg", "height"), uom="m").text = f"{float(tree.height_m):.2f}"
-        etree.SubElement(veg, _q("veg", "crownDiameter"), uom="m").text = \
-            f"{float(tree.crown_diameter_m):.2f}"
+        etree.SubElement(
+            veg, _q("veg", "crownDiameter"), uom="m"
+        ).text = f"{float(tree.crown_diameter_m):.2f}"
 
-        crown = orient(tree.geometry, 1.0)           # counter-clockwise: the top faces up
+        crown = orient(tree.geometry, 1.0)  # counter-clockwise: the top faces up
         ring = np.asarray(crown.exterior.coords)[:-1]
         faces = prism_faces(ring[:, 0], ring[:, 1], base, top)
         radius, z = revolution_profile(ground, base, top, float(tree.crown_diameter_m))
@@ -199,18 +219,17 @@ def veg_document(trees: pd.DataFrame, crs: str, mesh: str, acquisition: str) -> 
         for prop, shell in (("lod1Geometry", faces), ("lod2Geometry", faces2)):
             # one transform per solid, then split back into its faces
             sizes = np.cumsum([len(f[0]) for f in shell])[:-1]
-            lon, lat = to_lonlat.transform(np.concatenate([f[0] for f in shell]),
-                                           np.concatenate([f[1] for f in shell]))
+            lon, lat = to_lonlat.transform(
+                np.concatenate([f[0] for f in shell]), np.concatenate([f[1] for f in shell])
+            )
             z = np.concatenate([f[2] for f in shell])
             lows.append((lat.min(), lon.min(), z.min()))
             highs.append((lat.max(), lon.max(), z.max()))
             geographic = list(zip(np.split(lat, sizes), np.split(lon, sizes), np.split(z, sizes)))
             _solid(etree.SubElement(veg, _q("veg", prop)), geographic)
     low, high = np.min(lows, axis=0), np.max(highs, axis=0)
-    etree.SubElement(envelope, _q("gml", "lowerCorner")).text = \
-        f"{low[0]:.9f} {low[1]:.9f} {low[2]:.3f}"
-    etree.SubElement(envelope, _q("gml", "upperCorner")).text = \
-        f"{high[0]:.9f} {high[1]:.9f} {high[2]:.3f}"
+    etree.SubElement(envelope, _q("gml", "lowerCorner")).text = f"{low[0]:.9f} {low[1]:.9f} {low[2]:.3f}"
+    etree.SubElement(envelope, _q("gml", "upperCorner")).text = f"{high[0]:.9f} {high[1]:.9f} {high[2]:.3f}"
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
@@ -229,8 +248,7 @@ def codelist_document() -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def write_veg(trees: pd.DataFrame, crs: str, out_root: str | os.PathLike, *,
-              acquisition: str) -> list[str]:
+def write_veg(trees: pd.DataFrame, crs: str, out_root: str | os.PathLike, *, acquisition: str) -> list[str]:
     """Write ``out_root/udx/veg/<mesh>_veg_6697_op.gml`` per third-level mesh holding
     trees, and ``out_root/codelists/SolitaryVegetationObject_class.xml`` when absent.
 

@@ -3,6 +3,7 @@
 Heights are metres above the terrain (the LiDAR DTM); distances are metres in the
 tile grid's metric CRS.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,8 +28,12 @@ POPESCU_WYNNE_2004 = {
 TALL_TREE, MIDDLE_TREE, SHRUB, UNKNOWN_CLASS = "1", "2", "3", "0"
 CLASS_LABELS = {TALL_TREE: "高木", MIDDLE_TREE: "中木", SHRUB: "低木", UNKNOWN_CLASS: "不明"}
 #: The code list's descriptions, as PLATEAU writes them (written with the veg files).
-CLASS_DESCRIPTIONS = {TALL_TREE: "高木（樹高3m以上）", MIDDLE_TREE: "中木（樹高1m以上3m未満）",
-                      SHRUB: "低木（樹高1m未満）", UNKNOWN_CLASS: "不明"}
+CLASS_DESCRIPTIONS = {
+    TALL_TREE: "高木（樹高3m以上）",
+    MIDDLE_TREE: "中木（樹高1m以上3m未満）",
+    SHRUB: "低木（樹高1m未満）",
+    UNKNOWN_CLASS: "不明",
+}
 
 
 @dataclass(frozen=True)
@@ -96,8 +101,7 @@ class TreeParameters:
             raise ValueError(f"resolution_m must be positive, got {self.resolution_m}")
 
 
-def window_diameter(height_m: np.ndarray, window: str = "deciduous",
-                    min_window_m: float = 3.0) -> np.ndarray:
+def window_diameter(height_m: np.ndarray, window: str = "deciduous", min_window_m: float = 3.0) -> np.ndarray:
     """Local-maximum window diameter (m) for a tree ``height_m`` (m above ground).
 
     The crown width Popescu & Wynne (2004) regressed on tree height for ``window``'s

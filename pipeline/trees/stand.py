@@ -5,12 +5,17 @@ are known, with crowns of three shapes (cone, half-ellipsoid, paraboloid), and f
 returns falling uniformly at a given density on the highest crown surface, else on flat
 ground (ASPRS class 5 and 2). No data is invented for any city: these are test stands.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from pipeline.lidar.points import TilePoints
 
 SHAPES = ("cone", "ellipsoid", "paraboloid")
 
@@ -40,8 +45,9 @@ def crown_surface(shape: str, r: np.ndarray, radius: float, base: float, top: fl
     return np.where(t <= 1.0, z, np.nan)
 
 
-def survey(trees: pd.DataFrame, extent: tuple[float, float, float, float], density: float,
-           rng: np.random.Generator) -> StandPoints:
+def survey(
+    trees: pd.DataFrame, extent: tuple[float, float, float, float], density: float, rng: np.random.Generator
+) -> StandPoints:
     """First returns at ``density`` per m² over ``extent`` (x0, y0, x1, y1): on the highest
     crown above each point, else on the ground (height 0, 3 cm noise)."""
     x0, y0, x1, y1 = extent
@@ -49,11 +55,17 @@ def survey(trees: pd.DataFrame, extent: tuple[float, float, float, float], densi
     x = rng.uniform(x0, x1, n)
     y = rng.uniform(y0, y1, n)
     z = np.full(n, -np.inf)
-    for tree in trees.itertuples():        # a generator: per tree over its box of points
-        near = np.flatnonzero((np.abs(x - tree.x) <= tree.crown_radius_m)
-                              & (np.abs(y - tree.y) <= tree.crown_radius_m))
-        surface = crown_surface(tree.shape, np.hypot(x[near] - tree.x, y[near] - tree.y),
-                                tree.crown_radius_m, tree.crown_base_m, tree.height_m)
+    for tree in trees.itertuples():  # a generator: per tree over its box of points
+        near = np.flatnonzero(
+            (np.abs(x - tree.x) <= tree.crown_radius_m) & (np.abs(y - tree.y) <= tree.crown_radius_m)
+        )
+        surface = crown_surface(
+            tree.shape,
+            np.hypot(x[near] - tree.x, y[near] - tree.y),
+            tree.crown_radius_m,
+            tree.crown_base_m,
+            tree.height_m,
+        )
         z[near] = np.fmax(z[near], np.nan_to_num(surface, nan=-np.inf))
     canopy = np.isfinite(z)
     classification = np.where(canopy, 5, 2).astype(np.uint8)
@@ -75,19 +87,30 @@ def harder_stand(seed: int, *, size_m: float = 100.0, n_trees: int = 120) -> pd.
             ys.append(y)
     height = rng.uniform(5.0, 25.0, n_trees)
     radius = (1.0 + 0.12 * height) * rng.uniform(0.7, 1.3, n_trees)
-    return pd.DataFrame({
-        "tree_id": [f"stand_{k:04d}" for k in range(n_trees)],
-        "x": np.asarray(xs), "y": np.asarray(ys), "height_m": height,
-        "crown_base_m": height * rng.uniform(0.3, 0.6, n_trees), "crown_radius_m": radius,
-        "crown_diameter_m": 2 * radius, "shape": rng.choice(SHAPES, n_trees)})
+    return pd.DataFrame(
+        {
+            "tree_id": [f"stand_{k:04d}" for k in range(n_trees)],
+            "x": np.asarray(xs),
+            "y": np.asarray(ys),
+            "height_m": height,
+            "crown_base_m": height * rng.uniform(0.3, 0.6, n_trees),
+            "crown_radius_m": radius,
+            "crown_diameter_m": 2 * radius,
+            "shape": rng.choice(SHAPES, n_trees),
+        }
+    )
 
 
-def tile_points(points: StandPoints, grid) -> "TilePoints":
+def tile_points(points: StandPoints, grid) -> TilePoints:
     """The returns as :class:`pipeline.lidar.points.TilePoints` of ``grid`` (whose frame
     the stand's coordinates are in): float32 metres from the grid's south-west corner."""
     from pipeline.lidar.points import TilePoints
 
     n = points.x.size
-    return TilePoints((points.x - grid.x_min).astype(np.float32),
-                      (points.y - grid.y_min).astype(np.float32), points.z.astype(np.float32),
-                      points.classification.astype(np.uint8), np.ones(n, np.uint8))
+    return TilePoints(
+        (points.x - grid.x_min).astype(np.float32),
+        (points.y - grid.y_min).astype(np.float32),
+        points.z.astype(np.float32),
+        points.classification.astype(np.uint8),
+        np.ones(n, np.uint8),
+    )

@@ -10,6 +10,7 @@ The grid is buffered by a halo (a crown diameter) so that crowns across the tile
 are whole; a tile keeps the trees whose position falls in its mesh, its neighbours keep
 theirs, so every tree is written once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -51,15 +52,22 @@ def footprint_mask(polygons, grid: Grid) -> np.ndarray:
     shapes = [(p, 1) for p in polygons if p is not None and not p.is_empty and p.area > 0]
     if not shapes:
         return np.zeros(grid.shape, bool)
-    return features.rasterize(shapes, out_shape=grid.shape, transform=grid.transform,
-                              fill=0, dtype="uint8").astype(bool)
+    return features.rasterize(
+        shapes, out_shape=grid.shape, transform=grid.transform, fill=0, dtype="uint8"
+    ).astype(bool)
 
 
-def trees_for_tile(paths: list[str | os.PathLike], grid: Grid, mesh: str, *,
-                   params: TreeParameters = TreeParameters(),
-                   source_crs: str | CRS | None = None, footprints=None,
-                   skip_bad_files: bool = False,
-                   chunk_size: int = DEFAULT_CHUNK_SIZE) -> TileTrees:
+def trees_for_tile(
+    paths: list[str | os.PathLike],
+    grid: Grid,
+    mesh: str,
+    *,
+    params: TreeParameters = TreeParameters(),
+    source_crs: str | CRS | None = None,
+    footprints=None,
+    skip_bad_files: bool = False,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> TileTrees:
     """Detect the trees of third-level mesh ``mesh`` from the LiDAR files touching it.
 
     Parameters
@@ -86,12 +94,18 @@ def trees_for_tile(paths: list[str | os.PathLike], grid: Grid, mesh: str, *,
 
     started = time.perf_counter()
     stats = LidarTileStats()
-    points = collect_tile_points(paths, grid, source_crs=source_crs, target_crs=grid.crs,
-                                 chunk_size=chunk_size, stats=stats, skip_bad_files=skip_bad_files)
+    points = collect_tile_points(
+        paths,
+        grid,
+        source_crs=source_crs,
+        target_crs=grid.crs,
+        chunk_size=chunk_size,
+        stats=stats,
+        skip_bad_files=skip_bad_files,
+    )
     stats.points_in_tile = len(points)
     mask = footprint_mask(footprints, grid) if footprints is not None else None
-    surface = canopy_surface(points, grid, building_buffer_m=params.building_buffer_m,
-                             footprint_mask=mask)
+    surface = canopy_surface(points, grid, building_buffer_m=params.building_buffer_m, footprint_mask=mask)
     stats.vegetation_points = int(surface.veg_x.size)
     trees = detect_trees(surface, params, id_prefix=f"tree_{mesh}")
     if len(trees):
@@ -111,10 +125,18 @@ def mesh_grid(mesh: str, crs: str, params: TreeParameters = TreeParameters()) ->
     return tile_grid(mesh, crs, params.resolution_m).buffered(params.max_crown_diameter_m)
 
 
-def write_mesh_trees(paths: list[str | os.PathLike], mesh: str, crs: str,
-                     out_root: str | os.PathLike, *, params: TreeParameters = TreeParameters(),
-                     source_crs: str | CRS | None = None, footprints=None,
-                     acquisition: str | None = None, skip_bad_files: bool = False) -> TileTrees:
+def write_mesh_trees(
+    paths: list[str | os.PathLike],
+    mesh: str,
+    crs: str,
+    out_root: str | os.PathLike,
+    *,
+    params: TreeParameters = TreeParameters(),
+    source_crs: str | CRS | None = None,
+    footprints=None,
+    acquisition: str | None = None,
+    skip_bad_files: bool = False,
+) -> TileTrees:
     """Detect the trees of third-level mesh ``mesh`` and write its PLATEAU veg file.
 
     The one step ``machi trees`` and the ``trees`` stage take per tile: the trees of
@@ -138,9 +160,15 @@ def write_mesh_trees(paths: list[str | os.PathLike], mesh: str, crs: str,
     """
     from pipeline.trees.gml import write_veg
 
-    result = trees_for_tile(paths, mesh_grid(mesh, crs, params), mesh, params=params,
-                            source_crs=source_crs, footprints=footprints,
-                            skip_bad_files=skip_bad_files)
+    result = trees_for_tile(
+        paths,
+        mesh_grid(mesh, crs, params),
+        mesh,
+        params=params,
+        source_crs=source_crs,
+        footprints=footprints,
+        skip_bad_files=skip_bad_files,
+    )
     if acquisition is None:
         acquisition = acquisition_text(paths, source_crs)
     written = write_veg(result.trees, crs, out_root, acquisition=acquisition)
@@ -167,5 +195,4 @@ def acquisition_text(paths: list[str | os.PathLike], source_crs: str | CRS | Non
     for path in paths:
         header = open_checked(path, source_crs).header
         names.append(f"{Path(path).name} ({survey_date(header.creation_year, header.creation_day)})")
-    return ("航空レーザ測量 (airborne LiDAR): " + ", ".join(names)
-            + "; Machi trees, individual tree detection")
+    return "航空レーザ測量 (airborne LiDAR): " + ", ".join(names) + "; Machi trees, individual tree detection"

@@ -18,6 +18,7 @@ Results are per node in cityseer; per segment they are the mean of the segment's
 end nodes (columns named ``access_<class>_<d>``, ``nearest_<class>_m``,
 ``mix_hill_q<q>_<d>``, ...).
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from pipeline.walkability.network import StreetNetwork, network_structure
 from pipeline.walkability.cityseer_import import import_cityseer
+from pipeline.walkability.network import StreetNetwork, network_structure
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,9 @@ def comfort_imp_factor(shade_share: np.ndarray, sun_weight: float, shade_weight:
     return np.where(np.isfinite(factor), factor, 1.0)
 
 
-def assign_destinations(network: StreetNetwork, destinations: gpd.GeoDataFrame, *,
-                        ns=None, max_assign_m: float = 100.0):
+def assign_destinations(
+    network: StreetNetwork, destinations: gpd.GeoDataFrame, *, ns=None, max_assign_m: float = 100.0
+):
     """cityseer ``DataMap`` of destinations assigned to their street fronts.
 
     ``destinations`` are points in the network's CRS with a unique index.
@@ -75,7 +77,9 @@ def assign_destinations(network: StreetNetwork, destinations: gpd.GeoDataFrame, 
     return layers.build_data_map(data, ns if ns is not None else network_structure(network), max_assign_m)
 
 
-def _per_segment(network: StreetNetwork, node_keys: Sequence[str], columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
+def _per_segment(
+    network: StreetNetwork, node_keys: Sequence[str], columns: Mapping[str, np.ndarray]
+) -> pd.DataFrame:
     """Node values -> segment values (mean of the two end nodes)."""
     nodes = pd.DataFrame(dict(columns), index=pd.Index(list(node_keys)))
     u = nodes.reindex(network.segments["u"]).to_numpy()
@@ -85,10 +89,19 @@ def _per_segment(network: StreetNetwork, node_keys: Sequence[str], columns: Mapp
     return pd.DataFrame(values, index=network.segments.index, columns=nodes.columns)
 
 
-def accessibility(network: StreetNetwork, destinations: gpd.GeoDataFrame, class_column: str, *,
-                  classes: Sequence[str] | None = None, distances: Sequence[int] = (400, 800),
-                  imp_factor: np.ndarray | None = None, decay: str = DEFAULT_DECAY,
-                  data_map=None, max_assign_m: float = 100.0, per_node: bool = False) -> pd.DataFrame:
+def accessibility(
+    network: StreetNetwork,
+    destinations: gpd.GeoDataFrame,
+    class_column: str,
+    *,
+    classes: Sequence[str] | None = None,
+    distances: Sequence[int] = (400, 800),
+    imp_factor: np.ndarray | None = None,
+    decay: str = DEFAULT_DECAY,
+    data_map=None,
+    max_assign_m: float = 100.0,
+    per_node: bool = False,
+) -> pd.DataFrame:
     """Decay-weighted count of reachable destinations per class, per segment.
 
     Parameters
@@ -120,23 +133,40 @@ def accessibility(network: StreetNetwork, destinations: gpd.GeoDataFrame, class_
     labels = destinations[class_column]
     classes = list(classes) if classes is not None else sorted(labels.dropna().unique().tolist())
     landuses = {str(k): str(v) for k, v in labels.items() if pd.notna(v)}
-    result = data_map.accessibility_decays(ns, landuses, classes, [decay],
-                                           distances=list(distances), pbar_disabled=True)[0]
+    result = data_map.accessibility_decays(
+        ns, landuses, classes, [decay], distances=list(distances), pbar_disabled=True
+    )[0]
     columns = {}
     for cls in classes:
         for d in distances:
             columns[f"access_{cls}_{d}"] = np.asarray(result.result[cls].count[d], float)
         columns[f"nearest_{cls}_m"] = np.asarray(result.result[cls].distance[max(distances)], float)
-    out = (pd.DataFrame(columns, index=pd.Index(list(result.node_keys_py), name="node")) if per_node
-           else _per_segment(network, result.node_keys_py, columns))
-    log.info("accessibility: %d segments, %d destinations, %d classes, %.2f s",
-             len(network), len(landuses), len(classes), time.perf_counter() - start)
+    out = (
+        pd.DataFrame(columns, index=pd.Index(list(result.node_keys_py), name="node"))
+        if per_node
+        else _per_segment(network, result.node_keys_py, columns)
+    )
+    log.info(
+        "accessibility: %d segments, %d destinations, %d classes, %.2f s",
+        len(network),
+        len(landuses),
+        len(classes),
+        time.perf_counter() - start,
+    )
     return out
 
 
-def land_use_mix(network: StreetNetwork, destinations: gpd.GeoDataFrame, class_column: str, *,
-                 distances: Sequence[int] = (400, 800), imp_factor: np.ndarray | None = None,
-                 decay: str = DEFAULT_DECAY, data_map=None, max_assign_m: float = 100.0) -> pd.DataFrame:
+def land_use_mix(
+    network: StreetNetwork,
+    destinations: gpd.GeoDataFrame,
+    class_column: str,
+    *,
+    distances: Sequence[int] = (400, 800),
+    imp_factor: np.ndarray | None = None,
+    decay: str = DEFAULT_DECAY,
+    data_map=None,
+    max_assign_m: float = 100.0,
+) -> pd.DataFrame:
     """Land-use diversity per segment: Hill numbers q=0,1,2 (decay-weighted) and Shannon entropy.
 
     Columns ``mix_hill_q<q>_<d>`` (effective number of classes) and ``mix_shannon_<d>``.
@@ -146,8 +176,15 @@ def land_use_mix(network: StreetNetwork, destinations: gpd.GeoDataFrame, class_c
     if data_map is None:
         data_map = assign_destinations(network, destinations, ns=ns, max_assign_m=max_assign_m)
     landuses = {str(k): str(v) for k, v in destinations[class_column].items() if pd.notna(v)}
-    result = data_map.mixed_uses_decays(ns, landuses, [decay], distances=list(distances),
-                                        compute_hill=True, compute_shannon=True, pbar_disabled=True)[0]
+    result = data_map.mixed_uses_decays(
+        ns,
+        landuses,
+        [decay],
+        distances=list(distances),
+        compute_hill=True,
+        compute_shannon=True,
+        pbar_disabled=True,
+    )[0]
     columns = {}
     for d in distances:
         for q in (0, 1, 2):
@@ -156,8 +193,9 @@ def land_use_mix(network: StreetNetwork, destinations: gpd.GeoDataFrame, class_c
     return _per_segment(network, result.node_keys_py, columns)
 
 
-def centrality(network: StreetNetwork, *, distances: Sequence[int] = (400, 800),
-               imp_factor: np.ndarray | None = None) -> pd.DataFrame:
+def centrality(
+    network: StreetNetwork, *, distances: Sequence[int] = (400, 800), imp_factor: np.ndarray | None = None
+) -> pd.DataFrame:
     """Shortest-path closeness (harmonic) and betweenness per segment, from cityseer.
 
     Columns ``centrality_<metric>_<d>`` for whatever cityseer returns by default
@@ -167,9 +205,11 @@ def centrality(network: StreetNetwork, *, distances: Sequence[int] = (400, 800),
     from cityseer.metrics import networks
 
     ns = network_structure(network, imp_factor)
-    nodes = gpd.GeoDataFrame(network.nodes.copy(),
-                             geometry=gpd.points_from_xy(network.nodes["x"], network.nodes["y"]),
-                             crs=network.crs)
+    nodes = gpd.GeoDataFrame(
+        network.nodes.copy(),
+        geometry=gpd.points_from_xy(network.nodes["x"], network.nodes["y"]),
+        crs=network.crs,
+    )
     nodes["live"] = True
     nodes = networks.centrality_shortest(ns, nodes, distances=list(distances))
     picked = {f"centrality_{c[3:]}": nodes[c].to_numpy(float) for c in nodes.columns if c.startswith("cc_")}

@@ -7,6 +7,7 @@ must show workers' INFO lines only with ``-v``. :func:`import_cityseer` imports 
 with the root logger's handlers and level restored afterwards, and quiets cityseer's own
 logger and progress output.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -14,9 +15,19 @@ import logging
 
 #: Every cityseer module that calls ``logging.basicConfig`` on import (cityseer 4.x), so that
 #: none of them is left to do it later.
-MODULES = ("cityseer.config", "cityseer.rustalgos", "cityseer.metrics.layers", "cityseer.metrics.networks",
-           "cityseer.metrics.observe", "cityseer.metrics.visibility", "cityseer.tools.graphs",
-           "cityseer.tools.io", "cityseer.tools.mock", "cityseer.tools.plot", "cityseer.tools.util")
+MODULES = (
+    "cityseer.config",
+    "cityseer.rustalgos",
+    "cityseer.metrics.layers",
+    "cityseer.metrics.networks",
+    "cityseer.metrics.observe",
+    "cityseer.metrics.visibility",
+    "cityseer.tools.graphs",
+    "cityseer.tools.io",
+    "cityseer.tools.mock",
+    "cityseer.tools.plot",
+    "cityseer.tools.util",
+)
 
 
 def import_cityseer() -> None:

@@ -1,20 +1,33 @@
 """The walkability classes of a street segment, their map colours and their names."""
+
 from __future__ import annotations
 
 #: Class -> map colour (colour-blind safe: Okabe-Ito). "No people-flow data" takes the
 #: reddish purple, far in hue from the vermillion of "used but uncomfortable" (the orange
 #: #E69F00 it had read as the same warning); no colour is shared with the viewer's
 #: "no data" (white) or with the shade and sun-hours imagery (cividis blues and yellows).
-CLASS_COLOURS = {"walkable_used": "#009E73", "walkable_underused": "#56B4E9",
-                 "used_uncomfortable": "#D55E00", "neither": "#999999", "flow_unknown": "#CC79A7"}
-CLASS_LABELS = {"walkable_used": "walkable & used", "walkable_underused": "walkable, under-used",
-                "used_uncomfortable": "used, uncomfortable",
-                "neither": "neither", "flow_unknown": "no people-flow data"}
+CLASS_COLOURS = {
+    "walkable_used": "#009E73",
+    "walkable_underused": "#56B4E9",
+    "used_uncomfortable": "#D55E00",
+    "neither": "#999999",
+    "flow_unknown": "#CC79A7",
+}
+CLASS_LABELS = {
+    "walkable_used": "walkable & used",
+    "walkable_underused": "walkable, under-used",
+    "used_uncomfortable": "used, uncomfortable",
+    "neither": "neither",
+    "flow_unknown": "no people-flow data",
+}
 #: Class -> the planners' words in Japanese and English (the viewer's legend, the report).
 CLASS_WORDS = {
     "walkable_used": {"en": "walkable and used", "ja": "歩きやすく利用の多いエリア"},
     "walkable_underused": {"en": "walkable but under-used (potential)", "ja": "ポテンシャルを有するエリア"},
-    "used_uncomfortable": {"en": "used but uncomfortable (shade needed)", "ja": "利用は多いが快適性に課題のあるエリア"},
+    "used_uncomfortable": {
+        "en": "used but uncomfortable (shade needed)",
+        "ja": "利用は多いが快適性に課題のあるエリア",
+    },
     "neither": {"en": "other streets", "ja": "その他のエリア"},
     "flow_unknown": {"en": "no people-flow data for this slot", "ja": "この時間帯の人流データなし"},
 }

@@ -49,6 +49,7 @@ Comfort-weighted distances use ``c_thermal`` in place of the shade share:
 ``pipeline.walkability.accessibility.comfort_imp_factor(c_thermal, sun_weight=alpha)``
 makes a comfortable metre cost 1 and a fully uncomfortable one ``alpha``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -73,14 +74,18 @@ class ComfortCurve:
 
     def __post_init__(self):
         if not self.cold_zero_c < self.comfort_low_c <= self.comfort_high_c < self.heat_zero_c:
-            raise ValueError("comfort curve breakpoints must satisfy "
-                             f"cold_zero < comfort_low <= comfort_high < heat_zero, got {self}")
+            raise ValueError(
+                "comfort curve breakpoints must satisfy "
+                f"cold_zero < comfort_low <= comfort_high < heat_zero, got {self}"
+            )
 
     def __call__(self, utci_c) -> np.ndarray:
         """``c_thermal`` of each UTCI value (NaN stays NaN)."""
-        return np.interp(np.asarray(utci_c, dtype=np.float64),
-                         [self.cold_zero_c, self.comfort_low_c, self.comfort_high_c, self.heat_zero_c],
-                         [0.0, 1.0, 1.0, 0.0])
+        return np.interp(
+            np.asarray(utci_c, dtype=np.float64),
+            [self.cold_zero_c, self.comfort_low_c, self.comfort_high_c, self.heat_zero_c],
+            [0.0, 1.0, 1.0, 0.0],
+        )
 
 
 #: Exposure columns -> the UTCI stress classes (Bröde et al. 2012) whose hours they sum:
@@ -106,8 +111,9 @@ def share_columns() -> list[str]:
 
 def side_columns() -> list[str]:
     """Column names of the per-side values of :func:`segment_thermal`."""
-    return [f"{name}_{side}{unit}" for side in SIDE_NAMES
-            for name, unit in (("utci", "_c"), ("c_thermal", ""))]
+    return [
+        f"{name}_{side}{unit}" for side in SIDE_NAMES for name, unit in (("utci", "_c"), ("c_thermal", ""))
+    ]
 
 
 def exposure_hours(stress_hours: np.ndarray, band_keys=STRESS_KEYS) -> dict[str, np.ndarray]:
@@ -166,17 +172,26 @@ def better_side(c_thermal: np.ndarray, utci_c: np.ndarray, walkable: np.ndarray)
 def _class_shares(owner: np.ndarray, utci: np.ndarray, n: int) -> np.ndarray:
     classes = stress_class_index(utci)
     known = classes >= 0
-    counts = np.bincount(owner[known] * len(STRESS_CLASSES) + classes[known],
-                         minlength=n * len(STRESS_CLASSES)).reshape(n, len(STRESS_CLASSES))
+    counts = np.bincount(
+        owner[known] * len(STRESS_CLASSES) + classes[known], minlength=n * len(STRESS_CLASSES)
+    ).reshape(n, len(STRESS_CLASSES))
     totals = counts.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(totals > 0, counts / np.maximum(totals, 1), np.nan)
 
 
-def segment_thermal(network: StreetNetwork, utci_mean_c: np.ndarray, grid: Grid, *,
-                    offsets_m=None, stress_hours: np.ndarray | None = None,
-                    stress_grid: Grid | None = None, curve: ComfortCurve = ComfortCurve(), step_m: float = 5.0,
-                    nodata: float | None = None) -> pd.DataFrame:
+def segment_thermal(
+    network: StreetNetwork,
+    utci_mean_c: np.ndarray,
+    grid: Grid,
+    *,
+    offsets_m=None,
+    stress_hours: np.ndarray | None = None,
+    stress_grid: Grid | None = None,
+    curve: ComfortCurve = ComfortCurve(),
+    step_m: float = 5.0,
+    nodata: float | None = None,
+) -> pd.DataFrame:
     """UTCI, ``c_thermal``, stress-class shares and hours in stress of every segment on its
     better side, for one scenario (module docstring).
 
@@ -212,16 +227,18 @@ def segment_thermal(network: StreetNetwork, utci_mean_c: np.ndarray, grid: Grid,
     owner, values = sample_sides(network, [utci_mean_c], grid, offsets, step_m=step_m, nodata=nodata)
     exposure = exposure_hours(stress_hours) if stress_hours is not None else {}
     if exposure:
-        _, hours = sample_sides(network, list(exposure.values()), stress_grid or grid, offsets,
-                                step_m=step_m, nodata=nodata)
+        _, hours = sample_sides(
+            network, list(exposure.values()), stress_grid or grid, offsets, step_m=step_m, nodata=nodata
+        )
         for side in SIDE_NAMES:
             values[side] += hours[side]
     utci = np.column_stack([segment_means(owner, values[s][0], n) for s in SIDE_NAMES])
     c = np.column_stack([segment_means(owner, curve(values[s][0]), n) for s in SIDE_NAMES])
     chosen = better_side(c, utci, offsets > 0)
     rows = np.arange(n)
-    out = pd.DataFrame({"utci_mean_c": utci[rows, chosen], "c_thermal": c[rows, chosen]},
-                       index=network.segments.index)
+    out = pd.DataFrame(
+        {"utci_mean_c": utci[rows, chosen], "c_thermal": c[rows, chosen]}, index=network.segments.index
+    )
     shares = np.stack([_class_shares(owner, values[s][0], n) for s in SIDE_NAMES])
     for k, column in enumerate(share_columns()):
         out[column] = shares[chosen, rows, k]

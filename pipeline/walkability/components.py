@@ -14,6 +14,7 @@ and :func:`sample_sides` samples the centreline's points moved that far to the l
 to the right (perpendicular to the segment at each point), so each side has as many
 samples as the centreline and a share of its samples is still a share of the length.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -57,21 +58,33 @@ def sidewalk_offsets(width_m, inset_m: float = SIDEWALK_INSET_M) -> np.ndarray:
     return np.where(np.isfinite(offset) & (offset > 0), offset, 0.0)
 
 
-def _unit_normals(lines, owner: np.ndarray, distance: np.ndarray, lengths: np.ndarray,
-                  probe_m: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+def _unit_normals(
+    lines, owner: np.ndarray, distance: np.ndarray, lengths: np.ndarray, probe_m: float = 0.5
+) -> tuple[np.ndarray, np.ndarray]:
     """Left-pointing unit normal of each line at ``distance`` along it (from the chord of
     the points ``probe_m`` before and after, clamped to the line)."""
     line = lines[owner]
-    ahead = shapely.get_coordinates(shapely.line_interpolate_point(line, np.minimum(distance + probe_m, lengths[owner])))
-    behind = shapely.get_coordinates(shapely.line_interpolate_point(line, np.maximum(distance - probe_m, 0.0)))
+    ahead = shapely.get_coordinates(
+        shapely.line_interpolate_point(line, np.minimum(distance + probe_m, lengths[owner]))
+    )
+    behind = shapely.get_coordinates(
+        shapely.line_interpolate_point(line, np.maximum(distance - probe_m, 0.0))
+    )
     dx, dy = (ahead - behind).T
     norm = np.hypot(dx, dy)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(norm > 0, -dy / norm, 0.0), np.where(norm > 0, dx / norm, 0.0)
 
 
-def sample_sides(network: StreetNetwork, rasters, grid: Grid, offsets_m, *, step_m: float = 5.0,
-                 nodata: float | None = None) -> tuple[np.ndarray, dict[str, list[np.ndarray]]]:
+def sample_sides(
+    network: StreetNetwork,
+    rasters,
+    grid: Grid,
+    offsets_m,
+    *,
+    step_m: float = 5.0,
+    nodata: float | None = None,
+) -> tuple[np.ndarray, dict[str, list[np.ndarray]]]:
     """Raster values on each segment's centreline and its two walking lines.
 
     Parameters
@@ -102,10 +115,14 @@ def sample_sides(network: StreetNetwork, rasters, grid: Grid, offsets_m, *, step
     along = (np.arange(len(owner)) - starts[owner]) / (counts[owner] - 1) * lengths[owner]
     nx, ny = _unit_normals(lines, owner, along, lengths)
     offset = np.asarray(offsets_m, dtype=np.float64)[owner]
-    points = {"centre": (x, y), "left": (x + offset * nx, y + offset * ny),
-              "right": (x - offset * nx, y - offset * ny)}
-    return owner, {side: [_values_at(r, grid, px, py, nodata) for r in rasters]
-                   for side, (px, py) in points.items()}
+    points = {
+        "centre": (x, y),
+        "left": (x + offset * nx, y + offset * ny),
+        "right": (x - offset * nx, y - offset * ny),
+    }
+    return owner, {
+        side: [_values_at(r, grid, px, py, nodata) for r in rasters] for side, (px, py) in points.items()
+    }
 
 
 def _values_at(raster: np.ndarray, grid: Grid, x, y, nodata) -> np.ndarray:
@@ -120,8 +137,14 @@ def _values_at(raster: np.ndarray, grid: Grid, x, y, nodata) -> np.ndarray:
     return values
 
 
-def sample_segments(network: StreetNetwork, raster: np.ndarray, grid: Grid, *, step_m: float = 5.0,
-                    nodata: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def sample_segments(
+    network: StreetNetwork,
+    raster: np.ndarray,
+    grid: Grid,
+    *,
+    step_m: float = 5.0,
+    nodata: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Raster values at points every ``step_m`` along each segment (both ends included).
 
     The one sampler of per-segment raster metrics (shade share, slope, UTCI). Points are
@@ -148,21 +171,39 @@ def segment_means(owner: np.ndarray, values: np.ndarray, n_segments: int) -> np.
         return np.where(count > 0, total / count, np.nan)
 
 
-def sample_mean(network: StreetNetwork, raster: np.ndarray, grid: Grid, *, step_m: float = 5.0,
-                nodata: float | None = None) -> np.ndarray:
+def sample_mean(
+    network: StreetNetwork,
+    raster: np.ndarray,
+    grid: Grid,
+    *,
+    step_m: float = 5.0,
+    nodata: float | None = None,
+) -> np.ndarray:
     """Mean raster value along each segment (NaN where no sample falls on data)."""
     owner, values = sample_segments(network, raster, grid, step_m=step_m, nodata=nodata)
     return segment_means(owner, values, len(network))
 
 
-def shade_share(network: StreetNetwork, shade_fraction: np.ndarray, grid: Grid, *, step_m: float = 5.0,
-                nodata: float | None = None) -> np.ndarray:
+def shade_share(
+    network: StreetNetwork,
+    shade_fraction: np.ndarray,
+    grid: Grid,
+    *,
+    step_m: float = 5.0,
+    nodata: float | None = None,
+) -> np.ndarray:
     """Share of each segment in shade for a scenario (0..1), from a shade-fraction raster."""
     return np.clip(sample_mean(network, shade_fraction, grid, step_m=step_m, nodata=nodata), 0.0, 1.0)
 
 
-def slope_percent(network: StreetNetwork, terrain_m: np.ndarray, grid: Grid, *, step_m: float = 10.0,
-                  nodata: float | None = None) -> pd.DataFrame:
+def slope_percent(
+    network: StreetNetwork,
+    terrain_m: np.ndarray,
+    grid: Grid,
+    *,
+    step_m: float = 10.0,
+    nodata: float | None = None,
+) -> pd.DataFrame:
     """Gradient of each segment from a terrain raster: ``slope_mean_pct`` (end to end) and
     ``slope_max_pct`` (steepest stretch between consecutive samples ``step_m`` apart)."""
     lines = network.segments.geometry.to_numpy()
@@ -188,8 +229,9 @@ def intersection_density(network: StreetNetwork, radius_m: float = 400.0) -> np.
 
     degree = pd.concat([network.segments["u"], network.segments["v"]]).value_counts()
     junctions = network.nodes.loc[degree.index[degree >= 3].intersection(network.nodes.index)]
-    mid = shapely.get_coordinates(shapely.line_interpolate_point(
-        network.segments.geometry.to_numpy(), 0.5, normalized=True))
+    mid = shapely.get_coordinates(
+        shapely.line_interpolate_point(network.segments.geometry.to_numpy(), 0.5, normalized=True)
+    )
     if len(junctions) == 0:
         return np.zeros(len(network))
     tree = cKDTree(junctions[["x", "y"]].to_numpy())

@@ -36,6 +36,7 @@ this is exactly (1), so :func:`coolwalkability` computes both; the bounds of (2)
 "nowhere comfortable" and "everywhere comfortable". In winter the comfortable metres are
 the sunny ones, so thermal CoolWalkability rewards routing through the sun.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -105,7 +106,7 @@ def _along_tree(order, pred, indptr, indices, length, discomfort, len_to, disc_t
             disc_to[j] = 0.0
             continue
         lo, hi = indptr[p], indptr[p + 1]
-        while lo < hi:            # binary search of column j in row p
+        while lo < hi:  # binary search of column j in row p
             mid = (lo + hi) // 2
             if indices[mid] < j:
                 lo = mid + 1
@@ -115,8 +116,14 @@ def _along_tree(order, pred, indptr, indices, length, discomfort, len_to, disc_t
         disc_to[j] = disc_to[p] + discomfort[lo]
 
 
-def coolwalkability(network: StreetNetwork, comfort_share: np.ndarray, alpha: float, *,
-                    max_distance_m: float = 1000.0, chunk: int = 256) -> CoolWalkability:
+def coolwalkability(
+    network: StreetNetwork,
+    comfort_share: np.ndarray,
+    alpha: float,
+    *,
+    max_distance_m: float = 1000.0,
+    chunk: int = 256,
+) -> CoolWalkability:
     """CoolWalkability ``C_alpha``, ``C_1`` and their difference (module docstring).
 
     Parameters
@@ -150,8 +157,9 @@ def coolwalkability(network: StreetNetwork, comfort_share: np.ndarray, alpha: fl
     discomfort = length * (1.0 - comfort)
     plain, _ = _graph(a, b, length, n)
     experienced, _ = _graph(a, b, length * comfort_imp_factor(comfort, sun_weight=alpha), n)
-    tie_broken, (tree_length, tree_discomfort) = _graph(a, b, length + TIE_BREAK * discomfort, n,
-                                                        length, discomfort)
+    tie_broken, (tree_length, tree_discomfort) = _graph(
+        a, b, length + TIE_BREAK * discomfort, n, length, discomfort
+    )
     sum_d = sum_best = sum_len_sp = sum_disc_sp = 0.0
     pairs = 0
     len_to = np.empty(n)
@@ -160,8 +168,9 @@ def coolwalkability(network: StreetNetwork, comfort_share: np.ndarray, alpha: fl
         sources = np.arange(start, min(n, start + chunk))
         d = dijkstra(plain, indices=sources, limit=max_distance_m * (1 + 1e-9))
         best = dijkstra(experienced, indices=sources, limit=alpha * max_distance_m * (1 + 1e-9))
-        w, pred = dijkstra(tie_broken, indices=sources, return_predecessors=True,
-                           limit=max_distance_m * (1 + 1e-6))
+        w, pred = dijkstra(
+            tie_broken, indices=sources, return_predecessors=True, limit=max_distance_m * (1 + 1e-6)
+        )
         for row, source in enumerate(sources):
             counted = np.isfinite(d[row]) & (d[row] > 0) & (d[row] <= max_distance_m)
             counted[source] = False
@@ -169,8 +178,16 @@ def coolwalkability(network: StreetNetwork, comfort_share: np.ndarray, alpha: fl
                 continue
             reach = np.flatnonzero(np.isfinite(w[row]))
             order = reach[np.argsort(w[row][reach], kind="stable")]
-            _along_tree(order, pred[row].astype(np.int64), tie_broken.indptr, tie_broken.indices,
-                        tree_length, tree_discomfort, len_to, disc_to)
+            _along_tree(
+                order,
+                pred[row].astype(np.int64),
+                tie_broken.indptr,
+                tie_broken.indices,
+                tree_length,
+                tree_discomfort,
+                len_to,
+                disc_to,
+            )
             sum_d += d[row][counted].sum()
             sum_best += best[row][counted].sum()
             sum_len_sp += len_to[counted].sum()
@@ -183,8 +200,9 @@ def coolwalkability(network: StreetNetwork, comfort_share: np.ndarray, alpha: fl
     return CoolWalkability(float(alpha), float(value), float(shortest), float(value - shortest), pairs)
 
 
-def district_coolwalkability(scored: dict[str, "pd.DataFrame"], districts, *, alpha: float,
-                             max_distance_m: float = 1000.0) -> pd.DataFrame:
+def district_coolwalkability(
+    scored: dict[str, pd.DataFrame], districts, *, alpha: float, max_distance_m: float = 1000.0
+) -> pd.DataFrame:
     """CoolWalkability per district and scenario, with shade and with thermal comfort.
 
     Parameters
@@ -216,20 +234,33 @@ def district_coolwalkability(scored: dict[str, "pd.DataFrame"], districts, *, al
         keys = pd.Series(midpoint_districts(segments, districts))
         for district, members in keys.dropna().groupby(keys.dropna(), sort=True):
             chosen = members.index.to_numpy()
-            lines = gpd.GeoDataFrame(segments.iloc[chosen][columns].reset_index(drop=True),
-                                     geometry=segments.geometry.to_numpy()[chosen], crs=segments.crs)
+            lines = gpd.GeoDataFrame(
+                segments.iloc[chosen][columns].reset_index(drop=True),
+                geometry=segments.geometry.to_numpy()[chosen],
+                crs=segments.crs,
+            )
             network = from_lines(lines)
             row = {"district": district, "scenario": name, "alpha": alpha, "segments": len(network)}
             for kind, column in (("shade", "shade_share"), ("thermal", "c_thermal")):
                 if column not in network.segments or not network.segments[column].notna().any():
                     row[f"coolwalkability_{kind}"] = row[f"{kind}_benefit"] = np.nan
                     continue
-                result = coolwalkability(network, network.segments[column].to_numpy(float), alpha,
-                                         max_distance_m=max_distance_m)
+                result = coolwalkability(
+                    network, network.segments[column].to_numpy(float), alpha, max_distance_m=max_distance_m
+                )
                 row["pairs"] = result.n_pairs
                 row[f"coolwalkability_{kind}"] = result.value
                 row[f"{kind}_benefit"] = result.benefit
             rows.append(row)
-    columns = ["district", "scenario", "alpha", "segments", "pairs", "coolwalkability_shade",
-               "shade_benefit", "coolwalkability_thermal", "thermal_benefit"]
+    columns = [
+        "district",
+        "scenario",
+        "alpha",
+        "segments",
+        "pairs",
+        "coolwalkability_shade",
+        "shade_benefit",
+        "coolwalkability_thermal",
+        "thermal_benefit",
+    ]
     return pd.DataFrame(rows, columns=columns)

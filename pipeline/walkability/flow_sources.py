@@ -17,6 +17,7 @@ Every segment carries, per scenario, a ``people_source`` (:data:`PEOPLE_SOURCES`
 (a tile at a time) into the table the report and viewer read: per scenario, the share of
 street length with each source, the main source and whether it is observed or modelled.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -28,17 +29,21 @@ import pandas as pd
 OBSERVED = ("mlit", "counters", "hourly")
 MODELLED = ("profile", "simulated")
 PEOPLE_SOURCES = OBSERVED + MODELLED + ("none",)
-COLUMNS = ["scenario", "season", "slot", "people_source", "flow", "share_with_people"] + \
-    [f"share_{s}" for s in PEOPLE_SOURCES]
+COLUMNS = ["scenario", "season", "slot", "people_source", "flow", "share_with_people"] + [
+    f"share_{s}" for s in PEOPLE_SOURCES
+]
 
 
 def source_lengths(scored: pd.DataFrame) -> pd.DataFrame:
     """Street length (m) per scenario (rows) and ``people_source`` (columns) of scored segments."""
     labels = scored["people_source"] if "people_source" in scored else pd.Series("none", index=scored.index)
-    return (scored.assign(people_source=labels.fillna("none"))
-            .pivot_table(index="scenario", columns="people_source", values="length_m", aggfunc="sum",
-                         fill_value=0.0)
-            .reindex(columns=list(PEOPLE_SOURCES), fill_value=0.0))
+    return (
+        scored.assign(people_source=labels.fillna("none"))
+        .pivot_table(
+            index="scenario", columns="people_source", values="length_m", aggfunc="sum", fill_value=0.0
+        )
+        .reindex(columns=list(PEOPLE_SOURCES), fill_value=0.0)
+    )
 
 
 def slot_sources(lengths: Iterable[pd.DataFrame], scenarios: Sequence) -> pd.DataFrame:
@@ -52,17 +57,34 @@ def slot_sources(lengths: Iterable[pd.DataFrame], scenarios: Sequence) -> pd.Dat
     for part in lengths:
         total = part if total is None else total.add(part, fill_value=0.0)
     names = [s.name for s in scenarios]
-    total = (total if total is not None else pd.DataFrame(columns=list(PEOPLE_SOURCES))).reindex(
-        index=names, columns=list(PEOPLE_SOURCES), fill_value=0.0).fillna(0.0)
+    total = (
+        (total if total is not None else pd.DataFrame(columns=list(PEOPLE_SOURCES)))
+        .reindex(index=names, columns=list(PEOPLE_SOURCES), fill_value=0.0)
+        .fillna(0.0)
+    )
     length = total.sum(axis=1).to_numpy(float)
     rows = []
     for scenario, (_, row) in zip(scenarios, total.iterrows()):
         known = row.drop("none")
         observed, modelled = float(row[list(OBSERVED)].sum()), float(row[list(MODELLED)].sum())
-        flow = ("none" if known.sum() <= 0 else "observed" if modelled == 0 else
-                "modelled" if observed == 0 else "mixed")
-        rows.append((scenario.name, scenario.season.name, scenario.slot.name,
-                     str(known.idxmax()) if known.sum() > 0 else "none", flow))
+        flow = (
+            "none"
+            if known.sum() <= 0
+            else "observed"
+            if modelled == 0
+            else "modelled"
+            if observed == 0
+            else "mixed"
+        )
+        rows.append(
+            (
+                scenario.name,
+                scenario.season.name,
+                scenario.slot.name,
+                str(known.idxmax()) if known.sum() > 0 else "none",
+                flow,
+            )
+        )
     table = pd.DataFrame(rows, columns=COLUMNS[:5])
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = total.to_numpy(float) / length[:, None]

@@ -6,11 +6,12 @@ per started ``floor_area_per_destination_m2`` of floor area (footprint x storeys
 department store counts more than a kiosk. cityseer counts destinations, it cannot weight
 them; repeated points at the building's centroid do that.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -25,25 +26,32 @@ log = logging.getLogger(__name__)
 #: housing) count for both classes, their floor area split evenly; 454 (other) and 461
 #: (unknown) are no destination.
 USAGE_CLASSES: dict[str, tuple[str, ...]] = {
-    "401": ("office",),                       # 業務施設
-    "402": ("commercial",),                   # 商業施設
-    "403": ("commercial",),                   # 宿泊施設 (hotels: shops, restaurants, visitors)
-    "404": ("commercial",),                   # 商業系複合施設
-    "411": ("residential",),                  # 住宅
-    "412": ("residential",),                  # 共同住宅
-    "413": ("commercial", "residential"),     # 店舗等併用住宅
-    "414": ("commercial", "residential"),     # 店舗等併用共同住宅
-    "415": ("residential", "industrial"),     # 作業所併用住宅
-    "421": ("public",),                       # 官公庁施設
-    "422": ("education_medical",),            # 文教厚生施設 (schools, hospitals, welfare)
-    "431": ("transport",),                    # 運輸倉庫施設
-    "441": ("industrial",),                   # 工場
-    "451": ("industrial",),                   # 農林漁業用施設
-    "452": ("industrial",),                   # 供給処理施設
-    "453": ("public",),                       # 防衛施設
+    "401": ("office",),  # 業務施設
+    "402": ("commercial",),  # 商業施設
+    "403": ("commercial",),  # 宿泊施設 (hotels: shops, restaurants, visitors)
+    "404": ("commercial",),  # 商業系複合施設
+    "411": ("residential",),  # 住宅
+    "412": ("residential",),  # 共同住宅
+    "413": ("commercial", "residential"),  # 店舗等併用住宅
+    "414": ("commercial", "residential"),  # 店舗等併用共同住宅
+    "415": ("residential", "industrial"),  # 作業所併用住宅
+    "421": ("public",),  # 官公庁施設
+    "422": ("education_medical",),  # 文教厚生施設 (schools, hospitals, welfare)
+    "431": ("transport",),  # 運輸倉庫施設
+    "441": ("industrial",),  # 工場
+    "451": ("industrial",),  # 農林漁業用施設
+    "452": ("industrial",),  # 供給処理施設
+    "453": ("public",),  # 防衛施設
 }
-DESTINATION_CLASSES = ("commercial", "office", "public", "education_medical", "residential",
-                       "transport", "industrial")
+DESTINATION_CLASSES = (
+    "commercial",
+    "office",
+    "public",
+    "education_medical",
+    "residential",
+    "transport",
+    "industrial",
+)
 
 
 def tile_region(tile: str, crs: str, reach_m: float) -> tuple[shapely.Geometry, shapely.Geometry]:
@@ -60,7 +68,9 @@ def tile_region(tile: str, crs: str, reach_m: float) -> tuple[shapely.Geometry, 
     return tile_polygon, region
 
 
-def read_street_lines(paths: list[Path], crs: str, region: shapely.Geometry | None = None) -> gpd.GeoDataFrame:
+def read_street_lines(
+    paths: list[Path], crs: str, region: shapely.Geometry | None = None
+) -> gpd.GeoDataFrame:
     """Street lines of every source in ``crs``, with ``highway``, ``width_m`` (NaN if unknown)
     and ``name`` (OSM ``name``, "" if none).
 
@@ -89,12 +99,16 @@ def read_street_lines(paths: list[Path], crs: str, region: shapely.Geometry | No
         if kinds - {"LineString", "MultiLineString"}:
             raise ValueError(f"{path}: street layer must hold lines, found {sorted(kinds)}")
         width = (pd.to_numeric(lines[c], errors="coerce") for c in ("width_m", "width") if c in lines)
-        frame = gpd.GeoDataFrame({
-            "highway": lines["highway"].astype(str) if "highway" in lines else "unclassified",
-            "width_m": next(width, np.nan),
-            # the street's name (OSM ``name``) where the source has one: the priority list names streets
-            "name": lines["name"].fillna("").astype(str) if "name" in lines else ""},
-            geometry=lines.geometry.to_numpy(), crs=crs)
+        frame = gpd.GeoDataFrame(
+            {
+                "highway": lines["highway"].astype(str) if "highway" in lines else "unclassified",
+                "width_m": next(width, np.nan),
+                # the street's name (OSM ``name``) where the source has one: the priority list names streets
+                "name": lines["name"].fillna("").astype(str) if "name" in lines else "",
+            },
+            geometry=lines.geometry.to_numpy(),
+            crs=crs,
+        )
         if region is not None:
             frame = frame[frame.intersects(region)]
         frames.append(frame)
@@ -112,8 +126,9 @@ def read_tables(paths: Sequence[str | Path], crs: str) -> gpd.GeoDataFrame:
     return table.to_crs(crs) if table.crs is not None else table.set_crs(crs)
 
 
-def building_destinations(buildings: gpd.GeoDataFrame, *, floor_area_per_destination_m2: float = 500.0
-                          ) -> gpd.GeoDataFrame:
+def building_destinations(
+    buildings: gpd.GeoDataFrame, *, floor_area_per_destination_m2: float = 500.0
+) -> gpd.GeoDataFrame:
     """Destination points from PLATEAU buildings: one per started unit of floor area per class.
 
     Returns points at footprint centroids with ``class`` and ``gml_id``; index unique.
@@ -125,7 +140,11 @@ def building_destinations(buildings: gpd.GeoDataFrame, *, floor_area_per_destina
     area = floor_area_m2(buildings)
     usage = buildings["usage"].astype(str).str.strip().to_numpy()
     centroids = buildings.geometry.centroid.to_numpy()
-    ids = buildings["gml_id"].astype(str).to_numpy() if "gml_id" in buildings else np.arange(len(buildings)).astype(str)
+    ids = (
+        buildings["gml_id"].astype(str).to_numpy()
+        if "gml_id" in buildings
+        else np.arange(len(buildings)).astype(str)
+    )
     rows_class, rows_geom, rows_id = [], [], []
     for i in range(len(buildings)):
         classes = USAGE_CLASSES.get(usage[i], ())
@@ -135,17 +154,20 @@ def building_destinations(buildings: gpd.GeoDataFrame, *, floor_area_per_destina
             rows_geom += [centroids[i]] * n
             rows_id += [ids[i]] * n
     index = pd.Index([f"d{k}" for k in range(len(rows_class))])
-    return gpd.GeoDataFrame({"class": rows_class, "gml_id": rows_id}, geometry=rows_geom,
-                            crs=buildings.crs, index=index)
+    return gpd.GeoDataFrame(
+        {"class": rows_class, "gml_id": rows_id}, geometry=rows_geom, crs=buildings.crs, index=index
+    )
 
 
 def road_widths(segments: gpd.GeoDataFrame, roads: gpd.GeoDataFrame) -> np.ndarray:
     """Width (m) of the PLATEAU road polygon under each segment's midpoint (NaN where none)."""
     if not len(roads) or "road_structure_width" not in roads:
         return np.full(len(segments), np.nan)
-    mid = gpd.GeoDataFrame(geometry=shapely.line_interpolate_point(
-        segments.geometry.to_numpy(), 0.5, normalized=True), crs=segments.crs,
-        index=pd.RangeIndex(len(segments)))
+    mid = gpd.GeoDataFrame(
+        geometry=shapely.line_interpolate_point(segments.geometry.to_numpy(), 0.5, normalized=True),
+        crs=segments.crs,
+        index=pd.RangeIndex(len(segments)),
+    )
     polys = roads[["road_structure_width", "geometry"]].copy()
     polys["road_structure_width"] = pd.to_numeric(polys["road_structure_width"], errors="coerce")
     polys = polys[polys["road_structure_width"].notna()]
@@ -154,16 +176,19 @@ def road_widths(segments: gpd.GeoDataFrame, roads: gpd.GeoDataFrame) -> np.ndarr
 
 
 def midpoint_meshcodes(segments: gpd.GeoDataFrame, level: int = 3) -> np.ndarray:
-    mid = gpd.GeoSeries(shapely.line_interpolate_point(segments.geometry.to_numpy(), 0.5, normalized=True),
-                        crs=segments.crs).to_crs("EPSG:6668")
+    mid = gpd.GeoSeries(
+        shapely.line_interpolate_point(segments.geometry.to_numpy(), 0.5, normalized=True), crs=segments.crs
+    ).to_crs("EPSG:6668")
     return meshcode.encode(mid.y.to_numpy(), mid.x.to_numpy(), level)
 
 
 def midpoint_districts(segments: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> np.ndarray:
     """The ``district`` each segment's midpoint lies in (None outside every district; the
     first district where they overlap), in the segments' order."""
-    middle = gpd.GeoDataFrame(geometry=shapely.line_interpolate_point(
-        segments.geometry.to_numpy(), 0.5, normalized=True), crs=segments.crs)
+    middle = gpd.GeoDataFrame(
+        geometry=shapely.line_interpolate_point(segments.geometry.to_numpy(), 0.5, normalized=True),
+        crs=segments.crs,
+    )
     joined = gpd.sjoin(middle, districts[["district", "geometry"]], how="inner", predicate="within")
     joined = joined[~joined.index.duplicated()]
     keys = np.full(len(segments), None, dtype=object)
@@ -171,8 +196,14 @@ def midpoint_districts(segments: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) 
     return keys
 
 
-def segment_flow(segments: gpd.GeoDataFrame, flow: pd.DataFrame, buildings: gpd.GeoDataFrame, *,
-                 method: str, region: shapely.Geometry) -> pd.DataFrame:
+def segment_flow(
+    segments: gpd.GeoDataFrame,
+    flow: pd.DataFrame,
+    buildings: gpd.GeoDataFrame,
+    *,
+    method: str,
+    region: shapely.Geometry,
+) -> pd.DataFrame:
     """People on each segment per scenario (columns), from mesh populations (NaN: unknown)."""
     from pipeline.peopleflow.allocation import allocate, allocation_weights
 
@@ -188,9 +219,13 @@ def segment_flow(segments: gpd.GeoDataFrame, flow: pd.DataFrame, buildings: gpd.
         values = values[inside]
         if values.empty:
             continue
-        weights = allocation_weights(segments, values.index.to_numpy(), level=int(level),
-                                     buildings=buildings if len(buildings) else None,
-                                     method=method if len(buildings) else "length")
+        weights = allocation_weights(
+            segments,
+            values.index.to_numpy(),
+            level=int(level),
+            buildings=buildings if len(buildings) else None,
+            method=method if len(buildings) else "length",
+        )
         people = allocate(values, weights, segments.index)
         # a street in a cell with a known population that got none of it has nobody on
         # it (no building sends people there); NaN stays for streets of unknown cells
@@ -220,7 +255,9 @@ def segment_flow_sources(segments: gpd.GeoDataFrame, sources: pd.DataFrame) -> p
     for level, labels in sources.groupby(level="level"):
         labels = labels.droplevel("level")
         cells = midpoint_meshcodes(segments, int(level))
-        part = pd.DataFrame({name: labels[name].reindex(cells).to_numpy(object) for name in labels.columns},
-                            index=segments.index)
+        part = pd.DataFrame(
+            {name: labels[name].reindex(cells).to_numpy(object) for name in labels.columns},
+            index=segments.index,
+        )
         out = out.combine_first(part) if len(out.columns) else part
     return out.fillna("none")

@@ -20,11 +20,12 @@ longer, in heat or in cold, because of the physics of that scenario, not a per-s
 constant. Without UTCI it falls back to ``shade_share * shade_weight + (1 - shade_share) *
 sun_weight`` with the season's weights.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -32,8 +33,13 @@ import pandas as pd
 import shapely
 
 from pipeline.geo.raster import mosaic, read_raster
-from pipeline.walkability.inputs import (DESTINATION_CLASSES, building_destinations, midpoint_meshcodes,
-                                         road_widths, segment_flow)
+from pipeline.walkability.inputs import (
+    DESTINATION_CLASSES,
+    building_destinations,
+    midpoint_meshcodes,
+    road_widths,
+    segment_flow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +133,9 @@ class TileInputs:
     stress_hours: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
-def tile_metrics(tile: str, inputs: TileInputs, scenarios: Sequence,
-                 options: MetricOptions) -> TileMetrics | None:
+def tile_metrics(
+    tile: str, inputs: TileInputs, scenarios: Sequence, options: MetricOptions
+) -> TileMetrics | None:
     """Raw metrics of the segments of ``tile`` (None when the tile has none).
 
     Parameters
@@ -149,22 +156,35 @@ def tile_metrics(tile: str, inputs: TileInputs, scenarios: Sequence,
     if not in_tile.any():
         return None
     static, destinations = _static_metrics(inputs, options)
-    people = segment_flow(segments, inputs.flow, inputs.buildings, method=options.allocation,
-                          region=inputs.region)
-    rows = [_scenario_metrics(scenario, inputs, options, static, destinations, in_tile)
-            .assign(people=people[scenario.name] if scenario.name in people else np.nan)[in_tile]
-            for scenario in scenarios]
+    people = segment_flow(
+        segments, inputs.flow, inputs.buildings, method=options.allocation, region=inputs.region
+    )
+    rows = [
+        _scenario_metrics(scenario, inputs, options, static, destinations, in_tile).assign(
+            people=people[scenario.name] if scenario.name in people else np.nan
+        )[in_tile]
+        for scenario in scenarios
+    ]
 
     ids = pd.Index([f"{tile}:{i}" for i in segments.index[in_tile]], name="segment_id")
-    kept = ["u", "v", "highway"] + (["name"] if "name" in segments else []) + ["length_m", "meshcode", "geometry"]
+    kept = (
+        ["u", "v", "highway"]
+        + (["name"] if "name" in segments else [])
+        + ["length_m", "meshcode", "geometry"]
+    )
     base = segments.loc[in_tile, kept]  # the OSM name where the streets have one (the priority list)
-    table = gpd.GeoDataFrame(base.join(static.loc[in_tile]).set_axis(ids), geometry="geometry",
-                             crs=segments.crs)
+    table = gpd.GeoDataFrame(
+        base.join(static.loc[in_tile]).set_axis(ids), geometry="geometry", crs=segments.crs
+    )
     table.insert(0, "tile", tile)
     per_scenario = pd.concat([r.set_axis(ids) for r in rows]).reset_index()
-    counts = {"segments": int(in_tile.sum()), "network_segments": len(segments),
-              "destinations": len(destinations.frame), "scenarios": len(scenarios),
-              "shade_rasters": int(sum(len(v) for v in inputs.shade_fraction.values()))}
+    counts = {
+        "segments": int(in_tile.sum()),
+        "network_segments": len(segments),
+        "destinations": len(destinations.frame),
+        "scenarios": len(scenarios),
+        "shade_rasters": int(sum(len(v) for v in inputs.shade_fraction.values())),
+    }
     return TileMetrics(table.reset_index(), per_scenario, counts)
 
 
@@ -185,21 +205,32 @@ def _static_metrics(inputs: TileInputs, options: MetricOptions) -> tuple[pd.Data
     from pipeline.walkability.components import intersection_density, slope_percent
 
     network, segments = inputs.network, inputs.network.segments
-    destinations = building_destinations(inputs.buildings,
-                                         floor_area_per_destination_m2=options.floor_area_per_destination_m2)
+    destinations = building_destinations(
+        inputs.buildings, floor_area_per_destination_m2=options.floor_area_per_destination_m2
+    )
     found = _Destinations(destinations, [c for c in DESTINATION_CLASSES if c in set(destinations["class"])])
     static = pd.DataFrame(index=segments.index)
     if found.classes:
         found.data_map = assign_destinations(network, destinations, max_assign_m=options.max_assign_m)
-        static = static.join(accessibility(network, destinations, "class", classes=found.classes,
-                                           distances=options.distances, data_map=found.data_map))
-        static = static.join(land_use_mix(network, destinations, "class", distances=options.distances,
-                                          data_map=found.data_map))
+        static = static.join(
+            accessibility(
+                network,
+                destinations,
+                "class",
+                classes=found.classes,
+                distances=options.distances,
+                data_map=found.data_map,
+            )
+        )
+        static = static.join(
+            land_use_mix(network, destinations, "class", distances=options.distances, data_map=found.data_map)
+        )
     static["intersection_density"] = intersection_density(network, radius_m=400.0)
     width = road_widths(segments, inputs.roads)
     static["width_m"] = np.where(np.isfinite(width), width, segments["width_m"].to_numpy(float))
-    static["width_source"] = np.where(np.isfinite(width), "plateau_tran",
-                                      np.where(segments["width_m"].notna(), "streets", "unknown"))
+    static["width_source"] = np.where(
+        np.isfinite(width), "plateau_tran", np.where(segments["width_m"].notna(), "streets", "unknown")
+    )
     if inputs.terrain:
         heights, grid, nodata = read_raster(inputs.terrain)
         static = static.join(slope_percent(network, heights, grid, nodata=nodata))
@@ -208,8 +239,14 @@ def _static_metrics(inputs: TileInputs, options: MetricOptions) -> tuple[pd.Data
     return static, found
 
 
-def _scenario_metrics(scenario, inputs: TileInputs, options: MetricOptions, static: pd.DataFrame,
-                      destinations: _Destinations, in_tile: np.ndarray) -> pd.DataFrame:
+def _scenario_metrics(
+    scenario,
+    inputs: TileInputs,
+    options: MetricOptions,
+    static: pd.DataFrame,
+    destinations: _Destinations,
+    in_tile: np.ndarray,
+) -> pd.DataFrame:
     """One scenario's metrics of every segment of the region: shade share of the side
     walked, UTCI and hours in stress of the better side, the perceived length factor and
     comfort-weighted access."""
@@ -223,31 +260,57 @@ def _scenario_metrics(scenario, inputs: TileInputs, options: MetricOptions, stat
     x0, y0, x1, y1 = segments.loc[in_tile].total_bounds
     margin = float(offsets.max(initial=0.0)) + 10.0
     own_bounds = (x0 - margin, y0 - margin, x1 + margin, y1 + margin)
-    thermal = _segment_thermal(network, inputs.utci_mean.get(scenario.name, ()),
-                               inputs.stress_hours.get(scenario.name, ()), offsets,
-                               options.comfort_curve, own_bounds)
+    thermal = _segment_thermal(
+        network,
+        inputs.utci_mean.get(scenario.name, ()),
+        inputs.stress_hours.get(scenario.name, ()),
+        offsets,
+        options.comfort_curve,
+        own_bounds,
+    )
     shade = _segment_shade(network, inputs.shade_fraction.get(scenario.name, ()), offsets)
     # the shade of the side walked (the centreline's without UTCI to choose a side by)
-    side = (thermal["side"].map(SIDE_NAMES.index).to_numpy(np.int64) if thermal is not None
-            else np.zeros(len(segments), np.int64))
+    side = (
+        thermal["side"].map(SIDE_NAMES.index).to_numpy(np.int64)
+        if thermal is not None
+        else np.zeros(len(segments), np.int64)
+    )
     share = shade.to_numpy(float)[np.arange(len(segments)), side]
     if thermal is not None:
         factor = comfort_imp_factor(thermal["c_thermal"].to_numpy(), options.discomfort_weight, 1.0)
     else:
-        factor = comfort_imp_factor(share, options.sun_weight.get(scenario.season.name, 1.0),
-                                    options.shade_weight.get(scenario.season.name, 1.0))
-    row = pd.DataFrame({"scenario": scenario.name, "shade_share": share, "imp_factor": factor},
-                       index=segments.index).join(shade)
+        factor = comfort_imp_factor(
+            share,
+            options.sun_weight.get(scenario.season.name, 1.0),
+            options.shade_weight.get(scenario.season.name, 1.0),
+        )
+    row = pd.DataFrame(
+        {"scenario": scenario.name, "shade_share": share, "imp_factor": factor}, index=segments.index
+    ).join(shade)
     if thermal is not None:
         row = row.join(thermal)
     if destinations.classes:
         plain = np.allclose(factor, 1.0)
-        comfort = (static[[c for c in static if c.startswith(("access_", "nearest_"))]] if plain
-                   else accessibility(network, destinations.frame, "class", classes=destinations.classes,
-                                      distances=options.distances, imp_factor=factor,
-                                      data_map=destinations.data_map))
-        row = row.join(comfort.rename(columns=lambda c: c.replace("access_", "access_comfort_", 1)
-                                      .replace("nearest_", "nearest_comfort_", 1)))
+        comfort = (
+            static[[c for c in static if c.startswith(("access_", "nearest_"))]]
+            if plain
+            else accessibility(
+                network,
+                destinations.frame,
+                "class",
+                classes=destinations.classes,
+                distances=options.distances,
+                imp_factor=factor,
+                data_map=destinations.data_map,
+            )
+        )
+        row = row.join(
+            comfort.rename(
+                columns=lambda c: c.replace("access_", "access_comfort_", 1).replace(
+                    "nearest_", "nearest_comfort_", 1
+                )
+            )
+        )
     return row
 
 
@@ -282,15 +345,19 @@ def _segment_shade(network, paths: Sequence[str], offsets: np.ndarray) -> pd.Dat
     n = len(network)
     raster = mosaic(paths)
     if raster is None:
-        return pd.DataFrame({f"shade_share_{s}": np.full(n, np.nan) for s in SIDE_NAMES},
-                            index=network.segments.index)
+        return pd.DataFrame(
+            {f"shade_share_{s}": np.full(n, np.nan) for s in SIDE_NAMES}, index=network.segments.index
+        )
     owner, values = sample_sides(network, [raster[0]], raster[1], offsets, nodata=np.nan)
-    return pd.DataFrame({f"shade_share_{s}": np.clip(segment_means(owner, values[s][0], n), 0.0, 1.0)
-                         for s in SIDE_NAMES}, index=network.segments.index)
+    return pd.DataFrame(
+        {f"shade_share_{s}": np.clip(segment_means(owner, values[s][0], n), 0.0, 1.0) for s in SIDE_NAMES},
+        index=network.segments.index,
+    )
 
 
-def _segment_thermal(network, utci_paths: Sequence[str], hours_paths: Sequence[str], offsets: np.ndarray,
-                     curve, hours_bounds) -> pd.DataFrame | None:
+def _segment_thermal(
+    network, utci_paths: Sequence[str], hours_paths: Sequence[str], offsets: np.ndarray, curve, hours_bounds
+) -> pd.DataFrame | None:
     """UTCI, ``c_thermal``, stress shares and hours on each segment's better side from the
     thermal stage's COGs (None without); hours only within ``hours_bounds`` (NaN beyond)."""
     utci = mosaic(utci_paths)
@@ -299,7 +366,13 @@ def _segment_thermal(network, utci_paths: Sequence[str], hours_paths: Sequence[s
     from pipeline.walkability.comfort import ComfortCurve, segment_thermal
 
     hours = _mosaic_bands(hours_paths, hours_bounds)
-    return segment_thermal(network, utci[0], utci[1], offsets_m=offsets,
-                           stress_hours=hours[0] if hours is not None else None,
-                           stress_grid=hours[1] if hours is not None else None,
-                           curve=curve or ComfortCurve(), nodata=np.nan)
+    return segment_thermal(
+        network,
+        utci[0],
+        utci[1],
+        offsets_m=offsets,
+        stress_hours=hours[0] if hours is not None else None,
+        stress_grid=hours[1] if hours is not None else None,
+        curve=curve or ComfortCurve(),
+        nodata=np.nan,
+    )

@@ -10,6 +10,7 @@ filter (the Overpass filter osmnx uses to download walkable ways) is applied to 
 edge tags after loading: motorways, private ways, cycleways and anything without a
 ``highway`` tag (building outlines) are dropped.
 """
+
 from __future__ import annotations
 
 import logging
@@ -64,8 +65,11 @@ def passes_walk_filter(tags: dict, clauses=None) -> bool:
     """Whether an OSM way with ``tags`` is walkable by osmnx's 'walk' filter."""
     for key, op, regex in clauses or walk_filter_clauses():
         value = tags.get(key)
-        values = [] if value is None or (isinstance(value, float) and np.isnan(value)) else (
-            [str(v) for v in value] if isinstance(value, list) else [str(value)])
+        values = (
+            []
+            if value is None or (isinstance(value, float) and np.isnan(value))
+            else ([str(v) for v in value] if isinstance(value, list) else [str(value)])
+        )
         if op is None:
             if not values:
                 return False
@@ -85,33 +89,62 @@ def from_osm_xml(path: str | os.PathLike, crs: str | int) -> StreetNetwork:
     import osmnx as ox
 
     start = time.perf_counter()
-    useful = set(ox.settings.useful_tags_way) | {"foot", "sidewalk", "sidewalk:both", "sidewalk:left",
-                                                  "sidewalk:right", "service", "area", "access"}
+    useful = set(ox.settings.useful_tags_way) | {
+        "foot",
+        "sidewalk",
+        "sidewalk:both",
+        "sidewalk:left",
+        "sidewalk:right",
+        "service",
+        "area",
+        "access",
+    }
     ox.settings.useful_tags_way = sorted(useful)
     try:
         graph = ox.graph_from_xml(path, simplify=True, retain_all=True)
     except Exception as exc:  # osmnx raises several types for unreadable files
         raise ValueError(f"{path}: not a readable OSM XML street file: {exc}") from exc
     clauses = walk_filter_clauses()
-    drop = [(u, v, k) for u, v, k, tags in graph.edges(keys=True, data=True)
-            if not passes_walk_filter(tags, clauses)]
+    drop = [
+        (u, v, k)
+        for u, v, k, tags in graph.edges(keys=True, data=True)
+        if not passes_walk_filter(tags, clauses)
+    ]
     graph.remove_edges_from(drop)
     graph.remove_nodes_from([n for n in list(graph.nodes) if graph.degree(n) == 0])
     graph = ox.project_graph(graph, to_crs=crs)
     nodes, edges = ox.graph_to_gdfs(ox.convert.to_undirected(graph))
     edges = edges.reset_index()
     highway = edges["highway"].map(lambda h: h[0] if isinstance(h, list) else h)
-    first = (lambda v: v[0] if isinstance(v, list) else v)
-    name = edges["name"].map(first).fillna("").astype(str) if "name" in edges else pd.Series("", index=edges.index)
-    network = from_lines(gpd.GeoDataFrame({"highway": highway.to_numpy(), "name": name.to_numpy()},
-                                          geometry=edges.geometry.to_numpy(), crs=edges.crs))
-    log.info("read %s: %d walkable segments (%d ways dropped by the walk filter), %.2f s",
-             path, len(network), len(drop), time.perf_counter() - start)
+
+    def first(v):
+        return v[0] if isinstance(v, list) else v
+
+    name = (
+        edges["name"].map(first).fillna("").astype(str)
+        if "name" in edges
+        else pd.Series("", index=edges.index)
+    )
+    network = from_lines(
+        gpd.GeoDataFrame(
+            {"highway": highway.to_numpy(), "name": name.to_numpy()},
+            geometry=edges.geometry.to_numpy(),
+            crs=edges.crs,
+        )
+    )
+    log.info(
+        "read %s: %d walkable segments (%d ways dropped by the walk filter), %.2f s",
+        path,
+        len(network),
+        len(drop),
+        time.perf_counter() - start,
+    )
     return network
 
 
-def from_lines(lines: gpd.GeoDataFrame, crs: str | int | None = None, *,
-               snap_m: float = 0.01) -> StreetNetwork:
+def from_lines(
+    lines: gpd.GeoDataFrame, crs: str | int | None = None, *, snap_m: float = 0.01
+) -> StreetNetwork:
     """Street network from a line layer (GeoPackage/GeoParquet read with geopandas).
 
     Lines are split where they share vertices; nodes are line ends (coordinates rounded
@@ -138,7 +171,7 @@ def from_lines(lines: gpd.GeoDataFrame, crs: str | int | None = None, *,
         for a, b in zip(cut[:-1], cut[1:]):
             if inverse[a] == inverse[b] and b - a < 2:
                 continue
-            pieces.append(LineString(coords[a:b + 1]))
+            pieces.append(LineString(coords[a : b + 1]))
             us.append(inverse[a])
             vs.append(inverse[b])
             attrs.append(row)
@@ -152,8 +185,9 @@ def from_lines(lines: gpd.GeoDataFrame, crs: str | int | None = None, *,
     if "highway" not in segments:
         segments["highway"] = "unclassified"
     used = np.unique(np.concatenate([us, vs])) if pieces else np.array([], dtype=np.int64)
-    nodes = pd.DataFrame({"x": node_xy[used, 0], "y": node_xy[used, 1]},
-                         index=pd.Index([f"n{i}" for i in used], name="node"))
+    nodes = pd.DataFrame(
+        {"x": node_xy[used, 0], "y": node_xy[used, 1]}, index=pd.Index([f"n{i}" for i in used], name="node")
+    )
     segments.index.name = "segment"
     return StreetNetwork(nodes=nodes, segments=segments)
 
@@ -188,8 +222,9 @@ def network_structure(network: StreetNetwork, imp_factor: np.ndarray | None = No
     return ns
 
 
-def write_osm_xml(path: str | os.PathLike, streets: Iterable[tuple[LineString, dict]], *,
-                  node_crossings: bool = True) -> str:
+def write_osm_xml(
+    path: str | os.PathLike, streets: Iterable[tuple[LineString, dict]], *, node_crossings: bool = True
+) -> str:
     """Write street LineStrings (lon, lat degrees) with their tags as an OSM XML file.
 
     Vertices shared by several streets (to 1e-7 degrees) become one OSM node, so streets
@@ -217,16 +252,26 @@ def write_osm_xml(path: str | os.PathLike, streets: Iterable[tuple[LineString, d
         body = "".join(f'\n    <nd ref="{r}"/>' for r in refs)
         body += "".join(f"\n    <tag k={quoteattr(str(k))} v={quoteattr(str(v))}/>" for k, v in tags.items())
         way_lines.append(f'  <way id="{way_id}" version="1">{body}\n  </way>')
-    text = ('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="machi">\n'
-            + "\n".join(node_lines + way_lines) + "\n</osm>\n")
+    text = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="machi">\n'
+        + "\n".join(node_lines + way_lines)
+        + "\n</osm>\n"
+    )
     write_text_atomic(path, text)
     log.info("wrote %s: %d ways, %d nodes", path, len(way_lines), len(node_lines))
     return str(path)
 
 
-def grid_streets(origin_lat: float, origin_lon: float, *, nx: int = 6, ny: int = 6,
-                 spacing_m: float = 100.0, highway: str = "residential",
-                 crs: str | int = "EPSG:6677") -> list[tuple[LineString, dict]]:
+def grid_streets(
+    origin_lat: float,
+    origin_lon: float,
+    *,
+    nx: int = 6,
+    ny: int = 6,
+    spacing_m: float = 100.0,
+    highway: str = "residential",
+    crs: str | int = "EPSG:6677",
+) -> list[tuple[LineString, dict]]:
     """Streets of a regular grid (lon/lat), block by block so every crossing is a shared vertex.
 
     The grid is laid out in ``crs`` (metres) from the origin at its south-west corner.

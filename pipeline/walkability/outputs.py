@@ -34,23 +34,24 @@ file                                 holds
                                      (when the stage passes a ``render_3d`` callback)
 ===================================  ========================================================
 """
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from tiles.atomic import atomic_path
 from pipeline.geo.raster import Grid
 from pipeline.walkability.coolwalk import district_coolwalkability
 from pipeline.walkability.rasters import scored_columns, write_rasters_and_maps
 from pipeline.walkability.report import write_report
+from tiles.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +60,20 @@ def read_districts(path: Path, name_column: str, crs: str) -> gpd.GeoDataFrame:
     """District polygons with a ``district`` name column, in ``crs``."""
     districts = gpd.read_file(path)
     if name_column not in districts:
-        raise ValueError(f"{path}: no column {name_column!r} for the district names; found "
-                         f"{[c for c in districts.columns if c != 'geometry']}")
+        raise ValueError(
+            f"{path}: no column {name_column!r} for the district names; found "
+            f"{[c for c in districts.columns if c != 'geometry']}"
+        )
     if districts.crs is None:
         raise ValueError(f"{path}: the district layer has no CRS")
     kinds = set(districts.geometry.geom_type.dropna())
     if kinds - {"Polygon", "MultiPolygon"}:
         raise ValueError(f"{path}: districts must be polygons, found {sorted(kinds)}")
-    return gpd.GeoDataFrame({"district": districts[name_column].astype(str)},
-                            geometry=districts.geometry.to_numpy(), crs=districts.crs).to_crs(crs)
+    return gpd.GeoDataFrame(
+        {"district": districts[name_column].astype(str)},
+        geometry=districts.geometry.to_numpy(),
+        crs=districts.crs,
+    ).to_crs(crs)
 
 
 def write_geoparquet(frame: gpd.GeoDataFrame, path: Path) -> str:
@@ -86,16 +92,22 @@ def write_table(frame: pd.DataFrame, stem: Path) -> dict[str, str]:
     return {"parquet": str(parquet), "csv": str(csv)}
 
 
-def buildings_nearest_street(buildings: gpd.GeoDataFrame, scored: dict[str, gpd.GeoDataFrame],
-                             max_distance_m: float = 100.0) -> pd.DataFrame:
+def buildings_nearest_street(
+    buildings: gpd.GeoDataFrame, scored: dict[str, gpd.GeoDataFrame], max_distance_m: float = 100.0
+) -> pd.DataFrame:
     """Per building: its nearest segment (footprint to line) and that segment's score per scenario."""
     first = next(iter(scored.values()))
-    lines = gpd.GeoDataFrame({"nearest_segment_id": first.index.to_numpy()},
-                             geometry=first.geometry.to_numpy(), crs=first.crs)
-    footprints = gpd.GeoDataFrame({"gml_id": buildings["gml_id"].astype(str).to_numpy()},
-                                  geometry=buildings.geometry.to_numpy(), crs=buildings.crs)
-    near = gpd.sjoin_nearest(footprints, lines, how="left", max_distance=max_distance_m,
-                             distance_col="distance_m")
+    lines = gpd.GeoDataFrame(
+        {"nearest_segment_id": first.index.to_numpy()}, geometry=first.geometry.to_numpy(), crs=first.crs
+    )
+    footprints = gpd.GeoDataFrame(
+        {"gml_id": buildings["gml_id"].astype(str).to_numpy()},
+        geometry=buildings.geometry.to_numpy(),
+        crs=buildings.crs,
+    )
+    near = gpd.sjoin_nearest(
+        footprints, lines, how="left", max_distance=max_distance_m, distance_col="distance_m"
+    )
     near = near[~near.index.duplicated()]  # equidistant streets: keep the first
     table = pd.DataFrame(near[["gml_id", "nearest_segment_id", "distance_m"]])
     for name, segments in scored.items():
@@ -110,8 +122,6 @@ NEAREST_STREET_M = 100.0
 
 
 @dataclass(frozen=True)
-
-
 class ScoredTile:
     """What the scoring of one tile hands to the run's outputs.
 
@@ -126,8 +136,9 @@ class ScoredTile:
     bounds: tuple[float, float, float, float]
 
 
-def tile_partials(scored: Mapping[str, gpd.GeoDataFrame], settings,
-                  districts: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+def tile_partials(
+    scored: Mapping[str, gpd.GeoDataFrame], settings, districts: gpd.GeoDataFrame | None = None
+) -> pd.DataFrame:
     """The sums one tile adds to the run's summaries, per mesh cell, district and the whole
     run, for every scenario (:func:`pipeline.walkability.partials.partial_sums`)."""
     from pipeline.walkability.inputs import midpoint_districts
@@ -140,17 +151,23 @@ def tile_partials(scored: Mapping[str, gpd.GeoDataFrame], settings,
         common = dict(scenario=name, access_plain=plain, access_comfort=comfort)
         parts.append(partial_sums(segments, segments["meshcode"].to_numpy(), level="mesh", **common))
         if districts is not None:
-            parts.append(partial_sums(segments, midpoint_districts(segments, districts), level="district", **common))
+            parts.append(
+                partial_sums(segments, midpoint_districts(segments, districts), level="district", **common)
+            )
         parts.append(partial_sums(segments, np.full(len(segments), "all", object), level="run", **common))
     return pd.concat(parts, ignore_index=True)
 
 
-def write_scored_tile(folder: Path, tile: str, scored: Mapping[str, gpd.GeoDataFrame],
-                      partials: pd.DataFrame) -> ScoredTile:
+def write_scored_tile(
+    folder: Path, tile: str, scored: Mapping[str, gpd.GeoDataFrame], partials: pd.DataFrame
+) -> ScoredTile:
     """Write one tile's scored segments (every scenario, one GeoParquet) and its partial sums."""
     first = next(iter(scored.values()))
-    table = gpd.GeoDataFrame(pd.concat([s.reset_index() for s in scored.values()], ignore_index=True),
-                             geometry="geometry", crs=first.crs)
+    table = gpd.GeoDataFrame(
+        pd.concat([s.reset_index() for s in scored.values()], ignore_index=True),
+        geometry="geometry",
+        crs=first.crs,
+    )
     scored_path = write_geoparquet(table, Path(folder) / f"{tile}_scored.parquet")
     partials_path = Path(folder) / f"{tile}_partials.parquet"
     with atomic_path(partials_path) as tmp:
@@ -182,12 +199,19 @@ def write_priority(stem: Path, segments: Mapping[str, str]) -> tuple[dict[str, s
 # -- the run -----------------------------------------------------------------------------
 def _run_grid(tiles: Sequence[ScoredTile], resolution: float, crs: str, margin_m: float = 30.0) -> Grid:
     bounds = np.array([t.bounds for t in tiles])
-    return Grid.from_bounds(bounds[:, 0].min() - margin_m, bounds[:, 1].min() - margin_m,
-                            bounds[:, 2].max() + margin_m, bounds[:, 3].max() + margin_m, resolution, crs)
+    return Grid.from_bounds(
+        bounds[:, 0].min() - margin_m,
+        bounds[:, 1].min() - margin_m,
+        bounds[:, 2].max() + margin_m,
+        bounds[:, 3].max() + margin_m,
+        resolution,
+        crs,
+    )
 
 
-def coolwalk_by_district(tiles: Sequence[ScoredTile], districts: gpd.GeoDataFrame, scenario_names: Sequence[str],
-                         *, alpha: float) -> pd.DataFrame:
+def coolwalk_by_district(
+    tiles: Sequence[ScoredTile], districts: gpd.GeoDataFrame, scenario_names: Sequence[str], *, alpha: float
+) -> pd.DataFrame:
     """CoolWalkability per district (:func:`district_coolwalkability`), each district from
     the scored tiles it touches only: a task bounded by the size of a district."""
     import shapely
@@ -199,23 +223,40 @@ def coolwalk_by_district(tiles: Sequence[ScoredTile], districts: gpd.GeoDataFram
         touching = [t for t in tiles if shapely.box(*t.bounds).intersects(district.geometry.iloc[0])]
         if not touching:
             continue
-        frames = [gpd.read_parquet(t.scored, columns=scored_columns(t.scored, ["segment_id", "scenario", "shade_share",
-                                                                        "c_thermal", "geometry"]))
-                  for t in touching]
+        frames = [
+            gpd.read_parquet(
+                t.scored,
+                columns=scored_columns(
+                    t.scored, ["segment_id", "scenario", "shade_share", "c_thermal", "geometry"]
+                ),
+            )
+            for t in touching
+        ]
         table = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
-        scored = {name: part.set_index("segment_id") for name, part in
-                  sorted(table.groupby("scenario", sort=False), key=lambda kv: order.get(kv[0], len(order)))
-                  if name in order}
+        scored = {
+            name: part.set_index("segment_id")
+            for name, part in sorted(
+                table.groupby("scenario", sort=False), key=lambda kv: order.get(kv[0], len(order))
+            )
+            if name in order
+        }
         rows.append(district_coolwalkability(scored, district, alpha=alpha))
     if not rows:
         return pd.DataFrame()
     table = pd.concat(rows, ignore_index=True)
     table["_order"] = table["scenario"].map(order)
-    return table.sort_values(["_order", "district"], kind="stable").drop(columns="_order").reset_index(drop=True)
+    return (
+        table.sort_values(["_order", "district"], kind="stable").drop(columns="_order").reset_index(drop=True)
+    )
 
 
-def write_buildings_nearest(path: Path, building_tables: Sequence[tuple[str, str | None]],
-                            tiles: Sequence[ScoredTile], crs: str, scenario_names: Sequence[str]) -> str | None:
+def write_buildings_nearest(
+    path: Path,
+    building_tables: Sequence[tuple[str, str | None]],
+    tiles: Sequence[ScoredTile],
+    crs: str,
+    scenario_names: Sequence[str],
+) -> str | None:
     """``buildings_nearest_street.parquet``, a building table at a time: each building's
     nearest street among the scored tiles around its file's mesh (:func:`buildings_nearest_street`)."""
     from citygml.source import meshes_related
@@ -229,13 +270,20 @@ def write_buildings_nearest(path: Path, building_tables: Sequence[tuple[str, str
         buildings = read_tables([table_path], crs)
         if not len(buildings) or "gml_id" not in buildings:
             continue
-        around = ({str(c) for c in meshcode.neighbours(int(mesh), include_self=True)}
-                  if mesh and len(mesh) == 8 else {mesh} if mesh else None)
+        around = (
+            {str(c) for c in meshcode.neighbours(int(mesh), include_self=True)}
+            if mesh and len(mesh) == 8
+            else {mesh}
+            if mesh
+            else None
+        )
         near = [t for t in tiles if around is None or meshes_related(t.tile, around)]
         if not near:
             continue
-        frames = [gpd.read_parquet(t.scored, columns=["segment_id", "scenario", "score", "class", "geometry"])
-                  for t in near]
+        frames = [
+            gpd.read_parquet(t.scored, columns=["segment_id", "scenario", "score", "class", "geometry"])
+            for t in near
+        ]
         table = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
         scored = {name: table[table["scenario"] == name].set_index("segment_id") for name in scenario_names}
         nearest = buildings_nearest_street(buildings, scored, max_distance_m=NEAREST_STREET_M)
@@ -289,8 +337,17 @@ class RunContext:
     weights: dict[str, float] | None = None
 
 
-def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list, *, settings, crs: str,
-                      sums: pd.DataFrame, n_segments: int, context: RunContext = RunContext()) -> dict:
+def write_run_outputs(
+    folder: Path,
+    tiles: Sequence[ScoredTile],
+    scenarios: list,
+    *,
+    settings,
+    crs: str,
+    sums: pd.DataFrame,
+    n_segments: int,
+    context: RunContext = RunContext(),
+) -> dict:
     """Write every output of the module table from the scored tiles; returns
     ``{kind: path or {scenario: path}}``.
 
@@ -312,28 +369,55 @@ def write_run_outputs(folder: Path, tiles: Sequence[ScoredTile], scenarios: list
         path = folder / f"segments_{name}.parquet"
         concat_parquet([t.scored for t in tiles], path, filters=[("scenario", "==", name)])
         outputs["segments"][name] = str(path)
-    outputs.update(write_rasters_and_maps(
-        folder, [t.scored for t in tiles], scenarios, _run_grid(tiles, settings.raster_resolution_m, crs),
-        settings=settings, sums=sums, shade_fraction=context.shade_fraction, utci_mean=context.utci_mean,
-        building_ids=context.building_ids))
-    summaries = _write_summaries(folder, tiles, scenarios, settings=settings, sums=sums,
-                                 districts=context.districts)
+    outputs.update(
+        write_rasters_and_maps(
+            folder,
+            [t.scored for t in tiles],
+            scenarios,
+            _run_grid(tiles, settings.raster_resolution_m, crs),
+            settings=settings,
+            sums=sums,
+            shade_fraction=context.shade_fraction,
+            utci_mean=context.utci_mean,
+            building_ids=context.building_ids,
+        )
+    )
+    summaries = _write_summaries(
+        folder, tiles, scenarios, settings=settings, sums=sums, districts=context.districts
+    )
     outputs.update(summaries.paths)
-    nearest = write_buildings_nearest(folder / "buildings_nearest_street.parquet", context.building_tables,
-                                      tiles, crs, names)
+    nearest = write_buildings_nearest(
+        folder / "buildings_nearest_street.parquet", context.building_tables, tiles, crs, names
+    )
     if nearest:
         outputs["buildings_nearest_street"] = outputs["feature_table"] = nearest
     priority = write_priority(folder / "priority", outputs["segments"])
     if priority is not None:
         outputs["priority"] = priority[0]
     if settings.maps:
-        outputs.update(_write_report(folder, outputs, scenarios, summaries, settings=settings, sums=sums,
-                                     n_segments=n_segments, context=context,
-                                     priority=priority[1] if priority is not None else None))
+        outputs.update(
+            _write_report(
+                folder,
+                outputs,
+                scenarios,
+                summaries,
+                settings=settings,
+                sums=sums,
+                n_segments=n_segments,
+                context=context,
+                priority=priority[1] if priority is not None else None,
+            )
+        )
     if not outputs["utci_map"]:
         del outputs["utci_map"]
-    log.info("walkability outputs: %d scenarios of %d segments from %d tiles written to %s in %.1f s",
-             len(names), n_segments, len(tiles), folder, time.perf_counter() - start)
+    log.info(
+        "walkability outputs: %d scenarios of %d segments from %d tiles written to %s in %.1f s",
+        len(names),
+        n_segments,
+        len(tiles),
+        folder,
+        time.perf_counter() - start,
+    )
     return outputs
 
 
@@ -347,17 +431,27 @@ class _Summaries:
     coolwalk: pd.DataFrame | None = None
 
 
-def _write_summaries(folder: Path, tiles: Sequence[ScoredTile], scenarios: list, *, settings,
-                     sums: pd.DataFrame, districts: gpd.GeoDataFrame | None) -> _Summaries:
+def _write_summaries(
+    folder: Path,
+    tiles: Sequence[ScoredTile],
+    scenarios: list,
+    *,
+    settings,
+    sums: pd.DataFrame,
+    districts: gpd.GeoDataFrame | None,
+) -> _Summaries:
     """``summary_by_mesh``, and with districts ``summary_by_district`` and
     ``coolwalkability_by_district``: the run's sums per place, classed per scenario."""
     from pipeline.walkability.partials import place_summary
 
     mesh_rows, district_rows = [], []
     for scenario in scenarios:
-        common = dict(hot_season=scenario.season.name in settings.hot_seasons,
-                      walkable_percentile=settings.walkable_percentile, unshaded_below=settings.unshaded_below,
-                      uncomfortable_hours=settings.uncomfortable_hours)
+        common = dict(
+            hot_season=scenario.season.name in settings.hot_seasons,
+            walkable_percentile=settings.walkable_percentile,
+            unshaded_below=settings.unshaded_below,
+            uncomfortable_hours=settings.uncomfortable_hours,
+        )
         of = sums["scenario"] == scenario.name
         cells = place_summary(sums[of & (sums["level"] == "mesh")], "meshcode", **common)
         cells["meshcode"] = cells["meshcode"].astype(np.int64)
@@ -371,28 +465,54 @@ def _write_summaries(folder: Path, tiles: Sequence[ScoredTile], scenarios: list,
     summaries.paths["summary_by_mesh"] = write_table(summaries.mesh, folder / "summary_by_mesh")
     if district_rows:
         summaries.district = pd.concat(district_rows, ignore_index=True)
-        summaries.paths["summary_by_district"] = write_table(summaries.district, folder / "summary_by_district")
-        summaries.coolwalk = coolwalk_by_district(tiles, districts, [s.name for s in scenarios],
-                                                  alpha=settings.coolwalk_alpha)
+        summaries.paths["summary_by_district"] = write_table(
+            summaries.district, folder / "summary_by_district"
+        )
+        summaries.coolwalk = coolwalk_by_district(
+            tiles, districts, [s.name for s in scenarios], alpha=settings.coolwalk_alpha
+        )
         summaries.paths["coolwalkability_by_district"] = write_table(
-            summaries.coolwalk, folder / "coolwalkability_by_district")
+            summaries.coolwalk, folder / "coolwalkability_by_district"
+        )
     return summaries
 
 
-def _write_report(folder: Path, outputs: dict, scenarios: list, summaries: _Summaries, *, settings,
-                  sums: pd.DataFrame, n_segments: int, context: RunContext, priority) -> dict:
+def _write_report(
+    folder: Path,
+    outputs: dict,
+    scenarios: list,
+    summaries: _Summaries,
+    *,
+    settings,
+    sums: pd.DataFrame,
+    n_segments: int,
+    context: RunContext,
+    priority,
+) -> dict:
     """The 3D views (``district_3d``) and ``report.html`` from the outputs written so far."""
     written = {}
     views = dict(context.render_3d(folder / "maps", outputs["segments"])) if context.render_3d else {}
     if views:
         written["district_3d"] = views
-    written["report"] = write_report(folder / "report.html", sums[sums["level"] == "run"], scenarios,
-                                     n_segments=n_segments, settings=settings,
-                                     mesh_summary=summaries.mesh, district_summary=summaries.district,
-                                     maps=outputs["score_map"], class_maps=outputs["class_map"],
-                                     coverage=context.coverage, weather=context.weather,
-                                     coolwalk=summaries.coolwalk, weather_by_season=context.weather_by_season,
-                                     views_3d=views, utci_maps=outputs["utci_map"], priority=priority,
-                                     sources=context.sources, weights=context.weights,
-                                     lang=settings.report_lang)
+    written["report"] = write_report(
+        folder / "report.html",
+        sums[sums["level"] == "run"],
+        scenarios,
+        n_segments=n_segments,
+        settings=settings,
+        mesh_summary=summaries.mesh,
+        district_summary=summaries.district,
+        maps=outputs["score_map"],
+        class_maps=outputs["class_map"],
+        coverage=context.coverage,
+        weather=context.weather,
+        coolwalk=summaries.coolwalk,
+        weather_by_season=context.weather_by_season,
+        views_3d=views,
+        utci_maps=outputs["utci_map"],
+        priority=priority,
+        sources=context.sources,
+        weights=context.weights,
+        lang=settings.report_lang,
+    )
     return written

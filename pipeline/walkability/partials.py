@@ -12,9 +12,10 @@ midpoint lies in) or ``run`` (key ``all``). For a column ``x``, ``x_wsum`` is th
 ``length_m * x`` over the segments where ``x`` is known and ``x_w`` the sum of their
 lengths, so the length-weighted mean is ``x_wsum / x_w``.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,8 +25,17 @@ from pipeline.walkability.classes import CLASS_COLOURS
 from pipeline.walkability.scores import classify
 
 #: columns whose length-weighted mean a summary keeps (``utci_mean_c``: with the thermal stage)
-MEAN_COLUMNS = ("score", "score_percentile", "shade_share", "utci_mean_c", "heat_share", "cold_share",
-                "hours_utci_above_32", "hours_utci_above_38", "hours_utci_below_0")
+MEAN_COLUMNS = (
+    "score",
+    "score_percentile",
+    "shade_share",
+    "utci_mean_c",
+    "heat_share",
+    "cold_share",
+    "hours_utci_above_32",
+    "hours_utci_above_38",
+    "hours_utci_below_0",
+)
 HEAT = ("share_strong_heat", "share_very_strong_heat", "share_extreme_heat")
 COLD = ("share_strong_cold", "share_very_strong_cold", "share_extreme_cold")
 LEVELS = ("mesh", "district", "run")
@@ -38,8 +48,15 @@ def _stress_share(table: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     return table[present].sum(axis=1, min_count=1)
 
 
-def partial_sums(scored: pd.DataFrame, keys, *, level: str, scenario: str,
-                 access_plain: Sequence[str] = (), access_comfort: Sequence[str] = ()) -> pd.DataFrame:
+def partial_sums(
+    scored: pd.DataFrame,
+    keys,
+    *,
+    level: str,
+    scenario: str,
+    access_plain: Sequence[str] = (),
+    access_comfort: Sequence[str] = (),
+) -> pd.DataFrame:
     """The sums of ``scored`` (one scenario's scored segments) per value of ``keys``.
 
     ``keys`` gives each segment's group (a mesh code, a district name, or one value for
@@ -52,13 +69,15 @@ def partial_sums(scored: pd.DataFrame, keys, *, level: str, scenario: str,
     chosen = keys.notna().to_numpy()
     table = scored[chosen]
     length = table["length_m"].to_numpy(float)
+
     def column(name):
         return table[name] if name in table else pd.Series(np.nan, index=table.index)
 
     values = {name: column(name) for name in MEAN_COLUMNS if name not in ("heat_share", "cold_share")}
     values.update(heat_share=_stress_share(table, HEAT), cold_share=_stress_share(table, COLD))
-    frame = pd.DataFrame({"key": keys[chosen].astype(str).to_numpy(), "segments": 1, "length_m": length},
-                         index=table.index)
+    frame = pd.DataFrame(
+        {"key": keys[chosen].astype(str).to_numpy(), "segments": 1, "length_m": length}, index=table.index
+    )
     for name, series in values.items():
         v = series.to_numpy(float)
         known = np.isfinite(v)
@@ -87,8 +106,12 @@ def add_up(partials: Sequence[pd.DataFrame]) -> pd.DataFrame:
     frames = [p for p in partials if len(p)]
     if not frames:
         return pd.DataFrame(columns=["level", "scenario", "key"])
-    return (pd.concat(frames, ignore_index=True).groupby(["level", "scenario", "key"], sort=True)
-            .sum().reset_index())
+    return (
+        pd.concat(frames, ignore_index=True)
+        .groupby(["level", "scenario", "key"], sort=True)
+        .sum()
+        .reset_index()
+    )
 
 
 def _mean(sums: pd.DataFrame, name: str) -> np.ndarray:
@@ -97,8 +120,15 @@ def _mean(sums: pd.DataFrame, name: str) -> np.ndarray:
         return np.where(w > 0, sums[f"{name}_wsum"].to_numpy(float) / w, np.nan)
 
 
-def place_summary(sums: pd.DataFrame, key_name: str, *, hot_season: bool, walkable_percentile: float,
-                  unshaded_below: float, uncomfortable_hours: float = 1.0) -> pd.DataFrame:
+def place_summary(
+    sums: pd.DataFrame,
+    key_name: str,
+    *,
+    hot_season: bool,
+    walkable_percentile: float,
+    unshaded_below: float,
+    uncomfortable_hours: float = 1.0,
+) -> pd.DataFrame:
     """Per place (mesh cell or district) of one scenario's sums: length-weighted score,
     standing (``score_percentile``) and shade share (and UTCI and hours in stress when
     known), people per 100 m of street, class (walkable from the mean standing;
@@ -108,9 +138,14 @@ def place_summary(sums: pd.DataFrame, key_name: str, *, hot_season: bool, walkab
     from pipeline.thermal.utci import in_strong_stress
 
     sums = sums.sort_values("key", kind="stable")
-    cells = pd.DataFrame({key_name: sums["key"].to_numpy(), "score": _mean(sums, "score"),
-                          "score_percentile": _mean(sums, "score_percentile"),
-                          "shade_share": _mean(sums, "shade_share")})
+    cells = pd.DataFrame(
+        {
+            key_name: sums["key"].to_numpy(),
+            "score": _mean(sums, "score"),
+            "score_percentile": _mean(sums, "score_percentile"),
+            "shade_share": _mean(sums, "shade_share"),
+        }
+    )
     utci = _mean(sums, "utci_mean_c")
     thermal = bool(np.isfinite(utci).any())
     uncomfortable = None
@@ -126,10 +161,18 @@ def place_summary(sums: pd.DataFrame, key_name: str, *, hot_season: bool, walkab
     length = sums["length_m"].to_numpy(float)
     flow_known = sums["flow_n"].to_numpy() > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        cells["people_per_100m"] = np.where(flow_known, sums["flow_sum"].to_numpy(float) / length * 100.0, np.nan)
-    cells["class"] = classify(cells["score_percentile"], cells["people_per_100m"], cells["shade_share"],
-                              hot_season=hot_season, walkable_from=walkable_percentile,
-                              unshaded_below=unshaded_below, uncomfortable=uncomfortable)
+        cells["people_per_100m"] = np.where(
+            flow_known, sums["flow_sum"].to_numpy(float) / length * 100.0, np.nan
+        )
+    cells["class"] = classify(
+        cells["score_percentile"],
+        cells["people_per_100m"],
+        cells["shade_share"],
+        hot_season=hot_season,
+        walkable_from=walkable_percentile,
+        unshaded_below=unshaded_below,
+        uncomfortable=uncomfortable,
+    )
     cells.loc[~flow_known, "class"] = "flow_unknown"
     cells["street_length_m"] = length
     for cls in CLASS_COLOURS:
@@ -146,11 +189,16 @@ def scenario_summary(sums: pd.DataFrame) -> dict:
     mean = {name: _mean(sums, name)[0] for name in MEAN_COLUMNS}
     summary = {"mean_score": mean["score"], "mean_shade_share": mean["shade_share"]}
     if np.isfinite(mean["utci_mean_c"]):
-        summary.update(mean_utci_c=mean["utci_mean_c"], share_strong_heat_stress=mean["heat_share"],
-                       share_strong_cold_stress=mean["cold_share"])
+        summary.update(
+            mean_utci_c=mean["utci_mean_c"],
+            share_strong_heat_stress=mean["heat_share"],
+            share_strong_cold_stress=mean["cold_share"],
+        )
         if np.isfinite(mean["hours_utci_above_32"]):
-            summary.update(mean_hours_utci_above_32=mean["hours_utci_above_32"],
-                           mean_hours_utci_below_0=mean["hours_utci_below_0"])
+            summary.update(
+                mean_hours_utci_above_32=mean["hours_utci_above_32"],
+                mean_hours_utci_below_0=mean["hours_utci_below_0"],
+            )
     plain, comfort = float(row["access_plain"]), float(row["access_comfort"])
     summary["comfort_access_ratio"] = comfort / plain if plain > 0 else np.nan
     summary["people_flow"] = "yes" if row["flow_n"] > 0 else "no data"

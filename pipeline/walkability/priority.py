@@ -20,6 +20,7 @@ hours in strong heat stress without shade first; a shaded street or an empty one
 Segments without people-flow data, or whose slot has no hours in strong heat stress, get no
 index (NaN), not zero: they are left out of the ranking, never ranked last by invention.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +29,20 @@ import pandas as pd
 #: The columns a scored segment table needs for the index.
 NEEDED = ("segment_id", "length_m", "people", "shade_share", "hours_utci_above_32")
 #: The columns of :func:`priority_table`, in order.
-COLUMNS = ("rank", "scenario", "segment_id", "name", "highway", "length_m", "people", "people_per_100m",
-           "hours_utci_above_32", "shade_share", "person_hours_heat", "priority")
+COLUMNS = (
+    "rank",
+    "scenario",
+    "segment_id",
+    "name",
+    "highway",
+    "length_m",
+    "people",
+    "people_per_100m",
+    "hours_utci_above_32",
+    "shade_share",
+    "person_hours_heat",
+    "priority",
+)
 
 
 def priority_index(people, hours_heat, shade_share) -> tuple[np.ndarray, np.ndarray]:
@@ -69,22 +82,39 @@ def priority_table(segments: pd.DataFrame, scenario: str, top: int | None = None
     """
     missing = [c for c in NEEDED if c not in segments]
     if missing:
-        raise ValueError(f"scenario {scenario!r}: the segment table lacks {missing} for the priority index "
-                         "(it needs the people-flow and thermal stages)")
-    person_hours, priority = priority_index(segments["people"], segments["hours_utci_above_32"],
-                                            segments["shade_share"])
+        raise ValueError(
+            f"scenario {scenario!r}: the segment table lacks {missing} for the priority index "
+            "(it needs the people-flow and thermal stages)"
+        )
+    person_hours, priority = priority_index(
+        segments["people"], segments["hours_utci_above_32"], segments["shade_share"]
+    )
     length = segments["length_m"].to_numpy(np.float64)
-    table = pd.DataFrame({
-        "scenario": scenario, "segment_id": segments["segment_id"].astype(str).to_numpy(),
-        "name": (segments["name"].fillna("").astype(str).to_numpy() if "name" in segments
-                 else np.full(len(segments), "", object)),
-        "highway": (segments["highway"].fillna("").astype(str).to_numpy() if "highway" in segments
-                    else np.full(len(segments), "", object)),
-        "length_m": length, "people": segments["people"].to_numpy(np.float64),
-        "people_per_100m": segments["people"].to_numpy(np.float64) / np.where(length > 0, length, np.nan) * 100.0,
-        "hours_utci_above_32": segments["hours_utci_above_32"].to_numpy(np.float64),
-        "shade_share": segments["shade_share"].to_numpy(np.float64),
-        "person_hours_heat": person_hours, "priority": priority})
+    table = pd.DataFrame(
+        {
+            "scenario": scenario,
+            "segment_id": segments["segment_id"].astype(str).to_numpy(),
+            "name": (
+                segments["name"].fillna("").astype(str).to_numpy()
+                if "name" in segments
+                else np.full(len(segments), "", object)
+            ),
+            "highway": (
+                segments["highway"].fillna("").astype(str).to_numpy()
+                if "highway" in segments
+                else np.full(len(segments), "", object)
+            ),
+            "length_m": length,
+            "people": segments["people"].to_numpy(np.float64),
+            "people_per_100m": segments["people"].to_numpy(np.float64)
+            / np.where(length > 0, length, np.nan)
+            * 100.0,
+            "hours_utci_above_32": segments["hours_utci_above_32"].to_numpy(np.float64),
+            "shade_share": segments["shade_share"].to_numpy(np.float64),
+            "person_hours_heat": person_hours,
+            "priority": priority,
+        }
+    )
     table = table[np.isfinite(priority) & (priority > 0)]
     table = table.sort_values(["priority", "segment_id"], ascending=[False, True], kind="stable")
     if top is not None:

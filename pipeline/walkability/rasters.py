@@ -9,10 +9,11 @@ The maps read the canvases back at most :data:`MAP_MAX_PIXELS` a side and draw s
 and buildings as categorical layers (:class:`pipeline.geo.maps.ClassLayer`), so a map
 of a city costs what a map of a district does.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -29,8 +30,9 @@ MAP_MAX_PIXELS = 4096
 MAP_HALF_WIDTH_M = 10.0
 
 
-def burn_scores(segments: gpd.GeoDataFrame, grid: Grid, column: str = "score", *,
-                half_width_m: float | np.ndarray = 0.0) -> np.ndarray:
+def burn_scores(
+    segments: gpd.GeoDataFrame, grid: Grid, column: str = "score", *, half_width_m: float | np.ndarray = 0.0
+) -> np.ndarray:
     """``column`` of the segments rasterised onto ``grid`` (every touched cell; NaN elsewhere).
 
     With ``half_width_m`` (one value, or one per segment) the street space around the
@@ -46,17 +48,27 @@ def burn_scores(segments: gpd.GeoDataFrame, grid: Grid, column: str = "score", *
     if not len(order):
         return np.full(grid.shape, np.nan, np.float32)
     geoms = segments.geometry.to_numpy()[order]
-    geoms = np.where(half[order] > 0, [g.buffer(h, cap_style="flat") if h > 0 else g
-                                       for g, h in zip(geoms, half[order])], geoms)
+    geoms = np.where(
+        half[order] > 0,
+        [g.buffer(h, cap_style="flat") if h > 0 else g for g, h in zip(geoms, half[order])],
+        geoms,
+    )
     values = segments[column].to_numpy(float)[order]
-    return rasterize(zip(geoms, values), out_shape=grid.shape, transform=grid.transform, fill=np.nan,
-                     all_touched=True, dtype="float32")
+    return rasterize(
+        zip(geoms, values),
+        out_shape=grid.shape,
+        transform=grid.transform,
+        fill=np.nan,
+        all_touched=True,
+        dtype="float32",
+    )
 
 
 def street_half_width(segments: gpd.GeoDataFrame, minimum_m: float = 3.0) -> np.ndarray:
     """Half the street width (m) of each segment, at least ``minimum_m`` (unknown widths too)."""
-    width = pd.to_numeric(segments.get("width_m", pd.Series(np.nan, index=segments.index)),
-                          errors="coerce").to_numpy(float)
+    width = pd.to_numeric(
+        segments.get("width_m", pd.Series(np.nan, index=segments.index)), errors="coerce"
+    ).to_numpy(float)
     return np.maximum(np.nan_to_num(width / 2.0, nan=minimum_m), minimum_m)
 
 
@@ -72,22 +84,37 @@ def _km(length_m: float) -> str:
     return f"{length_m / 1000:.1f} km"
 
 
-def write_score_map(folder: Path, name: str, title: str, score: tuple[np.ndarray, Grid],
-                    buildings: ClassLayer | None) -> str:
+def write_score_map(
+    folder: Path, name: str, title: str, score: tuple[np.ndarray, Grid], buildings: ClassLayer | None
+) -> str:
     """The score map of one scenario: the score raster (streets drawn 20 m wide so that
     they read at the scale of a district map), over the buildings when given."""
     from dataclasses import replace
 
     from pipeline.geo.maps import write_raster_map
 
-    return write_raster_map(folder / f"score_{name}.png", score[0], score[1],
-                            title=f"Walkability score, {title}", units="score (0-100)", cmap="RdYlGn",
-                            vmin=0, vmax=100, layers=[replace(buildings, below=True)] if buildings else [])
+    return write_raster_map(
+        folder / f"score_{name}.png",
+        score[0],
+        score[1],
+        title=f"Walkability score, {title}",
+        units="score (0-100)",
+        cmap="RdYlGn",
+        vmin=0,
+        vmax=100,
+        layers=[replace(buildings, below=True)] if buildings else [],
+    )
 
 
-def write_class_map(folder: Path, name: str, title: str, classes: tuple[np.ndarray, Grid],
-                    lengths: Mapping[str, float], buildings: ClassLayer | None,
-                    shade: tuple[np.ndarray, Grid] | None = None) -> str:
+def write_class_map(
+    folder: Path,
+    name: str,
+    title: str,
+    classes: tuple[np.ndarray, Grid],
+    lengths: Mapping[str, float],
+    buildings: ClassLayer | None,
+    shade: tuple[np.ndarray, Grid] | None = None,
+) -> str:
     """The class map of one scenario: streets (20 m wide) coloured by class over the
     scenario's shade and the buildings. ``classes`` holds the codes of
     :data:`pipeline.walkability.classes.CLASS_PRIORITY` (1-based); ``lengths`` the street
@@ -99,19 +126,39 @@ def write_class_map(folder: Path, name: str, title: str, classes: tuple[np.ndarr
     # white (sun) to mid grey (shade), so class colours stay readable on shaded ground
     shade_cmap = LinearSegmentedColormap.from_list("shade", ["#ffffff", "#8c8c8c"])
     codes = {i + 1: cls for i, cls in enumerate(CLASS_PRIORITY)}
-    streets = ClassLayer(classes[0], classes[1], {c: CLASS_COLOURS[cls] for c, cls in codes.items()},
-                         {c: f"{CLASS_LABELS[cls]} ({_km(lengths.get(cls, 0.0))})" for c, cls in codes.items()
-                          if lengths.get(cls, 0.0) > 0})
+    streets = ClassLayer(
+        classes[0],
+        classes[1],
+        {c: CLASS_COLOURS[cls] for c, cls in codes.items()},
+        {
+            c: f"{CLASS_LABELS[cls]} ({_km(lengths.get(cls, 0.0))})"
+            for c, cls in codes.items()
+            if lengths.get(cls, 0.0) > 0
+        },
+    )
     background = shade if shade is not None else (np.full(classes[0].shape, np.nan, np.float32), classes[1])
     return write_raster_map(
-        folder / f"class_{name}.png", background[0], background[1], title=f"Walkability classes, {title}",
-        units="share of the time slot in shade", cmap=shade_cmap, vmin=0, vmax=1,
-        layers=[layer for layer in (buildings, streets) if layer is not None])
+        folder / f"class_{name}.png",
+        background[0],
+        background[1],
+        title=f"Walkability classes, {title}",
+        units="share of the time slot in shade",
+        cmap=shade_cmap,
+        vmin=0,
+        vmax=1,
+        layers=[layer for layer in (buildings, streets) if layer is not None],
+    )
 
 
-def write_thermal_map(folder: Path, name: str, title: str, stress: tuple[np.ndarray, Grid],
-                      lengths: Mapping[str, float], utci: tuple[np.ndarray, Grid],
-                      buildings: ClassLayer | None) -> str:
+def write_thermal_map(
+    folder: Path,
+    name: str,
+    title: str,
+    stress: tuple[np.ndarray, Grid],
+    lengths: Mapping[str, float],
+    utci: tuple[np.ndarray, Grid],
+    buildings: ClassLayer | None,
+) -> str:
     """Streets (20 m wide) coloured by the UTCI stress class of their mean UTCI, over the
     scenario's mean-UTCI raster (°C): the thermal side of the score, for one scenario.
     ``stress`` holds 1-based indices of :data:`pipeline.thermal.utci.STRESS_KEYS` (cold to
@@ -121,16 +168,30 @@ def write_thermal_map(folder: Path, name: str, title: str, stress: tuple[np.ndar
     from pipeline.walkability.classes import stress_class_colours
 
     colours = stress_class_colours()
-    streets = ClassLayer(stress[0], stress[1], {i + 1: colours[c.key] for i, c in enumerate(STRESS_CLASSES)},
-                         {i + 1: f"{c.label_en} ({_km(lengths.get(c.key, 0.0))})"
-                          for i, c in enumerate(STRESS_CLASSES) if lengths.get(c.key, 0.0) > 0})
+    streets = ClassLayer(
+        stress[0],
+        stress[1],
+        {i + 1: colours[c.key] for i, c in enumerate(STRESS_CLASSES)},
+        {
+            i + 1: f"{c.label_en} ({_km(lengths.get(c.key, 0.0))})"
+            for i, c in enumerate(STRESS_CLASSES)
+            if lengths.get(c.key, 0.0) > 0
+        },
+    )
     values, grid = utci
     finite = values[np.isfinite(values)]
     low, high = (np.floor(finite.min()), np.ceil(finite.max())) if finite.size else (0.0, 1.0)
-    return write_raster_map(folder / f"utci_{name}.png", values, grid,
-                            title=f"Felt temperature (UTCI), {title}", units="mean UTCI over the slot (°C)",
-                            cmap="RdYlBu_r", vmin=float(low), vmax=float(max(high, low + 1)),
-                            layers=[layer for layer in (buildings, streets) if layer is not None])
+    return write_raster_map(
+        folder / f"utci_{name}.png",
+        values,
+        grid,
+        title=f"Felt temperature (UTCI), {title}",
+        units="mean UTCI over the slot (°C)",
+        cmap="RdYlBu_r",
+        vmin=float(low),
+        vmax=float(max(high, low + 1)),
+        layers=[layer for layer in (buildings, streets) if layer is not None],
+    )
 
 
 def _codes(values: pd.Series, order: Sequence[str]) -> pd.Series:
@@ -139,13 +200,24 @@ def _codes(values: pd.Series, order: Sequence[str]) -> pd.Series:
 
 
 def _title(scenario) -> str:
-    return (f"{scenario.season.name.replace('_', ' ')}, {scenario.slot.name} "
-            f"({scenario.slot.start}-{scenario.slot.end})")
+    return (
+        f"{scenario.season.name.replace('_', ' ')}, {scenario.slot.name} "
+        f"({scenario.slot.start}-{scenario.slot.end})"
+    )
 
 
-def write_rasters_and_maps(folder: Path, tiles: Sequence[str | Path], scenarios: Sequence, grid: Grid, *,
-                           settings, sums: pd.DataFrame, shade_fraction: Mapping[str, Sequence[str]],
-                           utci_mean: Mapping[str, Sequence[str]], building_ids: Sequence[str]) -> dict:
+def write_rasters_and_maps(
+    folder: Path,
+    tiles: Sequence[str | Path],
+    scenarios: Sequence,
+    grid: Grid,
+    *,
+    settings,
+    sums: pd.DataFrame,
+    shade_fraction: Mapping[str, Sequence[str]],
+    utci_mean: Mapping[str, Sequence[str]],
+    building_ids: Sequence[str],
+) -> dict:
     """``score_<scenario>.tif`` from the scored tiles' GeoParquet files ``tiles`` (the
     street space at its width, the higher score where streets meet) and, with ``settings.maps``, the score, class and UTCI maps of every
     scenario. Every raster is painted a tile at a time into a canvas on disk
@@ -163,16 +235,23 @@ def write_rasters_and_maps(folder: Path, tiles: Sequence[str | Path], scenarios:
     written: dict = {"score_raster": {}, "score_map": {}, "class_map": {}, "utci_map": {}}
     thermal = any(scored_columns(path, ["utci_class"]) for path in tiles)
     with contextlib.ExitStack() as stack:
+
         def canvases(kind: str) -> dict:
-            return {n: stack.enter_context(MaxCanvas(grid, folder / "maps" / f"{kind}_{n}.tif")) for n in names}
+            return {
+                n: stack.enter_context(MaxCanvas(grid, folder / "maps" / f"{kind}_{n}.tif")) for n in names
+            }
 
         streets = {n: stack.enter_context(MaxCanvas(grid, folder / f"score_{n}.tif")) for n in names}
         wide = canvases("score") if settings.maps else {}
         classes = canvases("class") if settings.maps else {}
         stress = canvases("utci") if settings.maps and thermal else {}
         for path in tiles:
-            table = gpd.read_parquet(path, columns=scored_columns(
-                path, ["scenario", "score", "width_m", "class", "utci_class", "geometry"]))
+            table = gpd.read_parquet(
+                path,
+                columns=scored_columns(
+                    path, ["scenario", "score", "width_m", "class", "utci_class", "geometry"]
+                ),
+            )
             for name, rows in table.groupby("scenario", sort=True):
                 if name not in streets:
                     continue
@@ -180,14 +259,18 @@ def write_rasters_and_maps(folder: Path, tiles: Sequence[str | Path], scenarios:
                 if "utci_class" in rows:
                     rows["_stress"] = _codes(rows["utci_class"], STRESS_KEYS)
                 half = street_half_width(rows)
-                jobs = [(streets[name], "score", half), (wide.get(name), "score", MAP_HALF_WIDTH_M),
-                        (classes.get(name), "_class", MAP_HALF_WIDTH_M),
-                        (stress.get(name) if "_stress" in rows else None, "_stress", MAP_HALF_WIDTH_M)]
+                jobs = [
+                    (streets[name], "score", half),
+                    (wide.get(name), "score", MAP_HALF_WIDTH_M),
+                    (classes.get(name), "_class", MAP_HALF_WIDTH_M),
+                    (stress.get(name) if "_stress" in rows else None, "_stress", MAP_HALF_WIDTH_M),
+                ]
                 for canvas, column, half_width in jobs:
                     if canvas is None:
                         continue
-                    piece = canvas.window(tuple(rows.total_bounds),
-                                          margin_m=float(np.max(half_width)) + 2 * grid.resolution)
+                    piece = canvas.window(
+                        tuple(rows.total_bounds), margin_m=float(np.max(half_width)) + 2 * grid.resolution
+                    )
                     if piece is not None:
                         canvas.paint(burn_scores(rows, piece, column, half_width_m=half_width), piece)
         run = sums[sums["level"] == "run"]
@@ -195,7 +278,8 @@ def write_rasters_and_maps(folder: Path, tiles: Sequence[str | Path], scenarios:
             name = scenario.name
             written["score_raster"][name] = streets[name].write_cog(
                 folder / f"score_{name}.tif",
-                tags={"scenario": name, "units": "walkability score 0-100", "day_type": settings.day_type})
+                tags={"scenario": name, "units": "walkability score 0-100", "day_type": settings.day_type},
+            )
             if not settings.maps:
                 continue
             title = _title(scenario)
@@ -203,17 +287,26 @@ def write_rasters_and_maps(folder: Path, tiles: Sequence[str | Path], scenarios:
             buildings = building_layer(building_ids, score[1])
             written["score_map"][name] = write_score_map(folder / "maps", name, title, score, buildings)
             totals = run[run["scenario"] == name].sum(numeric_only=True)
-            shade = mosaic(shade_fraction.get(name, ()), crs=grid.crs, bounds=grid.bounds,
-                           resolution=score[1].resolution)
+            shade = mosaic(
+                shade_fraction.get(name, ()), crs=grid.crs, bounds=grid.bounds, resolution=score[1].resolution
+            )
             written["class_map"][name] = write_class_map(
-                folder / "maps", name, title, classes[name].read(MAP_MAX_PIXELS, categorical=True),
-                {cls: float(totals.get(f"length_{cls}", 0.0)) for cls in CLASS_COLOURS}, buildings, shade)
+                folder / "maps",
+                name,
+                title,
+                classes[name].read(MAP_MAX_PIXELS, categorical=True),
+                {cls: float(totals.get(f"length_{cls}", 0.0)) for cls in CLASS_COLOURS},
+                buildings,
+                shade,
+            )
             if stress and utci_mean.get(name):
                 written["utci_map"][name] = write_thermal_map(
-                    folder / "maps", name, title, stress[name].read(MAP_MAX_PIXELS, categorical=True),
+                    folder / "maps",
+                    name,
+                    title,
+                    stress[name].read(MAP_MAX_PIXELS, categorical=True),
                     {key: float(totals.get(f"length_utci_{key}", 0.0)) for key in STRESS_KEYS},
                     mosaic(utci_mean[name], crs=grid.crs, bounds=grid.bounds, resolution=score[1].resolution),
-                    buildings)
+                    buildings,
+                )
     return written
-
-

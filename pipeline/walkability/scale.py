@@ -19,11 +19,12 @@ The sketches are :class:`pipeline.walkability.sketch.QuantileSketch` (within 0.6
 exact percentile); merging is order-independent, so the scale is the same whatever order
 tiles finished in.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -84,7 +85,7 @@ class RunScale:
         return json.dumps(asdict(self), sort_keys=True, indent=1)
 
     @classmethod
-    def from_json(cls, text: str) -> "RunScale":
+    def from_json(cls, text: str) -> RunScale:
         return cls(**json.loads(text))
 
 
@@ -117,6 +118,10 @@ def reduce_partials(partials: Iterable[Mapping]) -> RunScale:
         segments += int(partial["segments"])
     used = {name: s.quantile(USED_PERCENTILE) for name, s in sorted(flow.items()) if s.n}
     crowded = {name: s.quantile(CROWDED_PERCENTILE) for name, s in sorted(flow.items()) if s.n}
-    return RunScale(access_reference={c: s.quantile(ACCESS_PERCENTILE) for c, s in sorted(access.items())
-                                      if s.n},
-                    used_at=used, crowded_at=crowded, n_classes=len(classes), segments=segments)
+    return RunScale(
+        access_reference={c: s.quantile(ACCESS_PERCENTILE) for c, s in sorted(access.items()) if s.n},
+        used_at=used,
+        crowded_at=crowded,
+        n_classes=len(classes),
+        segments=segments,
+    )

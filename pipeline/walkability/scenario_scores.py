@@ -25,10 +25,11 @@ or above ``walkable_percentile`` in the scenario; *uncomfortable* (with the ther
 it, the hot-season shade rule. *used*/*crowded* from the run's flows
 (:func:`pipeline.walkability.scores.classify`).
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -64,8 +65,9 @@ def effective_weights(weights: dict[str, float], thermal: bool, rule: str = "gat
     return {("thermal" if k == THERMAL_REPLACES else k): v for k, v in weights.items()}
 
 
-def thermal_score(comps: pd.DataFrame, weights: dict[str, float], thermal: bool,
-                  rule: str = "gate") -> pd.Series:
+def thermal_score(
+    comps: pd.DataFrame, weights: dict[str, float], thermal: bool, rule: str = "gate"
+) -> pd.Series:
     """The 0-100 score of every segment from its components (columns ``c_<name>``, 0..1).
 
     ``rule="gate"`` (with UTCI known): ``100 * c_thermal * weighted mean of the other
@@ -81,16 +83,22 @@ def thermal_score(comps: pd.DataFrame, weights: dict[str, float], thermal: bool,
     return score.clip(0, 100)
 
 
-def _scored_table(segments: gpd.GeoDataFrame, rows: pd.DataFrame, settings,
-                  scale: RunScale) -> tuple[pd.DataFrame, bool]:
+def _scored_table(
+    segments: gpd.GeoDataFrame, rows: pd.DataFrame, settings, scale: RunScale
+) -> tuple[pd.DataFrame, bool]:
     """The segments joined with one scenario's rows, their components and ``score``;
     and whether UTCI is known in the scenario."""
     table = segments.join(rows.set_index("segment_id").drop(columns="scenario"), how="left")
     mix = f"mix_hill_q0_{max(settings.distances)}"
     thermal = "c_thermal" in table and table["c_thermal"].notna().any()
-    comps = components(table, access_columns=[], mix_column=mix if mix in table else None,
-                       n_classes=scale.n_classes, shade_column="shade_share",
-                       thermal_column="c_thermal" if thermal else None)
+    comps = components(
+        table,
+        access_columns=[],
+        mix_column=mix if mix in table else None,
+        n_classes=scale.n_classes,
+        shade_column="shade_share",
+        thermal_column="c_thermal" if thermal else None,
+    )
     scaled = []
     for cls in settings.access_classes:
         for d in settings.distances:
@@ -119,8 +127,9 @@ def uncomfortable_mask(table: pd.DataFrame, hours: float) -> np.ndarray:
         return (heat >= hours) | (cold >= hours)
 
 
-def score_sketches(segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenarios: Sequence, settings,
-                   scale: RunScale) -> dict[str, dict[str, int]]:
+def score_sketches(
+    segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenarios: Sequence, settings, scale: RunScale
+) -> dict[str, dict[str, int]]:
     """The sketch of one tile's segment scores per scenario (JSON-able), which merged over
     the run's tiles rank every segment in its scenario (:attr:`RunScale.score`)."""
     out = {}
@@ -130,8 +139,9 @@ def score_sketches(segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenarios: Se
     return out
 
 
-def score_scenario(segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenario, settings,
-                   scale: RunScale) -> gpd.GeoDataFrame:
+def score_scenario(
+    segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenario, settings, scale: RunScale
+) -> gpd.GeoDataFrame:
     """Components, composite score, standing and class of segments for one scenario.
 
     ``segments`` are static metrics (index ``segment_id``), one tile's or more; ``rows``
@@ -149,11 +159,17 @@ def score_scenario(segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenario, set
         # the stress class of the segment's mean UTCI, for maps, tiles and the viewer
         index = stress_class_index(table["utci_mean_c"].to_numpy(float))
         table["utci_class"] = pd.array([STRESS_KEYS[i] if i >= 0 else None for i in index], dtype="string")
-    table["class"] = classify(table["score_percentile"], table["people_per_100m"], table["shade_share"],
-                              hot_season=hot, walkable_from=settings.walkable_percentile,
-                              unshaded_below=settings.unshaded_below, uncomfortable=uncomfortable,
-                              used_at=scale.used_at.get(scenario.name, np.inf),
-                              crowded_at=scale.crowded_at.get(scenario.name, np.inf))
+    table["class"] = classify(
+        table["score_percentile"],
+        table["people_per_100m"],
+        table["shade_share"],
+        hot_season=hot,
+        walkable_from=settings.walkable_percentile,
+        unshaded_below=settings.unshaded_below,
+        uncomfortable=uncomfortable,
+        used_at=scale.used_at.get(scenario.name, np.inf),
+        crowded_at=scale.crowded_at.get(scenario.name, np.inf),
+    )
     # no flow for this scenario (e.g. MLIT has no morning values): use is unknown, not low
     table.loc[table["people"].isna(), "class"] = "flow_unknown"
     table["scenario"] = scenario.name
@@ -162,18 +178,25 @@ def score_scenario(segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenario, set
     return gpd.GeoDataFrame(table, geometry="geometry", crs=segments.crs)
 
 
-def read_tile_tables(segment_table: str | Path, scenario_table: str | Path
-                     ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def read_tile_tables(
+    segment_table: str | Path, scenario_table: str | Path
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """One tile's static segments (index ``segment_id``) and per-scenario rows, sorted by
     ``segment_id`` (tables of :func:`pipeline.walkability.metrics.tile_metrics`)."""
-    segments = gpd.read_parquet(segment_table).sort_values("segment_id", kind="stable").set_index("segment_id")
+    segments = (
+        gpd.read_parquet(segment_table).sort_values("segment_id", kind="stable").set_index("segment_id")
+    )
     rows = pd.read_parquet(scenario_table).sort_values(["scenario", "segment_id"], kind="stable")
     return segments, rows
 
 
-def score_tile(segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenarios: Sequence, settings,
-               scale: RunScale) -> dict[str, gpd.GeoDataFrame]:
+def score_tile(
+    segments: gpd.GeoDataFrame, rows: pd.DataFrame, scenarios: Sequence, settings, scale: RunScale
+) -> dict[str, gpd.GeoDataFrame]:
     """Every scenario's scored segments of one tile (:func:`score_scenario`), by scenario name."""
-    return {scenario.name: score_scenario(segments, rows[rows["scenario"] == scenario.name],
-                                          scenario, settings, scale)
-            for scenario in scenarios}
+    return {
+        scenario.name: score_scenario(
+            segments, rows[rows["scenario"] == scenario.name], scenario, settings, scale
+        )
+        for scenario in scenarios
+    }

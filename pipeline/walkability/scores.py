@@ -31,6 +31,7 @@ in a hot season with shade share below ``unshaded_below``. "used but uncomfortab
 crowded and uncomfortable. Classes: ``walkable_used``, ``walkable_underused``,
 ``used_uncomfortable``, ``neither`` (used-and-uncomfortable takes precedence over the others).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -38,20 +39,39 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-DEFAULT_WEIGHTS = {"access": 0.35, "mix": 0.15, "intersections": 0.15, "shade": 0.15,
-                   "slope": 0.1, "width": 0.1}
-THERMAL_WEIGHTS = {"access": 0.35, "mix": 0.15, "intersections": 0.15, "thermal": 0.15,
-                   "slope": 0.1, "width": 0.1}
+DEFAULT_WEIGHTS = {
+    "access": 0.35,
+    "mix": 0.15,
+    "intersections": 0.15,
+    "shade": 0.15,
+    "slope": 0.1,
+    "width": 0.1,
+}
+THERMAL_WEIGHTS = {
+    "access": 0.35,
+    "mix": 0.15,
+    "intersections": 0.15,
+    "thermal": 0.15,
+    "slope": 0.1,
+    "width": 0.1,
+}
 #: every component a weight may name
 COMPONENTS = ("access", "mix", "intersections", "shade", "thermal", "slope", "width")
 CLASSES = ("walkable_used", "walkable_underused", "used_uncomfortable", "neither")
 
 
-def components(table: pd.DataFrame, *, access_columns: Sequence[str], mix_column: str | None = None,
-               n_classes: int | None = None, shade_column: str | None = "shade_share",
-               slope_column: str | None = "slope_max_pct", width_column: str | None = "width_m",
-               intersections_column: str | None = "intersection_density",
-               thermal_column: str | None = "c_thermal") -> pd.DataFrame:
+def components(
+    table: pd.DataFrame,
+    *,
+    access_columns: Sequence[str],
+    mix_column: str | None = None,
+    n_classes: int | None = None,
+    shade_column: str | None = "shade_share",
+    slope_column: str | None = "slope_max_pct",
+    width_column: str | None = "width_m",
+    intersections_column: str | None = "intersection_density",
+    thermal_column: str | None = "c_thermal",
+) -> pd.DataFrame:
     """Scaled 0..1 components ``c_<name>`` from raw per-segment columns (absent columns are NaN)."""
     out = pd.DataFrame(index=table.index)
     if access_columns:
@@ -60,8 +80,10 @@ def components(table: pd.DataFrame, *, access_columns: Sequence[str], mix_column
             ref = np.nanpercentile(table[col], 95) if table[col].notna().any() else np.nan
             scaled.append(np.clip(table[col] / ref, 0, 1) if ref and ref > 0 else table[col] * 0.0)
         out["c_access"] = pd.concat(scaled, axis=1).mean(axis=1)
+
     def col(name):
         return table[name].astype(float) if name and name in table else pd.Series(np.nan, index=table.index)
+
     if mix_column:
         out["c_mix"] = np.clip(col(mix_column) / float(n_classes or np.nanmax(col(mix_column)) or 1), 0, 1)
     out["c_intersections"] = np.clip(col(intersections_column) / 100.0, 0, 1)
@@ -85,9 +107,18 @@ def composite(comps: pd.DataFrame, weights: Mapping[str, float] | None = None) -
     return pd.Series(score, index=comps.index, name="score")
 
 
-def classify(standing, flow_per_100m, shade, *, hot_season: bool, walkable_from: float = 50.0,
-             unshaded_below: float = 0.3, uncomfortable=None, used_at: float | None = None,
-             crowded_at: float | None = None) -> np.ndarray:
+def classify(
+    standing,
+    flow_per_100m,
+    shade,
+    *,
+    hot_season: bool,
+    walkable_from: float = 50.0,
+    unshaded_below: float = 0.3,
+    uncomfortable=None,
+    used_at: float | None = None,
+    crowded_at: float | None = None,
+) -> np.ndarray:
     """Class of each segment or cell (see module docstring); NaN flow counts as not used.
 
     ``standing`` is the score percentile within the scenario (0-100), walkable from
@@ -112,6 +143,8 @@ def classify(standing, flow_per_100m, shade, *, hot_season: bool, walkable_from:
     if uncomfortable is None:
         uncomfortable = hot_season & (np.nan_to_num(shade, nan=0.0) < unshaded_below)
     uncomfortable = crowded & np.asarray(uncomfortable, bool)
-    return np.select([uncomfortable, walkable & used, walkable & ~used, used],
-                     ["used_uncomfortable", "walkable_used", "walkable_underused", "neither"],
-                     default="neither")
+    return np.select(
+        [uncomfortable, walkable & used, walkable & ~used, used],
+        ["used_uncomfortable", "walkable_used", "walkable_underused", "neither"],
+        default="neither",
+    )

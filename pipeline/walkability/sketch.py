@@ -10,6 +10,7 @@ statistics, whatever the order tiles are merged in. A sketch of a tile is a few 
 Values at or below :data:`ZERO_BELOW` count as zero (a segment with no destination in
 reach); negative values are an error (people counts, access counts and lengths are not).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ BINS_PER_DECADE = 200
 #: values at or below this count as zero
 ZERO_BELOW = 1e-9
 #: the bin index of zero
-ZERO_BIN = -(10 ** 9)
+ZERO_BIN = -(10**9)
 
 
 @dataclass
@@ -35,7 +36,7 @@ class QuantileSketch:
     counts: dict[int, int] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, values) -> "QuantileSketch":
+    def of(cls, values) -> QuantileSketch:
         """The sketch of ``values`` (array-like of non-negative numbers; NaN ignored)."""
         array = np.asarray(values, dtype=np.float64).ravel()
         array = array[np.isfinite(array)]
@@ -53,7 +54,7 @@ class QuantileSketch:
     def n(self) -> int:
         return int(sum(self.counts.values()))
 
-    def merge(self, other: "QuantileSketch") -> "QuantileSketch":
+    def merge(self, other: QuantileSketch) -> QuantileSketch:
         """The sketch of both sets of values (commutative and associative)."""
         merged = dict(self.counts)
         for index, count in other.counts.items():
@@ -95,8 +96,11 @@ class QuantileSketch:
         """
         array = np.asarray(values, dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
-            bins = np.where(array <= ZERO_BELOW, ZERO_BIN,
-                            np.floor(np.log10(np.maximum(array, ZERO_BELOW)) * BINS_PER_DECADE))
+            bins = np.where(
+                array <= ZERO_BELOW,
+                ZERO_BIN,
+                np.floor(np.log10(np.maximum(array, ZERO_BELOW)) * BINS_PER_DECADE),
+            )
         return _mid_rank(self.counts, np.where(np.isfinite(array), bins, np.nan))
 
     def to_json(self) -> dict[str, int]:
@@ -104,7 +108,7 @@ class QuantileSketch:
         return {str(k): int(self.counts[k]) for k in sorted(self.counts)}
 
     @classmethod
-    def from_json(cls, data: dict) -> "QuantileSketch":
+    def from_json(cls, data: dict) -> QuantileSketch:
         return cls({int(k): int(v) for k, v in data.items()})
 
 
@@ -141,7 +145,7 @@ class ScoreSketch:
     counts: dict[int, int] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, values) -> "ScoreSketch":
+    def of(cls, values) -> ScoreSketch:
         """The sketch of ``values`` (scores, clipped into 0-100)."""
         array = np.asarray(values, dtype=np.float64).ravel()
         array = np.clip(array[np.isfinite(array)], 0.0, 100.0)
@@ -152,7 +156,7 @@ class ScoreSketch:
     def n(self) -> int:
         return int(sum(self.counts.values()))
 
-    def merge(self, other: "ScoreSketch") -> "ScoreSketch":
+    def merge(self, other: ScoreSketch) -> ScoreSketch:
         """The sketch of both sets of scores (commutative and associative)."""
         merged = dict(self.counts)
         for index, count in other.counts.items():
@@ -174,5 +178,5 @@ class ScoreSketch:
         return {str(k): int(self.counts[k]) for k in sorted(self.counts)}
 
     @classmethod
-    def from_json(cls, data: dict) -> "ScoreSketch":
+    def from_json(cls, data: dict) -> ScoreSketch:
         return cls({int(k): int(v) for k, v in data.items()})

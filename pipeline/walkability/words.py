@@ -1,4 +1,5 @@
 """Planners' words for seasons and time slots, in Japanese and English (the report and the viewer)."""
+
 from __future__ import annotations
 
 SEASON_WORDS = {

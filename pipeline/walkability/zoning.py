@@ -7,9 +7,10 @@ holds most of its length (the ingest tables of ``urf`` files, ``feature_type`` =
 its label, the designated floor-area rate (容積率, ``floor_area_rate``, e.g. 2.0 = 200 %)
 and building-coverage rate (建蔽率, ``building_coverage_rate``, e.g. 0.6 = 60 %).
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -19,12 +20,19 @@ import shapely
 USE_DISTRICT = "urf:UseDistrict"
 
 #: Output columns, one row per segment (index aligned with the segments).
-ZONING_COLUMNS = ("use_district_code", "use_district", "floor_area_rate", "building_coverage_rate",
-                  "use_district_share", "use_district_id")
+ZONING_COLUMNS = (
+    "use_district_code",
+    "use_district",
+    "floor_area_rate",
+    "building_coverage_rate",
+    "use_district_share",
+    "use_district_id",
+)
 
 
-def segment_zoning(segments: gpd.GeoDataFrame,
-                   use_districts: gpd.GeoDataFrame | Sequence[gpd.GeoDataFrame]) -> pd.DataFrame:
+def segment_zoning(
+    segments: gpd.GeoDataFrame, use_districts: gpd.GeoDataFrame | Sequence[gpd.GeoDataFrame]
+) -> pd.DataFrame:
     """Zoning of the use district holding the largest part of each segment.
 
     Parameters
@@ -55,11 +63,16 @@ def segment_zoning(segments: gpd.GeoDataFrame,
     if segments.crs is None or not segments.crs.is_projected:
         raise ValueError(f"segment_zoning needs segments in a metric CRS, got {segments.crs}")
     districts = _use_districts(use_districts, segments.crs)
-    result = pd.DataFrame({"use_district_code": pd.Series([None] * len(segments), dtype=object),
-                           "use_district": pd.Series([None] * len(segments), dtype=object),
-                           "floor_area_rate": np.nan, "building_coverage_rate": np.nan,
-                           "use_district_share": 0.0,
-                           "use_district_id": pd.Series([None] * len(segments), dtype=object)})
+    result = pd.DataFrame(
+        {
+            "use_district_code": pd.Series([None] * len(segments), dtype=object),
+            "use_district": pd.Series([None] * len(segments), dtype=object),
+            "floor_area_rate": np.nan,
+            "building_coverage_rate": np.nan,
+            "use_district_share": 0.0,
+            "use_district_id": pd.Series([None] * len(segments), dtype=object),
+        }
+    )
     result.index = segments.index
     if districts.empty or segments.empty:
         return result
@@ -68,8 +81,14 @@ def segment_zoning(segments: gpd.GeoDataFrame,
     if not len(seg_i):
         return result
     inside = shapely.length(shapely.intersection(lines[seg_i], districts.geometry.to_numpy()[dist_i]))
-    pairs = pd.DataFrame({"segment": seg_i, "district": dist_i, "inside_m": inside,
-                          "gml_id": districts["gml_id"].to_numpy()[dist_i]})
+    pairs = pd.DataFrame(
+        {
+            "segment": seg_i,
+            "district": dist_i,
+            "inside_m": inside,
+            "gml_id": districts["gml_id"].to_numpy()[dist_i],
+        }
+    )
     # most length inside first; equal lengths: the lower gml_id, so the result is deterministic
     pairs = pairs.sort_values(["segment", "inside_m", "gml_id"], ascending=[True, False, True])
     best = pairs.drop_duplicates("segment")
@@ -83,8 +102,9 @@ def segment_zoning(segments: gpd.GeoDataFrame,
     for column in ("floor_area_rate", "building_coverage_rate"):
         if column in rows:
             result.loc[at, column] = pd.to_numeric(rows[column], errors="coerce").to_numpy(float)
-    result.loc[at, "use_district_share"] = np.divide(best["inside_m"].to_numpy(), length,
-                                                     out=np.ones(len(length)), where=length > 0)
+    result.loc[at, "use_district_share"] = np.divide(
+        best["inside_m"].to_numpy(), length, out=np.ones(len(length)), where=length > 0
+    )
     result.loc[at, "use_district_id"] = rows["gml_id"].astype(object).to_numpy()
     return result
 
@@ -95,8 +115,10 @@ def _use_districts(tables, crs) -> gpd.GeoDataFrame:
     picked = []
     for frame in frames:
         if "feature_type" not in frame or "function" not in frame:
-            raise ValueError("use district tables need 'feature_type' and 'function' columns "
-                             f"(got {list(frame.columns)[:12]})")
+            raise ValueError(
+                "use district tables need 'feature_type' and 'function' columns "
+                f"(got {list(frame.columns)[:12]})"
+            )
         rows = frame[frame["feature_type"] == USE_DISTRICT]
         if not rows.empty:
             picked.append(rows.to_crs(crs))

@@ -5,6 +5,7 @@ run's manifest and returns the fields of
 :class:`pipeline.viewer.assets.ViewerInputs`, for a run folder made before that stage
 (``MACHI_VIEWER_RUN``). The glTF validator fixture is the suite's (``tests/conftest.py``).
 """
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,12 @@ from pathlib import Path
 
 import pytest
 
-COARSE = {"grid.resolution_m": 4.0, "grid.halo_m": 120.0, "stages.shadow.step_minutes": 30.0,
-          "stages.shadow_diagram.enabled": False}
+COARSE = {
+    "grid.resolution_m": 4.0,
+    "grid.halo_m": 120.0,
+    "stages.shadow.step_minutes": 30.0,
+    "stages.shadow_diagram.enabled": False,
+}
 
 
 def viewer_arguments(out: Path) -> dict:
@@ -27,12 +32,27 @@ def viewer_arguments(out: Path) -> dict:
 
     shadow = definition["stages"]["shadow"]
     year = shadow["year"]
-    scenarios = [{"name": f"{season}_{slot}", "season": season, "slot": slot, "date": f"{year}-{day}",
-                  "start": start, "end": end}
-                 for season, day in shadow["seasons"].items() for slot, (start, end) in shadow["slots"].items()]
+    scenarios = [
+        {
+            "name": f"{season}_{slot}",
+            "season": season,
+            "slot": slot,
+            "date": f"{year}-{day}",
+            "start": start,
+            "end": end,
+        }
+        for season, day in shadow["seasons"].items()
+        for slot, (start, end) in shadow["slots"].items()
+    ]
     summary = of("walkability_summary")[0]["outputs"]
-    shade = {s["name"]: [t["outputs"]["shade_hours"][s["name"]] for t in of("shadow")
-                         if s["name"] in t["outputs"].get("shade_hours", {})] for s in scenarios}
+    shade = {
+        s["name"]: [
+            t["outputs"]["shade_hours"][s["name"]]
+            for t in of("shadow")
+            if s["name"] in t["outputs"].get("shade_hours", {})
+        ]
+        for s in scenarios
+    }
     sun = {}
     for t in of("shadow"):
         for season, path in t["outputs"].get("sun_hours", {}).items():
@@ -45,14 +65,21 @@ def viewer_arguments(out: Path) -> dict:
     flow = of("peopleflow")
     walk = definition["stages"]["walkability"]
     return dict(
-        name=definition["name"], crs=manifest["crs"], timezone=definition["timezone"], scenarios=scenarios,
-        streets=summary["segments"], shade=shade, sun_hours=sun,
+        name=definition["name"],
+        crs=manifest["crs"],
+        timezone=definition["timezone"],
+        scenarios=scenarios,
+        streets=summary["segments"],
+        shade=shade,
+        sun_hours=sun,
         terrain=[t["outputs"]["terrain"] for t in of("surface")],
         flow=flow[0]["outputs"]["flow_by_mesh"] if flow else None,
-        districts=walk["districts"], district_name=walk["district_name"],
+        districts=walk["districts"],
+        district_name=walk["district_name"],
         district_summary=(summary.get("summary_by_district") or {}).get("parquet"),
         mesh_summary=(summary.get("summary_by_mesh") or {}).get("parquet"),
-        tilesets=tilesets, weights=walk["weights"],
+        tilesets=tilesets,
+        weights=walk["weights"],
         building_tables=[t["outputs"]["table"] for t in of("ingest") if "_bldg" in str(t.get("tile"))],
         use_districts=[t["outputs"]["table"] for t in of("ingest") if t.get("feature_type") == "urf"],
     )
@@ -64,9 +91,13 @@ def _run(project_root: Path, out: Path, overrides: dict) -> Path:
     from pipeline.core.runner import run
     from pipeline.stages import load_run_definition
 
-    definition = load_run_definition(project_root / "dags" / "sample.yaml", {"output": str(out), **COARSE, **overrides})
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    definition = load_run_definition(
+        project_root / "dags" / "sample.yaml", {"output": str(out), **COARSE, **overrides}
+    )
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
         result = run(definition, client=client, progress=False)
     assert result.failed == [], result.failed
     return out
@@ -94,8 +125,16 @@ def sample_viewer_run(project_root, tmp_path_factory) -> tuple[Path, Path]:
 @pytest.fixture(scope="session")
 def bare_viewer_run(project_root, tmp_path_factory) -> Path:
     """A run of one mesh of the sample without people flow, LiDAR or urban planning (urf)."""
-    out = _run(project_root, tmp_path_factory.mktemp("bare") / "out",
-               {"inputs.peopleflow": [], "inputs.lidar": [], "area.meshes": [53396489],
-                "inputs.types": ["bldg", "veg", "dem", "tran"], "stages.export_tiles.layers": ["bldg"]})
+    out = _run(
+        project_root,
+        tmp_path_factory.mktemp("bare") / "out",
+        {
+            "inputs.peopleflow": [],
+            "inputs.lidar": [],
+            "area.meshes": [53396489],
+            "inputs.types": ["bldg", "veg", "dem", "tran"],
+            "stages.export_tiles.layers": ["bldg"],
+        },
+    )
     assert (out / "viewer" / "viewer.json").is_file()  # written by the run's viewer stage
     return out

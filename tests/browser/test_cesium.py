@@ -4,6 +4,7 @@ click on a building shows that building's properties.
 Runs the project's viewer (``viewer/tiles.html``) in headless Chromium driven by
 playwright-core (``tests/js``), all served from 127.0.0.1 with no network access.
 """
+
 from __future__ import annotations
 
 import functools
@@ -32,13 +33,19 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 def _require_browser() -> str:
     """Node's path; skip (or fail under CI) when Chromium or the npm packages are missing."""
     node = shutil.which("node")
-    missing = [what for what, ok in [
-        (f"Chromium ({CHROMIUM}; apt-get install chromium)", Path(CHROMIUM).exists()),
-        ("node", node is not None),
-        ("tests/js/node_modules (npm ci --prefix tests/js)",
-         (JS_DIR / "node_modules" / "cesium" / "Build" / "Cesium").is_dir()
-         and (JS_DIR / "node_modules" / "playwright-core").is_dir()),
-    ] if not ok]
+    missing = [
+        what
+        for what, ok in [
+            (f"Chromium ({CHROMIUM}; apt-get install chromium)", Path(CHROMIUM).exists()),
+            ("node", node is not None),
+            (
+                "tests/js/node_modules (npm ci --prefix tests/js)",
+                (JS_DIR / "node_modules" / "cesium" / "Build" / "Cesium").is_dir()
+                and (JS_DIR / "node_modules" / "playwright-core").is_dir(),
+            ),
+        ]
+        if not ok
+    ]
     if missing:
         reason = "browser test needs " + ", ".join(missing)
         if os.environ.get("CI"):
@@ -54,7 +61,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
     def translate_path(self, path: str) -> str:
         if path.startswith("/data/"):
-            relative = path[len("/data/"):].split("?", 1)[0].split("#", 1)[0]
+            relative = path[len("/data/") :].split("?", 1)[0].split("#", 1)[0]
             target = (self.data_dir / relative).resolve()
             return str(target) if target.is_relative_to(self.data_dir.resolve()) else "/nonexistent"
         return super().translate_path(path)
@@ -68,7 +75,8 @@ def server(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("served")
     handler = type("Handler", (_Handler,), {"data_dir": data_dir})
     httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(handler, directory=str(PROJECT_ROOT)))
+        ("127.0.0.1", 0), functools.partial(handler, directory=str(PROJECT_ROOT))
+    )
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}", data_dir
@@ -84,8 +92,10 @@ def cesium_session(server, tmp_path_factory):
     base_url, data_dir = server
     sample = PROJECT_ROOT / "sample_data" / "omiya"
     (result,) = export_dataset(sample, data_dir, layers=["bldg"], crs="EPSG:6677")
-    table = gpd.pd.concat([gpd.read_parquet(p) for p in _ingest_tables(sample, tmp_path_factory.mktemp("ingest"))],
-                          ignore_index=True)
+    table = gpd.pd.concat(
+        [gpd.read_parquet(p) for p in _ingest_tables(sample, tmp_path_factory.mktemp("ingest"))],
+        ignore_index=True,
+    )
     # the tallest building, seen from straight above an inner point of its footprint
     tallest = table.loc[(table["ground_elevation_m"] + table["height_m"]).idxmax()]
     point = tallest.geometry.representative_point()
@@ -94,9 +104,14 @@ def cesium_session(server, tmp_path_factory):
     # the CesiumJS of tests/js (checked by _require_browser); without ?cesium= the page would
     # first try viewer/cesium/, which only a run's output has (a 404 here)
     url = f"{base_url}/viewer/tiles.html?tileset=/data/bldg/tileset.json&cesium=/tests/js/node_modules/cesium/Build/Cesium/"
-    done = subprocess.run([node, str(JS_DIR / "cesium_pick.mjs"), url, *(str(float(v)) for v in (lon, lat, h))],
-                          capture_output=True, text=True, timeout=240, cwd=JS_DIR,
-                          env={**os.environ, "CHROMIUM": CHROMIUM})
+    done = subprocess.run(
+        [node, str(JS_DIR / "cesium_pick.mjs"), url, *(str(float(v)) for v in (lon, lat, h))],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=JS_DIR,
+        env={**os.environ, "CHROMIUM": CHROMIUM},
+    )
     assert done.stdout.strip(), done.stderr
     return json.loads(done.stdout), tallest, result
 
@@ -132,8 +147,18 @@ def _padded_property_views(tileset_path: Path) -> list[str]:
     from tiles.gltf import read_glb
     from tiles.validate import content_paths
 
-    sizes = {"INT8": 1, "UINT8": 1, "INT16": 2, "UINT16": 2, "INT32": 4, "UINT32": 4, "FLOAT32": 4,
-             "INT64": 8, "UINT64": 8, "FLOAT64": 8}
+    sizes = {
+        "INT8": 1,
+        "UINT8": 1,
+        "INT16": 2,
+        "UINT16": 2,
+        "INT32": 4,
+        "UINT32": 4,
+        "FLOAT32": 4,
+        "INT64": 8,
+        "UINT64": 8,
+        "FLOAT64": 8,
+    }
     found = []
     for path in content_paths(tileset_path):
         gltf, _ = read_glb(path.read_bytes())
@@ -159,5 +184,4 @@ def _ingest_tables(sample: Path, folder: Path) -> list[Path]:
     from citygml import Dataset
     from pipeline.ingest import ingest_file
 
-    return [Path(ingest_file(s, folder, "EPSG:6677").table)
-            for s in Dataset(sample).sources(types=["bldg"])]
+    return [Path(ingest_file(s, folder, "EPSG:6677").table) for s in Dataset(sample).sources(types=["bldg"])]

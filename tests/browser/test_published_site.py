@@ -9,6 +9,7 @@ references hold, read as files (no browser).
 - No file of the site holds an absolute path of the machine that made it (the run's
   output folder or the repository).
 """
+
 from __future__ import annotations
 
 import json

@@ -9,9 +9,9 @@ legend, the language switches, Japanese renders in the shipped font, the use-dis
 rates, and a run without people flow, LiDAR or urf still works with those controls
 disabled and explained.
 """
+
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -22,8 +22,8 @@ import geopandas as gpd
 import numpy as np
 import pytest
 
-from pipeline.walkability.classes import CLASS_COLOURS
 from pipeline.commands.view import make_server
+from pipeline.walkability.classes import CLASS_COLOURS
 
 JS_DIR = Path(__file__).resolve().parents[1] / "js"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -36,6 +36,7 @@ def _require_browser() -> str:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module._require_browser()
+
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -54,8 +55,14 @@ def run_session(steps: list[dict], tmp_path: Path, *, locale: str = "en-US", vie
     node = _require_browser()
     spec = tmp_path / f"steps_{len(list(tmp_path.glob('steps_*')))}.json"
     spec.write_text(json.dumps({"steps": steps, "locale": locale, "viewport": list(viewport)}))
-    done = subprocess.run([node, str(JS_DIR / "viewer_session.mjs"), str(spec)], capture_output=True, text=True,
-                          timeout=600, cwd=JS_DIR, env={**os.environ, "CHROMIUM": CHROMIUM})
+    done = subprocess.run(
+        [node, str(JS_DIR / "viewer_session.mjs"), str(spec)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=JS_DIR,
+        env={**os.environ, "CHROMIUM": CHROMIUM},
+    )
     assert done.stdout.strip(), done.stderr
     seen = json.loads(done.stdout)
     assert seen["error"] is None, seen["error"]
@@ -93,7 +100,9 @@ def _known_street(run: Path, a: str, b: str) -> tuple[str, tuple[float, float, f
     chosen = (differing if len(differing) else candidates).sort_values("length_m", ascending=False).index[0]
     point = first.loc[chosen, "geometry"].interpolate(0.5, normalized=True)
     manifest = json.loads((run / "manifest.json").read_text())
-    terrain = TerrainHeights([t["outputs"]["terrain"] for t in manifest["tasks"].values() if t["stage"] == "surface"])
+    terrain = TerrainHeights(
+        [t["outputs"]["terrain"] for t in manifest["tasks"].values() if t["stage"] == "surface"]
+    )
     z = float(terrain(np.array([point.x]), np.array([point.y]))[0]) + 0.3
     lon, lat, h = EllipsoidalProjector(manifest["crs"])(np.array([[point.x, point.y, z]]))[0]
     return chosen, (float(lon), float(lat), float(h))
@@ -153,64 +162,94 @@ def session(served, tmp_path_factory):
     steps = [
         {"do": "goto", "url": url},
         {"do": "lookAt", "lon": lon, "lat": lat, "h": h, "range": 250},
-        {"do": "eval", "js": colour},                                                # 2
+        {"do": "eval", "js": colour},  # 2
         {"do": "select", "selector": "#season", "value": "winter_solstice"},
-        {"do": "eval", "js": colour},                                                # 4
+        {"do": "eval", "js": colour},  # 4
         {"do": "clickAt", "lon": lon, "lat": lat, "h": h},
-        {"do": "eval", "js": "(({layer, id, score, components, scenario}) => ({layer, id, score, components, scenario}))"
-                             "(window.machi.picked || {})"},                         # 6
-        {"do": "eval", "js": "document.getElementById('infoBody').innerText"},       # 7
-        {"do": "eval", "js": "location.href"},                                       # 8
+        {
+            "do": "eval",
+            "js": "(({layer, id, score, components, scenario}) => ({layer, id, score, components, scenario}))"
+            "(window.machi.picked || {})",
+        },  # 6
+        {"do": "eval", "js": "document.getElementById('infoBody').innerText"},  # 7
+        {"do": "eval", "js": "location.href"},  # 8
         {"do": "check", "selector": "#compare", "on": True},
         {"do": "select", "selector": "#seasonB", "value": "summer_solstice"},
-        {"do": "eval", "js": "({split: window.machi.viewer.scene.splitPosition, "
-                             "A: [window.machi.tilesets['streets:A'].splitDirection, window.machi.state.scenario],"
-                             " B: [window.machi.tilesets['streets:B'].splitDirection, window.machi.state.compareWith],"
-                             " colourB: window.machi.featureColour('streets:B', " + json.dumps(segment) + "),"
-                             " imagery: Object.fromEntries(Object.entries(window.machi.imagery).map(([k, l]) => [k, l.splitDirection]))})"},  # 11
-        {"do": "download", "selector": "#saveImage", "path": str(image)},           # 12
-        {"do": "eval", "js": "window.machi.legendBox"},                              # 13
-        {"do": "eval", "js": "[document.querySelector('[data-i18n=season]').textContent,"
-                             " document.getElementById('legend').innerText]"},      # 14
+        {
+            "do": "eval",
+            "js": "({split: window.machi.viewer.scene.splitPosition, "
+            "A: [window.machi.tilesets['streets:A'].splitDirection, window.machi.state.scenario],"
+            " B: [window.machi.tilesets['streets:B'].splitDirection, window.machi.state.compareWith],"
+            " colourB: window.machi.featureColour('streets:B', " + json.dumps(segment) + "),"
+            " imagery: Object.fromEntries(Object.entries(window.machi.imagery).map(([k, l]) => [k, l.splitDirection]))})",
+        },  # 11
+        {"do": "download", "selector": "#saveImage", "path": str(image)},  # 12
+        {"do": "eval", "js": "window.machi.legendBox"},  # 13
+        {
+            "do": "eval",
+            "js": "[document.querySelector('[data-i18n=season]').textContent,"
+            " document.getElementById('legend').innerText]",
+        },  # 14
         {"do": "select", "selector": "#language", "value": "ja"},
-        {"do": "eval", "js": "[document.querySelector('[data-i18n=season]').textContent,"
-                             " document.getElementById('legend').innerText, document.documentElement.lang]"},  # 16
+        {
+            "do": "eval",
+            "js": "[document.querySelector('[data-i18n=season]').textContent,"
+            " document.getElementById('legend').innerText, document.documentElement.lang]",
+        },  # 16
         # close the street's panel: it is no longer selected (a selected street is drawn in the highlight colour)
         {"do": "click", "selector": "#closeInfo"},
         {"do": "click", "selector": "#toggleDistricts"},
         {"do": "click", "selector": "#districtTable tr[data-kind=district] button"},
-        {"do": "eval", "js": "({area: window.machi.selectedArea, outlined: !!window.machi.outline,"
-                             " rows: [...document.querySelectorAll('#districtTable tr[data-kind]')].map(r => r.dataset.kind + ':' + r.dataset.id),"
-                             " first: document.querySelector('#districtTable tr[data-kind=district]').innerText})"},  # 20
+        {
+            "do": "eval",
+            "js": "({area: window.machi.selectedArea, outlined: !!window.machi.outline,"
+            " rows: [...document.querySelectorAll('#districtTable tr[data-kind]')].map(r => r.dataset.kind + ':' + r.dataset.id),"
+            " first: document.querySelector('#districtTable tr[data-kind=district]').innerText})",
+        },  # 20
         # back to the street: CesiumJS restyles the tiles in view (each tile of the city
         # streets is one content), not those the district's view left out
         {"do": "lookAt", "lon": lon, "lat": lat, "h": h, "range": 250},
         {"do": "select", "selector": "#streetsBy", "value": "utci_class"},
-        {"do": "eval", "js": colour},                                                # 23
+        {"do": "eval", "js": colour},  # 23
         {"do": "select", "selector": "#season", "value": "heat_day"},
-        {"do": "eval", "js": "[document.getElementById('seasonWeather').textContent,"
-                             " document.getElementById('season').selectedOptions[0].textContent]"},  # 25
-        {"do": "eval", "js": FONT_PROBE},                                            # 26
-        {"do": "eval", "js": CHROME_PROBE},                                          # 27
+        {
+            "do": "eval",
+            "js": "[document.getElementById('seasonWeather').textContent,"
+            " document.getElementById('season').selectedOptions[0].textContent]",
+        },  # 25
+        {"do": "eval", "js": FONT_PROBE},  # 26
+        {"do": "eval", "js": CHROME_PROBE},  # 27
         # the heat day by score: the legend spans that scenario's own values
         {"do": "select", "selector": "#streetsBy", "value": "score"},
-        {"do": "eval", "js": "(() => { const r = document.querySelector('#legend .ramp');"
-                             " return [Number(r.dataset.min), Number(r.dataset.max), window.machi.state.scenario]; })()"},  # 29
+        {
+            "do": "eval",
+            "js": "(() => { const r = document.querySelector('#legend .ramp');"
+            " return [Number(r.dataset.min), Number(r.dataset.max), window.machi.state.scenario]; })()",
+        },  # 29
         # where to act first: the list of the scenario; its first row flies to its street
         {"do": "click", "selector": "#togglePriority"},
-        {"do": "eval", "js": "[...document.querySelectorAll('#priorityTable tbody tr')].map((r) => r.dataset.segment)"},  # 31
+        {
+            "do": "eval",
+            "js": "[...document.querySelectorAll('#priorityTable tbody tr')].map((r) => r.dataset.segment)",
+        },  # 31
         {"do": "click", "selector": "#priorityTable tbody tr"},
-        {"do": "eval", "js": WAIT_FOR_FLIGHT},                                       # 33
+        {"do": "eval", "js": WAIT_FOR_FLIGHT},  # 33
         {"do": "settle"},
-        {"do": "eval", "js": "(() => { const m = window.machi, c = m.viewer.camera.positionCartographic;"
-                             " return {flownTo: m.flownTo, selected: m.state.selected, hash: location.hash,"
-                             " picked: m.picked && {layer: m.picked.layer, id: m.picked.id},"
-                             " camera: [Cesium.Math.toDegrees(c.longitude), Cesium.Math.toDegrees(c.latitude)],"
-                             " colour: m.flownTo && m.featureColour('streets:A', m.flownTo.id),"
-                             " info: document.getElementById('infoBody').innerText}; })()"},  # 35
+        {
+            "do": "eval",
+            "js": "(() => { const m = window.machi, c = m.viewer.camera.positionCartographic;"
+            " return {flownTo: m.flownTo, selected: m.state.selected, hash: location.hash,"
+            " picked: m.picked && {layer: m.picked.layer, id: m.picked.id},"
+            " camera: [Cesium.Math.toDegrees(c.longitude), Cesium.Math.toDegrees(c.latitude)],"
+            " colour: m.flownTo && m.featureColour('streets:A', m.flownTo.id),"
+            " info: document.getElementById('infoBody').innerText}; })()",
+        },  # 35
         {"do": "click", "selector": "#toggleAbout"},
-        {"do": "eval", "js": "[document.getElementById('guidePanel').innerText,"
-                             " document.getElementById('reportLink').getAttribute('href')]"},  # 37
+        {
+            "do": "eval",
+            "js": "[document.getElementById('guidePanel').innerText,"
+            " document.getElementById('reportLink').getAttribute('href')]",
+        },  # 37
     ]
     seen = run_session(steps, tmp)
     return seen, manifest, run, segment, (a, b), image
@@ -220,7 +259,9 @@ def test_the_app_loads_with_no_console_error_and_no_failed_request(session):
     seen, manifest, *_ = session
     _clean(seen)
     assert manifest["format"] == "machi-viewer/1"
-    assert {"buildings", "streets", "shade_hours", "sun_hours", "flow", "lidar", "districts"} <= set(manifest["layers"])
+    assert {"buildings", "streets", "shade_hours", "sun_hours", "flow", "lidar", "districts"} <= set(
+        manifest["layers"]
+    )
 
 
 def test_each_season_names_its_weather_and_the_heat_day_is_a_design_day(session):
@@ -268,8 +309,11 @@ def test_a_click_shows_the_score_and_components_of_the_geoparquet(session):
     assert set(components) >= {"c_access", "c_mix", "c_intersections", "c_shade", "c_slope", "c_width"}
     for name in components:
         expected = row[name]
-        assert (picked["components"][name] is None) if np.isnan(expected) else \
-            picked["components"][name] == pytest.approx(expected), name
+        assert (
+            (picked["components"][name] is None)
+            if np.isnan(expected)
+            else picked["components"][name] == pytest.approx(expected)
+        ), name
     text = seen["steps"][7]["value"]
     assert f"{round(row['score'], 1):g}" in text and "Why this score" in text
     weights = {c["id"]: c["weight"] for c in manifest["components"]}
@@ -277,7 +321,7 @@ def test_a_click_shows_the_score_and_components_of_the_geoparquet(session):
 
 
 def test_streets_coloured_by_thermal_stress_and_explained(session):
-    """"Colour streets by" thermal stress gives a known street the colour of its UTCI class in
+    """ "Colour streets by" thermal stress gives a known street the colour of its UTCI class in
     the GeoParquet, and "Why this score" names that class and shows c_thermal as a gate (×)."""
     seen, manifest, run, segment, (_, b), _ = session
     row = _segments(run, b).loc[segment]
@@ -285,7 +329,7 @@ def test_streets_coloured_by_thermal_stress_and_explained(session):
     assert seen["steps"][23]["value"] == legend[row["utci_class"]]["colour"].lower()
     text = seen["steps"][7]["value"]
     assert legend[row["utci_class"]]["label"]["en"] in text
-    assert f"{round(row['utci_mean_c'], 1):g} °C" in text       # the app drops a trailing .0
+    assert f"{round(row['utci_mean_c'], 1):g} °C" in text  # the app drops a trailing .0
     assert "×" in text and manifest["thermal_rule"] == "gate"
 
 
@@ -293,8 +337,8 @@ def test_split_compare_shows_two_scenarios(session):
     seen, *_ = session
     state = seen["steps"][11]["value"]
     assert state["split"] == 0.5
-    assert state["A"] == [-1, "winter_solstice_midday"]   # SplitDirection.LEFT
-    assert state["B"] == [1, "summer_solstice_midday"]   # SplitDirection.RIGHT
+    assert state["A"] == [-1, "winter_solstice_midday"]  # SplitDirection.LEFT
+    assert state["B"] == [1, "summer_solstice_midday"]  # SplitDirection.RIGHT
     assert state["imagery"] == {"shade_hours:A": -1, "shade_hours:B": 1}
     assert state["colourB"] is not None
 
@@ -307,10 +351,13 @@ def test_save_image_writes_a_png_with_the_legend(session):
     picture = np.asarray(Image.open(image).convert("RGB"))
     box = seen["steps"][13]["value"]
     r = box["ratio"]
-    legend = picture[int(box["y"] * r):int((box["y"] + box["height"]) * r), int(box["x"] * r):int((box["x"] + box["width"]) * r)]
+    legend = picture[
+        int(box["y"] * r) : int((box["y"] + box["height"]) * r),
+        int(box["x"] * r) : int((box["x"] + box["width"]) * r),
+    ]
     # every class swatch of the legend is drawn in the legend box, in its own colour
     for category in manifest["legends"]["class"]["categories"]:
-        rgb = np.array([int(category["colour"][i:i + 2], 16) for i in (1, 3, 5)])
+        rgb = np.array([int(category["colour"][i : i + 2], 16) for i in (1, 3, 5)])
         hits = np.all(np.abs(legend.astype(int) - rgb) <= 2, axis=-1).sum()
         assert hits >= 100, (category["value"], hits)
     # the title bar is drawn at the top
@@ -330,15 +377,21 @@ def test_the_district_table_flies_to_a_district_and_outlines_it(session):
     seen, manifest, run, *_ = session
     state = seen["steps"][20]["value"]
     manifest_run = json.loads((run / "manifest.json").read_text())
-    summary = next(t for t in manifest_run["tasks"].values() if t["stage"] == "walkability_summary")["outputs"]
+    summary = next(t for t in manifest_run["tasks"].values() if t["stage"] == "walkability_summary")[
+        "outputs"
+    ]
     districts = pd.read_parquet(summary["summary_by_district"]["parquet"])
     meshes = pd.read_parquet(summary["summary_by_mesh"]["parquet"])
     expected = sorted(districts["district"].unique())
     assert state["outlined"] and state["area"] == {"kind": "district", "id": expected[0]}
     assert [r for r in state["rows"] if r.startswith("district:")] == [f"district:{d}" for d in expected]
-    assert {r for r in state["rows"] if r.startswith("mesh:")} == {f"mesh:{m}" for m in meshes["meshcode"].unique()}
+    assert {r for r in state["rows"] if r.startswith("mesh:")} == {
+        f"mesh:{m}" for m in meshes["meshcode"].unique()
+    }
     # the table shows the scenario on screen (A: winter midday), numbers as the app prints them
-    row = districts[(districts["district"] == expected[0]) & (districts["scenario"] == "winter_solstice_midday")].iloc[0]
+    row = districts[
+        (districts["district"] == expected[0]) & (districts["scenario"] == "winter_solstice_midday")
+    ].iloc[0]
     assert f"{round(row['score'], 1):g}" in state["first"]
 
 
@@ -346,18 +399,29 @@ def test_a_copied_url_restores_the_view_in_a_fresh_page(session, served, tmp_pat
     seen, *_ = session
     copied = seen["steps"][8]["value"]
     state = "({s: window.machi.state, cam: window.machi.state.camera, layers: window.machi.state.layers})"
-    camera = ("(() => { const c = window.machi.viewer.camera.positionCartographic;"
-              " return [Cesium.Math.toDegrees(c.longitude), Cesium.Math.toDegrees(c.latitude), c.height,"
-              " window.machi.viewer.camera.heading, window.machi.viewer.camera.pitch]; })()")
-    other = run_session([{"do": "goto", "url": copied}, {"do": "eval", "js": state}, {"do": "eval", "js": camera},
-                         {"do": "eval", "js": "document.getElementById('season').value"}], tmp_path)
+    camera = (
+        "(() => { const c = window.machi.viewer.camera.positionCartographic;"
+        " return [Cesium.Math.toDegrees(c.longitude), Cesium.Math.toDegrees(c.latitude), c.height,"
+        " window.machi.viewer.camera.heading, window.machi.viewer.camera.pitch]; })()"
+    )
+    other = run_session(
+        [
+            {"do": "goto", "url": copied},
+            {"do": "eval", "js": state},
+            {"do": "eval", "js": camera},
+            {"do": "eval", "js": "document.getElementById('season').value"},
+        ],
+        tmp_path,
+    )
     _clean(other)
     restored = other["steps"][1]["value"]
     assert restored["s"]["scenario"] == "winter_solstice_midday"
     hash_params = dict(p.split("=", 1) for p in copied.split("#", 1)[1].split("&"))
     expected_cam = [float(v) for v in hash_params["cam"].split("%2C")]
     cam = other["steps"][2]["value"]
-    assert cam[0] == pytest.approx(expected_cam[0], abs=1e-6) and cam[1] == pytest.approx(expected_cam[1], abs=1e-6)
+    assert cam[0] == pytest.approx(expected_cam[0], abs=1e-6) and cam[1] == pytest.approx(
+        expected_cam[1], abs=1e-6
+    )
     assert cam[2] == pytest.approx(expected_cam[2], abs=0.05)
     turn = lambda a, b: abs((a - b + np.pi) % (2 * np.pi) - np.pi)  # noqa: E731  (heading 2π is heading 0)
     assert turn(cam[3], expected_cam[3]) < 1e-4 and cam[4] == pytest.approx(expected_cam[4], abs=1e-4)
@@ -368,17 +432,24 @@ def test_a_copied_url_restores_the_view_in_a_fresh_page(session, served, tmp_pat
 def _use_district_point(run: Path, code: str) -> tuple[dict, tuple[float, float, float]]:
     """The ingested urf row of the use district with ``code`` and a point well inside it
     (lon, lat, ellipsoidal ground height)."""
-    from pipeline.tiles3d.terrain_heights import TerrainHeights
     from pipeline.tiles3d.features import EllipsoidalProjector
+    from pipeline.tiles3d.terrain_heights import TerrainHeights
 
     manifest = json.loads((run / "manifest.json").read_text())
-    tables = sorted(t["outputs"]["table"] for t in manifest["tasks"].values()
-                    if t["stage"] == "ingest" and t.get("feature_type") == "urf")
+    tables = sorted(
+        t["outputs"]["table"]
+        for t in manifest["tasks"].values()
+        if t["stage"] == "ingest" and t.get("feature_type") == "urf"
+    )
     districts = gpd.read_parquet(tables)
     row = districts[districts["function"] == code].sort_values("gml_id").iloc[0]
     point = row.geometry.buffer(-40).representative_point()
-    assert sum(districts.geometry.contains(point)) == 1  # a point-in-polygon check: only this district holds it
-    terrain = TerrainHeights([t["outputs"]["terrain"] for t in manifest["tasks"].values() if t["stage"] == "surface"])
+    assert (
+        sum(districts.geometry.contains(point)) == 1
+    )  # a point-in-polygon check: only this district holds it
+    terrain = TerrainHeights(
+        [t["outputs"]["terrain"] for t in manifest["tasks"].values() if t["stage"] == "surface"]
+    )
     z = float(terrain(np.array([point.x]), np.array([point.y]))[0])
     lon, lat, h = EllipsoidalProjector(manifest["crs"])(np.array([[point.x, point.y, z]]))[0]
     return row.to_dict(), (float(lon), float(lat), float(h))
@@ -395,7 +466,9 @@ def test_the_use_district_layer_shows_zoning_and_its_attributes(served, tmp_path
     codes = [c["value"] for c in legend["categories"]]
     assert codes == ["3", "5", "6", "9", "10"] and "use_districts" not in manifest["unavailable"]
     colours = {c["value"]: c["colour"] for c in legend["categories"]}
-    assert colours["10"] == "#E8506E" and colours["3"] == "#A6D46A"  # 商業地域 red, 中高層住居専用 yellow-green
+    assert (
+        colours["10"] == "#E8506E" and colours["3"] == "#A6D46A"
+    )  # 商業地域 red, 中高層住居専用 yellow-green
     assert {c["label"]["ja"] for c in legend["categories"]} >= {"商業地域", "近隣商業地域", "第1種住居地域"}
     geojson = json.loads((run / "viewer" / layer["url"]).read_text())
     assert len(geojson["features"]) == 5
@@ -403,22 +476,31 @@ def test_the_use_district_layer_shows_zoning_and_its_attributes(served, tmp_path
     # only the use districts: no building, tree or street is picked before the ground
     steps = [
         {"do": "goto", "url": f"{base}/viewer/#lang=ja&l=terrain"},
-        {"do": "eval", "js": "({checked: document.getElementById('layer-use_districts').checked,"
-                             " disabled: document.getElementById('layer-use_districts').disabled,"
-                             " shown: window.machi.useDistrictSource.show})"},                 # 1
+        {
+            "do": "eval",
+            "js": "({checked: document.getElementById('layer-use_districts').checked,"
+            " disabled: document.getElementById('layer-use_districts').disabled,"
+            " shown: window.machi.useDistrictSource.show})",
+        },  # 1
         {"do": "check", "selector": "#layer-use_districts", "on": True},
-        {"do": "eval", "js": "({shown: window.machi.useDistrictSource.show,"
-                             " entities: window.machi.useDistrictSource.entities.values.length,"
-                             " legend: document.getElementById('legend').innerText, hash: location.hash,"
-                             " swatches: [...document.querySelectorAll('#legend li')].map(li => [li.dataset.value,"
-                             " getComputedStyle(li.querySelector('.swatch')).backgroundColor])})"},  # 3
+        {
+            "do": "eval",
+            "js": "({shown: window.machi.useDistrictSource.show,"
+            " entities: window.machi.useDistrictSource.entities.values.length,"
+            " legend: document.getElementById('legend').innerText, hash: location.hash,"
+            " swatches: [...document.querySelectorAll('#legend li')].map(li => [li.dataset.value,"
+            " getComputedStyle(li.querySelector('.swatch')).backgroundColor])})",
+        },  # 3
         {"do": "lookAt", "lon": lon, "lat": lat, "h": h, "range": 300},
         {"do": "clickAt", "lon": lon, "lat": lat, "h": h},
-        {"do": "eval", "js": "window.machi.picked"},                                            # 6
-        {"do": "eval", "js": "document.getElementById('infoBody').innerText"},                 # 7
+        {"do": "eval", "js": "window.machi.picked"},  # 6
+        {"do": "eval", "js": "document.getElementById('infoBody').innerText"},  # 7
         {"do": "check", "selector": "#layer-use_districts", "on": False},
-        {"do": "eval", "js": "({shown: window.machi.useDistrictSource.show, hash: location.hash,"
-                             " legend: document.getElementById('legend').innerText})"},        # 9
+        {
+            "do": "eval",
+            "js": "({shown: window.machi.useDistrictSource.show, hash: location.hash,"
+            " legend: document.getElementById('legend').innerText})",
+        },  # 9
     ]
     seen = run_session(steps, tmp_path)
     _clean(seen)
@@ -428,7 +510,7 @@ def test_the_use_district_layer_shows_zoning_and_its_attributes(served, tmp_path
     assert "用途地域" in on["legend"] and "商業地域" in on["legend"] and "第1種住居地域" in on["legend"]
     hash_layers = dict(p.split("=", 1) for p in on["hash"][1:].split("&"))["l"].split("%2C")
     assert "use_districts" in hash_layers
-    rgb = {v: "rgb({}, {}, {})".format(*(int(colours[v][i:i + 2], 16) for i in (1, 3, 5))) for v in codes}
+    rgb = {v: "rgb({}, {}, {})".format(*(int(colours[v][i : i + 2], 16) for i in (1, 3, 5))) for v in codes}
     assert dict(on["swatches"]) == rgb
     picked = seen["steps"][6]["value"]
     assert picked["layer"] == "use_districts" and picked["id"] == row["gml_id"]
@@ -447,9 +529,17 @@ def test_the_tileset_page_in_a_run_loads_cesium_beside_it(served, tmp_path):
     (no failed request: not the repository's paths) and opens the run's building tiles."""
     base, run = served
     buildings = _manifest(run)["layers"]["buildings"]["url"]  # relative to viewer/
-    seen = run_session([{"do": "goto", "url": f"{base}/viewer/tiles.html?tileset={buildings}"},
-                        {"do": "eval", "js": "({ready: window.machi.ready, tiles: window.machi.tilesLoaded,"
-                                             " cesium: window.CESIUM_BASE_URL})"}], tmp_path)
+    seen = run_session(
+        [
+            {"do": "goto", "url": f"{base}/viewer/tiles.html?tileset={buildings}"},
+            {
+                "do": "eval",
+                "js": "({ready: window.machi.ready, tiles: window.machi.tilesLoaded,"
+                " cesium: window.CESIUM_BASE_URL})",
+            },
+        ],
+        tmp_path,
+    )
     _clean(seen)
     state = seen["steps"][1]["value"]
     assert state["ready"] is True and state["tiles"] > 0
@@ -466,12 +556,22 @@ def test_every_control_is_reachable_by_keyboard(served, tmp_path):
     assert wanted and wanted <= reached, wanted - reached
 
 
-def test_the_root_redirects_to_the_app_and_japanese_is_the_default_when_the_browser_prefers_it(served, tmp_path):
+def test_the_root_redirects_to_the_app_and_japanese_is_the_default_when_the_browser_prefers_it(
+    served, tmp_path
+):
     base, _ = served
-    seen = run_session([{"do": "goto", "url": f"{base}/"},  # the server's root redirects to the app
-                        {"do": "eval", "js": "[window.machi.state.lang, document.querySelector('[data-i18n=slot]').textContent,"
-                                             " location.pathname]"}],
-                       tmp_path, locale="ja-JP")
+    seen = run_session(
+        [
+            {"do": "goto", "url": f"{base}/"},  # the server's root redirects to the app
+            {
+                "do": "eval",
+                "js": "[window.machi.state.lang, document.querySelector('[data-i18n=slot]').textContent,"
+                " location.pathname]",
+            },
+        ],
+        tmp_path,
+        locale="ja-JP",
+    )
     assert seen["steps"][1]["value"] == ["ja", "時間帯", "/viewer/"]
 
 
@@ -479,16 +579,23 @@ def test_a_run_without_people_flow_or_lidar_disables_those_controls(bare_viewer_
     server = make_server(bare_viewer_run, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        probe = ("(() => { const box = (id) => { const e = document.getElementById('layer-' + id);"
-                 " const r = document.getElementById('reason-' + id);"
-                 " return {disabled: e.disabled, reason: r ? r.textContent : null}; };"
-                 " const opt = document.querySelector('#streetsBy option[value=people_per_100m]');"
-                 " return {flow: box('flow'), lidar: box('lidar'), streets: box('streets'),"
-                 " zoning: box('use_districts'),"
-                 " people: {disabled: opt.disabled, text: opt.textContent}}; })()")
-        seen = run_session([{"do": "goto", "url": f"http://127.0.0.1:{server.server_address[1]}/viewer/#lang=en"},
-                            {"do": "eval", "js": probe},
-                            {"do": "select", "selector": "#slot", "value": "morning"}], tmp_path)
+        probe = (
+            "(() => { const box = (id) => { const e = document.getElementById('layer-' + id);"
+            " const r = document.getElementById('reason-' + id);"
+            " return {disabled: e.disabled, reason: r ? r.textContent : null}; };"
+            " const opt = document.querySelector('#streetsBy option[value=people_per_100m]');"
+            " return {flow: box('flow'), lidar: box('lidar'), streets: box('streets'),"
+            " zoning: box('use_districts'),"
+            " people: {disabled: opt.disabled, text: opt.textContent}}; })()"
+        )
+        seen = run_session(
+            [
+                {"do": "goto", "url": f"http://127.0.0.1:{server.server_address[1]}/viewer/#lang=en"},
+                {"do": "eval", "js": probe},
+                {"do": "select", "selector": "#slot", "value": "morning"},
+            ],
+            tmp_path,
+        )
     finally:
         server.shutdown()
         server.server_close()
@@ -516,7 +623,11 @@ def test_a_click_shows_translated_labels_and_the_formula(session):
     assert "Formula: score = 100 x thermal comfort x weighted mean (other components)" in text
     row = _segments(run, b).loc[segment]
     # the formula with the street's numbers: c_thermal times the weighted mean of the others
-    others = [c for c in manifest["components"] if not c.get("multiplies") and c["weight"] and np.isfinite(row[c["id"]])]
+    others = [
+        c
+        for c in manifest["components"]
+        if not c.get("multiplies") and c["weight"] and np.isfinite(row[c["id"]])
+    ]
     mean = sum(c["weight"] * row[c["id"]] for c in others) / sum(c["weight"] for c in others)
     assert f"= 100 × {round(row['c_thermal'], 2):g} × {round(mean, 2):g} = {round(row['score'], 1):g}" in text
     assert "thermal comfort (UTCI)" in text and "Measured" in text
@@ -538,8 +649,12 @@ def test_the_priority_lists_first_row_flies_to_its_segment(session):
     assert state["flownTo"]["id"] == rows[0] and state["selected"] == rows[0]
     assert state["picked"] == {"layer": "streets", "id": rows[0]}  # the street's panel is open
     assert "sel=" in state["hash"]  # the selection is kept in the link
-    point = _segments(run, "heat_day_midday").to_crs("EPSG:6668").loc[rows[0], "geometry"].interpolate(
-        0.5, normalized=True)
+    point = (
+        _segments(run, "heat_day_midday")
+        .to_crs("EPSG:6668")
+        .loc[rows[0], "geometry"]
+        .interpolate(0.5, normalized=True)
+    )
     assert state["flownTo"]["lon"] == pytest.approx(point.x, abs=1e-6)
     # the camera looks at it from the south, within a few hundred metres
     assert abs(state["camera"][0] - point.x) < 0.003 and 0 < point.y - state["camera"][1] < 0.006

@@ -1,8 +1,8 @@
 """The compiled posList scanner: bit-for-bit what float() gives, or a clear refusal."""
+
 from __future__ import annotations
 
 import sys
-
 from fractions import Fraction
 
 import numpy as np
@@ -17,8 +17,7 @@ def exact(texts: list[str]) -> np.ndarray:
     return np.array([float(token) for text in texts for token in text.split()])
 
 
-FORMATS = ["{!r}", "{:.17g}", "{:.15g}", "{:.9f}", "{:.3f}", "{:.12g}", "{:.6e}", "{:+.4f}",
-           "{:.0f}"]
+FORMATS = ["{!r}", "{:.17g}", "{:.15g}", "{:.9f}", "{:.3f}", "{:.12g}", "{:.6e}", "{:+.4f}", "{:.0f}"]
 
 
 def random_texts(rng: np.random.Generator, fmt: str, n_rings: int) -> list[str]:
@@ -27,8 +26,9 @@ def random_texts(rng: np.random.Generator, fmt: str, n_rings: int) -> list[str]:
     texts = []
     for _ in range(n_rings):
         n = int(rng.integers(4, 12))
-        vertices = np.column_stack([rng.uniform(20, 46, n), rng.uniform(122, 154, n),
-                                    rng.uniform(-10, 4000, n)])
+        vertices = np.column_stack(
+            [rng.uniform(20, 46, n), rng.uniform(122, 154, n), rng.uniform(-10, 4000, n)]
+        )
         vertices *= 10.0 ** rng.integers(-8, 8)  # other CRSs and units
         vertices[-1] = vertices[0]
         tokens = [fmt.format(v) for v in vertices.ravel().tolist()]
@@ -59,9 +59,13 @@ def test_numbers_are_bit_for_bit_those_of_float():
         assert starts == [0, *np.cumsum(counts).tolist()]
         for i, text in enumerate(texts):
             ring = exact([text]).reshape(-1, 3)
-            assert good[i] == (len(ring) >= 4 and (ring[0] == ring[-1]).all()
-                               and (ring[0] != ring[1]).any() and (ring[1] != ring[2]).any()
-                               and (ring[0] != ring[2]).any())
+            assert good[i] == (
+                len(ring) >= 4
+                and (ring[0] == ring[-1]).all()
+                and (ring[0] != ring[1]).any()
+                and (ring[1] != ring[2]).any()
+                and (ring[0] != ring[2]).any()
+            )
         scanned += 1
         good_rings += sum(good)
         rings += len(good)
@@ -88,17 +92,19 @@ def test_shortest_round_trip_doubles_of_every_magnitude():
 
 def test_good_rings_are_the_ones_check_ring_passes_unchanged():
     square = "0 0 5 10 0 5 10 10 5 0 10 5"
-    texts = [square + " 0 0 5",               # closed: good
-             square,                          # unclosed
-             "0 0 5 0 0 5 10 10 5 0 0 5",     # first two vertices equal
-             "1 1 1 2 2 2 1 1 1",             # three vertices
-             "0 0 5.0 10 0 5 10 10 5 0 10 5 0.000 0 5.00",  # closed as numbers, not as text
-             ""]
+    texts = [
+        square + " 0 0 5",  # closed: good
+        square,  # unclosed
+        "0 0 5 0 0 5 10 10 5 0 0 5",  # first two vertices equal
+        "1 1 1 2 2 2 1 1 1",  # three vertices
+        "0 0 5.0 10 0 5 10 10 5 0 10 5 0.000 0 5.00",  # closed as numbers, not as text
+        "",
+    ]
     values, starts, good = scan_pos_lists(texts, 3)
     assert good == [True, False, False, False, True, False]
     problems = []
     for i in range(len(texts)):
-        ring = values[starts[i]:starts[i + 1]]
+        ring = values[starts[i] : starts[i + 1]]
         if len(ring):
             points, problem = check_ring(ring)
             assert (problem is None) == good[i]
@@ -106,29 +112,76 @@ def test_good_rings_are_the_ones_check_ring_passes_unchanged():
     assert problems == [None, "unclosed", "degenerate", "degenerate", None]
 
 
-@pytest.mark.parametrize("token", [
-    "nan", "inf", "-inf", "1e", ".", "-", "+", "139.6O1", "1,2", "1-2", "1.2.3", "0x1A",
-    "1_000", "１２", "3|4", "e5", "1e+", "--1"])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "nan",
+        "inf",
+        "-inf",
+        "1e",
+        ".",
+        "-",
+        "+",
+        "139.6O1",
+        "1,2",
+        "1-2",
+        "1.2.3",
+        "0x1A",
+        "1_000",
+        "１２",
+        "3|4",
+        "e5",
+        "1e+",
+        "--1",
+    ],
+)
 def test_anything_but_a_plain_decimal_number_is_refused(token):
     assert scan_pos_lists([f"1 2 3 {token} 5 6 1 2 3 4 5 6"], 3) is None
 
 
-@pytest.mark.parametrize("token", [
-    "1.2345678901234567890",  # 20 significant digits: more than a mantissa holds
-    "5e-324", "2.2250738585072e-310",  # subnormal
-    "1e309", "1e-400",  # beyond the double range
-    # Undecidable for Eisel-Lemire, so handed back: exactly half-way between two
-    # doubles, or exactly a double whose exact product looks half-way.
-    "9007199254740993", "1e23", "479271555303782.75"])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "1.2345678901234567890",  # 20 significant digits: more than a mantissa holds
+        "5e-324",
+        "2.2250738585072e-310",  # subnormal
+        "1e309",
+        "1e-400",  # beyond the double range
+        # Undecidable for Eisel-Lemire, so handed back: exactly half-way between two
+        # doubles, or exactly a double whose exact product looks half-way.
+        "9007199254740993",
+        "1e23",
+        "479271555303782.75",
+    ],
+)
 def test_numbers_the_scan_cannot_convert_exactly_are_handed_back(token):
     assert scan_pos_lists([f"1 2 3 {token} 5 6"], 3) is None
 
 
 def test_edge_spellings_match_float():
-    tokens = ["-0", "+0.5", ".25", "5.", "0012.5", "1E3", "2.5e-3", "-7e+2", "9007199254740991",
-              "1e22", "1e-22", "123456789.123456", "42.94147409013628", "141.44132418475294",
-              "4398187670173861.0", "1.7976931348623157e308", "2.2250738585072014e-308",
-              "0.1", "0.30000000000000004", "-0.0e-400", "8.98846567431158e307"]
+    tokens = [
+        "-0",
+        "+0.5",
+        ".25",
+        "5.",
+        "0012.5",
+        "1E3",
+        "2.5e-3",
+        "-7e+2",
+        "9007199254740991",
+        "1e22",
+        "1e-22",
+        "123456789.123456",
+        "42.94147409013628",
+        "141.44132418475294",
+        "4398187670173861.0",
+        "1.7976931348623157e308",
+        "2.2250738585072014e-308",
+        "0.1",
+        "0.30000000000000004",
+        "-0.0e-400",
+        "8.98846567431158e307",
+    ]
     text = " ".join(tokens)
     values, _, _ = scan_pos_lists([text], 3)
     expected = np.array([float(t) for t in tokens])

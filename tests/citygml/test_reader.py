@@ -1,4 +1,5 @@
 """The reader on the real PLATEAU files in ../shared/data/plateau."""
+
 from __future__ import annotations
 
 import shutil
@@ -28,14 +29,17 @@ def read(plateau_dir, relative):
     return reader.read_all(), reader
 
 
-@pytest.mark.parametrize("relative, expected", [
-    (YOKOSUKA_BLDG, {"bldg:Building": 13}),
-    (YOKOSUKA_DEM, {"dem:ReliefFeature": 2}),
-    (SAPPORO_BLDG, {"bldg:Building": 25}),
-    (VEG, {"veg:SolitaryVegetationObject": 19, "veg:PlantCover": 9}),
-    (TRAN, {"tran:Road": 9}),
-    (FRN, {"frn:CityFurniture": 44}),
-])
+@pytest.mark.parametrize(
+    "relative, expected",
+    [
+        (YOKOSUKA_BLDG, {"bldg:Building": 13}),
+        (YOKOSUKA_DEM, {"dem:ReliefFeature": 2}),
+        (SAPPORO_BLDG, {"bldg:Building": 25}),
+        (VEG, {"veg:SolitaryVegetationObject": 19, "veg:PlantCover": 9}),
+        (TRAN, {"tran:Road": 9}),
+        (FRN, {"frn:CityFurniture": 44}),
+    ],
+)
 def test_feature_counts_match_the_data_readme(plateau_dir, relative, expected):
     objects, _ = read(plateau_dir, relative)
     assert Counter(o.feature_type for o in objects) == expected
@@ -71,15 +75,19 @@ def _shell(polygons):
 
 def test_every_lod2_solid_resolves_its_xlinks_into_a_closed_shell(plateau_dir):
     objects, reader = read(plateau_dir, YOKOSUKA_BLDG)
-    solids = [g for o in objects for part in [o, *o.parts] for g in part.geometries
-              if g.property_name == "lod2Solid"]
+    solids = [
+        g
+        for o in objects
+        for part in [o, *o.parts]
+        for g in part.geometries
+        if g.property_name == "lod2Solid"
+    ]
     assert len(solids) == 3
     for solid in solids:
         assert solid.unresolved == 0
         assert len(solid.polygons) >= 6
         # The referenced polygons are the typed boundary surfaces.
-        assert {p.surface_type for p in solid.polygons} >= {"RoofSurface", "WallSurface",
-                                                             "GroundSurface"}
+        assert {p.surface_type for p in solid.polygons} >= {"RoofSurface", "WallSurface", "GroundSurface"}
         mesh = _shell(solid.polygons)
         assert mesh.is_watertight, f"LOD2 solid {solid.gml_id} is not closed"
     assert not [p for p in reader.problems if "xlink" in p.message]
@@ -118,8 +126,9 @@ def test_old_uro_1_4_namespace_is_read(plateau_dir):
 
 
 def test_sapporo_buildings_without_measured_height_get_a_height(plateau_dir, tmp_path):
-    from pipeline.ingest import ingest_file
     import geopandas as gpd
+
+    from pipeline.ingest import ingest_file
 
     source = open_dataset(plateau_dir / SAPPORO_BLDG)[0]
     result = ingest_file(source, tmp_path, "EPSG:6680")
@@ -187,7 +196,10 @@ def test_city_zip_is_read_in_place(plateau_dir, tmp_path):
     archive = tmp_path / "14201_yokosuka-shi_2023_citygml_op.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for path in (plateau_dir / "yokosuka").rglob("*.gml"):
-            zf.write(path, "14201_yokosuka-shi_2023_citygml_op/" + path.relative_to(plateau_dir / "yokosuka").as_posix())
+            zf.write(
+                path,
+                "14201_yokosuka-shi_2023_citygml_op/" + path.relative_to(plateau_dir / "yokosuka").as_posix(),
+            )
     counts = Counter(o.feature_type for o in read_features(archive))
     assert counts == {"bldg:Building": 13, "dem:ReliefFeature": 2}
     assert not list(tmp_path.glob("**/udx"))  # nothing was extracted
@@ -200,6 +212,7 @@ def test_zip_members_escaping_the_folder_are_refused(plateau_dir, tmp_path):
         zf.writestr("../../escape/udx/bldg/53396489_bldg_6697_op.gml", "<x/>")
         zf.writestr("/abs/udx/bldg/53396489_bldg_6697_op.gml", "<x/>")
     from citygml import Dataset
+
     dataset = Dataset(archive)
     sources = dataset.sources()
     assert [s.file_name for s in sources] == ["533925_tran_6697_op.gml"]
@@ -221,12 +234,10 @@ def test_selection_by_type_mesh_and_bbox(plateau_dir):
 
 
 def test_codelists_resolve_labels_when_present(project_root):
-    objects = list(read_features(project_root / "sample_data/omiya", types=["bldg"],
-                                 meshes=["53396489"]))
+    objects = list(read_features(project_root / "sample_data/omiya", types=["bldg"], meshes=["53396489"]))
     usage = {o.attributes["usage"]: o.attributes["usage_label"] for o in objects}
     assert usage["411"] == "住宅"
-    assert all(o.attributes["uro:buildingIDAttribute"][0]["prefecture_label"] == "埼玉県"
-               for o in objects)
+    assert all(o.attributes["uro:buildingIDAttribute"][0]["prefecture_label"] == "埼玉県" for o in objects)
 
 
 def test_triangulation_keeps_area_with_holes():
@@ -260,8 +271,13 @@ def test_a_real_file_with_an_undeclared_prefix_keeps_every_building(plateau_dir,
     assert "xmlns:energy" not in text and text.count("</bldg:Building>") == 13
     first_line = text[: text.index("</bldg:Building>")].count("\n") + 1
     paths = {}
-    for name, document in [("clean", text), ("energy", text.replace(
-            "</bldg:Building>", "<energy:isHeated>true</energy:isHeated></bldg:Building>"))]:
+    for name, document in [
+        ("clean", text),
+        (
+            "energy",
+            text.replace("</bldg:Building>", "<energy:isHeated>true</energy:isHeated></bldg:Building>"),
+        ),
+    ]:
         paths[name] = tmp_path / name / "udx" / "bldg" / "52397519_bldg_6697_op.gml"
         paths[name].parent.mkdir(parents=True)
         paths[name].write_text(document, encoding="utf-8")
@@ -274,8 +290,12 @@ def test_a_real_file_with_an_undeclared_prefix_keeps_every_building(plateau_dir,
     assert len(reader.appearance.textures) == len(clean.appearance.textures) > 0
     undeclared = [p for p in reader.problems if "energy" in p.message]
     assert [(p.line, p.message) for p in undeclared] == [
-        (first_line, "element energy:isHeated uses namespace prefix energy, which the file does not "
-                     "declare: skipped with its content (13 element(s), the first here)")]
+        (
+            first_line,
+            "element energy:isHeated uses namespace prefix energy, which the file does not "
+            "declare: skipped with its content (13 element(s), the first here)",
+        )
+    ]
     # everything else reported is what the clean file reports, under its own name
     others = [p.message for p in reader.problems if p not in undeclared]
     assert others == [p.message for p in clean.problems]

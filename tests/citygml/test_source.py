@@ -1,4 +1,5 @@
 """The prolog check hands the parser the whole document, seekable stream or not."""
+
 from __future__ import annotations
 
 import io
@@ -20,12 +21,16 @@ class OneWayStream(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         chunk = self._data.read(min(len(buffer), 5000))  # short reads, as pipes give
-        buffer[:len(chunk)] = chunk
+        buffer[: len(chunk)] = chunk
         return len(chunk)
 
 
-DOCUMENT = (b'<?xml version="1.0" encoding="UTF-8"?>\n<core:CityModel>'
-            + b"<x>" * 40_000 + b"</x>" * 40_000 + b"</core:CityModel>\n")
+DOCUMENT = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<core:CityModel>'
+    + b"<x>" * 40_000
+    + b"</x>" * 40_000
+    + b"</core:CityModel>\n"
+)
 
 
 def test_a_seekable_stream_is_rewound_and_handed_back():

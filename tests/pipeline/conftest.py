@@ -1,4 +1,5 @@
 """Fixtures shared by the pipeline tests: one local Dask cluster per test module."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,10 @@ def cluster():
     """A client to a LocalCluster of two single-threaded worker processes, as a run uses."""
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as local, Client(local) as client:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local,
+        Client(local) as client,
+    ):
         yield client
 
 
@@ -49,16 +52,22 @@ def output_digest(out) -> dict:
         cols = {name: column(table[name]) for name in table.columns if name != "geometry"}
         if "geometry" in table:
             import geopandas as gpd
+
             areas = gpd.read_parquet(path).geometry
-            cols["geometry"] = {"finite": int(areas.notna().sum()),
-                                "mean": float(np.nanmean(areas.length)) if len(areas) else None}
+            cols["geometry"] = {
+                "finite": int(areas.notna().sum()),
+                "mean": float(np.nanmean(areas.length)) if len(areas) else None,
+            }
         digest[str(path.relative_to(out))] = {"rows": len(table), "columns": cols}
     for path in sorted(out.rglob("*.tif")):
         with rasterio.open(path) as src:
             band = src.read(1, masked=True).astype(float).filled(np.nan)
         finite = band[np.isfinite(band)]
-        digest[str(path.relative_to(out))] = {"shape": list(band.shape), "finite": int(finite.size),
-                                              "mean": float(finite.mean()) if finite.size else None}
+        digest[str(path.relative_to(out))] = {
+            "shape": list(band.shape),
+            "finite": int(finite.size),
+            "mean": float(finite.mean()) if finite.size else None,
+        }
     for tileset in sorted(out.glob("3dtiles/*/tileset.json")):
         entry: dict = {"features": count_features(tileset, leaves_only=False), "properties": {}}
         if tileset.parent.name != "lidar":

@@ -5,6 +5,7 @@ output folder that cannot be written mid-run: each time the run (or the rerun) e
 with the same bytes as a clean run. To stay quick the runs stop after the shadow stage,
 on two tiles, a coarse grid and one scenario (ingest, surface, shadow: 9 tasks).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,12 +29,19 @@ pytestmark = pytest.mark.slow
 
 KEEP = ("ingest", "surface", "shadow")
 FAULT = {
-    **{f"stages.{section}.enabled": False
-       for section in dict.fromkeys(s.section for s in STAGES) if section not in KEEP},
-    "grid.resolution_m": 4.0, "grid.halo_m": 120.0, "stages.shadow.step_minutes": 60.0,
-    "stages.shadow.maps": False, "scenarios.seasons": {"summer_solstice": "06-21"},
+    **{
+        f"stages.{section}.enabled": False
+        for section in dict.fromkeys(s.section for s in STAGES)
+        if section not in KEEP
+    },
+    "grid.resolution_m": 4.0,
+    "grid.halo_m": 120.0,
+    "stages.shadow.step_minutes": 60.0,
+    "stages.shadow.maps": False,
+    "scenarios.seasons": {"summer_solstice": "06-21"},
     "scenarios.slots": {"midday": ["11:00", "14:00"]},
-    "area.meshes": [53396489, 53396499], "inputs.types": ["bldg", "veg", "dem"],
+    "area.meshes": [53396489, 53396499],
+    "inputs.types": ["bldg", "veg", "dem"],
 }
 TILES = 2
 TASKS = 9  # 5 ingest (2 bldg + 2 veg + 1 dem files), 2 surface, 2 shadow tiles
@@ -46,8 +54,11 @@ def _definition(project_root: Path, out: Path):
 def _hashes(out: Path) -> dict[str, str]:
     """SHA-256 of every file of a run but its manifest, journal and logs."""
     skip = {MANIFEST_NAME, JOURNAL_NAME}
-    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(out.rglob("*")) if p.is_file() and p.name not in skip and p.suffix != ".log"}
+    return {
+        str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.name not in skip and p.suffix != ".log"
+    }
 
 
 def _task_lines(out: Path) -> list[dict]:
@@ -61,18 +72,36 @@ def _task_lines(out: Path) -> list[dict]:
 
 def _start_cli(project_root: Path, out: Path, log: Path) -> subprocess.Popen:
     """``machi run`` in its own session (its local cluster's processes share its group)."""
-    sets = [arg for key, value in {**FAULT, "output": str(out)}.items()
-            for arg in ("--set", f"{key}={json.dumps(value)}")]
+    sets = [
+        arg
+        for key, value in {**FAULT, "output": str(out)}.items()
+        for arg in ("--set", f"{key}={json.dumps(value)}")
+    ]
     env = {**os.environ, "PYTHONPATH": str(project_root)}
     with open(log, "w") as stream:
         return subprocess.Popen(
-            [sys.executable, "-c", "from pipeline.commands.cli import main; main()", "run",
-             str(project_root / "dags" / "sample.yaml"), "--no-progress", "--workers", "2", *sets],
-            cwd=project_root, env=env, stdout=stream, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-c",
+                "from pipeline.commands.cli import main; main()",
+                "run",
+                str(project_root / "dags" / "sample.yaml"),
+                "--no-progress",
+                "--workers",
+                "2",
+                *sets,
+            ],
+            cwd=project_root,
+            env=env,
+            stdout=stream,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
-def _wait_for_tasks(out: Path, count: int, proc: subprocess.Popen | None = None,
-                    timeout: float = 240.0) -> list[dict]:
+def _wait_for_tasks(
+    out: Path, count: int, proc: subprocess.Popen | None = None, timeout: float = 240.0
+) -> list[dict]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         done = _task_lines(out)
@@ -124,8 +153,11 @@ def test_a_client_killed_mid_run_resumes_to_the_same_bytes(project_root, tmp_pat
     journaled = _task_lines(out)
     assert 2 <= len(journaled) < TASKS and not (out / MANIFEST_NAME).exists()
     done = {t["key"] for t in journaled if t["status"] == "done"}
-    before = {t["key"]: {p: os.stat(p).st_mtime_ns for p in output_paths(t["outputs"])}
-              for t in journaled if t["key"] in done}
+    before = {
+        t["key"]: {p: os.stat(p).st_mtime_ns for p in output_paths(t["outputs"])}
+        for t in journaled
+        if t["key"] in done
+    }
 
     summary = run(_definition(project_root, out), client=cluster, progress=False)
     assert summary.failed == []
@@ -142,8 +174,10 @@ def test_a_client_killed_mid_run_resumes_to_the_same_bytes(project_root, tmp_pat
 def test_a_worker_killed_mid_run_costs_only_its_tasks(project_root, tmp_path, cluster, reference):
     out = tmp_path / "out"
     result: list = []
-    runner = threading.Thread(target=lambda: result.append(
-        run(_definition(project_root, out), client=cluster, progress=False)), daemon=True)
+    runner = threading.Thread(
+        target=lambda: result.append(run(_definition(project_root, out), client=cluster, progress=False)),
+        daemon=True,
+    )
     runner.start()
     _wait_for_tasks(out, 2)
     pids = cluster.run(os.getpid)
@@ -205,8 +239,12 @@ def test_a_manifest_cut_off_mid_file_reruns_only_the_lost_records(project_root, 
     cut = text.index(f'"{first_surface}"') + 30
     path.write_text(text[:cut], encoding="utf-8")
     line = text[:cut].count("\n") + 1
-    mtimes = {p: os.stat(p).st_mtime_ns for task in tasks.values() if task["stage"] != "surface"
-              for p in output_paths(task["outputs"])}
+    mtimes = {
+        p: os.stat(p).st_mtime_ns
+        for task in tasks.values()
+        if task["stage"] != "surface"
+        for p in output_paths(task["outputs"])
+    }
 
     with caplog.at_level("WARNING", logger="pipeline.core.manifest"):
         summary = run(_definition(project_root, out), client=cluster, progress=False)

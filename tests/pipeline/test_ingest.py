@@ -1,4 +1,5 @@
 """Ingest: GeoParquet footprints in the metric CRS, heights, LODs, meshes read back."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -6,8 +7,8 @@ import numpy as np
 import pytest
 
 from citygml import open_dataset
-from pipeline.ingest import ingest_file
 from pipeline.geo.meshes import mesh_crs, read_meshes
+from pipeline.ingest import ingest_file
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +30,19 @@ def test_table_is_geoparquet_in_the_metric_crs(yokosuka):
 
 def test_columns_are_stable_snake_case_and_keep_values(yokosuka):
     table = gpd.read_parquet(yokosuka.table)
-    for column in ("measured_height", "storeys_above_ground", "usage", "building_id",
-                   "total_floor_area", "survey_year", "lods", "has_lod2", "height_m",
-                   "ground_elevation_m", "attributes_json"):
+    for column in (
+        "measured_height",
+        "storeys_above_ground",
+        "usage",
+        "building_id",
+        "total_floor_area",
+        "survey_year",
+        "lods",
+        "has_lod2",
+        "height_m",
+        "ground_elevation_m",
+        "attributes_json",
+    ):
         assert column in table.columns, column
     museum = table.set_index("building_id").loc["14201-bldg-110968"]
     assert museum["measured_height"] == 6.0 and museum["usage"] == "422"

@@ -1,5 +1,6 @@
 """The 2-D themes (urf, luse; EPSG:6668 areas) ingested as polygons into GeoParquet with the
 conventions of the 3-D themes, and the ingest record telling what the reader told."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -28,9 +29,13 @@ def geodesic_area_m2(obj) -> float:
     return total
 
 
-@pytest.mark.parametrize("city, crs, count", [("kawasaki", "EPSG:6677", 50), ("sendai", "EPSG:6678", 7),
-                                              ("numazu", "EPSG:6676", 225)])
-def test_planning_and_land_use_areas_become_polygons_of_the_right_area(plateau_dir, tmp_path, city, crs, count):
+@pytest.mark.parametrize(
+    "city, crs, count",
+    [("kawasaki", "EPSG:6677", 50), ("sendai", "EPSG:6678", 7), ("numazu", "EPSG:6676", 225)],
+)
+def test_planning_and_land_use_areas_become_polygons_of_the_right_area(
+    plateau_dir, tmp_path, city, crs, count
+):
     ingested = ingest_all(plateau_dir / city, tmp_path, crs)
     tables = [gpd.read_parquet(result.table) for _, result in ingested]
     assert len({result.table for _, result in ingested}) == len(ingested)  # one table per file
@@ -50,17 +55,39 @@ def test_planning_and_land_use_areas_become_polygons_of_the_right_area(plateau_d
 def test_two_files_of_one_mesh_keep_two_tables(plateau_dir, tmp_path):
     ingested = ingest_all(plateau_dir / "kawasaki", tmp_path, "EPSG:6677")
     names = sorted(r.table.split("/")[-1] for _, r in ingested if r.mesh_code == "533915")
-    assert names == ["533915_urf_kodo.parquet", "533915_urf_kuiki.parquet", "533915_urf_rinko.parquet",
-                     "533915_urf_yoto.parquet"]
+    assert names == [
+        "533915_urf_kodo.parquet",
+        "533915_urf_kuiki.parquet",
+        "533915_urf_rinko.parquet",
+        "533915_urf_yoto.parquet",
+    ]
 
 
 def test_the_use_district_row_of_the_issue(plateau_dir, tmp_path):
     dataset, only = Dataset.for_path(plateau_dir / "kawasaki/udx/urf/533915_urf_6668_yoto_op.gml")
     result = ingest_file(dataset.sources(only=only)[0], tmp_path, "EPSG:6677")
     row = gpd.read_parquet(result.table).set_index("gml_id").loc["urf_68f7d98f-f800-4c92-bcf1-9ae8a7fa9b85"]
-    assert row[["feature_type", "function", "function_label", "floor_area_rate", "building_coverage_rate",
-                "valid_from", "notification_number", "custodian"]].tolist() == [
-        "urf:UseDistrict", "11", "準工業地域", 2.0, 0.6, "2009-11-11", "川崎市告示第589号", "川崎市"]
+    assert row[
+        [
+            "feature_type",
+            "function",
+            "function_label",
+            "floor_area_rate",
+            "building_coverage_rate",
+            "valid_from",
+            "notification_number",
+            "custodian",
+        ]
+    ].tolist() == [
+        "urf:UseDistrict",
+        "11",
+        "準工業地域",
+        2.0,
+        0.6,
+        "2009-11-11",
+        "川崎市告示第589号",
+        "川崎市",
+    ]
     assert isinstance(row.geometry, shapely.Polygon) and row.geometry.area > 1e5
 
 
@@ -77,5 +104,6 @@ def test_the_record_carries_the_readers_code_list_and_namespace_reports(plateau_
         f"{single}: namespace prefix uro is used but not declared; read as https://www.geospatial.jp/iur/uro/2.0 "
         "(the i-UR namespace of the same version as the one the file declares)",
         f"{single}: code list Common_localPublicAuthorities.xml (../../codelists/Common_localPublicAuthorities.xml) "
-        "is neither in the dataset nor shipped with Machi: 8 value(s) of city, prefecture kept as codes"]
+        "is neither in the dataset nor shipped with Machi: 8 value(s) of city, prefecture kept as codes",
+    ]
     assert len(record["notes"]) == 3 and all("shipped with Machi" in n for n in record["notes"])

@@ -2,6 +2,7 @@
 
 Checks what each stage wrote against what the sample district is known to hold.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -21,8 +22,13 @@ from pipeline.stages import load_run_definition
 
 pytestmark = pytest.mark.slow
 
-COARSE = {"grid.resolution_m": 4.0, "grid.halo_m": 120.0, "stages.shadow.step_minutes": 30.0,
-          "stages.shadow_diagram.resolution_m": 2.0, "stages.shadow_diagram.step_minutes": 10.0}
+COARSE = {
+    "grid.resolution_m": 4.0,
+    "grid.halo_m": 120.0,
+    "stages.shadow.step_minutes": 30.0,
+    "stages.shadow_diagram.resolution_m": 2.0,
+    "stages.shadow_diagram.step_minutes": 10.0,
+}
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +49,7 @@ def sample_module(project_root):
     spec = importlib.util.spec_from_file_location("make_sample", project_root / "sample_data/make_sample.py")
     module = importlib.util.module_from_spec(spec)
     import sys
+
     sys.modules["make_sample"] = module
     spec.loader.exec_module(module)
     return module
@@ -54,7 +61,7 @@ def test_every_stage_ran_and_the_rerun_skips_them_all(sample_run, sample_definit
     # Every stage the sample wants (from the registry: a planner that returns nothing fails
     # here) left done records whose outputs exist.
     wanted = [s.name for s in type(sample_definition).registry if s.is_wanted(sample_definition)]
-    assert len(wanted) == 23                    # with the three trees stages (issue 25)
+    assert len(wanted) == 23  # with the three trees stages (issue 25)
     for stage in wanted:
         records = first.by_stage(stage)
         assert records and all(r.done for r in records), stage
@@ -110,6 +117,7 @@ def test_surface_model_matches_the_generated_district(sample_run, sample_module)
     # ... with their leaf habit from veg:function (the sample's クスノキ streets evergreen,
     # ケヤキ and イチョウ deciduous); LiDAR-only canopy and plant covers of unknown habit
     from pipeline.surface.habit import DECIDUOUS, EVERGREEN, NO_TREE, UNKNOWN_HABIT
+
     habit, _, _ = read_raster(out / f"surface/{tile}_canopy_habit.tif")
     assert ((habit == NO_TREE) == np.isnan(canopy)).all()
     assert {DECIDUOUS, EVERGREEN, UNKNOWN_HABIT} <= set(np.unique(habit).tolist())
@@ -126,8 +134,11 @@ def first_records(out, stage: str, tile: str) -> list[dict]:
 def test_shadow_outputs_per_scenario(sample_run):
     out, _, _ = sample_run
     folder = out / "shadow/53396489"
-    scenarios = [f"{season}_{slot}" for season in ("summer_solstice", "heat_day", "equinox", "winter_solstice")
-                 for slot in ("morning", "midday", "afternoon")]
+    scenarios = [
+        f"{season}_{slot}"
+        for season in ("summer_solstice", "heat_day", "equinox", "winter_solstice")
+        for slot in ("morning", "midday", "afternoon")
+    ]
     for name in scenarios:
         fraction, _, _ = read_raster(folder / f"{name}_shade_fraction.tif")
         hours, _, _ = read_raster(folder / f"{name}_shade_hours.tif")
@@ -168,7 +179,9 @@ def test_the_report_shows_the_district_in_3d_per_season(sample_run):
 
     pytest.importorskip("pyvista")
     out, _, _ = sample_run
-    views = {p.stem.removeprefix("district_3d_"): p for p in (out / "walkability/maps").glob("district_3d_*.png")}
+    views = {
+        p.stem.removeprefix("district_3d_"): p for p in (out / "walkability/maps").glob("district_3d_*.png")
+    }
     assert set(views) == {"equinox", "summer_solstice", "winter_solstice", "heat_day"}
     shaded = (np.array(colormaps["cividis_r"](1.0)[:3]) * 255).round()
 
@@ -208,8 +221,10 @@ BEFORE_REGISTRY = Path(__file__).parent / "data" / "sample_outputs_before_regist
 #: What the thermal stage (added since) redefines on purpose: the score weighs c_thermal
 #: instead of shade, perceived lengths come from c_thermal, classes from stress.
 #: Issue 21 reads a street on its better sidewalk: its shade share is that side's.
-THERMAL_REDEFINED = re.compile(r"^(score|class|imp_factor|c_\w+|access_comfort_\w+|nearest_comfort_\w+|"
-                               r"walk_score_\w+|walk_class_\w+|share_\w+|people_per_100m|shade_share)$")
+THERMAL_REDEFINED = re.compile(
+    r"^(score|class|imp_factor|c_\w+|access_comfort_\w+|nearest_comfort_\w+|"
+    r"walk_score_\w+|walk_class_\w+|share_\w+|people_per_100m|shade_share)$"
+)
 #: What typing property tables from the schema (issue #12) changed on purpose: a unit the
 #: same for the whole layer went into the schema, and vegetation sizes became numbers.
 TILES_RETYPED = re.compile(r"^(\w+_uom|height|average_height|crown_diameter)$")
@@ -258,7 +273,9 @@ SHADE_JOINED_EVERY_TILE = HORIZON_BUILDING_COLUMNS
 #: whose hourly shares give every MLIT cell a morning and afternoon value from its midday
 #: one, so streets carry people in every slot (``people_sources`` says which).
 PEOPLE_EVERY_SLOT_FILES = re.compile(r"^peopleflow/coverage\.parquet$")
-PEOPLE_EVERY_SLOT_COLUMNS = re.compile(r"^(peopleflow/flow_by_mesh\.parquet:population|walkability/\S+:people)$")
+PEOPLE_EVERY_SLOT_COLUMNS = re.compile(
+    r"^(peopleflow/flow_by_mesh\.parquet:population|walkability/\S+:people)$"
+)
 PEOPLE_EVERY_SLOT_ADDED = {"peopleflow/flow_by_counter.parquet", "walkability/people_sources.parquet"}
 
 
@@ -280,19 +297,28 @@ def _differences(path: str, old: dict, new: dict) -> list[str]:
     for pattern, allowance in HORIZON_SHADE_MEANS.items():
         if pattern.match(path):
             rel, abs_ = 1e-9, allowance
-    horizon_columns = (re.match(r"^shadow/\d+/buildings_shade\.parquet$", path) is not None
-                       or path == "3dtiles/bldg/tileset.json")
-    out = [f"{path}: {key} {old.get(key)} -> {new.get(key)}" for key in ("rows", "shape", "features")
-           if old.get(key) != new.get(key)]
+    horizon_columns = (
+        re.match(r"^shadow/\d+/buildings_shade\.parquet$", path) is not None
+        or path == "3dtiles/bldg/tileset.json"
+    )
+    out = [
+        f"{path}: {key} {old.get(key)} -> {new.get(key)}"
+        for key in ("rows", "shape", "features")
+        if old.get(key) != new.get(key)
+    ]
     if "finite" in old:
         skip_mean = path.endswith("_building_id.tif") or (walk and "/score_" in path)
-        if old["finite"] != new["finite"] or (not skip_mean and not _close(old["mean"], new["mean"],
-                                                                           rel=rel, abs_=abs_)):
+        if old["finite"] != new["finite"] or (
+            not skip_mean and not _close(old["mean"], new["mean"], rel=rel, abs_=abs_)
+        ):
             out.append(f"{path}: {old} -> {new}")
     columns_old = old.get("columns", old.get("properties", {}))
     columns_new = new.get("columns", new.get("properties", {}))
-    out += [f"{path}: column {name} is gone" for name in columns_old if name not in columns_new
-            and not (path.startswith("3dtiles/") and TILES_RETYPED.match(name))]
+    out += [
+        f"{path}: column {name} is gone"
+        for name in columns_old
+        if name not in columns_new and not (path.startswith("3dtiles/") and TILES_RETYPED.match(name))
+    ]
     for name, value in columns_old.items():
         other = columns_new.get(name)
         if path.startswith("3dtiles/") and TILES_RETYPED.match(name):
@@ -309,10 +335,16 @@ def _differences(path: str, old: dict, new: dict) -> list[str]:
             if value != other:
                 out.append(f"{path}:{name}: values differ")
         elif value["finite"] != other["finite"] or (
-                name != "building_index" and not _close(
-                    value["mean"], other["mean"], rel=rel,
-                    abs_=HORIZON_BUILDING_HOURS if horizon_columns and HORIZON_BUILDING_COLUMNS.match(name)
-                    else abs_)):
+            name != "building_index"
+            and not _close(
+                value["mean"],
+                other["mean"],
+                rel=rel,
+                abs_=HORIZON_BUILDING_HOURS
+                if horizon_columns and HORIZON_BUILDING_COLUMNS.match(name)
+                else abs_,
+            )
+        ):
             out.append(f"{path}:{name}: {value} -> {other}")
     return out
 
@@ -334,7 +366,8 @@ def test_outputs_keep_their_content_from_before_the_stage_registry(sample_run, d
     # CoolWalkability, and the per-tile tables of the scoring done a tile at a time (issue #13)
     per_tile = re.compile(r"^walkability/tiles/\d{8}_(scored|partials|bldg_nearest_street)\.parquet$")
     assert {p for p in added if p.startswith("walkability/") and not per_tile.match(p)} == {
-        "walkability/coolwalkability_by_district.parquet"}
+        "walkability/coolwalkability_by_district.parquet"
+    }
     assert len([p for p in added if per_tile.match(p)]) == 3 * 4
     differences = [d for path, old in before.items() for d in _differences(path, old, after[path])]
     assert differences == []
@@ -351,8 +384,12 @@ def test_building_tiles_carry_the_shade_of_every_tile(sample_run):
     for table in sorted(out.glob("shadow/*/buildings_shade.parquet")):
         frame = pd.read_parquet(table, columns=["gml_id", column]).dropna()
         expected.update(zip(frame["gml_id"], frame[column]))
-    written = {fid: value for path in content_paths(out / "3dtiles/bldg/tileset.json", leaves_only=True)
-               for t in property_tables(path) for fid, value in zip(t["gml_id"], t[column])}
+    written = {
+        fid: value
+        for path in content_paths(out / "3dtiles/bldg/tileset.json", leaves_only=True)
+        for t in property_tables(path)
+        for fid, value in zip(t["gml_id"], t[column])
+    }
     assert len(expected) > 300 and len({p.parent for p in out.glob("shadow/*/buildings_shade.parquet")}) == 4
     assert {fid: written.get(fid) for fid in expected} == pytest.approx(expected)
 
@@ -368,15 +405,23 @@ def test_segments_carry_the_use_district_they_lie_in(sample_run, sample_module):
     assert len(districts) == len(sample_module.USE_DISTRICTS)
     assert (districts["feature_type"] == "urf:UseDistrict").all() and districts.crs.to_epsg() == 6677
     segments = gpd.read_parquet(out / "walkability/segments_equinox_midday.parquet")
-    assert {"use_district_code", "use_district", "floor_area_rate", "building_coverage_rate",
-            "use_district_share", "use_district_id"} <= set(segments.columns)
+    assert {
+        "use_district_code",
+        "use_district",
+        "floor_area_rate",
+        "building_coverage_rate",
+        "use_district_share",
+        "use_district_id",
+    } <= set(segments.columns)
     inside = segments[segments["use_district_share"] >= 0.999]
     assert len(inside) > 0.8 * len(segments[segments["use_district"].notna()])
     # Every use district the streets cross gives its label; the station's is 商業地域.
     labels = set(segments["use_district"].dropna())
     assert "商業地域" in labels and labels <= set(sample_module.DISTRICTS_AND_ZONES.values())
     # A known segment: the longest wholly inside a district; its midpoint's polygon decides.
-    for _, segment in inside.sort_values(["length_m", "segment_id"], ascending=[False, True]).head(5).iterrows():
+    for _, segment in (
+        inside.sort_values(["length_m", "segment_id"], ascending=[False, True]).head(5).iterrows()
+    ):
         point = segment.geometry.interpolate(0.5, normalized=True)
         holding = districts[districts.geometry.contains(point)]
         assert len(holding) == 1, segment["segment_id"]
@@ -405,8 +450,10 @@ def test_horizon_shade_stays_within_its_allowance_of_the_sweep(sample_run, sampl
     settings = sample_definition.stages.shadow
     assert settings.method == "horizon"
     transmissivity = CanopyTransmissivity(
-        leaf_on=settings.transmissivity.leaf_on, leaf_off=settings.transmissivity.leaf_off,
-        leaf_off_months=tuple(settings.transmissivity.leaf_off_months))
+        leaf_on=settings.transmissivity.leaf_on,
+        leaf_off=settings.transmissivity.leaf_off,
+        leaf_off_months=tuple(settings.transmissivity.leaf_off_months),
+    )
     shares = []
     tiles = sorted(p.name for p in (out / "shadow").iterdir() if p.is_dir())
     assert len(tiles) == 4
@@ -415,26 +462,34 @@ def test_horizon_shade_stays_within_its_allowance_of_the_sweep(sample_run, sampl
         canopy, _, _ = read_raster(out / f"surface/{tile}_canopy.tif")
         habit, _, _ = read_raster(out / f"surface/{tile}_canopy_habit.tif")
         _, inner, _ = read_raster(out / f"shadow/{tile}/equinox_midday_shade_hours.tif")
-        exact = tile_shade(dsm, outer, inner, sample_definition.scenarios.scenarios(),
-                           sample_definition.scenarios.year,
-                           canopy_top=canopy if np.isfinite(canopy).any() else None,
-                           evergreen_top=evergreen_canopy_top(canopy, habit,
-                                                              settings.transmissivity.unknown_habit),
-                           transmissivity=transmissivity, step_minutes=settings.step_minutes,
-                           timezone=sample_definition.timezone,
-                           max_distance_m=sample_definition.grid.halo_m, method="sweep")
+        exact = tile_shade(
+            dsm,
+            outer,
+            inner,
+            sample_definition.scenarios.scenarios(),
+            sample_definition.scenarios.year,
+            canopy_top=canopy if np.isfinite(canopy).any() else None,
+            evergreen_top=evergreen_canopy_top(canopy, habit, settings.transmissivity.unknown_habit),
+            transmissivity=transmissivity,
+            step_minutes=settings.step_minutes,
+            timezone=sample_definition.timezone,
+            max_distance_m=sample_definition.grid.halo_m,
+            method="sweep",
+        )
         for name, shade in exact.scenarios.items():
             stage, _, _ = read_raster(out / f"shadow/{tile}/{name}_shade_hours.tif")
             shares.append((float(np.abs(stage - shade.shade_hours).mean()) / shade.slot_hours, tile, name))
         for season, hours in exact.sun_hours.items():
             stage, _, _ = read_raster(out / f"shadow/{tile}/{season}_sun_hours.tif")
-            day = float(hours.max())                     # an open cell's sunrise-to-sunset hours
+            day = float(hours.max())  # an open cell's sunrise-to-sunset hours
             shares.append((float(np.abs(stage - hours).mean()) / day, tile, season))
     worst = max(shares)
-    print(f"horizon against sweep: median {np.median([s[0] for s in shares]):.2%} of cell-time, "
-          f"worst {worst[0]:.2%} ({worst[1]} {worst[2]})")
+    print(
+        f"horizon against sweep: median {np.median([s[0] for s in shares]):.2%} of cell-time, "
+        f"worst {worst[0]:.2%} ({worst[1]} {worst[2]})"
+    )
     assert len(shares) == 4 * (12 + 4)
-    assert 0 < worst[0] <= HORIZON_CELL_TIME           # the methods do differ, within the allowance
+    assert 0 < worst[0] <= HORIZON_CELL_TIME  # the methods do differ, within the allowance
 
 
 def test_thermal_comfort_per_tile_and_scenario(sample_run):
@@ -446,6 +501,7 @@ def test_thermal_comfort_per_tile_and_scenario(sample_run):
     winter, _, _ = read_raster(folder / "winter_solstice_midday_utci_mean.tif")
     assert np.nanmean(heat) > np.nanmean(winter) + 15  # an August noon against a December noon
     import rasterio
+
     with rasterio.open(folder / "heat_day_midday_stress_hours.tif") as src:
         hours = src.read()
         assert src.descriptions[0] == "extreme_cold" and src.count == 10
@@ -457,7 +513,7 @@ def test_weather_csv_is_the_forcing_the_thermal_tiles_used(sample_run):
     August's 32 °C normal), and the tiles' weather is the file's."""
     out, first, _ = sample_run
     table = pd.read_csv(out / "thermal/weather.csv")
-    assert table["scenario"].nunique() == 12 and len(table) == 12 * 18      # 10-minute steps of 3 h slots
+    assert table["scenario"].nunique() == 12 and len(table) == 12 * 18  # 10-minute steps of 3 h slots
     heat = table[table["season"] == "heat_day"]
     assert heat["air_temperature_c"].max() >= 35.0 and (heat["day_max_air_temperature_c"] == 35.0).all()
     assert heat["weather_source"].str.startswith("設計猛暑日 / design heat day (max 35.0 °C)").all()
@@ -480,12 +536,18 @@ def test_thermal_comfort_prefers_shade_on_the_heat_day_and_sun_in_winter(sample_
     for scenario, better in (("heat_day_midday", "shaded"), ("winter_solstice_midday", "sunny")):
         segments = gpd.read_parquet(out / f"walkability/segments_{scenario}.parquet")
         shaded = segments["shade_share"] > 0.5
-        means = {"shaded": segments.loc[shaded, "c_thermal"].mean(),
-                 "sunny": segments.loc[~shaded & (segments["shade_share"] < 0.1), "c_thermal"].mean()}
-        utci = {"shaded": segments.loc[shaded, "utci_mean_c"].mean(),
-                "sunny": segments.loc[~shaded, "utci_mean_c"].mean()}
-        print(f"{scenario}: c_thermal shaded {means['shaded']:.3f} / sunny {means['sunny']:.3f}, "
-              f"UTCI shaded {utci['shaded']:.1f} / sunny {utci['sunny']:.1f} °C")
+        means = {
+            "shaded": segments.loc[shaded, "c_thermal"].mean(),
+            "sunny": segments.loc[~shaded & (segments["shade_share"] < 0.1), "c_thermal"].mean(),
+        }
+        utci = {
+            "shaded": segments.loc[shaded, "utci_mean_c"].mean(),
+            "sunny": segments.loc[~shaded, "utci_mean_c"].mean(),
+        }
+        print(
+            f"{scenario}: c_thermal shaded {means['shaded']:.3f} / sunny {means['sunny']:.3f}, "
+            f"UTCI shaded {utci['shaded']:.1f} / sunny {utci['sunny']:.1f} °C"
+        )
         worse = "sunny" if better == "shaded" else "shaded"
         assert means[better] > means[worse] and utci["sunny"] > utci["shaded"] + 2
         assert {"utci_mean_c", "c_thermal", "share_strong_heat", "c_shade"} <= set(segments.columns)
@@ -496,7 +558,10 @@ def test_thermal_comfort_prefers_shade_on_the_heat_day_and_sun_in_winter(sample_
     assert "気象(季節ごと)" in report and "設計猛暑日 / design heat day (max 35.0 °C)" in report
     cool = pd.read_csv(out / "walkability/coolwalkability_by_district.csv", encoding="utf-8-sig")
     assert set(cool["district"]) == {"大宮駅西口", "大宮駅東口", "大宮駅北"}
-    assert cool["coolwalkability_shade"].between(0, 1).all() and cool["coolwalkability_thermal"].between(0, 1).all()
+    assert (
+        cool["coolwalkability_shade"].between(0, 1).all()
+        and cool["coolwalkability_thermal"].between(0, 1).all()
+    )
 
 
 def test_utci_and_stress_classes_reach_maps_tables_and_viewer(sample_run):
@@ -530,8 +595,10 @@ def test_the_score_tells_a_winter_noon_from_a_summer_noon(sample_run):
     out, _, _ = sample_run
     winter = _shade_score_correlation(out, "winter_solstice_midday")
     heat = _shade_score_correlation(out, "heat_day_midday")
-    print(f"correlation of shade share and score: winter-solstice midday {winter:+.2f}, "
-          f"heat-day midday {heat:+.2f}")
+    print(
+        f"correlation of shade share and score: winter-solstice midday {winter:+.2f}, "
+        f"heat-day midday {heat:+.2f}"
+    )
     assert winter < 0 < heat
 
 
@@ -571,18 +638,20 @@ def test_streets_are_read_on_their_better_sidewalk(sample_run):
     winter = gpd.read_parquet(out / "walkability/segments_winter_solstice_midday.parquet")
     for segments in (heat, winter):
         sided = segments[segments["side"] != "centre"]
-        assert len(sided) > 0.9 * len(segments)          # PLATEAU road widths give walking lines
+        assert len(sided) > 0.9 * len(segments)  # PLATEAU road widths give walking lines
         chosen = np.where(sided["side"] == "left", sided["c_thermal_left"], sided["c_thermal_right"])
         np.testing.assert_allclose(sided["c_thermal"], chosen)
-        assert (sided["c_thermal"] >= np.fmax(sided["c_thermal_left"], sided["c_thermal_right"]) - 1e-12).all()
+        assert (
+            sided["c_thermal"] >= np.fmax(sided["c_thermal_left"], sided["c_thermal_right"]) - 1e-12
+        ).all()
     shaded = heat[heat["side"] != "centre"]
     walked_shade = np.where(shaded["side"] == "left", shaded["shade_share_left"], shaded["shade_share_right"])
     other_shade = np.where(shaded["side"] == "left", shaded["shade_share_right"], shaded["shade_share_left"])
-    assert walked_shade.mean() > other_shade.mean()      # August: the shadier side
+    assert walked_shade.mean() > other_shade.mean()  # August: the shadier side
     sunny = winter[winter["side"] != "centre"]
     walked_shade = np.where(sunny["side"] == "left", sunny["shade_share_left"], sunny["shade_share_right"])
     other_shade = np.where(sunny["side"] == "left", sunny["shade_share_right"], sunny["shade_share_left"])
-    assert walked_shade.mean() < other_shade.mean()      # December: the sunnier side
+    assert walked_shade.mean() < other_shade.mean()  # December: the sunnier side
     assert heat["utci_mean_c"].mean() < heat["utci_centre_c"].mean()
     assert winter["utci_mean_c"].mean() > winter["utci_centre_c"].mean()
     # hours in strong heat stress (UTCI above 32 °C) within the 3 h slot, very strong ones fewer
@@ -598,7 +667,8 @@ def test_the_trees_stage_finds_the_sample_trees_again(sample_run):
 
     out, _, _ = sample_run
     assert sorted(p.name for p in (out / "trees/udx/veg").glob("*.gml")) == [
-        f"{mesh}_veg_6697_op.gml" for mesh in (53396489, 53396499, 53396580, 53396590)]
+        f"{mesh}_veg_6697_op.gml" for mesh in (53396489, 53396499, 53396580, 53396590)
+    ]
     changes = gpd.read_parquet(out / "trees/changes.parquet")
     counts = changes.status.value_counts()
     assert counts.get("matched", 0) + counts.get("height_changed", 0) >= 0.9 * 323

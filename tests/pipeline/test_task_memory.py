@@ -8,6 +8,7 @@ that held every segment, building footprint or full-resolution raster of the run
 grow about 4x from 16 to 64 tiles; these may grow by a bounded amount (the footprints and
 street lines of the maps, up to their caps), not with the city.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,26 +59,43 @@ def district(tmp_path_factory):
     scenarios = [s for s in definition.scenarios.scenarios() if s.slot.name in ("morning", "midday")][:4]
     settings = definition.stages.walkability
     records = district_outputs.write_district(out, LARGE * LARGE, scenarios, settings)
-    corner = set(district_outputs.tile_codes(LARGE * LARGE)[i * LARGE + j] for i in range(SMALL)
-                 for j in range(SMALL))
+    corner = set(
+        district_outputs.tile_codes(LARGE * LARGE)[i * LARGE + j] for i in range(SMALL) for j in range(SMALL)
+    )
     small = {stage: [r for r in rs if r.tile in corner] for stage, rs in records.items() if stage != "scale"}
-    walk_small = [Record(stage="walkability", tile=t, outputs=WalkabilityTileOutputs(**{
-        kind: str(out / "walkability" / "tiles" / f"{t}_{kind}.{ext}")
-        for kind, ext in (("sketches", "json"), ("segments", "parquet"), ("scenarios", "parquet"))}))
-        for t in sorted(corner)]
+    walk_small = [
+        Record(
+            stage="walkability",
+            tile=t,
+            outputs=WalkabilityTileOutputs(
+                **{
+                    kind: str(out / "walkability" / "tiles" / f"{t}_{kind}.{ext}")
+                    for kind, ext in (("sketches", "json"), ("segments", "parquet"), ("scenarios", "parquet"))
+                }
+            ),
+        )
+        for t in sorted(corner)
+    ]
     small_out = out / "small"
     small_out.mkdir()
     scale = walkability_scale(str(small_out), settings=settings, scenarios=scenarios, walkability=walk_small)
     small["scale"] = [Record(stage="walkability_scale", tile="all", outputs=scale.outputs)]
-    return {"out": out, "scenarios": scenarios, "settings": settings,
-            16: (small, small_out), 64: (records, out / "large")}
+    return {
+        "out": out,
+        "scenarios": scenarios,
+        "settings": settings,
+        16: (small, small_out),
+        64: (records, out / "large"),
+    }
 
 
 def _peak_growth(job: dict, folder: Path) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "job.pickle"
     path.write_bytes(pickle.dumps(job))
-    done = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, timeout=900
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     figures["growth_mb"] = figures["after_mb"] - figures["before_mb"]
@@ -88,11 +106,19 @@ def test_walkability_summary_memory_does_not_grow_with_the_city(district):
     growth = {}
     for tiles in (16, 64):
         records, folder = district[tiles]
-        job = {"stage": "walkability_summary", "func": "walkability_summary",
-               "args": (str(folder / "walkability"), district_outputs.CRS),
-               "kwargs": {"settings": district["settings"], "scenarios": district["scenarios"],
-                          "walkability_score": records["walkability_score"], "scale": records["scale"],
-                          "ingest": records["ingest"], "shadow": records["shadow"]}}
+        job = {
+            "stage": "walkability_summary",
+            "func": "walkability_summary",
+            "args": (str(folder / "walkability"), district_outputs.CRS),
+            "kwargs": {
+                "settings": district["settings"],
+                "scenarios": district["scenarios"],
+                "walkability_score": records["walkability_score"],
+                "scale": records["scale"],
+                "ingest": records["ingest"],
+                "shadow": records["shadow"],
+            },
+        }
         growth[tiles] = _peak_growth(job, folder)
         assert (folder / "walkability" / "report.html").exists()
         district[f"summary{tiles}"] = growth[tiles]["result"]
@@ -111,13 +137,34 @@ def test_walkability_scale_memory_does_not_grow_with_the_city(district):
     tiles_dir = district["out"] / "walkability" / "tiles"
     growth = {}
     for tiles, tile_codes in chosen.items():
-        walk = [Record(stage="walkability", tile=t, outputs=WalkabilityTileOutputs(**{
-            kind: str(tiles_dir / f"{t}_{kind}.{ext}")
-            for kind, ext in (("sketches", "json"), ("segments", "parquet"), ("scenarios", "parquet"))}))
-            for t in sorted(tile_codes)]
+        walk = [
+            Record(
+                stage="walkability",
+                tile=t,
+                outputs=WalkabilityTileOutputs(
+                    **{
+                        kind: str(tiles_dir / f"{t}_{kind}.{ext}")
+                        for kind, ext in (
+                            ("sketches", "json"),
+                            ("segments", "parquet"),
+                            ("scenarios", "parquet"),
+                        )
+                    }
+                ),
+            )
+            for t in sorted(tile_codes)
+        ]
         folder = district["out"] / f"scale{tiles}"
-        job = {"stage": "walkability_scale", "func": "walkability_scale", "args": (str(folder),),
-               "kwargs": {"settings": district["settings"], "scenarios": district["scenarios"], "walkability": walk}}
+        job = {
+            "stage": "walkability_scale",
+            "func": "walkability_scale",
+            "args": (str(folder),),
+            "kwargs": {
+                "settings": district["settings"],
+                "scenarios": district["scenarios"],
+                "walkability": walk,
+            },
+        }
         growth[tiles] = _peak_growth(job, folder)
         scale = json.loads((folder / "scale.json").read_text(encoding="utf-8"))
         assert sum(scale["score"][district["scenarios"][0].name].values()) == scale["segments"]
@@ -129,9 +176,12 @@ def test_shadow_maps_memory_does_not_grow_with_the_city(district):
     growth = {}
     for tiles in (16, 64):
         records, folder = district[tiles]
-        job = {"stage": "shadow_maps", "func": "shadow_maps", "args": (str(folder / "maps"), None,
-                                                                       district_outputs.CRS),
-               "kwargs": {"shadow": records["shadow"], "surface": []}}
+        job = {
+            "stage": "shadow_maps",
+            "func": "shadow_maps",
+            "args": (str(folder / "maps"), None, district_outputs.CRS),
+            "kwargs": {"shadow": records["shadow"], "surface": []},
+        }
         growth[tiles] = _peak_growth(job, folder)
         assert growth[tiles]["outputs"] == 2
     print("shadow_maps peak growth (MB):", {k: round(v["growth_mb"]) for k, v in growth.items()})
@@ -150,21 +200,47 @@ def test_viewer_memory_does_not_grow_with_the_city(district):
         summary = district.get(f"summary{tiles}")
         if summary is None:
             pytest.skip("needs the walkability summary of the district (run the whole module)")
-        scenarios = [{"name": s.name, "season": s.season.name, "slot": s.slot.name,
-                      "date": s.season.date(2026).isoformat(), "start": s.slot.start, "end": s.slot.end}
-                     for s in district["scenarios"]]
-        walk = Record(stage="walkability_summary", tile="all",
-                      outputs=WalkabilitySummaryOutputs.from_json(summary["outputs"]),
-                      details=summary["details"])
-        job = {"stage": "viewer", "func": "viewer_task", "args": (str(folder / "viewer"),),
-               "kwargs": {"name": "district", "crs": district_outputs.CRS, "scenarios": scenarios,
-                          "timezone": "Asia/Tokyo", "options": {"copy_app_files": False},
-                          "walkability": [walk], "shadow": records["shadow"], "ingest": records["ingest"]}}
+        scenarios = [
+            {
+                "name": s.name,
+                "season": s.season.name,
+                "slot": s.slot.name,
+                "date": s.season.date(2026).isoformat(),
+                "start": s.slot.start,
+                "end": s.slot.end,
+            }
+            for s in district["scenarios"]
+        ]
+        walk = Record(
+            stage="walkability_summary",
+            tile="all",
+            outputs=WalkabilitySummaryOutputs.from_json(summary["outputs"]),
+            details=summary["details"],
+        )
+        job = {
+            "stage": "viewer",
+            "func": "viewer_task",
+            "args": (str(folder / "viewer"),),
+            "kwargs": {
+                "name": "district",
+                "crs": district_outputs.CRS,
+                "scenarios": scenarios,
+                "timezone": "Asia/Tokyo",
+                "options": {"copy_app_files": False},
+                "walkability": [walk],
+                "shadow": records["shadow"],
+                "ingest": records["ingest"],
+            },
+        }
         growth[tiles] = _peak_growth(job, folder)
         terrain = json.loads((folder / "viewer" / "viewer.json").read_text())["layers"]["terrain"]
         growth[tiles]["height_grid_cells"] = terrain["width"] * terrain["height"]
-    print("viewer peak growth (MB):", {k: round(v["growth_mb"]) for k, v in growth.items()},
-          "height grid cells:", {k: v["height_grid_cells"] for k, v in growth.items()})
+    print(
+        "viewer peak growth (MB):",
+        {k: round(v["growth_mb"]) for k, v in growth.items()},
+        "height grid cells:",
+        {k: v["height_grid_cells"] for k, v in growth.items()},
+    )
     # The globe's height grid covers the run's extent up to 2,048 x 2,048 cells (a cap,
     # like the maps'), at most HEIGHT_GRID_BYTES a cell while it is made
     grid_mb = (growth[64]["height_grid_cells"] - growth[16]["height_grid_cells"]) * HEIGHT_GRID_BYTES / 1e6

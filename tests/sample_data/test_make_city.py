@@ -1,4 +1,5 @@
 """The city generator: N tiles of PLATEAU-style files that read back, each tile its own city."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -30,7 +31,7 @@ def city(make_city, tmp_path_factory):
 def test_two_tiles_read_back_in_the_plateau_layout(city, make_city):
     out, counts = city
     tiles = make_city.tile_codes(2)
-    assert tiles == [53396489, 53396580]                      # the base mesh and its east neighbour
+    assert tiles == [53396489, 53396580]  # the base mesh and its east neighbour
     buildings = list(read_features(out, types=["bldg"]))
     assert len(buildings) == counts["buildings"] > 1000
     per_file = Counter(b.source.rsplit("/", 1)[-1] for b in buildings)
@@ -55,22 +56,29 @@ def test_each_tile_has_its_lidar_inside_it(city, make_city):
         las = laspy.read(out / "lidar" / f"{tile}.laz")
         x0, y0, x1, y1 = make_city.tile_bounds(tile)
         assert x0 <= las.x.min() and las.x.max() <= x1 and y0 <= las.y.min() and las.y.max() <= y1
-        assert {1, 2, 6} <= set(np.unique(las.classification))     # birds, ground, roofs
+        assert {1, 2, 6} <= set(np.unique(las.classification))  # birds, ground, roofs
         total += len(las.points)
     assert total == counts["lidar_points"]
 
 
 def test_tiles_are_different_cities_and_the_same_for_a_seed(make_city):
     def district(seed):
-        rng = np.random.default_rng(seed)     # one generator through the tiles, as write() does
+        rng = np.random.default_rng(seed)  # one generator through the tiles, as write() does
         summary = []
         for code in make_city.tile_codes(4):
             buildings, parks, trees, roads, lines = make_city.make_tile(code, rng, 0)
             edge = buildings[0].footprint[1] - buildings[0].footprint[0]
-            summary.append((len(buildings), round(math.degrees(math.atan2(edge[1], edge[0])), 6),
-                            max(b.height for b in buildings), len(parks)))
+            summary.append(
+                (
+                    len(buildings),
+                    round(math.degrees(math.atan2(edge[1], edge[0])), 6),
+                    max(b.height for b in buildings),
+                    len(parks),
+                )
+            )
         return summary
+
     tiles = district(7)
-    assert len(set(tiles)) == 4                              # block sizes, angles, towers, parks
-    assert len({angle for _, angle, _, _ in tiles}) > 1      # streets turn differently
-    assert district(7) == tiles                              # deterministic for a seed
+    assert len(set(tiles)) == 4  # block sizes, angles, towers, parks
+    assert len({angle for _, angle, _, _ in tiles}) > 1  # streets turn differently
+    assert district(7) == tiles  # deterministic for a seed

@@ -1,11 +1,10 @@
 """Fixtures for the tiles tests: synthetic buildings and the Khronos glTF-Validator."""
+
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import struct
-import subprocess
 import zlib
 from pathlib import Path
 
@@ -16,8 +15,9 @@ JS_DIR = Path(__file__).resolve().parents[1] / "js"
 METRES_PER_DEG_LAT = 110_940.0  # near 35.7 N, precise enough to lay out test geometry
 
 
-def house(lon: float, lat: float, ground_h: float, width: float, depth: float, eave_h: float,
-          roof_h: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def house(
+    lon: float, lat: float, ground_h: float, width: float, depth: float, eave_h: float, roof_h: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """A box (``roof_h=0``, LOD1-like) or gabled house (LOD2-like), lon/lat/h vertices."""
     m_lon = METRES_PER_DEG_LAT * np.cos(np.radians(lat))
     corners = np.array([[0, 0], [width, 0], [width, depth], [0, depth]], dtype=float)
@@ -28,8 +28,12 @@ def house(lon: float, lat: float, ground_h: float, width: float, depth: float, e
     floor = [[0, 2, 1], [0, 3, 2]]
     if roof_h <= 0:
         return np.vstack([bottom, top]), np.array(floor + walls + [[4, 5, 6], [4, 6, 7]])
-    ridge = np.array([[lon, lat + depth / 2 / METRES_PER_DEG_LAT, ground_h + eave_h + roof_h],
-                      [lon + width / m_lon, lat + depth / 2 / METRES_PER_DEG_LAT, ground_h + eave_h + roof_h]])
+    ridge = np.array(
+        [
+            [lon, lat + depth / 2 / METRES_PER_DEG_LAT, ground_h + eave_h + roof_h],
+            [lon + width / m_lon, lat + depth / 2 / METRES_PER_DEG_LAT, ground_h + eave_h + roof_h],
+        ]
+    )
     roof = [[4, 5, 9], [4, 9, 8], [6, 7, 8], [6, 8, 9], [5, 6, 9], [7, 4, 8]]
     return np.vstack([bottom, top, ridge]), np.array(floor + walls + roof)
 
@@ -38,21 +42,30 @@ def tiny_png(width: int = 4, height: int = 4) -> bytes:
     """A valid RGB PNG of a checkerboard."""
     rows = b"".join(
         b"\x00" + bytes(v for x in range(width) for v in ((255, 0, 0) if (x + y) % 2 else (0, 0, 255)))
-        for y in range(height))
+        for y in range(height)
+    )
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def node_with(package: str, what: str) -> str:
     """Path of ``node`` when ``package`` is installed in tests/js; else skip (fail under CI)."""
     node = shutil.which("node")
     if node is None or not (JS_DIR / "node_modules" / package).is_dir():
-        reason = (f"{what} not installed: run `npm ci --prefix tests/js` (needs node)"
-                  if node else f"node not found on PATH: the {what} check needs Node.js")
+        reason = (
+            f"{what} not installed: run `npm ci --prefix tests/js` (needs node)"
+            if node
+            else f"node not found on PATH: the {what} check needs Node.js"
+        )
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
@@ -85,8 +98,12 @@ def loadersgl():
 
 def validator_errors(reports: list[dict]) -> list[str]:
     """``path: code message`` of every error in glTF-Validator reports."""
-    return [f"{r['path']}: {m['code']} {m['message']}" for r in reports for m in r["messages"]
-            if m["severity"] == 0]
+    return [
+        f"{r['path']}: {m['code']} {m['message']}"
+        for r in reports
+        for m in r["messages"]
+        if m["severity"] == 0
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
 """A tileset of parts (external tilesets): placement, structure, determinism, errors."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,16 @@ import json
 import numpy as np
 import pytest
 
-from tiles import MeshFeature, PointChunk, check_tileset, count_features, lonlath_to_ecef
-from tiles import write_mesh_tileset, write_point_tileset
-from tiles import enu_to_ecef_matrix
+from tiles import (
+    MeshFeature,
+    PointChunk,
+    check_tileset,
+    count_features,
+    enu_to_ecef_matrix,
+    lonlath_to_ecef,
+    write_mesh_tileset,
+    write_point_tileset,
+)
 from tiles.collection import box_in_frame, remove_stale_parts, write_tileset_of_parts
 from tiles.validate import glb_positions_ecef, iter_contents
 
@@ -21,15 +29,25 @@ def parts(make_house, tmp_path_factory):
     out = tmp_path_factory.mktemp("layer")
     houses = {}
     for name, lon in (("west", LON0), ("east", LON0 + 0.013)):
-        houses[name] = [MeshFeature.single(f"{name}_{i}", "bldg:Building",
-                                           *make_house(lon + 0.0004 * i, LAT0, 30.0, 10, 8, 6 + i),
-                                           properties={"storeys": i + 1}) for i in range(8)]
+        houses[name] = [
+            MeshFeature.single(
+                f"{name}_{i}",
+                "bldg:Building",
+                *make_house(lon + 0.0004 * i, LAT0, 30.0, 10, 8, 6 + i),
+                properties={"storeys": i + 1},
+            )
+            for i in range(8)
+        ]
         write_mesh_tileset(houses[name], out / name, max_features_per_tile=3, scheduler="synchronous")
     rng = np.random.default_rng(3)
-    xyz = np.column_stack([LON0 + rng.uniform(0, 0.004, 5000), LAT0 - 0.006 + rng.uniform(0, 0.003, 5000),
-                           rng.uniform(30, 60, 5000)])
-    write_point_tileset([PointChunk(xyz)], out / "points", max_points_per_tile=1000,
-                        scheduler="synchronous")
+    xyz = np.column_stack(
+        [
+            LON0 + rng.uniform(0, 0.004, 5000),
+            LAT0 - 0.006 + rng.uniform(0, 0.003, 5000),
+            rng.uniform(30, 60, 5000),
+        ]
+    )
+    write_point_tileset([PointChunk(xyz)], out / "points", max_points_per_tile=1000, scheduler="synchronous")
     paths = [out / name / "tileset.json" for name in ("west", "east", "points")]
     return out, paths, houses, xyz
 
@@ -39,8 +57,11 @@ def test_root_references_every_part_and_passes_the_checks(parts):
     root = write_tileset_of_parts(paths, out)
     assert check_tileset(root) == []
     tileset = json.loads(root.read_text())
-    assert [c["content"]["uri"] for c in tileset["root"]["children"]] == \
-        ["east/tileset.json", "points/tileset.json", "west/tileset.json"]
+    assert [c["content"]["uri"] for c in tileset["root"]["children"]] == [
+        "east/tileset.json",
+        "points/tileset.json",
+        "west/tileset.json",
+    ]
     # external roots carry their own transform: the referencing tiles carry none
     assert "transform" not in tileset["root"]
     assert count_features(root, leaves_only=False) == 16 + 5000  # ADD: each once
@@ -50,14 +71,21 @@ def test_contents_land_where_the_parts_put_them(parts):
     out, paths, houses, xyz = parts
     root = write_tileset_of_parts(paths, out)
     from scipy.spatial import cKDTree
+
     for name in ("west", "east"):
         expected = lonlath_to_ecef(np.concatenate([p.vertices for f in houses[name] for p in f.parts]))
-        written = np.concatenate([glb_positions_ecef(path, world) for path, _, world in iter_contents(root)
-                                  if f"/{name}/" in str(path)])
+        written = np.concatenate(
+            [
+                glb_positions_ecef(path, world)
+                for path, _, world in iter_contents(root)
+                if f"/{name}/" in str(path)
+            ]
+        )
         distance, _ = cKDTree(expected).query(written)
         assert distance.max() < 0.01
-    points = np.concatenate([glb_positions_ecef(path, world) for path, _, world in iter_contents(root)
-                             if "/points/" in str(path)])
+    points = np.concatenate(
+        [glb_positions_ecef(path, world) for path, _, world in iter_contents(root) if "/points/" in str(path)]
+    )
     distance, _ = cKDTree(lonlath_to_ecef(xyz)).query(points)
     assert len(points) == len(xyz) and distance.max() < 0.01
 
@@ -94,6 +122,7 @@ def test_parts_outside_the_folder_or_none_are_refused(parts, tmp_path):
 
 def test_stale_parts_are_removed(parts, tmp_path):
     import shutil
+
     out, paths, _, _ = parts
     layer = tmp_path / "layer"
     shutil.copytree(out / "west", layer / "west")

@@ -2,6 +2,7 @@
 checked: glTF-Validator 0 errors, one type per property across the layer and never STRING
 for a property numeric in the GeoParquet, string views as long as their last offset, and
 loaders.gl reads every feature id and every property value back as the GeoParquet has it."""
+
 from __future__ import annotations
 
 import json
@@ -11,13 +12,19 @@ from pathlib import Path
 import pytest
 
 from citygml import Dataset
-from pipeline.tiles3d.layer import export_layer
 from pipeline.ingest import ingest_file
+from pipeline.tiles3d.layer import export_layer
 from tiles.gltf import read_glb
 from tiles.validate import content_paths
 
-CRS = {"kawasaki": "EPSG:6677", "sendai": "EPSG:6678", "numazu": "EPSG:6676",
-       "yokosuka": "EPSG:6677", "sapporo": "EPSG:6680", "misc": "EPSG:6677"}
+CRS = {
+    "kawasaki": "EPSG:6677",
+    "sendai": "EPSG:6678",
+    "numazu": "EPSG:6676",
+    "yokosuka": "EPSG:6677",
+    "sapporo": "EPSG:6680",
+    "misc": "EPSG:6677",
+}
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +39,21 @@ def exported(plateau_dir: Path, tmp_path_factory) -> dict[tuple[str, str], dict]
             record = ingest_file(source, out / name / "ingest", crs).to_record()
             records[record["feature_type"]].append(record)
         for layer, found in sorted(records.items()):
-            result = export_layer(layer, [r["outputs"]["table"] for r in found],
-                                  [r["outputs"]["meshes"] for r in found], out / name / "3dtiles",
-                                  dataset_path=dataset.path, crs=crs, max_features_per_tile=20)
+            result = export_layer(
+                layer,
+                [r["outputs"]["table"] for r in found],
+                [r["outputs"]["meshes"] for r in found],
+                out / name / "3dtiles",
+                dataset_path=dataset.path,
+                crs=crs,
+                max_features_per_tile=20,
+            )
             assert result.tileset, f"{name}/{layer}: nothing exported ({result.problems})"
-            layers[name, layer] = {"tileset": Path(result.tileset),
-                                   "tables": [r["outputs"]["table"] for r in found],
-                                   "meshes": [r["outputs"]["meshes"] for r in found]}
+            layers[name, layer] = {
+                "tileset": Path(result.tileset),
+                "tables": [r["outputs"]["table"] for r in found],
+                "meshes": [r["outputs"]["meshes"] for r in found],
+            }
     return layers
 
 
@@ -68,15 +83,23 @@ def test_veg_classes_type_heights_as_numbers_and_plant_cover_declares_no_empty_o
     assert tree["height"]["componentType"] == "FLOAT64"
     assert "height" not in cover and "crown_diameter" not in cover
     assert cover["average_height"]["componentType"] == "FLOAT64"
-    assert all(p["type"] != "STRING" for c in classes.values() for n, p in c.items()
-               if n in ("height", "average_height", "crown_diameter", "height_m"))
+    assert all(
+        p["type"] != "STRING"
+        for c in classes.values()
+        for n, p in c.items()
+        if n in ("height", "average_height", "crown_diameter", "height_m")
+    )
 
 
 def test_constant_units_are_in_the_description_not_a_column(exported):
     classes = _class_properties(exported["yokosuka", "bldg"]["tileset"])
     building = classes["bldg:Building"]
-    assert building["measured_height"] == {**building["measured_height"], "type": "SCALAR",
-                                           "componentType": "FLOAT64", "description": "unit: m"}
+    assert building["measured_height"] == {
+        **building["measured_height"],
+        "type": "SCALAR",
+        "componentType": "FLOAT64",
+        "description": "unit: m",
+    }
     assert "measured_height_uom" not in building
     green = _class_properties(exported["kawasaki", "urf"]["tileset"])["urf:ProductiveGreenZone"]
     assert green["nominal_area"]["description"] == "unit: ha" and "nominal_area_uom" not in green

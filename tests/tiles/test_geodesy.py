@@ -1,10 +1,18 @@
 """Geodetic conversions against closed-form values on the GRS80/WGS84 ellipsoid."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from tiles.geodesy import (ecef_to_enu, ecef_to_lonlath, enu_to_ecef, enu_to_ecef_matrix, lonlath_to_ecef,
-                           y_up_to_z_up, z_up_to_y_up)
+from tiles.geodesy import (
+    ecef_to_enu,
+    ecef_to_lonlath,
+    enu_to_ecef,
+    enu_to_ecef_matrix,
+    lonlath_to_ecef,
+    y_up_to_z_up,
+    z_up_to_y_up,
+)
 
 A = 6378137.0
 B = 6356752.314245

@@ -1,4 +1,5 @@
 """The GLB builder's layout rules and reading back what it wrote."""
+
 from __future__ import annotations
 
 import struct
@@ -12,9 +13,13 @@ def _small_glb() -> bytes:
     gltf = GlbBuilder()
     positions = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], dtype=np.float32)
     classes = np.array([2, 6, 9], dtype=np.uint8)
-    attributes = {"POSITION": gltf.add_accessor(positions, min_max=True),
-                  "_CLASS": gltf.add_accessor(classes, target=ARRAY_BUFFER)}
-    gltf.add_root_node(gltf.add_mesh([{"attributes": attributes, "mode": 0}]), translation=np.array([1.0, 2, 3]))
+    attributes = {
+        "POSITION": gltf.add_accessor(positions, min_max=True),
+        "_CLASS": gltf.add_accessor(classes, target=ARRAY_BUFFER),
+    }
+    gltf.add_root_node(
+        gltf.add_mesh([{"attributes": attributes, "mode": 0}]), translation=np.array([1.0, 2, 3])
+    )
     return gltf.to_bytes()
 
 

@@ -1,13 +1,23 @@
 """Identifier sanitising and property-table encoding (EXT_structural_metadata)."""
+
 from __future__ import annotations
 
 import numpy as np
-
 import pytest
 
-from tiles.metadata import (BOOL_NODATA, FLOAT_NODATA, IDENTIFIER_RE, INT_NODATA, IdentifierMap,
-                            LayerSchema, PropertyType, build_property_table, encode_column,
-                            infer_property_type, sanitize_identifier)
+from tiles.metadata import (
+    BOOL_NODATA,
+    FLOAT_NODATA,
+    IDENTIFIER_RE,
+    INT_NODATA,
+    IdentifierMap,
+    LayerSchema,
+    PropertyType,
+    build_property_table,
+    encode_column,
+    infer_property_type,
+    sanitize_identifier,
+)
 
 
 def test_sanitize_identifier_ascii_names():
@@ -33,8 +43,12 @@ def test_identifier_map_keeps_colliding_names_apart():
 
 def test_encode_column_types_and_nodata():
     booleans = encode_column([True, False, True])
-    assert booleans.schema == {"required": False, "type": "SCALAR", "componentType": "UINT8",
-                               "description": "boolean: 1 true, 0 false"}
+    assert booleans.schema == {
+        "required": False,
+        "type": "SCALAR",
+        "componentType": "UINT8",
+        "description": "boolean: 1 true, 0 false",
+    }
     assert list(np.frombuffer(booleans.buffers["values"], np.uint8)) == [1, 0, 1]
     assert encode_column([True, False], kind=PropertyType("BOOLEAN")).buffers["values"] == bytes([0b01])
 
@@ -45,7 +59,7 @@ def test_encode_column_types_and_nodata():
     ints = encode_column([1, None, 3])
     assert ints.schema["componentType"] == "INT32" and ints.schema["noData"] == INT_NODATA
     assert list(np.frombuffer(ints.buffers["values"], np.int32)) == [1, INT_NODATA, 3]
-    assert encode_column([2 ** 40]).schema["componentType"] == "INT64"
+    assert encode_column([2**40]).schema["componentType"] == "INT64"
 
     floats = encode_column([1, 2.5, float("nan")])
     assert floats.schema["componentType"] == "FLOAT64" and floats.schema["noData"] == FLOAT_NODATA
@@ -64,11 +78,14 @@ def test_layer_schema_types_a_property_from_every_class_not_from_one_table():
     ``height`` as STRING nor carry an empty column for it."""
     trees = [{"height": 7.5, "usage": "街路樹"}, {"height": 12, "usage": None}]
     covers = [{"average_height": 1.2}, {"average_height": None}]
-    schema = LayerSchema.from_rows({"veg:SolitaryVegetationObject": trees, "veg:PlantCover": covers},
-                                   descriptions={"height": "unit: m"})
+    schema = LayerSchema.from_rows(
+        {"veg:SolitaryVegetationObject": trees, "veg:PlantCover": covers}, descriptions={"height": "unit: m"}
+    )
     assert schema.types["height"] == PropertyType("FLOAT64", None, "unit: m")
-    assert schema.classes == {"veg:SolitaryVegetationObject": ["height", "usage"],
-                              "veg:PlantCover": ["average_height"]}
+    assert schema.classes == {
+        "veg:SolitaryVegetationObject": ["height", "usage"],
+        "veg:PlantCover": ["average_height"],
+    }
     cover = build_property_table("veg:PlantCover", ["p1", "p2"], covers, schema=schema)
     assert set(cover.class_schema["properties"]) == {"feature_id", "average_height"}
     one_tree = build_property_table("veg:SolitaryVegetationObject", ["t2"], trees[1:], schema=schema)
@@ -92,8 +109,9 @@ def test_infinite_numbers_are_refused():
 
 
 def test_property_table_keeps_original_names_and_reserves_the_id_column():
-    table = build_property_table("bldg:Building", ["b1", "b2"],
-                                 [{"uro:建物ID": "x", "feature_id": 5}, {"measuredHeight": 12.5}])
+    table = build_property_table(
+        "bldg:Building", ["b1", "b2"], [{"uro:建物ID": "x", "feature_id": 5}, {"measuredHeight": 12.5}]
+    )
     assert table.class_id == "bldg_Building" and table.class_schema["name"] == "bldg:Building"
     props = table.class_schema["properties"]
     assert set(props) >= {"feature_id", "measuredHeight"} and len(props) == 4
@@ -111,13 +129,21 @@ def test_a_tile_without_values_of_a_layer_property_neither_declares_nor_writes_i
     from tiles.validate import check_glb_metadata, read_glb
 
     def square(x0):
-        lonlath = np.array([[139.0 + x0, 35.0, 10.0], [139.0001 + x0, 35.0, 10.0],
-                            [139.0001 + x0, 35.0001, 10.0], [139.0 + x0, 35.0001, 10.0]])
+        lonlath = np.array(
+            [
+                [139.0 + x0, 35.0, 10.0],
+                [139.0001 + x0, 35.0, 10.0],
+                [139.0001 + x0, 35.0001, 10.0],
+                [139.0 + x0, 35.0001, 10.0],
+            ]
+        )
         return [MeshPart(lonlath, np.array([[0, 1, 2], [0, 2, 3]]))]
 
     with_people = [MeshFeature("a", "street", square(0.0), {"score": 5.0, "people": 12.5, "name": "x"})]
-    without = [MeshFeature("b", "street", square(0.001), {"score": 3.0, "people": None, "name": ""}),
-               MeshFeature("c", "street", square(0.002), {"score": None, "people": None, "name": None})]
+    without = [
+        MeshFeature("b", "street", square(0.001), {"score": 3.0, "people": None, "name": ""}),
+        MeshFeature("c", "street", square(0.002), {"score": None, "people": None, "name": None}),
+    ]
     schema = LayerSchema.from_rows({"street": [f.properties for f in with_people + without]})
     assert schema.types["people"] == PropertyType("FLOAT64", float(FLOAT_NODATA))
     glb, *_ = build_mesh_glb(without, frame_for(without, "EPSG:4979"), schema=schema)
@@ -132,8 +158,9 @@ def test_a_tile_without_values_of_a_layer_property_neither_declares_nor_writes_i
 
     # the validator's rule, as check_glb_metadata checks it: a declared property without a column
     gltf, binary = read_glb(glb)
-    gltf["extensions"]["EXT_structural_metadata"]["schema"]["classes"][table["class"]]["properties"]["people"] = \
-        {"type": "SCALAR", "componentType": "FLOAT64", "noData": FLOAT_NODATA}
+    gltf["extensions"]["EXT_structural_metadata"]["schema"]["classes"][table["class"]]["properties"][
+        "people"
+    ] = {"type": "SCALAR", "componentType": "FLOAT64", "noData": FLOAT_NODATA}
     broken = tmp_path / "broken.glb"
     broken.write_bytes(_glb_bytes(gltf, binary))
     assert any("'people' has no column" in p for p in check_glb_metadata(broken))
@@ -147,5 +174,7 @@ def _glb_bytes(gltf: dict, binary: bytes) -> bytes:
     text = json.dumps(gltf).encode()
     text += b" " * (-len(text) % 4)
     binary += b"\0" * (-len(binary) % 4)
-    body = struct.pack("<I4s", len(text), b"JSON") + text + struct.pack("<I4s", len(binary), b"BIN\0") + binary
+    body = (
+        struct.pack("<I4s", len(text), b"JSON") + text + struct.pack("<I4s", len(binary), b"BIN\0") + binary
+    )
     return struct.pack("<4sII", b"glTF", 2, 12 + len(body)) + body

@@ -1,4 +1,5 @@
 """Point cloud octree: every point written exactly once, properties kept, valid GLB."""
+
 from __future__ import annotations
 
 import json
@@ -20,25 +21,32 @@ def cloud():
     lon = 139.70 + rng.uniform(0, 0.004, N_POINTS)
     lat = 35.68 + rng.uniform(0, 0.003, N_POINTS)
     h = 40.0 + 10 * np.sin(lon * 3e3) + rng.uniform(0, 0.5, N_POINTS)
-    return {"lonlath": np.column_stack([lon, lat, h]),
-            "classification": rng.choice([2, 5, 6, 9], N_POINTS).astype(np.uint8),
-            "intensity": np.arange(N_POINTS, dtype=np.uint16),  # unique: identifies each point
-            "return_number": rng.integers(1, 4, N_POINTS).astype(np.uint8)}
+    return {
+        "lonlath": np.column_stack([lon, lat, h]),
+        "classification": rng.choice([2, 5, 6, 9], N_POINTS).astype(np.uint8),
+        "intensity": np.arange(N_POINTS, dtype=np.uint16),  # unique: identifies each point
+        "return_number": rng.integers(1, 4, N_POINTS).astype(np.uint8),
+    }
 
 
 def _chunks(cloud, size, rgb=False):
     for start in range(0, N_POINTS, size):
         part = slice(start, start + size)
-        yield PointChunk(cloud["lonlath"][part],
-                         rgb=np.full((len(cloud["lonlath"][part]), 3), 7, np.uint8) if rgb else None,
-                         classification=cloud["classification"][part], intensity=cloud["intensity"][part],
-                         return_number=cloud["return_number"][part])
+        yield PointChunk(
+            cloud["lonlath"][part],
+            rgb=np.full((len(cloud["lonlath"][part]), 3), 7, np.uint8) if rgb else None,
+            classification=cloud["classification"][part],
+            intensity=cloud["intensity"][part],
+            return_number=cloud["return_number"][part],
+        )
 
 
 @pytest.fixture(scope="module")
 def written(cloud, tmp_path_factory):
     out = tmp_path_factory.mktemp("points")
-    return write_point_tileset(_chunks(cloud, 25_000), out, max_points_per_tile=8_000, scheduler="synchronous")
+    return write_point_tileset(
+        _chunks(cloud, 25_000), out, max_points_per_tile=8_000, scheduler="synchronous"
+    )
 
 
 def _read_all(summary):
@@ -89,15 +97,16 @@ def test_point_glbs_pass_gltf_validator(written, gltf_validator):
 
 
 def test_rgb_is_used_when_given_and_chunking_does_not_matter(cloud, tmp_path):
-    summary = write_point_tileset(_chunks(cloud, 7_000, rgb=True), tmp_path, max_points_per_tile=8_000,
-                                  scheduler="synchronous")
+    summary = write_point_tileset(
+        _chunks(cloud, 7_000, rgb=True), tmp_path, max_points_per_tile=8_000, scheduler="synchronous"
+    )
     _, props = _read_all(summary)
     assert np.all(props["COLOR_0"] == 7) and len(props["COLOR_0"]) == N_POINTS
 
 
 def test_plan_keeps_internal_samples_near_capacity():
     rng = np.random.default_rng(0)
-    codes = np.sort(rng.integers(0, 8 ** 4, 100_000).astype(np.uint64))
+    codes = np.sort(rng.integers(0, 8**4, 100_000).astype(np.uint64))
     unique, counts = np.unique(codes, return_counts=True)
     plan = plan_octree(unique, counts, bits=4, max_points=5_000)
     tiles = assign_tiles(codes, plan, np.random.default_rng(1))

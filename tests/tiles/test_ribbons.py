@@ -1,4 +1,5 @@
 """Ribbons along centre lines: width, winding, densification, mitred turns."""
+
 from __future__ import annotations
 
 import numpy as np

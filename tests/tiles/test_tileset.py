@@ -1,4 +1,5 @@
 """Mesh tilesets: placement round trip, features, metadata, tree rules, glTF validity."""
+
 from __future__ import annotations
 
 import json
@@ -6,8 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from tiles import MeshFeature, MeshPart, Texture, check_glb_metadata, check_tileset, count_features
-from tiles import lonlath_to_ecef, write_mesh_tileset
+from tiles import (
+    MeshFeature,
+    Texture,
+    check_glb_metadata,
+    check_tileset,
+    count_features,
+    lonlath_to_ecef,
+    write_mesh_tileset,
+)
 from tiles.gltf import read_accessor, read_glb
 from tiles.metadata import IDENTIFIER_RE
 from tiles.tileset import build_quadtree
@@ -30,21 +38,33 @@ def city(make_house, png_bytes):
             extra = {"uv": uv, "texture": Texture(png_bytes, "image/png")}
         elif i == 2:
             extra = {"colors": np.tile([[200, 30, 30]], (len(vertices), 1)).astype(np.uint8)}
-        props = {"measuredHeight": 6.0 + i % 5, "uro:建物ID": f"13101-bldg-{i}",
-                 "storeys": (i % 4) or None, "isPublic": bool(i % 3)}
-        features.append(MeshFeature.single(f"bldg_{i}", "bldg:Building", vertices, triangles,
-                                           properties=props, **extra))
-    trees = [MeshFeature.single(f"veg_{i}", "veg:SolitaryVegetationObject",
-                                *make_house(LON0 + 0.001 * i, LAT0 - 0.0003, 41.0, 2, 2, 5),
-                                properties={"species": "ケヤキ"}) for i in range(5)]
+        props = {
+            "measuredHeight": 6.0 + i % 5,
+            "uro:建物ID": f"13101-bldg-{i}",
+            "storeys": (i % 4) or None,
+            "isPublic": bool(i % 3),
+        }
+        features.append(
+            MeshFeature.single(f"bldg_{i}", "bldg:Building", vertices, triangles, properties=props, **extra)
+        )
+    trees = [
+        MeshFeature.single(
+            f"veg_{i}",
+            "veg:SolitaryVegetationObject",
+            *make_house(LON0 + 0.001 * i, LAT0 - 0.0003, 41.0, 2, 2, 5),
+            properties={"species": "ケヤキ"},
+        )
+        for i in range(5)
+    ]
     return features + trees
 
 
 @pytest.fixture(scope="module")
 def written(city, tmp_path_factory):
     out = tmp_path_factory.mktemp("city")
-    summary = write_mesh_tileset(city, out, max_features_per_tile=12, max_bytes_per_tile=10_000_000,
-                                 scheduler="synchronous")
+    summary = write_mesh_tileset(
+        city, out, max_features_per_tile=12, max_bytes_per_tile=10_000_000, scheduler="synchronous"
+    )
     return summary, out
 
 
@@ -57,7 +77,7 @@ def test_every_feature_is_written_once_in_a_leaf(city, written):
         for table in gltf["extensions"]["EXT_structural_metadata"]["propertyTables"]:
             view = gltf["bufferViews"][table["properties"]["feature_id"]["stringOffsets"]]
             offsets = np.frombuffer(binary, np.uint32, table["count"] + 1, view["byteOffset"])
-            values = binary[gltf["bufferViews"][table["properties"]["feature_id"]["values"]]["byteOffset"]:]
+            values = binary[gltf["bufferViews"][table["properties"]["feature_id"]["values"]]["byteOffset"] :]
             ids += [values[a:b].decode() for a, b in zip(offsets[:-1], offsets[1:])]
     assert sorted(ids) == sorted(f.id for f in city)
     assert summary.content_count >= 6 and summary.max_depth >= 1
@@ -78,11 +98,17 @@ def test_tileset_passes_structural_checks(written):
 def test_positions_round_trip_to_ecef_within_a_centimetre(city, written):
     summary, _ = written
     tileset = json.loads(summary.tileset_path.read_text())
-    written_ecef = np.concatenate([glb_positions_ecef(summary.tileset_path.parent / t["content"]["uri"], world)
-                                   for t, _, world in iter_tiles(tileset) if "content" in t])
+    written_ecef = np.concatenate(
+        [
+            glb_positions_ecef(summary.tileset_path.parent / t["content"]["uri"], world)
+            for t, _, world in iter_tiles(tileset)
+            if "content" in t
+        ]
+    )
     expected = lonlath_to_ecef(np.concatenate([p.vertices for f in city for p in f.parts]))
     # flat shading repeats vertices per corner: every written vertex is an input vertex and back
     from scipy.spatial import cKDTree
+
     distance, _ = cKDTree(expected).query(written_ecef)
     assert distance.max() < 0.01
     distance, _ = cKDTree(written_ecef).query(expected)
@@ -93,6 +119,7 @@ def test_content_bounds_lie_in_tile_boxes(written):
     summary, _ = written
     tileset = json.loads(summary.tileset_path.read_text())
     from tiles.bounds import points_in_box
+
     for tile, _, world in iter_tiles(tileset):
         if "content" in tile:
             ecef = glb_positions_ecef(summary.tileset_path.parent / tile["content"]["uri"], world)
@@ -128,10 +155,13 @@ def test_coarse_stand_ins_refine_by_replace(make_house, tmp_path):
     fine, coarse = [], []
     for i in range(20):
         lon, lat = LON0 + 0.0003 * i, LAT0
-        fine.append(MeshFeature.single(f"b{i}", "bldg:Building", *make_house(lon, lat, 40, 10, 8, 6, roof_h=4)))
+        fine.append(
+            MeshFeature.single(f"b{i}", "bldg:Building", *make_house(lon, lat, 40, 10, 8, 6, roof_h=4))
+        )
         coarse.append(MeshFeature.single(f"b{i}", "bldg:Building", *make_house(lon, lat, 40, 10, 8, 8)))
-    summary = write_mesh_tileset(fine, tmp_path, max_features_per_tile=5, coarse_features=coarse,
-                                 scheduler="synchronous")
+    summary = write_mesh_tileset(
+        fine, tmp_path, max_features_per_tile=5, coarse_features=coarse, scheduler="synchronous"
+    )
     assert check_tileset(summary.tileset_path) == []
     assert count_features(summary.tileset_path) == 20
     tileset = json.loads(summary.tileset_path.read_text())
@@ -147,7 +177,7 @@ def test_ecef_input_gives_the_same_placement(make_house, tmp_path):
     feature = MeshFeature.single("b", "bldg:Building", lonlath_to_ecef(vertices), triangles)
     summary = write_mesh_tileset([feature], tmp_path, crs="EPSG:4978", scheduler="synchronous")
     tileset = json.loads(summary.tileset_path.read_text())
-    (tile, _, world), = [(t, p, w) for t, p, w in iter_tiles(tileset) if "content" in t]
+    ((tile, _, world),) = [(t, p, w) for t, p, w in iter_tiles(tileset) if "content" in t]
     ecef = glb_positions_ecef(tmp_path / tile["content"]["uri"], world)
     assert np.abs(ecef[:, None, :] - lonlath_to_ecef(vertices)[None]).sum(axis=2).min(axis=1).max() < 0.01
 

@@ -1,4 +1,5 @@
 """The machi command line."""
+
 from __future__ import annotations
 
 from click.testing import CliRunner

@@ -3,13 +3,10 @@
 Placement is checked the way a client computes it (node translation, y-up to z-up,
 tile transforms, ECEF -> lon/lat/h); heights must be orthometric + GSI geoid height.
 """
+
 from __future__ import annotations
 
-import json
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,18 +17,24 @@ from click.testing import CliRunner
 from pyproj import Transformer
 
 from citygml import Dataset, FileReader
+from pipeline.commands.export_tiles import export_dataset, export_tiles_command
 from pipeline.core.task import PlanContext, Record, Result
+from pipeline.geo.geoid import geoid_height
+from pipeline.stages.export_tiles import (
+    PROPERTIES,
+    ExportTilesSettings,
+    export_properties_task,
+    export_schema_task,
+    export_tiles_task,
+    export_tileset_task,
+)
 from pipeline.stages.ingest import IngestOutputs
 from pipeline.stages.shadow import ShadowOutputs
 from pipeline.stages.surface import SurfaceOutputs
-from pipeline.commands.export_tiles import export_dataset, export_tiles_command
-from pipeline.stages.export_tiles import (PROPERTIES, ExportTilesSettings, export_properties_task,
-                                          export_schema_task, export_tiles_task, export_tileset_task)
 from pipeline.tiles3d.features import EllipsoidalProjector
-from pipeline.tiles3d.layer_schema import LayerPlan, file_rows, merge_partials, schema_partial
+from pipeline.tiles3d.layer_schema import file_rows, merge_partials
 from pipeline.tiles3d.properties import property_rows
 from pipeline.tiles3d.textures import TextureStore
-from pipeline.geo.geoid import geoid_height
 from tiles import check_glb_metadata, check_tileset, count_features
 from tiles.geodesy import Y_UP_TO_Z_UP
 from tiles.gltf import read_accessor, read_glb
@@ -174,8 +177,11 @@ def test_terrain_is_split_into_patches_and_keeps_every_triangle(project_root, tm
     triangles = 0
     for path in content_paths(result.tileset):
         gltf, _ = read_glb(path.read_bytes())
-        triangles += sum(gltf["accessors"][p["attributes"]["POSITION"]]["count"] // 3
-                         for m in gltf["meshes"] for p in m["primitives"])
+        triangles += sum(
+            gltf["accessors"][p["attributes"]["POSITION"]]["count"] // 3
+            for m in gltf["meshes"]
+            for p in m["primitives"]
+        )
     assert triangles == 2048  # two files of 1,024 triangles each
 
 
@@ -184,11 +190,14 @@ def test_yokosuka_buildings_are_placed_with_geoid_heights(plateau_dir, tmp_path)
     (result,) = export_dataset(plateau_dir / YOKOSUKA_BLDG, tmp_path, layers=["bldg"])
     placed = feature_vertices_lonlath(Path(result.tileset))
     text = (plateau_dir / YOKOSUKA_BLDG).read_text(encoding="utf-8")
-    lower, upper = (np.array(re.search(rf"<gml:{c}Corner>([^<]+)<", text).group(1).split(), dtype=float)
-                    for c in ("lower", "upper"))  # lat, lon, orthometric h
+    lower, upper = (
+        np.array(re.search(rf"<gml:{c}Corner>([^<]+)<", text).group(1).split(), dtype=float)
+        for c in ("lower", "upper")
+    )  # lat, lon, orthometric h
     source = Dataset.for_path(plateau_dir / YOKOSUKA_BLDG)
-    originals = {obj.gml_id: obj for obj in FileReader(source[0].sources(only=source[1])[0],
-                                                       include_appearance=False)}
+    originals = {
+        obj.gml_id: obj for obj in FileReader(source[0].sources(only=source[1])[0], include_appearance=False)
+    }
     assert set(placed) == set(originals) and len(placed) == 13
     for gml_id, lonlath in placed.items():
         lon, lat, h = lonlath.T
@@ -229,10 +238,18 @@ def test_textured_buildings_carry_their_images(textured, textured_dataset, gltf_
         gltf, binary = read_glb(path.read_bytes())
         for image in gltf.get("images", []):
             view = gltf["bufferViews"][image["bufferView"]]
-            images.append((image["mimeType"], binary[view.get("byteOffset", 0):
-                                                      view.get("byteOffset", 0) + view["byteLength"]]))
-        assert all("TEXCOORD_0" in p["attributes"] for m in gltf["meshes"] for p in m["primitives"]
-                   if "baseColorTexture" in gltf["materials"][p["material"]].get("pbrMetallicRoughness", {}))
+            images.append(
+                (
+                    image["mimeType"],
+                    binary[view.get("byteOffset", 0) : view.get("byteOffset", 0) + view["byteLength"]],
+                )
+            )
+        assert all(
+            "TEXCOORD_0" in p["attributes"]
+            for m in gltf["meshes"]
+            for p in m["primitives"]
+            if "baseColorTexture" in gltf["materials"][p["material"]].get("pbrMetallicRoughness", {})
+        )
     written = {p.read_bytes() for p in (textured_dataset / "udx" / "bldg").rglob("*.jpg")}
     assert {mime for mime, _ in images} == {"image/jpeg"}
     assert {data for _, data in images} == written  # both images, nothing else
@@ -263,28 +280,46 @@ def test_texture_store_refuses_paths_leaving_the_dataset(tmp_path):
     assert store.get("udx/bldg/img/notes.png") is None
     assert store.get("udx/bldg/img/absent.jpg") is None
     assert len(store.problems) == 5
-    assert sum("escapes the dataset" in p or "absolute" in p or "outside the dataset" in p
-               for p in store.problems) == 3
+    assert (
+        sum(
+            "escapes the dataset" in p or "absolute" in p or "outside the dataset" in p
+            for p in store.problems
+        )
+        == 3
+    )
 
 
 def test_extra_tables_join_on_gml_id_without_overwriting(tmp_path):
     source = tmp_path / "53396489_bldg.parquet"
-    pd.DataFrame({"gml_id": ["a", "b", "c"], "usage": ["411", "999", "411"],
-                  "usage_label": ["住宅", None, "住宅"], "height_m": [5.0, np.nan, 7.0]}).to_parquet(source)
+    pd.DataFrame(
+        {
+            "gml_id": ["a", "b", "c"],
+            "usage": ["411", "999", "411"],
+            "usage_label": ["住宅", None, "住宅"],
+            "height_m": [5.0, np.nan, 7.0],
+        }
+    ).to_parquet(source)
     rows = property_rows(pd.read_parquet(source))
     assert rows["a"] == {"gml_id": "a", "usage": "住宅", "usage_code": "411", "height_m": 5.0}
     assert rows["b"]["usage"] == "999" and rows["b"]["height_m"] is None  # no label: the code
     # two tiles' shade tables with the same column (c in both: the later table wins), one
     # column named like a source property (the source wins), an id of no feature (ignored)
     west, east = tmp_path / "west.parquet", tmp_path / "east.parquet"
-    pd.DataFrame({"gml_id": ["b", "c", "z"], "roof_shade_hours_winter": [3.5, 1.0, 9.0],
-                  "height_m": [99.0, 99.0, 99.0]}).to_parquet(west)
+    pd.DataFrame(
+        {
+            "gml_id": ["b", "c", "z"],
+            "roof_shade_hours_winter": [3.5, 1.0, 9.0],
+            "height_m": [99.0, 99.0, 99.0],
+        }
+    ).to_parquet(west)
     pd.DataFrame({"gml_id": ["a", "c"], "roof_shade_hours_winter": [0.5, 2.0]}).to_parquet(east)
     from pipeline.tiles3d.layer import file_partial
+
     extra = [str(west), str(east)]
     features = tmp_path / "53396489_bldg_mesh.parquet"
-    pd.DataFrame({"feature_id": ["a", "b", "c"], "feature_type": ["bldg:Building"] * 3,
-                  "lod": [1, 1, 1]}).to_parquet(features)
+    pd.DataFrame(
+        {"feature_id": ["a", "b", "c"], "feature_type": ["bldg:Building"] * 3, "lod": [1, 1, 1]}
+    ).to_parquet(features)
     plan = merge_partials([file_partial("bldg", source, features, extra)])
     assert plan.extra_columns == ["roof_shade_hours_winter"]
     joined = file_rows(source, extra, plan)
@@ -310,31 +345,67 @@ def test_stages_join_tables_handed_in_by_other_stages_on_a_dask_worker(tmp_path)
 
     from pipeline.stages.ingest import ingest_task
 
-    sources = Dataset(Path(__file__).resolve().parents[3] / "sample_data" / "omiya").sources(types=["bldg"])[:2]
+    sources = Dataset(Path(__file__).resolve().parents[3] / "sample_data" / "omiya").sources(types=["bldg"])[
+        :2
+    ]
     ingested = [ingest_task(s, str(tmp_path / "ingest"), "EPSG:6677") for s in sources]
     ids = [i for r in ingested for i in gpd.read_parquet(r.outputs.table)["gml_id"]]
     table = tmp_path / "walk.parquet"
     pd.DataFrame({"gml_id": ids, "walkability_score": np.linspace(0, 1, len(ids))}).to_parquet(table)
-    options = {"dataset_path": [], "crs": None, "geoid_model": "gsigeo2011",
-               "max_features_per_tile": 500, "textures": True}
+    options = {
+        "dataset_path": [],
+        "crs": None,
+        "geoid_model": "gsigeo2011",
+        "max_features_per_tile": 500,
+        "textures": True,
+    }
     out = tmp_path / "3dtiles"
     with Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as client:
-        partials = [client.submit(export_properties_task, "bldg", r.outputs.table, r.outputs.meshes,
-                                  str(tmp_path / f"p{i}.json"), extra_tables=[str(table)], pure=False).result()
-                    for i, r in enumerate(ingested)]
-        schema = client.submit(export_schema_task, "bldg", str(tmp_path / "plan.json"),
-                               [p.outputs.partial for p in partials], pure=False).result()
-        parts = [client.submit(export_tiles_task, "bldg", r.outputs.table, r.outputs.meshes, str(out),
-                               schema.outputs.plan, extra_tables=[str(table)], options=options,
-                               pure=False).result() for r in ingested]
+        partials = [
+            client.submit(
+                export_properties_task,
+                "bldg",
+                r.outputs.table,
+                r.outputs.meshes,
+                str(tmp_path / f"p{i}.json"),
+                extra_tables=[str(table)],
+                pure=False,
+            ).result()
+            for i, r in enumerate(ingested)
+        ]
+        schema = client.submit(
+            export_schema_task,
+            "bldg",
+            str(tmp_path / "plan.json"),
+            [p.outputs.partial for p in partials],
+            pure=False,
+        ).result()
+        parts = [
+            client.submit(
+                export_tiles_task,
+                "bldg",
+                r.outputs.table,
+                r.outputs.meshes,
+                str(out),
+                schema.outputs.plan,
+                extra_tables=[str(table)],
+                options=options,
+                pure=False,
+            ).result()
+            for r in ingested
+        ]
     assert schema.details["extra_columns"] == ["walkability_score"]
     parts_records = [_record(p, "export_tiles", str(i), f"e{i}") for i, p in enumerate(parts)]
     root = export_tileset_task("bldg", str(out), [p.outputs.tileset for p in parts], parts=parts_records)
     assert root.outputs.tileset == str(out / "bldg" / "tileset.json") and root.problems == []
     assert root.counts["features"] == len(ids) == count_features(root.outputs.tileset)
     assert root.counts["parts"] == 2 and root.feature_type == "bldg"
-    scores = {fid: s for path in content_paths(root.outputs.tileset)
-              for t in property_tables(path) for fid, s in zip(t["feature_id"], t["walkability_score"])}
+    scores = {
+        fid: s
+        for path in content_paths(root.outputs.tileset)
+        for t in property_tables(path)
+        for fid, s in zip(t["feature_id"], t["walkability_score"])
+    }
     assert scores[ids[-1]] == pytest.approx(1.0) and scores[ids[0]] == pytest.approx(0.0)
 
 
@@ -342,28 +413,49 @@ def test_planner_makes_one_task_per_ingested_file(project_root, tmp_path):
     from pipeline.core.manifest import Manifest
     from pipeline.stages import load_run_definition
 
-    definition = load_run_definition(project_root / "dags" / "sample.yaml", {
-        "stages.export_tiles.layers": ["bldg", "dem", "frn"], "output": str(tmp_path / "out")})
+    definition = load_run_definition(
+        project_root / "dags" / "sample.yaml",
+        {"stages.export_tiles.layers": ["bldg", "dem", "frn"], "output": str(tmp_path / "out")},
+    )
 
     def ingest(layer, mesh):
-        return Result(feature_type=layer, outputs=IngestOutputs(table=f"{mesh}_{layer}.parquet",
-                                                                meshes=f"{mesh}_{layer}_mesh.parquet"))
+        return Result(
+            feature_type=layer,
+            outputs=IngestOutputs(table=f"{mesh}_{layer}.parquet", meshes=f"{mesh}_{layer}_mesh.parquet"),
+        )
+
     records = {
         "i1": _record(ingest("bldg", "53396489"), "ingest", "a", "i1"),
         "i3": _record(ingest("dem", "533964"), "ingest", "b", "i3"),
         "i4": _record(ingest("veg", "53396489"), "ingest", "c", "i4"),
-        "s1": _record(Result(feature_type="bldg", outputs=ShadowOutputs(feature_table="roof.parquet")),
-                      "shadow", "t", "s1"),
-        "s2": _record(Result(outputs=SurfaceOutputs(dsm="x.tif", terrain="", canopy="", building_id="",
-                                                    buildings="")), "surface", "u", "s2"),
+        "s1": _record(
+            Result(feature_type="bldg", outputs=ShadowOutputs(feature_table="roof.parquet")),
+            "shadow",
+            "t",
+            "s1",
+        ),
+        "s2": _record(
+            Result(outputs=SurfaceOutputs(dsm="x.tif", terrain="", canopy="", building_id="", buildings="")),
+            "surface",
+            "u",
+            "s2",
+        ),
     }
     records["i2"] = _record(ingest("bldg", "53396499"), "ingest", "d", "i2")
     records["i2"].status = "failed"
-    ctx = PlanContext(definition=definition, crs="EPSG:6677", tiles=[], sources=[],
-                      manifest=Manifest.open(tmp_path), output=tmp_path / "out")
+    ctx = PlanContext(
+        definition=definition,
+        crs="EPSG:6677",
+        tiles=[],
+        sources=[],
+        manifest=Manifest.open(tmp_path),
+        output=tmp_path / "out",
+    )
     tasks = PROPERTIES.plan(ctx, records)
-    assert [(t.stage, t.tile) for t in tasks] == [("export_properties", "bldg_53396489"),
-                                                  ("export_properties", "dem_533964")]
+    assert [(t.stage, t.tile) for t in tasks] == [
+        ("export_properties", "bldg_53396489"),
+        ("export_properties", "dem_533964"),
+    ]
     assert tasks[0].upstream == {"ingest": ["i1"], "handing": ["s1"]}
     assert tasks[1].upstream == {"ingest": ["i3"], "handing": []}
     assert tasks[0].kwargs["extra_tables"] == ["roof.parquet"]
@@ -381,8 +473,18 @@ def test_stage_settings_forbid_unknown_keys():
 
 
 def test_command_exports_a_single_gml_file(plateau_dir, tmp_path):
-    done = CliRunner().invoke(export_tiles_command, [str(plateau_dir / YOKOSUKA_BLDG), "--out", str(tmp_path),
-                                                     "--layers", "bldg,dem", "--geoid", "jpgeo2024"])
+    done = CliRunner().invoke(
+        export_tiles_command,
+        [
+            str(plateau_dir / YOKOSUKA_BLDG),
+            "--out",
+            str(tmp_path),
+            "--layers",
+            "bldg,dem",
+            "--geoid",
+            "jpgeo2024",
+        ],
+    )
     assert done.exit_code == 0, done.output
     assert "bldg" in done.output and (tmp_path / "bldg" / "tileset.json").is_file()
     assert not (tmp_path / "dem").exists()  # a single bldg file: no terrain
@@ -391,12 +493,14 @@ def test_command_exports_a_single_gml_file(plateau_dir, tmp_path):
     assert missing.exit_code != 0 and "no CityGML files" in missing.output
 
 
-def test_real_furniture_vegetation_and_roads_get_their_own_valid_tilesets(plateau_dir, tmp_path,
-                                                                         gltf_validator):
+def test_real_furniture_vegetation_and_roads_get_their_own_valid_tilesets(
+    plateau_dir, tmp_path, gltf_validator
+):
     """The misc PLATEAU files: 44 textured furniture pieces (images absent), 28 trees and
     plant covers with X3D materials, 9 roads in the old uro 1.4 namespace."""
-    results = {r.layer: r for r in export_dataset(plateau_dir / "misc", tmp_path,
-                                                  layers=["frn", "veg", "tran"])}
+    results = {
+        r.layer: r for r in export_dataset(plateau_dir / "misc", tmp_path, layers=["frn", "veg", "tran"])
+    }
     expected = {"frn": 44, "veg": 28, "tran": 9}
     assert {layer: r.features for layer, r in results.items()} == expected
     for layer, result in results.items():
@@ -410,11 +514,16 @@ def test_real_furniture_vegetation_and_roads_get_their_own_valid_tilesets(platea
     assert sum("missing" in p for p in results["frn"].problems) == 26
 
 
-@pytest.mark.parametrize("gml, layer, features", [
-    ("kawasaki/udx/urf/533915_urf_6668_yoto_op.gml", "urf", 4),
-    ("numazu/udx/luse/523836_luse_6668_op.gml", "luse", 225)])
-def test_command_exports_planning_and_land_use_files_as_flat_polygons_facing_up(plateau_dir, tmp_path,
-                                                                                 gml, layer, features):
+@pytest.mark.parametrize(
+    "gml, layer, features",
+    [
+        ("kawasaki/udx/urf/533915_urf_6668_yoto_op.gml", "urf", 4),
+        ("numazu/udx/luse/523836_luse_6668_op.gml", "luse", 225),
+    ],
+)
+def test_command_exports_planning_and_land_use_files_as_flat_polygons_facing_up(
+    plateau_dir, tmp_path, gml, layer, features
+):
     done = CliRunner().invoke(export_tiles_command, [str(plateau_dir / gml), "--out", str(tmp_path)])
     assert done.exit_code == 0, done.output
     assert done.output.split()[:2] == [layer, str(features)]

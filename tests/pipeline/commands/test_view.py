@@ -1,4 +1,5 @@
 """``machi view``: the static server's MIME types, range requests and confinement."""
+
 from __future__ import annotations
 
 import subprocess
@@ -46,13 +47,20 @@ def test_mime_types(served):
     assert _get(served + "/viewer/")[2] == b"<html>viewer</html>"
 
 
-@pytest.mark.parametrize("header, first, last", [("bytes=10-19", 10, 19), ("bytes=1000-", 1000, 1023),
-                                                 ("bytes=-24", 1000, 1023), ("bytes=1020-5000", 1020, 1023)])
+@pytest.mark.parametrize(
+    "header, first, last",
+    [
+        ("bytes=10-19", 10, 19),
+        ("bytes=1000-", 1000, 1023),
+        ("bytes=-24", 1000, 1023),
+        ("bytes=1020-5000", 1020, 1023),
+    ],
+)
 def test_range_requests(served, header, first, last):
     status, headers, body = _get(served + "/3dtiles/a.glb", {"Range": header})
     data = bytes(range(256)) * 4
     assert status == 206
-    assert body == data[first:last + 1]
+    assert body == data[first : last + 1]
     assert headers["Content-Range"] == f"bytes {first}-{last}/1024"
     assert headers["Content-Length"] == str(last - first + 1)
 
@@ -95,8 +103,13 @@ def test_a_folder_without_the_app_has_no_redirect(tmp_path):
 
 def test_the_runs_manifest_is_not_served(served):
     """The run's record holds the machine's absolute paths: not part of the published site."""
-    for path in ("/manifest.json", "/%6danifest.json", "//manifest.json", "/viewer/../manifest.json",
-                 "/manifest.json?x=1"):
+    for path in (
+        "/manifest.json",
+        "/%6danifest.json",
+        "//manifest.json",
+        "/viewer/../manifest.json",
+        "/manifest.json?x=1",
+    ):
         with pytest.raises(urllib.error.HTTPError) as error:
             _get(served + path)
         assert error.value.code == 404, path
@@ -110,8 +123,15 @@ def test_view_refuses_a_folder_without_a_viewer(tmp_path):
 
 
 def test_the_module_imports_nothing_heavy():
-    code = ("import sys, pipeline.commands.view; heavy = [m for m in ('numpy', 'pandas', 'geopandas', 'rasterio', 'dask',"
-            " 'pyvista') if m in sys.modules]; print(heavy)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[3], check=True)
+    code = (
+        "import sys, pipeline.commands.view; heavy = [m for m in ('numpy', 'pandas', 'geopandas', 'rasterio', 'dask',"
+        " 'pyvista') if m in sys.modules]; print(heavy)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[3],
+        check=True,
+    )
     assert done.stdout.strip() == "[]"

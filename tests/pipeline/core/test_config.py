@@ -1,4 +1,5 @@
 """Run definitions: validated, with unknown keys and bad values named by their path."""
+
 from __future__ import annotations
 
 import pytest
@@ -30,25 +31,36 @@ def test_unknown_key_is_named_with_its_path(tmp_path):
     assert str(path) in message
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("crs: EPSG:4326\n", "not a projected"),
-    ("crs: EPSG:99999999\n", "not a CRS"),
-    ("area:\n  meshes: [5339x489]\n", "not a JIS X 0410 mesh code"),
-    ("area:\n  bbox: [140, 36, 139, 35]\n", "min < max"),
-    ("inputs:\n  types: [bldg, buildings]\n", "unknown feature type"),
-    ("dask:\n  workers: 0\n", "dask.workers"),
-    ("scenarios:\n  seasons: {winter: 13-01}\n", "is not MM-DD"),
-    ("scenarios:\n  seasons: {hot: {date: 08-05, weather: hot}}\n", "season 'hot': weather: Input should be"),
-    ("scenarios:\n  seasons: {hot: {date: 08-05, colour: red}}\n", "season 'hot': colour: Extra inputs"),
-    ("scenarios:\n  seasons: {hot: {weather: file}}\n", "season 'hot': date: Field required"),
-    ("scenarios:\n  seasons: {hot: {date: 08-05, threshold_c: 36}}\n",
-     "season 'hot': threshold_c applies to weather: observed_hot_days only (this season's weather is file)"),
-    ("scenarios:\n  seasons: {heat_day: {date: 08-05, radiation: cloudy}}\n", "season 'heat_day': radiation:"),
-    ("scenarios:\n  slots: {noon: ['12:00', '11:00']}\n", "is not after start"),
-    ("scenarios:\n  slots: {noon: ['noon', '13:00']}\n", "HH:MM"),
-    ("timezone: Asia/Omiya\n", "not an IANA time zone"),
-    ("stages:\n  shadow:\n    seasons: {winter: 12-21}\n", "stages.shadow.seasons: unknown key"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("crs: EPSG:4326\n", "not a projected"),
+        ("crs: EPSG:99999999\n", "not a CRS"),
+        ("area:\n  meshes: [5339x489]\n", "not a JIS X 0410 mesh code"),
+        ("area:\n  bbox: [140, 36, 139, 35]\n", "min < max"),
+        ("inputs:\n  types: [bldg, buildings]\n", "unknown feature type"),
+        ("dask:\n  workers: 0\n", "dask.workers"),
+        ("scenarios:\n  seasons: {winter: 13-01}\n", "is not MM-DD"),
+        (
+            "scenarios:\n  seasons: {hot: {date: 08-05, weather: hot}}\n",
+            "season 'hot': weather: Input should be",
+        ),
+        ("scenarios:\n  seasons: {hot: {date: 08-05, colour: red}}\n", "season 'hot': colour: Extra inputs"),
+        ("scenarios:\n  seasons: {hot: {weather: file}}\n", "season 'hot': date: Field required"),
+        (
+            "scenarios:\n  seasons: {hot: {date: 08-05, threshold_c: 36}}\n",
+            "season 'hot': threshold_c applies to weather: observed_hot_days only (this season's weather is file)",
+        ),
+        (
+            "scenarios:\n  seasons: {heat_day: {date: 08-05, radiation: cloudy}}\n",
+            "season 'heat_day': radiation:",
+        ),
+        ("scenarios:\n  slots: {noon: ['12:00', '11:00']}\n", "is not after start"),
+        ("scenarios:\n  slots: {noon: ['noon', '13:00']}\n", "HH:MM"),
+        ("timezone: Asia/Omiya\n", "not an IANA time zone"),
+        ("stages:\n  shadow:\n    seasons: {winter: 12-21}\n", "stages.shadow.seasons: unknown key"),
+    ],
+)
 def test_bad_values_are_explained(tmp_path, text, fragment):
     with pytest.raises(RunDefinitionError) as caught:
         load_run_definition(write(tmp_path, text))
@@ -56,43 +68,70 @@ def test_bad_values_are_explained(tmp_path, text, fragment):
 
 
 def test_overrides_use_dotted_keys(project_root):
-    definition = load_run_definition(project_root / "dags" / "sample.yaml",
-                                     {"dask.workers": 3, "crs": "EPSG:6677"})
+    definition = load_run_definition(
+        project_root / "dags" / "sample.yaml", {"dask.workers": 3, "crs": "EPSG:6677"}
+    )
     assert definition.dask.workers == 3 and definition.crs == "EPSG:6677"
 
 
 def test_scenarios_are_a_run_level_section(tmp_path):
-    definition = load_run_definition(write(tmp_path, (
-        "scenarios:\n  year: 2025\n  seasons: {winter: 12-22}\n"
-        "  slots: {noon: ['11:30', '12:30'], evening: ['17:00', '19:00']}\n")))
+    definition = load_run_definition(
+        write(
+            tmp_path,
+            (
+                "scenarios:\n  year: 2025\n  seasons: {winter: 12-22}\n"
+                "  slots: {noon: ['11:30', '12:30'], evening: ['17:00', '19:00']}\n"
+            ),
+        )
+    )
     names = [s.name for s in definition.scenarios.scenarios()]
     assert names == ["winter_noon", "winter_evening"]
-    assert definition.scenarios.scenarios()[0].season.date(definition.scenarios.year).isoformat() == "2025-12-22"
+    assert (
+        definition.scenarios.scenarios()[0].season.date(definition.scenarios.year).isoformat() == "2025-12-22"
+    )
 
 
 def test_a_season_carries_its_weather(tmp_path):
     from pipeline.geo.scenarios import SeasonWeather
-    definition = load_run_definition(write(tmp_path, (
-        "scenarios:\n  seasons:\n    heat_day: 08-05\n    summer: 07-20\n"
-        "    hot: {date: 08-01, weather: observed_hot_days, threshold_c: 36, window_days: 20, radiation: observed}\n"
-        "    design: {date: 07-25, weather: design_heat_day, max_temperature_c: 37.5}\n"
-        "  slots: {noon: ['11:30', '12:30']}\n")))
+
+    definition = load_run_definition(
+        write(
+            tmp_path,
+            (
+                "scenarios:\n  seasons:\n    heat_day: 08-05\n    summer: 07-20\n"
+                "    hot: {date: 08-01, weather: observed_hot_days, threshold_c: 36, window_days: 20, radiation: observed}\n"
+                "    design: {date: 07-25, weather: design_heat_day, max_temperature_c: 37.5}\n"
+                "  slots: {noon: ['11:30', '12:30']}\n"
+            ),
+        )
+    )
     weather = {s.season.name: s.season.weather for s in definition.scenarios.scenarios()}
-    assert weather == {"heat_day": SeasonWeather("design_heat_day", max_temperature_c=35.0),   # by its name
-                       "summer": SeasonWeather("file"),
-                       "hot": SeasonWeather("observed_hot_days", threshold_c=36.0, window_days=20,
-                                            radiation="observed"),
-                       "design": SeasonWeather("design_heat_day", max_temperature_c=37.5)}
-    assert hash(definition.scenarios.scenarios()[0])           # a season stays hashable
+    assert weather == {
+        "heat_day": SeasonWeather("design_heat_day", max_temperature_c=35.0),  # by its name
+        "summer": SeasonWeather("file"),
+        "hot": SeasonWeather("observed_hot_days", threshold_c=36.0, window_days=20, radiation="observed"),
+        "design": SeasonWeather("design_heat_day", max_temperature_c=37.5),
+    }
+    assert hash(definition.scenarios.scenarios()[0])  # a season stays hashable
 
 
-@pytest.mark.parametrize("old, new, yaml", [
-    ("stages.walkability.streets", "inputs.streets", "stages:\n  walkability:\n    streets: s.osm\n"),
-    ("stages.walkability.districts", "inputs.districts", "stages:\n  walkability:\n    districts: d.geojson\n"),
-    ("stages.thermal.weather", "inputs.weather", "stages:\n  thermal:\n    weather: w.csv\n"),
-    ("stages.export_tiles.extra_tables", "inputs.extra_tables",
-     "stages:\n  export_tiles:\n    extra_tables: [t.parquet]\n"),
-])
+@pytest.mark.parametrize(
+    "old, new, yaml",
+    [
+        ("stages.walkability.streets", "inputs.streets", "stages:\n  walkability:\n    streets: s.osm\n"),
+        (
+            "stages.walkability.districts",
+            "inputs.districts",
+            "stages:\n  walkability:\n    districts: d.geojson\n",
+        ),
+        ("stages.thermal.weather", "inputs.weather", "stages:\n  thermal:\n    weather: w.csv\n"),
+        (
+            "stages.export_tiles.extra_tables",
+            "inputs.extra_tables",
+            "stages:\n  export_tiles:\n    extra_tables: [t.parquet]\n",
+        ),
+    ],
+)
 def test_an_input_key_of_a_stage_section_says_where_it_moved(tmp_path, old, new, yaml):
     """Every input file is under `inputs:`; the keys that were in stage sections say so."""
     with pytest.raises(RunDefinitionError) as caught:
@@ -115,8 +154,9 @@ def test_every_input_file_key_is_under_inputs():
 def test_relative_paths_resolve_against_the_definition_and_must_exist(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "streets.geojson").write_text("{}")
-    definition = load_run_definition(write(tmp_path, (
-        "output: results\ninputs:\n  streets: data/streets.geojson\n")))
+    definition = load_run_definition(
+        write(tmp_path, ("output: results\ninputs:\n  streets: data/streets.geojson\n"))
+    )
     assert definition.output == tmp_path / "results"
     assert definition.inputs.streets == [tmp_path / "data" / "streets.geojson"]
     with pytest.raises(RunDefinitionError) as caught:

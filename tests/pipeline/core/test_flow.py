@@ -5,6 +5,7 @@ as the runner does, and check what it answers. Tiles are real third-level mesh c
 row of four in the 2nd-level mesh 533964 (00 01 02 03 from west to east, so 00 and 02
 are the neighbours of 01, and 03 is not) and one far away.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -18,8 +19,7 @@ FAR = "53396477"
 
 
 def _stage(name: str, needs=None, reach="run") -> Stage:
-    return Stage(name=name, settings=StageSettings, plan=lambda ctx, records: [],
-                 needs=needs, reach=reach)
+    return Stage(name=name, settings=StageSettings, plan=lambda ctx, records: [], needs=needs, reach=reach)
 
 
 INGEST = _stage("ingest", needs=())

@@ -1,4 +1,5 @@
 """The README's run-definition key table is the settings models' own documentation."""
+
 from __future__ import annotations
 
 import typing
@@ -14,7 +15,8 @@ def test_readme_key_table_is_generated_from_the_models(project_root):
     readme = (project_root / "docs" / "run-definition.md").read_text(encoding="utf-8")
     assert readme_keys(readme) == keys_markdown(run_definition()), (
         "the key table of docs/run-definition.md differs from the settings models: paste "
-        "`machi validate --keys` between the keys markers")
+        "`machi validate --keys` between the keys markers"
+    )
 
 
 def test_validate_keys_prints_the_table():
@@ -25,8 +27,10 @@ def test_validate_keys_prints_the_table():
 
 
 def _numeric(annotation) -> bool:
-    return annotation in (int, float) or (typing.get_origin(annotation) is typing.Union
-                                          and set(typing.get_args(annotation)) <= {int, float, type(None)})
+    return annotation in (int, float) or (
+        typing.get_origin(annotation) is typing.Union
+        and set(typing.get_args(annotation)) <= {int, float, type(None)}
+    )
 
 
 def test_every_key_has_a_description_and_every_number_bounds():
@@ -34,8 +38,12 @@ def test_every_key_has_a_description_and_every_number_bounds():
     assert len(keys) > 60
     undocumented = [k.path for k in keys if len(k.description) < 8]
     assert undocumented == []
-    unbounded = [k.path for k in keys if _numeric(k.annotation) and not (
-        any(s in k.bounds for s in (">", "≥")) and any(s in k.bounds for s in ("<", "≤")))]
+    unbounded = [
+        k.path
+        for k in keys
+        if _numeric(k.annotation)
+        and not (any(s in k.bounds for s in (">", "≥")) and any(s in k.bounds for s in ("<", "≤")))
+    ]
     assert unbounded == []
 
 

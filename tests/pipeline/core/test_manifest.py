@@ -1,15 +1,15 @@
 """The manifest's journal, its compaction, and reading files cut off mid-write (no Dask)."""
+
 from __future__ import annotations
 
 import json
 import logging
 import random
+from dataclasses import dataclass
 
 import pytest
 
 from pipeline.core.manifest import JOURNAL_NAME, MANIFEST_NAME, Manifest, ManifestError, dumps
-from dataclasses import dataclass
-
 from pipeline.core.task import Outputs, Record
 from tiles.atomic import atomic_path, remove_temporaries
 
@@ -24,13 +24,22 @@ def _record(out, stage: str, tile: str, *, write: bool = True) -> Record:
     if write:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(tile)
-    return Record(stage=stage, tile=tile, key=f"{stage}-{tile}-0123456789abcdef",
-                  outputs=TextOutputs(text=str(path)), counts={"n": len(tile)}, seconds=0.5)
+    return Record(
+        stage=stage,
+        tile=tile,
+        key=f"{stage}-{tile}-0123456789abcdef",
+        outputs=TextOutputs(text=str(path)),
+        counts={"n": len(tile)},
+        seconds=0.5,
+    )
 
 
 def _records(out, n: int = 30) -> list[Record]:
-    return [_record(out, stage, f"{533900 + i:08d}") for stage in ("ingest", "surface", "shadow")
-            for i in range(n)]
+    return [
+        _record(out, stage, f"{533900 + i:08d}")
+        for stage in ("ingest", "surface", "shadow")
+        for i in range(n)
+    ]
 
 
 def test_recording_a_task_appends_one_line_and_rewrites_nothing(tmp_path):
@@ -92,17 +101,23 @@ def test_compaction_is_the_same_bytes_whatever_the_completion_order(tmp_path):
             manifest.input_hash(name, 1, 2.0, lambda name=name: name * 8)
         for record in shuffled:
             manifest.record(record)
-        manifest.data.update(run="r", crs="EPSG:6677", versions={"machi": "1"}, definition={"a": 1},
-                             outputs=[p for r in shuffled for p in r.outputs.paths],
-                             failures=[{"stage": "x", "tile": t, "error": "e"} for t in ("2", "1")])
+        manifest.data.update(
+            run="r",
+            crs="EPSG:6677",
+            versions={"machi": "1"},
+            definition={"a": 1},
+            outputs=[p for r in shuffled for p in r.outputs.paths],
+            failures=[{"stage": "x", "tile": t, "error": "e"} for t in ("2", "1")],
+        )
         manifest.data["runs"].append({"started": "2026-01-01T00:00:00+00:00", "executed": 90})
         manifest.compact()
         texts.append((folder / MANIFEST_NAME).read_bytes())
     assert texts[0] == texts[1] == texts[2]
     data = json.loads(texts[0])
     # The public shape: the same keys as before the journal, tasks keyed by task key.
-    assert {"run", "crs", "versions", "definition", "inputs", "runs", "failures", "tasks",
-            "outputs"} == set(data)
+    assert {"run", "crs", "versions", "definition", "inputs", "runs", "failures", "tasks", "outputs"} == set(
+        data
+    )
     assert list(data["tasks"]) == sorted(data["tasks"], key=lambda k: (k.split("-")[0], k))
     assert data["tasks"][records[0].key]["outputs"] == {"text": records[0].outputs.text}
     assert list(data["inputs"]) == ["a.gml", "b.gml", "c.gml"]
@@ -124,7 +139,10 @@ def test_a_journal_cut_off_mid_line_is_named_and_its_tail_ignored(tmp_path, capl
     [bad] = again.recovery.bad_lines
     assert bad.startswith(f"{journal}:{len(records)}: cut off mid-write, not valid JSON")
     assert f"{journal}, line {len(records)}: cut off mid-write" in caplog.text
-    assert all(again.finished(r.key, outputs=TextOutputs) for r in records[:-1]) and again.finished(records[-1].key, outputs=TextOutputs) is None
+    assert (
+        all(again.finished(r.key, outputs=TextOutputs) for r in records[:-1])
+        and again.finished(records[-1].key, outputs=TextOutputs) is None
+    )
     # Compaction drops the torn line; appending afterwards starts on a clean line.
     again.compact()
     again.record(records[-1])
@@ -155,7 +173,7 @@ def test_a_manifest_cut_off_mid_file_keeps_the_records_before_the_cut(tmp_path, 
     kept = [r for r in records if again.finished(r.key, outputs=TextOutputs)]
     assert len(kept) == len(again.data["tasks"]) and 0 < len(kept) < len(records)
     order = sorted(records, key=lambda r: (r.stage, r.tile))
-    assert kept == [] or {r.key for r in kept} == {r.key for r in order[:len(kept)]}
+    assert kept == [] or {r.key for r in kept} == {r.key for r in order[: len(kept)]}
     assert again.data["inputs"]["a.gml"]["sha256"] == "a" * 64
     assert len(lines) > bad_line
 
@@ -207,8 +225,9 @@ def test_an_unwritable_journal_is_a_clear_error_naming_it(tmp_path):
     (tmp_path / JOURNAL_NAME).rmdir()
     manifest = Manifest.open(tmp_path)
     (tmp_path / JOURNAL_NAME).mkdir()
-    with pytest.raises(ManifestError, match=f"cannot write the run journal {tmp_path / JOURNAL_NAME}: "
-                                            "Is a directory"):
+    with pytest.raises(
+        ManifestError, match=f"cannot write the run journal {tmp_path / JOURNAL_NAME}: Is a directory"
+    ):
         manifest.record(_records(tmp_path, 1)[0])
     (tmp_path / MANIFEST_NAME).mkdir()
     (tmp_path / MANIFEST_NAME / "x").touch()
@@ -217,13 +236,27 @@ def test_an_unwritable_journal_is_a_clear_error_naming_it(tmp_path):
 
 
 def test_dumps_is_valid_json_one_item_per_line():
-    data = {"tasks": {"b": {"stage": "s", "tile": "1"}, "a": {"stage": "s", "tile": "1"}},
-            "inputs": {}, "runs": [], "extra": 1, "run": "x"}
+    data = {
+        "tasks": {"b": {"stage": "s", "tile": "1"}, "a": {"stage": "s", "tile": "1"}},
+        "inputs": {},
+        "runs": [],
+        "extra": 1,
+        "run": "x",
+    }
     text = dumps(data)
     assert json.loads(text) == data
-    assert text.splitlines() == ['{', '"run": "x",', '"inputs": {},', '"runs": [],', '"tasks": {',
-                                 ' "a": {"stage": "s", "tile": "1"},', ' "b": {"stage": "s", "tile": "1"}',
-                                 '},', '"extra": 1', '}']
+    assert text.splitlines() == [
+        "{",
+        '"run": "x",',
+        '"inputs": {},',
+        '"runs": [],',
+        '"tasks": {',
+        ' "a": {"stage": "s", "tile": "1"},',
+        ' "b": {"stage": "s", "tile": "1"}',
+        "},",
+        '"extra": 1',
+        "}",
+    ]
 
 
 def test_temporaries_of_killed_writers_are_removed(tmp_path):

@@ -5,12 +5,13 @@ CSV; registering it needs nothing but appending it to ``pipeline.stages.STAGES``
 settings appear in the run definition, the planner and the runner call it, and the
 manifest records it.
 """
+
 from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import pyarrow.parquet as pq
 import pytest
@@ -49,14 +50,22 @@ def count_task(out_path: str, *, settings: CountSettings, ingest: list[Record]) 
 
 def plan_count(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     buildings = done(records, "ingest", feature_type="bldg")
-    return [Task(stage="count", tile="all", func=count_task, args=(str(ctx.out("count.csv")),),
-                 kwargs={"settings": ctx.settings("count")},
-                 params={"settings": ctx.settings("count").model_dump()},
-                 upstream={"ingest": keys(buildings)})]
+    return [
+        Task(
+            stage="count",
+            tile="all",
+            func=count_task,
+            args=(str(ctx.out("count.csv")),),
+            kwargs={"settings": ctx.settings("count")},
+            params={"settings": ctx.settings("count").model_dump()},
+            upstream={"ingest": keys(buildings)},
+        )
+    ]
 
 
-COUNT = Stage(name="count", settings=CountSettings, plan=plan_count, outputs=CountOutputs,
-              reads={"ingest": ("table",)})
+COUNT = Stage(
+    name="count", settings=CountSettings, plan=plan_count, outputs=CountOutputs, reads={"ingest": ("table",)}
+)
 
 
 def test_a_stage_registered_at_run_time_runs_after_ingest(project_root, tmp_path, monkeypatch):
@@ -64,13 +73,18 @@ def test_a_stage_registered_at_run_time_runs_after_ingest(project_root, tmp_path
 
     monkeypatch.setattr(pipeline.stages, "STAGES", (pipeline.stages.STAGES[0], COUNT))
     path = tmp_path / "run.yaml"
-    path.write_text(f"inputs:\n  citygml: {project_root / 'sample_data' / 'omiya'}\n  types: [bldg]\n"
-                    f"output: out\nstages:\n  count:\n    label: n\n", encoding="utf-8")
+    path.write_text(
+        f"inputs:\n  citygml: {project_root / 'sample_data' / 'omiya'}\n  types: [bldg]\n"
+        f"output: out\nstages:\n  count:\n    label: n\n",
+        encoding="utf-8",
+    )
     definition = pipeline.stages.load_run_definition(path)
     assert definition.stages.count.label == "n"
     # processes=False: the test module's functions need not be importable by workers
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
         summary = run(definition, client=client, progress=False)
     assert summary.failed == []
     assert set(summary.stage_seconds) == {"ingest", "count"}
@@ -88,8 +102,9 @@ def test_unknown_stage_sections_are_refused_without_the_stage(project_root):
     from pipeline.core.config import RunDefinitionError
 
     with pytest.raises(RunDefinitionError, match="stages.count: unknown key"):
-        pipeline.stages.load_run_definition(project_root / "dags" / "sample.yaml",
-                                            {"stages.count.label": "n"})
+        pipeline.stages.load_run_definition(
+            project_root / "dags" / "sample.yaml", {"stages.count.label": "n"}
+        )
 
 
 def test_the_definition_model_has_one_section_per_stage_section():

@@ -13,14 +13,15 @@ after :data:`WAIT_S`. Every task writes a stamp (start, end, the tiles of the up
 records it was given). A runner that plans stage after stage cannot pass: those tasks
 would wait for every file.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 import pytest
 from pydantic import Field
@@ -50,8 +51,15 @@ class StampOutputs(Outputs):
     stamp: str
 
 
-def stamp_task(out_dir: str, name: str, *, mesh: str | None = None, wait_for: list[str] = (),
-               fail: bool = False, upstream: list[Record] = ()) -> Result:
+def stamp_task(
+    out_dir: str,
+    name: str,
+    *,
+    mesh: str | None = None,
+    wait_for: list[str] = (),
+    fail: bool = False,
+    upstream: list[Record] = (),
+) -> Result:
     """Write ``<out_dir>/<name>.json``: start, end and the upstream tiles; count the call."""
     start = time.time()
     folder = Path(out_dir)
@@ -61,8 +69,12 @@ def stamp_task(out_dir: str, name: str, *, mesh: str | None = None, wait_for: li
     waited = _wait_for([folder.parent / p for p in wait_for])
     if fail:
         raise ValueError(f"{name}: broken on purpose")
-    stamp = {"start": start, "end": time.time(), "waited": waited,
-             "upstream": sorted(r.tile for r in upstream)}
+    stamp = {
+        "start": start,
+        "end": time.time(),
+        "waited": waited,
+        "upstream": sorted(r.tile for r in upstream),
+    }
     path = folder / f"{name}.json"
     tmp = folder / f".{name}.tmp"
     tmp.write_text(json.dumps(stamp), encoding="utf-8")
@@ -91,39 +103,83 @@ def plan_files(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     for source in ctx.sources:
         name = Path(source.file_name).stem
         wait_for = _independent(settings.fail) if source.mesh_code == SLOW else []
-        tasks.append(Task(stage="files", tile=name, func=stamp_task,
-                          args=(str(ctx.out("files")), name),
-                          kwargs={"mesh": source.mesh_code, "wait_for": wait_for,
-                                  "fail": source.mesh_code in settings.fail},
-                          params={"fail": settings.fail}, input_hashes=[ctx.hash_source(source)],
-                          meshes=(source.mesh_code,)))
+        tasks.append(
+            Task(
+                stage="files",
+                tile=name,
+                func=stamp_task,
+                args=(str(ctx.out("files")), name),
+                kwargs={
+                    "mesh": source.mesh_code,
+                    "wait_for": wait_for,
+                    "fail": source.mesh_code in settings.fail,
+                },
+                params={"fail": settings.fail},
+                input_hashes=[ctx.hash_source(source)],
+                meshes=(source.mesh_code,),
+            )
+        )
     return tasks
 
 
 def _per_tile(stage: str, upstream_of):
     """A per-tile planner: one task per tile of ``ctx.tiles`` that has upstream records."""
+
     def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
         tasks = []
         for tile in ctx.tiles:
             upstream = upstream_of(records, tile)
             if upstream:
-                tasks.append(Task(stage=stage, tile=tile, func=stamp_task,
-                                  args=(str(ctx.out(stage)), tile),
-                                  upstream={"upstream": keys(upstream)}))  # covers its tile by default
+                tasks.append(
+                    Task(
+                        stage=stage,
+                        tile=tile,
+                        func=stamp_task,
+                        args=(str(ctx.out(stage)), tile),
+                        upstream={"upstream": keys(upstream)},
+                    )
+                )  # covers its tile by default
         return tasks
+
     return plan
 
 
 # Reads the run's CityGML files (ctx.sources), so it declares ingest's inputs.
-FILES = Stage(name="files", settings=FilesSettings, plan=plan_files, needs=(), reach="run",
-              outputs=StampOutputs, inputs=pipeline.stages.ingest.INPUTS)
-UP = Stage(name="up", settings=StageSettings, needs=("files",), reach="tile", outputs=StampOutputs, plan=_per_tile(
-    "up", lambda records, tile: done(records, "files", mesh_code=tile)))
-DOWN = Stage(name="down", settings=StageSettings, needs=("up",), reach="tile", outputs=StampOutputs, plan=_per_tile(
-    "down", lambda records, tile: done(records, "up", tile=tile)))
-HALO = Stage(name="halo", settings=StageSettings, needs=("up",), reach="neighbours", outputs=StampOutputs,
-             plan=_per_tile("halo", lambda records, tile: [
-                 r for r in done(records, "up") if r.tile in tile_neighbourhood(tile)]))
+FILES = Stage(
+    name="files",
+    settings=FilesSettings,
+    plan=plan_files,
+    needs=(),
+    reach="run",
+    outputs=StampOutputs,
+    inputs=pipeline.stages.ingest.INPUTS,
+)
+UP = Stage(
+    name="up",
+    settings=StageSettings,
+    needs=("files",),
+    reach="tile",
+    outputs=StampOutputs,
+    plan=_per_tile("up", lambda records, tile: done(records, "files", mesh_code=tile)),
+)
+DOWN = Stage(
+    name="down",
+    settings=StageSettings,
+    needs=("up",),
+    reach="tile",
+    outputs=StampOutputs,
+    plan=_per_tile("down", lambda records, tile: done(records, "up", tile=tile)),
+)
+HALO = Stage(
+    name="halo",
+    settings=StageSettings,
+    needs=("up",),
+    reach="neighbours",
+    outputs=StampOutputs,
+    plan=_per_tile(
+        "halo", lambda records, tile: [r for r in done(records, "up") if r.tile in tile_neighbourhood(tile)]
+    ),
+)
 
 
 class _NoDask:
@@ -143,8 +199,10 @@ def client():
     from distributed import Client, LocalCluster
 
     # Two threads per worker: the slow file blocks one, never the tasks queued beside it.
-    with LocalCluster(n_workers=2, threads_per_worker=2, processes=False,
-                      dashboard_address=":0") as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=2, processes=False, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
         yield client
 
 
@@ -154,15 +212,24 @@ def _definition(tmp_path: Path, **stages):
     for tile in ROW:
         (city / f"{tile}_bldg_6697_op.gml").write_text(f"<!-- {tile} -->\n", encoding="utf-8")
     path = tmp_path / "run.yaml"
-    path.write_text(json.dumps({"inputs": {"citygml": str(tmp_path / "city"), "types": ["bldg"]},
-                                "crs": "EPSG:6677", "output": str(tmp_path / "out"),
-                                "stages": stages}), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "inputs": {"citygml": str(tmp_path / "city"), "types": ["bldg"]},
+                "crs": "EPSG:6677",
+                "output": str(tmp_path / "out"),
+                "stages": stages,
+            }
+        ),
+        encoding="utf-8",
+    )
     return pipeline.stages.load_run_definition(path)
 
 
 def _stamps(out: Path) -> dict[str, dict]:
-    return {f"{p.parent.name}/{p.stem}": json.loads(p.read_text(encoding="utf-8"))
-            for p in out.glob("*/*.json")}
+    return {
+        f"{p.parent.name}/{p.stem}": json.loads(p.read_text(encoding="utf-8")) for p in out.glob("*/*.json")
+    }
 
 
 def test_tiles_flow_through_the_stages_and_a_resume_needs_no_dask(tmp_path, toy_registry, client):

@@ -1,7 +1,6 @@
 """The flow simulation's assignment: heat moves walkers, trips are conserved, Dial = enumeration."""
-from __future__ import annotations
 
-import itertools
+from __future__ import annotations
 
 import numpy as np
 import pytest
@@ -10,8 +9,8 @@ from scipy.sparse.csgraph import dijkstra
 from pipeline.flowsim.assignment import assign, perceived_cost
 from pipeline.flowsim.graph import FlowGraph
 
-ALPHA = 2.0     # CoolWalks alpha, the walkability stage's default
-THETA = 0.02    # 1/m of perceived cost, a test value
+ALPHA = 2.0  # CoolWalks alpha, the walkability stage's default
+THETA = 0.02  # 1/m of perceived cost, a test value
 
 
 def two_routes() -> tuple[FlowGraph, np.ndarray, dict]:
@@ -77,14 +76,14 @@ def test_an_isolated_origin_is_reported_unassigned_not_dropped():
     graph, length = grid(3)
     xy = np.vstack([graph.node_xy, [[5000.0, 5000.0], [5050.0, 5000.0]]])
     tail, head = grid_ends(graph)
-    far = FlowGraph.from_arrays(np.r_[tail, 9], np.r_[head, 10],
-                                np.r_[length, 50.0], xy)
+    far = FlowGraph.from_arrays(np.r_[tail, 9], np.r_[head, 10], np.r_[length, 50.0], xy)
     production = np.zeros(far.n_nodes)
     production[[0, 9]] = [10.0, 4.0]
     attraction = np.zeros(far.n_nodes)
     attraction[8] = 1.0  # only in the grid: node 9's neighbour 10 attracts nothing
-    result = assign(far, perceived_cost(far.length_m, np.ones(far.n_segments), ALPHA), production,
-                    attraction, theta=THETA)
+    result = assign(
+        far, perceived_cost(far.length_m, np.ones(far.n_segments), ALPHA), production, attraction, theta=THETA
+    )
     assert result.unassigned == pytest.approx(4.0)
     assert result.assigned == pytest.approx(10.0)
     assert result.generated == pytest.approx(result.assigned + result.unassigned)
@@ -109,8 +108,9 @@ def test_reach_bounds_destinations():
     assert result.flow[~beyond].sum() > 0.0
 
 
-def enumerate_flows(graph: FlowGraph, cost: np.ndarray, origin: int, attraction: np.ndarray,
-                    theta: float) -> np.ndarray:
+def enumerate_flows(
+    graph: FlowGraph, cost: np.ndarray, origin: int, attraction: np.ndarray, theta: float
+) -> np.ndarray:
     """Equation (2) by brute force: every efficient path from ``origin``, listed."""
     d = dijkstra(graph.lengths, indices=origin)
     paths = []  # (destination, segments, cost)
@@ -127,7 +127,7 @@ def enumerate_flows(graph: FlowGraph, cost: np.ndarray, origin: int, attraction:
     walk(origin, [], 0.0)
     weights = np.array([attraction[j] * np.exp(-theta * c) for j, _, c in paths])
     flow = np.zeros(graph.n_segments)
-    for (j, segs, c), w in zip(paths, weights):
+    for (_j, segs, _c), w in zip(paths, weights):
         for s in segs:
             flow[s] += w / weights.sum()
     return flow
@@ -142,8 +142,9 @@ def test_dial_passes_equal_path_enumeration():
         production = np.zeros(graph.n_nodes)
         production[origin] = 1.0
         result = assign(graph, cost, production, attraction, theta=0.01)
-        np.testing.assert_allclose(result.flow, enumerate_flows(graph, cost, origin, attraction, 0.01),
-                                   rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(
+            result.flow, enumerate_flows(graph, cost, origin, attraction, 0.01), rtol=1e-10, atol=1e-14
+        )
 
 
 def test_bad_inputs_are_named():
@@ -176,8 +177,9 @@ def test_destinations_on_plain_length_conserve_trips():
     rng = np.random.default_rng(5)
     production = rng.uniform(0, 20, graph.n_nodes)
     cost = perceived_cost(length, rng.uniform(0, 1, len(length)), ALPHA)
-    result = assign(graph, cost, production, rng.uniform(0, 1, graph.n_nodes), theta=THETA,
-                    destination_cost=length)
+    result = assign(
+        graph, cost, production, rng.uniform(0, 1, graph.n_nodes), theta=THETA, destination_cost=length
+    )
     assert result.assigned == pytest.approx(production.sum(), rel=1e-12)
 
 
@@ -187,8 +189,10 @@ def test_graph_from_a_street_network_of_lines():
 
     from pipeline.walkability.network import from_lines
 
-    lines = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (50, 5), (100, 0)]),
-                                       LineString([(0, 0), (55, -30), (100, 0)])], crs="EPSG:6677")
+    lines = gpd.GeoDataFrame(
+        geometry=[LineString([(0, 0), (50, 5), (100, 0)]), LineString([(0, 0), (55, -30), (100, 0)])],
+        crs="EPSG:6677",
+    )
     # the two lines meet only at their ends: two segments, two nodes, a parallel pair
     network = from_lines(lines)
     graph = FlowGraph.from_network(network)

@@ -1,4 +1,5 @@
 """GEH as defined, the fitted ratio, people per 100 m, trip ends from floor area and stops."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -7,8 +8,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from pipeline.flowsim.generation import (TripRateError, building_floor_by_class, read_trip_rates,
-                                         trip_ends)
+from pipeline.flowsim.generation import TripRateError, building_floor_by_class, read_trip_rates, trip_ends
 from pipeline.flowsim.graph import FlowGraph
 from pipeline.flowsim.scaling import mlit_ratio, people_per_100m
 from pipeline.flowsim.validation import fit_ratio, geh, validation_table
@@ -24,8 +24,14 @@ def test_geh_hand_worked():
 
 def test_validation_table_and_share_below_5():
     flows = pd.DataFrame({"midday": [150.0, 400.0, 7.0], "morning": [10.0, 20.0, 30.0]})
-    counted = pd.DataFrame({"counter_id": ["a", "b", "c"], "scenario": "midday", "day_type": "weekday",
-                            "pedestrians_per_hour": [100.0, 300.0, 5.0]})
+    counted = pd.DataFrame(
+        {
+            "counter_id": ["a", "b", "c"],
+            "scenario": "midday",
+            "day_type": "weekday",
+            "pedestrians_per_hour": [100.0, 300.0, 5.0],
+        }
+    )
     on_segment = pd.Series([0, 1], index=["a", "b"])  # counter c stands on no segment
     table, share = validation_table(counted, flows, on_segment)
     assert table["counter_id"].tolist() == ["a", "b"]
@@ -79,18 +85,21 @@ def test_trip_ends_from_floor_area_and_stops(tmp_path):
     assert slot.loc["residential", "produced"] == pytest.approx(3.0)
     with pytest.raises(TripRateError, match="hours"):
         rates.for_slot("07:00", "10:00", "weekday")
-    graph = FlowGraph.from_arrays(np.array([0]), np.array([1]), np.array([100.0]),
-                                  np.array([[0.0, 0.0], [100.0, 0.0]]))
+    graph = FlowGraph.from_arrays(
+        np.array([0]), np.array([1]), np.array([100.0]), np.array([[0.0, 0.0], [100.0, 0.0]])
+    )
     buildings = gpd.GeoDataFrame(
         {"usage": ["411", "401", "413", "461"], "storeys_above_ground": [2, 5, 1, 3]},
         geometry=[box(-10, 5, 10, 15), box(90, 5, 110, 25), box(-5, -15, 5, -5), box(95, -20, 105, -10)],
-        crs="EPSG:6677")
+        crs="EPSG:6677",
+    )
     floor = building_floor_by_class(buildings)
     # 413 (shop + housing): floor area split evenly; 461 (unknown): no trips
     assert floor.loc[2, "commercial"] == floor.loc[2, "residential"] == pytest.approx(50.0)
     assert floor.loc[3].sum() == 0.0
-    stops = gpd.GeoDataFrame({"kind": ["station"], "weight": [1000.0]}, geometry=[Point(99, 1)],
-                             crs="EPSG:6677")
+    stops = gpd.GeoDataFrame(
+        {"kind": ["station"], "weight": [1000.0]}, geometry=[Point(99, 1)], crs="EPSG:6677"
+    )
     ends = trip_ends(graph, buildings, stops, slot)
     # node 0: housing 400 m2 (x3 /100 m2) + 50 m2 housing of the shop-house; node 1: office 2,000 m2
     # (x0.5 /100 m2) and the station (1000 x 0.02)

@@ -1,4 +1,5 @@
 """Plane rectangular zone selection against known city zones."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,16 +7,19 @@ import pytest
 from pipeline.geo.crs import plane_zone_epsg, zone_for_lonlat
 
 
-@pytest.mark.parametrize("prefecture, lon, lat, epsg", [
-    ("11", 139.624, 35.906, 6677),     # Saitama (Omiya): IX
-    ("14201", 139.74, 35.26, 6677),   # Yokosuka city code: IX
-    ("01", 141.44, 42.94, 6680),      # Sapporo: XII
-    ("01", 140.73, 41.77, 6679),      # Hakodate: XI
-    ("01", 144.38, 42.98, 6681),      # Kushiro: XIII
-    ("27", 135.50, 34.69, 6674),      # Osaka: VI
-    ("47", 127.68, 26.21, 6683),      # Naha: XV
-    ("13", 139.36, 34.75, 6682),      # Izu Oshima: XIV
-])
+@pytest.mark.parametrize(
+    "prefecture, lon, lat, epsg",
+    [
+        ("11", 139.624, 35.906, 6677),  # Saitama (Omiya): IX
+        ("14201", 139.74, 35.26, 6677),  # Yokosuka city code: IX
+        ("01", 141.44, 42.94, 6680),  # Sapporo: XII
+        ("01", 140.73, 41.77, 6679),  # Hakodate: XI
+        ("01", 144.38, 42.98, 6681),  # Kushiro: XIII
+        ("27", 135.50, 34.69, 6674),  # Osaka: VI
+        ("47", 127.68, 26.21, 6683),  # Naha: XV
+        ("13", 139.36, 34.75, 6682),  # Izu Oshima: XIV
+    ],
+)
 def test_zone_by_prefecture(prefecture, lon, lat, epsg):
     assert plane_zone_epsg(prefecture, lon, lat) == epsg
 

@@ -1,4 +1,5 @@
 """GSI geoid heights: published values at known places, vectorised use, bad input."""
+
 from __future__ import annotations
 
 import numpy as np

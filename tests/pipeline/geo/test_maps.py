@@ -1,5 +1,6 @@
 """PNG maps: what a map shows (title, legend with units, extent, scale bar, north arrow,
 overlays), written atomically as a PNG that says so in its text chunks."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -8,8 +9,7 @@ import pytest
 from PIL import Image
 from shapely.geometry import box
 
-from pipeline.geo.maps import (Overlay, _nice_length, raster_map_figure, render_raster_map,
-                               write_raster_map)
+from pipeline.geo.maps import Overlay, _nice_length, raster_map_figure, render_raster_map, write_raster_map
 from pipeline.geo.raster import Grid
 
 GRID = Grid(1000.0, 2500.0, 5.0, 100, 80, "EPSG:6677")  # 500 m x 400 m
@@ -22,9 +22,15 @@ def _data() -> np.ndarray:
 
 
 def test_figure_shows_title_legend_extent_scale_and_north():
-    fig = raster_map_figure(_data(), GRID, title="Shade hours, winter midday", units="shade hours (h)",
-                            cmap="magma", vmin=0, overlays=[Overlay([box(1100, 2200, 1200, 2300)],
-                                                                    color="cyan", label="buildings")])
+    fig = raster_map_figure(
+        _data(),
+        GRID,
+        title="Shade hours, winter midday",
+        units="shade hours (h)",
+        cmap="magma",
+        vmin=0,
+        overlays=[Overlay([box(1100, 2200, 1200, 2300)], color="cyan", label="buildings")],
+    )
     try:
         ax, colorbar = fig.axes
         assert ax.get_title() == "Shade hours, winter midday"
@@ -33,8 +39,9 @@ def test_figure_shows_title_legend_extent_scale_and_north():
         [image] = ax.get_images()
         assert image.get_extent() == [1000.0, 1500.0, 2100.0, 2500.0]
         assert image.get_clim() == (0.0, pytest.approx(6.0))
-        texts = [t.get_text() for t in ax.texts] + [t.get_text() for a in ax.artists
-                                                    for t in a.findobj(plt.Text)]
+        texts = [t.get_text() for t in ax.texts] + [
+            t.get_text() for a in ax.artists for t in a.findobj(plt.Text)
+        ]
         assert "N" in texts and "100 m" in texts  # north arrow; a 100 m bar on 500 m
         assert [t.get_text() for t in ax.get_legend().get_texts()] == ["buildings"]
     finally:
@@ -42,9 +49,15 @@ def test_figure_shows_title_legend_extent_scale_and_north():
 
 
 def test_map_is_written_as_png_that_says_what_it_shows(tmp_path):
-    path = write_raster_map(tmp_path / "maps" / "shade.png", _data(), GRID, title="Sun hours, equinox",
-                            units="hours of sun", cmap="YlOrRd")
-    assert [p.name for p in (tmp_path / "maps").iterdir()] == ["shade.png"]   # no temporary left
+    path = write_raster_map(
+        tmp_path / "maps" / "shade.png",
+        _data(),
+        GRID,
+        title="Sun hours, equinox",
+        units="hours of sun",
+        cmap="YlOrRd",
+    )
+    assert [p.name for p in (tmp_path / "maps").iterdir()] == ["shade.png"]  # no temporary left
     with Image.open(path) as image:
         assert image.format == "PNG" and image.size[0] > 600
         assert image.text["Title"] == "Sun hours, equinox"

@@ -1,4 +1,5 @@
 """JIS X 0410 mesh codes: known values, round trips at every level, cell corners."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -78,18 +79,33 @@ def test_children_parent_and_neighbours():
     assert (meshcode.parent(eighths, 3) == 53396489).all()
     # neighbours across 2nd- and 1st-level boundaries
     assert set(meshcode.neighbours(53396599).tolist()) == {
-        53396588, 53396589, 53396680, 53396598, 53396690, 53397508, 53397509, 53397600}
+        53396588,
+        53396589,
+        53396680,
+        53396598,
+        53396690,
+        53397508,
+        53397509,
+        53397600,
+    }
     # 53396409 is row 0, column 9 of 533964: its south neighbours are row 9 of 533954/533955
     assert set(meshcode.neighbours(53396409).tolist()) == {
-        53395498, 53395499, 53395590, 53396408, 53396500, 53396418, 53396419, 53396510}
+        53395498,
+        53395499,
+        53395590,
+        53396408,
+        53396500,
+        53396418,
+        53396419,
+        53396510,
+    }
     # across the 1st-level boundary: 53390000's south-west neighbour is in 5238
     assert 52387799 in meshcode.neighbours(53390000).tolist()
 
 
 def test_covering_box():
     codes = meshcode.covering(35.9, 139.6, 35.91, 139.63, 3)
-    assert sorted(codes.tolist()) == sorted(
-        [53396488, 53396489, 53396580, 53396498, 53396499, 53396590])
+    assert sorted(codes.tolist()) == sorted([53396488, 53396489, 53396580, 53396498, 53396499, 53396590])
     # a box that ends exactly on a boundary does not pull in the next row
     lat_min, lon_min, lat_max, lon_max = meshcode.decode_bounds([53396489])
     assert meshcode.covering(lat_min[0], lon_min[0], lat_max[0], lon_max[0], 3).tolist() == [53396489]

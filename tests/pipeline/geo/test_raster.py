@@ -1,4 +1,5 @@
 """COG writing: lossless whatever the compression, tiled, with overviews, deterministic."""
+
 import numpy as np
 import pytest
 import rasterio
@@ -15,8 +16,9 @@ def hours():
     return values, Grid(-20000.0, -10000.0, 1.0, 600, 520, "EPSG:6677")
 
 
-@pytest.mark.parametrize("options", [{}, {"compress": "ZSTD", "predictor": 1, "level": 1},
-                                     {"compress": "DEFLATE", "predictor": 1}])
+@pytest.mark.parametrize(
+    "options", [{}, {"compress": "ZSTD", "predictor": 1, "level": 1}, {"compress": "DEFLATE", "predictor": 1}]
+)
 def test_cog_round_trips_values_bit_for_bit_with_tiles_and_overviews(tmp_path, hours, options):
     values, grid = hours
     path = write_cog(tmp_path / "a.tif", values, grid, nodata=np.nan, tags={"units": "hours"}, **options)

@@ -1,4 +1,5 @@
 """LiDAR stage on PDAL's real test files and on synthetic scenes with known answers."""
+
 from __future__ import annotations
 
 import subprocess
@@ -9,11 +10,19 @@ import numpy as np
 import pytest
 from pyproj import CRS
 
-from pipeline.lidar import (LidarCRSError, LidarHeaderError, file_bounds, iter_tileset_points,
-                            lidar_rasters_for_tile, open_checked, read_checked_header,
-                            summarize_lidar_file, write_lidar_rasters)
-from pipeline.lidar.noise import statistical_outlier_mask
 from pipeline.geo.raster import Grid, read_raster
+from pipeline.lidar import (
+    LidarCRSError,
+    LidarHeaderError,
+    file_bounds,
+    iter_tileset_points,
+    lidar_rasters_for_tile,
+    open_checked,
+    read_checked_header,
+    summarize_lidar_file,
+    write_lidar_rasters,
+)
+from pipeline.lidar.noise import statistical_outlier_mask
 
 UTM10 = "EPSG:26910"  # NAD83 / UTM 10N, metres: autzen (Eugene, Oregon) lies in it
 FOOT = 0.3048
@@ -21,15 +30,19 @@ FOOT = 0.3048
 
 # ---------------------------------------------------------------- header checks / bad files
 
+
 def test_garbage_header_is_rejected_before_any_allocation(lidar_dir):
     path = lidar_dir / "bad" / "garbage_nVariableLength.las"
     # In a subprocess with a timeout, so a regression that hands the file to laspy fails
     # the test instead of hanging CI while allocating ~18 GB.
-    code = ("import sys\nfrom pipeline.lidar import summarize_lidar_file, LidarHeaderError\n"
-            "try:\n    summarize_lidar_file(sys.argv[1])\n"
-            "except LidarHeaderError as e:\n    print(e)\n")
-    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
-                         text=True, timeout=30, check=True)
+    code = (
+        "import sys\nfrom pipeline.lidar import summarize_lidar_file, LidarHeaderError\n"
+        "try:\n    summarize_lidar_file(sys.argv[1])\n"
+        "except LidarHeaderError as e:\n    print(e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=30, check=True
+    )
     assert "garbage_nVariableLength.las" in out.stdout
     assert "VLRs" in out.stdout and "bytes" in out.stdout
     with pytest.raises(LidarHeaderError, match="1069128089 VLRs"):
@@ -79,6 +92,7 @@ def test_malformed_geotiff_keys_need_a_named_crs(lidar_dir):
 
 # ---------------------------------------------------------------- header summary
 
+
 @pytest.mark.parametrize("name, compressed", [("1.2-with-color.las", False), ("simple.laz", True)])
 def test_header_summary(lidar_dir, name, compressed):
     summary = summarize_lidar_file(lidar_dir / name)
@@ -102,6 +116,7 @@ def test_summary_reads_autzen_wkt_in_feet(lidar_dir):
 
 # ---------------------------------------------------------------- autzen rasters
 
+
 @pytest.fixture(scope="module")
 def autzen_grid(lidar_dir):
     bounds = file_bounds(lidar_dir / "autzen_trim.las", UTM10)
@@ -110,8 +125,9 @@ def autzen_grid(lidar_dir):
 
 @pytest.fixture(scope="module")
 def autzen_las(lidar_dir, autzen_grid):
-    return lidar_rasters_for_tile([lidar_dir / "autzen_trim.las"], autzen_grid,
-                                  backend="laspy", chunk_size=30_000)
+    return lidar_rasters_for_tile(
+        [lidar_dir / "autzen_trim.las"], autzen_grid, backend="laspy", chunk_size=30_000
+    )
 
 
 def test_autzen_las_and_laz_give_identical_rasters(lidar_dir, autzen_grid, autzen_las):
@@ -129,7 +145,7 @@ def test_autzen_rasters_are_consistent(autzen_las):
     assert 406.26 * FOOT - 0.5 < r.dtm.min() and r.dsm.max() < 520.51 * FOOT + 0.01
     # Density integrates back to the points kept.
     kept = r.stats.points_in_tile - r.stats.outlier_points - r.stats.noise_class_points
-    assert r.density.sum() * r.grid.resolution ** 2 == pytest.approx(kept)
+    assert r.density.sum() * r.grid.resolution**2 == pytest.approx(kept)
 
 
 def test_autzen_ground_share_matches_class_counts(autzen_las):
@@ -158,8 +174,9 @@ def test_write_rasters_round_trip(tmp_path, autzen_las):
 
 
 def test_tileset_points_in_lon_lat(lidar_dir):
-    chunks = list(iter_tileset_points([lidar_dir / "simple.laz"], "EPSG:4326",
-                                      source_crs="EPSG:2992", chunk_size=500))
+    chunks = list(
+        iter_tileset_points([lidar_dir / "simple.laz"], "EPSG:4326", source_crs="EPSG:2992", chunk_size=500)
+    )
     assert [len(c["classification"]) for c in chunks] == [500, 500, 65]
     lon, lat, h = np.concatenate([c["positions"] for c in chunks]).T
     assert (-123.2 < lon).all() and (lon < -123.0).all() and (44.0 < lat).all() and (lat < 44.1).all()
@@ -226,8 +243,7 @@ def _cells_inside(grid: Grid, predicate, margin: float) -> np.ndarray:
 
 
 def _roof(xx, yy, m):
-    return ((xx > BUILDING[0] + m) & (xx < BUILDING[1] - m)
-            & (yy > BUILDING[2] + m) & (yy < BUILDING[3] - m))
+    return (xx > BUILDING[0] + m) & (xx < BUILDING[1] - m) & (yy > BUILDING[2] + m) & (yy < BUILDING[3] - m)
 
 
 def _crown(xx, yy, m):
@@ -235,8 +251,11 @@ def _crown(xx, yy, m):
 
 
 def _open(xx, yy, m):
-    return (~_roof(xx, yy, -m) & ~_crown(xx, yy, -m)
-            & ~np.any([np.hypot(xx - bx, yy - by) < m for bx, by, _ in BIRDS], axis=0))
+    return (
+        ~_roof(xx, yy, -m)
+        & ~_crown(xx, yy, -m)
+        & ~np.any([np.hypot(xx - bx, yy - by) < m for bx, by, _ in BIRDS], axis=0)
+    )
 
 
 def test_synthetic_classified_scene(tmp_path, synthetic_grid):
@@ -299,11 +318,16 @@ def _block_knn_reference(x, y, z, k, dims, block_size_m, halo_m):
         lo_x, lo_y = x0 + i * block_size_m - halo_m, y0 + j * block_size_m - halo_m
         hi_x, hi_y = lo_x + block_size_m + 2 * halo_m, lo_y + block_size_m + 2 * halo_m
         own = (bx == i) & (by == j)
-        near = own | ((abs(bx - i) <= 1) & (abs(by - j) <= 1) & (x >= lo_x) & (x < hi_x)
-                      & (y >= lo_y) & (y < hi_y))
-        local = np.column_stack([(x[near] - lo_x).astype(np.float64),
-                                 (y[near] - lo_y).astype(np.float64),
-                                 z[near].astype(np.float64)])[:, :dims]
+        near = own | (
+            (abs(bx - i) <= 1) & (abs(by - j) <= 1) & (x >= lo_x) & (x < hi_x) & (y >= lo_y) & (y < hi_y)
+        )
+        local = np.column_stack(
+            [
+                (x[near] - lo_x).astype(np.float64),
+                (y[near] - lo_y).astype(np.float64),
+                z[near].astype(np.float64),
+            ]
+        )[:, :dims]
         kk = min(k + 1, int(near.sum()))
         if kk < 2:
             out[own] = np.inf
@@ -323,12 +347,14 @@ def test_block_neighbours_equal_kd_tree_per_block(dtype, dims):
 
     rng = np.random.default_rng(11)
     centres = rng.uniform(0, 120, (12, 2))
-    xy = np.vstack([c + rng.normal(0, rng.uniform(0.3, 4), (rng.integers(50, 400), 2))
-                    for c in centres] + [rng.uniform(0, 120, (3000, 2))])
+    xy = np.vstack(
+        [c + rng.normal(0, rng.uniform(0.3, 4), (rng.integers(50, 400), 2)) for c in centres]
+        + [rng.uniform(0, 120, (3000, 2))]
+    )
     xy = np.vstack([xy, xy[:100], [[299.0, 299.0], [0.0, 299.5], [1.0, 299.0], [0.5, 298.0]]])
-    xy += 5000.0                       # far from the origin: float32 rounding shows
+    xy += 5000.0  # far from the origin: float32 rounding shows
     z = np.append(rng.normal(0, 2, len(xy) - 4), [40.0, 0.0, 1.0, 0.0])
-    z[rng.integers(0, len(z) - 4, 20)] += 30.0                   # birds
+    z[rng.integers(0, len(z) - 4, 20)] += 30.0  # birds
     x, y, z = (a.astype(dtype) for a in (xy[:, 0], xy[:, 1], z))
     neighbours = BlockNeighbours(x, y, z, block_size_m=25.0, halo_m=4.0, k=8)
     expected = _block_knn_reference(x, y, z, 8, dims, 25.0, 4.0)
@@ -351,17 +377,20 @@ def test_tile_points_equal_point_chunks_in_float32(lidar_dir, name):
     from pipeline.lidar.reader import iter_point_chunks, iter_tile_points
 
     las = open_checked(lidar_dir / name)
-    target = las.crs.horizontal            # no reprojection: the compiled path
+    target = las.crs.horizontal  # no reprojection: the compiled path
     assert PointTransform(las.crs, target).identity and las.crs.z_to_metres == FOOT
     every = list(iter_point_chunks(las, target, chunk_size=1_000_000))[0]
     # edges through points, so that both sides of each inequality are exercised
     xs, ys = np.sort(every.x), np.sort(every.y)
-    bounds = (float(xs[len(xs) // 4]), float(ys[len(ys) // 4]),
-              float(xs[3 * len(xs) // 4]), float(ys[3 * len(ys) // 4]))
+    bounds = (
+        float(xs[len(xs) // 4]),
+        float(ys[len(ys) // 4]),
+        float(xs[3 * len(xs) // 4]),
+        float(ys[3 * len(ys) // 4]),
+    )
     origin = (bounds[0] - 3.25, bounds[1] - 1.5)
     ours = list(iter_tile_points(las, target, bounds=bounds, origin=origin, chunk_size=30_000))
-    chunks = list(iter_point_chunks(las, target, bounds=bounds, chunk_size=30_000,
-                                    raster_only=True))
+    chunks = list(iter_point_chunks(las, target, bounds=bounds, chunk_size=30_000, raster_only=True))
     assert len(ours) == len(chunks) > 1
     for tile_points, chunk in zip(ours, chunks):
         np.testing.assert_array_equal(tile_points.x, (chunk.x - origin[0]).astype(np.float32))
@@ -371,7 +400,7 @@ def test_tile_points_equal_point_chunks_in_float32(lidar_dir, name):
         np.testing.assert_array_equal(tile_points.number_of_returns, chunk.number_of_returns)
     x, y = np.concatenate([c.x for c in chunks]), np.concatenate([c.y for c in chunks])
     assert (x == bounds[0]).any() and (y == bounds[3]).any() and 0 < len(x) < 100_000
-    assert ((every.x == bounds[2]) | (every.y == bounds[1])).any()   # on the open edges
+    assert ((every.x == bounds[2]) | (every.y == bounds[1])).any()  # on the open edges
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -382,22 +411,27 @@ def test_tile_rasters_equal_the_raster_functions(dtype):
     from pipeline.lidar import rasters
 
     rng = np.random.default_rng(5)
-    grid = Grid(0.0, 40.0, 0.5, 90, 80, UTM10)            # 45 m x 40 m
+    grid = Grid(0.0, 40.0, 0.5, 90, 80, UTM10)  # 45 m x 40 m
     n = 30_000
-    x = rng.uniform(-2, 47, n).astype(dtype)              # some outside
+    x = rng.uniform(-2, 47, n).astype(dtype)  # some outside
     y = rng.uniform(-3, 43, n).astype(dtype)
     z = (rng.normal(20, 5, n) + 1e3 * rng.random(n) ** 40).astype(dtype)
-    hole = (x > 10) & (x < 20) & (y > 10) & (y < 20)      # a building: no ground in it
+    hole = (x > 10) & (x < 20) & (y > 10) & (y < 20)  # a building: no ground in it
     ground = (rng.random(n) < 0.4) & ~hole
     vegetation = ~ground & (rng.random(n) < 0.5)
     ours = rasters.tile_rasters(grid, x, y, z, ground, vegetation)
     dtm = rasters.terrain_model(grid, x[ground], y[ground], z[ground])
     dsm = rasters.surface_model(grid, x, y, z)
     dtm = np.fmin(dtm, dsm)
-    expected = (dtm, dsm, rasters.normalized_surface(dsm, dtm),
-                rasters.canopy_height(grid, x[vegetation], y[vegetation], z[vegetation],
-                                      np.nan_to_num(dtm, nan=np.inf)),
-                rasters.point_density(grid, x, y))
+    expected = (
+        dtm,
+        dsm,
+        rasters.normalized_surface(dsm, dtm),
+        rasters.canopy_height(
+            grid, x[vegetation], y[vegetation], z[vegetation], np.nan_to_num(dtm, nan=np.inf)
+        ),
+        rasters.point_density(grid, x, y),
+    )
     for got, want in zip(ours, expected):
         assert got.dtype == want.dtype and np.array_equal(got, want, equal_nan=True)
     assert (ours[3] > 0).any() and (ours[4] == 0).any()

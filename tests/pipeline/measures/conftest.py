@@ -1,4 +1,5 @@
 """Measures files written for the tests: features in EPSG:6677 (JGD2011 zone IX, Saitama)."""
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,10 @@ def polygon(*offsets: tuple[float, float]) -> dict:
 def write_geojson(path: Path, features: list[dict], crs: str | None = RUN_CRS) -> Path:
     collection = {"type": "FeatureCollection", "features": features}
     if crs is not None:
-        collection["crs"] = {"type": "name", "properties": {"name": f"urn:ogc:def:crs:{crs.replace(':', '::')}"}}
+        collection["crs"] = {
+            "type": "name",
+            "properties": {"name": f"urn:ogc:def:crs:{crs.replace(':', '::')}"},
+        }
     path.write_text(json.dumps(collection))
     return path
 
@@ -43,4 +47,5 @@ def write_geojson(path: Path, features: list[dict], crs: str | None = RUN_CRS) -
 def measures_file(tmp_path):
     def make(features, crs=RUN_CRS, name="measures.geojson"):
         return write_geojson(tmp_path / name, features, crs)
+
     return make

@@ -1,5 +1,6 @@
 """The measures reader: every kind read with its defaults, and hostile files refused with
 errors naming the file, the feature and the key."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,21 +15,28 @@ from .conftest import RUN_CRS, X0, Y0, feature, line, point, polygon
 
 
 def test_every_kind_with_its_defaults(measures_file):
-    path = measures_file([
-        feature("tree", point(), id="t1", height_m=10, crown_diameter_m=6, evergreen=False),
-        feature("tree_row", line((0, 20), (100, 20)), spacing_m=8, height_m=7, evergreen=True),
-        feature("canopy", polygon((0, 0), (10, 0), (10, 5), (0, 5)), height_m=3, material="shade_sail",
-                season="summer"),
-        feature("building", polygon((50, 50), (70, 50), (70, 80), (50, 80)), height_m=30, storeys=9),
-        feature("remove_building", None, gml_id="bldg_123"),
-        feature("street", line((0, -10), (100, -10)), pedestrian_only=True),
-    ])
+    path = measures_file(
+        [
+            feature("tree", point(), id="t1", height_m=10, crown_diameter_m=6, evergreen=False),
+            feature("tree_row", line((0, 20), (100, 20)), spacing_m=8, height_m=7, evergreen=True),
+            feature(
+                "canopy",
+                polygon((0, 0), (10, 0), (10, 5), (0, 5)),
+                height_m=3,
+                material="shade_sail",
+                season="summer",
+            ),
+            feature("building", polygon((50, 50), (70, 50), (70, 80), (50, 80)), height_m=30, storeys=9),
+            feature("remove_building", None, gml_id="bldg_123"),
+            feature("street", line((0, -10), (100, -10)), pedestrian_only=True),
+        ]
+    )
     measures = read_measures(path, RUN_CRS)
     tree = measures.trees[0]
     assert (tree.source, tree.x, tree.y, tree.height_m) == ("t1", X0, Y0, 10.0)
     assert tree.crown_base_m == pytest.approx(CROWN_BASE_SHARE * 10)
     row = [t for t in measures.trees if t.source == "#1"]
-    assert len(row) == 13                      # 0, 8, ..., 96 m along a 100 m line
+    assert len(row) == 13  # 0, 8, ..., 96 m along a 100 m line
     assert np.diff([t.x for t in row]) == pytest.approx(np.full(12, 8.0))
     assert all(t.evergreen for t in row) and row[0].crown_diameter_m == 5.0
     canopy = measures.canopies[0]
@@ -40,19 +48,26 @@ def test_every_kind_with_its_defaults(measures_file):
 
 def test_reprojected_from_wgs84(tmp_path):
     from pyproj import Transformer
+
     lon, lat = Transformer.from_crs(RUN_CRS, "EPSG:4326", always_xy=True).transform(X0, Y0)
     path = tmp_path / "trees.geojson"
-    path.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
-                    '{"kind":"tree","height_m":8,"evergreen":false},"geometry":{"type":"Point",'
-                    f'"coordinates":[{lon},{lat}]}}}}]}}')
+    path.write_text(
+        '{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
+        '{"kind":"tree","height_m":8,"evergreen":false},"geometry":{"type":"Point",'
+        f'"coordinates":[{lon},{lat}]}}}}]}}'
+    )
     tree = read_measures(path, RUN_CRS).trees[0]
     assert (tree.x, tree.y) == (pytest.approx(X0, abs=1e-3), pytest.approx(Y0, abs=1e-3))
 
 
 def test_geopackage(tmp_path):
     import geopandas as gpd
-    frame = gpd.GeoDataFrame({"kind": ["tree"], "height_m": [9.0], "evergreen": [True]},
-                             geometry=[shapely.Point(X0, Y0)], crs=RUN_CRS)
+
+    frame = gpd.GeoDataFrame(
+        {"kind": ["tree"], "height_m": [9.0], "evergreen": [True]},
+        geometry=[shapely.Point(X0, Y0)],
+        crs=RUN_CRS,
+    )
     path = tmp_path / "m.gpkg"
     pyogrio.write_dataframe(frame, path)
     assert read_measures(path, RUN_CRS).trees[0].height_m == 9.0
@@ -60,25 +75,37 @@ def test_geopackage(tmp_path):
         read_measures(path, RUN_CRS, max_features=0)
 
 
-@pytest.mark.parametrize("bad, message", [
-    (feature("fountain", point(), id="f1"), r"feature 0 \(id 'f1'\).*'kind': unknown kind 'fountain'"),
-    (feature(None, point()), r"feature 0: 'kind': missing"),
-    (feature("tree", point(), evergreen=True), r"feature 0 tree: 'height_m': missing"),
-    (feature("tree", point(), height_m=-3, evergreen=True), r"'height_m': -3 is out of range"),
-    (feature("tree", point(), height_m="tall", evergreen=True), r"'height_m': 'tall' is not a number"),
-    (feature("tree", point(), height_m=8), r"'evergreen': missing"),
-    (feature("tree", line((0, 0), (1, 1)), height_m=8, evergreen=False), r"'geometry': a LineString, not a Point"),
-    (feature("canopy", polygon((0, 0), (10, 10), (10, 0), (0, 10)), height_m=3, transmissivity=0.2),
-     r"'geometry': invalid: Self-intersection"),
-    (feature("canopy", polygon((0, 0), (10, 0), (10, 5)), height_m=3), r"'transmissivity': missing"),
-    (feature("canopy", polygon((0, 0), (10, 0), (10, 5)), height_m=3, transmissivity=1.5),
-     r"'transmissivity': 1.5 is out of range"),
-    (feature("building", polygon((0, 0), (10, 0), (10, 5))), r"'height_m': missing"),
-    (feature("remove_building", None), r"'gml_id': missing"),
-    (feature("street", line((0, 0), (5, 0))), r"needs a new 'width_m' or 'pedestrian_only'"),
-    (feature("tree_row", line((0, 0), (50, 0)), height_m=8, evergreen=False, spacing_m=0.1),
-     r"'spacing_m': 0.1 is out of range"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (feature("fountain", point(), id="f1"), r"feature 0 \(id 'f1'\).*'kind': unknown kind 'fountain'"),
+        (feature(None, point()), r"feature 0: 'kind': missing"),
+        (feature("tree", point(), evergreen=True), r"feature 0 tree: 'height_m': missing"),
+        (feature("tree", point(), height_m=-3, evergreen=True), r"'height_m': -3 is out of range"),
+        (feature("tree", point(), height_m="tall", evergreen=True), r"'height_m': 'tall' is not a number"),
+        (feature("tree", point(), height_m=8), r"'evergreen': missing"),
+        (
+            feature("tree", line((0, 0), (1, 1)), height_m=8, evergreen=False),
+            r"'geometry': a LineString, not a Point",
+        ),
+        (
+            feature("canopy", polygon((0, 0), (10, 10), (10, 0), (0, 10)), height_m=3, transmissivity=0.2),
+            r"'geometry': invalid: Self-intersection",
+        ),
+        (feature("canopy", polygon((0, 0), (10, 0), (10, 5)), height_m=3), r"'transmissivity': missing"),
+        (
+            feature("canopy", polygon((0, 0), (10, 0), (10, 5)), height_m=3, transmissivity=1.5),
+            r"'transmissivity': 1.5 is out of range",
+        ),
+        (feature("building", polygon((0, 0), (10, 0), (10, 5))), r"'height_m': missing"),
+        (feature("remove_building", None), r"'gml_id': missing"),
+        (feature("street", line((0, 0), (5, 0))), r"needs a new 'width_m' or 'pedestrian_only'"),
+        (
+            feature("tree_row", line((0, 0), (50, 0)), height_m=8, evergreen=False, spacing_m=0.1),
+            r"'spacing_m': 0.1 is out of range",
+        ),
+    ],
+)
 def test_bad_feature_names_index_and_key(measures_file, bad, message):
     good = feature("tree", point(), height_m=8, evergreen=False)
     path = measures_file([bad] if "feature 0" in message else [bad])
@@ -94,6 +121,7 @@ def test_bad_feature_names_index_and_key(measures_file, bad, message):
 def test_no_crs_refused(tmp_path):
     # A GeoPackage layer without a spatial reference (GeoJSON always has one: RFC 7946 WGS 84)
     import geopandas as gpd
+
     path = tmp_path / "nocrs.gpkg"
     pyogrio.write_dataframe(gpd.GeoDataFrame({"kind": ["tree"]}, geometry=[shapely.Point(X0, Y0)]), path)
     with pytest.raises(MeasuresError, match="declares no CRS"):
@@ -116,8 +144,12 @@ def test_wrong_zone_lands_outside_the_area(measures_file):
 
 
 def test_outside_the_area_reported_and_skipped(measures_file):
-    path = measures_file([feature("tree", point(), height_m=8, evergreen=False, id="in"),
-                          feature("tree", point(5000, 0), height_m=8, evergreen=False, id="far")])
+    path = measures_file(
+        [
+            feature("tree", point(), height_m=8, evergreen=False, id="in"),
+            feature("tree", point(5000, 0), height_m=8, evergreen=False, id="far"),
+        ]
+    )
     measures = read_measures(path, RUN_CRS, area=shapely.box(X0 - 500, Y0 - 500, X0 + 500, Y0 + 500))
     assert [t.source for t in measures.trees] == ["in"]
     assert len(measures.skipped) == 1 and "tree far lies outside the run's area" in measures.skipped[0]

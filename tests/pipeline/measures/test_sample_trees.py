@@ -6,6 +6,7 @@ drop (those in strong heat stress do not rise); the thermal comfort rises on the
 and not at the winter solstice's midday, with the trees bare; only the
 reached tiles are recomputed (tasks counted); the baseline folder is byte-identical; the
 recomputed tile's outputs are byte-identical to a full run with the measures as inputs."""
+
 from __future__ import annotations
 
 import hashlib
@@ -17,20 +18,23 @@ import pandas as pd
 import pytest
 import shapely
 
-from pipeline.geo.tiling import tile_grid
-
 from pipeline.core.runner import run
+from pipeline.geo.tiling import tile_grid
 from pipeline.stages import load_run_definition
 
 pytestmark = pytest.mark.slow
 
 SMALL = {
-    "grid.resolution_m": 4.0, "grid.halo_m": 120.0, "stages.shadow.step_minutes": 30.0,
-    "stages.shadow_diagram.resolution_m": 4.0, "stages.shadow_diagram.step_minutes": 20.0,
+    "grid.resolution_m": 4.0,
+    "grid.halo_m": 120.0,
+    "stages.shadow.step_minutes": 30.0,
+    "stages.shadow_diagram.resolution_m": 4.0,
+    "stages.shadow_diagram.step_minutes": 20.0,
     "scenarios.seasons": {"heat_day": "08-05", "winter_solstice": "12-21"},
     "scenarios.slots": {"midday": ["11:00", "14:00"]},
     "area.meshes": [53396489, 53396499],
-    "stages.export_tiles.enabled": False, "stages.viewer.enabled": False,
+    "stages.export_tiles.enabled": False,
+    "stages.viewer.enabled": False,
 }
 
 
@@ -38,8 +42,11 @@ UNTOUCHED = "53396499"
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +55,21 @@ def runs(project_root, tmp_path_factory):
     from distributed import Client, LocalCluster
 
     folder = tmp_path_factory.mktemp("trees")
-    spec = importlib.util.spec_from_file_location("make_measures", project_root / "sample_data" / "make_measures.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_measures", project_root / "sample_data" / "make_measures.py"
+    )
     make_measures = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make_measures)
     sample = project_root / "dags" / "sample.yaml"
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
-        base = run(load_run_definition(sample, {**SMALL, "output": str(folder / "base")}),
-                   client=client, progress=False)
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        base = run(
+            load_run_definition(sample, {**SMALL, "output": str(folder / "base")}),
+            client=client,
+            progress=False,
+        )
         segments = gpd.read_parquet(folder / "base" / "walkability" / "segments_heat_day_midday.parquet")
         segments = segments.to_crs(make_measures.CRS)
         # streets of the southern tile, beyond the halo (plus crowns) of the northern one
@@ -63,20 +77,45 @@ def runs(project_root, tmp_path_factory):
         far = segments[(segments["tile"] != UNTOUCHED) & (segments.distance(north) > 140.0)]
         trees = make_measures.street_trees(far, count=24)
         path = folder / "trees.geojson"
-        path.write_text(json.dumps({"type": "FeatureCollection", "features": trees, "crs": {
-            "type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::6677"}}}))
+        path.write_text(
+            json.dumps(
+                {
+                    "type": "FeatureCollection",
+                    "features": trees,
+                    "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::6677"}},
+                }
+            )
+        )
         before = _digest(folder / "base")
-        after = run(load_run_definition(sample, {**SMALL, "output": str(folder / "after"),
-                                                 "inputs.measures": [str(path)],
-                                                 "inputs.baseline": str(folder / "base")}),
-                    client=client, progress=False)
+        after = run(
+            load_run_definition(
+                sample,
+                {
+                    **SMALL,
+                    "output": str(folder / "after"),
+                    "inputs.measures": [str(path)],
+                    "inputs.baseline": str(folder / "base"),
+                },
+            ),
+            client=client,
+            progress=False,
+        )
         # the same measures as plain inputs of a full run, without a baseline
-        full = run(load_run_definition(sample, {**SMALL, "output": str(folder / "full"),
-                                                "inputs.measures": [str(path)]}),
-                   client=client, progress=False)
+        full = run(
+            load_run_definition(
+                sample, {**SMALL, "output": str(folder / "full"), "inputs.measures": [str(path)]}
+            ),
+            client=client,
+            progress=False,
+        )
         assert not full.failed
-    return {"base": base, "after": after, "folder": folder, "before_digest": before,
-            "planted": sorted({t["properties"]["segment"] for t in trees})}
+    return {
+        "base": base,
+        "after": after,
+        "folder": folder,
+        "before_digest": before,
+        "planted": sorted({t["properties"]["segment"] for t in trees}),
+    }
 
 
 def test_planted_segments_are_cooler_on_the_heat_day_than_in_winter(runs):
@@ -99,15 +138,16 @@ def test_planted_segments_are_cooler_on_the_heat_day_than_in_winter(runs):
 
 
 def test_only_reached_tiles_are_recomputed_and_the_baseline_is_untouched(runs):
-    base, after = runs["base"], runs["after"]
+    _base, after = runs["base"], runs["after"]
     assert after.failed == []
     touched = set(after.touched_tiles)
-    assert touched == {"53396489"}                    # the trees are beyond 53396499's reach
+    assert touched == {"53396489"}  # the trees are beyond 53396499's reach
     per_tile = {"surface", "shadow", "thermal", "walkability", "walkability_score"}
     ran = [(r.stage, r.tile) for r in after.records.values() if not r.details.get("baseline")]
     assert {tile for stage, tile in ran if stage in per_tile} == touched
-    assert not any(stage in {"ingest", "lidar", "peopleflow", "thermal_forcing", "walkability_scale"}
-                   for stage, _ in ran)
+    assert not any(
+        stage in {"ingest", "lidar", "peopleflow", "thermal_forcing", "walkability_scale"} for stage, _ in ran
+    )
     assert after.executed == len(ran) and after.from_baseline == len(after.records) - len(ran)
     assert _digest(runs["folder"] / "base") == runs["before_digest"]
 
@@ -117,8 +157,14 @@ def test_touched_tiles_are_byte_identical_to_a_full_run_with_the_measures(runs):
     after, full = _digest(folder / "after"), _digest(folder / "full")
     # per-tile outputs of the recomputed tile (the walkability scores are left out: a run on
     # a baseline keeps the baseline's scale, a full run makes its own)
-    names = [n for n in after if "53396489" in n and n.split("/")[0] in ("surface", "shadow", "thermal")
-             or n in ("walkability/tiles/53396489_segments.parquet", "walkability/tiles/53396489_scenarios.parquet")]
+    names = [
+        n
+        for n in after
+        if "53396489" in n
+        and n.split("/")[0] in ("surface", "shadow", "thermal")
+        or n
+        in ("walkability/tiles/53396489_segments.parquet", "walkability/tiles/53396489_scenarios.parquet")
+    ]
     assert len(names) > 10 and any(n.startswith("thermal/") for n in names)
     different = [n for n in names if after[n] != full.get(n)]
     assert different == [], different

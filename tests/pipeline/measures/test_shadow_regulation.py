@@ -1,4 +1,5 @@
 """Shadow regulation (日影規制) of added buildings on built cases with hand-computed hours."""
+
 from __future__ import annotations
 
 import math
@@ -33,7 +34,7 @@ from pipeline.shade.diagram import (
 )
 from pipeline.shade.sun import meridian_convergence_deg, true_to_grid_azimuth
 
-CRS = "EPSG:6677"                        # zone IX; (-10 km, -30 km) is in central Tokyo
+CRS = "EPSG:6677"  # zone IX; (-10 km, -30 km) is in central Tokyo
 X0, Y0 = -10_000.0, -30_000.0
 YEAR = 2025
 # A slab of flats, 40 m east-west by 12 m, its north face 15 m inside the north edge of a
@@ -50,10 +51,14 @@ def fine_sun(step_h: float = 1 / 120, window=(8.0, 16.0)):
 
     lon, lat = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True).transform(X0, Y0 - 6)
     n = round((window[1] - window[0]) / step_h)
-    positions = solar_time_positions(winter_solstice(YEAR), lat, lon,
-                                     window[0] + (np.arange(n) + 0.5) * step_h)
-    return positions.sun_altitude_deg, true_to_grid_azimuth(positions.sun_azimuth_deg,
-                                                            meridian_convergence_deg(CRS, lon, lat)), lat
+    positions = solar_time_positions(
+        winter_solstice(YEAR), lat, lon, window[0] + (np.arange(n) + 0.5) * step_h
+    )
+    return (
+        positions.sun_altitude_deg,
+        true_to_grid_azimuth(positions.sun_azimuth_deg, meridian_convergence_deg(CRS, lon, lat)),
+        lat,
+    )
 
 
 def hand_hours(distance_north_m: float, height_m: float, plane_m: float = 4.0) -> float:
@@ -64,8 +69,12 @@ def hand_hours(distance_north_m: float, height_m: float, plane_m: float = 4.0) -
     altitudes, azimuths, _ = fine_sun()
     along, across = np.cos(np.radians(azimuths)), np.sin(np.radians(azimuths))
     run = distance_north_m / -along
-    shaded = ((along < 0) & (altitudes > 0) & (np.abs(run * across) <= SLAB_WIDTH / 2)
-              & (run <= (height_m - plane_m) / np.tan(np.radians(altitudes))))
+    shaded = (
+        (along < 0)
+        & (altitudes > 0)
+        & (np.abs(run * across) <= SLAB_WIDTH / 2)
+        & (run <= (height_m - plane_m) / np.tan(np.radians(altitudes)))
+    )
     return float(np.count_nonzero(shaded)) / 120
 
 
@@ -75,6 +84,7 @@ def cell_hours(bands, x: float, y: float) -> float:
 
 
 # --- 4 h / 2.5 h at 4 m: a 30 m slab fails, a 10 m one passes -------------------------------
+
 
 @pytest.fixture(scope="module")
 def tall():
@@ -99,7 +109,7 @@ def test_a_30_m_slab_fails_both_bands(tall):
 
 def test_a_10_m_slab_passes_and_is_not_a_regulated_building(low):
     assert low.passes and low.status == "not_subject" and not low.subject
-    assert low.near.passes and low.far.passes          # and its shadow keeps the limits anyway
+    assert low.near.passes and low.far.passes  # and its shadow keeps the limits anyway
     assert low.near.area_over_m2 == 0 == low.far.area_over_m2
     assert low.near.max_hours < 4.0 and low.far.max_hours < 2.5
 
@@ -115,17 +125,18 @@ def test_plane_hours_match_the_hand_computation_on_the_axis(height_m):
     for distance in (3.0, 10.0, 20.0, 25.0, 40.0):
         # one 2-minute step either way, plus the cell's 0.25 m offset from the point
         assert cell_hours(bands, X0 + 0.25, Y0 + distance - 0.25) == pytest.approx(
-            hand_hours(distance - 0.25, height_m), abs=2 / 30 + 1e-6), distance
+            hand_hours(distance - 0.25, height_m), abs=2 / 30 + 1e-6
+        ), distance
 
 
 def test_equal_time_lines_and_measuring_lines(tall, low):
     axis = LineString([(X0, Y0 + 0.01), (X0, Y0 + 300)])
     four = shapely.union_all(list(tall.equal_time_lines[tall.equal_time_lines.hours == 4.0].geometry))
     crossing = four.intersection(axis)
-    assert max(p.y for p in getattr(crossing, "geoms", [crossing])) > Y0 + 20.0   # past the 5 m line
+    assert max(p.y for p in getattr(crossing, "geoms", [crossing])) > Y0 + 20.0  # past the 5 m line
     assert set(tall.equal_time_lines.hours) <= {4.0, 2.5}
     low_four = low.equal_time_lines[low.equal_time_lines.hours == 4.0]
-    if len(low_four):                                    # the 10 m slab's 4 h line stays inside
+    if len(low_four):  # the 10 m slab's 4 h line stays inside
         assert shapely.union_all(list(low_four.geometry)).within(LOT.buffer(5.0))
     # measuring lines: the lot's outline grown by 5 m and 10 m (perimeter 2(w+d) + 2 pi r)
     for distance, line in zip(tall.measuring_lines.distance_m, tall.measuring_lines.geometry):
@@ -142,7 +153,7 @@ def test_hokkaido_counts_9_to_15_only():
     sapporo = ShadowLimits(3.0, 2.0, 4.0, in_hokkaido=True, source="道の区域内")
     assert sapporo.solar_window == (9.0, 15.0)
     bands = shadow_bands([box(-5, -5, 5, 5)], [8.0], sapporo, "EPSG:6680", year=YEAR)
-    assert float(bands.shade_hours.max()) == pytest.approx(6.0, abs=1e-5)   # under the building
+    assert float(bands.shade_hours.max()) == pytest.approx(6.0, abs=1e-5)  # under the building
     outside = ShadowLimits(4.0, 2.5, 4.0)
     bands = shadow_bands([box(-5, -5, 5, 5)], [8.0], outside, "EPSG:6680", year=YEAR)
     assert float(bands.shade_hours.max()) == pytest.approx(8.0, abs=1e-5)
@@ -165,14 +176,18 @@ def test_a_pole_at_solar_noon_casts_h_over_tan_altitude():
 
 # --- the limits as text -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("(一) 4時間-2.5時間／4m", (4.0, 2.5, 4.0, 1)),            # the form of urf:shadeRegulation
-    ("（一）　4時間-2.5時間／4m", (4.0, 2.5, 4.0, 1)),          # as Tokyo's 都市計画情報 prints it
-    ("（二）５時間－３時間／６．５ｍ", (5.0, 3.0, 6.5, 2)),        # full-width
-    ("二号 5時間ー3時間 測定面4m", (5.0, 3.0, 4.0, 2)),
-    ("4h-2.5h/4m", (4.0, 2.5, 4.0, None)),
-    ("3時間・2時間／1.5m", (3.0, 2.0, 1.5, None)),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("(一) 4時間-2.5時間／4m", (4.0, 2.5, 4.0, 1)),  # the form of urf:shadeRegulation
+        ("（一）　4時間-2.5時間／4m", (4.0, 2.5, 4.0, 1)),  # as Tokyo's 都市計画情報 prints it
+        ("（二）５時間－３時間／６．５ｍ", (5.0, 3.0, 6.5, 2)),  # full-width
+        ("二号 5時間ー3時間 測定面4m", (5.0, 3.0, 4.0, 2)),
+        ("4h-2.5h/4m", (4.0, 2.5, 4.0, None)),
+        ("3時間・2時間／1.5m", (3.0, 2.0, 1.5, None)),
+    ],
+)
 def test_texts_of_the_regulation(text, expected):
     limits = parse_shade_regulation(text)
     assert (limits.near_hours, limits.far_hours, limits.plane_height_m, limits.class_number) == expected
@@ -184,16 +199,19 @@ def test_no_regulation_texts(text):
     assert parse_shade_regulation(text) is None
 
 
-@pytest.mark.parametrize("text, zone, hokkaido, message", [
-    ("4時間", None, False, "cannot read"),
-    ("(一) 4時間-2.5時間／5m", None, False, "measurement plane 5"),
-    ("2時間-1.5時間/4m", None, False, "not a pair of 別表第四 outside Hokkaido"),
-    ("(一) 5時間-3時間／4m", "5", False, r"号 \(1\) of use district 5 is \(4.0, 2.5\)"),
-    ("(一) 3時間-2時間／4m", "5", False, "not offered in use district 5"),
-    ("(一) 3時間-2時間／4m", "1", False, "plane 4 m is not allowed in use district 1"),
-    ("(一) 4時間-2.5時間／4m", "10", False, "does not regulate"),
-    ("(二) 5時間-3時間／4m", "5", True, "not a pair of 別表第四 within Hokkaido"),
-])
+@pytest.mark.parametrize(
+    "text, zone, hokkaido, message",
+    [
+        ("4時間", None, False, "cannot read"),
+        ("(一) 4時間-2.5時間／5m", None, False, "measurement plane 5"),
+        ("2時間-1.5時間/4m", None, False, "not a pair of 別表第四 outside Hokkaido"),
+        ("(一) 5時間-3時間／4m", "5", False, r"号 \(1\) of use district 5 is \(4.0, 2.5\)"),
+        ("(一) 3時間-2時間／4m", "5", False, "not offered in use district 5"),
+        ("(一) 3時間-2時間／4m", "1", False, "plane 4 m is not allowed in use district 1"),
+        ("(一) 4時間-2.5時間／4m", "10", False, "does not regulate"),
+        ("(二) 5時間-3時間／4m", "5", True, "not a pair of 別表第四 within Hokkaido"),
+    ],
+)
 def test_bad_texts_are_named(text, zone, hokkaido, message):
     with pytest.raises(ShadeRegulationTextError, match=message) as error:
         parse_shade_regulation(text, zone_code=zone, in_hokkaido=hokkaido, where="use district X")
@@ -218,25 +236,40 @@ def test_regulated_building_rules():
 
 # --- the measures helper's entry point --------------------------------------------------------
 
+
 def use_districts() -> gpd.GeoDataFrame:
     """A residential district with a regulation text west of x0, a commercial one east."""
-    return gpd.GeoDataFrame({
-        "gml_id": ["res", "com", "fire"],
-        "feature_type": ["urf:UseDistrict", "urf:UseDistrict", "urf:FirePreventionDistrict"],
-        "function": ["5", "10", "1"], "function_label": ["第1種住居地域", "商業地域", "防火地域"],
-        "shade_regulation": ["（一） 4時間-2.5時間／4m", None, "(三) 5時間-3時間/4m"],
-        "prefecture": ["11", "11", "11"],
-    }, geometry=[box(X0 - 200, Y0 - 200, X0 + 30, Y0 + 200), box(X0 + 30, Y0 - 200, X0 + 400, Y0 + 200),
-                 box(X0 - 200, Y0 - 200, X0 + 400, Y0 + 200)], crs=CRS)
+    return gpd.GeoDataFrame(
+        {
+            "gml_id": ["res", "com", "fire"],
+            "feature_type": ["urf:UseDistrict", "urf:UseDistrict", "urf:FirePreventionDistrict"],
+            "function": ["5", "10", "1"],
+            "function_label": ["第1種住居地域", "商業地域", "防火地域"],
+            "shade_regulation": ["（一） 4時間-2.5時間／4m", None, "(三) 5時間-3時間/4m"],
+            "prefecture": ["11", "11", "11"],
+        },
+        geometry=[
+            box(X0 - 200, Y0 - 200, X0 + 30, Y0 + 200),
+            box(X0 + 30, Y0 - 200, X0 + 400, Y0 + 200),
+            box(X0 - 200, Y0 - 200, X0 + 400, Y0 + 200),
+        ],
+        crs=CRS,
+    )
 
 
 def added() -> gpd.GeoDataFrame:
     east = shapely.affinity.translate(SLAB, 200.0, 0.0)
-    return gpd.GeoDataFrame({
-        "id": ["tower", "annex", "mall"], "height_m": [30.0, 8.0, 30.0],
-        "site_id": ["lot1", "lot1", "lot2"], "ground_elevation_m": [12.5, 12.5, 13.0],
-        "lot": [LOT, LOT, None],
-    }, geometry=[SLAB, box(X0 - 24, Y0 - 14, X0 - 21, Y0 - 11), east], crs=CRS)
+    return gpd.GeoDataFrame(
+        {
+            "id": ["tower", "annex", "mall"],
+            "height_m": [30.0, 8.0, 30.0],
+            "site_id": ["lot1", "lot1", "lot2"],
+            "ground_elevation_m": [12.5, 12.5, 13.0],
+            "lot": [LOT, LOT, None],
+        },
+        geometry=[SLAB, box(X0 - 24, Y0 - 14, X0 - 21, Y0 - 11), east],
+        crs=CRS,
+    )
 
 
 def test_check_added_buildings_reads_the_district_text():
@@ -250,10 +283,15 @@ def test_check_added_buildings_reads_the_district_text():
     assert mall.status == "no_regulation" and mall.zone_label == "商業地域" and mall.passes
     table = to_frame(results)
     assert list(table.columns) == list(FRAME_COLUMNS)
-    assert table["status_label"].tolist() == ["不適合 / over the limits"] * 2 + ["規制なし / no shadow regulation"]
+    assert table["status_label"].tolist() == ["不適合 / over the limits"] * 2 + [
+        "規制なし / no shadow regulation"
+    ]
     assert table.loc[0, "far_area_over_m2"] == pytest.approx(tower.far.area_over_m2)
     lines = lines_frame(results, CRS)
-    assert set(lines["kind"]) == {"equal_time", "measuring"} and set(lines["building_id"]) == {"tower", "annex"}
+    assert set(lines["kind"]) == {"equal_time", "measuring"} and set(lines["building_id"]) == {
+        "tower",
+        "annex",
+    }
 
 
 def test_limits_from_the_run_where_the_data_has_none():
@@ -290,7 +328,9 @@ def test_the_attribute_through_ingest(project_root, tmp_path):
     text = (sample / "udx/urf/533964_urf_6668_op.gml").read_text(encoding="utf-8")
     marker = "<urf:floorAreaRate>2</urf:floorAreaRate>"
     assert text.count(marker) == 1
-    text = text.replace(marker, marker + "<urf:shadeRegulation>（一） 4時間-2.5時間／4m</urf:shadeRegulation>")
+    text = text.replace(
+        marker, marker + "<urf:shadeRegulation>（一） 4時間-2.5時間／4m</urf:shadeRegulation>"
+    )
     path = tmp_path / "udx/urf/533964_urf_6668_op.gml"
     path.write_text(text, encoding="utf-8")
     dataset, only = Dataset.for_path(path)

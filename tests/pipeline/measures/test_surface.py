@@ -1,4 +1,5 @@
 """Measures on a tile's surface, cast with the shadow kernel on built cases with a known sun."""
+
 from __future__ import annotations
 
 import math
@@ -10,32 +11,50 @@ import shapely
 from pipeline.geo.raster import Grid
 from pipeline.measures.records import Building, Canopy, MeasureSet, RemovedBuilding, Tree
 from pipeline.measures.surface import TileSurface, apply_measures
-from pipeline.shade.shadow import (CANOPY_SHADE, EVERGREEN_SHADE, SUNLIT, SURFACE_SHADE, light_fraction,
-                                   make_caster)
+from pipeline.shade.shadow import (
+    CANOPY_SHADE,
+    EVERGREEN_SHADE,
+    SUNLIT,
+    SURFACE_SHADE,
+    light_fraction,
+    make_caster,
+)
 from pipeline.surface.habit import DECIDUOUS, EVERGREEN
 
 CRS = "EPSG:6677"
-GROUND = 12.0                      # flat terrain, orthometric metres
-GRID = Grid(0.0, 200.0, 1.0, 200, 200, CRS)   # 200 m x 200 m, 1 m cells
+GROUND = 12.0  # flat terrain, orthometric metres
+GRID = Grid(0.0, 200.0, 1.0, 200, 200, CRS)  # 200 m x 200 m, 1 m cells
 
 
 def flat_surface(buildings: list[tuple[shapely.Polygon, float, str]] = ()) -> TileSurface:
     terrain = np.full(GRID.shape, GROUND, np.float32)
     dsm, index = terrain.copy(), np.full(GRID.shape, -1, np.int32)
     from pipeline.surface.rasterize import rasterize_polygons_height
+
     if buildings:
-        heights, index = rasterize_polygons_height([b[0] for b in buildings],
-                                                   np.array([GROUND + b[1] for b in buildings]), GRID)
+        heights, index = rasterize_polygons_height(
+            [b[0] for b in buildings], np.array([GROUND + b[1] for b in buildings]), GRID
+        )
         dsm = np.where(index >= 0, heights, dsm).astype(np.float32)
-    return TileSurface(dsm=dsm, terrain=terrain, canopy=np.full(GRID.shape, np.nan, np.float32),
-                       habit=np.zeros(GRID.shape, np.uint8), building_id=index,
-                       gml_ids=[b[2] for b in buildings])
+    return TileSurface(
+        dsm=dsm,
+        terrain=terrain,
+        canopy=np.full(GRID.shape, np.nan, np.float32),
+        habit=np.zeros(GRID.shape, np.uint8),
+        building_id=index,
+        gml_ids=[b[2] for b in buildings],
+    )
 
 
 def codes(surface: TileSurface, azimuth: float, altitude: float) -> np.ndarray:
     evergreen = np.where(surface.habit == EVERGREEN, surface.canopy, np.nan)
-    caster = make_caster(surface.dsm, GRID.resolution, method="sweep", canopy_top=surface.canopy,
-                         evergreen_top=evergreen if np.isfinite(evergreen).any() else None)
+    caster = make_caster(
+        surface.dsm,
+        GRID.resolution,
+        method="sweep",
+        canopy_top=surface.canopy,
+        evergreen_top=evergreen if np.isfinite(evergreen).any() else None,
+    )
     return caster.codes(azimuth, altitude)
 
 
@@ -48,13 +67,14 @@ def test_a_trees_shadow_has_the_length_and_direction_of_the_sun(altitude):
     assert surface.canopy[99, 100] == pytest.approx(GROUND + 10.0) and surface.habit[99, 100] == DECIDUOUS
     shade = codes(surface, 180.0, altitude) == CANOPY_SHADE
     rows, cols = np.nonzero(shade)
-    assert set(cols) == {100}                              # straight north of the trunk
-    length_m = (99 - rows.min()) * GRID.resolution         # rows grow southwards
+    assert set(cols) == {100}  # straight north of the trunk
+    length_m = (99 - rows.min()) * GRID.resolution  # rows grow southwards
     assert length_m == pytest.approx(10.0 / math.tan(math.radians(altitude)), abs=1.0)
-    assert rows.max() == 99                                # nothing south of the tree
+    assert rows.max() == 99  # nothing south of the tree
     # an evergreen tree shades with the evergreen code
-    evergreen = apply_measures(flat_surface(), MeasureSet(CRS, trees=[Tree(
-        "e", 100.5, 100.5, 10.0, 1.0, 4.0, True)]), GRID).surface
+    evergreen = apply_measures(
+        flat_surface(), MeasureSet(CRS, trees=[Tree("e", 100.5, 100.5, 10.0, 1.0, 4.0, True)]), GRID
+    ).surface
     assert (codes(evergreen, 180.0, altitude) == EVERGREEN_SHADE).sum() == shade.sum()
 
 
@@ -67,7 +87,7 @@ def test_an_opaque_canopy_shades_like_a_roof_beyond_its_footprint():
         cover_light = light_fraction(codes(covered, azimuth, altitude), 0.0, 0.0)
         roof_light = light_fraction(codes(roofed, azimuth, altitude), 0.0, 0.0)
         outside = roofed.building_id < 0
-        assert (cover_light[outside] == 0).sum() > 50          # it casts a shadow
+        assert (cover_light[outside] == 0).sum() > 50  # it casts a shadow
         np.testing.assert_array_equal(cover_light[outside], roof_light[outside])
         # under the cover a pedestrian is shaded; on the roof the roof is in the sun
         assert (cover_light[~outside] == 0).all() and (roof_light[~outside] == 1).all()
@@ -82,18 +102,18 @@ def test_a_removed_building_casts_no_shade():
     assert (codes(after, 180.0, 30.0) == SUNLIT).all()
     assert (after.building_id == -1).all() and np.array_equal(after.dsm, after.terrain)
     assert applied.counts["removed_buildings"] == 1
-    assert (before.building_id >= 0).any()                     # the input is untouched
+    assert (before.building_id >= 0).any()  # the input is untouched
 
 
 def test_a_new_building_is_an_lod1_prism_that_clears_trees():
     ground = flat_surface()
-    ground.terrain[:, 100:] += 2.0                             # a 2 m step under the lot
+    ground.terrain[:, 100:] += 2.0  # a 2 m step under the lot
     trees = [Tree("t", 105.5, 105.5, 8.0, 4.0, 3.2, False)]
     lot = Building("b1", shapely.box(95, 95, 115, 115), height_m=30.0, storeys=9)
     applied = apply_measures(ground, MeasureSet(CRS, trees=trees, buildings=[lot]), GRID)
     after = applied.surface
     inside = after.building_id >= 0
-    assert inside.sum() == 400                                 # 20 m x 20 m of 1 m cells
+    assert inside.sum() == 400  # 20 m x 20 m of 1 m cells
     assert np.unique(after.dsm[inside]).tolist() == [pytest.approx(GROUND + 30.0)]  # lowest ground + height
     assert after.gml_ids == ["measure:b1"] and np.isnan(after.canopy[inside]).all()
     shade = codes(after, 180.0, 45.0) == SURFACE_SHADE

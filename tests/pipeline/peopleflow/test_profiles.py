@@ -1,12 +1,12 @@
 """Diurnal profiles: from hourly counts, from a published table with its citation; none invented."""
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.peopleflow.profiles import (default_profile, profile_from_hourly, read_profile_table,
-                                          slot_factor)
+from pipeline.peopleflow.profiles import default_profile, profile_from_hourly, read_profile_table, slot_factor
 from pipeline.peopleflow.readers import PeopleFlowError
 
 #: A table in the published-profile format; the numbers are the test's own, not a survey's.
@@ -14,8 +14,7 @@ TRIPS = [5, 2, 1, 1, 2, 8, 30, 90, 120, 60, 50, 55, 70, 60, 50, 55, 70, 95, 80, 
 
 
 def write_table(path, meta=True):
-    head = ("# title: test profile\n# table: T1\n# year: 2018\n# url: https://example.org/t1\n"
-            if meta else "")
+    head = "# title: test profile\n# table: T1\n# year: 2018\n# url: https://example.org/t1\n" if meta else ""
     rows = "".join(f"weekday,{h},{t}\n" for h, t in enumerate(TRIPS))
     rows += "".join(f"holiday,{h},{t * 2}\n" for h, t in enumerate(TRIPS))
     path.write_text(head + "day_type,hour,trips\n" + rows, encoding="utf-8")
@@ -28,8 +27,12 @@ def test_profile_reproduces_its_source_table(tmp_path):
     np.testing.assert_allclose(profile.shares["weekday"].to_numpy() * midday, TRIPS, rtol=1e-12)
     np.testing.assert_allclose(profile.shares["holiday"], profile.shares["weekday"], rtol=1e-12)
     assert profile.source == "profile"
-    assert profile.citation == {"title": "test profile", "table": "T1", "year": "2018",
-                                "url": "https://example.org/t1"}
+    assert profile.citation == {
+        "title": "test profile",
+        "table": "T1",
+        "year": "2018",
+        "url": "https://example.org/t1",
+    }
     # a slot 07:00-09:00 is the mean of hours 7 and 8; 11-14 h is 1 by definition
     assert profile.slot_factor("07:00", "09:00", "weekday") == pytest.approx((90 + 120) / 2 / midday)
     assert profile.slot_factor("11:00", "14:00", "weekday") == pytest.approx(1.0)
@@ -67,8 +70,10 @@ def test_mlit_with_profile_fills_morning_from_midday(project_root, tmp_path):
     records = read_mlit_csv(project_root / "sample_data/omiya/peopleflow/mlit_peopleflow_omiya.csv")
     profile = read_profile_table(write_table(tmp_path / "p.csv"))
     season = NS(name="equinox", month=3)
-    scenarios = [NS(name="equinox_morning", season=season, slot=NS(start="07:00", end="09:00")),
-                 NS(name="equinox_midday", season=season, slot=NS(start="11:00", end="14:00"))]
+    scenarios = [
+        NS(name="equinox_morning", season=season, slot=NS(start="07:00", end="09:00")),
+        NS(name="equinox_midday", season=season, slot=NS(start="11:00", end="14:00")),
+    ]
     flow = mlit_with_profile(records, scenarios, profile, day_types=("weekday",))
     wide = flow.values.pivot(index="meshcode", columns="scenario", values="population")
     factor = (90 + 120) / 2 / np.mean(TRIPS[11:14])

@@ -1,4 +1,5 @@
 """The sample's generated counters and stops: readable by the readers, regenerated identically."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -13,8 +14,9 @@ from pipeline.peopleflow.readers import counters_to_hourly, read_counters
 
 @pytest.fixture(scope="module")
 def maker(project_root):
-    spec = importlib.util.spec_from_file_location("make_flow_and_streets",
-                                                  project_root / "sample_data/make_flow_and_streets.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_flow_and_streets", project_root / "sample_data/make_flow_and_streets.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,4 +1,5 @@
 """The tile's sun-position schedule: every sample once, weights that add up to the periods."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -7,22 +8,29 @@ import numpy as np
 import pytest
 
 from pipeline.shade.schedule import tile_schedule
-from pipeline.shade.sun import (DEFAULT_TIME_SLOTS, Scenario, Season, daylight_sun_positions,
-                                default_scenarios, slot_sun_positions)
+from pipeline.shade.sun import (
+    DEFAULT_TIME_SLOTS,
+    Scenario,
+    Season,
+    daylight_sun_positions,
+    default_scenarios,
+    slot_sun_positions,
+)
 
 OMIYA = (35.906, 139.624)
 
 
 def test_slot_samples_are_day_samples_computed_once():
     schedule = tile_schedule(default_scenarios(), 2026, *OMIYA)
-    assert schedule.samples == 523           # 12 slots x 18 steps + four whole days
-    assert len(schedule) == 310              # each slot step is also a step of its day
+    assert schedule.samples == 523  # 12 slots x 18 steps + four whole days
+    assert len(schedule) == 310  # each slot step is also a step of its day
     assert schedule.timestamps.is_unique and schedule.timestamps.is_monotonic_increasing
-    assert np.array_equal(np.diff(schedule.start), np.bincount(
-        np.repeat(np.arange(len(schedule)), np.diff(schedule.start)), minlength=len(schedule)))
+    assert np.array_equal(
+        np.diff(schedule.start),
+        np.bincount(np.repeat(np.arange(len(schedule)), np.diff(schedule.start)), minlength=len(schedule)),
+    )
     # weights add up to each slot's 3 hours and each day's length
-    totals = np.bincount(schedule.target, weights=schedule.weight_hours,
-                         minlength=len(schedule.targets))
+    totals = np.bincount(schedule.target, weights=schedule.weight_hours, minlength=len(schedule.targets))
     for spec, total in zip(schedule.targets, totals):
         assert total == pytest.approx(spec.hours)
         if spec.kind == "shade":
@@ -43,8 +51,10 @@ def test_merged_samples_keep_their_sun():
     np.testing.assert_array_equal(schedule.sun_altitude_deg[at], slot.sun_altitude_deg)
     np.testing.assert_array_equal(schedule.sun_azimuth_deg[at], slot.sun_azimuth_deg)
     # a merged sample adds to the slot (shade) and to the day (sun)
-    kinds = [{schedule.targets[t].kind for t in schedule.target[schedule.start[p]:schedule.start[p + 1]]}
-             for p in at]
+    kinds = [
+        {schedule.targets[t].kind for t in schedule.target[schedule.start[p] : schedule.start[p + 1]]}
+        for p in at
+    ]
     assert all(k == {"shade", "sun"} for k in kinds)
     assert set(schedule.dates) == {date}
 

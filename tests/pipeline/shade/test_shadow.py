@@ -1,4 +1,5 @@
 """Shadows: analytic box shadows, the fast sweep against the Ratti reference, trees, tiles."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,23 +10,44 @@ import pandas as pd
 import pytest
 
 from pipeline.geo.raster import Grid
-from pipeline.shade.shadow import (CANOPY_SHADE, EVERGREEN_SHADE, SUNLIT, SURFACE_SHADE, CanopyTransmissivity,
-                             HorizonCaster, ShadeCaster, accumulate_shade_hours, building_shade_summary, inner_window,
-                             make_caster,
-                             light_fraction, ratti_shade_codes, search_geometry, shade_codes,
-                             shadow_halo_m, tile_shade)
-from pipeline.shade.sun import (DEFAULT_SEASONS, DEFAULT_TIME_SLOTS, Scenario, SunPositions,
-                          daylight_sun_positions, grid_centre_lonlat, meridian_convergence_deg,
-                          slot_sun_positions)
+from pipeline.shade.shadow import (
+    CANOPY_SHADE,
+    EVERGREEN_SHADE,
+    SUNLIT,
+    SURFACE_SHADE,
+    CanopyTransmissivity,
+    HorizonCaster,
+    ShadeCaster,
+    accumulate_shade_hours,
+    building_shade_summary,
+    inner_window,
+    light_fraction,
+    make_caster,
+    ratti_shade_codes,
+    search_geometry,
+    shade_codes,
+    shadow_halo_m,
+    tile_shade,
+)
+from pipeline.shade.sun import (
+    DEFAULT_SEASONS,
+    DEFAULT_TIME_SLOTS,
+    Scenario,
+    SunPositions,
+    daylight_sun_positions,
+    grid_centre_lonlat,
+    meridian_convergence_deg,
+    slot_sun_positions,
+)
 
-HALF = 5          # box half-width, cells (1 m)
+HALF = 5  # box half-width, cells (1 m)
 HEIGHT = 20.0
 
 
 def box_dsm(size: int = 241) -> tuple[np.ndarray, int]:
     dsm = np.zeros((size, size))
     centre = size // 2
-    dsm[centre - HALF:centre + HALF, centre - HALF:centre + HALF] = HEIGHT
+    dsm[centre - HALF : centre + HALF, centre - HALF : centre + HALF] = HEIGHT
     return dsm, centre
 
 
@@ -37,19 +59,30 @@ def cell_at(centre: int, distance_m: float, azimuth_deg: float) -> tuple[int, in
 
 
 @pytest.mark.parametrize("method", ["sweep", "horizon"])
-@pytest.mark.parametrize("azimuth, altitude", [(180.0, 30.0), (135.0, 25.0), (240.0, 40.0),
-                                               (90.0, 35.0), (10.0, 50.0), (200.0, 15.0),
-                                               (241.3, 40.0), (10.6, 50.0), (117.8, 20.0)])
+@pytest.mark.parametrize(
+    "azimuth, altitude",
+    [
+        (180.0, 30.0),
+        (135.0, 25.0),
+        (240.0, 40.0),
+        (90.0, 35.0),
+        (10.0, 50.0),
+        (200.0, 15.0),
+        (241.3, 40.0),
+        (10.6, 50.0),
+        (117.8, 20.0),
+    ],
+)
 def test_box_shadow_has_length_h_over_tan_alt_away_from_the_sun(azimuth, altitude, method):
     dsm, centre = box_dsm()
     if method == "sweep":
         codes = shade_codes(dsm, 1.0, azimuth, altitude)
-    else:   # between sector azimuths too: 241.3 and 10.6 and 117.8 degrees
+    else:  # between sector azimuths too: 241.3 and 10.6 and 117.8 degrees
         codes = HorizonCaster(dsm, 1.0).codes(azimuth, altitude)
     away = azimuth + 180.0
     length = HEIGHT / math.tan(math.radians(altitude))
     d = np.radians(away)
-    exit_box = HALF / max(abs(math.sin(d)), abs(math.cos(d)))   # leave the box along the axis
+    exit_box = HALF / max(abs(math.sin(d)), abs(math.cos(d)))  # leave the box along the axis
     tip = exit_box + length
     # between two sector lattices the thin wedge at a corner's shadow tip blurs by a cell
     margin = 1.5 if method == "sweep" else 2.5
@@ -66,15 +99,15 @@ def test_box_shadow_has_length_h_over_tan_alt_away_from_the_sun(azimuth, altitud
 
 
 def random_surface(rng: np.random.Generator, shape=(90, 110)) -> tuple[np.ndarray, np.ndarray]:
-    dsm = np.round(rng.normal(0.0, 0.3, shape), 1)     # rounded: equal heights make ties
+    dsm = np.round(rng.normal(0.0, 0.3, shape), 1)  # rounded: equal heights make ties
     for _ in range(25):
         r, c = rng.integers(0, shape[0] - 8), rng.integers(0, shape[1] - 8)
         h, w = rng.integers(2, 12, 2)
-        dsm[r:r + h, c:c + w] = np.maximum(dsm[r:r + h, c:c + w], float(rng.integers(3, 40)))
+        dsm[r : r + h, c : c + w] = np.maximum(dsm[r : r + h, c : c + w], float(rng.integers(3, 40)))
     canopy = np.full(shape, np.nan)
     for _ in range(6):
         r, c = rng.integers(0, shape[0] - 5), rng.integers(0, shape[1] - 5)
-        canopy[r:r + 5, c:c + 5] = dsm[r:r + 5, c:c + 5] + float(rng.integers(4, 12))
+        canopy[r : r + 5, c : c + 5] = dsm[r : r + 5, c : c + 5] + float(rng.integers(4, 12))
     return dsm, canopy
 
 
@@ -100,8 +133,7 @@ def test_window_sweep_equals_the_whole_raster_sweep():
     window = (30, 95, 20, 101)
     for azimuth in (0.0, 33.0, 90.0, 161.0, 200.0, 250.0, 300.0):
         whole = shade_codes(dsm, 1.0, azimuth, 12.0, canopy_top=canopy, max_distance_m=25)
-        part = shade_codes(dsm, 1.0, azimuth, 12.0, canopy_top=canopy, max_distance_m=25,
-                           window=window)
+        part = shade_codes(dsm, 1.0, azimuth, 12.0, canopy_top=canopy, max_distance_m=25, window=window)
         assert np.array_equal(part, whole[30:95, 20:101]), azimuth
 
 
@@ -136,9 +168,9 @@ def test_canopy_passes_exactly_its_transmissivity():
     canopy = np.full(dsm.shape, np.nan)
     canopy[25:35, 25:35] = 8.0
     codes = shade_codes(dsm, 1.0, 180.0, 50.0, canopy_top=canopy)
-    assert codes[30, 30] == CANOPY_SHADE            # under the crown
-    assert codes[20, 30] == CANOPY_SHADE            # crown shadow to the north
-    assert codes[45, 30] == SUNLIT                  # south of the tree
+    assert codes[30, 30] == CANOPY_SHADE  # under the crown
+    assert codes[20, 30] == CANOPY_SHADE  # crown shadow to the north
+    assert codes[45, 30] == SUNLIT  # south of the tree
     light = light_fraction(codes, 0.2)
     assert light[30, 30] == pytest.approx(0.2) and light[45, 30] == 1.0
     # a building shadow over the canopy shadow leaves no sun at all
@@ -147,10 +179,15 @@ def test_canopy_passes_exactly_its_transmissivity():
     assert codes[30, 30] == SURFACE_SHADE
     # over a day, the sun hours under the crown are exactly tau times those of open ground
     dsm[40:42, 20:40] = 0.0
-    positions = SunPositions(pd.DatetimeIndex(["2025-06-21 10:00", "2025-06-21 12:00"], tz="Asia/Tokyo"),
-                             np.array([50.0, 70.0]), np.array([150.0, 180.0]), np.array([0.5, 1.5]))
-    shade_h, sun_h = accumulate_shade_hours(dsm, 1.0, positions, 0.0, canopy_top=canopy,
-                                            canopy_transmissivity=0.35)
+    positions = SunPositions(
+        pd.DatetimeIndex(["2025-06-21 10:00", "2025-06-21 12:00"], tz="Asia/Tokyo"),
+        np.array([50.0, 70.0]),
+        np.array([150.0, 180.0]),
+        np.array([0.5, 1.5]),
+    )
+    shade_h, sun_h = accumulate_shade_hours(
+        dsm, 1.0, positions, 0.0, canopy_top=canopy, canopy_transmissivity=0.35
+    )
     assert sun_h[30, 30] == pytest.approx(0.35 * 2.0) and sun_h[50, 50] == pytest.approx(2.0)
     assert shade_h[30, 30] == pytest.approx(0.65 * 2.0)
 
@@ -184,10 +221,11 @@ def _two_trees():
 @pytest.mark.parametrize("method", ["sweep", "horizon"])
 def test_evergreen_crowns_have_their_own_code_and_tau(method):
     dsm, canopy, evergreen = _two_trees()
-    caster = make_caster(dsm, 1.0, method=method, canopy_top=canopy, evergreen_top=evergreen,
-                         max_distance_m=50.0)
+    caster = make_caster(
+        dsm, 1.0, method=method, canopy_top=canopy, evergreen_top=evergreen, max_distance_m=50.0
+    )
     codes = caster.codes(180.0, 50.0)
-    assert codes[30, 20] == CANOPY_SHADE and codes[20, 20] == CANOPY_SHADE   # deciduous crown, its shadow
+    assert codes[30, 20] == CANOPY_SHADE and codes[20, 20] == CANOPY_SHADE  # deciduous crown, its shadow
     assert codes[30, 60] == EVERGREEN_SHADE and codes[20, 60] == EVERGREEN_SHADE
     assert codes[45, 20] == SUNLIT and codes[45, 60] == SUNLIT
     # in a leaf-off month the bare deciduous crown passes more sun than the evergreen one
@@ -228,7 +266,7 @@ def test_tile_shade_gives_each_habit_its_tau_in_winter():
     dsm, canopy, evergreen = _two_trees()
     grid = Grid(0.0, 80.0, 1.0, 80, 60, "EPSG:6677")
     inner = Grid(10.0, 70.0, 1.0, 60, 40, "EPSG:6677")
-    winter = [Scenario(DEFAULT_SEASONS[3], DEFAULT_TIME_SLOTS[1])]    # winter solstice, midday
+    winter = [Scenario(DEFAULT_SEASONS[3], DEFAULT_TIME_SLOTS[1])]  # winter solstice, midday
     options = dict(canopy_top=canopy, step_minutes=30, max_distance_m=10.0, sun_hours=False)
     mixed = tile_shade(dsm, grid, inner, winter, 2025, evergreen_top=evergreen, **options)
     deciduous = tile_shade(dsm, grid, inner, winter, 2025, **options)
@@ -248,11 +286,11 @@ def test_halo_length():
 
 
 def test_tile_shade_sees_a_tower_in_the_halo():
-    inner = Grid(-60_000.0, -20_000.0, 2.0, 40, 40, "EPSG:6677")   # near Tokyo, zone IX
+    inner = Grid(-60_000.0, -20_000.0, 2.0, 40, 40, "EPSG:6677")  # near Tokyo, zone IX
     grid = inner.buffered(60.0)
     dsm = np.zeros(grid.shape)
     r0, r1, c0, c1 = inner_window(grid, inner)
-    dsm[r1 + 2:r1 + 8, c0 + 15:c0 + 25] = 40.0     # just south of the tile, in the halo
+    dsm[r1 + 2 : r1 + 8, c0 + 15 : c0 + 25] = 40.0  # just south of the tile, in the halo
     winter_midday = Scenario(DEFAULT_SEASONS[3], DEFAULT_TIME_SLOTS[1])
     summer_midday = Scenario(DEFAULT_SEASONS[0], DEFAULT_TIME_SLOTS[1])
     result = tile_shade(dsm, grid, inner, [winter_midday, summer_midday], 2025, step_minutes=30)
@@ -278,7 +316,7 @@ def test_building_summary_means_roof_and_ring():
     index[4:6, 4:6] = 0
     hours = np.zeros((10, 10))
     hours[4:6, 4:6] = 2.0
-    hours[3, 4] = 4.0     # one ring cell at 1 m
+    hours[3, 4] = 4.0  # one ring cell at 1 m
     summary = building_shade_summary(hours, index, 1.0, ring_m=1.0)
     row = summary.iloc[0]
     assert row.roof_cells == 4 and row.roof_shade_hours_mean == 2.0
@@ -291,11 +329,13 @@ def test_tile_shade_methods_agree_and_the_sweep_sums_every_sample():
     dsm = np.zeros(grid.shape)
     canopy = np.full(grid.shape, np.nan)
     r0, r1, c0, c1 = inner_window(grid, inner)
-    dsm[r1 + 2:r1 + 8, c0 + 15:c0 + 25] = 40.0
-    dsm[r0 + 5:r0 + 12, c0 + 5:c0 + 9] = 15.0
-    canopy[r0 + 20:r0 + 26, c0 + 20:c0 + 26] = 9.0
-    scenarios = [Scenario(DEFAULT_SEASONS[3], DEFAULT_TIME_SLOTS[0]),
-                 Scenario(DEFAULT_SEASONS[0], DEFAULT_TIME_SLOTS[2])]
+    dsm[r1 + 2 : r1 + 8, c0 + 15 : c0 + 25] = 40.0
+    dsm[r0 + 5 : r0 + 12, c0 + 5 : c0 + 9] = 15.0
+    canopy[r0 + 20 : r0 + 26, c0 + 20 : c0 + 26] = 9.0
+    scenarios = [
+        Scenario(DEFAULT_SEASONS[3], DEFAULT_TIME_SLOTS[0]),
+        Scenario(DEFAULT_SEASONS[0], DEFAULT_TIME_SLOTS[2]),
+    ]
     tau = CanopyTransmissivity()
     options = dict(canopy_top=canopy, transmissivity=tau, step_minutes=20, max_distance_m=60.0)
     sweep = tile_shade(dsm, grid, inner, scenarios, 2025, method="sweep", **options)
@@ -306,16 +346,23 @@ def test_tile_shade_methods_agree_and_the_sweep_sums_every_sample():
         date = scenario.season.date(2025)
         positions = slot_sun_positions(date, scenario.slot, lat, lon, step_minutes=20)
         # the sample-by-sample sum of the exact sweep, as the stage computed it before
-        expected, _ = accumulate_shade_hours(dsm, grid.resolution, positions, convergence,
-                                             canopy_top=canopy, canopy_transmissivity=tau.for_date(date),
-                                             max_distance_m=60.0, window=(r0, r1, c0, c1))
+        expected, _ = accumulate_shade_hours(
+            dsm,
+            grid.resolution,
+            positions,
+            convergence,
+            canopy_top=canopy,
+            canopy_transmissivity=tau.for_date(date),
+            max_distance_m=60.0,
+            window=(r0, r1, c0, c1),
+        )
         got = sweep.scenarios[scenario.name].shade_hours
         np.testing.assert_allclose(got, expected, atol=1e-5)
         assert (got > 0).any() and (got == 0).any()
         # within one 20-minute sample: on 40 x 40 cells of 2 m, shadow edges are a large share
         close = np.abs(horizon.scenarios[scenario.name].shade_hours - got) <= 20 / 60 + 1e-6
         assert close.mean() >= 0.99
-    for season in sweep.sun_hours:   # whole days: sunrise and sunset too, the longest shadows
+    for season in sweep.sun_hours:  # whole days: sunrise and sunset too, the longest shadows
         assert np.mean(np.abs(horizon.sun_hours[season] - sweep.sun_hours[season]) <= 2 / 3 + 1e-6) >= 0.99
     with pytest.raises(ValueError, match="unknown shade method"):
         tile_shade(dsm, grid, inner, scenarios, 2025, method="exact", **options)

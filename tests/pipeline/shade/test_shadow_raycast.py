@@ -8,6 +8,7 @@ The LOD1 solids are used: a DSM is 2.5-D, so a LOD2 roof overhang is a solid col
 it while a ray passes under it in 3-D. With prisms both see the same scene, and any
 disagreement is the shadow algorithm's.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,9 +17,9 @@ import trimesh
 from scipy import ndimage
 
 from citygml import open_dataset
-from pipeline.ingest import ingest_file
 from pipeline.geo.meshes import read_meshes
 from pipeline.geo.raster import Grid
+from pipeline.ingest import ingest_file
 from pipeline.shade.shadow import SUNLIT, ShadeCaster
 from pipeline.surface.rasterize import rasterize_triangles_max
 
@@ -41,8 +42,9 @@ def scene(plateau_dir, tmp_path_factory):
     grid = Grid.from_bounds(x_min, y_min, x_max, y_max, 0.5, "EPSG:6677")
     heights, _ = rasterize_triangles_max(triangles, grid)
     dsm = np.where(np.isnan(heights), PLANE_Z, np.maximum(heights, PLANE_Z)).astype(np.float32)
-    mesh = trimesh.Trimesh(triangles.reshape(-1, 3), np.arange(len(triangles) * 3).reshape(-1, 3),
-                           process=False)
+    mesh = trimesh.Trimesh(
+        triangles.reshape(-1, 3), np.arange(len(triangles) * 3).reshape(-1, 3), process=False
+    )
     return grid, dsm, mesh
 
 
@@ -58,8 +60,9 @@ def test_shade_agrees_with_ray_casting(scene, azimuth_deg, altitude_deg):
     ground_cells = np.argwhere((dsm == PLANE_Z) & near)
     picks = ground_cells[rng.choice(len(ground_cells), 3000, replace=False)]
     x_centres, y_centres = grid.cell_centres()
-    origins = np.column_stack([x_centres[picks[:, 1]], y_centres[picks[:, 0]],
-                               np.full(len(picks), PLANE_Z + 0.01)])
+    origins = np.column_stack(
+        [x_centres[picks[:, 1]], y_centres[picks[:, 0]], np.full(len(picks), PLANE_Z + 0.01)]
+    )
     az, alt = np.radians(azimuth_deg), np.radians(altitude_deg)
     direction = np.array([np.sin(az) * np.cos(alt), np.cos(az) * np.cos(alt), np.sin(alt)])
     hit = mesh.ray.intersects_any(origins, np.tile(direction, (len(origins), 1)))

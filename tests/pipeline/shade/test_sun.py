@@ -1,4 +1,5 @@
 """Sun positions against published geometry, scenario sampling, true solar time, grid north."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,16 +11,26 @@ import pvlib
 import pytest
 from pyproj import Transformer
 
-from pipeline.shade.sun import (DEFAULT_TIME_SLOTS, TimeSlot, daylight_sun_positions, default_scenarios,
-                          meridian_convergence_deg, scenario_sun_positions, slot_sun_positions,
-                          solar_position, true_solar_timestamps, true_to_grid_azimuth)
+from pipeline.shade.sun import (
+    DEFAULT_TIME_SLOTS,
+    TimeSlot,
+    daylight_sun_positions,
+    default_scenarios,
+    meridian_convergence_deg,
+    scenario_sun_positions,
+    slot_sun_positions,
+    solar_position,
+    true_solar_timestamps,
+    true_to_grid_azimuth,
+)
 
 TOKYO = (35.6895, 139.6917)
 OBLIQUITY = 23.44
 
 
-@pytest.mark.parametrize("date, declination", [(dt.date(2025, 6, 21), OBLIQUITY),
-                                               (dt.date(2025, 12, 21), -OBLIQUITY)])
+@pytest.mark.parametrize(
+    "date, declination", [(dt.date(2025, 6, 21), OBLIQUITY), (dt.date(2025, 12, 21), -OBLIQUITY)]
+)
 def test_solar_noon_altitude_and_azimuth_in_tokyo(date, declination):
     lat, lon = TOKYO
     noon = true_solar_timestamps(date, lon, [12.0], latitude=lat)
@@ -30,10 +41,11 @@ def test_solar_noon_altitude_and_azimuth_in_tokyo(date, declination):
 
 def test_true_solar_noon_is_the_spa_transit():
     lat, lon = TOKYO
-    for date in (dt.date(2025, 2, 11), dt.date(2025, 11, 3)):   # equation of time near its extremes
+    for date in (dt.date(2025, 2, 11), dt.date(2025, 11, 3)):  # equation of time near its extremes
         noon = true_solar_timestamps(date, lon, [12.0], latitude=lat)[0]
-        transit = pvlib.solarposition.sun_rise_set_transit_spa(
-            pd.DatetimeIndex([noon]), lat, lon)["transit"].iloc[0]
+        transit = pvlib.solarposition.sun_rise_set_transit_spa(pd.DatetimeIndex([noon]), lat, lon)[
+            "transit"
+        ].iloc[0]
         assert abs((noon - transit).total_seconds()) < 5
         assert noon.tz is not None
 
@@ -49,8 +61,9 @@ def test_slot_samples_mid_points_with_step_weights():
 
 
 def test_partial_last_step_keeps_its_true_weight():
-    positions = slot_sun_positions(dt.date(2025, 3, 20), TimeSlot("x", "08:00", "08:25"), *TOKYO,
-                                   step_minutes=10)
+    positions = slot_sun_positions(
+        dt.date(2025, 3, 20), TimeSlot("x", "08:00", "08:25"), *TOKYO, step_minutes=10
+    )
     np.testing.assert_allclose(positions.weight_hours * 60, [10, 10, 5])
     assert positions.timestamps[-1] == pd.Timestamp("2025-03-20 08:22:30", tz="Asia/Tokyo")
 
@@ -72,7 +85,7 @@ def test_scenarios_cross_seasons_and_slots():
 
 @pytest.mark.parametrize("lon", [138.5, 139.8333, 141.0])
 def test_grid_azimuth_follows_projected_true_north(lon):
-    lat, crs = 35.7, "EPSG:6677"   # zone IX, central meridian 139 deg 50 min
+    lat, crs = 35.7, "EPSG:6677"  # zone IX, central meridian 139 deg 50 min
     to_grid = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     x0, y0 = to_grid.transform(lon, lat)
     x1, y1 = to_grid.transform(lon, lat + 0.01)

@@ -1,4 +1,5 @@
 """The point tiles: one part per mesh cell, every point in exactly one, one root over them."""
+
 from __future__ import annotations
 
 import json
@@ -20,10 +21,18 @@ SAMPLE_LAZ = Path(__file__).resolve().parents[3] / "sample_data/omiya/lidar/omiy
 def point_parts(tmp_path_factory):
     out = tmp_path_factory.mktemp("lidar")
     cells, problems = point_tile_cells([SAMPLE_LAZ], None)
-    results = {cell: lidar_tiles_task(paths, str(out / cell), cell, source_crs=None,
-                                      geoid_model="gsigeo2011", chunk_size=100_000,
-                                      max_points_per_tile=50_000)
-               for cell, paths in cells.items()}
+    results = {
+        cell: lidar_tiles_task(
+            paths,
+            str(out / cell),
+            cell,
+            source_crs=None,
+            geoid_model="gsigeo2011",
+            chunk_size=100_000,
+            max_points_per_tile=50_000,
+        )
+        for cell, paths in cells.items()
+    }
     return out, cells, problems, results
 
 
@@ -35,8 +44,9 @@ def test_every_point_is_in_exactly_one_cell(point_parts):
     assert sum(r.counts["points"] for r in results.values()) == in_file == 423_200
     for cell, result in results.items():
         lon_min, lat_min, lon_max, lat_max = tile_lonlat_bounds(cell)
-        positions = np.concatenate([glb_positions_ecef(path, world)
-                                    for path, _, world in iter_contents(result.outputs.tileset)])
+        positions = np.concatenate(
+            [glb_positions_ecef(path, world) for path, _, world in iter_contents(result.outputs.tileset)]
+        )
         lon, lat, _ = ecef_to_lonlath(positions).T
         assert len(positions) == result.counts["points"]
         # float32 positions in the GLB: within a centimetre (1e-7 degree) of the cell
@@ -45,8 +55,15 @@ def test_every_point_is_in_exactly_one_cell(point_parts):
 
 
 def test_a_cell_without_points_writes_no_part(tmp_path):
-    result = lidar_tiles_task([str(SAMPLE_LAZ)], str(tmp_path / "far"), "53394611", source_crs=None,
-                              geoid_model="none", chunk_size=100_000, max_points_per_tile=50_000)
+    result = lidar_tiles_task(
+        [str(SAMPLE_LAZ)],
+        str(tmp_path / "far"),
+        "53394611",
+        source_crs=None,
+        geoid_model="none",
+        chunk_size=100_000,
+        max_points_per_tile=50_000,
+    )
     assert result.outputs == PointTilesOutputs(tileset=None) and result.counts["points"] == 0
     assert not (tmp_path / "far").exists()
 

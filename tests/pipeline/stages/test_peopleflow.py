@@ -1,24 +1,23 @@
 """The peopleflow stage: every source aligned to the run's scenarios, with its coverage report."""
-from __future__ import annotations
 
-from types import SimpleNamespace
+from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from pipeline.stages.peopleflow import PeopleFlowSource
 from pipeline.core.manifest import Manifest
 from pipeline.core.task import PlanContext
 from pipeline.geo.scenarios import Scenario, Season, TimeSlot
 from pipeline.peopleflow.tables import read_flow
 from pipeline.stages import load_run_definition
-from pipeline.stages.peopleflow import STAGE, PeopleFlowSettings, peopleflow_task
+from pipeline.stages.peopleflow import STAGE, PeopleFlowSettings, PeopleFlowSource, peopleflow_task
 
 
 def peopleflow_run(out_dir, sources, scenarios, settings):
     return peopleflow_task(out_dir, sources, scenarios, settings=settings, timezone="Asia/Tokyo")
+
 
 SUMMER = Season("summer_solstice", 6, 21)
 MIDDAY, MORNING = TimeSlot("midday", "11:00", "14:00"), TimeSlot("morning", "08:00", "11:00")
@@ -34,20 +33,39 @@ def sources(tmp_path, project_root):
     hourly = tmp_path / "hourly.csv"
     pd.DataFrame(rows, columns=["mesh", "day", "hh", "people"]).to_csv(hourly, index=False)
     counters = tmp_path / "counters.csv"
-    pd.DataFrame({"counter_id": "c1", "lat": 35.9071, "lon": 139.6235,
-                  "timestamp": [f"2024-06-04 {h:02d}:00" for h in range(8, 14)],
-                  "count": [120, 130, 140, 150, 160, 170]}).to_csv(counters, index=False)
-    return [PeopleFlowSource(kind="mlit", path=mlit),
-            PeopleFlowSource(kind="hourly", path=hourly, name="phone",
-                             columns={"meshcode": "mesh", "date": "day", "hour": "hh", "population": "people"}),
-            PeopleFlowSource(kind="counters", path=counters, name="counters")]
+    pd.DataFrame(
+        {
+            "counter_id": "c1",
+            "lat": 35.9071,
+            "lon": 139.6235,
+            "timestamp": [f"2024-06-04 {h:02d}:00" for h in range(8, 14)],
+            "count": [120, 130, 140, 150, 160, 170],
+        }
+    ).to_csv(counters, index=False)
+    return [
+        PeopleFlowSource(kind="mlit", path=mlit),
+        PeopleFlowSource(
+            kind="hourly",
+            path=hourly,
+            name="phone",
+            columns={"meshcode": "mesh", "date": "day", "hour": "hh", "population": "people"},
+        ),
+        PeopleFlowSource(kind="counters", path=counters, name="counters"),
+    ]
 
 
 def test_sources_aligned_with_coverage(sources, tmp_path):
     result = peopleflow_run(str(tmp_path / "out"), sources, SCENARIOS, PeopleFlowSettings())
     flow = pd.read_parquet(result.outputs.flow_by_mesh)
-    assert list(flow.columns) == ["meshcode", "level", "scenario", "day_type", "population", "source",
-                                  "people_source"]
+    assert list(flow.columns) == [
+        "meshcode",
+        "level",
+        "scenario",
+        "day_type",
+        "population",
+        "source",
+        "people_source",
+    ]
     phone = flow[(flow.source == "phone") & (flow.day_type == "weekday")].set_index("scenario")
     assert phone.loc["summer_solstice_morning", "population"] == pytest.approx(900.0)  # hours 8, 9, 10
     assert phone.loc["summer_solstice_midday", "population"] == pytest.approx(1200.0)  # hours 11-13
@@ -83,15 +101,24 @@ def test_bad_definitions_are_refused(sources, tmp_path, project_root):
         PeopleFlowSource(kind="gps", path="x.csv")
     twice = [str(sources[0].path)] * 2
     with pytest.raises(ValueError, match="unique"):
-        load_run_definition(project_root / "dags/sample.yaml", {
-            "inputs.peopleflow": [{"kind": "mlit", "path": p} for p in twice]})
+        load_run_definition(
+            project_root / "dags/sample.yaml",
+            {"inputs.peopleflow": [{"kind": "mlit", "path": p} for p in twice]},
+        )
 
 
 def test_planner_makes_one_task_with_input_hashes(sources, tmp_path, project_root):
-    definition = load_run_definition(project_root / "dags/sample.yaml", {
-        "inputs.peopleflow": [s.model_dump(mode="json") for s in sources]})
-    ctx = PlanContext(definition=definition, crs="EPSG:6677", tiles=[], sources=[],
-                      manifest=Manifest.open(tmp_path), output=tmp_path)
+    definition = load_run_definition(
+        project_root / "dags/sample.yaml", {"inputs.peopleflow": [s.model_dump(mode="json") for s in sources]}
+    )
+    ctx = PlanContext(
+        definition=definition,
+        crs="EPSG:6677",
+        tiles=[],
+        sources=[],
+        manifest=Manifest.open(tmp_path),
+        output=tmp_path,
+    )
     [task] = STAGE.plan(ctx, {})
     assert task.stage == "peopleflow" and len(task.input_hashes) == 3
     assert len(task.args[2]) == 12  # the default 4 seasons x 3 slots

@@ -1,5 +1,6 @@
 """The shadow stage's glue: its method settings, one numba thread in a Dask worker, and
 one task writing what :func:`pipeline.shade.shadow.tile_shade` computes by that method."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -8,37 +9,47 @@ import numpy as np
 import pytest
 from shapely.geometry import box
 
+from pipeline.core.config import RunDefinitionError
 from pipeline.core.task import Record
 from pipeline.geo.raster import Grid, read_raster, write_cog
 from pipeline.shade.shadow import tile_shade
 from pipeline.shade.sun import Scenario, Season, TimeSlot
-from pipeline.core.config import RunDefinitionError
 from pipeline.stages import load_run_definition
-from pipeline.stages.surface import SurfaceOutputs
 from pipeline.stages.common import numba_threads, numba_threads_for_task
 from pipeline.stages.shadow import ShadowSettings, shadow_tile
+from pipeline.stages.surface import SurfaceOutputs
 
 CRS = "EPSG:6677"
-SCENARIOS = [Scenario(Season("winter_solstice", 12, 21), TimeSlot("midday", "11:00", "14:00")),
-             Scenario(Season("heat_day", 8, 5), TimeSlot("morning", "08:00", "11:00"))]
+SCENARIOS = [
+    Scenario(Season("winter_solstice", 12, 21), TimeSlot("midday", "11:00", "14:00")),
+    Scenario(Season("heat_day", 8, 5), TimeSlot("morning", "08:00", "11:00")),
+]
 
 
-@pytest.mark.parametrize(("overrides", "method", "sector"), [
-    ({}, "horizon", 2.0),
-    ({"stages.shadow.method": "sweep"}, "sweep", 2.0),
-    ({"stages.shadow.sector_deg": 2.5, "stages.thermal.method": "sweep"}, "horizon", 2.5),
-])
+@pytest.mark.parametrize(
+    ("overrides", "method", "sector"),
+    [
+        ({}, "horizon", 2.0),
+        ({"stages.shadow.method": "sweep"}, "sweep", 2.0),
+        ({"stages.shadow.sector_deg": 2.5, "stages.thermal.method": "sweep"}, "horizon", 2.5),
+    ],
+)
 def test_method_settings(project_root, tmp_path, overrides, method, sector):
-    definition = load_run_definition(project_root / "dags/sample.yaml", {"output": str(tmp_path), **overrides})
+    definition = load_run_definition(
+        project_root / "dags/sample.yaml", {"output": str(tmp_path), **overrides}
+    )
     assert definition.stages.shadow.method == method and definition.stages.shadow.sector_deg == sector
     assert definition.stages.thermal.method == overrides.get("stages.thermal.method", "horizon")
 
 
-@pytest.mark.parametrize(("key", "value", "message"), [
-    ("stages.shadow.method", "raytrace", "stages.shadow.method"),
-    ("stages.shadow.sector_deg", 7.0, "must divide 360"),
-    ("stages.thermal.sector_deg", 0.0, "stages.thermal.sector_deg"),
-])
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("stages.shadow.method", "raytrace", "stages.shadow.method"),
+        ("stages.shadow.sector_deg", 7.0, "must divide 360"),
+        ("stages.thermal.sector_deg", 0.0, "stages.thermal.sector_deg"),
+    ],
+)
 def test_bad_method_settings_fail_with_their_key(project_root, tmp_path, key, value, message):
     with pytest.raises(RunDefinitionError, match=message):
         load_run_definition(project_root / "dags/sample.yaml", {"output": str(tmp_path), key: value})
@@ -48,8 +59,10 @@ def test_one_numba_thread_inside_a_dask_worker_only():
     from distributed import Client, LocalCluster
 
     assert numba_threads_for_task() is None
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
         assert client.submit(numba_threads_for_task).result() == 1
 
 
@@ -73,29 +86,58 @@ def _surface(folder) -> tuple[Grid, list[Record]]:
         index[r0:r1, c0:c1] = k
     canopy = np.full(outer.shape, np.nan, dtype=np.float32)
     canopy[66:68, 30:90] = 18.0
-    outputs = {name: write_cog(folder / f"{name}.tif", array, outer, nodata=np.nan if name != "building_id" else -1)
-               for name, array in (("dsm", dsm), ("canopy", canopy), ("building_id", index))}
+    outputs = {
+        name: write_cog(folder / f"{name}.tif", array, outer, nodata=np.nan if name != "building_id" else -1)
+        for name, array in (("dsm", dsm), ("canopy", canopy), ("building_id", index))
+    }
     x0, y1 = outer.x_min, outer.y_max
-    footprints = [box(x0 + c0 * 2, y1 - r1 * 2, x0 + c1 * 2, y1 - r0 * 2)
-                  for r0, r1, c0, c1, _ in [(40, 50, 40, 52, 0), (55, 62, 70, 85, 0)]]
-    gpd.GeoDataFrame({"building_index": [0, 1], "gml_id": ["bldg_a", "bldg_b"]}, geometry=footprints,
-                     crs=CRS).to_parquet(folder / "buildings.parquet")
+    footprints = [
+        box(x0 + c0 * 2, y1 - r1 * 2, x0 + c1 * 2, y1 - r0 * 2)
+        for r0, r1, c0, c1, _ in [(40, 50, 40, 52, 0), (55, 62, 70, 85, 0)]
+    ]
+    gpd.GeoDataFrame(
+        {"building_index": [0, 1], "gml_id": ["bldg_a", "bldg_b"]}, geometry=footprints, crs=CRS
+    ).to_parquet(folder / "buildings.parquet")
     outputs["buildings"] = str(folder / "buildings.parquet")
-    return inner, [Record(stage="surface", tile="t", status="done", outputs=SurfaceOutputs(
-        terrain=outputs["dsm"], **outputs))]
+    return inner, [
+        Record(
+            stage="surface",
+            tile="t",
+            status="done",
+            outputs=SurfaceOutputs(terrain=outputs["dsm"], **outputs),
+        )
+    ]
 
 
 @pytest.mark.parametrize("method", ["horizon", "sweep"])
 def test_the_task_writes_what_tile_shade_computes_by_its_method(tmp_path, method):
     inner, surface = _surface(tmp_path)
     settings = ShadowSettings(method=method, step_minutes=30.0)
-    result = shadow_tile("t", inner, str(tmp_path / "shadow"), settings=settings, scenarios=SCENARIOS,
-                         year=2026, halo_m=40.0, timezone="Asia/Tokyo", surface=surface)
+    result = shadow_tile(
+        "t",
+        inner,
+        str(tmp_path / "shadow"),
+        settings=settings,
+        scenarios=SCENARIOS,
+        year=2026,
+        halo_m=40.0,
+        timezone="Asia/Tokyo",
+        surface=surface,
+    )
     assert result.details["method"] == method and result.counts == {"scenarios": 2, "buildings": 2}
     dsm, outer, _ = read_raster(surface[0].outputs.dsm)
     canopy, _, _ = read_raster(surface[0].outputs.canopy)
-    expected = tile_shade(dsm, outer, inner, SCENARIOS, 2026, canopy_top=canopy, step_minutes=30.0,
-                          max_distance_m=40.0, method=method)
+    expected = tile_shade(
+        dsm,
+        outer,
+        inner,
+        SCENARIOS,
+        2026,
+        canopy_top=canopy,
+        step_minutes=30.0,
+        max_distance_m=40.0,
+        method=method,
+    )
     for name, shade in expected.scenarios.items():
         written, grid, _ = read_raster(result.outputs.shade_hours[name])
         assert grid == inner
@@ -111,8 +153,13 @@ def test_with_weather_the_shadow_task_computes_the_thermal_outputs_in_its_pass(t
     """The shadow task with the thermal settings (the run names weather) writes the shade
     exactly as alone and the thermal COGs exactly as the thermal stage's own task: the
     thermal task then only hands them on (one pass per tile, issue 21 part 6)."""
-    from pipeline.stages.thermal import (ThermalOutputs, ThermalSettings, adopt_thermal, shares_pass,
-                                         thermal_tile_task)
+    from pipeline.stages.thermal import (
+        ThermalOutputs,
+        ThermalSettings,
+        adopt_thermal,
+        shares_pass,
+        thermal_tile_task,
+    )
 
     inner, surface = _surface(tmp_path)
     settings, thermal = ShadowSettings(step_minutes=30.0), ThermalSettings(step_minutes=30.0)
@@ -120,17 +167,33 @@ def test_with_weather_the_shadow_task_computes_the_thermal_outputs_in_its_pass(t
     weather = str(project_root / "sample_data" / "weather" / "kumagaya_normals_1991_2020.csv")
     common = dict(scenarios=SCENARIOS, year=2026, halo_m=40.0, timezone="Asia/Tokyo", surface=surface)
     alone = shadow_tile("t", inner, str(tmp_path / "alone"), settings=settings, **common)
-    both = shadow_tile("t", inner, str(tmp_path / "shadow"), settings=settings, thermal=thermal,
-                       weather_file=weather, thermal_dir=str(tmp_path / "thermal"), **common)
+    both = shadow_tile(
+        "t",
+        inner,
+        str(tmp_path / "shadow"),
+        settings=settings,
+        thermal=thermal,
+        weather_file=weather,
+        thermal_dir=str(tmp_path / "thermal"),
+        **common,
+    )
     assert alone.outputs.thermal is None and both.details["thermal"]
     for name in alone.outputs.shade_hours:
-        assert read_raster(both.outputs.shade_hours[name])[0].tobytes() == \
-            read_raster(alone.outputs.shade_hours[name])[0].tobytes()
-    own = thermal_tile_task("t", inner, str(tmp_path / "own"), settings=thermal, weather_file=weather, **common)
-    handed = adopt_thermal("t", shadow=[Record(stage="shadow", tile="t", status="done", outputs=both.outputs)])
+        assert (
+            read_raster(both.outputs.shade_hours[name])[0].tobytes()
+            == read_raster(alone.outputs.shade_hours[name])[0].tobytes()
+        )
+    own = thermal_tile_task(
+        "t", inner, str(tmp_path / "own"), settings=thermal, weather_file=weather, **common
+    )
+    handed = adopt_thermal(
+        "t", shadow=[Record(stage="shadow", tile="t", status="done", outputs=both.outputs)]
+    )
     assert isinstance(handed.outputs, ThermalOutputs) and handed.outputs.to_json() == both.outputs.thermal
     pairs = [(handed.outputs.svf, own.outputs.svf)] + [
         (getattr(handed.outputs, kind)[s.name], getattr(own.outputs, kind)[s.name])
-        for kind in ("utci_mean", "tmrt_mean", "stress_hours") for s in SCENARIOS]
+        for kind in ("utci_mean", "tmrt_mean", "stress_hours")
+        for s in SCENARIOS
+    ]
     for in_pass, by_itself in pairs:
         assert read_raster(in_pass)[0].tobytes() == read_raster(by_itself)[0].tobytes(), in_pass

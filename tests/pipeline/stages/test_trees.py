@@ -1,5 +1,6 @@
 """The ``trees`` stages: the sample's LiDAR to PLATEAU veg read back, change rows per tile
 that add up to the city's, and a change table whatever order the tiles finished in."""
+
 from __future__ import annotations
 
 import random
@@ -13,8 +14,14 @@ from citygml import open_dataset, read_features
 from pipeline.core.task import Record
 from pipeline.ingest import ingest_file
 from pipeline.stages.ingest import IngestOutputs
-from pipeline.stages.trees import (TreeChangesOutputs, TreesSettings, changes_table_task, changes_tile,
-                                   plan_changes_table, trees_tile)
+from pipeline.stages.trees import (
+    TreeChangesOutputs,
+    TreesSettings,
+    changes_table_task,
+    changes_tile,
+    plan_changes_table,
+    trees_tile,
+)
 from pipeline.trees.changes import detect_changes, mesh_changes
 from pipeline.trees.existing import existing_trees_from_tables, read_existing_trees
 from pipeline.trees.gml import tree_meshes
@@ -28,9 +35,16 @@ def _ingested(project_root, folder, kind: str) -> list[Record]:
     records = []
     for source in open_dataset(project_root / "sample_data/omiya", types=[kind]):
         result = ingest_file(source, folder, CRS)
-        records.append(Record(outputs=IngestOutputs(table=result.table, meshes=result.meshes),
-                              stage="ingest", tile=source.file_name, feature_type=kind,
-                              mesh_code=source.mesh_code, key=f"ingest-{source.file_name}"))
+        records.append(
+            Record(
+                outputs=IngestOutputs(table=result.table, meshes=result.meshes),
+                stage="ingest",
+                tile=source.file_name,
+                feature_type=kind,
+                mesh_code=source.mesh_code,
+                key=f"ingest-{source.file_name}",
+            )
+        )
     return records
 
 
@@ -41,8 +55,15 @@ def sample_run(project_root, tmp_path_factory):
     bldg = _ingested(project_root, folder / "ingest", "bldg")
     veg = _ingested(project_root, folder / "ingest", "veg")
     laz = str(project_root / "sample_data/omiya/lidar/omiya_sample.laz")
-    result = trees_tile([laz], TILE, CRS, str(folder / "trees"), settings=TreesSettings(enabled=True),
-                        source_crs=None, ingest=bldg)
+    result = trees_tile(
+        [laz],
+        TILE,
+        CRS,
+        str(folder / "trees"),
+        settings=TreesSettings(enabled=True),
+        source_crs=None,
+        ingest=bldg,
+    )
     return folder, result, veg
 
 
@@ -54,7 +75,7 @@ def test_the_stage_writes_veg_that_the_reader_reads_back_with_every_attribute(sa
     features = list(read_features(str(gml)))
     trees = gpd.read_parquet(result.outputs.trees)
     assert len(features) == len(trees) == result.counts["trees"] > 80
-    assert set(tree_meshes(trees, CRS)) == {TILE}                 # the tile keeps its own trees
+    assert set(tree_meshes(trees, CRS)) == {TILE}  # the tile keeps its own trees
     by_id = {f.gml_id: f for f in features}
     assert len(by_id) == len(features)
     for feature in features:
@@ -63,7 +84,7 @@ def test_the_stage_writes_veg_that_the_reader_reads_back_with_every_attribute(sa
         assert a["height"] >= 3.0 and a["height_uom"] == "m"
         assert 1.0 < a["crownDiameter"] < 12.0 and a["crownDiameter_uom"] == "m"
         assert (a["class"], a["class_label"]) == ("1", "高木（樹高3m以上）")
-        assert 0.0 <= a["gen:crownBaseHeight"] <= a["height"]   # equal: a crown of one return
+        assert 0.0 <= a["gen:crownBaseHeight"] <= a["height"]  # equal: a crown of one return
         [quality] = a["uro:vegDataQualityAttribute"]
         assert "omiya_sample.laz" in quality["dataAcquisition"]
         assert feature.lods == [1, 2]
@@ -81,8 +102,9 @@ def test_the_change_rows_of_a_tile_against_the_sample_veg(sample_run):
     trees = Record(outputs=result.outputs, stage="trees", tile=TILE, key="trees-x")
     changes = changes_tile(TILE, CRS, str(folder / "trees"), trees=[trees], ingest=veg)
     table = gpd.read_parquet(changes.outputs.changes)
-    assert changes.counts == {s: int((table.status == s).sum())
-                              for s in ("matched", "height_changed", "new", "gone")}
+    assert changes.counts == {
+        s: int((table.status == s).sum()) for s in ("matched", "height_changed", "new", "gone")
+    }
     # every detected tree of the tile is in the table once; the tile's known trees too
     assert sorted(table.detected_id.dropna()) == sorted(gpd.read_parquet(result.outputs.trees).tree_id)
     assert changes.counts["matched"] + changes.counts["height_changed"] >= 0.9 * result.counts["trees"]
@@ -109,21 +131,33 @@ def _corner_trees():
 
     from pipeline.geo import meshcode
 
-    _, _, lat1, lon1 = meshcode.decode_bounds(53396489)   # its north-east corner
+    _, _, lat1, lon1 = meshcode.decode_bounds(53396489)  # its north-east corner
     x0, y0 = Transformer.from_crs("EPSG:6668", CRS, always_xy=True).transform(float(lon1), float(lat1))
     rng = np.random.default_rng(3)
     ex = np.column_stack([x0 + rng.uniform(-40, 40, 60), y0 + rng.uniform(-40, 40, 60)])
-    moved = ex[:45] + rng.normal(0, 0.7, (45, 2))            # found again, about 1 m off
+    moved = ex[:45] + rng.normal(0, 0.7, (45, 2))  # found again, about 1 m off
     added = np.column_stack([x0 + rng.uniform(-40, 40, 8), y0 + rng.uniform(-40, 40, 8)])
     straddling_e = np.array([[x0 - 0.4, y0 + 10.0], [x0 + 10.0, y0 - 0.3]])
-    straddling_d = straddling_e + np.array([[0.9, 0.0], [0.0, 0.8]])   # across the mesh edge
+    straddling_d = straddling_e + np.array([[0.9, 0.0], [0.0, 0.8]])  # across the mesh edge
     ex = np.vstack([ex, straddling_e])
     de = np.vstack([moved, added, straddling_d])
-    existing = pd.DataFrame({"tree_id": [f"e{i:03d}" for i in range(len(ex))], "x": ex[:, 0],
-                             "y": ex[:, 1], "height_m": rng.uniform(4, 15, len(ex))})
-    detected = pd.DataFrame({"tree_id": [f"d{i:03d}" for i in range(len(de))], "x": de[:, 0],
-                             "y": de[:, 1], "height_m": rng.uniform(4, 15, len(de)),
-                             "crown_diameter_m": 4.0})
+    existing = pd.DataFrame(
+        {
+            "tree_id": [f"e{i:03d}" for i in range(len(ex))],
+            "x": ex[:, 0],
+            "y": ex[:, 1],
+            "height_m": rng.uniform(4, 15, len(ex)),
+        }
+    )
+    detected = pd.DataFrame(
+        {
+            "tree_id": [f"d{i:03d}" for i in range(len(de))],
+            "x": de[:, 0],
+            "y": de[:, 1],
+            "height_m": rng.uniform(4, 15, len(de)),
+            "crown_diameter_m": 4.0,
+        }
+    )
     return existing, detected
 
 
@@ -140,7 +174,7 @@ def test_the_rows_each_tile_owns_are_the_rows_of_the_whole_city_once():
     assert key(together) == key(city)
     assert len(together) == len(city)
     straddling = together[together.existing_id.isin(["e060", "e061"])]
-    assert set(straddling.status) <= {"matched", "height_changed"}     # not new + gone
+    assert set(straddling.status) <= {"matched", "height_changed"}  # not new + gone
 
 
 def test_the_change_table_is_the_same_bytes_whatever_order_tiles_finished_in(tmp_path):
@@ -151,16 +185,22 @@ def test_the_change_table_is_the_same_bytes_whatever_order_tiles_finished_in(tmp
         path = tmp_path / "parts" / f"{mesh}_changes.parquet"
         path.parent.mkdir(exist_ok=True)
         mesh_changes(existing, detected, CRS, mesh).to_parquet(path, index=False)
-        records.append(Record(outputs=TreeChangesOutputs(changes=str(path)), stage="trees_changes",
-                              tile=mesh, key=f"trees_changes-{mesh}"))
+        records.append(
+            Record(
+                outputs=TreeChangesOutputs(changes=str(path)),
+                stage="trees_changes",
+                tile=mesh,
+                key=f"trees_changes-{mesh}",
+            )
+        )
     tables = []
     for seed in (0, 1):
         shuffled = records[:]
         random.Random(seed).shuffle(shuffled)
-        ctx = type("Ctx", (), {"out": lambda self, *p: tmp_path.joinpath(f"run{seed}", *p)})()
+        ctx = type("Ctx", (), {"out": lambda self, *p, seed=seed: tmp_path.joinpath(f"run{seed}", *p)})()
         [task] = plan_changes_table(ctx, {r.key: r for r in shuffled})
         out = changes_table_task(*task.args, trees_changes=shuffled)
         tables.append(open(out.outputs.changes, "rb").read())
     assert tables[0] == tables[1]
     table = gpd.read_parquet(tmp_path / "run0/trees/changes.parquet")
-    assert list(tree_meshes(table, CRS)) == sorted(tree_meshes(table, CRS))   # tile by tile
+    assert list(tree_meshes(table, CRS)) == sorted(tree_meshes(table, CRS))  # tile by tile

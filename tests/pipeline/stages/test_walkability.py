@@ -6,6 +6,7 @@ Shade: in the summer-midday scenario the west half of the district (west of the 
 tiles' corner) is fully shaded and the east half in full sun; in winter everything is in
 sun. Terrain rises 2 % to the east. People flow: the sample MLIT CSV (midday only).
 """
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,6 @@ pytest.importorskip("cityseer")
 pytest.importorskip("osmnx")
 
 from citygml import open_dataset  # noqa: E402
-from pipeline.stages.peopleflow import PeopleFlowSource  # noqa: E402
 from pipeline.core.manifest import Manifest  # noqa: E402
 from pipeline.core.task import PlanContext, Record, Result  # noqa: E402
 from pipeline.geo.raster import write_cog  # noqa: E402
@@ -30,12 +30,24 @@ from pipeline.geo.scenarios import Scenario, Season, TimeSlot  # noqa: E402
 from pipeline.geo.tiling import tile_grid  # noqa: E402
 from pipeline.stages import load_run_definition  # noqa: E402
 from pipeline.stages.ingest import ingest_task  # noqa: E402
+from pipeline.stages.peopleflow import (  # noqa: E402
+    PeopleFlowSettings,
+    PeopleFlowSource,  # noqa: E402
+    peopleflow_task,
+)
 from pipeline.stages.shadow import ShadowOutputs  # noqa: E402
 from pipeline.stages.surface import SurfaceOutputs  # noqa: E402
-from pipeline.stages.peopleflow import PeopleFlowSettings, peopleflow_task  # noqa: E402
-from pipeline.stages.walkability import (SCALE, SCORE, STAGE, SUMMARY, WalkabilitySettings,  # noqa: E402
-                                         walkability_scale, walkability_score_tile, walkability_summary,
-                                         walkability_tile)
+from pipeline.stages.walkability import (  # noqa: E402
+    SCALE,
+    SCORE,
+    STAGE,
+    SUMMARY,
+    WalkabilitySettings,
+    walkability_scale,
+    walkability_score_tile,
+    walkability_summary,
+    walkability_tile,
+)
 from pipeline.walkability.inputs import USAGE_CLASSES, building_destinations  # noqa: E402
 from pipeline.walkability.network import from_osm_xml  # noqa: E402
 
@@ -55,6 +67,7 @@ def record(result: Result, stage: str, tile: str) -> Record:
 
 def _corner_x() -> float:
     from pyproj import Transformer
+
     return Transformer.from_crs("EPSG:6668", CRS, always_xy=True).transform(139.625, 35.908333333)[0]
 
 
@@ -76,41 +89,112 @@ def run(sample, tmp_path_factory):
         grid = tile_grid(tile, CRS, 2.0)
         x, _ = grid.cell_centres()
         west = np.broadcast_to(x < corner, grid.shape).astype(np.float32)
-        fractions = {"summer_solstice_midday": west, "summer_solstice_morning": west,
-                     "winter_solstice_midday": np.zeros(grid.shape, np.float32)}
-        paths = {name: write_cog(out / "shadow" / tile / f"{name}_shade_fraction.tif", data, grid,
-                                 nodata=np.nan) for name, data in fractions.items()}
-        shadow.append(record(Result(outputs=ShadowOutputs(shade_fraction=paths)),
-                             "shadow", tile))
+        fractions = {
+            "summer_solstice_midday": west,
+            "summer_solstice_morning": west,
+            "winter_solstice_midday": np.zeros(grid.shape, np.float32),
+        }
+        paths = {
+            name: write_cog(out / "shadow" / tile / f"{name}_shade_fraction.tif", data, grid, nodata=np.nan)
+            for name, data in fractions.items()
+        }
+        shadow.append(record(Result(outputs=ShadowOutputs(shade_fraction=paths)), "shadow", tile))
         outer = grid.buffered(200.0)
         ox, _ = outer.cell_centres()
         terrain = np.broadcast_to(10.0 + 0.02 * (ox - corner), outer.shape).astype(np.float32)
         terrain_path = write_cog(out / "surface" / f"{tile}_terrain.tif", terrain, outer, nodata=np.nan)
-        surface.append(record(Result(outputs=SurfaceOutputs(dsm="", canopy="", building_id="", buildings="",
-                                                            terrain=terrain_path)), "surface", tile))
-    flow = record(peopleflow_task(str(out / "peopleflow"), [PeopleFlowSource(
-        kind="mlit", path=sample / "peopleflow" / "mlit_peopleflow_omiya.csv")], SCENARIOS,
-        settings=PeopleFlowSettings(), timezone="Asia/Tokyo"), "peopleflow", "all")
+        surface.append(
+            record(
+                Result(
+                    outputs=SurfaceOutputs(
+                        dsm="", canopy="", building_id="", buildings="", terrain=terrain_path
+                    )
+                ),
+                "surface",
+                tile,
+            )
+        )
+    flow = record(
+        peopleflow_task(
+            str(out / "peopleflow"),
+            [PeopleFlowSource(kind="mlit", path=sample / "peopleflow" / "mlit_peopleflow_omiya.csv")],
+            SCENARIOS,
+            settings=PeopleFlowSettings(),
+            timezone="Asia/Tokyo",
+        ),
+        "peopleflow",
+        "all",
+    )
     settings = WalkabilitySettings()
     streets, districts = [str(sample / "streets.osm")], str(sample / "districts.geojson")
     tiles = []
     for tile in TILES:
-        tiles.append(record(walkability_tile(
-            tile, CRS, str(out / "walkability" / "tiles"), streets=streets, settings=settings, scenarios=SCENARIOS,
-            shadow=shadow, ingest=ingest, peopleflow=[flow],
-            surface=[r for r in surface if r.tile == tile]), "walkability", tile))
-    scale = record(walkability_scale(str(out / "walkability"), settings=settings, scenarios=SCENARIOS,
-                                     walkability=tiles), "walkability_scale", "all")
-    scored = [record(walkability_score_tile(t.tile, str(out / "walkability" / "tiles"), CRS,
-                                            districts=districts, settings=settings,
-                                            scenarios=SCENARIOS, walkability=[t], scale=[scale]),
-                     "walkability_score", t.tile) for t in tiles]
-    summary = walkability_summary(str(out / "walkability"), CRS, districts=districts, settings=settings,
-                                  scenarios=SCENARIOS,
-                                  walkability_score=scored, scale=[scale], peopleflow=[flow], shadow=shadow,
-                                  ingest=[r for r in ingest if r.feature_type == "bldg"])
-    return SimpleNamespace(out=out, ingest=ingest, flow=flow, tiles=tiles, scale=scale, scored=scored,
-                           summary=summary, settings=settings, streets=streets, corner=corner)
+        tiles.append(
+            record(
+                walkability_tile(
+                    tile,
+                    CRS,
+                    str(out / "walkability" / "tiles"),
+                    streets=streets,
+                    settings=settings,
+                    scenarios=SCENARIOS,
+                    shadow=shadow,
+                    ingest=ingest,
+                    peopleflow=[flow],
+                    surface=[r for r in surface if r.tile == tile],
+                ),
+                "walkability",
+                tile,
+            )
+        )
+    scale = record(
+        walkability_scale(
+            str(out / "walkability"), settings=settings, scenarios=SCENARIOS, walkability=tiles
+        ),
+        "walkability_scale",
+        "all",
+    )
+    scored = [
+        record(
+            walkability_score_tile(
+                t.tile,
+                str(out / "walkability" / "tiles"),
+                CRS,
+                districts=districts,
+                settings=settings,
+                scenarios=SCENARIOS,
+                walkability=[t],
+                scale=[scale],
+            ),
+            "walkability_score",
+            t.tile,
+        )
+        for t in tiles
+    ]
+    summary = walkability_summary(
+        str(out / "walkability"),
+        CRS,
+        districts=districts,
+        settings=settings,
+        scenarios=SCENARIOS,
+        walkability_score=scored,
+        scale=[scale],
+        peopleflow=[flow],
+        shadow=shadow,
+        ingest=[r for r in ingest if r.feature_type == "bldg"],
+    )
+    return SimpleNamespace(
+        out=out,
+        ingest=ingest,
+        flow=flow,
+        tiles=tiles,
+        scale=scale,
+        scored=scored,
+        summary=summary,
+        settings=settings,
+        streets=streets,
+        corner=corner,
+    )
 
 
 def _segments(run, name):
@@ -129,15 +213,26 @@ def test_walk_filter_drops_motorway_and_building_ways(sample):
 
 def test_usage_codes_map_to_classes_weighted_by_floor_area():
     import shapely
+
     buildings = gpd.GeoDataFrame(
-        {"gml_id": ["shop", "flat", "mixed", "unknown"], "usage": ["402", "412", "413", "461"],
-         "storeys_above_ground": [10, 1, 2, 3], "height_m": [30.0, 3.0, 6.0, 9.0]},
-        geometry=[shapely.box(0, 0, 20, 20)] * 4, crs=CRS)
+        {
+            "gml_id": ["shop", "flat", "mixed", "unknown"],
+            "usage": ["402", "412", "413", "461"],
+            "storeys_above_ground": [10, 1, 2, 3],
+            "height_m": [30.0, 3.0, 6.0, 9.0],
+        },
+        geometry=[shapely.box(0, 0, 20, 20)] * 4,
+        crs=CRS,
+    )
     dest = building_destinations(buildings, floor_area_per_destination_m2=500.0)
     counts = dest.groupby(["gml_id", "class"]).size().to_dict()
     # 400 m2 x 10 storeys = 4000 m2 -> 8 points; 400 m2 -> 1; mixed 800 m2 split 400/400 -> 1 + 1
-    assert counts == {("shop", "commercial"): 8, ("flat", "residential"): 1,
-                      ("mixed", "commercial"): 1, ("mixed", "residential"): 1}
+    assert counts == {
+        ("shop", "commercial"): 8,
+        ("flat", "residential"): 1,
+        ("mixed", "commercial"): 1,
+        ("mixed", "residential"): 1,
+    }
     assert set(USAGE_CLASSES) >= {"401", "402", "411", "421", "422", "431", "441"}
 
 
@@ -241,8 +336,9 @@ def test_summaries_per_mesh_and_district(run):
 
 def test_buildings_nearest_street(run):
     table = pd.read_parquet(run.summary.outputs.buildings_nearest_street)
-    buildings = pd.concat([pd.read_parquet(r.outputs.table, columns=["gml_id"])
-                           for r in run.ingest if r.feature_type == "bldg"])
+    buildings = pd.concat(
+        [pd.read_parquet(r.outputs.table, columns=["gml_id"]) for r in run.ingest if r.feature_type == "bldg"]
+    )
     assert set(table["gml_id"]) == set(buildings["gml_id"])
     assert table["distance_m"].max() < 40  # every building fronts a street in the grid
     for scenario in SCENARIOS:
@@ -283,13 +379,20 @@ def test_report_in_english_on_request(run):
     from pipeline.walkability.report import build_report
 
     sums = add_up([pd.read_parquet(r.outputs.partials) for r in run.scored])
-    common = dict(n_segments=1, settings=run.settings,
-                  mesh_summary=pd.read_parquet(run.summary.outputs.summary_by_mesh["parquet"]),
-                  district_summary=pd.read_parquet(run.summary.outputs.summary_by_district["parquet"]),
-                  maps={}, class_maps={})
+    common = dict(
+        n_segments=1,
+        settings=run.settings,
+        mesh_summary=pd.read_parquet(run.summary.outputs.summary_by_mesh["parquet"]),
+        district_summary=pd.read_parquet(run.summary.outputs.summary_by_district["parquet"]),
+        maps={},
+        class_maps={},
+    )
     english = build_report(sums[sums["level"] == "run"], SCENARIOS, lang="en", **common)
     assert "<html lang='en'>" in english
-    assert re.findall(r"<h2[^>]*>([^<]+)</h2>", english)[:2] == ["Where to act first", "Method and data sources"]
+    assert re.findall(r"<h2[^>]*>([^<]+)</h2>", english)[:2] == [
+        "Where to act first",
+        "Method and data sources",
+    ]
     assert "まず対策" not in english
     with pytest.raises(ValueError, match="'fr'"):
         build_report(sums[sums["level"] == "run"], SCENARIOS, lang="fr", **common)
@@ -301,10 +404,15 @@ def test_planners_wire_tiles_to_their_neighbours(run, tmp_path, project_root):
         made = record(Result(), "shadow", t)
         records[made.key] = made
     records[run.flow.key] = run.flow
-    definition = load_run_definition(project_root / "dags/sample.yaml", {
-        "inputs.streets": run.streets})
-    ctx = PlanContext(definition=definition, crs=CRS, tiles=TILES, sources=[],
-                      manifest=Manifest.open(tmp_path), output=tmp_path)
+    definition = load_run_definition(project_root / "dags/sample.yaml", {"inputs.streets": run.streets})
+    ctx = PlanContext(
+        definition=definition,
+        crs=CRS,
+        tiles=TILES,
+        sources=[],
+        manifest=Manifest.open(tmp_path),
+        output=tmp_path,
+    )
     tasks = STAGE.plan(ctx, records)
     assert [t.tile for t in tasks] == TILES
     first = tasks[0]  # 53396489: its neighbours include 53396478 (south-west), not 53396590
@@ -317,7 +425,7 @@ def test_planners_wire_tiles_to_their_neighbours(run, tmp_path, project_root):
     records.update({t.key: t for t in run.tiles})
     [scale] = SCALE.plan(ctx, records)
     assert scale.tile == "all" and scale.upstream["walkability"] == sorted(t.key for t in run.tiles)
-    assert SCORE.plan(ctx, records) == []                # not before the run's scale is known
+    assert SCORE.plan(ctx, records) == []  # not before the run's scale is known
     records[run.scale.key] = run.scale
     scores = SCORE.plan(ctx, records)
     assert [t.tile for t in scores] == TILES
@@ -386,6 +494,8 @@ def test_people_sources_say_which_slots_are_observed(run):
     assert table.loc["summer_solstice_midday", "share_mlit"] == pytest.approx(1.0)
     assert table.loc["summer_solstice_morning", "flow"] == "none"  # MLIT only, no counters here
     assert table.loc["summer_solstice_morning", "share_with_people"] == pytest.approx(0.0)
-    assert run.summary.details["people_flow"] == {"summer_solstice_midday": "observed",
-                                                  "summer_solstice_morning": "none",
-                                                  "winter_solstice_midday": "observed"}
+    assert run.summary.details["people_flow"] == {
+        "summer_solstice_midday": "observed",
+        "summer_solstice_morning": "none",
+        "winter_solstice_midday": "observed",
+    }

@@ -1,4 +1,5 @@
 """A slot's running sums: the numpy sums and stress classes they stand in for, NaN and class bounds included."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +19,7 @@ def test_sums_and_hours_equal_the_numpy_loop():
     utci_sum, tmrt_sum, hours = np.zeros(shape), np.zeros(shape), {}
     for step, weight in enumerate([1 / 6, 1 / 6, 0.1, 1 / 6, 0.05]):
         utci = rng.uniform(-45.0, 50.0, shape).astype(np.float32)
-        utci[step, :9] = bounds                                   # on the bounds
+        utci[step, :9] = bounds  # on the bounds
         utci[step + 10, :9] = np.nextafter(bounds, np.float32(np.inf))
         utci[20:22, step::7] = np.nan
         tmrt = rng.uniform(-10.0, 70.0, shape).astype(np.float32)
@@ -28,7 +29,7 @@ def test_sums_and_hours_equal_the_numpy_loop():
         classes = stress_class_index(utci)
         for index in np.unique(classes[classes >= 0]):
             hours.setdefault(int(index), np.zeros(shape, np.float32))[classes == index] += np.float32(weight)
-    np.testing.assert_array_equal(acc.utci_sum, utci_sum)      # NaN where a step was NaN
+    np.testing.assert_array_equal(acc.utci_sum, utci_sum)  # NaN where a step was NaN
     np.testing.assert_array_equal(acc.tmrt_sum, tmrt_sum)
     assert sorted(acc.hours) == sorted(hours) == list(range(len(STRESS_CLASSES)))
     for index, value in hours.items():

@@ -1,4 +1,5 @@
 """Clear-sky irradiance at the shadow stage's sun positions."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,7 +23,8 @@ def test_ineichen_at_the_shadow_stage_sun_positions_equals_pvlib_location(date):
     positions = slot_sun_positions(date, DAY, *OMIYA, step_minutes=30)
     sky = clear_sky_irradiance(positions, *OMIYA, altitude_m=10.0)
     reference = pvlib.location.Location(*OMIYA, "Asia/Tokyo", 10.0).get_clearsky(
-        positions.timestamps, model="ineichen")
+        positions.timestamps, model="ineichen"
+    )
     np.testing.assert_allclose(sky.ghi_wm2, reference["ghi"].fillna(0).to_numpy(), rtol=1e-3, atol=0.01)
     np.testing.assert_allclose(sky.dni_wm2, reference["dni"].fillna(0).to_numpy(), rtol=1e-3, atol=0.01)
     np.testing.assert_allclose(sky.dhi_wm2, reference["dhi"].fillna(0).to_numpy(), rtol=1e-3, atol=0.01)
@@ -36,4 +38,5 @@ def test_night_is_dark_and_noon_is_plausible():
     noon = np.argmax(positions.sun_altitude_deg)
     assert 700 < sky.dni_wm2[noon] < 1000 and 80 < sky.dhi_wm2[noon] < 250
     np.testing.assert_allclose(
-        sky.ghi_wm2, sky.dni_wm2 * np.sin(np.radians(np.maximum(positions.sun_altitude_deg, 0))) + sky.dhi_wm2)
+        sky.ghi_wm2, sky.dni_wm2 * np.sin(np.radians(np.maximum(positions.sun_altitude_deg, 0))) + sky.dhi_wm2
+    )

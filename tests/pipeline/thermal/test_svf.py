@@ -1,4 +1,5 @@
 """Sky view factor: flat ground, the analytic street canyon, a brute-force horizon oracle, trees."""
+
 from __future__ import annotations
 
 import math
@@ -18,7 +19,7 @@ def test_flat_ground_and_roofs_see_the_whole_sky():
     block = np.zeros((80, 80))
     block[30:50, 30:50] = 20.0
     svf = sky_view_factor(block, 1.0).surface
-    np.testing.assert_array_equal(svf[30:50, 30:50], 1.0)     # every roof cell
+    np.testing.assert_array_equal(svf[30:50, 30:50], 1.0)  # every roof cell
     assert svf[29, 40] < 0.7 and 0.99 < svf[0, 0] <= 1.0
 
 
@@ -30,7 +31,7 @@ def _canyon(height_m: float, width_m: int, length: int = 500):
     centre = n // 2
     half = width_m // 2
     dsm[: centre - half + 1, :] = height_m
-    dsm[centre + half:, :] = height_m
+    dsm[centre + half :, :] = height_m
     return dsm, centre
 
 
@@ -80,17 +81,17 @@ def test_hull_sweep_equals_brute_force_horizons():
     dsm[5:9, 4:20] += 15.0
     dsm[14:20, 10:13] += 25.0
     svf = sky_view_factor(dsm, 2.0, n_azimuths=12).surface
-    np.testing.assert_allclose(svf, _brute_force(dsm, 2.0, 12), atol=2e-7)   # float32 output
+    np.testing.assert_allclose(svf, _brute_force(dsm, 2.0, 12), atol=2e-7)  # float32 output
 
 
 def test_trees_block_sky_by_their_transmissivity():
     dsm = np.zeros((81, 81))
     canopy = np.full(dsm.shape, np.nan)
-    canopy[36:45, 36:45] = 8.0                           # a 9 m crown, 8 m high
+    canopy[36:45, 36:45] = 8.0  # a 9 m crown, 8 m high
     view = sky_view_factor(dsm, 1.0, canopy_top=canopy)
-    np.testing.assert_array_equal(view.surface, 1.0)      # no building anywhere
-    assert view.opaque_trees[40, 40] == 0.0               # under the crown
-    assert 0.5 < view.opaque_trees[40, 47] < 0.95         # beside it
+    np.testing.assert_array_equal(view.surface, 1.0)  # no building anywhere
+    assert view.opaque_trees[40, 40] == 0.0  # under the crown
+    assert 0.5 < view.opaque_trees[40, 47] < 0.95  # beside it
     assert view.opaque_trees[0, 0] > 0.99
     np.testing.assert_array_equal(view.with_trees(1.0), view.surface)
     np.testing.assert_array_equal(view.with_trees(0.0), view.opaque_trees)
@@ -102,8 +103,8 @@ def test_trees_block_sky_by_their_transmissivity():
 def test_each_habit_is_seen_through_its_own_transmissivity():
     dsm = np.zeros((81, 81))
     canopy = np.full(dsm.shape, np.nan)
-    canopy[36:45, 20:29] = 8.0                           # a deciduous crown (west)
-    canopy[36:45, 52:61] = 8.0                           # an evergreen crown (east)
+    canopy[36:45, 20:29] = 8.0  # a deciduous crown (west)
+    canopy[36:45, 52:61] = 8.0  # an evergreen crown (east)
     evergreen = np.where(np.arange(81)[None, :] >= 52, canopy, np.nan)
     view = sky_view_factor(dsm, 1.0, canopy_top=canopy, evergreen_top=evergreen)
     assert view.opaque_evergreen[40, 24] > 0.9 and view.opaque_evergreen[40, 56] == 0.0
@@ -133,7 +134,7 @@ def _rough_city(seed: int = 1):
     dsm = rng.random((150, 140)) * 3
     for _ in range(40):
         r, c = rng.integers(0, 140, 2)
-        dsm[r:r + 8, c:c + 6] += rng.random() * 25
+        dsm[r : r + 8, c : c + 6] += rng.random() * 25
     canopy = np.full(dsm.shape, np.nan)
     trees = rng.random(dsm.shape) < 0.05
     canopy[trees] = dsm[trees] + 4
@@ -152,8 +153,9 @@ def test_the_sky_from_the_shade_sectors_equals_the_sweep_when_nothing_lies_beyon
     dsm, canopy, evergreen = _rough_city()
     window = (30, 120, 25, 115)
     sweep = sky_view_factor(dsm, 1.0, canopy_top=canopy, window=window, evergreen_top=evergreen)
-    caster = HorizonCaster(dsm, 1.0, canopy_top=canopy, window=window, max_distance_m=1000.0,
-                           evergreen_top=evergreen)
+    caster = HorizonCaster(
+        dsm, 1.0, canopy_top=canopy, window=window, max_distance_m=1000.0, evergreen_top=evergreen
+    )
     in_order = HorizonSkyView(caster, 36).finish()
     shuffled = HorizonSkyView(caster, 36)
     for index in np.random.default_rng(3).permutation(caster.n_sectors):
@@ -170,5 +172,6 @@ def test_the_sky_from_the_shade_sectors_equals_the_sweep_when_nothing_lies_beyon
     assert (near.surface >= in_order.surface - 1e-7).all() and (near.surface > in_order.surface + 1e-3).any()
     canyon, centre = _canyon(20.0, 20)
     caster = HorizonCaster(canyon, 1.0, window=(centre, centre + 1, 245, 255), max_distance_m=250.0)
-    np.testing.assert_allclose(HorizonSkyView(caster, 36).finish().surface,
-                               math.cos(math.atan(2 * 20.0 / 20)), atol=0.01)
+    np.testing.assert_allclose(
+        HorizonSkyView(caster, 36).finish().surface, math.cos(math.atan(2 * 20.0 / 20)), atol=0.01
+    )

@@ -1,4 +1,5 @@
 """One tile's thermal comfort: per-scenario means and stress hours, bounded memory, determinism."""
+
 from __future__ import annotations
 
 import tracemalloc
@@ -23,9 +24,9 @@ def _tile():
     inner = Grid(-20000.0, -10000.0, 1.0, 160, 120, CRS)
     outer = inner.buffered(60.0)
     dsm = np.full(outer.shape, 10.0)
-    dsm[100:130, 90:150] = 40.0                          # block: rows 40-70, cols 30-90 of the tile
+    dsm[100:130, 90:150] = 40.0  # block: rows 40-70, cols 30-90 of the tile
     canopy = np.full(outer.shape, np.nan)
-    canopy[150:156, 80:200] = 18.0                       # trees 8 m tall south of the block
+    canopy[150:156, 80:200] = 18.0  # trees 8 m tall south of the block
     return inner, outer, dsm, canopy
 
 
@@ -37,8 +38,13 @@ def weather(project_root):
 @pytest.fixture(scope="module")
 def result(weather):
     inner, outer, dsm, canopy = _tile()
-    return thermal_tile(TileSurface(dsm, outer, inner, canopy), [HEAT_DAY_MIDDAY, WINTER_MORNING], 2026, weather,
-                        ThermalOptions(step_minutes=20))
+    return thermal_tile(
+        TileSurface(dsm, outer, inner, canopy),
+        [HEAT_DAY_MIDDAY, WINTER_MORNING],
+        2026,
+        weather,
+        ThermalOptions(step_minutes=20),
+    )
 
 
 def test_outputs_on_the_tile_grid(result):
@@ -51,13 +57,13 @@ def test_outputs_on_the_tile_grid(result):
         assert set(scenario.stress_hours) <= set(STRESS_KEYS)
         assert scenario.slot_hours == pytest.approx(3.0)
         total = sum(scenario.stress_hours.values())
-        np.testing.assert_allclose(total, 3.0, atol=1e-5)      # every cell's hours fill the slot
+        np.testing.assert_allclose(total, 3.0, atol=1e-5)  # every cell's hours fill the slot
         assert len(scenario.weather) == 9 and "熊谷" in scenario.weather.source
 
 
 def test_shade_north_of_the_block_is_cooler_at_midday(result):
     summer = result.scenarios["heat_day_midday"]
-    north_of_block, open_ground = (35, 60), (100, 140)     # tile (row, col)
+    north_of_block, open_ground = (35, 60), (100, 140)  # tile (row, col)
     assert summer.utci_mean_c[north_of_block] < summer.utci_mean_c[open_ground] - 3
     assert summer.tmrt_mean_c[north_of_block] < summer.tmrt_mean_c[open_ground] - 15
     assert summer.hours_in("very_strong_heat")[open_ground] > 2.5
@@ -68,14 +74,19 @@ def test_shade_north_of_the_block_is_cooler_at_midday(result):
 
 def test_trees_shade_by_their_transmissivity(result, weather):
     inner, outer, dsm, canopy = _tile()
-    under_trees, beside = (92, 60), (110, 60)               # tile (row, col)
+    under_trees, beside = (92, 60), (110, 60)  # tile (row, col)
     summer = result.scenarios["heat_day_midday"]
     assert summer.tmrt_mean_c[under_trees] < summer.tmrt_mean_c[beside] - 10
-    bare = thermal_tile(TileSurface(dsm, outer, inner, canopy), [HEAT_DAY_MIDDAY], 2026, weather,
-                        ThermalOptions(step_minutes=20,
-                                       transmissivity=CanopyTransmissivity(leaf_on=1.0, leaf_off=1.0)))
+    bare = thermal_tile(
+        TileSurface(dsm, outer, inner, canopy),
+        [HEAT_DAY_MIDDAY],
+        2026,
+        weather,
+        ThermalOptions(step_minutes=20, transmissivity=CanopyTransmissivity(leaf_on=1.0, leaf_off=1.0)),
+    )
     assert bare.scenarios["heat_day_midday"].tmrt_mean_c[under_trees] == pytest.approx(
-        summer.tmrt_mean_c[beside], abs=3.0)
+        summer.tmrt_mean_c[beside], abs=3.0
+    )
 
 
 def test_deterministic_and_sky_view_reusable(result, weather):
@@ -85,8 +96,16 @@ def test_deterministic_and_sky_view_reusable(result, weather):
     sky = tile_sky_view(TileSurface(dsm, outer, inner, canopy))
     np.testing.assert_allclose(sky.surface, result.svf, rtol=0, atol=1e-7)
     np.testing.assert_allclose(sky.opaque_trees, result.sky_view.opaque_trees, rtol=0, atol=1e-7)
-    again = dict(thermal_scenarios(TileSurface(dsm, outer, inner, canopy), [WINTER_MORNING], 2026, weather,
-                                   ThermalOptions(step_minutes=20), sky_view=sky))
+    again = dict(
+        thermal_scenarios(
+            TileSurface(dsm, outer, inner, canopy),
+            [WINTER_MORNING],
+            2026,
+            weather,
+            ThermalOptions(step_minutes=20),
+            sky_view=sky,
+        )
+    )
     first = result.scenarios["winter_solstice_morning"]
     assert again["winter_solstice_morning"].utci_mean_c.tobytes() == first.utci_mean_c.tobytes()
     assert again["winter_solstice_morning"].tmrt_mean_c.tobytes() == first.tmrt_mean_c.tobytes()
@@ -102,8 +121,14 @@ def test_memory_does_not_grow_with_the_number_of_time_steps(weather):
     peaks = {}
     for minutes in (60, 10):
         tracemalloc.start()
-        thermal_tile(TileSurface(dsm, outer, inner, canopy), [HEAT_DAY_MIDDAY], 2026, weather,
-                     ThermalOptions(step_minutes=minutes), sky_view=sky)
+        thermal_tile(
+            TileSurface(dsm, outer, inner, canopy),
+            [HEAT_DAY_MIDDAY],
+            2026,
+            weather,
+            ThermalOptions(step_minutes=minutes),
+            sky_view=sky,
+        )
         peaks[minutes] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     assert peaks[10] < 1.2 * peaks[60]
@@ -118,17 +143,31 @@ def test_horizon_shade_agrees_with_the_exact_sweep(result, weather):
     span (measured 0.05 K of 28 K on the heat day, 0.08 K of 41 K in winter), and the
     tile's mean UTCI within 0.05 K (measured 0.002 and 0.006 K)."""
     inner, outer, dsm, canopy = _tile()
-    exact = thermal_tile(TileSurface(dsm, outer, inner, canopy), [HEAT_DAY_MIDDAY, WINTER_MORNING], 2026,
-                         weather, ThermalOptions(step_minutes=20, method="sweep"), sky_view=result.sky_view)
+    exact = thermal_tile(
+        TileSurface(dsm, outer, inner, canopy),
+        [HEAT_DAY_MIDDAY, WINTER_MORNING],
+        2026,
+        weather,
+        ThermalOptions(step_minutes=20, method="sweep"),
+        sky_view=result.sky_view,
+    )
     for name, scenario in result.scenarios.items():
         reference = exact.scenarios[name]
         span = float(reference.tmrt_mean_c.max() - reference.tmrt_mean_c.min())
         assert np.abs(scenario.tmrt_mean_c - reference.tmrt_mean_c).mean() <= 0.005 * span, name
-        assert (scenario.tmrt_mean_c != reference.tmrt_mean_c).any()     # the methods did differ
+        assert (scenario.tmrt_mean_c != reference.tmrt_mean_c).any()  # the methods did differ
         assert abs(scenario.utci_mean_c.mean() - reference.utci_mean_c.mean()) < 0.05
     with pytest.raises(ValueError, match="unknown shade method"):
-        next(thermal_scenarios(TileSurface(dsm, outer, inner, canopy), [WINTER_MORNING], 2026, weather,
-                               ThermalOptions(method="raytrace"), sky_view=result.sky_view))
+        next(
+            thermal_scenarios(
+                TileSurface(dsm, outer, inner, canopy),
+                [WINTER_MORNING],
+                2026,
+                weather,
+                ThermalOptions(method="raytrace"),
+                sky_view=result.sky_view,
+            )
+        )
 
 
 def _per_step_reference(dsm, outer, inner, scenarios, weather, canopy, evergreen, sky_view, step_minutes):
@@ -143,8 +182,14 @@ def _per_step_reference(dsm, outer, inner, scenarios, weather, canopy, evergreen
     from pipeline.thermal.wind import utci_wind_factor
 
     lon, lat = grid_centre_lonlat(inner)
-    caster = make_caster(dsm, outer.resolution, canopy_top=canopy, max_distance_m=60.0,
-                         window=inner_window(outer, inner), evergreen_top=evergreen)
+    caster = make_caster(
+        dsm,
+        outer.resolution,
+        canopy_top=canopy,
+        max_distance_m=60.0,
+        window=inner_window(outer, inner),
+        evergreen_top=evergreen,
+    )
     wind_factor = utci_wind_factor(sky_view.surface)
     out = {}
     for scenario in scenarios:
@@ -159,26 +204,42 @@ def _per_step_reference(dsm, outer, inner, scenarios, weather, canopy, evergreen
         utci_sum, tmrt_sum, hours = np.zeros(inner.shape), np.zeros(inner.shape), {}
         for k, moment in enumerate(positions.timestamps.tz_convert("Asia/Tokyo")):
             altitude = float(positions.sun_altitude_deg[k])
-            share = (light_fraction(caster.codes(azimuths[k], altitude), *taus) if altitude > 0
-                     else np.zeros(inner.shape, np.float32))
+            share = (
+                light_fraction(caster.codes(azimuths[k], altitude), *taus)
+                if altitude > 0
+                else np.zeros(inner.shape, np.float32)
+            )
             ground_k, wall_k = day.ground_and_wall(moment, altitude)
             tmrt = mean_radiant_temperature(
-                svf=sky, sun_share=share, sun_altitude_deg=altitude, dni_wm2=float(irradiance.dni_wm2[k]),
-                dhi_wm2=float(irradiance.dhi_wm2[k]), air_temperature_c=float(steps.air_temperature_c[k]),
-                relative_humidity_pct=float(steps.relative_humidity_pct[k]), ground_heating_k=ground_k,
-                wall_heating_k=wall_k)
-            utci = utci_uniform_air(float(steps.air_temperature_c[k]), tmrt,
-                                    float(steps.wind_speed_ms[k]) * wind_factor,
-                                    float(steps.relative_humidity_pct[k]))
+                svf=sky,
+                sun_share=share,
+                sun_altitude_deg=altitude,
+                dni_wm2=float(irradiance.dni_wm2[k]),
+                dhi_wm2=float(irradiance.dhi_wm2[k]),
+                air_temperature_c=float(steps.air_temperature_c[k]),
+                relative_humidity_pct=float(steps.relative_humidity_pct[k]),
+                ground_heating_k=ground_k,
+                wall_heating_k=wall_k,
+            )
+            utci = utci_uniform_air(
+                float(steps.air_temperature_c[k]),
+                tmrt,
+                float(steps.wind_speed_ms[k]) * wind_factor,
+                float(steps.relative_humidity_pct[k]),
+            )
             weight = float(positions.weight_hours[k])
             utci_sum += weight * utci
             tmrt_sum += weight * tmrt
             classes = stress_class_index(utci)
             for index in np.unique(classes[classes >= 0]):
-                hours.setdefault(STRESS_KEYS[index], np.zeros(inner.shape, np.float32))[classes == index] += \
+                hours.setdefault(STRESS_KEYS[index], np.zeros(inner.shape, np.float32))[classes == index] += (
                     np.float32(weight)
-        out[scenario.name] = ((utci_sum / positions.total_hours).astype(np.float32),
-                              (tmrt_sum / positions.total_hours).astype(np.float32), hours)
+                )
+        out[scenario.name] = (
+            (utci_sum / positions.total_hours).astype(np.float32),
+            (tmrt_sum / positions.total_hours).astype(np.float32),
+            hours,
+        )
     return out
 
 
@@ -192,12 +253,21 @@ def test_one_pass_equals_the_per_step_loop(weather):
     inner, outer, dsm, canopy = _tile()
     evergreen = np.full(outer.shape, np.nan)
     evergreen[150:156, 140:200] = canopy[150:156, 140:200]
-    scenarios = [HEAT_DAY_MIDDAY, WINTER_MORNING,
-                 Scenario(Season("winter_solstice", 12, 21), TimeSlot("afternoon", "14:00", "17:00")),
-                 Scenario(Season("equinox", 3, 20), TimeSlot("morning", "05:00", "08:00"))]
+    scenarios = [
+        HEAT_DAY_MIDDAY,
+        WINTER_MORNING,
+        Scenario(Season("winter_solstice", 12, 21), TimeSlot("afternoon", "14:00", "17:00")),
+        Scenario(Season("equinox", 3, 20), TimeSlot("morning", "05:00", "08:00")),
+    ]
     sky = tile_sky_view(TileSurface(dsm, outer, inner, canopy, evergreen))
-    one_pass = thermal_tile(TileSurface(dsm, outer, inner, canopy, evergreen), scenarios, 2026, weather,
-                            ThermalOptions(step_minutes=20, max_distance_m=60.0), sky_view=sky)
+    one_pass = thermal_tile(
+        TileSurface(dsm, outer, inner, canopy, evergreen),
+        scenarios,
+        2026,
+        weather,
+        ThermalOptions(step_minutes=20, max_distance_m=60.0),
+        sky_view=sky,
+    )
     reference = _per_step_reference(dsm, outer, inner, scenarios, weather, canopy, evergreen, sky, 20)
     assert list(one_pass.scenarios) == [s.name for s in scenarios]
     for name, (utci, tmrt, hours) in reference.items():
@@ -208,7 +278,7 @@ def test_one_pass_equals_the_per_step_loop(weather):
         assert sorted(result.stress_hours) == sorted(hours)
         for key, value in hours.items():
             np.testing.assert_array_equal(result.stress_hours[key], value)
-    assert len(reference["winter_solstice_afternoon"][2]) >= 2    # classes change over the slot
+    assert len(reference["winter_solstice_afternoon"][2]) >= 2  # classes change over the slot
 
 
 def test_the_pass_keeps_each_scenarios_time_order_and_groups_azimuths(weather):
@@ -221,9 +291,22 @@ def test_the_pass_keeps_each_scenarios_time_order_and_groups_azimuths(weather):
     inner, outer, dsm, canopy = _tile()
     sky = tile_sky_view(TileSurface(dsm, outer, inner, canopy))
     lon, lat = grid_centre_lonlat(inner)
-    forcings = [scenario_steps(s, 2026, lat, lon, meridian_convergence_deg(CRS, lon, lat), weather,
-                               transmissivity=CanopyTransmissivity(), sky_view=sky, step_minutes=10,
-                               timezone="Asia/Tokyo", altitude_m=0.0) for s in default_scenarios()]
+    forcings = [
+        scenario_steps(
+            s,
+            2026,
+            lat,
+            lon,
+            meridian_convergence_deg(CRS, lon, lat),
+            weather,
+            transmissivity=CanopyTransmissivity(),
+            sky_view=sky,
+            step_minutes=10,
+            timezone="Asia/Tokyo",
+            altitude_m=0.0,
+        )
+        for s in default_scenarios()
+    ]
     order = step_order(forcings)
     assert sorted(order) == [(i, k) for i, f in enumerate(forcings) for k in range(len(f.positions))]
     for i, f in enumerate(forcings):
@@ -244,9 +327,14 @@ def test_a_bare_deciduous_crown_warms_more_than_an_evergreen_one_in_winter(weath
     evergreen[150:156, 140:200] = canopy[150:156, 140:200]
     winter_noon = Scenario(Season("winter_solstice", 12, 21), TimeSlot("noon", "11:30", "12:30"))
     summer_noon = Scenario(Season("heat_day", 8, 5), TimeSlot("noon", "11:30", "12:30"))
-    result = thermal_tile(TileSurface(dsm, outer, inner, canopy, evergreen), [winter_noon, summer_noon], 2026,
-                          weather, ThermalOptions(step_minutes=20))
-    under_deciduous, under_evergreen = (92, 55), (92, 115)    # tile (row, col), under the crowns
+    result = thermal_tile(
+        TileSurface(dsm, outer, inner, canopy, evergreen),
+        [winter_noon, summer_noon],
+        2026,
+        weather,
+        ThermalOptions(step_minutes=20),
+    )
+    under_deciduous, under_evergreen = (92, 55), (92, 115)  # tile (row, col), under the crowns
     winter = result.scenarios[winter_noon.name].tmrt_mean_c
     summer = result.scenarios[summer_noon.name].tmrt_mean_c
     assert winter[under_deciduous] > winter[under_evergreen] + 5.0

@@ -1,4 +1,5 @@
 """UTCI by pythermalcomfort, its documented reference cases, the stress classes, the Tmrt lattice."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +7,14 @@ import pytest
 from pythermalcomfort.models import utci as reference_utci
 from pythermalcomfort.models.utci import STRESS_CATEGORIES
 
-from pipeline.thermal.utci import (STRESS_CLASSES, STRESS_KEYS, in_strong_stress, stress_class_index, utci,
-                                   utci_uniform_air)
+from pipeline.thermal.utci import (
+    STRESS_CLASSES,
+    STRESS_KEYS,
+    in_strong_stress,
+    stress_class_index,
+    utci,
+    utci_uniform_air,
+)
 
 
 def test_documented_reference_cases():
@@ -37,14 +44,15 @@ def test_calm_and_extreme_radiation_are_clipped_not_lost():
 def test_stress_classes_agree_with_pythermalcomfort():
     values = np.concatenate([np.linspace(-50, 60, 2201), [c.upper_c for c in STRESS_CLASSES[:-1]]])
     names = np.array([c.label_en for c in STRESS_CLASSES])[stress_class_index(values)]
-    np.testing.assert_array_equal(names, STRESS_CATEGORIES.map(values))   # bounds included alike
+    np.testing.assert_array_equal(names, STRESS_CATEGORIES.map(values))  # bounds included alike
     assert len(STRESS_KEYS) == 10 and all(c.label_ja for c in STRESS_CLASSES)
     assert stress_class_index(np.array([np.nan]))[0] == -1
 
 
 def test_strong_stress_rule():
-    np.testing.assert_array_equal(in_strong_stress(np.array([-13.0, -12.9, 32.0, 32.1, 20.0])),
-                                  [True, False, False, True, False])
+    np.testing.assert_array_equal(
+        in_strong_stress(np.array([-13.0, -12.9, 32.0, 32.1, 20.0])), [True, False, False, True, False]
+    )
 
 
 def test_uniform_air_lattice_matches_direct_evaluation():
@@ -58,7 +66,7 @@ def test_uniform_air_lattice_matches_direct_evaluation():
 def test_uniform_air_lattice_with_a_wind_per_cell_matches_direct_evaluation():
     rng = np.random.default_rng(7)
     tmrt = rng.uniform(20, 75, (300, 200)).astype(np.float32)
-    wind = rng.uniform(0.2, 4.0, (300, 200)).astype(np.float32)   # below 0.5 m/s: clipped alike
+    wind = rng.uniform(0.2, 4.0, (300, 200)).astype(np.float32)  # below 0.5 m/s: clipped alike
     fast = utci_uniform_air(31.0, tmrt, wind, 62.0)
     direct = utci(31.0, tmrt, wind, 62.0)
     assert fast.dtype == np.float32 and fast.shape == tmrt.shape
@@ -79,14 +87,16 @@ def test_scaled_wind_is_the_uniform_air_lattice_bit_for_bit():
     from pipeline.thermal.wind import utci_wind_factor
 
     rng = np.random.default_rng(11)
-    tmrt = rng.uniform(-5, 75, (300, 200)).astype(np.float32)          # some beyond Ta + 30 K: clipped
-    factor = utci_wind_factor(rng.uniform(0.0, 1.0, (300, 200)))          # some below UTCI's 0.5 m/s
+    tmrt = rng.uniform(-5, 75, (300, 200)).astype(np.float32)  # some beyond Ta + 30 K: clipped
+    factor = utci_wind_factor(rng.uniform(0.0, 1.0, (300, 200)))  # some below UTCI's 0.5 m/s
     for station in (0.3, 2.3, 9.0):
         fast = utci_scaled_wind(31.0, tmrt, station, factor, 62.0)
         assert fast.tobytes() == utci_uniform_air(31.0, tmrt, station * factor, 62.0).tobytes()
         assert np.abs(fast - utci(31.0, tmrt, station * factor, 62.0)).max() < 0.01
     tmrt[0, 0] = np.nan
     assert np.isnan(utci_scaled_wind(31.0, tmrt, 2.3, factor, 62.0)[0, 0])
-    assert np.isnan(utci_scaled_wind(31.0, np.full((2, 2), np.nan, np.float32), 2.3, factor[:2, :2], 62.0)).all()
+    assert np.isnan(
+        utci_scaled_wind(31.0, np.full((2, 2), np.nan, np.float32), 2.3, factor[:2, :2], 62.0)
+    ).all()
     with pytest.raises(ValueError, match="wind per cell has shape"):
         utci_scaled_wind(31.0, tmrt, 2.3, factor[:10], 62.0)

@@ -3,6 +3,7 @@
 On real PLATEAU layers of several files whose attributes differ from file to file
 (Kawasaki's nine urban-planning files, Sendai's four), and with a per-tile table joined.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -12,11 +13,11 @@ import pandas as pd
 import pytest
 
 from citygml import Dataset
+from pipeline.ingest import ingest_file
+from pipeline.tiles3d.features import layer_features
 from pipeline.tiles3d.layer import file_partial, pair_files
 from pipeline.tiles3d.layer_schema import LayerPlan, SchemaPartial, file_rows, merge_partials
-from pipeline.tiles3d.features import layer_features
 from pipeline.tiles3d.properties import read_property_rows
-from pipeline.ingest import ingest_file
 
 DATASETS = {"kawasaki": "EPSG:6677", "sendai": "EPSG:6678", "misc": "EPSG:6677"}
 
@@ -83,13 +84,19 @@ def test_a_per_tile_table_joins_as_if_the_layer_were_whole(layers, tmp_path):
     ids = sorted(i for t, _ in files for i in pd.read_parquet(t, columns=["gml_id"])["gml_id"])
     rng = np.random.default_rng(1)
     # two "tiles" of a result: a float column, an int column with gaps only in the second
-    halves = [ids[: len(ids) // 2], ids[len(ids) // 2:]]
+    halves = [ids[: len(ids) // 2], ids[len(ids) // 2 :]]
     extra = []
     for i, half in enumerate(halves):
         path = tmp_path / f"tile{i}.parquet"
-        pd.DataFrame({"gml_id": half, "shade_hours": rng.uniform(0, 3, len(half)),
-                      "rank": pd.array([None if (i and j % 5 == 0) else j for j in range(len(half))],
-                                       dtype="Int64")}).to_parquet(path)
+        pd.DataFrame(
+            {
+                "gml_id": half,
+                "shade_hours": rng.uniform(0, 3, len(half)),
+                "rank": pd.array(
+                    [None if (i and j % 5 == 0) else j for j in range(len(half))], dtype="Int64"
+                ),
+            }
+        ).to_parquet(path)
         extra.append(str(path))
     plan = merge_partials([file_partial("urf", t, m, extra) for t, m in files])
     assert plan.extra_columns == ["shade_hours", "rank"]

@@ -1,4 +1,5 @@
 """Built trees and their returns, shared by the tree tests."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,9 +17,16 @@ ORIGIN = (-19000.0, -10200.0)
 
 
 def one_tree(x=0.0, y=0.0, height=10.0, base=4.0, radius=3.0, shape="cone", tree_id="t0"):
-    return {"tree_id": tree_id, "x": ORIGIN[0] + x, "y": ORIGIN[1] + y, "height_m": height,
-            "crown_base_m": base, "crown_radius_m": radius, "crown_diameter_m": 2 * radius,
-            "shape": shape}
+    return {
+        "tree_id": tree_id,
+        "x": ORIGIN[0] + x,
+        "y": ORIGIN[1] + y,
+        "height_m": height,
+        "crown_base_m": base,
+        "crown_radius_m": radius,
+        "crown_diameter_m": 2 * radius,
+        "shape": shape,
+    }
 
 
 def surface_of(trees: list[dict], *, density=20.0, half=20.0, seed=7):
@@ -41,7 +49,7 @@ def write_las(path: Path, points: StandPoints, *, crs: str | None = CRS) -> Path
     if crs:
         header.add_crs(ProjCRS.from_user_input(crs))
     las = laspy.LasData(header)
-    las.x, las.y, las.z = points.x, points.y, points.z + 12.0   # terrain 12 m, orthometric
+    las.x, las.y, las.z = points.x, points.y, points.z + 12.0  # terrain 12 m, orthometric
     las.classification = points.classification
     las.return_number = np.ones(points.x.size, np.uint8)
     las.number_of_returns = np.ones(points.x.size, np.uint8)

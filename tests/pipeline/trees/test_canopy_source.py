@@ -5,6 +5,7 @@ disc of its crown diameter at ground + height, leaf habit unknown; the shade it 
 passes the crown's transmissivity (3 % in leaf, 50 % bare), where a solid of the same size
 in the DSM passes none.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,9 +37,18 @@ def grid():
 def detected(tmp_path):
     """One detected tree at the centre of a grid cell (the trees stage's table)."""
     x, y = ORIGIN[0] + 0.5, ORIGIN[1] + 0.5
-    frame = gpd.GeoDataFrame({"tree_id": ["tree_t"], "x": [x], "y": [y], "ground_z": [GROUND + 0.3],
-                              "height_m": [HEIGHT], "crown_diameter_m": [DIAMETER]},
-                             geometry=[shapely.Point(x, y).buffer(DIAMETER / 2)], crs=CRS)
+    frame = gpd.GeoDataFrame(
+        {
+            "tree_id": ["tree_t"],
+            "x": [x],
+            "y": [y],
+            "ground_z": [GROUND + 0.3],
+            "height_m": [HEIGHT],
+            "crown_diameter_m": [DIAMETER],
+        },
+        geometry=[shapely.Point(x, y).buffer(DIAMETER / 2)],
+        crs=CRS,
+    )
     path = tmp_path / "53396489_trees.parquet"
     frame.to_parquet(path)
     return str(path), x, y
@@ -48,9 +58,17 @@ def detected(tmp_path):
 def plateau(tmp_path):
     """One PLATEAU solitary tree 12 m east (an ingested veg table)."""
     x, y = ORIGIN[0] + 12.5, ORIGIN[1] + 0.5
-    frame = gpd.GeoDataFrame({"gml_id": ["veg_1"], "feature_type": ["veg:SolitaryVegetationObject"],
-                              "height_m": [5.0], "ground_elevation_m": [GROUND], "crown_diameter": [4.0]},
-                             geometry=[shapely.Point(x, y).buffer(2.0)], crs=CRS)
+    frame = gpd.GeoDataFrame(
+        {
+            "gml_id": ["veg_1"],
+            "feature_type": ["veg:SolitaryVegetationObject"],
+            "height_m": [5.0],
+            "ground_elevation_m": [GROUND],
+            "crown_diameter": [4.0],
+        },
+        geometry=[shapely.Point(x, y).buffer(2.0)],
+        crs=CRS,
+    )
     path = tmp_path / "53396489_veg.parquet"
     frame.to_parquet(path)
     return str(path)
@@ -59,32 +77,39 @@ def plateau(tmp_path):
 def test_detected_trees_are_crown_discs_of_unknown_habit(grid, detected, plateau):
     path, x, y = detected
     terrain = np.full(grid.shape, GROUND, np.float32)
-    canopy, habit, source = build_canopy(grid, [plateau], None, None, terrain,
-                                         canopy_source="trees", detected_trees=[path])
+    canopy, habit, source = build_canopy(
+        grid, [plateau], None, None, terrain, canopy_source="trees", detected_trees=[path]
+    )
     assert source == "trees detected in LiDAR"
     cols, rows = np.meshgrid(np.arange(grid.width), np.arange(grid.height))
     cx = grid.x_min + (cols + 0.5) * grid.resolution
     cy = grid.y_max - (rows + 0.5) * grid.resolution
     inside = np.hypot(cx - x, cy - y) <= DIAMETER / 2
-    np.testing.assert_array_equal(np.isfinite(canopy), inside)          # the crown, nothing else
-    assert np.all(canopy[inside] == GROUND + HEIGHT)   # on the terrain, the lower of it and the DTM
+    np.testing.assert_array_equal(np.isfinite(canopy), inside)  # the crown, nothing else
+    assert np.all(canopy[inside] == GROUND + HEIGHT)  # on the terrain, the lower of it and the DTM
     assert set(np.unique(habit[inside])) == {UNKNOWN_HABIT}
 
-    both, _, source = build_canopy(grid, [plateau], None, None, terrain,
-                                   canopy_source="plateau+trees", detected_trees=[path])
+    both, _, source = build_canopy(
+        grid, [plateau], None, None, terrain, canopy_source="plateau+trees", detected_trees=[path]
+    )
     assert source == "PLATEAU veg + trees detected in LiDAR"
-    assert np.isfinite(both).sum() == inside.sum() + np.isfinite(
-        build_canopy(grid, [plateau], None, None, terrain, canopy_source="plateau")[0]).sum()
-    none, _, _ = build_canopy(grid, [plateau], None, None, terrain, canopy_source="plateau",
-                              detected_trees=[path])
-    assert not np.isfinite(none[inside]).any()                           # trees not asked for
+    assert (
+        np.isfinite(both).sum()
+        == inside.sum()
+        + np.isfinite(build_canopy(grid, [plateau], None, None, terrain, canopy_source="plateau")[0]).sum()
+    )
+    none, _, _ = build_canopy(
+        grid, [plateau], None, None, terrain, canopy_source="plateau", detected_trees=[path]
+    )
+    assert not np.isfinite(none[inside]).any()  # trees not asked for
 
 
 def test_the_shade_of_a_detected_tree_passes_its_transmissivity(grid, detected):
     path, x, y = detected
     terrain = np.full(grid.shape, GROUND, np.float32)
-    canopy, habit, _ = build_canopy(grid, [], None, None, terrain, canopy_source="trees",
-                                    detected_trees=[path])
+    canopy, habit, _ = build_canopy(
+        grid, [], None, None, terrain, canopy_source="trees", detected_trees=[path]
+    )
     row, col = grid.rowcol(np.array([x]), np.array([y]))
     row, col = int(row[0]), int(col[0])
     # sun in the south at 45°: the crown's shadow falls north of the trunk
@@ -99,8 +124,9 @@ def test_the_shade_of_a_detected_tree_passes_its_transmissivity(grid, detected):
     assert summer[row + 6, col] == 1.0
     # unknown habit taken as evergreen (stages.shadow.transmissivity.unknown_habit): in leaf all year
     evergreen = evergreen_canopy_top(canopy, habit, "evergreen")
-    codes = shade_codes(terrain.astype(np.float64), grid.resolution, 180.0, 45.0, canopy_top=canopy,
-                        evergreen_top=evergreen)
+    codes = shade_codes(
+        terrain.astype(np.float64), grid.resolution, 180.0, 45.0, canopy_top=canopy, evergreen_top=evergreen
+    )
     assert codes[row - 6, col] == EVERGREEN_SHADE
     assert light_fraction(codes, *tau.by_habit(dt.date(2026, 12, 21)))[row - 6, col] == pytest.approx(0.03)
     # the same crown as an opaque solid in the DSM lets no sun through

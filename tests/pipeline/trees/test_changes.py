@@ -1,4 +1,5 @@
 """Change detection on a built case: one tree removed, one added, one 3 m taller."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -13,12 +14,16 @@ from .helpers import CRS, one_tree, surface_of
 
 
 def test_removed_added_and_taller_trees_are_all_reported(tmp_path):
-    before = [one_tree(-12, 0, height=8.0, tree_id="kept"),
-              one_tree(0, 0, height=9.0, tree_id="felled"),
-              one_tree(12, 0, height=7.0, tree_id="grown")]
-    after = [one_tree(-12, 0, height=8.0, tree_id="kept"),
-             one_tree(12, 0, height=10.0, tree_id="grown"),
-             one_tree(0, 12, height=6.0, tree_id="planted")]
+    before = [
+        one_tree(-12, 0, height=8.0, tree_id="kept"),
+        one_tree(0, 0, height=9.0, tree_id="felled"),
+        one_tree(12, 0, height=7.0, tree_id="grown"),
+    ]
+    after = [
+        one_tree(-12, 0, height=8.0, tree_id="kept"),
+        one_tree(12, 0, height=10.0, tree_id="grown"),
+        one_tree(0, 12, height=6.0, tree_id="planted"),
+    ]
     old_surface, _, _ = surface_of(before, seed=1)
     new_surface, _, _ = surface_of(after, seed=2)
     # the existing layer is a PLATEAU veg file, read back with Machi's reader
@@ -49,5 +54,9 @@ def test_nothing_existing_makes_every_tree_new():
     surface, _, _ = surface_of([one_tree()])
     detected = detect_trees(surface)
     empty = read_existing_trees([], CRS)
-    assert change_counts(detect_changes(empty, detected, CRS)) == \
-        {"matched": 0, "height_changed": 0, "new": 1, "gone": 0}
+    assert change_counts(detect_changes(empty, detected, CRS)) == {
+        "matched": 0,
+        "height_changed": 0,
+        "new": 1,
+        "gone": 0,
+    }

@@ -1,4 +1,5 @@
 """``machi trees LAS... --out DIR [--veg FOLDER]`` and its bad inputs."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,8 +18,10 @@ def _survey(trees, seed=5):
 
 
 def test_trees_command_writes_veg_and_changes(tmp_path):
-    las = write_las(tmp_path / "survey.las", _survey([one_tree(-8, 0, height=9.0),
-                                                      one_tree(8, 0, height=4.0, radius=2.0)]))
+    las = write_las(
+        tmp_path / "survey.las",
+        _survey([one_tree(-8, 0, height=9.0), one_tree(8, 0, height=4.0, radius=2.0)]),
+    )
     out = tmp_path / "out"
     first = CliRunner().invoke(main, ["trees", str(las), "--out", str(out / "before")])
     assert first.exit_code == 0, first.output
@@ -27,8 +30,9 @@ def test_trees_command_writes_veg_and_changes(tmp_path):
     assert (out / "before/codelists/SolitaryVegetationObject_class.xml").is_file()
 
     later = write_las(tmp_path / "later.las", _survey([one_tree(-8, 0, height=9.0)], seed=6))
-    second = CliRunner().invoke(main, ["trees", str(later), "--out", str(out / "after"),
-                                       "--veg", str(out / "before/udx/veg")])
+    second = CliRunner().invoke(
+        main, ["trees", str(later), "--out", str(out / "after"), "--veg", str(out / "before/udx/veg")]
+    )
     assert second.exit_code == 0, second.output
     assert "against 2 existing trees: 1 matched, 0 height changed, 0 new, 1 gone" in second.output
     assert (out / "after/changes.parquet").is_file() and (out / "after/changes.png").is_file()
@@ -39,8 +43,9 @@ def test_lidar_without_a_crs_is_a_clear_error_naming_the_file(tmp_path):
     result = CliRunner().invoke(main, ["trees", str(las), "--out", str(tmp_path / "out")])
     assert result.exit_code == 1
     assert "no_crs.las" in result.output and "CRS" in result.output
-    named = CliRunner().invoke(main, ["trees", str(las), "--out", str(tmp_path / "out"),
-                                      "--crs", "EPSG:6677"])
+    named = CliRunner().invoke(
+        main, ["trees", str(las), "--out", str(tmp_path / "out"), "--crs", "EPSG:6677"]
+    )
     assert named.exit_code == 0, named.output
     assert named.output.startswith("1 trees in 1 tile(s)")
 
@@ -62,9 +67,9 @@ def test_bldg_footprints_are_read_from_plateau_lod0(project_root):
     from pipeline.commands.trees import _footprints
 
     polygons = _footprints(project_root / "sample_data/omiya/udx/bldg", "EPSG:6677")
-    assert len(polygons) == 502                 # the sample's 502 buildings, one LOD0 each
+    assert len(polygons) == 502  # the sample's 502 buildings, one LOD0 each
     areas = np.array([p.area for p in polygons])
-    assert areas.min() > 20 and areas.max() < 5000   # m², footprints of city blocks' buildings
+    assert areas.min() > 20 and areas.max() < 5000  # m², footprints of city blocks' buildings
 
 
 def test_the_same_lidar_gives_byte_identical_outputs(tmp_path):
@@ -74,8 +79,11 @@ def test_the_same_lidar_gives_byte_identical_outputs(tmp_path):
     first = run_trees([las], tmp_path / "a")
     second = run_trees([las], tmp_path / "b")
     assert first["trees"] == second["trees"] == 2
-    for name in ("udx/veg/53396489_veg_6697_op.gml", "trees.parquet",
-                 "codelists/SolitaryVegetationObject_class.xml"):
+    for name in (
+        "udx/veg/53396489_veg_6697_op.gml",
+        "trees.parquet",
+        "codelists/SolitaryVegetationObject_class.xml",
+    ):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
@@ -86,7 +94,8 @@ def test_a_tree_on_the_corner_of_four_meshes_is_written_once(tmp_path):
 
     # the corner shared by meshes 53396489, 53396499, 53396580 and 53396590
     x, y = Transformer.from_crs("EPSG:6668", "EPSG:6677", always_xy=True).transform(
-        139.625, 35.0 + 55.0 / 60.0 - 0.5 / 60.0)
+        139.625, 35.0 + 55.0 / 60.0 - 0.5 / 60.0
+    )
     tree = one_tree(x - ORIGIN[0] + 0.3, y - ORIGIN[1] + 0.3, height=10.0, radius=3.0)
     extent = (x - 20, y - 20, x + 20, y + 20)
     points = survey(pd.DataFrame([tree]), extent, 8.0, np.random.default_rng(9))

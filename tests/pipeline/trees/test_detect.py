@@ -1,4 +1,5 @@
 """Tree tops, crowns and per-tree metrics on built cases with known answers."""
+
 from __future__ import annotations
 
 import math
@@ -34,10 +35,12 @@ def test_single_cone_tree_top_height_crown_and_base():
 
 
 def test_two_trees_apart_are_two_trees_with_their_own_heights():
-    surface, _, _ = surface_of([one_tree(-6, 0, height=12.0, radius=3.0, shape="paraboloid",
-                                         tree_id="a"),
-                                one_tree(6, 0, height=7.0, radius=2.5, shape="ellipsoid",
-                                         base=3.0, tree_id="b")])
+    surface, _, _ = surface_of(
+        [
+            one_tree(-6, 0, height=12.0, radius=3.0, shape="paraboloid", tree_id="a"),
+            one_tree(6, 0, height=7.0, radius=2.5, shape="ellipsoid", base=3.0, tree_id="b"),
+        ]
+    )
     trees = detect_trees(surface).sort_values("x")
     assert len(trees) == 2
     assert trees.height_m.to_list() == pytest.approx([12.0, 7.0], abs=0.3)
@@ -60,7 +63,7 @@ def test_crown_spreads_of_a_rectangle_and_a_disc():
     rectangle = shapely.box(0, 0, 4, 2)
     disc = shapely.Point(0, 0).buffer(3.0, quad_segs=64)
     long_m, short_m = crown_spreads(np.array([rectangle, disc]))
-    assert long_m[0] == pytest.approx(math.hypot(4, 2), rel=1e-3)   # the diagonal
+    assert long_m[0] == pytest.approx(math.hypot(4, 2), rel=1e-3)  # the diagonal
     assert short_m[0] == pytest.approx(2.0, rel=1e-6)
     assert long_m[1] == pytest.approx(6.0, rel=1e-3)
     assert short_m[1] == pytest.approx(6.0, rel=2e-3)
@@ -85,8 +88,7 @@ def test_a_one_return_crown_is_one_small_tree_not_a_crash():
     y = np.append(gy.ravel(), 0.2) + ORIGIN[1]
     z = np.append(np.zeros(gx.size), 6.0)
     cls = np.append(np.full(gx.size, 2, np.uint8), np.uint8(5))
-    grid = Grid.from_bounds(ORIGIN[0] - 20, ORIGIN[1] - 20, ORIGIN[0] + 20, ORIGIN[1] + 20,
-                            0.5, "EPSG:6677")
+    grid = Grid.from_bounds(ORIGIN[0] - 20, ORIGIN[1] - 20, ORIGIN[0] + 20, ORIGIN[1] + 20, 0.5, "EPSG:6677")
     surface = canopy_surface(tile_points(StandPoints(x, y, z, cls), grid), grid)
     trees = detect_trees(surface)
     assert len(trees) == 1
@@ -112,7 +114,6 @@ def test_harder_stand_variable_window_beats_a_fixed_window():
 
 
 def test_building_footprints_and_class_6_returns_mask_the_canopy():
-    from pipeline.geo.raster import Grid
     from pipeline.trees.canopy import canopy_surface
     from pipeline.trees.stand import StandPoints
     from pipeline.trees.tile import footprint_mask
@@ -122,8 +123,7 @@ def test_building_footprints_and_class_6_returns_mask_the_canopy():
     grid = surface.grid
     # a PLATEAU footprint over the east tree: only the west one is left
     east = shapely.box(ORIGIN[0] + 4, ORIGIN[1] - 4, ORIGIN[0] + 12, ORIGIN[1] + 4)
-    masked = canopy_surface(tile_points(points, grid), grid,
-                            footprint_mask=footprint_mask([east], grid))
+    masked = canopy_surface(tile_points(points, grid), grid, footprint_mask=footprint_mask([east], grid))
     trees = detect_trees(masked)
     assert len(trees) == 1 and trees.x.iloc[0] < ORIGIN[0]
     # the same returns marked as a building (class 6) instead: masked as well

@@ -1,4 +1,5 @@
 """The veg writer: Machi's reader reads every attribute back; solids are closed; bytes repeat."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -18,9 +19,12 @@ ACQUISITION = "航空レーザ測量 (airborne LiDAR): test.laz (2026-11-22)"
 
 @pytest.fixture(scope="module")
 def two_trees():
-    surface, _, _ = surface_of([one_tree(-6, 0, height=12.0, radius=3.0, tree_id="a"),
-                                one_tree(6, 0, height=2.5, base=1.0, radius=1.5,
-                                         shape="ellipsoid", tree_id="b")])
+    surface, _, _ = surface_of(
+        [
+            one_tree(-6, 0, height=12.0, radius=3.0, tree_id="a"),
+            one_tree(6, 0, height=2.5, base=1.0, radius=1.5, shape="ellipsoid", tree_id="b"),
+        ]
+    )
     return detect_trees(surface)
 
 
@@ -44,17 +48,14 @@ def test_written_trees_read_back_with_every_attribute(tmp_path, two_trees):
     tall, small = features
     expected = two_trees.sort_values("height_m", ascending=False)
     assert tall.attributes["height"] == pytest.approx(expected.height_m.iloc[0], abs=0.005)
-    assert tall.attributes["crownDiameter"] == pytest.approx(expected.crown_diameter_m.iloc[0],
-                                                              abs=0.005)
+    assert tall.attributes["crownDiameter"] == pytest.approx(expected.crown_diameter_m.iloc[0], abs=0.005)
     assert tall.attributes["height_uom"] == "m" and tall.attributes["crownDiameter_uom"] == "m"
     # the code list written beside the files resolves the class labels
     assert (tall.attributes["class"], tall.attributes["class_label"]) == ("1", "高木（樹高3m以上）")
-    assert (small.attributes["class"], small.attributes["class_label"]) == \
-        ("2", "中木（樹高1m以上3m未満）")
+    assert (small.attributes["class"], small.attributes["class_label"]) == ("2", "中木（樹高1m以上3m未満）")
     quality = tall.attributes["uro:vegDataQualityAttribute"]
     assert quality == [{"type": "DataQualityAttribute", "dataAcquisition": ACQUISITION}]
-    assert tall.attributes["gen:crownBaseHeight"] == pytest.approx(
-        expected.crown_base_m.iloc[0], abs=0.005)
+    assert tall.attributes["gen:crownBaseHeight"] == pytest.approx(expected.crown_base_m.iloc[0], abs=0.005)
     assert tall.lods == [1, 2]
     assert [g.kind for g in tall.geometries] == ["Solid", "Solid"]
     for feature in features:
@@ -65,7 +66,7 @@ def test_written_trees_read_back_with_every_attribute(tmp_path, two_trees):
     assert z1.max() == pytest.approx(expected.height_m.iloc[0], abs=0.01)
     assert z1.min() == pytest.approx(expected.crown_base_m.iloc[0], abs=0.06)
     z2 = np.concatenate([p.exterior[:, 2] for p in tall.polygons(2)])
-    assert z2.min() == pytest.approx(0.0, abs=0.06)      # the trunk stands on the ground
+    assert z2.min() == pytest.approx(0.0, abs=0.06)  # the trunk stands on the ground
 
 
 def test_the_same_trees_give_the_same_bytes(tmp_path, two_trees):

@@ -1,4 +1,5 @@
 """The sample's LiDAR is made from known trees (sample_data/make_sample.py): measure against them."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -31,14 +32,16 @@ def test_sample_veg_files_read_back_by_machi_info(sample_trees):
     from pipeline.commands.info import citygml_info
 
     summary, out, _ = sample_trees
-    assert len(summary["gml"]) == 4            # the sample's four third-level meshes
+    assert len(summary["gml"]) == 4  # the sample's four third-level meshes
     info = citygml_info(out)
     assert not info.rejected
     text = info.format()
     n = summary["trees"]
     assert f"veg:SolitaryVegetationObject {n:>11}   LOD1: {n}, LOD2: {n}" in text
-    assert ("class, class_label, crown_diameter, crown_diameter_uom, gen_crownBaseHeight, "
-            "height, height_uom, veg_data_quality_data_acquisition") in text
+    assert (
+        "class, class_label, crown_diameter, crown_diameter_uom, gen_crownBaseHeight, "
+        "height, height_uom, veg_data_quality_data_acquisition"
+    ) in text
     assert "i-UR uro version: 3.1" in text and "problems: none" in text
 
 

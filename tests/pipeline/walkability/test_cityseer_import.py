@@ -1,4 +1,5 @@
 """cityseer's import-time ``logging.basicConfig(INFO)`` must not reach a worker's console."""
+
 from __future__ import annotations
 
 import subprocess
@@ -25,8 +26,12 @@ def test_importing_cityseer_leaves_the_root_logger_alone():
 
 def test_without_it_cityseer_would_print_info_lines():
     """The reason for the module: a bare import configures the root logger at INFO."""
-    done = subprocess.run([sys.executable, "-c", "import logging, cityseer.config; "
-                           "logging.getLogger('x').info('shown')"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", "import logging, cityseer.config; logging.getLogger('x').info('shown')"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "shown" in done.stderr
 
 

@@ -1,4 +1,5 @@
 """CoolWalkability: the paper's grid result, an irregular city, the limits, and UTCI in place of shade."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -10,8 +11,8 @@ from shapely.geometry import LineString, box
 
 from pipeline.geo.raster import Grid
 from pipeline.shade.shadow import light_fraction, shade_codes
-from pipeline.walkability.coolwalk import coolwalkability
 from pipeline.walkability.components import shade_share
+from pipeline.walkability.coolwalk import coolwalkability
 from pipeline.walkability.network import from_lines
 
 CRS = "EPSG:6677"
@@ -33,16 +34,28 @@ def _city(irregular: bool, seed: int = 0):
     lines = [LineString([nodes[i, j], nodes[i + 1, j]]) for i in range(N - 1) for j in range(N)]
     lines += [LineString([nodes[i, j], nodes[i, j + 1]]) for i in range(N) for j in range(N - 1)]
     if irregular:
-        lines += [LineString([nodes[i, j], nodes[i + 1, j + 1]]) for i in range(0, N - 1, 2) for j in range(1, N - 1, 2)]
+        lines += [
+            LineString([nodes[i, j], nodes[i + 1, j + 1]])
+            for i in range(0, N - 1, 2)
+            for j in range(1, N - 1, 2)
+        ]
     network = from_lines(gpd.GeoDataFrame(geometry=lines, crs=CRS))
     size = int((N - 1) * SPACING + 300)
     grid = Grid(-150.0, (N - 1) * SPACING + 150.0, 1.0, size, size, CRS)
     blocks = list(shapely.get_parts(shapely.polygonize(lines)))
-    blocks += [box(x, y, x + SPACING, y + SPACING) for x in np.arange(-1, N) * SPACING
-               for y in np.arange(-1, N) * SPACING if not (0 <= x < (N - 1) * SPACING and 0 <= y < (N - 1) * SPACING)]
+    blocks += [
+        box(x, y, x + SPACING, y + SPACING)
+        for x in np.arange(-1, N) * SPACING
+        for y in np.arange(-1, N) * SPACING
+        if not (0 <= x < (N - 1) * SPACING and 0 <= y < (N - 1) * SPACING)
+    ]
     heights = rng.uniform(8, 45, len(blocks)) if irregular else np.full(len(blocks), 20.0)
-    dsm = rasterize([(b.buffer(-12), h) for b, h in zip(blocks, heights)], out_shape=grid.shape,
-                    transform=grid.transform, fill=0.0).astype(np.float64)
+    dsm = rasterize(
+        [(b.buffer(-12), h) for b, h in zip(blocks, heights)],
+        out_shape=grid.shape,
+        transform=grid.transform,
+        fill=0.0,
+    ).astype(np.float64)
     return network, grid, dsm
 
 
@@ -68,10 +81,12 @@ def test_irregular_network_with_varied_heights_gives_a_clear_benefit(sun):
     network, grid, dsm = _city(irregular=True)
     share = _shade_shares(network, grid, dsm, sun)
     mild, strong = (coolwalkability(network, share, alpha, max_distance_m=800) for alpha in (2.0, 5.0))
-    print(f"sun {sun}: C_2 {mild.value:.3f} (shortest {mild.shortest_path_value:.3f}, benefit "
-          f"{mild.benefit:.3f}); C_5 benefit {strong.benefit:.3f}")
+    print(
+        f"sun {sun}: C_2 {mild.value:.3f} (shortest {mild.shortest_path_value:.3f}, benefit "
+        f"{mild.benefit:.3f}); C_5 benefit {strong.benefit:.3f}"
+    )
     assert mild.benefit > 0.02
-    assert strong.benefit > mild.benefit            # the more one avoids sun, the more shade pays
+    assert strong.benefit > mild.benefit  # the more one avoids sun, the more shade pays
     assert 0.0 < mild.value < 1.0 and mild.n_pairs > 1000
 
 
@@ -80,7 +95,7 @@ def test_limits_and_equation_on_two_routes():
     shaded one. Pairs: every ordered pair of the 4 nodes within reach."""
     o, n, s, d = (0, 0), (200, 100), (200, -100), (400, 0)
     lines = [LineString([o, n, d]), LineString([o, s, d])]
-    network = from_lines(gpd.GeoDataFrame(geometry=lines, crs=CRS))   # two parallel segments O-D
+    network = from_lines(gpd.GeoDataFrame(geometry=lines, crs=CRS))  # two parallel segments O-D
     north = network.segments.geometry.centroid.y.to_numpy() > 0
     shaded = coolwalkability(network, north.astype(float), 2.0)
     # one pair (both directions): shortest 447.2 m either way, both routes tie; shade-seeking
@@ -95,7 +110,7 @@ def test_limits_and_equation_on_two_routes():
     length = network.segments["length_m"].to_numpy()
     result = coolwalkability(network, north.astype(float), 2.0)
     d_short, d_shade = length[~north][0], length[north][0]
-    assert result.value == pytest.approx((2 * d_short - d_shade) / d_short)     # equation (2)
+    assert result.value == pytest.approx((2 * d_short - d_shade) / d_short)  # equation (2)
     assert result.shortest_path_value == pytest.approx(0.0)
     assert result.benefit == pytest.approx(result.value)
     with pytest.raises(ValueError, match="alpha must be greater than 1"):

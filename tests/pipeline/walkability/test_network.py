@@ -1,4 +1,5 @@
 """Walkability network core: OSM loading with the walk filter, accessibility vs brute force, shade."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -11,11 +12,21 @@ from shapely.geometry import LineString, Point
 
 pytest.importorskip("cityseer")
 
-from pipeline.walkability.accessibility import (accessibility, assign_destinations,
-                                                comfort_imp_factor, land_use_mix)
-from pipeline.walkability.network import (from_lines, from_osm_xml, passes_walk_filter,
-                                          walk_filter_clauses, write_grid_osm, write_osm_xml,
-                                          grid_streets)
+from pipeline.walkability.accessibility import (
+    accessibility,
+    assign_destinations,
+    comfort_imp_factor,
+    land_use_mix,
+)
+from pipeline.walkability.network import (
+    from_lines,
+    from_osm_xml,
+    grid_streets,
+    passes_walk_filter,
+    walk_filter_clauses,
+    write_grid_osm,
+    write_osm_xml,
+)
 
 CRS = "EPSG:6677"
 OMIYA = (35.9063, 139.6237)
@@ -38,9 +49,17 @@ def test_osm_xml_round_trip_drops_motorway_and_buildings(tmp_path):
     lon0, lat0 = streets[0][0].coords[0]
     extra = [
         (LineString([(lon0 - 0.002, lat0 - 0.001), (lon0 + 0.006, lat0 - 0.001)]), {"highway": "motorway"}),
-        (shapely.Polygon([(lon0 + 0.0002, lat0 + 0.0002), (lon0 + 0.0004, lat0 + 0.0002),
-                          (lon0 + 0.0004, lat0 + 0.0004), (lon0 + 0.0002, lat0 + 0.0002)]).exterior,
-         {"building": "yes"}),
+        (
+            shapely.Polygon(
+                [
+                    (lon0 + 0.0002, lat0 + 0.0002),
+                    (lon0 + 0.0004, lat0 + 0.0002),
+                    (lon0 + 0.0004, lat0 + 0.0004),
+                    (lon0 + 0.0002, lat0 + 0.0002),
+                ]
+            ).exterior,
+            {"building": "yes"},
+        ),
     ]
     path = write_osm_xml(tmp_path / "streets.osm", streets + extra)
     network = from_osm_xml(path, CRS)
@@ -56,8 +75,11 @@ def test_osm_xml_round_trip_drops_motorway_and_buildings(tmp_path):
 
 def _jittered_grid(n=5, spacing=100.0, jitter=15.0, seed=3):
     rng = np.random.default_rng(seed)
-    xy = {(i, j): (i * spacing + rng.uniform(-jitter, jitter), j * spacing + rng.uniform(-jitter, jitter))
-          for i in range(n) for j in range(n)}
+    xy = {
+        (i, j): (i * spacing + rng.uniform(-jitter, jitter), j * spacing + rng.uniform(-jitter, jitter))
+        for i in range(n)
+        for j in range(n)
+    }
     lines = []
     for (i, j), p in xy.items():
         if i + 1 < n:
@@ -80,8 +102,9 @@ def _destinations_on(network, n, seed=5, offset=3.0):
         p = a + t * (b - a) + offset * np.array([-d[1], d[0]])
         pts.append(Point(p))
         classes.append("shop" if k % 2 == 0 else "school")
-    gdf = gpd.GeoDataFrame({"class": classes}, geometry=pts, crs=CRS,
-                           index=pd.Index([f"d{k}" for k in range(n)]))
+    gdf = gpd.GeoDataFrame(
+        {"class": classes}, geometry=pts, crs=CRS, index=pd.Index([f"d{k}" for k in range(n)])
+    )
     return gdf, seg_ids, frac
 
 
@@ -109,8 +132,13 @@ def test_accessibility_equals_brute_force_dijkstra():
 def _two_routes(shaded="north"):
     """O -> D by a north and a south route of equal length (632.5 m), a stub to a shop."""
     o, n, s, d, e = (0, 0), (300, 100), (300, -100), (600, 0), (700, 0)
-    lines = [LineString([o, n]), LineString([n, d]), LineString([o, s]), LineString([s, d]),
-             LineString([d, e])]
+    lines = [
+        LineString([o, n]),
+        LineString([n, d]),
+        LineString([o, s]),
+        LineString([s, d]),
+        LineString([d, e]),
+    ]
     network = from_lines(gpd.GeoDataFrame(geometry=lines, crs=CRS))
     north = network.segments.geometry.centroid.y.to_numpy() > 1
     south = network.segments.geometry.centroid.y.to_numpy() < -1
@@ -126,12 +154,26 @@ def test_summer_prefers_shaded_route_winter_does_not(shaded):
     route = 2 * np.hypot(300, 100)
     plain = accessibility(network, shop, "class", distances=(700,), decay="1", per_node=True)
     data_map = assign_destinations(network, shop)
-    summer = accessibility(network, shop, "class", distances=(700,), decay="1", per_node=True,
-                           imp_factor=comfort_imp_factor(shade, sun_weight=1.5, shade_weight=1.0),
-                           data_map=data_map)
-    winter = accessibility(network, shop, "class", distances=(700,), decay="1", per_node=True,
-                           imp_factor=comfort_imp_factor(shade, sun_weight=0.9, shade_weight=1.1),
-                           data_map=data_map)
+    summer = accessibility(
+        network,
+        shop,
+        "class",
+        distances=(700,),
+        decay="1",
+        per_node=True,
+        imp_factor=comfort_imp_factor(shade, sun_weight=1.5, shade_weight=1.0),
+        data_map=data_map,
+    )
+    winter = accessibility(
+        network,
+        shop,
+        "class",
+        distances=(700,),
+        decay="1",
+        per_node=True,
+        imp_factor=comfort_imp_factor(shade, sun_weight=0.9, shade_weight=1.1),
+        data_map=data_map,
+    )
     assert plain.loc[origin, "nearest_shop_m"] == pytest.approx(route + 40, abs=0.5)
     # summer: through the shaded route at face value, the sunny one would cost 1.5x
     assert summer.loc[origin, "nearest_shop_m"] == pytest.approx(route * 1.0 + 40, abs=0.5)
@@ -140,8 +182,16 @@ def test_summer_prefers_shaded_route_winter_does_not(shaded):
     # (cityseer counts the last stretch along the shop's own segment at plain length)
     assert winter.loc[origin, "nearest_shop_m"] == pytest.approx(route * 0.9 + 40, abs=0.5)
     # with no shade at all a summer walk of 1.5 x 672 m is out of reach
-    hot = accessibility(network, shop, "class", distances=(700,), decay="1", per_node=True,
-                        imp_factor=comfort_imp_factor(np.zeros(len(network)), 1.5), data_map=data_map)
+    hot = accessibility(
+        network,
+        shop,
+        "class",
+        distances=(700,),
+        decay="1",
+        per_node=True,
+        imp_factor=comfort_imp_factor(np.zeros(len(network)), 1.5),
+        data_map=data_map,
+    )
     assert hot.loc[origin, "access_shop_700"] == 0
 
 

@@ -1,4 +1,5 @@
 """The priority index of where to act first (pipeline.walkability.priority): analytic cases."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,9 @@ from pipeline.walkability.priority import COLUMNS, priority_index, priority_tabl
 
 
 def test_index_is_person_hours_times_the_shade_deficit():
-    person_hours, priority = priority_index([10.0, 10.0, 4.0, np.nan], [3.0, 3.0, 0.5, 2.0], [0.0, 0.75, 0.2, 0.0])
+    person_hours, priority = priority_index(
+        [10.0, 10.0, 4.0, np.nan], [3.0, 3.0, 0.5, 2.0], [0.0, 0.75, 0.2, 0.0]
+    )
     np.testing.assert_allclose(person_hours[:3], [30.0, 30.0, 2.0])
     np.testing.assert_allclose(priority[:3], [30.0, 7.5, 1.6])  # 4 people x 0.5 h x 0.8 in the sun
     assert np.isnan(person_hours[3]) and np.isnan(priority[3])  # no people-flow data: no index, not zero
@@ -25,11 +28,17 @@ def test_a_shade_share_past_its_bounds_is_clipped_and_negative_people_refused():
 def _segments():
     # b: 20 people x 2 h x 0.5 sun = 20; a: 10 x 2 x 1 = 20 (tie, a first by id);
     # c: shaded all slot = 0 (left out); d: no flow (left out); e: 5 x 1 x 1 = 5
-    return pd.DataFrame({"segment_id": ["b", "a", "c", "d", "e"], "length_m": [50.0, 100.0, 80.0, 40.0, 25.0],
-                         "people": [20.0, 10.0, 30.0, np.nan, 5.0],
-                         "hours_utci_above_32": [2.0, 2.0, 3.0, 3.0, 1.0],
-                         "shade_share": [0.5, 0.0, 1.0, 0.0, 0.0],
-                         "name": ["Chuo-dori", None, "", "", "Ginza"], "highway": ["primary"] * 5})
+    return pd.DataFrame(
+        {
+            "segment_id": ["b", "a", "c", "d", "e"],
+            "length_m": [50.0, 100.0, 80.0, 40.0, 25.0],
+            "people": [20.0, 10.0, 30.0, np.nan, 5.0],
+            "hours_utci_above_32": [2.0, 2.0, 3.0, 3.0, 1.0],
+            "shade_share": [0.5, 0.0, 1.0, 0.0, 0.0],
+            "name": ["Chuo-dori", None, "", "", "Ginza"],
+            "highway": ["primary"] * 5,
+        }
+    )
 
 
 def test_ranking_leaves_out_unknown_and_zero_and_breaks_ties_by_id():

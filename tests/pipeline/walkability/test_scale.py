@@ -1,4 +1,5 @@
 """Run-wide references from per-tile sketches: the sketch's accuracy and merge, and the scale."""
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,9 @@ def test_merged_sketches_equal_the_sketch_of_all_values_in_any_order():
     for part in parts:
         forward = forward.merge(QuantileSketch.of(part))
     for part in reversed(parts):
-        backward = backward.merge(QuantileSketch.from_json(json.loads(json.dumps(QuantileSketch.of(part).to_json()))))
+        backward = backward.merge(
+            QuantileSketch.from_json(json.loads(json.dumps(QuantileSketch.of(part).to_json())))
+        )
     assert forward.counts == whole.counts == backward.counts
     assert forward.quantile(95) == whole.quantile(95)
 
@@ -49,19 +52,31 @@ def test_sketch_rejects_negative_values_and_ignores_nan():
 def _tile(tile: str, access: np.ndarray, people: np.ndarray, classes=("commercial", "office")):
     n = len(access)
     ids = [f"{tile}:{i}" for i in range(n)]
-    segments = pd.DataFrame({"segment_id": ids, "length_m": np.full(n, 50.0),
-                             **{f"access_{c}_400": access for c in classes},
-                             **{f"access_{c}_800": access * 2 for c in classes}})
-    scenarios = pd.DataFrame({"segment_id": ids * 2, "scenario": ["a"] * n + ["b"] * n,
-                              "people": np.concatenate([people, np.full(n, np.nan)]),
-                              "access_comfort_commercial_400": np.concatenate([access, access])})
+    segments = pd.DataFrame(
+        {
+            "segment_id": ids,
+            "length_m": np.full(n, 50.0),
+            **{f"access_{c}_400": access for c in classes},
+            **{f"access_{c}_800": access * 2 for c in classes},
+        }
+    )
+    scenarios = pd.DataFrame(
+        {
+            "segment_id": ids * 2,
+            "scenario": ["a"] * n + ["b"] * n,
+            "people": np.concatenate([people, np.full(n, np.nan)]),
+            "access_comfort_commercial_400": np.concatenate([access, access]),
+        }
+    )
     return segments, scenarios
 
 
 def test_scale_of_tiles_matches_the_percentiles_of_the_whole_run():
     rng = np.random.default_rng(3)
-    tiles = [_tile(t, rng.integers(0, 40, n).astype(float), rng.gamma(2, 10, n))
-             for t, n in (("53394500", 300), ("53394501", 40), ("53394510", 900))]
+    tiles = [
+        _tile(t, rng.integers(0, 40, n).astype(float), rng.gamma(2, 10, n))
+        for t, n in (("53394500", 300), ("53394501", 40), ("53394510", 900))
+    ]
     tiles.append(_tile("53394511", np.zeros(5), np.zeros(5), classes=("public",)))
     partials = [json.loads(json.dumps(tile_partial(s, r, 400))) for s, r in tiles]
     scale = reduce_partials(partials)
@@ -76,7 +91,7 @@ def test_scale_of_tiles_matches_the_percentiles_of_the_whole_run():
     flow = flow[flow > 0]
     assert scale.used_at["a"] == pytest.approx(np.median(flow), rel=HALF_BIN * 1.05)
     assert scale.crowded_at["a"] == pytest.approx(np.percentile(flow, 75), rel=HALF_BIN * 1.05)
-    assert "b" not in scale.used_at                  # no flow in b: no street is used
+    assert "b" not in scale.used_at  # no flow in b: no street is used
     assert scale.n_classes == 3 and scale.segments == 1245
     assert reduce_partials(partials[::-1]) == scale  # order of the tiles does not matter
     assert RunScale.from_json(scale.to_json()) == scale
@@ -95,10 +110,9 @@ def test_percentile_rank_of_merged_score_sketches_is_the_standing_over_all_tiles
         exact = percentileofscore(every, value, kind="mean")
         assert abs(merged.percentile_rank([value])[0] - exact) < 0.5, value
     low, high = merged.percentile_rank([0.0, 1000.0])
-    assert low == pytest.approx(100 * 10 / len(every)) and high == 100.0     # the zeros' mid-rank
+    assert low == pytest.approx(100 * 10 / len(every)) and high == 100.0  # the zeros' mid-rank
     assert np.isnan(merged.percentile_rank([np.nan])[0])
     assert np.isnan(QuantileSketch().percentile_rank([5.0])[0])
-
 
 
 def test_score_sketch_ranks_exactly_to_a_hundredth_of_a_point():
@@ -109,10 +123,13 @@ def test_score_sketch_ranks_exactly_to_a_hundredth_of_a_point():
     from pipeline.walkability.sketch import ScoreSketch
 
     rng = np.random.default_rng(5)
-    tiles = [np.round(rng.uniform(5, 30, 300), 2), np.concatenate([np.round(rng.uniform(20, 60, 200), 2),
-                                                                   np.zeros(20), [100.0, np.nan]])]
-    merged = ScoreSketch.of(tiles[0]).merge(ScoreSketch.from_json(json.loads(json.dumps(
-        ScoreSketch.of(tiles[1]).to_json()))))
+    tiles = [
+        np.round(rng.uniform(5, 30, 300), 2),
+        np.concatenate([np.round(rng.uniform(20, 60, 200), 2), np.zeros(20), [100.0, np.nan]]),
+    ]
+    merged = ScoreSketch.of(tiles[0]).merge(
+        ScoreSketch.from_json(json.loads(json.dumps(ScoreSketch.of(tiles[1]).to_json())))
+    )
     every = np.concatenate(tiles)
     every = every[np.isfinite(every)]
     assert merged.n == len(every) == 521
@@ -121,6 +138,8 @@ def test_score_sketch_ranks_exactly_to_a_hundredth_of_a_point():
     np.testing.assert_allclose(merged.percentile_rank(probes), exact, atol=1e-9)
     assert np.isnan(merged.percentile_rank([np.nan])[0]) and np.isnan(ScoreSketch().percentile_rank([5.0])[0])
     scale = RunScale(score={"heat_day_midday": merged.to_json()})
-    np.testing.assert_allclose(scale.score_percentile("heat_day_midday", [17.3]), merged.percentile_rank([17.3]))
+    np.testing.assert_allclose(
+        scale.score_percentile("heat_day_midday", [17.3]), merged.percentile_rank([17.3])
+    )
     assert np.isnan(scale.score_percentile("equinox_midday", [17.3])[0])
     assert RunScale.from_json(scale.to_json()) == scale

@@ -1,4 +1,5 @@
 """Use district, floor-area and coverage rates of the district a street segment lies in."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -16,21 +17,30 @@ CRS = "EPSG:6677"
 def districts() -> gpd.GeoDataFrame:
     """Two 100 m squares side by side (residential west, commercial east) and a fire
     district over both that must be ignored."""
-    return gpd.GeoDataFrame({
-        "gml_id": ["west", "east", "fire"],
-        "feature_type": ["urf:UseDistrict", "urf:UseDistrict", "urf:FirePreventionDistrict"],
-        "function": ["1", "10", "24"], "function_label": ["第1種低層住居専用地域", None, "防火地域"],
-        "floor_area_rate": [0.8, 4.0, np.nan], "building_coverage_rate": [0.4, 0.8, np.nan]},
+    return gpd.GeoDataFrame(
+        {
+            "gml_id": ["west", "east", "fire"],
+            "feature_type": ["urf:UseDistrict", "urf:UseDistrict", "urf:FirePreventionDistrict"],
+            "function": ["1", "10", "24"],
+            "function_label": ["第1種低層住居専用地域", None, "防火地域"],
+            "floor_area_rate": [0.8, 4.0, np.nan],
+            "building_coverage_rate": [0.4, 0.8, np.nan],
+        },
         geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100), shapely.box(0, 0, 200, 100)],
-        crs=CRS)
+        crs=CRS,
+    )
 
 
 def test_each_segment_takes_the_district_holding_most_of_its_length():
-    segments = gpd.GeoDataFrame(geometry=[
-        shapely.LineString([(10, 50), (90, 50)]),      # inside west
-        shapely.LineString([(70, 20), (170, 20)]),     # 30 m west, 70 m east
-        shapely.LineString([(0, 300), (50, 300)]),     # outside every district
-    ], index=[7, 8, 9], crs=CRS)
+    segments = gpd.GeoDataFrame(
+        geometry=[
+            shapely.LineString([(10, 50), (90, 50)]),  # inside west
+            shapely.LineString([(70, 20), (170, 20)]),  # 30 m west, 70 m east
+            shapely.LineString([(0, 300), (50, 300)]),  # outside every district
+        ],
+        index=[7, 8, 9],
+        crs=CRS,
+    )
     zoning = segment_zoning(segments, districts())
     assert list(zoning.index) == [7, 8, 9]
     assert zoning["use_district_code"].tolist() == ["1", "10", None]
@@ -65,6 +75,12 @@ def test_a_street_in_kawasakis_semi_industrial_district(plateau_dir, tmp_path):
     street = shapely.LineString([start, start + [5.0, 5.0]])
     assert inner.contains(street)
     zoning = segment_zoning(gpd.GeoDataFrame(geometry=[street], crs=CRS), table)
-    assert zoning.iloc[0][["use_district_code", "use_district", "floor_area_rate",
-                           "building_coverage_rate", "use_district_share"]].tolist() == [
-        "11", "準工業地域", 2.0, 0.6, 1.0]
+    assert zoning.iloc[0][
+        [
+            "use_district_code",
+            "use_district",
+            "floor_area_rate",
+            "building_coverage_rate",
+            "use_district_share",
+        ]
+    ].tolist() == ["11", "準工業地域", 2.0, 0.6, 1.0]

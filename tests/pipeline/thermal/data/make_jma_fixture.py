@@ -16,12 +16,13 @@ with one missing temperature (2023-08-05 14:00, quality 1), one doubtful humidit
 :func:`jma_csv_bytes` writes the same layout for other formulas (tests generate files with
 chosen hot days, and with the global radiation element 日射量(MJ/㎡) of an observatory).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 STATION = "熊谷"
 HEADER = [
@@ -33,8 +34,24 @@ HEADER = [
     ",,,,,,,,,,風向,風向,,,,",
     ",,品質情報,均質番号,,現象なし情報,品質情報,均質番号,,品質情報,,品質情報,均質番号,,品質情報,均質番号",
 ]
-DIRECTIONS = ("北", "北北東", "北東", "東北東", "東", "東南東", "南東", "南南東",
-              "南", "南南西", "南西", "西南西", "西", "西北西", "北西", "北北西")
+DIRECTIONS = (
+    "北",
+    "北北東",
+    "北東",
+    "東北東",
+    "東",
+    "東南東",
+    "南東",
+    "南南東",
+    "南",
+    "南南西",
+    "南西",
+    "西南西",
+    "西",
+    "西北西",
+    "北西",
+    "北北西",
+)
 
 
 #: the radiation element's three columns (value, quality, homogeneity) appended to each row
@@ -47,8 +64,11 @@ def fixture_temperature(t: dt.datetime) -> float:
     return 27 + 0.2 * offset + 5 * math.cos(2 * math.pi * (t.hour - 14) / 24) + (1 if t.year == 2024 else 0)
 
 
-def rows(temperature: Callable[[dt.datetime], float] = fixture_temperature,
-         radiation: Callable[[dt.datetime], float | None] | None = None, years=(2023, 2024)):
+def rows(
+    temperature: Callable[[dt.datetime], float] = fixture_temperature,
+    radiation: Callable[[dt.datetime], float | None] | None = None,
+    years=(2023, 2024),
+):
     """Data rows from 29 July 01:00 for 15 days of each year; ``radiation(t)``: MJ/m² of the
     hour ending at ``t`` (None: blank, as JMA leaves the night)."""
     for year in years:
@@ -68,8 +88,10 @@ def rows(temperature: Callable[[dt.datetime], float] = fixture_temperature,
             wind_homog = "2" if t >= dt.datetime(2024, 8, 1, 1) else "1"
             direction = DIRECTIONS[(k * 5) % 16] if wind > 0.2 else "静穏"
             stamp = f"{t.year}/{t.month}/{t.day} {t.hour}:00:00"
-            row = (f"{stamp},{air_text},{air_q},1,0,1,8,1,{wind:.1f},8,{direction},8,{wind_homog},"
-                   f"{rh_text},{rh_q},1")
+            row = (
+                f"{stamp},{air_text},{air_q},1,0,1,8,1,{wind:.1f},8,{direction},8,{wind_homog},"
+                f"{rh_text},{rh_q},1"
+            )
             if radiation is not None:
                 value = radiation(t)
                 row += f",{'' if value is None else f'{value:.2f}'},8,1"
@@ -88,8 +110,11 @@ def header(with_radiation: bool = False) -> list[str]:
     return lines
 
 
-def jma_csv_bytes(temperature: Callable[[dt.datetime], float] = fixture_temperature,
-                  radiation: Callable[[dt.datetime], float | None] | None = None, years=(2023, 2024)) -> bytes:
+def jma_csv_bytes(
+    temperature: Callable[[dt.datetime], float] = fixture_temperature,
+    radiation: Callable[[dt.datetime], float | None] | None = None,
+    years=(2023, 2024),
+) -> bytes:
     """A whole JMA hourly download (Shift_JIS, CRLF) with these formulas."""
     lines = header(radiation is not None) + list(rows(temperature, radiation, years))
     return ("\r\n".join(lines) + "\r\n").encode("cp932")
