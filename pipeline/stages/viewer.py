@@ -39,7 +39,8 @@ class ViewerOutputs(Outputs):
     (None: not written): ``viewer_json``, the street ribbons' ``streets`` tileset, the
     ``terrain`` heights, the ``shade_hours``/``sun_hours`` imagery pyramids by scenario or
     season, the ``flow`` prisms by slot, the district ``areas`` and their ``summary``, the
-    ``use_districts``, and with ``copy_app`` the app's ``index``, ``cesium`` and ``fonts``."""
+    ``use_districts``, on a baseline the ``measures`` to draw and their segment
+    ``changes``, and with ``copy_app`` the app's ``index``, ``cesium`` and ``fonts``."""
 
     viewer_json: str | None = None
     streets: str | None = None
@@ -52,6 +53,8 @@ class ViewerOutputs(Outputs):
     use_districts: str | None = None
     priority: str | None = None
     report: str | None = None
+    measures: str | None = None
+    changes: str | None = None
     index: str | None = None
     cesium: str | None = None
     fonts: str | None = None
@@ -74,7 +77,11 @@ def viewer_task(
     lidar_tileset: list[Record] = (),
     urf: list[Record] = (),
     thermal_forcing: list[Record] = (),
+    effects: list[Record] = (),
+    measures: tuple[str, ...] = (),
+    default_crown_diameter_m: float = 5.0,
 ) -> Result:
+    from pipeline.measures.reader import read_measure_files
     from pipeline.thermal.forcing import season_weather_table
     from pipeline.viewer.assets import ViewerInputs, ViewerOptions, write_viewer
 
@@ -118,6 +125,12 @@ def viewer_task(
         priority=((summary.priority or {}).get("parquet") if summary else None),
         report=summary.report if summary else None,
         flow_sources=_flow_sources(peopleflow[0].outputs.coverage) if peopleflow else (),
+        measures=(
+            read_measure_files(measures, crs, default_crown_diameter_m=default_crown_diameter_m)
+            if measures
+            else None
+        ),
+        effects_segments=(effects[0].outputs.segments.get("parquet") if effects else None),
     )
     written = write_viewer(out_dir, inputs, ViewerOptions(**options))
     kept: dict[str, Any] = {k: v for k, v in written.items() if v}
@@ -151,6 +164,7 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
         for s in ctx.scenarios
     ]
     options = {"copy_app_files": ctx.settings("viewer").copy_app}  # ViewerOptions
+    crown = ctx.settings("surface").default_crown_diameter_m  # as the surface stage reads the measures
     upstream = {
         "walkability": keys(summary),
         "shadow": keys(done(records, "shadow")),
@@ -161,7 +175,9 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
         "export_tileset": keys(done(records, "export_tileset")),
         "lidar_tileset": keys(done(records, "lidar_tileset")),
         "thermal_forcing": keys(done(records, "thermal_forcing")),
+        "effects": keys(done(records, "effects")),  # a run on a baseline
     }
+    measures = tuple(str(p) for p in getattr(definition.inputs, "measures", []) or [])
     return [
         Task(
             stage="viewer",
@@ -174,8 +190,11 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                 "scenarios": scenarios,
                 "timezone": definition.timezone,
                 "options": options,
+                "measures": measures,
+                "default_crown_diameter_m": crown,
             },
-            params={"scenarios": scenarios, "options": options, "crs": ctx.crs},
+            params={"scenarios": scenarios, "options": options, "crs": ctx.crs, "crown": crown},
+            input_hashes=[ctx.hash_file(p) for p in measures],
             upstream=upstream,
         )
     ]
@@ -185,7 +204,7 @@ STAGE = Stage(
     name="viewer",
     settings=ViewerSettings,
     plan=plan,
-    code=("pipeline.tiles3d", "pipeline.viewer", "pipeline.geo", "tiles"),
+    code=("pipeline.tiles3d", "pipeline.viewer", "pipeline.measures", "pipeline.geo", "tiles"),
     needs=(
         "ingest",
         "lidar_tileset",
@@ -195,6 +214,7 @@ STAGE = Stage(
         "peopleflow",
         "walkability_summary",
         "export_tileset",
+        "effects",
     ),
     reach="run",
     outputs=ViewerOutputs,
@@ -207,5 +227,6 @@ STAGE = Stage(
         "peopleflow": ("flow_by_mesh", "coverage"),
         "walkability_summary": ("segments", "summary_by_district", "summary_by_mesh", "priority", "report"),
         "export_tileset": ("tileset",),
+        "effects": ("segments",),
     },
 )

@@ -38,17 +38,18 @@ import json
 import logging
 import math
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
-from tiles.atomic import write_bytes_atomic, write_text_atomic
 from pipeline.geo.scenarios import DESIGN_HEAT_DAY, OBSERVED_HOT_DAYS, OBSERVED_RADIATION
+from tiles.atomic import write_bytes_atomic, write_text_atomic
 
 from . import legends as legends
 
@@ -56,7 +57,7 @@ log = logging.getLogger(__name__)
 
 FORMAT = "machi-viewer/1"
 LAYER_ORDER = ("buildings", "trees", "terrain3d", "roads", "lidar", "streets", "shade_hours", "sun_hours", "flow",
-               "districts", "use_districts")
+               "districts", "use_districts", "measures")
 #: Run tileset keys (PLATEAU modules) -> viewer layer ids.
 TILESET_LAYERS = {"bldg": "buildings", "veg": "trees", "dem": "terrain3d", "tran": "roads", "lidar": "lidar"}
 HIDDEN_BY_DEFAULT = {"terrain3d", "roads", "lidar", "sun_hours", "flow", "use_districts"}
@@ -195,16 +196,6 @@ def _raster_max(paths: Sequence[str | Path]) -> float:
     return best
 
 
-def _nice_ceiling(value: float) -> float:
-    if not math.isfinite(value) or value <= 0:
-        return 1.0
-    magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if step * magnitude >= value:
-            return float(step * magnitude)
-    return float(10 * magnitude)
-
-
 def _usages(building_tables: Sequence[str | Path]) -> list[str]:
     import pandas as pd
     import pyarrow.parquet as pq
@@ -273,6 +264,12 @@ class ViewerInputs:
         ``walkability/report.html``, copied beside the app, which links to it.
     timezone : str
         The scenarios' time zone.
+    measures : MeasureSet, optional
+        A run on a baseline: its measures (:mod:`pipeline.measures.records`), drawn on the
+        3D model (``measures/measures.geojson``, :mod:`pipeline.viewer.measures`).
+    effects_segments : path, optional
+        ``effects/segments.parquet``: before, after and change per segment and scenario,
+        for "colour by change" and before/after in the split view (``measures/changes.json``).
     """
 
     name: str
@@ -298,6 +295,8 @@ class ViewerInputs:
     priority: str | Path | None = None
     report: str | Path | None = None
     timezone: str = "Asia/Tokyo"
+    measures: Any = None
+    effects_segments: str | Path | None = None
 
 
 @dataclass(frozen=True)
@@ -384,6 +383,7 @@ def write_viewer(out_dir: str | Path, inputs: ViewerInputs, options: ViewerOptio
     street_tiles, extent_m = _street_layer(site, streets, ground)
     _globe(site, ground, extent_m)
     street_colouring = _street_colouring(site, streets, street_tiles.variables)
+    street_colouring += _measures_layer(site, inputs)
     _imagery_layers(site, inputs, entries)
     _flow_layer(site, inputs, names, ground)
     building_properties = _run_tilesets(site, inputs.tilesets or {})
@@ -462,8 +462,8 @@ def _street_colouring(site: _Site, streets: Mapping[str, str | Path], variables:
     known = {k: v[np.isfinite(v)] for k, v in people.items() if np.isfinite(v).any()}
     every = np.concatenate(list(known.values())) if known else np.array([])
     legend["people_per_100m"] = legends.ramp_legend(
-        "people_per_100m", 0, _nice_ceiling(float(np.percentile(every, 95))) if every.size else 1.0,
-        domains={k: (0.0, _nice_ceiling(float(np.percentile(v, 95)))) for k, v in known.items()})
+        "people_per_100m", 0, legends.nice_ceiling(float(np.percentile(every, 95))) if every.size else 1.0,
+        domains={k: (0.0, legends.nice_ceiling(float(np.percentile(v, 95)))) for k, v in known.items()})
     colouring: list[dict[str, Any]] = [{"id": "class", "legend": "class"}, {"id": "score", "legend": "score"}]
     if "score_percentile" in variables:
         # the standing within the scenario: the best streets of an August noon exist
@@ -484,6 +484,52 @@ def _street_colouring(site: _Site, streets: Mapping[str, str | Path], variables:
         legend["hours_utci_above_32"] = data_legend("hours_utci_above_32", step=0.5, floor=0.0)
         colouring.append({"id": "hours_utci_above_32", "legend": "hours_utci_above_32"})
     return colouring
+
+
+def _measures_layer(site: _Site, inputs: ViewerInputs) -> list[dict]:
+    """A run on a baseline: its measures to draw (``measures/measures.geojson``) and the
+    change per segment (``measures/changes.json``) with a "colour by change" option and a
+    diverging legend per variable (:mod:`pipeline.viewer.measures`); none otherwise."""
+    from .measures import change_legend, change_values, measures_geojson
+
+    colouring: list[dict] = []
+    folder = site.out_dir / "measures"
+    if inputs.measures is not None:
+        removed = _removed_footprints(inputs.building_tables, sorted({r.gml_id for r in inputs.measures.removed}),
+                                      inputs.measures.crs)
+        path = folder / "measures.geojson"
+        write_text_atomic(path, json.dumps(measures_geojson(inputs.measures, removed), ensure_ascii=False,
+                                           separators=(",", ":")))
+        site.layers["measures"] = {"type": "measures", "url": site.url(path), "visible": True,
+                                   "removed": sorted({r.gml_id for r in inputs.measures.removed})}
+        site.written["measures"] = str(path)
+    if inputs.effects_segments is not None:
+        table = pd.read_parquet(inputs.effects_segments)
+        changes = change_values(table)
+        path = folder / "changes.json"
+        write_text_atomic(path, json.dumps(changes, ensure_ascii=False, separators=(",", ":")))
+        site.written["changes"] = str(path)
+        site.layers.setdefault("measures", {"type": "measures", "visible": True, "removed": []})
+        site.layers["measures"]["changes"] = site.url(path)
+        for variable in changes["variables"]:
+            legend_id = f"{variable}_change"
+            site.legends[legend_id] = change_legend(variable, table[legend_id].to_numpy(np.float64))
+            colouring.append({"id": legend_id, "legend": legend_id, "change": variable})
+    return colouring
+
+
+def _removed_footprints(building_tables: Sequence[str | Path], gml_ids: Sequence[str], crs: str) -> dict[str, Any]:
+    """gml_id -> footprint (``crs``) of the removed buildings found in the building tables."""
+    if not gml_ids:
+        return {}
+    import geopandas as gpd
+
+    found: dict[str, Any] = {}
+    for path in building_tables:
+        table = gpd.read_parquet(path, columns=["gml_id", "geometry"], filters=[("gml_id", "in", list(gml_ids))])
+        table = table.to_crs(crs) if table.crs is not None else table
+        found.update({str(g): geom for g, geom in zip(table["gml_id"], table.geometry) if geom is not None})
+    return found
 
 
 def _imagery_layers(site: _Site, inputs: ViewerInputs, entries: Sequence[Mapping[str, Any]]) -> None:
@@ -529,7 +575,7 @@ def _flow_layer(site: _Site, inputs: ViewerInputs, names: Sequence[str], ground:
         return
     prisms = write_flow_prisms(inputs.flow, site.out_dir / "flow", names, ground_height=ground.height,
                                day_type=inputs.day_type)
-    site.legends["population"] = legends.ramp_legend("population", 0, _nice_ceiling(prisms.max_population))
+    site.legends["population"] = legends.ramp_legend("population", 0, legends.nice_ceiling(prisms.max_population))
     site.layers["flow"] = {"type": "3dtiles", "by": "scenario",
                            "urls": {s: site.url(p) for s, p in prisms.tilesets.items()},
                            "covered": prisms.covered, "metres_per_person": prisms.metres_per_person,
@@ -556,7 +602,7 @@ def _run_tilesets(site: _Site, tilesets: Mapping[str, str | Path]) -> set[str]:
         site.unavailable["lidar"] = UNAVAILABLE["lidar"]
     for layer_id in LAYER_ORDER:
         if layer_id not in site.layers and layer_id not in site.unavailable \
-                and layer_id not in ("districts", "use_districts"):
+                and layer_id not in ("districts", "use_districts", "measures"):
             site.unavailable[layer_id] = UNAVAILABLE["default"]
     return building_properties
 

@@ -8,11 +8,13 @@ into ``RAMP_STEPS`` steps so that a colour read back from the 3D view maps to on
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pipeline.walkability.classes import CLASS_COLOURS, CLASS_WORDS
-from pipeline.walkability.words import SEASON_WORDS as SEASON_LABELS
-from pipeline.walkability.words import SLOT_WORDS as SLOT_LABELS
+from pipeline.walkability.words import SEASON_WORDS as SEASON_LABELS  # noqa: F401 (assets reads it here)
+from pipeline.walkability.words import SLOT_WORDS as SLOT_LABELS  # noqa: F401 (assets reads it here)
 
 RAMP_STEPS = 8
 #: Okabe-Ito, for categories without a colour of their own (building usage).
@@ -94,6 +96,17 @@ def ramp_legend(variable: str, vmin: float, vmax: float, *, cmap: str | None = N
     if domains:
         legend["domains"] = {k: [float(lo), float(hi)] for k, (lo, hi) in domains.items()}
     return legend
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 x 10^k at or above ``value`` (1.0 for none or <= 0)."""
+    if not math.isfinite(value) or value <= 0:
+        return 1.0
+    magnitude = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if step * magnitude >= value:
+            return float(step * magnitude)
+    return float(10 * magnitude)
 
 
 def data_domain(values, *, step: float = 1.0) -> tuple[float, float] | None:
