@@ -1,6 +1,7 @@
 // The controls panel: scenario, Play, colouring, layer toggles, shadows, compare, share.
 // Browser only. A change edits the view state (state.js) and calls `apply` (main.js),
 // which bindControls is given.
+import { beforeAfter, hasChanges } from "./change.js";
 import { $, fillSelect, setStatus, t, word, writeHash } from "./dom.js";
 import { saveImage } from "./export.js";
 import { clearInfo } from "./panels.js";
@@ -26,6 +27,11 @@ export function renderControls() {
   fillSelect($("slotB"), slots, b.slot);
   for (const id of ["seasonB", "slotB", "split"]) $(id).disabled = !s.compare;
   $("compare").checked = s.compare;
+  // a run with measures: the split view may show before (left) and after (right)
+  $("beforeAfterRow").hidden = !hasChanges(m);
+  $("beforeAfter").checked = !!s.beforeAfter;
+  $("beforeAfter").disabled = !s.compare;
+  if (beforeAfter(m, s)) for (const id of ["seasonB", "slotB"]) $(id).disabled = true;
   $("split").value = String(s.split);
   $("shadows").checked = s.shadows;
   $("scenarioTime").textContent = `${a.date} ${a.start}–${a.end} (${m.timezone})`;
@@ -85,6 +91,7 @@ export function bindControls(applyView) {
   $("buildingsBy").addEventListener("change", (e) => { s().buildingsBy = e.target.value; apply(); });
   $("shadows").addEventListener("change", (e) => { s().shadows = e.target.checked; apply(); });
   $("compare").addEventListener("change", (e) => { s().compare = e.target.checked; apply(); });
+  $("beforeAfter").addEventListener("change", (e) => { s().beforeAfter = e.target.checked; apply(); });
   $("split").addEventListener("input", (e) => { s().split = Number(e.target.value); apply(); });
   $("language").addEventListener("change", (e) => { s().lang = e.target.value; apply(); });
   $("play").addEventListener("click", togglePlay);

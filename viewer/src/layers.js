@@ -2,8 +2,10 @@
 // where the layer depends on the scenario), the terrain the globe is shaped by, the
 // shade/sun imagery, and the view state applied to them.
 // Browser only: uses the global `Cesium` when called, never at import.
+import { changeColouring, sideScenario } from "./change.js";
 import { legendFor, styleFor } from "./legends.js";
 import { loadScript, resolveUrl, setStatus } from "./dom.js";
+import { GHOST, changeColour, treeParts, withGhosts } from "./measures.js";
 import { app, layerKey, scenarioByName } from "./state.js";
 
 /** Load CesiumJS from the first of `bases` that has it (the run copies it to `cesium/`
@@ -118,7 +120,9 @@ function applyImagery() {
   for (const id of ["sun_hours", "shade_hours"]) {
     const layer = m.layers[id];
     if (!layer || !s.layers[id]) continue;
-    const sides = s.compare ? [["A", s.scenario, Cesium.SplitDirection.LEFT], ["B", s.compareWith, Cesium.SplitDirection.RIGHT]]
+    // before/after: both sides show this run's (the after) imagery, the baseline's is not in the run
+    const sides = s.compare ? [["A", s.scenario, Cesium.SplitDirection.LEFT],
+                               ["B", sideScenario(m, s, "B"), Cesium.SplitDirection.RIGHT]]
       : [["A", s.scenario, Cesium.SplitDirection.NONE]];
     for (const [side, name, direction] of sides) {
       const il = imageryLayer(layer, layerKey(layer, scenarioByName(m, name)));
@@ -130,9 +134,19 @@ function applyImagery() {
   }
 }
 
-function streetStyle(name) {
+function streetStyle(name, side) {
   const m = app.manifest, s = app.state;
   const option = m.street_colouring.find((o) => o.id === s.streetsBy) || m.street_colouring[0];
+  if (changeColouring(m, s, option, side)) {
+    // the change (or before/after) of changes.json, joined by the ribbon's segment id
+    const style = new Cesium.Cesium3DTileStyle();
+    const idProperty = m.layers.streets.id_property;
+    style.color = {
+      evaluateColor: (feature, result) => Cesium.Color.fromCssColorString(
+        changeColour(m, s, app.changes, option, side, feature.getProperty(idProperty)), result),
+    };
+    return style;
+  }
   // over the scenario's own domain (or the fixed one); the selected street in its own colour
   return tileStyle(legendFor(m.legends[option.legend], name, !!s.fixedDomain),
                    `${option.id}${m.layers.streets.separator}${name}`, 1.0,
@@ -141,11 +155,75 @@ function streetStyle(name) {
 function buildingStyle(name) {
   const m = app.manifest, s = app.state;
   const option = m.building_colouring.find((o) => o.id === s.buildingsBy);
-  if (!option || option.id === "none" || !option.property) return undefined;
-  return tileStyle(m.legends[option.legend], option.property.replace("{scenario}", name));
+  const coloured = option && option.id !== "none" && option.property
+    ? styleFor(m.legends[option.legend], option.property.replace("{scenario}", name)) : undefined;
+  // removed buildings as ghosts while the measures are shown
+  const removed = m.layers.measures && s.layers.measures ? m.layers.measures.removed : [];
+  const style = withGhosts(coloured, removed);
+  return style ? new Cesium.Cesium3DTileStyle(style) : undefined;
+}
+
+/** The measures on the 3D model (measures.geojson): trees as a trunk and a crown
+ * ellipsoid, canopies as translucent slabs at their height, new buildings as prisms,
+ * each over the ground under it; and the change values (changes.json) the streets join. */
+export async function loadMeasures() {
+  const layer = app.manifest.layers.measures;
+  if (!layer) return;
+  if (layer.changes) {
+    const response = await fetch(resolveUrl(layer.changes));
+    if (!response.ok) throw new Error(`${layer.changes}: HTTP ${response.status}`);
+    app.changes = await response.json();
+  }
+  if (!layer.url) return;
+  const response = await fetch(resolveUrl(layer.url));
+  if (!response.ok) throw new Error(`${layer.url}: HTTP ${response.status}`);
+  const source = new Cesium.CustomDataSource("measures");
+  const ground = Cesium.HeightReference.RELATIVE_TO_GROUND;
+  const crown = (evergreen) => Cesium.Color.fromCssColorString(evergreen ? "#1b7a3a" : "#5fae4e").withAlpha(0.9);
+  for (const f of (await response.json()).features) {
+    const p = f.properties, g = f.geometry;
+    if (!g) continue;  // a removed building not found in the building tables: ghosted by gml_id only
+    if (p.kind === "tree") {
+      const [lon, lat] = g.coordinates, parts = treeParts(p);
+      source.entities.add({
+        position: Cesium.Cartesian3.fromDegrees(lon, lat, parts.trunk.centre),
+        cylinder: { length: parts.trunk.length, topRadius: parts.trunk.radius, bottomRadius: parts.trunk.radius,
+                    material: Cesium.Color.fromCssColorString("#6b4f2a"), heightReference: ground },
+        properties: p,
+      });
+      source.entities.add({
+        position: Cesium.Cartesian3.fromDegrees(lon, lat, parts.crown.centre),
+        ellipsoid: { radii: new Cesium.Cartesian3(...parts.crown.radii), material: crown(p.evergreen),
+                     heightReference: ground },
+        properties: p,
+      });
+      continue;
+    }
+    const rings = g.type === "Polygon" ? [g.coordinates] : g.type === "MultiPolygon" ? g.coordinates : [];
+    for (const polygon of rings) {
+      const hierarchy = new Cesium.PolygonHierarchy(
+        Cesium.Cartesian3.fromDegreesArray(polygon[0].flat()),
+        polygon.slice(1).map((hole) => new Cesium.PolygonHierarchy(Cesium.Cartesian3.fromDegreesArray(hole.flat()))));
+      const look = {
+        canopy: { height: p.height_m, extrudedHeight: p.height_m + 0.3, colour: "#f2c14e", alpha: 0.55 },
+        building: { height: 0, extrudedHeight: p.height_m, colour: "#d9d4c7", alpha: 1.0 },
+        remove_building: { height: 0, extrudedHeight: 0.5, colour: GHOST.colour, alpha: GHOST.alpha },
+      }[p.kind];
+      if (!look) continue;
+      source.entities.add({
+        polygon: { hierarchy, height: look.height, extrudedHeight: look.extrudedHeight, heightReference: ground,
+                   extrudedHeightReference: ground,
+                   material: Cesium.Color.fromCssColorString(look.colour).withAlpha(look.alpha) },
+        properties: p,
+      });
+    }
+  }
+  await app.viewer.dataSources.add(source);
+  app.measuresSource = source;
 }
 
 async function ensurePair(id, url, styleOf) {
+  // styleOf(scenario name, side); in before/after both sides show the one scenario
   // One tileset per side: A (left, or everywhere) and B (right) in compare mode.
   const s = app.state;
   const want = s.compare ? ["A", "B"] : ["A"];
@@ -158,7 +236,7 @@ async function ensurePair(id, url, styleOf) {
   }
   for (const side of want) {
     const key = `${id}:${side}`;
-    const name = side === "A" ? s.scenario : s.compareWith;
+    const name = sideScenario(app.manifest, s, side);
     const target = typeof url === "function" ? url(scenarioByName(app.manifest, name)) : url;
     let tileset = app.tilesets[key];
     if (tileset && tileset._machiUrl !== target) {
@@ -174,7 +252,7 @@ async function ensurePair(id, url, styleOf) {
     tileset.show = !!s.layers[id];
     tileset.splitDirection = !s.compare ? Cesium.SplitDirection.NONE
       : (side === "A" ? Cesium.SplitDirection.LEFT : Cesium.SplitDirection.RIGHT);
-    tileset.style = styleOf ? styleOf(name) : undefined;
+    tileset.style = styleOf ? styleOf(name, side) : undefined;
   }
 }
 
@@ -199,6 +277,7 @@ export async function applyLayers() {
   applyImagery();
   if (app.districtSource) app.districtSource.show = !!s.layers.districts;
   if (app.useDistrictSource) app.useDistrictSource.show = !!s.layers.use_districts;
+  if (app.measuresSource) app.measuresSource.show = !!s.layers.measures;
   // Sun and shadows at the middle of the slot.
   v.clock.currentTime = Cesium.JulianDate.fromIso8601(scenario.mid_time);
   v.shadows = !!s.shadows;

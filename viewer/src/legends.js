@@ -5,6 +5,7 @@
 // A legend is {kind: "ramp", min, max, stops: [css colour, ...]} (a value binned into
 // len(stops) equal steps of [min, max], clamped at both ends) or {kind: "categories",
 // categories: [{value, colour, label}], other?} (an unlisted value takes `other`).
+import { streetLegendId } from "./change.js";
 
 /** Colour of a value that has none (undefined, null, "", NaN): white, which no class, ramp
  * or the imagery uses (the grey it had read as the class "other streets"). */
@@ -76,7 +77,7 @@ export function legendItems(manifest, state) {
   const m = manifest, s = state, items = [];
   if (m.layers.streets && s.layers.streets) {
     const option = m.street_colouring.find((o) => o.id === s.streetsBy);
-    if (option) items.push(m.legends[option.legend]);
+    if (option) items.push(m.legends[streetLegendId(m, s, option)]);
   }
   const b = m.building_colouring.find((o) => o.id === s.buildingsBy);
   if (m.layers.buildings && s.layers.buildings && b && b.legend) items.push(m.legends[b.legend]);

@@ -11,7 +11,7 @@
 import { bindControls, renderControls } from "./controls.js";
 import { loadDistricts, loadUseDistricts, renderDistrictTable } from "./districts.js";
 import { $, setStatus, t, writeHash } from "./dom.js";
-import { applyLayers, loadCesium, settled, terrainProvider } from "./layers.js";
+import { applyLayers, loadCesium, loadMeasures, settled, terrainProvider } from "./layers.js";
 import { findFeature } from "./layers.js";
 import { renderGuide } from "./guide.js";
 import { clearInfo, onClick, renderLegend, showStreet, viewKey } from "./panels.js";
@@ -99,6 +99,7 @@ async function main() {
   viewer.clock.shouldAnimate = false;
   await loadDistricts();
   await loadUseDistricts();
+  await loadMeasures();
   bindControls(apply);
   await apply();
   const cam = app.state.camera;

@@ -3,10 +3,13 @@
 // Pure at import: no document, window or Cesium (Node imports it in viewer/test/).
 //
 // The view state (`app.state`) is what a copied link restores:
-//   {scenario, compareWith, compare, split, streetsBy, buildingsBy, layers: {id: on},
+//   {scenario, compareWith, compare, beforeAfter: on a run with measures, the split view
+//    shows the scenario before (left) and after (right) the measures, split, streetsBy, buildingsBy, layers: {id: on},
 //    shadows, lang, camera: [lon°, lat°, height m, heading, pitch, roll (rad)] | null,
 //    fixedDomain: legends over one domain across scenarios (else each scenario's own values),
 //    selected: the segment_id of the selected street | null, panel: "priority" | "about" | null}
+
+import { hasChanges } from "./change.js";
 
 /** The one store of the running app. Modules read and write it; `window.machi` (main.js)
  * lets tests and scripts read it. */
@@ -79,7 +82,7 @@ export function defaultState(manifest, languages = []) {
   const layers = {};
   for (const [id, layer] of Object.entries(m.layers)) if (layer.toggle !== false) layers[id] = !!layer.visible;
   return {
-    scenario: first.name, compareWith: other.name, compare: false, split: 0.5,
+    scenario: first.name, compareWith: other.name, compare: false, beforeAfter: false, split: 0.5,
     streetsBy: "class", buildingsBy: "none", layers, shadows: false,
     lang: prefersJa ? "ja" : "en", camera: null, fixedDomain: false, selected: null, panel: null,
   };
@@ -92,6 +95,7 @@ export function encodeHash(s) {
   q.set("s", s.scenario);
   q.set("b", s.compareWith);
   q.set("cmp", s.compare ? "1" : "0");
+  if (s.beforeAfter) q.set("ba", "1");
   q.set("split", String(s.split));
   q.set("st", s.streetsBy);
   q.set("bd", s.buildingsBy);
@@ -118,6 +122,7 @@ export function decodeHash(hash, base, manifest) {
   if (names.has(q.get("s"))) s.scenario = q.get("s");
   if (names.has(q.get("b"))) s.compareWith = q.get("b");
   if (q.has("cmp")) s.compare = q.get("cmp") === "1";
+  if (q.has("ba")) s.beforeAfter = q.get("ba") === "1" && hasChanges(m);
   if (q.has("split")) s.split = Math.min(0.95, Math.max(0.05, Number(q.get("split")) || 0.5));
   const usable = (options, id) => options.some((o) => o.id === id && o.available !== false);
   if (usable(m.street_colouring, q.get("st"))) s.streetsBy = q.get("st");

@@ -9,7 +9,8 @@ import { manifest } from "./fixtures.mjs";
 test("the default view is the first midday, compared with the same slot of another season", () => {
   const m = manifest();
   assert.deepEqual(defaultState(m, ["en-GB", "en"]), {
-    scenario: "summer_solstice_midday", compareWith: "winter_solstice_midday", compare: false, split: 0.5,
+    scenario: "summer_solstice_midday", compareWith: "winter_solstice_midday", compare: false, beforeAfter: false,
+    split: 0.5,
     streetsBy: "class", buildingsBy: "none", shadows: false, lang: "en", camera: null,
     fixedDomain: false, selected: null, panel: null,
     // the layers viewer.json marks visible; the terrain (toggle: false) is no toggle
@@ -43,7 +44,8 @@ test("a run of one season compares a scenario with itself", () => {
 test("every part of the view survives the URL hash", () => {
   const m = manifest();
   const view = {
-    scenario: "winter_solstice_morning", compareWith: "summer_solstice_afternoon", compare: true, split: 0.35,
+    scenario: "winter_solstice_morning", compareWith: "summer_solstice_afternoon", compare: true, beforeAfter: false,
+    split: 0.35,
     streetsBy: "score", buildingsBy: "walk_score", shadows: true, lang: "ja",
     layers: { buildings: false, streets: true, shade_hours: false, sun_hours: true, use_districts: true },
     camera: [139.6249871, 35.9083412, 412.57, 6.28318, -0.78541, 0.00002],
