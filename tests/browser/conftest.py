@@ -30,7 +30,7 @@ def viewer_arguments(out: Path) -> dict:
     def of(stage):
         return sorted((t for t in done if t["stage"] == stage), key=lambda t: str(t.get("tile")))
 
-    shadow = definition["stages"]["shadow"]
+    shadow = definition.get("scenarios") or definition["stages"]["shadow"]  # a run of before 2026-12
     year = shadow["year"]
     scenarios = [
         {
@@ -74,7 +74,7 @@ def viewer_arguments(out: Path) -> dict:
         sun_hours=sun,
         terrain=[t["outputs"]["terrain"] for t in of("surface")],
         flow=flow[0]["outputs"]["flow_by_mesh"] if flow else None,
-        districts=walk["districts"],
+        districts=definition["inputs"].get("districts") or walk.get("districts"),
         district_name=walk["district_name"],
         district_summary=(summary.get("summary_by_district") or {}).get("parquet"),
         mesh_summary=(summary.get("summary_by_mesh") or {}).get("parquet"),
@@ -138,3 +138,68 @@ def bare_viewer_run(project_root, tmp_path_factory) -> Path:
     )
     assert (out / "viewer" / "viewer.json").is_file()  # written by the run's viewer stage
     return out
+
+
+@pytest.fixture(scope="session")
+def measures_viewer_site(sample_viewer_run, tmp_path_factory) -> tuple[Path, dict]:
+    """The sample run's viewer as a run on a baseline would write it, with generated
+    measures and effects (no measure run: that takes the sample's full time again), in a
+    folder of its own beside a link to the run's ``3dtiles`` (the run is not written):
+    (folder to serve, what was generated: ``scenario``, a ``cooled`` segment 2 °C cooler,
+    an ``unchanged`` one, the ``trees``' count and the ``removed`` gml_id)."""
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+
+    from pipeline.measures.records import MeasureSet, RemovedBuilding, Tree
+    from pipeline.viewer.assets import ViewerInputs, ViewerOptions, write_viewer
+
+    _, run = sample_viewer_run
+    site = tmp_path_factory.mktemp("measures_site")
+    (site / "3dtiles").symlink_to((run / "3dtiles").resolve(), target_is_directory=True)
+    args = viewer_arguments(run)
+    args["tilesets"] = {
+        k: str(site / Path(v).resolve().relative_to(run.resolve())) for k, v in args["tilesets"].items()
+    }
+    scenario = next(s["name"] for s in args["scenarios"] if s["slot"] == "midday")
+    rows = []
+    for name, path in args["streets"].items():
+        segments = gpd.read_parquet(path).sort_values("segment_id")
+        change = np.where(np.arange(len(segments)) % 7 == 0, -2.0, 0.0)  # every 7th segment 2 °C cooler
+        after = segments["utci_mean_c"].to_numpy(float)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "segment_id": segments["segment_id"].astype(str),
+                    "scenario": name,
+                    "utci_mean_c_before": after - change,
+                    "utci_mean_c_after": after,
+                    "utci_mean_c_change": change,
+                }
+            )
+        )
+    effects = pd.concat(rows, ignore_index=True)
+    effects.to_parquet(site / "effects.parquet")
+    longest = (
+        gpd.read_parquet(args["streets"][scenario]).sort_values("length_m", ascending=False).geometry.iloc[0]
+    )
+    points = longest.interpolate(np.arange(0.0, longest.length, 10.0))
+    removed = str(pd.read_parquet(args["building_tables"][0], columns=["gml_id"])["gml_id"].iloc[0])
+    measures = MeasureSet(
+        crs=args["crs"],
+        trees=[Tree(f"t{i}", p.x, p.y, 8.0, 5.0, 3.2, False) for i, p in enumerate(points)],
+        removed=[RemovedBuilding("r0", removed)],
+    )
+    write_viewer(
+        site / "viewer",
+        ViewerInputs(**args, measures=measures, effects_segments=site / "effects.parquet"),
+        ViewerOptions(),
+    )
+    part = effects[effects["scenario"] == scenario]
+    return site, {
+        "scenario": scenario,
+        "cooled": str(part[part["utci_mean_c_change"] < 0]["segment_id"].iloc[0]),
+        "unchanged": str(part[part["utci_mean_c_change"] == 0]["segment_id"].iloc[0]),
+        "trees": len(points),
+        "removed": removed,
+    }

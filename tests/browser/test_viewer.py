@@ -674,3 +674,51 @@ def test_about_names_the_weather_source_and_links_the_report(session, served):
     base, _ = served
     report = urllib.request.urlopen(f"{base}/viewer/report.html").read().decode("utf-8")
     assert "<html lang='ja'>" in report and "<h2 id='act-first'>まず対策すべき街路</h2>" in report
+
+
+def test_a_run_on_a_baseline_draws_its_measures_colours_by_change_and_splits_before_after(
+    measures_viewer_site, tmp_path
+):
+    folder, made = measures_viewer_site
+    server = make_server(folder, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/viewer/"
+        manifest = json.loads((folder / "viewer" / "viewer.json").read_text())
+        stops = manifest["legends"]["utci_mean_c_change"]["stops"]
+
+        def colour(side, segment):
+            return f"machi.featureColour('streets:{side}', '{segment}')"
+
+        seen = run_session(
+            [
+                {"do": "goto", "url": f"{base}#s={made['scenario']}&st=utci_mean_c_change"},
+                {"do": "eval", "js": f"[{colour('A', made['cooled'])}, {colour('A', made['unchanged'])}]"},
+                {
+                    "do": "eval",
+                    "js": "machi.viewer.dataSources.getByName('measures')[0].entities.values.length",
+                },
+                {"do": "check", "selector": "#compare", "on": True},
+                {"do": "check", "selector": "#beforeAfter", "on": True},
+                {"do": "settle"},
+                {"do": "eval", "js": f"[{colour('A', made['cooled'])}, {colour('B', made['cooled'])}]"},
+                {
+                    "do": "eval",
+                    "js": "machi.tilesets['streets:B']._machiUrl === machi.tilesets['streets:A']._machiUrl",
+                },
+            ],
+            tmp_path,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    _clean(seen)
+    values = [step["value"] for step in seen["steps"]]
+    # colour by change: 2 °C cooler in the bluest bin (the domain is +-2), unchanged in the grey middle
+    assert values[1] == [stops[0].lower(), stops[len(stops) // 2].lower()]
+    assert values[2] == 2 * made["trees"] + 1  # a trunk and a crown per tree, the removed building's ghost
+    # before (left) 2 °C warmer than after (right), on the UTCI legend: two different colours
+    before, after = values[6]
+    utci = manifest["legends"]["utci_mean_c"]
+    assert before != after and before.upper() in utci["stops"] and after.upper() in utci["stops"]
+    assert utci["stops"].index(before.upper()) > utci["stops"].index(after.upper())
