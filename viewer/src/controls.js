@@ -101,14 +101,24 @@ export function bindControls(applyView) {
     await navigator.clipboard?.writeText(window.location.href).catch(() => {});
     setStatus(t("linkCopied"));
   });
+  // the district table and the guide panel (where to act first, about) share one place
+  // on screen: opening one closes the other
+  const showDistricts = (shown) => {
+    $("districtPanel").hidden = !shown;
+    $("toggleDistricts").setAttribute("aria-expanded", String(shown));
+  };
   $("toggleDistricts").addEventListener("click", () => {
-    const panel = $("districtPanel");
-    panel.hidden = !panel.hidden;
-    $("toggleDistricts").setAttribute("aria-expanded", String(!panel.hidden));
+    const shown = $("districtPanel").hidden;
+    showDistricts(shown);
+    if (shown && s().panel) { s().panel = null; apply(); }
   });
   $("closeInfo").addEventListener("click", () => { clearInfo(); apply(); });
   for (const [button, panel] of [["togglePriority", "priority"], ["toggleAbout", "about"]]) {
-    $(button).addEventListener("click", () => { s().panel = s().panel === panel ? null : panel; apply(); });
+    $(button).addEventListener("click", () => {
+      s().panel = s().panel === panel ? null : panel;
+      if (s().panel) showDistricts(false);
+      apply();
+    });
   }
 }
 
