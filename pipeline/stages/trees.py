@@ -14,7 +14,9 @@ LiDAR, written as PLATEAU vegetation, and what changed against the model's ``veg
   and keeps the rows the tile owns: ``<output>/trees/changes/<mesh>_changes.parquet``.
 - ``trees_changes_table`` concatenates those, tile by tile in mesh order, into
   ``<output>/trees/changes.parquet``: the rows of a whole-city matching, each once, the same
-  bytes for any number of workers.
+  bytes for any number of workers; with ``changes_counts.csv`` (trees per status) and
+  ``changes.png`` (the change map over the LiDAR stage's canopy height model, drawn by
+  :func:`pipeline.trees.changes.write_change_map` as ``machi trees --veg`` draws it).
 
 All are configured by ``stages.trees`` and run only when ``inputs.lidar`` names files.
 """
@@ -71,9 +73,12 @@ class TreesOutputs(Outputs):
 @dataclass(frozen=True)
 class TreeChangesOutputs(Outputs):
     """Changes against the existing ``veg`` (GeoParquet, :data:`pipeline.trees.changes.CHANGE_COLUMNS`):
-    a tile's rows, or the run's table."""
+    a tile's rows, or the run's table; the run's also ``map`` (``changes.png``) and
+    ``counts`` (``changes_counts.csv``: trees per status, labelled in Japanese and English)."""
 
     changes: str
+    map: str | None = None
+    counts: str | None = None
 
 
 def _wanted(definition) -> bool:
@@ -218,17 +223,36 @@ def plan_changes(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     return tasks
 
 
-def changes_table_task(out_dir: str, parts: list[str], **upstream: list[Record]) -> Result:
-    """The run's change table: the tiles' rows, in mesh order (runs on a worker)."""
-    from pipeline.geo.parquet import concat_parquet
+def changes_table_task(
+    out_dir: str,
+    parts: list[str],
+    *,
+    trees_changes: list[Record] = (),
+    lidar: list[Record] = (),
+) -> Result:
+    """The run's change table (the tiles' rows, in mesh order), its counts per status as
+    CSV and its map over the LiDAR stage's canopy height model (runs on a worker)."""
+    import geopandas as gpd
 
-    target = Path(out_dir) / "changes.parquet"
+    from pipeline.geo.parquet import concat_parquet
+    from pipeline.trees.changes import write_change_counts, write_run_change_map
+
+    out = Path(out_dir)
+    target = out / "changes.parquet"
     rows = concat_parquet(parts, target)
+    changes = gpd.read_parquet(target)
+    counts_csv = write_change_counts(changes, out / "changes_counts.csv")
+    chm = sorted(r.outputs.chm for r in lidar if r.outputs.chm)
+    png = write_run_change_map(out / "changes.png", changes, chm)
     counts: dict[str, int] = {"trees": rows}
-    for record in upstream.get("trees_changes", []):
+    for record in trees_changes:
         for status, n in record.counts.items():
             counts[status] = counts.get(status, 0) + int(n)
-    return Result(outputs=TreeChangesOutputs(changes=str(target)), counts=counts)
+    return Result(
+        outputs=TreeChangesOutputs(changes=str(target), map=png, counts=counts_csv),
+        counts=counts,
+        details={"tiles": [r.tile for r in trees_changes]},
+    )
 
 
 def plan_changes_table(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -242,7 +266,7 @@ def plan_changes_table(ctx: PlanContext, records: Mapping[str, Record]) -> list[
             tile="all",
             func=changes_table_task,
             args=(str(ctx.out("trees")), [r.outputs.changes for r in parts]),
-            upstream={"trees_changes": keys(parts)},
+            upstream={"trees_changes": keys(parts), "lidar": keys(done(records, "lidar"))},
         )
     ]
 
@@ -280,9 +304,9 @@ CHANGES_TABLE = Stage(
     plan=plan_changes_table,
     section="trees",
     wanted=_wants_changes,
-    code=("pipeline.geo",),
-    needs=("trees_changes",),
+    code=("pipeline.trees", "pipeline.geo"),
+    needs=("lidar", "trees_changes"),
     reach="run",
     outputs=TreeChangesOutputs,
-    reads={"trees_changes": ("changes",)},
+    reads={"trees_changes": ("changes",), "lidar": ("chm",)},
 )

@@ -200,7 +200,42 @@ def test_the_change_table_is_the_same_bytes_whatever_order_tiles_finished_in(tmp
         ctx = type("Ctx", (), {"out": lambda self, *p, seed=seed: tmp_path.joinpath(f"run{seed}", *p)})()
         [task] = plan_changes_table(ctx, {r.key: r for r in shuffled})
         out = changes_table_task(*task.args, trees_changes=shuffled)
-        tables.append(open(out.outputs.changes, "rb").read())
-    assert tables[0] == tables[1]
+        tables.append(
+            [open(p, "rb").read() for p in (out.outputs.changes, out.outputs.map, out.outputs.counts)]
+        )
+    assert tables[0] == tables[1]  # the table, its map and its counts
     table = gpd.read_parquet(tmp_path / "run0/trees/changes.parquet")
     assert list(tree_meshes(table, CRS)) == sorted(tree_meshes(table, CRS))  # tile by tile
+
+
+def test_the_change_table_task_writes_the_counts_and_the_map_over_the_lidar_canopy(tmp_path):
+    from PIL import Image
+
+    from pipeline.geo.raster import Grid, write_cog
+    from pipeline.stages.lidar import LidarOutputs
+    from pipeline.trees.changes import change_counts
+
+    existing, detected = _corner_trees()
+    path = tmp_path / "parts" / "all_changes.parquet"
+    path.parent.mkdir()
+    detect_changes(existing, detected, CRS).to_parquet(path, index=False)
+    x0, y0, x1, y1 = gpd.read_parquet(path).total_bounds
+    grid = Grid.from_bounds(x0 - 50, y0 - 50, x1 + 50, y1 + 50, 0.5, CRS)
+    chm = write_cog(tmp_path / "chm.tif", np.full(grid.shape, 8.0, np.float32), grid)
+    lidar = [Record(outputs=LidarOutputs(chm=str(chm)), stage="lidar", tile=TILE, key="lidar-x")]
+    part = Record(outputs=TreeChangesOutputs(changes=str(path)), stage="trees_changes", tile=TILE, key="c")
+    out = changes_table_task(str(tmp_path / "trees"), [str(path)], trees_changes=[part], lidar=lidar)
+    counts = pd.read_csv(out.outputs.counts)
+    expected = change_counts(gpd.read_parquet(out.outputs.changes))
+    assert dict(zip(counts.status, counts.trees)) == expected
+    assert min(expected.values()) > 0  # every status is in the built case
+    assert list(counts.label_ja) == ["一致", "樹高が変化", "新規", "消失"]
+    with Image.open(out.outputs.map) as image:
+        assert image.format == "PNG" and image.width > 400
+    # without a canopy raster the trees are drawn alone; without trees nor canopy, no map
+    alone = changes_table_task(str(tmp_path / "alone"), [str(path)], trees_changes=[part])
+    assert alone.outputs.map and (tmp_path / "alone/changes.png").exists()
+    empty = tmp_path / "parts" / "none.parquet"
+    gpd.read_parquet(path).iloc[:0].to_parquet(empty, index=False)
+    none = changes_table_task(str(tmp_path / "none"), [str(empty)])
+    assert none.outputs.map is None and pd.read_csv(none.outputs.counts).trees.sum() == 0
