@@ -61,13 +61,22 @@ class TreesSettings(StageSettings):
     )
 
 
+#: The 3D Tiles layer of the trees found (``stages.export_tiles.layers``): their veg GML
+#: ingested like a PLATEAU file (``table``, ``meshes``), exported beside PLATEAU's ``veg``.
+LIDAR_VEG_LAYER = "veg_lidar"
+
+
 @dataclass(frozen=True)
 class TreesOutputs(Outputs):
     """One tile's trees: ``trees`` (GeoParquet, one row per tree whose position is in the
-    tile, crown polygons in the run's CRS) and ``veg`` (its PLATEAU veg GML; None: no tree)."""
+    tile, crown polygons in the run's CRS) and ``veg`` (its PLATEAU veg GML; None: no tree);
+    ``table`` and ``meshes``, that GML ingested as :mod:`pipeline.ingest` ingests a PLATEAU
+    file (the 3D Tiles layer :data:`LIDAR_VEG_LAYER`)."""
 
     trees: str
     veg: str | None = None
+    table: str | None = None
+    meshes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,8 +142,14 @@ def trees_tile(
     with atomic_path(table) as tmp:
         result.trees.to_parquet(tmp, index=False)
     classes = pd.Series(result.trees.class_code).value_counts().sort_index()
+    ingested = _ingest_veg(result.gml, out / "ingest", crs) if result.gml else None
     return Result(
-        outputs=TreesOutputs(trees=str(table), veg=result.gml),
+        outputs=TreesOutputs(
+            trees=str(table),
+            veg=result.gml,
+            table=ingested.table if ingested else None,
+            meshes=ingested.meshes if ingested else None,
+        ),
         counts={
             "trees": len(result.trees),
             "points": result.stats.points_in_tile,
@@ -142,6 +157,15 @@ def trees_tile(
             **{f"class_{k}": int(v) for k, v in classes.items()},
         },
     )
+
+
+def _ingest_veg(gml: str, out_dir: Path, crs: str):
+    """The tile's veg GML ingested (:func:`pipeline.ingest.ingest_file`) under ``out_dir``."""
+    from citygml import open_dataset
+    from pipeline.ingest import ingest_file
+
+    [source] = open_dataset(gml)
+    return ingest_file(source, out_dir, crs)
 
 
 def plan_trees(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -280,7 +304,7 @@ STAGE = Stage(
     settings=TreesSettings,
     plan=plan_trees,
     wanted=_wanted,
-    code=("pipeline.trees", "pipeline.lidar", "pipeline.geo"),
+    code=("pipeline.trees", "pipeline.lidar", "pipeline.geo", "pipeline.ingest", "citygml"),
     needs=("ingest",),
     reach="neighbours",
     outputs=TreesOutputs,

@@ -239,3 +239,49 @@ def test_the_change_table_task_writes_the_counts_and_the_map_over_the_lidar_cano
     gpd.read_parquet(path).iloc[:0].to_parquet(empty, index=False)
     none = changes_table_task(str(tmp_path / "none"), [str(empty)])
     assert none.outputs.map is None and pd.read_csv(none.outputs.counts).trees.sum() == 0
+
+
+def test_the_trees_found_export_as_the_veg_lidar_3d_tiles_layer(
+    sample_run, project_root, tmp_path, gltf_validator
+):
+    """The run's four export stages, planned from the trees record: a valid layer with
+    every tree of the tile, its glTF 0 errors (the glTF validator; the official 3D Tiles
+    validator is not installable here)."""
+    from pipeline.core.manifest import Manifest
+    from pipeline.core.task import PlanContext
+    from pipeline.stages import export_tiles, load_run_definition
+    from tiles.validate import check_glb_metadata, check_tileset, content_paths, count_features
+
+    _, result, _ = sample_run
+    assert result.outputs.table and result.outputs.meshes  # the GML, ingested
+    trees = Record.from_result(result, stage="trees", tile=TILE, seconds=0.0)
+    trees.key = f"trees-{TILE}"
+    definition = load_run_definition(
+        project_root / "dags/sample.yaml", {"stages.export_tiles.layers": ["veg_lidar"]}
+    )
+    ctx = PlanContext(
+        definition=definition,
+        crs=CRS,
+        tiles=[TILE],
+        sources=[],
+        manifest=Manifest.open(tmp_path),
+        output=tmp_path,
+    )
+    records = {trees.key: trees}
+    for stage in (export_tiles.PROPERTIES, export_tiles.SCHEMA, export_tiles.STAGE, export_tiles.TILESET):
+        tasks = stage.plan(ctx, records)
+        assert len(tasks) == 1, stage.name
+        for task in tasks:
+            made = Record.from_result(
+                task.func(*task.args, **task.kwargs), stage=stage.name, tile=task.tile, seconds=0.0
+            )
+            made.key = f"{stage.name}-{task.tile}"
+            assert made.problems == []
+            records[made.key] = made
+    tileset = tmp_path / "3dtiles/veg_lidar/tileset.json"
+    assert check_tileset(tileset) == []
+    assert count_features(tileset) == result.counts["trees"]
+    glbs = [p for p in content_paths(tileset) if p.suffix == ".glb"]
+    assert glbs and all(check_glb_metadata(p) == [] for p in glbs)
+    reports = gltf_validator(glbs)
+    assert [r["numErrors"] for r in reports] == [0] * len(glbs)
