@@ -230,20 +230,22 @@ def write_run_change_map(
     path: str | os.PathLike, changes: gpd.GeoDataFrame, chm_paths, *, margin_m: float = 20.0
 ) -> str | None:
     """The run's change map (:func:`write_change_map`) over the canopy height model
-    rasters ``chm_paths`` (the LiDAR stage's, m above ground), mosaicked at most
+    rasters ``chm_paths`` (the LiDAR stage's, m above ground), on the trees' extent grown
+    by ``margin_m`` (the LiDAR's whole extent when there is no tree), mosaicked at most
     :data:`MAP_MAX_PIXELS` a side so a city's map stays bounded; without rasters, the
     trees alone on a blank grid of 2 m cells around them. None when there is neither.
     """
     from pipeline.geo.raster import Grid, mosaic
 
-    chm = mosaic(chm_paths, max_pixels=MAP_MAX_PIXELS) if chm_paths else None
-    if chm is None:
-        if not len(changes):
-            return None
+    bounds = None
+    if len(changes):
         x0, y0, x1, y1 = changes.total_bounds
-        grid = Grid.from_bounds(
-            x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m, 2.0, str(changes.crs)
-        )
+        bounds = (x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m)
+    chm = mosaic(chm_paths, bounds=bounds, max_pixels=MAP_MAX_PIXELS) if chm_paths else None
+    if chm is None:
+        if bounds is None:
+            return None
+        grid = Grid.from_bounds(*bounds, 2.0, str(changes.crs))
         chm = (np.full(grid.shape, np.nan, np.float32), grid)
     canopy, grid = chm
     return write_change_map(path, changes, canopy, grid)
