@@ -744,7 +744,7 @@ def walkability_summary(
     thermal_forcing: list[Record] = (),
     citygml: str | None = None,
     lidar: list[str] = (),
-    tiles: int = 0,
+    run_tiles: int = 0,
     trees_changes_table: list[Record] = (),
 ) -> Result:
     """Every planners' output from the scored tiles, a tile at a time (runs on a worker);
@@ -790,7 +790,7 @@ def walkability_summary(
         ),
         sources=read_report_sources(citygml, lidar),
         weights=effective_weights(settings.weights, bool(thermal), settings.thermal_rule),
-        tree_update=_tree_update(trees_changes_table, tiles),
+        tree_update=_tree_update(trees_changes_table, run_tiles),
     )
     outputs = write_run_outputs(
         Path(out_dir),
@@ -903,7 +903,7 @@ def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                 "scenarios": ctx.scenarios,
                 "citygml": str(inputs.citygml) if inputs.citygml else None,
                 "lidar": [str(p) for p in sorted(inputs.lidar or [])],
-                "tiles": len(ctx.tiles),
+                "run_tiles": len(ctx.tiles),
             },
             params={
                 "settings": settings.model_dump(mode="json"),

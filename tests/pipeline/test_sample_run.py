@@ -682,7 +682,7 @@ def test_the_trees_stage_finds_the_sample_trees_again(sample_run):
     assert (out / "trees/changes.png").stat().st_size > 10_000
     report = (out / "walkability/report.html").read_text(encoding="utf-8")
     assert "植栽の更新" in report and f"一致 / matched</td><td>{int(counts.get('matched', 0))}</td>" in report
-    assert "omiya_sample.laz" in report.split("植栽の更新")[1]
+    assert "omiya_sample.laz" in report.split("植栽の更新")[1] and "LiDAR が覆うのは 4 / 4 タイル" in report
     trees = sum(len(gpd.read_parquet(p)) for p in (out / "trees/tiles").glob("*_trees.parquet"))
     assert count_features(out / "3dtiles/veg_lidar/tileset.json") == trees
 
