@@ -25,6 +25,7 @@ from pydantic import Field, field_validator
 from pipeline.core.settings import InputPath, StageSettings
 from pipeline.core.stage import Stage
 from pipeline.core.task import Outputs, PlanContext, Record, Result, Task, done, keys
+from pipeline.stages.trees import LIDAR_VEG_LAYER
 from pipeline.tiles3d import LAYERS
 
 #: The 3D Tiles export's input files (``inputs.extra_tables``).
@@ -54,7 +55,9 @@ class ExportTilesSettings(StageSettings):
         "tables).",
     )
     layers: list[str] = Field(
-        default_factory=lambda: list(LAYERS), description="PLATEAU modules exported, one tileset each."
+        default_factory=lambda: list(LAYERS),
+        description="PLATEAU modules exported, one tileset each; `veg_lidar`: the trees the "
+        "`trees` stage found in the LiDAR (its `trees/udx/veg/`).",
     )
     geoid_model: Literal["gsigeo2011", "jpgeo2024"] = Field(
         "gsigeo2011",
@@ -69,9 +72,11 @@ class ExportTilesSettings(StageSettings):
     @field_validator("layers")
     @classmethod
     def _modules(cls, value: list[str]) -> list[str]:
-        bad = [v for v in value if not re.fullmatch(r"[a-z]+", v)]
+        bad = [v for v in value if not re.fullmatch(r"[a-z]+", v) and v != LIDAR_VEG_LAYER]
         if bad or not value:
-            raise ValueError(f"layers must be PLATEAU module names like 'bldg', got {bad or value}")
+            raise ValueError(
+                f"layers must be PLATEAU module names like 'bldg' or {LIDAR_VEG_LAYER!r}, got {bad or value}"
+            )
         return list(dict.fromkeys(value))
 
 
@@ -140,9 +145,17 @@ def export_properties_task(
     )
 
 
+def _layer_files(records: Mapping[str, Record], layer: str) -> list[Record]:
+    """The records of a layer's ingested files (``table``, ``meshes``): the ingest stage's,
+    or for :data:`~pipeline.stages.trees.LIDAR_VEG_LAYER` the ``trees`` stage's."""
+    if layer == LIDAR_VEG_LAYER:
+        return [r for r in done(records, "trees") if r.outputs.meshes]
+    return done(records, "ingest", feature_type=layer)
+
+
 def plan_properties(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
-    """One task per ingest file of each exported layer; upstream: the file's ingest task
-    and every record that hands the layer a per-feature table."""
+    """One task per ingest file of each exported layer; upstream: the file's ingest (or
+    trees) task and every record that hands the layer a per-feature table."""
     settings: ExportTilesSettings = ctx.settings("export_tiles")
     tasks = []
     for layer in settings.layers:
@@ -152,7 +165,7 @@ def plan_properties(ctx: PlanContext, records: Mapping[str, Record]) -> list[Tas
             if not r.stage.startswith("export_") and r.stage != "ingest" and feature_tables([r], layer)
         ]
         extra = [*(str(p) for p in ctx.definition.inputs.extra_tables), *feature_tables(handing, layer)]
-        for record in done(records, "ingest", feature_type=layer):
+        for record in _layer_files(records, layer):
             mesh = record.outputs.meshes
             if not mesh:
                 continue
@@ -170,7 +183,7 @@ def plan_properties(ctx: PlanContext, records: Mapping[str, Record]) -> list[Tas
                     ),
                     kwargs={"extra_tables": extra},
                     input_hashes=[ctx.hash_file(p) for p in ctx.definition.inputs.extra_tables],
-                    upstream={"ingest": [record.key], "handing": sorted(r.key for r in handing)},
+                    upstream={record.stage: [record.key], "handing": sorted(r.key for r in handing)},
                 )
             )
     return tasks
@@ -358,7 +371,7 @@ PROPERTIES = Stage(
     needs=None,
     reach="run",
     outputs=PartialOutputs,
-    reads={"ingest": ("table", "meshes")},
+    reads={"ingest": ("table", "meshes"), "trees": ("table", "meshes")},
     inputs=INPUTS,
     moved=MOVED,
 )

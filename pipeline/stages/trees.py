@@ -14,7 +14,9 @@ LiDAR, written as PLATEAU vegetation, and what changed against the model's ``veg
   and keeps the rows the tile owns: ``<output>/trees/changes/<mesh>_changes.parquet``.
 - ``trees_changes_table`` concatenates those, tile by tile in mesh order, into
   ``<output>/trees/changes.parquet``: the rows of a whole-city matching, each once, the same
-  bytes for any number of workers.
+  bytes for any number of workers; with ``changes_counts.csv`` (trees per status) and
+  ``changes.png`` (the change map over the LiDAR stage's canopy height model, drawn by
+  :func:`pipeline.trees.changes.write_change_map` as ``machi trees --veg`` draws it).
 
 All are configured by ``stages.trees`` and run only when ``inputs.lidar`` names files.
 """
@@ -59,21 +61,33 @@ class TreesSettings(StageSettings):
     )
 
 
+#: The 3D Tiles layer of the trees found (``stages.export_tiles.layers``): their veg GML
+#: ingested like a PLATEAU file (``table``, ``meshes``), exported beside PLATEAU's ``veg``.
+LIDAR_VEG_LAYER = "veg_lidar"
+
+
 @dataclass(frozen=True)
 class TreesOutputs(Outputs):
     """One tile's trees: ``trees`` (GeoParquet, one row per tree whose position is in the
-    tile, crown polygons in the run's CRS) and ``veg`` (its PLATEAU veg GML; None: no tree)."""
+    tile, crown polygons in the run's CRS) and ``veg`` (its PLATEAU veg GML; None: no tree);
+    ``table`` and ``meshes``, that GML ingested as :mod:`pipeline.ingest` ingests a PLATEAU
+    file (the 3D Tiles layer :data:`LIDAR_VEG_LAYER`)."""
 
     trees: str
     veg: str | None = None
+    table: str | None = None
+    meshes: str | None = None
 
 
 @dataclass(frozen=True)
 class TreeChangesOutputs(Outputs):
     """Changes against the existing ``veg`` (GeoParquet, :data:`pipeline.trees.changes.CHANGE_COLUMNS`):
-    a tile's rows, or the run's table."""
+    a tile's rows, or the run's table; the run's also ``map`` (``changes.png``) and
+    ``counts`` (``changes_counts.csv``: trees per status, labelled in Japanese and English)."""
 
     changes: str
+    map: str | None = None
+    counts: str | None = None
 
 
 def _wanted(definition) -> bool:
@@ -128,8 +142,14 @@ def trees_tile(
     with atomic_path(table) as tmp:
         result.trees.to_parquet(tmp, index=False)
     classes = pd.Series(result.trees.class_code).value_counts().sort_index()
+    ingested = _ingest_veg(result.gml, out / "ingest", crs) if result.gml else None
     return Result(
-        outputs=TreesOutputs(trees=str(table), veg=result.gml),
+        outputs=TreesOutputs(
+            trees=str(table),
+            veg=result.gml,
+            table=ingested.table if ingested else None,
+            meshes=ingested.meshes if ingested else None,
+        ),
         counts={
             "trees": len(result.trees),
             "points": result.stats.points_in_tile,
@@ -137,6 +157,15 @@ def trees_tile(
             **{f"class_{k}": int(v) for k, v in classes.items()},
         },
     )
+
+
+def _ingest_veg(gml: str, out_dir: Path, crs: str):
+    """The tile's veg GML ingested (:func:`pipeline.ingest.ingest_file`) under ``out_dir``."""
+    from citygml import open_dataset
+    from pipeline.ingest import ingest_file
+
+    [source] = open_dataset(gml)
+    return ingest_file(source, out_dir, crs)
 
 
 def plan_trees(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -218,17 +247,36 @@ def plan_changes(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     return tasks
 
 
-def changes_table_task(out_dir: str, parts: list[str], **upstream: list[Record]) -> Result:
-    """The run's change table: the tiles' rows, in mesh order (runs on a worker)."""
-    from pipeline.geo.parquet import concat_parquet
+def changes_table_task(
+    out_dir: str,
+    parts: list[str],
+    *,
+    trees_changes: list[Record] = (),
+    lidar: list[Record] = (),
+) -> Result:
+    """The run's change table (the tiles' rows, in mesh order), its counts per status as
+    CSV and its map over the LiDAR stage's canopy height model (runs on a worker)."""
+    import geopandas as gpd
 
-    target = Path(out_dir) / "changes.parquet"
+    from pipeline.geo.parquet import concat_parquet
+    from pipeline.trees.changes import write_change_counts, write_run_change_map
+
+    out = Path(out_dir)
+    target = out / "changes.parquet"
     rows = concat_parquet(parts, target)
+    changes = gpd.read_parquet(target)
+    counts_csv = write_change_counts(changes, out / "changes_counts.csv")
+    chm = sorted(r.outputs.chm for r in lidar if r.outputs.chm)
+    png = write_run_change_map(out / "changes.png", changes, chm)
     counts: dict[str, int] = {"trees": rows}
-    for record in upstream.get("trees_changes", []):
+    for record in trees_changes:
         for status, n in record.counts.items():
             counts[status] = counts.get(status, 0) + int(n)
-    return Result(outputs=TreeChangesOutputs(changes=str(target)), counts=counts)
+    return Result(
+        outputs=TreeChangesOutputs(changes=str(target), map=png, counts=counts_csv),
+        counts=counts,
+        details={"tiles": [r.tile for r in trees_changes]},
+    )
 
 
 def plan_changes_table(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -242,7 +290,7 @@ def plan_changes_table(ctx: PlanContext, records: Mapping[str, Record]) -> list[
             tile="all",
             func=changes_table_task,
             args=(str(ctx.out("trees")), [r.outputs.changes for r in parts]),
-            upstream={"trees_changes": keys(parts)},
+            upstream={"trees_changes": keys(parts), "lidar": keys(done(records, "lidar"))},
         )
     ]
 
@@ -256,7 +304,7 @@ STAGE = Stage(
     settings=TreesSettings,
     plan=plan_trees,
     wanted=_wanted,
-    code=("pipeline.trees", "pipeline.lidar", "pipeline.geo"),
+    code=("pipeline.trees", "pipeline.lidar", "pipeline.geo", "pipeline.ingest", "citygml"),
     needs=("ingest",),
     reach="neighbours",
     outputs=TreesOutputs,
@@ -280,9 +328,9 @@ CHANGES_TABLE = Stage(
     plan=plan_changes_table,
     section="trees",
     wanted=_wants_changes,
-    code=("pipeline.geo",),
-    needs=("trees_changes",),
+    code=("pipeline.trees", "pipeline.geo"),
+    needs=("lidar", "trees_changes"),
     reach="run",
     outputs=TreeChangesOutputs,
-    reads={"trees_changes": ("changes",)},
+    reads={"trees_changes": ("changes",), "lidar": ("chm",)},
 )

@@ -744,6 +744,8 @@ def walkability_summary(
     thermal_forcing: list[Record] = (),
     citygml: str | None = None,
     lidar: list[str] = (),
+    run_tiles: int = 0,
+    trees_changes_table: list[Record] = (),
 ) -> Result:
     """Every planners' output from the scored tiles, a tile at a time (runs on a worker);
     ``citygml`` and ``lidar`` are the run's inputs, named in the report's sources."""
@@ -788,6 +790,7 @@ def walkability_summary(
         ),
         sources=read_report_sources(citygml, lidar),
         weights=effective_weights(settings.weights, bool(thermal), settings.thermal_rule),
+        tree_update=_tree_update(trees_changes_table, run_tiles),
     )
     outputs = write_run_outputs(
         Path(out_dir),
@@ -831,6 +834,19 @@ def walkability_summary(
             "day_type": settings.day_type,
             "people_flow": sources.flow,
         },
+    )
+
+
+def _tree_update(records: list[Record], tiles: int):
+    """The report's 植栽の更新 from the ``trees_changes_table`` record (None without one)."""
+    from pipeline.walkability.report import read_tree_update
+
+    found = [r for r in records if r.outputs.counts]
+    if not found:
+        return None
+    record = found[0]
+    return read_tree_update(
+        record.outputs.counts, record.outputs.map, len(record.details.get("tiles", [])), tiles
     )
 
 
@@ -887,6 +903,7 @@ def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                 "scenarios": ctx.scenarios,
                 "citygml": str(inputs.citygml) if inputs.citygml else None,
                 "lidar": [str(p) for p in sorted(inputs.lidar or [])],
+                "run_tiles": len(ctx.tiles),
             },
             params={
                 "settings": settings.model_dump(mode="json"),
@@ -903,6 +920,7 @@ def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                 "thermal_forcing": keys(done(records, "thermal_forcing")),
                 "surface": keys(done(records, "surface")),
                 "peopleflow": keys(done(records, "peopleflow")),
+                "trees_changes_table": keys(done(records, "trees_changes_table")),
             },
         )
     ]
@@ -961,7 +979,14 @@ SUMMARY = Stage(
     plan=plan_summary,
     section="walkability",
     wanted=_streets_given,
-    code=("pipeline.walkability", "pipeline.thermal", "pipeline.geo", "pipeline.tiles3d", "pipeline.viewer"),
+    code=(
+        "pipeline.walkability",
+        "pipeline.thermal",
+        "pipeline.geo",
+        "pipeline.tiles3d",
+        "pipeline.viewer",
+        "pipeline.trees",
+    ),
     needs=(
         "ingest",
         "surface",
@@ -971,6 +996,7 @@ SUMMARY = Stage(
         "peopleflow",
         "walkability_scale",
         "walkability_score",
+        "trees_changes_table",
     ),
     reach="run",
     outputs=WalkabilitySummaryOutputs,
@@ -983,5 +1009,6 @@ SUMMARY = Stage(
         "shadow": ("shade_fraction", "shade_hours"),
         "thermal": ("utci_mean",),
         "thermal_forcing": ("weather_csv",),
+        "trees_changes_table": ("counts", "map"),
     },
 )

@@ -87,6 +87,8 @@ LAYER_SPECS: dict[str, LayerSpec] = {
     # 2-D themes: flat polygons (LOD1 areas; LOD0 where a file has only that)
     "urf": LayerSpec((1, 0, 2), colours={"": (0.93, 0.62, 0.38)}, face_up=True),
     "luse": LayerSpec((1, 0, 2), colours={"": (0.60, 0.78, 0.45)}, face_up=True),
+    # the trees Machi found in the LiDAR (pipeline.trees), a lighter green than PLATEAU's veg
+    "veg_lidar": LayerSpec((2, 1), colours={"": (0.55, 0.78, 0.35)}),
 }
 
 

@@ -167,6 +167,35 @@ def write_changes(changes: gpd.GeoDataFrame, path: str | os.PathLike) -> str:
 
 CHANGE_COLOURS = {"matched": "#1b9e77", "height_changed": "#7570b3", "new": "#d95f02", "gone": "#e7298a"}
 
+#: The statuses in Japanese and English: the counts CSV and the report use both; the PNG
+#: map only the English (matplotlib has no Japanese font here), the report's HTML legend both.
+STATUS_WORDS = {
+    "matched": {"ja": "一致", "en": "matched"},
+    "height_changed": {"ja": "樹高が変化", "en": "height changed"},
+    "new": {"ja": "新規", "en": "new"},
+    "gone": {"ja": "消失", "en": "gone"},
+}
+
+#: Cells a side of the canopy drawn under the run's change map at most.
+MAP_MAX_PIXELS = 2000
+
+
+def write_change_counts(changes: pd.DataFrame, path: str | os.PathLike) -> str:
+    """CSV of the trees per status (:func:`change_counts`), one row per status with its
+    Japanese and English label: ``status, label_ja, label_en, trees`` (atomic)."""
+    counts = change_counts(changes)
+    table = pd.DataFrame(
+        {
+            "status": list(counts),
+            "label_ja": [STATUS_WORDS[s]["ja"] for s in counts],
+            "label_en": [STATUS_WORDS[s]["en"] for s in counts],
+            "trees": list(counts.values()),
+        }
+    )
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
+    return str(path)
+
 
 def write_change_map(
     path: str | os.PathLike,
@@ -186,7 +215,7 @@ def write_change_map(
             color=colour,
             facecolor=colour,
             linewidth=0.5,
-            label=f"{status} ({int((changes.status == status).sum())})",
+            label=f"{STATUS_WORDS[status]['en']} ({int((changes.status == status).sum())})",
         )
         for status, colour in CHANGE_COLOURS.items()
         if (changes.status == status).any()
@@ -195,3 +224,28 @@ def write_change_map(
     return write_raster_map(
         path, shown, grid, title=title, units="canopy height (m)", cmap="Greens", overlays=overlays
     )
+
+
+def write_run_change_map(
+    path: str | os.PathLike, changes: gpd.GeoDataFrame, chm_paths, *, margin_m: float = 20.0
+) -> str | None:
+    """The run's change map (:func:`write_change_map`) over the canopy height model
+    rasters ``chm_paths`` (the LiDAR stage's, m above ground), on the trees' extent grown
+    by ``margin_m`` (the LiDAR's whole extent when there is no tree), mosaicked at most
+    :data:`MAP_MAX_PIXELS` a side so a city's map stays bounded; without rasters, the
+    trees alone on a blank grid of 2 m cells around them. None when there is neither.
+    """
+    from pipeline.geo.raster import Grid, mosaic
+
+    bounds = None
+    if len(changes):
+        x0, y0, x1, y1 = changes.total_bounds
+        bounds = (x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m)
+    chm = mosaic(chm_paths, bounds=bounds, max_pixels=MAP_MAX_PIXELS) if chm_paths else None
+    if chm is None:
+        if bounds is None:
+            return None
+        grid = Grid.from_bounds(*bounds, 2.0, str(changes.crs))
+        chm = (np.full(grid.shape, np.nan, np.float32), grid)
+    canopy, grid = chm
+    return write_change_map(path, changes, canopy, grid)

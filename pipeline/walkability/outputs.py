@@ -335,6 +335,7 @@ class RunContext:
     render_3d: Callable[[Path, Mapping[str, str]], Mapping[str, str]] | None = None
     sources: object = None
     weights: dict[str, float] | None = None
+    tree_update: object = None  # pipeline.walkability.report.TreeUpdate: the report's 植栽の更新
 
 
 def write_run_outputs(
@@ -514,5 +515,6 @@ def _write_report(
         sources=context.sources,
         weights=context.weights,
         lang=settings.report_lang,
+        tree_update=context.tree_update,
     )
     return written

@@ -678,6 +678,7 @@ def build_report(
     sources: ReportSources | None = None,
     weights: dict[str, float] | None = None,
     lang: str = "ja",
+    tree_update: TreeUpdate | None = None,
 ) -> str:
     """The report as an HTML string in ``lang`` (``ja`` or ``en``).
 
@@ -752,8 +753,106 @@ def build_report(
     pivot["meshcode"] = pivot["meshcode"].astype(str)
     pivot = pivot.rename(columns={s.name: scenario_label(s, lang) for s in scenarios})
     parts += [f"<section class='page'><h2>{w['mesh']}</h2>", html_table(pivot, lang, 1), "</section>"]
+    parts.append(tree_update_section(tree_update, sources, lang))
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+# -- the tree update (植栽の更新) ----------------------------------------------------------
+@dataclass(frozen=True)
+class TreeUpdate:
+    """What the ``trees`` stages found against the model's ``veg``: ``counts`` (status ->
+    trees, :func:`pipeline.trees.changes.change_counts`), the change ``map`` (PNG or None),
+    and ``tiles_with_lidar`` of the run's ``tiles`` (the LiDAR's coverage)."""
+
+    counts: dict[str, int]
+    map: str | None
+    tiles_with_lidar: int
+    tiles: int
+
+
+def read_tree_update(
+    counts_csv: str | Path, map_png: str | None, tiles_with_lidar: int, tiles: int
+) -> TreeUpdate:
+    """The :class:`TreeUpdate` of the ``trees_changes_table`` stage's ``changes_counts.csv``."""
+    table = pd.read_csv(counts_csv)
+    return TreeUpdate(
+        dict(zip(table["status"], table["trees"].astype(int))), map_png, tiles_with_lidar, tiles
+    )
+
+
+TREE_WORDS = {
+    "ja": {
+        "title": "植栽の更新(LiDAR による 3D 都市モデルの樹木の更新)",
+        "note": (
+            "LiDAR 点群から個々の樹木を検出し、3D 都市モデルの既存の植栽(veg)と照合しました。"
+            "2 m 以内の最も近い樹木どうしを 1 対 1 で対応付け、樹高差 2 m 以上を「樹高が変化」とします。"
+            "検出した樹木は PLATEAU の植栽(trees/udx/veg/)として書き出しています。"
+        ),
+        "status": "状態",
+        "trees": "本数",
+        "source": "LiDAR 点群: {files}",
+        "coverage": (
+            "注意: LiDAR が覆うのは {covered} / {tiles} タイルです。LiDAR のないタイルの既存樹木は比較していません。"
+            "一部だけ覆われたタイルでは、点群の外の既存樹木も「消失」に数えられます。「消失」は伐採のほか、"
+            "検出できなかった樹木(高さ 2 m 未満、高い樹冠の下)でもあり得ます。「新規」には既存モデルに"
+            "なかっただけの樹木も含まれます。"
+        ),
+        "map": "変化の地図(背景: 樹冠高 m)",
+    },
+    "en": {
+        "title": "Tree update (the 3D city model's trees updated from LiDAR)",
+        "note": (
+            "Individual trees were found in the LiDAR point cloud and compared with the 3D city model's "
+            "vegetation (veg): nearest trees within 2 m paired one to one; a height difference of 2 m or "
+            "more is 'height changed'. The trees found are written as PLATEAU vegetation (trees/udx/veg/)."
+        ),
+        "status": "status",
+        "trees": "trees",
+        "source": "LiDAR point cloud: {files}",
+        "coverage": (
+            "Caveat: the LiDAR covers {covered} of {tiles} tiles. Existing trees of tiles without LiDAR are "
+            "not compared; in tiles covered only partly, existing trees outside the points count as 'gone'. "
+            "'Gone' may be felled, or a tree the detection cannot find (under 2 m, under a taller crown); "
+            "'new' includes trees the existing model simply lacked."
+        ),
+        "map": "Map of the changes (under them: canopy height, m)",
+    },
+}
+
+
+def tree_update_section(update: TreeUpdate | None, sources: ReportSources | None, lang: str) -> str:
+    """The 植栽の更新 / tree update part: trees per status with a bilingual legend, the
+    change map, the LiDAR files and dates, and the caveat on the LiDAR's coverage ("" without
+    trees outputs)."""
+    from pipeline.trees.changes import CHANGE_COLOURS, STATUS_WORDS
+
+    if update is None:
+        return ""
+    w = TREE_WORDS[lang]
+    other = "en" if lang == "ja" else "ja"
+    rows = "".join(
+        f"<tr><td class='text'><span class='swatch' style='background:{CHANGE_COLOURS[s]}'></span>"
+        f"{STATUS_WORDS[s][lang]} / {STATUS_WORDS[s][other]}</td><td>{update.counts.get(s, 0):,}</td></tr>"
+        for s in CHANGE_COLOURS
+    )
+    files = ", ".join(
+        f"{html.escape(name)} ({day or WORDS[lang]['year_unknown']})"
+        for name, day in (sources.lidar if sources else [])
+    )
+    figure = (
+        f"<figure><img src='{_thumbnail_uri(update.map, 720)}' style='max-width:720px;width:100%'>"
+        f"<figcaption>{w['map']}</figcaption></figure>"
+        if update.map
+        else ""
+    )
+    return (
+        f"<section class='page'><h2 id='tree-update'>{w['title']}</h2><p class='note'>{w['note']}</p>"
+        f"<table><thead><tr><th class='text'>{w['status']}</th><th>{w['trees']}</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>{figure}"
+        f"<p class='note'>{w['source'].format(files=files or '-')}</p>"
+        f"<p class='note'>{w['coverage'].format(covered=update.tiles_with_lidar, tiles=update.tiles)}</p></section>"
+    )
 
 
 def write_report(path: str | Path, run_sums: pd.DataFrame, scenarios: list, **kwargs) -> str:

@@ -362,6 +362,7 @@ def test_outputs_keep_their_content_from_before_the_stage_registry(sample_run, d
     # the thermal stage's, CoolWalkability's, and the trees stage's (issue 25): trees found in
     # the LiDAR, their changes
     added = {p for p in after if p not in before} - zoning - habit - PEOPLE_EVERY_SLOT_ADDED
+    added -= {"3dtiles/veg_lidar/tileset.json"}  # the trees found, as 3D Tiles (issue 25)
     assert {p.split("/")[0] for p in added} <= {"thermal", "walkability", "viewer", "trees"}
     # CoolWalkability, and the per-tile tables of the scoring done a tile at a time (issue #13)
     per_tile = re.compile(r"^walkability/tiles/\d{8}_(scored|partials|bldg_nearest_street)\.parquet$")
@@ -673,6 +674,17 @@ def test_the_trees_stage_finds_the_sample_trees_again(sample_run):
     counts = changes.status.value_counts()
     assert counts.get("matched", 0) + counts.get("height_changed", 0) >= 0.9 * 323
     assert counts.get("gone", 0) + counts.get("new", 0) <= 0.05 * 323
+    # the run's change map and counts, the report's 植栽の更新, the trees as 3D Tiles
+    from tiles.validate import count_features
+
+    table = pd.read_csv(out / "trees/changes_counts.csv")
+    assert dict(zip(table.status, table.trees)) == {s: int(counts.get(s, 0)) for s in table.status}
+    assert (out / "trees/changes.png").stat().st_size > 10_000
+    report = (out / "walkability/report.html").read_text(encoding="utf-8")
+    assert "植栽の更新" in report and f"一致 / matched</td><td>{int(counts.get('matched', 0))}</td>" in report
+    assert "omiya_sample.laz" in report.split("植栽の更新")[1] and "LiDAR が覆うのは 4 / 4 タイル" in report
+    trees = sum(len(gpd.read_parquet(p)) for p in (out / "trees/tiles").glob("*_trees.parquet"))
+    assert count_features(out / "3dtiles/veg_lidar/tileset.json") == trees
 
 
 #: Issue 23: at least this share of street length has people in every scenario, and no

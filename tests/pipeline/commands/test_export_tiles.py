@@ -470,6 +470,10 @@ def test_stage_settings_forbid_unknown_keys():
         ExportTilesSettings(geoid="egm96")
     with pytest.raises(ValidationError):
         ExportTilesSettings(geoid_model="egm96")
+    # the trees found in the LiDAR are a layer too; other names with an underscore are not
+    assert ExportTilesSettings(layers=["veg", "veg_lidar"]).layers == ["veg", "veg_lidar"]
+    with pytest.raises(ValidationError, match="veg_lidar"):
+        ExportTilesSettings(layers=["bldg_x"])
 
 
 def test_command_exports_a_single_gml_file(plateau_dir, tmp_path):

@@ -200,7 +200,88 @@ def test_the_change_table_is_the_same_bytes_whatever_order_tiles_finished_in(tmp
         ctx = type("Ctx", (), {"out": lambda self, *p, seed=seed: tmp_path.joinpath(f"run{seed}", *p)})()
         [task] = plan_changes_table(ctx, {r.key: r for r in shuffled})
         out = changes_table_task(*task.args, trees_changes=shuffled)
-        tables.append(open(out.outputs.changes, "rb").read())
-    assert tables[0] == tables[1]
+        tables.append(
+            [open(p, "rb").read() for p in (out.outputs.changes, out.outputs.map, out.outputs.counts)]
+        )
+    assert tables[0] == tables[1]  # the table, its map and its counts
     table = gpd.read_parquet(tmp_path / "run0/trees/changes.parquet")
     assert list(tree_meshes(table, CRS)) == sorted(tree_meshes(table, CRS))  # tile by tile
+
+
+def test_the_change_table_task_writes_the_counts_and_the_map_over_the_lidar_canopy(tmp_path):
+    from PIL import Image
+
+    from pipeline.geo.raster import Grid, write_cog
+    from pipeline.stages.lidar import LidarOutputs
+    from pipeline.trees.changes import change_counts
+
+    existing, detected = _corner_trees()
+    path = tmp_path / "parts" / "all_changes.parquet"
+    path.parent.mkdir()
+    detect_changes(existing, detected, CRS).to_parquet(path, index=False)
+    x0, y0, x1, y1 = gpd.read_parquet(path).total_bounds
+    grid = Grid.from_bounds(x0 - 50, y0 - 50, x1 + 50, y1 + 50, 0.5, CRS)
+    chm = write_cog(tmp_path / "chm.tif", np.full(grid.shape, 8.0, np.float32), grid)
+    lidar = [Record(outputs=LidarOutputs(chm=str(chm)), stage="lidar", tile=TILE, key="lidar-x")]
+    part = Record(outputs=TreeChangesOutputs(changes=str(path)), stage="trees_changes", tile=TILE, key="c")
+    out = changes_table_task(str(tmp_path / "trees"), [str(path)], trees_changes=[part], lidar=lidar)
+    counts = pd.read_csv(out.outputs.counts)
+    expected = change_counts(gpd.read_parquet(out.outputs.changes))
+    assert dict(zip(counts.status, counts.trees)) == expected
+    assert min(expected.values()) > 0  # every status is in the built case
+    assert list(counts.label_ja) == ["一致", "樹高が変化", "新規", "消失"]
+    with Image.open(out.outputs.map) as image:
+        assert image.format == "PNG" and image.width > 400
+    # without a canopy raster the trees are drawn alone; without trees nor canopy, no map
+    alone = changes_table_task(str(tmp_path / "alone"), [str(path)], trees_changes=[part])
+    assert alone.outputs.map and (tmp_path / "alone/changes.png").exists()
+    empty = tmp_path / "parts" / "none.parquet"
+    gpd.read_parquet(path).iloc[:0].to_parquet(empty, index=False)
+    none = changes_table_task(str(tmp_path / "none"), [str(empty)])
+    assert none.outputs.map is None and pd.read_csv(none.outputs.counts).trees.sum() == 0
+
+
+def test_the_trees_found_export_as_the_veg_lidar_3d_tiles_layer(
+    sample_run, project_root, tmp_path, gltf_validator
+):
+    """The run's four export stages, planned from the trees record: a valid layer with
+    every tree of the tile, its glTF 0 errors (the glTF validator; the official 3D Tiles
+    validator is not installable here)."""
+    from pipeline.core.manifest import Manifest
+    from pipeline.core.task import PlanContext
+    from pipeline.stages import export_tiles, load_run_definition
+    from tiles.validate import check_glb_metadata, check_tileset, content_paths, count_features
+
+    _, result, _ = sample_run
+    assert result.outputs.table and result.outputs.meshes  # the GML, ingested
+    trees = Record.from_result(result, stage="trees", tile=TILE, seconds=0.0)
+    trees.key = f"trees-{TILE}"
+    definition = load_run_definition(
+        project_root / "dags/sample.yaml", {"stages.export_tiles.layers": ["veg_lidar"]}
+    )
+    ctx = PlanContext(
+        definition=definition,
+        crs=CRS,
+        tiles=[TILE],
+        sources=[],
+        manifest=Manifest.open(tmp_path),
+        output=tmp_path,
+    )
+    records = {trees.key: trees}
+    for stage in (export_tiles.PROPERTIES, export_tiles.SCHEMA, export_tiles.STAGE, export_tiles.TILESET):
+        tasks = stage.plan(ctx, records)
+        assert len(tasks) == 1, stage.name
+        for task in tasks:
+            made = Record.from_result(
+                task.func(*task.args, **task.kwargs), stage=stage.name, tile=task.tile, seconds=0.0
+            )
+            made.key = f"{stage.name}-{task.tile}"
+            assert made.problems == []
+            records[made.key] = made
+    tileset = tmp_path / "3dtiles/veg_lidar/tileset.json"
+    assert check_tileset(tileset) == []
+    assert count_features(tileset) == result.counts["trees"]
+    glbs = [p for p in content_paths(tileset) if p.suffix == ".glb"]
+    assert glbs and all(check_glb_metadata(p) == [] for p in glbs)
+    reports = gltf_validator(glbs)
+    assert [r["numErrors"] for r in reports] == [0] * len(glbs)
