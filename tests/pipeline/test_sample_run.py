@@ -364,10 +364,12 @@ def test_outputs_keep_their_content_from_before_the_stage_registry(sample_run, d
     added = {p for p in after if p not in before} - zoning - habit - PEOPLE_EVERY_SLOT_ADDED
     added -= {"3dtiles/veg_lidar/tileset.json"}  # the trees found, as 3D Tiles (issue 25)
     assert {p.split("/")[0] for p in added} <= {"thermal", "walkability", "viewer", "trees"}
-    # CoolWalkability, and the per-tile tables of the scoring done a tile at a time (issue #13)
+    # CoolWalkability, where to act first (issue 26), and the per-tile tables of the scoring
+    # done a tile at a time (issue #13)
     per_tile = re.compile(r"^walkability/tiles/\d{8}_(scored|partials|bldg_nearest_street)\.parquet$")
     assert {p for p in added if p.startswith("walkability/") and not per_tile.match(p)} == {
-        "walkability/coolwalkability_by_district.parquet"
+        "walkability/coolwalkability_by_district.parquet",
+        "walkability/priority.parquet",
     }
     assert len([p for p in added if per_tile.match(p)]) == 3 * 4
     differences = [d for path, old in before.items() for d in _differences(path, old, after[path])]
