@@ -5,7 +5,8 @@ baseline's file of the same output (the path under the baseline folder in place 
 run's output folder; a tile the measures do not reach is the baseline's file itself).
 Writes under ``<output>/effects/``: ``segments.parquet`` (GeoParquet) and ``segments.csv``
 (per segment and scenario), ``districts.parquet``/``.csv`` (person-hours in strong heat
-stress or worse per district and scenario, when ``inputs.districts`` is given), and per
+stress or worse per district and scenario, when ``inputs.districts`` is given, with the
+CoolWalkability of the walkability summary before, after and its change), and per
 recomputed tile and scenario the change rasters (COG, after - before)
 ``rasters/<tile>_<scenario>_utci_mean_change.tif`` (°C) and
 ``rasters/<tile>_<scenario>_shade_hours_change.tif`` (hours); a tile without a raster did
@@ -158,6 +159,7 @@ def effects_run(
     district_name: str,
     regulation: Mapping | None = None,
     walkability_score: list[Record] = (),
+    walkability_summary: list[Record] = (),
     thermal: list[Record] = (),
     shadow: list[Record] = (),
 ) -> Result:
@@ -170,6 +172,7 @@ def effects_run(
     from pipeline.measures.effects import (
         change_raster,
         changed_segments,
+        district_coolwalk_change,
         district_person_hours,
         segment_effects,
     )
@@ -189,6 +192,7 @@ def effects_run(
     if districts:
         areas = read_districts(Path(districts), district_name, crs)
         table = district_person_hours(effects, midpoint_districts(effects, areas))
+        table = district_coolwalk_change(table, *_coolwalk_tables(walkability_summary, output, baseline))
         written["districts"] = write_table(table, folder / "districts")
     rasters: dict[str, dict[str, str]] = {"utci_mean_change": {}, "shade_hours_change": {}}
     for kind, records, name in (
@@ -227,6 +231,21 @@ def effects_run(
         outputs=EffectsOutputs(**written, **rasters),
         counts={"segment_rows": len(effects), "changed_rows": changed},
     )
+
+
+def _coolwalk_tables(summary: list[Record], output: str, baseline: str):
+    """The CoolWalkability per district of the baseline and of this run (None, None without)."""
+    import pandas as pd
+
+    paths = [r.outputs.coolwalkability_by_district for r in summary if r.outputs.coolwalkability_by_district]
+    if not paths:
+        return None, None
+    after = paths[0]["parquet"]
+    before = before_path(after, output, baseline)
+    if not Path(before).is_file():
+        log.warning("effects: the baseline has no %s; no CoolWalkability change", before)
+        return None, None
+    return pd.read_parquet(before), pd.read_parquet(after)
 
 
 def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
@@ -270,6 +289,7 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
             upstream={
                 "ingest": keys(urf),
                 "walkability_score": keys(scored),
+                "walkability_summary": keys(done(records, "walkability_summary")),
                 "thermal": keys(done(records, "thermal")),
                 "shadow": keys(done(records, "shadow")),
             },
@@ -287,11 +307,12 @@ STAGE = Stage(
     plan=plan,
     wanted=_on_baseline,
     code=("pipeline.measures", "pipeline.walkability", "pipeline.geo"),
-    needs=("ingest", "shadow", "thermal", "walkability_score"),
+    needs=("ingest", "shadow", "thermal", "walkability_score", "walkability_summary"),
     outputs=EffectsOutputs,
     reads={
         "ingest": ("table",),
         "walkability_score": ("scored",),
+        "walkability_summary": ("coolwalkability_by_district",),
         "thermal": ("utci_mean",),
         "shadow": ("shade_hours",),
     },
