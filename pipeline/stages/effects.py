@@ -18,6 +18,10 @@ district's ``shade_regulation`` (``urf:shadeRegulation``) where the data has one
 ``stages.effects.shadow_regulation``. Writes ``shadow_regulation.parquet``/``.csv`` (one
 row per added building: pass or fail, max hours and area over the limit per band) and
 ``shadow_regulation_lines.geojson`` (in the run's CRS: the equal-time and measuring lines).
+
+``report.html``: the before/after page in the walkability report's language
+(:mod:`pipeline.measures.report`; its own page because the walkability report is written
+before the effects exist).
 """
 
 from __future__ import annotations
@@ -61,13 +65,15 @@ class EffectsSettings(StageSettings):
 class EffectsOutputs(Outputs):
     """``segments`` and ``districts`` (``{"parquet": ..., "csv": ...}``), the change
     COGs by ``<tile>/<scenario>``: ``utci_mean_change`` (°C), ``shade_hours_change`` (h),
-    and ``shadow_regulation`` (``parquet``, ``csv``, ``lines``) when buildings are added."""
+    ``shadow_regulation`` (``parquet``, ``csv``, ``lines``) when buildings are added, and
+    ``report``: the before/after page (:mod:`pipeline.measures.report`)."""
 
     segments: dict[str, str] = field(default_factory=dict)
     districts: dict[str, str] = field(default_factory=dict)
     utci_mean_change: dict[str, str] = field(default_factory=dict)
     shade_hours_change: dict[str, str] = field(default_factory=dict)
     shadow_regulation: dict[str, str] = field(default_factory=dict)
+    report: str | None = None
 
 
 def before_path(path: str, output: str, baseline: str) -> str:
@@ -158,6 +164,8 @@ def effects_run(
     districts: str | None,
     district_name: str,
     regulation: Mapping | None = None,
+    scenarios: list = (),
+    report_lang: str = "ja",
     walkability_score: list[Record] = (),
     walkability_summary: list[Record] = (),
     thermal: list[Record] = (),
@@ -176,6 +184,7 @@ def effects_run(
         district_person_hours,
         segment_effects,
     )
+    from pipeline.measures.report import write_effects_report
     from pipeline.walkability.inputs import midpoint_districts
     from pipeline.walkability.outputs import read_districts, write_geoparquet, write_table
 
@@ -220,6 +229,19 @@ def effects_run(
                 )
     if regulation:
         written["shadow_regulation"] = shadow_regulation_run(str(folder), crs, **regulation)
+    written["report"] = write_effects_report(
+        folder / "report.html",
+        effects,
+        list(scenarios),
+        baseline=baseline,
+        districts=pd.read_parquet(written["districts"]["parquet"]) if "districts" in written else None,
+        regulation=(
+            pd.read_parquet(written["shadow_regulation"]["parquet"])
+            if written.get("shadow_regulation")
+            else None
+        ),
+        lang=report_lang,
+    )
     changed = int(changed_segments(effects).sum())
     log.info(
         "effects: %d segment-scenario rows, %d changed; %d change rasters",
@@ -275,6 +297,8 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                 "districts": str(districts) if districts else None,
                 "district_name": walk.district_name,
                 "regulation": regulation,
+                "scenarios": ctx.scenarios,
+                "report_lang": walk.report_lang,
             },
             params={
                 "baseline": str(baseline),
@@ -283,6 +307,8 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                 "shadow_regulation": settings.shadow_regulation,
                 "year": regulation["year"],
                 "timezone": regulation["timezone"],
+                "report_lang": walk.report_lang,
+                "scenarios": ctx.definition.scenarios.model_dump(mode="json"),
             },
             input_hashes=([ctx.hash_file(districts)] if districts else [])
             + [ctx.hash_file(p) for p in measures],

@@ -164,13 +164,15 @@ class WalkabilitySettings(StageSettings):
         ),
     )
     busy_street_factor: float = Field(
-        1.14,
+        1.0,
         ge=1,
         le=3,
         description=(
             "Perceived length of a metre on a busy street (OSM trunk, primary, secondary) in the "
-            "comfort-weighted access; 1.14: busy roads perceived 14 % longer (Broach & Dill 2015). "
-            "A `street` measure with `pedestrian_only` makes its street `pedestrian`, not busy."
+            "perceived cost (comfort-weighted access); 1.14: busy roads perceived 14 % longer "
+            "(Broach & Dill 2015); 1 (default): traffic not weighed. A `street` measure with "
+            "`pedestrian_only` makes its street `pedestrian`, not busy: it changes the perceived "
+            "cost only with a factor above 1, set in the baseline and the measure run alike."
         ),
     )
     comfort_curve: ComfortCurveSettings = Field(
