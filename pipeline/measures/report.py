@@ -198,6 +198,9 @@ def regulation_part(regulation: pd.DataFrame | None, lang: str) -> str:
         return ""
     w = WORDS[lang]
     label = regulation["status_label"].astype(str).str.split(" / ", n=1)
+    # the area over the limits is a verdict's: none for a building the law does not regulate
+    judged = regulation["status"].isin(("pass", "fail")) if "status" in regulation else True
+    over = regulation["near_area_over_m2"].fillna(0) + regulation["far_area_over_m2"].fillna(0)
     shown = pd.DataFrame(
         {
             w["building"]: regulation["building_id"].astype(str).to_numpy(),
@@ -206,9 +209,7 @@ def regulation_part(regulation: pd.DataFrame | None, lang: str) -> str:
             w["limits"]: regulation["regulation"].fillna("–").astype(str).to_numpy(),
             w["near"]: regulation["near_max_h"].to_numpy(float),
             w["far"]: regulation["far_max_h"].to_numpy(float),
-            w["over"]: (
-                regulation["near_area_over_m2"].fillna(0) + regulation["far_area_over_m2"].fillna(0)
-            ).to_numpy(float),
+            w["over"]: over.where(judged).to_numpy(float),
         }
     )
     return (

@@ -52,13 +52,14 @@ def regulation() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "building_id": ["tower", "low"],
+            "status": ["fail", "not_subject"],
             "status_label": ["不適合 / over the limits", "対象外 (規模) / not a regulated building"],
             "height_m": [30.0, 10.0],
             "regulation": ["(一) 4時間-2.5時間／4m", "(一) 4時間-2.5時間／4m"],
-            "near_max_h": [6.2, 3.1],
-            "far_max_h": [4.0, 2.0],
-            "near_area_over_m2": [120.0, 0.0],
-            "far_area_over_m2": [300.0, 0.0],
+            "near_max_h": [6.2, 5.0],
+            "far_max_h": [4.0, 3.0],
+            "near_area_over_m2": [120.0, 10.0],
+            "far_area_over_m2": [300.0, 20.0],
         }
     )
 
@@ -90,6 +91,8 @@ def test_the_page_is_japanese_with_the_district_table_top_segments_and_regulatio
     # the shadow regulation: the verdict in Japanese, the simplifications stated
     assert "不適合" in got and "対象外 (規模)" in got and "over the limits" not in got
     assert "420" in got and "みなし境界線" in page
+    low = got.index("low")
+    assert got[low + 6] == "–"  # no area over the limits for a building the law does not regulate
 
 
 def test_english_on_request_and_parts_without_data():
