@@ -70,7 +70,6 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     measures = buildings_file(out / "buildings.geojson", *args.at, crs)
-    urf = [r for r in records["ingest"] if r.feature_type == "urf" and r.outputs.table]
     walk = definition.stages.walkability
     start = time.perf_counter()
     result = effects_run(
@@ -82,7 +81,6 @@ def main() -> None:
         district_name=walk.district_name,
         regulation={
             "measures": (str(measures),),
-            "use_districts": tuple(r.outputs.table for r in urf),
             "limits": args.limits,
             "year": definition.scenarios.year,
             "timezone": definition.timezone,
@@ -91,6 +89,7 @@ def main() -> None:
         report_lang=walk.report_lang,
         walkability_score=records["walkability_score"],
         walkability_summary=records["walkability_summary"],
+        ingest=records["ingest"],
         thermal=records["thermal"],
         shadow=records["shadow"],
     )

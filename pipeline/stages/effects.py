@@ -168,6 +168,7 @@ def effects_run(
     report_lang: str = "ja",
     walkability_score: list[Record] = (),
     walkability_summary: list[Record] = (),
+    ingest: list[Record] = (),
     thermal: list[Record] = (),
     shadow: list[Record] = (),
 ) -> Result:
@@ -228,7 +229,10 @@ def effects_run(
                     },
                 )
     if regulation:
-        written["shadow_regulation"] = shadow_regulation_run(str(folder), crs, **regulation)
+        urf = tuple(r.outputs.table for r in ingest if r.feature_type == "urf" and r.outputs.table)
+        written["shadow_regulation"] = shadow_regulation_run(
+            str(folder), crs, use_districts=urf, **regulation
+        )
     written["report"] = write_effects_report(
         folder / "report.html",
         effects,
@@ -282,7 +286,6 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     urf = [r for r in done(records, "ingest", feature_type="urf") if r.outputs.table]
     regulation = {
         "measures": measures,
-        "use_districts": tuple(r.outputs.table for r in urf),
         "limits": settings.shadow_regulation,
         "year": ctx.definition.scenarios.year,
         "timezone": ctx.definition.timezone,
