@@ -137,3 +137,44 @@ def change_raster(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     if before.shape != after.shape:
         raise ValueError(f"before {before.shape} and after {after.shape} are not on one grid")
     return (after.astype(np.float64) - before.astype(np.float64)).astype(np.float32)
+
+
+#: CoolWalkability columns of the walkability summary compared before and after.
+COOLWALK_COLUMNS = ("coolwalkability_shade", "coolwalkability_thermal")
+
+
+def district_coolwalk_change(
+    table: pd.DataFrame, before: pd.DataFrame | None, after: pd.DataFrame | None
+) -> pd.DataFrame:
+    """``table`` (per district and scenario) with the CoolWalkability before, after and the change.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`district_person_hours`, keyed by ``district`` and ``scenario``.
+    before, after : DataFrame or None
+        ``coolwalkability_by_district`` of the baseline and of this run
+        (:func:`pipeline.walkability.outputs.coolwalk_by_district`: ``district``,
+        ``scenario``, ``coolwalkability_shade`` and, with UTCI, ``coolwalkability_thermal``,
+        each 0..1, Wolf, Vierø & Szell 2024). None: the run wrote none; no columns added.
+
+    Returns
+    -------
+    DataFrame
+        ``table`` plus ``<column>_before``, ``<column>_after``, ``<column>_change`` (after -
+        before) for each of :data:`COOLWALK_COLUMNS` both tables have; a district or
+        scenario missing from one side is NaN there.
+    """
+    if before is None or after is None:
+        return table
+    keys = ["district", "scenario"]
+    out = table
+    for column in COOLWALK_COLUMNS:
+        if column not in before or column not in after:
+            continue
+        pair = before[keys + [column]].merge(
+            after[keys + [column]], on=keys, how="outer", suffixes=("_before", "_after")
+        )
+        pair[f"{column}_change"] = pair[f"{column}_after"] - pair[f"{column}_before"]
+        out = out.merge(pair, on=keys, how="left")
+    return out

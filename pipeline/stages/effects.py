@@ -5,11 +5,23 @@ baseline's file of the same output (the path under the baseline folder in place 
 run's output folder; a tile the measures do not reach is the baseline's file itself).
 Writes under ``<output>/effects/``: ``segments.parquet`` (GeoParquet) and ``segments.csv``
 (per segment and scenario), ``districts.parquet``/``.csv`` (person-hours in strong heat
-stress or worse per district and scenario, when ``inputs.districts`` is given), and per
+stress or worse per district and scenario, when ``inputs.districts`` is given, with the
+CoolWalkability of the walkability summary before, after and its change), and per
 recomputed tile and scenario the change rasters (COG, after - before)
 ``rasters/<tile>_<scenario>_utci_mean_change.tif`` (°C) and
 ``rasters/<tile>_<scenario>_shade_hours_change.tif`` (hours); a tile without a raster did
 not change.
+
+When the measures add buildings, each is checked against the shadow regulation (日影規制,
+:mod:`pipeline.measures.shadow_regulation`): the limits come from the ingested ``urf`` use
+district's ``shade_regulation`` (``urf:shadeRegulation``) where the data has one, else from
+``stages.effects.shadow_regulation``. Writes ``shadow_regulation.parquet``/``.csv`` (one
+row per added building: pass or fail, max hours and area over the limit per band) and
+``shadow_regulation_lines.geojson`` (in the run's CRS: the equal-time and measuring lines).
+
+``report.html``: the before/after page in the walkability report's language
+(:mod:`pipeline.measures.report`; its own page because the walkability report is written
+before the effects exist).
 """
 
 from __future__ import annotations
@@ -18,6 +30,8 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from pydantic import Field, field_validator
 
 from pipeline.core.settings import StageSettings
 from pipeline.core.stage import Stage
@@ -29,16 +43,37 @@ log = logging.getLogger(__name__)
 class EffectsSettings(StageSettings):
     """Effects of the measures: before (the baseline) and after, per segment, district and cell."""
 
+    shadow_regulation: str | None = Field(
+        None,
+        description="Shadow-regulation (日影規制) limits for added buildings where the ingested use "
+        'district has no urf:shadeRegulation, in its text form, e.g. "(一) 4時間-2.5時間／4m" '
+        "(hours at 5-10 m, beyond 10 m, measurement plane; 建築基準法 別表第四). None: such "
+        "buildings are reported with limits unknown.",
+    )
+
+    @field_validator("shadow_regulation")
+    @classmethod
+    def _readable(cls, value: str | None) -> str | None:
+        from pipeline.measures.hikage_limits import parse_shade_regulation
+
+        if value is not None:
+            parse_shade_regulation(value, where="stages.effects.shadow_regulation")
+        return value
+
 
 @dataclass(frozen=True)
 class EffectsOutputs(Outputs):
-    """``segments`` and ``districts`` (``{"parquet": ..., "csv": ...}``), and the change
-    COGs by ``<tile>/<scenario>``: ``utci_mean_change`` (°C), ``shade_hours_change`` (h)."""
+    """``segments`` and ``districts`` (``{"parquet": ..., "csv": ...}``), the change
+    COGs by ``<tile>/<scenario>``: ``utci_mean_change`` (°C), ``shade_hours_change`` (h),
+    ``shadow_regulation`` (``parquet``, ``csv``, ``lines``) when buildings are added, and
+    ``report``: the before/after page (:mod:`pipeline.measures.report`)."""
 
     segments: dict[str, str] = field(default_factory=dict)
     districts: dict[str, str] = field(default_factory=dict)
     utci_mean_change: dict[str, str] = field(default_factory=dict)
     shade_hours_change: dict[str, str] = field(default_factory=dict)
+    shadow_regulation: dict[str, str] = field(default_factory=dict)
+    report: str | None = None
 
 
 def before_path(path: str, output: str, baseline: str) -> str:
@@ -49,6 +84,77 @@ def before_path(path: str, output: str, baseline: str) -> str:
         return path
 
 
+def shadow_regulation_run(
+    out_dir: str,
+    crs: str,
+    *,
+    measures: tuple[str, ...],
+    use_districts: tuple[str, ...] = (),
+    limits: str | None = None,
+    year: int,
+    timezone: str,
+) -> dict[str, str]:
+    """Check every added ``building`` of the ``measures`` files against the shadow regulation.
+
+    Parameters
+    ----------
+    out_dir : str
+        The effects folder.
+    crs : str
+        The run's metric CRS.
+    measures : tuple of str
+        The measures files (:func:`pipeline.measures.reader.read_measure_files`).
+    use_districts : tuple of str
+        Ingested ``urf`` tables (GeoParquet); their ``urf:UseDistrict`` rows give the limits
+        where they carry ``shade_regulation``.
+    limits : str, optional
+        ``stages.effects.shadow_regulation``: limits where the districts give none.
+    year, timezone
+        The winter solstice of ``year``, true solar time at the site.
+
+    Returns
+    -------
+    dict
+        ``parquet``, ``csv`` and ``lines`` paths; empty when no building is added.
+    """
+    import geopandas as gpd
+    import pandas as pd
+
+    from pipeline.measures.hikage_limits import parse_shade_regulation
+    from pipeline.measures.reader import read_measure_files
+    from pipeline.measures.shadow_regulation import check_added_buildings, lines_frame, to_frame
+    from pipeline.walkability.outputs import write_table
+    from tiles.atomic import atomic_path
+
+    buildings = read_measure_files(measures, crs).buildings if measures else []
+    if not buildings:
+        return {}
+    frame = gpd.GeoDataFrame(
+        {
+            "id": [b.source for b in buildings],
+            "height_m": [b.height_m for b in buildings],
+            "storeys": [b.storeys for b in buildings],
+        },
+        geometry=[b.polygon for b in buildings],
+        crs=crs,
+    )
+    tables = [gpd.read_parquet(p) for p in use_districts]
+    tables = [t for t in tables if len(t)]
+    zones = gpd.GeoDataFrame(pd.concat(tables, ignore_index=True), crs=tables[0].crs) if tables else None
+    default = parse_shade_regulation(limits, where="stages.effects.shadow_regulation") if limits else None
+    results = check_added_buildings(frame, zones, year=year, default_limits=default, timezone=timezone)
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = write_table(to_frame(results), folder / "shadow_regulation")
+    lines = folder / "shadow_regulation_lines.geojson"  # GeoJSON: no timestamp inside, unlike a GPKG
+    with atomic_path(str(lines)) as tmp:
+        lines_frame(results, crs).to_file(tmp, driver="GeoJSON", layer="shadow_regulation_lines")
+    written["lines"] = str(lines)
+    failed = sum(r.status == "fail" for r in results)
+    log.info("shadow regulation: %d added building(s), %d over the limits", len(results), failed)
+    return written
+
+
 def effects_run(
     out_dir: str,
     output: str,
@@ -57,7 +163,12 @@ def effects_run(
     *,
     districts: str | None,
     district_name: str,
+    regulation: Mapping | None = None,
+    scenarios: list = (),
+    report_lang: str = "ja",
     walkability_score: list[Record] = (),
+    walkability_summary: list[Record] = (),
+    ingest: list[Record] = (),
     thermal: list[Record] = (),
     shadow: list[Record] = (),
 ) -> Result:
@@ -70,9 +181,11 @@ def effects_run(
     from pipeline.measures.effects import (
         change_raster,
         changed_segments,
+        district_coolwalk_change,
         district_person_hours,
         segment_effects,
     )
+    from pipeline.measures.report import write_effects_report
     from pipeline.walkability.inputs import midpoint_districts
     from pipeline.walkability.outputs import read_districts, write_geoparquet, write_table
 
@@ -89,6 +202,7 @@ def effects_run(
     if districts:
         areas = read_districts(Path(districts), district_name, crs)
         table = district_person_hours(effects, midpoint_districts(effects, areas))
+        table = district_coolwalk_change(table, *_coolwalk_tables(walkability_summary, output, baseline))
         written["districts"] = write_table(table, folder / "districts")
     rasters: dict[str, dict[str, str]] = {"utci_mean_change": {}, "shade_hours_change": {}}
     for kind, records, name in (
@@ -114,6 +228,24 @@ def effects_run(
                         "meaning": "after - before",
                     },
                 )
+    if regulation:
+        urf = tuple(r.outputs.table for r in ingest if r.feature_type == "urf" and r.outputs.table)
+        written["shadow_regulation"] = shadow_regulation_run(
+            str(folder), crs, use_districts=urf, **regulation
+        )
+    written["report"] = write_effects_report(
+        folder / "report.html",
+        effects,
+        list(scenarios),
+        baseline=baseline,
+        districts=pd.read_parquet(written["districts"]["parquet"]) if "districts" in written else None,
+        regulation=(
+            pd.read_parquet(written["shadow_regulation"]["parquet"])
+            if written.get("shadow_regulation")
+            else None
+        ),
+        lang=report_lang,
+    )
     changed = int(changed_segments(effects).sum())
     log.info(
         "effects: %d segment-scenario rows, %d changed; %d change rasters",
@@ -127,6 +259,21 @@ def effects_run(
     )
 
 
+def _coolwalk_tables(summary: list[Record], output: str, baseline: str):
+    """The CoolWalkability per district of the baseline and of this run (None, None without)."""
+    import pandas as pd
+
+    paths = [r.outputs.coolwalkability_by_district for r in summary if r.outputs.coolwalkability_by_district]
+    if not paths:
+        return None, None
+    after = paths[0]["parquet"]
+    before = before_path(after, output, baseline)
+    if not Path(before).is_file():
+        log.warning("effects: the baseline has no %s; no CoolWalkability change", before)
+        return None, None
+    return pd.read_parquet(before), pd.read_parquet(after)
+
+
 def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     scored = done(records, "walkability_score")
     baseline = ctx.definition.inputs.baseline
@@ -134,17 +281,44 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
         return []
     walk = ctx.settings("walkability")
     districts = ctx.definition.inputs.districts
+    settings = ctx.settings("effects")
+    measures = tuple(str(p) for p in getattr(ctx.definition.inputs, "measures", []) or [])
+    urf = [r for r in done(records, "ingest", feature_type="urf") if r.outputs.table]
+    regulation = {
+        "measures": measures,
+        "limits": settings.shadow_regulation,
+        "year": ctx.definition.scenarios.year,
+        "timezone": ctx.definition.timezone,
+    }
     return [
         Task(
             stage="effects",
             tile="all",
             func=effects_run,
             args=(str(ctx.out("effects")), str(ctx.output), str(baseline), ctx.crs),
-            kwargs={"districts": str(districts) if districts else None, "district_name": walk.district_name},
-            params={"baseline": str(baseline), "crs": ctx.crs, "district_name": walk.district_name},
-            input_hashes=[ctx.hash_file(districts)] if districts else [],
+            kwargs={
+                "districts": str(districts) if districts else None,
+                "district_name": walk.district_name,
+                "regulation": regulation,
+                "scenarios": ctx.scenarios,
+                "report_lang": walk.report_lang,
+            },
+            params={
+                "baseline": str(baseline),
+                "crs": ctx.crs,
+                "district_name": walk.district_name,
+                "shadow_regulation": settings.shadow_regulation,
+                "year": regulation["year"],
+                "timezone": regulation["timezone"],
+                "report_lang": walk.report_lang,
+                "scenarios": ctx.definition.scenarios.model_dump(mode="json"),
+            },
+            input_hashes=([ctx.hash_file(districts)] if districts else [])
+            + [ctx.hash_file(p) for p in measures],
             upstream={
+                "ingest": keys(urf),
                 "walkability_score": keys(scored),
+                "walkability_summary": keys(done(records, "walkability_summary")),
                 "thermal": keys(done(records, "thermal")),
                 "shadow": keys(done(records, "shadow")),
             },
@@ -162,7 +336,13 @@ STAGE = Stage(
     plan=plan,
     wanted=_on_baseline,
     code=("pipeline.measures", "pipeline.walkability", "pipeline.geo"),
-    needs=("shadow", "thermal", "walkability_score"),
+    needs=("ingest", "shadow", "thermal", "walkability_score", "walkability_summary"),
     outputs=EffectsOutputs,
-    reads={"walkability_score": ("scored",), "thermal": ("utci_mean",), "shadow": ("shade_hours",)},
+    reads={
+        "ingest": ("table",),
+        "walkability_score": ("scored",),
+        "walkability_summary": ("coolwalkability_by_district",),
+        "thermal": ("utci_mean",),
+        "shadow": ("shade_hours",),
+    },
 )

@@ -163,6 +163,18 @@ class WalkabilitySettings(StageSettings):
             "comfort is 1); replaces `sun_weight`/`shade_weight` in the comfort-weighted access."
         ),
     )
+    busy_street_factor: float = Field(
+        1.0,
+        ge=1,
+        le=3,
+        description=(
+            "Perceived length of a metre on a busy street (OSM trunk, primary, secondary) in the "
+            "perceived cost (comfort-weighted access); 1.14: busy roads perceived 14 % longer "
+            "(Broach & Dill 2015); 1 (default): traffic not weighed. A `street` measure with "
+            "`pedestrian_only` makes its street `pedestrian`, not busy: it changes the perceived "
+            "cost only with a factor above 1, set in the baseline and the measure run alike."
+        ),
+    )
     comfort_curve: ComfortCurveSettings = Field(
         default_factory=ComfortCurveSettings, description="UTCI to c_thermal."
     )
@@ -342,6 +354,7 @@ def walkability_tile(
     streets: list[str],
     settings: WalkabilitySettings,
     scenarios: list,
+    measures: tuple[str, ...] = (),
     shadow: list[Record] = (),
     surface: list[Record] = (),
     ingest: list[Record] = (),
@@ -363,8 +376,10 @@ def walkability_tile(
         log.warning("walkability %s: no streets in the tile's region", tile)
         return Result(counts={"segments": 0})
     flow = read_flow(peopleflow[0].outputs.flow_by_mesh, settings.day_type) if peopleflow else None
+    network = from_lines(lines)
+    changed = _apply_street_measures(network, measures, tile, crs) if measures else 0
     inputs = TileInputs(
-        from_lines(lines),
+        network,
         read_tables(_tables(ingest, "bldg"), crs),
         read_tables(_tables(ingest, "tran"), crs),
         region,
@@ -383,11 +398,13 @@ def walkability_tile(
         shade_weight=settings.shade_weight,
         comfort_curve=_curve(settings),
         discomfort_weight=settings.discomfort_weight,
+        busy_street_factor=settings.busy_street_factor,
     )
     metrics = tile_metrics(tile, inputs, scenarios, options)
     if metrics is None:
         return Result(counts={"segments": 0})
     metrics.scenarios["people_source"] = _people_sources(metrics, peopleflow, settings.day_type)
+    metrics.counts["street_measure_segments"] = changed
     zoning = _tables(ingest, "urf")
     if zoning:  # the use district (用途地域) and its rates, where the run reads urf files
         from pipeline.walkability.zoning import segment_zoning
@@ -420,6 +437,21 @@ def walkability_tile(
     return Result(outputs=WalkabilityTileOutputs(**outputs), counts=metrics.counts)
 
 
+def _apply_street_measures(network, measures: tuple[str, ...], tile: str, crs: str) -> int:
+    """Apply the ``street`` measures of the ``measures`` files to ``network``'s segments in
+    place (:mod:`pipeline.measures.streets`); the number of segments changed."""
+    from pipeline.measures.reader import read_measure_files
+    from pipeline.measures.streets import apply_street_changes, match_street_changes
+
+    changes = read_measure_files(measures, crs).streets
+    if not changes:
+        return 0
+    matched = match_street_changes(network.segments, changes, tile=tile)
+    network.segments = apply_street_changes(network.segments, matched)
+    log.info("walkability %s: %d segment(s) changed by street measures", tile, len(matched))
+    return len(matched)
+
+
 def _people_sources(metrics, peopleflow: list[Record], day_type: str):
     """The ``people_source`` of each row of ``metrics.scenarios`` (``none`` where people are unknown)."""
     import numpy as np
@@ -448,7 +480,8 @@ def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     settings: WalkabilitySettings = ctx.settings("walkability")
     scenarios = ctx.scenarios
     streets = list(ctx.definition.inputs.streets)
-    hashes = [ctx.hash_file(p) for p in streets]
+    measures = tuple(str(p) for p in getattr(ctx.definition.inputs, "measures", []) or [])
+    hashes = [ctx.hash_file(p) for p in streets] + [ctx.hash_file(p) for p in measures]
     tasks = []
     for tile in ctx.tiles:
         meshes = tile_neighbourhood(tile)
@@ -465,7 +498,12 @@ def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                 tile=tile,
                 func=walkability_tile,
                 args=(tile, ctx.crs, str(ctx.out("walkability", "tiles"))),
-                kwargs={"streets": [str(p) for p in streets], "settings": settings, "scenarios": scenarios},
+                kwargs={
+                    "streets": [str(p) for p in streets],
+                    "settings": settings,
+                    "scenarios": scenarios,
+                    "measures": measures,
+                },
                 params={
                     "settings": settings.model_dump(mode="json"),
                     "crs": ctx.crs,
@@ -931,7 +969,13 @@ STAGE = Stage(
     settings=WalkabilitySettings,
     plan=plan_tiles,
     wanted=_streets_given,
-    code=("pipeline.walkability", "pipeline.peopleflow", "pipeline.thermal", "pipeline.geo"),
+    code=(
+        "pipeline.walkability",
+        "pipeline.measures",
+        "pipeline.peopleflow",
+        "pipeline.thermal",
+        "pipeline.geo",
+    ),
     needs=("ingest", "surface", "shadow", "thermal", "peopleflow"),
     reach="neighbours",
     inputs=INPUTS,

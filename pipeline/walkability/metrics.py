@@ -79,6 +79,9 @@ class MetricOptions:
         UTCI to ``c_thermal``.
     discomfort_weight : float
         Perceived length of a metre at ``c_thermal`` 0 (1 at ``c_thermal`` 1).
+    busy_street_factor : float
+        Perceived length of a metre on a busy street (OSM trunk, primary, secondary),
+        multiplying the comfort factor (:func:`~pipeline.walkability.accessibility.traffic_factor`).
     """
 
     distances: Sequence[int]
@@ -89,6 +92,7 @@ class MetricOptions:
     shade_weight: Mapping[str, float] = field(default_factory=dict)
     comfort_curve: object = None
     discomfort_weight: float = 1.6
+    busy_street_factor: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -231,6 +235,10 @@ def _static_metrics(inputs: TileInputs, options: MetricOptions) -> tuple[pd.Data
     static["width_source"] = np.where(
         np.isfinite(width), "plateau_tran", np.where(segments["width_m"].notna(), "streets", "unknown")
     )
+    if "width_measure_m" in segments:  # a street measure's new width comes first
+        changed = segments["width_measure_m"].notna().to_numpy()
+        static.loc[changed, "width_m"] = segments.loc[changed, "width_measure_m"].to_numpy(float)
+        static.loc[changed, "width_source"] = "measure"
     if inputs.terrain:
         heights, grid, nodata = read_raster(inputs.terrain)
         static = static.join(slope_percent(network, heights, grid, nodata=nodata))
@@ -250,7 +258,7 @@ def _scenario_metrics(
     """One scenario's metrics of every segment of the region: shade share of the side
     walked, UTCI and hours in stress of the better side, the perceived length factor and
     comfort-weighted access."""
-    from pipeline.walkability.accessibility import accessibility, comfort_imp_factor
+    from pipeline.walkability.accessibility import accessibility, comfort_imp_factor, traffic_factor
     from pipeline.walkability.comfort import SIDE_NAMES
     from pipeline.walkability.components import sidewalk_offsets
 
@@ -284,6 +292,7 @@ def _scenario_metrics(
             options.sun_weight.get(scenario.season.name, 1.0),
             options.shade_weight.get(scenario.season.name, 1.0),
         )
+    factor = factor * traffic_factor(segments["highway"].to_numpy(), options.busy_street_factor)
     row = pd.DataFrame(
         {"scenario": scenario.name, "shade_share": share, "imp_factor": factor}, index=segments.index
     ).join(shade)

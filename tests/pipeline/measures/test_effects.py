@@ -10,7 +10,12 @@ import pytest
 import shapely
 
 from pipeline.geo.tiling import tile_grid
-from pipeline.measures.effects import change_raster, district_person_hours, segment_effects
+from pipeline.measures.effects import (
+    change_raster,
+    district_coolwalk_change,
+    district_person_hours,
+    segment_effects,
+)
 from pipeline.measures.reach import lowest_sun_altitude_deg, shadow_reach_m, touched_tiles
 from pipeline.measures.records import MeasureSet, Tree
 
@@ -104,3 +109,27 @@ def test_a_tree_touches_its_tile_and_a_neighbour_only_within_its_reach():
         street_lines=[street],
         network_reach_m=800.0,
     ) == set(tiles)
+
+
+def test_district_coolwalk_change_is_after_minus_before_per_district_and_scenario():
+    table = pd.DataFrame(
+        {"district": ["東口", "西口"], "scenario": ["noon", "noon"], "person_hours_change": [-3.0, 0.0]}
+    )
+    before = pd.DataFrame(
+        {
+            "district": ["東口", "西口", "東口"],
+            "scenario": ["noon", "noon", "dawn"],
+            "coolwalkability_shade": [0.30, 0.50, 0.9],
+            "coolwalkability_thermal": [0.20, 0.40, 0.8],
+        }
+    )
+    after = before.assign(coolwalkability_shade=[0.45, 0.50, 0.9], coolwalkability_thermal=[0.35, 0.40, 0.8])
+    out = district_coolwalk_change(table, before, after).set_index("district")
+    assert len(out) == 2  # the rows of the person-hours table, no more
+    assert out.loc["東口", "coolwalkability_shade_before"] == 0.30
+    assert math.isclose(out.loc["東口", "coolwalkability_shade_change"], 0.15)
+    assert math.isclose(out.loc["東口", "coolwalkability_thermal_change"], 0.15)
+    assert out.loc["西口", "coolwalkability_shade_change"] == 0.0
+    assert list(district_coolwalk_change(table, None, after).columns) == list(table.columns)
+    shade_only = district_coolwalk_change(table, before.drop(columns="coolwalkability_thermal"), after)
+    assert "coolwalkability_thermal_change" not in shade_only and "coolwalkability_shade_change" in shade_only

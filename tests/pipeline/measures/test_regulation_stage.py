@@ -1,0 +1,131 @@
+"""The shadow regulation (日影規制) in the effects stage: added buildings of a measures file
+checked with limits from the ingested use districts or from the run definition."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+from shapely.geometry import box
+
+from pipeline.measures.hikage_limits import ShadeRegulationTextError
+from pipeline.stages.effects import EffectsSettings, shadow_regulation_run
+from tests.pipeline.measures.conftest import feature, write_geojson
+
+CRS = "EPSG:6677"
+X0, Y0 = -10_000.0, -30_000.0  # central Tokyo, as in test_shadow_regulation.py
+YEAR = 2025
+
+
+def slab(dx: float) -> dict:
+    """A 40 m x 12 m footprint ``dx`` metres east of (X0, Y0), as a GeoJSON polygon."""
+    x, y = X0 + dx, Y0
+    ring = [[x - 20, y - 12], [x + 20, y - 12], [x + 20, y], [x - 20, y], [x - 20, y - 12]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+@pytest.fixture
+def measures(tmp_path):
+    return write_geojson(
+        tmp_path / "buildings.geojson",
+        [
+            feature("building", slab(0.0), id="tower", height_m=30.0),
+            feature("building", slab(1000.0), id="low", height_m=10.0),
+            feature("tree", {"type": "Point", "coordinates": [X0, Y0 + 500]}, height_m=8.0, evergreen=False),
+        ],
+        crs=CRS,
+    )
+
+
+def test_a_30_m_building_fails_and_a_10_m_one_passes_with_the_run_limits(measures, tmp_path):
+    written = shadow_regulation_run(
+        str(tmp_path / "effects"),
+        CRS,
+        measures=(str(measures),),
+        limits="(一) 4時間-2.5時間／4m",
+        year=YEAR,
+        timezone="Asia/Tokyo",
+    )
+    table = pd.read_csv(written["csv"], encoding="utf-8-sig").set_index("building_id")
+    assert list(table.index) == ["tower", "low"]  # the tree is not checked
+    assert table.loc["tower", "status"] == "fail"
+    assert table.loc["tower", "near_max_h"] > 4.0 and table.loc["tower", "far_max_h"] > 2.5
+    assert table.loc["tower", "near_area_over_m2"] > 0 and table.loc["tower", "far_area_over_m2"] > 0
+    # 10 m in a 4 m-plane zone is not a regulated building (別表第四: over 10 m): it passes,
+    # though with no lot given (the footprint is the boundary) its shadow is still measured
+    assert bool(table.loc["low", "passes"]) and table.loc["low", "status"] == "not_subject"
+    assert 0 < table.loc["low", "far_max_h"] < table.loc["tower", "far_max_h"]
+    lines = gpd.read_file(written["lines"])
+    assert lines.crs.to_epsg() == 6677
+    tower = lines[(lines["building_id"] == "tower") & (lines["kind"] == "equal_time")]
+    assert len(tower) and tower.geometry.intersects(box(X0 - 200, Y0, X0 + 200, Y0 + 300)).any()
+    # the same inputs write the same bytes
+    again = shadow_regulation_run(
+        str(tmp_path / "again"),
+        CRS,
+        measures=(str(measures),),
+        limits="(一) 4時間-2.5時間／4m",
+        year=YEAR,
+        timezone="Asia/Tokyo",
+    )
+    for key in ("csv", "parquet", "lines"):
+        assert open(written[key], "rb").read() == open(again[key], "rb").read()
+
+
+def test_the_use_districts_text_comes_before_the_run_limits(measures, tmp_path):
+    # 第二種中高層住居専用地域 (code 4) with (三) 5 h / 3 h on the 4 m plane over the 10 m one
+    district = gpd.GeoDataFrame(
+        {
+            "gml_id": ["urf_1"],
+            "feature_type": ["urf:UseDistrict"],
+            "function": ["4"],
+            "function_label": ["第二種中高層住居専用地域"],
+            "shade_regulation": ["(三) 5時間-3時間／4m"],
+        },
+        geometry=[box(X0 + 900, Y0 - 100, X0 + 1100, Y0 + 100)],
+        crs=CRS,
+    )
+    urf = tmp_path / "urf.parquet"
+    district.to_parquet(urf)
+    written = shadow_regulation_run(
+        str(tmp_path / "effects"),
+        CRS,
+        measures=(str(measures),),
+        use_districts=(str(urf),),
+        limits="(一) 4時間-2.5時間／4m",
+        year=YEAR,
+        timezone="Asia/Tokyo",
+    )
+    table = pd.read_csv(written["csv"], encoding="utf-8-sig").set_index("building_id")
+    assert table.loc["low", "zone_id"] == "urf_1"
+    assert table.loc["low", "near_limit_h"] == 5.0 and table.loc["low", "far_limit_h"] == 3.0
+    assert table.loc["tower", "near_limit_h"] == 4.0  # outside every district: the run's limits
+
+
+def test_without_limits_the_buildings_are_reported_with_limits_unknown(measures, tmp_path):
+    written = shadow_regulation_run(
+        str(tmp_path / "effects"), CRS, measures=(str(measures),), year=YEAR, timezone="Asia/Tokyo"
+    )
+    table = pd.read_csv(written["csv"], encoding="utf-8-sig")
+    assert set(table["status"]) == {"no_limits"}
+
+
+def test_no_added_building_writes_nothing(tmp_path):
+    trees = write_geojson(
+        tmp_path / "trees.geojson",
+        [feature("tree", {"type": "Point", "coordinates": [X0, Y0]}, height_m=8.0, evergreen=False)],
+        crs=CRS,
+    )
+    out = tmp_path / "effects"
+    assert (
+        shadow_regulation_run(str(out), CRS, measures=(str(trees),), year=YEAR, timezone="Asia/Tokyo") == {}
+    )
+    assert not out.exists()
+
+
+def test_the_run_key_is_validated():
+    assert EffectsSettings(shadow_regulation="(二) 5時間-3時間／4m").shadow_regulation
+    with pytest.raises(ValidationError, match="stages.effects.shadow_regulation"):
+        EffectsSettings(shadow_regulation="4 hours")
+    assert issubclass(ShadeRegulationTextError, ValueError)
