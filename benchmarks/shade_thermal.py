@@ -336,9 +336,12 @@ def main() -> None:
         f"mean {d_svf.mean():.1e}, {(d_svf > 0.001).mean():.2%} of cells beyond 0.001 "
         "(horizons to 200 m, not to the raster's edge)"
     )
-    for label, new in (
-        ("with the pass's sky view", pass_thermal),
-        ("with the old sky view (the steps alone)", one_pass(old_sky)[2]),
+    for label, new in (  # thermal at the old path's 10-minute step
+        ("thermal every 10 minutes, with the pass's sky view", pass_thermal10),
+        (
+            "thermal every 10 minutes, with the old sky view (the steps alone)",
+            one_pass(old_sky, options_10)[2],
+        ),
     ):
         worst = worst_difference(new, old_thermal)
         print(
