@@ -15,9 +15,9 @@ inflates the wall clock, hardly the CPU time), best of ``--repeat``, COG writing
   one pass by azimuth with horizon sectors of its own;
 * *one pass* (one task per tile): :func:`pipeline.thermal.tile.shade_and_thermal`, the
   shadow pass taking the thermal steps' shade codes and the sky view's directions from its
-  own sector horizons, then every scenario's steps, at the thermal stage's default step
-  (``--thermal-step``, 30 minutes: every third shade step) and at the shade's 10 minutes
-  (the one pass before the thermal step was its own); how far the 30-minute thermal sums
+  own sector horizons, then every scenario's steps, with thermal every ``--thermal-step``
+  minutes (30: every third shade step, the option for cost) and every 10 (the shade's, the
+  thermal stage's default); how far the 30-minute thermal sums
   are from the 10-minute ones, per scenario (mean and largest |difference| of mean UTCI,
   mean hours above UTCI 32 and 38 °C);
 * the phases of the one pass (cProfile, by the functions each phase runs), its peak

@@ -78,14 +78,14 @@ class ThermalSettings(StageSettings):
         ),
     )
     step_minutes: float = Field(
-        30.0,
+        10.0,
         gt=0,
         le=60,
         description=(
-            "Time step of Tmrt and UTCI inside a slot, minutes. 30 with the shadow stage's 10: "
-            "every third shade step, its shade codes taken from the same pass (an odd multiple "
-            "of the shade step); SOLWEIG is run on hourly forcing, and mean UTCI moves by "
-            "hundredths of a kelvin against 10 (docs/thermal.md)."
+            "Time step of Tmrt and UTCI inside a slot, minutes (the shadow stage's by default). "
+            "30 with the shadow stage's 10 computes every third shade step, its shade codes "
+            "taken from the same pass: 1.63x the shadow stage per tile instead of 2.40x, mean "
+            "UTCI within 0.01-0.06 K (docs/thermal.md)."
         ),
     )
     sky_azimuths: int = Field(

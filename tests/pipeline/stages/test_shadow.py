@@ -162,7 +162,7 @@ def test_with_weather_the_shadow_task_computes_the_thermal_outputs_in_its_pass(t
     )
 
     inner, surface = _surface(tmp_path)
-    # shade every 10 minutes, thermal every 30 (the defaults): the pass keeps every third step's codes
+    # shade every 10 minutes, thermal every 30: the pass keeps every third step's codes
     settings, thermal = ShadowSettings(step_minutes=10.0), ThermalSettings(step_minutes=30.0)
     assert shares_pass(settings, thermal) and shares_pass(settings, ThermalSettings(step_minutes=20.0))
     assert not shares_pass(settings, ThermalSettings(method="sweep"))
