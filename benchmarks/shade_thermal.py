@@ -15,14 +15,18 @@ inflates the wall clock, hardly the CPU time), best of ``--repeat``, COG writing
   one pass by azimuth with horizon sectors of its own;
 * *one pass* (one task per tile): :func:`pipeline.thermal.tile.shade_and_thermal`, the
   shadow pass taking the thermal steps' shade codes and the sky view's directions from its
-  own sector horizons, then every scenario's steps;
+  own sector horizons, then every scenario's steps, with thermal every ``--thermal-step``
+  minutes (30: every third shade step, the option for cost) and every 10 (the shade's, the
+  thermal stage's default); how far the 30-minute thermal sums
+  are from the 10-minute ones, per scenario (mean and largest |difference| of mean UTCI,
+  mean hours above UTCI 32 and 38 °C);
 * the phases of the one pass (cProfile, by the functions each phase runs), its peak
   Python-side memory (tracemalloc) against the old thermal pass's, and how far its
   outputs are from the old path's: shade (bytes), sky view factor, mean UTCI and Tmrt,
   stress hours, with the pass's own sky view and with the old one (the steps alone).
 
     PYTHONPATH=. .venv/bin/python benchmarks/shade_thermal.py [--run out/sample] [--tile 53396489]
-        [--repeat 2] [--baseline-rev 1f99df5]
+        [--repeat 2] [--baseline-rev 1f99df5] [--thermal-step 30]
 """
 
 from __future__ import annotations
@@ -43,7 +47,9 @@ from pathlib import Path
 import numba
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# benchmarks/ last on the path: its tiles.py would hide the repository's ``tiles`` package
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE] + [str(_HERE)]
 
 from thermal import NORMALS, YEAR, load_tile, warm_up  # noqa: E402  (benchmarks/thermal.py)
 
@@ -147,6 +153,31 @@ def worst_difference(new: dict, old: dict) -> dict[str, float]:
     return worst
 
 
+def hours_above(result, bound_c: float) -> np.ndarray:
+    """Hours of the slot in the stress classes above ``bound_c`` (UTCI > bound) (UTCI °C), per cell."""
+    from pipeline.thermal.utci import STRESS_CLASSES
+
+    keys = [c.key for c in STRESS_CLASSES if c.lower_c is not None and c.lower_c >= bound_c]
+    return sum(result.hours_in(k).astype(np.float64) for k in keys)
+
+
+def step_comparison(coarse: dict, fine: dict) -> list[tuple]:
+    """Per scenario: the fine run's tile means and the coarse run's differences from them."""
+    rows = []
+    for name, f in fine.items():
+        c = coarse[name]
+        d = np.abs(c.utci_mean_c.astype(np.float64) - f.utci_mean_c)
+        cells = [f"{np.nanmean(f.utci_mean_c):.2f}", f"{np.nanmean(d):.3f} / {np.nanmax(d):.2f}"]
+        for bound in (32.0, 38.0):
+            h_f, h_c = hours_above(f, bound), hours_above(c, bound)
+            cells += [
+                f"{h_f.mean():.3f}",
+                f"{(h_c - h_f).mean():+.3f} / {np.abs(h_c - h_f).max():.2f}",
+            ]
+        rows.append((name, *cells))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, default=ROOT / "out" / "sample", help="run folder")
@@ -158,6 +189,7 @@ def main() -> None:
         default="1f99df5",
         help="git revision of the old thermal stage (its own SVF sweep and sectors)",
     )
+    parser.add_argument("--thermal-step", type=float, default=30.0, help="thermal step, minutes")
     args = parser.parse_args()
     numba.set_num_threads(1)
     weather = read_weather(NORMALS)
@@ -177,9 +209,10 @@ def main() -> None:
     )
     common = dict(canopy_top=canopy, max_distance_m=args.halo, evergreen_top=evergreen)
     surface = TileSurface(dsm, outer, inner, canopy, evergreen)
-    options = ThermalOptions(max_distance_m=args.halo)
+    options = ThermalOptions(max_distance_m=args.halo, thermal_step_minutes=args.thermal_step)
+    options_10 = ThermalOptions(max_distance_m=args.halo)  # thermal at the shade's 10 minutes
 
-    def one_pass(sky_view=None):
+    def one_pass(sky_view=None, options=options):
         tile = shade_and_thermal(surface, scenarios, YEAR, weather, options, sky_view=sky_view)
         return tile.shade, tile.sky_view, dict(tile.thermal)
 
@@ -196,6 +229,7 @@ def main() -> None:
         args.repeat,
     )
     t_pass, (pass_shade, pass_sky, pass_thermal) = cpu_seconds(one_pass, args.repeat)
+    t_pass10, (_, _, pass_thermal10) = cpu_seconds(lambda: one_pass(options=options_10), args.repeat)
     peaks = {}
     for label, run in (
         (
@@ -243,11 +277,18 @@ def main() -> None:
             f"**{old_total / t_shadow:.2f}**",
         ),
         (
-            "**one pass: shadow + thermal per tile (shade_and_thermal)**",
+            "one pass, thermal every 10 minutes (as the shade)",
+            f"{t_pass10:.1f}",
+            f"{t_pass10 / t_shadow:.2f}",
+        ),
+        (
+            f"**one pass: shadow + thermal per tile, thermal every {args.thermal_step:g} minutes "
+            "(shade_and_thermal)**",
             f"**{t_pass:.1f}**",
             f"**{t_pass / t_shadow:.2f}**",
         ),
         ("one pass against the old path", "", f"{t_pass / old_total:.2f} of its time"),
+        ("one pass against the one pass at 10 minutes", "", f"{t_pass / t_pass10:.2f} of its time"),
     ]
     table(
         "Per tile, CPU seconds, against the shadow stage alone", ("work", "seconds", "/ shadow stage"), rows
@@ -270,6 +311,20 @@ def main() -> None:
         rows,
     )
 
+    table(
+        f"Thermal every {args.thermal_step:g} minutes against every 10 minutes, per scenario, every tile cell",
+        (
+            "scenario",
+            "mean UTCI °C (10 min)",
+            "|d mean UTCI| mean / max K",
+            "h > 32 °C (10 min)",
+            "d h > 32 °C mean / max |d|",
+            "h > 38 °C (10 min)",
+            "d h > 38 °C mean / max |d|",
+        ),
+        step_comparison(pass_thermal, pass_thermal10),
+    )
+
     same_shade = all(
         pass_shade.scenarios[n].shade_hours.tobytes() == s.shade_hours.tobytes()
         for n, s in shade.scenarios.items()
@@ -281,9 +336,12 @@ def main() -> None:
         f"mean {d_svf.mean():.1e}, {(d_svf > 0.001).mean():.2%} of cells beyond 0.001 "
         "(horizons to 200 m, not to the raster's edge)"
     )
-    for label, new in (
-        ("with the pass's sky view", pass_thermal),
-        ("with the old sky view (the steps alone)", one_pass(old_sky)[2]),
+    for label, new in (  # thermal at the old path's 10-minute step
+        ("thermal every 10 minutes, with the pass's sky view", pass_thermal10),
+        (
+            "thermal every 10 minutes, with the old sky view (the steps alone)",
+            one_pass(old_sky, options_10)[2],
+        ),
     ):
         worst = worst_difference(new, old_thermal)
         print(

@@ -156,7 +156,7 @@ def shadow_tile(
                 scenarios,
                 year,
                 weather,
-                thermal_stage.thermal_options(thermal, halo_m, timezone),
+                thermal_stage.thermal_options(thermal, halo_m, timezone, settings.step_minutes),
                 sun_hours=settings.sun_hours,
             )
             shade = tile_pass.shade

@@ -63,6 +63,7 @@ from pipeline.shade.sun import (
     SunPositions,
     grid_centre_lonlat,
     meridian_convergence_deg,
+    scenario_sun_positions,
     slot_sun_positions,
 )
 from pipeline.thermal.accumulate import SlotAccumulator
@@ -117,7 +118,11 @@ class ThermalOptions:
     transmissivity : CanopyTransmissivity
         Share of sun through a crown by leaf habit and season (as the shadow stage).
     step_minutes : float
-        Time step inside each slot, minutes (the shadow stage's default: 10).
+        Time step of the shade inside each slot, minutes (the shadow stage's default: 10).
+    thermal_step_minutes : float, optional
+        Time step of Tmrt and UTCI inside each slot, minutes (None: ``step_minutes``). An odd
+        multiple of ``step_minutes`` (30 for 10) puts every thermal step's mid-point on one of
+        the shade pass's, whose codes it takes; any other step has its codes cast when taken.
     timezone : str
         The run's timezone (slot times are local).
     max_distance_m : float
@@ -136,6 +141,7 @@ class ThermalOptions:
 
     transmissivity: CanopyTransmissivity = CanopyTransmissivity()
     step_minutes: float = DEFAULT_STEP_MINUTES
+    thermal_step_minutes: float | None = None
     timezone: str = DEFAULT_TIMEZONE
     max_distance_m: float = DEFAULT_MAX_DISTANCE_M
     parameters: TmrtParameters = TmrtParameters()
@@ -143,6 +149,11 @@ class ThermalOptions:
     n_azimuths: int = DEFAULT_AZIMUTHS
     method: ShadeMethod = "horizon"
     sector_deg: float = DEFAULT_SECTOR_DEG
+
+    @property
+    def thermal_step(self) -> float:
+        """The thermal time step, minutes."""
+        return self.step_minutes if self.thermal_step_minutes is None else self.thermal_step_minutes
 
 
 @dataclass
@@ -377,14 +388,17 @@ class _PassVisitor:
         grid_azimuth_deg: np.ndarray,
         shape: tuple[int, int],
         n_azimuths: int | None,
+        thermal_instants: set[int],
     ):
-        # positions that are some slot's sample with the sun up: the thermal steps
+        # positions that are some slot's sample with the sun up at a thermal step's instant
         kinds = np.array([t.kind == "shade" for t in schedule.targets], dtype=bool)
         in_slot = np.zeros(len(schedule), dtype=bool)
         for p in range(len(schedule)):
             in_slot[p] = kinds[schedule.target[schedule.start[p] : schedule.start[p + 1]]].any()
-        wanted = np.flatnonzero(in_slot & (schedule.sun_altitude_deg > 0))
-        self.slot_of = dict(zip(schedule.timestamps.as_unit("ns").asi8[wanted].tolist(), range(wanted.size)))
+        instants = schedule.timestamps.as_unit("ns").asi8
+        is_step = np.array([t in thermal_instants for t in instants.tolist()], dtype=bool)
+        wanted = np.flatnonzero(in_slot & is_step & (schedule.sun_altitude_deg > 0))
+        self.slot_of = dict(zip(instants[wanted].tolist(), range(wanted.size)))
         self._row = np.full(len(schedule), -1, np.int64)
         self._row[wanted] = np.arange(wanted.size)
         self.codes = PackedCodes(wanted.size, shape)
@@ -468,8 +482,21 @@ def shade_and_thermal(
     )
     azimuths = schedule.grid_azimuth_deg(convergence) if len(schedule) else np.empty(0)
     by_sector = o.method == "horizon"
+    thermal_instants = {
+        int(t)
+        for positions in scenario_sun_positions(
+            scenarios, year, lat, lon, step_minutes=o.thermal_step, timezone=o.timezone
+        ).values()
+        for t in positions.timestamps.as_unit("ns").asi8
+    }
     visitor = (
-        _PassVisitor(schedule, azimuths, surface.inner.shape, o.n_azimuths if sky_view is None else None)
+        _PassVisitor(
+            schedule,
+            azimuths,
+            surface.inner.shape,
+            o.n_azimuths if sky_view is None else None,
+            thermal_instants,
+        )
         if by_sector
         else None
     )
@@ -506,21 +533,16 @@ def shade_and_thermal(
         time.perf_counter() - started,
         f", {visitor.codes.nbytes / 1e6:.0f} MB of kept shade codes" if visitor is not None else "",
     )
-    if visitor is not None:
-        codes = visitor.codes
-        slot_of = visitor.slot_of
+    caster = shaded.caster
+    codes = visitor.codes if visitor is not None else None
+    slot_of = visitor.slot_of if visitor is not None else {}
 
-        def light_at(
-            instant_ns: int, grid_azimuth_deg: float, altitude_deg: float, transmissivity: tuple[float, float]
-        ) -> np.ndarray:
+    def light_at(
+        instant_ns: int, grid_azimuth_deg: float, altitude_deg: float, transmissivity: tuple[float, float]
+    ) -> np.ndarray:
+        if instant_ns in slot_of:  # a thermal step among the pass's positions: its kept codes
             return codes.light(slot_of[instant_ns], *transmissivity)
-    else:
-        caster = shaded.caster
-
-        def light_at(
-            instant_ns: int, grid_azimuth_deg: float, altitude_deg: float, transmissivity: tuple[float, float]
-        ) -> np.ndarray:
-            return light_fraction(caster.codes(grid_azimuth_deg, altitude_deg), *transmissivity)
+        return light_fraction(caster.codes(grid_azimuth_deg, altitude_deg), *transmissivity)
 
     return TilePass(
         shaded.shade,
@@ -557,7 +579,7 @@ def _thermal_steps(
             source,
             transmissivity=options.transmissivity,
             sky_view=sky_view,
-            step_minutes=options.step_minutes,
+            step_minutes=options.thermal_step,
             timezone=options.timezone,
             altitude_m=options.altitude_m,
             shared=shared,

@@ -162,8 +162,10 @@ def test_with_weather_the_shadow_task_computes_the_thermal_outputs_in_its_pass(t
     )
 
     inner, surface = _surface(tmp_path)
-    settings, thermal = ShadowSettings(step_minutes=30.0), ThermalSettings(step_minutes=30.0)
-    assert shares_pass(settings, thermal) and not shares_pass(settings, ThermalSettings(step_minutes=20.0))
+    # shade every 10 minutes, thermal every 30: the pass keeps every third step's codes
+    settings, thermal = ShadowSettings(step_minutes=10.0), ThermalSettings(step_minutes=30.0)
+    assert shares_pass(settings, thermal) and shares_pass(settings, ThermalSettings(step_minutes=20.0))
+    assert not shares_pass(settings, ThermalSettings(method="sweep"))
     weather = str(project_root / "sample_data" / "weather" / "kumagaya_normals_1991_2020.csv")
     common = dict(scenarios=SCENARIOS, year=2026, halo_m=40.0, timezone="Asia/Tokyo", surface=surface)
     alone = shadow_tile("t", inner, str(tmp_path / "alone"), settings=settings, **common)
