@@ -18,7 +18,7 @@ up so that they are lit from above. They are not draped on terrain: 3D Tiles has
 clamping, and a classification volume would need the terrain's height range.
 
 Property types are decided once for the layer (:class:`tiles.metadata.LayerSchema`), with
-constant units folded into the schema descriptions (:func:`.tile_properties.fold_constant_units`).
+constant units folded into the schema descriptions (:func:`.properties.fold_constant_units`).
 """
 
 from __future__ import annotations
@@ -246,7 +246,7 @@ def layer_features(
     mesh_paths : sequence of path
         ``<mesh>_<module>_mesh.parquet`` files written by the ingest.
     properties : dict
-        gml_id -> property row (:mod:`.tile_properties`); objects without a row get
+        gml_id -> property row (:mod:`.properties`); objects without a row get
         their ``gml_id`` only.
     geoid_model : str
         GSI geoid model added to the orthometric heights.

@@ -21,11 +21,11 @@ Under ``out_dir`` (normally ``<output>/viewer/``) it writes:
 ``areas/areas.geojson``,         district and mesh outlines and their summary rows
 ``areas/summary.json``           (:mod:`pipeline.viewer.areas`)
 ``zoning/use_districts.geojson`` the use districts (用途地域) of the run's ``urf`` tables, with
-                                 labels in both languages and rates (:mod:`.viewer_zoning`)
+                                 labels in both languages and rates (:mod:`.zoning`)
 ``priority/priority.json``       where to act first: each scenario's ranked segments with
                                  their midpoint and line (:func:`write_priority_list`)
 ``report.html``                  the run's printed report, copied beside the app
-``index.html``, ``src/``, ...   the app, and CesiumJS under ``cesium/`` (:mod:`.viewer_app`)
+``index.html``, ``src/``, ...   the app, and CesiumJS under ``cesium/`` (:mod:`.app`)
 ===============================  ==============================================================
 
 The other 3D Tiles layers (buildings, trees, terrain, roads, LiDAR points) are the run's
@@ -303,7 +303,7 @@ class ViewerInputs:
 class ViewerOptions:
     """How :func:`write_viewer` writes: the geoid of the ellipsoidal heights, the ground
     height without terrain (m), and whether to copy the app and CesiumJS (from where)
-    beside ``viewer.json`` (:func:`.viewer_app.copy_app`)."""
+    beside ``viewer.json`` (:func:`.app.copy_app`)."""
 
     geoid_model: str = "gsigeo2011"
     ground_elevation_m: float = 0.0
@@ -405,7 +405,7 @@ def write_viewer(out_dir: str | Path, inputs: ViewerInputs, options: ViewerOptio
 
 
 def _street_layer(site: _Site, streets: Mapping[str, str | Path], ground: _Ground):
-    """The street ribbons (:mod:`.street_tiles`) and the run's extent: (metric bounds of the
+    """The street ribbons (:mod:`pipeline.tiles3d.streets`) and the run's extent: (metric bounds of the
     streets and terrain, lon/lat bounds)."""
     from pipeline.tiles3d.streets import write_street_tileset
 
@@ -439,7 +439,7 @@ def _globe(site: _Site, ground: _Ground, extent_m) -> None:
 
 def _street_colouring(site: _Site, streets: Mapping[str, str | Path], variables: Sequence[str]) -> list[dict]:
     """The street colouring options and their legends, ramps over each scenario's values
-    (:func:`.viewer_legends.data_domain`) with the fixed domain across scenarios."""
+    (:func:`.legends.data_domain`) with the fixed domain across scenarios."""
     import pyarrow.parquet as pq
 
     def scenario_values(name: str) -> dict[str, np.ndarray]:
