@@ -37,7 +37,8 @@ def viewer_arguments(out: Path) -> dict:
             "name": f"{season}_{slot}",
             "season": season,
             "slot": slot,
-            "date": f"{year}-{day}",
+            # a season is a date, or a mapping with its date and weather
+            "date": f"{year}-{day['date'] if isinstance(day, dict) else day}",
             "start": start,
             "end": end,
         }
