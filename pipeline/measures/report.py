@@ -40,9 +40,16 @@ WORDS = {
         "regulation": "追加建物の日影規制(建築基準法第56条の2)",
         "regulation_note": (
             "冬至日 8〜16 時(真太陽時)の等時間日影線による簡易判定です(建築確認の計算ではありません)。"
-            "みなし境界線(道路等)、地盤の高低差、複数区域にまたがる日影、屋上突出物は考慮していません。"
-            "敷地境界は建物の外形としています。"
+            "測定線は施策ファイルの敷地(lot)の境界から、敷地の指定がなければ建物の外形から測ります。"
+            "敷地が道路に接する側は、みなし境界線(建築基準法施行令第135条の12:幅員 10 m 以下の道路は"
+            "中心線、10 m を超える道路は反対側の境界線から敷地側に 5 m の線)を用います。"
+            "水面・線路敷のみなし境界線、地盤の高低差による緩和、複数区域にまたがる日影、"
+            "屋上突出物は考慮していません。"
         ),
+        "site": "敷地境界",
+        "site_footprint": "建物の外形(敷地の指定なし)",
+        "site_lot": "敷地",
+        "site_lot_deemed": "敷地(幅員 {w} m の道路側はみなし境界線)",
         "rasters": "セル別の変化(平均 UTCI、日陰時間)は effects/rasters/ の COG にあります。",
         "maps": "施策前後の地図",
         "maps_note": (
@@ -96,10 +103,17 @@ WORDS = {
         "regulation": "Shadow regulation (日影規制) of the added buildings (Building Standards Act art. 56-2)",
         "regulation_note": (
             "A screening with the equal-time shadow lines of the winter solstice, 8:00-16:00 true solar "
-            "time, not a building-confirmation calculation. Not applied: the deemed boundary along roads "
-            "(みなし境界線), ground level differences, shadows reaching other zones, rooftop structures. "
-            "The site boundary is the building's footprint."
+            "time, not a building-confirmation calculation. The measuring lines are drawn from the "
+            "boundary of the building's lot in the measures file, else from its footprint. Where the lot "
+            "faces a road, the deemed boundary (みなし境界線, Building Standards Order art. 135-12) is used: "
+            "the centreline of a road up to 10 m wide, the line 5 m from the far side of a wider one. Not "
+            "applied: the deemed boundary along water and railways, ground level differences, shadows "
+            "reaching other zones, rooftop structures."
         ),
+        "site": "site boundary",
+        "site_footprint": "building footprint (no lot given)",
+        "site_lot": "lot",
+        "site_lot_deemed": "lot (deemed boundary along the {w} m road)",
         "rasters": "Per-cell changes (mean UTCI, shade hours) are the COGs under effects/rasters/.",
         "maps": "Maps before and after",
         "maps_note": (
@@ -233,6 +247,7 @@ def regulation_part(regulation: pd.DataFrame | None, lang: str) -> str:
             w["height"]: regulation["height_m"].to_numpy(float),
             w["result"]: [parts[0] if lang == "ja" else parts[-1] for parts in label],
             w["limits"]: regulation["regulation"].fillna("–").astype(str).to_numpy(),
+            w["site"]: _site_words(regulation, w),
             w["near"]: regulation["near_max_h"].to_numpy(float),
             w["far"]: regulation["far_max_h"].to_numpy(float),
             w["over"]: over.where(judged).to_numpy(float),
@@ -278,6 +293,21 @@ def maps_part(maps: dict | None, scenarios: list, folder: Path, lang: str) -> st
             f"{''.join(figures)}</div>"
         )
     return "".join(parts) + "</section>"
+
+
+def _site_words(regulation: pd.DataFrame, w: dict) -> list[str]:
+    """What each building's measuring lines were drawn from, in words."""
+    kinds = (
+        regulation["site_boundary"]
+        if "site_boundary" in regulation
+        else pd.Series("footprint", regulation.index)
+    )
+    widths = (
+        regulation["deemed_road_widths_m"].fillna("")
+        if "deemed_road_widths_m" in regulation
+        else pd.Series("", regulation.index)
+    )
+    return [w.get(f"site_{k}", str(k)).format(w=width) for k, width in zip(kinds, widths)]
 
 
 def build_effects_report(

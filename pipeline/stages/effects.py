@@ -97,6 +97,7 @@ def shadow_regulation_run(
     *,
     measures: tuple[str, ...],
     use_districts: tuple[str, ...] = (),
+    streets: tuple[str, ...] = (),
     limits: str | None = None,
     year: int,
     timezone: str,
@@ -114,6 +115,9 @@ def shadow_regulation_run(
     use_districts : tuple of str
         Ingested ``urf`` tables (GeoParquet); their ``urf:UseDistrict`` rows give the limits
         where they carry ``shade_regulation``.
+    streets : tuple of str
+        The run's scored street segments (GeoParquet with ``width_m``): a building's lot
+        facing one has its deemed boundary there (みなし境界線).
     limits : str, optional
         ``stages.effects.shadow_regulation``: limits where the districts give none.
     year, timezone
@@ -141,6 +145,9 @@ def shadow_regulation_run(
             "id": [b.source for b in buildings],
             "height_m": [b.height_m for b in buildings],
             "storeys": [b.storeys for b in buildings],
+            # buildings on one lot are one building (法第56条の2第2項)
+            "site_id": [f"lot {b.lot_id}" if b.lot_id else b.source for b in buildings],
+            "lot": [b.lot for b in buildings],
         },
         geometry=[b.polygon for b in buildings],
         crs=crs,
@@ -149,7 +156,10 @@ def shadow_regulation_run(
     tables = [t for t in tables if len(t)]
     zones = gpd.GeoDataFrame(pd.concat(tables, ignore_index=True), crs=tables[0].crs) if tables else None
     default = parse_shade_regulation(limits, where="stages.effects.shadow_regulation") if limits else None
-    results = check_added_buildings(frame, zones, year=year, default_limits=default, timezone=timezone)
+    roads = _roads(streets, crs, frame) if any(b.lot is not None for b in buildings) else None
+    results = check_added_buildings(
+        frame, zones, year=year, default_limits=default, roads=roads, timezone=timezone
+    )
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     written = write_table(to_frame(results), folder / "shadow_regulation")
@@ -160,6 +170,27 @@ def shadow_regulation_run(
     failed = sum(r.status == "fail" for r in results)
     log.info("shadow regulation: %d added building(s), %d over the limits", len(results), failed)
     return written
+
+
+#: Streets read for the deemed boundary lie within this of an added building's lot (m):
+#: the widest road's half width and more.
+ROAD_SEARCH_M = 60.0
+
+
+def _roads(streets: tuple[str, ...], crs: str, buildings):
+    """The street segments (one row each: ``width_m``, centreline) near the lots."""
+    import geopandas as gpd
+    import pandas as pd
+
+    if not streets:
+        return None
+    lots = gpd.GeoSeries([g for g in buildings["lot"] if g is not None], crs=crs)
+    x0, y0, x1, y1 = lots.total_bounds
+    box = (x0 - ROAD_SEARCH_M, y0 - ROAD_SEARCH_M, x1 + ROAD_SEARCH_M, y1 + ROAD_SEARCH_M)
+    tables = [gpd.read_parquet(p, columns=["segment_id", "width_m", "geometry"]) for p in sorted(streets)]
+    table = pd.concat([t.cx[box[0] : box[2], box[1] : box[3]] for t in tables], ignore_index=True)
+    table = table.drop_duplicates("segment_id")
+    return gpd.GeoDataFrame(table, geometry="geometry", crs=tables[0].crs).to_crs(crs)
 
 
 def effects_run(
@@ -250,7 +281,7 @@ def effects_run(
     if regulation:
         urf = tuple(r.outputs.table for r in ingest if r.feature_type == "urf" and r.outputs.table)
         written["shadow_regulation"] = shadow_regulation_run(
-            str(folder), crs, use_districts=urf, **regulation
+            str(folder), crs, use_districts=urf, streets=tuple(paths), **regulation
         )
     written["report"] = write_effects_report(
         folder / "report.html",

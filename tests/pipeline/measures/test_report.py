@@ -92,7 +92,16 @@ def test_the_page_is_japanese_with_the_district_table_top_segments_and_regulatio
     assert "不適合" in got and "対象外 (規模)" in got and "over the limits" not in got
     assert "420" in got and "みなし境界線" in page
     low = got.index("low")
-    assert got[low + 6] == "–"  # no area over the limits for a building the law does not regulate
+    assert got[low + 7] == "–"  # no area over the limits for a building the law does not regulate
+    assert got[low + 4] == "建物の外形(敷地の指定なし)"  # a table without site boundaries: footprints
+
+
+def test_the_site_boundary_is_named_with_the_deemed_roads():
+    table = regulation().assign(site_boundary=["lot_deemed", "lot"], deemed_road_widths_m=["12", ""])
+    got = cells(build_effects_report(segments(), [HEAT], baseline="b", regulation=table))
+    assert "敷地(幅員 12 m の道路側はみなし境界線)" in got and "敷地" in got
+    english = cells(build_effects_report(segments(), [HEAT], baseline="b", regulation=table, lang="en"))
+    assert "lot (deemed boundary along the 12 m road)" in english
 
 
 def test_english_on_request_and_parts_without_data():
