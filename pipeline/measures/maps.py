@@ -117,8 +117,8 @@ def shared_range(*rasters: np.ndarray) -> tuple[float, float]:
 def measure_overlays(measures, districts=None) -> list[Overlay]:
     """The measures (:class:`pipeline.measures.records.MeasureSet`, run CRS) and the district
     outlines (GeoDataFrame, run CRS) as map overlays: trees as their crowns, canopies and
-    added buildings as outlines, street changes as lines. A removed building has no
-    geometry in the file and is not drawn."""
+    added buildings as outlines, their lots dotted, street changes as lines. A removed
+    building has no geometry in the file and is not drawn."""
     overlays = []
     if districts is not None and len(districts):
         overlays.append(
@@ -130,11 +130,22 @@ def measure_overlays(measures, districts=None) -> list[Overlay]:
     crowns = [shapely.Point(t.x, t.y).buffer(t.crown_diameter_m / 2, 16).boundary for t in measures.trees]
     areas = [c.polygon.boundary for c in measures.canopies] + [b.polygon.boundary for b in measures.buildings]
     lines = [s.line for s in measures.streets if s.line is not None]
+    lots = list({b.lot_id: b.lot.boundary for b in measures.buildings if b.lot is not None}.values())
     if crowns:
         overlays.append(Overlay(crowns, color=MEASURE_COLOUR, linewidth=0.8, label="trees planted"))
     if areas:
         overlays.append(
             Overlay(areas, color=MEASURE_COLOUR, linewidth=1.5, label="canopies and buildings added")
+        )
+    if lots:
+        overlays.append(
+            Overlay(
+                lots,
+                color=MEASURE_COLOUR,
+                linewidth=1.0,
+                label="lots of added buildings",
+                style={"linestyle": ":"},
+            )
         )
     if lines:
         overlays.append(

@@ -54,7 +54,13 @@ def test_the_measures_and_districts_are_outlines():
 
     measures = MeasureSet(CRS)
     measures.trees.append(Tree("t1", -19800.0, -10600.0, 8.0, 6.0, 3.2, False))
-    measures.buildings.append(Building("b1", shapely.box(-19700, -10700, -19680, -10680), 30.0))
+    lot = shapely.box(-19710, -10710, -19670, -10670)
+    measures.buildings.append(
+        Building("b1", shapely.box(-19700, -10700, -19680, -10680), 30.0, lot=lot, lot_id="L")
+    )
+    measures.buildings.append(
+        Building("b2", shapely.box(-19690, -10690, -19685, -10685), 9.0, lot=lot, lot_id="L")
+    )
     measures.streets.append(StreetChange("s1", line=shapely.LineString([(-19900, -10650), (-19600, -10650)])))
     districts = gpd.GeoDataFrame({"district": ["A"]}, geometry=[shapely.box(*GRID.bounds)], crs=CRS)
     overlays = measure_overlays(measures, districts)
@@ -62,8 +68,10 @@ def test_the_measures_and_districts_are_outlines():
         "districts",
         "trees planted",
         "canopies and buildings added",
+        "lots of added buildings",
         "streets changed",
     ]
+    assert len(overlays[3].data) == 1  # one lot, however many buildings stand on it
     crown = overlays[1].data[0]
     assert crown.geom_type == "LineString" and crown.length == pytest.approx(np.pi * 6.0, rel=0.01)
     assert all(g.geom_type in ("LineString", "LinearRing") for o in overlays for g in o.data)
