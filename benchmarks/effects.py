@@ -5,7 +5,8 @@ output) and its baseline (``--baseline``) from the run's manifest, writes a meas
 of two buildings (a 20 x 12 m prism of 30 m and one of 10 m, 300 m apart, at ``--at`` in
 the run's CRS) and runs :func:`pipeline.stages.effects.effects_run` into ``--out`` with the
 limits ``--limits`` where the use districts have none. Prints the seconds, the counts and
-the shadow-regulation table::
+the shadow-regulation table (``--measures``: the run's own measures files, drawn on the
+maps with the two buildings)::
 
     PYTHONPATH=. python -m benchmarks.effects --run /tmp/sample_trees --baseline /tmp/sample_base \\
         --definition dags/sample.yaml --out /tmp/effects_bench
@@ -24,7 +25,7 @@ from pipeline.core.task import Record
 from pipeline.stages import STAGES, load_run_definition
 from pipeline.stages.effects import effects_run
 
-READ = ("walkability_score", "walkability_summary", "thermal", "shadow", "ingest")
+READ = ("walkability_score", "walkability_summary", "thermal", "shadow", "ingest", "surface")
 
 
 def buildings_file(path: Path, x: float, y: float, crs: str) -> Path:
@@ -59,6 +60,12 @@ def main() -> None:
     parser.add_argument("--at", nargs=2, type=float, default=(-19900.0, -10500.0))
     parser.add_argument("--crs", default="EPSG:6677", help="the run's CRS (the sample's: JGD2011 zone IX)")
     parser.add_argument("--limits", default="(一) 4時間-2.5時間／4m")
+    parser.add_argument(
+        "--measures",
+        nargs="*",
+        default=[],
+        help="the run's measures files, drawn on the maps with the two buildings",
+    )
     args = parser.parse_args()
     definition = load_run_definition(args.definition)
     crs = args.crs
@@ -80,7 +87,7 @@ def main() -> None:
         districts=str(definition.inputs.districts) if definition.inputs.districts else None,
         district_name=walk.district_name,
         regulation={
-            "measures": (str(measures),),
+            "measures": (*args.measures, str(measures)),
             "limits": args.limits,
             "year": definition.scenarios.year,
             "timezone": definition.timezone,
@@ -92,9 +99,10 @@ def main() -> None:
         ingest=records["ingest"],
         thermal=records["thermal"],
         shadow=records["shadow"],
+        surface=records["surface"],
     )
     seconds = time.perf_counter() - start
-    print(f"effects stage: {seconds:.1f} s, {result.counts}")
+    print(f"effects stage: {seconds:.1f} s, {result.counts}, {len(result.outputs.maps)} maps")
     table = pd.read_parquet(result.outputs.shadow_regulation["parquet"])
     print(
         table[["building_id", "status", "near_max_h", "far_max_h", "near_area_over_m2", "far_area_over_m2"]]

@@ -1,16 +1,23 @@
 """Joint destination and route choice of walkers on the scenario's perceived cost, assigned exactly.
 
 Perceived cost
-    A segment of length ``l`` (m) whose comfort is ``c`` in 0..1 (the scenario's
-    ``c_thermal`` along it, or its shaded share) costs
+    A segment of length ``l`` (m) costs ``C(e) = l * f(e)`` metres of perceived walk,
+    ``f`` its perceived length per metre (> 0). The flow stage takes ``f`` from the
+    walkability stage: the ``imp_factor`` of its per-scenario rows, which its
+    comfort-weighted access walks on (:mod:`pipeline.walkability.metrics`: the comfort part
+    :func:`~pipeline.walkability.accessibility.comfort_imp_factor` times the street's
+    traffic part :func:`~pipeline.walkability.accessibility.traffic_factor`), so that routes
+    and access feel a street the same way: a street made pedestrian-only changes both.
+    With comfort
+    ``c`` in 0..1 (``c_thermal``) the comfort part is
 
-        C(e) = l * (c + (1 - c) * alpha)                                          (1)
+        f = c + (1 - c) * alpha                                                   (1)
 
-    metres of perceived walk: a comfortable metre costs 1, a fully uncomfortable one
-    ``alpha``. This is the CoolWalks route-choice model of Wolf, Vierø & Szell (2024,
-    "CoolWalks for active mobility in urban street networks", arXiv:2405.01225),
-    equation (1) of :mod:`pipeline.walkability.coolwalk`, with the same ``alpha``
-    (``stages.walkability.coolwalk_alpha``, default 2). At heat-day midday the
+    a comfortable metre costs 1, a fully uncomfortable one ``alpha``
+    (``stages.walkability.discomfort_weight``, 1.6, in the walkability stage): the CoolWalks
+    route-choice model of Wolf, Vierø & Szell (2024, "CoolWalks for active mobility in
+    urban street networks", arXiv:2405.01225), equation (1) of
+    :mod:`pipeline.walkability.coolwalk` (:func:`perceived_cost`). At heat-day midday the
     comfortable metres are the shaded ones; in winter the sunny ones.
 
 Choice
@@ -65,7 +72,8 @@ MAX_EXPONENT = 600.0
 
 
 def perceived_cost(length_m: np.ndarray, comfort: np.ndarray, alpha: float) -> np.ndarray:
-    """Equation (1): perceived metres per segment from length (m) and comfort 0..1 (NaN -> 1 x)."""
+    """Perceived metres per segment from length (m) and comfort 0..1 by equation (1) (NaN -> 1 x):
+    the comfort part of the cost alone, without the street's traffic."""
     if not alpha >= 1.0:
         raise ValueError(f"alpha must be at least 1, got {alpha}")
     c = np.clip(np.asarray(comfort, np.float64), 0.0, 1.0)
@@ -208,7 +216,9 @@ def assign(
     ----------
     graph : FlowGraph
     cost : numpy.ndarray (n_segments,)
-        Perceived cost (1) per segment, metres; at least the segment's length.
+        Perceived cost per segment, metres (> 0): its length times its perceived length
+        per metre (module docstring). A factor below 1 (a metre in the winter sun felt
+        shorter) is allowed: efficient paths are set by plain distance, not by cost.
     production, attraction : numpy.ndarray (n_nodes,)
         Trips per hour leaving each node; attraction weight of each node (trip ends per
         hour; only relative values matter).
@@ -232,16 +242,18 @@ def assign(
         raise ValueError(f"cost needs one value per segment ({graph.n_segments}), got {cost.shape}")
     if production.shape != (graph.n_nodes,) or attraction.shape != (graph.n_nodes,):
         raise ValueError(f"production and attraction need one value per node ({graph.n_nodes})")
-    if np.any(cost < graph.length_m * (1 - 1e-9)) or not np.all(np.isfinite(cost)):
-        raise ValueError("perceived cost must be finite and at least each segment's length")
+    if not np.all(np.isfinite(cost)) or np.any(cost <= 0):
+        raise ValueError("perceived cost must be finite and positive on every segment")
     if np.any(production < 0) or np.any(attraction < 0):
         raise ValueError("productions and attractions must be non-negative")
     separate = destination_cost is not None
     dest_cost = cost if destination_cost is None else np.asarray(destination_cost, np.float64)
-    if dest_cost.shape != cost.shape or np.any(dest_cost < graph.length_m * (1 - 1e-9)):
-        raise ValueError("destination_cost needs one value per segment, at least its length")
+    if dest_cost.shape != cost.shape or not np.all(np.isfinite(dest_cost)) or np.any(dest_cost <= 0):
+        raise ValueError("destination_cost needs one finite positive value per segment")
     if not theta > 0:
         raise ValueError(f"theta must be positive, got {theta}")
+    # exponents stay within theta x reach x the largest factor (at least 1: a factor below 1
+    # lets a likelihood exceed 1 by at most exp(theta x reach))
     worst = theta * reach_m * float(np.max(np.maximum(cost, dest_cost) / graph.length_m, initial=1.0))
     if worst > MAX_EXPONENT:
         raise ValueError(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pipeline.flowsim.assignment import assign, perceived_cost
+from pipeline.flowsim.assignment import assign
 from pipeline.flowsim.generation import TripEnds
 from pipeline.flowsim.graph import FlowGraph
 from pipeline.flowsim.scaling import cell_totals, mlit_ratio, people_on_segments, people_per_100m
@@ -26,9 +26,8 @@ SUMMARY_COLUMNS = ["scenario", "origins", "generated", "assigned", "unassigned",
 def simulate_scenarios(
     graph: FlowGraph,
     ends: Mapping[str, TripEnds],
-    comfort: Mapping[str, np.ndarray],
+    factor: Mapping[str, np.ndarray],
     *,
-    alpha: float,
     theta: float,
     reach_m: float = 2000.0,
     destinations_on_length: bool = False,
@@ -39,9 +38,10 @@ def simulate_scenarios(
     ----------
     ends : mapping scenario -> TripEnds
         Trip ends of the scenario's slot and day type (:func:`~pipeline.flowsim.generation.trip_ends`).
-    comfort : mapping scenario -> numpy.ndarray (n_segments,)
-        ``c_thermal`` (or shade share) per segment, 0..1, NaN unknown (plain length).
-    alpha, theta, reach_m
+    factor : mapping scenario -> numpy.ndarray (n_segments,)
+        Perceived length per metre of each segment (> 0; NaN unknown: plain length), the
+        walkability stage's ``imp_factor`` (:mod:`pipeline.flowsim.assignment`).
+    theta, reach_m
         See :mod:`pipeline.flowsim.assignment`.
     destinations_on_length : bool
         Choose destinations on plain length (only routes feel the scenario).
@@ -55,9 +55,10 @@ def simulate_scenarios(
     """
     flows, rows = {}, []
     for name, trip in ends.items():
-        if name not in comfort:
-            raise ValueError(f"scenario {name!r} has trip ends but no comfort per segment")
-        cost = perceived_cost(graph.length_m, comfort[name], alpha)
+        if name not in factor:
+            raise ValueError(f"scenario {name!r} has trip ends but no perceived length per segment")
+        per_metre = np.asarray(factor[name], np.float64)
+        cost = graph.length_m * np.where(np.isfinite(per_metre), per_metre, 1.0)
         result = assign(
             graph,
             cost,

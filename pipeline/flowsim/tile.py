@@ -5,7 +5,7 @@ point on a boundary belongs to the cell to its north and east), so the trips of 
 split among its tiles by where they start. A walk is at most ``reach_m`` long, so the
 trips starting in a tile use only streets within ``reach_m`` of it: :func:`simulate_tile`
 takes the walkability segments of the tiles within ``reach_m`` (each keeps its
-``segment_id`` and its scenario's ``c_thermal``), produces trips at the tile's own nodes
+``segment_id`` and its scenario's perceived length per metre, ``imp_factor``), produces trips at the tile's own nodes
 only, attracts them anywhere in that network and returns the flows on every segment
 reached. Summed over tiles by ``segment_id``, each trip is counted once on every segment
 it uses: the same flows as one simulation of the whole run (the assignment is linear in
@@ -32,13 +32,11 @@ from pipeline.flowsim.simulate import simulate_scenarios
 class FlowParameters:
     """The simulation's behavioural and spatial parameters (:mod:`pipeline.flowsim.assignment`).
 
-    ``alpha``: CoolWalks perceived length of an uncomfortable metre; ``theta``: logit
-    dispersion (1/m); ``reach_m``: longest walk (m); ``day_type``: the trip rates' day
+    ``theta``: logit dispersion (1/m); ``reach_m``: longest walk (m); ``day_type``: the trip rates' day
     type; ``destinations_on_length``: choose destinations on plain length; ``max_snap_m``:
     farthest building or stop from the street network (m).
     """
 
-    alpha: float
     theta: float
     reach_m: float = 2000.0
     day_type: str = "weekday"
@@ -68,7 +66,7 @@ def _to_rows(values: np.ndarray, row_of: np.ndarray, length_m: np.ndarray, n_row
 
 def simulate_tile(
     segments: gpd.GeoDataFrame,
-    comfort: pd.DataFrame,
+    factors: pd.DataFrame,
     tile: str,
     buildings: gpd.GeoDataFrame,
     stops: gpd.GeoDataFrame | None,
@@ -83,9 +81,10 @@ def simulate_tile(
     segments : geopandas.GeoDataFrame
         Walkability segments within ``reach_m`` of the tile (``segment_id``, geometry, in a
         projected CRS).
-    comfort : pandas.DataFrame
-        ``c_thermal`` (0..1, NaN unknown: plain length) per row of ``segments`` (rows) and
-        scenario name (columns).
+    factors : pandas.DataFrame
+        Perceived length per metre (the walkability stage's ``imp_factor``, > 0; NaN
+        unknown: plain length) per row of ``segments`` (rows) and scenario name (columns),
+        :func:`factor_table`.
     tile : str
         Third-level mesh code: trips are produced at the nodes inside it (``"*"``: every node).
     buildings, stops
@@ -100,7 +99,7 @@ def simulate_tile(
     """
     graph, row_of = graph_of_segments(segments)
     origin = np.ones(graph.n_nodes, bool) if tile == "*" else node_cells(graph, segments.crs) == int(tile)
-    ends, comforts = {}, {}
+    ends, per_metre = {}, {}
     for scenario in scenarios:
         slot_rates = rates.for_slot(scenario.slot.start, scenario.slot.end, params.day_type)
         made = trip_ends(graph, buildings, stops, slot_rates, max_snap_m=params.max_snap_m)
@@ -108,16 +107,15 @@ def simulate_tile(
             np.where(origin, made.production, 0.0), made.attraction, made.unsnapped_production
         )
         values = (
-            comfort[scenario.name].to_numpy(float)
-            if scenario.name in comfort
+            factors[scenario.name].to_numpy(float)
+            if scenario.name in factors
             else np.full(len(segments), np.nan)
         )
-        comforts[scenario.name] = values[row_of]
+        per_metre[scenario.name] = values[row_of]
     flows, summary = simulate_scenarios(
         graph,
         ends,
-        comforts,
-        alpha=params.alpha,
+        per_metre,
         theta=params.theta,
         reach_m=params.reach_m,
         destinations_on_length=params.destinations_on_length,
@@ -146,14 +144,15 @@ def add_up(tile_flows: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return total.groupby("segment_id", sort=True).sum().reset_index()
 
 
-def comfort_table(
+def factor_table(
     rows: pd.DataFrame, segment_ids: Sequence[str], scenario_names: Sequence[str]
 ) -> pd.DataFrame:
-    """``c_thermal`` per segment (rows, in ``segment_ids`` order) and scenario (columns)
-    from walkability per-scenario rows (NaN without the thermal stage)."""
-    if "c_thermal" not in rows:
+    """The perceived length per metre, ``imp_factor``, per segment (rows, in ``segment_ids``
+    order) and scenario (columns) from the walkability stage's per-scenario rows (NaN
+    where a row has none: plain length)."""
+    if "imp_factor" not in rows:
         return pd.DataFrame(np.nan, index=pd.Index(segment_ids), columns=list(scenario_names))
-    wide = rows.pivot(index="segment_id", columns="scenario", values="c_thermal")
+    wide = rows.pivot(index="segment_id", columns="scenario", values="imp_factor")
     return wide.reindex(index=list(segment_ids), columns=list(scenario_names))
 
 

@@ -114,11 +114,13 @@ def read_measures(
     _check_in_crs_area(path, frame, source_crs)
     frame = frame.to_crs(crs)
     measures = MeasureSet(crs=str(crs))
+    lots = _Lots()
     columns = set(frame.columns)
     for index, row in enumerate(frame.itertuples(index=False)):
         values = {k: getattr(row, k) for k in columns if k != "geometry"}
         feature = _Feature(path, index, values, row.geometry)
-        _add(measures, feature, default_crown_diameter_m)
+        _add(measures, feature, default_crown_diameter_m, lots)
+    lots.resolve(measures)
     if area is not None and len(measures):
         _skip_outside(measures, area, path)
     return measures
@@ -229,7 +231,38 @@ def _tree_fields(feature: _Feature, default_crown_diameter_m: float) -> dict:
     }
 
 
-def _add(measures: MeasureSet, feature: _Feature, default_crown_diameter_m: float) -> None:
+class _Lots:
+    """The ``lot`` features of a file by ``id``, and the buildings naming one (key ``lot``)."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, tuple[shapely.Polygon, _Feature]] = {}
+        self.wanted: list[tuple[int, str, _Feature]] = []  # (building position, lot id, feature)
+
+    def add_lot(self, feature: _Feature) -> None:
+        polygon = feature.shape("Polygon")
+        if feature.id is None:
+            raise feature.error("id", "missing (a lot is named by its id, which its buildings give as 'lot')")
+        if feature.id in self.by_id:
+            raise feature.error(
+                "id", f"a second lot {feature.id!r} (the first is feature {self.by_id[feature.id][1].index})"
+            )
+        self.by_id[feature.id] = (polygon, feature)
+
+    def resolve(self, measures: MeasureSet) -> None:
+        """Give every building naming a lot its polygon; the lot must cover the footprint."""
+        from dataclasses import replace
+
+        for position, lot_id, feature in self.wanted:
+            if lot_id not in self.by_id:
+                raise feature.error("lot", f"no lot feature with id {lot_id!r} in this file")
+            lot, _ = self.by_id[lot_id]
+            building = measures.buildings[position]
+            if not lot.buffer(1e-6).covers(building.polygon):
+                raise feature.error("lot", f"the lot {lot_id!r} does not cover the building's footprint")
+            measures.buildings[position] = replace(building, lot=lot, lot_id=lot_id)
+
+
+def _add(measures: MeasureSet, feature: _Feature, default_crown_diameter_m: float, lots: _Lots) -> None:
     kind = feature.values.get("kind")
     if _missing(kind):
         raise feature.error("kind", f"missing (one of {', '.join(KINDS)})")
@@ -266,9 +299,14 @@ def _add(measures: MeasureSet, feature: _Feature, default_crown_diameter_m: floa
         measures.canopies.append(
             Canopy(source, polygon, feature.number("height_m", maximum=100.0, above=True), tau, season)
         )
+    elif kind == "lot":
+        lots.add_lot(feature)
     elif kind == "building":
         polygon = feature.shape("Polygon")
         storeys = feature.number("storeys", required=False, minimum=1, maximum=300)
+        lot_id = feature.text("lot")
+        if lot_id is not None:
+            lots.wanted.append((len(measures.buildings), lot_id, feature))
         measures.buildings.append(
             Building(
                 source,

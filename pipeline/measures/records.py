@@ -34,8 +34,9 @@ import shapely
 CROWN_BASE_SHARE = 0.4
 #: Transmissivity of a canopy's cover by material (module docstring).
 CANOPY_TRANSMISSIVITY: dict[str, float] = {"shade_sail": 0.23, "awning": 0.14, "roof": 0.0}
-#: The kinds of measures a file may hold, in the order they are applied.
-KINDS = ("remove_building", "building", "tree", "tree_row", "canopy", "street")
+#: The kinds of measures a file may hold, in the order they are applied; a ``lot`` changes
+#: nothing itself: it is the site of the ``building`` measures naming it.
+KINDS = ("remove_building", "building", "tree", "tree_row", "canopy", "street", "lot")
 
 CanopySeason = Literal["all_year", "summer"]
 
@@ -72,13 +73,16 @@ class Canopy:
 
 @dataclass(frozen=True)
 class Building:
-    """A new building: an LOD1 prism of ``height_m`` over ``polygon``."""
+    """A new building: an LOD1 prism of ``height_m`` over ``polygon``, on the lot ``lot``
+    (the ``lot`` feature named ``lot_id``; None: the footprint is the site)."""
 
     source: str
     polygon: shapely.Polygon
     height_m: float
     storeys: int | None = None
     usage: str | None = None
+    lot: shapely.Polygon | None = None
+    lot_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,13 @@ The walkability report (``walkability/report.html``) is written by the walkabili
 before the effects stage has the before and after; rather than write into another stage's
 output, the effects stage writes this page of its own, in the walkability report's language
 (``stages.walkability.report_lang``, Japanese by default) and style
-(:mod:`pipeline.walkability.report`), self-contained (no network, no images with text).
+(:mod:`pipeline.walkability.report`), self-contained (no network; the map thumbnails are embedded).
 
 Parts: the district table (person-hours in strong heat stress or worse before and after,
 the CoolWalkability before and after), the segments that changed most, and the shadow
-regulation (日影規制) of added buildings with what is simplified. The change rasters
-(``effects/rasters/*.tif``) are named, not drawn.
+regulation (日影規制) of added buildings with what is simplified, and the before/after/change
+maps (``effects/maps/*.png``, :mod:`pipeline.measures.maps`) as thumbnails linking to the
+full-size PNGs. The page links back to the walkability report.
 """
 
 from __future__ import annotations
@@ -39,10 +40,29 @@ WORDS = {
         "regulation": "追加建物の日影規制(建築基準法第56条の2)",
         "regulation_note": (
             "冬至日 8〜16 時(真太陽時)の等時間日影線による簡易判定です(建築確認の計算ではありません)。"
-            "みなし境界線(道路等)、地盤の高低差、複数区域にまたがる日影、屋上突出物は考慮していません。"
-            "敷地境界は建物の外形としています。"
+            "測定線は施策ファイルの敷地(lot)の境界から、敷地の指定がなければ建物の外形から測ります。"
+            "敷地が道路に接する側は、みなし境界線(建築基準法施行令第135条の12:幅員 10 m 以下の道路は"
+            "中心線、10 m を超える道路は反対側の境界線から敷地側に 5 m の線)を用います。"
+            "水面・線路敷のみなし境界線、地盤の高低差による緩和、複数区域にまたがる日影、"
+            "屋上突出物は考慮していません。"
         ),
+        "site": "敷地境界",
+        "site_footprint": "建物の外形(敷地の指定なし)",
+        "site_lot": "敷地",
+        "site_lot_deemed": "敷地(幅員 {w} m の道路側はみなし境界線)",
         "rasters": "セル別の変化(平均 UTCI、日陰時間)は effects/rasters/ の COG にあります。",
+        "maps": "施策前後の地図",
+        "maps_note": (
+            "施策の届いたタイルの範囲。緑: 施策(植栽した樹木の樹冠、日よけ・追加建物の外形、変更した街路)、"
+            "黒線: 地区の境界、灰色: 建物。変化 = 施策後 − 施策前(青: 涼しく/日陰が増えた側)。"
+            "地図をクリックすると原寸の PNG(effects/maps/)を開きます。"
+        ),
+        "utci_mean": "平均 UTCI (°C)",
+        "shade_hours": "日陰時間 (h)",
+        "before": "施策前",
+        "after": "施策後",
+        "change": "変化",
+        "walkability_link": "歩きやすさレポート(walkability/report.html)に戻る",
         "none": "該当なし",
         "district": "地区",
         "scenario": "シナリオ",
@@ -83,11 +103,31 @@ WORDS = {
         "regulation": "Shadow regulation (日影規制) of the added buildings (Building Standards Act art. 56-2)",
         "regulation_note": (
             "A screening with the equal-time shadow lines of the winter solstice, 8:00-16:00 true solar "
-            "time, not a building-confirmation calculation. Not applied: the deemed boundary along roads "
-            "(みなし境界線), ground level differences, shadows reaching other zones, rooftop structures. "
-            "The site boundary is the building's footprint."
+            "time, not a building-confirmation calculation. The measuring lines are drawn from the "
+            "boundary of the building's lot in the measures file, else from its footprint. Where the lot "
+            "faces a road, the deemed boundary (みなし境界線, Building Standards Order art. 135-12) is used: "
+            "the centreline of a road up to 10 m wide, the line 5 m from the far side of a wider one. Not "
+            "applied: the deemed boundary along water and railways, ground level differences, shadows "
+            "reaching other zones, rooftop structures."
         ),
+        "site": "site boundary",
+        "site_footprint": "building footprint (no lot given)",
+        "site_lot": "lot",
+        "site_lot_deemed": "lot (deemed boundary along the {w} m road)",
         "rasters": "Per-cell changes (mean UTCI, shade hours) are the COGs under effects/rasters/.",
+        "maps": "Maps before and after",
+        "maps_note": (
+            "Over the tiles the measures reached. Green: the measures (crowns of the trees planted, outlines "
+            "of canopies and buildings added, streets changed); black: district boundaries; grey: buildings. "
+            "Change = after - before (blue: the cooler or shadier side). Click a map for the full-size PNG "
+            "(effects/maps/)."
+        ),
+        "utci_mean": "mean UTCI (°C)",
+        "shade_hours": "shade hours (h)",
+        "before": "before",
+        "after": "after",
+        "change": "change",
+        "walkability_link": "Back to the walkability report (walkability/report.html)",
         "none": "none",
         "district": "district",
         "scenario": "scenario",
@@ -207,6 +247,7 @@ def regulation_part(regulation: pd.DataFrame | None, lang: str) -> str:
             w["height"]: regulation["height_m"].to_numpy(float),
             w["result"]: [parts[0] if lang == "ja" else parts[-1] for parts in label],
             w["limits"]: regulation["regulation"].fillna("–").astype(str).to_numpy(),
+            w["site"]: _site_words(regulation, w),
             w["near"]: regulation["near_max_h"].to_numpy(float),
             w["far"]: regulation["far_max_h"].to_numpy(float),
             w["over"]: over.where(judged).to_numpy(float),
@@ -219,6 +260,56 @@ def regulation_part(regulation: pd.DataFrame | None, lang: str) -> str:
     )
 
 
+def maps_part(maps: dict | None, scenarios: list, folder: Path, lang: str) -> str:
+    """The before/after/change maps (:func:`pipeline.measures.maps.write_effect_maps`): per
+    quantity a row per scenario of three thumbnails, each linking to its PNG. ``maps`` is
+    ``{scenario: {quantity: {panel: path}}}``; ``folder`` the report's, for the links."""
+    from pipeline.measures.maps import PANELS, QUANTITIES
+    from pipeline.walkability.report import _thumbnail_uri
+
+    if not maps:
+        return ""
+    w = WORDS[lang]
+    by_name = {s.name: s for s in scenarios}
+    parts = [f"<section class='page'><h2 id='maps'>{w['maps']}</h2><p class='note'>{w['maps_note']}</p>"]
+    for quantity in QUANTITIES:
+        rows = [s for s in scenarios if quantity in maps.get(s.name, {})]
+        if not rows:
+            continue
+        figures = []
+        for scenario in rows:
+            label = html.escape(scenario_label(by_name[scenario.name], lang))
+            for panel in PANELS:
+                path = Path(maps[scenario.name][quantity][panel])
+                href = html.escape(
+                    path.relative_to(folder).as_posix() if path.is_relative_to(folder) else path.name
+                )
+                figures.append(
+                    f"<figure><a href='{href}'><img alt='{html.escape(path.stem)}' "
+                    f"src='{_thumbnail_uri(str(path))}'></a><figcaption>{label} {w[panel]}</figcaption></figure>"
+                )
+        parts.append(
+            f"<h3>{w[quantity]}</h3><div class='maps' style='grid-template-columns:repeat(3,1fr)'>"
+            f"{''.join(figures)}</div>"
+        )
+    return "".join(parts) + "</section>"
+
+
+def _site_words(regulation: pd.DataFrame, w: dict) -> list[str]:
+    """What each building's measuring lines were drawn from, in words."""
+    kinds = (
+        regulation["site_boundary"]
+        if "site_boundary" in regulation
+        else pd.Series("footprint", regulation.index)
+    )
+    widths = (
+        regulation["deemed_road_widths_m"].fillna("")
+        if "deemed_road_widths_m" in regulation
+        else pd.Series("", regulation.index)
+    )
+    return [w.get(f"site_{k}", str(k)).format(w=width) for k, width in zip(kinds, widths)]
+
+
 def build_effects_report(
     segments: pd.DataFrame,
     scenarios: list,
@@ -226,6 +317,8 @@ def build_effects_report(
     baseline: str,
     districts: pd.DataFrame | None = None,
     regulation: pd.DataFrame | None = None,
+    maps: dict | None = None,
+    folder: str | Path = ".",
     lang: str = "ja",
 ) -> str:
     """The before/after page as an HTML string in ``lang`` (``ja`` or ``en``).
@@ -242,6 +335,11 @@ def build_effects_report(
         ``effects/districts`` (person-hours and CoolWalkability before and after).
     regulation : DataFrame, optional
         ``effects/shadow_regulation`` of the added buildings.
+    maps : dict, optional
+        ``{scenario: {quantity: {panel: PNG}}}``, the before/after/change maps
+        (:func:`pipeline.measures.maps.write_effect_maps`), shown as linked thumbnails.
+    folder : path
+        The report's folder (the maps are linked relative to it).
     """
     if lang not in LANGUAGES:
         raise ValueError(f"report language must be one of {LANGUAGES}, got {lang!r}")
@@ -253,7 +351,9 @@ def build_effects_report(
             f"<style>{CSS}</style></head><body>",
             f"<h1>{w['title']}</h1>",
             f"<p class='note'>{w['subtitle'].format(baseline=html.escape(Path(baseline).name))}</p>",
+            f"<p class='note'><a href='../walkability/report.html'>{w['walkability_link']}</a></p>",
             district_part(districts, scenarios, lang),
+            maps_part(maps, scenarios, Path(folder), lang),
             segments_part(segments, scenarios, lang),
             regulation_part(regulation, lang),
             f"<p class='note'>{w['rasters']}</p>",
@@ -264,5 +364,6 @@ def build_effects_report(
 
 def write_effects_report(path: str | Path, segments: pd.DataFrame, scenarios: list, **kwargs) -> str:
     """Build the page (:func:`build_effects_report`) and write it atomically."""
+    kwargs.setdefault("folder", Path(path).parent)
     write_text_atomic(path, build_effects_report(segments, scenarios, **kwargs))
     return str(path)

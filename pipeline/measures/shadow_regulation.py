@@ -10,14 +10,16 @@ point more than 5 m and at most 10 m from the site boundary may be in shadow lon
 
 What is simplified (state it wherever the result is shown):
 
-- **Deemed boundary (みなし境界線).** Where a site faces a road, water or railway, 施行令
-  第135条の12第1項第一号 moves the boundary out by half the road's width (roads up to 10 m
-  wide) or to 5 m short of the far side (wider roads). This is not applied: the boundary is
-  the lot polygon given, else the building's footprint. To apply it, pass a lot polygon
-  already widened on its road sides.
+- **Site boundary.** The lot polygon given (a ``lot`` of the measures file), else the
+  building's footprint (then no deemed boundary either). Where a lot faces a road of the
+  run's street network (``roads``), its boundary there is the deemed one (みなし境界線,
+  施行令第135条の12, :mod:`pipeline.measures.site_boundary`): the road's centreline up to
+  10 m wide, 5 m short of its far side beyond. Water surfaces and railway land, which the
+  same rule covers, are not known to the run and not applied.
 - **Flat ground.** The ground around is taken level with the average ground level of the
   building (平均地盤面 = its base); the relief for a site 1 m or more below its neighbours
-  (施行令第135条の12第1項第二号) is not applied. ``ground_elevation_m`` is only recorded.
+  (施行令第135条の12, the 第2号 of the same paragraph) is not applied. ``ground_elevation_m``
+  is only recorded.
 - **One zone.** The limits of the district holding the site are applied everywhere; a shadow
   falling into a district with other limits (施行令第135条の13) and tall buildings outside a
   regulated area shading one (法第56条の2第4項) are not handled.
@@ -129,6 +131,11 @@ class ShadowRegulationResult:
         The 5 m and 10 m lines from the site boundary: columns ``distance_m``, ``geometry``.
     note : str
         Why there are no limits, or where they came from.
+    site_boundary : str
+        What the lines are measured from: ``footprint``, ``lot``, or ``lot_deemed`` (the lot
+        with the deemed boundary along the roads it faces).
+    deemed_road_widths_m : tuple of float
+        The widths of those roads (m).
     """
 
     building_id: str
@@ -145,6 +152,8 @@ class ShadowRegulationResult:
     equal_time_lines: gpd.GeoDataFrame | None = None
     measuring_lines: gpd.GeoDataFrame | None = None
     note: str = ""
+    site_boundary: str = "footprint"
+    deemed_road_widths_m: tuple[float, ...] = ()
 
     @property
     def passes(self) -> bool:
@@ -256,6 +265,8 @@ def check_shadow_regulation(
     zone_id: str | None = None,
     zone_label: str | None = None,
     note: str = "",
+    site_boundary: str | None = None,
+    deemed_road_widths_m: Sequence[float] = (),
     timezone: str = DEFAULT_TIMEZONE,
     resolution_m: float = 0.5,
     step_minutes: float = 2.0,
@@ -276,8 +287,11 @@ def check_shadow_regulation(
         Metric CRS of the geometries.
     year : int
         Winter solstice of that year.
-    building_id, site_id, zone_id, zone_label, note : str
-        Recorded in the result.
+    building_id, site_id, zone_id, zone_label, note, site_boundary : str
+        Recorded in the result (``site_boundary`` default: ``lot`` with a ``site``, else
+        ``footprint``).
+    deemed_road_widths_m : sequence of float
+        Recorded: the roads along which ``site`` carries the deemed boundary.
     site : shapely Polygon, optional
         The lot whose boundary the 5 m and 10 m lines are measured from (default: the footprint).
     storeys : int, optional
@@ -307,6 +321,8 @@ def check_shadow_regulation(
         "zone_id": zone_id,
         "zone_label": zone_label,
         "note": note,
+        "site_boundary": site_boundary or ("footprint" if site is None else "lot"),
+        "deemed_road_widths_m": tuple(deemed_road_widths_m),
     }
     if limits is None:
         return ShadowRegulationResult(status="no_limits", limits=None, subject=False, **common)
@@ -435,6 +451,7 @@ def check_added_buildings(
     id_column: str = "id",
     site_column: str = "site_id",
     lot_column: str = "lot",
+    roads: gpd.GeoDataFrame | None = None,
     timezone: str = DEFAULT_TIMEZONE,
     resolution_m: float = 0.5,
     step_minutes: float = 2.0,
@@ -450,6 +467,9 @@ def check_added_buildings(
         ``ground_elevation_m``, ``site_column`` (buildings with the same value are one
         building, 法第56条の2第2項) and ``lot_column`` (shapely polygons of the lot, in the
         same CRS; else the footprint is the site).
+    roads : geopandas.GeoDataFrame, optional
+        Road centrelines with ``width_m`` (the run's street network, any CRS): a lot facing
+        one has its deemed boundary there (:func:`pipeline.measures.site_boundary.deemed_site`).
     zones_or_limits : geopandas.GeoDataFrame or ShadowLimits or None
         Ingested ``urf`` use districts (any CRS; their ``urf:shadeRegulation`` is parsed,
         see :func:`district_limits`), or one set of limits for every building, or None
@@ -492,6 +512,8 @@ def check_added_buildings(
         members.setdefault(site_id, []).append(i)
     if isinstance(zones_or_limits, gpd.GeoDataFrame) and zones_or_limits.crs is not None:
         zones_or_limits = zones_or_limits.to_crs(buildings.crs)
+    if roads is not None and roads.crs is not None:
+        roads = roads.to_crs(buildings.crs)
     grounds = (
         buildings["ground_elevation_m"].astype(float).to_list()
         if "ground_elevation_m" in buildings.columns
@@ -511,13 +533,23 @@ def check_added_buildings(
             if lot_column in rows.columns
             else []
         )
-        site = shapely.union_all(lots) if lots else None
+        lot = shapely.union_all(lots) if lots else None
         limits, status, zone = _site_limits(
-            site if site is not None else shapely.union_all(footprints), zones_or_limits, default_limits
+            lot if lot is not None else shapely.union_all(footprints), zones_or_limits, default_limits
         )
+        site, boundary, widths = _site(lot, roads)
         if status == "no_regulation":
             result = ShadowRegulationResult(
-                building_id, "no_regulation", None, False, max(heights), grounds[i], site_id, **zone
+                building_id,
+                "no_regulation",
+                None,
+                False,
+                max(heights),
+                grounds[i],
+                site_id,
+                **zone,
+                site_boundary=boundary,
+                deemed_road_widths_m=widths,
             )
         else:
             result = check_shadow_regulation(
@@ -531,6 +563,8 @@ def check_added_buildings(
                 storeys=_max_storeys(rows),
                 ground_elevation_m=grounds[i],
                 site_id=site_id,
+                site_boundary=boundary,
+                deemed_road_widths_m=widths,
                 timezone=timezone,
                 resolution_m=resolution_m,
                 step_minutes=step_minutes,
@@ -540,6 +574,27 @@ def check_added_buildings(
         checked[site_id] = result
         out.append(result)
     return out
+
+
+def _site(
+    lot: BaseGeometry | None, roads: gpd.GeoDataFrame | None
+) -> tuple[BaseGeometry | None, str, tuple[float, ...]]:
+    """The site polygon the lines are measured from, its kind (``site_boundary``) and the
+    widths of the roads along which it is deemed; no lot: None (the footprint)."""
+    from pipeline.measures.site_boundary import TOUCH_M, deemed_site
+
+    if lot is None:
+        return None, "footprint", ()
+    if roads is None or not len(roads):
+        return lot, "lot", ()
+    near = roads.iloc[roads.sindex.query(lot, predicate="dwithin", distance=_widest(roads) + TOUCH_M)]
+    site = deemed_site(lot, list(near.geometry), near["width_m"].astype(float).to_list())
+    return site.polygon, ("lot_deemed" if site.road_widths_m else "lot"), site.road_widths_m
+
+
+def _widest(roads: gpd.GeoDataFrame) -> float:
+    widths = pd.to_numeric(roads["width_m"], errors="coerce")
+    return float(widths.max()) / 2.0 if widths.notna().any() else 0.0
 
 
 def _site_limits(
@@ -575,6 +630,8 @@ FRAME_COLUMNS = (
     "ground_elevation_m",
     "zone_id",
     "zone_label",
+    "site_boundary",
+    "deemed_road_widths_m",
     "regulation",
     "plane_height_m",
     "solar_window",
@@ -610,6 +667,8 @@ def to_frame(results: Sequence[ShadowRegulationResult]) -> pd.DataFrame:
             "ground_elevation_m": r.ground_elevation_m,
             "zone_id": r.zone_id,
             "zone_label": r.zone_label,
+            "site_boundary": r.site_boundary,
+            "deemed_road_widths_m": ", ".join(f"{w:g}" for w in r.deemed_road_widths_m),
             "regulation": limits.label if limits else None,
             "plane_height_m": limits.plane_height_m if limits else np.nan,
             "solar_window": ("{:g}-{:g}".format(*limits.solar_window) if limits else None),

@@ -19,6 +19,11 @@ district's ``shade_regulation`` (``urf:shadeRegulation``) where the data has one
 row per added building: pass or fail, max hours and area over the limit per band) and
 ``shadow_regulation_lines.geojson`` (in the run's CRS: the equal-time and measuring lines).
 
+``maps/<quantity>_<before|after|change>_<scenario>.png``: per season, at the slot of the
+walkability report's 3D views (:data:`pipeline.stages.walkability.VIEW_SLOT`, midday), the
+maps of mean UTCI and shade hours before, after and their change over the recomputed
+tiles, with the measures and the district outlines (:mod:`pipeline.measures.maps`).
+
 ``report.html``: the before/after page in the walkability report's language
 (:mod:`pipeline.measures.report`; its own page because the walkability report is written
 before the effects exist).
@@ -66,6 +71,7 @@ class EffectsOutputs(Outputs):
     """``segments`` and ``districts`` (``{"parquet": ..., "csv": ...}``), the change
     COGs by ``<tile>/<scenario>``: ``utci_mean_change`` (°C), ``shade_hours_change`` (h),
     ``shadow_regulation`` (``parquet``, ``csv``, ``lines``) when buildings are added, and
+    ``maps`` (``<scenario>/<quantity>/<panel>`` -> PNG, :mod:`pipeline.measures.maps`) and
     ``report``: the before/after page (:mod:`pipeline.measures.report`)."""
 
     segments: dict[str, str] = field(default_factory=dict)
@@ -73,6 +79,7 @@ class EffectsOutputs(Outputs):
     utci_mean_change: dict[str, str] = field(default_factory=dict)
     shade_hours_change: dict[str, str] = field(default_factory=dict)
     shadow_regulation: dict[str, str] = field(default_factory=dict)
+    maps: dict[str, str] = field(default_factory=dict)
     report: str | None = None
 
 
@@ -90,6 +97,7 @@ def shadow_regulation_run(
     *,
     measures: tuple[str, ...],
     use_districts: tuple[str, ...] = (),
+    streets: tuple[str, ...] = (),
     limits: str | None = None,
     year: int,
     timezone: str,
@@ -107,6 +115,9 @@ def shadow_regulation_run(
     use_districts : tuple of str
         Ingested ``urf`` tables (GeoParquet); their ``urf:UseDistrict`` rows give the limits
         where they carry ``shade_regulation``.
+    streets : tuple of str
+        The run's scored street segments (GeoParquet with ``width_m``): a building's lot
+        facing one has its deemed boundary there (みなし境界線).
     limits : str, optional
         ``stages.effects.shadow_regulation``: limits where the districts give none.
     year, timezone
@@ -134,6 +145,9 @@ def shadow_regulation_run(
             "id": [b.source for b in buildings],
             "height_m": [b.height_m for b in buildings],
             "storeys": [b.storeys for b in buildings],
+            # buildings on one lot are one building (法第56条の2第2項)
+            "site_id": [f"lot {b.lot_id}" if b.lot_id else b.source for b in buildings],
+            "lot": [b.lot for b in buildings],
         },
         geometry=[b.polygon for b in buildings],
         crs=crs,
@@ -142,7 +156,10 @@ def shadow_regulation_run(
     tables = [t for t in tables if len(t)]
     zones = gpd.GeoDataFrame(pd.concat(tables, ignore_index=True), crs=tables[0].crs) if tables else None
     default = parse_shade_regulation(limits, where="stages.effects.shadow_regulation") if limits else None
-    results = check_added_buildings(frame, zones, year=year, default_limits=default, timezone=timezone)
+    roads = _roads(streets, crs, frame) if any(b.lot is not None for b in buildings) else None
+    results = check_added_buildings(
+        frame, zones, year=year, default_limits=default, roads=roads, timezone=timezone
+    )
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     written = write_table(to_frame(results), folder / "shadow_regulation")
@@ -153,6 +170,27 @@ def shadow_regulation_run(
     failed = sum(r.status == "fail" for r in results)
     log.info("shadow regulation: %d added building(s), %d over the limits", len(results), failed)
     return written
+
+
+#: Streets read for the deemed boundary lie within this of an added building's lot (m):
+#: the widest road's half width and more.
+ROAD_SEARCH_M = 60.0
+
+
+def _roads(streets: tuple[str, ...], crs: str, buildings):
+    """The street segments (one row each: ``width_m``, centreline) near the lots."""
+    import geopandas as gpd
+    import pandas as pd
+
+    if not streets:
+        return None
+    lots = gpd.GeoSeries([g for g in buildings["lot"] if g is not None], crs=crs)
+    x0, y0, x1, y1 = lots.total_bounds
+    box = (x0 - ROAD_SEARCH_M, y0 - ROAD_SEARCH_M, x1 + ROAD_SEARCH_M, y1 + ROAD_SEARCH_M)
+    tables = [gpd.read_parquet(p, columns=["segment_id", "width_m", "geometry"]) for p in sorted(streets)]
+    table = pd.concat([t.cx[box[0] : box[2], box[1] : box[3]] for t in tables], ignore_index=True)
+    table = table.drop_duplicates("segment_id")
+    return gpd.GeoDataFrame(table, geometry="geometry", crs=tables[0].crs).to_crs(crs)
 
 
 def effects_run(
@@ -171,6 +209,7 @@ def effects_run(
     ingest: list[Record] = (),
     thermal: list[Record] = (),
     shadow: list[Record] = (),
+    surface: list[Record] = (),
 ) -> Result:
     """Write the effects of the measures (module docstring)."""
     import geopandas as gpd
@@ -199,8 +238,8 @@ def effects_run(
     csv = folder / "segments.csv"
     pd.DataFrame(effects.drop(columns="geometry")).to_csv(csv, index=False, encoding="utf-8-sig")
     written["segments"]["csv"] = str(csv)
+    areas = read_districts(Path(districts), district_name, crs) if districts else None
     if districts:
-        areas = read_districts(Path(districts), district_name, crs)
         table = district_person_hours(effects, midpoint_districts(effects, areas))
         table = district_coolwalk_change(table, *_coolwalk_tables(walkability_summary, output, baseline))
         written["districts"] = write_table(table, folder / "districts")
@@ -228,10 +267,21 @@ def effects_run(
                         "meaning": "after - before",
                     },
                 )
+    maps = _maps(
+        folder / "maps",
+        crs,
+        scenarios=list(scenarios),
+        measures=(regulation or {}).get("measures", ()),
+        districts=areas,
+        sources={"utci_mean": thermal, "shade_hours": shadow},
+        building_ids=sorted(r.outputs.building_id for r in surface if r.outputs.building_id),
+        output=output,
+        baseline=baseline,
+    )
     if regulation:
         urf = tuple(r.outputs.table for r in ingest if r.feature_type == "urf" and r.outputs.table)
         written["shadow_regulation"] = shadow_regulation_run(
-            str(folder), crs, use_districts=urf, **regulation
+            str(folder), crs, use_districts=urf, streets=tuple(paths), **regulation
         )
     written["report"] = write_effects_report(
         folder / "report.html",
@@ -244,6 +294,7 @@ def effects_run(
             if written.get("shadow_regulation")
             else None
         ),
+        maps=maps,
         lang=report_lang,
     )
     changed = int(changed_segments(effects).sum())
@@ -254,9 +305,89 @@ def effects_run(
         sum(len(v) for v in rasters.values()),
     )
     return Result(
-        outputs=EffectsOutputs(**written, **rasters),
+        outputs=EffectsOutputs(
+            **written,
+            **rasters,
+            maps={
+                f"{s}/{q}/{panel}": path
+                for s, by_quantity in maps.items()
+                for q, panels in by_quantity.items()
+                for panel, path in panels.items()
+            },
+        ),
         counts={"segment_rows": len(effects), "changed_rows": changed},
     )
+
+
+def map_scenarios(scenarios: list) -> list:
+    """The scenarios mapped: per season the one at the walkability report's 3D-view slot
+    (:data:`pipeline.stages.walkability.VIEW_SLOT`), or at the run's first slot."""
+    from pipeline.stages.walkability import VIEW_SLOT
+
+    slots = [s.slot.name for s in scenarios]
+    if not slots:
+        return []
+    slot = VIEW_SLOT if VIEW_SLOT in slots else slots[0]
+    return [s for s in scenarios if s.slot.name == slot]
+
+
+def _maps(
+    folder: Path,
+    crs: str,
+    *,
+    scenarios: list,
+    measures: tuple[str, ...],
+    districts,
+    sources: Mapping[str, list[Record]],
+    building_ids: list[str],
+    output: str,
+    baseline: str,
+) -> dict[str, dict[str, dict[str, str]]]:
+    """``{scenario: {quantity: {panel: PNG}}}`` of :func:`map_scenarios` over the tiles the
+    measures reached (those whose raster is not the baseline's)."""
+    from functools import partial
+
+    from pipeline.geo.maps import building_layer
+    from pipeline.measures.maps import measure_overlays, write_effect_maps
+    from pipeline.measures.reader import read_measure_files
+    from pipeline.measures.records import MeasureSet
+    from pipeline.walkability.report import scenario_label
+
+    chosen = map_scenarios(scenarios)
+    if not chosen:
+        return {}
+    overlays = measure_overlays(read_measure_files(measures, crs) if measures else MeasureSet(crs), districts)
+    buildings = partial(building_layer, building_ids) if building_ids else None
+    maps: dict[str, dict[str, dict[str, str]]] = {}
+    for scenario in chosen:
+        for quantity, records in sources.items():
+            after = sorted(
+                path
+                for r in records
+                if (path := getattr(r.outputs, quantity).get(scenario.name))
+                and before_path(path, output, baseline) != path
+            )
+            panels = write_effect_maps(
+                folder,
+                scenario.name,
+                scenario_label(scenario, "en") + _design_case(scenario),
+                quantity,
+                before=[before_path(p, output, baseline) for p in after],
+                after=after,
+                crs=crs,
+                overlays=overlays,
+                buildings=buildings,
+            )
+            if panels:
+                maps.setdefault(scenario.name, {})[quantity] = panels
+    return maps
+
+
+def _design_case(scenario) -> str:
+    """The title suffix ", design case" for a scenario of clear-sky radiation (the design heat day's)."""
+    from pipeline.geo.scenarios import CLEAR_SKY
+
+    return ", design case" if scenario.season.weather.radiation == CLEAR_SKY else ""
 
 
 def _coolwalk_tables(summary: list[Record], output: str, baseline: str):
@@ -321,6 +452,7 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                 "walkability_summary": keys(done(records, "walkability_summary")),
                 "thermal": keys(done(records, "thermal")),
                 "shadow": keys(done(records, "shadow")),
+                "surface": keys(done(records, "surface")),
             },
         )
     ]
@@ -336,7 +468,7 @@ STAGE = Stage(
     plan=plan,
     wanted=_on_baseline,
     code=("pipeline.measures", "pipeline.walkability", "pipeline.geo"),
-    needs=("ingest", "shadow", "thermal", "walkability_score", "walkability_summary"),
+    needs=("ingest", "surface", "shadow", "thermal", "walkability_score", "walkability_summary"),
     outputs=EffectsOutputs,
     reads={
         "ingest": ("table",),
@@ -344,5 +476,6 @@ STAGE = Stage(
         "walkability_summary": ("coolwalkability_by_district",),
         "thermal": ("utci_mean",),
         "shadow": ("shade_hours",),
+        "surface": ("building_id",),
     },
 )

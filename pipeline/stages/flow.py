@@ -5,8 +5,11 @@ network within ``reach_m`` of it (:mod:`pipeline.flowsim.tile`): trip ends from 
 PLATEAU buildings' floor area by usage and the stops layer, with the trip-rate table's
 rates for each scenario's slot (:mod:`pipeline.flowsim.generation`); route and
 destination choice on the scenario's perceived cost, each metre weighed by the walkability
-stage's ``c_thermal`` of its segment's better sidewalk with the CoolWalks ``alpha``
-(``stages.walkability.coolwalk_alpha``; :mod:`pipeline.flowsim.assignment`). Writes
+stage's perceived length per metre of its segment, ``imp_factor`` (comfort: ``c_thermal``
+of the better sidewalk with ``stages.walkability.discomfort_weight``; traffic:
+``stages.walkability.busy_street_factor`` on busy streets; :mod:`pipeline.flowsim.assignment`),
+the same cost its comfort-weighted access walks on: a street made pedestrian-only, or
+widened, by a ``street`` measure changes the routes too. Writes
 ``<output>/flow/tiles/<tile>_flows.parquet`` (trips per hour on every segment they reach).
 
 ``flow_fit`` (one task) fits the one ratio of MLIT stay population to simulated people per
@@ -142,7 +145,6 @@ def flow_tile(
     out_dir: str,
     *,
     settings: FlowSettings,
-    alpha: float,
     day_type: str,
     scenarios: list,
     trip_rates: str,
@@ -159,7 +161,7 @@ def flow_tile(
     from pipeline.flowsim.generation import read_trip_rates
     from pipeline.flowsim.tile import (
         FlowParameters,
-        comfort_table,
+        factor_table,
         in_reach,
         simulate_tile,
     )
@@ -189,8 +191,8 @@ def flow_tile(
     )
     segments = gpd.GeoDataFrame(segments, geometry="geometry", crs=crs)
     rows = pd.concat([pd.read_parquet(tables[t].outputs.scenarios) for t in near], ignore_index=True)
-    comfort = comfort_table(rows, segments["segment_id"], [s.name for s in scenarios])
-    comfort.index = pd.RangeIndex(len(segments))
+    factors = factor_table(rows, segments["segment_id"], [s.name for s in scenarios])
+    factors.index = pd.RangeIndex(len(segments))
     region = segments.total_bounds
     buildings = read_tables([r.outputs.table for r in ingest if meshes_related(r.mesh_code, near)], crs)
     if len(buildings):
@@ -200,7 +202,6 @@ def flow_tile(
         points = gpd.read_file(stops).to_crs(crs)
         points = points.cx[region[0] : region[2], region[1] : region[3]]
     params = FlowParameters(
-        alpha=alpha,
         theta=float(settings.theta),
         reach_m=settings.reach_m,
         day_type=day_type,
@@ -208,7 +209,7 @@ def flow_tile(
         max_snap_m=settings.max_snap_m,
     )
     flows, summary = simulate_tile(
-        segments, comfort, tile, buildings, points, read_trip_rates(trip_rates), scenarios, params
+        segments, factors, tile, buildings, points, read_trip_rates(trip_rates), scenarios, params
     )
     path = Path(out_dir) / f"{tile}_flows.parquet"
     with atomic_path(path) as tmp:
@@ -254,7 +255,6 @@ def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
             args=(r.tile, ctx.crs, str(ctx.out("flow", "tiles"))),
             kwargs={
                 "settings": settings,
-                "alpha": walk.coolwalk_alpha,
                 "day_type": walk.day_type,
                 "scenarios": ctx.scenarios,
                 "trip_rates": str(inputs.trip_rates),
@@ -263,7 +263,6 @@ def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
             params={
                 "settings": settings.model_dump(mode="json"),
                 "crs": ctx.crs,
-                "alpha": walk.coolwalk_alpha,
                 "day_type": walk.day_type,
                 "scenarios": ctx.definition.scenarios.model_dump(mode="json"),
             },

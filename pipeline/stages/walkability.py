@@ -784,6 +784,7 @@ def walkability_summary(
     lidar: list[str] = (),
     run_tiles: int = 0,
     trees_changes_table: list[Record] = (),
+    effects_report: str | None = None,
 ) -> Result:
     """Every planners' output from the scored tiles, a tile at a time (runs on a worker);
     ``citygml`` and ``lidar`` are the run's inputs, named in the report's sources."""
@@ -829,6 +830,7 @@ def walkability_summary(
         sources=read_report_sources(citygml, lidar),
         weights=effective_weights(settings.weights, bool(thermal), settings.thermal_rule),
         tree_update=_tree_update(trees_changes_table, run_tiles),
+        effects_report=effects_report,
     )
     outputs = write_run_outputs(
         Path(out_dir),
@@ -929,6 +931,8 @@ def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
         return []
     inputs = ctx.definition.inputs
     districts = inputs.districts
+    # a run on a baseline has the effects stage's before/after page beside this report
+    effects = {"effects_report": "../effects/report.html"} if inputs.baseline is not None else {}
     return [
         Task(
             stage="walkability_summary",
@@ -942,11 +946,13 @@ def plan_summary(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
                 "citygml": str(inputs.citygml) if inputs.citygml else None,
                 "lidar": [str(p) for p in sorted(inputs.lidar or [])],
                 "run_tiles": len(ctx.tiles),
+                **effects,
             },
             params={
                 "settings": settings.model_dump(mode="json"),
                 "crs": ctx.crs,
                 "scenarios": ctx.definition.scenarios.model_dump(mode="json"),
+                **effects,
             },
             input_hashes=[ctx.hash_file(districts)] if districts else [],
             upstream={

@@ -336,6 +336,7 @@ class RunContext:
     sources: object = None
     weights: dict[str, float] | None = None
     tree_update: object = None  # pipeline.walkability.report.TreeUpdate: the report's 植栽の更新
+    effects_report: str | None = None  # the link to effects/report.html of a run on a baseline
 
 
 def write_run_outputs(
@@ -516,5 +517,6 @@ def _write_report(
         weights=context.weights,
         lang=settings.report_lang,
         tree_update=context.tree_update,
+        effects_report=context.effects_report,
     )
     return written

@@ -658,6 +658,21 @@ def district_section(district_summary: pd.DataFrame, scenarios: list, lang: str)
     )
 
 
+#: The link to the before/after page of a run on a baseline (pipeline.measures.report).
+EFFECTS_LINK = {
+    "ja": "施策の効果(施策前後の比較・地図): {link}",
+    "en": "Effects of the measures (before and after, with maps): {link}",
+}
+
+
+def effects_link(href: str | None, lang: str) -> str:
+    """The paragraph linking to the before/after page at ``href`` ("" without one)."""
+    if not href:
+        return ""
+    link = f"<a href='{html.escape(href)}'>{html.escape(href)}</a>"
+    return f"<p class='note' id='effects'>{EFFECTS_LINK[lang].format(link=link)}</p>"
+
+
 def build_report(
     run_sums: pd.DataFrame,
     scenarios: list,
@@ -679,8 +694,11 @@ def build_report(
     weights: dict[str, float] | None = None,
     lang: str = "ja",
     tree_update: TreeUpdate | None = None,
+    effects_report: str | None = None,
 ) -> str:
     """The report as an HTML string in ``lang`` (``ja`` or ``en``).
+
+    ``effects_report``: the relative link to the before/after page of a run on a baseline.
 
     ``run_sums``: the run's sums per scenario; ``priority``: the ranking of
     :func:`pipeline.walkability.priority.priority_table` over the scenarios; ``weights``: the
@@ -713,6 +731,7 @@ def build_report(
         "<section class='page'>",
         f"<h1>{w['title']}</h1>",
         f"<p class='note'>{w['subtitle'].format(n=n_segments, day=day, allocation=allocation)}</p>",
+        effects_link(effects_report, lang),
         act_first_section(priority, scenarios, lang),
         "</section>",
         method_section(

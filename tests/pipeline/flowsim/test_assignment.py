@@ -147,10 +147,30 @@ def test_dial_passes_equal_path_enumeration():
         )
 
 
+def test_dial_passes_equal_path_enumeration_with_metres_felt_shorter():
+    # the walkability stage's perceived length per metre may be below 1 (a metre in the
+    # winter sun, sun weight 0.8): the paths are still the efficient ones by distance
+    graph, length = grid(4, spacing=60.0)
+    rng = np.random.default_rng(12)
+    cost = length * rng.uniform(0.8, 1.3, len(length))
+    assert (cost < length).any()
+    attraction = rng.uniform(0.1, 2, graph.n_nodes)
+    for origin in (0, 6):
+        production = np.zeros(graph.n_nodes)
+        production[origin] = 1.0
+        result = assign(graph, cost, production, attraction, theta=0.01)
+        assert result.assigned == pytest.approx(1.0, rel=1e-12)
+        np.testing.assert_allclose(
+            result.flow, enumerate_flows(graph, cost, origin, attraction, 0.01), rtol=1e-10, atol=1e-14
+        )
+
+
 def test_bad_inputs_are_named():
     graph, length = two_routes()[:2]
-    with pytest.raises(ValueError, match="at least each segment's length"):
-        assign(graph, length * 0.5, np.ones(4), np.ones(4), theta=THETA)
+    with pytest.raises(ValueError, match="finite and positive"):
+        assign(graph, length * 0.0, np.ones(4), np.ones(4), theta=THETA)
+    with pytest.raises(ValueError, match="finite and positive"):
+        assign(graph, length * np.nan, np.ones(4), np.ones(4), theta=THETA)
     with pytest.raises(ValueError, match="underflow"):
         assign(graph, length * 10, np.ones(4), np.ones(4), theta=1.0, reach_m=2000.0)
     with pytest.raises(ValueError, match="one value per node"):

@@ -31,7 +31,8 @@ def test_ratios_are_recovered_and_heat_changes_the_flows():
         "heat_day_midday": rng.uniform(0, 1, graph.n_segments),
         "winter_solstice_midday": rng.uniform(0, 1, graph.n_segments),
     }
-    flows, summary = simulate_scenarios(graph, {k: ends for k in comfort}, comfort, alpha=2.0, theta=0.02)
+    factor = {k: perceived_cost(length, c, 2.0) / length for k, c in comfort.items()}
+    flows, summary = simulate_scenarios(graph, {k: ends for k in comfort}, factor, theta=0.02)
     assert summary["assigned"].to_numpy() == pytest.approx(summary["generated"].to_numpy(), rel=1e-12)
     assert not np.allclose(flows["heat_day_midday"], flows["winter_solstice_midday"])
     cells = np.repeat([53396489, 53396499], [graph.n_segments // 2, graph.n_segments - graph.n_segments // 2])

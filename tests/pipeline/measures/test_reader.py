@@ -118,6 +118,59 @@ def test_bad_feature_names_index_and_key(measures_file, bad, message):
         read_measures(path, RUN_CRS)
 
 
+LOT = polygon((0, 0), (40, 0), (40, 30), (0, 30))
+FOOTPRINT = polygon((5, 5), (25, 5), (25, 20), (5, 20))
+
+
+def test_a_building_on_its_lot(measures_file):
+    path = measures_file(
+        [
+            feature("building", FOOTPRINT, id="b1", height_m=30, lot="L1"),
+            feature("lot", LOT, id="L1"),  # a lot may come after its buildings
+            feature(
+                "building", polygon((28, 5), (38, 5), (38, 15), (28, 15)), id="b2", height_m=12, lot="L1"
+            ),
+            feature("building", polygon((60, 5), (70, 5), (70, 15), (60, 15)), id="b3", height_m=12),
+        ]
+    )
+    measures = read_measures(path, RUN_CRS)
+    b1, b2, b3 = measures.buildings
+    assert b1.lot_id == b2.lot_id == "L1" and b1.lot.equals(b2.lot)
+    assert b1.lot.bounds == pytest.approx((X0, Y0, X0 + 40, Y0 + 30))
+    assert b3.lot is None and b3.lot_id is None
+    assert len(measures) == 3  # a lot is no measure of its own
+
+
+@pytest.mark.parametrize(
+    "features, message",
+    [
+        ([feature("lot", LOT)], r"feature 0 lot: 'id': missing"),
+        (
+            [feature("lot", LOT, id="L1"), feature("lot", LOT, id="L1")],
+            r"feature 1 \(id 'L1'\) lot: 'id': a second lot 'L1' \(the first is feature 0\)",
+        ),
+        (
+            [feature("lot", line((0, 0), (5, 0)), id="L1")],
+            r"feature 0 \(id 'L1'\) lot: 'geometry': a LineString",
+        ),
+        (
+            [feature("building", FOOTPRINT, id="b1", height_m=30, lot="L9"), feature("lot", LOT, id="L1")],
+            r"feature 0 \(id 'b1'\) building: 'lot': no lot feature with id 'L9' in this file",
+        ),
+        (
+            [
+                feature("lot", polygon((0, 0), (10, 0), (10, 10), (0, 10)), id="small"),
+                feature("building", FOOTPRINT, id="b1", height_m=30, lot="small"),
+            ],
+            r"feature 1 \(id 'b1'\) building: 'lot': the lot 'small' does not cover the building's footprint",
+        ),
+    ],
+)
+def test_bad_lots_are_named(measures_file, features, message):
+    with pytest.raises(MeasuresError, match=message):
+        read_measures(measures_file(features), RUN_CRS)
+
+
 def test_no_crs_refused(tmp_path):
     # A GeoPackage layer without a spatial reference (GeoJSON always has one: RFC 7946 WGS 84)
     import geopandas as gpd

@@ -103,6 +103,49 @@ def test_the_use_districts_text_comes_before_the_run_limits(measures, tmp_path):
     assert table.loc["tower", "near_limit_h"] == 4.0  # outside every district: the run's limits
 
 
+def test_a_lot_on_a_12_m_street_of_the_run_has_its_deemed_boundary(tmp_path):
+    """A 10 m x 10 m tower of 15 m on the north line of its lot: over the limits measured from
+    the lot alone, within them with the deemed boundary of the 12 m street the run's network
+    has along that line (test_shadow_regulation.py checks the lines' places)."""
+    from shapely.geometry import LineString
+
+    def ring(x0, y0, x1, y1):
+        return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
+
+    measures = write_geojson(
+        tmp_path / "tower.geojson",
+        [
+            feature("lot", ring(X0 - 10, Y0 - 15, X0 + 10, Y0), id="L1"),
+            feature("building", ring(X0 - 5, Y0 - 10, X0 + 5, Y0), id="tower", height_m=15.0, lot="L1"),
+        ],
+        crs=CRS,
+    )
+    streets = tmp_path / "scored.parquet"
+    gpd.GeoDataFrame(
+        {"segment_id": ["t:0", "t:0", "t:1"], "scenario": ["a", "b", "a"], "width_m": [12.0, 12.0, 6.0]},
+        geometry=[
+            LineString([(X0 - 200, Y0 + 6), (X0 + 200, Y0 + 6)]),
+            LineString([(X0 - 200, Y0 + 6), (X0 + 200, Y0 + 6)]),  # one row per scenario
+            LineString([(X0 + 500, Y0), (X0 + 500, Y0 + 100)]),  # far away
+        ],
+        crs=CRS,
+    ).to_parquet(streets)
+    common = dict(
+        measures=(str(measures),), limits="(一) 4時間-2.5時間／4m", year=YEAR, timezone="Asia/Tokyo"
+    )
+    alone = pd.read_csv(
+        shadow_regulation_run(str(tmp_path / "a"), CRS, **common)["csv"], encoding="utf-8-sig"
+    )
+    on_street = pd.read_csv(
+        shadow_regulation_run(str(tmp_path / "b"), CRS, streets=(str(streets),), **common)["csv"],
+        encoding="utf-8-sig",
+        keep_default_na=False,
+    )
+    assert (alone.loc[0, "status"], alone.loc[0, "site_boundary"]) == ("fail", "lot")
+    assert (on_street.loc[0, "status"], on_street.loc[0, "site_boundary"]) == ("pass", "lot_deemed")
+    assert str(on_street.loc[0, "deemed_road_widths_m"]) == "12" and on_street.loc[0, "site_id"] == "lot L1"
+
+
 def test_without_limits_the_buildings_are_reported_with_limits_unknown(measures, tmp_path):
     written = shadow_regulation_run(
         str(tmp_path / "effects"), CRS, measures=(str(measures),), year=YEAR, timezone="Asia/Tokyo"

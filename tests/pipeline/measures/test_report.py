@@ -92,7 +92,16 @@ def test_the_page_is_japanese_with_the_district_table_top_segments_and_regulatio
     assert "不適合" in got and "対象外 (規模)" in got and "over the limits" not in got
     assert "420" in got and "みなし境界線" in page
     low = got.index("low")
-    assert got[low + 6] == "–"  # no area over the limits for a building the law does not regulate
+    assert got[low + 7] == "–"  # no area over the limits for a building the law does not regulate
+    assert got[low + 4] == "建物の外形(敷地の指定なし)"  # a table without site boundaries: footprints
+
+
+def test_the_site_boundary_is_named_with_the_deemed_roads():
+    table = regulation().assign(site_boundary=["lot_deemed", "lot"], deemed_road_widths_m=["12", ""])
+    got = cells(build_effects_report(segments(), [HEAT], baseline="b", regulation=table))
+    assert "敷地(幅員 12 m の道路側はみなし境界線)" in got and "敷地" in got
+    english = cells(build_effects_report(segments(), [HEAT], baseline="b", regulation=table, lang="en"))
+    assert "lot (deemed boundary along the 12 m road)" in english
 
 
 def test_english_on_request_and_parts_without_data():
@@ -101,3 +110,45 @@ def test_english_on_request_and_parts_without_data():
     assert "日影規制" not in page  # no added building: no regulation part
     with pytest.raises(ValueError, match="report language"):
         build_effects_report(segments(), [HEAT], baseline="b", lang="fr")
+
+
+def test_the_maps_are_linked_thumbnails_with_japanese_captions_and_the_page_links_back(tmp_path):
+    from PIL import Image
+
+    maps = {}
+    for quantity in ("utci_mean", "shade_hours"):
+        for panel in ("before", "after", "change"):
+            path = tmp_path / "maps" / f"{quantity}_{panel}_{HEAT.name}.png"
+            path.parent.mkdir(exist_ok=True)
+            Image.new("RGB", (60, 40), "white").save(path)
+            maps.setdefault(HEAT.name, {}).setdefault(quantity, {})[panel] = str(path)
+    path = write_effects_report(tmp_path / "report.html", segments(), [HEAT, WINTER], baseline="b", maps=maps)
+    page = open(path, encoding="utf-8").read()
+    assert "施策前後の地図" in page and "平均 UTCI (°C)" in page and "日陰時間 (h)" in page
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", page)
+    assert captions[:3] == [f"猛暑日 昼 (11:00-14:00) {w}" for w in ("施策前", "施策後", "変化")]
+    assert len(captions) == 6  # the winter solstice has no maps: no figures
+    links = re.findall(r"<a href='(maps/[^']+)'><img", page)
+    assert links[2] == "maps/utci_mean_change_heat_day_midday.png" and len(links) == 6
+    assert "data:image/png;base64," in page  # embedded thumbnails: the page stands alone
+    assert "<a href='../walkability/report.html'>" in page
+    assert "施策前後の地図" not in build_effects_report(segments(), [HEAT], baseline="b")
+
+
+def test_the_walkability_report_links_to_the_effects_only_when_given():
+    from pipeline.walkability.report import effects_link
+
+    assert effects_link("../effects/report.html", "ja") == (
+        "<p class='note' id='effects'>施策の効果(施策前後の比較・地図): "
+        "<a href='../effects/report.html'>../effects/report.html</a></p>"
+    )
+    assert effects_link(None, "en") == ""
+
+
+def test_the_maps_are_drawn_at_midday_of_every_season():
+    from pipeline.stages.effects import map_scenarios
+
+    morning = Scenario(Season("heat_day", 8, 1), TimeSlot("morning", "08:00", "11:00"))
+    assert map_scenarios([morning, HEAT, WINTER]) == [HEAT, WINTER]
+    assert map_scenarios([morning]) == [morning]  # no midday slot: the first slot
+    assert map_scenarios([]) == []

@@ -168,3 +168,27 @@ def test_touched_tiles_are_byte_identical_to_a_full_run_with_the_measures(runs):
     assert len(names) > 10 and any(n.startswith("thermal/") for n in names)
     different = [n for n in names if after[n] != full.get(n)]
     assert different == [], different
+
+
+def test_the_effects_have_maps_and_the_two_reports_link_each_other(runs):
+    folder = runs["folder"]
+    (maps,) = runs["after"].by_stage("effects")
+    drawn = sorted(maps.outputs.maps)
+    assert drawn == sorted(
+        f"{s}/{q}/{p}"
+        for s in ("heat_day_midday", "winter_solstice_midday")
+        for q in ("utci_mean", "shade_hours")
+        for p in ("before", "after", "change")
+    )
+    assert all(
+        Path(p).is_file() and Path(p).parent == folder / "after" / "effects" / "maps"
+        for p in maps.outputs.maps.values()
+    )
+    effects = (folder / "after" / "effects" / "report.html").read_text(encoding="utf-8")
+    assert "<a href='maps/utci_mean_change_heat_day_midday.png'>" in effects
+    assert "<a href='../walkability/report.html'>" in effects
+    walkability = (folder / "after" / "walkability" / "report.html").read_text(encoding="utf-8")
+    assert "<a href='../effects/report.html'>" in walkability
+    assert "../effects/report.html" not in (folder / "base" / "walkability" / "report.html").read_text(
+        encoding="utf-8"
+    )

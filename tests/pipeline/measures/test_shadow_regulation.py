@@ -149,6 +149,58 @@ def test_without_a_lot_the_footprint_is_the_boundary():
     assert not result.near.passes and result.status == "not_subject" and result.passes
 
 
+# --- the lot and the deemed boundary along a road (みなし境界線) ------------------------------
+# A 10 m x 10 m tower of 15 m whose north face stands on the north line of its lot
+# (20 m x 15 m); north of that line an east-west road.
+TOWER = box(X0 - 5, Y0 - 10, X0 + 5, Y0)
+TOWER_LOT = box(X0 - 10, Y0 - 15, X0 + 10, Y0)
+
+
+def road_north(width_m: float) -> gpd.GeoDataFrame:
+    """An east-west road of ``width_m`` whose south edge is the lot's north line."""
+    centre = LineString([(X0 - 200, Y0 + width_m / 2), (X0 + 200, Y0 + width_m / 2)])
+    return gpd.GeoDataFrame({"width_m": [width_m]}, geometry=[centre], crs=CRS)
+
+
+def tower(**columns) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"id": ["tower"], "height_m": [15.0], **columns}, geometry=[TOWER], crs=CRS)
+
+
+def northmost(result, distance_m: float) -> float:
+    lines = result.measuring_lines
+    return float(lines[lines["distance_m"] == distance_m].geometry.iloc[0].bounds[3])
+
+
+def test_a_tower_failing_from_its_footprint_passes_from_its_lot_facing_a_12_m_road():
+    from_footprint = check_added_buildings(tower(), LIMITS, year=YEAR, roads=road_north(12.0))[0]
+    from_lot = check_added_buildings(tower(lot=[TOWER_LOT]), LIMITS, year=YEAR)[0]
+    deemed = check_added_buildings(tower(lot=[TOWER_LOT]), LIMITS, year=YEAR, roads=road_north(12.0))[0]
+    # the lot's north line is the tower's face: without the road the lines stand where they did
+    for result in (from_footprint, from_lot):
+        assert result.status == "fail" and result.near.max_hours > 4.0 and result.far.max_hours > 2.5
+        assert northmost(result, 5.0) == pytest.approx(Y0 + 5.0) and result.deemed_road_widths_m == ()
+    assert (from_footprint.site_boundary, from_lot.site_boundary) == ("footprint", "lot")
+    # a 12 m road: the boundary is deemed 5 m short of its far side, 7 m north of the face,
+    # so the 5 m and 10 m lines stand 12 m and 17 m north of it, and the tower passes
+    assert deemed.site_boundary == "lot_deemed" and deemed.deemed_road_widths_m == (12.0,)
+    assert northmost(deemed, 5.0) == pytest.approx(Y0 + 12.0) and northmost(deemed, 10.0) == pytest.approx(
+        Y0 + 17.0
+    )
+    assert deemed.status == "pass" and deemed.near.max_hours <= 4.0 and deemed.far.max_hours <= 2.5
+    # the hours on the plane are the building's own: the same cells, only measured elsewhere
+    assert deemed.near.max_hours < from_lot.near.max_hours
+
+
+def test_a_road_up_to_10_m_deems_the_boundary_on_its_centreline():
+    deemed = check_added_buildings(tower(lot=[TOWER_LOT]), LIMITS, year=YEAR, roads=road_north(8.0))[0]
+    assert deemed.deemed_road_widths_m == (8.0,)
+    assert northmost(deemed, 5.0) == pytest.approx(Y0 + 9.0) and northmost(deemed, 10.0) == pytest.approx(
+        Y0 + 14.0
+    )
+    table = to_frame([deemed])
+    assert table.loc[0, "site_boundary"] == "lot_deemed" and table.loc[0, "deemed_road_widths_m"] == "8"
+
+
 def test_hokkaido_counts_9_to_15_only():
     sapporo = ShadowLimits(3.0, 2.0, 4.0, in_hokkaido=True, source="道の区域内")
     assert sapporo.solar_window == (9.0, 15.0)

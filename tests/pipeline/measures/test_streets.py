@@ -161,3 +161,42 @@ def test_a_widened_street_changes_its_width_component_and_walking_lines():
     c_narrow = components(narrow, access_columns=[])["c_width"]
     assert (c_before[primary] == 1.0).all() and np.allclose(c_narrow[primary], 0.5)
     assert (c_narrow[~primary] == c_before[~primary]).all()
+
+
+def test_a_pedestrian_only_street_draws_more_simulated_walkers_and_trips_are_conserved():
+    """The flow simulation walks on the walkability stage's perceived length per metre: trips
+    across the grid from its west edge to its east edge shift onto the primary road once it
+    is pedestrian-only (1.14 -> 1 per metre), and every trip is still assigned."""
+    from pipeline.flowsim.generation import TripEnds
+    from pipeline.flowsim.simulate import simulate_scenarios
+    from pipeline.flowsim.tile import factor_table, graph_of_segments
+
+    def walkers(metrics):
+        segments = metrics.segments.set_index("segment_id", drop=False)
+        graph, row_of = graph_of_segments(segments)
+        name = metrics.scenarios["scenario"].iloc[0]
+        factor = factor_table(metrics.scenarios, segments["segment_id"], [name])[name].to_numpy(float)
+        x = graph.node_xy[:, 0]
+        ends = TripEnds(np.where(x < x.min() + 1, 10.0, 0.0), np.where(x > x.max() - 1, 1.0, 0.0), 0.0)
+        flows, summary = simulate_scenarios(graph, {name: ends}, {name: factor[row_of]}, theta=0.02)
+        primary = (segments["highway"].to_numpy() == "primary")[row_of]
+        return flows[name].to_numpy(), primary, summary.iloc[0]
+
+    before, primary, was = walkers(_metrics())
+    after, _, now = walkers(
+        _metrics(
+            lambda segs, lines: match_street_changes(
+                segs, [StreetChange("p", line=primary_street(lines), pedestrian_only=True)], tile=TILE
+            )
+        )
+    )
+    assert primary.sum() == 3  # the primary road's three blocks
+    # more walkers on the pedestrianised street, fewer on the others
+    assert after[primary].sum() > 1.05 * before[primary].sum()
+    assert after[~primary].sum() < before[~primary].sum()
+    # conservation: the 40 trips per hour from the 4 western nodes all reach the east edge
+    assert was["generated"] == now["generated"] == 40.0
+    assert was["assigned"] == pytest.approx(40.0, rel=1e-12) and now["assigned"] == pytest.approx(
+        40.0, rel=1e-12
+    )
+    assert was["unassigned"] == now["unassigned"] == 0.0

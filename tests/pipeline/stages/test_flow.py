@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("cityseer")
 
 from pipeline.flowsim.generation import read_trip_rates
-from pipeline.flowsim.tile import FlowParameters, add_up, comfort_table, simulate_tile
+from pipeline.flowsim.tile import FlowParameters, add_up, factor_table, simulate_tile
 from pipeline.stages.flow import FlowSettings, flow_fit, flow_tile
 from pipeline.stages.peopleflow import (
     PeopleFlowSettings,
@@ -36,7 +36,7 @@ from tests.pipeline.stages.test_walkability import (  # noqa: F401
     sample,
 )
 
-THETA, ALPHA = 0.01, 2.0
+THETA = 0.01
 
 
 def write_rates(path):
@@ -73,7 +73,6 @@ def flow(run, sample, tmp_path_factory):
                 CRS,
                 str(out / "tiles"),
                 settings=settings,
-                alpha=ALPHA,
                 day_type="weekday",
                 scenarios=SCENARIOS,
                 trip_rates=rates,
@@ -125,19 +124,19 @@ def whole_district(run, sample, flow) -> pd.DataFrame:
     )
     segments = gpd.GeoDataFrame(segments, geometry="geometry", crs=CRS)
     rows = pd.concat([pd.read_parquet(t.outputs.scenarios) for t in run.tiles], ignore_index=True)
-    comfort = comfort_table(rows, segments["segment_id"], [s.name for s in SCENARIOS])
-    comfort.index = pd.RangeIndex(len(segments))
+    factors = factor_table(rows, segments["segment_id"], [s.name for s in SCENARIOS])
+    factors.index = pd.RangeIndex(len(segments))
     buildings = read_tables([r.outputs.table for r in flow["bldg"]], CRS)
     stops = gpd.read_file(sample / "stops.geojson").to_crs(CRS)
     flows, summary = simulate_tile(
         segments,
-        comfort,
+        factors,
         "*",
         buildings,
         stops,
         read_trip_rates(flow["rates"]),
         SCENARIOS,
-        FlowParameters(alpha=ALPHA, theta=THETA, reach_m=600.0),
+        FlowParameters(theta=THETA, reach_m=600.0),
     )
     return flows.set_index("segment_id"), summary
 
@@ -169,7 +168,6 @@ def test_a_tile_is_written_byte_identically_twice(run, sample, flow, tmp_path):
         CRS,
         str(tmp_path),
         settings=flow["settings"],
-        alpha=ALPHA,
         day_type="weekday",
         scenarios=SCENARIOS,
         trip_rates=flow["rates"],
