@@ -72,7 +72,7 @@ from pipeline.thermal.radiation import Irradiance
 from pipeline.thermal.svf import DEFAULT_AZIMUTHS, HorizonSkyView, SkyView, sky_view_factor
 from pipeline.thermal.tmrt import DayHeating, SkyGeometry, TmrtParameters
 from pipeline.thermal.tmrt_compiled import mean_radiant_temperature_compiled
-from pipeline.thermal.utci import STRESS_CLASSES, utci_scaled_wind
+from pipeline.thermal.utci import STRESS_CLASSES, air_within_limits, utci_scaled_wind
 from pipeline.thermal.weather import StepWeather, WeatherSource
 from pipeline.thermal.wind import utci_wind_factor
 
@@ -226,6 +226,8 @@ class ScenarioSteps:
         it when the tile has trees).
     day : DayHeating
         Sunrise and the day's highest sun (surface heating).
+    air_valid : numpy.ndarray of bool
+        Whether UTCI is defined for each step's air (:func:`~pipeline.thermal.utci.air_within_limits`).
     """
 
     scenario: Scenario
@@ -237,6 +239,7 @@ class ScenarioSteps:
     transmissivity: tuple[float, float]
     sky: SkyGeometry
     day: DayHeating
+    air_valid: np.ndarray
 
 
 def scenario_steps(
@@ -253,16 +256,19 @@ def scenario_steps(
     timezone: str,
     altitude_m: float,
     shared: dict | None = None,
+    positions: SunPositions | None = None,
 ) -> ScenarioSteps:
     """Sun samples, forcing (:mod:`~pipeline.thermal.forcing`), crown transmissivities and
     sky of one scenario at the tile centre (``latitude``, ``longitude``, degrees;
     ``convergence_deg`` turns true azimuths to grid azimuths). ``shared`` keeps what
     scenarios have in common across calls: the :class:`SkyGeometry` of each pair of
-    transmissivities and the :class:`DayHeating` of each date."""
+    transmissivities and the :class:`DayHeating` of each date. ``positions``: the slot's
+    sun samples at ``step_minutes`` when the caller has them already."""
     date = scenario.season.date(year)
-    positions = slot_sun_positions(
-        date, scenario.slot, latitude, longitude, step_minutes=step_minutes, timezone=timezone
-    )
+    if positions is None:
+        positions = slot_sun_positions(
+            date, scenario.slot, latitude, longitude, step_minutes=step_minutes, timezone=timezone
+        )
     forcing = forcing_source(weather).forcing(
         scenario,
         year,
@@ -290,6 +296,7 @@ def scenario_steps(
         taus,
         shared["sky", taus],
         shared["day", date],
+        air_within_limits(forcing.weather.air_temperature_c, forcing.weather.relative_humidity_pct),
     )
 
 
@@ -482,12 +489,11 @@ def shade_and_thermal(
     )
     azimuths = schedule.grid_azimuth_deg(convergence) if len(schedule) else np.empty(0)
     by_sector = o.method == "horizon"
+    thermal_positions = scenario_sun_positions(
+        scenarios, year, lat, lon, step_minutes=o.thermal_step, timezone=o.timezone
+    )
     thermal_instants = {
-        int(t)
-        for positions in scenario_sun_positions(
-            scenarios, year, lat, lon, step_minutes=o.thermal_step, timezone=o.timezone
-        ).values()
-        for t in positions.timestamps.as_unit("ns").asi8
+        int(t) for positions in thermal_positions.values() for t in positions.timestamps.as_unit("ns").asi8
     }
     visitor = (
         _PassVisitor(
@@ -547,7 +553,9 @@ def shade_and_thermal(
     return TilePass(
         shaded.shade,
         sky_view,
-        _thermal_steps(surface, scenarios, year, weather, o, sky_view, light_at, lat, lon, convergence),
+        _thermal_steps(
+            surface, scenarios, year, weather, o, sky_view, light_at, lat, lon, convergence, thermal_positions
+        ),
     )
 
 
@@ -562,12 +570,15 @@ def _thermal_steps(
     latitude: float,
     longitude: float,
     convergence_deg: float,
+    positions: dict[str, SunPositions],
 ) -> Iterator[tuple[str, ScenarioThermal]]:
-    """Every scenario's steps in :func:`step_order`, each scenario yielded when its last step is in."""
+    """Every scenario's steps in :func:`step_order`, each scenario yielded when its last step is in
+    (``positions``: every scenario's sun samples at the thermal step, by name)."""
     started = time.perf_counter()
     inner = surface.inner
     source = forcing_source(weather)
     wind_factor = utci_wind_factor(sky_view.surface)  # station 10 m wind -> the cell's, for UTCI
+    factor_extent = (np.nanmin(wind_factor), np.nanmax(wind_factor))
     shared: dict = {}
     forcings = [
         scenario_steps(
@@ -583,6 +594,7 @@ def _thermal_steps(
             timezone=options.timezone,
             altitude_m=options.altitude_m,
             shared=shared,
+            positions=positions[scenario.name],
         )
         for scenario in scenarios
     ]
@@ -602,7 +614,7 @@ def _thermal_steps(
         )
         if i not in sums:
             sums[i] = SlotAccumulator(inner.shape)
-        _add_step(sums[i], f, k, altitude, sun_share, wind_factor, options.parameters)
+        _add_step(sums[i], f, k, altitude, sun_share, wind_factor, factor_extent, options.parameters)
         remaining[i] -= 1
         if remaining[i] == 0:
             log.info(
@@ -625,29 +637,34 @@ def _add_step(
     altitude: float,
     sun_share: np.ndarray,
     wind_factor: np.ndarray,
+    factor_extent: tuple[np.float32, np.float32],
     parameters: TmrtParameters,
 ) -> None:
     """Tmrt and UTCI of every cell at step ``k`` of a scenario, added to its sums."""
     steps = f.weather
     ground_k, wall_k = f.day.ground_and_wall(f.local_times[k], altitude, parameters)
+    air_c = float(steps.air_temperature_c[k])
+    humidity = float(steps.relative_humidity_pct[k])
     tmrt = mean_radiant_temperature_compiled(
         svf=f.sky,
         sun_share=sun_share,
         sun_altitude_deg=altitude,
         dni_wm2=float(f.irradiance.dni_wm2[k]),
         dhi_wm2=float(f.irradiance.dhi_wm2[k]),
-        air_temperature_c=float(steps.air_temperature_c[k]),
-        relative_humidity_pct=float(steps.relative_humidity_pct[k]),
+        air_temperature_c=air_c,
+        relative_humidity_pct=humidity,
         ground_heating_k=ground_k,
         wall_heating_k=wall_k,
         parameters=parameters,
     )
     utci = utci_scaled_wind(
-        float(steps.air_temperature_c[k]),
+        air_c,
         tmrt,
         float(steps.wind_speed_ms[k]),
         wind_factor,
-        float(steps.relative_humidity_pct[k]),
+        humidity,
+        factor_extent=factor_extent,
+        air_valid=bool(f.air_valid[k]),
     )
     sums.add(utci, tmrt, float(f.positions.weight_hours[k]))
 
