@@ -173,11 +173,13 @@ def thermal_options(
 
 
 def read_tile_surface(tile: str, inner, surface: list[Record], unknown_habit: str):
-    """The :class:`~pipeline.thermal.tile.TileSurface` of a tile's surface record (DSM, canopy
-    and the evergreen crowns, with the halo)."""
+    """The :class:`~pipeline.thermal.tile.TileSurface` of a tile's surface record (DSM, canopy,
+    the evergreen crowns and the overhead covers of measures, with the halo)."""
     import numpy as np
 
     from pipeline.geo.raster import read_raster
+    from pipeline.shade.shadow import Covers
+    from pipeline.surface.habit import cover_transmissivity
     from pipeline.thermal.tile import TileSurface
 
     if not surface:
@@ -185,12 +187,14 @@ def read_tile_surface(tile: str, inner, surface: list[Record], unknown_habit: st
     outputs = surface[0].outputs
     dsm, outer, _ = read_raster(outputs.dsm)
     canopy, _, _ = read_raster(outputs.canopy)
+    covers = cover_transmissivity(read_raster(outputs.canopy_habit)[0] if outputs.canopy_habit else None)
     return TileSurface(
         dsm,
         outer,
         inner,
         canopy if np.isfinite(canopy).any() else None,
         read_evergreen_top(outputs, canopy, unknown_habit),
+        None if covers is None else Covers(*covers),
     )
 
 

@@ -49,8 +49,10 @@ from pipeline.shade.shadow import (
     DEFAULT_MAX_DISTANCE_M,
     DEFAULT_SECTOR_DEG,
     CanopyTransmissivity,
+    Covers,
     ShadeMethod,
     TileShade,
+    cover_light,
     inner_window,
     light_fraction,
     light_lut,
@@ -95,6 +97,9 @@ class TileSurface:
     evergreen_top : numpy.ndarray, optional
         Canopy tops of the evergreen crowns on ``outer`` (a subset of ``canopy_top``), NaN
         elsewhere; every other crown is deciduous.
+    covers : Covers, optional
+        Overhead covers on ``outer`` (part of ``canopy_top``) with their own share of the
+        beam (:class:`~pipeline.shade.shadow.Covers`).
     """
 
     dsm: np.ndarray
@@ -102,6 +107,7 @@ class TileSurface:
     inner: Grid
     canopy_top: np.ndarray | None = None
     evergreen_top: np.ndarray | None = None
+    covers: Covers | None = None
 
     @property
     def window(self) -> tuple[int, int, int, int]:
@@ -523,6 +529,7 @@ def shade_and_thermal(
         evergreen_top=surface.evergreen_top,
         schedule=schedule,
         visit=visitor,
+        covers=surface.covers,
     )
     if sky_view is None:
         if visitor is not None:
@@ -543,12 +550,28 @@ def shade_and_thermal(
     codes = visitor.codes if visitor is not None else None
     slot_of = visitor.slot_of if visitor is not None else {}
 
+    window = surface.window
+    covers = (
+        None
+        if surface.covers is None
+        else {leaf_off: surface.covers.window(window, leaf_off) for leaf_off in (False, True)}
+    )
+
     def light_at(
-        instant_ns: int, grid_azimuth_deg: float, altitude_deg: float, transmissivity: tuple[float, float]
+        instant_ns: int,
+        grid_azimuth_deg: float,
+        altitude_deg: float,
+        transmissivity: tuple[float, float],
+        leaf_off: bool,
     ) -> np.ndarray:
         if instant_ns in slot_of:  # a thermal step among the pass's positions: its kept codes
-            return codes.light(slot_of[instant_ns], *transmissivity)
-        return light_fraction(caster.codes(grid_azimuth_deg, altitude_deg), *transmissivity)
+            light = codes.light(slot_of[instant_ns], *transmissivity)
+            if covers is None:
+                return light
+            return cover_light(light, codes.get(slot_of[instant_ns]), covers[leaf_off])
+        cast = caster.codes(grid_azimuth_deg, altitude_deg)
+        light = light_fraction(cast, *transmissivity)
+        return light if covers is None else cover_light(light, cast, covers[leaf_off])
 
     return TilePass(
         shaded.shade,
@@ -566,7 +589,7 @@ def _thermal_steps(
     weather: WeatherSource | ForcingSource,
     options: ThermalOptions,
     sky_view: SkyView,
-    light_at: Callable[[int, float, float, tuple[float, float]], np.ndarray],
+    light_at: Callable[[int, float, float, tuple[float, float], bool], np.ndarray],
     latitude: float,
     longitude: float,
     convergence_deg: float,
@@ -604,11 +627,13 @@ def _thermal_steps(
     for i in [i for i, n in enumerate(remaining) if n == 0]:
         yield _scenario_result(forcings[i], SlotAccumulator(inner.shape))
     instants = [f.positions.timestamps.as_unit("ns").asi8 for f in forcings]
+    months = options.transmissivity.leaf_off_months
+    leaf_off = [f.scenario.season.date(year).month in months for f in forcings]
     for i, k in step_order(forcings):
         f = forcings[i]
         altitude = float(f.positions.sun_altitude_deg[k])
         sun_share = (
-            light_at(int(instants[i][k]), f.grid_azimuth_deg[k], altitude, f.transmissivity)
+            light_at(int(instants[i][k]), f.grid_azimuth_deg[k], altitude, f.transmissivity, leaf_off[i])
             if altitude > 0
             else no_sun
         )
