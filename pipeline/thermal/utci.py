@@ -10,11 +10,15 @@ return NaN there). Outside the remaining limits (Ta -50..50 °C, vapour pressure
 
 Within one time step Ta and humidity are the same in every cell, so UTCI depends on Tmrt
 and the cell's wind alone there: :func:`utci_uniform_air` evaluates pythermalcomfort on a
-lattice spanning the step's Tmrt (0.05 K) and, when the wind differs between cells (the
-pedestrian wind of :mod:`pipeline.thermal.wind`), its wind (0.1 m/s), and interpolates
-linearly (bilinearly). UTCI is a smooth polynomial: the error is below 0.001 K with one
-wind and below 0.01 K with a wind per cell (tested), many times faster than a call per
-cell. :func:`utci_scaled_wind` is the same lattice with each cell's wind the station's
+lattice spanning the step's Tmrt (:data:`LATTICE_K`, 0.2 K) and, when the wind differs
+between cells (the pedestrian wind of :mod:`pipeline.thermal.wind`), its wind (0.1 m/s),
+and interpolates linearly (bilinearly). UTCI is a smooth polynomial: the error is below
+0.001 K with one wind and below 0.01 K with a wind per cell (tested), many times faster
+than a call per cell. Along Tmrt the polynomial is nearly straight: against
+pythermalcomfort cell by cell (air 5, 31 and 35 °C, Tmrt 0-75 °C, one wind) the error was
+at most 5.8e-6 K with 0.2 K knots and 2.2e-6 K with 0.05 K knots (the step until
+2026-12-06, four times the polynomial evaluations; float32's rounding of the result is
+about 2e-6 K), while the 0.1 m/s wind knots make up to 1.5e-3 K with a wind per cell. :func:`utci_scaled_wind` is the same lattice with each cell's wind the station's
 times a factor, in two compiled passes (the tile pass's form; bit-identical, tested).
 
 Stress classes (Bröde et al. 2012; bounds in °C UTCI, each class includes its upper bound
@@ -31,6 +35,8 @@ import numpy as np
 from pythermalcomfort.models import utci as _pythermalcomfort_utci
 
 MIN_WIND_MS, MAX_WIND_MS = 0.5, 17.0
+#: Spacing of the Tmrt knots of a step's UTCI lattice, K (module docstring).
+LATTICE_K = 0.2
 MIN_TMRT_EXCESS_K, MAX_TMRT_EXCESS_K = -30.0, 70.0
 
 
@@ -114,7 +120,7 @@ def utci_uniform_air(
     wind_speed_ms: float | np.ndarray,
     relative_humidity_pct: float,
     *,
-    lattice_k: float = 0.05,
+    lattice_k: float = LATTICE_K,
     wind_lattice_ms: float = 0.1,
 ) -> np.ndarray:
     """UTCI (°C, float32) of many cells sharing Ta and humidity (module docstring).
@@ -183,12 +189,12 @@ def _bilinear_pass(values, x_knots, x_step, y_knots, y_step, x, y, out):  # prag
         if not (np.isfinite(xk) and np.isfinite(yk)):
             out[k] = np.nan
             continue
-        i = int((xk - x_knots[0]) / x_step)
-        j = int((yk - y_knots[0]) / y_step)
+        i = int((xk - x_knots[0]) * (1.0 / x_step))
+        j = int((yk - y_knots[0]) * (1.0 / y_step))
         i = min(max(i, 0), last_i)
         j = min(max(j, 0), last_j)
-        fx = (xk - x_knots[i]) / x_step
-        fy = (yk - y_knots[j]) / y_step
+        fx = (xk - x_knots[i]) * (1.0 / x_step)
+        fy = (yk - y_knots[j]) * (1.0 / y_step)
         low = values[j, i] + fx * (values[j, i + 1] - values[j, i])
         high = values[j + 1, i] + fx * (values[j + 1, i + 1] - values[j + 1, i])
         out[k] = low + fy * (high - low)
@@ -249,7 +255,7 @@ def scaled_wind_lattice(
     station_wind_ms: float,
     *,
     air_valid: bool | None = None,
-    lattice_k: float = 0.05,
+    lattice_k: float = LATTICE_K,
     wind_lattice_ms: float = 0.1,
 ) -> UtciLattice | None:
     """The lattice of :func:`utci_scaled_wind` for cells whose Tmrt spans ``tmrt_extent``
@@ -311,7 +317,7 @@ def utci_scaled_wind(
     *,
     factor_extent: tuple[np.float32, np.float32] | None = None,
     air_valid: bool | None = None,
-    lattice_k: float = 0.05,
+    lattice_k: float = LATTICE_K,
     wind_lattice_ms: float = 0.1,
 ) -> np.ndarray:
     """:func:`utci_uniform_air` with each cell's wind ``station_wind_ms * wind_factor`` (float32,
@@ -406,12 +412,13 @@ def lattice_utci(
     yk = _clip(np.float64(station * factor), wind_low, wind_high)
     if not (np.isfinite(xk) and np.isfinite(yk)):
         return np.nan
-    i = int((xk - x_knots[0]) / x_step)
-    j = int((yk - y_knots[0]) / y_step)
+    inverse_x, inverse_y = 1.0 / x_step, 1.0 / y_step  # products, not quotients: a third faster
+    i = int((xk - x_knots[0]) * inverse_x)
+    j = int((yk - y_knots[0]) * inverse_y)
     i = min(max(i, 0), len(x_knots) - 2)
     j = min(max(j, 0), len(y_knots) - 2)
-    fx = (xk - x_knots[i]) / x_step
-    fy = (yk - y_knots[j]) / y_step
+    fx = (xk - x_knots[i]) * inverse_x
+    fy = (yk - y_knots[j]) * inverse_y
     lo_row = values[j, i] + fx * (values[j, i + 1] - values[j, i])
     hi_row = values[j + 1, i] + fx * (values[j + 1, i + 1] - values[j + 1, i])
     return lo_row + fy * (hi_row - lo_row)
