@@ -65,7 +65,7 @@ from pipeline.shade.sun import (
     SunPositions,
     grid_centre_lonlat,
     meridian_convergence_deg,
-    scenario_sun_positions,
+    slot_steps,
     slot_sun_positions,
 )
 from pipeline.thermal.accumulate import SlotAccumulator
@@ -336,6 +336,42 @@ def _scenario_result(steps: ScenarioSteps, sums: SlotAccumulator) -> tuple[str, 
     )
 
 
+def thermal_sun_positions(
+    scenarios: list[Scenario],
+    year: int,
+    latitude: float,
+    longitude: float,
+    options: ThermalOptions,
+    schedule: ShadeSchedule,
+) -> dict[str, SunPositions]:
+    """Every scenario's sun samples at the thermal step (:func:`~pipeline.shade.sun.slot_sun_positions`),
+    the sun taken from the shade ``schedule`` where it has every instant of the slot (a
+    thermal step an odd multiple of the shade's), else computed (pvlib SPA, as there)."""
+    known = dict(zip(schedule.timestamps.as_unit("ns").asi8.tolist(), range(len(schedule))))
+    out = {}
+    for scenario in scenarios:
+        date = scenario.season.date(year)
+        mids, weights = slot_steps(
+            date, scenario.slot, step_minutes=options.thermal_step, timezone=options.timezone
+        )
+        rows = [known.get(t) for t in mids.as_unit("ns").asi8.tolist()]
+        if all(r is not None for r in rows):
+            rows = np.array(rows, dtype=np.int64)
+            out[scenario.name] = SunPositions(
+                mids, schedule.sun_altitude_deg[rows], schedule.sun_azimuth_deg[rows], weights
+            )
+        else:
+            out[scenario.name] = slot_sun_positions(
+                date,
+                scenario.slot,
+                latitude,
+                longitude,
+                step_minutes=options.thermal_step,
+                timezone=options.timezone,
+            )
+    return out
+
+
 def tile_sky_view(surface: TileSurface, n_azimuths: int = DEFAULT_AZIMUTHS) -> SkyView:
     """Sky view factors of the tile's cells by :func:`~pipeline.thermal.svf.sky_view_factor`'s
     own sweep (horizons to the raster's edge; :func:`shade_and_thermal` takes them from its
@@ -495,9 +531,7 @@ def shade_and_thermal(
     )
     azimuths = schedule.grid_azimuth_deg(convergence) if len(schedule) else np.empty(0)
     by_sector = o.method == "horizon"
-    thermal_positions = scenario_sun_positions(
-        scenarios, year, lat, lon, step_minutes=o.thermal_step, timezone=o.timezone
-    )
+    thermal_positions = thermal_sun_positions(scenarios, year, lat, lon, o, schedule)
     thermal_instants = {
         int(t) for positions in thermal_positions.values() for t in positions.timestamps.as_unit("ns").asi8
     }
