@@ -17,7 +17,8 @@ run's scenarios, :func:`shade_and_thermal` (options in :class:`ThermalOptions`):
    and sky;
 3. one pass over every scenario's time steps ordered by sun azimuth (:func:`step_order`):
    at each step the kept shade codes, the sun share (trees by the season's transmissivity
-   of each leaf habit), Tmrt (:mod:`~pipeline.thermal.tmrt_compiled`, the compiled twin of
+   of each leaf habit, the cells under a measure's cover by its own,
+   :class:`~pipeline.shade.shadow.Covers`), Tmrt (:mod:`~pipeline.thermal.tmrt_compiled`, the compiled twin of
    :mod:`~pipeline.thermal.tmrt`) and UTCI (:func:`~pipeline.thermal.utci.utci_scaled_wind`,
    with each cell's pedestrian wind from :mod:`~pipeline.thermal.wind`) of every tile cell,
    *accumulated* (:mod:`~pipeline.thermal.accumulate`) into the scenario's time-weighted
