@@ -83,10 +83,10 @@ class ThermalSettings(StageSettings):
         le=60,
         description=(
             "Time step of Tmrt and UTCI inside a slot, minutes. 30 with the shadow stage's 10 "
-            "computes every third shade step, its shade codes taken from the same pass (1.5x the "
-            "shadow stage per tile; 10: 1.9x); against 10 minutes, mean UTCI moves by 0.01-0.06 K "
-            "and stress hours by at most 0.13 h in a tile's mean (docs/thermal.md). "
-            "`thermal/weather.csv` records the forcing at the shade's 10-minute steps."
+            "computes every third shade step, its shade codes taken from the same pass: shadow "
+            "plus thermal 1.39x the shadow stage per tile (10: 1.92x); against 10 minutes, mean "
+            "UTCI moves by 0.01-0.06 K and stress hours by at most 0.13 h in a tile's mean "
+            "(docs/thermal.md). `thermal/weather.csv` records the forcing every 10 minutes."
         ),
     )
     sky_azimuths: int = Field(

@@ -128,7 +128,8 @@ def test_a_shade_sail_passes_its_own_transmissivity_in_summer_and_winter(project
     from pipeline.geo.scenarios import DEFAULT_SEASONS, DEFAULT_TIME_SLOTS, Scenario
     from pipeline.shade.shadow import Covers
     from pipeline.surface.habit import cover_transmissivity, evergreen_canopy_top
-    from pipeline.thermal.tile import ThermalOptions, TileSurface as ThermalSurface, shade_and_thermal
+    from pipeline.thermal.tile import ThermalOptions, shade_and_thermal
+    from pipeline.thermal.tile import TileSurface as ThermalSurface
     from pipeline.thermal.weather import read_weather
 
     sail = Canopy("sail", shapely.box(60, 100, 80, 120), height_m=4.0, transmissivity=0.23)
