@@ -227,13 +227,6 @@ class UtciLattice:
     tmrt_high: float
     station_wind_ms: np.float32
 
-    @property
-    def value_range(self) -> tuple[float, float]:
-        """Lowest and highest finite UTCI of the lattice, °C (every interpolated value lies
-        between them; NaN, NaN when none is finite)."""
-        finite = self.values[np.isfinite(self.values)]
-        return (float(finite.min()), float(finite.max())) if finite.size else (np.nan, np.nan)
-
 
 def air_within_limits(air_temperature_c, relative_humidity_pct) -> np.ndarray:
     """Whether pythermalcomfort defines UTCI at all for each (air temperature °C, relative
