@@ -1,29 +1,32 @@
-"""Benchmark: shadow plus thermal per tile against the shadow stage alone, the old path and the one pass.
+"""Benchmark: shadow plus thermal per tile against the shadow stage alone, at the default settings.
 
 On one tile of a run (``--run``, default ``out/sample``: ``surface/<tile>_dsm.tif``, its
 canopy and, when the run has it, its canopy-habit raster for the evergreen crowns; 1 m
 cells, 200 m halo; a generated city of the same size when the run is absent), the default
-12 scenarios, 10-minute steps, Kumagaya normals, in one process with one numba thread (as
-inside a Dask worker), CPU seconds (``time.process_time``: other load on the machine
-inflates the wall clock, hardly the CPU time), best of ``--repeat``, COG writing left out:
+12 scenarios, shade every 10 minutes (``stages.shadow.step_minutes``), Kumagaya normals, in
+one process with one numba thread (as inside a Dask worker), CPU seconds
+(``time.process_time``: other load on the machine inflates the wall clock, hardly the CPU
+time), best of ``--repeat``, COG writing left out. The forcing is computed once, as the
+run's ``thermal_forcing`` task does (:func:`pipeline.stages.thermal_forcing.forcing_task`,
+here at the tile centre, every 10-minute step), and each tile reads it back
+(:func:`pipeline.thermal.forcing.read_forcing_csv`), as the tile tasks do:
 
 * the shadow stage alone: :func:`pipeline.shade.shadow.tile_shade` for every scenario and
   season's day in one call (what the shadow task computes without weather);
 * *old path* (two tasks per tile): that, plus the thermal stage of ``--baseline-rev``
   (default 1f99df5, main before the one pass; ``pipeline/thermal/tile.py`` loaded from git
   into this process): the sky view factor by its own sweep, then every scenario's steps in
-  one pass by azimuth with horizon sectors of its own;
+  one pass by azimuth with horizon sectors of its own, every 10 minutes;
 * *one pass* (one task per tile): :func:`pipeline.thermal.tile.shade_and_thermal`, the
   shadow pass taking the thermal steps' shade codes and the sky view's directions from its
   own sector horizons, then every scenario's steps, with thermal every ``--thermal-step``
-  minutes (30: every third shade step, the option for cost) and every 10 (the shade's, the
-  thermal stage's default); how far the 30-minute thermal sums
-  are from the 10-minute ones, per scenario (mean and largest |difference| of mean UTCI,
-  mean hours above UTCI 32 and 38 °C);
-* the phases of the one pass (cProfile, by the functions each phase runs), its peak
-  Python-side memory (tracemalloc) against the old thermal pass's, and how far its
-  outputs are from the old path's: shade (bytes), sky view factor, mean UTCI and Tmrt,
-  stress hours, with the pass's own sky view and with the old one (the steps alone).
+  minutes (default ``stages.thermal.step_minutes``, 30: every third shade step) and every 10
+  (the shade's); how far the 30-minute thermal sums are from the 10-minute ones, per
+  scenario (mean and largest |difference| of mean UTCI, mean hours above UTCI 32 and 38 °C);
+* the phases of the one pass at the default step (cProfile, by the functions each phase
+  runs), its peak Python-side memory (tracemalloc) against the old thermal pass's, and how
+  far its outputs are from the old path's: shade (bytes), sky view factor, mean UTCI and
+  Tmrt, stress hours, with the pass's own sky view and with the old one (the steps alone).
 
     PYTHONPATH=. .venv/bin/python benchmarks/shade_thermal.py [--run out/sample] [--tile 53396489]
         [--repeat 2] [--baseline-rev 1f99df5] [--thermal-step 30]
@@ -55,8 +58,11 @@ from thermal import NORMALS, YEAR, load_tile, warm_up  # noqa: E402  (benchmarks
 
 from pipeline.geo.raster import read_raster  # noqa: E402
 from pipeline.shade.shadow import tile_shade  # noqa: E402
-from pipeline.shade.sun import default_scenarios  # noqa: E402
+from pipeline.shade.sun import default_scenarios, grid_centre_lonlat  # noqa: E402
+from pipeline.stages.thermal import ThermalSettings  # noqa: E402
+from pipeline.stages.thermal_forcing import forcing_task  # noqa: E402
 from pipeline.surface.habit import evergreen_canopy_top  # noqa: E402
+from pipeline.thermal.forcing import read_forcing_csv  # noqa: E402
 from pipeline.thermal.tile import ThermalOptions, TileSurface, shade_and_thermal  # noqa: E402
 from pipeline.thermal.weather import read_weather  # noqa: E402
 
@@ -74,7 +80,7 @@ PHASES = (
     ("sky view from the sectors (cos^2 sums)", "cum", (("thermal/svf.py", "_add_horizon_sky"),)),
     ("unpacking codes into the light share", "cum", (("thermal/tile.py", "light"),)),
     ("Tmrt (compiled)", "cum", (("thermal/tmrt_compiled.py", "mean_radiant_temperature_compiled"),)),
-    ("UTCI (utci_scaled_wind)", "cum", (("thermal/utci.py", "utci_scaled_wind"),)),
+    ("UTCI (utci_scaled_wind: lattice and interpolation)", "cum", (("thermal/utci.py", "utci_scaled_wind"),)),
     ("sums: UTCI, Tmrt, stress hours", "cum", (("thermal/accumulate.py", "add"),)),
     ("per scenario: sun, forcing, sky geometry", "cum", (("thermal/tile.py", "scenario_steps"),)),
     ("sun positions of the tile (schedule)", "cum", (("shade/schedule.py", "tile_schedule"),)),
@@ -117,6 +123,25 @@ def evergreen_top(run: Path, tile: str, canopy: np.ndarray | None) -> np.ndarray
         return None
     habit, _, _ = read_raster(path)
     return evergreen_canopy_top(canopy, np.asarray(habit))
+
+
+def recorded_forcing(scenarios, inner, shade_step_minutes: float = 10.0):
+    """Every scenario's forcing at the tile centre, written and read back as the run's
+    ``thermal/weather.csv`` (the ``thermal_forcing`` task, then a tile task)."""
+    lon, lat = grid_centre_lonlat(inner)
+    path = Path(tempfile.mkdtemp()) / "weather.csv"
+    forcing_task(
+        str(path),
+        scenarios,
+        weather_file=str(NORMALS),
+        settings=ThermalSettings(),
+        year=YEAR,
+        timezone="Asia/Tokyo",
+        latitude=lat,
+        longitude=lon,
+        shade_step_minutes=shade_step_minutes,
+    )
+    return read_forcing_csv(path, "Asia/Tokyo")
 
 
 def phase_seconds(profile: cProfile.Profile) -> dict[str, float]:
@@ -189,19 +214,24 @@ def main() -> None:
         default="1f99df5",
         help="git revision of the old thermal stage (its own SVF sweep and sectors)",
     )
-    parser.add_argument("--thermal-step", type=float, default=30.0, help="thermal step, minutes")
+    parser.add_argument(
+        "--thermal-step",
+        type=float,
+        default=ThermalSettings().step_minutes,
+        help="thermal step, minutes (default: stages.thermal.step_minutes)",
+    )
     args = parser.parse_args()
     numba.set_num_threads(1)
-    weather = read_weather(NORMALS)
     print(
         f"date {dt.date.today()}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, "
         f"1 numba thread, CPU seconds (best of {args.repeat}); old path: {args.baseline_rev}"
     )
-    warm_up(weather)
+    warm_up(read_weather(NORMALS))
     old = baseline_module(args.baseline_rev)
     dsm, canopy, outer, inner, source = load_tile(args.run, args.tile, args.halo)
     evergreen = evergreen_top(args.run, args.tile, canopy)
     scenarios = default_scenarios()
+    weather = recorded_forcing(scenarios, inner)  # computed once per run, as thermal_forcing
     print(
         f"tile: {source}; inner {inner.width} x {inner.height} cells, {len(scenarios)} scenarios; "
         f"{0 if evergreen is None else int(np.isfinite(evergreen).sum())} evergreen crown cells of "
@@ -282,8 +312,8 @@ def main() -> None:
             f"{t_pass10 / t_shadow:.2f}",
         ),
         (
-            f"**one pass: shadow + thermal per tile, thermal every {args.thermal_step:g} minutes "
-            "(shade_and_thermal)**",
+            f"**one pass: shadow + thermal per tile, thermal every {args.thermal_step:g} minutes"
+            f"{' (the default)' if args.thermal_step == ThermalSettings().step_minutes else ''}**",
             f"**{t_pass:.1f}**",
             f"**{t_pass / t_shadow:.2f}**",
         ),

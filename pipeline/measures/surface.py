@@ -13,17 +13,17 @@ changed in place of a new model:
   rasterised as PLATEAU's and LiDAR-detected solitary trees are
   (:class:`pipeline.surface.crowns.TreeCrowns`, :func:`pipeline.surface.crowns.crown_layers`);
 - a canopy is an overhead cover in the canopy raster at the lowest terrain under it plus
-  ``height_m``; one standing all year takes the evergreen habit (the shadow's leaf-on
-  transmissivity every month), a summer-only one the deciduous habit (leaf-on in the
-  leaf-on months, leaf-off transmissivity in the others).
+  ``height_m``, its habit code carrying its own ``transmissivity`` and whether it stands
+  all year or in summer only (:func:`pipeline.surface.habit.cover_code`): the cells under
+  it get that share of the beam, and none of it outside the leaf-on months when it is up
+  in summer only (:class:`pipeline.shade.shadow.Covers`).
 
 Simplifications: the shadow model is 2.5-D (:mod:`pipeline.shade.shadow`): a crown or a
 cover shades as a column from the ground to its top, so under a canopy the low morning
-sun that would pass under its edge is also taken as shaded, and the sun passing a
-crown or cover is the run's transmissivity of its habit
-(``stages.shadow.transmissivity``), not the canopy's own ``transmissivity``: the cover's
-is kept in the measures table, and a canopy whose own value differs from the run's by
-more than 0.05 is named in :attr:`AppliedMeasures.problems`.
+sun that would pass under its edge is also taken as shaded; beyond its footprint (its
+shadow at a low sun) a cover passes the run's crown transmissivity of the evergreen class
+(all year) or of the deciduous class (summer only), not its own; the sky view counts it as
+such a crown.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import numpy as np
 from pipeline.geo.raster import Grid
 from pipeline.measures.records import MeasureSet
 from pipeline.surface.crowns import TreeCrowns, crown_layers
-from pipeline.surface.habit import DECIDUOUS, EVERGREEN, UNKNOWN_HABIT, canopy_habit
+from pipeline.surface.habit import DECIDUOUS, EVERGREEN, UNKNOWN_HABIT, canopy_habit, cover_code
 from pipeline.surface.rasterize import merge_max, rasterize_plant_cover, rasterize_polygons_height
 
 #: Prefix of the ``gml_id`` of a building a measure adds.
@@ -66,9 +66,7 @@ class AppliedMeasures:
     problems: list[str] = field(default_factory=list)
 
 
-def apply_measures(
-    surface: TileSurface, measures: MeasureSet, grid: Grid, *, evergreen_transmissivity: float | None = None
-) -> AppliedMeasures:
+def apply_measures(surface: TileSurface, measures: MeasureSet, grid: Grid) -> AppliedMeasures:
     """``surface`` with ``measures`` applied (a new :class:`TileSurface`; inputs untouched).
 
     Parameters
@@ -79,9 +77,6 @@ def apply_measures(
         In ``grid.crs`` (metres); measures beyond the grid change nothing.
     grid : Grid
         The tile grid plus halo.
-    evergreen_transmissivity : float, optional
-        The run's leaf-on crown transmissivity: all-year canopies whose own value differs
-        from it by more than 0.05 are named in the problems (module docstring).
     """
     dsm, canopy = surface.dsm.astype(np.float32), surface.canopy.astype(np.float32)
     habit, index = surface.habit.astype(np.uint8), surface.building_id.astype(np.int32)
@@ -111,10 +106,10 @@ def apply_measures(
         )
         layers += crown_layers(crowns, grid, terrain)
         counts["trees"] = int(np.isfinite(crowns.ground_m).sum())
-    for season, code in (("all_year", EVERGREEN), ("summer", DECIDUOUS)):
-        chosen = [c for c in measures.canopies if c.season == season]
-        if not chosen:
-            continue
+    by_code: dict[int, list] = {}
+    for c in measures.canopies:  # one layer per cover code: its own transmissivity and season
+        by_code.setdefault(cover_code(c.transmissivity, c.season == "summer"), []).append(c)
+    for code, chosen in sorted(by_code.items()):
         polygons = [c.polygon for c in chosen]
         tops = _lowest_ground(polygons, terrain, grid) + np.array([c.height_m for c in chosen])
         inside = np.isfinite(tops)
@@ -123,13 +118,6 @@ def apply_measures(
                 (rasterize_plant_cover([p for p, k in zip(polygons, inside) if k], tops[inside], grid), code)
             )
         counts["canopies"] += int(inside.sum())
-        if evergreen_transmissivity is not None:
-            problems += [
-                f"canopy {c.source}: transmissivity {c.transmissivity:g} is taken as the run's "
-                f"crown transmissivity {evergreen_transmissivity:g} (docs/measures.md)"
-                for c, k in zip(chosen, inside)
-                if k and abs(c.transmissivity - evergreen_transmissivity) > 0.05
-            ]
     if layers:
         existing = [
             (np.where(habit == code, canopy, np.nan).astype(np.float32), code)

@@ -341,10 +341,16 @@ def _accumulate_light(
     weight,
     is_sun,
     acc,
+    cover_on,
+    cover_off,
+    has_cover,
+    leaf_off,
 ):
     """Add every position's light to its targets: ``acc[target] += weight * light`` (sun)
     or ``weight * (1 - light)`` (shade), light 0 / ``transmissivity`` (deciduous crown) /
-    ``evergreen_transmissivity`` (evergreen crown) / 1."""
+    ``evergreen_transmissivity`` (evergreen crown) / 1; with ``has_cover``, a cell under a
+    cover (``cover_on``, or ``cover_off`` at a position of the leaf-off months, not NaN)
+    and not in surface shade gets the cover's value instead."""
     n_rows, n_cols = h0.shape
     for r in numba.prange(n_rows):
         light = np.empty(n_cols, np.float64)
@@ -376,6 +382,13 @@ def _accumulate_light(
                 for c in range(n_cols):
                     s0 = h0[r, c]
                     light[c] = 0.0 if t < s0 + w * (h1[r, c] - s0) else 1.0
+            if has_cover:
+                cover = cover_off if leaf_off[p] else cover_on
+                for c in range(n_cols):
+                    v = cover[r, c]
+                    s0 = h0[r, c]
+                    if v == v and not t < s0 + w * (h1[r, c] - s0):
+                        light[c] = v
             for e in range(start[p], start[p + 1]):
                 row = acc[target[e], r]
                 wt = weight[e]
@@ -616,6 +629,8 @@ class HorizonCaster:
         acc: np.ndarray,
         evergreen_transmissivity: np.ndarray | None = None,
         visit: Callable[[HorizonCaster, int, np.ndarray], None] | None = None,
+        covers: tuple[np.ndarray, np.ndarray] | None = None,
+        leaf_off: np.ndarray | None = None,
     ) -> None:
         """Add the light of many sun positions to window-shaped accumulators, in place.
 
@@ -632,6 +647,11 @@ class HorizonCaster:
         sectors around them are then the last two computed, so :meth:`sector` and
         :meth:`codes` answer from the cache (the thermal pass takes its shade codes and
         sky view there, :mod:`pipeline.thermal.tile`).
+
+        ``covers``: the window's overhead covers in leaf-on and in leaf-off months
+        (:meth:`pipeline.shade.shadow.Covers.window`, float64, NaN where none) and
+        ``leaf_off`` (bool per position) which of the two each position takes: a cell under a
+        cover and not in surface shade receives the cover's share of the beam.
         """
         altitude = np.asarray(sun_altitude_deg, dtype=np.float64)
         azimuth = np.asarray(sun_azimuth_grid_deg, dtype=np.float64)
@@ -645,6 +665,9 @@ class HorizonCaster:
             if evergreen_transmissivity is None
             else np.asarray(evergreen_transmissivity, dtype=np.float64)
         )
+        none = np.empty((1, 1), np.float64)
+        cover_on, cover_off = (none, none) if covers is None else covers
+        leaf_off = np.zeros(altitude.size, np.bool_) if leaf_off is None else np.asarray(leaf_off, np.bool_)
         for p in np.flatnonzero(~(altitude > 0)):  # night: no light anywhere
             for e in range(start[p], start[p + 1]):
                 if not is_sun[e]:
@@ -682,6 +705,10 @@ class HorizonCaster:
                 weight[entries],
                 is_sun[entries],
                 acc,
+                cover_on,
+                cover_off,
+                covers is not None,
+                leaf_off[positions],
             )
             if visit is not None:
                 visit(self, int(sector_index), positions)

@@ -90,6 +90,7 @@ __all__ = [
     "SUNLIT",
     "SURFACE_SHADE",
     "CanopyTransmissivity",
+    "Covers",
     "DEFAULT_SECTOR_DEG",
     "SHADE_METHODS",
     "HorizonCaster",
@@ -230,6 +231,48 @@ class CanopyTransmissivity:
         return self.for_date(date), self.evergreen
 
 
+@dataclass(frozen=True)
+class Covers:
+    """Overhead covers' own share of the beam (measures of kind ``canopy``: awnings,
+    pergolas, shade sails; :func:`pipeline.surface.habit.cover_transmissivity`).
+
+    A cell under a cover (the cover's canopy top above the cell's surface) and not in the
+    surface's shadow receives ``transmissivity`` of the beam at every sun position, whatever
+    the crown classes' transmissivity; a summer-only cover is not up in the leaf-off months
+    (:class:`CanopyTransmissivity`), so its cells are then in full sun. Beyond its footprint
+    the cover shades as a crown of its class (module docstring of
+    :mod:`pipeline.measures.surface`).
+
+    Attributes
+    ----------
+    transmissivity : numpy.ndarray
+        Share of the beam through the cover, 0..1, on the surface's raster; NaN elsewhere.
+    summer_only : numpy.ndarray of bool
+        Cells of covers up in the leaf-on months only.
+    """
+
+    transmissivity: np.ndarray
+    summer_only: np.ndarray
+
+    def window(self, window: tuple[int, int, int, int], leaf_off: bool) -> np.ndarray:
+        """The covers' share of the beam over ``window`` (float64, NaN where none): in the
+        leaf-off months (``leaf_off``) summer-only covers pass everything (1)."""
+        r0, r1, c0, c1 = window
+        tau = np.asarray(self.transmissivity[r0:r1, c0:c1], np.float64)
+        if leaf_off:
+            tau = np.where(self.summer_only[r0:r1, c0:c1], 1.0, tau)
+        return np.ascontiguousarray(tau)
+
+
+def cover_light(light: np.ndarray, codes: np.ndarray, cover: np.ndarray | None) -> np.ndarray:
+    """``light`` (:func:`light_fraction` of ``codes``) with the cells under a cover and not in
+    surface shade given the cover's share (``cover``: :meth:`Covers.window`, or None)."""
+    if cover is None:
+        return light
+    under = np.isfinite(cover) & (codes != SURFACE_SHADE)
+    return np.where(under, cover, light).astype(light.dtype)
+
+
 def accumulate_shade_hours(
     dsm: np.ndarray | ShadeCaster,
     resolution: float,
@@ -313,6 +356,7 @@ def tile_shade(
     sector_deg: float = DEFAULT_SECTOR_DEG,
     threads: int | None = None,
     evergreen_top: np.ndarray | None = None,
+    covers: Covers | None = None,
 ) -> TileShade:
     """Shade for every scenario and sun hours for every season of one tile.
 
@@ -349,6 +393,8 @@ def tile_shade(
     evergreen_top : numpy.ndarray, optional
         Canopy tops of the evergreen crowns on ``grid`` (a subset of ``canopy_top``), NaN
         elsewhere; every other crown is deciduous.
+    covers : Covers, optional
+        Overhead covers on ``grid`` (part of ``canopy_top``) with their own transmissivity.
 
     Every scenario and season of one tile is best computed in *one* call: sun positions
     shared by a slot and its day, and horizons shared by positions of every season,
@@ -373,6 +419,7 @@ def tile_shade(
             method=method,
             sector_deg=sector_deg,
             evergreen_top=evergreen_top,
+            covers=covers,
         ).shade
     finally:
         numba.set_num_threads(previous)
@@ -407,6 +454,7 @@ def shade_pass(
     evergreen_top: np.ndarray | None = None,
     visit: Callable[[HorizonCaster, int, np.ndarray], None] | None = None,
     schedule: ShadeSchedule | None = None,
+    covers: Covers | None = None,
 ) -> ShadePass:
     """:func:`tile_shade` (same arguments, in the calling thread's numba threads), with the
     schedule and caster it used; ``visit`` is handed to :meth:`HorizonCaster.accumulate`
@@ -424,6 +472,8 @@ def shade_pass(
         )
     taus = np.array([transmissivity.for_date(d) for d in schedule.dates], dtype=np.float64)
     evergreen_taus = np.full(len(taus), transmissivity.evergreen, dtype=np.float64)
+    leaf_off = np.array([d.month in transmissivity.leaf_off_months for d in schedule.dates], dtype=bool)
+    cover_windows = None if covers is None else (covers.window(window, False), covers.window(window, True))
     azimuths = schedule.grid_azimuth_deg(convergence) if len(schedule) else np.empty(0)
     acc = np.zeros((len(schedule.targets), *inner.shape), dtype=np.float64)
     if method == "horizon":
@@ -447,6 +497,8 @@ def shade_pass(
             acc,
             evergreen_transmissivity=evergreen_taus,
             visit=visit,
+            covers=cover_windows,
+            leaf_off=leaf_off,
         )
         detail = f"{caster.sectors_computed} sector horizons"
     elif method == "sweep":
@@ -458,7 +510,7 @@ def shade_pass(
             window=window,
             evergreen_top=evergreen_top,
         )
-        _accumulate_sweep(caster, schedule, azimuths, taus, evergreen_taus, acc)
+        _accumulate_sweep(caster, schedule, azimuths, taus, evergreen_taus, acc, cover_windows, leaf_off)
         detail = "exact sweep"
     else:
         raise ValueError(f"unknown shade method {method!r} (one of {', '.join(SHADE_METHODS)})")
@@ -493,6 +545,8 @@ def _accumulate_sweep(
     taus: np.ndarray,
     evergreen_taus: np.ndarray,
     acc: np.ndarray,
+    covers: tuple[np.ndarray, np.ndarray] | None = None,
+    leaf_off: np.ndarray | None = None,
 ) -> None:
     """:meth:`HorizonCaster.accumulate` with the exact sweep, one pass per sun position."""
     is_sun = schedule.is_sun
@@ -503,7 +557,10 @@ def _accumulate_sweep(
                 if not is_sun[e]:
                     acc[schedule.target[e]] += schedule.weight_hours[e]
             continue
-        light = light_fraction(caster.codes(azimuths[p], altitude), taus[p], evergreen_taus[p])
+        codes = caster.codes(azimuths[p], altitude)
+        light = light_fraction(codes, taus[p], evergreen_taus[p])
+        if covers is not None:
+            light = cover_light(light, codes, covers[int(leaf_off[p])])
         for e in entries:
             weight = schedule.weight_hours[e]
             acc[schedule.target[e]] += weight * light if is_sun[e] else weight * (1.0 - light)

@@ -163,9 +163,23 @@ def slot_sun_positions(
     A last partial step gets its true (shorter) weight. Samples with the sun below the
     horizon are kept: that part of the slot is in shade.
     """
+    mids, weight_hours = slot_steps(date, slot, step_minutes=step_minutes, timezone=timezone)
+    altitude, azimuth = solar_position(mids, latitude, longitude, refraction=refraction)
+    return SunPositions(mids, altitude, azimuth, weight_hours)
+
+
+def slot_steps(
+    date: dt.date,
+    slot: TimeSlot,
+    *,
+    step_minutes: float = DEFAULT_STEP_MINUTES,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """The instants (mid-points) and weights (hours) of :func:`slot_sun_positions`' samples,
+    without the sun: a caller holding the sun at those instants already takes it from there."""
     start, end = slot.bounds(date, timezone)
     starts, ends = _steps(start, end, step_minutes)
-    return _positions(starts, ends, latitude, longitude, refraction)
+    return starts + (ends - starts) / 2, ((ends - starts).total_seconds() / 3600.0).to_numpy(dtype=np.float64)
 
 
 def daylight_sun_positions(

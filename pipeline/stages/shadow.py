@@ -148,6 +148,7 @@ def shadow_tile(
                 method=settings.method,
                 sector_deg=settings.sector_deg,
                 evergreen_top=tile_surface.evergreen_top,
+                covers=tile_surface.covers,
             )
         else:  # the same shade (shares_pass), with the thermal steps taken in the pass
             weather = thermal_stage.read_tile_weather(thermal, timezone, forcing, weather_file)

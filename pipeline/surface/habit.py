@@ -17,6 +17,15 @@ depend on how a city numbers its codes:
 The surface stage writes the habit of every canopy cell as a uint8 raster
 (``<tile>_canopy_habit.tif``): the habit of the crown whose top is the cell's canopy top
 (on a tie evergreen, then deciduous, then unknown), :data:`NO_TREE` without canopy.
+
+Overhead covers (measures of kind ``canopy``: awnings, pergolas, shade sails;
+:mod:`pipeline.measures.surface`) share the canopy raster and carry their own beam
+transmissivity in the same raster, as a code of :func:`cover_code`: ``tau`` in hundredths
+above :data:`COVER_ALL_YEAR` (a cover standing all year) or :data:`COVER_SUMMER` (one up
+only in the leaf-on months). A cover wins a tie with a tree crown. For the shade beyond
+its footprint a cover counts as a crown of the evergreen class (all year) or the
+deciduous class (summer only); the cells under it get its own transmissivity
+(:class:`pipeline.shade.shadow.Covers`).
 """
 
 from __future__ import annotations
@@ -29,6 +38,8 @@ import pandas as pd
 
 #: Codes of the canopy-habit raster.
 NO_TREE, DECIDUOUS, EVERGREEN, UNKNOWN_HABIT = 0, 1, 2, 3
+#: Codes of overhead covers: ``base + round(100 * transmissivity)`` (:func:`cover_code`).
+COVER_ALL_YEAR, COVER_SUMMER = 20, 130
 #: What a crown of unknown habit is taken for (``stages.shadow.transmissivity.unknown_habit``).
 UnknownHabit = Literal["deciduous", "evergreen"]
 #: Columns of an ingested ``veg`` table that may name a tree's habit, first match wins.
@@ -74,6 +85,30 @@ def tree_habits(trees: pd.DataFrame) -> np.ndarray:
     return habits
 
 
+def cover_code(transmissivity: float, summer_only: bool = False) -> int:
+    """The canopy-habit code of an overhead cover passing ``transmissivity`` (0..1, kept to
+    0.01) of the direct sun, standing all year or in the leaf-on months only."""
+    if not 0.0 <= transmissivity <= 1.0:
+        raise ValueError(f"cover transmissivity must be in [0, 1], got {transmissivity}")
+    return (COVER_SUMMER if summer_only else COVER_ALL_YEAR) + int(round(100 * transmissivity))
+
+
+def cover_transmissivity(habit: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(transmissivity, summer_only)`` of every cover cell of a canopy-habit raster
+    (float32, NaN where no cover; bool), or None when it has no cover."""
+    if habit is None:
+        return None
+    habit = np.asarray(habit)
+    summer = habit >= COVER_SUMMER
+    cover = (habit >= COVER_ALL_YEAR) & (habit <= COVER_SUMMER + 100)
+    if not cover.any():
+        return None
+    hundredths = np.where(
+        summer, habit.astype(np.int32) - COVER_SUMMER, habit.astype(np.int32) - COVER_ALL_YEAR
+    )
+    return np.where(cover, hundredths / np.float32(100), np.nan).astype(np.float32), summer & cover
+
+
 def canopy_habit(canopy_top: np.ndarray, layers: list[tuple[np.ndarray, int]]) -> np.ndarray:
     """Habit of every canopy cell: that of the layer whose top is the cell's canopy top.
 
@@ -83,8 +118,8 @@ def canopy_habit(canopy_top: np.ndarray, layers: list[tuple[np.ndarray, int]]) -
         The merged canopy top (cell-wise maximum of the layers' tops), NaN where none.
     layers : list of (numpy.ndarray, int)
         Canopy-top rasters of one habit each (NaN where none) and their habit code.
-        On a tie the layer of habit :data:`EVERGREEN` wins, then :data:`DECIDUOUS`, then
-        :data:`UNKNOWN_HABIT`.
+        On a tie a cover (:func:`cover_code`) wins, then :data:`EVERGREEN`, then
+        :data:`DECIDUOUS`, then :data:`UNKNOWN_HABIT`.
 
     Returns
     -------
@@ -94,7 +129,9 @@ def canopy_habit(canopy_top: np.ndarray, layers: list[tuple[np.ndarray, int]]) -
     habit = np.full(canopy_top.shape, NO_TREE, dtype=np.uint8)
     has = np.isfinite(canopy_top)
     habit[has] = UNKNOWN_HABIT
-    for code in (DECIDUOUS, EVERGREEN):  # later wins: evergreen over deciduous over unknown
+    covers = sorted({code for _, code in layers if code >= COVER_ALL_YEAR})
+    # later wins: covers over evergreen over deciduous over unknown
+    for code in (DECIDUOUS, EVERGREEN, *covers):
         for layer, layer_code in layers:
             if layer_code == code:
                 habit[has & (np.asarray(layer, dtype=np.float32) == canopy_top)] = code
@@ -116,7 +153,8 @@ def evergreen_canopy_top(
         raise ValueError(
             f"canopy habit raster shape {habit.shape} differs from the canopy {canopy_top.shape}"
         )
-    evergreen = habit == EVERGREEN
+    # covers standing all year shade beyond their footprint as the evergreen class
+    evergreen = (habit == EVERGREEN) | ((habit >= COVER_ALL_YEAR) & (habit < COVER_SUMMER))
     if unknown_habit == "evergreen":
         evergreen |= habit == UNKNOWN_HABIT
     elif unknown_habit != "deciduous":

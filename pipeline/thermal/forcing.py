@@ -97,6 +97,28 @@ class ScenarioForcing:
     def timestamps(self) -> pd.DatetimeIndex:
         return self.weather.timestamps
 
+    def at_rows(self, rows: np.ndarray) -> ScenarioForcing:
+        """The forcing at the steps ``rows`` (indices into its steps, in time order)."""
+        w, sky = self.weather, self.irradiance
+        return dataclasses.replace(
+            self,
+            weather=dataclasses.replace(
+                w,
+                timestamps=w.timestamps[rows],
+                air_temperature_c=w.air_temperature_c[rows],
+                relative_humidity_pct=w.relative_humidity_pct[rows],
+                wind_speed_ms=w.wind_speed_ms[rows],
+                **{
+                    k: getattr(w, k)[rows]
+                    for k in ("ghi_wm2", "dni_wm2", "dhi_wm2")
+                    if getattr(w, k) is not None
+                },
+            ),
+            irradiance=dataclasses.replace(
+                sky, dni_wm2=sky.dni_wm2[rows], dhi_wm2=sky.dhi_wm2[rows], ghi_wm2=sky.ghi_wm2[rows]
+            ),
+        )
+
 
 def season_profile(
     weather: WeatherSource,
@@ -263,16 +285,22 @@ class RecordedForcing:
         altitude_m: float = 0.0,
         timezone: str = DEFAULT_TIMEZONE,
     ) -> ScenarioForcing:
-        """The recorded forcing of ``scenario``; its steps must be ``positions``' instants."""
+        """The recorded forcing of ``scenario`` at ``positions``' instants: every recorded step,
+        or those of them (the file may hold the forcing at the shade's finer step, of which
+        the thermal steps are a subset: :func:`pipeline.stages.thermal.forcing_step_minutes`)."""
         recorded = self.scenarios.get(scenario.name)
         if recorded is None:
             raise WeatherError(f"{self.path}: no forcing for scenario {scenario.name!r}")
-        if not np.array_equal(recorded.timestamps.asi8, pd.DatetimeIndex(positions.timestamps).asi8):
+        have, want = recorded.timestamps.asi8, pd.DatetimeIndex(positions.timestamps).asi8
+        if np.array_equal(have, want):
+            return recorded
+        rows = np.searchsorted(have, want)
+        if not (rows < have.size).all() or not np.array_equal(have[np.minimum(rows, have.size - 1)], want):
             raise WeatherError(
-                f"{self.path}: the steps of {scenario.name!r} differ from the run's "
+                f"{self.path}: the steps of {scenario.name!r} are not among the recorded ones "
                 "(step_minutes or slots changed since it was written)"
             )
-        return recorded
+        return recorded.at_rows(rows)
 
 
 def forcing_source(weather: WeatherSource | ForcingSource) -> ForcingSource:

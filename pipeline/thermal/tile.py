@@ -17,7 +17,8 @@ run's scenarios, :func:`shade_and_thermal` (options in :class:`ThermalOptions`):
    and sky;
 3. one pass over every scenario's time steps ordered by sun azimuth (:func:`step_order`):
    at each step the kept shade codes, the sun share (trees by the season's transmissivity
-   of each leaf habit), Tmrt (:mod:`~pipeline.thermal.tmrt_compiled`, the compiled twin of
+   of each leaf habit, the cells under a measure's cover by its own,
+   :class:`~pipeline.shade.shadow.Covers`), Tmrt (:mod:`~pipeline.thermal.tmrt_compiled`, the compiled twin of
    :mod:`~pipeline.thermal.tmrt`) and UTCI (:func:`~pipeline.thermal.utci.utci_scaled_wind`,
    with each cell's pedestrian wind from :mod:`~pipeline.thermal.wind`) of every tile cell,
    *accumulated* (:mod:`~pipeline.thermal.accumulate`) into the scenario's time-weighted
@@ -49,8 +50,10 @@ from pipeline.shade.shadow import (
     DEFAULT_MAX_DISTANCE_M,
     DEFAULT_SECTOR_DEG,
     CanopyTransmissivity,
+    Covers,
     ShadeMethod,
     TileShade,
+    cover_light,
     inner_window,
     light_fraction,
     light_lut,
@@ -63,7 +66,7 @@ from pipeline.shade.sun import (
     SunPositions,
     grid_centre_lonlat,
     meridian_convergence_deg,
-    scenario_sun_positions,
+    slot_steps,
     slot_sun_positions,
 )
 from pipeline.thermal.accumulate import SlotAccumulator
@@ -72,7 +75,7 @@ from pipeline.thermal.radiation import Irradiance
 from pipeline.thermal.svf import DEFAULT_AZIMUTHS, HorizonSkyView, SkyView, sky_view_factor
 from pipeline.thermal.tmrt import DayHeating, SkyGeometry, TmrtParameters
 from pipeline.thermal.tmrt_compiled import mean_radiant_temperature_compiled
-from pipeline.thermal.utci import STRESS_CLASSES, utci_scaled_wind
+from pipeline.thermal.utci import STRESS_CLASSES, air_within_limits, utci_scaled_wind
 from pipeline.thermal.weather import StepWeather, WeatherSource
 from pipeline.thermal.wind import utci_wind_factor
 
@@ -95,6 +98,9 @@ class TileSurface:
     evergreen_top : numpy.ndarray, optional
         Canopy tops of the evergreen crowns on ``outer`` (a subset of ``canopy_top``), NaN
         elsewhere; every other crown is deciduous.
+    covers : Covers, optional
+        Overhead covers on ``outer`` (part of ``canopy_top``) with their own share of the
+        beam (:class:`~pipeline.shade.shadow.Covers`).
     """
 
     dsm: np.ndarray
@@ -102,6 +108,7 @@ class TileSurface:
     inner: Grid
     canopy_top: np.ndarray | None = None
     evergreen_top: np.ndarray | None = None
+    covers: Covers | None = None
 
     @property
     def window(self) -> tuple[int, int, int, int]:
@@ -226,6 +233,8 @@ class ScenarioSteps:
         it when the tile has trees).
     day : DayHeating
         Sunrise and the day's highest sun (surface heating).
+    air_valid : numpy.ndarray of bool
+        Whether UTCI is defined for each step's air (:func:`~pipeline.thermal.utci.air_within_limits`).
     """
 
     scenario: Scenario
@@ -237,6 +246,7 @@ class ScenarioSteps:
     transmissivity: tuple[float, float]
     sky: SkyGeometry
     day: DayHeating
+    air_valid: np.ndarray
 
 
 def scenario_steps(
@@ -253,16 +263,19 @@ def scenario_steps(
     timezone: str,
     altitude_m: float,
     shared: dict | None = None,
+    positions: SunPositions | None = None,
 ) -> ScenarioSteps:
     """Sun samples, forcing (:mod:`~pipeline.thermal.forcing`), crown transmissivities and
     sky of one scenario at the tile centre (``latitude``, ``longitude``, degrees;
     ``convergence_deg`` turns true azimuths to grid azimuths). ``shared`` keeps what
     scenarios have in common across calls: the :class:`SkyGeometry` of each pair of
-    transmissivities and the :class:`DayHeating` of each date."""
+    transmissivities and the :class:`DayHeating` of each date. ``positions``: the slot's
+    sun samples at ``step_minutes`` when the caller has them already."""
     date = scenario.season.date(year)
-    positions = slot_sun_positions(
-        date, scenario.slot, latitude, longitude, step_minutes=step_minutes, timezone=timezone
-    )
+    if positions is None:
+        positions = slot_sun_positions(
+            date, scenario.slot, latitude, longitude, step_minutes=step_minutes, timezone=timezone
+        )
     forcing = forcing_source(weather).forcing(
         scenario,
         year,
@@ -290,6 +303,7 @@ def scenario_steps(
         taus,
         shared["sky", taus],
         shared["day", date],
+        air_within_limits(forcing.weather.air_temperature_c, forcing.weather.relative_humidity_pct),
     )
 
 
@@ -321,6 +335,42 @@ def _scenario_result(steps: ScenarioSteps, sums: SlotAccumulator) -> tuple[str, 
         slot_hours=slot_hours,
         weather=steps.weather,
     )
+
+
+def thermal_sun_positions(
+    scenarios: list[Scenario],
+    year: int,
+    latitude: float,
+    longitude: float,
+    options: ThermalOptions,
+    schedule: ShadeSchedule,
+) -> dict[str, SunPositions]:
+    """Every scenario's sun samples at the thermal step (:func:`~pipeline.shade.sun.slot_sun_positions`),
+    the sun taken from the shade ``schedule`` where it has every instant of the slot (a
+    thermal step an odd multiple of the shade's), else computed (pvlib SPA, as there)."""
+    known = dict(zip(schedule.timestamps.as_unit("ns").asi8.tolist(), range(len(schedule))))
+    out = {}
+    for scenario in scenarios:
+        date = scenario.season.date(year)
+        mids, weights = slot_steps(
+            date, scenario.slot, step_minutes=options.thermal_step, timezone=options.timezone
+        )
+        rows = [known.get(t) for t in mids.as_unit("ns").asi8.tolist()]
+        if all(r is not None for r in rows):
+            rows = np.array(rows, dtype=np.int64)
+            out[scenario.name] = SunPositions(
+                mids, schedule.sun_altitude_deg[rows], schedule.sun_azimuth_deg[rows], weights
+            )
+        else:
+            out[scenario.name] = slot_sun_positions(
+                date,
+                scenario.slot,
+                latitude,
+                longitude,
+                step_minutes=options.thermal_step,
+                timezone=options.timezone,
+            )
+    return out
 
 
 def tile_sky_view(surface: TileSurface, n_azimuths: int = DEFAULT_AZIMUTHS) -> SkyView:
@@ -482,12 +532,9 @@ def shade_and_thermal(
     )
     azimuths = schedule.grid_azimuth_deg(convergence) if len(schedule) else np.empty(0)
     by_sector = o.method == "horizon"
+    thermal_positions = thermal_sun_positions(scenarios, year, lat, lon, o, schedule)
     thermal_instants = {
-        int(t)
-        for positions in scenario_sun_positions(
-            scenarios, year, lat, lon, step_minutes=o.thermal_step, timezone=o.timezone
-        ).values()
-        for t in positions.timestamps.as_unit("ns").asi8
+        int(t) for positions in thermal_positions.values() for t in positions.timestamps.as_unit("ns").asi8
     }
     visitor = (
         _PassVisitor(
@@ -517,6 +564,7 @@ def shade_and_thermal(
         evergreen_top=surface.evergreen_top,
         schedule=schedule,
         visit=visitor,
+        covers=surface.covers,
     )
     if sky_view is None:
         if visitor is not None:
@@ -537,17 +585,35 @@ def shade_and_thermal(
     codes = visitor.codes if visitor is not None else None
     slot_of = visitor.slot_of if visitor is not None else {}
 
+    window = surface.window
+    covers = (
+        None
+        if surface.covers is None
+        else {leaf_off: surface.covers.window(window, leaf_off) for leaf_off in (False, True)}
+    )
+
     def light_at(
-        instant_ns: int, grid_azimuth_deg: float, altitude_deg: float, transmissivity: tuple[float, float]
+        instant_ns: int,
+        grid_azimuth_deg: float,
+        altitude_deg: float,
+        transmissivity: tuple[float, float],
+        leaf_off: bool,
     ) -> np.ndarray:
         if instant_ns in slot_of:  # a thermal step among the pass's positions: its kept codes
-            return codes.light(slot_of[instant_ns], *transmissivity)
-        return light_fraction(caster.codes(grid_azimuth_deg, altitude_deg), *transmissivity)
+            light = codes.light(slot_of[instant_ns], *transmissivity)
+            if covers is None:
+                return light
+            return cover_light(light, codes.get(slot_of[instant_ns]), covers[leaf_off])
+        cast = caster.codes(grid_azimuth_deg, altitude_deg)
+        light = light_fraction(cast, *transmissivity)
+        return light if covers is None else cover_light(light, cast, covers[leaf_off])
 
     return TilePass(
         shaded.shade,
         sky_view,
-        _thermal_steps(surface, scenarios, year, weather, o, sky_view, light_at, lat, lon, convergence),
+        _thermal_steps(
+            surface, scenarios, year, weather, o, sky_view, light_at, lat, lon, convergence, thermal_positions
+        ),
     )
 
 
@@ -558,16 +624,19 @@ def _thermal_steps(
     weather: WeatherSource | ForcingSource,
     options: ThermalOptions,
     sky_view: SkyView,
-    light_at: Callable[[int, float, float, tuple[float, float]], np.ndarray],
+    light_at: Callable[[int, float, float, tuple[float, float], bool], np.ndarray],
     latitude: float,
     longitude: float,
     convergence_deg: float,
+    positions: dict[str, SunPositions],
 ) -> Iterator[tuple[str, ScenarioThermal]]:
-    """Every scenario's steps in :func:`step_order`, each scenario yielded when its last step is in."""
+    """Every scenario's steps in :func:`step_order`, each scenario yielded when its last step is in
+    (``positions``: every scenario's sun samples at the thermal step, by name)."""
     started = time.perf_counter()
     inner = surface.inner
     source = forcing_source(weather)
     wind_factor = utci_wind_factor(sky_view.surface)  # station 10 m wind -> the cell's, for UTCI
+    factor_extent = (np.nanmin(wind_factor), np.nanmax(wind_factor))
     shared: dict = {}
     forcings = [
         scenario_steps(
@@ -583,6 +652,7 @@ def _thermal_steps(
             timezone=options.timezone,
             altitude_m=options.altitude_m,
             shared=shared,
+            positions=positions[scenario.name],
         )
         for scenario in scenarios
     ]
@@ -592,17 +662,19 @@ def _thermal_steps(
     for i in [i for i, n in enumerate(remaining) if n == 0]:
         yield _scenario_result(forcings[i], SlotAccumulator(inner.shape))
     instants = [f.positions.timestamps.as_unit("ns").asi8 for f in forcings]
+    months = options.transmissivity.leaf_off_months
+    leaf_off = [f.scenario.season.date(year).month in months for f in forcings]
     for i, k in step_order(forcings):
         f = forcings[i]
         altitude = float(f.positions.sun_altitude_deg[k])
         sun_share = (
-            light_at(int(instants[i][k]), f.grid_azimuth_deg[k], altitude, f.transmissivity)
+            light_at(int(instants[i][k]), f.grid_azimuth_deg[k], altitude, f.transmissivity, leaf_off[i])
             if altitude > 0
             else no_sun
         )
         if i not in sums:
             sums[i] = SlotAccumulator(inner.shape)
-        _add_step(sums[i], f, k, altitude, sun_share, wind_factor, options.parameters)
+        _add_step(sums[i], f, k, altitude, sun_share, wind_factor, factor_extent, options.parameters)
         remaining[i] -= 1
         if remaining[i] == 0:
             log.info(
@@ -625,29 +697,34 @@ def _add_step(
     altitude: float,
     sun_share: np.ndarray,
     wind_factor: np.ndarray,
+    factor_extent: tuple[np.float32, np.float32],
     parameters: TmrtParameters,
 ) -> None:
     """Tmrt and UTCI of every cell at step ``k`` of a scenario, added to its sums."""
     steps = f.weather
     ground_k, wall_k = f.day.ground_and_wall(f.local_times[k], altitude, parameters)
+    air_c = float(steps.air_temperature_c[k])
+    humidity = float(steps.relative_humidity_pct[k])
     tmrt = mean_radiant_temperature_compiled(
         svf=f.sky,
         sun_share=sun_share,
         sun_altitude_deg=altitude,
         dni_wm2=float(f.irradiance.dni_wm2[k]),
         dhi_wm2=float(f.irradiance.dhi_wm2[k]),
-        air_temperature_c=float(steps.air_temperature_c[k]),
-        relative_humidity_pct=float(steps.relative_humidity_pct[k]),
+        air_temperature_c=air_c,
+        relative_humidity_pct=humidity,
         ground_heating_k=ground_k,
         wall_heating_k=wall_k,
         parameters=parameters,
     )
     utci = utci_scaled_wind(
-        float(steps.air_temperature_c[k]),
+        air_c,
         tmrt,
         float(steps.wind_speed_ms[k]),
         wind_factor,
-        float(steps.relative_humidity_pct[k]),
+        humidity,
+        factor_extent=factor_extent,
+        air_valid=bool(f.air_valid[k]),
     )
     sums.add(utci, tmrt, float(f.positions.weight_hours[k]))
 

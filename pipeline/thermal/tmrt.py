@@ -100,7 +100,7 @@ import pandas as pd
 import pvlib
 
 from pipeline.shade.sun import solar_position
-from pipeline.thermal.weather import sunrise_hour
+from pipeline.thermal.weather import clock_hour
 
 STEFAN_BOLTZMANN = 5.67051e-8  # W m-2 K-4, SOLWEIG's value
 KELVIN = 273.15
@@ -339,9 +339,9 @@ class DayHeating:
     ) -> DayHeating:
         """Sunrise and the sun's altitude at transit (pvlib SPA) on ``date`` at the site."""
         noon = pd.DatetimeIndex([pd.Timestamp(f"{date.isoformat()} 12:00", tz=timezone)])
-        transit = pvlib.solarposition.sun_rise_set_transit_spa(noon, latitude, longitude)["transit"]
-        altitude, _ = solar_position(pd.DatetimeIndex(transit), latitude, longitude)
-        return cls(sunrise_hour(date, latitude, longitude, timezone), float(altitude[0]))
+        times = pvlib.solarposition.sun_rise_set_transit_spa(noon, latitude, longitude)
+        altitude, _ = solar_position(pd.DatetimeIndex(times["transit"]), latitude, longitude)
+        return cls(clock_hour(times["sunrise"].iloc[0], date, latitude, timezone), float(altitude[0]))
 
     def ground_and_wall(
         self, moment: dt.datetime, sun_altitude_deg: float, parameters: TmrtParameters = TmrtParameters()

@@ -135,9 +135,17 @@ def sunrise_hour(date: dt.date, latitude: float, longitude: float, timezone: str
     """Local clock hour of sunrise on ``date`` (pvlib SPA), e.g. 4.4 for 04:24."""
     noon = pd.DatetimeIndex([pd.Timestamp(f"{date.isoformat()} 12:00", tz=timezone)])
     rise = pvlib.solarposition.sun_rise_set_transit_spa(noon, latitude, longitude)["sunrise"].iloc[0]
-    if pd.isna(rise):
+    return clock_hour(rise, date, latitude, timezone)
+
+
+def clock_hour(
+    sunrise: pd.Timestamp, date: dt.date, latitude: float, timezone: str = DEFAULT_TIMEZONE
+) -> float:
+    """Local clock hour of an SPA ``sunrise`` (:func:`sunrise_hour`'s last step); ``date`` and
+    ``latitude`` name it in the error when there is none (polar day or night)."""
+    if pd.isna(sunrise):
         raise ValueError(f"no sunrise on {date} at latitude {latitude} (polar day or night)")
-    rise = rise.tz_convert(timezone)
+    rise = sunrise.tz_convert(timezone)
     return rise.hour + rise.minute / 60.0 + rise.second / 3600.0
 
 

@@ -118,3 +118,90 @@ def test_a_new_building_is_an_lod1_prism_that_clears_trees():
     assert after.gml_ids == ["measure:b1"] and np.isnan(after.canopy[inside]).all()
     shade = codes(after, 180.0, 45.0) == SURFACE_SHADE
     assert shade[:95, 95:115].any() and not shade[116:, :].any()
+
+
+def test_a_shade_sail_passes_its_own_transmissivity_in_summer_and_winter(project_root):
+    """Covers carry their own share of the beam (habit codes of covers): a shade sail (0.23)
+    passes 0.23 at heat-day and winter midday alike (not the crowns' leaf-on 0.03 or
+    leaf-off 0.5); a summer-only sail is not up in winter; an opaque cover (0) lets nothing
+    through. Tmrt and UTCI under the sail lie between open ground and the opaque cover."""
+    from pipeline.geo.scenarios import DEFAULT_SEASONS, DEFAULT_TIME_SLOTS, Scenario
+    from pipeline.shade.shadow import Covers
+    from pipeline.surface.habit import cover_transmissivity, evergreen_canopy_top
+    from pipeline.thermal.tile import ThermalOptions, shade_and_thermal
+    from pipeline.thermal.tile import TileSurface as ThermalSurface
+    from pipeline.thermal.weather import read_weather
+
+    sail = Canopy("sail", shapely.box(60, 100, 80, 120), height_m=4.0, transmissivity=0.23)
+    summer = Canopy("summer", shapely.box(90, 60, 110, 80), 4.0, 0.23, season="summer")
+    opaque = Canopy("opaque", shapely.box(120, 100, 140, 120), 4.0, 0.0)
+    surface = apply_measures(flat_surface(), MeasureSet(CRS, canopies=[sail, summer, opaque]), GRID).surface
+    tau, summer_only = cover_transmissivity(surface.habit)
+    assert tau[GRID.rowcol(np.array([70.0]), np.array([110.0]))] == pytest.approx(0.23)
+    inner = Grid(50.0, 150.0, 1.0, 100, 100, CRS)  # the tile; GRID is it plus a 50 m halo
+    tile = ThermalSurface(
+        surface.dsm.astype(np.float64),
+        GRID,
+        inner,
+        surface.canopy.astype(np.float64),
+        evergreen_canopy_top(surface.canopy, surface.habit),
+        Covers(tau, summer_only),
+    )
+    midday = DEFAULT_TIME_SLOTS[1]
+    heat = Scenario(next(s for s in DEFAULT_SEASONS if s.name == "heat_day"), midday)
+    winter = Scenario(next(s for s in DEFAULT_SEASONS if s.name == "winter_solstice"), midday)
+    weather = read_weather(project_root / "sample_data" / "weather" / "kumagaya_normals_1991_2020.csv")
+    result = shade_and_thermal(
+        tile,
+        [heat, winter],
+        2026,
+        weather,
+        ThermalOptions(step_minutes=30, max_distance_m=50.0),
+        sun_hours=False,
+    )
+    thermal = dict(result.thermal)
+
+    def cell(x, y):  # row, column on the tile of a point
+        return 150 - int(y) - 1, int(x) - 50
+
+    under_sail, under_summer, under_opaque, open_ground = (
+        cell(70, 105),
+        cell(100, 65),
+        cell(130, 105),
+        cell(100, 140),
+    )
+    for scenario in (heat, winter):
+        shade = result.shade.scenarios[scenario.name].shade_fraction
+        assert shade[under_sail] == pytest.approx(1 - 0.23, abs=1e-6)
+        assert shade[under_opaque] == pytest.approx(1.0, abs=1e-6) and shade[open_ground] == 0.0
+    assert result.shade.scenarios[heat.name].shade_fraction[under_summer] == pytest.approx(0.77, abs=1e-6)
+    assert result.shade.scenarios[winter.name].shade_fraction[under_summer] == 0.0  # not up in December
+    # the exact sweep gives the covers' cells the same light
+    from pipeline.shade.shadow import tile_shade
+
+    exact = tile_shade(
+        tile.dsm,
+        GRID,
+        inner,
+        [heat, winter],
+        2026,
+        canopy_top=tile.canopy_top,
+        evergreen_top=tile.evergreen_top,
+        covers=tile.covers,
+        step_minutes=30,
+        max_distance_m=50.0,
+        sun_hours=False,
+        method="sweep",
+    )
+    for scenario in (heat, winter):
+        for where in (under_sail, under_summer, under_opaque):
+            assert exact.scenarios[scenario.name].shade_fraction[where] == pytest.approx(
+                result.shade.scenarios[scenario.name].shade_fraction[where], abs=1e-6
+            )
+    hot = thermal[heat.name]
+    for field in ("tmrt_mean_c", "utci_mean_c"):
+        values = getattr(hot, field)
+        assert values[under_opaque] < values[under_sail] < values[open_ground], field
+    # the summer-only sail in December: as open ground in the sun, but for the sky it hides
+    cold = thermal[winter.name]
+    assert cold.tmrt_mean_c[under_summer] > cold.tmrt_mean_c[under_sail]

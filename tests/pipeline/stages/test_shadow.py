@@ -199,3 +199,40 @@ def test_with_weather_the_shadow_task_computes_the_thermal_outputs_in_its_pass(t
     ]
     for in_pass, by_itself in pairs:
         assert read_raster(in_pass)[0].tobytes() == read_raster(by_itself)[0].tobytes(), in_pass
+
+
+def test_a_cover_in_the_canopy_habit_raster_passes_its_own_transmissivity(tmp_path):
+    """A measure's shade sail (cover code of 0.23 in the canopy-habit raster, as the surface
+    stage writes it) reaches the shadow task: its cells get 0.23 of the beam in winter and
+    in summer, not the crowns' leaf-off 0.5 or leaf-on 0.03."""
+    from dataclasses import replace
+
+    from pipeline.stages.thermal import read_tile_surface
+    from pipeline.surface.habit import NO_TREE, UNKNOWN_HABIT, cover_code
+
+    inner, surface = _surface(tmp_path)
+    canopy, outer, _ = read_raster(surface[0].outputs.canopy)
+    habit = np.where(np.isfinite(canopy), UNKNOWN_HABIT, NO_TREE).astype(np.uint8)
+    canopy[22:28, 22:28], habit[22:28, 22:28] = 14.0, cover_code(0.23)  # 12 m x 12 m, 4 m up, in the open
+    outputs = replace(
+        surface[0].outputs,
+        canopy=write_cog(tmp_path / "canopy_sail.tif", canopy, outer, nodata=np.nan),
+        canopy_habit=write_cog(tmp_path / "habit_sail.tif", habit, outer, nodata=None),
+    )
+    surface = [replace(surface[0], outputs=outputs)]
+    tile = read_tile_surface("t", inner, surface, "deciduous")
+    assert tile.covers is not None and np.nanmax(tile.covers.transmissivity) == pytest.approx(0.23)
+    result = shadow_tile(
+        "t",
+        inner,
+        str(tmp_path / "shadow"),
+        settings=ShadowSettings(step_minutes=30.0),
+        scenarios=SCENARIOS,
+        year=2026,
+        halo_m=40.0,
+        timezone="Asia/Tokyo",
+        surface=surface,
+    )
+    for name in (s.name for s in SCENARIOS):  # winter midday, heat-day morning
+        fraction, _, _ = read_raster(result.outputs.shade_fraction[name])
+        np.testing.assert_allclose(fraction[3:7, 3:7], 1 - 0.23, atol=1e-6)

@@ -118,8 +118,17 @@ def test_weather_csv_round_trip_sorted_fixed_format_deterministic(tmp_path, norm
     )
     np.testing.assert_allclose(again.irradiance.dni_wm2, original.irradiance.dni_wm2, atol=0.05)
     assert again.weather.source == original.weather.source
-    late = slot_sun_positions(seasons[1].date(2026), MIDDAY, **OMIYA, step_minutes=20)
-    with pytest.raises(WeatherError, match="the steps of 'heat_day_midday' differ"):
+    # thermal every 30 minutes takes every third recorded 10-minute step (the same instants)
+    coarse = slot_sun_positions(seasons[1].date(2026), MIDDAY, **OMIYA, step_minutes=30)
+    third = recorded.forcing(scenario, 2026, coarse)
+    assert list(third.timestamps) == list(coarse.timestamps) == list(again.timestamps[1::3])
+    for name in ("air_temperature_c", "relative_humidity_pct", "wind_speed_ms"):
+        np.testing.assert_array_equal(getattr(third.weather, name), getattr(again.weather, name)[1::3])
+    for name in ("dni_wm2", "dhi_wm2", "ghi_wm2"):
+        np.testing.assert_array_equal(getattr(third.irradiance, name), getattr(again.irradiance, name)[1::3])
+    assert third.day_max_air_temperature_c == again.day_max_air_temperature_c
+    late = slot_sun_positions(seasons[1].date(2026), MIDDAY, **OMIYA, step_minutes=20)  # 11:10, not recorded
+    with pytest.raises(WeatherError, match="the steps of 'heat_day_midday' are not among the recorded ones"):
         recorded.forcing(scenario, 2026, late)
 
 
@@ -139,8 +148,11 @@ def test_forcing_stage_writes_the_runs_weather_csv(tmp_path, project_root):
         timezone="Asia/Tokyo",
         latitude=latitude,
         longitude=longitude,
+        shade_step_minutes=10.0,  # the shadow stage's default, as the stage's plan hands it on
     )
     table = pd.read_csv(result.outputs.weather_csv)
+    # thermal every 30 minutes (the default) is every third shade step: the file holds the shade's 10
+    assert settings.step_minutes == 30.0 and result.details["step_minutes"] == 10.0
     assert result.counts == {"scenarios": 12, "steps": 12 * 18}
     heat = table[table["season"] == "heat_day"]
     assert (heat["day_max_air_temperature_c"] == 35.0).all()
@@ -150,6 +162,33 @@ def test_forcing_stage_writes_the_runs_weather_csv(tmp_path, project_root):
     assert other["weather_source"].str.contains("normals of").all()
     assert (table["radiation_source"] == CLEAR_SKY_SOURCE).all()
     assert not list(tmp_path.rglob("*.tmp*"))
+    # the shadow stage at 30 minutes too: the file still holds every 10 minutes (30 is 3 x 10)
+    alone = forcing_task(
+        str(tmp_path / "alone.csv"),
+        scenarios,
+        weather_file=str(weather),
+        settings=settings,
+        year=2026,
+        timezone="Asia/Tokyo",
+        latitude=latitude,
+        longitude=longitude,
+        shade_step_minutes=30.0,
+    )
+    assert alone.details["step_minutes"] == 10.0
+    assert pd.read_csv(alone.outputs.weather_csv).equals(table)
+    # thermal every 20 minutes (mid-points 11:10, 11:30, ...: never on a 10-minute step's)
+    odd = forcing_task(
+        str(tmp_path / "odd.csv"),
+        scenarios,
+        weather_file=str(weather),
+        settings=ThermalSettings(step_minutes=20.0),
+        year=2026,
+        timezone="Asia/Tokyo",
+        latitude=latitude,
+        longitude=longitude,
+        shade_step_minutes=10.0,
+    )
+    assert odd.details["step_minutes"] == 20.0 and odd.counts["steps"] == 12 * 9
 
 
 def test_a_scaled_station_wind_is_scaled_at_every_step_and_named(normals):

@@ -397,3 +397,27 @@ def test_a_thermal_step_coarser_than_the_shade_takes_its_codes_from_the_pass(wea
             d = np.abs(a.utci_mean_c - fine_thermal[s.name].utci_mean_c)
             assert d.mean() < 0.15 and d.max() < 3.0
             assert a.slot_hours == pytest.approx(fine_thermal[s.name].slot_hours, abs=1e-9)
+
+
+def test_thermal_steps_take_their_sun_from_the_shade_schedule():
+    """Thermal every 30 minutes, shade every 10: each thermal step's sun is the schedule's at
+    the same instant (no second SPA call), as slot_sun_positions computes it; at 20 minutes
+    (mid-points not among the shade's) it is computed."""
+    from pipeline.shade.schedule import tile_schedule
+    from pipeline.shade.sun import default_scenarios, slot_sun_positions
+    from pipeline.thermal.tile import thermal_sun_positions
+
+    lat, lon = 35.9063, 139.6237
+    scenarios = default_scenarios()
+    schedule = tile_schedule(scenarios, 2026, lat, lon, step_minutes=10)
+    for minutes in (30.0, 20.0):
+        got = thermal_sun_positions(
+            scenarios, 2026, lat, lon, ThermalOptions(step_minutes=10, thermal_step_minutes=minutes), schedule
+        )
+        for s in scenarios:
+            want = slot_sun_positions(s.season.date(2026), s.slot, lat, lon, step_minutes=minutes)
+            assert list(got[s.name].timestamps) == list(want.timestamps)
+            np.testing.assert_array_equal(got[s.name].weight_hours, want.weight_hours)
+            np.testing.assert_allclose(got[s.name].sun_altitude_deg, want.sun_altitude_deg, rtol=0, atol=1e-9)
+            np.testing.assert_allclose(got[s.name].sun_azimuth_deg, want.sun_azimuth_deg, rtol=0, atol=1e-9)
+    assert len(got[scenarios[0].name]) == 9  # 20 minutes: a 3-hour slot in nine steps

@@ -100,3 +100,27 @@ def test_scaled_wind_is_the_uniform_air_lattice_bit_for_bit():
     ).all()
     with pytest.raises(ValueError, match="wind per cell has shape"):
         utci_scaled_wind(31.0, tmrt, 2.3, factor[:10], 62.0)
+
+
+def test_a_lattice_without_pythermalcomforts_per_call_checks_gives_the_same_bytes():
+    """The tile pass checks each scenario's air once (air_within_limits) and has the wind
+    factor's extent: the lattice is then made without pythermalcomfort's per-call checks, on
+    knots clipped into its limits as utci() clips them (Tmrt at and beyond Ta + 70 K, wind
+    beyond 17 m/s), all NaN when the air is out of range, so every cell gets the same bytes."""
+    from pipeline.thermal.utci import air_within_limits, utci_scaled_wind
+    from pipeline.thermal.wind import utci_wind_factor
+
+    rng = np.random.default_rng(5)
+    tmrt = rng.uniform(-5, 75, (200, 150)).astype(np.float32)
+    tmrt[0, :3] = [np.nan, 31.0 + 70.0, 31.0 + 80.0]  # NaN, at and beyond the upper clip
+    factor = utci_wind_factor(rng.uniform(0.0, 1.0, (200, 150)))
+    extent = (np.nanmin(factor), np.nanmax(factor))
+    airs = [(31.0, 62.0), (-20.0, 80.0), (49.0, 95.0), (52.0, 40.0)]  # the last two: vapour, air
+    valid = air_within_limits([a for a, _ in airs], [h for _, h in airs])
+    assert valid.tolist() == [True, True, False, False]
+    for (air, humidity), ok in zip(airs, valid):
+        for station in (2.3, 60.0):  # 60 m/s: cells beyond UTCI's 17 m/s
+            checked = utci_scaled_wind(air, tmrt, station, factor, humidity)
+            fast = utci_scaled_wind(air, tmrt, station, factor, humidity, factor_extent=extent, air_valid=ok)
+            assert fast.tobytes() == checked.tobytes()
+            assert np.isnan(fast).all() == (not ok)
