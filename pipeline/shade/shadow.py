@@ -29,10 +29,11 @@ crown passes ``leaf_on`` all year. Crowns of unknown habit (LiDAR canopy, PLATEA
 without ``veg:function``) are deciduous unless the run says otherwise
 (``stages.shadow.transmissivity.unknown_habit``). Defaults are SOLWEIG's (Lindberg et
 al. 2008, Int. J. Biometeorol. 52:697-713; UMEP's ``Tree_settings``, read in ``solweig``
-0.1.0b96 ``components/shadows.py``): leaf-on 0.03, leaf-off 0.5. The leaf-on value is
-the order of the trunk-zone transmissivity Konarska et al. (2014, Theor. Appl. Climatol.
-117:363-376) measured under in-leaf street trees in Gothenburg, their leaf-off value the
-order of what the same study found under bare crowns. Leaf-off months December to March
+0.1.0b96 ``components/shadows.py``): leaf-on 0.03, leaf-off 0.5. UMEP's manual gives
+the leaf-on 3 % as measured under in-leaf urban trees in Gothenburg by Konarska et al.
+(2014, Theor. Appl. Climatol. 117:363-376). The leaf-off 0.5 is SOLWEIG's default as
+coded; no measurement for bare Japanese street trees was found to replace it, so it is
+an assumption, and the winter effect of deciduous trees scales with it. Leaf-off months December to March
 (deciduous street trees of the Kanto plain, e.g. ケヤキ, lose their leaves from late
 November and leaf out in April; SOLWEIG's default leaf-on window is day 97-300, 7 April
 to 27 October, at Gothenburg).
