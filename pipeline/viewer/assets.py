@@ -17,7 +17,7 @@ Under ``out_dir`` (normally ``<output>/viewer/``) it writes:
                                  little-endian, rows north to south (:mod:`.terrain_heights`)
 ``imagery/shade_hours/<s>/``     shade hours of each scenario as XYZ PNG tiles
 ``imagery/sun_hours/<season>/``  sun hours of each season (:mod:`pipeline.viewer.imagery`)
-``flow/<s>/tileset.json``        people-flow prisms per mesh cell (:mod:`.flow_prisms`)
+``flow/<s>/tileset.json``        people-flow frames per mesh cell (:mod:`.flow_prisms`)
 ``areas/areas.geojson``,         district and mesh outlines and their summary rows
 ``areas/summary.json``           (:mod:`pipeline.viewer.areas`)
 ``zoning/use_districts.geojson`` the use districts (用途地域) of the run's ``urf`` tables, with
@@ -134,7 +134,7 @@ def tileset_property_names(tileset: str | Path) -> set[str]:
     return names
 
 
-#: What a flow prism's population is (the about panel and the legend name it).
+#: What a flow cell's population is (the about panel, the legend and its label name it).
 FLOW_BASIS = {
     "basis": {"en": "people present (滞在人口) in the 1 km mesh cell, mean of the slot's hours",
               "ja": "1 km メッシュ内の滞在人口(時間帯の各時刻の平均)"},
@@ -567,7 +567,8 @@ def _imagery_layers(site: _Site, inputs: ViewerInputs, entries: Sequence[Mapping
 
 
 def _flow_layer(site: _Site, inputs: ViewerInputs, names: Sequence[str], ground: _Ground) -> None:
-    """People flow as prisms per mesh cell (:mod:`.flow_prisms`), with its source and basis."""
+    """People flow as frames on the ground per mesh cell (:mod:`.flow_prisms`), with the
+    cells' labels (``cells``), source and basis."""
     from pipeline.tiles3d.flow_prisms import write_flow_prisms
 
     if inputs.flow is None:
@@ -578,7 +579,7 @@ def _flow_layer(site: _Site, inputs: ViewerInputs, names: Sequence[str], ground:
     site.legends["population"] = legends.ramp_legend("population", 0, legends.nice_ceiling(prisms.max_population))
     site.layers["flow"] = {"type": "3dtiles", "by": "scenario",
                            "urls": {s: site.url(p) for s, p in prisms.tilesets.items()},
-                           "covered": prisms.covered, "metres_per_person": prisms.metres_per_person,
+                           "covered": prisms.covered, "cells": prisms.cells,
                            "day_type": inputs.day_type, "legend": "population", "visible": False,
                            "sources": [dict(x) for x in inputs.flow_sources], **FLOW_BASIS}
     site.written["flow"] = {s: str(p) for s, p in prisms.tilesets.items()}

@@ -722,3 +722,65 @@ def test_a_run_on_a_baseline_draws_its_measures_colours_by_change_and_splits_bef
     utci = manifest["legends"]["utci_mean_c"]
     assert before != after and before.upper() in utci["stops"] and after.upper() in utci["stops"]
     assert utci["stops"].index(before.upper()) > utci["stops"].index(after.upper())
+
+
+def test_the_flow_layer_draws_mesh_cells_as_labelled_frames_not_volumes(served, tmp_path):
+    """Issue 26's "four 1 km boxes cover the district": each cell is a low frame on the ground
+    (a click inside it reaches the city under it, a click on its edge the cell) with a label
+    of its people, how they were made, the source and the slot; no volume over the district."""
+    import shapely
+
+    from pipeline.geo.meshcode import to_polygons
+
+    base, run = served
+    manifest = _manifest(run)
+    flow = manifest["layers"]["flow"]
+    scenario = "heat_day_midday"
+    cell = max(flow["cells"], key=lambda c: c["population"][scenario] or 0)
+    square = to_polygons([int(cell["meshcode"])], "EPSG:6668").to_numpy()[0]
+    west, south, east, north = square.bounds
+    centre = shapely.centroid(square)
+    edge = (east - 0.00008, centre.y)  # 7 m inside the east edge: on the frame, clear of the panels
+    inside = shapely.Point(centre.x, centre.y - 0.002)  # 220 m south of the centre, clear of the label
+    probe = (
+        "(() => { const m = window.machi, ts = m.tilesets['flow:A'];"
+        " const now = m.viewer.clock.currentTime, box = ts.root.boundingVolume.boundingVolume;"
+        " const column = (i) => Cesium.Matrix3.getColumn(box.halfAxes, i, new Cesium.Cartesian3());"
+        " const up = Cesium.Ellipsoid.WGS84.geodeticSurfaceNormal(box.center, new Cesium.Cartesian3());"
+        " const tall = 2 * [0, 1, 2].reduce((s, i) => s + Math.abs(Cesium.Cartesian3.dot(column(i), up)), 0);"
+        " const across = 2 * Math.max(...[0, 1, 2].map((i) => Cesium.Cartesian3.magnitude(column(i))));"
+        " return {show: ts.show, tall, across, labelsShown: m.flowLabels.show,"
+        " labels: m.flowLabels.entities.values.map((e) => e.label.text.getValue(now))}; })()"
+    )
+    picked = (
+        "(window.machi.picked && {layer: window.machi.picked.layer, meshcode: window.machi.picked.meshcode})"
+    )
+    seen = run_session(
+        [
+            {"do": "goto", "url": f"{base}/viewer/#s={scenario}&lang=ja"},
+            {"do": "check", "selector": "#layer-flow", "on": True},
+            {"do": "lookAt", "lon": inside.x, "lat": inside.y, "h": cell["h"], "range": 2500},
+            {"do": "settle"},
+            {"do": "eval", "js": probe},  # 4
+            {"do": "clickAt", "lon": inside.x, "lat": inside.y, "h": cell["h"]},
+            {"do": "eval", "js": picked},  # 6
+            {"do": "clickAt", "lon": edge[0], "lat": edge[1], "h": cell["h"] + 2},
+            {"do": "eval", "js": picked},  # 8
+        ],
+        tmp_path,
+        locale="ja-JP",
+    )
+    _clean(seen)
+    state = seen["steps"][4]["value"]
+    assert state["show"] is True and state["labelsShown"] is True
+    # the frames stand 4 m on the ground (the ground's relief across the cells added) over
+    # the cells' extent: no volume as tall as a cell's population (the busiest was 150 m)
+    assert state["tall"] < 15 and state["across"] > 1000
+    assert len(state["labels"]) == len(flow["cells"])
+    label = next(text for text in state["labels"] if cell["meshcode"] in text)
+    people = f"{round(cell['population'][scenario]):,} 人"
+    assert f"メッシュ {cell['meshcode']}" in label and people in label
+    assert "猛暑日 昼 11:00–14:00" in label and cell["source"][scenario] in label
+    assert "国交省の公表値" in label  # MLIT covers the midday slot
+    assert (seen["steps"][6]["value"] or {}).get("layer") != "flow"  # the city inside the cell is reachable
+    assert seen["steps"][8]["value"] == {"layer": "flow", "meshcode": cell["meshcode"]}

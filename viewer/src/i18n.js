@@ -41,6 +41,8 @@ export const WORDS = {
     weatherOf: "気象", flowSource: "人流", flowBasis: "値の意味", dayType: "日種別", day_weekday: "平日",
     day_holiday: "休日", day_all: "全日", scenarioDates: "シナリオの日付", close: "閉じる",
     classRule: "分類", scoreOf: "スコア", notInScore: "スコアに含めない", potentialShare: "ポテンシャルを有する延長 %",
+    flowHow_mlit: "国交省の公表値", flowHow_counters: "カウンタの時間比で推計", flowHow_hourly: "時間帯別の表で推計",
+    flowHow_profile: "時間変動モデル", flowHow_simulated: "シミュレーション",
   },
   en: {
     language: "Language", scenario: "Scenario", season: "Season", slot: "Time slot", play: "Play", stop: "Stop",
@@ -81,6 +83,8 @@ export const WORDS = {
     weatherOf: "Weather", flowSource: "People flow", flowBasis: "What the value is", dayType: "Day type",
     day_weekday: "weekday", day_holiday: "holiday", day_all: "all days", scenarioDates: "Scenario dates", close: "Close",
     classRule: "Class", scoreOf: "Score", notInScore: "not in the score", potentialShare: "Potential (walkable, under-used) %",
+    flowHow_mlit: "as MLIT publishes it", flowHow_counters: "scaled by the counters' hourly shares",
+    flowHow_hourly: "scaled by the hourly tables", flowHow_profile: "diurnal profile model", flowHow_simulated: "simulated",
   },
 };
 

@@ -12,11 +12,12 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from pipeline.tiles3d.flow_prisms import NO_DATA_SLAB_M, mesh_populations
+from pipeline.tiles3d.flow_prisms import FRAME_HEIGHT_M, FRAME_WIDTH_M, mesh_populations
 from pipeline.viewer.imagery import finest_zoom, write_imagery_tiles
 from pipeline.tiles3d.streets import read_scored_segments
 from pipeline.viewer.assets import ViewerInputs, ViewerOptions, write_viewer
 from pipeline.geo.geoid import geoid_height
+from pipeline.geo.meshcode import to_polygons
 from pipeline.geo.raster import Grid, write_cog
 from tiles.gltf import read_glb
 from tiles.geodesy import ecef_to_lonlath
@@ -188,21 +189,35 @@ def test_imagery_parents_average_their_children(tmp_path):
     assert (rgba[..., 3] == 0).any()  # outside the raster: transparent
 
 
-def test_flow_prisms_mark_uncovered_slots_as_no_data(run):
+def test_flow_cells_are_low_frames_on_the_ground_with_labels_and_no_data_marked(run):
     folder, written, manifest = run
-    assert manifest["layers"]["flow"]["covered"] == {"summer_solstice_morning": False, "summer_solstice_midday": True,
-                                                    "winter_solstice_morning": False, "winter_solstice_midday": True}
+    flow = manifest["layers"]["flow"]
+    assert flow["covered"] == {"summer_solstice_morning": False, "summer_solstice_midday": True,
+                               "winter_solstice_morning": False, "winter_solstice_midday": True}
     populations = mesh_populations(folder / "flow_by_mesh.parquet", [s["name"] for s in SCENARIOS])
     assert math.isnan(populations.iloc[0]["summer_solstice_morning"])
     assert populations.iloc[0]["summer_solstice_midday"] == 1000.0
-    # the covered prism is 150 m tall (the largest cell), the uncovered one a slab that stands
-    # clear of the globe's terrain (NO_DATA_SLAB_M)
-    for name, height in (("summer_solstice_midday", 150.0), ("summer_solstice_morning", NO_DATA_SLAB_M)):
+    # every cell, covered or not, is a frame FRAME_HEIGHT_M tall (no volume over the district)
+    # whose inside is open: no vertex lies more than FRAME_WIDTH_M inside the cells' edges
+    cells = to_polygons(populations.index.get_level_values("meshcode").to_numpy(), CRS)
+    edges = shapely.union_all(shapely.boundary(cells.to_numpy()))
+    to_metric = Transformer.from_crs("EPSG:6668", CRS, always_xy=True)
+    for name in ("summer_solstice_midday", "summer_solstice_morning"):
         tileset = Path(written["flow"][name])
         (path,) = content_paths(tileset)
         world = np.asarray(json.loads(tileset.read_text())["root"]["transform"]).reshape(4, 4).T
-        h = ecef_to_lonlath(glb_positions_ecef(path, world))[:, 2]
-        assert h.max() - h.min() == pytest.approx(height, abs=0.05)
+        lonlath = ecef_to_lonlath(glb_positions_ecef(path, world))
+        assert lonlath[:, 2].max() - lonlath[:, 2].min() == pytest.approx(FRAME_HEIGHT_M, abs=0.05)
+        x, y = to_metric.transform(lonlath[:, 0], lonlath[:, 1])
+        inside = shapely.distance(shapely.points(x, y), edges)
+        assert FRAME_WIDTH_M - 0.5 <= inside.max() <= FRAME_WIDTH_M + 0.5
+    # the labels: people per scenario (None where not covered) and the source
+    [cell] = [c for c in flow["cells"] if c["meshcode"] == str(int(populations.index[0][0]))]
+    assert cell["population"]["summer_solstice_midday"] == 1000.0
+    assert cell["population"]["summer_solstice_morning"] is None
+    assert cell["source"]["summer_solstice_midday"] and cell["source"]["summer_solstice_morning"] is None
+    centre = shapely.centroid(to_polygons([int(cell["meshcode"])], "EPSG:6668").to_numpy()[0])
+    assert (cell["lon"], cell["lat"]) == (pytest.approx(centre.x, abs=1e-6), pytest.approx(centre.y, abs=1e-6))
 
 
 def test_a_scenario_without_a_segment_table_is_refused(run, tmp_path):
