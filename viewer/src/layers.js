@@ -296,7 +296,7 @@ export async function applyLayers() {
   const v = app.viewer, m = app.manifest, s = app.state;
   const scenario = scenarioByName(m, s.scenario);
   // Layers that do not change with the scenario.
-  for (const id of ["trees", "terrain3d", "roads", "lidar"]) {
+  for (const id of ["trees", "veg_lidar", "terrain3d", "roads", "lidar"]) {
     const layer = m.layers[id];
     if (!layer) continue;
     if (!app.tilesets[id]) await addTileset(id, layer.url);
