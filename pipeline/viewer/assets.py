@@ -415,10 +415,10 @@ def raw_measure_words(raw: Sequence[str], distance_m: int | None) -> dict[str, l
     d = f"{distance_m:,}" if distance_m else "?"
     words = {
         "access_destinations": ("c_access", 1, {"en": f"destinations within {d} m (distance-decayed)",
-                                                "ja": f"目的地({d} m 以内・距離減衰で重み付け)"}),
+                                                "ja": f"件({d} m 以内の目的地・距離減衰で重み付け)"}),
         "mix_classes": ("c_mix", 1, {"en": f"land-use classes within {d} m (Hill q=0)",
-                                     "ja": f"用途の種類数({d} m 以内、Hill 数 q=0)"}),
-        "mix_entropy": ("c_mix", 2, {"en": "Shannon entropy of the mix", "ja": "用途構成のシャノンエントロピー"}),
+                                     "ja": f"種類({d} m 以内の用途・Hill 数 q=0)"}),
+        "mix_entropy": ("c_mix", 2, {"en": "Shannon entropy of the mix", "ja": "(用途構成のシャノンエントロピー)"}),
         "intersection_density": ("c_intersections", 0, {"en": "junctions per km² (within 400 m)",
                                                         "ja": "交差点/km²(400 m 以内)"}),
     }

@@ -196,7 +196,7 @@ def measures_viewer_site(sample_viewer_run, tmp_path_factory) -> tuple[Path, dic
     (site / "3dtiles").symlink_to((run / "3dtiles").resolve(), target_is_directory=True)
     args = viewer_arguments(run)
     args["tilesets"] = {
-        k: str(site / Path(v).resolve().relative_to(run.resolve())) for k, v in args["tilesets"].items()
+        k: str(site / Path(v).absolute().relative_to(run.absolute())) for k, v in args["tilesets"].items()
     }
     scenario = next(s["name"] for s in args["scenarios"] if s["slot"] == "midday")
     rows = []

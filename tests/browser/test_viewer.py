@@ -676,7 +676,7 @@ def test_the_priority_lists_first_row_flies_to_its_segment(session):
     assert "式" in state["info"] and "温熱快適性(UTCI)" in state["info"]
     assert (
         "交差点/km²(400 m 以内)" in state["info"]
-        and "目的地(800 m 以内・距離減衰で重み付け)" in state["info"]
+        and "件(800 m 以内の目的地・距離減衰で重み付け)" in state["info"]
     )
 
 

@@ -156,7 +156,7 @@ def test_street_ribbons_carry_each_scenarios_values_and_sit_on_the_ground(run):
     raw = manifest["layers"]["streets"]["raw"]
     assert [m["property"] for m in raw["c_mix"]] == ["mix_classes", "mix_entropy"]
     assert raw["c_access"][0]["units"] == {"en": "destinations within 800 m (distance-decayed)",
-                                           "ja": "目的地(800 m 以内・距離減衰で重み付け)"}
+                                           "ja": "件(800 m 以内の目的地・距離減衰で重み付け)"}
     assert raw["c_intersections"][0]["units"]["ja"] == "交差点/km²(400 m 以内)"
     # heights: ground 12 m + geoid + 0.3 m lift, everywhere
     path, tile, world = next(iter_contents(tileset))
