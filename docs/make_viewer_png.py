@@ -2,10 +2,12 @@
 
 Usage: python docs/make_viewer_png.py [RUN_FOLDER]   (default out/sample, with its viewer)
 
-Serves the run like ``machi view``, opens the viewer in headless Chromium at 1280 x 800
-in Japanese on a hot-day midday, looks at the district from the south-west, clicks the
-longest street so the "why this score" panel shows, opens "where to act first" and
-screenshots the page.
+Serves the run like ``machi view``, opens the viewer in headless Chromium at 1600 x 1000
+in Japanese on the design heat day at midday, with the streets coloured by class over the
+buildings and trees (the shade imagery off, so the streets read), looks at the district from
+the south over its centre, with the first street of "where to act first" selected through the
+link (``sel=``) so the "why this score" panel shows (its formula, and the raw measures next to
+the scaled values), and screenshots the page.
 """
 
 from __future__ import annotations
@@ -36,35 +38,43 @@ def main() -> None:
     manifest = json.loads((run / "manifest.json").read_text())
     scenario = "heat_day_midday"
     summary = next(t for t in manifest["tasks"].values() if t["stage"] == "walkability_summary")
-    segments = gpd.read_parquet(summary["outputs"]["segments"][scenario])
-    longest = segments.sort_values("length_m", ascending=False).iloc[0]
-    point = longest.geometry.interpolate(0.5, normalized=True)
+    segments = gpd.read_parquet(summary["outputs"]["segments"][scenario]).set_index("segment_id")
+    # the street where to act first (rank 1 of the scenario's priority list), clicked; the
+    # camera on the district's centre
+    import pandas as pd
+
+    priority = pd.read_parquet(summary["outputs"]["priority"]["parquet"])
+    first = priority[priority["scenario"] == scenario].sort_values("rank")["segment_id"].iloc[0]
+    x0, y0, x1, y1 = segments.total_bounds
     terrain = TerrainHeights(
         [t["outputs"]["terrain"] for t in manifest["tasks"].values() if t["stage"] == "surface"]
     )
-    z = float(terrain(np.array([point.x]), np.array([point.y]))[0]) + 0.3
-    lon, lat, h = (
-        float(v) for v in EllipsoidalProjector(manifest["crs"])(np.array([[point.x, point.y, z]]))[0]
-    )
+    project = EllipsoidalProjector(manifest["crs"])
+
+    def lonlath(x: float, y: float) -> tuple[float, float, float]:
+        z = float(terrain(np.array([x]), np.array([y]))[0]) + 0.3
+        return tuple(float(v) for v in project(np.array([[x, y, z]]))[0])
+
+    centre = lonlath((x0 + x1) / 2, (y0 + y1) / 2)
     server = make_server(run, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/viewer/#s={scenario}&lang=ja&st=class&bd=walk_score&p=priority"
+    layers = "buildings,trees,streets,districts"
+    url = f"http://127.0.0.1:{server.server_address[1]}/viewer/#s={scenario}&lang=ja&st=class&bd=none&l={layers}&sel={first}"
     steps = [
         {"do": "goto", "url": url},
         {
             "do": "eval",
-            "js": f"window.machi.viewer.camera.lookAt(Cesium.Cartesian3.fromDegrees({lon}, {lat}, {h}),"
-            " new Cesium.HeadingPitchRange(Cesium.Math.toRadians(20), Cesium.Math.toRadians(-42), 900));"
+            "js": f"window.machi.viewer.camera.lookAt(Cesium.Cartesian3.fromDegrees({centre[0]}, {centre[1]}, {centre[2]}),"
+            " new Cesium.HeadingPitchRange(Cesium.Math.toRadians(10), Cesium.Math.toRadians(-38), 1300));"
             " window.machi.viewer.camera.lookAtTransform(Cesium.Matrix4.IDENTITY);"
             " window.machi.viewer.scene.requestRender(); true",
         },
         {"do": "settle"},
-        {"do": "clickAt", "lon": lon, "lat": lat, "h": h},
         {"do": "screenshot", "path": str(target)},
     ]
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "steps.json"
-        spec.write_text(json.dumps({"viewport": [1280, 800], "locale": "ja-JP", "steps": steps}))
+        spec.write_text(json.dumps({"viewport": [1600, 1000], "locale": "ja-JP", "steps": steps}))
         done = subprocess.run(
             [shutil.which("node"), str(ROOT / "tests" / "js" / "viewer_session.mjs"), str(spec)],
             capture_output=True,

@@ -2,7 +2,15 @@
 
 Rendered with matplotlib's non-interactive Agg backend and written atomically. Optional
 vector overlays (GeoDataFrames or shapely geometries in the raster's CRS) are drawn on
-top, so other stages (walkability) reuse the same map style.
+top, optionally with a text label per feature (district names), so other stages
+(walkability, trees, effects) reuse the same map style.
+
+Text is set in IPAexGothic (:data:`MAP_FONTS`), the Japanese font that the PyPI package
+``matplotlib-fontja`` ships, registered here for every map, so Japanese titles and legends
+render on a machine without system CJK fonts; DejaVu Sans (matplotlib's own) is the
+fallback for a glyph IPAexGothic lacks. The PNG carries no date (matplotlib writes none
+for PNG; ``Software`` is set to ``machi``, not matplotlib's version), so the same map is
+the same bytes.
 """
 
 from __future__ import annotations
@@ -29,6 +37,41 @@ log = logging.getLogger(__name__)
 #: A raster is drawn with at most this many cells a side (the map is about 1,000 px wide)
 DRAW_MAX_PIXELS = 1000
 
+#: The Japanese font family of every map: IPAexGothic (IPA, IPA Font License v1.0), the
+#: TrueType file the PyPI package ``matplotlib-fontja`` ships.
+JAPANESE_FONT = "IPAexGothic"
+#: Font families of the maps' text, in order of preference (matplotlib falls back per glyph).
+MAP_FONTS = [JAPANESE_FONT, "DejaVu Sans"]
+
+
+def register_japanese_font() -> str:
+    """Register :data:`JAPANESE_FONT` with matplotlib's font manager and return its family.
+
+    The font file comes from the ``matplotlib-fontja`` package (a project dependency).
+    Registering twice is harmless. Maps select the family per figure
+    (:func:`map_style`), so no global ``rcParams`` are relied on.
+    """
+    from matplotlib import font_manager
+
+    try:
+        from matplotlib_fontja import get_font_ttf_path
+    except ImportError as error:  # pragma: no cover - the dependency is declared
+        raise ImportError(
+            "pipeline.geo.maps needs the Japanese font of the package matplotlib-fontja: "
+            "pip install matplotlib-fontja"
+        ) from error
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    if JAPANESE_FONT not in names:
+        font_manager.fontManager.addfont(get_font_ttf_path())
+    return JAPANESE_FONT
+
+
+def map_style():
+    """A matplotlib ``rc_context`` with the maps' fonts (:data:`MAP_FONTS`), the Japanese
+    one registered first; every figure of this module is drawn and saved inside it."""
+    register_japanese_font()
+    return plt.rc_context({"font.family": MAP_FONTS, "axes.unicode_minus": True})
+
 
 @dataclass
 class Overlay:
@@ -40,6 +83,10 @@ class Overlay:
     facecolor: str = "none"
     label: str | None = None
     style: dict = field(default_factory=dict)
+    #: column of ``data`` whose value is written at each feature's representative point
+    #: (e.g. ``"district"``: district names on the map); None for no text
+    text_column: str | None = None
+    fontsize: float = 9.0
 
 
 @dataclass
@@ -108,10 +155,10 @@ def _draw_classes(ax, layer: ClassLayer) -> list:
 BUILDING_COLOUR = "#595959"
 
 
-def building_layer(building_id_rasters, grid: Grid) -> ClassLayer | None:
-    """The buildings on ``grid`` as a grey layer, from the surface stage's building-id
-    rasters (``-1`` where none), read at the grid's cell size: never every footprint of
-    a city. None without rasters."""
+def building_layer(building_id_rasters, grid: Grid, label: str = "buildings") -> ClassLayer | None:
+    """The buildings on ``grid`` as a grey layer (legend entry ``label``), from the
+    surface stage's building-id rasters (``-1`` where none), read at the grid's cell size:
+    never every footprint of a city. None without rasters."""
     from pipeline.geo.raster import mosaic
 
     paths = sorted(str(p) for p in building_id_rasters)
@@ -124,7 +171,7 @@ def building_layer(building_id_rasters, grid: Grid) -> ClassLayer | None:
         fitted[:rows, :cols] = ids[:rows, :cols]
         ids = fitted
     mask = np.where(np.nan_to_num(ids, nan=-1) >= 0, 1.0, np.nan)
-    return ClassLayer(mask, grid, {1: BUILDING_COLOUR}, {1: "buildings"})
+    return ClassLayer(mask, grid, {1: BUILDING_COLOUR}, {1: label})
 
 
 def _nice_length(span_m: float) -> float:
@@ -143,6 +190,34 @@ def _geoseries(data):
     if isinstance(data, (gpd.GeoDataFrame, gpd.GeoSeries)):
         return data.geometry if isinstance(data, gpd.GeoDataFrame) else data
     return gpd.GeoSeries(list(data))
+
+
+def _draw_texts(ax, overlay: Overlay, bounds: tuple[float, float, float, float]) -> None:
+    """Write ``overlay.text_column`` of each feature at its representative point (inside
+    the feature, also for a concave one), in dark text with a white halo; features whose
+    point falls outside ``bounds`` are left out."""
+    import matplotlib.patheffects as effects
+
+    x0, y0, x1, y1 = bounds
+    geometry = _geoseries(overlay.data)
+    texts = overlay.data[overlay.text_column]
+    for shape, text in zip(geometry, texts):
+        if shape is None or shape.is_empty or text is None or str(text) == "":
+            continue
+        point = shape.representative_point()
+        if not (x0 <= point.x <= x1 and y0 <= point.y <= y1):
+            continue
+        ax.text(
+            point.x,
+            point.y,
+            str(text),
+            ha="center",
+            va="center",
+            fontsize=overlay.fontsize,
+            color="#1a1a1a",
+            zorder=5,
+            path_effects=[effects.withStroke(linewidth=3, foreground="white")],
+        )
 
 
 def raster_map_figure(
@@ -173,12 +248,17 @@ def raster_map_figure(
         Categorical rasters drawn over the data, in order (e.g. buildings, then streets by
         class), each code with its legend entry.
 
-    Rasters are drawn with at most :data:`DRAW_MAX_PIXELS` cells a side, so a map costs the
+    Text is set in :data:`MAP_FONTS` (Japanese and Latin). Rasters are drawn with at most :data:`DRAW_MAX_PIXELS` cells a side, so a map costs the
     same memory for a district and a city.
     """
     data = np.asarray(data)
     if data.shape != grid.shape:
         raise ValueError(f"map data shape {data.shape} does not match grid {grid.shape}")
+    with map_style():
+        return _figure(data, grid, title, units, cmap, vmin, vmax, overlays or [], layers or [])
+
+
+def _figure(data, grid, title, units, cmap, vmin, vmax, overlays, layers):
     kept, extent = _decimated(data, grid)
     values = np.ma.masked_invalid(np.asarray(kept, dtype=np.float64))
     fig, ax = plt.subplots(figsize=(8, 8 * grid.height / max(grid.width, 1) + 0.6))
@@ -187,10 +267,13 @@ def raster_map_figure(
         values, extent=extent, origin="upper", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest"
     )
     handles = []
-    for layer in layers or []:
+    for layer in layers:
         handles += _draw_classes(ax, layer)
-    for overlay in overlays or []:
-        _geoseries(overlay.data).plot(
+    for overlay in overlays:
+        shapes = _geoseries(overlay.data)
+        if overlay.facecolor == "none":  # outlines only: polygons drawn by their boundary
+            shapes = shapes.where(~shapes.geom_type.isin(["Polygon", "MultiPolygon"]), shapes.boundary)
+        shapes.plot(
             ax=ax,
             color=overlay.color if overlay.facecolor == "none" else None,
             edgecolor=overlay.color,
@@ -199,6 +282,8 @@ def raster_map_figure(
             label=overlay.label,
             **overlay.style,
         )
+        if overlay.text_column:
+            _draw_texts(ax, overlay, grid.bounds)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_title(title)
@@ -223,9 +308,10 @@ def raster_map_figure(
         va="center",
         fontsize=12,
         fontweight="bold",
+        fontfamily="DejaVu Sans",  # IPAexGothic has no bold
         arrowprops=dict(facecolor="black", width=4, headwidth=12),
     )
-    if handles or any(o.label for o in overlays or []):
+    if handles or any(o.label for o in overlays):
         labelled, _ = ax.get_legend_handles_labels()
         ax.legend(handles=labelled + handles, loc="lower right", fontsize=8)
     return fig
@@ -244,6 +330,13 @@ def render_raster_map(
     fig = raster_map_figure(data, grid, title=title, units=units, **options)
     x0, y0, x1, y1 = grid.bounds
     buffer = io.BytesIO()
+    with map_style():
+        _save(fig, buffer, dpi, title, units, f"{x0:.2f} {y0:.2f} {x1:.2f} {y1:.2f} {grid.crs}")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _save(fig, buffer, dpi, title, units, extent) -> None:
     fig.savefig(
         buffer,
         format="png",
@@ -252,12 +345,10 @@ def render_raster_map(
         metadata={
             "Title": title,
             "Description": f"legend: {units}",
-            "Extent": f"{x0:.2f} {y0:.2f} {x1:.2f} {y1:.2f} {grid.crs}",
+            "Extent": extent,
             "Software": "machi",
         },
     )
-    plt.close(fig)
-    return buffer.getvalue()
 
 
 def write_raster_map(

@@ -253,9 +253,11 @@ def changes_table_task(
     *,
     trees_changes: list[Record] = (),
     lidar: list[Record] = (),
+    lang: str = "ja",
 ) -> Result:
     """The run's change table (the tiles' rows, in mesh order), its counts per status as
-    CSV and its map over the LiDAR stage's canopy height model (runs on a worker)."""
+    CSV and its map over the LiDAR stage's canopy height model, in the report's language
+    ``lang`` (runs on a worker)."""
     import geopandas as gpd
 
     from pipeline.geo.parquet import concat_parquet
@@ -267,7 +269,7 @@ def changes_table_task(
     changes = gpd.read_parquet(target)
     counts_csv = write_change_counts(changes, out / "changes_counts.csv")
     chm = sorted(r.outputs.chm for r in lidar if r.outputs.chm)
-    png = write_run_change_map(out / "changes.png", changes, chm)
+    png = write_run_change_map(out / "changes.png", changes, chm, lang=lang)
     counts: dict[str, int] = {"trees": rows}
     for record in trees_changes:
         for status, n in record.counts.items():
@@ -290,6 +292,8 @@ def plan_changes_table(ctx: PlanContext, records: Mapping[str, Record]) -> list[
             tile="all",
             func=changes_table_task,
             args=(str(ctx.out("trees")), [r.outputs.changes for r in parts]),
+            kwargs={"lang": ctx.settings("walkability").report_lang},
+            params={"lang": ctx.settings("walkability").report_lang},
             upstream={"trees_changes": keys(parts), "lidar": keys(done(records, "lidar"))},
         )
     ]

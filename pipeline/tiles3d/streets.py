@@ -7,15 +7,18 @@ same GSI geoid as the buildings. Its property table row holds what does not chan
 between scenarios once (``length_m``, ``width_m``, ``slope_max_pct``, ``highway``) and
 what does once per scenario, named ``<variable>__<scenario>`` (``score__heat_day_midday``,
 ``class__...``, ``c_shade__...``, ``shade_share__...``, ``people_per_100m__...``, and the
-thermal-comfort values when the tables have them). The viewer colours and explains
-streets from these properties alone; GeoJSON in the browser would not carry a city.
+thermal-comfort values when the tables have them). The measures behind the network
+components (access, mix, intersections: the same in every scenario, as they use plain
+lengths) are kept once too (:func:`raw_measures`), so the viewer shows them next to their
+scaled values. The viewer colours and explains streets from these properties alone;
+GeoJSON in the browser would not carry a city.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +61,8 @@ THERMAL_COLUMNS = (
     "hours_utci_below_0",
 )
 RIBBON_COLOUR = (0.85, 0.85, 0.85, 1.0)
+#: The measures behind the network components, kept once per segment (:func:`raw_measures`).
+RAW_COLUMNS = ("access_destinations", "mix_classes", "mix_entropy", "intersection_density")
 
 
 @dataclass
@@ -74,6 +79,10 @@ class StreetTiles:
     variables: list[str]
     bytes_written: int
     bounds: tuple[float, float, float, float]  # of the segments, in their metric CRS (m)
+    #: the raw measures written (:data:`RAW_COLUMNS` the tables allow) and the walking
+    #: distance (m) of the access and mix ones (None without them)
+    raw: list[str] = field(default_factory=list)
+    raw_distance_m: int | None = None
 
 
 def read_scored_segments(
@@ -128,7 +137,61 @@ def read_scored_segments(
     return geometry, columns
 
 
-def street_schema(tables: Mapping[str, str | Path], variables: Sequence[str]) -> LayerSchema:
+def raw_distance(columns: Sequence[str]) -> int | None:
+    """The largest walking distance (m) of the tables' plain access and mix columns
+    (``access_<class>_<d>``, ``mix_hill_q0_<d>``): the one :func:`raw_measures` reports and
+    the walkability stage scales ``c_mix`` at. None without such columns."""
+    from pipeline.walkability.scale import plain_access_columns
+
+    found = [
+        c.rsplit("_", 1)[-1] for c in plain_access_columns(columns) if not c.startswith("access_destinations")
+    ]
+    found += [c.rsplit("_", 1)[-1] for c in columns if c.startswith("mix_hill_q0_")]
+    distances = [int(d) for d in found if d.isdigit()]
+    return max(distances) if distances else None
+
+
+def raw_measures(frame: pd.DataFrame, distance_m: int | None) -> pd.DataFrame:
+    """The measures behind the network components of each segment, at ``distance_m``
+    (:func:`raw_distance`), as the walkability stage computed them
+    (:mod:`pipeline.walkability.accessibility`, :func:`pipeline.walkability.components.intersection_density`):
+
+    ``access_destinations``
+        Destinations reachable within ``distance_m`` m along the network (plain lengths),
+        each weighted exp(-4 d / ``distance_m``) (cityseer's decayed count), summed over the
+        destination classes: what ``c_access`` scales class by class (dimensionless count).
+    ``mix_classes``
+        Land-use classes within ``distance_m`` m, Hill number q = 0 (``mix_hill_q0_<d>``),
+        what ``c_mix`` divides by the run's number of classes.
+    ``mix_entropy``
+        Shannon entropy of the land-use mix within ``distance_m`` m (``mix_shannon_<d>``).
+    ``intersection_density``
+        Junctions (3 or more segments) per km² within 400 m of the segment's midpoint,
+        what ``c_intersections`` divides by 100.
+
+    Columns the tables lack are left out. Index: the frame's.
+    """
+    from pipeline.walkability.scale import plain_access_columns
+
+    out = pd.DataFrame(index=frame.index)
+    if distance_m is not None:
+        access = [c for c in plain_access_columns(frame.columns) if c.endswith(f"_{distance_m}")]
+        if access:
+            out["access_destinations"] = frame[access].astype(float).sum(axis=1, min_count=1)
+        for name, column in (
+            ("mix_classes", f"mix_hill_q0_{distance_m}"),
+            ("mix_entropy", f"mix_shannon_{distance_m}"),
+        ):
+            if column in frame:
+                out[name] = frame[column].astype(float)
+    if "intersection_density" in frame:
+        out["intersection_density"] = frame["intersection_density"].astype(float)
+    return out
+
+
+def street_schema(
+    tables: Mapping[str, str | Path], variables: Sequence[str], raw: Sequence[str] = ()
+) -> LayerSchema:
     """The street property schema, decided from the tables' column types (not values), so
     that every part of a city's street tiles types a property the same way.
 
@@ -137,7 +200,8 @@ def street_schema(tables: Mapping[str, str | Path], variables: Sequence[str]) ->
     content none of whose segments has a value of a property (``people__<scenario>`` of a
     slot without people-flow data) neither declares nor writes it
     (:func:`tiles.metadata.build_property_table`): the CesiumGS 3D Tiles validator fails
-    on a declared property without a column.
+    on a declared property without a column. The ``raw`` measures (:func:`raw_measures`)
+    are FLOAT64, once per segment.
     """
     import pyarrow.parquet as pq
     import pyarrow.types as pat
@@ -159,6 +223,8 @@ def street_schema(tables: Mapping[str, str | Path], variables: Sequence[str]) ->
     for column in STATIC_COLUMNS:
         if column in first:
             schema.types[column] = kind(first[column])
+    for column in raw:
+        schema.types[column] = PropertyType("FLOAT64", float(FLOAT_NODATA))
     for scenario, found in fields.items():
         for variable in variables:
             schema.types[f"{variable}{SEPARATOR}{scenario}"] = kind(found[variable])
@@ -176,12 +242,15 @@ def scenario_variables(columns: Mapping[str, Sequence[str]]) -> list[str]:
     return [c for c in SCENARIO_COLUMNS if c in common] + components + thermal
 
 
-def segment_properties(columns: Mapping[str, pd.DataFrame], variables: Sequence[str]) -> list[dict[str, Any]]:
-    """One property row per segment (in the tables' row order): static columns once, each
-    variable once per scenario as ``<variable>__<scenario>``."""
+def segment_properties(
+    columns: Mapping[str, pd.DataFrame], variables: Sequence[str], raw_distance_m: int | None = None
+) -> list[dict[str, Any]]:
+    """One property row per segment (in the tables' row order): static columns and the raw
+    measures (:func:`raw_measures` at ``raw_distance_m``) once, each variable once per
+    scenario as ``<variable>__<scenario>``."""
     first = next(iter(columns.values()))
     static = first[[c for c in STATIC_COLUMNS if c in first.columns]]
-    parts = [static]
+    parts = [static, raw_measures(first, raw_distance_m)]
     for scenario, frame in columns.items():
         parts.append(frame[list(variables)].rename(columns=lambda c, s=scenario: f"{c}{SEPARATOR}{s}"))
     table = pd.concat(parts, axis=1)
@@ -271,8 +340,12 @@ def write_street_tileset(
     groups = {s: pq.ParquetFile(p).num_row_groups for s, p in tables.items()}
     if len(set(groups.values())) != 1:
         raise ValueError(f"scored segment tables of different row groups {groups}: not one run's tables")
-    variables = scenario_variables({s: pq.read_schema(p).names for s, p in tables.items()})
-    schema = street_schema(tables, variables)
+    names = {s: pq.read_schema(p).names for s, p in tables.items()}
+    variables = scenario_variables(names)
+    first_names = next(iter(names.values()))
+    distance = raw_distance(first_names)
+    raw = list(raw_measures(pd.DataFrame(columns=first_names), distance).columns)
+    schema = street_schema(tables, variables, raw)
     parts, segments, written, bounds = [], 0, 0, []
     for group in range(next(iter(groups.values()))):
         geometry, columns = read_scored_segments(tables, row_group=group)
@@ -282,7 +355,7 @@ def write_street_tileset(
         crs = geometry.crs.to_string()
         if terrain.crs is not None and terrain.crs != crs:
             raise ValueError(f"segments are in {crs} but the terrain rasters in {terrain.crs}")
-        rows = segment_properties(columns, variables)
+        rows = segment_properties(columns, variables, distance)
         first = next(iter(columns.values()))
         widths = pd.to_numeric(
             first.get("width_m", pd.Series(np.nan, index=first.index)), errors="coerce"
@@ -332,4 +405,6 @@ def write_street_tileset(
         variables,
         written,
         (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())),
+        raw,
+        distance if raw else None,
     )

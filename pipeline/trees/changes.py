@@ -167,13 +167,18 @@ def write_changes(changes: gpd.GeoDataFrame, path: str | os.PathLike) -> str:
 
 CHANGE_COLOURS = {"matched": "#1b9e77", "height_changed": "#7570b3", "new": "#d95f02", "gone": "#e7298a"}
 
-#: The statuses in Japanese and English: the counts CSV and the report use both; the PNG
-#: map only the English (matplotlib has no Japanese font here), the report's HTML legend both.
+#: The statuses in Japanese and English: the counts CSV and the report's HTML legend use
+#: both, the PNG map the report's language (``stages.walkability.report_lang``).
 STATUS_WORDS = {
     "matched": {"ja": "一致", "en": "matched"},
     "height_changed": {"ja": "樹高が変化", "en": "height changed"},
     "new": {"ja": "新規", "en": "new"},
     "gone": {"ja": "消失", "en": "gone"},
+}
+#: The change map's title and legend units per language.
+MAP_WORDS = {
+    "ja": {"title": "樹木の変化(既存の植栽 veg との比較)", "units": "樹冠高 (m)"},
+    "en": {"title": "Trees: changes against the existing veg layer", "units": "canopy height (m)"},
 }
 
 #: Cells a side of the canopy drawn under the run's change map at most.
@@ -203,10 +208,12 @@ def write_change_map(
     canopy: np.ndarray,
     grid,
     *,
-    title: str = "Trees: changes against the existing veg layer",
+    lang: str = "ja",
+    title: str | None = None,
 ) -> str:
     """PNG map: canopy height (m) under the trees coloured by status
-    (:func:`pipeline.geo.maps.write_raster_map`)."""
+    (:func:`pipeline.geo.maps.write_raster_map`); title and legend in ``lang``
+    (:data:`MAP_WORDS`, :data:`STATUS_WORDS`) unless ``title`` is given."""
     from pipeline.geo.maps import Overlay, write_raster_map
 
     overlays = [
@@ -215,19 +222,30 @@ def write_change_map(
             color=colour,
             facecolor=colour,
             linewidth=0.5,
-            label=f"{STATUS_WORDS[status]['en']} ({int((changes.status == status).sum())})",
+            label=f"{STATUS_WORDS[status][lang]} ({int((changes.status == status).sum())})",
         )
         for status, colour in CHANGE_COLOURS.items()
         if (changes.status == status).any()
     ]
     shown = np.where(canopy > 0, canopy, np.nan)  # NaN (no canopy) stays NaN
     return write_raster_map(
-        path, shown, grid, title=title, units="canopy height (m)", cmap="Greens", overlays=overlays
+        path,
+        shown,
+        grid,
+        title=title or MAP_WORDS[lang]["title"],
+        units=MAP_WORDS[lang]["units"],
+        cmap="Greens",
+        overlays=overlays,
     )
 
 
 def write_run_change_map(
-    path: str | os.PathLike, changes: gpd.GeoDataFrame, chm_paths, *, margin_m: float = 20.0
+    path: str | os.PathLike,
+    changes: gpd.GeoDataFrame,
+    chm_paths,
+    *,
+    margin_m: float = 20.0,
+    lang: str = "ja",
 ) -> str | None:
     """The run's change map (:func:`write_change_map`) over the canopy height model
     rasters ``chm_paths`` (the LiDAR stage's, m above ground), on the trees' extent grown
@@ -248,4 +266,4 @@ def write_run_change_map(
         grid = Grid.from_bounds(*bounds, 2.0, str(changes.crs))
         chm = (np.full(grid.shape, np.nan, np.float32), grid)
     canopy, grid = chm
-    return write_change_map(path, changes, canopy, grid)
+    return write_change_map(path, changes, canopy, grid, lang=lang)

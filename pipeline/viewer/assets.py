@@ -17,7 +17,7 @@ Under ``out_dir`` (normally ``<output>/viewer/``) it writes:
                                  little-endian, rows north to south (:mod:`.terrain_heights`)
 ``imagery/shade_hours/<s>/``     shade hours of each scenario as XYZ PNG tiles
 ``imagery/sun_hours/<season>/``  sun hours of each season (:mod:`pipeline.viewer.imagery`)
-``flow/<s>/tileset.json``        people-flow prisms per mesh cell (:mod:`.flow_prisms`)
+``flow/<s>/tileset.json``        people-flow frames per mesh cell (:mod:`.flow_prisms`)
 ``areas/areas.geojson``,         district and mesh outlines and their summary rows
 ``areas/summary.json``           (:mod:`pipeline.viewer.areas`)
 ``zoning/use_districts.geojson`` the use districts (用途地域) of the run's ``urf`` tables, with
@@ -56,14 +56,17 @@ from . import legends as legends
 log = logging.getLogger(__name__)
 
 FORMAT = "machi-viewer/1"
-LAYER_ORDER = ("buildings", "trees", "terrain3d", "roads", "lidar", "streets", "shade_hours", "sun_hours", "flow",
-               "districts", "use_districts", "measures")
-#: Run tileset keys (PLATEAU modules) -> viewer layer ids.
+LAYER_ORDER = ("buildings", "trees", "veg_lidar", "terrain3d", "roads", "lidar", "streets", "shade_hours", "sun_hours",
+               "flow", "districts", "use_districts", "measures")
+#: Run tileset keys (PLATEAU modules) -> viewer layer ids; ``veg_lidar`` (the trees the
+#: ``trees`` stage found in the LiDAR, written as PLATEAU vegetation) keeps its key.
 TILESET_LAYERS = {"bldg": "buildings", "veg": "trees", "dem": "terrain3d", "tran": "roads", "lidar": "lidar"}
-HIDDEN_BY_DEFAULT = {"terrain3d", "roads", "lidar", "sun_hours", "flow", "use_districts"}
+HIDDEN_BY_DEFAULT = {"veg_lidar", "terrain3d", "roads", "lidar", "sun_hours", "flow", "use_districts"}
 UNAVAILABLE = {
     "flow": {"en": "this run has no people-flow data", "ja": "この実行には人流データがありません"},
     "lidar": {"en": "this run has no LiDAR points", "ja": "この実行には LiDAR 点群がありません"},
+    "veg_lidar": {"en": "this run found no trees in LiDAR (stages.trees)",
+                  "ja": "この実行では LiDAR から樹木を検出していません(stages.trees)"},
     "people_per_100m": {"en": "no people-flow data", "ja": "人流データなし"},
     "use_districts": {"en": "this run has no use districts (PLATEAU urf)",
                       "ja": "この実行には用途地域(PLATEAU urf)のデータがありません"},
@@ -134,7 +137,7 @@ def tileset_property_names(tileset: str | Path) -> set[str]:
     return names
 
 
-#: What a flow prism's population is (the about panel and the legend name it).
+#: What a flow cell's population is (the about panel, the legend and its label name it).
 FLOW_BASIS = {
     "basis": {"en": "people present (滞在人口) in the 1 km mesh cell, mean of the slot's hours",
               "ja": "1 km メッシュ内の滞在人口(時間帯の各時刻の平均)"},
@@ -404,6 +407,28 @@ def write_viewer(out_dir: str | Path, inputs: ViewerInputs, options: ViewerOptio
     return site.written
 
 
+def raw_measure_words(raw: Sequence[str], distance_m: int | None) -> dict[str, list[dict]]:
+    """The measures behind the network components in the street tiles
+    (:func:`pipeline.tiles3d.streets.raw_measures`), per component, as the why-this-score
+    panel shows them next to the scaled values: ``{component: [{"property", "digits",
+    "units": {en, ja}}]}``; the units name the walking distance ``distance_m``."""
+    d = f"{distance_m:,}" if distance_m else "?"
+    words = {
+        "access_destinations": ("c_access", 1, {"en": f"destinations within {d} m (distance-decayed)",
+                                                "ja": f"件({d} m 以内の目的地・距離減衰で重み付け)"}),
+        "mix_classes": ("c_mix", 1, {"en": f"land-use classes within {d} m (Hill q=0)",
+                                     "ja": f"種類({d} m 以内の用途・Hill 数 q=0)"}),
+        "mix_entropy": ("c_mix", 2, {"en": "Shannon entropy of the mix", "ja": "(用途構成のシャノンエントロピー)"}),
+        "intersection_density": ("c_intersections", 0, {"en": "junctions per km² (within 400 m)",
+                                                        "ja": "交差点/km²(400 m 以内)"}),
+    }
+    shown: dict[str, list[dict]] = {}
+    for column in raw:
+        component, digits, units = words[column]
+        shown.setdefault(component, []).append({"property": column, "digits": digits, "units": units})
+    return shown
+
+
 def _street_layer(site: _Site, streets: Mapping[str, str | Path], ground: _Ground):
     """The street ribbons (:mod:`pipeline.tiles3d.streets`) and the run's extent: (metric bounds of the
     streets and terrain, lon/lat bounds)."""
@@ -413,7 +438,8 @@ def _street_layer(site: _Site, streets: Mapping[str, str | Path], ground: _Groun
                                  geoid_model=ground.geoid_model)
     site.written["streets"] = str(tiles.tileset)
     site.layers["streets"] = {"type": "3dtiles", "url": site.url(tiles.tileset), "id_property": "feature_id",
-                              "separator": "__", "variables": tiles.variables, "visible": True}
+                              "separator": "__", "variables": tiles.variables, "visible": True,
+                              "raw": raw_measure_words(tiles.raw, tiles.raw_distance_m)}
     x0, y0, x1, y1 = tiles.bounds
     bounds_m = ground.heights.bounds()
     if bounds_m is not None:
@@ -567,7 +593,8 @@ def _imagery_layers(site: _Site, inputs: ViewerInputs, entries: Sequence[Mapping
 
 
 def _flow_layer(site: _Site, inputs: ViewerInputs, names: Sequence[str], ground: _Ground) -> None:
-    """People flow as prisms per mesh cell (:mod:`.flow_prisms`), with its source and basis."""
+    """People flow as frames on the ground per mesh cell (:mod:`.flow_prisms`), with the
+    cells' labels (``cells``), source and basis."""
     from pipeline.tiles3d.flow_prisms import write_flow_prisms
 
     if inputs.flow is None:
@@ -578,7 +605,7 @@ def _flow_layer(site: _Site, inputs: ViewerInputs, names: Sequence[str], ground:
     site.legends["population"] = legends.ramp_legend("population", 0, legends.nice_ceiling(prisms.max_population))
     site.layers["flow"] = {"type": "3dtiles", "by": "scenario",
                            "urls": {s: site.url(p) for s, p in prisms.tilesets.items()},
-                           "covered": prisms.covered, "metres_per_person": prisms.metres_per_person,
+                           "covered": prisms.covered, "cells": prisms.cells,
                            "day_type": inputs.day_type, "legend": "population", "visible": False,
                            "sources": [dict(x) for x in inputs.flow_sources], **FLOW_BASIS}
     site.written["flow"] = {s: str(p) for s, p in prisms.tilesets.items()}
@@ -598,8 +625,9 @@ def _run_tilesets(site: _Site, tilesets: Mapping[str, str | Path]) -> set[str]:
                                  "visible": layer_id not in HIDDEN_BY_DEFAULT}
         if layer_id == "buildings":
             building_properties = tileset_property_names(path)
-    if "lidar" not in site.layers:
-        site.unavailable["lidar"] = UNAVAILABLE["lidar"]
+    for layer_id in ("lidar", "veg_lidar"):
+        if layer_id not in site.layers:
+            site.unavailable[layer_id] = UNAVAILABLE[layer_id]
     for layer_id in LAYER_ORDER:
         if layer_id not in site.layers and layer_id not in site.unavailable \
                 and layer_id not in ("districts", "use_districts", "measures"):

@@ -13,13 +13,6 @@ CLASS_COLOURS = {
     "neither": "#999999",
     "flow_unknown": "#CC79A7",
 }
-CLASS_LABELS = {
-    "walkable_used": "walkable & used",
-    "walkable_underused": "walkable, under-used",
-    "used_uncomfortable": "used, uncomfortable",
-    "neither": "neither",
-    "flow_unknown": "no people-flow data",
-}
 #: Class -> the planners' words in Japanese and English (the viewer's legend, the report).
 CLASS_WORDS = {
     "walkable_used": {"en": "walkable and used", "ja": "歩きやすく利用の多いエリア"},

@@ -382,6 +382,7 @@ def write_run_outputs(
             shade_fraction=context.shade_fraction,
             utci_mean=context.utci_mean,
             building_ids=context.building_ids,
+            districts=context.districts,
         )
     )
     summaries = _write_summaries(

@@ -7,7 +7,9 @@ value winning where streets meet (for classes, the later one in
 :data:`pipeline.walkability.classes.CLASS_PRIORITY`; for stress classes the hotter).
 The maps read the canvases back at most :data:`MAP_MAX_PIXELS` a side and draw streets
 and buildings as categorical layers (:class:`pipeline.geo.maps.ClassLayer`), so a map
-of a city costs what a map of a district does.
+of a city costs what a map of a district does. Titles, legends and units are in the
+report's language (``stages.walkability.report_lang``, :data:`MAP_WORDS`) and the districts
+of the report's tables are outlined and named on every map.
 """
 
 from __future__ import annotations
@@ -21,13 +23,40 @@ import pandas as pd
 
 from pipeline.geo.maps import ClassLayer
 from pipeline.geo.raster import Grid, mosaic
-from pipeline.walkability.classes import CLASS_COLOURS, CLASS_LABELS, CLASS_PRIORITY
+from pipeline.walkability.classes import CLASS_COLOURS, CLASS_PRIORITY, CLASS_WORDS
+from pipeline.walkability.words import scenario_label
 
 #: run-wide rasters of the maps are read at most this many pixels on a side
 MAP_MAX_PIXELS = 4096
 #: streets on the maps are drawn this wide either side of the centre line (m), so that
 #: they read at the scale of a district map
 MAP_HALF_WIDTH_M = 10.0
+
+#: The maps' titles, legend entries and units, in the report's languages.
+MAP_WORDS = {
+    "ja": {
+        "score": "歩きやすさスコア",
+        "score_units": "スコア (0–100)",
+        "classes": "街路の分類",
+        "shade_units": "時間帯のうち日陰の割合 (0–1)",
+        "utci": "体感温度 (UTCI)",
+        "utci_units": "時間帯の平均 UTCI (°C)",
+        "buildings": "建物",
+        "districts": "地区",
+        "design_case": " (設計条件)",
+    },
+    "en": {
+        "score": "Walkability score",
+        "score_units": "score (0-100)",
+        "classes": "Walkability classes",
+        "shade_units": "share of the time slot in shade (0-1)",
+        "utci": "Felt temperature (UTCI)",
+        "utci_units": "mean UTCI over the slot (°C)",
+        "buildings": "buildings",
+        "districts": "districts",
+        "design_case": " (design case)",
+    },
+}
 
 
 def burn_scores(
@@ -84,25 +113,54 @@ def _km(length_m: float) -> str:
     return f"{length_m / 1000:.1f} km"
 
 
+def district_overlay(districts: gpd.GeoDataFrame | None, lang: str = "ja") -> list:
+    """The districts (a ``district`` name column, in the map's CRS) as a map overlay:
+    thin dark outlines with each name written inside; [] without districts."""
+    from pipeline.geo.maps import Overlay
+
+    if districts is None or not len(districts):
+        return []
+    return [
+        Overlay(
+            districts[["district", "geometry"]],
+            color="#333333",
+            linewidth=0.9,
+            label=MAP_WORDS[lang]["districts"],
+            style={"linestyle": "--"},
+            text_column="district",
+        )
+    ]
+
+
 def write_score_map(
-    folder: Path, name: str, title: str, score: tuple[np.ndarray, Grid], buildings: ClassLayer | None
+    folder: Path,
+    name: str,
+    title: str,
+    score: tuple[np.ndarray, Grid],
+    buildings: ClassLayer | None,
+    *,
+    lang: str = "ja",
+    districts: gpd.GeoDataFrame | None = None,
 ) -> str:
     """The score map of one scenario: the score raster (streets drawn 20 m wide so that
-    they read at the scale of a district map), over the buildings when given."""
+    they read at the scale of a district map), over the buildings when given, with the
+    districts named; words in ``lang``."""
     from dataclasses import replace
 
     from pipeline.geo.maps import write_raster_map
 
+    w = MAP_WORDS[lang]
     return write_raster_map(
         folder / f"score_{name}.png",
         score[0],
         score[1],
-        title=f"Walkability score, {title}",
-        units="score (0-100)",
+        title=f"{w['score']}: {title}",
+        units=w["score_units"],
         cmap="RdYlGn",
         vmin=0,
         vmax=100,
         layers=[replace(buildings, below=True)] if buildings else [],
+        overlays=district_overlay(districts, lang),
     )
 
 
@@ -114,11 +172,14 @@ def write_class_map(
     lengths: Mapping[str, float],
     buildings: ClassLayer | None,
     shade: tuple[np.ndarray, Grid] | None = None,
+    *,
+    lang: str = "ja",
+    districts: gpd.GeoDataFrame | None = None,
 ) -> str:
     """The class map of one scenario: streets (20 m wide) coloured by class over the
-    scenario's shade and the buildings. ``classes`` holds the codes of
-    :data:`pipeline.walkability.classes.CLASS_PRIORITY` (1-based); ``lengths`` the street
-    length per class for the legend."""
+    scenario's shade and the buildings, with the districts named. ``classes`` holds the
+    codes of :data:`pipeline.walkability.classes.CLASS_PRIORITY` (1-based); ``lengths``
+    the street length per class for the legend (class names in ``lang``)."""
     from matplotlib.colors import LinearSegmentedColormap
 
     from pipeline.geo.maps import ClassLayer, write_raster_map
@@ -131,7 +192,7 @@ def write_class_map(
         classes[1],
         {c: CLASS_COLOURS[cls] for c, cls in codes.items()},
         {
-            c: f"{CLASS_LABELS[cls]} ({_km(lengths.get(cls, 0.0))})"
+            c: f"{CLASS_WORDS[cls][lang]} ({_km(lengths.get(cls, 0.0))})"
             for c, cls in codes.items()
             if lengths.get(cls, 0.0) > 0
         },
@@ -141,12 +202,13 @@ def write_class_map(
         folder / f"class_{name}.png",
         background[0],
         background[1],
-        title=f"Walkability classes, {title}",
-        units="share of the time slot in shade",
+        title=f"{MAP_WORDS[lang]['classes']}: {title}",
+        units=MAP_WORDS[lang]["shade_units"],
         cmap=shade_cmap,
         vmin=0,
         vmax=1,
         layers=[layer for layer in (buildings, streets) if layer is not None],
+        overlays=district_overlay(districts, lang),
     )
 
 
@@ -158,9 +220,13 @@ def write_thermal_map(
     lengths: Mapping[str, float],
     utci: tuple[np.ndarray, Grid],
     buildings: ClassLayer | None,
+    *,
+    lang: str = "ja",
+    districts: gpd.GeoDataFrame | None = None,
 ) -> str:
     """Streets (20 m wide) coloured by the UTCI stress class of their mean UTCI, over the
-    scenario's mean-UTCI raster (°C): the thermal side of the score, for one scenario.
+    scenario's mean-UTCI raster (°C): the thermal side of the score, for one scenario,
+    with the districts named and words in ``lang``.
     ``stress`` holds 1-based indices of :data:`pipeline.thermal.utci.STRESS_KEYS` (cold to
     hot; where streets meet the hotter class is drawn)."""
     from pipeline.geo.maps import ClassLayer, write_raster_map
@@ -173,7 +239,7 @@ def write_thermal_map(
         stress[1],
         {i + 1: colours[c.key] for i, c in enumerate(STRESS_CLASSES)},
         {
-            i + 1: f"{c.label_en} ({_km(lengths.get(c.key, 0.0))})"
+            i + 1: f"{c.label_ja if lang == 'ja' else c.label_en} ({_km(lengths.get(c.key, 0.0))})"
             for i, c in enumerate(STRESS_CLASSES)
             if lengths.get(c.key, 0.0) > 0
         },
@@ -185,12 +251,13 @@ def write_thermal_map(
         folder / f"utci_{name}.png",
         values,
         grid,
-        title=f"Felt temperature (UTCI), {title}",
-        units="mean UTCI over the slot (°C)",
+        title=f"{MAP_WORDS[lang]['utci']}: {title}",
+        units=MAP_WORDS[lang]["utci_units"],
         cmap="RdYlBu_r",
         vmin=float(low),
         vmax=float(max(high, low + 1)),
         layers=[layer for layer in (buildings, streets) if layer is not None],
+        overlays=district_overlay(districts, lang),
     )
 
 
@@ -199,11 +266,13 @@ def _codes(values: pd.Series, order: Sequence[str]) -> pd.Series:
     return values.astype(object).map({key: float(i + 1) for i, key in enumerate(order)}).astype(float)
 
 
-def _title(scenario) -> str:
-    return (
-        f"{scenario.season.name.replace('_', ' ')}, {scenario.slot.name} "
-        f"({scenario.slot.start}-{scenario.slot.end})"
-    )
+def map_title(scenario, lang: str) -> str:
+    """The scenario as the maps name it (:func:`pipeline.walkability.words.scenario_label`),
+    marked as a design case when its weather is the design heat day."""
+    from pipeline.geo.scenarios import DESIGN_HEAT_DAY
+
+    design = getattr(getattr(scenario.season, "weather", None), "kind", None) == DESIGN_HEAT_DAY
+    return scenario_label(scenario, lang) + (MAP_WORDS[lang]["design_case"] if design else "")
 
 
 def write_rasters_and_maps(
@@ -217,6 +286,7 @@ def write_rasters_and_maps(
     shade_fraction: Mapping[str, Sequence[str]],
     utci_mean: Mapping[str, Sequence[str]],
     building_ids: Sequence[str],
+    districts: gpd.GeoDataFrame | None = None,
 ) -> dict:
     """``score_<scenario>.tif`` from the scored tiles' GeoParquet files ``tiles`` (the
     street space at its width, the higher score where streets meet) and, with ``settings.maps``, the score, class and UTCI maps of every
@@ -224,7 +294,8 @@ def write_rasters_and_maps(
     (:class:`pipeline.geo.raster.MaxCanvas`) and the maps read it back at most
     :data:`MAP_MAX_PIXELS` a side: the task holds one tile's streets and one map, whatever
     the city's size. Returns ``{"score_raster": {...}, "score_map": {...}, "class_map":
-    {...}, "utci_map": {...}}``."""
+    {...}, "utci_map": {...}}``. The maps' words are in ``settings.report_lang`` and name
+    ``districts`` (a ``district`` name column, in ``grid.crs``) when given."""
     import contextlib
 
     from pipeline.geo.maps import building_layer
@@ -282,10 +353,14 @@ def write_rasters_and_maps(
             )
             if not settings.maps:
                 continue
-            title = _title(scenario)
+            lang = settings.report_lang
+            title = map_title(scenario, lang)
+            words = dict(lang=lang, districts=districts)
             score = wide[name].read(MAP_MAX_PIXELS)
-            buildings = building_layer(building_ids, score[1])
-            written["score_map"][name] = write_score_map(folder / "maps", name, title, score, buildings)
+            buildings = building_layer(building_ids, score[1], MAP_WORDS[lang]["buildings"])
+            written["score_map"][name] = write_score_map(
+                folder / "maps", name, title, score, buildings, **words
+            )
             totals = run[run["scenario"] == name].sum(numeric_only=True)
             shade = mosaic(
                 shade_fraction.get(name, ()), crs=grid.crs, bounds=grid.bounds, resolution=score[1].resolution
@@ -298,6 +373,7 @@ def write_rasters_and_maps(
                 {cls: float(totals.get(f"length_{cls}", 0.0)) for cls in CLASS_COLOURS},
                 buildings,
                 shade,
+                **words,
             )
             if stress and utci_mean.get(name):
                 written["utci_map"][name] = write_thermal_map(
@@ -308,5 +384,6 @@ def write_rasters_and_maps(
                     {key: float(totals.get(f"length_utci_{key}", 0.0)) for key in STRESS_KEYS},
                     mosaic(utci_mean[name], crs=grid.crs, bounds=grid.bounds, resolution=score[1].resolution),
                     buildings,
+                    **words,
                 )
     return written

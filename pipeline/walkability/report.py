@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.walkability.classes import CLASS_COLOURS, CLASS_WORDS
-from pipeline.walkability.words import SEASON_WORDS, SLOT_WORDS, word
+from pipeline.walkability.words import SEASON_WORDS, scenario_label, word
 from tiles.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -370,14 +370,6 @@ def scenario_table(run_sums: pd.DataFrame, scenarios: list) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-
-
-def scenario_label(scenario, lang: str) -> str:
-    """A scenario as planners name it: season and slot with its hours, e.g. 猛暑日 昼 (11:00-14:00)."""
-    return (
-        f"{word(scenario.season.name, SEASON_WORDS, lang)} {word(scenario.slot.name, SLOT_WORDS, lang)} "
-        f"({scenario.slot.start}-{scenario.slot.end})"
-    )
 
 
 def _cell(value, digits: int) -> str:

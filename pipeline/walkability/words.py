@@ -19,3 +19,11 @@ SLOT_WORDS = {
 def word(name: str, table: dict[str, dict[str, str]], lang: str) -> str:
     """``name``'s word in ``lang`` from ``table``; the name with spaces for underscores if absent."""
     return table.get(name, {}).get(lang) or name.replace("_", " ")
+
+
+def scenario_label(scenario, lang: str) -> str:
+    """A scenario as planners name it: season and slot with its hours, e.g. 猛暑日 昼 (11:00-14:00)."""
+    return (
+        f"{word(scenario.season.name, SEASON_WORDS, lang)} {word(scenario.slot.name, SLOT_WORDS, lang)} "
+        f"({scenario.slot.start}-{scenario.slot.end})"
+    )

@@ -2,8 +2,9 @@
 
 The runs write their viewer with the ``viewer`` stage; ``viewer_arguments`` reads a finished
 run's manifest and returns the fields of
-:class:`pipeline.viewer.assets.ViewerInputs`, for a run folder made before that stage
-(``MACHI_VIEWER_RUN``). The glTF validator fixture is the suite's (``tests/conftest.py``).
+:class:`pipeline.viewer.assets.ViewerInputs` as that stage gives them (the priority list, the
+report, the seasons' weather, the people-flow sources), for a run folder given without its
+viewer (``MACHI_VIEWER_RUN``). The glTF validator fixture is the suite's (``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,18 @@ COARSE = {
     "stages.shadow.step_minutes": 30.0,
     "stages.shadow_diagram.enabled": False,
 }
+
+
+def _weather_kinds(season: str, day) -> dict:
+    """How a season's weather is made (``weather_kind``, ``radiation_kind``), as the viewer stage gives it."""
+    from pipeline.geo.scenarios import SeasonWeather
+
+    default = SeasonWeather.default_for(season)
+    given = day if isinstance(day, dict) else {}
+    return {
+        "weather_kind": given.get("weather") or default.kind,
+        "radiation_kind": given.get("radiation") or default.radiation,
+    }
 
 
 def viewer_arguments(out: Path) -> dict:
@@ -41,11 +54,15 @@ def viewer_arguments(out: Path) -> dict:
             "date": f"{year}-{day['date'] if isinstance(day, dict) else day}",
             "start": start,
             "end": end,
+            **_weather_kinds(season, day),
         }
         for season, day in shadow["seasons"].items()
         for slot, (start, end) in shadow["slots"].items()
     ]
     summary = of("walkability_summary")[0]["outputs"]
+    scoring = (
+        of("walkability_summary")[0].get("details") or {}
+    )  # the weights in effect, as the stage gives them
     shade = {
         s["name"]: [
             t["outputs"]["shade_hours"][s["name"]]
@@ -65,6 +82,19 @@ def viewer_arguments(out: Path) -> dict:
         tilesets["lidar"] = t["outputs"]["tileset"]
     flow = of("peopleflow")
     walk = definition["stages"]["walkability"]
+    forcing = of("thermal_forcing")
+    if forcing:
+        from pipeline.thermal.forcing import season_weather_table
+
+        season_weather = season_weather_table(forcing[0]["outputs"]["weather_csv"]).to_dict("records")
+    else:
+        season_weather = None
+    if flow and flow[0]["outputs"].get("coverage"):
+        from pipeline.stages.viewer import _flow_sources
+
+        flow_sources = _flow_sources(flow[0]["outputs"]["coverage"])
+    else:
+        flow_sources = ()
     return dict(
         name=definition["name"],
         crs=manifest["crs"],
@@ -80,7 +110,13 @@ def viewer_arguments(out: Path) -> dict:
         district_summary=(summary.get("summary_by_district") or {}).get("parquet"),
         mesh_summary=(summary.get("summary_by_mesh") or {}).get("parquet"),
         tilesets=tilesets,
-        weights=walk["weights"],
+        weights=scoring.get("weights", walk["weights"]),
+        thermal_rule=scoring.get("thermal_rule", walk.get("thermal_rule")),
+        day_type=scoring.get("day_type", walk.get("day_type", "weekday")),
+        season_weather=season_weather,
+        priority=(summary.get("priority") or {}).get("parquet"),
+        report=summary.get("report"),
+        flow_sources=flow_sources,
         building_tables=[t["outputs"]["table"] for t in of("ingest") if "_bldg" in str(t.get("tile"))],
         use_districts=[t["outputs"]["table"] for t in of("ingest") if t.get("feature_type") == "urf"],
     )
@@ -160,7 +196,7 @@ def measures_viewer_site(sample_viewer_run, tmp_path_factory) -> tuple[Path, dic
     (site / "3dtiles").symlink_to((run / "3dtiles").resolve(), target_is_directory=True)
     args = viewer_arguments(run)
     args["tilesets"] = {
-        k: str(site / Path(v).resolve().relative_to(run.resolve())) for k, v in args["tilesets"].items()
+        k: str(site / Path(v).absolute().relative_to(run.absolute())) for k, v in args["tilesets"].items()
     }
     scenario = next(s["name"] for s in args["scenarios"] if s["slot"] == "midday")
     rows = []

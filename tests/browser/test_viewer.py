@@ -634,6 +634,20 @@ def test_a_click_shows_translated_labels_and_the_formula(session):
     for raw in ("c thermal", "c_thermal", "neither"):
         assert raw not in text, raw
     assert f"{round(100 * row['shade_share'])} %" in text  # a share in %, not 0-1
+    # the measures behind access, mix and intersections next to their scaled values, with units
+    access = sum(
+        row[c] for c in row.index if c.startswith("access_") and c.endswith("_800") and "comfort" not in c
+    )
+    assert f"{_js_number(access, 1)} destinations within 800 m (distance-decayed)" in text
+    assert f"{_js_number(row['mix_hill_q0_800'], 1)} land-use classes within 800 m (Hill q=0)" in text
+    assert f"{_js_number(row['mix_shannon_800'], 2)} Shannon entropy of the mix" in text
+    assert f"{_js_number(row['intersection_density'], 0)} junctions per km² (within 400 m)" in text
+
+
+def _js_number(value: float, digits: int) -> str:
+    """``value`` as the viewer's fmt writes it in en-US: rounded, thousands grouped, no trailing zeros."""
+    text = f"{round(float(value), digits):,.{digits}f}"
+    return text.rstrip("0").rstrip(".") if digits else text
 
 
 def test_the_priority_lists_first_row_flies_to_its_segment(session):
@@ -660,6 +674,10 @@ def test_the_priority_lists_first_row_flies_to_its_segment(session):
     assert abs(state["camera"][0] - point.x) < 0.003 and 0 < point.y - state["camera"][1] < 0.006
     assert state["colour"] == "#00e5ff"  # highlighted
     assert "式" in state["info"] and "温熱快適性(UTCI)" in state["info"]
+    assert (
+        "交差点/km²(400 m 以内)" in state["info"]
+        and "件(800 m 以内の目的地・距離減衰で重み付け)" in state["info"]
+    )
 
 
 def test_about_names_the_weather_source_and_links_the_report(session, served):
@@ -722,3 +740,108 @@ def test_a_run_on_a_baseline_draws_its_measures_colours_by_change_and_splits_bef
     utci = manifest["legends"]["utci_mean_c"]
     assert before != after and before.upper() in utci["stops"] and after.upper() in utci["stops"]
     assert utci["stops"].index(before.upper()) > utci["stops"].index(after.upper())
+
+
+def test_the_flow_layer_draws_mesh_cells_as_labelled_frames_not_volumes(served, tmp_path):
+    """Issue 26's "four 1 km boxes cover the district": each cell is a low frame on the ground
+    (a click inside it reaches the city under it, a click on its edge the cell) with a label
+    of its people, how they were made, the source and the slot; no volume over the district."""
+    import shapely
+
+    from pipeline.geo.meshcode import to_polygons
+
+    base, run = served
+    manifest = _manifest(run)
+    flow = manifest["layers"]["flow"]
+    scenario = "heat_day_midday"
+    cell = max(flow["cells"], key=lambda c: c["population"][scenario] or 0)
+    square = to_polygons([int(cell["meshcode"])], "EPSG:6668").to_numpy()[0]
+    west, south, east, north = square.bounds
+    centre = shapely.centroid(square)
+    edge = (east - 0.00008, centre.y)  # 7 m inside the east edge: on the frame, clear of the panels
+    inside = shapely.Point(centre.x, centre.y - 0.002)  # 220 m south of the centre, clear of the label
+    probe = (
+        "(() => { const m = window.machi, ts = m.tilesets['flow:A'];"
+        " const now = m.viewer.clock.currentTime, box = ts.root.boundingVolume.boundingVolume;"
+        " const column = (i) => Cesium.Matrix3.getColumn(box.halfAxes, i, new Cesium.Cartesian3());"
+        " const up = Cesium.Ellipsoid.WGS84.geodeticSurfaceNormal(box.center, new Cesium.Cartesian3());"
+        " const tall = 2 * [0, 1, 2].reduce((s, i) => s + Math.abs(Cesium.Cartesian3.dot(column(i), up)), 0);"
+        " const across = 2 * Math.max(...[0, 1, 2].map((i) => Cesium.Cartesian3.magnitude(column(i))));"
+        " return {show: ts.show, tall, across, labelsShown: m.flowLabels.show,"
+        " labels: m.flowLabels.entities.values.map((e) => e.label.text.getValue(now))}; })()"
+    )
+    picked = (
+        "(window.machi.picked && {layer: window.machi.picked.layer, meshcode: window.machi.picked.meshcode})"
+    )
+    seen = run_session(
+        [
+            {"do": "goto", "url": f"{base}/viewer/#s={scenario}&lang=ja"},
+            {"do": "check", "selector": "#layer-flow", "on": True},
+            {"do": "lookAt", "lon": inside.x, "lat": inside.y, "h": cell["h"], "range": 2500},
+            {"do": "settle"},
+            {"do": "eval", "js": probe},  # 4
+            {"do": "clickAt", "lon": inside.x, "lat": inside.y, "h": cell["h"]},
+            {"do": "eval", "js": picked},  # 6
+            {"do": "clickAt", "lon": edge[0], "lat": edge[1], "h": cell["h"] + 2},
+            {"do": "eval", "js": picked},  # 8
+        ],
+        tmp_path,
+        locale="ja-JP",
+    )
+    _clean(seen)
+    state = seen["steps"][4]["value"]
+    assert state["show"] is True and state["labelsShown"] is True
+    # the frames stand 4 m on the ground (the ground's relief across the cells added) over
+    # the cells' extent: no volume as tall as a cell's population (the busiest was 150 m)
+    assert state["tall"] < 15 and state["across"] > 1000
+    assert len(state["labels"]) == len(flow["cells"])
+    label = next(text for text in state["labels"] if cell["meshcode"] in text)
+    people = f"{round(cell['population'][scenario]):,} 人"
+    assert f"メッシュ {cell['meshcode']}" in label and people in label
+    season = next(x for x in manifest["seasons"] if x["name"] == "heat_day")["label"][
+        "ja"
+    ]  # a design day says so
+    assert f"{season} 昼 11:00–14:00: {people}" in label and cell["source"][scenario] in label
+    assert "国交省の公表値" in label  # MLIT covers the midday slot
+    assert (seen["steps"][6]["value"] or {}).get("layer") != "flow"  # the city inside the cell is reachable
+    assert seen["steps"][8]["value"] == {"layer": "flow", "meshcode": cell["meshcode"]}
+
+
+def test_the_trees_found_in_lidar_are_a_layer_to_switch_on(served, tmp_path):
+    """The ``veg_lidar`` tileset (trees detected in the LiDAR) is a layer of its own, off by
+    default, labelled in both languages, whose trees load when switched on."""
+    base, run = served
+    manifest = _manifest(run)
+    assert manifest["layers"]["veg_lidar"]["visible"] is False
+    assert manifest["layer_order"].index("veg_lidar") == manifest["layer_order"].index("trees") + 1
+    probe = (
+        "(() => { const ts = window.machi.tilesets['veg_lidar']; let features = 0;"
+        " const stack = [ts.root];"
+        " while (stack.length) { const t = stack.pop(); stack.push(...t.children);"
+        "   if (t.content) features += t.content.featuresLength || 0; }"
+        " return {show: ts.show, loaded: ts.tilesLoaded, features, on: window.machi.state.layers.veg_lidar,"
+        " label: document.getElementById('layer-veg_lidar').parentElement.textContent}; })()"
+    )
+    lon, lat, h = manifest["view"]["centre"]
+    seen = run_session(
+        [
+            {"do": "goto", "url": f"{base}/viewer/#lang=ja"},
+            {"do": "eval", "js": "document.getElementById('layer-veg_lidar').checked"},  # 1
+            {"do": "check", "selector": "#layer-veg_lidar", "on": True},
+            {"do": "lookAt", "lon": lon, "lat": lat, "h": h, "range": 600, "pitch": -60},
+            {"do": "settle"},
+            {"do": "eval", "js": probe},  # 5
+            {"do": "select", "selector": "#language", "value": "en"},
+            {"do": "eval", "js": "document.getElementById('layer-veg_lidar').parentElement.textContent"},  # 7
+            {"do": "eval", "js": "location.hash"},  # 8
+        ],
+        tmp_path,
+        locale="ja-JP",
+    )
+    _clean(seen)
+    assert seen["steps"][1]["value"] is False  # off by default: the PLATEAU trees are the default view
+    state = seen["steps"][5]["value"]
+    assert state["on"] is True and state["show"] is True and state["loaded"] is True
+    assert state["features"] > 0
+    assert state["label"] == "LiDAR検出樹木" and seen["steps"][7]["value"] == "Trees from LiDAR"
+    assert "veg_lidar" in seen["steps"][8]["value"]  # kept in the link

@@ -26,3 +26,15 @@ export function scaleBarLength(metresPer100px) {
   const nice = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000].find((x) => x >= metresPer100px * 0.6) || 5000;
   return { metres: nice, pixels: (nice / metresPer100px) * 100 };
 }
+
+/** The measures behind component `id` of a street as text ("139 junctions per km² ..."),
+ * from viewer.json's `raw` ({component: [{property, digits, units}]}) and `value(property)`;
+ * "–" when there is none. */
+export function rawMeasures(raw, id, value, word) {
+  const parts = [];
+  for (const measure of (raw || {})[id] || []) {
+    const v = value(measure.property);
+    if (v !== undefined && v !== null) parts.push(`${fmt(v, measure.digits)} ${word(measure.units)}`);
+  }
+  return parts.length ? parts.join("; ") : "–";
+}

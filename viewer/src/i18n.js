@@ -21,7 +21,7 @@ export const WORDS = {
     imageSaved: "画像を保存しました", scale: "縮尺", units_m: "m", perHundred: "人/100 m",
     noDataSlot: "この時間帯の人流データはありません(0 ではありません)",
     clickHint: "街路・建物・メッシュ・用途地域をクリックすると詳細を表示します。",
-    layer_buildings: "建物", layer_trees: "樹木", layer_terrain3d: "地形(3D Tiles)", layer_roads: "道路",
+    layer_buildings: "建物", layer_trees: "樹木", layer_veg_lidar: "LiDAR検出樹木", layer_terrain3d: "地形(3D Tiles)", layer_roads: "道路",
     layer_lidar: "LiDAR 点群", layer_streets: "街路(歩きやすさ)", layer_shade_hours: "日陰時間",
     layer_sun_hours: "日照時間(終日)", layer_flow: "人流(メッシュ)", layer_districts: "地区の境界",
     layer_use_districts: "用途地域", useDistrict: "用途地域", useDistrictOther: "用途地域(英語)",
@@ -41,6 +41,8 @@ export const WORDS = {
     weatherOf: "気象", flowSource: "人流", flowBasis: "値の意味", dayType: "日種別", day_weekday: "平日",
     day_holiday: "休日", day_all: "全日", scenarioDates: "シナリオの日付", close: "閉じる",
     classRule: "分類", scoreOf: "スコア", notInScore: "スコアに含めない", potentialShare: "ポテンシャルを有する延長 %",
+    flowHow_mlit: "国交省の公表値", flowHow_counters: "カウンタの時間比で推計", flowHow_hourly: "時間帯別の表で推計",
+    flowHow_profile: "時間変動モデル", flowHow_simulated: "シミュレーション",
   },
   en: {
     language: "Language", scenario: "Scenario", season: "Season", slot: "Time slot", play: "Play", stop: "Stop",
@@ -60,7 +62,7 @@ export const WORDS = {
     imageSaved: "image saved", scale: "Scale", units_m: "m", perHundred: "people / 100 m",
     noDataSlot: "no people-flow data for this time slot (not zero)",
     clickHint: "Click a street, building, mesh cell or use district for details.",
-    layer_buildings: "Buildings", layer_trees: "Trees", layer_terrain3d: "Terrain (3D Tiles)", layer_roads: "Roads",
+    layer_buildings: "Buildings", layer_trees: "Trees", layer_veg_lidar: "Trees from LiDAR", layer_terrain3d: "Terrain (3D Tiles)", layer_roads: "Roads",
     layer_lidar: "LiDAR points", layer_streets: "Streets (walkability)", layer_shade_hours: "Shade hours",
     layer_sun_hours: "Sun hours (whole day)", layer_flow: "People flow (mesh)", layer_districts: "District outlines",
     layer_use_districts: "Use districts (zoning)", useDistrict: "Use district", useDistrictOther: "Use district (Japanese)",
@@ -81,6 +83,8 @@ export const WORDS = {
     weatherOf: "Weather", flowSource: "People flow", flowBasis: "What the value is", dayType: "Day type",
     day_weekday: "weekday", day_holiday: "holiday", day_all: "all days", scenarioDates: "Scenario dates", close: "Close",
     classRule: "Class", scoreOf: "Score", notInScore: "not in the score", potentialShare: "Potential (walkable, under-used) %",
+    flowHow_mlit: "as MLIT publishes it", flowHow_counters: "scaled by the counters' hourly shares",
+    flowHow_hourly: "scaled by the hourly tables", flowHow_profile: "diurnal profile model", flowHow_simulated: "simulated",
   },
 };
 

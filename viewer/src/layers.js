@@ -3,8 +3,9 @@
 // shade/sun imagery, and the view state applied to them.
 // Browser only: uses the global `Cesium` when called, never at import.
 import { changeColouring, sideScenario } from "./change.js";
+import { flowLabel, scenarioText } from "./flow.js";
 import { legendFor, styleFor } from "./legends.js";
-import { loadScript, resolveUrl, setStatus } from "./dom.js";
+import { loadScript, resolveUrl, setStatus, t, word } from "./dom.js";
 import { GHOST, changeColour, treeParts, withGhosts } from "./measures.js";
 import { app, layerKey, scenarioByName } from "./state.js";
 
@@ -256,13 +257,46 @@ async function ensurePair(id, url, styleOf) {
   }
 }
 
+/** The people-flow cells' labels (viewer.json `layers.flow.cells`): over each cell's
+ * centre, its people in the shown scenario(s) with how they were made and their source;
+ * shown with the flow layer. The cells' frames are the flow tilesets. */
+function applyFlowLabels() {
+  const m = app.manifest, s = app.state, flow = m.layers.flow;
+  if (!flow || !flow.cells) return;
+  if (!app.flowLabels) {
+    const source = new Cesium.CustomDataSource("flow_labels");
+    for (const cell of flow.cells) {
+      source.entities.add({
+        id: `flow_label:${cell.meshcode}`,
+        position: Cesium.Cartesian3.fromDegrees(cell.lon, cell.lat, cell.h + 10),
+        label: { font: "14px 'Noto Sans JP', sans-serif", fillColor: Cesium.Color.WHITE, showBackground: true,
+                 backgroundColor: Cesium.Color.fromCssColorString("#222222").withAlpha(0.75),
+                 horizontalOrigin: Cesium.HorizontalOrigin.CENTER, verticalOrigin: Cesium.VerticalOrigin.BOTTOM,
+                 disableDepthTestDistance: Number.POSITIVE_INFINITY },
+      });
+    }
+    app.viewer.dataSources.add(source);
+    app.flowLabels = source;
+  }
+  const words = { mesh: t("mesh"), units: word(m.legends[flow.legend].units), noData: t("noData"), how: {} };
+  for (const how of ["mlit", "counters", "hourly", "profile", "simulated"]) words.how[how] = t(`flowHow_${how}`);
+  const sides = (s.compare ? ["A", "B"] : ["A"]).map((side) => {
+    const name = sideScenario(m, s, side);
+    return { name, text: scenarioText(m, scenarioByName(m, name), word), prefix: s.compare ? `${side} ` : "" };
+  });
+  for (const cell of flow.cells) {
+    app.flowLabels.entities.getById(`flow_label:${cell.meshcode}`).label.text = flowLabel(cell, sides, words);
+  }
+  app.flowLabels.show = !!s.layers.flow;
+}
+
 /** Show the view state on the globe: layers on or off, styled for the scenario(s), split
  * compare, and the sun (and shadows) at the middle of the scenario's slot. */
 export async function applyLayers() {
   const v = app.viewer, m = app.manifest, s = app.state;
   const scenario = scenarioByName(m, s.scenario);
   // Layers that do not change with the scenario.
-  for (const id of ["trees", "terrain3d", "roads", "lidar"]) {
+  for (const id of ["trees", "veg_lidar", "terrain3d", "roads", "lidar"]) {
     const layer = m.layers[id];
     if (!layer) continue;
     if (!app.tilesets[id]) await addTileset(id, layer.url);
@@ -272,7 +306,8 @@ export async function applyLayers() {
   if (m.layers.streets) await ensurePair("streets", m.layers.streets.url, streetStyle);
   if (m.layers.flow) {
     const flow = m.layers.flow;
-    await ensurePair("flow", (sc) => flow.urls[sc.name], () => tileStyle(m.legends[flow.legend], "population", 0.85));  // nearly opaque: the legend's colours
+    await ensurePair("flow", (sc) => flow.urls[sc.name], () => tileStyle(m.legends[flow.legend], "population", 1.0));  // opaque: the legend's colours
+    applyFlowLabels();
   }
   applyImagery();
   if (app.districtSource) app.districtSource.show = !!s.layers.districts;

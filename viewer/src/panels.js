@@ -1,7 +1,7 @@
 // The legend box and the details panel: what a click on a street ("Why this score"), a
 // building, a people-flow cell or a use district shows. Browser only.
 import { ATTRIBUTE_LABELS } from "./i18n.js";
-import { fmt, fmtAttribute } from "./format.js";
+import { fmt, fmtAttribute, rawMeasures } from "./format.js";
 import { HIGHLIGHT, NO_DATA, displayValue, legendColour, legendItems, rampGradient } from "./legends.js";
 import { $, row, t, word } from "./dom.js";
 import { app } from "./state.js";
@@ -104,9 +104,10 @@ function property(feature, variable, scenario) {
   return v === undefined ? feature.getProperty(variable) : v;
 }
 
-/** The measure behind each component, shown next to its scaled value: [property, digits,
- * unit, scale] (a share shown in %). The others (access, mix, intersections) are sums over
- * the network the street tiles do not carry. */
+/** The measure behind each component of the scenario, shown next to its scaled value:
+ * [property, digits, unit, scale] (a share shown in %). The network components' measures
+ * (access, mix, intersections) are the same in every scenario: viewer.json
+ * `layers.streets.raw` names them with their units in both languages (rawMeasures). */
 const RAW_MEASURES = {
   c_shade: ["shade_share", 0, "%", 100], c_thermal: ["utci_mean_c", 1, "°C", 1],
   c_width: ["width_m", 1, "m", 1], c_slope: ["slope_max_pct", 1, "%", 1],
@@ -202,8 +203,11 @@ export function showStreet(feature) {
     cell.append(bar, value === null || value === undefined ? t("noData") : fmt(100 * value, 0));
     const raw = RAW_MEASURES[c.id];
     const measured = raw ? property(feature, raw[0], scenario) : undefined;
-    r.insertCell().textContent = raw && measured !== undefined && measured !== null
-      ? `${fmt(measured * raw[3], raw[1])} ${raw[2]}` : "–";
+    const rawCell = r.insertCell();
+    rawCell.className = "raw";
+    rawCell.textContent = raw && measured !== undefined && measured !== null
+      ? `${fmt(measured * raw[3], raw[1])} ${raw[2]}`
+      : rawMeasures(m.layers.streets.raw, c.id, (name) => feature.getProperty(name), word);
   }
   body.appendChild(table);
   const facts = document.createElement("table");

@@ -10,6 +10,7 @@
 //   districts, districtSource, useDistricts, useDistrictSource, outline, selectedArea
 //   legendBox, lastImage            where the last saved image drew its legend, and its data URL
 //   priority, flownTo, lastCsv      priority.json once read, the segment a priority row flew to, the last CSV
+//   flowLabels                      the people-flow cells' labels (a Cesium data source)
 // Call:
 //   settled()                       every shown layer's tiles and the globe are loaded
 //   applied()                       a promise of the last view change having been applied
@@ -22,7 +23,7 @@ import { app } from "./state.js";
 
 const READABLE = ["ready", "error", "failures", "manifest", "state", "viewer", "tilesets", "imagery", "picked",
                   "districts", "districtSource", "useDistricts", "useDistrictSource", "outline", "selectedArea",
-                  "legendBox", "lastImage", "priority", "flownTo", "lastCsv"];
+                  "legendBox", "lastImage", "priority", "flownTo", "lastCsv", "flowLabels"];
 
 /** The colour ("#rrggbb") the style gave that feature, or null if it is not loaded. */
 function featureColour(layerKey, id) {

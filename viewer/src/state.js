@@ -41,6 +41,7 @@ export const app = {
   flownTo: null,               // {id, lon, lat} of that street
   flying: false,               // a flight to it is under way
   lastCsv: null,               // the text of the last CSV saved
+  flowLabels: null,            // the people-flow cells' labels (Cesium data source)
 };
 
 /** The scenario of viewer.json named `name` (undefined if none). */

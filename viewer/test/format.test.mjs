@@ -60,3 +60,18 @@ test("data labels are read in the language asked, else English, else the first",
   assert.equal(labelIn(null, "en"), "");
   assert.equal(labelIn(undefined, "en"), "");
 });
+
+test("a street's raw measures read with their units, several joined, none a dash", async () => {
+  const { rawMeasures } = await import("../src/format.js");
+  const raw = {
+    c_mix: [{ property: "mix_classes", digits: 1, units: { en: "classes", ja: "種類" } },
+            { property: "mix_entropy", digits: 2, units: { en: "entropy", ja: "エントロピー" } }],
+    c_intersections: [{ property: "intersection_density", digits: 0, units: { en: "per km²", ja: "/km²" } }],
+  };
+  const values = { mix_classes: 3.78, mix_entropy: 1.314, intersection_density: null };
+  const ja = (label) => label.ja;
+  assert.equal(rawMeasures(raw, "c_mix", (k) => values[k], ja), `${(3.8).toLocaleString()} 種類; ${(1.31).toLocaleString()} エントロピー`);
+  assert.equal(rawMeasures(raw, "c_intersections", (k) => values[k], ja), "–");  // no value: a dash, not 0
+  assert.equal(rawMeasures(raw, "c_access", (k) => values[k], ja), "–");
+  assert.equal(rawMeasures(undefined, "c_mix", (k) => values[k], ja), "–");
+});

@@ -74,3 +74,57 @@ def test_scale_bar_lengths_are_round():
 def test_shape_mismatch_is_refused():
     with pytest.raises(ValueError, match="does not match grid"):
         render_raster_map(np.zeros((3, 3)), Grid(0, 10, 1, 4, 4, "EPSG:6677"), title="t", units="u")
+
+
+def test_japanese_text_is_set_in_the_shipped_japanese_font():
+    """Japanese titles, legends and labels draw with IPAexGothic (matplotlib-fontja), no glyph missing."""
+    import warnings
+
+    import geopandas as gpd
+    from matplotlib import font_manager
+
+    from pipeline.geo.maps import JAPANESE_FONT, map_style
+
+    districts = gpd.GeoDataFrame(
+        {"district": ["本町一丁目", "桜木町"]},
+        geometry=[box(1000, 2100, 1250, 2500), box(1250, 2100, 1500, 2500)],
+        crs="EPSG:6677",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font(s)" would fail the test
+        png = render_raster_map(
+            _data(),
+            GRID,
+            title="日陰時間 猛暑日 昼 (11:00-14:00)",
+            units="日陰の時間 (時間, °C −1)",
+            overlays=[Overlay(districts, label="地区", text_column="district")],
+        )
+    with map_style():
+        found = font_manager.findfont(
+            font_manager.FontProperties(family=JAPANESE_FONT), fallback_to_default=False
+        )
+        assert found.endswith("ipaexg.ttf")
+        fig = raster_map_figure(
+            _data(),
+            GRID,
+            title="日陰時間",
+            units="時間",
+            overlays=[Overlay(districts, text_column="district")],
+        )
+    try:
+        ax = fig.axes[0]
+        assert ax.title.get_fontfamily()[0] == JAPANESE_FONT
+        assert font_manager.findfont(ax.title.get_fontproperties()).endswith("ipaexg.ttf")
+        labels = {t.get_text(): (t.get_position()) for t in ax.texts}
+        assert set(labels) >= {"本町一丁目", "桜木町"}  # one label per district, inside it
+        assert 1000 < labels["本町一丁目"][0] < 1250 < labels["桜木町"][0] < 1500
+    finally:
+        plt.close(fig)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_same_map_is_the_same_bytes():
+    title = dict(title="歩きやすさスコア", units="スコア (0-100)")
+    first = render_raster_map(_data(), GRID, **title)
+    assert render_raster_map(_data(), GRID, **title) == first
+    assert b"Date" not in first and b"Creation" not in first

@@ -4,6 +4,7 @@ that add up to the city's, and a change table whatever order the tiles finished 
 from __future__ import annotations
 
 import random
+from types import SimpleNamespace
 
 import geopandas as gpd
 import numpy as np
@@ -197,9 +198,17 @@ def test_the_change_table_is_the_same_bytes_whatever_order_tiles_finished_in(tmp
     for seed in (0, 1):
         shuffled = records[:]
         random.Random(seed).shuffle(shuffled)
-        ctx = type("Ctx", (), {"out": lambda self, *p, seed=seed: tmp_path.joinpath(f"run{seed}", *p)})()
+        ctx = type(
+            "Ctx",
+            (),
+            {
+                "out": lambda self, *p, seed=seed: tmp_path.joinpath(f"run{seed}", *p),
+                "settings": lambda self, section: SimpleNamespace(report_lang="ja"),
+            },
+        )()
         [task] = plan_changes_table(ctx, {r.key: r for r in shuffled})
-        out = changes_table_task(*task.args, trees_changes=shuffled)
+        assert task.kwargs == {"lang": "ja"} and task.params["lang"] == "ja"
+        out = changes_table_task(*task.args, **task.kwargs, trees_changes=shuffled)
         tables.append(
             [open(p, "rb").read() for p in (out.outputs.changes, out.outputs.map, out.outputs.counts)]
         )
@@ -232,6 +241,12 @@ def test_the_change_table_task_writes_the_counts_and_the_map_over_the_lidar_cano
     assert list(counts.label_ja) == ["一致", "樹高が変化", "新規", "消失"]
     with Image.open(out.outputs.map) as image:
         assert image.format == "PNG" and image.width > 400
+        assert (
+            image.text["Title"] == "樹木の変化(既存の植栽 veg との比較)"
+        )  # the report's language, ja by default
+    english = changes_table_task(str(tmp_path / "en"), [str(path)], trees_changes=[part], lang="en")
+    with Image.open(english.outputs.map) as image:
+        assert image.text["Title"] == "Trees: changes against the existing veg layer"
     # without a canopy raster the trees are drawn alone; without trees nor canopy, no map
     alone = changes_table_task(str(tmp_path / "alone"), [str(path)], trees_changes=[part])
     assert alone.outputs.map and (tmp_path / "alone/changes.png").exists()

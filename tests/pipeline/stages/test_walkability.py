@@ -499,3 +499,17 @@ def test_people_sources_say_which_slots_are_observed(run):
         "summer_solstice_morning": "none",
         "winter_solstice_midday": "observed",
     }
+
+
+def test_maps_speak_the_report_language_and_name_the_districts(run):
+    """Map titles and legends in Japanese (the default report_lang), set in the shipped font."""
+    from PIL import Image
+
+    name = SCENARIOS[0].name
+    for kind, head in (("score_map", "歩きやすさスコア: "), ("class_map", "街路の分類: ")):
+        with Image.open(getattr(run.summary.outputs, kind)[name]) as image:
+            assert image.text["Title"].startswith(head), image.text["Title"]
+            assert image.text["Description"] in (
+                "legend: スコア (0–100)",
+                "legend: 時間帯のうち日陰の割合 (0–1)",
+            )

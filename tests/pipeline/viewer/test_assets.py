@@ -12,15 +12,18 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from pipeline.tiles3d.flow_prisms import NO_DATA_SLAB_M, mesh_populations
+from pipeline.tiles3d.flow_prisms import FRAME_HEIGHT_M, FRAME_WIDTH_M, mesh_populations
 from pipeline.viewer.imagery import finest_zoom, write_imagery_tiles
 from pipeline.tiles3d.streets import read_scored_segments
 from pipeline.viewer.assets import ViewerInputs, ViewerOptions, write_viewer
 from pipeline.geo.geoid import geoid_height
+from pipeline.geo.meshcode import to_polygons
 from pipeline.geo.raster import Grid, write_cog
 from tiles.gltf import read_glb
+from tiles.metadata import FLOAT_NODATA
 from tiles.geodesy import ecef_to_lonlath
-from tiles.validate import check_glb_metadata, check_tileset, content_paths, glb_positions_ecef, iter_contents
+from tiles.validate import (check_glb_metadata, check_tileset, content_paths, glb_positions_ecef, iter_contents,
+                            property_tables)
 
 CRS = "EPSG:6677"
 X0, Y0 = -12_000.0, -22_000.0   # near Omiya (zone IX)
@@ -47,6 +50,11 @@ def run(tmp_path_factory):
             "shade_share": [0.5, 0.25, 0.0], "people": [np.nan if s["slot"] == "morning" else 10.0 * (i + 1) for i in range(3)],
         }, geometry=lines, crs=CRS)
         table["people_per_100m"] = table["people"] / table["length_m"] * 100
+        # the network measures (plain lengths: the same every scenario); a comfort-weighted one left out
+        table["access_shop_800"], table["access_park_800"] = [4.0, 2.5, np.nan], [1.0, 0.5, np.nan]
+        table["access_shop_400"], table["access_comfort_shop_800"] = [3.0, 2.0, np.nan], [9.0, 9.0, 9.0]
+        table["mix_hill_q0_800"], table["mix_shannon_800"] = [3.0, 2.0, 1.0], [1.1, 0.69, 0.0]
+        table["intersection_density"] = [119.4, 79.6, np.nan]
         streets[s["name"]] = folder / f"segments_{s['name']}.parquet"
         table.to_parquet(streets[s["name"]])
     grid = Grid(X0, Y0 + 200, 1.0, 200, 200, CRS)
@@ -135,6 +143,21 @@ def test_street_ribbons_carry_each_scenarios_values_and_sit_on_the_ground(run):
     assert {"score__summer_solstice_midday", "class__winter_solstice_morning", "c_access__winter_solstice_midday",
             "people_per_100m__summer_solstice_midday", "width_m"} <= set(schema)
     assert manifest["layers"]["streets"]["variables"][:5] == ["score", "class", "shade_share", "people", "people_per_100m"]
+    # the measures behind access, mix and intersections, once per segment, their units named
+    values = {}
+    for glb in paths:
+        for table in property_tables(glb):
+            for i, sid in enumerate(table["feature_id"]):
+                values[sid] = {k: v[i] for k, v in table.items()}
+    assert values["t:0"]["access_destinations"] == pytest.approx(5.0)  # shop + park within 800 m
+    assert values["t:1"]["mix_classes"] == 2.0 and values["t:1"]["mix_entropy"] == pytest.approx(0.69)
+    assert values["t:0"]["intersection_density"] == pytest.approx(119.4)
+    assert values["t:2"]["intersection_density"] == FLOAT_NODATA  # none: the declared no-data value, not 0
+    raw = manifest["layers"]["streets"]["raw"]
+    assert [m["property"] for m in raw["c_mix"]] == ["mix_classes", "mix_entropy"]
+    assert raw["c_access"][0]["units"] == {"en": "destinations within 800 m (distance-decayed)",
+                                           "ja": "件(800 m 以内の目的地・距離減衰で重み付け)"}
+    assert raw["c_intersections"][0]["units"]["ja"] == "交差点/km²(400 m 以内)"
     # heights: ground 12 m + geoid + 0.3 m lift, everywhere
     path, tile, world = next(iter_contents(tileset))
     lonlath = ecef_to_lonlath(glb_positions_ecef(path, world))
@@ -188,21 +211,35 @@ def test_imagery_parents_average_their_children(tmp_path):
     assert (rgba[..., 3] == 0).any()  # outside the raster: transparent
 
 
-def test_flow_prisms_mark_uncovered_slots_as_no_data(run):
+def test_flow_cells_are_low_frames_on_the_ground_with_labels_and_no_data_marked(run):
     folder, written, manifest = run
-    assert manifest["layers"]["flow"]["covered"] == {"summer_solstice_morning": False, "summer_solstice_midday": True,
-                                                    "winter_solstice_morning": False, "winter_solstice_midday": True}
+    flow = manifest["layers"]["flow"]
+    assert flow["covered"] == {"summer_solstice_morning": False, "summer_solstice_midday": True,
+                               "winter_solstice_morning": False, "winter_solstice_midday": True}
     populations = mesh_populations(folder / "flow_by_mesh.parquet", [s["name"] for s in SCENARIOS])
     assert math.isnan(populations.iloc[0]["summer_solstice_morning"])
     assert populations.iloc[0]["summer_solstice_midday"] == 1000.0
-    # the covered prism is 150 m tall (the largest cell), the uncovered one a slab that stands
-    # clear of the globe's terrain (NO_DATA_SLAB_M)
-    for name, height in (("summer_solstice_midday", 150.0), ("summer_solstice_morning", NO_DATA_SLAB_M)):
+    # every cell, covered or not, is a frame FRAME_HEIGHT_M tall (no volume over the district)
+    # whose inside is open: no vertex lies more than FRAME_WIDTH_M inside the cells' edges
+    cells = to_polygons(populations.index.get_level_values("meshcode").to_numpy(), CRS)
+    edges = shapely.union_all(shapely.boundary(cells.to_numpy()))
+    to_metric = Transformer.from_crs("EPSG:6668", CRS, always_xy=True)
+    for name in ("summer_solstice_midday", "summer_solstice_morning"):
         tileset = Path(written["flow"][name])
         (path,) = content_paths(tileset)
         world = np.asarray(json.loads(tileset.read_text())["root"]["transform"]).reshape(4, 4).T
-        h = ecef_to_lonlath(glb_positions_ecef(path, world))[:, 2]
-        assert h.max() - h.min() == pytest.approx(height, abs=0.05)
+        lonlath = ecef_to_lonlath(glb_positions_ecef(path, world))
+        assert lonlath[:, 2].max() - lonlath[:, 2].min() == pytest.approx(FRAME_HEIGHT_M, abs=0.05)
+        x, y = to_metric.transform(lonlath[:, 0], lonlath[:, 1])
+        inside = shapely.distance(shapely.points(x, y), edges)
+        assert FRAME_WIDTH_M - 0.5 <= inside.max() <= FRAME_WIDTH_M + 0.5
+    # the labels: people per scenario (None where not covered) and the source
+    [cell] = [c for c in flow["cells"] if c["meshcode"] == str(int(populations.index[0][0]))]
+    assert cell["population"]["summer_solstice_midday"] == 1000.0
+    assert cell["population"]["summer_solstice_morning"] is None
+    assert cell["source"]["summer_solstice_midday"] and cell["source"]["summer_solstice_morning"] is None
+    centre = shapely.centroid(to_polygons([int(cell["meshcode"])], "EPSG:6668").to_numpy()[0])
+    assert (cell["lon"], cell["lat"]) == (pytest.approx(centre.x, abs=1e-6), pytest.approx(centre.y, abs=1e-6))
 
 
 def test_a_scenario_without_a_segment_table_is_refused(run, tmp_path):
@@ -219,6 +256,9 @@ def test_a_run_without_urf_lists_the_use_districts_as_unavailable(run):
     assert "use_districts" not in manifest["layers"] and "use_districts" not in written
     assert manifest["unavailable"]["use_districts"]["en"] == "this run has no use districts (PLATEAU urf)"
     assert "use_districts" in manifest["layer_order"]
+    # so are the trees found in LiDAR when the run has none (a toggle disabled with its reason)
+    assert manifest["unavailable"]["veg_lidar"]["ja"] == "この実行では LiDAR から樹木を検出していません(stages.trees)"
+    assert manifest["layer_order"][:3] == ["buildings", "trees", "veg_lidar"]
 
 
 def test_use_districts_become_a_geojson_with_both_labels_rates_and_zoning_colours(tmp_path):
