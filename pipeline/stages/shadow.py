@@ -270,10 +270,14 @@ def shadow_maps(
     *,
     shadow: list[Record],
     surface: list[Record] = (),
+    labels: Mapping[str, str] | None = None,
 ) -> Result:
     """A PNG per scenario (shade hours) and per season (sun hours) over ``extent`` (default:
     every tile), with the buildings in grey; every raster read at most
     :data:`MAP_MAX_PIXELS` on a side, so the task is the same size for a district and a city.
+
+    Titles and units are in Japanese and English (these maps belong to no report and so to no
+    report language); ``labels`` names each scenario and season (:func:`map_labels`).
 
     The buildings come from the surface stage's building-id rasters, read the same way
     (nearest cell: a building stays a building), not from every footprint of the run.
@@ -283,16 +287,19 @@ def shadow_maps(
 
     written = {}
     ids = sorted(r.outputs.building_id for r in surface if r.outputs.building_id)
+    labels = labels or {}
     for kind, units, cmap in (
-        ("shade_hours", "hours in shade", "magma_r"),
-        ("sun_hours", "hours of sun", "YlOrRd"),
+        ("shade_hours", "日陰の時間 / hours in shade (h)", "magma_r"),
+        ("sun_hours", "日照の時間 / hours of sun (h)", "YlOrRd"),
     ):
         names = sorted({n for r in shadow for n in getattr(r.outputs, kind)})
         for name in names:
             paths = [getattr(r.outputs, kind)[name] for r in shadow if name in getattr(r.outputs, kind)]
             values, grid = mosaic(paths, crs=crs, bounds=extent, max_pixels=MAP_MAX_PIXELS)
             buildings = building_layer(ids, grid)
-            title = f"{'Shade' if kind == 'shade_hours' else 'Sun'} hours, {name.replace('_', ' ')}"
+            ja, en = ("日陰時間", "Shade hours") if kind == "shade_hours" else ("日照時間", "Sun hours")
+            label_ja, label_en = labels.get(name, f"{name} / {name}").split(" / ", 1)
+            title = f"{ja} {label_ja} / {en}, {label_en}"
             path = Path(out_dir) / f"{kind}_{name}.png"
             write_raster_map(
                 path,
@@ -327,17 +334,32 @@ def plan_tiles(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     return tasks
 
 
+def map_labels(scenarios) -> dict[str, str]:
+    """``"<ja> / <en>"`` for each scenario's name (season, slot and hours) and each season's
+    name, in the planners' words (:mod:`pipeline.walkability.words`)."""
+    from pipeline.walkability.words import SEASON_WORDS, scenario_label, word
+
+    labels = {}
+    for scenario in scenarios:
+        labels[scenario.name] = f"{scenario_label(scenario, 'ja')} / {scenario_label(scenario, 'en')}"
+        season = scenario.season.name
+        labels[season] = f"{word(season, SEASON_WORDS, 'ja')} / {word(season, SEASON_WORDS, 'en')}"
+    return labels
+
+
 def plan_maps(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     shadow = done(records, "shadow")
     if not shadow:
         return []
+    labels = map_labels(ctx.scenarios)
     return [
         Task(
             stage="shadow_maps",
             tile="all",
             func=shadow_maps,
             args=(str(ctx.out("maps")), None, ctx.crs),
-            params={"max_pixels": MAP_MAX_PIXELS},
+            kwargs={"labels": labels},
+            params={"max_pixels": MAP_MAX_PIXELS, "labels": labels},
             upstream={"shadow": keys(shadow), "surface": keys(done(records, "surface"))},
         )
     ]

@@ -236,3 +236,37 @@ def test_a_cover_in_the_canopy_habit_raster_passes_its_own_transmissivity(tmp_pa
     for name in (s.name for s in SCENARIOS):  # winter midday, heat-day morning
         fraction, _, _ = read_raster(result.outputs.shade_fraction[name])
         np.testing.assert_allclose(fraction[3:7, 3:7], 1 - 0.23, atol=1e-6)
+
+
+def test_shadow_maps_are_titled_in_japanese_and_english(tmp_path, monkeypatch):
+    """The run-wide shade and sun maps belong to no report: their titles and units carry both
+    languages, with the scenario in the planners' words (season, slot and its hours)."""
+    from types import SimpleNamespace
+
+    import pipeline.geo.maps
+    from pipeline.geo.scenarios import DEFAULT_SEASONS
+    from pipeline.stages.shadow import map_labels, shadow_maps
+
+    grid = Grid(-20000.0, -10000.0, 2.0, 20, 10, CRS)
+    shade = write_cog(tmp_path / "shade.tif", np.full((10, 20), 2.5, dtype="float32"), grid)
+    sun = write_cog(tmp_path / "sun.tif", np.full((10, 20), 9.0, dtype="float32"), grid)
+    outputs = SimpleNamespace(shade_hours={"heat_day_midday": shade}, sun_hours={"heat_day": sun})
+    drawn = {}
+    monkeypatch.setattr(
+        pipeline.geo.maps,
+        "write_raster_map",
+        lambda path, *a, title, units, **k: drawn.update({path.name: (title, units)}),
+    )
+    scenarios = [Scenario(season, TimeSlot("midday", "11:00", "14:00")) for season in DEFAULT_SEASONS]
+    shadow_maps(
+        str(tmp_path / "maps"),
+        None,
+        CRS,
+        shadow=[SimpleNamespace(outputs=outputs)],
+        labels=map_labels(scenarios),
+    )
+    assert drawn["shade_hours_heat_day_midday.png"] == (
+        "日陰時間 猛暑日 昼 (11:00-14:00) / Shade hours, hot day midday (11:00-14:00)",
+        "日陰の時間 / hours in shade (h)",
+    )
+    assert drawn["sun_hours_heat_day.png"][0] == "日照時間 猛暑日 / Sun hours, hot day"
