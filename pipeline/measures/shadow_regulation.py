@@ -12,10 +12,12 @@ What is simplified (state it wherever the result is shown):
 
 - **Site boundary.** The lot polygon given (a ``lot`` of the measures file), else the
   building's footprint (then no deemed boundary either). Where a lot faces a road of the
-  run's street network (``roads``), its boundary there is the deemed one (みなし境界線,
-  施行令第135条の12, :mod:`pipeline.measures.site_boundary`): the road's centreline up to
-  10 m wide, 5 m short of its far side beyond. Water surfaces and railway land, which the
-  same rule covers, are not known to the run and not applied.
+  run's street network (``roads``) or water or railway land of the ingested PLATEAU
+  ``luse``/``tran``/``wtr`` (``open_land``, :mod:`pipeline.measures.open_land`), its boundary
+  there is the deemed one (みなし境界線, 施行令第135条の12第3項第1号,
+  :mod:`pipeline.measures.site_boundary`): the strip's centreline up to 10 m wide, 5 m short
+  of its far side beyond. Roads without a known width, river beds (河川敷) and parks are not
+  counted.
 - **Flat ground.** The ground around is taken level with the average ground level of the
   building (平均地盤面 = its base); the relief for a site 1 m or more below its neighbours
   (施行令第135条の12, the 第2号 of the same paragraph) is not applied. ``ground_elevation_m``
@@ -136,6 +138,9 @@ class ShadowRegulationResult:
         with the deemed boundary along the roads it faces).
     deemed_road_widths_m : tuple of float
         The widths of those roads (m).
+    deemed_open_land : tuple of (str, float)
+        The water (``water``) and railway land (``railway``) along which the boundary is
+        deemed, with their widths measured across (m).
     """
 
     building_id: str
@@ -154,6 +159,7 @@ class ShadowRegulationResult:
     note: str = ""
     site_boundary: str = "footprint"
     deemed_road_widths_m: tuple[float, ...] = ()
+    deemed_open_land: tuple[tuple[str, float], ...] = ()
 
     @property
     def passes(self) -> bool:
@@ -267,6 +273,7 @@ def check_shadow_regulation(
     note: str = "",
     site_boundary: str | None = None,
     deemed_road_widths_m: Sequence[float] = (),
+    deemed_open_land: Sequence[tuple[str, float]] = (),
     timezone: str = DEFAULT_TIMEZONE,
     resolution_m: float = 0.5,
     step_minutes: float = 2.0,
@@ -292,6 +299,8 @@ def check_shadow_regulation(
         ``footprint``).
     deemed_road_widths_m : sequence of float
         Recorded: the roads along which ``site`` carries the deemed boundary.
+    deemed_open_land : sequence of (str, float)
+        Recorded: the water and railway land along which it does (kind, width m).
     site : shapely Polygon, optional
         The lot whose boundary the 5 m and 10 m lines are measured from (default: the footprint).
     storeys : int, optional
@@ -323,6 +332,7 @@ def check_shadow_regulation(
         "note": note,
         "site_boundary": site_boundary or ("footprint" if site is None else "lot"),
         "deemed_road_widths_m": tuple(deemed_road_widths_m),
+        "deemed_open_land": tuple(deemed_open_land),
     }
     if limits is None:
         return ShadowRegulationResult(status="no_limits", limits=None, subject=False, **common)
@@ -452,6 +462,7 @@ def check_added_buildings(
     site_column: str = "site_id",
     lot_column: str = "lot",
     roads: gpd.GeoDataFrame | None = None,
+    open_land: gpd.GeoDataFrame | None = None,
     timezone: str = DEFAULT_TIMEZONE,
     resolution_m: float = 0.5,
     step_minutes: float = 2.0,
@@ -470,6 +481,9 @@ def check_added_buildings(
     roads : geopandas.GeoDataFrame, optional
         Road centrelines with ``width_m`` (the run's street network, any CRS): a lot facing
         one has its deemed boundary there (:func:`pipeline.measures.site_boundary.deemed_site`).
+    open_land : geopandas.GeoDataFrame, optional
+        Water and railway polygons with ``kind`` (:func:`pipeline.measures.open_land.open_land`,
+        any CRS): a lot facing one has its deemed boundary there too.
     zones_or_limits : geopandas.GeoDataFrame or ShadowLimits or None
         Ingested ``urf`` use districts (any CRS; their ``urf:shadeRegulation`` is parsed,
         see :func:`district_limits`), or one set of limits for every building, or None
@@ -514,6 +528,8 @@ def check_added_buildings(
         zones_or_limits = zones_or_limits.to_crs(buildings.crs)
     if roads is not None and roads.crs is not None:
         roads = roads.to_crs(buildings.crs)
+    if open_land is not None and open_land.crs is not None:
+        open_land = open_land.to_crs(buildings.crs)
     grounds = (
         buildings["ground_elevation_m"].astype(float).to_list()
         if "ground_elevation_m" in buildings.columns
@@ -537,7 +553,7 @@ def check_added_buildings(
         limits, status, zone = _site_limits(
             lot if lot is not None else shapely.union_all(footprints), zones_or_limits, default_limits
         )
-        site, boundary, widths = _site(lot, roads)
+        site, boundary, widths, crossed = _site(lot, roads, open_land)
         if status == "no_regulation":
             result = ShadowRegulationResult(
                 building_id,
@@ -550,6 +566,7 @@ def check_added_buildings(
                 **zone,
                 site_boundary=boundary,
                 deemed_road_widths_m=widths,
+                deemed_open_land=crossed,
             )
         else:
             result = check_shadow_regulation(
@@ -565,6 +582,7 @@ def check_added_buildings(
                 site_id=site_id,
                 site_boundary=boundary,
                 deemed_road_widths_m=widths,
+                deemed_open_land=crossed,
                 timezone=timezone,
                 resolution_m=resolution_m,
                 step_minutes=step_minutes,
@@ -577,19 +595,25 @@ def check_added_buildings(
 
 
 def _site(
-    lot: BaseGeometry | None, roads: gpd.GeoDataFrame | None
-) -> tuple[BaseGeometry | None, str, tuple[float, ...]]:
-    """The site polygon the lines are measured from, its kind (``site_boundary``) and the
-    widths of the roads along which it is deemed; no lot: None (the footprint)."""
+    lot: BaseGeometry | None, roads: gpd.GeoDataFrame | None, open_land: gpd.GeoDataFrame | None = None
+) -> tuple[BaseGeometry | None, str, tuple[float, ...], tuple[tuple[str, float], ...]]:
+    """The site polygon the lines are measured from, its kind (``site_boundary``), the
+    widths of the roads and the water and railway land along which it is deemed; no lot:
+    None (the footprint)."""
     from pipeline.measures.site_boundary import TOUCH_M, deemed_site
 
     if lot is None:
-        return None, "footprint", ()
-    if roads is None or not len(roads):
-        return lot, "lot", ()
-    near = roads.iloc[roads.sindex.query(lot, predicate="dwithin", distance=_widest(roads) + TOUCH_M)]
-    site = deemed_site(lot, list(near.geometry), near["width_m"].astype(float).to_list())
-    return site.polygon, ("lot_deemed" if site.road_widths_m else "lot"), site.road_widths_m
+        return None, "footprint", (), ()
+    centrelines, widths, land = [], [], []
+    if roads is not None and len(roads):
+        near = roads.iloc[roads.sindex.query(lot, predicate="dwithin", distance=_widest(roads) + TOUCH_M)]
+        centrelines, widths = list(near.geometry), near["width_m"].astype(float).to_list()
+    if open_land is not None and len(open_land):
+        near = open_land.iloc[sorted(open_land.sindex.query(lot, predicate="dwithin", distance=TOUCH_M))]
+        land = list(zip(near["kind"], near.geometry))
+    site = deemed_site(lot, centrelines, widths, open_land=land)
+    deemed = bool(site.road_widths_m or site.open_land)
+    return site.polygon, ("lot_deemed" if deemed else "lot"), site.road_widths_m, site.open_land
 
 
 def _widest(roads: gpd.GeoDataFrame) -> float:
@@ -632,6 +656,7 @@ FRAME_COLUMNS = (
     "zone_label",
     "site_boundary",
     "deemed_road_widths_m",
+    "deemed_water_railway",
     "regulation",
     "plane_height_m",
     "solar_window",
@@ -669,6 +694,7 @@ def to_frame(results: Sequence[ShadowRegulationResult]) -> pd.DataFrame:
             "zone_label": r.zone_label,
             "site_boundary": r.site_boundary,
             "deemed_road_widths_m": ", ".join(f"{w:g}" for w in r.deemed_road_widths_m),
+            "deemed_water_railway": ", ".join(f"{kind} {w:g}" for kind, w in r.deemed_open_land),
             "regulation": limits.label if limits else None,
             "plane_height_m": limits.plane_height_m if limits else np.nan,
             "solar_window": ("{:g}-{:g}".format(*limits.solar_window) if limits else None),

@@ -98,6 +98,7 @@ def shadow_regulation_run(
     measures: tuple[str, ...],
     use_districts: tuple[str, ...] = (),
     streets: tuple[str, ...] = (),
+    open_land: tuple[str, ...] = (),
     limits: str | None = None,
     year: int,
     timezone: str,
@@ -118,6 +119,9 @@ def shadow_regulation_run(
     streets : tuple of str
         The run's scored street segments (GeoParquet with ``width_m``): a building's lot
         facing one has its deemed boundary there (みなし境界線).
+    open_land : tuple of str
+        Ingested ``luse``, ``tran`` and ``wtr`` tables: their water and railway land
+        (:mod:`pipeline.measures.open_land`) carries the deemed boundary too.
     limits : str, optional
         ``stages.effects.shadow_regulation``: limits where the districts give none.
     year, timezone
@@ -132,6 +136,7 @@ def shadow_regulation_run(
     import pandas as pd
 
     from pipeline.measures.hikage_limits import parse_shade_regulation
+    from pipeline.measures.open_land import read_open_land
     from pipeline.measures.reader import read_measure_files
     from pipeline.measures.shadow_regulation import check_added_buildings, lines_frame, to_frame
     from pipeline.walkability.outputs import write_table
@@ -156,9 +161,11 @@ def shadow_regulation_run(
     tables = [t for t in tables if len(t)]
     zones = gpd.GeoDataFrame(pd.concat(tables, ignore_index=True), crs=tables[0].crs) if tables else None
     default = parse_shade_regulation(limits, where="stages.effects.shadow_regulation") if limits else None
-    roads = _roads(streets, crs, frame) if any(b.lot is not None for b in buildings) else None
+    lots = any(b.lot is not None for b in buildings)
+    roads = _roads(streets, crs, frame) if lots else None
+    land = read_open_land(open_land, crs, _search_box(frame)) if lots and open_land else None
     results = check_added_buildings(
-        frame, zones, year=year, default_limits=default, roads=roads, timezone=timezone
+        frame, zones, year=year, default_limits=default, roads=roads, open_land=land, timezone=timezone
     )
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -184,13 +191,20 @@ def _roads(streets: tuple[str, ...], crs: str, buildings):
 
     if not streets:
         return None
-    lots = gpd.GeoSeries([g for g in buildings["lot"] if g is not None], crs=crs)
-    x0, y0, x1, y1 = lots.total_bounds
-    box = (x0 - ROAD_SEARCH_M, y0 - ROAD_SEARCH_M, x1 + ROAD_SEARCH_M, y1 + ROAD_SEARCH_M)
+    box = _search_box(buildings)
     tables = [gpd.read_parquet(p, columns=["segment_id", "width_m", "geometry"]) for p in sorted(streets)]
     table = pd.concat([t.cx[box[0] : box[2], box[1] : box[3]] for t in tables], ignore_index=True)
     table = table.drop_duplicates("segment_id")
     return gpd.GeoDataFrame(table, geometry="geometry", crs=tables[0].crs).to_crs(crs)
+
+
+def _search_box(buildings) -> tuple[float, float, float, float]:
+    """The lots' bounds grown by :data:`ROAD_SEARCH_M` (m, the buildings' CRS)."""
+    import geopandas as gpd
+
+    lots = gpd.GeoSeries([g for g in buildings["lot"] if g is not None], crs=buildings.crs)
+    x0, y0, x1, y1 = lots.total_bounds
+    return (x0 - ROAD_SEARCH_M, y0 - ROAD_SEARCH_M, x1 + ROAD_SEARCH_M, y1 + ROAD_SEARCH_M)
 
 
 def effects_run(
@@ -279,9 +293,12 @@ def effects_run(
         baseline=baseline,
     )
     if regulation:
+        from pipeline.measures.open_land import MODULES
+
         urf = tuple(r.outputs.table for r in ingest if r.feature_type == "urf" and r.outputs.table)
+        land = tuple(r.outputs.table for r in ingest if r.feature_type in MODULES and r.outputs.table)
         written["shadow_regulation"] = shadow_regulation_run(
-            str(folder), crs, use_districts=urf, streets=tuple(paths), **regulation
+            str(folder), crs, use_districts=urf, streets=tuple(paths), open_land=land, **regulation
         )
     written["report"] = write_effects_report(
         folder / "report.html",
@@ -414,7 +431,12 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     districts = ctx.definition.inputs.districts
     settings = ctx.settings("effects")
     measures = tuple(str(p) for p in getattr(ctx.definition.inputs, "measures", []) or [])
-    urf = [r for r in done(records, "ingest", feature_type="urf") if r.outputs.table]
+    # use districts give the limits; land use, railways and water the deemed boundary
+    urf = [
+        r
+        for r in done(records, "ingest")
+        if r.feature_type in ("urf", "luse", "tran", "wtr") and r.outputs.table
+    ]
     regulation = {
         "measures": measures,
         "limits": settings.shadow_regulation,

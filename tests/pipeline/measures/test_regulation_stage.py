@@ -146,6 +146,41 @@ def test_a_lot_on_a_12_m_street_of_the_run_has_its_deemed_boundary(tmp_path):
     assert str(on_street.loc[0, "deemed_road_widths_m"]) == "12" and on_street.loc[0, "site_id"] == "lot L1"
 
 
+def test_a_lot_on_a_river_of_the_ingested_land_use_has_its_deemed_boundary(tmp_path):
+    """The tower of the test above with a 20 m river of an ingested luse table (class 204)
+    north of its lot instead of the street: within the limits, the river named."""
+
+    def ring(x0, y0, x1, y1):
+        return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
+
+    measures = write_geojson(
+        tmp_path / "tower.geojson",
+        [
+            feature("lot", ring(X0 - 10, Y0 - 15, X0 + 10, Y0), id="L1"),
+            feature("building", ring(X0 - 5, Y0 - 10, X0 + 5, Y0), id="tower", height_m=15.0, lot="L1"),
+        ],
+        crs=CRS,
+    )
+    luse = tmp_path / "533945_luse.parquet"
+    gpd.GeoDataFrame(
+        {"gml_id": ["w", "h"], "feature_type": ["luse:LandUse"] * 2, "class": ["204", "211"]},
+        geometry=[box(X0 - 200, Y0, X0 + 200, Y0 + 20), box(X0 - 10, Y0 - 15, X0 + 10, Y0)],
+        crs=CRS,
+    ).to_parquet(luse)
+    written = shadow_regulation_run(
+        str(tmp_path / "r"),
+        CRS,
+        measures=(str(measures),),
+        open_land=(str(luse),),
+        limits="(一) 4時間-2.5時間／4m",
+        year=YEAR,
+        timezone="Asia/Tokyo",
+    )
+    table = pd.read_csv(written["csv"], encoding="utf-8-sig", keep_default_na=False)
+    assert (table.loc[0, "status"], table.loc[0, "site_boundary"]) == ("pass", "lot_deemed")
+    assert table.loc[0, "deemed_water_railway"] == "water 20"
+
+
 def test_without_limits_the_buildings_are_reported_with_limits_unknown(measures, tmp_path):
     written = shadow_regulation_run(
         str(tmp_path / "effects"), CRS, measures=(str(measures),), year=YEAR, timezone="Asia/Tokyo"

@@ -201,6 +201,22 @@ def test_a_road_up_to_10_m_deems_the_boundary_on_its_centreline():
     assert table.loc[0, "site_boundary"] == "lot_deemed" and table.loc[0, "deemed_road_widths_m"] == "8"
 
 
+def test_a_tower_on_a_20_m_river_passes_with_the_boundary_5_m_short_of_the_far_bank():
+    """The same tower with a 20 m river (a PLATEAU luse 水面 polygon) north of its lot: the
+    boundary is deemed 15 m out, so the lines stand 20 m and 25 m north of the face."""
+    river = gpd.GeoDataFrame(
+        {"kind": ["water"], "source": ["luse 204"]}, geometry=[box(X0 - 200, Y0, X0 + 200, Y0 + 20)], crs=CRS
+    )
+    deemed = check_added_buildings(tower(lot=[TOWER_LOT]), LIMITS, year=YEAR, open_land=river)[0]
+    assert deemed.site_boundary == "lot_deemed" and deemed.deemed_open_land == (("water", 20.0),)
+    assert northmost(deemed, 5.0) == pytest.approx(Y0 + 20.0) and northmost(deemed, 10.0) == pytest.approx(
+        Y0 + 25.0
+    )
+    assert deemed.status == "pass"
+    table = to_frame([deemed])
+    assert table.loc[0, "deemed_water_railway"] == "water 20" and table.loc[0, "deemed_road_widths_m"] == ""
+
+
 def test_hokkaido_counts_9_to_15_only():
     sapporo = ShadowLimits(3.0, 2.0, 4.0, in_hokkaido=True, source="道の区域内")
     assert sapporo.solar_window == (9.0, 15.0)
