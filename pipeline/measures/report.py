@@ -45,9 +45,13 @@ WORDS = {
             "幅 10 m 以下は中心線、10 m を超えるものは反対側の境界線から敷地側に 5 m の線)を用います。"
             "水面・線路敷は PLATEAU の土地利用(luse の水面・交通施設用地)、鉄道(tran:Railway)、水部(wtr)"
             "から取り、幅は敷地境界の中点から垂直に測ります。河川敷・公園は含めません。"
-            "地盤の高低差による緩和、複数区域にまたがる日影、屋上突出物は考慮していません。"
+            "敷地の平均地盤面が日影の生ずる隣地の地盤面より 1 m 以上低いときは、(高低差 − 1 m) / 2 だけ"
+            "高い位置にあるものとみなし(同項第2号)、測定面もその分上げます。地盤面は地形データの平均"
+            "(建物外周、日影の生ずる敷地外の土地)で、測量値ではありません。"
+            "複数区域にまたがる日影、屋上突出物は考慮していません。"
         ),
         "site": "敷地境界",
+        "ground": "高低差 → 緩和",
         "site_footprint": "建物の外形(敷地の指定なし)",
         "site_lot": "敷地",
         "site_lot_deemed": "敷地({w}の側はみなし境界線)",
@@ -115,10 +119,13 @@ WORDS = {
             "5 m from the far side of a wider one. Water and railway land come from PLATEAU land use (luse "
             "water and transport-facility classes), railways (tran:Railway) and water bodies (wtr); their "
             "width is measured square to the lot edge from its midpoint. River beds and parks are not "
-            "counted. Not applied: ground level differences, shadows reaching other zones, rooftop "
-            "structures."
+            "counted. Where the site's average ground level lies 1 m or more below the ground of the land "
+            "its shadow falls on, it is deemed higher by (difference - 1 m) / 2 (item 2) and the plane rises "
+            "with it; the levels are means of the terrain data (along the outline, over the shaded land "
+            "outside the site), not surveyed. Not applied: shadows reaching other zones, rooftop structures."
         ),
         "site": "site boundary",
+        "ground": "level difference → rise",
         "site_footprint": "building footprint (no lot given)",
         "site_lot": "lot",
         "site_lot_deemed": "lot (deemed boundary along {w})",
@@ -263,6 +270,7 @@ def regulation_part(regulation: pd.DataFrame | None, lang: str) -> str:
             w["near"]: regulation["near_max_h"].to_numpy(float),
             w["far"]: regulation["far_max_h"].to_numpy(float),
             w["over"]: over.where(judged).to_numpy(float),
+            w["ground"]: _ground_words(regulation),
         }
     )
     return (
@@ -305,6 +313,20 @@ def maps_part(maps: dict | None, scenarios: list, folder: Path, lang: str) -> st
             f"{''.join(figures)}</div>"
         )
     return "".join(parts) + "</section>"
+
+
+def _ground_words(regulation: pd.DataFrame) -> list[str]:
+    """Each building's ground-level difference to its shaded neighbours and the deemed rise
+    (高低差緩和), e.g. "3.0 m → +1.0 m"; "–" without terrain."""
+    if "ground_difference_m" not in regulation:
+        return ["–"] * len(regulation)
+    words = []
+    for difference, rise in zip(regulation["ground_difference_m"], regulation["ground_rise_m"].fillna(0.0)):
+        if pd.isna(difference):
+            words.append("–")
+        else:
+            words.append(f"{difference:.1f} m → " + (f"+{rise:.1f} m" if rise > 0 else "0"))
+    return words
 
 
 def _site_words(regulation: pd.DataFrame, w: dict) -> list[str]:

@@ -18,10 +18,13 @@ What is simplified (state it wherever the result is shown):
   :mod:`pipeline.measures.site_boundary`): the strip's centreline up to 10 m wide, 5 m short
   of its far side beyond. Roads without a known width, river beds (河川敷) and parks are not
   counted.
-- **Flat ground.** The ground around is taken level with the average ground level of the
-  building (平均地盤面 = its base); the relief for a site 1 m or more below its neighbours
-  (施行令第135条の12, the 第2号 of the same paragraph) is not applied. ``ground_elevation_m``
-  is only recorded.
+- **Ground levels.** The measurement plane is horizontal, at its height above the site's
+  average ground level (平均地盤面). Given the run's terrain (``ground``), a site 1 m or more
+  below the land its shadow falls on is deemed higher by (difference - 1) / 2
+  (施行令第135条の12第3項第2号, :mod:`pipeline.measures.ground_relief`) and the plane rises
+  with it; the levels are means of the terrain (along the outline, over the shaded land
+  outside the site, shaded before the relief), not surveyed ground. Without terrain the
+  ground is flat.
 - **One zone.** The limits of the district holding the site are applied everywhere; a shadow
   falling into a district with other limits (施行令第135条の13) and tall buildings outside a
   regulated area shading one (法第56条の2第4項) are not handled.
@@ -52,6 +55,12 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from pipeline.geo.raster import Grid
+from pipeline.measures.ground_relief import (
+    GroundHeights,
+    deemed_rise_m,
+    outline_level_m,
+    shaded_land_level_m,
+)
 from pipeline.measures.hikage_limits import (
     UNREGULATED_ZONES,
     ShadowLimits,
@@ -120,7 +129,7 @@ class ShadowRegulationResult:
     height_m : float
         Height above the average ground level, metres.
     ground_elevation_m : float or None
-        The base elevation given (recorded only: flat ground).
+        The site's average ground level given with the building (orthometric m), if any.
     site_id : str
         Buildings with the same ``site_id`` were checked as one building.
     zone_id, zone_label : str or None
@@ -141,6 +150,11 @@ class ShadowRegulationResult:
     deemed_open_land : tuple of (str, float)
         The water (``water``) and railway land (``railway``) along which the boundary is
         deemed, with their widths measured across (m).
+    site_ground_m, neighbour_ground_m : float
+        The site's average ground level and that of the land its shadow falls on
+        (orthometric m; NaN without terrain).
+    ground_rise_m : float
+        How much higher the site's ground is deemed (高低差緩和, m; the plane rises by it).
     """
 
     building_id: str
@@ -160,6 +174,14 @@ class ShadowRegulationResult:
     site_boundary: str = "footprint"
     deemed_road_widths_m: tuple[float, ...] = ()
     deemed_open_land: tuple[tuple[str, float], ...] = ()
+    site_ground_m: float = float("nan")
+    neighbour_ground_m: float = float("nan")
+    ground_rise_m: float = 0.0
+
+    @property
+    def ground_difference_m(self) -> float:
+        """How far the neighbours' ground lies above the site's (m; NaN without terrain)."""
+        return self.neighbour_ground_m - self.site_ground_m
 
     @property
     def passes(self) -> bool:
@@ -187,6 +209,7 @@ def shadow_bands(
     *,
     year: int,
     site: BaseGeometry | None = None,
+    ground_rise_m: float = 0.0,
     timezone: str = DEFAULT_TIMEZONE,
     resolution_m: float = 0.5,
     step_minutes: float = 2.0,
@@ -210,6 +233,9 @@ def shadow_bands(
     site : shapely Polygon, optional
         The lot; its boundary is the site boundary (敷地境界線). Default: the union of the
         footprints. Must cover the footprints.
+    ground_rise_m : float
+        How much higher the site's ground is deemed (高低差緩和, m): the plane stands this
+        much higher above the buildings' base.
     resolution_m, step_minutes, max_reach_m : float
         Plane cell size (m), time step (min) and furthest shadow drawn (m).
 
@@ -225,7 +251,7 @@ def shadow_bands(
         geoms,
         list(heights_m),
         crs,
-        plane_height_m=limits.plane_height_m,
+        plane_height_m=limits.plane_height_m + ground_rise_m,
         year=year,
         levels=sorted({limits.near_hours, limits.far_hours}),
         step_minutes=step_minutes,
@@ -248,6 +274,28 @@ def shadow_bands(
         {"distance_m": [NEAR_LINE_M, FAR_LINE_M]}, geometry=[near_line.boundary, far_line.boundary], crs=crs
     )
     return ShadowBands(near, far, lines, measuring, hours, grid)
+
+
+def _ground_levels(
+    footprints: Sequence[BaseGeometry],
+    site: BaseGeometry | None,
+    bands: ShadowBands,
+    ground: GroundHeights,
+    given_m: float | None,
+) -> dict[str, float]:
+    """The site's and the shaded neighbours' ground levels and the deemed rise (m)."""
+    site_m = (
+        float(given_m)
+        if given_m is not None and math.isfinite(float(given_m))
+        else outline_level_m(footprints, ground)
+    )
+    outline = shapely.union_all(footprints) if site is None else site
+    neighbour_m = shaded_land_level_m(bands.shade_hours, bands.grid, outline, ground)
+    return {
+        "site_ground_m": site_m,
+        "neighbour_ground_m": neighbour_m,
+        "ground_rise_m": deemed_rise_m(site_m, neighbour_m),
+    }
 
 
 def _band(name: str, hours: np.ndarray, mask: np.ndarray, limit: float, cell_m2: float) -> BandCheck:
@@ -274,6 +322,7 @@ def check_shadow_regulation(
     site_boundary: str | None = None,
     deemed_road_widths_m: Sequence[float] = (),
     deemed_open_land: Sequence[tuple[str, float]] = (),
+    ground: GroundHeights | None = None,
     timezone: str = DEFAULT_TIMEZONE,
     resolution_m: float = 0.5,
     step_minutes: float = 2.0,
@@ -306,7 +355,13 @@ def check_shadow_regulation(
     storeys : int, optional
         Storeys above ground (for the 1.5 m plane's 3-storey rule).
     ground_elevation_m : float, optional
-        Recorded only (flat ground is assumed).
+        The site's average ground level (orthometric m) when known from the design; else,
+        with ``ground``, the terrain's mean along the outline.
+    ground : callable, optional
+        Ground heights ``ground(x, y)`` (m, NaN where unknown; e.g.
+        :meth:`pipeline.tiles3d.terrain_heights.TerrainHeights.sample`): the site's and its
+        neighbours' levels and the relief for a site below them
+        (:mod:`pipeline.measures.ground_relief`). None: flat ground.
     timezone, resolution_m, step_minutes, max_reach_m
         See :func:`shadow_bands`.
 
@@ -336,19 +391,23 @@ def check_shadow_regulation(
     }
     if limits is None:
         return ShadowRegulationResult(status="no_limits", limits=None, subject=False, **common)
+    plane = dict(
+        year=year,
+        site=site,
+        timezone=timezone,
+        resolution_m=resolution_m,
+        step_minutes=step_minutes,
+        max_reach_m=max_reach_m,
+    )
     try:
-        bands = shadow_bands(
-            footprints,
-            heights,
-            limits,
-            crs,
-            year=year,
-            site=site,
-            timezone=timezone,
-            resolution_m=resolution_m,
-            step_minutes=step_minutes,
-            max_reach_m=max_reach_m,
-        )
+        bands = shadow_bands(footprints, heights, limits, crs, **plane)
+        if ground is not None:
+            levels = _ground_levels(footprints, site, bands, ground, ground_elevation_m)
+            common.update(levels)
+            if levels["ground_rise_m"] > 0:
+                bands = shadow_bands(
+                    footprints, heights, limits, crs, ground_rise_m=levels["ground_rise_m"], **plane
+                )
     except ValueError as error:
         raise ValueError(f"building {building_id}: {error}") from None
     subject = limits.regulates(tallest, storeys)
@@ -463,6 +522,7 @@ def check_added_buildings(
     lot_column: str = "lot",
     roads: gpd.GeoDataFrame | None = None,
     open_land: gpd.GeoDataFrame | None = None,
+    ground: GroundHeights | None = None,
     timezone: str = DEFAULT_TIMEZONE,
     resolution_m: float = 0.5,
     step_minutes: float = 2.0,
@@ -484,6 +544,9 @@ def check_added_buildings(
     open_land : geopandas.GeoDataFrame, optional
         Water and railway polygons with ``kind`` (:func:`pipeline.measures.open_land.open_land`,
         any CRS): a lot facing one has its deemed boundary there too.
+    ground : callable, optional
+        Ground heights ``ground(x, y)`` in the buildings' CRS (m, NaN where unknown): the
+        relief for a site below its neighbours (:func:`check_shadow_regulation`).
     zones_or_limits : geopandas.GeoDataFrame or ShadowLimits or None
         Ingested ``urf`` use districts (any CRS; their ``urf:shadeRegulation`` is parsed,
         see :func:`district_limits`), or one set of limits for every building, or None
@@ -583,6 +646,7 @@ def check_added_buildings(
                 site_boundary=boundary,
                 deemed_road_widths_m=widths,
                 deemed_open_land=crossed,
+                ground=ground,
                 timezone=timezone,
                 resolution_m=resolution_m,
                 step_minutes=step_minutes,
@@ -657,6 +721,10 @@ FRAME_COLUMNS = (
     "site_boundary",
     "deemed_road_widths_m",
     "deemed_water_railway",
+    "site_ground_m",
+    "neighbour_ground_m",
+    "ground_difference_m",
+    "ground_rise_m",
     "regulation",
     "plane_height_m",
     "solar_window",
@@ -677,6 +745,9 @@ def to_frame(results: Sequence[ShadowRegulationResult]) -> pd.DataFrame:
 
     Columns are :data:`FRAME_COLUMNS`; hours are true-solar-time hours on the winter
     solstice, areas m² of the measurement plane. ``status_label`` is Japanese / English.
+    ``site_ground_m`` and ``neighbour_ground_m`` are orthometric metres (NaN without
+    terrain), ``ground_difference_m`` the second less the first, ``ground_rise_m`` the
+    deemed rise of the site's ground (高低差緩和); ``plane_height_m`` is above that ground.
     """
     rows = []
     for r in results:
@@ -695,6 +766,10 @@ def to_frame(results: Sequence[ShadowRegulationResult]) -> pd.DataFrame:
             "site_boundary": r.site_boundary,
             "deemed_road_widths_m": ", ".join(f"{w:g}" for w in r.deemed_road_widths_m),
             "deemed_water_railway": ", ".join(f"{kind} {w:g}" for kind, w in r.deemed_open_land),
+            "site_ground_m": r.site_ground_m,
+            "neighbour_ground_m": r.neighbour_ground_m,
+            "ground_difference_m": r.ground_difference_m,
+            "ground_rise_m": r.ground_rise_m,
             "regulation": limits.label if limits else None,
             "plane_height_m": limits.plane_height_m if limits else np.nan,
             "solar_window": ("{:g}-{:g}".format(*limits.solar_window) if limits else None),

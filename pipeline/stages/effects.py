@@ -99,6 +99,7 @@ def shadow_regulation_run(
     use_districts: tuple[str, ...] = (),
     streets: tuple[str, ...] = (),
     open_land: tuple[str, ...] = (),
+    terrain: tuple[str, ...] = (),
     limits: str | None = None,
     year: int,
     timezone: str,
@@ -122,6 +123,9 @@ def shadow_regulation_run(
     open_land : tuple of str
         Ingested ``luse``, ``tran`` and ``wtr`` tables: their water and railway land
         (:mod:`pipeline.measures.open_land`) carries the deemed boundary too.
+    terrain : tuple of str
+        The surface stage's terrain COGs: the ground levels of the sites and their
+        neighbours, for the relief of a site below them (高低差緩和); none: flat ground.
     limits : str, optional
         ``stages.effects.shadow_regulation``: limits where the districts give none.
     year, timezone
@@ -139,6 +143,7 @@ def shadow_regulation_run(
     from pipeline.measures.open_land import read_open_land
     from pipeline.measures.reader import read_measure_files
     from pipeline.measures.shadow_regulation import check_added_buildings, lines_frame, to_frame
+    from pipeline.tiles3d.terrain_heights import TerrainHeights
     from pipeline.walkability.outputs import write_table
     from tiles.atomic import atomic_path
 
@@ -164,8 +169,16 @@ def shadow_regulation_run(
     lots = any(b.lot is not None for b in buildings)
     roads = _roads(streets, crs, frame) if lots else None
     land = read_open_land(open_land, crs, _search_box(frame)) if lots and open_land else None
+    ground = TerrainHeights(terrain).sample if terrain else None
     results = check_added_buildings(
-        frame, zones, year=year, default_limits=default, roads=roads, open_land=land, timezone=timezone
+        frame,
+        zones,
+        year=year,
+        default_limits=default,
+        roads=roads,
+        open_land=land,
+        ground=ground,
+        timezone=timezone,
     )
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -297,8 +310,15 @@ def effects_run(
 
         urf = tuple(r.outputs.table for r in ingest if r.feature_type == "urf" and r.outputs.table)
         land = tuple(r.outputs.table for r in ingest if r.feature_type in MODULES and r.outputs.table)
+        terrain = tuple(sorted(r.outputs.terrain for r in surface if r.outputs.terrain))
         written["shadow_regulation"] = shadow_regulation_run(
-            str(folder), crs, use_districts=urf, streets=tuple(paths), open_land=land, **regulation
+            str(folder),
+            crs,
+            use_districts=urf,
+            streets=tuple(paths),
+            open_land=land,
+            terrain=terrain,
+            **regulation,
         )
     written["report"] = write_effects_report(
         folder / "report.html",
@@ -489,7 +509,7 @@ STAGE = Stage(
     settings=EffectsSettings,
     plan=plan,
     wanted=_on_baseline,
-    code=("pipeline.measures", "pipeline.walkability", "pipeline.geo"),
+    code=("pipeline.measures", "pipeline.walkability", "pipeline.geo", "pipeline.tiles3d.terrain_heights"),
     needs=("ingest", "surface", "shadow", "thermal", "walkability_score", "walkability_summary"),
     outputs=EffectsOutputs,
     reads={
@@ -498,6 +518,6 @@ STAGE = Stage(
         "walkability_summary": ("coolwalkability_by_district",),
         "thermal": ("utci_mean",),
         "shadow": ("shade_hours",),
-        "surface": ("building_id",),
+        "surface": ("building_id", "terrain"),
     },
 )
