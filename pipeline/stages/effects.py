@@ -15,7 +15,9 @@ not change.
 When the measures add buildings, each is checked against the shadow regulation (日影規制,
 :mod:`pipeline.measures.shadow_regulation`): the limits come from the ingested ``urf`` use
 district's ``shade_regulation`` (``urf:shadeRegulation``) where the data has one, else from
-``stages.effects.shadow_regulation``. Writes ``shadow_regulation.parquet``/``.csv`` (one
+``stages.effects.shadow_regulation``; the deemed boundary along roads, water and railway land
+and the relief for a site below its neighbours use the streets, the ingested ``luse``/``tran``/
+``wtr`` tables and the surface stage's terrain. Writes ``shadow_regulation.parquet``/``.csv`` (one
 row per added building: pass or fail, max hours and area over the limit per band) and
 ``shadow_regulation_lines.geojson`` (in the run's CRS: the equal-time and measuring lines).
 
@@ -452,7 +454,7 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     settings = ctx.settings("effects")
     measures = tuple(str(p) for p in getattr(ctx.definition.inputs, "measures", []) or [])
     # use districts give the limits; land use, railways and water the deemed boundary
-    urf = [
+    tables = [
         r
         for r in done(records, "ingest")
         if r.feature_type in ("urf", "luse", "tran", "wtr") and r.outputs.table
@@ -489,7 +491,7 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
             input_hashes=([ctx.hash_file(districts)] if districts else [])
             + [ctx.hash_file(p) for p in measures],
             upstream={
-                "ingest": keys(urf),
+                "ingest": keys(tables),
                 "walkability_score": keys(scored),
                 "walkability_summary": keys(done(records, "walkability_summary")),
                 "thermal": keys(done(records, "thermal")),
