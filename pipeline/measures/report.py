@@ -41,15 +41,24 @@ WORDS = {
         "regulation_note": (
             "冬至日 8〜16 時(真太陽時)の等時間日影線による簡易判定です(建築確認の計算ではありません)。"
             "測定線は施策ファイルの敷地(lot)の境界から、敷地の指定がなければ建物の外形から測ります。"
-            "敷地が道路に接する側は、みなし境界線(建築基準法施行令第135条の12:幅員 10 m 以下の道路は"
-            "中心線、10 m を超える道路は反対側の境界線から敷地側に 5 m の線)を用います。"
-            "水面・線路敷のみなし境界線、地盤の高低差による緩和、複数区域にまたがる日影、"
-            "屋上突出物は考慮していません。"
+            "敷地が道路・水面・線路敷に接する側は、みなし境界線(建築基準法施行令第135条の12第3項第1号:"
+            "幅 10 m 以下は中心線、10 m を超えるものは反対側の境界線から敷地側に 5 m の線)を用います。"
+            "水面・線路敷は PLATEAU の土地利用(luse の水面・交通施設用地)、鉄道(tran:Railway)、水部(wtr)"
+            "から取り、幅は敷地境界の中点から垂直に測ります。河川敷・公園は含めません。"
+            "敷地の平均地盤面が日影の生ずる隣地の地盤面より 1 m 以上低いときは、(高低差 − 1 m) / 2 だけ"
+            "高い位置にあるものとみなし(同項第2号)、測定面もその分上げます。地盤面は地形データの平均"
+            "(建物外周、日影の生ずる敷地外の土地)で、測量値ではありません。"
+            "複数区域にまたがる日影、屋上突出物は考慮していません。"
         ),
         "site": "敷地境界",
+        "ground": "高低差 → 緩和",
         "site_footprint": "建物の外形(敷地の指定なし)",
         "site_lot": "敷地",
-        "site_lot_deemed": "敷地(幅員 {w} m の道路側はみなし境界線)",
+        "site_lot_deemed": "敷地({w}の側はみなし境界線)",
+        "deemed_road": "幅員 {w} m の道路",
+        "deemed_water": "幅 {w} m の水面",
+        "deemed_railway": "幅 {w} m の線路敷",
+        "deemed_join": "・",
         "rasters": "セル別の変化(平均 UTCI、日陰時間)は effects/rasters/ の COG にあります。",
         "maps": "施策前後の地図",
         "maps_note": (
@@ -105,15 +114,25 @@ WORDS = {
             "A screening with the equal-time shadow lines of the winter solstice, 8:00-16:00 true solar "
             "time, not a building-confirmation calculation. The measuring lines are drawn from the "
             "boundary of the building's lot in the measures file, else from its footprint. Where the lot "
-            "faces a road, the deemed boundary (みなし境界線, Building Standards Order art. 135-12) is used: "
-            "the centreline of a road up to 10 m wide, the line 5 m from the far side of a wider one. Not "
-            "applied: the deemed boundary along water and railways, ground level differences, shadows "
-            "reaching other zones, rooftop structures."
+            "faces a road, water or railway land, the deemed boundary (みなし境界線, Building Standards "
+            "Order art. 135-12 para. 3 item 1) is used: the centreline of a strip up to 10 m wide, the line "
+            "5 m from the far side of a wider one. Water and railway land come from PLATEAU land use (luse "
+            "water and transport-facility classes), railways (tran:Railway) and water bodies (wtr); their "
+            "width is measured square to the lot edge from its midpoint. River beds and parks are not "
+            "counted. Where the site's average ground level lies 1 m or more below the ground of the land "
+            "its shadow falls on, it is deemed higher by (difference - 1 m) / 2 (item 2) and the plane rises "
+            "with it; the levels are means of the terrain data (along the outline, over the shaded land "
+            "outside the site), not surveyed. Not applied: shadows reaching other zones, rooftop structures."
         ),
         "site": "site boundary",
+        "ground": "level difference → rise",
         "site_footprint": "building footprint (no lot given)",
         "site_lot": "lot",
-        "site_lot_deemed": "lot (deemed boundary along the {w} m road)",
+        "site_lot_deemed": "lot (deemed boundary along {w})",
+        "deemed_road": "the {w} m road",
+        "deemed_water": "the {w} m water",
+        "deemed_railway": "the {w} m railway land",
+        "deemed_join": ", ",
         "rasters": "Per-cell changes (mean UTCI, shade hours) are the COGs under effects/rasters/.",
         "maps": "Maps before and after",
         "maps_note": (
@@ -251,6 +270,7 @@ def regulation_part(regulation: pd.DataFrame | None, lang: str) -> str:
             w["near"]: regulation["near_max_h"].to_numpy(float),
             w["far"]: regulation["far_max_h"].to_numpy(float),
             w["over"]: over.where(judged).to_numpy(float),
+            w["ground"]: _ground_words(regulation),
         }
     )
     return (
@@ -295,6 +315,20 @@ def maps_part(maps: dict | None, scenarios: list, folder: Path, lang: str) -> st
     return "".join(parts) + "</section>"
 
 
+def _ground_words(regulation: pd.DataFrame) -> list[str]:
+    """Each building's ground-level difference to its shaded neighbours and the deemed rise
+    (高低差緩和), e.g. "3.0 m → +1.0 m"; "–" without terrain."""
+    if "ground_difference_m" not in regulation:
+        return ["–"] * len(regulation)
+    words = []
+    for difference, rise in zip(regulation["ground_difference_m"], regulation["ground_rise_m"].fillna(0.0)):
+        if pd.isna(difference):
+            words.append("–")
+        else:
+            words.append(f"{difference:.1f} m → " + (f"+{rise:.1f} m" if rise > 0 else "0"))
+    return words
+
+
 def _site_words(regulation: pd.DataFrame, w: dict) -> list[str]:
     """What each building's measuring lines were drawn from, in words."""
     kinds = (
@@ -302,12 +336,20 @@ def _site_words(regulation: pd.DataFrame, w: dict) -> list[str]:
         if "site_boundary" in regulation
         else pd.Series("footprint", regulation.index)
     )
-    widths = (
-        regulation["deemed_road_widths_m"].fillna("")
-        if "deemed_road_widths_m" in regulation
-        else pd.Series("", regulation.index)
-    )
-    return [w.get(f"site_{k}", str(k)).format(w=width) for k, width in zip(kinds, widths)]
+
+    def column(name: str) -> pd.Series:
+        return (
+            regulation[name].fillna("").astype(str) if name in regulation else pd.Series("", regulation.index)
+        )
+
+    words = []
+    for kind, roads, land in zip(kinds, column("deemed_road_widths_m"), column("deemed_water_railway")):
+        along = [w["deemed_road"].format(w=width) for width in roads.split(", ") if width]
+        for item in (x for x in land.split(", ") if x):
+            what, width = item.split(" ", 1)
+            along.append(w[f"deemed_{what}"].format(w=width))
+        words.append(w.get(f"site_{kind}", str(kind)).format(w=w["deemed_join"].join(along)))
+    return words
 
 
 def build_effects_report(

@@ -12,14 +12,19 @@ What is simplified (state it wherever the result is shown):
 
 - **Site boundary.** The lot polygon given (a ``lot`` of the measures file), else the
   building's footprint (then no deemed boundary either). Where a lot faces a road of the
-  run's street network (``roads``), its boundary there is the deemed one (みなし境界線,
-  施行令第135条の12, :mod:`pipeline.measures.site_boundary`): the road's centreline up to
-  10 m wide, 5 m short of its far side beyond. Water surfaces and railway land, which the
-  same rule covers, are not known to the run and not applied.
-- **Flat ground.** The ground around is taken level with the average ground level of the
-  building (平均地盤面 = its base); the relief for a site 1 m or more below its neighbours
-  (施行令第135条の12, the 第2号 of the same paragraph) is not applied. ``ground_elevation_m``
-  is only recorded.
+  run's street network (``roads``) or water or railway land of the ingested PLATEAU
+  ``luse``/``tran``/``wtr`` (``open_land``, :mod:`pipeline.measures.open_land`), its boundary
+  there is the deemed one (みなし境界線, 施行令第135条の12第3項第1号,
+  :mod:`pipeline.measures.site_boundary`): the strip's centreline up to 10 m wide, 5 m short
+  of its far side beyond. Roads without a known width, river beds (河川敷) and parks are not
+  counted.
+- **Ground levels.** The measurement plane is horizontal, at its height above the site's
+  average ground level (平均地盤面). Given the run's terrain (``ground``), a site 1 m or more
+  below the land its shadow falls on is deemed higher by (difference - 1) / 2
+  (施行令第135条の12第3項第2号, :mod:`pipeline.measures.ground_relief`) and the plane rises
+  with it; the levels are means of the terrain (along the outline, over the shaded land
+  outside the site, shaded before the relief), not surveyed ground. Without terrain the
+  ground is flat.
 - **One zone.** The limits of the district holding the site are applied everywhere; a shadow
   falling into a district with other limits (施行令第135条の13) and tall buildings outside a
   regulated area shading one (法第56条の2第4項) are not handled.
@@ -50,6 +55,12 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from pipeline.geo.raster import Grid
+from pipeline.measures.ground_relief import (
+    GroundHeights,
+    deemed_rise_m,
+    outline_level_m,
+    shaded_land_level_m,
+)
 from pipeline.measures.hikage_limits import (
     UNREGULATED_ZONES,
     ShadowLimits,
@@ -118,7 +129,7 @@ class ShadowRegulationResult:
     height_m : float
         Height above the average ground level, metres.
     ground_elevation_m : float or None
-        The base elevation given (recorded only: flat ground).
+        The site's average ground level given with the building (orthometric m), if any.
     site_id : str
         Buildings with the same ``site_id`` were checked as one building.
     zone_id, zone_label : str or None
@@ -136,6 +147,14 @@ class ShadowRegulationResult:
         with the deemed boundary along the roads it faces).
     deemed_road_widths_m : tuple of float
         The widths of those roads (m).
+    deemed_open_land : tuple of (str, float)
+        The water (``water``) and railway land (``railway``) along which the boundary is
+        deemed, with their widths measured across (m).
+    site_ground_m, neighbour_ground_m : float
+        The site's average ground level and that of the land its shadow falls on
+        (orthometric m; NaN without terrain).
+    ground_rise_m : float
+        How much higher the site's ground is deemed (高低差緩和, m; the plane rises by it).
     """
 
     building_id: str
@@ -154,6 +173,15 @@ class ShadowRegulationResult:
     note: str = ""
     site_boundary: str = "footprint"
     deemed_road_widths_m: tuple[float, ...] = ()
+    deemed_open_land: tuple[tuple[str, float], ...] = ()
+    site_ground_m: float = float("nan")
+    neighbour_ground_m: float = float("nan")
+    ground_rise_m: float = 0.0
+
+    @property
+    def ground_difference_m(self) -> float:
+        """How far the neighbours' ground lies above the site's (m; NaN without terrain)."""
+        return self.neighbour_ground_m - self.site_ground_m
 
     @property
     def passes(self) -> bool:
@@ -181,6 +209,7 @@ def shadow_bands(
     *,
     year: int,
     site: BaseGeometry | None = None,
+    ground_rise_m: float = 0.0,
     timezone: str = DEFAULT_TIMEZONE,
     resolution_m: float = 0.5,
     step_minutes: float = 2.0,
@@ -204,6 +233,9 @@ def shadow_bands(
     site : shapely Polygon, optional
         The lot; its boundary is the site boundary (敷地境界線). Default: the union of the
         footprints. Must cover the footprints.
+    ground_rise_m : float
+        How much higher the site's ground is deemed (高低差緩和, m): the plane stands this
+        much higher above the buildings' base.
     resolution_m, step_minutes, max_reach_m : float
         Plane cell size (m), time step (min) and furthest shadow drawn (m).
 
@@ -219,7 +251,7 @@ def shadow_bands(
         geoms,
         list(heights_m),
         crs,
-        plane_height_m=limits.plane_height_m,
+        plane_height_m=limits.plane_height_m + ground_rise_m,
         year=year,
         levels=sorted({limits.near_hours, limits.far_hours}),
         step_minutes=step_minutes,
@@ -242,6 +274,28 @@ def shadow_bands(
         {"distance_m": [NEAR_LINE_M, FAR_LINE_M]}, geometry=[near_line.boundary, far_line.boundary], crs=crs
     )
     return ShadowBands(near, far, lines, measuring, hours, grid)
+
+
+def _ground_levels(
+    footprints: Sequence[BaseGeometry],
+    site: BaseGeometry | None,
+    bands: ShadowBands,
+    ground: GroundHeights,
+    given_m: float | None,
+) -> dict[str, float]:
+    """The site's and the shaded neighbours' ground levels and the deemed rise (m)."""
+    site_m = (
+        float(given_m)
+        if given_m is not None and math.isfinite(float(given_m))
+        else outline_level_m(footprints, ground)
+    )
+    outline = shapely.union_all(footprints) if site is None else site
+    neighbour_m = shaded_land_level_m(bands.shade_hours, bands.grid, outline, ground)
+    return {
+        "site_ground_m": site_m,
+        "neighbour_ground_m": neighbour_m,
+        "ground_rise_m": deemed_rise_m(site_m, neighbour_m),
+    }
 
 
 def _band(name: str, hours: np.ndarray, mask: np.ndarray, limit: float, cell_m2: float) -> BandCheck:
@@ -267,6 +321,8 @@ def check_shadow_regulation(
     note: str = "",
     site_boundary: str | None = None,
     deemed_road_widths_m: Sequence[float] = (),
+    deemed_open_land: Sequence[tuple[str, float]] = (),
+    ground: GroundHeights | None = None,
     timezone: str = DEFAULT_TIMEZONE,
     resolution_m: float = 0.5,
     step_minutes: float = 2.0,
@@ -292,12 +348,20 @@ def check_shadow_regulation(
         ``footprint``).
     deemed_road_widths_m : sequence of float
         Recorded: the roads along which ``site`` carries the deemed boundary.
+    deemed_open_land : sequence of (str, float)
+        Recorded: the water and railway land along which it does (kind, width m).
     site : shapely Polygon, optional
         The lot whose boundary the 5 m and 10 m lines are measured from (default: the footprint).
     storeys : int, optional
         Storeys above ground (for the 1.5 m plane's 3-storey rule).
     ground_elevation_m : float, optional
-        Recorded only (flat ground is assumed).
+        The site's average ground level (orthometric m) when known from the design; else,
+        with ``ground``, the terrain's mean along the outline.
+    ground : callable, optional
+        Ground heights ``ground(x, y)`` (m, NaN where unknown; e.g.
+        :meth:`pipeline.tiles3d.terrain_heights.TerrainHeights.sample`): the site's and its
+        neighbours' levels and the relief for a site below them
+        (:mod:`pipeline.measures.ground_relief`). None: flat ground.
     timezone, resolution_m, step_minutes, max_reach_m
         See :func:`shadow_bands`.
 
@@ -323,22 +387,27 @@ def check_shadow_regulation(
         "note": note,
         "site_boundary": site_boundary or ("footprint" if site is None else "lot"),
         "deemed_road_widths_m": tuple(deemed_road_widths_m),
+        "deemed_open_land": tuple(deemed_open_land),
     }
     if limits is None:
         return ShadowRegulationResult(status="no_limits", limits=None, subject=False, **common)
+    plane = dict(
+        year=year,
+        site=site,
+        timezone=timezone,
+        resolution_m=resolution_m,
+        step_minutes=step_minutes,
+        max_reach_m=max_reach_m,
+    )
     try:
-        bands = shadow_bands(
-            footprints,
-            heights,
-            limits,
-            crs,
-            year=year,
-            site=site,
-            timezone=timezone,
-            resolution_m=resolution_m,
-            step_minutes=step_minutes,
-            max_reach_m=max_reach_m,
-        )
+        bands = shadow_bands(footprints, heights, limits, crs, **plane)
+        if ground is not None:
+            levels = _ground_levels(footprints, site, bands, ground, ground_elevation_m)
+            common.update(levels)
+            if levels["ground_rise_m"] > 0:
+                bands = shadow_bands(
+                    footprints, heights, limits, crs, ground_rise_m=levels["ground_rise_m"], **plane
+                )
     except ValueError as error:
         raise ValueError(f"building {building_id}: {error}") from None
     subject = limits.regulates(tallest, storeys)
@@ -452,6 +521,8 @@ def check_added_buildings(
     site_column: str = "site_id",
     lot_column: str = "lot",
     roads: gpd.GeoDataFrame | None = None,
+    open_land: gpd.GeoDataFrame | None = None,
+    ground: GroundHeights | None = None,
     timezone: str = DEFAULT_TIMEZONE,
     resolution_m: float = 0.5,
     step_minutes: float = 2.0,
@@ -470,6 +541,12 @@ def check_added_buildings(
     roads : geopandas.GeoDataFrame, optional
         Road centrelines with ``width_m`` (the run's street network, any CRS): a lot facing
         one has its deemed boundary there (:func:`pipeline.measures.site_boundary.deemed_site`).
+    open_land : geopandas.GeoDataFrame, optional
+        Water and railway polygons with ``kind`` (:func:`pipeline.measures.open_land.open_land`,
+        any CRS): a lot facing one has its deemed boundary there too.
+    ground : callable, optional
+        Ground heights ``ground(x, y)`` in the buildings' CRS (m, NaN where unknown): the
+        relief for a site below its neighbours (:func:`check_shadow_regulation`).
     zones_or_limits : geopandas.GeoDataFrame or ShadowLimits or None
         Ingested ``urf`` use districts (any CRS; their ``urf:shadeRegulation`` is parsed,
         see :func:`district_limits`), or one set of limits for every building, or None
@@ -514,6 +591,8 @@ def check_added_buildings(
         zones_or_limits = zones_or_limits.to_crs(buildings.crs)
     if roads is not None and roads.crs is not None:
         roads = roads.to_crs(buildings.crs)
+    if open_land is not None and open_land.crs is not None:
+        open_land = open_land.to_crs(buildings.crs)
     grounds = (
         buildings["ground_elevation_m"].astype(float).to_list()
         if "ground_elevation_m" in buildings.columns
@@ -537,7 +616,7 @@ def check_added_buildings(
         limits, status, zone = _site_limits(
             lot if lot is not None else shapely.union_all(footprints), zones_or_limits, default_limits
         )
-        site, boundary, widths = _site(lot, roads)
+        site, boundary, widths, crossed = _site(lot, roads, open_land)
         if status == "no_regulation":
             result = ShadowRegulationResult(
                 building_id,
@@ -550,6 +629,7 @@ def check_added_buildings(
                 **zone,
                 site_boundary=boundary,
                 deemed_road_widths_m=widths,
+                deemed_open_land=crossed,
             )
         else:
             result = check_shadow_regulation(
@@ -565,6 +645,8 @@ def check_added_buildings(
                 site_id=site_id,
                 site_boundary=boundary,
                 deemed_road_widths_m=widths,
+                deemed_open_land=crossed,
+                ground=ground,
                 timezone=timezone,
                 resolution_m=resolution_m,
                 step_minutes=step_minutes,
@@ -577,19 +659,25 @@ def check_added_buildings(
 
 
 def _site(
-    lot: BaseGeometry | None, roads: gpd.GeoDataFrame | None
-) -> tuple[BaseGeometry | None, str, tuple[float, ...]]:
-    """The site polygon the lines are measured from, its kind (``site_boundary``) and the
-    widths of the roads along which it is deemed; no lot: None (the footprint)."""
+    lot: BaseGeometry | None, roads: gpd.GeoDataFrame | None, open_land: gpd.GeoDataFrame | None = None
+) -> tuple[BaseGeometry | None, str, tuple[float, ...], tuple[tuple[str, float], ...]]:
+    """The site polygon the lines are measured from, its kind (``site_boundary``), the
+    widths of the roads and the water and railway land along which it is deemed; no lot:
+    None (the footprint)."""
     from pipeline.measures.site_boundary import TOUCH_M, deemed_site
 
     if lot is None:
-        return None, "footprint", ()
-    if roads is None or not len(roads):
-        return lot, "lot", ()
-    near = roads.iloc[roads.sindex.query(lot, predicate="dwithin", distance=_widest(roads) + TOUCH_M)]
-    site = deemed_site(lot, list(near.geometry), near["width_m"].astype(float).to_list())
-    return site.polygon, ("lot_deemed" if site.road_widths_m else "lot"), site.road_widths_m
+        return None, "footprint", (), ()
+    centrelines, widths, land = [], [], []
+    if roads is not None and len(roads):
+        near = roads.iloc[roads.sindex.query(lot, predicate="dwithin", distance=_widest(roads) + TOUCH_M)]
+        centrelines, widths = list(near.geometry), near["width_m"].astype(float).to_list()
+    if open_land is not None and len(open_land):
+        near = open_land.iloc[sorted(open_land.sindex.query(lot, predicate="dwithin", distance=TOUCH_M))]
+        land = list(zip(near["kind"], near.geometry))
+    site = deemed_site(lot, centrelines, widths, open_land=land)
+    deemed = bool(site.road_widths_m or site.open_land)
+    return site.polygon, ("lot_deemed" if deemed else "lot"), site.road_widths_m, site.open_land
 
 
 def _widest(roads: gpd.GeoDataFrame) -> float:
@@ -632,6 +720,11 @@ FRAME_COLUMNS = (
     "zone_label",
     "site_boundary",
     "deemed_road_widths_m",
+    "deemed_water_railway",
+    "site_ground_m",
+    "neighbour_ground_m",
+    "ground_difference_m",
+    "ground_rise_m",
     "regulation",
     "plane_height_m",
     "solar_window",
@@ -652,6 +745,9 @@ def to_frame(results: Sequence[ShadowRegulationResult]) -> pd.DataFrame:
 
     Columns are :data:`FRAME_COLUMNS`; hours are true-solar-time hours on the winter
     solstice, areas m² of the measurement plane. ``status_label`` is Japanese / English.
+    ``site_ground_m`` and ``neighbour_ground_m`` are orthometric metres (NaN without
+    terrain), ``ground_difference_m`` the second less the first, ``ground_rise_m`` the
+    deemed rise of the site's ground (高低差緩和); ``plane_height_m`` is above that ground.
     """
     rows = []
     for r in results:
@@ -669,6 +765,11 @@ def to_frame(results: Sequence[ShadowRegulationResult]) -> pd.DataFrame:
             "zone_label": r.zone_label,
             "site_boundary": r.site_boundary,
             "deemed_road_widths_m": ", ".join(f"{w:g}" for w in r.deemed_road_widths_m),
+            "deemed_water_railway": ", ".join(f"{kind} {w:g}" for kind, w in r.deemed_open_land),
+            "site_ground_m": r.site_ground_m,
+            "neighbour_ground_m": r.neighbour_ground_m,
+            "ground_difference_m": r.ground_difference_m,
+            "ground_rise_m": r.ground_rise_m,
             "regulation": limits.label if limits else None,
             "plane_height_m": limits.plane_height_m if limits else np.nan,
             "solar_window": ("{:g}-{:g}".format(*limits.solar_window) if limits else None),

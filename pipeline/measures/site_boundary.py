@@ -1,16 +1,21 @@
-"""The site boundary of the shadow regulation (日影規制) with the deemed boundary along roads.
+"""The site boundary of the shadow regulation (日影規制) with the deemed boundary (みなし境界線).
 
 The 5 m and 10 m measuring lines of 建築基準法第56条の2 are drawn from the site boundary
-(敷地境界線). Where the site faces a road, 建築基準法施行令第135条の12 (the relaxation under
-法第56条の2第3項, its 第1号) deems that boundary to lie farther out (みなし境界線):
+(敷地境界線). Where the site faces a road, water surface or railway land ("道路、水面、線路敷
+その他これらに類するもの"), 建築基準法施行令第135条の12第3項第1号 (the relaxation under
+法第56条の2第3項) deems that boundary to lie farther out:
 
-- a road of width ``W`` up to 10 m: the boundary facing it is deemed ``W / 2`` outside,
-  i.e. on the road's centreline;
-- a road wider than 10 m: the line 5 m from the road's far side, towards the site, is
-  deemed the boundary, i.e. ``W - 5`` m outside.
+- a strip of width ``W`` up to 10 m: the boundary facing it is deemed ``W / 2`` outside,
+  i.e. on the strip's centreline;
+- a strip wider than 10 m: the line 5 m from its far side, towards the site, is deemed
+  the boundary, i.e. ``W - 5`` m outside.
 
-The same holds for water surfaces and railway land (水面、線路敷); the run knows roads only,
-from the street network of the walkability stage (centrelines with a width). Secondary
+Roads come from the street network of the walkability stage (centrelines with a width);
+water and railway land are polygons (:mod:`pipeline.measures.open_land`), whose width at a
+lot edge is the length of the perpendicular from the edge's midpoint across the polygon
+(:func:`crossing_width_m`). The paragraph number (第3項, not 第1項) and the list "道路、
+水面、線路敷" are as quoted in public building-code checkers' source (found with the
+``find_string`` tool; the official e-Gov text could not be reached). Secondary
 sources stating the rule as used here: the Q&A "道路内は日影規制の検討範囲外?" (oshiete.goo.ne.jp
 qa/3753396: "道路が10m以下の場合敷地境界は道路幅の1/2だけ外側とみなし、10mを超える場合は反対側の
 境界線から敷地側に5m寄った線を敷地境界線とみなす"), and the parallel wording of 令第135条の4
@@ -22,9 +27,11 @@ by the deemed distance, and the sweep kept within the street space (grown by
 :data:`TOUCH_M`, to close the gap between two sources' lines). The lot grown by those
 sweeps is the site the lines are measured from. Coordinates are metres of a projected CRS.
 
-Not applied (stated wherever the result is shown): the relief for a site 1 m or more
-below its neighbours (高低差, the 第2号 of the same paragraph); water surfaces and
-railways; roads whose width the network does not know.
+A lot edge faces water or railway land when its midpoint lies within :data:`TOUCH_M` of
+the polygon; the sweep is kept within the polygon grown by :data:`TOUCH_M`.
+
+Not applied (stated wherever the result is shown): roads whose width the network does not
+know; a strip behind a strip (a river beyond a road) counts only its first.
 """
 
 from __future__ import annotations
@@ -43,6 +50,9 @@ FAR_SIDE_SETBACK_M = 5.0
 #: A road faces a lot when its street space comes this close to it (m): the lot line and
 #: the network's centreline ± width / 2 are drawn from different sources.
 TOUCH_M = 1.0
+#: Longest perpendicular measured across water or railway land (m): beyond it the strip
+#: is as wide as this (the shadow plane reaches at most 300 m from the building).
+MAX_CROSSING_M = 500.0
 
 
 def deemed_offset_m(width_m: float | np.ndarray) -> float | np.ndarray:
@@ -63,10 +73,40 @@ class SiteBoundary:
         The lot, grown by the deemed strips along the roads it faces.
     road_widths_m : tuple of float
         The widths of the roads the lot faces (sorted, distinct), empty when none.
+    open_land : tuple of (str, float)
+        The water (``water``) and railway land (``railway``) the lot faces, with the width
+        measured across at each lot edge (m, to 0.1 m; sorted, distinct).
     """
 
     polygon: BaseGeometry
     road_widths_m: tuple[float, ...] = ()
+    open_land: tuple[tuple[str, float], ...] = ()
+
+
+def crossing_width_m(
+    polygon: BaseGeometry,
+    origin: tuple[float, float],
+    normal: tuple[float, float],
+    *,
+    touch_m: float = TOUCH_M,
+) -> float:
+    """Width of ``polygon`` measured along ``normal`` from ``origin`` (a lot edge's midpoint).
+
+    The ray from ``origin`` along the unit vector ``normal`` (pointing out of the lot) is cut
+    by the polygon; the first piece starting within ``touch_m`` of ``origin`` is the width
+    (m). 0 when the ray does not enter the polygon that close; :data:`MAX_CROSSING_M` at
+    most.
+    """
+    x, y = origin
+    nx, ny = normal
+    ray = shapely.LineString([(x, y), (x + nx * MAX_CROSSING_M, y + ny * MAX_CROSSING_M)])
+    cut = shapely.intersection(ray, polygon)
+    pieces = [g for g in getattr(cut, "geoms", [cut]) if g.geom_type == "LineString" and not g.is_empty]
+    start = shapely.Point(x, y)
+    near = [g for g in pieces if shapely.distance(start, g) <= touch_m]
+    if not near:
+        return 0.0
+    return float(min(near, key=lambda g: shapely.distance(start, g)).length)
 
 
 def deemed_site(
@@ -74,9 +114,10 @@ def deemed_site(
     centrelines: Sequence[BaseGeometry] = (),
     widths_m: Sequence[float] = (),
     *,
+    open_land: Sequence[tuple[str, BaseGeometry]] = (),
     touch_m: float = TOUCH_M,
 ) -> SiteBoundary:
-    """The lot with its deemed boundary along the roads it faces (module docstring).
+    """The lot with its deemed boundary along the roads, water and railway land it faces.
 
     Parameters
     ----------
@@ -87,6 +128,9 @@ def deemed_site(
     widths_m : sequence of float
         Each centreline's road width (m); a segment of unknown (NaN) or non-positive width
         is left out.
+    open_land : sequence of (str, shapely Polygon)
+        Water and railway land near the lot: ``(kind, polygon)``, kind ``water`` or
+        ``railway``. Polygons of one kind are merged first (a river cut into pieces).
     touch_m : float
         A lot edge faces a road when its midpoint is within this of the street space (m).
 
@@ -122,9 +166,35 @@ def deemed_site(
             if strip.area > 0:
                 strips.append(strip)
                 widths.add(round(width, 2))
+    crossed = set()
+    for kind in sorted({k for k, _ in open_land}):
+        land = shapely.union_all([g for k, g in open_land if k == kind and g is not None])
+        if land.is_empty or shapely.distance(land, lot) > touch_m:
+            continue
+        space = shapely.buffer(land, touch_m)
+        for (x0, y0), (x1, y1), (nx, ny) in edges:
+            mid = ((x0 + x1) / 2, (y0 + y1) / 2)
+            if shapely.distance(land, shapely.Point(mid)) > touch_m:
+                continue
+            width = crossing_width_m(land, mid, (nx, ny), touch_m=touch_m)
+            if width <= 0:
+                continue
+            offset = deemed_offset_m(width)
+            sweep = shapely.Polygon(
+                [
+                    (x0, y0),
+                    (x1, y1),
+                    (x1 + nx * offset, y1 + ny * offset),
+                    (x0 + nx * offset, y0 + ny * offset),
+                ]
+            )
+            strip = shapely.intersection(sweep, space)
+            if strip.area > 0:
+                strips.append(strip)
+                crossed.add((kind, round(width, 1)))
     if not strips:
         return SiteBoundary(lot)
-    return SiteBoundary(shapely.union_all([lot, *strips]), tuple(sorted(widths)))
+    return SiteBoundary(shapely.union_all([lot, *strips]), tuple(sorted(widths)), tuple(sorted(crossed)))
 
 
 def _outer_edges(lot: BaseGeometry) -> list[tuple[tuple, tuple, tuple]]:

@@ -15,7 +15,9 @@ not change.
 When the measures add buildings, each is checked against the shadow regulation (日影規制,
 :mod:`pipeline.measures.shadow_regulation`): the limits come from the ingested ``urf`` use
 district's ``shade_regulation`` (``urf:shadeRegulation``) where the data has one, else from
-``stages.effects.shadow_regulation``. Writes ``shadow_regulation.parquet``/``.csv`` (one
+``stages.effects.shadow_regulation``; the deemed boundary along roads, water and railway land
+and the relief for a site below its neighbours use the streets, the ingested ``luse``/``tran``/
+``wtr`` tables and the surface stage's terrain. Writes ``shadow_regulation.parquet``/``.csv`` (one
 row per added building: pass or fail, max hours and area over the limit per band) and
 ``shadow_regulation_lines.geojson`` (in the run's CRS: the equal-time and measuring lines).
 
@@ -98,6 +100,8 @@ def shadow_regulation_run(
     measures: tuple[str, ...],
     use_districts: tuple[str, ...] = (),
     streets: tuple[str, ...] = (),
+    open_land: tuple[str, ...] = (),
+    terrain: tuple[str, ...] = (),
     limits: str | None = None,
     year: int,
     timezone: str,
@@ -118,6 +122,12 @@ def shadow_regulation_run(
     streets : tuple of str
         The run's scored street segments (GeoParquet with ``width_m``): a building's lot
         facing one has its deemed boundary there (みなし境界線).
+    open_land : tuple of str
+        Ingested ``luse``, ``tran`` and ``wtr`` tables: their water and railway land
+        (:mod:`pipeline.measures.open_land`) carries the deemed boundary too.
+    terrain : tuple of str
+        The surface stage's terrain COGs: the ground levels of the sites and their
+        neighbours, for the relief of a site below them (高低差緩和); none: flat ground.
     limits : str, optional
         ``stages.effects.shadow_regulation``: limits where the districts give none.
     year, timezone
@@ -132,8 +142,10 @@ def shadow_regulation_run(
     import pandas as pd
 
     from pipeline.measures.hikage_limits import parse_shade_regulation
+    from pipeline.measures.open_land import read_open_land
     from pipeline.measures.reader import read_measure_files
     from pipeline.measures.shadow_regulation import check_added_buildings, lines_frame, to_frame
+    from pipeline.tiles3d.terrain_heights import TerrainHeights
     from pipeline.walkability.outputs import write_table
     from tiles.atomic import atomic_path
 
@@ -156,9 +168,19 @@ def shadow_regulation_run(
     tables = [t for t in tables if len(t)]
     zones = gpd.GeoDataFrame(pd.concat(tables, ignore_index=True), crs=tables[0].crs) if tables else None
     default = parse_shade_regulation(limits, where="stages.effects.shadow_regulation") if limits else None
-    roads = _roads(streets, crs, frame) if any(b.lot is not None for b in buildings) else None
+    lots = any(b.lot is not None for b in buildings)
+    roads = _roads(streets, crs, frame) if lots else None
+    land = read_open_land(open_land, crs, _search_box(frame)) if lots and open_land else None
+    ground = TerrainHeights(terrain).sample if terrain else None
     results = check_added_buildings(
-        frame, zones, year=year, default_limits=default, roads=roads, timezone=timezone
+        frame,
+        zones,
+        year=year,
+        default_limits=default,
+        roads=roads,
+        open_land=land,
+        ground=ground,
+        timezone=timezone,
     )
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -184,13 +206,20 @@ def _roads(streets: tuple[str, ...], crs: str, buildings):
 
     if not streets:
         return None
-    lots = gpd.GeoSeries([g for g in buildings["lot"] if g is not None], crs=crs)
-    x0, y0, x1, y1 = lots.total_bounds
-    box = (x0 - ROAD_SEARCH_M, y0 - ROAD_SEARCH_M, x1 + ROAD_SEARCH_M, y1 + ROAD_SEARCH_M)
+    box = _search_box(buildings)
     tables = [gpd.read_parquet(p, columns=["segment_id", "width_m", "geometry"]) for p in sorted(streets)]
     table = pd.concat([t.cx[box[0] : box[2], box[1] : box[3]] for t in tables], ignore_index=True)
     table = table.drop_duplicates("segment_id")
     return gpd.GeoDataFrame(table, geometry="geometry", crs=tables[0].crs).to_crs(crs)
+
+
+def _search_box(buildings) -> tuple[float, float, float, float]:
+    """The lots' bounds grown by :data:`ROAD_SEARCH_M` (m, the buildings' CRS)."""
+    import geopandas as gpd
+
+    lots = gpd.GeoSeries([g for g in buildings["lot"] if g is not None], crs=buildings.crs)
+    x0, y0, x1, y1 = lots.total_bounds
+    return (x0 - ROAD_SEARCH_M, y0 - ROAD_SEARCH_M, x1 + ROAD_SEARCH_M, y1 + ROAD_SEARCH_M)
 
 
 def effects_run(
@@ -279,9 +308,19 @@ def effects_run(
         baseline=baseline,
     )
     if regulation:
+        from pipeline.measures.open_land import MODULES
+
         urf = tuple(r.outputs.table for r in ingest if r.feature_type == "urf" and r.outputs.table)
+        land = tuple(r.outputs.table for r in ingest if r.feature_type in MODULES and r.outputs.table)
+        terrain = tuple(sorted(r.outputs.terrain for r in surface if r.outputs.terrain))
         written["shadow_regulation"] = shadow_regulation_run(
-            str(folder), crs, use_districts=urf, streets=tuple(paths), **regulation
+            str(folder),
+            crs,
+            use_districts=urf,
+            streets=tuple(paths),
+            open_land=land,
+            terrain=terrain,
+            **regulation,
         )
     written["report"] = write_effects_report(
         folder / "report.html",
@@ -414,7 +453,12 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
     districts = ctx.definition.inputs.districts
     settings = ctx.settings("effects")
     measures = tuple(str(p) for p in getattr(ctx.definition.inputs, "measures", []) or [])
-    urf = [r for r in done(records, "ingest", feature_type="urf") if r.outputs.table]
+    # use districts give the limits; land use, railways and water the deemed boundary
+    tables = [
+        r
+        for r in done(records, "ingest")
+        if r.feature_type in ("urf", "luse", "tran", "wtr") and r.outputs.table
+    ]
     regulation = {
         "measures": measures,
         "limits": settings.shadow_regulation,
@@ -447,7 +491,7 @@ def plan(ctx: PlanContext, records: Mapping[str, Record]) -> list[Task]:
             input_hashes=([ctx.hash_file(districts)] if districts else [])
             + [ctx.hash_file(p) for p in measures],
             upstream={
-                "ingest": keys(urf),
+                "ingest": keys(tables),
                 "walkability_score": keys(scored),
                 "walkability_summary": keys(done(records, "walkability_summary")),
                 "thermal": keys(done(records, "thermal")),
@@ -467,7 +511,7 @@ STAGE = Stage(
     settings=EffectsSettings,
     plan=plan,
     wanted=_on_baseline,
-    code=("pipeline.measures", "pipeline.walkability", "pipeline.geo"),
+    code=("pipeline.measures", "pipeline.walkability", "pipeline.geo", "pipeline.tiles3d.terrain_heights"),
     needs=("ingest", "surface", "shadow", "thermal", "walkability_score", "walkability_summary"),
     outputs=EffectsOutputs,
     reads={
@@ -476,6 +520,6 @@ STAGE = Stage(
         "walkability_summary": ("coolwalkability_by_district",),
         "thermal": ("utci_mean",),
         "shadow": ("shade_hours",),
-        "surface": ("building_id",),
+        "surface": ("building_id", "terrain"),
     },
 )

@@ -146,6 +146,82 @@ def test_a_lot_on_a_12_m_street_of_the_run_has_its_deemed_boundary(tmp_path):
     assert str(on_street.loc[0, "deemed_road_widths_m"]) == "12" and on_street.loc[0, "site_id"] == "lot L1"
 
 
+def test_a_lot_on_a_river_of_the_ingested_land_use_has_its_deemed_boundary(tmp_path):
+    """The tower of the test above with a 20 m river of an ingested luse table (class 204)
+    north of its lot instead of the street: within the limits, the river named."""
+
+    def ring(x0, y0, x1, y1):
+        return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
+
+    measures = write_geojson(
+        tmp_path / "tower.geojson",
+        [
+            feature("lot", ring(X0 - 10, Y0 - 15, X0 + 10, Y0), id="L1"),
+            feature("building", ring(X0 - 5, Y0 - 10, X0 + 5, Y0), id="tower", height_m=15.0, lot="L1"),
+        ],
+        crs=CRS,
+    )
+    luse = tmp_path / "533945_luse.parquet"
+    gpd.GeoDataFrame(
+        {"gml_id": ["w", "h"], "feature_type": ["luse:LandUse"] * 2, "class": ["204", "211"]},
+        geometry=[box(X0 - 200, Y0, X0 + 200, Y0 + 20), box(X0 - 10, Y0 - 15, X0 + 10, Y0)],
+        crs=CRS,
+    ).to_parquet(luse)
+    written = shadow_regulation_run(
+        str(tmp_path / "r"),
+        CRS,
+        measures=(str(measures),),
+        open_land=(str(luse),),
+        limits="(一) 4時間-2.5時間／4m",
+        year=YEAR,
+        timezone="Asia/Tokyo",
+    )
+    table = pd.read_csv(written["csv"], encoding="utf-8-sig", keep_default_na=False)
+    assert (table.loc[0, "status"], table.loc[0, "site_boundary"]) == ("pass", "lot_deemed")
+    assert table.loc[0, "deemed_water_railway"] == "water 20"
+
+
+def test_a_lot_3_m_below_its_neighbours_on_the_run_terrain_gets_the_relief(tmp_path):
+    """A 40 x 12 m slab of 16 m, 15 m inside the north line of its 50 x 30 m lot, the lot 3 m
+    below the ground all around in a terrain COG like the surface stage's: over the limits on
+    flat ground, within them with the lot deemed (3 - 1) / 2 = 1 m higher
+    (test_shadow_regulation.py works the hours by hand)."""
+    import numpy as np
+    import shapely
+
+    from pipeline.geo.raster import Grid, write_cog
+
+    def ring(x0, y0, x1, y1):
+        return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
+
+    measures = write_geojson(
+        tmp_path / "slab.geojson",
+        [
+            feature("lot", ring(X0 - 25, Y0 - 15, X0 + 25, Y0 + 15), id="L1"),
+            feature("building", ring(X0 - 20, Y0 - 12, X0 + 20, Y0), id="slab", height_m=16.0, lot="L1"),
+        ],
+        crs=CRS,
+    )
+    grid = Grid.from_bounds(X0 - 300, Y0 - 300, X0 + 300, Y0 + 300, 1.0, CRS)
+    xs, ys = grid.cell_centres()
+    xx, yy = np.meshgrid(xs, ys)
+    lot = box(X0 - 25, Y0 - 15, X0 + 25, Y0 + 15)
+    heights = np.where(shapely.contains_xy(lot, xx, yy), 12.0, 15.0).astype(np.float32)
+    terrain = write_cog(tmp_path / "t_terrain.tif", heights, grid, nodata=np.nan)
+    common = dict(
+        measures=(str(measures),), limits="(一) 4時間-2.5時間／4m", year=YEAR, timezone="Asia/Tokyo"
+    )
+    flat = pd.read_csv(shadow_regulation_run(str(tmp_path / "a"), CRS, **common)["csv"], encoding="utf-8-sig")
+    relieved = pd.read_csv(
+        shadow_regulation_run(str(tmp_path / "b"), CRS, terrain=(terrain,), **common)["csv"],
+        encoding="utf-8-sig",
+    )
+    assert flat.loc[0, "status"] == "fail" and flat.loc[0, "ground_rise_m"] == 0.0
+    assert relieved.loc[0, "status"] == "pass"
+    assert relieved.loc[0, "site_ground_m"] == 12.0 and relieved.loc[0, "neighbour_ground_m"] == 15.0
+    assert relieved.loc[0, "ground_difference_m"] == 3.0 and relieved.loc[0, "ground_rise_m"] == 1.0
+
+
 def test_without_limits_the_buildings_are_reported_with_limits_unknown(measures, tmp_path):
     written = shadow_regulation_run(
         str(tmp_path / "effects"), CRS, measures=(str(measures),), year=YEAR, timezone="Asia/Tokyo"

@@ -99,7 +99,7 @@ def test_the_page_is_japanese_with_the_district_table_top_segments_and_regulatio
 def test_the_site_boundary_is_named_with_the_deemed_roads():
     table = regulation().assign(site_boundary=["lot_deemed", "lot"], deemed_road_widths_m=["12", ""])
     got = cells(build_effects_report(segments(), [HEAT], baseline="b", regulation=table))
-    assert "敷地(幅員 12 m の道路側はみなし境界線)" in got and "敷地" in got
+    assert "敷地(幅員 12 m の道路の側はみなし境界線)" in got and "敷地" in got
     english = cells(build_effects_report(segments(), [HEAT], baseline="b", regulation=table, lang="en"))
     assert "lot (deemed boundary along the 12 m road)" in english
 
@@ -152,3 +152,24 @@ def test_the_maps_are_drawn_at_midday_of_every_season():
     assert map_scenarios([morning, HEAT, WINTER]) == [HEAT, WINTER]
     assert map_scenarios([morning]) == [morning]  # no midday slot: the first slot
     assert map_scenarios([]) == []
+
+
+def test_the_site_boundary_is_named_with_the_deemed_water_and_railway():
+    table = regulation().assign(
+        site_boundary=["lot_deemed", "lot"],
+        deemed_road_widths_m=["6", ""],
+        deemed_water_railway=["water 20", ""],
+    )
+    got = cells(build_effects_report(segments(), [HEAT], baseline="b", regulation=table))
+    assert "敷地(幅員 6 m の道路・幅 20 m の水面の側はみなし境界線)" in got
+    english = cells(build_effects_report(segments(), [HEAT], baseline="b", regulation=table, lang="en"))
+    assert "lot (deemed boundary along the 6 m road, the 20 m water)" in english
+
+
+def test_the_ground_level_difference_and_the_relief_are_shown():
+    table = regulation().assign(ground_difference_m=[3.0, float("nan")], ground_rise_m=[1.0, 0.0])
+    got = cells(build_effects_report(segments(), [HEAT], baseline="b", regulation=table))
+    page = build_effects_report(segments(), [HEAT], baseline="b", regulation=table)
+    assert "3.0 m → +1.0 m" in got and "高低差 → 緩和" in page and "(高低差 − 1 m) / 2" in page
+    level = regulation().assign(ground_difference_m=[0.4, 0.4], ground_rise_m=[0.0, 0.0])
+    assert "0.4 m → 0" in cells(build_effects_report(segments(), [HEAT], baseline="b", regulation=level))

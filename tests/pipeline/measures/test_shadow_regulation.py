@@ -201,6 +201,74 @@ def test_a_road_up_to_10_m_deems_the_boundary_on_its_centreline():
     assert table.loc[0, "site_boundary"] == "lot_deemed" and table.loc[0, "deemed_road_widths_m"] == "8"
 
 
+def test_a_tower_on_a_20_m_river_passes_with_the_boundary_5_m_short_of_the_far_bank():
+    """The same tower with a 20 m river (a PLATEAU luse 水面 polygon) north of its lot: the
+    boundary is deemed 15 m out, so the lines stand 20 m and 25 m north of the face."""
+    river = gpd.GeoDataFrame(
+        {"kind": ["water"], "source": ["luse 204"]}, geometry=[box(X0 - 200, Y0, X0 + 200, Y0 + 20)], crs=CRS
+    )
+    deemed = check_added_buildings(tower(lot=[TOWER_LOT]), LIMITS, year=YEAR, open_land=river)[0]
+    assert deemed.site_boundary == "lot_deemed" and deemed.deemed_open_land == (("water", 20.0),)
+    assert northmost(deemed, 5.0) == pytest.approx(Y0 + 20.0) and northmost(deemed, 10.0) == pytest.approx(
+        Y0 + 25.0
+    )
+    assert deemed.status == "pass"
+    table = to_frame([deemed])
+    assert table.loc[0, "deemed_water_railway"] == "water 20" and table.loc[0, "deemed_road_widths_m"] == ""
+
+
+# --- a site below its neighbours (高低差緩和, 令135条の12第3項第2号) ------------------------------
+
+
+def pit(inside_m: float = 0.0, outside_m: float = 3.0):
+    """Ground heights: ``inside_m`` on the slab's lot, ``outside_m`` all around it."""
+
+    def ground(x, y):
+        return np.where(shapely.contains_xy(LOT, x, y), inside_m, outside_m)
+
+    return ground
+
+
+def test_a_lot_3_m_below_its_neighbours_is_deemed_1_m_higher_and_the_16_m_slab_passes():
+    """By hand: (3 - 1) / 2 = 1 m, so the 4 m plane stands 5 m above the lot's real ground.
+    On the slab's axis the 5 m line lies 20 m north of the face: 6.39 h of shadow there on
+    the 4 m plane, 3.13 h on the 5 m one (hand_hours), over and within 4 h."""
+    assert hand_hours(20.0, 16.0, 4.0) > 4.0 > hand_hours(20.0, 16.0, 5.0)
+    flat = check_shadow_regulation(SLAB, 16.0, LIMITS, CRS, year=YEAR, site=LOT)
+    relieved = check_shadow_regulation(SLAB, 16.0, LIMITS, CRS, year=YEAR, site=LOT, ground=pit())
+    assert flat.status == "fail" and flat.ground_rise_m == 0.0 and math.isnan(flat.ground_difference_m)
+    assert (relieved.site_ground_m, relieved.neighbour_ground_m) == (0.0, 3.0)
+    assert relieved.ground_difference_m == 3.0 and relieved.ground_rise_m == 1.0
+    assert relieved.status == "pass" and relieved.near.max_hours < 4.0
+    # the hours on the plane are those of the 5 m plane over flat ground, by hand on the axis
+    bands = shadow_bands([SLAB], [16.0], LIMITS, CRS, year=YEAR, site=LOT, ground_rise_m=1.0)
+    for distance in (3.0, 10.0, 20.0, 25.0):
+        assert cell_hours(bands, X0 + 0.25, Y0 + distance - 0.25) == pytest.approx(
+            hand_hours(distance - 0.25, 16.0, 5.0), abs=2 / 30 + 1e-6
+        ), distance
+    equal = relieved.equal_time_lines[relieved.equal_time_lines.hours == 4.0]
+    assert equal.geometry.union_all().equals_exact(
+        bands.equal_time_lines[bands.equal_time_lines.hours == 4.0].geometry.union_all(), 1e-9
+    )
+    table = to_frame([relieved]).loc[0]
+    assert (table.ground_difference_m, table.ground_rise_m, table.plane_height_m) == (3.0, 1.0, 4.0)
+
+
+@pytest.mark.parametrize(
+    "site, neighbours, rise", [(0.0, 0.9, 0.0), (0.0, 1.0, 0.0), (0.0, 2.0, 0.5), (10.0, 7.0, 0.0)]
+)
+def test_the_relief_needs_1_m_below_the_neighbours(site, neighbours, rise):
+    from pipeline.measures.ground_relief import deemed_rise_m
+
+    assert deemed_rise_m(site, neighbours) == rise
+    assert deemed_rise_m(float("nan"), neighbours) == 0.0
+
+
+def test_a_lot_level_with_its_neighbours_keeps_the_flat_answer():
+    level = check_shadow_regulation(SLAB, 16.0, LIMITS, CRS, year=YEAR, site=LOT, ground=pit(5.0, 5.0))
+    assert level.ground_rise_m == 0.0 and level.ground_difference_m == 0.0 and level.status == "fail"
+
+
 def test_hokkaido_counts_9_to_15_only():
     sapporo = ShadowLimits(3.0, 2.0, 4.0, in_hokkaido=True, source="道の区域内")
     assert sapporo.solar_window == (9.0, 15.0)
