@@ -154,15 +154,7 @@ def deemed_site(
         for (x0, y0), (x1, y1), (nx, ny) in edges:
             if shapely.distance(street, shapely.Point((x0 + x1) / 2, (y0 + y1) / 2)) > touch_m:
                 continue
-            sweep = shapely.Polygon(
-                [
-                    (x0, y0),
-                    (x1, y1),
-                    (x1 + nx * offset, y1 + ny * offset),
-                    (x0 + nx * offset, y0 + ny * offset),
-                ]
-            )
-            strip = shapely.intersection(sweep, space)
+            strip = _edge_strip((x0, y0), (x1, y1), (nx, ny), offset, space)
             if strip.area > 0:
                 strips.append(strip)
                 widths.add(round(width, 2))
@@ -180,21 +172,34 @@ def deemed_site(
             if width <= 0:
                 continue
             offset = deemed_offset_m(width)
-            sweep = shapely.Polygon(
-                [
-                    (x0, y0),
-                    (x1, y1),
-                    (x1 + nx * offset, y1 + ny * offset),
-                    (x0 + nx * offset, y0 + ny * offset),
-                ]
-            )
-            strip = shapely.intersection(sweep, space)
+            strip = _edge_strip((x0, y0), (x1, y1), (nx, ny), offset, space)
             if strip.area > 0:
                 strips.append(strip)
                 crossed.add((kind, round(width, 1)))
     if not strips:
         return SiteBoundary(lot)
     return SiteBoundary(shapely.union_all([lot, *strips]), tuple(sorted(widths)), tuple(sorted(crossed)))
+
+
+def _edge_strip(
+    start: tuple[float, float],
+    end: tuple[float, float],
+    normal: tuple[float, float],
+    offset_m: float,
+    space: BaseGeometry,
+) -> BaseGeometry:
+    """The lot edge ``start``-``end`` moved ``offset_m`` out along its outward unit
+    ``normal``, swept, and kept within ``space`` (the road or open land beside it)."""
+    (x0, y0), (x1, y1), (nx, ny) = start, end, normal
+    sweep = shapely.Polygon(
+        [
+            (x0, y0),
+            (x1, y1),
+            (x1 + nx * offset_m, y1 + ny * offset_m),
+            (x0 + nx * offset_m, y0 + ny * offset_m),
+        ]
+    )
+    return shapely.intersection(sweep, space)
 
 
 def _outer_edges(lot: BaseGeometry) -> list[tuple[tuple, tuple, tuple]]:
