@@ -103,16 +103,13 @@ def test_the_use_districts_text_comes_before_the_run_limits(measures, tmp_path):
     assert table.loc["tower", "near_limit_h"] == 4.0  # outside every district: the run's limits
 
 
-def test_a_lot_on_a_12_m_street_of_the_run_has_its_deemed_boundary(tmp_path):
-    """A 10 m x 10 m tower of 15 m on the north line of its lot: over the limits measured from
-    the lot alone, within them with the deemed boundary of the 12 m street the run's network
-    has along that line (test_shadow_regulation.py checks the lines' places)."""
-    from shapely.geometry import LineString
+def _tower_on_its_lot(tmp_path):
+    """A measures file: a 10 m x 10 m tower of 15 m on the north line of its 20 m x 15 m lot L1."""
 
     def ring(x0, y0, x1, y1):
         return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
 
-    measures = write_geojson(
+    return write_geojson(
         tmp_path / "tower.geojson",
         [
             feature("lot", ring(X0 - 10, Y0 - 15, X0 + 10, Y0), id="L1"),
@@ -120,6 +117,15 @@ def test_a_lot_on_a_12_m_street_of_the_run_has_its_deemed_boundary(tmp_path):
         ],
         crs=CRS,
     )
+
+
+def test_a_lot_on_a_12_m_street_of_the_run_has_its_deemed_boundary(tmp_path):
+    """A 10 m x 10 m tower of 15 m on the north line of its lot: over the limits measured from
+    the lot alone, within them with the deemed boundary of the 12 m street the run's network
+    has along that line (test_shadow_regulation.py checks the lines' places)."""
+    from shapely.geometry import LineString
+
+    measures = _tower_on_its_lot(tmp_path)
     streets = tmp_path / "scored.parquet"
     gpd.GeoDataFrame(
         {"segment_id": ["t:0", "t:0", "t:1"], "scenario": ["a", "b", "a"], "width_m": [12.0, 12.0, 6.0]},
@@ -150,17 +156,7 @@ def test_a_lot_on_a_river_of_the_ingested_land_use_has_its_deemed_boundary(tmp_p
     """The tower of the test above with a 20 m river of an ingested luse table (class 204)
     north of its lot instead of the street: within the limits, the river named."""
 
-    def ring(x0, y0, x1, y1):
-        return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
-
-    measures = write_geojson(
-        tmp_path / "tower.geojson",
-        [
-            feature("lot", ring(X0 - 10, Y0 - 15, X0 + 10, Y0), id="L1"),
-            feature("building", ring(X0 - 5, Y0 - 10, X0 + 5, Y0), id="tower", height_m=15.0, lot="L1"),
-        ],
-        crs=CRS,
-    )
+    measures = _tower_on_its_lot(tmp_path)
     luse = tmp_path / "533945_luse.parquet"
     gpd.GeoDataFrame(
         {"gml_id": ["w", "h"], "feature_type": ["luse:LandUse"] * 2, "class": ["204", "211"]},
