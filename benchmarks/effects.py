@@ -8,8 +8,8 @@ limits ``--limits`` where the use districts have none. Prints the seconds, the c
 the shadow-regulation table (``--measures``: the run's own measures files, drawn on the
 maps with the two buildings)::
 
-    PYTHONPATH=. python -m benchmarks.effects --run /tmp/sample_trees --baseline /tmp/sample_base \\
-        --definition dags/sample.yaml --out /tmp/effects_bench
+    PYTHONPATH=. python -m benchmarks.effects --run out/sample_trees --baseline out/sample \\
+        --definition dags/sample.yaml --out out/effects_bench
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ PLATEAU tables the run ingests (``OUT/ingest/<module>/<mesh>_<module>.parquet``,
 :mod:`pipeline.ingest`), in the run's metric CRS:
 
 - ``luse`` (土地利用, ``luse:class``, code list ``Common_landUseType.xml`` of the PLATEAU
-  product, e.g. /work/shared/data/plateau/numazu/codelists): :data:`WATER_LUSE_CLASSES`
+  product, e.g. the Numazu sample's ``codelists/Common_landUseType.xml``): :data:`WATER_LUSE_CLASSES`
   are water, :data:`RAILWAY_LUSE_CLASSES` railway land;
 - ``tran:Railway`` features with an area footprint (a railway given only as a centreline
   has no width and is left out);

@@ -3,8 +3,6 @@ built rivers and railways, and the classes of a real PLATEAU land-use file (Numa
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import geopandas as gpd
 import pytest
 import shapely
@@ -16,7 +14,6 @@ from pipeline.measures.site_boundary import crossing_width_m, deemed_site
 CRS = "EPSG:6676"
 # a 30 m x 20 m lot whose north edge (y = 20) is the south bank of an east-west river
 LOT = box(0.0, 0.0, 30.0, 20.0)
-NUMAZU = Path("/work/shared/data/plateau/numazu")
 
 
 def river_north(width_m: float):
@@ -80,12 +77,11 @@ def test_land_use_classes_railways_and_water_bodies_give_the_kinds():
     ]
 
 
-@pytest.mark.skipif(not NUMAZU.is_dir(), reason="the Numazu PLATEAU sample is not here")
-def test_the_real_numazu_land_use_file_gives_its_water_surfaces(tmp_path):
+def test_the_real_numazu_land_use_file_gives_its_water_surfaces(tmp_path, plateau_dir):
     from citygml import Dataset
     from pipeline.ingest import ingest_file
 
-    dataset, _ = Dataset.for_path(NUMAZU)
+    dataset, _ = Dataset.for_path(plateau_dir / "numazu")
     (source,) = dataset.sources(types=["luse"])
     table = gpd.read_parquet(ingest_file(source, tmp_path, CRS).table)
     # the file's code list: 204 is 水面, read as the class label by the ingest
