@@ -139,16 +139,17 @@ def test_forcing_stage_writes_the_runs_weather_csv(tmp_path, project_root):
     scenarios = [Scenario(season, slot) for season in DEFAULT_SEASONS for slot in DEFAULT_TIME_SLOTS]
     latitude, longitude = run_centre(["53396489", "53396499", "53396580", "53396590"])
     assert (latitude, longitude) == pytest.approx((35.9 + 1 / 120, 139.625))  # 2 x 2 third-level meshes
-    result = forcing_task(
-        str(tmp_path / "thermal" / "weather.csv"),
-        scenarios,
+    run = dict(
         weather_file=str(weather),
         settings=settings,
         year=2026,
         timezone="Asia/Tokyo",
         latitude=latitude,
         longitude=longitude,
-        shade_step_minutes=10.0,  # the shadow stage's default, as the stage's plan hands it on
+    )
+    # shade every 10 minutes: the shadow stage's default, as the stage's plan hands it on
+    result = forcing_task(
+        str(tmp_path / "thermal" / "weather.csv"), scenarios, shade_step_minutes=10.0, **run
     )
     table = pd.read_csv(result.outputs.weather_csv)
     # thermal every 30 minutes (the default) is every third shade step: the file holds the shade's 10
@@ -163,17 +164,7 @@ def test_forcing_stage_writes_the_runs_weather_csv(tmp_path, project_root):
     assert (table["radiation_source"] == CLEAR_SKY_SOURCE).all()
     assert not list(tmp_path.rglob("*.tmp*"))
     # the shadow stage at 30 minutes too: the file still holds every 10 minutes (30 is 3 x 10)
-    alone = forcing_task(
-        str(tmp_path / "alone.csv"),
-        scenarios,
-        weather_file=str(weather),
-        settings=settings,
-        year=2026,
-        timezone="Asia/Tokyo",
-        latitude=latitude,
-        longitude=longitude,
-        shade_step_minutes=30.0,
-    )
+    alone = forcing_task(str(tmp_path / "alone.csv"), scenarios, shade_step_minutes=30.0, **run)
     assert alone.details["step_minutes"] == 10.0
     assert pd.read_csv(alone.outputs.weather_csv).equals(table)
     # thermal every 20 minutes (mid-points 11:10, 11:30, ...: never on a 10-minute step's)
