@@ -25,17 +25,13 @@ from pipeline.geo.maps import DRAW_MAX_PIXELS, ClassLayer, Overlay
 
 #: Colour of the measures drawn on the maps.
 MEASURE_COLOUR = "#00a651"
-#: Colour of the district outlines.
-DISTRICT_COLOUR = "#222222"
 
 
 @dataclass(frozen=True)
 class MapQuantity:
-    """How one quantity is drawn: its title, legend units and colour maps."""
+    """How one quantity is drawn: its colour maps and smallest visible change (its words are
+    in :data:`MAP_WORDS`)."""
 
-    title: str
-    units: str
-    change_units: str
     cmap: str
     change_cmap: str  # diverging; blue for the better side of the change
     #: the smallest change drawn as one (units of the quantity): what sets the maps' extent
@@ -46,23 +42,43 @@ class MapQuantity:
 #: The quantities mapped, by the name of their change rasters (``effects/rasters/*_<name>_change.tif``).
 QUANTITIES = {
     # 0.1 K: the smallest step the report's tables show (one decimal)
-    "utci_mean": MapQuantity(
-        "Mean UTCI",
-        "mean UTCI over the slot (°C)",
-        "UTCI change, after - before (K)",
-        "RdYlBu_r",
-        "RdBu_r",
-        0.1,
-    ),
+    "utci_mean": MapQuantity("RdYlBu_r", "RdBu_r", 0.1),
     # 0.05 h: three minutes of shade in the slot
-    "shade_hours": MapQuantity(
-        "Shade hours",
-        "hours in shade in the slot (h)",
-        "shade change, after - before (h)",
-        "magma_r",
-        "RdBu",
-        0.05,
-    ),
+    "shade_hours": MapQuantity("magma_r", "RdBu", 0.05),
+}
+#: The maps' titles, units and legend entries in the report's languages
+#: (``stages.walkability.report_lang``).
+MAP_WORDS = {
+    "ja": {
+        "utci_mean": "平均 UTCI",
+        "utci_mean_units": "時間帯の平均 UTCI (°C)",
+        "utci_mean_change_units": "UTCI の変化、施策後 − 施策前 (K)",
+        "shade_hours": "日陰時間",
+        "shade_hours_units": "時間帯のうち日陰の時間 (h)",
+        "shade_hours_change_units": "日陰時間の変化、施策後 − 施策前 (h)",
+        "before": "施策前",
+        "after": "施策後",
+        "change": "変化",
+        "trees": "植栽した樹木",
+        "areas": "追加した日よけ・建物",
+        "lots": "追加建物の敷地",
+        "streets": "変更した街路",
+    },
+    "en": {
+        "utci_mean": "Mean UTCI",
+        "utci_mean_units": "mean UTCI over the slot (°C)",
+        "utci_mean_change_units": "UTCI change, after - before (K)",
+        "shade_hours": "Shade hours",
+        "shade_hours_units": "hours in shade in the slot (h)",
+        "shade_hours_change_units": "shade change, after - before (h)",
+        "before": "before",
+        "after": "after",
+        "change": "change",
+        "trees": "trees planted",
+        "areas": "canopies and buildings added",
+        "lots": "lots of added buildings",
+        "streets": "streets changed",
+    },
 }
 #: The three maps of a quantity and scenario.
 PANELS = ("before", "after", "change")
@@ -114,43 +130,40 @@ def shared_range(*rasters: np.ndarray) -> tuple[float, float]:
     return low, max(high, low + 1.0)
 
 
-def measure_overlays(measures, districts=None) -> list[Overlay]:
-    """The measures (:class:`pipeline.measures.records.MeasureSet`, run CRS) and the district
-    outlines (GeoDataFrame, run CRS) as map overlays: trees as their crowns, canopies and
-    added buildings as outlines, their lots dotted, street changes as lines. A removed
-    building has no geometry in the file and is not drawn."""
-    overlays = []
-    if districts is not None and len(districts):
-        overlays.append(
-            Overlay(
-                list(districts.geometry.boundary), color=DISTRICT_COLOUR, linewidth=1.2, label="districts"
-            )
-        )
+def measure_overlays(measures, districts=None, lang: str = "en") -> list[Overlay]:
+    """The district outlines with their names (GeoDataFrame with a ``district`` column, run
+    CRS; :func:`pipeline.walkability.rasters.district_overlay`, as on the walkability maps)
+    and the measures (:class:`pipeline.measures.records.MeasureSet`, run CRS) as map
+    overlays labelled in ``lang``: trees as their crowns, canopies and added buildings as
+    outlines, their lots dotted, street changes as lines. A removed building has no
+    geometry in the file and is not drawn."""
+    from pipeline.walkability.rasters import district_overlay
+
+    words = MAP_WORDS[lang]
+    overlays = district_overlay(districts, lang)
     # outlines, so that the change under a crown or a cover stays visible
     crowns = [shapely.Point(t.x, t.y).buffer(t.crown_diameter_m / 2, 16).boundary for t in measures.trees]
     areas = [c.polygon.boundary for c in measures.canopies] + [b.polygon.boundary for b in measures.buildings]
     lines = [s.line for s in measures.streets if s.line is not None]
     lots = list({b.lot_id: b.lot.boundary for b in measures.buildings if b.lot is not None}.values())
     if crowns:
-        overlays.append(Overlay(crowns, color=MEASURE_COLOUR, linewidth=0.8, label="trees planted"))
+        overlays.append(Overlay(crowns, color=MEASURE_COLOUR, linewidth=0.8, label=words["trees"]))
     if areas:
-        overlays.append(
-            Overlay(areas, color=MEASURE_COLOUR, linewidth=1.5, label="canopies and buildings added")
-        )
+        overlays.append(Overlay(areas, color=MEASURE_COLOUR, linewidth=1.5, label=words["areas"]))
     if lots:
         overlays.append(
             Overlay(
                 lots,
                 color=MEASURE_COLOUR,
                 linewidth=1.0,
-                label="lots of added buildings",
+                label=words["lots"],
                 style={"linestyle": ":"},
             )
         )
     if lines:
         overlays.append(
             Overlay(
-                lines, color=MEASURE_COLOUR, linewidth=2.5, label="streets changed", style={"linestyle": "--"}
+                lines, color=MEASURE_COLOUR, linewidth=2.5, label=words["streets"], style={"linestyle": "--"}
             )
         )
     return overlays
@@ -167,6 +180,7 @@ def write_effect_maps(
     crs: str,
     overlays: Sequence[Overlay] = (),
     buildings=None,
+    lang: str = "en",
 ) -> dict[str, str]:
     """The before, after and change maps of one quantity and scenario.
 
@@ -187,6 +201,8 @@ def write_effect_maps(
     buildings : callable, optional
         ``buildings(grid)`` returns the buildings' :class:`pipeline.geo.maps.ClassLayer`
         (or None) on the maps' grid (:func:`pipeline.geo.maps.building_layer`).
+    lang : {"en", "ja"}
+        The language of the titles and units (:data:`MAP_WORDS`); ``title`` is given in it.
 
     Returns
     -------
@@ -199,6 +215,8 @@ def write_effect_maps(
     if not before or not after:
         return {}
     spec = QUANTITIES[quantity]
+    words = MAP_WORDS[lang]
+    units, change_units = words[f"{quantity}_units"], words[f"{quantity}_change_units"]
 
     def read(bounds=None):
         was, grid = mosaic(before, crs=crs, bounds=bounds, max_pixels=DRAW_MAX_PIXELS)
@@ -215,9 +233,9 @@ def write_effect_maps(
     layer: ClassLayer | None = buildings(grid) if buildings else None
     layers = [layer] if layer is not None else []
     drawn = {
-        "before": (was, spec.units, spec.cmap, low, high),
-        "after": (now, spec.units, spec.cmap, low, high),
-        "change": (change, spec.change_units, spec.change_cmap, -limit, limit),
+        "before": (was, units, spec.cmap, low, high),
+        "after": (now, units, spec.cmap, low, high),
+        "change": (change, change_units, spec.change_cmap, -limit, limit),
     }
     folder = Path(folder)
     written = {}
@@ -227,7 +245,7 @@ def write_effect_maps(
             folder / f"{quantity}_{panel}_{scenario}.png",
             values,
             grid,
-            title=f"{spec.title} {panel}: {title}",
+            title=f"{words[quantity]} {words[panel]}: {title}",
             units=units,
             cmap=cmap,
             vmin=vmin,

@@ -306,6 +306,7 @@ def effects_run(
         building_ids=sorted(r.outputs.building_id for r in surface if r.outputs.building_id),
         output=output,
         baseline=baseline,
+        lang=report_lang,
     )
     if regulation:
         from pipeline.measures.open_land import MODULES
@@ -381,21 +382,24 @@ def _maps(
     building_ids: list[str],
     output: str,
     baseline: str,
+    lang: str = "ja",
 ) -> dict[str, dict[str, dict[str, str]]]:
     """``{scenario: {quantity: {panel: PNG}}}`` of :func:`map_scenarios` over the tiles the
-    measures reached (those whose raster is not the baseline's)."""
+    measures reached (those whose raster is not the baseline's), titled in ``lang``."""
     from functools import partial
 
     from pipeline.geo.maps import building_layer
     from pipeline.measures.maps import measure_overlays, write_effect_maps
     from pipeline.measures.reader import read_measure_files
     from pipeline.measures.records import MeasureSet
-    from pipeline.walkability.report import scenario_label
+    from pipeline.walkability.rasters import map_title
 
     chosen = map_scenarios(scenarios)
     if not chosen:
         return {}
-    overlays = measure_overlays(read_measure_files(measures, crs) if measures else MeasureSet(crs), districts)
+    overlays = measure_overlays(
+        read_measure_files(measures, crs) if measures else MeasureSet(crs), districts, lang
+    )
     buildings = partial(building_layer, building_ids) if building_ids else None
     maps: dict[str, dict[str, dict[str, str]]] = {}
     for scenario in chosen:
@@ -409,24 +413,18 @@ def _maps(
             panels = write_effect_maps(
                 folder,
                 scenario.name,
-                scenario_label(scenario, "en") + _design_case(scenario),
+                map_title(scenario, lang),
                 quantity,
                 before=[before_path(p, output, baseline) for p in after],
                 after=after,
                 crs=crs,
                 overlays=overlays,
                 buildings=buildings,
+                lang=lang,
             )
             if panels:
                 maps.setdefault(scenario.name, {})[quantity] = panels
     return maps
-
-
-def _design_case(scenario) -> str:
-    """The title suffix ", design case" for a scenario of clear-sky radiation (the design heat day's)."""
-    from pipeline.geo.scenarios import CLEAR_SKY
-
-    return ", design case" if scenario.season.weather.radiation == CLEAR_SKY else ""
 
 
 def _coolwalk_tables(summary: list[Record], output: str, baseline: str):

@@ -74,7 +74,16 @@ def test_the_measures_and_districts_are_outlines():
     assert len(overlays[3].data) == 1  # one lot, however many buildings stand on it
     crown = overlays[1].data[0]
     assert crown.geom_type == "LineString" and crown.length == pytest.approx(np.pi * 6.0, rel=0.01)
-    assert all(g.geom_type in ("LineString", "LinearRing") for o in overlays for g in o.data)
+    assert all(g.geom_type in ("LineString", "LinearRing") for o in overlays[1:] for g in o.data)
+    # the districts as on the walkability maps: outlined and named
+    assert overlays[0].text_column == "district" and list(overlays[0].data["district"]) == ["A"]
+    assert [o.label for o in measure_overlays(measures, districts, "ja")] == [
+        "地区",
+        "植栽した樹木",
+        "追加した日よけ・建物",
+        "追加建物の敷地",
+        "変更した街路",
+    ]
     assert measure_overlays(MeasureSet(CRS)) == []
 
 
@@ -116,6 +125,14 @@ def test_three_maps_over_the_changed_area_byte_identical_when_drawn_again(tmp_pa
         **dict(zip(("before", "after"), _rasters(tmp_path, 1.0))),
     )
     assert open(other["change"], "rb").read() != open(first["change"], "rb").read()
+    # in the report's language
+    japanese = write_effect_maps(
+        tmp_path / "d", "heat_day_midday", "猛暑日 昼", "utci_mean", lang="ja", **kwargs
+    )
+    with Image.open(japanese["change"]) as image:
+        info = dict(image.text)
+    assert info["Title"] == "平均 UTCI 変化: 猛暑日 昼"
+    assert "UTCI の変化、施策後 − 施策前 (K)" in info["Description"]
 
 
 def test_no_rasters_no_maps(tmp_path):
